@@ -1,0 +1,72 @@
+/**
+ * The plan document of DESIGN.md (`gpufleet plan --json`). Fields beyond DESIGN.md's
+ * (`nodes`, `migConfigs`, `summary.nodeConfigurations`, `summary.notes`) are additions that
+ * renderers (k8s, cloud) need; the DESIGN.md fields keep their meaning exactly.
+ */
+
+export interface PlanModel {
+  readonly name: string;
+  readonly batch: number;
+  readonly instances: number;
+  /** Fraction of the slice's time the model gets. */
+  readonly share: number;
+  /** Demand served on this slice (requests/s). */
+  readonly rps: number;
+}
+
+export interface PlanSlice {
+  /** Catalog MIG profile name, or `whole` for an unpartitioned GPU. */
+  readonly profile: string;
+  /** Placement start on the memory-slice axis (0 for `whole`). */
+  readonly start: number;
+  readonly models: readonly PlanModel[];
+}
+
+export interface PlanGpu {
+  readonly id: string;
+  readonly type: string;
+  readonly node: string;
+  readonly mig: boolean;
+  readonly slices: readonly PlanSlice[];
+}
+
+/** A node (EC2 instance) of the plan. */
+export interface PlanNode {
+  readonly name: string;
+  readonly instanceType: string;
+  readonly gpuType: string;
+  /** Name of the mig-parted config (value of the `nvidia.com/mig.config` label); `all-disabled` without MIG. */
+  readonly migConfig: string;
+  readonly gpus: readonly string[];
+}
+
+/** A node configuration: one mig-parted config = one node pool to operate. */
+export interface PlanMigConfig {
+  readonly name: string;
+  readonly gpuType: string;
+  readonly instanceType: string;
+  /** Per GPU index of the node: its slices (profile, start); all GPUs alike when length 1. */
+  readonly devices: readonly (readonly { profile: string; start: number }[])[];
+  /** Number of nodes with this configuration. */
+  readonly nodes: number;
+}
+
+export interface PlanSummary {
+  readonly gpuCount: number;
+  readonly costPerHour: number;
+  /** In GPUs (fractional), as DESIGN.md defines it. */
+  readonly lowerBound: number;
+  readonly baselines: { readonly dedicated: number; readonly noMig: number };
+  /** Distinct node configurations (node pools to operate). */
+  readonly nodeConfigurations?: number;
+  /** Human-readable notes, e.g. the rule used for models without profiles. */
+  readonly notes?: readonly string[];
+}
+
+export interface Plan {
+  readonly fleet: string;
+  readonly gpus: readonly PlanGpu[];
+  readonly nodes?: readonly PlanNode[];
+  readonly migConfigs?: readonly PlanMigConfig[];
+  readonly summary: PlanSummary;
+}
