@@ -1,0 +1,90 @@
+// Validates Kubernetes objects against the schemas of the `kubernetes-models` package
+// (and Gateway API objects against `@kubernetes-models/gateway-api`).
+//
+// Both packages are ESM-only, so this runs as a plain Node.js script in a child process:
+//   node test/support/validate-core.mjs < objects.json
+// stdin: a JSON array of Kubernetes objects.
+// stdout: a JSON array with one entry per input object, in input order:
+//   { "index": 0, "errors": ["/data/a must be string"] }           validated (errors may be empty)
+//   { "index": 1, "skipped": "why the object was not validated" }   not validated (the caller decides what that means)
+// The exit code is 0 whenever the input could be read; problems with objects are reported in the output.
+
+const GATEWAY_GROUP = 'gateway.networking.k8s.io';
+
+/** Module to import for an apiVersion, or undefined when neither package covers it. */
+function moduleFor(apiVersion) {
+  const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
+  if (!version) return undefined;
+  if (group === GATEWAY_GROUP) return `@kubernetes-models/gateway-api/${group}/${version}`;
+  if (group === '') return `kubernetes-models/${version}`;
+  return `kubernetes-models/${group}/${version}`;
+}
+
+async function readStdin() {
+  const chunks = [];
+  for await (const chunk of process.stdin) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function describeAjvError(e) {
+  const where = e.instancePath === '' ? '(root)' : e.instancePath;
+  const extra = e.params && e.params.additionalProperty ? ` (${e.params.additionalProperty})` : '';
+  return `${where} ${e.message}${extra}`;
+}
+
+async function main() {
+  const objects = JSON.parse(await readStdin());
+  if (!Array.isArray(objects)) {
+    process.stdout.write(JSON.stringify([{ index: -1, errors: ['stdin: expected a JSON array of objects'] }]));
+    return;
+  }
+  const modules = new Map();
+  const results = [];
+  for (const [index, obj] of objects.entries()) {
+    const apiVersion = obj && typeof obj.apiVersion === 'string' ? obj.apiVersion : undefined;
+    const kind = obj && typeof obj.kind === 'string' ? obj.kind : undefined;
+    if (!apiVersion || !kind) {
+      results.push({ index, errors: ['apiVersion and kind: expected strings'] });
+      continue;
+    }
+    const spec = moduleFor(apiVersion);
+    if (!spec) {
+      results.push({ index, errors: [`apiVersion: "${apiVersion}" is not an apiVersion kubernetes-models knows`] });
+      continue;
+    }
+    if (!modules.has(spec)) {
+      try {
+        modules.set(spec, { mod: await import(spec) });
+      } catch (err) {
+        modules.set(spec, { error: String(err && err.message ? err.message : err).split('\n')[0] });
+      }
+    }
+    const loaded = modules.get(spec);
+    if (loaded.error) {
+      if (spec.startsWith('@kubernetes-models/gateway-api')) {
+        results.push({ index, skipped: `${spec} did not load (${loaded.error})` });
+      } else {
+        results.push({ index, errors: [`apiVersion: "${apiVersion}" has no schemas in kubernetes-models (${loaded.error})`] });
+      }
+      continue;
+    }
+    const Model = loaded.mod[kind];
+    if (typeof Model !== 'function') {
+      results.push({ index, errors: [`kind: "${kind}" is not a kind of ${apiVersion} in ${spec}`] });
+      continue;
+    }
+    try {
+      new Model(obj).validate();
+      results.push({ index, errors: [] });
+    } catch (err) {
+      const details = Array.isArray(err && err.errors) ? err.errors.map(describeAjvError) : [String(err && err.message ? err.message : err)];
+      results.push({ index, errors: details });
+    }
+  }
+  process.stdout.write(JSON.stringify(results));
+}
+
+main().catch((err) => {
+  process.stderr.write(String(err && err.stack ? err.stack : err));
+  process.exit(2);
+});
