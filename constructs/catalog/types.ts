@@ -44,6 +44,17 @@ export interface MigSpec {
   readonly profiles: readonly MigProfile[];
   /** The mig-parted `all-balanced` layout for this GPU: profile name → count. */
   readonly allBalanced?: Readonly<Record<string, number>>;
+  /**
+   * Profiles the GPU has but the catalog leaves out because no driver-reported memory or no
+   * placements were found for them (never guessed). They are not in `profiles`.
+   */
+  readonly omittedProfiles?: readonly OmittedMigProfile[];
+}
+
+/** A MIG profile the hardware offers but the catalog cannot use, and why. */
+export interface OmittedMigProfile {
+  readonly name: string;
+  readonly reason: string;
 }
 
 /** A GPU type the planner and constructs know. */
@@ -58,8 +69,15 @@ export interface GpuType {
   readonly pciDeviceIds: readonly string[];
   /** Usable GPU memory of the whole (unpartitioned) GPU in GiB. */
   readonly memoryGiB: number;
+  /** Where `memoryGiB` comes from (nvidia-smi total, largest MIG profile, or the EC2 API value). */
+  readonly memoryGiBSource?: string;
   /** MIG geometry; absent for GPUs without MIG (L4, L40S, A10G, T4). */
   readonly mig?: MigSpec;
+  /**
+   * Set when the hardware supports MIG but the catalog has no usable MIG data for it
+   * (e.g. B200: no driver-reported memory or placements); the GPU is then used whole only.
+   */
+  readonly migUnavailableReason?: string;
   /** Where the facts come from. */
   readonly sources: readonly string[];
 }

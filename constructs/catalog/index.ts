@@ -1,0 +1,4 @@
+export * from './types';
+export * from './gpu-types';
+export * from './instance-types';
+export * from './layout';
