@@ -1,1 +1,3 @@
 export * from './team-namespace';
+export * from './team-contract';
+export * from './platform-checks';

@@ -1,11 +1,11 @@
 import { Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
+import { assertDnsLabel } from './names';
 
 /** Default Kubernetes version the Pod Security labels pin. */
 const POD_SECURITY_VERSION = 'v1.28';
 const RBAC_API_GROUP = 'rbac.authorization.k8s.io';
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** Container defaults the namespace's LimitRange applies to containers that set none. */
 export interface ContainerDefaults {
@@ -71,11 +71,7 @@ export interface TeamNamespaceProps {
 }
 
 function checkLabel(prop: string, value: string): void {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 63 || !DNS_LABEL.test(value)) {
-    throw new Error(
-      `${prop}: expected a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters), got ${JSON.stringify(value)}`,
-    );
-  }
+  assertDnsLabel(prop, value);
 }
 
 function checkCount(prop: string, value: number): void {

@@ -1,0 +1,340 @@
+/**
+ * Synth-time checks across a serving platform's objects. They read the rendered Kubernetes objects
+ * (not the declaration), so they hold for anything added to the tree, hand-written or planned:
+ *
+ * - every Triton pool requests exactly one GPU/MIG resource, and some node pool that its node
+ *   selector admits provides that resource in its MIG layout;
+ * - the pool tolerates every taint of those nodes, and each of its tolerations matches a taint there;
+ * - every model the pool loads (`--load-model=`) is in the model repository;
+ * - every namespace's ResourceQuota covers what its pools may request (maximum replicas × one slice).
+ *
+ * Each problem names both ends, e.g.
+ * `pool "vision-1g" requests nvidia.com/mig-1g.10gb, but no node pool's layout provides it (layouts: h100-mixed: 3g.40gb, 2g.20gb)`.
+ */
+import { parse as parseYaml } from 'yaml';
+
+/** A node pool as the checks see it. */
+export interface NodePoolFacts {
+  readonly name: string;
+  /** Labels its nodes carry (template labels and single-valued `In` requirements, plus `karpenter.sh/nodepool`). */
+  readonly labels: Readonly<Record<string, string>>;
+  readonly taints: readonly Taint[];
+  /** GPU resources its layout provides, in layout order. */
+  readonly resources: readonly string[];
+  /** Profiles of the layout for messages, e.g. `3g.40gb, 2g.20gb`, or `whole GPUs`. */
+  readonly layout: string;
+}
+
+export interface Taint {
+  readonly key: string;
+  readonly value?: string;
+  readonly effect: string;
+}
+
+export interface Toleration {
+  readonly key?: string;
+  readonly operator?: string;
+  readonly value?: string;
+  readonly effect?: string;
+}
+
+export interface NodeRequirement {
+  readonly key: string;
+  readonly operator: string;
+  readonly values?: readonly string[];
+}
+
+/** A GPU workload (a Triton pool's Deployment) as the checks see it. */
+export interface PoolFacts {
+  readonly name: string;
+  readonly namespace: string;
+  /** GPU resources one pod requests (limits), by name. */
+  readonly gpuResources: Readonly<Record<string, number>>;
+  /** Replicas the pool may reach: the autoscaler's maximum, else `spec.replicas`. */
+  readonly maxReplicas: number;
+  readonly nodeSelector: Readonly<Record<string, string>>;
+  /** Required node affinity: any term may match; each term's requirements must all hold. */
+  readonly affinityTerms: readonly (readonly NodeRequirement[])[];
+  readonly tolerations: readonly Toleration[];
+  /** Models named by `--load-model=` arguments. */
+  readonly models: readonly string[];
+}
+
+export interface QuotaFacts {
+  readonly namespace: string;
+  /** Team of the namespace (`gpufleet.io/team` label), for messages. */
+  readonly team?: string;
+  /** `spec.hard` as numbers where numeric. */
+  readonly hard: Readonly<Record<string, number>>;
+}
+
+export interface PlatformFacts {
+  readonly nodePools: readonly NodePoolFacts[];
+  readonly pools: readonly PoolFacts[];
+  readonly quotas: readonly QuotaFacts[];
+}
+
+export interface CheckOptions {
+  /** Models in the repository; absent = do not check models. */
+  readonly repositoryModels?: readonly string[];
+}
+
+const MIG_CONFIG_LABEL = 'nvidia.com/mig.config';
+const WHOLE_GPU = 'nvidia.com/gpu';
+
+function num(v: unknown): number | undefined {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && /^[0-9]+$/.test(v)) return Number(v);
+  return undefined;
+}
+
+interface MigConfigEntry {
+  readonly 'mig-enabled'?: boolean;
+  readonly 'mig-devices'?: Record<string, number>;
+}
+
+/** mig-parted configs found in ConfigMaps (`version` + `mig-configs` documents in any data key). */
+function migConfigs(objects: readonly any[]): Map<string, MigConfigEntry[]> {
+  const out = new Map<string, MigConfigEntry[]>();
+  for (const o of objects) {
+    if (o?.kind !== 'ConfigMap' || !o.data) continue;
+    for (const text of Object.values(o.data)) {
+      if (typeof text !== 'string' || !text.includes('mig-configs')) continue;
+      let doc: any;
+      try {
+        doc = parseYaml(text);
+      } catch {
+        continue;
+      }
+      for (const [name, entries] of Object.entries(doc?.['mig-configs'] ?? {})) {
+        if (Array.isArray(entries)) out.set(name, entries as MigConfigEntry[]);
+      }
+    }
+  }
+  return out;
+}
+
+/** Strategy of the GPU operator (ClusterPolicy or HelmRelease values), `mixed` when none is found. */
+function migStrategy(objects: readonly any[]): 'mixed' | 'single' {
+  for (const o of objects) {
+    const s = o?.kind === 'ClusterPolicy' ? o.spec?.mig?.strategy : o?.kind === 'HelmRelease' ? o.spec?.values?.mig?.strategy : undefined;
+    if (s === 'single' || s === 'mixed') return s;
+  }
+  return 'mixed';
+}
+
+function layoutOf(config: string | undefined, configs: Map<string, MigConfigEntry[]>, strategy: 'mixed' | 'single'): { resources: string[]; layout: string } {
+  const entries = config === undefined ? undefined : configs.get(config);
+  if (!entries) {
+    // No MIG config (or all-disabled, or one this tree does not render): whole GPUs.
+    return { resources: [WHOLE_GPU], layout: config === undefined || config === 'all-disabled' ? 'whole GPUs' : `${config} (not rendered)` };
+  }
+  const resources: string[] = [];
+  const profiles: string[] = [];
+  const add = (list: string[], v: string) => (list.includes(v) ? undefined : list.push(v));
+  for (const e of entries) {
+    if (e['mig-enabled'] === false || !e['mig-devices']) {
+      add(resources, WHOLE_GPU);
+      add(profiles, 'whole');
+      continue;
+    }
+    for (const profile of Object.keys(e['mig-devices'])) {
+      add(profiles, profile);
+      add(resources, strategy === 'single' ? WHOLE_GPU : `nvidia.com/mig-${profile.replace(/\+/g, '.')}`);
+    }
+  }
+  return { resources, layout: profiles.join(', ') };
+}
+
+/** Collects the facts the checks need from synthesized objects (`chart.toJson()`). */
+export function collectFacts(objects: readonly any[]): PlatformFacts {
+  const configs = migConfigs(objects);
+  const strategy = migStrategy(objects);
+  const nodePools: NodePoolFacts[] = [];
+  for (const o of objects) {
+    if (o?.kind !== 'NodePool' || !String(o.apiVersion).startsWith('karpenter.sh/')) continue;
+    const template = o.spec?.template ?? {};
+    const labels: Record<string, string> = { 'karpenter.sh/nodepool': o.metadata?.name, ...(template.metadata?.labels ?? {}) };
+    for (const r of template.spec?.requirements ?? []) {
+      if (r.operator === 'In' && Array.isArray(r.values) && r.values.length === 1) labels[r.key] = r.values[0];
+    }
+    const { resources, layout } = layoutOf(labels[MIG_CONFIG_LABEL], configs, strategy);
+    nodePools.push({ name: o.metadata?.name, labels, taints: template.spec?.taints ?? [], resources, layout });
+  }
+
+  const scaled = new Map<string, number>();
+  for (const o of objects) {
+    const ns = o?.metadata?.namespace ?? '';
+    if (o?.kind === 'HorizontalPodAutoscaler' && o.spec?.scaleTargetRef?.kind === 'Deployment') {
+      scaled.set(`${ns}/${o.spec.scaleTargetRef.name}`, o.spec.maxReplicas);
+    }
+    if (o?.kind === 'ScaledObject' && (o.spec?.scaleTargetRef?.kind ?? 'Deployment') === 'Deployment') {
+      // KEDA's default maxReplicaCount is 100.
+      scaled.set(`${ns}/${o.spec.scaleTargetRef.name}`, o.spec.maxReplicaCount ?? 100);
+    }
+  }
+
+  const pools: PoolFacts[] = [];
+  for (const o of objects) {
+    if (o?.kind !== 'Deployment') continue;
+    const pod = o.spec?.template?.spec ?? {};
+    const gpuResources: Record<string, number> = {};
+    const models: string[] = [];
+    for (const c of pod.containers ?? []) {
+      const limits = c.resources?.limits ?? c.resources?.requests ?? {};
+      for (const [k, v] of Object.entries(limits)) {
+        if (k.startsWith('nvidia.com/')) gpuResources[k] = (gpuResources[k] ?? 0) + (num(v) ?? 0);
+      }
+      for (const a of [...(c.command ?? []), ...(c.args ?? [])]) {
+        const m = /^--load-model=(.+)$/.exec(String(a));
+        if (m) models.push(m[1]);
+      }
+    }
+    if (Object.keys(gpuResources).length === 0) continue;
+    const ns = o.metadata?.namespace ?? '';
+    const name = o.metadata?.name;
+    const terms = pod.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+    pools.push({
+      name,
+      namespace: ns,
+      gpuResources,
+      maxReplicas: scaled.get(`${ns}/${name}`) ?? o.spec?.replicas ?? 1,
+      nodeSelector: pod.nodeSelector ?? {},
+      affinityTerms: terms.map((t: any) => (t.matchExpressions ?? []) as NodeRequirement[]),
+      tolerations: pod.tolerations ?? [],
+      models,
+    });
+  }
+
+  const teams = new Map<string, string>();
+  for (const o of objects) {
+    if (o?.kind === 'Namespace' && o.metadata?.labels?.['gpufleet.io/team']) teams.set(o.metadata.name, o.metadata.labels['gpufleet.io/team']);
+  }
+  const quotas: QuotaFacts[] = [];
+  for (const o of objects) {
+    if (o?.kind !== 'ResourceQuota') continue;
+    const hard: Record<string, number> = {};
+    for (const [k, v] of Object.entries(o.spec?.hard ?? {})) {
+      const n = num(v);
+      if (n !== undefined) hard[k] = n;
+    }
+    const ns = o.metadata?.namespace ?? '';
+    quotas.push({ namespace: ns, team: teams.get(ns), hard });
+  }
+  return { nodePools, pools, quotas };
+}
+
+/** Whether a node pool's known labels admit a pool's node selector and affinity (labels a node pool does not declare are not held against it, except the MIG config label). */
+function admits(np: NodePoolFacts, pool: PoolFacts): boolean {
+  const known = (key: string) => key in np.labels || key === MIG_CONFIG_LABEL;
+  for (const [k, v] of Object.entries(pool.nodeSelector)) {
+    if (known(k) && np.labels[k] !== v) return false;
+  }
+  if (pool.affinityTerms.length === 0) return true;
+  return pool.affinityTerms.some((term) =>
+    term.every((r) => {
+      if (!known(r.key)) return true;
+      const value = np.labels[r.key];
+      switch (r.operator) {
+        case 'In': return value !== undefined && (r.values ?? []).includes(value);
+        case 'NotIn': return value === undefined || !(r.values ?? []).includes(value);
+        case 'Exists': return value !== undefined;
+        case 'DoesNotExist': return value === undefined;
+        default: return true;
+      }
+    }));
+}
+
+function tolerates(t: Toleration, taint: Taint): boolean {
+  if (t.effect && t.effect !== taint.effect) return false;
+  if (!t.key) return t.operator === 'Exists';
+  if (t.key !== taint.key) return false;
+  return t.operator === 'Exists' || (t.value ?? '') === (taint.value ?? '');
+}
+
+const showTaint = (t: Taint) => `${t.key}${t.value !== undefined ? `=${t.value}` : ''}:${t.effect}`;
+const showToleration = (t: Toleration) =>
+  `${t.key ?? '*'}${t.operator === 'Exists' ? '' : `=${t.value ?? ''}`}${t.effect ? `:${t.effect}` : ''}`;
+const showLayouts = (nps: readonly NodePoolFacts[]) => nps.map((n) => `${n.name}: ${n.layout}`).join('; ') || 'none';
+const showSelector = (p: PoolFacts) => {
+  const parts = Object.entries(p.nodeSelector).map(([k, v]) => `${k}=${v}`);
+  for (const term of p.affinityTerms) parts.push(term.map((r) => `${r.key} ${r.operator} ${(r.values ?? []).join('|')}`.trim()).join(', '));
+  return parts.join('; ') || 'any node';
+};
+
+/** Checks the facts; returns one message per problem (empty when the platform is consistent). */
+export function checkPlatformFacts(facts: PlatformFacts, options: CheckOptions = {}): string[] {
+  const problems: string[] = [];
+  const pools = [...facts.pools].sort((a, b) => a.name.localeCompare(b.name) || a.namespace.localeCompare(b.namespace));
+  for (const pool of pools) {
+    const requested = Object.entries(pool.gpuResources);
+    const units = requested.reduce((s, [, n]) => s + n, 0);
+    if (units !== 1) {
+      problems.push(`pool "${pool.name}" requests ${units} GPU resources (${requested.map(([r, n]) => `${r}: ${n}`).join(', ')}); a Triton pool takes exactly one GPU or MIG slice`);
+    }
+    const candidates = facts.nodePools.filter((np) => admits(np, pool));
+    for (const [resource] of requested) {
+      if (candidates.length === 0) {
+        problems.push(`pool "${pool.name}" selects nodes with ${showSelector(pool)}, but no node pool's nodes carry those labels (node pools: ${facts.nodePools.map((n) => n.name).join(', ') || 'none'})`);
+        continue;
+      }
+      if (!candidates.some((np) => np.resources.includes(resource))) {
+        const scope = candidates.length === facts.nodePools.length ? "no node pool's layout provides it" : `no node pool it selects (${showSelector(pool)}) provides it`;
+        problems.push(`pool "${pool.name}" requests ${resource}, but ${scope} (layouts: ${showLayouts(candidates)})`);
+      }
+    }
+    const hosts = candidates.filter((np) => requested.some(([r]) => np.resources.includes(r)));
+    for (const np of hosts) {
+      for (const taint of np.taints) {
+        if (taint.effect === 'PreferNoSchedule') continue;
+        if (!pool.tolerations.some((t) => tolerates(t, taint))) {
+          problems.push(`pool "${pool.name}" does not tolerate taint ${showTaint(taint)} of node pool "${np.name}" (tolerations: ${pool.tolerations.map(showToleration).join(', ') || 'none'})`);
+        }
+      }
+      for (const t of pool.tolerations) {
+        if (!t.key) continue;
+        if (!np.taints.some((taint) => tolerates(t, taint))) {
+          problems.push(`pool "${pool.name}" tolerates ${showToleration(t)}, but node pool "${np.name}" has no such taint (taints: ${np.taints.map(showTaint).join(', ') || 'none'})`);
+        }
+      }
+    }
+    if (options.repositoryModels) {
+      const repo = new Set(options.repositoryModels);
+      for (const m of pool.models) {
+        if (!repo.has(m)) {
+          problems.push(`pool "${pool.name}" loads model "${m}", but the model repository has no model "${m}" (repository: ${[...repo].sort().join(', ') || 'empty'})`);
+        }
+      }
+    }
+  }
+
+  const namespaces = [...new Set(pools.map((p) => p.namespace))].sort();
+  for (const ns of namespaces) {
+    const quotas = facts.quotas.filter((q) => q.namespace === ns);
+    if (quotas.length === 0) continue;
+    const nsPools = pools.filter((p) => p.namespace === ns);
+    const demand = new Map<string, { total: number; parts: string[] }>();
+    for (const p of nsPools) {
+      for (const [r, n] of Object.entries(p.gpuResources)) {
+        const d = demand.get(r) ?? { total: 0, parts: [] };
+        d.total += n * p.maxReplicas;
+        d.parts.push(`${p.name}: ${p.maxReplicas} × ${n}`);
+        demand.set(r, d);
+      }
+    }
+    for (const [r, d] of [...demand].sort(([a], [b]) => a.localeCompare(b))) {
+      for (const q of quotas) {
+        const allowed = q.hard[`requests.${r}`];
+        if (allowed === undefined || allowed >= d.total) continue;
+        const who = q.team ? `team "${q.team}" (namespace ${ns})` : `namespace "${ns}"`;
+        problems.push(`${who} quota allows ${allowed} ${r}, but its pools may request ${d.total} (${d.parts.join(', ')})`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** `collectFacts` then `checkPlatformFacts`. */
+export function checkPlatformObjects(objects: readonly any[], options: CheckOptions = {}): string[] {
+  return checkPlatformFacts(collectFacts(objects), options);
+}

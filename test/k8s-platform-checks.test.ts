@@ -1,0 +1,187 @@
+import { checkPlatformObjects, collectFacts } from '../constructs/k8s/platform-checks';
+
+/** A consistent little platform as plain objects; each test breaks one thing. */
+function fixture() {
+  const migParted = [
+    'version: v1',
+    'mig-configs:',
+    '  all-disabled:',
+    '    - devices: all',
+    '      mig-enabled: false',
+    '  h100-mixed:',
+    '    - devices: all',
+    '      mig-enabled: true',
+    '      mig-devices:',
+    '        "3g.40gb": 1',
+    '        "2g.20gb": 2',
+    '',
+  ].join('\n');
+  const taints = [{ key: 'nvidia.com/gpu', value: 'true', effect: 'NoSchedule' }];
+  const nodePool = (name: string, config: string) => ({
+    apiVersion: 'karpenter.sh/v1',
+    kind: 'NodePool',
+    metadata: { name },
+    spec: {
+      template: {
+        metadata: { labels: { 'nvidia.com/mig.config': config, 'gpufleet.io/node-pool': name } },
+        spec: {
+          taints,
+          requirements: [{ key: 'node.kubernetes.io/instance-type', operator: 'In', values: ['p5.48xlarge'] }],
+        },
+      },
+    },
+  });
+  const deployment = (name: string, ns: string, resource: string, config: string, models: string[], replicas = 1) => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: ns },
+    spec: {
+      replicas,
+      template: {
+        spec: {
+          nodeSelector: { 'nvidia.com/mig.config': config },
+          tolerations: [{ key: 'nvidia.com/gpu', operator: 'Equal', value: 'true', effect: 'NoSchedule' }],
+          containers: [
+            {
+              name: 'triton',
+              args: ['tritonserver', '--model-repository=s3://m', ...models.map((m) => `--load-model=${m}`)],
+              resources: { limits: { cpu: '2', [resource]: 1 } },
+            },
+          ],
+        },
+      },
+    },
+  });
+  return {
+    objects: [
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mig-parted', namespace: 'gpu-operator' }, data: { 'config.yaml': migParted } },
+      nodePool('h100-mixed', 'h100-mixed'),
+      nodePool('h100-whole', 'all-disabled'),
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'vision', labels: { 'gpufleet.io/team': 'vision' } } },
+      {
+        apiVersion: 'v1',
+        kind: 'ResourceQuota',
+        metadata: { name: 'team-quota', namespace: 'vision' },
+        spec: { hard: { 'requests.nvidia.com/mig-3g.40gb': 4, 'requests.nvidia.com/gpu': 1, 'requests.cpu': '64' } },
+      },
+      deployment('vision-3g', 'vision', 'nvidia.com/mig-3g.40gb', 'h100-mixed', ['resnet50', 'densenet'], 2),
+      deployment('vision-llm', 'vision', 'nvidia.com/gpu', 'all-disabled', ['llama-7b']),
+      {
+        apiVersion: 'keda.sh/v1alpha1',
+        kind: 'ScaledObject',
+        metadata: { name: 'vision-3g', namespace: 'vision' },
+        spec: { scaleTargetRef: { name: 'vision-3g' }, minReplicaCount: 0, maxReplicaCount: 4 },
+      },
+    ] as any[],
+    repositoryModels: ['densenet', 'llama-7b', 'resnet50'],
+  };
+}
+
+describe('platform checks', () => {
+  test('a consistent platform has no problems', () => {
+    const { objects, repositoryModels } = fixture();
+    expect(checkPlatformObjects(objects, { repositoryModels })).toEqual([]);
+  });
+
+  test('collects node pool layouts, pool requests, scaling maxima and quotas', () => {
+    const facts = collectFacts(fixture().objects);
+    expect(facts.nodePools.map((n) => [n.name, n.resources, n.layout])).toEqual([
+      ['h100-mixed', ['nvidia.com/mig-3g.40gb', 'nvidia.com/mig-2g.20gb'], '3g.40gb, 2g.20gb'],
+      ['h100-whole', ['nvidia.com/gpu'], 'whole'],
+    ]);
+    expect(facts.nodePools[0].labels['node.kubernetes.io/instance-type']).toBe('p5.48xlarge');
+    expect(facts.pools.map((p) => [p.name, p.gpuResources, p.maxReplicas, p.models])).toEqual([
+      ['vision-3g', { 'nvidia.com/mig-3g.40gb': 1 }, 4, ['resnet50', 'densenet']],
+      ['vision-llm', { 'nvidia.com/gpu': 1 }, 1, ['llama-7b']],
+    ]);
+    expect(facts.quotas).toEqual([
+      { namespace: 'vision', team: 'vision', hard: { 'requests.nvidia.com/mig-3g.40gb': 4, 'requests.nvidia.com/gpu': 1, 'requests.cpu': 64 } },
+    ]);
+  });
+
+  test('fails when no node pool layout provides the requested MIG resource', () => {
+    const { objects, repositoryModels } = fixture();
+    objects.push({
+      ...objects[5],
+      metadata: { name: 'vision-1g', namespace: 'vision' },
+      spec: {
+        ...objects[5].spec,
+        template: {
+          spec: {
+            ...objects[5].spec.template.spec,
+            nodeSelector: {},
+            containers: [{ name: 'triton', args: [], resources: { limits: { 'nvidia.com/mig-1g.10gb': 1 } } }],
+          },
+        },
+      },
+    });
+    expect(checkPlatformObjects(objects, { repositoryModels })).toEqual([
+      'pool "vision-1g" requests nvidia.com/mig-1g.10gb, but no node pool\'s layout provides it (layouts: h100-mixed: 3g.40gb, 2g.20gb; h100-whole: whole)',
+    ]);
+  });
+
+  test('fails when the selected node pool does not provide the resource', () => {
+    const { objects, repositoryModels } = fixture();
+    objects[6].spec.template.spec.nodeSelector = { 'nvidia.com/mig.config': 'h100-mixed' };
+    expect(checkPlatformObjects(objects, { repositoryModels })).toEqual([
+      'pool "vision-llm" requests nvidia.com/gpu, but no node pool it selects (nvidia.com/mig.config=h100-mixed) provides it (layouts: h100-mixed: 3g.40gb, 2g.20gb)',
+    ]);
+  });
+
+  test('fails when the selector matches no node pool', () => {
+    const { objects, repositoryModels } = fixture();
+    objects[6].spec.template.spec.nodeSelector = { 'nvidia.com/mig.config': 'a100-mixed' };
+    expect(checkPlatformObjects(objects, { repositoryModels })).toEqual([
+      'pool "vision-llm" selects nodes with nvidia.com/mig.config=a100-mixed, but no node pool\'s nodes carry those labels (node pools: h100-mixed, h100-whole)',
+    ]);
+  });
+
+  test('fails when a pool requests more than one slice', () => {
+    const { objects, repositoryModels } = fixture();
+    objects[6].spec.template.spec.containers[0].resources.limits['nvidia.com/gpu'] = 2;
+    expect(checkPlatformObjects(objects, { repositoryModels })).toEqual([
+      'pool "vision-llm" requests 2 GPU resources (nvidia.com/gpu: 2); a Triton pool takes exactly one GPU or MIG slice',
+      'team "vision" (namespace vision) quota allows 1 nvidia.com/gpu, but its pools may request 2 (vision-llm: 1 × 2)',
+    ]);
+  });
+
+  test('fails when a pool does not tolerate the GPU taint', () => {
+    const { objects, repositoryModels } = fixture();
+    objects[5].spec.template.spec.tolerations = [];
+    expect(checkPlatformObjects(objects, { repositoryModels })).toEqual([
+      'pool "vision-3g" does not tolerate taint nvidia.com/gpu=true:NoSchedule of node pool "h100-mixed" (tolerations: none)',
+    ]);
+  });
+
+  test('fails when a toleration matches no taint of the nodes', () => {
+    const { objects, repositoryModels } = fixture();
+    objects[5].spec.template.spec.tolerations = [
+      { key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' },
+      { key: 'gpufleet.io/dedicated', operator: 'Equal', value: 'vision', effect: 'NoSchedule' },
+    ];
+    expect(checkPlatformObjects(objects, { repositoryModels })).toEqual([
+      'pool "vision-3g" tolerates gpufleet.io/dedicated=vision:NoSchedule, but node pool "h100-mixed" has no such taint (taints: nvidia.com/gpu=true:NoSchedule)',
+    ]);
+  });
+
+  test('fails when a loaded model is not in the repository', () => {
+    const { objects } = fixture();
+    expect(checkPlatformObjects(objects, { repositoryModels: ['densenet', 'llama-7b'] })).toEqual([
+      'pool "vision-3g" loads model "resnet50", but the model repository has no model "resnet50" (repository: densenet, llama-7b)',
+    ]);
+  });
+
+  test('fails when the team quota does not cover the pools at their maximum', () => {
+    const { objects, repositoryModels } = fixture();
+    objects[7].spec.maxReplicaCount = 6;
+    expect(checkPlatformObjects(objects, { repositoryModels })).toEqual([
+      'team "vision" (namespace vision) quota allows 4 nvidia.com/mig-3g.40gb, but its pools may request 6 (vision-3g: 6 × 1)',
+    ]);
+  });
+
+  test('the single strategy advertises MIG devices as nvidia.com/gpu', () => {
+    const { objects } = fixture();
+    objects.push({ apiVersion: 'nvidia.com/v1', kind: 'ClusterPolicy', metadata: { name: 'cluster-policy' }, spec: { mig: { strategy: 'single' } } });
+    expect(collectFacts(objects).nodePools[0].resources).toEqual(['nvidia.com/gpu']);
+  });
+});
