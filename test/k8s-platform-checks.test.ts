@@ -185,3 +185,26 @@ describe('platform checks', () => {
     expect(collectFacts(objects).nodePools[0].resources).toEqual(['nvidia.com/gpu']);
   });
 });
+
+describe('platform checks with time-slicing', () => {
+  const tsConfig = (rename: boolean) => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'gpufleet-device-plugin-config', namespace: 'gpu-operator' },
+    data: {
+      'no-sharing': 'version: v1\n',
+      'l4-x4': `version: v1\nsharing:\n  timeSlicing:\n${rename ? '    renameByDefault: true\n' : ''}    resources:\n      - name: nvidia.com/gpu\n        replicas: 4\n`,
+    },
+  });
+  const l4Pool = {
+    apiVersion: 'karpenter.sh/v1',
+    kind: 'NodePool',
+    metadata: { name: 'l4-shared' },
+    spec: { template: { metadata: { labels: { 'nvidia.com/device-plugin.config': 'l4-x4' } }, spec: { taints: [] } } },
+  };
+
+  test('a time-sliced node pool provides nvidia.com/gpu, or nvidia.com/gpu.shared when renamed', () => {
+    expect(collectFacts([tsConfig(false), l4Pool]).nodePools[0]).toMatchObject({ resources: ['nvidia.com/gpu'], layout: 'whole GPUs (gpu time-sliced ×4)' });
+    expect(collectFacts([tsConfig(true), l4Pool]).nodePools[0].resources).toEqual(['nvidia.com/gpu.shared']);
+  });
+});

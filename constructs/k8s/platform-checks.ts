@@ -80,6 +80,7 @@ export interface CheckOptions {
 }
 
 const MIG_CONFIG_LABEL = 'nvidia.com/mig.config';
+const DEVICE_PLUGIN_CONFIG_LABEL = 'nvidia.com/device-plugin.config';
 const WHOLE_GPU = 'nvidia.com/gpu';
 
 function num(v: unknown): number | undefined {
@@ -112,6 +113,38 @@ function migConfigs(objects: readonly any[]): Map<string, MigConfigEntry[]> {
     }
   }
   return out;
+}
+
+interface TimeSlicing {
+  readonly renameByDefault?: boolean;
+  readonly resources?: readonly { readonly name: string; readonly replicas: number }[];
+}
+
+/** Device-plugin configs with time-slicing, by config name (the ConfigMap data key). */
+function timeSlicingConfigs(objects: readonly any[]): Map<string, TimeSlicing> {
+  const out = new Map<string, TimeSlicing>();
+  for (const o of objects) {
+    if (o?.kind !== 'ConfigMap' || !o.data) continue;
+    for (const [key, text] of Object.entries(o.data)) {
+      if (typeof text !== 'string' || !text.includes('timeSlicing')) continue;
+      try {
+        const ts = parseYaml(text)?.sharing?.timeSlicing;
+        if (ts) out.set(key.replace(/\.ya?ml$/, ''), ts as TimeSlicing);
+      } catch {
+        continue;
+      }
+    }
+  }
+  return out;
+}
+
+/** Applies a time-slicing config to a layout's resources: a shared resource keeps its name, or gets `.shared` with `renameByDefault`. */
+function timeSliced(base: { resources: string[]; layout: string }, ts: TimeSlicing | undefined): { resources: string[]; layout: string } {
+  if (!ts) return base;
+  const shared = new Map((ts.resources ?? []).map((r) => [r.name, r.replicas]));
+  const resources = base.resources.map((r) => (shared.has(r) && ts.renameByDefault ? `${r}.shared` : r));
+  const notes = base.resources.filter((r) => shared.has(r)).map((r) => `${r.replace('nvidia.com/', '')} time-sliced ×${shared.get(r)}`);
+  return { resources, layout: notes.length ? `${base.layout} (${notes.join(', ')})` : base.layout };
 }
 
 /** Strategy of the GPU operator (ClusterPolicy or HelmRelease values), `mixed` when none is found. */
@@ -150,6 +183,7 @@ function layoutOf(config: string | undefined, configs: Map<string, MigConfigEntr
 export function collectFacts(objects: readonly any[]): PlatformFacts {
   const configs = migConfigs(objects);
   const strategy = migStrategy(objects);
+  const sharing = timeSlicingConfigs(objects);
   const nodePools: NodePoolFacts[] = [];
   for (const o of objects) {
     if (o?.kind !== 'NodePool' || !String(o.apiVersion).startsWith('karpenter.sh/')) continue;
@@ -158,7 +192,7 @@ export function collectFacts(objects: readonly any[]): PlatformFacts {
     for (const r of template.spec?.requirements ?? []) {
       if (r.operator === 'In' && Array.isArray(r.values) && r.values.length === 1) labels[r.key] = r.values[0];
     }
-    const { resources, layout } = layoutOf(labels[MIG_CONFIG_LABEL], configs, strategy);
+    const { resources, layout } = timeSliced(layoutOf(labels[MIG_CONFIG_LABEL], configs, strategy), sharing.get(labels[DEVICE_PLUGIN_CONFIG_LABEL]));
     nodePools.push({ name: o.metadata?.name, labels, taints: template.spec?.taints ?? [], resources, layout });
   }
 
