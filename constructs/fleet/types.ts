@@ -35,9 +35,17 @@ export interface FleetGpu {
   readonly type: string;
   /** Whether to partition with MIG. @default - true where the GPU supports MIG */
   readonly mig: boolean;
-  /** Price per GPU-hour. @default - the catalog's cheapest instance price divided by its GPU count */
+  /**
+   * Price per GPU-hour (USD). After `parseFleet` it is always set: the file's value, else the
+   * price of `instanceType` divided by its GPU count. The file must give it when the catalog has no
+   * price (e.g. A30, or instance type p5e.48xlarge).
+   * @default - the price of `instanceType` / its GPU count (`defaultPricePerGpuHour` of the catalog)
+   */
   readonly pricePerGpuHour?: number;
-  /** EC2 instance type that carries these GPUs. @default - the catalog instance with the most GPUs of this type */
+  /**
+   * EC2 instance type that carries these GPUs; must carry this GPU type.
+   * @default - the catalog's priced instance with the most GPUs of this type (`defaultInstanceType`); absent when none
+   */
   readonly instanceType?: string;
 }
 

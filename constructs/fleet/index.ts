@@ -1,0 +1,6 @@
+export * from './types';
+export * from './names';
+export * from './errors';
+export * from './validate';
+export * from './parse';
+export { closest, editDistance } from './checks';

@@ -1,0 +1,281 @@
+import {
+  defaultInstanceType, findGpuType, findInstanceType, GpuType, gpuTypeIds, instanceTypesFor, pricePerGpuHour,
+  sliceSizesOf, supportsMig,
+} from '../catalog';
+import { Problems } from './checks';
+import { describeValue, dns1123LabelProblem } from './names';
+import type { Fleet, FleetGpu, ModelSpec, ProfileEntry, SliceSize, TritonHints } from './types';
+
+/** Defaults of the optional top-level fleet fields. */
+export const FLEET_DEFAULTS = { latencyHeadroom: 0.5, processOverheadGiB: 0.6 } as const;
+
+/** Slice sizes a profile entry may name: compute slices of a MIG instance, 7 = the whole GPU. */
+export const SLICE_SIZES: readonly SliceSize[] = [1, 2, 3, 4, 7];
+
+const TOP_KEYS = ['name', 'latencyHeadroom', 'processOverheadGiB', 'coldBelowRps', 'gpus', 'models'];
+const GPU_KEYS = ['type', 'mig', 'pricePerGpuHour', 'instanceType'];
+const MODEL_KEYS = ['name', 'team', 'rps', 'latencySloMs', 'memoryGiB', 'profiles', 'throughputPerGpu', 'triton'];
+const PROFILE_KEYS = ['gpu', 'slice', 'batch', 'instances', 'throughput', 'latencyMs'];
+const TRITON_KEYS = ['platform', 'maxBatchSize'];
+
+type Obj = Record<string, unknown>;
+
+const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+function instanceList(gpu: GpuType): string {
+  const names = instanceTypesFor(gpu.id).map((i) => i.name);
+  return names.length > 0 ? `instance types for ${gpu.id}: ${names.join(', ')}` : `the catalog has no instance type for ${gpu.id}`;
+}
+
+/** Validates one entry of `gpus`; returns its catalog GPU type when the type is known. */
+function checkGpu(p: Problems, raw: unknown, path: string): GpuType | undefined {
+  const o = p.object(path, raw);
+  if (!o) return undefined;
+  p.keys(path, o, GPU_KEYS);
+  const type = p.required(path, o, 'type', 'a catalog GPU id');
+  let gpu: GpuType | undefined;
+  if (type !== undefined) {
+    gpu = typeof type === 'string' ? findGpuType(type) : undefined;
+    if (!gpu) p.add(`${path}.type: unknown GPU type ${describeValue(type)}; known: ${gpuTypeIds().join(', ')}`);
+  }
+  if (o.mig !== undefined) {
+    const mig = p.boolean(`${path}.mig`, o.mig);
+    if (mig === true && gpu && !supportsMig(gpu)) {
+      p.add(`${path}.mig: ${gpu.id} has no MIG profiles in the catalog`
+        + `${gpu.migUnavailableReason ? ` (${gpu.migUnavailableReason})` : ''}; expected false or absent, got true`);
+    }
+  }
+  if (o.pricePerGpuHour !== undefined) p.positive(`${path}.pricePerGpuHour`, o.pricePerGpuHour);
+  let instancePrice: number | undefined;
+  let instanceName: string | undefined;
+  if (o.instanceType !== undefined) {
+    const name = o.instanceType;
+    const instance = typeof name === 'string' ? findInstanceType(name) : undefined;
+    if (!instance) {
+      p.add(`${path}.instanceType: unknown instance type ${describeValue(name)}`
+        + (gpu ? `; ${instanceList(gpu)}` : ''));
+    } else if (gpu && instance.gpuType !== gpu.id) {
+      p.add(`${path}.instanceType: "${instance.name}" carries ${instance.gpuType}, not ${gpu.id}; ${instanceList(gpu)}`);
+    } else {
+      instanceName = instance.name;
+      instancePrice = pricePerGpuHour(instance);
+    }
+  }
+  if (gpu && o.pricePerGpuHour === undefined) {
+    if (instanceName !== undefined && instancePrice === undefined) {
+      p.add(`${path}.pricePerGpuHour: required, the catalog has no price for instance type ${instanceName}`);
+    } else if (o.instanceType === undefined && !defaultInstanceType(gpu.id)) {
+      p.add(`${path}.pricePerGpuHour: required, the catalog has no priced instance type for ${gpu.id}`);
+    }
+  }
+  return gpu;
+}
+
+/** Validates one profile entry; true when it has no problem. */
+function checkProfile(p: Problems, raw: unknown, path: string, listed: ReadonlyMap<string, GpuType>): boolean {
+  const before = p.all.length;
+  const o = p.object(path, raw);
+  if (!o) return false;
+  p.keys(path, o, PROFILE_KEYS);
+  const gpuId = p.required(path, o, 'gpu', 'a GPU type listed in gpus');
+  let gpu: GpuType | undefined;
+  if (gpuId !== undefined) {
+    const known = typeof gpuId === 'string' ? findGpuType(gpuId) : undefined;
+    if (!known) {
+      p.add(`${path}.gpu: unknown GPU type ${describeValue(gpuId)}; known: ${gpuTypeIds().join(', ')}`);
+    } else if (!listed.has(known.id)) {
+      p.add(`${path}.gpu: "${known.id}" is not listed in gpus (listed: ${[...listed.keys()].join(', ') || 'none'})`);
+    } else {
+      gpu = known;
+    }
+  }
+  const slice = p.required(path, o, 'slice', `one of ${SLICE_SIZES.join(', ')}`);
+  if (slice !== undefined) {
+    const s = p.number(`${path}.slice`, slice, `one of ${SLICE_SIZES.join(', ')}`, (n) => (SLICE_SIZES as number[]).includes(n));
+    if (s !== undefined && gpu) {
+      const sizes = sliceSizesOf(gpu);
+      if (!sizes.includes(s)) {
+        p.add(`${path}.slice: ${gpu.id} has no ${s}-slice instance${supportsMig(gpu) ? '' : ' (it is used whole: slice 7)'}; `
+          + `expected one of ${sizes.join(', ')}, got ${s}`);
+      }
+    }
+  }
+  for (const key of ['batch', 'instances']) {
+    const v = p.required(path, o, key, 'an integer > 0');
+    if (v !== undefined) p.positiveInt(`${path}.${key}`, v);
+  }
+  for (const key of ['throughput', 'latencyMs']) {
+    const v = p.required(path, o, key, 'a number > 0');
+    if (v !== undefined) p.positive(`${path}.${key}`, v);
+  }
+  return p.all.length === before;
+}
+
+/** Validates one model; `names` maps model names seen so far to their index. */
+function checkModel(p: Problems, raw: unknown, path: string, listed: ReadonlyMap<string, GpuType>, names: Map<string, number>): void {
+  const o = p.object(path, raw);
+  if (!o) return;
+  p.keys(path, o, MODEL_KEYS);
+  const name = p.required(path, o, 'name', 'a DNS-1123 label');
+  if (name !== undefined) {
+    const problem = dns1123LabelProblem(`${path}.name`, name);
+    if (problem) p.add(problem);
+    else if (names.has(name as string)) {
+      p.add(`${path}.name: duplicate model name "${name}" (also models[${names.get(name as string)}])`);
+    } else names.set(name as string, Number(/\[(\d+)\]$/.exec(path)![1]));
+  }
+  const team = p.required(path, o, 'team', 'a DNS-1123 label');
+  if (team !== undefined) {
+    const problem = dns1123LabelProblem(`${path}.team`, team);
+    if (problem) p.add(problem);
+  }
+  for (const key of ['rps', 'latencySloMs', 'memoryGiB']) {
+    const v = p.required(path, o, key, 'a number > 0');
+    if (v !== undefined) p.positive(`${path}.${key}`, v);
+  }
+  if (o.throughputPerGpu !== undefined) p.positive(`${path}.throughputPerGpu`, o.throughputPerGpu);
+
+  let maxBatchSize: number | undefined;
+  if (o.triton !== undefined) {
+    const t = p.object(`${path}.triton`, o.triton);
+    if (t) {
+      p.keys(`${path}.triton`, t, TRITON_KEYS);
+      if (t.platform !== undefined) p.string(`${path}.triton.platform`, t.platform);
+      if (t.maxBatchSize !== undefined) {
+        maxBatchSize = p.number(`${path}.triton.maxBatchSize`, t.maxBatchSize, 'an integer >= 0',
+          (n) => Number.isInteger(n) && n >= 0);
+      }
+    }
+  }
+
+  const profiles = o.profiles === undefined ? [] : p.array(`${path}.profiles`, o.profiles);
+  let valid = 0;
+  let largest: { batch: number; index: number } | undefined;
+  const seen = new Map<string, number>();
+  (profiles ?? []).forEach((entry, j) => {
+    const pp = `${path}.profiles[${j}]`;
+    if (!checkProfile(p, entry, pp, listed)) return;
+    valid++;
+    const e = entry as Obj;
+    const key = `${e.gpu} slice ${e.slice} batch ${e.batch} instances ${e.instances}`;
+    if (seen.has(key)) {
+      p.add(`${pp}: duplicate entry for gpu ${key} (also profiles[${seen.get(key)}])`);
+    } else seen.set(key, j);
+    if (!largest || (e.batch as number) > largest.batch) largest = { batch: e.batch as number, index: j };
+  });
+  if (maxBatchSize !== undefined && largest && largest.batch > Math.max(maxBatchSize, 1)) {
+    p.add(`${path}.triton.maxBatchSize: expected at least ${largest.batch} (the batch of ${path}.profiles[${largest.index}]), `
+      + `got ${maxBatchSize}`);
+  }
+  if (profiles && profiles.length === 0 && valid === 0 && o.throughputPerGpu === undefined) {
+    p.add(`${path}: no profiles and no throughputPerGpu; give measured profiles or throughputPerGpu (requests/s on a whole GPU)`);
+  }
+}
+
+/**
+ * Validates a parsed fleet document. Returns every problem at once (each naming its path and the
+ * value received); `fleet`, with defaults resolved, only when there is none.
+ */
+export function validateFleet(input: unknown): { fleet?: Fleet; problems: string[] } {
+  const p = new Problems();
+  if (!isObj(input)) {
+    p.add(`fleet: expected a mapping with name, gpus and models, got ${describeValue(input)}`);
+    return { problems: p.all };
+  }
+  p.keys('', input, TOP_KEYS);
+  const name = p.required('', input, 'name', 'a DNS-1123 label');
+  if (name !== undefined) {
+    const problem = dns1123LabelProblem('name', name);
+    if (problem) p.add(problem);
+  }
+  if (input.latencyHeadroom !== undefined) {
+    p.number('latencyHeadroom', input.latencyHeadroom, 'a number in (0, 1]', (n) => n > 0 && n <= 1);
+  }
+  if (input.processOverheadGiB !== undefined) {
+    p.number('processOverheadGiB', input.processOverheadGiB, 'a number >= 0', (n) => n >= 0);
+  }
+  if (input.coldBelowRps !== undefined) p.positive('coldBelowRps', input.coldBelowRps);
+
+  const listed = new Map<string, GpuType>();
+  const gpuIndex = new Map<string, number>();
+  const gpus = p.required('', input, 'gpus', 'a list of at least one GPU type');
+  if (gpus !== undefined) {
+    const list = p.array('gpus', gpus);
+    if (list && list.length === 0) p.add('gpus: expected at least one GPU type, got an empty list');
+    (list ?? []).forEach((raw, i) => {
+      const gpu = checkGpu(p, raw, `gpus[${i}]`);
+      if (!gpu) return;
+      if (gpuIndex.has(gpu.id)) {
+        p.add(`gpus[${i}].type: duplicate GPU type "${gpu.id}" (also gpus[${gpuIndex.get(gpu.id)}])`);
+      } else {
+        gpuIndex.set(gpu.id, i);
+        listed.set(gpu.id, gpu);
+      }
+    });
+  }
+
+  const models = p.required('', input, 'models', 'a list of at least one model');
+  if (models !== undefined) {
+    const list = p.array('models', models);
+    if (list && list.length === 0) p.add('models: expected at least one model, got an empty list');
+    const names = new Map<string, number>();
+    (list ?? []).forEach((raw, i) => checkModel(p, raw, `models[${i}]`, listed, names));
+  }
+
+  if (p.all.length > 0) return { problems: p.all };
+  return { fleet: resolve(input), problems: [] };
+}
+
+/** Builds the resolved fleet from a document that passed validation. */
+function resolve(input: Obj): Fleet {
+  const gpus: FleetGpu[] = (input.gpus as Obj[]).map((g) => {
+    const type = g.type as string;
+    const instanceType = (g.instanceType as string | undefined) ?? defaultInstanceType(type)?.name;
+    const instance = instanceType !== undefined ? findInstanceType(instanceType) : undefined;
+    const price = (g.pricePerGpuHour as number | undefined) ?? (instance ? pricePerGpuHour(instance) : undefined);
+    return {
+      type,
+      mig: (g.mig as boolean | undefined) ?? supportsMig(type),
+      ...(price !== undefined ? { pricePerGpuHour: price } : {}),
+      ...(instanceType !== undefined ? { instanceType } : {}),
+    };
+  });
+  const models: ModelSpec[] = (input.models as Obj[]).map((m) => {
+    const profiles: ProfileEntry[] = ((m.profiles as Obj[] | undefined) ?? []).map((e) => ({
+      gpu: e.gpu as string,
+      slice: e.slice as SliceSize,
+      batch: e.batch as number,
+      instances: e.instances as number,
+      throughput: e.throughput as number,
+      latencyMs: e.latencyMs as number,
+    }));
+    const t = m.triton as Obj | undefined;
+    const triton: TritonHints | undefined = t === undefined ? undefined : {
+      ...(t.platform !== undefined ? { platform: t.platform as string } : {}),
+      ...(t.maxBatchSize !== undefined ? { maxBatchSize: t.maxBatchSize as number } : {}),
+    };
+    return {
+      name: m.name as string,
+      team: m.team as string,
+      rps: m.rps as number,
+      latencySloMs: m.latencySloMs as number,
+      memoryGiB: m.memoryGiB as number,
+      profiles,
+      ...(m.throughputPerGpu !== undefined ? { throughputPerGpu: m.throughputPerGpu as number } : {}),
+      ...(triton ? { triton } : {}),
+    };
+  });
+  return {
+    name: input.name as string,
+    latencyHeadroom: (input.latencyHeadroom as number | undefined) ?? FLEET_DEFAULTS.latencyHeadroom,
+    processOverheadGiB: (input.processOverheadGiB as number | undefined) ?? FLEET_DEFAULTS.processOverheadGiB,
+    gpus,
+    models,
+    ...(input.coldBelowRps !== undefined ? { coldBelowRps: input.coldBelowRps as number } : {}),
+  };
+}
+
+/** The teams of a fleet, sorted and unique. */
+export function fleetTeams(fleet: Fleet): string[] {
+  return [...new Set(fleet.models.map((m) => m.team))].sort();
+}
