@@ -1,0 +1,375 @@
+/**
+ * A pool of Triton servers that serve the same set of models, each server on one GPU slice of one kind:
+ * Deployment + Service + ServiceMonitor + PodDisruptionBudget.
+ *
+ * The L1 `k8s.KubeDeployment` is used because cdk8s-plus containers can not request extended resources
+ * (`nvidia.com/mig-<profile>`, `nvidia.com/gpu`).
+ */
+import { Chart, Duration, Lazy } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { ServiceMonitor } from '../../imports/prometheus-servicemonitor-monitoring.coreos.com';
+import { getGpuType } from '../catalog';
+import { MigStrategy, gpuResourceName, gpuToleration } from './gpu-resources';
+import { ModelRepository } from './model-repository';
+import { assertDnsLabel } from './names';
+
+/** The Triton image gpufleet pins (NGC release 25.08). */
+export const DEFAULT_TRITON_IMAGE = 'nvcr.io/nvidia/tritonserver:25.08-py3';
+export const TRITON_HTTP_PORT = 8000;
+export const TRITON_GRPC_PORT = 8001;
+export const TRITON_METRICS_PORT = 8002;
+/** Node label the GPU operator's MIG manager reads the layout name from. */
+export const MIG_CONFIG_LABEL = 'nvidia.com/mig.config';
+/** Node label GPU feature discovery sets to the GPU product name. */
+export const GPU_PRODUCT_LABEL = 'nvidia.com/gpu.product';
+/** Pod label naming the pool. */
+export const POOL_LABEL = 'gpufleet.io/pool';
+/** Pod label naming the owning team. */
+export const TEAM_LABEL = 'gpufleet.io/team';
+/**
+ * Longest pool name: pod names are `<pool>-<template hash>-<5 chars>` and are not truncated up to this length,
+ * which the autoscaling query's pod regex relies on.
+ */
+export const MAX_POOL_NAME_LENGTH = 40;
+
+/** CPU and memory of the Triton container. */
+export interface TritonPoolResources {
+  /** CPU request. @default '2' */
+  readonly cpu?: string;
+  /** Memory request, also the memory limit (the /dev/shm volume counts against it). @default '8Gi' */
+  readonly memory?: string;
+  /** CPU limit. @default - none (no CPU throttling of the server threads) */
+  readonly cpuLimit?: string;
+}
+
+/** How many pods may be down during voluntary disruptions (node drains, MIG re-layouts). */
+export type TritonPoolDisruption = { readonly maxUnavailable: number } | { readonly minAvailable: number };
+
+export interface TritonPoolProps {
+  /** Pool name: Deployment, Service, PDB and ServiceMonitor name; a DNS-1123 label of at most 40 characters. */
+  readonly name: string;
+  /** The repository the models are loaded from. */
+  readonly repository: ModelRepository;
+  /** Models the pool loads (`--load-model`), at least one, no duplicates; rendered sorted. */
+  readonly models: readonly string[];
+  /** Catalog GPU type id, e.g. `H100-80GB`. */
+  readonly gpuType: string;
+  /** MIG profile of the slice each server gets (`1g.10gb`), or `whole` for a whole GPU. */
+  readonly profile: string;
+  /** The GPU operator's MIG strategy. @default 'mixed' */
+  readonly migStrategy?: MigStrategy;
+  /** The MIG layout (value of `nvidia.com/mig.config`) of the nodes the pool runs on. @default - no layout selector */
+  readonly migConfig?: string;
+  /** Servers: the number of slices of this kind holding the same model set, >= 0. @default 1 */
+  readonly replicas?: number;
+  /** Namespace. @default - the chart's namespace */
+  readonly namespace?: string;
+  /** Owning team: the `gpufleet.io/team` label. @default - no team label */
+  readonly team?: string;
+  /** Triton image. @default DEFAULT_TRITON_IMAGE (`nvcr.io/nvidia/tritonserver:25.08-py3`) */
+  readonly image?: string;
+  /** Longest time loading every model may take: sizes the startup probe. @default Duration.minutes(10) */
+  readonly modelLoadTimeout?: Duration;
+  /** Pass `--strict-model-config=false` (let Triton complete missing config fields). @default false */
+  readonly autoCompleteConfig?: boolean;
+  /** CPU and memory. @default - see `TritonPoolResources` */
+  readonly resources?: TritonPoolResources;
+  /** Size of the memory-backed `/dev/shm` (Python backends, shared-memory I/O). @default '1Gi' */
+  readonly shmSize?: string;
+  /** Size limit of the writable `/tmp` (S3 downloads of the models land there). @default '50Gi' */
+  readonly scratchSize?: string;
+  /** Voluntary-disruption budget. @default { maxUnavailable: 1 } */
+  readonly disruption?: TritonPoolDisruption;
+  /** Render a ServiceMonitor for the metrics port. @default true */
+  readonly serviceMonitor?: boolean;
+  /** Labels on the ServiceMonitor (for the Prometheus `serviceMonitorSelector`). @default - none */
+  readonly serviceMonitorLabels?: Readonly<Record<string, string>>;
+  /** More labels on every object and pod. @default - none */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** More `tritonserver` arguments, appended after gpufleet's. @default - none */
+  readonly extraArgs?: readonly string[];
+  /** Priority class of the pods. @default - none */
+  readonly priorityClassName?: string;
+}
+
+const SAFE_ARG = /^--[a-z0-9-]+(=.*)?$/;
+
+/** A Triton Deployment on one kind of GPU slice, with its Service, ServiceMonitor and PodDisruptionBudget. */
+export class TritonPool extends Construct {
+  public readonly name: string;
+  public readonly namespace?: string;
+  public readonly repository: ModelRepository;
+  /** Models, sorted. */
+  public readonly models: readonly string[];
+  public readonly gpuType: string;
+  public readonly profile: string;
+  public readonly migStrategy: MigStrategy;
+  public readonly migConfig?: string;
+  /** Extended resource each pod requests exactly one of (`nvidia.com/mig-1g.10gb`, `nvidia.com/gpu`). */
+  public readonly gpuResource: string;
+  public readonly replicas: number;
+  public readonly team?: string;
+  public readonly image: string;
+  /** Selector labels of the pods. */
+  public readonly selectorLabels: Readonly<Record<string, string>>;
+  public readonly deployment: k8s.KubeDeployment;
+  public readonly service: k8s.KubeService;
+  public readonly podDisruptionBudget: k8s.KubePodDisruptionBudget;
+  public readonly serviceMonitor?: ServiceMonitor;
+
+  private _autoscaled = false;
+
+  public constructor(scope: Construct, id: string, props: TritonPoolProps) {
+    super(scope, id);
+    assertDnsLabel('name', props.name);
+    if (props.name.length > MAX_POOL_NAME_LENGTH) {
+      throw new Error(`name: expected at most ${MAX_POOL_NAME_LENGTH} characters (pod names must not be truncated), got ${JSON.stringify(props.name)} (${props.name.length})`);
+    }
+    this.name = props.name;
+    const where = `pools.${props.name}`;
+    if (!(props.repository instanceof ModelRepository)) {
+      throw new Error(`${where}.repository: expected a ModelRepository, got ${JSON.stringify(props.repository)}`);
+    }
+    this.repository = props.repository;
+
+    if (!Array.isArray(props.models) || props.models.length === 0) {
+      throw new Error(`${where}.models: expected at least one model, got ${JSON.stringify(props.models)}`);
+    }
+    const seen = new Set<string>();
+    props.models.forEach((m, i) => {
+      assertDnsLabel(`${where}.models[${i}]`, m);
+      if (seen.has(m)) throw new Error(`${where}.models[${i}]: duplicate model ${JSON.stringify(m)}`);
+      seen.add(m);
+    });
+    this.models = [...props.models].sort();
+
+    this.gpuType = getGpuType(props.gpuType).id;
+    this.profile = props.profile;
+    this.migStrategy = props.migStrategy ?? 'mixed';
+    this.gpuResource = gpuResourceName(this.gpuType, this.profile, this.migStrategy);
+    if (props.migConfig !== undefined) {
+      // a layout name is a label value (`all-1g.10gb`)
+      if (!/^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$/.test(props.migConfig) || props.migConfig.length > 63) {
+        throw new Error(`${where}.migConfig: expected a label value (1-63 lowercase letters, digits, '-', '_' or '.'), got ${JSON.stringify(props.migConfig)}`);
+      }
+    }
+    this.migConfig = props.migConfig;
+
+    const replicas = props.replicas ?? 1;
+    if (!Number.isInteger(replicas) || replicas < 0) {
+      throw new Error(`${where}.replicas: expected an integer >= 0, got ${JSON.stringify(props.replicas)}`);
+    }
+    this.replicas = replicas;
+    this.namespace = props.namespace ?? Chart.of(this).namespace;
+    if (this.namespace !== undefined) assertDnsLabel(`${where}.namespace`, this.namespace);
+    if (props.team !== undefined) assertDnsLabel(`${where}.team`, props.team);
+    this.team = props.team;
+    this.image = props.image ?? DEFAULT_TRITON_IMAGE;
+    if (typeof this.image !== 'string' || this.image.length === 0 || /\s/.test(this.image)) {
+      throw new Error(`${where}.image: expected an image reference, got ${JSON.stringify(props.image)}`);
+    }
+
+    const loadTimeout = (props.modelLoadTimeout ?? Duration.minutes(10)).toSeconds();
+    if (!(loadTimeout >= 10)) {
+      throw new Error(`${where}.modelLoadTimeout: expected at least 10 seconds, got ${loadTimeout}s`);
+    }
+    const disruption = props.disruption ?? { maxUnavailable: 1 };
+    const dValue = 'maxUnavailable' in disruption ? disruption.maxUnavailable : disruption.minAvailable;
+    if (!Number.isInteger(dValue) || dValue < 0) {
+      throw new Error(`${where}.disruption: expected an integer >= 0, got ${JSON.stringify(disruption)}`);
+    }
+    (props.extraArgs ?? []).forEach((a, i) => {
+      if (!SAFE_ARG.test(a)) throw new Error(`${where}.extraArgs[${i}]: expected --flag or --flag=value, got ${JSON.stringify(a)}`);
+      const flag = a.split('=')[0];
+      if (['--model-repository', '--model-control-mode', '--load-model', '--strict-model-config'].includes(flag)) {
+        throw new Error(`${where}.extraArgs[${i}]: ${flag} is set by the pool, got ${JSON.stringify(a)}`);
+      }
+    });
+
+    this.selectorLabels = {
+      'app.kubernetes.io/name': 'triton',
+      'app.kubernetes.io/instance': this.name,
+    };
+    const labels: Record<string, string> = {
+      ...(props.labels ?? {}),
+      ...this.selectorLabels,
+      'app.kubernetes.io/component': 'inference-server',
+      'app.kubernetes.io/part-of': 'gpufleet',
+      [POOL_LABEL]: this.name,
+      ...(this.team ? { [TEAM_LABEL]: this.team } : {}),
+    };
+    const metadata = { name: this.name, labels, ...(this.namespace ? { namespace: this.namespace } : {}) };
+
+    const binding = this.repository.bind(this.namespace);
+    const args = [
+      `--model-repository=${binding.url}`,
+      '--model-control-mode=explicit',
+      ...this.models.map((m) => `--load-model=${m}`),
+      `--http-port=${TRITON_HTTP_PORT}`,
+      `--grpc-port=${TRITON_GRPC_PORT}`,
+      `--metrics-port=${TRITON_METRICS_PORT}`,
+      ...(props.autoCompleteConfig ? ['--strict-model-config=false'] : []),
+      ...(props.extraArgs ?? []),
+    ];
+
+    const res = props.resources ?? {};
+    const cpu = res.cpu ?? '2';
+    const memory = res.memory ?? '8Gi';
+    const one = k8s.Quantity.fromNumber(1);
+    const periodSeconds = 10;
+    const productValues = [...getGpuType(this.gpuType).productLabels]
+      .map((p) => (this.migStrategy === 'single' && this.profile !== 'whole' ? `${p}-MIG-${this.profile}` : p))
+      .sort();
+    const nodeTerms: k8s.NodeSelectorRequirement[] = [
+      { key: GPU_PRODUCT_LABEL, operator: 'In', values: productValues },
+      ...(this.migConfig ? [{ key: MIG_CONFIG_LABEL, operator: 'In', values: [this.migConfig] }] : []),
+    ];
+    const httpGet = (p: string): k8s.HttpGetAction => ({ path: p, port: k8s.IntOrString.fromString('http') });
+
+    const podSpec: k8s.PodSpec = {
+      serviceAccountName: binding.serviceAccountName,
+      automountServiceAccountToken: false,
+      priorityClassName: props.priorityClassName,
+      terminationGracePeriodSeconds: 60,
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: 1000,
+        runAsGroup: 1000,
+        fsGroup: 1000,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      tolerations: [gpuToleration()],
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: nodeTerms }] },
+        },
+      },
+      topologySpreadConstraints: [
+        {
+          maxSkew: 1,
+          topologyKey: 'kubernetes.io/hostname',
+          whenUnsatisfiable: 'ScheduleAnyway',
+          labelSelector: { matchLabels: { ...this.selectorLabels } },
+        },
+      ],
+      containers: [
+        {
+          name: 'triton',
+          image: this.image,
+          command: ['tritonserver'],
+          args,
+          env: [{ name: 'HOME', value: '/tmp' }, ...binding.env],
+          ports: [
+            { name: 'http', containerPort: TRITON_HTTP_PORT, protocol: 'TCP' },
+            { name: 'grpc', containerPort: TRITON_GRPC_PORT, protocol: 'TCP' },
+            { name: 'metrics', containerPort: TRITON_METRICS_PORT, protocol: 'TCP' },
+          ],
+          resources: {
+            requests: {
+              cpu: k8s.Quantity.fromString(cpu),
+              memory: k8s.Quantity.fromString(memory),
+              [this.gpuResource]: one,
+            },
+            limits: {
+              memory: k8s.Quantity.fromString(memory),
+              ...(res.cpuLimit ? { cpu: k8s.Quantity.fromString(res.cpuLimit) } : {}),
+              [this.gpuResource]: one,
+            },
+          },
+          // Triton opens its HTTP endpoint once the initial models are loaded: the startup probe allows for that.
+          startupProbe: { httpGet: httpGet('/v2/health/ready'), periodSeconds, failureThreshold: Math.ceil(loadTimeout / periodSeconds), timeoutSeconds: 5 },
+          readinessProbe: { httpGet: httpGet('/v2/health/ready'), periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 5 },
+          livenessProbe: { httpGet: httpGet('/v2/health/live'), periodSeconds, failureThreshold: 6, timeoutSeconds: 5 },
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 1000,
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ['ALL'] },
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          volumeMounts: [
+            { name: 'tmp', mountPath: '/tmp' },
+            { name: 'dshm', mountPath: '/dev/shm' },
+            ...binding.volumeMounts,
+          ],
+        },
+      ],
+      volumes: [
+        { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString(props.scratchSize ?? '50Gi') } },
+        { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString(props.shmSize ?? '1Gi') } },
+        ...binding.volumes,
+      ],
+    };
+
+    this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
+      metadata,
+      spec: {
+        // An autoscaled pool leaves `replicas` to its HPA / ScaledObject, so re-applying the manifest does not reset it.
+        replicas: Lazy.any({ produce: () => (this._autoscaled ? undefined : this.replicas) }) as unknown as number,
+        selector: { matchLabels: { ...this.selectorLabels } },
+        // No surge: a new pod needs a free slice of the same kind, which a planned fleet does not keep spare.
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(0), maxUnavailable: k8s.IntOrString.fromNumber(1) } },
+        template: { metadata: { labels }, spec: podSpec },
+      },
+    });
+
+    this.service = new k8s.KubeService(this, 'Service', {
+      metadata,
+      spec: {
+        type: 'ClusterIP',
+        selector: { ...this.selectorLabels },
+        ports: [
+          { name: 'http', port: TRITON_HTTP_PORT, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP' },
+          { name: 'grpc', port: TRITON_GRPC_PORT, targetPort: k8s.IntOrString.fromString('grpc'), protocol: 'TCP', appProtocol: 'kubernetes.io/h2c' },
+          { name: 'metrics', port: TRITON_METRICS_PORT, targetPort: k8s.IntOrString.fromString('metrics'), protocol: 'TCP' },
+        ],
+      },
+    });
+
+    this.podDisruptionBudget = new k8s.KubePodDisruptionBudget(this, 'Budget', {
+      metadata,
+      spec: {
+        selector: { matchLabels: { ...this.selectorLabels } },
+        ...('maxUnavailable' in disruption
+          ? { maxUnavailable: k8s.IntOrString.fromNumber(disruption.maxUnavailable) }
+          : { minAvailable: k8s.IntOrString.fromNumber(disruption.minAvailable) }),
+      },
+    });
+
+    if (props.serviceMonitor ?? true) {
+      this.serviceMonitor = new ServiceMonitor(this, 'Monitor', {
+        metadata: { ...metadata, labels: { ...labels, ...(props.serviceMonitorLabels ?? {}) } },
+        spec: {
+          selector: { matchLabels: { ...this.selectorLabels } },
+          endpoints: [{ port: 'metrics', path: '/metrics', interval: '15s' }],
+        },
+      });
+    }
+  }
+
+  /** True once an autoscaler owns the replica count. */
+  public get autoscaled(): boolean {
+    return this._autoscaled;
+  }
+
+  /**
+   * Hands the replica count to an autoscaler: `spec.replicas` is then left out of the Deployment.
+   * Called by `PoolAutoscaling`; throws when the pool already has one.
+   */
+  public markAutoscaled(by: string): void {
+    if (this._autoscaled) {
+      throw new Error(`pools.${this.name}: already autoscaled; a pool takes one PoolAutoscaling, got a second from ${by}`);
+    }
+    this._autoscaled = true;
+  }
+
+  /**
+   * Regex of this pool's pod names (`<pool>-<template hash>-<suffix>`). It does not match pods of a pool whose
+   * name merely starts with this one (`bert` vs `bert-large`).
+   */
+  public get podNamePattern(): string {
+    return `${this.name}-[a-z0-9]+-[a-z0-9]+`;
+  }
+}

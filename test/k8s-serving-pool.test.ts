@@ -1,0 +1,236 @@
+import { Chart, Duration, Testing } from 'cdk8s';
+import * as YAML from 'yaml';
+import { ModelRepository } from '../constructs/k8s/model-repository';
+import { TritonPool, TritonPoolProps } from '../constructs/k8s/triton-pool';
+import { validateObjects } from './support/validate';
+
+type PoolInput = Omit<TritonPoolProps, 'repository'>;
+
+function synth(props: Partial<PoolInput> = {}, chartNamespace?: string): { objs: any[]; pool: TritonPool; chart: Chart } {
+  const app = Testing.app();
+  const chart = new Chart(app, 'test', { namespace: chartNamespace });
+  const repository = new ModelRepository(chart, 'Repo', {
+    storage: ModelRepository.s3({ bucket: 'acme-models', prefix: 'triton', region: 'us-east-1', roleArn: 'arn:aws:iam::123456789012:role/triton' }),
+  });
+  const pool = new TritonPool(chart, 'Pool', {
+    name: 'cnn-1g',
+    namespace: 'vision',
+    models: ['resnet50', 'efficientnet-b0', 'mobilenet-v3'],
+    gpuType: 'H100-80GB',
+    profile: '1g.10gb',
+    migConfig: 'all-1g.10gb',
+    replicas: 3,
+    team: 'vision',
+    repository,
+    ...props,
+  });
+  return { objs: Testing.synth(chart), pool, chart };
+}
+
+const byKind = (objs: any[], kind: string) => objs.filter((o) => o.kind === kind);
+const container = (objs: any[]) => byKind(objs, 'Deployment')[0].spec.template.spec.containers[0];
+
+describe('TritonPool', () => {
+  test('requests exactly one MIG slice, selects the layout and product, tolerates the GPU taint', () => {
+    // GIVEN / WHEN a pool on H100 1g.10gb slices
+    const { objs, pool } = synth();
+    const d = byKind(objs, 'Deployment')[0];
+    const c = container(objs);
+    // THEN requests = limits = exactly one nvidia.com/mig-1g.10gb, and no other GPU resource
+    expect(pool.gpuResource).toBe('nvidia.com/mig-1g.10gb');
+    const gpuKeys = (r: Record<string, unknown>) => Object.keys(r).filter((k) => k.startsWith('nvidia.com/'));
+    expect(gpuKeys(c.resources.requests)).toEqual(['nvidia.com/mig-1g.10gb']);
+    expect(gpuKeys(c.resources.limits)).toEqual(['nvidia.com/mig-1g.10gb']);
+    expect(c.resources.requests['nvidia.com/mig-1g.10gb']).toBe(1);
+    expect(c.resources.limits['nvidia.com/mig-1g.10gb']).toBe(1);
+    expect(c.resources.requests.cpu).toBe('2');
+    expect(c.resources.requests.memory).toBe('8Gi');
+    expect(d.spec.replicas).toBe(3);
+    const terms = d.spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
+    expect(terms).toEqual([
+      {
+        matchExpressions: [
+          { key: 'nvidia.com/gpu.product', operator: 'In', values: ['NVIDIA-H100-80GB-HBM3', 'NVIDIA-H100-PCIe'] },
+          { key: 'nvidia.com/mig.config', operator: 'In', values: ['all-1g.10gb'] },
+        ],
+      },
+    ]);
+    expect(d.spec.template.spec.tolerations).toEqual([{ key: 'nvidia.com/gpu', operator: 'Equal', value: 'true', effect: 'NoSchedule' }]);
+    expect(d.spec.template.metadata.labels).toMatchObject({ 'gpufleet.io/pool': 'cnn-1g', 'gpufleet.io/team': 'vision' });
+  });
+
+  test('a whole-GPU pool requests one nvidia.com/gpu', () => {
+    const { objs } = synth({ name: 'llm', models: ['llama-7b'], profile: 'whole', migConfig: undefined, replicas: 1 });
+    const c = container(objs);
+    expect(c.resources.limits['nvidia.com/gpu']).toBe(1);
+    expect(Object.keys(c.resources.limits).filter((k) => k.startsWith('nvidia.com/'))).toEqual(['nvidia.com/gpu']);
+    const exprs = byKind(objs, 'Deployment')[0].spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions;
+    expect(exprs.map((e: any) => e.key)).toEqual(['nvidia.com/gpu.product']);
+  });
+
+  test('the single strategy requests nvidia.com/gpu and selects the MIG product label', () => {
+    const { objs } = synth({ migStrategy: 'single' });
+    const c = container(objs);
+    expect(c.resources.limits['nvidia.com/gpu']).toBe(1);
+    const exprs = byKind(objs, 'Deployment')[0].spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions;
+    expect(exprs[0].values).toEqual(['NVIDIA-H100-80GB-HBM3-MIG-1g.10gb', 'NVIDIA-H100-PCIe-MIG-1g.10gb']);
+  });
+
+  test('args load each model (sorted) in explicit mode from the repository', () => {
+    const { objs } = synth();
+    const c = container(objs);
+    expect(c.image).toBe('nvcr.io/nvidia/tritonserver:25.08-py3');
+    expect(c.command).toEqual(['tritonserver']);
+    expect(c.args).toEqual([
+      '--model-repository=s3://acme-models/triton',
+      '--model-control-mode=explicit',
+      '--load-model=efficientnet-b0',
+      '--load-model=mobilenet-v3',
+      '--load-model=resnet50',
+      '--http-port=8000',
+      '--grpc-port=8001',
+      '--metrics-port=8002',
+    ]);
+    expect(c.args).not.toContain('--strict-model-config=false');
+    const relaxed = container(synth({ autoCompleteConfig: true, extraArgs: ['--log-verbose=1'] }).objs);
+    expect(relaxed.args.slice(-2)).toEqual(['--strict-model-config=false', '--log-verbose=1']);
+  });
+
+  test('ports, probes sized for model load time, and the service account', () => {
+    const { objs } = synth({ modelLoadTimeout: Duration.minutes(15) });
+    const c = container(objs);
+    expect(c.ports).toEqual([
+      { name: 'http', containerPort: 8000, protocol: 'TCP' },
+      { name: 'grpc', containerPort: 8001, protocol: 'TCP' },
+      { name: 'metrics', containerPort: 8002, protocol: 'TCP' },
+    ]);
+    expect(c.startupProbe.httpGet).toEqual({ path: '/v2/health/ready', port: 'http' });
+    expect(c.startupProbe.failureThreshold * c.startupProbe.periodSeconds).toBeGreaterThanOrEqual(15 * 60);
+    expect(c.readinessProbe.httpGet.path).toBe('/v2/health/ready');
+    expect(c.livenessProbe.httpGet.path).toBe('/v2/health/live');
+    const spec = byKind(objs, 'Deployment')[0].spec.template.spec;
+    expect(spec.serviceAccountName).toBe('triton-model-reader');
+    expect(c.env).toContainEqual({ name: 'AWS_REGION', value: 'us-east-1' });
+    // the default timeout is 10 minutes
+    const d = container(synth().objs).startupProbe;
+    expect(d.failureThreshold * d.periodSeconds).toBe(600);
+  });
+
+  test('runs as non-root with a read-only root filesystem and writable /tmp and /dev/shm', () => {
+    const { objs } = synth({ shmSize: '2Gi' });
+    const spec = byKind(objs, 'Deployment')[0].spec.template.spec;
+    const c = spec.containers[0];
+    expect(c.securityContext).toEqual({
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(c.volumeMounts).toEqual([
+      { name: 'tmp', mountPath: '/tmp' },
+      { name: 'dshm', mountPath: '/dev/shm' },
+    ]);
+    expect(spec.volumes).toEqual([
+      { name: 'tmp', emptyDir: { sizeLimit: '50Gi' } },
+      { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: '2Gi' } },
+    ]);
+  });
+
+  test('a PVC repository is mounted read-only', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'test');
+    const repository = new ModelRepository(chart, 'Repo', { storage: ModelRepository.pvc({ claimName: 'models-efs' }) });
+    new TritonPool(chart, 'Pool', { name: 'p', namespace: 'ml', repository, models: ['m'], gpuType: 'A100-80GB', profile: '3g.40gb' });
+    const objs = Testing.synth(chart);
+    const c = container(objs);
+    expect(c.args[0]).toBe('--model-repository=/models');
+    expect(c.volumeMounts).toContainEqual({ name: 'model-repository', mountPath: '/models', readOnly: true });
+    expect(byKind(objs, 'Deployment')[0].spec.template.spec.serviceAccountName).toBeUndefined();
+  });
+
+  test('Service, ServiceMonitor and PodDisruptionBudget select the pool pods', () => {
+    const { objs, pool } = synth({ serviceMonitorLabels: { release: 'kube-prometheus-stack' } });
+    expect(objs.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
+      'ServiceAccount/triton-model-reader',
+      'Deployment/cnn-1g',
+      'Service/cnn-1g',
+      'PodDisruptionBudget/cnn-1g',
+      'ServiceMonitor/cnn-1g',
+    ]);
+    for (const o of objs) expect(o.metadata.namespace).toBe('vision');
+    const svc = byKind(objs, 'Service')[0];
+    expect(svc.spec.type).toBe('ClusterIP');
+    expect(svc.spec.selector).toEqual(pool.selectorLabels);
+    expect(svc.spec.ports.map((p: any) => [p.name, p.port])).toEqual([
+      ['http', 8000],
+      ['grpc', 8001],
+      ['metrics', 8002],
+    ]);
+    const sm = byKind(objs, 'ServiceMonitor')[0];
+    expect(sm.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '15s' }]);
+    expect(sm.spec.selector.matchLabels).toEqual(pool.selectorLabels);
+    expect(sm.metadata.labels.release).toBe('kube-prometheus-stack');
+    const pdb = byKind(objs, 'PodDisruptionBudget')[0];
+    expect(pdb.spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: pool.selectorLabels } });
+    expect(byKind(synth({ disruption: { minAvailable: 2 } }).objs, 'PodDisruptionBudget')[0].spec.minAvailable).toBe(2);
+    expect(byKind(synth({ serviceMonitor: false }).objs, 'ServiceMonitor')).toEqual([]);
+  });
+
+  test('every object validates against the Kubernetes 1.28 schemas and the CRDs', () => {
+    expect(validateObjects(synth().objs)).toEqual([]);
+  });
+
+  test('models given in another order render byte-identical YAML', () => {
+    const a = synth().objs;
+    const b = synth({ models: ['mobilenet-v3', 'resnet50', 'efficientnet-b0'] }).objs;
+    expect(YAML.stringify(b)).toBe(YAML.stringify(a));
+  });
+
+  test('the namespace defaults to the chart namespace; an autoscaled pool leaves replicas out', () => {
+    const { objs, pool } = synth({ namespace: undefined }, 'team-a');
+    expect(pool.namespace).toBe('team-a');
+    expect(byKind(objs, 'Deployment')[0].spec.replicas).toBe(3);
+    pool.markAutoscaled('test');
+    expect(Testing.synth(Chart.of(pool)).find((o: any) => o.kind === 'Deployment').spec.replicas).toBeUndefined();
+    expect(() => pool.markAutoscaled('again')).toThrow('pools.cnn-1g: already autoscaled; a pool takes one PoolAutoscaling, got a second from again');
+  });
+
+  test('the pod name pattern does not match a pool whose name extends this one', () => {
+    const { pool } = synth({ name: 'bert' });
+    const re = new RegExp(`^${pool.podNamePattern}$`);
+    expect(re.test('bert-7d9f8c6b5d-x2k4q')).toBe(true);
+    expect(re.test('bert-large-7d9f8c6b5d-x2k4q')).toBe(false);
+  });
+
+  test('fails with no models', () => {
+    expect(() => synth({ models: [] })).toThrow('pools.cnn-1g.models: expected at least one model, got []');
+  });
+
+  test('fails with a duplicate model', () => {
+    expect(() => synth({ models: ['resnet50', 'resnet50'] })).toThrow('pools.cnn-1g.models[1]: duplicate model "resnet50"');
+  });
+
+  test('fails with negative replicas', () => {
+    expect(() => synth({ replicas: -1 })).toThrow('pools.cnn-1g.replicas: expected an integer >= 0, got -1');
+  });
+
+  test('fails with bad names', () => {
+    expect(() => synth({ name: 'CNN_pool' })).toThrow(/^name: expected a DNS-1123 label.*got "CNN_pool"$/);
+    expect(() => synth({ name: 'a'.repeat(41) })).toThrow(/^name: expected at most 40 characters/);
+    expect(() => synth({ models: ['ResNet'] })).toThrow(/^pools\.cnn-1g\.models\[0\]: expected a DNS-1123 label/);
+    expect(() => synth({ migConfig: 'All Balanced' })).toThrow(/^pools\.cnn-1g\.migConfig: expected a label value/);
+  });
+
+  test('fails for a profile the GPU does not have, and an unknown GPU type', () => {
+    expect(() => synth({ profile: '1g.5gb' })).toThrow(/1g\.5gb/);
+    expect(() => synth({ gpuType: 'Z100' })).toThrow(/unknown GPU type "Z100"/);
+  });
+
+  test('fails for args the pool owns and a too short load timeout', () => {
+    expect(() => synth({ extraArgs: ['--load-model=x'] })).toThrow('pools.cnn-1g.extraArgs[0]: --load-model is set by the pool, got "--load-model=x"');
+    expect(() => synth({ modelLoadTimeout: Duration.seconds(5) })).toThrow('pools.cnn-1g.modelLoadTimeout: expected at least 10 seconds, got 5s');
+  });
+});
