@@ -1,0 +1,129 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { stringify } from 'yaml';
+import { FleetValidationError, loadFleetFile, parseFleet, validateFleet } from '../constructs/fleet';
+
+/** A valid fleet document; tests copy and break it. */
+function base(): any {
+  return {
+    name: 'payments-and-vision',
+    gpus: [{ type: 'A100-80GB', pricePerGpuHour: 4.1 }, { type: 'L4' }],
+    models: [
+      {
+        name: 'resnet50', team: 'vision', rps: 353, latencySloMs: 183, memoryGiB: 1.0,
+        profiles: [{ gpu: 'A100-80GB', slice: 1, batch: 16, instances: 1, throughput: 412.3, latencyMs: 38.8 }],
+        triton: { platform: 'onnxruntime_onnx', maxBatchSize: 16 },
+      },
+      { name: 'bert-base', team: 'payments', rps: 12, latencySloMs: 50, memoryGiB: 0.8, throughputPerGpu: 900 },
+    ],
+  };
+}
+
+const YAML_FLEET = `
+name: payments-and-vision          # DNS-1123 label
+gpus:
+  - type: A100-80GB
+    mig: true
+    pricePerGpuHour: 4.10
+  - type: L4
+models:
+  - name: resnet50
+    team: vision
+    rps: 353
+    latencySloMs: 183
+    memoryGiB: 1.0
+    profiles:
+      - { gpu: A100-80GB, slice: 1, batch: 16, instances: 1, throughput: 412.3, latencyMs: 38.8 }
+    throughputPerGpu: 2582
+    triton: { platform: onnxruntime_onnx, maxBatchSize: 16 }
+`;
+
+/** The problems of a document; asserts that it fails. */
+function problemsOf(doc: unknown): string[] {
+  const { fleet, problems } = validateFleet(doc);
+  expect(fleet).toBeUndefined();
+  expect(problems.length).toBeGreaterThan(0);
+  return problems;
+}
+
+describe('parseFleet', () => {
+  test('parses YAML and resolves defaults', () => {
+    const fleet = parseFleet(YAML_FLEET, 'fleet.yaml');
+    expect(fleet.name).toBe('payments-and-vision');
+    expect(fleet.latencyHeadroom).toBe(0.5);
+    expect(fleet.processOverheadGiB).toBe(0.6);
+    expect(fleet.coldBelowRps).toBeUndefined();
+    expect(fleet.gpus).toEqual([
+      { type: 'A100-80GB', mig: true, pricePerGpuHour: 4.1, instanceType: 'p4de.24xlarge' },
+      { type: 'L4', mig: false, pricePerGpuHour: 13.3504 / 8, instanceType: 'g6.48xlarge' },
+    ]);
+    expect(fleet.models[0]).toEqual({
+      name: 'resnet50', team: 'vision', rps: 353, latencySloMs: 183, memoryGiB: 1,
+      profiles: [{ gpu: 'A100-80GB', slice: 1, batch: 16, instances: 1, throughput: 412.3, latencyMs: 38.8 }],
+      throughputPerGpu: 2582, triton: { platform: 'onnxruntime_onnx', maxBatchSize: 16 },
+    });
+  });
+
+  test('parses JSON to the same fleet as YAML', () => {
+    const doc = base();
+    expect(parseFleet(JSON.stringify(doc, null, 2), 'fleet.json')).toEqual(parseFleet(stringify(doc), 'fleet.yaml'));
+  });
+
+  test('defaults: mig follows the catalog, profiles = [], explicit values kept', () => {
+    const doc = { ...base(), latencyHeadroom: 1, processOverheadGiB: 0, coldBelowRps: 0.5 };
+    doc.gpus = [{ type: 'H100-80GB', mig: false }, { type: 'L4' }, { type: 'A100-80GB', pricePerGpuHour: 4.1 }];
+    const fleet = parseFleet(JSON.stringify(doc));
+    expect(fleet.latencyHeadroom).toBe(1);
+    expect(fleet.processOverheadGiB).toBe(0);
+    expect(fleet.coldBelowRps).toBe(0.5);
+    expect(fleet.gpus.map((g) => g.mig)).toEqual([false, false, true]);
+    expect(fleet.gpus[0]).toMatchObject({ instanceType: 'p5.48xlarge', pricePerGpuHour: 6.88 });
+    expect(fleet.models[1].profiles).toEqual([]);
+  });
+
+  test('an instance type sets the price', () => {
+    const doc = base();
+    doc.gpus[1] = { type: 'L4', instanceType: 'g6.xlarge' };
+    expect(parseFleet(JSON.stringify(doc)).gpus[1]).toEqual({ type: 'L4', mig: false, pricePerGpuHour: 0.8048, instanceType: 'g6.xlarge' });
+  });
+
+  test('reports every problem at once: three errors, three problems', () => {
+    const doc = base();
+    doc.models[0].rps = -5;
+    doc.models[1].team = 'Payments';
+    doc.gpus[0].migg = true;
+    let error: unknown;
+    try { parseFleet(stringify(doc), 'fleet.yaml'); } catch (e) { error = e; }
+    expect(error).toBeInstanceOf(FleetValidationError);
+    const problems = (error as FleetValidationError).problems;
+    expect(problems).toEqual([
+      'gpus[0].migg: unknown key; did you mean "mig"?',
+      'models[0].rps: expected a number > 0, got -5',
+      'models[1].team: expected a DNS-1123 label (lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters), got "Payments"',
+    ]);
+    expect((error as Error).message).toBe(['fleet.yaml: 3 problems', ...problems].join('\n'));
+  });
+
+  test('fails on a YAML syntax error with line and column', () => {
+    expect(() => parseFleet('name: x\ngpus: [ {type: L4}\nmodels: []\n', 'bad.yaml')).toThrow(/^bad.yaml: 1 problem\nbad.yaml:3:1: YAML syntax error: /);
+    try { parseFleet('name: x\nname: y\n', 'dup.yaml'); } catch (e) {
+      expect((e as FleetValidationError).problems).toEqual(['dup.yaml:2:1: YAML syntax error: map keys must be unique']);
+    }
+  });
+
+  test('fails on a document that is not a mapping', () => {
+    expect(problemsOf([1, 2])).toEqual(['fleet: expected a mapping with name, gpus and models, got a list']);
+  });
+
+  test('loadFleetFile reads a file and names it in errors', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-'));
+    const good = path.join(dir, 'good.yaml');
+    fs.writeFileSync(good, YAML_FLEET);
+    expect(loadFleetFile(good).models).toHaveLength(1);
+    const bad = path.join(dir, 'bad.json');
+    fs.writeFileSync(bad, JSON.stringify({ ...base(), name: 'Bad_Name' }));
+    expect(() => loadFleetFile(bad)).toThrow(`${bad}: 1 problem\nname: expected a DNS-1123 label`);
+    expect(() => loadFleetFile(path.join(dir, 'missing.yaml'))).toThrow(/missing.yaml: cannot read the fleet file \(ENOENT\)/);
+  });
+});
