@@ -1,0 +1,209 @@
+/**
+ * Router configuration: types, defaults and validation of the YAML/JSON file given to
+ * `gpufleet router --config FILE`. Every error names the path, the value received and what is allowed.
+ */
+import { readFileSync } from 'fs';
+import { parse as parseYaml } from 'yaml';
+
+export const GIB = 1024 * 1024 * 1024;
+
+/** A Triton server (or, with `discover: dns`, every address a DNS name resolves to). */
+export interface BackendConfig {
+  /** Unique name, used in metrics and logs. */
+  readonly name: string;
+  /** Base URL of Triton's HTTP endpoint, `http://host:port` (no path). */
+  readonly url: string;
+  /** GPU memory this router may fill with models on that server, in GiB (> 0). */
+  readonly memoryGiB: number;
+  /**
+   * `dns`: resolve the URL's host at every refresh and treat each address as one backend
+   * (a headless Service in front of a Triton pool); `none`: one backend at that URL.
+   * @default 'none'
+   */
+  readonly discover: 'none' | 'dns';
+}
+
+export interface ModelConfig {
+  /** Model name as Triton's repository knows it. */
+  readonly name: string;
+  /** GPU memory one loaded copy takes, in GiB (> 0). */
+  readonly memoryGiB: number;
+  /** Loaded at start on one backend and never evicted. @default false */
+  readonly pinned: boolean;
+}
+
+export interface RouterConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly backends: readonly BackendConfig[];
+  readonly models: readonly ModelConfig[];
+  /** Requests that may wait for one model to load; beyond it: 503 + Retry-After. @default 256 */
+  readonly maxQueuePerModel: number;
+  /** Longest wait for one load (and for room to load it). @default 120 */
+  readonly loadTimeoutSeconds: number;
+  /** How often each backend's repository index is read (adoption, health). @default 10 */
+  readonly refreshIntervalSeconds: number;
+  /** Longest wait for a backend's answer to an infer/metadata request, 0 = none. @default 0 */
+  readonly requestTimeoutSeconds: number;
+}
+
+export class ConfigError extends Error {}
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9._]*[a-z0-9])?$/i;
+const KNOWN_TOP = ['listen', 'backends', 'models', 'maxQueuePerModel', 'loadTimeoutSeconds', 'refreshIntervalSeconds', 'requestTimeoutSeconds'];
+const KNOWN_BACKEND = ['name', 'url', 'memoryGiB', 'discover'];
+const KNOWN_MODEL = ['name', 'memoryGiB', 'pinned'];
+
+function show(v: unknown): string {
+  return v === undefined ? 'nothing' : JSON.stringify(v);
+}
+
+function fail(path: string, expected: string, got: unknown): never {
+  throw new ConfigError(`${path}: expected ${expected}, got ${show(got)}`);
+}
+
+function checkKeys(obj: Record<string, unknown>, known: readonly string[], path: string): void {
+  for (const k of Object.keys(obj).sort()) {
+    if (!known.includes(k)) {
+      throw new ConfigError(`${path ? path + '.' : ''}${k}: unknown key, allowed: ${known.join(', ')}`);
+    }
+  }
+}
+
+function positive(v: unknown, path: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) fail(path, 'a number > 0', v);
+  return v;
+}
+
+function optionalNumber(v: unknown, path: string, dflt: number, min: number, integer: boolean): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))) {
+    fail(path, `${integer ? 'an integer' : 'a number'} >= ${min}`, v);
+  }
+  return v;
+}
+
+function name(v: unknown, path: string): string {
+  if (typeof v !== 'string' || v.length === 0 || v.length > 253 || !DNS_SUBDOMAIN.test(v)) {
+    fail(path, 'a name of letters, digits, "-", "_" or "." (at most 253 characters)', v);
+  }
+  return v;
+}
+
+/** Parses `host:port` (port 0 = any free port). */
+export function parseListen(v: unknown, path = 'listen'): { host: string; port: number } {
+  if (v === undefined) return { host: '127.0.0.1', port: 9000 };
+  const s = typeof v === 'number' ? `0.0.0.0:${v}` : v;
+  const m = typeof s === 'string' ? /^(\[[0-9a-f:]+\]|[^:\s]+):(\d{1,5})$/i.exec(s) : null;
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) fail(path, 'HOST:PORT with a port from 0 to 65535', v);
+  return { host: m[1].replace(/^\[|\]$/g, ''), port };
+}
+
+function backendUrl(v: unknown, path: string): string {
+  let u: URL | undefined;
+  try {
+    u = typeof v === 'string' ? new URL(v) : undefined;
+  } catch {
+    u = undefined;
+  }
+  if (!u || u.protocol !== 'http:' || (u.pathname !== '/' && u.pathname !== '') || u.search || u.hash) {
+    fail(path, 'an http:// URL without path, e.g. http://127.0.0.1:8000', v);
+  }
+  return `http://${u.host}`;
+}
+
+/** Validates a parsed document and fills defaults. */
+export function validateConfig(doc: unknown): RouterConfig {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) fail('(root)', 'a mapping', doc);
+  const raw = doc as Record<string, unknown>;
+  checkKeys(raw, KNOWN_TOP, '');
+  const { host, port } = parseListen(raw.listen);
+
+  if (!Array.isArray(raw.backends) || raw.backends.length === 0) fail('backends', 'a non-empty list', raw.backends);
+  const backends = raw.backends.map((b: unknown, i: number): BackendConfig => {
+    const p = `backends[${i}]`;
+    if (typeof b !== 'object' || b === null || Array.isArray(b)) fail(p, 'a mapping with name, url, memoryGiB', b);
+    const o = b as Record<string, unknown>;
+    checkKeys(o, KNOWN_BACKEND, p);
+    const discover = o.discover ?? 'none';
+    if (discover !== 'none' && discover !== 'dns') fail(`${p}.discover`, '"none" or "dns"', o.discover);
+    return {
+      name: name(o.name, `${p}.name`),
+      url: backendUrl(o.url, `${p}.url`),
+      memoryGiB: positive(o.memoryGiB, `${p}.memoryGiB`),
+      discover,
+    };
+  });
+  const seenB = new Map<string, number>();
+  backends.forEach((b, i) => {
+    if (seenB.has(b.name)) throw new ConfigError(`backends[${i}].name: "${b.name}" is already used by backends[${seenB.get(b.name)}]`);
+    seenB.set(b.name, i);
+  });
+  const seenU = new Map<string, number>();
+  backends.forEach((b, i) => {
+    if (seenU.has(b.url)) throw new ConfigError(`backends[${i}].url: "${b.url}" is already used by backends[${seenU.get(b.url)}]`);
+    seenU.set(b.url, i);
+  });
+
+  const rawModels = raw.models ?? [];
+  if (!Array.isArray(rawModels)) fail('models', 'a list', raw.models);
+  const models = rawModels.map((m: unknown, i: number): ModelConfig => {
+    const p = `models[${i}]`;
+    if (typeof m !== 'object' || m === null || Array.isArray(m)) fail(p, 'a mapping with name, memoryGiB', m);
+    const o = m as Record<string, unknown>;
+    checkKeys(o, KNOWN_MODEL, p);
+    if (o.pinned !== undefined && typeof o.pinned !== 'boolean') fail(`${p}.pinned`, 'true or false', o.pinned);
+    return { name: name(o.name, `${p}.name`), memoryGiB: positive(o.memoryGiB, `${p}.memoryGiB`), pinned: o.pinned === true };
+  });
+  const seenM = new Map<string, number>();
+  models.forEach((m, i) => {
+    if (seenM.has(m.name)) throw new ConfigError(`models[${i}].name: "${m.name}" is already used by models[${seenM.get(m.name)}]`);
+    seenM.set(m.name, i);
+  });
+
+  const maxBudget = Math.max(...backends.map((b) => b.memoryGiB));
+  const pinnedGiB = models.filter((m) => m.pinned).reduce((s, m) => s + m.memoryGiB, 0);
+  const totalGiB = backends.filter((b) => b.discover === 'none').reduce((s, b) => s + b.memoryGiB, 0);
+  models.forEach((m, i) => {
+    if (m.pinned && m.memoryGiB > maxBudget) {
+      throw new ConfigError(`models[${i}].memoryGiB: pinned model "${m.name}" needs ${m.memoryGiB} GiB, more than the largest backend budget ${maxBudget} GiB`);
+    }
+  });
+  if (backends.every((b) => b.discover === 'none') && pinnedGiB > totalGiB) {
+    throw new ConfigError(`models: pinned models need ${pinnedGiB} GiB, more than all backend budgets together (${totalGiB} GiB)`);
+  }
+
+  return {
+    host,
+    port,
+    backends,
+    models,
+    maxQueuePerModel: optionalNumber(raw.maxQueuePerModel, 'maxQueuePerModel', 256, 0, true),
+    loadTimeoutSeconds: optionalNumber(raw.loadTimeoutSeconds, 'loadTimeoutSeconds', 120, 0.001, false),
+    refreshIntervalSeconds: optionalNumber(raw.refreshIntervalSeconds, 'refreshIntervalSeconds', 10, 0.05, false),
+    requestTimeoutSeconds: optionalNumber(raw.requestTimeoutSeconds, 'requestTimeoutSeconds', 0, 0, false),
+  };
+}
+
+/** Reads and validates a config file (YAML or JSON; JSON is YAML). */
+export function loadConfigFile(file: string): RouterConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`--config: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    throw new ConfigError(`${file}: not valid YAML or JSON: ${(e as Error).message.split('\n')[0]}`);
+  }
+  try {
+    return validateConfig(doc);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError(`${file}: ${e.message}`);
+    throw e;
+  }
+}

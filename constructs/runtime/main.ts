@@ -1,0 +1,10 @@
+/** Entry point of the router image and of tests: `node build/constructs/runtime/main.js --config FILE`. */
+import { runRouterCli } from './cli';
+
+runRouterCli(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: Error) => {
+    process.stderr.write(`gpufleet router: ${e.message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,317 @@
+/**
+ * Where each model is loaded, and how a cold model gets a seat: pick a backend with free budget, else
+ * unload the least recently used models that have nothing in flight and are not pinned, then load.
+ * Concurrent requests for one cold model share one load.
+ */
+import type { ModelConfig, RouterConfig } from './config';
+import { GIB } from './config';
+import { Backend, BackendUnreachable, Resident, tritonMessage } from './backend';
+import type { RouterMetrics } from './metrics';
+import type { Log } from './log';
+
+/** A request-level failure with the HTTP status the client gets. */
+export class RouteError extends Error {
+  constructor(readonly status: number, message: string, readonly retryAfterSeconds?: number) {
+    super(message);
+  }
+}
+
+export interface ModelState {
+  readonly cfg: ModelConfig;
+  readonly bytes: number;
+  /** The load in progress, shared by every request waiting for it. */
+  loading?: Promise<void>;
+  /** Requests waiting for a load. */
+  waiting: number;
+  /** Last load failure (for `/router/state`). */
+  lastError: string;
+}
+
+interface Placement {
+  readonly backend: Backend;
+  readonly victims: readonly string[];
+}
+
+const fmtGiB = (bytes: number): string => `${Math.round((bytes / GIB) * 100) / 100} GiB`;
+
+export class ModelCache {
+  readonly models = new Map<string, ModelState>();
+  backends: Backend[] = [];
+  /** Logical clock for LRU order. */
+  private clock = 0;
+  private roomWaiters: Array<() => void> = [];
+  private readonly loadTimeoutMs: number;
+
+  constructor(private readonly cfg: RouterConfig, private readonly metrics: RouterMetrics, private readonly log: Log) {
+    this.loadTimeoutMs = cfg.loadTimeoutSeconds * 1000;
+    for (const m of cfg.models) this.models.set(m.name, { cfg: m, bytes: Math.round(m.memoryGiB * GIB), waiting: 0, lastError: '' });
+  }
+
+  /** The least busy up backend holding `model` ready, or undefined. */
+  pick(model: string): Backend | undefined {
+    let best: Backend | undefined;
+    const bs = this.backends;
+    for (let i = 0; i < bs.length; i++) {
+      const b = bs[i];
+      if (!b.up) continue;
+      const r = b.residents.get(model);
+      if (r === undefined || r.state !== 'ready') continue;
+      if (best === undefined || b.outstanding < best.outstanding) best = b;
+    }
+    return best;
+  }
+
+  /** Marks a request forwarded to `b` for `model`; returns the resident to pass to `release`. */
+  acquire(model: string, b: Backend): Resident {
+    const r = b.residents.get(model)!;
+    r.inFlight++;
+    r.lastUsed = ++this.clock;
+    b.outstanding++;
+    return r;
+  }
+
+  release(b: Backend, r: Resident): void {
+    b.outstanding--;
+    r.inFlight--;
+    r.lastUsed = ++this.clock;
+    if (r.inFlight === 0 && this.roomWaiters.length > 0) this.notifyRoom();
+  }
+
+  /** Resolves once `model` is ready on some backend; one load per model at a time. */
+  ensureLoaded(ms: ModelState): Promise<void> {
+    if (!ms.loading) {
+      ms.loading = this.load(ms).finally(() => {
+        ms.loading = undefined;
+      });
+    }
+    return ms.loading;
+  }
+
+  private async load(ms: ModelState): Promise<void> {
+    const name = ms.cfg.name;
+    const deadline = Date.now() + this.loadTimeoutMs;
+    for (;;) {
+      if (this.pick(name)) return;
+      const placement = this.place(ms);
+      if (placement === undefined) {
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          throw new RouteError(503, `no room to load model '${name}' (${fmtGiB(ms.bytes)}) within ${this.cfg.loadTimeoutSeconds}s: every backend's budget is held by pinned models or models with requests in flight`, 1);
+        }
+        await this.waitForRoom(Math.min(left, 1000));
+        continue;
+      }
+      const done = await this.loadOn(ms, placement, deadline);
+      if (done) return;
+      // the backend went away during unload/load: try another one
+    }
+  }
+
+  /**
+   * Chooses a backend for `ms` and reserves its bytes there (state `loading`), marking victims `unloading`.
+   * Synchronous, so concurrent placements never pick the same victims or budget. Undefined: no room now.
+   */
+  private place(ms: ModelState): Placement | undefined {
+    const name = ms.cfg.name;
+    const fits = this.backends.filter((b) => !b.retired && b.budgetBytes >= ms.bytes);
+    if (fits.length === 0) {
+      const largest = Math.max(0, ...this.backends.filter((b) => !b.retired).map((b) => b.budgetBytes));
+      throw new RouteError(507, `model '${name}' needs ${fmtGiB(ms.bytes)} of GPU memory, more than the largest backend budget (${fmtGiB(largest)}); it can never be loaded`);
+    }
+    const up = fits.filter((b) => b.up && !b.residents.has(name));
+    if (up.length === 0) {
+      const busy = fits.filter((b) => b.up);
+      if (busy.length > 0) return undefined; // being unloaded there: wait
+      throw new RouteError(503, `model '${name}' is not loaded and no backend able to hold it is up (${fits.map((b) => b.name).join(', ')})`, 5);
+    }
+    let best: Backend | undefined;
+    for (const b of up) {
+      if (b.freeBytes < ms.bytes) continue;
+      if (!best || b.freeBytes > best.freeBytes || (b.freeBytes === best.freeBytes && b.outstanding < best.outstanding)) best = b;
+    }
+    if (best) {
+      best.add(name, 'loading', ms.bytes, ++this.clock, Date.now());
+      return { backend: best, victims: [] };
+    }
+    // evict: walk evictable residents in LRU order; the first backend that gets enough room wins
+    const candidates: Array<{ b: Backend; model: string; r: Resident }> = [];
+    for (const b of up) {
+      for (const [model, r] of b.residents) {
+        if (r.state !== 'ready' || r.inFlight > 0 || r.bytes === 0) continue;
+        const st = this.models.get(model);
+        if (!st || st.cfg.pinned || st.waiting > 0) continue;
+        candidates.push({ b, model, r });
+      }
+    }
+    candidates.sort((x, y) => x.r.lastUsed - y.r.lastUsed);
+    const freed = new Map<Backend, string[]>();
+    const freedBytes = new Map<Backend, number>();
+    for (const c of candidates) {
+      const list = freed.get(c.b) ?? [];
+      list.push(c.model);
+      freed.set(c.b, list);
+      const f = (freedBytes.get(c.b) ?? 0) + c.r.bytes;
+      freedBytes.set(c.b, f);
+      if (c.b.freeBytes + f >= ms.bytes) {
+        const now = Date.now();
+        for (const v of list) {
+          const r = c.b.residents.get(v)!;
+          r.state = 'unloading';
+          r.changedAt = now;
+        }
+        c.b.add(name, 'loading', ms.bytes, ++this.clock, now);
+        return { backend: c.b, victims: list };
+      }
+    }
+    return undefined;
+  }
+
+  /** Unloads the victims, then loads. False when the backend went down (caller retries elsewhere). */
+  private async loadOn(ms: ModelState, p: Placement, deadline: number): Promise<boolean> {
+    const name = ms.cfg.name;
+    const b = p.backend;
+    try {
+      await Promise.all(p.victims.map((v) => this.unload(b, v, 'evicted', deadline)));
+    } catch (e) {
+      if (e instanceof BackendUnreachable) {
+        this.markDown(b, e.cause);
+        return false;
+      }
+      throw e;
+    }
+    const started = Date.now();
+    let reply;
+    try {
+      reply = await b.repo(`/v2/repository/models/${encodeURIComponent(name)}/load`, undefined, Math.max(1, deadline - started));
+    } catch (e) {
+      const err = e as BackendUnreachable;
+      if (err.timedOut) {
+        b.remove(name);
+        this.metrics.loads.inc([name, b.name, 'timeout']);
+        ms.lastError = `load did not finish within ${this.cfg.loadTimeoutSeconds}s on ${b.name}`;
+        this.log.warn(`load of ${name} on ${b.name} timed out after ${this.cfg.loadTimeoutSeconds}s; unloading it`);
+        b.repo(`/v2/repository/models/${encodeURIComponent(name)}/unload`, undefined, 30000).catch(() => undefined);
+        this.notifyRoom();
+        throw new RouteError(503, `model '${name}' did not load within ${this.cfg.loadTimeoutSeconds}s (loadTimeoutSeconds) on backend ${b.name}`, 5);
+      }
+      this.metrics.loads.inc([name, b.name, 'failure']);
+      this.markDown(b, err.cause);
+      return false;
+    }
+    const resident = b.residents.get(name);
+    if (reply.status !== 200) {
+      if (resident?.state === 'loading') b.remove(name);
+      this.metrics.loads.inc([name, b.name, 'failure']);
+      const msg = tritonMessage(reply);
+      ms.lastError = msg;
+      this.log.warn(`load of ${name} on ${b.name} failed (HTTP ${reply.status}): ${msg}`);
+      this.notifyRoom();
+      throw new RouteError(503, `backend ${b.name} failed to load model '${name}': ${msg}`, 5);
+    }
+    const secs = (Date.now() - started) / 1000;
+    this.metrics.loads.inc([name, b.name, 'success']);
+    this.metrics.loadSeconds.observe(secs);
+    ms.lastError = '';
+    if (!resident || resident.state !== 'loading') {
+      // the backend was marked down meanwhile; its state is rebuilt by the next index read
+      return false;
+    }
+    resident.state = 'ready';
+    resident.changedAt = Date.now();
+    resident.lastUsed = ++this.clock;
+    this.log.info(`loaded ${name} on ${b.name} in ${secs.toFixed(3)}s${p.victims.length ? ` (evicted ${p.victims.join(', ')})` : ''}`);
+    return true;
+  }
+
+  /** Unloads `model` from `b` and releases its bytes (also when Triton says it was not loaded). */
+  async unload(b: Backend, model: string, reason: string, deadline: number): Promise<void> {
+    const r = b.residents.get(model);
+    if (r) {
+      r.state = 'unloading';
+      r.changedAt = Date.now();
+    }
+    let reply;
+    try {
+      reply = await b.repo(`/v2/repository/models/${encodeURIComponent(model)}/unload`, undefined, Math.max(1000, deadline - Date.now()));
+    } finally {
+      if (b.residents.get(model) === r) b.remove(model);
+      this.notifyRoom();
+    }
+    this.metrics.unloads.inc([model, b.name, reason]);
+    if (reply.status !== 200) this.log.warn(`unload of ${model} on ${b.name}: HTTP ${reply.status}: ${tritonMessage(reply)}`);
+    else this.log.info(`unloaded ${model} from ${b.name} (${reason})`);
+  }
+
+  /** Forgets what a backend held; its models are re-homed by the next request for them. */
+  markDown(b: Backend, cause: string): void {
+    this.metrics.backendErrors.inc([b.name]);
+    b.lastError = cause;
+    if (!b.up) return;
+    b.up = false;
+    b.downSince = Date.now();
+    const lost = b.clear();
+    for (const m of lost) this.metrics.unloads.inc([m, b.name, 'lost']);
+    this.log.warn(`backend ${b.name} is down (${cause})${lost.length ? `; its models will be re-homed: ${lost.join(', ')}` : ''}`);
+    this.notifyRoom();
+  }
+
+  /** Adopts the models an index read reports READY, drops the ones it no longer has. */
+  reconcile(b: Backend, index: ReadonlyArray<{ name?: unknown; state?: unknown }>, readAt: number): string[] {
+    const ready = new Set<string>();
+    for (const e of index) if (typeof e?.name === 'string' && e.state === 'READY') ready.add(e.name);
+    const unmanaged: string[] = [];
+    for (const name of [...ready].sort()) {
+      const ms = this.models.get(name);
+      if (!ms) {
+        unmanaged.push(name);
+        continue;
+      }
+      if (!b.residents.has(name)) {
+        b.add(name, 'ready', ms.bytes, 0, Date.now());
+        this.metrics.adoptions.inc([name, b.name]);
+        this.log.info(`adopted ${name} on ${b.name} (found READY in its repository index)`);
+      }
+    }
+    for (const [name, r] of [...b.residents]) {
+      if (r.state === 'ready' && r.changedAt < readAt && !ready.has(name) && r.inFlight === 0) {
+        b.remove(name);
+        this.metrics.unloads.inc([name, b.name, 'lost']);
+        this.log.warn(`${name} is no longer READY on ${b.name}; forgotten`);
+      }
+    }
+    this.notifyRoom();
+    return unmanaged;
+  }
+
+  /** Starts loads of pinned models loaded nowhere (errors are logged; the next refresh retries). */
+  loadPinned(): Promise<void> {
+    const loads: Promise<void>[] = [];
+    for (const ms of this.models.values()) {
+      if (!ms.cfg.pinned || this.pick(ms.cfg.name)) continue;
+      loads.push(
+        this.ensureLoaded(ms).catch((e: Error) => {
+          ms.lastError = e.message;
+          this.log.warn(`pinned model ${ms.cfg.name} not loaded: ${e.message}`);
+        }),
+      );
+    }
+    return Promise.all(loads).then(() => undefined);
+  }
+
+  notifyRoom(): void {
+    const ws = this.roomWaiters;
+    if (ws.length === 0) return;
+    this.roomWaiters = [];
+    for (const w of ws) w();
+  }
+
+  private waitForRoom(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.roomWaiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * Real processes for router tests and benchmarks: Triton stand-ins and the router itself, each started
+ * with `node -r ts-node/register/transpile-only` on 127.0.0.1 with an ephemeral port, plus a small
+ * keep-alive HTTP client. Every process started here is tracked; `killAll()` ends them.
+ */
+import { ChildProcess, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as http from 'http';
+import * as os from 'os';
+import * as path from 'path';
+import type { StandinOptions, StandinStats } from './triton-standin';
+
+const REPO_ROOT = path.resolve(__dirname, '..', '..');
+const STANDIN = path.join(__dirname, 'triton-standin.ts');
+const ROUTER_MAIN = path.join(REPO_ROOT, 'constructs', 'runtime', 'main.ts');
+const TS_NODE = require.resolve('ts-node/register/transpile-only');
+
+export interface Proc {
+  readonly url: string;
+  readonly port: number;
+  readonly child: ChildProcess;
+  /** Everything the process wrote on stderr so far. */
+  stderr(): string;
+  /** Everything the process wrote on stdout so far. */
+  stdout(): string;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+const live = new Set<ChildProcess>();
+
+/** Starts a TypeScript file as a process and resolves once it prints `listening on URL`. */
+export function startProcess(file: string, args: string[], timeoutMs = 30000): Promise<Proc> {
+  const child = spawn(process.execPath, ['-r', TS_NODE, file, ...args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true' },
+  });
+  live.add(child);
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
+    live.delete(child);
+    resolve(code);
+  }));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${path.basename(file)} did not print "listening on" within ${timeoutMs}ms; stderr: ${err}`)), timeoutMs);
+    const onData = (): void => {
+      const m = /listening on (http:\/\/[^\s]+)/.exec(out);
+      if (!m) return;
+      clearTimeout(timer);
+      child.stdout!.off('data', onData);
+      const url = m[1];
+      resolve({
+        url,
+        port: Number(new URL(url).port),
+        child,
+        stderr: () => err,
+        stdout: () => out,
+        kill: (signal = 'SIGKILL') => {
+          if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+          return exited;
+        },
+      });
+    };
+    child.stdout!.on('data', onData);
+    exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${path.basename(file)} exited with ${code} before listening; stderr: ${err}`));
+    });
+  });
+}
+
+export function startStandin(opts: StandinOptions = {}): Promise<Proc> {
+  return startProcess(STANDIN, [JSON.stringify(opts)]);
+}
+
+/** Writes `config` (an object) as a YAML-compatible JSON file and starts the router on it. */
+export function startRouter(config: unknown, extraArgs: string[] = []): Promise<Proc> {
+  return startProcess(ROUTER_MAIN, ['--config', writeConfig(config), ...extraArgs]);
+}
+
+/** Runs the router CLI to completion (for config errors); resolves with exit code and output. */
+export function runRouter(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['-r', TS_NODE, ROUTER_MAIN, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  return new Promise((resolve) => child.once('exit', (code) => {
+    live.delete(child);
+    resolve({ code, stdout, stderr });
+  }));
+}
+
+let tmpDir: string | undefined;
+let seq = 0;
+export function writeConfig(config: unknown): string {
+  tmpDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'gpufleet-router-'));
+  const file = path.join(tmpDir, `router-${process.pid}-${++seq}.yaml`);
+  fs.writeFileSync(file, typeof config === 'string' ? config : JSON.stringify(config, null, 2));
+  return file;
+}
+
+/** Kills every process started here (SIGKILL) and waits for them. */
+export async function killAll(): Promise<void> {
+  const waits = [...live].map((c) => new Promise<void>((r) => {
+    if (c.exitCode !== null || c.signalCode !== null) return r();
+    c.once('exit', () => r());
+    c.kill('SIGKILL');
+  }));
+  await Promise.all(waits);
+  agent.destroy();
+}
+
+export const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
+
+export interface Reply {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: string;
+  json(): any;
+}
+
+/** One HTTP request; rejects only on connection errors. */
+export function request(base: string, method: string, p: string, body?: unknown, opts: { agent?: http.Agent | false; timeoutMs?: number } = {}): Promise<Reply> {
+  const u = new URL(base);
+  const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: u.hostname,
+        port: u.port,
+        method,
+        path: p,
+        agent: opts.agent === undefined ? agent : opts.agent,
+        headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text, json: () => JSON.parse(text) });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    if (opts.timeoutMs) req.setTimeout(opts.timeoutMs, () => req.destroy(new Error(`no answer within ${opts.timeoutMs}ms`)));
+    req.end(payload);
+  });
+}
+
+/** A small KServe v2 infer request body. */
+export function inferBody(id?: string): unknown {
+  return { ...(id ? { id } : {}), inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] };
+}
+
+export function infer(base: string, model: string, id?: string): Promise<Reply> {
+  return request(base, 'POST', `/v2/models/${model}/infer`, inferBody(id));
+}
+
+export async function standinStats(base: string): Promise<StandinStats> {
+  return (await request(base, 'GET', '/_standin/stats')).json();
+}
+
+export async function routerState(base: string): Promise<any> {
+  return (await request(base, 'GET', '/router/state')).json();
+}
+
+/** Polls `check` until it returns true or `timeoutMs` passes. */
+export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
