@@ -70,3 +70,13 @@ export interface Plan {
   readonly migConfigs?: readonly PlanMigConfig[];
   readonly summary: PlanSummary;
 }
+
+/** Options of `plan()`. */
+export interface PlanOptions {
+  /**
+   * How many packing variants the planner tries per GPU type (it keeps the cheapest):
+   * `thorough` tries every variant, `fast` only the default one.
+   * @default - `thorough` up to 2,000 models, `fast` above
+   */
+  readonly effort?: 'fast' | 'thorough';
+}

@@ -1,0 +1,117 @@
+/**
+ * The physical lower bound a plan is measured against, and the two baselines it is compared with.
+ */
+import type { Fleet, ModelSpec } from '../fleet/types';
+import { budgetOf, Candidate, candidatesFor, rawEntries } from './entries';
+import { GpuOption, resolveGpuOptions, SliceShape } from './gpu-options';
+import { packType, ModelInput, VARIANTS } from './pack';
+
+function computeFractionOf(opt: GpuOption, entrySlice: number): number | undefined {
+  const shape = opt.shapes.find((s) => s.entrySlice === entrySlice);
+  return shape?.computeFraction;
+}
+
+/**
+ * Best admissible throughput of a model on one whole GPU of a type if every compute slice ran at its
+ * most efficient admissible entry: max over entries (latency <= headroom x SLO, slice size offered by
+ * the type) of throughput / (slice / compute slices of the GPU). 0 when none is admissible.
+ */
+export function bestGpuThroughput(model: ModelSpec, opt: GpuOption, headroom: number): number {
+  const budget = budgetOf(model, headroom);
+  let best = 0;
+  for (const e of rawEntries(model, opt)) {
+    if (e.latencyMs > budget) continue;
+    const f = computeFractionOf(opt, e.slice);
+    if (f === undefined) continue;
+    best = Math.max(best, e.throughput / f);
+  }
+  return best;
+}
+
+/**
+ * Lower bound in GPUs (fractional), as DESIGN.md defines it: the larger of
+ * (a) compute: sum over models of demand / best admissible throughput per compute slice, divided
+ * by the GPU's compute slices; (b) memory: sum of `memoryGiB` / the GPU's memory.
+ * With several GPU types each model counts on the type where it needs the fewest GPUs (and memory
+ * divides by the largest GPU), so the bound holds for any mix of types the plan may choose.
+ */
+export function lowerBound(fleet: Fleet): number {
+  const opts = resolveGpuOptions(fleet);
+  let compute = 0;
+  let memory = 0;
+  for (const m of fleet.models) {
+    let best = 0;
+    for (const o of opts) best = Math.max(best, bestGpuThroughput(m, o, fleet.latencyHeadroom));
+    if (best <= 0) throw new Error(`models.${m.name}: no admissible profile entry (latency <= ${fleet.latencyHeadroom} x ${m.latencySloMs} ms) on ${opts.map((o) => o.type).join(', ')}`);
+    compute += m.rps / best;
+    memory += m.memoryGiB;
+  }
+  const maxMem = Math.max(...opts.map((o) => o.gpu.memoryGiB));
+  return Math.max(compute, memory / maxMem);
+}
+
+/** The GPU type as used whole (no MIG): one `whole` shape with the GPU's memory. */
+function wholeOption(opt: GpuOption): GpuOption {
+  const shape: SliceShape = {
+    profile: 'whole', entrySlice: opt.mig ? opt.computeSlices : opt.shapes[0].entrySlice, computeFraction: 1, computeSlices: 7,
+    memoryGiB: opt.gpu.memoryGiB, memorySlices: 0, starts: [0], maxInstances: 1,
+  };
+  return { ...opt, mig: false, computeSlices: 7, memorySlices: 0, shapes: [shape] };
+}
+
+/**
+ * Candidates of a model on a whole GPU: its whole-GPU entries; when it has none, its best entry on
+ * a smaller slice, taken as a conservative whole-GPU figure (a whole GPU is at least as fast).
+ */
+function wholeCandidates(model: ModelSpec, opt: GpuOption, headroom: number, overhead: number): Candidate[] {
+  const w = wholeOption(opt);
+  const direct = candidatesFor(model, w, headroom, overhead)[0];
+  if (direct.length > 0) return direct;
+  const budget = budgetOf(model, headroom);
+  const shape = w.shapes[0];
+  return rawEntries(model, opt)
+    .filter((e) => e.latencyMs <= budget && overhead + model.memoryGiB * e.instances <= shape.memoryGiB)
+    .sort((a, b) => b.throughput - a.throughput || a.latencyMs - b.latencyMs)
+    .slice(0, 1)
+    .map((e) => ({ shape, batch: e.batch, instances: e.instances, throughput: e.throughput, latencyMs: e.latencyMs, memGiB: model.memoryGiB * e.instances, estimated: e.estimated }));
+}
+
+export interface Baselines {
+  /** Whole GPUs per model replica, nothing shared. */
+  readonly dedicated: number;
+  /** Whole GPUs, several models per Triton server (first fit under the share, latency and memory rules). */
+  readonly noMig: number;
+}
+
+/**
+ * `dedicated`: per model, ceil(demand / best admissible whole-GPU throughput), on the fleet's GPU
+ * type where that is fewest, summed. `noMig`: the same GPU type per model, whole GPUs shared by
+ * several models in one Triton server, packed first-fit-decreasing under rules 3-5.
+ */
+export function baselines(fleet: Fleet): Baselines {
+  const opts = resolveGpuOptions(fleet);
+  const h = fleet.latencyHeadroom;
+  const ov = fleet.processOverheadGiB;
+  let dedicated = 0;
+  const groups: ModelInput[][] = opts.map(() => []);
+  for (const m of fleet.models) {
+    let bestN = Infinity;
+    let bestOpt = -1;
+    let bestCands: Candidate[] = [];
+    opts.forEach((o, i) => {
+      const c = wholeCandidates(m, o, h, ov);
+      if (c.length === 0) return;
+      const n = Math.ceil(m.rps / c[0].throughput - 1e-9);
+      if (n < bestN) { bestN = n; bestOpt = i; bestCands = c; }
+    });
+    if (bestOpt < 0) throw new Error(`models.${m.name}: fits no whole gpu of ${opts.map((o) => o.type).join(', ')} within its latency budget and memory`);
+    dedicated += bestN;
+    groups[bestOpt].push({ model: m, cands: [bestCands] });
+  }
+  let noMig = 0;
+  opts.forEach((o, i) => {
+    if (groups[i].length === 0) return;
+    noMig += packType(wholeOption(o), groups[i], h, ov, VARIANTS[0]).gpus.length;
+  });
+  return { dedicated, noMig };
+}

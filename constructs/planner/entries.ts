@@ -1,0 +1,85 @@
+/**
+ * Profile entries a model may run at on a slice shape: its measured entries for the GPU type,
+ * or — only when it has none for that type — the documented estimate from `throughputPerGpu`.
+ */
+import type { ModelSpec } from '../fleet/types';
+import type { GpuOption, SliceShape } from './gpu-options';
+
+/** Throughput of an estimated entry = throughputPerGpu x compute fraction x this derating. */
+export const ESTIMATE_DERATE = 0.8;
+
+/** The estimate rule, as stated in plan notes and docs/planner.md. */
+export const ESTIMATE_RULE =
+  'models without measured profiles for a gpu type are estimated from throughputPerGpu: on a slice with k of the gpu\'s C compute slices '
+  + `(the whole gpu: k = C) throughput = throughputPerGpu x k/C x ${ESTIMATE_DERATE}, batch 1, instances 1, `
+  + 'latency of one batch = 1000 / that throughput ms (one request at a time); measured profiles always win';
+
+export interface Candidate {
+  readonly shape: SliceShape;
+  readonly batch: number;
+  readonly instances: number;
+  readonly throughput: number;
+  readonly latencyMs: number;
+  /** memoryGiB x instances. */
+  readonly memGiB: number;
+  readonly estimated: boolean;
+}
+
+/** Latency budget of a model: latencyHeadroom x SLO. */
+export function budgetOf(model: ModelSpec, headroom: number): number {
+  return model.latencySloMs * headroom;
+}
+
+/** Whether the model is planned from the estimate on this GPU type. */
+export function isEstimated(model: ModelSpec, opt: GpuOption): boolean {
+  return !model.profiles.some((p) => p.gpu === opt.type) && model.throughputPerGpu !== undefined && model.throughputPerGpu > 0;
+}
+
+interface RawEntry { slice: number; batch: number; instances: number; throughput: number; latencyMs: number; estimated: boolean }
+
+/** Raw entries for a GPU type, deduplicated by (slice, batch, instances), first occurrence kept. */
+export function rawEntries(model: ModelSpec, opt: GpuOption): RawEntry[] {
+  const out: RawEntry[] = [];
+  if (isEstimated(model, opt)) {
+    const seen = new Set<number>();
+    for (const s of opt.shapes) {
+      if (seen.has(s.entrySlice)) continue;
+      seen.add(s.entrySlice);
+      const throughput = model.throughputPerGpu! * s.computeFraction * ESTIMATE_DERATE;
+      out.push({ slice: s.entrySlice, batch: 1, instances: 1, throughput, latencyMs: 1000 / throughput, estimated: true });
+    }
+    return out;
+  }
+  const seen = new Set<string>();
+  for (const p of model.profiles) {
+    if (p.gpu !== opt.type) continue;
+    const key = `${p.slice}/${p.batch}/${p.instances}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    if (!(p.throughput > 0) || !(p.latencyMs >= 0)) continue;
+    out.push({ slice: p.slice, batch: p.batch, instances: p.instances, throughput: p.throughput, latencyMs: p.latencyMs, estimated: false });
+  }
+  return out;
+}
+
+/**
+ * Admissible candidates of a model on every shape of a GPU type: latency <= budget and the
+ * model alone fits the shape's memory. Pareto-pruned per shape (no other entry has at least the
+ * throughput, at most the latency and at most the memory), ordered by throughput descending.
+ */
+export function candidatesFor(model: ModelSpec, opt: GpuOption, headroom: number, overheadGiB: number): Candidate[][] {
+  const budget = budgetOf(model, headroom);
+  const raw = rawEntries(model, opt).filter((e) => e.latencyMs <= budget);
+  return opt.shapes.map((shape) => {
+    const list = raw
+      .filter((e) => e.slice === shape.entrySlice && overheadGiB + model.memoryGiB * e.instances <= shape.memoryGiB)
+      .map((e) => ({ shape, batch: e.batch, instances: e.instances, throughput: e.throughput, latencyMs: e.latencyMs, memGiB: model.memoryGiB * e.instances, estimated: e.estimated }));
+    list.sort((a, b) => b.throughput - a.throughput || a.latencyMs - b.latencyMs || a.memGiB - b.memGiB || a.batch - b.batch || a.instances - b.instances);
+    const kept: Candidate[] = [];
+    for (const c of list) {
+      if (kept.some((k) => k.latencyMs <= c.latencyMs && k.memGiB <= c.memGiB)) continue;
+      kept.push(c);
+    }
+    return kept;
+  });
+}

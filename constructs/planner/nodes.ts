@@ -1,0 +1,103 @@
+/**
+ * Turns packed GPUs into the plan document's GPUs, nodes and mig-parted node configurations:
+ * free MIG space becomes spare slices (so layouts are canonical), GPUs with the same layout are
+ * grouped into the same nodes, and each distinct node layout is one named configuration.
+ */
+import type { PlanGpu, PlanMigConfig, PlanModel, PlanNode, PlanSlice } from './types';
+import type { GpuOption } from './gpu-options';
+import { fillSpare, GpuSpace } from './gpu-space';
+import type { PackResult, SliceState } from './pack';
+
+export interface TypeResult {
+  readonly opt: GpuOption;
+  readonly pack: PackResult;
+}
+
+export interface Assembled {
+  readonly gpus: PlanGpu[];
+  readonly nodes: PlanNode[];
+  readonly migConfigs: PlanMigConfig[];
+  readonly nodeConfigurations: number;
+  readonly costPerHour: number;
+  readonly idleGpus: number;
+}
+
+interface DraftGpu { slices: PlanSlice[]; key: string }
+
+function planModel(s: SliceState): PlanModel[] {
+  return s.seats
+    .map((x) => ({ name: x.model.name, batch: x.cand.batch, instances: x.cand.instances, share: x.share, rps: x.rps }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function draftsOf(r: TypeResult, spare: boolean): DraftGpu[] {
+  const byGpu = new Map<GpuSpace, SliceState[]>();
+  for (const g of r.pack.gpus) byGpu.set(g, []);
+  for (const s of r.pack.slices) byGpu.get(s.gpu)!.push(s);
+  return r.pack.gpus.map((g) => {
+    const slices: PlanSlice[] = byGpu.get(g)!.map((s) => ({ profile: s.shape.profile, start: s.start, models: planModel(s) }));
+    if (spare && r.opt.mig) {
+      for (const p of fillSpare(g)) slices.push({ profile: p.shape.profile, start: p.start, models: [] });
+    }
+    slices.sort((a, b) => a.start - b.start);
+    return { slices, key: slices.map((s) => `${s.profile}@${s.start}`).join(',') };
+  });
+}
+
+/** Assembles all GPU types (in fleet order); GPU ids are numbered node by node. */
+export function assemble(results: readonly TypeResult[], spare = true): Assembled {
+  const gpus: PlanGpu[] = [];
+  const nodes: PlanNode[] = [];
+  const migConfigs: PlanMigConfig[] = [];
+  let nodeConfigurations = 0;
+  let cost = 0;
+  let idle = 0;
+  for (const r of results) {
+    const drafts = draftsOf(r, spare);
+    if (drafts.length === 0) continue;
+    const freq = new Map<string, number>();
+    for (const d of drafts) freq.set(d.key, (freq.get(d.key) ?? 0) + 1);
+    const ordered = drafts
+      .map((d, i) => ({ d, i }))
+      .sort((a, b) => freq.get(b.d.key)! - freq.get(a.d.key)! || (a.d.key < b.d.key ? -1 : a.d.key > b.d.key ? 1 : 0) || a.i - b.i)
+      .map((x) => x.d);
+    const per = r.opt.gpusPerNode;
+    const typeLower = r.opt.type.toLowerCase();
+    const configByKey = new Map<string, PlanMigConfig>();
+    const typeConfigs: PlanMigConfig[] = [];
+    for (let n = 0; n * per < ordered.length; n++) {
+      const members = ordered.slice(n * per, n * per + per);
+      idle += per - members.length;
+      const nodeName = `node-${nodes.length}`;
+      const ids: string[] = [];
+      for (const d of members) {
+        const id = `gpu-${gpus.length}`;
+        ids.push(id);
+        gpus.push({ id, type: r.opt.type, node: nodeName, mig: r.opt.mig, slices: d.slices });
+      }
+      let configName = 'all-disabled';
+      if (r.opt.mig) {
+        const layouts = members.map((d) => d.slices.map((s) => ({ profile: s.profile, start: s.start })));
+        const keys = members.map((d) => d.key);
+        // idle GPUs of a partly used node take the node's first layout
+        while (layouts.length < per) { layouts.push(layouts[0]); keys.push(keys[0]); }
+        const alike = keys.every((k) => k === keys[0]);
+        const devices = alike ? [layouts[0]] : layouts;
+        const ckey = alike ? keys[0] : keys.join('|');
+        let cfg = configByKey.get(ckey);
+        if (!cfg) {
+          cfg = { name: `gpufleet-${typeLower}-${typeConfigs.length}`, gpuType: r.opt.type, instanceType: r.opt.instanceType, devices, nodes: 0 };
+          configByKey.set(ckey, cfg);
+          typeConfigs.push(cfg);
+        }
+        (cfg as { nodes: number }).nodes += 1;
+        configName = cfg.name;
+      }
+      nodes.push({ name: nodeName, instanceType: r.opt.instanceType, gpuType: r.opt.type, migConfig: configName, gpus: ids });
+      cost += per * r.opt.pricePerGpuHour;
+    }
+    migConfigs.push(...typeConfigs);
+    nodeConfigurations += r.opt.mig ? typeConfigs.length : 1;
+  }
+  return { gpus, nodes, migConfigs, nodeConfigurations, costPerHour: Math.round(cost * 1e4) / 1e4, idleGpus: idle };
+}

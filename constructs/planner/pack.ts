@@ -1,0 +1,216 @@
+/**
+ * Packing of one GPU type: dedicated full replicas at each model's most efficient slice shape,
+ * then the remaining demand of every model co-located on shared slices (one Triton server per
+ * slice) under the share, latency and memory rules, slices placed on GPUs at legal MIG starts.
+ */
+import type { ModelSpec } from '../fleet/types';
+import { budgetOf, Candidate } from './entries';
+import type { GpuOption, SliceShape } from './gpu-options';
+import { GpuSpace, ReachTable } from './gpu-space';
+
+/** Share quantum: shares are rounded up to a multiple of it, so rule 3 holds on the printed numbers. */
+export const SHARE_QUANTUM = 1e-6;
+
+export function roundShareUp(x: number): number {
+  const q = Math.ceil(x / SHARE_QUANTUM - 1e-9) * SHARE_QUANTUM;
+  return Number(q.toFixed(6));
+}
+
+/** Rounds a demand up to 6 decimals (plan documents stay readable, demand is still covered). */
+export function roundUp6(x: number): number {
+  return Number((Math.ceil(x * 1e6 - 1e-6) / 1e6).toFixed(6));
+}
+
+export interface ModelInput {
+  readonly model: ModelSpec;
+  /** Candidates per shape index of the option. */
+  readonly cands: readonly (readonly Candidate[])[];
+}
+
+export interface Seat {
+  readonly model: ModelSpec;
+  readonly cand: Candidate;
+  readonly rps: number;
+  readonly share: number;
+}
+
+export class SliceState {
+  public readonly seats: Seat[] = [];
+  public share = 0;
+  public latency = 0;
+  public budget = Infinity;
+  public memory: number;
+  constructor(public readonly gpu: GpuSpace, public readonly shape: SliceShape, public readonly start: number, public readonly shapeIndex: number, overhead: number) {
+    this.memory = overhead;
+  }
+
+  /** Fullness after adding the candidate (max of share and latency fraction), or -1 when it does not fit. */
+  fit(c: Candidate, share: number, budget: number): number {
+    const s = this.share + share;
+    if (s > 1 + 1e-12) return -1;
+    const b = Math.min(this.budget, budget);
+    const l = this.latency + c.latencyMs;
+    if (l > b) return -1;
+    if (this.memory + c.memGiB > this.shape.memoryGiB + 1e-9) return -1;
+    return Math.max(s, b > 0 ? l / b : 1, (this.memory + c.memGiB) / this.shape.memoryGiB);
+  }
+
+  add(seat: Seat, budget: number): void {
+    this.seats.push(seat);
+    this.share += seat.share;
+    this.latency += seat.cand.latencyMs;
+    this.budget = Math.min(this.budget, budget);
+    this.memory += seat.cand.memGiB;
+  }
+}
+
+export interface PackVariant {
+  /** Order of remainder items: by compute need, or by latency budget first. */
+  readonly order: 'need' | 'budget';
+  /** Existing slice choice: first that fits, or the one left fullest. */
+  readonly fit: 'first' | 'best';
+  /** New slice shape: least compute area, or the smallest shape that fits. */
+  readonly open: 'area' | 'small';
+}
+
+export const VARIANTS: readonly PackVariant[] = [
+  { order: 'need', fit: 'best', open: 'area' },
+  { order: 'budget', fit: 'best', open: 'area' },
+  { order: 'need', fit: 'first', open: 'small' },
+  { order: 'budget', fit: 'best', open: 'small' },
+  { order: 'need', fit: 'best', open: 'small' },
+  { order: 'budget', fit: 'first', open: 'area' },
+];
+
+export interface PackResult {
+  readonly gpus: GpuSpace[];
+  readonly slices: SliceState[];
+}
+
+/** Window of recent shared slices searched for a fit (keeps 10,000-model fleets fast). */
+const WINDOW = 400;
+
+/** Most efficient (compute per request) candidate of a model, ties to the smaller shape. */
+export function bestEfficient(input: ModelInput): { shapeIndex: number; cand: Candidate } | undefined {
+  let best: { shapeIndex: number; cand: Candidate } | undefined;
+  let bestEff = -1;
+  input.cands.forEach((list, shapeIndex) => {
+    for (const c of list) {
+      const eff = c.throughput / c.shape.computeFraction;
+      if (eff > bestEff * (1 + 1e-12)) {
+        bestEff = eff;
+        best = { shapeIndex, cand: c };
+      }
+    }
+  });
+  return best;
+}
+
+export function packType(opt: GpuOption, inputs: readonly ModelInput[], headroom: number, overhead: number, v: PackVariant): PackResult {
+  const reach = new ReachTable(opt);
+  const gpus: GpuSpace[] = [];
+  const openGpus: GpuSpace[] = [];
+  const slices: SliceState[] = [];
+
+  const openSlice = (shapeIndex: number): SliceState => {
+    const shape = opt.shapes[shapeIndex];
+    for (let i = 0; i < openGpus.length; i++) {
+      const g = openGpus[i];
+      const s = g.bestStart(shape);
+      if (s >= 0) {
+        g.place(shape, s);
+        if (g.freeCompute === 0) openGpus.splice(i, 1);
+        const sl = new SliceState(g, shape, s, shapeIndex, overhead);
+        slices.push(sl);
+        return sl;
+      }
+    }
+    const g = new GpuSpace(opt, reach);
+    gpus.push(g);
+    const s = g.bestStart(shape);
+    g.place(shape, s);
+    if (g.freeCompute > 0) openGpus.push(g);
+    const sl = new SliceState(g, shape, s, shapeIndex, overhead);
+    slices.push(sl);
+    return sl;
+  };
+
+  // 1. dedicated full replicas
+  interface Item { input: ModelInput; rps: number; budget: number; need: number }
+  const full: { input: ModelInput; shapeIndex: number; cand: Candidate; count: number }[] = [];
+  const items: Item[] = [];
+  for (const input of inputs) {
+    const best = bestEfficient(input);
+    if (!best) throw new Error(`models.${input.model.name}: no admissible profile entry on ${opt.type}`);
+    const d = input.model.rps;
+    const n = Math.floor(d / best.cand.throughput + 1e-12);
+    let rem = d - n * best.cand.throughput;
+    rem = rem <= d * 1e-9 ? 0 : roundUp6(rem);
+    if (n > 0) full.push({ input, shapeIndex: best.shapeIndex, cand: best.cand, count: n });
+    if (rem > 0) items.push({ input, rps: rem, budget: budgetOf(input.model, headroom), need: (rem / best.cand.throughput) * best.cand.shape.computeFraction });
+  }
+  full.sort((a, b) => b.cand.shape.computeSlices - a.cand.shape.computeSlices || b.cand.shape.memorySlices - a.cand.shape.memorySlices);
+  for (const f of full) {
+    for (let i = 0; i < f.count; i++) {
+      const sl = openSlice(f.shapeIndex);
+      sl.add({ model: f.input.model, cand: f.cand, rps: f.cand.throughput, share: 1 }, budgetOf(f.input.model, headroom));
+    }
+  }
+
+  // 2. remainders on shared slices
+  if (v.order === 'need') items.sort((a, b) => b.need - a.need);
+  else items.sort((a, b) => a.budget - b.budget || b.need - a.need);
+  const shared: SliceState[] = [];
+  for (const it of items) {
+    let bestSlice: SliceState | undefined;
+    let bestCand: Candidate | undefined;
+    let bestShare = 0;
+    let bestScore = -1;
+    const from = Math.max(0, shared.length - WINDOW);
+    for (let i = shared.length - 1; i >= from; i--) {
+      const sl = shared[i];
+      const list = it.input.cands[sl.shapeIndex];
+      let cand: Candidate | undefined;
+      let share = 0;
+      let score = Infinity;
+      for (const c of list) {
+        const sh = roundShareUp(it.rps / c.throughput);
+        const f = sl.fit(c, sh, it.budget);
+        if (f >= 0 && f < score) { score = f; cand = c; share = sh; }
+      }
+      if (!cand) continue;
+      if (v.fit === 'first') { bestSlice = sl; bestCand = cand; bestShare = share; break; }
+      if (score > bestScore) { bestScore = score; bestSlice = sl; bestCand = cand; bestShare = share; }
+    }
+    if (!bestSlice) {
+      // open a new slice
+      let pick = -1;
+      let pickCand: Candidate | undefined;
+      let pickShare = 0;
+      let pickScore = Infinity;
+      it.input.cands.forEach((list, shapeIndex) => {
+        for (const c of list) {
+          const sh = roundShareUp(it.rps / c.throughput);
+          if (sh > 1) continue;
+          const fullness = Math.max(sh, c.latencyMs / it.budget, (overhead + c.memGiB) / c.shape.memoryGiB);
+          const score = v.open === 'area' ? fullness * c.shape.computeFraction : c.shape.computeFraction + fullness * 1e-3;
+          if (score < pickScore - 1e-12) { pickScore = score; pick = shapeIndex; pickCand = c; pickShare = sh; }
+        }
+      });
+      if (pick < 0 || !pickCand) {
+        throw new Error(`models.${it.input.model.name}: remaining demand ${it.rps} rps fits no slice of ${opt.type}`);
+      }
+      bestSlice = openSlice(pick);
+      bestCand = pickCand;
+      bestShare = pickShare;
+      shared.push(bestSlice);
+    }
+    bestSlice.add({ model: it.input.model, cand: bestCand!, rps: it.rps, share: bestShare }, it.budget);
+    // drop slices that cannot take anything more from the window
+    if (bestSlice.share > 1 - 1e-4 || bestSlice.latency >= bestSlice.budget - 1e-9) {
+      const idx = shared.lastIndexOf(bestSlice);
+      if (idx >= 0) shared.splice(idx, 1);
+    }
+  }
+  return { gpus, slices };
+}

@@ -1,0 +1,139 @@
+/**
+ * `plan(fleet)`: the fleet → plan entry point. Chooses a GPU type per model (cheapest per hour,
+ * whole nodes counted), packs each type with several variants and keeps the cheapest, then groups
+ * GPUs into nodes with few distinct MIG configurations.
+ */
+import type { Fleet, ModelSpec } from '../fleet/types';
+import { baselines, lowerBound } from './bounds';
+import { Candidate, candidatesFor, ESTIMATE_RULE } from './entries';
+import { GpuOption, resolveGpuOptions } from './gpu-options';
+import { assemble, TypeResult } from './nodes';
+import { ModelInput, packType, PackResult, VARIANTS } from './pack';
+import type { Plan, PlanOptions } from './types';
+
+/** Models above this count are planned with `effort: 'fast'` unless asked otherwise. */
+export const THOROUGH_MAX_MODELS = 2000;
+
+const byName = (a: ModelSpec, b: ModelSpec): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+function nodeCost(opt: GpuOption, gpus: number): number {
+  return Math.ceil(gpus / opt.gpusPerNode) * opt.gpusPerNode * opt.pricePerGpuHour;
+}
+
+interface Evaluated { results: TypeResult[]; cost: number; gpus: number }
+
+function bestPack(opt: GpuOption, inputs: ModelInput[], fleet: Fleet, variants: typeof VARIANTS): PackResult {
+  let best: PackResult | undefined;
+  let bestKey = Infinity;
+  for (const v of variants) {
+    const r = packType(opt, inputs, fleet.latencyHeadroom, fleet.processOverheadGiB, v);
+    // fewest GPUs, then least compute in slices (more spare for growth)
+    const compute = r.slices.reduce((s, x) => s + x.shape.computeFraction, 0);
+    const key = r.gpus.length * 1e6 + compute;
+    if (key < bestKey - 1e-9) { best = r; bestKey = key; }
+  }
+  return best!;
+}
+
+function evaluate(opts: GpuOption[], assign: number[], models: ModelSpec[], cands: Candidate[][][][], fleet: Fleet, variants: typeof VARIANTS): Evaluated {
+  const results: TypeResult[] = [];
+  let cost = 0;
+  let gpus = 0;
+  opts.forEach((opt, o) => {
+    const inputs: ModelInput[] = [];
+    models.forEach((m, i) => { if (assign[i] === o) inputs.push({ model: m, cands: cands[i][o] }); });
+    if (inputs.length === 0) return;
+    const pack = bestPack(opt, inputs, fleet, variants);
+    results.push({ opt, pack });
+    cost += nodeCost(opt, pack.gpus.length);
+    gpus += pack.gpus.length;
+  });
+  return { results, cost, gpus };
+}
+
+/** GPUs of a type one model needs at its most efficient admissible candidate (fractional). */
+function gpuNeed(m: ModelSpec, perShape: Candidate[][]): number {
+  let best = 0;
+  for (const list of perShape) for (const c of list) best = Math.max(best, c.throughput / c.shape.computeFraction);
+  return best > 0 ? m.rps / best : Infinity;
+}
+
+/**
+ * Plans a fleet: every model placed, rules 1-6 of DESIGN.md respected, cost per hour minimised
+ * over the fleet's GPU types. Pure and deterministic: the same fleet in any model order gives the
+ * same plan. Throws when a model fits no GPU type (no admissible entry within its latency budget
+ * and memory).
+ */
+export function plan(fleet: Fleet, options: PlanOptions = {}): Plan {
+  const models = [...fleet.models].sort(byName);
+  for (let i = 1; i < models.length; i++) {
+    if (models[i].name === models[i - 1].name) throw new Error(`models: name "${models[i].name}" is used more than once, expected unique names`);
+  }
+  const opts = resolveGpuOptions(fleet);
+  const h = fleet.latencyHeadroom;
+  const ov = fleet.processOverheadGiB;
+  const cands = models.map((m) => opts.map((o) => candidatesFor(m, o, h, ov)));
+  const placeable = cands.map((perOpt) => perOpt.map((perShape) => perShape.some((l) => l.length > 0)));
+  models.forEach((m, i) => {
+    if (!placeable[i].some((x) => x)) {
+      throw new Error(`models.${m.name}: no profile entry meets latency <= ${h} x ${m.latencySloMs} ms and memory ${m.memoryGiB} GiB + ${ov} GiB overhead on ${opts.map((o) => o.type).join(', ')}`
+        + (m.profiles.length === 0 && m.throughputPerGpu === undefined ? ' (no profiles and no throughputPerGpu)' : ''));
+    }
+  });
+  const effort = options.effort ?? (models.length > THOROUGH_MAX_MODELS ? 'fast' : 'thorough');
+  const variants = effort === 'fast' ? VARIANTS.slice(0, 1) : VARIANTS;
+
+  // candidate assignments of models to GPU types
+  const assignments: number[][] = [];
+  assignments.push(models.map((m, i) => {
+    let best = -1;
+    let bestCost = Infinity;
+    opts.forEach((o, k) => {
+      if (!placeable[i][k]) return;
+      const c = gpuNeed(m, cands[i][k]) * o.pricePerGpuHour;
+      if (c < bestCost - 1e-12) { bestCost = c; best = k; }
+    });
+    return best;
+  }));
+  opts.forEach((_, k) => { if (placeable.every((p) => p[k])) assignments.push(models.map(() => k)); });
+  const seen = new Set<string>();
+  let best: Evaluated | undefined;
+  for (const a of assignments) {
+    const key = a.join(',');
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const e = evaluate(opts, a, models, cands, fleet, variants);
+    if (!best || e.cost < best.cost - 1e-9 || (Math.abs(e.cost - best.cost) <= 1e-9 && e.gpus < best.gpus)) best = e;
+  }
+
+  const asm = assemble(best!.results);
+  const sortedFleet: Fleet = { ...fleet, models };
+  const notes: string[] = [];
+  const estimated = best!.results.flatMap((r) => r.pack.slices.flatMap((s) => s.seats.filter((x) => x.cand.estimated).map((x) => `${x.model.name} on ${r.opt.type}`)));
+  const estimatedNames = [...new Set(estimated)].sort();
+  if (estimatedNames.length > 0) {
+    const shown = estimatedNames.slice(0, 10).join(', ') + (estimatedNames.length > 10 ? ` and ${estimatedNames.length - 10} more` : '');
+    notes.push(`estimated (no measured profile): ${shown}; ${ESTIMATE_RULE}`);
+  }
+  for (const r of best!.results) {
+    if (!r.opt.priceKnown) notes.push(`${r.opt.type}: no price in the fleet or the catalog, costed at 0`);
+  }
+  if (asm.idleGpus > 0) notes.push(`${asm.idleGpus} gpu(s) of partly used nodes are idle but paid for (costPerHour counts whole nodes)`);
+  const spare = asm.gpus.reduce((n, g) => n + g.slices.filter((s) => s.models.length === 0).length, 0);
+  if (spare > 0) notes.push(`${spare} spare slice(s) (no models) keep MIG layouts canonical; they are free capacity`);
+
+  return {
+    fleet: fleet.name,
+    gpus: asm.gpus,
+    nodes: asm.nodes,
+    migConfigs: asm.migConfigs,
+    summary: {
+      gpuCount: asm.gpus.length,
+      costPerHour: asm.costPerHour,
+      lowerBound: Math.round(lowerBound(sortedFleet) * 1e4) / 1e4,
+      baselines: baselines(sortedFleet),
+      nodeConfigurations: asm.nodeConfigurations,
+      notes,
+    },
+  };
+}

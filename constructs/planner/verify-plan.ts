@@ -1,0 +1,130 @@
+/**
+ * An independent checker of a plan against the six feasibility rules of DESIGN.md. It shares no
+ * code with the planner (only the catalog), so a planner bug cannot hide behind a shared helper.
+ */
+import { checkLayout, findGpuType, findMigProfile, wholeGpuSliceSize } from '../catalog';
+import type { Fleet, ModelSpec } from '../fleet/types';
+import type { Plan, PlanModel } from './types';
+
+const EPS = 1e-9;
+
+const fmt = (x: number): string => (Number.isInteger(x) ? String(x) : String(Number(x.toPrecision(6))));
+
+interface Entry { throughput: number; latencyMs: number }
+
+/**
+ * The entry a model runs at on a slice: the first entry of its profile table with this GPU type,
+ * slice size, batch and instances; for a model with no entries for the GPU type but a
+ * `throughputPerGpu`, the documented estimate (batch 1, instances 1, throughput = throughputPerGpu
+ * x computeFraction x 0.8, latency = 1000 / throughput ms). Undefined when neither applies.
+ */
+function entryOf(m: ModelSpec, gpuType: string, size: number, fraction: number, pm: PlanModel): Entry | undefined {
+  const own = m.profiles.filter((p) => p.gpu === gpuType);
+  if (own.length > 0) {
+    const e = own.find((p) => p.slice === size && p.batch === pm.batch && p.instances === pm.instances);
+    return e ? { throughput: e.throughput, latencyMs: e.latencyMs } : undefined;
+  }
+  if (m.throughputPerGpu !== undefined && m.throughputPerGpu > 0 && pm.batch === 1 && pm.instances === 1) {
+    const throughput = m.throughputPerGpu * fraction * 0.8;
+    return { throughput, latencyMs: 1000 / throughput };
+  }
+  return undefined;
+}
+
+/** Every violation of rules 1-6 in the plan (empty = valid), each naming gpu, slice, model and numbers. */
+export function verifyPlan(fleet: Fleet, plan: Plan): string[] {
+  const out: string[] = [];
+  const models = new Map(fleet.models.map((m) => [m.name, m]));
+  const served = new Map<string, number>();
+  const ids = new Set<string>();
+
+  for (const gpu of plan.gpus) {
+    if (ids.has(gpu.id)) out.push(`${gpu.id}: gpu id used more than once`);
+    ids.add(gpu.id);
+    const catalog = findGpuType(gpu.type);
+    const allowed = fleet.gpus.filter((g) => g.type === gpu.type);
+    if (!catalog || allowed.length === 0) {
+      out.push(`rule 1 (layout): ${gpu.id}: gpu type "${gpu.type}" is not among the fleet's gpus (${fleet.gpus.map((g) => g.type).join(', ')})`);
+      continue;
+    }
+    if (gpu.mig) {
+      if (!allowed.some((g) => g.mig) || !catalog.mig) {
+        out.push(`rule 1 (layout): ${gpu.id}: partitioned with MIG, but the fleet uses ${gpu.type} without MIG`);
+        continue;
+      }
+      for (const p of checkLayout(catalog, gpu.slices.map((s) => ({ profile: s.profile, start: s.start })))) {
+        out.push(`rule 1 (layout): ${gpu.id}: ${p}`);
+      }
+    } else {
+      if (!allowed.some((g) => !g.mig)) out.push(`rule 1 (layout): ${gpu.id}: used whole, but the fleet partitions ${gpu.type} with MIG`);
+      if (gpu.slices.length !== 1 || gpu.slices[0].profile !== 'whole' || gpu.slices[0].start !== 0) {
+        out.push(`rule 1 (layout): ${gpu.id}: a gpu without MIG has exactly one slice "whole" at start 0, got ${gpu.slices.map((s) => `${s.profile}@${s.start}`).join(', ') || 'none'}`);
+      }
+    }
+
+    for (const slice of gpu.slices) {
+      const where = `${gpu.id} slice ${slice.profile}@${slice.start}`;
+      let size: number;
+      let fraction: number;
+      let memory: number;
+      if (gpu.mig) {
+        const prof = findMigProfile(catalog, slice.profile);
+        if (!prof) continue; // reported by rule 1
+        size = prof.computeSlices;
+        fraction = prof.computeSlices / catalog.mig!.computeSlices;
+        memory = prof.memoryGiB;
+      } else {
+        size = wholeGpuSliceSize(catalog);
+        fraction = 1;
+        memory = catalog.memoryGiB;
+      }
+      let shares = 0;
+      let latency = 0;
+      let mem = fleet.processOverheadGiB;
+      const placed: { pm: PlanModel; m: ModelSpec }[] = [];
+      for (const pm of slice.models) {
+        const m = models.get(pm.name);
+        if (!m) {
+          out.push(`rule 2 (configurations): ${where}: model "${pm.name}" is not in the fleet`);
+          continue;
+        }
+        served.set(pm.name, (served.get(pm.name) ?? 0) + pm.rps);
+        mem += m.memoryGiB * pm.instances;
+        shares += pm.share;
+        if (!(pm.share >= 0) || !(pm.rps >= 0)) out.push(`rule 3 (time): ${where}: ${pm.name} has share ${pm.share} and rps ${pm.rps}, expected numbers >= 0`);
+        const e = entryOf(m, gpu.type, size, fraction, pm);
+        if (!e) {
+          out.push(`rule 2 (configurations): ${where}: ${pm.name} runs at batch ${pm.batch}, instances ${pm.instances}, `
+            + `which is no entry of its ${gpu.type} profile for slice ${size}`
+            + (m.profiles.some((p) => p.gpu === gpu.type) || m.throughputPerGpu === undefined ? '' : ' (nor the estimate: batch 1, instances 1)'));
+          continue;
+        }
+        if (pm.rps > pm.share * e.throughput * (1 + EPS) + EPS) {
+          out.push(`rule 3 (time): ${where}: ${pm.name} serves ${fmt(pm.rps)} rps > share ${fmt(pm.share)} x throughput ${fmt(e.throughput)} = ${fmt(pm.share * e.throughput)}`);
+        }
+        latency += e.latencyMs;
+        placed.push({ pm, m });
+      }
+      if (shares > 1 + EPS) out.push(`rule 3 (time): ${where}: shares add up to ${fmt(shares)} > 1`);
+      for (const { m } of placed) {
+        const budget = fleet.latencyHeadroom * m.latencySloMs;
+        if (latency > budget + EPS) {
+          out.push(`rule 4 (latency): ${where}: ${m.name} waits ${fmt(latency)} ms (its batch plus its neighbours') > ${fleet.latencyHeadroom} x SLO ${fmt(m.latencySloMs)} ms = ${fmt(budget)} ms`);
+        }
+      }
+      if (slice.models.length > 0 && mem > memory + EPS) {
+        out.push(`rule 5 (memory): ${where}: ${fmt(fleet.processOverheadGiB)} GiB overhead + models need ${fmt(mem)} GiB > ${fmt(memory)} GiB of the slice`);
+      }
+    }
+  }
+
+  for (const m of [...fleet.models].sort((a, b) => a.name.localeCompare(b.name))) {
+    const got = served.get(m.name);
+    if (got === undefined) out.push(`rule 6 (demand): model ${m.name} is not placed (demand ${fmt(m.rps)} rps)`);
+    else if (got < m.rps * (1 - EPS) - EPS) out.push(`rule 6 (demand): model ${m.name} is served ${fmt(got)} rps < demand ${fmt(m.rps)} rps`);
+  }
+  if (plan.summary.gpuCount !== plan.gpus.length) {
+    out.push(`summary.gpuCount: ${plan.summary.gpuCount}, but the plan lists ${plan.gpus.length} gpus`);
+  }
+  return out;
+}
