@@ -1,0 +1,139 @@
+/**
+ * The gpufleet commands: `plan`, `report` and `router`, their specs (used for parsing and help)
+ * and their handlers. Each handler validates everything before it writes anything.
+ */
+import * as path from 'path';
+import { type CommandSpec, type ParsedArgs } from './args';
+import { CliInputError, EXIT_INTERNAL, EXIT_OK, usageError } from './errors';
+import { writeOutputFile, writeStdout } from './output';
+
+export const PLAN: CommandSpec = {
+  name: 'plan',
+  summary: 'Plan a fleet file (YAML or JSON): which GPUs, how each is cut into MIG slices, which models share each slice.',
+  positionals: [{ name: 'FLEET', description: 'the fleet file (YAML or JSON)' }],
+  flags: [
+    { name: 'json', description: 'print the plan document as JSON on stdout, and nothing else' },
+    { name: 'out', value: 'FILE', description: 'write the plan document (JSON) to FILE, creating parent folders' },
+  ],
+  details: [
+    'Without --json, prints a summary: per GPU type the GPUs, slices by profile, models, utilisation,',
+    'cost per hour, lower bound and savings against the dedicated and noMig baselines; then the node',
+    'configurations and the teams. With --out, the JSON goes to FILE; stdout keeps the summary',
+    '(or stays empty with --json).',
+  ],
+  examples: [
+    'gpufleet plan examples/payments-and-vision.fleet.yaml',
+    'gpufleet plan fleet.yaml --json > plan.json',
+    'gpufleet plan fleet.yaml --out build/plan.json',
+  ],
+};
+
+export const REPORT: CommandSpec = {
+  name: 'report',
+  summary: 'Draw the plan of a fleet file as a self-contained HTML page (inline CSS and SVG, no script).',
+  positionals: [{ name: 'FLEET', description: 'the fleet file (YAML or JSON)' }],
+  flags: [
+    { name: 'out', value: 'FILE', description: 'the HTML file to write (required; parent folders are created; "-" for stdout)' },
+    { name: 'plan', value: 'PLAN', description: 'draw this saved plan document (from `gpufleet plan --json`) instead of planning again; it is checked against FLEET' },
+  ],
+  details: [
+    'The page shows the headline figures (GPUs, cost per hour, savings), the GPU count against the lower',
+    'bound and the baselines, the teams, every node and GPU with its MIG slices to scale and the models in',
+    'each slice (share of the slice\'s time as a bar; hover for batch, instances and rps), the node',
+    'configurations and a model index.',
+  ],
+  examples: ['gpufleet report fleet.yaml --out plan.html', 'gpufleet report fleet.yaml --plan plan.json --out plan.html'],
+};
+
+export const ROUTER: CommandSpec = {
+  name: 'router',
+  summary: 'Run the model router: loads models onto Triton on first request and evicts the least recently used.',
+  positionals: [],
+  flags: [{ name: 'config', value: 'FILE', description: 'the router configuration (YAML or JSON)' }],
+  details: ['Prints `listening on http://HOST:PORT` once it accepts connections; runs until stopped.'],
+  examples: ['gpufleet router --config examples/router.yaml'],
+};
+
+export const COMMANDS: readonly CommandSpec[] = [PLAN, REPORT, ROUTER];
+
+type Engine = typeof import('./engine');
+
+function engine(): Engine {
+  // Loaded on use, so that help and usage errors need none of the library.
+  return require('./engine') as Engine;
+}
+
+export async function runPlan(args: ParsedArgs): Promise<number> {
+  const e = engine();
+  const fleetPath = args.positionals.FLEET;
+  const fleet = e.loadFleet(fleetPath);
+  const result = e.planAndVerify(fleet);
+  const json = JSON.stringify(result, null, 2) + '\n';
+  const out = args.flags.out;
+  if (typeof out === 'string') writeOutputFile(out, json);
+  if (args.flags.json) {
+    if (typeof out !== 'string') await writeStdout(json);
+    return EXIT_OK;
+  }
+  const { buildPlanView } = await import('./plan-view');
+  const { renderSummary } = await import('./summary-table');
+  await writeStdout(renderSummary(buildPlanView(fleet, result, e.typeFigures(fleet, result)))
+    + (typeof out === 'string' ? `\nplan document written to ${out}\n` : ''));
+  return EXIT_OK;
+}
+
+export async function runReport(args: ParsedArgs, version: string): Promise<number> {
+  const out = args.flags.out;
+  if (typeof out !== 'string') {
+    throw usageError('missing --out FILE: the HTML page is written to a file ("--out -" for stdout)', 'report');
+  }
+  const e = engine();
+  const fleetPath = args.positionals.FLEET;
+  const fleet = e.loadFleet(fleetPath);
+  const planPath = args.flags.plan;
+  const result = typeof planPath === 'string' ? e.loadPlanFor(fleet, planPath) : e.planAndVerify(fleet);
+  const { buildPlanView } = await import('./plan-view');
+  const { renderReport } = await import('./html-report');
+  const html = renderReport(buildPlanView(fleet, result, e.typeFigures(fleet, result)), {
+    source: path.basename(fleetPath),
+    version,
+  });
+  if (out === '-') {
+    await writeStdout(html);
+  } else {
+    writeOutputFile(out, html);
+    process.stderr.write(`report written to ${out}\n`);
+  }
+  return EXIT_OK;
+}
+
+/**
+ * `gpufleet router ...`: hands the words after `router` to the runtime's `runRouterCli`, which
+ * parses its own flags. The runtime is loaded only here.
+ */
+export async function runRouter(argv: readonly string[]): Promise<number> {
+  const runtimeDir = path.resolve(__dirname, '../../constructs/runtime');
+  let runtime: { runRouterCli?: (argv: string[]) => Promise<number> };
+  try {
+    runtime = require(runtimeDir);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'MODULE_NOT_FOUND' && e.message.includes(runtimeDir)) {
+      process.stderr.write('gpufleet router: the model router is not part of this build (constructs/runtime is missing)\n');
+      return EXIT_INTERNAL;
+    }
+    throw err;
+  }
+  if (typeof runtime.runRouterCli !== 'function') {
+    process.stderr.write('gpufleet router: the model router is not part of this build (constructs/runtime does not export runRouterCli)\n');
+    return EXIT_INTERNAL;
+  }
+  return runtime.runRouterCli([...argv]);
+}
+
+/** Rejects flags that only make sense together. */
+export function checkPlanFlags(args: ParsedArgs): void {
+  if (args.flags.out === '-') {
+    throw new CliInputError('--out: "-" is not a file; use --json to print the plan document on stdout', { usage: true, command: 'plan' });
+  }
+}

@@ -1,0 +1,33 @@
+/** Number formatting shared by the summary table and the HTML report. */
+
+/** 0.4567 → `46%`. */
+export function pct(x: number | undefined): string {
+  if (x === undefined || !Number.isFinite(x)) return '-';
+  return `${Math.round(x * 100)}%`;
+}
+
+/** 12.5 → `$12.50`. */
+export function usd(x: number | undefined): string {
+  if (x === undefined || !Number.isFinite(x)) return '-';
+  return `$${x.toFixed(2).replace(/\B(?=(\d{3})+(?!\d))/g, ',')}`;
+}
+
+/** Up to `digits` decimals, trailing zeros dropped: 3.670 → `3.67`, 5 → `5`. */
+export function num(x: number | undefined, digits = 2): string {
+  if (x === undefined || !Number.isFinite(x)) return '-';
+  return String(Number(x.toFixed(digits)));
+}
+
+/** GiB with one decimal: `9.5 GiB`. */
+export function gib(x: number): string {
+  return `${num(x, 1)} GiB`;
+}
+
+/** `5 fewer GPUs (55% saved)` / `2 more GPUs` against a baseline. */
+export function versus(plan: number, baseline: number): string {
+  if (baseline <= 0) return '-';
+  const d = baseline - plan;
+  if (d === 0) return 'same';
+  const n = Math.abs(d);
+  return d > 0 ? `${num(n)} fewer (${pct(d / baseline)} saved)` : `${num(n)} more`;
+}

@@ -1,0 +1,322 @@
+/**
+ * Everything the summary table and the HTML report show, derived once from a plan, its fleet and
+ * the catalog: slice geometry, memory used, utilisation, teams, per-GPU-type and per-team figures.
+ * Pure: the renderers only format a `PlanView`.
+ */
+import { defaultPricePerGpuHour, findGpuType, findInstanceType, findMigProfile, pricePerGpuHour } from '../../constructs/catalog';
+import type { Fleet, ModelSpec } from '../../constructs/fleet/types';
+import type { Plan, PlanGpu, PlanMigConfig, PlanSlice } from '../../constructs/planner/types';
+
+export interface ModelOnSliceView {
+  readonly name: string;
+  readonly team: string;
+  readonly batch: number;
+  readonly instances: number;
+  readonly share: number;
+  readonly rps: number;
+  /** memoryGiB x instances. */
+  readonly memoryGiB: number;
+}
+
+export interface SliceView {
+  readonly profile: string;
+  readonly start: number;
+  /** Width on the memory-slice axis. */
+  readonly memorySlices: number;
+  readonly computeSlices: number;
+  /** Memory the driver gives the slice. */
+  readonly capacityGiB: number;
+  /** Process overhead + models' memory; 0 for an empty slice. */
+  readonly usedGiB: number;
+  /** Sum of the models' shares. */
+  readonly shareUsed: number;
+  readonly models: readonly ModelOnSliceView[];
+}
+
+export interface GpuView {
+  readonly id: string;
+  readonly type: string;
+  readonly node: string;
+  readonly mig: boolean;
+  /** Memory slices of the whole GPU (the drawing axis); 1 for a GPU without MIG geometry. */
+  readonly axis: number;
+  readonly computeSlices: number;
+  readonly memoryGiB: number;
+  readonly slices: readonly SliceView[];
+  /** Compute-slice time given to models / the GPU's compute slices. */
+  readonly computeUtil: number;
+  /** Memory used / the GPU's memory. */
+  readonly memoryUtil: number;
+}
+
+export interface NodeView {
+  readonly name: string;
+  readonly gpuType: string;
+  readonly instanceType?: string;
+  readonly migConfig?: string;
+  readonly gpus: readonly GpuView[];
+  /** GPUs of the instance the plan leaves unused (paid for with the node). */
+  readonly idleGpus: number;
+}
+
+export interface GpuTypeView {
+  readonly type: string;
+  readonly gpus: number;
+  /** [profile, count], most used first. */
+  readonly slicesByProfile: readonly (readonly [string, number])[];
+  readonly models: number;
+  readonly computeUtil: number;
+  readonly memoryUtil: number;
+  readonly pricePerGpuHour?: number;
+  /** Price x GPUs paid for: whole nodes where the instance type is known, else the plan's GPUs. */
+  readonly costPerHour?: number;
+  /** GPUs of this type on the plan's nodes that carry no slice (paid for with their node). */
+  readonly idleGpus: number;
+  readonly nodeConfigurations: number;
+  /** Lower bound (GPUs) of the demand placed on this type. */
+  readonly lowerBound?: number;
+  /** Baselines (GPUs) of the demand placed on this type. */
+  readonly dedicated?: number;
+  readonly noMig?: number;
+}
+
+/** Per-type bound and baselines, computed by the caller (see engine.ts `typeFigures`). */
+export interface TypeFiguresInput {
+  readonly lowerBound?: number;
+  readonly dedicated?: number;
+  readonly noMig?: number;
+}
+
+export interface TeamView {
+  readonly team: string;
+  readonly models: number;
+  readonly rps: number;
+  /** Whole-GPU equivalents of the compute time the team's models hold (share x slice size). */
+  readonly gpuEquivalents: number;
+  /** The team's part of the plan's cost, by compute time held. */
+  readonly costPerHour: number;
+}
+
+export interface PlanView {
+  readonly fleet: string;
+  readonly gpus: readonly GpuView[];
+  readonly nodes: readonly NodeView[];
+  readonly types: readonly GpuTypeView[];
+  readonly teams: readonly TeamView[];
+  readonly migConfigs: readonly PlanMigConfig[];
+  readonly models: number;
+  readonly slices: number;
+  readonly computeUtil: number;
+  readonly memoryUtil: number;
+  readonly gpuCount: number;
+  readonly costPerHour: number;
+  readonly lowerBound: number;
+  readonly dedicated: number;
+  readonly noMig: number;
+  readonly nodeConfigurations: number;
+  readonly notes: readonly string[];
+}
+
+/** Models placed in the plan but missing from the fleet get this team. */
+export const UNKNOWN_TEAM = '(unknown)';
+
+export function buildPlanView(fleet: Fleet, plan: Plan, figures: ReadonlyMap<string, TypeFiguresInput> = new Map()): PlanView {
+  const models = new Map<string, ModelSpec>(fleet.models.map((m) => [m.name, m]));
+  const gpus = plan.gpus.map((g) => gpuView(g, fleet, models));
+
+  const nodes = nodeViews(plan, gpus);
+  const configs = [...(plan.migConfigs ?? [])];
+  const configsByType = new Map<string, Set<string>>();
+  for (const n of nodes) {
+    const set = configsByType.get(n.gpuType) ?? new Set<string>();
+    set.add(n.migConfig ?? `${n.gpuType}/${n.gpus.map((g) => layoutKey(g)).join('|')}`);
+    configsByType.set(n.gpuType, set);
+  }
+
+  const typeNames = [...new Set(gpus.map((g) => g.type))].sort();
+  const types = typeNames.map((type): GpuTypeView => {
+    const of = gpus.filter((g) => g.type === type);
+    const profiles = new Map<string, number>();
+    const names = new Set<string>();
+    for (const g of of) {
+      for (const s of g.slices) {
+        profiles.set(s.profile, (profiles.get(s.profile) ?? 0) + 1);
+        for (const m of s.models) names.add(m.name);
+      }
+    }
+    const price = priceOf(type, fleet, nodes);
+    const idle = sum(nodes.filter((n) => n.gpuType === type), (n) => n.idleGpus);
+    return {
+      type,
+      gpus: of.length,
+      slicesByProfile: [...profiles.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])),
+      models: names.size,
+      computeUtil: weighted(of, (g) => g.computeUtil),
+      memoryUtil: ratio(sum(of, (g) => g.memoryUtil * g.memoryGiB), sum(of, (g) => g.memoryGiB)),
+      pricePerGpuHour: price,
+      costPerHour: price === undefined ? undefined : price * (of.length + idle),
+      idleGpus: idle,
+      nodeConfigurations: configsByType.get(type)?.size ?? 0,
+      ...(typeNames.length === 1
+        ? { lowerBound: plan.summary.lowerBound, dedicated: plan.summary.baselines.dedicated, noMig: plan.summary.baselines.noMig }
+        : figures.get(type)),
+    };
+  });
+
+  const placed = new Set(gpus.flatMap((g) => g.slices.flatMap((s) => s.models.map((m) => m.name))));
+  const summary = plan.summary;
+  const totalCompute = sum(gpus, (g) => g.computeSlices);
+  const costPerHour = summary.costPerHour;
+  const teamMap = new Map<string, { models: Set<string>; rps: number; compute: number }>();
+  for (const g of gpus) {
+    for (const s of g.slices) {
+      for (const m of s.models) {
+        const t = teamMap.get(m.team) ?? { models: new Set<string>(), rps: 0, compute: 0 };
+        t.models.add(m.name);
+        t.rps += m.rps;
+        t.compute += m.share * s.computeSlices / g.computeSlices;
+        teamMap.set(m.team, t);
+      }
+    }
+  }
+  const heldCompute = sum([...teamMap.values()], (t) => t.compute);
+  const teams = [...teamMap.entries()]
+    .sort((a, b) => a[0].localeCompare(b[0]))
+    .map(([team, t]): TeamView => ({
+      team,
+      models: t.models.size,
+      rps: t.rps,
+      gpuEquivalents: t.compute,
+      costPerHour: heldCompute > 0 ? costPerHour * t.compute / heldCompute : 0,
+    }));
+
+  return {
+    fleet: plan.fleet,
+    gpus,
+    nodes,
+    types,
+    teams,
+    migConfigs: configs,
+    models: placed.size,
+    slices: sum(gpus, (g) => g.slices.length),
+    computeUtil: totalCompute > 0 ? sum(gpus, (g) => g.computeUtil * g.computeSlices) / totalCompute : 0,
+    memoryUtil: ratio(sum(gpus, (g) => g.memoryUtil * g.memoryGiB), sum(gpus, (g) => g.memoryGiB)),
+    gpuCount: summary.gpuCount,
+    costPerHour,
+    lowerBound: summary.lowerBound,
+    dedicated: summary.baselines.dedicated,
+    noMig: summary.baselines.noMig,
+    nodeConfigurations: summary.nodeConfigurations ?? sum(types, (t) => t.nodeConfigurations),
+    notes: [...(summary.notes ?? [])],
+  };
+}
+
+/** 1 - plan / baseline, or undefined when the baseline is 0. */
+export function savings(plan: number, baseline: number): number | undefined {
+  return baseline > 0 ? 1 - plan / baseline : undefined;
+}
+
+function gpuView(g: PlanGpu, fleet: Fleet, models: Map<string, ModelSpec>): GpuView {
+  const type = findGpuType(g.type);
+  const axis = type?.mig?.memorySlices ?? 1;
+  const computeSlices = type?.mig?.computeSlices ?? 7;
+  const memoryGiB = type?.memoryGiB ?? 0;
+  const slices = [...g.slices]
+    .sort((a, b) => a.start - b.start || a.profile.localeCompare(b.profile))
+    .map((s) => sliceView(g, s, fleet, models, { axis, computeSlices, memoryGiB }));
+  const computeHeld = sum(slices, (s) => Math.min(1, s.shareUsed) * s.computeSlices);
+  return {
+    id: g.id,
+    type: g.type,
+    node: g.node,
+    mig: g.mig,
+    axis,
+    computeSlices,
+    memoryGiB,
+    slices,
+    computeUtil: computeSlices > 0 ? computeHeld / computeSlices : 0,
+    memoryUtil: ratio(sum(slices, (s) => s.usedGiB), memoryGiB),
+  };
+}
+
+function sliceView(
+  g: PlanGpu, s: PlanSlice, fleet: Fleet, models: Map<string, ModelSpec>,
+  whole: { axis: number; computeSlices: number; memoryGiB: number },
+): SliceView {
+  const profile = s.profile === 'whole' ? undefined : findMigProfile(g.type, s.profile);
+  const onSlice = s.models.map((m): ModelOnSliceView => {
+    const spec = models.get(m.name);
+    return {
+      name: m.name,
+      team: spec?.team ?? UNKNOWN_TEAM,
+      batch: m.batch,
+      instances: m.instances,
+      share: m.share,
+      rps: m.rps,
+      memoryGiB: (spec?.memoryGiB ?? 0) * m.instances,
+    };
+  });
+  const modelMemory = sum(onSlice, (m) => m.memoryGiB);
+  return {
+    profile: s.profile,
+    start: s.start,
+    memorySlices: profile?.memorySlices ?? whole.axis,
+    computeSlices: profile?.computeSlices ?? whole.computeSlices,
+    capacityGiB: profile?.memoryGiB ?? whole.memoryGiB,
+    usedGiB: onSlice.length > 0 ? fleet.processOverheadGiB + modelMemory : 0,
+    shareUsed: sum(onSlice, (m) => m.share),
+    models: onSlice,
+  };
+}
+
+function nodeViews(plan: Plan, gpus: readonly GpuView[]): NodeView[] {
+  const byId = new Map(gpus.map((g) => [g.id, g]));
+  if (plan.nodes && plan.nodes.length > 0) {
+    const listed = new Set<string>();
+    const nodes = plan.nodes.map((n): NodeView => {
+      const of = n.gpus.map((id) => byId.get(id)).filter((g): g is GpuView => g !== undefined);
+      of.forEach((g) => listed.add(g.id));
+      const perNode = findInstanceType(n.instanceType)?.gpuCount;
+      return {
+        name: n.name, gpuType: n.gpuType, instanceType: n.instanceType, migConfig: n.migConfig, gpus: of,
+        idleGpus: perNode === undefined ? 0 : Math.max(0, perNode - of.length),
+      };
+    });
+    const orphans = gpus.filter((g) => !listed.has(g.id));
+    return [...nodes, ...groupByNode(orphans)];
+  }
+  return groupByNode(gpus);
+}
+
+function groupByNode(gpus: readonly GpuView[]): NodeView[] {
+  const map = new Map<string, GpuView[]>();
+  for (const g of gpus) map.set(g.node, [...(map.get(g.node) ?? []), g]);
+  return [...map.entries()].map(([name, of]) => ({ name, gpuType: of[0].type, gpus: of, idleGpus: 0 }));
+}
+
+function layoutKey(g: GpuView): string {
+  return g.slices.map((s) => `${s.profile}@${s.start}`).join(',');
+}
+
+function priceOf(type: string, fleet: Fleet, nodes: readonly NodeView[]): number | undefined {
+  const declared = fleet.gpus.find((g) => g.type === type)?.pricePerGpuHour;
+  if (declared !== undefined) return declared;
+  const instance = nodes.find((n) => n.gpuType === type && n.instanceType)?.instanceType;
+  const it = instance ? findInstanceType(instance) : undefined;
+  const p = it ? pricePerGpuHour(it) : undefined;
+  return p ?? (findGpuType(type) ? defaultPricePerGpuHour(type) : undefined);
+}
+
+function sum<T>(xs: readonly T[], f: (x: T) => number): number {
+  let s = 0;
+  for (const x of xs) s += f(x);
+  return s;
+}
+
+function weighted(gpus: readonly GpuView[], f: (g: GpuView) => number): number {
+  return ratio(sum(gpus, (g) => f(g) * g.computeSlices), sum(gpus, (g) => g.computeSlices));
+}
+
+function ratio(a: number, b: number): number {
+  return b > 0 ? a / b : 0;
+}

@@ -1,0 +1,140 @@
+/**
+ * The readable summary of `gpufleet plan FLEET` (without --json): the headline, a table per GPU
+ * type with totals, the comparison with the lower bound and the baselines, the node
+ * configurations and the teams.
+ */
+import { num, pct, usd, versus } from './format';
+import type { PlanView } from './plan-view';
+
+type Align = 'l' | 'r';
+
+/** Renders rows as an aligned text table; `align` per column (default left). */
+export function textTable(header: readonly string[], rows: readonly (readonly string[])[], align: readonly Align[] = []): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string => cells
+    .map((c, i) => (align[i] === 'r' ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+    .join('  ')
+    .trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+export function renderSummary(view: PlanView): string {
+  const out: string[] = [];
+  const ceilLb = Math.ceil(view.lowerBound - 1e-9);
+  out.push(`fleet ${view.fleet}: ${view.gpuCount} GPU${view.gpuCount === 1 ? '' : 's'}, ${usd(view.costPerHour)}/h, `
+    + `${view.models} models on ${view.slices} slices, ${view.nodes.length} node${view.nodes.length === 1 ? '' : 's'}, `
+    + `${view.nodeConfigurations} node configuration${view.nodeConfigurations === 1 ? '' : 's'}`);
+  out.push('');
+
+  out.push('GPU types');
+  const typeRows = view.types.map((t) => [
+    t.type,
+    t.idleGpus > 0 ? `${t.gpus} +${t.idleGpus} idle` : String(t.gpus),
+    t.slicesByProfile.map(([p, c]) => `${c}x ${p}`).join(', '),
+    String(t.models),
+    pct(t.computeUtil),
+    pct(t.memoryUtil),
+    usd(t.costPerHour),
+    num(t.lowerBound),
+    saved(t.gpus, t.dedicated),
+    saved(t.gpus, t.noMig),
+    String(t.nodeConfigurations),
+  ]);
+  if (view.types.length > 1) {
+    typeRows.push([
+      'total', String(view.gpuCount), `${view.slices} slices`, String(view.models),
+      pct(view.computeUtil), pct(view.memoryUtil), usd(view.costPerHour), num(view.lowerBound),
+      saved(view.gpuCount, view.dedicated), saved(view.gpuCount, view.noMig), String(view.nodeConfigurations),
+    ]);
+  }
+  out.push(textTable(
+    ['GPU type', 'GPUs', 'slices (by profile)', 'models', 'compute', 'memory', 'cost/h', 'lower bound', 'vs dedicated', 'vs noMig', 'node configs'],
+    typeRows,
+    ['l', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+  ));
+  out.push('  compute: compute-slice time held by models; memory: GPU memory used by Triton processes and models;');
+  if (view.types.some((t) => t.idleGpus > 0)) {
+    out.push('  idle: GPUs of partly used nodes that carry no models (cost/h counts whole nodes)');
+  }
+  out.push('  vs dedicated / vs noMig: GPUs saved against the baseline (baseline GPUs in brackets)');
+  out.push('');
+
+  out.push('against the lower bound and the baselines');
+  out.push(textTable(['', 'GPUs', 'this plan against it'], [
+    ['this plan', String(view.gpuCount), ''],
+    ['lower bound', `${num(view.lowerBound)} (${ceilLb} rounded up)`,
+      view.lowerBound > 0 ? `${num(view.gpuCount / view.lowerBound)}x the bound, ${num(view.gpuCount - ceilLb)} above rounded up` : '-'],
+    ['dedicated', String(view.dedicated), versus(view.gpuCount, view.dedicated)],
+    ['noMig', String(view.noMig), versus(view.gpuCount, view.noMig)],
+  ], ['l', 'r', 'l']));
+  out.push('  lower bound: the physical minimum (compute or memory); dedicated: one whole GPU per model replica;');
+  out.push('  noMig: whole GPUs, several models per Triton server, no MIG');
+  out.push('');
+
+  out.push('node configurations (one node pool each)');
+  out.push(textTable(['config', 'GPU type', 'instance', 'nodes', 'GPU layouts'], configRows(view), ['l', 'l', 'l', 'r', 'l']));
+  out.push('');
+
+  if (view.teams.length > 0) {
+    out.push('teams');
+    out.push(textTable(
+      ['team', 'models', 'rps', 'GPU equivalents', 'cost/h'],
+      view.teams.map((t) => [t.team, String(t.models), num(t.rps, 1), num(t.gpuEquivalents), usd(t.costPerHour)]),
+      ['l', 'r', 'r', 'r', 'r'],
+    ));
+    out.push('  GPU equivalents: compute time held (share x slice size); cost/h split by it');
+    out.push('');
+  }
+
+  if (view.notes.length > 0) {
+    out.push('notes');
+    for (const n of view.notes) out.push(`  - ${n}`);
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+function saved(gpus: number, baseline: number | undefined): string {
+  if (baseline === undefined || baseline <= 0) return '-';
+  return `${pct(1 - gpus / baseline)} (${num(baseline)})`;
+}
+
+function configRows(view: PlanView): string[][] {
+  if (view.migConfigs.length > 0) {
+    return view.migConfigs.map((c) => [
+      c.name, c.gpuType, c.instanceType, String(c.nodes),
+      deviceRuns(c.devices.map((d) => layout(d))),
+    ]);
+  }
+  // Plans without migConfigs: group nodes by their GPUs' layouts.
+  const groups = new Map<string, { type: string; instance: string; nodes: number }>();
+  for (const n of view.nodes) {
+    const key = n.gpus.map((g) => layout(g.slices)).join(' | ');
+    const g = groups.get(key) ?? { type: n.gpuType, instance: n.instanceType ?? '-', nodes: 0 };
+    g.nodes++;
+    groups.set(key, g);
+  }
+  return [...groups.entries()].map(([key, g], i) => [n(i), g.type, g.instance, String(g.nodes), key]);
+}
+
+/** Per GPU index layouts, runs of equal ones merged: `gpu 0: a; gpus 1-7: b`; one layout alone when all are alike. */
+export function deviceRuns(layouts: readonly string[]): string {
+  const runs: { from: number; to: number; layout: string }[] = [];
+  layouts.forEach((l, i) => {
+    const last = runs[runs.length - 1];
+    if (last && last.layout === l) last.to = i;
+    else runs.push({ from: i, to: i, layout: l });
+  });
+  if (runs.length === 1) return runs[0].layout;
+  return runs.map((r) => `${r.from === r.to ? `gpu ${r.from}` : `gpus ${r.from}-${r.to}`}: ${r.layout}`).join('; ');
+}
+
+function n(i: number): string {
+  return `layout-${i}`;
+}
+
+function layout(slices: readonly { profile: string; start: number }[]): string {
+  const counts = new Map<string, number>();
+  for (const s of slices) counts.set(s.profile, (counts.get(s.profile) ?? 0) + 1);
+  return [...counts.entries()].map(([p, c]) => (c > 1 ? `${c}x ${p}` : p)).join(' + ');
+}
