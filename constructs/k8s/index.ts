@@ -4,3 +4,5 @@ export * from './platform-checks';
 export * from './triton-model-config';
 export * from './model-repository';
 export * from './triton-pool';
+export * from './prometheus-adapter-rules';
+export * from './pool-autoscaling';
