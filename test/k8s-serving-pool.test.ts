@@ -56,7 +56,7 @@ describe('TritonPool', () => {
       },
     ]);
     expect(d.spec.template.spec.tolerations).toEqual([{ key: 'nvidia.com/gpu', operator: 'Equal', value: 'true', effect: 'NoSchedule' }]);
-    expect(d.spec.template.metadata.labels).toMatchObject({ 'gpufleet.io/pool': 'cnn-1g', 'gpufleet.io/team': 'vision' });
+    expect(d.spec.template.metadata.labels).toMatchObject({ 'gpufleet.io/triton-pool': 'cnn-1g', 'gpufleet.io/team': 'vision' });
   });
 
   test('a whole-GPU pool requests one nvidia.com/gpu', () => {

@@ -20,13 +20,13 @@ export const TRITON_HTTP_PORT = 8000;
 export const TRITON_GRPC_PORT = 8001;
 export const TRITON_METRICS_PORT = 8002;
 /** Node label the GPU operator's MIG manager reads the layout name from. */
-export const MIG_CONFIG_LABEL = 'nvidia.com/mig.config';
+const MIG_CONFIG_NODE_LABEL = 'nvidia.com/mig.config';
 /** Node label GPU feature discovery sets to the GPU product name. */
-export const GPU_PRODUCT_LABEL = 'nvidia.com/gpu.product';
-/** Pod label naming the pool. */
-export const POOL_LABEL = 'gpufleet.io/pool';
-/** Pod label naming the owning team. */
-export const TEAM_LABEL = 'gpufleet.io/team';
+const GPU_PRODUCT_NODE_LABEL = 'nvidia.com/gpu.product';
+/** Pod label naming the Triton pool (`gpufleet.io/pool` is the node pool's label on nodes). */
+export const TRITON_POOL_LABEL = 'gpufleet.io/triton-pool';
+/** Label naming the owning team (as on the team's Namespace). */
+const TEAM_LABEL = 'gpufleet.io/team';
 /**
  * Longest pool name: pod names are `<pool>-<template hash>-<5 chars>` and are not truncated up to this length,
  * which the autoscaling query's pod regex relies on.
@@ -196,7 +196,7 @@ export class TritonPool extends Construct {
       ...this.selectorLabels,
       'app.kubernetes.io/component': 'inference-server',
       'app.kubernetes.io/part-of': 'gpufleet',
-      [POOL_LABEL]: this.name,
+      [TRITON_POOL_LABEL]: this.name,
       ...(this.team ? { [TEAM_LABEL]: this.team } : {}),
     };
     const metadata = { name: this.name, labels, ...(this.namespace ? { namespace: this.namespace } : {}) };
@@ -222,8 +222,8 @@ export class TritonPool extends Construct {
       .map((p) => (this.migStrategy === 'single' && this.profile !== 'whole' ? `${p}-MIG-${this.profile}` : p))
       .sort();
     const nodeTerms: k8s.NodeSelectorRequirement[] = [
-      { key: GPU_PRODUCT_LABEL, operator: 'In', values: productValues },
-      ...(this.migConfig ? [{ key: MIG_CONFIG_LABEL, operator: 'In', values: [this.migConfig] }] : []),
+      { key: GPU_PRODUCT_NODE_LABEL, operator: 'In', values: productValues },
+      ...(this.migConfig ? [{ key: MIG_CONFIG_NODE_LABEL, operator: 'In', values: [this.migConfig] }] : []),
     ];
     const httpGet = (p: string): k8s.HttpGetAction => ({ path: p, port: k8s.IntOrString.fromString('http') });
 
