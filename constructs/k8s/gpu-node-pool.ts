@@ -1,0 +1,322 @@
+/**
+ * A Karpenter v1 GPU node pool: `NodePool` + `EC2NodeClass` for GPU instance types of the catalog, labelled with
+ * the MIG layout the GPU operator applies, tainted for GPU pods only, with disruption settings that leave loaded
+ * Triton pods alone, and optionally a `NodeOverlay` that tells Karpenter the MIG resources the layout advertises.
+ */
+import { Construct } from 'constructs';
+import { InstanceType, defaultInstanceType, getInstanceType, resolveGpuType, supportsMig } from '../catalog';
+import {
+  Ec2NodeClass, Ec2NodeClassSpecBlockDeviceMappings, Ec2NodeClassSpecBlockDeviceMappingsEbsVolumeType,
+} from '../../imports/karpenter-ec2nodeclass-karpenter.k8s.aws';
+import { NodeOverlay, NodeOverlaySpecCapacity, NodeOverlaySpecRequirementsOperator } from '../../imports/karpenter-nodeoverlay-karpenter.sh';
+import {
+  NodePool, NodePoolSpecDisruptionBudgets, NodePoolSpecDisruptionConsolidationPolicy, NodePoolSpecLimits,
+  NodePoolSpecTemplateSpecRequirementsOperator, NodePoolSpecTemplateSpecTaintsEffect,
+} from '../../imports/karpenter-nodepool-karpenter.sh';
+import { GPU_TAINT, MigStrategy, WHOLE_GPU_RESOURCE } from './gpu-resources';
+import { GpuNodeImage } from './gpu-operator-values';
+import { MIG_ALL_DISABLED } from './mig-config';
+import { MigLayout } from './mig-layout';
+import { assertDnsLabel, assertLabelValue } from './names';
+
+/** The node label gpufleet puts on every node of a pool: `gpufleet.io/pool=<pool name>`. */
+export const POOL_LABEL = 'gpufleet.io/pool';
+/** The node label that selects the mig-parted config. */
+export const MIG_CONFIG_LABEL = 'nvidia.com/mig.config';
+/** The node label that selects the device-plugin config. */
+export const DEVICE_PLUGIN_CONFIG_LABEL = 'nvidia.com/device-plugin.config';
+
+/** The EKS-optimized AMI family of the GPU nodes (Karpenter alias `<family>@<version>`; Karpenter picks the NVIDIA variant for GPU instances). */
+export type GpuNodeAmiFamily = 'al2023' | 'bottlerocket';
+/** Karpenter capacity types. */
+export type CapacityType = 'on-demand' | 'spot' | 'reserved';
+
+/** Props of `GpuNodePool`. */
+export interface GpuNodePoolProps {
+  /** Pool name (DNS-1123 label): the NodePool, EC2NodeClass and the `gpufleet.io/pool` label value. */
+  readonly name: string;
+  /** Catalog GPU type id, e.g. `H100-80GB`. */
+  readonly gpuType: string;
+  /** EKS cluster name: the default subnet and security-group selectors use the tag `karpenter.sh/discovery=<clusterName>`. */
+  readonly clusterName: string;
+  /** IAM role name of the nodes (EC2NodeClass `role`). */
+  readonly nodeRole: string;
+  /**
+   * EC2 instance types (all must carry `gpuType`).
+   * @default - the catalog's default instance type of the GPU (e.g. p5.48xlarge for H100-80GB)
+   */
+  readonly instanceTypes?: readonly string[];
+  /**
+   * The MIG layout of the pool's nodes (label `nvidia.com/mig.config=<layout.name>`); add it to the `MigConfig` too.
+   * @default - `all-disabled` on MIG-capable GPUs, no label on others
+   */
+  readonly migLayout?: MigLayout;
+  /**
+   * Device-plugin config (a `TimeSlicingConfig` name) for the nodes (label `nvidia.com/device-plugin.config`).
+   * @default - the GPU operator's default device-plugin config
+   */
+  readonly devicePluginConfig?: string;
+  /**
+   * Capacity types.
+   * @default ['on-demand']
+   */
+  readonly capacityTypes?: readonly CapacityType[];
+  /**
+   * Most nodes of the pool; the NodePool's `limits` on `nvidia.com/gpu` are this × the GPUs of the largest instance type.
+   * @default 2
+   */
+  readonly maxNodes?: number;
+  /**
+   * AMI family.
+   * @default 'al2023'
+   */
+  readonly amiFamily?: GpuNodeAmiFamily;
+  /**
+   * AMI version of the alias; pin one (e.g. `v20260801`) in production, `latest` drifts on every AMI release.
+   * @default 'latest'
+   */
+  readonly amiVersion?: string;
+  /**
+   * Tags that select the subnets.
+   * @default { 'karpenter.sh/discovery': clusterName }
+   */
+  readonly subnetSelectorTags?: Readonly<Record<string, string>>;
+  /**
+   * Tags that select the security groups.
+   * @default { 'karpenter.sh/discovery': clusterName }
+   */
+  readonly securityGroupSelectorTags?: Readonly<Record<string, string>>;
+  /**
+   * Size of the volume that holds container images (Triton images are large).
+   * @default '200Gi'
+   */
+  readonly volumeSize?: string;
+  /**
+   * How long a node must be empty before Karpenter removes it (consolidation is `WhenEmpty` only: loaded Triton pods are never moved to save cost).
+   * @default '30m'
+   */
+  readonly consolidateAfter?: string;
+  /**
+   * Disruption budgets.
+   * @default [{ nodes: '1' }] - at most one node of the pool disrupted at a time
+   */
+  readonly disruptionBudgets?: readonly NodePoolSpecDisruptionBudgets[];
+  /**
+   * Node lifetime before Karpenter replaces it (`Never` to keep nodes).
+   * @default '720h'
+   */
+  readonly expireAfter?: string;
+  /**
+   * Render a Karpenter `NodeOverlay` advertising the layout's MIG resources (needs Karpenter's NodeOverlay feature gate).
+   * @default - true when `migLayout` is given
+   */
+  readonly nodeOverlay?: boolean;
+  /**
+   * The GPU operator's MIG strategy, for the NodeOverlay's resource names.
+   * @default 'mixed'
+   */
+  readonly migStrategy?: MigStrategy;
+  /**
+   * Extra node labels.
+   * @default {}
+   */
+  readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * NodePool weight (higher is tried first).
+   * @default - none
+   */
+  readonly weight?: number;
+}
+
+const DURATION = /^(([0-9]+(s|m|h))+|Never)$/;
+const VOLUME_SIZE = /^[0-9]+(Gi|G|Ti|T)$/;
+const sortRecord = (r: Readonly<Record<string, string>>): Record<string, string> =>
+  Object.fromEntries(Object.entries(r).sort(([a], [b]) => a.localeCompare(b)));
+
+/**
+ * A Karpenter GPU node pool.
+ *
+ * ```ts
+ * new GpuNodePool(chart, 'H100Pool', {
+ *   name: 'h100-mig', gpuType: 'H100-80GB', instanceTypes: ['p5.48xlarge'],
+ *   migLayout: layout, clusterName: 'prod', nodeRole: 'KarpenterNodeRole-prod',
+ * });
+ * ```
+ */
+export class GpuNodePool extends Construct {
+  public readonly name: string;
+  public readonly gpuType: string;
+  public readonly instanceTypes: readonly InstanceType[];
+  /** The `nvidia.com/mig.config` value, undefined for GPUs without MIG. */
+  public readonly migConfigName?: string;
+  /** The node image as `gpuOperatorValues` names it. */
+  public readonly nodeImage: GpuNodeImage;
+  /** Node labels of the pool. */
+  public readonly labels: Readonly<Record<string, string>>;
+  public readonly nodePool: NodePool;
+  public readonly nodeClass: Ec2NodeClass;
+  /** NodeOverlays advertising MIG resources, one per GPU count among the instance types. */
+  public readonly nodeOverlays: readonly NodeOverlay[];
+
+  public constructor(scope: Construct, id: string, props: GpuNodePoolProps) {
+    super(scope, id);
+    assertDnsLabel('name', props.name);
+    this.name = props.name;
+    const gpu = resolveGpuType(props.gpuType);
+    this.gpuType = gpu.id;
+    this.instanceTypes = this.resolveInstanceTypes(props);
+    assertLabelValue('clusterName', props.clusterName);
+    if (typeof props.nodeRole !== 'string' || !/^[\w+=,.@-]{1,64}$/.test(props.nodeRole)) {
+      throw new Error(`nodeRole: expected an IAM role name (1-64 of letters, digits and +=,.@_-), got ${JSON.stringify(props.nodeRole)}`);
+    }
+    const layout = props.migLayout;
+    if (layout) {
+      if (layout.gpuType.id !== gpu.id) {
+        throw new Error(`migLayout: layout "${layout.name}" is for ${layout.gpuType.id}, the pool "${this.name}" has ${gpu.id}`);
+      }
+      for (const it of this.instanceTypes) {
+        if (!layout.allDevices && layout.devices.length !== it.gpuCount) {
+          throw new Error(`migLayout: layout "${layout.name}" lists ${layout.devices.length} devices, ${it.name} has ${it.gpuCount} GPUs`);
+        }
+      }
+    }
+    this.migConfigName = layout?.name ?? (supportsMig(gpu) ? MIG_ALL_DISABLED : undefined);
+    const amiFamily = props.amiFamily ?? 'al2023';
+    if (amiFamily !== 'al2023' && amiFamily !== 'bottlerocket') {
+      throw new Error(`amiFamily: expected "al2023" or "bottlerocket", got ${JSON.stringify(amiFamily)}`);
+    }
+    this.nodeImage = amiFamily === 'al2023' ? 'al2023-nvidia' : 'bottlerocket-nvidia';
+    const amiVersion = props.amiVersion ?? 'latest';
+    if (!/^(latest|v[0-9][0-9A-Za-z.-]*)$/.test(amiVersion)) {
+      throw new Error(`amiVersion: expected "latest" or a release such as v20260801 / v1.40.0, got ${JSON.stringify(amiVersion)}`);
+    }
+    const capacityTypes = [...new Set(props.capacityTypes ?? ['on-demand'])].sort();
+    capacityTypes.forEach((c, i) => {
+      if (!['on-demand', 'spot', 'reserved'].includes(c)) {
+        throw new Error(`capacityTypes[${i}]: expected "on-demand", "spot" or "reserved", got ${JSON.stringify(c)}`);
+      }
+    });
+    if (capacityTypes.length === 0) throw new Error('capacityTypes: expected at least one capacity type, got none');
+    const maxNodes = props.maxNodes ?? 2;
+    if (!Number.isInteger(maxNodes) || maxNodes < 1) throw new Error(`maxNodes: expected an integer >= 1, got ${maxNodes}`);
+    for (const [prop, value] of [['consolidateAfter', props.consolidateAfter ?? '30m'], ['expireAfter', props.expireAfter ?? '720h']]) {
+      if (!DURATION.test(value)) throw new Error(`${prop}: expected a duration such as 30m, 1h or Never, got ${JSON.stringify(value)}`);
+    }
+    const volumeSize = props.volumeSize ?? '200Gi';
+    if (!VOLUME_SIZE.test(volumeSize)) throw new Error(`volumeSize: expected a size such as 200Gi, got ${JSON.stringify(volumeSize)}`);
+    if (props.devicePluginConfig !== undefined) assertLabelValue('devicePluginConfig', props.devicePluginConfig);
+    for (const key of Object.keys(props.labels ?? {})) {
+      if ([POOL_LABEL, MIG_CONFIG_LABEL, DEVICE_PLUGIN_CONFIG_LABEL].includes(key)) {
+        throw new Error(`labels: "${key}" is set by GpuNodePool from its props, remove it from labels`);
+      }
+    }
+
+    this.labels = sortRecord({
+      ...(props.labels ?? {}),
+      [POOL_LABEL]: this.name,
+      ...(this.migConfigName ? { [MIG_CONFIG_LABEL]: this.migConfigName } : {}),
+      ...(props.devicePluginConfig ? { [DEVICE_PLUGIN_CONFIG_LABEL]: props.devicePluginConfig } : {}),
+    });
+    const discovery = { 'karpenter.sh/discovery': props.clusterName };
+    this.nodeClass = new Ec2NodeClass(this, 'NodeClass', {
+      metadata: { name: this.name },
+      spec: {
+        amiSelectorTerms: [{ alias: `${amiFamily}@${amiVersion}` }],
+        role: props.nodeRole,
+        subnetSelectorTerms: [{ tags: sortRecord(props.subnetSelectorTags ?? discovery) }],
+        securityGroupSelectorTerms: [{ tags: sortRecord(props.securityGroupSelectorTags ?? discovery) }],
+        blockDeviceMappings: this.blockDevices(amiFamily, volumeSize),
+        tags: { 'gpufleet.io/pool': this.name },
+      },
+    });
+    const maxGpus = maxNodes * Math.max(...this.instanceTypes.map((i) => i.gpuCount));
+    this.nodePool = new NodePool(this, 'Resource', {
+      metadata: { name: this.name },
+      spec: {
+        ...(props.weight !== undefined ? { weight: props.weight } : {}),
+        limits: { [WHOLE_GPU_RESOURCE]: NodePoolSpecLimits.fromNumber(maxGpus) },
+        disruption: {
+          // GPU nodes carry loaded models: never consolidate a busy node to save cost, only remove empty ones
+          consolidationPolicy: NodePoolSpecDisruptionConsolidationPolicy.WHEN_EMPTY,
+          consolidateAfter: props.consolidateAfter ?? '30m',
+          budgets: [...(props.disruptionBudgets ?? [{ nodes: '1' }])],
+        },
+        template: {
+          metadata: { labels: this.labels },
+          spec: {
+            nodeClassRef: { group: 'karpenter.k8s.aws', kind: 'EC2NodeClass', name: this.nodeClass.name },
+            expireAfter: props.expireAfter ?? '720h',
+            requirements: [
+              { key: 'node.kubernetes.io/instance-type', operator: NodePoolSpecTemplateSpecRequirementsOperator.IN, values: this.instanceTypes.map((i) => i.name) },
+              { key: 'karpenter.sh/capacity-type', operator: NodePoolSpecTemplateSpecRequirementsOperator.IN, values: capacityTypes },
+              { key: 'kubernetes.io/os', operator: NodePoolSpecTemplateSpecRequirementsOperator.IN, values: ['linux'] },
+            ],
+            taints: [{ key: GPU_TAINT.key, value: GPU_TAINT.value, effect: NodePoolSpecTemplateSpecTaintsEffect.NO_SCHEDULE }],
+          },
+        },
+      },
+    });
+    this.nodePool.addDependency(this.nodeClass);
+    this.nodeOverlays = (props.nodeOverlay ?? layout !== undefined) ? this.renderOverlays(layout, props.migStrategy ?? 'mixed') : [];
+  }
+
+  private resolveInstanceTypes(props: GpuNodePoolProps): InstanceType[] {
+    const names = props.instanceTypes ?? [];
+    if (props.instanceTypes !== undefined && names.length === 0) throw new Error('instanceTypes: expected at least one instance type, got none');
+    const resolved = names.length > 0 ? names.map((n, i) => {
+      let it: InstanceType;
+      try {
+        it = getInstanceType(n);
+      } catch (e) {
+        throw new Error(`instanceTypes[${i}]: ${(e as Error).message}`);
+      }
+      if (it.gpuType !== this.gpuType) {
+        throw new Error(`instanceTypes[${i}]: ${it.name} carries ${it.gpuType} GPUs, the pool "${this.name}" is for ${this.gpuType}`);
+      }
+      return it;
+    }) : [this.defaultInstance()];
+    const unique = new Map(resolved.map((i) => [i.name, i]));
+    return [...unique.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  private defaultInstance(): InstanceType {
+    const it = defaultInstanceType(this.gpuType);
+    if (!it) throw new Error(`instanceTypes: the catalog has no priced instance type for ${this.gpuType}; list instanceTypes explicitly`);
+    return it;
+  }
+
+  private blockDevices(amiFamily: GpuNodeAmiFamily, volumeSize: string): Ec2NodeClassSpecBlockDeviceMappings[] {
+    const ebs = (size: string) => ({ volumeSize: size, volumeType: Ec2NodeClassSpecBlockDeviceMappingsEbsVolumeType.GP3, encrypted: true, deleteOnTermination: true });
+    return amiFamily === 'al2023'
+      ? [{ deviceName: '/dev/xvda', rootVolume: true, ebs: ebs(volumeSize) }]
+      // Bottlerocket: a small OS volume and a data volume for images and containers
+      : [{ deviceName: '/dev/xvda', rootVolume: true, ebs: ebs('4Gi') }, { deviceName: '/dev/xvdb', ebs: ebs(volumeSize) }];
+  }
+
+  private renderOverlays(layout: MigLayout | undefined, strategy: MigStrategy): NodeOverlay[] {
+    if (!layout) throw new Error('nodeOverlay: needs a migLayout (the overlay advertises its MIG resources)');
+    const byGpuCount = new Map<number, string[]>();
+    for (const it of this.instanceTypes) byGpuCount.set(it.gpuCount, [...(byGpuCount.get(it.gpuCount) ?? []), it.name]);
+    const overlays: NodeOverlay[] = [];
+    for (const [gpus, types] of [...byGpuCount].sort(([a], [b]) => a - b)) {
+      const counts = layout.resourceCounts({ gpusPerNode: gpus, strategy });
+      // the instance type already brings nvidia.com/gpu; the overlay adds the MIG resources only
+      const capacity = Object.fromEntries(Object.entries(counts).filter(([r]) => r !== WHOLE_GPU_RESOURCE)
+        .map(([r, n]) => [r, NodeOverlaySpecCapacity.fromNumber(n)]));
+      // under the single strategy MIG devices are nvidia.com/gpu: nothing to add
+      if (Object.keys(capacity).length === 0) continue;
+      const suffix = byGpuCount.size > 1 ? `-${gpus}gpu` : '';
+      overlays.push(new NodeOverlay(this, `Overlay${suffix}`, {
+        metadata: { name: `${this.name}-mig-capacity${suffix}` },
+        spec: {
+          requirements: [
+            { key: POOL_LABEL, operator: NodeOverlaySpecRequirementsOperator.IN, values: [this.name] },
+            { key: 'node.kubernetes.io/instance-type', operator: NodeOverlaySpecRequirementsOperator.IN, values: types },
+          ],
+          capacity,
+        },
+      }));
+    }
+    return overlays;
+  }
+}

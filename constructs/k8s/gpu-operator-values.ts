@@ -1,0 +1,194 @@
+/**
+ * Typed Helm values of the NVIDIA GPU operator chart (v26.7.0), as a pure function. The same plain object goes
+ * into the Flux HelmRelease (`GpuOperator`) and into a Pulumi `helm.v3.Release`. Only keys gpufleet sets are
+ * typed; every key exists in the chart's `values.yaml` at v26.7.0.
+ */
+import type { MigStrategy } from './gpu-resources';
+import { GPU_TAINT } from './gpu-resources';
+import { assertDnsLabel, assertLabelValue } from './names';
+
+/** The chart version gpufleet pins. */
+export const GPU_OPERATOR_CHART_VERSION = 'v26.7.0';
+
+/**
+ * The node image of the GPU nodes:
+ * - `al2023-nvidia`: EKS AL2023 NVIDIA AMI, driver and container toolkit preinstalled (operator driver and toolkit off)
+ * - `bottlerocket-nvidia`: Bottlerocket NVIDIA variant, driver, toolkit and a host device plugin built in
+ *   (operator driver, toolkit and device plugin off)
+ * - `generic`: an image without NVIDIA software (the operator installs driver and toolkit)
+ */
+export type GpuNodeImage = 'al2023-nvidia' | 'bottlerocket-nvidia' | 'generic';
+
+/** A toleration as the chart takes it. */
+export interface HelmToleration {
+  readonly key: string;
+  readonly operator: 'Exists' | 'Equal';
+  readonly value?: string;
+  readonly effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+}
+
+/** The Helm values gpufleet sets (a subset of the chart's values.yaml). Plain JSON. */
+export interface GpuOperatorHelmValues {
+  readonly driver: { readonly enabled: boolean };
+  readonly toolkit: { readonly enabled: boolean };
+  readonly nfd: { readonly enabled: boolean };
+  readonly mig: { readonly strategy: MigStrategy };
+  readonly migManager: {
+    readonly enabled: boolean;
+    readonly config?: { readonly create: false; readonly name: string; readonly default: string };
+  };
+  readonly devicePlugin: {
+    readonly enabled: boolean;
+    readonly config?: { readonly create: false; readonly name: string; readonly default: string };
+  };
+  readonly dcgmExporter: {
+    readonly enabled: boolean;
+    readonly serviceMonitor: { readonly enabled: boolean; readonly interval: string; readonly additionalLabels: Readonly<Record<string, string>> };
+  };
+  readonly daemonsets: { readonly tolerations: readonly HelmToleration[] };
+  readonly operator: { readonly nodeSelector: Readonly<Record<string, string>> };
+  readonly 'node-feature-discovery': { readonly worker: { readonly tolerations: readonly HelmToleration[] } };
+}
+
+/** Options of `gpuOperatorValues`. */
+export interface GpuOperatorValuesOptions {
+  /**
+   * The node image of the GPU nodes; decides `driver.enabled`, `toolkit.enabled` and, on Bottlerocket, `devicePlugin.enabled`.
+   * @default 'al2023-nvidia'
+   */
+  readonly nodeImage?: GpuNodeImage;
+  /**
+   * The device plugin's MIG strategy (`mig.strategy`). Use `mixed` when nodes have different profiles or MIG off on some GPUs.
+   * @default 'mixed'
+   */
+  readonly migStrategy?: MigStrategy;
+  /**
+   * Run the MIG manager (`migManager.enabled`).
+   * @default true
+   */
+  readonly migManager?: boolean;
+  /**
+   * Name of gpufleet's mig-parted ConfigMap (`migManager.config.name`, e.g. `MigConfig.name`).
+   * @default - the MIG manager's own generated config
+   */
+  readonly migConfigName?: string;
+  /**
+   * The mig-parted config for nodes without an `nvidia.com/mig.config` label (`migManager.config.default`).
+   * @default 'all-disabled'
+   */
+  readonly migDefaultConfig?: string;
+  /**
+   * Name of the device-plugin ConfigMap (`devicePlugin.config.name`, e.g. `TimeSlicingConfig.name`).
+   * @default - no device-plugin config (no time-slicing)
+   */
+  readonly devicePluginConfigName?: string;
+  /**
+   * The device-plugin config for nodes without an `nvidia.com/device-plugin.config` label (`devicePlugin.config.default`).
+   * @default 'no-sharing'
+   */
+  readonly devicePluginDefaultConfig?: string;
+  /**
+   * Run the operator's device plugin. On Bottlerocket the host runs its own, so it is off there unless set.
+   * @default - false on `bottlerocket-nvidia`, true otherwise
+   */
+  readonly devicePlugin?: boolean;
+  /**
+   * Create a ServiceMonitor for the DCGM exporter (needs the Prometheus operator CRDs).
+   * @default true
+   */
+  readonly serviceMonitor?: boolean;
+  /**
+   * Labels of the ServiceMonitor (e.g. the `release` label a Prometheus selects).
+   * @default {}
+   */
+  readonly serviceMonitorLabels?: Readonly<Record<string, string>>;
+  /**
+   * Scrape interval of the DCGM exporter.
+   * @default '15s'
+   */
+  readonly scrapeInterval?: string;
+  /**
+   * Deploy node-feature-discovery with the operator (`nfd.enabled`); turn off when the cluster runs it already.
+   * @default true
+   */
+  readonly nodeFeatureDiscovery?: boolean;
+  /**
+   * Extra tolerations of the operator's DaemonSets, besides the GPU taint `nvidia.com/gpu`.
+   * @default []
+   */
+  readonly extraTolerations?: readonly HelmToleration[];
+  /**
+   * Node selector of the operator Deployment (keep it off GPU nodes).
+   * @default { 'kubernetes.io/os': 'linux' }
+   */
+  readonly operatorNodeSelector?: Readonly<Record<string, string>>;
+}
+
+const INTERVAL = /^[0-9]+(ms|s|m|h)$/;
+
+/** Tolerations of the chart's DaemonSets: the GPU taint (any value), then `extra`. */
+function tolerations(extra: readonly HelmToleration[]): HelmToleration[] {
+  return [{ key: GPU_TAINT.key, operator: 'Exists', effect: GPU_TAINT.effect }, ...extra.map((t) => ({ ...t }))];
+}
+
+/**
+ * The GPU operator's Helm values for gpufleet. Pure: the same options give the same object.
+ *
+ * ```ts
+ * const values = gpuOperatorValues({ migConfigName: mig.name, devicePluginConfigName: ts.name });
+ * new k8s.helm.v3.Release('gpu-operator', { chart: 'gpu-operator', version: GPU_OPERATOR_CHART_VERSION, values, ... });
+ * ```
+ */
+export function gpuOperatorValues(options: GpuOperatorValuesOptions = {}): GpuOperatorHelmValues {
+  const image = options.nodeImage ?? 'al2023-nvidia';
+  if (!['al2023-nvidia', 'bottlerocket-nvidia', 'generic'].includes(image)) {
+    throw new Error(`nodeImage: expected "al2023-nvidia", "bottlerocket-nvidia" or "generic", got ${JSON.stringify(image)}`);
+  }
+  const strategy = options.migStrategy ?? 'mixed';
+  if (strategy !== 'mixed' && strategy !== 'single') {
+    throw new Error(`migStrategy: expected "mixed" or "single", got ${JSON.stringify(strategy)}`);
+  }
+  if (options.migConfigName !== undefined) assertDnsLabel('migConfigName', options.migConfigName);
+  if (options.devicePluginConfigName !== undefined) assertDnsLabel('devicePluginConfigName', options.devicePluginConfigName);
+  const migDefault = options.migDefaultConfig ?? 'all-disabled';
+  assertLabelValue('migDefaultConfig', migDefault);
+  const dpDefault = options.devicePluginDefaultConfig ?? 'no-sharing';
+  assertLabelValue('devicePluginDefaultConfig', dpDefault);
+  const interval = options.scrapeInterval ?? '15s';
+  if (!INTERVAL.test(interval)) throw new Error(`scrapeInterval: expected a duration such as 15s or 1m, got ${JSON.stringify(interval)}`);
+  const migManager = options.migManager ?? true;
+  const devicePlugin = options.devicePlugin ?? image !== 'bottlerocket-nvidia';
+  const tol = tolerations(options.extraTolerations ?? []);
+  const sorted = (r: Readonly<Record<string, string>>): Record<string, string> =>
+    Object.fromEntries(Object.entries(r).sort(([a], [b]) => a.localeCompare(b)));
+
+  return {
+    // EKS AL2023 NVIDIA and Bottlerocket NVIDIA AMIs ship the driver (and the container toolkit)
+    driver: { enabled: image === 'generic' },
+    toolkit: { enabled: image === 'generic' },
+    nfd: { enabled: options.nodeFeatureDiscovery ?? true },
+    mig: { strategy },
+    migManager: {
+      enabled: migManager,
+      ...(options.migConfigName ? { config: { create: false as const, name: options.migConfigName, default: migDefault } } : {}),
+    },
+    devicePlugin: {
+      enabled: devicePlugin,
+      ...(options.devicePluginConfigName ? { config: { create: false as const, name: options.devicePluginConfigName, default: dpDefault } } : {}),
+    },
+    dcgmExporter: {
+      enabled: true,
+      serviceMonitor: { enabled: options.serviceMonitor ?? true, interval, additionalLabels: sorted(options.serviceMonitorLabels ?? {}) },
+    },
+    daemonsets: { tolerations: tol },
+    operator: { nodeSelector: sorted(options.operatorNodeSelector ?? { 'kubernetes.io/os': 'linux' }) },
+    'node-feature-discovery': {
+      worker: {
+        tolerations: [
+          { key: 'node-role.kubernetes.io/control-plane', operator: 'Equal', value: '', effect: 'NoSchedule' },
+          ...tol,
+        ],
+      },
+    },
+  };
+}
