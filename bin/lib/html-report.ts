@@ -1,0 +1,262 @@
+/**
+ * The HTML report of `gpufleet report`: one self-contained page (inline CSS and SVG, no script,
+ * no external assets) with the headline figures, the GPU-count comparison, the teams, every node
+ * and GPU drawn with its slices and models, the node configurations and a model index.
+ * Every text from the fleet or the plan is escaped.
+ */
+import { gpuCountChart, gpuSvg } from './gpu-drawing';
+import { gib, num, pct, usd, versus } from './format';
+import { esc, teamColors } from './html';
+import { savings, type GpuView, type NodeView, type PlanView } from './plan-view';
+
+export interface ReportOptions {
+  /** Shown in the footer, e.g. the fleet file path. */
+  readonly source?: string;
+  /** gpufleet version for the footer. */
+  readonly version?: string;
+}
+
+export function renderReport(view: PlanView, opts: ReportOptions = {}): string {
+  const colors = teamColors(view.teams.map((t) => t.team));
+  const title = `gpufleet plan: ${view.fleet}`;
+  const body = [
+    header(view),
+    kpis(view),
+    `<section class="two"><div class="panel"><h2>GPUs needed</h2>${gpuCountChart(view)}`
+      + `<p class="muted">The dashed line is the lower bound rounded up: no plan can use fewer GPUs.</p></div>`
+      + `<div class="panel"><h2>Teams</h2>${teamsTable(view, colors)}</div></section>`,
+    `<section class="panel"><h2>GPU types</h2>${typesTable(view)}</section>`,
+    `<section><h2>Nodes and GPUs</h2>`
+      + `<p class="muted legend-line">Each GPU is drawn on its ${esc(axisText(view))} to scale, as <code>nvidia-smi mig -lgipp</code> places instances. `
+      + `In each slice: memory used (grey bar), time shares of its models (coloured bar), then one bar per model: the filled part is its share of the slice's time. `
+      + `Hover for batch, instances and requests per second.</p>`
+      + `${legend(colors)}${view.nodes.map((n) => nodeSection(n, colors)).join('')}</section>`,
+    `<section class="panel"><h2>Node configurations</h2>${configsTable(view)}</section>`,
+    modelIndex(view),
+    notes(view),
+    `<footer>gpufleet${opts.version ? ` ${esc(opts.version)}` : ''} · plan of fleet <b>${esc(view.fleet)}</b>`
+      + `${opts.source ? ` from <code>${esc(opts.source)}</code>` : ''}</footer>`,
+  ].join('\n');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<main>
+${body}
+</main>
+</body>
+</html>
+`;
+}
+
+function header(view: PlanView): string {
+  return `<header><div class="brand">gpufleet plan</div><h1>${esc(view.fleet)}</h1>`
+    + `<p class="sub">${view.models} models · ${view.teams.length} teams · ${view.gpuCount} GPUs on ${view.nodes.length} `
+    + `node${view.nodes.length === 1 ? '' : 's'} · ${view.slices} slices · ${usd(view.costPerHour)} per hour</p></header>`;
+}
+
+function kpis(view: PlanView): string {
+  const card = (label: string, value: string, note: string, cls = ''): string =>
+    `<div class="kpi ${cls}"><div class="k-label">${esc(label)}</div><div class="k-value">${esc(value)}</div><div class="k-note">${esc(note)}</div></div>`;
+  const ceil = Math.ceil(view.lowerBound - 1e-9);
+  const vsDed = savings(view.gpuCount, view.dedicated);
+  const vsNoMig = savings(view.gpuCount, view.noMig);
+  return `<section class="kpis">${[
+    card('GPUs', String(view.gpuCount), `lower bound ${num(view.lowerBound)} (${ceil} rounded up)`, 'accent'),
+    card('cost per hour', usd(view.costPerHour), `${usd(Math.round(view.costPerHour * 730)).replace(/\.00$/, '')} per month (730 h)`),
+    card('saved vs dedicated', pct(vsDed), `${num(view.dedicated)} → ${view.gpuCount} GPUs`, (vsDed ?? 0) > 0 ? 'good' : ''),
+    card('saved vs no MIG', pct(vsNoMig), `${num(view.noMig)} → ${view.gpuCount} GPUs`, (vsNoMig ?? 0) > 0 ? 'good' : ''),
+    card('compute held', pct(view.computeUtil), `memory used ${pct(view.memoryUtil)}`),
+    card('node configurations', String(view.nodeConfigurations), 'node pools to operate'),
+  ].join('')}</section>`;
+}
+
+function teamsTable(view: PlanView, colors: ReadonlyMap<string, string>): string {
+  if (view.teams.length === 0) return '<p class="muted">no models placed</p>';
+  const maxCost = Math.max(...view.teams.map((t) => t.costPerHour), 1e-9);
+  const rows = view.teams.map((t) => `<tr><td><span class="chip" style="background:${colors.get(t.team)}"></span>${esc(t.team)}</td>`
+    + `<td class="n">${t.models}</td><td class="n">${esc(num(t.rps, 1))}</td><td class="n">${esc(num(t.gpuEquivalents))}</td>`
+    + `<td class="n">${esc(usd(t.costPerHour))}</td>`
+    + `<td class="barcell"><span class="hbar" style="width:${(100 * t.costPerHour / maxCost).toFixed(1)}%;background:${colors.get(t.team)}"></span></td></tr>`);
+  return `<table><thead><tr><th>team</th><th class="n">models</th><th class="n">rps</th><th class="n" title="compute time held: share x slice size">GPU eq.</th>`
+    + `<th class="n">cost/h</th><th></th></tr></thead><tbody>${rows.join('')}</tbody></table>`
+    + '<p class="muted">GPU eq.: whole-GPU equivalents of the compute time the team\'s models hold; the cost per hour is split by it.</p>';
+}
+
+function typesTable(view: PlanView): string {
+  const rows = view.types.map((t) => `<tr><td><b>${esc(t.type)}</b></td>`
+    + `<td class="n">${t.gpus}${t.idleGpus > 0 ? ` <span class="muted" title="GPUs of partly used nodes that carry no models; paid for with the node">+${t.idleGpus} idle</span>` : ''}</td>`
+    + `<td>${t.slicesByProfile.map(([p, n]) => `<span class="pill">${n}× ${esc(p)}</span>`).join(' ')}</td>`
+    + `<td class="n">${t.models}</td><td>${meter(t.computeUtil)}</td><td>${meter(t.memoryUtil)}</td>`
+    + `<td class="n">${esc(t.pricePerGpuHour === undefined ? '-' : usd(t.pricePerGpuHour))}</td>`
+    + `<td class="n">${esc(usd(t.costPerHour))}</td><td class="n">${t.nodeConfigurations}</td></tr>`);
+  rows.push(`<tr class="total"><td>total</td><td class="n">${view.gpuCount}</td><td>${view.slices} slices</td><td class="n">${view.models}</td>`
+    + `<td>${meter(view.computeUtil)}</td><td>${meter(view.memoryUtil)}</td><td></td><td class="n">${esc(usd(view.costPerHour))}</td>`
+    + `<td class="n">${view.nodeConfigurations}</td></tr>`);
+  const vs = `<p class="muted">Lower bound ${esc(num(view.lowerBound))} GPUs; against dedicated (${esc(num(view.dedicated))} GPUs): `
+    + `${esc(versus(view.gpuCount, view.dedicated))}; against no MIG (${esc(num(view.noMig))} GPUs): ${esc(versus(view.gpuCount, view.noMig))}.</p>`;
+  return `<table><thead><tr><th>GPU type</th><th class="n">GPUs</th><th>slices by profile</th><th class="n">models</th>`
+    + `<th>compute held</th><th>memory used</th><th class="n">price/GPU/h</th><th class="n">cost/h</th><th class="n">node configs</th></tr></thead>`
+    + `<tbody>${rows.join('')}</tbody></table>${vs}`;
+}
+
+function meter(x: number): string {
+  const w = Math.max(0, Math.min(1, x)) * 100;
+  return `<span class="meter"><span style="width:${w.toFixed(1)}%"></span></span> ${esc(pct(x))}`;
+}
+
+function legend(colors: ReadonlyMap<string, string>): string {
+  return `<div class="legend">${[...colors.entries()].map(([t, c]) =>
+    `<span><span class="chip" style="background:${c}"></span>${esc(t)}</span>`).join('')}</div>`;
+}
+
+function nodeSection(n: NodeView, colors: ReadonlyMap<string, string>): string {
+  const facts = [n.gpuType, n.instanceType, n.migConfig ? `config ${n.migConfig}` : undefined, `${n.gpus.length} GPU${n.gpus.length === 1 ? '' : 's'}`]
+    .filter((x): x is string => !!x);
+  return `<article class="node"><h3>${esc(n.name)} <span class="facts">${facts.map((f) => `<span>${esc(f)}</span>`).join('')}</span></h3>`
+    + `<div class="gpus">${n.gpus.map((g) => gpuCard(g, colors)).join('')}${idleCard(n)}</div></article>`;
+}
+
+function idleCard(n: NodeView): string {
+  if (n.idleGpus === 0) return '';
+  return `<div class="gpu-card idle"><div class="gpu-head"><b>${n.idleGpus} idle GPU${n.idleGpus === 1 ? '' : 's'}</b></div>`
+    + `<p class="muted">The ${esc(n.instanceType ?? 'instance')} has ${n.gpus.length + n.idleGpus} GPUs; the plan places no model on ${n.idleGpus} of them. `
+    + `They are paid for with the node${n.migConfig ? ` and carry the layout of ${esc(n.migConfig)}` : ''}: room to grow without a new node.</p></div>`;
+}
+
+function gpuCard(g: GpuView, colors: ReadonlyMap<string, string>): string {
+  return `<div class="gpu-card"><div class="gpu-head"><b>${esc(g.id)}</b> <span class="muted">${esc(g.type)} · ${g.mig ? 'MIG' : 'whole'}</span>`
+    + `<span class="util">compute ${meter(g.computeUtil)} memory ${meter(g.memoryUtil)}</span></div>${gpuSvg(g, colors)}</div>`;
+}
+
+function configsTable(view: PlanView): string {
+  if (view.migConfigs.length === 0) return '<p class="muted">the plan lists no node configurations</p>';
+  const rows = view.migConfigs.map((c) => `<tr><td><code>${esc(c.name)}</code></td><td>${esc(c.gpuType)}</td><td>${esc(c.instanceType)}</td>`
+    + `<td class="n">${c.nodes}</td><td>${deviceRuns(c.devices).map((run) => `<div>${c.devices.length > 1 ? `<span class="muted">${esc(run.label)}:</span> ` : ''}`
+      + `${run.slices.map((s) => `<span class="pill">${esc(s.profile)}@${s.start}</span>`).join(' ')}</div>`).join('')}</td></tr>`);
+  return `<table><thead><tr><th>config</th><th>GPU type</th><th>instance</th><th class="n">nodes</th><th>layout (profile@start)</th></tr></thead>`
+    + `<tbody>${rows.join('')}</tbody></table>`
+    + '<p class="muted">Each configuration is one <code>nvidia.com/mig.config</code> value, one node pool to operate.</p>';
+}
+
+/** Consecutive GPU indexes with the same layout, merged: `GPU 0`, `GPUs 2–7`. */
+function deviceRuns(devices: readonly (readonly { profile: string; start: number }[])[]): { label: string; slices: readonly { profile: string; start: number }[] }[] {
+  const key = (d: readonly { profile: string; start: number }[]): string => d.map((s) => `${s.profile}@${s.start}`).join(',');
+  const runs: { from: number; to: number; slices: readonly { profile: string; start: number }[] }[] = [];
+  devices.forEach((d, i) => {
+    const last = runs[runs.length - 1];
+    if (last && key(last.slices) === key(d)) last.to = i;
+    else runs.push({ from: i, to: i, slices: d });
+  });
+  return runs.map((r) => ({ label: r.from === r.to ? `GPU ${r.from}` : `GPUs ${r.from}–${r.to}`, slices: r.slices }));
+}
+
+function modelIndex(view: PlanView): string {
+  const byModel = new Map<string, { team: string; rps: number; memory: number; where: string[] }>();
+  for (const g of view.gpus) {
+    for (const s of g.slices) {
+      for (const m of s.models) {
+        const e = byModel.get(m.name) ?? { team: m.team, rps: 0, memory: 0, where: [] };
+        e.rps += m.rps;
+        e.memory += m.memoryGiB;
+        e.where.push(`${g.id} ${s.profile === 'whole' ? 'whole' : `${s.profile}@${s.start}`} (${pct(m.share)}, b${m.batch}×${m.instances})`);
+        byModel.set(m.name, e);
+      }
+    }
+  }
+  const rows = [...byModel.entries()].sort((a, b) => a[0].localeCompare(b[0])).map(([name, e]) =>
+    `<tr><td>${esc(name)}</td><td>${esc(e.team)}</td><td class="n">${esc(num(e.rps, 1))}</td><td class="n">${esc(gib(e.memory))}</td>`
+    + `<td>${e.where.map((w) => `<span class="pill">${esc(w)}</span>`).join(' ')}</td></tr>`);
+  return `<section class="panel"><details><summary><h2>Models (${byModel.size})</h2></summary>`
+    + `<table><thead><tr><th>model</th><th>team</th><th class="n">rps placed</th><th class="n">memory</th><th>placements (share, batch × instances)</th></tr></thead>`
+    + `<tbody>${rows.join('')}</tbody></table></details></section>`;
+}
+
+function notes(view: PlanView): string {
+  if (view.notes.length === 0) return '';
+  return `<section class="panel"><h2>Notes</h2><ul>${view.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul></section>`;
+}
+
+function axisText(view: PlanView): string {
+  const axes = [...new Set(view.gpus.filter((g) => g.axis > 1).map((g) => g.axis))];
+  return axes.length === 1 ? `${axes[0]} memory slices` : 'memory-slice axis';
+}
+
+const CSS = `
+:root{--fg:#1f2328;--muted:#656d76;--line:#d0d7de;--bg:#f6f8fa;--card:#fff;--accent:#0b6bcb;--good:#1a7f37}
+*{box-sizing:border-box}
+body{margin:0;background:var(--bg);color:var(--fg);font:14px/1.45 -apple-system,BlinkMacSystemFont,"Segoe UI",Helvetica,Arial,sans-serif}
+main{max-width:1360px;margin:0 auto;padding:24px 20px 40px}
+header h1{margin:2px 0 4px;font-size:28px}
+.brand{color:var(--accent);font-weight:600;text-transform:uppercase;letter-spacing:.08em;font-size:12px}
+.sub{margin:0 0 18px;color:var(--muted)}
+h2{font-size:16px;margin:0 0 10px}
+h3{font-size:15px;margin:0 0 10px;display:flex;align-items:center;gap:10px;flex-wrap:wrap}
+section{margin:0 0 18px}
+.panel{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px 16px}
+.two{display:grid;grid-template-columns:1fr 1fr;gap:18px}
+.kpis{display:grid;grid-template-columns:repeat(6,1fr);gap:12px}
+.kpi{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:12px 14px}
+.k-label{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}
+.k-value{font-size:28px;font-weight:650;margin:2px 0}
+.k-note{color:var(--muted);font-size:12px}
+.kpi.accent .k-value{color:var(--accent)}
+.kpi.good .k-value{color:var(--good)}
+table{border-collapse:collapse;width:100%}
+th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #eaeef2;vertical-align:middle}
+th{font-size:12px;color:var(--muted);font-weight:600}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+tr.total td{font-weight:600;border-top:2px solid var(--line)}
+.muted{color:var(--muted)}
+p.muted{font-size:12px;margin:8px 0 0}
+.legend-line{margin:0 0 8px!important}
+.chip{display:inline-block;width:11px;height:11px;border-radius:3px;margin-right:6px;vertical-align:-1px}
+.barcell{width:30%}
+.hbar{display:block;height:10px;border-radius:3px;opacity:.85}
+.pill{display:inline-block;background:#eef1f4;border-radius:10px;padding:0 7px;margin:1px 0;font-size:12px;white-space:nowrap}
+.meter{display:inline-block;width:60px;height:7px;background:#e6eaef;border-radius:4px;overflow:hidden;vertical-align:1px}
+.meter span{display:block;height:100%;background:#57606a}
+.legend{display:flex;flex-wrap:wrap;gap:14px;margin:0 0 12px;font-size:13px}
+.node{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:12px 14px;margin:0 0 14px}
+.facts{display:flex;gap:6px;flex-wrap:wrap;font-weight:400}
+.facts span{background:#eef1f4;border-radius:10px;padding:0 8px;font-size:12px;color:var(--muted)}
+.gpus{display:grid;grid-template-columns:repeat(auto-fill,minmax(560px,1fr));gap:12px;align-items:start}
+.gpu-card.idle{border-style:dashed;background:#f6f8fa}
+.gpu-card.idle p{margin:4px 0 2px;font-size:12px}
+.gpu-card{border:1px solid #eaeef2;border-radius:8px;padding:8px 10px;background:#fbfcfd}
+.gpu-head{display:flex;align-items:center;gap:8px;font-size:13px;margin-bottom:4px;flex-wrap:wrap}
+.gpu-head .util{margin-left:auto;font-size:12px;color:var(--muted)}
+svg{display:block;width:100%;height:auto;font-family:-apple-system,BlinkMacSystemFont,"Segoe UI",Helvetica,Arial,sans-serif}
+svg .axis{font-size:9px;fill:#8c959f}
+svg .tick{stroke:#c5ccd3}
+svg .slice-bg{fill:#fff;stroke:#aeb8c2}
+svg .slice:hover .slice-bg{stroke:var(--accent);stroke-width:2}
+svg .profile{font-size:12px;font-weight:650;fill:var(--fg)}
+svg .detail{font-size:10px;fill:var(--muted)}
+svg .track{fill:#eaeef2}
+svg .mem{fill:#8c959f}
+svg .row-bg{fill:#f3f5f7}
+svg .name{font-size:11px;fill:var(--fg)}
+svg .share{font-size:10px;fill:var(--muted);font-variant-numeric:tabular-nums}
+svg .free rect{fill:#f6f8fa;stroke:#d0d7de;stroke-dasharray:4 3}
+svg .free text{font-size:11px;fill:#8c959f}
+svg.chart .label{font-size:12px;fill:var(--muted)}
+svg.chart .value{font-size:12px;fill:var(--fg)}
+svg.chart .plan rect{fill:var(--accent)}
+svg.chart .bound rect{fill:#9fc5e8}
+svg.chart .base rect{fill:#c5ccd3}
+svg.chart .ceil{stroke:#0b6bcb;stroke-dasharray:3 3}
+details summary{cursor:pointer;list-style:none}
+details summary h2{display:inline}
+details summary::before{content:"▸ ";color:var(--muted)}
+details[open] summary::before{content:"▾ "}
+code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px}
+footer{color:var(--muted);font-size:12px;margin-top:24px}
+@media (max-width:1100px){.kpis{grid-template-columns:repeat(3,1fr)}.two{grid-template-columns:1fr}}
+@media print{body{background:#fff}.gpus{grid-template-columns:1fr 1fr}}
+`;
