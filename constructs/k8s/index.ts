@@ -17,3 +17,7 @@ export * from './names';
 export { POOL_LABEL, MIG_CONFIG_LABEL } from './gpu-node-pool';
 export * from './prometheus-adapter-rules';
 export * from './pool-autoscaling';
+export * from './platform-builder';
+export * from './serving-platform-plan';
+export * from './serving-platform-serving';
+export * from './serving-platform';

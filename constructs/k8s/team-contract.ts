@@ -7,15 +7,16 @@
  */
 import type { Construct } from 'constructs';
 import type { TeamNamespace, TeamQuota, ContainerDefaults } from './team-namespace';
+import type { PoolAutoscalingEngine, PoolAutoscalingProps } from './pool-autoscaling';
+import type { TritonModelConfigProps } from './triton-model-config';
 
-/** How a Triton pool scales. */
+/**
+ * How a Triton pool scales: a fixed replica count, or `PoolAutoscaling` on the request-weighted
+ * queue time with an HPA or KEDA (`minReplicas: 0` with a `wake` trigger scales a cold pool to zero).
+ */
 export type PoolScaling =
-  /** A fixed number of replicas. */
   | { readonly kind: 'fixed' }
-  /** HPA (autoscaling/v2) on the request-weighted queue-time metric exposed by prometheus-adapter. */
-  | { readonly kind: 'hpa'; readonly minReplicas?: number; readonly maxReplicas: number; readonly targetQueueMs?: number }
-  /** KEDA ScaledObject with a Prometheus trigger; `minReplicas: 0` scales the pool to zero when idle. */
-  | { readonly kind: 'keda'; readonly minReplicas?: number; readonly maxReplicas: number; readonly targetQueueMs?: number };
+  | ({ readonly kind: PoolAutoscalingEngine } & Omit<PoolAutoscalingProps, 'pool' | 'engine'>);
 
 /** A model a team serves; becomes a model directory with a `config.pbtxt` in the shared repository. */
 export interface TeamModel {
@@ -34,6 +35,12 @@ export interface TeamModel {
   readonly maxQueueDelayMicroseconds?: number;
   /** `instance_group` count (KIND_GPU). @default - the instances of the planned entry, else 1 */
   readonly instances?: number;
+  /**
+   * Any other Triton config field (inputs, outputs, warmup, version policy, parameters); these win over
+   * the fields above.
+   * @default - none
+   */
+  readonly config?: Partial<Omit<TritonModelConfigProps, 'name'>>;
 }
 
 /** A Triton pool a team places by hand: a set of its models on one kind of GPU slice. */

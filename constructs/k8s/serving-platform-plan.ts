@@ -1,0 +1,245 @@
+/**
+ * Turns a plan (`plan(fleet)`) into a serving-platform declaration: node pools with their MIG
+ * layouts, teams with their models' Triton configs, and Triton pools grouped by
+ * (node configuration, slice kind, model set). Pure: no constructs are created here.
+ */
+import { defaultInstanceType, resolveGpuType } from '../catalog';
+import type { Fleet, ModelSpec } from '../fleet/types';
+import type { Plan, PlanMigConfig } from '../planner/types';
+import { MigLayout } from './mig-layout';
+import type { PoolScaling, Team, TeamModel, TeamPool } from './team-contract';
+import { MAX_POOL_NAME_LENGTH } from './triton-pool';
+
+/** A GPU node pool of the platform: one node configuration (one MIG layout, or whole GPUs). */
+export interface PlatformNodePool {
+  /** Node pool name, a DNS-1123 label (Karpenter NodePool name). */
+  readonly name: string;
+  /** Catalog GPU type id. */
+  readonly gpuType: string;
+  /** EC2 instance type. @default - the catalog's default instance type of the GPU type */
+  readonly instanceType?: string;
+  /** MIG layout of every node. @default - whole GPUs (MIG disabled) */
+  readonly layout?: MigLayout;
+  /** Time-slice every whole GPU into this many `nvidia.com/gpu` (only without `layout`). @default - no time-slicing */
+  readonly timeSlicing?: number;
+  /** Nodes the plan sizes this pool for (informational; Karpenter scales to demand). @default - unknown */
+  readonly plannedNodes?: number;
+}
+
+/** Options of rendering a plan. */
+export interface PlanRenderOptions {
+  /** Namespace of pools that serve models of several teams. @default 'serving-shared' */
+  readonly sharedNamespace?: string;
+  /** Scaling of planned pools; replicas never go below the plan's. @default - fixed at the plan's replicas */
+  readonly scaling?: PoolScaling;
+}
+
+/** A planned Triton pool that serves models of more than one team. */
+export interface SharedPool extends TeamPool {
+  /** Teams whose models the pool serves, sorted. */
+  readonly teams: readonly string[];
+}
+
+/** The declaration a plan renders to. */
+export interface PlannedPlatform {
+  readonly nodePools: readonly PlatformNodePool[];
+  /** One team per fleet team (sorted by name), with the plan's pools of that team's models only. */
+  readonly teams: readonly Team[];
+  /** Pools mixing several teams' models. */
+  readonly sharedPools: readonly SharedPool[];
+  /** model → pool → requests/s the plan sends there (route weights). */
+  readonly weights: ReadonlyMap<string, ReadonlyMap<string, number>>;
+}
+
+const WHOLE = 'whole';
+const ALL_DISABLED = 'all-disabled';
+const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+function dnsLabel(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63).replace(/-+$/, '');
+}
+
+/** Node configurations of the plan; derived from the GPUs when the plan has none. */
+function nodeConfigurations(plan: Plan): { configs: PlanMigConfig[]; configOfGpu: Map<string, string> } {
+  const configOfGpu = new Map<string, string>();
+  if (plan.migConfigs && plan.nodes && plan.nodes.length > 0) {
+    const nodeByName = new Map(plan.nodes.map((n) => [n.name, n]));
+    const configs = new Map(plan.migConfigs.map((c) => [`${c.name}|${c.gpuType}`, c]));
+    for (const g of plan.gpus) {
+      const node = nodeByName.get(g.node);
+      if (node === undefined) throw new Error(`plan.gpus[${g.id}].node: "${g.node}" is not a node of plan.nodes`);
+      const key = `${node.migConfig}|${g.type}`;
+      configOfGpu.set(g.id, key);
+      if (!configs.has(key)) {
+        if (node.migConfig !== ALL_DISABLED) {
+          throw new Error(`plan.nodes[${node.name}].migConfig: "${node.migConfig}" is not in plan.migConfigs (${[...configs.values()].map((c) => c.name).join(', ')})`);
+        }
+        // Whole GPUs (no MIG): the plan lists no mig-parted config for them.
+        configs.set(key, { name: ALL_DISABLED, gpuType: g.type, instanceType: node.instanceType, devices: [[]], nodes: 0 });
+      }
+    }
+    for (const n of plan.nodes) {
+      const c = configs.get(`${n.migConfig}|${n.gpuType}`);
+      if (c && c.name === ALL_DISABLED) (c as { nodes: number }).nodes += 1;
+    }
+    return { configs: [...configs.values()], configOfGpu };
+  }
+  // A plan without node configurations: one configuration per (GPU type, slice layout), all GPUs alike.
+  const configs = new Map<string, PlanMigConfig>();
+  for (const g of plan.gpus) {
+    const slices = [...g.slices].map((s) => ({ profile: s.profile, start: s.start })).sort((a, b) => a.start - b.start);
+    const whole = !g.mig || slices.every((s) => s.profile === WHOLE);
+    const name = whole ? ALL_DISABLED : dnsLabel(`${g.type}-${slices.map((s) => s.profile.split('.')[0]).join('-')}`);
+    const key = `${name}|${g.type}`;
+    configOfGpu.set(g.id, key);
+    if (!configs.has(key)) {
+      configs.set(key, { name, gpuType: g.type, instanceType: defaultInstanceType(g.type)?.name ?? '', devices: [whole ? [] : slices], nodes: 0 });
+    }
+  }
+  return { configs: [...configs.values()], configOfGpu };
+}
+
+/** Builds the Triton config hints of a model from its placements: the busiest placement's entry wins. */
+function plannedModel(spec: ModelSpec, placements: readonly { batch: number; instances: number; rps: number }[], given?: TeamModel): TeamModel {
+  const byRps = [...placements].sort((a, b) => b.rps - a.rps || b.batch - a.batch || b.instances - a.instances);
+  const chosen = byRps[0];
+  const batches = [...new Set(placements.map((p) => p.batch))].sort((a, b) => a - b);
+  const maxBatchSize = given?.maxBatchSize ?? spec.triton?.maxBatchSize ?? (chosen ? Math.max(...batches) : 8);
+  return {
+    ...given,
+    name: spec.name,
+    platform: given?.platform ?? spec.triton?.platform ?? 'onnxruntime_onnx',
+    maxBatchSize,
+    preferredBatchSizes: given?.preferredBatchSizes ?? (maxBatchSize > 0 ? batches.filter((b) => b <= maxBatchSize) : undefined),
+    instances: given?.instances ?? chosen?.instances ?? 1,
+  };
+}
+
+/**
+ * The platform declaration of a plan. Teams given in `teams` (matched by name) keep their group,
+ * quota, namespace, setup hook and model overrides; their `pools` must be absent (the plan places models).
+ */
+export function planDeclaration(fleet: Fleet, plan: Plan, teams: readonly Team[] = [], options: PlanRenderOptions = {}): PlannedPlatform {
+  if (plan.fleet !== fleet.name) {
+    throw new Error(`plan.fleet: the plan is for fleet "${plan.fleet}", got fleet "${fleet.name}"`);
+  }
+  const specs = new Map(fleet.models.map((m) => [m.name, m]));
+  const given = new Map(teams.map((t) => [t.name, t]));
+  for (const t of teams) {
+    if (t.pools && t.pools.length > 0) {
+      throw new Error(`teams["${t.name}"].pools: a planned platform places models by its plan, got ${t.pools.length} hand-written pool(s); remove them or render without a plan`);
+    }
+  }
+
+  // Node pools: one per node configuration.
+  const { configs, configOfGpu } = nodeConfigurations(plan);
+  const nodePoolOfConfig = new Map<string, PlatformNodePool>();
+  const usedNames = new Set<string>();
+  for (const c of [...configs].sort((a, b) => byString(a.name, b.name) || byString(a.gpuType, b.gpuType))) {
+    const gpu = resolveGpuType(c.gpuType);
+    const whole = c.devices.every((d) => d.length === 0 || d.every((s) => s.profile === WHOLE));
+    let name = dnsLabel(whole || c.name === ALL_DISABLED ? `${gpu.id}-whole` : c.name);
+    for (let i = 2; usedNames.has(name); i++) name = dnsLabel(`${c.name}-${gpu.id}-${i}`);
+    usedNames.add(name);
+    nodePoolOfConfig.set(`${c.name}|${c.gpuType}`, {
+      name,
+      gpuType: gpu.id,
+      instanceType: c.instanceType || undefined,
+      layout: whole ? undefined : MigLayout.fromPlan(c),
+      plannedNodes: c.nodes,
+    });
+  }
+
+  // Pools: slices grouped by (node configuration, profile, model set).
+  interface Group { config: string; profile: string; models: string[]; replicas: number; rps: Map<string, number> }
+  const groups = new Map<string, Group>();
+  const placements = new Map<string, { batch: number; instances: number; rps: number }[]>();
+  for (const g of [...plan.gpus].sort((a, b) => byString(a.id, b.id))) {
+    const config = configOfGpu.get(g.id)!;
+    for (const s of g.slices) {
+      if (s.models.length === 0) continue;
+      const models = s.models.map((m) => m.name).sort(byString);
+      const key = `${config}#${s.profile}#${models.join(',')}`;
+      const group = groups.get(key) ?? { config, profile: s.profile, models, replicas: 0, rps: new Map() };
+      group.replicas += 1;
+      for (const m of s.models) {
+        if (!specs.has(m.name)) throw new Error(`plan.gpus[${g.id}]: model "${m.name}" is not in fleet "${fleet.name}"`);
+        group.rps.set(m.name, (group.rps.get(m.name) ?? 0) + m.rps);
+        placements.set(m.name, [...(placements.get(m.name) ?? []), { batch: m.batch, instances: m.instances, rps: m.rps }]);
+      }
+      groups.set(key, group);
+    }
+  }
+
+  const teamOf = (model: string) => specs.get(model)!.team;
+  const tagOf = (profile: string) => (profile === WHOLE ? 'gpu' : profile.split('.')[0]);
+  const sorted = [...groups.entries()].sort(([a], [b]) => byString(a, b)).map(([, g]) => g);
+  const ownerOf = (g: Group) => {
+    const owners = [...new Set(g.models.map(teamOf))].sort(byString);
+    return owners.length === 1 ? owners[0] : 'shared';
+  };
+  if (fleet.models.some((m) => m.team === 'shared') && sorted.some((g) => new Set(g.models.map(teamOf)).size > 1)) {
+    throw new Error('fleet: team "shared" is reserved for pools that serve several teams\' models; rename the team');
+  }
+  const perTag = new Map<string, number>();
+  for (const g of sorted) perTag.set(`${ownerOf(g)}-${tagOf(g.profile)}`, (perTag.get(`${ownerOf(g)}-${tagOf(g.profile)}`) ?? 0) + 1);
+  const seenTag = new Map<string, number>();
+  const scaling = options.scaling;
+  const poolsByOwner = new Map<string, (TeamPool | SharedPool)[]>();
+  const weights = new Map<string, Map<string, number>>();
+  for (const g of sorted) {
+    const owner = ownerOf(g);
+    const base = `${owner}-${tagOf(g.profile)}`;
+    const n = (seenTag.get(base) ?? 0) + 1;
+    seenTag.set(base, n);
+    const suffix = perTag.get(base)! > 1 ? `-${n}` : '';
+    const name = `${dnsLabel(owner).slice(0, MAX_POOL_NAME_LENGTH - (base.length - owner.length) - suffix.length).replace(/-+$/, '')}-${tagOf(g.profile)}${suffix}`;
+    const nodePool = nodePoolOfConfig.get(g.config);
+    if (!nodePool) throw new Error(`plan: node configuration "${g.config.split('|')[0]}" of pool "${name}" is not in plan.migConfigs`);
+    const pool: TeamPool = {
+      name,
+      slice: g.profile,
+      models: g.models,
+      replicas: g.replicas,
+      nodePool: nodePool.name,
+      scaling:
+        !scaling || scaling.kind === 'fixed'
+          ? { kind: 'fixed' }
+          : { ...scaling, minReplicas: Math.max(scaling.minReplicas ?? g.replicas, 0), maxReplicas: Math.max(scaling.maxReplicas, g.replicas) },
+    };
+    const entry = owner === 'shared' ? { ...pool, teams: [...new Set(g.models.map(teamOf))].sort(byString) } : pool;
+    poolsByOwner.set(owner, [...(poolsByOwner.get(owner) ?? []), entry]);
+    for (const [model, rps] of g.rps) {
+      const w = weights.get(model) ?? new Map<string, number>();
+      w.set(name, rps);
+      weights.set(model, w);
+    }
+  }
+
+  const unplaced = fleet.models.filter((m) => !placements.has(m.name)).map((m) => m.name).sort(byString);
+  if (unplaced.length > 0) throw new Error(`plan: model(s) ${unplaced.join(', ')} of fleet "${fleet.name}" are not placed on any slice`);
+
+  const teamNames = [...new Set(fleet.models.map((m) => m.team))].sort(byString);
+  for (const t of teams) {
+    if (!teamNames.includes(t.name)) throw new Error(`teams["${t.name}"]: fleet "${fleet.name}" has no model of team "${t.name}" (teams: ${teamNames.join(', ')})`);
+  }
+  const outTeams: Team[] = teamNames.map((name) => {
+    const t = given.get(name);
+    const overrides = new Map((t?.models ?? []).map((m) => [m.name, m]));
+    for (const m of overrides.keys()) {
+      if (specs.get(m)?.team !== name) throw new Error(`teams["${name}"].models: model "${m}" is not a model of team "${name}" in fleet "${fleet.name}"`);
+    }
+    const models = fleet.models
+      .filter((m) => m.team === name)
+      .map((m) => plannedModel(m, placements.get(m.name) ?? [], overrides.get(m.name)))
+      .sort((a, b) => byString(a.name, b.name));
+    return { ...(t ?? {}), name, models, pools: poolsByOwner.get(name) ?? [] } as Team;
+  });
+
+  return {
+    nodePools: [...nodePoolOfConfig.values()].sort((a, b) => byString(a.name, b.name)),
+    teams: outTeams,
+    sharedPools: (poolsByOwner.get('shared') ?? []) as SharedPool[],
+    weights,
+  };
+}

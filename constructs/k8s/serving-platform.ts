@@ -1,0 +1,393 @@
+/**
+ * A whole serving platform from one declaration: the GPU operator with the MIG layouts of the node
+ * pools, Karpenter GPU node pools, the shared model repository, and per team a namespace with quota
+ * and the Triton pools (with autoscaling) that serve its models, plus per-model routes.
+ *
+ * Deployment order (fixed, so add-ons can rely on it): gpu-operator → mig-config → node-pools →
+ * model-repository → add-ons (declared order) → teams (by name) → routes → cross-tree checks.
+ */
+import { ApiObject, Chart } from 'cdk8s';
+import { Construct } from 'constructs';
+import type { Fleet } from '../fleet/types';
+import type { Plan } from '../planner/types';
+import { GpuNodePool, GpuNodePoolProps } from './gpu-node-pool';
+import { GpuOperator, GpuOperatorProps } from './gpu-operator';
+import { WHOLE_GPU_RESOURCE, gpuResourceName, MigStrategy } from './gpu-resources';
+import { ModelRepository, ModelRepositoryStorage } from './model-repository';
+import { assertDnsLabel } from './names';
+import { CheckOptions, checkPlatformObjects } from './platform-checks';
+import { PlatformBuilder, checkRegistrations, deployAddOns } from './platform-builder';
+import { PlannedPlatform, PlanRenderOptions, PlatformNodePool, SharedPool, planDeclaration } from './serving-platform-plan';
+import { BUILT_IN_PARTS, PlatformContext, PoolScaling, Team, TeamAddOn, TeamModel, TeamPool } from './team-contract';
+import { TeamNamespace } from './team-namespace';
+import { TRITON_PLATFORMS, TritonBackend, TritonModelConfig, TritonPlatform } from './triton-model-config';
+import { TritonPool, TritonPoolProps } from './triton-pool';
+import { PlatformServing, PlatformRoutesOptions, ServedPool } from './serving-platform-serving';
+
+
+/** The EKS cluster the node pools join. */
+export interface PlatformCluster {
+  /** Cluster name (Karpenter discovery tag). */
+  readonly name: string;
+  /** IAM role name of the GPU nodes. */
+  readonly nodeRole: string;
+}
+
+/** A plan to render, with the fleet it was made from. */
+export interface PlatformPlan extends PlanRenderOptions {
+  readonly fleet: Fleet;
+  readonly plan: Plan;
+}
+
+/** Triton pool settings every pool of the platform shares. */
+export type PoolDefaults = Partial<Pick<TritonPoolProps,
+  'image' | 'resources' | 'modelLoadTimeout' | 'shmSize' | 'scratchSize' | 'disruption' | 'serviceMonitorLabels' | 'priorityClassName' | 'extraArgs'>>;
+
+export interface ServingPlatformProps {
+  /** The cluster the node pools join. */
+  readonly cluster: PlatformCluster;
+  /** Where the model repository lives: `ModelRepository.s3(...)` or `ModelRepository.pvc(...)`. */
+  readonly repository: ModelRepositoryStorage;
+  /** GPU operator settings. @default {} - the operator with gpufleet's defaults (mixed strategy, AL2023 NVIDIA nodes) */
+  readonly gpuOperator?: GpuOperatorProps;
+  /** GPU node pools, each one node configuration. With `plan`, appended to the plan's. @default - none */
+  readonly nodePools?: readonly PlatformNodePool[];
+  /** Settings of every node pool besides name, GPU and layout. @default - GpuNodePool defaults */
+  readonly nodePoolDefaults?: Partial<Omit<GpuNodePoolProps, 'name' | 'gpuType' | 'clusterName' | 'nodeRole' | 'migLayout' | 'instanceTypes' | 'devicePluginConfig' | 'migStrategy'>>;
+  /** Teams. With `plan`, teams are the fleet's and these only add settings (matched by name). @default - none */
+  readonly teams?: readonly Team[];
+  /** Add-ons, deployed in declared order after the built-in parts. @default - none */
+  readonly addOns?: readonly TeamAddOn[];
+  /** A plan to render instead of hand-written pools. @default - none */
+  readonly plan?: PlatformPlan;
+  /** Scaling of pools that set none. @default { kind: 'fixed' } */
+  readonly defaultScaling?: PoolScaling;
+  /** Triton settings of every pool. @default - TritonPool defaults */
+  readonly poolDefaults?: PoolDefaults;
+  /** Routing. @default - see `PlatformRoutesOptions` */
+  readonly routes?: PlatformRoutesOptions;
+  /** Namespace of pools that serve several teams' models (planned platforms). @default 'serving-shared' */
+  readonly sharedNamespace?: string;
+  /** Namespace of the gateway that routes to the pools. @default 'gateway-system' */
+  readonly gatewayNamespace?: string;
+  /** Namespace of Prometheus. @default 'monitoring' */
+  readonly monitoringNamespace?: string;
+  /** Directory under the synth output for the `config.pbtxt` files. @default 'model-repository' */
+  readonly configDirectory?: string;
+}
+
+const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * A serving platform. Build it with `new ServingPlatform(scope, id, props)`, `ServingPlatform.builder()`,
+ * or `ServingPlatform.fromPlan(scope, id, { fleet, plan, ... })`.
+ */
+export class ServingPlatform extends Construct {
+  /** A fluent builder: `ServingPlatform.builder().repository(...).nodePools(...).teams(a, b).build(chart, 'Platform')`. */
+  public static builder(): PlatformBuilder {
+    return new PlatformBuilder((scope, id, props) => new ServingPlatform(scope, id, props));
+  }
+
+  /** Renders a plan: node pools per node configuration, teams and pools from the plan. */
+  public static fromPlan(scope: Construct, id: string, props: Omit<ServingPlatformProps, 'plan'> & PlatformPlan): ServingPlatform {
+    const { fleet, plan, sharedNamespace, scaling, ...rest } = props;
+    return new ServingPlatform(scope, id, { ...rest, sharedNamespace, plan: { fleet, plan, sharedNamespace, scaling } });
+  }
+
+  public readonly gpuOperator: GpuOperator;
+  public readonly repository: ModelRepository;
+  public readonly migStrategy: MigStrategy;
+  /** Node pools by name. */
+  public readonly nodePools: ReadonlyMap<string, GpuNodePool>;
+  /** Team namespaces by team name (`shared` for the shared namespace). */
+  public readonly teams: ReadonlyMap<string, TeamNamespace>;
+  /** Triton pools by name. */
+  public readonly pools: ReadonlyMap<string, ServedPool>;
+  /** Routes, autoscaling and metrics rules of the pools. */
+  public readonly serving: PlatformServing;
+
+  private readonly registry = new Map<string, Construct>();
+
+  constructor(scope: Construct, id: string, props: ServingPlatformProps) {
+    super(scope, id);
+    if (!props.cluster) throw new Error('cluster: expected { name, nodeRole } of the EKS cluster, got undefined');
+    if (!props.repository) throw new Error('repository: expected ModelRepository.s3(...) or ModelRepository.pvc(...), got undefined');
+    const givenTeams = props.teams ?? [];
+    checkRegistrations(givenTeams, props.addOns ?? []);
+    const gatewayNamespace = props.gatewayNamespace ?? 'gateway-system';
+    const monitoringNamespace = props.monitoringNamespace ?? 'monitoring';
+    const sharedNamespace = props.sharedNamespace ?? props.plan?.sharedNamespace ?? 'serving-shared';
+    assertDnsLabel('sharedNamespace', sharedNamespace);
+
+    // 1. The declaration: hand-written, or rendered from the plan.
+    const planned: PlannedPlatform | undefined = props.plan
+      ? planDeclaration(props.plan.fleet, props.plan.plan, givenTeams, { sharedNamespace, scaling: props.plan.scaling ?? props.defaultScaling })
+      : undefined;
+    const nodePoolSpecs = [...(planned?.nodePools ?? []), ...(props.nodePools ?? [])].sort((a, b) => byString(a.name, b.name));
+    const teams = [...(planned?.teams ?? givenTeams)].sort((a, b) => byString(a.name, b.name));
+    const sharedPools = planned?.sharedPools ?? [];
+    {
+      const seen = new Set<string>();
+      for (const np of nodePoolSpecs) {
+        if (seen.has(np.name)) throw new Error(`nodePools: node pool "${np.name}" is declared more than once`);
+        seen.add(np.name);
+      }
+    }
+
+    // 2. GPU operator and its MIG / device-plugin configs.
+    this.gpuOperator = new GpuOperator(this, 'GpuOperator', props.gpuOperator ?? {});
+    this.migStrategy = this.gpuOperator.values.mig.strategy;
+    this.register('gpu-operator', this.gpuOperator);
+    this.register('mig-config', this.gpuOperator.migConfig);
+
+    // 3. Node pools (layouts go into the MIG config once per name).
+    const nodePools = new Map<string, GpuNodePool>();
+    const nodeResources = new Map<string, string[]>();
+    for (const np of nodePoolSpecs) {
+      if (np.layout) {
+        const existing = this.gpuOperator.migConfig.findLayout(np.layout.name);
+        if (!existing) this.gpuOperator.migConfig.addLayout(np.layout);
+        else if (existing !== np.layout && JSON.stringify(existing.devices) !== JSON.stringify(np.layout.devices)) {
+          throw new Error(`nodePools["${np.name}"].layout: another node pool uses a different MIG layout named "${np.layout.name}"; layout names must be unique`);
+        }
+      }
+      let devicePluginConfig: string | undefined;
+      if (np.timeSlicing !== undefined) {
+        if (np.layout) throw new Error(`nodePools["${np.name}"].timeSlicing: time-slicing applies to whole GPUs, but the pool has MIG layout "${np.layout.name}"`);
+        devicePluginConfig = this.gpuOperator.timeSlicing.addConfig({ name: `${np.name}-x${np.timeSlicing}`, replicas: np.timeSlicing });
+      }
+      const pool = new GpuNodePool(this, `NodePool-${np.name}`, {
+        ...(props.nodePoolDefaults ?? {}),
+        name: np.name,
+        gpuType: np.gpuType,
+        clusterName: props.cluster.name,
+        nodeRole: props.cluster.nodeRole,
+        migStrategy: this.migStrategy,
+        ...(np.instanceType ? { instanceTypes: [np.instanceType] } : {}),
+        ...(np.layout ? { migLayout: np.layout } : {}),
+        ...(devicePluginConfig ? { devicePluginConfig } : {}),
+      });
+      nodePools.set(np.name, pool);
+      nodeResources.set(np.name, Object.keys(this.resourcesOf(np)));
+    }
+    this.nodePools = nodePools;
+    this.register('node-pools', this);
+
+    // 4. The repository with every team's models.
+    this.repository = new ModelRepository(this, 'Repository', { storage: props.repository, configDirectory: props.configDirectory });
+    const ownerOfModel = new Map<string, string>();
+    for (const team of teams) {
+      for (const m of team.models) {
+        const other = ownerOfModel.get(m.name);
+        if (other !== undefined) {
+          throw new Error(other === team.name
+            ? `teams["${team.name}"].models: model "${m.name}" is declared more than once`
+            : `teams["${team.name}"].models: model "${m.name}" is already declared by team "${other}"; model names are unique across the platform`);
+        }
+        ownerOfModel.set(m.name, team.name);
+      }
+    }
+    for (const team of teams) {
+      for (const m of [...team.models].sort((a, b) => byString(a.name, b.name))) this.repository.addModel(modelConfig(team.name, m));
+    }
+    this.register('model-repository', this.repository);
+
+    // 5. Add-ons, in declared order.
+    const teamNamespaces = new Map<string, TeamNamespace>();
+    const gpuResources = new Map<string, string[]>();
+    for (const [np, rs] of nodeResources) for (const r of rs) gpuResources.set(r, [...(gpuResources.get(r) ?? []), np]);
+    const deployed: string[] = [...BUILT_IN_PARTS];
+    const ctx: PlatformContext & { deployed: string[] } = {
+      scope: this,
+      deployed,
+      namespace: sharedNamespace,
+      gpuResources,
+      teams: teamNamespaces,
+      get: <T extends Construct>(key: string) => this.registry.get(key) as T | undefined,
+      register: (key: string, c: Construct) => this.register(key, c),
+    };
+    deployAddOns(ctx, props.addOns ?? []);
+
+    // 6. Teams: namespace, pools, quota; then shared pools.
+    const allResources = [...new Set([WHOLE_GPU_RESOURCE, ...gpuResources.keys()])].sort(byString);
+    const pools = new Map<string, ServedPool>();
+    const owners: { name: string; namespace: string; group?: string; team?: Team; pools: readonly (TeamPool | SharedPool)[] }[] = teams.map((t) => ({
+      name: t.name, namespace: t.namespace ?? t.name, group: t.group, team: t, pools: t.pools ?? [],
+    }));
+    if (sharedPools.length > 0) owners.push({ name: 'shared', namespace: sharedNamespace, group: 'gpufleet:platform', pools: sharedPools });
+    const namespaceOwners = new Map<string, string>();
+    for (const o of owners) {
+      const other = namespaceOwners.get(o.namespace);
+      if (other) throw new Error(`teams["${o.name}"].namespace: namespace "${o.namespace}" is already used by team "${other}"`);
+      namespaceOwners.set(o.namespace, o.name);
+    }
+    for (const o of owners) {
+      const given = givenTeams.find((t) => t.name === o.name);
+      const ns = new TeamNamespace(this, `Team-${o.name}`, {
+        team: o.name,
+        namespace: o.namespace,
+        group: o.group,
+        quota: given?.quota ?? o.team?.quota,
+        containerDefaults: given?.containerDefaults ?? o.team?.containerDefaults,
+        gatewayNamespace,
+        monitoringNamespace,
+        repositoryEgress: props.repository.kind === 's3' ? undefined : false,
+      });
+      teamNamespaces.set(o.name, ns);
+      for (const r of allResources) ns.addGpuQuota(r, 0);
+      const teamModels = new Set((o.team?.models ?? []).map((m) => m.name));
+      for (const [i, p] of [...o.pools].sort((a, b) => byString(a.name, b.name)).entries()) {
+        const where = `teams["${o.name}"].pools[${i}]`;
+        if (o.team) {
+          for (const m of p.models) {
+            if (!teamModels.has(m)) {
+              const owner = ownerOfModel.get(m);
+              throw new Error(`${where}.models: pool "${p.name}" loads model "${m}", ${owner ? `which belongs to team "${owner}"` : `but no team declares it (team "${o.name}" has ${[...teamModels].sort().join(', ') || 'none'})`}`);
+            }
+          }
+        }
+        if (pools.has(p.name)) throw new Error(`${where}.name: pool "${p.name}" is declared more than once`);
+        const nodePool = this.nodePoolFor(p, nodePoolSpecs, nodeResources, where);
+        const scaling = p.scaling ?? props.defaultScaling ?? { kind: 'fixed' };
+        const replicas = p.replicas ?? (scaling.kind === 'fixed' ? 1 : Math.max(scaling.minReplicas ?? 1, 1));
+        const pool = new TritonPool(this, `Pool-${p.name}`, {
+          ...(props.poolDefaults ?? {}),
+          name: p.name,
+          repository: this.repository,
+          models: p.models,
+          gpuType: nodePool.gpuType,
+          profile: p.slice,
+          migStrategy: this.migStrategy,
+          migConfig: nodePools.get(nodePool.name)!.migConfigName,
+          replicas,
+          namespace: o.namespace,
+          team: o.name,
+        });
+        const maxReplicas = scaling.kind === 'fixed' ? replicas : scaling.maxReplicas;
+        pools.set(p.name, { pool, owner: o.name, scaling, maxReplicas });
+        ns.addGpuQuota(pool.gpuResource, maxReplicas);
+      }
+    }
+    this.teams = teamNamespaces;
+    this.pools = pools;
+
+    // 7. Autoscaling, metrics rules and routes of every pool.
+    this.serving = new PlatformServing(this, 'Serving', {
+      pools: [...pools.values()].sort((a, b) => byString(a.pool.name, b.pool.name)),
+      weights: planned?.weights,
+      namespace: sharedNamespace,
+      gatewayNamespace,
+      monitoringNamespace,
+      routes: props.routes,
+    });
+
+    // 8. Team setup hooks, by team name.
+    for (const t of teams) {
+      const hook = givenTeams.find((g) => g.name === t.name)?.setup ?? t.setup;
+      if (hook) hook.call(givenTeams.find((g) => g.name === t.name) ?? t, ctx, teamNamespaces.get(t.name)!);
+    }
+
+    // 9. Objects in a team namespace (e.g. the repository's service accounts) are applied after the
+    //    Namespace: cdk8s orders output by dependencies, and `kubectl apply` fails on a missing namespace.
+    const nsObjects = new Map([...teamNamespaces.values()].map((t) => [t.namespaceName, t.namespace]));
+    for (const c of this.node.findAll()) {
+      if (!ApiObject.isApiObject(c)) continue;
+      const target = c.metadata.namespace === undefined ? undefined : nsObjects.get(c.metadata.namespace);
+      if (target && !c.node.path.startsWith(`${target.node.scope!.node.path}/`)) c.addDependency(target);
+    }
+
+    // 10. Cross-tree checks: now (a clear error at build) and again at synth (anything added later).
+    const problems = this.check();
+    if (problems.length > 0) throw new Error(`serving platform "${this.node.path}" is inconsistent:\n- ${problems.join('\n- ')}`);
+    this.node.addValidation({ validate: () => this.check() });
+  }
+
+  /** Runs the cross-tree checks over every object of the chart; returns one message per problem. */
+  public check(options: CheckOptions = {}): string[] {
+    const objects = Chart.of(this).node.findAll().filter((c): c is ApiObject => ApiObject.isApiObject(c)).map((o) => o.toJson());
+    return checkPlatformObjects(objects, { repositoryModels: this.repository.modelNames, ...options });
+  }
+
+  /** A construct registered by a built-in part or an add-on. */
+  public get<T extends Construct = Construct>(key: string): T | undefined {
+    return this.registry.get(key) as T | undefined;
+  }
+
+  private register(key: string, c: Construct): void {
+    if (this.registry.has(key)) throw new Error(`register: "${key}" is already registered`);
+    this.registry.set(key, c);
+  }
+
+  private resourcesOf(np: PlatformNodePool): Record<string, number> {
+    if (np.layout) return np.layout.resourceCounts({ strategy: this.migStrategy });
+    return { [WHOLE_GPU_RESOURCE]: 1 };
+  }
+
+  /** The node pool a pool runs on: the named one, or the only one whose layout provides its slice. */
+  private nodePoolFor(p: TeamPool, specs: readonly PlatformNodePool[], resources: ReadonlyMap<string, string[]>, where: string): PlatformNodePool {
+    const layouts = specs.map((s) => `${s.name}: ${describeLayout(s)}`).join('; ') || 'none';
+    const resourceOn = (s: PlatformNodePool): string | undefined => {
+      try {
+        return gpuResourceName(s.gpuType, p.slice, this.migStrategy);
+      } catch {
+        return undefined;
+      }
+    };
+    if (p.nodePool !== undefined) {
+      const s = specs.find((n) => n.name === p.nodePool);
+      if (!s) throw new Error(`${where}.nodePool: pool "${p.name}" names node pool "${p.nodePool}", which is not declared (node pools: ${specs.map((n) => n.name).join(', ') || 'none'})`);
+      const r = resourceOn(s);
+      if (!r || !resources.get(s.name)!.includes(r)) {
+        throw new Error(`pool "${p.name}" requests ${r ?? `slice ${p.slice}`}, but node pool "${s.name}"'s layout does not provide it (${s.name}: ${describeLayout(s)})`);
+      }
+      return s;
+    }
+    const candidates = specs.filter((s) => {
+      const r = resourceOn(s);
+      return r !== undefined && resources.get(s.name)!.includes(r);
+    });
+    if (candidates.length === 0) {
+      const r = specs.map(resourceOn).find((x) => x !== undefined) ?? (p.slice === 'whole' ? WHOLE_GPU_RESOURCE : `nvidia.com/mig-${p.slice}`);
+      throw new Error(`pool "${p.name}" requests ${r}, but no node pool's layout provides it (layouts: ${layouts})`);
+    }
+    if (candidates.length > 1) {
+      throw new Error(`${where}.nodePool: pool "${p.name}" (slice ${p.slice}) fits node pools ${candidates.map((c) => c.name).join(', ')}; name one with nodePool`);
+    }
+    return candidates[0];
+  }
+}
+
+function describeLayout(np: PlatformNodePool): string {
+  if (!np.layout) return np.timeSlicing ? `whole GPUs time-sliced ×${np.timeSlicing}` : 'whole GPUs';
+  const counts = np.layout.profileCounts();
+  const profiles: string[] = [];
+  for (const c of counts) {
+    for (const p of c ? Object.keys(c) : ['whole']) if (!profiles.includes(p)) profiles.push(p);
+  }
+  // largest slices first, as operators read layouts
+  return profiles.sort((a, b) => (parseInt(b, 10) || 8) - (parseInt(a, 10) || 8) || byString(a, b)).join(', ');
+}
+
+/** The Triton config of a team's model. */
+export function modelConfig(team: string, m: TeamModel): TritonModelConfig {
+  const where = `teams["${team}"].models["${m.name}"]`;
+  const p = m.platform ?? 'onnxruntime_onnx';
+  const isPlatform = (TRITON_PLATFORMS as readonly string[]).includes(p);
+  const maxBatchSize = m.maxBatchSize ?? 8;
+  const preferred = m.preferredBatchSizes;
+  try {
+    return new TritonModelConfig({
+      name: m.name,
+      ...(isPlatform ? { platform: p as TritonPlatform } : { backend: p as TritonBackend }),
+      maxBatchSize,
+      instanceGroups: [{ count: m.instances ?? 1, kind: 'KIND_GPU' }],
+      ...(maxBatchSize > 0
+        ? { dynamicBatching: { ...(preferred && preferred.length > 0 ? { preferredBatchSizes: [...preferred] } : {}), maxQueueDelayMicroseconds: m.maxQueueDelayMicroseconds ?? 100 } }
+        : {}),
+      ...(m.config ?? {}),
+    });
+  } catch (e) {
+    throw new Error(`${where}: ${(e as Error).message}`);
+  }
+}
+

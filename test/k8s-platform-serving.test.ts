@@ -1,0 +1,179 @@
+import { ApiObject, JsonPatch, Testing } from 'cdk8s';
+import { stringify } from 'yaml';
+import { collectFacts } from '../constructs/k8s/platform-checks';
+import { ServingPlatform } from '../constructs/k8s/serving-platform';
+import type { PlatformContext, Team } from '../constructs/k8s/team-contract';
+import { TritonPool } from '../constructs/k8s/triton-pool';
+import { baseBuilder, llmTeam, synthBuilt, visionTeam } from './k8s-platform-fixtures';
+import { validateObjects } from './support/validate';
+
+const of = (objs: any[], kind: string, ns?: string) => objs.filter((o) => o.kind === kind && (ns === undefined || o.metadata.namespace === ns));
+
+describe('ServingPlatform (hand-written pools)', () => {
+  let platform: ServingPlatform;
+  const objs = synthBuilt((chart) => {
+    platform = baseBuilder().teams(visionTeam(), llmTeam()).build(chart, 'Platform');
+  });
+
+  test('renders operator, MIG config, node pools, team namespaces and pools', () => {
+    expect(of(objs, 'HelmRelease').map((o) => o.metadata.name)).toEqual(['gpu-operator']);
+    expect(of(objs, 'NodePool').map((o) => o.metadata.name)).toEqual(['h100-mixed', 'h100-whole']);
+    expect(of(objs, 'Namespace').map((o) => o.metadata.name)).toEqual(['gpu-operator', 'llm', 'vision']);
+    expect(of(objs, 'Deployment').map((o) => `${o.metadata.namespace}/${o.metadata.name}`)).toEqual(['llm/llm-gpu', 'vision/vision-1g', 'vision/vision-3g']);
+    const migParted = of(objs, 'ConfigMap').find((o) => o.metadata.name === 'gpufleet-mig-parted-config');
+    expect(migParted.data['config.yaml']).toContain('h100-mixed:');
+  });
+
+  test('each pool requests exactly one GPU resource that its node pool layout provides, and names its models', () => {
+    const facts = collectFacts(objs);
+    const provided = new Map(facts.nodePools.map((n) => [n.name, n.resources]));
+    expect(facts.pools.map((p) => [p.name, p.gpuResources, [...p.models].sort()])).toEqual([
+      ['llm-gpu', { 'nvidia.com/gpu': 1 }, ['llama-7b']],
+      ['vision-1g', { 'nvidia.com/mig-1g.10gb': 1 }, ['densenet', 'resnet50']],
+      ['vision-3g', { 'nvidia.com/mig-3g.40gb': 1 }, ['yolo']],
+    ]);
+    expect(provided.get('h100-mixed')).toEqual(expect.arrayContaining(['nvidia.com/mig-1g.10gb', 'nvidia.com/mig-3g.40gb']));
+    expect(provided.get('h100-whole')).toEqual(['nvidia.com/gpu']);
+    const llm = of(objs, 'Deployment').find((d) => d.metadata.name === 'llm-gpu');
+    const terms = llm.spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions;
+    expect(terms).toContainEqual({ key: 'nvidia.com/mig.config', operator: 'In', values: ['all-disabled'] });
+    expect(platform.check()).toEqual([]);
+  });
+
+  test('team quotas list every GPU resource of the cluster, sized from the pools at their maximum', () => {
+    const hard = (ns: string) => of(objs, 'ResourceQuota', ns)[0].spec.hard;
+    expect(hard('vision')).toMatchObject({
+      'requests.nvidia.com/gpu': 0,
+      'requests.nvidia.com/mig-1g.10gb': 4, // keda maxReplicas 4
+      'requests.nvidia.com/mig-2g.20gb': 0,
+      'requests.nvidia.com/mig-3g.40gb': 1,
+    });
+    expect(hard('llm')).toMatchObject({
+      'requests.nvidia.com/gpu': 2, // hpa maxReplicas 2
+      'requests.nvidia.com/mig-1g.10gb': 0,
+      'requests.nvidia.com/mig-2g.20gb': 0,
+      'requests.nvidia.com/mig-3g.40gb': 0,
+    });
+    expect(of(objs, 'RoleBinding', 'llm')[0].subjects[0].name).toBe('oidc:llm-engineers');
+    expect(of(objs, 'RoleBinding', 'vision')[0].subjects[0].name).toBe('gpufleet:team:vision');
+  });
+
+  test('autoscaling: a ScaledObject for KEDA pools, an HPA and adapter rules for HPA pools, fixed pools keep replicas', () => {
+    expect(of(objs, 'ScaledObject').map((o) => o.metadata.name)).toEqual(['vision-1g']);
+    expect(of(objs, 'HorizontalPodAutoscaler').map((o) => o.metadata.name)).toEqual(['llm-gpu']);
+    expect(of(objs, 'ConfigMap', 'monitoring').map((o) => o.metadata.name)).toEqual(['gpufleet-adapter-rules']);
+    const fixed = of(objs, 'Deployment').find((d) => d.metadata.name === 'vision-3g');
+    expect(fixed.spec.replicas).toBe(1);
+    const scaled = of(objs, 'Deployment').find((d) => d.metadata.name === 'vision-1g');
+    expect(scaled.spec.replicas).toBeUndefined();
+  });
+
+  test('the repository holds every team model with its Triton config', () => {
+    expect(platform.repository.modelNames).toEqual(['densenet', 'llama-7b', 'resnet50', 'yolo']);
+    const files = platform.repository.configFiles();
+    expect(Object.keys(files)).toEqual([
+      'model-repository/densenet/config.pbtxt',
+      'model-repository/llama-7b/config.pbtxt',
+      'model-repository/resnet50/config.pbtxt',
+      'model-repository/yolo/config.pbtxt',
+    ]);
+    expect(files['model-repository/resnet50/config.pbtxt']).toContain('max_batch_size: 16');
+    expect(files['model-repository/resnet50/config.pbtxt']).toMatch(/preferred_batch_size: \[ 8, 16 \]/);
+    expect(files['model-repository/yolo/config.pbtxt']).toMatch(/count: 2/);
+    expect(files['model-repository/llama-7b/config.pbtxt']).toContain('backend: "vllm"');
+  });
+
+  test('service accounts in team namespaces come after their Namespace', () => {
+    const index = (kind: string, ns: string) => objs.findIndex((o) => o.kind === kind && (kind === 'Namespace' ? o.metadata.name === ns : o.metadata.namespace === ns));
+    for (const ns of ['llm', 'vision']) expect(index('ServiceAccount', ns)).toBeGreaterThan(index('Namespace', ns));
+  });
+
+  test('every object validates', () => {
+    expect(validateObjects(objs)).toEqual([]);
+  });
+
+  test('output does not depend on the order teams, models and pools are declared in', () => {
+    const reversed = (t: Team): Team => ({ ...t, models: [...t.models].reverse(), pools: [...(t.pools ?? [])].reverse() });
+    const a = synthBuilt((chart) => baseBuilder().teams(visionTeam(), llmTeam()).build(chart, 'Platform'));
+    const b = synthBuilt((chart) => baseBuilder().teams(reversed(llmTeam()), reversed(visionTeam())).build(chart, 'Platform'));
+    expect(b.map((o) => stringify(o)).join('---\n')).toBe(a.map((o) => stringify(o)).join('---\n'));
+  });
+});
+
+describe('ServingPlatform errors', () => {
+  const build = (...teams: Team[]) => baseBuilder().teams(...teams).build(Testing.chart(), 'Platform');
+
+  test('fails when no node pool layout provides a pool slice', () => {
+    const team = { ...visionTeam(), pools: [{ name: 'vision-4g', slice: '4g.40gb', models: ['resnet50'] }] };
+    expect(() => build(team)).toThrow(
+      'pool "vision-4g" requests nvidia.com/mig-4g.40gb, but no node pool\'s layout provides it (layouts: h100-mixed: 3g.40gb, 2g.20gb, 1g.10gb; h100-whole: whole GPUs)',
+    );
+  });
+
+  test('fails when the named node pool does not provide the slice', () => {
+    const team = { ...visionTeam(), pools: [{ name: 'vision-1g', slice: '1g.10gb', models: ['resnet50'], nodePool: 'h100-whole' }] };
+    expect(() => build(team)).toThrow('pool "vision-1g" requests nvidia.com/mig-1g.10gb, but node pool "h100-whole"\'s layout does not provide it (h100-whole: whole GPUs)');
+  });
+
+  test('fails when a pool names an undeclared node pool', () => {
+    const team = { ...visionTeam(), pools: [{ name: 'vision-1g', slice: '1g.10gb', models: ['resnet50'], nodePool: 'a100' }] };
+    expect(() => build(team)).toThrow('teams["vision"].pools[0].nodePool: pool "vision-1g" names node pool "a100", which is not declared (node pools: h100-mixed, h100-whole)');
+  });
+
+  test('fails when a pool loads a model its team does not declare', () => {
+    const team = { ...visionTeam(), pools: [{ name: 'vision-1g', slice: '1g.10gb', models: ['resnet50', 'llama-7b'] }] };
+    expect(() => build(team, llmTeam())).toThrow('teams["vision"].pools[0].models: pool "vision-1g" loads model "llama-7b", which belongs to team "llm"');
+    const unknown = { ...visionTeam(), pools: [{ name: 'vision-1g', slice: '1g.10gb', models: ['bert'] }] };
+    expect(() => build(unknown)).toThrow('teams["vision"].pools[0].models: pool "vision-1g" loads model "bert", but no team declares it (team "vision" has densenet, resnet50, yolo)');
+  });
+
+  test('fails when two teams declare the same model', () => {
+    const other: Team = { name: 'search', models: [{ name: 'resnet50' }] };
+    expect(() => build(visionTeam(), other)).toThrow('teams["vision"].models: model "resnet50" is already declared by team "search"; model names are unique across the platform');
+  });
+
+  test('fails when two pools share a name', () => {
+    const other: Team = { name: 'search', models: [{ name: 'bert' }], pools: [{ name: 'vision-3g', slice: '3g.40gb', models: ['bert'] }] };
+    expect(() => build(visionTeam(), other)).toThrow('teams["vision"].pools[1].name: pool "vision-3g" is declared more than once');
+  });
+
+  test('fails on an invalid model config, naming the team and model', () => {
+    const team: Team = { name: 'search', models: [{ name: 'bert', maxBatchSize: 4, preferredBatchSizes: [8] }] };
+    expect(() => build(team)).toThrow(/^teams\["search"\]\.models\["bert"\]: /);
+  });
+
+  test('fails (cross-tree) when a pool added later does not tolerate the GPU taint', () => {
+    const team: Team = {
+      ...visionTeam(),
+      setup(ctx: PlatformContext) {
+        const pool = ctx.get<ServingPlatform>('node-pools')!.pools.get('vision-3g')!.pool;
+        ApiObject.of(pool.deployment).addJsonPatch(JsonPatch.replace('/spec/template/spec/tolerations', []));
+      },
+    };
+    expect(() => build(team)).toThrow('pool "vision-3g" does not tolerate taint nvidia.com/gpu=true:NoSchedule of node pool "h100-mixed" (tolerations: none)');
+  });
+
+  test('fails (cross-tree) when a pool added by a team hook exceeds the team quota or loads an unknown model', () => {
+    const team: Team = {
+      ...visionTeam(),
+      setup(ctx: PlatformContext, ns) {
+        const platform = ctx.get<ServingPlatform>('node-pools')!;
+        new TritonPool(ctx.scope, 'Extra', {
+          name: 'vision-extra', repository: platform.repository, models: ['mobilenet'], gpuType: 'H100-80GB', profile: '3g.40gb',
+          migConfig: 'h100-mixed', namespace: ns.namespaceName, replicas: 2,
+        });
+      },
+    };
+    expect(() => build(team)).toThrow(
+      [
+        'serving platform "test/Platform" is inconsistent:',
+        '- pool "vision-extra" loads model "mobilenet", but the model repository has no model "mobilenet" (repository: densenet, resnet50, yolo)',
+        '- team "vision" (namespace vision) quota allows 1 nvidia.com/mig-3g.40gb, but its pools may request 3 (vision-3g: 1 × 1, vision-extra: 2 × 1)',
+      ].join('\n'),
+    );
+  });
+
+  test('fails without a cluster or a repository', () => {
+    expect(() => ServingPlatform.builder().teams(visionTeam()).build(Testing.chart(), 'P')).toThrow('cluster: expected { name, nodeRole } of the EKS cluster, got undefined');
+  });
+});
