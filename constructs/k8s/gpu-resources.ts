@@ -109,6 +109,9 @@ export function addGpuLimits(workload: Construct, options: AddGpuLimitsOptions):
   }
   const name = gpuResourceName(options.gpuType, options.profile, options.strategy ?? 'mixed');
   const pointer = `/spec/template/spec/containers/${containerIndex}/resources/limits/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`;
-  ApiObject.of(workload).addJsonPatch(JsonPatch.add(pointer, count));
+  const obj = ApiObject.of(workload);
+  // the typed L1 classes re-serialize limits after the patch and keep only Quantity values (`.value`)
+  const typed = [k8s.KubeDeployment, k8s.KubeStatefulSet, k8s.KubeDaemonSet, k8s.KubeJob, k8s.KubeReplicaSet].some((c) => obj instanceof c);
+  obj.addJsonPatch(JsonPatch.add(pointer, typed ? k8s.Quantity.fromNumber(count) : count));
   return name;
 }
