@@ -111,7 +111,9 @@ export function addGpuLimits(workload: Construct, options: AddGpuLimitsOptions):
   const pointer = `/spec/template/spec/containers/${containerIndex}/resources/limits/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`;
   const obj = ApiObject.of(workload);
   // the typed L1 classes re-serialize limits after the patch and keep only Quantity values (`.value`)
-  const typed = [k8s.KubeDeployment, k8s.KubeStatefulSet, k8s.KubeDaemonSet, k8s.KubeJob, k8s.KubeReplicaSet].some((c) => obj instanceof c);
+  // (compared by constructor: `instanceof` on cdk8s ApiObjects matches any ApiObject)
+  const typedClasses: unknown[] = [k8s.KubeDeployment, k8s.KubeStatefulSet, k8s.KubeDaemonSet, k8s.KubeJob, k8s.KubeReplicaSet];
+  const typed = typedClasses.includes(obj.constructor);
   obj.addJsonPatch(JsonPatch.add(pointer, typed ? k8s.Quantity.fromNumber(count) : count));
   return name;
 }
