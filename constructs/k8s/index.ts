@@ -21,3 +21,4 @@ export * from './platform-builder';
 export * from './serving-platform-plan';
 export * from './serving-platform-serving';
 export * from './serving-platform';
+export * from './model-routes';

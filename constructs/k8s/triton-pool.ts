@@ -25,6 +25,8 @@ const MIG_CONFIG_NODE_LABEL = 'nvidia.com/mig.config';
 const GPU_PRODUCT_NODE_LABEL = 'nvidia.com/gpu.product';
 /** Pod label naming the Triton pool (`gpufleet.io/pool` is the node pool's label on nodes). */
 export const TRITON_POOL_LABEL = 'gpufleet.io/triton-pool';
+/** Pod label prefix marking each model a pod serves: `model.gpufleet.io/<model>: "true"`. */
+export const TRITON_MODEL_LABEL_PREFIX = 'model.gpufleet.io/';
 /** Label naming the owning team (as on the team's Namespace). */
 const TEAM_LABEL = 'gpufleet.io/team';
 /**
@@ -200,6 +202,9 @@ export class TritonPool extends Construct {
       ...(this.team ? { [TEAM_LABEL]: this.team } : {}),
     };
     const metadata = { name: this.name, labels, ...(this.namespace ? { namespace: this.namespace } : {}) };
+    // Pods also carry one label per model, so a Service can select every pod serving a model across pools.
+    const podLabels: Record<string, string> = { ...labels };
+    for (const m of this.models) podLabels[`${TRITON_MODEL_LABEL_PREFIX}${m}`] = 'true';
 
     const binding = this.repository.bind(this.namespace);
     const args = [
@@ -311,7 +316,7 @@ export class TritonPool extends Construct {
         selector: { matchLabels: { ...this.selectorLabels } },
         // No surge: a new pod needs a free slice of the same kind, which a planned fleet does not keep spare.
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(0), maxUnavailable: k8s.IntOrString.fromNumber(1) } },
-        template: { metadata: { labels }, spec: podSpec },
+        template: { metadata: { labels: podLabels }, spec: podSpec },
       },
     });
 
