@@ -1,0 +1,278 @@
+import * as aws from '@pulumi/aws';
+import * as k8s from '@pulumi/kubernetes';
+import * as pulumi from '@pulumi/pulumi';
+import { stableJson } from './iam-documents';
+
+/** What a workload identity (IRSA or EKS Pod Identity) needs to know about a cluster. */
+export interface WorkloadIdentityProvider {
+  readonly clusterName: pulumi.Output<string>;
+  /** Issuer URL of the cluster's OIDC identity provider (`https://oidc.eks.<region>.amazonaws.com/id/<id>`). */
+  readonly oidcIssuerUrl: pulumi.Output<string>;
+  /** ARN of the IAM OIDC provider for IRSA; undefined when the cluster uses Pod Identity only. */
+  readonly oidcProviderArn?: pulumi.Output<string>;
+}
+
+/** What a node group needs to join a cluster. */
+export interface NodeGroupHost {
+  readonly clusterName: pulumi.Output<string>;
+  /** IAM role of the nodes. */
+  readonly nodeRoleArn: pulumi.Output<string>;
+  /** Subnets the nodes run in. */
+  readonly subnetIds: pulumi.Output<string[]>;
+  /** Resources the nodes need before they can join (the node role's policy attachments). */
+  readonly nodeRoleDependencies: readonly pulumi.Resource[];
+}
+
+/** Size and instance type of the system node group (cluster add-ons, GPU operator, routers). */
+export interface SystemNodeGroupOptions {
+  /** @default 'm6i.xlarge' */
+  readonly instanceType?: pulumi.Input<string>;
+  /** @default 2 */
+  readonly minSize?: number;
+  /** @default 4 */
+  readonly maxSize?: number;
+  /** @default - minSize */
+  readonly desiredSize?: number;
+  /** Root volume GiB. @default 50 */
+  readonly diskSize?: number;
+}
+
+export interface GpuClusterArgs {
+  /**
+   * Name of an existing EKS cluster to use instead of creating one. gpufleet then creates only the
+   * node IAM role (for its GPU node groups) and the Kubernetes provider.
+   * @default - a new cluster is created
+   */
+  readonly existingClusterName?: pulumi.Input<string>;
+  /**
+   * Kubeconfig of the existing cluster (kept secret).
+   * @default - built from the cluster's endpoint and CA, authenticating with `aws eks get-token`
+   */
+  readonly kubeconfig?: pulumi.Input<string>;
+  /**
+   * ARN of the existing cluster's IAM OIDC provider (IRSA).
+   * @default - created for a new cluster; for an existing cluster looked up by its issuer URL
+   */
+  readonly oidcProviderArn?: pulumi.Input<string>;
+  /** Name of the new cluster. @default - auto-named by Pulumi from the component name */
+  readonly clusterName?: pulumi.Input<string>;
+  /** Kubernetes version of the new cluster. @default '1.33' */
+  readonly version?: pulumi.Input<string>;
+  /** Subnets of the control plane and the nodes. @default - the default VPC's default-for-AZ subnets */
+  readonly subnetIds?: pulumi.Input<pulumi.Input<string>[]>;
+  /** AWS region, used by the generated kubeconfig's `aws eks get-token`. @default - the AWS CLI's own default */
+  readonly region?: pulumi.Input<string>;
+  /** Public API endpoint of the new cluster. @default true */
+  readonly endpointPublicAccess?: boolean;
+  /** @default - 2 to 4 m6i.xlarge nodes */
+  readonly systemNodeGroup?: SystemNodeGroupOptions;
+  /** Tags of every AWS resource the component creates. @default - no tags */
+  readonly tags?: Record<string, string>;
+}
+
+const MANAGED_POLICY = 'arn:aws:iam::aws:policy';
+
+function assumeRole(service: string): string {
+  return stableJson({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: service }, Action: 'sts:AssumeRole' }] });
+}
+
+/** A kubeconfig (JSON) that authenticates with `aws eks get-token`; it holds no credentials. */
+export function eksKubeconfig(clusterName: string, endpoint: string, caData: string, region?: string): string {
+  const args = ['eks', 'get-token', '--cluster-name', clusterName, '--output', 'json', ...(region ? ['--region', region] : [])];
+  return stableJson({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: clusterName, cluster: { server: endpoint, 'certificate-authority-data': caData } }],
+    contexts: [{ name: clusterName, context: { cluster: clusterName, user: clusterName } }],
+    'current-context': clusterName,
+    users: [{ name: clusterName, user: { exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: 'aws', args, interactiveMode: 'Never' } } }],
+  });
+}
+
+function checkSize(path: string, value: number | undefined, min: number, problems: string[]): void {
+  if (value !== undefined && (!Number.isInteger(value) || value < min)) {
+    problems.push(`${path}: expected an integer >= ${min}, got ${JSON.stringify(value)}`);
+  }
+}
+
+/**
+ * An EKS cluster for gpufleet — or an existing one, given its name — with:
+ * - the cluster IAM role and API access entries (`authenticationMode: API`, the creator is admin),
+ * - a system managed node group (AL2023) for add-ons, the GPU operator and the routers,
+ * - the IAM OIDC provider (IRSA) and the EKS Pod Identity agent add-on,
+ * - the node IAM role shared by gpufleet's GPU node groups,
+ * - a `@pulumi/kubernetes` provider bound to the cluster's kubeconfig.
+ */
+export class GpuCluster extends pulumi.ComponentResource implements WorkloadIdentityProvider, NodeGroupHost {
+  public static readonly TYPE = 'gpufleet:cloud:GpuCluster';
+
+  public readonly clusterName: pulumi.Output<string>;
+  public readonly endpoint: pulumi.Output<string>;
+  public readonly certificateAuthorityData: pulumi.Output<string>;
+  public readonly oidcIssuerUrl: pulumi.Output<string>;
+  public readonly oidcProviderArn: pulumi.Output<string>;
+  public readonly nodeRoleArn: pulumi.Output<string>;
+  public readonly subnetIds: pulumi.Output<string[]>;
+  /** Kubeconfig of the cluster, marked secret. */
+  public readonly kubeconfig: pulumi.Output<string>;
+  /** Kubernetes provider bound to the cluster. */
+  public readonly provider: k8s.Provider;
+  /** True when the cluster was created by this component. */
+  public readonly created: boolean;
+  /** The created cluster (undefined for an existing one). */
+  public readonly cluster?: aws.eks.Cluster;
+  /** The system node group (created cluster only). */
+  public readonly systemNodeGroup?: aws.eks.NodeGroup;
+  /** The node role of the GPU node groups. */
+  public readonly nodeRole: aws.iam.Role;
+  /** The node role's managed policy attachments (worker, CNI, registry read-only). */
+  public readonly nodeRoleDependencies: readonly pulumi.Resource[];
+
+  /** Throws listing every problem of the args; returns the (empty) component inputs. */
+  private static check(name: string, args: GpuClusterArgs): {} {
+    const problems: string[] = [];
+    const sys = args.systemNodeGroup ?? {};
+    checkSize('systemNodeGroup.minSize', sys.minSize, 1, problems);
+    checkSize('systemNodeGroup.maxSize', sys.maxSize, 1, problems);
+    checkSize('systemNodeGroup.desiredSize', sys.desiredSize, 1, problems);
+    checkSize('systemNodeGroup.diskSize', sys.diskSize, 20, problems);
+    const minSize = sys.minSize ?? 2;
+    const maxSize = sys.maxSize ?? Math.max(4, minSize);
+    const desiredSize = sys.desiredSize ?? minSize;
+    if (problems.length === 0 && !(minSize <= desiredSize && desiredSize <= maxSize)) {
+      problems.push(`systemNodeGroup: expected minSize <= desiredSize <= maxSize, got ${minSize} <= ${desiredSize} <= ${maxSize}`);
+    }
+    const existing = args.existingClusterName !== undefined;
+    if (existing) {
+      for (const key of ['clusterName', 'version', 'systemNodeGroup', 'endpointPublicAccess'] as const) {
+        if (args[key] !== undefined) problems.push(`${key}: only for a new cluster, not allowed with existingClusterName`);
+      }
+    } else if (args.kubeconfig !== undefined) {
+      problems.push('kubeconfig: only for an existing cluster (existingClusterName), a new cluster gets a generated one');
+    }
+    if (problems.length > 0) throw new Error(`GpuCluster ${name}: ${problems.join('; ')}`);
+    return {};
+  }
+
+  constructor(name: string, args: GpuClusterArgs = {}, opts?: pulumi.ComponentResourceOptions) {
+    // Validate before anything is registered, the component included.
+    super(GpuCluster.TYPE, name, GpuCluster.check(name, args), opts);
+    const sys = args.systemNodeGroup ?? {};
+    const minSize = sys.minSize ?? 2;
+    const maxSize = sys.maxSize ?? Math.max(4, minSize);
+    const desiredSize = sys.desiredSize ?? minSize;
+    const existing = args.existingClusterName !== undefined;
+    this.created = !existing;
+    const tags = args.tags;
+
+    this.nodeRole = new aws.iam.Role(`${name}-node-role`, {
+      assumeRolePolicy: assumeRole('ec2.amazonaws.com'),
+      description: 'gpufleet: EKS worker nodes',
+      tags,
+    }, { parent: this });
+    const nodePolicies = ['AmazonEKSWorkerNodePolicy', 'AmazonEKS_CNI_Policy', 'AmazonEC2ContainerRegistryReadOnly'].map((p) =>
+      new aws.iam.RolePolicyAttachment(`${name}-node-${p}`, { role: this.nodeRole.name, policyArn: `${MANAGED_POLICY}/${p}` }, { parent: this }));
+    this.nodeRoleArn = this.nodeRole.arn;
+    this.nodeRoleDependencies = nodePolicies;
+
+    let kubeconfig: pulumi.Output<string>;
+    if (existing) {
+      const found = aws.eks.getClusterOutput({ name: args.existingClusterName! }, { parent: this });
+      this.clusterName = found.name;
+      this.endpoint = found.endpoint;
+      this.certificateAuthorityData = found.certificateAuthorities.apply((c) => c[0].data);
+      this.oidcIssuerUrl = found.identities.apply((i) => i[0].oidcs[0].issuer);
+      this.subnetIds = args.subnetIds !== undefined ? pulumi.output(args.subnetIds) : found.vpcConfig.subnetIds;
+      this.oidcProviderArn = args.oidcProviderArn !== undefined
+        ? pulumi.output(args.oidcProviderArn)
+        : aws.iam.getOpenIdConnectProviderOutput({ url: this.oidcIssuerUrl }, { parent: this }).arn;
+      kubeconfig = args.kubeconfig !== undefined
+        ? pulumi.output(args.kubeconfig)
+        : pulumi.all([this.clusterName, this.endpoint, this.certificateAuthorityData, args.region])
+          .apply(([n, e, ca, r]) => eksKubeconfig(n, e, ca, r));
+    } else {
+      const subnetIds = args.subnetIds !== undefined
+        ? pulumi.output(args.subnetIds)
+        : aws.ec2.getSubnetsOutput({ filters: [{ name: 'default-for-az', values: ['true'] }] }, { parent: this }).ids;
+      this.subnetIds = subnetIds;
+      const clusterRole = new aws.iam.Role(`${name}-cluster-role`, {
+        assumeRolePolicy: assumeRole('eks.amazonaws.com'),
+        description: 'gpufleet: EKS control plane',
+        tags,
+      }, { parent: this });
+      const clusterPolicy = new aws.iam.RolePolicyAttachment(`${name}-cluster-AmazonEKSClusterPolicy`, {
+        role: clusterRole.name,
+        policyArn: `${MANAGED_POLICY}/AmazonEKSClusterPolicy`,
+      }, { parent: this });
+      const cluster = new aws.eks.Cluster(`${name}-eks`, {
+        name: args.clusterName,
+        version: args.version ?? '1.33',
+        roleArn: clusterRole.arn,
+        vpcConfig: { subnetIds, endpointPublicAccess: args.endpointPublicAccess ?? true, endpointPrivateAccess: true },
+        accessConfig: { authenticationMode: 'API', bootstrapClusterCreatorAdminPermissions: true },
+        enabledClusterLogTypes: ['api', 'audit', 'authenticator'],
+        tags,
+      }, {
+        parent: this,
+        // The control plane needs its role's policy while it is created and deleted.
+        dependsOn: [clusterPolicy],
+      });
+      this.cluster = cluster;
+      this.clusterName = cluster.name;
+      this.endpoint = cluster.endpoint;
+      this.certificateAuthorityData = cluster.certificateAuthority.apply((c) => c.data ?? '');
+      this.oidcIssuerUrl = cluster.identities.apply((i) => i[0].oidcs[0].issuer);
+      const oidc = new aws.iam.OpenIdConnectProvider(`${name}-oidc`, {
+        url: this.oidcIssuerUrl,
+        clientIdLists: ['sts.amazonaws.com'],
+        tags,
+      }, { parent: this });
+      this.oidcProviderArn = oidc.arn;
+      this.systemNodeGroup = new aws.eks.NodeGroup(`${name}-system`, {
+        clusterName: cluster.name,
+        nodeRoleArn: this.nodeRole.arn,
+        subnetIds,
+        amiType: 'AL2023_x86_64_STANDARD',
+        instanceTypes: [sys.instanceType ?? 'm6i.xlarge'],
+        diskSize: sys.diskSize ?? 50,
+        scalingConfig: { minSize, maxSize, desiredSize },
+        labels: { 'gpufleet.io/pool': 'system' },
+        tags,
+      }, {
+        parent: this,
+        // Nodes cannot join without the worker, CNI and registry policies on their role.
+        dependsOn: nodePolicies,
+        ignoreChanges: ['scalingConfig.desiredSize'],
+      });
+      new aws.eks.Addon(`${name}-pod-identity-agent`, {
+        clusterName: cluster.name,
+        addonName: 'eks-pod-identity-agent',
+        resolveConflictsOnCreate: 'OVERWRITE',
+        tags,
+      }, {
+        parent: this,
+        // The agent is a DaemonSet: the add-on only becomes ACTIVE once nodes exist.
+        dependsOn: [this.systemNodeGroup],
+      });
+      kubeconfig = pulumi.all([cluster.name, cluster.endpoint, this.certificateAuthorityData, args.region])
+        .apply(([n, e, ca, r]) => eksKubeconfig(n, e, ca, r));
+    }
+    this.kubeconfig = pulumi.secret(kubeconfig);
+    this.provider = new k8s.Provider(`${name}-k8s`, {
+      kubeconfig: this.kubeconfig,
+      enableServerSideApply: true,
+    }, {
+      parent: this,
+      // A new cluster is usable by workloads only once the system nodes run CoreDNS and the CNI.
+      dependsOn: this.systemNodeGroup ? [this.systemNodeGroup] : [],
+    });
+    this.registerOutputs({
+      clusterName: this.clusterName,
+      endpoint: this.endpoint,
+      oidcIssuerUrl: this.oidcIssuerUrl,
+      oidcProviderArn: this.oidcProviderArn,
+      nodeRoleArn: this.nodeRoleArn,
+      kubeconfig: this.kubeconfig,
+    });
+  }
+}

@@ -1,0 +1,290 @@
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { defaultInstanceType, findGpuType, findInstanceType, INSTANCE_TYPES, instanceTypesFor } from '../catalog';
+import type { Plan, PlanMigConfig } from '../planner/types';
+import { GPU_TAINT, MigStrategy, WHOLE_GPU_RESOURCE } from '../k8s/gpu-resources';
+import { MigLayout } from '../k8s/mig-layout';
+import type { NodeGroupHost } from './gpu-cluster';
+
+/** EKS AMI types that ship the NVIDIA driver (the GPU operator runs with its driver off). */
+export type GpuAmiType = 'AL2023_x86_64_NVIDIA' | 'BOTTLEROCKET_x86_64_NVIDIA';
+export const GPU_AMI_TYPES: readonly GpuAmiType[] = ['AL2023_x86_64_NVIDIA', 'BOTTLEROCKET_x86_64_NVIDIA'];
+
+/** Node label selecting the MIG layout the GPU operator's MIG manager applies (same key as the k8s GPU node pools). */
+export const MIG_CONFIG_LABEL = 'nvidia.com/mig.config';
+/** Node label naming the gpufleet pool of a node (same key as the k8s GPU node pools). */
+export const POOL_LABEL = 'gpufleet.io/pool';
+/** Label the GPU feature discovery sets, which Triton pools select on. */
+export const GPU_PRODUCT_LABEL = 'nvidia.com/gpu.product';
+const CA = 'k8s.io/cluster-autoscaler';
+
+/** Options shared by every GPU node group (and by `GpuNodeGroup.fromPlan`). */
+export interface GpuNodeGroupOptions {
+  /** @default 'AL2023_x86_64_NVIDIA' */
+  readonly amiType?: GpuAmiType;
+  /** The GPU operator's MIG strategy; decides the advertised resources in the autoscaler tags. @default 'mixed' */
+  readonly migStrategy?: MigStrategy;
+  /** Smallest group size; 0 lets the cluster-autoscaler scale the group to zero. @default 0 */
+  readonly minSize?: number;
+  /** Largest group size. @default - max(desiredSize, 1) */
+  readonly maxSize?: number;
+  /** Root volume GiB (Triton images and the model cache). @default 200 */
+  readonly diskSize?: number;
+  /** @default 'ON_DEMAND' */
+  readonly capacityType?: 'ON_DEMAND' | 'SPOT' | 'CAPACITY_BLOCK';
+  /** Subnets of the GPU nodes (GPU instances are often offered in a few AZs only). @default - the cluster's subnets */
+  readonly subnetIds?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Extra tags of the node group. @default - none */
+  readonly tags?: Record<string, string>;
+}
+
+export interface GpuNodeGroupArgs extends GpuNodeGroupOptions {
+  /** The cluster the nodes join. */
+  readonly cluster: NodeGroupHost;
+  /** Pool name (DNS-1123 label): the `gpufleet.io/pool` node label. */
+  readonly pool: string;
+  /** Catalog GPU type, e.g. `A100-80GB`. */
+  readonly gpuType: string;
+  /** EC2 instance type carrying `gpuType`. @default - the catalog's default instance for the GPU type */
+  readonly instanceType?: string;
+  /** The MIG layout name: value of the `nvidia.com/mig.config` label (`all-disabled` for whole GPUs). */
+  readonly migConfig: string;
+  /** Per GPU of a node its slices (`{ profile, start }`; one entry = every GPU alike; profile `whole` = MIG off), as in `plan.migConfigs[i].devices`. */
+  readonly devices: PlanMigConfig['devices'];
+  /** Nodes to start with. @default - minSize */
+  readonly desiredSize?: number;
+}
+
+/** Inputs of the cluster-autoscaler node-template tags. */
+export interface AutoscalerTagInputs {
+  readonly clusterName: string;
+  readonly pool: string;
+  readonly migConfig: string;
+  /** Extended resources of one node, e.g. `{ 'nvidia.com/mig-1g.10gb': 56 }`. */
+  readonly resources: Readonly<Record<string, number>>;
+  /** Value of `nvidia.com/gpu.product` the node will carry, if known. */
+  readonly gpuProduct?: string;
+}
+
+/**
+ * The tags that let the cluster-autoscaler discover the group and scale it up from zero: `enabled` and
+ * `<cluster>: owned`, and node templates for the labels, the GPU taint and the extended resources the
+ * device plugin will advertise (so a pending pod asking for `nvidia.com/mig-1g.10gb` triggers a scale-up).
+ * Keys sorted.
+ */
+export function clusterAutoscalerTags(i: AutoscalerTagInputs): Record<string, string> {
+  const tags: Record<string, string> = {
+    [`${CA}/enabled`]: 'true',
+    [`${CA}/${i.clusterName}`]: 'owned',
+    [`${CA}/node-template/label/${MIG_CONFIG_LABEL}`]: i.migConfig,
+    [`${CA}/node-template/label/${POOL_LABEL}`]: i.pool,
+    [`${CA}/node-template/taint/${GPU_TAINT.key}`]: `${GPU_TAINT.value}:${GPU_TAINT.effect}`,
+  };
+  if (i.gpuProduct) tags[`${CA}/node-template/label/${GPU_PRODUCT_LABEL}`] = i.gpuProduct;
+  for (const [resource, count] of Object.entries(i.resources)) {
+    tags[`${CA}/node-template/resources/${resource}`] = String(count);
+  }
+  return Object.fromEntries(Object.entries(tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/**
+ * The extended resources one node of this configuration advertises: the MIG layout's resource counts
+ * (`MigLayout.resourceCounts`) over the instance's GPUs, or `nvidia.com/gpu` for GPUs used whole.
+ */
+export function nodeResources(config: Pick<PlanMigConfig, 'name' | 'gpuType' | 'devices'>, gpusPerNode: number, strategy: MigStrategy = 'mixed'): Record<string, number> {
+  const whole = config.devices.every((slices) => slices.length === 0 || slices.every((s) => s.profile === 'whole'));
+  if (whole) return { [WHOLE_GPU_RESOURCE]: gpusPerNode };
+  return MigLayout.fromPlan({ name: config.name, gpuType: config.gpuType, instanceType: '', devices: config.devices, nodes: 0 })
+    .resourceCounts({ gpusPerNode, strategy });
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const LABEL_VALUE = /^[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?$/;
+
+function tagKeyId(key: string): string {
+  return key.replace(/^k8s\.io\/cluster-autoscaler\//, '').replace(/[^A-Za-z0-9.-]+/g, '-');
+}
+
+/** Options of `GpuNodeGroup.fromPlan`. */
+export interface GpuNodeGroupsFromPlanOptions extends GpuNodeGroupOptions {
+  readonly cluster: NodeGroupHost;
+}
+
+/**
+ * One EKS managed node group of GPU instances carrying one MIG layout: NVIDIA AMI, the labels
+ * `nvidia.com/mig.config=<layout>` (the MIG manager applies it at boot) and `gpufleet.io/pool=<pool>`,
+ * the taint `nvidia.com/gpu=true:NoSchedule`, min/max/desired sizes, and the cluster-autoscaler
+ * node-template tags computed from the layout — on the node group and, because EKS does not propagate
+ * node group tags, on its Auto Scaling group.
+ */
+export class GpuNodeGroup extends pulumi.ComponentResource {
+  public static readonly TYPE = 'gpufleet:cloud:GpuNodeGroup';
+
+  /**
+   * One node group per node configuration of the plan (`plan.migConfigs`), sized to the plan's node
+   * count. Pool names are the configuration names (with the GPU type appended when two configurations
+   * share a name). Throws before creating anything when a configuration is unusable.
+   */
+  public static fromPlan(name: string, plan: Plan, options: GpuNodeGroupsFromPlanOptions, opts?: pulumi.ComponentResourceOptions): GpuNodeGroup[] {
+    const indexed = (plan.migConfigs ?? []).map((c, index) => ({ c, index }))
+      .sort((a, b) => a.c.name.localeCompare(b.c.name) || a.c.gpuType.localeCompare(b.c.gpuType));
+    const configs = indexed.map((x) => x.c);
+    if (configs.length === 0) {
+      throw new Error(`plan.migConfigs: expected at least one node configuration, got none (plan of fleet ${JSON.stringify(plan.fleet)})`);
+    }
+    const counts = new Map<string, number>();
+    for (const c of configs) counts.set(c.name, (counts.get(c.name) ?? 0) + 1);
+    const planned = indexed.map(({ c, index }) => {
+      const pool = (counts.get(c.name)! > 1 ? `${c.name}-${c.gpuType}` : c.name).toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63);
+      const minSize = options.minSize ?? 0;
+      const maxSize = options.maxSize ?? Math.max(c.nodes, minSize, 1);
+      return { c, index, pool, minSize, maxSize, desired: Math.min(Math.max(c.nodes, minSize), maxSize) };
+    });
+    // Validate every configuration before any resource exists.
+    const problems = planned.flatMap(({ c, index, pool, minSize, maxSize, desired }) => GpuNodeGroup.problems({
+      ...options, pool, gpuType: c.gpuType, instanceType: c.instanceType, migConfig: c.name, devices: c.devices,
+      minSize, maxSize, desiredSize: desired,
+    }, `plan.migConfigs[${index}] (${c.name})`));
+    if (problems.length > 0) throw new Error(problems.join('; '));
+    return planned.map(({ c, pool, minSize, maxSize, desired }) => new GpuNodeGroup(`${name}-${pool}`, {
+      ...options, pool, gpuType: c.gpuType, instanceType: c.instanceType, migConfig: c.name, devices: c.devices,
+      minSize, maxSize, desiredSize: desired,
+    }, opts));
+  }
+
+  /** Every problem of the args, each `path: expected ..., got ...`. */
+  public static problems(args: Omit<GpuNodeGroupArgs, 'cluster'>, where: string = 'GpuNodeGroup'): string[] {
+    const p: string[] = [];
+    const at = (field: string) => `${where}.${field}`;
+    if (!DNS_LABEL.test(args.pool ?? '')) p.push(`${at('pool')}: expected a DNS-1123 label, got ${JSON.stringify(args.pool)}`);
+    if (!LABEL_VALUE.test(args.migConfig ?? '')) p.push(`${at('migConfig')}: expected a label value (1-63 of a-z 0-9 - _ .), got ${JSON.stringify(args.migConfig)}`);
+    const gpu = findGpuType(args.gpuType);
+    if (!gpu) {
+      p.push(`${at('gpuType')}: unknown GPU type ${JSON.stringify(args.gpuType)}`);
+    } else if (instanceTypesFor(gpu.id).length === 0) {
+      const offered = [...new Set(INSTANCE_TYPES.map((i) => i.gpuType))].sort();
+      p.push(`${at('gpuType')}: no catalog EC2 instance type offers ${gpu.id}, so no node group can carry it; GPU types with instances: ${offered.join(', ')}`);
+    } else {
+      const instance = args.instanceType ? findInstanceType(args.instanceType) : defaultInstanceType(gpu.id) ?? instanceTypesFor(gpu.id)[0];
+      if (!instance) {
+        p.push(`${at('instanceType')}: unknown EC2 instance type ${JSON.stringify(args.instanceType)}; ${gpu.id} is on ${instanceTypesFor(gpu.id).map((i) => i.name).join(', ')}`);
+      } else if (instance.gpuType !== gpu.id) {
+        p.push(`${at('instanceType')}: ${instance.name} carries ${instance.gpuType}, not ${gpu.id}; ${gpu.id} is on ${instanceTypesFor(gpu.id).map((i) => i.name).join(', ')}`);
+      } else if (args.devices.length !== 1 && args.devices.length !== instance.gpuCount) {
+        p.push(`${at('devices')}: expected 1 layout (all GPUs alike) or ${instance.gpuCount} (one per GPU of ${instance.name}), got ${args.devices.length}`);
+      } else {
+        try {
+          nodeResources({ name: args.migConfig, gpuType: gpu.id, devices: args.devices }, instance.gpuCount, args.migStrategy ?? 'mixed');
+        } catch (e) {
+          p.push(`${at('devices')}: ${(e as Error).message}`);
+        }
+      }
+    }
+    if (args.amiType !== undefined && !GPU_AMI_TYPES.includes(args.amiType)) {
+      p.push(`${at('amiType')}: expected ${GPU_AMI_TYPES.join(' or ')}, got ${JSON.stringify(args.amiType)}`);
+    }
+    const sizes = { minSize: args.minSize ?? 0, desiredSize: args.desiredSize ?? args.minSize ?? 0 } as Record<string, number>;
+    sizes.maxSize = args.maxSize ?? Math.max(sizes.desiredSize, 1);
+    let sizesOk = true;
+    for (const [k, v] of Object.entries(sizes)) {
+      if (!Number.isInteger(v) || v < (k === 'maxSize' ? 1 : 0)) {
+        p.push(`${at(k)}: expected an integer >= ${k === 'maxSize' ? 1 : 0}, got ${JSON.stringify(v)}`);
+        sizesOk = false;
+      }
+    }
+    if (sizesOk && !(sizes.minSize <= sizes.desiredSize && sizes.desiredSize <= sizes.maxSize)) {
+      p.push(`${where}: expected minSize <= desiredSize <= maxSize, got ${sizes.minSize} <= ${sizes.desiredSize} <= ${sizes.maxSize}`);
+    }
+    if (args.diskSize !== undefined && (!Number.isInteger(args.diskSize) || args.diskSize < 20)) {
+      p.push(`${at('diskSize')}: expected an integer >= 20 (GiB), got ${JSON.stringify(args.diskSize)}`);
+    }
+    return p;
+  }
+
+  private static check(args: GpuNodeGroupArgs): {} {
+    const problems = GpuNodeGroup.problems(args);
+    if (problems.length > 0) throw new Error(problems.join('; '));
+    return {};
+  }
+
+  public readonly pool: string;
+  public readonly gpuType: string;
+  public readonly instanceType: string;
+  public readonly migConfig: string;
+  public readonly amiType: GpuAmiType;
+  public readonly minSize: number;
+  public readonly maxSize: number;
+  public readonly desiredSize: number;
+  /** Extended resources of one node (what the device plugin advertises), resource names sorted. */
+  public readonly resources: Readonly<Record<string, number>>;
+  /** Kubernetes labels of the nodes. */
+  public readonly labels: Readonly<Record<string, string>>;
+  /** Cluster-autoscaler tags (on the node group and its Auto Scaling group). */
+  public readonly autoscalerTags: pulumi.Output<Record<string, string>>;
+  public readonly nodeGroup: aws.eks.NodeGroup;
+  public readonly nodeGroupName: pulumi.Output<string>;
+  /** The Auto Scaling group EKS created for the node group. */
+  public readonly autoScalingGroupName: pulumi.Output<string>;
+
+  constructor(name: string, args: GpuNodeGroupArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Validate before anything is registered, the component included.
+    super(GpuNodeGroup.TYPE, name, GpuNodeGroup.check(args), opts);
+    const gpu = findGpuType(args.gpuType)!;
+    const instance = args.instanceType ? findInstanceType(args.instanceType)! : defaultInstanceType(gpu.id) ?? instanceTypesFor(gpu.id)[0];
+    this.pool = args.pool;
+    this.gpuType = gpu.id;
+    this.instanceType = instance.name;
+    this.migConfig = args.migConfig;
+    this.amiType = args.amiType ?? 'AL2023_x86_64_NVIDIA';
+    this.minSize = args.minSize ?? 0;
+    this.desiredSize = args.desiredSize ?? this.minSize;
+    this.maxSize = args.maxSize ?? Math.max(this.desiredSize, 1);
+    this.resources = nodeResources({ name: args.migConfig, gpuType: gpu.id, devices: args.devices }, instance.gpuCount, args.migStrategy ?? 'mixed');
+    this.labels = { [MIG_CONFIG_LABEL]: args.migConfig, [POOL_LABEL]: args.pool };
+    const gpuProduct = gpu.productLabels[0];
+    this.autoscalerTags = args.cluster.clusterName.apply((clusterName) => clusterAutoscalerTags({
+      clusterName, pool: args.pool, migConfig: args.migConfig, resources: this.resources, gpuProduct,
+    }));
+
+    this.nodeGroup = new aws.eks.NodeGroup(`${name}-nodes`, {
+      clusterName: args.cluster.clusterName,
+      nodeRoleArn: args.cluster.nodeRoleArn,
+      subnetIds: args.subnetIds ?? args.cluster.subnetIds,
+      amiType: this.amiType,
+      instanceTypes: [instance.name],
+      capacityType: args.capacityType ?? 'ON_DEMAND',
+      diskSize: args.diskSize ?? 200,
+      scalingConfig: { minSize: this.minSize, maxSize: this.maxSize, desiredSize: this.desiredSize },
+      labels: { ...this.labels },
+      taints: [{ key: GPU_TAINT.key, value: GPU_TAINT.value, effect: 'NO_SCHEDULE' }],
+      updateConfig: { maxUnavailable: 1 },
+      tags: this.autoscalerTags.apply((t) => ({ ...(args.tags ?? {}), ...t, 'gpufleet.io/pool': args.pool })),
+    }, {
+      parent: this,
+      // Nodes cannot join before their role has the worker, CNI and registry policies.
+      dependsOn: [...args.cluster.nodeRoleDependencies],
+      // The cluster-autoscaler owns the size once the group runs.
+      ignoreChanges: ['scalingConfig.desiredSize'],
+    });
+    this.nodeGroupName = this.nodeGroup.nodeGroupName;
+    this.autoScalingGroupName = this.nodeGroup.resources.apply((r) => r?.[0]?.autoscalingGroups?.[0]?.name ?? '');
+
+    // EKS does not copy node group tags to the Auto Scaling group, where the cluster-autoscaler reads
+    // the node templates for scale-from-zero: tag the group itself (not propagated to instances).
+    const keys = Object.keys(clusterAutoscalerTags({ clusterName: '<cluster>', pool: args.pool, migConfig: args.migConfig, resources: this.resources, gpuProduct }));
+    for (const key of keys) {
+      new aws.autoscaling.Tag(`${name}-asg-${tagKeyId(key)}`, {
+        autoscalingGroupName: this.autoScalingGroupName,
+        tag: this.autoscalerTags.apply((t) => {
+          const realKey = key === `${CA}/<cluster>` ? Object.keys(t).find((k) => t[k] === 'owned')! : key;
+          return { key: realKey, value: t[realKey], propagateAtLaunch: false };
+        }),
+      }, { parent: this });
+    }
+    this.registerOutputs({
+      nodeGroupName: this.nodeGroupName,
+      autoScalingGroupName: this.autoScalingGroupName,
+      autoscalerTags: this.autoscalerTags,
+    });
+  }
+}

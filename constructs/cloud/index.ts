@@ -1,0 +1,6 @@
+export * from './iam-documents';
+export * from './gpu-cluster';
+export * from './gpu-node-group';
+export * from './model-repository-bucket';
+export * from './gpu-operator-release';
+export * from './platform-release';
