@@ -5,7 +5,7 @@
  */
 import type { ModelConfig, RouterConfig } from './config';
 import { GIB } from './config';
-import { Backend, BackendUnreachable, Resident, tritonMessage } from './backend';
+import { Backend, BackendUnreachable, RepoReply, Resident, tritonMessage } from './backend';
 import type { RouterMetrics } from './metrics';
 import type { Log } from './log';
 
@@ -31,6 +31,9 @@ interface Placement {
   readonly backend: Backend;
   readonly victims: readonly string[];
 }
+
+/** Upper bound of one load call on the wire (the router stops waiting after loadTimeoutSeconds, the call goes on). */
+const LOAD_CALL_LIMIT_MS = 30 * 60 * 1000;
 
 const fmtGiB = (bytes: number): string => `${Math.round((bytes / GIB) * 100) / 100} GiB`;
 
@@ -180,24 +183,33 @@ export class ModelCache {
       throw e;
     }
     const started = Date.now();
-    let reply;
-    try {
-      reply = await b.repo(`/v2/repository/models/${encodeURIComponent(name)}/load`, undefined, Math.max(1, deadline - started));
-    } catch (e) {
-      const err = e as BackendUnreachable;
-      if (err.timedOut) {
-        b.remove(name);
-        this.metrics.loads.inc([name, b.name, 'timeout']);
-        ms.lastError = `load did not finish within ${this.cfg.loadTimeoutSeconds}s on ${b.name}`;
-        this.log.warn(`load of ${name} on ${b.name} timed out after ${this.cfg.loadTimeoutSeconds}s; unloading it`);
-        b.repo(`/v2/repository/models/${encodeURIComponent(name)}/unload`, undefined, 30000).catch(() => undefined);
-        this.notifyRoom();
-        throw new RouteError(503, `model '${name}' did not load within ${this.cfg.loadTimeoutSeconds}s (loadTimeoutSeconds) on backend ${b.name}`, 5);
-      }
-      this.metrics.loads.inc([name, b.name, 'failure']);
-      this.markDown(b, err.cause);
-      return false;
-    }
+    const call = b.repo(`/v2/repository/models/${encodeURIComponent(name)}/load`, undefined, LOAD_CALL_LIMIT_MS);
+    const outcome = call.then(
+      (reply) => this.loaded(ms, b, p, reply, started),
+      (e: BackendUnreachable) => {
+        this.metrics.loads.inc([name, b.name, 'failure']);
+        this.markDown(b, e.cause);
+        return false;
+      },
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), Math.max(1, deadline - started));
+    });
+    const first = await Promise.race([outcome, timeout]);
+    clearTimeout(timer);
+    if (first !== 'timeout') return first;
+    // Triton goes on loading after a client gives up: keep the budget reserved, let the load finish in the background
+    outcome.catch(() => undefined);
+    this.metrics.loads.inc([name, b.name, 'timeout']);
+    ms.lastError = `load did not finish within ${this.cfg.loadTimeoutSeconds}s on ${b.name}`;
+    this.log.warn(`load of ${name} on ${b.name} did not finish within ${this.cfg.loadTimeoutSeconds}s; waiting requests get 503, the load goes on`);
+    throw new RouteError(503, `model '${name}' did not load within ${this.cfg.loadTimeoutSeconds}s (loadTimeoutSeconds) on backend ${b.name}; the load goes on in the background`, 5);
+  }
+
+  /** Books the answer of a load call: ready (true), backend gone (false) or a RouteError with the backend's message. */
+  private loaded(ms: ModelState, b: Backend, p: Placement, reply: RepoReply, started: number): boolean {
+    const name = ms.cfg.name;
     const resident = b.residents.get(name);
     if (reply.status !== 200) {
       if (resident?.state === 'loading') b.remove(name);
@@ -220,6 +232,7 @@ export class ModelCache {
     resident.changedAt = Date.now();
     resident.lastUsed = ++this.clock;
     this.log.info(`loaded ${name} on ${b.name} in ${secs.toFixed(3)}s${p.victims.length ? ` (evicted ${p.victims.join(', ')})` : ''}`);
+    this.notifyRoom();
     return true;
   }
 

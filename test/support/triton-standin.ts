@@ -42,6 +42,8 @@ export interface StandinOptions {
   readonly failLoads?: readonly string[];
   /** Delay of each infer answer, ms. @default 0 */
   readonly inferDelayMs?: number;
+  /** Delay of infer answers per model, ms (overrides `inferDelayMs`). @default {} */
+  readonly inferDelayMsByModel?: Readonly<Record<string, number>>;
   /** Models loaded at start. @default [] */
   readonly loaded?: readonly string[];
 }
@@ -118,10 +120,12 @@ export function startTritonStandin(opts: StandinOptions = {}): Promise<RunningSt
       });
     }
     used += gib;
-    const delay = (opts.loadDelayMs ?? 0) + (opts.loadDelayMsByModel?.[name] ?? 0) + (opts.loadGBps ? ((gib * GIB) / (opts.loadGBps * 1e9)) * 1000 : 0);
+    // the copy (fixed + size / bandwidth) shares one link: one at a time; a model's extra init delay runs beside it
+    const copy = (opts.loadDelayMs ?? 0) + (opts.loadGBps ? ((gib * GIB) / (opts.loadGBps * 1e9)) * 1000 : 0);
+    const extra = opts.loadDelayMsByModel?.[name] ?? 0;
     const p = new Promise<void>((resolve) => {
-      copyChain = copyChain.then(() => new Promise<void>((r) => setTimeout(r, delay))).then(resolve);
-    }).then((): LoadResult => {
+      copyChain = copyChain.then(() => new Promise<void>((r) => setTimeout(r, copy))).then(resolve);
+    }).then(() => new Promise<void>((r) => setTimeout(r, extra))).then((): LoadResult => {
       loading.delete(name);
       if (failing.has(name)) {
         used -= gib;
@@ -209,7 +213,8 @@ export function startTritonStandin(opts: StandinOptions = {}): Promise<RunningSt
             ...(body.id !== undefined ? { id: body.id } : {}),
             outputs: [{ name: 'OUTPUT0', datatype: first?.datatype ?? 'FP32', shape: first?.shape ?? [0], data: first?.data ?? [] }],
           };
-          if (inferDelay > 0) setTimeout(() => json(res, 200, answer), inferDelay);
+          const delay = opts.inferDelayMsByModel?.[name] ?? inferDelay;
+          if (delay > 0) setTimeout(() => json(res, 200, answer), delay);
           else json(res, 200, answer);
           return;
         }
