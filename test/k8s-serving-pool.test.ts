@@ -1,6 +1,7 @@
 import { Chart, Duration, Testing } from 'cdk8s';
 import * as YAML from 'yaml';
 import { ModelRepository } from '../constructs/k8s/model-repository';
+import { TritonModelConfig } from '../constructs/k8s/triton-model-config';
 import { TritonPool, TritonPoolProps } from '../constructs/k8s/triton-pool';
 import { validateObjects } from './support/validate';
 
@@ -203,6 +204,26 @@ describe('TritonPool', () => {
     const re = new RegExp(`^${pool.podNamePattern}$`);
     expect(re.test('bert-7d9f8c6b5d-x2k4q')).toBe(true);
     expect(re.test('bert-large-7d9f8c6b5d-x2k4q')).toBe(false);
+  });
+
+  test('a change to a model config changes the pod template (rolls the pool)', () => {
+    const render = (maxBatchSize: number, extra = false) => {
+      const chart = new Chart(Testing.app(), 'test');
+      const repository = new ModelRepository(chart, 'Repo', { storage: ModelRepository.pvc({ claimName: 'models' }) });
+      const pool = new TritonPool(chart, 'Pool', { name: 'p', namespace: 'ml', repository, models: ['resnet50'], gpuType: 'H100-80GB', profile: '1g.10gb' });
+      // configs added after the pool still count
+      repository.addModel(new TritonModelConfig({ name: 'resnet50', platform: 'onnxruntime_onnx', maxBatchSize }));
+      if (extra) repository.addModel(new TritonModelConfig({ name: 'other', platform: 'onnxruntime_onnx' }));
+      expect(pool.models).toEqual(['resnet50']);
+      return Testing.synth(chart).find((o: any) => o.kind === 'Deployment').spec.template.metadata.annotations['gpufleet.io/model-configs'];
+    };
+    expect(render(8)).toMatch(/^[0-9a-f]{16}$/);
+    expect(render(8)).toBe(render(8));
+    expect(render(16)).not.toBe(render(8));
+    // a model of another pool does not roll this one
+    expect(render(8, true)).toBe(render(8));
+    // without configs in the repository there is no annotation
+    expect(byKind(synth().objs, 'Deployment')[0].spec.template.metadata.annotations).toBeUndefined();
   });
 
   test('fails with no models', () => {

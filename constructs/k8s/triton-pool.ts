@@ -5,6 +5,7 @@
  * The L1 `k8s.KubeDeployment` is used because cdk8s-plus containers can not request extended resources
  * (`nvidia.com/mig-<profile>`, `nvidia.com/gpu`).
  */
+import { createHash } from 'crypto';
 import { Chart, Duration, Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
@@ -27,6 +28,8 @@ const GPU_PRODUCT_NODE_LABEL = 'nvidia.com/gpu.product';
 export const TRITON_POOL_LABEL = 'gpufleet.io/triton-pool';
 /** Pod label prefix marking each model a pod serves: `model.gpufleet.io/<model>: "true"`. */
 export const TRITON_MODEL_LABEL_PREFIX = 'model.gpufleet.io/';
+/** Pod annotation holding a digest of the pool's model configs. */
+export const MODEL_CONFIGS_ANNOTATION = 'gpufleet.io/model-configs';
 /** Label naming the owning team (as on the team's Namespace). */
 const TEAM_LABEL = 'gpufleet.io/team';
 /**
@@ -316,7 +319,14 @@ export class TritonPool extends Construct {
         selector: { matchLabels: { ...this.selectorLabels } },
         // No surge: a new pod needs a free slice of the same kind, which a planned fleet does not keep spare.
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(0), maxUnavailable: k8s.IntOrString.fromNumber(1) } },
-        template: { metadata: { labels: podLabels }, spec: podSpec },
+        template: {
+          metadata: {
+            labels: podLabels,
+            // Changing a model's config.pbtxt rolls the pool, so servers load the new config.
+            annotations: Lazy.any({ produce: () => this.configAnnotations() }) as unknown as Record<string, string>,
+          },
+          spec: podSpec,
+        },
       },
     });
 
@@ -352,6 +362,14 @@ export class TritonPool extends Construct {
         },
       });
     }
+  }
+
+  /** `gpufleet.io/model-configs`: a digest of the configs of this pool's models that the repository holds. */
+  private configAnnotations(): Record<string, string> | undefined {
+    const texts = this.models.filter((m) => this.repository.hasModel(m)).map((m) => this.repository.model(m).toPbtxt());
+    if (texts.length === 0) return undefined;
+    const digest = createHash('sha256').update(texts.join('\0')).digest('hex').slice(0, 16);
+    return { [MODEL_CONFIGS_ANNOTATION]: digest };
   }
 
   /** True once an autoscaler owns the replica count. */
