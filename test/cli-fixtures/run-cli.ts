@@ -1,0 +1,81 @@
+/** Runs the real gpufleet CLI (`node bin/gpufleet ...`) as a child process for the cli-* tests. */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+export const REPO = path.resolve(__dirname, '../..');
+export const FIXTURES = __dirname;
+export const SMALL_FLEET = path.join(FIXTURES, 'small.fleet.yaml');
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** `node bin/gpufleet ...args` from the repository root. */
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): CliResult {
+  const r = spawnSync(process.execPath, [path.join(REPO, 'bin', 'gpufleet'), ...args], {
+    cwd: REPO,
+    encoding: 'utf8',
+    env: { ...process.env, GPUFLEET_DEBUG: '', ...env },
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: 120_000,
+  });
+  if (r.error) throw r.error;
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A fresh temporary folder. */
+export function tempDir(prefix = 'gpufleet-cli-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Writes a file into a fresh temporary folder and returns its path. */
+export function tempFile(name: string, content: string): string {
+  const file = path.join(tempDir(), name);
+  fs.writeFileSync(file, content);
+  return file;
+}
+
+const VOID = new Set(['area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'source', 'track', 'wbr']);
+
+/**
+ * A small well-formedness check for the report: every non-void tag is closed in order (SVG
+ * self-closing tags allowed), no stray `<` or `&` in text. Returns the problems found.
+ */
+export function htmlProblems(html: string): string[] {
+  const problems: string[] = [];
+  const stack: string[] = [];
+  const text = html.replace(/<!DOCTYPE[^>]*>/i, '').replace(/<style>[\s\S]*?<\/style>/, '<style></style>');
+  const tag = /<(\/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[a-zA-Z_:][-a-zA-Z0-9_:.]*(?:="[^"]*")?)*)\s*(\/?)>/g;
+  let last = 0;
+  let m: RegExpExecArray | null;
+  const checkText = (t: string, at: number): void => {
+    if (/</.test(t)) problems.push(`stray "<" in text near offset ${at}: ${JSON.stringify(t.slice(0, 60))}`);
+    const amp = t.match(/&(?!(?:amp|lt|gt|quot|#39|#\d+|#x[0-9a-f]+);)/i);
+    if (amp) problems.push(`unescaped "&" in text near offset ${at}: ${JSON.stringify(t.slice(0, 60))}`);
+  };
+  while ((m = tag.exec(text)) !== null) {
+    checkText(text.slice(last, m.index), last);
+    last = tag.lastIndex;
+    const [, closing, rawName, attrs, selfClosing] = m;
+    const name = rawName.toLowerCase();
+    for (const a of attrs.matchAll(/="([^"]*)"/g)) {
+      if (/[<>]/.test(a[1])) problems.push(`unescaped "<" or ">" in an attribute of <${name}>: ${a[1].slice(0, 60)}`);
+    }
+    if (closing) {
+      const open = stack.pop();
+      if (open !== name) {
+        problems.push(`</${name}> closes <${open ?? 'nothing'}> near offset ${m.index}`);
+        return problems;
+      }
+    } else if (!selfClosing && !VOID.has(name)) {
+      stack.push(name);
+    }
+  }
+  checkText(text.slice(last), last);
+  if (stack.length > 0) problems.push(`unclosed: ${stack.map((s) => `<${s}>`).join(' ')}`);
+  return problems;
+}
