@@ -43,6 +43,10 @@ export class GpuSpace {
     return best;
   }
 
+  removeCount(profile: string): void {
+    this.counts.set(profile, (this.counts.get(profile) ?? 1) - 1);
+  }
+
   place(shape: SliceShape, start: number): void {
     if (this.opt.mig) {
       this.mask |= rangeMask(start, shape.memorySlices);
@@ -52,6 +56,18 @@ export class GpuSpace {
     }
     this.counts.set(shape.profile, (this.counts.get(shape.profile) ?? 0) + 1);
     this.placed.push({ shape, start });
+  }
+}
+
+/** Removes the last placed shape (undo of `place`). */
+export function unplaceLast(space: GpuSpace): void {
+  const p = space.placed.pop()!;
+  space.removeCount(p.shape.profile);
+  if (space.opt.mig) {
+    space.mask &= ~rangeMask(p.start, p.shape.memorySlices);
+    space.usedCompute -= p.shape.computeSlices;
+  } else {
+    space.usedCompute = 0;
   }
 }
 
@@ -97,7 +113,6 @@ export function fillSpare(space: GpuSpace): PlacedShape[] {
     for (const shape of shapes) {
       const s = space.bestStart(shape);
       if (s < 0) continue;
-      // only add it if the GPU still reaches as much compute as before
       space.place(shape, s);
       added.push({ shape, start: s });
       progress = true;
@@ -105,4 +120,50 @@ export function fillSpare(space: GpuSpace): PlacedShape[] {
     }
   }
   return added;
+}
+
+const LAYOUT_CACHE = new Map<string, PlacedShape[][]>();
+
+/**
+ * Every maximal MIG layout of a GPU type (no further shape fits), each as shapes with starts,
+ * deduplicated; shapes ordered by start. Cached per GPU type.
+ */
+export function maximalLayouts(opt: GpuOption): PlacedShape[][] {
+  const key = `${opt.type}/${opt.mig}`;
+  const hit = LAYOUT_CACHE.get(key);
+  if (hit) return hit;
+  const out: PlacedShape[][] = [];
+  const seen = new Set<string>();
+  if (!opt.mig) {
+    out.push([{ shape: opt.shapes[0], start: 0 }]);
+  } else {
+    const cur: PlacedShape[] = [];
+    const walk = (mask: number, used: number): void => {
+      let extended = false;
+      for (const shape of opt.shapes) {
+        if (used + shape.computeSlices > opt.computeSlices) continue;
+        if (cur.filter((p) => p.shape === shape).length >= shape.maxInstances) continue;
+        for (const s of shape.starts) {
+          const bits = rangeMask(s, shape.memorySlices);
+          if (mask & bits) continue;
+          extended = true;
+          cur.push({ shape, start: s });
+          const k = cur.map((p) => `${p.shape.profile}@${p.start}`).sort().join(',');
+          if (!seen.has(`partial:${k}`)) {
+            seen.add(`partial:${k}`);
+            walk(mask | bits, used + shape.computeSlices);
+          }
+          cur.pop();
+        }
+      }
+      if (!extended) {
+        const sorted = cur.slice().sort((a, b) => a.start - b.start);
+        const k = sorted.map((p) => `${p.shape.profile}@${p.start}`).join(',');
+        if (!seen.has(k)) { seen.add(k); out.push(sorted); }
+      }
+    };
+    walk(0, 0);
+  }
+  LAYOUT_CACHE.set(key, out);
+  return out;
 }

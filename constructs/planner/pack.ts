@@ -6,7 +6,7 @@
 import type { ModelSpec } from '../fleet/types';
 import { budgetOf, Candidate } from './entries';
 import type { GpuOption, SliceShape } from './gpu-options';
-import { GpuSpace, ReachTable } from './gpu-space';
+import { GpuSpace, maximalLayouts, ReachTable } from './gpu-space';
 
 /** Share quantum: shares are rounded up to a multiple of it, so rule 3 holds on the printed numbers. */
 export const SHARE_QUANTUM = 1e-6;
@@ -29,6 +29,8 @@ export interface ModelInput {
 
 export interface Seat {
   readonly model: ModelSpec;
+  /** Latency budget of the model (headroom x SLO). */
+  readonly budget: number;
   readonly cand: Candidate;
   readonly rps: number;
   readonly share: number;
@@ -55,16 +57,30 @@ export class SliceState {
     return Math.max(s, b > 0 ? l / b : 1, (this.memory + c.memGiB) / this.shape.memoryGiB);
   }
 
-  add(seat: Seat, budget: number): void {
+  add(seat: Seat): void {
     this.seats.push(seat);
     this.share += seat.share;
     this.latency += seat.cand.latencyMs;
-    this.budget = Math.min(this.budget, budget);
+    this.budget = Math.min(this.budget, seat.budget);
     this.memory += seat.cand.memGiB;
+  }
+
+  /** Removes the last seat added (undo of `add`). */
+  pop(): void {
+    const seat = this.seats.pop()!;
+    this.share -= seat.share;
+    this.latency -= seat.cand.latencyMs;
+    this.memory -= seat.cand.memGiB;
+    this.budget = this.seats.reduce((b, x) => Math.min(b, x.budget), Infinity);
+    if (this.seats.length === 0) { this.share = 0; this.latency = 0; }
   }
 }
 
 export interface PackVariant {
+  /** Dedicated replicas at the best throughput per compute slice, or per GPU footprint (compute or memory slices, whichever is the larger fraction). */
+  readonly full: 'compute' | 'footprint';
+  /** First fill whole GPUs with one model at its best MIG layout (all slices used), then the rest. */
+  readonly gpuFill: boolean;
   /** Order of remainder items: by compute need, or by latency budget first. */
   readonly order: 'need' | 'budget';
   /** Existing slice choice: first that fits, or the one left fullest. */
@@ -73,13 +89,17 @@ export interface PackVariant {
   readonly open: 'area' | 'small';
 }
 
-export const VARIANTS: readonly PackVariant[] = [
+const BASE_VARIANTS: readonly Omit<PackVariant, 'full' | 'gpuFill'>[] = [
   { order: 'need', fit: 'best', open: 'area' },
   { order: 'budget', fit: 'best', open: 'area' },
   { order: 'need', fit: 'first', open: 'small' },
   { order: 'budget', fit: 'best', open: 'small' },
-  { order: 'need', fit: 'best', open: 'small' },
-  { order: 'budget', fit: 'first', open: 'area' },
+];
+
+export const VARIANTS: readonly PackVariant[] = [
+  ...BASE_VARIANTS.map((v) => ({ ...v, full: 'footprint' as const, gpuFill: true })),
+  ...BASE_VARIANTS.map((v) => ({ ...v, full: 'footprint' as const, gpuFill: false })),
+  ...BASE_VARIANTS.map((v) => ({ ...v, full: 'compute' as const, gpuFill: false })),
 ];
 
 export interface PackResult {
@@ -91,12 +111,17 @@ export interface PackResult {
 const WINDOW = 400;
 
 /** Most efficient (compute per request) candidate of a model, ties to the smaller shape. */
-export function bestEfficient(input: ModelInput): { shapeIndex: number; cand: Candidate } | undefined {
+export function footprint(opt: GpuOption, shape: SliceShape): number {
+  if (!opt.mig) return 1;
+  return Math.max(shape.computeSlices / opt.computeSlices, shape.memorySlices / opt.memorySlices);
+}
+
+export function bestEfficient(input: ModelInput, opt: GpuOption, mode: 'compute' | 'footprint'): { shapeIndex: number; cand: Candidate } | undefined {
   let best: { shapeIndex: number; cand: Candidate } | undefined;
   let bestEff = -1;
   input.cands.forEach((list, shapeIndex) => {
     for (const c of list) {
-      const eff = c.throughput / c.shape.computeFraction;
+      const eff = c.throughput / (mode === 'compute' ? c.shape.computeFraction : footprint(opt, c.shape));
       if (eff > bestEff * (1 + 1e-12)) {
         bestEff = eff;
         best = { shapeIndex, cand: c };
@@ -139,10 +164,39 @@ export function packType(opt: GpuOption, inputs: readonly ModelInput[], headroom
   interface Item { input: ModelInput; rps: number; budget: number; need: number }
   const full: { input: ModelInput; shapeIndex: number; cand: Candidate; count: number }[] = [];
   const items: Item[] = [];
+  const layouts = v.gpuFill && opt.mig ? maximalLayouts(opt) : [];
+  const shapeIndex = new Map(opt.shapes.map((sh, i) => [sh.profile, i]));
   for (const input of inputs) {
-    const best = bestEfficient(input);
+    const best = bestEfficient(input, opt, v.full);
     if (!best) throw new Error(`models.${input.model.name}: no admissible profile entry on ${opt.type}`);
-    const d = input.model.rps;
+    let d = input.model.rps;
+    if (layouts.length > 0) {
+      // whole GPUs of this model at its best layout
+      let bestL = -1;
+      let bestThr = 0;
+      layouts.forEach((l, li) => {
+        let thr = 0;
+        for (const p of l) thr += input.cands[shapeIndex.get(p.shape.profile)!][0]?.throughput ?? 0;
+        if (thr > bestThr * (1 + 1e-12)) { bestThr = thr; bestL = li; }
+      });
+      const nGpu = bestL >= 0 && bestThr > 0 ? Math.floor(d / bestThr + 1e-12) : 0;
+      for (let k = 0; k < nGpu; k++) {
+        const g = new GpuSpace(opt, reach);
+        gpus.push(g);
+        for (const p of layouts[bestL]) {
+          const si = shapeIndex.get(p.shape.profile)!;
+          const c = input.cands[si][0];
+          if (!c) continue;
+          g.place(opt.shapes[si], p.start);
+          const sl = new SliceState(g, opt.shapes[si], p.start, si, overhead);
+          slices.push(sl);
+          sl.add({ model: input.model, budget: budgetOf(input.model, headroom), cand: c, rps: c.throughput, share: 1 });
+          d -= c.throughput;
+        }
+        if (g.freeCompute > 0) openGpus.push(g);
+      }
+      if (d <= input.model.rps * 1e-9) continue;
+    }
     const n = Math.floor(d / best.cand.throughput + 1e-12);
     let rem = d - n * best.cand.throughput;
     rem = rem <= d * 1e-9 ? 0 : roundUp6(rem);
@@ -153,7 +207,7 @@ export function packType(opt: GpuOption, inputs: readonly ModelInput[], headroom
   for (const f of full) {
     for (let i = 0; i < f.count; i++) {
       const sl = openSlice(f.shapeIndex);
-      sl.add({ model: f.input.model, cand: f.cand, rps: f.cand.throughput, share: 1 }, budgetOf(f.input.model, headroom));
+      sl.add({ model: f.input.model, budget: budgetOf(f.input.model, headroom), cand: f.cand, rps: f.cand.throughput, share: 1 });
     }
   }
 
@@ -205,7 +259,7 @@ export function packType(opt: GpuOption, inputs: readonly ModelInput[], headroom
       bestShare = pickShare;
       shared.push(bestSlice);
     }
-    bestSlice.add({ model: it.input.model, cand: bestCand!, rps: it.rps, share: bestShare }, it.budget);
+    bestSlice.add({ model: it.input.model, budget: it.budget, cand: bestCand!, rps: it.rps, share: bestShare });
     // drop slices that cannot take anything more from the window
     if (bestSlice.share > 1 - 1e-4 || bestSlice.latency >= bestSlice.budget - 1e-9) {
       const idx = shared.lastIndexOf(bestSlice);

@@ -7,12 +7,13 @@ import type { Fleet, ModelSpec } from '../fleet/types';
 import { baselines, lowerBound } from './bounds';
 import { Candidate, candidatesFor, ESTIMATE_RULE } from './entries';
 import { GpuOption, resolveGpuOptions } from './gpu-options';
+import { consolidate } from './consolidate';
 import { assemble, TypeResult } from './nodes';
 import { ModelInput, packType, PackResult, VARIANTS } from './pack';
 import type { Plan, PlanOptions } from './types';
 
 /** Models above this count are planned with `effort: 'fast'` unless asked otherwise. */
-export const THOROUGH_MAX_MODELS = 2000;
+export const THOROUGH_MAX_MODELS = 500;
 
 const byName = (a: ModelSpec, b: ModelSpec): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
@@ -26,7 +27,9 @@ function bestPack(opt: GpuOption, inputs: ModelInput[], fleet: Fleet, variants: 
   let best: PackResult | undefined;
   let bestKey = Infinity;
   for (const v of variants) {
-    const r = packType(opt, inputs, fleet.latencyHeadroom, fleet.processOverheadGiB, v);
+    const packed = packType(opt, inputs, fleet.latencyHeadroom, fleet.processOverheadGiB, v);
+    const attempts = packed.gpus.length <= 64 ? 2 * packed.gpus.length : 4;
+    const r = opt.mig ? consolidate(opt, packed, inputs, fleet.processOverheadGiB, attempts) : packed;
     // fewest GPUs, then least compute in slices (more spare for growth)
     const compute = r.slices.reduce((s, x) => s + x.shape.computeFraction, 0);
     const key = r.gpus.length * 1e6 + compute;

@@ -76,7 +76,7 @@ export interface PlanOptions {
   /**
    * How many packing variants the planner tries per GPU type (it keeps the cheapest):
    * `thorough` tries every variant, `fast` only the default one.
-   * @default - `thorough` up to 2,000 models, `fast` above
+   * @default - `thorough` up to 500 models, `fast` above
    */
   readonly effort?: 'fast' | 'thorough';
 }

@@ -1,0 +1,112 @@
+/**
+ * Consolidation after packing: tries to empty the least-loaded GPUs by moving their demand into
+ * room left on the other GPUs — free share on existing slices (within their latency and memory
+ * limits) and free MIG space for new slices — splitting a model's demand across slices if needed.
+ * Every move is journaled and undone when a GPU cannot be emptied completely.
+ */
+import type { Candidate } from './entries';
+import type { GpuOption } from './gpu-options';
+import { GpuSpace, unplaceLast } from './gpu-space';
+import { footprint, ModelInput, PackResult, roundShareUp, roundUp6, SliceState } from './pack';
+
+type Undo = () => void;
+
+function load(g: GpuSpace, slicesOf: Map<GpuSpace, SliceState[]>): number {
+  return (slicesOf.get(g) ?? []).reduce((s, x) => s + x.share * x.shape.computeFraction, 0);
+}
+
+/** Largest demand (rps, rounded down to 6 decimals) the candidate can take on the slice, 0 if none. */
+function room(sl: SliceState, c: Candidate, budget: number): number {
+  if (sl.memory + c.memGiB > sl.shape.memoryGiB + 1e-9) return 0;
+  if (sl.latency + c.latencyMs > Math.min(sl.budget, budget)) return 0;
+  const free = 1 - sl.share - 2e-6;
+  if (free <= 0) return 0;
+  return Math.floor(free * c.throughput * 1e6) / 1e6;
+}
+
+export function consolidate(opt: GpuOption, res: PackResult, inputs: readonly ModelInput[], overhead: number, maxAttempts: number): PackResult {
+  const byName = new Map(inputs.map((i) => [i.model.name, i]));
+  let gpus = res.gpus.slice();
+  let slices = res.slices.slice();
+  const tried = new Set<GpuSpace>();
+  let attempts = 0;
+  while (attempts < maxAttempts && gpus.length > 1) {
+    const slicesOf = new Map<GpuSpace, SliceState[]>();
+    for (const g of gpus) slicesOf.set(g, []);
+    for (const s of slices) slicesOf.get(s.gpu)!.push(s);
+    const order = gpus.map((g, i) => ({ g, i, l: load(g, slicesOf) })).filter((x) => !tried.has(x.g))
+      .sort((a, b) => a.l - b.l || b.i - a.i);
+    if (order.length === 0) break;
+    const victim = order[0].g;
+    tried.add(victim);
+    attempts++;
+    const moving = slicesOf.get(victim)!.flatMap((s) => s.seats);
+    const need = new Map<string, number>();
+    for (const seat of moving) need.set(seat.model.name, (need.get(seat.model.name) ?? 0) + seat.rps);
+    const journal: Undo[] = [];
+    const others = slices.filter((s) => s.gpu !== victim);
+    const opened: SliceState[] = [];
+    let ok = true;
+    const names = [...need.keys()].sort((a, b) => need.get(b)! - need.get(a)! || (a < b ? -1 : 1));
+    for (const name of names) {
+      const input = byName.get(name)!;
+      const budget = moving.find((s) => s.model.name === name)!.budget;
+      let remaining = need.get(name)!;
+      // 1. free share on existing slices of other GPUs (not already serving this model)
+      for (const sl of [...others, ...opened]) {
+        if (remaining <= 1e-9) break;
+        if (sl.seats.some((x) => x.model.name === name)) continue;
+        let best: Candidate | undefined;
+        let bestRoom = 0;
+        for (const c of input.cands[sl.shapeIndex]) {
+          const r = Math.min(remaining, room(sl, c, budget));
+          if (r > bestRoom + 1e-9) { bestRoom = r; best = c; }
+        }
+        if (!best || bestRoom < Math.min(remaining, 0.01 * remaining + 1e-6)) continue;
+        const rps = bestRoom >= remaining - 1e-9 ? roundUp6(remaining) : bestRoom;
+        const share = roundShareUp(rps / best.throughput);
+        if (sl.share + share > 1 + 1e-12) continue;
+        sl.add({ model: input.model, budget, cand: best, rps, share });
+        journal.push(() => sl.pop());
+        remaining -= rps;
+      }
+      // 2. new slices in free MIG space of other GPUs
+      while (remaining > 1e-9) {
+        let pick: { g: GpuSpace; shapeIndex: number; start: number; c: Candidate; score: number } | undefined;
+        input.cands.forEach((list, shapeIndex) => {
+          for (const c of list) {
+            const rps = Math.min(remaining, c.throughput);
+            const fullness = Math.max(rps / c.throughput, c.latencyMs / budget, (overhead + c.memGiB) / c.shape.memoryGiB);
+            const score = (footprint(opt, c.shape) * fullness) / rps; // GPU footprint used per rps served, lower is better
+            if (pick && score >= pick.score - 1e-12) continue;
+            for (const g of gpus) {
+              if (g === victim || g.freeCompute <= 0) continue;
+              const start = g.bestStart(c.shape);
+              if (start >= 0) { pick = { g, shapeIndex, start, c, score }; break; }
+            }
+          }
+        });
+        if (!pick) { ok = false; break; }
+        const p = pick;
+        p.g.place(p.c.shape, p.start);
+        const sl = new SliceState(p.g, p.c.shape, p.start, p.shapeIndex, overhead);
+        opened.push(sl);
+        journal.push(() => { unplaceLast(p.g); opened.splice(opened.indexOf(sl), 1); });
+        const rps = remaining <= p.c.throughput ? roundUp6(remaining) : p.c.throughput;
+        const share = rps >= p.c.throughput ? 1 : roundShareUp(rps / p.c.throughput);
+        sl.add({ model: input.model, budget, cand: p.c, rps, share });
+        journal.push(() => sl.pop());
+        remaining -= rps;
+      }
+      if (!ok) break;
+    }
+    if (!ok) {
+      for (let i = journal.length - 1; i >= 0; i--) journal[i]();
+      continue;
+    }
+    gpus = gpus.filter((g) => g !== victim);
+    slices = [...others, ...opened];
+    tried.clear();
+  }
+  return { gpus, slices };
+}
