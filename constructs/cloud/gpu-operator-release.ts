@@ -1,14 +1,12 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
+import { NVIDIA_HELM_REPOSITORY_URL } from '../k8s/gpu-operator';
 import { GPU_OPERATOR_CHART_VERSION, GpuOperatorHelmValues } from '../k8s/gpu-operator-values';
-
-/** The NGC Helm repository of the GPU operator chart. */
-export const NVIDIA_HELM_REPOSITORY = 'https://helm.ngc.nvidia.com/nvidia';
 
 export interface GpuOperatorReleaseArgs {
   /**
-   * The chart values: pass the object `gpuOperatorValues(...)` returns — the same object the cdk8s
-   * `GpuOperator` renders into its Flux HelmRelease — unchanged.
+   * The chart values: pass the object `gpuOperatorValues(...)` returns — e.g. `GpuOperator.values`, the
+   * same object the cdk8s `GpuOperator` renders into its Flux HelmRelease — unchanged.
    */
   readonly values: GpuOperatorHelmValues;
   /** Kubernetes provider of the cluster. */
@@ -73,7 +71,7 @@ export class GpuOperatorRelease extends pulumi.ComponentResource {
       name: 'gpu-operator',
       chart: 'gpu-operator',
       version: this.version,
-      repositoryOpts: { repo: args.repository ?? NVIDIA_HELM_REPOSITORY },
+      repositoryOpts: { repo: args.repository ?? NVIDIA_HELM_REPOSITORY_URL },
       namespace: this.namespace,
       createNamespace: true,
       // The same object the cdk8s GpuOperator puts into its Flux HelmRelease: one source of values.

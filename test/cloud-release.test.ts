@@ -1,0 +1,170 @@
+/**
+ * GpuOperatorRelease and PlatformRelease under Pulumi mocks, fed by a real cdk8s chart (the GPU operator
+ * construct with a MIG layout, a team namespace with a Triton model-reader service account and a
+ * Deployment): the Helm release values are the chart's typed values, every kept object of the chart is
+ * a Pulumi resource under the release component, Flux objects that would install the operator twice
+ * are left out, the service account carries the IRSA role, and the objects wait for the operator and
+ * the GPU node groups.
+ */
+import { Testing } from 'cdk8s';
+import * as plus from 'cdk8s-plus-28';
+import type { Plan } from '../constructs/planner/types';
+import { settle, setupPulumiMocks } from './support/pulumi-mocks';
+
+const mocks = setupPulumiMocks();
+let cloud: typeof import('../constructs/cloud');
+let k8sLayer: typeof import('../constructs/k8s');
+
+beforeAll(async () => {
+  cloud = await import('../constructs/cloud');
+  k8sLayer = await import('../constructs/k8s');
+});
+beforeEach(() => mocks.reset());
+
+const ROLE_ARN = 'arn:aws:iam::123456789012:role/models-read-vision';
+
+/** A cdk8s chart: GPU operator (Flux objects, namespace, mig-parted and device-plugin ConfigMaps) + a team's objects. */
+function platformChart() {
+  const chart = Testing.chart();
+  const op = new k8sLayer.GpuOperator(chart, 'GpuOperator', { nodeImage: 'al2023-nvidia', migStrategy: 'mixed' });
+  op.migConfig.addLayout(k8sLayer.MigLayout.fromProfiles('a100-mixed', 'A100-80GB', { '3g.40gb': 1, '2g.20gb': 1, '1g.10gb': 2 }));
+  const k = plus.k8s;
+  new k.KubeNamespace(chart, 'Vision', { metadata: { name: 'vision' } });
+  new k.KubeServiceAccount(chart, 'Reader', { metadata: { name: 'triton-model-reader', namespace: 'vision' } });
+  new k.KubeDeployment(chart, 'Triton', {
+    metadata: { name: 'triton-a', namespace: 'vision' },
+    spec: {
+      selector: { matchLabels: { app: 'triton-a' } },
+      template: {
+        metadata: { labels: { app: 'triton-a' } },
+        spec: { serviceAccountName: 'triton-model-reader', containers: [{ name: 'triton', image: 'nvcr.io/nvidia/tritonserver:25.10-py3' }] },
+      },
+    },
+  });
+  return { op, objects: chart.toJson() as Record<string, any>[] };
+}
+
+function handPlan(): Plan {
+  return {
+    fleet: 'hand', gpus: [],
+    migConfigs: [{ name: 'a100-mixed', gpuType: 'A100-80GB', instanceType: 'p4de.24xlarge', nodes: 1,
+      devices: [[{ profile: '3g.40gb', start: 4 }, { profile: '2g.20gb', start: 0 }, { profile: '1g.10gb', start: 2 }, { profile: '1g.10gb', start: 3 }]] }],
+    summary: { gpuCount: 8, costPerHour: 27.44705, lowerBound: 5, baselines: { dedicated: 9, noMig: 8 } },
+  };
+}
+
+function resourceType(o: Record<string, any>): string {
+  const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') : ['core', o.apiVersion];
+  return `kubernetes:${group}/${version}:${o.kind}`;
+}
+function resourceName(prefix: string, o: Record<string, any>): string {
+  return `${prefix}-${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
+}
+
+describe('GpuOperatorRelease', () => {
+  test('a Helm release of gpu-operator v26.7.0 from NGC with the chart construct\'s values object', async () => {
+    const { op } = platformChart();
+    const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
+    const release = new cloud.GpuOperatorRelease('gpu-operator', { values: op.values, provider: cluster.provider });
+    expect(release.values).toBe(op.values);
+    await settle();
+    const helm = mocks.get('kubernetes:helm.sh/v3:Release', 'gpu-operator-release');
+    expect(helm.inputs).toMatchObject({
+      name: 'gpu-operator', chart: 'gpu-operator', version: 'v26.7.0', namespace: 'gpu-operator', createNamespace: true,
+      repositoryOpts: { repo: 'https://helm.ngc.nvidia.com/nvidia' },
+    });
+    expect(helm.inputs.values).toEqual(JSON.parse(JSON.stringify(op.values)));
+    expect(helm.inputs.values).toMatchObject({
+      driver: { enabled: false }, toolkit: { enabled: false }, mig: { strategy: 'mixed' },
+      migManager: { enabled: true, config: { name: 'gpufleet-mig-parted-config', default: 'all-disabled', create: false } },
+    });
+    expect(helm.provider).toMatch(/pulumi:providers:kubernetes::gf-k8s::/);
+    expect(helm.parent).toBe(mocks.get('gpufleet:cloud:GpuOperatorRelease', 'gpu-operator').urn);
+    expect(release.referencedConfigMaps().map((c) => `${c.namespace}/${c.name}`)).toEqual(['gpu-operator/gpufleet-mig-parted-config', 'gpu-operator/gpufleet-device-plugin-config']);
+  });
+
+  test('fails on values that are not gpuOperatorValues, before any resource', () => {
+    const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
+    mocks.reset();
+    expect(() => new cloud.GpuOperatorRelease('op', { values: {} as any, provider: cluster.provider })).toThrow('values: expected the object of gpuOperatorValues(...), got {}');
+    expect(() => new cloud.GpuOperatorRelease('op', { values: k8sLayer.gpuOperatorValues(), provider: cluster.provider, timeoutSeconds: 5 }))
+      .toThrow('timeoutSeconds: expected an integer >= 60, got 5');
+    expect(mocks.resources).toEqual([]);
+  });
+});
+
+describe('PlatformRelease', () => {
+  test('every kept chart object is a resource under the release, after the operator and the node groups', async () => {
+    const { op, objects } = platformChart();
+    const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
+    const groups = cloud.GpuNodeGroup.fromPlan('gpu', handPlan(), { cluster });
+    const operator = new cloud.GpuOperatorRelease('gpu-operator', { values: op.values, provider: cluster.provider });
+    const release = new cloud.PlatformRelease('platform', {
+      objects, provider: cluster.provider, operatorRelease: operator, nodeGroups: groups,
+      serviceAccountRoles: [{ namespace: 'vision', name: 'triton-model-reader', roleArn: ROLE_ARN }],
+    });
+    await settle();
+
+    const skippedKinds = release.skipped.map((s) => `${s.kind} ${s.namespace ?? ''}/${s.name}`).sort();
+    expect(skippedKinds).toEqual(['HelmRelease gpu-operator/gpu-operator', 'HelmRepository gpu-operator/nvidia', 'Namespace /gpu-operator']);
+    const kept = objects.filter((o) => !release.skipped.some((s) => s.kind === o.kind && s.name === o.metadata.name && (s.namespace ?? '') === (o.metadata.namespace ?? '')));
+    expect(kept.length).toBe(objects.length - 3);
+    expect(release.objectCount).toBe(kept.length);
+
+    const component = mocks.get('gpufleet:cloud:PlatformRelease', 'platform');
+    const helm = mocks.get('kubernetes:helm.sh/v3:Release', 'gpu-operator-release');
+    const nodeGroupUrns = groups.map((g) => mocks.get('aws:eks/nodeGroup:NodeGroup', `gpu-${g.pool}-nodes`).urn);
+    const namespaceUrn = mocks.get('kubernetes:core/v1:Namespace', 'platform-vision').urn;
+    for (const o of kept) {
+      const r = mocks.get(resourceType(o), resourceName('platform', o));
+      expect(mocks.isDescendantOf(r.urn, component.urn)).toBe(true);
+      expect(r.provider).toMatch(/pulumi:providers:kubernetes::gf-k8s::/);
+      expect(r.inputs.metadata.name).toBe(o.metadata.name);
+      if (o.kind !== 'Namespace') {
+        expect(r.dependencies).toEqual(expect.arrayContaining([helm.urn, ...nodeGroupUrns, namespaceUrn]));
+      }
+    }
+    // Nothing else was released: k8s resources under the component are exactly the kept objects.
+    const released = mocks.resources.filter((r) => r.custom && r.type.startsWith('kubernetes:') && mocks.isDescendantOf(r.urn, component.urn));
+    expect(released.length).toBe(kept.length);
+    expect(mocks.resources.some((r) => r.type.endsWith(':HelmRelease'))).toBe(false);
+
+    // The mig-parted ConfigMap the operator values name is released.
+    const migCm = mocks.get('kubernetes:core/v1:ConfigMap', 'platform-gpu-operator/gpufleet-mig-parted-config');
+    expect(migCm.inputs.data['config.yaml']).toContain('a100-mixed');
+    // IRSA: the role ARN annotation on the Triton service account; the chart JSON itself is untouched.
+    const sa = mocks.get('kubernetes:core/v1:ServiceAccount', 'platform-vision/triton-model-reader');
+    expect(sa.inputs.metadata.annotations).toEqual({ 'eks.amazonaws.com/role-arn': ROLE_ARN });
+    expect(objects.find((o) => o.kind === 'ServiceAccount').metadata.annotations).toBeUndefined();
+  });
+
+  test('without an operator release every object is applied, the Flux operator objects included', async () => {
+    const { objects } = platformChart();
+    const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
+    const release = new cloud.PlatformRelease('flux', { objects, provider: cluster.provider });
+    await settle();
+    expect(release.skipped).toEqual([]);
+    mocks.get('kubernetes:helm.toolkit.fluxcd.io/v2:HelmRelease', 'flux-gpu-operator/gpu-operator');
+    mocks.get('kubernetes:core/v1:Namespace', 'flux-gpu-operator');
+  });
+
+  test('fails when the mig-parted ConfigMap the operator reads is not among the objects, before any resource', () => {
+    const { op, objects } = platformChart();
+    const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
+    const operator = new cloud.GpuOperatorRelease('gpu-operator', { values: op.values, provider: cluster.provider });
+    const before = mocks.resources.length;
+    const withoutCm = objects.filter((o) => !(o.kind === 'ConfigMap' && o.metadata.name === 'gpufleet-mig-parted-config'));
+    expect(() => new cloud.PlatformRelease('platform', { objects: withoutCm, provider: cluster.provider, operatorRelease: operator }))
+      .toThrow(/objects: the GPU operator's migManager.config.name names ConfigMap gpu-operator\/gpufleet-mig-parted-config, which is not among the objects/);
+    expect(mocks.resources.slice(before).filter((r) => r.type === 'gpufleet:cloud:PlatformRelease')).toEqual([]);
+  });
+
+  test('fails on a role for a service account the chart does not have, or a malformed object', () => {
+    const { objects } = platformChart();
+    const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
+    expect(() => new cloud.PlatformRelease('p', { objects, provider: cluster.provider, serviceAccountRoles: [{ namespace: 'nlp', name: 'triton-model-reader', roleArn: ROLE_ARN }] }))
+      .toThrow('serviceAccountRoles: no ServiceAccount nlp/triton-model-reader among the objects (ServiceAccounts: ServiceAccount vision/triton-model-reader)');
+    expect(() => new cloud.PlatformRelease('q', { objects: [...objects, { kind: 'ConfigMap' }], provider: cluster.provider }))
+      .toThrow(/objects\[\d+\]: expected a Kubernetes object with apiVersion, kind and metadata.name/);
+  });
+});
