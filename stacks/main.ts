@@ -1,9 +1,13 @@
 /**
- * The cdk8s app of `npm run synth` (`cdk8s synth`): renders the example GPU infrastructure into dist/.
+ * The cdk8s app of `npm run synth` (`cdk8s synth`): renders the default example platform
+ * (examples/default-platform.ts) into dist/, and each model's Triton `config.pbtxt` into
+ * dist/model-repository/<model>/config.pbtxt, for CI to upload beside the model files.
  */
 import { App } from 'cdk8s';
-import { buildGpuInfrastructure } from '../examples/gpu-infrastructure';
+import { ModelRepository } from '../constructs/k8s';
+import { buildDefaultPlatform } from '../examples/default-platform';
 
 const app = new App();
-buildGpuInfrastructure(app, 'gpu-infrastructure');
+buildDefaultPlatform(app, 'default-platform');
 app.synth();
+ModelRepository.writeAllConfigs(app, app.outdir);

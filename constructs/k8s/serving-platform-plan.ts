@@ -174,11 +174,30 @@ export function planDeclaration(fleet: Fleet, plan: Plan, teams: readonly Team[]
   const teamOf = (model: string) => specs.get(model)!.team;
   const tagOf = (profile: string) => (profile === WHOLE ? 'gpu' : profile.split('.')[0]);
   const sorted = [...groups.entries()].sort(([a], [b]) => byString(a, b)).map(([, g]) => g);
+  // A model's pools must share a namespace (one route per model path): pools linked by a common model
+  // form a component, owned by its team when all its models are that team's, else shared.
+  const parent = sorted.map((_, i) => i);
+  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i])));
+  const firstWith = new Map<string, number>();
+  sorted.forEach((g, i) => {
+    for (const m of g.models) {
+      const j = firstWith.get(m);
+      if (j === undefined) firstWith.set(m, i);
+      else parent[find(i)] = find(j);
+    }
+  });
+  const componentTeams = new Map<number, Set<string>>();
+  sorted.forEach((g, i) => {
+    const root = find(i);
+    const set = componentTeams.get(root) ?? new Set<string>();
+    for (const m of g.models) set.add(teamOf(m));
+    componentTeams.set(root, set);
+  });
   const ownerOf = (g: Group) => {
-    const owners = [...new Set(g.models.map(teamOf))].sort(byString);
+    const owners = [...componentTeams.get(find(sorted.indexOf(g)))!].sort(byString);
     return owners.length === 1 ? owners[0] : 'shared';
   };
-  if (fleet.models.some((m) => m.team === 'shared') && sorted.some((g) => new Set(g.models.map(teamOf)).size > 1)) {
+  if (fleet.models.some((m) => m.team === 'shared') && sorted.some((g) => ownerOf(g) === 'shared')) {
     throw new Error('fleet: team "shared" is reserved for pools that serve several teams\' models; rename the team');
   }
   const perTag = new Map<string, number>();
@@ -207,7 +226,7 @@ export function planDeclaration(fleet: Fleet, plan: Plan, teams: readonly Team[]
           ? { kind: 'fixed' }
           : { ...scaling, minReplicas: Math.max(scaling.minReplicas ?? g.replicas, 0), maxReplicas: Math.max(scaling.maxReplicas, g.replicas) },
     };
-    const entry = owner === 'shared' ? { ...pool, teams: [...new Set(g.models.map(teamOf))].sort(byString) } : pool;
+    const entry = owner === 'shared' ? { ...pool, teams: [...componentTeams.get(find(sorted.indexOf(g)))!].sort(byString) } : pool;
     poolsByOwner.set(owner, [...(poolsByOwner.get(owner) ?? []), entry]);
     for (const [model, rps] of g.rps) {
       const w = weights.get(model) ?? new Map<string, number>();

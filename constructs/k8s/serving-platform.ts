@@ -270,6 +270,14 @@ export class ServingPlatform extends Construct {
     }
     this.teams = teamNamespaces;
     this.pools = pools;
+    const served = new Set([...pools.values()].flatMap((p) => p.pool.models));
+    for (const t of teams) {
+      for (const m of t.models) {
+        if (!served.has(m.name)) {
+          throw new Error(`teams["${t.name}"].models: model "${m.name}" is served by no pool (pools of team "${t.name}": ${(t.pools ?? []).map((p) => p.name).sort().join(', ') || 'none'}); add it to a pool or remove it`);
+        }
+      }
+    }
 
     // 7. Autoscaling, metrics rules and routes of every pool.
     this.serving = new PlatformServing(this, 'Serving', {
@@ -279,6 +287,7 @@ export class ServingPlatform extends Construct {
       gatewayNamespace,
       monitoringNamespace,
       routes: props.routes,
+      models: this.repository.modelNames,
     });
 
     // 8. Team setup hooks, by team name.
