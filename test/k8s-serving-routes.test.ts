@@ -88,6 +88,46 @@ describe('ModelRoutes (Gateway API)', () => {
     expect(resnet.timeouts).toEqual({ request: '120s' });
   });
 
+  test('per-model weights override pool weights for that model only', () => {
+    // GIVEN resnet50 and a second shared model, a plan that sends resnet50 mostly to cnn-2g
+    const specs = [
+      { name: 'cnn-1g', models: ['resnet50', 'vgg16'], replicas: 3 },
+      { name: 'cnn-2g', models: ['resnet50', 'vgg16'], replicas: 1 },
+    ];
+    const weights = new Map([['resnet50', new Map([['cnn-1g', 10], ['cnn-2g', 90]])]]);
+    const { routeObjs, routes } = build(specs, () => ({ modelWeights: weights }));
+    // THEN resnet50 splits 10/90 in a rule of its own, vgg16 keeps the replica weights 3/1
+    const rules = routeObjs[0].spec.rules.map((r: any) => [r.matches.map((m: any) => m.path.value), r.backendRefs.map((b: any) => `${b.name}=${b.weight}`)]);
+    expect(rules).toEqual([
+      [['/v2/models/resnet50'], ['cnn-1g=10', 'cnn-2g=90']],
+      [['/v2/models/vgg16'], ['cnn-1g=3', 'cnn-2g=1']],
+    ]);
+    expect(routes.backendsOf('resnet50').map((b) => b.weight)).toEqual([10, 90]);
+    // a plain object works too
+    const again = build(specs, () => ({ modelWeights: { resnet50: { 'cnn-1g': 10, 'cnn-2g': 90 } } })).routeObjs;
+    expect(YAML.stringify(again)).toBe(YAML.stringify(routeObjs));
+  });
+
+  test('fails for per-model weights that do not match the pools', () => {
+    const specs = [
+      { name: 'cnn-1g', models: ['resnet50'] },
+      { name: 'cnn-2g', models: ['resnet50'] },
+    ];
+    expect(() => build(specs, () => ({ modelWeights: { bert: { 'cnn-1g': 1 } } }))).toThrow('modelWeights.bert: model "bert" is routed to no pool');
+    expect(() => build(specs, () => ({ modelWeights: { resnet50: { 'cnn-1g': 1, other: 2 } } }))).toThrow(
+      'modelWeights.resnet50.other: pool "other" does not serve resnet50 (served by cnn-1g, cnn-2g)',
+    );
+    expect(() => build(specs, () => ({ modelWeights: { resnet50: { 'cnn-1g': 1 } } }))).toThrow(
+      'modelWeights.resnet50.cnn-2g: expected a weight for every pool serving resnet50, got none',
+    );
+    expect(() => build(specs, () => ({ modelWeights: { resnet50: { 'cnn-1g': 1.5, 'cnn-2g': 1 } } }))).toThrow(
+      'modelWeights.resnet50.cnn-1g: expected an integer in 0..1000000, got 1.5',
+    );
+    expect(() => build(specs, () => ({ gateway: undefined, ingress: {}, modelWeights: { resnet50: { 'cnn-1g': 1, 'cnn-2g': 1 } } }))).toThrow(
+      'modelWeights: an Ingress can not weight backends; use gateway mode, got weights for resnet50',
+    );
+  });
+
   test('pools in two namespaces get an HTTPRoute each', () => {
     const { routeObjs } = build([
       { name: 'vision', models: ['resnet50'], namespace: 'team-vision' },

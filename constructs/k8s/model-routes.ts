@@ -64,6 +64,14 @@ export interface ModelRoutesProps {
   readonly hostnames?: readonly string[];
   /** Models that must be routed (e.g. every model of the repository); one without a pool is an error. @default - the models of the pools */
   readonly models?: readonly string[];
+  /**
+   * Gateway API: per-model weights, model → pool name → integer weight >= 0 (e.g. the requests/s a plan sends each
+   * pool), overriding the pool weight for that model. Every pool serving a listed model must be named.
+   * @default - the pool weights
+   */
+  readonly modelWeights?:
+    | ReadonlyMap<string, ReadonlyMap<string, number>>
+    | Readonly<Record<string, Readonly<Record<string, number>>>>;
   /** Gateway API: request timeout of every rule. @default - the Gateway implementation's default */
   readonly requestTimeout?: Duration;
 }
@@ -146,6 +154,33 @@ export class ModelRoutes extends Construct {
         this._backends.set(m, list);
       }
     });
+    const modelWeights = toNestedMap(props.modelWeights);
+    if (modelWeights.size > 0 && this.mode === 'ingress') {
+      throw new Error(`modelWeights: an Ingress can not weight backends; use gateway mode, got weights for ${[...modelWeights.keys()].sort().join(', ')}`);
+    }
+    for (const m of [...modelWeights.keys()].sort()) {
+      const list = this._backends.get(m);
+      if (list === undefined) throw new Error(`modelWeights.${m}: model ${JSON.stringify(m)} is routed to no pool`);
+      const ws = modelWeights.get(m)!;
+      for (const pool of [...ws.keys()].sort()) {
+        if (!list.some((b) => b.pool.name === pool)) {
+          throw new Error(`modelWeights.${m}.${pool}: pool ${JSON.stringify(pool)} does not serve ${m} (served by ${list.map((b) => b.pool.name).sort().join(', ')})`);
+        }
+      }
+      this._backends.set(
+        m,
+        list.map((b) => {
+          const w = ws.get(b.pool.name);
+          if (w === undefined) {
+            throw new Error(`modelWeights.${m}.${b.pool.name}: expected a weight for every pool serving ${m}, got none`);
+          }
+          if (!Number.isInteger(w) || w < 0 || w > 1_000_000) {
+            throw new Error(`modelWeights.${m}.${b.pool.name}: expected an integer in 0..1000000, got ${JSON.stringify(w)}`);
+          }
+          return { pool: b.pool, weight: w };
+        }),
+      );
+    }
     for (const [m, list] of this._backends) {
       list.sort((a, b) => (a.pool.name < b.pool.name ? -1 : a.pool.name > b.pool.name ? 1 : 0));
       if (list.every((b) => b.weight === 0)) {
@@ -300,4 +335,16 @@ export class ModelRoutes extends Construct {
       }),
     );
   }
+}
+
+function toNestedMap(
+  w: ReadonlyMap<string, ReadonlyMap<string, number>> | Readonly<Record<string, Readonly<Record<string, number>>>> | undefined,
+): Map<string, Map<string, number>> {
+  const out = new Map<string, Map<string, number>>();
+  if (w === undefined) return out;
+  const entries = w instanceof Map ? [...w.entries()] : Object.entries(w);
+  for (const [model, inner] of entries) {
+    out.set(model, new Map(inner instanceof Map ? [...inner.entries()] : Object.entries(inner as Record<string, number>)));
+  }
+  return out;
 }
