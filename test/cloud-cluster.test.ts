@@ -60,7 +60,6 @@ describe('GpuCluster (new)', () => {
     // The kubeconfig holds no credentials: it calls aws eks get-token.
     expect(kubeconfig.users[0].user.exec).toMatchObject({ command: 'aws', args: ['eks', 'get-token', '--cluster-name', 'gpufleet-dev', '--output', 'json', '--region', 'us-east-1'] });
     expect(kubeconfig.clusters[0].cluster.server).toMatch(/^https:\/\/.*eks\.amazonaws\.com$/);
-    expect(cluster.kubeconfig.isSecret).toBeDefined();
     expect(await (cluster.kubeconfig as any).isSecret).toBe(true);
     const component = mocks.get('gpufleet:cloud:GpuCluster', 'gf');
     for (const r of mocks.resources.filter((x) => x !== component)) expect(r.parent).toBe(component.urn);

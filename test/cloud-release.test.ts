@@ -135,7 +135,7 @@ describe('PlatformRelease', () => {
     // IRSA: the role ARN annotation on the Triton service account; the chart JSON itself is untouched.
     const sa = mocks.get('kubernetes:core/v1:ServiceAccount', 'platform-vision/triton-model-reader');
     expect(sa.inputs.metadata.annotations).toEqual({ 'eks.amazonaws.com/role-arn': ROLE_ARN });
-    expect(objects.find((o) => o.kind === 'ServiceAccount').metadata.annotations).toBeUndefined();
+    expect(objects.find((o) => o.kind === 'ServiceAccount')!.metadata.annotations).toBeUndefined();
   });
 
   test('without an operator release every object is applied, the Flux operator objects included', async () => {
