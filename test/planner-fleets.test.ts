@@ -1,0 +1,155 @@
+import type { Fleet, ProfileEntry } from '../constructs/fleet/types';
+import { baselines, ESTIMATE_RULE, lowerBound, plan, verifyPlan } from '../constructs/planner';
+import type { Plan } from '../constructs/planner';
+import { fleetOf, mixedFleet, model, synthProfiles } from './planner-fixtures';
+
+const l4 = (throughput: number, latencyMs: number, batch = 4): ProfileEntry => ({ gpu: 'L4', slice: 7, batch, instances: 1, throughput, latencyMs });
+
+/** Ten small models that meet a 200 ms SLO on an L4 (and on H100 MIG slices). */
+function smallModels() {
+  return Array.from({ length: 10 }, (_, i) => model(`small-${i}`, 40 + i, 200, 1,
+    [l4(400, 20), ...synthProfiles('H100-80GB', 150)]));
+}
+
+const typesOf = (p: Plan, name: string): string[] => [...new Set(p.gpus.filter((g) => g.slices.some((s) => s.models.some((m) => m.name === name))).map((g) => g.type))];
+
+describe('multi-gpu-type cost choice', () => {
+  const gpus = [{ type: 'L4', mig: false }, { type: 'H100-80GB', mig: true }];
+
+  test('a cheap L4 pool wins for small models that meet their SLO on it', () => {
+    const fleet = fleetOf(smallModels(), gpus);
+    const p = plan(fleet);
+    expect(verifyPlan(fleet, p)).toEqual([]);
+    expect(p.gpus.every((g) => g.type === 'L4' && !g.mig && g.slices[0].profile === 'whole')).toBe(true);
+    const h100Only = plan({ ...fleet, gpus: [gpus[1]] });
+    expect(p.summary.costPerHour).toBeLessThan(h100Only.summary.costPerHour);
+    expect(p.nodes!.every((n) => n.instanceType === 'g6.48xlarge' && n.migConfig === 'all-disabled')).toBe(true);
+  });
+
+  test('a tight-SLO model still goes to MIG H100 and the plan is the cheapest of the alternatives', () => {
+    // 8 ms SLO x 0.5 = 4 ms budget: the L4 entry (20 ms) is not admissible
+    const tight = model('fraud-check', 300, 8, 2, [l4(900, 20), ...synthProfiles('H100-80GB', 1000)]);
+    const fleet = fleetOf([...smallModels(), tight], gpus);
+    const p = plan(fleet);
+    expect(verifyPlan(fleet, p)).toEqual([]);
+    expect(typesOf(p, 'fraud-check')).toEqual(['H100-80GB']);
+    expect(p.gpus.filter((g) => g.type === 'H100-80GB').every((g) => g.mig)).toBe(true);
+    const h100Only = plan({ ...fleet, gpus: [gpus[1]] });
+    expect(p.summary.costPerHour).toBeLessThanOrEqual(h100Only.summary.costPerHour);
+  });
+
+  test('with single-gpu H100 nodes the small models move to L4 and the tight one stays on H100', () => {
+    const tight = model('fraud-check', 300, 8, 2, [l4(900, 20), ...synthProfiles('H100-80GB', 1000)]);
+    // per L4 (0.80/h): four models (share 0.25 each); per H100 (6.88/h): about 18 models' worth
+    const many = Array.from({ length: 40 }, (_, i) => model(`small-${i}`, 150, 200, 1, [l4(600, 20), ...synthProfiles('H100-80GB', 150)]));
+    const mixed = [{ type: 'L4', mig: false, instanceType: 'g6.xlarge' }, { type: 'H100-80GB', mig: true, instanceType: 'p5.4xlarge' }];
+    const fleet = fleetOf([...many, tight], mixed);
+    const p = plan(fleet);
+    expect(verifyPlan(fleet, p)).toEqual([]);
+    expect(typesOf(p, 'fraud-check')).toEqual(['H100-80GB']);
+    expect(typesOf(p, 'small-0')).toEqual(['L4']);
+    expect(p.summary.costPerHour).toBeLessThan(plan({ ...fleet, gpus: [mixed[1]] }).summary.costPerHour);
+  });
+
+  test('fleet prices override the catalog', () => {
+    const fleet = fleetOf(smallModels(), [{ type: 'L4', mig: false, pricePerGpuHour: 100 }, { type: 'H100-80GB', mig: true, pricePerGpuHour: 1 }]);
+    const p = plan(fleet);
+    expect(p.gpus.every((g) => g.type === 'H100-80GB')).toBe(true);
+    expect(p.summary.costPerHour).toBe(8); // one p5.48xlarge node of 8 gpus at 1/h
+  });
+});
+
+describe('node grouping', () => {
+  function bigFleet(): Fleet {
+    const g = 'A100-80GB';
+    return fleetOf([
+      model('ranker', 60000, 120, 2, synthProfiles(g, 400)),
+      model('embedder', 40000, 150, 1.5, synthProfiles(g, 300)),
+      model('ocr', 900, 300, 3, synthProfiles(g, 60)),
+      model('tiny', 5, 400, 0.5, synthProfiles(g, 100)),
+    ]);
+  }
+
+  test('groups gpus into 8-gpu p4de.24xlarge nodes, each described by one mig-parted config', () => {
+    const fleet = bigFleet();
+    const p = plan(fleet);
+    expect(verifyPlan(fleet, p)).toEqual([]);
+    const nodes = p.nodes!;
+    expect(p.gpus.length).toBeGreaterThan(8);
+    expect(nodes).toHaveLength(Math.ceil(p.gpus.length / 8));
+    for (const n of nodes) {
+      expect(n.instanceType).toBe('p4de.24xlarge');
+      expect(n.gpus.length).toBeGreaterThan(0);
+      expect(n.gpus.length).toBeLessThanOrEqual(8);
+      const cfg = p.migConfigs!.find((c) => c.name === n.migConfig)!;
+      expect(cfg.name).toMatch(/^gpufleet-a100-80gb-\d+$/);
+      expect([1, 8]).toContain(cfg.devices.length);
+      n.gpus.forEach((id, i) => {
+        const gpu = p.gpus.find((x) => x.id === id)!;
+        expect(gpu.node).toBe(n.name);
+        const device = cfg.devices.length === 1 ? cfg.devices[0] : cfg.devices[i];
+        expect(gpu.slices.map((s) => ({ profile: s.profile, start: s.start }))).toEqual(device);
+      });
+    }
+    expect(p.migConfigs!.reduce((s, c) => s + c.nodes, 0)).toBe(nodes.length);
+    expect(p.summary.nodeConfigurations).toBe(p.migConfigs!.length);
+    expect(p.summary.nodeConfigurations).toBeLessThanOrEqual(nodes.length);
+    expect(p.summary.costPerHour).toBeCloseTo(nodes.length * 27.44705, 3);
+  });
+
+  test('gpu ids are numbered node by node', () => {
+    const p = plan(bigFleet());
+    const order = p.nodes!.flatMap((n) => n.gpus);
+    expect(order).toEqual(p.gpus.map((g) => g.id));
+    expect(p.gpus.map((g) => g.id)).toEqual(p.gpus.map((_, i) => `gpu-${i}`));
+  });
+});
+
+describe('lower bound and baselines', () => {
+  test('lower bound follows DESIGN.md: best admissible throughput per compute slice', () => {
+    const g = 'A100-80GB';
+    const entries: ProfileEntry[] = [
+      { gpu: g, slice: 1, batch: 1, instances: 1, throughput: 100, latencyMs: 10 },
+      { gpu: g, slice: 7, batch: 1, instances: 1, throughput: 500, latencyMs: 4 },
+      { gpu: g, slice: 1, batch: 8, instances: 1, throughput: 400, latencyMs: 90 }, // not admissible: 90 > 0.5 x 100
+    ];
+    const fleet = fleetOf([model('a', 1400, 100, 1, entries)]);
+    // best per compute slice: 100 (1g) > 500/7; 1400 / 100 / 7 = 2 gpus; memory 1 / 79 gpus
+    expect(lowerBound(fleet)).toBeCloseTo(2, 9);
+    const memFleet = fleetOf([model('a', 1, 100, 60, entries), model('b', 1, 100, 60, entries)]);
+    expect(lowerBound(memFleet)).toBeCloseTo(120 / 79, 9);
+    // dedicated: ceil(1400 / 500) whole gpus
+    expect(baselines(fleet).dedicated).toBe(3);
+  });
+
+  test('a plan never reports fewer gpus than the bound', () => {
+    for (const fleet of [mixedFleet(), fleetOf(smallModels(), [{ type: 'L4', mig: false }])]) {
+      const p = plan(fleet);
+      expect(p.summary.gpuCount).toBeGreaterThanOrEqual(p.summary.lowerBound);
+      expect(p.summary.gpuCount).toBeGreaterThanOrEqual(Math.ceil(lowerBound(fleet) - 1e-9));
+      expect(p.summary.baselines.noMig).toBeLessThanOrEqual(p.summary.baselines.dedicated);
+    }
+  });
+});
+
+describe('models without profiles', () => {
+  test('are estimated from throughputPerGpu, and the plan says so', () => {
+    const fleet = fleetOf([
+      model('measured', 100, 200, 1, synthProfiles('A100-80GB', 200), { throughputPerGpu: 99999 }),
+      model('guessed', 50, 500, 1, [], { throughputPerGpu: 700 }),
+    ]);
+    const p = plan(fleet);
+    expect(verifyPlan(fleet, p)).toEqual([]);
+    const note = p.summary.notes!.find((n) => n.startsWith('estimated'))!;
+    expect(note).toContain('guessed on A100-80GB');
+    expect(note).not.toContain('measured on');
+    expect(note).toContain(ESTIMATE_RULE);
+    const seat = p.gpus.flatMap((g) => g.slices.flatMap((s) => s.models)).find((m) => m.name === 'guessed')!;
+    expect([seat.batch, seat.instances]).toEqual([1, 1]);
+  });
+
+  test('fails for a model with neither profiles nor throughputPerGpu', () => {
+    const fleet = fleetOf([model('blank', 5, 100, 1, [])]);
+    expect(() => plan(fleet)).toThrow('models.blank: no profile entry meets latency <= 0.5 x 100 ms and memory 1 GiB + 0.6 GiB overhead on A100-80GB (no profiles and no throughputPerGpu)');
+  });
+});
