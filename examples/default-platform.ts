@@ -45,7 +45,7 @@ const vision: Team = {
       scaling: { kind: 'keda', minReplicas: 2, maxReplicas: 8 },
     },
     { name: 'vision-2g', slice: '2g.20gb', models: ['densenet121', 'yolov8m'], replicas: 2, scaling: { kind: 'keda', minReplicas: 1, maxReplicas: 4 } },
-    { name: 'vision-3g', slice: '3g.40gb', models: ['vit-base'], replicas: 1 },
+    { name: 'vision-3g', slice: '3g.40gb', models: ['vit-base'], replicas: 1, scaling: { kind: 'keda', minReplicas: 1, maxReplicas: 2 } },
   ],
 };
 
@@ -80,7 +80,10 @@ const assistant: Team = {
   ],
   pools: [
     { name: 'assistant-llm', slice: 'whole', nodePool: 'h100-whole', models: ['llama-2-7b-chat'], replicas: 2, scaling: { kind: 'keda', minReplicas: 1, maxReplicas: 3 } },
-    { name: 'assistant-embed', slice: 'whole', nodePool: 'l4-shared', models: ['bge-small'], replicas: 2 },
+    {
+      name: 'assistant-embed', slice: 'whole', nodePool: 'l4-shared', models: ['bge-small'], replicas: 2,
+      scaling: { kind: 'hpa', minReplicas: 2, maxReplicas: 4 },
+    },
   ],
 };
 
