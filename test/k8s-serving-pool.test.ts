@@ -242,7 +242,7 @@ describe('TritonPool', () => {
     expect(() => synth({ name: 'CNN_pool' })).toThrow(/^name: expected a DNS-1123 label.*got "CNN_pool"$/);
     expect(() => synth({ name: 'a'.repeat(41) })).toThrow(/^name: expected at most 40 characters/);
     expect(() => synth({ models: ['ResNet'] })).toThrow(/^pools\.cnn-1g\.models\[0\]: expected a DNS-1123 label/);
-    expect(() => synth({ migConfig: 'All Balanced' })).toThrow(/^pools\.cnn-1g\.migConfig: expected a label value/);
+    expect(() => synth({ migConfig: 'All Balanced' })).toThrow(/^pools\.cnn-1g\.migConfig: expected 1-63 lowercase letters.*got "All Balanced"$/);
   });
 
   test('fails for a profile the GPU does not have, and an unknown GPU type', () => {

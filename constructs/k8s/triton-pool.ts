@@ -13,7 +13,7 @@ import { ServiceMonitor } from '../../imports/prometheus-servicemonitor-monitori
 import { getGpuType } from '../catalog';
 import { MigStrategy, gpuResourceName, gpuToleration } from './gpu-resources';
 import { ModelRepository } from './model-repository';
-import { assertDnsLabel } from './names';
+import { assertDnsLabel, assertLabelValue } from './names';
 
 /** The Triton image gpufleet pins (NGC release 25.08). */
 export const DEFAULT_TRITON_IMAGE = 'nvcr.io/nvidia/tritonserver:25.08-py3';
@@ -153,12 +153,8 @@ export class TritonPool extends Construct {
     this.profile = props.profile;
     this.migStrategy = props.migStrategy ?? 'mixed';
     this.gpuResource = gpuResourceName(this.gpuType, this.profile, this.migStrategy);
-    if (props.migConfig !== undefined) {
-      // a layout name is a label value (`all-1g.10gb`)
-      if (!/^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$/.test(props.migConfig) || props.migConfig.length > 63) {
-        throw new Error(`${where}.migConfig: expected a label value (1-63 lowercase letters, digits, '-', '_' or '.'), got ${JSON.stringify(props.migConfig)}`);
-      }
-    }
+    // a layout name is a node label value (`all-1g.10gb`)
+    if (props.migConfig !== undefined) assertLabelValue(`${where}.migConfig`, props.migConfig);
     this.migConfig = props.migConfig;
 
     const replicas = props.replicas ?? 1;
