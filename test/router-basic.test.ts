@@ -110,6 +110,11 @@ test('fails with 503 carrying the backend\'s message when a load fails', async (
   const metrics = (await request(router.url, 'GET', '/metrics')).body;
   expect(metrics).toContain('gpufleet_router_model_loads_total{model="broken",backend="pool-a-0",result="failure"} 1');
   expect(metrics).toContain('gpufleet_router_requests_total{model="broken",code="503"} 1');
+  // within loadFailureBackoffSeconds the same answer comes without a new load
+  const again = await infer(router.url, 'broken');
+  expect(again.status).toBe(503);
+  expect(again.json()).toEqual(r.json());
+  expect((await standinStats(standin.url)).failedLoads).toBe(1);
 });
 
 test('serves Prometheus text metrics with budget, in-flight and load latency', async () => {
@@ -147,7 +152,7 @@ describe('config errors', () => {
     ['fails on a missing backends list', { listen: '127.0.0.1:0', models: [] }, 'backends: expected a non-empty list, got nothing'],
     ['fails on a negative memory budget', { backends: [{ name: 'a', url: 'http://127.0.0.1:1', memoryGiB: -1 }] }, 'backends[0].memoryGiB: expected a number > 0, got -1'],
     ['fails on a backend URL with a path', { backends: [{ name: 'a', url: 'http://h:1/v2', memoryGiB: 1 }] }, 'backends[0].url: expected an http:// URL without path, e.g. http://127.0.0.1:8000, got "http://h:1/v2"'],
-    ['fails on an unknown key', { backends: [{ name: 'a', url: 'http://h:1', memoryGiB: 1 }], maxQueue: 3 }, 'maxQueue: unknown key, allowed: listen, backends, models, maxQueuePerModel, loadTimeoutSeconds, refreshIntervalSeconds, requestTimeoutSeconds'],
+    ['fails on an unknown key', { backends: [{ name: 'a', url: 'http://h:1', memoryGiB: 1 }], maxQueue: 3 }, 'maxQueue: unknown key, allowed: listen, backends, models, maxQueuePerModel, loadTimeoutSeconds, refreshIntervalSeconds, requestTimeoutSeconds, loadFailureBackoffSeconds'],
     ['fails on a duplicate model', { backends: [{ name: 'a', url: 'http://h:1', memoryGiB: 4 }], models: [{ name: 'm', memoryGiB: 1 }, { name: 'm', memoryGiB: 1 }] }, 'models[1].name: "m" is already used by models[0]'],
     ['fails on a bad listen address', { listen: 'localhost', backends: [{ name: 'a', url: 'http://h:1', memoryGiB: 4 }] }, 'listen: expected HOST:PORT with a port from 0 to 65535, got "localhost"'],
     ['fails on a pinned model larger than every backend', { backends: [{ name: 'a', url: 'http://h:1', memoryGiB: 4 }], models: [{ name: 'm', memoryGiB: 5, pinned: true }] }, 'models[0].memoryGiB: pinned model "m" needs 5 GiB, more than the largest backend budget 4 GiB'],
@@ -167,7 +172,7 @@ describe('config errors', () => {
 
   test('fills defaults', () => {
     const c = validateConfig({ backends: [{ name: 'a', url: 'http://h:1', memoryGiB: 4 }] });
-    expect(c).toMatchObject({ host: '127.0.0.1', port: 9000, models: [], maxQueuePerModel: 256, loadTimeoutSeconds: 120, refreshIntervalSeconds: 10, requestTimeoutSeconds: 0 });
+    expect(c).toMatchObject({ host: '127.0.0.1', port: 9000, models: [], maxQueuePerModel: 256, loadTimeoutSeconds: 120, refreshIntervalSeconds: 10, requestTimeoutSeconds: 0, loadFailureBackoffSeconds: 5 });
     expect(c.backends[0].discover).toBe('none');
   });
 

@@ -38,6 +38,8 @@ export class Backend {
   readonly port: number;
   readonly agent: http.Agent;
   readonly residents = new Map<string, Resident>();
+  /** Router clock (ms) when each model last left this backend: an index read older than that must not re-adopt it. */
+  readonly removedAt = new Map<string, number>();
   /** Requests forwarded to this backend and not yet answered (all models). */
   outstanding = 0;
   usedBytes = 0;
@@ -86,11 +88,14 @@ export class Backend {
     if (!r) return;
     this.residents.delete(model);
     this.usedBytes -= r.bytes;
+    this.removedAt.set(model, Date.now());
   }
 
   /** Forgets every resident (backend went down or was retired). Returns the names dropped. */
   clear(): string[] {
     const names = [...this.residents.keys()].sort();
+    const now = Date.now();
+    for (const n of names) this.removedAt.set(n, now);
     this.residents.clear();
     this.usedBytes = 0;
     return names;

@@ -45,12 +45,14 @@ export interface RouterConfig {
   readonly refreshIntervalSeconds: number;
   /** Longest wait for a backend's answer to an infer/metadata request, 0 = none. @default 0 */
   readonly requestTimeoutSeconds: number;
+  /** After a backend refuses to load a model, requests for it get the same 503 without a new load for this long. @default 5 */
+  readonly loadFailureBackoffSeconds: number;
 }
 
 export class ConfigError extends Error {}
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9._]*[a-z0-9])?$/i;
-const KNOWN_TOP = ['listen', 'backends', 'models', 'maxQueuePerModel', 'loadTimeoutSeconds', 'refreshIntervalSeconds', 'requestTimeoutSeconds'];
+const KNOWN_TOP = ['listen', 'backends', 'models', 'maxQueuePerModel', 'loadTimeoutSeconds', 'refreshIntervalSeconds', 'requestTimeoutSeconds', 'loadFailureBackoffSeconds'];
 const KNOWN_BACKEND = ['name', 'url', 'memoryGiB', 'discover'];
 const KNOWN_MODEL = ['name', 'memoryGiB', 'pinned'];
 
@@ -183,6 +185,7 @@ export function validateConfig(doc: unknown): RouterConfig {
     loadTimeoutSeconds: optionalNumber(raw.loadTimeoutSeconds, 'loadTimeoutSeconds', 120, 0.001, false),
     refreshIntervalSeconds: optionalNumber(raw.refreshIntervalSeconds, 'refreshIntervalSeconds', 10, 0.05, false),
     requestTimeoutSeconds: optionalNumber(raw.requestTimeoutSeconds, 'requestTimeoutSeconds', 0, 0, false),
+    loadFailureBackoffSeconds: optionalNumber(raw.loadFailureBackoffSeconds, 'loadFailureBackoffSeconds', 5, 0, false),
   };
 }
 

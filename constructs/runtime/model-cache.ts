@@ -25,6 +25,9 @@ export interface ModelState {
   waiting: number;
   /** Last load failure (for `/router/state`). */
   lastError: string;
+  /** After a backend refused to load the model: its error, repeated without asking again until `failedUntil`. */
+  failure?: RouteError;
+  failedUntil: number;
 }
 
 interface Placement {
@@ -47,7 +50,7 @@ export class ModelCache {
 
   constructor(private readonly cfg: RouterConfig, private readonly metrics: RouterMetrics, private readonly log: Log) {
     this.loadTimeoutMs = cfg.loadTimeoutSeconds * 1000;
-    for (const m of cfg.models) this.models.set(m.name, { cfg: m, bytes: Math.round(m.memoryGiB * GIB), waiting: 0, lastError: '' });
+    for (const m of cfg.models) this.models.set(m.name, { cfg: m, bytes: Math.round(m.memoryGiB * GIB), waiting: 0, lastError: '', failedUntil: 0 });
   }
 
   /** The least busy up backend holding `model` ready, or undefined. */
@@ -82,6 +85,9 @@ export class ModelCache {
 
   /** Resolves once `model` is ready on some backend; one load per model at a time. */
   ensureLoaded(ms: ModelState): Promise<void> {
+    if (!ms.loading && ms.failure && Date.now() < ms.failedUntil && !this.pick(ms.cfg.name)) {
+      return Promise.reject(ms.failure);
+    }
     if (!ms.loading) {
       ms.loading = this.load(ms).finally(() => {
         ms.loading = undefined;
@@ -218,12 +224,16 @@ export class ModelCache {
       ms.lastError = msg;
       this.log.warn(`load of ${name} on ${b.name} failed (HTTP ${reply.status}): ${msg}`);
       this.notifyRoom();
-      throw new RouteError(503, `backend ${b.name} failed to load model '${name}': ${msg}`, 5);
+      const backoff = this.cfg.loadFailureBackoffSeconds;
+      ms.failure = new RouteError(503, `backend ${b.name} failed to load model '${name}': ${msg}`, Math.max(1, backoff));
+      ms.failedUntil = Date.now() + backoff * 1000;
+      throw ms.failure;
     }
     const secs = (Date.now() - started) / 1000;
     this.metrics.loads.inc([name, b.name, 'success']);
     this.metrics.loadSeconds.observe(secs);
     ms.lastError = '';
+    ms.failure = undefined;
     if (!resident || resident.state !== 'loading') {
       // the backend was marked down meanwhile; its state is rebuilt by the next index read
       return false;
@@ -279,7 +289,8 @@ export class ModelCache {
         unmanaged.push(name);
         continue;
       }
-      if (!b.residents.has(name)) {
+      const removed = b.removedAt.get(name);
+      if (!b.residents.has(name) && (removed === undefined || removed < readAt)) {
         b.add(name, 'ready', ms.bytes, 0, Date.now());
         this.metrics.adoptions.inc([name, b.name]);
         this.log.info(`adopted ${name} on ${b.name} (found READY in its repository index)`);

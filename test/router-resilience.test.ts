@@ -1,0 +1,122 @@
+/**
+ * The router process when backends and the router itself come and go: adoption of READY models at start
+ * and after a restart, a backend that disappears (502, marked down, models re-homed), a backend that
+ * comes back, and periodic refresh.
+ */
+import { infer, killAll, Proc, request, routerState, standinStats, startRouter, startStandin, waitFor } from './support/triton-standin-procs';
+
+afterAll(killAll);
+
+const models = ['m1', 'm2', 'm3', 'm4'].map((name) => ({ name, memoryGiB: 1 }));
+
+describe('restart adoption', () => {
+  let a: Proc;
+  let router: Proc;
+  beforeAll(async () => {
+    // GIVEN a backend that already holds m1 and m2 READY (and one model the router does not manage)
+    a = await startStandin({ memoryGiB: 4, defaultModelGiB: 1, loaded: ['m1', 'm2', 'other'], loadDelayMs: 20 });
+  });
+
+  test('adopts models READY on a backend at start instead of loading them again', async () => {
+    router = await startRouter({ listen: '127.0.0.1:0', backends: [{ name: 'a', url: a.url, memoryGiB: 4 }], models, refreshIntervalSeconds: 60 });
+    await waitFor('router ready', async () => (await request(router.url, 'GET', '/v2/health/ready')).status === 200);
+    const state = await routerState(router.url);
+    expect(state.backends[0].models.map((m: any) => [m.name, m.state])).toEqual([['m1', 'ready'], ['m2', 'ready']]);
+    expect(state.backends[0].unmanaged).toEqual(['other']);
+    expect(state.backends[0].usedGiB).toBe(2);
+    expect((await infer(router.url, 'm1')).status).toBe(200);
+    expect((await standinStats(a.url)).loads).toBe(0);
+    expect((await request(router.url, 'GET', '/metrics')).body).toContain('gpufleet_router_model_adoptions_total{model="m1",backend="a"} 1');
+  });
+
+  test('a restarted router finds what the previous one loaded', async () => {
+    // GIVEN the first router loaded m3
+    expect((await infer(router.url, 'm3')).status).toBe(200);
+    expect((await standinStats(a.url)).loads).toBe(1);
+    // WHEN it is killed and a new one starts on the same backend
+    await router.kill();
+    router = await startRouter({ listen: '127.0.0.1:0', backends: [{ name: 'a', url: a.url, memoryGiB: 4 }], models, refreshIntervalSeconds: 60 });
+    await waitFor('router ready', async () => (await request(router.url, 'GET', '/v2/health/ready')).status === 200);
+    // THEN m3 is served without a new load
+    expect((await infer(router.url, 'm3')).status).toBe(200);
+    expect((await standinStats(a.url)).loads).toBe(1);
+    await router.kill();
+  });
+});
+
+describe('backend down', () => {
+  let a: Proc;
+  let b: Proc;
+  let router: Proc;
+  beforeAll(async () => {
+    [a, b] = await Promise.all([startStandin({ memoryGiB: 2, defaultModelGiB: 1 }), startStandin({ memoryGiB: 2, defaultModelGiB: 1 })]);
+    router = await startRouter({
+      listen: '127.0.0.1:0',
+      backends: [{ name: 'a', url: a.url, memoryGiB: 2 }, { name: 'b', url: b.url, memoryGiB: 2 }],
+      models,
+      refreshIntervalSeconds: 0.5,
+    });
+    await waitFor('both backends up', async () => (await routerState(router.url)).backends.every((x: any) => x.up));
+  }, 60000);
+
+  test('re-homes the models of a backend that disappears', async () => {
+    // GIVEN m1 loaded on the backend with most room (a, listed first)
+    expect((await infer(router.url, 'm1')).status).toBe(200);
+    const home = (await routerState(router.url)).models.find((m: any) => m.name === 'm1').loadedOn;
+    expect(home).toHaveLength(1);
+    const [gone, other] = home[0] === 'a' ? [a, b] : [b, a];
+    // WHEN that backend dies
+    await gone.kill();
+    // THEN requests get one answer each: at most the first is a 502, then m1 is served from the other backend
+    const replies = [];
+    for (let i = 0; i < 3; i++) replies.push(await infer(router.url, 'm1'));
+    const codes = replies.map((r) => r.status);
+    expect(codes.slice(1)).toEqual([200, 200]);
+    expect([200, 502]).toContain(codes[0]);
+    if (codes[0] === 502) expect(replies[0].json().error).toMatch(new RegExp(`^backend ${home[0]} failed: ECONN(REFUSED|RESET)`));
+    expect((await standinStats(other.url)).loaded).toEqual(['m1']);
+    const state = await routerState(router.url);
+    expect(state.backends.find((x: any) => x.name === home[0]).up).toBe(false);
+    expect((await request(router.url, 'GET', '/metrics')).body).toContain(`gpufleet_router_backend_up{backend="${home[0]}"} 0`);
+  });
+
+  test('keeps serving from the remaining backend within its budget', async () => {
+    // the surviving backend holds 2 GiB: four models rotate through it
+    for (const m of ['m2', 'm3', 'm4', 'm1', 'm2']) expect((await infer(router.url, m)).status).toBe(200);
+    const survivor = (await routerState(router.url)).backends.find((x: any) => x.up);
+    expect(survivor.usedGiB).toBeLessThanOrEqual(2);
+  });
+
+  test('uses a backend again once it answers its index read', async () => {
+    // GIVEN the dead backend restarts on its old port
+    const down = (await routerState(router.url)).backends.find((x: any) => !x.up);
+    const port = Number(new URL(down.url).port);
+    const again = await startStandin({ port, memoryGiB: 2, defaultModelGiB: 1 });
+    // THEN the periodic refresh marks it up, and new loads go there when the other is full
+    await waitFor('backend up again', async () => (await routerState(router.url)).backends.every((x: any) => x.up));
+    for (const m of ['m1', 'm2', 'm3', 'm4']) expect((await infer(router.url, m)).status).toBe(200);
+    expect((await standinStats(again.url)).loads).toBeGreaterThan(0);
+  });
+});
+
+describe('backend failure shape', () => {
+  test('fails with 502 and a JSON error when the only backend is gone, then 503 while it stays down', async () => {
+    const a = await startStandin({ memoryGiB: 2, defaultModelGiB: 1 });
+    const router = await startRouter({ listen: '127.0.0.1:0', backends: [{ name: 'solo', url: a.url, memoryGiB: 2 }], models, refreshIntervalSeconds: 60 });
+    await waitFor('router ready', async () => (await request(router.url, 'GET', '/v2/health/ready')).status === 200);
+    expect((await infer(router.url, 'm1')).status).toBe(200);
+    await a.kill();
+    const first = await infer(router.url, 'm1');
+    const second = await infer(router.url, 'm1');
+    // the dead keep-alive socket may cost one more 502 before the refused connect marks the backend down
+    const statuses = [first.status, second.status];
+    expect(statuses[0]).toBe(502);
+    expect(first.json().error).toMatch(/^backend solo failed: ECONN(REFUSED|RESET)/);
+    const third = statuses[1] === 502 ? await infer(router.url, 'm1') : second;
+    expect(third.status).toBe(503);
+    expect(third.json().error).toBe("model 'm1' is not loaded and no backend able to hold it is up (solo)");
+    expect(third.headers['retry-after']).toBe('5');
+    expect((await request(router.url, 'GET', '/v2/health/ready')).status).toBe(503);
+    expect((await request(router.url, 'GET', '/v2/health/live')).status).toBe(200);
+  });
+});
