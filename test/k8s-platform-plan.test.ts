@@ -1,0 +1,215 @@
+/**
+ * A platform rendered from a plan: node pools per node configuration, Triton pools grouped by
+ * (slice kind, model set), model configs from the chosen entries, routes and quotas from the pools.
+ */
+import { Testing } from 'cdk8s';
+import { stringify } from 'yaml';
+import { parseFleet } from '../constructs/fleet';
+import type { Fleet } from '../constructs/fleet/types';
+import { ModelRepository } from '../constructs/k8s/model-repository';
+import { collectFacts } from '../constructs/k8s/platform-checks';
+import { ServingPlatform } from '../constructs/k8s/serving-platform';
+import { planDeclaration } from '../constructs/k8s/serving-platform-plan';
+import { plan as planFleet } from '../constructs/planner';
+import type { Plan } from '../constructs/planner/types';
+import { cluster } from './k8s-platform-fixtures';
+import { validateObjects } from './support/validate';
+
+const FLEET = `
+name: demo
+gpus:
+  - type: H100-80GB
+models:
+  - name: resnet50
+    team: vision
+    rps: 900
+    latencySloMs: 100
+    memoryGiB: 1.0
+    triton: { platform: onnxruntime_onnx, maxBatchSize: 32 }
+    profiles:
+      - { gpu: H100-80GB, slice: 1, batch: 8, instances: 2, throughput: 400, latencyMs: 20 }
+      - { gpu: H100-80GB, slice: 2, batch: 16, instances: 2, throughput: 800, latencyMs: 20 }
+  - { name: densenet, team: vision, rps: 50, latencySloMs: 150, memoryGiB: 1.2, throughputPerGpu: 1500 }
+  - { name: mobilenet, team: vision, rps: 20, latencySloMs: 100, memoryGiB: 0.5, throughputPerGpu: 5000 }
+  - { name: bert-base, team: search, rps: 200, latencySloMs: 80, memoryGiB: 1.5, throughputPerGpu: 1200 }
+  - { name: distilbert, team: search, rps: 30, latencySloMs: 80, memoryGiB: 0.8, throughputPerGpu: 2400 }
+  - { name: llama-7b, team: llm, rps: 4, latencySloMs: 4000, memoryGiB: 30, throughputPerGpu: 6, triton: { platform: vllm, maxBatchSize: 0 } }
+`;
+
+const repository = ModelRepository.s3({ bucket: 'models', region: 'us-east-1' });
+
+function render(fleet: Fleet, plan: Plan) {
+  const chart = Testing.chart();
+  const platform = ServingPlatform.fromPlan(chart, 'Platform', { cluster, repository, fleet, plan, scaling: { kind: 'keda', maxReplicas: 4 } });
+  return { platform, objs: Testing.synth(chart) };
+}
+
+describe('ServingPlatform.fromPlan (planner output)', () => {
+  const fleet = parseFleet(FLEET);
+  const plan = planFleet(fleet);
+  const { platform, objs } = render(fleet, plan);
+  const of = (kind: string) => objs.filter((o) => o.kind === kind);
+
+  test('one node pool per node configuration, its layout (per-device entries) in the MIG config', () => {
+    expect(of('NodePool').map((n) => n.metadata.name).sort()).toEqual(plan.migConfigs!.map((c) => c.name).sort());
+    const migParted = of('ConfigMap').find((c) => c.metadata.name === 'gpufleet-mig-parted-config').data['config.yaml'];
+    for (const c of plan.migConfigs!) {
+      expect(migParted).toContain(`${c.name}:`);
+      const np = of('NodePool').find((n) => n.metadata.name === c.name);
+      expect(np.spec.template.metadata.labels['nvidia.com/mig.config']).toBe(c.name);
+    }
+  });
+
+  test('pools group slices by (slice kind, model set); replicas = slices holding that set', () => {
+    const expected = new Map<string, number>();
+    for (const g of plan.gpus) {
+      for (const s of g.slices) {
+        if (s.models.length === 0) continue;
+        const key = `${s.profile}:${s.models.map((m) => m.name).sort().join(',')}`;
+        expected.set(key, (expected.get(key) ?? 0) + 1);
+      }
+    }
+    const actual = new Map<string, number>();
+    for (const { pool, scaling } of platform.pools.values()) {
+      actual.set(`${pool.profile}:${pool.models.join(',')}`, pool.replicas);
+      expect(scaling).toMatchObject({ kind: 'keda', minReplicas: pool.replicas });
+    }
+    expect(actual).toEqual(expected);
+    for (const d of of('Deployment')) {
+      const p = platform.pools.get(d.metadata.name)!.pool;
+      const args = d.spec.template.spec.containers[0].args.filter((a: string) => a.startsWith('--load-model='));
+      expect(args).toEqual(p.models.map((m) => `--load-model=${m}`));
+    }
+  });
+
+  test('model configs take instance_group count and batch sizes from the chosen entries', () => {
+    const entries = plan.gpus.flatMap((g) => g.slices.flatMap((s) => s.models)).filter((m) => m.name === 'resnet50');
+    const busiest = [...entries].sort((a, b) => b.rps - a.rps)[0];
+    const config = platform.repository.model('resnet50');
+    expect(config.maxBatchSize).toBe(32);
+    expect(config.instanceGroups[0].count).toBe(busiest.instances);
+    expect(config.dynamicBatching?.preferredBatchSizes).toEqual([...new Set(entries.map((e) => e.batch))].sort((a, b) => a - b));
+    expect(platform.repository.model('llama-7b').backend).toBe('vllm');
+    expect(platform.repository.modelNames).toEqual(fleet.models.map((m) => m.name).sort());
+  });
+
+  test('pools sharing a model share a namespace; mixed-team pools go to the shared namespace', () => {
+    const nsOf = new Map<string, Set<string>>();
+    for (const { pool } of platform.pools.values()) {
+      for (const m of pool.models) nsOf.set(m, new Set([...(nsOf.get(m) ?? []), pool.namespace!]));
+      const teamsOfPool = new Set(pool.models.map((m) => fleet.models.find((x) => x.name === m)!.team));
+      if (teamsOfPool.size > 1) expect(pool.namespace).toBe('serving-shared');
+    }
+    for (const set of nsOf.values()) expect(set.size).toBe(1);
+  });
+
+  test('routes cover every model; quotas cover the pools at their maximum', () => {
+    const routed = of('HTTPRoute').flatMap((r) => r.spec.rules.flatMap((rule: any) => rule.matches.map((m: any) => m.path.value)));
+    expect(routed.sort()).toEqual(fleet.models.map((m) => `/v2/models/${m.name}`).sort());
+    const facts = collectFacts(objs);
+    for (const q of facts.quotas) {
+      const demand = facts.pools.filter((p) => p.namespace === q.namespace).reduce((s, p) => s + p.maxReplicas, 0);
+      const granted = Object.entries(q.hard).filter(([k]) => k.startsWith('requests.nvidia.com/')).reduce((s, [, v]) => s + v, 0);
+      expect(granted).toBe(demand);
+    }
+    expect(platform.check()).toEqual([]);
+  });
+
+  test('every object validates', () => {
+    expect(validateObjects(objs)).toEqual([]);
+  });
+
+  test('the same fleet with models in reverse order renders byte-identical YAML', () => {
+    const reversed = { ...fleet, models: [...fleet.models].reverse() };
+    const again = render(reversed, planFleet(reversed)).objs;
+    expect(again.map((o) => stringify(o)).join('---\n')).toBe(objs.map((o) => stringify(o)).join('---\n'));
+  });
+});
+
+describe('planDeclaration (hand-made plan)', () => {
+  const fleet: Fleet = {
+    name: 'mini',
+    latencyHeadroom: 0.5,
+    processOverheadGiB: 0.6,
+    gpus: [{ type: 'H100-80GB', mig: true }, { type: 'L4', mig: false }],
+    models: [
+      { name: 'a', team: 'x', rps: 10, latencySloMs: 100, memoryGiB: 1, profiles: [] },
+      { name: 'b', team: 'y', rps: 10, latencySloMs: 100, memoryGiB: 1, profiles: [] },
+      { name: 'c', team: 'y', rps: 10, latencySloMs: 100, memoryGiB: 1, profiles: [] },
+    ],
+  };
+  const slice = (profile: string, start: number, ...models: [string, number][]) => ({
+    profile, start, models: models.map(([name, rps]) => ({ name, batch: 4, instances: 1, share: 0.5, rps })),
+  });
+  const plan: Plan = {
+    fleet: 'mini',
+    gpus: [
+      { id: 'gpu-0', type: 'H100-80GB', node: 'node-0', mig: true, slices: [slice('3g.40gb', 0, ['a', 6], ['b', 10]), slice('3g.40gb', 4, ['a', 4], ['b', 0.1])] },
+      { id: 'gpu-1', type: 'L4', node: 'node-1', mig: false, slices: [slice('whole', 0, ['c', 10])] },
+    ],
+    nodes: [
+      { name: 'node-0', instanceType: 'p5.48xlarge', gpuType: 'H100-80GB', migConfig: 'h100-3g', gpus: ['gpu-0'] },
+      { name: 'node-1', instanceType: 'g6.xlarge', gpuType: 'L4', migConfig: 'all-disabled', gpus: ['gpu-1'] },
+    ],
+    migConfigs: [{ name: 'h100-3g', gpuType: 'H100-80GB', instanceType: 'p5.48xlarge', devices: [[{ profile: '3g.40gb', start: 0 }, { profile: '3g.40gb', start: 4 }]], nodes: 1 }],
+    summary: { gpuCount: 2, costPerHour: 1, lowerBound: 1, baselines: { dedicated: 3, noMig: 2 } },
+  };
+
+  test('node pools for MIG configurations and for whole GPUs the plan lists no config for', () => {
+    const d = planDeclaration(fleet, plan);
+    expect(d.nodePools.map((n) => [n.name, n.gpuType, n.instanceType, n.layout?.name ?? null, n.plannedNodes])).toEqual([
+      ['h100-3g', 'H100-80GB', 'p5.48xlarge', 'h100-3g', 1],
+      ['l4-whole', 'L4', 'g6.xlarge', null, 1],
+    ]);
+  });
+
+  test('slices with the same model set form one pool; a mixed-team pool is shared; weights are the planned rps', () => {
+    const d = planDeclaration(fleet, plan);
+    expect(d.sharedPools).toEqual([
+      { name: 'shared-3g', slice: '3g.40gb', models: ['a', 'b'], replicas: 2, nodePool: 'h100-3g', scaling: { kind: 'fixed' }, teams: ['x', 'y'] },
+    ]);
+    expect(d.teams.map((t) => [t.name, (t.pools ?? []).map((p) => [p.name, p.slice, p.models, p.replicas, p.nodePool])])).toEqual([
+      ['x', []],
+      ['y', [['y-gpu', 'whole', ['c'], 1, 'l4-whole']]],
+    ]);
+    expect(d.teams[1].models.map((m) => [m.name, m.maxBatchSize, m.preferredBatchSizes, m.instances])).toEqual([
+      ['b', 4, [4], 1],
+      ['c', 4, [4], 1],
+    ]);
+    expect([...d.weights.get('a')!]).toEqual([['shared-3g', 10]]);
+  });
+
+  test('renders to a consistent platform with a time-slicing-free L4 pool', () => {
+    const chart = Testing.chart();
+    const p = ServingPlatform.fromPlan(chart, 'P', { cluster, repository, fleet, plan });
+    expect([...p.pools.keys()].sort()).toEqual(['shared-3g', 'y-gpu']);
+    expect(p.pools.get('y-gpu')!.pool.gpuResource).toBe('nvidia.com/gpu');
+    expect(p.check()).toEqual([]);
+  });
+
+  test('fails on a plan for another fleet', () => {
+    expect(() => planDeclaration({ ...fleet, name: 'other' }, plan)).toThrow('plan.fleet: the plan is for fleet "mini", got fleet "other"');
+  });
+
+  test('fails when a planned team also declares pools', () => {
+    expect(() => planDeclaration(fleet, plan, [{ name: 'x', models: [], pools: [{ name: 'p', slice: '1g.10gb', models: ['a'] }] }])).toThrow(
+      'teams["x"].pools: a planned platform places models by its plan, got 1 hand-written pool(s); remove them or render without a plan',
+    );
+  });
+
+  test('fails on a model the fleet does not have, or a fleet model the plan does not place', () => {
+    const extra: Plan = { ...plan, gpus: [plan.gpus[0], { ...plan.gpus[1], slices: [slice('whole', 0, ['c', 10], ['z', 1])] }] };
+    expect(() => planDeclaration(fleet, extra)).toThrow('plan.gpus[gpu-1]: model "z" is not in fleet "mini"');
+    const missing: Plan = { ...plan, gpus: [plan.gpus[0], { ...plan.gpus[1], slices: [] }] };
+    expect(() => planDeclaration(fleet, missing)).toThrow('plan: model(s) c of fleet "mini" are not placed on any slice');
+  });
+
+  test('fails on a node configuration missing from plan.migConfigs', () => {
+    const broken: Plan = { ...plan, migConfigs: [] };
+    expect(() => planDeclaration(fleet, broken)).toThrow('plan.nodes[node-0].migConfig: "h100-3g" is not in plan.migConfigs ()');
+  });
+
+  test('fails on team settings for a team the fleet does not have', () => {
+    expect(() => planDeclaration(fleet, plan, [{ name: 'w', models: [] }])).toThrow('teams["w"]: fleet "mini" has no model of team "w" (teams: x, y)');
+  });
+});
