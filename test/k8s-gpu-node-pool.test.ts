@@ -97,6 +97,11 @@ describe('GpuNodePool variants', () => {
     expect(validateObjects(objs)).toEqual([]);
   });
 
+  test('extra labels are kept beside the pool labels', () => {
+    const { objs } = synthPool({ ...base, name: 'l4', gpuType: 'L4', labels: { 'example.com/team': 'vision' } });
+    expect(byKind(objs, 'NodePool')[0].spec.template.metadata.labels).toEqual({ 'example.com/team': 'vision', 'gpufleet.io/pool': 'l4' });
+  });
+
   test('nodeOverlay: false leaves the overlay out', () => {
     const { objs } = synthPool({ ...base, name: 'h100', gpuType: 'H100-80GB', migLayout: balanced(), nodeOverlay: false });
     expect(byKind(objs, 'NodeOverlay')).toEqual([]);
@@ -130,6 +135,9 @@ describe('GpuNodePool errors', () => {
     expect(() => synthPool({ ...props, amiVersion: 'newest' })).toThrow('amiVersion: expected "latest" or a release such as v20260801 / v1.40.0, got "newest"');
     expect(() => synthPool({ ...props, labels: { 'nvidia.com/mig.config': 'x' } })).toThrow('labels: "nvidia.com/mig.config" is set by GpuNodePool from its props, remove it from labels');
     expect(() => synthPool({ ...props, gpuType: 'Z100' })).toThrow('unknown GPU type "Z100"');
+    expect(() => synthPool({ ...props, labels: { 'karpenter.sh/team': 'a' } })).toThrow('labels: "karpenter.sh/team" is a label Karpenter reserves');
+    expect(() => synthPool({ ...props, labels: { 'bad key!': 'a' } })).toThrow('labels: expected label keys of the form [prefix/]name, got "bad key!"');
+    expect(() => synthPool({ ...props, labels: { team: 'a b' } })).toThrow('labels["team"]: expected a label value');
   });
   test('fails for a NodeOverlay without a layout', () => {
     expect(() => synthPool({ ...props, nodeOverlay: true })).toThrow('nodeOverlay: needs a migLayout (the overlay advertises its MIG resources)');

@@ -130,6 +130,8 @@ export interface GpuNodePoolProps {
 
 const DURATION = /^(([0-9]+(s|m|h))+|Never)$/;
 const VOLUME_SIZE = /^[0-9]+(Gi|G|Ti|T)$/;
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const sortRecord = (r: Readonly<Record<string, string>>): Record<string, string> =>
   Object.fromEntries(Object.entries(r).sort(([a], [b]) => a.localeCompare(b)));
 
@@ -205,9 +207,20 @@ export class GpuNodePool extends Construct {
     const volumeSize = props.volumeSize ?? '200Gi';
     if (!VOLUME_SIZE.test(volumeSize)) throw new Error(`volumeSize: expected a size such as 200Gi, got ${JSON.stringify(volumeSize)}`);
     if (props.devicePluginConfig !== undefined) assertLabelValue('devicePluginConfig', props.devicePluginConfig);
-    for (const key of Object.keys(props.labels ?? {})) {
+    for (const [key, value] of Object.entries(props.labels ?? {})) {
       if ([POOL_LABEL, MIG_CONFIG_LABEL, DEVICE_PLUGIN_CONFIG_LABEL].includes(key)) {
         throw new Error(`labels: "${key}" is set by GpuNodePool from its props, remove it from labels`);
+      }
+      if (!LABEL_KEY.test(key) || key.split('/').pop()!.length > 63) {
+        throw new Error(`labels: expected label keys of the form [prefix/]name, got ${JSON.stringify(key)}`);
+      }
+      // the rules of Karpenter's NodePool CRD (CEL, not checked by schema validation)
+      const domain = key.includes('/') ? key.split('/')[0] : '';
+      if (domain.endsWith('karpenter.sh') || domain.endsWith('karpenter.k8s.aws') || key === 'kubernetes.io/hostname') {
+        throw new Error(`labels: "${key}" is a label Karpenter reserves (karpenter.sh, karpenter.k8s.aws, kubernetes.io/hostname)`);
+      }
+      if (typeof value !== 'string' || value.length > 63 || !LABEL_VALUE.test(value)) {
+        throw new Error(`labels["${key}"]: expected a label value (at most 63 letters, digits, '-', '_' or '.'), got ${JSON.stringify(value)}`);
       }
     }
 
