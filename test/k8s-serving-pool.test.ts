@@ -46,6 +46,8 @@ describe('TritonPool', () => {
     expect(c.resources.limits['nvidia.com/mig-1g.10gb']).toBe(1);
     expect(c.resources.requests.cpu).toBe('2');
     expect(c.resources.requests.memory).toBe('8Gi');
+    // Guaranteed QoS: limits equal requests
+    expect(c.resources.limits).toEqual(c.resources.requests);
     expect(d.spec.replicas).toBe(3);
     const terms = d.spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
     expect(terms).toEqual([
@@ -248,6 +250,13 @@ describe('TritonPool', () => {
   test('fails for a profile the GPU does not have, and an unknown GPU type', () => {
     expect(() => synth({ profile: '1g.5gb' })).toThrow(/1g\.5gb/);
     expect(() => synth({ gpuType: 'Z100' })).toThrow(/unknown GPU type "Z100"/);
+  });
+
+  test('fails for invalid resource quantities', () => {
+    expect(() => synth({ resources: { memory: '8 GB' } })).toThrow(
+      'pools.cnn-1g.resources.memory: expected a positive Kubernetes quantity such as 500m, 2 or 8Gi, got "8 GB"',
+    );
+    expect(() => synth({ shmSize: '0' })).toThrow(/^pools\.cnn-1g\.shmSize: expected a positive Kubernetes quantity/);
   });
 
   test('fails for args the pool owns and a too short load timeout', () => {

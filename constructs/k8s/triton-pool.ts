@@ -44,7 +44,11 @@ export interface TritonPoolResources {
   readonly cpu?: string;
   /** Memory request, also the memory limit (the /dev/shm volume counts against it). @default '8Gi' */
   readonly memory?: string;
-  /** CPU limit. @default - none (no CPU throttling of the server threads) */
+  /**
+   * CPU limit, >= cpu.
+   * @default - equal to `cpu`: Guaranteed QoS (GPU servers are evicted last), and a namespace LimitRange's default
+   * limit can not end up below the request
+   */
   readonly cpuLimit?: string;
 }
 
@@ -99,6 +103,7 @@ export interface TritonPoolProps {
 }
 
 const SAFE_ARG = /^--[a-z0-9-]+(=.*)?$/;
+const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 
 /** A Triton Deployment on one kind of GPU slice, with its Service, ServiceMonitor and PodDisruptionBudget. */
 export class TritonPool extends Construct {
@@ -220,6 +225,18 @@ export class TritonPool extends Construct {
     const res = props.resources ?? {};
     const cpu = res.cpu ?? '2';
     const memory = res.memory ?? '8Gi';
+    const quantities: [string, string | undefined][] = [
+      ['resources.cpu', cpu],
+      ['resources.memory', memory],
+      ['resources.cpuLimit', res.cpuLimit],
+      ['shmSize', props.shmSize],
+      ['scratchSize', props.scratchSize],
+    ];
+    for (const [p, v] of quantities) {
+      if (v !== undefined && (typeof v !== 'string' || !QUANTITY.test(v) || parseFloat(v) <= 0)) {
+        throw new Error(`${where}.${p}: expected a positive Kubernetes quantity such as 500m, 2 or 8Gi, got ${JSON.stringify(v)}`);
+      }
+    }
     const one = k8s.Quantity.fromNumber(1);
     const periodSeconds = 10;
     const productValues = [...getGpuType(this.gpuType).productLabels]
@@ -277,7 +294,7 @@ export class TritonPool extends Construct {
             },
             limits: {
               memory: k8s.Quantity.fromString(memory),
-              ...(res.cpuLimit ? { cpu: k8s.Quantity.fromString(res.cpuLimit) } : {}),
+              cpu: k8s.Quantity.fromString(res.cpuLimit ?? cpu),
               [this.gpuResource]: one,
             },
           },
