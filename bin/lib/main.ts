@@ -1,0 +1,131 @@
+/**
+ * The gpufleet command line: help, version, dispatch to the commands, and the mapping of errors
+ * to exit codes: 0 success; 1 internal error (stack with GPUFLEET_DEBUG=1); 2 bad input (usage,
+ * unreadable file, invalid fleet: one line per problem on stderr, nothing written).
+ */
+import { commandHelp, parseArgs, wantsHelp, type CommandSpec } from './args';
+import { checkPlanFlags, COMMANDS, PLAN, REPORT, ROUTER, runPlan, runReport, runRouter } from './commands';
+import { CliInputError, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, usageError } from './errors';
+
+export function version(): string {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  return (require('../../package.json') as { version: string }).version;
+}
+
+export function mainHelp(): string {
+  const rows: [string, string][] = [
+    ['plan FLEET [--json] [--out FILE]', 'plan a fleet file: a summary table, or the plan document as JSON'],
+    ['report FLEET --out FILE.html', 'draw the plan as a self-contained HTML page'],
+    ['router --config FILE', 'run the model router (loads models onto Triton on demand)'],
+    ['help [COMMAND]', 'show help for gpufleet or a command'],
+  ];
+  const w = Math.max(...rows.map((r) => r[0].length));
+  return [
+    'gpufleet: serve hundreds of models on shared NVIDIA GPUs — plan MIG slices and Triton pools from a fleet file',
+    '',
+    'usage: gpufleet <command> [arguments] [flags]',
+    '',
+    'commands:',
+    ...rows.map(([a, b]) => `  ${a.padEnd(w)}  ${b}`),
+    '',
+    'flags:',
+    '  --help, -h     show help (after a command: that command\'s help)',
+    '  --version, -V  print the version',
+    '',
+    'exit codes: 0 success, 1 internal error (set GPUFLEET_DEBUG=1 for the stack trace),',
+    '            2 bad input: usage, unreadable file, or a fleet file with problems (one line each on stderr)',
+    '',
+    'Run `gpufleet <command> --help` for the flags of a command.',
+    '',
+  ].join('\n');
+}
+
+function findCommand(name: string): CommandSpec | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}
+
+async function dispatch(argv: readonly string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined) {
+    process.stderr.write(mainHelp());
+    return EXIT_INPUT;
+  }
+  if (first === '--help' || first === '-h') {
+    process.stdout.write(mainHelp());
+    return EXIT_OK;
+  }
+  if (first === '--version' || first === '-V') {
+    process.stdout.write(`${version()}\n`);
+    return EXIT_OK;
+  }
+  if (first === 'help') {
+    if (rest.length === 0) {
+      process.stdout.write(mainHelp());
+      return EXIT_OK;
+    }
+    const spec = findCommand(rest[0]);
+    if (!spec || rest.length > 1) throw usageError(`help: unknown command "${rest.join(' ')}"; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
+    process.stdout.write(commandHelp(spec));
+    return EXIT_OK;
+  }
+  if (first.startsWith('-')) {
+    throw usageError(`unknown flag "${first}"; a command comes first: ${COMMANDS.map((c) => c.name).join(', ')}`);
+  }
+  const spec = findCommand(first);
+  if (!spec) {
+    throw usageError(`unknown command "${first}"; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
+  }
+  if (spec === ROUTER) {
+    // the router parses its own flags (and answers its own --help when it is available)
+    return runRouter(rest);
+  }
+  if (wantsHelp(rest)) {
+    process.stdout.write(commandHelp(spec));
+    return EXIT_OK;
+  }
+  const args = parseArgs(spec, rest);
+  if (spec === PLAN) {
+    checkPlanFlags(args);
+    return runPlan(args);
+  }
+  if (spec === REPORT) return runReport(args, version());
+  throw new Error(`command "${spec.name}" has no handler`);
+}
+
+/** Runs the CLI with `argv` (the words after `gpufleet`); resolves to the exit code. Never throws. */
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    return await dispatch(argv);
+  } catch (err) {
+    if (err instanceof CliInputError) {
+      process.stderr.write(err.problems.map((p) => `${p}\n`).join(''));
+      if (err.showUsageHint) {
+        process.stderr.write(`run "gpufleet ${err.command ? `${err.command} ` : ''}--help" for usage\n`);
+      }
+      return EXIT_INPUT;
+    }
+    const e = err instanceof Error ? err : new Error(String(err));
+    process.stderr.write(`gpufleet: internal error: ${e.message}\n`);
+    if (process.env.GPUFLEET_DEBUG === '1') {
+      process.stderr.write(`${e.stack ?? ''}\n`);
+    } else {
+      process.stderr.write('this is a bug in gpufleet; run again with GPUFLEET_DEBUG=1 for the stack trace\n');
+    }
+    return EXIT_INTERNAL;
+  }
+}
+
+/** Entry point: runs `main` on process.argv and sets the exit code (output is flushed, not cut). */
+export function run(): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? EXIT_OK);
+  });
+  main(process.argv.slice(2)).then(
+    (code) => { process.exitCode = code; },
+    (e) => {
+      process.stderr.write(`gpufleet: internal error: ${String(e)}\n`);
+      process.exitCode = EXIT_INTERNAL;
+    },
+  );
+}
+
