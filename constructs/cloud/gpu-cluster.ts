@@ -56,6 +56,11 @@ export interface GpuClusterArgs {
   readonly oidcProviderArn?: pulumi.Input<string>;
   /** Name of the new cluster. @default - auto-named by Pulumi from the component name */
   readonly clusterName?: pulumi.Input<string>;
+  /**
+   * Name of the node IAM role (e.g. so that cdk8s Karpenter EC2NodeClasses can name it).
+   * @default - auto-named by Pulumi
+   */
+  readonly nodeRoleName?: pulumi.Input<string>;
   /** Kubernetes version of the new cluster. @default '1.33' */
   readonly version?: pulumi.Input<string>;
   /** Subnets of the control plane and the nodes. @default - the default VPC's default-for-AZ subnets */
@@ -166,6 +171,7 @@ export class GpuCluster extends pulumi.ComponentResource implements WorkloadIden
     const tags = args.tags;
 
     this.nodeRole = new aws.iam.Role(`${name}-node-role`, {
+      name: args.nodeRoleName,
       assumeRolePolicy: assumeRole('ec2.amazonaws.com'),
       description: 'gpufleet: EKS worker nodes',
       tags,

@@ -126,30 +126,36 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
    * share a name). Throws before creating anything when a configuration is unusable.
    */
   public static fromPlan(name: string, plan: Plan, options: GpuNodeGroupsFromPlanOptions, opts?: pulumi.ComponentResourceOptions): GpuNodeGroup[] {
+    const { groups, problems } = GpuNodeGroup.argsFromPlan(plan, options);
+    if (problems.length > 0) throw new Error(problems.join('; '));
+    return groups.map((g) => new GpuNodeGroup(`${name}-${g.pool}`, { ...g, cluster: options.cluster }, opts));
+  }
+
+  /**
+   * The args of the node groups of a plan (one per node configuration, sorted by name) and every
+   * problem found, without creating anything.
+   */
+  public static argsFromPlan(plan: Plan, options: GpuNodeGroupOptions = {}): { groups: Omit<GpuNodeGroupArgs, 'cluster'>[]; problems: string[] } {
     const indexed = (plan.migConfigs ?? []).map((c, index) => ({ c, index }))
       .sort((a, b) => a.c.name.localeCompare(b.c.name) || a.c.gpuType.localeCompare(b.c.gpuType));
-    const configs = indexed.map((x) => x.c);
-    if (configs.length === 0) {
-      throw new Error(`plan.migConfigs: expected at least one node configuration, got none (plan of fleet ${JSON.stringify(plan.fleet)})`);
+    if (indexed.length === 0) {
+      return { groups: [], problems: [`plan.migConfigs: expected at least one node configuration, got none (plan of fleet ${JSON.stringify(plan.fleet)})`] };
     }
     const counts = new Map<string, number>();
-    for (const c of configs) counts.set(c.name, (counts.get(c.name) ?? 0) + 1);
-    const planned = indexed.map(({ c, index }) => {
+    for (const { c } of indexed) counts.set(c.name, (counts.get(c.name) ?? 0) + 1);
+    const problems: string[] = [];
+    const groups = indexed.map(({ c, index }) => {
       const pool = (counts.get(c.name)! > 1 ? `${c.name}-${c.gpuType}` : c.name).toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63);
       const minSize = options.minSize ?? 0;
       const maxSize = options.maxSize ?? Math.max(c.nodes, minSize, 1);
-      return { c, index, pool, minSize, maxSize, desired: Math.min(Math.max(c.nodes, minSize), maxSize) };
+      const args: Omit<GpuNodeGroupArgs, 'cluster'> = {
+        ...options, pool, gpuType: c.gpuType, instanceType: c.instanceType, migConfig: c.name, devices: c.devices,
+        minSize, maxSize, desiredSize: Math.min(Math.max(c.nodes, minSize), maxSize),
+      };
+      problems.push(...GpuNodeGroup.problems(args, `plan.migConfigs[${index}] (${c.name})`));
+      return args;
     });
-    // Validate every configuration before any resource exists.
-    const problems = planned.flatMap(({ c, index, pool, minSize, maxSize, desired }) => GpuNodeGroup.problems({
-      ...options, pool, gpuType: c.gpuType, instanceType: c.instanceType, migConfig: c.name, devices: c.devices,
-      minSize, maxSize, desiredSize: desired,
-    }, `plan.migConfigs[${index}] (${c.name})`));
-    if (problems.length > 0) throw new Error(problems.join('; '));
-    return planned.map(({ c, pool, minSize, maxSize, desired }) => new GpuNodeGroup(`${name}-${pool}`, {
-      ...options, pool, gpuType: c.gpuType, instanceType: c.instanceType, migConfig: c.name, devices: c.devices,
-      minSize, maxSize, desiredSize: desired,
-    }, opts));
+    return { groups, problems };
   }
 
   /** Every problem of the args, each `path: expected ..., got ...`. */

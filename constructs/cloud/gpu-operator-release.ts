@@ -86,14 +86,19 @@ export class GpuOperatorRelease extends pulumi.ComponentResource {
 
   /** The ConfigMaps the values reference without the chart creating them (mig-parted, device-plugin). */
   public referencedConfigMaps(): ReferencedConfigMap[] {
+    return GpuOperatorRelease.referencedConfigMaps(this.values, this.namespace);
+  }
+
+  /** The ConfigMaps `values` reference in `namespace` without the chart creating them. */
+  public static referencedConfigMaps(values: GpuOperatorHelmValues, namespace: string = 'gpu-operator'): ReferencedConfigMap[] {
     const out: ReferencedConfigMap[] = [];
-    const mig = this.values.migManager;
-    if (mig.enabled && mig.config && !mig.config.create) {
-      out.push({ namespace: this.namespace, name: mig.config.name, valuesKey: 'migManager.config.name' });
+    const mig = values.migManager;
+    if (mig?.enabled && mig.config && !mig.config.create) {
+      out.push({ namespace, name: mig.config.name, valuesKey: 'migManager.config.name' });
     }
-    const dp = this.values.devicePlugin;
-    if (dp.enabled && dp.config && !dp.config.create) {
-      out.push({ namespace: this.namespace, name: dp.config.name, valuesKey: 'devicePlugin.config.name' });
+    const dp = values.devicePlugin;
+    if (dp?.enabled && dp.config && !dp.config.create) {
+      out.push({ namespace, name: dp.config.name, valuesKey: 'devicePlugin.config.name' });
     }
     return out;
   }

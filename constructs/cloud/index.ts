@@ -4,3 +4,4 @@ export * from './gpu-node-group';
 export * from './model-repository-bucket';
 export * from './gpu-operator-release';
 export * from './platform-release';
+export * from './gpu-platform';

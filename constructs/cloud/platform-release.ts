@@ -38,14 +38,23 @@ export interface PlatformReleaseArgs {
   readonly operatorRelease?: GpuOperatorRelease;
   /** GPU node groups the platform's GPU workloads run on; the objects are applied after them. @default [] */
   readonly nodeGroups?: readonly pulumi.Resource[];
+  /** Other resources the objects wait for (e.g. Pod Identity associations). @default [] */
+  readonly waitFor?: readonly pulumi.Resource[];
   /**
    * Service accounts to annotate with `eks.amazonaws.com/role-arn` (IRSA), e.g. the Triton model readers.
    * Each must be a ServiceAccount of the objects.
    * @default []
    */
   readonly serviceAccountRoles?: readonly ServiceAccountRole[];
+  /**
+   * Leave out Karpenter objects (NodePool, EC2NodeClass, NodeOverlay): the managed node groups carry the
+   * GPU pools instead, and a cluster without Karpenter has no CRDs for them.
+   * @default - true when `nodeGroups` are given
+   */
+  readonly skipKarpenterObjects?: boolean;
 }
 
+const KARPENTER_GROUPS = new Set(['karpenter.sh', 'karpenter.k8s.aws']);
 const FOUNDATION_KINDS = new Set(['Namespace', 'CustomResourceDefinition']);
 
 function group(apiVersion: string): string {
@@ -120,6 +129,11 @@ export class PlatformRelease extends pulumi.ComponentResource {
 
     const operator = args.operatorRelease;
     const skip = operator ? gpuOperatorInstallObjects(objects, operator.namespace) : new Map<KubeObject, string>();
+    if (args.skipKarpenterObjects ?? (args.nodeGroups ?? []).length > 0) {
+      for (const o of objects) {
+        if (KARPENTER_GROUPS.has(group(o.apiVersion))) skip.set(o, 'Karpenter object: the EKS managed node groups carry the GPU pools');
+      }
+    }
     const kept = objects.filter((o) => !skip.has(o));
     const skipped = objects.filter((o) => skip.has(o)).map((o) => ({
       apiVersion: o.apiVersion as string, kind: o.kind as string, name: o.metadata.name as string,
@@ -177,7 +191,8 @@ export class PlatformRelease extends pulumi.ComponentResource {
     //   MIG resources Triton requests, and the MIG manager that reads the mig-parted ConfigMap;
     // - the GPU node groups carry the labels, taint and MIG layouts the Triton pools select, so the
     //   Deployments' readiness (which Pulumi awaits) can only be reached once those groups exist.
-    const after: pulumi.Input<pulumi.Resource>[] = [...(operator ? [operator.release] : []), ...(args.nodeGroups ?? [])];
+    // - `waitFor`: e.g. Pod Identity associations, without which Triton pods start with no credentials.
+    const after: pulumi.Input<pulumi.Resource>[] = [...(operator ? [operator.release] : []), ...(args.nodeGroups ?? []), ...(args.waitFor ?? [])];
     const dependsOn = this.foundation.resources.apply((rs) => [...Object.values(rs) as pulumi.Resource[], ...after as pulumi.Resource[]]);
     this.workloads = new k8s.yaml.ConfigGroup(`${name}-objects`, {
       objs: workloadObjects,

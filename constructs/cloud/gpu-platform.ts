@@ -1,0 +1,114 @@
+import * as pulumi from '@pulumi/pulumi';
+import type { GpuOperatorHelmValues } from '../k8s/gpu-operator-values';
+import type { Plan } from '../planner/types';
+import { GpuCluster, GpuClusterArgs } from './gpu-cluster';
+import { GpuNodeGroup, GpuNodeGroupOptions } from './gpu-node-group';
+import { GpuOperatorRelease } from './gpu-operator-release';
+import { ModelRepositoryBucket, ModelRepositoryBucketArgs, ModelRepositoryGrant, ServiceAccountRef, WorkloadIdentityMechanism } from './model-repository-bucket';
+import { KubeObject, PlatformRelease } from './platform-release';
+
+export interface GpuPlatformArgs {
+  /** The plan (`plan(fleet)`): one GPU node group per `plan.migConfigs` entry; its cost is exported. */
+  readonly plan: Plan;
+  /** The Kubernetes objects of the cdk8s serving platform: `chart.toJson()`. */
+  readonly objects: readonly KubeObject[];
+  /** The GPU operator's Helm values: the chart's `ServingPlatform.gpuOperator.values` (the same object). */
+  readonly operatorValues: GpuOperatorHelmValues;
+  /** The cluster (new or existing). @default - a new cluster with default settings */
+  readonly cluster?: GpuClusterArgs;
+  /** Options of every GPU node group. @default - AL2023 NVIDIA, min 0, max and desired = the plan's nodes */
+  readonly nodeGroups?: GpuNodeGroupOptions;
+  /** The model repository bucket (new or existing). @default - a new bucket, prefix 'models' */
+  readonly bucket?: ModelRepositoryBucketArgs;
+  /**
+   * Name of the service accounts Triton reads the repository as; each ServiceAccount of this name in
+   * the objects gets a read-only grant (and, with IRSA, the role annotation).
+   * @default 'triton-model-reader'
+   */
+  readonly modelReaderServiceAccount?: string;
+  /** @default 'irsa' */
+  readonly workloadIdentity?: WorkloadIdentityMechanism;
+}
+
+/**
+ * A whole gpufleet platform on AWS, in dependency order: the EKS cluster → one GPU node group per node
+ * configuration of the plan → the model repository bucket and a read-only grant per Triton service
+ * account → the GPU operator Helm release → the release of the cdk8s platform objects.
+ * Everything is checked before the first resource is registered.
+ */
+export class GpuPlatform extends pulumi.ComponentResource {
+  public static readonly TYPE = 'gpufleet:cloud:GpuPlatform';
+
+  /** Every problem of the args (plan node configurations, objects, operator ConfigMaps), none created. */
+  public static problems(args: GpuPlatformArgs): string[] {
+    const problems: string[] = [];
+    if (!args.plan || typeof args.plan !== 'object') return [`plan: expected a plan, got ${JSON.stringify(args.plan)}`];
+    problems.push(...GpuNodeGroup.argsFromPlan(args.plan, args.nodeGroups).problems);
+    if (!Array.isArray(args.objects) || args.objects.length === 0) {
+      problems.push(`objects: expected the non-empty array of chart.toJson(), got ${Array.isArray(args.objects) ? '[]' : typeof args.objects}`);
+    } else {
+      if (GpuPlatform.modelReaders(args).length === 0) {
+        problems.push(`objects: no ServiceAccount named ${JSON.stringify(args.modelReaderServiceAccount ?? 'triton-model-reader')} (modelReaderServiceAccount), so no Triton pool could read the model repository`);
+      }
+      for (const cm of GpuOperatorRelease.referencedConfigMaps(args.operatorValues)) {
+        if (!args.objects.some((o) => o?.kind === 'ConfigMap' && o.metadata?.name === cm.name && o.metadata?.namespace === cm.namespace)) {
+          problems.push(`objects: the GPU operator's ${cm.valuesKey} names ConfigMap ${cm.namespace}/${cm.name}, which is not among the objects`);
+        }
+      }
+    }
+    return problems;
+  }
+
+  /** The Triton service accounts of the objects, sorted by namespace and name. */
+  public static modelReaders(args: Pick<GpuPlatformArgs, 'objects' | 'modelReaderServiceAccount'>): ServiceAccountRef[] {
+    const name = args.modelReaderServiceAccount ?? 'triton-model-reader';
+    return args.objects
+      .filter((o) => o?.kind === 'ServiceAccount' && o.apiVersion === 'v1' && o.metadata?.name === name && typeof o.metadata?.namespace === 'string')
+      .map((o) => ({ namespace: o.metadata.namespace as string, name }))
+      .sort((a, b) => a.namespace.localeCompare(b.namespace));
+  }
+
+  private static check(args: GpuPlatformArgs): {} {
+    const problems = GpuPlatform.problems(args);
+    if (problems.length > 0) throw new Error(problems.join('; '));
+    return {};
+  }
+
+  public readonly cluster: GpuCluster;
+  public readonly nodeGroups: readonly GpuNodeGroup[];
+  public readonly bucket: ModelRepositoryBucket;
+  public readonly grants: readonly ModelRepositoryGrant[];
+  public readonly operator: GpuOperatorRelease;
+  public readonly release: PlatformRelease;
+  /** On-demand USD per hour of the plan's GPU nodes. */
+  public readonly costPerHour: number;
+
+  constructor(name: string, args: GpuPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Validate before anything is registered, the component included.
+    super(GpuPlatform.TYPE, name, GpuPlatform.check(args), opts);
+    this.costPerHour = args.plan.summary.costPerHour;
+    this.cluster = new GpuCluster(`${name}-cluster`, args.cluster ?? {}, { parent: this });
+    this.nodeGroups = GpuNodeGroup.fromPlan(`${name}-gpu`, args.plan, { ...args.nodeGroups, cluster: this.cluster }, { parent: this });
+    this.bucket = new ModelRepositoryBucket(`${name}-models`, args.bucket ?? {}, { parent: this });
+    const mechanism = args.workloadIdentity ?? 'irsa';
+    this.grants = GpuPlatform.modelReaders(args).map((sa) => this.bucket.grantRead(sa, this.cluster, { mechanism }));
+    this.operator = new GpuOperatorRelease(`${name}-gpu-operator`, { values: args.operatorValues, provider: this.cluster.provider }, { parent: this });
+    this.release = new PlatformRelease(`${name}-platform`, {
+      objects: args.objects,
+      provider: this.cluster.provider,
+      operatorRelease: this.operator,
+      nodeGroups: this.nodeGroups,
+      serviceAccountRoles: mechanism === 'irsa'
+        ? this.grants.map((g) => ({ namespace: g.serviceAccount.namespace, name: g.serviceAccount.name, roleArn: g.roleArn }))
+        : [],
+      waitFor: this.grants.flatMap((g) => (g.podIdentityAssociation ? [g.podIdentityAssociation] : [])),
+    }, { parent: this });
+    this.registerOutputs({
+      clusterName: this.cluster.clusterName,
+      kubeconfig: this.cluster.kubeconfig,
+      bucketName: this.bucket.bucketName,
+      roleArns: this.grants.map((g) => g.roleArn),
+      costPerHour: this.costPerHour,
+    });
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * Stack configuration of the Pulumi program (`stacks/index.ts`), read from the `gpufleet:*` keys
+ * (`pulumi config set gpufleet:<key> <value>`). `readStackSettings` checks every key first and throws one
+ * error listing every problem, so a bad configuration stops the program before any resource exists.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { GpuAmiType } from '../constructs/cloud/gpu-node-group';
+import type { WorkloadIdentityMechanism } from '../constructs/cloud/model-repository-bucket';
+
+/** The fleet file planned when `gpufleet:fleetFile` is not set (relative to the repository root). */
+export const DEFAULT_FLEET_FILE = 'examples/payments-and-vision.fleet.yaml';
+
+/** Every key the program reads, with its meaning (also the list of allowed keys). */
+export const STACK_CONFIG_KEYS: Readonly<Record<string, string>> = {
+  region: 'AWS region, e.g. us-east-1 (default: aws:region)',
+  clusterName: 'name of an existing EKS cluster to deploy into (default: create a cluster)',
+  kubeconfig: 'kubeconfig of the existing cluster, set with --secret (default: generated, aws eks get-token)',
+  newClusterName: 'name of the cluster to create (default: gpufleet-<stack>)',
+  kubernetesVersion: 'Kubernetes version of a created cluster (default: 1.33)',
+  subnetIds: 'comma-separated subnet ids (default: the default VPC\'s default-for-AZ subnets, or the existing cluster\'s)',
+  fleetFile: `fleet file to plan, relative to the repository root (default: ${DEFAULT_FLEET_FILE})`,
+  bucket: 'name of an existing model repository bucket (default: create one)',
+  bucketName: 'name of the bucket to create (default: gpufleet-<stack>-models-<hash of org/project/stack/region>)',
+  bucketPrefix: 'key prefix of the model repository (default: models)',
+  kmsKeyArn: 'KMS key of the bucket\'s SSE-KMS encryption (default: SSE-S3)',
+  amiType: 'AMI type of the GPU nodes: AL2023_x86_64_NVIDIA or BOTTLEROCKET_x86_64_NVIDIA (default: AL2023_x86_64_NVIDIA)',
+  gpuNodeMin: 'minimum size of every GPU node group (default: 0, scale from zero)',
+  gpuNodeMax: 'maximum size of every GPU node group (default: the plan\'s node count)',
+  workloadIdentity: 'how Triton gets AWS credentials: irsa or pod-identity (default: irsa)',
+};
+
+/** The validated settings. */
+export interface StackSettings {
+  readonly region: string;
+  /** Existing cluster to use; undefined → create `newClusterName`. */
+  readonly existingClusterName?: string;
+  readonly kubeconfig?: string;
+  /** Name of the cluster (existing or created). */
+  readonly clusterName: string;
+  readonly kubernetesVersion?: string;
+  readonly subnetIds?: string[];
+  /** Absolute path of the fleet file. */
+  readonly fleetFile: string;
+  /** Existing bucket to use; undefined → create `bucketName`. */
+  readonly existingBucket?: string;
+  /** Name of the bucket (existing or created). */
+  readonly bucketName: string;
+  readonly bucketPrefix: string;
+  readonly kmsKeyArn?: string;
+  readonly amiType: GpuAmiType;
+  readonly gpuNodeMin: number;
+  readonly gpuNodeMax?: number;
+  readonly workloadIdentity: WorkloadIdentityMechanism;
+}
+
+/** Where the program runs. */
+export interface StackContext {
+  readonly project: string;
+  readonly stack: string;
+  /** Pulumi organization, part of the default bucket name. @default 'organization' */
+  readonly organization?: string;
+  /** Repository root, for relative fleet files. */
+  readonly rootDir: string;
+}
+
+const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
+const CLUSTER = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const PREFIX = /^[A-Za-z0-9!_.'()-]+(\/[A-Za-z0-9!_.'()-]+)*$/;
+const SUBNET = /^subnet-[0-9a-f]{8,17}$/;
+const VERSION = /^1\.\d{2}$/;
+const KMS = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/_-]+$/;
+const AMI_TYPES: readonly GpuAmiType[] = ['AL2023_x86_64_NVIDIA', 'BOTTLEROCKET_x86_64_NVIDIA'];
+
+/** A short stable hash (FNV-1a, hex) for default names. */
+function shortHash(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+/**
+ * Validates the raw configuration (`namespace:key` → value, e.g. from `pulumi.runtime.allConfig()`)
+ * and returns the settings, or throws one error that lists every problem.
+ */
+export function readStackSettings(raw: Readonly<Record<string, string>>, ctx: StackContext): StackSettings {
+  const problems: string[] = [];
+  const cfg: Record<string, string> = {};
+  for (const [fullKey, value] of Object.entries(raw)) {
+    const [ns, key] = fullKey.includes(':') ? [fullKey.slice(0, fullKey.indexOf(':')), fullKey.slice(fullKey.indexOf(':') + 1)] : ['', fullKey];
+    if (ns !== 'gpufleet') continue;
+    if (!(key in STACK_CONFIG_KEYS)) {
+      problems.push(`gpufleet:${key}: unknown key; allowed: ${Object.keys(STACK_CONFIG_KEYS).sort().join(', ')}`);
+      continue;
+    }
+    cfg[key] = value;
+  }
+  const bad = (key: string, expected: string) => problems.push(`gpufleet:${key}: expected ${expected}, got ${JSON.stringify(cfg[key])}`);
+
+  const region = cfg.region ?? raw['aws:region'];
+  if (region === undefined) {
+    problems.push('gpufleet:region: required (or aws:region), e.g. `pulumi config set gpufleet:region us-east-1`');
+  } else if (!REGION.test(region)) {
+    problems.push(`gpufleet:region: expected an AWS region such as us-east-1, got ${JSON.stringify(region)}`);
+  }
+
+  const existingClusterName = cfg.clusterName;
+  if (existingClusterName !== undefined && !CLUSTER.test(existingClusterName)) bad('clusterName', 'an EKS cluster name (1-100 letters, digits, - and _)');
+  if (existingClusterName !== undefined) {
+    for (const key of ['newClusterName', 'kubernetesVersion']) {
+      if (cfg[key] !== undefined) problems.push(`gpufleet:${key}: only for a created cluster, not allowed with gpufleet:clusterName`);
+    }
+  } else if (cfg.kubeconfig !== undefined) {
+    problems.push('gpufleet:kubeconfig: only for an existing cluster (set gpufleet:clusterName too)');
+  }
+  const newClusterName = cfg.newClusterName ?? `gpufleet-${ctx.stack}`.slice(0, 100);
+  if (cfg.newClusterName !== undefined && !CLUSTER.test(cfg.newClusterName)) bad('newClusterName', 'an EKS cluster name (1-100 letters, digits, - and _)');
+  if (cfg.kubernetesVersion !== undefined && !VERSION.test(cfg.kubernetesVersion)) bad('kubernetesVersion', 'a Kubernetes minor version such as 1.33');
+  if (cfg.kubeconfig !== undefined && cfg.kubeconfig.trim() === '') bad('kubeconfig', 'a kubeconfig (YAML or JSON)');
+
+  let subnetIds: string[] | undefined;
+  if (cfg.subnetIds !== undefined) {
+    subnetIds = cfg.subnetIds.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    const wrong = subnetIds.filter((s) => !SUBNET.test(s));
+    if (subnetIds.length < 2 || wrong.length > 0) bad('subnetIds', 'at least two comma-separated subnet ids (subnet-0123abcd...)');
+  }
+
+  const fleetRel = cfg.fleetFile ?? DEFAULT_FLEET_FILE;
+  const fleetFile = path.resolve(ctx.rootDir, fleetRel);
+  if (!fs.existsSync(fleetFile) || !fs.statSync(fleetFile).isFile()) {
+    problems.push(`gpufleet:fleetFile: no such file ${JSON.stringify(fleetRel)} (resolved to ${fleetFile})`);
+  }
+
+  const existingBucket = cfg.bucket;
+  if (existingBucket !== undefined && (!BUCKET.test(existingBucket) || existingBucket.includes('..'))) bad('bucket', 'an S3 bucket name (3-63 lowercase letters, digits, . and -)');
+  if (existingBucket !== undefined && cfg.bucketName !== undefined) problems.push('gpufleet:bucketName: only for a created bucket, not allowed with gpufleet:bucket');
+  if (cfg.bucketName !== undefined && (!BUCKET.test(cfg.bucketName) || cfg.bucketName.includes('..'))) bad('bucketName', 'an S3 bucket name (3-63 lowercase letters, digits, . and -)');
+  const defaultBucket = `gpufleet-${ctx.stack}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 36).replace(/-+$/, '')
+    + `-models-${shortHash(`${ctx.organization ?? 'organization'}/${ctx.project}/${ctx.stack}/${region ?? ''}`)}`;
+  const bucketPrefix = cfg.bucketPrefix ?? 'models';
+  if (!PREFIX.test(bucketPrefix)) bad('bucketPrefix', "an S3 key prefix without leading or trailing '/' or '*'");
+  if (cfg.kmsKeyArn !== undefined && !KMS.test(cfg.kmsKeyArn)) bad('kmsKeyArn', 'a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)');
+
+  const amiType = (cfg.amiType ?? 'AL2023_x86_64_NVIDIA') as GpuAmiType;
+  if (!AMI_TYPES.includes(amiType)) bad('amiType', AMI_TYPES.join(' or '));
+
+  const int = (key: string, min: number): number | undefined => {
+    if (cfg[key] === undefined) return undefined;
+    const n = Number(cfg[key]);
+    if (!/^\d+$/.test(cfg[key].trim()) || !Number.isInteger(n) || n < min) {
+      bad(key, `an integer >= ${min}`);
+      return undefined;
+    }
+    return n;
+  };
+  const gpuNodeMin = int('gpuNodeMin', 0) ?? 0;
+  const gpuNodeMax = int('gpuNodeMax', 1);
+  if (gpuNodeMax !== undefined && gpuNodeMax < gpuNodeMin) {
+    problems.push(`gpufleet:gpuNodeMax: expected >= gpufleet:gpuNodeMin (${gpuNodeMin}), got ${gpuNodeMax}`);
+  }
+  const workloadIdentity = (cfg.workloadIdentity ?? 'irsa') as WorkloadIdentityMechanism;
+  if (workloadIdentity !== 'irsa' && workloadIdentity !== 'pod-identity') bad('workloadIdentity', 'irsa or pod-identity');
+
+  if (problems.length > 0) {
+    throw new Error(`invalid stack configuration (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n  - ${problems.join('\n  - ')}`);
+  }
+  return {
+    region: region!,
+    existingClusterName,
+    kubeconfig: cfg.kubeconfig,
+    clusterName: existingClusterName ?? newClusterName,
+    kubernetesVersion: cfg.kubernetesVersion,
+    subnetIds,
+    fleetFile,
+    existingBucket,
+    bucketName: existingBucket ?? cfg.bucketName ?? defaultBucket,
+    bucketPrefix,
+    kmsKeyArn: cfg.kmsKeyArn,
+    amiType,
+    gpuNodeMin,
+    gpuNodeMax,
+    workloadIdentity,
+  };
+}
