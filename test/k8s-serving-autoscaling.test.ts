@@ -1,7 +1,7 @@
 import { Chart, Duration, Testing } from 'cdk8s';
 import * as YAML from 'yaml';
 import { ModelRepository } from '../constructs/k8s/model-repository';
-import { PoolAutoscaling, PoolAutoscalingProps } from '../constructs/k8s/pool-autoscaling';
+import { PoolAutoscaling, PoolAutoscalingProps, routerWakeQuery } from '../constructs/k8s/pool-autoscaling';
 import {
   PrometheusAdapterRules,
   adapterQueueMetricsQuery,
@@ -126,6 +126,15 @@ describe('PoolAutoscaling', () => {
       },
     });
     expect(validateObjects(objs)).toEqual([]);
+  });
+
+  test('routerWakeQuery: demand for the pool models at the router, answered or queued', () => {
+    const { pool } = setup();
+    expect(routerWakeQuery(pool.models)).toBe(
+      '(sum(rate(gpufleet_router_requests_total{model=~"efficientnet-b0|resnet50"}[2m])) or vector(0)) + ' +
+        '(sum(gpufleet_router_queued_requests{model=~"efficientnet-b0|resnet50"}) or vector(0))',
+    );
+    expect(() => routerWakeQuery([])).toThrow('models: expected at least one model, got []');
   });
 
   test('HPA: autoscaling/v2 on the adapter metric of the pool Service, bounded and slow', () => {

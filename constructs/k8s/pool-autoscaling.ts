@@ -33,6 +33,17 @@ export interface PoolWakeTrigger {
   readonly activationThreshold?: number;
 }
 
+/**
+ * A wake query on the gpufleet router's metrics: requests answered for the pool's models per second (2 m rate)
+ * plus requests the router holds waiting for one of them to load. Both parts count as 0 when absent, so demand
+ * that only queues (the pool is at zero) still wakes it.
+ */
+export function routerWakeQuery(models: readonly string[]): string {
+  if (models.length === 0) throw new Error('models: expected at least one model, got []');
+  const sel = `model=~"${[...new Set(models)].sort().join('|')}"`;
+  return `(sum(rate(gpufleet_router_requests_total{${sel}}[2m])) or vector(0)) + (sum(gpufleet_router_queued_requests{${sel}}) or vector(0))`;
+}
+
 export interface PoolAutoscalingProps {
   /** The pool to scale. */
   readonly pool: TritonPool;
