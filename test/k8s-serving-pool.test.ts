@@ -248,8 +248,9 @@ describe('TritonPool', () => {
   });
 
   test('fails for a profile the GPU does not have, and an unknown GPU type', () => {
-    expect(() => synth({ profile: '1g.5gb' })).toThrow(/1g\.5gb/);
-    expect(() => synth({ gpuType: 'Z100' })).toThrow(/unknown GPU type "Z100"/);
+    expect(() => synth({ profile: '1g.5gb' })).toThrow(/^pools\.cnn-1g\.profile: .*"1g\.5gb".*H100-80GB/);
+    expect(() => synth({ gpuType: 'Z100' })).toThrow(/^pools\.cnn-1g\.gpuType: unknown GPU type "Z100"/);
+    expect(() => synth({ migStrategy: 'none' as any })).toThrow('pools.cnn-1g.migStrategy: expected mixed or single, got "none"');
   });
 
   test('fails for invalid resource quantities', () => {

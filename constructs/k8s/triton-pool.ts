@@ -154,10 +154,20 @@ export class TritonPool extends Construct {
     });
     this.models = [...props.models].sort();
 
-    this.gpuType = getGpuType(props.gpuType).id;
+    const at = <T>(path: string, f: () => T): T => {
+      try {
+        return f();
+      } catch (e) {
+        throw new Error(`${where}.${path}: ${(e as Error).message}`);
+      }
+    };
+    this.gpuType = at('gpuType', () => getGpuType(props.gpuType).id);
     this.profile = props.profile;
     this.migStrategy = props.migStrategy ?? 'mixed';
-    this.gpuResource = gpuResourceName(this.gpuType, this.profile, this.migStrategy);
+    if (this.migStrategy !== 'mixed' && this.migStrategy !== 'single') {
+      throw new Error(`${where}.migStrategy: expected mixed or single, got ${JSON.stringify(props.migStrategy)}`);
+    }
+    this.gpuResource = at('profile', () => gpuResourceName(this.gpuType, this.profile, this.migStrategy));
     // a layout name is a node label value (`all-1g.10gb`)
     if (props.migConfig !== undefined) assertLabelValue(`${where}.migConfig`, props.migConfig);
     this.migConfig = props.migConfig;
