@@ -1,0 +1,206 @@
+/**
+ * `npm run bench -- router`: the model router against Triton stand-ins, real processes on loopback.
+ *
+ * 1. Overhead: the same infer requests straight to a stand-in and through the router, in one run:
+ *    added latency p50/p99 at 1 client, throughput at 1 and 64 concurrent clients.
+ * 2. Cache: a Zipf(1.0) trace over 200 models on backends with room for 20, with the stand-in's load
+ *    delay modelled on the host→GPU copy (16 GB in 0.3 s pinned ≈ 53 GB/s, in 4.8 s pageable ≈ 3.3 GB/s),
+ *    scaled to each model's size: hit rate, loads per 1,000 requests, p50/p99 including cold loads.
+ */
+import * as http from 'http';
+import { inferBody, killAll, Proc, request, startRouter, startStandin, waitFor } from '../test/support/triton-standin-procs';
+
+const GIB = 1024 ** 3;
+const PINNED_GBPS = 16e9 / 0.3 / 1e9;
+const PAGEABLE_GBPS = 16e9 / 4.8 / 1e9;
+
+interface RunResult {
+  readonly latenciesMs: number[];
+  readonly seconds: number;
+  readonly errors: number;
+}
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+/** Closed loop: `clients` workers send `total` requests, `path(i)` each, and time them. */
+async function drive(base: string, clients: number, total: number, path: (i: number) => string): Promise<RunResult> {
+  const u = new URL(base);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+  const body = Buffer.from(JSON.stringify(inferBody()));
+  const latencies: number[] = new Array(total);
+  let next = 0;
+  let errors = 0;
+  const one = (i: number): Promise<void> =>
+    new Promise((resolve) => {
+      const t0 = process.hrtime.bigint();
+      const req = http.request(
+        { host: u.hostname, port: u.port, method: 'POST', path: path(i), agent, headers: { 'content-type': 'application/json', 'content-length': body.length } },
+        (res) => {
+          res.on('data', () => undefined);
+          res.on('end', () => {
+            if (res.statusCode !== 200) errors++;
+            latencies[i] = Number(process.hrtime.bigint() - t0) / 1e6;
+            resolve();
+          });
+        },
+      );
+      req.on('error', () => {
+        errors++;
+        latencies[i] = Number(process.hrtime.bigint() - t0) / 1e6;
+        resolve();
+      });
+      req.end(body);
+    });
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (next < total) await one(next++);
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  agent.destroy();
+  return { latenciesMs: latencies.sort((a, b) => a - b), seconds, errors };
+}
+
+async function metric(base: string, name: string): Promise<number> {
+  const text = (await request(base, 'GET', '/metrics')).body;
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(name) && (line[name.length] === '{' || line[name.length] === ' ')) {
+      if (name === 'gpufleet_router_model_loads_total' && !line.includes('result="success"')) continue;
+      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return sum;
+}
+
+const f = (n: number, d = 2): string => n.toFixed(d);
+const pad = (s: string, n: number): string => s.padStart(n);
+
+async function overhead(): Promise<string[]> {
+  const standin = await startStandin({ memoryGiB: 80, models: { resnet50: 1 }, loaded: ['resnet50'] });
+  const router = await startRouter(
+    { listen: '127.0.0.1:0', backends: [{ name: 'triton-0', url: standin.url, memoryGiB: 80 }], models: [{ name: 'resnet50', memoryGiB: 1 }] },
+    ['--log-level', 'warn'],
+  );
+  await waitFor('router ready', async () => (await request(router.url, 'GET', '/v2/health/ready')).status === 200, 30000);
+  const p = (): string => '/v2/models/resnet50/infer';
+  const rows: string[] = [];
+  // warm both paths (JIT, sockets)
+  await drive(standin.url, 8, 2000, p);
+  await drive(router.url, 8, 2000, p);
+  const results: Record<string, RunResult> = {};
+  for (const [clients, total] of [[1, 3000], [64, 5000]] as const) {
+    // alternate halves to spread background noise over both paths
+    const d1 = await drive(standin.url, clients, total / 2, p);
+    const r1 = await drive(router.url, clients, total / 2, p);
+    const d2 = await drive(standin.url, clients, total / 2, p);
+    const r2 = await drive(router.url, clients, total / 2, p);
+    const merge = (a: RunResult, b: RunResult): RunResult => ({ latenciesMs: [...a.latenciesMs, ...b.latenciesMs].sort((x, y) => x - y), seconds: a.seconds + b.seconds, errors: a.errors + b.errors });
+    results[`direct-${clients}`] = merge(d1, d2);
+    results[`router-${clients}`] = merge(r1, r2);
+  }
+  rows.push('overhead: infer through the router vs straight to the stand-in (loopback, stand-in answers at once)');
+  rows.push(`${'clients'.padEnd(8)} ${'path'.padEnd(7)} ${pad('requests', 8)} ${pad('p50 ms', 8)} ${pad('p99 ms', 8)} ${pad('req/s', 8)} ${pad('errors', 6)}`);
+  for (const clients of [1, 64]) {
+    for (const path of ['direct', 'router']) {
+      const r = results[`${path}-${clients}`];
+      rows.push(`${String(clients).padEnd(8)} ${path.padEnd(7)} ${pad(String(r.latenciesMs.length), 8)} ${pad(f(quantile(r.latenciesMs, 0.5), 3), 8)} ${pad(f(quantile(r.latenciesMs, 0.99), 3), 8)} ${pad(f(r.latenciesMs.length / r.seconds, 0), 8)} ${pad(String(r.errors), 6)}`);
+    }
+  }
+  const d1 = results['direct-1'];
+  const r1 = results['router-1'];
+  const d64 = results['direct-64'];
+  const r64 = results['router-64'];
+  const addedP50 = quantile(r1.latenciesMs, 0.5) - quantile(d1.latenciesMs, 0.5);
+  const addedP99 = quantile(r1.latenciesMs, 0.99) - quantile(d1.latenciesMs, 0.99);
+  const ratio = r64.latenciesMs.length / r64.seconds / (d64.latenciesMs.length / d64.seconds);
+  rows.push(`added latency at 1 client: p50 ${f(addedP50, 3)} ms (target < 1 ms: ${addedP50 < 1 ? 'met' : 'NOT met'}), p99 ${f(addedP99, 3)} ms`);
+  rows.push(`throughput at 64 clients: router ${f(ratio * 100, 0)}% of direct (target >= 50%: ${ratio >= 0.5 ? 'met' : 'NOT met'})`);
+  await router.kill('SIGTERM');
+  await standin.kill();
+  return rows;
+}
+
+/** Deterministic PRNG (mulberry32). */
+function rng(seed: number): () => number {
+  let t = seed >>> 0;
+  return () => {
+    t = (t + 0x6d2b79f5) >>> 0;
+    let x = Math.imul(t ^ (t >>> 15), 1 | t);
+    x ^= x + Math.imul(x ^ (x >>> 7), 61 | x);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function zipfTrace(models: number, length: number, seed: number): number[] {
+  const r = rng(seed);
+  const cdf: number[] = [];
+  let sum = 0;
+  for (let i = 1; i <= models; i++) cdf.push((sum += 1 / i));
+  return Array.from({ length }, () => {
+    const x = r() * sum;
+    let lo = 0;
+    let hi = models - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid] < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  });
+}
+
+async function zipf(label: string, gbps: number, requests: number): Promise<string> {
+  const MODELS = 200;
+  const BACKENDS = 2;
+  const r = rng(7);
+  // sizes 0.25-1.5 GiB (rarely used models: small CNNs, encoders), in steps of 1/16 GiB; mean about 0.875 GiB
+  const sizes = Array.from({ length: MODELS }, () => Math.round((0.25 + r() * 1.25) * 16) / 16);
+  const names = sizes.map((_, i) => `m${String(i).padStart(3, '0')}`);
+  const mean = sizes.reduce((s, x) => s + x, 0) / MODELS;
+  const budgetGiB = Math.round(((20 * mean) / BACKENDS) * 16) / 16; // room for 20 average models in all
+  const repo = Object.fromEntries(names.map((n, i) => [n, sizes[i]]));
+  const standins = await Promise.all(Array.from({ length: BACKENDS }, () => startStandin({ memoryGiB: budgetGiB, models: repo, loadGBps: gbps, loadDelayMs: 2, inferDelayMs: 2 })));
+  const router = await startRouter(
+    {
+      listen: '127.0.0.1:0',
+      backends: standins.map((s, i) => ({ name: `triton-${i}`, url: s.url, memoryGiB: budgetGiB })),
+      models: names.map((n, i) => ({ name: n, memoryGiB: sizes[i] })),
+      maxQueuePerModel: 1024,
+      refreshIntervalSeconds: 30,
+    },
+    ['--log-level', 'warn'],
+  );
+  await waitFor('router ready', async () => (await request(router.url, 'GET', '/v2/health/ready')).status === 200, 30000);
+  const trace = zipfTrace(MODELS, requests + 300, 11);
+  const path = (off: number) => (i: number): string => `/v2/models/${names[trace[off + i]]}/infer`;
+  await drive(router.url, 16, 300, path(0)); // warm the cache: steady state, not cold start
+  const [h0, m0, l0] = await Promise.all(['gpufleet_router_cache_hits_total', 'gpufleet_router_cache_misses_total', 'gpufleet_router_model_loads_total'].map((n) => metric(router.url, n)));
+  const res = await drive(router.url, 16, requests, path(300));
+  const [h1, m1, l1] = await Promise.all(['gpufleet_router_cache_hits_total', 'gpufleet_router_cache_misses_total', 'gpufleet_router_model_loads_total'].map((n) => metric(router.url, n)));
+  await router.kill('SIGTERM');
+  await Promise.all(standins.map((s: Proc) => s.kill()));
+  const hits = h1 - h0;
+  const misses = m1 - m0;
+  const loads = l1 - l0;
+  const loadMs = ((mean * GIB) / (gbps * 1e9)) * 1000;
+  return `${label.padEnd(9)} ${pad(f(loadMs, 0), 8)} ${pad(String(requests), 8)} ${pad(f((hits / (hits + misses)) * 100, 1) + '%', 8)} ${pad(f((loads / requests) * 1000, 0), 9)} ${pad(f(quantile(res.latenciesMs, 0.5), 1), 8)} ${pad(f(quantile(res.latenciesMs, 0.99), 0), 8)} ${pad(f(requests / res.seconds, 0), 7)} ${pad(String(res.errors), 6)}`;
+}
+
+export async function run(): Promise<void> {
+  try {
+    for (const line of await overhead()) console.log(line);
+    console.log('');
+    console.log('cache: Zipf(1.0) over 200 models (0.25-1.5 GiB), 2 backends with room for 20 average models, 16 clients, after 300 warm-up requests');
+    console.log(`${'copy'.padEnd(9)} ${pad('load ms', 8)} ${pad('requests', 8)} ${pad('hit rate', 8)} ${pad('loads/1k', 9)} ${pad('p50 ms', 8)} ${pad('p99 ms', 8)} ${pad('req/s', 7)} ${pad('errors', 6)}`);
+    console.log(await zipf('pinned', PINNED_GBPS, 3000));
+    console.log(await zipf('pageable', PAGEABLE_GBPS, 1000));
+    console.log('(load ms: copy time of an average model at 53 GB/s pinned or 3.3 GB/s pageable; copies share one link per backend)');
+  } finally {
+    await killAll();
+  }
+}
