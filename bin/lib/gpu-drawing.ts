@@ -103,7 +103,7 @@ function sliceSvg(
 
   s.models.forEach((m, i) => p.push(modelRow(gpu, s, m, x0, y + HEAD_H + i * ROW_H, inner, colors.get(m.team) ?? '#888')));
   if (s.models.length === 0) {
-    p.push(`<text class="detail" x="${r(x0)}" y="${r(y + HEAD_H + 12)}">${esc(fit('no models', inner, 10))}</text>`);
+    p.push(`<text class="detail" x="${r(x0)}" y="${r(y + HEAD_H + 12)}">${esc(fit('spare: no models', inner, 10))}</text>`);
   }
   p.push('</g>');
   return p.join('');

@@ -94,15 +94,27 @@ function typesTable(view: PlanView): string {
     + `<td>${t.slicesByProfile.map(([p, n]) => `<span class="pill">${n}× ${esc(p)}</span>`).join(' ')}</td>`
     + `<td class="n">${t.models}</td><td>${meter(t.computeUtil)}</td><td>${meter(t.memoryUtil)}</td>`
     + `<td class="n">${esc(t.pricePerGpuHour === undefined ? '-' : usd(t.pricePerGpuHour))}</td>`
-    + `<td class="n">${esc(usd(t.costPerHour))}</td><td class="n">${t.nodeConfigurations}</td></tr>`);
+    + `<td class="n">${esc(usd(t.costPerHour))}</td><td class="n">${esc(num(t.lowerBound))}</td>`
+    + `<td class="n">${esc(saved(t.gpus, t.dedicated))}</td><td class="n">${esc(saved(t.gpus, t.noMig))}</td>`
+    + `<td class="n">${t.nodeConfigurations}</td></tr>`);
   rows.push(`<tr class="total"><td>total</td><td class="n">${view.gpuCount}</td><td>${view.slices} slices</td><td class="n">${view.models}</td>`
     + `<td>${meter(view.computeUtil)}</td><td>${meter(view.memoryUtil)}</td><td></td><td class="n">${esc(usd(view.costPerHour))}</td>`
-    + `<td class="n">${view.nodeConfigurations}</td></tr>`);
+    + `<td class="n">${esc(num(view.lowerBound))}</td><td class="n">${esc(saved(view.gpuCount, view.dedicated))}</td>`
+    + `<td class="n">${esc(saved(view.gpuCount, view.noMig))}</td><td class="n">${view.nodeConfigurations}</td></tr>`);
   const vs = `<p class="muted">Lower bound ${esc(num(view.lowerBound))} GPUs; against dedicated (${esc(num(view.dedicated))} GPUs): `
     + `${esc(versus(view.gpuCount, view.dedicated))}; against no MIG (${esc(num(view.noMig))} GPUs): ${esc(versus(view.gpuCount, view.noMig))}.</p>`;
   return `<table><thead><tr><th>GPU type</th><th class="n">GPUs</th><th>slices by profile</th><th class="n">models</th>`
-    + `<th>compute held</th><th>memory used</th><th class="n">price/GPU/h</th><th class="n">cost/h</th><th class="n">node configs</th></tr></thead>`
+    + `<th>compute held</th><th>memory used</th><th class="n">price/GPU/h</th><th class="n">cost/h</th>`
+    + `<th class="n" title="GPUs, physical minimum of the demand placed on this type">lower bound</th>`
+    + `<th class="n" title="GPUs saved against one whole GPU per model replica (baseline GPUs)">vs dedicated</th>`
+    + `<th class="n" title="GPUs saved against whole GPUs shared by Triton without MIG (baseline GPUs)">vs no MIG</th>`
+    + `<th class="n">node configs</th></tr></thead>`
     + `<tbody>${rows.join('')}</tbody></table>${vs}`;
+}
+
+function saved(gpus: number, baseline: number | undefined): string {
+  if (baseline === undefined || baseline <= 0) return '-';
+  return `${pct(1 - gpus / baseline)} (${num(baseline)})`;
 }
 
 function meter(x: number): string {

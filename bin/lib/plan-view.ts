@@ -157,9 +157,9 @@ export function buildPlanView(fleet: Fleet, plan: Plan, figures: ReadonlyMap<str
       costPerHour: price === undefined ? undefined : price * (of.length + idle),
       idleGpus: idle,
       nodeConfigurations: configsByType.get(type)?.size ?? 0,
-      ...(typeNames.length === 1
+      ...(figures.get(type) ?? (typeNames.length === 1 && fleet.gpus.length === 1
         ? { lowerBound: plan.summary.lowerBound, dedicated: plan.summary.baselines.dedicated, noMig: plan.summary.baselines.noMig }
-        : figures.get(type)),
+        : {})),
     };
   });
 
@@ -256,6 +256,8 @@ function sliceView(
       memoryGiB: (spec?.memoryGiB ?? 0) * m.instances,
     };
   });
+  // largest share first (then name): the slice's main tenants lead its list and its time bar
+  onSlice.sort((a, b) => b.share - a.share || a.name.localeCompare(b.name));
   const modelMemory = sum(onSlice, (m) => m.memoryGiB);
   return {
     profile: s.profile,

@@ -40,7 +40,7 @@ export function renderSummary(view: PlanView): string {
     saved(t.gpus, t.noMig),
     String(t.nodeConfigurations),
   ]);
-  if (view.types.length > 1) {
+  if (view.types.length > 1 || view.types.some((t) => t.lowerBound !== view.lowerBound)) {
     typeRows.push([
       'total', String(view.gpuCount), `${view.slices} slices`, String(view.models),
       pct(view.computeUtil), pct(view.memoryUtil), usd(view.costPerHour), num(view.lowerBound),
