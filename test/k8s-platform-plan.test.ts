@@ -14,6 +14,7 @@ import { plan as planFleet } from '../constructs/planner';
 import type { Plan } from '../constructs/planner/types';
 import { cluster } from './k8s-platform-fixtures';
 import { validateObjects } from './support/validate';
+import { buildPlannedPlatform } from '../examples/planned-platform';
 
 const FLEET = `
 name: demo
@@ -211,5 +212,26 @@ describe('planDeclaration (hand-made plan)', () => {
 
   test('fails on team settings for a team the fleet does not have', () => {
     expect(() => planDeclaration(fleet, plan, [{ name: 'w', models: [] }])).toThrow('teams["w"]: fleet "mini" has no model of team "w" (teams: x, y)');
+  });
+});
+
+describe('examples/planned-platform.ts (a fleet file planned and rendered)', () => {
+  const app = Testing.app();
+  const { chart, platform, plan } = buildPlannedPlatform(app);
+  const objs: any[] = chart.toJson();
+
+  test('renders every model of the fleet, consistent and valid', () => {
+    const fleetModels = plan.gpus.flatMap((g) => g.slices.flatMap((s) => s.models.map((m) => m.name)));
+    expect(platform.repository.modelNames).toEqual([...new Set(fleetModels)].sort());
+    expect(objs.filter((o) => o.kind === 'NodePool').length).toBe(plan.summary.nodeConfigurations);
+    expect(platform.check()).toEqual([]);
+    expect(validateObjects(objs)).toEqual([]);
+  });
+
+  test('autoscaled planned pools start at the plan and may add the extra replica', () => {
+    for (const { pool, scaling, maxReplicas } of platform.pools.values()) {
+      expect(scaling).toMatchObject({ kind: 'keda', minReplicas: pool.replicas });
+      expect(maxReplicas).toBe(pool.replicas + 1);
+    }
   });
 });

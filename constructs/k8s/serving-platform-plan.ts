@@ -30,8 +30,14 @@ export interface PlatformNodePool {
 export interface PlanRenderOptions {
   /** Namespace of pools that serve models of several teams. @default 'serving-shared' */
   readonly sharedNamespace?: string;
-  /** Scaling of planned pools; replicas never go below the plan's. @default - fixed at the plan's replicas */
+  /**
+   * Scaling of planned pools. With an autoscaler, `minReplicas` defaults to the plan's replicas and
+   * `maxReplicas` is at least the plan's replicas + `extraReplicas`.
+   * @default - fixed at the plan's replicas
+   */
   readonly scaling?: PoolScaling;
+  /** Replicas an autoscaled planned pool may add above the plan's (for bursts). @default 0 */
+  readonly extraReplicas?: number;
 }
 
 /** A planned Triton pool that serves models of more than one team. */
@@ -204,6 +210,8 @@ export function planDeclaration(fleet: Fleet, plan: Plan, teams: readonly Team[]
   for (const g of sorted) perTag.set(`${ownerOf(g)}-${tagOf(g.profile)}`, (perTag.get(`${ownerOf(g)}-${tagOf(g.profile)}`) ?? 0) + 1);
   const seenTag = new Map<string, number>();
   const scaling = options.scaling;
+  const extra = options.extraReplicas ?? 0;
+  if (!Number.isInteger(extra) || extra < 0) throw new Error(`extraReplicas: expected an integer >= 0, got ${extra}`);
   const poolsByOwner = new Map<string, (TeamPool | SharedPool)[]>();
   const weights = new Map<string, Map<string, number>>();
   for (const g of sorted) {
@@ -224,7 +232,7 @@ export function planDeclaration(fleet: Fleet, plan: Plan, teams: readonly Team[]
       scaling:
         !scaling || scaling.kind === 'fixed'
           ? { kind: 'fixed' }
-          : { ...scaling, minReplicas: Math.max(scaling.minReplicas ?? g.replicas, 0), maxReplicas: Math.max(scaling.maxReplicas, g.replicas) },
+          : { ...scaling, minReplicas: Math.max(scaling.minReplicas ?? g.replicas, 0), maxReplicas: Math.max(scaling.maxReplicas, g.replicas + extra) },
     };
     const entry = owner === 'shared' ? { ...pool, teams: [...componentTeams.get(find(sorted.indexOf(g)))!].sort(byString) } : pool;
     poolsByOwner.set(owner, [...(poolsByOwner.get(owner) ?? []), entry]);

@@ -9,6 +9,7 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { Fleet } from '../fleet/types';
+import { plan as planFleet } from '../planner';
 import type { Plan } from '../planner/types';
 import { GpuNodePool, GpuNodePoolProps } from './gpu-node-pool';
 import { GpuOperator, GpuOperatorProps } from './gpu-operator';
@@ -36,7 +37,8 @@ export interface PlatformCluster {
 /** A plan to render, with the fleet it was made from. */
 export interface PlatformPlan extends PlanRenderOptions {
   readonly fleet: Fleet;
-  readonly plan: Plan;
+  /** The plan of `fleet`. @default - `plan(fleet)`: the fleet is planned here */
+  readonly plan?: Plan;
 }
 
 /** Triton pool settings every pool of the platform shares. */
@@ -88,10 +90,13 @@ export class ServingPlatform extends Construct {
     return new PlatformBuilder((scope, id, props) => new ServingPlatform(scope, id, props));
   }
 
-  /** Renders a plan: node pools per node configuration, teams and pools from the plan. */
+  /**
+   * Renders a plan (or plans the fleet when no plan is given): node pools per node configuration,
+   * teams from the fleet, Triton pools and model configs from the plan.
+   */
   public static fromPlan(scope: Construct, id: string, props: Omit<ServingPlatformProps, 'plan'> & PlatformPlan): ServingPlatform {
-    const { fleet, plan, sharedNamespace, scaling, ...rest } = props;
-    return new ServingPlatform(scope, id, { ...rest, sharedNamespace, plan: { fleet, plan, sharedNamespace, scaling } });
+    const { fleet, plan, sharedNamespace, scaling, extraReplicas, ...rest } = props;
+    return new ServingPlatform(scope, id, { ...rest, sharedNamespace, plan: { fleet, plan, sharedNamespace, scaling, extraReplicas } });
   }
 
   public readonly gpuOperator: GpuOperator;
@@ -121,7 +126,11 @@ export class ServingPlatform extends Construct {
 
     // 1. The declaration: hand-written, or rendered from the plan.
     const planned: PlannedPlatform | undefined = props.plan
-      ? planDeclaration(props.plan.fleet, props.plan.plan, givenTeams, { sharedNamespace, scaling: props.plan.scaling ?? props.defaultScaling })
+      ? planDeclaration(props.plan.fleet, props.plan.plan ?? planFleet(props.plan.fleet), givenTeams, {
+        sharedNamespace,
+        scaling: props.plan.scaling ?? props.defaultScaling,
+        extraReplicas: props.plan.extraReplicas,
+      })
       : undefined;
     const nodePoolSpecs = [...(planned?.nodePools ?? []), ...(props.nodePools ?? [])].sort((a, b) => byString(a.name, b.name));
     const teams = [...(planned?.teams ?? givenTeams)].sort((a, b) => byString(a.name, b.name));
