@@ -20,10 +20,18 @@ import { ModelRepository, ServingPlatform } from '../constructs/k8s';
 import { plan as planFleet } from '../constructs/planner';
 import { readStackSettings } from './config';
 
+function organization(): string {
+  try {
+    return pulumi.getOrganization();
+  } catch {
+    return 'organization'; // older engines do not report it
+  }
+}
+
 const settings = readStackSettings(pulumi.runtime.allConfig(), {
   project: pulumi.getProject(),
   stack: pulumi.getStack(),
-  organization: pulumi.getOrganization(),
+  organization: organization(),
   rootDir: path.resolve(__dirname, '..'),
 });
 

@@ -91,7 +91,7 @@ describe('GpuNodeGroup', () => {
   test('one node group per node configuration with MIG label, taint, AMI and scale-from-zero tags', async () => {
     const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
     const groups = cloud.GpuNodeGroup.fromPlan('gpu', handPlan(), { cluster });
-    expect(groups.map((g) => g.pool)).toEqual(['a100-mixed', 'a100-small', 'all-disabled']);
+    expect(groups.map((g) => g.pool)).toEqual(['a100-mixed', 'a100-small', 'l4-whole']);
     expect(groups.map((g) => g.resources)).toEqual([
       { 'nvidia.com/mig-1g.10gb': 16, 'nvidia.com/mig-2g.20gb': 8, 'nvidia.com/mig-3g.40gb': 8 },
       { 'nvidia.com/mig-1g.10gb': 56 },
@@ -99,7 +99,7 @@ describe('GpuNodeGroup', () => {
     ]);
     await settle();
     const ngs = mocks.ofType('aws:eks/nodeGroup:NodeGroup').filter((r) => r.name !== 'gf-system');
-    expect(ngs.map((r) => r.name).sort()).toEqual(['gpu-a100-mixed-nodes', 'gpu-a100-small-nodes', 'gpu-all-disabled-nodes']);
+    expect(ngs.map((r) => r.name).sort()).toEqual(['gpu-a100-mixed-nodes', 'gpu-a100-small-nodes', 'gpu-l4-whole-nodes']);
     const mixed = mocks.get('aws:eks/nodeGroup:NodeGroup', 'gpu-a100-mixed-nodes');
     expect(mixed.inputs).toMatchObject({
       amiType: 'AL2023_x86_64_NVIDIA',
@@ -123,7 +123,7 @@ describe('GpuNodeGroup', () => {
     });
     const small = mocks.get('aws:eks/nodeGroup:NodeGroup', 'gpu-a100-small-nodes');
     expect(small.inputs.tags['k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/mig-1g.10gb']).toBe('56');
-    const l4 = mocks.get('aws:eks/nodeGroup:NodeGroup', 'gpu-all-disabled-nodes');
+    const l4 = mocks.get('aws:eks/nodeGroup:NodeGroup', 'gpu-l4-whole-nodes');
     expect(l4.inputs.tags['k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu']).toBe('1');
     expect(l4.inputs.scalingConfig).toEqual({ minSize: 0, maxSize: 3, desiredSize: 3 });
     // The same tags on the Auto Scaling group (EKS does not propagate node group tags).

@@ -98,6 +98,38 @@ export function nodeResources(config: Pick<PlanMigConfig, 'name' | 'gpuType' | '
     .resourceCounts({ gpusPerNode, strategy });
 }
 
+/** A node configuration of the plan and where it comes from (for messages). */
+export interface PlanNodeConfiguration {
+  readonly config: PlanMigConfig;
+  /** `plan.migConfigs[i] (<name>)` or `plan.nodes (<gpu> on <instance>, whole GPUs)`. */
+  readonly path: string;
+}
+
+/**
+ * The node configurations of a plan: every `plan.migConfigs` entry (MIG layouts), plus one configuration
+ * of whole GPUs (`all-disabled`) per GPU type and instance type of the plan's nodes that use no MIG layout.
+ */
+export function planNodeConfigurations(plan: Plan): PlanNodeConfiguration[] {
+  const out: PlanNodeConfiguration[] = (plan.migConfigs ?? []).map((config, i) => ({ config, path: `plan.migConfigs[${i}] (${config.name})` }));
+  const migNames = new Set((plan.migConfigs ?? []).map((c) => c.name));
+  const whole = new Map<string, { gpuType: string; instanceType: string; migConfig: string; nodes: number }>();
+  for (const n of plan.nodes ?? []) {
+    if (migNames.has(n.migConfig)) continue;
+    const key = `${n.gpuType}\u0000${n.instanceType}\u0000${n.migConfig}`;
+    const entry = whole.get(key) ?? { gpuType: n.gpuType, instanceType: n.instanceType, migConfig: n.migConfig, nodes: 0 };
+    entry.nodes += 1;
+    whole.set(key, entry);
+  }
+  for (const key of [...whole.keys()].sort()) {
+    const w = whole.get(key)!;
+    out.push({
+      config: { name: w.migConfig || 'all-disabled', gpuType: w.gpuType, instanceType: w.instanceType, devices: [[{ profile: 'whole', start: 0 }]], nodes: w.nodes },
+      path: `plan.nodes (${w.gpuType} on ${w.instanceType}, whole GPUs)`,
+    });
+  }
+  return out;
+}
+
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const LABEL_VALUE = /^[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?$/;
 
@@ -136,23 +168,27 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
    * problem found, without creating anything.
    */
   public static argsFromPlan(plan: Plan, options: GpuNodeGroupOptions = {}): { groups: Omit<GpuNodeGroupArgs, 'cluster'>[]; problems: string[] } {
-    const indexed = (plan.migConfigs ?? []).map((c, index) => ({ c, index }))
-      .sort((a, b) => a.c.name.localeCompare(b.c.name) || a.c.gpuType.localeCompare(b.c.gpuType));
+    const indexed = planNodeConfigurations(plan)
+      .sort((a, b) => a.config.name.localeCompare(b.config.name) || a.config.gpuType.localeCompare(b.config.gpuType)
+        || a.config.instanceType.localeCompare(b.config.instanceType));
     if (indexed.length === 0) {
       return { groups: [], problems: [`plan.migConfigs: expected at least one node configuration, got none (plan of fleet ${JSON.stringify(plan.fleet)})`] };
     }
+    const basePool = (c: PlanMigConfig) => (c.devices.every((d) => d.every((sl) => sl.profile === 'whole')) ? `${c.gpuType}-whole` : c.name);
     const counts = new Map<string, number>();
-    for (const { c } of indexed) counts.set(c.name, (counts.get(c.name) ?? 0) + 1);
+    for (const { config } of indexed) counts.set(basePool(config), (counts.get(basePool(config)) ?? 0) + 1);
     const problems: string[] = [];
-    const groups = indexed.map(({ c, index }) => {
-      const pool = (counts.get(c.name)! > 1 ? `${c.name}-${c.gpuType}` : c.name).toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63);
+    const groups = indexed.map(({ config: c, path: where }) => {
+      const base = basePool(c);
+      const pool = (counts.get(base)! > 1 ? `${base}-${c.gpuType}-${c.instanceType}` : base)
+        .toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63).replace(/-+$/, '');
       const minSize = options.minSize ?? 0;
       const maxSize = options.maxSize ?? Math.max(c.nodes, minSize, 1);
       const args: Omit<GpuNodeGroupArgs, 'cluster'> = {
         ...options, pool, gpuType: c.gpuType, instanceType: c.instanceType, migConfig: c.name, devices: c.devices,
         minSize, maxSize, desiredSize: Math.min(Math.max(c.nodes, minSize), maxSize),
       };
-      problems.push(...GpuNodeGroup.problems(args, `plan.migConfigs[${index}] (${c.name})`));
+      problems.push(...GpuNodeGroup.problems(args, where));
       return args;
     });
     return { groups, problems };

@@ -193,6 +193,7 @@ export function setupPulumiMocks(options: PulumiMockOptions = {}): PulumiMockRec
     options.project ?? 'gpufleet',
     options.stack ?? 'test',
     false,
+    'organization',
   );
 
   // The mock monitor does not pass the parent or the dependencies to `newResource`; wrap its
