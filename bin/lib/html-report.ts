@@ -80,7 +80,7 @@ function teamsTable(view: PlanView, colors: ReadonlyMap<string, string>): string
   if (view.teams.length === 0) return '<p class="muted">no models placed</p>';
   const maxCost = Math.max(...view.teams.map((t) => t.costPerHour), 1e-9);
   const rows = view.teams.map((t) => `<tr><td><span class="chip" style="background:${colors.get(t.team)}"></span>${esc(t.team)}</td>`
-    + `<td class="n">${t.models}</td><td class="n">${esc(num(t.rps, 1))}</td><td class="n">${esc(num(t.gpuEquivalents))}</td>`
+    + `<td class="n">${t.models}</td><td class="n">${esc(num(t.rps, 1))}</td><td class="n">${t.gpuEquivalents.toFixed(2)}</td>`
     + `<td class="n">${esc(usd(t.costPerHour))}</td>`
     + `<td class="barcell"><span class="hbar" style="width:${(100 * t.costPerHour / maxCost).toFixed(1)}%;background:${colors.get(t.team)}"></span></td></tr>`);
   return `<table><thead><tr><th>team</th><th class="n">models</th><th class="n">rps</th><th class="n" title="compute time held: share x slice size">GPU eq.</th>`

@@ -79,7 +79,7 @@ export function renderSummary(view: PlanView): string {
     out.push('teams');
     out.push(textTable(
       ['team', 'models', 'rps', 'GPU equivalents', 'cost/h'],
-      view.teams.map((t) => [t.team, String(t.models), num(t.rps, 1), num(t.gpuEquivalents), usd(t.costPerHour)]),
+      view.teams.map((t) => [t.team, String(t.models), num(t.rps, 1), t.gpuEquivalents.toFixed(2), usd(t.costPerHour)]),
       ['l', 'r', 'r', 'r', 'r'],
     ));
     out.push('  GPU equivalents: compute time held (share x slice size); cost/h split by it');
