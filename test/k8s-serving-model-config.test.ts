@@ -77,11 +77,20 @@ describe('TritonModelConfig', () => {
   });
 
   test('a minimal backend config omits inputs, outputs, batching and version policy', () => {
-    const text = new TritonModelConfig({ name: 'llama-7b', backend: 'vllm' }).toPbtxt();
+    const text = new TritonModelConfig({ name: 'tokenizer', backend: 'python' }).toPbtxt();
     expect(text).toBe(
-      ['name: "llama-7b"', 'backend: "vllm"', 'max_batch_size: 0', 'instance_group [', '  {', '    count: 1', '    kind: KIND_GPU', '  }', ']', ''].join('\n'),
+      ['name: "tokenizer"', 'backend: "python"', 'max_batch_size: 0', 'instance_group [', '  {', '    count: 1', '    kind: KIND_GPU', '  }', ']', ''].join('\n'),
     );
     expect(text).not.toMatch(/input|output|dynamic_batching|version_policy/);
+  });
+
+  test('a vLLM model lets the backend place its instances (KIND_MODEL) unless told otherwise', () => {
+    const text = new TritonModelConfig({ name: 'llama-7b', backend: 'vllm' }).toPbtxt();
+    expect(text).toBe(
+      ['name: "llama-7b"', 'backend: "vllm"', 'max_batch_size: 0', 'instance_group [', '  {', '    count: 1', '    kind: KIND_MODEL', '  }', ']', ''].join('\n'),
+    );
+    expect(TritonModelConfig.fromHints('llama-7b', { platform: 'vllm' }).instanceGroups).toEqual([{ count: 1, kind: 'KIND_MODEL' }]);
+    expect(new TritonModelConfig({ name: 'l', backend: 'vllm', instanceGroups: [{ count: 1, kind: 'KIND_GPU' }] }).instanceGroups[0].kind).toBe('KIND_GPU');
   });
 
   test('renders all and specific version policies, reshape and random warmup data', () => {

@@ -228,6 +228,21 @@ describe('TritonPool', () => {
     expect(byKind(synth().objs, 'Deployment')[0].spec.template.metadata.annotations).toBeUndefined();
   });
 
+  test('a pool serving a vLLM model defaults to the vLLM image; an explicit image wins', () => {
+    const render = (image?: string) => {
+      const chart = new Chart(Testing.app(), 'test');
+      const repository = new ModelRepository(chart, 'Repo', { storage: ModelRepository.pvc({ claimName: 'models' }) });
+      const pool = new TritonPool(chart, 'Pool', { name: 'llm', namespace: 'ml', repository, models: ['llama-7b'], gpuType: 'H100-80GB', profile: 'whole', image });
+      repository.addModel(new TritonModelConfig({ name: 'llama-7b', backend: 'vllm' }));
+      return { pool, image: container(Testing.synth(chart)).image };
+    };
+    const auto = render();
+    expect(auto.image).toBe('nvcr.io/nvidia/tritonserver:25.08-vllm-python-py3');
+    expect(auto.pool.image).toBe(auto.image);
+    expect(render('registry.example.com/triton:custom').image).toBe('registry.example.com/triton:custom');
+    expect(() => synth({ image: 'bad image' })).toThrow('pools.cnn-1g.image: expected an image reference, got "bad image"');
+  });
+
   test('fails with no models', () => {
     expect(() => synth({ models: [] })).toThrow('pools.cnn-1g.models: expected at least one model, got []');
   });

@@ -61,12 +61,17 @@ export interface TritonTensor {
   readonly reshape?: readonly number[];
 }
 
+export type TritonInstanceKind = 'KIND_GPU' | 'KIND_CPU' | 'KIND_MODEL';
+
 /** One `instance_group` entry. */
 export interface TritonInstanceGroup {
   /** Model instances, >= 1. */
   readonly count: number;
-  /** @default 'KIND_GPU' */
-  readonly kind?: 'KIND_GPU' | 'KIND_CPU';
+  /**
+   * Where the instances run: `KIND_MODEL` lets the backend place them itself (the vLLM backend's setting).
+   * @default - 'KIND_MODEL' for the vllm backend, else 'KIND_GPU'
+   */
+  readonly kind?: TritonInstanceKind;
 }
 
 /** `dynamic_batching`: requests are merged into batches on the server. */
@@ -114,7 +119,7 @@ export interface TritonModelConfigProps {
   readonly inputs?: readonly TritonTensor[];
   /** Output tensors; omitted when not given. @default - none */
   readonly outputs?: readonly TritonTensor[];
-  /** Instance groups. @default [{ count: 1, kind: 'KIND_GPU' }] */
+  /** Instance groups. @default [{ count: 1 }] (kind as `TritonInstanceGroup.kind`) */
   readonly instanceGroups?: readonly TritonInstanceGroup[];
   /** Dynamic batching; needs `maxBatchSize` > 0. @default - no dynamic batching */
   readonly dynamicBatching?: TritonDynamicBatching;
@@ -186,7 +191,7 @@ export class TritonModelConfig {
       name,
       ...(isPlatform ? { platform: p as TritonPlatform } : { backend: p as TritonBackend }),
       maxBatchSize,
-      instanceGroups: [{ count: options.instances ?? 1, kind: 'KIND_GPU' }],
+      instanceGroups: [{ count: options.instances ?? 1 }],
       dynamicBatching:
         batch !== undefined && maxBatchSize > 0
           ? {
@@ -254,7 +259,7 @@ export class TritonModelConfig {
     this.inputs = tensors('inputs', props.inputs);
     this.outputs = tensors('outputs', props.outputs);
 
-    const groups = props.instanceGroups ?? [{ count: 1, kind: 'KIND_GPU' as const }];
+    const groups: readonly TritonInstanceGroup[] = props.instanceGroups ?? [{ count: 1 }];
     if (groups.length === 0) {
       throw new Error(`${where}.instanceGroups: expected at least one instance group, got []`);
     }
@@ -262,11 +267,12 @@ export class TritonModelConfig {
       if (!isInt(g.count) || g.count < 1) {
         throw new Error(`${where}.instanceGroups[${i}].count: expected an integer >= 1, got ${JSON.stringify(g.count)}`);
       }
-      if (g.kind !== undefined && g.kind !== 'KIND_GPU' && g.kind !== 'KIND_CPU') {
-        throw new Error(`${where}.instanceGroups[${i}].kind: expected KIND_GPU or KIND_CPU, got ${JSON.stringify(g.kind)}`);
+      if (g.kind !== undefined && g.kind !== 'KIND_GPU' && g.kind !== 'KIND_CPU' && g.kind !== 'KIND_MODEL') {
+        throw new Error(`${where}.instanceGroups[${i}].kind: expected KIND_GPU, KIND_CPU or KIND_MODEL, got ${JSON.stringify(g.kind)}`);
       }
     });
-    this.instanceGroups = groups.map((g) => ({ count: g.count, kind: g.kind ?? 'KIND_GPU' }));
+    const defaultKind: TritonInstanceKind = props.backend === 'vllm' ? 'KIND_MODEL' : 'KIND_GPU';
+    this.instanceGroups = groups.map((g) => ({ count: g.count, kind: g.kind ?? defaultKind }));
 
     const db = props.dynamicBatching;
     if (db !== undefined) {

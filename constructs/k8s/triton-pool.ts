@@ -17,6 +17,8 @@ import { assertDnsLabel, assertLabelValue } from './names';
 
 /** The Triton image gpufleet pins (NGC release 25.08). */
 export const DEFAULT_TRITON_IMAGE = 'nvcr.io/nvidia/tritonserver:25.08-py3';
+/** The same release with the vLLM backend, for pools serving vllm-backend models. */
+export const TRITON_VLLM_IMAGE = 'nvcr.io/nvidia/tritonserver:25.08-vllm-python-py3';
 export const TRITON_HTTP_PORT = 8000;
 export const TRITON_GRPC_PORT = 8001;
 export const TRITON_METRICS_PORT = 8002;
@@ -76,7 +78,11 @@ export interface TritonPoolProps {
   readonly namespace?: string;
   /** Owning team: the `gpufleet.io/team` label. @default - no team label */
   readonly team?: string;
-  /** Triton image. @default DEFAULT_TRITON_IMAGE (`nvcr.io/nvidia/tritonserver:25.08-py3`) */
+  /**
+   * Triton image.
+   * @default - TRITON_VLLM_IMAGE when one of the pool's models (in the repository) uses the vllm backend, else
+   * DEFAULT_TRITON_IMAGE (`nvcr.io/nvidia/tritonserver:25.08-py3`)
+   */
   readonly image?: string;
   /** Longest time loading every model may take: sizes the startup probe. @default Duration.minutes(10) */
   readonly modelLoadTimeout?: Duration;
@@ -120,7 +126,7 @@ export class TritonPool extends Construct {
   public readonly gpuResource: string;
   public readonly replicas: number;
   public readonly team?: string;
-  public readonly image: string;
+  private readonly _image?: string;
   /** Selector labels of the pods. */
   public readonly selectorLabels: Readonly<Record<string, string>>;
   public readonly deployment: k8s.KubeDeployment;
@@ -181,8 +187,8 @@ export class TritonPool extends Construct {
     if (this.namespace !== undefined) assertDnsLabel(`${where}.namespace`, this.namespace);
     if (props.team !== undefined) assertDnsLabel(`${where}.team`, props.team);
     this.team = props.team;
-    this.image = props.image ?? DEFAULT_TRITON_IMAGE;
-    if (typeof this.image !== 'string' || this.image.length === 0 || /\s/.test(this.image)) {
+    this._image = props.image;
+    if (props.image !== undefined && (typeof props.image !== 'string' || props.image.length === 0 || /\s/.test(props.image))) {
       throw new Error(`${where}.image: expected an image reference, got ${JSON.stringify(props.image)}`);
     }
 
@@ -287,7 +293,7 @@ export class TritonPool extends Construct {
       containers: [
         {
           name: 'triton',
-          image: this.image,
+          image: Lazy.any({ produce: () => this.image }) as unknown as string,
           command: ['tritonserver'],
           args,
           env: [{ name: 'HOME', value: '/tmp' }, ...binding.env],
@@ -393,6 +399,13 @@ export class TritonPool extends Construct {
     if (texts.length === 0) return undefined;
     const digest = createHash('sha256').update(texts.join('\0')).digest('hex').slice(0, 16);
     return { [MODEL_CONFIGS_ANNOTATION]: digest };
+  }
+
+  /** The Triton image (see `TritonPoolProps.image`; resolved from the repository's configs as they are now). */
+  public get image(): string {
+    if (this._image !== undefined) return this._image;
+    const vllm = this.models.some((m) => this.repository.hasModel(m) && this.repository.model(m).backend === 'vllm');
+    return vllm ? TRITON_VLLM_IMAGE : DEFAULT_TRITON_IMAGE;
   }
 
   /** True once an autoscaler owns the replica count. */
