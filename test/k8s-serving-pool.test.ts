@@ -111,6 +111,9 @@ describe('TritonPool', () => {
     expect(c.startupProbe.failureThreshold * c.startupProbe.periodSeconds).toBeGreaterThanOrEqual(15 * 60);
     expect(c.readinessProbe.httpGet.path).toBe('/v2/health/ready');
     expect(c.livenessProbe.httpGet.path).toBe('/v2/health/live');
+    // graceful stop: endpoints drop the pod before Triton drains, within the grace period
+    expect(c.lifecycle.preStop.exec.command).toEqual(['sleep', '10']);
+    expect(byKind(objs, 'Deployment')[0].spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(10 + 30);
     const spec = byKind(objs, 'Deployment')[0].spec.template.spec;
     expect(spec.serviceAccountName).toBe('triton-model-reader');
     expect(c.env).toContainEqual({ name: 'AWS_REGION', value: 'us-east-1' });

@@ -39,6 +39,10 @@ describe('ModelRepository', () => {
       'system:serviceaccount:nlp:triton-model-reader',
       'system:serviceaccount:vision:triton-model-reader',
     ]);
+    expect(repo.serviceAccounts()).toEqual([
+      { namespace: 'nlp', name: 'triton-model-reader' },
+      { namespace: 'vision', name: 'triton-model-reader' },
+    ]);
     expect(validateObjects(objs)).toEqual([]);
   });
 

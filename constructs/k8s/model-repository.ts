@@ -261,12 +261,22 @@ export class ModelRepository extends Construct {
   }
 
   /**
+   * The service accounts (namespace and name) that read the repository, sorted: what the cloud layer grants read
+   * access to (IRSA trust or EKS Pod Identity association). Empty for PVC storage.
+   */
+  public serviceAccounts(): { readonly namespace: string; readonly name: string }[] {
+    if (this.serviceAccountName === undefined) return [];
+    const fallback = Chart.of(this).namespace ?? 'default';
+    return [...this._namespaces]
+      .map((ns) => ({ namespace: ns || fallback, name: this.serviceAccountName! }))
+      .sort((a, b) => (a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0));
+  }
+
+  /**
    * The IAM subjects that read the repository (`system:serviceaccount:<namespace>:<name>`), sorted: what an
    * IRSA trust policy or EKS Pod Identity associations must name. Empty for PVC storage.
    */
   public serviceAccountSubjects(): string[] {
-    if (this.serviceAccountName === undefined) return [];
-    const fallback = Chart.of(this).namespace ?? 'default';
-    return [...this._namespaces].map((ns) => `system:serviceaccount:${ns || fallback}:${this.serviceAccountName}`).sort();
+    return this.serviceAccounts().map((sa) => `system:serviceaccount:${sa.namespace}:${sa.name}`);
   }
 }

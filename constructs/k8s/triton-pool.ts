@@ -317,6 +317,9 @@ export class TritonPool extends Construct {
           // Triton opens its HTTP endpoint once the initial models are loaded: the startup probe allows for that.
           startupProbe: { httpGet: httpGet('/v2/health/ready'), periodSeconds, failureThreshold: Math.ceil(loadTimeout / periodSeconds), timeoutSeconds: 5 },
           readinessProbe: { httpGet: httpGet('/v2/health/ready'), periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 5 },
+          // Let endpoints and gateways drop the pod before Triton stops accepting requests; Triton then drains
+          // in-flight requests (--exit-timeout-secs, 30 s) within the grace period.
+          lifecycle: { preStop: { exec: { command: ['sleep', '10'] } } },
           livenessProbe: { httpGet: httpGet('/v2/health/live'), periodSeconds, failureThreshold: 6, timeoutSeconds: 5 },
           securityContext: {
             runAsNonRoot: true,
