@@ -35,7 +35,8 @@ describe('gpufleet report FLEET --out FILE', () => {
 
   test('is self-contained: no script, no external assets', () => {
     expect(html).not.toMatch(/<script/i);
-    expect(html).not.toMatch(/\s(src|href)=/i);
+    expect(html).not.toMatch(/\ssrc=/i);
+    expect(html).not.toMatch(/\shref="(?!#)/i);
     expect(html).not.toMatch(/url\(|@import/i);
   });
 
@@ -44,6 +45,14 @@ describe('gpufleet report FLEET --out FILE', () => {
     const slices = planDoc.gpus.reduce((n: number, g: any) => n + g.slices.length, 0);
     expect(count(html, '<g class="slice">')).toBe(slices);
     for (const g of planDoc.gpus) expect(html).toContain(`aria-label="${g.id}: ${g.type}`);
+  });
+
+  test('the overview has one strip per GPU, each linking to that GPU\'s drawing', () => {
+    expect(count(html, '<g class="mini">')).toBe(planDoc.gpus.length);
+    for (const g of planDoc.gpus) {
+      expect(html).toContain(`<a href="#${g.id}">`);
+      expect(count(html, ` id="${g.id}"`)).toBe(1);
+    }
   });
 
   test('names every model and team, with batch, instances and rps in tooltips', () => {

@@ -4,6 +4,7 @@
  * and GPU drawn with its slices and models, the node configurations and a model index.
  * Every text from the fleet or the plan is escaped.
  */
+import { fleetOverviewSvg } from './fleet-overview';
 import { gpuCountChart, gpuSvg } from './gpu-drawing';
 import { gib, num, pct, usd, versus } from './format';
 import { esc, teamColors } from './html';
@@ -26,6 +27,8 @@ export function renderReport(view: PlanView, opts: ReportOptions = {}): string {
       + `<p class="muted">The dashed line is the lower bound rounded up: no plan can use fewer GPUs.</p></div>`
       + `<div class="panel"><h2>Teams</h2>${teamsTable(view, colors)}</div></section>`,
     `<section class="panel"><h2>GPU types</h2>${typesTable(view)}</section>`,
+    `<section class="panel"><h2>At a glance</h2><p class="muted legend-line">Every GPU on its memory-slice axis; each slice filled with its models' time shares `
+      + `in team colours (grey: time not given to any model). Click a GPU for its drawing.</p>${legend(colors)}${fleetOverviewSvg(view, colors)}</section>`,
     `<section><h2>Nodes and GPUs</h2>`
       + `<p class="muted legend-line">Each GPU is drawn on its ${esc(axisText(view))} to scale, as <code>nvidia-smi mig -lgipp</code> places instances. `
       + `In each slice: memory used (grey bar), time shares of its models (coloured bar), then one bar per model: the filled part is its share of the slice's time. `
@@ -91,7 +94,7 @@ function teamsTable(view: PlanView, colors: ReadonlyMap<string, string>): string
 function typesTable(view: PlanView): string {
   const rows = view.types.map((t) => `<tr><td><b>${esc(t.type)}</b></td>`
     + `<td class="n">${t.gpus}${t.idleGpus > 0 ? ` <span class="muted" title="GPUs of partly used nodes that carry no models; paid for with the node">+${t.idleGpus} idle</span>` : ''}</td>`
-    + `<td>${t.slicesByProfile.map(([p, n]) => `<span class="pill">${n}× ${esc(p)}</span>`).join(' ')}</td>`
+    + `<td class="wrap">${t.slicesByProfile.map(([p, n]) => `<span class="pill">${n}× ${esc(p)}</span>`).join(' ')}</td>`
     + `<td class="n">${t.models}</td><td>${meter(t.computeUtil)}</td><td>${meter(t.memoryUtil)}</td>`
     + `<td class="n">${esc(t.pricePerGpuHour === undefined ? '-' : usd(t.pricePerGpuHour))}</td>`
     + `<td class="n">${esc(usd(t.costPerHour))}</td><td class="n">${esc(num(t.lowerBound))}</td>`
@@ -103,7 +106,7 @@ function typesTable(view: PlanView): string {
     + `<td class="n">${esc(saved(view.gpuCount, view.noMig))}</td><td class="n">${view.nodeConfigurations}</td></tr>`);
   const vs = `<p class="muted">Lower bound ${esc(num(view.lowerBound))} GPUs; against dedicated (${esc(num(view.dedicated))} GPUs): `
     + `${esc(versus(view.gpuCount, view.dedicated))}; against no MIG (${esc(num(view.noMig))} GPUs): ${esc(versus(view.gpuCount, view.noMig))}.</p>`;
-  return `<table><thead><tr><th>GPU type</th><th class="n">GPUs</th><th>slices by profile</th><th class="n">models</th>`
+  return `<table class="types"><thead><tr><th>GPU type</th><th class="n">GPUs</th><th>slices by profile</th><th class="n">models</th>`
     + `<th>compute held</th><th>memory used</th><th class="n">price/GPU/h</th><th class="n">cost/h</th>`
     + `<th class="n" title="GPUs, physical minimum of the demand placed on this type">lower bound</th>`
     + `<th class="n" title="GPUs saved against one whole GPU per model replica (baseline GPUs)">vs dedicated</th>`
@@ -142,7 +145,7 @@ function idleCard(n: NodeView): string {
 }
 
 function gpuCard(g: GpuView, colors: ReadonlyMap<string, string>): string {
-  return `<div class="gpu-card"><div class="gpu-head"><b>${esc(g.id)}</b> <span class="muted">${esc(g.type)} · ${g.mig ? 'MIG' : 'whole'}</span>`
+  return `<div class="gpu-card" id="${esc(g.id)}"><div class="gpu-head"><b>${esc(g.id)}</b> <span class="muted">${esc(g.type)} · ${g.mig ? 'MIG' : 'whole'}</span>`
     + `<span class="util">compute ${meter(g.computeUtil)} memory ${meter(g.memoryUtil)}</span></div>${gpuSvg(g, colors)}</div>`;
 }
 
@@ -229,6 +232,8 @@ p.muted{font-size:12px;margin:8px 0 0}
 .legend-line{margin:0 0 8px!important}
 .chip{display:inline-block;width:11px;height:11px;border-radius:3px;margin-right:6px;vertical-align:-1px}
 .barcell{width:30%}
+.types th,.types td{white-space:nowrap}
+.types td.wrap{white-space:normal}
 .hbar{display:block;height:10px;border-radius:3px;opacity:.85}
 .pill{display:inline-block;background:#eef1f4;border-radius:10px;padding:0 7px;margin:1px 0;font-size:12px;white-space:nowrap}
 .meter{display:inline-block;width:60px;height:7px;background:#e6eaef;border-radius:4px;overflow:hidden;vertical-align:1px}
@@ -257,6 +262,14 @@ svg .name{font-size:11px;fill:var(--fg)}
 svg .share{font-size:10px;fill:var(--muted);font-variant-numeric:tabular-nums}
 svg .free rect{fill:#f6f8fa;stroke:#d0d7de;stroke-dasharray:4 3}
 svg .free text{font-size:11px;fill:#8c959f}
+svg.overview{width:100%}
+svg .node-label{font-size:12px;font-weight:600;fill:var(--fg)}
+svg .mini-bg{fill:#f6f8fa;stroke:#d0d7de;stroke-dasharray:3 2}
+svg .mini-slice{fill:#e6eaef;stroke:#aeb8c2;stroke-width:.5}
+svg .mini-id{font-size:8px;fill:#8c959f}
+svg .idle{fill:none;stroke:#d0d7de;stroke-dasharray:3 2}
+svg a:hover .mini-bg{stroke:var(--accent);stroke-width:2;stroke-dasharray:none}
+.gpu-card:target{outline:2px solid var(--accent)}
 svg.chart .label{font-size:12px;fill:var(--muted)}
 svg.chart .value{font-size:12px;fill:var(--fg)}
 svg.chart .plan rect{fill:var(--accent)}
