@@ -80,7 +80,7 @@ async function metric(base: string, name: string): Promise<number> {
 const f = (n: number, d = 2): string => n.toFixed(d);
 const pad = (s: string, n: number): string => s.padStart(n);
 
-async function overhead(): Promise<string[]> {
+export async function overhead(): Promise<string[]> {
   const standin = await startStandin({ memoryGiB: 80, models: { resnet50: 1 }, loaded: ['resnet50'] });
   const router = await startRouter(
     { listen: '127.0.0.1:0', backends: [{ name: 'triton-0', url: standin.url, memoryGiB: 80 }], models: [{ name: 'resnet50', memoryGiB: 1 }] },
@@ -154,7 +154,7 @@ function zipfTrace(models: number, length: number, seed: number): number[] {
   });
 }
 
-async function zipf(label: string, gbps: number, requests: number): Promise<string> {
+export async function zipf(label: string, gbps: number, requests: number): Promise<string> {
   const MODELS = 200;
   const BACKENDS = 2;
   const r = rng(7);

@@ -28,6 +28,13 @@ export class Counter {
     else this.values.set(key, { values: [...values], n: by });
   }
 
+  /** `inc([v])` without allocating, for one-label counters on the request path. */
+  inc1(v: string): void {
+    const cur = this.values.get(v);
+    if (cur) cur.n++;
+    else this.values.set(v, { values: [v], n: 1 });
+  }
+
   get(values: readonly string[]): number {
     return this.values.get(values.join('\u0000'))?.n ?? 0;
   }
@@ -37,6 +44,33 @@ export class Counter {
     for (const key of [...this.values.keys()].sort()) {
       const v = this.values.get(key)!;
       out.push(`${this.name}${labels(this.labelNames, v.values)} ${v.n}`);
+    }
+  }
+}
+
+/** Requests by model and status code, counted without allocating on the request path. */
+export class RequestCounter {
+  private readonly byModel = new Map<string, Map<number, number>>();
+  constructor(readonly name: string, readonly help: string) {}
+
+  inc(model: string, code: number): void {
+    let m = this.byModel.get(model);
+    if (m === undefined) {
+      m = new Map();
+      this.byModel.set(model, m);
+    }
+    m.set(code, (m.get(code) ?? 0) + 1);
+  }
+
+  get(model: string, code: number): number {
+    return this.byModel.get(model)?.get(code) ?? 0;
+  }
+
+  render(out: string[]): void {
+    out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`);
+    for (const model of [...this.byModel.keys()].sort()) {
+      const m = this.byModel.get(model)!;
+      for (const code of [...m.keys()].sort((a, b) => a - b)) out.push(`${this.name}{model="${esc(model)}",code="${code}"} ${m.get(code)}`);
     }
   }
 }
@@ -83,11 +117,11 @@ export class Histogram {
   }
 }
 
-type Metric = Counter | Gauge | Histogram;
+type Metric = Counter | RequestCounter | Gauge | Histogram;
 
 /** The router's metric set; gauges are registered by the router with its own state readers. */
 export class RouterMetrics {
-  readonly requests = new Counter('gpufleet_router_requests_total', 'Requests answered, by model and HTTP status code.', ['model', 'code']);
+  readonly requests = new RequestCounter('gpufleet_router_requests_total', 'Requests answered, by model and HTTP status code.');
   readonly cacheHits = new Counter('gpufleet_router_cache_hits_total', 'Model requests that found the model loaded on a backend.', ['model']);
   readonly cacheMisses = new Counter('gpufleet_router_cache_misses_total', 'Model requests that had to wait for a load.', ['model']);
   readonly loads = new Counter('gpufleet_router_model_loads_total', 'Model loads started by the router, by result (success, failure, timeout).', ['model', 'backend', 'result']);

@@ -6,7 +6,23 @@
 import * as http from 'http';
 import type { Backend } from './backend';
 
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'upgrade', 'te', 'trailer'];
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'upgrade', 'te', 'trailer']);
+
+/**
+ * The raw header list (`[name, value, name, value, ...]`) without hop-by-hop headers. Node takes such an
+ * array as is, skipping its per-header bookkeeping (measurably cheaper on the request path).
+ */
+function endToEnd(raw: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    // hop-by-hop names all start with c, k, p, u or t: most headers skip the lower-casing
+    const c = name.charCodeAt(0) | 0x20;
+    if ((c === 99 || c === 107 || c === 112 || c === 117 || c === 116) && HOP_BY_HOP.has(name.toLowerCase())) continue;
+    out.push(name, raw[i + 1]);
+  }
+  return out;
+}
 
 /** Errors that mean the backend process or host is gone (as opposed to one broken socket). */
 export const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND', 'ETIMEDOUT']);
@@ -46,23 +62,30 @@ export function forward(req: http.IncomingMessage, res: http.ServerResponse, b: 
     finished = true;
     hooks.done(status);
   };
-  const headers = req.headers;
-  for (const h of HOP_BY_HOP) if (headers[h] !== undefined) delete headers[h];
-
   const upstream = http.request(
-    { host: b.host, port: b.port, method: req.method, path: req.url, headers, agent: b.agent },
+    { host: b.host, port: b.port, method: req.method, path: req.url, headers: endToEnd(req.rawHeaders) as unknown as http.OutgoingHttpHeaders, agent: b.agent },
     (ures) => {
       const status = ures.statusCode ?? 502;
-      const uh = ures.headers;
-      for (const h of HOP_BY_HOP) if (uh[h] !== undefined) delete uh[h];
       if (res.destroyed) {
         ures.resume();
         finish(499);
         return;
       }
-      res.writeHead(status, uh);
-      ures.pipe(res);
-      ures.on('end', () => finish(status));
+      res.writeHead(status, endToEnd(ures.rawHeaders));
+      // hold one chunk back so a one-chunk answer leaves as headers + body + end in one write
+      let held: Buffer | undefined;
+      ures.on('data', (c: Buffer) => {
+        if (held !== undefined && !res.write(held)) {
+          ures.pause();
+          res.once('drain', () => ures.resume());
+        }
+        held = c;
+      });
+      ures.on('end', () => {
+        if (held !== undefined) res.end(held);
+        else res.end();
+        finish(status);
+      });
       ures.on('error', () => {
         res.destroy();
         finish(502);
@@ -107,5 +130,17 @@ export function forward(req: http.IncomingMessage, res: http.ServerResponse, b: 
     }
   });
   req.on('error', () => upstream.destroy());
-  req.pipe(upstream);
+  // same for the request body: the last chunk goes with end()
+  let held: Buffer | undefined;
+  req.on('data', (c: Buffer) => {
+    if (held !== undefined && !upstream.write(held)) {
+      req.pause();
+      upstream.once('drain', () => req.resume());
+    }
+    held = c;
+  });
+  req.on('end', () => {
+    if (held !== undefined) upstream.end(held);
+    else upstream.end();
+  });
 }

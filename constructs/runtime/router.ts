@@ -139,7 +139,7 @@ export class Router {
     const ms = this.cache.models.get(name);
     if (ms === undefined) {
       req.resume();
-      this.metrics.requests.inc([UNKNOWN_LABEL, '404']);
+      this.metrics.requests.inc(UNKNOWN_LABEL, 404);
       sendError(res, 404, `unknown model '${name}': the router does not manage it (not in its models list)`);
       return;
     }
@@ -151,7 +151,7 @@ export class Router {
     }
     const b = this.cache.pick(name);
     if (b !== undefined) {
-      this.metrics.cacheHits.inc([name]);
+      this.metrics.cacheHits.inc1(name);
       this.send(req, res, name, b);
       return;
     }
@@ -175,7 +175,7 @@ export class Router {
       sendError(res, 503, `queue for model '${name}' is full (${this.cfg.maxQueuePerModel} requests waiting for it to load, maxQueuePerModel); retry later`, 1);
       return;
     }
-    this.metrics.cacheMisses.inc([name]);
+    this.metrics.cacheMisses.inc1(name);
     this.waitAndSend(req, res, ms, 1);
   }
 
@@ -228,7 +228,7 @@ export class Router {
   }
 
   private count(name: string, status: number): void {
-    this.metrics.requests.inc([name, String(status)]);
+    this.metrics.requests.inc(name, status);
   }
 
   /** `POST /v2/repository/models/{name}/load|unload` on the router: pre-warm or drop a model. */
