@@ -28,6 +28,7 @@ export const STACK_CONFIG_KEYS: Readonly<Record<string, string>> = {
   gpuNodeMin: 'minimum size of every GPU node group (default: 0, scale from zero)',
   gpuNodeMax: 'maximum size of every GPU node group (default: the plan\'s node count)',
   workloadIdentity: 'how Triton gets AWS credentials: irsa or pod-identity (default: irsa)',
+  excludeKinds: 'comma-separated <api group>/<Kind> of chart objects not to apply, e.g. monitoring.coreos.com/ServiceMonitor (default: none)',
 };
 
 /** The validated settings. */
@@ -52,6 +53,7 @@ export interface StackSettings {
   readonly gpuNodeMin: number;
   readonly gpuNodeMax?: number;
   readonly workloadIdentity: WorkloadIdentityMechanism;
+  readonly excludeKinds: string[];
 }
 
 /** Where the program runs. */
@@ -165,6 +167,10 @@ export function readStackSettings(raw: Readonly<Record<string, string>>, ctx: St
   const workloadIdentity = (cfg.workloadIdentity ?? 'irsa') as WorkloadIdentityMechanism;
   if (workloadIdentity !== 'irsa' && workloadIdentity !== 'pod-identity') bad('workloadIdentity', 'irsa or pod-identity');
 
+  const excludeKinds = (cfg.excludeKinds ?? '').split(',').map((k) => k.trim()).filter((k) => k.length > 0);
+  const badKinds = excludeKinds.filter((k) => !/^[a-z0-9.-]*\/[A-Z][A-Za-z0-9]*$/.test(k));
+  if (badKinds.length > 0) bad('excludeKinds', 'comma-separated <api group>/<Kind> such as monitoring.coreos.com/ServiceMonitor (core kinds: /ConfigMap)');
+
   if (problems.length > 0) {
     throw new Error(`invalid stack configuration (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n  - ${problems.join('\n  - ')}`);
   }
@@ -184,5 +190,6 @@ export function readStackSettings(raw: Readonly<Record<string, string>>, ctx: St
     gpuNodeMin,
     gpuNodeMax,
     workloadIdentity,
+    excludeKinds,
   };
 }

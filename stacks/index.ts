@@ -92,6 +92,7 @@ const gpufleet = new GpuPlatform('gpufleet', {
     : { bucketName: settings.bucketName, prefix: settings.bucketPrefix, kmsKeyArn: settings.kmsKeyArn, tags: { 'gpufleet.io/stack': pulumi.getStack() } },
   modelReaderServiceAccount: platform.repository.serviceAccountName,
   workloadIdentity: settings.workloadIdentity,
+  excludeKinds: settings.excludeKinds,
 }, { providers: [awsProvider] });
 
 /** EKS cluster name. */

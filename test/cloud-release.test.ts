@@ -167,4 +167,19 @@ describe('PlatformRelease', () => {
     expect(() => new cloud.PlatformRelease('q', { objects: [...objects, { kind: 'ConfigMap' }], provider: cluster.provider }))
       .toThrow(/objects\[\d+\]: expected a Kubernetes object with apiVersion, kind and metadata.name/);
   });
+
+  test('excludeKinds leaves out the named kinds and reports them', async () => {
+    const { objects } = platformChart();
+    const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
+    const release = new cloud.PlatformRelease('ex', { objects, provider: cluster.provider, excludeKinds: ['apps/Deployment', '/ServiceAccount'] });
+    await settle();
+    expect(release.skipped.map((s) => `${s.kind} ${s.name}: ${s.reason}`)).toEqual([
+      'ServiceAccount triton-model-reader: kind /ServiceAccount excluded (excludeKinds)',
+      'Deployment triton-a: kind apps/Deployment excluded (excludeKinds)',
+    ]);
+    expect(mocks.ofType('kubernetes:apps/v1:Deployment')).toEqual([]);
+    expect(mocks.ofType('kubernetes:core/v1:ServiceAccount')).toEqual([]);
+    expect(() => new cloud.PlatformRelease('ex2', { objects, provider: cluster.provider, excludeKinds: ['Deployment'] }))
+      .toThrow('excludeKinds: expected <api group>/<Kind> such as monitoring.coreos.com/ServiceMonitor, got "Deployment"');
+  });
 });

@@ -134,7 +134,7 @@ describe('stacks/index.ts (bad configuration)', () => {
       'gpufleet:bukcet': 'typo',
     })).rejects.toThrow(
       'invalid stack configuration (5 problems):\n'
-      + '  - gpufleet:bukcet: unknown key; allowed: amiType, bucket, bucketName, bucketPrefix, clusterName, fleetFile, gpuNodeMax, gpuNodeMin, kmsKeyArn, kubeconfig, kubernetesVersion, newClusterName, region, subnetIds, workloadIdentity\n'
+      + '  - gpufleet:bukcet: unknown key; allowed: amiType, bucket, bucketName, bucketPrefix, clusterName, excludeKinds, fleetFile, gpuNodeMax, gpuNodeMin, kmsKeyArn, kubeconfig, kubernetesVersion, newClusterName, region, subnetIds, workloadIdentity\n'
       + '  - gpufleet:region: expected an AWS region such as us-east-1, got "moon-1"\n'
       + `  - gpufleet:fleetFile: no such file "examples/missing.fleet.yaml" (resolved to ${path.join(ROOT, 'examples/missing.fleet.yaml')})\n`
       + '  - gpufleet:amiType: expected AL2023_x86_64_NVIDIA or BOTTLEROCKET_x86_64_NVIDIA, got "AL2_x86_64_GPU"\n'

@@ -28,6 +28,8 @@ export interface GpuPlatformArgs {
   readonly modelReaderServiceAccount?: string;
   /** @default 'irsa' */
   readonly workloadIdentity?: WorkloadIdentityMechanism;
+  /** Kinds of the objects to leave out (`PlatformReleaseArgs.excludeKinds`). @default [] */
+  readonly excludeKinds?: readonly string[];
 }
 
 /**
@@ -101,6 +103,7 @@ export class GpuPlatform extends pulumi.ComponentResource {
       serviceAccountRoles: mechanism === 'irsa'
         ? this.grants.map((g) => ({ namespace: g.serviceAccount.namespace, name: g.serviceAccount.name, roleArn: g.roleArn }))
         : [],
+      excludeKinds: args.excludeKinds,
       waitFor: this.grants.flatMap((g) => (g.podIdentityAssociation ? [g.podIdentityAssociation] : [])),
     }, { parent: this });
     this.registerOutputs({

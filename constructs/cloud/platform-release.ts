@@ -52,6 +52,12 @@ export interface PlatformReleaseArgs {
    * @default - true when `nodeGroups` are given
    */
   readonly skipKarpenterObjects?: boolean;
+  /**
+   * Kinds to leave out, as `<api group>/<Kind>` (`monitoring.coreos.com/ServiceMonitor`,
+   * `gateway.networking.k8s.io/HTTPRoute`; core kinds as `/<Kind>`), e.g. while the cluster lacks their CRDs.
+   * @default []
+   */
+  readonly excludeKinds?: readonly string[];
 }
 
 const KARPENTER_GROUPS = new Set(['karpenter.sh', 'karpenter.k8s.aws']);
@@ -133,6 +139,15 @@ export class PlatformRelease extends pulumi.ComponentResource {
       for (const o of objects) {
         if (KARPENTER_GROUPS.has(group(o.apiVersion))) skip.set(o, 'Karpenter object: the EKS managed node groups carry the GPU pools');
       }
+    }
+    const excluded = new Set(args.excludeKinds ?? []);
+    for (const k of excluded) {
+      if (!/^[a-z0-9.-]*\/[A-Z][A-Za-z0-9]*$/.test(k)) {
+        problems.push(`excludeKinds: expected <api group>/<Kind> such as monitoring.coreos.com/ServiceMonitor, got ${JSON.stringify(k)}`);
+      }
+    }
+    for (const o of objects) {
+      if (excluded.has(`${group(o.apiVersion)}/${o.kind}`)) skip.set(o, `kind ${group(o.apiVersion)}/${o.kind} excluded (excludeKinds)`);
     }
     const kept = objects.filter((o) => !skip.has(o));
     const skipped = objects.filter((o) => skip.has(o)).map((o) => ({
