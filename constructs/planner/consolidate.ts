@@ -110,3 +110,37 @@ export function consolidate(opt: GpuOption, res: PackResult, inputs: readonly Mo
   }
   return { gpus, slices };
 }
+
+/**
+ * Re-packs the demand of the k least-loaded GPUs from scratch (every packing variant) and keeps
+ * the result when it needs fewer GPUs. Repeats while it helps.
+ */
+export function repackTail(res: PackResult, inputs: readonly ModelInput[], pack: (inputs: ModelInput[]) => PackResult[], maxK = 3): PackResult {
+  const byName = new Map(inputs.map((i) => [i.model.name, i]));
+  let gpus = res.gpus.slice();
+  let slices = res.slices.slice();
+  let improved = true;
+  while (improved) {
+    improved = false;
+    for (let k = 2; k <= Math.min(maxK, gpus.length) && !improved; k++) {
+      const slicesOf = new Map<GpuSpace, SliceState[]>();
+      for (const g of gpus) slicesOf.set(g, []);
+      for (const s of slices) slicesOf.get(s.gpu)!.push(s);
+      const victims = new Set(gpus.map((g, i) => ({ g, i, l: load(g, slicesOf) })).sort((a, b) => a.l - b.l || b.i - a.i).slice(0, k).map((x) => x.g));
+      const need = new Map<string, number>();
+      for (const g of victims) for (const s of slicesOf.get(g)!) for (const seat of s.seats) need.set(seat.model.name, (need.get(seat.model.name) ?? 0) + seat.rps);
+      const sub: ModelInput[] = [...need.keys()].sort().map((name) => {
+        const input = byName.get(name)!;
+        return { model: { ...input.model, rps: need.get(name)! }, cands: input.cands };
+      });
+      let best: PackResult | undefined;
+      for (const r of pack(sub)) if (!best || r.gpus.length < best.gpus.length) best = r;
+      if (best && best.gpus.length < k) {
+        gpus = [...gpus.filter((g) => !victims.has(g)), ...best.gpus];
+        slices = [...slices.filter((s) => !victims.has(s.gpu)), ...best.slices];
+        improved = true;
+      }
+    }
+  }
+  return { gpus, slices };
+}

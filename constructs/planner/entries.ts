@@ -37,8 +37,19 @@ export function isEstimated(model: ModelSpec, opt: GpuOption): boolean {
 
 interface RawEntry { slice: number; batch: number; instances: number; throughput: number; latencyMs: number; estimated: boolean }
 
-/** Raw entries for a GPU type, deduplicated by (slice, batch, instances), first occurrence kept. */
+const RAW_CACHE = new WeakMap<ModelSpec, Map<string, RawEntry[]>>();
+
+/** Raw entries for a GPU type, deduplicated by (slice, batch, instances), first occurrence kept (cached per model object). */
 export function rawEntries(model: ModelSpec, opt: GpuOption): RawEntry[] {
+  let perModel = RAW_CACHE.get(model);
+  if (!perModel) { perModel = new Map(); RAW_CACHE.set(model, perModel); }
+  const key = `${opt.type}/${opt.mig}`;
+  let hit = perModel.get(key);
+  if (!hit) { hit = computeRawEntries(model, opt); perModel.set(key, hit); }
+  return hit;
+}
+
+function computeRawEntries(model: ModelSpec, opt: GpuOption): RawEntry[] {
   const out: RawEntry[] = [];
   if (isEstimated(model, opt)) {
     const seen = new Set<number>();

@@ -7,18 +7,18 @@ import type { ModelSpec } from '../fleet/types';
 import { budgetOf, Candidate } from './entries';
 import type { GpuOption, SliceShape } from './gpu-options';
 import { GpuSpace, maximalLayouts, ReachTable } from './gpu-space';
+import { layoutFill } from './layout-fill';
 
 /** Share quantum: shares are rounded up to a multiple of it, so rule 3 holds on the printed numbers. */
 export const SHARE_QUANTUM = 1e-6;
 
 export function roundShareUp(x: number): number {
-  const q = Math.ceil(x / SHARE_QUANTUM - 1e-9) * SHARE_QUANTUM;
-  return Number(q.toFixed(6));
+  return Math.ceil(x / SHARE_QUANTUM - 1e-6) / (1 / SHARE_QUANTUM);
 }
 
 /** Rounds a demand up to 6 decimals (plan documents stay readable, demand is still covered). */
 export function roundUp6(x: number): number {
-  return Number((Math.ceil(x * 1e6 - 1e-6) / 1e6).toFixed(6));
+  return Math.ceil(x * 1e6 - 1e-6) / 1e6;
 }
 
 export interface ModelInput {
@@ -81,6 +81,8 @@ export interface PackVariant {
   readonly full: 'compute' | 'footprint';
   /** First fill whole GPUs with one model at its best MIG layout (all slices used), then the rest. */
   readonly gpuFill: boolean;
+  /** When > 0: first fill GPUs one at a time with the layout serving the most demand (mixing models), while a GPU serves at least this many GPU units. */
+  readonly mixFill: number;
   /** Order of remainder items: by compute need, or by latency budget first. */
   readonly order: 'need' | 'budget';
   /** Existing slice choice: first that fits, or the one left fullest. */
@@ -89,17 +91,23 @@ export interface PackVariant {
   readonly open: 'area' | 'small';
 }
 
-const BASE_VARIANTS: readonly Omit<PackVariant, 'full' | 'gpuFill'>[] = [
+const BASE_VARIANTS: readonly Omit<PackVariant, 'full' | 'gpuFill' | 'mixFill'>[] = [
   { order: 'need', fit: 'best', open: 'area' },
   { order: 'budget', fit: 'best', open: 'area' },
   { order: 'need', fit: 'first', open: 'small' },
   { order: 'budget', fit: 'best', open: 'small' },
 ];
 
+/** Packing variants; the first is the one used with `effort: 'fast'`. */
 export const VARIANTS: readonly PackVariant[] = [
-  ...BASE_VARIANTS.map((v) => ({ ...v, full: 'footprint' as const, gpuFill: true })),
-  ...BASE_VARIANTS.map((v) => ({ ...v, full: 'footprint' as const, gpuFill: false })),
-  ...BASE_VARIANTS.map((v) => ({ ...v, full: 'compute' as const, gpuFill: false })),
+  { ...BASE_VARIANTS[0], full: 'footprint', gpuFill: false, mixFill: 0.9 },
+  { ...BASE_VARIANTS[1], full: 'footprint', gpuFill: false, mixFill: 0.9 },
+  { ...BASE_VARIANTS[0], full: 'footprint', gpuFill: false, mixFill: 0.75 },
+  { ...BASE_VARIANTS[0], full: 'footprint', gpuFill: false, mixFill: 0.97 },
+  ...BASE_VARIANTS.map((v) => ({ ...v, full: 'footprint' as const, gpuFill: true, mixFill: 0 })),
+  ...BASE_VARIANTS.map((v) => ({ ...v, full: 'footprint' as const, gpuFill: false, mixFill: 0 })),
+  { ...BASE_VARIANTS[0], full: 'compute', gpuFill: false, mixFill: 0 },
+  { ...BASE_VARIANTS[2], full: 'compute', gpuFill: false, mixFill: 0 },
 ];
 
 export interface PackResult {
@@ -164,12 +172,24 @@ export function packType(opt: GpuOption, inputs: readonly ModelInput[], headroom
   interface Item { input: ModelInput; rps: number; budget: number; need: number }
   const full: { input: ModelInput; shapeIndex: number; cand: Candidate; count: number }[] = [];
   const items: Item[] = [];
+  const remaining = inputs.map((i) => i.model.rps);
+  let preShared: SliceState[] = [];
+  if (v.mixFill > 0 && opt.mig) {
+    const bestThr = inputs.map((i) => {
+      let b = 0;
+      for (const l of i.cands) for (const c of l) b = Math.max(b, c.throughput / c.shape.computeFraction);
+      return b;
+    });
+    preShared = layoutFill(opt, inputs, remaining, bestThr, reach, gpus, slices, headroom, overhead, v.mixFill);
+    for (const g of gpus) if (g.freeCompute > 0) openGpus.push(g);
+  }
   const layouts = v.gpuFill && opt.mig ? maximalLayouts(opt) : [];
   const shapeIndex = new Map(opt.shapes.map((sh, i) => [sh.profile, i]));
-  for (const input of inputs) {
+  inputs.forEach((input, idx) => {
     const best = bestEfficient(input, opt, v.full);
     if (!best) throw new Error(`models.${input.model.name}: no admissible profile entry on ${opt.type}`);
-    let d = input.model.rps;
+    let d = remaining[idx];
+    if (d <= 0) return;
     if (layouts.length > 0) {
       // whole GPUs of this model at its best layout
       let bestL = -1;
@@ -195,14 +215,14 @@ export function packType(opt: GpuOption, inputs: readonly ModelInput[], headroom
         }
         if (g.freeCompute > 0) openGpus.push(g);
       }
-      if (d <= input.model.rps * 1e-9) continue;
+      if (d <= input.model.rps * 1e-9) return;
     }
     const n = Math.floor(d / best.cand.throughput + 1e-12);
     let rem = d - n * best.cand.throughput;
     rem = rem <= d * 1e-9 ? 0 : roundUp6(rem);
     if (n > 0) full.push({ input, shapeIndex: best.shapeIndex, cand: best.cand, count: n });
     if (rem > 0) items.push({ input, rps: rem, budget: budgetOf(input.model, headroom), need: (rem / best.cand.throughput) * best.cand.shape.computeFraction });
-  }
+  });
   full.sort((a, b) => b.cand.shape.computeSlices - a.cand.shape.computeSlices || b.cand.shape.memorySlices - a.cand.shape.memorySlices);
   for (const f of full) {
     for (let i = 0; i < f.count; i++) {
@@ -214,7 +234,7 @@ export function packType(opt: GpuOption, inputs: readonly ModelInput[], headroom
   // 2. remainders on shared slices
   if (v.order === 'need') items.sort((a, b) => b.need - a.need);
   else items.sort((a, b) => a.budget - b.budget || b.need - a.need);
-  const shared: SliceState[] = [];
+  const shared: SliceState[] = preShared;
   for (const it of items) {
     let bestSlice: SliceState | undefined;
     let bestCand: Candidate | undefined;
@@ -224,11 +244,15 @@ export function packType(opt: GpuOption, inputs: readonly ModelInput[], headroom
     for (let i = shared.length - 1; i >= from; i--) {
       const sl = shared[i];
       const list = it.input.cands[sl.shapeIndex];
+      if (list.length === 0 || sl.seats.some((x) => x.model === it.input.model)) continue;
       let cand: Candidate | undefined;
       let share = 0;
       let score = Infinity;
+      const free = 1 - sl.share;
       for (const c of list) {
-        const sh = roundShareUp(it.rps / c.throughput);
+        const raw = it.rps / c.throughput;
+        if (raw > free) continue;
+        const sh = roundShareUp(raw);
         const f = sl.fit(c, sh, it.budget);
         if (f >= 0 && f < score) { score = f; cand = c; share = sh; }
       }

@@ -7,7 +7,7 @@ import type { Fleet, ModelSpec } from '../fleet/types';
 import { baselines, lowerBound } from './bounds';
 import { Candidate, candidatesFor, ESTIMATE_RULE } from './entries';
 import { GpuOption, resolveGpuOptions } from './gpu-options';
-import { consolidate } from './consolidate';
+import { consolidate, repackTail } from './consolidate';
 import { assemble, TypeResult } from './nodes';
 import { ModelInput, packType, PackResult, VARIANTS } from './pack';
 import type { Plan, PlanOptions } from './types';
@@ -29,7 +29,14 @@ function bestPack(opt: GpuOption, inputs: ModelInput[], fleet: Fleet, variants: 
   for (const v of variants) {
     const packed = packType(opt, inputs, fleet.latencyHeadroom, fleet.processOverheadGiB, v);
     const attempts = packed.gpus.length <= 64 ? 2 * packed.gpus.length : 4;
-    const r = opt.mig ? consolidate(opt, packed, inputs, fleet.processOverheadGiB, attempts) : packed;
+    let r = opt.mig ? consolidate(opt, packed, inputs, fleet.processOverheadGiB, attempts) : packed;
+    if (variants.length > 1) {
+      const repack = (sub: ModelInput[]): PackResult[] => variants.map((w) => {
+        const p = packType(opt, sub, fleet.latencyHeadroom, fleet.processOverheadGiB, w);
+        return opt.mig ? consolidate(opt, p, sub, fleet.processOverheadGiB, 2 * p.gpus.length) : p;
+      });
+      r = repackTail(r, inputs, repack);
+    }
     // fewest GPUs, then least compute in slices (more spare for growth)
     const compute = r.slices.reduce((s, x) => s + x.shape.computeFraction, 0);
     const key = r.gpus.length * 1e6 + compute;
