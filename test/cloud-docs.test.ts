@@ -1,0 +1,36 @@
+/**
+ * The cost table of docs/cloud.md, computed with the real planner from the example fleets and the
+ * catalog's on-demand prices. The test prints the table and fails when the docs no longer match it.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { getInstanceType } from '../constructs/catalog';
+import { planNodeConfigurations } from '../constructs/cloud/gpu-node-group';
+import { loadFleetFile } from '../constructs/fleet';
+import { plan } from '../constructs/planner';
+
+const ROOT = path.resolve(__dirname, '..');
+const FLEETS = ['examples/payments-and-vision.fleet.yaml', 'examples/payments-and-vision-h100.fleet.yaml'];
+
+/** One row per example fleet: the GPU node groups `pulumi up` creates and what they cost per hour. */
+export function costRows(): string[] {
+  return FLEETS.map((file) => {
+    const p = plan(loadFleetFile(path.join(ROOT, file)));
+    const groups = planNodeConfigurations(p).map(({ config }) => {
+      const i = getInstanceType(config.instanceType);
+      const layout = config.devices.every((d) => d.every((s) => s.profile === 'whole')) ? 'whole GPUs' : `MIG layout \`${config.name}\``;
+      return `${config.nodes} × ${i.name} (${i.gpuCount} × ${i.gpuType}, ${layout}, $${i.onDemandUsdPerHour}/h)`;
+    });
+    return `| \`${file}\` | ${groups.join('; ')} | ${p.summary.gpuCount} | $${p.summary.costPerHour} |`;
+  });
+}
+
+describe('docs/cloud.md cost table', () => {
+  test('matches the plans of the example fleets', () => {
+    const rows = costRows();
+    // Printed so the table can be pasted into the docs when the examples or prices change.
+    console.log(['| fleet | GPU node groups | GPUs used | $/hour (GPU nodes) |', '|---|---|---|---|', ...rows].join('\n'));
+    const docs = fs.readFileSync(path.join(ROOT, 'docs/cloud.md'), 'utf8');
+    for (const row of rows) expect(docs).toContain(row);
+  });
+});
