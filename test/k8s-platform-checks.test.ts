@@ -1,4 +1,4 @@
-import { checkPlatformObjects, collectFacts } from '../constructs/k8s/platform-checks';
+import { checkPlatformObjects, collectFacts, parseQuantity } from '../constructs/k8s/platform-checks';
 
 /** A consistent little platform as plain objects; each test breaks one thing. */
 function fixture() {
@@ -97,6 +97,10 @@ describe('platform checks', () => {
     expect(facts.quotas).toEqual([
       { namespace: 'vision', team: 'vision', hard: { 'requests.nvidia.com/mig-3g.40gb': 4, 'requests.nvidia.com/gpu': 1, 'requests.cpu': 64 } },
     ]);
+    expect(facts.pools.map((p) => [p.cpuRequest, p.memoryRequest])).toEqual([
+      [2, 0],
+      [2, 0],
+    ]);
   });
 
   test('fails when no node pool layout provides the requested MIG resource', () => {
@@ -176,6 +180,23 @@ describe('platform checks', () => {
     objects[7].spec.maxReplicaCount = 6;
     expect(checkPlatformObjects(objects, { repositoryModels })).toEqual([
       'team "vision" (namespace vision) quota allows 4 nvidia.com/mig-3g.40gb, but its pools may request 6 (vision-3g: 6 × 1)',
+    ]);
+  });
+
+  test('fails when the team quota does not cover the pools\' CPU, memory or pods', () => {
+    const { objects, repositoryModels } = fixture();
+    objects[4].spec.hard = { ...objects[4].spec.hard, 'requests.cpu': '5', 'requests.memory': '4Gi', pods: 4 };
+    objects[5].spec.template.spec.containers[0].resources.requests = { memory: '2Gi' };
+    expect(checkPlatformObjects(objects, { repositoryModels })).toEqual([
+      'team "vision" (namespace vision) quota allows requests.cpu 5, but its pools may request 10 (vision-3g: 4 × 2, vision-llm: 1 × 2)',
+      'team "vision" (namespace vision) quota allows requests.memory 4Gi, but its pools may request 8Gi (vision-3g: 4 × 2Gi)',
+      'team "vision" (namespace vision) quota allows pods 4, but its pools may request 5 (vision-3g: 4 × 1, vision-llm: 1 × 1)',
+    ]);
+  });
+
+  test('parses Kubernetes quantities', () => {
+    expect([parseQuantity('500m'), parseQuantity('2'), parseQuantity('8Gi'), parseQuantity('1.5G'), parseQuantity(3), parseQuantity('x')]).toEqual([
+      0.5, 2, 8 * 2 ** 30, 1.5e9, 3, undefined,
     ]);
   });
 

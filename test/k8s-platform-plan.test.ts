@@ -188,6 +188,16 @@ describe('planDeclaration (hand-made plan)', () => {
     expect(p.check()).toEqual([]);
   });
 
+  test('a node pool may grow to at least the planned nodes', () => {
+    const bigger: Plan = { ...plan, migConfigs: [{ ...plan.migConfigs![0], nodes: 5 }] };
+    const chart = Testing.chart();
+    ServingPlatform.fromPlan(chart, 'P', { cluster, repository, fleet, plan: bigger });
+    const pools = Testing.synth(chart).filter((o) => o.kind === 'NodePool');
+    const limit = (name: string) => pools.find((p) => p.metadata.name === name).spec.limits['nvidia.com/gpu'];
+    expect(limit('h100-3g')).toBe(5 * 8); // p5.48xlarge: 8 GPUs
+    expect(limit('l4-whole')).toBe(2 * 1); // g6.xlarge: 1 GPU, the default of 2 nodes
+  });
+
   test('fails on a plan for another fleet', () => {
     expect(() => planDeclaration({ ...fleet, name: 'other' }, plan)).toThrow('plan.fleet: the plan is for fleet "mini", got fleet "other"');
   });

@@ -54,6 +54,7 @@ describe('ServingPlatform (hand-written pools)', () => {
       'requests.nvidia.com/mig-2g.20gb': 0,
       'requests.nvidia.com/mig-3g.40gb': 0,
     });
+    expect(hard('vision')).toMatchObject({ 'requests.cpu': '64', 'requests.memory': '256Gi', pods: 100 });
     expect(of(objs, 'RoleBinding', 'llm')[0].subjects[0].name).toBe('oidc:llm-engineers');
     expect(of(objs, 'RoleBinding', 'vision')[0].subjects[0].name).toBe('gpufleet:team:vision');
   });
@@ -171,6 +172,11 @@ describe('ServingPlatform errors', () => {
         '- team "vision" (namespace vision) quota allows 1 nvidia.com/mig-3g.40gb, but its pools may request 3 (vision-3g: 1 × 1, vision-extra: 2 × 1)',
       ].join('\n'),
     );
+  });
+
+  test('fails (cross-tree) when a team fixes a CPU quota below what its pools request', () => {
+    const team: Team = { ...visionTeam(), quota: { cpu: '8' } };
+    expect(() => build(team)).toThrow('team "vision" (namespace vision) quota allows requests.cpu 8, but its pools may request 10 (vision-1g: 4 × 2, vision-3g: 1 × 2)');
   });
 
   test('fails without a cluster or a repository', () => {

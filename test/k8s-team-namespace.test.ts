@@ -106,6 +106,22 @@ describe('TeamNamespace', () => {
     });
   });
 
+  test('default cpu/memory/pod quotas grow to cover added workloads; given values stay', () => {
+    const grown = synth({ team: 'a' }, (t) => {
+      t.addWorkload(50, 200 * 2 ** 30, 60);
+      t.addWorkload(30.5, 100 * 2 ** 30, 50);
+    });
+    expect(byKindName(grown, 'ResourceQuota')[0].spec.hard).toMatchObject({ 'requests.cpu': '81', 'requests.memory': '300Gi', pods: 110 });
+    const fixed = synth({ team: 'a', quota: { cpu: '8', memory: '16Gi', pods: 5 } }, (t) => t.addWorkload(50, 200 * 2 ** 30, 60));
+    expect(byKindName(fixed, 'ResourceQuota')[0].spec.hard).toMatchObject({ 'requests.cpu': '8', 'requests.memory': '16Gi', pods: 5 });
+  });
+
+  test('fails on a cpu or memory quota that is not a quantity, or a negative workload', () => {
+    expect(() => synth({ team: 'a', quota: { cpu: 'lots' } })).toThrow('quota.cpu: expected a CPU quantity such as 64 or 500m, got "lots"');
+    expect(() => synth({ team: 'a', quota: { memory: '1 GB' } })).toThrow('quota.memory: expected a memory quantity such as 256Gi, got "1 GB"');
+    expect(() => synth({ team: 'a' }, (t) => t.addWorkload(-1, 0, 0))).toThrow('addWorkload: expected cpu >= 0, got -1');
+  });
+
   test('fails on a team name that is not a DNS-1123 label', () => {
     expect(() => synth({ team: 'Vision_Team' })).toThrow(/^team: expected a DNS-1123 label .*got "Vision_Team"$/);
     expect(() => synth({ team: 'a', namespace: 'x'.repeat(64) })).toThrow(/^namespace: expected a DNS-1123 label/);

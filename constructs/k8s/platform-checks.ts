@@ -58,13 +58,16 @@ export interface PoolFacts {
   readonly tolerations: readonly Toleration[];
   /** Models named by `--load-model=` arguments. */
   readonly models: readonly string[];
+  /** CPU (cores) and memory (bytes) one pod requests. */
+  readonly cpuRequest: number;
+  readonly memoryRequest: number;
 }
 
 export interface QuotaFacts {
   readonly namespace: string;
   /** Team of the namespace (`gpufleet.io/team` label), for messages. */
   readonly team?: string;
-  /** `spec.hard` as numbers where numeric. */
+  /** `spec.hard` as numbers (quantities parsed: cores, bytes). */
   readonly hard: Readonly<Record<string, number>>;
 }
 
@@ -87,6 +90,26 @@ function num(v: unknown): number | undefined {
   if (typeof v === 'number') return v;
   if (typeof v === 'string' && /^[0-9]+$/.test(v)) return Number(v);
   return undefined;
+}
+
+const SUFFIX: Readonly<Record<string, number>> = {
+  '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50,
+};
+
+/** A Kubernetes quantity (`500m`, `2`, `8Gi`, `1.5G`) as a number (cores, bytes), or undefined. */
+export function parseQuantity(v: unknown): number | undefined {
+  if (typeof v === 'number') return v;
+  if (typeof v !== 'string') return undefined;
+  const m = /^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|P|Ki|Mi|Gi|Ti|Pi)?$/.exec(v.trim());
+  return m ? Number(m[1]) * SUFFIX[m[2] ?? ''] : undefined;
+}
+
+/** Bytes as the largest binary unit that keeps a whole or one-decimal number (`300Gi`, `1.5Ti`). */
+function showBytes(n: number): string {
+  for (const [unit, f] of [['Ti', 2 ** 40], ['Gi', 2 ** 30], ['Mi', 2 ** 20], ['Ki', 2 ** 10]] as const) {
+    if (n >= f) return `${Math.round((n / f) * 10) / 10}${unit}`;
+  }
+  return `${n}`;
 }
 
 interface MigConfigEntry {
@@ -214,7 +237,13 @@ export function collectFacts(objects: readonly any[]): PlatformFacts {
     const pod = o.spec?.template?.spec ?? {};
     const gpuResources: Record<string, number> = {};
     const models: string[] = [];
+    let cpuRequest = 0;
+    let memoryRequest = 0;
     for (const c of pod.containers ?? []) {
+      // a request defaults to the limit when only the limit is set
+      const req = { ...(c.resources?.limits ?? {}), ...(c.resources?.requests ?? {}) };
+      cpuRequest += parseQuantity(req.cpu) ?? 0;
+      memoryRequest += parseQuantity(req.memory) ?? 0;
       const limits = c.resources?.limits ?? c.resources?.requests ?? {};
       for (const [k, v] of Object.entries(limits)) {
         if (k.startsWith('nvidia.com/')) gpuResources[k] = (gpuResources[k] ?? 0) + (num(v) ?? 0);
@@ -237,6 +266,8 @@ export function collectFacts(objects: readonly any[]): PlatformFacts {
       affinityTerms: terms.map((t: any) => (t.matchExpressions ?? []) as NodeRequirement[]),
       tolerations: pod.tolerations ?? [],
       models,
+      cpuRequest,
+      memoryRequest,
     });
   }
 
@@ -249,7 +280,7 @@ export function collectFacts(objects: readonly any[]): PlatformFacts {
     if (o?.kind !== 'ResourceQuota') continue;
     const hard: Record<string, number> = {};
     for (const [k, v] of Object.entries(o.spec?.hard ?? {})) {
-      const n = num(v);
+      const n = parseQuantity(v);
       if (n !== undefined) hard[k] = n;
     }
     const ns = o.metadata?.namespace ?? '';
@@ -362,6 +393,22 @@ export function checkPlatformFacts(facts: PlatformFacts, options: CheckOptions =
         if (allowed === undefined || allowed >= d.total) continue;
         const who = q.team ? `team "${q.team}" (namespace ${ns})` : `namespace "${ns}"`;
         problems.push(`${who} quota allows ${allowed} ${r}, but its pools may request ${d.total} (${d.parts.join(', ')})`);
+      }
+    }
+    // CPU, memory and pods of the pools at their maximum (other pods of the namespace come on top).
+    const totals: [string, (n: number) => string, (p: PoolFacts) => number][] = [
+      ['requests.cpu', (n) => `${Math.round(n * 1000) / 1000}`, (p) => p.cpuRequest],
+      ['requests.memory', showBytes, (p) => p.memoryRequest],
+      ['pods', (n) => `${n}`, () => 1],
+    ];
+    for (const [key, show, per] of totals) {
+      const total = nsPools.reduce((s, p) => s + per(p) * p.maxReplicas, 0);
+      for (const q of quotas) {
+        const allowed = q.hard[key];
+        if (allowed === undefined || allowed >= total - 1e-9) continue;
+        const who = q.team ? `team "${q.team}" (namespace ${ns})` : `namespace "${ns}"`;
+        const parts = nsPools.filter((p) => per(p) > 0).map((p) => `${p.name}: ${p.maxReplicas} × ${show(per(p))}`);
+        problems.push(`${who} quota allows ${key} ${show(allowed)}, but its pools may request ${show(total)} (${parts.join(', ')})`);
       }
     }
   }

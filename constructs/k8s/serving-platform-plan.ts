@@ -22,8 +22,10 @@ export interface PlatformNodePool {
   readonly layout?: MigLayout;
   /** Time-slice every whole GPU into this many `nvidia.com/gpu` (only without `layout`). @default - no time-slicing */
   readonly timeSlicing?: number;
-  /** Nodes the plan sizes this pool for (informational; Karpenter scales to demand). @default - unknown */
+  /** Nodes the plan sizes this pool for; the node pool's `maxNodes` is at least this. @default - unknown */
   readonly plannedNodes?: number;
+  /** Most nodes of the pool (Karpenter limit). @default - the larger of `nodePoolDefaults.maxNodes` (2) and `plannedNodes` */
+  readonly maxNodes?: number;
 }
 
 /** Options of rendering a plan. */

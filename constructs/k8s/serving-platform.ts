@@ -16,7 +16,7 @@ import { GpuOperator, GpuOperatorProps } from './gpu-operator';
 import { WHOLE_GPU_RESOURCE, gpuResourceName, MigStrategy } from './gpu-resources';
 import { ModelRepository, ModelRepositoryStorage } from './model-repository';
 import { assertDnsLabel } from './names';
-import { CheckOptions, checkPlatformObjects } from './platform-checks';
+import { CheckOptions, checkPlatformObjects, parseQuantity } from './platform-checks';
 import { PlatformBuilder, checkRegistrations, deployAddOns } from './platform-builder';
 import { PlannedPlatform, PlanRenderOptions, PlatformNodePool, SharedPool, planDeclaration } from './serving-platform-plan';
 import { BUILT_IN_PARTS, PlatformContext, PoolScaling, Team, TeamAddOn, TeamModel, TeamPool } from './team-contract';
@@ -79,6 +79,8 @@ export interface ServingPlatformProps {
 }
 
 const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** `GpuNodePool`'s default `maxNodes`. */
+const GPU_NODE_POOL_DEFAULT_MAX_NODES = 2;
 
 /**
  * A serving platform. Build it with `new ServingPlatform(scope, id, props)`, `ServingPlatform.builder()`,
@@ -173,6 +175,9 @@ export class ServingPlatform extends Construct {
         nodeRole: props.cluster.nodeRole,
         migStrategy: this.migStrategy,
         ...(np.instanceType ? { instanceTypes: [np.instanceType] } : {}),
+        ...(np.maxNodes !== undefined || np.plannedNodes !== undefined
+          ? { maxNodes: np.maxNodes ?? Math.max(np.plannedNodes ?? 0, props.nodePoolDefaults?.maxNodes ?? GPU_NODE_POOL_DEFAULT_MAX_NODES) }
+          : {}),
         ...(np.layout ? { migLayout: np.layout } : {}),
         ...(devicePluginConfig ? { devicePluginConfig } : {}),
       });
@@ -275,6 +280,8 @@ export class ServingPlatform extends Construct {
         const maxReplicas = scaling.kind === 'fixed' ? replicas : scaling.maxReplicas;
         pools.set(p.name, { pool, owner: o.name, scaling, maxReplicas });
         ns.addGpuQuota(pool.gpuResource, maxReplicas);
+        const requests = podRequests(pool);
+        ns.addWorkload(requests.cpu * maxReplicas, requests.memory * maxReplicas, maxReplicas);
       }
     }
     this.teams = teamNamespaces;
@@ -373,6 +380,19 @@ export class ServingPlatform extends Construct {
     }
     return candidates[0];
   }
+}
+
+/** CPU (cores) and memory (bytes) one pod of a pool requests, read from its rendered Deployment. */
+function podRequests(pool: TritonPool): { cpu: number; memory: number } {
+  const containers: any[] = pool.deployment.toJson().spec?.template?.spec?.containers ?? [];
+  let cpu = 0;
+  let memory = 0;
+  for (const c of containers) {
+    const req = { ...(c.resources?.limits ?? {}), ...(c.resources?.requests ?? {}) };
+    cpu += parseQuantity(req.cpu) ?? 0;
+    memory += parseQuantity(req.memory) ?? 0;
+  }
+  return { cpu, memory };
 }
 
 function describeLayout(np: PlatformNodePool): string {

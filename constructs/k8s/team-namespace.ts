@@ -2,6 +2,7 @@ import { Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import { assertDnsLabel } from './names';
+import { parseQuantity } from './platform-checks';
 
 /** Default Kubernetes version the Pod Security labels pin. */
 const POD_SECURITY_VERSION = 'v1.28';
@@ -29,11 +30,11 @@ export interface TeamQuota {
    * @default - none besides `nvidia.com/gpu: 0`
    */
   readonly gpus?: Readonly<Record<string, number>>;
-  /** `requests.cpu` of the whole namespace. @default '64' */
+  /** `requests.cpu` of the whole namespace. @default - 64, or more to cover the workloads added with `addWorkload` */
   readonly cpu?: string;
-  /** `requests.memory` of the whole namespace. @default '256Gi' */
+  /** `requests.memory` of the whole namespace. @default - 256Gi, or more to cover the workloads added with `addWorkload` */
   readonly memory?: string;
-  /** Maximum number of pods. @default 100 */
+  /** Maximum number of pods. @default - 100, or more to cover the workloads added with `addWorkload` */
   readonly pods?: number;
 }
 
@@ -108,6 +109,7 @@ export class TeamNamespace extends Construct {
   public readonly resourceQuota: k8s.KubeResourceQuota;
 
   private readonly _gpus = new Map<string, number>();
+  private readonly _workload = { cpu: 0, memory: 0, pods: 0 };
 
   constructor(scope: Construct, id: string, props: TeamNamespaceProps) {
     super(scope, id);
@@ -159,12 +161,20 @@ export class TeamNamespace extends Construct {
       },
     });
 
-    const cpu = quota.cpu ?? '64';
-    const memory = quota.memory ?? '256Gi';
+    if (quota.cpu !== undefined && parseQuantity(quota.cpu) === undefined) {
+      throw new Error(`quota.cpu: expected a CPU quantity such as 64 or 500m, got ${JSON.stringify(quota.cpu)}`);
+    }
+    if (quota.memory !== undefined && parseQuantity(quota.memory) === undefined) {
+      throw new Error(`quota.memory: expected a memory quantity such as 256Gi, got ${JSON.stringify(quota.memory)}`);
+    }
+    // Given values are fixed; defaults grow to cover the workloads added with `addWorkload`.
+    const cpu = (): string => quota.cpu ?? `${Math.max(64, Math.ceil(this._workload.cpu - 1e-9))}`;
+    const memory = (): string => quota.memory ?? `${Math.max(256, Math.ceil(this._workload.memory / 2 ** 30 - 1e-9))}Gi`;
+    const podCount = (): number => quota.pods ?? Math.max(pods, this._workload.pods);
     this.resourceQuota = new k8s.KubeResourceQuota(this, 'Quota', {
       metadata: { name: 'team-quota', namespace: ns },
       // Lazy: the platform adds GPU quota for the pools it places in this namespace after construction.
-      spec: Lazy.any({ produce: () => ({ hard: this.renderHard(cpu, memory, pods) }) }),
+      spec: Lazy.any({ produce: () => ({ hard: this.renderHard(cpu(), memory(), podCount()) }) }),
     });
 
     new k8s.KubeLimitRange(this, 'Limits', {
@@ -287,6 +297,22 @@ export class TeamNamespace extends Construct {
   public addGpuQuota(resource: string, count: number): void {
     const before = this._gpus.get(resource) ?? 0;
     this.setGpuQuota(resource, count, `addGpuQuota("${resource}")`, before);
+  }
+
+  /**
+   * Records the requests of a workload at its maximum (e.g. a pool: replicas × per-pod requests). Quota
+   * values the props leave at their defaults grow to cover the sum; given values stay as given.
+   * @param cpu cores
+   * @param memory bytes
+   * @param pods pod count
+   */
+  public addWorkload(cpu: number, memory: number, pods: number): void {
+    for (const [name, v] of [['cpu', cpu], ['memory', memory], ['pods', pods]] as const) {
+      if (!Number.isFinite(v) || v < 0) throw new Error(`addWorkload: expected ${name} >= 0, got ${v}`);
+    }
+    this._workload.cpu += cpu;
+    this._workload.memory += memory;
+    this._workload.pods += pods;
   }
 
   /** GPU/MIG quota by extended-resource name (a copy). */
