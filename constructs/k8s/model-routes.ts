@@ -20,7 +20,7 @@ import { Construct } from 'constructs';
 import { assertDnsLabel } from './names';
 import { TRITON_HTTP_PORT, TRITON_MODEL_LABEL_PREFIX, TritonPool } from './triton-pool';
 
-const GATEWAY_GROUP = 'gateway.networking.k8s.io';
+const GATEWAY_GROUP = 'gateway.networking.k8s.io' as const;
 /** Limits of HTTPRoute v1 (maxItems of rules and matches, and the CEL limit on matches per route). */
 export const HTTPROUTE_MAX_RULES = 16;
 export const HTTPROUTE_MAX_MATCHES_PER_RULE = 64;
@@ -87,6 +87,19 @@ interface HttpRouteRule {
   readonly matches: { readonly path: { readonly type: 'PathPrefix'; readonly value: string } }[];
   readonly backendRefs: { readonly group: ''; readonly kind: 'Service'; readonly name: string; readonly port: number; readonly weight?: number }[];
   readonly timeouts?: { readonly request: string };
+}
+
+/** Typed subset of the Gateway API HTTPRoute spec that gpufleet renders (no cdk8s class exists for it). */
+interface HttpRouteSpec {
+  readonly parentRefs: {
+    readonly group: typeof GATEWAY_GROUP;
+    readonly kind: 'Gateway';
+    readonly name: string;
+    readonly namespace?: string;
+    readonly sectionName?: string;
+  }[];
+  readonly hostnames?: string[];
+  readonly rules: HttpRouteRule[];
 }
 
 const HOSTNAME = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -267,24 +280,25 @@ export class ModelRoutes extends Construct {
     chunks.push(current);
     chunks.forEach((chunkRules, i) => {
       const name = this.routeName(i);
+      const spec: HttpRouteSpec = {
+        parentRefs: [
+          {
+            group: GATEWAY_GROUP,
+            kind: 'Gateway',
+            name: gateway.name,
+            ...(gateway.namespace ? { namespace: gateway.namespace } : {}),
+            ...(gateway.sectionName ? { sectionName: gateway.sectionName } : {}),
+          },
+        ],
+        ...(hostnames.length > 0 ? { hostnames } : {}),
+        rules: chunkRules,
+      };
       this.routes.push(
         new ApiObject(this, `HTTPRoute-${ns || 'default'}-${i}`, {
           apiVersion: `${GATEWAY_GROUP}/v1`,
           kind: 'HTTPRoute',
           metadata: { name, ...(ns ? { namespace: ns } : {}), labels: { 'app.kubernetes.io/part-of': 'gpufleet', 'app.kubernetes.io/component': 'routing' } },
-          spec: {
-            parentRefs: [
-              {
-                group: GATEWAY_GROUP,
-                kind: 'Gateway',
-                name: gateway.name,
-                ...(gateway.namespace ? { namespace: gateway.namespace } : {}),
-                ...(gateway.sectionName ? { sectionName: gateway.sectionName } : {}),
-              },
-            ],
-            ...(hostnames.length > 0 ? { hostnames } : {}),
-            rules: chunkRules,
-          },
+          spec,
         }),
       );
     });
