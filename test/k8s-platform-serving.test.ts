@@ -1,10 +1,11 @@
-import { ApiObject, JsonPatch, Testing } from 'cdk8s';
+import { ApiObject, Chart, JsonPatch, Testing } from 'cdk8s';
 import { stringify } from 'yaml';
 import { collectFacts } from '../constructs/k8s/platform-checks';
 import { ServingPlatform } from '../constructs/k8s/serving-platform';
 import type { PlatformContext, Team } from '../constructs/k8s/team-contract';
 import { TritonPool } from '../constructs/k8s/triton-pool';
-import { baseBuilder, llmTeam, synthBuilt, visionTeam } from './k8s-platform-fixtures';
+import { ModelRepository } from '../constructs/k8s/model-repository';
+import { baseBuilder, h100Mixed, llmTeam, synthBuilt, visionTeam } from './k8s-platform-fixtures';
 import { validateObjects } from './support/validate';
 
 const of = (objs: any[], kind: string, ns?: string) => objs.filter((o) => o.kind === kind && (ns === undefined || o.metadata.namespace === ns));
@@ -181,5 +182,70 @@ describe('ServingPlatform errors', () => {
 
   test('fails without a cluster or a repository', () => {
     expect(() => ServingPlatform.builder().teams(visionTeam()).build(Testing.chart(), 'P')).toThrow('cluster: expected { name, nodeRole } of the EKS cluster, got undefined');
+  });
+});
+
+describe('ServingPlatform options', () => {
+  test('checks run again at synth: a change after build that breaks the platform fails app.synth()', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'platform');
+    const platform = baseBuilder().teams(visionTeam()).build(chart, 'Platform');
+    ApiObject.of(platform.pools.get('vision-1g')!.pool.deployment).addJsonPatch(JsonPatch.replace('/spec/template/spec/tolerations', []));
+    expect(() => app.synth()).toThrow(/pool "vision-1g" does not tolerate taint nvidia\.com\/gpu=true:NoSchedule of node pool "h100-mixed"/);
+  });
+
+  test('ingress routing instead of Gateway API', () => {
+    const objs = synthBuilt((chart) => baseBuilder().routes({ ingress: { className: 'nginx' }, hostnames: ['models.example.com'] }).teams(visionTeam()).build(chart, 'P'));
+    expect(of(objs, 'HTTPRoute')).toEqual([]);
+    const ingress = of(objs, 'Ingress', 'vision')[0];
+    expect(ingress.spec.ingressClassName).toBe('nginx');
+    expect(ingress.spec.rules[0].host).toBe('models.example.com');
+    expect(ingress.spec.rules[0].http.paths.map((p: any) => p.path)).toEqual(['/v2/models/densenet', '/v2/models/resnet50', '/v2/models/yolo']);
+  });
+
+  test('a PVC repository needs no egress to 443; pools mount the claim', () => {
+    const objs = synthBuilt((chart) =>
+      baseBuilder().repository(ModelRepository.pvc({ claimName: 'models' })).teams(visionTeam()).build(chart, 'P'));
+    expect(of(objs, 'NetworkPolicy', 'vision').map((n) => n.metadata.name)).not.toContain('allow-model-repository');
+    const d = of(objs, 'Deployment', 'vision')[0];
+    expect(d.spec.template.spec.volumes).toContainEqual({ name: 'model-repository', persistentVolumeClaim: { claimName: 'models', readOnly: true } });
+  });
+
+  test('time-sliced whole-GPU node pools and explicit node pools for whole-GPU pools', () => {
+    const team: Team = { name: 'embed', models: [{ name: 'bge-small' }], pools: [{ name: 'embed-l4', slice: 'whole', nodePool: 'l4', models: ['bge-small'], replicas: 3 }] };
+    const objs = synthBuilt((chart) => baseBuilder().nodePools({ name: 'l4', gpuType: 'L4', instanceType: 'g6.xlarge', timeSlicing: 4 }).teams(team).build(chart, 'P'));
+    const l4 = collectFacts(objs).nodePools.find((n) => n.name === 'l4')!;
+    expect(l4.labels['nvidia.com/device-plugin.config']).toBe('l4-x4');
+    expect(l4.layout).toBe('whole GPUs (gpu time-sliced ×4)');
+    expect(of(objs, 'Deployment', 'embed')[0].spec.template.spec.containers[0].resources.limits['nvidia.com/gpu']).toBe(1);
+  });
+
+  test('fails when a whole-GPU pool fits several node pools and names none', () => {
+    const team: Team = { name: 'embed', models: [{ name: 'bge-small' }], pools: [{ name: 'embed-gpu', slice: 'whole', models: ['bge-small'] }] };
+    expect(() => baseBuilder().nodePools({ name: 'h100-whole-2', gpuType: 'H100-80GB' }).teams(team).build(Testing.chart(), 'P')).toThrow(
+      'teams["embed"].pools[0].nodePool: pool "embed-gpu" (slice whole) fits node pools h100-whole, h100-whole-2; name one with nodePool',
+    );
+  });
+
+  test('fails on time-slicing a MIG node pool, or a node pool declared twice', () => {
+    expect(() => baseBuilder().nodePools({ name: 'bad', gpuType: 'H100-80GB', layout: h100Mixed(), timeSlicing: 2 }).build(Testing.chart(), 'P')).toThrow(
+      'nodePools["bad"].timeSlicing: time-slicing applies to whole GPUs, but the pool has MIG layout "h100-mixed"',
+    );
+    expect(() => baseBuilder().nodePools({ name: 'h100-whole', gpuType: 'H100-80GB' }).build(Testing.chart(), 'P')).toThrow(
+      'nodePools: node pool "h100-whole" is declared more than once',
+    );
+  });
+
+  test('fails when a declared model is served by no pool', () => {
+    const team: Team = { ...visionTeam(), models: [...visionTeam().models, { name: 'unused' }] };
+    expect(() => baseBuilder().teams(team).build(Testing.chart(), 'P')).toThrow(
+      'teams["vision"].models: model "unused" is served by no pool (pools of team "vision": vision-1g, vision-3g); add it to a pool or remove it',
+    );
+  });
+
+  test('team quota headroom adds to what the pools need', () => {
+    const team: Team = { ...visionTeam(), quota: { gpus: { 'nvidia.com/mig-1g.10gb': 2 } } };
+    const objs = synthBuilt((chart) => baseBuilder().teams(team).build(chart, 'P'));
+    expect(of(objs, 'ResourceQuota', 'vision')[0].spec.hard['requests.nvidia.com/mig-1g.10gb']).toBe(4 + 2);
   });
 });
