@@ -23,10 +23,13 @@ export interface DefaultPlatformOptions extends ChartProps {
   readonly reversed?: boolean;
 }
 
-/** Demand for a pool scaled to zero, as the gateway sees it (Envoy Gateway cluster statistics of the namespace's routes). */
-function gatewayDemand(namespace: string): string {
-  const clusters = `envoy_cluster_name=~"httproute/${namespace}/models.*"`;
-  return `sum(rate(envoy_cluster_upstream_rq_total{${clusters}}[2m])) + sum(rate(envoy_cluster_upstream_cx_none_healthy{${clusters}}[2m]))`;
+/**
+ * Demand for a pool scaled to zero, as the gateway sees it: requests the gateway routed to the pool's
+ * Service, answered or not (an Istio gateway reports them with the destination Service even when the
+ * pool has no pods and the answer is 503).
+ */
+function gatewayDemand(namespace: string, service: string): string {
+  return `sum(rate(istio_requests_total{destination_service_namespace="${namespace}",destination_service_name="${service}"}[2m]))`;
 }
 
 const vision: Team = {
@@ -66,7 +69,7 @@ const search: Team = {
     {
       // Rarely used models: scaled to zero when idle, woken by demand at the gateway.
       name: 'search-cold', slice: '1g.10gb', models: ['t5-small', 'xlm-roberta'], replicas: 1,
-      scaling: { kind: 'keda', minReplicas: 0, maxReplicas: 2, wake: { query: gatewayDemand('search'), threshold: 20 } },
+      scaling: { kind: 'keda', minReplicas: 0, maxReplicas: 2, wake: { query: gatewayDemand('search', 'search-cold'), threshold: 20 } },
     },
   ],
 };
