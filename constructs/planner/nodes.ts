@@ -5,7 +5,7 @@
  */
 import type { PlanGpu, PlanMigConfig, PlanModel, PlanNode, PlanSlice } from './types';
 import type { GpuOption } from './gpu-options';
-import { fillSpare, GpuSpace } from './gpu-space';
+import { GpuSpace, maximalLayouts } from './gpu-space';
 import type { PackResult, SliceState } from './pack';
 
 export interface TypeResult {
@@ -30,16 +30,63 @@ function planModel(s: SliceState): PlanModel[] {
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
+const msKey = (profiles: readonly string[]): string => profiles.slice().sort().join('+');
+
+/** True when multiset `small` is contained in multiset `big` (both sorted lists of names). */
+function contains(big: readonly string[], small: readonly string[]): boolean {
+  const count = new Map<string, number>();
+  for (const b of big) count.set(b, (count.get(b) ?? 0) + 1);
+  for (const x of small) {
+    const n = count.get(x) ?? 0;
+    if (n === 0) return false;
+    count.set(x, n - 1);
+  }
+  return true;
+}
+
+/**
+ * MIG GPUs: each GPU's slices are re-placed on a canonical maximal layout that contains them —
+ * the one most GPUs of the plan already have — and its free space becomes spare (empty) slices.
+ * Slices can move between starts freely (a model does not care where its slice starts), so the
+ * number of distinct layouts, and with it of node configurations, stays small.
+ */
 function draftsOf(r: TypeResult, spare: boolean): DraftGpu[] {
   const byGpu = new Map<GpuSpace, SliceState[]>();
   for (const g of r.pack.gpus) byGpu.set(g, []);
   for (const s of r.pack.slices) byGpu.get(s.gpu)!.push(s);
-  return r.pack.gpus.map((g) => {
-    const slices: PlanSlice[] = byGpu.get(g)!.map((s) => ({ profile: s.shape.profile, start: s.start, models: planModel(s) }));
-    if (spare && r.opt.mig) {
-      for (const p of fillSpare(g)) slices.push({ profile: p.shape.profile, start: p.start, models: [] });
+  if (!spare || !r.opt.mig) {
+    return r.pack.gpus.map((g) => {
+      const slices: PlanSlice[] = byGpu.get(g)!.map((s) => ({ profile: s.shape.profile, start: s.start, models: planModel(s) }));
+      slices.sort((a, b) => a.start - b.start);
+      return { slices, key: slices.map((s) => `${s.profile}@${s.start}`).join(',') };
+    });
+  }
+  const layouts = maximalLayouts(r.opt);
+  const layoutMs = layouts.map((l) => l.map((p) => p.shape.profile).sort());
+  const firstByMs = new Map<string, number>();
+  layoutMs.forEach((ms, i) => { const k = msKey(ms); if (!firstByMs.has(k)) firstByMs.set(k, i); });
+  const current = r.pack.gpus.map((g) => byGpu.get(g)!.map((s) => s.shape.profile).sort());
+  const freq = new Map<string, number>();
+  for (const ms of current) {
+    const k = msKey(ms);
+    if (firstByMs.has(k)) freq.set(k, (freq.get(k) ?? 0) + 1);
+  }
+  return r.pack.gpus.map((g, gi) => {
+    let pick = -1;
+    let pickFreq = -1;
+    for (const [k, li] of firstByMs) {
+      if (!contains(layoutMs[li], current[gi])) continue;
+      const f = freq.get(k) ?? 0;
+      const better = f > pickFreq || (f === pickFreq && (layoutMs[li].length < layoutMs[pick].length || (layoutMs[li].length === layoutMs[pick].length && li < pick)));
+      if (better) { pick = li; pickFreq = f; }
     }
-    slices.sort((a, b) => a.start - b.start);
+    const own = byGpu.get(g)!.slice().sort((a, b) => a.start - b.start);
+    const slices: PlanSlice[] = layouts[pick].map((p) => {
+      const idx = own.findIndex((s) => s.shape.profile === p.shape.profile);
+      if (idx < 0) return { profile: p.shape.profile, start: p.start, models: [] };
+      const [s] = own.splice(idx, 1);
+      return { profile: p.shape.profile, start: p.start, models: planModel(s) };
+    });
     return { slices, key: slices.map((s) => `${s.profile}@${s.start}`).join(',') };
   });
 }
