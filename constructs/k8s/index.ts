@@ -22,3 +22,4 @@ export * from './serving-platform-plan';
 export * from './serving-platform-serving';
 export * from './serving-platform';
 export * from './model-routes';
+export * from './model-router';
