@@ -8,7 +8,7 @@ import * as path from 'path';
 import { loadFleetFile } from '../constructs/fleet';
 import { plan, verifyPlan } from '../constructs/planner';
 import type { Plan } from '../constructs/planner/types';
-import { REPO, runCli, SMALL_FLEET, tempDir } from './cli-fixtures/run-cli';
+import { type CliResult, REPO, runCli, SMALL_FLEET, tempDir } from './cli-fixtures/run-cli';
 
 /** Asserts the DESIGN.md shape of a plan document. */
 function expectPlanShape(doc: any): void {
@@ -40,8 +40,9 @@ function expectPlanShape(doc: any): void {
 }
 
 describe('gpufleet plan --json', () => {
-  const r = runCli(['plan', SMALL_FLEET, '--json']);
+  let r: CliResult;
   const fleet = loadFleetFile(SMALL_FLEET);
+  beforeAll(() => { r = runCli(['plan', SMALL_FLEET, '--json']); });
 
   test('prints only the plan document: 2-space JSON and a trailing newline, exit 0', () => {
     expect(r.stderr).toBe('');
@@ -92,8 +93,12 @@ describe('gpufleet plan --out', () => {
 });
 
 describe('gpufleet plan (summary table)', () => {
-  const r = runCli(['plan', SMALL_FLEET]);
-  const doc = plan(loadFleetFile(SMALL_FLEET));
+  let r: CliResult;
+  let doc: Plan;
+  beforeAll(() => {
+    r = runCli(['plan', SMALL_FLEET]);
+    doc = plan(loadFleetFile(SMALL_FLEET));
+  });
 
   test('exit 0, nothing on stderr', () => {
     expect(r.stderr).toBe('');

@@ -10,17 +10,21 @@ import { loadFleetFile } from '../constructs/fleet';
 import { renderReport } from '../bin/lib/html-report';
 import { buildPlanView } from '../bin/lib/plan-view';
 import { sampleFleet, samplePlan } from './cli-fixtures/sample-plan';
-import { htmlProblems, REPO, runCli, SMALL_FLEET, tempDir } from './cli-fixtures/run-cli';
+import { type CliResult, htmlProblems, REPO, runCli, SMALL_FLEET, tempDir } from './cli-fixtures/run-cli';
 
 const count = (text: string, needle: string): number => text.split(needle).length - 1;
 
 describe('gpufleet report FLEET --out FILE', () => {
-  const dir = tempDir();
-  const out = path.join(dir, 'site', 'plan.html');
-  const r = runCli(['report', SMALL_FLEET, '--out', out]);
-  const html = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '';
-  const planDoc = JSON.parse(runCli(['plan', SMALL_FLEET, '--json']).stdout);
+  const out = path.join(tempDir(), 'site', 'plan.html');
   const fleet = loadFleetFile(SMALL_FLEET);
+  let r: CliResult;
+  let html = '';
+  let planDoc: any;
+  beforeAll(() => {
+    r = runCli(['report', SMALL_FLEET, '--out', out]);
+    html = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '';
+    planDoc = JSON.parse(runCli(['plan', SMALL_FLEET, '--json']).stdout);
+  });
 
   test('writes the page (creating the folder), exit 0, nothing on stdout', () => {
     expect(r.code).toBe(0);

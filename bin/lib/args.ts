@@ -70,7 +70,9 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParsedArg
     const name = word.slice(2, eq === -1 ? undefined : eq);
     const flag = byName.get(name);
     if (!flag) {
-      throw usageError(`unknown flag "--${name}" for "gpufleet ${spec.name}"; allowed: ${flagList(spec)}`, spec.name);
+      const guess = closest(name, spec.flags.map((f) => f.name));
+      throw usageError(`unknown flag "--${name}" for "gpufleet ${spec.name}"; ${guess ? `did you mean --${guess}? ` : ''}`
+        + `allowed: ${flagList(spec)}`, spec.name);
     }
     if (name in flags) {
       throw usageError(`--${name}: given more than once`, spec.name);
@@ -135,4 +137,29 @@ export function commandHelp(spec: CommandSpec): string {
     for (const e of spec.examples) lines.push(`  ${e}`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** The candidate within edit distance 2 of `word` (the nearest), for "did you mean" hints. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = 3;
+  for (const c of candidates) {
+    const d = editDistance(word, c);
+    if (d < bestD) { best = c; bestD = d; }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length];
 }

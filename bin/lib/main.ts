@@ -3,7 +3,7 @@
  * to exit codes: 0 success; 1 internal error (stack with GPUFLEET_DEBUG=1); 2 bad input (usage,
  * unreadable file, invalid fleet: one line per problem on stderr, nothing written).
  */
-import { commandHelp, parseArgs, wantsHelp, type CommandSpec } from './args';
+import { closest, commandHelp, parseArgs, wantsHelp, type CommandSpec } from './args';
 import { checkPlanFlags, COMMANDS, PLAN, REPORT, ROUTER, runPlan, runReport, runRouter } from './commands';
 import { CliInputError, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, usageError } from './errors';
 
@@ -73,7 +73,9 @@ async function dispatch(argv: readonly string[]): Promise<number> {
   }
   const spec = findCommand(first);
   if (!spec) {
-    throw usageError(`unknown command "${first}"; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
+    const names = COMMANDS.map((c) => c.name);
+    const guess = closest(first, names);
+    throw usageError(`unknown command "${first}"; ${guess ? `did you mean ${guess}? ` : ''}commands: ${names.join(', ')}`);
   }
   if (spec === ROUTER) {
     // the router parses its own flags (and answers its own --help when it is available)
