@@ -19,6 +19,7 @@ export interface PlanSlice {
   readonly profile: string;
   /** Placement start on the memory-slice axis (0 for `whole`). */
   readonly start: number;
+  /** Models served in one Triton server on this slice; empty = a spare slice (free capacity the MIG layout creates anyway). */
   readonly models: readonly PlanModel[];
 }
 
