@@ -148,7 +148,7 @@ describe('ServingPlatform errors', () => {
     const team: Team = {
       ...visionTeam(),
       setup(ctx: PlatformContext) {
-        const pool = ctx.get<ServingPlatform>('node-pools')!.pools.get('vision-3g')!.pool;
+        const pool = ctx.platform.pools.get('vision-3g')!.pool;
         ApiObject.of(pool.deployment).addJsonPatch(JsonPatch.replace('/spec/template/spec/tolerations', []));
       },
     };
@@ -159,7 +159,7 @@ describe('ServingPlatform errors', () => {
     const team: Team = {
       ...visionTeam(),
       setup(ctx: PlatformContext, ns) {
-        const platform = ctx.get<ServingPlatform>('node-pools')!;
+        const platform = ctx.platform;
         new TritonPool(ctx.scope, 'Extra', {
           name: 'vision-extra', repository: platform.repository, models: ['mobilenet'], gpuType: 'H100-80GB', profile: '3g.40gb',
           migConfig: 'h100-mixed', namespace: ns.namespaceName, replicas: 2,

@@ -20,6 +20,7 @@ function bareContext(): PlatformContext & { deployed: string[] } {
   const chart = Testing.chart();
   return {
     scope: chart,
+    platform: undefined as never,
     deployed: [...BUILT_IN_PARTS],
     namespace: 'serving-shared',
     gpuResources: new Map(),

@@ -154,6 +154,7 @@ export class ServingPlatform extends Construct {
     // 3. Node pools (layouts go into the MIG config once per name).
     const nodePools = new Map<string, GpuNodePool>();
     const nodeResources = new Map<string, string[]>();
+    const nodePoolScope = new Construct(this, 'NodePools');
     for (const np of nodePoolSpecs) {
       if (np.layout) {
         const existing = this.gpuOperator.migConfig.findLayout(np.layout.name);
@@ -167,7 +168,7 @@ export class ServingPlatform extends Construct {
         if (np.layout) throw new Error(`nodePools["${np.name}"].timeSlicing: time-slicing applies to whole GPUs, but the pool has MIG layout "${np.layout.name}"`);
         devicePluginConfig = this.gpuOperator.timeSlicing.addConfig({ name: `${np.name}-x${np.timeSlicing}`, replicas: np.timeSlicing });
       }
-      const pool = new GpuNodePool(this, `NodePool-${np.name}`, {
+      const pool = new GpuNodePool(nodePoolScope, np.name, {
         ...(props.nodePoolDefaults ?? {}),
         name: np.name,
         gpuType: np.gpuType,
@@ -185,7 +186,7 @@ export class ServingPlatform extends Construct {
       nodeResources.set(np.name, Object.keys(this.resourcesOf(np)));
     }
     this.nodePools = nodePools;
-    this.register('node-pools', this);
+    this.register('node-pools', nodePoolScope);
 
     // 4. The repository with every team's models.
     this.repository = new ModelRepository(this, 'Repository', { storage: props.repository, configDirectory: props.configDirectory });
@@ -213,6 +214,7 @@ export class ServingPlatform extends Construct {
     const deployed: string[] = [...BUILT_IN_PARTS];
     const ctx: PlatformContext & { deployed: string[] } = {
       scope: this,
+      platform: this,
       deployed,
       namespace: sharedNamespace,
       gpuResources,

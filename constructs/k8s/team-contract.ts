@@ -6,6 +6,7 @@
  * by `ServingPlatform` in a fixed, documented order (see `ServingPlatform`).
  */
 import type { Construct } from 'constructs';
+import type { ServingPlatform } from './serving-platform';
 import type { TeamNamespace, TeamQuota, ContainerDefaults } from './team-namespace';
 import type { PoolAutoscalingEngine, PoolAutoscalingProps } from './pool-autoscaling';
 import type { TritonModelConfigProps } from './triton-model-config';
@@ -103,6 +104,11 @@ export const BUILT_IN_PARTS = ['gpu-operator', 'mig-config', 'node-pools', 'mode
 export interface PlatformContext {
   /** Where add-ons add their constructs (the platform construct). */
   readonly scope: Construct;
+  /**
+   * The platform being built. Add-ons run before the teams exist: its `gpuOperator`, `nodePools` and
+   * `repository` are set, `teams`, `pools` and `serving` only by the time team `setup` hooks run.
+   */
+  readonly platform: ServingPlatform;
   /** Ids of the built-in parts and add-ons deployed so far, in order. */
   readonly deployed: readonly string[];
   /** Namespace of the platform's shared objects (routes, shared pools). */
