@@ -199,7 +199,9 @@ function layoutOf(config: string | undefined, configs: Map<string, MigConfigEntr
       add(resources, strategy === 'single' ? WHOLE_GPU : `nvidia.com/mig-${profile.replace(/\+/g, '.')}`);
     }
   }
-  return { resources, layout: profiles.join(', ') };
+  // largest slices first, as operators read layouts (`3g.40gb, 2g.20gb, 1g.10gb`); whole GPUs first of all
+  const size = (p: string) => (p === 'whole' ? 8 : parseInt(p, 10) || 0);
+  return { resources, layout: [...profiles].sort((a, b) => size(b) - size(a) || a.localeCompare(b)).join(', ') };
 }
 
 /** Collects the facts the checks need from synthesized objects (`chart.toJson()`). */
