@@ -268,8 +268,12 @@ export class ModelCache {
   /** Forgets what a backend held; its models are re-homed by the next request for them. */
   markDown(b: Backend, cause: string): void {
     this.metrics.backendErrors.inc([b.name]);
+    const before = b.lastError;
     b.lastError = cause;
-    if (!b.up) return;
+    if (!b.up) {
+      if (cause !== before) this.log.warn(`backend ${b.name} (${b.url}) is unreachable: ${cause}`);
+      return;
+    }
     b.up = false;
     b.downSince = Date.now();
     const lost = b.clear();
@@ -314,8 +318,9 @@ export class ModelCache {
       if (!ms.cfg.pinned || this.pick(ms.cfg.name)) continue;
       loads.push(
         this.ensureLoaded(ms).catch((e: Error) => {
+          const before = ms.lastError;
           ms.lastError = e.message;
-          this.log.warn(`pinned model ${ms.cfg.name} not loaded: ${e.message}`);
+          if (e.message !== before) this.log.warn(`pinned model ${ms.cfg.name} not loaded: ${e.message}`);
         }),
       );
     }

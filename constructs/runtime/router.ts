@@ -61,12 +61,19 @@ export class Router {
     return { host: addr.address, port: addr.port };
   }
 
-  async close(): Promise<void> {
+  /** Stops accepting, lets requests in flight finish (up to `graceMs`), then closes every connection. */
+  async close(graceMs = 10000): Promise<void> {
     this.sync.stop();
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    const deadline = Date.now() + graceMs;
+    const busy = (): boolean => this.cache.backends.some((b) => b.outstanding > 0) || [...this.cache.models.values()].some((m) => m.waiting > 0);
+    while (busy() && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      this.server.closeIdleConnections();
+    }
+    this.server.closeAllConnections();
+    await closed;
     for (const b of this.cache.backends) b.close();
   }
 
