@@ -200,6 +200,12 @@ describe('PoolAutoscaling', () => {
     expect(() => setup({ wake: { query: ' ', threshold: 1 } })).toThrow('pools.cnn-1g.autoscaling.wake.query: expected a PromQL expression, got " "');
   });
 
+  test('fails for fractional or too short intervals', () => {
+    expect(() => setup({ pollingInterval: Duration.millis(500) })).toThrow('pools.cnn-1g.autoscaling.pollingInterval: expected whole seconds >= 1, got 0.5s');
+    expect(() => setup({ scaleDownStabilization: Duration.hours(2) })).toThrow('pools.cnn-1g.autoscaling.scaleDownStabilization: expected 0 to 3600 whole seconds, got 7200s');
+    expect(() => setup({ scaleUpPodsPerMinute: 0 })).toThrow('pools.cnn-1g.autoscaling.scaleUpPodsPerMinute: expected an integer >= 1, got 0');
+  });
+
   test('fails for a pool without a namespace and for a second autoscaler on one pool', () => {
     expect(() => setup({}, null)).toThrow(/^pools\.cnn-1g\.autoscaling: pool cnn-1g has no namespace/);
     const { chart, pool } = setup();

@@ -1,7 +1,7 @@
 import { Chart, Duration, Testing } from 'cdk8s';
 import * as YAML from 'yaml';
 import { ModelRepository } from '../constructs/k8s/model-repository';
-import { ModelRoutes, ModelRoutesProps } from '../constructs/k8s/model-routes';
+import { ModelRoutes, ModelRoutesProps, gatewayDuration } from '../constructs/k8s/model-routes';
 import { TritonPool } from '../constructs/k8s/triton-pool';
 import { validateObjects } from './support/validate';
 
@@ -85,7 +85,10 @@ describe('ModelRoutes (Gateway API)', () => {
       ['cnn-1g', 1],
       ['cnn-2g', 4],
     ]);
-    expect(resnet.timeouts).toEqual({ request: '120s' });
+    expect(resnet.timeouts).toEqual({ request: '2m' });
+    expect(validateObjects(routeObjs)).toEqual([]);
+    expect(gatewayDuration(3_723_004)).toBe('1h2m3s4ms');
+    expect(gatewayDuration(1500)).toBe('1s500ms');
   });
 
   test('per-model weights override pool weights for that model only', () => {
@@ -182,6 +185,13 @@ describe('ModelRoutes (Gateway API)', () => {
         { name: 'b', models: ['resnet50'], namespace: 'team-b' },
       ]),
     ).toThrow(/^pools\[1\]: duplicate route: model "resnet50" is served in namespace "team-b" \(pool b\) and "team-a" \(pool a\)/);
+  });
+
+  test('fails for a request timeout that is not whole milliseconds, or in ingress mode', () => {
+    expect(() => build(POOLS, () => ({ requestTimeout: Duration.millis(0.5) }))).toThrow('requestTimeout: expected whole milliseconds >= 1, got 0.5ms');
+    expect(() => build(POOLS, () => ({ gateway: undefined, ingress: {}, requestTimeout: Duration.seconds(30) }))).toThrow(
+      'requestTimeout: an Ingress has no portable timeout; set it with ingress.annotations, got a requestTimeout',
+    );
   });
 
   test('fails without exactly one of gateway and ingress, and for bad weights', () => {

@@ -128,6 +128,11 @@ export class ModelRoutes extends Construct {
     hostnames.forEach((h, i) => {
       if (!HOSTNAME.test(h) || h.length > 253) throw new Error(`hostnames[${i}]: expected a DNS host name, got ${JSON.stringify(h)}`);
     });
+    if (props.requestTimeout !== undefined) {
+      const ms = props.requestTimeout.toMilliseconds({ integral: false });
+      if (!Number.isInteger(ms) || ms < 1) throw new Error(`requestTimeout: expected whole milliseconds >= 1, got ${ms}ms`);
+      if (this.mode === 'ingress') throw new Error('requestTimeout: an Ingress has no portable timeout; set it with ingress.annotations, got a requestTimeout');
+    }
     if (this.mode === 'ingress' && hostnames.length > 1) {
       throw new Error(`hostnames: ingress mode takes at most one host, got ${hostnames.length}`);
     }
@@ -257,7 +262,7 @@ export class ModelRoutes extends Construct {
             port: TRITON_HTTP_PORT,
             ...(g.backends.length > 1 ? { weight: b.weight } : {}),
           })),
-          ...(timeout ? { timeouts: { request: `${timeout.toSeconds()}s` } } : {}),
+          ...(timeout ? { timeouts: { request: gatewayDuration(timeout.toMilliseconds()) } } : {}),
         });
       }
     }
@@ -361,4 +366,16 @@ function toNestedMap(
     out.set(model, new Map(inner instanceof Map ? [...inner.entries()] : Object.entries(inner as Record<string, number>)));
   }
   return out;
+}
+
+/** A Gateway API Duration (`1h2m3s4ms`; each component at most 5 digits) from whole milliseconds. */
+export function gatewayDuration(ms: number): string {
+  const parts: [number, string][] = [
+    [Math.floor(ms / 3_600_000), 'h'],
+    [Math.floor((ms % 3_600_000) / 60_000), 'm'],
+    [Math.floor((ms % 60_000) / 1000), 's'],
+    [ms % 1000, 'ms'],
+  ];
+  const out = parts.filter(([n]) => n > 0).map(([n, u]) => `${n}${u}`).join('');
+  return out || '0s';
 }

@@ -138,9 +138,17 @@ export class PoolAutoscaling extends Construct {
     if (!Number.isInteger(podsPerMinute) || podsPerMinute < 1) {
       throw new Error(`${where}.scaleUpPodsPerMinute: expected an integer >= 1, got ${JSON.stringify(props.scaleUpPodsPerMinute)}`);
     }
-    const downWindow = (props.scaleDownStabilization ?? Duration.seconds(300)).toSeconds();
+    const downWindow = (props.scaleDownStabilization ?? Duration.seconds(300)).toSeconds({ integral: false });
     if (!Number.isInteger(downWindow) || downWindow < 0 || downWindow > 3600) {
       throw new Error(`${where}.scaleDownStabilization: expected 0 to 3600 whole seconds, got ${downWindow}s`);
+    }
+    const polling = (props.pollingInterval ?? Duration.seconds(30)).toSeconds({ integral: false });
+    if (!Number.isInteger(polling) || polling < 1) {
+      throw new Error(`${where}.pollingInterval: expected whole seconds >= 1, got ${polling}s`);
+    }
+    const cooldown = (props.scaleToZeroAfter ?? Duration.minutes(15)).toSeconds({ integral: false });
+    if (!Number.isInteger(cooldown) || cooldown < 0) {
+      throw new Error(`${where}.scaleToZeroAfter: expected whole seconds >= 0, got ${cooldown}s`);
     }
     const address = props.prometheusAddress ?? DEFAULT_PROMETHEUS_ADDRESS;
     if (!/^https?:\/\/[^\s]+$/.test(address)) {
@@ -204,8 +212,8 @@ export class PoolAutoscaling extends Construct {
         scaleTargetRef,
         minReplicaCount: min,
         maxReplicaCount: max,
-        pollingInterval: (props.pollingInterval ?? Duration.seconds(30)).toSeconds(),
-        cooldownPeriod: (props.scaleToZeroAfter ?? Duration.minutes(15)).toSeconds(),
+        pollingInterval: polling,
+        cooldownPeriod: cooldown,
         advanced: { horizontalPodAutoscalerConfig: { behavior } },
         triggers: [
           {

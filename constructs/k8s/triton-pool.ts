@@ -192,7 +192,7 @@ export class TritonPool extends Construct {
       throw new Error(`${where}.image: expected an image reference, got ${JSON.stringify(props.image)}`);
     }
 
-    const loadTimeout = (props.modelLoadTimeout ?? Duration.minutes(10)).toSeconds();
+    const loadTimeout = (props.modelLoadTimeout ?? Duration.minutes(10)).toSeconds({ integral: false });
     if (!(loadTimeout >= 10)) {
       throw new Error(`${where}.modelLoadTimeout: expected at least 10 seconds, got ${loadTimeout}s`);
     }
