@@ -28,6 +28,7 @@ export const STACK_CONFIG_KEYS: Readonly<Record<string, string>> = {
   gpuNodeMin: 'minimum size of every GPU node group (default: 0, scale from zero)',
   gpuNodeMax: 'maximum size of every GPU node group (default: the plan\'s node count)',
   workloadIdentity: 'how Triton gets AWS credentials: irsa or pod-identity (default: irsa)',
+  clusterAutoscaler: 'install the cluster-autoscaler: true or false (default: true for a created cluster, false for an existing one)',
   excludeKinds: 'comma-separated <api group>/<Kind> of chart objects not to apply, e.g. monitoring.coreos.com/ServiceMonitor (default: none)',
 };
 
@@ -54,6 +55,7 @@ export interface StackSettings {
   readonly gpuNodeMax?: number;
   readonly workloadIdentity: WorkloadIdentityMechanism;
   readonly excludeKinds: string[];
+  readonly clusterAutoscaler?: boolean;
 }
 
 /** Where the program runs. */
@@ -167,6 +169,11 @@ export function readStackSettings(raw: Readonly<Record<string, string>>, ctx: St
   const workloadIdentity = (cfg.workloadIdentity ?? 'irsa') as WorkloadIdentityMechanism;
   if (workloadIdentity !== 'irsa' && workloadIdentity !== 'pod-identity') bad('workloadIdentity', 'irsa or pod-identity');
 
+  let clusterAutoscaler: boolean | undefined;
+  if (cfg.clusterAutoscaler !== undefined) {
+    if (cfg.clusterAutoscaler !== 'true' && cfg.clusterAutoscaler !== 'false') bad('clusterAutoscaler', 'true or false');
+    clusterAutoscaler = cfg.clusterAutoscaler === 'true';
+  }
   const excludeKinds = (cfg.excludeKinds ?? '').split(',').map((k) => k.trim()).filter((k) => k.length > 0);
   const badKinds = excludeKinds.filter((k) => !/^[a-z0-9.-]*\/[A-Z][A-Za-z0-9]*$/.test(k));
   if (badKinds.length > 0) bad('excludeKinds', 'comma-separated <api group>/<Kind> such as monitoring.coreos.com/ServiceMonitor (core kinds: /ConfigMap)');
@@ -191,5 +198,6 @@ export function readStackSettings(raw: Readonly<Record<string, string>>, ctx: St
     gpuNodeMax,
     workloadIdentity,
     excludeKinds,
+    clusterAutoscaler,
   };
 }

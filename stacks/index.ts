@@ -93,6 +93,7 @@ const gpufleet = new GpuPlatform('gpufleet', {
   modelReaderServiceAccount: platform.repository.serviceAccountName,
   workloadIdentity: settings.workloadIdentity,
   excludeKinds: settings.excludeKinds,
+  clusterAutoscaler: settings.clusterAutoscaler,
 }, { providers: [awsProvider] });
 
 /** EKS cluster name. */

@@ -167,4 +167,34 @@ describe('GpuNodeGroup', () => {
     expect(() => new cloud.GpuNodeGroup('e', { ...base, gpuType: 'Z100' })).toThrow('GpuNodeGroup.gpuType: unknown GPU type "Z100"');
     expect(() => cloud.GpuNodeGroup.fromPlan('gpu', { ...handPlan(), migConfigs: [] }, { cluster })).toThrow('plan.migConfigs: expected at least one node configuration, got none');
   });
+
+  test('ClusterAutoscaler: Helm release with an IRSA role allowed to scale only owned groups', async () => {
+    const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
+    new cloud.ClusterAutoscaler('ca', { cluster, provider: cluster.provider, region: 'us-east-1' });
+    await settle();
+    const helm = mocks.get('kubernetes:helm.sh/v3:Release', 'ca-release');
+    expect(helm.inputs).toMatchObject({ chart: 'cluster-autoscaler', version: '9.56.0', namespace: 'kube-system', repositoryOpts: { repo: 'https://kubernetes.github.io/autoscaler' } });
+    expect(helm.inputs.values).toMatchObject({
+      cloudProvider: 'aws', awsRegion: 'us-east-1', autoDiscovery: { clusterName: 'gpufleet-dev' },
+      rbac: { serviceAccount: { name: 'cluster-autoscaler', annotations: { 'eks.amazonaws.com/role-arn': expect.stringMatching(/^arn:aws:iam::123456789012:role\/ca-role/) } } },
+    });
+    const trust = JSON.parse(mocks.get('aws:iam/role:Role', 'ca-role').inputs.assumeRolePolicy);
+    expect(trust.Statement[0].Condition.StringEquals[`${OIDC_ISSUER.replace('https://', '')}:sub`]).toBe('system:serviceaccount:kube-system:cluster-autoscaler');
+    const policy = JSON.parse(mocks.get('aws:iam/rolePolicy:RolePolicy', 'ca-policy').inputs.policy);
+    const mutating = policy.Statement.find((st: any) => st.Sid === 'ScaleOwnedGroups');
+    expect(mutating.Action).toEqual(['autoscaling:SetDesiredCapacity', 'autoscaling:TerminateInstanceInAutoScalingGroup']);
+    expect(mutating.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/k8s.io/cluster-autoscaler/gpufleet-dev': 'owned' } });
+    const describe = policy.Statement.find((st: any) => st.Sid === 'DescribeGroups');
+    expect(describe.Action.every((a: string) => /:(Describe|Get)/.test(a))).toBe(true);
+    expect(helm.dependencies).toContain(mocks.get('aws:iam/rolePolicy:RolePolicy', 'ca-policy').urn);
+  });
+
+  test('fails: ClusterAutoscaler on a cluster without OIDC provider or with a bad image tag', () => {
+    const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
+    const noOidc = { clusterName: cluster.clusterName, oidcIssuerUrl: cluster.oidcIssuerUrl };
+    expect(() => new cloud.ClusterAutoscaler('ca', { cluster: noOidc, provider: cluster.provider, region: 'us-east-1' }))
+      .toThrow('cluster: the cluster-autoscaler authenticates with IRSA and needs a cluster with an OIDC provider, got none');
+    expect(() => new cloud.ClusterAutoscaler('ca2', { cluster, provider: cluster.provider, region: 'us-east-1', imageTag: '1.33' }))
+      .toThrow('imageTag: expected v1.<minor>.<patch>, got "1.33"');
+  });
 });

@@ -44,19 +44,22 @@ describe('stacks/index.ts (existing cluster and bucket, Pod Identity, H100 MIG f
     expect(mocks.get('pulumi:providers:kubernetes', 'gpufleet-cluster-k8s').inputs.kubeconfig)
       .toEqual({ '4dabf18193072939515e22adb298388d': '1b47061264138c4ac30d75fd1eb44270', value: CONFIG['gpufleet:kubeconfig'] });
     expect(await valueOf(program.modelRepository)).toBe('s3://acme-model-repo/serving/prod');
+    // An existing cluster runs its own autoscaler unless gpufleet:clusterAutoscaler is true.
+    expect(mocks.ofType('gpufleet:cloud:ClusterAutoscaler')).toEqual([]);
     // The GPU nodes get their own role, named for the cluster.
     expect(mocks.get('aws:iam/role:Role', 'gpufleet-cluster-node-role').inputs.name).toBe('prod-eks-gpu-nodes');
   });
 
-  test('the MIG node group carries the plan\'s per-GPU layout in its autoscaler tags', () => {
+  test('the MIG node group carries the plan\'s layout in its autoscaler tags', () => {
     const config = expectedPlan.migConfigs![0];
-    expect(config.devices.length).toBe(8);
+    expect(config.devices.some((d) => d.some((sl) => sl.profile !== 'whole'))).toBe(true);
     const ng = mocks.ofType('aws:eks/nodeGroup:NodeGroup').find((r) => r.inputs.labels['nvidia.com/mig.config'] === config.name)!;
     expect(ng.inputs.instanceTypes).toEqual(['p5.48xlarge']);
     expect(ng.inputs.scalingConfig).toEqual({ minSize: 0, maxSize: 3, desiredSize: config.nodes });
     const expected: Record<string, string> = {};
     const counts: Record<string, number> = {};
-    for (const device of config.devices) for (const s of device) counts[`nvidia.com/mig-${s.profile}`] = (counts[`nvidia.com/mig-${s.profile}`] ?? 0) + 1;
+    const devices = config.devices.length === 1 ? Array(8).fill(config.devices[0]) : config.devices; // p5.48xlarge: 8 GPUs
+    for (const device of devices) for (const s of device as { profile: string }[]) counts[`nvidia.com/mig-${s.profile}`] = (counts[`nvidia.com/mig-${s.profile}`] ?? 0) + 1;
     for (const [r, n] of Object.entries(counts)) expected[`k8s.io/cluster-autoscaler/node-template/resources/${r}`] = String(n);
     const tagged = Object.fromEntries(Object.entries(ng.inputs.tags as Record<string, string>).filter(([k]) => k.includes('/node-template/resources/')));
     expect(tagged).toEqual(expected);

@@ -116,6 +116,12 @@ describe('stacks/index.ts (default example)', () => {
     expect(program.skippedObjects.length).toBeGreaterThan(0);
   });
 
+  test('installs the cluster-autoscaler for the created cluster', () => {
+    const helm = mocks.get('kubernetes:helm.sh/v3:Release', 'gpufleet-cluster-autoscaler-release');
+    expect(helm.inputs.values.autoDiscovery).toEqual({ clusterName: 'gpufleet-dev' });
+    expect(helm.inputs.values.awsRegion).toBe('us-east-1');
+  });
+
   test('exports the plan\'s cost per hour', () => {
     expect(program.costPerHour).toBe(expectedPlan.summary.costPerHour);
     expect(program.costPerHour).toBeGreaterThan(0);
@@ -134,7 +140,7 @@ describe('stacks/index.ts (bad configuration)', () => {
       'gpufleet:bukcet': 'typo',
     })).rejects.toThrow(
       'invalid stack configuration (5 problems):\n'
-      + '  - gpufleet:bukcet: unknown key; allowed: amiType, bucket, bucketName, bucketPrefix, clusterName, excludeKinds, fleetFile, gpuNodeMax, gpuNodeMin, kmsKeyArn, kubeconfig, kubernetesVersion, newClusterName, region, subnetIds, workloadIdentity\n'
+      + '  - gpufleet:bukcet: unknown key; allowed: amiType, bucket, bucketName, bucketPrefix, clusterAutoscaler, clusterName, excludeKinds, fleetFile, gpuNodeMax, gpuNodeMin, kmsKeyArn, kubeconfig, kubernetesVersion, newClusterName, region, subnetIds, workloadIdentity\n'
       + '  - gpufleet:region: expected an AWS region such as us-east-1, got "moon-1"\n'
       + `  - gpufleet:fleetFile: no such file "examples/missing.fleet.yaml" (resolved to ${path.join(ROOT, 'examples/missing.fleet.yaml')})\n`
       + '  - gpufleet:amiType: expected AL2023_x86_64_NVIDIA or BOTTLEROCKET_x86_64_NVIDIA, got "AL2_x86_64_GPU"\n'

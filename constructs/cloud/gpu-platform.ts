@@ -1,6 +1,8 @@
+import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import type { GpuOperatorHelmValues } from '../k8s/gpu-operator-values';
 import type { Plan } from '../planner/types';
+import { ClusterAutoscaler } from './cluster-autoscaler';
 import { GpuCluster, GpuClusterArgs } from './gpu-cluster';
 import { GpuNodeGroup, GpuNodeGroupOptions } from './gpu-node-group';
 import { GpuOperatorRelease } from './gpu-operator-release';
@@ -30,6 +32,11 @@ export interface GpuPlatformArgs {
   readonly workloadIdentity?: WorkloadIdentityMechanism;
   /** Kinds of the objects to leave out (`PlatformReleaseArgs.excludeKinds`). @default [] */
   readonly excludeKinds?: readonly string[];
+  /**
+   * Install the cluster-autoscaler (Helm, IRSA) that scales the GPU node groups, from zero too.
+   * @default - true for a created cluster, false for an existing one (which usually runs its own)
+   */
+  readonly clusterAutoscaler?: boolean;
 }
 
 /**
@@ -81,6 +88,8 @@ export class GpuPlatform extends pulumi.ComponentResource {
   public readonly bucket: ModelRepositoryBucket;
   public readonly grants: readonly ModelRepositoryGrant[];
   public readonly operator: GpuOperatorRelease;
+  /** The cluster-autoscaler, when installed. */
+  public readonly clusterAutoscaler?: ClusterAutoscaler;
   public readonly release: PlatformRelease;
   /** On-demand USD per hour of the plan's GPU nodes. */
   public readonly costPerHour: number;
@@ -91,6 +100,13 @@ export class GpuPlatform extends pulumi.ComponentResource {
     this.costPerHour = args.plan.summary.costPerHour;
     this.cluster = new GpuCluster(`${name}-cluster`, args.cluster ?? {}, { parent: this });
     this.nodeGroups = GpuNodeGroup.fromPlan(`${name}-gpu`, args.plan, { ...args.nodeGroups, cluster: this.cluster }, { parent: this });
+    if (args.clusterAutoscaler ?? args.cluster?.existingClusterName === undefined) {
+      this.clusterAutoscaler = new ClusterAutoscaler(`${name}-cluster-autoscaler`, {
+        cluster: this.cluster,
+        provider: this.cluster.provider,
+        region: args.cluster?.region ?? aws.getRegionOutput({}, { parent: this }).region,
+      }, { parent: this });
+    }
     this.bucket = new ModelRepositoryBucket(`${name}-models`, args.bucket ?? {}, { parent: this });
     const mechanism = args.workloadIdentity ?? 'irsa';
     this.grants = GpuPlatform.modelReaders(args).map((sa) => this.bucket.grantRead(sa, this.cluster, { mechanism }));

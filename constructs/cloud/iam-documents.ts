@@ -60,3 +60,23 @@ export function wildcardResources(doc: PolicyDocument): string[] {
   }
   return found.sort();
 }
+
+/**
+ * Trust policy for IRSA: the web identity of one Kubernetes service account through the cluster's IAM
+ * OIDC provider, with conditions on `<issuer>:sub` (`system:serviceaccount:<namespace>:<name>`) and
+ * `<issuer>:aud` (`sts.amazonaws.com`).
+ */
+export function irsaTrustPolicy(oidcProviderArn: string, issuerUrl: string, sa: { readonly namespace: string; readonly name: string }): PolicyDocument {
+  const host = issuerUrl.replace(/^https:\/\//, '');
+  return policyDocument([{
+    Effect: 'Allow',
+    Principal: { Federated: oidcProviderArn },
+    Action: 'sts:AssumeRoleWithWebIdentity',
+    Condition: {
+      StringEquals: {
+        [`${host}:aud`]: 'sts.amazonaws.com',
+        [`${host}:sub`]: `system:serviceaccount:${sa.namespace}:${sa.name}`,
+      },
+    },
+  }]);
+}

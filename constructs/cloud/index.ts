@@ -5,3 +5,4 @@ export * from './model-repository-bucket';
 export * from './gpu-operator-release';
 export * from './platform-release';
 export * from './gpu-platform';
+export * from './cluster-autoscaler';

@@ -1,6 +1,6 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { policyDocument, PolicyStatement, stableJson, wildcardResources } from './iam-documents';
+import { irsaTrustPolicy, policyDocument, PolicyStatement, stableJson, wildcardResources } from './iam-documents';
 import type { WorkloadIdentityProvider } from './gpu-cluster';
 
 /** A Kubernetes service account. */
@@ -193,18 +193,7 @@ export class ModelRepositoryBucket extends pulumi.ComponentResource {
 
   /** Trust policy for IRSA: the service account's web identity through the cluster's OIDC provider. */
   public static irsaTrustPolicy(oidcProviderArn: string, issuerUrl: string, sa: ServiceAccountRef) {
-    const host = issuerUrl.replace(/^https:\/\//, '');
-    return policyDocument([{
-      Effect: 'Allow',
-      Principal: { Federated: oidcProviderArn },
-      Action: 'sts:AssumeRoleWithWebIdentity',
-      Condition: {
-        StringEquals: {
-          [`${host}:aud`]: 'sts.amazonaws.com',
-          [`${host}:sub`]: `system:serviceaccount:${sa.namespace}:${sa.name}`,
-        },
-      },
-    }]);
+    return irsaTrustPolicy(oidcProviderArn, issuerUrl, sa);
   }
 
   /** Trust policy for EKS Pod Identity. */

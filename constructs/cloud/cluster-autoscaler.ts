@@ -1,0 +1,116 @@
+import * as aws from '@pulumi/aws';
+import * as k8s from '@pulumi/kubernetes';
+import * as pulumi from '@pulumi/pulumi';
+import { irsaTrustPolicy, policyDocument, stableJson } from './iam-documents';
+import type { WorkloadIdentityProvider } from './gpu-cluster';
+
+/** The chart and image gpufleet pins (image minor = the cluster's Kubernetes minor). */
+export const CLUSTER_AUTOSCALER_DEFAULTS = {
+  chart: 'cluster-autoscaler',
+  version: '9.56.0',
+  repository: 'https://kubernetes.github.io/autoscaler',
+  imageTag: 'v1.33.1',
+  namespace: 'kube-system',
+  serviceAccount: 'cluster-autoscaler',
+} as const;
+
+export interface ClusterAutoscalerArgs {
+  /** The cluster (IRSA: needs its OIDC provider). */
+  readonly cluster: WorkloadIdentityProvider;
+  /** Kubernetes provider of the cluster. */
+  readonly provider: k8s.Provider;
+  /** AWS region of the Auto Scaling groups. */
+  readonly region: pulumi.Input<string>;
+  /** Chart version. @default '9.56.0' */
+  readonly version?: string;
+  /** Image tag; keep its minor equal to the cluster's Kubernetes minor. @default 'v1.33.1' */
+  readonly imageTag?: string;
+  /** Node selector of the autoscaler pod (keep it off the GPU nodes it scales). @default { 'gpufleet.io/pool': 'system' } */
+  readonly nodeSelector?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The IAM policy of the cluster-autoscaler (as the autoscaler's AWS provider documents it): scaling and
+ * terminating only Auto Scaling groups tagged `k8s.io/cluster-autoscaler/<cluster>: owned`; read-only
+ * describe calls (which IAM supports only on `*`) for the node templates and instance types.
+ */
+export function clusterAutoscalerPolicy(clusterName: string) {
+  return policyDocument([
+    {
+      Sid: 'ScaleOwnedGroups',
+      Effect: 'Allow',
+      Action: ['autoscaling:SetDesiredCapacity', 'autoscaling:TerminateInstanceInAutoScalingGroup'],
+      Resource: '*',
+      Condition: { StringEquals: { [`aws:ResourceTag/k8s.io/cluster-autoscaler/${clusterName}`]: 'owned' } },
+    },
+    {
+      Sid: 'DescribeGroups',
+      Effect: 'Allow',
+      Action: [
+        'autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeAutoScalingInstances', 'autoscaling:DescribeLaunchConfigurations',
+        'autoscaling:DescribeScalingActivities', 'autoscaling:DescribeTags', 'ec2:DescribeImages', 'ec2:DescribeInstanceTypes',
+        'ec2:DescribeLaunchTemplateVersions', 'ec2:GetInstanceTypesFromInstanceRequirements', 'eks:DescribeNodegroup',
+      ],
+      Resource: '*',
+    },
+  ]);
+}
+
+/**
+ * The Kubernetes cluster-autoscaler (Helm chart from kubernetes.github.io/autoscaler) with an IRSA role,
+ * discovering the node groups by their `k8s.io/cluster-autoscaler/enabled` and `<cluster>: owned` tags and
+ * scaling GPU node groups up from zero by their node-template tags (MIG resources, labels, taint).
+ */
+export class ClusterAutoscaler extends pulumi.ComponentResource {
+  public static readonly TYPE = 'gpufleet:cloud:ClusterAutoscaler';
+
+  public readonly role: aws.iam.Role;
+  public readonly release: k8s.helm.v3.Release;
+
+  constructor(name: string, args: ClusterAutoscalerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(ClusterAutoscaler.TYPE, name, ClusterAutoscaler.check(args), opts);
+    const d = CLUSTER_AUTOSCALER_DEFAULTS;
+    const sa = { namespace: d.namespace, name: d.serviceAccount };
+    this.role = new aws.iam.Role(`${name}-role`, {
+      description: 'gpufleet: cluster-autoscaler (IRSA)',
+      assumeRolePolicy: pulumi.all([args.cluster.oidcProviderArn!, args.cluster.oidcIssuerUrl])
+        .apply(([arn, issuer]) => stableJson(irsaTrustPolicy(arn, issuer, sa))),
+    }, { parent: this });
+    const policy = new aws.iam.RolePolicy(`${name}-policy`, {
+      role: this.role.id,
+      policy: args.cluster.clusterName.apply((c) => stableJson(clusterAutoscalerPolicy(c))),
+    }, { parent: this });
+    this.release = new k8s.helm.v3.Release(`${name}-release`, {
+      name: 'cluster-autoscaler',
+      chart: d.chart,
+      version: args.version ?? d.version,
+      repositoryOpts: { repo: d.repository },
+      namespace: d.namespace,
+      values: {
+        cloudProvider: 'aws',
+        awsRegion: args.region,
+        autoDiscovery: { clusterName: args.cluster.clusterName },
+        image: { tag: args.imageTag ?? d.imageTag },
+        rbac: { serviceAccount: { create: true, name: d.serviceAccount, annotations: { 'eks.amazonaws.com/role-arn': this.role.arn } } },
+        extraArgs: { 'balance-similar-node-groups': true, expander: 'least-waste', 'skip-nodes-with-local-storage': false },
+        nodeSelector: { ...(args.nodeSelector ?? { 'gpufleet.io/pool': 'system' }) },
+      },
+    }, {
+      parent: this,
+      provider: args.provider,
+      // Without its policy the autoscaler starts, fails every AWS call and crash-loops.
+      dependsOn: [policy],
+    });
+    this.registerOutputs({ roleArn: this.role.arn });
+  }
+
+  private static check(args: ClusterAutoscalerArgs): {} {
+    if (!args.cluster?.oidcProviderArn) {
+      throw new Error('cluster: the cluster-autoscaler authenticates with IRSA and needs a cluster with an OIDC provider, got none');
+    }
+    if (args.imageTag !== undefined && !/^v1\.\d+\.\d+$/.test(args.imageTag)) {
+      throw new Error(`imageTag: expected v1.<minor>.<patch>, got ${JSON.stringify(args.imageTag)}`);
+    }
+    return {};
+  }
+}
