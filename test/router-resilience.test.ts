@@ -120,3 +120,18 @@ describe('backend failure shape', () => {
     expect((await request(router.url, 'GET', '/v2/health/live')).status).toBe(200);
   });
 });
+
+describe('shutdown', () => {
+  test('on SIGTERM, finishes requests in flight, then exits 0', async () => {
+    const a = await startStandin({ memoryGiB: 2, defaultModelGiB: 1, loaded: ['m1'], inferDelayMsByModel: { m1: 800 } });
+    const router = await startRouter({ listen: '127.0.0.1:0', backends: [{ name: 'a', url: a.url, memoryGiB: 2 }], models, refreshIntervalSeconds: 60 });
+    await waitFor('router ready', async () => (await request(router.url, 'GET', '/v2/health/ready')).status === 200);
+    const pending = infer(router.url, 'm1', 'last');
+    await waitFor('request in flight', async () => (await routerState(router.url)).backends[0].outstanding === 1);
+    const exited = router.kill('SIGTERM');
+    const r = await pending;
+    expect(r.status).toBe(200);
+    expect(r.json().id).toBe('last');
+    expect(await exited).toBe(0);
+  });
+});
