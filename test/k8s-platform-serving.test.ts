@@ -180,6 +180,15 @@ describe('ServingPlatform errors', () => {
     expect(() => build(team)).toThrow('team "vision" (namespace vision) quota allows requests.cpu 8, but its pools may request 10 (vision-1g: 4 × 2, vision-3g: 1 × 2)');
   });
 
+  test('fails on team, model, pool or node pool names that are not DNS-1123 labels, naming the path', () => {
+    expect(() => build({ ...visionTeam(), name: 'Vision' })).toThrow(/^teams\[0\]\.name: expected a DNS-1123 label .*got "Vision"$/);
+    expect(() => build({ ...visionTeam(), models: [{ name: 'ResNet_50' }] })).toThrow(/^teams\["vision"\]\.models\[0\]\.name: expected a DNS-1123 label/);
+    expect(() => build({ ...visionTeam(), pools: [{ name: 'vision.1g', slice: '1g.10gb', models: ['resnet50'] }] })).toThrow(
+      /^teams\["vision"\]\.pools\[0\]\.name: expected a DNS-1123 label/,
+    );
+    expect(() => baseBuilder().nodePools({ name: 'H100', gpuType: 'H100-80GB' }).build(Testing.chart(), 'P')).toThrow(/^nodePools\[2\]\.name: expected a DNS-1123 label/);
+  });
+
   test('fails without a cluster or a repository', () => {
     expect(() => ServingPlatform.builder().teams(visionTeam()).build(Testing.chart(), 'P')).toThrow('cluster: expected { name, nodeRole } of the EKS cluster, got undefined');
   });

@@ -121,6 +121,12 @@ export class ServingPlatform extends Construct {
     if (!props.repository) throw new Error('repository: expected ModelRepository.s3(...) or ModelRepository.pvc(...), got undefined');
     const givenTeams = props.teams ?? [];
     checkRegistrations(givenTeams, props.addOns ?? []);
+    givenTeams.forEach((t, i) => {
+      assertDnsLabel(`teams[${i}].name`, t.name);
+      (t.models ?? []).forEach((m, j) => assertDnsLabel(`teams["${t.name}"].models[${j}].name`, m.name));
+      (t.pools ?? []).forEach((p, j) => assertDnsLabel(`teams["${t.name}"].pools[${j}].name`, p.name));
+    });
+    (props.nodePools ?? []).forEach((np, i) => assertDnsLabel(`nodePools[${i}].name`, np.name));
     const gatewayNamespace = props.gatewayNamespace ?? 'gateway-system';
     const monitoringNamespace = props.monitoringNamespace ?? 'monitoring';
     const sharedNamespace = props.sharedNamespace ?? props.plan?.sharedNamespace ?? 'serving-shared';
