@@ -8,6 +8,7 @@ import type { Candidate } from './entries';
 import type { GpuOption } from './gpu-options';
 import { GpuSpace, unplaceLast } from './gpu-space';
 import { footprint, ModelInput, PackResult, roundShareUp, roundUp6, SliceState } from './pack';
+import { retuneInto } from './retune';
 
 type Undo = () => void;
 
@@ -24,7 +25,7 @@ function room(sl: SliceState, c: Candidate, budget: number): number {
   return Math.floor(free * c.throughput * 1e6) / 1e6;
 }
 
-export function consolidate(opt: GpuOption, res: PackResult, inputs: readonly ModelInput[], overhead: number, maxAttempts: number): PackResult {
+export function consolidate(opt: GpuOption, res: PackResult, inputs: readonly ModelInput[], overhead: number, maxAttempts: number, retune = false): PackResult {
   const byName = new Map(inputs.map((i) => [i.model.name, i]));
   let gpus = res.gpus.slice();
   let slices = res.slices.slice();
@@ -62,7 +63,16 @@ export function consolidate(opt: GpuOption, res: PackResult, inputs: readonly Mo
           const r = Math.min(remaining, room(sl, c, budget));
           if (r > bestRoom + 1e-9) { bestRoom = r; best = c; }
         }
-        if (!best || bestRoom < Math.min(remaining, 0.01 * remaining + 1e-6)) continue;
+        const minUseful = Math.min(remaining, 0.01 * remaining + 1e-6);
+        if (retune && bestRoom < remaining - 1e-9) {
+          const t = retuneInto(sl, byName, input, budget, roundUp6(remaining), Math.max(minUseful, bestRoom + 1e-6));
+          if (t) {
+            journal.push(t.undo);
+            remaining -= t.rps;
+            continue;
+          }
+        }
+        if (!best || bestRoom < minUseful) continue;
         const rps = bestRoom >= remaining - 1e-9 ? roundUp6(remaining) : bestRoom;
         const share = roundShareUp(rps / best.throughput);
         if (sl.share + share > 1 + 1e-12) continue;

@@ -29,11 +29,12 @@ function bestPack(opt: GpuOption, inputs: ModelInput[], fleet: Fleet, variants: 
   for (const v of variants) {
     const packed = packType(opt, inputs, fleet.latencyHeadroom, fleet.processOverheadGiB, v);
     const attempts = packed.gpus.length <= 64 ? 2 * packed.gpus.length : 4;
-    let r = opt.mig ? consolidate(opt, packed, inputs, fleet.processOverheadGiB, attempts) : packed;
+    const retune = variants.length > 1 && packed.gpus.length <= 64;
+    let r = opt.mig ? consolidate(opt, packed, inputs, fleet.processOverheadGiB, attempts, retune) : packed;
     if (variants.length > 1) {
       const repack = (sub: ModelInput[]): PackResult[] => variants.map((w) => {
         const p = packType(opt, sub, fleet.latencyHeadroom, fleet.processOverheadGiB, w);
-        return opt.mig ? consolidate(opt, p, sub, fleet.processOverheadGiB, 2 * p.gpus.length) : p;
+        return opt.mig ? consolidate(opt, p, sub, fleet.processOverheadGiB, 2 * p.gpus.length, retune) : p;
       });
       r = repackTail(r, inputs, repack);
     }
