@@ -31,3 +31,8 @@ export function versus(plan: number, baseline: number): string {
   const n = Math.abs(d);
   return d > 0 ? `${num(n)} fewer (${pct(d / baseline)} saved)` : `${num(n)} more`;
 }
+
+/** A share as a percentage; a share that rounds to 0 but is not 0 reads `<1%`. */
+export function sharePct(x: number): string {
+  return x > 0 && x < 0.005 ? '<1%' : pct(x);
+}

@@ -4,7 +4,7 @@
  * share of the slice's time as a bar; and the GPU-count comparison chart. Inline SVG only:
  * tooltips are `<title>` elements, no script.
  */
-import { gib, num, pct } from './format';
+import { gib, num, pct, sharePct } from './format';
 import { esc, fit, r } from './html';
 import type { GpuView, ModelOnSliceView, PlanView, SliceView } from './plan-view';
 
@@ -29,8 +29,8 @@ export function gpuSvg(gpu: GpuView, colors: ReadonlyMap<string, string>): strin
   parts.push(`<svg class="gpu" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${r(height)}" role="img" aria-label="${esc(label)}">`);
   parts.push(`<title>${esc(label)}; compute ${pct(gpu.computeUtil)} held, memory ${pct(gpu.memoryUtil)} used</title>`);
 
-  // memory-slice axis: ticks at every slice boundary
-  if (gpu.axis > 1) {
+  // memory-slice axis: ticks at every slice boundary (a GPU used whole gets a caption instead)
+  if (gpu.axis > 1 && gpu.mig) {
     for (let i = 0; i <= gpu.axis; i++) {
       const x = PAD + i * unit;
       parts.push(`<line class="tick" x1="${r(x)}" y1="${AXIS_H - 5}" x2="${r(x)}" y2="${AXIS_H - 1}"/>`);
@@ -97,7 +97,7 @@ function sliceSvg(
   for (const m of s.models) {
     const sw = inner * Math.max(0, Math.min(1, m.share));
     p.push(`<rect x="${r(cx)}" y="${r(y + 43)}" width="${r(Math.max(0, Math.min(sw, x0 + inner - cx)))}" height="8" fill="${colors.get(m.team) ?? '#888'}">`
-      + `<title>${esc(`${m.name}: ${pct(m.share)} of the slice's time`)}</title></rect>`);
+      + `<title>${esc(`${m.name}: ${sharePct(m.share)} of the slice's time`)}</title></rect>`);
     cx += sw;
   }
 
@@ -115,7 +115,7 @@ function modelRow(
   const title = [
     `${m.name} (team ${m.team})`,
     `${gpu.id} ${s.profile === 'whole' ? 'whole GPU' : `${s.profile} at ${s.start}`}`,
-    `share ${pct(m.share)} of the slice's time`,
+    `share ${sharePct(m.share)} of the slice's time`,
     `batch ${m.batch}, ${m.instances} instance${m.instances === 1 ? '' : 's'}`,
     `${num(m.rps, 1)} rps served here`,
     `memory ${gib(m.memoryGiB)}`,
@@ -130,7 +130,7 @@ function modelRow(
     + `<rect x="${r(x)}" y="${r(y)}" width="${r(fill)}" height="${BAR_H}" rx="3" fill="${color}" fill-opacity="0.38"/>`
     + `<rect x="${r(x)}" y="${r(y)}" width="3" height="${BAR_H}" fill="${color}"/>`
     + `<text class="name" x="${r(x + 6)}" y="${r(y + 12)}"${size === 11 ? '' : ` font-size="${size}"`}>${esc(fit(m.name, nameW, size))}</text>`
-    + (showPct ? `<text class="share" x="${r(x + w - 4)}" y="${r(y + 12)}" text-anchor="end">${pct(m.share)}</text>` : '')
+    + (showPct ? `<text class="share" x="${r(x + w - 4)}" y="${r(y + 12)}" text-anchor="end">${sharePct(m.share)}</text>` : '')
     + '</g>';
 }
 

@@ -6,7 +6,7 @@
  */
 import { fleetOverviewSvg } from './fleet-overview';
 import { gpuCountChart, gpuSvg } from './gpu-drawing';
-import { gib, num, pct, usd, versus } from './format';
+import { gib, num, pct, sharePct, usd, versus } from './format';
 import { esc, teamColors } from './html';
 import { savings, type GpuView, type NodeView, type PlanView } from './plan-view';
 
@@ -141,7 +141,8 @@ function idleCard(n: NodeView): string {
   if (n.idleGpus === 0) return '';
   return `<div class="gpu-card idle"><div class="gpu-head"><b>${n.idleGpus} idle GPU${n.idleGpus === 1 ? '' : 's'}</b></div>`
     + `<p class="muted">The ${esc(n.instanceType ?? 'instance')} has ${n.gpus.length + n.idleGpus} GPUs; the plan places no model on ${n.idleGpus} of them. `
-    + `They are paid for with the node${n.migConfig ? ` and carry the layout of ${esc(n.migConfig)}` : ''}: room to grow without a new node.</p></div>`;
+    + `They are paid for with the node${n.migConfig && n.migConfig !== 'all-disabled' ? ` and carry the layout of ${esc(n.migConfig)}` : ''}: `
+    + 'room to grow without a new node.</p></div>';
 }
 
 function gpuCard(g: GpuView, colors: ReadonlyMap<string, string>): string {
@@ -179,7 +180,7 @@ function modelIndex(view: PlanView): string {
         const e = byModel.get(m.name) ?? { team: m.team, rps: 0, memory: 0, where: [] };
         e.rps += m.rps;
         e.memory += m.memoryGiB;
-        e.where.push(`${g.id} ${s.profile === 'whole' ? 'whole' : `${s.profile}@${s.start}`} (${pct(m.share)}, b${m.batch}×${m.instances})`);
+        e.where.push(`${g.id} ${s.profile === 'whole' ? 'whole' : `${s.profile}@${s.start}`} (${sharePct(m.share)}, b${m.batch}×${m.instances})`);
         byModel.set(m.name, e);
       }
     }

@@ -125,7 +125,7 @@ export function buildPlanView(fleet: Fleet, plan: Plan, figures: ReadonlyMap<str
   const gpus = plan.gpus.map((g) => gpuView(g, fleet, models));
 
   const nodes = nodeViews(plan, gpus);
-  const configs = [...(plan.migConfigs ?? [])];
+  const configs = plan.migConfigs && plan.migConfigs.length > 0 ? [...plan.migConfigs] : derivedConfigs(nodes);
   const configsByType = new Map<string, Set<string>>();
   for (const n of nodes) {
     const set = configsByType.get(n.gpuType) ?? new Set<string>();
@@ -294,6 +294,26 @@ function groupByNode(gpus: readonly GpuView[]): NodeView[] {
   const map = new Map<string, GpuView[]>();
   for (const g of gpus) map.set(g.node, [...(map.get(g.node) ?? []), g]);
   return [...map.entries()].map(([name, of]) => ({ name, gpuType: of[0].type, gpus: of, idleGpus: 0 }));
+}
+
+/**
+ * Node configurations of a plan that lists none (e.g. GPUs used whole): nodes grouped by their
+ * mig.config label, GPU type, instance type and GPU layouts.
+ */
+function derivedConfigs(nodes: readonly NodeView[]): PlanMigConfig[] {
+  const groups = new Map<string, PlanMigConfig>();
+  for (const n of nodes) {
+    const devices = n.gpus.map((g) => g.slices.map((s) => ({ profile: s.profile, start: s.start })));
+    const key = [n.migConfig ?? '', n.gpuType, n.instanceType ?? '', ...n.gpus.map(layoutKey)].join('/');
+    const g = groups.get(key);
+    if (g) groups.set(key, { ...g, nodes: g.nodes + 1 });
+    else {
+      groups.set(key, {
+        name: n.migConfig ?? `layout-${groups.size}`, gpuType: n.gpuType, instanceType: n.instanceType ?? '-', devices, nodes: 1,
+      });
+    }
+  }
+  return [...groups.values()];
 }
 
 function layoutKey(g: GpuView): string {

@@ -100,21 +100,10 @@ function saved(gpus: number, baseline: number | undefined): string {
 }
 
 function configRows(view: PlanView): string[][] {
-  if (view.migConfigs.length > 0) {
-    return view.migConfigs.map((c) => [
-      c.name, c.gpuType, c.instanceType, String(c.nodes),
-      deviceRuns(c.devices.map((d) => layout(d))),
-    ]);
-  }
-  // Plans without migConfigs: group nodes by their GPUs' layouts.
-  const groups = new Map<string, { type: string; instance: string; nodes: number }>();
-  for (const n of view.nodes) {
-    const key = n.gpus.map((g) => layout(g.slices)).join(' | ');
-    const g = groups.get(key) ?? { type: n.gpuType, instance: n.instanceType ?? '-', nodes: 0 };
-    g.nodes++;
-    groups.set(key, g);
-  }
-  return [...groups.entries()].map(([key, g], i) => [n(i), g.type, g.instance, String(g.nodes), key]);
+  return view.migConfigs.map((c) => [
+    c.name, c.gpuType, c.instanceType, String(c.nodes),
+    deviceRuns(c.devices.map((d) => layout(d))),
+  ]);
 }
 
 /** Per GPU index layouts, runs of equal ones merged: `gpu 0: a; gpus 1-7: b`; one layout alone when all are alike. */
@@ -127,10 +116,6 @@ export function deviceRuns(layouts: readonly string[]): string {
   });
   if (runs.length === 1) return runs[0].layout;
   return runs.map((r) => `${r.from === r.to ? `gpu ${r.from}` : `gpus ${r.from}-${r.to}`}: ${r.layout}`).join('; ');
-}
-
-function n(i: number): string {
-  return `layout-${i}`;
 }
 
 function layout(slices: readonly { profile: string; start: number }[]): string {
