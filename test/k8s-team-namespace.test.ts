@@ -40,9 +40,16 @@ describe('TeamNamespace', () => {
       'requests.nvidia.com/mig-1g.10gb': 4,
     });
     expect(byKindName(objs, 'LimitRange')[0].spec.limits).toStrictEqual([
-      { type: 'Container', default: { cpu: '2', memory: '4Gi' }, defaultRequest: { cpu: '500m', memory: '1Gi' } },
+      { type: 'Container', default: { memory: '4Gi' }, defaultRequest: { cpu: '500m', memory: '1Gi' } },
     ]);
     expect(validateObjects(objs)).toEqual([]);
+  });
+
+  test('container defaults can set a CPU limit', () => {
+    const objs = synth({ team: 'a', containerDefaults: { cpuRequest: '1', memoryRequest: '2Gi', cpuLimit: '4', memoryLimit: '8Gi' } });
+    expect(byKindName(objs, 'LimitRange')[0].spec.limits).toStrictEqual([
+      { type: 'Container', default: { cpu: '4', memory: '8Gi' }, defaultRequest: { cpu: '1', memory: '2Gi' } },
+    ]);
   });
 
   test('binds the team role to the default or the given group', () => {

@@ -14,7 +14,11 @@ export interface ContainerDefaults {
   readonly cpuRequest?: string;
   /** Memory request of a container that sets none. @default '1Gi' */
   readonly memoryRequest?: string;
-  /** CPU limit of a container that sets none. @default '2' */
+  /**
+   * CPU limit of a container that sets none. A default CPU limit would also land on Triton containers,
+   * which request CPU without a limit (no throttling), and reject any that request more than it.
+   * @default - none
+   */
   readonly cpuLimit?: string;
   /** Memory limit of a container that sets none. @default '4Gi' */
   readonly memoryLimit?: string;
@@ -188,7 +192,7 @@ export class TeamNamespace extends Construct {
               memory: k8s.Quantity.fromString(defaults.memoryRequest ?? '1Gi'),
             },
             default: {
-              cpu: k8s.Quantity.fromString(defaults.cpuLimit ?? '2'),
+              ...(defaults.cpuLimit !== undefined ? { cpu: k8s.Quantity.fromString(defaults.cpuLimit) } : {}),
               memory: k8s.Quantity.fromString(defaults.memoryLimit ?? '4Gi'),
             },
           },
@@ -214,6 +218,8 @@ export class TeamNamespace extends Construct {
         { apiGroups: ['keda.sh'], resources: ['scaledobjects'], verbs: ['get', 'list', 'watch'] },
         { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ['get', 'list', 'watch'] },
         { apiGroups: ['monitoring.coreos.com'], resources: ['servicemonitors'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: ['networking.k8s.io'], resources: ['ingresses', 'networkpolicies'], verbs: ['get', 'list', 'watch'] },
       ],
     });
     new k8s.KubeRoleBinding(this, 'RoleBinding', {
