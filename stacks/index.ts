@@ -73,6 +73,8 @@ const gpufleet = new GpuPlatform('gpufleet', {
   cluster: settings.existingClusterName !== undefined
     ? {
       existingClusterName: settings.existingClusterName,
+      // Look the OIDC provider up only where IRSA is used (an existing cluster may have none).
+      irsa: settings.workloadIdentity === 'irsa' || settings.clusterAutoscaler === true,
       kubeconfig: settings.kubeconfig === undefined ? undefined : pulumi.secret(settings.kubeconfig),
       subnetIds: settings.subnetIds,
       nodeRoleName,

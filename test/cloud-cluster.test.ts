@@ -77,6 +77,14 @@ describe('GpuCluster (new)', () => {
     expect(mocks.ofType('pulumi:providers:kubernetes')).toHaveLength(1);
   });
 
+  test('irsa: false creates no OIDC provider (Pod Identity only)', async () => {
+    const cluster = new cloud.GpuCluster('np', { clusterName: 'gpufleet-dev', irsa: false });
+    expect(cluster.oidcProviderArn).toBeUndefined();
+    await settle();
+    expect(mocks.ofType('aws:iam/openIdConnectProvider:OpenIdConnectProvider')).toEqual([]);
+    mocks.get('aws:eks/addon:Addon', 'np-pod-identity-agent');
+  });
+
   test('fails on bad system node group sizes or options that need a new cluster, before any resource', () => {
     expect(() => new cloud.GpuCluster('bad', { systemNodeGroup: { minSize: 3, maxSize: 2 } }))
       .toThrow('GpuCluster bad: systemNodeGroup: expected minSize <= desiredSize <= maxSize, got 3 <= 3 <= 2');

@@ -37,6 +37,8 @@ describe('stacks/index.ts (existing cluster and bucket, Pod Identity, H100 MIG f
     expect(mocks.ofType('aws:eks/cluster:Cluster')).toEqual([]);
     expect(mocks.ofType('aws:s3/bucket:Bucket')).toEqual([]);
     expect(mocks.calls.map((c) => c.token)).toContain('aws:eks/getCluster:getCluster');
+    // Pod Identity only: no IAM OIDC provider is looked up (the cluster may have none).
+    expect(mocks.calls.map((c) => c.token)).not.toContain('aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider');
     expect(await valueOf(program.clusterName)).toBe('prod-eks');
     expect(await valueOf(program.kubeconfig)).toBe(CONFIG['gpufleet:kubeconfig']);
     expect(await (program.kubeconfig as any).isSecret).toBe(true);

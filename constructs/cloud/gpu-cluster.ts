@@ -54,6 +54,12 @@ export interface GpuClusterArgs {
    * @default - created for a new cluster; for an existing cluster looked up by its issuer URL
    */
   readonly oidcProviderArn?: pulumi.Input<string>;
+  /**
+   * Use IRSA: create (new cluster) or look up (existing cluster) the IAM OIDC provider. Turn off for an
+   * existing cluster without one whose workloads use EKS Pod Identity only.
+   * @default true
+   */
+  readonly irsa?: boolean;
   /** Name of the new cluster. @default - auto-named by Pulumi from the component name */
   readonly clusterName?: pulumi.Input<string>;
   /**
@@ -115,7 +121,8 @@ export class GpuCluster extends pulumi.ComponentResource implements WorkloadIden
   public readonly endpoint: pulumi.Output<string>;
   public readonly certificateAuthorityData: pulumi.Output<string>;
   public readonly oidcIssuerUrl: pulumi.Output<string>;
-  public readonly oidcProviderArn: pulumi.Output<string>;
+  /** ARN of the IAM OIDC provider (IRSA); undefined with `irsa: false`. */
+  public readonly oidcProviderArn?: pulumi.Output<string>;
   public readonly nodeRoleArn: pulumi.Output<string>;
   public readonly subnetIds: pulumi.Output<string[]>;
   /** Kubeconfig of the cluster, marked secret. */
@@ -155,6 +162,9 @@ export class GpuCluster extends pulumi.ComponentResource implements WorkloadIden
     } else if (args.kubeconfig !== undefined) {
       problems.push('kubeconfig: only for an existing cluster (existingClusterName), a new cluster gets a generated one');
     }
+    if (args.irsa === false && args.oidcProviderArn !== undefined) {
+      problems.push('oidcProviderArn: not allowed with irsa: false');
+    }
     if (problems.length > 0) throw new Error(`GpuCluster ${name}: ${problems.join('; ')}`);
     return {};
   }
@@ -189,7 +199,7 @@ export class GpuCluster extends pulumi.ComponentResource implements WorkloadIden
       this.certificateAuthorityData = found.certificateAuthorities.apply((c) => c[0].data);
       this.oidcIssuerUrl = found.identities.apply((i) => i[0].oidcs[0].issuer);
       this.subnetIds = args.subnetIds !== undefined ? pulumi.output(args.subnetIds) : found.vpcConfig.subnetIds;
-      this.oidcProviderArn = args.oidcProviderArn !== undefined
+      this.oidcProviderArn = args.irsa === false ? undefined : args.oidcProviderArn !== undefined
         ? pulumi.output(args.oidcProviderArn)
         : aws.iam.getOpenIdConnectProviderOutput({ url: this.oidcIssuerUrl }, { parent: this }).arn;
       kubeconfig = args.kubeconfig !== undefined
@@ -228,12 +238,14 @@ export class GpuCluster extends pulumi.ComponentResource implements WorkloadIden
       this.endpoint = cluster.endpoint;
       this.certificateAuthorityData = cluster.certificateAuthority.apply((c) => c.data ?? '');
       this.oidcIssuerUrl = cluster.identities.apply((i) => i[0].oidcs[0].issuer);
-      const oidc = new aws.iam.OpenIdConnectProvider(`${name}-oidc`, {
-        url: this.oidcIssuerUrl,
-        clientIdLists: ['sts.amazonaws.com'],
-        tags,
-      }, { parent: this });
-      this.oidcProviderArn = oidc.arn;
+      if (args.irsa !== false) {
+        const oidc = new aws.iam.OpenIdConnectProvider(`${name}-oidc`, {
+          url: this.oidcIssuerUrl,
+          clientIdLists: ['sts.amazonaws.com'],
+          tags,
+        }, { parent: this });
+        this.oidcProviderArn = oidc.arn;
+      }
       this.systemNodeGroup = new aws.eks.NodeGroup(`${name}-system`, {
         clusterName: cluster.name,
         nodeRoleArn: this.nodeRole.arn,

@@ -315,7 +315,7 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
     // the node templates for scale-from-zero: tag the group itself (not propagated to instances).
     const keys = Object.keys(clusterAutoscalerTags({ clusterName: '<cluster>', pool: args.pool, migConfig: args.migConfig, resources: this.resources, gpuProduct }));
     for (const key of keys) {
-      new aws.autoscaling.Tag(`${name}-asg-${tagKeyId(key)}`, {
+      new aws.autoscaling.Tag(`${name}-asg-${key === `${CA}/<cluster>` ? 'cluster-owned' : tagKeyId(key)}`, {
         autoscalingGroupName: this.autoScalingGroupName,
         tag: this.autoscalerTags.apply((t) => {
           const realKey = key === `${CA}/<cluster>` ? Object.keys(t).find((k) => t[k] === 'owned')! : key;

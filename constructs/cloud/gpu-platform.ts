@@ -53,6 +53,13 @@ export class GpuPlatform extends pulumi.ComponentResource {
     const problems: string[] = [];
     if (!args.plan || typeof args.plan !== 'object') return [`plan: expected a plan, got ${JSON.stringify(args.plan)}`];
     problems.push(...GpuNodeGroup.argsFromPlan(args.plan, args.nodeGroups).problems);
+    const autoscaler = args.clusterAutoscaler ?? args.cluster?.existingClusterName === undefined;
+    if (args.cluster?.irsa === false && autoscaler) {
+      problems.push('clusterAutoscaler: the cluster-autoscaler needs IRSA, but cluster.irsa is false (set clusterAutoscaler: false)');
+    }
+    if (args.cluster?.irsa === false && (args.workloadIdentity ?? 'irsa') === 'irsa') {
+      problems.push("workloadIdentity: 'irsa' needs cluster.irsa, which is false (use 'pod-identity')");
+    }
     if (!Array.isArray(args.objects) || args.objects.length === 0) {
       problems.push(`objects: expected the non-empty array of chart.toJson(), got ${Array.isArray(args.objects) ? '[]' : typeof args.objects}`);
     } else {
