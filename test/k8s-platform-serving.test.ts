@@ -4,6 +4,7 @@ import { collectFacts } from '../constructs/k8s/platform-checks';
 import { ServingPlatform } from '../constructs/k8s/serving-platform';
 import type { PlatformContext, Team } from '../constructs/k8s/team-contract';
 import { TritonPool } from '../constructs/k8s/triton-pool';
+import { MigLayout } from '../constructs/k8s/mig-layout';
 import { ModelRepository } from '../constructs/k8s/model-repository';
 import { baseBuilder, h100Mixed, llmTeam, synthBuilt, visionTeam } from './k8s-platform-fixtures';
 import { validateObjects } from './support/validate';
@@ -250,6 +251,26 @@ describe('ServingPlatform options', () => {
     expect(() => baseBuilder().teams(team).build(Testing.chart(), 'P')).toThrow(
       'teams["vision"].models: model "unused" is served by no pool (pools of team "vision": vision-1g, vision-3g); add it to a pool or remove it',
     );
+  });
+
+  test('single MIG strategy: MIG slices and whole GPUs both request nvidia.com/gpu, on their own node pools', () => {
+    const team: Team = {
+      name: 'vision',
+      models: [{ name: 'resnet50' }, { name: 'llama-7b' }],
+      pools: [{ name: 'vision-1g', slice: '1g.10gb', models: ['resnet50'] }, { name: 'vision-gpu', slice: 'whole', models: ['llama-7b'] }],
+    };
+    const chart = Testing.chart();
+    const platform = ServingPlatform.builder()
+      .cluster({ name: 'prod', nodeRole: 'KarpenterNodeRole-prod' })
+      .gpuOperator({ migStrategy: 'single' })
+      .repository(ModelRepository.s3({ bucket: 'models', region: 'us-east-1' }))
+      .nodePools({ name: 'h100-1g', gpuType: 'H100-80GB', layout: MigLayout.fromProfiles('h100-1g', 'H100-80GB', { '1g.10gb': 7 }) }, { name: 'h100-whole', gpuType: 'H100-80GB' })
+      .teams(team)
+      .build(chart, 'P');
+    expect(platform.pools.get('vision-1g')!.pool.gpuResource).toBe('nvidia.com/gpu');
+    expect(platform.pools.get('vision-1g')!.pool.migConfig).toBe('h100-1g');
+    expect(platform.pools.get('vision-gpu')!.pool.migConfig).toBe('all-disabled');
+    expect(of(Testing.synth(chart), 'ResourceQuota', 'vision')[0].spec.hard['requests.nvidia.com/gpu']).toBe(2);
   });
 
   test('team quota headroom adds to what the pools need', () => {

@@ -366,19 +366,22 @@ export class ServingPlatform extends Construct {
         return undefined;
       }
     };
+    // A node pool fits when its nodes advertise the resource and carry the slice itself: under the
+    // single strategy a 1g.10gb slice and a whole GPU are both `nvidia.com/gpu`, but not interchangeable.
+    const fits = (s: PlatformNodePool): boolean => {
+      const r = resourceOn(s);
+      return r !== undefined && resources.get(s.name)!.includes(r) && slicesOf(s).includes(p.slice);
+    };
     if (p.nodePool !== undefined) {
       const s = specs.find((n) => n.name === p.nodePool);
       if (!s) throw new Error(`${where}.nodePool: pool "${p.name}" names node pool "${p.nodePool}", which is not declared (node pools: ${specs.map((n) => n.name).join(', ') || 'none'})`);
       const r = resourceOn(s);
-      if (!r || !resources.get(s.name)!.includes(r)) {
+      if (!fits(s)) {
         throw new Error(`pool "${p.name}" requests ${r ?? `slice ${p.slice}`}, but node pool "${s.name}"'s layout does not provide it (${s.name}: ${describeLayout(s)})`);
       }
       return s;
     }
-    const candidates = specs.filter((s) => {
-      const r = resourceOn(s);
-      return r !== undefined && resources.get(s.name)!.includes(r);
-    });
+    const candidates = specs.filter(fits);
     if (candidates.length === 0) {
       const r = specs.map(resourceOn).find((x) => x !== undefined) ?? (p.slice === 'whole' ? WHOLE_GPU_RESOURCE : `nvidia.com/mig-${p.slice}`);
       throw new Error(`pool "${p.name}" requests ${r}, but no node pool's layout provides it (layouts: ${layouts})`);
@@ -401,6 +404,12 @@ function podRequests(pool: TritonPool): { cpu: number; memory: number } {
     memory += parseQuantity(req.memory) ?? 0;
   }
   return { cpu, memory };
+}
+
+/** The slices a node pool's GPUs offer: MIG profile names, and `whole` for GPUs without MIG. */
+function slicesOf(np: PlatformNodePool): string[] {
+  if (!np.layout) return ['whole'];
+  return [...new Set(np.layout.profileCounts().flatMap((c) => (c ? Object.keys(c) : ['whole'])))];
 }
 
 function describeLayout(np: PlatformNodePool): string {
