@@ -93,6 +93,8 @@ const gpufleet = new GpuPlatform('gpufleet', {
     ? { existingBucketName: settings.existingBucket, prefix: settings.bucketPrefix, kmsKeyArn: settings.kmsKeyArn }
     : { bucketName: settings.bucketName, prefix: settings.bucketPrefix, kmsKeyArn: settings.kmsKeyArn, tags: { 'gpufleet.io/stack': pulumi.getStack() } },
   modelReaderServiceAccount: platform.repository.serviceAccountName,
+  // The typed Triton configs of the platform go to <prefix>/<model>/config.pbtxt; the model files are uploaded separately.
+  modelConfigs: platform.repository.models.map((m) => ({ name: m.name, pbtxt: m.toPbtxt() })),
   workloadIdentity: settings.workloadIdentity,
   excludeKinds: settings.excludeKinds,
   clusterAutoscaler: settings.clusterAutoscaler,
@@ -115,5 +117,7 @@ export const gpuNodeGroups = Object.fromEntries(gpufleet.nodeGroups.map((g) => [
 export const costPerHour = gpufleet.costPerHour;
 /** The plan's summary (GPU count, lower bound, baselines). */
 export const planSummary = thePlan.summary;
+/** Kubernetes objects of the rendered chart (each becomes a resource, except those skipped). */
+export const chartObjectCount = objects.length;
 /** Objects of the chart the release left out, and why. */
 export const skippedObjects = gpufleet.release.skipped.map((s) => `${s.kind} ${s.namespace ? `${s.namespace}/` : ''}${s.name}: ${s.reason}`);

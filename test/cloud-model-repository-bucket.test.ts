@@ -135,4 +135,20 @@ describe('ModelRepositoryBucket', () => {
     expect(() => repo.grantRead({ namespace: 'Vision', name: 'reader' }, fakeCluster())).toThrow('serviceAccount.namespace: expected a DNS-1123 label, got "Vision"');
     expect(() => repo.grantRead({ namespace: 'nlp', name: 'reader' }, fakeCluster(false), { mechanism: 'irsa' })).toThrow(/mechanism: 'irsa' needs a cluster with an OIDC provider/);
   });
+
+  test('putModelConfigs uploads config.pbtxt under the prefix, after the bucket policy', async () => {
+    const repo = new cloud.ModelRepositoryBucket('models', { bucketName: 'acme-models', prefix: 'triton' });
+    repo.putModelConfigs([{ name: 'resnet50', pbtxt: 'name: "resnet50"\n' }, { name: 'bert-base', pbtxt: 'name: "bert-base"\n' }]);
+    await settle();
+    const objects = mocks.ofType('aws:s3/bucketObjectv2:BucketObjectv2');
+    expect(objects.map((o) => o.inputs.key).sort()).toEqual(['triton/bert-base/config.pbtxt', 'triton/resnet50/config.pbtxt']);
+    const resnet = mocks.get('aws:s3/bucketObjectv2:BucketObjectv2', 'models-config-resnet50');
+    expect(resnet.inputs).toMatchObject({ bucket: 'acme-models', content: 'name: "resnet50"\n', contentType: 'text/plain' });
+    expect(resnet.dependencies).toContain(mocks.get('aws:s3/bucketPolicy:BucketPolicy', 'models-policy').urn);
+  });
+
+  test('fails on a model config listed twice', () => {
+    const repo = new cloud.ModelRepositoryBucket('models3', { bucketName: 'acme-models' });
+    expect(() => repo.putModelConfigs([{ name: 'a', pbtxt: '' }, { name: 'a', pbtxt: '' }])).toThrow('configs: model "a" is listed twice');
+  });
 });

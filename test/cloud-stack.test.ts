@@ -114,6 +114,16 @@ describe('stacks/index.ts (default example)', () => {
     expect(objects.some((o) => o.type === 'kubernetes:helm.toolkit.fluxcd.io/v2:HelmRelease')).toBe(false);
     mocks.get('kubernetes:core/v1:ConfigMap', 'gpufleet-platform-gpu-operator/gpufleet-mig-parted-config');
     expect(program.skippedObjects.length).toBeGreaterThan(0);
+    // Every object of the chart is a resource, except the skipped ones.
+    expect(objects.length + program.skippedObjects.length).toBe(program.chartObjectCount);
+  });
+
+  test('uploads the config.pbtxt of every model of the fleet', async () => {
+    const { loadFleetFile } = await import('../constructs/fleet');
+    const { DEFAULT_FLEET_FILE } = await import('../stacks/config');
+    const models = loadFleetFile(path.join(ROOT, DEFAULT_FLEET_FILE)).models.map((m) => m.name).sort();
+    const keys = mocks.ofType('aws:s3/bucketObjectv2:BucketObjectv2').map((o) => o.inputs.key).sort();
+    expect(keys).toEqual(models.map((m) => `triton/${m}/config.pbtxt`));
   });
 
   test('installs the cluster-autoscaler for the created cluster', () => {

@@ -30,6 +30,12 @@ export interface GpuPlatformArgs {
   readonly modelReaderServiceAccount?: string;
   /** @default 'irsa' */
   readonly workloadIdentity?: WorkloadIdentityMechanism;
+  /**
+   * Triton model configs to upload to `<prefix>/<model>/config.pbtxt` (e.g. `ServingPlatform.repository.models`
+   * mapped to `{ name, pbtxt: m.toPbtxt() }`).
+   * @default []
+   */
+  readonly modelConfigs?: readonly { readonly name: string; readonly pbtxt: string }[];
   /** Kinds of the objects to leave out (`PlatformReleaseArgs.excludeKinds`). @default [] */
   readonly excludeKinds?: readonly string[];
   /**
@@ -115,6 +121,7 @@ export class GpuPlatform extends pulumi.ComponentResource {
       }, { parent: this });
     }
     this.bucket = new ModelRepositoryBucket(`${name}-models`, args.bucket ?? {}, { parent: this });
+    this.bucket.putModelConfigs(args.modelConfigs ?? []);
     const mechanism = args.workloadIdentity ?? 'irsa';
     this.grants = GpuPlatform.modelReaders(args).map((sa) => this.bucket.grantRead(sa, this.cluster, { mechanism }));
     this.operator = new GpuOperatorRelease(`${name}-gpu-operator`, { values: args.operatorValues, provider: this.cluster.provider }, { parent: this });

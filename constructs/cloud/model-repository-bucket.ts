@@ -270,6 +270,30 @@ export class ModelRepositoryBucket extends pulumi.ComponentResource {
     return grant;
   }
 
+  /**
+   * Uploads the typed Triton model configs into the repository, one object
+   * `<prefix>/<model>/config.pbtxt` per model (e.g. from `ModelRepository.models`, each `toPbtxt()`).
+   * The model files themselves (`<prefix>/<model>/<version>/...`) are uploaded by the user or CI.
+   */
+  public putModelConfigs(configs: readonly { readonly name: string; readonly pbtxt: string }[]): aws.s3.BucketObjectv2[] {
+    const names = new Set<string>();
+    for (const c of configs) {
+      if (!DNS_SUBDOMAIN.test(c.name)) throw new Error(`configs: expected model names of lowercase letters, digits, '-' and '.', got ${JSON.stringify(c.name)}`);
+      if (names.has(c.name)) throw new Error(`configs: model ${JSON.stringify(c.name)} is listed twice`);
+      names.add(c.name);
+    }
+    return [...configs].sort((a, b) => a.name.localeCompare(b.name)).map((c) => new aws.s3.BucketObjectv2(`${this.componentName}-config-${c.name}`, {
+      bucket: this.bucketName,
+      key: `${this.prefix}/${c.name}/config.pbtxt`,
+      content: c.pbtxt,
+      contentType: 'text/plain',
+    }, {
+      parent: this,
+      // A new bucket must have its encryption, ownership and public-access settings before any object.
+      dependsOn: this.bucketPolicy ? [this.bucketPolicy] : [],
+    }));
+  }
+
   /** Grants made so far, sorted by namespace/name. */
   public get readGrants(): ModelRepositoryGrant[] {
     return [...this.grants.keys()].sort().map((k) => this.grants.get(k)!);
