@@ -4,6 +4,7 @@
 import type { Fleet, ModelSpec } from '../fleet/types';
 import { budgetOf, Candidate, candidatesFor, rawEntries } from './entries';
 import { GpuOption, resolveGpuOptions, SliceShape } from './gpu-options';
+import { COLD_HIT_RATE } from './cold-pool';
 import { packType, ModelInput, VARIANTS } from './pack';
 
 function computeFractionOf(opt: GpuOption, entrySlice: number): number | undefined {
@@ -34,17 +35,31 @@ export function bestGpuThroughput(model: ModelSpec, opt: GpuOption, headroom: nu
  * by the GPU's compute slices; (b) memory: sum of `memoryGiB` / the GPU's memory.
  * With several GPU types each model counts on the type where it needs the fewest GPUs (and memory
  * divides by the largest GPU), so the bound holds for any mix of types the plan may choose.
+ * With `coldBelowRps`, cold models count in (b) only as far as the cold pool keeps them loaded
+ * (the most requested ones covering the hit-rate target).
  */
 export function lowerBound(fleet: Fleet): number {
   const opts = resolveGpuOptions(fleet);
   let compute = 0;
   let memory = 0;
+  const below = fleet.coldBelowRps;
+  const cold = below === undefined ? [] : fleet.models.filter((m) => m.rps < below)
+    .sort((a, b) => b.rps - a.rps || (a.name < b.name ? -1 : 1));
+  const coldTotal = cold.reduce((s, m) => s + m.rps, 0);
+  let acc = 0;
+  let hits = 0;
+  for (const m of cold) {
+    if (acc >= COLD_HIT_RATE * coldTotal - 1e-9 && hits > 0) break;
+    memory += m.memoryGiB;
+    acc += m.rps;
+    hits++;
+  }
   for (const m of fleet.models) {
     let best = 0;
     for (const o of opts) best = Math.max(best, bestGpuThroughput(m, o, fleet.latencyHeadroom));
     if (best <= 0) throw new Error(`models.${m.name}: no admissible profile entry (latency <= ${fleet.latencyHeadroom} x ${m.latencySloMs} ms) on ${opts.map((o) => o.type).join(', ')}`);
     compute += m.rps / best;
-    memory += m.memoryGiB;
+    if (below === undefined || m.rps >= below) memory += m.memoryGiB;
   }
   const maxMem = Math.max(...opts.map((o) => o.gpu.memoryGiB));
   return Math.max(compute, memory / maxMem);

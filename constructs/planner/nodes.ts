@@ -24,6 +24,10 @@ export interface Assembled {
 
 interface DraftGpu { slices: PlanSlice[]; key: string }
 
+function planSlice(s: SliceState, profile: string, start: number): PlanSlice {
+  return s.cache ? { profile, start, models: [], cache: true } : { profile, start, models: planModel(s) };
+}
+
 function planModel(s: SliceState): PlanModel[] {
   return s.seats
     .map((x) => ({ name: x.model.name, batch: x.cand.batch, instances: x.cand.instances, share: x.share, rps: x.rps }))
@@ -56,7 +60,7 @@ function draftsOf(r: TypeResult, spare: boolean): DraftGpu[] {
   for (const s of r.pack.slices) byGpu.get(s.gpu)!.push(s);
   if (!spare || !r.opt.mig) {
     return r.pack.gpus.map((g) => {
-      const slices: PlanSlice[] = byGpu.get(g)!.map((s) => ({ profile: s.shape.profile, start: s.start, models: planModel(s) }));
+      const slices: PlanSlice[] = byGpu.get(g)!.map((s) => planSlice(s, s.shape.profile, s.start));
       slices.sort((a, b) => a.start - b.start);
       return { slices, key: slices.map((s) => `${s.profile}@${s.start}`).join(',') };
     });
@@ -85,7 +89,7 @@ function draftsOf(r: TypeResult, spare: boolean): DraftGpu[] {
       const idx = own.findIndex((s) => s.shape.profile === p.shape.profile);
       if (idx < 0) return { profile: p.shape.profile, start: p.start, models: [] };
       const [s] = own.splice(idx, 1);
-      return { profile: p.shape.profile, start: p.start, models: planModel(s) };
+      return planSlice(s, p.shape.profile, p.start);
     });
     return { slices, key: slices.map((s) => `${s.profile}@${s.start}`).join(',') };
   });

@@ -10,7 +10,8 @@ import { GpuOption, resolveGpuOptions } from './gpu-options';
 import { consolidate, repackTail } from './consolidate';
 import { assemble, TypeResult } from './nodes';
 import { ModelInput, packType, PackResult, VARIANTS } from './pack';
-import type { Plan, PlanOptions } from './types';
+import { COLD_HIT_RATE, ColdSizing, placeColdPool, sizeColdPool } from './cold-pool';
+import type { Plan, PlanColdPool, PlanOptions } from './types';
 
 /** Models above this count are planned with `effort: 'fast'` unless asked otherwise. */
 export const THOROUGH_MAX_MODELS = 500;
@@ -94,43 +95,92 @@ export function plan(fleet: Fleet, options: PlanOptions = {}): Plan {
   const effort = options.effort ?? (models.length > THOROUGH_MAX_MODELS ? 'fast' : 'thorough');
   const variants = effort === 'fast' ? VARIANTS.slice(0, 1) : VARIANTS;
 
-  // candidate assignments of models to GPU types
-  const assignments: number[][] = [];
-  assignments.push(models.map((m, i) => {
-    let best = -1;
-    let bestCost = Infinity;
-    opts.forEach((o, k) => {
-      if (!placeable[i][k]) return;
-      const c = gpuNeed(m, cands[i][k]) * o.pricePerGpuHour;
-      if (c < bestCost - 1e-12) { bestCost = c; best = k; }
-    });
+  const choose = (idx: readonly number[]): Evaluated => {
+    const sub = idx.map((i) => models[i]);
+    const subCands = idx.map((i) => cands[i]);
+    const subPlaceable = idx.map((i) => placeable[i]);
+    // candidate assignments of models to GPU types
+    const assignments: number[][] = [];
+    assignments.push(sub.map((m, i) => {
+      let pick = -1;
+      let pickCost = Infinity;
+      opts.forEach((o, k) => {
+        if (!subPlaceable[i][k]) return;
+        const c = gpuNeed(m, subCands[i][k]) * o.pricePerGpuHour;
+        if (c < pickCost - 1e-12) { pickCost = c; pick = k; }
+      });
+      return pick;
+    }));
+    opts.forEach((_, k) => { if (subPlaceable.every((p) => p[k])) assignments.push(sub.map(() => k)); });
+    const seen = new Set<string>();
+    let best: Evaluated = { results: [], cost: 0, gpus: 0 };
+    let first = true;
+    for (const a of assignments) {
+      const key = a.join(',');
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const e = evaluate(opts, a, sub, subCands, fleet, variants);
+      if (first || e.cost < best.cost - 1e-9 || (Math.abs(e.cost - best.cost) <= 1e-9 && e.gpus < best.gpus)) best = e;
+      first = false;
+    }
     return best;
-  }));
-  opts.forEach((_, k) => { if (placeable.every((p) => p[k])) assignments.push(models.map(() => k)); });
-  const seen = new Set<string>();
-  let best: Evaluated | undefined;
-  for (const a of assignments) {
-    const key = a.join(',');
-    if (seen.has(key)) continue;
-    seen.add(key);
-    const e = evaluate(opts, a, models, cands, fleet, variants);
-    if (!best || e.cost < best.cost - 1e-9 || (Math.abs(e.cost - best.cost) <= 1e-9 && e.gpus < best.gpus)) best = e;
+  };
+
+  const all = models.map((_, i) => i);
+  const below = fleet.coldBelowRps;
+  const coldIdx = below === undefined ? [] : all.filter((i) => models[i].rps < below);
+  const notes: string[] = [];
+  let results: TypeResult[];
+  let coldInfo: { sizing: ColdSizing; withSeats: number } | undefined;
+  const sizing = coldIdx.length > 0 ? sizeColdPool(coldIdx.map((i) => ({ model: models[i], cands: cands[i] })), opts, ov) : undefined;
+  if (coldIdx.length > 0 && !sizing) {
+    notes.push(`cold pool: no slice shape admits every model below coldBelowRps ${below}; they get permanent seats`);
+  }
+  if (sizing) {
+    const coldSet = new Set(coldIdx);
+    const warm = all.filter((i) => !coldSet.has(i));
+    results = choose(warm).results.slice();
+    const opt = opts[sizing.option];
+    const at = results.findIndex((r) => r.opt === opt);
+    const placed = placeColdPool(opt, at >= 0 ? results[at].pack : undefined, sizing, ov);
+    if (at >= 0) results[at] = { opt, pack: placed };
+    else results.push({ opt, pack: placed });
+    results.sort((x, y) => x.opt.index - y.opt.index);
+    coldInfo = { sizing, withSeats: choose(all).gpus };
+  } else {
+    results = choose(all).results;
   }
 
-  const asm = assemble(best!.results);
+  const asm = assemble(results);
   const sortedFleet: Fleet = { ...fleet, models };
-  const notes: string[] = [];
-  const estimated = best!.results.flatMap((r) => r.pack.slices.flatMap((s) => s.seats.filter((x) => x.cand.estimated).map((x) => `${x.model.name} on ${r.opt.type}`)));
+  const estimated = results.flatMap((r) => r.pack.slices.flatMap((s) => s.seats.filter((x) => x.cand.estimated).map((x) => `${x.model.name} on ${r.opt.type}`)));
   const estimatedNames = [...new Set(estimated)].sort();
   if (estimatedNames.length > 0) {
     const shown = estimatedNames.slice(0, 10).join(', ') + (estimatedNames.length > 10 ? ` and ${estimatedNames.length - 10} more` : '');
     notes.push(`estimated (no measured profile): ${shown}; ${ESTIMATE_RULE}`);
   }
-  for (const r of best!.results) {
+  for (const r of results) {
     if (!r.opt.priceKnown) notes.push(`${r.opt.type}: no price in the fleet or the catalog, costed at 0`);
   }
   if (asm.idleGpus > 0) notes.push(`${asm.idleGpus} gpu(s) of partly used nodes are idle but paid for (costPerHour counts whole nodes)`);
-  const spare = asm.gpus.reduce((n, g) => n + g.slices.filter((s) => s.models.length === 0).length, 0);
+  const spare = asm.gpus.reduce((n, g) => n + g.slices.filter((s) => s.models.length === 0 && !s.cache).length, 0);
+  let cold: PlanColdPool | undefined;
+  if (coldInfo) {
+    const slices = asm.gpus.flatMap((g) => g.slices.filter((s) => s.cache).map((s) => ({ gpu: g.id, profile: s.profile, start: s.start })));
+    const saved = coldInfo.withSeats - asm.gpus.length;
+    cold = {
+      belowRps: below!,
+      models: coldIdx.map((i) => ({ name: models[i].name, rps: models[i].rps })),
+      slices,
+      hitRateTarget: COLD_HIT_RATE,
+      cacheGiB: coldInfo.sizing.cacheGiB,
+      gpusWithSeats: coldInfo.withSeats,
+      gpusSaved: Math.max(0, saved),
+    };
+    notes.push(`cold pool: ${coldIdx.length} model(s) below ${below} rps have no permanent seat; ${slices.length} cache slice(s) of ${slices[0]?.profile ?? '-'} `
+      + `hold the most requested of them (${coldInfo.sizing.cacheGiB} GiB for a ${COLD_HIT_RATE * 100}% hit-rate target); a miss waits for the model to load. `
+      + `GPUs with a seat for each: ${coldInfo.withSeats}, with the cold pool: ${asm.gpus.length}`);
+  }
   if (spare > 0) notes.push(`${spare} spare slice(s) (no models) keep MIG layouts canonical; they are free capacity`);
 
   return {
@@ -138,6 +188,7 @@ export function plan(fleet: Fleet, options: PlanOptions = {}): Plan {
     gpus: asm.gpus,
     nodes: asm.nodes,
     migConfigs: asm.migConfigs,
+    ...(cold ? { cold } : {}),
     summary: {
       gpuCount: asm.gpus.length,
       costPerHour: asm.costPerHour,

@@ -19,8 +19,41 @@ export interface PlanSlice {
   readonly profile: string;
   /** Placement start on the memory-slice axis (0 for `whole`). */
   readonly start: number;
-  /** Models served in one Triton server on this slice; empty = a spare slice (free capacity the MIG layout creates anyway). */
+  /** Models served in one Triton server on this slice; empty = a spare slice (free capacity the MIG layout creates anyway) or a cache slice. */
   readonly models: readonly PlanModel[];
+  /**
+   * True for a cache slice of the cold pool (`plan.cold`): a Triton server in explicit
+   * model-control mode into which the router loads cold models on demand. `models` is empty.
+   */
+  readonly cache?: boolean;
+}
+
+/** A cold model: no permanent seat, loaded on demand into a cache slice by the router. */
+export interface PlanColdModel {
+  readonly name: string;
+  /** Demand it brings to the cold pool (requests/s). */
+  readonly rps: number;
+}
+
+/**
+ * The cold pool (fleet `coldBelowRps`): models below that demand share cache slices through the
+ * router instead of each holding a permanent seat. A request to a model that is not loaded waits
+ * for the load (the latency rule does not hold for such misses).
+ */
+export interface PlanColdPool {
+  /** Demand threshold (the fleet's `coldBelowRps`). */
+  readonly belowRps: number;
+  readonly models: readonly PlanColdModel[];
+  /** The cache slices (also marked `cache: true` in `gpus`). */
+  readonly slices: readonly { readonly gpu: string; readonly profile: string; readonly start: number }[];
+  /** Fraction of cold requests meant to find their model loaded. */
+  readonly hitRateTarget: number;
+  /** Memory held for loaded cold models (GiB): the most requested cold models covering the hit-rate target. */
+  readonly cacheGiB: number;
+  /** GPUs the plan would need with a permanent seat for every cold model. */
+  readonly gpusWithSeats: number;
+  /** GPUs saved by the cold pool (gpusWithSeats - summary.gpuCount; may be 0). */
+  readonly gpusSaved: number;
 }
 
 export interface PlanGpu {
@@ -69,6 +102,8 @@ export interface Plan {
   readonly gpus: readonly PlanGpu[];
   readonly nodes?: readonly PlanNode[];
   readonly migConfigs?: readonly PlanMigConfig[];
+  /** Present when the fleet sets `coldBelowRps` and some model is below it. */
+  readonly cold?: PlanColdPool;
   readonly summary: PlanSummary;
 }
 

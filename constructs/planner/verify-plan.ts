@@ -31,12 +31,24 @@ function entryOf(m: ModelSpec, gpuType: string, size: number, fraction: number, 
   return undefined;
 }
 
+/** Best admissible (latency, memory) throughput of a model on a slice, or the estimate; 0 when none. */
+function bestThroughput(fleet: Fleet, m: ModelSpec, gpuType: string, size: number, fraction: number, memory: number): number {
+  const own = m.profiles.filter((p) => p.gpu === gpuType);
+  if (own.length === 0) return m.throughputPerGpu !== undefined && m.throughputPerGpu > 0 ? m.throughputPerGpu * fraction * 0.8 : 0;
+  return own
+    .filter((p) => p.slice === size && p.latencyMs <= fleet.latencyHeadroom * m.latencySloMs && fleet.processOverheadGiB + m.memoryGiB * p.instances <= memory + EPS)
+    .reduce((b, p) => Math.max(b, p.throughput), 0);
+}
+
+interface CacheSlice { where: string; gpuType: string; size: number; fraction: number; memory: number }
+
 /** Every violation of rules 1-6 in the plan (empty = valid), each naming gpu, slice, model and numbers. */
 export function verifyPlan(fleet: Fleet, plan: Plan): string[] {
   const out: string[] = [];
   const models = new Map(fleet.models.map((m) => [m.name, m]));
   const served = new Map<string, number>();
   const ids = new Set<string>();
+  const caches: CacheSlice[] = [];
 
   for (const gpu of plan.gpus) {
     if (ids.has(gpu.id)) out.push(`${gpu.id}: gpu id used more than once`);
@@ -78,6 +90,12 @@ export function verifyPlan(fleet: Fleet, plan: Plan): string[] {
         fraction = 1;
         memory = catalog.memoryGiB;
       }
+      if (slice.cache) {
+        if (!plan.cold) out.push(`cold pool: ${where} is a cache slice, but the plan has no cold pool`);
+        if (slice.models.length > 0) out.push(`cold pool: ${where} is a cache slice and must carry no models, got ${slice.models.map((x) => x.name).join(', ')}`);
+        caches.push({ where, gpuType: gpu.type, size, fraction, memory });
+        continue;
+      }
       let shares = 0;
       let latency = 0;
       let mem = fleet.processOverheadGiB;
@@ -118,6 +136,8 @@ export function verifyPlan(fleet: Fleet, plan: Plan): string[] {
     }
   }
 
+  if (plan.cold) checkCold(fleet, plan, caches, models, served, out);
+
   for (const m of [...fleet.models].sort((a, b) => a.name.localeCompare(b.name))) {
     const got = served.get(m.name);
     if (got === undefined) out.push(`rule 6 (demand): model ${m.name} is not placed (demand ${fmt(m.rps)} rps)`);
@@ -127,4 +147,37 @@ export function verifyPlan(fleet: Fleet, plan: Plan): string[] {
     out.push(`summary.gpuCount: ${plan.summary.gpuCount}, but the plan lists ${plan.gpus.length} gpus`);
   }
   return out;
+}
+
+/** The cold pool: its models are below coldBelowRps, fit every cache slice, and their demand fits the cache slices' time. */
+function checkCold(fleet: Fleet, plan: Plan, caches: CacheSlice[], models: Map<string, ModelSpec>, served: Map<string, number>, out: string[]): void {
+  const cold = plan.cold!;
+  const below = fleet.coldBelowRps;
+  if (below === undefined) out.push('cold pool: the plan has a cold pool, but the fleet sets no coldBelowRps');
+  const listed = new Set(cold.slices.map((s) => `${s.gpu} slice ${s.profile}@${s.start}`));
+  for (const c of caches) if (!listed.has(c.where)) out.push(`cold pool: ${c.where} is a cache slice missing from cold.slices`);
+  for (const k of listed) if (!caches.some((c) => c.where === k)) out.push(`cold pool: cold.slices lists ${k}, which is no cache slice of the plan`);
+  if (caches.length === 0 && cold.models.length > 0) out.push(`cold pool: ${cold.models.length} cold model(s) but no cache slice`);
+  let time = 0;
+  for (const cm of cold.models) {
+    const m = models.get(cm.name);
+    if (!m) {
+      out.push(`rule 2 (configurations): cold model "${cm.name}" is not in the fleet`);
+      continue;
+    }
+    if (below === undefined || m.rps >= below) out.push(`rule 6 (demand): cold model ${m.name} has demand ${fmt(m.rps)} rps, not below coldBelowRps ${below ?? '(unset)'}`);
+    served.set(m.name, (served.get(m.name) ?? 0) + cm.rps);
+    let thr = Infinity;
+    for (const c of caches) {
+      if (fleet.processOverheadGiB + m.memoryGiB > c.memory + EPS) {
+        out.push(`rule 5 (memory): ${c.where}: cold model ${m.name} needs ${fmt(fleet.processOverheadGiB)} + ${fmt(m.memoryGiB)} GiB > ${fmt(c.memory)} GiB of the cache slice`);
+      }
+      thr = Math.min(thr, bestThroughput(fleet, m, c.gpuType, c.size, c.fraction, c.memory));
+    }
+    if (caches.length > 0 && !(thr > 0)) out.push(`rule 2 (configurations): cold model ${m.name} has no admissible entry on its cache slices`);
+    else if (caches.length > 0) time += cm.rps / thr;
+  }
+  if (time > caches.length + EPS) out.push(`rule 3 (time): cold pool: cold demand needs ${fmt(time)} slices of time > ${caches.length} cache slice(s)`);
+  const room = caches.reduce((s, c) => s + c.memory - fleet.processOverheadGiB, 0);
+  if (cold.cacheGiB > room + EPS) out.push(`rule 5 (memory): cold pool: cache of ${fmt(cold.cacheGiB)} GiB > ${fmt(room)} GiB free on its cache slices`);
 }
