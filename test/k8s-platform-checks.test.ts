@@ -194,6 +194,18 @@ describe('platform checks', () => {
     ]);
   });
 
+  test('fails when a LimitRange default limit is below the request of a container without a limit', () => {
+    const { objects, repositoryModels } = fixture();
+    objects.push({
+      apiVersion: 'v1', kind: 'LimitRange', metadata: { name: 'defaults', namespace: 'vision' },
+      spec: { limits: [{ type: 'Container', default: { cpu: '1', memory: '1Gi' }, defaultRequest: { cpu: '500m' } }] },
+    });
+    objects[6].spec.template.spec.containers[0].resources = { requests: { cpu: '2', memory: '2Gi' }, limits: { 'nvidia.com/gpu': 1, memory: '2Gi' } };
+    expect(checkPlatformObjects(objects, { repositoryModels })).toEqual([
+      'pool "vision-llm" requests cpu 2 without a limit, but the LimitRange of namespace "vision" gives such containers a default limit of 1; its pods would be rejected',
+    ]);
+  });
+
   test('parses Kubernetes quantities', () => {
     expect([parseQuantity('500m'), parseQuantity('2'), parseQuantity('8Gi'), parseQuantity('1.5G'), parseQuantity(3), parseQuantity('x')]).toEqual([
       0.5, 2, 8 * 2 ** 30, 1.5e9, 3, undefined,

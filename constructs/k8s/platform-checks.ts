@@ -6,7 +6,8 @@
  *   selector admits provides that resource in its MIG layout;
  * - the pool tolerates every taint of those nodes, and each of its tolerations matches a taint there;
  * - every model the pool loads (`--load-model=`) is in the model repository;
- * - every namespace's ResourceQuota covers what its pools may request (maximum replicas × one slice).
+ * - every namespace's ResourceQuota covers what its pools may request (maximum replicas × one slice, CPU,
+ *   memory, pods), and its LimitRange default limits do not reject the pools' pods.
  *
  * Each problem names both ends, e.g.
  * `pool "vision-1g" requests nvidia.com/mig-1g.10gb, but no node pool's layout provides it (layouts: h100-mixed: 3g.40gb, 2g.20gb)`.
@@ -61,6 +62,9 @@ export interface PoolFacts {
   /** CPU (cores) and memory (bytes) one pod requests. */
   readonly cpuRequest: number;
   readonly memoryRequest: number;
+  /** Largest CPU / memory request of a container that sets no CPU / memory limit (a LimitRange default limit applies to it). */
+  readonly unlimitedCpuRequest?: number;
+  readonly unlimitedMemoryRequest?: number;
 }
 
 export interface QuotaFacts {
@@ -71,10 +75,19 @@ export interface QuotaFacts {
   readonly hard: Readonly<Record<string, number>>;
 }
 
+/** Container default limits of a namespace's LimitRanges (cores, bytes). */
+export interface LimitDefaultsFacts {
+  readonly namespace: string;
+  readonly cpu?: number;
+  readonly memory?: number;
+}
+
 export interface PlatformFacts {
   readonly nodePools: readonly NodePoolFacts[];
   readonly pools: readonly PoolFacts[];
   readonly quotas: readonly QuotaFacts[];
+  /** @default - none */
+  readonly limitDefaults?: readonly LimitDefaultsFacts[];
 }
 
 export interface CheckOptions {
@@ -241,11 +254,17 @@ export function collectFacts(objects: readonly any[]): PlatformFacts {
     const models: string[] = [];
     let cpuRequest = 0;
     let memoryRequest = 0;
+    let unlimitedCpuRequest: number | undefined;
+    let unlimitedMemoryRequest: number | undefined;
     for (const c of pod.containers ?? []) {
       // a request defaults to the limit when only the limit is set
       const req = { ...(c.resources?.limits ?? {}), ...(c.resources?.requests ?? {}) };
-      cpuRequest += parseQuantity(req.cpu) ?? 0;
-      memoryRequest += parseQuantity(req.memory) ?? 0;
+      const cpu = parseQuantity(req.cpu) ?? 0;
+      const mem = parseQuantity(req.memory) ?? 0;
+      cpuRequest += cpu;
+      memoryRequest += mem;
+      if (c.resources?.limits?.cpu === undefined) unlimitedCpuRequest = Math.max(unlimitedCpuRequest ?? 0, cpu);
+      if (c.resources?.limits?.memory === undefined) unlimitedMemoryRequest = Math.max(unlimitedMemoryRequest ?? 0, mem);
       const limits = c.resources?.limits ?? c.resources?.requests ?? {};
       for (const [k, v] of Object.entries(limits)) {
         if (k.startsWith('nvidia.com/')) gpuResources[k] = (gpuResources[k] ?? 0) + (num(v) ?? 0);
@@ -270,6 +289,8 @@ export function collectFacts(objects: readonly any[]): PlatformFacts {
       models,
       cpuRequest,
       memoryRequest,
+      unlimitedCpuRequest,
+      unlimitedMemoryRequest,
     });
   }
 
@@ -288,7 +309,15 @@ export function collectFacts(objects: readonly any[]): PlatformFacts {
     const ns = o.metadata?.namespace ?? '';
     quotas.push({ namespace: ns, team: teams.get(ns), hard });
   }
-  return { nodePools, pools, quotas };
+  const limitDefaults: LimitDefaultsFacts[] = [];
+  for (const o of objects) {
+    if (o?.kind !== 'LimitRange') continue;
+    for (const l of o.spec?.limits ?? []) {
+      if (l.type !== 'Container' || !l.default) continue;
+      limitDefaults.push({ namespace: o.metadata?.namespace ?? '', cpu: parseQuantity(l.default.cpu), memory: parseQuantity(l.default.memory) });
+    }
+  }
+  return { nodePools, pools, quotas, limitDefaults };
 }
 
 /** Whether a node pool's known labels admit a pool's node selector and affinity (labels a node pool does not declare are not held against it, except the MIG config label). */
@@ -371,6 +400,18 @@ export function checkPlatformFacts(facts: PlatformFacts, options: CheckOptions =
         if (!repo.has(m)) {
           problems.push(`pool "${pool.name}" loads model "${m}", but the model repository has no model "${m}" (repository: ${[...repo].sort().join(', ') || 'empty'})`);
         }
+      }
+    }
+  }
+
+  // A LimitRange default limit lands on containers without a limit; below their request, the API server rejects the pod.
+  for (const pool of pools) {
+    for (const d of (facts.limitDefaults ?? []).filter((l) => l.namespace === pool.namespace)) {
+      if (d.cpu !== undefined && pool.unlimitedCpuRequest !== undefined && pool.unlimitedCpuRequest > d.cpu + 1e-9) {
+        problems.push(`pool "${pool.name}" requests cpu ${pool.unlimitedCpuRequest} without a limit, but the LimitRange of namespace "${pool.namespace}" gives such containers a default limit of ${d.cpu}; its pods would be rejected`);
+      }
+      if (d.memory !== undefined && pool.unlimitedMemoryRequest !== undefined && pool.unlimitedMemoryRequest > d.memory) {
+        problems.push(`pool "${pool.name}" requests memory ${showBytes(pool.unlimitedMemoryRequest)} without a limit, but the LimitRange of namespace "${pool.namespace}" gives such containers a default limit of ${showBytes(d.memory)}; its pods would be rejected`);
       }
     }
   }

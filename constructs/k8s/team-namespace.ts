@@ -15,8 +15,8 @@ export interface ContainerDefaults {
   /** Memory request of a container that sets none. @default '1Gi' */
   readonly memoryRequest?: string;
   /**
-   * CPU limit of a container that sets none. A default CPU limit would also land on Triton containers,
-   * which request CPU without a limit (no throttling), and reject any that request more than it.
+   * CPU limit of a container that sets none. A default CPU limit below a container's CPU request makes
+   * the API server reject its pod (the platform checks flag it).
    * @default - none
    */
   readonly cpuLimit?: string;
