@@ -114,6 +114,24 @@ describe('default example platform', () => {
     expect(of('ResourceQuota', 'assistant')[0].spec.hard['requests.nvidia.com/gpu']).toBe(3 + 4);
   });
 
+  test('Triton pods meet the Pod Security "restricted" profile their team namespaces enforce', () => {
+    const allowedVolumes = ['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret'];
+    for (const d of deployments) {
+      const ns = of('Namespace').find((n) => n.metadata.name === d.metadata.namespace);
+      expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+      const pod = d.spec.template.spec;
+      expect(pod.securityContext.runAsNonRoot).toBe(true);
+      expect(pod.securityContext.seccompProfile.type).toBe('RuntimeDefault');
+      expect(pod.hostNetwork ?? false).toBe(false);
+      for (const v of pod.volumes ?? []) expect(Object.keys(v).filter((k) => k !== 'name').every((k) => allowedVolumes.includes(k))).toBe(true);
+      for (const c of pod.containers) {
+        expect(c.securityContext.allowPrivilegeEscalation).toBe(false);
+        expect(c.securityContext.capabilities.drop).toEqual(['ALL']);
+        expect(c.securityContext.privileged ?? false).toBe(false);
+      }
+    }
+  });
+
   test('routes cover every model, each to the pool that serves it', () => {
     const routed = new Map<string, string>();
     for (const r of of('HTTPRoute')) {
