@@ -191,7 +191,7 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
       problems.push(...GpuNodeGroup.problems(args, where));
       return args;
     });
-    return { groups, problems };
+    return { groups: groups.sort((a, b) => a.pool.localeCompare(b.pool)), problems };
   }
 
   /** Every problem of the args, each `path: expected ..., got ...`. */

@@ -61,6 +61,9 @@ export interface PulumiMockRecorder {
   reset(): void;
 }
 
+/** Registrations seen by every recorder, for `settle`. */
+let registrations = 0;
+
 function arnName(name: string): string {
   return name.replace(/[^A-Za-z0-9+=,.@_-]/g, '-').slice(0, 64);
 }
@@ -208,6 +211,7 @@ export function setupPulumiMocks(options: PulumiMockOptions = {}): PulumiMockRec
     if (parent) qualified = `${parent.split('::')[2].split('$').pop()}$${type}`;
     const urn = `urn:pulumi:${options.stack ?? 'test'}::${options.project ?? 'gpufleet'}::${qualified}::${name}`;
     const inputs = (pulumi.runtime as any).deserializeProperties(req.getObject());
+    registrations += 1;
     resources.push({
       urn, type, name, inputs, parent,
       dependencies: req.getDependenciesList() ?? [],
@@ -248,13 +252,20 @@ export function setupPulumiMocks(options: PulumiMockOptions = {}): PulumiMockRec
   };
 }
 
-/** Waits until every pending registration and apply of the program has settled. */
+/**
+ * Waits until every pending registration and apply of the program has settled: the RPC queue is drained
+ * and no new resource was registered for several rounds (resources created inside applies come late).
+ */
 export async function settle(): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const settings = require('@pulumi/pulumi/runtime/settings');
-  for (let i = 0; i < 3; i++) {
+  let last = -1;
+  let stable = 0;
+  for (let round = 0; round < 200 && stable < 3; round++) {
     await settings.waitForRPCs();
-    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, 5));
+    stable = registrations === last ? stable + 1 : 0;
+    last = registrations;
   }
 }
 
