@@ -113,18 +113,9 @@ export function typeFigures(fleet: Fleet, result: Plan): Map<string, TypeFigures
   return out;
 }
 
+/** The feasibility rules (DESIGN.md) a plan breaks for this fleet; empty when it is valid. */
 function verificationProblems(fleet: Fleet, p: Plan): string[] {
-  const v: unknown = verifyPlan(fleet, p);
-  if (Array.isArray(v)) return v.map(String);
-  if (v && typeof v === 'object') {
-    const o = v as { ok?: boolean; valid?: boolean; problems?: unknown; violations?: unknown; errors?: unknown };
-    const list = o.problems ?? o.violations ?? o.errors;
-    if (Array.isArray(list)) {
-      return list.map((x) => (typeof x === 'string' ? x : (x as { message?: string }).message ?? JSON.stringify(x)));
-    }
-    if (o.ok === false || o.valid === false) return ['the plan breaks the feasibility rules'];
-  }
-  return [];
+  return verifyPlan(fleet, p);
 }
 
 /** Structural problems of a plan document (enough to render it safely). */
