@@ -1,5 +1,6 @@
 import { Testing } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
+import { ModelRouter } from '../constructs/k8s/model-router';
 import { checkRegistrations, deployAddOns } from '../constructs/k8s/platform-builder';
 import { BUILT_IN_PARTS, PlatformContext, TeamAddOn } from '../constructs/k8s/team-contract';
 import { baseBuilder, llmTeam, visionTeam } from './k8s-platform-fixtures';
@@ -102,5 +103,30 @@ describe('team and add-on contract', () => {
     const b = Testing.chart();
     expect([...base.build(a, 'P').teams.keys()]).toEqual(['vision']);
     expect([...withLlm.build(b, 'P').teams.keys()]).toEqual(['llm', 'vision']);
+  });
+
+  test('postDeploy runs after teams and pools exist, in declared order: a model router for a pool', () => {
+    const log: string[] = [];
+    const router: TeamAddOn = {
+      id: 'model-router',
+      dependsOn: ['model-repository'],
+      deploy: () => log.push('deploy router'),
+      postDeploy(ctx) {
+        log.push(`postDeploy router with pools ${[...ctx.platform.pools.keys()].sort().join(',')}`);
+        const pool = ctx.platform.pools.get('vision-1g')!.pool;
+        new ModelRouter(ctx.scope, 'Router', {
+          namespace: 'vision',
+          pools: [pool],
+          models: pool.models.map((name) => ({ name, memoryGiB: 1 })),
+        });
+      },
+    };
+    const late: TeamAddOn = { id: 'late', deploy: () => log.push('deploy late'), postDeploy: () => log.push('postDeploy late') };
+    const chart = Testing.chart();
+    const platform = baseBuilder().addOns(router, late).teams(visionTeam()).build(chart, 'Platform');
+    expect(log).toEqual(['deploy router', 'deploy late', 'postDeploy router with pools vision-1g,vision-3g', 'postDeploy late']);
+    const objs = Testing.synth(chart);
+    expect(objs.filter((o) => o.kind === 'Deployment').map((o) => o.metadata.name)).toEqual(['vision-1g', 'vision-3g', 'model-router']);
+    expect(platform.check()).toEqual([]);
   });
 });

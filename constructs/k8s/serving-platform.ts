@@ -4,7 +4,8 @@
  * and the Triton pools (with autoscaling) that serve its models, plus per-model routes.
  *
  * Deployment order (fixed, so add-ons can rely on it): gpu-operator → mig-config → node-pools →
- * model-repository → add-ons (declared order) → teams (by name) → routes → cross-tree checks.
+ * model-repository → add-ons (declared order) → teams (by name) → autoscaling and routes → team setup
+ * hooks → add-on postDeploy (declared order) → cross-tree checks.
  */
 import { ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
@@ -319,6 +320,9 @@ export class ServingPlatform extends Construct {
       const hook = givenTeams.find((g) => g.name === t.name)?.setup ?? t.setup;
       if (hook) hook.call(givenTeams.find((g) => g.name === t.name) ?? t, ctx, teamNamespaces.get(t.name)!);
     }
+
+    // Add-ons that need the pools, in declared order.
+    for (const addOn of props.addOns ?? []) addOn.postDeploy?.(ctx);
 
     // 9. Objects in a team namespace (e.g. the repository's service accounts) are applied after the
     //    Namespace: cdk8s orders output by dependencies, and `kubectl apply` fails on a missing namespace.

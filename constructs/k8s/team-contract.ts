@@ -95,6 +95,11 @@ export interface TeamAddOn {
   readonly dependsOn?: readonly string[];
   /** Adds the add-on's constructs under `ctx.scope`. */
   deploy(ctx: PlatformContext): void;
+  /**
+   * Runs once teams, pools and routes exist (after the team `setup` hooks), in declared order, for
+   * add-ons that need the pools (a model router, dashboards). @default - nothing
+   */
+  postDeploy?(ctx: PlatformContext): void;
 }
 
 /** Ids of the parts every `ServingPlatform` deploys before add-ons run; add-ons may depend on them. */
