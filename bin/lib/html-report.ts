@@ -214,7 +214,8 @@ header h1{margin:2px 0 4px;font-size:28px}
 h2{font-size:16px;margin:0 0 10px}
 h3{font-size:15px;margin:0 0 10px;display:flex;align-items:center;gap:10px;flex-wrap:wrap}
 section{margin:0 0 18px}
-.panel{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px 16px}
+.panel{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px 16px;overflow-x:auto}
+svg.chart{max-width:720px}
 .two{display:grid;grid-template-columns:1fr 1fr;gap:18px}
 .kpis{display:grid;grid-template-columns:repeat(6,1fr);gap:12px}
 .kpi{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:12px 14px}
