@@ -86,11 +86,8 @@ export function forward(req: http.IncomingMessage, res: http.ServerResponse, b: 
         else res.end();
         finish(status);
       });
+      // a backend that breaks off its answer: 'error' (ECONNRESET, "aborted"); the client connection is cut
       ures.on('error', () => {
-        res.destroy();
-        finish(502);
-      });
-      ures.on('aborted', () => {
         res.destroy();
         finish(502);
       });

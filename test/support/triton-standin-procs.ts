@@ -1,7 +1,7 @@
 /**
- * Real processes for router tests and benchmarks: Triton stand-ins and the router itself, each started
- * with `node -r ts-node/register/transpile-only` on 127.0.0.1 with an ephemeral port, plus a small
- * keep-alive HTTP client. Every process started here is tracked; `killAll()` ends them.
+ * Real processes for router tests and benchmarks: Triton stand-ins and the router itself, transpiled to
+ * JavaScript once and started with `node` on 127.0.0.1 with an ephemeral port, plus a small keep-alive
+ * HTTP client. Every process started here is tracked; `killAll()` ends them.
  */
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
@@ -13,7 +13,6 @@ import type { StandinOptions, StandinStats } from './triton-standin';
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const STANDIN = path.join(__dirname, 'triton-standin.ts');
 const ROUTER_MAIN = path.join(REPO_ROOT, 'constructs', 'runtime', 'main.ts');
-const TS_NODE = require.resolve('ts-node/register/transpile-only');
 
 export interface Proc {
   readonly url: string;
@@ -28,12 +27,42 @@ export interface Proc {
 
 const live = new Set<ChildProcess>();
 
+/**
+ * Transpiles the router (constructs/runtime) and the stand-in to JavaScript once per process, under
+ * build/ (git-ignored), as the router image does: processes then start in a fraction of a second instead
+ * of compiling TypeScript at every start. Returns the path of the compiled file for `file`.
+ */
+let compiledDir: string | undefined;
+function compiled(file: string): string {
+  if (!compiledDir) {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const ts = require('typescript') as typeof import('typescript');
+    const dir = path.join(REPO_ROOT, 'build', `router-procs-${process.pid}`);
+    const sources = [
+      ...fs.readdirSync(path.dirname(ROUTER_MAIN)).filter((f) => f.endsWith('.ts')).map((f) => path.join(path.dirname(ROUTER_MAIN), f)),
+      STANDIN,
+    ];
+    for (const src of sources) {
+      const out = path.join(dir, path.relative(REPO_ROOT, src)).replace(/\.ts$/, '.js');
+      fs.mkdirSync(path.dirname(out), { recursive: true });
+      const js = ts.transpileModule(fs.readFileSync(src, 'utf8'), {
+        compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+        fileName: src,
+      }).outputText;
+      fs.writeFileSync(out, js);
+    }
+    compiledDir = dir;
+    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  }
+  return path.join(compiledDir, path.relative(REPO_ROOT, file)).replace(/\.ts$/, '.js');
+}
+
 /** Starts a TypeScript file as a process and resolves once it prints `listening on URL`. */
 export function startProcess(file: string, args: string[], timeoutMs = 30000): Promise<Proc> {
-  const child = spawn(process.execPath, ['-r', TS_NODE, file, ...args], {
+  const js = compiled(file);
+  const child = spawn(process.execPath, [js, ...args], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true' },
   });
   live.add(child);
   let out = '';
@@ -83,7 +112,7 @@ export function startRouter(config: unknown, extraArgs: string[] = []): Promise<
 
 /** Runs the router CLI to completion (for config errors); resolves with exit code and output. */
 export function runRouter(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['-r', TS_NODE, ROUTER_MAIN, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [compiled(ROUTER_MAIN), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let stdout = '';
   let stderr = '';
