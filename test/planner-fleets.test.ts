@@ -153,3 +153,34 @@ describe('models without profiles', () => {
     expect(() => plan(fleet)).toThrow('models.blank: no profile entry meets latency <= 0.5 x 100 ms and memory 1 GiB + 0.6 GiB overhead on A100-80GB (no profiles and no throughputPerGpu)');
   });
 });
+
+describe('utilization target', () => {
+  test('keeps headroom on every slice and still serves the real demand', () => {
+    const fleet = mixedFleet();
+    const full = plan(fleet);
+    const p = plan(fleet, { utilizationTarget: 0.8 });
+    expect(verifyPlan(fleet, p)).toEqual([]);
+    expect(p.summary.gpuCount).toBeGreaterThanOrEqual(full.summary.gpuCount);
+    expect(p.summary.lowerBound).toBe(full.summary.lowerBound);
+    expect(p.summary.notes![0]).toMatch(/^utilization target 0.8: every slice is planned to at most 80% of its measured throughput/);
+    // the shares reserve at least demand / 0.8 of each entry's time
+    const alpha = p.gpus.flatMap((g) => g.slices.flatMap((s) => s.models.filter((m) => m.name === 'alpha')));
+    expect(alpha.reduce((s, m) => s + m.rps, 0)).toBeGreaterThanOrEqual(1200 - 1e-6);
+    for (const g of p.gpus) for (const s of g.slices) expect(s.models.reduce((x, m) => x + m.share, 0)).toBeLessThanOrEqual(1 + 1e-9);
+    const spec = fleet.models.find((m) => m.name === 'alpha')!;
+    for (const g of p.gpus) {
+      for (const s of g.slices) {
+        for (const m of s.models.filter((x) => x.name === 'alpha')) {
+          const size = Number(s.profile[0]);
+          const e = spec.profiles.find((x) => x.slice === size && x.batch === m.batch && x.instances === m.instances)!;
+          expect(m.rps).toBeLessThanOrEqual(0.8 * m.share * e.throughput + 1e-6);
+        }
+      }
+    }
+  });
+
+  test('fails on a utilization target outside (0, 1]', () => {
+    expect(() => plan(mixedFleet(), { utilizationTarget: 1.2 })).toThrow('utilizationTarget: expected a number > 0 and <= 1, got 1.2');
+    expect(() => plan(mixedFleet(), { utilizationTarget: 0 })).toThrow('utilizationTarget: expected a number > 0 and <= 1, got 0');
+  });
+});

@@ -9,7 +9,7 @@ import { Candidate, candidatesFor, ESTIMATE_RULE } from './entries';
 import { GpuOption, resolveGpuOptions } from './gpu-options';
 import { consolidate, repackTail } from './consolidate';
 import { assemble, TypeResult } from './nodes';
-import { ModelInput, packType, PackResult, VARIANTS } from './pack';
+import { ModelInput, packType, PackResult, roundUp6, VARIANTS } from './pack';
 import { COLD_HIT_RATE, ColdSizing, placeColdPool, sizeColdPool } from './cold-pool';
 import type { Plan, PlanColdPool, PlanOptions } from './types';
 
@@ -77,6 +77,32 @@ function gpuNeed(m: ModelSpec, perShape: Candidate[][]): number {
  * and memory).
  */
 export function plan(fleet: Fleet, options: PlanOptions = {}): Plan {
+  const t = options.utilizationTarget ?? 1;
+  if (!(typeof t === 'number' && t > 0 && t <= 1)) throw new Error(`utilizationTarget: expected a number > 0 and <= 1, got ${t}`);
+  if (t === 1) return planAtFullUtilization(fleet, options);
+  // plan for demand / t, then report the real demand: each share keeps 1/t of headroom
+  const scaled: Fleet = {
+    ...fleet,
+    models: fleet.models.map((m) => ({ ...m, rps: m.rps / t })),
+    ...(fleet.coldBelowRps !== undefined ? { coldBelowRps: fleet.coldBelowRps / t } : {}),
+  };
+  const p = planAtFullUtilization(scaled, options);
+  const scale = (rps: number): number => Math.min(rps, roundUp6(rps * t));
+  const sortedFleet: Fleet = { ...fleet, models: [...fleet.models].sort(byName) };
+  return {
+    ...p,
+    gpus: p.gpus.map((g) => ({ ...g, slices: g.slices.map((s) => ({ ...s, models: s.models.map((m) => ({ ...m, rps: scale(m.rps) })) })) })),
+    ...(p.cold ? { cold: { ...p.cold, belowRps: fleet.coldBelowRps!, models: p.cold.models.map((m) => ({ ...m, rps: scale(m.rps) })) } } : {}),
+    summary: {
+      ...p.summary,
+      lowerBound: Math.round(lowerBound(sortedFleet) * 1e4) / 1e4,
+      baselines: baselines(sortedFleet),
+      notes: [`utilization target ${t}: every slice is planned to at most ${Math.round(t * 1000) / 10}% of its measured throughput (shares include the headroom)`, ...(p.summary.notes ?? [])],
+    },
+  };
+}
+
+function planAtFullUtilization(fleet: Fleet, options: PlanOptions): Plan {
   const models = [...fleet.models].sort(byName);
   for (let i = 1; i < models.length; i++) {
     if (models[i].name === models[i - 1].name) throw new Error(`models: name "${models[i].name}" is used more than once, expected unique names`);

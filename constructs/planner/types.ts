@@ -115,4 +115,10 @@ export interface PlanOptions {
    * @default - `thorough` up to 500 models, `fast` above
    */
   readonly effort?: 'fast' | 'thorough';
+  /**
+   * Highest fraction of a slice's measured throughput the plan may use (0 < x <= 1): with 0.8 every
+   * slice keeps 20% of headroom for bursts; shares then reserve demand / 0.8.
+   * @default 1 (the feasibility rules of DESIGN.md as they are)
+   */
+  readonly utilizationTarget?: number;
 }
