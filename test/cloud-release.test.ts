@@ -129,6 +129,8 @@ describe('PlatformRelease', () => {
     expect(released.length).toBe(kept.length);
     expect(mocks.resources.some((r) => r.type.endsWith(':HelmRelease'))).toBe(false);
 
+    // Workloads are awaited long enough for a GPU node to boot and apply its MIG layout.
+    expect(mocks.get('kubernetes:apps/v1:Deployment', 'platform-vision/triton-a').customTimeouts).toMatchObject({ create: '30m', update: '30m' });
     // The mig-parted ConfigMap the operator values name is released.
     const migCm = mocks.get('kubernetes:core/v1:ConfigMap', 'platform-gpu-operator/gpufleet-mig-parted-config');
     expect(migCm.inputs.data['config.yaml']).toContain('a100-mixed');

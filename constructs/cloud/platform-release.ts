@@ -58,9 +58,16 @@ export interface PlatformReleaseArgs {
    * @default []
    */
   readonly excludeKinds?: readonly string[];
+  /**
+   * How long Pulumi awaits workloads (Deployments, StatefulSets, DaemonSets, Jobs) to become ready: GPU pods
+   * wait for their node to boot, its MIG layout to be applied and the device plugin to advertise it.
+   * @default 30
+   */
+  readonly awaitTimeoutMinutes?: number;
 }
 
 const KARPENTER_GROUPS = new Set(['karpenter.sh', 'karpenter.k8s.aws']);
+const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job']);
 const FOUNDATION_KINDS = new Set(['Namespace', 'CustomResourceDefinition']);
 
 function group(apiVersion: string): string {
@@ -140,6 +147,8 @@ export class PlatformRelease extends pulumi.ComponentResource {
         if (KARPENTER_GROUPS.has(group(o.apiVersion))) skip.set(o, 'Karpenter object: the EKS managed node groups carry the GPU pools');
       }
     }
+    const timeout = args.awaitTimeoutMinutes ?? 30;
+    if (!Number.isInteger(timeout) || timeout < 1) problems.push(`awaitTimeoutMinutes: expected an integer >= 1, got ${JSON.stringify(args.awaitTimeoutMinutes)}`);
     const excluded = new Set(args.excludeKinds ?? []);
     for (const k of excluded) {
       if (!/^[a-z0-9.-]*\/[A-Z][A-Za-z0-9]*$/.test(k)) {
@@ -185,6 +194,7 @@ export class PlatformRelease extends pulumi.ComponentResource {
     this.skipped = prepared.skipped;
     const operator = args.operatorRelease;
     const provider = args.provider;
+    const awaitTimeout = `${args.awaitTimeoutMinutes ?? 30}m`;
     const annotate = (o: KubeObject) => {
       if (o.kind !== 'ServiceAccount') return;
       const arn = roles.get(`${o.metadata.namespace}/${o.metadata.name}`);
@@ -216,6 +226,7 @@ export class PlatformRelease extends pulumi.ComponentResource {
         annotate(o);
         ro.provider = provider;
         ro.dependsOn = dependsOn;
+        if (WORKLOAD_KINDS.has(o.kind)) ro.customTimeouts = { create: awaitTimeout, update: awaitTimeout };
       }],
     }, { parent: this });
     this.registerOutputs({ objectCount: this.objectCount, skipped: this.skipped });

@@ -27,6 +27,8 @@ export interface RecordedResource {
   /** Provider reference (`urn::id`), '' for the default provider. */
   readonly provider: string;
   readonly custom: boolean;
+  /** Custom timeouts (`create`, `update`, `delete`), when set. */
+  readonly customTimeouts?: { readonly create?: string; readonly update?: string; readonly delete?: string };
 }
 
 /** One provider function call (invoke) the program made. */
@@ -217,6 +219,7 @@ export function setupPulumiMocks(options: PulumiMockOptions = {}): PulumiMockRec
       dependencies: req.getDependenciesList() ?? [],
       provider: req.getProvider() ?? '',
       custom: req.getCustom(),
+      ...(req.getCustomtimeouts?.() ? { customTimeouts: req.getCustomtimeouts().toObject() } : {}),
     });
     return register(req, callback);
   };
