@@ -146,6 +146,18 @@ describe('GpuNodeGroup', () => {
     expect(mixed.dependencies).toEqual(expect.arrayContaining(attachments));
   });
 
+  test('a hand-declared pool from a MigLayout', async () => {
+    const { MigLayout } = await import('../constructs/k8s/mig-layout');
+    const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
+    const layout = MigLayout.fromProfiles('h100-balanced', 'H100-80GB', { '3g.40gb': 1, '2g.20gb': 1, '1g.10gb': 2 });
+    const group = cloud.GpuNodeGroup.fromMigLayout('h100', { cluster, pool: 'h100-mig', instanceType: 'p5.48xlarge', layout, maxSize: 2 });
+    expect(group.resources).toEqual({ 'nvidia.com/mig-1g.10gb': 16, 'nvidia.com/mig-2g.20gb': 8, 'nvidia.com/mig-3g.40gb': 8 });
+    await settle();
+    const ng = mocks.get('aws:eks/nodeGroup:NodeGroup', 'h100-nodes');
+    expect(ng.inputs.labels).toEqual({ 'gpufleet.io/pool': 'h100-mig', 'nvidia.com/mig.config': 'h100-balanced' });
+    expect(ng.inputs.scalingConfig).toEqual({ minSize: 0, maxSize: 2, desiredSize: 0 });
+  });
+
   test('Bottlerocket AMI and explicit sizes', async () => {
     const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
     cloud.GpuNodeGroup.fromPlan('gpu', handPlan(), { cluster, amiType: 'BOTTLEROCKET_x86_64_NVIDIA', minSize: 1, maxSize: 4 });

@@ -194,6 +194,17 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
     return { groups: groups.sort((a, b) => a.pool.localeCompare(b.pool)), problems };
   }
 
+  /**
+   * A hand-declared pool carrying a `MigLayout` (the same object the cdk8s `MigConfig` renders), e.g.
+   * `GpuNodeGroup.fromMigLayout('h100', { cluster, pool: 'h100-mig', instanceType: 'p5.48xlarge', layout })`.
+   */
+  public static fromMigLayout(name: string, args: Omit<GpuNodeGroupArgs, 'gpuType' | 'migConfig' | 'devices'> & { readonly layout: MigLayout },
+    opts?: pulumi.ComponentResourceOptions): GpuNodeGroup {
+    const { layout, ...rest } = args;
+    const devices = layout.devices.map((d) => (d.slices ? d.slices.map((sl) => ({ profile: sl.profile, start: sl.start })) : [{ profile: 'whole', start: 0 }]));
+    return new GpuNodeGroup(name, { ...rest, gpuType: layout.gpuType.id, migConfig: layout.name, devices }, opts);
+  }
+
   /** Every problem of the args, each `path: expected ..., got ...`. */
   public static problems(args: Omit<GpuNodeGroupArgs, 'cluster'>, where: string = 'GpuNodeGroup'): string[] {
     const p: string[] = [];
