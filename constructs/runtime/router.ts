@@ -172,7 +172,7 @@ export class Router {
         this.count(name, 200);
       } else {
         this.count(name, 503);
-        sendError(res, 503, `model '${name}' is not loaded and no backend able to hold it is up`);
+        sendError(res, 503, `model '${name}' is not loaded and no backend able to hold it is up`, 5);
       }
       return;
     }
