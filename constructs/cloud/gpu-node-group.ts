@@ -2,6 +2,7 @@ import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { defaultInstanceType, findGpuType, findInstanceType, INSTANCE_TYPES, instanceTypesFor } from '../catalog';
 import type { Plan, PlanMigConfig } from '../planner/types';
+import { MIG_CONFIG_LABEL, POOL_LABEL } from '../k8s/gpu-node-pool';
 import { GPU_TAINT, MigStrategy, WHOLE_GPU_RESOURCE } from '../k8s/gpu-resources';
 import { MigLayout } from '../k8s/mig-layout';
 import type { NodeGroupHost } from './gpu-cluster';
@@ -10,13 +11,9 @@ import type { NodeGroupHost } from './gpu-cluster';
 export type GpuAmiType = 'AL2023_x86_64_NVIDIA' | 'BOTTLEROCKET_x86_64_NVIDIA';
 export const GPU_AMI_TYPES: readonly GpuAmiType[] = ['AL2023_x86_64_NVIDIA', 'BOTTLEROCKET_x86_64_NVIDIA'];
 
-/** Node label selecting the MIG layout the GPU operator's MIG manager applies (same key as the k8s GPU node pools). */
-export const MIG_CONFIG_LABEL = 'nvidia.com/mig.config';
-/** Node label naming the gpufleet pool of a node (same key as the k8s GPU node pools). */
-export const POOL_LABEL = 'gpufleet.io/pool';
-/** Label the GPU feature discovery sets, which Triton pools select on. */
-export const GPU_PRODUCT_LABEL = 'nvidia.com/gpu.product';
 const CA = 'k8s.io/cluster-autoscaler';
+/** The GPU feature discovery label Triton pools select on (set at runtime; a node template for scale-from-zero). */
+const GPU_PRODUCT_LABEL = 'nvidia.com/gpu.product';
 
 /** Options shared by every GPU node group (and by `GpuNodeGroup.fromPlan`). */
 export interface GpuNodeGroupOptions {

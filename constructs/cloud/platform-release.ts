@@ -1,9 +1,7 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
+import { IRSA_ROLE_ANNOTATION } from '../k8s/model-repository';
 import type { GpuOperatorRelease } from './gpu-operator-release';
-
-/** IRSA annotation of a service account. */
-export const IRSA_ROLE_ANNOTATION = 'eks.amazonaws.com/role-arn';
 
 /** A Kubernetes object as `chart.toJson()` returns it. */
 export type KubeObject = Record<string, any>;
