@@ -1,6 +1,7 @@
 import * as aws from '@pulumi/aws';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
+import { POOL_LABEL } from '../k8s/gpu-node-pool';
 import { irsaTrustPolicy, policyDocument, stableJson } from './iam-documents';
 import type { WorkloadIdentityProvider } from './gpu-cluster';
 
@@ -93,7 +94,7 @@ export class ClusterAutoscaler extends pulumi.ComponentResource {
         image: { tag: args.imageTag ?? d.imageTag },
         rbac: { serviceAccount: { create: true, name: d.serviceAccount, annotations: { 'eks.amazonaws.com/role-arn': this.role.arn } } },
         extraArgs: { 'balance-similar-node-groups': true, expander: 'least-waste', 'skip-nodes-with-local-storage': false },
-        nodeSelector: { ...(args.nodeSelector ?? { 'gpufleet.io/pool': 'system' }) },
+        nodeSelector: { ...(args.nodeSelector ?? { [POOL_LABEL]: 'system' }) },
       },
     }, {
       parent: this,

@@ -1,6 +1,7 @@
 import * as aws from '@pulumi/aws';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
+import { POOL_LABEL } from '../k8s/gpu-node-pool';
 import { stableJson } from './iam-documents';
 
 /** What a workload identity (IRSA or EKS Pod Identity) needs to know about a cluster. */
@@ -254,7 +255,7 @@ export class GpuCluster extends pulumi.ComponentResource implements WorkloadIden
         instanceTypes: [sys.instanceType ?? 'm6i.xlarge'],
         diskSize: sys.diskSize ?? 50,
         scalingConfig: { minSize, maxSize, desiredSize },
-        labels: { 'gpufleet.io/pool': 'system' },
+        labels: { [POOL_LABEL]: 'system' },
         tags,
       }, {
         parent: this,
