@@ -5,7 +5,10 @@ import type { Fleet, ModelSpec } from '../fleet/types';
 import { budgetOf, Candidate, candidatesFor, rawEntries } from './entries';
 import { GpuOption, resolveGpuOptions, SliceShape } from './gpu-options';
 import { COLD_HIT_RATE } from './cold-pool';
-import { packType, ModelInput, VARIANTS } from './pack';
+import { packType, ModelInput, PackVariant } from './pack';
+
+/** The noMig baseline's packing: largest demand first, first GPU it fits. */
+const FIRST_FIT_DECREASING: PackVariant = { order: 'need', fit: 'first', open: 'small', full: 'footprint', gpuFill: false, mixFill: 0 };
 
 function computeFractionOf(opt: GpuOption, entrySlice: number): number | undefined {
   const shape = opt.shapes.find((s) => s.entrySlice === entrySlice);
@@ -126,7 +129,7 @@ export function baselines(fleet: Fleet): Baselines {
   let noMig = 0;
   opts.forEach((o, i) => {
     if (groups[i].length === 0) return;
-    noMig += packType(wholeOption(o), groups[i], h, ov, VARIANTS[0]).gpus.length;
+    noMig += packType(wholeOption(o), groups[i], h, ov, FIRST_FIT_DECREASING).gpus.length;
   });
   return { dedicated, noMig };
 }

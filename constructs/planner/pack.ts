@@ -100,17 +100,21 @@ const BASE_VARIANTS: readonly Omit<PackVariant, 'full' | 'gpuFill' | 'mixFill'>[
   { order: 'budget', fit: 'best', open: 'small' },
 ];
 
-/** Packing variants; the first is the one used with `effort: 'fast'`. */
+/** Packing variants; the first `FAST_VARIANTS` are the ones used with `effort: 'fast'` (best on long-tail fleets). */
 export const VARIANTS: readonly PackVariant[] = [
-  { ...BASE_VARIANTS[0], full: 'footprint', gpuFill: false, mixFill: 0.9 },
+  { ...BASE_VARIANTS[3], full: 'footprint', gpuFill: true, mixFill: 0 },
   { ...BASE_VARIANTS[1], full: 'footprint', gpuFill: false, mixFill: 0.9 },
+  { ...BASE_VARIANTS[0], full: 'footprint', gpuFill: false, mixFill: 0.9 },
   { ...BASE_VARIANTS[0], full: 'footprint', gpuFill: false, mixFill: 0.75 },
   { ...BASE_VARIANTS[0], full: 'footprint', gpuFill: false, mixFill: 0.97 },
-  ...BASE_VARIANTS.map((v) => ({ ...v, full: 'footprint' as const, gpuFill: true, mixFill: 0 })),
+  ...BASE_VARIANTS.slice(0, 3).map((v) => ({ ...v, full: 'footprint' as const, gpuFill: true, mixFill: 0 })),
   ...BASE_VARIANTS.map((v) => ({ ...v, full: 'footprint' as const, gpuFill: false, mixFill: 0 })),
   { ...BASE_VARIANTS[0], full: 'compute', gpuFill: false, mixFill: 0 },
   { ...BASE_VARIANTS[2], full: 'compute', gpuFill: false, mixFill: 0 },
 ];
+
+/** Variants run with `effort: 'fast'`. */
+export const FAST_VARIANTS = 2;
 
 export interface PackResult {
   readonly gpus: GpuSpace[];

@@ -9,7 +9,7 @@ import { Candidate, candidatesFor, ESTIMATE_RULE } from './entries';
 import { GpuOption, resolveGpuOptions } from './gpu-options';
 import { consolidate, repackTail } from './consolidate';
 import { assemble, TypeResult } from './nodes';
-import { ModelInput, packType, PackResult, roundUp6, VARIANTS } from './pack';
+import { FAST_VARIANTS, ModelInput, packType, PackResult, roundUp6, VARIANTS } from './pack';
 import { COLD_HIT_RATE, ColdSizing, placeColdPool, sizeColdPool } from './cold-pool';
 import type { Plan, PlanColdPool, PlanOptions } from './types';
 
@@ -25,24 +25,23 @@ function nodeCost(opt: GpuOption, gpus: number): number {
 interface Evaluated { results: TypeResult[]; cost: number; gpus: number }
 
 function bestPack(opt: GpuOption, inputs: ModelInput[], fleet: Fleet, variants: typeof VARIANTS): PackResult {
-  let best: PackResult | undefined;
-  let bestKey = Infinity;
-  for (const v of variants) {
-    const packed = packType(opt, inputs, fleet.latencyHeadroom, fleet.processOverheadGiB, v);
+  const ov = fleet.processOverheadGiB;
+  const run = (sub: ModelInput[], v: (typeof VARIANTS)[number], retune: boolean): PackResult => {
+    const packed = packType(opt, sub, fleet.latencyHeadroom, ov, v);
     const attempts = packed.gpus.length <= 64 ? 2 * packed.gpus.length : 4;
-    const retune = variants.length > 1 && packed.gpus.length <= 64;
-    let r = opt.mig ? consolidate(opt, packed, inputs, fleet.processOverheadGiB, attempts, retune) : packed;
-    if (variants.length > 1) {
-      const repack = (sub: ModelInput[]): PackResult[] => variants.map((w) => {
-        const p = packType(opt, sub, fleet.latencyHeadroom, fleet.processOverheadGiB, w);
-        return opt.mig ? consolidate(opt, p, sub, fleet.processOverheadGiB, 2 * p.gpus.length, retune) : p;
-      });
-      r = repackTail(r, inputs, repack);
-    }
-    // fewest GPUs, then least compute in slices (more spare for growth)
-    const compute = r.slices.reduce((s, x) => s + x.shape.computeFraction, 0);
-    const key = r.gpus.length * 1e6 + compute;
-    if (key < bestKey - 1e-9) { best = r; bestKey = key; }
+    return opt.mig ? consolidate(opt, packed, sub, ov, attempts, retune && packed.gpus.length <= 64) : packed;
+  };
+  // fewest GPUs, then least compute in slices (more spare for growth); ties keep the earlier variant
+  const keyOf = (r: PackResult): number => r.gpus.length * 1e6 + r.slices.reduce((s, x) => s + x.shape.computeFraction, 0);
+  const thorough = variants.length > FAST_VARIANTS;
+  let best: PackResult | undefined;
+  for (const v of variants) {
+    const r = run(inputs, v, thorough);
+    if (!best || keyOf(r) < keyOf(best) - 1e-9) best = r;
+  }
+  if (thorough) {
+    // re-pack the demand of the least-loaded GPUs of the best result from scratch
+    best = repackTail(best!, inputs, (sub) => variants.map((w) => run(sub, w, true)));
   }
   return best!;
 }
@@ -119,7 +118,7 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions): Plan {
     }
   });
   const effort = options.effort ?? (models.length > THOROUGH_MAX_MODELS ? 'fast' : 'thorough');
-  const variants = effort === 'fast' ? VARIANTS.slice(0, 1) : VARIANTS;
+  const variants = effort === 'fast' ? VARIANTS.slice(0, FAST_VARIANTS) : VARIANTS;
 
   const choose = (idx: readonly number[]): Evaluated => {
     const sub = idx.map((i) => models[i]);
