@@ -117,8 +117,8 @@ export function zipfFleet(n: number, alpha: number, profiles: Map<string, Profil
   return { name: `zipf-${n}`, latencyHeadroom: 0.5, processOverheadGiB: 0.6, gpus: [{ type: 'A100-80GB', mig: true }], models };
 }
 
-/** Wall and CPU time of fn, and the heap it leaves allocated (heap after - before, MiB). */
-function timed<T>(fn: () => T): { value: T; ms: number; cpuMs: number; heapMiB: number } {
+/** Wall and CPU time of fn, the heap it leaves allocated (after - before, MiB) and the process's peak RSS so far (MiB). */
+function timed<T>(fn: () => T): { value: T; ms: number; cpuMs: number; heapMiB: number; peakRssMiB: number } {
   const before = process.memoryUsage().heapUsed;
   const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
@@ -126,7 +126,10 @@ function timed<T>(fn: () => T): { value: T; ms: number; cpuMs: number; heapMiB: 
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   const c = process.cpuUsage(c0);
   const after = process.memoryUsage().heapUsed;
-  return { value, ms, cpuMs: (c.user + c.system) / 1000, heapMiB: Math.round((Math.max(after - before, 0) / 1048576) * 10) / 10 };
+  return {
+    value, ms, cpuMs: (c.user + c.system) / 1000, heapMiB: Math.round((Math.max(after - before, 0) / 1048576) * 10) / 10,
+    peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+  };
 }
 
 export async function run(): Promise<void> {
@@ -158,7 +161,7 @@ export async function run(): Promise<void> {
   console.log(`\nlong-tail fleets — Zipf popularity, each model a copy of one ${parva ? 'ParvaGPU-profiled model (A100-80GB)' : 'SYNTHETIC profile family (not measured; ../shared absent)'};`
     + ' SLO 10-50x the model\'s fastest batch latency (>= 50 ms), latencyHeadroom 0.5');
   const cases: [number, number, number][] = [[100, 0.5, 100], [300, 0.9, 100], [300, 1.3, 100], [1000, 1.1, 100], [10000, 1.3, 100], [300, 0.9, 20]];
-  const rows: (string | number)[][] = [['models', 'alpha', 'avg rps', 'LB', 'GPUs', 'GPUs/LB', 'dedicated', 'vs dedicated', 'noMig', 'vs noMig', 'configs', 'valid', 'wall ms', 'cpu ms', 'heap MiB']];
+  const rows: (string | number)[][] = [['models', 'alpha', 'avg rps', 'LB', 'GPUs', 'GPUs/LB', 'dedicated', 'vs dedicated', 'noMig', 'vs noMig', 'configs', 'valid', 'wall ms', 'cpu ms', 'heap+ MiB', 'peak RSS MiB']];
   for (const [n, alpha, avg] of cases) {
     const f = zipfFleet(n, alpha, family, 7 + n, avg);
     const t = timed(() => plan(f));
@@ -167,9 +170,10 @@ export async function run(): Promise<void> {
     const s = p.summary;
     rows.push([n, alpha, avg, s.lowerBound.toFixed(2), s.gpuCount, (s.gpuCount / s.lowerBound).toFixed(2), s.baselines.dedicated,
       `-${(100 * (1 - s.gpuCount / s.baselines.dedicated)).toFixed(1)}%`, s.baselines.noMig, `-${(100 * (1 - s.gpuCount / s.baselines.noMig)).toFixed(1)}%`,
-      s.nodeConfigurations ?? '', v.length === 0 ? 'yes' : `NO (${v.length})`, t.ms.toFixed(0), t.cpuMs.toFixed(0), t.heapMiB]);
+      s.nodeConfigurations ?? '', v.length === 0 ? 'yes' : `NO (${v.length})`, t.ms.toFixed(0), t.cpuMs.toFixed(0), t.heapMiB, t.peakRssMiB]);
   }
   console.log(table(rows));
+  console.log('heap+: heap left allocated by the plan; peak RSS: the bench process\'s peak resident memory so far (monotonic)');
   console.log('avg rps 20: a low-traffic tail is bound by rule 4 (each request waits for one batch of every neighbour), which the lower bound ignores');
   const ru = process.resourceUsage();
   console.log(`process peak RSS ${(ru.maxRSS / 1024).toFixed(0)} MiB (whole bench process)`);
