@@ -96,4 +96,15 @@ describe('GpuPlatform', () => {
       .toThrow("clusterAutoscaler: the cluster-autoscaler needs IRSA, but cluster.irsa is false (set clusterAutoscaler: false); workloadIdentity: 'irsa' needs cluster.irsa, which is false (use 'pod-identity')");
     expect(mocks.resources).toEqual([]);
   });
+
+  test('fails: operator values that do not fit the NVIDIA AMI of the GPU nodes', () => {
+    const { objects } = chartObjects();
+    const generic = k8sLayer.gpuOperatorValues({ nodeImage: 'generic' });
+    expect(() => new cloud.GpuPlatform('gf', { plan: handPlan(), objects, operatorValues: generic }))
+      .toThrow("operatorValues: driver.enabled and toolkit.enabled must be false on AL2023_x86_64_NVIDIA nodes (the AMI ships them), got driver true, toolkit true; render the GPU operator with nodeImage 'al2023-nvidia' or 'bottlerocket-nvidia'");
+    const al2023 = k8sLayer.gpuOperatorValues({ nodeImage: 'al2023-nvidia' });
+    expect(() => new cloud.GpuPlatform('gf', { plan: handPlan(), objects, operatorValues: al2023, nodeGroups: { amiType: 'BOTTLEROCKET_x86_64_NVIDIA' } }))
+      .toThrow('operatorValues: devicePlugin.enabled must be false on BOTTLEROCKET_x86_64_NVIDIA nodes (they run their own device plugin), got true');
+    expect(mocks.resources).toEqual([]);
+  });
 });

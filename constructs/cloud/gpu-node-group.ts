@@ -308,7 +308,7 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
       labels: { ...this.labels },
       taints: [{ key: GPU_TAINT.key, value: GPU_TAINT.value, effect: 'NO_SCHEDULE' }],
       updateConfig: { maxUnavailable: 1 },
-      tags: this.autoscalerTags.apply((t) => ({ ...(args.tags ?? {}), ...t, 'gpufleet.io/pool': args.pool })),
+      tags: this.autoscalerTags.apply((t) => ({ ...(args.tags ?? {}), ...t, [POOL_LABEL]: args.pool })),
     }, {
       parent: this,
       // Nodes cannot join before their role has the worker, CNI and registry policies.

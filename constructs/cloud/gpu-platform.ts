@@ -59,6 +59,16 @@ export class GpuPlatform extends pulumi.ComponentResource {
     const problems: string[] = [];
     if (!args.plan || typeof args.plan !== 'object') return [`plan: expected a plan, got ${JSON.stringify(args.plan)}`];
     problems.push(...GpuNodeGroup.argsFromPlan(args.plan, args.nodeGroups).problems);
+    // The operator's values must fit the NVIDIA AMI of the GPU nodes (driver and toolkit preinstalled;
+    // Bottlerocket also runs its own device plugin): a mismatch installs a second driver or device plugin.
+    const ami = args.nodeGroups?.amiType ?? 'AL2023_x86_64_NVIDIA';
+    const v = args.operatorValues;
+    if (v?.driver?.enabled || v?.toolkit?.enabled) {
+      problems.push(`operatorValues: driver.enabled and toolkit.enabled must be false on ${ami} nodes (the AMI ships them), got driver ${v.driver?.enabled}, toolkit ${v.toolkit?.enabled}; render the GPU operator with nodeImage 'al2023-nvidia' or 'bottlerocket-nvidia'`);
+    }
+    if (ami === 'BOTTLEROCKET_x86_64_NVIDIA' && v?.devicePlugin?.enabled) {
+      problems.push("operatorValues: devicePlugin.enabled must be false on BOTTLEROCKET_x86_64_NVIDIA nodes (they run their own device plugin), got true; render the GPU operator with nodeImage 'bottlerocket-nvidia'");
+    }
     const autoscaler = args.clusterAutoscaler ?? args.cluster?.existingClusterName === undefined;
     if (args.cluster?.irsa === false && autoscaler) {
       problems.push('clusterAutoscaler: the cluster-autoscaler needs IRSA, but cluster.irsa is false (set clusterAutoscaler: false)');
