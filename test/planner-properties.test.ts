@@ -53,6 +53,16 @@ describe('planner properties', () => {
     }), { numRuns: 150, seed: 99 });
   });
 
+  test('200 random fleets with a cold pool and a utilization target are valid too', () => {
+    fc.assert(fc.property(arbFleet, fc.double({ min: 0.5, max: 200, noNaN: true }), fc.constantFrom(0.7, 0.9, 1), (fleet, below, target) => {
+      const f = { ...fleet, coldBelowRps: Number(below.toFixed(2)) };
+      const p = plan(f, { effort: 'fast', utilizationTarget: target });
+      const errs = verifyPlan(f, p);
+      if (errs.length > 0) throw new Error(errs.slice(0, 3).join('\n'));
+      return p.summary.gpuCount >= p.summary.lowerBound;
+    }), { numRuns: 200, seed: 11 });
+  });
+
   test('the same fleet in any model order gives the identical plan', () => {
     const fleet = mixedFleet();
     const base = JSON.stringify(plan(fleet));
