@@ -99,29 +99,6 @@ export class ReachTable {
   }
 }
 
-/**
- * Fills a GPU's free space with spare (empty) slices: largest shapes first, each at the start that
- * keeps the most compute reachable. Returns the shapes added.
- */
-export function fillSpare(space: GpuSpace): PlacedShape[] {
-  const added: PlacedShape[] = [];
-  if (!space.opt.mig) return added;
-  const shapes = space.opt.shapes.slice().sort((a, b) => b.computeSlices - a.computeSlices || a.memorySlices - b.memorySlices || a.profile.localeCompare(b.profile));
-  let progress = true;
-  while (progress) {
-    progress = false;
-    for (const shape of shapes) {
-      const s = space.bestStart(shape);
-      if (s < 0) continue;
-      space.place(shape, s);
-      added.push({ shape, start: s });
-      progress = true;
-      break;
-    }
-  }
-  return added;
-}
-
 const LAYOUT_CACHE = new Map<string, PlacedShape[][]>();
 
 /**
