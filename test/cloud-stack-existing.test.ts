@@ -31,7 +31,7 @@ describe('stacks/index.ts (existing cluster and bucket, Pod Identity, H100 MIG f
     program = await import('../stacks/index');
     await valueOf(program.kubeconfig);
     await settle();
-  });
+  }, 180_000);
 
   test('creates no cluster and no bucket; uses the given kubeconfig as a secret', async () => {
     expect(mocks.ofType('aws:eks/cluster:Cluster')).toEqual([]);

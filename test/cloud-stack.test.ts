@@ -40,7 +40,7 @@ describe('stacks/index.ts (default example)', () => {
     program = await loadProgram(BASE_CONFIG);
     await valueOf(program.kubeconfig);
     await settle();
-  });
+  }, 180_000);
 
   test('creates the cluster, the provider and the bucket named for the stack', async () => {
     const eks = mocks.get('aws:eks/cluster:Cluster', 'gpufleet-cluster-eks');
