@@ -148,6 +148,38 @@ describe('gpufleet report --plan (a saved plan document)', () => {
   });
 });
 
+describe('gpufleet report with a cold pool (coldBelowRps)', () => {
+  test('draws the cache slices and names every cold model', () => {
+    const text = fs.readFileSync(SMALL_FLEET, 'utf8').replace(/^name: (.*)$/m, 'name: $1\ncoldBelowRps: 50');
+    const fleetFile = path.join(tempDir(), 'cold.fleet.yaml');
+    fs.writeFileSync(fleetFile, text);
+    const planRun = runCli(['plan', fleetFile, '--json']);
+    expect(planRun.code).toBe(0);
+    const doc = JSON.parse(planRun.stdout);
+    expect(doc.cold.models.length).toBeGreaterThan(0);
+    const out = path.join(tempDir(), 'cold.html');
+    const r = runCli(['report', fleetFile, '--plan', writePlan(doc), '--out', out]);
+    expect(r.code).toBe(0);
+    const html = fs.readFileSync(out, 'utf8');
+    expect(htmlProblems(html)).toEqual([]);
+    expect(count(html, '<g class="slice cache">')).toBe(doc.cold.slices.length);
+    expect(html).toContain('<h2>Cold pool (router)</h2>');
+    for (const m of doc.cold.models) {
+      expect(html).toContain(`${m.name} <span class="muted">`);
+      expect(html).toContain(`<td>${m.name}</td>`);
+    }
+    const table = runCli(['plan', fleetFile]);
+    expect(table.stdout).toContain('cold pool (router');
+    for (const m of doc.cold.models) expect(table.stdout).toContain(`${m.name} (`);
+  });
+});
+
+function writePlan(doc: unknown): string {
+  const f = path.join(tempDir(), 'plan.json');
+  fs.writeFileSync(f, JSON.stringify(doc));
+  return f;
+}
+
 function findChromium(): string | undefined {
   for (const b of ['chromium', 'chromium-browser', 'google-chrome']) {
     const r = spawnSync('sh', ['-c', `command -v ${b}`], { encoding: 'utf8' });

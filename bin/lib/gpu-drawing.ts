@@ -6,7 +6,7 @@
  */
 import { gib, num, pct, sharePct } from './format';
 import { esc, fit, r } from './html';
-import type { GpuView, ModelOnSliceView, PlanView, SliceView } from './plan-view';
+import type { ColdPoolView, GpuView, ModelOnSliceView, PlanView, SliceView } from './plan-view';
 
 const W = 640;
 const PAD = 6;
@@ -17,10 +17,10 @@ const ROW_H = 20;
 const BAR_H = 16;
 const MIN_ROWS = 1;
 
-/** Draws one GPU; `colors` maps team → colour. */
-export function gpuSvg(gpu: GpuView, colors: ReadonlyMap<string, string>): string {
+/** Draws one GPU; `colors` maps team → colour; `cold` describes the cache slices' pool. */
+export function gpuSvg(gpu: GpuView, colors: ReadonlyMap<string, string>, cold?: ColdPoolView): string {
   const unit = (W - 2 * PAD) / gpu.axis;
-  const rows = Math.max(MIN_ROWS, ...gpu.slices.map((s) => s.models.length));
+  const rows = Math.max(MIN_ROWS, ...gpu.slices.map((s) => (s.cache ? 2 : s.models.length)));
   const sliceH = HEAD_H + rows * ROW_H + 6;
   const height = AXIS_H + sliceH + PAD;
   const parts: string[] = [];
@@ -62,7 +62,7 @@ export function gpuSvg(gpu: GpuView, colors: ReadonlyMap<string, string>): strin
 
   for (const s of gpu.slices) {
     const size = s.profile === 'whole' ? gpu.axis : s.memorySlices;
-    parts.push(sliceSvg(gpu, s, PAD + s.start * unit + GAP / 2, AXIS_H, size * unit - GAP, sliceH, colors));
+    parts.push(sliceSvg(gpu, s, PAD + s.start * unit + GAP / 2, AXIS_H, size * unit - GAP, sliceH, colors, cold));
   }
   parts.push('</svg>');
   return parts.join('');
@@ -70,6 +70,7 @@ export function gpuSvg(gpu: GpuView, colors: ReadonlyMap<string, string>): strin
 
 function sliceSvg(
   gpu: GpuView, s: SliceView, x: number, y: number, w: number, h: number, colors: ReadonlyMap<string, string>,
+  cold: ColdPoolView | undefined,
 ): string {
   const narrow = w < 110;
   const inner = w - (narrow ? 8 : 12);
@@ -78,8 +79,10 @@ function sliceSvg(
   const p: string[] = [];
   const title = `${name}${s.profile === 'whole' ? '' : ` at memory slice ${s.start}`}: ${s.computeSlices} of ${gpu.computeSlices} compute slices, `
     + `${gib(s.capacityGiB)}; memory used ${gib(s.usedGiB)} (${pct(ratio(s.usedGiB, s.capacityGiB))}); `
-    + `time given to models ${pct(s.shareUsed)}; ${s.models.length} model${s.models.length === 1 ? '' : 's'}`;
-  p.push(`<g class="slice"><title>${esc(title)}</title>`);
+    + (s.cache
+      ? `cache slice of the cold pool: the router loads the ${cold?.models.length ?? 0} cold models into it on demand`
+      : `time given to models ${pct(s.shareUsed)}; ${s.models.length} model${s.models.length === 1 ? '' : 's'}`);
+  p.push(`<g class="slice${s.cache ? ' cache' : ''}"><title>${esc(title)}</title>`);
   p.push(`<rect class="slice-bg" x="${r(x)}" y="${r(y)}" width="${r(w)}" height="${r(h)}" rx="6"/>`);
   p.push(`<text class="profile" x="${r(x0)}" y="${r(y + 16)}">${esc(fit(name, inner, 12))}</text>`);
   const memText = `${num(s.usedGiB, 1)}/${num(s.capacityGiB, 1)} GiB`;
@@ -101,8 +104,22 @@ function sliceSvg(
     cx += sw;
   }
 
+  if (s.cache) {
+    // the cache's time goes to the cold models, drawn by their demand
+    const total = (cold?.models ?? []).reduce((a, m) => a + m.rps, 0);
+    for (const m of cold?.models ?? []) {
+      const sw = total > 0 ? inner * m.rps / total : 0;
+      p.push(`<rect x="${r(cx)}" y="${r(y + 43)}" width="${r(sw)}" height="8" fill="${colors.get(m.team) ?? '#888'}">`
+        + `<title>${esc(`${m.name} (cold, team ${m.team}): ${num(m.rps, 1)} rps`)}</title></rect>`);
+      cx += sw;
+    }
+    const n = cold?.models.length ?? 0;
+    const label = narrow ? `${n} cold` : `cache: ${n} cold model${n === 1 ? '' : 's'}`;
+    p.push(`<text class="cache-label" x="${r(x0)}" y="${r(y + HEAD_H + 12)}">${esc(fit(label, inner, 11))}</text>`);
+    p.push(`<text class="detail" x="${r(x0)}" y="${r(y + HEAD_H + ROW_H + 12)}">${esc(fit(narrow ? 'on demand' : 'loaded on demand by the router', inner, 10))}</text>`);
+  }
   s.models.forEach((m, i) => p.push(modelRow(gpu, s, m, x0, y + HEAD_H + i * ROW_H, inner, colors.get(m.team) ?? '#888')));
-  if (s.models.length === 0) {
+  if (s.models.length === 0 && !s.cache) {
     p.push(`<text class="detail" x="${r(x0)}" y="${r(y + HEAD_H + 12)}">${esc(fit('spare: no models', inner, 10))}</text>`);
   }
   p.push('</g>');

@@ -8,7 +8,7 @@ import { fleetOverviewSvg } from './fleet-overview';
 import { gpuCountChart, gpuSvg } from './gpu-drawing';
 import { gib, num, pct, sharePct, usd, versus } from './format';
 import { esc, teamColors } from './html';
-import { savings, type GpuView, type NodeView, type PlanView } from './plan-view';
+import { savings, type ColdPoolView, type GpuView, type NodeView, type PlanView } from './plan-view';
 
 export interface ReportOptions {
   /** Shown in the footer, e.g. the fleet file path. */
@@ -33,7 +33,8 @@ export function renderReport(view: PlanView, opts: ReportOptions = {}): string {
       + `<p class="muted legend-line">Each GPU is drawn on its ${esc(axisText(view))} to scale, as <code>nvidia-smi mig -lgipp</code> places instances. `
       + `In each slice: memory used (grey bar), time shares of its models (coloured bar), then one bar per model: the filled part is its share of the slice's time. `
       + `Hover for batch, instances and requests per second.</p>`
-      + `${legend(colors)}${view.nodes.map((n) => nodeSection(n, colors)).join('')}</section>`,
+      + `${legend(colors)}${view.nodes.map((n) => nodeSection(n, colors, view.cold)).join('')}</section>`,
+    coldPool(view, colors),
     `<section class="panel"><h2>Node configurations</h2>${configsTable(view)}</section>`,
     modelIndex(view),
     notes(view),
@@ -130,11 +131,11 @@ function legend(colors: ReadonlyMap<string, string>): string {
     `<span><span class="chip" style="background:${c}"></span>${esc(t)}</span>`).join('')}</div>`;
 }
 
-function nodeSection(n: NodeView, colors: ReadonlyMap<string, string>): string {
+function nodeSection(n: NodeView, colors: ReadonlyMap<string, string>, cold: ColdPoolView | undefined): string {
   const facts = [n.gpuType, n.instanceType, n.migConfig ? `config ${n.migConfig}` : undefined, `${n.gpus.length} GPU${n.gpus.length === 1 ? '' : 's'}`]
     .filter((x): x is string => !!x);
   return `<article class="node"><h3>${esc(n.name)} <span class="facts">${facts.map((f) => `<span>${esc(f)}</span>`).join('')}</span></h3>`
-    + `<div class="gpus">${n.gpus.map((g) => gpuCard(g, colors)).join('')}${idleCard(n)}</div></article>`;
+    + `<div class="gpus">${n.gpus.map((g) => gpuCard(g, colors, cold)).join('')}${idleCard(n)}</div></article>`;
 }
 
 function idleCard(n: NodeView): string {
@@ -145,9 +146,9 @@ function idleCard(n: NodeView): string {
     + 'room to grow without a new node.</p></div>';
 }
 
-function gpuCard(g: GpuView, colors: ReadonlyMap<string, string>): string {
+function gpuCard(g: GpuView, colors: ReadonlyMap<string, string>, cold: ColdPoolView | undefined): string {
   return `<div class="gpu-card" id="${esc(g.id)}"><div class="gpu-head"><b>${esc(g.id)}</b> <span class="muted">${esc(g.type)} · ${g.mig ? 'MIG' : 'whole'}</span>`
-    + `<span class="util">compute ${meter(g.computeUtil)} memory ${meter(g.memoryUtil)}</span></div>${gpuSvg(g, colors)}</div>`;
+    + `<span class="util">compute ${meter(g.computeUtil)} memory ${meter(g.memoryUtil)}</span></div>${gpuSvg(g, colors, cold)}</div>`;
 }
 
 function configsTable(view: PlanView): string {
@@ -185,12 +186,34 @@ function modelIndex(view: PlanView): string {
       }
     }
   }
+  for (const m of view.cold?.models ?? []) {
+    const e = byModel.get(m.name) ?? { team: m.team, rps: 0, memory: 0, where: [] };
+    e.rps += m.rps;
+    e.where.push('cold pool: loaded on demand by the router');
+    byModel.set(m.name, e);
+  }
   const rows = [...byModel.entries()].sort((a, b) => a[0].localeCompare(b[0])).map(([name, e]) =>
     `<tr><td>${esc(name)}</td><td>${esc(e.team)}</td><td class="n">${esc(num(e.rps, 1))}</td><td class="n">${esc(gib(e.memory))}</td>`
     + `<td>${e.where.map((w) => `<span class="pill">${esc(w)}</span>`).join(' ')}</td></tr>`);
   return `<section class="panel"><details><summary><h2>Models (${byModel.size})</h2></summary>`
     + `<table><thead><tr><th>model</th><th>team</th><th class="n">rps placed</th><th class="n">memory</th><th>placements (share, batch × instances)</th></tr></thead>`
     + `<tbody>${rows.join('')}</tbody></table></details></section>`;
+}
+
+function coldPool(view: PlanView, colors: ReadonlyMap<string, string>): string {
+  const c = view.cold;
+  if (!c) return '';
+  const rps = c.models.reduce((a, m) => a + m.rps, 0);
+  const facts = [
+    `<b>${c.models.length}</b> models below ${esc(num(c.belowRps))} rps (${esc(num(rps, 1))} rps together) have no permanent seat`,
+    `<b>${c.slices.length}</b> cache slice${c.slices.length === 1 ? '' : 's'}: ${c.slices.map((x) => `<span class="pill">${esc(x)}</span>`).join(' ')}`,
+    `${esc(gib(c.cacheGiB))} held for loaded models, for a ${esc(pct(c.hitRateTarget))} hit-rate target; a miss waits for its model to load`,
+    `GPUs with a seat for every cold model: ${esc(num(c.gpusWithSeats))}; with the cold pool: ${view.gpuCount} (${esc(num(c.gpusSaved))} saved)`,
+  ];
+  const chips = c.models.map((m) => `<span class="pill"><span class="chip" style="background:${colors.get(m.team) ?? '#888'}"></span>`
+    + `${esc(m.name)} <span class="muted">${esc(num(m.rps, 1))} rps</span></span>`).join(' ');
+  return `<section class="panel"><h2>Cold pool (router)</h2><ul class="facts-list">${facts.map((f) => `<li>${f}</li>`).join('')}</ul>`
+    + `<div class="cold-models">${chips}</div></section>`;
 }
 
 function notes(view: PlanView): string {
@@ -262,6 +285,11 @@ svg .mem{fill:#8c959f}
 svg .row-bg{fill:#f3f5f7}
 svg .name{font-size:11px;fill:var(--fg)}
 svg .share{font-size:10px;fill:var(--muted);font-variant-numeric:tabular-nums}
+svg .cache .slice-bg{fill:#f5f3ff;stroke:#8b7fc7;stroke-dasharray:5 3}
+svg .cache-label{font-size:11px;font-weight:600;fill:#5b4ea6}
+svg .mini-cache{fill:#d9d2f5;stroke:#8b7fc7}
+.facts-list{margin:0 0 10px;padding-left:18px}
+.cold-models{display:flex;flex-wrap:wrap;gap:4px}
 svg .free rect{fill:#f6f8fa;stroke:#d0d7de;stroke-dasharray:4 3}
 svg .free text{font-size:11px;fill:#8c959f}
 svg.overview{width:100%}

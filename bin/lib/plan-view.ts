@@ -31,6 +31,8 @@ export interface SliceView {
   /** Sum of the models' shares. */
   readonly shareUsed: number;
   readonly models: readonly ModelOnSliceView[];
+  /** A cache slice of the cold pool: the router loads cold models into it on demand. */
+  readonly cache: boolean;
 }
 
 export interface GpuView {
@@ -97,6 +99,18 @@ export interface TeamView {
   readonly costPerHour: number;
 }
 
+/** The cold pool of the plan (fleet `coldBelowRps`): models without a permanent seat. */
+export interface ColdPoolView {
+  readonly belowRps: number;
+  readonly models: readonly { readonly name: string; readonly team: string; readonly rps: number }[];
+  /** `gpu profile@start` of each cache slice. */
+  readonly slices: readonly string[];
+  readonly hitRateTarget: number;
+  readonly cacheGiB: number;
+  readonly gpusWithSeats: number;
+  readonly gpusSaved: number;
+}
+
 export interface PlanView {
   readonly fleet: string;
   readonly gpus: readonly GpuView[];
@@ -115,6 +129,7 @@ export interface PlanView {
   readonly noMig: number;
   readonly nodeConfigurations: number;
   readonly notes: readonly string[];
+  readonly cold?: ColdPoolView;
 }
 
 /** Models placed in the plan but missing from the fleet get this team. */
@@ -122,7 +137,9 @@ export const UNKNOWN_TEAM = '(unknown)';
 
 export function buildPlanView(fleet: Fleet, plan: Plan, figures: ReadonlyMap<string, TypeFiguresInput> = new Map()): PlanView {
   const models = new Map<string, ModelSpec>(fleet.models.map((m) => [m.name, m]));
-  const gpus = plan.gpus.map((g) => gpuView(g, fleet, models));
+  const cacheSlices = plan.gpus.reduce((n, g) => n + g.slices.filter((s) => s.cache).length, 0);
+  const cacheGiBPerSlice = cacheSlices > 0 ? (plan.cold?.cacheGiB ?? 0) / cacheSlices : 0;
+  const gpus = plan.gpus.map((g) => gpuView(g, fleet, models, cacheGiBPerSlice));
 
   const nodes = nodeViews(plan, gpus);
   const configs = plan.migConfigs && plan.migConfigs.length > 0 ? [...plan.migConfigs] : derivedConfigs(nodes);
@@ -163,7 +180,9 @@ export function buildPlanView(fleet: Fleet, plan: Plan, figures: ReadonlyMap<str
     };
   });
 
+  const cold = coldView(plan, models);
   const placed = new Set(gpus.flatMap((g) => g.slices.flatMap((s) => s.models.map((m) => m.name))));
+  for (const m of cold?.models ?? []) placed.add(m.name);
   const summary = plan.summary;
   const totalCompute = sum(gpus, (g) => g.computeSlices);
   const costPerHour = summary.costPerHour;
@@ -178,6 +197,16 @@ export function buildPlanView(fleet: Fleet, plan: Plan, figures: ReadonlyMap<str
         teamMap.set(m.team, t);
       }
     }
+  }
+  // cache slices are held for the cold models: their compute is split by the cold models' demand
+  const cacheCompute = sum(gpus, (g) => sum(g.slices.filter((s) => s.cache), (s) => s.computeSlices / g.computeSlices));
+  const coldRps = sum(cold?.models ?? [], (m) => m.rps);
+  for (const m of cold?.models ?? []) {
+    const t = teamMap.get(m.team) ?? { models: new Set<string>(), rps: 0, compute: 0 };
+    t.models.add(m.name);
+    t.rps += m.rps;
+    t.compute += coldRps > 0 ? cacheCompute * m.rps / coldRps : 0;
+    teamMap.set(m.team, t);
   }
   const heldCompute = sum([...teamMap.values()], (t) => t.compute);
   const teams = [...teamMap.entries()]
@@ -208,6 +237,7 @@ export function buildPlanView(fleet: Fleet, plan: Plan, figures: ReadonlyMap<str
     noMig: summary.baselines.noMig,
     nodeConfigurations: summary.nodeConfigurations ?? sum(types, (t) => t.nodeConfigurations),
     notes: [...(summary.notes ?? [])],
+    ...(cold ? { cold } : {}),
   };
 }
 
@@ -216,15 +246,32 @@ export function savings(plan: number, baseline: number): number | undefined {
   return baseline > 0 ? 1 - plan / baseline : undefined;
 }
 
-function gpuView(g: PlanGpu, fleet: Fleet, models: Map<string, ModelSpec>): GpuView {
+function coldView(plan: Plan, models: Map<string, ModelSpec>): ColdPoolView | undefined {
+  const c = plan.cold;
+  if (!c) return undefined;
+  return {
+    belowRps: c.belowRps,
+    models: [...c.models]
+      .map((m) => ({ name: m.name, team: models.get(m.name)?.team ?? UNKNOWN_TEAM, rps: m.rps }))
+      .sort((a, b) => b.rps - a.rps || a.name.localeCompare(b.name)),
+    slices: c.slices.map((s) => `${s.gpu} ${s.profile}@${s.start}`),
+    hitRateTarget: c.hitRateTarget,
+    cacheGiB: c.cacheGiB,
+    gpusWithSeats: c.gpusWithSeats,
+    gpusSaved: c.gpusSaved,
+  };
+}
+
+function gpuView(g: PlanGpu, fleet: Fleet, models: Map<string, ModelSpec>, cacheGiB: number): GpuView {
   const type = findGpuType(g.type);
   const axis = type?.mig?.memorySlices ?? 1;
   const computeSlices = type?.mig?.computeSlices ?? 7;
   const memoryGiB = type?.memoryGiB ?? 0;
   const slices = [...g.slices]
     .sort((a, b) => a.start - b.start || a.profile.localeCompare(b.profile))
-    .map((s) => sliceView(g, s, fleet, models, { axis, computeSlices, memoryGiB }));
-  const computeHeld = sum(slices, (s) => Math.min(1, s.shareUsed) * s.computeSlices);
+    .map((s) => sliceView(g, s, fleet, models, { axis, computeSlices, memoryGiB }, cacheGiB));
+  // a cache slice is held whole for the cold pool
+  const computeHeld = sum(slices, (s) => (s.cache ? 1 : Math.min(1, s.shareUsed)) * s.computeSlices);
   return {
     id: g.id,
     type: g.type,
@@ -241,7 +288,7 @@ function gpuView(g: PlanGpu, fleet: Fleet, models: Map<string, ModelSpec>): GpuV
 
 function sliceView(
   g: PlanGpu, s: PlanSlice, fleet: Fleet, models: Map<string, ModelSpec>,
-  whole: { axis: number; computeSlices: number; memoryGiB: number },
+  whole: { axis: number; computeSlices: number; memoryGiB: number }, cacheGiB: number,
 ): SliceView {
   const profile = s.profile === 'whole' ? undefined : findMigProfile(g.type, s.profile);
   const onSlice = s.models.map((m): ModelOnSliceView => {
@@ -265,9 +312,10 @@ function sliceView(
     memorySlices: profile?.memorySlices ?? whole.axis,
     computeSlices: profile?.computeSlices ?? whole.computeSlices,
     capacityGiB: profile?.memoryGiB ?? whole.memoryGiB,
-    usedGiB: onSlice.length > 0 ? fleet.processOverheadGiB + modelMemory : 0,
+    usedGiB: s.cache ? fleet.processOverheadGiB + cacheGiB : onSlice.length > 0 ? fleet.processOverheadGiB + modelMemory : 0,
     shareUsed: sum(onSlice, (m) => m.share),
     models: onSlice,
+    cache: s.cache === true,
   };
 }
 
