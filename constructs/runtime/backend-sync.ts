@@ -17,7 +17,6 @@ export class BackendSync {
   private running?: Promise<void>;
   /** Models READY on a backend that the config does not list, by backend name. */
   readonly unmanaged = new Map<string, string[]>();
-  private readonly probing = new Set<Backend>();
 
   constructor(private readonly cfg: RouterConfig, private readonly cache: ModelCache, private readonly log: Log) {
     for (const bc of cfg.backends) {
@@ -48,11 +47,16 @@ export class BackendSync {
     if (this.timer) clearInterval(this.timer);
   }
 
-  /** Reads one backend's index soon (after a broken connection), marking it down if it does not answer. */
+  /**
+   * After a broken connection: drops the backend's idle sockets (they are likely dead too) and reads its
+   * index at once, marking it down if it does not answer. Requests routed to it wait for `b.probing`.
+   */
   probe(b: Backend): void {
-    if (this.probing.has(b)) return;
-    this.probing.add(b);
-    this.sync(b).finally(() => this.probing.delete(b));
+    if (b.probing) return;
+    b.dropIdleSockets();
+    b.probing = this.sync(b).finally(() => {
+      b.probing = undefined;
+    });
   }
 
   private async doRefresh(): Promise<void> {

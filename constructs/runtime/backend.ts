@@ -50,6 +50,8 @@ export class Backend {
   downSince = 0;
   /** Last error, for `/router/state` and logs. */
   lastError = '';
+  /** Set while an index read checks the backend after a broken connection; requests wait for it. */
+  probing?: Promise<void>;
 
   constructor(
     readonly name: string,
@@ -138,6 +140,11 @@ export class Backend {
       req.on('error', (e: NodeJS.ErrnoException) => done(e.code ?? e.message));
       req.end(payload);
     });
+  }
+
+  /** Destroys the agent's idle keep-alive sockets (after one of them broke). */
+  dropIdleSockets(): void {
+    for (const list of Object.values(this.agent.freeSockets)) for (const sock of list ?? []) sock.destroy();
   }
 
   close(): void {

@@ -268,6 +268,7 @@ export class ModelCache {
   /** Forgets what a backend held; its models are re-homed by the next request for them. */
   markDown(b: Backend, cause: string): void {
     this.metrics.backendErrors.inc([b.name]);
+    b.dropIdleSockets();
     const before = b.lastError;
     b.lastError = cause;
     if (!b.up) {

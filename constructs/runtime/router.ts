@@ -158,6 +158,11 @@ export class Router {
     }
     const b = this.cache.pick(name);
     if (b !== undefined) {
+      if (b.probing !== undefined) {
+        // a connection to it just broke: wait for the check, then route again (re-homed if it is down)
+        b.probing.then(() => (res.destroyed ? this.count(name, 499) : this.handleModel(req, res, url)));
+        return;
+      }
       this.metrics.cacheHits.inc1(name);
       this.send(req, res, name, b);
       return;
@@ -230,6 +235,7 @@ export class Router {
       backendError: (code) => {
         if (UNREACHABLE_CODES.has(code)) this.cache.markDown(b, code);
         else if (code !== 'ETIMEDOUT_REQUEST') this.sync.probe(b);
+        b.dropIdleSockets();
       },
     });
   }
