@@ -8,7 +8,6 @@ import { checkPlanFlags, COMMANDS, PLAN, REPORT, ROUTER, runPlan, runReport, run
 import { CliInputError, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, usageError } from './errors';
 
 export function version(): string {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
   return (require('../../package.json') as { version: string }).version;
 }
 
