@@ -22,6 +22,22 @@ function nodeCost(opt: GpuOption, gpus: number): number {
   return Math.ceil(gpus / opt.gpusPerNode) * opt.gpusPerNode * opt.pricePerGpuHour;
 }
 
+/** Small fleets get this many restarts with shuffled model order (deterministic seed). */
+const RESTARTS = 6;
+const RESTART_MAX_MODELS = 40;
+
+/** Deterministic PRNG for the restarts. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 interface Evaluated { results: TypeResult[]; cost: number; gpus: number }
 
 function bestPack(opt: GpuOption, inputs: ModelInput[], fleet: Fleet, variants: typeof VARIANTS): PackResult {
@@ -38,6 +54,21 @@ function bestPack(opt: GpuOption, inputs: ModelInput[], fleet: Fleet, variants: 
   for (const v of variants) {
     const r = run(inputs, v, thorough);
     if (!best || keyOf(r) < keyOf(best) - 1e-9) best = r;
+  }
+  if (thorough && inputs.length <= RESTART_MAX_MODELS) {
+    // small fleets: a few restarts with the models in other (seeded, hence deterministic) orders
+    const rand = mulberry32(inputs.length * 7919 + 17);
+    for (let k = 0; k < RESTARTS; k++) {
+      const order = inputs.slice();
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        [order[i], order[j]] = [order[j], order[i]];
+      }
+      for (const v of variants.slice(0, 5)) {
+        const r = run(order, v, true);
+        if (keyOf(r) < keyOf(best!) - 1e-9) best = r;
+      }
+    }
   }
   if (thorough) {
     // re-pack the demand of the least-loaded GPUs of the best result from scratch
