@@ -54,7 +54,7 @@ export function loadParva(): Map<string, ProfileEntry[]> | undefined {
  * Synthetic profile family used when ../shared is absent (clearly not measured): throughput grows
  * as slice^0.9 x batch^0.35, latency = batch / throughput.
  */
-function syntheticFamily(): Map<string, ProfileEntry[]> {
+export function syntheticFamily(): Map<string, ProfileEntry[]> {
   const out = new Map<string, ProfileEntry[]>();
   const speeds: Record<string, number> = { 'synth-small': 400, 'synth-medium': 180, 'synth-large': 60, 'synth-xl': 25 };
   for (const [name, speed] of Object.entries(speeds)) {
