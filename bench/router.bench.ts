@@ -7,6 +7,7 @@
  *    delay modelled on the host→GPU copy (16 GB in 0.3 s pinned ≈ 53 GB/s, in 4.8 s pageable ≈ 3.3 GB/s),
  *    scaled to each model's size: hit rate, loads per 1,000 requests, p50/p99 including cold loads.
  */
+import { readFileSync } from 'fs';
 import * as http from 'http';
 import { inferBody, killAll, Proc, request, startRouter, startStandin, waitFor } from '../test/support/triton-standin-procs';
 
@@ -78,6 +79,16 @@ async function metric(base: string, name: string): Promise<number> {
 }
 
 const f = (n: number, d = 2): string => n.toFixed(d);
+
+/** CPU time (user + system) a process has used, ms, from /proc (NaN where there is no /proc). */
+function procCpuMs(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * (1000 / 100);
+  } catch {
+    return NaN;
+  }
+}
 const pad = (s: string, n: number): string => s.padStart(n);
 
 export async function overhead(): Promise<string[]> {
@@ -93,22 +104,41 @@ export async function overhead(): Promise<string[]> {
   await drive(standin.url, 8, 2000, p);
   await drive(router.url, 8, 2000, p);
   const results: Record<string, RunResult> = {};
-  for (const [clients, total] of [[1, 3000], [64, 5000]] as const) {
-    // alternate halves to spread background noise over both paths
-    const d1 = await drive(standin.url, clients, total / 2, p);
-    const r1 = await drive(router.url, clients, total / 2, p);
-    const d2 = await drive(standin.url, clients, total / 2, p);
-    const r2 = await drive(router.url, clients, total / 2, p);
-    const merge = (a: RunResult, b: RunResult): RunResult => ({ latenciesMs: [...a.latenciesMs, ...b.latenciesMs].sort((x, y) => x - y), seconds: a.seconds + b.seconds, errors: a.errors + b.errors });
-    results[`direct-${clients}`] = merge(d1, d2);
-    results[`router-${clients}`] = merge(r1, r2);
+  const cpuMs: Record<string, { standin: number; router: number; client: number }> = {};
+  for (const [clients, total] of [[1, 3000], [64, 6000]] as const) {
+    // alternate four rounds per path to spread background noise over both
+    const runs: Record<string, RunResult[]> = { direct: [], router: [] };
+    const cpu: Record<string, { standin: number; router: number; client: number }> = { direct: { standin: 0, router: 0, client: 0 }, router: { standin: 0, router: 0, client: 0 } };
+    for (let round = 0; round < 4; round++) {
+      for (const [path, url] of [['direct', standin.url], ['router', router.url]] as const) {
+        const s0 = procCpuMs(standin.child.pid);
+        const r0 = procCpuMs(router.child.pid);
+        const c0 = process.cpuUsage();
+        runs[path].push(await drive(url, clients, total / 4, p));
+        const c = process.cpuUsage(c0);
+        cpu[path].standin += procCpuMs(standin.child.pid) - s0;
+        cpu[path].router += procCpuMs(router.child.pid) - r0;
+        cpu[path].client += (c.user + c.system) / 1000;
+      }
+    }
+    const merge = (rs: RunResult[]): RunResult => ({
+      latenciesMs: rs.flatMap((r) => r.latenciesMs).sort((x, y) => x - y),
+      seconds: rs.reduce((a, r) => a + r.seconds, 0),
+      errors: rs.reduce((a, r) => a + r.errors, 0),
+    });
+    results[`direct-${clients}`] = merge(runs.direct);
+    results[`router-${clients}`] = merge(runs.router);
+    cpuMs[`direct-${clients}`] = cpu.direct;
+    cpuMs[`router-${clients}`] = cpu.router;
   }
   rows.push('overhead: infer through the router vs straight to the stand-in (loopback, stand-in answers at once)');
-  rows.push(`${'clients'.padEnd(8)} ${'path'.padEnd(7)} ${pad('requests', 8)} ${pad('p50 ms', 8)} ${pad('p99 ms', 8)} ${pad('req/s', 8)} ${pad('errors', 6)}`);
+  rows.push(`${'clients'.padEnd(8)} ${'path'.padEnd(7)} ${pad('requests', 8)} ${pad('p50 ms', 8)} ${pad('p99 ms', 8)} ${pad('req/s', 8)} ${pad('errors', 6)}   CPU µs/request: client stand-in router`);
   for (const clients of [1, 64]) {
     for (const path of ['direct', 'router']) {
       const r = results[`${path}-${clients}`];
-      rows.push(`${String(clients).padEnd(8)} ${path.padEnd(7)} ${pad(String(r.latenciesMs.length), 8)} ${pad(f(quantile(r.latenciesMs, 0.5), 3), 8)} ${pad(f(quantile(r.latenciesMs, 0.99), 3), 8)} ${pad(f(r.latenciesMs.length / r.seconds, 0), 8)} ${pad(String(r.errors), 6)}`);
+      const c = cpuMs[`${path}-${clients}`];
+      const us = (ms: number): string => (Number.isNaN(ms) ? '-' : f((ms * 1000) / r.latenciesMs.length, 0));
+      rows.push(`${String(clients).padEnd(8)} ${path.padEnd(7)} ${pad(String(r.latenciesMs.length), 8)} ${pad(f(quantile(r.latenciesMs, 0.5), 3), 8)} ${pad(f(quantile(r.latenciesMs, 0.99), 3), 8)} ${pad(f(r.latenciesMs.length / r.seconds, 0), 8)} ${pad(String(r.errors), 6)}   ${pad(us(c.client), 22)} ${pad(us(c.standin), 8)} ${pad(path === 'router' ? us(c.router) : '-', 6)}`);
     }
   }
   const d1 = results['direct-1'];
@@ -120,6 +150,14 @@ export async function overhead(): Promise<string[]> {
   const ratio = r64.latenciesMs.length / r64.seconds / (d64.latenciesMs.length / d64.seconds);
   rows.push(`added latency at 1 client: p50 ${f(addedP50, 3)} ms (target < 1 ms: ${addedP50 < 1 ? 'met' : 'NOT met'}), p99 ${f(addedP99, 3)} ms`);
   rows.push(`throughput at 64 clients: router ${f(ratio * 100, 0)}% of direct (target >= 50%: ${ratio >= 0.5 ? 'met' : 'NOT met'})`);
+  const c64 = cpuMs['router-64'];
+  const perReq = (ms: number): number => (ms * 1000) / r64.latenciesMs.length;
+  // on two idle cores: each single-threaded process is capped at one core, and the processes of a path share two
+  const d64c = cpuMs['direct-64'];
+  const directCap = 1 / Math.max(perReq(d64c.client), perReq(d64c.standin), (perReq(d64c.client) + perReq(d64c.standin)) / 2);
+  const routerCap = 1 / Math.max(perReq(c64.client), perReq(c64.standin), perReq(c64.router), (perReq(c64.client) + perReq(c64.standin) + perReq(c64.router)) / 2);
+  const bound = routerCap / directCap;
+  if (!Number.isNaN(bound)) rows.push(`  (CPU per request above: on two idle cores the router path could reach ${f(Math.min(bound, 1) * 100, 0)}% of direct; the rest is contention)`);
   await router.kill('SIGTERM');
   await standin.kill();
   return rows;
