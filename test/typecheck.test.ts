@@ -1,0 +1,14 @@
+/**
+ * The suite transpiles each file without type checking (fast on 2-core CI); this test type-checks
+ * the whole repository once, so `npm test` fails on any type error.
+ */
+import { spawnSync } from 'child_process';
+import { resolve } from 'path';
+
+test('the repository type-checks (tsc --noEmit)', () => {
+  const root = resolve(__dirname, '..');
+  const tsc = require.resolve('typescript/bin/tsc');
+  const r = spawnSync(process.execPath, [tsc, '--noEmit', '-p', 'tsconfig.json'], { cwd: root, encoding: 'utf8' });
+  expect(r.stdout + r.stderr).toBe('');
+  expect(r.status).toBe(0);
+}, 300_000);
