@@ -81,6 +81,20 @@ test('passes the backend\'s own 400 through unchanged', async () => {
   expect(r.json().error).toContain('failed to parse');
 });
 
+test('notices a model unloaded behind its back (Triton answers 400) and loads it again', async () => {
+  // GIVEN resnet50 loaded, then unloaded on the backend directly
+  expect((await infer(router.url, 'resnet50')).status).toBe(200);
+  expect((await request(standin.url, 'POST', '/v2/repository/models/resnet50/unload')).status).toBe(200);
+  // WHEN a request arrives: Triton's own 400 passes through, and the router re-reads the index
+  const stale = await infer(router.url, 'resnet50');
+  expect(stale.status).toBe(400);
+  expect(stale.json().error).toBe("Request for unknown model: 'resnet50' is not found");
+  // THEN the next request reloads it
+  await waitFor('resnet50 forgotten', async () => (await routerState(router.url)).models.find((m: any) => m.name === 'resnet50').loadedOn.length === 0);
+  expect((await infer(router.url, 'resnet50')).status).toBe(200);
+  expect((await standinStats(standin.url)).loadsByModel.resnet50).toBe(2);
+});
+
 test('fails with 404 and a JSON error for a model it does not manage', async () => {
   const r = await infer(router.url, 'no-such-model');
   expect(r.status).toBe(404);

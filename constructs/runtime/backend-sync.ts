@@ -59,6 +59,21 @@ export class BackendSync {
     });
   }
 
+  /**
+   * Reads one backend's index soon, at most once a second per backend: after it answered 400 for a model the
+   * router believes loaded there (someone unloaded it behind the router's back), so the next request reloads it.
+   */
+  recheck(b: Backend): void {
+    if (b.recheckScheduled) return;
+    const wait = Math.max(0, b.lastRecheck + 1000 - Date.now());
+    b.recheckScheduled = true;
+    setTimeout(() => {
+      b.recheckScheduled = false;
+      b.lastRecheck = Date.now();
+      this.sync(b).catch(() => undefined);
+    }, wait).unref();
+  }
+
   private async doRefresh(): Promise<void> {
     await this.discover();
     await Promise.all(this.cache.backends.map((b) => this.sync(b)));

@@ -50,6 +50,9 @@ export class Backend {
   downSince = 0;
   /** Last error, for `/router/state` and logs. */
   lastError = '';
+  /** Router clock (ms) of the last index read triggered by a 400 answer (see BackendSync.recheck). */
+  lastRecheck = 0;
+  recheckScheduled = false;
   /** Set while an index read checks the backend after a broken connection; requests wait for it. */
   probing?: Promise<void>;
 

@@ -231,6 +231,8 @@ export class Router {
       done: (status) => {
         this.cache.release(b, r);
         this.count(name, status);
+        // Triton answers 400 for a model it does not have: check whether it was unloaded behind our back
+        if (status === 400) this.sync.recheck(b);
       },
       backendError: (code) => {
         if (UNREACHABLE_CODES.has(code)) this.cache.markDown(b, code);
