@@ -5,7 +5,8 @@
  * - every Triton pool requests exactly one GPU/MIG resource, and some node pool that its node
  *   selector admits provides that resource in its MIG layout;
  * - the pool tolerates every taint of those nodes, and each of its tolerations matches a taint there;
- * - every model the pool loads (`--load-model=`) is in the model repository;
+ * - every model the pool loads (`--load-model=`), and every model a model router loads on demand
+ *   (its `router.yaml`), is in the model repository;
  * - every namespace's ResourceQuota covers what its pools may request (maximum replicas × one slice, CPU,
  *   memory, pods), and its LimitRange default limits do not reject the pools' pods.
  *
@@ -82,10 +83,21 @@ export interface LimitDefaultsFacts {
   readonly memory?: number;
 }
 
+/** A model router (its rendered `router.yaml`) as the checks see it. */
+export interface RouterFacts {
+  /** Name of the router (the ConfigMap's `app.kubernetes.io/instance` label, else the ConfigMap name). */
+  readonly name: string;
+  readonly namespace: string;
+  /** Models the router manages (loads on demand). */
+  readonly models: readonly string[];
+}
+
 export interface PlatformFacts {
   readonly nodePools: readonly NodePoolFacts[];
   readonly pools: readonly PoolFacts[];
   readonly quotas: readonly QuotaFacts[];
+  /** @default - none */
+  readonly routers?: readonly RouterFacts[];
   /** @default - none */
   readonly limitDefaults?: readonly LimitDefaultsFacts[];
 }
@@ -317,7 +329,21 @@ export function collectFacts(objects: readonly any[]): PlatformFacts {
       limitDefaults.push({ namespace: o.metadata?.namespace ?? '', cpu: parseQuantity(l.default.cpu), memory: parseQuantity(l.default.memory) });
     }
   }
-  return { nodePools, pools, quotas, limitDefaults };
+  const routers: RouterFacts[] = [];
+  for (const o of objects) {
+    if (o?.kind !== 'ConfigMap' || o.metadata?.labels?.['app.kubernetes.io/name'] !== 'gpufleet-router') continue;
+    const text = o.data?.['router.yaml'];
+    if (typeof text !== 'string') continue;
+    let doc: any;
+    try {
+      doc = parseYaml(text);
+    } catch {
+      continue;
+    }
+    const models = (Array.isArray(doc?.models) ? doc.models : []).map((m: any) => String(m?.name));
+    routers.push({ name: o.metadata?.labels?.['app.kubernetes.io/instance'] ?? o.metadata?.name, namespace: o.metadata?.namespace ?? '', models });
+  }
+  return { nodePools, pools, quotas, limitDefaults, routers };
 }
 
 /** Whether a node pool's known labels admit a pool's node selector and affinity (labels a node pool does not declare are not held against it, except the MIG config label). */
@@ -399,6 +425,18 @@ export function checkPlatformFacts(facts: PlatformFacts, options: CheckOptions =
       for (const m of pool.models) {
         if (!repo.has(m)) {
           problems.push(`pool "${pool.name}" loads model "${m}", but the model repository has no model "${m}" (repository: ${[...repo].sort().join(', ') || 'empty'})`);
+        }
+      }
+    }
+  }
+
+  if (options.repositoryModels) {
+    const repo = new Set(options.repositoryModels);
+    const routers = [...(facts.routers ?? [])].sort((a, b) => a.name.localeCompare(b.name) || a.namespace.localeCompare(b.namespace));
+    for (const r of routers) {
+      for (const m of r.models) {
+        if (!repo.has(m)) {
+          problems.push(`router "${r.name}" (namespace ${r.namespace}) loads model "${m}" on demand, but the model repository has no model "${m}" (repository: ${[...repo].sort().join(', ') || 'empty'})`);
         }
       }
     }

@@ -3,7 +3,7 @@
  * layouts, teams with their models' Triton configs, and Triton pools grouped by
  * (node configuration, slice kind, model set). Pure: no constructs are created here.
  */
-import { defaultInstanceType, resolveGpuType } from '../catalog';
+import { defaultInstanceType, getGpuType, getMigProfile, resolveGpuType } from '../catalog';
 import type { Fleet, ModelSpec } from '../fleet/types';
 import type { Plan, PlanMigConfig } from '../planner/types';
 import { MigLayout } from './mig-layout';
@@ -48,6 +48,21 @@ export interface SharedPool extends TeamPool {
   readonly teams: readonly string[];
 }
 
+/**
+ * The cold pool of a plan (fleet `coldBelowRps`): cache pools (Triton in explicit model-control mode,
+ * nothing loaded at start) and the models the router loads into them on demand.
+ */
+export interface PlannedColdPool {
+  /** Owner of the cache pools and the router: the team of every cold model, or `shared`. */
+  readonly owner: string;
+  /** Names of the cache pools (also in `teams[].pools` or `sharedPools`, with the cold models as `models`). */
+  readonly pools: readonly string[];
+  /** The cold models with the GPU memory one loaded copy takes (one instance), sorted by name. */
+  readonly models: readonly { readonly name: string; readonly memoryGiB: number }[];
+  /** GPU memory Triton takes besides its models (the fleet's `processOverheadGiB`), GiB. */
+  readonly processOverheadGiB: number;
+}
+
 /** The declaration a plan renders to. */
 export interface PlannedPlatform {
   readonly nodePools: readonly PlatformNodePool[];
@@ -57,6 +72,8 @@ export interface PlannedPlatform {
   readonly sharedPools: readonly SharedPool[];
   /** model → pool → requests/s the plan sends there (route weights). */
   readonly weights: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  /** The cold pool, when the plan has one. */
+  readonly cold?: PlannedColdPool;
 }
 
 const WHOLE = 'whole';
@@ -124,6 +141,28 @@ function plannedModel(spec: ModelSpec, placements: readonly { batch: number; ins
 }
 
 /**
+ * The Triton config hints of a cold model: one instance (the router counts one copy of `memoryGiB`,
+ * as the planner sizes the cache), batch of its best admissible one-instance entry on the cache slice.
+ */
+function coldModel(spec: ModelSpec, fleet: Fleet, gpuType: string, profile: string, given?: TeamModel): TeamModel {
+  const slice = profile === WHOLE ? 7 : getMigProfile(gpuType, profile).computeSlices;
+  const gpu = getGpuType(gpuType).id;
+  const entries = spec.profiles
+    .filter((p) => resolveGpuType(p.gpu).id === gpu && p.slice === slice && p.latencyMs <= fleet.latencyHeadroom * spec.latencySloMs)
+    .sort((a, b) => (a.instances === 1 ? 0 : 1) - (b.instances === 1 ? 0 : 1) || b.throughput - a.throughput || a.latencyMs - b.latencyMs || a.batch - b.batch);
+  const batch = entries[0]?.batch ?? 1;
+  const maxBatchSize = given?.maxBatchSize ?? spec.triton?.maxBatchSize ?? (entries[0] ? batch : 8);
+  return {
+    ...given,
+    name: spec.name,
+    platform: given?.platform ?? spec.triton?.platform ?? 'onnxruntime_onnx',
+    maxBatchSize,
+    preferredBatchSizes: given?.preferredBatchSizes ?? (maxBatchSize > 0 && entries[0] && batch <= maxBatchSize ? [batch] : undefined),
+    instances: given?.instances ?? 1,
+  };
+}
+
+/**
  * The platform declaration of a plan. Teams given in `teams` (matched by name) keep their group,
  * quota, namespace, setup hook and model overrides; their `pools` must be absent (the plan places models).
  */
@@ -162,9 +201,19 @@ export function planDeclaration(fleet: Fleet, plan: Plan, teams: readonly Team[]
   interface Group { config: string; profile: string; models: string[]; replicas: number; rps: Map<string, number> }
   const groups = new Map<string, Group>();
   const placements = new Map<string, { batch: number; instances: number; rps: number }[]>();
+  // Cache slices of the cold pool: grouped by (node configuration, slice kind).
+  const cacheGroups = new Map<string, { config: string; profile: string; gpuType: string; replicas: number }>();
   for (const g of [...plan.gpus].sort((a, b) => byString(a.id, b.id))) {
     const config = configOfGpu.get(g.id)!;
     for (const s of g.slices) {
+      if (s.cache) {
+        if (!plan.cold) throw new Error(`plan.gpus[${g.id}]: slice ${s.profile}@${s.start} is a cache slice, but the plan has no cold pool (plan.cold)`);
+        const key = `${config}#${s.profile}`;
+        const c = cacheGroups.get(key) ?? { config, profile: s.profile, gpuType: g.type, replicas: 0 };
+        c.replicas += 1;
+        cacheGroups.set(key, c);
+        continue;
+      }
       if (s.models.length === 0) continue;
       const models = s.models.map((m) => m.name).sort(byString);
       const key = `${config}#${s.profile}#${models.join(',')}`;
@@ -205,7 +254,16 @@ export function planDeclaration(fleet: Fleet, plan: Plan, teams: readonly Team[]
     const owners = [...componentTeams.get(find(sorted.indexOf(g)))!].sort(byString);
     return owners.length === 1 ? owners[0] : 'shared';
   };
-  if (fleet.models.some((m) => m.team === 'shared') && sorted.some((g) => ownerOf(g) === 'shared')) {
+  const coldNames = [...new Set((plan.cold?.models ?? []).map((m) => m.name))].sort(byString);
+  for (const m of coldNames) {
+    if (!specs.has(m)) throw new Error(`plan.cold.models: model "${m}" is not in fleet "${fleet.name}"`);
+  }
+  if (coldNames.length > 0 && cacheGroups.size === 0) {
+    throw new Error(`plan.cold: ${coldNames.length} cold model(s) (${coldNames.join(', ')}) but no cache slice (cache: true) in plan.gpus`);
+  }
+  const coldTeams = [...new Set(coldNames.map(teamOf))].sort(byString);
+  const coldOwner = coldTeams.length === 1 ? coldTeams[0] : 'shared';
+  if (fleet.models.some((m) => m.team === 'shared') && (sorted.some((g) => ownerOf(g) === 'shared') || (coldNames.length > 0 && coldOwner === 'shared'))) {
     throw new Error('fleet: team "shared" is reserved for pools that serve several teams\' models; rename the team');
   }
   const perTag = new Map<string, number>();
@@ -245,7 +303,34 @@ export function planDeclaration(fleet: Fleet, plan: Plan, teams: readonly Team[]
     }
   }
 
-  const unplaced = fleet.models.filter((m) => !placements.has(m.name)).map((m) => m.name).sort(byString);
+  // Cache pools: `<owner>-cache-<slice>` (numbered when the cold pool spans several kinds); the cold
+  // models are their `models` (the router loads them; nothing is loaded at start), fixed replicas.
+  const cachePools: string[] = [];
+  const cacheSorted = [...cacheGroups.entries()].sort(([a], [b]) => byString(a, b)).map(([, c]) => c);
+  if (coldNames.length > 0) {
+    const perCacheTag = new Map<string, number>();
+    for (const c of cacheSorted) perCacheTag.set(tagOf(c.profile), (perCacheTag.get(tagOf(c.profile)) ?? 0) + 1);
+    const seenCacheTag = new Map<string, number>();
+    for (const c of cacheSorted) {
+      const tag = tagOf(c.profile);
+      const n = (seenCacheTag.get(tag) ?? 0) + 1;
+      seenCacheTag.set(tag, n);
+      const suffix = `-cache-${tag}${perCacheTag.get(tag)! > 1 ? `-${n}` : ''}`;
+      const name = `${dnsLabel(coldOwner).slice(0, MAX_POOL_NAME_LENGTH - suffix.length).replace(/-+$/, '')}${suffix}`;
+      const nodePool = nodePoolOfConfig.get(c.config);
+      if (!nodePool) throw new Error(`plan: node configuration "${c.config.split('|')[0]}" of cache pool "${name}" is not in plan.migConfigs`);
+      const pool: TeamPool = { name, slice: c.profile, models: coldNames, replicas: c.replicas, nodePool: nodePool.name, scaling: { kind: 'fixed' } };
+      poolsByOwner.set(coldOwner, [...(poolsByOwner.get(coldOwner) ?? []), coldOwner === 'shared' ? { ...pool, teams: coldTeams } : pool]);
+      cachePools.push(name);
+    }
+  }
+  const coldSet = new Set(coldNames);
+  for (const m of coldNames) {
+    if (placements.has(m)) throw new Error(`plan.cold.models: model "${m}" is cold (served through the router) but also placed on a slice; a model is either cold or seated`);
+  }
+  const cacheKind = cacheSorted[0];
+
+  const unplaced = fleet.models.filter((m) => !placements.has(m.name) && !coldSet.has(m.name)).map((m) => m.name).sort(byString);
   if (unplaced.length > 0) throw new Error(`plan: model(s) ${unplaced.join(', ')} of fleet "${fleet.name}" are not placed on any slice`);
 
   const teamNames = [...new Set(fleet.models.map((m) => m.team))].sort(byString);
@@ -260,7 +345,9 @@ export function planDeclaration(fleet: Fleet, plan: Plan, teams: readonly Team[]
     }
     const models = fleet.models
       .filter((m) => m.team === name)
-      .map((m) => plannedModel(m, placements.get(m.name) ?? [], overrides.get(m.name)))
+      .map((m) => (coldSet.has(m.name) && !placements.has(m.name)
+        ? coldModel(m, fleet, cacheKind.gpuType, cacheKind.profile, overrides.get(m.name))
+        : plannedModel(m, placements.get(m.name) ?? [], overrides.get(m.name))))
       .sort((a, b) => byString(a.name, b.name));
     return { ...(t ?? {}), name, models, pools: poolsByOwner.get(name) ?? [] } as Team;
   });
@@ -270,5 +357,15 @@ export function planDeclaration(fleet: Fleet, plan: Plan, teams: readonly Team[]
     teams: outTeams,
     sharedPools: (poolsByOwner.get('shared') ?? []) as SharedPool[],
     weights,
+    ...(coldNames.length > 0
+      ? {
+        cold: {
+          owner: coldOwner,
+          pools: cachePools,
+          models: coldNames.map((name) => ({ name, memoryGiB: specs.get(name)!.memoryGiB })),
+          processOverheadGiB: fleet.processOverheadGiB,
+        },
+      }
+      : {}),
   };
 }

@@ -2,9 +2,11 @@
  * The serving side of a platform's pools: one `PoolAutoscaling` per autoscaled pool, the
  * prometheus-adapter rules HPAs read, and the per-model routes to the pools.
  */
-import { Duration } from 'cdk8s';
+import { ApiObject, Duration } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { GatewayRef, ModelIngressOptions, ModelRoutes } from './model-routes';
+import { GatewayRef, HTTPROUTE_MAX_MATCHES_PER_ROUTE, HTTPROUTE_MAX_MATCHES_PER_RULE, ModelIngressOptions, ModelRoutes, gatewayDuration } from './model-routes';
+import { ROUTER_PORT } from './model-router';
 import { PoolAutoscaling } from './pool-autoscaling';
 import { PrometheusAdapterRules } from './prometheus-adapter-rules';
 import type { PoolScaling } from './team-contract';
@@ -31,6 +33,21 @@ export interface ServedPool {
   readonly owner: string;
   readonly scaling: PoolScaling;
   readonly maxReplicas: number;
+  /**
+   * A cache pool of the model router: its `models` are loaded on demand by the router, and their paths
+   * route to the router, not to the pool. @default false
+   */
+  readonly cache?: boolean;
+}
+
+/** The model router of a platform's cold models, as the routes see it. */
+export interface RoutedRouter {
+  /** Name of the router's Service. */
+  readonly serviceName: string;
+  /** Namespace of the router (and of its routes). */
+  readonly namespace: string;
+  /** Models whose paths go to the router. */
+  readonly models: readonly string[];
 }
 
 export interface PlatformServingProps {
@@ -46,6 +63,8 @@ export interface PlatformServingProps {
   readonly routes?: PlatformRoutesOptions;
   /** Models that must be routed (every model of the repository). @default - the models of the pools */
   readonly models?: readonly string[];
+  /** The model router: its models' paths go to its Service. @default - none */
+  readonly router?: RoutedRouter;
 }
 
 /** Autoscaling, metrics rules and routes of a platform's pools. */
@@ -58,6 +77,8 @@ export class PlatformServing extends Construct {
   public readonly routeWeights: ReadonlyMap<string, ReadonlyMap<string, number>>;
   /** The per-model routes, when there is a pool. */
   public readonly routes?: ModelRoutes;
+  /** HTTPRoutes (or the Ingress) sending the router's models to the router, in order. @default - none */
+  public readonly routerRoutes: ApiObject[] = [];
 
   constructor(scope: Construct, id: string, props: PlatformServingProps) {
     super(scope, id);
@@ -72,8 +93,14 @@ export class PlatformServing extends Construct {
       this.adapterRules = new PrometheusAdapterRules(this, 'AdapterRules', { namespace: props.monitoringNamespace });
     }
 
+    const routerModels = new Set(props.router?.models ?? []);
+    const cacheModels = new Set(props.pools.filter((p) => p.cache).flatMap((p) => p.pool.models));
+    for (const m of [...cacheModels].sort()) {
+      if (!routerModels.has(m)) throw new Error(`router.models: model "${m}" of a cache pool is not routed to the router (router models: ${[...routerModels].sort().join(', ') || 'none'})`);
+    }
+    const seated = props.pools.filter((p) => !p.cache);
     const weights = new Map<string, Map<string, number>>();
-    for (const { pool } of props.pools) {
+    for (const { pool } of seated) {
       for (const model of pool.models) {
         const w = props.weights?.get(model)?.get(pool.name) ?? pool.replicas;
         const m = weights.get(model) ?? new Map<string, number>();
@@ -85,8 +112,9 @@ export class PlatformServing extends Construct {
       [...weights.keys()].sort().map((m) => [m, new Map([...weights.get(m)!.entries()].sort(([a], [b]) => (a < b ? -1 : 1)))]),
     );
 
-    if (props.pools.length === 0) return;
     const routes = props.routes ?? {};
+    if (props.router) this.routerRoutes.push(...renderRouterRoutes(this, props.router, routes, props.gatewayNamespace));
+    if (seated.length === 0) return;
     // HTTPRoute weights are integers: a planned pool's weight is the requests/s the plan sends it, rounded (at least 1).
     const poolWeight = (pool: TritonPool): number | undefined => {
       if (!props.weights || routes.ingress) return undefined;
@@ -97,14 +125,77 @@ export class PlatformServing extends Construct {
     };
     this.routes = new ModelRoutes(this, 'Routes', {
       name: routes.name,
-      pools: props.pools.map(({ pool }) => {
+      pools: seated.map(({ pool }) => {
         const weight = poolWeight(pool);
         return weight === undefined ? pool : { pool, weight };
       }),
       ...(routes.ingress ? { ingress: routes.ingress } : { gateway: routes.gateway ?? { name: 'inference', namespace: props.gatewayNamespace } }),
       hostnames: routes.hostnames,
       requestTimeout: routes.requestTimeout,
-      models: props.models,
+      models: props.models?.filter((m) => !routerModels.has(m)),
     });
   }
+}
+
+/**
+ * Routes of the router's models: every `/v2/models/<name>` path to the router's Service (port 8000).
+ * Gateway API: HTTPRoutes `<name>-router` (`-2`, ... beyond 128 paths) in the router's namespace; Ingress:
+ * one Ingress `<name>-router` there.
+ */
+function renderRouterRoutes(scope: Construct, router: RoutedRouter, options: PlatformRoutesOptions, gatewayNamespace: string): ApiObject[] {
+  const models = [...new Set(router.models)].sort();
+  if (models.length === 0) return [];
+  const base = `${options.name ?? 'models'}-router`;
+  const labels = { 'app.kubernetes.io/part-of': 'gpufleet', 'app.kubernetes.io/component': 'routing' };
+  const hostnames = [...(options.hostnames ?? [])].sort();
+  if (options.ingress) {
+    return [
+      new k8s.KubeIngress(scope, 'RouterIngress', {
+        metadata: { name: base, namespace: router.namespace, labels, ...(options.ingress.annotations ? { annotations: { ...options.ingress.annotations } } : {}) },
+        spec: {
+          ...(options.ingress.className ? { ingressClassName: options.ingress.className } : {}),
+          rules: [{
+            ...(hostnames[0] ? { host: hostnames[0] } : {}),
+            http: {
+              paths: models.map((m) => ({
+                path: `/v2/models/${m}`,
+                pathType: 'Prefix',
+                backend: { service: { name: router.serviceName, port: { number: ROUTER_PORT } } },
+              })),
+            },
+          }],
+        },
+      }),
+    ];
+  }
+  const gateway = options.gateway ?? { name: 'inference', namespace: gatewayNamespace };
+  const out: ApiObject[] = [];
+  for (let r = 0; r * HTTPROUTE_MAX_MATCHES_PER_ROUTE < models.length; r++) {
+    const chunk = models.slice(r * HTTPROUTE_MAX_MATCHES_PER_ROUTE, (r + 1) * HTTPROUTE_MAX_MATCHES_PER_ROUTE);
+    const rules = [];
+    for (let i = 0; i < chunk.length; i += HTTPROUTE_MAX_MATCHES_PER_RULE) {
+      rules.push({
+        matches: chunk.slice(i, i + HTTPROUTE_MAX_MATCHES_PER_RULE).map((m) => ({ path: { type: 'PathPrefix', value: `/v2/models/${m}` } })),
+        backendRefs: [{ group: '', kind: 'Service', name: router.serviceName, port: ROUTER_PORT }],
+        ...(options.requestTimeout ? { timeouts: { request: gatewayDuration(options.requestTimeout.toMilliseconds()) } } : {}),
+      });
+    }
+    out.push(new ApiObject(scope, `RouterRoute-${r}`, {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: r === 0 ? base : `${base}-${r + 1}`, namespace: router.namespace, labels },
+      spec: {
+        parentRefs: [{
+          group: 'gateway.networking.k8s.io',
+          kind: 'Gateway',
+          name: gateway.name,
+          ...(gateway.namespace ? { namespace: gateway.namespace } : {}),
+          ...(gateway.sectionName ? { sectionName: gateway.sectionName } : {}),
+        }],
+        ...(hostnames.length > 0 ? { hostnames } : {}),
+        rules,
+      },
+    }));
+  }
+  return out;
 }

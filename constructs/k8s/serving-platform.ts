@@ -7,7 +7,7 @@
  * model-repository → add-ons (declared order) → teams (by name) → autoscaling and routes → team setup
  * hooks → add-on postDeploy (declared order) → cross-tree checks.
  */
-import { ApiObject, Chart } from 'cdk8s';
+import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { Fleet } from '../fleet/types';
 import { plan as planFleet } from '../planner';
@@ -23,8 +23,9 @@ import { PlannedPlatform, PlanRenderOptions, PlatformNodePool, SharedPool, planD
 import { BUILT_IN_PARTS, PlatformContext, PoolScaling, Team, TeamAddOn, TeamModel, TeamPool } from './team-contract';
 import { TeamNamespace } from './team-namespace';
 import { TRITON_PLATFORMS, TritonBackend, TritonModelConfig, TritonPlatform } from './triton-model-config';
-import { TritonPool, TritonPoolProps } from './triton-pool';
+import { TRITON_MODEL_LABEL_PREFIX, TritonPool, TritonPoolProps } from './triton-pool';
 import { PlatformServing, PlatformRoutesOptions, ServedPool } from './serving-platform-serving';
+import { PlatformRouter, PlatformRouterOptions } from './serving-platform-router';
 
 
 /** The EKS cluster the node pools join. */
@@ -40,6 +41,8 @@ export interface PlatformPlan extends PlanRenderOptions {
   readonly fleet: Fleet;
   /** The plan of `fleet`. @default - `plan(fleet)`: the fleet is planned here */
   readonly plan?: Plan;
+  /** The model router of the plan's cold pool (fleet `coldBelowRps`). @default - ModelRouter defaults */
+  readonly router?: PlatformRouterOptions;
 }
 
 /** Triton pool settings every pool of the platform shares. */
@@ -98,8 +101,8 @@ export class ServingPlatform extends Construct {
    * teams from the fleet, Triton pools and model configs from the plan.
    */
   public static fromPlan(scope: Construct, id: string, props: Omit<ServingPlatformProps, 'plan'> & PlatformPlan): ServingPlatform {
-    const { fleet, plan, sharedNamespace, scaling, extraReplicas, ...rest } = props;
-    return new ServingPlatform(scope, id, { ...rest, sharedNamespace, plan: { fleet, plan, sharedNamespace, scaling, extraReplicas } });
+    const { fleet, plan, sharedNamespace, scaling, extraReplicas, router, ...rest } = props;
+    return new ServingPlatform(scope, id, { ...rest, sharedNamespace, plan: { fleet, plan, sharedNamespace, scaling, extraReplicas, router } });
   }
 
   public readonly gpuOperator: GpuOperator;
@@ -113,6 +116,8 @@ export class ServingPlatform extends Construct {
   public readonly pools: ReadonlyMap<string, ServedPool>;
   /** Routes, autoscaling and metrics rules of the pools. */
   public readonly serving: PlatformServing;
+  /** The model router of a planned cold pool (fleet `coldBelowRps`), with its network policies. */
+  public readonly coldPool?: PlatformRouter;
 
   private readonly registry = new Map<string, Construct>();
 
@@ -238,6 +243,7 @@ export class ServingPlatform extends Construct {
       name: t.name, namespace: t.namespace ?? t.name, group: t.group, team: t, pools: t.pools ?? [],
     }));
     if (sharedPools.length > 0) owners.push({ name: 'shared', namespace: sharedNamespace, group: 'gpufleet:platform', pools: sharedPools });
+    const cachePools = new Set(planned?.cold?.pools ?? []);
     const namespaceOwners = new Map<string, string>();
     for (const o of owners) {
       const other = namespaceOwners.get(o.namespace);
@@ -286,8 +292,10 @@ export class ServingPlatform extends Construct {
           namespace: o.namespace,
           team: o.name,
         });
+        const cache = cachePools.has(p.name);
+        if (cache) loadNothingAtStart(pool);
         const maxReplicas = scaling.kind === 'fixed' ? replicas : scaling.maxReplicas;
-        pools.set(p.name, { pool, owner: o.name, scaling, maxReplicas });
+        pools.set(p.name, { pool, owner: o.name, scaling, maxReplicas, ...(cache ? { cache: true } : {}) });
         ns.addGpuQuota(pool.gpuResource, maxReplicas);
         const requests = podRequests(pool);
         ns.addWorkload(requests.cpu * maxReplicas, requests.memory * maxReplicas, maxReplicas);
@@ -295,6 +303,22 @@ export class ServingPlatform extends Construct {
     }
     this.teams = teamNamespaces;
     this.pools = pools;
+
+    // 6b. The cold pool: a model router over the cache pools, beside them.
+    const cold = planned?.cold;
+    if (cold) {
+      const ns = teamNamespaces.get(cold.owner)!;
+      this.coldPool = new PlatformRouter(this, 'ColdPool', {
+        ...(props.plan?.router ?? {}),
+        namespace: ns.namespaceName,
+        pools: cold.pools.map((n) => pools.get(n)!.pool),
+        models: cold.models,
+        processOverheadGiB: cold.processOverheadGiB,
+        monitoringNamespace,
+      });
+      const r = deploymentRequests(this.coldPool.router.deployment);
+      ns.addWorkload(r.cpu, r.memory, 1);
+    }
     const served = new Set([...pools.values()].flatMap((p) => p.pool.models));
     for (const t of teams) {
       for (const m of t.models) {
@@ -313,6 +337,9 @@ export class ServingPlatform extends Construct {
       monitoringNamespace,
       routes: props.routes,
       models: this.repository.modelNames,
+      ...(this.coldPool
+        ? { router: { serviceName: this.coldPool.router.service.name, namespace: this.coldPool.router.namespace!, models: this.coldPool.router.config.models.map((m) => m.name) } }
+        : {}),
     });
 
     // 8. Team setup hooks, by team name.
@@ -399,7 +426,28 @@ export class ServingPlatform extends Construct {
 
 /** CPU (cores) and memory (bytes) one pod of a pool requests, read from its rendered Deployment. */
 function podRequests(pool: TritonPool): { cpu: number; memory: number } {
-  const containers: any[] = pool.deployment.toJson().spec?.template?.spec?.containers ?? [];
+  return deploymentRequests(pool.deployment);
+}
+
+/**
+ * A cache pool of the router: Triton in explicit model-control mode with no `--load-model` (the router
+ * loads models on demand) and no per-model pod labels (no model is served there permanently).
+ * TritonPool renders both for its `models`; they are removed from the rendered Deployment.
+ */
+function loadNothingAtStart(pool: TritonPool): void {
+  const container = pool.deployment.toJson().spec.template.spec.containers[0];
+  const args: string[] = container.args.filter((a: string) => !a.startsWith('--load-model='));
+  pool.deployment.addJsonPatch(JsonPatch.replace('/spec/template/spec/containers/0/args', args));
+  for (const m of pool.models) {
+    pool.deployment.addJsonPatch(JsonPatch.remove(`/spec/template/metadata/labels/${`${TRITON_MODEL_LABEL_PREFIX}${m}`.replace(/~/g, '~0').replace(/\//g, '~1')}`));
+  }
+  pool.deployment.addJsonPatch(JsonPatch.add('/metadata/labels/gpufleet.io~1cache-pool', 'true'));
+  pool.deployment.addJsonPatch(JsonPatch.add('/spec/template/metadata/labels/gpufleet.io~1cache-pool', 'true'));
+}
+
+/** CPU (cores) and memory (bytes) one pod of a Deployment requests. */
+function deploymentRequests(deployment: ApiObject): { cpu: number; memory: number } {
+  const containers: any[] = deployment.toJson().spec?.template?.spec?.containers ?? [];
   let cpu = 0;
   let memory = 0;
   for (const c of containers) {
