@@ -2,7 +2,8 @@
  * A platform produced by the planner: the fleet file is planned (`plan(fleet)`) and the plan is
  * rendered by `ServingPlatform.fromPlan` — one node pool per node configuration with its MIG layout,
  * Triton pools per (slice kind, model set) with the plan's replicas, model configs from the chosen
- * profile entries, routes and team quotas sized from the pools.
+ * profile entries, routes and team quotas sized from the pools. A fleet with `coldBelowRps`
+ * (examples/long-tail.fleet.yaml) also gets its cold pool: cache pools and the model router in front of them.
  *
  * Run: `npx ts-node --transpile-only examples/planned-platform.ts [FLEET] [OUTDIR]`
  * (defaults: examples/payments-and-vision-h100.fleet.yaml, dist/planned/; `npm run synth` clears dist/).
@@ -17,6 +18,8 @@ import type { Plan } from '../constructs/planner/types';
 
 /** The fleet the example plans by default. */
 export const DEFAULT_FLEET_FILE = path.join(__dirname, 'payments-and-vision-h100.fleet.yaml');
+/** A long-tail fleet: most models below `coldBelowRps`, served from cache slices through the model router. */
+export const LONG_TAIL_FLEET_FILE = path.join(__dirname, 'long-tail.fleet.yaml');
 
 export interface PlannedPlatformOptions extends ChartProps {
   /** Fleet file (YAML or JSON). @default DEFAULT_FLEET_FILE */
