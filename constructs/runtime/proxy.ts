@@ -47,16 +47,29 @@ export function sendJson(res: http.ServerResponse, status: number, value: unknow
   res.end(body);
 }
 
+/** Connection failures after which a request whose body the router holds is sent again (once). */
+const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE']);
+/** Largest request body kept in memory for that retry; larger bodies are streamed only. */
+const MAX_REPLAY_BYTES = 8 * 1024 * 1024;
+
 export interface ForwardHooks {
-  /** Called once with the status the client got. */
+  /**
+   * When set: called instead of answering 502 when the connection failed before any answer and the whole
+   * body is held in memory; the caller routes the request again with that body.
+   */
+  retry?: (body: Buffer[]) => void;
+  /** Called once with the status the client got (not after `retry`). */
   done(status: number): void;
   /** Called when the backend could not be reached or broke the connection (before `done`). */
   backendError(code: string): void;
 }
 
-/** Streams `req` to `b` and the answer to `res`. */
-export function forward(req: http.IncomingMessage, res: http.ServerResponse, b: Backend, timeoutMs: number, hooks: ForwardHooks): void {
+/** Streams `req` (or `replay`, a body already read) to `b` and the answer to `res`. */
+export function forward(req: http.IncomingMessage, res: http.ServerResponse, b: Backend, timeoutMs: number, replay: Buffer[] | undefined, hooks: ForwardHooks): void {
   let finished = false;
+  // references to the body chunks (no copies), for one retry on a dead connection
+  let kept: Buffer[] | undefined = hooks.retry !== undefined ? [] : undefined;
+  let keptBytes = 0;
   const finish = (status: number): void => {
     if (finished) return;
     finished = true;
@@ -101,6 +114,11 @@ export function forward(req: http.IncomingMessage, res: http.ServerResponse, b: 
     }
     const code = e.code ?? 'ERROR';
     hooks.backendError(code);
+    if (!res.headersSent && kept !== undefined && req.complete && RETRYABLE_CODES.has(code)) {
+      finished = true;
+      hooks.retry!(kept);
+      return;
+    }
     if (res.headersSent) {
       res.destroy();
       finish(502);
@@ -127,9 +145,20 @@ export function forward(req: http.IncomingMessage, res: http.ServerResponse, b: 
     }
   });
   req.on('error', () => upstream.destroy());
+  if (replay !== undefined) {
+    for (let i = 0; i < replay.length - 1; i++) upstream.write(replay[i]);
+    if (replay.length > 0) upstream.end(replay[replay.length - 1]);
+    else upstream.end();
+    return;
+  }
   // same for the request body: the last chunk goes with end()
   let held: Buffer | undefined;
   req.on('data', (c: Buffer) => {
+    if (kept !== undefined) {
+      kept.push(c);
+      keptBytes += c.length;
+      if (keptBytes > MAX_REPLAY_BYTES) kept = undefined;
+    }
     if (held !== undefined && !upstream.write(held)) {
       req.pause();
       upstream.once('drain', () => req.resume());

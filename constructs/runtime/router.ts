@@ -156,15 +156,24 @@ export class Router {
       sendError(res, 405, `method ${req.method} not allowed on ${MODELS_PREFIX}${name}`);
       return;
     }
+    this.route(req, res, url, end, ms, undefined);
+  }
+
+  /**
+   * Sends a model request to a backend holding the model, or waits for its load. `replay` is the body of a
+   * request whose first attempt found a dead connection (it is sent again once, from memory).
+   */
+  private route(req: http.IncomingMessage, res: http.ServerResponse, url: string, end: number, ms: ModelState, replay: Buffer[] | undefined): void {
+    const name = ms.cfg.name;
     const b = this.cache.pick(name);
     if (b !== undefined) {
       if (b.probing !== undefined) {
         // a connection to it just broke: wait for the check, then route again (re-homed if it is down)
-        b.probing.then(() => (res.destroyed ? this.count(name, 499) : this.handleModel(req, res, url)));
+        b.probing.then(() => (res.destroyed ? this.count(name, 499) : this.route(req, res, url, end, ms, replay)));
         return;
       }
       this.metrics.cacheHits.inc1(name);
-      this.send(req, res, name, b);
+      this.send(req, res, ms, b, replay, url, end);
       return;
     }
     // cold: a readiness probe answers for the router instead of loading the model
@@ -188,10 +197,10 @@ export class Router {
       return;
     }
     this.metrics.cacheMisses.inc1(name);
-    this.waitAndSend(req, res, ms, 1);
+    this.waitAndSend(req, res, ms, 1, replay, url, end);
   }
 
-  private waitAndSend(req: http.IncomingMessage, res: http.ServerResponse, ms: ModelState, round: number): void {
+  private waitAndSend(req: http.IncomingMessage, res: http.ServerResponse, ms: ModelState, round: number, replay: Buffer[] | undefined, url: string, end: number): void {
     const name = ms.cfg.name;
     ms.waiting++;
     this.cache.ensureLoaded(ms).then(
@@ -202,8 +211,8 @@ export class Router {
           return;
         }
         const b = this.cache.pick(name);
-        if (b !== undefined) this.send(req, res, name, b);
-        else if (round < MAX_LOAD_ROUNDS) this.waitAndSend(req, res, ms, round + 1);
+        if (b !== undefined) this.send(req, res, ms, b, replay, url, end);
+        else if (round < MAX_LOAD_ROUNDS) this.waitAndSend(req, res, ms, round + 1, replay, url, end);
         else this.fail(req, res, name, new RouteError(503, `model '${name}' was unloaded again before the request could be forwarded; retry`, 1));
       },
       (e: Error) => {
@@ -225,9 +234,15 @@ export class Router {
     sendError(res, status, e.message, e instanceof RouteError ? e.retryAfterSeconds : undefined);
   }
 
-  private send(req: http.IncomingMessage, res: http.ServerResponse, name: string, b: Backend): void {
+  private send(req: http.IncomingMessage, res: http.ServerResponse, ms: ModelState, b: Backend, replay: Buffer[] | undefined, url: string, end: number): void {
+    const name = ms.cfg.name;
     const r: Resident = this.cache.acquire(name, b);
-    forward(req, res, b, this.requestTimeoutMs, {
+    forward(req, res, b, this.requestTimeoutMs, replay, {
+      // a first attempt that found a dead connection is routed once more, from the body kept in memory
+      retry: replay !== undefined ? undefined : (body) => {
+        this.cache.release(b, r);
+        this.route(req, res, url, end, ms, body);
+      },
       done: (status) => {
         this.cache.release(b, r);
         this.count(name, status);

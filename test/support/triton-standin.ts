@@ -44,6 +44,8 @@ export interface StandinOptions {
   readonly inferDelayMs?: number;
   /** Delay of infer answers per model, ms (overrides `inferDelayMs`). @default {} */
   readonly inferDelayMsByModel?: Readonly<Record<string, number>>;
+  /** Models whose infer requests get their connection closed without an answer (a crashing backend). @default [] */
+  readonly resetInfer?: readonly string[];
   /** Models loaded at start. @default [] */
   readonly loaded?: readonly string[];
 }
@@ -197,6 +199,10 @@ export function startTritonStandin(opts: StandinOptions = {}): Promise<RunningSt
         const what = mm[3] ?? '';
         if (what === '/infer' && method === 'POST') {
           if (!loaded.has(name)) return unknownModel(res, name);
+          if (opts.resetInfer?.includes(name)) {
+            req.socket.destroy();
+            return;
+          }
           let body: { id?: string; inputs?: Array<{ name: string; shape: number[]; datatype: string; data: unknown }> };
           try {
             body = JSON.parse(Buffer.concat(chunks).toString() || '{}');
