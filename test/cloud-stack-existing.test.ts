@@ -56,12 +56,14 @@ describe('stacks/index.ts (existing cluster and bucket, Pod Identity, H100 MIG f
     const config = expectedPlan.migConfigs![0];
     expect(config.devices.some((d) => d.some((sl) => sl.profile !== 'whole'))).toBe(true);
     const ng = mocks.ofType('aws:eks/nodeGroup:NodeGroup').find((r) => r.inputs.labels['nvidia.com/mig.config'] === config.name)!;
-    expect(ng.inputs.instanceTypes).toEqual(['p5.48xlarge']);
+    // the plan's 2 GPUs on 2 single-GPU p5.4xlarge nodes ($13.76/h) instead of a p5.48xlarge ($55.04/h)
+    expect(config.instanceType).toBe('p5.4xlarge');
+    expect(ng.inputs.instanceTypes).toEqual(['p5.4xlarge']);
     expect(ng.inputs.scalingConfig).toEqual({ minSize: 0, maxSize: 3, desiredSize: config.nodes });
     const expected: Record<string, string> = {};
     const counts: Record<string, number> = {};
-    const devices = config.devices.length === 1 ? Array(8).fill(config.devices[0]) : config.devices; // p5.48xlarge: 8 GPUs
-    for (const device of devices) for (const s of device as { profile: string }[]) counts[`nvidia.com/mig-${s.profile}`] = (counts[`nvidia.com/mig-${s.profile}`] ?? 0) + 1;
+    const devices = config.devices; // p5.4xlarge: 1 GPU per node
+    for (const device of devices) for (const s of device) counts[`nvidia.com/mig-${s.profile}`] = (counts[`nvidia.com/mig-${s.profile}`] ?? 0) + 1;
     for (const [r, n] of Object.entries(counts)) expected[`k8s.io/cluster-autoscaler/node-template/resources/${r}`] = String(n);
     const tagged = Object.fromEntries(Object.entries(ng.inputs.tags as Record<string, string>).filter(([k]) => k.includes('/node-template/resources/')));
     expect(tagged).toEqual(expected);

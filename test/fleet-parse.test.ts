@@ -55,8 +55,9 @@ describe('parseFleet', () => {
     expect(fleet.processOverheadGiB).toBe(0.6);
     expect(fleet.coldBelowRps).toBeUndefined();
     expect(fleet.gpus).toEqual([
-      { type: 'A100-80GB', mig: true, pricePerGpuHour: 4.1, instanceType: 'p4de.24xlarge' },
-      { type: 'L4', mig: false, pricePerGpuHour: 13.3504 / 8, instanceType: 'g6.48xlarge' },
+      // no instanceType: the planner chooses the nodes; the price is then that of the chosen instance
+      { type: 'A100-80GB', mig: true, pricePerGpuHour: 4.1 },
+      { type: 'L4', mig: false },
     ]);
     expect(fleet.models[0]).toEqual({
       name: 'resnet50', team: 'vision', rps: 353, latencySloMs: 183, memoryGiB: 1,
@@ -78,7 +79,8 @@ describe('parseFleet', () => {
     expect(fleet.processOverheadGiB).toBe(0);
     expect(fleet.coldBelowRps).toBe(0.5);
     expect(fleet.gpus.map((g) => g.mig)).toEqual([false, false, true]);
-    expect(fleet.gpus[0]).toMatchObject({ instanceType: 'p5.48xlarge', pricePerGpuHour: 6.88 });
+    expect(fleet.gpus[0]).toEqual({ type: 'H100-80GB', mig: false });
+    expect(fleet.gpus[2]).toEqual({ type: 'A100-80GB', mig: true, pricePerGpuHour: 4.1 });
     expect(fleet.models[1].profiles).toEqual([]);
   });
 

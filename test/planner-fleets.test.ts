@@ -1,4 +1,7 @@
+import * as path from 'path';
+import { loadFleetFile } from '../constructs/fleet';
 import type { Fleet, ProfileEntry } from '../constructs/fleet/types';
+import { nodeMix, resolveGpuOptions } from '../constructs/planner/gpu-options';
 import { baselines, ESTIMATE_RULE, lowerBound, plan, verifyPlan } from '../constructs/planner';
 import type { Plan } from '../constructs/planner';
 import { fleetOf, mixedFleet, model, synthProfiles } from './planner-fixtures';
@@ -23,7 +26,9 @@ describe('multi-gpu-type cost choice', () => {
     expect(p.gpus.every((g) => g.type === 'L4' && !g.mig && g.slices[0].profile === 'whole')).toBe(true);
     const h100Only = plan({ ...fleet, gpus: [gpus[1]] });
     expect(p.summary.costPerHour).toBeLessThan(h100Only.summary.costPerHour);
-    expect(p.nodes!.every((n) => n.instanceType === 'g6.48xlarge' && n.migConfig === 'all-disabled')).toBe(true);
+    // one L4 per g6.xlarge ($0.8048/h) is the cheapest L4 per GPU of the catalog
+    expect(p.nodes!.every((n) => n.instanceType === 'g6.xlarge' && n.migConfig === 'all-disabled')).toBe(true);
+    expect(p.summary.costPerHour).toBeCloseTo(p.gpus.length * 0.8048, 6);
   });
 
   test('a tight-SLO model still goes to MIG H100 and the plan is the cheapest of the alternatives', () => {
@@ -55,7 +60,9 @@ describe('multi-gpu-type cost choice', () => {
     const fleet = fleetOf(smallModels(), [{ type: 'L4', mig: false, pricePerGpuHour: 100 }, { type: 'H100-80GB', mig: true, pricePerGpuHour: 1 }]);
     const p = plan(fleet);
     expect(p.gpus.every((g) => g.type === 'H100-80GB')).toBe(true);
-    expect(p.summary.costPerHour).toBe(8); // one p5.48xlarge node of 8 gpus at 1/h
+    // 1 per GPU on any H100 instance: single-GPU p5.4xlarge nodes, no idle GPU paid for
+    expect(p.nodes!.every((n) => n.instanceType === 'p5.4xlarge')).toBe(true);
+    expect(p.summary.costPerHour).toBe(p.gpus.length);
   });
 });
 
@@ -182,5 +189,81 @@ describe('utilization target', () => {
   test('fails on a utilization target outside (0, 1]', () => {
     expect(() => plan(mixedFleet(), { utilizationTarget: 1.2 })).toThrow('utilizationTarget: expected a number > 0 and <= 1, got 1.2');
     expect(() => plan(mixedFleet(), { utilizationTarget: 0 })).toThrow('utilizationTarget: expected a number > 0 and <= 1, got 0');
+  });
+});
+
+describe('node size', () => {
+  const H100 = { type: 'H100-80GB', mig: true };
+  const optH100 = () => resolveGpuOptions(fleetOf([], [H100]))[0];
+  const mixOf = (n: number) => nodeMix(optH100(), n).nodes.map((x) => `${x.count} x ${x.node.instanceType}`);
+
+  test('whole nodes of least cost for the gpus needed: 2 → 2 × p5.4xlarge, 8 → 1 × p5.48xlarge, 9 → 8 + 1', () => {
+    expect(mixOf(1)).toEqual(['1 x p5.4xlarge']);
+    expect(mixOf(2)).toEqual(['2 x p5.4xlarge']);
+    expect(nodeMix(optH100(), 2).costPerHour).toBeCloseTo(13.76, 9);
+    expect(mixOf(7)).toEqual(['7 x p5.4xlarge']);
+    // 8: same cost as 8 × p5.4xlarge, fewer nodes
+    expect(mixOf(8)).toEqual(['1 x p5.48xlarge']);
+    expect(mixOf(9)).toEqual(['1 x p5.48xlarge', '1 x p5.4xlarge']);
+    expect(nodeMix(optH100(), 9).costPerHour).toBeCloseTo(55.04 + 6.88, 9);
+    expect(mixOf(16)).toEqual(['2 x p5.48xlarge']);
+    // L4: one GPU per g6.xlarge is the cheapest per GPU, whatever the count
+    const l4opt = resolveGpuOptions(fleetOf([], [{ type: 'L4', mig: false }]))[0];
+    expect(nodeMix(l4opt, 8).nodes.map((x) => `${x.count} x ${x.node.instanceType}`)).toEqual(['8 x g6.xlarge']);
+  });
+
+  test('an explicit instanceType binds; an explicit price is the price per gpu on any instance', () => {
+    const bound = resolveGpuOptions(fleetOf([], [{ ...H100, instanceType: 'p5.48xlarge' }]))[0];
+    expect(nodeMix(bound, 2).nodes.map((x) => `${x.count} x ${x.node.instanceType}`)).toEqual(['1 x p5.48xlarge']);
+    expect(nodeMix(bound, 2).costPerHour).toBeCloseTo(55.04, 9);
+    const priced = resolveGpuOptions(fleetOf([], [{ ...H100, pricePerGpuHour: 2 }]))[0];
+    expect(nodeMix(priced, 3).costPerHour).toBe(6);
+    expect(nodeMix(priced, 8).nodes.map((x) => `${x.count} x ${x.node.instanceType}`)).toEqual(['1 x p5.48xlarge']);
+  });
+
+  test('the H100 example: its 2 gpus on 2 × p5.4xlarge ($13.76/h), configs and nodes name that instance', () => {
+    const fleet = loadFleetFile(path.resolve(__dirname, '../examples/payments-and-vision-h100.fleet.yaml'));
+    const p = plan(fleet);
+    expect(verifyPlan(fleet, p)).toEqual([]);
+    expect(p.summary.gpuCount).toBe(2);
+    expect(p.summary.costPerHour).toBe(13.76);
+    expect(p.nodes!.map((n) => [n.instanceType, n.gpus.length])).toEqual([['p5.4xlarge', 1], ['p5.4xlarge', 1]]);
+    expect(p.migConfigs!.every((c) => c.instanceType === 'p5.4xlarge' && c.devices.length === 1)).toBe(true);
+    expect(p.summary.notes!.some((n) => n.includes('idle'))).toBe(false);
+    // the user's choice of instance still binds
+    const bound = plan({ ...fleet, gpus: [{ type: 'H100-80GB', mig: true, instanceType: 'p5.48xlarge', pricePerGpuHour: 6.88 }] });
+    expect(bound.nodes!.map((n) => n.instanceType)).toEqual(['p5.48xlarge']);
+    expect(bound.summary.costPerHour).toBe(55.04);
+    expect(bound.summary.notes!.some((n) => n.startsWith('6 gpu(s) of partly used nodes are idle'))).toBe(true);
+  });
+
+  test('9 gpus: one p5.48xlarge and one p5.4xlarge, each instance type its own node configuration', () => {
+    const g = 'H100-80GB';
+    // whole-gpu demand only: 9 gpus of one layout
+    const fleet = fleetOf([model('big', 9 * 1000 - 1, 1000, 10, [{ gpu: g, slice: 7, batch: 1, instances: 1, throughput: 1000, latencyMs: 1 }])], [{ type: g, mig: true }]);
+    const p = plan(fleet);
+    expect(verifyPlan(fleet, p)).toEqual([]);
+    expect(p.summary.gpuCount).toBe(9);
+    expect(p.nodes!.map((n) => [n.instanceType, n.gpus.length])).toEqual([['p5.48xlarge', 8], ['p5.4xlarge', 1]]);
+    expect(p.summary.costPerHour).toBe(61.92);
+    expect(p.migConfigs!.map((c) => [c.instanceType, c.nodes])).toEqual([['p5.48xlarge', 1], ['p5.4xlarge', 1]]);
+    expect(new Set(p.migConfigs!.map((c) => c.name)).size).toBe(2);
+    expect(p.summary.nodeConfigurations).toBe(2);
+  });
+
+  test('the gpu-type choice uses the same node cost: one p5.4xlarge beats 9 l4 on g6.xlarge', () => {
+    // on L4 the demand needs 9 gpus (9 × 0.8048 = 7.24/h); on H100 one gpu (6.88/h). With 8-gpu H100
+    // nodes ($55.04/h) L4 would win; with the planner's node choice, H100 does.
+    const g = 'H100-80GB';
+    const m = model('detector', 8500, 1000, 2, [l4(1000, 20, 1), { gpu: g, slice: 7, batch: 1, instances: 1, throughput: 9000, latencyMs: 1 }]);
+    const fleet = fleetOf([m], [{ type: 'L4', mig: false }, { type: g, mig: false }]);
+    const p = plan(fleet);
+    expect(verifyPlan(fleet, p)).toEqual([]);
+    expect(p.gpus.map((x) => x.type)).toEqual([g]);
+    expect(p.nodes!.map((n) => n.instanceType)).toEqual(['p5.4xlarge']);
+    expect(p.summary.costPerHour).toBe(6.88);
+    const l4Only = plan({ ...fleet, gpus: [fleet.gpus[0]] });
+    expect(l4Only.summary.gpuCount).toBe(9);
+    expect(l4Only.summary.costPerHour).toBeCloseTo(9 * 0.8048, 6);
   });
 });

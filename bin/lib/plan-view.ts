@@ -171,7 +171,7 @@ export function buildPlanView(fleet: Fleet, plan: Plan, figures: ReadonlyMap<str
       computeUtil: weighted(of, (g) => g.computeUtil),
       memoryUtil: ratio(sum(of, (g) => g.memoryUtil * g.memoryGiB), sum(of, (g) => g.memoryGiB)),
       pricePerGpuHour: price,
-      costPerHour: price === undefined ? undefined : price * (of.length + idle),
+      costPerHour: costOf(type, fleet, nodes, of.length + idle),
       idleGpus: idle,
       nodeConfigurations: configsByType.get(type)?.size ?? 0,
       ...(figures.get(type) ?? (typeNames.length === 1 && fleet.gpus.length === 1
@@ -375,6 +375,23 @@ function priceOf(type: string, fleet: Fleet, nodes: readonly NodeView[]): number
   const it = instance ? findInstanceType(instance) : undefined;
   const p = it ? pricePerGpuHour(it) : undefined;
   return p ?? (findGpuType(type) ? defaultPricePerGpuHour(type) : undefined);
+}
+
+/** Cost per hour of a GPU type's nodes: each node at its own instance's price per GPU (the fleet's price wins). */
+function costOf(type: string, fleet: Fleet, nodes: readonly NodeView[], paidGpus: number): number | undefined {
+  const declared = fleet.gpus.find((g) => g.type === type)?.pricePerGpuHour;
+  const fallback = priceOf(type, fleet, nodes);
+  if (declared !== undefined || fallback === undefined) return fallback === undefined ? undefined : fallback * paidGpus;
+  let cost = 0;
+  let counted = 0;
+  for (const n of nodes.filter((x) => x.gpuType === type)) {
+    const it = n.instanceType ? findInstanceType(n.instanceType) : undefined;
+    const p = (it ? pricePerGpuHour(it) : undefined) ?? fallback;
+    const paid = n.gpus.length + n.idleGpus;
+    cost += p * paid;
+    counted += paid;
+  }
+  return cost + fallback * Math.max(0, paidGpus - counted);
 }
 
 function sum<T>(xs: readonly T[], f: (x: T) => number): number {

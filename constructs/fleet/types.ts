@@ -36,15 +36,18 @@ export interface FleetGpu {
   /** Whether to partition with MIG. @default - true where the GPU supports MIG */
   readonly mig: boolean;
   /**
-   * Price per GPU-hour (USD). After `parseFleet` it is always set: the file's value, else the
-   * price of `instanceType` divided by its GPU count. The file must give it when the catalog has no
-   * price (e.g. A30, or instance type p5e.48xlarge).
-   * @default - the price of `instanceType` / its GPU count (`defaultPricePerGpuHour` of the catalog)
+   * Price per GPU-hour (USD). After `parseFleet` it is set when the file gives it, or when the file
+   * names an `instanceType` (its price divided by its GPU count). The file must give it when the
+   * catalog has no price (e.g. A30, or instance type p5e.48xlarge). When given, it is the price of
+   * one GPU on whatever instance type carries it.
+   * @default - the price per GPU of the instance type carrying it (the planner's choice, or `instanceType`)
    */
   readonly pricePerGpuHour?: number;
   /**
-   * EC2 instance type that carries these GPUs; must carry this GPU type.
-   * @default - the catalog's priced instance with the most GPUs of this type (`defaultInstanceType`); absent when none
+   * EC2 instance type that carries these GPUs; must carry this GPU type. When given, the planner
+   * uses only this instance type.
+   * @default - none: the planner chooses, per plan, the catalog's priced instance types of this GPU
+   * whose whole nodes cost least for the GPUs it needs (e.g. 2 H100 → 2 × p5.4xlarge, 8 → 1 × p5.48xlarge)
    */
   readonly instanceType?: string;
 }

@@ -230,7 +230,8 @@ export function validateFleet(input: unknown): { fleet?: Fleet; problems: string
 function resolve(input: Obj): Fleet {
   const gpus: FleetGpu[] = (input.gpus as Obj[]).map((g) => {
     const type = g.type as string;
-    const instanceType = (g.instanceType as string | undefined) ?? defaultInstanceType(type)?.name;
+    // no instanceType: the planner chooses the cheapest nodes for the GPUs it needs
+    const instanceType = g.instanceType as string | undefined;
     const instance = instanceType !== undefined ? findInstanceType(instanceType) : undefined;
     const price = (g.pricePerGpuHour as number | undefined) ?? (instance ? pricePerGpuHour(instance) : undefined);
     return {

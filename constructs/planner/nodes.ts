@@ -4,7 +4,8 @@
  * grouped into the same nodes, and each distinct node layout is one named configuration.
  */
 import type { PlanGpu, PlanMigConfig, PlanModel, PlanNode, PlanSlice } from './types';
-import type { GpuOption } from './gpu-options';
+import { nodeMix } from './gpu-options';
+import type { GpuOption, NodeOption } from './gpu-options';
 import { GpuSpace, maximalLayouts } from './gpu-space';
 import type { PackResult, SliceState } from './pack';
 
@@ -112,13 +113,21 @@ export function assemble(results: readonly TypeResult[], spare = true): Assemble
       .map((d, i) => ({ d, i }))
       .sort((a, b) => freq.get(b.d.key)! - freq.get(a.d.key)! || (a.d.key < b.d.key ? -1 : a.d.key > b.d.key ? 1 : 0) || a.i - b.i)
       .map((x) => x.d);
-    const per = r.opt.gpusPerNode;
     const typeLower = r.opt.type.toLowerCase();
     const configByKey = new Map<string, PlanMigConfig>();
     const typeConfigs: PlanMigConfig[] = [];
-    for (let n = 0; n * per < ordered.length; n++) {
-      const members = ordered.slice(n * per, n * per + per);
+    const instanceTypes = new Set<string>();
+    // the cheapest whole nodes for these GPUs, largest instance first; the last node may be partly used
+    const slots: NodeOption[] = [];
+    for (const x of nodeMix(r.opt, ordered.length).nodes) for (let k = 0; k < x.count; k++) slots.push(x.node);
+    let next = 0;
+    for (const node of slots) {
+      const per = node.gpusPerNode;
+      const members = ordered.slice(next, next + per);
+      next += per;
+      if (members.length === 0) continue;
       idle += per - members.length;
+      instanceTypes.add(node.instanceType);
       const nodeName = `node-${nodes.length}`;
       const ids: string[] = [];
       for (const d of members) {
@@ -134,21 +143,22 @@ export function assemble(results: readonly TypeResult[], spare = true): Assemble
         while (layouts.length < per) { layouts.push(layouts[0]); keys.push(keys[0]); }
         const alike = keys.every((k) => k === keys[0]);
         const devices = alike ? [layouts[0]] : layouts;
-        const ckey = alike ? keys[0] : keys.join('|');
+        // each instance type is its own node configuration (one node pool each)
+        const ckey = `${node.instanceType}/${alike ? keys[0] : keys.join('|')}`;
         let cfg = configByKey.get(ckey);
         if (!cfg) {
-          cfg = { name: `gpufleet-${typeLower}-${typeConfigs.length}`, gpuType: r.opt.type, instanceType: r.opt.instanceType, devices, nodes: 0 };
+          cfg = { name: `gpufleet-${typeLower}-${typeConfigs.length}`, gpuType: r.opt.type, instanceType: node.instanceType, devices, nodes: 0 };
           configByKey.set(ckey, cfg);
           typeConfigs.push(cfg);
         }
         (cfg as { nodes: number }).nodes += 1;
         configName = cfg.name;
       }
-      nodes.push({ name: nodeName, instanceType: r.opt.instanceType, gpuType: r.opt.type, migConfig: configName, gpus: ids });
-      cost += per * r.opt.pricePerGpuHour;
+      nodes.push({ name: nodeName, instanceType: node.instanceType, gpuType: r.opt.type, migConfig: configName, gpus: ids });
+      cost += per * node.pricePerGpuHour;
     }
     migConfigs.push(...typeConfigs);
-    nodeConfigurations += r.opt.mig ? typeConfigs.length : 1;
+    nodeConfigurations += r.opt.mig ? typeConfigs.length : instanceTypes.size;
   }
   return { gpus, nodes, migConfigs, nodeConfigurations, costPerHour: Math.round(cost * 1e4) / 1e4, idleGpus: idle };
 }

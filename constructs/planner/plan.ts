@@ -6,7 +6,7 @@
 import type { Fleet, ModelSpec } from '../fleet/types';
 import { baselines, lowerBound } from './bounds';
 import { Candidate, candidatesFor, ESTIMATE_RULE } from './entries';
-import { GpuOption, resolveGpuOptions } from './gpu-options';
+import { GpuOption, nodeMix, resolveGpuOptions } from './gpu-options';
 import { consolidate, repackTail } from './consolidate';
 import { assemble, TypeResult } from './nodes';
 import { FAST_VARIANTS, ModelInput, packType, PackResult, roundUp6, VARIANTS } from './pack';
@@ -18,8 +18,9 @@ export const THOROUGH_MAX_MODELS = 500;
 
 const byName = (a: ModelSpec, b: ModelSpec): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
+/** Cost per hour of the cheapest whole nodes carrying `gpus` GPUs of the option (the same model `assemble` bills). */
 function nodeCost(opt: GpuOption, gpus: number): number {
-  return Math.ceil(gpus / opt.gpusPerNode) * opt.gpusPerNode * opt.pricePerGpuHour;
+  return nodeMix(opt, gpus).costPerHour;
 }
 
 /** Small fleets get this many restarts with shuffled model order (deterministic seed). */
