@@ -104,16 +104,31 @@ describe('ServingPlatform.fromPlan (planner output)', () => {
     for (const set of nsOf.values()) expect(set.size).toBe(1);
   });
 
-  test('routes cover every model; quotas cover the pools at their maximum', () => {
-    const routed = of('HTTPRoute').flatMap((r) => r.spec.rules.flatMap((rule: any) => rule.matches.map((m: any) => m.path.value)));
-    expect(routed.sort()).toEqual(fleet.models.map((m) => `/v2/models/${m.name}`).sort());
-    const facts = collectFacts(objs);
+  test.each([
+    ['every model seated', undefined],
+    ['a cold pool (coldBelowRps: 25)', 25],
+  ])('routes cover every model exactly once; quotas cover the pools at their maximum: %s', (_, coldBelowRps) => {
+    const f: Fleet = coldBelowRps === undefined ? fleet : { ...fleet, coldBelowRps };
+    const p = coldBelowRps === undefined ? plan : planFleet(f);
+    const r = coldBelowRps === undefined ? { platform, objs } : render(f, p);
+    const kind = (k: string) => r.objs.filter((o) => o.kind === k);
+    const routes = kind('HTTPRoute').flatMap((route) => route.spec.rules.flatMap((rule: any) =>
+      rule.matches.map((m: any) => [m.path.value, `${route.metadata.namespace}/${rule.backendRefs.map((b: any) => b.name).join(',')}`])));
+    const routed = routes.map(([path]) => path);
+    expect(routed.sort()).toEqual(f.models.map((m) => `/v2/models/${m.name}`).sort());
+    const cold = (p.cold?.models ?? []).map((m) => m.name);
+    if (coldBelowRps !== undefined) {
+      expect(cold.length).toBeGreaterThan(0);
+      const router = r.platform.coldPool!.router;
+      for (const m of cold) expect(routes.filter(([path]) => path === `/v2/models/${m}`)).toEqual([[`/v2/models/${m}`, `${router.namespace}/${router.service.name}`]]);
+    }
+    const facts = collectFacts(r.objs);
     for (const q of facts.quotas) {
-      const demand = facts.pools.filter((p) => p.namespace === q.namespace).reduce((s, p) => s + p.maxReplicas, 0);
+      const demand = facts.pools.filter((x) => x.namespace === q.namespace).reduce((s, x) => s + x.maxReplicas, 0);
       const granted = Object.entries(q.hard).filter(([k]) => k.startsWith('requests.nvidia.com/')).reduce((s, [, v]) => s + v, 0);
       expect(granted).toBe(demand);
     }
-    expect(platform.check()).toEqual([]);
+    expect(r.platform.check()).toEqual([]);
   });
 
   test('every object validates', () => {
