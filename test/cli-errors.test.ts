@@ -97,6 +97,24 @@ describe('invalid fleet', () => {
     expect(r.stderr).toMatch(/^cannot plan fleet payments-and-vision: models\.resnet50: /);
     expectNoStack(r.stderr);
   });
+
+  test('fails on a fleet where several models fit no GPU: exit 2, one line per model, nothing written', () => {
+    const text = BAD_FLEET.replace('team: Ads_Team', 'team: ads').replace('rps: -5', 'rps: 5').replace('    colour: red\n', '')
+      .replace('latencySloMs: 183', 'latencySloMs: 0.01').replace('memoryGiB: 3.2', 'memoryGiB: 500');
+    const dir = tempDir();
+    const out = path.join(dir, 'plan.json');
+    const r = runCli(['plan', tempFile('two-bad.fleet.yaml', text), '--out', out]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines).toEqual([
+      expect.stringMatching(/^cannot plan fleet payments-and-vision: models\.ranker: no profile entry meets latency <= 0\.5 x 80 ms and memory 500 GiB/),
+      expect.stringMatching(/^cannot plan fleet payments-and-vision: models\.resnet50: no profile entry meets latency <= 0\.5 x 0\.01 ms/),
+    ]);
+    expect(fs.readdirSync(dir)).toEqual([]);
+    expectNoStack(r.stderr);
+    expect(r.stderr).not.toContain('PlanError');
+  });
 });
 
 describe('usage errors exit 2', () => {

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import { parseFleet } from '../../constructs/fleet';
 import type { Fleet } from '../../constructs/fleet/types';
-import { baselines, lowerBound, plan as planFleet, verifyPlan } from '../../constructs/planner';
+import { baselines, lowerBound, PlanError, plan as planFleet, verifyPlan } from '../../constructs/planner';
 import type { Plan } from '../../constructs/planner/types';
 import { CliInputError, problemsOf } from './errors';
 
@@ -36,16 +36,17 @@ export function loadFleet(path: string): Fleet {
 }
 
 /**
- * Plans the fleet and checks the result with the independent checker: a plan the checker rejects
- * is a bug in gpufleet (exit code 1), never printed as if it were valid.
+ * Plans the fleet and checks the result with the independent checker. A fleet the planner cannot
+ * serve (`PlanError`: every model that fits no GPU, each with its path and why) is an input problem,
+ * exit code 2, one line per problem; any other error, or a plan the checker rejects, is a bug in
+ * gpufleet (exit code 1), never printed as if it were valid.
  */
 export function planAndVerify(fleet: Fleet): Plan {
   let result: Plan;
   try {
     result = planFleet(fleet);
   } catch (e) {
-    const problems = problemsOf(e) ?? infeasibility(e);
-    if (problems) throw new CliInputError(problems.map((p) => `cannot plan fleet ${fleet.name}: ${p}`));
+    if (e instanceof PlanError) throw new CliInputError(e.problems.map((p) => `cannot plan fleet ${fleet.name}: ${p}`));
     throw e;
   }
   const problems = verificationProblems(fleet, result);
@@ -106,8 +107,8 @@ export function typeFigures(fleet: Fleet, result: Plan): Map<string, TypeFigures
       models: fleet.models.filter((m) => placed.has(m.name)).map((m) => ({ ...m, rps: placed.get(m.name)! })),
     };
     const figures: { lowerBound?: number; dedicated?: number; noMig?: number } = {};
-    try { figures.lowerBound = lowerBound(sub); } catch { /* not computable for this type alone */ }
-    try { Object.assign(figures, baselines(sub)); } catch { /* not computable for this type alone */ }
+    try { figures.lowerBound = lowerBound(sub); } catch (e) { if (!(e instanceof PlanError)) throw e; /* not computable for this type alone */ }
+    try { Object.assign(figures, baselines(sub)); } catch (e) { if (!(e instanceof PlanError)) throw e; /* not computable for this type alone */ }
     out.set(type, figures);
   }
   return out;
@@ -156,13 +157,4 @@ function kind(x: unknown): string {
   if (Array.isArray(x)) return 'an array';
   if (x === undefined) return 'nothing';
   return typeof x === 'object' ? 'an object' : `${typeof x} ${JSON.stringify(x)}`;
-}
-
-/**
- * A fleet the planner cannot serve (a model that fits no GPU within its latency budget) is an input
- * problem, reported by the planner as an error whose message names the model path (`models.x: ...`).
- */
-function infeasibility(e: unknown): string[] | undefined {
-  if (!(e instanceof Error) || e.constructor !== Error) return undefined;
-  return /^models(\.|\[|:)/.test(e.message) ? [e.message] : undefined;
 }

@@ -4,6 +4,7 @@
 import type { Fleet, ModelSpec } from '../fleet/types';
 import { budgetOf, Candidate, candidatesFor, rawEntries } from './entries';
 import { GpuOption, resolveGpuOptions, SliceShape } from './gpu-options';
+import { PlanError } from './plan-error';
 import { COLD_HIT_RATE } from './cold-pool';
 import { packType, ModelInput, PackVariant } from './pack';
 
@@ -57,13 +58,18 @@ export function lowerBound(fleet: Fleet): number {
     acc += m.rps;
     hits++;
   }
+  const problems: string[] = [];
   for (const m of fleet.models) {
     let best = 0;
     for (const o of opts) best = Math.max(best, bestGpuThroughput(m, o, fleet.latencyHeadroom));
-    if (best <= 0) throw new Error(`models.${m.name}: no admissible profile entry (latency <= ${fleet.latencyHeadroom} x ${m.latencySloMs} ms) on ${opts.map((o) => o.type).join(', ')}`);
+    if (best <= 0) {
+      problems.push(`models.${m.name}: no admissible profile entry (latency <= ${fleet.latencyHeadroom} x ${m.latencySloMs} ms) on ${opts.map((o) => o.type).join(', ')}`);
+      continue;
+    }
     compute += m.rps / best;
     if (below === undefined || m.rps >= below) memory += m.memoryGiB;
   }
+  if (problems.length > 0) throw new PlanError(problems);
   const maxMem = Math.max(...opts.map((o) => o.gpu.memoryGiB));
   return Math.max(compute, memory / maxMem);
 }
@@ -112,6 +118,7 @@ export function baselines(fleet: Fleet): Baselines {
   const ov = fleet.processOverheadGiB;
   let dedicated = 0;
   const groups: ModelInput[][] = opts.map(() => []);
+  const problems: string[] = [];
   for (const m of fleet.models) {
     let bestN = Infinity;
     let bestOpt = -1;
@@ -122,10 +129,14 @@ export function baselines(fleet: Fleet): Baselines {
       const n = Math.ceil(m.rps / c[0].throughput - 1e-9);
       if (n < bestN) { bestN = n; bestOpt = i; bestCands = c; }
     });
-    if (bestOpt < 0) throw new Error(`models.${m.name}: fits no whole gpu of ${opts.map((o) => o.type).join(', ')} within its latency budget and memory`);
+    if (bestOpt < 0) {
+      problems.push(`models.${m.name}: fits no whole gpu of ${opts.map((o) => o.type).join(', ')} within its latency budget and memory`);
+      continue;
+    }
     dedicated += bestN;
     groups[bestOpt].push({ model: m, cands: [bestCands] });
   }
+  if (problems.length > 0) throw new PlanError(problems);
   let noMig = 0;
   opts.forEach((o, i) => {
     if (groups[i].length === 0) return;

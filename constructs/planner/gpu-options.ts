@@ -7,6 +7,7 @@ import {
 } from '../catalog';
 import type { GpuType, InstanceType, MigProfile } from '../catalog';
 import type { Fleet, FleetGpu } from '../fleet/types';
+import { PlanError } from './plan-error';
 
 /** One slice shape a GPU type offers: a MIG profile, or the whole GPU. */
 export interface SliceShape {
@@ -81,19 +82,26 @@ export function usableMigProfiles(gpu: GpuType): MigProfile[] {
   return (gpu.mig?.profiles ?? []).filter((p) => !p.mediaExtensions && p.placements.length > 0);
 }
 
-export function resolveGpuOption(g: FleetGpu, index: number): GpuOption {
-  const gpu = findGpuType(g.type);
-  if (!gpu) {
-    throw new Error(`gpus[${index}].type: unknown gpu type "${g.type}", expected one of ${gpuTypeIds().join(', ')}`);
-  }
-  const mig = g.mig && gpu.mig !== undefined && usableMigProfiles(gpu).length > 0;
-  let insts: InstanceType[];
+/** Problems of a fleet GPU entry the planner cannot use (parseFleet rejects them first); [] when none. */
+function gpuProblems(g: FleetGpu, index: number): string[] {
+  if (!findGpuType(g.type)) return [`gpus[${index}].type: unknown gpu type "${g.type}", expected one of ${gpuTypeIds().join(', ')}`];
   if (g.instanceType !== undefined) {
     const inst = findInstanceType(g.instanceType);
     if (!inst || inst.gpuType !== g.type) {
-      throw new Error(`gpus[${index}].instanceType: "${g.instanceType}" does not carry ${g.type} gpus, expected one of ${instancesOf(g.type).map((i) => i.name).join(', ') || '(none in the catalog)'}`);
+      return [`gpus[${index}].instanceType: "${g.instanceType}" does not carry ${g.type} gpus, expected one of ${instancesOf(g.type).map((i) => i.name).join(', ') || '(none in the catalog)'}`];
     }
-    insts = [inst];
+  }
+  return [];
+}
+
+export function resolveGpuOption(g: FleetGpu, index: number): GpuOption {
+  const problems = gpuProblems(g, index);
+  if (problems.length > 0) throw new PlanError(problems);
+  const gpu = findGpuType(g.type)!;
+  const mig = g.mig && gpu.mig !== undefined && usableMigProfiles(gpu).length > 0;
+  let insts: InstanceType[];
+  if (g.instanceType !== undefined) {
+    insts = [findInstanceType(g.instanceType)!];
   } else {
     const all = instancesOf(g.type);
     const priced = all.filter((i) => pricePerGpuHour(i) !== undefined);
@@ -147,7 +155,9 @@ export function resolveGpuOption(g: FleetGpu, index: number): GpuOption {
 }
 
 export function resolveGpuOptions(fleet: Fleet): GpuOption[] {
-  if (fleet.gpus.length === 0) throw new Error('gpus: expected at least one gpu type, got none');
+  if (fleet.gpus.length === 0) throw new PlanError(['gpus: expected at least one gpu type, got none']);
+  const problems = fleet.gpus.flatMap((g, i) => gpuProblems(g, i));
+  if (problems.length > 0) throw new PlanError(problems);
   const seen = new Set<string>();
   const out: GpuOption[] = [];
   fleet.gpus.forEach((g, i) => {

@@ -11,6 +11,7 @@ import { consolidate, repackTail } from './consolidate';
 import { assemble, TypeResult } from './nodes';
 import { FAST_VARIANTS, ModelInput, packType, PackResult, roundUp6, VARIANTS } from './pack';
 import { COLD_HIT_RATE, ColdSizing, placeColdPool, sizeColdPool } from './cold-pool';
+import { PlanError } from './plan-error';
 import type { Plan, PlanColdPool, PlanOptions } from './types';
 
 /** Models above this count are planned with `effort: 'fast'` unless asked otherwise. */
@@ -104,12 +105,12 @@ function gpuNeed(m: ModelSpec, perShape: Candidate[][]): number {
 /**
  * Plans a fleet: every model placed, rules 1-6 of DESIGN.md respected, cost per hour minimised
  * over the fleet's GPU types. Pure and deterministic: the same fleet in any model order gives the
- * same plan. Throws when a model fits no GPU type (no admissible entry within its latency budget
- * and memory).
+ * same plan. Throws a `PlanError` listing every model that fits no GPU type (no admissible entry
+ * within its latency budget and memory), and for a fleet or option it cannot use.
  */
 export function plan(fleet: Fleet, options: PlanOptions = {}): Plan {
   const t = options.utilizationTarget ?? 1;
-  if (!(typeof t === 'number' && t > 0 && t <= 1)) throw new Error(`utilizationTarget: expected a number > 0 and <= 1, got ${t}`);
+  if (!(typeof t === 'number' && t > 0 && t <= 1)) throw new PlanError([`utilizationTarget: expected a number > 0 and <= 1, got ${t}`]);
   if (t === 1) return planAtFullUtilization(fleet, options);
   // plan for demand / t, then report the real demand: each share keeps 1/t of headroom
   const scaled: Fleet = {
@@ -135,20 +136,27 @@ export function plan(fleet: Fleet, options: PlanOptions = {}): Plan {
 
 function planAtFullUtilization(fleet: Fleet, options: PlanOptions): Plan {
   const models = [...fleet.models].sort(byName);
+  const duplicates: string[] = [];
   for (let i = 1; i < models.length; i++) {
-    if (models[i].name === models[i - 1].name) throw new Error(`models: name "${models[i].name}" is used more than once, expected unique names`);
+    if (models[i].name === models[i - 1].name && (i < 2 || models[i - 2].name !== models[i].name)) {
+      duplicates.push(`models: name "${models[i].name}" is used more than once, expected unique names`);
+    }
   }
+  if (duplicates.length > 0) throw new PlanError(duplicates);
   const opts = resolveGpuOptions(fleet);
   const h = fleet.latencyHeadroom;
   const ov = fleet.processOverheadGiB;
   const cands = models.map((m) => opts.map((o) => candidatesFor(m, o, h, ov)));
   const placeable = cands.map((perOpt) => perOpt.map((perShape) => perShape.some((l) => l.length > 0)));
+  const unservable: string[] = [];
   models.forEach((m, i) => {
     if (!placeable[i].some((x) => x)) {
-      throw new Error(`models.${m.name}: no profile entry meets latency <= ${h} x ${m.latencySloMs} ms and memory ${m.memoryGiB} GiB + ${ov} GiB overhead on ${opts.map((o) => o.type).join(', ')}`
+      unservable.push(`models.${m.name}: no profile entry meets latency <= ${h} x ${m.latencySloMs} ms and memory ${m.memoryGiB} GiB + ${ov} GiB overhead on ${opts.map((o) => o.type).join(', ')}`
         + (m.profiles.length === 0 && m.throughputPerGpu === undefined ? ' (no profiles and no throughputPerGpu)' : ''));
     }
   });
+  // every model that cannot be served, all at once
+  if (unservable.length > 0) throw new PlanError(unservable);
   const effort = options.effort ?? (models.length > THOROUGH_MAX_MODELS ? 'fast' : 'thorough');
   const variants = effort === 'fast' ? VARIANTS.slice(0, FAST_VARIANTS) : VARIANTS;
 
