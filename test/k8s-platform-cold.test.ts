@@ -98,12 +98,17 @@ describe('examples/long-tail.fleet.yaml rendered with its cold pool', () => {
       expect(args).toContain('--model-control-mode=explicit');
       expect(args.filter((a) => a.startsWith('--load-model='))).toEqual([]);
       expect(Object.keys(d.spec.template.metadata.labels).filter((k) => k.startsWith('model.gpufleet.io/'))).toEqual([]);
+      expect(pool.loadModelsAtStart).toBe(false);
+      expect(d.metadata.labels['gpufleet.io/cache-pool']).toBe('true');
+      expect(d.spec.template.metadata.labels['gpufleet.io/cache-pool']).toBe('true');
       expect(objs.some((o) => ['ScaledObject', 'HorizontalPodAutoscaler'].includes(o.kind) && o.spec.scaleTargetRef.name === pool.name)).toBe(false);
     }
     // seated pools still load their models and autoscale
     for (const { pool } of [...platform.pools.values()].filter((p) => !p.cache)) {
       const d = objs.find((o) => o.kind === 'Deployment' && o.metadata.name === pool.name);
       expect(d.spec.template.spec.containers[0].args.filter((a: string) => a.startsWith('--load-model='))).toEqual(pool.models.map((m) => `--load-model=${m}`));
+      expect(pool.loadModelsAtStart).toBe(true);
+      expect(d.spec.template.metadata.labels['gpufleet.io/cache-pool']).toBeUndefined();
       expect(pool.models.some((m) => coldNames.includes(m))).toBe(false);
     }
   });

@@ -99,6 +99,52 @@ describe('TritonPool', () => {
     expect(relaxed.args.slice(-2)).toEqual(['--strict-model-config=false', '--log-verbose=1']);
   });
 
+  test('a pool that loads nothing at start: explicit mode, no --load-model, no per-model labels, labelled a cache pool', () => {
+    // GIVEN / WHEN the same pool with loadModelsAtStart: false
+    const { objs, pool } = synth({ loadModelsAtStart: false });
+    const d = byKind(objs, 'Deployment')[0];
+    const c = container(objs);
+    // THEN Triton starts in explicit mode with no model loaded
+    expect(pool.loadModelsAtStart).toBe(false);
+    expect(c.args).toEqual([
+      '--model-repository=s3://acme-models/triton',
+      '--model-control-mode=explicit',
+      '--http-port=8000',
+      '--grpc-port=8001',
+      '--metrics-port=8002',
+    ]);
+    expect(c.args.filter((a: string) => a.startsWith('--load-model'))).toEqual([]);
+    // no per-model pod labels; the Deployment and its pods are marked as a cache pool
+    const podLabels: Record<string, string> = d.spec.template.metadata.labels;
+    expect(Object.keys(podLabels).filter((k) => k.startsWith('model.gpufleet.io/'))).toEqual([]);
+    expect(podLabels['gpufleet.io/cache-pool']).toBe('true');
+    expect(d.metadata.labels['gpufleet.io/cache-pool']).toBe('true');
+    // the Service, budget and monitor are those of any pool: no cache label, same selector
+    for (const kind of ['Service', 'PodDisruptionBudget', 'ServiceMonitor']) {
+      expect(byKind(objs, kind)[0].metadata.labels['gpufleet.io/cache-pool']).toBeUndefined();
+    }
+    expect(byKind(objs, 'Service')[0].spec.selector).toEqual(pool.selectorLabels);
+    // the models are still the pool's (sorted), for the image, the config digest and the platform checks
+    expect(pool.models).toEqual(['efficientnet-b0', 'mobilenet-v3', 'resnet50']);
+    expect(validateObjects(objs)).toEqual([]);
+  });
+
+  test('a pool loads its models at start by default: one --load-model and one model label per model, no cache label', () => {
+    for (const props of [{}, { loadModelsAtStart: true }]) {
+      const { objs, pool } = synth(props);
+      const d = byKind(objs, 'Deployment')[0];
+      expect(pool.loadModelsAtStart).toBe(true);
+      expect(container(objs).args.filter((a: string) => a.startsWith('--load-model='))).toEqual([
+        '--load-model=efficientnet-b0', '--load-model=mobilenet-v3', '--load-model=resnet50',
+      ]);
+      expect(Object.keys(d.spec.template.metadata.labels).filter((k) => k.startsWith('model.gpufleet.io/')).sort()).toEqual([
+        'model.gpufleet.io/efficientnet-b0', 'model.gpufleet.io/mobilenet-v3', 'model.gpufleet.io/resnet50',
+      ]);
+      expect(d.spec.template.metadata.labels['gpufleet.io/cache-pool']).toBeUndefined();
+      expect(d.metadata.labels['gpufleet.io/cache-pool']).toBeUndefined();
+    }
+  });
+
   test('ports, probes sized for model load time, and the service account', () => {
     const { objs } = synth({ modelLoadTimeout: Duration.minutes(15) });
     const c = container(objs);
@@ -276,6 +322,10 @@ describe('TritonPool', () => {
       'pools.cnn-1g.resources.memory: expected a positive Kubernetes quantity such as 500m, 2 or 8Gi, got "8 GB"',
     );
     expect(() => synth({ shmSize: '0' })).toThrow(/^pools\.cnn-1g\.shmSize: expected a positive Kubernetes quantity/);
+  });
+
+  test('fails when loadModelsAtStart is not a boolean', () => {
+    expect(() => synth({ loadModelsAtStart: 'no' as any })).toThrow('pools.cnn-1g.loadModelsAtStart: expected true or false, got "no"');
   });
 
   test('fails for args the pool owns and a too short load timeout', () => {

@@ -7,7 +7,7 @@
  * model-repository → add-ons (declared order) → teams (by name) → autoscaling and routes → team setup
  * hooks → add-on postDeploy (declared order) → cross-tree checks.
  */
-import { ApiObject, Chart, JsonPatch } from 'cdk8s';
+import { ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { Fleet } from '../fleet/types';
 import { plan as planFleet } from '../planner';
@@ -23,7 +23,7 @@ import { PlannedPlatform, PlanRenderOptions, PlatformNodePool, SharedPool, planD
 import { BUILT_IN_PARTS, PlatformContext, PoolScaling, Team, TeamAddOn, TeamModel, TeamPool } from './team-contract';
 import { TeamNamespace } from './team-namespace';
 import { TRITON_PLATFORMS, TritonBackend, TritonModelConfig, TritonPlatform } from './triton-model-config';
-import { TRITON_MODEL_LABEL_PREFIX, TritonPool, TritonPoolProps } from './triton-pool';
+import { TritonPool, TritonPoolProps } from './triton-pool';
 import { PlatformServing, PlatformRoutesOptions, ServedPool } from './serving-platform-serving';
 import { PlatformRouter, PlatformRouterOptions } from './serving-platform-router';
 
@@ -279,6 +279,8 @@ export class ServingPlatform extends Construct {
         const nodePool = this.nodePoolFor(p, nodePoolSpecs, nodeResources, where);
         const scaling = p.scaling ?? props.defaultScaling ?? { kind: 'fixed' };
         const replicas = p.replicas ?? (scaling.kind === 'fixed' ? 1 : Math.max(scaling.minReplicas ?? 1, 1));
+        // A cache pool of the cold pool's router loads nothing at start: the router loads models on demand.
+        const cache = cachePools.has(p.name);
         const pool = new TritonPool(this, `Pool-${p.name}`, {
           ...(props.poolDefaults ?? {}),
           name: p.name,
@@ -291,9 +293,8 @@ export class ServingPlatform extends Construct {
           replicas,
           namespace: o.namespace,
           team: o.name,
+          loadModelsAtStart: !cache,
         });
-        const cache = cachePools.has(p.name);
-        if (cache) loadNothingAtStart(pool);
         const maxReplicas = scaling.kind === 'fixed' ? replicas : scaling.maxReplicas;
         pools.set(p.name, { pool, owner: o.name, scaling, maxReplicas, ...(cache ? { cache: true } : {}) });
         ns.addGpuQuota(pool.gpuResource, maxReplicas);
@@ -427,22 +428,6 @@ export class ServingPlatform extends Construct {
 /** CPU (cores) and memory (bytes) one pod of a pool requests, read from its rendered Deployment. */
 function podRequests(pool: TritonPool): { cpu: number; memory: number } {
   return deploymentRequests(pool.deployment);
-}
-
-/**
- * A cache pool of the router: Triton in explicit model-control mode with no `--load-model` (the router
- * loads models on demand) and no per-model pod labels (no model is served there permanently).
- * TritonPool renders both for its `models`; they are removed from the rendered Deployment.
- */
-function loadNothingAtStart(pool: TritonPool): void {
-  const container = pool.deployment.toJson().spec.template.spec.containers[0];
-  const args: string[] = container.args.filter((a: string) => !a.startsWith('--load-model='));
-  pool.deployment.addJsonPatch(JsonPatch.replace('/spec/template/spec/containers/0/args', args));
-  for (const m of pool.models) {
-    pool.deployment.addJsonPatch(JsonPatch.remove(`/spec/template/metadata/labels/${`${TRITON_MODEL_LABEL_PREFIX}${m}`.replace(/~/g, '~0').replace(/\//g, '~1')}`));
-  }
-  pool.deployment.addJsonPatch(JsonPatch.add('/metadata/labels/gpufleet.io~1cache-pool', 'true'));
-  pool.deployment.addJsonPatch(JsonPatch.add('/spec/template/metadata/labels/gpufleet.io~1cache-pool', 'true'));
 }
 
 /** CPU (cores) and memory (bytes) one pod of a Deployment requests. */

@@ -30,6 +30,11 @@ const GPU_PRODUCT_NODE_LABEL = 'nvidia.com/gpu.product';
 export const TRITON_POOL_LABEL = 'gpufleet.io/triton-pool';
 /** Pod label prefix marking each model a pod serves: `model.gpufleet.io/<model>: "true"`. */
 export const TRITON_MODEL_LABEL_PREFIX = 'model.gpufleet.io/';
+/**
+ * Label on the Deployment and pods of a pool that loads no model at start (`loadModelsAtStart: false`): a cache
+ * pool whose models a model router loads on demand.
+ */
+export const CACHE_POOL_LABEL = 'gpufleet.io/cache-pool';
 /** Pod annotation holding a digest of the pool's model configs. */
 export const MODEL_CONFIGS_ANNOTATION = 'gpufleet.io/model-configs';
 /** Label naming the owning team (as on the team's Namespace). */
@@ -62,8 +67,20 @@ export interface TritonPoolProps {
   readonly name: string;
   /** The repository the models are loaded from. */
   readonly repository: ModelRepository;
-  /** Models the pool loads (`--load-model`), at least one, no duplicates; rendered sorted. */
+  /**
+   * Models the pool serves, at least one, no duplicates; rendered sorted. They are loaded at start
+   * (`--load-model`) unless `loadModelsAtStart` is false; either way they pick the image and the config digest.
+   */
   readonly models: readonly string[];
+  /**
+   * Load `models` when a server starts: one `--load-model` argument and one `model.gpufleet.io/<model>` pod label
+   * per model. When false, Triton starts in explicit model-control mode with no model loaded (a model router loads
+   * models on demand through the repository API), the pods carry no per-model labels (no model is served there
+   * permanently, so no per-model Service selects them), and the Deployment and pods are labelled
+   * `gpufleet.io/cache-pool: "true"`.
+   * @default true
+   */
+  readonly loadModelsAtStart?: boolean;
   /** Catalog GPU type id, e.g. `H100-80GB`. */
   readonly gpuType: string;
   /** MIG profile of the slice each server gets (`1g.10gb`), or `whole` for a whole GPU. */
@@ -126,6 +143,8 @@ export class TritonPool extends Construct {
   public readonly gpuResource: string;
   public readonly replicas: number;
   public readonly team?: string;
+  /** Whether the servers load `models` at start (see `TritonPoolProps.loadModelsAtStart`). */
+  public readonly loadModelsAtStart: boolean;
   private readonly _image?: string;
   /** Selector labels of the pods. */
   public readonly selectorLabels: Readonly<Record<string, string>>;
@@ -187,6 +206,10 @@ export class TritonPool extends Construct {
     if (this.namespace !== undefined) assertDnsLabel(`${where}.namespace`, this.namespace);
     if (props.team !== undefined) assertDnsLabel(`${where}.team`, props.team);
     this.team = props.team;
+    this.loadModelsAtStart = props.loadModelsAtStart ?? true;
+    if (typeof this.loadModelsAtStart !== 'boolean') {
+      throw new Error(`${where}.loadModelsAtStart: expected true or false, got ${JSON.stringify(props.loadModelsAtStart)}`);
+    }
     this._image = props.image;
     if (props.image !== undefined && (typeof props.image !== 'string' || props.image.length === 0 || /\s/.test(props.image))) {
       throw new Error(`${where}.image: expected an image reference, got ${JSON.stringify(props.image)}`);
@@ -222,15 +245,20 @@ export class TritonPool extends Construct {
       ...(this.team ? { [TEAM_LABEL]: this.team } : {}),
     };
     const metadata = { name: this.name, labels, ...(this.namespace ? { namespace: this.namespace } : {}) };
-    // Pods also carry one label per model, so a Service can select every pod serving a model across pools.
-    const podLabels: Record<string, string> = { ...labels };
-    for (const m of this.models) podLabels[`${TRITON_MODEL_LABEL_PREFIX}${m}`] = 'true';
+    // A cache pool's Deployment and pods say so; its Service, budget and monitor are those of any pool.
+    const deploymentLabels: Record<string, string> = this.loadModelsAtStart ? labels : { ...labels, [CACHE_POOL_LABEL]: 'true' };
+    // Pods that load their models at start carry one label per model, so a Service can select every pod
+    // serving a model across pools.
+    const podLabels: Record<string, string> = { ...deploymentLabels };
+    if (this.loadModelsAtStart) {
+      for (const m of this.models) podLabels[`${TRITON_MODEL_LABEL_PREFIX}${m}`] = 'true';
+    }
 
     const binding = this.repository.bind(this.namespace);
     const args = [
       `--model-repository=${binding.url}`,
       '--model-control-mode=explicit',
-      ...this.models.map((m) => `--load-model=${m}`),
+      ...(this.loadModelsAtStart ? this.models.map((m) => `--load-model=${m}`) : []),
       `--http-port=${TRITON_HTTP_PORT}`,
       `--grpc-port=${TRITON_GRPC_PORT}`,
       `--metrics-port=${TRITON_METRICS_PORT}`,
@@ -344,7 +372,7 @@ export class TritonPool extends Construct {
     };
 
     this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
-      metadata,
+      metadata: { ...metadata, labels: deploymentLabels },
       spec: {
         // An autoscaled pool leaves `replicas` to its HPA / ScaledObject, so re-applying the manifest does not reset it.
         replicas: Lazy.any({ produce: () => (this._autoscaled ? undefined : this.replicas) }) as unknown as number,
