@@ -1,7 +1,7 @@
 import * as aws from '@pulumi/aws';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import { POOL_LABEL } from '../k8s/gpu-node-pool';
+import { POOL_LABEL } from '../k8s/labels';
 import { irsaTrustPolicy, policyDocument, stableJson } from './iam-documents';
 import type { WorkloadIdentityProvider } from './gpu-cluster';
 

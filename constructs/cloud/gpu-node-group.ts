@@ -2,7 +2,7 @@ import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { defaultInstanceType, findGpuType, findInstanceType, INSTANCE_TYPES, instanceTypesFor } from '../catalog';
 import type { Plan, PlanMigConfig } from '../planner/types';
-import { MIG_CONFIG_LABEL, POOL_LABEL } from '../k8s/gpu-node-pool';
+import { GPU_PRODUCT_LABEL, MIG_CONFIG_LABEL, POOL_LABEL } from '../k8s/labels';
 import { GPU_TAINT, MigStrategy, WHOLE_GPU_RESOURCE } from '../k8s/gpu-resources';
 import { MigLayout } from '../k8s/mig-layout';
 import type { NodeGroupHost } from './gpu-cluster';
@@ -12,8 +12,6 @@ export type GpuAmiType = 'AL2023_x86_64_NVIDIA' | 'BOTTLEROCKET_x86_64_NVIDIA';
 export const GPU_AMI_TYPES: readonly GpuAmiType[] = ['AL2023_x86_64_NVIDIA', 'BOTTLEROCKET_x86_64_NVIDIA'];
 
 const CA = 'k8s.io/cluster-autoscaler';
-/** The GPU feature discovery label Triton pools select on (set at runtime; a node template for scale-from-zero). */
-const GPU_PRODUCT_LABEL = 'nvidia.com/gpu.product';
 
 /** Options shared by every GPU node group (and by `GpuNodeGroup.fromPlan`). */
 export interface GpuNodeGroupOptions {

@@ -15,16 +15,10 @@ import {
 } from '../../imports/karpenter-nodepool-karpenter.sh';
 import { GPU_TAINT, MigStrategy, WHOLE_GPU_RESOURCE } from './gpu-resources';
 import { GpuNodeImage } from './gpu-operator-values';
+import { DEVICE_PLUGIN_CONFIG_LABEL, MIG_CONFIG_LABEL, POOL_LABEL } from './labels';
 import { MIG_ALL_DISABLED } from './mig-config';
 import { MigLayout } from './mig-layout';
 import { assertDnsLabel, assertLabelValue } from './names';
-
-/** The node label gpufleet puts on every node of a pool: `gpufleet.io/pool=<pool name>`. */
-export const POOL_LABEL = 'gpufleet.io/pool';
-/** The node label that selects the mig-parted config. */
-export const MIG_CONFIG_LABEL = 'nvidia.com/mig.config';
-/** The node label that selects the device-plugin config. */
-export const DEVICE_PLUGIN_CONFIG_LABEL = 'nvidia.com/device-plugin.config';
 
 /** The EKS-optimized AMI family of the GPU nodes (Karpenter alias `<family>@<version>`; Karpenter picks the NVIDIA variant for GPU instances). */
 export type GpuNodeAmiFamily = 'al2023' | 'bottlerocket';
@@ -239,7 +233,7 @@ export class GpuNodePool extends Construct {
         subnetSelectorTerms: [{ tags: sortRecord(props.subnetSelectorTags ?? discovery) }],
         securityGroupSelectorTerms: [{ tags: sortRecord(props.securityGroupSelectorTags ?? discovery) }],
         blockDeviceMappings: this.blockDevices(amiFamily, volumeSize),
-        tags: { 'gpufleet.io/pool': this.name },
+        tags: { [POOL_LABEL]: this.name },
       },
     });
     const maxGpus = maxNodes * Math.max(...this.instanceTypes.map((i) => i.gpuCount));

@@ -13,8 +13,7 @@ export * from './gpu-operator-values';
 export * from './gpu-operator';
 export * from './gpu-node-pool';
 export * from './names';
-// the node-pool labels are also defined by triton-pool (same values); the node pool's definitions win
-export { POOL_LABEL, MIG_CONFIG_LABEL } from './gpu-node-pool';
+export * from './labels';
 export * from './prometheus-adapter-rules';
 export * from './pool-autoscaling';
 export * from './platform-builder';

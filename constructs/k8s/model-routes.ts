@@ -18,7 +18,8 @@ import { ApiObject, Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { assertDnsLabel } from './names';
-import { TRITON_HTTP_PORT, TRITON_MODEL_LABEL_PREFIX, TritonPool } from './triton-pool';
+import { TRITON_MODEL_LABEL_PREFIX } from './labels';
+import { TRITON_HTTP_PORT, TritonPool } from './triton-pool';
 
 const GATEWAY_GROUP = 'gateway.networking.k8s.io' as const;
 /** Limits of HTTPRoute v1 (maxItems of rules and matches, and the CEL limit on matches per route). */

@@ -14,6 +14,8 @@
  * `pool "vision-1g" requests nvidia.com/mig-1g.10gb, but no node pool's layout provides it (layouts: h100-mixed: 3g.40gb, 2g.20gb)`.
  */
 import { parse as parseYaml } from 'yaml';
+import { WHOLE_GPU_RESOURCE } from './gpu-resources';
+import { DEVICE_PLUGIN_CONFIG_LABEL, MIG_CONFIG_LABEL, TEAM_LABEL } from './labels';
 
 /** A node pool as the checks see it. */
 export interface NodePoolFacts {
@@ -107,9 +109,6 @@ export interface CheckOptions {
   readonly repositoryModels?: readonly string[];
 }
 
-const MIG_CONFIG_LABEL = 'nvidia.com/mig.config';
-const DEVICE_PLUGIN_CONFIG_LABEL = 'nvidia.com/device-plugin.config';
-const WHOLE_GPU = 'nvidia.com/gpu';
 
 function num(v: unknown): number | undefined {
   if (typeof v === 'number') return v;
@@ -208,20 +207,20 @@ function layoutOf(config: string | undefined, configs: Map<string, MigConfigEntr
   const entries = config === undefined ? undefined : configs.get(config);
   if (!entries) {
     // No MIG config (or all-disabled, or one this tree does not render): whole GPUs.
-    return { resources: [WHOLE_GPU], layout: config === undefined || config === 'all-disabled' ? 'whole GPUs' : `${config} (not rendered)` };
+    return { resources: [WHOLE_GPU_RESOURCE], layout: config === undefined || config === 'all-disabled' ? 'whole GPUs' : `${config} (not rendered)` };
   }
   const resources: string[] = [];
   const profiles: string[] = [];
   const add = (list: string[], v: string) => (list.includes(v) ? undefined : list.push(v));
   for (const e of entries) {
     if (e['mig-enabled'] === false || !e['mig-devices']) {
-      add(resources, WHOLE_GPU);
+      add(resources, WHOLE_GPU_RESOURCE);
       add(profiles, 'whole');
       continue;
     }
     for (const profile of Object.keys(e['mig-devices'])) {
       add(profiles, profile);
-      add(resources, strategy === 'single' ? WHOLE_GPU : `nvidia.com/mig-${profile.replace(/\+/g, '.')}`);
+      add(resources, strategy === 'single' ? WHOLE_GPU_RESOURCE : `nvidia.com/mig-${profile.replace(/\+/g, '.')}`);
     }
   }
   // largest slices first, as operators read layouts (`3g.40gb, 2g.20gb, 1g.10gb`); whole GPUs first of all
@@ -308,7 +307,7 @@ export function collectFacts(objects: readonly any[]): PlatformFacts {
 
   const teams = new Map<string, string>();
   for (const o of objects) {
-    if (o?.kind === 'Namespace' && o.metadata?.labels?.['gpufleet.io/team']) teams.set(o.metadata.name, o.metadata.labels['gpufleet.io/team']);
+    if (o?.kind === 'Namespace' && o.metadata?.labels?.[TEAM_LABEL]) teams.set(o.metadata.name, o.metadata.labels[TEAM_LABEL]);
   }
   const quotas: QuotaFacts[] = [];
   for (const o of objects) {

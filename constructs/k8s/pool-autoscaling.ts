@@ -11,6 +11,7 @@ import { Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ScaledObject } from '../../imports/keda-scaledobject-keda.sh';
+import { TRITON_POOL_LABEL } from './labels';
 import { QUEUE_US_PER_REQUEST_METRIC, requestWeightedQueueQuery } from './prometheus-adapter-rules';
 import { TritonPool } from './triton-pool';
 
@@ -164,7 +165,7 @@ export class PoolAutoscaling extends Construct {
     const metadata = {
       name: pool.name,
       namespace: pool.namespace,
-      labels: { 'app.kubernetes.io/part-of': 'gpufleet', 'app.kubernetes.io/component': 'autoscaling', 'gpufleet.io/triton-pool': pool.name },
+      labels: { 'app.kubernetes.io/part-of': 'gpufleet', 'app.kubernetes.io/component': 'autoscaling', [TRITON_POOL_LABEL]: pool.name },
     };
     const scaleTargetRef = { apiVersion: 'apps/v1', kind: 'Deployment', name: pool.name };
     const behavior = {

@@ -1,6 +1,7 @@
 import { Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
+import { TEAM_LABEL } from './labels';
 import { assertDnsLabel } from './names';
 import { parseQuantity } from './platform-checks';
 
@@ -154,7 +155,7 @@ export class TeamNamespace extends Construct {
         name: ns,
         labels: {
           ...(props.labels ?? {}),
-          'gpufleet.io/team': this.team,
+          [TEAM_LABEL]: this.team,
           'pod-security.kubernetes.io/enforce': 'restricted',
           'pod-security.kubernetes.io/enforce-version': POD_SECURITY_VERSION,
           'pod-security.kubernetes.io/audit': 'restricted',

@@ -12,6 +12,10 @@ import { Construct } from 'constructs';
 import { ServiceMonitor } from '../../imports/prometheus-servicemonitor-monitoring.coreos.com';
 import { getGpuType } from '../catalog';
 import { MigStrategy, gpuResourceName, gpuToleration } from './gpu-resources';
+import {
+  CACHE_POOL_LABEL, GPU_PRODUCT_LABEL, MIG_CONFIG_LABEL, MODEL_CONFIGS_ANNOTATION, TEAM_LABEL, TRITON_MODEL_LABEL_PREFIX,
+  TRITON_POOL_LABEL,
+} from './labels';
 import { ModelRepository } from './model-repository';
 import { assertDnsLabel, assertLabelValue } from './names';
 
@@ -22,23 +26,6 @@ export const TRITON_VLLM_IMAGE = 'nvcr.io/nvidia/tritonserver:25.08-vllm-python-
 export const TRITON_HTTP_PORT = 8000;
 export const TRITON_GRPC_PORT = 8001;
 export const TRITON_METRICS_PORT = 8002;
-/** Node label the GPU operator's MIG manager reads the layout name from. */
-const MIG_CONFIG_NODE_LABEL = 'nvidia.com/mig.config';
-/** Node label GPU feature discovery sets to the GPU product name. */
-const GPU_PRODUCT_NODE_LABEL = 'nvidia.com/gpu.product';
-/** Pod label naming the Triton pool (`gpufleet.io/pool` is the node pool's label on nodes). */
-export const TRITON_POOL_LABEL = 'gpufleet.io/triton-pool';
-/** Pod label prefix marking each model a pod serves: `model.gpufleet.io/<model>: "true"`. */
-export const TRITON_MODEL_LABEL_PREFIX = 'model.gpufleet.io/';
-/**
- * Label on the Deployment and pods of a pool that loads no model at start (`loadModelsAtStart: false`): a cache
- * pool whose models a model router loads on demand.
- */
-export const CACHE_POOL_LABEL = 'gpufleet.io/cache-pool';
-/** Pod annotation holding a digest of the pool's model configs. */
-export const MODEL_CONFIGS_ANNOTATION = 'gpufleet.io/model-configs';
-/** Label naming the owning team (as on the team's Namespace). */
-const TEAM_LABEL = 'gpufleet.io/team';
 /**
  * Longest pool name: pod names are `<pool>-<template hash>-<5 chars>` and are not truncated up to this length,
  * which the autoscaling query's pod regex relies on.
@@ -287,8 +274,8 @@ export class TritonPool extends Construct {
       .map((p) => (this.migStrategy === 'single' && this.profile !== 'whole' ? `${p}-MIG-${this.profile}` : p))
       .sort();
     const nodeTerms: k8s.NodeSelectorRequirement[] = [
-      { key: GPU_PRODUCT_NODE_LABEL, operator: 'In', values: productValues },
-      ...(this.migConfig ? [{ key: MIG_CONFIG_NODE_LABEL, operator: 'In', values: [this.migConfig] }] : []),
+      { key: GPU_PRODUCT_LABEL, operator: 'In', values: productValues },
+      ...(this.migConfig ? [{ key: MIG_CONFIG_LABEL, operator: 'In', values: [this.migConfig] }] : []),
     ];
     const httpGet = (p: string): k8s.HttpGetAction => ({ path: p, port: k8s.IntOrString.fromString('http') });
 
