@@ -235,6 +235,61 @@ describe('planDeclaration (hand-made plan)', () => {
     expect(() => planDeclaration(fleet, broken)).toThrow('plan.nodes[node-0].migConfig: "h100-3g" is not in plan.migConfigs ()');
   });
 
+  test('node pools take the plan\'s instance types, also a smaller one than the catalog default', () => {
+    const small: Plan = {
+      ...plan,
+      nodes: [{ ...plan.nodes![0], instanceType: 'p5.4xlarge' }, plan.nodes![1]],
+      migConfigs: [{ ...plan.migConfigs![0], instanceType: 'p5.4xlarge' }],
+    };
+    expect(planDeclaration(fleet, small).nodePools.map((n) => [n.name, n.instanceType, n.instanceTypes])).toEqual([
+      ['h100-3g', 'p5.4xlarge', undefined],
+      ['l4-whole', 'g6.xlarge', undefined],
+    ]);
+    const chart = Testing.chart();
+    ServingPlatform.fromPlan(chart, 'P', { cluster, repository, fleet, plan: small });
+    const instanceTypes = (name: string) => Testing.synth(chart).find((o) => o.kind === 'NodePool' && o.metadata.name === name)
+      .spec.template.spec.requirements.find((r: any) => r.key === 'node.kubernetes.io/instance-type').values;
+    expect(instanceTypes('h100-3g')).toEqual(['p5.4xlarge']);
+    expect(instanceTypes('l4-whole')).toEqual(['g6.xlarge']);
+  });
+
+  test('whole-GPU nodes of one GPU type on several instance sizes: one node pool with every size the plan uses', () => {
+    const two: Plan = {
+      ...plan,
+      gpus: [...plan.gpus, { id: 'gpu-2', type: 'L4', node: 'node-2', mig: false, slices: [slice('whole', 0, ['c', 1])] }],
+      nodes: [...plan.nodes!, { name: 'node-2', instanceType: 'g6.12xlarge', gpuType: 'L4', migConfig: 'all-disabled', gpus: ['gpu-2'] }],
+    };
+    const l4 = planDeclaration(fleet, two).nodePools.find((n) => n.name === 'l4-whole')!;
+    expect([l4.instanceType, l4.instanceTypes, l4.plannedNodes]).toEqual([undefined, ['g6.12xlarge', 'g6.xlarge'], 2]);
+    const chart = Testing.chart();
+    ServingPlatform.fromPlan(chart, 'P', { cluster, repository, fleet, plan: two });
+    const np = Testing.synth(chart).find((o) => o.kind === 'NodePool' && o.metadata.name === 'l4-whole');
+    expect(np.spec.template.spec.requirements.find((r: any) => r.key === 'node.kubernetes.io/instance-type').values).toEqual(['g6.12xlarge', 'g6.xlarge']);
+  });
+
+  test('fails on a plan without nodes, or a node configuration or node without its instance type', () => {
+    expect(() => planDeclaration(fleet, { ...plan, nodes: undefined })).toThrow(
+      'plan.nodes: expected the plan\'s nodes with their instance types (and plan.migConfigs for MIG nodes), got null; plan the fleet with gpufleet plan',
+    );
+    expect(() => planDeclaration(fleet, { ...plan, nodes: [] })).toThrow(/^plan\.nodes: expected the plan's nodes .*got \[\]/);
+    const noConfigType: Plan = { ...plan, migConfigs: [{ ...plan.migConfigs![0], instanceType: '' }] };
+    expect(() => planDeclaration(fleet, noConfigType)).toThrow('plan.migConfigs[h100-3g].instanceType: expected the EC2 instance type of node configuration "h100-3g", got ""');
+    const noNodeType: Plan = { ...plan, nodes: [plan.nodes![0], { ...plan.nodes![1], instanceType: undefined as unknown as string }] };
+    expect(() => planDeclaration(fleet, noNodeType)).toThrow('plan.nodes[node-1].instanceType: expected the EC2 instance type of the node (node configuration "all-disabled"), got null');
+  });
+
+  test('fails on a node pool given both instanceType and instanceTypes', () => {
+    const extra = { name: 'l4-extra', gpuType: 'L4', instanceType: 'g6.xlarge', instanceTypes: ['g6.xlarge', 'g6.2xlarge'] };
+    expect(() => ServingPlatform.fromPlan(Testing.chart(), 'P', { cluster, repository, fleet, plan, nodePools: [extra] })).toThrow(
+      'nodePools["l4-extra"].instanceTypes: give instanceType or instanceTypes, not both, got "g6.xlarge" and ["g6.xlarge","g6.2xlarge"]',
+    );
+  });
+
+  test('fails on a MIG node on another instance type than its node configuration', () => {
+    const mismatch: Plan = { ...plan, nodes: [{ ...plan.nodes![0], instanceType: 'p5.4xlarge' }, plan.nodes![1]] };
+    expect(() => planDeclaration(fleet, mismatch)).toThrow('plan.nodes[node-0].instanceType: node configuration "h100-3g" is for p5.48xlarge, got p5.4xlarge');
+  });
+
   test('fails on team settings for a team the fleet does not have', () => {
     expect(() => planDeclaration(fleet, plan, [{ name: 'w', models: [] }])).toThrow('teams["w"]: fleet "mini" has no model of team "w" (teams: x, y)');
   });

@@ -3,7 +3,7 @@
  * layouts, teams with their models' Triton configs, and Triton pools grouped by
  * (node configuration, slice kind, model set). Pure: no constructs are created here.
  */
-import { defaultInstanceType, getGpuType, getMigProfile, resolveGpuType } from '../catalog';
+import { getGpuType, getMigProfile, resolveGpuType } from '../catalog';
 import type { Fleet, ModelSpec } from '../fleet/types';
 import type { Plan, PlanMigConfig } from '../planner/types';
 import { MigLayout } from './mig-layout';
@@ -16,8 +16,18 @@ export interface PlatformNodePool {
   readonly name: string;
   /** Catalog GPU type id. */
   readonly gpuType: string;
-  /** EC2 instance type. @default - the catalog's default instance type of the GPU type */
+  /**
+   * EC2 instance type of the nodes. A planned node pool always has it (from `plan.migConfigs` / `plan.nodes`),
+   * unless its nodes are of several instance types (`instanceTypes`).
+   * @default - the catalog's default instance type of the GPU type (hand-declared pools only)
+   */
   readonly instanceType?: string;
+  /**
+   * EC2 instance types Karpenter may launch, when there are several: whole-GPU nodes of one GPU type that the plan
+   * puts on instances of different sizes. Sorted.
+   * @default - `instanceType` alone
+   */
+  readonly instanceTypes?: readonly string[];
   /** MIG layout of every node. @default - whole GPUs (MIG disabled) */
   readonly layout?: MigLayout;
   /** Time-slice every whole GPU into this many `nvidia.com/gpu` (only without `layout`). @default - no time-slicing */
@@ -84,44 +94,61 @@ function dnsLabel(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63).replace(/-+$/, '');
 }
 
-/** Node configurations of the plan; derived from the GPUs when the plan has none. */
-function nodeConfigurations(plan: Plan): { configs: PlanMigConfig[]; configOfGpu: Map<string, string> } {
-  const configOfGpu = new Map<string, string>();
-  if (plan.migConfigs && plan.nodes && plan.nodes.length > 0) {
-    const nodeByName = new Map(plan.nodes.map((n) => [n.name, n]));
-    const configs = new Map(plan.migConfigs.map((c) => [`${c.name}|${c.gpuType}`, c]));
-    for (const g of plan.gpus) {
-      const node = nodeByName.get(g.node);
-      if (node === undefined) throw new Error(`plan.gpus[${g.id}].node: "${g.node}" is not a node of plan.nodes`);
-      const key = `${node.migConfig}|${g.type}`;
-      configOfGpu.set(g.id, key);
-      if (!configs.has(key)) {
-        if (node.migConfig !== ALL_DISABLED) {
-          throw new Error(`plan.nodes[${node.name}].migConfig: "${node.migConfig}" is not in plan.migConfigs (${[...configs.values()].map((c) => c.name).join(', ')})`);
-        }
-        // Whole GPUs (no MIG): the plan lists no mig-parted config for them.
-        configs.set(key, { name: ALL_DISABLED, gpuType: g.type, instanceType: node.instanceType, devices: [[]], nodes: 0 });
-      }
-    }
-    for (const n of plan.nodes) {
-      const c = configs.get(`${n.migConfig}|${n.gpuType}`);
-      if (c && c.name === ALL_DISABLED) (c as { nodes: number }).nodes += 1;
-    }
-    return { configs: [...configs.values()], configOfGpu };
+/** A node configuration of the plan with the instance types of its nodes (sorted). */
+interface NodeConfiguration {
+  readonly config: PlanMigConfig;
+  readonly instanceTypes: readonly string[];
+}
+
+/**
+ * Node configurations of the plan (`plan.migConfigs`, and one per GPU type for whole-GPU nodes), each with the
+ * instance types the plan puts its nodes on. The plan must list its nodes with their instance types: nothing is
+ * substituted for a missing one.
+ */
+function nodeConfigurations(plan: Plan): { configs: NodeConfiguration[]; configOfGpu: Map<string, string> } {
+  if (!plan.nodes || plan.nodes.length === 0) {
+    throw new Error(`plan.nodes: expected the plan's nodes with their instance types (and plan.migConfigs for MIG nodes), got ${JSON.stringify(plan.nodes ?? null)}; plan the fleet with gpufleet plan`);
   }
-  // A plan without node configurations: one configuration per (GPU type, slice layout), all GPUs alike.
-  const configs = new Map<string, PlanMigConfig>();
+  const missing = (v: unknown) => typeof v !== 'string' || v.length === 0;
+  for (const c of plan.migConfigs ?? []) {
+    if (missing(c.instanceType)) {
+      throw new Error(`plan.migConfigs[${c.name}].instanceType: expected the EC2 instance type of node configuration "${c.name}", got ${JSON.stringify(c.instanceType ?? null)}`);
+    }
+  }
+  const configOfGpu = new Map<string, string>();
+  const nodeByName = new Map(plan.nodes.map((n) => [n.name, n]));
+  const configs = new Map<string, { config: PlanMigConfig; instanceTypes: Set<string> }>(
+    (plan.migConfigs ?? []).map((c) => [`${c.name}|${c.gpuType}`, { config: c, instanceTypes: new Set([c.instanceType]) }]));
   for (const g of plan.gpus) {
-    const slices = [...g.slices].map((s) => ({ profile: s.profile, start: s.start })).sort((a, b) => a.start - b.start);
-    const whole = !g.mig || slices.every((s) => s.profile === WHOLE);
-    const name = whole ? ALL_DISABLED : dnsLabel(`${g.type}-${slices.map((s) => s.profile.split('.')[0]).join('-')}`);
-    const key = `${name}|${g.type}`;
+    const node = nodeByName.get(g.node);
+    if (node === undefined) throw new Error(`plan.gpus[${g.id}].node: "${g.node}" is not a node of plan.nodes`);
+    const key = `${node.migConfig}|${g.type}`;
     configOfGpu.set(g.id, key);
     if (!configs.has(key)) {
-      configs.set(key, { name, gpuType: g.type, instanceType: defaultInstanceType(g.type)?.name ?? '', devices: [whole ? [] : slices], nodes: 0 });
+      if (node.migConfig !== ALL_DISABLED) {
+        throw new Error(`plan.nodes[${node.name}].migConfig: "${node.migConfig}" is not in plan.migConfigs (${[...configs.values()].map((c) => c.config.name).join(', ')})`);
+      }
+      // Whole GPUs (no MIG): the plan lists no mig-parted config for them.
+      configs.set(key, { config: { name: ALL_DISABLED, gpuType: g.type, instanceType: node.instanceType, devices: [[]], nodes: 0 }, instanceTypes: new Set() });
     }
   }
-  return { configs: [...configs.values()], configOfGpu };
+  for (const n of plan.nodes) {
+    const c = configs.get(`${n.migConfig}|${n.gpuType}`);
+    if (!c) continue;
+    if (missing(n.instanceType)) {
+      throw new Error(`plan.nodes[${n.name}].instanceType: expected the EC2 instance type of the node (node configuration "${n.migConfig}"), got ${JSON.stringify(n.instanceType ?? null)}`);
+    }
+    if (c.config.name === ALL_DISABLED) {
+      (c.config as { nodes: number }).nodes += 1;
+      c.instanceTypes.add(n.instanceType);
+    } else if (n.instanceType !== c.config.instanceType) {
+      throw new Error(`plan.nodes[${n.name}].instanceType: node configuration "${c.config.name}" is for ${c.config.instanceType}, got ${n.instanceType}`);
+    }
+  }
+  return {
+    configs: [...configs.values()].map((c) => ({ config: c.config, instanceTypes: [...c.instanceTypes].sort(byString) })),
+    configOfGpu,
+  };
 }
 
 /** Builds the Triton config hints of a model from its placements: the busiest placement's entry wins. */
@@ -182,7 +209,7 @@ export function planDeclaration(fleet: Fleet, plan: Plan, teams: readonly Team[]
   const { configs, configOfGpu } = nodeConfigurations(plan);
   const nodePoolOfConfig = new Map<string, PlatformNodePool>();
   const usedNames = new Set<string>();
-  for (const c of [...configs].sort((a, b) => byString(a.name, b.name) || byString(a.gpuType, b.gpuType))) {
+  for (const { config: c, instanceTypes } of [...configs].sort((a, b) => byString(a.config.name, b.config.name) || byString(a.config.gpuType, b.config.gpuType))) {
     const gpu = resolveGpuType(c.gpuType);
     const whole = c.devices.every((d) => d.length === 0 || d.every((s) => s.profile === WHOLE));
     let name = dnsLabel(whole || c.name === ALL_DISABLED ? `${gpu.id}-whole` : c.name);
@@ -191,7 +218,8 @@ export function planDeclaration(fleet: Fleet, plan: Plan, teams: readonly Team[]
     nodePoolOfConfig.set(`${c.name}|${c.gpuType}`, {
       name,
       gpuType: gpu.id,
-      instanceType: c.instanceType || undefined,
+      // the plan's instance type; whole-GPU nodes of one GPU type may be on several sizes
+      ...(instanceTypes.length === 1 ? { instanceType: instanceTypes[0] } : { instanceTypes }),
       layout: whole ? undefined : MigLayout.fromPlan(c),
       plannedNodes: c.nodes,
     });

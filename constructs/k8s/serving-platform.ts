@@ -180,6 +180,9 @@ export class ServingPlatform extends Construct {
         if (np.layout) throw new Error(`nodePools["${np.name}"].timeSlicing: time-slicing applies to whole GPUs, but the pool has MIG layout "${np.layout.name}"`);
         devicePluginConfig = this.gpuOperator.timeSlicing.addConfig({ name: `${np.name}-x${np.timeSlicing}`, replicas: np.timeSlicing });
       }
+      if (np.instanceType !== undefined && np.instanceTypes !== undefined) {
+        throw new Error(`nodePools["${np.name}"].instanceTypes: give instanceType or instanceTypes, not both, got ${JSON.stringify(np.instanceType)} and ${JSON.stringify(np.instanceTypes)}`);
+      }
       const pool = new GpuNodePool(nodePoolScope, np.name, {
         ...(props.nodePoolDefaults ?? {}),
         name: np.name,
@@ -187,7 +190,7 @@ export class ServingPlatform extends Construct {
         clusterName: props.cluster.name,
         nodeRole: props.cluster.nodeRole,
         migStrategy: this.migStrategy,
-        ...(np.instanceType ? { instanceTypes: [np.instanceType] } : {}),
+        ...(np.instanceTypes ? { instanceTypes: np.instanceTypes } : np.instanceType ? { instanceTypes: [np.instanceType] } : {}),
         ...(np.maxNodes !== undefined || np.plannedNodes !== undefined
           ? { maxNodes: np.maxNodes ?? Math.max(np.plannedNodes ?? 0, props.nodePoolDefaults?.maxNodes ?? GPU_NODE_POOL_DEFAULT_MAX_NODES) }
           : {}),
