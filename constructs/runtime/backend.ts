@@ -4,6 +4,7 @@
  * Triton's repository API (`POST /v2/repository/index`, `.../models/{name}/load|unload`).
  */
 import * as http from 'http';
+import type { Socket } from 'net';
 
 export type Residency = 'loading' | 'ready' | 'unloading';
 
@@ -30,6 +31,90 @@ export interface RepoReply {
 export class BackendUnreachable extends Error {
   constructor(readonly backend: string, readonly cause: string, readonly timedOut = false) {
     super(`backend ${backend} unreachable: ${cause}`);
+  }
+}
+
+/** The parts of a pooled socket Node's Agent reads beyond the public net.Socket API. */
+interface PooledSocket extends Socket {
+  _httpMessage?: { res?: { rawHeaders: string[] } } | null;
+  _handle?: { asyncReset?(resource: object): void; getProviderType(): number; getAsyncId(): number } | null;
+  [key: symbol]: unknown;
+}
+
+const nodeAddRequest = (http.Agent.prototype as unknown as { addRequest(this: http.Agent, r: http.ClientRequest, o: http.RequestOptions): void }).addRequest;
+
+/** Node's per-socket async id slot (a symbol described 'async_id_symbol'), looked up once. */
+let asyncIdSymbol: symbol | null | undefined;
+
+/**
+ * Node's keep-alive Agent with a shorter path for the usual case of a proxied request: an idle socket to
+ * the backend is waiting. It does what `Agent.prototype.addRequest` does for that case (drop destroyed
+ * sockets, take the newest idle one, give the socket a new async id, hand it to the request) without
+ * copying the request options twice, computing a TLS server name and recomputing the pool key. Every other
+ * case goes to Node's code. `keepSocketAlive` reads the answer's `Keep-Alive: timeout=N` hint from the raw
+ * header list instead of building the answer's header object.
+ */
+export class UpstreamAgent extends http.Agent {
+  /** Pool key of the one origin this agent serves (as `getName` makes it), once known. */
+  private poolKey: string | undefined;
+  private poolHost: string | undefined;
+  private poolPort: number | string | undefined;
+
+  addRequest(req: http.ClientRequest, options: http.RequestOptions): void {
+    const key = this.poolKey;
+    const free = key !== undefined && options.host === this.poolHost && options.port === this.poolPort ? this.freeSockets[key] : undefined;
+    if (key === undefined || free === undefined || asyncIdSymbol === null) {
+      if (key === undefined && options.localAddress === undefined && options.family === undefined && options.socketPath === undefined) {
+        this.poolKey = `${options.host}:${options.port}:`;
+        this.poolHost = options.host ?? undefined;
+        this.poolPort = options.port ?? undefined;
+      }
+      nodeAddRequest.call(this, req, options);
+      return;
+    }
+    while (free.length > 0 && free[0]!.destroyed) free.shift();
+    const socket = free.pop() as PooledSocket | undefined;
+    if (free.length === 0) delete (this.freeSockets as Record<string, Socket[]>)[key];
+    if (socket === undefined) {
+      nodeAddRequest.call(this, req, options);
+      return;
+    }
+    const handle = socket._handle;
+    if (handle && typeof handle.asyncReset === 'function') {
+      if (asyncIdSymbol === undefined) asyncIdSymbol = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'async_id_symbol') ?? null;
+      handle.asyncReset({ type: handle.getProviderType(), handle });
+      if (asyncIdSymbol !== null) socket[asyncIdSymbol] = handle.getAsyncId();
+    }
+    (this as unknown as { reuseSocket(s: Socket, r: http.ClientRequest): void }).reuseSocket(socket, req);
+    (req as unknown as { onSocket(s: Socket): void }).onSocket(socket);
+    const reqTimeout = (req as unknown as { timeout?: number }).timeout;
+    if (reqTimeout !== undefined && reqTimeout !== ((this as unknown as { options: { timeout?: number } }).options.timeout || 0)) socket.setTimeout(reqTimeout);
+    const sockets = this.sockets[key];
+    if (sockets !== undefined) sockets.push(socket);
+    else (this.sockets as Record<string, Socket[]>)[key] = [socket];
+  }
+
+  keepSocketAlive(socket: Socket): boolean {
+    socket.setKeepAlive(true, (this as unknown as { keepAliveMsecs: number }).keepAliveMsecs);
+    socket.unref();
+    let agentTimeout = (this as unknown as { options: { timeout?: number } }).options.timeout || 0;
+    let canKeepSocketAlive = true;
+    const raw = (socket as PooledSocket)._httpMessage?.res?.rawHeaders;
+    if (raw !== undefined) {
+      for (let i = 0; i < raw.length; i += 2) {
+        if (raw[i].length !== 10 || raw[i].toLowerCase() !== 'keep-alive') continue;
+        // as Node: stop reusing the socket a second before the server's announced timeout
+        const hint = /^timeout=(\d+)/.exec(raw[i + 1])?.[1];
+        if (hint) {
+          const serverHintTimeout = Math.max(0, parseInt(hint, 10) * 1000 - 1000);
+          if (serverHintTimeout === 0) canKeepSocketAlive = false;
+          else if (serverHintTimeout < agentTimeout) agentTimeout = serverHintTimeout;
+        }
+        break;
+      }
+    }
+    if (socket.timeout !== agentTimeout) socket.setTimeout(agentTimeout);
+    return canKeepSocketAlive;
   }
 }
 
@@ -66,7 +151,7 @@ export class Backend {
     const u = new URL(url);
     this.host = u.hostname.replace(/^\[|\]$/g, '');
     this.port = Number(u.port || 80);
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 256, scheduling: 'lifo' });
+    this.agent = new UpstreamAgent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 256, scheduling: 'lifo' });
   }
 
   get freeBytes(): number {
