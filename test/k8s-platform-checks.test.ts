@@ -1,4 +1,4 @@
-import { checkPlatformObjects, collectFacts, parseQuantity } from '../constructs/k8s/platform-checks';
+import { checkPlatformObjects, collectFacts, containerRequests, parseQuantity, podRequests } from '../constructs/k8s/platform-checks';
 
 /** A consistent little platform as plain objects; each test breaks one thing. */
 function fixture() {
@@ -239,5 +239,18 @@ describe('platform checks with time-slicing', () => {
   test('a time-sliced node pool provides nvidia.com/gpu, or nvidia.com/gpu.shared when renamed', () => {
     expect(collectFacts([tsConfig(false), l4Pool]).nodePools[0]).toMatchObject({ resources: ['nvidia.com/gpu'], layout: 'whole GPUs (gpu time-sliced ×4)' });
     expect(collectFacts([tsConfig(true), l4Pool]).nodePools[0].resources).toEqual(['nvidia.com/gpu.shared']);
+  });
+});
+
+describe('pod requests', () => {
+  test('a request defaults to the limit when only the limit is set; a pod sums its containers', () => {
+    expect(containerRequests({ resources: { limits: { cpu: '2', memory: '8Gi' } } })).toEqual({ cpu: 2, memory: 8 * 2 ** 30 });
+    expect(containerRequests({ resources: { requests: { cpu: '500m' }, limits: { cpu: '2', memory: '1Gi' } } })).toEqual({ cpu: 0.5, memory: 2 ** 30 });
+    expect(containerRequests({})).toEqual({ cpu: 0, memory: 0 });
+    expect(podRequests({ containers: [
+      { resources: { requests: { cpu: '1', memory: '1Gi' } } },
+      { resources: { limits: { cpu: '250m', memory: '512Mi' } } },
+    ] })).toEqual({ cpu: 1.25, memory: 1.5 * 2 ** 30 });
+    expect(podRequests(undefined)).toEqual({ cpu: 0, memory: 0 });
   });
 });

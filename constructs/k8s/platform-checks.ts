@@ -121,6 +121,27 @@ const SUFFIX: Readonly<Record<string, number>> = {
 };
 
 /** A Kubernetes quantity (`500m`, `2`, `8Gi`, `1.5G`) as a number (cores, bytes), or undefined. */
+/**
+ * CPU (cores) and memory (bytes) a container requests: a request defaults to the limit when only the limit is
+ * set, as Kubernetes does.
+ */
+export function containerRequests(container: any): { cpu: number; memory: number } {
+  const req = { ...(container?.resources?.limits ?? {}), ...(container?.resources?.requests ?? {}) };
+  return { cpu: parseQuantity(req.cpu) ?? 0, memory: parseQuantity(req.memory) ?? 0 };
+}
+
+/** CPU (cores) and memory (bytes) one pod requests: the sum over its containers (`containerRequests`). */
+export function podRequests(pod: { readonly containers?: readonly any[] } | undefined): { cpu: number; memory: number } {
+  let cpu = 0;
+  let memory = 0;
+  for (const c of pod?.containers ?? []) {
+    const r = containerRequests(c);
+    cpu += r.cpu;
+    memory += r.memory;
+  }
+  return { cpu, memory };
+}
+
 export function parseQuantity(v: unknown): number | undefined {
   if (typeof v === 'number') return v;
   if (typeof v !== 'string') return undefined;
@@ -263,17 +284,11 @@ export function collectFacts(objects: readonly any[]): PlatformFacts {
     const pod = o.spec?.template?.spec ?? {};
     const gpuResources: Record<string, number> = {};
     const models: string[] = [];
-    let cpuRequest = 0;
-    let memoryRequest = 0;
+    const { cpu: cpuRequest, memory: memoryRequest } = podRequests(pod);
     let unlimitedCpuRequest: number | undefined;
     let unlimitedMemoryRequest: number | undefined;
     for (const c of pod.containers ?? []) {
-      // a request defaults to the limit when only the limit is set
-      const req = { ...(c.resources?.limits ?? {}), ...(c.resources?.requests ?? {}) };
-      const cpu = parseQuantity(req.cpu) ?? 0;
-      const mem = parseQuantity(req.memory) ?? 0;
-      cpuRequest += cpu;
-      memoryRequest += mem;
+      const { cpu, memory: mem } = containerRequests(c);
       if (c.resources?.limits?.cpu === undefined) unlimitedCpuRequest = Math.max(unlimitedCpuRequest ?? 0, cpu);
       if (c.resources?.limits?.memory === undefined) unlimitedMemoryRequest = Math.max(unlimitedMemoryRequest ?? 0, mem);
       const limits = c.resources?.limits ?? c.resources?.requests ?? {};

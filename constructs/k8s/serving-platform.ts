@@ -17,7 +17,7 @@ import { GpuOperator, GpuOperatorProps } from './gpu-operator';
 import { WHOLE_GPU_RESOURCE, gpuResourceName, MigStrategy } from './gpu-resources';
 import { ModelRepository, ModelRepositoryStorage } from './model-repository';
 import { assertDnsLabel } from './names';
-import { CheckOptions, checkPlatformObjects, parseQuantity } from './platform-checks';
+import { CheckOptions, checkPlatformObjects, podRequests } from './platform-checks';
 import { PlatformBuilder, checkRegistrations, deployAddOns } from './platform-builder';
 import { PlannedPlatform, PlanRenderOptions, PlatformNodePool, SharedPool, planDeclaration } from './serving-platform-plan';
 import { BUILT_IN_PARTS, PlatformContext, PoolScaling, Team, TeamAddOn, TeamModel, TeamPool } from './team-contract';
@@ -301,7 +301,7 @@ export class ServingPlatform extends Construct {
         const maxReplicas = scaling.kind === 'fixed' ? replicas : scaling.maxReplicas;
         pools.set(p.name, { pool, owner: o.name, scaling, maxReplicas, ...(cache ? { cache: true } : {}) });
         ns.addGpuQuota(pool.gpuResource, maxReplicas);
-        const requests = podRequests(pool);
+        const requests = deploymentRequests(pool.deployment);
         ns.addWorkload(requests.cpu * maxReplicas, requests.memory * maxReplicas, maxReplicas);
       }
     }
@@ -428,22 +428,9 @@ export class ServingPlatform extends Construct {
   }
 }
 
-/** CPU (cores) and memory (bytes) one pod of a pool requests, read from its rendered Deployment. */
-function podRequests(pool: TritonPool): { cpu: number; memory: number } {
-  return deploymentRequests(pool.deployment);
-}
-
-/** CPU (cores) and memory (bytes) one pod of a Deployment requests. */
+/** CPU (cores) and memory (bytes) one pod of a Deployment requests, read from the rendered Deployment. */
 function deploymentRequests(deployment: ApiObject): { cpu: number; memory: number } {
-  const containers: any[] = deployment.toJson().spec?.template?.spec?.containers ?? [];
-  let cpu = 0;
-  let memory = 0;
-  for (const c of containers) {
-    const req = { ...(c.resources?.limits ?? {}), ...(c.resources?.requests ?? {}) };
-    cpu += parseQuantity(req.cpu) ?? 0;
-    memory += parseQuantity(req.memory) ?? 0;
-  }
-  return { cpu, memory };
+  return podRequests(deployment.toJson().spec?.template?.spec);
 }
 
 /** The slices a node pool's GPUs offer: MIG profile names, and `whole` for GPUs without MIG. */

@@ -233,32 +233,23 @@ export class TeamNamespace extends Construct {
       metadata: { name: 'default-deny', namespace: ns },
       spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
     });
-    new k8s.KubeNetworkPolicy(this, 'AllowGateway', {
-      metadata: { name: 'allow-from-gateway', namespace: ns },
-      spec: {
-        podSelector: {},
-        policyTypes: ['Ingress'],
-        ingress: [
-          {
-            from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': this.gatewayNamespace } } }],
-            ports: this.servingPorts.map((p) => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(p) })),
-          },
-        ],
-      },
-    });
-    new k8s.KubeNetworkPolicy(this, 'AllowPrometheus', {
-      metadata: { name: 'allow-from-prometheus', namespace: ns },
-      spec: {
-        podSelector: {},
-        policyTypes: ['Ingress'],
-        ingress: [
-          {
-            from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': this.monitoringNamespace } } }],
-            ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(this.metricsPort) }],
-          },
-        ],
-      },
-    });
+    // Ingress to every pod of the namespace from the pods of one other namespace, on some TCP ports.
+    const allowFromNamespace = (id: string, name: string, from: string, ports: readonly number[]) =>
+      new k8s.KubeNetworkPolicy(this, id, {
+        metadata: { name, namespace: ns },
+        spec: {
+          podSelector: {},
+          policyTypes: ['Ingress'],
+          ingress: [
+            {
+              from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': from } } }],
+              ports: ports.map((p) => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(p) })),
+            },
+          ],
+        },
+      });
+    allowFromNamespace('AllowGateway', 'allow-from-gateway', this.gatewayNamespace, this.servingPorts);
+    allowFromNamespace('AllowPrometheus', 'allow-from-prometheus', this.monitoringNamespace, [this.metricsPort]);
     new k8s.KubeNetworkPolicy(this, 'AllowDns', {
       metadata: { name: 'allow-dns', namespace: ns },
       spec: {
