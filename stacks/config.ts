@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { GpuAmiType } from '../constructs/cloud/gpu-node-group';
+import { GPU_AMI_TYPES, type GpuAmiType } from '../constructs/cloud/gpu-node-group';
 import type { WorkloadIdentityMechanism } from '../constructs/cloud/model-repository-bucket';
 
 /** The fleet file planned when `gpufleet:fleetFile` is not set (relative to the repository root). */
@@ -75,7 +75,6 @@ const PREFIX = /^[A-Za-z0-9!_.'()-]+(\/[A-Za-z0-9!_.'()-]+)*$/;
 const SUBNET = /^subnet-[0-9a-f]{8,17}$/;
 const VERSION = /^1\.\d{2}$/;
 const KMS = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/_-]+$/;
-const AMI_TYPES: readonly GpuAmiType[] = ['AL2023_x86_64_NVIDIA', 'BOTTLEROCKET_x86_64_NVIDIA'];
 
 /** A short stable hash (FNV-1a, hex) for default names. */
 function shortHash(s: string): string {
@@ -150,7 +149,7 @@ export function readStackSettings(raw: Readonly<Record<string, string>>, ctx: St
   if (cfg.kmsKeyArn !== undefined && !KMS.test(cfg.kmsKeyArn)) bad('kmsKeyArn', 'a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)');
 
   const amiType = (cfg.amiType ?? 'AL2023_x86_64_NVIDIA') as GpuAmiType;
-  if (!AMI_TYPES.includes(amiType)) bad('amiType', AMI_TYPES.join(' or '));
+  if (!GPU_AMI_TYPES.includes(amiType)) bad('amiType', GPU_AMI_TYPES.join(' or '));
 
   const int = (key: string, min: number): number | undefined => {
     if (cfg[key] === undefined) return undefined;
