@@ -118,23 +118,22 @@ export function plan(fleet: Fleet, options: PlanOptions = {}): Plan {
     models: fleet.models.map((m) => ({ ...m, rps: m.rps / t })),
     ...(fleet.coldBelowRps !== undefined ? { coldBelowRps: fleet.coldBelowRps / t } : {}),
   };
-  const p = planAtFullUtilization(scaled, options);
+  // the lower bound and baselines are of the real demand
+  const p = planAtFullUtilization(scaled, options, fleet);
   const scale = (rps: number): number => Math.min(rps, roundUp6(rps * t));
-  const sortedFleet: Fleet = { ...fleet, models: [...fleet.models].sort(byName) };
   return {
     ...p,
     gpus: p.gpus.map((g) => ({ ...g, slices: g.slices.map((s) => ({ ...s, models: s.models.map((m) => ({ ...m, rps: scale(m.rps) })) })) })),
     ...(p.cold ? { cold: { ...p.cold, belowRps: fleet.coldBelowRps!, models: p.cold.models.map((m) => ({ ...m, rps: scale(m.rps) })) } } : {}),
     summary: {
       ...p.summary,
-      lowerBound: Math.round(lowerBound(sortedFleet) * 1e4) / 1e4,
-      baselines: baselines(sortedFleet),
       notes: [`utilization target ${t}: every slice is planned to at most ${Math.round(t * 1000) / 10}% of its measured throughput (shares include the headroom)`, ...(p.summary.notes ?? [])],
     },
   };
 }
 
-function planAtFullUtilization(fleet: Fleet, options: PlanOptions): Plan {
+/** Plans `fleet`; the summary's lower bound and baselines are those of `boundsFleet` (the fleet itself by default). */
+function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: Fleet = fleet): Plan {
   const models = [...fleet.models].sort(byName);
   const duplicates: string[] = [];
   for (let i = 1; i < models.length; i++) {
@@ -217,7 +216,7 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions): Plan {
   }
 
   const asm = assemble(results);
-  const sortedFleet: Fleet = { ...fleet, models };
+  const sortedFleet: Fleet = boundsFleet === fleet ? { ...fleet, models } : { ...boundsFleet, models: [...boundsFleet.models].sort(byName) };
   const estimated = results.flatMap((r) => r.pack.slices.flatMap((s) => s.seats.filter((x) => x.cand.estimated).map((x) => `${x.model.name} on ${r.opt.type}`)));
   const estimatedNames = [...new Set(estimated)].sort();
   if (estimatedNames.length > 0) {
