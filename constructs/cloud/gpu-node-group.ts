@@ -5,6 +5,8 @@ import type { Plan, PlanMigConfig } from '../planner/types';
 import { GPU_PRODUCT_LABEL, MIG_CONFIG_LABEL, POOL_LABEL } from '../k8s/labels';
 import { GPU_TAINT, MigStrategy, WHOLE_GPU_RESOURCE } from '../k8s/gpu-resources';
 import { MigLayout } from '../k8s/mig-layout';
+import { labelValueProblem } from '../k8s/names';
+import { isDns1123Label } from '../fleet/names';
 import type { NodeGroupHost } from './gpu-cluster';
 
 /** EKS AMI types that ship the NVIDIA driver (the GPU operator runs with its driver off). */
@@ -125,9 +127,6 @@ export function planNodeConfigurations(plan: Plan): PlanNodeConfiguration[] {
   return out;
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const LABEL_VALUE = /^[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?$/;
-
 function tagKeyId(key: string): string {
   return key.replace(/^k8s\.io\/cluster-autoscaler\//, '').replace(/[^A-Za-z0-9.-]+/g, '-');
 }
@@ -204,8 +203,8 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
   public static problems(args: Omit<GpuNodeGroupArgs, 'cluster'>, where: string = 'GpuNodeGroup'): string[] {
     const p: string[] = [];
     const at = (field: string) => `${where}.${field}`;
-    if (!DNS_LABEL.test(args.pool ?? '')) p.push(`${at('pool')}: expected a DNS-1123 label, got ${JSON.stringify(args.pool)}`);
-    if (!LABEL_VALUE.test(args.migConfig ?? '')) p.push(`${at('migConfig')}: expected a label value (1-63 of a-z 0-9 - _ .), got ${JSON.stringify(args.migConfig)}`);
+    if (!isDns1123Label(args.pool)) p.push(`${at('pool')}: expected a DNS-1123 label, got ${JSON.stringify(args.pool)}`);
+    if (labelValueProblem('migConfig', args.migConfig) !== undefined) p.push(`${at('migConfig')}: expected a label value (1-63 of a-z 0-9 - _ .), got ${JSON.stringify(args.migConfig)}`);
     const gpu = findGpuType(args.gpuType);
     if (!gpu) {
       p.push(`${at('gpuType')}: unknown GPU type ${JSON.stringify(args.gpuType)}`);
