@@ -30,6 +30,13 @@ export function budgetOf(model: ModelSpec, headroom: number): number {
   return model.latencySloMs * headroom;
 }
 
+/** Best throughput per whole GPU over a model's candidates on every shape (throughput / compute fraction); 0 when none. */
+export function bestThroughputPerGpu(perShape: readonly (readonly Candidate[])[]): number {
+  let best = 0;
+  for (const list of perShape) for (const c of list) best = Math.max(best, c.throughput / c.shape.computeFraction);
+  return best;
+}
+
 /** Whether the model is planned from the estimate on this GPU type. */
 export function isEstimated(model: ModelSpec, opt: GpuOption): boolean {
   return !model.profiles.some((p) => p.gpu === opt.type) && model.throughputPerGpu !== undefined && model.throughputPerGpu > 0;

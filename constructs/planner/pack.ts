@@ -4,7 +4,7 @@
  * slice) under the share, latency and memory rules, slices placed on GPUs at legal MIG starts.
  */
 import type { ModelSpec } from '../fleet/types';
-import { budgetOf, Candidate } from './entries';
+import { bestThroughputPerGpu, budgetOf, Candidate } from './entries';
 import type { GpuOption, SliceShape } from './gpu-options';
 import { GpuSpace, maximalLayouts, ReachTable } from './gpu-space';
 import { layoutFill } from './layout-fill';
@@ -181,11 +181,7 @@ export function packType(opt: GpuOption, inputs: readonly ModelInput[], headroom
   const remaining = inputs.map((i) => i.model.rps);
   let preShared: SliceState[] = [];
   if (v.mixFill > 0 && opt.mig) {
-    const bestThr = inputs.map((i) => {
-      let b = 0;
-      for (const l of i.cands) for (const c of l) b = Math.max(b, c.throughput / c.shape.computeFraction);
-      return b;
-    });
+    const bestThr = inputs.map((i) => bestThroughputPerGpu(i.cands));
     preShared = layoutFill(opt, inputs, remaining, bestThr, reach, gpus, slices, headroom, overhead, v.mixFill);
     for (const g of gpus) if (g.freeCompute > 0) openGpus.push(g);
   }

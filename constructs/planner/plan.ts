@@ -5,7 +5,7 @@
  */
 import type { Fleet, ModelSpec } from '../fleet/types';
 import { baselines, lowerBound } from './bounds';
-import { Candidate, candidatesFor, ESTIMATE_RULE } from './entries';
+import { bestThroughputPerGpu, Candidate, candidatesFor, ESTIMATE_RULE } from './entries';
 import { GpuOption, nodeMix, resolveGpuOptions } from './gpu-options';
 import { consolidate, repackTail } from './consolidate';
 import { assemble, TypeResult } from './nodes';
@@ -97,8 +97,7 @@ function evaluate(opts: GpuOption[], assign: number[], models: ModelSpec[], cand
 
 /** GPUs of a type one model needs at its most efficient admissible candidate (fractional). */
 function gpuNeed(m: ModelSpec, perShape: Candidate[][]): number {
-  let best = 0;
-  for (const list of perShape) for (const c of list) best = Math.max(best, c.throughput / c.shape.computeFraction);
+  const best = bestThroughputPerGpu(perShape);
   return best > 0 ? m.rps / best : Infinity;
 }
 
