@@ -7,6 +7,7 @@ import { getGpuType, getMigProfile, resolveGpuType } from '../catalog';
 import type { Fleet, ModelSpec } from '../fleet/types';
 import type { Plan, PlanMigConfig } from '../planner/types';
 import { MigLayout } from './mig-layout';
+import { byString } from './order';
 import type { PoolScaling, Team, TeamModel, TeamPool } from './team-contract';
 import { MAX_POOL_NAME_LENGTH } from './triton-pool';
 
@@ -88,7 +89,6 @@ export interface PlannedPlatform {
 
 const WHOLE = 'whole';
 const ALL_DISABLED = 'all-disabled';
-const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 function dnsLabel(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63).replace(/-+$/, '');

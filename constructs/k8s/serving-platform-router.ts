@@ -7,6 +7,7 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ModelRouter, ModelRouterModel, ModelRouterProps, ROUTER_PORT } from './model-router';
+import { byString } from './order';
 import { TRITON_HTTP_PORT, TritonPool } from './triton-pool';
 
 /** Settings of the router a planned platform deploys for its cold models. */
@@ -25,8 +26,6 @@ export interface PlatformRouterProps extends PlatformRouterOptions {
   /** Namespace of Prometheus (scrapes the router's `/metrics` on its HTTP port). */
   readonly monitoringNamespace: string;
 }
-
-const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** A `ModelRouter` over cache pools, with the NetworkPolicies that let it reach them. */
 export class PlatformRouter extends Construct {

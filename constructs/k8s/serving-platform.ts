@@ -17,6 +17,7 @@ import { GpuOperator, GpuOperatorProps } from './gpu-operator';
 import { WHOLE_GPU_RESOURCE, gpuResourceName, MigStrategy } from './gpu-resources';
 import { ModelRepository, ModelRepositoryStorage } from './model-repository';
 import { assertDnsLabel } from './names';
+import { byString } from './order';
 import { CheckOptions, checkPlatformObjects, podRequests } from './platform-checks';
 import { PlatformBuilder, checkRegistrations, deployAddOns } from './platform-builder';
 import { PlannedPlatform, PlanRenderOptions, PlatformNodePool, SharedPool, planDeclaration } from './serving-platform-plan';
@@ -82,7 +83,6 @@ export interface ServingPlatformProps {
   readonly configDirectory?: string;
 }
 
-const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 /** `GpuNodePool`'s default `maxNodes`. */
 const GPU_NODE_POOL_DEFAULT_MAX_NODES = 2;
 

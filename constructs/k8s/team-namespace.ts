@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import { TEAM_LABEL } from './labels';
 import { assertDnsLabel } from './names';
+import { byString } from './order';
 import { parseQuantity } from './platform-checks';
 
 /** Default Kubernetes version the Pod Security labels pin. */
@@ -315,7 +316,7 @@ export class TeamNamespace extends Construct {
 
   /** GPU/MIG quota by extended-resource name (a copy). */
   public get gpuQuota(): Record<string, number> {
-    return Object.fromEntries([...this._gpus.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    return Object.fromEntries([...this._gpus.entries()].sort(([a], [b]) => byString(a, b)));
   }
 
   private setGpuQuota(resource: string, count: number, prop: string, before = 0): void {
