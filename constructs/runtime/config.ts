@@ -92,6 +92,16 @@ function name(v: unknown, path: string): string {
   return v;
 }
 
+/** Throws on the first entry of `list` whose `field` repeats an earlier entry's. */
+function checkUnique<T, K extends keyof T & string>(items: readonly T[], list: string, field: K): void {
+  const seen = new Map<T[K], number>();
+  items.forEach((item, i) => {
+    const v = item[field];
+    if (seen.has(v)) throw new ConfigError(`${list}[${i}].${field}: "${v}" is already used by ${list}[${seen.get(v)}]`);
+    seen.set(v, i);
+  });
+}
+
 /** Parses `host:port` (port 0 = any free port). */
 export function parseListen(v: unknown, path = 'listen'): { host: string; port: number } {
   if (v === undefined) return { host: '127.0.0.1', port: 9000 };
@@ -137,16 +147,8 @@ export function validateConfig(doc: unknown): RouterConfig {
       discover,
     };
   });
-  const seenB = new Map<string, number>();
-  backends.forEach((b, i) => {
-    if (seenB.has(b.name)) throw new ConfigError(`backends[${i}].name: "${b.name}" is already used by backends[${seenB.get(b.name)}]`);
-    seenB.set(b.name, i);
-  });
-  const seenU = new Map<string, number>();
-  backends.forEach((b, i) => {
-    if (seenU.has(b.url)) throw new ConfigError(`backends[${i}].url: "${b.url}" is already used by backends[${seenU.get(b.url)}]`);
-    seenU.set(b.url, i);
-  });
+  checkUnique(backends, 'backends', 'name');
+  checkUnique(backends, 'backends', 'url');
 
   const rawModels = raw.models ?? [];
   if (!Array.isArray(rawModels)) fail('models', 'a list', raw.models);
@@ -158,11 +160,7 @@ export function validateConfig(doc: unknown): RouterConfig {
     if (o.pinned !== undefined && typeof o.pinned !== 'boolean') fail(`${p}.pinned`, 'true or false', o.pinned);
     return { name: name(o.name, `${p}.name`), memoryGiB: positive(o.memoryGiB, `${p}.memoryGiB`), pinned: o.pinned === true };
   });
-  const seenM = new Map<string, number>();
-  models.forEach((m, i) => {
-    if (seenM.has(m.name)) throw new ConfigError(`models[${i}].name: "${m.name}" is already used by models[${seenM.get(m.name)}]`);
-    seenM.set(m.name, i);
-  });
+  checkUnique(models, 'models', 'name');
 
   const maxBudget = Math.max(...backends.map((b) => b.memoryGiB));
   const pinnedGiB = models.filter((m) => m.pinned).reduce((s, m) => s + m.memoryGiB, 0);
