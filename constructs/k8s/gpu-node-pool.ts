@@ -19,6 +19,7 @@ import { DEVICE_PLUGIN_CONFIG_LABEL, MIG_CONFIG_LABEL, POOL_LABEL } from './labe
 import { MIG_ALL_DISABLED } from './mig-config';
 import { MigLayout } from './mig-layout';
 import { assertDnsLabel, assertLabelValue } from './names';
+import { sortRecord } from './order';
 
 /** The EKS-optimized AMI family of the GPU nodes (Karpenter alias `<family>@<version>`; Karpenter picks the NVIDIA variant for GPU instances). */
 export type GpuNodeAmiFamily = 'al2023' | 'bottlerocket';
@@ -126,8 +127,6 @@ const DURATION = /^(([0-9]+(s|m|h))+|Never)$/;
 const VOLUME_SIZE = /^[0-9]+(Gi|G|Ti|T)$/;
 const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-const sortRecord = (r: Readonly<Record<string, string>>): Record<string, string> =>
-  Object.fromEntries(Object.entries(r).sort(([a], [b]) => a.localeCompare(b)));
 
 /**
  * A Karpenter GPU node pool.

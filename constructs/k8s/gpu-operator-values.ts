@@ -6,6 +6,7 @@
 import type { MigStrategy } from './gpu-resources';
 import { GPU_TAINT } from './gpu-resources';
 import { assertDnsLabel, assertLabelValue } from './names';
+import { sortRecord } from './order';
 
 /** The chart version gpufleet pins. */
 export const GPU_OPERATOR_CHART_VERSION = 'v26.7.0';
@@ -159,8 +160,6 @@ export function gpuOperatorValues(options: GpuOperatorValuesOptions = {}): GpuOp
   const migManager = options.migManager ?? true;
   const devicePlugin = options.devicePlugin ?? image !== 'bottlerocket-nvidia';
   const tol = tolerations(options.extraTolerations ?? []);
-  const sorted = (r: Readonly<Record<string, string>>): Record<string, string> =>
-    Object.fromEntries(Object.entries(r).sort(([a], [b]) => a.localeCompare(b)));
 
   return {
     // EKS AL2023 NVIDIA and Bottlerocket NVIDIA AMIs ship the driver (and the container toolkit)
@@ -178,10 +177,10 @@ export function gpuOperatorValues(options: GpuOperatorValuesOptions = {}): GpuOp
     },
     dcgmExporter: {
       enabled: true,
-      serviceMonitor: { enabled: options.serviceMonitor ?? true, interval, additionalLabels: sorted(options.serviceMonitorLabels ?? {}) },
+      serviceMonitor: { enabled: options.serviceMonitor ?? true, interval, additionalLabels: sortRecord(options.serviceMonitorLabels ?? {}) },
     },
     daemonsets: { tolerations: tol },
-    operator: { nodeSelector: sorted(options.operatorNodeSelector ?? { 'kubernetes.io/os': 'linux' }) },
+    operator: { nodeSelector: sortRecord(options.operatorNodeSelector ?? { 'kubernetes.io/os': 'linux' }) },
     'node-feature-discovery': {
       worker: {
         tolerations: [
