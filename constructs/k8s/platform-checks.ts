@@ -109,7 +109,6 @@ export interface CheckOptions {
   readonly repositoryModels?: readonly string[];
 }
 
-
 function num(v: unknown): number | undefined {
   if (typeof v === 'number') return v;
   if (typeof v === 'string' && /^[0-9]+$/.test(v)) return Number(v);
@@ -120,7 +119,6 @@ const SUFFIX: Readonly<Record<string, number>> = {
   '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50,
 };
 
-/** A Kubernetes quantity (`500m`, `2`, `8Gi`, `1.5G`) as a number (cores, bytes), or undefined. */
 /**
  * CPU (cores) and memory (bytes) a container requests: a request defaults to the limit when only the limit is
  * set, as Kubernetes does.
@@ -142,6 +140,7 @@ export function podRequests(pod: { readonly containers?: readonly any[] } | unde
   return { cpu, memory };
 }
 
+/** A Kubernetes quantity (`500m`, `2`, `8Gi`, `1.5G`) as a number (cores, bytes), or undefined. */
 export function parseQuantity(v: unknown): number | undefined {
   if (typeof v === 'number') return v;
   if (typeof v !== 'string') return undefined;
