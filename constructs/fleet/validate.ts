@@ -111,8 +111,9 @@ function checkProfile(p: Problems, raw: unknown, path: string, listed: ReadonlyM
   return p.all.length === before;
 }
 
-/** Validates one model; `names` maps model names seen so far to their index. */
-function checkModel(p: Problems, raw: unknown, path: string, listed: ReadonlyMap<string, GpuType>, names: Map<string, number>): void {
+/** Validates `models[index]`; `names` maps model names seen so far to their index. */
+function checkModel(p: Problems, raw: unknown, index: number, listed: ReadonlyMap<string, GpuType>, names: Map<string, number>): void {
+  const path = `models[${index}]`;
   const o = p.object(path, raw);
   if (!o) return;
   p.keys(path, o, MODEL_KEYS);
@@ -122,7 +123,7 @@ function checkModel(p: Problems, raw: unknown, path: string, listed: ReadonlyMap
     if (problem) p.add(problem);
     else if (names.has(name as string)) {
       p.add(`${path}.name: duplicate model name "${name}" (also models[${names.get(name as string)}])`);
-    } else names.set(name as string, Number(/\[(\d+)\]$/.exec(path)![1]));
+    } else names.set(name as string, index);
   }
   const team = p.required(path, o, 'team', 'a DNS-1123 label');
   if (team !== undefined) {
@@ -219,7 +220,7 @@ export function validateFleet(input: unknown): { fleet?: Fleet; problems: string
     const list = p.array('models', models);
     if (list && list.length === 0) p.add('models: expected at least one model, got an empty list');
     const names = new Map<string, number>();
-    (list ?? []).forEach((raw, i) => checkModel(p, raw, `models[${i}]`, listed, names));
+    (list ?? []).forEach((raw, i) => checkModel(p, raw, i, listed, names));
   }
 
   if (p.all.length > 0) return { problems: p.all };
