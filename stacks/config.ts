@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { GPU_AMI_TYPES, type GpuAmiType } from '../constructs/cloud/gpu-node-group';
-import type { WorkloadIdentityMechanism } from '../constructs/cloud/model-repository-bucket';
+import { S3_KEY_PREFIX, type WorkloadIdentityMechanism } from '../constructs/cloud/model-repository-bucket';
 
 /** The fleet file planned when `gpufleet:fleetFile` is not set (relative to the repository root). */
 export const DEFAULT_FLEET_FILE = 'examples/payments-and-vision.fleet.yaml';
@@ -71,7 +71,6 @@ export interface StackContext {
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
 const CLUSTER = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-const PREFIX = /^[A-Za-z0-9!_.'()-]+(\/[A-Za-z0-9!_.'()-]+)*$/;
 const SUBNET = /^subnet-[0-9a-f]{8,17}$/;
 const VERSION = /^1\.\d{2}$/;
 const KMS = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/_-]+$/;
@@ -145,7 +144,7 @@ export function readStackSettings(raw: Readonly<Record<string, string>>, ctx: St
   const defaultBucket = `gpufleet-${ctx.stack}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 36).replace(/-+$/, '')
     + `-models-${shortHash(`${ctx.organization ?? 'organization'}/${ctx.project}/${ctx.stack}/${region ?? ''}`)}`;
   const bucketPrefix = cfg.bucketPrefix ?? 'models';
-  if (!PREFIX.test(bucketPrefix)) bad('bucketPrefix', "an S3 key prefix without leading or trailing '/' or '*'");
+  if (!S3_KEY_PREFIX.test(bucketPrefix)) bad('bucketPrefix', "an S3 key prefix without leading or trailing '/' or '*'");
   if (cfg.kmsKeyArn !== undefined && !KMS.test(cfg.kmsKeyArn)) bad('kmsKeyArn', 'a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)');
 
   const amiType = (cfg.amiType ?? 'AL2023_x86_64_NVIDIA') as GpuAmiType;

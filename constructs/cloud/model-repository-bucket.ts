@@ -1,5 +1,6 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
+import { isDns1123Label } from '../fleet/names';
 import { irsaTrustPolicy, policyDocument, PolicyStatement, stableJson, wildcardResources } from './iam-documents';
 import type { WorkloadIdentityProvider } from './gpu-cluster';
 
@@ -57,9 +58,9 @@ export interface ModelRepositoryGrant {
   readonly actions: readonly string[];
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
-const PREFIX = /^[A-Za-z0-9!_.'()-]+(\/[A-Za-z0-9!_.'()-]+)*$/;
+/** A model repository key prefix: object key segments joined by '/', without leading or trailing '/' or '*'. */
+export const S3_KEY_PREFIX = /^[A-Za-z0-9!_.'()-]+(\/[A-Za-z0-9!_.'()-]+)*$/;
 
 /**
  * The S3 model repository of the Triton pools: a bucket with versioning, server-side encryption,
@@ -145,7 +146,7 @@ export class ModelRepositoryBucket extends pulumi.ComponentResource {
   /** Throws on invalid args; returns the (empty) component inputs. */
   private static check(args: ModelRepositoryBucketArgs): {} {
     const prefix = args.prefix ?? 'models';
-    if (!PREFIX.test(prefix)) {
+    if (!S3_KEY_PREFIX.test(prefix)) {
       throw new Error(`prefix: expected object key segments joined by '/' without leading or trailing '/' or '*', got ${JSON.stringify(prefix)}`);
     }
     if (args.existingBucketName !== undefined && args.bucketName !== undefined) {
@@ -217,7 +218,7 @@ export class ModelRepositoryBucket extends pulumi.ComponentResource {
    * with `eks.amazonaws.com/role-arn: <grant.roleArn>` (`PlatformRelease` does).
    */
   public grantRead(serviceAccount: ServiceAccountRef, cluster: WorkloadIdentityProvider, options: GrantReadOptions = {}): ModelRepositoryGrant {
-    if (!DNS_LABEL.test(serviceAccount.namespace)) {
+    if (!isDns1123Label(serviceAccount.namespace)) {
       throw new Error(`serviceAccount.namespace: expected a DNS-1123 label, got ${JSON.stringify(serviceAccount.namespace)}`);
     }
     if (!DNS_SUBDOMAIN.test(serviceAccount.name)) {
