@@ -77,10 +77,6 @@ export interface TeamNamespaceProps {
   readonly labels?: Readonly<Record<string, string>>;
 }
 
-function checkLabel(prop: string, value: string): void {
-  assertDnsLabel(prop, value);
-}
-
 function checkCount(prop: string, value: number): void {
   if (!Number.isInteger(value) || value < 0) {
     throw new Error(`${prop}: expected an integer >= 0, got ${value}`);
@@ -119,18 +115,18 @@ export class TeamNamespace extends Construct {
 
   constructor(scope: Construct, id: string, props: TeamNamespaceProps) {
     super(scope, id);
-    checkLabel('team', props.team);
+    assertDnsLabel('team', props.team);
     this.team = props.team;
     this.namespaceName = props.namespace ?? props.team;
-    checkLabel('namespace', this.namespaceName);
+    assertDnsLabel('namespace', this.namespaceName);
     this.group = props.group ?? `gpufleet:team:${props.team}`;
     if (this.group.trim().length === 0) {
       throw new Error(`group: expected a non-empty group name, got ${JSON.stringify(this.group)}`);
     }
     this.gatewayNamespace = props.gatewayNamespace ?? 'gateway-system';
-    checkLabel('gatewayNamespace', this.gatewayNamespace);
+    assertDnsLabel('gatewayNamespace', this.gatewayNamespace);
     this.monitoringNamespace = props.monitoringNamespace ?? 'monitoring';
-    checkLabel('monitoringNamespace', this.monitoringNamespace);
+    assertDnsLabel('monitoringNamespace', this.monitoringNamespace);
     this.metricsPort = props.metricsPort ?? 8002;
     checkPort('metricsPort', this.metricsPort);
     this.servingPorts = [...(props.servingPorts ?? [8000, 8001])];
