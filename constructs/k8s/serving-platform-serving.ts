@@ -7,6 +7,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { GatewayRef, HTTPROUTE_MAX_MATCHES_PER_ROUTE, HTTPROUTE_MAX_MATCHES_PER_RULE, ModelIngressOptions, ModelRoutes, gatewayDuration } from './model-routes';
 import { ROUTER_PORT } from './model-router';
+import { byString } from './order';
 import { PoolAutoscaling } from './pool-autoscaling';
 import { PrometheusAdapterRules } from './prometheus-adapter-rules';
 import type { PoolScaling } from './team-contract';
@@ -109,7 +110,7 @@ export class PlatformServing extends Construct {
       }
     }
     this.routeWeights = new Map(
-      [...weights.keys()].sort().map((m) => [m, new Map([...weights.get(m)!.entries()].sort(([a], [b]) => (a < b ? -1 : 1)))]),
+      [...weights.keys()].sort(byString).map((m) => [m, new Map([...weights.get(m)!.entries()].sort(([a], [b]) => byString(a, b)))]),
     );
 
     const routes = props.routes ?? {};
