@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { GPU_AMI_TYPES, type GpuAmiType } from '../constructs/cloud/gpu-node-group';
 import { S3_KEY_PREFIX, type WorkloadIdentityMechanism } from '../constructs/cloud/model-repository-bucket';
+import { EXCLUDE_KIND } from '../constructs/cloud/platform-release';
 
 /** The fleet file planned when `gpufleet:fleetFile` is not set (relative to the repository root). */
 export const DEFAULT_FLEET_FILE = 'examples/payments-and-vision.fleet.yaml';
@@ -173,7 +174,7 @@ export function readStackSettings(raw: Readonly<Record<string, string>>, ctx: St
     clusterAutoscaler = cfg.clusterAutoscaler === 'true';
   }
   const excludeKinds = (cfg.excludeKinds ?? '').split(',').map((k) => k.trim()).filter((k) => k.length > 0);
-  const badKinds = excludeKinds.filter((k) => !/^[a-z0-9.-]*\/[A-Z][A-Za-z0-9]*$/.test(k));
+  const badKinds = excludeKinds.filter((k) => !EXCLUDE_KIND.test(k));
   if (badKinds.length > 0) bad('excludeKinds', 'comma-separated <api group>/<Kind> such as monitoring.coreos.com/ServiceMonitor (core kinds: /ConfigMap)');
 
   if (problems.length > 0) {

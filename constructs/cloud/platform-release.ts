@@ -67,6 +67,8 @@ export interface PlatformReleaseArgs {
 const KARPENTER_GROUPS = new Set(['karpenter.sh', 'karpenter.k8s.aws']);
 const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job']);
 const FOUNDATION_KINDS = new Set(['Namespace', 'CustomResourceDefinition']);
+/** An `excludeKinds` entry: `<api group>/<Kind>` (empty group for core kinds, e.g. `/ConfigMap`). */
+export const EXCLUDE_KIND = /^[a-z0-9.-]*\/[A-Z][A-Za-z0-9]*$/;
 
 function group(apiVersion: string): string {
   return apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
@@ -149,7 +151,7 @@ export class PlatformRelease extends pulumi.ComponentResource {
     if (!Number.isInteger(timeout) || timeout < 1) problems.push(`awaitTimeoutMinutes: expected an integer >= 1, got ${JSON.stringify(args.awaitTimeoutMinutes)}`);
     const excluded = new Set(args.excludeKinds ?? []);
     for (const k of excluded) {
-      if (!/^[a-z0-9.-]*\/[A-Z][A-Za-z0-9]*$/.test(k)) {
+      if (!EXCLUDE_KIND.test(k)) {
         problems.push(`excludeKinds: expected <api group>/<Kind> such as monitoring.coreos.com/ServiceMonitor, got ${JSON.stringify(k)}`);
       }
     }
