@@ -49,7 +49,7 @@ export function planAndVerify(fleet: Fleet): Plan {
     if (e instanceof PlanError) throw new CliInputError(e.problems.map((p) => `cannot plan fleet ${fleet.name}: ${p}`));
     throw e;
   }
-  const problems = verificationProblems(fleet, result);
+  const problems = verifyPlan(fleet, result);
   if (problems.length > 0) {
     throw new Error(`the planner produced a plan that breaks the feasibility rules:\n${problems.join('\n')}`);
   }
@@ -71,7 +71,7 @@ export function loadPlanFor(fleet: Fleet, path: string): Plan {
   if (saved.fleet !== fleet.name) {
     throw new CliInputError(`--plan "${path}": fleet: expected "${fleet.name}" (the fleet file's name), got "${saved.fleet}"`);
   }
-  const problems = verificationProblems(fleet, saved);
+  const problems = verifyPlan(fleet, saved);
   if (problems.length > 0) throw new CliInputError(problems.map((p) => `--plan "${path}": ${p}`));
   return saved;
 }
@@ -112,11 +112,6 @@ export function typeFigures(fleet: Fleet, result: Plan): Map<string, TypeFigures
     out.set(type, figures);
   }
   return out;
-}
-
-/** The feasibility rules (DESIGN.md) a plan breaks for this fleet; empty when it is valid. */
-function verificationProblems(fleet: Fleet, p: Plan): string[] {
-  return verifyPlan(fleet, p);
 }
 
 /** Structural problems of a plan document (enough to render it safely). */
