@@ -84,13 +84,17 @@ export function clusterAutoscalerTags(i: AutoscalerTagInputs): Record<string, st
   return Object.fromEntries(Object.entries(tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
+/** True when every GPU of the layout is used whole (no slices, or only `whole` ones): MIG off. */
+function usesWholeGpus(devices: PlanMigConfig['devices']): boolean {
+  return devices.every((slices) => slices.every((s) => s.profile === 'whole'));
+}
+
 /**
  * The extended resources one node of this configuration advertises: the MIG layout's resource counts
  * (`MigLayout.resourceCounts`) over the instance's GPUs, or `nvidia.com/gpu` for GPUs used whole.
  */
 export function nodeResources(config: Pick<PlanMigConfig, 'name' | 'gpuType' | 'devices'>, gpusPerNode: number, strategy: MigStrategy = 'mixed'): Record<string, number> {
-  const whole = config.devices.every((slices) => slices.length === 0 || slices.every((s) => s.profile === 'whole'));
-  if (whole) return { [WHOLE_GPU_RESOURCE]: gpusPerNode };
+  if (usesWholeGpus(config.devices)) return { [WHOLE_GPU_RESOURCE]: gpusPerNode };
   return MigLayout.fromPlan({ name: config.name, gpuType: config.gpuType, instanceType: '', devices: config.devices, nodes: 0 })
     .resourceCounts({ gpusPerNode, strategy });
 }
@@ -168,7 +172,7 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
     if (indexed.length === 0) {
       return { groups: [], problems: [`plan.migConfigs: expected at least one node configuration, got none (plan of fleet ${JSON.stringify(plan.fleet)})`] };
     }
-    const basePool = (c: PlanMigConfig) => (c.devices.every((d) => d.every((sl) => sl.profile === 'whole')) ? `${c.gpuType}-whole` : c.name);
+    const basePool = (c: PlanMigConfig) => (usesWholeGpus(c.devices) ? `${c.gpuType}-whole` : c.name);
     const counts = new Map<string, number>();
     for (const { config } of indexed) counts.set(basePool(config), (counts.get(basePool(config)) ?? 0) + 1);
     const problems: string[] = [];
