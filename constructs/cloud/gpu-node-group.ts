@@ -1,6 +1,6 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { defaultInstanceType, findGpuType, findInstanceType, INSTANCE_TYPES, instanceTypesFor } from '../catalog';
+import { defaultInstanceType, findGpuType, findInstanceType, INSTANCE_TYPES, instanceTypesFor, type InstanceType } from '../catalog';
 import type { Plan, PlanMigConfig } from '../planner/types';
 import { GPU_PRODUCT_LABEL, MIG_CONFIG_LABEL, POOL_LABEL } from '../k8s/labels';
 import { GPU_TAINT, MigStrategy, WHOLE_GPU_RESOURCE } from '../k8s/gpu-resources';
@@ -131,6 +131,11 @@ export function planNodeConfigurations(plan: Plan): PlanNodeConfiguration[] {
   return out;
 }
 
+/** The named EC2 instance type, or the catalog's default instance for the GPU type when none is named. */
+function instanceTypeOf(name: string | undefined, gpuTypeId: string): InstanceType | undefined {
+  return name ? findInstanceType(name) : defaultInstanceType(gpuTypeId) ?? instanceTypesFor(gpuTypeId)[0];
+}
+
 function tagKeyId(key: string): string {
   return key.replace(/^k8s\.io\/cluster-autoscaler\//, '').replace(/[^A-Za-z0-9.-]+/g, '-');
 }
@@ -216,7 +221,7 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
       const offered = [...new Set(INSTANCE_TYPES.map((i) => i.gpuType))].sort();
       p.push(`${at('gpuType')}: no catalog EC2 instance type offers ${gpu.id}, so no node group can carry it; GPU types with instances: ${offered.join(', ')}`);
     } else {
-      const instance = args.instanceType ? findInstanceType(args.instanceType) : defaultInstanceType(gpu.id) ?? instanceTypesFor(gpu.id)[0];
+      const instance = instanceTypeOf(args.instanceType, gpu.id);
       if (!instance) {
         p.push(`${at('instanceType')}: unknown EC2 instance type ${JSON.stringify(args.instanceType)}; ${gpu.id} is on ${instanceTypesFor(gpu.id).map((i) => i.name).join(', ')}`);
       } else if (instance.gpuType !== gpu.id) {
@@ -281,7 +286,7 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
     // Validate before anything is registered, the component included.
     super(GpuNodeGroup.TYPE, name, GpuNodeGroup.check(args), opts);
     const gpu = findGpuType(args.gpuType)!;
-    const instance = args.instanceType ? findInstanceType(args.instanceType)! : defaultInstanceType(gpu.id) ?? instanceTypesFor(gpu.id)[0];
+    const instance = instanceTypeOf(args.instanceType, gpu.id)!;
     this.pool = args.pool;
     this.gpuType = gpu.id;
     this.instanceType = instance.name;
