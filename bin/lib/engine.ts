@@ -85,17 +85,13 @@ export interface TypeFigures {
 
 /**
  * Per GPU type: the lower bound and baselines of the demand the plan puts on that type, computed
- * as for a fleet of only that type and those models with the rps placed there. When the fleet
- * offers one GPU type these are the plan's own summary figures.
+ * as for a fleet of only that type and those models with the rps placed there. Empty when the
+ * fleet offers one GPU type: `buildPlanView` then shows the plan's own summary figures.
  */
 export function typeFigures(fleet: Fleet, result: Plan): Map<string, TypeFigures> {
   const types = [...new Set(result.gpus.map((g) => g.type))].sort();
   const out = new Map<string, TypeFigures>();
-  if (types.length === 1 && fleet.gpus.length === 1) {
-    const s = result.summary;
-    out.set(types[0], { lowerBound: s.lowerBound, dedicated: s.baselines.dedicated, noMig: s.baselines.noMig });
-    return out;
-  }
+  if (types.length === 1 && fleet.gpus.length === 1) return out;
   for (const type of types) {
     const placed = new Map<string, number>();
     for (const g of result.gpus.filter((x) => x.type === type)) {
