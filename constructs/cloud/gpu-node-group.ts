@@ -5,6 +5,7 @@ import type { Plan, PlanMigConfig } from '../planner/types';
 import { GPU_PRODUCT_LABEL, MIG_CONFIG_LABEL, POOL_LABEL } from '../k8s/labels';
 import { GPU_TAINT, MigStrategy, WHOLE_GPU_RESOURCE } from '../k8s/gpu-resources';
 import { MigLayout } from '../k8s/mig-layout';
+import { byString } from '../k8s/order';
 import { labelValueProblem } from '../k8s/names';
 import { isDns1123Label } from '../fleet/names';
 import type { NodeGroupHost } from './gpu-cluster';
@@ -81,7 +82,7 @@ export function clusterAutoscalerTags(i: AutoscalerTagInputs): Record<string, st
   for (const [resource, count] of Object.entries(i.resources)) {
     tags[`${CA}/node-template/resources/${resource}`] = String(count);
   }
-  return Object.fromEntries(Object.entries(tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return Object.fromEntries(Object.entries(tags).sort(([a], [b]) => byString(a, b)));
 }
 
 /** True when every GPU of the layout is used whole (no slices, or only `whole` ones): MIG off. */
