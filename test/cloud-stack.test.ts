@@ -150,11 +150,11 @@ describe('stacks/index.ts (bad configuration)', () => {
       'gpufleet:bukcet': 'typo',
     })).rejects.toThrow(
       'invalid stack configuration (5 problems):\n'
-      + '  - gpufleet:bukcet: unknown key; allowed: amiType, bucket, bucketName, bucketPrefix, clusterAutoscaler, clusterName, excludeKinds, fleetFile, gpuNodeMax, gpuNodeMin, kmsKeyArn, kubeconfig, kubernetesVersion, newClusterName, region, subnetIds, workloadIdentity\n'
+      + '  - gpufleet:bukcet: unknown key; allowed: amiType, bucket, bucketName, bucketPrefix, clusterAutoscaler, clusterName, endpointPublicAccess, excludeKinds, fleetFile, gpuNodeMax, gpuNodeMin, kmsKeyArn, kubeconfig, kubernetesVersion, newClusterName, publicAccessCidrs, region, subnetIds, workloadIdentity\n'
       + '  - gpufleet:region: expected an AWS region such as us-east-1, got "moon-1"\n'
-      + `  - gpufleet:fleetFile: no such file "examples/missing.fleet.yaml" (resolved to ${path.join(ROOT, 'examples/missing.fleet.yaml')})\n`
+      + `  - gpufleet:fleetFile: "examples/missing.fleet.yaml" (resolved to "${path.join(ROOT, 'examples/missing.fleet.yaml')}"): cannot read the file (no such file)\n`
       + '  - gpufleet:amiType: expected AL2023_x86_64_NVIDIA or BOTTLEROCKET_x86_64_NVIDIA, got "AL2_x86_64_GPU"\n'
-      + '  - gpufleet:gpuNodeMin: expected an integer >= 0, got "-1"',
+      + '  - gpufleet:gpuNodeMin: expected an integer from 0 to 10000, got "-1"',
     );
     await settle();
     expect(mocks.resources).toEqual([]);
@@ -169,7 +169,7 @@ describe('stacks/index.ts (bad configuration)', () => {
   test('fails on an invalid fleet file before any resource', async () => {
     mocks.reset();
     await expect(loadProgram({ 'gpufleet:region': 'us-east-1', 'gpufleet:fleetFile': 'Pulumi.dev.yaml' }))
-      .rejects.toThrow(/invalid stack configuration \(1 problem\):\n {2}- gpufleet:fleetFile: /);
+      .rejects.toThrow(/invalid stack configuration \(4 problems\):\n {2}- gpufleet:fleetFile: config: unknown key/);
     await settle();
     expect(mocks.resources).toEqual([]);
   });
