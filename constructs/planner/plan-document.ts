@@ -51,7 +51,8 @@ class Checker {
   }
 
   bad(path: string, expected: string, value: unknown): void {
-    this.add(value === undefined ? `${path}: required, expected ${expected}` : `${path}: expected ${expected}, got ${quote(value)}`);
+    const at = path ? `${path}: ` : '';
+    this.add(value === undefined ? `${at}required, expected ${expected}` : `${at}expected ${expected}, got ${quote(value)}`);
   }
 
   /**
