@@ -82,6 +82,16 @@ export function stackConfigError(problems: readonly string[]): RunError {
   return new RunError(`invalid stack configuration (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n  - ${problems.join('\n  - ')}`);
 }
 
+/**
+ * The warning `pulumi up` shows for a created cluster whose public API endpoint stays open to any address
+ * (no `publicAccessCidrs`, `endpointPublicAccess` not false); undefined otherwise.
+ */
+export function publicEndpointWarning(settings: StackSettings): string | undefined {
+  if (settings.existingClusterName !== undefined || settings.endpointPublicAccess === false || settings.publicAccessCidrs !== undefined) return undefined;
+  return 'the EKS API endpoint is public and open to any address (0.0.0.0/0): restrict it with '
+    + '`pulumi config set gpufleet:publicAccessCidrs <your CIDR blocks>` or close it with `gpufleet:endpointPublicAccess false` (docs/cloud.md)';
+}
+
 /** Where the program runs. */
 export interface StackContext {
   readonly project: string;
@@ -201,7 +211,7 @@ export function readStackSettings(raw: Readonly<Record<string, string>>, ctx: St
   let endpointPublicAccess: boolean | undefined;
   if (cfg.endpointPublicAccess !== undefined) {
     if (cfg.endpointPublicAccess !== 'true' && cfg.endpointPublicAccess !== 'false') bad('endpointPublicAccess', 'true or false');
-    endpointPublicAccess = cfg.endpointPublicAccess === 'true';
+    else endpointPublicAccess = cfg.endpointPublicAccess === 'true';
   }
   let publicAccessCidrs: string[] | undefined;
   if (cfg.publicAccessCidrs !== undefined && existingClusterName === undefined) {

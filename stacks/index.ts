@@ -19,7 +19,7 @@ import { clipLine, type Fleet, parseFleet, quote, readInputFile } from '../const
 import { ModelRepository, ServingPlatform } from '../constructs/k8s';
 import { PlanError, plan as planFleet } from '../constructs/planner';
 import type { Plan } from '../constructs/planner/types';
-import { readStackSettings, stackConfigError } from './config';
+import { publicEndpointWarning, readStackSettings, stackConfigError } from './config';
 
 function organization(): string {
   try {
@@ -99,10 +99,8 @@ if (chartErrors.length > 0) throw new pulumi.RunError(`the serving platform char
 const objects = chart.toJson();
 
 const awsProvider = new aws.Provider('aws', { region: settings.region as aws.Region });
-if (settings.existingClusterName === undefined && settings.endpointPublicAccess !== false && settings.publicAccessCidrs === undefined) {
-  pulumi.log.warn('the EKS API endpoint is public and open to any address (0.0.0.0/0): restrict it with '
-    + '`pulumi config set gpufleet:publicAccessCidrs <your CIDR blocks>` or close it with `gpufleet:endpointPublicAccess false` (docs/cloud.md)');
-}
+const endpointWarning = publicEndpointWarning(settings);
+if (endpointWarning !== undefined) pulumi.log.warn(endpointWarning);
 
 const gpufleet = asRunError('invalid platform arguments', () => new GpuPlatform('gpufleet', {
   plan: thePlan,

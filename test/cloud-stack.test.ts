@@ -30,6 +30,7 @@ async function loadProgram(config: Record<string, string>): Promise<Program> {
 describe('stacks/index.ts (default example)', () => {
   let program: Program;
   let expectedPlan: import('../constructs/planner/types').Plan;
+  const warnings: string[] = [];
 
   beforeAll(async () => {
     const { loadFleetFile } = await import('../constructs/fleet');
@@ -37,14 +38,23 @@ describe('stacks/index.ts (default example)', () => {
     const { DEFAULT_FLEET_FILE } = await import('../stacks/config');
     expectedPlan = plan(loadFleetFile(path.join(ROOT, DEFAULT_FLEET_FILE)));
     mocks.reset();
-    program = await loadProgram(BASE_CONFIG);
-    await valueOf(program.kubeconfig);
-    await settle();
+    // Under mocks, pulumi.log.warn goes to console.warn: keep what the program warns about.
+    const warn = jest.spyOn(console, 'warn').mockImplementation((...args: unknown[]) => { warnings.push(args.join(' ')); });
+    try {
+      program = await loadProgram(BASE_CONFIG);
+      await valueOf(program.kubeconfig);
+      await settle();
+    } finally {
+      warn.mockRestore();
+    }
   }, 180_000);
 
   test('creates the cluster, the provider and the bucket named for the stack', async () => {
     const eks = mocks.get('aws:eks/cluster:Cluster', 'gpufleet-cluster-eks');
     expect(eks.inputs.name).toBe('gpufleet-dev');
+    // No gpufleet:publicAccessCidrs: EKS's default, written out so that `pulumi preview` shows it, and a warning.
+    expect(eks.inputs.vpcConfig).toMatchObject({ endpointPrivateAccess: true, endpointPublicAccess: true, publicAccessCidrs: ['0.0.0.0/0'] });
+    expect(warnings).toEqual([expect.stringContaining('the EKS API endpoint is public and open to any address (0.0.0.0/0)')]);
     expect(await valueOf(program.clusterName)).toBe('gpufleet-dev');
     expect(mocks.get('pulumi:providers:aws', 'aws').inputs.region).toBe('us-east-1');
     const bucket = mocks.get('aws:s3/bucket:Bucket', 'gpufleet-models-bucket');
