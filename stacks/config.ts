@@ -10,7 +10,7 @@ import { GPU_AMI_TYPES, type GpuAmiType } from '../constructs/cloud/gpu-node-gro
 import { S3_KEY_PREFIX, type WorkloadIdentityMechanism } from '../constructs/cloud/model-repository-bucket';
 import { EXCLUDE_KIND } from '../constructs/cloud/platform-release';
 import { checkInputFile, MAX_INPUT_FILE_BYTES } from '../constructs/fleet/input-file';
-import { quote, quoteKey } from '../constructs/fleet/quote';
+import { clipLine, quote, quoteKey } from '../constructs/fleet/quote';
 
 /** The fleet file planned when `gpufleet:fleetFile` is not set (relative to the repository root). */
 export const DEFAULT_FLEET_FILE = 'examples/payments-and-vision.fleet.yaml';
@@ -90,6 +90,29 @@ export function publicEndpointWarning(settings: StackSettings): string | undefin
   if (settings.existingClusterName !== undefined || settings.endpointPublicAccess === false || settings.publicAccessCidrs !== undefined) return undefined;
   return 'the EKS API endpoint is public and open to any address (0.0.0.0/0): restrict it with '
     + '`pulumi config set gpufleet:publicAccessCidrs <your CIDR blocks>` or close it with `gpufleet:endpointPublicAccess false` (docs/cloud.md)';
+}
+
+/** The problem lines of a validation error (FleetValidationError, InputFileError, PlanError), else undefined. */
+export function problemsOf(e: unknown): string[] | undefined {
+  const problems = e instanceof Error ? (e as { problems?: unknown }).problems : undefined;
+  return Array.isArray(problems) && problems.length > 0 && problems.every((p) => typeof p === 'string') ? problems as string[] : undefined;
+}
+
+/**
+ * Runs `fn`; a validation error becomes a `RunError` (its message alone, no stack trace). gpufleet
+ * throws plain `Error`s (or errors carrying `problems`) for bad input; any other class (TypeError, ...) is a
+ * bug and keeps its stack.
+ */
+export function asRunError<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (RunError.isInstance(e)) throw e;
+    const problems = problemsOf(e);
+    if (problems) throw new RunError(`${what} (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n  - ${problems.map((p) => clipLine(p)).join('\n  - ')}`);
+    if (e instanceof Error && e.constructor === Error) throw new RunError(`${what}: ${e.message.split('\n').map((l) => clipLine(l)).join('\n')}`);
+    throw e;
+  }
 }
 
 /** Where the program runs. */

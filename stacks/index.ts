@@ -19,7 +19,7 @@ import { clipLine, type Fleet, parseFleet, quote, readInputFile } from '../const
 import { ModelRepository, ServingPlatform } from '../constructs/k8s';
 import { PlanError, plan as planFleet } from '../constructs/planner';
 import type { Plan } from '../constructs/planner/types';
-import { publicEndpointWarning, readStackSettings, stackConfigError } from './config';
+import { asRunError, problemsOf, publicEndpointWarning, readStackSettings, stackConfigError } from './config';
 
 function organization(): string {
   try {
@@ -35,29 +35,6 @@ const settings = readStackSettings(pulumi.runtime.allConfig(), {
   organization: organization(),
   rootDir: path.resolve(__dirname, '..'),
 });
-
-/** The problem lines of a validation error (FleetValidationError, InputFileError, PlanError), else undefined. */
-function problemsOf(e: unknown): string[] | undefined {
-  const problems = e instanceof Error ? (e as { problems?: unknown }).problems : undefined;
-  return Array.isArray(problems) && problems.length > 0 && problems.every((p) => typeof p === 'string') ? problems as string[] : undefined;
-}
-
-/**
- * Runs `fn`; a validation error becomes a `pulumi.RunError` (its message alone, no stack trace). gpufleet
- * throws plain `Error`s (or errors carrying `problems`) for bad input; any other class (TypeError, ...) is a
- * bug and keeps its stack.
- */
-function asRunError<T>(what: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (pulumi.RunError.isInstance(e)) throw e;
-    const problems = problemsOf(e);
-    if (problems) throw new pulumi.RunError(`${what} (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n  - ${problems.map((p) => clipLine(p)).join('\n  - ')}`);
-    if (e instanceof Error && e.constructor === Error) throw new pulumi.RunError(`${what}: ${clipLine(e.message, 2000)}`);
-    throw e;
-  }
-}
 
 // Plan and render before any resource exists: a fleet or chart error stops the program here. The fleet file is
 // read through the bounded reader (a regular file of at most 16 MiB), and every problem line quotes at most

@@ -113,6 +113,27 @@ describe('stack configuration errors', () => {
   });
 });
 
+describe('asRunError (the program wraps component construction in it)', () => {
+  test('turns gpufleet\'s validation errors into RunErrors and leaves bugs alone', () => {
+    const run = (e: Error) => {
+      try {
+        config.asRunError('invalid platform arguments', () => { throw e; });
+      } catch (x) {
+        return x as Error;
+      }
+      throw new Error('expected a throw');
+    };
+    const plain = run(new Error(`GpuNodeGroup g: minSize: expected an integer >= 0, got ${'9'.repeat(5000)}`));
+    expect(pulumi.RunError.isInstance(plain)).toBe(true);
+    expect(plain.message).toMatch(/^invalid platform arguments: GpuNodeGroup g: minSize: expected an integer >= 0, got 9+… \(\d+ more characters\)$/);
+    const withProblems = run(Object.assign(new Error('x'), { problems: ['a: bad', 'b: bad'] }));
+    expect(withProblems.message).toBe('invalid platform arguments (2 problems):\n  - a: bad\n  - b: bad');
+    const bug = new TypeError("cannot read properties of undefined (reading 'slices')");
+    expect(run(bug)).toBe(bug); // keeps its class and stack
+    expect(config.asRunError('x', () => 42)).toBe(42);
+  });
+});
+
 type Program = typeof import('../stacks/index');
 
 /** Runs the Pulumi program with `cfg` under the mocks; resolves to the program or rejects with its error. */
