@@ -5,7 +5,7 @@
 import * as path from 'path';
 import { type CommandSpec, type ParsedArgs } from './args';
 import { CliInputError, EXIT_INTERNAL, EXIT_OK, usageError } from './errors';
-import { writeOutputFile, writeStdout } from './output';
+import { checkOutputFile, writeOutputFile, writeStdout } from './output';
 
 export const PLAN: CommandSpec = {
   name: 'plan',
@@ -66,11 +66,12 @@ function engine(): Engine {
 export async function runPlan(args: ParsedArgs): Promise<number> {
   const e = engine();
   const fleetPath = args.positionals.FLEET;
+  const out = args.flags.out;
+  if (typeof out === 'string') checkOutputFile(out, { inputs: [fleetPath] }); // before the work, not after it
   const fleet = e.loadFleet(fleetPath);
   const result = e.planAndVerify(fleet);
   const json = JSON.stringify(result, null, 2) + '\n';
-  const out = args.flags.out;
-  if (typeof out === 'string') writeOutputFile(out, json);
+  if (typeof out === 'string') writeOutputFile(out, json, { inputs: [fleetPath] });
   if (args.flags.json) {
     if (typeof out !== 'string') await writeStdout(json);
     return EXIT_OK;
@@ -89,8 +90,9 @@ export async function runReport(args: ParsedArgs, version: string): Promise<numb
   }
   const e = engine();
   const fleetPath = args.positionals.FLEET;
-  const fleet = e.loadFleet(fleetPath);
   const planPath = args.flags.plan;
+  if (out !== '-') checkOutputFile(out, { inputs: typeof planPath === 'string' ? [fleetPath, planPath] : [fleetPath] });
+  const fleet = e.loadFleet(fleetPath);
   const result = typeof planPath === 'string' ? e.loadPlanFor(fleet, planPath) : e.planAndVerify(fleet);
   const { buildPlanView } = await import('./plan-view');
   const { renderReport } = await import('./html-report');
@@ -101,7 +103,7 @@ export async function runReport(args: ParsedArgs, version: string): Promise<numb
   if (out === '-') {
     await writeStdout(html);
   } else {
-    writeOutputFile(out, html);
+    writeOutputFile(out, html, { inputs: typeof planPath === 'string' ? [fleetPath, planPath] : [fleetPath] });
     process.stderr.write(`report written to ${out}\n`);
   }
   return EXIT_OK;

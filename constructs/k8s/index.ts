@@ -9,6 +9,7 @@ export * from './mig-layout';
 export * from './mig-config';
 export * from './mig-config-relayout';
 export * from './time-slicing-config';
+export * from './image-reference';
 export * from './gpu-operator-values';
 export * from './gpu-operator';
 export * from './gpu-node-pool';
