@@ -140,6 +140,32 @@ const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9]
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
 /**
+ * The catalog instance types of a node pool: the named ones (each must carry `gpuType`), sorted and unique, or the
+ * catalog's default instance type of the GPU. Throws naming the prop and the value.
+ */
+export function gpuNodePoolInstanceTypes(pool: string, gpuType: string, names?: readonly string[]): InstanceType[] {
+  if (names !== undefined && names.length === 0) throw new Error('instanceTypes: expected at least one instance type, got none');
+  const resolved = names !== undefined ? names.map((n, i) => {
+    let it: InstanceType;
+    try {
+      it = getInstanceType(n);
+    } catch (e) {
+      throw new Error(`instanceTypes[${i}]: ${(e as Error).message}`);
+    }
+    if (it.gpuType !== gpuType) {
+      throw new Error(`instanceTypes[${i}]: ${it.name} carries ${it.gpuType} GPUs, the pool "${pool}" is for ${gpuType}`);
+    }
+    return it;
+  }) : [defaultInstanceType(gpuType) ?? fail(`instanceTypes: the catalog has no priced instance type for ${gpuType}; list instanceTypes explicitly`)];
+  const unique = new Map(resolved.map((i) => [i.name, i]));
+  return [...unique.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function fail(message: string): never {
+  throw new Error(message);
+}
+
+/**
  * A Karpenter GPU node pool.
  *
  * ```ts
@@ -178,7 +204,7 @@ export class GpuNodePool extends Construct {
     this.name = props.name;
     const gpu = resolveGpuType(props.gpuType);
     this.gpuType = gpu.id;
-    this.instanceTypes = this.resolveInstanceTypes(props);
+    this.instanceTypes = gpuNodePoolInstanceTypes(this.name, this.gpuType, props.instanceTypes);
     assertLabelValue('clusterName', props.clusterName);
     if (typeof props.nodeRole !== 'string' || !/^[\w+=,.@-]{1,64}$/.test(props.nodeRole)) {
       throw new Error(`nodeRole: expected an IAM role name (1-64 of letters, digits and +=,.@_-), got ${JSON.stringify(props.nodeRole)}`);
@@ -298,31 +324,6 @@ export class GpuNodePool extends Construct {
     this.migStrategy = props.migStrategy ?? 'mixed';
     this.timeSlicingReplicas = replicas;
     this.nodeOverlays = (props.nodeOverlay ?? (layout !== undefined || replicas !== undefined)) ? this.renderOverlays(layout, replicas) : [];
-  }
-
-  private resolveInstanceTypes(props: GpuNodePoolProps): InstanceType[] {
-    const names = props.instanceTypes ?? [];
-    if (props.instanceTypes !== undefined && names.length === 0) throw new Error('instanceTypes: expected at least one instance type, got none');
-    const resolved = names.length > 0 ? names.map((n, i) => {
-      let it: InstanceType;
-      try {
-        it = getInstanceType(n);
-      } catch (e) {
-        throw new Error(`instanceTypes[${i}]: ${(e as Error).message}`);
-      }
-      if (it.gpuType !== this.gpuType) {
-        throw new Error(`instanceTypes[${i}]: ${it.name} carries ${it.gpuType} GPUs, the pool "${this.name}" is for ${this.gpuType}`);
-      }
-      return it;
-    }) : [this.defaultInstance()];
-    const unique = new Map(resolved.map((i) => [i.name, i]));
-    return [...unique.values()].sort((a, b) => a.name.localeCompare(b.name));
-  }
-
-  private defaultInstance(): InstanceType {
-    const it = defaultInstanceType(this.gpuType);
-    if (!it) throw new Error(`instanceTypes: the catalog has no priced instance type for ${this.gpuType}; list instanceTypes explicitly`);
-    return it;
   }
 
   private blockDevices(amiFamily: GpuNodeAmiFamily, volumeSize: string): Ec2NodeClassSpecBlockDeviceMappings[] {
