@@ -17,8 +17,12 @@ import { Construct } from 'constructs';
 import { parse as parseYaml, stringify } from 'yaml';
 import { assertDnsLabel } from './names';
 
-/** Metrics sources a platform may declare, with the prefix of the metrics each one produces. */
-export const METRICS_SOURCES: Readonly<Record<string, string>> = {
+/**
+ * Metrics sources a platform may declare, with the prefix of the Prometheus metrics each one produces
+ * (metrics-server serves CPU and memory to HPAs and KEDA's cpu/memory triggers, no Prometheus metric).
+ */
+export const METRICS_SOURCES: Readonly<Record<string, string | undefined>> = {
+  'metrics-server': undefined,
   istio: 'istio_',
   'kube-state-metrics': 'kube_',
   'node-exporter': 'node_',
