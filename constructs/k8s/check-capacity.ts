@@ -131,6 +131,42 @@ function nodesAllowed(model: RenderingModel, np: NodePoolModel): { nodes: number
   return { nodes, why };
 }
 
+/** Units of each resource one node surely holds: the least over the instance types. */
+function unitsOf(perType: readonly Readonly<Record<string, number>>[], resources: readonly string[]): Record<string, number> {
+  const units: Record<string, number> = {};
+  for (const r of resources) units[r] = Math.min(...perType.map((x) => x[r] ?? 0));
+  return units;
+}
+
+/** Nodes the workloads need at `pick` replicas: per resource the total over the units a node holds. */
+function nodesFor(mine: readonly GpuWorkload[], resources: readonly string[], units: Readonly<Record<string, number>>, pick: (w: GpuWorkload) => number): { needed: number; parts: string[] } {
+  let needed = 0;
+  const parts: string[] = [];
+  for (const r of resources) {
+    const total = mine.reduce((s, w) => s + pick(w) * (w.gpu[r] ?? 0), 0);
+    if (total === 0) continue;
+    needed = Math.max(needed, units[r] > 0 ? Math.ceil(total / units[r]) : Infinity);
+    parts.push(`${total} ${r} (${mine.filter((w) => w.gpu[r]).map((w) => `${w.name}: ${pick(w)}`).join(', ')}), ${units[r]} per node`);
+  }
+  return { needed, parts };
+}
+
+/**
+ * Nodes each NodePool needs for the GPU pods that run there at their maximum replicas (by the device plugin's
+ * resources per node), e.g. to size the cluster-autoscaler node groups that carry the same pools.
+ */
+export function nodesAtMaximum(model: RenderingModel, homes: ReadonlyMap<GpuWorkload, readonly NodePoolModel[]>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const np of model.nodePools) {
+    const mine = model.workloads.filter((w) => homes.get(w)?.[0] === np);
+    if (mine.length === 0 || np.instanceTypes.length === 0) continue;
+    const resources = [...new Set(mine.flatMap((w) => Object.keys(w.gpu)))].sort();
+    const units = unitsOf(np.instanceTypes.map((it) => deviceView(model, np, it).resources), resources);
+    out.set(np.name, nodesFor(mine, resources, units, (w) => w.maxReplicas).needed);
+  }
+  return out;
+}
+
 /** Rule capacity: pods at minimum and maximum replicas within each NodePool's limits, and a full node's CPU and memory. */
 export function checkCapacity(model: RenderingModel, homes: ReadonlyMap<GpuWorkload, readonly NodePoolModel[]>): CheckFinding[] {
   const findings: CheckFinding[] = [];
@@ -148,18 +184,10 @@ export function checkCapacity(model: RenderingModel, homes: ReadonlyMap<GpuWorkl
         }
       }
     }
-    const units: Record<string, number> = {};
-    for (const r of resources) units[r] = Math.min(...views.map((v) => v.dev.resources[r] ?? 0));
+    const units = unitsOf(views.map((v) => v.dev.resources), resources);
     const allowed = nodesAllowed(model, np);
     for (const [label, pick] of [['maximum', (w: GpuWorkload) => w.maxReplicas], ['minimum', (w: GpuWorkload) => w.minReplicas]] as const) {
-      let needed = 0;
-      const parts: string[] = [];
-      for (const r of resources) {
-        const total = mine.reduce((s, w) => s + pick(w) * (w.gpu[r] ?? 0), 0);
-        if (total === 0) continue;
-        needed = Math.max(needed, units[r] > 0 ? Math.ceil(total / units[r]) : Infinity);
-        parts.push(`${total} ${r} (${mine.filter((w) => w.gpu[r]).map((w) => `${w.name}: ${pick(w)}`).join(', ')}), ${units[r]} per node`);
-      }
+      const { needed, parts } = nodesFor(mine, resources, units, pick);
       if (needed > allowed.nodes) {
         findings.push({ rule: 'capacity', object: np.ref, message: `its pods at ${label} replicas need ${needed} node(s): ${parts.join('; ')}; its limits allow ${allowed.nodes} (${allowed.why}): ${label === 'maximum' ? 'the autoscalers scale to pods that stay Pending' : 'pods stay Pending'}` });
         break;

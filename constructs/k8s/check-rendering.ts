@@ -15,7 +15,7 @@
  */
 import { placeProfiles } from '../catalog';
 import { checkAutoscaling } from './check-autoscaling';
-import { CheckFinding, CheckRule, checkCapacity, checkProvisioning } from './check-capacity';
+import { CheckFinding, CheckRule, checkCapacity, checkProvisioning, nodesAtMaximum } from './check-capacity';
 import { MigPartedEntry, RenderingModel, gpuTypesOfFilter, objectRef, readRendering } from './check-model';
 import { deviceView } from './check-nodes';
 import { parseQuantity } from './platform-checks';
@@ -185,4 +185,13 @@ export function checkRendering(objects: readonly any[], options: CheckRenderingO
     nodePools: model.nodePools.length,
     autoscalers: objects.filter((o) => o?.kind === 'HorizontalPodAutoscaler' || o?.kind === 'ScaledObject').length,
   };
+}
+
+/**
+ * Per node pool (the `gpufleet.io/pool` / NodePool name), the nodes its GPU pods need at maximum replicas: what a
+ * cluster-autoscaler node group carrying the pool must be allowed to grow to.
+ */
+export function nodesNeededAtMaximum(objects: readonly any[]): Map<string, number> {
+  const model = readRendering(objects);
+  return nodesAtMaximum(model, checkProvisioning(model).homes);
 }
