@@ -74,7 +74,7 @@ export const CHECK: CommandSpec = {
   examples: ['npm run synth && gpufleet check dist', 'gpufleet check dist --previous build/last-release'],
 };
 
-export const COMMANDS: readonly CommandSpec[] = [PLAN, REPORT, CHECK, ROUTER];
+export const COMMANDS: readonly CommandSpec[] = [PLAN, REPORT, ROUTER, CHECK];
 
 type Engine = typeof import('./engine');
 

@@ -115,7 +115,7 @@ function profileCounts(slices: readonly { readonly profile: string }[]): Record<
  * changes (NVIDIA/mig-parted v0.15.0; gpu-operator#262), so new content must come with a new name: a
  * re-plan keeps the name of every configuration whose content it keeps and gives every other one a new name.
  */
-export function migConfigName(gpuType: string, instanceType: string, devices: readonly (readonly { readonly profile: string }[])[]): string {
+export function migConfigName(gpuType: string, instanceType: string, devices: readonly (readonly { readonly profile: string; readonly start?: number }[])[]): string {
   const counts = devices.map(profileCounts);
   const alike = counts.every((c) => JSON.stringify(c) === JSON.stringify(counts[0]));
   const content = JSON.stringify({ gpuType, instanceType, devices: alike ? ['all', counts[0]] : counts });
