@@ -14,7 +14,11 @@
  */
 import type { Plan } from '../constructs/planner/types';
 import { findInstanceType } from '../constructs/catalog';
+import { loadFleetFile } from '../constructs/fleet';
+import { nodesNeededAtMaximum } from '../constructs/k8s/check-rendering';
+import { plannedObjects } from './check-fixtures';
 import { settle, setupPulumiMocks } from './support/pulumi-mocks';
+import * as pulumi from '@pulumi/pulumi';
 
 const mocks = setupPulumiMocks();
 let cloud: typeof import('../constructs/cloud');
@@ -47,10 +51,11 @@ function plan(devices: { profile: string; start: number }[][], name: string): Pl
 const all1g = [[0, 1, 2, 3, 4, 5, 6].map((start) => ({ profile: '1g.10gb', start }))];
 
 async function group(p: Plan, strategy: 'mixed' | 'single') {
-  const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
+  // a cluster the node group joins (its own resources are tested in cloud-cluster.test.ts)
+  const cluster = { clusterName: pulumi.output('gpufleet-dev'), nodeRoleArn: pulumi.output('arn:aws:iam::123456789012:role/nodes'), subnetIds: pulumi.output(['subnet-1']), nodeRoleDependencies: [] };
   cloud.GpuNodeGroup.fromPlan('gpu', p, { cluster, migStrategy: strategy });
   await settle();
-  const ng = mocks.ofType('aws:eks/nodeGroup:NodeGroup').find((r) => r.name !== 'gf-system')!;
+  const ng = mocks.ofType('aws:eks/nodeGroup:NodeGroup')[0];
   return templateNode('p4de.24xlarge', ng.inputs.tags, ng.inputs.labels);
 }
 
@@ -103,5 +108,21 @@ describe('cluster-autoscaler scale-from-zero templates of GPU node groups', () =
     expect(cloud.GpuNodeGroup.argsFromPlan(p, { nodesNeeded: new Map([['a100-1g', 3]]) }).groups[0].maxSize).toBe(3);
     expect(cloud.GpuNodeGroup.argsFromPlan(p, { maxSize: 2, nodesNeeded: new Map([['a100-1g', 3]]) }).problems)
       .toEqual(['plan.migConfigs[0] (a100-1g): maxSize 2, but the pods of pool "a100-1g" need 3 node(s) at their maximum replicas; raise maxSize or lower the autoscalers\' maxReplicas']);
+  });
+
+  test.each(['payments-and-vision.fleet.yaml', 'payments-and-vision-h100.fleet.yaml'])('%s: every Triton pod selects labels a node group of the plan carries, and the groups may grow to the pods\' maximum', (file) => {
+    const { objects, plan: p } = plannedObjects(loadFleetFile(`${__dirname}/../examples/${file}`));
+    const needed = nodesNeededAtMaximum(objects);
+    const { groups, problems } = cloud.GpuNodeGroup.argsFromPlan(p, { nodesNeeded: needed });
+    expect(problems).toEqual([]);
+    const carried = groups.map((g) => ({ 'gpufleet.io/pool': g.poolLabel ?? g.pool, 'nvidia.com/mig.config': g.migConfig }));
+    const triton = objects.filter((o) => o.kind === 'Deployment' && o.metadata.labels?.['app.kubernetes.io/name'] === 'triton');
+    expect(triton.length).toBeGreaterThan(0);
+    for (const d of triton) {
+      const reqs: { key: string; values: string[] }[] = d.spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions;
+      expect([d.metadata.name, carried.some((labels: Record<string, string>) => reqs.every((r) => r.values.includes(labels[r.key])))]).toEqual([d.metadata.name, true]);
+    }
+    for (const g of groups) expect(g.maxSize!).toBeGreaterThanOrEqual(needed.get(g.poolLabel ?? g.pool) ?? 0);
+    expect([...needed.values()].some((n) => n > 0)).toBe(true);
   });
 });
