@@ -131,7 +131,11 @@ describe('gpufleet check: the defects it was written for', () => {
     const objects = chart.toJson();
     expect(lines(checkRendering(objects))).toEqual([]);
     const lowered = platform.capacityNotes.map((n) => /^pool "([^"]+)": maxReplicas \d+ → (\d+)/.exec(n)!);
-    for (const [, pool, max] of lowered) expect(find(objects, 'ScaledObject', pool)[0].spec.maxReplicaCount).toBe(Number(max));
+    for (const [note, pool, max] of lowered) {
+      const so = find(objects, 'ScaledObject', pool)[0];
+      expect(so.spec.maxReplicaCount).toBe(Number(max));
+      expect(so.metadata.annotations['gpufleet.io/max-replicas-lowered']).toBe(platform.capacityNotes.find((n) => n.startsWith(note)));
+    }
   });
 
   test('fails: without Karpenter\'s NodeOverlay gate no MIG pod gets a node, and a time-sliced node counts one GPU', () => {

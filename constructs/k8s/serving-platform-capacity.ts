@@ -38,6 +38,8 @@ export interface CapacitySizing {
   readonly maxReplicas: ReadonlyMap<string, number>;
   /** `pool "x": maxReplicas 6 → 4 (node pool "y", maxNodes 1, holds 4 nvidia.com/mig-1g.10gb)`, sorted. */
   readonly notes: readonly string[];
+  /** The note of each pool whose maximum was lowered, by pool name. */
+  readonly lowered: ReadonlyMap<string, string>;
 }
 
 /**
@@ -92,6 +94,7 @@ export function sizeCapacity(nodePools: readonly CapacityNodePool[], demands: re
   const maxNodes = new Map<string, number>();
   const maxReplicas = new Map<string, number>();
   const notes: string[] = [];
+  const lowered = new Map<string, string>();
   for (const np of [...nodePools].sort((a, b) => a.name.localeCompare(b.name))) {
     const mine = demands.filter((d) => d.nodePool === np.name).sort((a, b) => a.pool.localeCompare(b.pool));
     const units = unitsPerNode(np);
@@ -133,11 +136,13 @@ export function sizeCapacity(nodePools: readonly CapacityNodePool[], demands: re
     for (const d of mine) {
       maxReplicas.set(d.pool, given.get(d.pool)!);
       if (given.get(d.pool)! < d.maxReplicas) {
-        notes.push(`pool "${d.pool}": maxReplicas ${d.maxReplicas} → ${given.get(d.pool)} (node pool "${np.name}", maxNodes ${np.maxNodes}, holds ${units[d.resource] * np.maxNodes} ${d.resource})`);
+        const note = `pool "${d.pool}": maxReplicas ${d.maxReplicas} → ${given.get(d.pool)} (node pool "${np.name}", maxNodes ${np.maxNodes}, holds ${units[d.resource] * np.maxNodes} ${d.resource})`;
+        notes.push(note);
+        lowered.set(d.pool, note);
       }
     }
   }
-  return { maxNodes, maxReplicas, notes: notes.sort() };
+  return { maxNodes, maxReplicas, notes: notes.sort(), lowered };
 }
 
 /** A Kubernetes CPU quantity from millicores (`2`, `850m`). */

@@ -93,6 +93,9 @@ export interface ServingPlatformProps {
   readonly prerequisites?: PlatformPrerequisites;
 }
 
+/** Annotation on an autoscaler whose maxReplicas the node pool's size lowered: the note saying from what and why. */
+export const MAX_REPLICAS_LOWERED_ANNOTATION = 'gpufleet.io/max-replicas-lowered';
+
 /** `GpuNodePool`'s default `maxNodes`. */
 const GPU_NODE_POOL_DEFAULT_MAX_NODES = 2;
 
@@ -389,6 +392,12 @@ export class ServingPlatform extends Construct {
         ? { router: { serviceName: this.coldPool.router.service.name, namespace: this.coldPool.router.namespace!, models: this.coldPool.router.config.models.map((m) => m.name) } }
         : {}),
     });
+
+    // The rendering says which maxima the node pools' sizes lowered, on the autoscaler itself.
+    for (const [pool, note] of sizing.lowered) {
+      const a = this.serving.autoscaling.get(pool);
+      (a?.scaledObject ?? a?.horizontalPodAutoscaler)?.metadata.addAnnotation(MAX_REPLICAS_LOWERED_ANNOTATION, note);
+    }
 
     // The declaration `gpufleet check` reads, beside the GPU operator (after its namespace).
     const declaration = new PrerequisitesDeclaration(this, 'Prerequisites', { prerequisites: this.prerequisites, namespace: this.gpuOperator.namespace });
