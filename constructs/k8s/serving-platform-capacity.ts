@@ -6,6 +6,8 @@
  */
 import type { InstanceType } from '../catalog';
 import { CpuMemory, podShare } from './node-allocatable';
+import { parseQuantity } from './platform-checks';
+import type { TritonPoolResources } from './triton-pool';
 
 /** A node pool as the sizing sees it. */
 export interface CapacityNodePool {
@@ -154,3 +156,27 @@ export function cpuQuantity(millis: number): string {
 export function memoryQuantity(mib: number): string {
   return mib % 1024 === 0 ? `${mib / 1024}Gi` : `${mib}Mi`;
 }
+
+/**
+ * The CPU and memory of a Triton pool's pods: the given ones (`poolDefaults.resources`), else TritonPool's defaults
+ * (2 CPU, 8Gi) lowered to the node pool's share, so a node holds one pod per GPU resource it advertises. Throws when
+ * given requests exceed the share, or when the share is too small to run Triton.
+ */
+export function podResources(pool: string, nodePool: string, given: TritonPoolResources | undefined, share: CpuMemory): TritonPoolResources {
+  const where = `pools["${pool}"].resources`;
+  const shareText = `${cpuQuantity(share.cpuMillis)} CPU and ${memoryQuantity(share.memoryMiB)} per pod`;
+  if (share.cpuMillis < MIN_POD_SHARE.cpuMillis || share.memoryMiB < MIN_POD_SHARE.memoryMiB) {
+    throw new Error(`${where}: a full node of node pool "${nodePool}" leaves ${shareText} (after kube-reserved, eviction threshold and DaemonSets); Triton needs at least ${cpuQuantity(MIN_POD_SHARE.cpuMillis)} CPU and ${memoryQuantity(MIN_POD_SHARE.memoryMiB)}: use a larger instance type or fewer slices per node`);
+  }
+  const cpu = given?.cpu ?? cpuQuantity(Math.min(2000, share.cpuMillis));
+  const memory = given?.memory ?? memoryQuantity(Math.min(8192, share.memoryMiB));
+  const cpuMillis = Math.round((parseQuantity(cpu) ?? 0) * 1000);
+  const memoryMiB = (parseQuantity(memory) ?? 0) / 2 ** 20;
+  if (cpuMillis > share.cpuMillis || memoryMiB > share.memoryMiB) {
+    throw new Error(`${where}: requests ${cpu} CPU and ${memory}, but a full node of node pool "${nodePool}" leaves ${shareText}; pods beyond the first would stay Pending`);
+  }
+  return { ...(given ?? {}), cpu, memory };
+}
+
+/** The least CPU and memory a Triton pod gets (1Gi of it is /dev/shm). */
+const MIN_POD_SHARE: CpuMemory = { cpuMillis: 250, memoryMiB: 2048 };

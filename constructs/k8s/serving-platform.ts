@@ -18,7 +18,7 @@ import { WHOLE_GPU_RESOURCE, gpuResourceName, MigStrategy } from './gpu-resource
 import { ModelRepository, ModelRepositoryStorage } from './model-repository';
 import { assertDnsLabel } from './names';
 import { byString } from './order';
-import { CheckOptions, checkPlatformObjects, parseQuantity, podRequests } from './platform-checks';
+import { CheckOptions, checkPlatformObjects, podRequests } from './platform-checks';
 import { PlatformBuilder, checkRegistrations, deployAddOns } from './platform-builder';
 import { PlannedPlatform, PlanRenderOptions, PlatformNodePool, SharedPool, planDeclaration } from './serving-platform-plan';
 import { BUILT_IN_PARTS, PlatformContext, PoolScaling, Team, TeamAddOn, TeamModel, TeamPool } from './team-contract';
@@ -26,7 +26,7 @@ import { TeamNamespace } from './team-namespace';
 import { TRITON_PLATFORMS, TritonBackend, TritonModelConfig, TritonPlatform } from './triton-model-config';
 import { TritonPool, TritonPoolProps } from './triton-pool';
 import { PlatformServing, PlatformRoutesOptions, ServedPool } from './serving-platform-serving';
-import { CapacityDemand, CapacityNodePool, cpuQuantity, memoryQuantity, nodePoolPodShare, sizeCapacity } from './serving-platform-capacity';
+import { CapacityDemand, CapacityNodePool, nodePoolPodShare, podResources, sizeCapacity } from './serving-platform-capacity';
 import { PlatformPrerequisites, PrerequisitesDeclaration, ResolvedPrerequisites, resolvePrerequisites } from './platform-prerequisites';
 import type { CpuMemory } from './node-allocatable';
 import { PlatformRouter, PlatformRouterOptions } from './serving-platform-router';
@@ -510,30 +510,6 @@ export class ServingPlatform extends Construct {
     return candidates[0];
   }
 }
-
-/**
- * The CPU and memory of a Triton pool's pods: the given ones (`poolDefaults.resources`), else TritonPool's defaults
- * (2 CPU, 8Gi) lowered to the node pool's share, so a node holds one pod per GPU resource it advertises. Throws when
- * given requests exceed the share, or when the share is too small to run Triton.
- */
-function podResources(pool: string, nodePool: string, given: PoolDefaults['resources'], share: CpuMemory): NonNullable<PoolDefaults['resources']> {
-  const where = `pools["${pool}"].resources`;
-  const shareText = `${cpuQuantity(share.cpuMillis)} CPU and ${memoryQuantity(share.memoryMiB)} per pod`;
-  if (share.cpuMillis < MIN_POD_SHARE.cpuMillis || share.memoryMiB < MIN_POD_SHARE.memoryMiB) {
-    throw new Error(`${where}: a full node of node pool "${nodePool}" leaves ${shareText} (after kube-reserved, eviction threshold and DaemonSets); Triton needs at least ${cpuQuantity(MIN_POD_SHARE.cpuMillis)} CPU and ${memoryQuantity(MIN_POD_SHARE.memoryMiB)}: use a larger instance type or fewer slices per node`);
-  }
-  const cpu = given?.cpu ?? cpuQuantity(Math.min(2000, share.cpuMillis));
-  const memory = given?.memory ?? memoryQuantity(Math.min(8192, share.memoryMiB));
-  const cpuMillis = Math.round((parseQuantity(cpu) ?? 0) * 1000);
-  const memoryMiB = (parseQuantity(memory) ?? 0) / 2 ** 20;
-  if (cpuMillis > share.cpuMillis || memoryMiB > share.memoryMiB) {
-    throw new Error(`${where}: requests ${cpu} CPU and ${memory}, but a full node of node pool "${nodePool}" leaves ${shareText}; pods beyond the first would stay Pending`);
-  }
-  return { ...(given ?? {}), cpu, memory };
-}
-
-/** The least CPU and memory a Triton pod gets (1Gi of it is /dev/shm). */
-const MIN_POD_SHARE: CpuMemory = { cpuMillis: 250, memoryMiB: 2048 };
 
 /** CPU (cores) and memory (bytes) one pod of a Deployment requests, read from the rendered Deployment. */
 function deploymentRequests(deployment: ApiObject): { cpu: number; memory: number } {
