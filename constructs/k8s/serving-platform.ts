@@ -201,7 +201,8 @@ export class ServingPlatform extends Construct {
       resourcesPerNode: (gpus: number) => (np.layout
         ? { [WHOLE_GPU_RESOURCE]: 0, ...np.layout.resourceCounts({ gpusPerNode: np.layout.allDevices ? gpus : undefined, strategy: this.migStrategy }) }
         : { [WHOLE_GPU_RESOURCE]: gpus * (np.timeSlicing ?? 1) }),
-      maxNodes: np.maxNodes ?? props.nodePoolDefaults?.maxNodes,
+      // a node pool's own maxNodes is its size; the defaults' never undercuts the plan's nodes
+      maxNodes: np.maxNodes ?? (props.nodePoolDefaults?.maxNodes === undefined ? undefined : Math.max(props.nodePoolDefaults.maxNodes, np.plannedNodes ?? 0)),
       atLeast: Math.max(np.plannedNodes ?? 0, GPU_NODE_POOL_DEFAULT_MAX_NODES),
     }));
     const sizing = sizeCapacity(shapes, claims);
