@@ -4,7 +4,7 @@
  * unreadable file, invalid fleet: one line per problem on stderr, nothing written).
  */
 import { closest, commandHelp, parseArgs, wantsHelp, type CommandSpec } from './args';
-import { checkPlanFlags, COMMANDS, PLAN, REPORT, ROUTER, runPlan, runReport, runRouter } from './commands';
+import { CHECK, checkPlanFlags, COMMANDS, PLAN, REPORT, ROUTER, runCheck, runPlan, runReport, runRouter } from './commands';
 import { CliInputError, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, usageError } from './errors';
 
 export function version(): string {
@@ -15,6 +15,7 @@ export function mainHelp(): string {
   const rows: [string, string][] = [
     ['plan FLEET [--json] [--out FILE]', 'plan a fleet file: a summary table, or the plan document as JSON'],
     ['report FLEET --out FILE.html', 'draw the plan as a self-contained HTML page'],
+    ['check DIR [--previous DIR]', 'prove a rendering (dist/) would provision, schedule and scale; exit 1 on findings'],
     ['router --config FILE', 'run the model router (loads models onto Triton on demand)'],
     ['help [COMMAND]', 'show help for gpufleet or a command'],
   ];
@@ -90,6 +91,7 @@ async function dispatch(argv: readonly string[]): Promise<number> {
     return runPlan(args);
   }
   if (spec === REPORT) return runReport(args, version());
+  if (spec === CHECK) return runCheck(args);
   throw new Error(`command "${spec.name}" has no handler`);
 }
 
