@@ -29,7 +29,7 @@ function nodeCost(opt: GpuOption, gpus: number): number {
 
 /** Neighbourhoods the repair tries by default, per effort. */
 export const THOROUGH_REPAIR_ATTEMPTS = 24;
-export const FAST_REPAIR_ATTEMPTS = 8;
+export const FAST_REPAIR_ATTEMPTS = 0;
 
 /** Small fleets get this many restarts with shuffled model order (deterministic seed). */
 const RESTARTS = 6;

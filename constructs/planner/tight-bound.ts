@@ -23,7 +23,7 @@
  * the relaxation a relaxation.
  */
 import type { Fleet, ModelSpec } from '../fleet/types';
-import { budgetOf, Candidate, candidatesFor } from './entries';
+import { budgetOf, Candidate, candidatesFor, rawEntries } from './entries';
 import { GpuOption, nodeMix, resolveGpuOptions } from './gpu-options';
 import { maximalLayouts } from './gpu-space';
 import { LpBuilder, LpModel, LpResult, solveLp, solverName, submitLp } from './lp-solver';
@@ -59,20 +59,35 @@ function roundUpGpus(x: number): number {
   return Math.max(0, Math.ceil(x - Math.max(1e-4, 1e-6 * Math.abs(x))));
 }
 
-/** Merges models whose candidates, budget and cold status are identical (copies of a model but for demand). */
+/** Fleets with more models also merge models whose latency budgets differ by at most `BUDGET_BAND` (the LP stays small). */
+export const MERGE_BUDGETS_ABOVE = 400;
+const BUDGET_BAND = 1.05;
+
+/**
+ * Merges models into groups the relaxation treats as one: demands and seat counts summed. Exact
+ * copies (same candidates, budget, cold status) always; above `MERGE_BUDGETS_ABOVE` models also
+ * copies of one profile table and memory whose budgets fall in the same 5% band — the group gets
+ * the largest budget and that member's candidates, which dominate every member's (a larger budget
+ * admits more entries and divides latency by more), so the merged model is still a relaxation.
+ */
 function groupModels(input: BoundInput): BoundModel[] {
   const below = input.fleet.coldBelowRps;
   const h = input.fleet.latencyHeadroom;
+  const loose = input.models.length > MERGE_BUDGETS_ABOVE;
+  const tables = new TableIds(input.opts);
   const groups = new Map<string, { rps: number; count: number; budget: number; cands: BoundModel['cands']; cold: boolean }>();
   const out: BoundModel[] = [];
   input.models.forEach((m, i) => {
     const cold = below !== undefined && m.rps < below;
     const budget = budgetOf(m, h);
-    const k = groupKey(input.cands[i], budget, cold);
+    const k = loose
+      ? `${tables.id(m)}/${m.memoryGiB}/${Math.floor(Math.log(budget) / Math.log(BUDGET_BAND))}/${cold ? 1 : 0}`
+      : groupKey(input.cands[i], budget, cold);
     const g = groups.get(k);
     if (g) {
       g.rps += m.rps;
       g.count += 1;
+      if (budget > g.budget) { g.budget = budget; g.cands = input.cands[i]; }
       return;
     }
     const entry = { rps: m.rps, count: 1, budget, cands: input.cands[i], cold };
@@ -80,6 +95,33 @@ function groupModels(input: BoundInput): BoundModel[] {
     out.push(entry);
   });
   return out;
+}
+
+/** Ids of profile tables by content (the raw entries a model has on every option). */
+class TableIds {
+  private readonly byHash = new Map<number, { raw: ReturnType<typeof rawEntries>[]; id: number }[]>();
+  private next = 0;
+  constructor(private readonly opts: readonly GpuOption[]) {}
+
+  id(m: ModelSpec): number {
+    const raw = this.opts.map((o) => rawEntries(m, o));
+    let h = 0x811c9dc5;
+    const mix = (x: number): void => { h = Math.imul(h ^ (Math.round(x * 1000) | 0), 0x01000193); };
+    for (const list of raw) {
+      mix(list.length);
+      for (const e of list) { mix(e.slice); mix(e.batch); mix(e.instances); mix(e.throughput); mix(e.latencyMs); }
+    }
+    const bucket = this.byHash.get(h) ?? [];
+    const same = bucket.find((b) => b.raw.every((list, k) => list.length === raw[k].length && list.every((e, j) => {
+      const f = raw[k][j];
+      return e.slice === f.slice && e.batch === f.batch && e.instances === f.instances && e.throughput === f.throughput && e.latencyMs === f.latencyMs && e.estimated === f.estimated;
+    })));
+    if (same) return same.id;
+    const id = this.next++;
+    bucket.push({ raw, id });
+    this.byHash.set(h, bucket);
+    return id;
+  }
 }
 
 /** What the relaxation sees of a model besides its demand: budget, cold status and every candidate's figures. */

@@ -157,7 +157,7 @@ export interface PlanOptions {
   /**
    * Neighbourhoods the repair may try (each one solve of the pattern model within a node budget).
    * A count, not a time limit, so the plan is the same on any machine.
-   * @default - 24 with `effort: 'thorough'`, 8 with `fast`
+   * @default - 24 with `effort: 'thorough'`, 0 with `fast` (fleets above 500 models)
    */
   readonly repairAttempts?: number;
   /**
