@@ -285,7 +285,21 @@ export class LpBuilder {
     return this.cost.length - 1;
   }
 
+  /** Adds an entry to an existing column (columns are stored in order: only the last one may grow). */
+  addEntry(col: number, row: number, value: number): void {
+    if (col === this.cost.length - 1) {
+      this.rows.push(row);
+      this.coefs.push(value);
+      this.starts[col + 1] = this.rows.length;
+      return;
+    }
+    (this.late ??= []).push([col, row, value]);
+  }
+
+  private late?: [number, number, number][];
+
   build(withIntegrality: boolean): LpModel {
+    if (this.late && this.late.length > 0) return this.rebuilt(withIntegrality);
     const inf = (x: number): number => (x === Infinity ? 1e30 : x === -Infinity ? -1e30 : x);
     return {
       numCols: this.cost.length,
@@ -298,6 +312,37 @@ export class LpBuilder {
       starts: Int32Array.from(this.starts),
       indices: Int32Array.from(this.rows),
       values: Float64Array.from(this.coefs),
+      ...(withIntegrality ? { integrality: Int32Array.from(this.integer) } : {}),
+    };
+  }
+
+  /** The model with the entries added to earlier columns merged in. */
+  private rebuilt(withIntegrality: boolean): LpModel {
+    const extra = new Map<number, [number, number][]>();
+    for (const [c, r, v] of this.late!) {
+      const list = extra.get(c);
+      if (list) list.push([r, v]); else extra.set(c, [[r, v]]);
+    }
+    const starts = [0];
+    const rows: number[] = [];
+    const coefs: number[] = [];
+    for (let c = 0; c < this.cost.length; c++) {
+      for (let k = this.starts[c]; k < this.starts[c + 1]; k++) { rows.push(this.rows[k]); coefs.push(this.coefs[k]); }
+      for (const [r, v] of extra.get(c) ?? []) { rows.push(r); coefs.push(v); }
+      starts.push(rows.length);
+    }
+    const inf = (x: number): number => (x === Infinity ? 1e30 : x === -Infinity ? -1e30 : x);
+    return {
+      numCols: this.cost.length,
+      numRows: this.rowLo.length,
+      colCost: Float64Array.from(this.cost),
+      colLower: Float64Array.from(this.lower, inf),
+      colUpper: Float64Array.from(this.upper, inf),
+      rowLower: Float64Array.from(this.rowLo, inf),
+      rowUpper: Float64Array.from(this.rowHi, inf),
+      starts: Int32Array.from(starts),
+      indices: Int32Array.from(rows),
+      values: Float64Array.from(coefs),
       ...(withIntegrality ? { integrality: Int32Array.from(this.integer) } : {}),
     };
   }

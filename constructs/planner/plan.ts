@@ -249,16 +249,21 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: 
   }
 
   const asm = assemble(results);
+  const sortedFleet: Fleet = boundsFleet === fleet ? { ...fleet, models } : { ...boundsFleet, models: [...boundsFleet.models].sort(byName) };
+  const designBound = lowerBound(sortedFleet);
   let tight: TightBound | undefined;
   if (pendingBound) {
     const got: TightBoundResult = pendingBound.finish({ target: asm.gpus.length });
     if (got.bound) {
-      tight = options.timings ? { ...got.bound, seconds: Math.round(performance.now() - started) / 1000 } : got.bound;
+      // DESIGN.md's bound is a valid bound too: the tight bound is never below it rounded up
+      let b = got.bound;
+      const atLeast = Math.ceil(designBound - 1e-6);
+      if (atLeast > b.gpus) b = { ...b, gpus: atLeast, ...(opts.length === 1 ? { costPerHour: nodeCost(opts[0], atLeast) } : {}) };
+      tight = options.timings ? { ...b, seconds: Math.round(performance.now() - started) / 1000 } : b;
     } else {
       notes.push(`tight bound: not computed, ${got.problem}`);
     }
   }
-  const sortedFleet: Fleet = boundsFleet === fleet ? { ...fleet, models } : { ...boundsFleet, models: [...boundsFleet.models].sort(byName) };
   const estimated = results.flatMap((r) => r.pack.slices.flatMap((s) => s.seats.filter((x) => x.cand.estimated).map((x) => `${x.model.name} on ${r.opt.type}`)));
   const estimatedNames = [...new Set(estimated)].sort();
   if (estimatedNames.length > 0) {
@@ -298,7 +303,7 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: 
     summary: {
       gpuCount: asm.gpus.length,
       costPerHour: asm.costPerHour,
-      lowerBound: Math.round(lowerBound(sortedFleet) * 1e4) / 1e4,
+      lowerBound: Math.round(designBound * 1e4) / 1e4,
       ...(tight ? { tightBound: tight } : {}),
       baselines: baselines(sortedFleet),
       nodeConfigurations: asm.nodeConfigurations,

@@ -140,6 +140,8 @@ interface Built {
   readonly builder: LpBuilder;
   /** Layout columns per option (for the objective). */
   readonly layoutCols: number[][];
+  /** Node columns per option and node option (whole instances carrying the option's GPUs). */
+  readonly nodeCols: number[][];
   readonly integerCols: number;
 }
 
@@ -174,6 +176,12 @@ function build(models: readonly BoundModel[], opts: readonly GpuOption[], overhe
       if (integral) integerCols++;
       return b.col(0, 0, Infinity, entries, integral);
     });
+  });
+  // whole nodes: the GPUs of an option are carried by instances of its node options
+  const nodeCols = opts.map((o, k) => {
+    const carry = b.row(-Infinity, 0);
+    for (const c of layoutCols[k]) b.addEntry(c, carry, 1);
+    return o.nodeOptions.map((n) => b.col(0, 0, Infinity, [[carry, -n.gpusPerNode]], true));
   });
   for (const m of models) {
     const demand = b.row(m.rps, Infinity);
@@ -213,13 +221,15 @@ function build(models: readonly BoundModel[], opts: readonly GpuOption[], overhe
       });
     });
   }
-  return { builder: b, layoutCols, integerCols };
+  return { builder: b, layoutCols, nodeCols, integerCols };
 }
 
-function withCost(built: Built, cost: (k: number) => number): LpModel {
-  const model = built.builder.build(true);
+/** The model with an objective: GPUs (each layout column 1), or cost (each node at its price). */
+function withCost(built: Built, objective: 'gpus' | 'cost', opts: readonly GpuOption[], integral: boolean): LpModel {
+  const model = built.builder.build(integral);
   const colCost = new Float64Array(model.numCols);
-  built.layoutCols.forEach((cols, k) => { for (const c of cols) colCost[c] = cost(k); });
+  if (objective === 'gpus') built.layoutCols.forEach((cols) => { for (const c of cols) colCost[c] = 1; });
+  else built.nodeCols.forEach((cols, k) => cols.forEach((c, j) => { const n = opts[k].nodeOptions[j]; colCost[c] = n.pricePerGpuHour * n.gpusPerNode; }));
   return { ...model, colCost };
 }
 
@@ -261,8 +271,9 @@ export function startTightBound(input: BoundInput): PendingBound {
   const models = groupModels(input);
   const overhead = input.fleet.processOverheadGiB;
   const lpModel = build(models, opts, overhead, false);
-  const gpuLp = submitLp(withCost(lpModel, () => 1));
-  const costLp = opts.length > 1 ? submitLp(withCost(lpModel, (k) => opts[k].pricePerGpuHour)) : undefined;
+  const gpuLp = submitLp(withCost(lpModel, 'gpus', opts, false));
+  // several GPU types: the least cost, with whole GPUs and whole nodes (few integer columns)
+  const costLp = opts.length > 1 ? submitLp(withCost(lpModel, 'cost', opts, true), { maxNodes: BOUND_MAX_NODES }) : undefined;
   let lpPart: { result?: TightBoundResult; gpus?: number; costPerHour?: number } | undefined;
   let refined: { target: number; result: TightBoundResult } | undefined;
   const lpFinish = (): NonNullable<typeof lpPart> => {
@@ -276,12 +287,13 @@ export function startTightBound(input: BoundInput): PendingBound {
     }
     let costPerHour: number | undefined;
     if (cost) {
-      const v = provenValue(cost, false);
+      const v = provenValue(cost, true);
       if (v === undefined) {
         lpPart = { result: { problem: `the solver returned ${cost.status} for the cost` } };
         return lpPart;
       }
-      costPerHour = Math.max(0, v - Math.max(1e-4, 1e-6 * Math.abs(v)));
+      // a MILP dual bound: proven up to the solver's tolerances (1e-7 relative), far below a cent
+      costPerHour = Math.max(0, v - 1e-7 * Math.abs(v));
     }
     lpPart = { gpus: roundUpGpus(lpValue), costPerHour };
     return lpPart;
@@ -289,20 +301,21 @@ export function startTightBound(input: BoundInput): PendingBound {
   const result = (gpus: number, method: TightBound['method'], cost: number | undefined): TightBoundResult => {
     // one GPU type: the cheapest whole nodes carrying at least the bound's GPUs
     const costPerHour = cost ?? nodeMix(opts[0], gpus).costPerHour;
-    return { bound: { gpus, costPerHour: Math.floor(costPerHour * 1e4) / 1e4, method, solver: solverName() } };
+    return { bound: { gpus, costPerHour: Math.floor(costPerHour * 1e4 + 1e-6) / 1e4, method, solver: solverName() } };
   };
   return {
     finish: (options: TightBoundOptions = {}): TightBoundResult => {
       const lp = lpFinish();
       if (lp.result) return lp.result;
       const target = options.target;
-      if (!(options.integral ?? true) || target === undefined || target <= lp.gpus!) return result(lp.gpus!, 'lp', lp.costPerHour);
+      // the integral model minimises GPUs: for several GPU types the plan minimises cost instead
+      if (!(options.integral ?? true) || target === undefined || target <= lp.gpus! || opts.length > 1) return result(lp.gpus!, 'lp', lp.costPerHour);
       if (refined && refined.target === target) return refined.result;
       let gpus = lp.gpus!;
       let method: TightBound['method'] = 'lp';
       const milpModel = build(models, opts, overhead, true);
       if (milpModel.integerCols <= MILP_MAX_INTEGER_COLUMNS) {
-        const milp = solveLp(withCost(milpModel, () => 1), { maxNodes: BOUND_MAX_NODES });
+        const milp = solveLp(withCost(milpModel, 'gpus', opts, true), { maxNodes: BOUND_MAX_NODES });
         const v = provenValue(milp, true);
         if (v !== undefined && roundUpGpus(v) >= gpus) {
           gpus = roundUpGpus(v);
