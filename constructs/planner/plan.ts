@@ -250,7 +250,9 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: 
 
   const asm = assemble(results);
   const sortedFleet: Fleet = boundsFleet === fleet ? { ...fleet, models } : { ...boundsFleet, models: [...boundsFleet.models].sort(byName) };
+  // the bound's LP may still be solving: the other summary figures first
   const designBound = lowerBound(sortedFleet);
+  const theBaselines = baselines(sortedFleet);
   let tight: TightBound | undefined;
   if (pendingBound) {
     const got: TightBoundResult = pendingBound.finish({ target: asm.gpus.length });
@@ -305,7 +307,7 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: 
       costPerHour: asm.costPerHour,
       lowerBound: Math.round(designBound * 1e4) / 1e4,
       ...(tight ? { tightBound: tight } : {}),
-      baselines: baselines(sortedFleet),
+      baselines: theBaselines,
       nodeConfigurations: asm.nodeConfigurations,
       notes,
     },
