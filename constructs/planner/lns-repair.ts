@@ -348,12 +348,11 @@ export function repairPacking(
     const items: Item[] = names.map((n) => ({ input: byName.get(n)!, rps: demand.get(n)!, budget: budgetOf(byName.get(n)!.model, headroom) }));
     const itemOf = new Map(names.map((n, i) => [n, i]));
     const own: Pattern[] = inHood.map((s) => ({ shapeIndex: s.shapeIndex, seats: s.seats.map((x) => ({ item: itemOf.get(x.model.name)!, cand: x.cand, rps: x.rps, share: x.share })) }));
-    const t0 = Date.now();
     const patterns = patternsOf(opt, items, own, headroom, overhead, rand);
     const solved = solvePatterns(opt, items, patterns, pick.length - 1, maxNodes, overhead);
     const repacked = solved ? realise(opt, items, solved, overhead, headroom) : undefined;
     const ok = !!repacked && repacked.gpus.length < pick.length && verified(opt, fleet, items, repacked);
-    repairTrace.log?.(`t=${Date.now() - t0} k=${pick.length} items=${items.length} need=${need.toFixed(2)} patterns=${patterns.length} `
+    repairTrace.log?.(`k=${pick.length} items=${items.length} need=${need.toFixed(2)} patterns=${patterns.length} `
       + `(${opt.shapes.map((_, si) => patterns.filter((p) => p.shapeIndex === si).length).join('/')}) solved=${!!solved} realised=${!!repacked} ok=${ok}`);
     if (!ok) continue;
     for (const g of repacked!.gpus) id.set(g, nextId++);
