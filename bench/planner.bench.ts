@@ -1,14 +1,23 @@
 /**
  * Planner benchmarks (`npm run bench -- planner`):
- * 1. real profiles: scenarios of 6-11 models with the measured A100-80GB tables of the ParvaGPU
- *    SC'24 artifact (MIT), read at run time from ../shared — GPUs vs the rounded-up lower bound;
- * 2. long-tail fleets of 100 to 10,000 models with Zipf popularity — GPUs, ratio to the lower
- *    bound, savings vs the dedicated and no-MIG baselines, planning time, peak memory.
+ * 1. the six SLO scenarios of the ParvaGPU SC'24 artifact on its measured A100-80GB tables (MIT,
+ *    read at run time from ../shared) — GPUs against the tight bound;
+ * 2. long-tail fleets of 300 to 10,000 models with Zipf popularity at 20-67 rps per model — GPUs,
+ *    tight bound, DESIGN.md bound, ratios, planning time;
+ * 3. fleet files of 1,000 and 10,000 models (JSON) — parse + plan in-process, and the CLI as it
+ *    ships: wall time and peak memory, each in its own process;
+ * 4. the rendering floor: fleet + plan → manifests against a bare cdk8s-plus-28 app of 1,000
+ *    Deployments + Services in 50 charts, same run.
  */
-import { existsSync, readdirSync, readFileSync } from 'fs';
+import { spawnSync } from 'child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 import type { Fleet, ModelSpec, ProfileEntry, SliceSize } from '../constructs/fleet/types';
-import { plan, verifyPlan } from '../constructs/planner';
+import { plan, verifyPlan, warmUpSolver } from '../constructs/planner';
+import { PARVA_MODELS, PARVA_OWN_GPUS, PARVA_RPS, PARVA_SLO_MS } from './parvagpu-scenarios';
+
+const REPO = resolve(__dirname, '..');
 
 const PARVA_DIR = resolve(__dirname, '../../shared/profiles/parvagpu-a100-80gb');
 const ATTRIBUTION = 'profiles: ParvaGPU (Lee et al., SC 2024) artifact MunQ-Lee/ParvaGPU_SC24 prof_data/, MIT licence — read at run time from ../shared, not redistributed';
@@ -80,27 +89,25 @@ function table(rows: (string | number)[][]): string {
   return rows.map((r) => r.map((c, i) => String(c).padStart(widths[i])).join('  ')).join('\n');
 }
 
-export function realScenarios(profiles: Map<string, ProfileEntry[]>): Fleet[] {
-  const names = [...profiles.keys()];
-  const fleets: Fleet[] = [];
-  const r = rng(20241117);
-  const sizes = [6, 7, 8, 9, 10, 11, 8, 11, 6, 10];
-  sizes.forEach((n, s) => {
-    const picked = names.slice().sort(() => r() - 0.5).slice(0, n).sort();
-    const models: ModelSpec[] = picked.map((name) => {
-      const entries = profiles.get(name)!;
-      const slo = Math.round(minLatency(entries) * (8 + r() * 30)); // 8-38x the fastest batch
-      const best7 = Math.max(...entries.filter((e) => e.slice === 7 && e.latencyMs <= 0.45 * slo).map((e) => e.throughput), 1);
-      const rps = Math.round(best7 * (0.2 + r() * (s % 3 === 0 ? 3 : 1.2))); // 0.2-3.2 GPUs each
-      return { name, team: 'bench', rps, latencySloMs: slo, memoryGiB: MEMORY_GIB[name] ?? 1, profiles: entries };
+/** The six SLO scenarios of the ParvaGPU artifact on its own A100-80GB profiles (bench/parvagpu-scenarios.ts). */
+export function parvaScenarios(profiles: Map<string, ProfileEntry[]>, headroom = 0.45): Fleet[] {
+  return PARVA_RPS.map((row, s) => {
+    const models: ModelSpec[] = [];
+    row.forEach((rps, i) => {
+      const slo = PARVA_SLO_MS[s][i];
+      const name = PARVA_MODELS[i];
+      if (rps === undefined || slo === undefined) return;
+      models.push({ name, team: 'bench', rps, latencySloMs: slo, memoryGiB: MEMORY_GIB[name] ?? 1, profiles: profiles.get(name)! });
     });
-    fleets.push({ name: `scenario-${s + 1}`, latencyHeadroom: 0.45, processOverheadGiB: 0.6, gpus: [{ type: 'A100-80GB', mig: true }], models });
+    return { name: `slo-${s + 1}`, latencyHeadroom: headroom, processOverheadGiB: 0.6, gpus: [{ type: 'A100-80GB', mig: true }], models };
   });
-  return fleets;
 }
 
-/** Zipf fleet: model i gets avgRps x n x i^-alpha / H(n, alpha) rps; SLO 10-50x its fastest batch latency, at least 50 ms. */
-export function zipfFleet(n: number, alpha: number, profiles: Map<string, ProfileEntry[]>, seed: number, avgRps = 100): Fleet {
+/**
+ * Zipf fleet: model i gets avgRps x n x i^-alpha / H(n, alpha) rps; SLO 10-50x its fastest batch
+ * latency, at least 50 ms; teams `team-(i mod teams)`.
+ */
+export function zipfFleet(n: number, alpha: number, profiles: Map<string, ProfileEntry[]>, seed: number, avgRps = 100, headroom = 0.5, teams = 17): Fleet {
   const r = rng(seed);
   const names = [...profiles.keys()];
   let h = 0;
@@ -112,9 +119,9 @@ export function zipfFleet(n: number, alpha: number, profiles: Map<string, Profil
     const entries = profiles.get(base)!;
     const slo = Math.round(Math.max(50, minLatency(entries) * (10 + r() * 40)));
     const rps = Math.max(0.1, Number(((totalRps / h) / Math.pow(i, alpha)).toFixed(2)));
-    models.push({ name: `m${String(i).padStart(5, '0')}-${base}`, team: `team-${i % 17}`, rps, latencySloMs: slo, memoryGiB: MEMORY_GIB[base] ?? 0.5, profiles: entries });
+    models.push({ name: `m${String(i).padStart(5, '0')}-${base}`, team: `team-${i % teams}`, rps, latencySloMs: slo, memoryGiB: MEMORY_GIB[base] ?? 0.5, profiles: entries });
   }
-  return { name: `zipf-${n}`, latencyHeadroom: 0.5, processOverheadGiB: 0.6, gpus: [{ type: 'A100-80GB', mig: true }], models };
+  return { name: `zipf-${n}`, latencyHeadroom: headroom, processOverheadGiB: 0.6, gpus: [{ type: 'A100-80GB', mig: true }], models };
 }
 
 /** Wall and CPU time of fn, the heap it leaves allocated (after - before, MiB) and the process's peak RSS so far (MiB). */
@@ -132,49 +139,105 @@ function timed<T>(fn: () => T): { value: T; ms: number; cpuMs: number; heapMiB: 
   };
 }
 
+/** A fleet as a fleet file (JSON), every model with its own copy of its profile rows. */
+function fleetFile(f: Fleet, dir: string): string {
+  const file = join(dir, `${f.name}.fleet.json`);
+  writeFileSync(file, JSON.stringify({
+    name: f.name, latencyHeadroom: f.latencyHeadroom, gpus: f.gpus.map((g) => ({ type: g.type })),
+    models: f.models.map((m) => ({ name: m.name, team: m.team, rps: m.rps, latencySloMs: m.latencySloMs, memoryGiB: m.memoryGiB, profiles: m.profiles })),
+  }));
+  return file;
+}
+
+/** Runs a command under bench/peak-rss.js: wall ms, peak RSS MiB, stdout. */
+function child(args: string[]): { ms: number; peakMiB: number; stdout: string; code: number | null } {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, ['-r', join(__dirname, 'peak-rss.js'), ...args], { cwd: REPO, encoding: 'utf8', maxBuffer: 1 << 30 });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const m = /peak-rss-kib (\d+)/.exec(r.stderr ?? '');
+  if (r.status !== 0) console.log(`  (exit ${r.status}: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')})`);
+  return { ms, peakMiB: m ? Math.round(Number(m[1]) / 1024) : NaN, stdout: r.stdout ?? '', code: r.status };
+}
+
+const TS = ['-r', 'ts-node/register/transpile-only'];
+
 export async function run(): Promise<void> {
+  warmUpSolver();
   const parva = loadParva();
   if (!parva) {
-    console.log(`real-profile scenarios skipped: ${PARVA_DIR} is absent (the ParvaGPU tables live in ../shared beside the repo)`);
+    console.log(`ParvaGPU scenarios skipped: ${PARVA_DIR} is absent (the ParvaGPU tables live in ../shared beside the repo)`);
   } else {
-    console.log(`\nreal profiles — ${ATTRIBUTION}`);
-    console.log('latencyHeadroom 0.45; SLO 8-38x each model\'s fastest batch latency; memory per model assumed (bench/planner.bench.ts)');
-    const rows: (string | number)[][] = [['scenario', 'models', 'total rps', 'LB', 'ceil(LB)', 'GPUs', 'GPUs-ceil', 'dedicated', 'noMig', 'valid', 'ms']];
-    let exact = 0;
-    let within1 = 0;
-    const scenarios = realScenarios(parva);
-    for (const f of scenarios) {
+    console.log(`\nParvaGPU SC'24 scenarios — ${ATTRIBUTION}; SLO rows of the artifact's SLO/*.csv (bench/parvagpu-scenarios.ts)`);
+    console.log('latencyHeadroom 0.45; memory per model assumed (bench/planner.bench.ts); ParvaGPU = GPUs of its own deployment maps (its rules, not ours)');
+    const rows: (string | number)[][] = [['scenario', 'models', 'total rps', 'DESIGN LB', 'tight', 'method', 'GPUs', 'GPUs/tight', 'ParvaGPU', 'valid', 'ms']];
+    let equal = 0;
+    let total = 0;
+    let parvaTotal = 0;
+    const scenarios = parvaScenarios(parva);
+    scenarios.forEach((f, i) => {
       const t = timed(() => plan(f));
       const p = t.value;
       const v = verifyPlan(f, p);
-      const c = Math.ceil(p.summary.lowerBound - 1e-9);
-      if (p.summary.gpuCount === c) exact++;
-      if (p.summary.gpuCount <= c + 1) within1++;
-      rows.push([f.name, f.models.length, Math.round(f.models.reduce((s, m) => s + m.rps, 0)), p.summary.lowerBound.toFixed(2), c, p.summary.gpuCount,
-        `+${p.summary.gpuCount - c}`, p.summary.baselines.dedicated, p.summary.baselines.noMig, v.length === 0 ? 'yes' : `NO (${v.length})`, t.ms.toFixed(0)]);
-    }
+      const tb = p.summary.tightBound;
+      if (tb && tb.gpus === p.summary.gpuCount) equal++;
+      total += p.summary.gpuCount;
+      parvaTotal += PARVA_OWN_GPUS[i];
+      rows.push([f.name, f.models.length, Math.round(f.models.reduce((s, m) => s + m.rps, 0)), p.summary.lowerBound.toFixed(2), tb?.gpus ?? '-', tb?.method ?? '-',
+        p.summary.gpuCount, tb ? (p.summary.gpuCount / tb.gpus).toFixed(2) : '-', PARVA_OWN_GPUS[i], v.length === 0 ? 'yes' : `NO (${v.length})`, t.ms.toFixed(0)]);
+    });
     console.log(table(rows));
-    console.log(`exactly ceil(LB): ${exact}/${scenarios.length}; within ceil(LB)+1: ${within1}/${scenarios.length}`);
+    console.log(`plan = tight bound (provably fewest GPUs) on ${equal}/${scenarios.length}; ${total} GPUs in all (ParvaGPU's maps: ${parvaTotal})`);
   }
 
   const family = parva ?? syntheticFamily();
   console.log(`\nlong-tail fleets — Zipf popularity, each model a copy of one ${parva ? 'ParvaGPU-profiled model (A100-80GB)' : 'SYNTHETIC profile family (not measured; ../shared absent)'};`
-    + ' SLO 10-50x the model\'s fastest batch latency (>= 50 ms), latencyHeadroom 0.5');
-  const cases: [number, number, number][] = [[100, 0.5, 100], [300, 0.9, 100], [300, 1.3, 100], [1000, 1.1, 100], [10000, 1.3, 100], [300, 0.9, 20]];
-  const rows: (string | number)[][] = [['models', 'alpha', 'avg rps', 'LB', 'GPUs', 'GPUs/LB', 'dedicated', 'vs dedicated', 'noMig', 'vs noMig', 'configs', 'valid', 'wall ms', 'cpu ms', 'heap+ MiB', 'peak RSS MiB']];
-  for (const [n, alpha, avg] of cases) {
-    const f = zipfFleet(n, alpha, family, 7 + n, avg);
+    + ' SLO 10-50x the model\'s fastest batch latency (>= 50 ms); tight = summary.tightBound, DESIGN LB = summary.lowerBound');
+  const cases: [number, number, number, number][] = [[300, 0.9, 20000 / 300, 0.45], [300, 0.9, 20, 0.5], [300, 0.9, 60, 0.5], [1000, 0.9, 40, 0.5], [10000, 0.9, 40, 0.5]];
+  const rows: (string | number)[][] = [['models', 'alpha', 'avg rps', 'headroom', 'GPUs', 'tight', 'method', 'GPUs/tight', 'DESIGN LB', 'GPUs/LB', 'dedicated', 'valid', 'wall ms', 'cpu ms']];
+  for (const [n, alpha, avg, headroom] of cases) {
+    const f = zipfFleet(n, alpha, family, 7 + n, avg, headroom);
     const t = timed(() => plan(f));
-    const p = t.value;
-    const v = verifyPlan(f, p);
-    const s = p.summary;
-    rows.push([n, alpha, avg, s.lowerBound.toFixed(2), s.gpuCount, (s.gpuCount / s.lowerBound).toFixed(2), s.baselines.dedicated,
-      `-${(100 * (1 - s.gpuCount / s.baselines.dedicated)).toFixed(1)}%`, s.baselines.noMig, `-${(100 * (1 - s.gpuCount / s.baselines.noMig)).toFixed(1)}%`,
-      s.nodeConfigurations ?? '', v.length === 0 ? 'yes' : `NO (${v.length})`, t.ms.toFixed(0), t.cpuMs.toFixed(0), t.heapMiB, t.peakRssMiB]);
+    const s = t.value.summary;
+    const v = verifyPlan(f, t.value);
+    rows.push([n, alpha, avg.toFixed(1), headroom, s.gpuCount, s.tightBound?.gpus ?? '-', s.tightBound?.method ?? '-', s.tightBound ? (s.gpuCount / s.tightBound.gpus).toFixed(2) : '-',
+      s.lowerBound.toFixed(2), (s.gpuCount / s.lowerBound).toFixed(2), s.baselines.dedicated, v.length === 0 ? 'yes' : `NO (${v.length})`, t.ms.toFixed(0), t.cpuMs.toFixed(0)]);
   }
   console.log(table(rows));
-  console.log('heap+: heap left allocated by the plan; peak RSS: the bench process\'s peak resident memory so far (monotonic)');
-  console.log('avg rps 20: a low-traffic tail is bound by rule 4 (each request waits for one batch of every neighbour), which the lower bound ignores');
+  console.log('first row: the 300-model case of issue 13 (20,000 rps over 300 copies of the 11 profiled models, headroom 0.45)');
+  console.log('wall/cpu: plan() in this process (the bound\'s LP runs in the solver thread in parallel, so cpu can exceed wall)');
+
+  const dir = mkdtempSync(join(tmpdir(), 'gpufleet-bench-'));
+  console.log('\nfleet files — JSON, every model with ~200 profile rows (copies of the ParvaGPU tables); each run in its own process');
+  const fileRows: (string | number)[][] = [['models', 'file MiB', 'parse ms', 'parse cpu ms', 'plan ms', 'parse+plan cpu ms', 'peak RSS MiB', 'GPUs', 'tight', 'CLI wall ms', 'CLI peak RSS MiB']];
+  for (const n of [1000, 10000]) {
+    const f = zipfFleet(n, 0.9, family, 7 + n, 40, 0.5, 50);
+    const file = fleetFile(f, dir);
+    const inproc = child([...TS, join(__dirname, 'plan-child.ts'), file]);
+    const r = JSON.parse(inproc.stdout.trim().split('\n').pop() || '{}');
+    const cli = child([join(REPO, 'bin', 'gpufleet'), 'plan', file, '--json', '--out', join(dir, `${f.name}.plan.json`)]);
+    fileRows.push([n, (statSync(file).size / 1048576).toFixed(1), r.parseMs, r.parseCpuMs, r.planMs, r.cpuMs, r.peakRssMiB, r.gpus, r.tight ?? '-', cli.ms.toFixed(0), cli.peakMiB]);
+  }
+  console.log(table(fileRows));
+  console.log('parse/plan: parseFleet + plan() in a node process with ts-node\'s require hook (peak RSS of that process, hook included);');
+  console.log('CLI: `node bin/gpufleet plan FILE --json --out FILE` as it ships today (ts-node at run time), wall clock and peak RSS');
+
+  console.log('\nrendering floor — fleet + plan → manifests (ServingPlatform.fromPlan, app.synthYaml() with its validations) against a bare cdk8s-plus-28 app');
+  const f = { ...zipfFleet(1000, 0.9, family, 1007, 40, 0.5, 50), name: 'render-1000' };
+  const file = fleetFile(f, dir);
+  const planFile = join(dir, 'render-1000.plan.json');
+  writeFileSync(planFile, JSON.stringify(plan(f)));
+  const floor = child([...TS, join(__dirname, 'render-child.ts'), 'floor', '1000', '50']);
+  const platform = child([...TS, join(__dirname, 'render-child.ts'), 'platform', file, planFile]);
+  const fl = JSON.parse(floor.stdout.trim().split('\n').pop() || '{}');
+  const pl = JSON.parse(platform.stdout.trim().split('\n').pop() || '{}');
+  console.log(table([
+    ['', 'objects', 'render ms', 'RSS before MiB', 'peak RSS MiB', 'RSS added MiB'],
+    ['floor: 1,000 Deployments + Services, 50 charts', fl.objects, fl.ms, fl.rssBeforeMiB, fl.peakRssMiB, fl.peakRssMiB - fl.rssBeforeMiB],
+    ['gpufleet: 1,000 models, 50 teams', pl.objects, pl.ms, pl.rssBeforeMiB, pl.peakRssMiB, pl.peakRssMiB - pl.rssBeforeMiB],
+  ]));
+  console.log(`ratio: ${(pl.ms / fl.ms).toFixed(1)}x the wall time, ${((pl.peakRssMiB - pl.rssBeforeMiB) / Math.max(1, fl.peakRssMiB - fl.rssBeforeMiB)).toFixed(1)}x the memory added `
+    + `(${(pl.peakRssMiB / fl.peakRssMiB).toFixed(1)}x the peak RSS); same run, one process each`);
+  rmSync(dir, { recursive: true, force: true });
   const ru = process.resourceUsage();
-  console.log(`process peak RSS ${(ru.maxRSS / 1024).toFixed(0)} MiB (whole bench process)`);
+  console.log(`\nprocess peak RSS ${(ru.maxRSS / 1024).toFixed(0)} MiB (whole bench process)`);
 }

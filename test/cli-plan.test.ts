@@ -35,8 +35,13 @@ function expectPlanShape(doc: any): void {
     gpuCount: doc.gpus.length,
     costPerHour: expect.any(Number),
     lowerBound: expect.any(Number),
+    tightBound: { gpus: expect.any(Number), costPerHour: expect.any(Number), method: expect.stringMatching(/^(milp|milp-bound|lp)$/), solver: expect.stringMatching(/^HiGHS /) },
     baselines: { dedicated: expect.any(Number), noMig: expect.any(Number) },
   }));
+  // the document is the same from run to run: no wall-clock time in it unless asked for
+  expect(doc.summary.tightBound.seconds).toBeUndefined();
+  expect(doc.summary.gpuCount).toBeGreaterThanOrEqual(doc.summary.tightBound.gpus);
+  expect(doc.summary.tightBound.gpus).toBeGreaterThanOrEqual(Math.ceil(doc.summary.lowerBound - 1e-6));
 }
 
 describe('gpufleet plan --json', () => {
@@ -107,7 +112,7 @@ describe('gpufleet plan (summary table)', () => {
 
   test('shows the headings of every section', () => {
     for (const h of ['GPU type', 'GPUs', 'slices (by profile)', 'models', 'compute', 'memory', 'cost/h',
-      'lower bound', 'vs dedicated', 'vs noMig', 'node configs', 'node configurations', 'teams', 'GPU equivalents']) {
+      'tight bound', 'vs dedicated', 'vs noMig', 'node configs', 'node configurations', 'teams', 'GPU equivalents']) {
       expect(r.stdout).toContain(h);
     }
   });
@@ -116,7 +121,9 @@ describe('gpufleet plan (summary table)', () => {
     const s = doc.summary;
     expect(r.stdout).toContain(`fleet payments-and-vision: ${s.gpuCount} GPU`);
     expect(r.stdout).toContain(`$${s.costPerHour.toFixed(2)}/h`);
-    expect(r.stdout).toContain(String(Number(s.lowerBound.toFixed(2))));
+    expect(r.stdout).toMatch(new RegExp(`^tight bound\\s+${s.tightBound!.gpus}\\s+\\$${s.tightBound!.costPerHour.toFixed(2)}\\s`, 'm'));
+    // the DESIGN.md bound stays in the JSON only
+    expect(r.stdout).not.toContain('lower bound');
     expect(r.stdout).toMatch(new RegExp(`dedicated\\s+${s.baselines.dedicated}\\s`));
     expect(r.stdout).toMatch(new RegExp(`noMig\\s+${s.baselines.noMig}\\s`));
     const profiles = new Set(doc.gpus.flatMap((g) => g.slices.map((x) => x.profile)));

@@ -70,10 +70,13 @@ describe('gpufleet report FLEET --out FILE', () => {
     expect(tip).toContain(`rps served here`);
   });
 
-  test('shows the summary: GPUs, lower bound, baselines, cost', () => {
+  test('shows the summary: GPUs, tight bound and the ratio to it, baselines, cost', () => {
     const s = planDoc.summary;
     expect(html).toContain(`<div class="k-value">${s.gpuCount}</div>`);
-    expect(html).toContain(`lower bound ${Number(s.lowerBound.toFixed(2))}`);
+    const against = s.gpuCount === s.tightBound.gpus ? 'optimal: equals the bound' : `${Number((s.gpuCount / s.tightBound.gpus).toFixed(2))}x the bound`;
+    expect(html).toContain(`tight bound ${s.tightBound.gpus}: ${against}`);
+    expect(html).toContain(`tight bound: ${s.tightBound.gpus} GPUs`);
+    expect(html).not.toContain('lower bound');
     expect(html).toContain(`${s.baselines.dedicated} GPUs: one per model replica`);
     expect(html).toContain(`${s.baselines.noMig} GPUs: whole GPUs shared by Triton`);
     expect(html).toContain(`$${s.costPerHour.toFixed(2)}`);

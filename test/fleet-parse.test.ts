@@ -114,6 +114,36 @@ describe('parseFleet', () => {
     }
   });
 
+  test('JSON fleets: a duplicate key is still rejected, naming its path, line and column (JSON.parse would keep the last)', () => {
+    const doc = base();
+    const text = JSON.stringify(doc, null, 2).replace('"batch": 16,', '"batch": 16,\n          "batch": 32,');
+    expect(JSON.parse(text).models[0].profiles[0].batch).toBe(32); // what JSON.parse alone would do
+    let error: unknown;
+    try { parseFleet(text, 'fleet.json'); } catch (e) { error = e; }
+    expect(error).toBeInstanceOf(FleetValidationError);
+    const lines = text.split('\n');
+    const line = lines.findIndex((l) => l.includes('"batch": 32')) + 1;
+    const first = lines.findIndex((l) => l.includes('"batch": 16')) + 1;
+    expect((error as FleetValidationError).problems).toEqual([
+      `fleet.json:${line}:11: models[0].profiles[0].batch: duplicate key (first at line ${first}, column 11); keys must be unique`,
+    ]);
+    // keys equal after JSON unescaping are duplicates too, at the top level as anywhere
+    expect(() => parseFleet('{"name": "a", "na\\u006de": "b"}', 'f.json')).toThrow('f.json:1:15: name: duplicate key (first at line 1, column 2); keys must be unique');
+    // equal keys in different mappings are fine
+    const ok = base();
+    ok.models[1].name = 'bert-base';
+    expect(parseFleet(JSON.stringify(ok), 'ok.json').models.map((m) => m.name)).toEqual(['resnet50', 'bert-base']);
+  });
+
+  test('JSON-looking text that is not JSON is read as YAML (a flow mapping), or fails with a positioned YAML error', () => {
+    const doc = base();
+    const flow = stringify(doc, { collectionStyle: 'flow' });
+    expect(flow.trimStart().startsWith('{')).toBe(true);
+    expect(() => JSON.parse(flow)).toThrow();
+    expect(parseFleet(flow, 'flow.yaml')).toEqual(parseFleet(JSON.stringify(doc), 'fleet.json'));
+    expect(() => parseFleet('{"name": "x",\n "gpus": [}', 'broken.json')).toThrow(/^broken.json: 1 problem\nbroken.json:2:\d+: YAML syntax error: /);
+  });
+
   test('fails on a document that is not a mapping', () => {
     expect(problemsOf([1, 2])).toEqual(['fleet: expected a mapping with name, gpus and models, got a list']);
   });

@@ -17,7 +17,7 @@ export const PLAN: CommandSpec = {
   ],
   details: [
     'Without --json, prints a summary: per GPU type the GPUs, slices by profile, models, utilisation,',
-    'cost per hour, lower bound and savings against the dedicated and noMig baselines; then the node',
+    'cost per hour, tight bound and savings against the dedicated and noMig baselines; then the node',
     'configurations and the teams. With --out, the JSON goes to FILE; stdout keeps the summary',
     '(or stays empty with --json).',
   ],
@@ -37,7 +37,7 @@ export const REPORT: CommandSpec = {
     { name: 'plan', value: 'PLAN', description: 'draw this saved plan document (from `gpufleet plan --json`) instead of planning again; it is checked against FLEET' },
   ],
   details: [
-    'The page shows the headline figures (GPUs, cost per hour, savings), the GPU count against the lower',
+    'The page shows the headline figures (GPUs, cost per hour, savings), the GPU count against the tight',
     'bound and the baselines, the teams, every node and GPU with its MIG slices to scale and the models in',
     'each slice (share of the slice\'s time as a bar; hover for batch, instances and rps), the node',
     'configurations and a model index.',

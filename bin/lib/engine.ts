@@ -5,7 +5,7 @@
  */
 import { clipLine, InputFileError, parseFleet, quote, readInputFile } from '../../constructs/fleet';
 import type { Fleet } from '../../constructs/fleet/types';
-import { baselines, lowerBound, PlanError, plan as planFleet, verifyPlan } from '../../constructs/planner';
+import { baselines, lowerBound, PlanError, plan as planFleet, tightBound, verifyPlan, warmUpSolver } from '../../constructs/planner';
 import { validatePlanDocument } from '../../constructs/planner/plan-document';
 import type { Plan } from '../../constructs/planner/types';
 import { CliInputError, problemsOf } from './errors';
@@ -28,6 +28,9 @@ export function readInput(path: string, what: string): string {
  * bounded (`clipLine`): a value echoed by a lower layer never prints more than a few hundred characters.
  */
 export function loadFleet(path: string): Fleet {
+  // HiGHS compiles in its worker thread while the fleet file is read and checked here; this process
+  // solves a few models and exits, so V8's baseline compiler is the faster choice (docs/planner.md)
+  warmUpSolver({ baselineCompiler: true });
   const text = readInput(path, 'FLEET');
   try {
     return parseFleet(text, path);
@@ -86,12 +89,13 @@ export function loadPlanFor(fleet: Fleet, path: string): Plan {
 /** The figures of one GPU type when the plan uses several: bound and baselines for the models placed there. */
 export interface TypeFigures {
   readonly lowerBound?: number;
+  readonly tightBound?: number;
   readonly dedicated?: number;
   readonly noMig?: number;
 }
 
 /**
- * Per GPU type: the lower bound and baselines of the demand the plan puts on that type, computed
+ * Per GPU type: the bounds and baselines of the demand the plan puts on that type, computed
  * as for a fleet of only that type and those models with the rps placed there. Empty when the
  * fleet offers one GPU type: `buildPlanView` then shows the plan's own summary figures.
  */
@@ -109,8 +113,12 @@ export function typeFigures(fleet: Fleet, result: Plan): Map<string, TypeFigures
       gpus: fleet.gpus.filter((g) => g.type === type),
       models: fleet.models.filter((m) => placed.has(m.name)).map((m) => ({ ...m, rps: placed.get(m.name)! })),
     };
-    const figures: { lowerBound?: number; dedicated?: number; noMig?: number } = {};
+    const figures: { lowerBound?: number; tightBound?: number; dedicated?: number; noMig?: number } = {};
     try { figures.lowerBound = lowerBound(sub); } catch (e) { if (!(e instanceof PlanError)) throw e; /* not computable for this type alone */ }
+    try {
+      const t = tightBound(sub);
+      if (t.bound) figures.tightBound = t.bound.gpus;
+    } catch (e) { if (!(e instanceof PlanError)) throw e; /* not computable for this type alone */ }
     try { Object.assign(figures, baselines(sub)); } catch (e) { if (!(e instanceof PlanError)) throw e; /* not computable for this type alone */ }
     out.set(type, figures);
   }

@@ -36,3 +36,17 @@ export function versus(plan: number, baseline: number): string {
 export function sharePct(x: number): string {
   return x > 0 && x < 0.005 ? '<1%' : pct(x);
 }
+
+/** Against the tight bound: `optimal: equals the bound`, or `1.33x the bound, 4 above`. */
+export function againstBound(gpus: number, bound: number): string {
+  if (bound <= 0) return '-';
+  if (gpus <= bound) return 'optimal: equals the bound';
+  return `${num(gpus / bound)}x the bound, ${num(gpus - bound)} above`;
+}
+
+/** Cost against the tight bound's cost: `optimal: equals the bound`, or `1.5x the bound's cost ($1.88/h above)`. */
+export function againstCostBound(cost: number, bound: number): string {
+  if (bound <= 0) return '-';
+  if (cost <= bound + 0.005) return 'optimal: equals the bound';
+  return `${num(cost / bound)}x the bound's cost (${usd(cost - bound)}/h above)`;
+}

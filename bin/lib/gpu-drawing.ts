@@ -151,10 +151,10 @@ function modelRow(
     + '</g>';
 }
 
-/** Bar chart: GPUs of this plan against the lower bound and the baselines. */
+/** Bar chart: GPUs of this plan against the tight bound and the baselines. */
 export function gpuCountChart(view: PlanView): string {
   const rows: { label: string; value: number; cls: string; note: string }[] = [
-    { label: 'lower bound', value: view.lowerBound, cls: 'bound', note: `${num(view.lowerBound)} GPUs (physical minimum)` },
+    ...(view.tightBound ? [{ label: 'tight bound', value: view.tightBound.gpus, cls: 'bound', note: `${view.tightBound.gpus} GPUs (no valid plan uses fewer)` }] : []),
     { label: 'this plan', value: view.gpuCount, cls: 'plan', note: `${view.gpuCount} GPUs` },
     { label: 'no MIG', value: view.noMig, cls: 'base', note: `${num(view.noMig)} GPUs: whole GPUs shared by Triton` },
     { label: 'dedicated', value: view.dedicated, cls: 'base', note: `${num(view.dedicated)} GPUs: one per model replica` },
@@ -164,7 +164,7 @@ export function gpuCountChart(view: PlanView): string {
   const barW = W - labelW - 8;
   const rowH = 30;
   const h = rows.length * rowH + 8;
-  const p = [`<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${h}" role="img" aria-label="GPUs: this plan against the lower bound and the baselines">`];
+  const p = [`<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${h}" role="img" aria-label="GPUs: this plan against the tight bound and the baselines">`];
   rows.forEach((row, i) => {
     const y = 4 + i * rowH;
     const bw = Math.max(2, barW * row.value / max);
@@ -174,9 +174,9 @@ export function gpuCountChart(view: PlanView): string {
       + `<text class="value" x="${r(labelW + bw + 6 > W - 200 ? labelW + bw - 6 : labelW + bw + 6)}" y="${y + 17}"`
       + `${labelW + bw + 6 > W - 200 ? ' text-anchor="end" fill="#fff"' : ''}>${esc(row.note)}</text></g>`);
   });
-  if (view.lowerBound > 0) {
-    const x = labelW + barW * Math.ceil(view.lowerBound - 1e-9) / max;
-    p.push(`<line class="ceil" x1="${r(x)}" y1="2" x2="${r(x)}" y2="${h - 2}"><title>lower bound rounded up: ${Math.ceil(view.lowerBound - 1e-9)} GPUs</title></line>`);
+  if (view.tightBound && view.tightBound.gpus > 0) {
+    const x = labelW + barW * view.tightBound.gpus / max;
+    p.push(`<line class="ceil" x1="${r(x)}" y1="2" x2="${r(x)}" y2="${h - 2}"><title>tight bound: ${view.tightBound.gpus} GPUs</title></line>`);
   }
   p.push('</svg>');
   return p.join('');

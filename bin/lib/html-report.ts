@@ -7,8 +7,9 @@
 import { fleetOverviewSvg } from './fleet-overview';
 import { gpuCountChart, gpuSvg } from './gpu-drawing';
 import { gib, num, pct, sharePct, usd, versus } from './format';
+import { versusBound } from './summary-table';
 import { esc, teamColors } from './html';
-import { savings, type ColdPoolView, type GpuView, type NodeView, type PlanView } from './plan-view';
+import { boundMethod, savings, type ColdPoolView, type GpuView, type NodeView, type PlanView } from './plan-view';
 
 export interface ReportOptions {
   /** Shown in the footer, e.g. the fleet file path. */
@@ -24,7 +25,7 @@ export function renderReport(view: PlanView, opts: ReportOptions = {}): string {
     header(view),
     kpis(view),
     `<section class="two"><div class="panel"><h2>GPUs needed</h2>${gpuCountChart(view)}`
-      + `<p class="muted">The dashed line is the lower bound rounded up: no plan can use fewer GPUs.</p></div>`
+      + `<p class="muted">${view.tightBound ? `The dashed line is the tight bound: no plan that meets the feasibility rules uses fewer GPUs (${esc(boundMethod(view.tightBound))}).` : 'No tight bound was computed (see the notes).'}</p></div>`
       + `<div class="panel"><h2>Teams</h2>${teamsTable(view, colors)}</div></section>`,
     `<section class="panel"><h2>GPU types</h2>${typesTable(view)}</section>`,
     `<section class="panel"><h2>At a glance</h2><p class="muted legend-line">Every GPU on its memory-slice axis; each slice filled with its models' time shares `
@@ -67,12 +68,13 @@ function header(view: PlanView): string {
 function kpis(view: PlanView): string {
   const card = (label: string, value: string, note: string, cls = ''): string =>
     `<div class="kpi ${cls}"><div class="k-label">${esc(label)}</div><div class="k-value">${esc(value)}</div><div class="k-note">${esc(note)}</div></div>`;
-  const ceil = Math.ceil(view.lowerBound - 1e-9);
+  const tight = view.tightBound;
   const vsDed = savings(view.gpuCount, view.dedicated);
   const vsNoMig = savings(view.gpuCount, view.noMig);
   return `<section class="kpis">${[
-    card('GPUs', String(view.gpuCount), `lower bound ${num(view.lowerBound)} (${ceil} rounded up)`, 'accent'),
-    card('cost per hour', usd(view.costPerHour), `${usd(Math.round(view.costPerHour * 730)).replace(/\.00$/, '')} per month (730 h)`),
+    card('GPUs', String(view.gpuCount), tight ? `tight bound ${tight.gpus}: ${versusBound(view)}` : 'tight bound not computed', 'accent'),
+    card('cost per hour', usd(view.costPerHour), `${usd(Math.round(view.costPerHour * 730)).replace(/\.00$/, '')} per month (730 h)`
+      + (tight ? `; at least ${usd(tight.costPerHour)}` : '')),
     card('saved vs dedicated', pct(vsDed), `${num(view.dedicated)} → ${view.gpuCount} GPUs`, (vsDed ?? 0) > 0 ? 'good' : ''),
     card('saved vs no MIG', pct(vsNoMig), `${num(view.noMig)} → ${view.gpuCount} GPUs`, (vsNoMig ?? 0) > 0 ? 'good' : ''),
     card('compute held', pct(view.computeUtil), `memory used ${pct(view.memoryUtil)}`),
@@ -98,18 +100,18 @@ function typesTable(view: PlanView): string {
     + `<td class="wrap">${t.slicesByProfile.map(([p, n]) => `<span class="pill">${n}× ${esc(p)}</span>`).join(' ')}</td>`
     + `<td class="n">${t.models}</td><td>${meter(t.computeUtil)}</td><td>${meter(t.memoryUtil)}</td>`
     + `<td class="n">${esc(t.pricePerGpuHour === undefined ? '-' : usd(t.pricePerGpuHour))}</td>`
-    + `<td class="n">${esc(usd(t.costPerHour))}</td><td class="n">${esc(num(t.lowerBound))}</td>`
+    + `<td class="n">${esc(usd(t.costPerHour))}</td><td class="n">${esc(num(t.tightBound))}</td>`
     + `<td class="n">${esc(saved(t.gpus, t.dedicated))}</td><td class="n">${esc(saved(t.gpus, t.noMig))}</td>`
     + `<td class="n">${t.nodeConfigurations}</td></tr>`);
   rows.push(`<tr class="total"><td>total</td><td class="n">${view.gpuCount}</td><td>${view.slices} slices</td><td class="n">${view.models}</td>`
     + `<td>${meter(view.computeUtil)}</td><td>${meter(view.memoryUtil)}</td><td></td><td class="n">${esc(usd(view.costPerHour))}</td>`
-    + `<td class="n">${esc(num(view.lowerBound))}</td><td class="n">${esc(saved(view.gpuCount, view.dedicated))}</td>`
+    + `<td class="n">${esc(num(view.tightBound?.gpus))}</td><td class="n">${esc(saved(view.gpuCount, view.dedicated))}</td>`
     + `<td class="n">${esc(saved(view.gpuCount, view.noMig))}</td><td class="n">${view.nodeConfigurations}</td></tr>`);
-  const vs = `<p class="muted">Lower bound ${esc(num(view.lowerBound))} GPUs; against dedicated (${esc(num(view.dedicated))} GPUs): `
+  const vs = `<p class="muted">Tight bound ${esc(view.tightBound ? `${view.tightBound.gpus} GPUs, ${usd(view.tightBound.costPerHour)}/h (${versusBound(view)})` : 'not computed')}; against dedicated (${esc(num(view.dedicated))} GPUs): `
     + `${esc(versus(view.gpuCount, view.dedicated))}; against no MIG (${esc(num(view.noMig))} GPUs): ${esc(versus(view.gpuCount, view.noMig))}.</p>`;
   return `<table class="types"><thead><tr><th>GPU type</th><th class="n">GPUs</th><th>slices by profile</th><th class="n">models</th>`
     + `<th>compute held</th><th>memory used</th><th class="n">price/GPU/h</th><th class="n">cost/h</th>`
-    + `<th class="n" title="GPUs, physical minimum of the demand placed on this type">lower bound</th>`
+    + `<th class="n" title="GPUs: no plan meeting the feasibility rules serves the demand placed on this type with fewer">tight bound</th>`
     + `<th class="n" title="GPUs saved against one whole GPU per model replica (baseline GPUs)">vs dedicated</th>`
     + `<th class="n" title="GPUs saved against whole GPUs shared by Triton without MIG (baseline GPUs)">vs no MIG</th>`
     + `<th class="n">node configs</th></tr></thead>`

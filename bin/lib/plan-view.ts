@@ -5,7 +5,7 @@
  */
 import { defaultPricePerGpuHour, findGpuType, findInstanceType, findMigProfile, pricePerGpuHour } from '../../constructs/catalog';
 import type { Fleet, ModelSpec } from '../../constructs/fleet/types';
-import type { Plan, PlanGpu, PlanMigConfig, PlanSlice } from '../../constructs/planner/types';
+import type { Plan, PlanGpu, PlanMigConfig, PlanSlice, TightBound } from '../../constructs/planner/types';
 
 export interface ModelOnSliceView {
   readonly name: string;
@@ -75,8 +75,10 @@ export interface GpuTypeView {
   /** GPUs of this type on the plan's nodes that carry no slice (paid for with their node). */
   readonly idleGpus: number;
   readonly nodeConfigurations: number;
-  /** Lower bound (GPUs) of the demand placed on this type. */
+  /** Lower bound (GPUs) of the demand placed on this type, as DESIGN.md defines it. */
   readonly lowerBound?: number;
+  /** Tight bound (GPUs) of the demand placed on this type. */
+  readonly tightBound?: number;
   /** Baselines (GPUs) of the demand placed on this type. */
   readonly dedicated?: number;
   readonly noMig?: number;
@@ -85,6 +87,7 @@ export interface GpuTypeView {
 /** Per-type bound and baselines, computed by the caller (see engine.ts `typeFigures`). */
 export interface TypeFiguresInput {
   readonly lowerBound?: number;
+  readonly tightBound?: number;
   readonly dedicated?: number;
   readonly noMig?: number;
 }
@@ -124,7 +127,12 @@ export interface PlanView {
   readonly memoryUtil: number;
   readonly gpuCount: number;
   readonly costPerHour: number;
+  /** DESIGN.md's lower bound (kept in the plan document; the renderers compare against `tightBound`). */
   readonly lowerBound: number;
+  /** What the plan is measured against; absent when the plan carries none (a note says why). */
+  readonly tightBound?: TightBound;
+  /** GPU types the fleet offers: with several, plans minimise cost, and are compared with the bound's cost. */
+  readonly typesOffered: number;
   readonly dedicated: number;
   readonly noMig: number;
   readonly nodeConfigurations: number;
@@ -175,7 +183,10 @@ export function buildPlanView(fleet: Fleet, plan: Plan, figures: ReadonlyMap<str
       idleGpus: idle,
       nodeConfigurations: configsByType.get(type)?.size ?? 0,
       ...(figures.get(type) ?? (typeNames.length === 1 && fleet.gpus.length === 1
-        ? { lowerBound: plan.summary.lowerBound, dedicated: plan.summary.baselines.dedicated, noMig: plan.summary.baselines.noMig }
+        ? {
+          lowerBound: plan.summary.lowerBound, dedicated: plan.summary.baselines.dedicated, noMig: plan.summary.baselines.noMig,
+          ...(plan.summary.tightBound ? { tightBound: plan.summary.tightBound.gpus } : {}),
+        }
         : {})),
     };
   });
@@ -233,12 +244,22 @@ export function buildPlanView(fleet: Fleet, plan: Plan, figures: ReadonlyMap<str
     gpuCount: summary.gpuCount,
     costPerHour,
     lowerBound: summary.lowerBound,
+    ...(summary.tightBound ? { tightBound: summary.tightBound } : {}),
+    typesOffered: new Set(fleet.gpus.map((g) => g.type)).size,
     dedicated: summary.baselines.dedicated,
     noMig: summary.baselines.noMig,
     nodeConfigurations: summary.nodeConfigurations ?? sum(types, (t) => t.nodeConfigurations),
     notes: [...(summary.notes ?? [])],
     ...(cold ? { cold } : {}),
   };
+}
+
+/** How a tight bound was proven, in words for the summary and the report. */
+export function boundMethod(b: TightBound): string {
+  const how = b.method === 'milp' ? 'integral seats and GPUs, solved to optimality'
+    : b.method === 'milp-bound' ? 'integral model, bound proven within its node budget'
+      : 'LP relaxation, continuous seats';
+  return `${how}; ${b.solver}${b.seconds !== undefined ? `, ${b.seconds} s` : ''}`;
 }
 
 /** 1 - plan / baseline, or undefined when the baseline is 0. */

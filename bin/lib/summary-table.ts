@@ -1,10 +1,10 @@
 /**
  * The readable summary of `gpufleet plan FLEET` (without --json): the headline, a table per GPU
- * type with totals, the comparison with the lower bound and the baselines, the node
+ * type with totals, the comparison with the tight bound and the baselines, the node
  * configurations and the teams.
  */
-import { num, pct, usd, versus } from './format';
-import type { PlanView } from './plan-view';
+import { againstBound, againstCostBound, num, pct, usd, versus } from './format';
+import { boundMethod, type PlanView } from './plan-view';
 
 type Align = 'l' | 'r';
 
@@ -20,7 +20,7 @@ export function textTable(header: readonly string[], rows: readonly (readonly st
 
 export function renderSummary(view: PlanView): string {
   const out: string[] = [];
-  const ceilLb = Math.ceil(view.lowerBound - 1e-9);
+  const tight = view.tightBound;
   out.push(`fleet ${view.fleet}: ${view.gpuCount} GPU${view.gpuCount === 1 ? '' : 's'}, ${usd(view.costPerHour)}/h, `
     + `${view.models} models on ${view.slices} slices, ${view.nodes.length} node${view.nodes.length === 1 ? '' : 's'}, `
     + `${view.nodeConfigurations} node configuration${view.nodeConfigurations === 1 ? '' : 's'}`);
@@ -35,20 +35,20 @@ export function renderSummary(view: PlanView): string {
     pct(t.computeUtil),
     pct(t.memoryUtil),
     usd(t.costPerHour),
-    num(t.lowerBound),
+    num(t.tightBound),
     saved(t.gpus, t.dedicated),
     saved(t.gpus, t.noMig),
     String(t.nodeConfigurations),
   ]);
-  if (view.types.length > 1 || view.types.some((t) => t.lowerBound !== view.lowerBound)) {
+  if (view.types.length > 1 || view.types.some((t) => t.tightBound !== tight?.gpus)) {
     typeRows.push([
       'total', String(view.gpuCount), `${view.slices} slices`, String(view.models),
-      pct(view.computeUtil), pct(view.memoryUtil), usd(view.costPerHour), num(view.lowerBound),
+      pct(view.computeUtil), pct(view.memoryUtil), usd(view.costPerHour), num(tight?.gpus),
       saved(view.gpuCount, view.dedicated), saved(view.gpuCount, view.noMig), String(view.nodeConfigurations),
     ]);
   }
   out.push(textTable(
-    ['GPU type', 'GPUs', 'slices (by profile)', 'models', 'compute', 'memory', 'cost/h', 'lower bound', 'vs dedicated', 'vs noMig', 'node configs'],
+    ['GPU type', 'GPUs', 'slices (by profile)', 'models', 'compute', 'memory', 'cost/h', 'tight bound', 'vs dedicated', 'vs noMig', 'node configs'],
     typeRows,
     ['l', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
   ));
@@ -59,16 +59,17 @@ export function renderSummary(view: PlanView): string {
   out.push('  vs dedicated / vs noMig: GPUs saved against the baseline (baseline GPUs in brackets)');
   out.push('');
 
-  out.push('against the lower bound and the baselines');
-  out.push(textTable(['', 'GPUs', 'this plan against it'], [
-    ['this plan', String(view.gpuCount), ''],
-    ['lower bound', `${num(view.lowerBound)} (${ceilLb} rounded up)`,
-      view.lowerBound > 0 ? `${num(view.gpuCount / view.lowerBound)}x the bound, ${num(view.gpuCount - ceilLb)} above rounded up` : '-'],
-    ['dedicated', String(view.dedicated), versus(view.gpuCount, view.dedicated)],
-    ['noMig', String(view.noMig), versus(view.gpuCount, view.noMig)],
-  ], ['l', 'r', 'l']));
-  out.push('  lower bound: the physical minimum (compute or memory); dedicated: one whole GPU per model replica;');
-  out.push('  noMig: whole GPUs, several models per Triton server, no MIG');
+  out.push('against the tight bound and the baselines');
+  out.push(textTable(['', 'GPUs', 'cost/h', 'this plan against it'], [
+    ['this plan', String(view.gpuCount), usd(view.costPerHour), ''],
+    ['tight bound', tight ? String(tight.gpus) : '-', tight ? usd(tight.costPerHour) : '-', tight ? versusBound(view) : 'not computed (see notes)'],
+    ['dedicated', String(view.dedicated), '', versus(view.gpuCount, view.dedicated)],
+    ['noMig', String(view.noMig), '', versus(view.gpuCount, view.noMig)],
+  ], ['l', 'r', 'r', 'l']));
+  out.push('  tight bound: no plan that meets the six feasibility rules uses fewer GPUs or costs less per hour'
+    + (view.typesOffered > 1 ? ' (several GPU types: the plan minimises cost, so it is compared on cost)' : ''));
+  if (tight) out.push(`  (${boundMethod(tight)}; docs/planner.md)`);
+  out.push('  dedicated: one whole GPU per model replica; noMig: whole GPUs, several models per Triton server, no MIG');
   out.push('');
 
   out.push('node configurations (one node pool each)');
@@ -101,6 +102,12 @@ export function renderSummary(view: PlanView): string {
     out.push('');
   }
   return out.join('\n');
+}
+
+/** The plan against its tight bound: on GPUs for one GPU type, on cost when the fleet offers several. */
+export function versusBound(view: PlanView): string {
+  const t = view.tightBound!;
+  return view.typesOffered > 1 ? againstCostBound(view.costPerHour, t.costPerHour) : againstBound(view.gpuCount, t.gpus);
 }
 
 function saved(gpus: number, baseline: number | undefined): string {

@@ -111,6 +111,35 @@ function checkProfile(p: Problems, raw: unknown, path: string, listed: ReadonlyM
   return p.all.length === before;
 }
 
+/** Slice sizes per listed GPU type id (cached by the `listed` map). */
+const SIZES = new WeakMap<ReadonlyMap<string, GpuType>, Map<string, readonly number[]>>();
+
+const isPositive = (v: unknown): boolean => typeof v === 'number' && v > 0 && Number.isFinite(v);
+const isPositiveInt = (v: unknown): boolean => typeof v === 'number' && v > 0 && Number.isInteger(v);
+
+/**
+ * True when a profile row has no problem at all: exactly the known keys, a listed GPU by its id,
+ * a slice size that GPU has, positive integers and numbers. A false means "look closer":
+ * `checkProfile` then names every problem.
+ */
+function profileIsValid(raw: unknown, listed: ReadonlyMap<string, GpuType>): boolean {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return false;
+  const e = raw as Obj;
+  let keys = 0;
+  for (const k in e) {
+    if (k !== 'gpu' && k !== 'slice' && k !== 'batch' && k !== 'instances' && k !== 'throughput' && k !== 'latencyMs') return false;
+    keys++;
+  }
+  if (keys !== 6 || typeof e.gpu !== 'string') return false;
+  const gpu = listed.get(e.gpu);
+  if (!gpu) return false;
+  let sizes = SIZES.get(listed);
+  if (!sizes) { sizes = new Map(); SIZES.set(listed, sizes); }
+  let of = sizes.get(gpu.id);
+  if (!of) { of = sliceSizesOf(gpu); sizes.set(gpu.id, of); }
+  return of.includes(e.slice as number) && isPositiveInt(e.batch) && isPositiveInt(e.instances) && isPositive(e.throughput) && isPositive(e.latencyMs);
+}
+
 /** Validates `models[index]`; `names` maps model names seen so far to their index. */
 function checkModel(p: Problems, raw: unknown, index: number, listed: ReadonlyMap<string, GpuType>, names: Map<string, number>): void {
   const path = `models[${index}]`;
@@ -152,18 +181,24 @@ function checkModel(p: Problems, raw: unknown, index: number, listed: ReadonlyMa
   const profiles = o.profiles === undefined ? [] : p.array(`${path}.profiles`, o.profiles);
   let valid = 0;
   let largest: { batch: number; index: number } | undefined;
-  const seen = new Map<string, number>();
-  (profiles ?? []).forEach((entry, j) => {
-    const pp = `${path}.profiles[${j}]`;
-    if (!checkProfile(p, entry, pp, listed)) return;
+  // per GPU type, (slice, batch, instances) -> first row; numeric keys, no string per row
+  const seen = new Map<string, Map<number | string, number>>();
+  const list = profiles ?? [];
+  for (let j = 0; j < list.length; j++) {
+    const entry = list[j];
+    // the common case, a valid row, is checked without building a path or a message
+    if (!profileIsValid(entry, listed) && !checkProfile(p, entry, `${path}.profiles[${j}]`, listed)) continue;
     valid++;
-    const e = entry as Obj;
-    const key = `${e.gpu} slice ${e.slice} batch ${e.batch} instances ${e.instances}`;
-    if (seen.has(key)) {
-      p.add(`${pp}: duplicate entry for gpu ${key} (also profiles[${seen.get(key)}])`);
-    } else seen.set(key, j);
-    if (!largest || (e.batch as number) > largest.batch) largest = { batch: e.batch as number, index: j };
-  });
+    const e = entry as ProfileEntry;
+    let perGpu = seen.get(e.gpu);
+    if (!perGpu) { perGpu = new Map(); seen.set(e.gpu, perGpu); }
+    const key = e.batch < 1e7 && e.instances < 1e4 ? e.slice + 8 * (e.instances + 1e4 * e.batch) : `${e.slice}/${e.batch}/${e.instances}`;
+    const had = perGpu.get(key);
+    if (had !== undefined) {
+      p.add(`${path}.profiles[${j}]: duplicate entry for gpu ${e.gpu} slice ${e.slice} batch ${e.batch} instances ${e.instances} (also profiles[${had}])`);
+    } else perGpu.set(key, j);
+    if (!largest || e.batch > largest.batch) largest = { batch: e.batch, index: j };
+  }
   if (maxBatchSize !== undefined && largest && largest.batch > Math.max(maxBatchSize, 1)) {
     p.add(`${path}.triton.maxBatchSize: expected at least ${largest.batch} (the batch of ${path}.profiles[${largest.index}]), `
       + `got ${maxBatchSize}`);
@@ -243,14 +278,8 @@ function resolve(input: Obj): Fleet {
     };
   });
   const models: ModelSpec[] = (input.models as Obj[]).map((m) => {
-    const profiles: ProfileEntry[] = ((m.profiles as Obj[] | undefined) ?? []).map((e) => ({
-      gpu: e.gpu as string,
-      slice: e.slice as SliceSize,
-      batch: e.batch as number,
-      instances: e.instances as number,
-      throughput: e.throughput as number,
-      latencyMs: e.latencyMs as number,
-    }));
+    // a valid row has exactly the six keys of a ProfileEntry: the parsed object is used as it is
+    const profiles = (m.profiles as ProfileEntry[] | undefined) ?? [];
     const t = m.triton as Obj | undefined;
     const triton: TritonHints | undefined = t === undefined ? undefined : {
       ...(t.platform !== undefined ? { platform: t.platform as string } : {}),

@@ -50,7 +50,8 @@ const RAW_CACHE = new WeakMap<ModelSpec, Map<string, RawEntry[]>>();
 export function rawEntries(model: ModelSpec, opt: GpuOption): RawEntry[] {
   let perModel = RAW_CACHE.get(model);
   if (!perModel) { perModel = new Map(); RAW_CACHE.set(model, perModel); }
-  const key = `${opt.type}/${opt.mig}`;
+  // measured rows do not depend on MIG (the baselines' whole-GPU option reuses the planner's); estimates do
+  const key = isEstimated(model, opt) ? `${opt.type}/${opt.mig}` : opt.type;
   let hit = perModel.get(key);
   if (!hit) { hit = computeRawEntries(model, opt); perModel.set(key, hit); }
   return hit;
@@ -68,10 +69,11 @@ function computeRawEntries(model: ModelSpec, opt: GpuOption): RawEntry[] {
     }
     return out;
   }
-  const seen = new Set<string>();
+  const seen = new Set<number | string>();
   for (const p of model.profiles) {
     if (p.gpu !== opt.type) continue;
-    const key = `${p.slice}/${p.batch}/${p.instances}`;
+    // numeric key (no string per row) while batch and instances are in range
+    const key = p.batch < 1e7 && p.instances < 1e4 ? p.slice + 8 * (p.instances + 1e4 * p.batch) : `${p.slice}/${p.batch}/${p.instances}`;
     if (seen.has(key)) continue;
     seen.add(key);
     if (!(p.throughput > 0) || !(p.latencyMs >= 0)) continue;
@@ -87,11 +89,19 @@ function computeRawEntries(model: ModelSpec, opt: GpuOption): RawEntry[] {
  */
 export function candidatesFor(model: ModelSpec, opt: GpuOption, headroom: number, overheadGiB: number): Candidate[][] {
   const budget = budgetOf(model, headroom);
-  const raw = rawEntries(model, opt).filter((e) => e.latencyMs <= budget);
+  // admissible rows by slice size, in one pass over the rows
+  const bySlice = new Map<number, RawEntry[]>();
+  for (const e of rawEntries(model, opt)) {
+    if (e.latencyMs > budget) continue;
+    const list = bySlice.get(e.slice);
+    if (list) list.push(e); else bySlice.set(e.slice, [e]);
+  }
   return opt.shapes.map((shape) => {
-    const list = raw
-      .filter((e) => e.slice === shape.entrySlice && overheadGiB + model.memoryGiB * e.instances <= shape.memoryGiB)
-      .map((e) => ({ shape, batch: e.batch, instances: e.instances, throughput: e.throughput, latencyMs: e.latencyMs, memGiB: model.memoryGiB * e.instances, estimated: e.estimated }));
+    const list: Candidate[] = [];
+    for (const e of bySlice.get(shape.entrySlice) ?? []) {
+      if (overheadGiB + model.memoryGiB * e.instances > shape.memoryGiB) continue;
+      list.push({ shape, batch: e.batch, instances: e.instances, throughput: e.throughput, latencyMs: e.latencyMs, memGiB: model.memoryGiB * e.instances, estimated: e.estimated });
+    }
     list.sort((a, b) => b.throughput - a.throughput || a.latencyMs - b.latencyMs || a.memGiB - b.memGiB || a.batch - b.batch || a.instances - b.instances);
     const kept: Candidate[] = [];
     for (const c of list) {

@@ -6,3 +6,7 @@ export { lowerBound, baselines } from './bounds';
 export type { Baselines } from './bounds';
 export { ESTIMATE_RULE, ESTIMATE_DERATE } from './entries';
 export { migConfigName } from './nodes';
+export { tightBound } from './tight-bound';
+export type { TightBoundOptions, TightBoundResult } from './tight-bound';
+export { warmUpSolver } from './lp-solver';
+export type { WarmUpOptions } from './lp-solver';

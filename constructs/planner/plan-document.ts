@@ -263,12 +263,15 @@ function checkSummary(c: Checker, value: unknown): void {
   }
   if (s.notes !== undefined) c.array('summary.notes', s.notes, 'texts')?.forEach((n, i) => c.text(`summary.notes[${i}]`, n));
   if (s.tightBound !== undefined) {
-    // DESIGN.md: { "gpus": 4.0, "method": "...", "seconds": 0.4 }
-    const t = c.object('summary.tightBound', s.tightBound, ['gpus', 'method', 'seconds']);
+    // DESIGN.md: { "gpus": 4.0, "method": "...", "seconds": 0.4 }; the planner adds costPerHour and solver, and writes
+    // seconds only with PlanOptions.timings (a wall-clock figure would make plans differ run to run)
+    const t = c.object('summary.tightBound', s.tightBound, ['gpus', 'method'], ['costPerHour', 'solver', 'seconds']);
     if (t) {
       c.number('summary.tightBound.gpus', t.gpus, 0, L.maxCount);
       c.text('summary.tightBound.method', t.method);
-      c.number('summary.tightBound.seconds', t.seconds, 0, L.maxAmount);
+      if (t.costPerHour !== undefined) c.number('summary.tightBound.costPerHour', t.costPerHour, 0, L.maxAmount);
+      if (t.solver !== undefined) c.text('summary.tightBound.solver', t.solver);
+      if (t.seconds !== undefined) c.number('summary.tightBound.seconds', t.seconds, 0, L.maxAmount);
     }
   }
 }

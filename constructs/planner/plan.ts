@@ -3,6 +3,7 @@
  * whole nodes counted), packs each type with several variants and keeps the cheapest, then groups
  * GPUs into nodes with few distinct MIG configurations.
  */
+import { performance } from 'perf_hooks';
 import type { Fleet, ModelSpec } from '../fleet/types';
 import { baselines, lowerBound } from './bounds';
 import { bestThroughputPerGpu, Candidate, candidatesFor, ESTIMATE_RULE } from './entries';
@@ -12,7 +13,9 @@ import { assemble, TypeResult } from './nodes';
 import { FAST_VARIANTS, ModelInput, packType, PackResult, roundUp6, VARIANTS } from './pack';
 import { COLD_HIT_RATE, ColdSizing, placeColdPool, sizeColdPool } from './cold-pool';
 import { PlanError } from './plan-error';
-import type { Plan, PlanColdPool, PlanOptions } from './types';
+import { repairPacking } from './lns-repair';
+import { startTightBound, TightBoundResult } from './tight-bound';
+import type { Plan, PlanColdPool, PlanOptions, TightBound } from './types';
 
 /** Models above this count are planned with `effort: 'fast'` unless asked otherwise. */
 export const THOROUGH_MAX_MODELS = 500;
@@ -23,6 +26,10 @@ const byName = (a: ModelSpec, b: ModelSpec): number => (a.name < b.name ? -1 : a
 function nodeCost(opt: GpuOption, gpus: number): number {
   return nodeMix(opt, gpus).costPerHour;
 }
+
+/** Neighbourhoods the repair tries by default, per effort. */
+export const THOROUGH_REPAIR_ATTEMPTS = 24;
+export const FAST_REPAIR_ATTEMPTS = 0;
 
 /** Small fleets get this many restarts with shuffled model order (deterministic seed). */
 const RESTARTS = 6;
@@ -157,6 +164,13 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: 
   if (unservable.length > 0) throw new PlanError(unservable);
   const effort = options.effort ?? (models.length > THOROUGH_MAX_MODELS ? 'fast' : 'thorough');
   const variants = effort === 'fast' ? VARIANTS.slice(0, FAST_VARIANTS) : VARIANTS;
+  const solver = options.solver ?? 'highs';
+  if (solver !== 'highs' && solver !== 'none') throw new PlanError([`solver: expected "highs" or "none", got ${JSON.stringify(solver)}`]);
+  const repairAttempts = options.repairAttempts ?? (effort === 'fast' ? FAST_REPAIR_ATTEMPTS : THOROUGH_REPAIR_ATTEMPTS);
+  if (!(Number.isInteger(repairAttempts) && repairAttempts >= 0)) throw new PlanError([`repairAttempts: expected an integer >= 0, got ${repairAttempts}`]);
+  // the bound's LP is solved in the solver's worker while the packing runs here
+  const started = options.timings ? performance.now() : 0;
+  const pendingBound = solver === 'highs' ? startTightBound({ models, cands, opts, fleet }) : undefined;
 
   const choose = (idx: readonly number[]): Evaluated => {
     const sub = idx.map((i) => models[i]);
@@ -189,6 +203,26 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: 
     return best;
   };
 
+  /** Re-packs neighbourhoods of each GPU type's packing while it is above its tight bound. */
+  const repaired = (rs: TypeResult[]): TypeResult[] => {
+    if (!pendingBound || repairAttempts === 0) return rs;
+    const whole = pendingBound.finish();
+    if (!whole.bound) return rs;
+    return rs.map((r) => {
+      let target = whole.bound!.gpus;
+      if (rs.length > 1 || opts.length > 1) {
+        // several GPU types: the bound of the models this type carries, on this type alone
+        const idx = models.map((_, i) => i).filter((i) => r.pack.slices.some((sl) => sl.seats.some((x) => x.model === models[i])));
+        const own = startTightBound({ models: idx.map((i) => models[i]), cands: idx.map((i) => [cands[i][opts.indexOf(r.opt)]]), opts: [r.opt], fleet }).finish();
+        if (!own.bound) return r;
+        target = own.bound.gpus;
+      }
+      if (r.pack.gpus.length <= target) return r;
+      const inputs = models.map((m, i) => ({ model: m, cands: cands[i][opts.indexOf(r.opt)] }));
+      return { opt: r.opt, pack: repairPacking(r.opt, r.pack, inputs, fleet, { target, maxAttempts: repairAttempts }).result };
+    });
+  };
+
   const all = models.map((_, i) => i);
   const below = fleet.coldBelowRps;
   const coldIdx = below === undefined ? [] : all.filter((i) => models[i].rps < below);
@@ -202,7 +236,7 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: 
   if (sizing) {
     const coldSet = new Set(coldIdx);
     const warm = all.filter((i) => !coldSet.has(i));
-    results = choose(warm).results.slice();
+    results = repaired(choose(warm).results).slice();
     const opt = opts[sizing.option];
     const at = results.findIndex((r) => r.opt === opt);
     const placed = placeColdPool(opt, at >= 0 ? results[at].pack : undefined, sizing, ov);
@@ -211,11 +245,27 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: 
     results.sort((x, y) => x.opt.index - y.opt.index);
     coldInfo = { sizing, withSeats: choose(all).gpus };
   } else {
-    results = choose(all).results;
+    results = repaired(choose(all).results);
   }
 
   const asm = assemble(results);
   const sortedFleet: Fleet = boundsFleet === fleet ? { ...fleet, models } : { ...boundsFleet, models: [...boundsFleet.models].sort(byName) };
+  // the bound's LP may still be solving: the other summary figures first
+  const designBound = lowerBound(sortedFleet);
+  const theBaselines = baselines(sortedFleet);
+  let tight: TightBound | undefined;
+  if (pendingBound) {
+    const got: TightBoundResult = pendingBound.finish({ target: asm.gpus.length });
+    if (got.bound) {
+      // DESIGN.md's bound is a valid bound too: the tight bound is never below it rounded up
+      let b = got.bound;
+      const atLeast = Math.ceil(designBound - 1e-6);
+      if (atLeast > b.gpus) b = { ...b, gpus: atLeast, ...(opts.length === 1 ? { costPerHour: nodeCost(opts[0], atLeast) } : {}) };
+      tight = options.timings ? { ...b, seconds: Math.round(performance.now() - started) / 1000 } : b;
+    } else {
+      notes.push(`tight bound: not computed, ${got.problem}`);
+    }
+  }
   const estimated = results.flatMap((r) => r.pack.slices.flatMap((s) => s.seats.filter((x) => x.cand.estimated).map((x) => `${x.model.name} on ${r.opt.type}`)));
   const estimatedNames = [...new Set(estimated)].sort();
   if (estimatedNames.length > 0) {
@@ -255,8 +305,9 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: 
     summary: {
       gpuCount: asm.gpus.length,
       costPerHour: asm.costPerHour,
-      lowerBound: Math.round(lowerBound(sortedFleet) * 1e4) / 1e4,
-      baselines: baselines(sortedFleet),
+      lowerBound: Math.round(designBound * 1e4) / 1e4,
+      ...(tight ? { tightBound: tight } : {}),
+      baselines: theBaselines,
       nodeConfigurations: asm.nodeConfigurations,
       notes,
     },

@@ -85,11 +85,37 @@ export interface PlanMigConfig {
   readonly nodes: number;
 }
 
+/**
+ * The tight lower bound (DESIGN.md "Tight bound", docs/planner.md): no plan that passes verifyPlan
+ * uses fewer GPUs (or, with several GPU types, costs less per hour).
+ */
+export interface TightBound {
+  /** Fewest GPUs of any valid plan: the relaxation's optimum rounded up (plans count whole GPUs). */
+  readonly gpus: number;
+  /**
+   * Least cost per hour of any valid plan: one GPU type, the cheapest whole nodes carrying `gpus`
+   * GPUs; several types, the relaxation minimising cost (each GPU at its type's cheapest price per GPU).
+   */
+  readonly costPerHour: number;
+  /**
+   * How it was proven: `milp` = integral seats and GPU counts solved to optimality; `milp-bound` =
+   * the integral model's proven dual bound when the node budget ran out first; `lp` = the
+   * continuous relaxation (seats and GPU counts fractional; large fleets).
+   */
+  readonly method: 'milp' | 'milp-bound' | 'lp';
+  /** The solver, e.g. `HiGHS 1.15.1`. */
+  readonly solver: string;
+  /** Wall-clock seconds spent on the bound; only with `PlanOptions.timings` (it differs run to run). */
+  readonly seconds?: number;
+}
+
 export interface PlanSummary {
   readonly gpuCount: number;
   readonly costPerHour: number;
   /** In GPUs (fractional), as DESIGN.md defines it. */
   readonly lowerBound: number;
+  /** What the plan is measured against (DESIGN.md "Tight bound"); absent when the solver could not run (a note says why). */
+  readonly tightBound?: TightBound;
   readonly baselines: { readonly dedicated: number; readonly noMig: number };
   /** Distinct node configurations (node pools to operate). */
   readonly nodeConfigurations?: number;
@@ -121,4 +147,23 @@ export interface PlanOptions {
    * @default 1 (the feasibility rules of DESIGN.md as they are)
    */
   readonly utilizationTarget?: number;
+  /**
+   * `highs`: the tight bound (`summary.tightBound`) and the neighbourhood repair use HiGHS (run in
+   * a worker thread, see docs/planner.md); `none`: neither runs, the plan is the packing heuristics'
+   * alone and carries no tight bound.
+   * @default 'highs'
+   */
+  readonly solver?: 'highs' | 'none';
+  /**
+   * Neighbourhoods the repair may try (each one solve of the pattern model within a node budget).
+   * A count, not a time limit, so the plan is the same on any machine.
+   * @default - 24 with `effort: 'thorough'`, 0 with `fast` (fleets above 500 models)
+   */
+  readonly repairAttempts?: number;
+  /**
+   * Adds `summary.tightBound.seconds`, the wall-clock time of the bound. Off by default: the plan
+   * document must be byte-identical from run to run.
+   * @default false
+   */
+  readonly timings?: boolean;
 }

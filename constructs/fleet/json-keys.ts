@@ -1,0 +1,133 @@
+/**
+ * Duplicate keys in JSON text. `JSON.parse` keeps the last of two equal keys silently, so the
+ * fleet parser scans the (already valid) JSON text once for a mapping with a key twice. Linear in
+ * the text; builds no string on the way except for keys with escapes, and names the path and the
+ * position of the duplicate only when it finds one.
+ */
+
+export interface DuplicateKey {
+  /** The path of the duplicate key, as validation errors write it (`models[3].profiles[0].batch`). */
+  readonly path: string;
+  /** Character offsets of the duplicate and of the first occurrence. */
+  readonly offset: number;
+  readonly firstOffset: number;
+}
+
+interface Frame {
+  readonly object: boolean;
+  /** Object: key spans seen, as [start, end) offsets of the raw key text between the quotes. */
+  readonly keys: number[];
+  /** Object: hashes of `keys`, to compare spans only when they may be equal. */
+  readonly hashes: number[];
+  /** Object: whether each key has escapes (then keys are compared decoded). */
+  readonly escapes: boolean[];
+  /** Array: index of the current element. */
+  index: number;
+  /** Object: span of the current key. */
+  keyStart: number;
+  keyEnd: number;
+}
+
+const QUOTE = 34;
+const BACKSLASH = 92;
+
+/** The first duplicate key of valid JSON text, or undefined. */
+export function findDuplicateKey(text: string): DuplicateKey | undefined {
+  const stack: Frame[] = [];
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const ch = text.charCodeAt(i);
+    if (ch === QUOTE) {
+      // a string: a key when the next non-space character is a colon
+      const start = i + 1;
+      let j = start;
+      let hash = 0x811c9dc5;
+      let escaped = false;
+      for (;;) {
+        const c = text.charCodeAt(j);
+        if (c === QUOTE) break;
+        if (c === BACKSLASH) { escaped = true; j += 2; continue; }
+        hash = Math.imul(hash ^ c, 0x01000193);
+        j++;
+      }
+      const end = j;
+      i = j + 1;
+      let k = i;
+      while (k < n && isSpace(text.charCodeAt(k))) k++;
+      const top = stack[stack.length - 1];
+      if (top && top.object && text.charCodeAt(k) === 58 /* : */) {
+        if (escaped) hash = hashOf(JSON.parse(text.slice(start - 1, end + 1)) as string);
+        const dup = findKey(text, top, start, end, hash, escaped);
+        if (dup >= 0) return { path: pathOf(text, stack, start, end), offset: start - 1, firstOffset: dup - 1 };
+        top.keys.push(start, end);
+        top.hashes.push(hash);
+        top.escapes.push(escaped);
+        top.keyStart = start;
+        top.keyEnd = end;
+      }
+      continue;
+    }
+    if (ch === 123 /* { */) stack.push({ object: true, keys: [], hashes: [], escapes: [], index: 0, keyStart: -1, keyEnd: -1 });
+    else if (ch === 91 /* [ */) stack.push({ object: false, keys: [], hashes: [], escapes: [], index: 0, keyStart: -1, keyEnd: -1 });
+    else if (ch === 125 /* } */ || ch === 93 /* ] */) stack.pop();
+    else if (ch === 44 /* , */) {
+      const top = stack[stack.length - 1];
+      if (top && !top.object) top.index++;
+    }
+    i++;
+  }
+  return undefined;
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 10 || c === 13 || c === 9;
+}
+
+function hashOf(key: string): number {
+  let h = 0x811c9dc5;
+  for (let k = 0; k < key.length; k++) h = Math.imul(h ^ key.charCodeAt(k), 0x01000193);
+  return h;
+}
+
+/** Start offset of an earlier equal key of the object, or -1. */
+function findKey(text: string, frame: Frame, start: number, end: number, hash: number, escaped: boolean): number {
+  for (let k = 0; k < frame.hashes.length; k++) {
+    if (frame.hashes[k] !== hash) continue;
+    const s = frame.keys[2 * k];
+    const e = frame.keys[2 * k + 1];
+    if (escaped || frame.escapes[k]) {
+      // escapes: compare the decoded keys
+      if (decode(text, s, e) === decode(text, start, end)) return s;
+      continue;
+    }
+    if (e - s !== end - start) continue;
+    let same = true;
+    for (let c = 0; c < e - s; c++) {
+      if (text.charCodeAt(s + c) !== text.charCodeAt(start + c)) { same = false; break; }
+    }
+    if (same) return s;
+  }
+  return -1;
+}
+
+function decode(text: string, start: number, end: number): string {
+  return JSON.parse(text.slice(start - 1, end + 1)) as string;
+}
+
+/** The path to a key, from the stack of open objects and arrays (only built for an error). */
+function pathOf(text: string, stack: readonly Frame[], start: number, end: number): string {
+  let out = '';
+  for (let d = 0; d < stack.length; d++) {
+    const f = stack[d];
+    if (d === stack.length - 1) break;
+    if (f.object) {
+      const key = decode(text, f.keyStart, f.keyEnd);
+      out += out ? `.${key}` : key;
+    } else {
+      out += `[${f.index}]`;
+    }
+  }
+  const key = decode(text, start, end);
+  return out ? `${out}.${key}` : key;
+}

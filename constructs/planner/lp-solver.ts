@@ -1,0 +1,349 @@
+/**
+ * The LP/MIP solver the planner uses for its tight lower bound and its neighbourhood repair:
+ * HiGHS (University of Edinburgh) compiled to WebAssembly, the `highs` npm package.
+ *
+ * `highs` loads asynchronously (WebAssembly instantiation), but a loaded solver solves
+ * synchronously. So that `plan()` stays a plain synchronous function — constructs call it in
+ * their constructors — HiGHS runs in a worker thread: `solveLp` posts the model to the worker and
+ * blocks on `Atomics.wait` until the worker has answered, then takes the answer with
+ * `receiveMessageOnPort`. The worker is started once per process, on first use (or early with
+ * `warmUpSolver()`), and is `unref`'d, so it never keeps a process alive.
+ *
+ * Determinism: HiGHS runs single-threaded and every budget the planner gives it is a count
+ * (branch-and-bound nodes, simplex iterations), never a clock, so the same model always gives the
+ * same answer. A wall-clock `time_limit` is set only as a safety net far above any expected solve.
+ */
+import { MessageChannel, receiveMessageOnPort, Worker } from 'worker_threads';
+import type { MessagePort } from 'worker_threads';
+
+/** A linear model: minimise `colCost · x` subject to `rowLower <= A x <= rowUpper`, `colLower <= x <= colUpper`. */
+export interface LpModel {
+  readonly numCols: number;
+  readonly numRows: number;
+  readonly colCost: Float64Array;
+  readonly colLower: Float64Array;
+  readonly colUpper: Float64Array;
+  readonly rowLower: Float64Array;
+  readonly rowUpper: Float64Array;
+  /** Column-wise (CSC) matrix: column j's entries are `starts[j]..starts[j+1]` of `indices` (rows) and `values`. */
+  readonly starts: Int32Array;
+  readonly indices: Int32Array;
+  readonly values: Float64Array;
+  /** 1 for an integer column, 0 for a continuous one; absent = all continuous (an LP). */
+  readonly integrality?: Int32Array;
+}
+
+export interface LpOptions {
+  /** Branch-and-bound node budget of a MIP (deterministic). @default 2000 */
+  readonly maxNodes?: number;
+  /** Simplex iteration budget (deterministic). @default - HiGHS's default (no limit) */
+  readonly maxIterations?: number;
+  /** Stop a MIP as soon as any feasible solution is found (the repair needs one, not the best). @default false */
+  readonly firstSolution?: boolean;
+  /** Relative MIP gap at which HiGHS stops. @default 1e-6 */
+  readonly mipRelGap?: number;
+  /** Safety net only (seconds, wall clock); budgets are counts. @default 60 */
+  readonly safetySeconds?: number;
+}
+
+export type LpStatus = 'optimal' | 'infeasible' | 'limit' | 'unbounded' | 'error';
+
+export interface LpResult {
+  readonly status: LpStatus;
+  /** Objective of the solution found (NaN without one). */
+  readonly objective: number;
+  /**
+   * Proven lower bound on the optimum (minimisation): the objective for an optimal LP; HiGHS's
+   * MIP dual bound for a MIP (equal to the objective when solved to optimality).
+   */
+  readonly dualBound: number;
+  /** Primal values (empty without a solution). */
+  readonly values: Float64Array;
+  /** Row duals of an optimal LP (empty otherwise); reduced cost of a column = cost - sum of duals x its entries. */
+  readonly rowDuals: Float64Array;
+  /** True when `values` is a feasible solution. */
+  readonly feasible: boolean;
+  /** Branch-and-bound nodes and simplex iterations used (deterministic measures of work). */
+  readonly nodes: number;
+  readonly iterations: number;
+  /** Set for status `error`: why. */
+  readonly message?: string;
+}
+
+/** Version of the embedded HiGHS, e.g. `HiGHS 1.15.3`, once the worker has answered; `HiGHS` before. */
+export function solverName(): string {
+  return bridge?.version ? `HiGHS ${bridge.version}` : 'HiGHS';
+}
+
+interface Bridge {
+  readonly worker: Worker;
+  readonly port: MessagePort;
+  /** Answers posted by the worker so far (the worker adds 1 and notifies after each). */
+  readonly answered: Int32Array;
+  /** Requests posted, and answers taken from the port but not yet claimed, by request id. */
+  sent: number;
+  readonly received: Map<number, unknown>;
+  version?: string;
+  broken?: string;
+}
+
+let bridge: Bridge | undefined;
+
+/** The worker: loads highs once, then answers each model posted on its port, in order. Plain JavaScript (run with `eval`). */
+const WORKER_SOURCE = `
+const { workerData } = require('worker_threads');
+const { port, flag, highsPath } = workerData;
+const answered = new Int32Array(flag);
+const answer = (msg) => { port.postMessage(msg); Atomics.add(answered, 0, 1); Atomics.notify(answered, 0); };
+const ready = require(highsPath)();
+port.on('message', (req) => {
+  ready.then((highs) => {
+    let model;
+    try {
+      model = highs.createModel({
+        numCols: req.numCols, numRows: req.numRows, colCost: req.colCost, colLower: req.colLower, colUpper: req.colUpper,
+        rowLower: req.rowLower, rowUpper: req.rowUpper,
+        matrix: { format: 'csc', numRows: req.numRows, numCols: req.numCols, starts: req.starts, indices: req.indices, values: req.values },
+        ...(req.integrality ? { integrality: req.integrality } : {}),
+      });
+      model.options.set(req.options);
+      model.run();
+      const status = model.getModelStatus();
+      const info = (k) => { try { const v = model.info.get(k); return typeof v === 'bigint' ? Number(v) : v; } catch { return undefined; } };
+      const sol = info('primal_solution_status') === 2 ? model.getSolution() : undefined;
+      answer({
+        id: req.id, ok: true, status, objective: sol ? model.getObjectiveValue() : NaN,
+        dualBound: req.integrality ? info('mip_dual_bound') : (status === 7 ? model.getObjectiveValue() : NaN),
+        values: sol ? sol.colValue : new Float64Array(0), feasible: !!sol,
+        rowDuals: sol && !req.integrality && sol.rowDual ? sol.rowDual : new Float64Array(0),
+        nodes: req.integrality ? Math.max(0, info('mip_node_count') ?? 0) : 0, iterations: Math.max(0, info('simplex_iteration_count') ?? 0),
+        version: highs.version.string,
+      });
+    } catch (e) {
+      answer({ id: req.id, ok: false, message: String((e && e.message) || e) });
+    } finally {
+      if (model) model.dispose();
+    }
+  }, (e) => answer({ id: req.id, ok: false, message: 'cannot load highs: ' + String((e && e.message) || e) }));
+});
+`;
+
+function startBridge(): Bridge {
+  if (bridge) return bridge;
+  const shared = new SharedArrayBuffer(4);
+  const { port1, port2 } = new MessageChannel();
+  const base = { port: port1, answered: new Int32Array(shared), sent: 0, received: new Map<number, unknown>() };
+  let highsPath: string;
+  try {
+    highsPath = require.resolve('highs');
+  } catch {
+    bridge = { ...base, worker: undefined as unknown as Worker, broken: 'the highs package is not installed' };
+    return bridge;
+  }
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { port: port2, flag: shared, highsPath }, transferList: [port2] });
+  worker.unref();
+  port1.unref();
+  bridge = { ...base, worker };
+  const b = bridge;
+  worker.on('error', (e) => { b.broken = `solver worker failed: ${e.message}`; });
+  return bridge;
+}
+
+export interface WarmUpOptions {
+  /**
+   * Compile HiGHS with V8's baseline WebAssembly compiler only (`--liftoff-only`): a short-lived
+   * process (the CLI) then solves its first model about 5x sooner, at some cost to long runs.
+   * The flag is process-wide, so only an entry point that owns its process should set it.
+   * @default false
+   */
+  readonly baselineCompiler?: boolean;
+}
+
+/** Starts the solver worker now (it loads HiGHS in parallel with whatever runs next). Idempotent. */
+export function warmUpSolver(options: WarmUpOptions = {}): void {
+  if (options.baselineCompiler && !bridge) require('v8').setFlagsFromString('--liftoff-only');
+  startBridge();
+}
+
+/** HiGHS model status codes (highs.constants.modelStatus). */
+const OPTIMAL = 7;
+const INFEASIBLE = 8;
+const UNBOUNDED_OR_INFEASIBLE = 9;
+const UNBOUNDED = 10;
+
+const failure = (message: string): LpResult => ({
+  status: 'error', objective: NaN, dualBound: -Infinity, values: new Float64Array(0), rowDuals: new Float64Array(0), feasible: false, nodes: 0, iterations: 0, message,
+});
+
+/** A model handed to the solver; `wait()` blocks until its answer (the caller may work in the meantime). */
+export interface PendingSolve {
+  wait(): LpResult;
+}
+
+/**
+ * Hands a model to the solver worker and returns at once: the solve runs in parallel with the
+ * caller until `wait()`. Answers come in submission order.
+ */
+export function submitLp(model: LpModel, options: LpOptions = {}): PendingSolve {
+  const b = startBridge();
+  if (b.broken) { const f = failure(b.broken); return { wait: () => f }; }
+  const integer = model.integrality !== undefined && model.integrality.some((x) => x !== 0);
+  const hOptions: Record<string, unknown> = { output_flag: false, random_seed: 0, time_limit: options.safetySeconds ?? 60 };
+  if (integer) {
+    hOptions.mip_max_nodes = options.maxNodes ?? 2000;
+    hOptions.mip_rel_gap = options.mipRelGap ?? 1e-6;
+    if (options.firstSolution) hOptions.mip_max_improving_sols = 1;
+  }
+  if (options.maxIterations !== undefined) hOptions.simplex_iteration_limit = options.maxIterations;
+  const id = ++b.sent;
+  b.port.postMessage({ ...model, id, integrality: integer ? model.integrality : undefined, options: hOptions });
+  const deadline = (options.safetySeconds ?? 60) + 120;
+  let result: LpResult | undefined;
+  return {
+    wait: (): LpResult => {
+      if (!result) result = collect(b, id, deadline);
+      return result;
+    },
+  };
+}
+
+function collect(b: Bridge, id: number, deadlineSeconds: number): LpResult {
+  let waited = 0;
+  while (!b.received.has(id)) {
+    // read the answer count before looking at the port: the worker posts, then counts
+    const seen = Atomics.load(b.answered, 0);
+    const reply = receiveMessageOnPort(b.port);
+    if (reply) {
+      const msg = reply.message as { id: number };
+      b.received.set(msg.id, msg);
+      continue;
+    }
+    if (b.broken) return failure(b.broken);
+    // nothing on the port: sleep until the worker's next answer (in 1 s slices, so a dead worker is noticed)
+    if (Atomics.wait(b.answered, 0, seen, 1000) === 'timed-out' && ++waited > deadlineSeconds) {
+      b.broken = 'the solver worker did not answer';
+      return failure(b.broken);
+    }
+  }
+  const m = b.received.get(id) as {
+    ok: boolean; message?: string; status: number; objective: number; dualBound?: number; values: Float64Array; rowDuals: Float64Array;
+    feasible: boolean; nodes: number; iterations: number; version?: string;
+  };
+  b.received.delete(id);
+  if (!m.ok) return failure(m.message ?? 'unknown solver error');
+  b.version = m.version;
+  const status: LpStatus = m.status === OPTIMAL ? 'optimal'
+    : m.status === INFEASIBLE ? 'infeasible'
+      : m.status === UNBOUNDED || m.status === UNBOUNDED_OR_INFEASIBLE ? 'unbounded'
+        : m.status >= 11 && m.status <= 17 && m.status !== 15 ? 'limit' : 'error';
+  const dualBound = typeof m.dualBound === 'number' && Number.isFinite(m.dualBound) ? m.dualBound : (status === 'optimal' ? m.objective : -Infinity);
+  return {
+    status, objective: m.objective, dualBound, values: m.values, rowDuals: m.rowDuals, feasible: m.feasible, nodes: m.nodes, iterations: m.iterations,
+    ...(status === 'error' ? { message: `HiGHS model status ${m.status}` } : {}),
+  };
+}
+
+/** Solves a model synchronously with HiGHS. Never throws for an optimisation outcome; `status: 'error'` carries why it could not run. */
+export function solveLp(model: LpModel, options: LpOptions = {}): LpResult {
+  return submitLp(model, options).wait();
+}
+
+/** Builds an `LpModel` column by column. */
+export class LpBuilder {
+  private readonly cost: number[] = [];
+  private readonly lower: number[] = [];
+  private readonly upper: number[] = [];
+  private readonly integer: number[] = [];
+  private readonly starts: number[] = [0];
+  private readonly rows: number[] = [];
+  private readonly coefs: number[] = [];
+  private readonly rowLo: number[] = [];
+  private readonly rowHi: number[] = [];
+
+  get numCols(): number { return this.cost.length; }
+  get numRows(): number { return this.rowLo.length; }
+
+  /** Adds a row `lo <= ... <= hi` (its entries come with the columns); returns its index. */
+  row(lo: number, hi: number): number {
+    this.rowLo.push(lo);
+    this.rowHi.push(hi);
+    return this.rowLo.length - 1;
+  }
+
+  /** Adds a column with its entries (row index, coefficient); returns its index. */
+  col(cost: number, lo: number, hi: number, entries: readonly (readonly [number, number])[], integer = false): number {
+    this.cost.push(cost);
+    this.lower.push(lo);
+    this.upper.push(hi);
+    this.integer.push(integer ? 1 : 0);
+    for (const [r, v] of entries) {
+      if (v === 0) continue;
+      this.rows.push(r);
+      this.coefs.push(v);
+    }
+    this.starts.push(this.rows.length);
+    return this.cost.length - 1;
+  }
+
+  /** Adds an entry to an existing column (columns are stored in order: only the last one may grow). */
+  addEntry(col: number, row: number, value: number): void {
+    if (col === this.cost.length - 1) {
+      this.rows.push(row);
+      this.coefs.push(value);
+      this.starts[col + 1] = this.rows.length;
+      return;
+    }
+    (this.late ??= []).push([col, row, value]);
+  }
+
+  private late?: [number, number, number][];
+
+  build(withIntegrality: boolean): LpModel {
+    if (this.late && this.late.length > 0) return this.rebuilt(withIntegrality);
+    const inf = (x: number): number => (x === Infinity ? 1e30 : x === -Infinity ? -1e30 : x);
+    return {
+      numCols: this.cost.length,
+      numRows: this.rowLo.length,
+      colCost: Float64Array.from(this.cost),
+      colLower: Float64Array.from(this.lower, inf),
+      colUpper: Float64Array.from(this.upper, inf),
+      rowLower: Float64Array.from(this.rowLo, inf),
+      rowUpper: Float64Array.from(this.rowHi, inf),
+      starts: Int32Array.from(this.starts),
+      indices: Int32Array.from(this.rows),
+      values: Float64Array.from(this.coefs),
+      ...(withIntegrality ? { integrality: Int32Array.from(this.integer) } : {}),
+    };
+  }
+
+  /** The model with the entries added to earlier columns merged in. */
+  private rebuilt(withIntegrality: boolean): LpModel {
+    const extra = new Map<number, [number, number][]>();
+    for (const [c, r, v] of this.late!) {
+      const list = extra.get(c);
+      if (list) list.push([r, v]); else extra.set(c, [[r, v]]);
+    }
+    const starts = [0];
+    const rows: number[] = [];
+    const coefs: number[] = [];
+    for (let c = 0; c < this.cost.length; c++) {
+      for (let k = this.starts[c]; k < this.starts[c + 1]; k++) { rows.push(this.rows[k]); coefs.push(this.coefs[k]); }
+      for (const [r, v] of extra.get(c) ?? []) { rows.push(r); coefs.push(v); }
+      starts.push(rows.length);
+    }
+    const inf = (x: number): number => (x === Infinity ? 1e30 : x === -Infinity ? -1e30 : x);
+    return {
+      numCols: this.cost.length,
+      numRows: this.rowLo.length,
+      colCost: Float64Array.from(this.cost),
+      colLower: Float64Array.from(this.lower, inf),
+      colUpper: Float64Array.from(this.upper, inf),
+      rowLower: Float64Array.from(this.rowLo, inf),
+      rowUpper: Float64Array.from(this.rowHi, inf),
+      starts: Int32Array.from(starts),
+      indices: Int32Array.from(rows),
+      values: Float64Array.from(coefs),
+      ...(withIntegrality ? { integrality: Int32Array.from(this.integer) } : {}),
+    };
+  }
+}

@@ -1,0 +1,343 @@
+/**
+ * The tight lower bound (`summary.tightBound`): the optimum of a relaxation of the feasibility
+ * rules that keeps rules 3-5 per slice shape, solved with HiGHS (docs/planner.md, "Tight bound").
+ *
+ * Variables, per fleet GPU type o:
+ * - n[o,L] >= 0: GPUs of type o cut into maximal MIG layout L (one `whole` layout without MIG);
+ *   the slices of shape s are N[o,s] = sum_L n[o,L] x count_L(s);
+ * - per model m, shape s of o and admissible Pareto-optimal entry e: x[m,s,e] >= 0, the slice time
+ *   (sum of shares) m gets at entry e on slices of shape s, and y[m,s,e] >= 0, its seats there
+ *   (slices of shape s on which it runs at e).
+ * Rows:
+ * - demand: sum x[m,s,e] x throughput_e >= rps_m; seats: x[m,s,e] <= y[m,s,e]; every model has a
+ *   seat: sum y[m,.,.] >= 1;
+ * - per shape, time: sum x <= N[o,s]; latency: sum y x latency_e / budget_m <= N[o,s]; memory:
+ *   sum y x memory_e <= N[o,s] x (slice memory - process overhead).
+ * Objective: GPUs (sum n), or for several GPU types cost (sum price x n) and, in a second solve, GPUs.
+ *
+ * Why it is a bound: any plan that passes verifyPlan maps onto a feasible point (docs/planner.md).
+ * Integral seats and GPU counts (a MILP) are solved within a node budget; when the budget runs
+ * out the solver's proven dual bound is used, and for large fleets the LP relaxation alone.
+ * Models that only differ in demand are merged into one group with their demands and seat counts
+ * summed — the sum of feasible points of the members is feasible for the group, so merging keeps
+ * the relaxation a relaxation.
+ */
+import type { Fleet, ModelSpec } from '../fleet/types';
+import { budgetOf, Candidate, candidatesFor, rawEntries } from './entries';
+import { GpuOption, nodeMix, resolveGpuOptions } from './gpu-options';
+import { maximalLayouts } from './gpu-space';
+import { LpBuilder, LpModel, LpResult, solveLp, solverName, submitLp } from './lp-solver';
+import type { TightBound } from './types';
+
+/** Integer columns up to which the MILP (integral seats and GPUs) is tried. */
+export const MILP_MAX_INTEGER_COLUMNS = 400;
+/** Branch-and-bound node budget of the bound's MILP (a count, so the result is deterministic). */
+export const BOUND_MAX_NODES = 400;
+
+/** One model of the relaxation (a group of models alike but for demand, merged). */
+interface BoundModel {
+  readonly rps: number;
+  /** Models in the group: the seat row asks for this many seats. */
+  readonly count: number;
+  readonly budget: number;
+  /** Candidates per option, per shape. */
+  readonly cands: readonly (readonly (readonly Candidate[])[])[];
+  /** Below the fleet's coldBelowRps: may be served from cache slices (time only, no seat). */
+  readonly cold: boolean;
+}
+
+export interface BoundInput {
+  readonly models: readonly ModelSpec[];
+  /** Per model, per option, per shape (as `candidatesFor`). */
+  readonly cands: readonly (readonly (readonly (readonly Candidate[])[])[])[];
+  readonly opts: readonly GpuOption[];
+  readonly fleet: Fleet;
+}
+
+/** Safety margin before rounding a solver optimum up to whole GPUs (solver tolerances are ~1e-7 relative). */
+function roundUpGpus(x: number): number {
+  return Math.max(0, Math.ceil(x - Math.max(1e-4, 1e-6 * Math.abs(x))));
+}
+
+/** Fleets with more models also merge models whose latency budgets differ by at most `BUDGET_BAND` (the LP stays small). */
+export const MERGE_BUDGETS_ABOVE = 400;
+const BUDGET_BAND = 1.05;
+
+/**
+ * Merges models into groups the relaxation treats as one: demands and seat counts summed. Exact
+ * copies (same candidates, budget, cold status) always; above `MERGE_BUDGETS_ABOVE` models also
+ * copies of one profile table and memory whose budgets fall in the same 5% band — the group gets
+ * the largest budget and that member's candidates, which dominate every member's (a larger budget
+ * admits more entries and divides latency by more), so the merged model is still a relaxation.
+ */
+function groupModels(input: BoundInput): BoundModel[] {
+  const below = input.fleet.coldBelowRps;
+  const h = input.fleet.latencyHeadroom;
+  const loose = input.models.length > MERGE_BUDGETS_ABOVE;
+  const tables = new TableIds(input.opts);
+  const groups = new Map<string, { rps: number; count: number; budget: number; cands: BoundModel['cands']; cold: boolean }>();
+  const out: BoundModel[] = [];
+  input.models.forEach((m, i) => {
+    const cold = below !== undefined && m.rps < below;
+    const budget = budgetOf(m, h);
+    const k = loose
+      ? `${tables.id(m)}/${m.memoryGiB}/${Math.floor(Math.log(budget) / Math.log(BUDGET_BAND))}/${cold ? 1 : 0}`
+      : groupKey(input.cands[i], budget, cold);
+    const g = groups.get(k);
+    if (g) {
+      g.rps += m.rps;
+      g.count += 1;
+      if (budget > g.budget) { g.budget = budget; g.cands = input.cands[i]; }
+      return;
+    }
+    const entry = { rps: m.rps, count: 1, budget, cands: input.cands[i], cold };
+    groups.set(k, entry);
+    out.push(entry);
+  });
+  return out;
+}
+
+/** Ids of profile tables by content (the raw entries a model has on every option). */
+class TableIds {
+  private readonly byHash = new Map<number, { raw: ReturnType<typeof rawEntries>[]; id: number }[]>();
+  private next = 0;
+  constructor(private readonly opts: readonly GpuOption[]) {}
+
+  id(m: ModelSpec): number {
+    const raw = this.opts.map((o) => rawEntries(m, o));
+    let h = 0x811c9dc5;
+    const mix = (x: number): void => { h = Math.imul(h ^ (Math.round(x * 1000) | 0), 0x01000193); };
+    for (const list of raw) {
+      mix(list.length);
+      for (const e of list) { mix(e.slice); mix(e.batch); mix(e.instances); mix(e.throughput); mix(e.latencyMs); }
+    }
+    const bucket = this.byHash.get(h) ?? [];
+    const same = bucket.find((b) => b.raw.every((list, k) => list.length === raw[k].length && list.every((e, j) => {
+      const f = raw[k][j];
+      return e.slice === f.slice && e.batch === f.batch && e.instances === f.instances && e.throughput === f.throughput && e.latencyMs === f.latencyMs && e.estimated === f.estimated;
+    })));
+    if (same) return same.id;
+    const id = this.next++;
+    bucket.push({ raw, id });
+    this.byHash.set(h, bucket);
+    return id;
+  }
+}
+
+/** What the relaxation sees of a model besides its demand: budget, cold status and every candidate's figures. */
+function groupKey(cands: BoundModel['cands'], budget: number, cold: boolean): string {
+  const parts: (number | string)[] = [budget, cold ? 1 : 0];
+  for (const perOpt of cands) {
+    for (const list of perOpt) {
+      parts.push('|');
+      for (const c of list) parts.push(c.throughput, c.latencyMs, c.memGiB);
+    }
+  }
+  return parts.join(',');
+}
+
+interface Built {
+  readonly builder: LpBuilder;
+  /** Layout columns per option (for the objective). */
+  readonly layoutCols: number[][];
+  /** Node columns per option and node option (whole instances carrying the option's GPUs). */
+  readonly nodeCols: number[][];
+  readonly integerCols: number;
+}
+
+/**
+ * The relaxation as a model. Seats are written y = x + z: x the slice time at an entry (a seat
+ * per unit of share), z >= 0 free seats; free seats keep only entries Pareto-optimal in (latency,
+ * memory) per shape — moving a free seat to an entry with no more latency and memory keeps every
+ * row feasible, so the pruned model is still a relaxation. `integral`: the layout counts and, per
+ * model and shape, the number of seats (sum of x + z) are integer columns.
+ */
+function build(models: readonly BoundModel[], opts: readonly GpuOption[], overhead: number, integral: boolean): Built {
+  const b = new LpBuilder();
+  const timeRow: number[][] = [];
+  const latRow: number[][] = [];
+  const memRow: number[][] = [];
+  for (const o of opts) {
+    timeRow.push(o.shapes.map(() => b.row(-Infinity, 0)));
+    latRow.push(o.shapes.map(() => b.row(-Infinity, 0)));
+    memRow.push(o.shapes.map(() => b.row(-Infinity, 0)));
+  }
+  let integerCols = 0;
+  const layoutCols: number[][] = opts.map((o, k) => {
+    const shapeIndex = new Map(o.shapes.map((s, i) => [s.profile, i]));
+    return maximalLayouts(o).map((layout) => {
+      const count = o.shapes.map(() => 0);
+      for (const p of layout) count[shapeIndex.get(p.shape.profile)!]++;
+      const entries: [number, number][] = [];
+      o.shapes.forEach((s, i) => {
+        if (count[i] === 0) return;
+        entries.push([timeRow[k][i], -count[i]], [latRow[k][i], -count[i]], [memRow[k][i], -count[i] * Math.max(0, s.memoryGiB - overhead)]);
+      });
+      if (integral) integerCols++;
+      return b.col(0, 0, Infinity, entries, integral);
+    });
+  });
+  // whole nodes: the GPUs of an option are carried by instances of its node options
+  const nodeCols = opts.map((o, k) => {
+    const carry = b.row(-Infinity, 0);
+    for (const c of layoutCols[k]) b.addEntry(c, carry, 1);
+    return o.nodeOptions.map((n) => b.col(0, 0, Infinity, [[carry, -n.gpusPerNode]], true));
+  });
+  for (const m of models) {
+    const demand = b.row(m.rps, Infinity);
+    const seat = m.cold ? -1 : b.row(m.count, Infinity);
+    opts.forEach((o, k) => {
+      o.shapes.forEach((_, i) => {
+        const list = m.cands[k][i];
+        if (list.length === 0) return;
+        const t = timeRow[k][i];
+        const l = latRow[k][i];
+        const mem = memRow[k][i];
+        if (m.cold) {
+          // a cache slice: time at the best admissible entry, no seat (rules 3 and 5 of the cold pool)
+          b.col(0, 0, Infinity, [[demand, list[0].throughput], [t, 1]]);
+        }
+        // integral: the seats of m on this shape, the sum of its x + z, are a whole number
+        const count = integral && seat >= 0 ? b.row(0, 0) : -1;
+        const seatRows = (e: Candidate): [number, number][] => [
+          ...(seat >= 0 ? [[seat, 1] as [number, number]] : []), ...(count >= 0 ? [[count, 1] as [number, number]] : []),
+          [l, e.latencyMs / m.budget], [mem, e.memGiB],
+        ];
+        // served time (a seat's worth of latency and memory per unit of share) ...
+        for (const e of list) b.col(0, 0, Infinity, [[demand, e.throughput], [t, 1], ...seatRows(e)]);
+        if (seat < 0) return;
+        // ... and free seats (no time), Pareto-optimal in latency and memory
+        const free = list.slice().sort((x, y) => x.latencyMs - y.latencyMs || x.memGiB - y.memGiB);
+        let minMem = Infinity;
+        for (const e of free) {
+          if (e.memGiB >= minMem) continue;
+          minMem = e.memGiB;
+          b.col(0, 0, Infinity, seatRows(e));
+        }
+        if (count >= 0) {
+          b.col(0, 0, Infinity, [[count, -1]], true);
+          integerCols++;
+        }
+      });
+    });
+  }
+  return { builder: b, layoutCols, nodeCols, integerCols };
+}
+
+/** The model with an objective: GPUs (each layout column 1), or cost (each node at its price). */
+function withCost(built: Built, objective: 'gpus' | 'cost', opts: readonly GpuOption[], integral: boolean): LpModel {
+  const model = built.builder.build(integral);
+  const colCost = new Float64Array(model.numCols);
+  if (objective === 'gpus') built.layoutCols.forEach((cols) => { for (const c of cols) colCost[c] = 1; });
+  else built.nodeCols.forEach((cols, k) => cols.forEach((c, j) => { const n = opts[k].nodeOptions[j]; colCost[c] = n.pricePerGpuHour * n.gpusPerNode; }));
+  return { ...model, colCost };
+}
+
+/** The value a solve proves (minimisation): the optimum, or a MILP's dual bound when its budget ran out. */
+function provenValue(r: LpResult, integral: boolean): number | undefined {
+  // a MILP proves its dual bound (the optimum up to the relative gap); an LP its optimum
+  if (integral && (r.status === 'optimal' || r.status === 'limit') && Number.isFinite(r.dualBound)) return r.dualBound;
+  return r.status === 'optimal' ? r.objective : undefined;
+}
+
+export interface TightBoundOptions {
+  /**
+   * Try the integral model (integer seats and layout counts) when it has at most
+   * `MILP_MAX_INTEGER_COLUMNS` integer columns and the LP bound is below `target`.
+   * @default true
+   */
+  readonly integral?: boolean;
+  /** GPUs of a plan already found: the MILP runs only when the LP bound is below it (it could not raise the bound otherwise). */
+  readonly target?: number;
+}
+
+export interface TightBoundResult {
+  readonly bound?: TightBound;
+  /** Why there is no bound (the solver could not run). */
+  readonly problem?: string;
+}
+
+/** A bound being solved in the solver's worker; `finish` waits for it (and may refine it with the MILP). */
+export interface PendingBound {
+  finish(options?: TightBoundOptions): TightBoundResult;
+}
+
+/**
+ * Starts the tight bound from the planner's own candidates: the LP is handed to the solver worker
+ * at once, so it is solved while the caller packs. Never throws for a fleet the planner can plan.
+ */
+export function startTightBound(input: BoundInput): PendingBound {
+  const opts = input.opts;
+  const models = groupModels(input);
+  const overhead = input.fleet.processOverheadGiB;
+  const lpModel = build(models, opts, overhead, false);
+  const gpuLp = submitLp(withCost(lpModel, 'gpus', opts, false));
+  // several GPU types: the least cost, with whole GPUs and whole nodes (few integer columns)
+  const costLp = opts.length > 1 ? submitLp(withCost(lpModel, 'cost', opts, true), { maxNodes: BOUND_MAX_NODES }) : undefined;
+  let lpPart: { result?: TightBoundResult; gpus?: number; costPerHour?: number } | undefined;
+  let refined: { target: number; result: TightBoundResult } | undefined;
+  const lpFinish = (): NonNullable<typeof lpPart> => {
+    if (lpPart) return lpPart;
+    const lp = gpuLp.wait();
+    const lpValue = provenValue(lp, false);
+    const cost = costLp?.wait();
+    if (lpValue === undefined) {
+      lpPart = { result: { problem: `the solver returned ${lp.status}${lp.message ? ` (${lp.message})` : ''}` } };
+      return lpPart;
+    }
+    let costPerHour: number | undefined;
+    if (cost) {
+      const v = provenValue(cost, true);
+      if (v === undefined) {
+        lpPart = { result: { problem: `the solver returned ${cost.status} for the cost` } };
+        return lpPart;
+      }
+      // a MILP dual bound: proven up to the solver's tolerances (1e-7 relative), far below a cent
+      costPerHour = Math.max(0, v - 1e-7 * Math.abs(v));
+    }
+    lpPart = { gpus: roundUpGpus(lpValue), costPerHour };
+    return lpPart;
+  };
+  const result = (gpus: number, method: TightBound['method'], cost: number | undefined): TightBoundResult => {
+    // one GPU type: the cheapest whole nodes carrying at least the bound's GPUs
+    const costPerHour = cost ?? nodeMix(opts[0], gpus).costPerHour;
+    return { bound: { gpus, costPerHour: Math.floor(costPerHour * 1e4 + 1e-6) / 1e4, method, solver: solverName() } };
+  };
+  return {
+    finish: (options: TightBoundOptions = {}): TightBoundResult => {
+      const lp = lpFinish();
+      if (lp.result) return lp.result;
+      const target = options.target;
+      // the integral model minimises GPUs: for several GPU types the plan minimises cost instead
+      if (!(options.integral ?? true) || target === undefined || target <= lp.gpus! || opts.length > 1) return result(lp.gpus!, 'lp', lp.costPerHour);
+      if (refined && refined.target === target) return refined.result;
+      let gpus = lp.gpus!;
+      let method: TightBound['method'] = 'lp';
+      const milpModel = build(models, opts, overhead, true);
+      if (milpModel.integerCols <= MILP_MAX_INTEGER_COLUMNS) {
+        const milp = solveLp(withCost(milpModel, 'gpus', opts, true), { maxNodes: BOUND_MAX_NODES });
+        const v = provenValue(milp, true);
+        if (v !== undefined && roundUpGpus(v) >= gpus) {
+          gpus = roundUpGpus(v);
+          method = milp.status === 'optimal' ? 'milp' : 'milp-bound';
+        }
+      }
+      refined = { target, result: result(gpus, method, lp.costPerHour) };
+      return refined.result;
+    },
+  };
+}
+
+/**
+ * The tight lower bound of a fleet (DESIGN.md "Tight bound"): the fewest GPUs (and, with several
+ * GPU types, the least cost per hour) of any plan that passes verifyPlan. Undefined with a reason
+ * when the solver could not run.
+ */
+export function tightBound(fleet: Fleet, options: TightBoundOptions = {}): TightBoundResult {
+  const opts = resolveGpuOptions(fleet);
+  const models = [...fleet.models].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const h = fleet.latencyHeadroom;
+  const ov = fleet.processOverheadGiB;
+  const cands = models.map((m) => opts.map((o) => candidatesFor(m, o, h, ov)));
+  return startTightBound({ models, cands, opts, fleet }).finish(options);
+}
