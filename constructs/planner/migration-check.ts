@@ -344,6 +344,8 @@ export function checkMigration(fleet: Fleet, running: Plan, target: Plan, migrat
         if (!n) return [`no node ${a.node}`];
         const still = [...servers.values()].filter((s) => s.node === a.node).map((s) => s.id);
         if (still.length > 0) p.push(`servers still run on ${a.node}: ${still.join(', ')}`);
+        // an uncordoned node takes new pods: it could not be counted empty
+        if (!n.cordoned) p.push(`node ${a.node} is removed without being cordoned`);
         gpus -= n.gpus.length;
         nodes.delete(a.node);
         return p;

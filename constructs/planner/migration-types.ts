@@ -116,8 +116,11 @@ export interface MigrationSummary {
   readonly serversStopped: number;
   /** Temporary servers (started and stopped within the migration). */
   readonly temporaryServers: number;
+  /** Nodes of the target that did not run before, and running nodes the target does not keep. */
   readonly nodesAdded: number;
   readonly nodesRemoved: number;
+  /** Nodes added only for temporary servers (and removed before the end). */
+  readonly temporaryNodes: number;
   /** Nodes re-cut in place (`recut` actions) and their GPUs. */
   readonly nodesRecut: number;
   readonly gpusRecut: number;

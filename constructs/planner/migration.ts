@@ -301,7 +301,7 @@ export function planMigration(fleet: Fleet, running: Plan, target: Plan, options
       return updatesOf(m).reduce((a, u) => a + u.share - (world.shares.get(u.server)?.get(m) ?? 0), 0);
     }
     if (routes.length > 0) {
-      emit('shift-traffic', `move the traffic of ${routes.length} model(s) to their new servers`, routes, ['the routes are accepted by the gateway and the old servers see no new requests']);
+      emit('shift-traffic', `route the traffic of ${routes.length} model(s) as the new plan does`, routes, ['the routes are accepted by the gateway and the old servers see no new requests']);
       progress = true;
     }
     // C. stop servers that are not in the target and receive no traffic
@@ -336,7 +336,8 @@ export function planMigration(fleet: Fleet, running: Plan, target: Plan, options
     const leave = [...world.nodes.keys()].filter((n) => (removedNodes.includes(n) || n.startsWith('temp-')) && emptyNode(n)
       && !(n.startsWith('temp-') && (pending.size > 0 || [...world.servers.values()].some((s) => s.temporary)))).sort();
     if (leave.length > 0) {
-      emit('remove-nodes', `remove ${leave.length} empty node(s)`, leave.map((node) => ({ kind: 'remove-node', node })), leave.map((n) => `node ${n} is gone`));
+      const cordons: MigrationAction[] = leave.filter((n) => !world.nodes.get(n)!.cordoned).map((node) => ({ kind: 'cordon', node }));
+      emit('remove-nodes', `remove ${leave.length} empty node(s)`, [...cordons, ...leave.map((node): MigrationAction => ({ kind: 'remove-node', node }))], leave.map((n) => `node ${n} is gone`));
       progress = true;
     }
     const done = pending.size === 0 && recutNodes.every((n) => recutDone.has(n)) && [...world.nodes.keys()].every((n) => tgtNodes.has(n))
@@ -403,8 +404,9 @@ export function planMigration(fleet: Fleet, running: Plan, target: Plan, options
     serversStarted: steps.reduce((a, s) => a + s.actions.filter((x) => x.kind === 'start-server').length, 0),
     serversStopped: steps.reduce((a, s) => a + s.actions.filter((x) => x.kind === 'stop-server').length, 0),
     temporaryServers: tempServers,
-    nodesAdded: steps.reduce((a, s) => a + s.actions.filter((x) => x.kind === 'add-node').length, 0),
-    nodesRemoved: steps.reduce((a, s) => a + s.actions.filter((x) => x.kind === 'remove-node').length, 0),
+    nodesAdded: added.length,
+    nodesRemoved: removedNodes.length,
+    temporaryNodes: tempNodes,
     nodesRecut: recutNodes.length,
     gpusRecut,
     gpusBefore,
@@ -427,7 +429,7 @@ function tempSlots(n: MigrationNode, profile: string): number {
  */
 function blocking(world: World, pending: PlannedServer[], recut: string[], targetIds: Set<string>, keptIds: Set<string>): MigrationServer[] {
   const out = new Map<string, MigrationServer>();
-  const movable = (s: MigrationServer): boolean => !keptIds.has(s.id) && !s.temporary && !s.cache;
+  const movable = (s: MigrationServer): boolean => !keptIds.has(s.id) && !s.temporary;
   const first = recut.sort()[0];
   if (first) for (const s of world.servers.values()) if (s.node === first && movable(s)) out.set(s.id, s);
   for (const t of pending) {

@@ -495,7 +495,7 @@ export function mapOntoRunning(previous: Plan, fresh: Plan, fleet: Fleet, recut:
     nameOf.set(x.f, x.p);
     taken.add(x.p);
   }
-  let nextNode = maxIndex([...prevNodes.map((n) => n.name), ...freshNodes.map((n) => n.name)], 'node-') + 1;
+  let nextNode = maxIndex(prevNodes.map((n) => n.name), 'node-') + 1;
   for (const f of freshNodes) if (!nameOf.has(f.name)) nameOf.set(f.name, `node-${nextNode++}`);
   const prevGpuIds = new Map(prevNodes.map((n) => [n.name, [...n.gpus]]));
   let nextGpu = maxIndex(previous.gpus.map((g) => g.id), 'gpu-') + 1;
