@@ -24,3 +24,4 @@ export * from './serving-platform';
 export * from './model-routes';
 export * from './model-router';
 export * from './serving-platform-router';
+export * from './migration-runbook';
