@@ -175,6 +175,16 @@ describe('the checker rejects broken sequences', () => {
     expect(problems.join('\n')).toMatch(message);
   });
 
+  test('fails for a re-cut that does not change the layout (no GPU needs re-cutting)', () => {
+    const c = JSON.parse(JSON.stringify(good)) as Migration;
+    const recut = c.steps.find((s) => s.kind === 'recut')!;
+    const a = recut.actions[0] as Extract<MigrationAction, { kind: 'recut' }>;
+    // re-cut the node a second time, to the layout it already has
+    (c.steps as Migration['steps'][number][]).splice(recut.index, 0, { ...recut, index: recut.index + 1, actions: [{ ...a }] });
+    const renumbered = { ...c, steps: c.steps.map((s, i) => ({ ...s, index: i + 1 })) };
+    expect(check(renumbered).join('\n')).toMatch(/\(recut node-0\): the layout does not change: no GPU needs re-cutting/);
+  });
+
   test('fails when the target plan is not valid for the fleet', () => {
     const bad: Plan = { ...target, gpus: target.gpus.map((g, i) => (i === 0 ? { ...g, slices: g.slices.map((s) => ({ ...s, models: s.models.map((x) => ({ ...x, share: x.share * 3 })) })) } : g)) };
     expect(checkMigration(next, running, bad, planMigration(next, running, bad)).some((p) => p.startsWith('target plan: rule 3 (time)'))).toBe(true);
