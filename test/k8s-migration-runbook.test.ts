@@ -15,9 +15,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parseFleet } from '../constructs/fleet';
 import type { Fleet } from '../constructs/fleet/types';
-import { migrationRunbook, planDeclaration, relayoutScript, renderRunbookText } from '../constructs/k8s';
+import { checkRendering, formatFinding, migrationRunbook, planDeclaration, relayoutScript, renderRunbookText } from '../constructs/k8s';
 import { plan, planMigration, replan, type Plan } from '../constructs/planner';
 import { mapOntoRunning } from '../constructs/planner/replan';
+import { plannedObjects } from './check-fixtures';
 import { fleetOf, model, synthProfiles } from './planner-fixtures';
 
 const LONG_TAIL = parseFleet(fs.readFileSync(path.join(__dirname, '../examples/long-tail.fleet.yaml'), 'utf8'), 'long-tail.fleet.yaml');
@@ -60,14 +61,19 @@ describe('karpenter path: examples/long-tail.fleet.yaml, two models at 3x', () =
     const created = rb.steps.flatMap((s) => s.operations).map((o) => /^create (\S+)\/(\S+) with/.exec(o.text)).filter((x): x is RegExpExecArray => !!x);
     expect(created.length).toBe(2);
     for (const c of created) expect(runningPools.has(c[2])).toBe(false);
-    // and the runbook says why: the target rendering numbers pools by position
-    expect(rb.notes.some((n) => /is a running pool of other content: the runbook creates it as/.test(n))).toBe(true);
-    expect(rb.notes).toContain('do not apply the target rendering whole: it gives running pools other content under their names, which restarts them; apply these steps');
   });
 
   test('each new pool is waited for until every replica is ready', () => {
     const start = rb.steps[1];
     expect(start.waitFor.map((w) => w.command)).toEqual(start.operations.map((o) => `kubectl -n serving-shared rollout status deployment/${/^create \S+\/(\S+) with/.exec(o.text)![1]} --timeout=30m`));
+  });
+
+  test('the target rendering passes gpufleet check against the running one: no layout changed content under its name', () => {
+    // checkRendering (issue 9) is independent of the re-planner: rule `relayout` compares the two renderings' NodePools
+    const before = plannedObjects(LONG_TAIL, running).objects;
+    const after = plannedObjects(next, target).objects;
+    const r = checkRendering(after, { previous: before });
+    expect(r.findings.map(formatFinding)).toEqual([]);
   });
 
   test('the text form lists each step, its commands and what to wait for', () => {
@@ -152,6 +158,20 @@ describe('in-place path: a node re-cut with the relayout procedure', () => {
     const stop = rb.steps.find((s) => s.kind === 'stop-servers')!;
     expect(stop.index).toBeLessThan(at('recut'));
     expect(stop.operations.every((o) => o.text.startsWith('delete '))).toBe(true);
+  });
+
+  test('the target rendering numbers pools by position: new pools whose target name is a running pool get a content suffix', () => {
+    const runningPools = poolContents(fleet, running);
+    const targetPools = poolContents(next, target);
+    const clashing = [...targetPools].filter(([name, content]) => runningPools.has(name) && runningPools.get(name) !== content);
+    expect(clashing.length).toBeGreaterThan(0);
+    const created = rb.steps.flatMap((s) => s.operations).map((o) => /^create team-a\/(\S+) with/.exec(o.text)?.[1]).filter((x): x is string => !!x);
+    for (const name of created) {
+      expect(runningPools.has(name)).toBe(false);
+      expect(name).toMatch(/^team-a-1g-\d+-[0-9a-f]{6}$/);
+    }
+    expect(rb.notes.filter((n) => /is a running pool of other content: the runbook creates it as team-a\/team-a-1g-\d+-[0-9a-f]{6} \(pool names are numbered by position\)$/.test(n)).length).toBe(created.length);
+    expect(rb.notes).toContain('do not apply the target rendering whole: it gives running pools other content under their names, which restarts them; apply these steps');
   });
 
   test('on the karpenter path a re-cut in place is flagged', () => {

@@ -1,5 +1,5 @@
 /**
- * The gpufleet commands: `plan`, `report` and `router`, their specs (used for parsing and help)
+ * The gpufleet commands: `plan`, `report`, `check` and `router`, their specs (used for parsing and help)
  * and their handlers. Each handler validates everything before it writes anything.
  */
 import * as path from 'path';
@@ -56,7 +56,27 @@ export const ROUTER: CommandSpec = {
   examples: ['gpufleet router --config examples/router.yaml'],
 };
 
-export const COMMANDS: readonly CommandSpec[] = [PLAN, REPORT, REBALANCE, ROUTER];
+export const CHECK: CommandSpec = {
+  name: 'check',
+  summary: 'Prove a rendering would provision, schedule and scale on a real cluster (Karpenter, device plugin, MIG manager, autoscalers).',
+  positionals: [{ name: 'DIR', description: 'the rendering: a directory of Kubernetes manifests (.yaml, .yml, .json), e.g. dist/ of npm run synth' }],
+  flags: [
+    { name: 'previous', value: 'DIR', description: 'the rendering this one replaces: also report every NodePool whose MIG layout changed content under the same name' },
+  ],
+  details: [
+    'Rules, by the upstream semantics of the consumers (FIDELITY.md): provisioning (Karpenter can launch a node',
+    'for every GPU pod template: labels, taints, NodeOverlay capacity), scheduling (the node runs it: device-plugin',
+    'resources for the layout, MIG strategy and time-slicing; GPU feature discovery labels), capacity (all GPU pods',
+    'fit at minimum and maximum replicas within the NodePool limits, CPU and memory of a full node included), quota,',
+    'layout (every layout legal and in the MIG manager\'s ConfigMap), autoscaling (targets exist, every metric is',
+    'produced by something installed or declared), prerequisites, relayout (with --previous).',
+    'Prints one line per finding (rule: object: problem) and a summary line. Exit codes: 0 no findings,',
+    '1 findings, 2 bad input (no such directory, no manifests, unparsable YAML).',
+  ],
+  examples: ['npm run synth && gpufleet check dist', 'gpufleet check dist --previous build/last-release'],
+};
+
+export const COMMANDS: readonly CommandSpec[] = [PLAN, REPORT, REBALANCE, ROUTER, CHECK];
 
 type Engine = typeof import('./engine');
 
@@ -114,6 +134,15 @@ export async function runReport(args: ParsedArgs, version: string): Promise<numb
     process.stderr.write(`report written to ${out}\n`);
   }
   return EXIT_OK;
+}
+
+/** `gpufleet check DIR [--previous DIR]`. */
+export async function runCheck(args: ParsedArgs): Promise<number> {
+  const { runCheckOn } = await import('./check-command');
+  const previous = args.flags.previous;
+  const { code, out } = runCheckOn(args.positionals.DIR, typeof previous === 'string' ? previous : undefined);
+  await writeStdout(out);
+  return code;
 }
 
 /**

@@ -5,6 +5,7 @@ export { PlanError } from './plan-error';
 export { lowerBound, baselines } from './bounds';
 export type { Baselines } from './bounds';
 export { ESTIMATE_RULE, ESTIMATE_DERATE } from './entries';
+export { migConfigName } from './nodes';
 export { replan, DEFAULT_MOVED_MODEL_PRICE, DEFAULT_RECUT_GPU_PRICE } from './replan';
 export type { Replan, ReplanCandidate, ReplanOptions } from './replan';
 export { diffPlans } from './plan-changes';
