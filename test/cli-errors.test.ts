@@ -120,7 +120,7 @@ describe('invalid fleet', () => {
 describe('usage errors exit 2', () => {
   test.each([
     [['plan', SMALL_FLEET, '--jsn'], /unknown flag "--jsn" for "gpufleet plan"; did you mean --json\? allowed: --json, --out, --help/],
-    [['plna', SMALL_FLEET], /unknown command "plna"; did you mean plan\? commands: plan, report, router/],
+    [['plna', SMALL_FLEET], /unknown command "plna"; did you mean plan\? commands: plan, report, rebalance, router/],
     [['plan', SMALL_FLEET, '--out', '-'], /--out: "-" is not a file; use --json/],
     [['plan', SMALL_FLEET, '-x'], /unknown flag "-x"/],
     [['plan'], /missing argument FLEET/],
@@ -129,7 +129,7 @@ describe('usage errors exit 2', () => {
     [['plan', SMALL_FLEET, '--json', '--json'], /--json: given more than once/],
     [['plan', SMALL_FLEET, '--json=yes'], /--json: takes no value/],
     [['report', SMALL_FLEET], /missing --out FILE/],
-    [['deploy', SMALL_FLEET], /unknown command "deploy"; commands: plan, report, router/],
+    [['deploy', SMALL_FLEET], /unknown command "deploy"; commands: plan, report, rebalance, router/],
     [['--frobnicate'], /unknown flag "--frobnicate"/],
     [['help', 'nope'], /help: unknown command "nope"/],
   ])('fails on %j', (args, message) => {

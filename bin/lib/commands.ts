@@ -6,6 +6,7 @@ import * as path from 'path';
 import { type CommandSpec, type ParsedArgs } from './args';
 import { CliInputError, EXIT_INTERNAL, EXIT_OK, usageError } from './errors';
 import { checkOutputFile, writeOutputFile, writeStdout } from './output';
+import { REBALANCE } from './rebalance-spec';
 
 export const PLAN: CommandSpec = {
   name: 'plan',
@@ -35,6 +36,7 @@ export const REPORT: CommandSpec = {
   flags: [
     { name: 'out', value: 'FILE', description: 'the HTML file to write (required; parent folders are created; "-" for stdout)' },
     { name: 'plan', value: 'PLAN', description: 'draw this saved plan document (from `gpufleet plan --json`) instead of planning again; it is checked against FLEET' },
+    { name: 'from', value: 'RUNNING_PLAN', description: 'draw the migration from this running plan to FLEET (as `gpufleet rebalance --from`): GPUs before and after, each model\'s capacity over the steps' },
   ],
   details: [
     'The page shows the headline figures (GPUs, cost per hour, savings), the GPU count against the tight',
@@ -42,7 +44,7 @@ export const REPORT: CommandSpec = {
     'each slice (share of the slice\'s time as a bar; hover for batch, instances and rps), the node',
     'configurations and a model index.',
   ],
-  examples: ['gpufleet report fleet.yaml --out plan.html', 'gpufleet report fleet.yaml --plan plan.json --out plan.html'],
+  examples: ['gpufleet report fleet.yaml --out plan.html', 'gpufleet report fleet.yaml --plan plan.json --out plan.html', 'gpufleet report --from running.json fleet.yaml --out migration.html'],
 };
 
 export const ROUTER: CommandSpec = {
@@ -74,7 +76,7 @@ export const CHECK: CommandSpec = {
   examples: ['npm run synth && gpufleet check dist', 'gpufleet check dist --previous build/last-release'],
 };
 
-export const COMMANDS: readonly CommandSpec[] = [PLAN, REPORT, ROUTER, CHECK];
+export const COMMANDS: readonly CommandSpec[] = [PLAN, REPORT, REBALANCE, ROUTER, CHECK];
 
 type Engine = typeof import('./engine');
 
@@ -107,6 +109,11 @@ export async function runReport(args: ParsedArgs, version: string): Promise<numb
   const out = args.flags.out;
   if (typeof out !== 'string') {
     throw usageError('missing --out FILE: the HTML page is written to a file ("--out -" for stdout)', 'report');
+  }
+  if (args.flags.from !== undefined) {
+    // the migration from a running plan (bin/lib/migration-report.ts)
+    const { runMigrationReport } = await import('./migration-report');
+    return runMigrationReport(args, version);
   }
   const e = engine();
   const fleetPath = args.positionals.FLEET;

@@ -5,6 +5,7 @@
  */
 import { closest, commandHelp, parseArgs, wantsHelp, type CommandSpec } from './args';
 import { CHECK, checkPlanFlags, COMMANDS, PLAN, REPORT, ROUTER, runCheck, runPlan, runReport, runRouter } from './commands';
+import { REBALANCE } from './rebalance-spec';
 import { CliInputError, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, usageError } from './errors';
 
 export function version(): string {
@@ -16,6 +17,7 @@ export function mainHelp(): string {
     ['plan FLEET [--json] [--out FILE]', 'plan a fleet file: a summary table, or the plan document as JSON'],
     ['report FLEET --out FILE.html', 'draw the plan as a self-contained HTML page'],
     ['check DIR [--previous DIR]', 'prove a rendering (dist/) would provision, schedule and scale; exit 1 on findings'],
+    ['rebalance --from RUNNING FLEET [--json]', 'the checked migration from the running plan to a new one'],
     ['router --config FILE', 'run the model router (loads models onto Triton on demand)'],
     ['help [COMMAND]', 'show help for gpufleet or a command'],
   ];
@@ -92,6 +94,7 @@ async function dispatch(argv: readonly string[]): Promise<number> {
   }
   if (spec === REPORT) return runReport(args, version());
   if (spec === CHECK) return runCheck(args);
+  if (spec === REBALANCE) return (await import('./rebalance')).runRebalance(args);
   throw new Error(`command "${spec.name}" has no handler`);
 }
 

@@ -31,3 +31,4 @@ export * from './serving-platform-capacity';
 export * from './check-model';
 export * from './check-rendering';
 export { promqlMetrics } from './check-autoscaling';
+export * from './migration-runbook';
