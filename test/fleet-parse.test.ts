@@ -156,6 +156,7 @@ describe('parseFleet', () => {
     const bad = path.join(dir, 'bad.json');
     fs.writeFileSync(bad, JSON.stringify({ ...base(), name: 'Bad_Name' }));
     expect(() => loadFleetFile(bad)).toThrow(`${bad}: 1 problem\nname: expected a DNS-1123 label`);
-    expect(() => loadFleetFile(path.join(dir, 'missing.yaml'))).toThrow(/missing.yaml: cannot read the fleet file \(ENOENT\)/);
+    const missing = path.join(dir, 'missing.yaml');
+    expect(() => loadFleetFile(missing)).toThrow(`${missing}: 1 problem\nfleet file ${JSON.stringify(missing)}: cannot read the file (no such file)`);
   });
 });

@@ -1,6 +1,6 @@
-import * as fs from 'fs';
 import { parseDocument } from 'yaml';
 import { FleetValidationError } from './errors';
+import { InputFileError, readInputFile } from './input-file';
 import { findDuplicateKey } from './json-keys';
 import type { Fleet } from './types';
 import { validateFleet } from './validate';
@@ -56,8 +56,28 @@ export function parseFleetDocument(text: string, source = 'fleet'): unknown {
       `${source}:${line}:${column}: YAML syntax error: ${e.message.charAt(0).toLowerCase()}${e.message.slice(1)}`,
     ]);
   }
-  return doc.toJS({ maxAliasCount: 100 });
+  try {
+    return doc.toJS({ maxAliasCount: YAML_MAX_ALIAS_COUNT });
+  } catch (e) {
+    // the yaml package refuses an alias expansion over the limit (a "billion laughs" document) with a
+    // ReferenceError (yaml 2.x nodes/Alias.js); any other failure to build the values is bad input too
+    const message = e instanceof Error ? e.message : String(e);
+    if (/alias/i.test(message)) {
+      throw new FleetValidationError(source, [
+        `${source}: YAML aliases: the document expands its aliases more than ${YAML_MAX_ALIAS_COUNT} times `
+        + '(each use of an anchor counts the aliases inside it); write the values out instead',
+      ]);
+    }
+    throw new FleetValidationError(source, [`${source}: cannot read the YAML document: ${message.split('\n')[0].slice(0, 200)}`]);
+  }
 }
+
+/**
+ * Most alias expansions a YAML fleet may make (the yaml package's `maxAliasCount`, its default): each use
+ * of an anchor counts the aliases nested in the anchored value, so a document that doubles its size with
+ * each level of aliases (a "billion laughs" document) is refused after a few levels instead of filling memory.
+ */
+export const YAML_MAX_ALIAS_COUNT = 100;
 
 /**
  * Parses and validates a fleet file's text (YAML or JSON); returns the fleet with defaults resolved.
@@ -69,14 +89,18 @@ export function parseFleet(text: string, source = 'fleet'): Fleet {
   return fleet;
 }
 
-/** Reads, parses and validates a fleet file; an unreadable file is a FleetValidationError too. */
+/**
+ * Reads, parses and validates a fleet file through the bounded reader (`readInputFile`: a regular file of at
+ * most 16 MiB of UTF-8 text, refused before reading otherwise); a file it refuses is a FleetValidationError
+ * too, with one problem naming the file and why (`fleet file "x.yaml": is a directory, expected a file`).
+ */
 export function loadFleetFile(path: string): Fleet {
   let text: string;
   try {
-    text = fs.readFileSync(path, 'utf8');
+    text = readInputFile(path, { what: 'fleet file' });
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new FleetValidationError(path, [`${path}: cannot read the fleet file${code ? ` (${code})` : ''}`]);
+    if (e instanceof InputFileError) throw new FleetValidationError(path, e.problems);
+    throw e;
   }
   return parseFleet(text, path);
 }

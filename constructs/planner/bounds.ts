@@ -6,7 +6,8 @@ import { budgetOf, Candidate, candidatesFor, rawEntries } from './entries';
 import { GpuOption, resolveGpuOptions, SliceShape } from './gpu-options';
 import { PlanError } from './plan-error';
 import { COLD_HIT_RATE } from './cold-pool';
-import { packType, ModelInput, PackVariant } from './pack';
+import { GpuSpace, ReachTable } from './gpu-space';
+import { packType, ModelInput, PackResult, PackVariant, SliceState } from './pack';
 
 /** The noMig baseline's packing: largest demand first, first GPU it fits. */
 const FIRST_FIT_DECREASING: PackVariant = { order: 'need', fit: 'first', open: 'small', full: 'footprint', gpuFill: false, mixFill: 0 };
@@ -31,6 +32,59 @@ export function bestGpuThroughput(model: ModelSpec, opt: GpuOption, headroom: nu
     best = Math.max(best, e.throughput / f);
   }
   return best;
+}
+
+/**
+ * Most GPUs one plan may have. Demand that needs more at the DESIGN.md compute bound (each model at its most
+ * efficient admissible entry on its best GPU type, every compute slice busy) is refused before any packing
+ * (`demandProblems`), with the figure: the planner's work grows with the GPUs it packs, and `rps: 1e12` would
+ * otherwise build GPUs until the heap is gone. 10,000 GPUs is over a thousand 8-GPU nodes, beyond any
+ * single fleet the planner is benchmarked on.
+ */
+export const MAX_PLAN_GPUS = 10_000;
+
+/** `12345678` → `12,345,678` (locale-independent); fractions rounded up. */
+function gpuFigure(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  return String(Math.ceil(n - 1e-9)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+/**
+ * The problems of a fleet whose demand needs more than `MAX_PLAN_GPUS` GPUs even at the compute lower bound:
+ * one per model that needs more alone (`models[3].rps: 1000000000000 rps needs at least 913,384,000 GPUs
+ * ...`), else one for the fleet naming its largest models. [] when the demand fits. One pass over the
+ * entries, no packing: a fleet of any demand is answered in milliseconds. `utilizationTarget` (< 1) plans
+ * demand / target, and is counted so.
+ */
+export function demandProblems(fleet: Fleet, utilizationTarget = 1): string[] {
+  const opts = resolveGpuOptions(fleet);
+  const needs: { index: number; need: number; best: number; type: string }[] = [];
+  let total = 0;
+  fleet.models.forEach((m, index) => {
+    let best = 0;
+    let type = '';
+    for (const o of opts) {
+      const t = bestGpuThroughput(m, o, fleet.latencyHeadroom);
+      if (t > best) { best = t; type = o.type; }
+    }
+    if (!(best > 0)) return; // no admissible entry: the planner names the model as unservable
+    const need = m.rps / utilizationTarget / best;
+    total += need;
+    needs.push({ index, need, best, type });
+  });
+  if (!(total > MAX_PLAN_GPUS)) return [];
+  const at = (i: number): string => `models[${i}]`;
+  const rule = 'at its most efficient admissible entry, every compute slice busy';
+  const target = utilizationTarget < 1 ? ` at utilization target ${utilizationTarget}` : '';
+  const alone = needs.filter((x) => x.need > MAX_PLAN_GPUS);
+  if (alone.length > 0) {
+    return alone.map((x) => `${at(x.index)}.rps: ${fleet.models[x.index].rps} rps needs at least ${gpuFigure(x.need)} GPUs${target} `
+      + `(${Number(x.best.toPrecision(6))} rps per ${x.type} GPU ${rule}); a plan has at most ${gpuFigure(MAX_PLAN_GPUS)} GPUs`);
+  }
+  const largest = needs.slice().sort((a, b) => b.need - a.need || a.index - b.index).slice(0, 3)
+    .map((x) => `${at(x.index)} (${fleet.models[x.index].name}) ${gpuFigure(x.need)}`);
+  return [`models: the fleet's demand needs at least ${gpuFigure(total)} GPUs${target} (each model ${rule}); `
+    + `a plan has at most ${gpuFigure(MAX_PLAN_GPUS)} GPUs; the largest: ${largest.join(', ')}`];
 }
 
 /**
@@ -143,4 +197,31 @@ export function baselines(fleet: Fleet): Baselines {
     noMig += packType(wholeOption(o), groups[i], h, ov, FIRST_FIT_DECREASING).gpus.length;
   });
   return { dedicated, noMig };
+}
+
+/**
+ * The `noMig` baseline's packing as a plan of the option itself: first fit decreasing onto slices that take
+ * the whole GPU's compute (the full MIG profile, e.g. 7g.80gb, or the whole GPU without MIG), each model at
+ * its admissible entries there. The planner takes it when it needs fewer GPUs than its own packing, so no
+ * plan uses more GPUs than this packing of the same models on the same type. Undefined when some model has no
+ * admissible entry on that slice (its baseline figure then rests on a smaller slice's entry).
+ */
+export function noMigPacking(opt: GpuOption, inputs: readonly ModelInput[], headroom: number, overhead: number): PackResult | undefined {
+  const full = opt.shapes.findIndex((sh) => sh.computeFraction === 1);
+  if (full < 0 || inputs.length === 0 || inputs.some((i) => i.cands[full].length === 0)) return undefined;
+  const one: GpuOption = { ...opt, shapes: [opt.shapes[full]] };
+  const packed = packType(one, inputs.map((i) => ({ model: i.model, cands: [i.cands[full]] })), headroom, overhead, FIRST_FIT_DECREASING);
+  // the same GPUs and seats on the option itself (its shape indices, its reach table)
+  const reach = new ReachTable(opt);
+  const gpus = new Map<GpuSpace, GpuSpace>();
+  const slices: SliceState[] = [];
+  for (const g of packed.gpus) gpus.set(g, new GpuSpace(opt, reach));
+  for (const sl of packed.slices) {
+    const g = gpus.get(sl.gpu)!;
+    g.place(opt.shapes[full], sl.start);
+    const own = new SliceState(g, opt.shapes[full], sl.start, full, overhead);
+    for (const seat of sl.seats) own.add(seat);
+    slices.push(own);
+  }
+  return { gpus: [...gpus.values()], slices };
 }
