@@ -1,16 +1,15 @@
 /**
- * The physical lower bound a plan is measured against, and the two baselines it is compared with.
+ * The physical lower bound a plan is measured against (DESIGN.md), and the bound on demand checked before
+ * planning. The two baselines a plan is compared with are in baselines.ts.
  */
 import type { Fleet, ModelSpec } from '../fleet/types';
-import { budgetOf, Candidate, candidatesFor, rawEntries } from './entries';
-import { GpuOption, resolveGpuOptions, SliceShape } from './gpu-options';
+import { budgetOf, rawEntries } from './entries';
+import { GpuOption, resolveGpuOptions } from './gpu-options';
 import { PlanError } from './plan-error';
 import { COLD_HIT_RATE } from './cold-pool';
-import { GpuSpace, ReachTable } from './gpu-space';
-import { packType, ModelInput, PackResult, PackVariant, SliceState } from './pack';
 
-/** The noMig baseline's packing: largest demand first, first GPU it fits. */
-const FIRST_FIT_DECREASING: PackVariant = { order: 'need', fit: 'first', open: 'small', full: 'footprint', gpuFill: false, mixFill: 0 };
+export { baselines, noMigPacking } from './baselines';
+export type { Baselines } from './baselines';
 
 function computeFractionOf(opt: GpuOption, entrySlice: number): number | undefined {
   const shape = opt.shapes.find((s) => s.entrySlice === entrySlice);
@@ -126,102 +125,4 @@ export function lowerBound(fleet: Fleet): number {
   if (problems.length > 0) throw new PlanError(problems);
   const maxMem = Math.max(...opts.map((o) => o.gpu.memoryGiB));
   return Math.max(compute, memory / maxMem);
-}
-
-/** The GPU type as used whole (no MIG): one `whole` shape with the GPU's memory. */
-function wholeOption(opt: GpuOption): GpuOption {
-  const shape: SliceShape = {
-    profile: 'whole', entrySlice: opt.mig ? opt.computeSlices : opt.shapes[0].entrySlice, computeFraction: 1, computeSlices: 7,
-    memoryGiB: opt.gpu.memoryGiB, memorySlices: 0, starts: [0], maxInstances: 1,
-  };
-  return { ...opt, mig: false, computeSlices: 7, memorySlices: 0, shapes: [shape] };
-}
-
-/**
- * Candidates of a model on a whole GPU: its whole-GPU entries; when it has none, its best entry on
- * a smaller slice, taken as a conservative whole-GPU figure (a whole GPU is at least as fast).
- */
-function wholeCandidates(model: ModelSpec, opt: GpuOption, headroom: number, overhead: number): Candidate[] {
-  const w = wholeOption(opt);
-  const direct = candidatesFor(model, w, headroom, overhead)[0];
-  if (direct.length > 0) return direct;
-  const budget = budgetOf(model, headroom);
-  const shape = w.shapes[0];
-  return rawEntries(model, opt)
-    .filter((e) => e.latencyMs <= budget && overhead + model.memoryGiB * e.instances <= shape.memoryGiB)
-    .sort((a, b) => b.throughput - a.throughput || a.latencyMs - b.latencyMs)
-    .slice(0, 1)
-    .map((e) => ({ shape, batch: e.batch, instances: e.instances, throughput: e.throughput, latencyMs: e.latencyMs, memGiB: model.memoryGiB * e.instances, estimated: e.estimated }));
-}
-
-export interface Baselines {
-  /** Whole GPUs per model replica, nothing shared. */
-  readonly dedicated: number;
-  /** Whole GPUs, several models per Triton server (first fit under the share, latency and memory rules). */
-  readonly noMig: number;
-}
-
-/**
- * `dedicated`: per model, ceil(demand / best admissible whole-GPU throughput), on the fleet's GPU
- * type where that is fewest, summed. `noMig`: the same GPU type per model, whole GPUs shared by
- * several models in one Triton server, packed first-fit-decreasing under rules 3-5.
- */
-export function baselines(fleet: Fleet): Baselines {
-  const opts = resolveGpuOptions(fleet);
-  const h = fleet.latencyHeadroom;
-  const ov = fleet.processOverheadGiB;
-  let dedicated = 0;
-  const groups: ModelInput[][] = opts.map(() => []);
-  const problems: string[] = [];
-  for (const m of fleet.models) {
-    let bestN = Infinity;
-    let bestOpt = -1;
-    let bestCands: Candidate[] = [];
-    opts.forEach((o, i) => {
-      const c = wholeCandidates(m, o, h, ov);
-      if (c.length === 0) return;
-      const n = Math.ceil(m.rps / c[0].throughput - 1e-9);
-      if (n < bestN) { bestN = n; bestOpt = i; bestCands = c; }
-    });
-    if (bestOpt < 0) {
-      problems.push(`models.${m.name}: fits no whole gpu of ${opts.map((o) => o.type).join(', ')} within its latency budget and memory`);
-      continue;
-    }
-    dedicated += bestN;
-    groups[bestOpt].push({ model: m, cands: [bestCands] });
-  }
-  if (problems.length > 0) throw new PlanError(problems);
-  let noMig = 0;
-  opts.forEach((o, i) => {
-    if (groups[i].length === 0) return;
-    noMig += packType(wholeOption(o), groups[i], h, ov, FIRST_FIT_DECREASING).gpus.length;
-  });
-  return { dedicated, noMig };
-}
-
-/**
- * The `noMig` baseline's packing as a plan of the option itself: first fit decreasing onto slices that take
- * the whole GPU's compute (the full MIG profile, e.g. 7g.80gb, or the whole GPU without MIG), each model at
- * its admissible entries there. The planner takes it when it needs fewer GPUs than its own packing, so no
- * plan uses more GPUs than this packing of the same models on the same type. Undefined when some model has no
- * admissible entry on that slice (its baseline figure then rests on a smaller slice's entry).
- */
-export function noMigPacking(opt: GpuOption, inputs: readonly ModelInput[], headroom: number, overhead: number): PackResult | undefined {
-  const full = opt.shapes.findIndex((sh) => sh.computeFraction === 1);
-  if (full < 0 || inputs.length === 0 || inputs.some((i) => i.cands[full].length === 0)) return undefined;
-  const one: GpuOption = { ...opt, shapes: [opt.shapes[full]] };
-  const packed = packType(one, inputs.map((i) => ({ model: i.model, cands: [i.cands[full]] })), headroom, overhead, FIRST_FIT_DECREASING);
-  // the same GPUs and seats on the option itself (its shape indices, its reach table)
-  const reach = new ReachTable(opt);
-  const gpus = new Map<GpuSpace, GpuSpace>();
-  const slices: SliceState[] = [];
-  for (const g of packed.gpus) gpus.set(g, new GpuSpace(opt, reach));
-  for (const sl of packed.slices) {
-    const g = gpus.get(sl.gpu)!;
-    g.place(opt.shapes[full], sl.start);
-    const own = new SliceState(g, opt.shapes[full], sl.start, full, overhead);
-    for (const seat of sl.seats) own.add(seat);
-    slices.push(own);
-  }
-  return { gpus: [...gpus.values()], slices };
 }

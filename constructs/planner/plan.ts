@@ -5,7 +5,8 @@
  */
 import { performance } from 'perf_hooks';
 import type { Fleet, ModelSpec } from '../fleet/types';
-import { baselines, demandProblems, lowerBound, noMigPacking } from './bounds';
+import { baselines, noMigPacking } from './baselines';
+import { demandProblems, lowerBound } from './bounds';
 import { bestThroughputPerGpu, Candidate, candidatesFor, ESTIMATE_RULE } from './entries';
 import { GpuOption, nodeMix, resolveGpuOptions } from './gpu-options';
 import { consolidate, repackTail } from './consolidate';
