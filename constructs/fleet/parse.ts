@@ -2,6 +2,7 @@ import { parseDocument } from 'yaml';
 import { FleetValidationError } from './errors';
 import { InputFileError, readInputFile } from './input-file';
 import { findDuplicateKey } from './json-keys';
+import { findYamlDuplicateKey } from './yaml-keys';
 import type { Fleet } from './types';
 import { validateFleet } from './validate';
 
@@ -48,12 +49,21 @@ export function parseFleetDocument(text: string, source = 'fleet'): unknown {
       return value;
     }
   }
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  // the yaml package's own unique-key check is quadratic in the keys of a mapping: ours (yaml-keys.ts) is linear
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: false });
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const { line, column } = lineColumn(text, e.pos[0]);
     throw new FleetValidationError(source, [
       `${source}:${line}:${column}: YAML syntax error: ${e.message.charAt(0).toLowerCase()}${e.message.slice(1)}`,
+    ]);
+  }
+  const dup = findYamlDuplicateKey(doc);
+  if (dup) {
+    const at = lineColumn(text, dup.offset);
+    const was = lineColumn(text, dup.firstOffset);
+    throw new FleetValidationError(source, [
+      `${source}:${at.line}:${at.column}: ${dup.path}: duplicate key (first at line ${was.line}, column ${was.column}); keys must be unique`,
     ]);
   }
   try {
