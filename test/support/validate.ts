@@ -9,7 +9,10 @@
  *   `../shared/crds/` (indexed by group/version/kind). When `../shared` is absent they are skipped with a
  *   printed reason; core kinds still validate.
  * - Any other kind is an error, so nothing escapes validation silently, unless the caller lists it in
- *   `allowUnvalidated` (skipped with a printed note).
+ *   `allowUnvalidated`.
+ *
+ * Every object left unvalidated is named with its reason in the test run's summary (test/support/notes.ts,
+ * printed once by test/support/summary-reporter.js), not printed at each call.
  *
  * Usage: `expect(validateObjects(chart.toJson())).toEqual([])`.
  */
@@ -19,6 +22,7 @@ import * as path from 'path';
 import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { parseAllDocuments } from 'yaml';
+import { recordNotes } from './notes';
 
 /** The repository root (this file is test/support/validate.ts). */
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -136,15 +140,22 @@ function validateCore(objs: readonly any[]): { index: number; errors?: string[];
   return JSON.parse(run.stdout);
 }
 
+/** An object that was not validated, and why. */
+export interface Unvalidated {
+  /** `<Kind> <ns/name> (<apiVersion>)` */
+  readonly object: string;
+  readonly reason: string;
+}
+
 /**
- * Validates Kubernetes objects (e.g. `chart.toJson()`) against their schemas.
- * Returns one message per problem, `<Kind> <ns/name> (<apiVersion>): <path> <problem>`; empty when all are valid.
+ * Validates Kubernetes objects against their schemas: the problems, one message per problem
+ * (`<Kind> <ns/name> (<apiVersion>): <path> <problem>`), and the objects left unvalidated with the reason.
  */
-export function validateObjects(objs: readonly any[], options: ValidateOptions = {}): string[] {
+export function validateObjectsReport(objs: readonly any[], options: ValidateOptions = {}): { errors: string[]; unvalidated: Unvalidated[] } {
   const crdsDir = options.crdsDir ?? SHARED_CRDS_DIR;
   const allowed = new Set(options.allowUnvalidated ?? []);
   const errors: string[] = [];
-  const notes: string[] = [];
+  const unvalidated: Unvalidated[] = [];
   const core: { obj: any; at: number }[] = [];
   const haveCrds = fs.existsSync(crdsDir);
 
@@ -161,7 +172,7 @@ export function validateObjects(objs: readonly any[], options: ValidateOptions =
     }
     const group = apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
     if (allowed.has(`${apiVersion}/${kind}`)) {
-      notes.push(`${describe(obj)}: not validated (allowUnvalidated)`);
+      unvalidated.push({ object: describe(obj), reason: 'listed in allowUnvalidated by the test' });
       return;
     }
     if (isCoreGroup(group)) {
@@ -169,7 +180,7 @@ export function validateObjects(objs: readonly any[], options: ValidateOptions =
       return;
     }
     if (!haveCrds) {
-      notes.push(`${describe(obj)}: not validated, ${crdsDir} is absent`);
+      unvalidated.push({ object: describe(obj), reason: `custom resource, and the CRDs to check it against (${crdsDir}) are absent` });
       return;
     }
     const entry = crdIndex(crdsDir).get(`${apiVersion}/${kind}`);
@@ -186,9 +197,20 @@ export function validateObjects(objs: readonly any[], options: ValidateOptions =
 
   for (const result of validateCore(core.map((c) => c.obj))) {
     const obj = core[result.index]?.obj;
-    if (result.skipped) notes.push(`${describe(obj)}: not validated, ${result.skipped}`);
+    if (result.skipped) unvalidated.push({ object: describe(obj), reason: result.skipped });
     for (const e of new Set(result.errors ?? [])) errors.push(`${describe(obj)}: ${e}`);
   }
-  if (notes.length > 0) console.warn(`validateObjects skipped ${notes.length} object(s):\n  ${notes.join('\n  ')}`);
+  return { errors, unvalidated };
+}
+
+/**
+ * Validates Kubernetes objects (e.g. `chart.toJson()`) against their schemas.
+ * Returns one message per problem, `<Kind> <ns/name> (<apiVersion>): <path> <problem>`; empty when all are valid.
+ * The objects it could not validate go, with the reason, into the test run's summary.
+ */
+export function validateObjects(objs: readonly any[], options: ValidateOptions = {}): string[] {
+  const { errors, unvalidated } = validateObjectsReport(objs, options);
+  recordNotes(unvalidated.map((u) => ({ kind: 'unvalidated', ...u })),
+    () => `validateObjects skipped ${unvalidated.length} object(s):\n  ${unvalidated.map((u) => `${u.object}: not validated, ${u.reason}`).join('\n  ')}`);
   return errors;
 }
