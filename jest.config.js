@@ -16,6 +16,8 @@ module.exports = {
   // builds lib/ when the sources are newer (once per run), and makes the folder for the run's notes
   globalSetup: '<rootDir>/test/support/global-setup.js',
   globalTeardown: '<rootDir>/test/support/global-teardown.js',
+  // keeps a stdin opened by @pulumi/pulumi from holding a worker open after its last test
+  setupFiles: ['<rootDir>/test/support/jest-setup.js'],
   // the summary at the end names every skipped test and every object left unvalidated, with the reason
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
 };
