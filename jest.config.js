@@ -13,6 +13,8 @@ module.exports = {
   // jest's default is one worker per core minus one, which on a 2-core machine means running every
   // file in one process, one after the other; two workers use both cores.
   maxWorkers: 2,
+  // the longest files first also on a run without cached durations (a clean clone)
+  testSequencer: '<rootDir>/test/support/sequencer.js',
   // builds lib/ when the sources are newer (once per run), and makes the folder for the run's notes
   globalSetup: '<rootDir>/test/support/global-setup.js',
   globalTeardown: '<rootDir>/test/support/global-teardown.js',

@@ -10,9 +10,9 @@
 // global setup (once per test run) and by bin/gpufleet in a checkout, so nobody runs stale code.
 //
 // lib/ is fresh when lib/.build-stamp.json exists, names the same source files as now, and no source
-// file is newer than the stamp (whose time is the start of the build that wrote it). When the set of
-// source files changed (a file added, renamed or deleted), lib/ is removed and built from scratch, so
-// it never keeps the output of a deleted source.
+// file is newer than the stamp (whose time is the start of the build that wrote it). When a source was
+// deleted or renamed, its output is removed from lib/ before the (incremental) build, so lib/ never
+// keeps the output of a deleted source.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -44,7 +44,8 @@ function sourceFiles(root = ROOT) {
 
 /**
  * Why lib/ must be (re)built, or undefined when it is fresh.
- * @returns {{ reason: string, clean: boolean } | undefined} clean: remove lib/ first
+ * @returns {{ reason: string, clean: boolean, removed?: string[] } | undefined} clean: remove lib/ first;
+ *   removed: sources deleted since the last build, whose output goes
  */
 function staleness(root = ROOT) {
   const stampFile = path.join(root, 'lib', STAMP_NAME);
@@ -61,7 +62,7 @@ function staleness(root = ROOT) {
     const added = files.filter((f) => !before.has(f));
     const removed = [...before].filter((f) => !now.has(f));
     const list = [...added.map((f) => `+${f}`), ...removed.map((f) => `-${f}`)];
-    return { reason: `source files added or removed since the last build (${list.slice(0, 3).join(', ')}${list.length > 3 ? ', …' : ''})`, clean: true };
+    return { reason: `source files added or removed since the last build (${list.slice(0, 3).join(', ')}${list.length > 3 ? ', …' : ''})`, clean: false, removed };
   }
   for (const f of files) {
     if (fs.statSync(path.join(root, f)).mtimeMs > stamp.mtimeMs) return { reason: `${f} changed since the last build`, clean: false };
@@ -82,11 +83,62 @@ const TSC_ERRORS_OUTPUT_WRITTEN = 2;
  * `allowTypeErrors` (`npm run build`, `prepare`, `npm pack`), which fails, so it is never packed.
  */
 function ensureBuild({ force = false, allowTypeErrors = false, log = () => {} } = {}) {
-  let why = force ? { reason: 'a full build was asked for', clean: true } : staleness();
-  if (!why && !allowTypeErrors && readStamp().typeErrors) why = { reason: 'the last build had type errors', clean: false };
-  if (!why) return { built: false };
+  const reason = () => {
+    const why = staleness();
+    if (!why && !allowTypeErrors && readStamp().typeErrors) return { reason: 'the last build had type errors', clean: false };
+    return why;
+  };
+  if (!force && !reason()) return { built: false };
+  // one build at a time (bin/gpufleet in two terminals, or during a test run): the others wait, then
+  // find lib/ fresh
+  return withLock(() => {
+    const why = force ? { reason: 'a full build was asked for', clean: true } : reason();
+    return why ? build(why, allowTypeErrors, log) : { built: false };
+  });
+}
+
+const LOCK = path.join(ROOT, 'node_modules', '.cache', 'gpufleet', 'lib-build.lock');
+const LOCK_STALE_MS = 10 * 60_000;
+
+/** Runs `fn` holding the build lock (a folder: mkdir is atomic); a lock older than 10 minutes is a dead builder's. */
+function withLock(fn) {
+  fs.mkdirSync(path.dirname(LOCK), { recursive: true });
+  const deadline = Date.now() + LOCK_STALE_MS;
+  for (;;) {
+    try {
+      fs.mkdirSync(LOCK);
+      break;
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+      let age = 0;
+      try {
+        age = Date.now() - fs.statSync(LOCK).mtimeMs;
+      } catch {
+        continue; // released meanwhile
+      }
+      if (age > LOCK_STALE_MS) {
+        fs.rmSync(LOCK, { recursive: true, force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`another build of lib/ holds ${LOCK}`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    fs.rmSync(LOCK, { recursive: true, force: true });
+  }
+}
+
+function build(why, allowTypeErrors, log) {
   log(`building lib/: ${why.reason}`);
   if (why.clean) fs.rmSync(LIB, { recursive: true, force: true });
+  // the output of a deleted source would otherwise stay in lib/ (and in the package)
+  for (const f of why.removed || []) {
+    if (!f.endsWith('.ts')) continue;
+    for (const ext of ['.js', '.d.ts']) fs.rmSync(path.join(LIB, f.replace(/\.ts$/, ext)), { force: true });
+  }
   const started = Date.now();
   const files = sourceFiles();
   const tsc = require.resolve('typescript/bin/tsc', { paths: [ROOT] });

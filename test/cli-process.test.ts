@@ -10,7 +10,7 @@ import { REPO, runCli, runCliProcess, SMALL_FLEET, tempDir, tempFile } from './c
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const build = require('../scripts/build.js') as {
-  staleness(root?: string): { reason: string; clean: boolean } | undefined;
+  staleness(root?: string): { reason: string; clean: boolean; removed?: string[] } | undefined;
   sourceFiles(root?: string): string[];
   STAMP_NAME: string;
 };
@@ -82,12 +82,12 @@ describe('scripts/build.js: when lib/ is stale (bin/gpufleet and the test setup 
     }
   });
 
-  test('stale when a source was added or deleted: lib/ is removed and built from scratch', () => {
+  test('stale when a source was added or deleted; the deleted one\'s output is to be removed', () => {
     const root = checkout();
     fs.writeFileSync(path.join(root, 'constructs', 'new.ts'), '');
     fs.rmSync(path.join(root, 'bin', 'lib', 'b.ts'));
     expect(build.staleness(root)).toEqual({
-      reason: 'source files added or removed since the last build (+constructs/new.ts, -bin/lib/b.ts)', clean: true,
+      reason: 'source files added or removed since the last build (+constructs/new.ts, -bin/lib/b.ts)', clean: false, removed: ['bin/lib/b.ts'],
     });
   });
 
