@@ -120,6 +120,9 @@ export function buildDefaultPlatform(scope: Construct, id: string = 'default-pla
       roleArn: 'arn:aws:iam::123456789012:role/gpufleet-model-reader',
     }))
     .routes({ hostnames: ['inference.example.com'] })
+    // Karpenter (NodeOverlay gate on), Prometheus operator, prometheus-adapter, KEDA, a Gateway API implementation
+    // and Flux are the defaults; the cold pool's wake trigger also reads Istio's request metrics
+    .with({ prerequisites: { metricsSources: ['istio'] } })
     .teams(...teams)
     .build(chart, 'Platform');
   return { chart, platform };

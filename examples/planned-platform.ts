@@ -48,8 +48,9 @@ export function buildPlannedPlatform(scope: Construct, id: string = 'planned-pla
 if (require.main === module) {
   const [fleetFile = DEFAULT_FLEET_FILE, outdir = 'dist/planned'] = process.argv.slice(2);
   const app = new App({ outdir });
-  buildPlannedPlatform(app, 'planned-platform', { fleetFile });
+  const { platform } = buildPlannedPlatform(app, 'planned-platform', { fleetFile });
   app.synth();
+  for (const note of platform.capacityNotes) console.log(`capacity: ${note}`);
   ModelRepository.writeAllConfigs(app, app.outdir);
   console.log(`wrote ${outdir}/planned-platform.k8s.yaml and ${outdir}/model-repository/`);
 }

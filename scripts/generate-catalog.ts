@@ -308,8 +308,10 @@ export function renderCatalog(dataDir: string): Record<string, string> {
     const obj = {
       name: i.type,
       gpuType,
+      gpuName: i.gpuModel,
       gpuCount: i.gpuCount,
       gpuMemoryGiB: i.gpuMemoryGiB,
+      gpuMemoryMiB: i.gpuMemoryMiB,
       vcpu: i.vcpu,
       memoryGiB: i.memoryGiB,
       onDemandUsdPerHour: i.onDemandUsdPerHour ?? undefined,

@@ -3,14 +3,23 @@
  * (`pulumi config set gpufleet:<key> <value>`). `readStackSettings` checks every key first and throws one
  * error listing every problem, so a bad configuration stops the program before any resource exists.
  */
-import * as fs from 'fs';
 import * as path from 'path';
+import { RunError } from '@pulumi/pulumi';
+import { MAX_PUBLIC_ACCESS_CIDRS, publicAccessCidrsProblems } from '../constructs/cloud/gpu-cluster';
 import { GPU_AMI_TYPES, type GpuAmiType } from '../constructs/cloud/gpu-node-group';
 import { S3_KEY_PREFIX, type WorkloadIdentityMechanism } from '../constructs/cloud/model-repository-bucket';
 import { EXCLUDE_KIND } from '../constructs/cloud/platform-release';
+import { checkInputFile, MAX_INPUT_FILE_BYTES } from '../constructs/fleet/input-file';
+import { clipLine, quote, quoteKey } from '../constructs/fleet/quote';
 
 /** The fleet file planned when `gpufleet:fleetFile` is not set (relative to the repository root). */
 export const DEFAULT_FLEET_FILE = 'examples/payments-and-vision.fleet.yaml';
+
+/**
+ * Upper bound of `gpuNodeMin` and `gpuNodeMax`: a sanity bound (a value such as 1e20 is a typo, not a plan),
+ * far above EKS's default quota of 450 nodes per managed node group (adjustable, EKS service quotas).
+ */
+export const MAX_GPU_NODES_PER_GROUP = 10_000;
 
 /** Every key the program reads, with its meaning (also the list of allowed keys). */
 export const STACK_CONFIG_KEYS: Readonly<Record<string, string>> = {
@@ -20,14 +29,16 @@ export const STACK_CONFIG_KEYS: Readonly<Record<string, string>> = {
   newClusterName: 'name of the cluster to create (default: gpufleet-<stack>)',
   kubernetesVersion: 'Kubernetes version of a created cluster (default: 1.33)',
   subnetIds: 'comma-separated subnet ids (default: the default VPC\'s default-for-AZ subnets, or the existing cluster\'s)',
-  fleetFile: `fleet file to plan, relative to the repository root (default: ${DEFAULT_FLEET_FILE})`,
+  fleetFile: `fleet file to plan, relative to the repository root; a regular file of at most ${MAX_INPUT_FILE_BYTES / 1024 / 1024} MiB (default: ${DEFAULT_FLEET_FILE})`,
   bucket: 'name of an existing model repository bucket (default: create one)',
   bucketName: 'name of the bucket to create (default: gpufleet-<stack>-models-<hash of org/project/stack/region>)',
   bucketPrefix: 'key prefix of the model repository (default: models)',
   kmsKeyArn: 'KMS key of the bucket\'s SSE-KMS encryption (default: SSE-S3)',
   amiType: 'AMI type of the GPU nodes: AL2023_x86_64_NVIDIA or BOTTLEROCKET_x86_64_NVIDIA (default: AL2023_x86_64_NVIDIA)',
-  gpuNodeMin: 'minimum size of every GPU node group (default: 0, scale from zero)',
-  gpuNodeMax: 'maximum size of every GPU node group (default: the plan\'s node count)',
+  gpuNodeMin: `minimum size of every GPU node group, 0 to ${MAX_GPU_NODES_PER_GROUP} (default: 0, scale from zero)`,
+  gpuNodeMax: `maximum size of every GPU node group, 1 to ${MAX_GPU_NODES_PER_GROUP} (default: the plan's node count)`,
+  endpointPublicAccess: 'public API endpoint of a created cluster: true or false; with false, Pulumi must run inside the VPC (default: true)',
+  publicAccessCidrs: `comma-separated IPv4 CIDR blocks that may reach the public API endpoint of a created cluster, at most ${MAX_PUBLIC_ACCESS_CIDRS}; include where Pulumi runs (default: 0.0.0.0/0, any address, with a warning)`,
   workloadIdentity: 'how Triton gets AWS credentials: irsa or pod-identity (default: irsa)',
   clusterAutoscaler: 'install the cluster-autoscaler: true or false (default: true for a created cluster, false for an existing one)',
   excludeKinds: 'comma-separated <api group>/<Kind> of chart objects not to apply, e.g. monitoring.coreos.com/ServiceMonitor (default: none)',
@@ -57,6 +68,51 @@ export interface StackSettings {
   readonly workloadIdentity: WorkloadIdentityMechanism;
   readonly excludeKinds: string[];
   readonly clusterAutoscaler?: boolean;
+  /** Public API endpoint of a created cluster (undefined for an existing one). */
+  readonly endpointPublicAccess?: boolean;
+  /** CIDR blocks of the public endpoint of a created cluster; undefined = EKS's default, any address. */
+  readonly publicAccessCidrs?: string[];
+}
+
+/**
+ * The stack configuration is wrong: a `pulumi.RunError`, which `pulumi up` prints as its message alone,
+ * without a stack trace (@pulumi/pulumi v3.248.0 `cmd/run/run.js`: "Always hide the stack for RunErrors").
+ */
+export function stackConfigError(problems: readonly string[]): RunError {
+  return new RunError(`invalid stack configuration (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n  - ${problems.join('\n  - ')}`);
+}
+
+/**
+ * The warning `pulumi up` shows for a created cluster whose public API endpoint stays open to any address
+ * (no `publicAccessCidrs`, `endpointPublicAccess` not false); undefined otherwise.
+ */
+export function publicEndpointWarning(settings: StackSettings): string | undefined {
+  if (settings.existingClusterName !== undefined || settings.endpointPublicAccess === false || settings.publicAccessCidrs !== undefined) return undefined;
+  return 'the EKS API endpoint is public and open to any address (0.0.0.0/0): restrict it with '
+    + '`pulumi config set gpufleet:publicAccessCidrs <your CIDR blocks>` or close it with `gpufleet:endpointPublicAccess false` (docs/cloud.md)';
+}
+
+/** The problem lines of a validation error (FleetValidationError, InputFileError, PlanError), else undefined. */
+export function problemsOf(e: unknown): string[] | undefined {
+  const problems = e instanceof Error ? (e as { problems?: unknown }).problems : undefined;
+  return Array.isArray(problems) && problems.length > 0 && problems.every((p) => typeof p === 'string') ? problems as string[] : undefined;
+}
+
+/**
+ * Runs `fn`; a validation error becomes a `RunError` (its message alone, no stack trace). gpufleet
+ * throws plain `Error`s (or errors carrying `problems`) for bad input; any other class (TypeError, ...) is a
+ * bug and keeps its stack.
+ */
+export function asRunError<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (RunError.isInstance(e)) throw e;
+    const problems = problemsOf(e);
+    if (problems) throw new RunError(`${what} (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n  - ${problems.map((p) => clipLine(p)).join('\n  - ')}`);
+    if (e instanceof Error && e.constructor === Error) throw new RunError(`${what}: ${e.message.split('\n').map((l) => clipLine(l)).join('\n')}`);
+    throw e;
+  }
 }
 
 /** Where the program runs. */
@@ -96,25 +152,25 @@ export function readStackSettings(raw: Readonly<Record<string, string>>, ctx: St
   for (const [fullKey, value] of Object.entries(raw)) {
     const [ns, key] = fullKey.includes(':') ? [fullKey.slice(0, fullKey.indexOf(':')), fullKey.slice(fullKey.indexOf(':') + 1)] : ['', fullKey];
     if (ns !== 'gpufleet') continue;
-    if (!(key in STACK_CONFIG_KEYS)) {
-      problems.push(`gpufleet:${key}: unknown key; allowed: ${Object.keys(STACK_CONFIG_KEYS).sort().join(', ')}`);
+    if (!Object.prototype.hasOwnProperty.call(STACK_CONFIG_KEYS, key)) {
+      problems.push(`gpufleet:${quoteKey(key)}: unknown key; allowed: ${Object.keys(STACK_CONFIG_KEYS).sort().join(', ')}`);
       continue;
     }
     cfg[key] = value;
   }
-  const bad = (key: string, expected: string) => problems.push(`gpufleet:${key}: expected ${expected}, got ${JSON.stringify(cfg[key])}`);
+  const bad = (key: string, expected: string) => problems.push(`gpufleet:${key}: expected ${expected}, got ${quote(cfg[key])}`);
 
   const region = cfg.region ?? raw['aws:region'];
   if (region === undefined) {
     problems.push('gpufleet:region: required (or aws:region), e.g. `pulumi config set gpufleet:region us-east-1`');
   } else if (!REGION.test(region)) {
-    problems.push(`gpufleet:region: expected an AWS region such as us-east-1, got ${JSON.stringify(region)}`);
+    problems.push(`gpufleet:region: expected an AWS region such as us-east-1, got ${quote(region)}`);
   }
 
   const existingClusterName = cfg.clusterName;
   if (existingClusterName !== undefined && !CLUSTER.test(existingClusterName)) bad('clusterName', 'an EKS cluster name (1-100 letters, digits, - and _)');
   if (existingClusterName !== undefined) {
-    for (const key of ['newClusterName', 'kubernetesVersion']) {
+    for (const key of ['newClusterName', 'kubernetesVersion', 'endpointPublicAccess', 'publicAccessCidrs']) {
       if (cfg[key] !== undefined) problems.push(`gpufleet:${key}: only for a created cluster, not allowed with gpufleet:clusterName`);
     }
   } else if (cfg.kubeconfig !== undefined) {
@@ -134,8 +190,10 @@ export function readStackSettings(raw: Readonly<Record<string, string>>, ctx: St
 
   const fleetRel = cfg.fleetFile ?? DEFAULT_FLEET_FILE;
   const fleetFile = path.resolve(ctx.rootDir, fleetRel);
-  if (!fs.existsSync(fleetFile) || !fs.statSync(fleetFile).isFile()) {
-    problems.push(`gpufleet:fleetFile: no such file ${JSON.stringify(fleetRel)} (resolved to ${fleetFile})`);
+  // Type and size only (nothing is read here): a folder, FIFO, device or file over 16 MiB is refused.
+  const fileProblem = checkInputFile(fleetFile, { what: 'gpufleet:fleetFile' });
+  if (fileProblem !== undefined) {
+    problems.push(`gpufleet:fleetFile: ${quote(fleetRel)}${fleetFile === fleetRel ? '' : ` (resolved to ${quote(fleetFile)})`}: ${fileProblem.reason}`);
   }
 
   const existingBucket = cfg.bucket;
@@ -151,17 +209,17 @@ export function readStackSettings(raw: Readonly<Record<string, string>>, ctx: St
   const amiType = (cfg.amiType ?? 'AL2023_x86_64_NVIDIA') as GpuAmiType;
   if (!GPU_AMI_TYPES.includes(amiType)) bad('amiType', GPU_AMI_TYPES.join(' or '));
 
-  const int = (key: string, min: number): number | undefined => {
+  const int = (key: string, min: number, max: number): number | undefined => {
     if (cfg[key] === undefined) return undefined;
     const n = Number(cfg[key]);
-    if (!/^\d+$/.test(cfg[key].trim()) || !Number.isInteger(n) || n < min) {
-      bad(key, `an integer >= ${min}`);
+    if (!/^\d{1,15}$/.test(cfg[key].trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      bad(key, `an integer from ${min} to ${max}`);
       return undefined;
     }
     return n;
   };
-  const gpuNodeMin = int('gpuNodeMin', 0) ?? 0;
-  const gpuNodeMax = int('gpuNodeMax', 1);
+  const gpuNodeMin = int('gpuNodeMin', 0, MAX_GPU_NODES_PER_GROUP) ?? 0;
+  const gpuNodeMax = int('gpuNodeMax', 1, MAX_GPU_NODES_PER_GROUP);
   if (gpuNodeMax !== undefined && gpuNodeMax < gpuNodeMin) {
     problems.push(`gpufleet:gpuNodeMax: expected >= gpufleet:gpuNodeMin (${gpuNodeMin}), got ${gpuNodeMax}`);
   }
@@ -173,13 +231,25 @@ export function readStackSettings(raw: Readonly<Record<string, string>>, ctx: St
     if (cfg.clusterAutoscaler !== 'true' && cfg.clusterAutoscaler !== 'false') bad('clusterAutoscaler', 'true or false');
     clusterAutoscaler = cfg.clusterAutoscaler === 'true';
   }
+  let endpointPublicAccess: boolean | undefined;
+  if (cfg.endpointPublicAccess !== undefined) {
+    if (cfg.endpointPublicAccess !== 'true' && cfg.endpointPublicAccess !== 'false') bad('endpointPublicAccess', 'true or false');
+    else endpointPublicAccess = cfg.endpointPublicAccess === 'true';
+  }
+  let publicAccessCidrs: string[] | undefined;
+  if (cfg.publicAccessCidrs !== undefined && existingClusterName === undefined) {
+    publicAccessCidrs = cfg.publicAccessCidrs.split(',').map((c) => c.trim());
+    if (endpointPublicAccess === false) {
+      problems.push('gpufleet:publicAccessCidrs: not allowed with gpufleet:endpointPublicAccess false (there is no public endpoint to restrict)');
+    } else {
+      problems.push(...publicAccessCidrsProblems('gpufleet:publicAccessCidrs', publicAccessCidrs));
+    }
+  }
   const excludeKinds = (cfg.excludeKinds ?? '').split(',').map((k) => k.trim()).filter((k) => k.length > 0);
   const badKinds = excludeKinds.filter((k) => !EXCLUDE_KIND.test(k));
   if (badKinds.length > 0) bad('excludeKinds', 'comma-separated <api group>/<Kind> such as monitoring.coreos.com/ServiceMonitor (core kinds: /ConfigMap)');
 
-  if (problems.length > 0) {
-    throw new Error(`invalid stack configuration (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n  - ${problems.join('\n  - ')}`);
-  }
+  if (problems.length > 0) throw stackConfigError(problems);
   return {
     region: region!,
     existingClusterName,
@@ -198,5 +268,7 @@ export function readStackSettings(raw: Readonly<Record<string, string>>, ctx: St
     workloadIdentity,
     excludeKinds,
     clusterAutoscaler,
+    endpointPublicAccess: existingClusterName === undefined ? endpointPublicAccess ?? true : undefined,
+    publicAccessCidrs,
   };
 }

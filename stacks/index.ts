@@ -15,10 +15,11 @@ import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { App, Chart } from 'cdk8s';
 import { GpuPlatform } from '../constructs/cloud/gpu-platform';
-import { loadFleetFile } from '../constructs/fleet';
+import { clipLine, type Fleet, parseFleet, quote, readInputFile } from '../constructs/fleet';
 import { ModelRepository, ServingPlatform } from '../constructs/k8s';
-import { plan as planFleet } from '../constructs/planner';
-import { readStackSettings } from './config';
+import { PlanError, plan as planFleet } from '../constructs/planner';
+import type { Plan } from '../constructs/planner/types';
+import { asRunError, problemsOf, publicEndpointWarning, readStackSettings, stackConfigError } from './config';
 
 function organization(): string {
   try {
@@ -35,18 +36,27 @@ const settings = readStackSettings(pulumi.runtime.allConfig(), {
   rootDir: path.resolve(__dirname, '..'),
 });
 
-function fail(key: string, e: unknown): never {
-  throw new Error(`invalid stack configuration (1 problem):\n  - ${key}: ${(e as Error).message}`);
-}
-
-// Plan and render before any resource exists: a fleet or chart error stops the program here.
-let fleet: ReturnType<typeof loadFleetFile>;
+// Plan and render before any resource exists: a fleet or chart error stops the program here. The fleet file is
+// read through the bounded reader (a regular file of at most 16 MiB), and every problem line quotes at most
+// 100 characters of a value: a wrong fleetFile (say /etc/passwd) never prints its content.
+let fleet: Fleet;
 try {
-  fleet = loadFleetFile(settings.fleetFile);
+  fleet = parseFleet(readInputFile(settings.fleetFile, { what: 'gpufleet:fleetFile' }), settings.fleetFile);
 } catch (e) {
-  fail('gpufleet:fleetFile', e);
+  const problems = problemsOf(e);
+  if (!problems) throw e;
+  throw stackConfigError(problems.map((p) => clipLine(p.startsWith('gpufleet:fleetFile ') ? p : `gpufleet:fleetFile: ${p}`)));
 }
-const thePlan = planFleet(fleet);
+// A fleet no GPU type can serve (PlanError: one line per model, with its path and why) is an input error; anything
+// else the planner throws is a bug and keeps its stack.
+let thePlan: Plan;
+try {
+  thePlan = planFleet(fleet);
+} catch (e) {
+  if (!(e instanceof PlanError)) throw e;
+  throw new pulumi.RunError(`cannot plan fleet ${fleet.name} of gpufleet:fleetFile ${quote(settings.fleetFile)} `
+    + `(${e.problems.length} problem${e.problems.length > 1 ? 's' : ''}):\n  - ${e.problems.map((p) => clipLine(p)).join('\n  - ')}`);
+}
 const nodeRoleName = `${settings.clusterName}-gpu-nodes`.slice(0, 64);
 
 const app = new App();
@@ -62,11 +72,14 @@ const platform = ServingPlatform.fromPlan(chart, 'Platform', {
   plan: thePlan,
 });
 const chartErrors = chart.node.findAll().flatMap((c) => c.node.validate().map((m) => `[${c.node.path}] ${m}`));
-if (chartErrors.length > 0) throw new Error(`the serving platform chart is invalid:\n  - ${chartErrors.join('\n  - ')}`);
+if (chartErrors.length > 0) throw new pulumi.RunError(`the serving platform chart is invalid:\n  - ${chartErrors.map((m) => clipLine(m)).join('\n  - ')}`);
 const objects = chart.toJson();
 
 const awsProvider = new aws.Provider('aws', { region: settings.region as aws.Region });
-const gpufleet = new GpuPlatform('gpufleet', {
+const endpointWarning = publicEndpointWarning(settings);
+if (endpointWarning !== undefined) pulumi.log.warn(endpointWarning);
+
+const gpufleet = asRunError('invalid platform arguments', () => new GpuPlatform('gpufleet', {
   plan: thePlan,
   objects,
   operatorValues: platform.gpuOperator.values,
@@ -86,6 +99,8 @@ const gpufleet = new GpuPlatform('gpufleet', {
       subnetIds: settings.subnetIds,
       nodeRoleName,
       region: settings.region,
+      endpointPublicAccess: settings.endpointPublicAccess,
+      publicAccessCidrs: settings.publicAccessCidrs,
       tags: { 'gpufleet.io/stack': pulumi.getStack() },
     },
   nodeGroups: { amiType: settings.amiType, minSize: settings.gpuNodeMin, maxSize: settings.gpuNodeMax },
@@ -98,7 +113,7 @@ const gpufleet = new GpuPlatform('gpufleet', {
   workloadIdentity: settings.workloadIdentity,
   excludeKinds: settings.excludeKinds,
   clusterAutoscaler: settings.clusterAutoscaler,
-}, { providers: [awsProvider] });
+}, { providers: [awsProvider] }));
 
 /** EKS cluster name. */
 export const clusterName = gpufleet.cluster.clusterName;

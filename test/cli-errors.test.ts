@@ -180,7 +180,7 @@ describe('unreadable files exit 2', () => {
     const foreign = tempFile('plan.json', JSON.stringify({ fleet: 'other', gpus: [], summary: {} }));
     const r = await runCli(['report', SMALL_FLEET, '--plan', foreign, '--out', out]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('summary.gpuCount: expected a number, got nothing');
+    expect(r.stderr).toContain('summary.gpuCount: required, expected an integer in [0, 1e6]');
     expect(fs.existsSync(out)).toBe(false);
   });
 

@@ -100,9 +100,10 @@ describe('GpuNodeGroup', () => {
     const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
     const groups = cloud.GpuNodeGroup.fromPlan('gpu', handPlan(), { cluster });
     expect(groups.map((g) => g.pool)).toEqual(['a100-mixed', 'a100-small', 'l4-whole']);
+    // MIG-only groups advertise no whole GPU (mixed strategy)
     expect(groups.map((g) => g.resources)).toEqual([
-      { 'nvidia.com/mig-1g.10gb': 16, 'nvidia.com/mig-2g.20gb': 8, 'nvidia.com/mig-3g.40gb': 8 },
-      { 'nvidia.com/mig-1g.10gb': 56 },
+      { 'nvidia.com/gpu': 0, 'nvidia.com/mig-1g.10gb': 16, 'nvidia.com/mig-2g.20gb': 8, 'nvidia.com/mig-3g.40gb': 8 },
+      { 'nvidia.com/gpu': 0, 'nvidia.com/mig-1g.10gb': 56 },
       { 'nvidia.com/gpu': 1 },
     ]);
     await settle();
@@ -124,6 +125,7 @@ describe('GpuNodeGroup', () => {
       'k8s.io/cluster-autoscaler/node-template/label/gpufleet.io/pool': 'a100-mixed',
       'k8s.io/cluster-autoscaler/node-template/label/nvidia.com/gpu.product': 'NVIDIA-A100-SXM4-80GB',
       'k8s.io/cluster-autoscaler/node-template/label/nvidia.com/mig.config': 'a100-mixed',
+      'k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu': '0',
       'k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/mig-1g.10gb': '16',
       'k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/mig-2g.20gb': '8',
       'k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/mig-3g.40gb': '8',
@@ -151,7 +153,7 @@ describe('GpuNodeGroup', () => {
     const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
     const layout = MigLayout.fromProfiles('h100-balanced', 'H100-80GB', { '3g.40gb': 1, '2g.20gb': 1, '1g.10gb': 2 });
     const group = cloud.GpuNodeGroup.fromMigLayout('h100', { cluster, pool: 'h100-mig', instanceType: 'p5.48xlarge', layout, maxSize: 2 });
-    expect(group.resources).toEqual({ 'nvidia.com/mig-1g.10gb': 16, 'nvidia.com/mig-2g.20gb': 8, 'nvidia.com/mig-3g.40gb': 8 });
+    expect(group.resources).toEqual({ 'nvidia.com/gpu': 0, 'nvidia.com/mig-1g.10gb': 16, 'nvidia.com/mig-2g.20gb': 8, 'nvidia.com/mig-3g.40gb': 8 });
     await settle();
     const ng = mocks.get('aws:eks/nodeGroup:NodeGroup', 'h100-nodes');
     expect(ng.inputs.labels).toEqual({ 'gpufleet.io/pool': 'h100-mig', 'nvidia.com/mig.config': 'h100-balanced' });

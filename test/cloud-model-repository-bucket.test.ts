@@ -49,7 +49,7 @@ describe('ModelRepositoryBucket', () => {
     for (const r of mocks.resources.filter((x) => x !== component)) expect(r.parent).toBe(component.urn);
   });
 
-  test('grantRead (IRSA) allows only GetObject on the prefix and ListBucket with a prefix condition', async () => {
+  test('grantRead (IRSA) allows only GetObject on the prefix and ListBucket under the prefix or without one (HeadBucket)', async () => {
     const repo = new cloud.ModelRepositoryBucket('models', { bucketName: 'acme-models', prefix: 'triton' });
     const grant = repo.grantRead({ namespace: 'vision', name: 'triton-model-reader' }, fakeCluster());
     expect(grant.mechanism).toBe('irsa');
@@ -65,7 +65,8 @@ describe('ModelRepositoryBucket', () => {
     const policy = mocks.get('aws:iam/rolePolicy:RolePolicy', 'models-read-vision-triton-model-reader-policy');
     expect(policy.inputs.policy).toBe(
       '{"Statement":['
-      + '{"Action":"s3:ListBucket","Condition":{"StringLike":{"s3:prefix":["triton/*"]}},"Effect":"Allow","Resource":"arn:aws:s3:::acme-models","Sid":"ListModelRepository"},'
+      + '{"Action":"s3:ListBucket","Condition":{"StringLike":{"s3:prefix":["triton","triton/*"]}},"Effect":"Allow","Resource":"arn:aws:s3:::acme-models","Sid":"ListModelRepository"},'
+      + '{"Action":"s3:ListBucket","Condition":{"Null":{"s3:prefix":"true"}},"Effect":"Allow","Resource":"arn:aws:s3:::acme-models","Sid":"HeadModelRepositoryBucket"},'
       + '{"Action":"s3:GetObject","Effect":"Allow","Resource":"arn:aws:s3:::acme-models/triton/*","Sid":"ReadModelRepository"}'
       + '],"Version":"2012-10-17"}',
     );
@@ -74,6 +75,7 @@ describe('ModelRepositoryBucket', () => {
     const actions = doc.Statement.flatMap((s: any) => [s.Action].flat());
     expect(actions.filter((a: string) => /Put|Delete|\*/.test(a))).toEqual([]);
     expect(mocks.ofType('aws:eks/podIdentityAssociation:PodIdentityAssociation')).toEqual([]);
+    // what the policy allows and denies is evaluated in cloud-model-repository-iam.test.ts
   });
 
   test('the wildcard check fails on a bucket-wide or * resource', () => {
@@ -98,7 +100,7 @@ describe('ModelRepositoryBucket', () => {
     const assoc = mocks.get('aws:eks/podIdentityAssociation:PodIdentityAssociation', 'models-read-nlp-triton-model-reader-association');
     expect(assoc.inputs).toMatchObject({ clusterName: 'gpufleet-dev', namespace: 'nlp', serviceAccount: 'triton-model-reader' });
     const policy = JSON.parse(mocks.get('aws:iam/rolePolicy:RolePolicy', 'models-read-nlp-triton-model-reader-policy').inputs.policy);
-    expect(policy.Statement.map((s: any) => s.Resource)).toEqual(['arn:aws:s3:::shared-models', 'arn:aws:s3:::shared-models/models/*']);
+    expect(policy.Statement.map((s: any) => s.Resource)).toEqual(['arn:aws:s3:::shared-models', 'arn:aws:s3:::shared-models', 'arn:aws:s3:::shared-models/models/*']);
   });
 
   test('a KMS key adds kms:Decrypt on that key through S3 only', async () => {
@@ -108,7 +110,7 @@ describe('ModelRepositoryBucket', () => {
     expect(grant.actions).toEqual(['kms:Decrypt', 's3:GetObject', 's3:ListBucket']);
     await settle();
     const doc = JSON.parse(mocks.get('aws:iam/rolePolicy:RolePolicy', 'models-read-vision-reader-policy').inputs.policy);
-    expect(doc.Statement[2]).toEqual({
+    expect(doc.Statement[3]).toEqual({
       Sid: 'DecryptModelRepository', Effect: 'Allow', Action: 'kms:Decrypt', Resource: key,
       Condition: { StringEquals: { 'kms:ViaService': 's3.us-east-1.amazonaws.com' } },
     });

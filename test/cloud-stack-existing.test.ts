@@ -65,6 +65,9 @@ describe('stacks/index.ts (existing cluster and bucket, Pod Identity, H100 MIG f
     const devices = config.devices; // p5.4xlarge: 1 GPU per node
     for (const device of devices) for (const s of device) counts[`nvidia.com/mig-${s.profile}`] = (counts[`nvidia.com/mig-${s.profile}`] ?? 0) + 1;
     for (const [r, n] of Object.entries(counts)) expected[`k8s.io/cluster-autoscaler/node-template/resources/${r}`] = String(n);
+    // every GPU is cut into MIG slices: the template must not count the instance's whole GPU (cluster-autoscaler-1.33.1
+    // aws_manager.go buildNodeFromTemplate starts from the instance's GPU count and lets resources tags overwrite it)
+    expected['k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu'] = '0';
     const tagged = Object.fromEntries(Object.entries(ng.inputs.tags as Record<string, string>).filter(([k]) => k.includes('/node-template/resources/')));
     expect(tagged).toEqual(expected);
     expect(ng.inputs.tags['k8s.io/cluster-autoscaler/prod-eks']).toBe('owned');
@@ -86,7 +89,8 @@ describe('stacks/index.ts (existing cluster and bucket, Pod Identity, H100 MIG f
       expect(r.inputs.metadata.annotations?.['eks.amazonaws.com/role-arn']).toBeUndefined();
       const policy = JSON.parse(mocks.get('aws:iam/rolePolicy:RolePolicy', `gpufleet-models-read-${ns}-${name}-policy`).inputs.policy);
       expect(policy.Statement).toEqual([
-        { Sid: 'ListModelRepository', Effect: 'Allow', Action: 's3:ListBucket', Resource: 'arn:aws:s3:::acme-model-repo', Condition: { StringLike: { 's3:prefix': ['serving/prod/*'] } } },
+        { Sid: 'ListModelRepository', Effect: 'Allow', Action: 's3:ListBucket', Resource: 'arn:aws:s3:::acme-model-repo', Condition: { StringLike: { 's3:prefix': ['serving/prod', 'serving/prod/*'] } } },
+        { Sid: 'HeadModelRepositoryBucket', Effect: 'Allow', Action: 's3:ListBucket', Resource: 'arn:aws:s3:::acme-model-repo', Condition: { Null: { 's3:prefix': 'true' } } },
         { Sid: 'ReadModelRepository', Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::acme-model-repo/serving/prod/*' },
       ]);
     }

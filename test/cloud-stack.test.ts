@@ -30,6 +30,7 @@ async function loadProgram(config: Record<string, string>): Promise<Program> {
 describe('stacks/index.ts (default example)', () => {
   let program: Program;
   let expectedPlan: import('../constructs/planner/types').Plan;
+  const warnings: string[] = [];
 
   beforeAll(async () => {
     const { loadFleetFile } = await import('../constructs/fleet');
@@ -37,14 +38,23 @@ describe('stacks/index.ts (default example)', () => {
     const { DEFAULT_FLEET_FILE } = await import('../stacks/config');
     expectedPlan = plan(loadFleetFile(path.join(ROOT, DEFAULT_FLEET_FILE)));
     mocks.reset();
-    program = await loadProgram(BASE_CONFIG);
-    await valueOf(program.kubeconfig);
-    await settle();
+    // Under mocks, pulumi.log.warn goes to console.warn: keep what the program warns about.
+    const warn = jest.spyOn(console, 'warn').mockImplementation((...args: unknown[]) => { warnings.push(args.join(' ')); });
+    try {
+      program = await loadProgram(BASE_CONFIG);
+      await valueOf(program.kubeconfig);
+      await settle();
+    } finally {
+      warn.mockRestore();
+    }
   }, 180_000);
 
   test('creates the cluster, the provider and the bucket named for the stack', async () => {
     const eks = mocks.get('aws:eks/cluster:Cluster', 'gpufleet-cluster-eks');
     expect(eks.inputs.name).toBe('gpufleet-dev');
+    // No gpufleet:publicAccessCidrs: EKS's default, written out so that `pulumi preview` shows it, and a warning.
+    expect(eks.inputs.vpcConfig).toMatchObject({ endpointPrivateAccess: true, endpointPublicAccess: true, publicAccessCidrs: ['0.0.0.0/0'] });
+    expect(warnings).toEqual([expect.stringContaining('the EKS API endpoint is public and open to any address (0.0.0.0/0)')]);
     expect(await valueOf(program.clusterName)).toBe('gpufleet-dev');
     expect(mocks.get('pulumi:providers:aws', 'aws').inputs.region).toBe('us-east-1');
     const bucket = mocks.get('aws:s3/bucket:Bucket', 'gpufleet-models-bucket');
@@ -150,11 +160,11 @@ describe('stacks/index.ts (bad configuration)', () => {
       'gpufleet:bukcet': 'typo',
     })).rejects.toThrow(
       'invalid stack configuration (5 problems):\n'
-      + '  - gpufleet:bukcet: unknown key; allowed: amiType, bucket, bucketName, bucketPrefix, clusterAutoscaler, clusterName, excludeKinds, fleetFile, gpuNodeMax, gpuNodeMin, kmsKeyArn, kubeconfig, kubernetesVersion, newClusterName, region, subnetIds, workloadIdentity\n'
+      + '  - gpufleet:bukcet: unknown key; allowed: amiType, bucket, bucketName, bucketPrefix, clusterAutoscaler, clusterName, endpointPublicAccess, excludeKinds, fleetFile, gpuNodeMax, gpuNodeMin, kmsKeyArn, kubeconfig, kubernetesVersion, newClusterName, publicAccessCidrs, region, subnetIds, workloadIdentity\n'
       + '  - gpufleet:region: expected an AWS region such as us-east-1, got "moon-1"\n'
-      + `  - gpufleet:fleetFile: no such file "examples/missing.fleet.yaml" (resolved to ${path.join(ROOT, 'examples/missing.fleet.yaml')})\n`
+      + `  - gpufleet:fleetFile: "examples/missing.fleet.yaml" (resolved to "${path.join(ROOT, 'examples/missing.fleet.yaml')}"): cannot read the file (no such file)\n`
       + '  - gpufleet:amiType: expected AL2023_x86_64_NVIDIA or BOTTLEROCKET_x86_64_NVIDIA, got "AL2_x86_64_GPU"\n'
-      + '  - gpufleet:gpuNodeMin: expected an integer >= 0, got "-1"',
+      + '  - gpufleet:gpuNodeMin: expected an integer from 0 to 10000, got "-1"',
     );
     await settle();
     expect(mocks.resources).toEqual([]);
@@ -169,7 +179,7 @@ describe('stacks/index.ts (bad configuration)', () => {
   test('fails on an invalid fleet file before any resource', async () => {
     mocks.reset();
     await expect(loadProgram({ 'gpufleet:region': 'us-east-1', 'gpufleet:fleetFile': 'Pulumi.dev.yaml' }))
-      .rejects.toThrow(/invalid stack configuration \(1 problem\):\n {2}- gpufleet:fleetFile: /);
+      .rejects.toThrow(/invalid stack configuration \(4 problems\):\n {2}- gpufleet:fleetFile: config: unknown key/);
     await settle();
     expect(mocks.resources).toEqual([]);
   });

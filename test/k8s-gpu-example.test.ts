@@ -57,7 +57,8 @@ describe('examples/gpu-infrastructure (the default synth output)', () => {
     expect(np.spec.template.spec.taints).toContainEqual({ key: 'nvidia.com/gpu', value: 'true', effect: 'NoSchedule' });
     expect(np.spec.template.spec.requirements).toContainEqual({ key: 'node.kubernetes.io/instance-type', operator: 'In', values: ['p5.48xlarge'] });
     expect(find('EC2NodeClass', 'h100-mig')).toHaveLength(1);
-    expect(find('NodeOverlay', 'h100-mig-mig-capacity')[0].spec.capacity).toEqual({ 'nvidia.com/mig-1g.10gb': 16, 'nvidia.com/mig-2g.20gb': 8, 'nvidia.com/mig-3g.40gb': 8 });
+    // the overlay replaces Karpenter's view: no whole GPU on a node whose GPUs are all cut (mixed strategy)
+    expect(find('NodeOverlay', 'h100-mig-gpu-capacity')[0].spec.capacity).toEqual({ 'nvidia.com/gpu': 0, 'nvidia.com/mig-1g.10gb': 16, 'nvidia.com/mig-2g.20gb': 8, 'nvidia.com/mig-3g.40gb': 8 });
   });
 
   test('the L4 pool is time-sliced through the device-plugin ConfigMap', () => {

@@ -24,13 +24,20 @@ describe('GpuNodePool with a MIG layout', () => {
     expect(pool.migConfigName).toBe('h100-balanced');
   });
 
-  test('requires the GPU instance types and capacity type, limits GPUs', () => {
+  test('requires the GPU instance types and capacity type, limits nodes by CPU (2 × 192 vCPUs)', () => {
     expect(nodePool.spec.template.spec.requirements).toEqual([
       { key: 'node.kubernetes.io/instance-type', operator: 'In', values: ['p5.48xlarge'] },
       { key: 'karpenter.sh/capacity-type', operator: 'In', values: ['on-demand'] },
       { key: 'kubernetes.io/os', operator: 'In', values: ['linux'] },
     ]);
-    expect(nodePool.spec.limits).toEqual({ 'nvidia.com/gpu': 16 });
+    // CPU: a NodeOverlay can not change it (kubernetes-sigs/karpenter v1.14.1 nodeoverlay_validation.go rejects
+    // well-known resources), so the limit counts nodes whatever the overlay says about nvidia.com/gpu
+    expect(nodePool.spec.limits).toEqual({ cpu: 384 });
+    expect(pool.maxNodes).toBe(2);
+  });
+
+  test('EC2NodeClass pins kube-reserved memory for 110 pods (11 MiB × 110 + 255 MiB)', () => {
+    expect(nodeClass.spec.kubelet).toEqual({ kubeReserved: { memory: '1465Mi' } });
   });
 
   test('disrupts only empty nodes, one at a time', () => {
@@ -47,10 +54,14 @@ describe('GpuNodePool with a MIG layout', () => {
     expect(pool.nodeImage).toBe('al2023-nvidia');
   });
 
-  test('NodeOverlay advertises the layout MIG resources of a p5.48xlarge (8 GPUs)', () => {
+  test('NodeOverlay advertises the layout MIG resources of a p5.48xlarge (8 GPUs) and no whole GPU', () => {
     const [overlay] = byKind(objs, 'NodeOverlay');
     expect(overlay.apiVersion).toBe('karpenter.sh/v1alpha1');
-    expect(overlay.spec.capacity).toEqual({ 'nvidia.com/mig-1g.10gb': 16, 'nvidia.com/mig-2g.20gb': 8, 'nvidia.com/mig-3g.40gb': 8 });
+    expect(overlay.metadata.name).toBe('h100-mig-gpu-capacity');
+    // mixed strategy: GPUs in MIG mode advertise no nvidia.com/gpu (k8s-device-plugin v0.20.0); the overlay replaces
+    // Karpenter's 8 (ApplyCapacityOverlay, karpenter v1.14.1 pkg/cloudprovider/types.go), so a whole-GPU pod never
+    // makes Karpenter launch this pool's nodes
+    expect(overlay.spec.capacity).toEqual({ 'nvidia.com/gpu': 0, 'nvidia.com/mig-1g.10gb': 16, 'nvidia.com/mig-2g.20gb': 8, 'nvidia.com/mig-3g.40gb': 8 });
     expect(overlay.spec.requirements).toEqual([
       { key: 'gpufleet.io/pool', operator: 'In', values: ['h100-mig'] },
       { key: 'node.kubernetes.io/instance-type', operator: 'In', values: ['p5.48xlarge'] },
@@ -63,14 +74,24 @@ describe('GpuNodePool with a MIG layout', () => {
 });
 
 describe('GpuNodePool variants', () => {
-  test('time-sliced L4 pool: device-plugin label, no MIG label, no overlay, spot allowed', () => {
+  test('time-sliced L4 pool: device-plugin label, no MIG label, spot allowed', () => {
     const { objs } = synthPool({ ...base, name: 'l4', gpuType: 'L4', instanceTypes: ['g6.xlarge', 'g6.2xlarge'], devicePluginConfig: 'l4-x4', capacityTypes: ['spot', 'on-demand'], maxNodes: 3 });
     const [np] = byKind(objs, 'NodePool');
     expect(np.spec.template.metadata.labels).toEqual({ 'gpufleet.io/pool': 'l4', 'nvidia.com/device-plugin.config': 'l4-x4' });
     expect(np.spec.template.spec.requirements[0].values).toEqual(['g6.2xlarge', 'g6.xlarge']);
     expect(np.spec.template.spec.requirements[1].values).toEqual(['on-demand', 'spot']);
-    expect(np.spec.limits).toEqual({ 'nvidia.com/gpu': 3 });
+    expect(np.spec.limits).toEqual({ cpu: 24 });
     expect(byKind(objs, 'NodeOverlay')).toEqual([]);
+    expect(validateObjects(objs)).toEqual([]);
+  });
+
+  test('time-sliced ×4: a NodeOverlay tells Karpenter each g6.xlarge takes 4 nvidia.com/gpu pods', () => {
+    // Without it Karpenter counts the instance's one GPU and launches a node per pod (time-slicing is the NodeOverlay
+    // design's first use case: kubernetes-sigs/karpenter v1.14.1 designs/node-overlay.md, issue #729).
+    const { pool, objs } = synthPool({ ...base, name: 'l4', gpuType: 'L4', instanceTypes: ['g6.xlarge'], devicePluginConfig: 'l4-x4', timeSlicingReplicas: 4 });
+    const [overlay] = byKind(objs, 'NodeOverlay');
+    expect(overlay.spec.capacity).toEqual({ 'nvidia.com/gpu': 4 });
+    expect(pool.gpuResourcesPerNode(1)).toEqual({ 'nvidia.com/gpu': 4 });
     expect(validateObjects(objs)).toEqual([]);
   });
 
@@ -93,7 +114,7 @@ describe('GpuNodePool variants', () => {
     const layout = MigLayout.fromProfiles('h100-1g', 'H100-80GB', { '1g.10gb': 7 });
     const { objs } = synthPool({ ...base, name: 'h100', gpuType: 'H100-80GB', instanceTypes: ['p5.48xlarge', 'p5.4xlarge'], migLayout: layout });
     const overlays = byKind(objs, 'NodeOverlay');
-    expect(overlays.map((o) => [o.metadata.name, o.spec.capacity['nvidia.com/mig-1g.10gb']])).toEqual([['h100-mig-capacity-1gpu', 7], ['h100-mig-capacity-8gpu', 56]]);
+    expect(overlays.map((o) => [o.metadata.name, o.spec.capacity['nvidia.com/mig-1g.10gb']])).toEqual([['h100-gpu-capacity-1gpu', 7], ['h100-gpu-capacity-8gpu', 56]]);
     expect(validateObjects(objs)).toEqual([]);
   });
 
@@ -140,6 +161,8 @@ describe('GpuNodePool errors', () => {
     expect(() => synthPool({ ...props, labels: { team: 'a b' } })).toThrow('labels["team"]: expected a label value');
   });
   test('fails for a NodeOverlay without a layout', () => {
-    expect(() => synthPool({ ...props, nodeOverlay: true })).toThrow('nodeOverlay: needs a migLayout (the overlay advertises its MIG resources)');
+    expect(() => synthPool({ ...props, nodeOverlay: true })).toThrow('nodeOverlay: needs a migLayout or timeSlicingReplicas (the overlay advertises their GPU resources)');
+    expect(() => synthPool({ ...props, gpuType: 'L4', timeSlicingReplicas: 4 })).toThrow('timeSlicingReplicas: needs the devicePluginConfig that time-slices the GPUs');
+    expect(() => synthPool({ ...props, gpuType: 'L4', devicePluginConfig: 'x', timeSlicingReplicas: 1 })).toThrow('timeSlicingReplicas: expected an integer >= 2, got 1');
   });
 });

@@ -208,9 +208,10 @@ describe('planDeclaration (hand-made plan)', () => {
     const chart = Testing.chart();
     ServingPlatform.fromPlan(chart, 'P', { cluster, repository, fleet, plan: bigger });
     const pools = Testing.synth(chart).filter((o) => o.kind === 'NodePool');
-    const limit = (name: string) => pools.find((p) => p.metadata.name === name).spec.limits['nvidia.com/gpu'];
-    expect(limit('h100-3g')).toBe(5 * 8); // p5.48xlarge: 8 GPUs
-    expect(limit('l4-whole')).toBe(2 * 1); // g6.xlarge: 1 GPU, the default of 2 nodes
+    // the limit is on CPU (a NodeOverlay can not change it): nodes × the instance's vCPUs
+    const limit = (name: string) => pools.find((p) => p.metadata.name === name).spec.limits.cpu;
+    expect(limit('h100-3g')).toBe(5 * 192); // p5.48xlarge: 192 vCPUs
+    expect(limit('l4-whole')).toBe(2 * 4); // g6.xlarge: 4 vCPUs, the default of 2 nodes
   });
 
   test('fails on a plan for another fleet', () => {

@@ -32,7 +32,7 @@ const byKind = (objs: any[], kind: string) => objs.filter((o) => o.kind === kind
 const container = (objs: any[]) => byKind(objs, 'Deployment')[0].spec.template.spec.containers[0];
 
 describe('TritonPool', () => {
-  test('requests exactly one MIG slice, selects the layout and product, tolerates the GPU taint', () => {
+  test('requests exactly one MIG slice, selects the layout and the GPU by instance type, tolerates the GPU taint', () => {
     // GIVEN / WHEN a pool on H100 1g.10gb slices
     const { objs, pool } = synth();
     const d = byKind(objs, 'Deployment')[0];
@@ -53,7 +53,8 @@ describe('TritonPool', () => {
     expect(terms).toEqual([
       {
         matchExpressions: [
-          { key: 'nvidia.com/gpu.product', operator: 'In', values: ['NVIDIA-H100-80GB-HBM3', 'NVIDIA-H100-PCIe'] },
+          // a label Karpenter and cluster-autoscaler know before launch, not GPU feature discovery's product label
+          { key: 'node.kubernetes.io/instance-type', operator: 'In', values: ['p5.48xlarge', 'p5.4xlarge'] },
           { key: 'nvidia.com/mig.config', operator: 'In', values: ['all-1g.10gb'] },
         ],
       },
@@ -68,15 +69,24 @@ describe('TritonPool', () => {
     expect(c.resources.limits['nvidia.com/gpu']).toBe(1);
     expect(Object.keys(c.resources.limits).filter((k) => k.startsWith('nvidia.com/'))).toEqual(['nvidia.com/gpu']);
     const exprs = byKind(objs, 'Deployment')[0].spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions;
-    expect(exprs.map((e: any) => e.key)).toEqual(['nvidia.com/gpu.product']);
+    expect(exprs.map((e: any) => e.key)).toEqual(['node.kubernetes.io/instance-type']);
   });
 
-  test('the single strategy requests nvidia.com/gpu and selects the MIG product label', () => {
+  test('with a node pool, the pods require its gpufleet.io/pool label and the layout, nothing written after boot', () => {
+    const { objs } = synth({ nodePool: 'h100-mig' });
+    const exprs = byKind(objs, 'Deployment')[0].spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions;
+    expect(exprs).toEqual([
+      { key: 'gpufleet.io/pool', operator: 'In', values: ['h100-mig'] },
+      { key: 'nvidia.com/mig.config', operator: 'In', values: ['all-1g.10gb'] },
+    ]);
+  });
+
+  test('the single strategy requests nvidia.com/gpu and selects no product label (the device plugin renames it <product>-MIG-<profile>)', () => {
     const { objs } = synth({ migStrategy: 'single' });
     const c = container(objs);
     expect(c.resources.limits['nvidia.com/gpu']).toBe(1);
     const exprs = byKind(objs, 'Deployment')[0].spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions;
-    expect(exprs[0].values).toEqual(['NVIDIA-H100-80GB-HBM3-MIG-1g.10gb', 'NVIDIA-H100-PCIe-MIG-1g.10gb']);
+    expect(exprs.map((e: any) => e.key)).toEqual(['node.kubernetes.io/instance-type', 'nvidia.com/mig.config']);
   });
 
   test('args load each model (sorted) in explicit mode from the repository', () => {

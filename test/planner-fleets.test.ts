@@ -89,7 +89,7 @@ describe('node grouping', () => {
       expect(n.gpus.length).toBeGreaterThan(0);
       expect(n.gpus.length).toBeLessThanOrEqual(8);
       const cfg = p.migConfigs!.find((c) => c.name === n.migConfig)!;
-      expect(cfg.name).toMatch(/^gpufleet-a100-80gb-\d+$/);
+      expect(cfg.name).toMatch(/^a100-80gb-[0-9a-f]{8}$/);
       expect([1, 8]).toContain(cfg.devices.length);
       n.gpus.forEach((id, i) => {
         const gpu = p.gpus.find((x) => x.id === id)!;

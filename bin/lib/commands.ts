@@ -1,11 +1,11 @@
 /**
- * The gpufleet commands: `plan`, `report` and `router`, their specs (used for parsing and help)
+ * The gpufleet commands: `plan`, `report`, `check` and `router`, their specs (used for parsing and help)
  * and their handlers. Each handler validates everything before it writes anything.
  */
 import * as path from 'path';
 import { type CommandSpec, type ParsedArgs } from './args';
 import { CliInputError, EXIT_INTERNAL, EXIT_OK, usageError } from './errors';
-import { writeOutputFile, writeStdout } from './output';
+import { checkOutputFile, writeOutputFile, writeStdout } from './output';
 
 export const PLAN: CommandSpec = {
   name: 'plan',
@@ -54,7 +54,27 @@ export const ROUTER: CommandSpec = {
   examples: ['gpufleet router --config examples/router.yaml'],
 };
 
-export const COMMANDS: readonly CommandSpec[] = [PLAN, REPORT, ROUTER];
+export const CHECK: CommandSpec = {
+  name: 'check',
+  summary: 'Prove a rendering would provision, schedule and scale on a real cluster (Karpenter, device plugin, MIG manager, autoscalers).',
+  positionals: [{ name: 'DIR', description: 'the rendering: a directory of Kubernetes manifests (.yaml, .yml, .json), e.g. dist/ of npm run synth' }],
+  flags: [
+    { name: 'previous', value: 'DIR', description: 'the rendering this one replaces: also report every NodePool whose MIG layout changed content under the same name' },
+  ],
+  details: [
+    'Rules, by the upstream semantics of the consumers (FIDELITY.md): provisioning (Karpenter can launch a node',
+    'for every GPU pod template: labels, taints, NodeOverlay capacity), scheduling (the node runs it: device-plugin',
+    'resources for the layout, MIG strategy and time-slicing; GPU feature discovery labels), capacity (all GPU pods',
+    'fit at minimum and maximum replicas within the NodePool limits, CPU and memory of a full node included), quota,',
+    'layout (every layout legal and in the MIG manager\'s ConfigMap), autoscaling (targets exist, every metric is',
+    'produced by something installed or declared), prerequisites, relayout (with --previous).',
+    'Prints one line per finding (rule: object: problem) and a summary line. Exit codes: 0 no findings,',
+    '1 findings, 2 bad input (no such directory, no manifests, unparsable YAML).',
+  ],
+  examples: ['npm run synth && gpufleet check dist', 'gpufleet check dist --previous build/last-release'],
+};
+
+export const COMMANDS: readonly CommandSpec[] = [PLAN, REPORT, ROUTER, CHECK];
 
 type Engine = typeof import('./engine');
 
@@ -66,11 +86,12 @@ function engine(): Engine {
 export async function runPlan(args: ParsedArgs): Promise<number> {
   const e = engine();
   const fleetPath = args.positionals.FLEET;
+  const out = args.flags.out;
+  if (typeof out === 'string') checkOutputFile(out, { inputs: [fleetPath] }); // before the work, not after it
   const fleet = e.loadFleet(fleetPath);
   const result = e.planAndVerify(fleet);
   const json = JSON.stringify(result, null, 2) + '\n';
-  const out = args.flags.out;
-  if (typeof out === 'string') writeOutputFile(out, json);
+  if (typeof out === 'string') writeOutputFile(out, json, { inputs: [fleetPath] });
   if (args.flags.json) {
     if (typeof out !== 'string') await writeStdout(json);
     return EXIT_OK;
@@ -89,8 +110,9 @@ export async function runReport(args: ParsedArgs, version: string): Promise<numb
   }
   const e = engine();
   const fleetPath = args.positionals.FLEET;
-  const fleet = e.loadFleet(fleetPath);
   const planPath = args.flags.plan;
+  if (out !== '-') checkOutputFile(out, { inputs: typeof planPath === 'string' ? [fleetPath, planPath] : [fleetPath] });
+  const fleet = e.loadFleet(fleetPath);
   const result = typeof planPath === 'string' ? e.loadPlanFor(fleet, planPath) : e.planAndVerify(fleet);
   const { buildPlanView } = await import('./plan-view');
   const { renderReport } = await import('./html-report');
@@ -101,10 +123,19 @@ export async function runReport(args: ParsedArgs, version: string): Promise<numb
   if (out === '-') {
     await writeStdout(html);
   } else {
-    writeOutputFile(out, html);
+    writeOutputFile(out, html, { inputs: typeof planPath === 'string' ? [fleetPath, planPath] : [fleetPath] });
     process.stderr.write(`report written to ${out}\n`);
   }
   return EXIT_OK;
+}
+
+/** `gpufleet check DIR [--previous DIR]`. */
+export async function runCheck(args: ParsedArgs): Promise<number> {
+  const { runCheckOn } = await import('./check-command');
+  const previous = args.flags.previous;
+  const { code, out } = runCheckOn(args.positionals.DIR, typeof previous === 'string' ? previous : undefined);
+  await writeStdout(out);
+  return code;
 }
 
 /**

@@ -3,34 +3,37 @@
  * compute the per-GPU-type figures the summary shows. Loaded lazily by the commands so that
  * `gpufleet --help` needs nothing but this folder.
  */
-import * as fs from 'fs';
-import { parseFleet } from '../../constructs/fleet';
+import { clipLine, InputFileError, parseFleet, quote, readInputFile } from '../../constructs/fleet';
 import type { Fleet } from '../../constructs/fleet/types';
 import { baselines, lowerBound, PlanError, plan as planFleet, verifyPlan } from '../../constructs/planner';
+import { validatePlanDocument } from '../../constructs/planner/plan-document';
 import type { Plan } from '../../constructs/planner/types';
 import { CliInputError, problemsOf } from './errors';
 
-/** Reads a file for a command argument; unreadable → exit-2 error naming the argument and path. */
+/**
+ * Reads a file for a command argument through the shared bounded reader: a regular file of at most
+ * 16 MiB (`MAX_INPUT_FILE_BYTES`) of UTF-8 text, else an exit-2 error naming the argument and path.
+ */
 export function readInput(path: string, what: string): string {
   try {
-    if (fs.statSync(path).isDirectory()) throw new CliInputError(`${what} "${path}": is a directory, expected a file`);
-    return fs.readFileSync(path, 'utf8');
+    return readInputFile(path, { what });
   } catch (e) {
-    if (e instanceof CliInputError) throw e;
-    const err = e as NodeJS.ErrnoException;
-    const reason = err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : (err.code ?? err.message);
-    throw new CliInputError(`${what} "${path}": cannot read the file (${reason})`);
+    if (e instanceof InputFileError) throw new CliInputError(e.problems);
+    throw e;
   }
 }
 
-/** Parses and validates a fleet file; its problems become one line each, exit code 2. */
+/**
+ * Parses and validates a fleet file; its problems become one line each, exit code 2. Each line is
+ * bounded (`clipLine`): a value echoed by a lower layer never prints more than a few hundred characters.
+ */
 export function loadFleet(path: string): Fleet {
   const text = readInput(path, 'FLEET');
   try {
     return parseFleet(text, path);
   } catch (e) {
     const problems = problemsOf(e);
-    if (problems) throw new CliInputError(problems);
+    if (problems) throw new CliInputError(problems.map((p) => clipLine(p)));
     throw e;
   }
 }
@@ -56,23 +59,27 @@ export function planAndVerify(fleet: Fleet): Plan {
   return result;
 }
 
-/** Reads a saved plan document (`gpufleet plan --json`) and checks it against the fleet; exit 2 if it does not fit. */
+/**
+ * Reads a saved plan document (`gpufleet plan --json`), checks every field's type and bounds
+ * (`validatePlanDocument`) and then the plan against the fleet (`verifyPlan`); exit 2 with one line per
+ * problem if it is malformed or does not fit.
+ */
 export function loadPlanFor(fleet: Fleet, path: string): Plan {
   const text = readInput(path, '--plan');
+  const where = `--plan ${quote(path)}`;
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new CliInputError(`--plan "${path}": not JSON (${(e as Error).message})`);
+    throw new CliInputError(clipLine(`${where}: not JSON (${(e as Error).message})`));
   }
-  const shape = planShapeProblems(doc);
-  if (shape.length > 0) throw new CliInputError(shape.map((p) => `--plan "${path}": ${p}`));
-  const saved = doc as Plan;
+  const { plan: saved, problems: shape } = validatePlanDocument(doc);
+  if (!saved) throw new CliInputError(shape.map((p) => `${where}: ${p}`));
   if (saved.fleet !== fleet.name) {
-    throw new CliInputError(`--plan "${path}": fleet: expected "${fleet.name}" (the fleet file's name), got "${saved.fleet}"`);
+    throw new CliInputError(`${where}: fleet: expected ${quote(fleet.name)} (the fleet file's name), got ${quote(saved.fleet)}`);
   }
   const problems = verifyPlan(fleet, saved);
-  if (problems.length > 0) throw new CliInputError(problems.map((p) => `--plan "${path}": ${p}`));
+  if (problems.length > 0) throw new CliInputError(problems.map((p) => clipLine(`${where}: ${p}`)));
   return saved;
 }
 
@@ -108,44 +115,4 @@ export function typeFigures(fleet: Fleet, result: Plan): Map<string, TypeFigures
     out.set(type, figures);
   }
   return out;
-}
-
-/** Structural problems of a plan document (enough to render it safely). */
-function planShapeProblems(doc: unknown): string[] {
-  const out: string[] = [];
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return ['expected a plan document (an object), got ' + kind(doc)];
-  const d = doc as Record<string, unknown>;
-  if (typeof d.fleet !== 'string') out.push(`fleet: expected a string, got ${kind(d.fleet)}`);
-  if (!Array.isArray(d.gpus)) out.push(`gpus: expected an array, got ${kind(d.gpus)}`);
-  else {
-    d.gpus.forEach((g, i) => {
-      const gg = g as Record<string, unknown> | null;
-      if (!gg || typeof gg !== 'object') { out.push(`gpus[${i}]: expected an object, got ${kind(g)}`); return; }
-      for (const k of ['id', 'type', 'node']) if (typeof gg[k] !== 'string') out.push(`gpus[${i}].${k}: expected a string, got ${kind(gg[k])}`);
-      if (!Array.isArray(gg.slices)) out.push(`gpus[${i}].slices: expected an array, got ${kind(gg.slices)}`);
-      else {
-        gg.slices.forEach((s, j) => {
-          const ss = s as Record<string, unknown> | null;
-          if (!ss || typeof ss !== 'object' || !Array.isArray(ss.models) || typeof ss.profile !== 'string' || typeof ss.start !== 'number') {
-            out.push(`gpus[${i}].slices[${j}]: expected { profile, start, models[] }`);
-          }
-        });
-      }
-    });
-  }
-  const s = d.summary as Record<string, unknown> | undefined;
-  if (!s || typeof s !== 'object') out.push(`summary: expected an object, got ${kind(d.summary)}`);
-  else {
-    for (const k of ['gpuCount', 'costPerHour', 'lowerBound']) if (typeof s[k] !== 'number') out.push(`summary.${k}: expected a number, got ${kind(s[k])}`);
-    const b = s.baselines as Record<string, unknown> | undefined;
-    if (!b || typeof b.dedicated !== 'number' || typeof b.noMig !== 'number') out.push('summary.baselines: expected { dedicated, noMig } numbers');
-  }
-  return out;
-}
-
-function kind(x: unknown): string {
-  if (x === null) return 'null';
-  if (Array.isArray(x)) return 'an array';
-  if (x === undefined) return 'nothing';
-  return typeof x === 'object' ? 'an object' : `${typeof x} ${JSON.stringify(x)}`;
 }

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { closest, commandHelp, parseArgs, wantsHelp, type CommandSpec } from './args';
-import { checkPlanFlags, COMMANDS, PLAN, REPORT, ROUTER, runPlan, runReport, runRouter } from './commands';
+import { CHECK, checkPlanFlags, COMMANDS, PLAN, REPORT, ROUTER, runCheck, runPlan, runReport, runRouter } from './commands';
 import { CliInputError, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, usageError } from './errors';
 
 /** The package version: from the package.json above this file (bin/lib in the sources, lib/bin/lib compiled). */
@@ -25,6 +25,7 @@ export function mainHelp(): string {
   const rows: [string, string][] = [
     ['plan FLEET [--json] [--out FILE]', 'plan a fleet file: a summary table, or the plan document as JSON'],
     ['report FLEET --out FILE.html', 'draw the plan as a self-contained HTML page'],
+    ['check DIR [--previous DIR]', 'prove a rendering (dist/) would provision, schedule and scale; exit 1 on findings'],
     ['router --config FILE', 'run the model router (loads models onto Triton on demand)'],
     ['help [COMMAND]', 'show help for gpufleet or a command'],
   ];
@@ -100,6 +101,7 @@ async function dispatch(argv: readonly string[]): Promise<number> {
     return runPlan(args);
   }
   if (spec === REPORT) return runReport(args, version());
+  if (spec === CHECK) return runCheck(args);
   throw new Error(`command "${spec.name}" has no handler`);
 }
 

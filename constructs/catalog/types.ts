@@ -88,10 +88,17 @@ export interface InstanceType {
   readonly name: string;
   /** Catalog GPU id, e.g. `H100-80GB`. */
   readonly gpuType: string;
+  /**
+   * GPU name as the EC2 API reports it (`A100`, `H100`, `L4`); Karpenter labels nodes with it lowercased
+   * (`karpenter.k8s.aws/instance-gpu-name`).
+   */
+  readonly gpuName: string;
   /** GPUs per instance. */
   readonly gpuCount: number;
   /** GPU memory per GPU in GiB as the EC2 API reports it. */
   readonly gpuMemoryGiB: number;
+  /** The same in MiB (`karpenter.k8s.aws/instance-gpu-memory`). */
+  readonly gpuMemoryMiB: number;
   readonly vcpu: number;
   readonly memoryGiB: number;
   /** On-demand price in USD per hour for the whole instance, where known. */

@@ -1,6 +1,7 @@
 import * as aws from '@pulumi/aws';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
+import { quote } from '../fleet/quote';
 import { POOL_LABEL } from '../k8s/labels';
 import { stableJson } from './iam-documents';
 
@@ -74,8 +75,21 @@ export interface GpuClusterArgs {
   readonly subnetIds?: pulumi.Input<pulumi.Input<string>[]>;
   /** AWS region, used by the generated kubeconfig's `aws eks get-token`. @default - the AWS CLI's own default */
   readonly region?: pulumi.Input<string>;
-  /** Public API endpoint of the new cluster. @default true */
+  /**
+   * Public API endpoint of the new cluster. With `false` the API server answers only inside the cluster's VPC
+   * (the private endpoint, always on): Pulumi, kubectl and CI must then run in the VPC or reach it through a VPN,
+   * peering or a bastion, since the Kubernetes provider applies the platform through the API server.
+   * @default true
+   */
   readonly endpointPublicAccess?: boolean;
+  /**
+   * IPv4 CIDR blocks that may reach the public API endpoint (EKS `publicAccessCidrs`), at most
+   * `MAX_PUBLIC_ACCESS_CIDRS` (EKS quota "Public endpoint access CIDR ranges per cluster", not adjustable).
+   * They must include the address Pulumi runs from. Nodes are not affected: the private endpoint is on, so
+   * they reach the API server inside the VPC. Not allowed with `endpointPublicAccess: false`.
+   * @default ['0.0.0.0/0'] - any address (EKS's own default); set it to your CI runners' and operators' ranges
+   */
+  readonly publicAccessCidrs?: readonly string[];
   /** @default - 2 to 4 m6i.xlarge nodes */
   readonly systemNodeGroup?: SystemNodeGroupOptions;
   /** Tags of every AWS resource the component creates. @default - no tags */
@@ -101,9 +115,57 @@ export function eksKubeconfig(clusterName: string, endpoint: string, caData: str
   });
 }
 
+/** EKS quota "Public endpoint access CIDR ranges per cluster" (default 40, not adjustable; EKS service quotas). */
+export const MAX_PUBLIC_ACCESS_CIDRS = 40;
+
+/** The public-endpoint CIDR list EKS uses when none is given: any IPv4 address. */
+export const OPEN_TO_THE_INTERNET = ['0.0.0.0/0'] as const;
+
+const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+
+/**
+ * The problem with an IPv4 CIDR block for the EKS public endpoint, or undefined when it is one: four decimal
+ * octets 0-255 without leading zeros, a prefix length 0-32, and no host bits set (`203.0.113.5/24` is refused
+ * with the network address `203.0.113.0/24`, which is what such a block means). EKS takes no IPv6 blocks
+ * for an IPv4 cluster.
+ */
+export function ipv4CidrProblem(path: string, value: unknown): string | undefined {
+  const m = typeof value === 'string' ? IPV4_CIDR.exec(value) : null;
+  const octets = m ? m.slice(1, 5).map((o) => (o.length > 1 && o.startsWith('0') ? NaN : Number(o))) : [];
+  const prefix = m ? Number(m[5]) : NaN;
+  if (!m || octets.some((o) => !(o >= 0 && o <= 255)) || !(prefix >= 0 && prefix <= 32) || (m[5].length > 1 && m[5].startsWith('0'))) {
+    return `${path}: expected an IPv4 CIDR block such as 203.0.113.0/24, got ${quote(value)}`;
+  }
+  const addr = ((octets[0] << 24) | (octets[1] << 16) | (octets[2] << 8) | octets[3]) >>> 0;
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  const network = (addr & mask) >>> 0;
+  if (network !== addr) {
+    const net = [24, 16, 8, 0].map((s) => (network >>> s) & 255).join('.');
+    return `${path}: ${quote(value)} has host bits set; the block is ${net}/${prefix}`;
+  }
+  return undefined;
+}
+
+/** Problems of a public-endpoint CIDR list (each block, duplicates, the EKS quota). */
+export function publicAccessCidrsProblems(path: string, cidrs: readonly unknown[]): string[] {
+  const out: string[] = [];
+  if (cidrs.length === 0) out.push(`${path}: expected at least one CIDR block (to close the public endpoint, turn it off)`);
+  if (cidrs.length > MAX_PUBLIC_ACCESS_CIDRS) {
+    out.push(`${path}: expected at most ${MAX_PUBLIC_ACCESS_CIDRS} CIDR blocks (the EKS quota per cluster), got ${cidrs.length}`);
+  }
+  const seen = new Set<unknown>();
+  cidrs.slice(0, MAX_PUBLIC_ACCESS_CIDRS + 1).forEach((c, i) => {
+    const p = ipv4CidrProblem(`${path}[${i}]`, c);
+    if (p) out.push(p);
+    else if (seen.has(c)) out.push(`${path}[${i}]: ${quote(c)} is listed twice`);
+    seen.add(c);
+  });
+  return out;
+}
+
 function checkSize(path: string, value: number | undefined, min: number, problems: string[]): void {
   if (value !== undefined && (!Number.isInteger(value) || value < min)) {
-    problems.push(`${path}: expected an integer >= ${min}, got ${JSON.stringify(value)}`);
+    problems.push(`${path}: expected an integer >= ${min}, got ${quote(value)}`);
   }
 }
 
@@ -157,7 +219,7 @@ export class GpuCluster extends pulumi.ComponentResource implements WorkloadIden
     }
     const existing = args.existingClusterName !== undefined;
     if (existing) {
-      for (const key of ['clusterName', 'version', 'systemNodeGroup', 'endpointPublicAccess'] as const) {
+      for (const key of ['clusterName', 'version', 'systemNodeGroup', 'endpointPublicAccess', 'publicAccessCidrs'] as const) {
         if (args[key] !== undefined) problems.push(`${key}: only for a new cluster, not allowed with existingClusterName`);
       }
     } else if (args.kubeconfig !== undefined) {
@@ -166,7 +228,20 @@ export class GpuCluster extends pulumi.ComponentResource implements WorkloadIden
     if (args.irsa === false && args.oidcProviderArn !== undefined) {
       problems.push('oidcProviderArn: not allowed with irsa: false');
     }
-    if (problems.length > 0) throw new Error(`GpuCluster ${name}: ${problems.join('; ')}`);
+    if (args.endpointPublicAccess !== undefined && typeof args.endpointPublicAccess !== 'boolean') {
+      problems.push(`endpointPublicAccess: expected true or false, got ${quote(args.endpointPublicAccess)}`);
+    }
+    if (args.publicAccessCidrs !== undefined && !existing) {
+      if (args.endpointPublicAccess === false) {
+        problems.push('publicAccessCidrs: not allowed with endpointPublicAccess: false (there is no public endpoint to restrict)');
+      } else if (!Array.isArray(args.publicAccessCidrs)) {
+        problems.push(`publicAccessCidrs: expected a list of IPv4 CIDR blocks, got ${quote(args.publicAccessCidrs)}`);
+      } else {
+        problems.push(...publicAccessCidrsProblems('publicAccessCidrs', args.publicAccessCidrs));
+      }
+    }
+    // A RunError: `pulumi up` prints its message alone, without a stack trace (@pulumi/pulumi cmd/run/run.js).
+    if (problems.length > 0) throw new pulumi.RunError(`GpuCluster ${name}: ${problems.join('; ')}`);
     return {};
   }
 
@@ -225,7 +300,14 @@ export class GpuCluster extends pulumi.ComponentResource implements WorkloadIden
         name: args.clusterName,
         version: args.version ?? '1.33',
         roleArn: clusterRole.arn,
-        vpcConfig: { subnetIds, endpointPublicAccess: args.endpointPublicAccess ?? true, endpointPrivateAccess: true },
+        // The private endpoint is always on: nodes reach the API server inside the VPC, whatever the public side allows.
+        vpcConfig: {
+          subnetIds,
+          endpointPrivateAccess: true,
+          endpointPublicAccess: args.endpointPublicAccess ?? true,
+          // Explicit, so the posture shows in `pulumi preview` (EKS's own default is 0.0.0.0/0).
+          publicAccessCidrs: args.endpointPublicAccess === false ? undefined : [...(args.publicAccessCidrs ?? OPEN_TO_THE_INTERNET)],
+        },
         accessConfig: { authenticationMode: 'API', bootstrapClusterCreatorAdminPermissions: true },
         enabledClusterLogTypes: ['api', 'audit', 'authenticator'],
         tags,

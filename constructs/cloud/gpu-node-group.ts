@@ -47,6 +47,12 @@ export interface GpuNodeGroupArgs extends GpuNodeGroupOptions {
   readonly instanceType?: string;
   /** The MIG layout name: value of the `nvidia.com/mig.config` label (`all-disabled` for whole GPUs). */
   readonly migConfig: string;
+  /**
+   * Value of the `gpufleet.io/pool` node label when several node groups form one pool (the Triton pods require this
+   * label: the cdk8s `ServingPlatform` names it after the node configuration, whatever instance types carry it).
+   * @default pool
+   */
+  readonly poolLabel?: string;
   /** Per GPU of a node its slices (`{ profile, start }`; one entry = every GPU alike; profile `whole` = MIG off), as in `plan.migConfigs[i].devices`. */
   readonly devices: PlanMigConfig['devices'];
   /** Nodes to start with. @default - minSize */
@@ -60,8 +66,10 @@ export interface AutoscalerTagInputs {
   readonly migConfig: string;
   /** Extended resources of one node, e.g. `{ 'nvidia.com/mig-1g.10gb': 56 }`. */
   readonly resources: Readonly<Record<string, number>>;
-  /** Value of `nvidia.com/gpu.product` the node will carry, if known. */
+  /** Value of `nvidia.com/gpu.product` the node will carry, if known (`gpuProductLabel`). */
   readonly gpuProduct?: string;
+  /** Value of the `gpufleet.io/pool` label. @default pool */
+  readonly poolLabel?: string;
 }
 
 /**
@@ -69,13 +77,18 @@ export interface AutoscalerTagInputs {
  * `<cluster>: owned`, and node templates for the labels, the GPU taint and the extended resources the
  * device plugin will advertise (so a pending pod asking for `nvidia.com/mig-1g.10gb` triggers a scale-up).
  * Keys sorted.
+ *
+ * cluster-autoscaler builds the template node from the instance type (`nvidia.com/gpu` = the instance's GPUs) and
+ * then overwrites each resource a `node-template/resources/` tag names (cluster-autoscaler-1.33.1
+ * cloudprovider/aws/aws_manager.go buildNodeFromTemplate): a group whose GPUs are all cut into MIG slices must tag
+ * `nvidia.com/gpu: 0`, or pending whole-GPU pods scale it up for nothing (`nodeResources` includes it).
  */
 export function clusterAutoscalerTags(i: AutoscalerTagInputs): Record<string, string> {
   const tags: Record<string, string> = {
     [`${CA}/enabled`]: 'true',
     [`${CA}/${i.clusterName}`]: 'owned',
     [`${CA}/node-template/label/${MIG_CONFIG_LABEL}`]: i.migConfig,
-    [`${CA}/node-template/label/${POOL_LABEL}`]: i.pool,
+    [`${CA}/node-template/label/${POOL_LABEL}`]: i.poolLabel ?? i.pool,
     [`${CA}/node-template/taint/${GPU_TAINT.key}`]: `${GPU_TAINT.value}:${GPU_TAINT.effect}`,
   };
   if (i.gpuProduct) tags[`${CA}/node-template/label/${GPU_PRODUCT_LABEL}`] = i.gpuProduct;
@@ -92,12 +105,25 @@ function usesWholeGpus(devices: PlanMigConfig['devices']): boolean {
 
 /**
  * The extended resources one node of this configuration advertises: the MIG layout's resource counts
- * (`MigLayout.resourceCounts`) over the instance's GPUs, or `nvidia.com/gpu` for GPUs used whole.
+ * (`MigLayout.resourceCounts`) over the instance's GPUs — with `nvidia.com/gpu` counting only GPUs with MIG off, 0
+ * when every GPU is cut (mixed strategy, k8s-device-plugin v0.20.0) — or `nvidia.com/gpu` for GPUs used whole.
  */
 export function nodeResources(config: Pick<PlanMigConfig, 'name' | 'gpuType' | 'devices'>, gpusPerNode: number, strategy: MigStrategy = 'mixed'): Record<string, number> {
   if (usesWholeGpus(config.devices)) return { [WHOLE_GPU_RESOURCE]: gpusPerNode };
-  return MigLayout.fromPlan({ name: config.name, gpuType: config.gpuType, instanceType: '', devices: config.devices, nodes: 0 })
+  const counts = MigLayout.fromPlan({ name: config.name, gpuType: config.gpuType, instanceType: '', devices: config.devices, nodes: 0 })
     .resourceCounts({ gpusPerNode, strategy });
+  return Object.fromEntries(Object.entries({ [WHOLE_GPU_RESOURCE]: 0, ...counts }).sort(([a], [b]) => byString(a, b)));
+}
+
+/**
+ * The `nvidia.com/gpu.product` label GPU feature discovery writes on a node of this configuration: the product
+ * under the mixed strategy and for GPUs used whole, `<product>-MIG-<profile>` under the single strategy
+ * (k8s-device-plugin v0.20.0 internal/lm/resource.go NewMIGResourceLabeler; FIDELITY.md).
+ */
+export function gpuProductLabel(product: string, devices: PlanMigConfig['devices'], strategy: MigStrategy = 'mixed'): string {
+  if (strategy !== 'single' || usesWholeGpus(devices)) return product;
+  const profiles = [...new Set(devices.flatMap((slices) => slices.map((s) => s.profile)))];
+  return profiles.length === 1 ? `${product}-MIG-${profiles[0]}` : product;
 }
 
 /** A node configuration of the plan and where it comes from (for messages). */
@@ -146,6 +172,16 @@ export interface GpuNodeGroupsFromPlanOptions extends GpuNodeGroupOptions {
   readonly cluster: NodeGroupHost;
 }
 
+/** Options of `GpuNodeGroup.argsFromPlan`. */
+export interface GpuNodeGroupArgsOptions extends GpuNodeGroupOptions {
+  /**
+   * Nodes each pool (`gpufleet.io/pool` value) needs at its pods' maximum replicas (`nodesNeededAtMaximum` of the
+   * rendered objects): a group's default maxSize is at least this, and a smaller given maxSize is a problem.
+   * @default - the plan's node count only
+   */
+  readonly nodesNeeded?: ReadonlyMap<string, number>;
+}
+
 /**
  * One EKS managed node group of GPU instances carrying one MIG layout: NVIDIA AMI, the labels
  * `nvidia.com/mig.config=<layout>` (the MIG manager applies it at boot) and `gpufleet.io/pool=<pool>`,
@@ -161,7 +197,7 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
    * count. Pool names are the configuration names (with the GPU type appended when two configurations
    * share a name). Throws before creating anything when a configuration is unusable.
    */
-  public static fromPlan(name: string, plan: Plan, options: GpuNodeGroupsFromPlanOptions, opts?: pulumi.ComponentResourceOptions): GpuNodeGroup[] {
+  public static fromPlan(name: string, plan: Plan, options: GpuNodeGroupsFromPlanOptions & Pick<GpuNodeGroupArgsOptions, 'nodesNeeded'>, opts?: pulumi.ComponentResourceOptions): GpuNodeGroup[] {
     const { groups, problems } = GpuNodeGroup.argsFromPlan(plan, options);
     if (problems.length > 0) throw new Error(problems.join('; '));
     return groups.map((g) => new GpuNodeGroup(`${name}-${g.pool}`, { ...g, cluster: options.cluster }, opts));
@@ -171,7 +207,7 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
    * The args of the node groups of a plan (one per node configuration, sorted by name) and every
    * problem found, without creating anything.
    */
-  public static argsFromPlan(plan: Plan, options: GpuNodeGroupOptions = {}): { groups: Omit<GpuNodeGroupArgs, 'cluster'>[]; problems: string[] } {
+  public static argsFromPlan(plan: Plan, options: GpuNodeGroupArgsOptions = {}): { groups: Omit<GpuNodeGroupArgs, 'cluster'>[]; problems: string[] } {
     const indexed = planNodeConfigurations(plan)
       .sort((a, b) => a.config.name.localeCompare(b.config.name) || a.config.gpuType.localeCompare(b.config.gpuType)
         || a.config.instanceType.localeCompare(b.config.instanceType));
@@ -182,14 +218,22 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
     const counts = new Map<string, number>();
     for (const { config } of indexed) counts.set(basePool(config), (counts.get(basePool(config)) ?? 0) + 1);
     const problems: string[] = [];
+    const label = (s: string) => s.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63).replace(/-+$/, '');
+    const { nodesNeeded, ...groupOptions } = options;
     const groups = indexed.map(({ config: c, path: where }) => {
       const base = basePool(c);
-      const pool = (counts.get(base)! > 1 ? `${base}-${c.gpuType}-${c.instanceType}` : base)
-        .toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63).replace(/-+$/, '');
+      // the pool label is the cdk8s node pool's name (one per node configuration); groups of one pool on several
+      // instance types get their own names
+      const poolLabel = label(base);
+      const pool = label(counts.get(base)! > 1 ? `${base}-${c.gpuType}-${c.instanceType}` : base);
       const minSize = options.minSize ?? 0;
-      const maxSize = options.maxSize ?? Math.max(c.nodes, minSize, 1);
+      const needed = nodesNeeded?.get(poolLabel) ?? 0;
+      const maxSize = options.maxSize ?? Math.max(c.nodes, minSize, 1, needed);
+      if (options.maxSize !== undefined && options.maxSize < needed) {
+        problems.push(`${where}: maxSize ${options.maxSize}, but the pods of pool "${poolLabel}" need ${needed} node(s) at their maximum replicas; raise maxSize or lower the autoscalers' maxReplicas`);
+      }
       const args: Omit<GpuNodeGroupArgs, 'cluster'> = {
-        ...options, pool, gpuType: c.gpuType, instanceType: c.instanceType, migConfig: c.name, devices: c.devices,
+        ...groupOptions, pool, ...(poolLabel !== pool ? { poolLabel } : {}), gpuType: c.gpuType, instanceType: c.instanceType, migConfig: c.name, devices: c.devices,
         minSize, maxSize, desiredSize: Math.min(Math.max(c.nodes, minSize), maxSize),
       };
       problems.push(...GpuNodeGroup.problems(args, where));
@@ -214,6 +258,7 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
     const p: string[] = [];
     const at = (field: string) => `${where}.${field}`;
     if (!isDns1123Label(args.pool)) p.push(`${at('pool')}: expected a DNS-1123 label, got ${JSON.stringify(args.pool)}`);
+    if (args.poolLabel !== undefined && !isDns1123Label(args.poolLabel)) p.push(`${at('poolLabel')}: expected a DNS-1123 label, got ${JSON.stringify(args.poolLabel)}`);
     if (labelValueProblem('migConfig', args.migConfig) !== undefined) p.push(`${at('migConfig')}: expected a label value (1-63 of a-z 0-9 - _ .), got ${JSON.stringify(args.migConfig)}`);
     const gpu = findGpuType(args.gpuType);
     if (!gpu) {
@@ -297,10 +342,12 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
     this.desiredSize = args.desiredSize ?? this.minSize;
     this.maxSize = args.maxSize ?? Math.max(this.desiredSize, 1);
     this.resources = nodeResources({ name: args.migConfig, gpuType: gpu.id, devices: args.devices }, instance.gpuCount, args.migStrategy ?? 'mixed');
-    this.labels = { [MIG_CONFIG_LABEL]: args.migConfig, [POOL_LABEL]: args.pool };
-    const gpuProduct = gpu.productLabels[0];
+    const poolLabel = args.poolLabel ?? args.pool;
+    this.labels = { [MIG_CONFIG_LABEL]: args.migConfig, [POOL_LABEL]: poolLabel };
+    // EC2 instances carry the SXM part, the catalog's first product label
+    const gpuProduct = gpuProductLabel(gpu.productLabels[0], args.devices, args.migStrategy ?? 'mixed');
     this.autoscalerTags = args.cluster.clusterName.apply((clusterName) => clusterAutoscalerTags({
-      clusterName, pool: args.pool, migConfig: args.migConfig, resources: this.resources, gpuProduct,
+      clusterName, pool: args.pool, poolLabel, migConfig: args.migConfig, resources: this.resources, gpuProduct,
     }));
 
     this.nodeGroup = new aws.eks.NodeGroup(`${name}-nodes`, {
@@ -328,7 +375,7 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
 
     // EKS does not copy node group tags to the Auto Scaling group, where the cluster-autoscaler reads
     // the node templates for scale-from-zero: tag the group itself (not propagated to instances).
-    const keys = Object.keys(clusterAutoscalerTags({ clusterName: '<cluster>', pool: args.pool, migConfig: args.migConfig, resources: this.resources, gpuProduct }));
+    const keys = Object.keys(clusterAutoscalerTags({ clusterName: '<cluster>', pool: args.pool, poolLabel, migConfig: args.migConfig, resources: this.resources, gpuProduct }));
     for (const key of keys) {
       new aws.autoscaling.Tag(`${name}-asg-${key === `${CA}/<cluster>` ? 'cluster-owned' : tagKeyId(key)}`, {
         autoscalingGroupName: this.autoScalingGroupName,

@@ -8,6 +8,7 @@ import { GpuNodeGroup, GpuNodeGroupOptions } from './gpu-node-group';
 import { GpuOperatorRelease } from './gpu-operator-release';
 import { ModelRepositoryBucket, ModelRepositoryBucketArgs, ModelRepositoryGrant, ServiceAccountRef, WorkloadIdentityMechanism } from './model-repository-bucket';
 import { KubeObject, PlatformRelease } from './platform-release';
+import { nodesNeededAtMaximum } from '../k8s/check-rendering';
 
 export interface GpuPlatformArgs {
   /** The plan (`plan(fleet)`): one GPU node group per `plan.migConfigs` entry; its cost is exported. */
@@ -58,7 +59,7 @@ export class GpuPlatform extends pulumi.ComponentResource {
   public static problems(args: GpuPlatformArgs): string[] {
     const problems: string[] = [];
     if (!args.plan || typeof args.plan !== 'object') return [`plan: expected a plan, got ${JSON.stringify(args.plan)}`];
-    problems.push(...GpuNodeGroup.argsFromPlan(args.plan, args.nodeGroups).problems);
+    problems.push(...GpuNodeGroup.argsFromPlan(args.plan, { ...args.nodeGroups, nodesNeeded: GpuPlatform.nodesNeeded(args) }).problems);
     // The operator's values must fit the NVIDIA AMI of the GPU nodes (driver and toolkit preinstalled;
     // Bottlerocket also runs its own device plugin): a mismatch installs a second driver or device plugin.
     const ami = args.nodeGroups?.amiType ?? 'AL2023_x86_64_NVIDIA';
@@ -89,6 +90,15 @@ export class GpuPlatform extends pulumi.ComponentResource {
       }
     }
     return problems;
+  }
+
+  /**
+   * Nodes each pool's GPU pods need at their maximum replicas (from the objects' autoscalers and pod requests, by the
+   * device plugin's resources per node): the node groups' maxSize is at least this, so the cluster-autoscaler can
+   * place every pod the HPAs and ScaledObjects may ask for.
+   */
+  public static nodesNeeded(args: Pick<GpuPlatformArgs, 'objects'>): Map<string, number> {
+    return Array.isArray(args.objects) ? nodesNeededAtMaximum(args.objects) : new Map();
   }
 
   /** The Triton service accounts of the objects, sorted by namespace and name. */
@@ -122,7 +132,7 @@ export class GpuPlatform extends pulumi.ComponentResource {
     super(GpuPlatform.TYPE, name, GpuPlatform.check(args), opts);
     this.costPerHour = args.plan.summary.costPerHour;
     this.cluster = new GpuCluster(`${name}-cluster`, args.cluster ?? {}, { parent: this });
-    this.nodeGroups = GpuNodeGroup.fromPlan(`${name}-gpu`, args.plan, { ...args.nodeGroups, cluster: this.cluster }, { parent: this });
+    this.nodeGroups = GpuNodeGroup.fromPlan(`${name}-gpu`, args.plan, { ...args.nodeGroups, cluster: this.cluster, nodesNeeded: GpuPlatform.nodesNeeded(args) }, { parent: this });
     if (args.clusterAutoscaler ?? args.cluster?.existingClusterName === undefined) {
       this.clusterAutoscaler = new ClusterAutoscaler(`${name}-cluster-autoscaler`, {
         cluster: this.cluster,

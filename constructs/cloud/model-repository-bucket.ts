@@ -168,14 +168,23 @@ export class ModelRepositoryBucket extends pulumi.ComponentResource {
   }
 
   /**
-   * The read-only policy of a reader: `s3:GetObject` on `<bucket>/<prefix>/*` and `s3:ListBucket` on
-   * the bucket with the condition `s3:prefix` like `<prefix>/*`; `kms:Decrypt` on the key, through
-   * S3 only, when the bucket is encrypted with a KMS key. No wildcard resource, no write.
+   * The read-only policy of a reader, for Triton's S3 file system (triton-inference-server/core r25.08
+   * src/filesystem/implementations/s3.h): it calls HeadBucket first (CheckClient, IsDirectory), which IAM
+   * authorizes as `s3:ListBucket` on the bucket with no `s3:prefix` in the request; then ListObjectsV2 with the
+   * prefix `<prefix>/` or `<prefix>/<model>/`, then HeadObject / GetObject on the keys under it. So:
+   * - `s3:ListBucket` on the bucket when `s3:prefix` is `<prefix>` or like `<prefix>/*`;
+   * - `s3:ListBucket` on the bucket when the request carries no `s3:prefix` at all (HeadBucket; S3 also checks it
+   *   to answer 404 rather than 403 for a missing key). A listing that names another prefix is denied;
+   * - `s3:GetObject` (GetObject and HeadObject) on `<bucket>/<prefix>/*`;
+   * - `kms:Decrypt` on the key, through S3 only, when the bucket is encrypted with a KMS key.
+   * No wildcard resource, no write, no delete.
    */
   public static readPolicy(bucketArn: string, prefix: string, kmsKeyArn?: string, region?: string) {
     const statements: PolicyStatement[] = [
       { Sid: 'ListModelRepository', Effect: 'Allow', Action: 's3:ListBucket', Resource: bucketArn,
-        Condition: { StringLike: { 's3:prefix': [`${prefix}/*`] } } },
+        Condition: { StringLike: { 's3:prefix': [prefix, `${prefix}/*`] } } },
+      { Sid: 'HeadModelRepositoryBucket', Effect: 'Allow', Action: 's3:ListBucket', Resource: bucketArn,
+        Condition: { Null: { 's3:prefix': 'true' } } },
       { Sid: 'ReadModelRepository', Effect: 'Allow', Action: 's3:GetObject', Resource: `${bucketArn}/${prefix}/*` },
     ];
     if (kmsKeyArn !== undefined) {
@@ -212,7 +221,8 @@ export class ModelRepositoryBucket extends pulumi.ComponentResource {
    * conditions on `sub` = `system:serviceaccount:<namespace>:<name>` and `aud` = `sts.amazonaws.com`)
    * or by EKS Pod Identity (a Pod Identity association) — with an inline policy allowing only:
    * - `s3:GetObject` on `arn:aws:s3:::<bucket>/<prefix>/*`
-   * - `s3:ListBucket` on `arn:aws:s3:::<bucket>` with `s3:prefix` like `<prefix>/*`
+   * - `s3:ListBucket` on `arn:aws:s3:::<bucket>` with `s3:prefix` `<prefix>` or like `<prefix>/*`, or without
+   *   `s3:prefix` (HeadBucket, which Triton calls before anything else)
    * - `kms:Decrypt` on the bucket's KMS key via S3, when `kmsKeyArn` was given.
    * No write and no wildcard resource. Returns the grant; for IRSA annotate the service account
    * with `eks.amazonaws.com/role-arn: <grant.roleArn>` (`PlatformRelease` does).

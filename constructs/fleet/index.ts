@@ -4,3 +4,5 @@ export * from './errors';
 export * from './validate';
 export * from './parse';
 export { closest, editDistance } from './checks';
+export * from './quote';
+export * from './input-file';

@@ -15,6 +15,7 @@ import {
 } from '../../imports/karpenter-nodepool-karpenter.sh';
 import { GPU_TAINT, MigStrategy, WHOLE_GPU_RESOURCE } from './gpu-resources';
 import { GpuNodeImage } from './gpu-operator-values';
+import { GPU_NODE_KUBE_RESERVED } from './node-allocatable';
 import { DEVICE_PLUGIN_CONFIG_LABEL, MIG_CONFIG_LABEL, POOL_LABEL } from './labels';
 import { MIG_ALL_DISABLED } from './mig-config';
 import { MigLayout } from './mig-layout';
@@ -57,7 +58,8 @@ export interface GpuNodePoolProps {
    */
   readonly capacityTypes?: readonly CapacityType[];
   /**
-   * Most nodes of the pool; the NodePool's `limits` on `nvidia.com/gpu` are this × the GPUs of the largest instance type.
+   * Most nodes of the pool: the NodePool's `limits` on `cpu` are this × the vCPUs of the largest instance type (CPU is
+   * the one resource a NodeOverlay can not change, so the limit counts nodes whatever the overlays advertise).
    * @default 2
    */
   readonly maxNodes?: number;
@@ -102,10 +104,19 @@ export interface GpuNodePoolProps {
    */
   readonly expireAfter?: string;
   /**
-   * Render a Karpenter `NodeOverlay` advertising the layout's MIG resources (needs Karpenter's NodeOverlay feature gate).
-   * @default - true when `migLayout` is given
+   * Render Karpenter `NodeOverlay`s that tell Karpenter the GPU resources the device plugin will advertise: the layout's
+   * MIG resources and its whole GPUs (`nvidia.com/gpu`, 0 when every GPU is cut), or the time-sliced `nvidia.com/gpu`
+   * count. Karpenter otherwise sees only the instance's GPUs. Needs Karpenter's NodeOverlay feature gate (alpha, off by
+   * default: `--feature-gates NodeOverlay=true`).
+   * @default - true when `migLayout` or `timeSlicingReplicas` is given
    */
   readonly nodeOverlay?: boolean;
+  /**
+   * Replicas of every GPU under the device-plugin config (`devicePluginConfig`, time-slicing without rename): each node
+   * advertises GPUs × this `nvidia.com/gpu`.
+   * @default - no time-slicing
+   */
+  readonly timeSlicingReplicas?: number;
   /**
    * The GPU operator's MIG strategy, for the NodeOverlay's resource names.
    * @default 'mixed'
@@ -129,6 +140,32 @@ const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9]
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
 /**
+ * The catalog instance types of a node pool: the named ones (each must carry `gpuType`), sorted and unique, or the
+ * catalog's default instance type of the GPU. Throws naming the prop and the value.
+ */
+export function gpuNodePoolInstanceTypes(pool: string, gpuType: string, names?: readonly string[]): InstanceType[] {
+  if (names !== undefined && names.length === 0) throw new Error('instanceTypes: expected at least one instance type, got none');
+  const resolved = names !== undefined ? names.map((n, i) => {
+    let it: InstanceType;
+    try {
+      it = getInstanceType(n);
+    } catch (e) {
+      throw new Error(`instanceTypes[${i}]: ${(e as Error).message}`);
+    }
+    if (it.gpuType !== gpuType) {
+      throw new Error(`instanceTypes[${i}]: ${it.name} carries ${it.gpuType} GPUs, the pool "${pool}" is for ${gpuType}`);
+    }
+    return it;
+  }) : [defaultInstanceType(gpuType) ?? fail(`instanceTypes: the catalog has no priced instance type for ${gpuType}; list instanceTypes explicitly`)];
+  const unique = new Map(resolved.map((i) => [i.name, i]));
+  return [...unique.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function fail(message: string): never {
+  throw new Error(message);
+}
+
+/**
  * A Karpenter GPU node pool.
  *
  * ```ts
@@ -150,8 +187,16 @@ export class GpuNodePool extends Construct {
   public readonly labels: Readonly<Record<string, string>>;
   public readonly nodePool: NodePool;
   public readonly nodeClass: Ec2NodeClass;
-  /** NodeOverlays advertising MIG resources, one per GPU count among the instance types. */
+  /** NodeOverlays advertising the GPU resources, one per GPU count among the instance types. */
   public readonly nodeOverlays: readonly NodeOverlay[];
+  /** Most nodes of the pool (the `cpu` limit / the largest instance's vCPUs). */
+  public readonly maxNodes: number;
+  /** The MIG layout of the nodes, if any. */
+  public readonly layout?: MigLayout;
+  /** The GPU operator's MIG strategy the overlays assume. */
+  public readonly migStrategy: MigStrategy;
+  /** Time-slicing replicas of every GPU, if time-sliced. */
+  public readonly timeSlicingReplicas?: number;
 
   public constructor(scope: Construct, id: string, props: GpuNodePoolProps) {
     super(scope, id);
@@ -159,7 +204,7 @@ export class GpuNodePool extends Construct {
     this.name = props.name;
     const gpu = resolveGpuType(props.gpuType);
     this.gpuType = gpu.id;
-    this.instanceTypes = this.resolveInstanceTypes(props);
+    this.instanceTypes = gpuNodePoolInstanceTypes(this.name, this.gpuType, props.instanceTypes);
     assertLabelValue('clusterName', props.clusterName);
     if (typeof props.nodeRole !== 'string' || !/^[\w+=,.@-]{1,64}$/.test(props.nodeRole)) {
       throw new Error(`nodeRole: expected an IAM role name (1-64 of letters, digits and +=,.@_-), got ${JSON.stringify(props.nodeRole)}`);
@@ -175,6 +220,7 @@ export class GpuNodePool extends Construct {
         }
       }
     }
+    this.layout = layout;
     this.migConfigName = layout?.name ?? (supportsMig(gpu) ? MIG_ALL_DISABLED : undefined);
     const amiFamily = props.amiFamily ?? 'al2023';
     if (amiFamily !== 'al2023' && amiFamily !== 'bottlerocket') {
@@ -232,15 +278,21 @@ export class GpuNodePool extends Construct {
         subnetSelectorTerms: [{ tags: sortRecord(props.subnetSelectorTags ?? discovery) }],
         securityGroupSelectorTerms: [{ tags: sortRecord(props.securityGroupSelectorTags ?? discovery) }],
         blockDeviceMappings: this.blockDevices(amiFamily, volumeSize),
+        // kube-reserved memory for 110 pods (11 MiB × pods + 255 MiB, the EKS/Karpenter formula), so the memory pods may
+        // request does not depend on the instance's ENI limits (see node-allocatable.ts); CPU stays Karpenter's formula
+        kubelet: { kubeReserved: { ...GPU_NODE_KUBE_RESERVED } },
         tags: { [POOL_LABEL]: this.name },
       },
     });
-    const maxGpus = maxNodes * Math.max(...this.instanceTypes.map((i) => i.gpuCount));
+    this.maxNodes = maxNodes;
+    const maxCpu = maxNodes * Math.max(...this.instanceTypes.map((i) => i.vcpu));
     this.nodePool = new NodePool(this, 'Resource', {
       metadata: { name: this.name },
       spec: {
         ...(props.weight !== undefined ? { weight: props.weight } : {}),
-        limits: { [WHOLE_GPU_RESOURCE]: NodePoolSpecLimits.fromNumber(maxGpus) },
+        // Karpenter launches no node that would take the pool past a limit (NodePool `limits`): on CPU, the instance's
+        // vCPUs, whatever NodeOverlays say about GPU resources
+        limits: { cpu: NodePoolSpecLimits.fromNumber(maxCpu) },
         disruption: {
           // GPU nodes carry loaded models: never consolidate a busy node to save cost, only remove empty ones
           consolidationPolicy: NodePoolSpecDisruptionConsolidationPolicy.WHEN_EMPTY,
@@ -263,32 +315,15 @@ export class GpuNodePool extends Construct {
       },
     });
     this.nodePool.addDependency(this.nodeClass);
-    this.nodeOverlays = (props.nodeOverlay ?? layout !== undefined) ? this.renderOverlays(layout, props.migStrategy ?? 'mixed') : [];
-  }
-
-  private resolveInstanceTypes(props: GpuNodePoolProps): InstanceType[] {
-    const names = props.instanceTypes ?? [];
-    if (props.instanceTypes !== undefined && names.length === 0) throw new Error('instanceTypes: expected at least one instance type, got none');
-    const resolved = names.length > 0 ? names.map((n, i) => {
-      let it: InstanceType;
-      try {
-        it = getInstanceType(n);
-      } catch (e) {
-        throw new Error(`instanceTypes[${i}]: ${(e as Error).message}`);
-      }
-      if (it.gpuType !== this.gpuType) {
-        throw new Error(`instanceTypes[${i}]: ${it.name} carries ${it.gpuType} GPUs, the pool "${this.name}" is for ${this.gpuType}`);
-      }
-      return it;
-    }) : [this.defaultInstance()];
-    const unique = new Map(resolved.map((i) => [i.name, i]));
-    return [...unique.values()].sort((a, b) => a.name.localeCompare(b.name));
-  }
-
-  private defaultInstance(): InstanceType {
-    const it = defaultInstanceType(this.gpuType);
-    if (!it) throw new Error(`instanceTypes: the catalog has no priced instance type for ${this.gpuType}; list instanceTypes explicitly`);
-    return it;
+    const replicas = props.timeSlicingReplicas;
+    if (replicas !== undefined) {
+      if (!Number.isInteger(replicas) || replicas < 2) throw new Error(`timeSlicingReplicas: expected an integer >= 2, got ${JSON.stringify(replicas)}`);
+      if (layout) throw new Error(`timeSlicingReplicas: time-slicing applies to whole GPUs, but the pool has MIG layout "${layout.name}"`);
+      if (props.devicePluginConfig === undefined) throw new Error('timeSlicingReplicas: needs the devicePluginConfig that time-slices the GPUs');
+    }
+    this.migStrategy = props.migStrategy ?? 'mixed';
+    this.timeSlicingReplicas = replicas;
+    this.nodeOverlays = (props.nodeOverlay ?? (layout !== undefined || replicas !== undefined)) ? this.renderOverlays(layout, replicas) : [];
   }
 
   private blockDevices(amiFamily: GpuNodeAmiFamily, volumeSize: string): Ec2NodeClassSpecBlockDeviceMappings[] {
@@ -299,21 +334,31 @@ export class GpuNodePool extends Construct {
       : [{ deviceName: '/dev/xvda', rootVolume: true, ebs: ebs('4Gi') }, { deviceName: '/dev/xvdb', ebs: ebs(volumeSize) }];
   }
 
-  private renderOverlays(layout: MigLayout | undefined, strategy: MigStrategy): NodeOverlay[] {
-    if (!layout) throw new Error('nodeOverlay: needs a migLayout (the overlay advertises its MIG resources)');
+  /** GPU resources the device plugin advertises on one node of `gpus` GPUs (`MigLayout.resourceCounts`, or time-sliced GPUs). */
+  public gpuResourcesPerNode(gpus: number): Record<string, number> {
+    if (this.layout) {
+      const counts = this.layout.resourceCounts({ gpusPerNode: gpus, strategy: this.migStrategy });
+      // mixed strategy: GPUs in MIG mode advertise no nvidia.com/gpu (k8s-device-plugin v0.20.0)
+      return { [WHOLE_GPU_RESOURCE]: 0, ...counts };
+    }
+    return { [WHOLE_GPU_RESOURCE]: gpus * (this.timeSlicingReplicas ?? 1) };
+  }
+
+  private renderOverlays(layout: MigLayout | undefined, replicas: number | undefined): NodeOverlay[] {
+    if (!layout && replicas === undefined) throw new Error('nodeOverlay: needs a migLayout or timeSlicingReplicas (the overlay advertises their GPU resources)');
     const byGpuCount = new Map<number, string[]>();
     for (const it of this.instanceTypes) byGpuCount.set(it.gpuCount, [...(byGpuCount.get(it.gpuCount) ?? []), it.name]);
     const overlays: NodeOverlay[] = [];
     for (const [gpus, types] of [...byGpuCount].sort(([a], [b]) => a - b)) {
-      const counts = layout.resourceCounts({ gpusPerNode: gpus, strategy });
-      // the instance type already brings nvidia.com/gpu; the overlay adds the MIG resources only
-      const capacity = Object.fromEntries(Object.entries(counts).filter(([r]) => r !== WHOLE_GPU_RESOURCE)
+      // The overlay replaces Karpenter's view of these resources (`ApplyCapacityOverlay`, kubernetes-sigs/karpenter
+      // v1.14.1 pkg/cloudprovider/types.go): nvidia.com/gpu becomes what the device plugin really advertises, so no
+      // whole-GPU pod makes Karpenter launch a MIG node it can not run on, and a time-sliced node counts its replicas.
+      const counts = this.gpuResourcesPerNode(gpus);
+      const capacity = Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b))
         .map(([r, n]) => [r, NodeOverlaySpecCapacity.fromNumber(n)]));
-      // under the single strategy MIG devices are nvidia.com/gpu: nothing to add
-      if (Object.keys(capacity).length === 0) continue;
       const suffix = byGpuCount.size > 1 ? `-${gpus}gpu` : '';
       overlays.push(new NodeOverlay(this, `Overlay${suffix}`, {
-        metadata: { name: `${this.name}-mig-capacity${suffix}` },
+        metadata: { name: `${this.name}-gpu-capacity${suffix}` },
         spec: {
           requirements: [
             { key: POOL_LABEL, operator: NodeOverlaySpecRequirementsOperator.IN, values: [this.name] },

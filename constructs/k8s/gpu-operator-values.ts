@@ -5,6 +5,7 @@
  */
 import type { MigStrategy } from './gpu-resources';
 import { GPU_TAINT } from './gpu-resources';
+import { assertImageReference, type ImageReference } from './image-reference';
 import { assertDnsLabel, assertLabelValue } from './names';
 import { sortRecord } from './order';
 
@@ -28,26 +29,52 @@ export interface HelmToleration {
   readonly effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
 }
 
+/**
+ * A component image as the chart takes it: `<repository>/<image>:<version>` for the operator Deployment and the
+ * validator (chart `_helpers.tpl`), and through the operator's `ImagePath` for the operands, which joins with
+ * `@` when `version` starts with `sha256:` (gpu-operator v26.7.0 `internal/image/image.go`).
+ */
+export interface HelmImage {
+  readonly repository?: string;
+  readonly image?: string;
+  readonly version?: string;
+}
+
+/**
+ * Components of the GPU operator whose image `gpuOperatorValues` can pin (values.yaml keys). The driver is
+ * not among them: the operator appends the node's OS to a driver tag (`controllers/object_controls.go`
+ * resolveDriverTag), and gpufleet's node images ship the driver.
+ */
+export const GPU_OPERATOR_IMAGE_COMPONENTS = ['operator', 'validator', 'toolkit', 'devicePlugin', 'gfd', 'migManager', 'dcgmExporter'] as const;
+export type GpuOperatorImageComponent = (typeof GPU_OPERATOR_IMAGE_COMPONENTS)[number];
+
+/** Pinned images of GPU operator components (`repository:tag`, `repository@sha256:...` or both). */
+export type GpuOperatorImages = Partial<Record<GpuOperatorImageComponent, ImageReference>>;
+
 /** The Helm values gpufleet sets (a subset of the chart's values.yaml). Plain JSON. */
 export interface GpuOperatorHelmValues {
   readonly driver: { readonly enabled: boolean };
-  readonly toolkit: { readonly enabled: boolean };
+  readonly toolkit: { readonly enabled: boolean } & HelmImage;
   readonly nfd: { readonly enabled: boolean };
   readonly mig: { readonly strategy: MigStrategy };
-  readonly migManager: {
+  readonly migManager: HelmImage & {
     readonly enabled: boolean;
     readonly config?: { readonly create: false; readonly name: string; readonly default: string };
   };
-  readonly devicePlugin: {
+  readonly devicePlugin: HelmImage & {
     readonly enabled: boolean;
     readonly config?: { readonly create: false; readonly name: string; readonly default: string };
   };
-  readonly dcgmExporter: {
+  readonly dcgmExporter: HelmImage & {
     readonly enabled: boolean;
     readonly serviceMonitor: { readonly enabled: boolean; readonly interval: string; readonly additionalLabels: Readonly<Record<string, string>> };
   };
   readonly daemonsets: { readonly tolerations: readonly HelmToleration[] };
-  readonly operator: { readonly nodeSelector: Readonly<Record<string, string>> };
+  readonly operator: HelmImage & { readonly nodeSelector: Readonly<Record<string, string>> };
+  /** Present only when its image is pinned (`images.validator`). */
+  readonly validator?: HelmImage;
+  /** Present only when its image is pinned (`images.gfd`). */
+  readonly gfd?: HelmImage;
   readonly 'node-feature-discovery': { readonly worker: { readonly tolerations: readonly HelmToleration[] } };
 }
 
@@ -123,6 +150,30 @@ export interface GpuOperatorValuesOptions {
    * @default { 'kubernetes.io/os': 'linux' }
    */
   readonly operatorNodeSelector?: Readonly<Record<string, string>>;
+  /**
+   * Pinned images of operator components, e.g. `{ devicePlugin: 'nvcr.io/nvidia/k8s-device-plugin:v0.20.0@sha256:...' }`:
+   * each becomes the component's `repository`, `image` and `version`. With a tag and a digest the version is
+   * `<tag>@sha256:...` (the digest decides what is pulled); a digest alone works for operands but not for
+   * `operator` and `validator`, which the chart joins with `:` (give a tag with the digest there).
+   * @default - the chart's images, pinned by tag in its values.yaml
+   */
+  readonly images?: GpuOperatorImages;
+}
+
+/** The chart's repository, image and version for a pinned reference of `component`. */
+export function helmImage(component: GpuOperatorImageComponent, ref: string): HelmImage {
+  const r = assertImageReference(`images.${component}`, ref);
+  if (r.tag === undefined && (component === 'operator' || component === 'validator')) {
+    throw new Error(`images.${component}: the chart writes <repository>/<image>:<version> for the ${component}, so a digest alone `
+      + `gives an invalid reference; give a tag with it (repository:tag@sha256:...), got ${JSON.stringify(ref)}`);
+  }
+  const slash = r.repository.lastIndexOf('/');
+  return {
+    // A bare Docker Hub name (busybox) normalizes to docker.io/library/busybox; the chart needs the repository part.
+    repository: slash === -1 ? 'docker.io/library' : r.repository.slice(0, slash),
+    image: slash === -1 ? r.repository : r.repository.slice(slash + 1),
+    version: r.tag !== undefined && r.digest !== undefined ? `${r.tag}@${r.digest}` : (r.tag ?? r.digest)!,
+  };
 }
 
 const INTERVAL = /^[0-9]+(ms|s|m|h)$/;
@@ -157,6 +208,13 @@ export function gpuOperatorValues(options: GpuOperatorValuesOptions = {}): GpuOp
   assertLabelValue('devicePluginDefaultConfig', dpDefault);
   const interval = options.scrapeInterval ?? '15s';
   if (!INTERVAL.test(interval)) throw new Error(`scrapeInterval: expected a duration such as 15s or 1m, got ${JSON.stringify(interval)}`);
+  const images: Partial<Record<GpuOperatorImageComponent, HelmImage>> = {};
+  for (const [component, ref] of Object.entries(options.images ?? {})) {
+    if (!(GPU_OPERATOR_IMAGE_COMPONENTS as readonly string[]).includes(component)) {
+      throw new Error(`images.${component}: unknown component; allowed: ${GPU_OPERATOR_IMAGE_COMPONENTS.join(', ')}`);
+    }
+    if (ref !== undefined) images[component as GpuOperatorImageComponent] = helmImage(component as GpuOperatorImageComponent, ref);
+  }
   const migManager = options.migManager ?? true;
   const devicePlugin = options.devicePlugin ?? image !== 'bottlerocket-nvidia';
   const tol = tolerations(options.extraTolerations ?? []);
@@ -164,23 +222,28 @@ export function gpuOperatorValues(options: GpuOperatorValuesOptions = {}): GpuOp
   return {
     // EKS AL2023 NVIDIA and Bottlerocket NVIDIA AMIs ship the driver (and the container toolkit)
     driver: { enabled: image === 'generic' },
-    toolkit: { enabled: image === 'generic' },
+    toolkit: { enabled: image === 'generic', ...images.toolkit },
     nfd: { enabled: options.nodeFeatureDiscovery ?? true },
     mig: { strategy },
     migManager: {
       enabled: migManager,
+      ...images.migManager,
       ...(options.migConfigName ? { config: { create: false as const, name: options.migConfigName, default: migDefault } } : {}),
     },
     devicePlugin: {
       enabled: devicePlugin,
+      ...images.devicePlugin,
       ...(options.devicePluginConfigName ? { config: { create: false as const, name: options.devicePluginConfigName, default: dpDefault } } : {}),
     },
     dcgmExporter: {
       enabled: true,
+      ...images.dcgmExporter,
       serviceMonitor: { enabled: options.serviceMonitor ?? true, interval, additionalLabels: sortRecord(options.serviceMonitorLabels ?? {}) },
     },
     daemonsets: { tolerations: tol },
-    operator: { nodeSelector: sortRecord(options.operatorNodeSelector ?? { 'kubernetes.io/os': 'linux' }) },
+    operator: { ...images.operator, nodeSelector: sortRecord(options.operatorNodeSelector ?? { 'kubernetes.io/os': 'linux' }) },
+    ...(images.validator ? { validator: images.validator } : {}),
+    ...(images.gfd ? { gfd: images.gfd } : {}),
     'node-feature-discovery': {
       worker: {
         tolerations: [

@@ -9,7 +9,12 @@ export const POOL_LABEL = 'gpufleet.io/pool';
 export const MIG_CONFIG_LABEL = 'nvidia.com/mig.config';
 /** The node label that selects the device-plugin config. */
 export const DEVICE_PLUGIN_CONFIG_LABEL = 'nvidia.com/device-plugin.config';
-/** The node label GPU feature discovery sets to the GPU product name. */
+/** The well-known node label of the EC2 instance type (kubelet; Karpenter and cluster-autoscaler know it before launch). */
+export const INSTANCE_TYPE_LABEL = 'node.kubernetes.io/instance-type';
+/**
+ * The node label GPU feature discovery sets to the GPU product name, after the node booted: never select GPU nodes by
+ * it (Karpenter cannot launch a node for it; time-slicing appends `-SHARED`, the single MIG strategy `-MIG-<profile>`).
+ */
 export const GPU_PRODUCT_LABEL = 'nvidia.com/gpu.product';
 /** Label naming the owning team, on the team's Namespace and on its pools' objects. */
 export const TEAM_LABEL = 'gpufleet.io/team';

@@ -4,6 +4,12 @@
  * hold a GPU make the change fail. So the node is cordoned and drained first (drain honours PodDisruptionBudgets),
  * protected from Karpenter consolidation while it is empty, relabelled, and uncordoned once the MIG manager
  * reports `nvidia.com/mig.config.state=success`. On `failed` or a timeout the node stays cordoned for a person to look at.
+ *
+ * Which path where: a node that something replaces does not need the script. Karpenter: change the NodePool's
+ * layout (a new content name changes its template) and drift replaces the nodes within the pool's disruption
+ * budget. EKS managed node groups (`pulumi up`): a new layout is a new node group. The script is for nodes nothing
+ * replaces (static or self-managed nodes), and it relies on names that follow content: the MIG manager acts only
+ * when the label value changes, so a layout name never gets new content (NVIDIA/mig-parted v0.15.0, gpu-operator#262).
  */
 import { assertLabelValue } from './names';
 
@@ -20,7 +26,9 @@ export function relayoutScript(configNames: readonly string[]): string {
 #   4. wait until the MIG manager sets nvidia.com/mig.config.state=success (exit 1 on failed or timeout, node stays cordoned)
 #   5. remove the do-not-disrupt mark and uncordon
 # Needs kubectl with rights to get/label/annotate/cordon/drain nodes. Environment: DRAIN_TIMEOUT (default 600s).
-# For a lasting change also set the layout in the node pool, or nodes launched later get the old one.
+# Use it for nodes nothing replaces. Karpenter nodes: change the NodePool's layout instead and let drift replace the
+# nodes within the disruption budget; EKS managed node groups: a new layout is a new node group. A layout name never
+# gets new content (gpufleet names layouts by content), so a node labelled LAYOUT with state success runs LAYOUT.
 set -eu
 KNOWN_LAYOUTS="${known}"
 NODE="\${1:?usage: relayout.sh NODE LAYOUT [TIMEOUT_SECONDS]}"

@@ -3,7 +3,8 @@
  * (not the declaration), so they hold for anything added to the tree, hand-written or planned:
  *
  * - every Triton pool requests exactly one GPU/MIG resource, and some node pool that its node
- *   selector admits provides that resource in its MIG layout;
+ *   selector admits — by Karpenter's rules (`karpenter-requirements.ts`): a required label that no
+ *   node pool declares and Karpenter does not know admits none — provides that resource in its MIG layout;
  * - the pool tolerates every taint of those nodes, and each of its tolerations matches a taint there;
  * - every model the pool loads (`--load-model=`), and every model a model router loads on demand
  *   (its `router.yaml`), is in the model repository;
@@ -15,7 +16,11 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { WHOLE_GPU_RESOURCE } from './gpu-resources';
+import {
+  KARPENTER_WELL_KNOWN_LABELS, LabelRequirement, incompatibility, nodePoolInstanceTypes, nodePoolRequirements, podRequirementTerms,
+} from './karpenter-requirements';
 import { DEVICE_PLUGIN_CONFIG_LABEL, MIG_CONFIG_LABEL, TEAM_LABEL } from './labels';
+import type { InstanceType } from '../catalog';
 
 /** A node pool as the checks see it. */
 export interface NodePoolFacts {
@@ -27,6 +32,10 @@ export interface NodePoolFacts {
   readonly resources: readonly string[];
   /** Profiles of the layout for messages, e.g. `3g.40gb, 2g.20gb`, or `whole GPUs`. */
   readonly layout: string;
+  /** Karpenter's requirements of the pool by key (`nodePoolRequirements`). @default - `labels` as `In` requirements */
+  readonly requirements?: ReadonlyMap<string, readonly LabelRequirement[]>;
+  /** Catalog instance types the pool may launch. @default - none known */
+  readonly instanceTypes?: readonly InstanceType[];
 }
 
 export interface Taint {
@@ -262,7 +271,8 @@ export function collectFacts(objects: readonly any[]): PlatformFacts {
       if (r.operator === 'In' && Array.isArray(r.values) && r.values.length === 1) labels[r.key] = r.values[0];
     }
     const { resources, layout } = timeSliced(layoutOf(labels[MIG_CONFIG_LABEL], configs, strategy), sharing.get(labels[DEVICE_PLUGIN_CONFIG_LABEL]));
-    nodePools.push({ name: o.metadata?.name, labels, taints: template.spec?.taints ?? [], resources, layout });
+    const requirements = nodePoolRequirements(o);
+    nodePools.push({ name: o.metadata?.name, labels, taints: template.spec?.taints ?? [], resources, layout, requirements, instanceTypes: nodePoolInstanceTypes(requirements) });
   }
 
   const scaled = new Map<string, number>();
@@ -359,25 +369,33 @@ export function collectFacts(objects: readonly any[]): PlatformFacts {
   return { nodePools, pools, quotas, limitDefaults, routers };
 }
 
-/** Whether a node pool's known labels admit a pool's node selector and affinity (labels a node pool does not declare are not held against it, except the MIG config label). */
+/** Karpenter's requirements of a node pool: given, or its labels as `In` requirements. */
+function requirementsOf(np: NodePoolFacts): ReadonlyMap<string, readonly LabelRequirement[]> {
+  return np.requirements ?? new Map(Object.entries(np.labels).map(([k, v]) => [k, [{ key: k, operator: 'In', values: [v] }]]));
+}
+
+/** The pool's node requirements: nodeSelector as `In`, one alternative per required node-affinity term. */
+function termsOf(pool: PoolFacts): LabelRequirement[][] {
+  return podRequirementTerms({
+    nodeSelector: pool.nodeSelector,
+    affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: pool.affinityTerms.map((t) => ({ matchExpressions: t })) } } },
+  });
+}
+
+/** Whether Karpenter can launch a node of this node pool for the pool's pods (some term compatible). */
 function admits(np: NodePoolFacts, pool: PoolFacts): boolean {
-  const known = (key: string) => key in np.labels || key === MIG_CONFIG_LABEL;
-  for (const [k, v] of Object.entries(pool.nodeSelector)) {
-    if (known(k) && np.labels[k] !== v) return false;
-  }
-  if (pool.affinityTerms.length === 0) return true;
-  return pool.affinityTerms.some((term) =>
-    term.every((r) => {
-      if (!known(r.key)) return true;
-      const value = np.labels[r.key];
-      switch (r.operator) {
-        case 'In': return value !== undefined && (r.values ?? []).includes(value);
-        case 'NotIn': return value === undefined || !(r.values ?? []).includes(value);
-        case 'Exists': return value !== undefined;
-        case 'DoesNotExist': return value === undefined;
-        default: return true;
-      }
-    }));
+  return termsOf(pool).some((term) => incompatibility(requirementsOf(np), np.instanceTypes ?? [], term) === undefined);
+}
+
+/**
+ * Required label keys that no node pool defines and Karpenter does not know: Karpenter finds every NodePool
+ * incompatible ("label ... does not have known values") and launches nothing (kubernetes-sigs/karpenter v1.14.1
+ * pkg/scheduling/requirements.go Compatible). Keys of the first term whose every alternative has one.
+ */
+function unknownKeys(nodePools: readonly NodePoolFacts[], pool: PoolFacts): string[] {
+  const known = (key: string) => KARPENTER_WELL_KNOWN_LABELS.has(key) || nodePools.some((np) => requirementsOf(np).has(key));
+  const perTerm = termsOf(pool).map((term) => term.filter((r) => r.operator !== 'NotIn' && r.operator !== 'DoesNotExist' && !known(r.key)).map((r) => r.key));
+  return perTerm.every((keys) => keys.length > 0) ? [...new Set(perTerm[0])].sort() : [];
 }
 
 function tolerates(t: Toleration, taint: Taint): boolean {
@@ -408,7 +426,12 @@ export function checkPlatformFacts(facts: PlatformFacts, options: CheckOptions =
       problems.push(`pool "${pool.name}" requests ${units} GPU resources (${requested.map(([r, n]) => `${r}: ${n}`).join(', ')}); a Triton pool takes exactly one GPU or MIG slice`);
     }
     const candidates = facts.nodePools.filter((np) => admits(np, pool));
+    const unknown = unknownKeys(facts.nodePools, pool);
+    for (const key of unknown) {
+      problems.push(`pool "${pool.name}" requires node label "${key}", which no node pool declares and Karpenter does not know (node pools: ${facts.nodePools.map((n) => n.name).join(', ') || 'none'}); Karpenter launches no node for its pods`);
+    }
     for (const [resource] of requested) {
+      if (unknown.length > 0) continue;
       if (candidates.length === 0) {
         problems.push(`pool "${pool.name}" selects nodes with ${showSelector(pool)}, but no node pool's nodes carry those labels (node pools: ${facts.nodePools.map((n) => n.name).join(', ') || 'none'})`);
         continue;

@@ -60,6 +60,8 @@ export interface PlatformServingProps {
   readonly namespace: string;
   readonly gatewayNamespace: string;
   readonly monitoringNamespace: string;
+  /** Namespace of prometheus-adapter, where its rules ConfigMap must sit. @default - monitoringNamespace */
+  readonly adapterNamespace?: string;
   /** @default - see `PlatformRoutesOptions` */
   readonly routes?: PlatformRoutesOptions;
   /** Models that must be routed (every model of the repository). @default - the models of the pools */
@@ -91,7 +93,8 @@ export class PlatformServing extends Construct {
     }
     this.autoscaling = autoscaling;
     if ([...autoscaling.values()].some((a) => a.engine === 'hpa')) {
-      this.adapterRules = new PrometheusAdapterRules(this, 'AdapterRules', { namespace: props.monitoringNamespace });
+      // prometheus-adapter reads `rules.existing` from its own namespace only
+      this.adapterRules = new PrometheusAdapterRules(this, 'AdapterRules', { namespace: props.adapterNamespace ?? props.monitoringNamespace });
     }
 
     const routerModels = new Set(props.router?.models ?? []);

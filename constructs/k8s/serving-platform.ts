@@ -12,7 +12,7 @@ import { Construct } from 'constructs';
 import type { Fleet } from '../fleet/types';
 import { plan as planFleet } from '../planner';
 import type { Plan } from '../planner/types';
-import { GpuNodePool, GpuNodePoolProps } from './gpu-node-pool';
+import { GpuNodePool, GpuNodePoolProps, gpuNodePoolInstanceTypes } from './gpu-node-pool';
 import { GpuOperator, GpuOperatorProps } from './gpu-operator';
 import { WHOLE_GPU_RESOURCE, gpuResourceName, MigStrategy } from './gpu-resources';
 import { ModelRepository, ModelRepositoryStorage } from './model-repository';
@@ -26,6 +26,9 @@ import { TeamNamespace } from './team-namespace';
 import { TRITON_PLATFORMS, TritonBackend, TritonModelConfig, TritonPlatform } from './triton-model-config';
 import { TritonPool, TritonPoolProps } from './triton-pool';
 import { PlatformServing, PlatformRoutesOptions, ServedPool } from './serving-platform-serving';
+import { CapacityDemand, CapacityNodePool, nodePoolPodShare, podResources, sizeCapacity } from './serving-platform-capacity';
+import { PlatformPrerequisites, PrerequisitesDeclaration, ResolvedPrerequisites, resolvePrerequisites } from './platform-prerequisites';
+import type { CpuMemory } from './node-allocatable';
 import { PlatformRouter, PlatformRouterOptions } from './serving-platform-router';
 
 
@@ -81,7 +84,17 @@ export interface ServingPlatformProps {
   readonly monitoringNamespace?: string;
   /** Directory under the synth output for the `config.pbtxt` files. @default 'model-repository' */
   readonly configDirectory?: string;
+  /**
+   * What the cluster provides that the platform does not install (README "Prerequisites"); rendered into the
+   * ConfigMap `gpufleet-prerequisites` so `gpufleet check` knows it.
+   * @default - Karpenter with NodeOverlay, Prometheus operator and prometheus-adapter in `monitoringNamespace`, KEDA,
+   * a Gateway API implementation, Flux; no other metrics source
+   */
+  readonly prerequisites?: PlatformPrerequisites;
 }
+
+/** Annotation on an autoscaler whose maxReplicas the node pool's size lowered: the note saying from what and why. */
+export const MAX_REPLICAS_LOWERED_ANNOTATION = 'gpufleet.io/max-replicas-lowered';
 
 /** `GpuNodePool`'s default `maxNodes`. */
 const GPU_NODE_POOL_DEFAULT_MAX_NODES = 2;
@@ -118,6 +131,15 @@ export class ServingPlatform extends Construct {
   public readonly serving: PlatformServing;
   /** The model router of a planned cold pool (fleet `coldBelowRps`), with its network policies. */
   public readonly coldPool?: PlatformRouter;
+  /** The declared prerequisites (rendered as the ConfigMap `gpufleet-prerequisites`). */
+  public readonly prerequisites: ResolvedPrerequisites;
+  /**
+   * One note per pool whose maximum replicas were lowered to what its node pool's `maxNodes` holds, e.g.
+   * `pool "vision-1g": maxReplicas 8 → 6 (node pool "h100-mig", maxNodes 1, holds 16 nvidia.com/mig-1g.10gb)`.
+   */
+  public readonly capacityNotes: readonly string[];
+  /** Per node pool: the CPU and memory one GPU pod may request so that a full node fits. */
+  public readonly podShares: ReadonlyMap<string, CpuMemory>;
 
   private readonly registry = new Map<string, Construct>();
 
@@ -163,9 +185,30 @@ export class ServingPlatform extends Construct {
     this.register('gpu-operator', this.gpuOperator);
     this.register('mig-config', this.gpuOperator.migConfig);
 
-    // 3. Node pools (layouts go into the MIG config once per name).
-    const nodePools = new Map<string, GpuNodePool>();
+    // 3. Node pools (layouts go into the MIG config once per name), sized so every pool fits at its maximum
+    //    replicas: the node pool's maxNodes grows to hold them, or, where it is given, pool maxima come down.
+    this.prerequisites = resolvePrerequisites(props.prerequisites, monitoringNamespace);
+    const owners: { name: string; namespace: string; group?: string; team?: Team; pools: readonly (TeamPool | SharedPool)[] }[] = teams.map((t) => ({
+      name: t.name, namespace: t.namespace ?? t.name, group: t.group, team: t, pools: t.pools ?? [],
+    }));
+    if (sharedPools.length > 0) owners.push({ name: 'shared', namespace: sharedNamespace, group: 'gpufleet:platform', pools: sharedPools });
     const nodeResources = new Map<string, string[]>();
+    for (const np of nodePoolSpecs) nodeResources.set(np.name, Object.keys(this.resourcesOf(np)));
+    const claims = this.capacityDemands(owners.flatMap((o) => o.pools), nodePoolSpecs, nodeResources, props.defaultScaling);
+    const shapes: CapacityNodePool[] = nodePoolSpecs.map((np) => ({
+      name: np.name,
+      instanceTypes: gpuNodePoolInstanceTypes(np.name, np.gpuType, np.instanceTypes ?? (np.instanceType ? [np.instanceType] : undefined)),
+      resourcesPerNode: (gpus: number) => (np.layout
+        ? { [WHOLE_GPU_RESOURCE]: 0, ...np.layout.resourceCounts({ gpusPerNode: np.layout.allDevices ? gpus : undefined, strategy: this.migStrategy }) }
+        : { [WHOLE_GPU_RESOURCE]: gpus * (np.timeSlicing ?? 1) }),
+      // a node pool's own maxNodes is its size; the defaults' never undercuts the plan's nodes
+      maxNodes: np.maxNodes ?? (props.nodePoolDefaults?.maxNodes === undefined ? undefined : Math.max(props.nodePoolDefaults.maxNodes, np.plannedNodes ?? 0)),
+      atLeast: Math.max(np.plannedNodes ?? 0, GPU_NODE_POOL_DEFAULT_MAX_NODES),
+    }));
+    const sizing = sizeCapacity(shapes, claims);
+    this.capacityNotes = sizing.notes;
+    this.podShares = new Map(shapes.map((sh) => [sh.name, nodePoolPodShare(sh)]));
+    const nodePools = new Map<string, GpuNodePool>();
     const nodePoolScope = new Construct(this, 'NodePools');
     for (const np of nodePoolSpecs) {
       if (np.layout) {
@@ -191,14 +234,11 @@ export class ServingPlatform extends Construct {
         nodeRole: props.cluster.nodeRole,
         migStrategy: this.migStrategy,
         ...(np.instanceTypes ? { instanceTypes: np.instanceTypes } : np.instanceType ? { instanceTypes: [np.instanceType] } : {}),
-        ...(np.maxNodes !== undefined || np.plannedNodes !== undefined
-          ? { maxNodes: np.maxNodes ?? Math.max(np.plannedNodes ?? 0, props.nodePoolDefaults?.maxNodes ?? GPU_NODE_POOL_DEFAULT_MAX_NODES) }
-          : {}),
+        maxNodes: sizing.maxNodes.get(np.name)!,
         ...(np.layout ? { migLayout: np.layout } : {}),
-        ...(devicePluginConfig ? { devicePluginConfig } : {}),
+        ...(devicePluginConfig ? { devicePluginConfig, timeSlicingReplicas: np.timeSlicing } : {}),
       });
       nodePools.set(np.name, pool);
-      nodeResources.set(np.name, Object.keys(this.resourcesOf(np)));
     }
     this.nodePools = nodePools;
     this.register('node-pools', nodePoolScope);
@@ -242,10 +282,6 @@ export class ServingPlatform extends Construct {
     // 6. Teams: namespace, pools, quota; then shared pools.
     const allResources = [...new Set([WHOLE_GPU_RESOURCE, ...gpuResources.keys()])].sort(byString);
     const pools = new Map<string, ServedPool>();
-    const owners: { name: string; namespace: string; group?: string; team?: Team; pools: readonly (TeamPool | SharedPool)[] }[] = teams.map((t) => ({
-      name: t.name, namespace: t.namespace ?? t.name, group: t.group, team: t, pools: t.pools ?? [],
-    }));
-    if (sharedPools.length > 0) owners.push({ name: 'shared', namespace: sharedNamespace, group: 'gpufleet:platform', pools: sharedPools });
     const cachePools = new Set(planned?.cold?.pools ?? []);
     const namespaceOwners = new Map<string, string>();
     for (const o of owners) {
@@ -280,12 +316,15 @@ export class ServingPlatform extends Construct {
         }
         if (pools.has(p.name)) throw new Error(`${where}.name: pool "${p.name}" is declared more than once`);
         const nodePool = this.nodePoolFor(p, nodePoolSpecs, nodeResources, where);
-        const scaling = p.scaling ?? props.defaultScaling ?? { kind: 'fixed' };
-        const replicas = p.replicas ?? (scaling.kind === 'fixed' ? 1 : Math.max(scaling.minReplicas ?? 1, 1));
+        const declared = p.scaling ?? props.defaultScaling ?? { kind: 'fixed' };
+        const replicas = p.replicas ?? (declared.kind === 'fixed' ? 1 : Math.max(declared.minReplicas ?? 1, 1));
+        const scaling: PoolScaling = declared.kind === 'fixed' ? declared : { ...declared, maxReplicas: sizing.maxReplicas.get(p.name)! };
         // A cache pool of the cold pool's router loads nothing at start: the router loads models on demand.
         const cache = cachePools.has(p.name);
         const pool = new TritonPool(this, `Pool-${p.name}`, {
           ...(props.poolDefaults ?? {}),
+          resources: podResources(p.name, nodePool.name, props.poolDefaults?.resources, this.podShares.get(nodePool.name)!),
+          nodePool: nodePool.name,
           name: p.name,
           repository: this.repository,
           models: p.models,
@@ -332,8 +371,17 @@ export class ServingPlatform extends Construct {
       }
     }
 
-    // 7. Autoscaling, metrics rules and routes of every pool.
+    // 7. Autoscaling, metrics rules and routes of every pool, on what the cluster provides.
+    for (const { pool, scaling } of [...pools.values()].sort((a, b) => byString(a.pool.name, b.pool.name))) {
+      if (scaling.kind === 'keda' && !this.prerequisites.keda) {
+        throw new Error(`pools["${pool.name}"].scaling: kind keda needs KEDA, which prerequisites.keda declares absent`);
+      }
+      if (scaling.kind === 'hpa' && !this.prerequisites.prometheusAdapter) {
+        throw new Error(`pools["${pool.name}"].scaling: kind hpa needs prometheus-adapter, which prerequisites.prometheusAdapter declares absent`);
+      }
+    }
     this.serving = new PlatformServing(this, 'Serving', {
+      adapterNamespace: this.prerequisites.prometheusAdapter?.namespace,
       pools: [...pools.values()].sort((a, b) => byString(a.pool.name, b.pool.name)),
       weights: planned?.weights,
       namespace: sharedNamespace,
@@ -345,6 +393,16 @@ export class ServingPlatform extends Construct {
         ? { router: { serviceName: this.coldPool.router.service.name, namespace: this.coldPool.router.namespace!, models: this.coldPool.router.config.models.map((m) => m.name) } }
         : {}),
     });
+
+    // The rendering says which maxima the node pools' sizes lowered, on the autoscaler itself.
+    for (const [pool, note] of sizing.lowered) {
+      const a = this.serving.autoscaling.get(pool);
+      (a?.scaledObject ?? a?.horizontalPodAutoscaler)?.metadata.addAnnotation(MAX_REPLICAS_LOWERED_ANNOTATION, note);
+    }
+
+    // The declaration `gpufleet check` reads, beside the GPU operator (after its namespace).
+    const declaration = new PrerequisitesDeclaration(this, 'Prerequisites', { prerequisites: this.prerequisites, namespace: this.gpuOperator.namespace });
+    if (this.gpuOperator.namespaceObject) declaration.configMap.addDependency(this.gpuOperator.namespaceObject);
 
     // 8. Team setup hooks, by team name.
     for (const t of teams) {
@@ -389,6 +447,32 @@ export class ServingPlatform extends Construct {
   private resourcesOf(np: PlatformNodePool): Record<string, number> {
     if (np.layout) return np.layout.resourceCounts({ strategy: this.migStrategy });
     return { [WHOLE_GPU_RESOURCE]: 1 };
+  }
+
+  /**
+   * What each pool claims of its node pool: one GPU resource unit per replica, between its minimum and maximum.
+   * Pools whose node pool can not be resolved are left out here (the team loop reports them in declaration order).
+   */
+  private capacityDemands(pools: readonly TeamPool[], specs: readonly PlatformNodePool[], resources: ReadonlyMap<string, string[]>, defaultScaling: PoolScaling | undefined): CapacityDemand[] {
+    const out: CapacityDemand[] = [];
+    for (const p of pools) {
+      let np: PlatformNodePool;
+      let resource: string;
+      try {
+        np = this.nodePoolFor(p, specs, resources, `pools["${p.name}"]`);
+        resource = gpuResourceName(np.gpuType, p.slice, this.migStrategy);
+      } catch {
+        continue;
+      }
+      const scaling = p.scaling ?? defaultScaling ?? { kind: 'fixed' };
+      const replicas = p.replicas ?? (scaling.kind === 'fixed' ? 1 : Math.max(scaling.minReplicas ?? 1, 1));
+      const fixed = scaling.kind === 'fixed';
+      const min = fixed ? replicas : (scaling.minReplicas ?? 1);
+      const max = fixed ? replicas : scaling.maxReplicas;
+      if (!Number.isInteger(min) || !Number.isInteger(max) || min < 0 || max < min) continue; // PoolAutoscaling reports it
+      out.push({ pool: p.name, nodePool: np.name, resource, minReplicas: min, maxReplicas: max, fixed });
+    }
+    return out;
   }
 
   /** The node pool a pool runs on: the named one, or the only one whose layout provides its slice. */

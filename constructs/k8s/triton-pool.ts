@@ -10,10 +10,10 @@ import { Chart, Duration, Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ServiceMonitor } from '../../imports/prometheus-servicemonitor-monitoring.coreos.com';
-import { getGpuType } from '../catalog';
+import { getGpuType, instanceTypesFor } from '../catalog';
 import { MigStrategy, gpuResourceName, gpuToleration } from './gpu-resources';
 import {
-  CACHE_POOL_LABEL, GPU_PRODUCT_LABEL, MIG_CONFIG_LABEL, MODEL_CONFIGS_ANNOTATION, TEAM_LABEL, TRITON_MODEL_LABEL_PREFIX,
+  CACHE_POOL_LABEL, INSTANCE_TYPE_LABEL, MIG_CONFIG_LABEL, MODEL_CONFIGS_ANNOTATION, POOL_LABEL, TEAM_LABEL, TRITON_MODEL_LABEL_PREFIX,
   TRITON_POOL_LABEL,
 } from './labels';
 import { ModelRepository } from './model-repository';
@@ -76,6 +76,14 @@ export interface TritonPoolProps {
   readonly migStrategy?: MigStrategy;
   /** The MIG layout (value of `nvidia.com/mig.config`) of the nodes the pool runs on. @default - no layout selector */
   readonly migConfig?: string;
+  /**
+   * The GPU node pool the servers run on: the pods require `gpufleet.io/pool=<nodePool>`, a label the node pool
+   * declares (Karpenter NodePool template, managed node group labels), so Karpenter and cluster-autoscaler can
+   * launch nodes for them.
+   * @default - any node of an instance type that carries `gpuType` (`node.kubernetes.io/instance-type`, a label
+   * Karpenter and cluster-autoscaler know)
+   */
+  readonly nodePool?: string;
   /** Servers: the number of slices of this kind holding the same model set, >= 0. @default 1 */
   readonly replicas?: number;
   /** Namespace. @default - the chart's namespace */
@@ -126,6 +134,8 @@ export class TritonPool extends Construct {
   public readonly profile: string;
   public readonly migStrategy: MigStrategy;
   public readonly migConfig?: string;
+  /** The GPU node pool the pods require (`gpufleet.io/pool`), when given. */
+  public readonly nodePool?: string;
   /** Extended resource each pod requests exactly one of (`nvidia.com/mig-1g.10gb`, `nvidia.com/gpu`). */
   public readonly gpuResource: string;
   public readonly replicas: number;
@@ -270,11 +280,19 @@ export class TritonPool extends Construct {
     }
     const one = k8s.Quantity.fromNumber(1);
     const periodSeconds = 10;
-    const productValues = [...getGpuType(this.gpuType).productLabels]
-      .map((p) => (this.migStrategy === 'single' && this.profile !== 'whole' ? `${p}-MIG-${this.profile}` : p))
-      .sort();
+    // Only labels that exist before the node boots: the pool's own label (or the instance types of the GPU) and the
+    // layout label. GPU feature discovery's nvidia.com/gpu.product is written after boot, so Karpenter never launches
+    // a node for a pod that requires it, and time-slicing renames it (`-SHARED`) (FIDELITY.md).
+    if (props.nodePool !== undefined) assertLabelValue(`${where}.nodePool`, props.nodePool);
+    this.nodePool = props.nodePool;
+    const carriers = instanceTypesFor(this.gpuType).map((i) => i.name).sort();
+    if (props.nodePool === undefined && carriers.length === 0) {
+      throw new Error(`${where}.nodePool: no catalog EC2 instance type carries ${this.gpuType}, so the pool can not select its nodes by instance type; name the node pool it runs on`);
+    }
     const nodeTerms: k8s.NodeSelectorRequirement[] = [
-      { key: GPU_PRODUCT_LABEL, operator: 'In', values: productValues },
+      props.nodePool !== undefined
+        ? { key: POOL_LABEL, operator: 'In', values: [props.nodePool] }
+        : { key: INSTANCE_TYPE_LABEL, operator: 'In', values: carriers },
       ...(this.migConfig ? [{ key: MIG_CONFIG_LABEL, operator: 'In', values: [this.migConfig] }] : []),
     ];
     const httpGet = (p: string): k8s.HttpGetAction => ({ path: p, port: k8s.IntOrString.fromString('http') });

@@ -5,3 +5,4 @@ export { PlanError } from './plan-error';
 export { lowerBound, baselines } from './bounds';
 export type { Baselines } from './bounds';
 export { ESTIMATE_RULE, ESTIMATE_DERATE } from './entries';
+export { migConfigName } from './nodes';

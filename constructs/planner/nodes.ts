@@ -1,8 +1,10 @@
 /**
  * Turns packed GPUs into the plan document's GPUs, nodes and mig-parted node configurations:
  * free MIG space becomes spare slices (so layouts are canonical), GPUs with the same layout are
- * grouped into the same nodes, and each distinct node layout is one named configuration.
+ * grouped into the same nodes, and each distinct node layout is one named configuration, named by
+ * its content (`migConfigName`).
  */
+import { createHash } from 'crypto';
 import type { PlanGpu, PlanMigConfig, PlanModel, PlanNode, PlanSlice } from './types';
 import { nodeMix } from './gpu-options';
 import type { GpuOption, NodeOption } from './gpu-options';
@@ -96,6 +98,30 @@ function draftsOf(r: TypeResult, spare: boolean): DraftGpu[] {
   });
 }
 
+/** Profile name → count of one GPU's slices, profiles sorted by name. */
+function profileCounts(slices: readonly { readonly profile: string }[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const p of slices.map((s) => s.profile).sort()) counts[p] = (counts[p] ?? 0) + 1;
+  return counts;
+}
+
+/**
+ * The name of a node configuration, from its content alone: `<gpu type>-<8 hex digits>`, the digits the
+ * start of the SHA-256 of the instance type and the per-device MIG profile counts (one entry when every GPU
+ * of the node is alike). mig-parted takes counts, not placements, so two layouts that differ only in where
+ * their slices start are the same configuration.
+ *
+ * The name is the value of `nvidia.com/mig.config`. The MIG manager re-cuts a node only when that value
+ * changes (NVIDIA/mig-parted v0.15.0; gpu-operator#262), so new content must come with a new name: a
+ * re-plan keeps the name of every configuration whose content it keeps and gives every other one a new name.
+ */
+export function migConfigName(gpuType: string, instanceType: string, devices: readonly (readonly { readonly profile: string; readonly start?: number }[])[]): string {
+  const counts = devices.map(profileCounts);
+  const alike = counts.every((c) => JSON.stringify(c) === JSON.stringify(counts[0]));
+  const content = JSON.stringify({ gpuType, instanceType, devices: alike ? ['all', counts[0]] : counts });
+  return `${gpuType.toLowerCase()}-${createHash('sha256').update(content).digest('hex').slice(0, 8)}`;
+}
+
 /** Assembles all GPU types (in fleet order); GPU ids are numbered node by node. */
 export function assemble(results: readonly TypeResult[], spare = true): Assembled {
   const gpus: PlanGpu[] = [];
@@ -113,7 +139,6 @@ export function assemble(results: readonly TypeResult[], spare = true): Assemble
       .map((d, i) => ({ d, i }))
       .sort((a, b) => freq.get(b.d.key)! - freq.get(a.d.key)! || (a.d.key < b.d.key ? -1 : a.d.key > b.d.key ? 1 : 0) || a.i - b.i)
       .map((x) => x.d);
-    const typeLower = r.opt.type.toLowerCase();
     const configByKey = new Map<string, PlanMigConfig>();
     const typeConfigs: PlanMigConfig[] = [];
     const instanceTypes = new Set<string>();
@@ -138,17 +163,17 @@ export function assemble(results: readonly TypeResult[], spare = true): Assemble
       let configName = 'all-disabled';
       if (r.opt.mig) {
         const layouts = members.map((d) => d.slices.map((s) => ({ profile: s.profile, start: s.start })));
-        const keys = members.map((d) => d.key);
         // idle GPUs of a partly used node take the node's first layout
-        while (layouts.length < per) { layouts.push(layouts[0]); keys.push(keys[0]); }
-        const alike = keys.every((k) => k === keys[0]);
+        while (layouts.length < per) layouts.push(layouts[0]);
+        // GPUs with the same profile counts are alike for mig-parted, wherever their slices start
+        const alike = layouts.every((l) => JSON.stringify(profileCounts(l)) === JSON.stringify(profileCounts(layouts[0])));
         const devices = alike ? [layouts[0]] : layouts;
-        // each instance type is its own node configuration (one node pool each)
-        const ckey = `${node.instanceType}/${alike ? keys[0] : keys.join('|')}`;
-        let cfg = configByKey.get(ckey);
+        // each instance type is its own node configuration (one node pool each), named by its content
+        const name = migConfigName(r.opt.type, node.instanceType, devices);
+        let cfg = configByKey.get(name);
         if (!cfg) {
-          cfg = { name: `gpufleet-${typeLower}-${typeConfigs.length}`, gpuType: r.opt.type, instanceType: node.instanceType, devices, nodes: 0 };
-          configByKey.set(ckey, cfg);
+          cfg = { name, gpuType: r.opt.type, instanceType: node.instanceType, devices, nodes: 0 };
+          configByKey.set(name, cfg);
           typeConfigs.push(cfg);
         }
         (cfg as { nodes: number }).nodes += 1;

@@ -11,79 +11,79 @@ const PRICE_SOURCE_1 = 'not in us-east-1 map of aws/karpenter-provider-aws@1d927
 
 export const GENERATED_INSTANCE_TYPES: readonly InstanceType[] = [
   // g4dn.xlarge: $0.526/h us-east-1 on-demand
-  { name: 'g4dn.xlarge', gpuType: 'T4', gpuCount: 1, gpuMemoryGiB: 16, vcpu: 4, memoryGiB: 16, onDemandUsdPerHour: 0.526, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'g4dn.xlarge', gpuType: 'T4', gpuName: 'T4', gpuCount: 1, gpuMemoryGiB: 16, gpuMemoryMiB: 16384, vcpu: 4, memoryGiB: 16, onDemandUsdPerHour: 0.526, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // g4dn.2xlarge: $0.752/h us-east-1 on-demand
-  { name: 'g4dn.2xlarge', gpuType: 'T4', gpuCount: 1, gpuMemoryGiB: 16, vcpu: 8, memoryGiB: 32, onDemandUsdPerHour: 0.752, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'g4dn.2xlarge', gpuType: 'T4', gpuName: 'T4', gpuCount: 1, gpuMemoryGiB: 16, gpuMemoryMiB: 16384, vcpu: 8, memoryGiB: 32, onDemandUsdPerHour: 0.752, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // g4dn.4xlarge: $1.204/h us-east-1 on-demand
-  { name: 'g4dn.4xlarge', gpuType: 'T4', gpuCount: 1, gpuMemoryGiB: 16, vcpu: 16, memoryGiB: 64, onDemandUsdPerHour: 1.204, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'g4dn.4xlarge', gpuType: 'T4', gpuName: 'T4', gpuCount: 1, gpuMemoryGiB: 16, gpuMemoryMiB: 16384, vcpu: 16, memoryGiB: 64, onDemandUsdPerHour: 1.204, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // g4dn.8xlarge: $2.176/h us-east-1 on-demand
-  { name: 'g4dn.8xlarge', gpuType: 'T4', gpuCount: 1, gpuMemoryGiB: 16, vcpu: 32, memoryGiB: 128, onDemandUsdPerHour: 2.176, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'g4dn.8xlarge', gpuType: 'T4', gpuName: 'T4', gpuCount: 1, gpuMemoryGiB: 16, gpuMemoryMiB: 16384, vcpu: 32, memoryGiB: 128, onDemandUsdPerHour: 2.176, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // g4dn.12xlarge: $3.912/h us-east-1 on-demand
-  { name: 'g4dn.12xlarge', gpuType: 'T4', gpuCount: 4, gpuMemoryGiB: 16, vcpu: 48, memoryGiB: 192, onDemandUsdPerHour: 3.912, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'g4dn.12xlarge', gpuType: 'T4', gpuName: 'T4', gpuCount: 4, gpuMemoryGiB: 16, gpuMemoryMiB: 16384, vcpu: 48, memoryGiB: 192, onDemandUsdPerHour: 3.912, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // g4dn.16xlarge: $4.352/h us-east-1 on-demand
-  { name: 'g4dn.16xlarge', gpuType: 'T4', gpuCount: 1, gpuMemoryGiB: 16, vcpu: 64, memoryGiB: 256, onDemandUsdPerHour: 4.352, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'g4dn.16xlarge', gpuType: 'T4', gpuName: 'T4', gpuCount: 1, gpuMemoryGiB: 16, gpuMemoryMiB: 16384, vcpu: 64, memoryGiB: 256, onDemandUsdPerHour: 4.352, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // g4dn.metal: $7.824/h us-east-1 on-demand
-  { name: 'g4dn.metal', gpuType: 'T4', gpuCount: 8, gpuMemoryGiB: 16, vcpu: 96, memoryGiB: 384, onDemandUsdPerHour: 7.824, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'g4dn.metal', gpuType: 'T4', gpuName: 'T4', gpuCount: 8, gpuMemoryGiB: 16, gpuMemoryMiB: 16384, vcpu: 96, memoryGiB: 384, onDemandUsdPerHour: 7.824, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // g5.xlarge: $1.006/h us-east-1 on-demand
-  { name: 'g5.xlarge', gpuType: 'A10G', gpuCount: 1, gpuMemoryGiB: 22.35, vcpu: 4, memoryGiB: 16, onDemandUsdPerHour: 1.006, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'g5.xlarge', gpuType: 'A10G', gpuName: 'A10G', gpuCount: 1, gpuMemoryGiB: 22.35, gpuMemoryMiB: 22888, vcpu: 4, memoryGiB: 16, onDemandUsdPerHour: 1.006, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // g5.2xlarge: $1.212/h us-east-1 on-demand
-  { name: 'g5.2xlarge', gpuType: 'A10G', gpuCount: 1, gpuMemoryGiB: 22.35, vcpu: 8, memoryGiB: 32, onDemandUsdPerHour: 1.212, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'g5.2xlarge', gpuType: 'A10G', gpuName: 'A10G', gpuCount: 1, gpuMemoryGiB: 22.35, gpuMemoryMiB: 22888, vcpu: 8, memoryGiB: 32, onDemandUsdPerHour: 1.212, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // g5.4xlarge: $1.624/h us-east-1 on-demand
-  { name: 'g5.4xlarge', gpuType: 'A10G', gpuCount: 1, gpuMemoryGiB: 22.35, vcpu: 16, memoryGiB: 64, onDemandUsdPerHour: 1.624, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'g5.4xlarge', gpuType: 'A10G', gpuName: 'A10G', gpuCount: 1, gpuMemoryGiB: 22.35, gpuMemoryMiB: 22888, vcpu: 16, memoryGiB: 64, onDemandUsdPerHour: 1.624, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // g5.8xlarge: $2.448/h us-east-1 on-demand
-  { name: 'g5.8xlarge', gpuType: 'A10G', gpuCount: 1, gpuMemoryGiB: 22.35, vcpu: 32, memoryGiB: 128, onDemandUsdPerHour: 2.448, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'g5.8xlarge', gpuType: 'A10G', gpuName: 'A10G', gpuCount: 1, gpuMemoryGiB: 22.35, gpuMemoryMiB: 22888, vcpu: 32, memoryGiB: 128, onDemandUsdPerHour: 2.448, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // g5.12xlarge: $5.672/h us-east-1 on-demand
-  { name: 'g5.12xlarge', gpuType: 'A10G', gpuCount: 4, gpuMemoryGiB: 22.35, vcpu: 48, memoryGiB: 192, onDemandUsdPerHour: 5.672, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'g5.12xlarge', gpuType: 'A10G', gpuName: 'A10G', gpuCount: 4, gpuMemoryGiB: 22.35, gpuMemoryMiB: 22888, vcpu: 48, memoryGiB: 192, onDemandUsdPerHour: 5.672, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // g5.16xlarge: $4.096/h us-east-1 on-demand
-  { name: 'g5.16xlarge', gpuType: 'A10G', gpuCount: 1, gpuMemoryGiB: 22.35, vcpu: 64, memoryGiB: 256, onDemandUsdPerHour: 4.096, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'g5.16xlarge', gpuType: 'A10G', gpuName: 'A10G', gpuCount: 1, gpuMemoryGiB: 22.35, gpuMemoryMiB: 22888, vcpu: 64, memoryGiB: 256, onDemandUsdPerHour: 4.096, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // g5.24xlarge: $8.144/h us-east-1 on-demand
-  { name: 'g5.24xlarge', gpuType: 'A10G', gpuCount: 4, gpuMemoryGiB: 22.35, vcpu: 96, memoryGiB: 384, onDemandUsdPerHour: 8.144, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'g5.24xlarge', gpuType: 'A10G', gpuName: 'A10G', gpuCount: 4, gpuMemoryGiB: 22.35, gpuMemoryMiB: 22888, vcpu: 96, memoryGiB: 384, onDemandUsdPerHour: 8.144, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // g5.48xlarge: $16.288/h us-east-1 on-demand
-  { name: 'g5.48xlarge', gpuType: 'A10G', gpuCount: 8, gpuMemoryGiB: 22.35, vcpu: 192, memoryGiB: 768, onDemandUsdPerHour: 16.288, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'g5.48xlarge', gpuType: 'A10G', gpuName: 'A10G', gpuCount: 8, gpuMemoryGiB: 22.35, gpuMemoryMiB: 22888, vcpu: 192, memoryGiB: 768, onDemandUsdPerHour: 16.288, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // g6.xlarge: $0.8048/h us-east-1 on-demand
-  { name: 'g6.xlarge', gpuType: 'L4', gpuCount: 1, gpuMemoryGiB: 22.35, vcpu: 4, memoryGiB: 16, onDemandUsdPerHour: 0.8048, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'g6.xlarge', gpuType: 'L4', gpuName: 'L4', gpuCount: 1, gpuMemoryGiB: 22.35, gpuMemoryMiB: 22888, vcpu: 4, memoryGiB: 16, onDemandUsdPerHour: 0.8048, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // g6.2xlarge: $0.9776/h us-east-1 on-demand
-  { name: 'g6.2xlarge', gpuType: 'L4', gpuCount: 1, gpuMemoryGiB: 22.35, vcpu: 8, memoryGiB: 32, onDemandUsdPerHour: 0.9776, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'g6.2xlarge', gpuType: 'L4', gpuName: 'L4', gpuCount: 1, gpuMemoryGiB: 22.35, gpuMemoryMiB: 22888, vcpu: 8, memoryGiB: 32, onDemandUsdPerHour: 0.9776, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // g6.4xlarge: $1.3232/h us-east-1 on-demand
-  { name: 'g6.4xlarge', gpuType: 'L4', gpuCount: 1, gpuMemoryGiB: 22.35, vcpu: 16, memoryGiB: 64, onDemandUsdPerHour: 1.3232, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'g6.4xlarge', gpuType: 'L4', gpuName: 'L4', gpuCount: 1, gpuMemoryGiB: 22.35, gpuMemoryMiB: 22888, vcpu: 16, memoryGiB: 64, onDemandUsdPerHour: 1.3232, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // g6.8xlarge: $2.0144/h us-east-1 on-demand
-  { name: 'g6.8xlarge', gpuType: 'L4', gpuCount: 1, gpuMemoryGiB: 22.35, vcpu: 32, memoryGiB: 128, onDemandUsdPerHour: 2.0144, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'g6.8xlarge', gpuType: 'L4', gpuName: 'L4', gpuCount: 1, gpuMemoryGiB: 22.35, gpuMemoryMiB: 22888, vcpu: 32, memoryGiB: 128, onDemandUsdPerHour: 2.0144, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // g6.12xlarge: $4.6016/h us-east-1 on-demand
-  { name: 'g6.12xlarge', gpuType: 'L4', gpuCount: 4, gpuMemoryGiB: 22.35, vcpu: 48, memoryGiB: 192, onDemandUsdPerHour: 4.6016, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'g6.12xlarge', gpuType: 'L4', gpuName: 'L4', gpuCount: 4, gpuMemoryGiB: 22.35, gpuMemoryMiB: 22888, vcpu: 48, memoryGiB: 192, onDemandUsdPerHour: 4.6016, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // g6.16xlarge: $3.3968/h us-east-1 on-demand
-  { name: 'g6.16xlarge', gpuType: 'L4', gpuCount: 1, gpuMemoryGiB: 22.35, vcpu: 64, memoryGiB: 256, onDemandUsdPerHour: 3.3968, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'g6.16xlarge', gpuType: 'L4', gpuName: 'L4', gpuCount: 1, gpuMemoryGiB: 22.35, gpuMemoryMiB: 22888, vcpu: 64, memoryGiB: 256, onDemandUsdPerHour: 3.3968, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // g6.24xlarge: $6.6752/h us-east-1 on-demand
-  { name: 'g6.24xlarge', gpuType: 'L4', gpuCount: 4, gpuMemoryGiB: 22.35, vcpu: 96, memoryGiB: 384, onDemandUsdPerHour: 6.6752, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'g6.24xlarge', gpuType: 'L4', gpuName: 'L4', gpuCount: 4, gpuMemoryGiB: 22.35, gpuMemoryMiB: 22888, vcpu: 96, memoryGiB: 384, onDemandUsdPerHour: 6.6752, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // g6.48xlarge: $13.3504/h us-east-1 on-demand
-  { name: 'g6.48xlarge', gpuType: 'L4', gpuCount: 8, gpuMemoryGiB: 22.35, vcpu: 192, memoryGiB: 768, onDemandUsdPerHour: 13.3504, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'g6.48xlarge', gpuType: 'L4', gpuName: 'L4', gpuCount: 8, gpuMemoryGiB: 22.35, gpuMemoryMiB: 22888, vcpu: 192, memoryGiB: 768, onDemandUsdPerHour: 13.3504, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // g6e.xlarge: $1.861/h us-east-1 on-demand
-  { name: 'g6e.xlarge', gpuType: 'L40S', gpuCount: 1, gpuMemoryGiB: 44.7, vcpu: 4, memoryGiB: 32, onDemandUsdPerHour: 1.861, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'g6e.xlarge', gpuType: 'L40S', gpuName: 'L40S', gpuCount: 1, gpuMemoryGiB: 44.7, gpuMemoryMiB: 45776, vcpu: 4, memoryGiB: 32, onDemandUsdPerHour: 1.861, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // g6e.2xlarge: $2.24208/h us-east-1 on-demand
-  { name: 'g6e.2xlarge', gpuType: 'L40S', gpuCount: 1, gpuMemoryGiB: 44.7, vcpu: 8, memoryGiB: 64, onDemandUsdPerHour: 2.24208, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'g6e.2xlarge', gpuType: 'L40S', gpuName: 'L40S', gpuCount: 1, gpuMemoryGiB: 44.7, gpuMemoryMiB: 45776, vcpu: 8, memoryGiB: 64, onDemandUsdPerHour: 2.24208, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // g6e.4xlarge: $3.00424/h us-east-1 on-demand
-  { name: 'g6e.4xlarge', gpuType: 'L40S', gpuCount: 1, gpuMemoryGiB: 44.7, vcpu: 16, memoryGiB: 128, onDemandUsdPerHour: 3.00424, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'g6e.4xlarge', gpuType: 'L40S', gpuName: 'L40S', gpuCount: 1, gpuMemoryGiB: 44.7, gpuMemoryMiB: 45776, vcpu: 16, memoryGiB: 128, onDemandUsdPerHour: 3.00424, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // g6e.8xlarge: $4.52856/h us-east-1 on-demand
-  { name: 'g6e.8xlarge', gpuType: 'L40S', gpuCount: 1, gpuMemoryGiB: 44.7, vcpu: 32, memoryGiB: 256, onDemandUsdPerHour: 4.52856, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'g6e.8xlarge', gpuType: 'L40S', gpuName: 'L40S', gpuCount: 1, gpuMemoryGiB: 44.7, gpuMemoryMiB: 45776, vcpu: 32, memoryGiB: 256, onDemandUsdPerHour: 4.52856, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // g6e.12xlarge: $10.49264/h us-east-1 on-demand
-  { name: 'g6e.12xlarge', gpuType: 'L40S', gpuCount: 4, gpuMemoryGiB: 44.7, vcpu: 48, memoryGiB: 384, onDemandUsdPerHour: 10.49264, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'g6e.12xlarge', gpuType: 'L40S', gpuName: 'L40S', gpuCount: 4, gpuMemoryGiB: 44.7, gpuMemoryMiB: 45776, vcpu: 48, memoryGiB: 384, onDemandUsdPerHour: 10.49264, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // g6e.16xlarge: $7.57719/h us-east-1 on-demand
-  { name: 'g6e.16xlarge', gpuType: 'L40S', gpuCount: 1, gpuMemoryGiB: 44.7, vcpu: 64, memoryGiB: 512, onDemandUsdPerHour: 7.57719, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'g6e.16xlarge', gpuType: 'L40S', gpuName: 'L40S', gpuCount: 1, gpuMemoryGiB: 44.7, gpuMemoryMiB: 45776, vcpu: 64, memoryGiB: 512, onDemandUsdPerHour: 7.57719, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // g6e.24xlarge: $15.06559/h us-east-1 on-demand
-  { name: 'g6e.24xlarge', gpuType: 'L40S', gpuCount: 4, gpuMemoryGiB: 44.7, vcpu: 96, memoryGiB: 768, onDemandUsdPerHour: 15.06559, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'g6e.24xlarge', gpuType: 'L40S', gpuName: 'L40S', gpuCount: 4, gpuMemoryGiB: 44.7, gpuMemoryMiB: 45776, vcpu: 96, memoryGiB: 768, onDemandUsdPerHour: 15.06559, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // g6e.48xlarge: $30.13118/h us-east-1 on-demand
-  { name: 'g6e.48xlarge', gpuType: 'L40S', gpuCount: 8, gpuMemoryGiB: 44.7, vcpu: 192, memoryGiB: 1536, onDemandUsdPerHour: 30.13118, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'g6e.48xlarge', gpuType: 'L40S', gpuName: 'L40S', gpuCount: 8, gpuMemoryGiB: 44.7, gpuMemoryMiB: 45776, vcpu: 192, memoryGiB: 1536, onDemandUsdPerHour: 30.13118, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // p4d.24xlarge: $21.957642/h us-east-1 on-demand
-  { name: 'p4d.24xlarge', gpuType: 'A100-40GB', gpuCount: 8, gpuMemoryGiB: 40, vcpu: 96, memoryGiB: 1152, onDemandUsdPerHour: 21.957642, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'p4d.24xlarge', gpuType: 'A100-40GB', gpuName: 'A100', gpuCount: 8, gpuMemoryGiB: 40, gpuMemoryMiB: 40960, vcpu: 96, memoryGiB: 1152, onDemandUsdPerHour: 21.957642, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // p4de.24xlarge: $27.44705/h us-east-1 on-demand
-  { name: 'p4de.24xlarge', gpuType: 'A100-80GB', gpuCount: 8, gpuMemoryGiB: 80, vcpu: 96, memoryGiB: 1152, onDemandUsdPerHour: 27.44705, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'p4de.24xlarge', gpuType: 'A100-80GB', gpuName: 'A100', gpuCount: 8, gpuMemoryGiB: 80, gpuMemoryMiB: 81920, vcpu: 96, memoryGiB: 1152, onDemandUsdPerHour: 27.44705, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // p5.4xlarge: $6.88/h us-east-1 on-demand
-  { name: 'p5.4xlarge', gpuType: 'H100-80GB', gpuCount: 1, gpuMemoryGiB: 80, vcpu: 16, memoryGiB: 256, onDemandUsdPerHour: 6.88, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'p5.4xlarge', gpuType: 'H100-80GB', gpuName: 'H100', gpuCount: 1, gpuMemoryGiB: 80, gpuMemoryMiB: 81920, vcpu: 16, memoryGiB: 256, onDemandUsdPerHour: 6.88, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // p5.48xlarge: $55.04/h us-east-1 on-demand
-  { name: 'p5.48xlarge', gpuType: 'H100-80GB', gpuCount: 8, gpuMemoryGiB: 80, vcpu: 192, memoryGiB: 2048, onDemandUsdPerHour: 55.04, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'p5.48xlarge', gpuType: 'H100-80GB', gpuName: 'H100', gpuCount: 8, gpuMemoryGiB: 80, gpuMemoryMiB: 81920, vcpu: 192, memoryGiB: 2048, onDemandUsdPerHour: 55.04, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // p5e.48xlarge: no price: not in us-east-1 map of aws/karpenter-provider-aws@1d927085dd81a9df9301e613f371dac5b4d16bfe:pkg/providers/pricing/zz_generated.pricing_aws.go ('generated at 2026-07-20T13:44:30Z for us-east-1'; file commit 6fc13b52)
-  { name: 'p5e.48xlarge', gpuType: 'H200-141GB', gpuCount: 8, gpuMemoryGiB: 141, vcpu: 192, memoryGiB: 2048, sources: [SPECS_SOURCE_0, PRICE_SOURCE_1] },
+  { name: 'p5e.48xlarge', gpuType: 'H200-141GB', gpuName: 'H200', gpuCount: 8, gpuMemoryGiB: 141, gpuMemoryMiB: 144384, vcpu: 192, memoryGiB: 2048, sources: [SPECS_SOURCE_0, PRICE_SOURCE_1] },
   // p5en.48xlarge: $63.296/h us-east-1 on-demand
-  { name: 'p5en.48xlarge', gpuType: 'H200-141GB', gpuCount: 8, gpuMemoryGiB: 141, vcpu: 192, memoryGiB: 2048, onDemandUsdPerHour: 63.296, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'p5en.48xlarge', gpuType: 'H200-141GB', gpuName: 'H200', gpuCount: 8, gpuMemoryGiB: 141, gpuMemoryMiB: 144384, vcpu: 192, memoryGiB: 2048, onDemandUsdPerHour: 63.296, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
   // p6-b200.48xlarge: $113.9328/h us-east-1 on-demand
-  { name: 'p6-b200.48xlarge', gpuType: 'B200-180GB', gpuCount: 8, gpuMemoryGiB: 179.06, vcpu: 192, memoryGiB: 2048, onDemandUsdPerHour: 113.9328, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
+  { name: 'p6-b200.48xlarge', gpuType: 'B200-180GB', gpuName: 'B200', gpuCount: 8, gpuMemoryGiB: 179.06, gpuMemoryMiB: 183359, vcpu: 192, memoryGiB: 2048, onDemandUsdPerHour: 113.9328, priceRegion: 'us-east-1', sources: [SPECS_SOURCE_0, PRICE_SOURCE_0] },
 ];
