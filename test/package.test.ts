@@ -12,8 +12,9 @@
  * folder (it lives in the system temp directory): not ts-node, not typescript, not a devDependency,
  * not ../shared. A real `npm install` of the tarball is in docs/package.md.
  *
- * New commands join `npx gpufleet …` below, e.g. `gpufleet synth FLEET --platform PLATFORM --out out/`
- * followed by `gpufleet check out`: add a test that calls `gpufleet([...])` in the consumer folder.
+ * New commands join `npx gpufleet …` below: `gpufleet([...])` runs one in the consumer folder. When
+ * `gpufleet synth FLEET --platform PLATFORM --out out/` exists, it writes out/ instead of the TypeScript
+ * app, and `gpufleet check out` stays as it is.
  */
 import { spawnSync, type SpawnSyncReturns } from 'child_process';
 import * as fs from 'fs';
@@ -93,15 +94,20 @@ import { GpuNodePool, ModelRepository, ServingPlatform, k8s, parseFleet, plan, p
 const file = '${EXAMPLE_FLEET}';
 const fleet = parseFleet(fs.readFileSync(file, 'utf8'), file);
 const result: Plan = plan(fleet);
-const chart = new Chart(new App(), 'platform');
+const app = new App({ outdir: 'out' });
+const chart = new Chart(app, 'platform');
 const platform = ServingPlatform.fromPlan(chart, 'Platform', {
   fleet,
   plan: result,
   cluster: { name: 'my-cluster', nodeRole: 'KarpenterNodeRole-my-cluster' },
   repository: ModelRepository.s3({ bucket: 'my-models', prefix: fleet.name, region: 'eu-west-1' }),
+  scaling: { kind: 'keda', maxReplicas: 1 },
+  extraReplicas: 1,
 });
 const extra = new GpuNodePool(chart, 'Extra', { name: 'batch-l4', gpuType: 'L4', clusterName: 'my-cluster', nodeRole: 'KarpenterNodeRole-my-cluster' });
 const objects = chart.toJson();
+app.synth();
+ModelRepository.writeAllConfigs(app, app.outdir);
 console.log(JSON.stringify({
   plan: result,
   nodePools: objects.filter((o) => o.kind === 'NodePool').map((o) => o.metadata.name).sort(),
@@ -245,5 +251,14 @@ describe('the packed package, installed in a fresh folder', () => {
     expect(r.stdout).toContain(`fleet payments-and-vision: ${expected.summary.gpuCount} GPUs, $${expected.summary.costPerHour.toFixed(2)}/h`);
     expect(r.stdout).toContain('plan document written to plan.json');
     expect(JSON.parse(fs.readFileSync(path.join(consumer, 'plan.json'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(expected)));
+  });
+
+  test('npx gpufleet check out: the rendering the TypeScript app wrote there serves', () => {
+    // out/ is what the compiled app.js of the TypeScript test synthesized with the installed constructs
+    expect(fs.readdirSync(path.join(consumer, 'out')).sort()).toEqual(['model-repository', 'platform.k8s.yaml']);
+    const r = gpufleet(['check', 'out']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^gpufleet check: no findings \(\d+ GPU workload\(s\), \d+ NodePool\(s\), \d+ autoscaler\(s\), \d+ objects\)/);
+    expect(r.status).toBe(0);
   });
 });

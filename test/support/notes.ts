@@ -1,7 +1,7 @@
 /**
  * What a test run did not check, collected for the run's summary instead of printed where it happens:
- * skipped tests with their reason (`describeIf` / `testIf`) and objects `validateObjects` left
- * unvalidated with theirs. `test/support/summary-reporter.js` prints them once, after the results.
+ * skipped tests with their reason (`describeIf` / `testIf`), tests that ran on weaker input than they
+ * are written for (`noteReduced`), and objects `validateObjects` left unvalidated with the reason. `test/support/summary-reporter.js` prints them once, after the results.
  *
  * Notes are JSON lines in the folder `GPUFLEET_TEST_NOTES` (made by test/support/global-setup.js, one
  * per run, one file per jest worker process). Without that folder (jest started with another
@@ -12,7 +12,8 @@ import * as path from 'path';
 
 export type Note =
   | { readonly kind: 'skip'; readonly scope: string; readonly reason: string }
-  | { readonly kind: 'unvalidated'; readonly object: string; readonly reason: string };
+  | { readonly kind: 'unvalidated'; readonly object: string; readonly reason: string }
+  | { readonly kind: 'reduced'; readonly scope: string; readonly reason: string };
 
 /** The test file that is running (relative to the repository), or '?' outside a test file. */
 function currentTestFile(): string {
@@ -51,4 +52,13 @@ export function testIf(condition: boolean, reason: string): jest.It {
     recordNotes([{ kind: 'skip', scope: name, reason }], () => `skipped "${name}": ${reason}`);
     test.skip(name, fn, timeout);
   }) as jest.It;
+}
+
+/**
+ * A test that runs, but on weaker input than it is written for (e.g. estimated throughput because the
+ * measured profiles in ../shared are absent): the test's title and `reason` go into the run's summary.
+ */
+export function noteReduced(reason: string): void {
+  const scope = typeof expect === 'function' ? expect.getState().currentTestName ?? '?' : '?';
+  recordNotes([{ kind: 'reduced', scope, reason }], () => `${scope}: ${reason}`);
 }

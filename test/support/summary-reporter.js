@@ -1,6 +1,7 @@
 // A jest reporter that prints, once at the end of the run, what the run did not check:
 // - every skipped test, with the reason its file recorded (test/support/notes.ts: describeIf/testIf);
 //   a skipped test without a recorded reason is listed as such;
+// - every test that ran on weaker input than it is written for, with the reason (noteReduced);
 // - every object validateObjects (test/support/validate.ts) left unvalidated, with the reason,
 //   grouped by reason and kind, each distinct object named once with how often it was met.
 // The notes come from the folder GPUFLEET_TEST_NOTES made by test/support/global-setup.js.
@@ -54,6 +55,15 @@ class SummaryReporter {
       for (const [reason, tests] of [...byReason].sort((a, b) => a[0].localeCompare(b[0]))) {
         lines.push(`  ${reason}:`);
         for (const t of tests.sort()) lines.push(`    ${t}`);
+      }
+    }
+
+    // tests that ran on weaker input than they are written for
+    const reduced = notes.filter((n) => n.kind === 'reduced');
+    if (reduced.length > 0) {
+      lines.push(`Tests run on reduced input: ${reduced.length}`);
+      for (const n of [...reduced].sort((a, b) => `${a.file}${a.scope}`.localeCompare(`${b.file}${b.scope}`))) {
+        lines.push(`  ${n.file} › ${n.scope}: ${n.reason}`);
       }
     }
 
