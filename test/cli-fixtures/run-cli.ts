@@ -77,9 +77,15 @@ export function runCliProcess(args: readonly string[], env: NodeJS.ProcessEnv = 
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** A fresh temporary folder. */
+const made: string[] = [];
+// the folders of a test file go when the file is done
+if (typeof afterAll === 'function') afterAll(() => { for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true }); });
+
+/** A fresh temporary folder, removed after the test file. */
 export function tempDir(prefix = 'gpufleet-cli-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
 }
 
 /** Writes a file into a fresh temporary folder and returns its path. */
