@@ -3,7 +3,7 @@
  *
  * - Core kinds (core, apps, batch, policy, rbac, networking.k8s.io, ...) are validated with the
  *   `kubernetes-models` package in a worker thread (`validate-core.mjs`; the package is ESM-only, which
- *   jest's runtime cannot import), one per jest worker process, called synchronously.
+ *   jest's runtime cannot import), one per test file, called synchronously.
  * - Gateway API kinds are validated with `@kubernetes-models/gateway-api` in the same script; when that
  *   package does not load they are skipped with a printed note.
  * - Custom resources are validated with ajv against the `openAPIV3Schema` of the matching CRD in
@@ -137,29 +137,33 @@ interface CoreValidator {
   readonly worker: Worker;
 }
 
+let validator: CoreValidator | undefined;
+
 /**
- * The validator thread of this jest worker process. Test files each get fresh modules and globals, so
- * the thread is kept on the one object they share, the `worker_threads` module itself: the schemas are
- * imported once per process instead of once per call (a child process per call cost ~0.5 s of CPU).
- * The thread is unref'd: it never keeps the process alive.
+ * The validator thread of this test file: started on the first call, so the schemas are imported once
+ * per file instead of once per call (a child process per call cost ~0.5 s of CPU), and ended after the
+ * file. A thread that outlived its file would be torn down when the jest worker exits, which can take
+ * longer than the 500 ms jest allows ("A worker process has failed to exit gracefully").
  */
 function coreValidator(): CoreValidator {
-  // the module object itself (`import * as` would give a per-file copy of its properties)
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const holder = require('worker_threads') as Record<symbol, CoreValidator | undefined>;
-  const key = Symbol.for('gpufleet.test.validateCore');
-  const existing = holder[key];
-  if (existing) return existing;
+  if (validator) return validator;
   const { port1, port2 } = new MessageChannel();
   const signal = new Int32Array(new SharedArrayBuffer(4));
   const worker = new Worker(path.join(__dirname, 'validate-core.mjs'), { workerData: { port: port2, signal }, transferList: [port2] });
   worker.unref();
   port1.unref();
   const created = { port: port1, signal, worker };
-  holder[key] = created;
-  worker.on('error', () => { holder[key] = undefined; });
-  worker.on('exit', () => { holder[key] = undefined; });
+  validator = created;
+  worker.on('exit', () => { if (validator === created) validator = undefined; });
   return created;
+}
+
+if (typeof afterAll === 'function') {
+  afterAll(async () => {
+    const v = validator;
+    validator = undefined;
+    if (v) await v.worker.terminate();
+  });
 }
 
 function validateCore(objs: readonly any[]): CoreResult[] {
