@@ -18,6 +18,7 @@ import { CheckResult, checkRendering, formatFinding, summarizeCheck } from '../c
 import { MigLayout, ModelRepository, ServingPlatform } from '../constructs/k8s';
 import { App, Chart } from 'cdk8s';
 import { clone, defaultObjects, find, longTailA100, plannedObjects } from './check-fixtures';
+import { noteReduced } from './support/notes';
 
 const lines = (r: CheckResult) => r.findings.map(formatFinding);
 const terms = (d: any) => d.spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
@@ -43,7 +44,7 @@ describe('gpufleet check: renderings that serve', () => {
 
   test('a 300-model long-tail fleet on A100-80GB has no findings', () => {
     const { fleet, measured } = longTailA100(300);
-    if (!measured) console.log('long-tail fleet: ../shared/profiles is absent, models use throughputPerGpu (estimated) instead of the ParvaGPU tables');
+    if (!measured) noteReduced('../shared/profiles is absent: the models use throughputPerGpu (estimated) instead of the ParvaGPU tables');
     const { objects, plan } = plannedObjects(fleet);
     const r = checkRendering(objects);
     expect(lines(r)).toEqual([]);
