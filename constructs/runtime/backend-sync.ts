@@ -89,19 +89,38 @@ export class BackendSync {
     });
   }
 
-  /** Polls the backend's index until none of its residents is `unloading` (bounded by unloadWaitSeconds). */
+  /**
+   * Polls the backend's index until none of its residents is `unloading` (bounded by unloadWaitSeconds). A new
+   * unload while the poll runs starts its back-off again (next read in 25 ms).
+   */
   settle(b: Backend): void {
-    if (b.settling || this.stopped) return;
+    if (this.stopped) return;
     const deadline = Date.now() + this.cfg.unloadWaitSeconds * 1000;
+    if (b.settling) {
+      b.settleDeadline = Math.max(b.settleDeadline, deadline);
+      b.settleKick?.();
+      return;
+    }
+    b.settleDeadline = deadline;
     b.settling = (async () => {
       let wait = SETTLE_FIRST_MS;
-      while (!this.stopped && b.up && !b.retired && [...b.residents.values()].some((r) => r.state === 'unloading') && Date.now() < deadline) {
-        await sleep(wait);
-        wait = Math.min(wait * 2, SETTLE_MAX_MS);
+      while (!this.stopped && b.up && !b.retired && [...b.residents.values()].some((r) => r.state === 'unloading') && Date.now() < b.settleDeadline) {
+        const kicked = await new Promise<boolean>((resolve) => {
+          const t = setTimeout(() => resolve(false), wait);
+          t.unref();
+          b.settleKick = () => {
+            clearTimeout(t);
+            resolve(true);
+          };
+        });
+        b.settleKick = undefined;
+        wait = kicked ? SETTLE_FIRST_MS : Math.min(wait * 2, SETTLE_MAX_MS);
+        if (kicked) await sleep(SETTLE_FIRST_MS);
         await this.readIndex(b);
       }
     })().finally(() => {
       b.settling = undefined;
+      b.settleKick = undefined;
     });
   }
 

@@ -146,8 +146,11 @@ export class Backend {
   indexError = '';
   /** Set while a health and index check runs after a broken connection; requests wait for it. */
   probing?: Promise<void>;
-  /** Set while the index is polled until `unloading` residents are gone. */
+  /** Set while the index is polled until `unloading` residents are gone (see BackendSync.settle). */
   settling?: Promise<void>;
+  settleDeadline = 0;
+  /** Cuts the poll's current back-off short (a new unload). */
+  settleKick?: () => void;
   /** Index reads asked for while one runs (see BackendSync.recheck). */
   recheckScheduled = false;
   /** Loads running on the backend, and the loads waiting for a slot (maxLoadsPerBackend). */

@@ -135,6 +135,8 @@ export class ModelCache {
       if (placement === undefined) {
         const left = deadline - Date.now();
         if (left <= 0) throw this.noRoom(ms);
+        // memory held by models still unloading comes free once their backend's index says so: keep reading it
+        for (const b of this.backends) if (b.up && [...b.residents.values()].some((r) => r.state === 'unloading')) this.onUnloading(b);
         await this.waitForRoom(Math.min(left, 1000));
         continue;
       }

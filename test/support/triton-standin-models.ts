@@ -104,6 +104,8 @@ export interface ModelStats {
   loads: number;
   loadsByModel: Record<string, number>;
   failedLoads: number;
+  /** Most loads running at once. */
+  maxConcurrentLoads: number;
   /** Loads that failed because the GPU memory was full. */
   oomLoads: number;
   /** Of those, loads that would have fitted had every UNLOADING version already been destroyed. */
@@ -124,6 +126,7 @@ export class ModelTable {
   private readonly background = new Set<Version>();
   private readonly series = new Map<string, Series>();
   private copyChain: Promise<void> = Promise.resolve();
+  private loadsRunning = 0;
   /** Per-model scheduler: free execution slots and the requests waiting for one. */
   private readonly slots = new Map<string, number>();
   private readonly waiting = new Map<string, Array<() => void>>();
@@ -131,7 +134,7 @@ export class ModelTable {
   private readonly engineQueue: Array<() => void> = [];
   readonly failing: Set<string>;
   readonly stats: ModelStats = {
-    loadRequests: 0, loadRequestsByModel: {}, loads: 0, loadsByModel: {}, failedLoads: 0, oomLoads: 0, loadsIntoUnfreedMemory: 0,
+    loadRequests: 0, loadRequestsByModel: {}, loads: 0, loadsByModel: {}, failedLoads: 0, maxConcurrentLoads: 0, oomLoads: 0, loadsIntoUnfreedMemory: 0,
     unloads: 0, infers: 0, infersByModel: {}, notLoaded: 0, usedGiB: 0, maxUsedGiB: 0, loaded: [],
   };
 
@@ -316,6 +319,8 @@ export class ModelTable {
     this.versions.set(model, v);
     const copyMs = this.opts.loadDelayMs + (this.opts.loadGBps ? ((gib * GIB) / (this.opts.loadGBps * 1e9)) * 1000 : 0);
     const extraMs = this.opts.loadDelayMsByModel[model] ?? 0;
+    this.loadsRunning++;
+    this.stats.maxConcurrentLoads = Math.max(this.stats.maxConcurrentLoads, this.loadsRunning);
     v.load = (async () => {
       // host→GPU copies share one link: one at a time
       await new Promise<void>((resolve) => {
@@ -342,7 +347,9 @@ export class ModelTable {
       this.stats.loadsByModel[model] = (this.stats.loadsByModel[model] ?? 0) + 1;
       this.stats.maxUsedGiB = Math.max(this.stats.maxUsedGiB, this.usedGiB);
       if (v.unloadAfterLoad) this.unload(model);
-    })();
+    })().finally(() => {
+      this.loadsRunning--;
+    });
     await v.load;
     return this.loadResult(model);
   }

@@ -262,8 +262,8 @@ export async function startTritonStandin(opts: StandinOptions = {}): Promise<Run
           outputs: [{ name: 'OUTPUT0', datatype: first?.datatype ?? 'FP32', shape: first?.shape ?? [0], data: first?.data ?? [] }],
         };
         const delay = opts.inferDelayMsByModel?.[name] ?? opts.inferDelayMs ?? 0;
-        if (delay === 0 && opts.instances === undefined && opts.decoupled === undefined) {
-          // the common case, without the scheduler's bookkeeping
+        if (delay === 0 && opts.instances === undefined && opts.decoupled === undefined && opts.metricsPort === undefined) {
+          // the common case, without the scheduler's bookkeeping (nobody reads the metrics)
           json(res, 200, answer);
           models.release(name);
           return;
