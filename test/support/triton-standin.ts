@@ -28,6 +28,7 @@
  */
 import * as http from 'http';
 import type { AddressInfo, Socket } from 'net';
+import { parseTritonArgs } from './triton-args';
 import { startGrpc, GrpcStats, RunningGrpc } from './triton-standin-grpc';
 import { ModelStats, ModelTable, TritonError } from './triton-standin-models';
 
@@ -82,6 +83,12 @@ export interface StandinOptions {
   readonly indexDelayMs?: number;
   /** When set, every repository index read fails with HTTP 500 and this message. @default - index reads succeed */
   readonly indexError?: string;
+  /**
+   * `tritonserver` arguments (e.g. a rendered Deployment's), read as Triton does (triton-args.ts): they set
+   * `--strict-readiness` and `--http-thread-count`; an argument Triton rejects makes the stand-in fail to start.
+   * @default - Triton's defaults
+   */
+  readonly args?: readonly string[];
 }
 
 export interface StandinStats extends ModelStats {
@@ -97,6 +104,8 @@ export interface RunningStandin {
   readonly port: number;
   readonly grpcPort?: number;
   readonly metricsUrl?: string;
+  /** What Triton would have printed about `args` (deprecations). */
+  readonly warnings: readonly string[];
   readonly models: ModelTable;
   stats(): StandinStats;
   readonly grpc?: GrpcStats;
@@ -137,8 +146,10 @@ export async function startTritonStandin(opts: StandinOptions = {}): Promise<Run
     opts.failLoads ?? [],
     opts.loaded ?? [],
   );
-  const strict = opts.strictReadiness ?? true;
-  const threads = opts.httpThreads ?? 8;
+  const cl = opts.args ? parseTritonArgs(opts.args) : undefined;
+  if (cl && cl.errors.length > 0) throw new Error(cl.errors.join('; '));
+  const strict = opts.strictReadiness ?? cl?.strictReadiness ?? true;
+  const threads = opts.httpThreads ?? cl?.httpThreads ?? 8;
   let indexDelayMs = opts.indexDelayMs ?? 0;
   let indexError = opts.indexError;
   let indexReads = 0;
@@ -335,6 +346,7 @@ export async function startTritonStandin(opts: StandinOptions = {}): Promise<Run
     port,
     grpcPort: grpc?.port,
     metricsUrl: metricsPort === undefined ? undefined : `http://${host}:${metricsPort}`,
+    warnings: cl?.warnings ?? [],
     models,
     stats,
     grpc: grpc?.stats,
