@@ -23,3 +23,4 @@ export * from './serving-platform';
 export * from './model-routes';
 export * from './model-router';
 export * from './serving-platform-router';
+export * from './latency-budget';

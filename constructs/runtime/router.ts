@@ -100,9 +100,13 @@ export class Router {
     for (const b of this.cache.backends) b.close();
   }
 
-  /** Ready: the first refresh finished and some backend is up. */
+  /**
+   * Ready once the first refresh finished, whether or not a backend is up: with every backend down (a cache pool
+   * scaled to zero) the router must still take requests, answer them 503 + Retry-After and count them; that demand
+   * is what wakes the pool (`routerWakeQuery`). Whether backends are up is in `/metrics` and `/router/state`.
+   */
   get ready(): boolean {
-    return this.synced && this.cache.backends.some((b) => b.up);
+    return this.synced;
   }
 
   /** Health, `/v2`, `/metrics`: answered on both ports. True when `path` was one of them. */
@@ -114,7 +118,7 @@ export class Router {
         return true;
       case '/v2/health/ready':
         if (this.ready) res.writeHead(200, { 'content-length': 0 }).end();
-        else sendError(res, 503, this.synced ? 'no backend is up' : 'reading the backends');
+        else sendError(res, 503, 'reading the backends');
         return true;
       case '/metrics': {
         const body = this.metrics.render();

@@ -122,10 +122,6 @@ class Parser {
     return t;
   }
 
-  private expect(text: string): void {
-    const t = this.take();
-    if (t.text !== text || t.kind !== 'punct') throw new Error(`line ${t.line}: expected "${text}", got "${t.text}"`);
-  }
 
   /** Parses fields until `end` (a closing punctuation, or undefined for the end of input). */
   message(type: protobuf.Type, where: string, end: string | undefined): TextMessage {
@@ -180,7 +176,7 @@ class Parser {
 
   private value(field: protobuf.Field, where: string): string | number | boolean | TextMessage {
     if (field.map) {
-      const mf = field as protobuf.MapField;
+      const mf = field as unknown as protobuf.MapField;
       const entry = new protobuf.Type(`${field.name}Entry`)
         .add(new protobuf.Field('key', 1, mf.keyType))
         .add(new protobuf.Field('value', 2, mf.type));
