@@ -150,7 +150,6 @@ describe('the signals move with the backlog (rendered PromQL over stand-in and r
       const light = evaluate(scaling.signals[0].query, t0, t1)!;
       const backlog = evaluate(scaling.signals[0].query, t1, t2)!;
       expect(light).toBeGreaterThan(30_000);
-      expect(light).toBeLessThan(120_000);
       expect(backlog).toBeGreaterThan(3 * light);
       // the queue-time query the pool would have had: flat
       expect(evaluate(scaling.query, t1, t2)!).toBeLessThan(2_000);

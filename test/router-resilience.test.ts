@@ -108,8 +108,10 @@ describe('backend failure shape', () => {
     expect(r.status).toBe(503);
     expect(r.json().error).toBe("model 'm1' is not loaded and no backend able to hold it is up (solo)");
     expect(r.headers['retry-after']).toBe('5');
-    expect((await request(router.url, 'GET', '/v2/health/ready')).status).toBe(503);
+    // the router stays ready: it answers (and counts) requests while no backend is up, which is what wakes a pool at zero
+    expect((await request(router.url, 'GET', '/v2/health/ready')).status).toBe(200);
     expect((await request(router.url, 'GET', '/v2/health/live')).status).toBe(200);
+    expect((await request(router.url, 'GET', '/metrics')).body).toContain('gpufleet_router_backend_up{backend="solo"} 0');
   });
 
   test('fails with 502 and a JSON error when a backend keeps breaking the connection, after one retry', async () => {
