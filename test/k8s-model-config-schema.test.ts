@@ -12,6 +12,8 @@ import { buildDefaultPlatform } from '../examples/default-platform';
 import { buildPlannedPlatform } from '../examples/planned-platform';
 import { buildTeamStack } from '../examples/team-stack';
 import { MODEL_CONFIG_PROTO, modelConfigErrors, modelConfigSchema, parseModelConfig } from './support/pbtxt';
+import { startTritonStandin } from './support/triton-standin';
+import { request } from './support/triton-standin-procs';
 
 const schema = modelConfigSchema();
 if (!schema) process.stdout.write(`k8s-model-config-schema: skipped, Triton's schema ${MODEL_CONFIG_PROTO} is absent (../shared not checked out)\n`);
@@ -77,6 +79,25 @@ describeWithSchema('gpufleet\'s config.pbtxt files read as inference.ModelConfig
     const configs = configsOf(app);
     expect(configs.size).toBeGreaterThanOrEqual(14);
     for (const [file, text] of configs) expect([file, modelConfigErrors(text)]).toEqual([file, []]);
+  });
+
+  test('the default platform\'s vLLM config loads in the vllm backend with tensor parallelism (KIND_MODEL, decoupled)', async () => {
+    const app = Testing.app();
+    const { platform } = buildDefaultPlatform(app, 'default-platform');
+    const config = platform.repository.model('llama-2-7b-chat').toPbtxt();
+    const s = await startTritonStandin({ defaultModelGiB: 1, files: { 'llama-2-7b-chat': { config, modelJson: { tensor_parallel_size: 2 } } } });
+    try {
+      expect((await request(s.url, 'POST', '/v2/repository/models/llama-2-7b-chat/load')).status).toBe(200);
+    } finally {
+      await s.close();
+    }
+    // what the same load does with the KIND_GPU the platform used to write
+    const old = await startTritonStandin({ defaultModelGiB: 1, files: { 'llama-2-7b-chat': { config: config.replace('KIND_MODEL', 'KIND_GPU'), modelJson: { tensor_parallel_size: 2 } } } });
+    try {
+      expect((await request(old.url, 'POST', '/v2/repository/models/llama-2-7b-chat/load')).json().error).toContain('KIND_GPU is currently for single-GPU models');
+    } finally {
+      await old.close();
+    }
   });
 
   test('the team stack example', () => {

@@ -6,6 +6,8 @@
 import * as http from 'http';
 import * as http2 from 'http2';
 import { encodeLoadRequest } from '../constructs/runtime/grpc-repository';
+import { modelConfigSchema } from './support/pbtxt';
+import { parseTritonArgs } from './support/triton-args';
 import { LoadRequest } from './support/triton-standin-grpc';
 import { RunningStandin, StandinOptions, startTritonStandin } from './support/triton-standin';
 import { inferBody, Reply, request } from './support/triton-standin-procs';
@@ -257,6 +259,67 @@ describe('metrics (core metrics.cc, infer_stats.cc; vllm_backend model.py execut
     expect(m.get('vllm:time_to_first_token_seconds_count{model="llm",version="1"}')).toBe(5);
     expect(m.get('vllm:time_to_first_token_seconds_sum{model="llm",version="1"}')!).toBeGreaterThan(1.1);
     expect([...m.keys()].some((k) => k.startsWith('vllm:') && k.includes('model="quiet"'))).toBe(false);
+  });
+});
+
+describe('an s3:// repository: HeadBucket, then ListObjectsV2 with a prefix, then GetObject (core filesystem/implementations/s3.h CheckClient, IsDirectory; filesystem/api.cc)', () => {
+  const url = 's3://gpufleet-models/prod';
+  test('the calls in order, with what IAM authorizes each as; HeadBucket carries no s3:prefix', async () => {
+    const s = await standin({ defaultModelGiB: 1, s3: { url, authorize: () => true } });
+    expect((await request(s.url, 'POST', '/v2/repository/index', {})).status).toBe(200);
+    expect((await load(s, 'm')).status).toBe(200);
+    const calls = s.stats().s3Calls.map((c) => [c.call, c.action, c.resource, c.prefix ?? null]);
+    expect(calls).toEqual([
+      ['HeadBucket', 's3:ListBucket', 'arn:aws:s3:::gpufleet-models', null], // CheckClient, once
+      ['HeadBucket', 's3:ListBucket', 'arn:aws:s3:::gpufleet-models', null], // IsDirectory
+      ['ListObjectsV2', 's3:ListBucket', 'arn:aws:s3:::gpufleet-models', 'prod/'],
+      ['ListObjectsV2', 's3:ListBucket', 'arn:aws:s3:::gpufleet-models', 'prod/'],
+      ['HeadBucket', 's3:ListBucket', 'arn:aws:s3:::gpufleet-models', null],
+      ['ListObjectsV2', 's3:ListBucket', 'arn:aws:s3:::gpufleet-models', 'prod/m/'],
+      ['ListObjectsV2', 's3:ListBucket', 'arn:aws:s3:::gpufleet-models', 'prod/m/'],
+      ['GetObject', 's3:GetObject', 'arn:aws:s3:::gpufleet-models/prod/m/config.pbtxt', null],
+      ['GetObject', 's3:GetObject', 'arn:aws:s3:::gpufleet-models/prod/m/1/model.onnx', null],
+    ]);
+  });
+
+  test('s3:ListBucket allowed only with an s3:prefix: HeadBucket is denied, nothing can be listed or loaded', async () => {
+    const s = await standin({ defaultModelGiB: 1, s3: { url, authorize: (c) => !(c.action === 's3:ListBucket' && c.prefix === undefined) } });
+    const idx = await request(s.url, 'POST', '/v2/repository/index', {});
+    expect([idx.status, idx.json().error]).toEqual([500, "Unable to create S3 filesystem client. Check account credentials. Exception: 'AccessDenied' Message: 'Access Denied'"]);
+    const l = await load(s, 'm');
+    expect([l.status, l.json().error]).toEqual([500, "failed to load 'm', failed to poll from model repository"]);
+    expect((await request(s.url, 'GET', '/v2/health/live')).status).toBe(200);
+  });
+});
+
+describe('the vllm backend and instance_group (vllm_backend r25.08 src/model.py; samples/model_repository/vllm_model/config.pbtxt)', () => {
+  const haveSchema = modelConfigSchema() !== undefined;
+  (haveSchema ? test : test.skip)('KIND_GPU is refused with tensor_parallel_size > 1; KIND_MODEL (the sample\'s) loads; a model that is not decoupled fails', async () => {
+    const cfg = (kind: string, extra = ''): string => `name: "llm"\nbackend: "vllm"\ninstance_group [ { count: 1, kind: ${kind} } ]\n${extra}`;
+    const s = await standin({
+      defaultModelGiB: 1,
+      files: {
+        gpu: { config: cfg('KIND_GPU').replace('"llm"', '"gpu"'), modelJson: { tensor_parallel_size: 2 } },
+        model: { config: cfg('KIND_MODEL').replace('"llm"', '"model"'), modelJson: { tensor_parallel_size: 2 } },
+        single: { config: cfg('KIND_GPU').replace('"llm"', '"single"'), modelJson: { tensor_parallel_size: 1 } },
+        coupled: { config: cfg('KIND_MODEL', 'model_transaction_policy { decoupled: false }\n').replace('"llm"', '"coupled"') },
+      },
+    });
+    const gpu = await load(s, 'gpu');
+    expect([gpu.status, gpu.json().error]).toEqual([400, "load failed for model 'gpu': version 1 is at UNAVAILABLE state: Internal: ValueError: KIND_GPU is currently for single-GPU models, please specify KIND_MODEL in the model's config.pbtxt for multi-GPU models\n"]);
+    expect((await load(s, 'model')).status).toBe(200);
+    expect((await load(s, 'single')).status).toBe(200);
+    expect((await load(s, 'coupled')).json().error).toContain('vLLM Triton backend must be configured to use decoupled model transaction policy');
+  });
+});
+
+describe('the command line (server src/command_line_parser.cc)', () => {
+  test('--strict-model-config=false is deprecated (a warning; auto-complete is the default); an unknown option stops the server', async () => {
+    const s = await standin({ args: ['--model-repository=/models', '--model-control-mode=explicit', '--strict-model-config=false', '--strict-readiness=false', '--http-thread-count=4'] });
+    expect(s.warnings).toEqual(["Warning: '--strict-model-config' has been deprecated"]);
+    expect(parseTritonArgs(['--model-repository=/m'])).toMatchObject({ strictReadiness: true, httpThreads: 8, modelControlMode: 'none', autoCompleteConfig: true });
+    await expect(startTritonStandin({ args: ['--model-repository=/m', '--strict-readiness=maybe'] })).rejects.toThrow('invalid value for bool option: maybe');
+    await expect(startTritonStandin({ args: ['--model-repository=/m', '--no-such-flag=1'] })).rejects.toThrow("tritonserver: unrecognized option '--no-such-flag'");
   });
 });
 

@@ -64,6 +64,11 @@ export interface ModelTableOptions {
   readonly decoupled: readonly string[];
   readonly reportCustomMetrics: readonly string[];
   readonly engineConcurrency: number;
+  /**
+   * Reads the model from the repository before a load: throws Triton's error when it cannot (the load fails, no
+   * version), returns why the backend refuses the model (the version ends UNAVAILABLE with that reason).
+   */
+  readonly beforeLoad?: (model: string) => string | undefined;
 }
 
 interface Version {
@@ -306,6 +311,7 @@ export class ModelTable {
       return this.loadResult(model);
     }
     if (cur?.state === 'READY') return undefined;
+    const refused = this.opts.beforeLoad?.(model);
     // a new version entry; an UNLOADING one of the same model keeps its memory until destroyed (core keeps it in
     // background_models_)
     // The memory is judged when the load is sent: a load that does not fit beside what the GPU holds at that moment
@@ -332,6 +338,8 @@ export class ModelTable {
         this.stats.oomLoads++;
         if (used - unfreed + gib <= budget + 1e-9) this.stats.loadsIntoUnfreedMemory++;
         error = `version 1 is at UNAVAILABLE state: Internal: onnx runtime error 6: CUDA failure 2: out of memory ; GPU memory ${budget} GiB, ${round2(used)} GiB in use (${round2(unfreed)} GiB of it by models still unloading), model needs ${gib} GiB`;
+      } else if (refused !== undefined) {
+        error = refused;
       } else if (this.failing.has(model)) {
         error = 'version 1 is at UNAVAILABLE state: Internal: failed to load model file model.onnx: protobuf parsing failed';
       }

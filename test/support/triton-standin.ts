@@ -31,6 +31,7 @@ import type { AddressInfo, Socket } from 'net';
 import { parseTritonArgs } from './triton-args';
 import { startGrpc, GrpcStats, RunningGrpc } from './triton-standin-grpc';
 import { ModelStats, ModelTable, TritonError } from './triton-standin-models';
+import { ModelFiles, RepositoryAccess, S3Call, S3Repository } from './triton-standin-repo';
 
 export interface StandinOptions {
   /** @default 0 (any free port) */
@@ -89,6 +90,13 @@ export interface StandinOptions {
    * @default - Triton's defaults
    */
   readonly args?: readonly string[];
+  /**
+   * The repository is on S3: every index and load makes Triton's S3 calls, each authorized by `s3.authorize`
+   * (in-process only: a function does not cross a process boundary). @default - a local repository
+   */
+  readonly s3?: S3Repository;
+  /** Files of models (config.pbtxt, vLLM's model.json) the backend checks at load. @default {} */
+  readonly files?: Readonly<Record<string, ModelFiles>>;
 }
 
 export interface StandinStats extends ModelStats {
@@ -97,6 +105,8 @@ export interface StandinStats extends ModelStats {
   /** Requests by `METHOD path` (all but `/_standin/*`). */
   paths: Record<string, number>;
   grpcCalls: number;
+  /** S3 requests made (with `s3`), in order, and whether each was allowed. */
+  s3Calls: Array<S3Call & { allowed: boolean }>;
 }
 
 export interface RunningStandin {
@@ -128,6 +138,9 @@ const MODEL_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/infer|\/rea
 
 export async function startTritonStandin(opts: StandinOptions = {}): Promise<RunningStandin> {
   const host = opts.host ?? '127.0.0.1';
+  const cl = opts.args ? parseTritonArgs(opts.args) : undefined;
+  if (cl && cl.errors.length > 0) throw new Error(cl.errors.join('; '));
+  const repo = new RepositoryAccess(opts.s3, opts.files ?? {}, cl?.autoCompleteConfig ?? true);
   const models = new ModelTable(
     {
       memoryGiB: opts.memoryGiB ?? 16,
@@ -142,12 +155,11 @@ export async function startTritonStandin(opts: StandinOptions = {}): Promise<Run
       decoupled: opts.decoupled ?? [],
       reportCustomMetrics: opts.reportCustomMetrics ?? [],
       engineConcurrency: opts.engineConcurrency ?? 1,
+      beforeLoad: (m) => repo.load(m),
     },
     opts.failLoads ?? [],
     opts.loaded ?? [],
   );
-  const cl = opts.args ? parseTritonArgs(opts.args) : undefined;
-  if (cl && cl.errors.length > 0) throw new Error(cl.errors.join('; '));
   const strict = opts.strictReadiness ?? cl?.strictReadiness ?? true;
   const threads = opts.httpThreads ?? cl?.httpThreads ?? 8;
   let indexDelayMs = opts.indexDelayMs ?? 0;
@@ -176,7 +188,7 @@ export async function startTritonStandin(opts: StandinOptions = {}): Promise<Run
       for (const m of c.failLoads) models.failing.add(m);
     }
   };
-  const stats = (): StandinStats => ({ ...models.snapshot(), indexReads, paths: { ...paths }, grpcCalls: grpc?.stats.calls ?? 0 });
+  const stats = (): StandinStats => ({ ...models.snapshot(), indexReads, paths: { ...paths }, grpcCalls: grpc?.stats.calls ?? 0, s3Calls: [...repo.calls] });
 
   const handle = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, worker: number): void => {
     const path = (req.url ?? '/').split('?')[0];
@@ -197,6 +209,11 @@ export async function startTritonStandin(opts: StandinOptions = {}): Promise<Run
       const answer = (): void => {
         indexReads++;
         if (indexError !== undefined) return json(res, 500, { error: indexError });
+        try {
+          repo.index();
+        } catch (e) {
+          return error(res, e as TritonError);
+        }
         json(res, 200, models.index(ready));
       };
       if (indexDelayMs > 0) setTimeout(answer, indexDelayMs);
