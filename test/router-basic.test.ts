@@ -222,6 +222,12 @@ describe('config errors', () => {
     }
   });
 
+  test('examples/router.yaml is a valid config: loopback listeners, loads over gRPC', () => {
+    const c = loadConfigFile(require('path').join(__dirname, '..', 'examples', 'router.yaml'));
+    expect([c.host, c.admin]).toEqual(['127.0.0.1', { host: '127.0.0.1', port: 9001 }]);
+    expect(c.backends.map((b) => b.grpcPort)).toEqual([8001, 8011]);
+  });
+
   test('fails on a config file that does not exist', () => {
     expect(() => loadConfigFile('/nonexistent/router.yaml')).toThrow(new ConfigError('--config: cannot read /nonexistent/router.yaml: ENOENT'));
   });

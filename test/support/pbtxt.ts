@@ -17,7 +17,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as protobuf from 'protobufjs';
 
-export const MODEL_CONFIG_PROTO = path.resolve(__dirname, '..', '..', '..', 'shared', 'triton', 'model_config.proto');
+/** The repository root: the nearest directory above this file with a package.json (also from a compiled copy). */
+function repoRoot(): string {
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+}
+
+export const MODEL_CONFIG_PROTO = path.resolve(repoRoot(), '..', 'shared', 'triton', 'model_config.proto');
 
 let modelConfigType: protobuf.Type | undefined;
 

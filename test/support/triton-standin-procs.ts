@@ -46,7 +46,8 @@ function compiled(file: string): string {
     const dir = path.join(REPO_ROOT, 'build', `router-procs-${process.pid}`);
     const sources = [
       ...fs.readdirSync(path.dirname(ROUTER_MAIN)).filter((f) => f.endsWith('.ts')).map((f) => path.join(path.dirname(ROUTER_MAIN), f)),
-      ...fs.readdirSync(__dirname).filter((f) => /^triton-(standin|args)/.test(f) && f.endsWith('.ts') && f !== 'triton-standin-procs.ts').map((f) => path.join(__dirname, f)),
+      // the stand-in and what it imports
+      ...fs.readdirSync(__dirname).filter((f) => /^(triton-(standin|args)|pbtxt)/.test(f) && f.endsWith('.ts') && f !== 'triton-standin-procs.ts').map((f) => path.join(__dirname, f)),
     ];
     for (const src of sources) {
       const out = path.join(dir, path.relative(REPO_ROOT, src)).replace(/\.ts$/, '.js');
