@@ -62,7 +62,7 @@ describe('loads per backend', () => {
   });
 
   test('over HTTP, at most maxLoadsPerBackend loads run on a backend at once (each holds a Triton HTTP worker)', async () => {
-    const s = await startStandin({ memoryGiB: 8, defaultModelGiB: 1, loadDelayMsByModel: Object.fromEntries(['m1', 'm2', 'm3', 'm4', 'm5'].map((m) => [m, 250])) });
+    const s = await startStandin({ memoryGiB: 8, defaultModelGiB: 1, loadDelayMsByModel: Object.fromEntries(['m1', 'm2', 'm3', 'm4', 'm5'].map((m) => [m, 800])) });
     const router = await startRouter({
       listen: '127.0.0.1:0', backends: [{ name: 't', url: s.url, memoryGiB: 8 }], models: ['m1', 'm2', 'm3', 'm4', 'm5'].map((name) => ({ name, memoryGiB: 1 })),
       maxLoadsPerBackend: 2, refreshIntervalSeconds: 60,
@@ -77,7 +77,7 @@ describe('loads per backend', () => {
   });
 
   test('with a gRPC port, loads go over gRPC RepositoryModelLoad and no HTTP worker stalls: hits stay fast during a long load', async () => {
-    const s = await startStandin({ memoryGiB: 4, defaultModelGiB: 1, loaded: ['hot'], loadDelayMsByModel: { slow: 1500 }, httpThreads: 1, grpcPort: 0 });
+    const s = await startStandin({ memoryGiB: 4, defaultModelGiB: 1, loaded: ['hot'], loadDelayMsByModel: { slow: 2500 }, httpThreads: 1, grpcPort: 0 });
     const router = await startRouter({
       listen: '127.0.0.1:0', backends: [{ name: 't', url: s.url, memoryGiB: 4, grpcPort: s.grpcPort }], models: ['hot', 'slow'].map((name) => ({ name, memoryGiB: 1 })),
       refreshIntervalSeconds: 60,
