@@ -6,14 +6,14 @@
 import * as path from 'path';
 import { RunError } from '@pulumi/pulumi';
 import { parse as parseYaml } from 'yaml';
-import { clusterPrerequisites, PREREQUISITE_KEYS } from '../constructs/cloud/cluster-prerequisites';
+import { clusterPrerequisites, PREREQUISITE_KEYS } from '../constructs/cloud/prerequisite-installs';
 import { MAX_PUBLIC_ACCESS_CIDRS, publicAccessCidrsProblems } from '../constructs/cloud/gpu-cluster';
 import { GPU_AMI_TYPES, type GpuAmiType } from '../constructs/cloud/gpu-node-group';
 import { S3_KEY_PREFIX, type WorkloadIdentityMechanism } from '../constructs/cloud/model-repository-bucket';
 import { EXCLUDE_KIND } from '../constructs/cloud/platform-release';
 import { checkInputFile, MAX_INPUT_FILE_BYTES } from '../constructs/fleet/input-file';
 import { clipLine, quote, quoteKey } from '../constructs/fleet/quote';
-import type { PlatformPrerequisites } from '../constructs/k8s/platform-prerequisites';
+import { METRICS_SOURCES, type PlatformPrerequisites } from '../constructs/k8s/platform-prerequisites';
 
 /** The fleet file planned when `gpufleet:fleetFile` is not set (relative to the repository root). */
 export const DEFAULT_FLEET_FILE = 'examples/payments-and-vision.fleet.yaml';
@@ -309,7 +309,7 @@ function readClusterHas(raw: string | undefined, problems: string[]): PlatformPr
       continue;
     }
     if ((key === 'prometheus' || key === 'prometheusAdapter') && value !== false && (value === null || typeof value !== 'object' || Array.isArray(value))) {
-      problems.push(`gpufleet:prerequisites.${key}: expected {"namespace": <namespace>} or false, got ${quote(JSON.stringify(value))}`);
+      problems.push(`gpufleet:prerequisites.${key}: expected {"namespace": <namespace>} or false, got ${quote(value)}`);
       continue;
     }
     if ((key === 'prometheus' || key === 'prometheusAdapter') && value !== false) {
@@ -319,8 +319,16 @@ function readClusterHas(raw: string | undefined, problems: string[]): PlatformPr
         continue;
       }
     }
-    if (key === 'metricsSources' && !Array.isArray(value)) {
-      problems.push(`gpufleet:prerequisites.metricsSources: expected a list such as ["istio"], got ${quote(JSON.stringify(value))}`);
+    if (key === 'metricsSources') {
+      if (!Array.isArray(value)) {
+        problems.push(`gpufleet:prerequisites.metricsSources: expected a list such as ["istio"], got ${quote(value)}`);
+      } else {
+        value.forEach((v, i) => {
+          if (typeof v !== 'string' || !Object.prototype.hasOwnProperty.call(METRICS_SOURCES, v)) {
+            problems.push(`gpufleet:prerequisites.metricsSources[${i}]: expected one of ${Object.keys(METRICS_SOURCES).sort().join(', ')}, got ${quote(v)}`);
+          }
+        });
+      }
       continue;
     }
     try {

@@ -19,7 +19,7 @@ import { Provider as AwsProvider } from '@pulumi/aws/provider';
 import type { Region } from '@pulumi/aws/types/enums';
 import * as pulumi from '@pulumi/pulumi';
 import { App, Chart } from 'cdk8s';
-import { clusterPrerequisites, describeInstall, prerequisitesAfter, type PrerequisiteInstall } from '../constructs/cloud/cluster-prerequisites';
+import { clusterPrerequisites, describeInstall, prerequisitesAfter, type PrerequisiteInstall } from '../constructs/cloud/prerequisite-installs';
 import { GpuPlatform } from '../constructs/cloud/gpu-platform';
 import { modelRepositoryContents } from '../constructs/cloud/model-repository-contents';
 import { clipLine, type Fleet, parseFleet, quote, readInputFile } from '../constructs/fleet';

@@ -8,3 +8,4 @@ export * from './gpu-platform';
 export * from './cluster-autoscaler';
 export * from './cluster-prerequisites';
 export * from './model-repository-contents';
+export * from './prerequisite-installs';

@@ -4,10 +4,11 @@ import * as pulumi from '@pulumi/pulumi';
 import { TRITON_POOL_LABEL } from '../k8s/labels';
 import { IRSA_ROLE_ANNOTATION } from '../k8s/model-repository';
 import type { ResolvedPrerequisites } from '../k8s/platform-prerequisites';
-import { apiGroup as group, type ClusterPrerequisites, type KubeObject, planApiGroups } from './cluster-prerequisites';
+import type { ClusterPrerequisites } from './cluster-prerequisites';
+import { apiGroup as group, type KubeObject, planApiGroups } from './prerequisite-installs';
 import type { GpuOperatorRelease } from './gpu-operator-release';
 
-export type { KubeObject } from './cluster-prerequisites';
+export type { KubeObject } from './prerequisite-installs';
 
 /**
  * @pulumi/kubernetes's annotation that turns its await logic off for an object: it is created and the update moves on
