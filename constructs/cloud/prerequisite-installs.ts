@@ -81,6 +81,8 @@ export interface PrerequisiteInstall {
   /** API groups whose CRDs it installs. */
   readonly groups: readonly string[];
   readonly source: HelmSource | ManifestSource;
+  /** The upstream project and release whose CRDs the install brings (a chart's appVersion). */
+  readonly upstream: { readonly repository: string; readonly tag: string };
   /**
    * True when the install is the prerequisite itself (KEDA: operator, metrics server, webhooks); false when it
    * installs only the CRDs — the objects are stored, and nothing acts on them until `leaves` is installed.
@@ -114,6 +116,7 @@ export const PREREQUISITE_INSTALLS: readonly PrerequisiteInstall[] = [
       kind: 'helm', chart: 'prometheus-operator-crds', version: '31.0.0', repository: 'https://prometheus-community.github.io/helm-charts',
       namespace: 'kube-system', createNamespace: false, values: { crds: { annotations: KEEP } },
     },
+    upstream: { repository: 'prometheus-operator/prometheus-operator', tag: 'v0.93.0' },
     complete: false,
     leaves: "a Prometheus operator with a Prometheus that selects gpufleet's ServiceMonitors (e.g. kube-prometheus-stack), "
       + 'then declare it: prerequisites.prometheus.namespace',
@@ -124,6 +127,7 @@ export const PREREQUISITE_INSTALLS: readonly PrerequisiteInstall[] = [
     what: 'the Gateway API CRDs, standard channel (HTTPRoute, GRPCRoute, Gateway, ...)',
     groups: ['gateway.networking.k8s.io'],
     source: { kind: 'manifest', url: 'https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.6.1/standard-install.yaml', version: 'v1.6.1' },
+    upstream: { repository: 'kubernetes-sigs/gateway-api', tag: 'v1.6.1' },
     complete: false,
     leaves: 'a Gateway API implementation serving the Gateway the HTTPRoutes attach to, then declare it: prerequisites.gatewayApi',
   },
@@ -136,6 +140,7 @@ export const PREREQUISITE_INSTALLS: readonly PrerequisiteInstall[] = [
       kind: 'helm', chart: 'keda', version: '2.20.2', repository: 'https://kedacore.github.io/charts',
       namespace: 'keda', createNamespace: true, values: { crds: { additionalAnnotations: KEEP } },
     },
+    upstream: { repository: 'kedacore/keda', tag: 'v2.20.2' },
     complete: true,
   },
 ];
