@@ -12,6 +12,7 @@ import { Construct } from 'constructs';
 import { ServiceMonitor } from '../../imports/prometheus-servicemonitor-monitoring.coreos.com';
 import { getGpuType, instanceTypesFor } from '../catalog';
 import { MigStrategy, gpuResourceName, gpuToleration } from './gpu-resources';
+import { assertImageReference } from './image-reference';
 import {
   CACHE_POOL_LABEL, INSTANCE_TYPE_LABEL, MIG_CONFIG_LABEL, MODEL_CONFIGS_ANNOTATION, POOL_LABEL, TEAM_LABEL, TRITON_MODEL_LABEL_PREFIX,
   TRITON_POOL_LABEL,
@@ -232,9 +233,8 @@ export class TritonPool extends Construct {
       throw new Error(`${where}.autoCompleteConfig: expected true or false, got ${JSON.stringify(props.autoCompleteConfig)}`);
     }
     this._image = props.image;
-    if (props.image !== undefined && (typeof props.image !== 'string' || props.image.length === 0 || /\s/.test(props.image))) {
-      throw new Error(`${where}.image: expected an image reference, got ${JSON.stringify(props.image)}`);
-    }
+    // pinned by tag or digest (image-reference.ts): an untagged image would run whatever :latest is at pull time
+    if (props.image !== undefined) assertImageReference(`${where}.image`, props.image);
 
     const loadTimeout = (props.modelLoadTimeout ?? Duration.minutes(10)).toSeconds({ integral: false });
     if (!(loadTimeout >= 10)) {

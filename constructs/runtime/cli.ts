@@ -3,6 +3,7 @@
  * prints `listening on http://HOST:PORT` once it accepts connections, and stops on SIGINT/SIGTERM.
  * Resolves with the exit code: 0 after a clean stop, 2 for a usage or config error (one line on stderr).
  */
+import { quote } from '../fleet/quote';
 import { ConfigError, loadConfigFile } from './config';
 import { LogLevel, stderrLog } from './log';
 import { Router } from './router';
@@ -26,12 +27,12 @@ export async function runRouterCli(argv: string[]): Promise<number> {
     if (flag === '--config' || flag === '-c') configFile = value();
     else if (flag === '--log-level') {
       const v = value();
-      if (v !== 'info' && v !== 'warn' && v !== 'silent') return usage(`--log-level: expected info, warn or silent, got ${JSON.stringify(v)}`);
+      if (v !== 'info' && v !== 'warn' && v !== 'silent') return usage(`--log-level: expected info, warn or silent, got ${quote(v)}`);
       level = v;
     } else if (flag === '--help' || flag === '-h') {
       process.stdout.write(`${USAGE}\n`);
       return 0;
-    } else return usage(`unknown argument ${JSON.stringify(a)}`);
+    } else return usage(`unknown argument ${quote(a)}`);
   }
   if (!configFile) return usage('--config: expected a file, got nothing');
 

@@ -31,6 +31,9 @@ export interface Proc {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** The fleet files the router imports (the Dockerfile's second COPY). */
+export const ROUTER_FLEET_FILES = ['document.ts', 'errors.ts', 'input-file.ts', 'json-keys.ts', 'quote.ts', 'yaml-keys.ts'];
+
 const live = new Set<ChildProcess>();
 
 /**
@@ -46,6 +49,8 @@ function compiled(file: string): string {
     const dir = path.join(REPO_ROOT, 'build', `router-procs-${process.pid}`);
     const sources = [
       ...fs.readdirSync(path.dirname(ROUTER_MAIN)).filter((f) => f.endsWith('.ts')).map((f) => path.join(path.dirname(ROUTER_MAIN), f)),
+      // the fleet files the runtime imports, as the Dockerfile copies them
+      ...ROUTER_FLEET_FILES.map((f) => path.join(REPO_ROOT, 'constructs', 'fleet', f)),
       // the stand-in and what it imports
       ...fs.readdirSync(__dirname).filter((f) => /^(triton-(standin|args)|pbtxt)/.test(f) && f.endsWith('.ts') && f !== 'triton-standin-procs.ts').map((f) => path.join(__dirname, f)),
     ];
