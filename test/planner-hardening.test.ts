@@ -191,7 +191,7 @@ describe('demand is bounded before planning', () => {
 });
 
 describe('random fleets: no crash, no rejected plan, nothing worse than a baseline or than no cold tier', () => {
-  test('40 random fleets at effort fast (the bench runs 2,000 as the CLI plans them): measured and estimated models, 1-3 GPU types, cold tiers', () => {
+  test('40 random fleets at effort fast (npm run bench -- fleet-properties runs 2,000, and 200 as the CLI plans them): measured and estimated models, 1-3 GPU types, cold tiers', () => {
     const failures: string[] = [];
     let planned = 0;
     for (let seed = 0; seed < 40; seed++) {
