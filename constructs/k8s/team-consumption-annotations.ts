@@ -4,7 +4,7 @@
  *
  * - every Triton Deployment of a shared pool: `gpufleet.io/team-consumption` (team → GPU-equivalents its models
  *   hold on the pool's slices) and `gpufleet.io/team-cost-per-hour` (team → US dollars per hour), JSON with sorted
- *   keys, and a label `team.gpufleet.io/<team>: "true"` per team it serves (`kubectl get deploy -A -l
+ *   keys, and a label `team.gpufleet.io/<team>: "true"` per team with models on the pool (`kubectl get deploy -A -l
  *   team.gpufleet.io/payments` lists every pool holding payments models);
  * - the shared namespace's Namespace and ResourceQuota: the same two annotations, summed over its pools;
  * - each team's Namespace and ResourceQuota: `gpufleet.io/consumption`, the team's total and its part in shared
@@ -55,7 +55,8 @@ export function annotateTeamConsumption(props: TeamConsumptionAnnotationsProps):
     const meta = served.pool.deployment.metadata;
     meta.addAnnotation(TEAM_CONSUMPTION_ANNOTATION, sortedJson(Object.fromEntries(Object.entries(p.consumption).map(([t, c]) => [t, c.gpuEquivalents]))));
     meta.addAnnotation(TEAM_COST_ANNOTATION, sortedJson(Object.fromEntries(Object.entries(p.consumption).map(([t, c]) => [t, c.costPerHour]))));
-    for (const team of p.teams) meta.addLabel(`${SERVED_TEAM_LABEL_PREFIX}${team}`, 'true');
+    // the teams with models on this pool (`p.teams` is every team of its group of linked pools)
+    for (const team of Object.keys(p.consumption)) meta.addLabel(`${SERVED_TEAM_LABEL_PREFIX}${team}`, 'true');
     for (const [team, c] of Object.entries(p.consumption)) {
       const t = sharedTotals.get(team) ?? { gpuEquivalents: 0, costPerHour: 0 };
       t.gpuEquivalents += c.gpuEquivalents;
