@@ -9,8 +9,9 @@
  * annotations of an object at most 256 KiB (totalAnnotationSizeLimitB); pkg/util/validation/validation.go
  * IsQualifiedName / IsValidLabelValue: a label key is an optional DNS-1123 subdomain prefix (<= 253) and a name of
  * <= 63 characters matching ([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]; a label value <= 63 of the same alphabet or empty).
- * A ResourceQuota counts the pods of its own namespace only (pkg/quota/v1/evaluator/core/pods.go; the quota admission
- * plugin looks up quotas by the pod's namespace), which is why shared pools sit outside team quotas.
+ * A ResourceQuota counts the pods of its own namespace only (v1.28 staging/src/k8s.io/apiserver/pkg/admission/plugin/
+ * resourcequota/controller.go: `e.quotaAccessor.GetQuotas(ns)` with the pod's namespace), which is why shared pools sit
+ * outside team quotas.
  */
 import * as fs from 'fs';
 import * as path from 'path';
