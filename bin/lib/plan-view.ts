@@ -206,7 +206,7 @@ export function buildPlanView(fleet: Fleet, plan: Plan, figures: ReadonlyMap<str
   const summary = plan.summary;
   const totalCompute = sum(gpus, (g) => g.computeSlices);
   const costPerHour = summary.costPerHour;
-  // computed once, in the planner (team-consumption.ts): the plan's own figures when the plan carries none
+  // the planner's figures (team-consumption.ts), recomputed from the plan drawn: a saved plan's own could be stale
   const consumption = teamConsumption(fleet, plan);
   const teams: TeamView[] = [...consumption.teams];
 

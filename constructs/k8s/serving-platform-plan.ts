@@ -88,7 +88,7 @@ export interface PlannedPlatform {
   readonly weights: ReadonlyMap<string, ReadonlyMap<string, number>>;
   /** The cold pool, when the plan has one. */
   readonly cold?: PlannedColdPool;
-  /** What each team consumes in the plan (`plan.summary.teamConsumption`, computed when the plan lacks it). */
+  /** What each team consumes in the plan (as `plan.summary.teamConsumption`, recomputed from the plan's slices). */
   readonly teamConsumption?: PlanTeamConsumption;
 }
 
