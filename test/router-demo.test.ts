@@ -10,8 +10,10 @@
  * CUDA out of memory, so zero out-of-memory loads shows the router waited for the eviction to complete.
  */
 import { spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
 import * as http from 'http';
 import * as net from 'net';
+import * as path from 'path';
 import { DEMO_BACKEND_GIB, DEMO_BACKENDS, DEMO_MODELS, DEMO_SCRIPT, runRouterCli, runRouterDemo, type Log } from '../constructs/runtime';
 import type { RunningStandin, StandinStats } from '../constructs/runtime/standin';
 import { testIf } from './support/notes';
@@ -143,6 +145,14 @@ describe('gpufleet router --demo --script', () => {
     for (const s of stats) expect(s.maxUsedGiB).toBeLessThanOrEqual(DEMO_BACKEND_GIB);
     // loads go over gRPC (RepositoryModelLoad), as the ModelRouter construct renders them
     expect(stats.map((s) => s.paths['POST /v2/repository/models/resnet50/load'] ?? 0)).toEqual([0, 0]);
+  });
+
+  test('docs/router.md shows this very output, times and ports aside', () => {
+    const normal = (t: string): string => t.replace(/\d+\.\d{3} s/g, 'T s').replace(/(127\.0\.0\.1:|port )\d+/g, '$1PORT');
+    const doc = fs.readFileSync(path.join(__dirname, '..', 'docs', 'router.md'), 'utf8');
+    const block = /npx gpufleet router --demo --script\n```\n[\s\S]*?```\n(gpufleet router demo:[\s\S]*?)```/.exec(doc);
+    expect(block).not.toBeNull();
+    expect(normal(block![1])).toBe(normal(stdout).trimEnd() + '\n');
   });
 
   test('closes everything it opened: no server, socket or timer left behind', () => {
