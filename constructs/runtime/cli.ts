@@ -6,7 +6,6 @@
  * Resolves with the exit code: 0 after a clean stop, 2 for a usage or config error (one line on stderr).
  */
 import { ConfigError, loadConfigFile, parseListen } from './config';
-import { runRouterDemo } from './demo';
 import { LogLevel, stderrLog } from './log';
 import { Router } from './router';
 
@@ -59,8 +58,17 @@ export async function runRouterCli(argv: string[]): Promise<number> {
     if (configFile !== undefined) return usage('--config: not with --demo (the demo configures its own backends and models)');
     // scripted: the demo's lines on stdout, the router's warnings only; interactive: the router's decisions as they happen
     const log = stderrLog(level ?? (script ? 'warn' : 'info'));
+    // loaded only here: the demo's stand-ins need protobufjs, which the router image (Dockerfile) does not carry
+    let demoModule: typeof import('./demo');
     try {
-      return await runRouterDemo({ script, ...addrs, log });
+      demoModule = await import('./demo');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw e;
+      process.stderr.write(`gpufleet router: --demo is not part of this build (${(e as Error).message.split('\n')[0]}); run it from the gpufleet package: npx gpufleet router --demo\n`);
+      return 2;
+    }
+    try {
+      return await demoModule.runRouterDemo({ script, ...addrs, log });
     } catch (e) {
       const err = e as NodeJS.ErrnoException & { listen?: string; address?: string; port?: number };
       if (err.code === 'EADDRINUSE' || err.code === 'EADDRNOTAVAIL' || err.code === 'EACCES') {
