@@ -8,6 +8,8 @@ export type { Baselines } from './baselines';
 export { RULE_EPSILON, PLAN_QUANTUM } from './tolerance';
 export { ESTIMATE_RULE, ESTIMATE_DERATE } from './entries';
 export { migConfigName } from './nodes';
+export { teamConsumption, sliceConsumption, sliceFraction, withTeamConsumption } from './team-consumption';
+export type { SliceTeamConsumption } from './team-consumption';
 export { tightBound } from './tight-bound';
 export type { TightBoundOptions, TightBoundResult } from './tight-bound';
 export { warmUpSolver } from './lp-solver';
