@@ -18,6 +18,7 @@ import {
 } from './labels';
 import { ModelRepository } from './model-repository';
 import { assertDnsLabel, assertLabelValue } from './names';
+import { MAX_POOL_NAME_LENGTH as TOPOLOGY_MAX_POOL_NAME_LENGTH } from '../planner/topology';
 
 /** The Triton image gpufleet pins (NGC release 25.08). */
 export const DEFAULT_TRITON_IMAGE = 'nvcr.io/nvidia/tritonserver:25.08-py3';
@@ -28,9 +29,9 @@ export const TRITON_GRPC_PORT = 8001;
 export const TRITON_METRICS_PORT = 8002;
 /**
  * Longest pool name: pod names are `<pool>-<template hash>-<5 chars>` and are not truncated up to this length,
- * which the autoscaling query's pod regex relies on.
+ * which the autoscaling query's pod regex relies on (defined with the topology that names planned pools).
  */
-export const MAX_POOL_NAME_LENGTH = 40;
+export const MAX_POOL_NAME_LENGTH = TOPOLOGY_MAX_POOL_NAME_LENGTH;
 
 /** CPU and memory of the Triton container. */
 export interface TritonPoolResources {
