@@ -173,7 +173,8 @@ function checkedNodes(plan: Plan): NonNullable<Plan['nodes']> {
 function configDrafts(plan: Plan): { drafts: Map<string, ConfigDraft>; configOfGpu: Map<string, string> } {
   const nodes = checkedNodes(plan);
   const drafts = new Map<string, ConfigDraft>((plan.migConfigs ?? []).map((c) => [`${c.name}|${c.gpuType}`, {
-    config: c, nodes: new Map([[c.instanceType, c.nodes]]), whole: c.devices.every((d) => d.length === 0 || d.every((s) => s.profile === WHOLE_PROFILE)),
+    // an `all-disabled` entry counts its nodes from plan.nodes, like the whole-GPU nodes the plan lists no config for
+    config: c, nodes: new Map(c.name === ALL_DISABLED ? [] : [[c.instanceType, c.nodes]]), whole: c.devices.every((d) => d.length === 0 || d.every((s) => s.profile === WHOLE_PROFILE)),
   }]));
   const configOfGpu = new Map<string, string>();
   const nodeByName = new Map(nodes.map((n) => [n.name, n]));
@@ -191,6 +192,11 @@ function configDrafts(plan: Plan): { drafts: Map<string, ConfigDraft>; configOfG
     drafts.set(key, { config, nodes: new Map(), whole: true });
   }
   for (const n of nodes) {
+    if (!drafts.has(`${n.migConfig}|${n.gpuType}`) && n.migConfig === ALL_DISABLED) {
+      // a whole-GPU node the plan puts no GPU on yet (its pool exists all the same)
+      const config = { name: ALL_DISABLED, gpuType: n.gpuType, instanceType: n.instanceType, devices: [[{ profile: WHOLE_PROFILE, start: 0 }]], nodes: 0 };
+      drafts.set(`${n.migConfig}|${n.gpuType}`, { config, nodes: new Map(), whole: true });
+    }
     const d = drafts.get(`${n.migConfig}|${n.gpuType}`);
     if (!d) continue;
     if (missing(n.instanceType)) {
