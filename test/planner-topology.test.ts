@@ -70,7 +70,7 @@ function randomPlan(seed: number): { fleet: Fleet; plan: Plan } {
     gpus.push({ id, type: k.type, node: `node-${i}`, mig: k.mig, slices });
   }
   // models still unplaced go onto the last slice
-  const last = gpus[gpus.length - 1].slices[0] as { models: PlanGpu['slices'][number]['models'][number][] };
+  const last = gpus[gpus.length - 1].slices[0] as unknown as { models: PlanGpu['slices'][number]['models'][number][] };
   for (const name of unplaced) last.models.push({ name, batch: 4, instances: 1, share: 0.1, rps: 1 });
   last.models.sort((a, b) => (a.name < b.name ? -1 : 1));
   const migNodes = nodes.filter((n) => n.migConfig !== 'all-disabled').length;
