@@ -87,6 +87,8 @@ export interface TopologyServerGroup {
   readonly models: readonly string[];
   /** Slices of this kind in the plan: one Triton server each. */
   readonly replicas: number;
+  /** The plan's slices of the group, `<gpu id>@<start>`, in GPU-id order. */
+  readonly slices: readonly string[];
   /** Per model (sorted), the demand the plan sends the group. */
   readonly demand: readonly TopologyModelDemand[];
 }
@@ -106,6 +108,8 @@ export interface TopologyCachePool {
   readonly gpuType: string;
   readonly profile: string;
   readonly replicas: number;
+  /** The plan's cache slices of the pool, `<gpu id>@<start>`, in GPU-id order. */
+  readonly slices: readonly string[];
 }
 
 /** A cold model and the profile entry its Triton config takes on the cache slices. */
@@ -254,8 +258,8 @@ export function nodeGroupName(pool: TopologyNodePool, instanceType: string): str
 }
 
 /** Slices of one kind while the plan's GPUs are walked. */
-interface ServerDraft { nodePool: string; gpuType: string; profile: string; models: string[]; replicas: number; rps: Map<string, number> }
-interface CacheDraft { nodePool: string; gpuType: string; profile: string; replicas: number }
+interface ServerDraft { nodePool: string; gpuType: string; profile: string; models: string[]; replicas: number; rps: Map<string, number>; slices: string[] }
+interface CacheDraft { nodePool: string; gpuType: string; profile: string; replicas: number; slices: string[] }
 
 /** The plan's slices grouped: serving slices by (node pool, profile, model set), cache slices by (node pool, profile). */
 function sliceGroups(fleet: Fleet, plan: Plan, poolOfGpu: ReadonlyMap<string, GpuPool>) {
@@ -269,16 +273,18 @@ function sliceGroups(fleet: Fleet, plan: Plan, poolOfGpu: ReadonlyMap<string, Gp
     for (const s of g.slices) {
       if (s.cache) {
         if (!plan.cold) throw new Error(`plan.gpus[${g.id}]: slice ${s.profile}@${s.start} is a cache slice, but the plan has no cold pool (plan.cold)`);
-        const c = caches.get(`${config}#${s.profile}`) ?? { nodePool, gpuType: g.type, profile: s.profile, replicas: 0 };
+        const c = caches.get(`${config}#${s.profile}`) ?? { nodePool, gpuType: g.type, profile: s.profile, replicas: 0, slices: [] as string[] };
         c.replicas += 1;
+        c.slices.push(`${g.id}@${s.start}`);
         caches.set(`${config}#${s.profile}`, c);
         continue;
       }
       if (s.models.length === 0) continue;
       const models = s.models.map((m) => m.name).sort(byString);
       const key = `${config}#${s.profile}#${models.join(',')}`;
-      const group = servers.get(key) ?? { nodePool, gpuType: g.type, profile: s.profile, models, replicas: 0, rps: new Map() };
+      const group = servers.get(key) ?? { nodePool, gpuType: g.type, profile: s.profile, models, replicas: 0, rps: new Map(), slices: [] as string[] };
       group.replicas += 1;
+      group.slices.push(`${g.id}@${s.start}`);
       for (const m of s.models) {
         if (!teamOf.has(m.name)) throw new Error(`plan.gpus[${g.id}]: model "${m.name}" is not in fleet "${fleet.name}"`);
         group.rps.set(m.name, (group.rps.get(m.name) ?? 0) + m.rps);
@@ -346,6 +352,7 @@ function serverGroups(drafts: ReadonlyMap<string, ServerDraft>, teamOf: (model: 
     profile: g.profile,
     models: g.models,
     replicas: g.replicas,
+    slices: g.slices,
     demand: [...g.rps.entries()].sort(([a], [b]) => byString(a, b)).map(([model, rps]) => ({ model, rps, rpsPerReplica: rps / g.replicas })),
   }));
 }
