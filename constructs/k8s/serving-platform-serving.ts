@@ -5,7 +5,7 @@
 import { ApiObject, Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { GatewayRef, HTTPROUTE_MAX_MATCHES_PER_ROUTE, HTTPROUTE_MAX_MATCHES_PER_RULE, ModelIngressOptions, ModelRoutes, gatewayDuration } from './model-routes';
+import { GatewayRef, HTTPROUTE_MAX_MATCHES_PER_ROUTE, HTTPROUTE_MAX_MATCHES_PER_RULE, ModelIngressOptions, ModelRouteTable, gatewayDuration } from './model-routes';
 import { ROUTER_PORT } from './model-router';
 import { byString } from './order';
 import { PoolAutoscaling } from './pool-autoscaling';
@@ -88,7 +88,7 @@ export class PlatformServing extends Construct {
   /** model → pool name → weight, models and pools sorted. */
   public readonly routeWeights: ReadonlyMap<string, ReadonlyMap<string, number>>;
   /** The per-model routes, when there is a pool. */
-  public readonly routes?: ModelRoutes;
+  public readonly routes?: ModelRouteTable;
   /** HTTPRoutes (or the Ingress) sending the router's models to the router, in order. @default - none */
   public readonly routerRoutes: ApiObject[] = [];
 
@@ -130,7 +130,7 @@ export class PlatformServing extends Construct {
       this.routerRoutes.push(...renderRouterRoutes(this, r, routes, props.gatewayNamespace));
     }
     if (seated.length === 0) return;
-    this.routes = new ModelRoutes(this, 'Routes', {
+    this.routes = new ModelRouteTable(this, 'Routes', {
       name: routes.name,
       pools: seated.map(({ pool }) => pool),
       // per model: a model split over pools goes to each in proportion to the demand the plan sends it there
