@@ -7,7 +7,7 @@
  * groups (cloud) and the CLI's views (bin) — maps this topology instead of grouping, naming or pricing on its own,
  * so the names of a node pool in the Kubernetes objects and in the cloud resources are the same by construction.
  */
-import { getGpuType, getMigProfile, resolveGpuType } from '../catalog';
+import { findGpuType, getGpuType, getMigProfile, resolveGpuType } from '../catalog';
 import type { Fleet, ProfileEntry } from '../fleet/types';
 import type { Plan, PlanMigConfig } from './types';
 
@@ -235,7 +235,8 @@ function keyedNodePools(plan: Plan): { nodePools: TopologyNodePool[]; poolOfGpu:
   const pools: TopologyNodePool[] = [];
   const ordered = [...drafts.entries()].sort(([, a], [, b]) => byString(a.config.name, b.config.name) || byString(a.config.gpuType, b.config.gpuType));
   for (const [key, d] of ordered) {
-    const gpu = resolveGpuType(d.config.gpuType);
+    // an unknown GPU type keeps its name here: the renderers report it with its plan path
+    const gpu = { id: findGpuType(d.config.gpuType)?.id ?? d.config.gpuType };
     let name = dnsLabel(d.whole || d.config.name === ALL_DISABLED ? `${gpu.id}-whole` : d.config.name);
     for (let i = 2; used.has(name); i++) name = dnsLabel(`${d.config.name}-${gpu.id}-${i}`);
     used.add(name);
