@@ -1,7 +1,8 @@
 /**
  * Planner benchmarks (`npm run bench -- planner`):
- * 1. the six SLO scenarios of the ParvaGPU SC'24 artifact on its measured A100-80GB tables (MIT,
- *    read at run time from ../shared) — GPUs against the tight bound;
+ * 1. the six SLO scenarios of the ParvaGPU SC'24 artifact on its measured A100-80GB tables (MIT;
+ *    profiles from ../shared, scenarios from the artifact named by GPUFLEET_PARVAGPU_ARTIFACT, both
+ *    read at run time) — GPUs against the tight bound;
  * 2. long-tail fleets of 300 to 10,000 models with Zipf popularity at 20-67 rps per model — GPUs,
  *    tight bound, DESIGN.md bound, ratios, planning time;
  * 3. fleet files of 1,000 and 10,000 models (JSON) — parse + plan in-process, and the CLI as it
@@ -15,7 +16,7 @@ import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 import type { Fleet, ModelSpec, ProfileEntry, SliceSize } from '../constructs/fleet/types';
 import { plan, verifyPlan, warmUpSolver } from '../constructs/planner';
-import { PARVA_MODELS, PARVA_OWN_GPUS, PARVA_RPS, PARVA_SLO_MS } from './parvagpu-scenarios';
+import { artifactDir, ParvaArtifact, readArtifact } from './parvagpu-artifact';
 
 const REPO = resolve(__dirname, '..');
 
@@ -50,11 +51,14 @@ function parseParva(text: string): ProfileEntry[] {
     .map((r) => ({ gpu: 'A100-80GB', slice: r[0] as SliceSize, batch: r[1], instances: r[2], throughput: r[3], latencyMs: Number((r[4] * 1000).toFixed(3)) }));
 }
 
+/** The ParvaGPU profile tables: ../shared's copy, else the artifact's prof_data/ (GPUFLEET_PARVAGPU_ARTIFACT); undefined when neither is there. */
 export function loadParva(): Map<string, ProfileEntry[]> | undefined {
-  if (!existsSync(PARVA_DIR)) return undefined;
+  const art = artifactDir().dir;
+  const dir = existsSync(PARVA_DIR) ? PARVA_DIR : art ? join(art, 'prof_data') : undefined;
+  if (!dir) return undefined;
   const out = new Map<string, ProfileEntry[]>();
-  for (const f of readdirSync(PARVA_DIR).filter((x) => x.endsWith('.csv')).sort()) {
-    out.set(f.replace(/\.csv$/, ''), parseParva(readFileSync(join(PARVA_DIR, f), 'utf8')));
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('.csv')).sort()) {
+    out.set(f.replace(/\.csv$/, ''), parseParva(readFileSync(join(dir, f), 'utf8')));
   }
   return out;
 }
@@ -89,17 +93,15 @@ function table(rows: (string | number)[][]): string {
   return rows.map((r) => r.map((c, i) => String(c).padStart(widths[i])).join('  ')).join('\n');
 }
 
-/** The six SLO scenarios of the ParvaGPU artifact on its own A100-80GB profiles (bench/parvagpu-scenarios.ts). */
-export function parvaScenarios(profiles: Map<string, ProfileEntry[]>, headroom = 0.45): Fleet[] {
-  return PARVA_RPS.map((row, s) => {
-    const models: ModelSpec[] = [];
-    row.forEach((rps, i) => {
-      const slo = PARVA_SLO_MS[s][i];
-      const name = PARVA_MODELS[i];
-      if (rps === undefined || slo === undefined) return;
-      models.push({ name, team: 'bench', rps, latencySloMs: slo, memoryGiB: MEMORY_GIB[name] ?? 1, profiles: profiles.get(name)! });
+/** The six SLO scenarios of the ParvaGPU artifact (read at run time, bench/parvagpu-artifact.ts) on its own A100-80GB profiles. */
+export function parvaScenarios(artifact: ParvaArtifact, profiles: Map<string, ProfileEntry[]>, headroom = 0.45): Fleet[] {
+  return artifact.scenarios.map((sc) => {
+    const models: ModelSpec[] = sc.models.map((m) => {
+      const entries = profiles.get(m.name);
+      if (!entries) throw new Error(`${artifact.dir}: scenario ${sc.name} names model ${m.name}, which has no profile table`);
+      return { name: m.name, team: 'bench', rps: m.rps, latencySloMs: m.latencySloMs, memoryGiB: MEMORY_GIB[m.name] ?? 1, profiles: entries };
     });
-    return { name: `slo-${s + 1}`, latencyHeadroom: headroom, processOverheadGiB: 0.6, gpus: [{ type: 'A100-80GB', mig: true }], models };
+    return { name: sc.name, latencyHeadroom: headroom, processOverheadGiB: 0.6, gpus: [{ type: 'A100-80GB', mig: true }], models };
   });
 }
 
@@ -164,16 +166,18 @@ const TS = ['-r', 'ts-node/register/transpile-only'];
 export async function run(): Promise<void> {
   warmUpSolver();
   const parva = loadParva();
-  if (!parva) {
-    console.log(`ParvaGPU scenarios skipped: ${PARVA_DIR} is absent (the ParvaGPU tables live in ../shared beside the repo)`);
+  const art = artifactDir();
+  if (!parva || !art.dir) {
+    console.log(`ParvaGPU scenarios skipped: ${!art.dir ? art.skip : `no profile tables (${PARVA_DIR} is absent)`}`);
   } else {
-    console.log(`\nParvaGPU SC'24 scenarios — ${ATTRIBUTION}; SLO rows of the artifact's SLO/*.csv (bench/parvagpu-scenarios.ts)`);
+    const artifact = readArtifact(art.dir);
+    console.log(`\nParvaGPU SC'24 scenarios — ${ATTRIBUTION}; scenarios (SLO/SLO_req_rate.csv, SLO/SLO_latency.csv) and ParvaGPU's deployment maps read at run time from ${art.dir}`);
     console.log('latencyHeadroom 0.45; memory per model assumed (bench/planner.bench.ts); ParvaGPU = GPUs of its own deployment maps (its rules, not ours)');
     const rows: (string | number)[][] = [['scenario', 'models', 'total rps', 'DESIGN LB', 'tight', 'method', 'GPUs', 'GPUs/tight', 'ParvaGPU', 'valid', 'ms']];
     let equal = 0;
     let total = 0;
     let parvaTotal = 0;
-    const scenarios = parvaScenarios(parva);
+    const scenarios = parvaScenarios(artifact, parva);
     scenarios.forEach((f, i) => {
       const t = timed(() => plan(f));
       const p = t.value;
@@ -181,9 +185,10 @@ export async function run(): Promise<void> {
       const tb = p.summary.tightBound;
       if (tb && tb.gpus === p.summary.gpuCount) equal++;
       total += p.summary.gpuCount;
-      parvaTotal += PARVA_OWN_GPUS[i];
+      const own = artifact.scenarios[i].parvaGpus;
+      parvaTotal += own ?? 0;
       rows.push([f.name, f.models.length, Math.round(f.models.reduce((s, m) => s + m.rps, 0)), p.summary.lowerBound.toFixed(2), tb?.gpus ?? '-', tb?.method ?? '-',
-        p.summary.gpuCount, tb ? (p.summary.gpuCount / tb.gpus).toFixed(2) : '-', PARVA_OWN_GPUS[i], v.length === 0 ? 'yes' : `NO (${v.length})`, t.ms.toFixed(0)]);
+        p.summary.gpuCount, tb ? (p.summary.gpuCount / tb.gpus).toFixed(2) : '-', own ?? '-', v.length === 0 ? 'yes' : `NO (${v.length})`, t.ms.toFixed(0)]);
     });
     console.log(table(rows));
     console.log(`plan = tight bound (provably fewest GPUs) on ${equal}/${scenarios.length}; ${total} GPUs in all (ParvaGPU's maps: ${parvaTotal})`);
