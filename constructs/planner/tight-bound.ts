@@ -35,8 +35,10 @@ export const MILP_MAX_INTEGER_COLUMNS = 400;
 export const BOUND_MAX_NODES = 400;
 
 /** One model of the relaxation (a group of models alike but for demand, merged). */
-interface BoundModel {
+export interface BoundModel {
   readonly rps: number;
+  /** Largest demand of one model in the group: a seat at entry e serves at most min(throughput_e, this). */
+  readonly maxRps: number;
   /** Models in the group: the seat row asks for this many seats. */
   readonly count: number;
   readonly budget: number;
@@ -70,12 +72,12 @@ const BUDGET_BAND = 1.05;
  * the largest budget and that member's candidates, which dominate every member's (a larger budget
  * admits more entries and divides latency by more), so the merged model is still a relaxation.
  */
-function groupModels(input: BoundInput): BoundModel[] {
+export function groupModels(input: BoundInput): BoundModel[] {
   const below = input.fleet.coldBelowRps;
   const h = input.fleet.latencyHeadroom;
   const loose = input.models.length > MERGE_BUDGETS_ABOVE;
   const tables = new TableIds(input.opts);
-  const groups = new Map<string, { rps: number; count: number; budget: number; cands: BoundModel['cands']; cold: boolean }>();
+  const groups = new Map<string, { rps: number; maxRps: number; count: number; budget: number; cands: BoundModel['cands']; cold: boolean }>();
   const out: BoundModel[] = [];
   input.models.forEach((m, i) => {
     const cold = below !== undefined && m.rps < below;
@@ -86,11 +88,12 @@ function groupModels(input: BoundInput): BoundModel[] {
     const g = groups.get(k);
     if (g) {
       g.rps += m.rps;
+      g.maxRps = Math.max(g.maxRps, m.rps);
       g.count += 1;
       if (budget > g.budget) { g.budget = budget; g.cands = input.cands[i]; }
       return;
     }
-    const entry = { rps: m.rps, count: 1, budget, cands: input.cands[i], cold };
+    const entry = { rps: m.rps, maxRps: m.rps, count: 1, budget, cands: input.cands[i], cold };
     groups.set(k, entry);
     out.push(entry);
   });
@@ -136,13 +139,24 @@ function groupKey(cands: BoundModel['cands'], budget: number, cold: boolean): st
   return parts.join(',');
 }
 
-interface Built {
+/**
+ * Seats a unit of slice time at an entry carries: max(1, throughput / maxRps). A seat's share is at
+ * most 1; and a model's placements at one entry serve at most its demand in all, so each seat there
+ * serves at most maxRps (x x throughput <= maxRps x seats) — see docs/planner.md, "Tight bound".
+ */
+export function seatsPerShare(throughput: number, maxRps: number): number {
+  return Math.max(1, throughput / maxRps);
+}
+
+export interface Built {
   readonly builder: LpBuilder;
   /** Layout columns per option (for the objective). */
   readonly layoutCols: number[][];
   /** Node columns per option and node option (whole instances carrying the option's GPUs). */
   readonly nodeCols: number[][];
   readonly integerCols: number;
+  /** What each served-time column is: model group, option, shape and entry (for LP-guided packing). */
+  readonly served: readonly { readonly col: number; readonly model: number; readonly option: number; readonly shape: number; readonly cand: Candidate }[];
 }
 
 /**
@@ -152,7 +166,7 @@ interface Built {
  * row feasible, so the pruned model is still a relaxation. `integral`: the layout counts and, per
  * model and shape, the number of seats (sum of x + z) are integer columns.
  */
-function build(models: readonly BoundModel[], opts: readonly GpuOption[], overhead: number, integral: boolean): Built {
+export function build(models: readonly BoundModel[], opts: readonly GpuOption[], overhead: number, integral: boolean): Built {
   const b = new LpBuilder();
   const timeRow: number[][] = [];
   const latRow: number[][] = [];
@@ -183,7 +197,8 @@ function build(models: readonly BoundModel[], opts: readonly GpuOption[], overhe
     for (const c of layoutCols[k]) b.addEntry(c, carry, 1);
     return o.nodeOptions.map((n) => b.col(0, 0, Infinity, [[carry, -n.gpusPerNode]], true));
   });
-  for (const m of models) {
+  const served: Built['served'][number][] = [];
+  models.forEach((m, mi) => {
     const demand = b.row(m.rps, Infinity);
     const seat = m.cold ? -1 : b.row(m.count, Infinity);
     opts.forEach((o, k) => {
@@ -199,12 +214,16 @@ function build(models: readonly BoundModel[], opts: readonly GpuOption[], overhe
         }
         // integral: the seats of m on this shape, the sum of its x + z, are a whole number
         const count = integral && seat >= 0 ? b.row(0, 0) : -1;
-        const seatRows = (e: Candidate): [number, number][] => [
-          ...(seat >= 0 ? [[seat, 1] as [number, number]] : []), ...(count >= 0 ? [[count, 1] as [number, number]] : []),
-          [l, e.latencyMs / m.budget], [mem, e.memGiB],
+        const seatRows = (e: Candidate, seats: number): [number, number][] => [
+          ...(seat >= 0 ? [[seat, seats] as [number, number]] : []), ...(count >= 0 ? [[count, seats] as [number, number]] : []),
+          [l, (seats * e.latencyMs) / m.budget], [mem, seats * e.memGiB],
         ];
-        // served time (a seat's worth of latency and memory per unit of share) ...
-        for (const e of list) b.col(0, 0, Infinity, [[demand, e.throughput], [t, 1], ...seatRows(e)]);
+        // served time: per unit of share at least one seat (a share is at most 1), and at least
+        // throughput / maxRps seats (the seats at e serve at most maxRps each, so a model whose
+        // whole demand takes a small share of an entry still pays a whole seat there) ...
+        for (const e of list) {
+          served.push({ col: b.col(0, 0, Infinity, [[demand, e.throughput], [t, 1], ...seatRows(e, seatsPerShare(e.throughput, m.maxRps))]), model: mi, option: k, shape: i, cand: e });
+        }
         if (seat < 0) return;
         // ... and free seats (no time), Pareto-optimal in latency and memory
         const free = list.slice().sort((x, y) => x.latencyMs - y.latencyMs || x.memGiB - y.memGiB);
@@ -212,7 +231,7 @@ function build(models: readonly BoundModel[], opts: readonly GpuOption[], overhe
         for (const e of free) {
           if (e.memGiB >= minMem) continue;
           minMem = e.memGiB;
-          b.col(0, 0, Infinity, seatRows(e));
+          b.col(0, 0, Infinity, seatRows(e, 1));
         }
         if (count >= 0) {
           b.col(0, 0, Infinity, [[count, -1]], true);
@@ -220,12 +239,12 @@ function build(models: readonly BoundModel[], opts: readonly GpuOption[], overhe
         }
       });
     });
-  }
-  return { builder: b, layoutCols, nodeCols, integerCols };
+  });
+  return { builder: b, layoutCols, nodeCols, integerCols, served };
 }
 
 /** The model with an objective: GPUs (each layout column 1), or cost (each node at its price). */
-function withCost(built: Built, objective: 'gpus' | 'cost', opts: readonly GpuOption[], integral: boolean): LpModel {
+export function withCost(built: Built, objective: 'gpus' | 'cost', opts: readonly GpuOption[], integral: boolean): LpModel {
   const model = built.builder.build(integral);
   const colCost = new Float64Array(model.numCols);
   if (objective === 'gpus') built.layoutCols.forEach((cols) => { for (const c of cols) colCost[c] = 1; });
@@ -280,6 +299,7 @@ export function startTightBound(input: BoundInput): PendingBound {
     if (lpPart) return lpPart;
     const lp = gpuLp.wait();
     const lpValue = provenValue(lp, false);
+    if (process.env.GPUFLEET_DEBUG_LP) console.error(`bound lp ${lpValue}`);
     const cost = costLp?.wait();
     if (lpValue === undefined) {
       lpPart = { result: { problem: `the solver returned ${lp.status}${lp.message ? ` (${lp.message})` : ''}` } };
