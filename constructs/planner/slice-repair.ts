@@ -104,7 +104,7 @@ export function repairSlices(opt: GpuOption, res: PackResult, inputs: readonly M
   if (!opt.mig || res.slices.some((s) => s.cache)) return { result: res, improvements: 0 };
   const headroom = fleet.latencyHeadroom;
   const overhead = fleet.processOverheadGiB;
-  const window = options.window ?? Number(process.env.GF_WIN ?? 8);
+  const window = options.window ?? 8;
   const maxNodes = options.maxNodes ?? 200;
   const byName = new Map(inputs.map((i) => [i.model.name, i]));
   let loose: LooseSlice[] = res.slices.filter((s) => s.seats.length > 0).map((s) => ({ shapeIndex: s.shapeIndex, seats: s.seats.slice() }));
@@ -120,7 +120,7 @@ export function repairSlices(opt: GpuOption, res: PackResult, inputs: readonly M
   const idOf = (l: LooseSlice): number => { let v = ids.get(l); if (v === undefined) { v = nextId++; ids.set(l, v); } return v; };
   while (attempt < options.maxAttempts && gpus > options.target) {
     // shared slices (a single model at full share is already at its best) in budget order
-    const open = loose.filter((l) => process.env.GF_ALL ? true : !(l.seats.length === 1 && l.seats[0].share >= 0.999))
+    const open = loose.filter((l) => !(l.seats.length === 1 && l.seats[0].share >= 0.999))
       .sort((a, b) => minBudget(a) - minBudget(b) || idOf(a) - idOf(b));
     if (open.length < 2) break;
     let group: LooseSlice[];

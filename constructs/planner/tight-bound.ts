@@ -166,16 +166,32 @@ export interface Built {
  * row feasible, so the pruned model is still a relaxation. `integral`: the layout counts and, per
  * model and shape, the number of seats (sum of x + z) are integer columns.
  */
-export function build(models: readonly BoundModel[], opts: readonly GpuOption[], overhead: number, integral: boolean): Built {
+export function build(models: readonly BoundModel[], opts: readonly GpuOption[], overhead: number, integral: boolean, edges: readonly number[] = []): Built {
   const b = new LpBuilder();
-  const timeRow: number[][] = [];
-  const latRow: number[][] = [];
-  const memRow: number[][] = [];
+  // budget classes: class k holds budgets in [edges[k-1], edges[k]); a slice is of the class of its
+  // tightest budget, so its latencies add up to less than the class's upper edge (the largest budget on top)
+  const K = edges.length + 1;
+  const top = models.reduce((m, x) => Math.max(m, x.budget), 0);
+  const upper = Array.from({ length: K }, (_, k) => (k < K - 1 ? edges[k] : top));
+  const classOf = (budget: number): number => { let k = 0; while (k < K - 1 && budget >= edges[k]) k++; return k; };
+  const shapeRow: number[][] = [];
+  const timeRow: number[][][] = [];
+  const latRow: number[][][] = [];
+  const absRow: number[][][] = [];
+  const memRow: number[][][] = [];
   for (const o of opts) {
-    timeRow.push(o.shapes.map(() => b.row(-Infinity, 0)));
-    latRow.push(o.shapes.map(() => b.row(-Infinity, 0)));
-    memRow.push(o.shapes.map(() => b.row(-Infinity, 0)));
+    shapeRow.push(o.shapes.map(() => b.row(-Infinity, 0)));
+    timeRow.push(o.shapes.map(() => upper.map(() => b.row(-Infinity, 0))));
+    latRow.push(o.shapes.map(() => upper.map(() => b.row(-Infinity, 0))));
+    absRow.push(o.shapes.map(() => upper.map(() => (K > 1 ? b.row(-Infinity, 0) : -1))));
+    memRow.push(o.shapes.map(() => upper.map(() => b.row(-Infinity, 0))));
   }
+  // slices of each shape and class (continuous), together at most what the layouts offer
+  opts.forEach((o, k) => o.shapes.forEach((s, i) => upper.forEach((u, c) => {
+    const entries: [number, number][] = [[shapeRow[k][i], 1], [timeRow[k][i][c], -1], [latRow[k][i][c], -1], [memRow[k][i][c], -Math.max(0, s.memoryGiB - overhead)]];
+    if (absRow[k][i][c] >= 0) entries.push([absRow[k][i][c], -u]);
+    b.col(0, 0, Infinity, entries);
+  })));
   let integerCols = 0;
   const layoutCols: number[][] = opts.map((o, k) => {
     const shapeIndex = new Map(o.shapes.map((s, i) => [s.profile, i]));
@@ -183,10 +199,7 @@ export function build(models: readonly BoundModel[], opts: readonly GpuOption[],
       const count = o.shapes.map(() => 0);
       for (const p of layout) count[shapeIndex.get(p.shape.profile)!]++;
       const entries: [number, number][] = [];
-      o.shapes.forEach((s, i) => {
-        if (count[i] === 0) return;
-        entries.push([timeRow[k][i], -count[i]], [latRow[k][i], -count[i]], [memRow[k][i], -count[i] * Math.max(0, s.memoryGiB - overhead)]);
-      });
+      o.shapes.forEach((_, i) => { if (count[i] > 0) entries.push([shapeRow[k][i], -count[i]]); });
       if (integral) integerCols++;
       return b.col(0, 0, Infinity, entries, integral);
     });
@@ -201,37 +214,40 @@ export function build(models: readonly BoundModel[], opts: readonly GpuOption[],
   models.forEach((m, mi) => {
     const demand = b.row(m.rps, Infinity);
     const seat = m.cold ? -1 : b.row(m.count, Infinity);
+    const mine = classOf(m.budget);
     opts.forEach((o, k) => {
       o.shapes.forEach((_, i) => {
         const list = m.cands[k][i];
         if (list.length === 0) return;
-        const t = timeRow[k][i];
-        const l = latRow[k][i];
-        const mem = memRow[k][i];
-        if (m.cold) {
-          // a cache slice: time at the best admissible entry, no seat (rules 3 and 5 of the cold pool)
-          b.col(0, 0, Infinity, [[demand, list[0].throughput], [t, 1]]);
-        }
-        // integral: the seats of m on this shape, the sum of its x + z, are a whole number
+        // integral: the seats of m on this shape, the sum of its x + z over classes, are a whole number
         const count = integral && seat >= 0 ? b.row(0, 0) : -1;
-        const seatRows = (e: Candidate, seats: number): [number, number][] => [
-          ...(seat >= 0 ? [[seat, seats] as [number, number]] : []), ...(count >= 0 ? [[count, seats] as [number, number]] : []),
-          [l, (seats * e.latencyMs) / m.budget], [mem, seats * e.memGiB],
-        ];
-        // served time: per unit of share at least one seat (a share is at most 1), and at least
-        // throughput / maxRps seats (the seats at e serve at most maxRps each, so a model whose
-        // whole demand takes a small share of an entry still pays a whole seat there) ...
-        for (const e of list) {
-          served.push({ col: b.col(0, 0, Infinity, [[demand, e.throughput], [t, 1], ...seatRows(e, seatsPerShare(e.throughput, m.maxRps))]), model: mi, option: k, shape: i, cand: e });
-        }
-        if (seat < 0) return;
-        // ... and free seats (no time), Pareto-optimal in latency and memory
-        const free = list.slice().sort((x, y) => x.latencyMs - y.latencyMs || x.memGiB - y.memGiB);
-        let minMem = Infinity;
-        for (const e of free) {
-          if (e.memGiB >= minMem) continue;
-          minMem = e.memGiB;
-          b.col(0, 0, Infinity, seatRows(e, 1));
+        // a model may sit on slices of its own budget class or of a tighter one
+        for (let c = 0; c <= mine; c++) {
+          const t = timeRow[k][i][c];
+          if (m.cold) {
+            // a cache slice: time at the best admissible entry, no seat (rules 3 and 5 of the cold pool)
+            b.col(0, 0, Infinity, [[demand, list[0].throughput], [t, 1]]);
+          }
+          const seatRows = (e: Candidate, seats: number): [number, number][] => [
+            ...(seat >= 0 ? [[seat, seats] as [number, number]] : []), ...(count >= 0 ? [[count, seats] as [number, number]] : []),
+            [latRow[k][i][c], (seats * e.latencyMs) / m.budget], [memRow[k][i][c], seats * e.memGiB],
+            ...(absRow[k][i][c] >= 0 ? [[absRow[k][i][c], seats * e.latencyMs] as [number, number]] : []),
+          ];
+          // served time: per unit of share at least one seat (a share is at most 1), and at least
+          // throughput / maxRps seats (the seats at e serve at most maxRps each, so a model whose
+          // whole demand takes a small share of an entry still pays a whole seat there) ...
+          for (const e of list) {
+            served.push({ col: b.col(0, 0, Infinity, [[demand, e.throughput], [t, 1], ...seatRows(e, seatsPerShare(e.throughput, m.maxRps))]), model: mi, option: k, shape: i, cand: e });
+          }
+          if (seat < 0) continue;
+          // ... and free seats (no time), Pareto-optimal in latency and memory
+          const free = list.slice().sort((x, y) => x.latencyMs - y.latencyMs || x.memGiB - y.memGiB);
+          let minMem = Infinity;
+          for (const e of free) {
+            if (e.memGiB >= minMem) continue;
+            minMem = e.memGiB;
+            b.col(0, 0, Infinity, seatRows(e, 1));
+          }
         }
         if (count >= 0) {
           b.col(0, 0, Infinity, [[count, -1]], true);
@@ -299,7 +315,6 @@ export function startTightBound(input: BoundInput): PendingBound {
     if (lpPart) return lpPart;
     const lp = gpuLp.wait();
     const lpValue = provenValue(lp, false);
-    if (process.env.GPUFLEET_DEBUG_LP) console.error(`bound lp ${lpValue}`);
     const cost = costLp?.wait();
     if (lpValue === undefined) {
       lpPart = { result: { problem: `the solver returned ${lp.status}${lp.message ? ` (${lp.message})` : ''}` } };
