@@ -3,15 +3,17 @@
  * MIG slices, whole H100s for a 7B LLM, and time-sliced L4s for a small embedding model.
  *
  * - vision: CNNs on 1g.10gb and 2g.20gb slices, a ViT on 3g.40gb;
- * - search: BERT-class encoders on 1g.10gb and 3g.40gb slices, plus a cold pool that scales to zero;
+ * - search: BERT-class encoders on 1g.10gb and 3g.40gb slices, plus rarely used models in a cache pool that the
+ *   search team's model router loads on demand and that scales to zero, woken by the router's own request counters;
  * - assistant: a 7B LLM (vLLM backend) on whole GPUs and an embedding model on a time-sliced L4.
  *
- * The model repository is S3 (read through IRSA); pools autoscale with KEDA or an HPA on the
- * request-weighted Triton queue time.
+ * The model repository is S3 (read through IRSA). Every model states its latency SLO: it sets the model's batching
+ * delay and its pool's autoscaling target (docs/serving.md). Pools autoscale with KEDA or an HPA on the
+ * request-weighted Triton queue time, the LLM pool on its engine's time to first token.
  */
 import { Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
-import { MigLayout, ModelRepository, ServingPlatform, Team } from '../constructs/k8s';
+import { MigLayout, ModelRepository, ServingPlatform, Team, routerWakeQuery } from '../constructs/k8s';
 
 /** Options of `buildDefaultPlatform`. */
 export interface DefaultPlatformOptions extends ChartProps {
@@ -23,24 +25,15 @@ export interface DefaultPlatformOptions extends ChartProps {
   readonly reversed?: boolean;
 }
 
-/**
- * Demand for a pool scaled to zero, as the gateway sees it: requests the gateway routed to the pool's
- * Service, answered or not (an Istio gateway reports them with the destination Service even when the
- * pool has no pods and the answer is 503).
- */
-function gatewayDemand(namespace: string, service: string): string {
-  return `sum(rate(istio_requests_total{destination_service_namespace="${namespace}",destination_service_name="${service}"}[2m]))`;
-}
-
 const vision: Team = {
   name: 'vision',
   models: [
-    { name: 'resnet50', platform: 'onnxruntime_onnx', maxBatchSize: 32, preferredBatchSizes: [8, 16] },
-    { name: 'mobilenet-v3', platform: 'onnxruntime_onnx', maxBatchSize: 64, preferredBatchSizes: [32] },
-    { name: 'efficientnet-b0', platform: 'onnxruntime_onnx', maxBatchSize: 32, preferredBatchSizes: [16] },
-    { name: 'densenet121', platform: 'tensorrt_plan', maxBatchSize: 16, preferredBatchSizes: [8] },
-    { name: 'yolov8m', platform: 'tensorrt_plan', maxBatchSize: 8, preferredBatchSizes: [4], instances: 2 },
-    { name: 'vit-base', platform: 'tensorrt_plan', maxBatchSize: 16, preferredBatchSizes: [8] },
+    { name: 'resnet50', platform: 'onnxruntime_onnx', maxBatchSize: 32, preferredBatchSizes: [8, 16], latencySloMs: 100 },
+    { name: 'mobilenet-v3', platform: 'onnxruntime_onnx', maxBatchSize: 64, preferredBatchSizes: [32], latencySloMs: 50 },
+    { name: 'efficientnet-b0', platform: 'onnxruntime_onnx', maxBatchSize: 32, preferredBatchSizes: [16], latencySloMs: 80 },
+    { name: 'densenet121', platform: 'tensorrt_plan', maxBatchSize: 16, preferredBatchSizes: [8], latencySloMs: 150 },
+    { name: 'yolov8m', platform: 'tensorrt_plan', maxBatchSize: 8, preferredBatchSizes: [4], instances: 2, latencySloMs: 200 },
+    { name: 'vit-base', platform: 'tensorrt_plan', maxBatchSize: 16, preferredBatchSizes: [8], latencySloMs: 250 },
   ],
   pools: [
     {
@@ -56,20 +49,22 @@ const search: Team = {
   name: 'search',
   group: 'oidc:search-engineers',
   models: [
-    { name: 'bert-base', platform: 'tensorrt_plan', maxBatchSize: 32, preferredBatchSizes: [16, 32] },
-    { name: 'roberta-base', platform: 'tensorrt_plan', maxBatchSize: 32, preferredBatchSizes: [16] },
-    { name: 'distilbert', platform: 'onnxruntime_onnx', maxBatchSize: 64, preferredBatchSizes: [32] },
-    { name: 'minilm-l6', platform: 'onnxruntime_onnx', maxBatchSize: 128, preferredBatchSizes: [64] },
-    { name: 't5-small', platform: 'onnxruntime_onnx', maxBatchSize: 8 },
-    { name: 'xlm-roberta', platform: 'onnxruntime_onnx', maxBatchSize: 16 },
+    { name: 'bert-base', platform: 'tensorrt_plan', maxBatchSize: 32, preferredBatchSizes: [16, 32], latencySloMs: 50 },
+    { name: 'roberta-base', platform: 'tensorrt_plan', maxBatchSize: 32, preferredBatchSizes: [16], latencySloMs: 60 },
+    { name: 'distilbert', platform: 'onnxruntime_onnx', maxBatchSize: 64, preferredBatchSizes: [32], latencySloMs: 40 },
+    { name: 'minilm-l6', platform: 'onnxruntime_onnx', maxBatchSize: 128, preferredBatchSizes: [64], latencySloMs: 20 },
+    { name: 't5-small', platform: 'onnxruntime_onnx', maxBatchSize: 8, latencySloMs: 500, memoryGiB: 0.6 },
+    { name: 'xlm-roberta', platform: 'onnxruntime_onnx', maxBatchSize: 16, latencySloMs: 300, memoryGiB: 2.2 },
   ],
   pools: [
     { name: 'search-1g', slice: '1g.10gb', models: ['distilbert', 'minilm-l6'], replicas: 2, scaling: { kind: 'hpa', minReplicas: 2, maxReplicas: 6 } },
     { name: 'search-3g', slice: '3g.40gb', models: ['bert-base', 'roberta-base'], replicas: 2, scaling: { kind: 'hpa', minReplicas: 2, maxReplicas: 4 } },
     {
-      // Rarely used models: scaled to zero when idle, woken by demand at the gateway.
-      name: 'search-cold', slice: '1g.10gb', models: ['t5-small', 'xlm-roberta'], replicas: 1,
-      scaling: { kind: 'keda', minReplicas: 0, maxReplicas: 2, wake: { query: gatewayDemand('search', 'search-cold'), threshold: 20 } },
+      // Rarely used models: a cache pool behind the search team's model router, scaled to zero when idle and woken by
+      // the demand the router itself counts (requests answered or refused while the pool is at zero, and requests
+      // waiting for a load), which the platform's ServiceMonitor on the router scrapes.
+      name: 'search-cold', slice: '1g.10gb', models: ['t5-small', 'xlm-roberta'], replicas: 1, cache: true,
+      scaling: { kind: 'keda', minReplicas: 0, maxReplicas: 2, wake: { query: routerWakeQuery(['t5-small', 'xlm-roberta']), threshold: 20 } },
     },
   ],
 };
@@ -78,8 +73,9 @@ const assistant: Team = {
   name: 'assistant',
   quota: { cpu: '96', memory: '512Gi' },
   models: [
-    { name: 'llama-2-7b-chat', platform: 'vllm', maxBatchSize: 0 },
-    { name: 'bge-small', platform: 'onnxruntime_onnx', maxBatchSize: 32, preferredBatchSizes: [16] },
+    // vLLM (decoupled): KIND_MODEL, engine metrics on; its SLO is the time to first token
+    { name: 'llama-2-7b-chat', platform: 'vllm', maxBatchSize: 0, latencySloMs: 2000 },
+    { name: 'bge-small', platform: 'onnxruntime_onnx', maxBatchSize: 32, preferredBatchSizes: [16], latencySloMs: 50 },
   ],
   pools: [
     { name: 'assistant-llm', slice: 'whole', nodePool: 'h100-whole', models: ['llama-2-7b-chat'], replicas: 2, scaling: { kind: 'keda', minReplicas: 1, maxReplicas: 3 } },
@@ -120,9 +116,8 @@ export function buildDefaultPlatform(scope: Construct, id: string = 'default-pla
       roleArn: 'arn:aws:iam::123456789012:role/gpufleet-model-reader',
     }))
     .routes({ hostnames: ['inference.example.com'] })
-    // Karpenter (NodeOverlay gate on), Prometheus operator, prometheus-adapter, KEDA, a Gateway API implementation
-    // and Flux are the defaults; the cold pool's wake trigger also reads Istio's request metrics
-    .with({ prerequisites: { metricsSources: ['istio'] } })
+    // prerequisites: the defaults (Karpenter with the NodeOverlay gate, Prometheus operator, prometheus-adapter, KEDA,
+    // a Gateway API implementation, Flux); the cold pool wakes on the router's own request counters
     .teams(...teams)
     .build(chart, 'Platform');
   return { chart, platform };

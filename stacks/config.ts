@@ -5,12 +5,15 @@
  */
 import * as path from 'path';
 import { RunError } from '@pulumi/pulumi';
+import { parse as parseYaml } from 'yaml';
+import { clusterPrerequisites, PREREQUISITE_KEYS } from '../constructs/cloud/prerequisite-installs';
 import { MAX_PUBLIC_ACCESS_CIDRS, publicAccessCidrsProblems } from '../constructs/cloud/gpu-cluster';
 import { GPU_AMI_TYPES, type GpuAmiType } from '../constructs/cloud/gpu-node-group';
 import { S3_KEY_PREFIX, type WorkloadIdentityMechanism } from '../constructs/cloud/model-repository-bucket';
 import { EXCLUDE_KIND } from '../constructs/cloud/platform-release';
 import { checkInputFile, MAX_INPUT_FILE_BYTES } from '../constructs/fleet/input-file';
 import { clipLine, quote, quoteKey } from '../constructs/fleet/quote';
+import { METRICS_SOURCES, type PlatformPrerequisites } from '../constructs/k8s/platform-prerequisites';
 
 /** The fleet file planned when `gpufleet:fleetFile` is not set (relative to the repository root). */
 export const DEFAULT_FLEET_FILE = 'examples/payments-and-vision.fleet.yaml';
@@ -42,6 +45,8 @@ export const STACK_CONFIG_KEYS: Readonly<Record<string, string>> = {
   workloadIdentity: 'how Triton gets AWS credentials: irsa or pod-identity (default: irsa)',
   clusterAutoscaler: 'install the cluster-autoscaler: true or false (default: true for a created cluster, false for an existing one)',
   excludeKinds: 'comma-separated <api group>/<Kind> of chart objects not to apply, e.g. monitoring.coreos.com/ServiceMonitor (default: none)',
+  prerequisites: 'what the cluster already has, in the platform\'s prerequisites vocabulary, e.g. {"keda": true, "prometheus": {"namespace": "monitoring"}}; '
+    + 'a key not set is absent, and gpufleet installs what its objects need (default: nothing, a fresh cluster)',
 };
 
 /** The validated settings. */
@@ -67,6 +72,8 @@ export interface StackSettings {
   readonly gpuNodeMax?: number;
   readonly workloadIdentity: WorkloadIdentityMechanism;
   readonly excludeKinds: string[];
+  /** What the cluster already has (`gpufleet:prerequisites`); keys not set are absent. */
+  readonly clusterHas: PlatformPrerequisites;
   readonly clusterAutoscaler?: boolean;
   /** Public API endpoint of a created cluster (undefined for an existing one). */
   readonly endpointPublicAccess?: boolean;
@@ -249,6 +256,8 @@ export function readStackSettings(raw: Readonly<Record<string, string>>, ctx: St
   const badKinds = excludeKinds.filter((k) => !EXCLUDE_KIND.test(k));
   if (badKinds.length > 0) bad('excludeKinds', 'comma-separated <api group>/<Kind> such as monitoring.coreos.com/ServiceMonitor (core kinds: /ConfigMap)');
 
+  const clusterHas = readClusterHas(cfg.prerequisites, problems);
+
   if (problems.length > 0) throw stackConfigError(problems);
   return {
     region: region!,
@@ -267,8 +276,66 @@ export function readStackSettings(raw: Readonly<Record<string, string>>, ctx: St
     gpuNodeMax,
     workloadIdentity,
     excludeKinds,
+    clusterHas,
     clusterAutoscaler,
     endpointPublicAccess: existingClusterName === undefined ? endpointPublicAccess ?? true : undefined,
     publicAccessCidrs,
   };
+}
+
+const PREREQUISITES_EXAMPLE = '{"keda": true, "gatewayApi": true, "prometheus": {"namespace": "monitoring"}}';
+
+/**
+ * `gpufleet:prerequisites`: a mapping in the platform's prerequisites vocabulary (JSON, as `pulumi config set --path
+ * gpufleet:prerequisites.keda true` stores it, or YAML); each problem goes to `problems`, naming the key.
+ */
+function readClusterHas(raw: string | undefined, problems: string[]): PlatformPrerequisites {
+  if (raw === undefined) return {};
+  let doc: unknown;
+  try {
+    doc = parseYaml(raw);
+  } catch {
+    doc = undefined;
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    problems.push(`gpufleet:prerequisites: expected a mapping such as ${PREREQUISITES_EXAMPLE}, got ${quote(raw)}`);
+    return {};
+  }
+  const entries = Object.entries(doc as Record<string, unknown>);
+  const before = problems.length;
+  for (const [key, value] of entries) {
+    if (!(PREREQUISITE_KEYS as readonly string[]).includes(key)) {
+      problems.push(`gpufleet:prerequisites.${quoteKey(key)}: unknown key; allowed: ${PREREQUISITE_KEYS.join(', ')}`);
+      continue;
+    }
+    if ((key === 'prometheus' || key === 'prometheusAdapter') && value !== false && (value === null || typeof value !== 'object' || Array.isArray(value))) {
+      problems.push(`gpufleet:prerequisites.${key}: expected {"namespace": <namespace>} or false, got ${quote(value)}`);
+      continue;
+    }
+    if ((key === 'prometheus' || key === 'prometheusAdapter') && value !== false) {
+      const extra = Object.keys(value as object).filter((k) => k !== 'namespace');
+      if (extra.length > 0) {
+        problems.push(`gpufleet:prerequisites.${key}.${quoteKey(extra[0])}: unknown key; allowed: namespace`);
+        continue;
+      }
+    }
+    if (key === 'metricsSources') {
+      if (!Array.isArray(value)) {
+        problems.push(`gpufleet:prerequisites.metricsSources: expected a list such as ["istio"], got ${quote(value)}`);
+      } else {
+        value.forEach((v, i) => {
+          if (typeof v !== 'string' || !Object.prototype.hasOwnProperty.call(METRICS_SOURCES, v)) {
+            problems.push(`gpufleet:prerequisites.metricsSources[${i}]: expected one of ${Object.keys(METRICS_SOURCES).sort().join(', ')}, got ${quote(v)}`);
+          }
+        });
+      }
+      continue;
+    }
+    try {
+      clusterPrerequisites({ [key]: value } as PlatformPrerequisites);
+    } catch (e) {
+      problems.push(clipLine(`gpufleet:${(e as Error).message}`));
+    }
+  }
+  return problems.length > before ? {} : Object.fromEntries(entries) as PlatformPrerequisites;
 }

@@ -1,15 +1,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { describeIf } from './support/notes';
 import { GENERATED_DIR, GENERATED_HEADER, renderCatalog } from '../scripts/generate-catalog';
 
 const repo = path.resolve(__dirname, '..');
 const dataDir = path.resolve(repo, '../shared/gpu-data');
-const haveData = fs.existsSync(path.join(dataDir, 'gpu-data.json'));
-if (!haveData) {
-  // eslint-disable-next-line no-console
-  console.warn(`skipping the catalog freshness test: ${dataDir} is absent (the reference data lives beside the repository)`);
-}
-const withData = haveData ? describe : describe.skip;
+const withData = describeIf(fs.existsSync(path.join(dataDir, 'gpu-data.json')),
+  `needs the reference data, and ${dataDir} is absent (it lives beside the repository)`);
 
 describe('generated catalog files', () => {
   test('carry the generated header', () => {

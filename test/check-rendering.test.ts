@@ -18,6 +18,7 @@ import { CheckResult, checkRendering, formatFinding, summarizeCheck } from '../c
 import { MigLayout, ModelRepository, ServingPlatform } from '../constructs/k8s';
 import { App, Chart } from 'cdk8s';
 import { clone, defaultObjects, find, longTailA100, plannedObjects } from './check-fixtures';
+import { noteReduced } from './support/notes';
 
 const lines = (r: CheckResult) => r.findings.map(formatFinding);
 const terms = (d: any) => d.spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
@@ -43,7 +44,7 @@ describe('gpufleet check: renderings that serve', () => {
 
   test('a 300-model long-tail fleet on A100-80GB has no findings', () => {
     const { fleet, measured } = longTailA100(300);
-    if (!measured) console.log('long-tail fleet: ../shared/profiles is absent, models use throughputPerGpu (estimated) instead of the ParvaGPU tables');
+    if (!measured) noteReduced('../shared/profiles is absent: the models use throughputPerGpu (estimated) instead of the ParvaGPU tables');
     const { objects, plan } = plannedObjects(fleet);
     const r = checkRendering(objects);
     expect(lines(r)).toEqual([]);
@@ -155,7 +156,8 @@ describe('gpufleet check: the defects it was written for', () => {
     const found = lines(checkRendering(objs));
     expect(found.filter((l) => l.startsWith('prerequisites: '))).toHaveLength(6);
     expect(found).toContain('autoscaling: HorizontalPodAutoscaler search/search-1g: reads metric gpufleet_triton_queue_us_per_request through the custom metrics API, but prometheus-adapter is not declared (prerequisites.prometheusAdapter)');
-    expect(found).toContain('autoscaling: ScaledObject search/search-cold: trigger wake reads metric istio_requests_total: nothing installed or declared produces it (declared metrics sources: none)');
+    // the cold pool wakes on the router's own counters, which only a declared Prometheus operator scrapes
+    expect(found).toContain('autoscaling: ScaledObject search/search-cold: trigger wake reads metric gpufleet_router_requests_total: gpufleet router metrics are scraped only by a declared Prometheus operator');
   });
 
   test('fails: prometheus-adapter rules outside the adapter\'s namespace serve nothing', () => {
@@ -164,6 +166,12 @@ describe('gpufleet check: the defects it was written for', () => {
     expect(lines(checkRendering(objs))).toEqual([]);
     find(objs, 'ConfigMap', 'gpufleet-adapter-rules')[0].metadata.namespace = 'monitoring';
     expect(lines(checkRendering(objs))).toContain('autoscaling: HorizontalPodAutoscaler search/search-1g: reads metric gpufleet_triton_queue_us_per_request, but no prometheus-adapter rule in namespace custom-metrics (where the adapter reads rules.existing) serves it');
+  });
+
+  test('vLLM engine metrics count only where a ServiceMonitor scrapes Triton pods of the vllm backend (vllm_backend r25.08 src/utils/metrics.py)', () => {
+    const objs = clone(base).filter((o) => !(o.kind === 'ServiceMonitor' && o.metadata.name === 'assistant-llm'));
+    const found = lines(checkRendering(objs));
+    expect(found.some((l) => l.startsWith('autoscaling: ScaledObject assistant/assistant-llm: trigger first-token reads metric vllm:time_to_first_token_seconds_sum: no ServiceMonitor or PodMonitor scrapes Triton vllm-backend pods'))).toBe(true);
   });
 
   test('an autoscaler whose target is gone, a layout the MIG manager does not have, a quota below the maximum', () => {

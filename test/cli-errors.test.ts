@@ -1,6 +1,7 @@
 /**
- * Failure paths of the gpufleet CLI: bad input exits 2 with one clear line per problem and writes
- * nothing; an internal error exits 1 without a stack trace unless GPUFLEET_DEBUG=1.
+ * Failure paths of the gpufleet CLI (its `main` in-process, cli-fixtures/run-cli.ts): bad input exits 2
+ * with one clear line per problem and writes nothing; an internal error exits 1 without a stack trace
+ * unless GPUFLEET_DEBUG=1. The same failures through the compiled command: test/cli-process.test.ts.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -47,8 +48,8 @@ function expectNoStack(stderr: string): void {
 describe('invalid fleet', () => {
   const fleet = tempFile('bad.fleet.yaml', BAD_FLEET);
 
-  test('fails plan with exit 2, one line per problem naming path and value, stdout empty', () => {
-    const r = runCli(['plan', fleet, '--json']);
+  test('fails plan with exit 2, one line per problem naming path and value, stdout empty', async () => {
+    const r = await runCli(['plan', fleet, '--json']);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     const lines = r.stderr.trimEnd().split('\n');
@@ -61,20 +62,20 @@ describe('invalid fleet', () => {
     expectNoStack(r.stderr);
   });
 
-  test('fails plan --out without creating the file or its folder', () => {
+  test('fails plan --out without creating the file or its folder', async () => {
     const dir = tempDir();
     const out = path.join(dir, 'new-folder', 'plan.json');
-    const r = runCli(['plan', fleet, '--out', out]);
+    const r = await runCli(['plan', fleet, '--out', out]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(fs.existsSync(path.join(dir, 'new-folder'))).toBe(false);
   });
 
-  test('fails report without writing the page, and leaves an existing file untouched', () => {
+  test('fails report without writing the page, and leaves an existing file untouched', async () => {
     const dir = tempDir();
     const out = path.join(dir, 'plan.html');
     fs.writeFileSync(out, 'previous');
-    const r = runCli(['report', fleet, '--out', out]);
+    const r = await runCli(['report', fleet, '--out', out]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('models[3].rps: expected a number > 0, got -5');
     expect(fs.readFileSync(out, 'utf8')).toBe('previous');
@@ -82,28 +83,28 @@ describe('invalid fleet', () => {
     expectNoStack(r.stderr);
   });
 
-  test('fails on a YAML syntax error with the line and column', () => {
-    const r = runCli(['plan', tempFile('broken.yaml', 'name: x\n  gpus: [\n')]);
+  test('fails on a YAML syntax error with the line and column', async () => {
+    const r = await runCli(['plan', tempFile('broken.yaml', 'name: x\n  gpus: [\n')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/broken\.yaml:\d+:\d+: YAML syntax error/);
     expectNoStack(r.stderr);
   });
 
-  test('fails on a fleet no GPU can serve (latency SLO too tight) with exit 2', () => {
+  test('fails on a fleet no GPU can serve (latency SLO too tight) with exit 2', async () => {
     const text = BAD_FLEET.replace('team: Ads_Team', 'team: ads').replace('rps: -5', 'rps: 5').replace('    colour: red\n', '')
       .replace('latencySloMs: 183', 'latencySloMs: 0.01');
-    const r = runCli(['plan', tempFile('tight.fleet.yaml', text)]);
+    const r = await runCli(['plan', tempFile('tight.fleet.yaml', text)]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^cannot plan fleet payments-and-vision: models\.resnet50: /);
     expectNoStack(r.stderr);
   });
 
-  test('fails on a fleet where several models fit no GPU: exit 2, one line per model, nothing written', () => {
+  test('fails on a fleet where several models fit no GPU: exit 2, one line per model, nothing written', async () => {
     const text = BAD_FLEET.replace('team: Ads_Team', 'team: ads').replace('rps: -5', 'rps: 5').replace('    colour: red\n', '')
       .replace('latencySloMs: 183', 'latencySloMs: 0.01').replace('memoryGiB: 3.2', 'memoryGiB: 500');
     const dir = tempDir();
     const out = path.join(dir, 'plan.json');
-    const r = runCli(['plan', tempFile('two-bad.fleet.yaml', text), '--out', out]);
+    const r = await runCli(['plan', tempFile('two-bad.fleet.yaml', text), '--out', out]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     const lines = r.stderr.trimEnd().split('\n');
@@ -132,8 +133,8 @@ describe('usage errors exit 2', () => {
     [['deploy', SMALL_FLEET], /unknown command "deploy"; commands: plan, report, rebalance, router/],
     [['--frobnicate'], /unknown flag "--frobnicate"/],
     [['help', 'nope'], /help: unknown command "nope"/],
-  ])('fails on %j', (args, message) => {
-    const r = runCli(args as string[]);
+  ])('fails on %j', async (args, message) => {
+    const r = await runCli(args as string[]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(message as RegExp);
@@ -141,8 +142,8 @@ describe('usage errors exit 2', () => {
     expectNoStack(r.stderr);
   });
 
-  test('fails without a command: prints the usage on stderr', () => {
-    const r = runCli([]);
+  test('fails without a command: prints the usage on stderr', async () => {
+    const r = await runCli([]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('usage: gpufleet <command>');
@@ -150,49 +151,49 @@ describe('usage errors exit 2', () => {
 });
 
 describe('unreadable files exit 2', () => {
-  test('fails on a missing fleet file', () => {
-    const r = runCli(['plan', 'no/such/fleet.yaml']);
+  test('fails on a missing fleet file', async () => {
+    const r = await runCli(['plan', 'no/such/fleet.yaml']);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe('FLEET "no/such/fleet.yaml": cannot read the file (no such file)\n');
     expect(r.stdout).toBe('');
   });
 
-  test('fails on a folder given as the fleet', () => {
-    const r = runCli(['report', tempDir(), '--out', path.join(tempDir(), 'x.html')]);
+  test('fails on a folder given as the fleet', async () => {
+    const r = await runCli(['report', tempDir(), '--out', path.join(tempDir(), 'x.html')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/is a directory, expected a file/);
   });
 
-  test('fails on a folder given as --out', () => {
+  test('fails on a folder given as --out', async () => {
     const dir = tempDir();
-    const r = runCli(['plan', SMALL_FLEET, '--json', '--out', dir]);
+    const r = await runCli(['plan', SMALL_FLEET, '--json', '--out', dir]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--out ".*": is a directory/);
     expect(fs.readdirSync(dir)).toEqual([]);
   });
 
-  test('fails on a missing or foreign --plan document', () => {
+  test('fails on a missing or foreign --plan document', async () => {
     const out = path.join(tempDir(), 'x.html');
-    const missing = runCli(['report', SMALL_FLEET, '--plan', 'nope.json', '--out', out]);
+    const missing = await runCli(['report', SMALL_FLEET, '--plan', 'nope.json', '--out', out]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('--plan "nope.json": cannot read the file (no such file)');
     const foreign = tempFile('plan.json', JSON.stringify({ fleet: 'other', gpus: [], summary: {} }));
-    const r = runCli(['report', SMALL_FLEET, '--plan', foreign, '--out', out]);
+    const r = await runCli(['report', SMALL_FLEET, '--plan', foreign, '--out', out]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('summary.gpuCount: required, expected an integer in [0, 1e6]');
     expect(fs.existsSync(out)).toBe(false);
   });
 
-  test('fails on a --plan document that does not fit the fleet (a model dropped)', () => {
+  test('fails on a --plan document that does not fit the fleet (a model dropped)', async () => {
     const dir = tempDir();
     const planFile = path.join(dir, 'plan.json');
-    expect(runCli(['plan', SMALL_FLEET, '--json', '--out', planFile]).code).toBe(0);
+    expect((await runCli(['plan', SMALL_FLEET, '--json', '--out', planFile])).code).toBe(0);
     const doc = JSON.parse(fs.readFileSync(planFile, 'utf8'));
     const dropped = doc.gpus[0].slices[0].models[0].name;
     for (const g of doc.gpus) for (const s of g.slices) s.models = s.models.filter((m: any) => m.name !== dropped);
     fs.writeFileSync(planFile, JSON.stringify(doc));
     const out = path.join(dir, 'plan.html');
-    const r = runCli(['report', SMALL_FLEET, '--plan', planFile, '--out', out]);
+    const r = await runCli(['report', SMALL_FLEET, '--plan', planFile, '--out', out]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(dropped);
     expect(fs.existsSync(out)).toBe(false);
@@ -200,20 +201,20 @@ describe('unreadable files exit 2', () => {
 });
 
 describe('help and version', () => {
-  test('--help, help and <cmd> --help exit 0 on stdout', () => {
-    const main = runCli(['--help']);
+  test('--help, help and <cmd> --help exit 0 on stdout', async () => {
+    const main = await runCli(['--help']);
     expect(main.code).toBe(0);
     for (const c of ['plan FLEET', 'report FLEET', 'router --config FILE', 'exit codes']) expect(main.stdout).toContain(c);
-    const plan = runCli(['plan', '--help']);
+    const plan = await runCli(['plan', '--help']);
     expect(plan.code).toBe(0);
     expect(plan.stdout).toContain('usage: gpufleet plan FLEET [--json] [--out FILE]');
-    const report = runCli(['help', 'report']);
+    const report = await runCli(['help', 'report']);
     expect(report.code).toBe(0);
     expect(report.stdout).toContain('usage: gpufleet report FLEET [--out FILE] [--plan PLAN]');
   });
 
-  test('--version prints the package version', () => {
-    const r = runCli(['--version']);
+  test('--version prints the package version', async () => {
+    const r = await runCli(['--version']);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`${require('../package.json').version}\n`);
   });

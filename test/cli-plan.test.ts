@@ -1,5 +1,6 @@
 /**
- * `gpufleet plan`: the real CLI as a child process. --json prints exactly the plan document of
+ * `gpufleet plan`: the CLI's `main` in-process (cli-fixtures/run-cli.ts; the compiled command in a
+ * real process is test/cli-process.test.ts). --json prints exactly the plan document of
  * DESIGN.md (and the independent checker accepts it), --out writes it, the summary table shows
  * the headings and the plan's numbers.
  */
@@ -8,6 +9,7 @@ import * as path from 'path';
 import { loadFleetFile } from '../constructs/fleet';
 import { plan, verifyPlan } from '../constructs/planner';
 import type { Plan } from '../constructs/planner/types';
+import { describeIf } from './support/notes';
 import { type CliResult, REPO, runCli, SMALL_FLEET, tempDir } from './cli-fixtures/run-cli';
 
 /** Asserts the DESIGN.md shape of a plan document. */
@@ -47,7 +49,7 @@ function expectPlanShape(doc: any): void {
 describe('gpufleet plan --json', () => {
   let r: CliResult;
   const fleet = loadFleetFile(SMALL_FLEET);
-  beforeAll(() => { r = runCli(['plan', SMALL_FLEET, '--json']); });
+  beforeAll(async () => { r = await runCli(['plan', SMALL_FLEET, '--json']); });
 
   test('prints only the plan document: 2-space JSON and a trailing newline, exit 0', () => {
     expect(r.stderr).toBe('');
@@ -73,10 +75,10 @@ describe('gpufleet plan --json', () => {
 });
 
 describe('gpufleet plan --out', () => {
-  test('--json --out writes the document to a new folder and prints nothing', () => {
+  test('--json --out writes the document to a new folder and prints nothing', async () => {
     const dir = tempDir();
     const out = path.join(dir, 'nested', 'deeper', 'plan.json');
-    const r = runCli(['plan', SMALL_FLEET, '--json', '--out', out]);
+    const r = await runCli(['plan', SMALL_FLEET, '--json', '--out', out]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('');
     const text = fs.readFileSync(out, 'utf8');
@@ -87,9 +89,9 @@ describe('gpufleet plan --out', () => {
     expect(fs.readdirSync(path.dirname(out))).toEqual(['plan.json']);
   });
 
-  test('--out without --json writes the document and prints the summary', () => {
+  test('--out without --json writes the document and prints the summary', async () => {
     const out = path.join(tempDir(), 'plan.json');
-    const r = runCli(['plan', SMALL_FLEET, '--out=' + out]);
+    const r = await runCli(['plan', SMALL_FLEET, '--out=' + out]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('GPU type');
     expect(r.stdout).toContain(`plan document written to ${out}`);
@@ -100,8 +102,8 @@ describe('gpufleet plan --out', () => {
 describe('gpufleet plan (summary table)', () => {
   let r: CliResult;
   let doc: Plan;
-  beforeAll(() => {
-    r = runCli(['plan', SMALL_FLEET]);
+  beforeAll(async () => {
+    r = await runCli(['plan', SMALL_FLEET]);
     doc = plan(loadFleetFile(SMALL_FLEET));
   });
 
@@ -137,11 +139,10 @@ const examplesDir = path.join(REPO, 'examples');
 const exampleFleets = fs.existsSync(examplesDir)
   ? fs.readdirSync(examplesDir).filter((f) => f.endsWith('.fleet.yaml')).sort()
   : [];
-if (exampleFleets.length === 0) console.warn('cli-plan: no examples/*.fleet.yaml yet; the example fleets test is skipped');
-(exampleFleets.length > 0 ? describe : describe.skip)('gpufleet plan --json on the example fleets', () => {
-  test.each(exampleFleets.length > 0 ? exampleFleets : ['none'])('%s: a plan verifyPlan accepts', (file) => {
+describeIf(exampleFleets.length > 0, 'no examples/*.fleet.yaml in the repository')('gpufleet plan --json on the example fleets', () => {
+  test.each(exampleFleets.length > 0 ? exampleFleets : ['none'])('%s: a plan verifyPlan accepts', async (file) => {
     const f = path.join(examplesDir, file);
-    const r = runCli(['plan', f, '--json']);
+    const r = await runCli(['plan', f, '--json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);

@@ -1,7 +1,8 @@
 /**
- * `gpufleet report`: the real CLI writes a self-contained HTML page that is well formed, draws one
- * SVG per GPU with its slices to scale, names every model, escapes text; plus the renderer on a
- * hand-written plan, and a headless-Chromium render where Chromium is installed.
+ * `gpufleet report` (the CLI's `main` in-process, cli-fixtures/run-cli.ts) writes a self-contained
+ * HTML page that is well formed, draws one SVG per GPU with its slices to scale, names every model,
+ * escapes text; plus the renderer on a hand-written plan, and a headless-Chromium render where
+ * Chromium is installed.
  */
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -10,6 +11,7 @@ import { loadFleetFile } from '../constructs/fleet';
 import { renderReport } from '../bin/lib/html-report';
 import { buildPlanView } from '../bin/lib/plan-view';
 import { sampleFleet, samplePlan } from './cli-fixtures/sample-plan';
+import { describeIf } from './support/notes';
 import { type CliResult, htmlProblems, REPO, runCli, SMALL_FLEET, tempDir } from './cli-fixtures/run-cli';
 
 const count = (text: string, needle: string): number => text.split(needle).length - 1;
@@ -20,10 +22,10 @@ describe('gpufleet report FLEET --out FILE', () => {
   let r: CliResult;
   let html = '';
   let planDoc: any;
-  beforeAll(() => {
-    r = runCli(['report', SMALL_FLEET, '--out', out]);
+  beforeAll(async () => {
+    r = await runCli(['report', SMALL_FLEET, '--out', out]);
     html = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '';
-    planDoc = JSON.parse(runCli(['plan', SMALL_FLEET, '--json']).stdout);
+    planDoc = JSON.parse((await runCli(['plan', SMALL_FLEET, '--json'])).stdout);
   });
 
   test('writes the page (creating the folder), exit 0, nothing on stdout', () => {
@@ -82,8 +84,8 @@ describe('gpufleet report FLEET --out FILE', () => {
     expect(html).toContain(`$${s.costPerHour.toFixed(2)}`);
   });
 
-  test('--out - prints the same page on stdout', () => {
-    const r2 = runCli(['report', SMALL_FLEET, '--out', '-']);
+  test('--out - prints the same page on stdout', async () => {
+    const r2 = await runCli(['report', SMALL_FLEET, '--out', '-']);
     expect(r2.code).toBe(0);
     expect(r2.stdout).toBe(html);
   });
@@ -134,15 +136,15 @@ describe('report renderer on a hand-written plan', () => {
 });
 
 describe('gpufleet report --plan (a saved plan document)', () => {
-  test('draws the saved plan; its notes are escaped', () => {
+  test('draws the saved plan; its notes are escaped', async () => {
     const dir = tempDir();
     const planFile = path.join(dir, 'plan.json');
-    expect(runCli(['plan', SMALL_FLEET, '--json', '--out', planFile]).code).toBe(0);
+    expect((await runCli(['plan', SMALL_FLEET, '--json', '--out', planFile])).code).toBe(0);
     const doc = JSON.parse(fs.readFileSync(planFile, 'utf8'));
     doc.summary.notes = ['reviewed by <finance> & "on-call"'];
     fs.writeFileSync(planFile, JSON.stringify(doc));
     const out = path.join(dir, 'plan.html');
-    const r = runCli(['report', SMALL_FLEET, '--plan', planFile, '--out', out]);
+    const r = await runCli(['report', SMALL_FLEET, '--plan', planFile, '--out', out]);
     expect(r.stderr).toContain('report written');
     expect(r.code).toBe(0);
     const html = fs.readFileSync(out, 'utf8');
@@ -152,16 +154,16 @@ describe('gpufleet report --plan (a saved plan document)', () => {
 });
 
 describe('gpufleet report with a cold pool (coldBelowRps)', () => {
-  test('draws the cache slices and names every cold model', () => {
+  test('draws the cache slices and names every cold model', async () => {
     const text = fs.readFileSync(SMALL_FLEET, 'utf8').replace(/^name: (.*)$/m, 'name: $1\ncoldBelowRps: 50');
     const fleetFile = path.join(tempDir(), 'cold.fleet.yaml');
     fs.writeFileSync(fleetFile, text);
-    const planRun = runCli(['plan', fleetFile, '--json']);
+    const planRun = await runCli(['plan', fleetFile, '--json']);
     expect(planRun.code).toBe(0);
     const doc = JSON.parse(planRun.stdout);
     expect(doc.cold.models.length).toBeGreaterThan(0);
     const out = path.join(tempDir(), 'cold.html');
-    const r = runCli(['report', fleetFile, '--plan', writePlan(doc), '--out', out]);
+    const r = await runCli(['report', fleetFile, '--plan', writePlan(doc), '--out', out]);
     expect(r.code).toBe(0);
     const html = fs.readFileSync(out, 'utf8');
     expect(htmlProblems(html)).toEqual([]);
@@ -171,7 +173,7 @@ describe('gpufleet report with a cold pool (coldBelowRps)', () => {
       expect(html).toContain(`${m.name} <span class="muted">`);
       expect(html).toContain(`<td>${m.name}</td>`);
     }
-    const table = runCli(['plan', fleetFile]);
+    const table = await runCli(['plan', fleetFile]);
     expect(table.stdout).toContain('cold pool (router');
     for (const m of doc.cold.models) expect(table.stdout).toContain(`${m.name} (`);
   });
@@ -192,8 +194,7 @@ function findChromium(): string | undefined {
 }
 
 const chromium = findChromium();
-if (!chromium) console.warn('cli-report: chromium is not installed; the headless render test is skipped');
-(chromium ? describe : describe.skip)('the report renders in headless Chromium', () => {
+describeIf(chromium !== undefined, 'Chromium is not installed (chromium, chromium-browser or google-chrome on PATH)')('the report renders in headless Chromium', () => {
   test('scripts/check-report.sh writes a non-trivial screenshot', () => {
     const dir = tempDir();
     const html = path.join(dir, 'plan.html');

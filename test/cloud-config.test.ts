@@ -79,6 +79,20 @@ describe('readStackSettings', () => {
         + '  - gpufleet:kubernetesVersion: only for a created cluster, not allowed with gpufleet:clusterName');
   });
 
+  test('gpufleet:prerequisites: what the cluster already has, in the platform\'s vocabulary; unset means a fresh cluster', () => {
+    expect(readStackSettings({ 'aws:region': 'eu-west-1' }, ctx).clusterHas).toEqual({});
+    // `pulumi config set --path gpufleet:prerequisites.keda true` stores a map; the program reads it as JSON
+    expect(readStackSettings({ 'aws:region': 'eu-west-1', 'gpufleet:prerequisites': '{"keda":true,"prometheus":{"namespace":"observability"},"metricsSources":["istio"]}' }, ctx).clusterHas)
+      .toEqual({ keda: true, prometheus: { namespace: 'observability' }, metricsSources: ['istio'] });
+    // a plain `pulumi config set gpufleet:prerequisites` with YAML works too
+    expect(readStackSettings({ 'aws:region': 'eu-west-1', 'gpufleet:prerequisites': 'gatewayApi: true\nflux: false' }, ctx).clusterHas).toEqual({ gatewayApi: true, flux: false });
+    expect(() => readStackSettings({ 'aws:region': 'eu-west-1', 'gpufleet:prerequisites': '{"prometheus":{"namespace":"monitoring","port":9090},"prometheusAdapter":{"namespace":"Bad_NS"}}' }, ctx))
+      .toThrow('invalid stack configuration (2 problems):\n  - gpufleet:prerequisites.prometheus.port: unknown key; allowed: namespace\n'
+        + '  - gpufleet:prerequisites.prometheusAdapter.namespace: ');
+    expect(() => readStackSettings({ 'aws:region': 'eu-west-1', 'gpufleet:prerequisites': '[true]' }, ctx))
+      .toThrow('gpufleet:prerequisites: expected a mapping such as {"keda": true, "gatewayApi": true, "prometheus": {"namespace": "monitoring"}}, got "[true]"');
+  });
+
   test('every key is documented', () => {
     for (const [key, doc] of Object.entries(STACK_CONFIG_KEYS)) expect(doc.length).toBeGreaterThan(10 + key.length / 10);
   });

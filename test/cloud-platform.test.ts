@@ -90,6 +90,30 @@ describe('GpuPlatform', () => {
     expect(mocks.resources).toEqual([]);
   });
 
+  test('installs what its objects need and the cluster lacks; what the cluster has is not installed', async () => {
+    const { values, objects } = chartObjects();
+    const monitor = { apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata: { name: 'm', namespace: 'vision' }, spec: { selector: {}, endpoints: [] } };
+    const route = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'r', namespace: 'vision' }, spec: {} };
+    const args = { plan: handPlan(), objects: [...objects, monitor, route], operatorValues: values, cluster: { clusterName: 'gpufleet-dev' }, bucket: { bucketName: 'acme-models' } };
+    expect(cloud.GpuPlatform.prerequisiteInstalls(args).map((i) => i.name)).toEqual(['prometheus-operator-crds', 'gateway-api']);
+    const fresh = new cloud.GpuPlatform('gf', args);
+    await settle();
+    expect(fresh.prerequisites.installs.map((i) => i.name)).toEqual(['prometheus-operator-crds', 'gateway-api']);
+    expect(mocks.get('gpufleet:cloud:ClusterPrerequisites', 'gf-prerequisites').parent).toBe(mocks.get('gpufleet:cloud:GpuPlatform', 'gf').urn);
+    expect(mocks.get('kubernetes:monitoring.coreos.com/v1:ServiceMonitor', 'gf-platform-vision/m').dependencies)
+      .toContain(mocks.get('kubernetes:helm.sh/v3:Release', 'gf-prerequisites-prometheus-operator-crds').urn);
+    mocks.reset();
+    const existing = new cloud.GpuPlatform('gf', { ...args, clusterHas: { gatewayApi: true }, excludeKinds: ['monitoring.coreos.com/ServiceMonitor'] });
+    await settle();
+    expect(existing.prerequisites.installs).toEqual([]);
+    expect(existing.release.skipped.map((s) => s.kind)).toContain('ServiceMonitor');
+    mocks.get('kubernetes:gateway.networking.k8s.io/v1:HTTPRoute', 'gf-platform-vision/r');
+    mocks.reset();
+    expect(() => new cloud.GpuPlatform('gf', { ...args, clusterHas: { keda: 'yes' as unknown as boolean } }))
+      .toThrow('clusterHas: prerequisites.keda: expected true or false, got "yes"');
+    expect(mocks.resources).toEqual([]);
+  });
+
   test('fails: IRSA or the autoscaler on a cluster without IRSA', () => {
     const { values, objects } = chartObjects();
     expect(() => new cloud.GpuPlatform('gf', { plan: handPlan(), objects, operatorValues: values, cluster: { irsa: false } }))

@@ -185,3 +185,144 @@ describe('PlatformRelease', () => {
       .toThrow('excludeKinds: expected <api group>/<Kind> such as monitoring.coreos.com/ServiceMonitor, got "Deployment"');
   });
 });
+
+describe('ClusterPrerequisites: what the objects need and the cluster lacks, installed before them', () => {
+  test('each install from its upstream chart or release manifest at its pinned version; CRDs kept on uninstall', async () => {
+    const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
+    const pre = new cloud.ClusterPrerequisites('pre', { installs: cloud.PREREQUISITE_INSTALLS, provider: cluster.provider });
+    await settle();
+    const prom = mocks.get('kubernetes:helm.sh/v3:Release', 'pre-prometheus-operator-crds');
+    expect(prom.inputs).toMatchObject({
+      name: 'prometheus-operator-crds', chart: 'prometheus-operator-crds', version: '31.0.0', namespace: 'kube-system', createNamespace: false,
+      repositoryOpts: { repo: 'https://prometheus-community.github.io/helm-charts' },
+      // prometheus-community/helm-charts prometheus-operator-crds-31.0.0: the `crds` subchart puts `.Values.annotations` on every CRD
+      values: { crds: { annotations: { 'helm.sh/resource-policy': 'keep' } } },
+    });
+    const keda = mocks.get('kubernetes:helm.sh/v3:Release', 'pre-keda');
+    expect(keda.inputs).toMatchObject({
+      name: 'keda', chart: 'keda', version: '2.20.2', namespace: 'keda', createNamespace: true,
+      repositoryOpts: { repo: 'https://kedacore.github.io/charts' },
+      // kedacore/charts v2.20.2 keda/values.yaml: crds.additionalAnnotations on every CRD template
+      values: { crds: { additionalAnnotations: { 'helm.sh/resource-policy': 'keep' } } },
+    });
+    const gateway = mocks.get('kubernetes:yaml/v2:ConfigFile', 'pre-gateway-api');
+    expect(gateway.inputs).toMatchObject({ file: 'https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.6.1/standard-install.yaml' });
+    expect(gateway.retainOnDelete).toBe(true);
+    for (const r of [prom, keda, gateway]) {
+      expect(r.parent).toBe(mocks.get('gpufleet:cloud:ClusterPrerequisites', 'pre').urn);
+      expect(r.provider).toMatch(/pulumi:providers:kubernetes::gf-k8s::/);
+    }
+    expect(pre.resourceFor('keda.sh')).toBe(pre.resources.get('keda'));
+    expect(pre.resourceFor('monitoring.coreos.com')).toBe(pre.resources.get('prometheus-operator-crds'));
+    expect(pre.resourceFor('gateway.networking.k8s.io')).toBe(pre.resources.get('gateway-api'));
+    expect(pre.resourceFor('helm.toolkit.fluxcd.io')).toBeUndefined();
+    mocks.reset();
+    expect(() => new cloud.ClusterPrerequisites('x', { installs: [cloud.PREREQUISITE_INSTALLS[2], cloud.PREREQUISITE_INSTALLS[2]], provider: cluster.provider }))
+      .toThrow('installs: keda listed twice');
+    expect(() => new cloud.ClusterPrerequisites('y', { installs: [], provider: cluster.provider, timeoutSeconds: 10 })).toThrow('timeoutSeconds: expected an integer >= 60, got 10');
+    expect(mocks.resources).toEqual([]);
+  });
+
+  /** The platform chart plus objects of custom-resource APIs: served by the cluster, by an install, by nothing. */
+  function chartWithCustomResources() {
+    const { op, objects } = platformChart();
+    const cr = (apiVersion: string, kind: string, name: string, spec: Record<string, unknown> = {}) => ({ apiVersion, kind, metadata: { name, namespace: 'vision' }, spec });
+    return {
+      op,
+      objects: [
+        ...objects,
+        cr('monitoring.coreos.com/v1', 'ServiceMonitor', 'triton-a', { selector: { matchLabels: { app: 'triton-a' } }, endpoints: [{ port: 'metrics' }] }),
+        cr('keda.sh/v1alpha1', 'ScaledObject', 'triton-a', { scaleTargetRef: { name: 'triton-a' }, triggers: [{ type: 'cpu', metadata: { value: '50' } }] }),
+        cr('serving.kserve.io/v1beta1', 'InferenceService', 'bert'),
+        cr('helm.toolkit.fluxcd.io/v2', 'HelmRelease', 'dcgm-exporter', { chart: { spec: { chart: 'dcgm-exporter' } } }),
+        { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'widgets.example.gpufleet.io' }, spec: { group: 'example.gpufleet.io', names: { kind: 'Widget' } } },
+        cr('example.gpufleet.io/v1', 'Widget', 'w'),
+      ],
+    };
+  }
+
+  test('an object waits for the install of its API, is applied as is where the cluster has it, and is left out otherwise', async () => {
+    const { op, objects } = chartWithCustomResources();
+    const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
+    const operator = new cloud.GpuOperatorRelease('gpu-operator', { values: op.values, provider: cluster.provider });
+    // The cluster has a Prometheus operator, nothing else.
+    const clusterHas = cloud.clusterPrerequisites({ prometheus: { namespace: 'monitoring' } });
+    const plan = cloud.planApiGroups(objects, clusterHas);
+    expect(plan.installs.map((i) => i.name)).toEqual(['keda']);
+    const installed = new cloud.ClusterPrerequisites('pre', { installs: plan.installs, provider: cluster.provider });
+    const release = new cloud.PlatformRelease('platform', { objects, provider: cluster.provider, operatorRelease: operator, clusterApis: { clusterHas, installed } });
+    await settle();
+    const kedaUrn = mocks.get('kubernetes:helm.sh/v3:Release', 'pre-keda').urn;
+    expect(mocks.get('kubernetes:keda.sh/v1alpha1:ScaledObject', 'platform-vision/triton-a').dependencies).toContain(kedaUrn);
+    expect(mocks.get('kubernetes:monitoring.coreos.com/v1:ServiceMonitor', 'platform-vision/triton-a').dependencies).not.toContain(kedaUrn);
+    expect(mocks.get('kubernetes:apps/v1:Deployment', 'platform-vision/triton-a').dependencies).not.toContain(kedaUrn);
+    // a kind whose CRD is among the objects waits for it (the CRDs go first)
+    const crd = mocks.get('kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition', 'platform-widgets.example.gpufleet.io');
+    expect(mocks.get('kubernetes:example.gpufleet.io/v1:Widget', 'platform-vision/w').dependencies).toContain(crd.urn);
+    expect(release.skipped.filter((s) => !/gpu-operator|operator namespace/.test(s.reason)).map((s) => `${s.kind} ${s.name}: ${s.reason}`)).toEqual([
+      'InferenceService bert: API group serving.kserve.io is not built into Kubernetes, and no CRD for it is among the objects, declared present or installed by gpufleet',
+      'HelmRelease dcgm-exporter: needs Flux (API group helm.toolkit.fluxcd.io), which the cluster is not declared to have (prerequisites.flux) and gpufleet does not install',
+    ]);
+    expect(mocks.ofType('kubernetes:serving.kserve.io/v1beta1:InferenceService')).toEqual([]);
+    expect(mocks.ofType('kubernetes:helm.toolkit.fluxcd.io/v2:HelmRelease')).toEqual([]);
+  });
+
+  test('without the install, the objects of its API are left out too: never applied to fail half-way', async () => {
+    const { objects } = chartWithCustomResources();
+    const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
+    const release = new cloud.PlatformRelease('platform', { objects, provider: cluster.provider, clusterApis: { clusterHas: cloud.clusterPrerequisites({ flux: true }) } });
+    await settle();
+    expect(release.skipped.map((s) => `${s.kind} ${s.name}`)).toEqual(['ServiceMonitor triton-a', 'ScaledObject triton-a', 'InferenceService bert']);
+    expect(release.skipped[0].reason).toBe('needs the Prometheus operator (API group monitoring.coreos.com), which the cluster is not declared to have (prerequisites.prometheus) and gpufleet does not install');
+    // Flux declared present: its objects (the operator's too, without a Pulumi operator release) are applied
+    mocks.get('kubernetes:helm.toolkit.fluxcd.io/v2:HelmRelease', 'platform-vision/dcgm-exporter');
+    mocks.get('kubernetes:helm.toolkit.fluxcd.io/v2:HelmRelease', 'platform-gpu-operator/gpu-operator');
+  });
+});
+
+describe('PlatformRelease: Triton pools are not awaited', () => {
+  /** A Triton pool's Deployment (label gpufleet.io/triton-pool, as TritonPool renders it), its Service, and another app. */
+  function tritonChart() {
+    const chart = Testing.chart();
+    const k = plus.k8s;
+    const pod = { 'app.kubernetes.io/name': 'triton', 'app.kubernetes.io/instance': 'vision-1g' };
+    const container = { name: 'triton', image: 'nvcr.io/nvidia/tritonserver:25.08-py3' };
+    new k.KubeDeployment(chart, 'Pool', {
+      metadata: { name: 'vision-1g', namespace: 'vision', labels: { ...pod, 'gpufleet.io/triton-pool': 'vision-1g' } },
+      spec: { selector: { matchLabels: pod }, template: { metadata: { labels: { ...pod, 'model.gpufleet.io/resnet50': 'true' } }, spec: { containers: [container] } } },
+    });
+    new k.KubeService(chart, 'PoolService', { metadata: { name: 'vision-1g', namespace: 'vision' }, spec: { selector: pod, ports: [{ port: 8000 }] } });
+    new k.KubeService(chart, 'ModelService', { metadata: { name: 'resnet50', namespace: 'vision' }, spec: { selector: { 'model.gpufleet.io/resnet50': 'true' }, ports: [{ port: 8000 }] } });
+    // same selector in another namespace: it selects no Triton pod
+    new k.KubeService(chart, 'Elsewhere', { metadata: { name: 'vision-1g', namespace: 'search' }, spec: { selector: pod, ports: [{ port: 8000 }] } });
+    new k.KubeDeployment(chart, 'Router', {
+      metadata: { name: 'router', namespace: 'vision' },
+      spec: { selector: { matchLabels: { app: 'router' } }, template: { metadata: { labels: { app: 'router' } }, spec: { containers: [{ name: 'router', image: 'gpufleet/router:1' }] } } },
+    });
+    new k.KubeService(chart, 'RouterService', { metadata: { name: 'router', namespace: 'vision' }, spec: { selector: { app: 'router' }, ports: [{ port: 9000 }] } });
+    return chart.toJson() as Record<string, any>[];
+  }
+
+  test('pulumi.com/skipAwait on the Triton Deployment and the Services selecting its pods, not on others', async () => {
+    const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
+    const release = new cloud.PlatformRelease('p', { objects: tritonChart(), provider: cluster.provider });
+    await settle();
+    const skipAwait = (type: string, name: string) => mocks.get(type, name).inputs.metadata.annotations?.['pulumi.com/skipAwait'];
+    expect(skipAwait('kubernetes:apps/v1:Deployment', 'p-vision/vision-1g')).toBe('true');
+    expect(skipAwait('kubernetes:core/v1:Service', 'p-vision/vision-1g')).toBe('true');
+    expect(skipAwait('kubernetes:core/v1:Service', 'p-vision/resnet50')).toBe('true');
+    expect(skipAwait('kubernetes:core/v1:Service', 'p-search/vision-1g')).toBeUndefined();
+    expect(skipAwait('kubernetes:apps/v1:Deployment', 'p-vision/router')).toBeUndefined();
+    expect(skipAwait('kubernetes:core/v1:Service', 'p-vision/router')).toBeUndefined();
+    // an awaited workload keeps its long timeout; a skipped one needs none
+    expect(mocks.get('kubernetes:apps/v1:Deployment', 'p-vision/router').customTimeouts).toMatchObject({ create: '30m' });
+    expect(mocks.get('kubernetes:apps/v1:Deployment', 'p-vision/vision-1g').customTimeouts?.create ?? '').toBe('');
+    expect(release.notAwaited).toEqual(['Deployment vision/vision-1g', 'Service vision/resnet50', 'Service vision/vision-1g']);
+
+    mocks.reset();
+    const awaited = new cloud.PlatformRelease('q', { objects: tritonChart(), provider: cluster.provider, skipAwaitTriton: false });
+    await settle();
+    expect(awaited.notAwaited).toEqual([]);
+    expect(mocks.get('kubernetes:apps/v1:Deployment', 'q-vision/vision-1g').inputs.metadata.annotations?.['pulumi.com/skipAwait']).toBeUndefined();
+  });
+});

@@ -1,9 +1,10 @@
 import * as fs from 'fs';
-import { SHARED_CRDS_DIR, crdIndex, validateObjects } from './support/validate';
+import * as os from 'os';
+import * as path from 'path';
+import { describeIf } from './support/notes';
+import { SHARED_CRDS_DIR, crdIndex, validateObjects, validateObjectsReport } from './support/validate';
 
-const haveShared = fs.existsSync(SHARED_CRDS_DIR);
-const withShared = haveShared ? describe : describe.skip;
-if (!haveShared) console.warn(`k8s-gpu-validation: CRD tests skipped, ${SHARED_CRDS_DIR} is absent`);
+const withShared = describeIf(fs.existsSync(SHARED_CRDS_DIR), `needs the reference CRDs, and ${SHARED_CRDS_DIR} is absent`);
 
 const nodePool = (consolidationPolicy: string) => ({
   apiVersion: 'karpenter.sh/v1',
@@ -93,22 +94,36 @@ withShared('validateObjects: custom resources (CRDs in ../shared/crds)', () => {
   });
 
   test('skips an allow-listed kind and says so', () => {
-    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
-    const errors = validateObjects([{ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } }],
+    const r = validateObjectsReport([{ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } }],
       { allowUnvalidated: ['example.com/v1/Widget'] });
-    expect(errors).toEqual([]);
-    expect(warn.mock.calls.map((c) => String(c[0])).join('\n')).toContain('Widget w (example.com/v1): not validated (allowUnvalidated)');
-    warn.mockRestore();
+    expect(r.errors).toEqual([]);
+    expect(r.unvalidated).toEqual([{ object: 'Widget w (example.com/v1)', reason: 'listed in allowUnvalidated by the test' }]);
   });
 });
 
 describe('validateObjects without ../shared', () => {
-  test('skips custom resources with a printed reason and still validates core kinds', () => {
-    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
-    const errors = validateObjects([nodePool('Sometimes'), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: 1 } }],
+  test('skips custom resources with the reason and still validates core kinds', () => {
+    const r = validateObjectsReport([nodePool('Sometimes'), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: 1 } }],
       { crdsDir: '/nonexistent/crds' });
-    expect(errors).toEqual(['ConfigMap c (v1): /data/a must be string']);
-    expect(warn.mock.calls.map((c) => String(c[0])).join('\n')).toContain('not validated, /nonexistent/crds is absent');
-    warn.mockRestore();
+    expect(r.errors).toEqual(['ConfigMap c (v1): /data/a must be string']);
+    expect(r.unvalidated).toEqual([
+      { object: 'NodePool gpu (karpenter.sh/v1)', reason: 'custom resource, and the CRDs to check it against (/nonexistent/crds) are absent' },
+    ]);
+  });
+
+  test('validateObjects puts each unvalidated object and its reason in the run\'s summary notes', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpufleet-notes-'));
+    const saved = process.env.GPUFLEET_TEST_NOTES;
+    process.env.GPUFLEET_TEST_NOTES = dir;
+    try {
+      expect(validateObjects([nodePool('WhenEmpty')], { crdsDir: '/nonexistent/crds' })).toEqual([]);
+    } finally {
+      process.env.GPUFLEET_TEST_NOTES = saved;
+    }
+    const lines = fs.readdirSync(dir).flatMap((f) => fs.readFileSync(path.join(dir, f), 'utf8').trim().split('\n')).map((l) => JSON.parse(l));
+    expect(lines).toEqual([{
+      file: 'test/k8s-gpu-validation.test.ts', kind: 'unvalidated', object: 'NodePool gpu (karpenter.sh/v1)',
+      reason: 'custom resource, and the CRDs to check it against (/nonexistent/crds) are absent',
+    }]);
   });
 });

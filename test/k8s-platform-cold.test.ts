@@ -3,6 +3,7 @@
  * mode with nothing loaded at start, a ModelRouter over their pods, cold model paths routed to the
  * router, network policies that let the router reach the cache pools, quotas that cover them.
  */
+import { networkAllows } from './support/network-policy';
 import { Testing } from 'cdk8s';
 import { parse as parseYaml, stringify } from 'yaml';
 import { getMigProfile } from '../constructs/catalog';
@@ -130,7 +131,9 @@ describe('examples/long-tail.fleet.yaml rendered with its cold pool', () => {
       url: `http://${pool.name}-pods.${ns}.svc.cluster.local:8000`,
       memoryGiB: Math.round((getMigProfile(pool.gpuType, pool.profile).memoryGiB - fleet.processOverheadGiB) * 1000) / 1000,
       discover: 'dns',
+      grpcPort: 8001,
     })));
+    expect(config.admin).toBe('127.0.0.1:9001');
     for (const { pool } of cachePools) {
       const svc = objs.find((o) => o.kind === 'Service' && o.metadata.name === `${pool.name}-pods`);
       expect(svc.metadata.namespace).toBe(ns);
@@ -163,6 +166,28 @@ describe('examples/long-tail.fleet.yaml rendered with its cold pool', () => {
     }
     expect(allowedFromNamespace(objs, ns, 'gateway-system', routerPod, 8000)).toBe(true);
     expect(allowedFromNamespace(objs, ns, 'monitoring', routerPod, 8000)).toBe(true);
+  });
+
+  test('network policies (Kubernetes semantics): only the router reaches the cache pods\' Triton ports, repository API included', () => {
+    const routerPod = { namespace: ns, labels: podLabels(objs, ns, router.name) };
+    const gateway = { namespace: 'gateway-system', labels: { app: 'envoy' } };
+    const prometheus = { namespace: 'monitoring', labels: { 'app.kubernetes.io/name': 'prometheus' } };
+    const seated = [...platform.pools.values()].find((p) => !p.cache);
+    for (const { pool } of cachePools) {
+      const cache = { namespace: ns, labels: podLabels(objs, ns, pool.name) };
+      // the router: HTTP (inference, index, unload) and gRPC (RepositoryModelLoad)
+      expect([8000, 8001].map((port) => networkAllows(objs, routerPod, cache, port))).toEqual([true, true]);
+      // nobody else: the gateway, another pod of the namespace, another namespace's pool
+      expect([8000, 8001].map((port) => networkAllows(objs, gateway, cache, port))).toEqual([false, false]);
+      const neighbour = { namespace: ns, labels: { 'app.kubernetes.io/name': 'debug' } };
+      expect(networkAllows(objs, neighbour, cache, 8000)).toBe(false);
+      if (seated) expect(networkAllows(objs, { namespace: seated.pool.namespace!, labels: podLabels(objs, seated.pool.namespace!, seated.pool.name) }, cache, 8000)).toBe(false);
+      // Prometheus still scrapes Triton's metrics port
+      expect(networkAllows(objs, prometheus, cache, 8002)).toBe(true);
+    }
+    // the gateway still reaches the router and the seated pools
+    expect(networkAllows(objs, gateway, routerPod, 8000)).toBe(true);
+    if (seated) expect(networkAllows(objs, gateway, { namespace: seated.pool.namespace!, labels: podLabels(objs, seated.pool.namespace!, seated.pool.name) }, 8000)).toBe(true);
   });
 
   test('quotas cover the cache pools and the router; the cross-tree checks pass', () => {

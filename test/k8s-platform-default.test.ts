@@ -15,7 +15,8 @@ const app = Testing.app();
 const { chart, platform } = buildDefaultPlatform(app);
 const objs: any[] = chart.toJson();
 const of = (kind: string, ns?: string) => objs.filter((o) => o.kind === kind && (ns === undefined || o.metadata.namespace === ns));
-const deployments = of('Deployment');
+/** The Triton Deployments (the search team's model router is a Deployment too). */
+const deployments = of('Deployment').filter((d) => d.spec.template.spec.containers[0].name === 'triton');
 const teams = ['assistant', 'search', 'vision'];
 
 describe('default example platform', () => {
@@ -48,10 +49,11 @@ describe('default example platform', () => {
   });
 
   test('args name exactly the models placed in each pool', () => {
-    for (const [name, { pool }] of platform.pools) {
+    for (const [name, { pool, cache }] of platform.pools) {
       const d = deployments.find((x) => x.metadata.name === name);
       const loaded = d.spec.template.spec.containers[0].args.filter((a: string) => a.startsWith('--load-model=')).map((a: string) => a.slice('--load-model='.length));
-      expect(loaded).toEqual([...pool.models]);
+      // a cache pool loads nothing at start: its router loads its models on demand
+      expect(loaded).toEqual(cache ? [] : [...pool.models]);
       expect(d.spec.template.spec.containers[0].args).toContain('--model-control-mode=explicit');
       expect(d.spec.template.spec.containers[0].args).toContain('--model-repository=s3://gpufleet-models/prod');
     }
@@ -64,7 +66,8 @@ describe('default example platform', () => {
       for (const m of platform.repository.modelNames) {
         const text = fs.readFileSync(path.join(outdir, 'model-repository', m, 'config.pbtxt'), 'utf8');
         expect(text).toContain(`name: "${m}"`);
-        expect(text).toContain('kind: KIND_GPU');
+        // the vLLM model lets its backend place the engine (its sample config); every other model is on the GPU
+        expect(text).toContain(m === 'llama-2-7b-chat' ? 'kind: KIND_MODEL' : 'kind: KIND_GPU');
       }
     } finally {
       fs.rmSync(outdir, { recursive: true, force: true });
@@ -83,18 +86,27 @@ describe('default example platform', () => {
       const so = objs.find((o) => o.kind === 'ScaledObject' && o.spec.scaleTargetRef.name === name && o.metadata.namespace === namespace);
       const hpa = objs.find((o) => o.kind === 'HorizontalPodAutoscaler' && o.spec.scaleTargetRef.name === name && o.metadata.namespace === namespace);
       expect(Boolean(so) !== Boolean(hpa)).toBe(true);
+      const vllm = name === 'assistant-llm';
       if (so) {
-        const queue = so.spec.triggers.find((t: any) => t.metadata.query.includes('nv_inference_queue_duration_us'));
-        expect(queue.metadata.query).toBe(
-          `(sum(rate(nv_inference_queue_duration_us{namespace="${namespace}",pod=~"${name}-[a-z0-9]+-[a-z0-9]+"}[1m])) / ` +
-            `sum(rate(nv_inference_request_success{namespace="${namespace}",pod=~"${name}-[a-z0-9]+-[a-z0-9]+"}[1m])) >= 0) or vector(0)`,
-        );
+        const signal = so.spec.triggers.find((t: any) => t.name === (vllm ? 'first-token' : 'queue-time'));
+        const sel = `namespace="${namespace}",pod=~"${name}-[a-z0-9]+-[a-z0-9]+"`;
+        expect(signal.metadata.query).toBe(vllm
+          ? `(sum(rate(vllm:time_to_first_token_seconds_sum{${sel}}[1m])) * 1000000 / sum(rate(vllm:time_to_first_token_seconds_count{${sel}}[1m])) >= 0) or vector(0)`
+          : `(sum(rate(nv_inference_queue_duration_us{${sel}}[1m])) / sum(rate(nv_inference_request_success{${sel}}[1m])) >= 0) or vector(0)`);
+        // a decoupled (vLLM) pool does not scale on Triton's queue time, which its backlog never moves
+        expect(so.spec.triggers.some((t: any) => t.name === 'queue-time')).toBe(!vllm);
       } else {
         expect(JSON.stringify(hpa.spec.metrics)).toContain('gpufleet_triton_queue_us_per_request');
       }
     }
+    // the cold pool scales to zero and wakes on the router's own metrics (scraped by its ServiceMonitor), not on a
+    // metric of something the platform does not install
     const cold = objs.find((o) => o.kind === 'ScaledObject' && o.metadata.name === 'search-cold');
     expect(cold.spec.minReplicaCount).toBe(0);
+    const wake = cold.spec.triggers.find((t: any) => t.name === 'wake');
+    expect(wake.metadata.query).toBe('(sum(rate(gpufleet_router_requests_total{model=~"t5-small|xlm-roberta"}[2m])) or vector(0)) + (sum(gpufleet_router_queued_requests{model=~"t5-small|xlm-roberta"}) or vector(0))');
+    expect(objs.find((o) => o.kind === 'ServiceMonitor' && o.metadata.name === 'model-router' && o.metadata.namespace === 'search')).toBeDefined();
+    expect(JSON.stringify(objs)).not.toContain('istio');
   });
 
   test('each team has Namespace + ResourceQuota with GPU/MIG keys + NetworkPolicies + RBAC', () => {
@@ -142,7 +154,8 @@ describe('default example platform', () => {
       }
     }
     expect([...routed.keys()].sort()).toEqual(platform.repository.modelNames);
-    for (const [name, { pool }] of platform.pools) for (const m of pool.models) expect(routed.get(m)).toBe(name);
+    // a cache pool's models go to its namespace's model router, the others to their pool
+    for (const [name, { pool, cache }] of platform.pools) for (const m of pool.models) expect(routed.get(m)).toBe(cache ? 'model-router' : name);
   });
 
   test('every object validates against the Kubernetes 1.28 schemas and the CRDs', () => {

@@ -4,6 +4,7 @@ import { ModelRepository } from '../constructs/k8s/model-repository';
 import { PoolAutoscaling, PoolAutoscalingProps, routerWakeQuery } from '../constructs/k8s/pool-autoscaling';
 import {
   PrometheusAdapterRules,
+  adapterFirstTokenMetricsQuery,
   adapterQueueMetricsQuery,
   requestWeightedQueueQuery,
 } from '../constructs/k8s/prometheus-adapter-rules';
@@ -167,12 +168,19 @@ describe('PoolAutoscaling', () => {
     expect(cm.metadata).toMatchObject({ name: 'gpufleet-adapter-rules', namespace: 'monitoring' });
     const config = YAML.parse(cm.data['config.yaml']);
     expect(config).toEqual({ rules: PrometheusAdapterRules.rules() });
-    expect(config.rules).toHaveLength(1);
+    expect(config.rules).toHaveLength(2);
     expect(config.rules[0]).toEqual({
       seriesQuery: 'nv_inference_queue_duration_us{namespace!="",pod!=""}',
       resources: { overrides: { namespace: { resource: 'namespace' }, pod: { resource: 'pod' }, service: { resource: 'service' } } },
       name: { matches: '^nv_inference_queue_duration_us$', as: 'gpufleet_triton_queue_us_per_request' },
       metricsQuery: adapterQueueMetricsQuery(),
+    });
+    // decoupled (vLLM) pools: the engine's time to first token, in µs
+    expect(config.rules[1]).toEqual({
+      seriesQuery: 'vllm:time_to_first_token_seconds_count{namespace!="",pod!=""}',
+      resources: { overrides: { namespace: { resource: 'namespace' }, pod: { resource: 'pod' }, service: { resource: 'service' } } },
+      name: { matches: '^vllm:time_to_first_token_seconds_count$', as: 'gpufleet_vllm_first_token_us_per_request' },
+      metricsQuery: adapterFirstTokenMetricsQuery(),
     });
     expect(validateObjects(objs)).toEqual([]);
   });

@@ -84,11 +84,19 @@ describe('TritonModelConfig', () => {
     expect(text).not.toMatch(/input|output|dynamic_batching|version_policy/);
   });
 
-  test('a vLLM model lets the backend place its instances (KIND_MODEL) unless told otherwise', () => {
+  test('a vLLM model: KIND_MODEL as its sample config, decoupled, engine metrics on (vllm_backend r25.08 samples/, src/model.py)', () => {
     const text = new TritonModelConfig({ name: 'llama-7b', backend: 'vllm' }).toPbtxt();
     expect(text).toBe(
-      ['name: "llama-7b"', 'backend: "vllm"', 'max_batch_size: 0', 'instance_group [', '  {', '    count: 1', '    kind: KIND_MODEL', '  }', ']', ''].join('\n'),
+      [
+        'name: "llama-7b"', 'backend: "vllm"', 'max_batch_size: 0', 'instance_group [', '  {', '    count: 1', '    kind: KIND_MODEL', '  }', ']',
+        'model_transaction_policy { decoupled: true }',
+        'parameters {', '  key: "REPORT_CUSTOM_METRICS"', '  value: { string_value: "true" }', '}', '',
+      ].join('\n'),
     );
+    // the engine's metrics can be turned off explicitly; the decoupled policy can not (the backend asserts it)
+    expect(new TritonModelConfig({ name: 'l', backend: 'vllm', parameters: { REPORT_CUSTOM_METRICS: 'false' } }).parameters).toEqual({ REPORT_CUSTOM_METRICS: 'false' });
+    expect(() => new TritonModelConfig({ name: 'l', backend: 'vllm', decoupled: false })).toThrow('models.l.decoupled: the vllm backend requires the decoupled transaction policy, got false');
+    expect(new TritonModelConfig({ name: 'p', backend: 'python' }).toPbtxt()).not.toContain('model_transaction_policy');
     expect(TritonModelConfig.fromHints('llama-7b', { platform: 'vllm' }).instanceGroups).toEqual([{ count: 1, kind: 'KIND_MODEL' }]);
     expect(new TritonModelConfig({ name: 'l', backend: 'vllm', instanceGroups: [{ count: 1, kind: 'KIND_GPU' }] }).instanceGroups[0].kind).toBe('KIND_GPU');
   });

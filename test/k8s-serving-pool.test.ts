@@ -4,6 +4,9 @@ import { ModelRepository } from '../constructs/k8s/model-repository';
 import { TritonModelConfig } from '../constructs/k8s/triton-model-config';
 import { TritonPool, TritonPoolProps } from '../constructs/k8s/triton-pool';
 import { validateObjects } from './support/validate';
+import { parseTritonArgs } from './support/triton-args';
+import { startTritonStandin } from './support/triton-standin';
+import { request } from './support/triton-standin-procs';
 
 type PoolInput = Omit<TritonPoolProps, 'repository'>;
 
@@ -104,9 +107,11 @@ describe('TritonPool', () => {
       '--grpc-port=8001',
       '--metrics-port=8002',
     ]);
-    expect(c.args).not.toContain('--strict-model-config=false');
-    const relaxed = container(synth({ autoCompleteConfig: true, extraArgs: ['--log-verbose=1'] }).objs);
-    expect(relaxed.args.slice(-2)).toEqual(['--strict-model-config=false', '--log-verbose=1']);
+    // Triton reads them without error or deprecation warning, strict readiness on (Triton's default)
+    expect(parseTritonArgs(c.args)).toMatchObject({ errors: [], warnings: [], strictReadiness: true, modelControlMode: 'explicit', autoCompleteConfig: true });
+    const strict = container(synth({ autoCompleteConfig: false, extraArgs: ['--log-verbose=1'] }).objs);
+    expect(strict.args.slice(-2)).toEqual(['--disable-auto-complete-config', '--log-verbose=1']);
+    expect(parseTritonArgs(strict.args)).toMatchObject({ errors: [], warnings: [], autoCompleteConfig: false });
   });
 
   test('a pool that loads nothing at start: explicit mode, no --load-model, no per-model labels, labelled a cache pool', () => {
@@ -122,8 +127,10 @@ describe('TritonPool', () => {
       '--http-port=8000',
       '--grpc-port=8001',
       '--metrics-port=8002',
+      '--strict-readiness=false',
     ]);
     expect(c.args.filter((a: string) => a.startsWith('--load-model'))).toEqual([]);
+    expect(pool.strictReadiness).toBe(false);
     // no per-model pod labels; the Deployment and its pods are marked as a cache pool
     const podLabels: Record<string, string> = d.spec.template.metadata.labels;
     expect(Object.keys(podLabels).filter((k) => k.startsWith('model.gpufleet.io/'))).toEqual([]);
@@ -334,12 +341,35 @@ describe('TritonPool', () => {
     expect(() => synth({ shmSize: '0' })).toThrow(/^pools\.cnn-1g\.shmSize: expected a positive Kubernetes quantity/);
   });
 
+  test('a cache pool\'s Triton stays ready through a failed load; a pool that loads at start reports it (stand-in with the rendered args)', async () => {
+    // The rendered args, read as Triton r25.08 reads them, drive the stand-in's /v2/health/ready
+    // (core src/server.cc InferenceServer::IsReady under --strict-readiness).
+    const cacheArgs = container(synth({ loadModelsAtStart: false }).objs).args;
+    const seatedArgs = container(synth().objs).args;
+    const servers = await Promise.all([cacheArgs, seatedArgs].map((args) => startTritonStandin({ args, models: { broken: 1 }, failLoads: ['broken'] })));
+    try {
+      const ready: number[] = [];
+      for (const s of servers) {
+        expect((await request(s.url, 'POST', '/v2/repository/models/broken/load')).status).toBe(400);
+        ready.push((await request(s.url, 'GET', '/v2/health/ready')).status);
+        expect(s.warnings).toEqual([]);
+      }
+      // the cache pod stays in its Service's endpoints (the router's DNS); strict readiness would drop it for good
+      expect(ready).toEqual([200, 400]);
+    } finally {
+      await Promise.all(servers.map((s) => s.close()));
+    }
+  });
+
   test('fails when loadModelsAtStart is not a boolean', () => {
     expect(() => synth({ loadModelsAtStart: 'no' as any })).toThrow('pools.cnn-1g.loadModelsAtStart: expected true or false, got "no"');
   });
 
   test('fails for args the pool owns and a too short load timeout', () => {
     expect(() => synth({ extraArgs: ['--load-model=x'] })).toThrow('pools.cnn-1g.extraArgs[0]: --load-model is set by the pool, got "--load-model=x"');
+    expect(() => synth({ extraArgs: ['--strict-readiness=true'] })).toThrow('pools.cnn-1g.extraArgs[0]: --strict-readiness is set by the pool, got "--strict-readiness=true"');
+    expect(() => synth({ extraArgs: ['--strict-model-config=false'] })).toThrow('pools.cnn-1g.extraArgs[0]: --strict-model-config is set by the pool, got "--strict-model-config=false"');
+    expect(() => synth({ strictReadiness: 'no' as any })).toThrow('pools.cnn-1g.strictReadiness: expected true or false, got "no"');
     expect(() => synth({ modelLoadTimeout: Duration.seconds(5) })).toThrow('pools.cnn-1g.modelLoadTimeout: expected at least 10 seconds, got 5s');
   });
 });

@@ -28,9 +28,12 @@ beforeAll(async () => {
 
 afterAll(killAll);
 
-test('prints exactly one listening line with the real port', () => {
-  expect(router.stdout().trim().split('\n')).toEqual([`listening on http://127.0.0.1:${router.port}`]);
+test('prints exactly one listening line with the real ports of the inference and admin listeners', () => {
+  const adminPort = Number(new URL(router.adminUrl!).port);
+  expect(router.stdout().trim().split('\n')).toEqual([`listening on http://127.0.0.1:${router.port}, admin on http://127.0.0.1:${adminPort}`]);
   expect(router.port).toBeGreaterThan(0);
+  expect(adminPort).toBeGreaterThan(0);
+  expect(adminPort).not.toBe(router.port);
 });
 
 test('answers its own health endpoints', async () => {
@@ -40,7 +43,7 @@ test('answers its own health endpoints', async () => {
 
 test('loads pinned models at start', async () => {
   await waitFor('pinned model loaded', async () => (await standinStats(standin.url)).loaded.includes('encoder'));
-  const state = await routerState(router.url);
+  const state = await routerState(router);
   expect(state.models.find((m: any) => m.name === 'encoder').loadedOn).toEqual(['pool-a-0']);
 });
 
@@ -81,18 +84,21 @@ test('passes the backend\'s own 400 through unchanged', async () => {
   expect(r.json().error).toContain('failed to parse');
 });
 
-test('notices a model unloaded behind its back (Triton answers 400) and loads it again', async () => {
+test('notices a model unloaded behind its back (Triton answers 404) and serves the request after reloading it', async () => {
   // GIVEN resnet50 loaded, then unloaded on the backend directly
-  expect((await infer(router.url, 'resnet50')).status).toBe(200);
+  expect((await infer(router.url, 'resnet50', 'before')).status).toBe(200);
   expect((await request(standin.url, 'POST', '/v2/repository/models/resnet50/unload')).status).toBe(200);
-  // WHEN a request arrives: Triton's own 400 passes through, and the router re-reads the index
-  const stale = await infer(router.url, 'resnet50');
-  expect(stale.status).toBe(400);
-  expect(stale.json().error).toBe("Request for unknown model: 'resnet50' is not found");
-  // THEN the next request reloads it
-  await waitFor('resnet50 forgotten', async () => (await routerState(router.url)).models.find((m: any) => m.name === 'resnet50').loadedOn.length === 0);
-  expect((await infer(router.url, 'resnet50')).status).toBe(200);
-  expect((await standinStats(standin.url)).loadsByModel.resnet50).toBe(2);
+  const before = await standinStats(standin.url);
+  // WHEN a request arrives: Triton answers 404 "has no available versions"
+  const r = await infer(router.url, 'resnet50', 'after');
+  // THEN the router loaded it again (once its memory was reported free) and the request got the model's answer
+  expect(r.status).toBe(200);
+  expect(r.json()).toMatchObject({ model_name: 'resnet50', id: 'after' });
+  const after = await standinStats(standin.url);
+  expect(after.notLoaded - before.notLoaded).toBe(1);
+  expect(after.loadsByModel.resnet50).toBe(2);
+  expect(after.loadsIntoUnfreedMemory).toBe(0);
+  expect((await request(router.url, 'GET', '/metrics')).body).toContain('gpufleet_router_model_unloads_total{model="resnet50",backend="pool-a-0",reason="lost"} 1');
 });
 
 test('fails with 404 and a JSON error for a model it does not manage', async () => {
@@ -148,8 +154,9 @@ test('serves Prometheus text metrics with budget, in-flight and load latency', a
   }
 });
 
-test('answers the repository index for its models', async () => {
-  const r = await request(router.url, 'POST', '/v2/repository/index', {});
+test('answers the repository index for its models on the admin port only', async () => {
+  expect((await request(router.url, 'POST', '/v2/repository/index', {})).status).toBe(404);
+  const r = await request(router.adminUrl!, 'POST', '/v2/repository/index', {});
   expect(r.status).toBe(200);
   const byName = Object.fromEntries(r.json().map((e: any) => [e.name, e.state]));
   expect(byName).toMatchObject({ resnet50: 'READY', encoder: 'READY', big: 'UNAVAILABLE' });
@@ -166,7 +173,10 @@ describe('config errors', () => {
     ['fails on a missing backends list', { listen: '127.0.0.1:0', models: [] }, 'backends: expected a non-empty list, got nothing'],
     ['fails on a negative memory budget', { backends: [{ name: 'a', url: 'http://127.0.0.1:1', memoryGiB: -1 }] }, 'backends[0].memoryGiB: expected a number > 0, got -1'],
     ['fails on a backend URL with a path', { backends: [{ name: 'a', url: 'http://h:1/v2', memoryGiB: 1 }] }, 'backends[0].url: expected an http:// URL without path, e.g. http://127.0.0.1:8000, got "http://h:1/v2"'],
-    ['fails on an unknown key', { backends: [{ name: 'a', url: 'http://h:1', memoryGiB: 1 }], maxQueue: 3 }, 'maxQueue: unknown key, allowed: listen, backends, models, maxQueuePerModel, loadTimeoutSeconds, refreshIntervalSeconds, requestTimeoutSeconds, loadFailureBackoffSeconds'],
+    ['fails on an unknown key', { backends: [{ name: 'a', url: 'http://h:1', memoryGiB: 1 }], maxQueue: 3 }, 'maxQueue: unknown key, allowed: listen, admin, backends, models, maxQueuePerModel, loadTimeoutSeconds, refreshIntervalSeconds, requestTimeoutSeconds, loadFailureBackoffSeconds, maxLoadsPerBackend, unloadWaitSeconds, indexTimeoutSeconds, healthTimeoutSeconds'],
+    ['fails on more concurrent loads than Triton has HTTP workers to spare', { backends: [{ name: 'a', url: 'http://h:1', memoryGiB: 4 }], maxLoadsPerBackend: 8 }, "maxLoadsPerBackend: expected an integer from 1 to 7 (below Triton's 8 HTTP workers: a load over HTTP holds one for its whole duration), got 8"],
+    ['fails on a gRPC port out of range', { backends: [{ name: 'a', url: 'http://h:1', memoryGiB: 4, grpcPort: 70000 }] }, 'backends[0].grpcPort: expected an integer from 1 to 65535, got 70000'],
+    ['fails on an admin address equal to listen', { listen: '127.0.0.1:9000', admin: '127.0.0.1:9000', backends: [{ name: 'a', url: 'http://h:1', memoryGiB: 4 }] }, 'admin: expected an address other than listen (127.0.0.1:9000), got "127.0.0.1:9000"'],
     ['fails on a duplicate model', { backends: [{ name: 'a', url: 'http://h:1', memoryGiB: 4 }], models: [{ name: 'm', memoryGiB: 1 }, { name: 'm', memoryGiB: 1 }] }, 'models[1].name: "m" is already used by models[0]'],
     ['fails on a bad listen address', { listen: 'localhost', backends: [{ name: 'a', url: 'http://h:1', memoryGiB: 4 }] }, 'listen: expected HOST:PORT with a port from 0 to 65535, got "localhost"'],
     ['fails on a pinned model larger than every backend', { backends: [{ name: 'a', url: 'http://h:1', memoryGiB: 4 }], models: [{ name: 'm', memoryGiB: 5, pinned: true }] }, 'models[0].memoryGiB: pinned model "m" needs 5 GiB, more than the largest backend budget 4 GiB'],
@@ -184,10 +194,20 @@ describe('config errors', () => {
     expect(r.stderr).toBe(`gpufleet router: ${file}: ${cases[1][2]}\n`);
   });
 
-  test('fills defaults', () => {
+  test('fills defaults: loopback listeners, two loads per backend over HTTP', () => {
     const c = validateConfig({ backends: [{ name: 'a', url: 'http://h:1', memoryGiB: 4 }] });
-    expect(c).toMatchObject({ host: '127.0.0.1', port: 9000, models: [], maxQueuePerModel: 256, loadTimeoutSeconds: 120, refreshIntervalSeconds: 10, requestTimeoutSeconds: 0, loadFailureBackoffSeconds: 5 });
+    expect(c).toMatchObject({
+      host: '127.0.0.1', port: 9000, admin: { host: '127.0.0.1', port: 9001 }, models: [], maxQueuePerModel: 256, loadTimeoutSeconds: 120,
+      refreshIntervalSeconds: 10, requestTimeoutSeconds: 0, loadFailureBackoffSeconds: 5, maxLoadsPerBackend: 2, unloadWaitSeconds: 60,
+      indexTimeoutSeconds: 10, healthTimeoutSeconds: 2,
+    });
     expect(c.backends[0].discover).toBe('none');
+    expect(c.backends[0].grpcPort).toBeUndefined();
+  });
+
+  test('a bare listen port binds loopback; admin: false turns the admin port off', () => {
+    const c = validateConfig({ listen: 9100, admin: false, backends: [{ name: 'a', url: 'http://h:1', memoryGiB: 4 }] });
+    expect([c.host, c.port, c.admin]).toEqual(['127.0.0.1', 9100, undefined]);
   });
 
   test('fails without --config (exit 2, usage)', async () => {
@@ -200,6 +220,12 @@ describe('config errors', () => {
     } finally {
       err.mockRestore();
     }
+  });
+
+  test('examples/router.yaml is a valid config: loopback listeners, loads over gRPC', () => {
+    const c = loadConfigFile(require('path').join(__dirname, '..', 'examples', 'router.yaml'));
+    expect([c.host, c.admin]).toEqual(['127.0.0.1', { host: '127.0.0.1', port: 9001 }]);
+    expect(c.backends.map((b) => b.grpcPort)).toEqual([8001, 8011]);
   });
 
   test('fails on a config file that does not exist', () => {

@@ -71,7 +71,7 @@ test('never evicts a model with a request in flight, even the least recently use
   for (const m of ['busy', 'm2', 'm3']) expect((await infer(router.url, m)).status).toBe(200);
   expect(await loaded()).toEqual(['busy', 'm2', 'm3', 'pin']);
   const long = infer(router.url, 'busy', 'long');
-  await waitFor('busy in flight', async () => (await routerState(router.url)).backends[0].models.some((m: any) => m.name === 'busy' && m.inFlight === 1));
+  await waitFor('busy in flight', async () => (await routerState(router)).backends[0].models.some((m: any) => m.name === 'busy' && m.inFlight === 1));
   for (const m of ['m2', 'm3']) expect((await infer(router.url, m)).status).toBe(200);
   // WHEN m4 needs room
   expect((await infer(router.url, 'm4')).status).toBe(200);
@@ -118,7 +118,7 @@ test('fails with 503 when a load exceeds loadTimeoutSeconds, keeps the budget re
   expect(r.headers['retry-after']).toBe('5');
   expect(r.json().error).toBe("model 'hang' did not load within 1.5s (loadTimeoutSeconds) on backend a; the load goes on in the background");
   const hangState = async (): Promise<string | undefined> =>
-    (await routerState(router.url)).backends[0].models.find((m: any) => m.name === 'hang')?.state;
+    (await routerState(router)).backends[0].models.find((m: any) => m.name === 'hang')?.state;
   expect(await hangState()).toBe('loading');
   expect((await request(router.url, 'GET', '/metrics')).body).toContain('gpufleet_router_model_loads_total{model="hang",backend="a",result="timeout"} 1');
   // other models still load and serve meanwhile

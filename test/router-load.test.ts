@@ -1,6 +1,9 @@
 /**
- * Load: thousands of mixed requests through the router process, across many models, while loads and
- * evictions happen on two Triton stand-in processes. Every request must get exactly one well-formed answer.
+ * Load: thousands of mixed requests through the router process, across many models whose memory exceeds the
+ * backends', while loads and evictions happen on two Triton stand-in processes that behave as Triton r25.08 does
+ * (asynchronous unload: memory is free only once the model is destroyed; a load into memory still held fails as an
+ * out-of-memory and is counted). Backend a is loaded over HTTP, b over gRPC. Every request must get exactly one
+ * well-formed answer, and no load may be sent into memory not yet free.
  */
 import * as http from 'http';
 import { inferBody, killAll, Proc, request, standinStats, startRouter, startStandin, waitFor } from './support/triton-standin-procs';
@@ -14,11 +17,11 @@ let b: Proc;
 let router: Proc;
 
 beforeAll(async () => {
-  const standin = { memoryGiB: 5, defaultModelGiB: 1, models: { big: 10 }, loadDelayMs: 15, inferDelayMs: 1, failLoads: ['broken'] };
-  [a, b] = await Promise.all([startStandin(standin), startStandin(standin)]);
+  const standin = { memoryGiB: 5, defaultModelGiB: 1, models: { big: 10 }, loadDelayMs: 15, unloadDelayMs: 10, inferDelayMs: 1, failLoads: ['broken'] };
+  [a, b] = await Promise.all([startStandin(standin), startStandin({ ...standin, grpcPort: 0 })]);
   router = await startRouter({
     listen: '127.0.0.1:0',
-    backends: [{ name: 'a', url: a.url, memoryGiB: 5 }, { name: 'b', url: b.url, memoryGiB: 5 }],
+    backends: [{ name: 'a', url: a.url, memoryGiB: 5 }, { name: 'b', url: b.url, memoryGiB: 5, grpcPort: b.grpcPort }],
     models: [
       { name: 'hot', memoryGiB: 1, pinned: true },
       ...MODELS.map((name) => ({ name, memoryGiB: 1 })),
@@ -150,7 +153,7 @@ test(`answers each of ${TOTAL} mixed requests exactly once, well-formed, while m
         return;
     }
   });
-  console.log(`router-load: ${TOTAL} requests in ${seconds.toFixed(1)}s, by status ${JSON.stringify(Object.fromEntries([...byStatus].sort()))}`);
+  process.stdout.write(`router-load: ${TOTAL} requests in ${seconds.toFixed(1)}s, by status ${JSON.stringify(Object.fromEntries([...byStatus].sort()))}\n`);
   expect(problems.slice(0, 30)).toEqual([]);
 
   // the router counted every request once, and the backends saw loads and evictions but never ran out of memory
@@ -162,7 +165,11 @@ test(`answers each of ${TOTAL} mixed requests exactly once, well-formed, while m
   expect(sa.loads + sb.loads).toBeGreaterThan(MODELS.length); // evictions forced reloads
   expect(sa.unloads + sb.unloads).toBeGreaterThan(0);
   expect(sa.failedLoads + sb.failedLoads).toBeLessThanOrEqual(brokenLoads); // only the broken model fails
+  // no load was ever sent into memory still held by a model being unloaded, nor beyond the memory at all
+  expect([sa.loadsIntoUnfreedMemory, sb.loadsIntoUnfreedMemory, sa.oomLoads, sb.oomLoads]).toEqual([0, 0, 0, 0]);
   expect(Math.max(sa.maxUsedGiB, sb.maxUsedGiB)).toBeLessThanOrEqual(5);
   expect(sa.notLoaded + sb.notLoaded).toBe(0); // never forwarded to a backend without the model
+  expect(sb.grpcCalls).toBeGreaterThan(0); // b loads over gRPC
+  expect(Object.keys(sb.paths).filter((p) => p.endsWith('/load'))).toEqual([]);
   expect([...sa.loaded, ...sb.loaded]).toContain('hot');
 }, 120000);

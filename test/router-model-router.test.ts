@@ -50,7 +50,10 @@ describe('ModelRouter', () => {
     expect(headless.spec).toEqual({
       clusterIP: 'None',
       selector: { 'app.kubernetes.io/instance': 'cache-1g', 'app.kubernetes.io/name': 'triton' },
-      ports: [{ name: 'http', port: 8000, targetPort: 8000, protocol: 'TCP' }],
+      ports: [
+        { name: 'http', port: 8000, targetPort: 8000, protocol: 'TCP' },
+        { name: 'grpc', port: 8001, targetPort: 8001, protocol: 'TCP', appProtocol: 'kubernetes.io/h2c' },
+      ],
     });
   });
 
@@ -62,9 +65,11 @@ describe('ModelRouter', () => {
     const cfg = validateConfig(doc);
     expect(cfg.backends).toEqual([
       // the driver-reported memory of A100-80GB 1g.10gb and 3g.40gb (catalog), minus 0.6
-      { name: 'cache-1g', url: 'http://cache-1g-pods.serving.svc.cluster.local:8000', memoryGiB: round(mem('1g.10gb') - 0.6), discover: 'dns' },
-      { name: 'cache-3g', url: 'http://cache-3g-pods.serving.svc.cluster.local:8000', memoryGiB: round(mem('3g.40gb') - 0.6), discover: 'dns' },
+      { name: 'cache-1g', url: 'http://cache-1g-pods.serving.svc.cluster.local:8000', memoryGiB: round(mem('1g.10gb') - 0.6), discover: 'dns', grpcPort: 8001 },
+      { name: 'cache-3g', url: 'http://cache-3g-pods.serving.svc.cluster.local:8000', memoryGiB: round(mem('3g.40gb') - 0.6), discover: 'dns', grpcPort: 8001 },
     ]);
+    // inference on all interfaces of the pod (its Service); state and control on the pod's loopback only
+    expect(cfg.admin).toEqual({ host: '127.0.0.1', port: 9001 });
     expect(cfg.models.map((m) => m.name)).toEqual(['bert-large', 'llama-3b', 'resnet50']);
     expect(cfg.models.find((m) => m.name === 'bert-large')!.pinned).toBe(true);
     expect(cfg).toMatchObject({ host: '0.0.0.0', port: 8000, maxQueuePerModel: 256, loadTimeoutSeconds: 120, refreshIntervalSeconds: 10 });

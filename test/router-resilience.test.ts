@@ -20,7 +20,7 @@ describe('restart adoption', () => {
   test('adopts models READY on a backend at start instead of loading them again', async () => {
     router = await startRouter({ listen: '127.0.0.1:0', backends: [{ name: 'a', url: a.url, memoryGiB: 4 }], models, refreshIntervalSeconds: 60 });
     await waitFor('router ready', async () => (await request(router.url, 'GET', '/v2/health/ready')).status === 200);
-    const state = await routerState(router.url);
+    const state = await routerState(router);
     expect(state.backends[0].models.map((m: any) => [m.name, m.state])).toEqual([['m1', 'ready'], ['m2', 'ready']]);
     expect(state.backends[0].unmanaged).toEqual(['other']);
     expect(state.backends[0].usedGiB).toBe(2);
@@ -56,13 +56,13 @@ describe('backend down', () => {
       models,
       refreshIntervalSeconds: 0.5,
     });
-    await waitFor('both backends up', async () => (await routerState(router.url)).backends.every((x: any) => x.up));
+    await waitFor('both backends up', async () => (await routerState(router)).backends.every((x: any) => x.up));
   }, 60000);
 
   test('re-homes the models of a backend that disappears', async () => {
     // GIVEN m1 loaded on the backend with most room (a, listed first)
     expect((await infer(router.url, 'm1')).status).toBe(200);
-    const home = (await routerState(router.url)).models.find((m: any) => m.name === 'm1').loadedOn;
+    const home = (await routerState(router)).models.find((m: any) => m.name === 'm1').loadedOn;
     expect(home).toHaveLength(1);
     const [gone, other] = home[0] === 'a' ? [a, b] : [b, a];
     // WHEN that backend dies
@@ -73,7 +73,7 @@ describe('backend down', () => {
     expect(replies.map((r) => r.status)).toEqual([200, 200, 200]);
     expect(replies.map((r) => r.json().id)).toEqual(['after-0', 'after-1', 'after-2']);
     expect((await standinStats(other.url)).loaded).toEqual(['m1']);
-    const state = await routerState(router.url);
+    const state = await routerState(router);
     expect(state.backends.find((x: any) => x.name === home[0]).up).toBe(false);
     expect((await request(router.url, 'GET', '/metrics')).body).toContain(`gpufleet_router_backend_up{backend="${home[0]}"} 0`);
   });
@@ -81,17 +81,17 @@ describe('backend down', () => {
   test('keeps serving from the remaining backend within its budget', async () => {
     // the surviving backend holds 2 GiB: four models rotate through it
     for (const m of ['m2', 'm3', 'm4', 'm1', 'm2']) expect((await infer(router.url, m)).status).toBe(200);
-    const survivor = (await routerState(router.url)).backends.find((x: any) => x.up);
+    const survivor = (await routerState(router)).backends.find((x: any) => x.up);
     expect(survivor.usedGiB).toBeLessThanOrEqual(2);
   });
 
   test('uses a backend again once it answers its index read', async () => {
     // GIVEN the dead backend restarts on its old port
-    const down = (await routerState(router.url)).backends.find((x: any) => !x.up);
+    const down = (await routerState(router)).backends.find((x: any) => !x.up);
     const port = Number(new URL(down.url).port);
     const again = await startStandin({ port, memoryGiB: 2, defaultModelGiB: 1 });
     // THEN the periodic refresh marks it up, and new loads go there when the other is full
-    await waitFor('backend up again', async () => (await routerState(router.url)).backends.every((x: any) => x.up));
+    await waitFor('backend up again', async () => (await routerState(router)).backends.every((x: any) => x.up));
     for (const m of ['m1', 'm2', 'm3', 'm4']) expect((await infer(router.url, m)).status).toBe(200);
     expect((await standinStats(again.url)).loads).toBeGreaterThan(0);
   });
@@ -108,8 +108,10 @@ describe('backend failure shape', () => {
     expect(r.status).toBe(503);
     expect(r.json().error).toBe("model 'm1' is not loaded and no backend able to hold it is up (solo)");
     expect(r.headers['retry-after']).toBe('5');
-    expect((await request(router.url, 'GET', '/v2/health/ready')).status).toBe(503);
+    // the router stays ready: it answers (and counts) requests while no backend is up, which is what wakes a pool at zero
+    expect((await request(router.url, 'GET', '/v2/health/ready')).status).toBe(200);
     expect((await request(router.url, 'GET', '/v2/health/live')).status).toBe(200);
+    expect((await request(router.url, 'GET', '/metrics')).body).toContain('gpufleet_router_backend_up{backend="solo"} 0');
   });
 
   test('fails with 502 and a JSON error when a backend keeps breaking the connection, after one retry', async () => {
@@ -120,7 +122,7 @@ describe('backend failure shape', () => {
     expect(r.status).toBe(502);
     expect(r.json().error).toMatch(/^backend flaky failed: ECONNRESET/);
     // the backend still answers its index: it stays up, and other requests still work
-    const state = await routerState(router.url);
+    const state = await routerState(router);
     expect(state.backends[0].up).toBe(true);
     expect((await request(router.url, 'GET', '/metrics')).body).toContain('gpufleet_router_requests_total{model="m2",code="502"} 1');
     expect((await infer(router.url, 'm1')).status).toBe(200);
@@ -133,7 +135,7 @@ describe('shutdown', () => {
     const router = await startRouter({ listen: '127.0.0.1:0', backends: [{ name: 'a', url: a.url, memoryGiB: 2 }], models, refreshIntervalSeconds: 60 });
     await waitFor('router ready', async () => (await request(router.url, 'GET', '/v2/health/ready')).status === 200);
     const pending = infer(router.url, 'm1', 'last');
-    await waitFor('request in flight', async () => (await routerState(router.url)).backends[0].outstanding === 1);
+    await waitFor('request in flight', async () => (await routerState(router)).backends[0].outstanding === 1);
     const exited = router.kill('SIGTERM');
     const r = await pending;
     expect(r.status).toBe(200);

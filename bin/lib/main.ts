@@ -3,13 +3,23 @@
  * to exit codes: 0 success; 1 internal error (stack with GPUFLEET_DEBUG=1); 2 bad input (usage,
  * unreadable file, invalid fleet: one line per problem on stderr, nothing written).
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import { closest, commandHelp, parseArgs, wantsHelp, type CommandSpec } from './args';
 import { CHECK, checkPlanFlags, COMMANDS, PLAN, REPORT, ROUTER, runCheck, runPlan, runReport, runRouter } from './commands';
 import { REBALANCE } from './rebalance-spec';
 import { CliInputError, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, usageError } from './errors';
 
+/** The package version: from the package.json above this file (bin/lib in the sources, lib/bin/lib compiled). */
 export function version(): string {
-  return (require('../../package.json') as { version: string }).version;
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (fs.existsSync(file)) {
+      const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string; version: string };
+      if (pkg.name === 'gpufleet') return pkg.version;
+    }
+    if (path.dirname(dir) === dir) throw new Error(`no package.json of gpufleet above ${__dirname}`);
+  }
 }
 
 export function mainHelp(): string {

@@ -1,5 +1,6 @@
-import * as aws from '@pulumi/aws';
-import * as k8s from '@pulumi/kubernetes';
+import * as iam from '@pulumi/aws/iam';
+import { Provider as KubernetesProvider } from '@pulumi/kubernetes/provider';
+import * as helm from '@pulumi/kubernetes/helm/v3';
 import * as pulumi from '@pulumi/pulumi';
 import { POOL_LABEL } from '../k8s/labels';
 import { irsaTrustPolicy, policyDocument, stableJson } from './iam-documents';
@@ -19,7 +20,7 @@ export interface ClusterAutoscalerArgs {
   /** The cluster (IRSA: needs its OIDC provider). */
   readonly cluster: WorkloadIdentityProvider;
   /** Kubernetes provider of the cluster. */
-  readonly provider: k8s.Provider;
+  readonly provider: KubernetesProvider;
   /** AWS region of the Auto Scaling groups. */
   readonly region: pulumi.Input<string>;
   /** Chart version. @default '9.56.0' */
@@ -65,23 +66,23 @@ export function clusterAutoscalerPolicy(clusterName: string) {
 export class ClusterAutoscaler extends pulumi.ComponentResource {
   public static readonly TYPE = 'gpufleet:cloud:ClusterAutoscaler';
 
-  public readonly role: aws.iam.Role;
-  public readonly release: k8s.helm.v3.Release;
+  public readonly role: iam.Role;
+  public readonly release: helm.Release;
 
   constructor(name: string, args: ClusterAutoscalerArgs, opts?: pulumi.ComponentResourceOptions) {
     super(ClusterAutoscaler.TYPE, name, ClusterAutoscaler.check(args), opts);
     const d = CLUSTER_AUTOSCALER_DEFAULTS;
     const sa = { namespace: d.namespace, name: d.serviceAccount };
-    this.role = new aws.iam.Role(`${name}-role`, {
+    this.role = new iam.Role(`${name}-role`, {
       description: 'gpufleet: cluster-autoscaler (IRSA)',
       assumeRolePolicy: pulumi.all([args.cluster.oidcProviderArn!, args.cluster.oidcIssuerUrl])
         .apply(([arn, issuer]) => stableJson(irsaTrustPolicy(arn, issuer, sa))),
     }, { parent: this });
-    const policy = new aws.iam.RolePolicy(`${name}-policy`, {
+    const policy = new iam.RolePolicy(`${name}-policy`, {
       role: this.role.id,
       policy: args.cluster.clusterName.apply((c) => stableJson(clusterAutoscalerPolicy(c))),
     }, { parent: this });
-    this.release = new k8s.helm.v3.Release(`${name}-release`, {
+    this.release = new helm.Release(`${name}-release`, {
       name: 'cluster-autoscaler',
       chart: d.chart,
       version: args.version ?? d.version,

@@ -1,5 +1,7 @@
-import * as aws from '@pulumi/aws';
-import * as k8s from '@pulumi/kubernetes';
+import * as ec2 from '@pulumi/aws/ec2';
+import * as eks from '@pulumi/aws/eks';
+import * as iam from '@pulumi/aws/iam';
+import { Provider as KubernetesProvider } from '@pulumi/kubernetes/provider';
 import * as pulumi from '@pulumi/pulumi';
 import { quote } from '../fleet/quote';
 import { POOL_LABEL } from '../k8s/labels';
@@ -191,15 +193,15 @@ export class GpuCluster extends pulumi.ComponentResource implements WorkloadIden
   /** Kubeconfig of the cluster, marked secret. */
   public readonly kubeconfig: pulumi.Output<string>;
   /** Kubernetes provider bound to the cluster. */
-  public readonly provider: k8s.Provider;
+  public readonly provider: KubernetesProvider;
   /** True when the cluster was created by this component. */
   public readonly created: boolean;
   /** The created cluster (undefined for an existing one). */
-  public readonly cluster?: aws.eks.Cluster;
+  public readonly cluster?: eks.Cluster;
   /** The system node group (created cluster only). */
-  public readonly systemNodeGroup?: aws.eks.NodeGroup;
+  public readonly systemNodeGroup?: eks.NodeGroup;
   /** The node role of the GPU node groups. */
-  public readonly nodeRole: aws.iam.Role;
+  public readonly nodeRole: iam.Role;
   /** The node role's managed policy attachments (worker, CNI, registry read-only). */
   public readonly nodeRoleDependencies: readonly pulumi.Resource[];
 
@@ -256,20 +258,20 @@ export class GpuCluster extends pulumi.ComponentResource implements WorkloadIden
     this.created = !existing;
     const tags = args.tags;
 
-    this.nodeRole = new aws.iam.Role(`${name}-node-role`, {
+    this.nodeRole = new iam.Role(`${name}-node-role`, {
       name: args.nodeRoleName,
       assumeRolePolicy: assumeRole('ec2.amazonaws.com'),
       description: 'gpufleet: EKS worker nodes',
       tags,
     }, { parent: this });
     const nodePolicies = ['AmazonEKSWorkerNodePolicy', 'AmazonEKS_CNI_Policy', 'AmazonEC2ContainerRegistryReadOnly'].map((p) =>
-      new aws.iam.RolePolicyAttachment(`${name}-node-${p}`, { role: this.nodeRole.name, policyArn: `${MANAGED_POLICY}/${p}` }, { parent: this }));
+      new iam.RolePolicyAttachment(`${name}-node-${p}`, { role: this.nodeRole.name, policyArn: `${MANAGED_POLICY}/${p}` }, { parent: this }));
     this.nodeRoleArn = this.nodeRole.arn;
     this.nodeRoleDependencies = nodePolicies;
 
     let kubeconfig: pulumi.Output<string>;
     if (existing) {
-      const found = aws.eks.getClusterOutput({ name: args.existingClusterName! }, { parent: this });
+      const found = eks.getClusterOutput({ name: args.existingClusterName! }, { parent: this });
       this.clusterName = found.name;
       this.endpoint = found.endpoint;
       this.certificateAuthorityData = found.certificateAuthorities.apply((c) => c[0].data);
@@ -277,7 +279,7 @@ export class GpuCluster extends pulumi.ComponentResource implements WorkloadIden
       this.subnetIds = args.subnetIds !== undefined ? pulumi.output(args.subnetIds) : found.vpcConfig.subnetIds;
       this.oidcProviderArn = args.irsa === false ? undefined : args.oidcProviderArn !== undefined
         ? pulumi.output(args.oidcProviderArn)
-        : aws.iam.getOpenIdConnectProviderOutput({ url: this.oidcIssuerUrl }, { parent: this }).arn;
+        : iam.getOpenIdConnectProviderOutput({ url: this.oidcIssuerUrl }, { parent: this }).arn;
       kubeconfig = args.kubeconfig !== undefined
         ? pulumi.output(args.kubeconfig)
         : pulumi.all([this.clusterName, this.endpoint, this.certificateAuthorityData, args.region])
@@ -285,18 +287,18 @@ export class GpuCluster extends pulumi.ComponentResource implements WorkloadIden
     } else {
       const subnetIds = args.subnetIds !== undefined
         ? pulumi.output(args.subnetIds)
-        : aws.ec2.getSubnetsOutput({ filters: [{ name: 'default-for-az', values: ['true'] }] }, { parent: this }).ids;
+        : ec2.getSubnetsOutput({ filters: [{ name: 'default-for-az', values: ['true'] }] }, { parent: this }).ids;
       this.subnetIds = subnetIds;
-      const clusterRole = new aws.iam.Role(`${name}-cluster-role`, {
+      const clusterRole = new iam.Role(`${name}-cluster-role`, {
         assumeRolePolicy: assumeRole('eks.amazonaws.com'),
         description: 'gpufleet: EKS control plane',
         tags,
       }, { parent: this });
-      const clusterPolicy = new aws.iam.RolePolicyAttachment(`${name}-cluster-AmazonEKSClusterPolicy`, {
+      const clusterPolicy = new iam.RolePolicyAttachment(`${name}-cluster-AmazonEKSClusterPolicy`, {
         role: clusterRole.name,
         policyArn: `${MANAGED_POLICY}/AmazonEKSClusterPolicy`,
       }, { parent: this });
-      const cluster = new aws.eks.Cluster(`${name}-eks`, {
+      const cluster = new eks.Cluster(`${name}-eks`, {
         name: args.clusterName,
         version: args.version ?? '1.33',
         roleArn: clusterRole.arn,
@@ -322,14 +324,14 @@ export class GpuCluster extends pulumi.ComponentResource implements WorkloadIden
       this.certificateAuthorityData = cluster.certificateAuthority.apply((c) => c.data ?? '');
       this.oidcIssuerUrl = cluster.identities.apply((i) => i[0].oidcs[0].issuer);
       if (args.irsa !== false) {
-        const oidc = new aws.iam.OpenIdConnectProvider(`${name}-oidc`, {
+        const oidc = new iam.OpenIdConnectProvider(`${name}-oidc`, {
           url: this.oidcIssuerUrl,
           clientIdLists: ['sts.amazonaws.com'],
           tags,
         }, { parent: this });
         this.oidcProviderArn = oidc.arn;
       }
-      this.systemNodeGroup = new aws.eks.NodeGroup(`${name}-system`, {
+      this.systemNodeGroup = new eks.NodeGroup(`${name}-system`, {
         clusterName: cluster.name,
         nodeRoleArn: this.nodeRole.arn,
         subnetIds,
@@ -345,7 +347,7 @@ export class GpuCluster extends pulumi.ComponentResource implements WorkloadIden
         dependsOn: nodePolicies,
         ignoreChanges: ['scalingConfig.desiredSize'],
       });
-      new aws.eks.Addon(`${name}-pod-identity-agent`, {
+      new eks.Addon(`${name}-pod-identity-agent`, {
         clusterName: cluster.name,
         addonName: 'eks-pod-identity-agent',
         resolveConflictsOnCreate: 'OVERWRITE',
@@ -359,7 +361,7 @@ export class GpuCluster extends pulumi.ComponentResource implements WorkloadIden
         .apply(([n, e, ca, r]) => eksKubeconfig(n, e, ca, r));
     }
     this.kubeconfig = pulumi.secret(kubeconfig);
-    this.provider = new k8s.Provider(`${name}-k8s`, {
+    this.provider = new KubernetesProvider(`${name}-k8s`, {
       kubeconfig: this.kubeconfig,
       enableServerSideApply: true,
     }, {

@@ -1,4 +1,5 @@
-import * as aws from '@pulumi/aws';
+import * as autoscaling from '@pulumi/aws/autoscaling';
+import * as eks from '@pulumi/aws/eks';
 import * as pulumi from '@pulumi/pulumi';
 import { defaultInstanceType, findGpuType, findInstanceType, INSTANCE_TYPES, instanceTypesFor, type InstanceType } from '../catalog';
 import type { Plan, PlanMigConfig } from '../planner/types';
@@ -323,7 +324,7 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
   public readonly labels: Readonly<Record<string, string>>;
   /** Cluster-autoscaler tags (on the node group and its Auto Scaling group). */
   public readonly autoscalerTags: pulumi.Output<Record<string, string>>;
-  public readonly nodeGroup: aws.eks.NodeGroup;
+  public readonly nodeGroup: eks.NodeGroup;
   public readonly nodeGroupName: pulumi.Output<string>;
   /** The Auto Scaling group EKS created for the node group. */
   public readonly autoScalingGroupName: pulumi.Output<string>;
@@ -350,7 +351,7 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
       clusterName, pool: args.pool, poolLabel, migConfig: args.migConfig, resources: this.resources, gpuProduct,
     }));
 
-    this.nodeGroup = new aws.eks.NodeGroup(`${name}-nodes`, {
+    this.nodeGroup = new eks.NodeGroup(`${name}-nodes`, {
       clusterName: args.cluster.clusterName,
       nodeRoleArn: args.cluster.nodeRoleArn,
       subnetIds: args.subnetIds ?? args.cluster.subnetIds,
@@ -377,7 +378,7 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
     // the node templates for scale-from-zero: tag the group itself (not propagated to instances).
     const keys = Object.keys(clusterAutoscalerTags({ clusterName: '<cluster>', pool: args.pool, poolLabel, migConfig: args.migConfig, resources: this.resources, gpuProduct }));
     for (const key of keys) {
-      new aws.autoscaling.Tag(`${name}-asg-${key === `${CA}/<cluster>` ? 'cluster-owned' : tagKeyId(key)}`, {
+      new autoscaling.Tag(`${name}-asg-${key === `${CA}/<cluster>` ? 'cluster-owned' : tagKeyId(key)}`, {
         autoscalingGroupName: this.autoScalingGroupName,
         tag: this.autoscalerTags.apply((t) => {
           const realKey = key === `${CA}/<cluster>` ? Object.keys(t).find((k) => t[k] === 'owned')! : key;

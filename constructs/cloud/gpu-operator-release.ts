@@ -1,4 +1,6 @@
-import * as k8s from '@pulumi/kubernetes';
+import { Provider as KubernetesProvider } from '@pulumi/kubernetes/provider';
+import * as helm from '@pulumi/kubernetes/helm/v3';
+import type * as k8sOutput from '@pulumi/kubernetes/types/output';
 import * as pulumi from '@pulumi/pulumi';
 import { NVIDIA_HELM_REPOSITORY_URL } from '../k8s/gpu-operator';
 import { GPU_OPERATOR_CHART_VERSION, GpuOperatorHelmValues } from '../k8s/gpu-operator-values';
@@ -10,7 +12,7 @@ export interface GpuOperatorReleaseArgs {
    */
   readonly values: GpuOperatorHelmValues;
   /** Kubernetes provider of the cluster. */
-  readonly provider: k8s.Provider;
+  readonly provider: KubernetesProvider;
   /** @default 'gpu-operator' */
   readonly namespace?: string;
   /** Chart version. @default GPU_OPERATOR_CHART_VERSION ('v26.7.0') */
@@ -41,9 +43,9 @@ export class GpuOperatorRelease extends pulumi.ComponentResource {
   public readonly namespace: string;
   public readonly version: string;
   public readonly values: GpuOperatorHelmValues;
-  public readonly release: k8s.helm.v3.Release;
+  public readonly release: helm.Release;
   /** Release status (name, revision, status) as Helm reports it. */
-  public readonly status: pulumi.Output<k8s.types.output.helm.v3.ReleaseStatus>;
+  public readonly status: pulumi.Output<k8sOutput.helm.v3.ReleaseStatus>;
 
   private static check(args: GpuOperatorReleaseArgs): {} {
     const namespace = args.namespace ?? 'gpu-operator';
@@ -67,7 +69,7 @@ export class GpuOperatorRelease extends pulumi.ComponentResource {
     const timeout = args.timeoutSeconds ?? 900;
     this.version = args.version ?? GPU_OPERATOR_CHART_VERSION;
     this.values = args.values;
-    this.release = new k8s.helm.v3.Release(`${name}-release`, {
+    this.release = new helm.Release(`${name}-release`, {
       name: 'gpu-operator',
       chart: 'gpu-operator',
       version: this.version,

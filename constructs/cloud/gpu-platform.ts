@@ -1,13 +1,16 @@
-import * as aws from '@pulumi/aws';
+import { getRegionOutput } from '@pulumi/aws/getRegion';
 import * as pulumi from '@pulumi/pulumi';
 import type { GpuOperatorHelmValues } from '../k8s/gpu-operator-values';
+import type { PlatformPrerequisites, ResolvedPrerequisites } from '../k8s/platform-prerequisites';
 import type { Plan } from '../planner/types';
 import { ClusterAutoscaler } from './cluster-autoscaler';
+import { ClusterPrerequisites } from './cluster-prerequisites';
+import { clusterPrerequisites, planApiGroups, type PrerequisiteInstall } from './prerequisite-installs';
 import { GpuCluster, GpuClusterArgs } from './gpu-cluster';
 import { GpuNodeGroup, GpuNodeGroupOptions } from './gpu-node-group';
 import { GpuOperatorRelease } from './gpu-operator-release';
 import { ModelRepositoryBucket, ModelRepositoryBucketArgs, ModelRepositoryGrant, ServiceAccountRef, WorkloadIdentityMechanism } from './model-repository-bucket';
-import { KubeObject, PlatformRelease } from './platform-release';
+import { KubeObject, PlatformRelease, releaseSkips } from './platform-release';
 import { nodesNeededAtMaximum } from '../k8s/check-rendering';
 
 export interface GpuPlatformArgs {
@@ -40,11 +43,22 @@ export interface GpuPlatformArgs {
   /** Kinds of the objects to leave out (`PlatformReleaseArgs.excludeKinds`). @default [] */
   readonly excludeKinds?: readonly string[];
   /**
+   * What the cluster already has, in the platform's prerequisites vocabulary (`{ keda: true, prometheus: { namespace:
+   * 'monitoring' } }`); a key that is not set is absent. For every custom-resource API group the objects use and the
+   * cluster lacks, the platform installs the upstream chart or manifest at a pinned version (`PREREQUISITE_INSTALLS`:
+   * Prometheus operator CRDs, Gateway API CRDs, KEDA) before the objects, or leaves the objects out (`release.skipped`).
+   * @default {} - a fresh cluster: nothing
+   */
+  readonly clusterHas?: PlatformPrerequisites;
+  /**
    * Install the cluster-autoscaler (Helm, IRSA) that scales the GPU node groups, from zero too.
    * @default - true for a created cluster, false for an existing one (which usually runs its own)
    */
   readonly clusterAutoscaler?: boolean;
 }
+
+/** Namespace of the GPU operator's Helm release. */
+const GPU_OPERATOR_NAMESPACE = 'gpu-operator';
 
 /**
  * A whole gpufleet platform on AWS, in dependency order: the EKS cluster → one GPU node group per node
@@ -69,6 +83,11 @@ export class GpuPlatform extends pulumi.ComponentResource {
     }
     if (ami === 'BOTTLEROCKET_x86_64_NVIDIA' && v?.devicePlugin?.enabled) {
       problems.push("operatorValues: devicePlugin.enabled must be false on BOTTLEROCKET_x86_64_NVIDIA nodes (they run their own device plugin), got true; render the GPU operator with nodeImage 'bottlerocket-nvidia'");
+    }
+    try {
+      clusterPrerequisites(args.clusterHas);
+    } catch (e) {
+      problems.push(`clusterHas: ${(e as Error).message}`);
     }
     const autoscaler = args.clusterAutoscaler ?? args.cluster?.existingClusterName === undefined;
     if (args.cluster?.irsa === false && autoscaler) {
@@ -110,6 +129,16 @@ export class GpuPlatform extends pulumi.ComponentResource {
       .sort((a, b) => a.namespace.localeCompare(b.namespace));
   }
 
+  /**
+   * The installs the objects need on a cluster that has `args.clusterHas` (pure: what `new GpuPlatform(...)` will
+   * install, for a program that renders its platform's prerequisites declaration first).
+   */
+  public static prerequisiteInstalls(args: Pick<GpuPlatformArgs, 'objects' | 'clusterHas' | 'excludeKinds'>): readonly PrerequisiteInstall[] {
+    const has = clusterPrerequisites(args.clusterHas);
+    const skip = releaseSkips(args.objects, { operatorNamespace: GPU_OPERATOR_NAMESPACE, skipKarpenterObjects: true, excludeKinds: args.excludeKinds ?? [] });
+    return planApiGroups(args.objects.filter((o) => !skip.has(o)), has, undefined, new Set(['nvidia.com'])).installs;
+  }
+
   private static check(args: GpuPlatformArgs): {} {
     const problems = GpuPlatform.problems(args);
     if (problems.length > 0) throw new Error(problems.join('; '));
@@ -124,6 +153,10 @@ export class GpuPlatform extends pulumi.ComponentResource {
   /** The cluster-autoscaler, when installed. */
   public readonly clusterAutoscaler?: ClusterAutoscaler;
   public readonly release: PlatformRelease;
+  /** What the cluster has (`clusterHas`, unset keys absent). */
+  public readonly clusterHas: ResolvedPrerequisites;
+  /** The prerequisite installs (CRDs, KEDA) the objects need and the cluster lacks. */
+  public readonly prerequisites: ClusterPrerequisites;
   /** On-demand USD per hour of the plan's GPU nodes. */
   public readonly costPerHour: number;
 
@@ -137,14 +170,20 @@ export class GpuPlatform extends pulumi.ComponentResource {
       this.clusterAutoscaler = new ClusterAutoscaler(`${name}-cluster-autoscaler`, {
         cluster: this.cluster,
         provider: this.cluster.provider,
-        region: args.cluster?.region ?? aws.getRegionOutput({}, { parent: this }).region,
+        region: args.cluster?.region ?? getRegionOutput({}, { parent: this }).region,
       }, { parent: this });
     }
     this.bucket = new ModelRepositoryBucket(`${name}-models`, args.bucket ?? {}, { parent: this });
     this.bucket.putModelConfigs(args.modelConfigs ?? []);
     const mechanism = args.workloadIdentity ?? 'irsa';
     this.grants = GpuPlatform.modelReaders(args).map((sa) => this.bucket.grantRead(sa, this.cluster, { mechanism }));
-    this.operator = new GpuOperatorRelease(`${name}-gpu-operator`, { values: args.operatorValues, provider: this.cluster.provider }, { parent: this });
+    this.operator = new GpuOperatorRelease(`${name}-gpu-operator`, { values: args.operatorValues, provider: this.cluster.provider, namespace: GPU_OPERATOR_NAMESPACE }, { parent: this });
+    this.clusterHas = clusterPrerequisites(args.clusterHas);
+    // After the system nodes (the provider waits for them), before any object of the API groups they serve.
+    this.prerequisites = new ClusterPrerequisites(`${name}-prerequisites`, {
+      installs: GpuPlatform.prerequisiteInstalls(args),
+      provider: this.cluster.provider,
+    }, { parent: this });
     this.release = new PlatformRelease(`${name}-platform`, {
       objects: args.objects,
       provider: this.cluster.provider,
@@ -154,6 +193,7 @@ export class GpuPlatform extends pulumi.ComponentResource {
         ? this.grants.map((g) => ({ namespace: g.serviceAccount.namespace, name: g.serviceAccount.name, roleArn: g.roleArn }))
         : [],
       excludeKinds: args.excludeKinds,
+      clusterApis: { clusterHas: this.clusterHas, installed: this.prerequisites },
       waitFor: this.grants.flatMap((g) => (g.podIdentityAssociation ? [g.podIdentityAssociation] : [])),
     }, { parent: this });
     this.registerOutputs({

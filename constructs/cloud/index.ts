@@ -6,3 +6,6 @@ export * from './gpu-operator-release';
 export * from './platform-release';
 export * from './gpu-platform';
 export * from './cluster-autoscaler';
+export * from './cluster-prerequisites';
+export * from './model-repository-contents';
+export * from './prerequisite-installs';

@@ -1,4 +1,7 @@
-import * as aws from '@pulumi/aws';
+import * as eks from '@pulumi/aws/eks';
+import * as iam from '@pulumi/aws/iam';
+import * as s3 from '@pulumi/aws/s3';
+import { getRegionOutput } from '@pulumi/aws/getRegion';
 import * as pulumi from '@pulumi/pulumi';
 import { isDns1123Label } from '../fleet/names';
 import { irsaTrustPolicy, policyDocument, PolicyStatement, stableJson, wildcardResources } from './iam-documents';
@@ -48,12 +51,12 @@ export interface ModelRepositoryGrant {
   readonly serviceAccount: ServiceAccountRef;
   readonly mechanism: WorkloadIdentityMechanism;
   /** The role the service account assumes. Annotate the service account with its ARN for IRSA. */
-  readonly role: aws.iam.Role;
+  readonly role: iam.Role;
   readonly roleArn: pulumi.Output<string>;
   /** The inline read-only policy of the role. */
-  readonly policy: aws.iam.RolePolicy;
+  readonly policy: iam.RolePolicy;
   /** The Pod Identity association (mechanism `pod-identity` only). */
-  readonly podIdentityAssociation?: aws.eks.PodIdentityAssociation;
+  readonly podIdentityAssociation?: eks.PodIdentityAssociation;
   /** The IAM actions granted: `s3:GetObject` and `s3:ListBucket` (plus `kms:Decrypt` with a KMS key). */
   readonly actions: readonly string[];
 }
@@ -78,9 +81,9 @@ export class ModelRepositoryBucket extends pulumi.ComponentResource {
   /** `s3://<bucket>/<prefix>`, the `--model-repository` of Triton. */
   public readonly repositoryUri: pulumi.Output<string>;
   /** The bucket policy (created bucket only). */
-  public readonly bucketPolicy?: aws.s3.BucketPolicy;
+  public readonly bucketPolicy?: s3.BucketPolicy;
   /** The created bucket; undefined for an existing bucket. */
-  public readonly bucket?: aws.s3.Bucket;
+  public readonly bucket?: s3.Bucket;
   private readonly kmsKeyArn?: pulumi.Input<string>;
   private readonly grants = new Map<string, ModelRepositoryGrant>();
   private readonly componentName: string;
@@ -97,7 +100,7 @@ export class ModelRepositoryBucket extends pulumi.ComponentResource {
       this.bucketName = pulumi.output(args.existingBucketName);
       this.bucketArn = pulumi.interpolate`arn:aws:s3:::${this.bucketName}`;
     } else {
-      const bucket = new aws.s3.Bucket(`${name}-bucket`, {
+      const bucket = new s3.Bucket(`${name}-bucket`, {
         bucket: args.bucketName,
         forceDestroy: args.forceDestroy ?? false,
         tags: args.tags,
@@ -105,22 +108,22 @@ export class ModelRepositoryBucket extends pulumi.ComponentResource {
       this.bucket = bucket;
       this.bucketName = bucket.bucket;
       this.bucketArn = bucket.arn;
-      const ownership = new aws.s3.BucketOwnershipControls(`${name}-ownership`, {
+      const ownership = new s3.BucketOwnershipControls(`${name}-ownership`, {
         bucket: bucket.id,
         rule: { objectOwnership: 'BucketOwnerEnforced' },
       }, { parent: this });
-      const publicAccess = new aws.s3.BucketPublicAccessBlock(`${name}-public-access`, {
+      const publicAccess = new s3.BucketPublicAccessBlock(`${name}-public-access`, {
         bucket: bucket.id,
         blockPublicAcls: true,
         blockPublicPolicy: true,
         ignorePublicAcls: true,
         restrictPublicBuckets: true,
       }, { parent: this });
-      new aws.s3.BucketVersioning(`${name}-versioning`, {
+      new s3.BucketVersioning(`${name}-versioning`, {
         bucket: bucket.id,
         versioningConfiguration: { status: 'Enabled' },
       }, { parent: this });
-      new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-encryption`, {
+      new s3.BucketServerSideEncryptionConfiguration(`${name}-encryption`, {
         bucket: bucket.id,
         rules: [{
           applyServerSideEncryptionByDefault: args.kmsKeyArn === undefined
@@ -129,7 +132,7 @@ export class ModelRepositoryBucket extends pulumi.ComponentResource {
           bucketKeyEnabled: args.kmsKeyArn !== undefined,
         }],
       }, { parent: this });
-      this.bucketPolicy = new aws.s3.BucketPolicy(`${name}-policy`, {
+      this.bucketPolicy = new s3.BucketPolicy(`${name}-policy`, {
         bucket: bucket.id,
         policy: bucket.arn.apply((arn) => stableJson(ModelRepositoryBucket.tlsOnlyPolicy(arn))),
       }, {
@@ -247,21 +250,21 @@ export class ModelRepositoryBucket extends pulumi.ComponentResource {
       ? pulumi.all([cluster.oidcProviderArn!, cluster.oidcIssuerUrl])
         .apply(([arn, issuer]) => stableJson(ModelRepositoryBucket.irsaTrustPolicy(arn, issuer, serviceAccount)))
       : pulumi.output(stableJson(ModelRepositoryBucket.podIdentityTrustPolicy()));
-    const role = new aws.iam.Role(`${id}-role`, {
+    const role = new iam.Role(`${id}-role`, {
       assumeRolePolicy,
       description: `gpufleet: read-only access of ${key} to the model repository ${this.prefix}/`,
     }, { parent: this });
     const prefix = this.prefix;
     const kms = this.kmsKeyArn;
-    const policyJson = pulumi.all([this.bucketArn, kms, kms === undefined ? undefined : aws.getRegionOutput({}, { parent: this }).region])
+    const policyJson = pulumi.all([this.bucketArn, kms, kms === undefined ? undefined : getRegionOutput({}, { parent: this }).region])
       .apply(([arn, key, region]) => stableJson(ModelRepositoryBucket.readPolicy(arn, prefix, key, region)));
-    const policy = new aws.iam.RolePolicy(`${id}-policy`, {
+    const policy = new iam.RolePolicy(`${id}-policy`, {
       role: role.id,
       policy: policyJson,
     }, { parent: this });
-    let podIdentityAssociation: aws.eks.PodIdentityAssociation | undefined;
+    let podIdentityAssociation: eks.PodIdentityAssociation | undefined;
     if (mechanism === 'pod-identity') {
-      podIdentityAssociation = new aws.eks.PodIdentityAssociation(`${id}-association`, {
+      podIdentityAssociation = new eks.PodIdentityAssociation(`${id}-association`, {
         clusterName: cluster.clusterName,
         namespace: serviceAccount.namespace,
         serviceAccount: serviceAccount.name,
@@ -286,14 +289,14 @@ export class ModelRepositoryBucket extends pulumi.ComponentResource {
    * `<prefix>/<model>/config.pbtxt` per model (e.g. from `ModelRepository.models`, each `toPbtxt()`).
    * The model files themselves (`<prefix>/<model>/<version>/...`) are uploaded by the user or CI.
    */
-  public putModelConfigs(configs: readonly { readonly name: string; readonly pbtxt: string }[]): aws.s3.BucketObjectv2[] {
+  public putModelConfigs(configs: readonly { readonly name: string; readonly pbtxt: string }[]): s3.BucketObjectv2[] {
     const names = new Set<string>();
     for (const c of configs) {
       if (!DNS_SUBDOMAIN.test(c.name)) throw new Error(`configs: expected model names of lowercase letters, digits, '-' and '.', got ${JSON.stringify(c.name)}`);
       if (names.has(c.name)) throw new Error(`configs: model ${JSON.stringify(c.name)} is listed twice`);
       names.add(c.name);
     }
-    return [...configs].sort((a, b) => a.name.localeCompare(b.name)).map((c) => new aws.s3.BucketObjectv2(`${this.componentName}-config-${c.name}`, {
+    return [...configs].sort((a, b) => a.name.localeCompare(b.name)).map((c) => new s3.BucketObjectv2(`${this.componentName}-config-${c.name}`, {
       bucket: this.bucketName,
       key: `${this.prefix}/${c.name}/config.pbtxt`,
       content: c.pbtxt,

@@ -1,10 +1,21 @@
-import * as k8s from '@pulumi/kubernetes';
+import type { Provider as KubernetesProvider } from '@pulumi/kubernetes/provider';
+import { ConfigGroup } from '@pulumi/kubernetes/yaml/yaml';
 import * as pulumi from '@pulumi/pulumi';
+import { TRITON_POOL_LABEL } from '../k8s/labels';
 import { IRSA_ROLE_ANNOTATION } from '../k8s/model-repository';
+import type { ResolvedPrerequisites } from '../k8s/platform-prerequisites';
+import type { ClusterPrerequisites } from './cluster-prerequisites';
+import { apiGroup as group, type KubeObject, planApiGroups } from './prerequisite-installs';
 import type { GpuOperatorRelease } from './gpu-operator-release';
 
-/** A Kubernetes object as `chart.toJson()` returns it. */
-export type KubeObject = Record<string, any>;
+export type { KubeObject } from './prerequisite-installs';
+
+/**
+ * @pulumi/kubernetes's annotation that turns its await logic off for an object: it is created and the update moves on
+ * (pulumi/pulumi-kubernetes `provider/pkg/metadata/overrides.go` SkipAwaitLogic, read by `provider/pkg/await/await.go`
+ * Creation / Update through `metadata.ReadyCondition`).
+ */
+export const SKIP_AWAIT_ANNOTATION = 'pulumi.com/skipAwait';
 
 /** An IAM role for a service account of the platform (IRSA). */
 export interface ServiceAccountRole {
@@ -26,7 +37,7 @@ export interface PlatformReleaseArgs {
   /** The Kubernetes objects of the cdk8s chart(s): `chart.toJson()`. Not modified. */
   readonly objects: readonly KubeObject[];
   /** Kubernetes provider of the cluster. */
-  readonly provider: k8s.Provider;
+  readonly provider: KubernetesProvider;
   /**
    * The GPU operator installed by Pulumi. The platform objects are applied after it, the Flux objects
    * that would install the operator a second time are left out, and the ConfigMaps its values reference
@@ -62,6 +73,32 @@ export interface PlatformReleaseArgs {
    * @default 30
    */
   readonly awaitTimeoutMinutes?: number;
+  /**
+   * The custom-resource APIs the cluster serves: what it has (`clusterHas`, the platform's prerequisites vocabulary,
+   * see `clusterPrerequisites`) and what this program installs (`installed`; the objects of its API groups wait for
+   * it). An object of any other custom-resource API group is left out (`skipped`, with the reason) rather than failing
+   * the update half-way. Objects of `nvidia.com` are served once `operatorRelease` is in.
+   * @default - not checked: every object is applied
+   */
+  readonly clusterApis?: { readonly clusterHas: ResolvedPrerequisites; readonly installed?: ClusterPrerequisites };
+  /**
+   * Objects @pulumi/kubernetes does not await (annotation `pulumi.com/skipAwait: "true"`): the Triton Deployments
+   * (label `gpufleet.io/triton-pool`) and every Service that selects their pods. A Triton pool is ready only once
+   * its models are in the repository, which `pulumi up` does not upload (it uploads their config.pbtxt only); a
+   * Deployment is awaited until all replicas are ready, and a Service until no selected pod is unready
+   * (pulumi/pulumi-kubernetes `provider/pkg/await/service.go` checkAndLogStatus: `!endpointsPending`), so either
+   * would hold the update until its timeout and fail it.
+   * @default true
+   */
+  readonly skipAwaitTriton?: boolean;
+}
+
+/** Options of `releaseSkips`. */
+export interface ReleaseSkipOptions {
+  /** Namespace of the GPU operator Pulumi installs with Helm; undefined = no operator release. */
+  readonly operatorNamespace?: string;
+  readonly skipKarpenterObjects: boolean;
+  readonly excludeKinds: readonly string[];
 }
 
 const KARPENTER_GROUPS = new Set(['karpenter.sh', 'karpenter.k8s.aws']);
@@ -69,10 +106,6 @@ const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job']
 const FOUNDATION_KINDS = new Set(['Namespace', 'CustomResourceDefinition']);
 /** An `excludeKinds` entry: `<api group>/<Kind>` (empty group for core kinds, e.g. `/ConfigMap`). */
 export const EXCLUDE_KIND = /^[a-z0-9.-]*\/[A-Z][A-Za-z0-9]*$/;
-
-function group(apiVersion: string): string {
-  return apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
-}
 
 function describe(o: KubeObject): string {
   return `${o.kind} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name}`;
@@ -110,6 +143,45 @@ export function gpuOperatorInstallObjects(objects: readonly KubeObject[], operat
 }
 
 /**
+ * The objects a release leaves out before any check of the cluster's APIs, with the reason: what the Pulumi GPU
+ * operator release installs itself (`gpuOperatorInstallObjects`), Karpenter objects (managed node groups carry the
+ * pools) and the kinds of `excludeKinds`.
+ */
+export function releaseSkips(objects: readonly KubeObject[], options: ReleaseSkipOptions): Map<KubeObject, string> {
+  const skip = options.operatorNamespace !== undefined ? gpuOperatorInstallObjects(objects, options.operatorNamespace) : new Map<KubeObject, string>();
+  if (options.skipKarpenterObjects) {
+    for (const o of objects) {
+      if (KARPENTER_GROUPS.has(group(o.apiVersion))) skip.set(o, 'Karpenter object: the EKS managed node groups carry the GPU pools');
+    }
+  }
+  const excluded = new Set(options.excludeKinds);
+  for (const o of objects) {
+    if (excluded.has(`${group(o.apiVersion)}/${o.kind}`)) skip.set(o, `kind ${group(o.apiVersion)}/${o.kind} excluded (excludeKinds)`);
+  }
+  return skip;
+}
+
+/** True when every key/value of `selector` is among `labels`. */
+function selects(selector: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
+  if (!selector || Object.keys(selector).length === 0 || !labels) return false;
+  return Object.entries(selector).every(([k, v]) => labels[k] === v);
+}
+
+/**
+ * The Triton Deployments (label `gpufleet.io/triton-pool`) and the Services that select their pods: the objects whose
+ * readiness waits for models to be in the repository.
+ */
+export function tritonAwaitObjects(objects: readonly KubeObject[]): Set<KubeObject> {
+  const deployments = objects.filter((o) => o.kind === 'Deployment' && group(o.apiVersion) === 'apps' && o.metadata?.labels?.[TRITON_POOL_LABEL] !== undefined);
+  const out = new Set<KubeObject>(deployments);
+  for (const s of objects) {
+    if (s.kind !== 'Service' || s.apiVersion !== 'v1') continue;
+    if (deployments.some((d) => d.metadata?.namespace === s.metadata?.namespace && selects(s.spec?.selector, d.spec?.template?.metadata?.labels))) out.add(s);
+  }
+  return out;
+}
+
+/**
  * The cdk8s serving platform applied with `@pulumi/kubernetes`: the chart's JSON objects become one
  * Pulumi resource each (`yaml.ConfigGroup` with `objs`), parented to this component. Namespaces and
  * CRDs go first; everything else waits for them, for the GPU operator release and for the GPU node
@@ -122,9 +194,11 @@ export class PlatformRelease extends pulumi.ComponentResource {
   /** Objects left out, with the reason. */
   public readonly skipped: readonly SkippedObject[];
   /** Namespaces and CRDs. */
-  public readonly foundation: k8s.yaml.ConfigGroup;
+  public readonly foundation: ConfigGroup;
   /** Every other object. */
-  public readonly workloads: k8s.yaml.ConfigGroup;
+  public readonly workloads: ConfigGroup;
+  /** `namespace/name` (or `name`) of the objects applied without await (`skipAwaitTriton`), sorted. */
+  public readonly notAwaited: readonly string[];
   /** Number of objects applied. */
   public readonly objectCount: number;
 
@@ -141,22 +215,23 @@ export class PlatformRelease extends pulumi.ComponentResource {
     if (problems.length > 0) throw new Error(problems.join('; '));
 
     const operator = args.operatorRelease;
-    const skip = operator ? gpuOperatorInstallObjects(objects, operator.namespace) : new Map<KubeObject, string>();
-    if (args.skipKarpenterObjects ?? (args.nodeGroups ?? []).length > 0) {
-      for (const o of objects) {
-        if (KARPENTER_GROUPS.has(group(o.apiVersion))) skip.set(o, 'Karpenter object: the EKS managed node groups carry the GPU pools');
-      }
-    }
     const timeout = args.awaitTimeoutMinutes ?? 30;
     if (!Number.isInteger(timeout) || timeout < 1) problems.push(`awaitTimeoutMinutes: expected an integer >= 1, got ${JSON.stringify(args.awaitTimeoutMinutes)}`);
-    const excluded = new Set(args.excludeKinds ?? []);
-    for (const k of excluded) {
+    for (const k of new Set(args.excludeKinds ?? [])) {
       if (!EXCLUDE_KIND.test(k)) {
         problems.push(`excludeKinds: expected <api group>/<Kind> such as monitoring.coreos.com/ServiceMonitor, got ${JSON.stringify(k)}`);
       }
     }
-    for (const o of objects) {
-      if (excluded.has(`${group(o.apiVersion)}/${o.kind}`)) skip.set(o, `kind ${group(o.apiVersion)}/${o.kind} excluded (excludeKinds)`);
+    const skip = releaseSkips(objects, {
+      operatorNamespace: operator?.namespace,
+      skipKarpenterObjects: args.skipKarpenterObjects ?? (args.nodeGroups ?? []).length > 0,
+      excludeKinds: args.excludeKinds ?? [],
+    });
+    if (args.clusterApis) {
+      // Never a half-applied stack: an object whose API the cluster will not serve is left out, with the reason.
+      const installed = args.clusterApis.installed?.installs ?? [];
+      const plan = planApiGroups(objects.filter((o) => !skip.has(o)), args.clusterApis.clusterHas, installed, new Set(operator ? ['nvidia.com'] : []));
+      for (const [o, reason] of plan.missing) skip.set(o, reason);
     }
     const kept = objects.filter((o) => !skip.has(o));
     const skipped = objects.filter((o) => skip.has(o)).map((o) => ({
@@ -204,7 +279,7 @@ export class PlatformRelease extends pulumi.ComponentResource {
     const foundationObjects = kept.filter((o) => FOUNDATION_KINDS.has(o.kind));
     const workloadObjects = kept.filter((o) => !FOUNDATION_KINDS.has(o.kind));
     this.objectCount = kept.length;
-    this.foundation = new k8s.yaml.ConfigGroup(`${name}-foundation`, {
+    this.foundation = new ConfigGroup(`${name}-foundation`, {
       objs: foundationObjects,
       resourcePrefix: name,
       transformations: [(_o: KubeObject, o: pulumi.CustomResourceOptions) => { o.provider = provider; }],
@@ -217,16 +292,33 @@ export class PlatformRelease extends pulumi.ComponentResource {
     // - the GPU node groups carry the labels, taint and MIG layouts the Triton pools select, so the
     //   Deployments' readiness (which Pulumi awaits) can only be reached once those groups exist.
     // - `waitFor`: e.g. Pod Identity associations, without which Triton pods start with no credentials.
+    // - `clusterApis.installed`: an object of a custom-resource API group waits for the install of its CRDs
+    //   (@pulumi/kubernetes retries a create on "no matches for kind" only a few times, await.go Creation).
     const after: pulumi.Input<pulumi.Resource>[] = [...(operator ? [operator.release] : []), ...(args.nodeGroups ?? []), ...(args.waitFor ?? [])];
     const dependsOn = this.foundation.resources.apply((rs) => [...Object.values(rs) as pulumi.Resource[], ...after as pulumi.Resource[]]);
-    this.workloads = new k8s.yaml.ConfigGroup(`${name}-objects`, {
+    const installed = args.clusterApis?.installed;
+    const dependsOnByGroup = new Map<string, pulumi.Output<pulumi.Resource[]>>();
+    const dependenciesOf = (o: KubeObject) => {
+      const g = group(String(o.apiVersion));
+      const install = installed?.resourceFor(g);
+      if (!install) return dependsOn;
+      if (!dependsOnByGroup.has(g)) dependsOnByGroup.set(g, dependsOn.apply((d) => [...d, install]));
+      return dependsOnByGroup.get(g)!;
+    };
+    // A transformation receives a copy of the object, so the objects are told apart by kind, namespace and name.
+    const key = (o: KubeObject) => `${o.apiVersion}/${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name}`;
+    const noAwait = new Set([...(args.skipAwaitTriton ?? true ? tritonAwaitObjects(workloadObjects) : [])].map(key));
+    this.notAwaited = workloadObjects.filter((o) => noAwait.has(key(o)))
+      .map((o) => `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`).sort();
+    this.workloads = new ConfigGroup(`${name}-objects`, {
       objs: workloadObjects,
       resourcePrefix: name,
       transformations: [(o: KubeObject, ro: pulumi.CustomResourceOptions) => {
         annotate(o);
+        if (noAwait.has(key(o))) o.metadata.annotations = { ...(o.metadata.annotations ?? {}), [SKIP_AWAIT_ANNOTATION]: 'true' };
         ro.provider = provider;
-        ro.dependsOn = dependsOn;
-        if (WORKLOAD_KINDS.has(o.kind)) ro.customTimeouts = { create: awaitTimeout, update: awaitTimeout };
+        ro.dependsOn = dependenciesOf(o);
+        if (WORKLOAD_KINDS.has(o.kind) && !noAwait.has(key(o))) ro.customTimeouts = { create: awaitTimeout, update: awaitTimeout };
       }],
     }, { parent: this });
     this.registerOutputs({ objectCount: this.objectCount, skipped: this.skipped });

@@ -5,7 +5,7 @@
  *   from a ConfigMap in its own namespace only; the series a rule starts from must be produced;
  * - a KEDA Prometheus trigger queries the declared Prometheus; every metric name in its query must be produced:
  *   Triton's `nv_*` by Triton pods a ServiceMonitor/PodMonitor scrapes (in the namespace the query names), the
- *   router's `gpufleet_router_*` likewise, others by a declared metrics source (`istio_*` by Istio, ...);
+ *   router's `gpufleet_router_*` and the vllm backend's `vllm:*` likewise, others by a declared metrics source (`istio_*` by Istio, ...);
  * - CPU/memory metrics need metrics-server (declared as a metrics source);
  * - objects of kinds the platform does not install (HTTPRoute, HelmRelease, ServiceMonitor, ScaledObject,
  *   NodeOverlay) need their controller declared.
@@ -64,6 +64,12 @@ function scrapedNamespaces(objects: readonly any[], isProducer: (spec: any, labe
 
 const isTriton = (spec: any) => (spec?.containers ?? []).some((c: any) => [...(c.command ?? []), ...(c.args ?? []), c.image ?? ''].some((a: string) => String(a).includes('tritonserver')));
 const isRouter = (_: any, labels: Record<string, string>) => labels['app.kubernetes.io/name'] === 'gpufleet-router';
+/**
+ * Triton with the vllm backend (the `…-vllm-python-py3` images): it exports the engine's `vllm:*` series on Triton's
+ * metrics port when a model config sets `REPORT_CUSTOM_METRICS` (vllm_backend r25.08 `src/utils/metrics.py`; the
+ * model configs gpufleet renders for vllm-backend models set it, test/k8s-model-config-schema.test.ts).
+ */
+const isVllmTriton = (spec: any) => isTriton(spec) && (spec?.containers ?? []).some((c: any) => /vllm/.test(String(c.image ?? '')));
 
 const PROMQL_KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'offset', 'bool', 'and', 'or', 'unless', 'inf', 'nan', 'atan2']);
 const LABEL_LIST_KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right']);
@@ -139,7 +145,9 @@ export function checkAutoscaling(model: RenderingModel): CheckFinding[] {
     if (of.length > 0) findings.push({ rule: 'prerequisites', object: objectRef(of[0]), message: `needs ${what}, which is not declared installed (${of.length} object(s) of kind ${[...new Set(of.map((o) => o.kind))].join(', ')}); nothing acts on them` });
   }
 
-  const scraped = { triton: scrapedNamespaces(objects, isTriton), router: scrapedNamespaces(objects, isRouter) };
+  const scraped = {
+    triton: scrapedNamespaces(objects, isTriton), router: scrapedNamespaces(objects, isRouter), vllm: scrapedNamespaces(objects, isVllmTriton),
+  };
   const produced = (name: string, namespace?: string): string | undefined => {
     const by = (set: Set<string>, what: string) => {
       if (pre.prometheus === undefined) return `${what} metrics are scraped only by a declared Prometheus operator`;
@@ -148,6 +156,7 @@ export function checkAutoscaling(model: RenderingModel): CheckFinding[] {
     };
     if (name.startsWith('nv_')) return by(scraped.triton, 'Triton');
     if (name.startsWith('gpufleet_router_')) return by(scraped.router, 'gpufleet router');
+    if (name.startsWith('vllm:')) return by(scraped.vllm, 'Triton vllm-backend');
     const source = pre.metricsSources.find((s) => METRICS_SOURCES[s] !== undefined && name.startsWith(METRICS_SOURCES[s]!));
     if (source) return undefined;
     return `nothing installed or declared produces it (declared metrics sources: ${pre.metricsSources.join(', ') || 'none'})`;

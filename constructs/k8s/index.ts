@@ -32,3 +32,5 @@ export * from './check-model';
 export * from './check-rendering';
 export { promqlMetrics } from './check-autoscaling';
 export * from './migration-runbook';
+export * from './latency-budget';
+export * from './team-model-config';

@@ -12,7 +12,7 @@ import { stringify } from 'yaml';
 import { ServiceMonitor } from '../../imports/prometheus-servicemonitor-monitoring.coreos.com';
 import { getGpuType, getMigProfile } from '../catalog';
 import { assertDnsLabel } from './names';
-import { TRITON_HTTP_PORT, TritonPool } from './triton-pool';
+import { TRITON_GRPC_PORT, TRITON_HTTP_PORT, TritonPool } from './triton-pool';
 
 /** Version of the router image this library renders by default (the package version). */
 export const ROUTER_IMAGE_VERSION = '0.1.0';
@@ -20,6 +20,11 @@ export const ROUTER_IMAGE_VERSION = '0.1.0';
 export const DEFAULT_ROUTER_IMAGE = `ghcr.io/gpufleet/gpufleet-router:${ROUTER_IMAGE_VERSION}`;
 /** Port the router serves the Open Inference Protocol, health and `/metrics` on (Triton's HTTP port). */
 export const ROUTER_PORT = 8000;
+/**
+ * Where the router's state and control endpoints listen inside its pod: loopback only, reached with
+ * `kubectl port-forward` or `kubectl exec` (never through the Service).
+ */
+export const ROUTER_ADMIN_LISTEN = '127.0.0.1:9001';
 /** Where the ConfigMap is mounted in the router container. */
 export const ROUTER_CONFIG_PATH = '/etc/gpufleet-router/router.yaml';
 const ROUTER_UID = 10001;
@@ -74,7 +79,8 @@ export interface ModelRouterProps {
 /** The router config as rendered into the ConfigMap (the same schema `gpufleet router --config` reads). */
 export interface RenderedRouterConfig {
   readonly listen: string;
-  readonly backends: ReadonlyArray<{ name: string; url: string; memoryGiB: number; discover: 'dns' }>;
+  readonly admin: string;
+  readonly backends: ReadonlyArray<{ name: string; url: string; memoryGiB: number; discover: 'dns'; grpcPort: number }>;
   readonly models: ReadonlyArray<{ name: string; memoryGiB: number; pinned?: boolean }>;
   readonly maxQueuePerModel: number;
   readonly loadTimeoutSeconds: number;
@@ -172,17 +178,22 @@ export class ModelRouter extends Construct {
           spec: {
             clusterIp: 'None',
             selector: { ...pool.selectorLabels },
-            ports: [{ name: 'http', port: TRITON_HTTP_PORT, targetPort: k8s.IntOrString.fromNumber(TRITON_HTTP_PORT), protocol: 'TCP' }],
+            ports: [
+              { name: 'http', port: TRITON_HTTP_PORT, targetPort: k8s.IntOrString.fromNumber(TRITON_HTTP_PORT), protocol: 'TCP' },
+              { name: 'grpc', port: TRITON_GRPC_PORT, targetPort: k8s.IntOrString.fromNumber(TRITON_GRPC_PORT), protocol: 'TCP', appProtocol: 'kubernetes.io/h2c' },
+            ],
           },
         }),
       );
       const host = `${svcName}.${pool.namespace ?? this.namespace ?? 'default'}.svc.cluster.local`;
-      return { name: pool.name, url: `http://${host}:${TRITON_HTTP_PORT}`, memoryGiB: budget, discover: 'dns' as const };
+      // loads go over gRPC RepositoryModelLoad, which holds no Triton HTTP worker (grpc-repository.ts in the router)
+      return { name: pool.name, url: `http://${host}:${TRITON_HTTP_PORT}`, memoryGiB: budget, discover: 'dns' as const, grpcPort: TRITON_GRPC_PORT };
     });
     this.podServices = podServices;
 
     this.config = {
       listen: `0.0.0.0:${ROUTER_PORT}`,
+      admin: ROUTER_ADMIN_LISTEN,
       backends,
       models: [...models].sort((a, b) => a.name.localeCompare(b.name)),
       maxQueuePerModel: props.maxQueuePerModel ?? 256,

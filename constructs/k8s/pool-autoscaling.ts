@@ -4,6 +4,9 @@
  * trigger (which also scales cold pools to zero). See prometheus-adapter-rules.ts for why the query is
  * request-weighted rather than the Triton chart's average of per-model ratios (triton-inference-server/server#8979).
  *
+ * A pool serving decoupled models (the vLLM backend) scales on its engines' mean time to first token instead (or as
+ * well, when it also serves other models): their Triton queue time stays near 0 however long the engine's queue grows.
+ *
  * GPU-friendly behaviour: a new server needs a free slice and minutes to load its models, so scale-up is slow and
  * bounded (one pod per minute by default) and scale-down waits out a stabilization window (300 s by default).
  */
@@ -12,7 +15,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ScaledObject } from '../../imports/keda-scaledobject-keda.sh';
 import { TRITON_POOL_LABEL } from './labels';
-import { QUEUE_US_PER_REQUEST_METRIC, requestWeightedQueueQuery } from './prometheus-adapter-rules';
+import { FIRST_TOKEN_US_METRIC, QUEUE_US_PER_REQUEST_METRIC, firstTokenQuery, requestWeightedQueueQuery } from './prometheus-adapter-rules';
 import { TritonPool } from './triton-pool';
 
 /** Prometheus that KEDA queries by default (kube-prometheus-stack's `prometheus-operated` Service). */
@@ -54,8 +57,18 @@ export interface PoolAutoscalingProps {
   readonly minReplicas?: number;
   /** Most servers (slices of the pool's kind it may take), >= 1 and >= minReplicas. */
   readonly maxReplicas: number;
-  /** Target mean queue time of a request, in microseconds, > 0. @default 50000 (50 ms) */
+  /**
+   * Target mean queue time of a request, in microseconds, > 0 (a serving platform derives it from the pool's models'
+   * SLOs, latency-budget.ts).
+   * @default 50000 (50 ms)
+   */
   readonly targetQueueMicroseconds?: number;
+  /**
+   * Target mean time to first token of the pool's decoupled (vLLM) models, in microseconds, > 0 (a serving platform
+   * derives it from their SLOs).
+   * @default 500000 (0.5 s)
+   */
+  readonly targetFirstTokenMicroseconds?: number;
   /** Demand signal that wakes a pool from zero (KEDA only). @default - none */
   readonly wake?: PoolWakeTrigger;
   /** Prometheus server KEDA queries. @default DEFAULT_PROMETHEUS_ADDRESS */
@@ -72,6 +85,18 @@ export interface PoolAutoscalingProps {
   readonly pollingInterval?: Duration;
 }
 
+/** One metric a pool scales on. */
+export interface AutoscalingSignal {
+  /** `queue-time` or `first-token`. */
+  readonly name: 'queue-time' | 'first-token';
+  /** Pool-wide PromQL (KEDA). */
+  readonly query: string;
+  /** The prometheus-adapter metric serving it per Service (HPA). */
+  readonly adapterMetric: string;
+  /** Target, µs. */
+  readonly target: number;
+}
+
 /** HPA or KEDA ScaledObject of one TritonPool. */
 export class PoolAutoscaling extends Construct {
   public readonly pool: TritonPool;
@@ -79,8 +104,14 @@ export class PoolAutoscaling extends Construct {
   public readonly minReplicas: number;
   public readonly maxReplicas: number;
   public readonly targetQueueMicroseconds: number;
+  public readonly targetFirstTokenMicroseconds: number;
   /** The pool-wide request-weighted queue-time query (what KEDA evaluates; the adapter serves the same per Service). */
   public readonly query: string;
+  /**
+   * The signals the pool scales on: queue time when it serves a model that is not decoupled, time to first token when
+   * it serves a decoupled one (both when it serves both; the autoscaler follows the larger recommendation).
+   */
+  public readonly signals: readonly AutoscalingSignal[];
   public readonly horizontalPodAutoscaler?: k8s.KubeHorizontalPodAutoscalerV2;
   public readonly scaledObject?: ScaledObject;
 
@@ -122,6 +153,11 @@ export class PoolAutoscaling extends Construct {
       throw new Error(`${where}.targetQueueMicroseconds: expected a number > 0, got ${JSON.stringify(props.targetQueueMicroseconds)}`);
     }
     this.targetQueueMicroseconds = target;
+    const ttftTarget = props.targetFirstTokenMicroseconds ?? 500_000;
+    if (typeof ttftTarget !== 'number' || !Number.isFinite(ttftTarget) || ttftTarget <= 0) {
+      throw new Error(`${where}.targetFirstTokenMicroseconds: expected a number > 0, got ${JSON.stringify(props.targetFirstTokenMicroseconds)}`);
+    }
+    this.targetFirstTokenMicroseconds = ttftTarget;
     const wake = props.wake;
     if (wake !== undefined) {
       if (typeof wake.query !== 'string' || wake.query.trim().length === 0) {
@@ -159,7 +195,14 @@ export class PoolAutoscaling extends Construct {
       throw new Error(`${where}: pool ${pool.name} has no namespace (set its namespace or the chart's); the queue query must name it`);
     }
 
-    this.query = requestWeightedQueueQuery(`namespace="${pool.namespace}",pod=~"${pool.podNamePattern}"`);
+    const selector = `namespace="${pool.namespace}",pod=~"${pool.podNamePattern}"`;
+    this.query = requestWeightedQueueQuery(selector);
+    // the repository's configs say which models are decoupled (a model without a config counts as not decoupled)
+    const decoupled = pool.models.filter((m) => pool.repository.hasModel(m) && pool.repository.model(m).decoupled);
+    this.signals = [
+      ...(decoupled.length < pool.models.length ? [{ name: 'queue-time' as const, query: this.query, adapterMetric: QUEUE_US_PER_REQUEST_METRIC, target }] : []),
+      ...(decoupled.length > 0 ? [{ name: 'first-token' as const, query: firstTokenQuery(selector), adapterMetric: FIRST_TOKEN_US_METRIC, target: ttftTarget }] : []),
+    ];
     pool.markAutoscaled(this.node.path);
 
     const metadata = {
@@ -190,16 +233,14 @@ export class PoolAutoscaling extends Construct {
           scaleTargetRef,
           minReplicas: min,
           maxReplicas: max,
-          metrics: [
-            {
-              type: 'Object',
-              object: {
-                describedObject: { apiVersion: 'v1', kind: 'Service', name: pool.service.name },
-                metric: { name: QUEUE_US_PER_REQUEST_METRIC },
-                target: { type: 'Value', value: k8s.Quantity.fromNumber(target) },
-              },
+          metrics: this.signals.map((sig) => ({
+            type: 'Object',
+            object: {
+              describedObject: { apiVersion: 'v1', kind: 'Service', name: pool.service.name },
+              metric: { name: sig.adapterMetric },
+              target: { type: 'Value', value: k8s.Quantity.fromNumber(sig.target) },
             },
-          ],
+          })),
           behavior,
         },
       });
@@ -217,20 +258,20 @@ export class PoolAutoscaling extends Construct {
         cooldownPeriod: cooldown,
         advanced: { horizontalPodAutoscalerConfig: { behavior } },
         triggers: [
-          {
+          ...this.signals.map((sig) => ({
             type: 'prometheus',
-            name: 'queue-time',
+            name: sig.name,
             // `Value`: the query is already a pool-wide mean, not a total to divide by the replica count.
             metricType: 'Value',
             metadata: {
               serverAddress: address,
-              query: this.query,
-              threshold: String(target),
+              query: sig.query,
+              threshold: String(sig.target),
               activationThreshold: '0',
               ignoreNullValues: 'true',
             },
             ...auth,
-          },
+          })),
           ...(wake
             ? [
                 {

@@ -23,6 +23,13 @@ export const TRITON_REQUEST_SUCCESS_METRIC = 'nv_inference_request_success';
 export const QUEUE_US_PER_REQUEST_METRIC = 'gpufleet_triton_queue_us_per_request';
 /** Rate window of the queries. */
 export const QUEUE_RATE_WINDOW = '1m';
+/**
+ * The vLLM engine's time-to-first-token histogram (seconds), per model; exported by the vllm backend only with
+ * `REPORT_CUSTOM_METRICS` (vllm_backend r25.08 `src/utils/metrics.py`), on Triton's metrics port.
+ */
+export const VLLM_FIRST_TOKEN_METRIC = 'vllm:time_to_first_token_seconds';
+/** Name under which the adapter serves the mean time to first token of a decoupled (vLLM) pool (microseconds). */
+export const FIRST_TOKEN_US_METRIC = 'gpufleet_vllm_first_token_us_per_request';
 
 /**
  * The request-weighted mean queue time (µs per request) over every series `selector` matches:
@@ -39,6 +46,28 @@ export function requestWeightedQueueQuery(selector: string): string {
     `(sum(rate(${TRITON_QUEUE_DURATION_METRIC}{${selector}}[${w}])) / ` +
     `sum(rate(${TRITON_REQUEST_SUCCESS_METRIC}{${selector}}[${w}])) >= 0) or vector(0)`
   );
+}
+
+/**
+ * The mean time to first token (µs) of a decoupled backend's requests over every series `selector` matches:
+ * `sum(rate(..._sum)) × 10^6 / sum(rate(..._count))`. A decoupled model's `execute()` hands each request to its engine
+ * and returns, so Triton's queue time stays near 0 whatever the engine's backlog (vllm_backend r25.08 `src/model.py`
+ * execute); the time to first token contains the wait in the engine's queue and grows with it.
+ */
+export function firstTokenQuery(selector: string): string {
+  const w = QUEUE_RATE_WINDOW;
+  return (
+    `(sum(rate(${VLLM_FIRST_TOKEN_METRIC}_sum{${selector}}[${w}])) * 1000000 / ` +
+    `sum(rate(${VLLM_FIRST_TOKEN_METRIC}_count{${selector}}[${w}])) >= 0) or vector(0)`
+  );
+}
+
+/** The prometheus-adapter `metricsQuery` of the time-to-first-token signal, grouped by the object asked about. */
+export function adapterFirstTokenMetricsQuery(): string {
+  const w = QUEUE_RATE_WINDOW;
+  const sum = `sum(rate(${VLLM_FIRST_TOKEN_METRIC}_sum{<<.LabelMatchers>>}[${w}])) by (<<.GroupBy>>)`;
+  const count = `sum(rate(${VLLM_FIRST_TOKEN_METRIC}_count{<<.LabelMatchers>>}[${w}])) by (<<.GroupBy>>)`;
+  return `(${sum} * 1000000 / ${count} >= 0) or (${count} * 0)`;
 }
 
 /**
@@ -68,8 +97,9 @@ export interface PrometheusAdapterRulesProps {
 }
 
 /**
- * A ConfigMap holding prometheus-adapter's `config.yaml` with the rule that serves
- * `gpufleet_triton_queue_us_per_request` for pods, Services and namespaces. For a Helm-managed adapter either
+ * A ConfigMap holding prometheus-adapter's `config.yaml` with the rules that serve
+ * `gpufleet_triton_queue_us_per_request` (and, for decoupled vLLM pools, `gpufleet_vllm_first_token_us_per_request`)
+ * for pods, Services and namespaces. For a Helm-managed adapter either
  * point `rules.existing` at this ConfigMap or put `PrometheusAdapterRules.rules()` into `rules.custom`.
  */
 export class PrometheusAdapterRules extends Construct {
@@ -87,6 +117,18 @@ export class PrometheusAdapterRules extends Construct {
         },
         name: { matches: `^${TRITON_QUEUE_DURATION_METRIC}$`, as: QUEUE_US_PER_REQUEST_METRIC },
         metricsQuery: adapterQueueMetricsQuery(),
+      },
+      {
+        seriesQuery: `${VLLM_FIRST_TOKEN_METRIC}_count{namespace!="",pod!=""}`,
+        resources: {
+          overrides: {
+            namespace: { resource: 'namespace' },
+            pod: { resource: 'pod' },
+            service: { resource: 'service' },
+          },
+        },
+        name: { matches: `^${VLLM_FIRST_TOKEN_METRIC}_count$`, as: FIRST_TOKEN_US_METRIC },
+        metricsQuery: adapterFirstTokenMetricsQuery(),
       },
     ];
   }

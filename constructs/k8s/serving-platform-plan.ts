@@ -164,6 +164,8 @@ function plannedModel(spec: ModelSpec, placements: readonly { batch: number; ins
     maxBatchSize,
     preferredBatchSizes: given?.preferredBatchSizes ?? (maxBatchSize > 0 ? batches.filter((b) => b <= maxBatchSize) : undefined),
     instances: given?.instances ?? chosen?.instances ?? 1,
+    latencySloMs: given?.latencySloMs ?? spec.latencySloMs,
+    memoryGiB: given?.memoryGiB ?? spec.memoryGiB,
   };
 }
 
@@ -186,6 +188,8 @@ function coldModel(spec: ModelSpec, fleet: Fleet, gpuType: string, profile: stri
     maxBatchSize,
     preferredBatchSizes: given?.preferredBatchSizes ?? (maxBatchSize > 0 && entries[0] && batch <= maxBatchSize ? [batch] : undefined),
     instances: given?.instances ?? 1,
+    latencySloMs: given?.latencySloMs ?? spec.latencySloMs,
+    memoryGiB: given?.memoryGiB ?? spec.memoryGiB,
   };
 }
 

@@ -1,14 +1,17 @@
 /**
  * The cold pool of a planned platform: a `ModelRouter` over the cache pools (Triton in explicit
  * model-control mode with nothing loaded at start), and the NetworkPolicies a default-deny team
- * namespace needs for it: router → cache pods (HTTP), cache pods ← router, Prometheus → router metrics.
- * The gateway reaches the router through the namespace's `allow-from-gateway` (every pod, serving ports).
+ * namespace needs for it: router → cache pods (HTTP 8000 for inference and the repository index, gRPC 8001 for
+ * loads), cache pods ← router on those ports, Prometheus → router metrics. Only the router reaches the cache pods'
+ * Triton ports: the namespace's `allow-from-gateway` leaves out pods labelled `gpufleet.io/cache-pool`, so the
+ * repository API (load, unload) of a cache pod is the router's alone. The gateway reaches the router through
+ * `allow-from-gateway`.
  */
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ModelRouter, ModelRouterModel, ModelRouterProps, ROUTER_PORT } from './model-router';
 import { byString } from './order';
-import { TRITON_HTTP_PORT, TritonPool } from './triton-pool';
+import { TRITON_GRPC_PORT, TRITON_HTTP_PORT, TritonPool } from './triton-pool';
 
 /** Settings of the router a planned platform deploys for its cold models. */
 export type PlatformRouterOptions = Partial<Pick<ModelRouterProps,
@@ -63,11 +66,11 @@ export class PlatformRouter extends Construct {
     this.networkPolicies = [
       new k8s.KubeNetworkPolicy(this, 'RouterToCache', {
         metadata: { name: `${name}-to-cache`, namespace, labels },
-        spec: { podSelector: routerPods, policyTypes: ['Egress'], egress: [{ to: [{ podSelector: cachePods }], ports: [tcp(TRITON_HTTP_PORT)] }] },
+        spec: { podSelector: routerPods, policyTypes: ['Egress'], egress: [{ to: [{ podSelector: cachePods }], ports: [tcp(TRITON_HTTP_PORT), tcp(TRITON_GRPC_PORT)] }] },
       }),
       new k8s.KubeNetworkPolicy(this, 'CacheFromRouter', {
         metadata: { name: `cache-from-${name}`, namespace, labels },
-        spec: { podSelector: cachePods, policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: routerPods }], ports: [tcp(TRITON_HTTP_PORT)] }] },
+        spec: { podSelector: cachePods, policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: routerPods }], ports: [tcp(TRITON_HTTP_PORT), tcp(TRITON_GRPC_PORT)] }] },
       }),
       new k8s.KubeNetworkPolicy(this, 'Metrics', {
         metadata: { name: `${name}-from-prometheus`, namespace, labels },

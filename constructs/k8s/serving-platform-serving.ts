@@ -10,6 +10,7 @@ import { ROUTER_PORT } from './model-router';
 import { byString } from './order';
 import { PoolAutoscaling } from './pool-autoscaling';
 import { PrometheusAdapterRules } from './prometheus-adapter-rules';
+import { LatencyObjective, firstTokenTargetMicroseconds, queueTargetMicroseconds } from './latency-budget';
 import type { PoolScaling } from './team-contract';
 import type { TritonPool } from './triton-pool';
 
@@ -66,8 +67,13 @@ export interface PlatformServingProps {
   readonly routes?: PlatformRoutesOptions;
   /** Models that must be routed (every model of the repository). @default - the models of the pools */
   readonly models?: readonly string[];
-  /** The model router: its models' paths go to its Service. @default - none */
-  readonly router?: RoutedRouter;
+  /** The model routers (one per namespace): their models' paths go to their Services. @default - none */
+  readonly routers?: readonly RoutedRouter[];
+  /**
+   * The models' latency objectives: an autoscaled pool without explicit targets gets them from its models' SLOs
+   * (latency-budget.ts). @default - none: PoolAutoscaling's defaults
+   */
+  readonly objectives?: ReadonlyMap<string, LatencyObjective>;
 }
 
 /** Autoscaling, metrics rules and routes of a platform's pools. */
@@ -89,7 +95,7 @@ export class PlatformServing extends Construct {
     for (const { pool, scaling } of props.pools) {
       if (scaling.kind === 'fixed') continue;
       const { kind, ...rest } = scaling;
-      autoscaling.set(pool.name, new PoolAutoscaling(this, `Autoscaling-${pool.name}`, { ...rest, pool, engine: kind }));
+      autoscaling.set(pool.name, new PoolAutoscaling(this, `Autoscaling-${pool.name}`, { ...sloTargets(pool, props.objectives), ...rest, pool, engine: kind }));
     }
     this.autoscaling = autoscaling;
     if ([...autoscaling.values()].some((a) => a.engine === 'hpa')) {
@@ -97,7 +103,7 @@ export class PlatformServing extends Construct {
       this.adapterRules = new PrometheusAdapterRules(this, 'AdapterRules', { namespace: props.adapterNamespace ?? props.monitoringNamespace });
     }
 
-    const routerModels = new Set(props.router?.models ?? []);
+    const routerModels = new Set((props.routers ?? []).flatMap((r) => r.models));
     const cacheModels = new Set(props.pools.filter((p) => p.cache).flatMap((p) => p.pool.models));
     for (const m of [...cacheModels].sort()) {
       if (!routerModels.has(m)) throw new Error(`router.models: model "${m}" of a cache pool is not routed to the router (router models: ${[...routerModels].sort().join(', ') || 'none'})`);
@@ -117,7 +123,9 @@ export class PlatformServing extends Construct {
     );
 
     const routes = props.routes ?? {};
-    if (props.router) this.routerRoutes.push(...renderRouterRoutes(this, props.router, routes, props.gatewayNamespace));
+    for (const r of [...(props.routers ?? [])].sort((a, b) => byString(a.namespace, b.namespace))) {
+      this.routerRoutes.push(...renderRouterRoutes(this, r, routes, props.gatewayNamespace));
+    }
     if (seated.length === 0) return;
     // HTTPRoute weights are integers: a planned pool's weight is the requests/s the plan sends it, rounded (at least 1).
     const poolWeight = (pool: TritonPool): number | undefined => {
@@ -142,6 +150,22 @@ export class PlatformServing extends Construct {
 }
 
 /**
+ * The autoscaling targets a pool's models' SLOs give (latency-budget.ts): the queue-time target from its models that
+ * are not decoupled, the time-to-first-token target from its decoupled (vLLM) models; only for models with an SLO.
+ */
+function sloTargets(pool: TritonPool, objectives: ReadonlyMap<string, LatencyObjective> | undefined): { targetQueueMicroseconds?: number; targetFirstTokenMicroseconds?: number } {
+  if (!objectives) return {};
+  const decoupled = (m: string): boolean => pool.repository.hasModel(m) && pool.repository.model(m).decoupled;
+  const of = (ms: readonly string[]): LatencyObjective[] => ms.map((m) => objectives.get(m)).filter((o): o is LatencyObjective => o !== undefined);
+  const queue = of(pool.models.filter((m) => !decoupled(m)));
+  const firstToken = of(pool.models.filter(decoupled));
+  return {
+    ...(queue.length > 0 ? { targetQueueMicroseconds: queueTargetMicroseconds(queue, `pools.${pool.name}`) } : {}),
+    ...(firstToken.length > 0 ? { targetFirstTokenMicroseconds: firstTokenTargetMicroseconds(firstToken, `pools.${pool.name}`) } : {}),
+  };
+}
+
+/**
  * Routes of the router's models: every `/v2/models/<name>` path to the router's Service (port 8000).
  * Gateway API: HTTPRoutes `<name>-router` (`-2`, ... beyond 128 paths) in the router's namespace; Ingress:
  * one Ingress `<name>-router` there.
@@ -154,7 +178,7 @@ function renderRouterRoutes(scope: Construct, router: RoutedRouter, options: Pla
   const hostnames = [...(options.hostnames ?? [])].sort();
   if (options.ingress) {
     return [
-      new k8s.KubeIngress(scope, 'RouterIngress', {
+      new k8s.KubeIngress(scope, `RouterIngress-${router.namespace}`, {
         metadata: { name: base, namespace: router.namespace, labels, ...(options.ingress.annotations ? { annotations: { ...options.ingress.annotations } } : {}) },
         spec: {
           ...(options.ingress.className ? { ingressClassName: options.ingress.className } : {}),
@@ -184,7 +208,7 @@ function renderRouterRoutes(scope: Construct, router: RoutedRouter, options: Pla
         ...(options.requestTimeout ? { timeouts: { request: gatewayDuration(options.requestTimeout.toMilliseconds()) } } : {}),
       });
     }
-    out.push(new ApiObject(scope, `RouterRoute-${r}`, {
+    out.push(new ApiObject(scope, `RouterRoute-${router.namespace}-${r}`, {
       apiVersion: 'gateway.networking.k8s.io/v1',
       kind: 'HTTPRoute',
       metadata: { name: r === 0 ? base : `${base}-${r + 1}`, namespace: router.namespace, labels },

@@ -21,15 +21,16 @@ import { byString } from './order';
 import { CheckOptions, checkPlatformObjects, podRequests } from './platform-checks';
 import { PlatformBuilder, checkRegistrations, deployAddOns } from './platform-builder';
 import { PlannedPlatform, PlanRenderOptions, PlatformNodePool, SharedPool, planDeclaration } from './serving-platform-plan';
-import { BUILT_IN_PARTS, PlatformContext, PoolScaling, Team, TeamAddOn, TeamModel, TeamPool } from './team-contract';
+import { BUILT_IN_PARTS, PlatformContext, PoolScaling, Team, TeamAddOn, TeamPool } from './team-contract';
 import { TeamNamespace } from './team-namespace';
-import { TRITON_PLATFORMS, TritonBackend, TritonModelConfig, TritonPlatform } from './triton-model-config';
+import { modelConfig } from './team-model-config';
 import { TritonPool, TritonPoolProps } from './triton-pool';
 import { PlatformServing, PlatformRoutesOptions, ServedPool } from './serving-platform-serving';
 import { CapacityDemand, CapacityNodePool, nodePoolPodShare, podResources, sizeCapacity } from './serving-platform-capacity';
 import { PlatformPrerequisites, PrerequisitesDeclaration, ResolvedPrerequisites, resolvePrerequisites } from './platform-prerequisites';
 import type { CpuMemory } from './node-allocatable';
-import { PlatformRouter, PlatformRouterOptions } from './serving-platform-router';
+import { PlatformRouter, PlatformRouterOptions, PlatformRouterProps } from './serving-platform-router';
+import { LatencyObjective } from './latency-budget';
 
 
 /** The EKS cluster the node pools join. */
@@ -91,6 +92,14 @@ export interface ServingPlatformProps {
    * a Gateway API implementation, Flux; no other metrics source
    */
   readonly prerequisites?: PlatformPrerequisites;
+  /**
+   * Share of each model's latency SLO left to compute, as the fleet's `latencyHeadroom`, in (0, 1]; with the models'
+   * `latencySloMs` it sets their batching delays and their pools' autoscaling targets (latency-budget.ts).
+   * @default - the planned fleet's `latencyHeadroom`, else 0.5
+   */
+  readonly latencyHeadroom?: number;
+  /** Settings of the model routers of hand-written cache pools (`TeamPool.cache`). @default - ModelRouter defaults */
+  readonly router?: PlatformRouterOptions;
 }
 
 /** Annotation on an autoscaler whose maxReplicas the node pool's size lowered: the note saying from what and why. */
@@ -129,7 +138,10 @@ export class ServingPlatform extends Construct {
   public readonly pools: ReadonlyMap<string, ServedPool>;
   /** Routes, autoscaling and metrics rules of the pools. */
   public readonly serving: PlatformServing;
-  /** The model router of a planned cold pool (fleet `coldBelowRps`), with its network policies. */
+  /**
+   * The model router of a planned cold pool (fleet `coldBelowRps`), else of the first namespace with hand-written
+   * cache pools; with its network policies.
+   */
   public readonly coldPool?: PlatformRouter;
   /** The declared prerequisites (rendered as the ConfigMap `gpufleet-prerequisites`). */
   public readonly prerequisites: ResolvedPrerequisites;
@@ -140,6 +152,10 @@ export class ServingPlatform extends Construct {
   public readonly capacityNotes: readonly string[];
   /** Per node pool: the CPU and memory one GPU pod may request so that a full node fits. */
   public readonly podShares: ReadonlyMap<string, CpuMemory>;
+  /** Every model router (one per namespace with cache pools), by namespace. */
+  public readonly routers: ReadonlyMap<string, PlatformRouter>;
+  /** The models' latency objectives (models with an SLO), by model name. */
+  public readonly latencyObjectives: ReadonlyMap<string, LatencyObjective>;
 
   private readonly registry = new Map<string, Construct>();
 
@@ -159,6 +175,10 @@ export class ServingPlatform extends Construct {
     const monitoringNamespace = props.monitoringNamespace ?? 'monitoring';
     const sharedNamespace = props.sharedNamespace ?? props.plan?.sharedNamespace ?? 'serving-shared';
     assertDnsLabel('sharedNamespace', sharedNamespace);
+    const latencyHeadroom = props.latencyHeadroom ?? props.plan?.fleet.latencyHeadroom ?? 0.5;
+    if (typeof latencyHeadroom !== 'number' || !(latencyHeadroom > 0 && latencyHeadroom <= 1)) {
+      throw new Error(`latencyHeadroom: expected a number in (0, 1], got ${JSON.stringify(props.latencyHeadroom)}`);
+    }
 
     // 1. The declaration: hand-written, or rendered from the plan.
     const planned: PlannedPlatform | undefined = props.plan
@@ -257,9 +277,14 @@ export class ServingPlatform extends Construct {
         ownerOfModel.set(m.name, team.name);
       }
     }
+    const objectives = new Map<string, LatencyObjective>();
     for (const team of teams) {
-      for (const m of [...team.models].sort((a, b) => byString(a.name, b.name))) this.repository.addModel(modelConfig(team.name, m));
+      for (const m of [...team.models].sort((a, b) => byString(a.name, b.name))) {
+        this.repository.addModel(modelConfig(team.name, m, latencyHeadroom));
+        if (m.latencySloMs !== undefined) objectives.set(m.name, { latencySloMs: m.latencySloMs, latencyHeadroom });
+      }
     }
+    this.latencyObjectives = objectives;
     this.register('model-repository', this.repository);
 
     // 5. Add-ons, in declared order.
@@ -282,7 +307,7 @@ export class ServingPlatform extends Construct {
     // 6. Teams: namespace, pools, quota; then shared pools.
     const allResources = [...new Set([WHOLE_GPU_RESOURCE, ...gpuResources.keys()])].sort(byString);
     const pools = new Map<string, ServedPool>();
-    const cachePools = new Set(planned?.cold?.pools ?? []);
+    const cachePools = new Set([...(planned?.cold?.pools ?? []), ...owners.flatMap((o) => o.pools.filter((p) => p.cache).map((p) => p.name))]);
     const namespaceOwners = new Map<string, string>();
     for (const o of owners) {
       const other = namespaceOwners.get(o.namespace);
@@ -347,21 +372,40 @@ export class ServingPlatform extends Construct {
     this.teams = teamNamespaces;
     this.pools = pools;
 
-    // 6b. The cold pool: a model router over the cache pools, beside them.
-    const cold = planned?.cold;
-    if (cold) {
-      const ns = teamNamespaces.get(cold.owner)!;
-      this.coldPool = new PlatformRouter(this, 'ColdPool', {
-        ...(props.plan?.router ?? {}),
+    // 6b. The cold pool: a model router over the cache pools, beside them (the plan's, and one per namespace with
+    //     hand-written cache pools).
+    const routers = new Map<string, PlatformRouter>();
+    const addRouter = (id: string, owner: string, poolNames: readonly string[], models: PlatformRouterProps['models'], overhead: number, options: PlatformRouterOptions | undefined): PlatformRouter => {
+      const ns = teamNamespaces.get(owner)!;
+      const router = new PlatformRouter(this, id, {
+        ...(options ?? {}),
         namespace: ns.namespaceName,
-        pools: cold.pools.map((n) => pools.get(n)!.pool),
-        models: cold.models,
-        processOverheadGiB: cold.processOverheadGiB,
+        pools: poolNames.map((n) => pools.get(n)!.pool),
+        models,
+        processOverheadGiB: overhead,
         monitoringNamespace,
       });
-      const r = deploymentRequests(this.coldPool.router.deployment);
+      const r = deploymentRequests(router.router.deployment);
       ns.addWorkload(r.cpu, r.memory, 1);
+      routers.set(ns.namespaceName, router);
+      return router;
+    };
+    const cold = planned?.cold;
+    if (cold) this.coldPool = addRouter('ColdPool', cold.owner, cold.pools, cold.models, cold.processOverheadGiB, props.plan?.router);
+    for (const o of owners) {
+      const own = [...o.pools].filter((p) => p.cache).sort((a, b) => byString(a.name, b.name));
+      if (own.length === 0 || !o.team) continue;
+      const models = [...new Set(own.flatMap((p) => p.models))].sort(byString).map((name) => {
+        const m = o.team!.models.find((x) => x.name === name)!;
+        if (typeof m.memoryGiB !== 'number' || !(m.memoryGiB > 0)) {
+          throw new Error(`teams["${o.name}"].models["${name}"].memoryGiB: expected a number > 0 for a model of cache pool "${own.find((p) => p.models.includes(name))!.name}" (the router counts it), got ${JSON.stringify(m.memoryGiB)}`);
+        }
+        return { name, memoryGiB: m.memoryGiB };
+      });
+      const router = addRouter(`Router-${o.name}`, o.name, own.map((p) => p.name), models, props.plan?.fleet.processOverheadGiB ?? 0.6, props.router);
+      this.coldPool ??= router;
     }
+    this.routers = routers;
     const served = new Set([...pools.values()].flatMap((p) => p.pool.models));
     for (const t of teams) {
       for (const m of t.models) {
@@ -389,9 +433,8 @@ export class ServingPlatform extends Construct {
       monitoringNamespace,
       routes: props.routes,
       models: this.repository.modelNames,
-      ...(this.coldPool
-        ? { router: { serviceName: this.coldPool.router.service.name, namespace: this.coldPool.router.namespace!, models: this.coldPool.router.config.models.map((m) => m.name) } }
-        : {}),
+      routers: [...routers.values()].map((r) => ({ serviceName: r.router.service.name, namespace: r.router.namespace!, models: r.router.config.models.map((m) => m.name) })),
+      objectives,
     });
 
     // The rendering says which maxima the node pools' sizes lowered, on the autoscaler itself.
@@ -533,27 +576,3 @@ function describeLayout(np: PlatformNodePool): string {
   // largest slices first, as operators read layouts
   return profiles.sort((a, b) => (parseInt(b, 10) || 8) - (parseInt(a, 10) || 8) || byString(a, b)).join(', ');
 }
-
-/** The Triton config of a team's model. */
-export function modelConfig(team: string, m: TeamModel): TritonModelConfig {
-  const where = `teams["${team}"].models["${m.name}"]`;
-  const p = m.platform ?? 'onnxruntime_onnx';
-  const isPlatform = (TRITON_PLATFORMS as readonly string[]).includes(p);
-  const maxBatchSize = m.maxBatchSize ?? 8;
-  const preferred = m.preferredBatchSizes;
-  try {
-    return new TritonModelConfig({
-      name: m.name,
-      ...(isPlatform ? { platform: p as TritonPlatform } : { backend: p as TritonBackend }),
-      maxBatchSize,
-      instanceGroups: [{ count: m.instances ?? 1, kind: 'KIND_GPU' }],
-      ...(maxBatchSize > 0
-        ? { dynamicBatching: { ...(preferred && preferred.length > 0 ? { preferredBatchSizes: [...preferred] } : {}), maxQueueDelayMicroseconds: m.maxQueueDelayMicroseconds ?? 100 } }
-        : {}),
-      ...(m.config ?? {}),
-    });
-  } catch (e) {
-    throw new Error(`${where}: ${(e as Error).message}`);
-  }
-}
-

@@ -32,8 +32,22 @@ export interface TeamModel {
   readonly maxBatchSize?: number;
   /** `dynamic_batching.preferred_batch_size`. @default - the batch of the planned entry, else none */
   readonly preferredBatchSizes?: readonly number[];
-  /** `dynamic_batching.max_queue_delay_microseconds`. @default 100 */
+  /**
+   * Latency SLO, ms (> 0). With the platform's `latencyHeadroom` it sets the model's batching delay and its pools'
+   * autoscaling targets (latency-budget.ts; docs/serving.md "From the SLO to the manifests").
+   * @default - the fleet's, for a planned platform; none for a hand-written one (the defaults below apply)
+   */
+  readonly latencySloMs?: number;
+  /**
+   * `dynamic_batching.max_queue_delay_microseconds`.
+   * @default - 10 % of the queueing budget `(1 − latencyHeadroom) × latencySloMs`; 100 without an SLO
+   */
   readonly maxQueueDelayMicroseconds?: number;
+  /**
+   * GPU memory of one loaded copy, GiB (> 0): what the model router counts when it loads the model into a cache pool.
+   * @default - the fleet's, for a planned platform; required for a model of a hand-written cache pool
+   */
+  readonly memoryGiB?: number;
   /** `instance_group` count (KIND_GPU). @default - the instances of the planned entry, else 1 */
   readonly instances?: number;
   /**
@@ -58,6 +72,14 @@ export interface TeamPool {
   readonly nodePool?: string;
   /** How the pool scales. @default - the platform's default scaling */
   readonly scaling?: PoolScaling;
+  /**
+   * A cache pool: Triton loads nothing at start and the team's model router (one per namespace, created with the
+   * first cache pool) loads `models` on demand, evicting the least recently used. Clients reach these models through
+   * the router; only the router reaches the pool's Triton ports. A cache pool may scale to zero with a `wake` trigger
+   * on the router's own metrics (`routerWakeQuery`). Each of its models needs `memoryGiB`.
+   * @default false
+   */
+  readonly cache?: boolean;
 }
 
 /** A team: its namespace, its models, and (when not planned) the pools that serve them. */

@@ -1,7 +1,7 @@
 import { Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import { TEAM_LABEL } from './labels';
+import { CACHE_POOL_LABEL, TEAM_LABEL } from './labels';
 import { assertDnsLabel } from './names';
 import { byString } from './order';
 import { parseQuantity } from './platform-checks';
@@ -230,12 +230,12 @@ export class TeamNamespace extends Construct {
       metadata: { name: 'default-deny', namespace: ns },
       spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
     });
-    // Ingress to every pod of the namespace from the pods of one other namespace, on some TCP ports.
-    const allowFromNamespace = (id: string, name: string, from: string, ports: readonly number[]) =>
+    // Ingress to the namespace's pods (all, or those `pods` selects) from the pods of one other namespace, on some TCP ports.
+    const allowFromNamespace = (id: string, name: string, from: string, ports: readonly number[], pods: k8s.LabelSelector = {}) =>
       new k8s.KubeNetworkPolicy(this, id, {
         metadata: { name, namespace: ns },
         spec: {
-          podSelector: {},
+          podSelector: pods,
           policyTypes: ['Ingress'],
           ingress: [
             {
@@ -245,7 +245,11 @@ export class TeamNamespace extends Construct {
           ],
         },
       });
-    allowFromNamespace('AllowGateway', 'allow-from-gateway', this.gatewayNamespace, this.servingPorts);
+    // Not to the pods of cache pools: their Triton HTTP port also serves the repository API (load, unload), which only
+    // the model router may call (its own policy, serving-platform-router.ts). Clients reach their models through it.
+    allowFromNamespace('AllowGateway', 'allow-from-gateway', this.gatewayNamespace, this.servingPorts, {
+      matchExpressions: [{ key: CACHE_POOL_LABEL, operator: 'DoesNotExist' }],
+    });
     allowFromNamespace('AllowPrometheus', 'allow-from-prometheus', this.monitoringNamespace, [this.metricsPort]);
     new k8s.KubeNetworkPolicy(this, 'AllowDns', {
       metadata: { name: 'allow-dns', namespace: ns },

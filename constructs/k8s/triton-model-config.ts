@@ -127,8 +127,18 @@ export interface TritonModelConfigProps {
   readonly versionPolicy?: TritonVersionPolicy;
   /** Warmup samples. @default - none */
   readonly warmup?: readonly TritonWarmup[];
-  /** Backend parameters (`parameters { key value { string_value } }`), written sorted by key. @default - none */
+  /**
+   * Backend parameters (`parameters { key value { string_value } }`), written sorted by key.
+   * @default - none; for the vllm backend `REPORT_CUSTOM_METRICS: "true"` (its engine metrics, `vllm:*`, the only
+   * signal that grows with its backlog: vllm_backend r25.08 `src/model.py`, `src/utils/metrics.py`)
+   */
   readonly parameters?: Readonly<Record<string, string>>;
+  /**
+   * `model_transaction_policy { decoupled }`: the model may send any number of responses per request, and its
+   * `execute` returns before they are sent (Triton's queue-time metric does not see its backlog).
+   * @default - decoupled for the vllm backend (which asserts it, vllm_backend r25.08 `src/model.py`), else not written
+   */
+  readonly decoupled?: boolean;
 }
 
 /** Options of `TritonModelConfig.fromHints`: what the plan decided for the model. */
@@ -213,6 +223,9 @@ export class TritonModelConfig {
   public readonly versionPolicy?: TritonVersionPolicy;
   public readonly warmup: readonly TritonWarmup[];
   public readonly parameters: Readonly<Record<string, string>>;
+  /** Whether the model is decoupled (see `TritonModelConfigProps.decoupled`). */
+  public readonly decoupled: boolean;
+  private readonly writeTransactionPolicy: boolean;
 
   public constructor(props: TritonModelConfigProps) {
     assertDnsLabel('name', props.name);
@@ -342,7 +355,19 @@ export class TritonModelConfig {
       }
     });
     this.warmup = [...warmup];
-    this.parameters = { ...(props.parameters ?? {}) };
+    const vllm = props.backend === 'vllm';
+    this.parameters = { ...(vllm ? { REPORT_CUSTOM_METRICS: 'true' } : {}), ...(props.parameters ?? {}) };
+    for (const [k, v] of Object.entries(this.parameters)) {
+      if (k.length === 0 || typeof v !== 'string') throw new Error(`${where}.parameters.${k}: expected a string, got ${JSON.stringify(v)}`);
+    }
+    if (props.decoupled !== undefined && typeof props.decoupled !== 'boolean') {
+      throw new Error(`${where}.decoupled: expected true or false, got ${JSON.stringify(props.decoupled)}`);
+    }
+    if (vllm && props.decoupled === false) {
+      throw new Error(`${where}.decoupled: the vllm backend requires the decoupled transaction policy, got false`);
+    }
+    this.decoupled = props.decoupled ?? vllm;
+    this.writeTransactionPolicy = props.decoupled !== undefined || vllm;
   }
 
   /** The `config.pbtxt` text (ends with a newline). */
@@ -380,6 +405,7 @@ export class TritonModelConfig {
       'instance_group',
       this.instanceGroups.map((g) => [`count: ${g.count}`, `kind: ${g.kind}`]),
     );
+    if (this.writeTransactionPolicy) out.push(`model_transaction_policy { decoupled: ${this.decoupled} }`);
     const db = this.dynamicBatching;
     if (db !== undefined) {
       out.push('dynamic_batching {');

@@ -98,8 +98,22 @@ export interface TritonPoolProps {
   readonly image?: string;
   /** Longest time loading every model may take: sizes the startup probe. @default Duration.minutes(10) */
   readonly modelLoadTimeout?: Duration;
-  /** Pass `--strict-model-config=false` (let Triton complete missing config fields). @default false */
+  /**
+   * Let Triton and its backends complete missing config fields (inputs, outputs, the vLLM backend's decoupled
+   * policy). Triton r25.08 does so by default; false renders `--disable-auto-complete-config`. (The old
+   * `--strict-model-config=false` is deprecated: Triton prints a warning, server `src/command_line_parser.cc`.)
+   * @default true
+   */
   readonly autoCompleteConfig?: boolean;
+  /**
+   * Triton's `--strict-readiness`: with true, `/v2/health/ready` fails while any model is loading or unloading and
+   * after any failed load, until that model loads (core r25.08 `src/server.cc` InferenceServer::IsReady). Right for a
+   * pool that loads its models at start (ready = its models are served); wrong for a cache pool, whose models come and
+   * go: a long load or one failed load would take the pod out of its Service's endpoints (the router's DNS) for good
+   * while it is perfectly live. The router judges a cache pod itself (`/v2/health/live`, repository index).
+   * @default - `loadModelsAtStart` (true for a pool that loads at start, false for a cache pool)
+   */
+  readonly strictReadiness?: boolean;
   /** CPU and memory. @default - see `TritonPoolResources` */
   readonly resources?: TritonPoolResources;
   /** Size of the memory-backed `/dev/shm` (Python backends, shared-memory I/O). @default '1Gi' */
@@ -142,6 +156,8 @@ export class TritonPool extends Construct {
   public readonly team?: string;
   /** Whether the servers load `models` at start (see `TritonPoolProps.loadModelsAtStart`). */
   public readonly loadModelsAtStart: boolean;
+  /** Triton's `--strict-readiness` (see `TritonPoolProps.strictReadiness`). */
+  public readonly strictReadiness: boolean;
   private readonly _image?: string;
   /** Selector labels of the pods. */
   public readonly selectorLabels: Readonly<Record<string, string>>;
@@ -207,6 +223,14 @@ export class TritonPool extends Construct {
     if (typeof this.loadModelsAtStart !== 'boolean') {
       throw new Error(`${where}.loadModelsAtStart: expected true or false, got ${JSON.stringify(props.loadModelsAtStart)}`);
     }
+    this.strictReadiness = props.strictReadiness ?? this.loadModelsAtStart;
+    if (typeof this.strictReadiness !== 'boolean') {
+      throw new Error(`${where}.strictReadiness: expected true or false, got ${JSON.stringify(props.strictReadiness)}`);
+    }
+    const autoComplete = props.autoCompleteConfig ?? true;
+    if (typeof autoComplete !== 'boolean') {
+      throw new Error(`${where}.autoCompleteConfig: expected true or false, got ${JSON.stringify(props.autoCompleteConfig)}`);
+    }
     this._image = props.image;
     if (props.image !== undefined && (typeof props.image !== 'string' || props.image.length === 0 || /\s/.test(props.image))) {
       throw new Error(`${where}.image: expected an image reference, got ${JSON.stringify(props.image)}`);
@@ -224,7 +248,7 @@ export class TritonPool extends Construct {
     (props.extraArgs ?? []).forEach((a, i) => {
       if (!SAFE_ARG.test(a)) throw new Error(`${where}.extraArgs[${i}]: expected --flag or --flag=value, got ${JSON.stringify(a)}`);
       const flag = a.split('=')[0];
-      if (['--model-repository', '--model-control-mode', '--load-model', '--strict-model-config'].includes(flag)) {
+      if (['--model-repository', '--model-control-mode', '--load-model', '--strict-model-config', '--disable-auto-complete-config', '--strict-readiness'].includes(flag)) {
         throw new Error(`${where}.extraArgs[${i}]: ${flag} is set by the pool, got ${JSON.stringify(a)}`);
       }
     });
@@ -259,7 +283,8 @@ export class TritonPool extends Construct {
       `--http-port=${TRITON_HTTP_PORT}`,
       `--grpc-port=${TRITON_GRPC_PORT}`,
       `--metrics-port=${TRITON_METRICS_PORT}`,
-      ...(props.autoCompleteConfig ? ['--strict-model-config=false'] : []),
+      ...(this.strictReadiness ? [] : ['--strict-readiness=false']),
+      ...(autoComplete ? [] : ['--disable-auto-complete-config']),
       ...(props.extraArgs ?? []),
     ];
 
@@ -348,6 +373,8 @@ export class TritonPool extends Construct {
             },
           },
           // Triton opens its HTTP endpoint once the initial models are loaded: the startup probe allows for that.
+          // Readiness is `/v2/health/ready`: with --strict-readiness (a pool that loads at start) the pod is ready once its
+          // models are; a cache pool (--strict-readiness=false) is ready once the server answers.
           startupProbe: { httpGet: httpGet('/v2/health/ready'), periodSeconds, failureThreshold: Math.ceil(loadTimeout / periodSeconds), timeoutSeconds: 5 },
           readinessProbe: { httpGet: httpGet('/v2/health/ready'), periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 5 },
           // Let endpoints and gateways drop the pod before Triton stops accepting requests; Triton then drains

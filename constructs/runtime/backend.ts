@@ -5,10 +5,15 @@
  */
 import * as http from 'http';
 import type { Socket } from 'net';
+import { GrpcRepository } from './grpc-repository';
 
 export type Residency = 'loading' | 'ready' | 'unloading';
 
-/** A model's presence on one backend. */
+/**
+ * A model's presence on one backend. `unloading` holds its bytes until the backend's index shows the model gone
+ * (UNAVAILABLE/unloaded, or absent): Triton frees a model's GPU memory only once it is destroyed, after the unload
+ * call has returned (core r25.08 `model_lifecycle.cc` AsyncUnload, ModelDeleter).
+ */
 export interface Resident {
   state: Residency;
   /** Bytes of the backend's budget it holds (0 for models not managed by the router). */
@@ -135,11 +140,24 @@ export class Backend {
   downSince = 0;
   /** Last error, for `/router/state` and logs. */
   lastError = '';
-  /** Router clock (ms) of the last index read triggered by a 400 answer (see BackendSync.recheck). */
-  lastRecheck = 0;
-  recheckScheduled = false;
-  /** Set while an index read checks the backend after a broken connection; requests wait for it. */
+  /** True once an index read succeeded since the backend came up: only then are loads placed on it. */
+  indexed = false;
+  /** Last index read failure (the backend stays up and keeps its residents), '' after a good read. */
+  indexError = '';
+  /** Set while a health and index check runs after a broken connection; requests wait for it. */
   probing?: Promise<void>;
+  /** Set while the index is polled until `unloading` residents are gone (see BackendSync.settle). */
+  settling?: Promise<void>;
+  settleDeadline = 0;
+  /** Cuts the poll's current back-off short (a new unload). */
+  settleKick?: () => void;
+  /** Index reads asked for while one runs (see BackendSync.recheck). */
+  recheckScheduled = false;
+  /** Loads running on the backend, and the loads waiting for a slot (maxLoadsPerBackend). */
+  loadsRunning = 0;
+  private readonly loadQueue: Array<() => void> = [];
+  /** gRPC endpoint for loads, when the config names its port. */
+  readonly grpc?: GrpcRepository;
 
   constructor(
     readonly name: string,
@@ -147,11 +165,32 @@ export class Backend {
     readonly budgetBytes: number,
     /** The config entry the backend comes from (its own name, or the `discover: dns` entry's name). */
     readonly group: string,
+    grpcPort?: number,
   ) {
     const u = new URL(url);
     this.host = u.hostname.replace(/^\[|\]$/g, '');
     this.port = Number(u.port || 80);
     this.agent = new UpstreamAgent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 256, scheduling: 'lifo' });
+    if (grpcPort !== undefined) this.grpc = new GrpcRepository(`http://${u.hostname}:${grpcPort}`);
+  }
+
+  /** Waits for one of the backend's load slots; call the returned function once the load call ended. */
+  async loadSlot(limit: number): Promise<() => void> {
+    if (this.loadsRunning >= limit) await new Promise<void>((r) => this.loadQueue.push(r));
+    else this.loadsRunning++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.loadQueue.shift();
+      if (next) next();
+      else this.loadsRunning--;
+    };
+  }
+
+  /** Loads waiting for a slot. */
+  get loadsQueued(): number {
+    return this.loadQueue.length;
   }
 
   get freeBytes(): number {
@@ -193,17 +232,28 @@ export class Backend {
 
   /** POSTs a JSON body to the repository API; rejects with BackendUnreachable on connection failure or timeout. */
   repo(path: string, body: unknown, timeoutMs: number): Promise<RepoReply> {
-    const payload = body === undefined ? '' : JSON.stringify(body);
+    return this.call('POST', path, body === undefined ? '' : JSON.stringify(body), timeoutMs, this.agent);
+  }
+
+  /**
+   * `GET path`; `fresh`: on a new connection (a kept-alive one may belong to a Triton HTTP worker that is busy with a
+   * load over HTTP, server#8958).
+   */
+  get(path: string, timeoutMs: number, fresh = false): Promise<RepoReply> {
+    return this.call('GET', path, undefined, timeoutMs, fresh ? false : this.agent);
+  }
+
+  private call(method: string, path: string, payload: string | undefined, timeoutMs: number, agent: http.Agent | false): Promise<RepoReply> {
     return new Promise((resolve, reject) => {
       let settled = false;
       const req = http.request(
         {
           host: this.host,
           port: this.port,
-          method: 'POST',
+          method,
           path,
-          agent: this.agent,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+          agent,
+          headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -224,7 +274,7 @@ export class Backend {
         req.destroy();
         reject(new BackendUnreachable(this.name, cause, timedOut));
       };
-      const timer = setTimeout(() => done(`no answer to POST ${path} within ${timeoutMs / 1000}s`, true), timeoutMs);
+      const timer = setTimeout(() => done(`no answer to ${method} ${path} within ${timeoutMs / 1000}s`, true), timeoutMs);
       req.on('error', (e: NodeJS.ErrnoException) => done(e.code ?? e.message));
       req.end(payload);
     });
@@ -237,6 +287,7 @@ export class Backend {
 
   close(): void {
     this.agent.destroy();
+    this.grpc?.close();
   }
 }
 

@@ -45,16 +45,17 @@ export async function runRouterCli(argv: string[]): Promise<number> {
     }
     throw e;
   }
-  let addr: { host: string; port: number };
+  let addr: Awaited<ReturnType<Router['start']>>;
   try {
     addr = await router.start();
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    process.stderr.write(`gpufleet router: listen: cannot listen on ${router.cfg.host}:${router.cfg.port}: ${err.code ?? err.message}\n`);
+    const err = e as NodeJS.ErrnoException & { listen?: string };
+    const [key, at] = err.listen === 'admin' ? ['admin', router.cfg.admin!] : ['listen', router.cfg];
+    process.stderr.write(`gpufleet router: ${key}: cannot listen on ${at.host}:${at.port}: ${err.code ?? err.message}\n`);
     return 2;
   }
-  const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
-  process.stdout.write(`listening on http://${host}:${addr.port}\n`);
+  const url = (a: { host: string; port: number }): string => `http://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
+  process.stdout.write(`listening on ${url(addr)}${addr.admin ? `, admin on ${url(addr.admin)}` : ''}\n`);
   return new Promise<number>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);

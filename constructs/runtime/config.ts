@@ -21,6 +21,13 @@ export interface BackendConfig {
    * @default 'none'
    */
   readonly discover: 'none' | 'dns';
+  /**
+   * Port of Triton's gRPC endpoint on the same host. When set, models are loaded with gRPC `RepositoryModelLoad`,
+   * which blocks none of Triton's HTTP workers; otherwise with `POST /v2/repository/models/{m}/load` over HTTP, which
+   * holds one HTTP worker (of `--http-thread-count`, default 8) for the whole load.
+   * @default - loads over HTTP
+   */
+  readonly grpcPort?: number;
 }
 
 export interface ModelConfig {
@@ -35,6 +42,8 @@ export interface ModelConfig {
 export interface RouterConfig {
   readonly host: string;
   readonly port: number;
+  /** Where the router's own state and control endpoints listen; undefined: nowhere. @default 127.0.0.1:9001 */
+  readonly admin?: { readonly host: string; readonly port: number };
   readonly backends: readonly BackendConfig[];
   readonly models: readonly ModelConfig[];
   /** Requests that may wait for one model to load; beyond it: 503 + Retry-After. @default 256 */
@@ -47,13 +56,27 @@ export interface RouterConfig {
   readonly requestTimeoutSeconds: number;
   /** After a backend refuses to load a model, requests for it get the same 503 without a new load for this long. @default 5 */
   readonly loadFailureBackoffSeconds: number;
+  /** Loads one backend runs at once (each holds a Triton HTTP worker when loading over HTTP). @default 2 */
+  readonly maxLoadsPerBackend: number;
+  /** Longest wait for evicted models to be destroyed (index: UNAVAILABLE/unloaded) before loading into their memory. @default 60 */
+  readonly unloadWaitSeconds: number;
+  /** Longest wait for a backend's repository index (a listing of the whole repository). @default 10 */
+  readonly indexTimeoutSeconds: number;
+  /** Longest wait for a backend's `GET /v2/health/live`, which decides whether it is up. @default 2 */
+  readonly healthTimeoutSeconds: number;
 }
+
+/** Triton's default `--http-thread-count`: loads over HTTP must leave HTTP workers free for everything else. */
+export const TRITON_HTTP_THREADS = 8;
 
 export class ConfigError extends Error {}
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9._]*[a-z0-9])?$/i;
-const KNOWN_TOP = ['listen', 'backends', 'models', 'maxQueuePerModel', 'loadTimeoutSeconds', 'refreshIntervalSeconds', 'requestTimeoutSeconds', 'loadFailureBackoffSeconds'];
-const KNOWN_BACKEND = ['name', 'url', 'memoryGiB', 'discover'];
+const KNOWN_TOP = [
+  'listen', 'admin', 'backends', 'models', 'maxQueuePerModel', 'loadTimeoutSeconds', 'refreshIntervalSeconds', 'requestTimeoutSeconds',
+  'loadFailureBackoffSeconds', 'maxLoadsPerBackend', 'unloadWaitSeconds', 'indexTimeoutSeconds', 'healthTimeoutSeconds',
+];
+const KNOWN_BACKEND = ['name', 'url', 'memoryGiB', 'discover', 'grpcPort'];
 const KNOWN_MODEL = ['name', 'memoryGiB', 'pinned'];
 
 function show(v: unknown): string {
@@ -102,10 +125,10 @@ function checkUnique<T, K extends keyof T & string>(items: readonly T[], list: s
   });
 }
 
-/** Parses `host:port` (port 0 = any free port). */
-export function parseListen(v: unknown, path = 'listen'): { host: string; port: number } {
-  if (v === undefined) return { host: '127.0.0.1', port: 9000 };
-  const s = typeof v === 'number' ? `0.0.0.0:${v}` : v;
+/** Parses `host:port` (port 0 = any free port); a bare port listens on loopback. */
+export function parseListen(v: unknown, path = 'listen', dflt = 9000): { host: string; port: number } {
+  if (v === undefined) return { host: '127.0.0.1', port: dflt };
+  const s = typeof v === 'number' ? `127.0.0.1:${v}` : v;
   const m = typeof s === 'string' ? /^(\[[0-9a-f:]+\]|[^:\s]+):(\d{1,5})$/i.exec(s) : null;
   const port = m ? Number(m[2]) : NaN;
   if (!m || port > 65535) fail(path, 'HOST:PORT with a port from 0 to 65535', v);
@@ -131,6 +154,10 @@ export function validateConfig(doc: unknown): RouterConfig {
   const raw = doc as Record<string, unknown>;
   checkKeys(raw, KNOWN_TOP, '');
   const { host, port } = parseListen(raw.listen);
+  const admin = raw.admin === false ? undefined : parseListen(raw.admin, 'admin', 9001);
+  if (admin && admin.port !== 0 && admin.port === port && admin.host === host) {
+    fail('admin', `an address other than listen (${host}:${port})`, raw.admin);
+  }
 
   if (!Array.isArray(raw.backends) || raw.backends.length === 0) fail('backends', 'a non-empty list', raw.backends);
   const backends = raw.backends.map((b: unknown, i: number): BackendConfig => {
@@ -140,11 +167,14 @@ export function validateConfig(doc: unknown): RouterConfig {
     checkKeys(o, KNOWN_BACKEND, p);
     const discover = o.discover ?? 'none';
     if (discover !== 'none' && discover !== 'dns') fail(`${p}.discover`, '"none" or "dns"', o.discover);
+    const g = o.grpcPort;
+    if (g !== undefined && (typeof g !== 'number' || !Number.isInteger(g) || g < 1 || g > 65535)) fail(`${p}.grpcPort`, 'an integer from 1 to 65535', g);
     return {
       name: name(o.name, `${p}.name`),
       url: backendUrl(o.url, `${p}.url`),
       memoryGiB: positive(o.memoryGiB, `${p}.memoryGiB`),
       discover,
+      ...(g !== undefined ? { grpcPort: g as number } : {}),
     };
   });
   checkUnique(backends, 'backends', 'name');
@@ -174,9 +204,14 @@ export function validateConfig(doc: unknown): RouterConfig {
     throw new ConfigError(`models: pinned models need ${pinnedGiB} GiB, more than all backend budgets together (${totalGiB} GiB)`);
   }
 
+  const maxLoads = optionalNumber(raw.maxLoadsPerBackend, 'maxLoadsPerBackend', 2, 1, true);
+  if (maxLoads > TRITON_HTTP_THREADS - 1) {
+    fail('maxLoadsPerBackend', `an integer from 1 to ${TRITON_HTTP_THREADS - 1} (below Triton's ${TRITON_HTTP_THREADS} HTTP workers: a load over HTTP holds one for its whole duration)`, raw.maxLoadsPerBackend);
+  }
   return {
     host,
     port,
+    ...(admin ? { admin } : {}),
     backends,
     models,
     maxQueuePerModel: optionalNumber(raw.maxQueuePerModel, 'maxQueuePerModel', 256, 0, true),
@@ -184,6 +219,10 @@ export function validateConfig(doc: unknown): RouterConfig {
     refreshIntervalSeconds: optionalNumber(raw.refreshIntervalSeconds, 'refreshIntervalSeconds', 10, 0.05, false),
     requestTimeoutSeconds: optionalNumber(raw.requestTimeoutSeconds, 'requestTimeoutSeconds', 0, 0, false),
     loadFailureBackoffSeconds: optionalNumber(raw.loadFailureBackoffSeconds, 'loadFailureBackoffSeconds', 5, 0, false),
+    maxLoadsPerBackend: maxLoads,
+    unloadWaitSeconds: optionalNumber(raw.unloadWaitSeconds, 'unloadWaitSeconds', 60, 0.001, false),
+    indexTimeoutSeconds: optionalNumber(raw.indexTimeoutSeconds, 'indexTimeoutSeconds', 10, 0.001, false),
+    healthTimeoutSeconds: optionalNumber(raw.healthTimeoutSeconds, 'healthTimeoutSeconds', 2, 0.001, false),
   };
 }
 

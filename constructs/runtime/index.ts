@@ -6,3 +6,4 @@ export * from './router';
 export { runRouterCli } from './cli';
 export type { Log, LogLevel } from './log';
 export { stderrLog } from './log';
+export * from './grpc-repository';

@@ -128,6 +128,7 @@ export class RouterMetrics {
   readonly unloads = new Counter('gpufleet_router_model_unloads_total', 'Model unloads, by reason (evicted, lost, manual).', ['model', 'backend', 'reason']);
   readonly adoptions = new Counter('gpufleet_router_model_adoptions_total', 'Models found READY on a backend and adopted.', ['model', 'backend']);
   readonly backendErrors = new Counter('gpufleet_router_backend_errors_total', 'Connection-level failures talking to a backend.', ['backend']);
+  readonly indexErrors = new Counter('gpufleet_router_index_errors_total', 'Repository index reads that failed or timed out (the backend stays in service).', ['backend']);
   readonly loadSeconds = new Histogram('gpufleet_router_model_load_duration_seconds', 'Duration of successful model loads (the load call on the backend).', LOAD_BUCKETS);
   private readonly gauges: Gauge[] = [];
 
@@ -137,7 +138,7 @@ export class RouterMetrics {
 
   render(): string {
     const out: string[] = [];
-    const all: Metric[] = [this.requests, this.cacheHits, this.cacheMisses, this.loads, this.unloads, this.adoptions, this.backendErrors, this.loadSeconds, ...this.gauges];
+    const all: Metric[] = [this.requests, this.cacheHits, this.cacheMisses, this.loads, this.unloads, this.adoptions, this.backendErrors, this.indexErrors, this.loadSeconds, ...this.gauges];
     for (const m of all) m.render(out);
     return out.join('\n') + '\n';
   }

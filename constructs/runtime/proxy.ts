@@ -62,7 +62,16 @@ export interface ForwardHooks {
   done(status: number): void;
   /** Called when the backend could not be reached or broke the connection (before `done`). */
   backendError(code: string): void;
+  /**
+   * When set: an answer with status 400, 404 or 503 (small, JSON) is read whole and handed here first, with the
+   * request body held for a retry (undefined when it was not kept). True: the caller takes the request over (the
+   * answer is dropped, `done` is not called); false: the answer passes through.
+   */
+  notLoaded?(status: number, body: Buffer, replay: Buffer[] | undefined): boolean;
 }
+
+/** Largest error answer read whole for `notLoaded`. */
+const MAX_ERROR_BYTES = 64 * 1024;
 
 /** Streams `req` (or `replay`, a body already read) to `b` and the answer to `res`. */
 export function forward(req: http.IncomingMessage, res: http.ServerResponse, b: Backend, timeoutMs: number, replay: Buffer[] | undefined, hooks: ForwardHooks): void {
@@ -82,6 +91,34 @@ export function forward(req: http.IncomingMessage, res: http.ServerResponse, b: 
       if (res.destroyed) {
         ures.resume();
         finish(499);
+        return;
+      }
+      if (hooks.notLoaded !== undefined && (status === 404 || status === 503 || status === 400)) {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        ures.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size <= MAX_ERROR_BYTES) chunks.push(c);
+        });
+        ures.on('end', () => {
+          const body = Buffer.concat(chunks);
+          const held = replay ?? (kept !== undefined && req.complete ? kept : undefined);
+          if (size <= MAX_ERROR_BYTES && !res.destroyed && hooks.notLoaded!(status, body, held)) {
+            finished = true;
+            return;
+          }
+          if (res.destroyed) {
+            finish(499);
+            return;
+          }
+          res.writeHead(status, endToEnd(ures.rawHeaders));
+          res.end(body);
+          finish(status);
+        });
+        ures.on('error', () => {
+          res.destroy();
+          finish(502);
+        });
         return;
       }
       res.writeHead(status, endToEnd(ures.rawHeaders));

@@ -1,8 +1,16 @@
-/** Runs the real gpufleet CLI (`node bin/gpufleet ...`) as a child process for the cli-* tests. */
+/**
+ * Runs the gpufleet CLI for the cli-* tests, two ways:
+ * - `runCli`: in this process, `main(argv)` of bin/lib/main.ts with its stdout and stderr captured: the
+ *   same dispatch, commands, error mapping and exit codes as the command, in milliseconds per call;
+ * - `runCliProcess`: the real command, `node bin/gpufleet ...`, which runs the compiled JavaScript in lib/
+ *   (brought up to date once per test run by test/support/global-setup.js); for what only a real process
+ *   shows (exit status, stream flushing, start-up without ts-node), in test/cli-process.test.ts.
+ */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { main } from '../../bin/lib/main';
 
 export const REPO = path.resolve(__dirname, '../..');
 export const FIXTURES = __dirname;
@@ -14,10 +22,52 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** `node bin/gpufleet ...args` from the repository root. */
-export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): CliResult {
+type Write = typeof process.stdout.write;
+
+/** A `write` that appends to `sink` and, like a stream, calls back once the chunk is taken. */
+function capturingWrite(sink: string[]): Write {
+  return ((chunk: string | Uint8Array, encodingOrCb?: BufferEncoding | ((err?: Error | null) => void), cb?: (err?: Error | null) => void): boolean => {
+    sink.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    const done = typeof encodingOrCb === 'function' ? encodingOrCb : cb;
+    if (done) process.nextTick(done);
+    return true;
+  }) as Write;
+}
+
+/**
+ * `gpufleet ...args` in this process, from the repository root, with `GPUFLEET_DEBUG` unset unless
+ * `env` sets it: the exit code `main` resolves to and everything written to stdout and stderr meanwhile.
+ */
+export async function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const saved = { stdout: process.stdout.write, stderr: process.stderr.write, cwd: process.cwd() };
+  const savedEnv = new Map(Object.keys({ GPUFLEET_DEBUG: '', ...env }).map((k) => [k, process.env[k]]));
+  for (const [k, v] of Object.entries({ GPUFLEET_DEBUG: '', ...env })) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  if (saved.cwd !== REPO) process.chdir(REPO);
+  process.stdout.write = capturingWrite(out);
+  process.stderr.write = capturingWrite(err);
+  try {
+    const code = await main(args);
+    return { code, stdout: out.join(''), stderr: err.join('') };
+  } finally {
+    process.stdout.write = saved.stdout;
+    process.stderr.write = saved.stderr;
+    if (process.cwd() !== saved.cwd) process.chdir(saved.cwd);
+    for (const [k, v] of savedEnv) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
+/** `node bin/gpufleet ...args` (the compiled CLI) as a child process from the repository root. */
+export function runCliProcess(args: readonly string[], env: NodeJS.ProcessEnv = {}, cwd: string = REPO): CliResult {
   const r = spawnSync(process.execPath, [path.join(REPO, 'bin', 'gpufleet'), ...args], {
-    cwd: REPO,
+    cwd,
     encoding: 'utf8',
     env: { ...process.env, GPUFLEET_DEBUG: '', ...env },
     maxBuffer: 64 * 1024 * 1024,
@@ -27,9 +77,15 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Cl
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** A fresh temporary folder. */
+const made: string[] = [];
+// the folders of a test file go when the file is done
+if (typeof afterAll === 'function') afterAll(() => { for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true }); });
+
+/** A fresh temporary folder, removed after the test file. */
 export function tempDir(prefix = 'gpufleet-cli-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
 }
 
 /** Writes a file into a fresh temporary folder and returns its path. */

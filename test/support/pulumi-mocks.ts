@@ -29,6 +29,10 @@ export interface RecordedResource {
   readonly custom: boolean;
   /** Custom timeouts (`create`, `update`, `delete`), when set. */
   readonly customTimeouts?: { readonly create?: string; readonly update?: string; readonly delete?: string };
+  /** The `retainOnDelete` resource option. */
+  readonly retainOnDelete: boolean;
+  /** A component implemented by its provider (e.g. `kubernetes:yaml/v2:ConfigFile`). */
+  readonly remote: boolean;
 }
 
 /** One provider function call (invoke) the program made. */
@@ -220,6 +224,8 @@ export function setupPulumiMocks(options: PulumiMockOptions = {}): PulumiMockRec
       provider: req.getProvider() ?? '',
       custom: req.getCustom(),
       ...(req.getCustomtimeouts?.() ? { customTimeouts: req.getCustomtimeouts().toObject() } : {}),
+      retainOnDelete: req.getRetainondelete?.() === true,
+      remote: req.getRemote?.() === true,
     });
     return register(req, callback);
   };

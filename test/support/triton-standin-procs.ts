@@ -17,6 +17,12 @@ const ROUTER_MAIN = path.join(REPO_ROOT, 'constructs', 'runtime', 'main.ts');
 export interface Proc {
   readonly url: string;
   readonly port: number;
+  /** Router: its admin port (state, repository view, load/unload); stand-in: absent. */
+  readonly adminUrl?: string;
+  /** Stand-in: its gRPC port, when started with `grpcPort`. */
+  readonly grpcPort?: number;
+  /** Stand-in: its metrics endpoint, when started with `metricsPort`. */
+  readonly metricsUrl?: string;
   readonly child: ChildProcess;
   /** Everything the process wrote on stderr so far. */
   stderr(): string;
@@ -40,7 +46,8 @@ function compiled(file: string): string {
     const dir = path.join(REPO_ROOT, 'build', `router-procs-${process.pid}`);
     const sources = [
       ...fs.readdirSync(path.dirname(ROUTER_MAIN)).filter((f) => f.endsWith('.ts')).map((f) => path.join(path.dirname(ROUTER_MAIN), f)),
-      STANDIN,
+      // the stand-in and what it imports
+      ...fs.readdirSync(__dirname).filter((f) => /^(triton-(standin|args)|pbtxt)/.test(f) && f.endsWith('.ts') && f !== 'triton-standin-procs.ts').map((f) => path.join(__dirname, f)),
     ];
     for (const src of sources) {
       const out = path.join(dir, path.relative(REPO_ROOT, src)).replace(/\.ts$/, '.js');
@@ -76,14 +83,20 @@ export function startProcess(file: string, args: string[], timeoutMs = 30000): P
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${path.basename(file)} did not print "listening on" within ${timeoutMs}ms; stderr: ${err}`)), timeoutMs);
     const onData = (): void => {
-      const m = /listening on (http:\/\/[^\s]+)/.exec(out);
+      const m = /listening on (http:\/\/[^\s,]+)(.*)\n/.exec(out);
       if (!m) return;
       clearTimeout(timer);
       child.stdout!.off('data', onData);
       const url = m[1];
+      const admin = /admin on (http:\/\/[^\s,]+)/.exec(m[2])?.[1];
+      const grpc = /grpc [^\s:]+:(\d+)/.exec(m[2])?.[1];
+      const metrics = /metrics (http:\/\/[^\s,]+)/.exec(m[2])?.[1];
       resolve({
         url,
         port: Number(new URL(url).port),
+        ...(admin ? { adminUrl: admin } : {}),
+        ...(grpc ? { grpcPort: Number(grpc) } : {}),
+        ...(metrics ? { metricsUrl: metrics } : {}),
         child,
         stderr: () => err,
         stdout: () => out,
@@ -105,9 +118,16 @@ export function startStandin(opts: StandinOptions = {}): Promise<Proc> {
   return startProcess(STANDIN, [JSON.stringify(opts)]);
 }
 
-/** Writes `config` (an object) as a YAML-compatible JSON file and starts the router on it. */
+/**
+ * Writes `config` (an object) as a YAML-compatible JSON file and starts the router on it. An object config without
+ * `admin` gets `admin: 127.0.0.1:0` (a free port: routers of parallel test files must not share 9001), and short
+ * health/index timeouts unless given.
+ */
 export function startRouter(config: unknown, extraArgs: string[] = []): Promise<Proc> {
-  return startProcess(ROUTER_MAIN, ['--config', writeConfig(config), ...extraArgs]);
+  const c = typeof config === 'object' && config !== null && !Array.isArray(config)
+    ? { admin: '127.0.0.1:0', healthTimeoutSeconds: 1, indexTimeoutSeconds: 2, ...(config as Record<string, unknown>) }
+    : config;
+  return startProcess(ROUTER_MAIN, ['--config', writeConfig(c), ...extraArgs]);
 }
 
 /** Runs the router CLI to completion (for config errors); resolves with exit code and output. */
@@ -196,8 +216,16 @@ export async function standinStats(base: string): Promise<StandinStats> {
   return (await request(base, 'GET', '/_standin/stats')).json();
 }
 
-export async function routerState(base: string): Promise<any> {
+/** The router's `/router/state` (on its admin port). */
+export async function routerState(router: Proc | string): Promise<any> {
+  const base = typeof router === 'string' ? router : router.adminUrl!;
   return (await request(base, 'GET', '/router/state')).json();
+}
+
+/** Changes a stand-in's index behaviour or failing models at run time. */
+export async function standinControl(base: string, control: { indexDelayMs?: number; indexError?: string | null; failLoads?: string[] }): Promise<void> {
+  const r = await request(base, 'POST', '/_standin/control', control);
+  if (r.status !== 200) throw new Error(`stand-in control: HTTP ${r.status} ${r.body}`);
 }
 
 /** Polls `check` until it returns true or `timeoutMs` passes. */

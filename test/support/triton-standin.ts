@@ -1,25 +1,37 @@
 /**
- * A stand-in for Triton Inference Server's HTTP endpoint in `--model-control-mode=explicit`, with the
- * request and response shapes of Triton's documented API (KServe v2 / Open Inference Protocol and the
- * model repository extension):
+ * A stand-in for Triton Inference Server r25.08 in `--model-control-mode=explicit`, faithful to the behaviours
+ * `../shared/triton/README.md` lists (each rule cites the upstream file it reproduces; the model lifecycle, memory and
+ * metrics are in triton-standin-models.ts, the gRPC port in triton-standin-grpc.ts):
  *
- * - `GET /v2/health/live`, `GET /v2/health/ready` → 200
- * - `POST /v2/repository/index` → `[{name, version, state: "READY"|"UNAVAILABLE", reason}]`
- *   (models never loaded are listed by name only, as Triton does)
- * - `POST /v2/repository/models/{name}/load` → 200 once loaded (after a load delay: fixed + size / bandwidth,
- *   loads copy one at a time like a shared PCIe link); 400 `{"error": ...}` beyond the memory budget or for a
- *   model not in the repository
- * - `POST /v2/repository/models/{name}/unload` → 200
- * - `POST /v2/models/{name}[/versions/{v}]/infer` → `{model_name, model_version, id?, outputs: [...]}` after a delay;
- *   400 `{"error": "Request for unknown model: ..."}` when the model is not loaded
- * - `GET /v2/models/{name}[/versions/{v}]` (metadata), `GET .../ready` → 200, or 400 when not loaded
- * - `GET /_standin/stats` (not Triton): counters for tests
+ * - HTTP answers for infer and metadata of a model that is not loaded: 404 (NOT_FOUND), or 503 for a given version
+ *   that exists but is not READY (server `src/http_server.cc` HttpCodeFromError; core `model_lifecycle.cc` GetModel).
+ *   `GET /v2/models/m/ready` of a model that is not ready: 400 "Model version not ready" (HandleModelReady).
+ * - `/v2/health/live` is 200 while the process runs; `/v2/health/ready` is 400 under the default
+ *   `--strict-readiness=true` while a model is LOADING or UNLOADING and after a failed load, until that model loads
+ *   (core `src/server.cc` InferenceServer::IsReady; server HandleServerHealth answers 400 for not ready).
+ * - `POST /v2/repository/models/m/unload` answers before the model is gone (core AsyncUnload, `ModelDeleter`).
+ * - `POST /v2/repository/models/m/load` over HTTP runs on one of `--http-thread-count` (default 8, server
+ *   `src/command_line_parser.h`) HTTP workers for the whole load (server HandleRepositoryControl calls
+ *   TRITONSERVER_ServerLoadModelWithParameters on the evhtp worker): each connection is served by one worker
+ *   (evhtp hands accepted connections to its threads in turn), and every request on a connection of that worker waits
+ *   until the load ends (server#8958). Loads over gRPC (`grpcPort`) block no HTTP worker.
+ * - `POST /v2/repository/index` lists the repository on every call (core `model_repository_manager.cc`
+ *   RepositoryIndex → GetDirectorySubdirs, on S3 HeadBucket + ListObjectsV2): it can be slow (`indexDelayMs`) or fail
+ *   with HTTP 500 (`indexError`) while the server is live. Both can be changed at run time.
+ * - Metrics on a separate port (`metricsPort`, Triton's 8002), `GET /metrics`.
  *
- * Run as a process: `node -r ts-node/register/transpile-only test/support/triton-standin.ts '<options JSON>'`;
- * it prints `listening on http://HOST:PORT`.
+ * Not Triton: `GET /_standin/stats` (counters for tests) and `POST /_standin/control` (change `indexDelayMs`,
+ * `indexError`, `failLoads` at run time).
+ *
+ * Run as a process: `node <compiled triton-standin.js> '<options JSON>'`; it prints
+ * `listening on http://HOST:PORT[ grpc HOST:PORT][ metrics http://HOST:PORT]`.
  */
 import * as http from 'http';
-import type { AddressInfo } from 'net';
+import type { AddressInfo, Socket } from 'net';
+import { parseTritonArgs } from './triton-args';
+import { startGrpc, GrpcStats, RunningGrpc } from './triton-standin-grpc';
+import { ModelStats, ModelTable, TritonError } from './triton-standin-models';
+import { ModelFiles, RepositoryAccess, S3Call, S3Repository } from './triton-standin-repo';
 
 export interface StandinOptions {
   /** @default 0 (any free port) */
@@ -32,66 +44,131 @@ export interface StandinOptions {
   readonly models?: Readonly<Record<string, number>>;
   /** When set, any model name is in the repository with this size. @default - only `models` */
   readonly defaultModelGiB?: number;
-  /** Fixed part of every load, ms. @default 0 */
+  /** Fixed part of every load, ms (copies share one host→GPU link: one at a time). @default 0 */
   readonly loadDelayMs?: number;
   /** Host→GPU copy bandwidth in GB/s (10^9 bytes); adds size / bandwidth to each load. @default - none */
   readonly loadGBps?: number;
-  /** Extra load delay per model, ms (e.g. a load that hangs). @default {} */
+  /** Extra load time per model, ms (initialisation beside the copy). @default {} */
   readonly loadDelayMsByModel?: Readonly<Record<string, number>>;
-  /** Models whose load fails with a Triton-like error. @default [] */
+  /** Models whose load fails with a Triton error (a bad model file). @default [] */
   readonly failLoads?: readonly string[];
-  /** Delay of each infer answer, ms. @default 0 */
+  /** Time the model's destructor takes once its last request released it, ms. @default 20 */
+  readonly unloadDelayMs?: number;
+  /** Destructor time per model, ms. @default {} */
+  readonly unloadDelayMsByModel?: Readonly<Record<string, number>>;
+  /** Delay of each infer answer (compute time), ms. @default 0 */
   readonly inferDelayMs?: number;
-  /** Delay of infer answers per model, ms (overrides `inferDelayMs`). @default {} */
+  /** Compute time per model, ms (overrides `inferDelayMs`). @default {} */
   readonly inferDelayMsByModel?: Readonly<Record<string, number>>;
+  /** Execution instances per model (requests beyond wait in its queue). @default - unlimited */
+  readonly instances?: Readonly<Record<string, number>>;
+  /** Models served by a decoupled backend (vLLM): execute() returns at once, the engine queues. @default [] */
+  readonly decoupled?: readonly string[];
+  /** Decoupled models with `REPORT_CUSTOM_METRICS` (they export `vllm:*` metrics). @default [] */
+  readonly reportCustomMetrics?: readonly string[];
+  /** Requests the decoupled engine runs at once. @default 1 */
+  readonly engineConcurrency?: number;
   /** Models whose infer requests get their connection closed without an answer (a crashing backend). @default [] */
   readonly resetInfer?: readonly string[];
   /** Models loaded at start. @default [] */
   readonly loaded?: readonly string[];
+  /** `--strict-readiness`. @default true (Triton's default) */
+  readonly strictReadiness?: boolean;
+  /** `--http-thread-count`. @default 8 (Triton's default) */
+  readonly httpThreads?: number;
+  /** Serve gRPC (RepositoryModelLoad/Unload) on this port (0: any free port). @default - no gRPC endpoint */
+  readonly grpcPort?: number;
+  /** Serve `/metrics` on this port (0: any free port). @default - no metrics endpoint */
+  readonly metricsPort?: number;
+  /** Time every repository index read takes, ms. @default 0 */
+  readonly indexDelayMs?: number;
+  /** When set, every repository index read fails with HTTP 500 and this message. @default - index reads succeed */
+  readonly indexError?: string;
+  /**
+   * `tritonserver` arguments (e.g. a rendered Deployment's), read as Triton does (triton-args.ts): they set
+   * `--strict-readiness` and `--http-thread-count`; an argument Triton rejects makes the stand-in fail to start.
+   * @default - Triton's defaults
+   */
+  readonly args?: readonly string[];
+  /**
+   * The repository is on S3: every index and load makes Triton's S3 calls, each authorized by `s3.authorize`
+   * (in-process only: a function does not cross a process boundary). @default - a local repository
+   */
+  readonly s3?: S3Repository;
+  /** Files of models (config.pbtxt, vLLM's model.json) the backend checks at load. @default {} */
+  readonly files?: Readonly<Record<string, ModelFiles>>;
 }
 
-export interface StandinStats {
-  loads: number;
-  failedLoads: number;
-  unloads: number;
-  infers: number;
-  loadsByModel: Record<string, number>;
-  infersByModel: Record<string, number>;
-  loaded: string[];
-  usedGiB: number;
-  maxUsedGiB: number;
-  /** Requests that named a model that was not loaded. */
-  notLoaded: number;
+export interface StandinStats extends ModelStats {
+  /** Index reads answered (successfully or not). */
+  indexReads: number;
+  /** Requests by `METHOD path` (all but `/_standin/*`). */
+  paths: Record<string, number>;
+  grpcCalls: number;
+  /** S3 requests made (with `s3`), in order, and whether each was allowed. */
+  s3Calls: Array<S3Call & { allowed: boolean }>;
 }
-
-const GIB = 1024 * 1024 * 1024;
 
 export interface RunningStandin {
   readonly url: string;
   readonly port: number;
-  readonly stats: StandinStats;
+  readonly grpcPort?: number;
+  readonly metricsUrl?: string;
+  /** What Triton would have printed about `args` (deprecations). */
+  readonly warnings: readonly string[];
+  readonly models: ModelTable;
+  stats(): StandinStats;
+  readonly grpc?: GrpcStats;
+  /** Changes index behaviour and failing models at run time (as `POST /_standin/control`). */
+  control(c: StandinControl): void;
   close(): Promise<void>;
 }
 
-export function startTritonStandin(opts: StandinOptions = {}): Promise<RunningStandin> {
-  const budget = opts.memoryGiB ?? 16;
-  const repo = new Map(Object.entries(opts.models ?? {}));
-  const sizeOf = (m: string): number | undefined => repo.get(m) ?? opts.defaultModelGiB;
-  const loaded = new Map<string, number>(); // name → GiB
-  const everUnloaded = new Set<string>();
-  type LoadResult = 200 | { error: string };
-  const loading = new Map<string, Promise<LoadResult>>();
-  let copyChain: Promise<void> = Promise.resolve();
-  let used = 0;
-  const stats: StandinStats = { loads: 0, failedLoads: 0, unloads: 0, infers: 0, loadsByModel: {}, infersByModel: {}, loaded: [], usedGiB: 0, maxUsedGiB: 0, notLoaded: 0 };
-  const failing = new Set(opts.failLoads ?? []);
-  const inferDelay = opts.inferDelayMs ?? 0;
+export interface StandinControl {
+  readonly indexDelayMs?: number;
+  readonly indexError?: string | null;
+  readonly failLoads?: readonly string[];
+}
 
-  for (const m of opts.loaded ?? []) {
-    const gib = sizeOf(m) ?? 0;
-    loaded.set(m, gib);
-    used += gib;
-  }
+interface WorkerSocket extends Socket {
+  worker?: number;
+}
+
+const MODEL_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/infer|\/ready|\/config|\/stats|\/trace\/setting)?$/;
+
+export async function startTritonStandin(opts: StandinOptions = {}): Promise<RunningStandin> {
+  const host = opts.host ?? '127.0.0.1';
+  const cl = opts.args ? parseTritonArgs(opts.args) : undefined;
+  if (cl && cl.errors.length > 0) throw new Error(cl.errors.join('; '));
+  const repo = new RepositoryAccess(opts.s3, opts.files ?? {}, cl?.autoCompleteConfig ?? true);
+  const models = new ModelTable(
+    {
+      memoryGiB: opts.memoryGiB ?? 16,
+      models: new Map(Object.entries(opts.models ?? {})),
+      defaultModelGiB: opts.defaultModelGiB,
+      loadDelayMs: opts.loadDelayMs ?? 0,
+      loadGBps: opts.loadGBps,
+      loadDelayMsByModel: opts.loadDelayMsByModel ?? {},
+      unloadDelayMs: opts.unloadDelayMs ?? 20,
+      unloadDelayMsByModel: opts.unloadDelayMsByModel ?? {},
+      instances: opts.instances ?? {},
+      decoupled: opts.decoupled ?? [],
+      reportCustomMetrics: opts.reportCustomMetrics ?? [],
+      engineConcurrency: opts.engineConcurrency ?? 1,
+      beforeLoad: (m) => repo.load(m),
+    },
+    opts.failLoads ?? [],
+    opts.loaded ?? [],
+  );
+  const strict = opts.strictReadiness ?? cl?.strictReadiness ?? true;
+  const threads = opts.httpThreads ?? cl?.httpThreads ?? 8;
+  let indexDelayMs = opts.indexDelayMs ?? 0;
+  let indexError = opts.indexError;
+  let indexReads = 0;
+  const paths: Record<string, number> = {};
+  /** Per HTTP worker: the load it is running (its connections wait for it), if any. */
+  const blocked: Array<Promise<void> | undefined> = new Array(threads).fill(undefined);
+  let nextWorker = 0;
 
   const json = (res: http.ServerResponse, status: number, value: unknown): void => {
     const body = JSON.stringify(value);
@@ -102,131 +179,84 @@ export function startTritonStandin(opts: StandinOptions = {}): Promise<RunningSt
     res.writeHead(status, { 'content-length': 0 });
     res.end();
   };
-  const unknownModel = (res: http.ServerResponse, name: string): void => {
-    stats.notLoaded++;
-    json(res, 400, { error: `Request for unknown model: '${name}' is not found` });
-  };
-
-  const load = (name: string): Promise<LoadResult> => {
-    const gib = sizeOf(name);
-    if (gib === undefined) {
-      return Promise.resolve({ error: `failed to load '${name}', failed to poll from model repository` });
+  const error = (res: http.ServerResponse, e: TritonError): void => json(res, e.httpStatus, { error: e.message });
+  const control = (c: StandinControl): void => {
+    if (c.indexDelayMs !== undefined) indexDelayMs = c.indexDelayMs;
+    if (c.indexError !== undefined) indexError = c.indexError ?? undefined;
+    if (c.failLoads !== undefined) {
+      models.failing.clear();
+      for (const m of c.failLoads) models.failing.add(m);
     }
-    if (loaded.has(name)) return Promise.resolve(200);
-    const pending = loading.get(name);
-    if (pending) return pending;
-    if (used + gib > budget + 1e-9) {
-      stats.failedLoads++;
-      return Promise.resolve({
-        error: `load failed for model '${name}': version 1 is at UNAVAILABLE state: Internal: onnx runtime error 6: CUDA failure 2: out of memory ; GPU memory budget ${budget} GiB, ${Math.round(used * 100) / 100} GiB in use, model needs ${gib} GiB`,
-      });
-    }
-    used += gib;
-    // the copy (fixed + size / bandwidth) shares one link: one at a time; a model's extra init delay runs beside it
-    const copy = (opts.loadDelayMs ?? 0) + (opts.loadGBps ? ((gib * GIB) / (opts.loadGBps * 1e9)) * 1000 : 0);
-    const extra = opts.loadDelayMsByModel?.[name] ?? 0;
-    const p = new Promise<void>((resolve) => {
-      copyChain = copyChain.then(() => new Promise<void>((r) => setTimeout(r, copy))).then(resolve);
-    }).then(() => new Promise<void>((r) => setTimeout(r, extra))).then((): LoadResult => {
-      loading.delete(name);
-      if (failing.has(name)) {
-        used -= gib;
-        stats.failedLoads++;
-        return { error: `load failed for model '${name}': version 1 is at UNAVAILABLE state: Internal: failed to load model file model.onnx: protobuf parsing failed` };
-      }
-      loaded.set(name, gib);
-      everUnloaded.delete(name);
-      stats.loads++;
-      stats.loadsByModel[name] = (stats.loadsByModel[name] ?? 0) + 1;
-      stats.maxUsedGiB = Math.max(stats.maxUsedGiB, used);
-      return 200;
-    });
-    loading.set(name, p);
-    return p;
   };
+  const stats = (): StandinStats => ({ ...models.snapshot(), indexReads, paths: { ...paths }, grpcCalls: grpc?.stats.calls ?? 0, s3Calls: [...repo.calls] });
 
-  const server = http.createServer({ keepAlive: true }, (req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const url = req.url ?? '/';
-      const path = url.split('?')[0];
-      const method = req.method;
-      if (method === 'GET' && (path === '/v2/health/live' || path === '/v2/health/ready')) return empty(res);
-      if (method === 'GET' && path === '/v2') return json(res, 200, { name: 'triton', version: '2.50.0', extensions: ['model_repository'] });
-      if (method === 'GET' && path === '/_standin/stats') {
-        stats.loaded = [...loaded.keys()].sort();
-        stats.usedGiB = used;
-        return json(res, 200, stats);
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, worker: number): void => {
+    const path = (req.url ?? '/').split('?')[0];
+    const method = req.method;
+    const key = `${method} ${path}`;
+    paths[key] = (paths[key] ?? 0) + 1;
+    if (path === '/v2/health/live') return empty(res);
+    if (path === '/v2/health/ready') return empty(res, !strict || models.strictlyReady() ? 200 : 400);
+    if (method === 'GET' && path === '/v2') return json(res, 200, { name: 'triton', version: '2.60.0', extensions: ['model_repository'] });
+    if (method === 'POST' && path === '/v2/repository/index') {
+      let ready = false;
+      try {
+        const parsed = body.length > 0 ? JSON.parse(body.toString()) : {};
+        ready = parsed.ready === true;
+      } catch {
+        return json(res, 400, { error: 'failed to parse the request JSON buffer' });
       }
-      if (method === 'POST' && path === '/v2/repository/index') {
-        let ready = false;
+      const answer = (): void => {
+        indexReads++;
+        if (indexError !== undefined) return json(res, 500, { error: indexError });
         try {
-          ready = chunks.length > 0 && JSON.parse(Buffer.concat(chunks).toString()).ready === true;
-        } catch {
-          return json(res, 400, { error: 'failed to parse the request JSON buffer' });
+          repo.index();
+        } catch (e) {
+          return error(res, e as TritonError);
         }
-        const names = new Set<string>([...repo.keys(), ...loaded.keys(), ...everUnloaded]);
-        const out = [...names].sort().flatMap((n) => {
-          if (loaded.has(n)) return [{ name: n, version: '1', state: 'READY' }];
-          if (ready) return [];
-          if (everUnloaded.has(n)) return [{ name: n, version: '1', state: 'UNAVAILABLE', reason: 'unloaded' }];
-          return [{ name: n }];
-        });
-        return json(res, 200, out);
+        json(res, 200, models.index(ready));
+      };
+      if (indexDelayMs > 0) setTimeout(answer, indexDelayMs);
+      else answer();
+      return;
+    }
+    const rm = /^\/v2\/repository\/models\/([^/]+)\/(load|unload)$/.exec(path);
+    if (method === 'POST' && rm) {
+      const name = decodeURIComponent(rm[1]);
+      if (rm[2] === 'unload') {
+        models.unload(name);
+        return json(res, 200, {});
       }
-      const rm = /^\/v2\/repository\/models\/([^/]+)\/(load|unload)$/.exec(path);
-      if (method === 'POST' && rm) {
-        const name = decodeURIComponent(rm[1]);
-        if (rm[2] === 'load') {
-          load(name).then((r) => (r === 200 ? empty(res) : json(res, 400, r)));
-          return;
-        }
-        if (sizeOf(name) === undefined && !loaded.has(name)) return json(res, 400, { error: `failed to unload '${name}', no version is available` });
-        const gib = loaded.get(name);
-        if (gib !== undefined) {
-          loaded.delete(name);
-          used -= gib;
-          everUnloaded.add(name);
-          stats.unloads++;
-        }
-        return empty(res);
+      // the load runs on this HTTP worker: its other connections wait until it ends
+      const load = models.load(name);
+      const done = load.then(() => undefined, () => undefined);
+      blocked[worker] = done;
+      done.then(() => {
+        if (blocked[worker] === done) blocked[worker] = undefined;
+      });
+      load.then(
+        () => json(res, 200, {}),
+        (e: Error) => (e instanceof TritonError ? error(res, e) : json(res, 500, { error: e.message })),
+      );
+      return;
+    }
+    if (path === '/v2/models/stats' || path === '/v2/trace/setting' || path === '/v2/logging') return json(res, 200, {});
+    const mm = MODEL_PATH.exec(path);
+    if (mm) {
+      const name = decodeURIComponent(mm[1]);
+      const version = mm[2];
+      const what = mm[3] ?? '';
+      if (what === '/config' || what === '/stats' || what === '/trace/setting') return json(res, 200, {});
+      if (what === '/ready' && method === 'GET') {
+        return models.state(name) === 'READY' && (version === undefined || version === '1') ? empty(res) : json(res, 400, { error: 'Model version not ready' });
       }
-      const mm = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/infer|\/ready)?$/.exec(path);
-      if (mm) {
-        const name = decodeURIComponent(mm[1]);
-        const version = mm[2] ?? '1';
-        const what = mm[3] ?? '';
-        if (what === '/infer' && method === 'POST') {
-          if (!loaded.has(name)) return unknownModel(res, name);
-          if (opts.resetInfer?.includes(name)) {
-            req.socket.destroy();
-            return;
-          }
-          let body: { id?: string; inputs?: Array<{ name: string; shape: number[]; datatype: string; data: unknown }> };
-          try {
-            body = JSON.parse(Buffer.concat(chunks).toString() || '{}');
-          } catch {
-            return json(res, 400, { error: 'failed to parse the request JSON buffer: Invalid value.' });
-          }
-          if (!Array.isArray(body.inputs)) return json(res, 400, { error: "Unable to find 'inputs' in JSON request" });
-          stats.infers++;
-          stats.infersByModel[name] = (stats.infersByModel[name] ?? 0) + 1;
-          const first = body.inputs[0];
-          const answer = {
-            model_name: name,
-            model_version: version,
-            ...(body.id !== undefined ? { id: body.id } : {}),
-            outputs: [{ name: 'OUTPUT0', datatype: first?.datatype ?? 'FP32', shape: first?.shape ?? [0], data: first?.data ?? [] }],
-          };
-          const delay = opts.inferDelayMsByModel?.[name] ?? inferDelay;
-          if (delay > 0) setTimeout(() => json(res, 200, answer), delay);
-          else json(res, 200, answer);
-          return;
+      if ((what === '/infer' && method === 'POST') || (what === '' && method === 'GET')) {
+        const missing = models.getModel(name, version);
+        if (missing) {
+          models.stats.notLoaded++;
+          return error(res, missing);
         }
-        if (what === '/ready' && method === 'GET') return loaded.has(name) ? empty(res) : empty(res, 400);
-        if (what === '' && method === 'GET') {
-          if (!loaded.has(name)) return unknownModel(res, name);
+        if (what === '') {
           return json(res, 200, {
             name,
             versions: ['1'],
@@ -235,39 +265,128 @@ export function startTritonStandin(opts: StandinOptions = {}): Promise<RunningSt
             outputs: [{ name: 'OUTPUT0', datatype: 'FP32', shape: [-1, 4] }],
           });
         }
+        models.acquire(name);
+        if (opts.resetInfer?.includes(name)) {
+          models.release(name);
+          req.socket.destroy();
+          return;
+        }
+        let parsed: { id?: string; inputs?: Array<{ name: string; shape: number[]; datatype: string; data: unknown }> };
+        try {
+          parsed = JSON.parse(body.toString() || '{}');
+        } catch {
+          models.release(name);
+          return json(res, 400, { error: 'failed to parse the request JSON buffer: Invalid value.' });
+        }
+        if (!Array.isArray(parsed.inputs)) {
+          models.release(name);
+          return json(res, 400, { error: "Unable to find 'inputs' in JSON request" });
+        }
+        const first = parsed.inputs[0];
+        const answer = {
+          model_name: name,
+          model_version: version ?? '1',
+          ...(parsed.id !== undefined ? { id: parsed.id } : {}),
+          outputs: [{ name: 'OUTPUT0', datatype: first?.datatype ?? 'FP32', shape: first?.shape ?? [0], data: first?.data ?? [] }],
+        };
+        const delay = opts.inferDelayMsByModel?.[name] ?? opts.inferDelayMs ?? 0;
+        if (delay === 0 && opts.instances === undefined && opts.decoupled === undefined && opts.metricsPort === undefined) {
+          // the common case, without the scheduler's bookkeeping (nobody reads the metrics)
+          json(res, 200, answer);
+          models.release(name);
+          return;
+        }
+        models.execute(name, delay).then(() => {
+          if (!res.destroyed) json(res, 200, answer);
+          models.release(name);
+        });
+        return;
       }
-      return json(res, 404, { error: 'Not Found' });
+    }
+    json(res, 404, { error: 'Not Found' });
+  };
+
+  const server = http.createServer({ keepAlive: true }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const url = req.url ?? '/';
+      if (url.startsWith('/_standin/')) {
+        if (url === '/_standin/stats') return json(res, 200, stats());
+        if (url === '/_standin/control' && req.method === 'POST') {
+          control(JSON.parse(Buffer.concat(chunks).toString() || '{}'));
+          return json(res, 200, {});
+        }
+        return json(res, 404, { error: 'Not Found' });
+      }
+      const worker = (req.socket as WorkerSocket).worker ?? 0;
+      const body = Buffer.concat(chunks);
+      const wait = blocked[worker];
+      if (wait === undefined) handle(req, res, body, worker);
+      else wait.then(() => handle(req, res, body, worker));
     });
+  });
+  // evhtp hands each accepted connection to its worker threads in turn
+  server.on('connection', (s: WorkerSocket) => {
+    s.worker = nextWorker;
+    nextWorker = (nextWorker + 1) % threads;
   });
   server.keepAliveTimeout = 65000;
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
-      const port = (server.address() as AddressInfo).port;
-      resolve({
-        url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
-        port,
-        stats,
-        close: () =>
-          new Promise<void>((r) => {
-            server.close(() => r());
-            server.closeAllConnections();
-          }),
-      });
+
+  const listen = (s: http.Server, port: number): Promise<number> =>
+    new Promise((resolve, reject) => {
+      s.once('error', reject);
+      s.listen(port, host, () => resolve((s.address() as AddressInfo).port));
     });
-  });
+  const port = await listen(server, opts.port ?? 0);
+  const grpc: RunningGrpc | undefined = opts.grpcPort !== undefined ? await startGrpc(models, host, opts.grpcPort) : undefined;
+  let metricsServer: http.Server | undefined;
+  let metricsPort: number | undefined;
+  if (opts.metricsPort !== undefined) {
+    metricsServer = http.createServer((req, res) => {
+      req.resume();
+      if (req.url === '/metrics') {
+        const text = models.metrics();
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+        res.end(text);
+      } else json(res, 404, { error: 'Not Found' });
+    });
+    metricsPort = await listen(metricsServer, opts.metricsPort);
+  }
+  const close = (s: http.Server): Promise<void> =>
+    new Promise<void>((r) => {
+      s.close(() => r());
+      s.closeAllConnections();
+    });
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    grpcPort: grpc?.port,
+    metricsUrl: metricsPort === undefined ? undefined : `http://${host}:${metricsPort}`,
+    warnings: cl?.warnings ?? [],
+    models,
+    stats,
+    grpc: grpc?.stats,
+    control,
+    close: async () => {
+      await Promise.all([close(server), grpc?.close(), metricsServer ? close(metricsServer) : undefined]);
+    },
+  };
 }
 
 if (require.main === module) {
   let opts: StandinOptions;
   try {
     opts = JSON.parse(process.argv[2] ?? '{}');
-  } catch (e) {
+  } catch {
     process.stderr.write(`triton-standin: options: expected JSON, got ${JSON.stringify(process.argv[2])}\n`);
     process.exit(2);
   }
   startTritonStandin(opts).then(
-    (s) => process.stdout.write(`listening on ${s.url}\n`),
+    (s) => {
+      const host = opts.host ?? '127.0.0.1';
+      process.stdout.write(`listening on ${s.url}${s.grpcPort !== undefined ? ` grpc ${host}:${s.grpcPort}` : ''}${s.metricsUrl ? ` metrics ${s.metricsUrl}` : ''}\n`);
+    },
     (e: Error) => {
       process.stderr.write(`triton-standin: ${e.message}\n`);
       process.exit(1);

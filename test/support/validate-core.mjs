@@ -1,13 +1,19 @@
 // Validates Kubernetes objects against the schemas of the `kubernetes-models` package
 // (and Gateway API objects against `@kubernetes-models/gateway-api`).
 //
-// Both packages are ESM-only, so this runs as a plain Node.js script in a child process:
-//   node test/support/validate-core.mjs < objects.json
-// stdin: a JSON array of Kubernetes objects.
-// stdout: a JSON array with one entry per input object, in input order:
+// Both packages are ESM-only, which jest's CommonJS runtime cannot import, so this runs outside it:
+// - as a worker thread (test/support/validate.ts starts one per test file, so the schemas are imported
+//   once per file, not once per call): workerData { port, signal }; each message on
+//   `port` is an array of objects, answered on `port` with the results, then `signal[0]` set to 1 and notified;
+// - or as a plain script: node test/support/validate-core.mjs < objects.json
+// input: a JSON array of Kubernetes objects.
+// output: a JSON array with one entry per input object, in input order:
 //   { "index": 0, "errors": ["/data/a must be string"] }           validated (errors may be empty)
 //   { "index": 1, "skipped": "why the object was not validated" }   not validated (the caller decides what that means)
 // The exit code is 0 whenever the input could be read; problems with objects are reported in the output.
+
+import { fileURLToPath } from 'node:url';
+import { isMainThread, workerData } from 'node:worker_threads';
 
 const GATEWAY_GROUP = 'gateway.networking.k8s.io';
 
@@ -32,13 +38,12 @@ function describeAjvError(e) {
   return `${where} ${e.message}${extra}`;
 }
 
-async function main() {
-  const objects = JSON.parse(await readStdin());
-  if (!Array.isArray(objects)) {
-    process.stdout.write(JSON.stringify([{ index: -1, errors: ['stdin: expected a JSON array of objects'] }]));
-    return;
-  }
-  const modules = new Map();
+/** Schema modules by specifier, imported once per process or thread. */
+const modules = new Map();
+
+/** The result entries (see above) for an array of objects. */
+export async function validateAll(objects) {
+  if (!Array.isArray(objects)) return [{ index: -1, errors: ['input: expected a JSON array of objects'] }];
   const results = [];
   for (const [index, obj] of objects.entries()) {
     const apiVersion = obj && typeof obj.apiVersion === 'string' ? obj.apiVersion : undefined;
@@ -81,10 +86,25 @@ async function main() {
       results.push({ index, errors: details });
     }
   }
-  process.stdout.write(JSON.stringify(results));
+  return results;
 }
 
-main().catch((err) => {
-  process.stderr.write(String(err && err.stack ? err.stack : err));
-  process.exit(2);
-});
+if (!isMainThread && workerData && workerData.port) {
+  const { port, signal } = workerData;
+  port.on('message', async (objects) => {
+    let reply;
+    try {
+      reply = { results: await validateAll(objects) };
+    } catch (err) {
+      reply = { error: String(err && err.stack ? err.stack : err) };
+    }
+    port.postMessage(reply);
+    Atomics.store(signal, 0, 1);
+    Atomics.notify(signal, 0);
+  });
+} else if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  readStdin().then(async (text) => process.stdout.write(JSON.stringify(await validateAll(JSON.parse(text))))).catch((err) => {
+    process.stderr.write(String(err && err.stack ? err.stack : err));
+    process.exit(2);
+  });
+}

@@ -2,23 +2,28 @@
  * Schema validation of synthesized Kubernetes objects, for every test of the repository.
  *
  * - Core kinds (core, apps, batch, policy, rbac, networking.k8s.io, ...) are validated with the
- *   `kubernetes-models` package in a child process (`validate-core.mjs`; the package is ESM-only).
+ *   `kubernetes-models` package in a worker thread (`validate-core.mjs`; the package is ESM-only, which
+ *   jest's runtime cannot import), one per test file, called synchronously.
  * - Gateway API kinds are validated with `@kubernetes-models/gateway-api` in the same script; when that
  *   package does not load they are skipped with a printed note.
  * - Custom resources are validated with ajv against the `openAPIV3Schema` of the matching CRD in
  *   `../shared/crds/` (indexed by group/version/kind). When `../shared` is absent they are skipped with a
  *   printed reason; core kinds still validate.
  * - Any other kind is an error, so nothing escapes validation silently, unless the caller lists it in
- *   `allowUnvalidated` (skipped with a printed note).
+ *   `allowUnvalidated`.
+ *
+ * Every object left unvalidated is named with its reason in the test run's summary (test/support/notes.ts,
+ * printed once by test/support/summary-reporter.js), not printed at each call.
  *
  * Usage: `expect(validateObjects(chart.toJson())).toEqual([])`.
  */
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'worker_threads';
 import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { parseAllDocuments } from 'yaml';
+import { recordNotes } from './notes';
 
 /** The repository root (this file is test/support/validate.ts). */
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -124,27 +129,72 @@ function isCoreGroup(group: string): boolean {
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
-function validateCore(objs: readonly any[]): { index: number; errors?: string[]; skipped?: string }[] {
-  if (objs.length === 0) return [];
-  const script = path.join(__dirname, 'validate-core.mjs');
-  const run = spawnSync(process.execPath, [script], {
-    input: JSON.stringify(objs), encoding: 'utf8', cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024,
+type CoreResult = { index: number; errors?: string[]; skipped?: string };
+
+interface CoreValidator {
+  readonly port: MessagePort;
+  readonly signal: Int32Array;
+  readonly worker: Worker;
+}
+
+let validator: CoreValidator | undefined;
+
+/**
+ * The validator thread of this test file: started on the first call, so the schemas are imported once
+ * per file instead of once per call (a child process per call cost ~0.5 s of CPU), and ended after the
+ * file. A thread that outlived its file would be torn down when the jest worker exits, which can take
+ * longer than the 500 ms jest allows ("A worker process has failed to exit gracefully").
+ */
+function coreValidator(): CoreValidator {
+  if (validator) return validator;
+  const { port1, port2 } = new MessageChannel();
+  const signal = new Int32Array(new SharedArrayBuffer(4));
+  const worker = new Worker(path.join(__dirname, 'validate-core.mjs'), { workerData: { port: port2, signal }, transferList: [port2] });
+  worker.unref();
+  port1.unref();
+  const created = { port: port1, signal, worker };
+  validator = created;
+  worker.on('exit', () => { if (validator === created) validator = undefined; });
+  return created;
+}
+
+if (typeof afterAll === 'function') {
+  afterAll(async () => {
+    const v = validator;
+    validator = undefined;
+    if (v) await v.worker.terminate();
   });
-  if (run.status !== 0) {
-    throw new Error(`validate-core.mjs failed (exit ${run.status}): ${run.stderr || run.error}`);
+}
+
+function validateCore(objs: readonly any[]): CoreResult[] {
+  if (objs.length === 0) return [];
+  const v = coreValidator();
+  Atomics.store(v.signal, 0, 0);
+  v.port.postMessage(objs);
+  if (Atomics.wait(v.signal, 0, 0, 120_000) === 'timed-out') {
+    throw new Error('validate-core.mjs: no answer from the validator thread within 120 s');
   }
-  return JSON.parse(run.stdout);
+  const reply = receiveMessageOnPort(v.port)?.message as { results?: CoreResult[]; error?: string } | undefined;
+  if (!reply?.results) throw new Error(`validate-core.mjs failed: ${reply?.error ?? 'no reply'}`);
+  return reply.results;
+}
+
+/** An object that was not validated, and why. */
+export interface Unvalidated {
+  /** `<Kind> <ns/name> (<apiVersion>)` */
+  readonly object: string;
+  readonly reason: string;
 }
 
 /**
- * Validates Kubernetes objects (e.g. `chart.toJson()`) against their schemas.
- * Returns one message per problem, `<Kind> <ns/name> (<apiVersion>): <path> <problem>`; empty when all are valid.
+ * Validates Kubernetes objects against their schemas: the problems, one message per problem
+ * (`<Kind> <ns/name> (<apiVersion>): <path> <problem>`), and the objects left unvalidated with the reason.
  */
-export function validateObjects(objs: readonly any[], options: ValidateOptions = {}): string[] {
+export function validateObjectsReport(objs: readonly any[], options: ValidateOptions = {}): { errors: string[]; unvalidated: Unvalidated[] } {
   const crdsDir = options.crdsDir ?? SHARED_CRDS_DIR;
   const allowed = new Set(options.allowUnvalidated ?? []);
   const errors: string[] = [];
-  const notes: string[] = [];
+  const unvalidated: Unvalidated[] = [];
   const core: { obj: any; at: number }[] = [];
   const haveCrds = fs.existsSync(crdsDir);
 
@@ -161,7 +211,7 @@ export function validateObjects(objs: readonly any[], options: ValidateOptions =
     }
     const group = apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
     if (allowed.has(`${apiVersion}/${kind}`)) {
-      notes.push(`${describe(obj)}: not validated (allowUnvalidated)`);
+      unvalidated.push({ object: describe(obj), reason: 'listed in allowUnvalidated by the test' });
       return;
     }
     if (isCoreGroup(group)) {
@@ -169,7 +219,7 @@ export function validateObjects(objs: readonly any[], options: ValidateOptions =
       return;
     }
     if (!haveCrds) {
-      notes.push(`${describe(obj)}: not validated, ${crdsDir} is absent`);
+      unvalidated.push({ object: describe(obj), reason: `custom resource, and the CRDs to check it against (${crdsDir}) are absent` });
       return;
     }
     const entry = crdIndex(crdsDir).get(`${apiVersion}/${kind}`);
@@ -186,9 +236,20 @@ export function validateObjects(objs: readonly any[], options: ValidateOptions =
 
   for (const result of validateCore(core.map((c) => c.obj))) {
     const obj = core[result.index]?.obj;
-    if (result.skipped) notes.push(`${describe(obj)}: not validated, ${result.skipped}`);
+    if (result.skipped) unvalidated.push({ object: describe(obj), reason: result.skipped });
     for (const e of new Set(result.errors ?? [])) errors.push(`${describe(obj)}: ${e}`);
   }
-  if (notes.length > 0) console.warn(`validateObjects skipped ${notes.length} object(s):\n  ${notes.join('\n  ')}`);
+  return { errors, unvalidated };
+}
+
+/**
+ * Validates Kubernetes objects (e.g. `chart.toJson()`) against their schemas.
+ * Returns one message per problem, `<Kind> <ns/name> (<apiVersion>): <path> <problem>`; empty when all are valid.
+ * The objects it could not validate go, with the reason, into the test run's summary.
+ */
+export function validateObjects(objs: readonly any[], options: ValidateOptions = {}): string[] {
+  const { errors, unvalidated } = validateObjectsReport(objs, options);
+  recordNotes(unvalidated.map((u) => ({ kind: 'unvalidated', ...u })),
+    () => `validateObjects skipped ${unvalidated.length} object(s):\n  ${unvalidated.map((u) => `${u.object}: not validated, ${u.reason}`).join('\n  ')}`);
   return errors;
 }

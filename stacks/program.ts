@@ -1,0 +1,212 @@
+/**
+ * The gpufleet Pulumi program as a function (`stacks/index.ts` runs it and exports its outputs): `pulumi up` stands up
+ * a whole platform on AWS from a fleet file.
+ *
+ * 1. read and check the stack configuration (`stacks/config.ts`) — every problem at once, before any resource;
+ * 2. plan the fleet (`plan(fleet)`) and render the serving platform with cdk8s (`ServingPlatform.fromPlan`), its
+ *    prerequisites declaration saying what the cluster has (`gpufleet:prerequisites`) plus what gpufleet installs;
+ * 3. decide, before anything is created, which custom-resource APIs the objects need: each one the cluster lacks is
+ *    installed at a pinned version (Prometheus operator CRDs, Gateway API CRDs, KEDA) or its objects are left out —
+ *    never a half-applied stack;
+ * 4. create the EKS cluster → one GPU node group per node configuration of the plan → the model repository bucket
+ *    and a read-only grant per Triton service account → the GPU operator Helm release → the prerequisite installs →
+ *    the release of the cdk8s objects (`GpuPlatform`).
+ *
+ * A function, so that tests run it for several configurations in one process (no module reloading).
+ */
+import * as path from 'path';
+import { Provider as AwsProvider } from '@pulumi/aws/provider';
+import type { Region } from '@pulumi/aws/types/enums';
+import * as pulumi from '@pulumi/pulumi';
+import { App, Chart } from 'cdk8s';
+import { clusterPrerequisites, describeInstall, prerequisitesAfter, type PrerequisiteInstall } from '../constructs/cloud/prerequisite-installs';
+import { GpuPlatform } from '../constructs/cloud/gpu-platform';
+import { modelRepositoryContents } from '../constructs/cloud/model-repository-contents';
+import { clipLine, type Fleet, parseFleet, quote, readInputFile } from '../constructs/fleet';
+import { ModelRepository, type PlatformPrerequisites, ServingPlatform } from '../constructs/k8s';
+import { PlanError, plan as planFleet } from '../constructs/planner';
+import type { Plan } from '../constructs/planner/types';
+import { asRunError, problemsOf, publicEndpointWarning, readStackSettings, stackConfigError, type StackContext } from './config';
+
+/** The stack outputs (`pulumi stack output`). */
+export interface ProgramOutputs {
+  /** EKS cluster name. */
+  readonly clusterName: pulumi.Output<string>;
+  /** Kubeconfig (secret): `pulumi stack output kubeconfig --show-secrets > kubeconfig.json`. */
+  readonly kubeconfig: pulumi.Output<string>;
+  /** Model repository bucket and Triton's `--model-repository`. */
+  readonly bucketName: pulumi.Output<string>;
+  readonly modelRepository: pulumi.Output<string>;
+  /** IAM role of each Triton service account (`namespace/name` → role ARN). */
+  readonly modelReaderRoles: pulumi.Output<Record<string, string>>;
+  /** GPU node groups: pool → { instanceType, migConfig, nodes }. */
+  readonly gpuNodeGroups: Record<string, unknown>;
+  /** On-demand USD per hour of the plan's GPU nodes (catalog prices; control plane, system nodes, storage not included). */
+  readonly costPerHour: number;
+  /** The plan's summary (GPU count, lower bound, baselines). */
+  readonly planSummary: Plan['summary'];
+  /** Kubernetes objects of the rendered chart (each becomes a resource, except those skipped). */
+  readonly chartObjectCount: number;
+  /** Objects of the chart the release left out, and why. */
+  readonly skippedObjects: readonly { apiVersion: string; kind: string; namespace?: string; name: string; reason: string }[];
+  /** What gpufleet installs before the objects that need it (chart or manifest, pinned version, what it leaves to do). */
+  readonly prerequisiteInstalls: readonly ReturnType<typeof describeInstall>[];
+  /** The prerequisites the platform declares (its `gpufleet-prerequisites` ConfigMap): the cluster's plus gpufleet's. */
+  readonly prerequisites: PlatformPrerequisites;
+  /**
+   * What the model repository must hold, by model: the `config.pbtxt` `pulumi up` uploads, the model files its owner
+   * uploads, and the Triton pools (`namespace/name`) that become ready once they are there.
+   */
+  readonly modelRepositoryContents: Record<string, { config: string; upload: readonly string[]; note?: string; pools: readonly string[] }>;
+  /** Objects applied without waiting for readiness: the Triton Deployments and their Services. */
+  readonly notAwaited: readonly string[];
+}
+
+/** Where the program runs: `StackContext` from `pulumi.getProject()` / `getStack()` / `getOrganization()`. */
+export type ProgramContext = StackContext;
+
+/** The platform rendered with a prerequisites declaration. */
+interface Rendering {
+  readonly platform: ServingPlatform;
+  readonly objects: Record<string, any>[];
+}
+
+/**
+ * Runs the program for the raw configuration (`pulumi.runtime.allConfig()`); throws a `pulumi.RunError` listing the
+ * problems before any resource when the configuration, the fleet or the platform is wrong.
+ */
+export function gpufleetProgram(raw: Readonly<Record<string, string>>, ctx: ProgramContext): ProgramOutputs {
+  const settings = readStackSettings(raw, ctx);
+
+  // Plan and render before any resource exists: a fleet or chart error stops the program here. The fleet file is
+  // read through the bounded reader (a regular file of at most 16 MiB), and every problem line quotes at most
+  // 100 characters of a value: a wrong fleetFile (say /etc/passwd) never prints its content.
+  let fleet: Fleet;
+  try {
+    fleet = parseFleet(readInputFile(settings.fleetFile, { what: 'gpufleet:fleetFile' }), settings.fleetFile);
+  } catch (e) {
+    const problems = problemsOf(e);
+    if (!problems) throw e;
+    throw stackConfigError(problems.map((p) => clipLine(p.startsWith('gpufleet:fleetFile ') ? p : `gpufleet:fleetFile: ${p}`)));
+  }
+  // A fleet no GPU type can serve (PlanError: one line per model, with its path and why) is an input error; anything
+  // else the planner throws is a bug and keeps its stack.
+  let thePlan: Plan;
+  try {
+    thePlan = planFleet(fleet);
+  } catch (e) {
+    if (!(e instanceof PlanError)) throw e;
+    throw new pulumi.RunError(`cannot plan fleet ${fleet.name} of gpufleet:fleetFile ${quote(settings.fleetFile)} `
+      + `(${e.problems.length} problem${e.problems.length > 1 ? 's' : ''}):\n  - ${e.problems.map((p) => clipLine(p)).join('\n  - ')}`);
+  }
+  const nodeRoleName = `${settings.clusterName}-gpu-nodes`.slice(0, 64);
+  const has = clusterPrerequisites(settings.clusterHas);
+
+  const render = (prerequisites: PlatformPrerequisites): Rendering => {
+    const app = new App();
+    const chart = new Chart(app, 'gpufleet');
+    const platform = asRunError('invalid platform', () => ServingPlatform.fromPlan(chart, 'Platform', {
+      cluster: { name: settings.clusterName, nodeRole: nodeRoleName },
+      repository: ModelRepository.s3({ bucket: settings.bucketName, prefix: settings.bucketPrefix, region: settings.region }),
+      gpuOperator: {
+        nodeImage: settings.amiType === 'BOTTLEROCKET_x86_64_NVIDIA' ? 'bottlerocket-nvidia' : 'al2023-nvidia',
+        migStrategy: 'mixed',
+      },
+      // A Prometheus the cluster has in another namespace: the team network policies let it scrape from there.
+      ...(has.prometheus ? { monitoringNamespace: has.prometheus.namespace } : {}),
+      prerequisites,
+      fleet,
+      plan: thePlan,
+    }));
+    const chartErrors = chart.node.findAll().flatMap((c) => c.node.validate().map((m) => `[${c.node.path}] ${m}`));
+    if (chartErrors.length > 0) throw new pulumi.RunError(`the serving platform chart is invalid:\n  - ${chartErrors.map((m) => clipLine(m)).join('\n  - ')}`);
+    return { platform, objects: chart.toJson() };
+  };
+  const installsFor = (objects: Record<string, any>[]): readonly PrerequisiteInstall[] =>
+    asRunError('invalid platform arguments', () => GpuPlatform.prerequisiteInstalls({ objects, clusterHas: settings.clusterHas, excludeKinds: settings.excludeKinds }));
+
+  // The platform declares what the cluster has plus what gpufleet installs, and what gpufleet installs depends on the
+  // objects: render with what the cluster has, and again in the rare case an install completes a prerequisite (KEDA
+  // for ScaledObjects), so the rendered declaration is what the cluster will have.
+  let declared = prerequisitesAfter(has, []);
+  let rendering = render(declared);
+  let installs = installsFor(rendering.objects);
+  const after = prerequisitesAfter(has, installs);
+  if (JSON.stringify(after) !== JSON.stringify(declared)) {
+    declared = after;
+    rendering = render(declared);
+    installs = installsFor(rendering.objects);
+  }
+  const { platform, objects } = rendering;
+
+  const awsProvider = new AwsProvider('aws', { region: settings.region as Region });
+  const endpointWarning = publicEndpointWarning(settings);
+  if (endpointWarning !== undefined) pulumi.log.warn(endpointWarning);
+
+  const gpufleet = asRunError('invalid platform arguments', () => new GpuPlatform('gpufleet', {
+    plan: thePlan,
+    objects,
+    operatorValues: platform.gpuOperator.values,
+    cluster: settings.existingClusterName !== undefined
+      ? {
+        existingClusterName: settings.existingClusterName,
+        // Look the OIDC provider up only where IRSA is used (an existing cluster may have none).
+        irsa: settings.workloadIdentity === 'irsa' || settings.clusterAutoscaler === true,
+        kubeconfig: settings.kubeconfig === undefined ? undefined : pulumi.secret(settings.kubeconfig),
+        subnetIds: settings.subnetIds,
+        nodeRoleName,
+        region: settings.region,
+      }
+      : {
+        clusterName: settings.clusterName,
+        version: settings.kubernetesVersion,
+        subnetIds: settings.subnetIds,
+        nodeRoleName,
+        region: settings.region,
+        endpointPublicAccess: settings.endpointPublicAccess,
+        publicAccessCidrs: settings.publicAccessCidrs,
+        tags: { 'gpufleet.io/stack': ctx.stack },
+      },
+    nodeGroups: { amiType: settings.amiType, minSize: settings.gpuNodeMin, maxSize: settings.gpuNodeMax },
+    bucket: settings.existingBucket !== undefined
+      ? { existingBucketName: settings.existingBucket, prefix: settings.bucketPrefix, kmsKeyArn: settings.kmsKeyArn }
+      : { bucketName: settings.bucketName, prefix: settings.bucketPrefix, kmsKeyArn: settings.kmsKeyArn, tags: { 'gpufleet.io/stack': ctx.stack } },
+    modelReaderServiceAccount: platform.repository.serviceAccountName,
+    // The typed Triton configs of the platform go to <prefix>/<model>/config.pbtxt; the model files are uploaded separately.
+    modelConfigs: platform.repository.models.map((m) => ({ name: m.name, pbtxt: m.toPbtxt() })),
+    workloadIdentity: settings.workloadIdentity,
+    excludeKinds: settings.excludeKinds,
+    clusterHas: settings.clusterHas,
+    clusterAutoscaler: settings.clusterAutoscaler,
+  }, { providers: [awsProvider] }));
+
+  const repositoryUri = `s3://${settings.bucketName}/${settings.bucketPrefix}`;
+  const poolsOf = new Map<string, string[]>();
+  for (const { pool } of platform.pools.values()) {
+    for (const m of pool.models) poolsOf.set(m, [...(poolsOf.get(m) ?? []), `${pool.namespace ?? 'default'}/${pool.name}`].sort());
+  }
+  const contents = Object.fromEntries(Object.entries(modelRepositoryContents(platform.repository.models, repositoryUri))
+    .map(([m, c]) => [m, { ...c, pools: poolsOf.get(m) ?? [] }]));
+
+  return {
+    clusterName: gpufleet.cluster.clusterName,
+    kubeconfig: gpufleet.cluster.kubeconfig,
+    bucketName: gpufleet.bucket.bucketName,
+    modelRepository: gpufleet.bucket.repositoryUri,
+    modelReaderRoles: pulumi.all(Object.fromEntries(gpufleet.grants.map((g) => [`${g.serviceAccount.namespace}/${g.serviceAccount.name}`, g.roleArn]))),
+    gpuNodeGroups: Object.fromEntries(gpufleet.nodeGroups.map((g) => [g.pool, {
+      instanceType: g.instanceType, migConfig: g.migConfig, minSize: g.minSize, desiredSize: g.desiredSize, maxSize: g.maxSize, resources: g.resources,
+    }])),
+    costPerHour: gpufleet.costPerHour,
+    planSummary: thePlan.summary,
+    chartObjectCount: objects.length,
+    skippedObjects: gpufleet.release.skipped.map((s) => ({ ...s })),
+    prerequisiteInstalls: gpufleet.prerequisites.installs.map(describeInstall),
+    prerequisites: declared,
+    modelRepositoryContents: contents,
+    notAwaited: gpufleet.release.notAwaited,
+  };
+}
+
+/** The repository root (the program's files are relative to it). */
+export const ROOT_DIR = path.resolve(__dirname, '..');
