@@ -7,7 +7,7 @@
  * - `SLO/SLO_req_rate.csv`, `SLO/SLO_latency.csv`: one line per scenario, no header, one column
  *   per model in the strcmp order of the file names in `prof_data/` (dir_list sorts them with
  *   qsort/strcmp); `N/A` = the model is not in the scenario. Rates are requests per second,
- *   latencies ms. (The C code reads both with atoi, so it truncates 418.5 ms to 418; we keep the
+ *   latencies ms. (The C code reads both with atoi, so it drops the fraction of a latency such as 12.5 ms; we keep the
  *   value as written.)
  * - `deployment/SLO<n>/SLO<n>_ParvaGPU_deploy.csv`: ParvaGPU's own deployment map, header
  *   `Num instance,Num GPU,Model,Placement,Instance size,Batch size,Num proc`; its GPU count is the

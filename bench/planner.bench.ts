@@ -224,7 +224,7 @@ export async function run(): Promise<void> {
   }
   console.log(table(fileRows));
   console.log('parse/plan: parseFleet + plan() in a node process with ts-node\'s require hook (peak RSS of that process, hook included);');
-  console.log('CLI: `node bin/gpufleet plan FILE --json --out FILE` as it ships today (ts-node at run time), wall clock and peak RSS');
+  console.log('CLI: `node bin/gpufleet plan FILE --json --out FILE`, the compiled CLI (lib/, no ts-node), wall clock and peak RSS of its process');
 
   console.log('\nrendering floor — fleet + plan → manifests (ServingPlatform.fromPlan, app.synthYaml() with its validations) against a bare cdk8s-plus-28 app');
   const f = { ...zipfFleet(1000, 0.9, family, 1007, 40, 0.5, 50), name: 'render-1000' };

@@ -148,6 +148,22 @@ export function seatsPerShare(throughput: number, maxRps: number): number {
   return Math.max(1, throughput / maxRps);
 }
 
+/**
+ * Seat-count cuts. Rule 4 on one slice: each model's latency plus its neighbours' is at most its
+ * budget. If q models on a slice each had latency > budget / q (their own budget), their latencies
+ * would add up to more than the mean of their budgets, so more than the smallest — which rule 4
+ * forbids. So a slice holds at most q - 1 seats whose latency exceeds 1/q of their own budget, and
+ * per shape: sum of such seats <= (q - 1) x slices. `LATENCY_MARGIN_MS` keeps a latency within
+ * verifyPlan's tolerance of budget / q out of the count.
+ */
+export const SEAT_CUTS: readonly number[] = [2, 3, 4];
+const LATENCY_MARGIN_MS = 1e-6;
+
+/** Whether a seat at this latency counts in the cut for q (latency > budget / q, with margin). */
+export function heavier(latencyMs: number, budget: number, q: number): boolean {
+  return latencyMs > budget / q + LATENCY_MARGIN_MS;
+}
+
 export interface Built {
   readonly builder: LpBuilder;
   /** Layout columns per option (for the objective). */
@@ -179,7 +195,10 @@ export function build(models: readonly BoundModel[], opts: readonly GpuOption[],
   const latRow: number[][][] = [];
   const absRow: number[][][] = [];
   const memRow: number[][][] = [];
+  // seat-count cuts: per shape, at most k - 1 seats whose latency exceeds 1/k of their budget
+  const cutRow: number[][][] = [];
   for (const o of opts) {
+    cutRow.push(o.shapes.map(() => SEAT_CUTS.map(() => b.row(-Infinity, 0))));
     shapeRow.push(o.shapes.map(() => b.row(-Infinity, 0)));
     timeRow.push(o.shapes.map(() => upper.map(() => b.row(-Infinity, 0))));
     latRow.push(o.shapes.map(() => upper.map(() => b.row(-Infinity, 0))));
@@ -190,6 +209,7 @@ export function build(models: readonly BoundModel[], opts: readonly GpuOption[],
   opts.forEach((o, k) => o.shapes.forEach((s, i) => upper.forEach((u, c) => {
     const entries: [number, number][] = [[shapeRow[k][i], 1], [timeRow[k][i][c], -1], [latRow[k][i][c], -1], [memRow[k][i][c], -Math.max(0, s.memoryGiB - overhead)]];
     if (absRow[k][i][c] >= 0) entries.push([absRow[k][i][c], -u]);
+    SEAT_CUTS.forEach((q, j) => entries.push([cutRow[k][i][j], -(q - 1)]));
     b.col(0, 0, Infinity, entries);
   })));
   let integerCols = 0;
@@ -232,6 +252,7 @@ export function build(models: readonly BoundModel[], opts: readonly GpuOption[],
             ...(seat >= 0 ? [[seat, seats] as [number, number]] : []), ...(count >= 0 ? [[count, seats] as [number, number]] : []),
             [latRow[k][i][c], (seats * e.latencyMs) / m.budget], [memRow[k][i][c], seats * e.memGiB],
             ...(absRow[k][i][c] >= 0 ? [[absRow[k][i][c], seats * e.latencyMs] as [number, number]] : []),
+            ...SEAT_CUTS.flatMap((q, j) => (heavier(e.latencyMs, m.budget, q) ? [[cutRow[k][i][j], seats] as [number, number]] : [])),
           ];
           // served time: per unit of share at least one seat (a share is at most 1), and at least
           // throughput / maxRps seats (the seats at e serve at most maxRps each, so a model whose
