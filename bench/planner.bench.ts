@@ -157,7 +157,8 @@ function child(args: string[]): { ms: number; peakMiB: number; stdout: string; c
   const r = spawnSync(process.execPath, ['-r', join(__dirname, 'peak-rss.js'), ...args], { cwd: REPO, encoding: 'utf8', maxBuffer: 1 << 30 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   const m = /peak-rss-kib (\d+)/.exec(r.stderr ?? '');
-  if (r.status !== 0) console.log(`  (exit ${r.status}: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')})`);
+  const said = (r.stderr ?? '').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('peak-rss-kib'));
+  if (r.status !== 0) console.log(`  (${args.filter((a) => !a.startsWith('-')).map((a) => a.split('/').pop()).join(' ')}: exit ${r.status}: ${said.slice(-3).join(' | ')})`);
   return { ms, peakMiB: m ? Math.round(Number(m[1]) / 1024) : NaN, stdout: r.stdout ?? '', code: r.status };
 }
 
@@ -214,13 +215,18 @@ export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'gpufleet-bench-'));
   console.log('\nfleet files — JSON, every model with ~200 profile rows (copies of the ParvaGPU tables); each run in its own process');
   const fileRows: (string | number)[][] = [['models', 'file MiB', 'parse ms', 'parse cpu ms', 'plan ms', 'parse+plan cpu ms', 'peak RSS MiB', 'GPUs', 'tight', 'CLI wall ms', 'CLI peak RSS MiB']];
+  // the CLI rebuilds a stale lib/ before it runs: build first, so its time is the command's alone
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require(join(REPO, 'scripts', 'build.js')).ensureBuild({ allowTypeErrors: true, log: (m: string) => console.log(`  (${m})`) });
   for (const n of [1000, 10000]) {
     const f = zipfFleet(n, 0.9, family, 7 + n, 40, 0.5, 50);
     const file = fleetFile(f, dir);
     const inproc = child([...TS, join(__dirname, 'plan-child.ts'), file]);
     const r = JSON.parse(inproc.stdout.trim().split('\n').pop() || '{}');
     const cli = child([join(REPO, 'bin', 'gpufleet'), 'plan', file, '--json', '--out', join(dir, `${f.name}.plan.json`)]);
-    fileRows.push([n, (statSync(file).size / 1048576).toFixed(1), r.parseMs, r.parseCpuMs, r.planMs, r.cpuMs, r.peakRssMiB, r.gpus, r.tight ?? '-', cli.ms.toFixed(0), cli.peakMiB]);
+    const ok = cli.code === 0;
+    fileRows.push([n, (statSync(file).size / 1048576).toFixed(1), r.parseMs, r.parseCpuMs, r.planMs, r.cpuMs, r.peakRssMiB, r.gpus, r.tight ?? '-',
+      ok ? cli.ms.toFixed(0) : `exit ${cli.code}`, ok ? cli.peakMiB : '-']);
   }
   console.log(table(fileRows));
   console.log('parse/plan: parseFleet + plan() in a node process with ts-node\'s require hook (peak RSS of that process, hook included);');
