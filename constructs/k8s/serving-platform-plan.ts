@@ -4,9 +4,10 @@
  * models' Triton configs, and the Triton pools of the plan's server groups. Pure: no constructs are created here.
  */
 import type { Fleet, ModelSpec } from '../fleet/types';
+import { sliceConsumption, teamConsumption } from '../planner/team-consumption';
 import { SHARED_OWNER, topologyOf } from '../planner/topology';
 import type { Topology, TopologyColdModel, TopologyNodePool, TopologyPlacement, TopologyServerGroup } from '../planner/topology';
-import type { Plan } from '../planner/types';
+import type { Consumption, Plan, PlanTeamConsumption } from '../planner/types';
 import { MigLayout } from './mig-layout';
 import { byString } from './order';
 import type { PoolScaling, Team, TeamModel, TeamPool } from './team-contract';
@@ -57,6 +58,8 @@ export interface PlanRenderOptions {
 export interface SharedPool extends TeamPool {
   /** Teams whose models the pool serves, sorted. */
   readonly teams: readonly string[];
+  /** Per team (sorted): the GPU-equivalents and cost per hour its models hold on the pool's slices (planner/team-consumption.ts). */
+  readonly consumption?: Readonly<Record<string, Consumption>>;
 }
 
 /**
@@ -87,6 +90,8 @@ export interface PlannedPlatform {
   readonly routeWeights: ReadonlyMap<string, ReadonlyMap<string, number>>;
   /** The cold pool, when the plan has one. */
   readonly cold?: PlannedColdPool;
+  /** What each team consumes in the plan (as `plan.summary.teamConsumption`, recomputed from the plan's slices). */
+  readonly teamConsumption?: PlanTeamConsumption;
 }
 
 /** The node pool of a topology's node pool: its MIG layout, or whole GPUs on one or several instance types. */
@@ -153,22 +158,40 @@ function plannedScaling(replicas: number, options: PlanRenderOptions): PoolScali
   return { ...scaling, minReplicas: Math.max(scaling.minReplicas ?? replicas, 0), maxReplicas: Math.max(scaling.maxReplicas, replicas + extra) };
 }
 
-/** The Triton pool of a server group (with its teams when it serves several teams' models). */
-function servingPool(g: TopologyServerGroup, options: PlanRenderOptions): TeamPool | SharedPool {
+/** What each team holds on a slice (`<gpu>@<start>` → team → consumption). */
+type HeldBySlice = ReadonlyMap<string, ReadonlyMap<string, Consumption>>;
+
+/** Per team (sorted), what its models hold on the given slices, rounded to 4 decimals. */
+function consumptionOf(held: HeldBySlice, slices: readonly string[]): Record<string, Consumption> {
+  const sum = new Map<string, { gpuEquivalents: number; costPerHour: number }>();
+  for (const k of slices) {
+    for (const [team, c] of held.get(k) ?? []) {
+      const t = sum.get(team) ?? { gpuEquivalents: 0, costPerHour: 0 };
+      t.gpuEquivalents += c.gpuEquivalents;
+      t.costPerHour += c.costPerHour;
+      sum.set(team, t);
+    }
+  }
+  const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
+  return Object.fromEntries([...sum.entries()].sort(([a], [b]) => byString(a, b)).map(([t, c]) => [t, { gpuEquivalents: r4(c.gpuEquivalents), costPerHour: r4(c.costPerHour) }]));
+}
+
+/** The Triton pool of a server group (with its teams and their consumption when it serves several teams' models). */
+function servingPool(g: TopologyServerGroup, options: PlanRenderOptions, held: HeldBySlice): TeamPool | SharedPool {
   const pool: TeamPool = { name: g.name, slice: g.profile, models: g.models, replicas: g.replicas, nodePool: g.nodePool, scaling: plannedScaling(g.replicas, options) };
-  return g.owner === SHARED_OWNER ? { ...pool, teams: g.teams } : pool;
+  return g.owner === SHARED_OWNER ? { ...pool, teams: g.teams, consumption: consumptionOf(held, g.slices) } : pool;
 }
 
 /** The Triton pools of the topology by owner (team or `shared`): server groups, then the cold tier's cache pools. */
-function poolsByOwner(topology: Topology, options: PlanRenderOptions): Map<string, (TeamPool | SharedPool)[]> {
+function poolsByOwner(topology: Topology, options: PlanRenderOptions, held: HeldBySlice): Map<string, (TeamPool | SharedPool)[]> {
   const out = new Map<string, (TeamPool | SharedPool)[]>();
   const add = (owner: string, pool: TeamPool | SharedPool) => out.set(owner, [...(out.get(owner) ?? []), pool]);
-  for (const g of topology.servers) add(g.owner, servingPool(g, options));
+  for (const g of topology.servers) add(g.owner, servingPool(g, options, held));
   const cold = topology.cold;
   // cache pools: the cold models are their `models` (the router loads them; nothing is loaded at start), fixed replicas
   for (const c of cold?.cachePools ?? []) {
     const pool: TeamPool = { name: c.name, slice: c.profile, models: cold!.models.map((m) => m.name), replicas: c.replicas, nodePool: c.nodePool, scaling: { kind: 'fixed' } };
-    add(cold!.owner, cold!.owner === SHARED_OWNER ? { ...pool, teams: cold!.teams } : pool);
+    add(cold!.owner, cold!.owner === SHARED_OWNER ? { ...pool, teams: cold!.teams, consumption: consumptionOf(held, c.slices) } : pool);
   }
   return out;
 }
@@ -216,7 +239,9 @@ export function planDeclaration(fleet: Fleet, plan: Plan, teams: readonly Team[]
   const extra = options.extraReplicas ?? 0;
   if (!Number.isInteger(extra) || extra < 0) throw new Error(`extraReplicas: expected an integer >= 0, got ${extra}`);
   const topology = topologyOf(fleet, plan);
-  const pools = poolsByOwner(topology, options);
+  // what each team holds on each slice (after the topology, which names a model missing from the fleet first)
+  const held = new Map(sliceConsumption(fleet, plan).map((c) => [`${c.gpu}@${c.start}`, c.teams]));
+  const pools = poolsByOwner(topology, options, held);
   const cold = topology.cold;
   return {
     nodePools: topology.nodePools.map(platformNodePool),
@@ -224,6 +249,8 @@ export function planDeclaration(fleet: Fleet, plan: Plan, teams: readonly Team[]
     sharedPools: (pools.get(SHARED_OWNER) ?? []) as SharedPool[],
     weights: demandWeights(topology),
     routeWeights: topology.routeWeights,
+    // recomputed, not read from the plan: a saved plan's figures could be stale or edited
+    teamConsumption: teamConsumption(fleet, plan),
     ...(cold
       ? { cold: { owner: cold.owner, pools: cold.cachePools.map((c) => c.name), models: cold.models.map(({ name, memoryGiB }) => ({ name, memoryGiB })), processOverheadGiB: cold.processOverheadGiB } }
       : {}),
