@@ -3,6 +3,7 @@
  * `npm run synth` writes dist/ (multi-document YAML, plus the config.pbtxt files beside it), it prints one line per
  * finding and a summary line; exit 0 without findings, 1 with findings, 2 on bad input with nothing on stdout.
  */
+import { execFileSync } from 'child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -103,6 +104,24 @@ describe('gpufleet check', () => {
     r = await run(['check', writeRendering(objects), '--previous', '/no/such/previous']);
     expect([r.code, r.out]).toEqual([2, '']);
     expect(r.err).toContain('--previous "/no/such/previous": no such directory');
+  });
+
+  test('bad input is bounded: a FIFO named like a manifest, an alias bomb, a huge non-object, each one line (issue 14)', async () => {
+    const dir = writeRendering(objects);
+    // a FIFO would once block the read forever; the bounded reader refuses it from its type
+    execFileSync('mkfifo', [join(dir, 'pipe.yaml')]);
+    const levels = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 10; i++) levels.push(`a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);
+    writeFileSync(join(dir, 'bomb.yaml'), `${levels.join('\n')}\n`);
+    writeFileSync(join(dir, 'scalar.json'), JSON.stringify('s'.repeat(1_000_000)));
+    const r = await run(['check', dir]);
+    expect([r.code, r.out]).toEqual([2, '']);
+    const lines = r.err.trimEnd().split('\n');
+    expect(lines).toEqual([
+      expect.stringMatching(/bomb\.yaml: YAML aliases: the document expands its aliases more than 100 times/),
+      expect.stringMatching(/^manifest ".*pipe\.yaml": is a named pipe \(FIFO\), not a regular file/),
+      expect.stringMatching(new RegExp(`scalar\\.json: document 1: expected a Kubernetes object with apiVersion and kind, got "${'s'.repeat(100)}…" \\(1000000 characters\\)$`)),
+    ]);
   });
 
   test('help names the command', async () => {

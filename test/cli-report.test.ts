@@ -11,6 +11,7 @@ import { loadFleetFile } from '../constructs/fleet';
 import { renderReport } from '../bin/lib/html-report';
 import { buildPlanView } from '../bin/lib/plan-view';
 import { sampleFleet, samplePlan } from './cli-fixtures/sample-plan';
+import { fleetOf, model, synthProfiles } from './planner-fixtures';
 import { describeIf } from './support/notes';
 import { type CliResult, htmlProblems, REPO, runCli, SMALL_FLEET, tempDir } from './cli-fixtures/run-cli';
 
@@ -155,9 +156,16 @@ describe('gpufleet report --plan (a saved plan document)', () => {
 
 describe('gpufleet report with a cold pool (coldBelowRps)', () => {
   test('draws the cache slices and names every cold model', async () => {
-    const text = fs.readFileSync(SMALL_FLEET, 'utf8').replace(/^name: (.*)$/m, 'name: $1\ncoldBelowRps: 50');
-    const fleetFile = path.join(tempDir(), 'cold.fleet.yaml');
-    fs.writeFileSync(fleetFile, text);
+    // two busy models and sixty rarely used ones (test/planner-cold.test.ts): here the cold pool saves GPUs, so the
+    // planner keeps it (on the small CLI fleet it would not, and the plan says so in a note instead)
+    const G = 'A100-80GB';
+    const fleet = fleetOf([
+      model('busy-a', 900, 100, 1.5, synthProfiles(G, 300)),
+      model('busy-b', 500, 150, 1, synthProfiles(G, 200)),
+      ...Array.from({ length: 60 }, (_, i) => model(`rare-${String(i).padStart(2, '0')}`, 0.2 + (i % 7) * 0.1, 80, 2, synthProfiles(G, 50))),
+    ], [{ type: G, mig: true }], { coldBelowRps: 1 });
+    const fleetFile = path.join(tempDir(), 'cold.fleet.json');
+    fs.writeFileSync(fleetFile, JSON.stringify(fleet));
     const planRun = await runCli(['plan', fleetFile, '--json']);
     expect(planRun.code).toBe(0);
     const doc = JSON.parse(planRun.stdout);

@@ -4,6 +4,7 @@
  * node group per node configuration of a plan with the MIG label, taint, AMI type and scale-from-zero tags.
  */
 import type { Plan } from '../constructs/planner/types';
+import { parseImageReference } from '../constructs/k8s/image-reference';
 import { OIDC_ISSUER, settle, setupPulumiMocks, valueOf } from './support/pulumi-mocks';
 
 const mocks = setupPulumiMocks();
@@ -226,5 +227,20 @@ describe('GpuNodeGroup', () => {
       .toThrow('cluster: the cluster-autoscaler authenticates with IRSA and needs a cluster with an OIDC provider, got none');
     expect(() => new cloud.ClusterAutoscaler('ca2', { cluster, provider: cluster.provider, region: 'us-east-1', imageTag: '1.33' }))
       .toThrow('imageTag: expected v1.<minor>.<patch>, got "1.33"');
+    expect(() => new cloud.ClusterAutoscaler('ca3', { cluster, provider: cluster.provider, region: 'us-east-1', imageDigest: 'sha256:abc' }))
+      .toThrow('imageDigest: expected sha256: and 64 lowercase hex digits, got "sha256:abc"');
+  });
+
+  test('ClusterAutoscaler pinned by digest: the chart\'s "<repository>:<tag>" renders a reference whose digest decides the pull', async () => {
+    // cluster-autoscaler chart 9.56.0 (kubernetes/autoscaler, tag cluster-autoscaler-chart-9.56.0),
+    // templates/deployment.yaml: image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"
+    const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
+    const digest = `sha256:${'ab'.repeat(32)}`;
+    new cloud.ClusterAutoscaler('cad', { cluster, provider: cluster.provider, region: 'us-east-1', imageDigest: digest });
+    await settle();
+    const values = mocks.get('kubernetes:helm.sh/v3:Release', 'cad-release').inputs.values;
+    expect(values.image).toEqual({ tag: `v1.33.1@${digest}` });
+    const rendered = `${cloud.CLUSTER_AUTOSCALER_DEFAULTS.imageRepository}:${values.image.tag}`;
+    expect(parseImageReference(rendered)).toEqual({ domain: 'registry.k8s.io', path: 'autoscaling/cluster-autoscaler', repository: 'registry.k8s.io/autoscaling/cluster-autoscaler', tag: 'v1.33.1', digest });
   });
 });

@@ -110,7 +110,7 @@ describe('parseFleet', () => {
   test('fails on a YAML syntax error with line and column', () => {
     expect(() => parseFleet('name: x\ngpus: [ {type: L4}\nmodels: []\n', 'bad.yaml')).toThrow(/^bad.yaml: 1 problem\nbad.yaml:3:1: YAML syntax error: /);
     try { parseFleet('name: x\nname: y\n', 'dup.yaml'); } catch (e) {
-      expect((e as FleetValidationError).problems).toEqual(['dup.yaml:2:1: YAML syntax error: map keys must be unique']);
+      expect((e as FleetValidationError).problems).toEqual(['dup.yaml:2:1: name: duplicate key (first at line 1, column 1); keys must be unique']);
     }
   });
 
@@ -156,6 +156,7 @@ describe('parseFleet', () => {
     const bad = path.join(dir, 'bad.json');
     fs.writeFileSync(bad, JSON.stringify({ ...base(), name: 'Bad_Name' }));
     expect(() => loadFleetFile(bad)).toThrow(`${bad}: 1 problem\nname: expected a DNS-1123 label`);
-    expect(() => loadFleetFile(path.join(dir, 'missing.yaml'))).toThrow(/missing.yaml: cannot read the fleet file \(ENOENT\)/);
+    const missing = path.join(dir, 'missing.yaml');
+    expect(() => loadFleetFile(missing)).toThrow(`${missing}: 1 problem\nfleet file ${JSON.stringify(missing)}: cannot read the file (no such file)`);
   });
 });

@@ -305,7 +305,11 @@ describe('TritonPool', () => {
     expect(auto.image).toBe('nvcr.io/nvidia/tritonserver:25.08-vllm-python-py3');
     expect(auto.pool.image).toBe(auto.image);
     expect(render('registry.example.com/triton:custom').image).toBe('registry.example.com/triton:custom');
-    expect(() => synth({ image: 'bad image' })).toThrow('pools.cnn-1g.image: expected an image reference, got "bad image"');
+    expect(() => synth({ image: 'bad image' })).toThrow(/^pools\.cnn-1g\.image: expected a pinned image reference: .*, got "bad image" \(is not a valid image reference\)$/);
+    // an untagged image runs whatever :latest is when the node pulls it
+    expect(() => synth({ image: 'registry.example.com/triton' })).toThrow(/^pools\.cnn-1g\.image: .*\(is not pinned: give a tag/);
+    const digest = `registry.example.com/triton@sha256:${'a'.repeat(64)}`;
+    expect(render(digest).image).toBe(digest);
   });
 
   test('fails with no models', () => {

@@ -171,7 +171,7 @@ test('fails with 404 on an unknown path', async () => {
 describe('config errors', () => {
   const cases: Array<[string, unknown, string]> = [
     ['fails on a missing backends list', { listen: '127.0.0.1:0', models: [] }, 'backends: expected a non-empty list, got nothing'],
-    ['fails on a negative memory budget', { backends: [{ name: 'a', url: 'http://127.0.0.1:1', memoryGiB: -1 }] }, 'backends[0].memoryGiB: expected a number > 0, got -1'],
+    ['fails on a negative memory budget', { backends: [{ name: 'a', url: 'http://127.0.0.1:1', memoryGiB: -1 }] }, 'backends[0].memoryGiB: expected a number > 0 and <= 65536, got -1'],
     ['fails on a backend URL with a path', { backends: [{ name: 'a', url: 'http://h:1/v2', memoryGiB: 1 }] }, 'backends[0].url: expected an http:// URL without path, e.g. http://127.0.0.1:8000, got "http://h:1/v2"'],
     ['fails on an unknown key', { backends: [{ name: 'a', url: 'http://h:1', memoryGiB: 1 }], maxQueue: 3 }, 'maxQueue: unknown key, allowed: listen, admin, backends, models, maxQueuePerModel, loadTimeoutSeconds, refreshIntervalSeconds, requestTimeoutSeconds, loadFailureBackoffSeconds, maxLoadsPerBackend, unloadWaitSeconds, indexTimeoutSeconds, healthTimeoutSeconds'],
     ['fails on more concurrent loads than Triton has HTTP workers to spare', { backends: [{ name: 'a', url: 'http://h:1', memoryGiB: 4 }], maxLoadsPerBackend: 8 }, "maxLoadsPerBackend: expected an integer from 1 to 7 (below Triton's 8 HTTP workers: a load over HTTP holds one for its whole duration), got 8"],
@@ -180,7 +180,7 @@ describe('config errors', () => {
     ['fails on a duplicate model', { backends: [{ name: 'a', url: 'http://h:1', memoryGiB: 4 }], models: [{ name: 'm', memoryGiB: 1 }, { name: 'm', memoryGiB: 1 }] }, 'models[1].name: "m" is already used by models[0]'],
     ['fails on a bad listen address', { listen: 'localhost', backends: [{ name: 'a', url: 'http://h:1', memoryGiB: 4 }] }, 'listen: expected HOST:PORT with a port from 0 to 65535, got "localhost"'],
     ['fails on a pinned model larger than every backend', { backends: [{ name: 'a', url: 'http://h:1', memoryGiB: 4 }], models: [{ name: 'm', memoryGiB: 5, pinned: true }] }, 'models[0].memoryGiB: pinned model "m" needs 5 GiB, more than the largest backend budget 4 GiB'],
-    ['fails on a non-integer queue limit', { backends: [{ name: 'a', url: 'http://h:1', memoryGiB: 4 }], maxQueuePerModel: 1.5 }, 'maxQueuePerModel: expected an integer >= 0, got 1.5'],
+    ['fails on a non-integer queue limit', { backends: [{ name: 'a', url: 'http://h:1', memoryGiB: 4 }], maxQueuePerModel: 1.5 }, 'maxQueuePerModel: expected an integer >= 1 and <= 1000000, got 1.5'],
   ];
   test.each(cases)('%s', (_title, config, message) => {
     expect(() => validateConfig(config)).toThrow(new ConfigError(message));
@@ -198,7 +198,7 @@ describe('config errors', () => {
     const c = validateConfig({ backends: [{ name: 'a', url: 'http://h:1', memoryGiB: 4 }] });
     expect(c).toMatchObject({
       host: '127.0.0.1', port: 9000, admin: { host: '127.0.0.1', port: 9001 }, models: [], maxQueuePerModel: 256, loadTimeoutSeconds: 120,
-      refreshIntervalSeconds: 10, requestTimeoutSeconds: 0, loadFailureBackoffSeconds: 5, maxLoadsPerBackend: 2, unloadWaitSeconds: 60,
+      refreshIntervalSeconds: 10, requestTimeoutSeconds: 300, loadFailureBackoffSeconds: 5, maxLoadsPerBackend: 2, unloadWaitSeconds: 60,
       indexTimeoutSeconds: 10, healthTimeoutSeconds: 2,
     });
     expect(c.backends[0].discover).toBe('none');
@@ -231,6 +231,6 @@ describe('config errors', () => {
   });
 
   test('fails on a config file that does not exist', () => {
-    expect(() => loadConfigFile('/nonexistent/router.yaml')).toThrow(new ConfigError('--config: cannot read /nonexistent/router.yaml: ENOENT'));
+    expect(() => loadConfigFile('/nonexistent/router.yaml')).toThrow(new ConfigError('--config "/nonexistent/router.yaml": cannot read the file (no such file)'));
   });
 });

@@ -157,6 +157,18 @@ describe('ModelRouter', () => {
   test('fails on an invalid name', () => {
     expect(() => setup({ name: 'Model_Router' })).toThrow(/^name: /);
   });
+
+  test('fails on settings the router would refuse or mis-arm: an empty queue, a timer Node cannot hold (issue 14)', () => {
+    expect(() => setup({ maxQueuePerModel: 0 })).toThrow('maxQueuePerModel: expected an integer >= 1 and <= 1000000, got 0');
+    // above 2^31 - 1 ms Node arms the timer with 1 ms (lib/internal/timers.js): every load would time out at once
+    expect(() => setup({ loadTimeoutSeconds: 3_000_000 })).toThrow('loadTimeoutSeconds: expected a number > 0 and <= 2147483 (seconds a Node timer can hold), got 3000000');
+  });
+
+  test('fails on an image that is not pinned by tag or digest; a digest is kept as given', () => {
+    expect(() => setup({ image: 'ghcr.io/gpufleet/gpufleet-router' })).toThrow(/^image: expected a pinned image reference: .*\(is not pinned: give a tag/);
+    const digest = `ghcr.io/gpufleet/gpufleet-router@sha256:${'0'.repeat(64)}`;
+    expect(setup({ image: digest }).router.image).toBe(digest);
+  });
 });
 
 function stringifyCm(r: ModelRouter): string {

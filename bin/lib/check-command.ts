@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseAllDocuments } from 'yaml';
+import { InputFileError, quote, readInputFile, YAML_MAX_ALIAS_COUNT } from '../../constructs/fleet';
 import { checkRendering, formatFinding, summarizeCheck } from '../../constructs/k8s/check-rendering';
 import { CliInputError } from './errors';
 
@@ -38,27 +39,40 @@ export function readManifests(dir: string, what: string = 'DIR'): any[] {
   const objects: any[] = [];
   const problems: string[] = [];
   for (const file of manifestFiles(dir, what)) {
-    const text = fs.readFileSync(file, 'utf8');
+    // through the bounded reader, like every input: a FIFO or a device named x.yaml, or a file over 16 MiB, is a problem
+    let text: string;
+    try {
+      text = readInputFile(file, { what: 'manifest' });
+    } catch (e) {
+      if (e instanceof InputFileError) { problems.push(e.problems[0]); continue; }
+      throw e;
+    }
     let docs: unknown[];
     if (/\.json$/i.test(file)) {
       try {
         const v = JSON.parse(text);
         docs = Array.isArray(v) ? v : [v];
       } catch (e) {
-        problems.push(`${file}: not JSON (${(e as Error).message})`);
+        problems.push(`${file}: not JSON (${(e as Error).message.slice(0, 200)})`);
         continue;
       }
     } else {
       const parsed = parseAllDocuments(text);
       const bad = parsed.flatMap((d) => d.errors).map((e) => `${file}:${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`);
       if (bad.length > 0) { problems.push(...bad); continue; }
-      docs = parsed.map((d) => d.toJSON());
+      try {
+        docs = parsed.map((d) => d.toJS({ json: true, maxAliasCount: YAML_MAX_ALIAS_COUNT }));
+      } catch {
+        // the yaml package refuses alias expansion beyond the limit (a "billion laughs" document)
+        problems.push(`${file}: YAML aliases: the document expands its aliases more than ${YAML_MAX_ALIAS_COUNT} times; write the values out instead`);
+        continue;
+      }
     }
     docs.forEach((d, i) => {
       if (d === null || d === undefined) return;
       const o = d as { kind?: unknown; apiVersion?: unknown; items?: unknown };
       if (typeof d !== 'object' || Array.isArray(d) || typeof o.kind !== 'string' || typeof o.apiVersion !== 'string') {
-        problems.push(`${file}: document ${i + 1}: expected a Kubernetes object with apiVersion and kind, got ${Array.isArray(d) ? 'an array' : typeof d === 'object' ? JSON.stringify(Object.keys(d as object)) : JSON.stringify(d)}`);
+        problems.push(`${file}: document ${i + 1}: expected a Kubernetes object with apiVersion and kind, got ${Array.isArray(d) ? 'an array' : typeof d === 'object' ? `an object with keys ${quote(Object.keys(d as object).join(', '))}` : quote(d)}`);
         return;
       }
       if (o.kind === 'List' && Array.isArray(o.items)) objects.push(...o.items);

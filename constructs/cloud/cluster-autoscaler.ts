@@ -2,6 +2,8 @@ import * as iam from '@pulumi/aws/iam';
 import { Provider as KubernetesProvider } from '@pulumi/kubernetes/provider';
 import * as helm from '@pulumi/kubernetes/helm/v3';
 import * as pulumi from '@pulumi/pulumi';
+import { quote } from '../fleet/quote';
+import { assertImageReference } from '../k8s/image-reference';
 import { POOL_LABEL } from '../k8s/labels';
 import { irsaTrustPolicy, policyDocument, stableJson } from './iam-documents';
 import type { WorkloadIdentityProvider } from './gpu-cluster';
@@ -12,6 +14,8 @@ export const CLUSTER_AUTOSCALER_DEFAULTS = {
   version: '9.56.0',
   repository: 'https://kubernetes.github.io/autoscaler',
   imageTag: 'v1.33.1',
+  /** The chart's default `image.repository` (values.yaml of chart 9.56.0). */
+  imageRepository: 'registry.k8s.io/autoscaling/cluster-autoscaler',
   namespace: 'kube-system',
   serviceAccount: 'cluster-autoscaler',
 } as const;
@@ -27,6 +31,14 @@ export interface ClusterAutoscalerArgs {
   readonly version?: string;
   /** Image tag; keep its minor equal to the cluster's Kubernetes minor. @default 'v1.33.1' */
   readonly imageTag?: string;
+  /**
+   * Digest the image is pinned to (`sha256:` and 64 lowercase hex digits): the node then pulls exactly that image,
+   * whatever the tag points to later. The chart renders `image: "<repository>:<tag>"` (templates/deployment.yaml
+   * of cluster-autoscaler chart 9.56.0, kubernetes/autoscaler), so the digest rides in the tag value:
+   * `registry.k8s.io/autoscaling/cluster-autoscaler:v1.33.1@sha256:...`, where the digest decides what is pulled.
+   * @default - pinned by tag only
+   */
+  readonly imageDigest?: string;
   /** Node selector of the autoscaler pod (keep it off the GPU nodes it scales). @default { 'gpufleet.io/pool': 'system' } */
   readonly nodeSelector?: Readonly<Record<string, string>>;
 }
@@ -92,7 +104,7 @@ export class ClusterAutoscaler extends pulumi.ComponentResource {
         cloudProvider: 'aws',
         awsRegion: args.region,
         autoDiscovery: { clusterName: args.cluster.clusterName },
-        image: { tag: args.imageTag ?? d.imageTag },
+        image: { tag: `${args.imageTag ?? d.imageTag}${args.imageDigest !== undefined ? `@${args.imageDigest}` : ''}` },
         rbac: { serviceAccount: { create: true, name: d.serviceAccount, annotations: { 'eks.amazonaws.com/role-arn': this.role.arn } } },
         extraArgs: { 'balance-similar-node-groups': true, expander: 'least-waste', 'skip-nodes-with-local-storage': false },
         nodeSelector: { ...(args.nodeSelector ?? { [POOL_LABEL]: 'system' }) },
@@ -113,6 +125,12 @@ export class ClusterAutoscaler extends pulumi.ComponentResource {
     if (args.imageTag !== undefined && !/^v1\.\d+\.\d+$/.test(args.imageTag)) {
       throw new Error(`imageTag: expected v1.<minor>.<patch>, got ${JSON.stringify(args.imageTag)}`);
     }
+    if (args.imageDigest !== undefined && (typeof args.imageDigest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(args.imageDigest))) {
+      throw new Error(`imageDigest: expected sha256: and 64 lowercase hex digits, got ${quote(args.imageDigest)}`);
+    }
+    // the reference the chart renders, checked as the kubelet parses it
+    const d = CLUSTER_AUTOSCALER_DEFAULTS;
+    assertImageReference('imageTag', `${d.imageRepository}:${args.imageTag ?? d.imageTag}${args.imageDigest !== undefined ? `@${args.imageDigest}` : ''}`);
     return {};
   }
 }

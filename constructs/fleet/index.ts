@@ -4,5 +4,6 @@ export * from './errors';
 export * from './validate';
 export * from './parse';
 export { closest, editDistance } from './checks';
+export * from './limits';
 export * from './quote';
 export * from './input-file';

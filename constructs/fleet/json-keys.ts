@@ -1,9 +1,12 @@
 /**
  * Duplicate keys in JSON text. `JSON.parse` keeps the last of two equal keys silently, so the
  * fleet parser scans the (already valid) JSON text once for a mapping with a key twice. Linear in
- * the text; builds no string on the way except for keys with escapes, and names the path and the
- * position of the duplicate only when it finds one.
+ * the text (keys are looked up by hash, so an object of a million keys costs a million lookups, not
+ * a million squared); builds no string on the way except for keys with escapes, and names the path
+ * (each key quoted and bounded, as `quoteKey` writes it) and the position of the duplicate only when
+ * it finds one.
  */
+import { quoteKey } from './quote';
 
 export interface DuplicateKey {
   /** The path of the duplicate key, as validation errors write it (`models[3].profiles[0].batch`). */
@@ -17,8 +20,8 @@ interface Frame {
   readonly object: boolean;
   /** Object: key spans seen, as [start, end) offsets of the raw key text between the quotes. */
   readonly keys: number[];
-  /** Object: hashes of `keys`, to compare spans only when they may be equal. */
-  readonly hashes: number[];
+  /** Object: indices into `keys` (by pairs) of the keys with each hash, to compare spans only when they may be equal. */
+  readonly hashes: Map<number, number[]>;
   /** Object: whether each key has escapes (then keys are compared decoded). */
   readonly escapes: boolean[];
   /** Array: index of the current element. */
@@ -60,16 +63,17 @@ export function findDuplicateKey(text: string): DuplicateKey | undefined {
         if (escaped) hash = hashOf(JSON.parse(text.slice(start - 1, end + 1)) as string);
         const dup = findKey(text, top, start, end, hash, escaped);
         if (dup >= 0) return { path: pathOf(text, stack, start, end), offset: start - 1, firstOffset: dup - 1 };
+        const same = top.hashes.get(hash);
+        if (same) same.push(top.escapes.length); else top.hashes.set(hash, [top.escapes.length]);
         top.keys.push(start, end);
-        top.hashes.push(hash);
         top.escapes.push(escaped);
         top.keyStart = start;
         top.keyEnd = end;
       }
       continue;
     }
-    if (ch === 123 /* { */) stack.push({ object: true, keys: [], hashes: [], escapes: [], index: 0, keyStart: -1, keyEnd: -1 });
-    else if (ch === 91 /* [ */) stack.push({ object: false, keys: [], hashes: [], escapes: [], index: 0, keyStart: -1, keyEnd: -1 });
+    if (ch === 123 /* { */) stack.push({ object: true, keys: [], hashes: new Map(), escapes: [], index: 0, keyStart: -1, keyEnd: -1 });
+    else if (ch === 91 /* [ */) stack.push({ object: false, keys: [], hashes: new Map(), escapes: [], index: 0, keyStart: -1, keyEnd: -1 });
     else if (ch === 125 /* } */ || ch === 93 /* ] */) stack.pop();
     else if (ch === 44 /* , */) {
       const top = stack[stack.length - 1];
@@ -92,8 +96,7 @@ function hashOf(key: string): number {
 
 /** Start offset of an earlier equal key of the object, or -1. */
 function findKey(text: string, frame: Frame, start: number, end: number, hash: number, escaped: boolean): number {
-  for (let k = 0; k < frame.hashes.length; k++) {
-    if (frame.hashes[k] !== hash) continue;
+  for (const k of frame.hashes.get(hash) ?? []) {
     const s = frame.keys[2 * k];
     const e = frame.keys[2 * k + 1];
     if (escaped || frame.escapes[k]) {
@@ -121,13 +124,14 @@ function pathOf(text: string, stack: readonly Frame[], start: number, end: numbe
   for (let d = 0; d < stack.length; d++) {
     const f = stack[d];
     if (d === stack.length - 1) break;
-    if (f.object) {
-      const key = decode(text, f.keyStart, f.keyEnd);
-      out += out ? `.${key}` : key;
-    } else {
-      out += `[${f.index}]`;
-    }
+    if (f.object) out = withKey(out, decode(text, f.keyStart, f.keyEnd));
+    else out += `[${f.index}]`;
   }
-  const key = decode(text, start, end);
-  return out ? `${out}.${key}` : key;
+  return withKey(out, decode(text, start, end));
+}
+
+/** `a.b`, `b` at the top, or a quoted and bounded key `a["x y"]` (`quoteKey`). */
+function withKey(path: string, key: string): string {
+  const k = quoteKey(key);
+  return k.startsWith('[') || !path ? `${path}${k}` : `${path}.${k}`;
 }

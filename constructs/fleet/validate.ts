@@ -3,6 +3,7 @@ import {
   sliceSizesOf, supportsMig,
 } from '../catalog';
 import { Problems } from './checks';
+import { FLEET_LIMITS as L } from './limits';
 import { describeValue, dns1123LabelProblem } from './names';
 import type { Fleet, FleetGpu, ModelSpec, ProfileEntry, SliceSize, TritonHints } from './types';
 
@@ -45,7 +46,7 @@ function checkGpu(p: Problems, raw: unknown, path: string): GpuType | undefined 
         + `${gpu.migUnavailableReason ? ` (${gpu.migUnavailableReason})` : ''}; expected false or absent, got true`);
     }
   }
-  if (o.pricePerGpuHour !== undefined) p.positive(`${path}.pricePerGpuHour`, o.pricePerGpuHour);
+  if (o.pricePerGpuHour !== undefined) p.positive(`${path}.pricePerGpuHour`, o.pricePerGpuHour, L.maxPricePerGpuHour);
   let instancePrice: number | undefined;
   let instanceName: string | undefined;
   if (o.instanceType !== undefined) {
@@ -73,7 +74,7 @@ function checkGpu(p: Problems, raw: unknown, path: string): GpuType | undefined 
 
 /** Validates one profile entry; true when it has no problem. */
 function checkProfile(p: Problems, raw: unknown, path: string, listed: ReadonlyMap<string, GpuType>): boolean {
-  const before = p.all.length;
+  const before = p.count;
   const o = p.object(path, raw);
   if (!o) return false;
   p.keys(path, o, PROFILE_KEYS);
@@ -100,22 +101,22 @@ function checkProfile(p: Problems, raw: unknown, path: string, listed: ReadonlyM
       }
     }
   }
-  for (const key of ['batch', 'instances']) {
+  for (const [key, max] of [['batch', L.maxBatch], ['instances', L.maxInstances]] as const) {
     const v = p.required(path, o, key, 'an integer > 0');
-    if (v !== undefined) p.positiveInt(`${path}.${key}`, v);
+    if (v !== undefined) p.positiveInt(`${path}.${key}`, v, max);
   }
-  for (const key of ['throughput', 'latencyMs']) {
+  for (const [key, max] of [['throughput', L.maxRps], ['latencyMs', L.maxLatencyMs]] as const) {
     const v = p.required(path, o, key, 'a number > 0');
-    if (v !== undefined) p.positive(`${path}.${key}`, v);
+    if (v !== undefined) p.positive(`${path}.${key}`, v, max);
   }
-  return p.all.length === before;
+  return p.count === before;
 }
 
 /** Slice sizes per listed GPU type id (cached by the `listed` map). */
 const SIZES = new WeakMap<ReadonlyMap<string, GpuType>, Map<string, readonly number[]>>();
 
-const isPositive = (v: unknown): boolean => typeof v === 'number' && v > 0 && Number.isFinite(v);
-const isPositiveInt = (v: unknown): boolean => typeof v === 'number' && v > 0 && Number.isInteger(v);
+const isPositive = (v: unknown, max: number): boolean => typeof v === 'number' && v > 0 && v <= max;
+const isPositiveInt = (v: unknown, max: number): boolean => typeof v === 'number' && v > 0 && v <= max && Number.isInteger(v);
 
 /**
  * True when a profile row has no problem at all: exactly the known keys, a listed GPU by its id,
@@ -137,7 +138,8 @@ function profileIsValid(raw: unknown, listed: ReadonlyMap<string, GpuType>): boo
   if (!sizes) { sizes = new Map(); SIZES.set(listed, sizes); }
   let of = sizes.get(gpu.id);
   if (!of) { of = sliceSizesOf(gpu); sizes.set(gpu.id, of); }
-  return of.includes(e.slice as number) && isPositiveInt(e.batch) && isPositiveInt(e.instances) && isPositive(e.throughput) && isPositive(e.latencyMs);
+  return of.includes(e.slice as number) && isPositiveInt(e.batch, L.maxBatch) && isPositiveInt(e.instances, L.maxInstances)
+    && isPositive(e.throughput, L.maxRps) && isPositive(e.latencyMs, L.maxLatencyMs);
 }
 
 /** Validates `models[index]`; `names` maps model names seen so far to their index. */
@@ -159,26 +161,29 @@ function checkModel(p: Problems, raw: unknown, index: number, listed: ReadonlyMa
     const problem = dns1123LabelProblem(`${path}.team`, team);
     if (problem) p.add(problem);
   }
-  for (const key of ['rps', 'latencySloMs', 'memoryGiB']) {
+  for (const [key, max] of [['rps', L.maxRps], ['latencySloMs', L.maxLatencyMs], ['memoryGiB', L.maxMemoryGiB]] as const) {
     const v = p.required(path, o, key, 'a number > 0');
-    if (v !== undefined) p.positive(`${path}.${key}`, v);
+    if (v !== undefined) p.positive(`${path}.${key}`, v, max);
   }
-  if (o.throughputPerGpu !== undefined) p.positive(`${path}.throughputPerGpu`, o.throughputPerGpu);
+  if (o.throughputPerGpu !== undefined) p.positive(`${path}.throughputPerGpu`, o.throughputPerGpu, L.maxRps);
 
   let maxBatchSize: number | undefined;
   if (o.triton !== undefined) {
     const t = p.object(`${path}.triton`, o.triton);
     if (t) {
       p.keys(`${path}.triton`, t, TRITON_KEYS);
-      if (t.platform !== undefined) p.string(`${path}.triton.platform`, t.platform);
+      if (t.platform !== undefined) p.string(`${path}.triton.platform`, t.platform, L.maxPlatformChars);
       if (t.maxBatchSize !== undefined) {
-        maxBatchSize = p.number(`${path}.triton.maxBatchSize`, t.maxBatchSize, 'an integer >= 0',
+        maxBatchSize = p.bounded(`${path}.triton.maxBatchSize`, t.maxBatchSize, 'an integer >= 0', L.maxBatchSize,
           (n) => Number.isInteger(n) && n >= 0);
       }
     }
   }
 
   const profiles = o.profiles === undefined ? [] : p.array(`${path}.profiles`, o.profiles);
+  if (profiles && profiles.length > L.maxProfilesPerModel) {
+    p.add(`${path}.profiles: expected at most ${L.maxProfilesPerModel} entries, got ${profiles.length}`);
+  }
   let valid = 0;
   let largest: { batch: number; index: number } | undefined;
   // per GPU type, (slice, batch, instances) -> first row; numeric keys, no string per row
@@ -216,7 +221,7 @@ export function validateFleet(input: unknown): { fleet?: Fleet; problems: string
   const p = new Problems();
   if (!isObj(input)) {
     p.add(`fleet: expected a mapping with name, gpus and models, got ${describeValue(input)}`);
-    return { problems: p.all };
+    return { problems: p.list() };
   }
   p.keys('', input, TOP_KEYS);
   const name = p.required('', input, 'name', 'a DNS-1123 label');
@@ -228,9 +233,9 @@ export function validateFleet(input: unknown): { fleet?: Fleet; problems: string
     p.number('latencyHeadroom', input.latencyHeadroom, 'a number in (0, 1]', (n) => n > 0 && n <= 1);
   }
   if (input.processOverheadGiB !== undefined) {
-    p.number('processOverheadGiB', input.processOverheadGiB, 'a number >= 0', (n) => n >= 0);
+    p.bounded('processOverheadGiB', input.processOverheadGiB, 'a number >= 0', L.maxMemoryGiB, (n) => n >= 0);
   }
-  if (input.coldBelowRps !== undefined) p.positive('coldBelowRps', input.coldBelowRps);
+  if (input.coldBelowRps !== undefined) p.positive('coldBelowRps', input.coldBelowRps, L.maxRps);
 
   const listed = new Map<string, GpuType>();
   const gpuIndex = new Map<string, number>();
@@ -254,11 +259,12 @@ export function validateFleet(input: unknown): { fleet?: Fleet; problems: string
   if (models !== undefined) {
     const list = p.array('models', models);
     if (list && list.length === 0) p.add('models: expected at least one model, got an empty list');
+    if (list && list.length > L.maxModels) p.add(`models: expected at most ${L.maxModels} models, got ${list.length}`);
     const names = new Map<string, number>();
     (list ?? []).forEach((raw, i) => checkModel(p, raw, i, listed, names));
   }
 
-  if (p.all.length > 0) return { problems: p.all };
+  if (p.count > 0) return { problems: p.list() };
   return { fleet: resolve(input), problems: [] };
 }
 

@@ -11,6 +11,8 @@ import { Construct } from 'constructs';
 import { stringify } from 'yaml';
 import { ServiceMonitor } from '../../imports/prometheus-servicemonitor-monitoring.coreos.com';
 import { getGpuType, getMigProfile } from '../catalog';
+import { quote } from '../fleet/quote';
+import { assertImageReference } from './image-reference';
 import { assertDnsLabel } from './names';
 import { TRITON_GRPC_PORT, TRITON_HTTP_PORT, TritonPool } from './triton-pool';
 
@@ -88,7 +90,22 @@ export interface RenderedRouterConfig {
 }
 
 const positive = (path: string, v: unknown): number => {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`${path}: expected a number > 0, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`${path}: expected a number > 0, got ${quote(v)}`);
+  return v;
+};
+
+/**
+ * Longest duration the router accepts, seconds: a Node timer over 2^31 - 1 ms fires after 1 ms (the router's
+ * ROUTER_LIMITS.maxTimerSeconds, constructs/runtime/config.ts, which this layer may not import).
+ */
+const MAX_TIMER_SECONDS = 2147483;
+/** Most requests waiting for one model (the router's ROUTER_LIMITS.maxQueuePerModel). */
+const MAX_QUEUE_PER_MODEL = 1_000_000;
+
+const seconds = (path: string, v: unknown): number => {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > MAX_TIMER_SECONDS) {
+    throw new Error(`${path}: expected a number > 0 and <= ${MAX_TIMER_SECONDS} (seconds a Node timer can hold), got ${quote(v)}`);
+  }
   return v;
 };
 
@@ -117,9 +134,7 @@ export class ModelRouter extends Construct {
     this.namespace = props.namespace ?? Chart.of(this).namespace;
     if (this.namespace !== undefined) assertDnsLabel('namespace', this.namespace);
     this.image = props.image ?? DEFAULT_ROUTER_IMAGE;
-    if (typeof this.image !== 'string' || this.image.length === 0 || /\s/.test(this.image)) {
-      throw new Error(`image: expected an image reference, got ${JSON.stringify(props.image)}`);
-    }
+    assertImageReference('image', this.image);
     const overhead = props.processOverheadGiB ?? 0.6;
     if (typeof overhead !== 'number' || !(overhead >= 0)) throw new Error(`processOverheadGiB: expected a number >= 0, got ${JSON.stringify(overhead)}`);
 
@@ -200,11 +215,13 @@ export class ModelRouter extends Construct {
       loadTimeoutSeconds: props.loadTimeoutSeconds ?? 120,
       refreshIntervalSeconds: props.refreshIntervalSeconds ?? 10,
     };
-    if (!Number.isInteger(this.config.maxQueuePerModel) || this.config.maxQueuePerModel < 0) {
-      throw new Error(`maxQueuePerModel: expected an integer >= 0, got ${JSON.stringify(props.maxQueuePerModel)}`);
+    const q = this.config.maxQueuePerModel;
+    if (!Number.isInteger(q) || q < 1 || q > MAX_QUEUE_PER_MODEL) {
+      // at least 1: with 0 every request for a model that is not loaded would be refused, for good
+      throw new Error(`maxQueuePerModel: expected an integer >= 1 and <= ${MAX_QUEUE_PER_MODEL}, got ${quote(props.maxQueuePerModel)}`);
     }
-    positive('loadTimeoutSeconds', this.config.loadTimeoutSeconds);
-    positive('refreshIntervalSeconds', this.config.refreshIntervalSeconds);
+    seconds('loadTimeoutSeconds', this.config.loadTimeoutSeconds);
+    seconds('refreshIntervalSeconds', this.config.refreshIntervalSeconds);
     const configText = stringify(this.config);
 
     this.configMap = new k8s.KubeConfigMap(this, 'Config', { metadata: meta(`${this.name}-config`), data: { 'router.yaml': configText } });

@@ -12,6 +12,7 @@ import { Construct } from 'constructs';
 import { ServiceMonitor } from '../../imports/prometheus-servicemonitor-monitoring.coreos.com';
 import { getGpuType, instanceTypesFor } from '../catalog';
 import { MigStrategy, gpuResourceName, gpuToleration } from './gpu-resources';
+import { assertImageReference } from './image-reference';
 import {
   CACHE_POOL_LABEL, INSTANCE_TYPE_LABEL, MIG_CONFIG_LABEL, MODEL_CONFIGS_ANNOTATION, POOL_LABEL, TEAM_LABEL, TRITON_MODEL_LABEL_PREFIX,
   TRITON_POOL_LABEL,
@@ -196,9 +197,8 @@ function checkedFlag(where: string, field: string, given: boolean | undefined, f
 }
 
 function checkedImage(where: string, image: string | undefined): string | undefined {
-  if (image !== undefined && (typeof image !== 'string' || image.length === 0 || /\s/.test(image))) {
-    throw new Error(`${where}.image: expected an image reference, got ${JSON.stringify(image)}`);
-  }
+  // pinned by tag or digest (image-reference.ts): an untagged image would run whatever :latest is at pull time
+  if (image !== undefined) assertImageReference(`${where}.image`, image);
   return image;
 }
 

@@ -1,15 +1,15 @@
 /**
- * The physical lower bound a plan is measured against, and the two baselines it is compared with.
+ * The physical lower bound a plan is measured against (DESIGN.md), and the bound on demand checked before
+ * planning. The two baselines a plan is compared with are in baselines.ts.
  */
 import type { Fleet, ModelSpec } from '../fleet/types';
-import { budgetOf, Candidate, candidatesFor, rawEntries } from './entries';
-import { GpuOption, resolveGpuOptions, SliceShape } from './gpu-options';
+import { budgetOf, rawEntries } from './entries';
+import { GpuOption, resolveGpuOptions } from './gpu-options';
 import { PlanError } from './plan-error';
 import { COLD_HIT_RATE } from './cold-pool';
-import { packType, ModelInput, PackVariant } from './pack';
 
-/** The noMig baseline's packing: largest demand first, first GPU it fits. */
-const FIRST_FIT_DECREASING: PackVariant = { order: 'need', fit: 'first', open: 'small', full: 'footprint', gpuFill: false, mixFill: 0 };
+export { baselines, noMigPacking } from './baselines';
+export type { Baselines } from './baselines';
 
 function computeFractionOf(opt: GpuOption, entrySlice: number): number | undefined {
   const shape = opt.shapes.find((s) => s.entrySlice === entrySlice);
@@ -31,6 +31,59 @@ export function bestGpuThroughput(model: ModelSpec, opt: GpuOption, headroom: nu
     best = Math.max(best, e.throughput / f);
   }
   return best;
+}
+
+/**
+ * Most GPUs one plan may have. Demand that needs more at the DESIGN.md compute bound (each model at its most
+ * efficient admissible entry on its best GPU type, every compute slice busy) is refused before any packing
+ * (`demandProblems`), with the figure: the planner's work grows with the GPUs it packs, and `rps: 1e12` would
+ * otherwise build GPUs until the heap is gone. 10,000 GPUs is over a thousand 8-GPU nodes, beyond any
+ * single fleet the planner is benchmarked on.
+ */
+export const MAX_PLAN_GPUS = 10_000;
+
+/** `12345678` → `12,345,678` (locale-independent); fractions rounded up. */
+function gpuFigure(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  return String(Math.ceil(n - 1e-9)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+/**
+ * The problems of a fleet whose demand needs more than `MAX_PLAN_GPUS` GPUs even at the compute lower bound:
+ * one per model that needs more alone (`models[3].rps: 1000000000000 rps needs at least 913,384,000 GPUs
+ * ...`), else one for the fleet naming its largest models. [] when the demand fits. One pass over the
+ * entries, no packing: a fleet of any demand is answered in milliseconds. `utilizationTarget` (< 1) plans
+ * demand / target, and is counted so.
+ */
+export function demandProblems(fleet: Fleet, utilizationTarget = 1): string[] {
+  const opts = resolveGpuOptions(fleet);
+  const needs: { index: number; need: number; best: number; type: string }[] = [];
+  let total = 0;
+  fleet.models.forEach((m, index) => {
+    let best = 0;
+    let type = '';
+    for (const o of opts) {
+      const t = bestGpuThroughput(m, o, fleet.latencyHeadroom);
+      if (t > best) { best = t; type = o.type; }
+    }
+    if (!(best > 0)) return; // no admissible entry: the planner names the model as unservable
+    const need = m.rps / utilizationTarget / best;
+    total += need;
+    needs.push({ index, need, best, type });
+  });
+  if (!(total > MAX_PLAN_GPUS)) return [];
+  const at = (i: number): string => `models[${i}]`;
+  const rule = 'at its most efficient admissible entry, every compute slice busy';
+  const target = utilizationTarget < 1 ? ` at utilization target ${utilizationTarget}` : '';
+  const alone = needs.filter((x) => x.need > MAX_PLAN_GPUS);
+  if (alone.length > 0) {
+    return alone.map((x) => `${at(x.index)}.rps: ${fleet.models[x.index].rps} rps needs at least ${gpuFigure(x.need)} GPUs${target} `
+      + `(${Number(x.best.toPrecision(6))} rps per ${x.type} GPU ${rule}); a plan has at most ${gpuFigure(MAX_PLAN_GPUS)} GPUs`);
+  }
+  const largest = needs.slice().sort((a, b) => b.need - a.need || a.index - b.index).slice(0, 3)
+    .map((x) => `${at(x.index)} (${fleet.models[x.index].name}) ${gpuFigure(x.need)}`);
+  return [`models: the fleet's demand needs at least ${gpuFigure(total)} GPUs${target} (each model ${rule}); `
+    + `a plan has at most ${gpuFigure(MAX_PLAN_GPUS)} GPUs; the largest: ${largest.join(', ')}`];
 }
 
 /**
@@ -72,75 +125,4 @@ export function lowerBound(fleet: Fleet): number {
   if (problems.length > 0) throw new PlanError(problems);
   const maxMem = Math.max(...opts.map((o) => o.gpu.memoryGiB));
   return Math.max(compute, memory / maxMem);
-}
-
-/** The GPU type as used whole (no MIG): one `whole` shape with the GPU's memory. */
-function wholeOption(opt: GpuOption): GpuOption {
-  const shape: SliceShape = {
-    profile: 'whole', entrySlice: opt.mig ? opt.computeSlices : opt.shapes[0].entrySlice, computeFraction: 1, computeSlices: 7,
-    memoryGiB: opt.gpu.memoryGiB, memorySlices: 0, starts: [0], maxInstances: 1,
-  };
-  return { ...opt, mig: false, computeSlices: 7, memorySlices: 0, shapes: [shape] };
-}
-
-/**
- * Candidates of a model on a whole GPU: its whole-GPU entries; when it has none, its best entry on
- * a smaller slice, taken as a conservative whole-GPU figure (a whole GPU is at least as fast).
- */
-function wholeCandidates(model: ModelSpec, opt: GpuOption, headroom: number, overhead: number): Candidate[] {
-  const w = wholeOption(opt);
-  const direct = candidatesFor(model, w, headroom, overhead)[0];
-  if (direct.length > 0) return direct;
-  const budget = budgetOf(model, headroom);
-  const shape = w.shapes[0];
-  return rawEntries(model, opt)
-    .filter((e) => e.latencyMs <= budget && overhead + model.memoryGiB * e.instances <= shape.memoryGiB)
-    .sort((a, b) => b.throughput - a.throughput || a.latencyMs - b.latencyMs)
-    .slice(0, 1)
-    .map((e) => ({ shape, batch: e.batch, instances: e.instances, throughput: e.throughput, latencyMs: e.latencyMs, memGiB: model.memoryGiB * e.instances, estimated: e.estimated }));
-}
-
-export interface Baselines {
-  /** Whole GPUs per model replica, nothing shared. */
-  readonly dedicated: number;
-  /** Whole GPUs, several models per Triton server (first fit under the share, latency and memory rules). */
-  readonly noMig: number;
-}
-
-/**
- * `dedicated`: per model, ceil(demand / best admissible whole-GPU throughput), on the fleet's GPU
- * type where that is fewest, summed. `noMig`: the same GPU type per model, whole GPUs shared by
- * several models in one Triton server, packed first-fit-decreasing under rules 3-5.
- */
-export function baselines(fleet: Fleet): Baselines {
-  const opts = resolveGpuOptions(fleet);
-  const h = fleet.latencyHeadroom;
-  const ov = fleet.processOverheadGiB;
-  let dedicated = 0;
-  const groups: ModelInput[][] = opts.map(() => []);
-  const problems: string[] = [];
-  for (const m of fleet.models) {
-    let bestN = Infinity;
-    let bestOpt = -1;
-    let bestCands: Candidate[] = [];
-    opts.forEach((o, i) => {
-      const c = wholeCandidates(m, o, h, ov);
-      if (c.length === 0) return;
-      const n = Math.ceil(m.rps / c[0].throughput - 1e-9);
-      if (n < bestN) { bestN = n; bestOpt = i; bestCands = c; }
-    });
-    if (bestOpt < 0) {
-      problems.push(`models.${m.name}: fits no whole gpu of ${opts.map((o) => o.type).join(', ')} within its latency budget and memory`);
-      continue;
-    }
-    dedicated += bestN;
-    groups[bestOpt].push({ model: m, cands: [bestCands] });
-  }
-  if (problems.length > 0) throw new PlanError(problems);
-  let noMig = 0;
-  opts.forEach((o, i) => {
-    if (groups[i].length === 0) return;
-    noMig += packType(wholeOption(o), groups[i], h, ov, FIRST_FIT_DECREASING).gpus.length;
-  });
-  return { dedicated, noMig };
 }

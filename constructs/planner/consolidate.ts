@@ -102,7 +102,7 @@ export function consolidate(opt: GpuOption, res: PackResult, inputs: readonly Mo
         const sl = new SliceState(p.g, p.c.shape, p.start, p.shapeIndex, overhead);
         opened.push(sl);
         journal.push(() => { unplaceLast(p.g); opened.splice(opened.indexOf(sl), 1); });
-        const rps = remaining <= p.c.throughput ? roundUp6(remaining) : p.c.throughput;
+        const rps = remaining <= p.c.throughput ? Math.min(roundUp6(remaining), p.c.throughput) : p.c.throughput;
         const share = rps >= p.c.throughput ? 1 : roundShareUp(rps / p.c.throughput);
         sl.add({ model: input.model, budget, cand: p.c, rps, share });
         journal.push(() => sl.pop());

@@ -87,8 +87,8 @@ export function layoutFill(
       slices.push(sl);
       if (pk.model < 0) { partial.push(sl); continue; }
       const full = pk.rps >= pk.cand.throughput - 1e-9;
-      const rps = full ? pk.cand.throughput : roundUp6(pk.rps);
-      const share = full ? 1 : roundShareUp(rps / pk.cand.throughput);
+      const rps = full ? pk.cand.throughput : Math.min(roundUp6(pk.rps), pk.cand.throughput);
+      const share = rps >= pk.cand.throughput ? 1 : roundShareUp(rps / pk.cand.throughput);
       sl.add({ model: inputs[pk.model].model, budget: budgets[pk.model], cand: pk.cand, rps, share });
       remaining[pk.model] = Math.max(0, remaining[pk.model] - rps);
       if (remaining[pk.model] <= inputs[pk.model].model.rps * 1e-9) remaining[pk.model] = 0;

@@ -10,6 +10,7 @@ import { nodeMix } from './gpu-options';
 import type { GpuOption, NodeOption } from './gpu-options';
 import { GpuSpace, maximalLayouts } from './gpu-space';
 import type { PackResult, SliceState } from './pack';
+import { seatRps } from './tolerance';
 
 export interface TypeResult {
   readonly opt: GpuOption;
@@ -31,9 +32,10 @@ function planSlice(s: SliceState, profile: string, start: number): PlanSlice {
   return s.cache ? { profile, start, models: [], cache: true } : { profile, start, models: planModel(s) };
 }
 
+/** The seats of a slice as the plan writes them; each seat's rps within its share (`seatRps`, tolerance.ts). */
 function planModel(s: SliceState): PlanModel[] {
   return s.seats
-    .map((x) => ({ name: x.model.name, batch: x.cand.batch, instances: x.cand.instances, share: x.share, rps: x.rps }))
+    .map((x) => ({ name: x.model.name, batch: x.cand.batch, instances: x.cand.instances, share: x.share, rps: seatRps(x.rps, x.share, x.cand.throughput) }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 

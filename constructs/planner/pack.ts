@@ -221,7 +221,7 @@ export function packType(opt: GpuOption, inputs: readonly ModelInput[], headroom
     }
     const n = Math.floor(d / best.cand.throughput + 1e-12);
     let rem = d - n * best.cand.throughput;
-    rem = rem <= d * 1e-9 ? 0 : roundUp6(rem);
+    rem = rem <= d * 1e-9 ? 0 : Math.min(roundUp6(rem), best.cand.throughput);
     if (n > 0) full.push({ input, shapeIndex: best.shapeIndex, cand: best.cand, count: n });
     if (rem > 0) items.push({ input, rps: rem, budget: budgetOf(input.model, headroom), need: (rem / best.cand.throughput) * best.cand.shape.computeFraction });
   });

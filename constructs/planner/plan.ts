@@ -5,7 +5,8 @@
  */
 import { performance } from 'perf_hooks';
 import type { Fleet, ModelSpec } from '../fleet/types';
-import { baselines, lowerBound } from './bounds';
+import { baselines, noMigPacking } from './baselines';
+import { demandProblems, lowerBound } from './bounds';
 import { bestThroughputPerGpu, Candidate, candidatesFor, ESTIMATE_RULE } from './entries';
 import { GpuOption, nodeMix, resolveGpuOptions } from './gpu-options';
 import { consolidate, repackTail } from './consolidate';
@@ -49,6 +50,19 @@ function mulberry32(seed: number): () => number {
 }
 
 interface Evaluated { results: TypeResult[]; cost: number; gpus: number }
+
+/** GPUs and cost per hour (whole nodes) of packed results. */
+function totals(results: readonly TypeResult[]): { gpus: number; cost: number } {
+  let gpus = 0;
+  let cost = 0;
+  for (const r of results) {
+    gpus += r.pack.gpus.length;
+    cost += nodeCost(r.opt, r.pack.gpus.length);
+  }
+  return { gpus, cost };
+}
+
+const round4 = (x: number): number => Math.round(x * 1e4) / 1e4;
 
 function bestPack(opt: GpuOption, inputs: ModelInput[], fleet: Fleet, variants: typeof VARIANTS): PackResult {
   const ov = fleet.processOverheadGiB;
@@ -95,7 +109,10 @@ function evaluate(opts: GpuOption[], assign: number[], models: ModelSpec[], cand
     const inputs: ModelInput[] = [];
     models.forEach((m, i) => { if (assign[i] === o) inputs.push({ model: m, cands: cands[i][o] }); });
     if (inputs.length === 0) return;
-    const pack = bestPack(opt, inputs, fleet, variants);
+    let pack = bestPack(opt, inputs, fleet, variants);
+    // the noMig baseline's own packing, when it is better, so that no plan is worse than that baseline
+    const plain = noMigPacking(opt, inputs, fleet.latencyHeadroom, fleet.processOverheadGiB);
+    if (plain && plain.gpus.length < pack.gpus.length) pack = plain;
     results.push({ opt, pack });
     cost += nodeCost(opt, pack.gpus.length);
     gpus += pack.gpus.length;
@@ -123,6 +140,9 @@ export function plan(fleet: Fleet, options: PlanOptions = {}): Plan {
 function planAtTarget(fleet: Fleet, options: PlanOptions): Plan {
   const t = options.utilizationTarget ?? 1;
   if (!(typeof t === 'number' && t > 0 && t <= 1)) throw new PlanError([`utilizationTarget: expected a number > 0 and <= 1, got ${t}`]);
+  // demand beyond MAX_PLAN_GPUS GPUs at the compute lower bound is refused before any packing (bounds.ts)
+  const tooMuch = demandProblems(fleet, t);
+  if (tooMuch.length > 0) throw new PlanError(tooMuch);
   if (t === 1) return planAtFullUtilization(fleet, options);
   // plan for demand / t, then report the real demand: each share keeps 1/t of headroom
   const scaled: Fleet = {
@@ -242,14 +262,26 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: 
   if (sizing) {
     const coldSet = new Set(coldIdx);
     const warm = all.filter((i) => !coldSet.has(i));
-    results = repaired(choose(warm).results).slice();
+    const withCold = repaired(choose(warm).results).slice();
     const opt = opts[sizing.option];
-    const at = results.findIndex((r) => r.opt === opt);
-    const placed = placeColdPool(opt, at >= 0 ? results[at].pack : undefined, sizing, ov);
-    if (at >= 0) results[at] = { opt, pack: placed };
-    else results.push({ opt, pack: placed });
-    results.sort((x, y) => x.opt.index - y.opt.index);
-    coldInfo = { sizing, withSeats: choose(all).gpus };
+    const at = withCold.findIndex((r) => r.opt === opt);
+    const placed = placeColdPool(opt, at >= 0 ? withCold[at].pack : undefined, sizing, ov);
+    if (at >= 0) withCold[at] = { opt, pack: placed };
+    else withCold.push({ opt, pack: placed });
+    withCold.sort((x, y) => x.opt.index - y.opt.index);
+    // the plan with a seat for every model, planned the same way: the cold pool is kept only when it is not worse
+    const withSeats = repaired(choose(all).results);
+    const cold = totals(withCold);
+    const seats = totals(withSeats);
+    if (cold.cost < seats.cost - 1e-9 || (cold.cost <= seats.cost + 1e-9 && cold.gpus <= seats.gpus)) {
+      results = withCold;
+      coldInfo = { sizing, withSeats: seats.gpus };
+    } else {
+      results = withSeats;
+      notes.push(`cold pool: not used; ${coldIdx.length} model(s) below coldBelowRps ${below} keep a permanent seat, because the plan with `
+        + `the cold pool's ${sizing.count} cache slice(s) needs ${cold.gpus} GPU(s) at $${round4(cold.cost)}/h and the plan with a seat for each `
+        + `${seats.gpus} at $${round4(seats.cost)}/h`);
+    }
   } else {
     results = repaired(choose(all).results);
   }

@@ -1,12 +1,15 @@
 /**
  * An independent checker of a plan against the six feasibility rules of DESIGN.md. It shares no
- * code with the planner (only the catalog), so a planner bug cannot hide behind a shared helper.
+ * code with the planner (only the catalog, and the tolerance both agree on: `RULE_EPSILON` of
+ * tolerance.ts), so a planner bug cannot hide behind a shared helper.
  */
 import { checkLayout, findGpuType, findMigProfile, wholeGpuSliceSize } from '../catalog';
 import type { Fleet, ModelSpec } from '../fleet/types';
+import { RULE_EPSILON } from './tolerance';
 import type { Plan, PlanModel } from './types';
 
-const EPS = 1e-9;
+/** Slack of every comparison: the planner writes its plans within it (tolerance.ts). */
+const EPS = RULE_EPSILON;
 
 const fmt = (x: number): string => (Number.isInteger(x) ? String(x) : String(Number(x.toPrecision(6))));
 

@@ -5,6 +5,7 @@
  * stand-ins (demo.ts).
  * Resolves with the exit code: 0 after a clean stop, 2 for a usage or config error (one line on stderr).
  */
+import { quote } from '../fleet/quote';
 import { ConfigError, loadConfigFile, parseListen } from './config';
 import { LogLevel, stderrLog } from './log';
 import { Router } from './router';
@@ -36,7 +37,7 @@ export async function runRouterCli(argv: string[]): Promise<number> {
     if (flag === '--config' || flag === '-c') configFile = value();
     else if (flag === '--log-level') {
       const v = value();
-      if (v !== 'info' && v !== 'warn' && v !== 'silent') return usage(`--log-level: expected info, warn or silent, got ${JSON.stringify(v)}`);
+      if (v !== 'info' && v !== 'warn' && v !== 'silent') return usage(`--log-level: expected info, warn or silent, got ${quote(v)}`);
       level = v;
     } else if (flag === '--demo' && inline === undefined) demo = true;
     else if (flag === '--script' && inline === undefined) script = true;
@@ -48,11 +49,11 @@ export async function runRouterCli(argv: string[]): Promise<number> {
       } catch (e) {
         return usage((e as Error).message);
       }
-      if (!LOOPBACK.has(addrs[key]!.host)) return usage(`${flag}: the demo listens on loopback only (127.0.0.1 or ::1), got ${JSON.stringify(v)}`);
+      if (!LOOPBACK.has(addrs[key]!.host)) return usage(`${flag}: the demo listens on loopback only (127.0.0.1 or ::1), got ${quote(v)}`);
     } else if (flag === '--help' || flag === '-h') {
       process.stdout.write(`${USAGE}\n`);
       return 0;
-    } else return usage(`unknown argument ${JSON.stringify(a)}`);
+    } else return usage(`unknown argument ${quote(a)}`);
   }
   if (demo) {
     if (configFile !== undefined) return usage('--config: not with --demo (the demo configures its own backends and models)');

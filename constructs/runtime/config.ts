@@ -1,11 +1,35 @@
 /**
  * Router configuration: types, defaults and validation of the YAML/JSON file given to
- * `gpufleet router --config FILE`. Every error names the path, the value received and what is allowed.
+ * `gpufleet router --config FILE`. Every error names the path, the value received (quoted and bounded,
+ * `quote`) and what is allowed. The file is read like a fleet file: a regular file of at most 16 MiB,
+ * YAML with an alias limit and linear duplicate-key checks (`parseFleetDocument`, fleet/document.ts). Every number has an
+ * upper bound (`ROUTER_LIMITS`): timers at most what Node can arm, queues of at least one request.
  */
-import { readFileSync } from 'fs';
-import { parse as parseYaml } from 'yaml';
+// fleet files without imports beyond yaml and each other: the router image compiles them with the runtime (Dockerfile)
+import { parseFleetDocument } from '../fleet/document';
+import { FleetValidationError } from '../fleet/errors';
+import { InputFileError, readInputFile } from '../fleet/input-file';
+import { quote, quoteKey } from '../fleet/quote';
 
 export const GIB = 1024 * 1024 * 1024;
+
+/**
+ * Upper bounds of the router's numbers (docs/router.md, "Limits"). A Node timer longer than 2^31 - 1 ms fires
+ * after 1 ms (Node's lib/internal/timers.js: "TimeoutOverflowWarning ... Timeout duration was set to 1"), so
+ * every duration is at most `maxTimerSeconds`.
+ */
+export const ROUTER_LIMITS = {
+  /** Longest duration of any timer setting, in seconds: floor((2^31 - 1) / 1000), about 24.8 days. */
+  maxTimerSeconds: 2147483,
+  /** Most requests waiting for one model to load. */
+  maxQueuePerModel: 1_000_000,
+  /** Most backends and most models in one config. */
+  maxBackends: 1000,
+  maxModels: 10_000,
+  /** Largest memory budget of one backend (a whole node's GPUs) and largest model, in GiB. */
+  maxBackendMemoryGiB: 65536,
+  maxModelMemoryGiB: 1024,
+} as const;
 
 /** A Triton server (or, with `discover: dns`, every address a DNS name resolves to). */
 export interface BackendConfig {
@@ -52,7 +76,7 @@ export interface RouterConfig {
   readonly loadTimeoutSeconds: number;
   /** How often each backend's repository index is read (adoption, health). @default 10 */
   readonly refreshIntervalSeconds: number;
-  /** Longest wait for a backend's answer to an infer/metadata request, 0 = none. @default 0 */
+  /** Longest a forwarded request waits with no byte from its backend (then 504), 0 = no limit. @default 300 */
   readonly requestTimeoutSeconds: number;
   /** After a backend refuses to load a model, requests for it get the same 503 without a new load for this long. @default 5 */
   readonly loadFailureBackoffSeconds: number;
@@ -65,6 +89,12 @@ export interface RouterConfig {
   /** Longest wait for a backend's `GET /v2/health/live`, which decides whether it is up. @default 2 */
   readonly healthTimeoutSeconds: number;
 }
+
+/**
+ * Default `requestTimeoutSeconds`: a backend that stops sending (a hung server, a lost connection without a
+ * reset) frees the client and the router's socket after this long without a byte, instead of never.
+ */
+export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 300;
 
 /** Triton's default `--http-thread-count`: loads over HTTP must leave HTTP workers free for everything else. */
 export const TRITON_HTTP_THREADS = 8;
@@ -79,32 +109,40 @@ const KNOWN_TOP = [
 const KNOWN_BACKEND = ['name', 'url', 'memoryGiB', 'discover', 'grpcPort'];
 const KNOWN_MODEL = ['name', 'memoryGiB', 'pinned'];
 
-function show(v: unknown): string {
-  return v === undefined ? 'nothing' : JSON.stringify(v);
-}
-
 function fail(path: string, expected: string, got: unknown): never {
-  throw new ConfigError(`${path}: expected ${expected}, got ${show(got)}`);
+  throw new ConfigError(`${path}: expected ${expected}, got ${quote(got)}`);
 }
 
 function checkKeys(obj: Record<string, unknown>, known: readonly string[], path: string): void {
   for (const k of Object.keys(obj).sort()) {
     if (!known.includes(k)) {
-      throw new ConfigError(`${path ? path + '.' : ''}${k}: unknown key, allowed: ${known.join(', ')}`);
+      const key = quoteKey(k);
+      throw new ConfigError(`${path && !key.startsWith('[') ? path + '.' : path}${key}: unknown key, allowed: ${known.join(', ')}`);
     }
   }
 }
 
-function positive(v: unknown, path: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) fail(path, 'a number > 0', v);
+function positive(v: unknown, path: string, max: number): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > max) fail(path, `a number > 0 and <= ${max}`, v);
   return v;
 }
 
-function optionalNumber(v: unknown, path: string, dflt: number, min: number, integer: boolean): number {
+function optionalNumber(v: unknown, path: string, dflt: number, min: number, max: number, integer: boolean): number {
   if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))) {
-    fail(path, `${integer ? 'an integer' : 'a number'} >= ${min}`, v);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
+    fail(path, `${integer ? 'an integer' : 'a number'} >= ${min} and <= ${max}`, v);
   }
+  return v;
+}
+
+/** A duration in seconds, from `min` to what a Node timer can hold. */
+function optionalSeconds(v: unknown, path: string, dflt: number, min: number): number {
+  return optionalNumber(v, path, dflt, min, ROUTER_LIMITS.maxTimerSeconds, false);
+}
+
+function list(v: unknown, path: string, max: number, what: string, required: boolean): unknown[] {
+  if (!Array.isArray(v) || (required && v.length === 0)) fail(path, required ? 'a non-empty list' : 'a list', v);
+  if (v.length > max) throw new ConfigError(`${path}: expected at most ${max} ${what}, got ${v.length}`);
   return v;
 }
 
@@ -120,7 +158,7 @@ function checkUnique<T, K extends keyof T & string>(items: readonly T[], list: s
   const seen = new Map<T[K], number>();
   items.forEach((item, i) => {
     const v = item[field];
-    if (seen.has(v)) throw new ConfigError(`${list}[${i}].${field}: "${v}" is already used by ${list}[${seen.get(v)}]`);
+    if (seen.has(v)) throw new ConfigError(`${list}[${i}].${field}: ${quote(v)} is already used by ${list}[${seen.get(v)}]`);
     seen.set(v, i);
   });
 }
@@ -159,8 +197,7 @@ export function validateConfig(doc: unknown): RouterConfig {
     fail('admin', `an address other than listen (${host}:${port})`, raw.admin);
   }
 
-  if (!Array.isArray(raw.backends) || raw.backends.length === 0) fail('backends', 'a non-empty list', raw.backends);
-  const backends = raw.backends.map((b: unknown, i: number): BackendConfig => {
+  const backends = list(raw.backends, 'backends', ROUTER_LIMITS.maxBackends, 'backends', true).map((b: unknown, i: number): BackendConfig => {
     const p = `backends[${i}]`;
     if (typeof b !== 'object' || b === null || Array.isArray(b)) fail(p, 'a mapping with name, url, memoryGiB', b);
     const o = b as Record<string, unknown>;
@@ -172,7 +209,7 @@ export function validateConfig(doc: unknown): RouterConfig {
     return {
       name: name(o.name, `${p}.name`),
       url: backendUrl(o.url, `${p}.url`),
-      memoryGiB: positive(o.memoryGiB, `${p}.memoryGiB`),
+      memoryGiB: positive(o.memoryGiB, `${p}.memoryGiB`, ROUTER_LIMITS.maxBackendMemoryGiB),
       discover,
       ...(g !== undefined ? { grpcPort: g as number } : {}),
     };
@@ -180,15 +217,13 @@ export function validateConfig(doc: unknown): RouterConfig {
   checkUnique(backends, 'backends', 'name');
   checkUnique(backends, 'backends', 'url');
 
-  const rawModels = raw.models ?? [];
-  if (!Array.isArray(rawModels)) fail('models', 'a list', raw.models);
-  const models = rawModels.map((m: unknown, i: number): ModelConfig => {
+  const models = list(raw.models ?? [], 'models', ROUTER_LIMITS.maxModels, 'models', false).map((m: unknown, i: number): ModelConfig => {
     const p = `models[${i}]`;
     if (typeof m !== 'object' || m === null || Array.isArray(m)) fail(p, 'a mapping with name, memoryGiB', m);
     const o = m as Record<string, unknown>;
     checkKeys(o, KNOWN_MODEL, p);
     if (o.pinned !== undefined && typeof o.pinned !== 'boolean') fail(`${p}.pinned`, 'true or false', o.pinned);
-    return { name: name(o.name, `${p}.name`), memoryGiB: positive(o.memoryGiB, `${p}.memoryGiB`), pinned: o.pinned === true };
+    return { name: name(o.name, `${p}.name`), memoryGiB: positive(o.memoryGiB, `${p}.memoryGiB`, ROUTER_LIMITS.maxModelMemoryGiB), pinned: o.pinned === true };
   });
   checkUnique(models, 'models', 'name');
 
@@ -204,7 +239,7 @@ export function validateConfig(doc: unknown): RouterConfig {
     throw new ConfigError(`models: pinned models need ${pinnedGiB} GiB, more than all backend budgets together (${totalGiB} GiB)`);
   }
 
-  const maxLoads = optionalNumber(raw.maxLoadsPerBackend, 'maxLoadsPerBackend', 2, 1, true);
+  const maxLoads = optionalNumber(raw.maxLoadsPerBackend, 'maxLoadsPerBackend', 2, 1, Infinity, true);
   if (maxLoads > TRITON_HTTP_THREADS - 1) {
     fail('maxLoadsPerBackend', `an integer from 1 to ${TRITON_HTTP_THREADS - 1} (below Triton's ${TRITON_HTTP_THREADS} HTTP workers: a load over HTTP holds one for its whole duration)`, raw.maxLoadsPerBackend);
   }
@@ -214,36 +249,45 @@ export function validateConfig(doc: unknown): RouterConfig {
     ...(admin ? { admin } : {}),
     backends,
     models,
-    maxQueuePerModel: optionalNumber(raw.maxQueuePerModel, 'maxQueuePerModel', 256, 0, true),
-    loadTimeoutSeconds: optionalNumber(raw.loadTimeoutSeconds, 'loadTimeoutSeconds', 120, 0.001, false),
-    refreshIntervalSeconds: optionalNumber(raw.refreshIntervalSeconds, 'refreshIntervalSeconds', 10, 0.05, false),
-    requestTimeoutSeconds: optionalNumber(raw.requestTimeoutSeconds, 'requestTimeoutSeconds', 0, 0, false),
-    loadFailureBackoffSeconds: optionalNumber(raw.loadFailureBackoffSeconds, 'loadFailureBackoffSeconds', 5, 0, false),
+    // at least 1: a queue of 0 would refuse every request for a model that is not loaded, for good
+    maxQueuePerModel: optionalNumber(raw.maxQueuePerModel, 'maxQueuePerModel', 256, 1, ROUTER_LIMITS.maxQueuePerModel, true),
+    loadTimeoutSeconds: optionalSeconds(raw.loadTimeoutSeconds, 'loadTimeoutSeconds', 120, 0.001),
+    refreshIntervalSeconds: optionalSeconds(raw.refreshIntervalSeconds, 'refreshIntervalSeconds', 10, 0.05),
+    requestTimeoutSeconds: optionalSeconds(raw.requestTimeoutSeconds, 'requestTimeoutSeconds', DEFAULT_REQUEST_TIMEOUT_SECONDS, 0),
+    loadFailureBackoffSeconds: optionalSeconds(raw.loadFailureBackoffSeconds, 'loadFailureBackoffSeconds', 5, 0),
     maxLoadsPerBackend: maxLoads,
-    unloadWaitSeconds: optionalNumber(raw.unloadWaitSeconds, 'unloadWaitSeconds', 60, 0.001, false),
-    indexTimeoutSeconds: optionalNumber(raw.indexTimeoutSeconds, 'indexTimeoutSeconds', 10, 0.001, false),
-    healthTimeoutSeconds: optionalNumber(raw.healthTimeoutSeconds, 'healthTimeoutSeconds', 2, 0.001, false),
+    unloadWaitSeconds: optionalSeconds(raw.unloadWaitSeconds, 'unloadWaitSeconds', 60, 0.001),
+    indexTimeoutSeconds: optionalSeconds(raw.indexTimeoutSeconds, 'indexTimeoutSeconds', 10, 0.001),
+    healthTimeoutSeconds: optionalSeconds(raw.healthTimeoutSeconds, 'healthTimeoutSeconds', 2, 0.001),
   };
 }
 
-/** Reads and validates a config file (YAML or JSON; JSON is YAML). */
+/**
+ * Reads and validates a config file (YAML or JSON; JSON is YAML): a regular file of at most 16 MiB, refused
+ * before reading otherwise (`/dev/zero`, a folder, a FIFO); YAML aliases and duplicate keys are checked as in
+ * fleet files.
+ */
 export function loadConfigFile(file: string): RouterConfig {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readInputFile(file, { what: '--config' });
   } catch (e) {
-    throw new ConfigError(`--config: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    if (e instanceof InputFileError) throw new ConfigError(e.problems[0]);
+    throw e;
   }
+  // the path as given when it is printable and short, else quoted and bounded
+  const name = /^[\x20-\x7e]{1,200}$/.test(file) ? file : quote(file);
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    doc = parseFleetDocument(text, name);
   } catch (e) {
-    throw new ConfigError(`${file}: not valid YAML or JSON: ${(e as Error).message.split('\n')[0]}`);
+    if (e instanceof FleetValidationError) throw new ConfigError(e.problems[0].startsWith(name) ? e.problems[0] : `${name}: ${e.problems[0]}`);
+    throw e;
   }
   try {
     return validateConfig(doc);
   } catch (e) {
-    if (e instanceof ConfigError) throw new ConfigError(`${file}: ${e.message}`);
+    if (e instanceof ConfigError) throw new ConfigError(`${name}: ${e.message}`);
     throw e;
   }
 }

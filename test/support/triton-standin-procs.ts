@@ -32,6 +32,9 @@ export interface Proc {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** The fleet files the router imports (the Dockerfile's second COPY). */
+export const ROUTER_FLEET_FILES = ['document.ts', 'errors.ts', 'input-file.ts', 'json-keys.ts', 'quote.ts', 'yaml-keys.ts'];
+
 const live = new Set<ChildProcess>();
 
 /** Every TypeScript file under `dir`, subfolders included. */
@@ -51,7 +54,8 @@ function compiled(file: string): string {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const ts = require('typescript') as typeof import('typescript');
     const dir = path.join(REPO_ROOT, 'build', `router-procs-${process.pid}`);
-    for (const src of tsFiles(RUNTIME)) {
+    // the runtime and, as the Dockerfile copies them, the fleet files it imports
+    for (const src of [...tsFiles(RUNTIME), ...ROUTER_FLEET_FILES.map((f) => path.join(REPO_ROOT, 'constructs', 'fleet', f))]) {
       const out = path.join(dir, path.relative(REPO_ROOT, src)).replace(/\.ts$/, '.js');
       fs.mkdirSync(path.dirname(out), { recursive: true });
       const js = ts.transpileModule(fs.readFileSync(src, 'utf8'), {
