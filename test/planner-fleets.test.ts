@@ -142,8 +142,8 @@ describe('lower bound and baselines', () => {
 describe('models without profiles', () => {
   test('are estimated from throughputPerGpu, and the plan says so', () => {
     const fleet = fleetOf([
-      model('measured', 100, 200, 1, synthProfiles('A100-80GB', 200), { throughputPerGpu: 99999 }),
-      model('guessed', 50, 500, 1, [], { throughputPerGpu: 700 }),
+      model('measured', 100, 200, 1, synthProfiles('A100-80GB', 200), { throughputPerGpu: { 'A100-80GB': 99999 } }),
+      model('guessed', 50, 500, 1, [], { throughputPerGpu: { 'A100-80GB': 700 } }),
     ]);
     const p = plan(fleet);
     expect(verifyPlan(fleet, p)).toEqual([]);
@@ -157,7 +157,7 @@ describe('models without profiles', () => {
 
   test('fails for a model with neither profiles nor throughputPerGpu', () => {
     const fleet = fleetOf([model('blank', 5, 100, 1, [])]);
-    expect(() => plan(fleet)).toThrow('models.blank: no profile entry meets latency <= 0.5 x 100 ms and memory 1 GiB + 0.6 GiB overhead on A100-80GB (no profiles and no throughputPerGpu)');
+    expect(() => plan(fleet)).toThrow('models.blank: no profile entry meets latency <= 0.5 x 100 ms and memory 1 GiB + 0.6 GiB overhead on A100-80GB (no profiles and no throughputPerGpu figure for A100-80GB)');
   });
 });
 

@@ -6,3 +6,4 @@ export * from './parse';
 export { closest, editDistance } from './checks';
 export * from './quote';
 export * from './input-file';
+export * from './throughput';

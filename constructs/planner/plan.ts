@@ -4,6 +4,7 @@
  * GPUs into nodes with few distinct MIG configurations.
  */
 import { performance } from 'perf_hooks';
+import { throughputFigure } from '../fleet/throughput';
 import type { Fleet, ModelSpec } from '../fleet/types';
 import { baselines, lowerBound } from './bounds';
 import { bestThroughputPerGpu, Candidate, candidatesFor, ESTIMATE_RULE } from './entries';
@@ -157,7 +158,8 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: 
   models.forEach((m, i) => {
     if (!placeable[i].some((x) => x)) {
       unservable.push(`models.${m.name}: no profile entry meets latency <= ${h} x ${m.latencySloMs} ms and memory ${m.memoryGiB} GiB + ${ov} GiB overhead on ${opts.map((o) => o.type).join(', ')}`
-        + (m.profiles.length === 0 && m.throughputPerGpu === undefined ? ' (no profiles and no throughputPerGpu)' : ''));
+        + (m.profiles.length === 0 && opts.every((o) => throughputFigure(m, o.type) === undefined)
+          ? ` (no profiles and no throughputPerGpu figure for ${opts.map((o) => o.type).join(' or ')})` : ''));
     }
   });
   // every model that cannot be served, all at once
