@@ -7,7 +7,7 @@
  */
 import * as path from 'path';
 import { loadFleetFile } from '../constructs/fleet';
-import { verifyPlan } from '../constructs/planner';
+import { replan, verifyPlan } from '../constructs/planner';
 import { validatePlanDocument } from '../constructs/planner/plan-document';
 import type { Plan } from '../constructs/planner/types';
 import { FIXTURES, runCli } from './cli-fixtures/run-cli';
@@ -95,5 +95,20 @@ describe('a plan over two GPU types', () => {
     expect(html).toContain('<title>H100-80GB plan: 1 H100-80GB, $6.88/h</title>');
     expect(html).not.toContain(`tight bound ${s.tightBound!.gpus}:`);
     expect(html).not.toContain(`${Number((s.gpuCount / s.tightBound!.gpus).toFixed(2))}x the bound`);
+  });
+
+  test('a re-plan (demand tripled on two models) carries the figures of its own GPUs, not of the fresh plan it started from', () => {
+    const fleet = loadFleetFile(MIXED);
+    const next = { ...fleet, models: fleet.models.map((m) => (m.name === 'small-0' || m.name === 'small-1' ? { ...m, rps: m.rps * 3 } : m)) };
+    const r = replan(next, doc, { solver: 'none' });
+    expect(r.basis).not.toBe('unchanged');
+    const s = r.plan.summary;
+    for (const type of ['L4', 'H100-80GB']) {
+      const t = s.byType!.find((x) => x.type === type)!;
+      expect(t.gpus).toBe(r.plan.gpus.filter((g) => g.type === type).length);
+    }
+    expect(s.byType!.reduce((x, t) => x + t.costPerHour, 0)).toBeCloseTo(s.costPerHour, 4);
+    const cheapest = Math.max(s.costLowerBound!, s.tightBound?.costPerHour ?? 0);
+    expect(s.costRatio).toBeCloseTo(s.costPerHour / cheapest, 3);
   });
 });

@@ -16,7 +16,7 @@ import { COLD_HIT_RATE, ColdSizing, placeColdPool, sizeColdPool } from './cold-p
 import { PlanError } from './plan-error';
 import { repairPacking } from './lns-repair';
 import { startTightBound, TightBoundResult } from './tight-bound';
-import { costLowerBound, typeSummaries } from './type-figures';
+import { mixedTypeFigures } from './type-figures';
 import type { Plan, PlanColdPool, PlanOptions, TightBound } from './types';
 
 /** Models above this count are planned with `effort: 'fast'` unless asked otherwise. */
@@ -299,18 +299,7 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: 
   }
   if (spare > 0) notes.push(`${spare} spare slice(s) (no models) keep MIG layouts canonical; they are free capacity`);
   // several GPU types: GPU counts of different types do not compare; per type, and cost across types
-  let mixed: Pick<Plan['summary'], 'byType' | 'costLowerBound' | 'costRatio'> = {};
-  if (opts.length > 1) {
-    const cacheType = asm.gpus.find((g) => g.slices.some((s) => s.cache))?.type;
-    const byType = typeSummaries({
-      fleet: sortedFleet, gpus: asm.gpus, solver: solver === 'highs',
-      ...(cold && cacheType ? { cold: { models: cold.models.map((m) => m.name), gpuType: cacheType } } : {}),
-    });
-    const costBound = Math.floor(costLowerBound(sortedFleet) * 1e4) / 1e4;
-    const cheapest = Math.max(costBound, tight?.costPerHour ?? 0);
-    mixed = { byType, costLowerBound: costBound, ...(cheapest > 0 ? { costRatio: Math.round((asm.costPerHour / cheapest) * 1e4) / 1e4 } : {}) };
-  }
-
+  const mixed = mixedTypeFigures(sortedFleet, { gpus: asm.gpus, nodes: asm.nodes, ...(cold ? { cold } : {}), costPerHour: asm.costPerHour, ...(tight ? { tightBound: tight } : {}) }, solver === 'highs');
   return {
     fleet: fleet.name,
     gpus: asm.gpus,

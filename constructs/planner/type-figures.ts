@@ -8,10 +8,11 @@
  */
 import type { Fleet, ModelSpec } from '../fleet/types';
 import { bestGpuThroughput, lowerBound } from './bounds';
-import { nodeMix, resolveGpuOptions } from './gpu-options';
+import { resolveGpuOptions } from './gpu-options';
+import { nodePricePerHour } from './placement-entry';
 import { PlanError } from './plan-error';
 import { tightBound } from './tight-bound';
-import type { PlanGpu, PlanTypeSummary, TightBound } from './types';
+import type { Plan, PlanGpu, PlanNode, PlanSummary, PlanTypeSummary, TightBound } from './types';
 
 const round4 = (x: number): number => Math.round(x * 1e4) / 1e4;
 
@@ -64,6 +65,8 @@ export interface TypeSummaryInput {
   readonly fleet: Fleet;
   /** The plan's GPUs (slices, models and their rps). */
   readonly gpus: readonly PlanGpu[];
+  /** The plan's nodes (each type's cost per hour is that of its nodes). */
+  readonly nodes: readonly PlanNode[];
   /** Cold models (no seat) and the GPU type whose cache slices serve them. */
   readonly cold?: { readonly models: readonly string[]; readonly gpuType: string };
   /** Whether to compute the tight bound per type (HiGHS). */
@@ -106,11 +109,33 @@ export function typeSummaries(input: TypeSummaryInput): PlanTypeSummary[] {
     out.push({
       type: o.type,
       gpus,
-      costPerHour: round4(nodeMix(o, gpus).costPerHour),
+      costPerHour: round4(input.nodes.filter((n) => n.gpuType === o.type).reduce((c, n) => c + nodePricePerHour(fleet, o.type, n.instanceType), 0)),
       ...(lower !== undefined ? { lowerBound: round4(lower) } : {}),
       ...(tight ? { tightBound: tight.gpus } : {}),
       ...(against !== undefined && against > 0 ? { ratio: round4(gpus / against) } : {}),
     });
   }
   return out;
+}
+
+/**
+ * The figures a plan carries when its fleet offers several GPU types (none for one type): `byType`, and
+ * its cost against the cheapest cost bound. `costLowerBound` is computed unless given (it depends on the
+ * fleet only). `solver`: whether the per-type tight bounds are computed.
+ */
+export function mixedTypeFigures(
+  fleet: Fleet,
+  p: Pick<Plan, 'gpus' | 'nodes' | 'cold'> & { readonly costPerHour: number; readonly tightBound?: TightBound; readonly costLowerBound?: number },
+  solver: boolean,
+): Pick<PlanSummary, 'byType' | 'costLowerBound' | 'costRatio'> {
+  if (new Set(fleet.gpus.map((g) => g.type)).size < 2) return {};
+  const cacheType = p.gpus.find((g) => g.slices.some((sl) => sl.cache))?.type;
+  const byType = typeSummaries({
+    fleet, gpus: p.gpus, nodes: p.nodes ?? [], solver,
+    ...(p.cold && cacheType ? { cold: { models: p.cold.models.map((m) => m.name), gpuType: cacheType } } : {}),
+  });
+  // rounded down: still a bound
+  const costBound = p.costLowerBound ?? Math.floor(costLowerBound(fleet) * 1e4) / 1e4;
+  const cheapest = Math.max(costBound, p.tightBound?.costPerHour ?? 0);
+  return { byType, costLowerBound: costBound, ...(cheapest > 0 ? { costRatio: round4(p.costPerHour / cheapest) } : {}) };
 }
