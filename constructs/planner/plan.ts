@@ -17,6 +17,7 @@ import { PlanError } from './plan-error';
 import { repairPacking } from './lns-repair';
 import { startTightBound, TightBoundResult } from './tight-bound';
 import { mixedTypeFigures } from './type-figures';
+import { withTeamConsumption } from './team-consumption';
 import type { Plan, PlanColdPool, PlanOptions, TightBound } from './types';
 
 /** Models above this count are planned with `effort: 'fast'` unless asked otherwise. */
@@ -117,6 +118,11 @@ function gpuNeed(m: ModelSpec, perShape: Candidate[][]): number {
  * within its latency budget and memory), and for a fleet or option it cannot use.
  */
 export function plan(fleet: Fleet, options: PlanOptions = {}): Plan {
+  // every plan carries what each team consumes in it (summary.teamConsumption)
+  return withTeamConsumption(fleet, planAtTarget(fleet, options));
+}
+
+function planAtTarget(fleet: Fleet, options: PlanOptions): Plan {
   const t = options.utilizationTarget ?? 1;
   if (!(typeof t === 'number' && t > 0 && t <= 1)) throw new PlanError([`utilizationTarget: expected a number > 0 and <= 1, got ${t}`]);
   if (t === 1) return planAtFullUtilization(fleet, options);
