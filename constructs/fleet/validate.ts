@@ -325,8 +325,3 @@ function resolveFigures(raw: unknown, gpus: readonly FleetGpu[]): Readonly<Recor
   for (const k of Object.keys(o).sort()) out[k] = o[k];
   return out;
 }
-
-/** The teams of a fleet, sorted and unique. */
-export function fleetTeams(fleet: Fleet): string[] {
-  return [...new Set(fleet.models.map((m) => m.team))].sort();
-}
