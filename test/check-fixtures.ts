@@ -86,7 +86,7 @@ export function longTailA100(n: number = 300): { fleet: Fleet; measured: boolean
       models.push({ ...common, latencySloMs: Math.round(Math.max(50, fastest * (10 + r() * 40))), profiles: entries });
     } else {
       const perGpu = { small: 4000, medium: 1500, large: 400 }[base]!;
-      models.push({ ...common, latencySloMs: Math.round(50 + r() * 200), profiles: [], throughputPerGpu: perGpu });
+      models.push({ ...common, latencySloMs: Math.round(50 + r() * 200), profiles: [], throughputPerGpu: { 'A100-80GB': perGpu } });
     }
   }
   return { fleet: { name: `long-tail-${n}`, latencyHeadroom: 0.5, processOverheadGiB: 0.6, gpus: [{ type: 'A100-80GB', mig: true }], models }, measured: !!parva };

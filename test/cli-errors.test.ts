@@ -83,6 +83,25 @@ describe('invalid fleet', () => {
     expectNoStack(r.stderr);
   });
 
+  test('fails plan on a bare throughputPerGpu in a fleet offering two GPU types: exit 2, one line naming the fix, nothing written', async () => {
+    const two = tempFile('two-types.fleet.yaml', `name: mixed
+gpus: [{ type: H100-80GB }, { type: L4 }]
+models:
+  - { name: ok, team: t, rps: 10, latencySloMs: 200, memoryGiB: 1, throughputPerGpu: { H100-80GB: 900, L4: 140 } }
+  - { name: spell-fixer, team: search, rps: 15, latencySloMs: 300, memoryGiB: 0.7, throughputPerGpu: 900 }
+`);
+    const out = path.join(tempDir(), 'plan.json');
+    const r = await runCli(['plan', two, '--out', out]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trimEnd().split('\n')).toEqual([
+      'models[1].throughputPerGpu: a single figure is ambiguous in a fleet offering H100-80GB and L4; write { H100-80GB: 900 } '
+        + 'with a figure per GPU type it was measured on (the model is planned only on types with a figure or profiles)',
+    ]);
+    expect(fs.existsSync(out)).toBe(false);
+    expectNoStack(r.stderr);
+  });
+
   test('fails on a YAML syntax error with the line and column', async () => {
     const r = await runCli(['plan', tempFile('broken.yaml', 'name: x\n  gpus: [\n')]);
     expect(r.code).toBe(2);

@@ -123,9 +123,14 @@ describe('gpufleet plan (summary table)', () => {
     const s = doc.summary;
     expect(r.stdout).toContain(`fleet payments-and-vision: ${s.gpuCount} GPU`);
     expect(r.stdout).toContain(`$${s.costPerHour.toFixed(2)}/h`);
-    expect(r.stdout).toMatch(new RegExp(`^tight bound\\s+${s.tightBound!.gpus}\\s+\\$${s.tightBound!.costPerHour.toFixed(2)}\\s`, 'm'));
-    // the DESIGN.md bound stays in the JSON only
-    expect(r.stdout).not.toContain('lower bound');
+    // the fleet offers A100-80GB and L4: the plan is compared on cost, each GPU type with its own bounds
+    const cost = Math.max(s.tightBound!.costPerHour, s.costLowerBound!);
+    expect(r.stdout).toMatch(new RegExp(`^cost bound\\s+-\\s+\\$${cost.toFixed(2)}\\s`, 'm'));
+    expect(s.byType!.length).toBeGreaterThan(0);
+    for (const t of s.byType!) {
+      expect(r.stdout).toMatch(new RegExp(`^${t.type}\\s+${t.gpus}\\b.*\\s${Number(t.lowerBound!.toFixed(2))}\\s+${t.tightBound}\\s`, 'm'));
+    }
+    expect(r.stdout).not.toMatch(/^tight bound\s+\d/m);
     expect(r.stdout).toMatch(new RegExp(`dedicated\\s+${s.baselines.dedicated}\\s`));
     expect(r.stdout).toMatch(new RegExp(`noMig\\s+${s.baselines.noMig}\\s`));
     const profiles = new Set(doc.gpus.flatMap((g) => g.slices.map((x) => x.profile)));

@@ -73,15 +73,20 @@ describe('gpufleet report FLEET --out FILE', () => {
     expect(tip).toContain(`rps served here`);
   });
 
-  test('shows the summary: GPUs, tight bound and the ratio to it, baselines, cost', () => {
+  test('shows the summary: GPUs per type against their bound, cost against the cost bound, baselines', () => {
     const s = planDoc.summary;
     expect(html).toContain(`<div class="k-value">${s.gpuCount}</div>`);
-    const against = s.gpuCount === s.tightBound.gpus ? 'optimal: equals the bound' : `${Number((s.gpuCount / s.tightBound.gpus).toFixed(2))}x the bound`;
-    expect(html).toContain(`tight bound ${s.tightBound.gpus}: ${against}`);
-    expect(html).toContain(`tight bound: ${s.tightBound.gpus} GPUs`);
-    expect(html).not.toContain('lower bound');
-    expect(html).toContain(`${s.baselines.dedicated} GPUs: one per model replica`);
-    expect(html).toContain(`${s.baselines.noMig} GPUs: whole GPUs shared by Triton`);
+    // the fleet offers A100-80GB and L4: each type against the bound of its demand, the total on cost
+    for (const t of s.byType) {
+      const against = t.gpus <= t.tightBound ? 'optimal: equals the bound' : `${Number((t.gpus / t.tightBound).toFixed(2))}x the bound`;
+      expect(html).toContain(`${t.type} ${t.gpus}: ${against}`);
+      expect(html).toContain(`<title>${t.type} bound: ${t.tightBound} ${t.type} (no packing of its demand uses fewer)</title>`);
+    }
+    const cost = Math.max(s.tightBound.costPerHour, s.costLowerBound);
+    expect(html).toContain(`at least $${cost.toFixed(2)} with any GPU types`);
+    expect(html).not.toContain(`tight bound ${s.tightBound.gpus}:`);
+    expect(html).toContain(`${s.baselines.dedicated} → ${s.gpuCount} GPUs`);
+    expect(html).toContain(`${s.baselines.noMig} → ${s.gpuCount} GPUs`);
     expect(html).toContain(`$${s.costPerHour.toFixed(2)}`);
   });
 

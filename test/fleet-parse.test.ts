@@ -15,7 +15,7 @@ function base(): any {
         profiles: [{ gpu: 'A100-80GB', slice: 1, batch: 16, instances: 1, throughput: 412.3, latencyMs: 38.8 }],
         triton: { platform: 'onnxruntime_onnx', maxBatchSize: 16 },
       },
-      { name: 'bert-base', team: 'payments', rps: 12, latencySloMs: 50, memoryGiB: 0.8, throughputPerGpu: 900 },
+      { name: 'bert-base', team: 'payments', rps: 12, latencySloMs: 50, memoryGiB: 0.8, throughputPerGpu: { L4: 240, 'A100-80GB': 900 } },
     ],
   };
 }
@@ -35,7 +35,7 @@ models:
     memoryGiB: 1.0
     profiles:
       - { gpu: A100-80GB, slice: 1, batch: 16, instances: 1, throughput: 412.3, latencyMs: 38.8 }
-    throughputPerGpu: 2582
+    throughputPerGpu: { L4: 610 }   # measured on A100-80GB; a figure for L4
     triton: { platform: onnxruntime_onnx, maxBatchSize: 16 }
 `;
 
@@ -62,7 +62,7 @@ describe('parseFleet', () => {
     expect(fleet.models[0]).toEqual({
       name: 'resnet50', team: 'vision', rps: 353, latencySloMs: 183, memoryGiB: 1,
       profiles: [{ gpu: 'A100-80GB', slice: 1, batch: 16, instances: 1, throughput: 412.3, latencyMs: 38.8 }],
-      throughputPerGpu: 2582, triton: { platform: 'onnxruntime_onnx', maxBatchSize: 16 },
+      throughputPerGpu: { L4: 610 }, triton: { platform: 'onnxruntime_onnx', maxBatchSize: 16 },
     });
   });
 
@@ -158,5 +158,40 @@ describe('parseFleet', () => {
     expect(() => loadFleetFile(bad)).toThrow(`${bad}: 1 problem\nname: expected a DNS-1123 label`);
     const missing = path.join(dir, 'missing.yaml');
     expect(() => loadFleetFile(missing)).toThrow(`${missing}: 1 problem\nfleet file ${JSON.stringify(missing)}: cannot read the file (no such file)`);
+  });
+});
+
+describe('throughputPerGpu through both readers', () => {
+  const fleetText = (figure: string): string => `name: mixed
+gpus: [{ type: H100-80GB }, { type: L4 }]
+models:
+  - { name: spell-fixer, team: search, rps: 15, latencySloMs: 300, memoryGiB: 0.7, throughputPerGpu: ${figure} }
+`;
+
+  test('a map reads the same from YAML and from JSON (the fast path)', () => {
+    const yaml = parseFleet(fleetText('{ L4: 140, H100-80GB: 900 }'), 'f.yaml');
+    const json = parseFleet(JSON.stringify({
+      name: 'mixed', gpus: [{ type: 'H100-80GB' }, { type: 'L4' }],
+      models: [{ name: 'spell-fixer', team: 'search', rps: 15, latencySloMs: 300, memoryGiB: 0.7, throughputPerGpu: { L4: 140, 'H100-80GB': 900 } }],
+    }), 'f.json');
+    expect(yaml.models[0].throughputPerGpu).toEqual({ 'H100-80GB': 900, L4: 140 });
+    expect(json).toEqual(yaml);
+  });
+
+  test('fails on a bare number in a two-type fleet from YAML and from JSON, with the same line', () => {
+    const expected = 'models[0].throughputPerGpu: a single figure is ambiguous in a fleet offering H100-80GB and L4; write { H100-80GB: 900 } '
+      + 'with a figure per GPU type it was measured on (the model is planned only on types with a figure or profiles)';
+    expect(() => parseFleet(fleetText('900'), 'f.yaml')).toThrow(expected);
+    const json = JSON.stringify({ name: 'mixed', gpus: [{ type: 'H100-80GB' }, { type: 'L4' }],
+      models: [{ name: 'spell-fixer', team: 'search', rps: 15, latencySloMs: 300, memoryGiB: 0.7, throughputPerGpu: 900 }] });
+    let problems: string[] = [];
+    try { parseFleet(json, 'f.json'); } catch (e) { problems = (e as FleetValidationError).problems; }
+    expect(problems).toEqual([expected]);
+  });
+
+  test('a duplicate GPU type in a JSON map is rejected (JSON.parse would keep the last figure)', () => {
+    const json = '{"name":"mixed","gpus":[{"type":"L4"}],"models":[{"name":"a","team":"t","rps":1,"latencySloMs":100,"memoryGiB":1,'
+      + '"throughputPerGpu":{"L4":140,"L4":900}}]}';
+    expect(() => parseFleet(json, 'f.json')).toThrow('models[0].throughputPerGpu.L4: duplicate key');
   });
 });

@@ -12,7 +12,7 @@ function base(): any {
           { gpu: 'A100-80GB', slice: 7, batch: 32, instances: 2, throughput: 2582, latencyMs: 12.4 },
         ],
       },
-      { name: 'bert', team: 'nlp', rps: 10, latencySloMs: 50, memoryGiB: 0.5, throughputPerGpu: 900 },
+      { name: 'bert', team: 'nlp', rps: 10, latencySloMs: 50, memoryGiB: 0.5, throughputPerGpu: { 'A100-80GB': 900 } },
     ],
   };
 }
@@ -219,7 +219,8 @@ describe('profiles', () => {
 
   test('fails on a model with neither profiles nor throughputPerGpu', () => {
     expect(problems((d) => { delete d.models[1].throughputPerGpu; })).toEqual([
-      'models[1]: no profiles and no throughputPerGpu; give measured profiles or throughputPerGpu (requests/s on a whole GPU)',
+      'models[1] (bert): no profiles and no throughputPerGpu for A100-80GB or L4, the GPU types the fleet offers; '
+        + 'give measured profiles or throughputPerGpu: { A100-80GB: <requests/s on one whole GPU> }',
     ]);
   });
 
@@ -239,5 +240,72 @@ describe('profiles', () => {
   test('fails on profiles that are not a list', () => {
     expect(problems((d) => { d.models[0].profiles = { gpu: 'A100-80GB' }; }))
       .toEqual(['models[0].profiles: expected a list, got an object']);
+  });
+});
+
+describe('throughputPerGpu per GPU type', () => {
+  test('fails on a bare number in a fleet offering two GPU types, naming the fix', () => {
+    expect(problems((d) => { d.models[1].throughputPerGpu = 900; })).toEqual([
+      'models[1].throughputPerGpu: a single figure is ambiguous in a fleet offering A100-80GB and L4; '
+        + 'write { A100-80GB: 900 } with a figure per GPU type it was measured on (the model is planned only on types with a figure or profiles)',
+    ]);
+  });
+
+  test('the fix suggests a type the model has no profiles for', () => {
+    // resnet50 is profiled on A100-80GB: the bare figure can only have been meant for L4
+    expect(problems((d) => { d.models[0].throughputPerGpu = 300; })).toEqual([
+      'models[0].throughputPerGpu: a single figure is ambiguous in a fleet offering A100-80GB and L4; '
+        + 'write { L4: 300 } with a figure per GPU type it was measured on (the model is planned only on types with a figure or profiles)',
+    ]);
+  });
+
+  test('a bare number in a one-type fleet is that type\'s figure', () => {
+    const doc = base();
+    doc.gpus = [{ type: 'A100-80GB' }];
+    doc.models[1].throughputPerGpu = 900;
+    expect(validateFleet(doc).fleet!.models[1].throughputPerGpu).toEqual({ 'A100-80GB': 900 });
+  });
+
+  test('a map keeps one figure per catalog GPU type, keys sorted', () => {
+    const doc = base();
+    doc.models[1].throughputPerGpu = { L4: 140, 'A100-80GB': 900, 'H100-80GB': 1500 };
+    const figures = validateFleet(doc).fleet!.models[1].throughputPerGpu!;
+    expect(figures).toEqual({ 'A100-80GB': 900, 'H100-80GB': 1500, L4: 140 });
+    expect(Object.keys(figures)).toEqual(['A100-80GB', 'H100-80GB', 'L4']);
+  });
+
+  test('fails on keys that are not catalog GPU types, suggesting the listed type meant', () => {
+    const got = problems((d) => { d.models[1].throughputPerGpu = { l4: 140, a100: 900, 'Z9-nothing': 5 }; });
+    expect(got).toEqual([
+      expect.stringMatching(/^models\[1\]\.throughputPerGpu\.Z9-nothing: unknown GPU type; known: A100-40GB, A100-80GB, .*, L4, /),
+      'models[1].throughputPerGpu.a100: unknown GPU type; did you mean "A100-80GB"?',
+      'models[1].throughputPerGpu.l4: unknown GPU type; did you mean "L4"?',
+    ]);
+  });
+
+  test('fails on a non-positive figure, an empty map and a list', () => {
+    expect(problems((d) => { d.models[1].throughputPerGpu = { 'A100-80GB': 0, L4: -3 }; })).toEqual([
+      'models[1].throughputPerGpu.A100-80GB: expected a number > 0, got 0',
+      'models[1].throughputPerGpu.L4: expected a number > 0, got -3',
+    ]);
+    expect(problems((d) => { d.models[1].throughputPerGpu = {}; })).toEqual([
+      'models[1].throughputPerGpu: expected at least one GPU type with its requests/s on one whole GPU (e.g. { A100-80GB: 900 }), got an empty mapping',
+    ]);
+    expect(problems((d) => { d.models[1].throughputPerGpu = [900]; })).toEqual([
+      'models[1].throughputPerGpu: expected a mapping of GPU type to requests/s on one whole GPU (e.g. { A100-80GB: 900 }), got a list',
+    ]);
+  });
+
+  test('fails on a model with figures only for GPU types the fleet does not offer, naming it and the types', () => {
+    expect(problems((d) => { d.models[1].throughputPerGpu = { 'H100-80GB': 1500 }; })).toEqual([
+      'models[1] (bert): no profiles and no throughputPerGpu for A100-80GB or L4, the GPU types the fleet offers '
+        + '(throughputPerGpu names only H100-80GB); give measured profiles or throughputPerGpu: { A100-80GB: <requests/s on one whole GPU> }',
+    ]);
+  });
+
+  test('a model with profiles needs no figure; a figure for a type it is not profiled on is kept', () => {
+    const doc = base();
+    doc.models[0].throughputPerGpu = { L4: 610 };
+    expect(validateFleet(doc).fleet!.models[0].throughputPerGpu).toEqual({ L4: 610 });
   });
 });

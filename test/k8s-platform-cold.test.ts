@@ -248,7 +248,7 @@ describe('planDeclaration with a cold pool (hand-made plan)', () => {
     models: [
       { name: 'hot', team: 'x', rps: 100, latencySloMs: 100, memoryGiB: 1, profiles: [] },
       { name: 'rare-a', team: 'y', rps: 0.2, latencySloMs: 500, memoryGiB: 2, profiles: [{ gpu: 'H100-80GB', slice: 1, batch: 4, instances: 2, throughput: 80, latencyMs: 40 }, { gpu: 'H100-80GB', slice: 1, batch: 2, instances: 1, throughput: 50, latencyMs: 30 }] },
-      { name: 'rare-b', team: 'y', rps: 0.1, latencySloMs: 500, memoryGiB: 3, profiles: [], throughputPerGpu: 100 },
+      { name: 'rare-b', team: 'y', rps: 0.1, latencySloMs: 500, memoryGiB: 3, profiles: [], throughputPerGpu: { 'H100-80GB': 100 } },
     ],
   };
   const hot = { profile: '3g.40gb', start: 4, models: [{ name: 'hot', batch: 4, instances: 1, share: 0.5, rps: 100 }] };

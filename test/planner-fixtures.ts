@@ -69,7 +69,7 @@ export const arbFleet: fc.Arbitrary<Fleet> = fc.record({
     // batch-1 latency on the smallest slice is 1000 / speed ms (estimated: 1000 / (speed x 7 x 1/7 x 0.8))
     const slo = (1000 / (m.estimated ? m.speed * 0.8 : m.speed)) * (m.sloFactor / headroom);
     return model(`m${i}`, Number(m.rps.toFixed(3)), Number(slo.toFixed(3)) + 0.001, Number(m.memoryGiB.toFixed(2)), profiles,
-      m.estimated ? { throughputPerGpu: m.speed * 7 } : {});
+      m.estimated ? { throughputPerGpu: Object.fromEntries(fleetGpus.map((g) => [g.type, m.speed * 7])) } : {});
   });
   return fleetOf(specs, fleetGpus, { latencyHeadroom: headroom });
 });

@@ -142,8 +142,8 @@ describe('lower bound and baselines', () => {
 describe('models without profiles', () => {
   test('are estimated from throughputPerGpu, and the plan says so', () => {
     const fleet = fleetOf([
-      model('measured', 100, 200, 1, synthProfiles('A100-80GB', 200), { throughputPerGpu: 99999 }),
-      model('guessed', 50, 500, 1, [], { throughputPerGpu: 700 }),
+      model('measured', 100, 200, 1, synthProfiles('A100-80GB', 200), { throughputPerGpu: { 'A100-80GB': 99999 } }),
+      model('guessed', 50, 500, 1, [], { throughputPerGpu: { 'A100-80GB': 700 } }),
     ]);
     const p = plan(fleet);
     expect(verifyPlan(fleet, p)).toEqual([]);
@@ -157,7 +157,7 @@ describe('models without profiles', () => {
 
   test('fails for a model with neither profiles nor throughputPerGpu', () => {
     const fleet = fleetOf([model('blank', 5, 100, 1, [])]);
-    expect(() => plan(fleet)).toThrow('models.blank: no profile entry meets latency <= 0.5 x 100 ms and memory 1 GiB + 0.6 GiB overhead on A100-80GB (no profiles and no throughputPerGpu)');
+    expect(() => plan(fleet)).toThrow('models.blank: no profile entry meets latency <= 0.5 x 100 ms and memory 1 GiB + 0.6 GiB overhead on A100-80GB (no profiles and no throughputPerGpu figure for A100-80GB)');
   });
 });
 
@@ -265,5 +265,56 @@ describe('node size', () => {
     const l4Only = plan({ ...fleet, gpus: [fleet.gpus[0]] });
     expect(l4Only.summary.gpuCount).toBe(9);
     expect(l4Only.summary.costPerHour).toBeCloseTo(9 * 0.8048, 6);
+  });
+});
+
+describe('throughput figures per GPU type', () => {
+  // single-GPU nodes of both types: 40 small models are cheaper on L4s than on H100 slices
+  const gpus = [{ type: 'L4', mig: false, instanceType: 'g6.xlarge' }, { type: 'H100-80GB', mig: true, instanceType: 'p5.4xlarge' }];
+  const seatsOf = (p: Plan, name: string) => p.gpus.flatMap((g) => g.slices.flatMap((s) => s.models.filter((m) => m.name === name).map((m) => ({ gpu: g, slice: s, m }))));
+  const withFigures = (figures: Record<string, number>): Fleet => fleetOf([
+    ...Array.from({ length: 40 }, (_, i) => model(`small-${i}`, 150, 200, 1, [l4(600, 20), ...synthProfiles('H100-80GB', 150)])),
+    model('h100-only', 60, 300, 0.7, [], { throughputPerGpu: figures }),
+  ], gpus);
+
+  test('a model with a figure only for H100 is never placed on L4, though the rest of the fleet goes to the cheaper L4s', () => {
+    const fleet = withFigures({ 'H100-80GB': 900 });
+    const p = plan(fleet, { solver: 'none' });
+    expect(verifyPlan(fleet, p)).toEqual([]);
+    expect(typesOf(p, 'h100-only')).toEqual(['H100-80GB']);
+    expect(typesOf(p, 'small-0')).toEqual(['L4']);
+    // planned from its H100 figure: batch 1, one instance, 900 x k/7 x 0.8 rps per slice of k compute slices
+    for (const { slice, m } of seatsOf(p, 'h100-only')) {
+      expect([m.batch, m.instances]).toEqual([1, 1]);
+      const k = Number(/^(\d)g\./.exec(slice.profile)![1]);
+      expect(m.rps).toBeLessThanOrEqual(m.share * 900 * (k / 7) * 0.8 + 1e-6);
+    }
+    expect(p.summary.notes!.join('\n')).toContain('h100-only on H100-80GB');
+    expect(p.summary.notes!.join('\n')).not.toContain('h100-only on L4');
+  });
+
+  test('control: the same model with a figure for L4 too is placed on L4, at the L4 figure', () => {
+    const fleet = withFigures({ 'H100-80GB': 900, L4: 140 });
+    const p = plan(fleet, { solver: 'none' });
+    expect(verifyPlan(fleet, p)).toEqual([]);
+    expect(typesOf(p, 'h100-only')).toEqual(['L4']);
+    const served = seatsOf(p, 'h100-only');
+    expect(served.reduce((s, x) => s + x.m.rps, 0)).toBeCloseTo(60, 6);
+    // 140 x 0.8 = 112 rps on a whole L4: 60 rps needs more than half of one
+    for (const { m } of served) expect(m.rps).toBeLessThanOrEqual(m.share * 112 + 1e-6);
+    expect(served.reduce((s, x) => s + x.m.share, 0)).toBeGreaterThanOrEqual(60 / 112 - 1e-9);
+
+    // the independent checker rejects that placement for the model whose only figure is for H100
+    const problems = verifyPlan(withFigures({ 'H100-80GB': 900 }), p);
+    expect(problems).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^rule 2 \(configurations\): .*h100-only runs at batch 1, instances 1, which is no entry of its L4 profile for slice 7 \(it has neither profiles nor a throughputPerGpu figure for L4\)$/),
+    ]));
+  });
+
+  test('fails for a model with figures for no type the fleet offers (a Fleet built in code, not parsed)', () => {
+    const fleet = fleetOf([model('a100-only', 5, 300, 1, [], { throughputPerGpu: { 'A100-80GB': 900 } })], gpus);
+    expect(() => plan(fleet, { solver: 'none' })).toThrow(
+      'models.a100-only: no profile entry meets latency <= 0.5 x 300 ms and memory 1 GiB + 0.6 GiB overhead on L4, H100-80GB '
+      + '(no profiles and no throughputPerGpu figure for L4 or H100-80GB)');
   });
 });

@@ -168,7 +168,7 @@ describe('a cold tier is never worse than none', () => {
 describe('demand is bounded before planning', () => {
   const one = (rps: number, extra: Record<string, unknown> = {}): Fleet => ({
     name: 'big', latencyHeadroom: 0.5, processOverheadGiB: 0.6, gpus: [{ type: 'H100-80GB', mig: true }],
-    models: [{ name: 'm', team: 't', rps, latencySloMs: 100, memoryGiB: 1, profiles: [], throughputPerGpu: 1000 }], ...extra,
+    models: [{ name: 'm', team: 't', rps, latencySloMs: 100, memoryGiB: 1, profiles: [], throughputPerGpu: { 'H100-80GB': 1000 } }], ...extra,
   });
 
   test('fails rps 1e12 (once: the heap ran out after a minute) with the GPUs it would need, before any packing', () => {
@@ -180,7 +180,7 @@ describe('demand is bounded before planning', () => {
   });
 
   test('fails a fleet whose models fit alone but not together, naming the largest; counts the utilization target', () => {
-    const models = [0, 1, 2].map((i) => ({ name: `m${i}`, team: 't', rps: 3_000_000, latencySloMs: 100, memoryGiB: 1, profiles: [], throughputPerGpu: 1000 }));
+    const models = [0, 1, 2].map((i) => ({ name: `m${i}`, team: 't', rps: 3_000_000, latencySloMs: 100, memoryGiB: 1, profiles: [], throughputPerGpu: { 'H100-80GB': 1000 } }));
     const fleet: Fleet = { ...one(1), models };
     expect(() => plan(fleet)).toThrow("models: the fleet's demand needs at least 11,250 GPUs (each model at its most efficient admissible entry, "
       + 'every compute slice busy); a plan has at most 10,000 GPUs; the largest: models[0] (m0) 3,750, models[1] (m1) 3,750, models[2] (m2) 3,750');

@@ -37,7 +37,7 @@ function spec(name: string, m: ArbModel, gpus: FleetGpu[], headroom: number): Mo
   const profiles = m.estimated ? [] : gpus.flatMap((g) => synthProfiles(g.type, m.speed, { sizes: sizesOf(g), batches: [1, 4, 16], instances: [1] }));
   const slo = (1000 / (m.estimated ? m.speed * 0.8 : m.speed)) * (m.sloFactor / headroom);
   return model(name, Number(m.rps.toFixed(3)), Number(slo.toFixed(3)) + 0.001, Number(m.memoryGiB.toFixed(2)), profiles,
-    { team: m.team, ...(m.estimated ? { throughputPerGpu: m.speed * 7 } : {}) });
+    { team: m.team, ...(m.estimated ? { throughputPerGpu: Object.fromEntries(gpus.map((g) => [g.type, m.speed * 7])) } : {}) });
 }
 
 /** A fleet, and the same fleet a week later: some demands ×0.2–×3, maybe one model gone and one new. */

@@ -105,7 +105,7 @@ describe('verifyPlan', () => {
   });
 
   test('accepts the estimate for a model without profiles and rejects other configurations for it', () => {
-    const f = fleetOf([model('est', 10, 1000, 1, [], { throughputPerGpu: 700 })]);
+    const f = fleetOf([model('est', 10, 1000, 1, [], { throughputPerGpu: { 'A100-80GB': 700 } })]);
     // 1g of 7: 700 x 1/7 x 0.8 = 80 rps, latency 12.5 ms
     const ok = planWith([{ profile: '1g.10gb', start: 0, models: [seat('est', 0.125, 10)] }]);
     expect(verifyPlan(f, ok)).toEqual([]);

@@ -96,13 +96,15 @@ export interface TypeFigures {
 
 /**
  * Per GPU type: the bounds and baselines of the demand the plan puts on that type, computed
- * as for a fleet of only that type and those models with the rps placed there. Empty when the
+ * as for a fleet of only that type and those models with the rps placed there; the bounds come from the
+ * plan's `summary.byType` when it has them (plans of fleets offering several types). Empty when the
  * fleet offers one GPU type: `buildPlanView` then shows the plan's own summary figures.
  */
 export function typeFigures(fleet: Fleet, result: Plan): Map<string, TypeFigures> {
   const types = [...new Set(result.gpus.map((g) => g.type))].sort();
   const out = new Map<string, TypeFigures>();
   if (types.length === 1 && fleet.gpus.length === 1) return out;
+  const planned = new Map((result.summary.byType ?? []).map((t) => [t.type, t]));
   for (const type of types) {
     const placed = new Map<string, number>();
     for (const g of result.gpus.filter((x) => x.type === type)) {
@@ -114,11 +116,18 @@ export function typeFigures(fleet: Fleet, result: Plan): Map<string, TypeFigures
       models: fleet.models.filter((m) => placed.has(m.name)).map((m) => ({ ...m, rps: placed.get(m.name)! })),
     };
     const figures: { lowerBound?: number; tightBound?: number; dedicated?: number; noMig?: number } = {};
-    try { figures.lowerBound = lowerBound(sub); } catch (e) { if (!(e instanceof PlanError)) throw e; /* not computable for this type alone */ }
-    try {
-      const t = tightBound(sub);
-      if (t.bound) figures.tightBound = t.bound.gpus;
-    } catch (e) { if (!(e instanceof PlanError)) throw e; /* not computable for this type alone */ }
+    const known = planned.get(type);
+    if (known) {
+      // the planner computed them (the same sub-fleet, cold models on their cache slices' type)
+      if (known.lowerBound !== undefined) figures.lowerBound = known.lowerBound;
+      if (known.tightBound !== undefined) figures.tightBound = known.tightBound;
+    } else {
+      try { figures.lowerBound = lowerBound(sub); } catch (e) { if (!(e instanceof PlanError)) throw e; /* not computable for this type alone */ }
+      try {
+        const t = tightBound(sub);
+        if (t.bound) figures.tightBound = t.bound.gpus;
+      } catch (e) { if (!(e instanceof PlanError)) throw e; /* not computable for this type alone */ }
+    }
     try { Object.assign(figures, baselines(sub)); } catch (e) { if (!(e instanceof PlanError)) throw e; /* not computable for this type alone */ }
     out.set(type, figures);
   }

@@ -4,7 +4,7 @@
  * share of the slice's time as a bar; and the GPU-count comparison chart. Inline SVG only:
  * tooltips are `<title>` elements, no script.
  */
-import { gib, num, pct, sharePct } from './format';
+import { gib, num, pct, sharePct, usd } from './format';
 import { esc, fit, r } from './html';
 import type { ColdPoolView, GpuView, ModelOnSliceView, PlanView, SliceView } from './plan-view';
 
@@ -153,6 +153,7 @@ function modelRow(
 
 /** Bar chart: GPUs of this plan against the tight bound and the baselines. */
 export function gpuCountChart(view: PlanView): string {
+  if (view.typesOffered > 1) return typeCountChart(view);
   const rows: { label: string; value: number; cls: string; note: string }[] = [
     ...(view.tightBound ? [{ label: 'tight bound', value: view.tightBound.gpus, cls: 'bound', note: `${view.tightBound.gpus} GPUs (no valid plan uses fewer)` }] : []),
     { label: 'this plan', value: view.gpuCount, cls: 'plan', note: `${view.gpuCount} GPUs` },
@@ -178,6 +179,36 @@ export function gpuCountChart(view: PlanView): string {
     const x = labelW + barW * view.tightBound.gpus / max;
     p.push(`<line class="ceil" x1="${r(x)}" y1="2" x2="${r(x)}" y2="${h - 2}"><title>tight bound: ${view.tightBound.gpus} GPUs</title></line>`);
   }
+  p.push('</svg>');
+  return p.join('');
+}
+
+/**
+ * Several GPU types: per type the plan uses, its GPUs against the tight bound of the demand placed on it
+ * (GPU counts of different types are never drawn on one comparison).
+ */
+function typeCountChart(view: PlanView): string {
+  const rows: { label: string; value: number; cls: string; note: string }[] = [];
+  for (const t of view.types) {
+    if (t.tightBound !== undefined) rows.push({ label: `${t.type} bound`, value: t.tightBound, cls: 'bound', note: `${t.tightBound} ${t.type} (no packing of its demand uses fewer)` });
+    rows.push({ label: `${t.type} plan`, value: t.gpus, cls: 'plan', note: `${t.gpus} ${t.type}, ${usd(t.costPerHour)}/h` });
+  }
+  const max = Math.max(1, ...rows.map((x) => x.value));
+  const labelW = 150;
+  const barW = W - labelW - 8;
+  const rowH = 30;
+  const h = rows.length * rowH + 8;
+  const p = [`<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${h}" role="img" aria-label="GPUs per GPU type: this plan against the tight bound of the demand placed on each type">`];
+  rows.forEach((row, i) => {
+    const y = 4 + i * rowH;
+    const bw = Math.max(2, barW * row.value / max);
+    const inside = labelW + bw + 6 > W - 240;
+    p.push(`<g class="${row.cls}"><title>${esc(`${row.label}: ${row.note}`)}</title>`
+      + `<text class="label" x="${labelW - 8}" y="${y + 17}" text-anchor="end">${esc(row.label)}</text>`
+      + `<rect x="${labelW}" y="${y + 3}" width="${r(bw)}" height="20" rx="3"/>`
+      + `<text class="value" x="${r(inside ? labelW + bw - 6 : labelW + bw + 6)}" y="${y + 17}"`
+      + `${inside ? ' text-anchor="end" fill="#fff"' : ''}>${esc(row.note)}</text></g>`);
+  });
   p.push('</svg>');
   return p.join('');
 }

@@ -7,7 +7,7 @@
 import { fleetOverviewSvg } from './fleet-overview';
 import { gpuCountChart, gpuSvg } from './gpu-drawing';
 import { gib, num, pct, sharePct, usd, versus } from './format';
-import { versusBound } from './summary-table';
+import { costAgainst, typeAgainst, versusBound } from './summary-table';
 import { esc, teamColors } from './html';
 import { boundMethod, savings, type ColdPoolView, type GpuView, type NodeView, type PlanView } from './plan-view';
 import { teamsHtml } from './team-table';
@@ -26,7 +26,7 @@ export function renderReport(view: PlanView, opts: ReportOptions = {}): string {
     header(view),
     kpis(view),
     `<section class="two"><div class="panel"><h2>GPUs needed</h2>${gpuCountChart(view)}`
-      + `<p class="muted">${view.tightBound ? `The dashed line is the tight bound: no plan that meets the feasibility rules uses fewer GPUs (${esc(boundMethod(view.tightBound))}).` : 'No tight bound was computed (see the notes).'}</p></div>`
+      + `<p class="muted">${chartNote(view)}</p></div>`
       + `<div class="panel"><h2>Teams</h2>${teamsTable(view, colors)}</div></section>`,
     `<section class="panel"><h2>GPU types</h2>${typesTable(view)}</section>`,
     `<section class="panel"><h2>At a glance</h2><p class="muted legend-line">Every GPU on its memory-slice axis; each slice filled with its models' time shares `
@@ -60,6 +60,15 @@ ${body}
 `;
 }
 
+function chartNote(view: PlanView): string {
+  if (!view.tightBound) return 'No tight bound was computed (see the notes).';
+  if (view.typesOffered > 1) {
+    return 'Per GPU type: its GPUs against the tight bound of the demand placed on it. GPU counts of different types are not compared; '
+      + `across types the plan is compared on cost (${esc(versusBound(view))}).`;
+  }
+  return `The dashed line is the tight bound: no plan that meets the feasibility rules uses fewer GPUs (${esc(boundMethod(view.tightBound))}).`;
+}
+
 function header(view: PlanView): string {
   return `<header><div class="brand">gpufleet plan</div><h1>${esc(view.fleet)}</h1>`
     + `<p class="sub">${view.models} models · ${view.teams.length} teams · ${view.gpuCount} GPUs on ${view.nodes.length} `
@@ -72,10 +81,16 @@ function kpis(view: PlanView): string {
   const tight = view.tightBound;
   const vsDed = savings(view.gpuCount, view.dedicated);
   const vsNoMig = savings(view.gpuCount, view.noMig);
+  const mixed = view.typesOffered > 1;
+  // several GPU types: GPUs per type against that type's bound; the total on cost against the cost bound
+  const gpuNote = mixed
+    ? view.types.map((t) => `${t.type} ${t.gpus}: ${typeAgainst(t)}`).join('; ')
+    : tight ? `tight bound ${tight.gpus}: ${versusBound(view)}` : 'tight bound not computed';
+  const floor = mixed ? view.costBound : tight?.costPerHour;
   return `<section class="kpis">${[
-    card('GPUs', String(view.gpuCount), tight ? `tight bound ${tight.gpus}: ${versusBound(view)}` : 'tight bound not computed', 'accent'),
+    card('GPUs', String(view.gpuCount), gpuNote, 'accent'),
     card('cost per hour', usd(view.costPerHour), `${usd(Math.round(view.costPerHour * 730)).replace(/\.00$/, '')} per month (730 h)`
-      + (tight ? `; at least ${usd(tight.costPerHour)}` : '')),
+      + (floor !== undefined ? `; at least ${usd(floor)}${mixed ? ` with any GPU types: ${versusBound(view)}` : ''}` : '')),
     card('saved vs dedicated', pct(vsDed), `${num(view.dedicated)} → ${view.gpuCount} GPUs`, (vsDed ?? 0) > 0 ? 'good' : ''),
     card('saved vs no MIG', pct(vsNoMig), `${num(view.noMig)} → ${view.gpuCount} GPUs`, (vsNoMig ?? 0) > 0 ? 'good' : ''),
     card('compute held', pct(view.computeUtil), `memory used ${pct(view.memoryUtil)}`),
@@ -88,23 +103,33 @@ function teamsTable(view: PlanView, colors: ReadonlyMap<string, string>): string
 }
 
 function typesTable(view: PlanView): string {
+  const mixed = view.typesOffered > 1;
   const rows = view.types.map((t) => `<tr><td><b>${esc(t.type)}</b></td>`
     + `<td class="n">${t.gpus}${t.idleGpus > 0 ? ` <span class="muted" title="GPUs of partly used nodes that carry no models; paid for with the node">+${t.idleGpus} idle</span>` : ''}</td>`
     + `<td class="wrap">${t.slicesByProfile.map(([p, n]) => `<span class="pill">${n}× ${esc(p)}</span>`).join(' ')}</td>`
     + `<td class="n">${t.models}</td><td>${meter(t.computeUtil)}</td><td>${meter(t.memoryUtil)}</td>`
     + `<td class="n">${esc(t.pricePerGpuHour === undefined ? '-' : usd(t.pricePerGpuHour))}</td>`
-    + `<td class="n">${esc(usd(t.costPerHour))}</td><td class="n">${esc(num(t.tightBound))}</td>`
+    + `<td class="n">${esc(usd(t.costPerHour))}</td>`
+    + (mixed ? `<td class="n">${esc(num(t.lowerBound))}</td>` : '')
+    + `<td class="n">${esc(num(t.tightBound))}</td>`
+    + (mixed ? `<td>${esc(typeAgainst(t))}</td>` : '')
     + `<td class="n">${esc(saved(t.gpus, t.dedicated))}</td><td class="n">${esc(saved(t.gpus, t.noMig))}</td>`
     + `<td class="n">${t.nodeConfigurations}</td></tr>`);
   rows.push(`<tr class="total"><td>total</td><td class="n">${view.gpuCount}</td><td>${view.slices} slices</td><td class="n">${view.models}</td>`
     + `<td>${meter(view.computeUtil)}</td><td>${meter(view.memoryUtil)}</td><td></td><td class="n">${esc(usd(view.costPerHour))}</td>`
-    + `<td class="n">${esc(num(view.tightBound?.gpus))}</td><td class="n">${esc(saved(view.gpuCount, view.dedicated))}</td>`
+    + (mixed ? `<td class="n">-</td><td class="n">-</td><td>${esc(costAgainst(view))}</td>` : `<td class="n">${esc(num(view.tightBound?.gpus))}</td>`)
+    + `<td class="n">${esc(saved(view.gpuCount, view.dedicated))}</td>`
     + `<td class="n">${esc(saved(view.gpuCount, view.noMig))}</td><td class="n">${view.nodeConfigurations}</td></tr>`);
-  const vs = `<p class="muted">Tight bound ${esc(view.tightBound ? `${view.tightBound.gpus} GPUs, ${usd(view.tightBound.costPerHour)}/h (${versusBound(view)})` : 'not computed')}; against dedicated (${esc(num(view.dedicated))} GPUs): `
+  const bound = mixed
+    ? `Cost bound ${esc(view.costBound !== undefined ? `${usd(view.costBound)}/h, whatever GPU types a plan uses (this plan: ${versusBound(view)})` : 'not computed')}`
+    : `Tight bound ${esc(view.tightBound ? `${view.tightBound.gpus} GPUs, ${usd(view.tightBound.costPerHour)}/h (${versusBound(view)})` : 'not computed')}`;
+  const vs = `<p class="muted">${bound}; against dedicated (${esc(num(view.dedicated))} GPUs): `
     + `${esc(versus(view.gpuCount, view.dedicated))}; against no MIG (${esc(num(view.noMig))} GPUs): ${esc(versus(view.gpuCount, view.noMig))}.</p>`;
   return `<table class="types"><thead><tr><th>GPU type</th><th class="n">GPUs</th><th>slices by profile</th><th class="n">models</th>`
     + `<th>compute held</th><th>memory used</th><th class="n">price/GPU/h</th><th class="n">cost/h</th>`
+    + (mixed ? '<th class="n" title="GPUs (DESIGN.md lower bound) of the demand placed on this type, on this type alone">lower bound</th>' : '')
     + `<th class="n" title="GPUs: no plan meeting the feasibility rules serves the demand placed on this type with fewer">tight bound</th>`
+    + (mixed ? '<th title="this type\'s GPUs against its tight bound; the total: cost against the cost bound">against the bound</th>' : '')
     + `<th class="n" title="GPUs saved against one whole GPU per model replica (baseline GPUs)">vs dedicated</th>`
     + `<th class="n" title="GPUs saved against whole GPUs shared by Triton without MIG (baseline GPUs)">vs no MIG</th>`
     + `<th class="n">node configs</th></tr></thead>`

@@ -81,6 +81,8 @@ export interface GpuTypeView {
   readonly lowerBound?: number;
   /** Tight bound (GPUs) of the demand placed on this type. */
   readonly tightBound?: number;
+  /** GPUs of this type / its tight bound (its lower bound without one). */
+  readonly ratio?: number;
   /** Baselines (GPUs) of the demand placed on this type. */
   readonly dedicated?: number;
   readonly noMig?: number;
@@ -143,6 +145,13 @@ export interface PlanView {
   readonly tightBound?: TightBound;
   /** GPU types the fleet offers: with several, plans minimise cost, and are compared with the bound's cost. */
   readonly typesOffered: number;
+  /**
+   * Several GPU types: the cheapest cost any valid plan can have (USD/h), the larger of the tight bound's cost and
+   * the plan's `summary.costLowerBound`; what the plan's cost is compared with.
+   */
+  readonly costBound?: number;
+  /** Several GPU types: DESIGN.md's lower bound priced (`summary.costLowerBound`, USD/h). */
+  readonly costLowerBound?: number;
   readonly dedicated: number;
   readonly noMig: number;
   readonly nodeConfigurations: number;
@@ -181,6 +190,13 @@ export function buildPlanView(fleet: Fleet, plan: Plan, figures: ReadonlyMap<str
     }
     const price = priceOf(type, fleet, nodes);
     const idle = sum(nodes.filter((n) => n.gpuType === type), (n) => n.idleGpus);
+    const own: TypeFiguresInput = figures.get(type) ?? (typeNames.length === 1 && fleet.gpus.length === 1
+      ? {
+        lowerBound: plan.summary.lowerBound, dedicated: plan.summary.baselines.dedicated, noMig: plan.summary.baselines.noMig,
+        ...(plan.summary.tightBound ? { tightBound: plan.summary.tightBound.gpus } : {}),
+      }
+      : {});
+    const against = own.tightBound !== undefined && own.tightBound > 0 ? own.tightBound : own.lowerBound;
     return {
       type,
       gpus: of.length,
@@ -192,12 +208,8 @@ export function buildPlanView(fleet: Fleet, plan: Plan, figures: ReadonlyMap<str
       costPerHour: costOf(type, fleet, nodes, of.length + idle),
       idleGpus: idle,
       nodeConfigurations: configsByType.get(type)?.size ?? 0,
-      ...(figures.get(type) ?? (typeNames.length === 1 && fleet.gpus.length === 1
-        ? {
-          lowerBound: plan.summary.lowerBound, dedicated: plan.summary.baselines.dedicated, noMig: plan.summary.baselines.noMig,
-          ...(plan.summary.tightBound ? { tightBound: plan.summary.tightBound.gpus } : {}),
-        }
-        : {})),
+      ...own,
+      ...(against !== undefined && against > 0 ? { ratio: of.length / against } : {}),
     };
   });
 
@@ -229,12 +241,20 @@ export function buildPlanView(fleet: Fleet, plan: Plan, figures: ReadonlyMap<str
     lowerBound: summary.lowerBound,
     ...(summary.tightBound ? { tightBound: summary.tightBound } : {}),
     typesOffered: new Set(fleet.gpus.map((g) => g.type)).size,
+    ...(costBoundOf(summary) !== undefined ? { costBound: costBoundOf(summary) } : {}),
+    ...(summary.costLowerBound !== undefined ? { costLowerBound: summary.costLowerBound } : {}),
     dedicated: summary.baselines.dedicated,
     noMig: summary.baselines.noMig,
     nodeConfigurations: summary.nodeConfigurations ?? sum(types, (t) => t.nodeConfigurations),
     notes: [...(summary.notes ?? [])],
     ...(cold ? { cold } : {}),
   };
+}
+
+/** The cheapest cost any valid plan can have: the larger of the tight bound's cost and `costLowerBound` (either may be absent). */
+function costBoundOf(summary: Plan['summary']): number | undefined {
+  const figures = [summary.tightBound?.costPerHour, summary.costLowerBound].filter((x): x is number => x !== undefined);
+  return figures.length > 0 ? Math.max(...figures) : undefined;
 }
 
 /** How a tight bound was proven, in words for the summary and the report. */

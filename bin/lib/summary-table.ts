@@ -4,7 +4,7 @@
  * configurations and the teams.
  */
 import { againstBound, againstCostBound, num, pct, usd, versus } from './format';
-import { boundMethod, type PlanView } from './plan-view';
+import { boundMethod, type GpuTypeView, type PlanView } from './plan-view';
 import { TEAM_TABLE_ALIGN, TEAM_TABLE_HEADER, teamLegend, teamRows } from './team-table';
 
 type Align = 'l' | 'r';
@@ -28,6 +28,8 @@ export function renderSummary(view: PlanView): string {
   out.push('');
 
   out.push('GPU types');
+  // several GPU types: each type's GPUs against the bounds of the demand placed on it; the total on cost
+  const mixed = view.typesOffered > 1;
   const typeRows = view.types.map((t) => [
     t.type,
     t.idleGpus > 0 ? `${t.gpus} +${t.idleGpus} idle` : String(t.gpus),
@@ -36,7 +38,9 @@ export function renderSummary(view: PlanView): string {
     pct(t.computeUtil),
     pct(t.memoryUtil),
     usd(t.costPerHour),
+    ...(mixed ? [num(t.lowerBound)] : []),
     num(t.tightBound),
+    ...(mixed ? [typeAgainst(t)] : []),
     saved(t.gpus, t.dedicated),
     saved(t.gpus, t.noMig),
     String(t.nodeConfigurations),
@@ -44,15 +48,21 @@ export function renderSummary(view: PlanView): string {
   if (view.types.length > 1 || view.types.some((t) => t.tightBound !== tight?.gpus)) {
     typeRows.push([
       'total', String(view.gpuCount), `${view.slices} slices`, String(view.models),
-      pct(view.computeUtil), pct(view.memoryUtil), usd(view.costPerHour), num(tight?.gpus),
+      pct(view.computeUtil), pct(view.memoryUtil), usd(view.costPerHour),
+      // GPU counts of different types do not add up to a bound: the total is compared on cost
+      ...(mixed ? ['-', '-', costAgainst(view)] : [num(tight?.gpus)]),
       saved(view.gpuCount, view.dedicated), saved(view.gpuCount, view.noMig), String(view.nodeConfigurations),
     ]);
   }
   out.push(textTable(
-    ['GPU type', 'GPUs', 'slices (by profile)', 'models', 'compute', 'memory', 'cost/h', 'tight bound', 'vs dedicated', 'vs noMig', 'node configs'],
+    ['GPU type', 'GPUs', 'slices (by profile)', 'models', 'compute', 'memory', 'cost/h',
+      ...(mixed ? ['lower bound', 'tight bound', 'against the bound'] : ['tight bound']), 'vs dedicated', 'vs noMig', 'node configs'],
     typeRows,
-    ['l', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ['l', 'r', 'l', 'r', 'r', 'r', 'r', ...(mixed ? ['r', 'r', 'l'] as Align[] : ['r'] as Align[]), 'r', 'r', 'r'],
   ));
+  if (mixed) {
+    out.push('  lower bound / tight bound: fewest GPUs of that type that can serve the demand the plan placed on it; the total is compared on cost (below)');
+  }
   out.push('  compute: compute-slice time held by models; memory: GPU memory used by Triton processes and models;');
   if (view.types.some((t) => t.idleGpus > 0)) {
     out.push('  idle: GPUs of partly used nodes that carry no models (cost/h counts whole nodes)');
@@ -60,15 +70,28 @@ export function renderSummary(view: PlanView): string {
   out.push('  vs dedicated / vs noMig: GPUs saved against the baseline (baseline GPUs in brackets)');
   out.push('');
 
-  out.push('against the tight bound and the baselines');
-  out.push(textTable(['', 'GPUs', 'cost/h', 'this plan against it'], [
-    ['this plan', String(view.gpuCount), usd(view.costPerHour), ''],
-    ['tight bound', tight ? String(tight.gpus) : '-', tight ? usd(tight.costPerHour) : '-', tight ? versusBound(view) : 'not computed (see notes)'],
-    ['dedicated', String(view.dedicated), '', versus(view.gpuCount, view.dedicated)],
-    ['noMig', String(view.noMig), '', versus(view.gpuCount, view.noMig)],
-  ], ['l', 'r', 'r', 'l']));
-  out.push('  tight bound: no plan that meets the six feasibility rules uses fewer GPUs or costs less per hour'
-    + (view.typesOffered > 1 ? ' (several GPU types: the plan minimises cost, so it is compared on cost)' : ''));
+  if (mixed) {
+    out.push('against the cost bound and the baselines');
+    out.push(textTable(['', 'GPUs', 'cost/h', 'this plan against it'], [
+      ['this plan', String(view.gpuCount), usd(view.costPerHour), ''],
+      ['cost bound', '-', usd(view.costBound), view.costBound !== undefined ? versusBound(view) : 'not computed (see notes)'],
+      ['dedicated', String(view.dedicated), '', versus(view.gpuCount, view.dedicated)],
+      ['noMig', String(view.noMig), '', versus(view.gpuCount, view.noMig)],
+    ], ['l', 'r', 'r', 'l']));
+    out.push('  cost bound: no plan that meets the six feasibility rules costs less per hour, whatever GPU types it uses'
+      + (tight ? ` (tight bound ${usd(tight.costPerHour)}/h` : ' (')
+      + `${view.costLowerBound !== undefined ? `${tight ? ', ' : ''}lower bound priced ${usd(view.costLowerBound)}/h` : ''}); `
+      + 'GPU counts of different types are compared per type only (table above)');
+  } else {
+    out.push('against the tight bound and the baselines');
+    out.push(textTable(['', 'GPUs', 'cost/h', 'this plan against it'], [
+      ['this plan', String(view.gpuCount), usd(view.costPerHour), ''],
+      ['tight bound', tight ? String(tight.gpus) : '-', tight ? usd(tight.costPerHour) : '-', tight ? versusBound(view) : 'not computed (see notes)'],
+      ['dedicated', String(view.dedicated), '', versus(view.gpuCount, view.dedicated)],
+      ['noMig', String(view.noMig), '', versus(view.gpuCount, view.noMig)],
+    ], ['l', 'r', 'r', 'l']));
+    out.push('  tight bound: no plan that meets the six feasibility rules uses fewer GPUs or costs less per hour');
+  }
   if (tight) out.push(`  (${boundMethod(tight)}; docs/planner.md)`);
   out.push('  dedicated: one whole GPU per model replica; noMig: whole GPUs, several models per Triton server, no MIG');
   out.push('');
@@ -101,10 +124,26 @@ export function renderSummary(view: PlanView): string {
   return out.join('\n');
 }
 
-/** The plan against its tight bound: on GPUs for one GPU type, on cost when the fleet offers several. */
+/**
+ * The plan against its bound: on GPUs for one GPU type (the tight bound); on cost when the fleet offers
+ * several (`costBound`: the tight bound's cost or the lower bound priced, the larger).
+ */
 export function versusBound(view: PlanView): string {
-  const t = view.tightBound!;
-  return view.typesOffered > 1 ? againstCostBound(view.costPerHour, t.costPerHour) : againstBound(view.gpuCount, t.gpus);
+  if (view.typesOffered > 1) return view.costBound !== undefined ? againstCostBound(view.costPerHour, view.costBound) : '-';
+  return view.tightBound ? againstBound(view.gpuCount, view.tightBound.gpus) : '-';
+}
+
+/** One GPU type's GPUs against the bound of the demand placed on it: `1.4x the bound, 2 above`. */
+export function typeAgainst(t: GpuTypeView): string {
+  const bound = t.tightBound !== undefined && t.tightBound > 0 ? t.tightBound : t.lowerBound;
+  if (bound === undefined || bound <= 0) return '-';
+  return t.tightBound !== undefined ? againstBound(t.gpus, t.tightBound) : `${num(t.gpus / bound)}x the lower bound`;
+}
+
+/** The plan's cost against the cost bound, short: `1.4x the cost bound`. */
+export function costAgainst(view: PlanView): string {
+  if (view.costBound === undefined || view.costBound <= 0) return '-';
+  return view.costPerHour <= view.costBound + 0.005 ? 'cost: equals the bound' : `cost: ${num(view.costPerHour / view.costBound)}x the bound`;
 }
 
 function saved(gpus: number, baseline: number | undefined): string {

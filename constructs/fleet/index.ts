@@ -7,3 +7,4 @@ export { closest, editDistance } from './checks';
 export * from './limits';
 export * from './quote';
 export * from './input-file';
+export * from './throughput';

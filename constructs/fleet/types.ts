@@ -65,8 +65,14 @@ export interface ModelSpec {
   readonly memoryGiB: number;
   /** Measured profile entries; may be empty. */
   readonly profiles: readonly ProfileEntry[];
-  /** Requests/s on a whole GPU, for models without profiles. */
-  readonly throughputPerGpu?: number;
+  /**
+   * Requests/s on one whole GPU, per catalog GPU type (`{ 'H100-80GB': 900, L4: 140 }`), for GPU types the
+   * model has no measured profile for. A model is planned only on the fleet's GPU types for which it
+   * has profile entries or a figure here. In a fleet file a bare number is accepted when the fleet
+   * offers exactly one GPU type (it becomes that type's figure); `parseFleet` always resolves a map.
+   * @default - no figures: the model is planned only where it has profiles
+   */
+  readonly throughputPerGpu?: Readonly<Record<string, number>>;
   readonly triton?: TritonHints;
 }
 

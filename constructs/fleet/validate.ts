@@ -5,6 +5,7 @@ import {
 import { Problems } from './checks';
 import { FLEET_LIMITS as L } from './limits';
 import { describeValue, dns1123LabelProblem } from './names';
+import { checkThroughputPerGpu, listWords } from './throughput';
 import type { Fleet, FleetGpu, ModelSpec, ProfileEntry, SliceSize, TritonHints } from './types';
 
 /** Defaults of the optional top-level fleet fields. */
@@ -165,7 +166,6 @@ function checkModel(p: Problems, raw: unknown, index: number, listed: ReadonlyMa
     const v = p.required(path, o, key, 'a number > 0');
     if (v !== undefined) p.positive(`${path}.${key}`, v, max);
   }
-  if (o.throughputPerGpu !== undefined) p.positive(`${path}.throughputPerGpu`, o.throughputPerGpu, L.maxRps);
 
   let maxBatchSize: number | undefined;
   if (o.triton !== undefined) {
@@ -208,8 +208,19 @@ function checkModel(p: Problems, raw: unknown, index: number, listed: ReadonlyMa
     p.add(`${path}.triton.maxBatchSize: expected at least ${largest.batch} (the batch of ${path}.profiles[${largest.index}]), `
       + `got ${maxBatchSize}`);
   }
-  if (profiles && profiles.length === 0 && valid === 0 && o.throughputPerGpu === undefined) {
-    p.add(`${path}: no profiles and no throughputPerGpu; give measured profiles or throughputPerGpu (requests/s on a whole GPU)`);
+  const before = p.all.length;
+  const figures = o.throughputPerGpu === undefined ? undefined
+    : checkThroughputPerGpu(p, `${path}.throughputPerGpu`, o.throughputPerGpu, listed, new Set(seen.keys()));
+  if (profiles && profiles.length === 0 && p.all.length === before && listed.size > 0) {
+    // planned only on GPU types with profile rows or a figure: at least one offered type must have one
+    const types = [...listed.keys()].sort();
+    if (!types.some((t) => figures?.[t] !== undefined)) {
+      const who = typeof name === 'string' ? ` (${name})` : '';
+      const given = figures ? Object.keys(figures) : [];
+      p.add(`${path}${who}: no profiles and no throughputPerGpu for ${listWords(types, 'or')}, the GPU types the fleet offers`
+        + (given.length > 0 ? ` (throughputPerGpu names only ${listWords(given)})` : '')
+        + `; give measured profiles or throughputPerGpu: { ${types[0]}: <requests/s on one whole GPU> }`);
+    }
   }
 }
 
@@ -298,7 +309,7 @@ function resolve(input: Obj): Fleet {
       latencySloMs: m.latencySloMs as number,
       memoryGiB: m.memoryGiB as number,
       profiles,
-      ...(m.throughputPerGpu !== undefined ? { throughputPerGpu: m.throughputPerGpu as number } : {}),
+      ...(m.throughputPerGpu !== undefined ? { throughputPerGpu: resolveFigures(m.throughputPerGpu, gpus) } : {}),
       ...(triton ? { triton } : {}),
     };
   });
@@ -310,4 +321,13 @@ function resolve(input: Obj): Fleet {
     models,
     ...(input.coldBelowRps !== undefined ? { coldBelowRps: input.coldBelowRps as number } : {}),
   };
+}
+
+/** A valid `throughputPerGpu`: a bare number is the figure of the fleet's only GPU type; keys sorted. */
+function resolveFigures(raw: unknown, gpus: readonly FleetGpu[]): Readonly<Record<string, number>> {
+  if (typeof raw === 'number') return { [gpus[0].type]: raw };
+  const o = raw as Record<string, number>;
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(o).sort()) out[k] = o[k];
+  return out;
 }

@@ -1,7 +1,9 @@
 /**
  * Profile entries a model may run at on a slice shape: its measured entries for the GPU type,
- * or — only when it has none for that type — the documented estimate from `throughputPerGpu`.
+ * or — only when it has none for that type — the documented estimate from its `throughputPerGpu`
+ * figure for that type. A type with neither gives no entry: the model is never placed there.
  */
+import { throughputFigure } from '../fleet/throughput';
 import type { ModelSpec } from '../fleet/types';
 import type { GpuOption, SliceShape } from './gpu-options';
 
@@ -10,7 +12,7 @@ export const ESTIMATE_DERATE = 0.8;
 
 /** The estimate rule, as stated in plan notes and docs/planner.md. */
 export const ESTIMATE_RULE =
-  'models without measured profiles for a gpu type are estimated from throughputPerGpu: on a slice with k of the gpu\'s C compute slices '
+  'models without measured profiles for a gpu type are estimated from their throughputPerGpu figure for that type: on a slice with k of the gpu\'s C compute slices '
   + `(the whole gpu: k = C) throughput = throughputPerGpu x k/C x ${ESTIMATE_DERATE}, batch 1, instances 1, `
   + 'latency of one batch = 1000 / that throughput ms (one request at a time); measured profiles always win';
 
@@ -39,7 +41,7 @@ export function bestThroughputPerGpu(perShape: readonly (readonly Candidate[])[]
 
 /** Whether the model is planned from the estimate on this GPU type. */
 export function isEstimated(model: ModelSpec, opt: GpuOption): boolean {
-  return !model.profiles.some((p) => p.gpu === opt.type) && model.throughputPerGpu !== undefined && model.throughputPerGpu > 0;
+  return !model.profiles.some((p) => p.gpu === opt.type) && throughputFigure(model, opt.type) !== undefined;
 }
 
 interface RawEntry { slice: number; batch: number; instances: number; throughput: number; latencyMs: number; estimated: boolean }
@@ -64,7 +66,7 @@ function computeRawEntries(model: ModelSpec, opt: GpuOption): RawEntry[] {
     for (const s of opt.shapes) {
       if (seen.has(s.entrySlice)) continue;
       seen.add(s.entrySlice);
-      const throughput = model.throughputPerGpu! * s.computeFraction * ESTIMATE_DERATE;
+      const throughput = throughputFigure(model, opt.type)! * s.computeFraction * ESTIMATE_DERATE;
       out.push({ slice: s.entrySlice, batch: 1, instances: 1, throughput, latencyMs: 1000 / throughput, estimated: true });
     }
     return out;

@@ -17,6 +17,7 @@
  * types and `verifyPlan`, itself independent of the planner.
  */
 import { findGpuType, findInstanceType, findMigProfile, placeProfiles, wholeGpuSliceSize } from '../catalog';
+import { throughputFigure } from '../fleet/throughput';
 import type { Fleet, ModelSpec } from '../fleet/types';
 import { COLD_ROUTE, type Migration, type MigrationAction, type MigrationServer } from './migration-types';
 import type { Plan } from './types';
@@ -48,8 +49,9 @@ function entry(m: ModelSpec, gpuType: string, profile: string, batch: number, in
   if (!slot) return undefined;
   const mine = m.profiles.filter((p) => p.gpu === gpuType);
   if (mine.length === 0) {
-    if (!(m.throughputPerGpu !== undefined && m.throughputPerGpu > 0) || batch !== 1 || instances !== 1) return undefined;
-    const thr = m.throughputPerGpu * slot.fraction * 0.8;
+    const figure = throughputFigure(m, gpuType);
+    if (figure === undefined || batch !== 1 || instances !== 1) return undefined;
+    const thr = figure * slot.fraction * 0.8;
     return { thr, lat: 1000 / thr };
   }
   const e = mine.find((p) => p.slice === slot.size && p.batch === batch && p.instances === instances);

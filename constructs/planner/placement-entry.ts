@@ -4,6 +4,7 @@
  * migration generator (never by the migration checker, which has its own).
  */
 import { findGpuType, findInstanceType, findMigProfile, pricePerGpuHour, wholeGpuSliceSize } from '../catalog';
+import { throughputFigure } from '../fleet/throughput';
 import type { Fleet, ModelSpec } from '../fleet/types';
 import { ESTIMATE_DERATE } from './entries';
 import type { Plan, PlanMigConfig, PlanNode, PlanSlice } from './types';
@@ -44,8 +45,9 @@ export function entryFor(model: ModelSpec, gpuType: string, profile: string, bat
     const e = own.find((p) => p.slice === facts.size && p.batch === batch && p.instances === instances);
     return e && e.throughput > 0 ? { throughput: e.throughput, latencyMs: e.latencyMs } : undefined;
   }
-  if (model.throughputPerGpu !== undefined && model.throughputPerGpu > 0 && batch === 1 && instances === 1) {
-    const throughput = model.throughputPerGpu * facts.fraction * ESTIMATE_DERATE;
+  const figure = throughputFigure(model, gpuType);
+  if (figure !== undefined && batch === 1 && instances === 1) {
+    const throughput = figure * facts.fraction * ESTIMATE_DERATE;
     return { throughput, latencyMs: 1000 / throughput };
   }
   return undefined;
@@ -71,8 +73,8 @@ export function candidatesOn(fleet: Fleet, model: ModelSpec, gpuType: string, pr
       if (p.slice !== facts.size || !(p.throughput > 0)) continue;
       raw.push({ batch: p.batch, instances: p.instances, throughput: p.throughput, latencyMs: p.latencyMs, memGiB: model.memoryGiB * p.instances });
     }
-  } else if (model.throughputPerGpu !== undefined && model.throughputPerGpu > 0) {
-    const throughput = model.throughputPerGpu * facts.fraction * ESTIMATE_DERATE;
+  } else if (throughputFigure(model, gpuType) !== undefined) {
+    const throughput = throughputFigure(model, gpuType)! * facts.fraction * ESTIMATE_DERATE;
     raw.push({ batch: 1, instances: 1, throughput, latencyMs: 1000 / throughput, memGiB: model.memoryGiB });
   }
   return raw

@@ -250,7 +250,8 @@ function checkCold(c: Checker, value: unknown, gpuIds: Set<string>): void {
 }
 
 function checkSummary(c: Checker, value: unknown): void {
-  const s = c.object('summary', value, ['gpuCount', 'costPerHour', 'lowerBound', 'baselines'], ['nodeConfigurations', 'notes', 'tightBound', 'teamConsumption']);
+  const s = c.object('summary', value, ['gpuCount', 'costPerHour', 'lowerBound', 'baselines'],
+    ['nodeConfigurations', 'notes', 'tightBound', 'teamConsumption', 'byType', 'costLowerBound', 'costRatio']);
   if (!s) return;
   c.integer('summary.gpuCount', s.gpuCount, 0, L.maxCount);
   c.number('summary.costPerHour', s.costPerHour, 0, L.maxAmount);
@@ -263,6 +264,22 @@ function checkSummary(c: Checker, value: unknown): void {
   }
   if (s.notes !== undefined) c.array('summary.notes', s.notes, 'texts')?.forEach((n, i) => c.text(`summary.notes[${i}]`, n));
   if (s.teamConsumption !== undefined) checkTeamConsumption(c, s.teamConsumption);
+  // fleets offering several GPU types: per type figures, and the cost against the cheapest cost bound
+  if (s.costLowerBound !== undefined) c.number('summary.costLowerBound', s.costLowerBound, 0, L.maxAmount);
+  if (s.costRatio !== undefined) c.number('summary.costRatio', s.costRatio, 0, L.maxAmount);
+  if (s.byType !== undefined) {
+    c.array('summary.byType', s.byType, 'GPU types')?.forEach((raw, i) => {
+      const p = `summary.byType[${i}]`;
+      const t = c.object(p, raw, ['type', 'gpus', 'costPerHour'], ['lowerBound', 'tightBound', 'ratio']);
+      if (!t) return;
+      c.name(`${p}.type`, t.type);
+      c.integer(`${p}.gpus`, t.gpus, 0, L.maxCount);
+      c.number(`${p}.costPerHour`, t.costPerHour, 0, L.maxAmount);
+      if (t.lowerBound !== undefined) c.number(`${p}.lowerBound`, t.lowerBound, 0, L.maxCount);
+      if (t.tightBound !== undefined) c.number(`${p}.tightBound`, t.tightBound, 0, L.maxCount);
+      if (t.ratio !== undefined) c.number(`${p}.ratio`, t.ratio, 0, L.maxAmount);
+    });
+  }
   if (s.tightBound !== undefined) {
     // DESIGN.md: { "gpus": 4.0, "method": "...", "seconds": 0.4 }; the planner adds costPerHour and solver, and writes
     // seconds only with PlanOptions.timings (a wall-clock figure would make plans differ run to run)

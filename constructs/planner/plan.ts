@@ -4,6 +4,7 @@
  * GPUs into nodes with few distinct MIG configurations.
  */
 import { performance } from 'perf_hooks';
+import { throughputFigure } from '../fleet/throughput';
 import type { Fleet, ModelSpec } from '../fleet/types';
 import { baselines, noMigPacking } from './baselines';
 import { demandProblems, lowerBound } from './bounds';
@@ -16,6 +17,7 @@ import { COLD_HIT_RATE, ColdSizing, placeColdPool, sizeColdPool } from './cold-p
 import { PlanError } from './plan-error';
 import { repairPacking } from './lns-repair';
 import { startTightBound, TightBoundResult } from './tight-bound';
+import { mixedTypeFigures } from './type-figures';
 import { withTeamConsumption } from './team-consumption';
 import type { Plan, PlanColdPool, PlanOptions, TightBound } from './types';
 
@@ -183,7 +185,8 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: 
   models.forEach((m, i) => {
     if (!placeable[i].some((x) => x)) {
       unservable.push(`models.${m.name}: no profile entry meets latency <= ${h} x ${m.latencySloMs} ms and memory ${m.memoryGiB} GiB + ${ov} GiB overhead on ${opts.map((o) => o.type).join(', ')}`
-        + (m.profiles.length === 0 && m.throughputPerGpu === undefined ? ' (no profiles and no throughputPerGpu)' : ''));
+        + (m.profiles.length === 0 && opts.every((o) => throughputFigure(m, o.type) === undefined)
+          ? ` (no profiles and no throughputPerGpu figure for ${opts.map((o) => o.type).join(' or ')})` : ''));
     }
   });
   // every model that cannot be served, all at once
@@ -333,7 +336,8 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: 
       + `GPUs with a seat for each: ${coldInfo.withSeats}, with the cold pool: ${asm.gpus.length}`);
   }
   if (spare > 0) notes.push(`${spare} spare slice(s) (no models) keep MIG layouts canonical; they are free capacity`);
-
+  // several GPU types: GPU counts of different types do not compare; per type, and cost across types
+  const mixed = mixedTypeFigures(sortedFleet, { gpus: asm.gpus, nodes: asm.nodes, ...(cold ? { cold } : {}), costPerHour: asm.costPerHour, ...(tight ? { tightBound: tight } : {}) }, solver === 'highs');
   return {
     fleet: fleet.name,
     gpus: asm.gpus,
@@ -346,6 +350,7 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: 
       lowerBound: Math.round(designBound * 1e4) / 1e4,
       ...(tight ? { tightBound: tight } : {}),
       baselines: theBaselines,
+      ...mixed,
       nodeConfigurations: asm.nodeConfigurations,
       notes,
     },

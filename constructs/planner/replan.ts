@@ -22,6 +22,7 @@ import { plan as planFleet } from './plan';
 import { PlanError } from './plan-error';
 import { candidatesOn, configContent, devicesOf, gpusPerInstance, nodePricePerHour, serverKey, sliceFacts } from './placement-entry';
 import { foldInPlan } from './replan-merge';
+import { mixedTypeFigures } from './type-figures';
 import { runningPlanProblems } from './replan-input';
 import {
   addResidual, ceil6, cloneState, dissolve, loadState, maxIndex, placementRoom, type IdleLayout, type Residual, seatOnFreeSlices, setRps, sliceFits,
@@ -431,7 +432,12 @@ function toPlan(state: WState, configs: Map<string, PlanMigConfig>, fleet: Fleet
     nodes,
     migConfigs,
     ...(coldPool ? { cold: coldPool } : {}),
-    summary: { ...fresh.summary, gpuCount: gpus.length, costPerHour, nodeConfigurations, notes },
+    summary: {
+      ...fresh.summary, gpuCount: gpus.length, costPerHour,
+      // several GPU types: the figures of this plan, not of the fresh one (the cost bounds are the fleet's)
+      ...mixedTypeFigures(fleet, { ...fresh.summary, gpus, nodes, ...(coldPool ? { cold: coldPool } : {}), costPerHour }, fresh.summary.tightBound !== undefined),
+      nodeConfigurations, notes,
+    },
   });
 }
 
@@ -531,6 +537,10 @@ export function mapOntoRunning(previous: Plan, fresh: Plan, fleet: Fleet, recut:
     nodes,
     migConfigs,
     ...(cold ? { cold } : {}),
-    summary: { ...fresh.summary, costPerHour: nodesCost(fleet, { ...fresh, nodes }), notes: [note, ...(fresh.summary.notes ?? [])] },
+    summary: {
+      ...fresh.summary, costPerHour: nodesCost(fleet, { ...fresh, nodes }),
+      ...mixedTypeFigures(fleet, { ...fresh.summary, gpus, nodes, ...(cold ? { cold } : {}), costPerHour: nodesCost(fleet, { ...fresh, nodes }) }, fresh.summary.tightBound !== undefined),
+      notes: [note, ...(fresh.summary.notes ?? [])],
+    },
   });
 }

@@ -109,6 +109,24 @@ export interface TightBound {
   readonly seconds?: number;
 }
 
+/**
+ * One GPU type of a plan over a fleet offering several (`summary.byType`): GPU counts compare only
+ * within a type, so each type's GPUs are measured against the bounds of the demand placed on it.
+ */
+export interface PlanTypeSummary {
+  readonly type: string;
+  /** GPUs of this type carrying slices. */
+  readonly gpus: number;
+  /** Whole nodes carrying them (the instances the plan buys for this type). */
+  readonly costPerHour: number;
+  /** DESIGN.md's lower bound (GPUs, fractional) of the demand the plan placed on this type, on this type alone. */
+  readonly lowerBound?: number;
+  /** The tight bound (GPUs) of that demand on this type alone; absent without the solver. */
+  readonly tightBound?: number;
+  /** `gpus` / `tightBound` (/ `lowerBound` without a tight bound): 1 = no packing of that demand on this type uses fewer. */
+  readonly ratio?: number;
+}
+
 /** GPU-equivalents and what they cost (team-consumption.ts, docs/planner.md "Team consumption"). */
 export interface Consumption {
   /** Whole-GPU equivalents of compute time (share × slice fraction of the GPU). */
@@ -151,6 +169,21 @@ export interface PlanSummary {
   /** What the plan is measured against (DESIGN.md "Tight bound"); absent when the solver could not run (a note says why). */
   readonly tightBound?: TightBound;
   readonly baselines: { readonly dedicated: number; readonly noMig: number };
+  /**
+   * Fleets offering several GPU types only: per GPU type the plan uses, its GPUs against the bounds of
+   * the demand placed there (fleet order).
+   */
+  readonly byType?: readonly PlanTypeSummary[];
+  /**
+   * Fleets offering several GPU types only: DESIGN.md's lower bound priced, in USD per hour (each
+   * model's demand at its cheapest type, memory at the cheapest GiB): no valid plan costs less, whatever types it uses.
+   */
+  readonly costLowerBound?: number;
+  /**
+   * Fleets offering several GPU types only: `costPerHour` / the cheapest cost bound (the larger of
+   * `tightBound.costPerHour` and `costLowerBound`). Across types plans compare on cost, not GPU counts.
+   */
+  readonly costRatio?: number;
   /** Distinct node configurations (node pools to operate). */
   readonly nodeConfigurations?: number;
   /** Human-readable notes, e.g. the rule used for models without profiles. */

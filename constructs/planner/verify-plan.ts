@@ -4,6 +4,7 @@
  * tolerance.ts), so a planner bug cannot hide behind a shared helper.
  */
 import { checkLayout, findGpuType, findMigProfile, wholeGpuSliceSize } from '../catalog';
+import { throughputFigure } from '../fleet/throughput';
 import type { Fleet, ModelSpec } from '../fleet/types';
 import { RULE_EPSILON } from './tolerance';
 import type { Plan, PlanModel } from './types';
@@ -18,7 +19,7 @@ interface Entry { throughput: number; latencyMs: number }
 /**
  * The entry a model runs at on a slice: the first entry of its profile table with this GPU type,
  * slice size, batch and instances; for a model with no entries for the GPU type but a
- * `throughputPerGpu`, the documented estimate (batch 1, instances 1, throughput = throughputPerGpu
+ * `throughputPerGpu` figure for it, the documented estimate (batch 1, instances 1, throughput = that figure
  * x computeFraction x 0.8, latency = 1000 / throughput ms). Undefined when neither applies.
  */
 function entryOf(m: ModelSpec, gpuType: string, size: number, fraction: number, pm: PlanModel): Entry | undefined {
@@ -27,8 +28,9 @@ function entryOf(m: ModelSpec, gpuType: string, size: number, fraction: number, 
     const e = own.find((p) => p.slice === size && p.batch === pm.batch && p.instances === pm.instances);
     return e ? { throughput: e.throughput, latencyMs: e.latencyMs } : undefined;
   }
-  if (m.throughputPerGpu !== undefined && m.throughputPerGpu > 0 && pm.batch === 1 && pm.instances === 1) {
-    const throughput = m.throughputPerGpu * fraction * 0.8;
+  const figure = throughputFigure(m, gpuType);
+  if (figure !== undefined && pm.batch === 1 && pm.instances === 1) {
+    const throughput = figure * fraction * 0.8;
     return { throughput, latencyMs: 1000 / throughput };
   }
   return undefined;
@@ -37,7 +39,7 @@ function entryOf(m: ModelSpec, gpuType: string, size: number, fraction: number, 
 /** Best admissible (latency, memory) throughput of a model on a slice, or the estimate; 0 when none. */
 function bestThroughput(fleet: Fleet, m: ModelSpec, gpuType: string, size: number, fraction: number, memory: number): number {
   const own = m.profiles.filter((p) => p.gpu === gpuType);
-  if (own.length === 0) return m.throughputPerGpu !== undefined && m.throughputPerGpu > 0 ? m.throughputPerGpu * fraction * 0.8 : 0;
+  if (own.length === 0) return (throughputFigure(m, gpuType) ?? 0) * fraction * 0.8;
   return own
     .filter((p) => p.slice === size && p.latencyMs <= fleet.latencyHeadroom * m.latencySloMs && fleet.processOverheadGiB + m.memoryGiB * p.instances <= memory + EPS)
     .reduce((b, p) => Math.max(b, p.throughput), 0);
@@ -117,7 +119,9 @@ export function verifyPlan(fleet: Fleet, plan: Plan): string[] {
         if (!e) {
           out.push(`rule 2 (configurations): ${where}: ${pm.name} runs at batch ${pm.batch}, instances ${pm.instances}, `
             + `which is no entry of its ${gpu.type} profile for slice ${size}`
-            + (m.profiles.some((p) => p.gpu === gpu.type) || m.throughputPerGpu === undefined ? '' : ' (nor the estimate: batch 1, instances 1)'));
+            + (m.profiles.some((p) => p.gpu === gpu.type) ? ''
+              : throughputFigure(m, gpu.type) === undefined ? ` (it has neither profiles nor a throughputPerGpu figure for ${gpu.type})`
+                : ' (nor the estimate: batch 1, instances 1)'));
           continue;
         }
         if (pm.rps > pm.share * e.throughput * (1 + EPS) + EPS) {

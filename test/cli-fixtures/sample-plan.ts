@@ -6,7 +6,7 @@ import type { Fleet, ModelSpec } from '../../constructs/fleet/types';
 import type { Plan, PlanModel } from '../../constructs/planner/types';
 
 const model = (name: string, team: string, rps: number, memoryGiB: number): ModelSpec => ({
-  name, team, rps, latencySloMs: 200, memoryGiB, profiles: [], throughputPerGpu: rps * 4,
+  name, team, rps, latencySloMs: 200, memoryGiB, profiles: [], throughputPerGpu: { 'A100-80GB': rps * 4, L4: rps * 4 },
 });
 
 export const sampleFleet: Fleet = {

@@ -96,8 +96,12 @@ export function randomFleetDocument(seed: number): Record<string, unknown> {
       }
     }
     const estimated = profiled.length < chosen.length || profiles.length === 0;
-    const throughputPerGpu = estimated ? round3(speed * (0.6 + 0.8 * r())) : undefined;
-    if (throughputPerGpu !== undefined) fastest = Math.min(fastest, 1000 / (throughputPerGpu * 0.8));
+    const figure = estimated ? round3(speed * (0.6 + 0.8 * r())) : undefined;
+    if (figure !== undefined) fastest = Math.min(fastest, 1000 / (figure * 0.8));
+    // a figure (keyed by GPU type) for every offered type the model has no measured profile on
+    const measured = new Set(profiles.map((p) => p.gpu));
+    const throughputPerGpu = figure === undefined ? undefined
+      : Object.fromEntries(chosen.filter((g) => !measured.has(g.type)).map((g) => [g.type, figure]));
     // the SLO: from a little above the fastest latency (few entries admissible) to very loose
     const sloMs = round3((fastest / headroom) * logUniform(1.05, 60));
     models.push({
