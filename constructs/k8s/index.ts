@@ -34,3 +34,5 @@ export { promqlMetrics } from './check-autoscaling';
 export * from './migration-runbook';
 export * from './latency-budget';
 export * from './team-model-config';
+export * from './platform-file';
+export * from './fleet-platform';
