@@ -113,11 +113,12 @@ export async function runSynth(args: ParsedArgs): Promise<number> {
   } else {
     fs.renameSync(tmp, abs);
   }
+  const shown = out.length > 1 ? out.replace(/\/+$/, '') : out;
   const configs = synthesis.files.filter((f) => f.endsWith('config.pbtxt')).length;
   await writeStdout([
     `fleet ${fleet.name} on ${platformPath}: ${plan.summary.gpuCount} GPUs, $${plan.summary.costPerHour.toFixed(2)}/h`,
-    `wrote ${out}/gpufleet.k8s.yaml (${synthesis.objectCount} objects), ${out}/plan.json, ${out}/model-repository/ (${configs} config.pbtxt)`,
-    `next: gpufleet check ${out}`,
+    `wrote ${shown}/gpufleet.k8s.yaml (${synthesis.objectCount} objects), ${shown}/plan.json, ${shown}/model-repository/ (${configs} config.pbtxt)`,
+    `next: gpufleet check ${shown}`,
     '',
   ].join('\n'));
   return EXIT_OK;
