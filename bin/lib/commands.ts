@@ -77,7 +77,7 @@ export const CHECK: CommandSpec = {
   examples: ['npm run synth && gpufleet check dist', 'gpufleet check dist --previous build/last-release'],
 };
 
-export const COMMANDS: readonly CommandSpec[] = [PLAN, REPORT, SYNTH, REBALANCE, ROUTER, CHECK];
+export const COMMANDS: readonly CommandSpec[] = [PLAN, REPORT, REBALANCE, ROUTER, CHECK, SYNTH];
 
 type Engine = typeof import('./engine');
 

@@ -130,6 +130,8 @@ const CLUSTER = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
 const AMI_VERSION = /^(latest|v\d{8})$/;
 const TAG_KEY = /^[\w.:/=+@ -]{1,128}$/;
 const IMAGE = /^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+/** distribution/reference: a name of at most 255 characters, `:` and a tag of at most 128, `@sha256:` and 64 hex digits. */
+const MAX_IMAGE_CHARS = 255 + 1 + 128 + 8 + 64;
 const URL = /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[^\s]*)?$/;
 
 /** Collects problems while reading one document. */
@@ -225,7 +227,8 @@ class Reader {
 /** Checks a platform document (already parsed from YAML or JSON); returns the platform or every problem. */
 export function validatePlatformDocument(doc: unknown, source = 'platform'): { platform?: PlatformFile; problems: string[] } {
   const r = new Reader();
-  if (doc === null || doc === undefined) return { problems: [`${source}: expected a mapping with ${SECTIONS.join(', ')}, got an empty document`] };
+  if (doc === null || doc === undefined) return { problems: [`expected a mapping with ${SECTIONS.join(', ')}, got an empty document`] };
+  if (typeof doc !== 'object' || Array.isArray(doc)) return { problems: [`expected a mapping with ${SECTIONS.join(', ')}, got ${quote(doc)}`] };
   const top = r.section('', doc, SECTIONS);
   if (!top) return { problems: r.problems };
 
@@ -298,7 +301,10 @@ export function validatePlatformDocument(doc: unknown, source = 'platform'): { p
 
   const ct = r.section('coldTier', top.coldTier, ['image', 'maxQueuePerModel', 'loadTimeoutSeconds', 'refreshIntervalSeconds']);
   const coldTier: PlatformFile['coldTier'] = ct && {
-    image: r.string('coldTier.image', ct.image, IMAGE, 'a container image reference such as ghcr.io/acme/gpufleet-router:0.1.0'),
+    // distribution/reference: a name of at most 255 characters, a tag of at most 128, a sha256 digest
+    image: typeof ct.image === 'string' && ct.image.length > MAX_IMAGE_CHARS
+      ? r.add('coldTier.image', `a container image reference of at most ${MAX_IMAGE_CHARS} characters`, ct.image)
+      : r.string('coldTier.image', ct.image, IMAGE, 'a container image reference such as ghcr.io/acme/gpufleet-router:0.1.0'),
     maxQueuePerModel: r.int('coldTier.maxQueuePerModel', ct.maxQueuePerModel, 1, 100_000),
     loadTimeoutSeconds: r.int('coldTier.loadTimeoutSeconds', ct.loadTimeoutSeconds, 1, 3600),
     refreshIntervalSeconds: r.int('coldTier.refreshIntervalSeconds', ct.refreshIntervalSeconds, 1, 3600),
