@@ -3,7 +3,9 @@
  * a whole platform on AWS from a fleet file.
  *
  * 1. read and check the stack configuration (`stacks/config.ts`) — every problem at once, before any resource;
- * 2. plan the fleet (`plan(fleet)`) and render the serving platform with cdk8s (`ServingPlatform.fromPlan`), its
+ * 2. plan the fleet (`plan(fleet)`) and render the serving platform with cdk8s on the platform file
+ *    (`gpufleet:platformFile`, through `renderFleetPlatform`, as `gpufleet synth` does; the stack's cluster, bucket and
+ *    node image replace the file's, listed in `platformFileOverridden`), its
  *    prerequisites declaration saying what the cluster has (`gpufleet:prerequisites`) plus what gpufleet installs;
  * 3. decide, before anything is created, which custom-resource APIs the objects need: each one the cluster lacks is
  *    installed at a pinned version (Prometheus operator CRDs, Gateway API CRDs, KEDA) or its objects are left out —
@@ -251,6 +253,7 @@ function overriddenSettings(file: PlatformFile, used: { cluster: { name: string;
     note('repository.s3.prefix', repo.prefix ?? '', used.repository.prefix, 'gpufleet:bucketPrefix');
     note('repository.s3.region', repo.region, used.repository.region, 'gpufleet:region');
     note('repository.s3.roleArn', repo.roleArn, undefined, 'the stack grants each Triton service account its own role');
+    note('repository.s3.serviceAccountName', repo.serviceAccountName, undefined, 'the stack names the service accounts it grants');
   }
   note('gpuOperator.nodeImage', file.gpuOperator?.nodeImage, used.gpuOperator.nodeImage, 'gpufleet:amiType');
   note('gpuOperator.migStrategy', file.gpuOperator?.migStrategy, used.gpuOperator.migStrategy, 'the node groups\' MIG resources are the mixed strategy\'s');
