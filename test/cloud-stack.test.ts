@@ -496,7 +496,7 @@ describe('stacks/index.ts', () => {
     expect(await valueOf(index.clusterName)).toBe('gpufleet-dev');
     expect(mocks.get('aws:eks/cluster:Cluster', 'gpufleet-cluster-eks').inputs.vpcConfig).toMatchObject({ endpointPublicAccess: false });
     const outputs: (keyof Outputs)[] = ['clusterName', 'kubeconfig', 'bucketName', 'modelRepository', 'modelReaderRoles', 'gpuNodeGroups', 'costPerHour',
-      'planSummary', 'chartObjectCount', 'skippedObjects', 'prerequisiteInstalls', 'prerequisites', 'modelRepositoryContents', 'notAwaited'];
+      'planSummary', 'chartObjectCount', 'skippedObjects', 'prerequisiteInstalls', 'prerequisites', 'modelRepositoryContents', 'notAwaited', 'platformFileOverridden'];
     expect(Object.keys(index).sort()).toEqual([...outputs].sort());
   }, 60_000);
 });
