@@ -36,3 +36,4 @@ export * from './latency-budget';
 export * from './team-model-config';
 export * from './platform-file';
 export * from './fleet-platform';
+export * from './team-consumption-annotations';
