@@ -10,8 +10,12 @@
  * The model repository is S3 (read through IRSA). Every model states its latency SLO: it sets the model's batching
  * delay and its pool's autoscaling target (docs/serving.md). Pools autoscale with KEDA or an HPA on the
  * request-weighted Triton queue time, the LLM pool on its engine's time to first token.
+ *
+ * `npm run synth` renders it into dist/. Run on its own, `npx ts-node --transpile-only examples/default-platform.ts
+ * [OUTDIR]` (default dist/default-platform/) prints its teams and pools and writes it there.
  */
-import { Chart, ChartProps } from 'cdk8s';
+import * as path from 'path';
+import { App, Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
 import { MigLayout, ModelRepository, ServingPlatform, Team, routerWakeQuery } from '../constructs/k8s';
 
@@ -121,4 +125,20 @@ export function buildDefaultPlatform(scope: Construct, id: string = 'default-pla
     .teams(...teams)
     .build(chart, 'Platform');
   return { chart, platform };
+}
+
+/** Writes the example into `outdir` (manifests and config.pbtxt files); returns the lines it prints. */
+export function main(outdir: string = path.join('dist', 'default-platform')): string[] {
+  const app = new App({ outdir });
+  const { platform } = buildDefaultPlatform(app, 'default-platform');
+  app.synth();
+  const configs = ModelRepository.writeAllConfigs(app, app.outdir);
+  return [
+    ...[...platform.pools.values()].map(({ pool, owner, maxReplicas }) => `team ${owner}: pool ${pool.name} (${pool.gpuResource}) serves ${pool.models.join(', ')}, up to ${maxReplicas} replicas`),
+    `wrote ${path.join(outdir, 'default-platform.k8s.yaml')} and ${configs.length} config.pbtxt under ${path.join(outdir, 'model-repository')}`,
+  ];
+}
+
+if (require.main === module) {
+  for (const line of main(process.argv[2])) console.log(line);
 }

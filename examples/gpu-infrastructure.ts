@@ -2,10 +2,14 @@
  * Example GPU infrastructure: an H100-80GB MIG pool (p5.48xlarge, every GPU cut into 3g.40gb + 2g.20gb + 2 × 1g.10gb),
  * an L4 time-sliced pool (g6.xlarge, 4 pods per GPU), and the NVIDIA GPU operator with gpufleet's mig-parted and
  * device-plugin ConfigMaps, released by Flux.
+ *
+ * Run: `npx ts-node --transpile-only examples/gpu-infrastructure.ts [OUTDIR]` (default dist/gpu-infrastructure/): prints
+ * what it declares and writes the manifests there.
  */
-import { Chart, ChartProps } from 'cdk8s';
+import * as path from 'path';
+import { App, Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
-import { GpuNodePool, GpuOperator, MigLayout } from '../constructs/k8s';
+import { DEVICE_PLUGIN_CONFIG_LABEL, GpuNodePool, GpuOperator, MigLayout } from '../constructs/k8s';
 
 /** Options of `buildGpuInfrastructure`. */
 export interface GpuInfrastructureOptions extends ChartProps {
@@ -68,4 +72,27 @@ export function buildGpuInfrastructure(scope: Construct, id: string = 'gpu-infra
     maxNodes: 4,
   });
   return { chart, operator, h100Pool, l4Pool, layouts: [balanced, small] };
+}
+
+/** Writes the example into `outdir` and returns the lines it prints: what it declares and where it wrote it. */
+export function main(outdir: string = path.join('dist', 'gpu-infrastructure')): string[] {
+  const app = new App({ outdir });
+  const infra = buildGpuInfrastructure(app);
+  const objects = infra.chart.toJson();
+  app.synth();
+  const describePool = (p: GpuNodePool) => `${p.name}: ${p.instanceTypes.map((t) => t.name).join(', ')} (${p.gpuType}), `
+    + `${p.layout ? `MIG layout ${p.layout.name}` : p.labels[DEVICE_PLUGIN_CONFIG_LABEL] ? `whole GPUs shared by device-plugin config ${p.labels[DEVICE_PLUGIN_CONFIG_LABEL]}` : 'whole GPUs'}, `
+    + `at most ${p.maxNodes} nodes`;
+  // largest slices first, as operators read layouts
+  const slices = (l: MigLayout) => Object.entries(l.profileCounts()[0] ?? {}).sort(([a], [b]) => parseInt(b, 10) - parseInt(a, 10)).map(([k, n]) => `${n} x ${k}`).join(' + ');
+  return [
+    `GPU operator in namespace ${infra.operator.namespace}, MIG layouts: ${infra.layouts.map((l) => `${l.name} (${slices(l)})`).join(', ')}`,
+    `node pool ${describePool(infra.h100Pool)}`,
+    `node pool ${describePool(infra.l4Pool)}`,
+    `wrote ${objects.length} objects to ${path.join(outdir, `${infra.chart.node.id}.k8s.yaml`)}`,
+  ];
+}
+
+if (require.main === module) {
+  for (const line of main(process.argv[2])) console.log(line);
 }

@@ -45,12 +45,18 @@ export function buildPlannedPlatform(scope: Construct, id: string = 'planned-pla
   return { chart, platform, plan };
 }
 
-if (require.main === module) {
-  const [fleetFile = DEFAULT_FLEET_FILE, outdir = 'dist/planned'] = process.argv.slice(2);
+/** Plans `fleetFile`, writes the platform into `outdir`; returns the lines it prints. */
+export function main(fleetFile: string = DEFAULT_FLEET_FILE, outdir: string = path.join('dist', 'planned')): string[] {
   const app = new App({ outdir });
   const { platform } = buildPlannedPlatform(app, 'planned-platform', { fleetFile });
   app.synth();
-  for (const note of platform.capacityNotes) console.log(`capacity: ${note}`);
   ModelRepository.writeAllConfigs(app, app.outdir);
-  console.log(`wrote ${outdir}/planned-platform.k8s.yaml and ${outdir}/model-repository/`);
+  return [
+    ...platform.capacityNotes.map((note) => `capacity: ${note}`),
+    `wrote ${path.join(outdir, 'planned-platform.k8s.yaml')} and ${path.join(outdir, 'model-repository')}/`,
+  ];
+}
+
+if (require.main === module) {
+  for (const line of main(process.argv[2], process.argv[3])) console.log(line);
 }

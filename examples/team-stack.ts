@@ -1,3 +1,10 @@
+/**
+ * A platform stack that reads like a list of teams (README "A team stack").
+ *
+ * Run: `npx ts-node --transpile-only examples/team-stack.ts [OUTDIR]` (default dist/team-stack/, its own folder: the
+ * default example's dist/ files stay as they are): prints the teams and pools and writes the manifests there.
+ */
+import * as path from 'path';
 import { App, Chart } from 'cdk8s';
 import { MigLayout, ModelRepository, ServingPlatform, Team } from '../constructs/k8s';
 
@@ -23,9 +30,18 @@ export function buildTeamStack(app: App): ServingPlatform {
     .build(new Chart(app, 'platform'), 'Platform');
 }
 
-if (require.main === module) {
-  const app = new App();
-  buildTeamStack(app);
+/** Writes the example into `outdir` (manifests and config.pbtxt files); returns the lines it prints. */
+export function main(outdir: string = path.join('dist', 'team-stack')): string[] {
+  const app = new App({ outdir });
+  const platform = buildTeamStack(app);
   app.synth();
-  ModelRepository.writeAllConfigs(app, app.outdir);
+  const configs = ModelRepository.writeAllConfigs(app, app.outdir);
+  return [
+    ...[...platform.pools.values()].map(({ pool, owner, maxReplicas }) => `team ${owner}: pool ${pool.name} (${pool.gpuResource}) serves ${pool.models.join(', ')}, up to ${maxReplicas} replicas`),
+    `wrote ${path.join(outdir, 'platform.k8s.yaml')} and ${configs.length} config.pbtxt under ${path.join(outdir, 'model-repository')}`,
+  ];
+}
+
+if (require.main === module) {
+  for (const line of main(process.argv[2])) console.log(line);
 }

@@ -33,6 +33,8 @@ export const STACK_CONFIG_KEYS: Readonly<Record<string, string>> = {
   kubernetesVersion: 'Kubernetes version of a created cluster (default: 1.33)',
   subnetIds: 'comma-separated subnet ids (default: the default VPC\'s default-for-AZ subnets, or the existing cluster\'s)',
   fleetFile: `fleet file to plan, relative to the repository root; a regular file of at most ${MAX_INPUT_FILE_BYTES / 1024 / 1024} MiB (default: ${DEFAULT_FLEET_FILE})`,
+  platformFile: 'platform file (docs/platform-file.md), relative to the repository root: routes, scaling, cold tier, node class, namespaces and what the cluster has; '
+    + 'its cluster and repository are the stack\'s (default: none, the platform\'s defaults)',
   bucket: 'name of an existing model repository bucket (default: create one)',
   bucketName: 'name of the bucket to create (default: gpufleet-<stack>-models-<hash of org/project/stack/region>)',
   bucketPrefix: 'key prefix of the model repository (default: models)',
@@ -61,6 +63,10 @@ export interface StackSettings {
   readonly subnetIds?: string[];
   /** Absolute path of the fleet file. */
   readonly fleetFile: string;
+  /** Absolute path of the platform file, if one is set. */
+  readonly platformFile?: string;
+  /** `gpufleet:prerequisites` is set (then the platform file may not list prerequisites too). */
+  readonly prerequisitesSet: boolean;
   /** Existing bucket to use; undefined → create `bucketName`. */
   readonly existingBucket?: string;
   /** Name of the bucket (existing or created). */
@@ -203,6 +209,15 @@ export function readStackSettings(raw: Readonly<Record<string, string>>, ctx: St
     problems.push(`gpufleet:fleetFile: ${quote(fleetRel)}${fleetFile === fleetRel ? '' : ` (resolved to ${quote(fleetFile)})`}: ${fileProblem.reason}`);
   }
 
+  let platformFile: string | undefined;
+  if (cfg.platformFile !== undefined) {
+    platformFile = path.resolve(ctx.rootDir, cfg.platformFile);
+    const problem = checkInputFile(platformFile, { what: 'gpufleet:platformFile' });
+    if (problem !== undefined) {
+      problems.push(`gpufleet:platformFile: ${quote(cfg.platformFile)}${platformFile === cfg.platformFile ? '' : ` (resolved to ${quote(platformFile)})`}: ${problem.reason}`);
+    }
+  }
+
   const existingBucket = cfg.bucket;
   if (existingBucket !== undefined && (!BUCKET.test(existingBucket) || existingBucket.includes('..'))) bad('bucket', 'an S3 bucket name (3-63 lowercase letters, digits, . and -)');
   if (existingBucket !== undefined && cfg.bucketName !== undefined) problems.push('gpufleet:bucketName: only for a created bucket, not allowed with gpufleet:bucket');
@@ -267,6 +282,8 @@ export function readStackSettings(raw: Readonly<Record<string, string>>, ctx: St
     kubernetesVersion: cfg.kubernetesVersion,
     subnetIds,
     fleetFile,
+    platformFile,
+    prerequisitesSet: cfg.prerequisites !== undefined,
     existingBucket,
     bucketName: existingBucket ?? cfg.bucketName ?? defaultBucket,
     bucketPrefix,

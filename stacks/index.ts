@@ -35,3 +35,4 @@ export const prerequisiteInstalls = out.prerequisiteInstalls;
 export const prerequisites = out.prerequisites;
 export const modelRepositoryContents = out.modelRepositoryContents;
 export const notAwaited = out.notAwaited;
+export const platformFileOverridden = out.platformFileOverridden;

@@ -3,7 +3,9 @@
  * a whole platform on AWS from a fleet file.
  *
  * 1. read and check the stack configuration (`stacks/config.ts`) — every problem at once, before any resource;
- * 2. plan the fleet (`plan(fleet)`) and render the serving platform with cdk8s (`ServingPlatform.fromPlan`), its
+ * 2. plan the fleet (`plan(fleet)`) and render the serving platform with cdk8s on the platform file
+ *    (`gpufleet:platformFile`, through `renderFleetPlatform`, as `gpufleet synth` does; the stack's cluster, bucket and
+ *    node image replace the file's, listed in `platformFileOverridden`), its
  *    prerequisites declaration saying what the cluster has (`gpufleet:prerequisites`) plus what gpufleet installs;
  * 3. decide, before anything is created, which custom-resource APIs the objects need: each one the cluster lacks is
  *    installed at a pinned version (Prometheus operator CRDs, Gateway API CRDs, KEDA) or its objects are left out —
@@ -18,12 +20,12 @@ import * as path from 'path';
 import { Provider as AwsProvider } from '@pulumi/aws/provider';
 import type { Region } from '@pulumi/aws/types/enums';
 import * as pulumi from '@pulumi/pulumi';
-import { App, Chart } from 'cdk8s';
+import { App } from 'cdk8s';
 import { clusterPrerequisites, describeInstall, prerequisitesAfter, type PrerequisiteInstall } from '../constructs/cloud/prerequisite-installs';
 import { GpuPlatform } from '../constructs/cloud/gpu-platform';
 import { modelRepositoryContents } from '../constructs/cloud/model-repository-contents';
 import { clipLine, type Fleet, parseFleet, quote, readInputFile } from '../constructs/fleet';
-import { ModelRepository, type PlatformPrerequisites, ServingPlatform } from '../constructs/k8s';
+import { loadPlatformFile, ModelRepository, type PlatformFile, type PlatformPrerequisites, renderFleetPlatform, type ServingPlatform } from '../constructs/k8s';
 import { PlanError, plan as planFleet } from '../constructs/planner';
 import type { Plan } from '../constructs/planner/types';
 import { asRunError, problemsOf, publicEndpointWarning, readStackSettings, stackConfigError, type StackContext } from './config';
@@ -60,6 +62,11 @@ export interface ProgramOutputs {
   readonly modelRepositoryContents: Record<string, { config: string; upload: readonly string[]; note?: string; pools: readonly string[] }>;
   /** Objects applied without waiting for readiness: the Triton Deployments and their Services. */
   readonly notAwaited: readonly string[];
+  /**
+   * Settings of `gpufleet:platformFile` the stack decides instead (the cluster it creates or names, its bucket, the
+   * node image of its AMI type), each with the file's value and the one used; empty without a platform file.
+   */
+  readonly platformFileOverridden: readonly string[];
 }
 
 /** Where the program runs: `StackContext` from `pulumi.getProject()` / `getStack()` / `getOrganization()`. */
@@ -89,6 +96,20 @@ export function gpufleetProgram(raw: Readonly<Record<string, string>>, ctx: Prog
     if (!problems) throw e;
     throw stackConfigError(problems.map((p) => clipLine(p.startsWith('gpufleet:fleetFile ') ? p : `gpufleet:fleetFile: ${p}`)));
   }
+  // The platform file (gpufleet:platformFile): read through the same bounded reader and parser as `gpufleet synth`.
+  let platformFile: PlatformFile = { source: 'gpufleet:platformFile' };
+  if (settings.platformFile !== undefined) {
+    try {
+      platformFile = loadPlatformFile(settings.platformFile, 'gpufleet:platformFile');
+    } catch (e) {
+      const problems = problemsOf(e);
+      if (!problems) throw e;
+      throw stackConfigError(problems.map((p) => clipLine(p.startsWith('gpufleet:platformFile ') ? p : `gpufleet:platformFile: ${p}`)));
+    }
+    if (platformFile.prerequisites && settings.prerequisitesSet) {
+      throw stackConfigError([`gpufleet:prerequisites: set, and gpufleet:platformFile ${quote(settings.platformFile)} lists prerequisites too; say what the cluster has in one of them`]);
+    }
+  }
   // A fleet no GPU type can serve (PlanError: one line per model, with its path and why) is an input error; anything
   // else the planner throws is a bug and keeps its stack.
   let thePlan: Plan;
@@ -100,35 +121,42 @@ export function gpufleetProgram(raw: Readonly<Record<string, string>>, ctx: Prog
       + `(${e.problems.length} problem${e.problems.length > 1 ? 's' : ''}):\n  - ${e.problems.map((p) => clipLine(p)).join('\n  - ')}`);
   }
   const nodeRoleName = `${settings.clusterName}-gpu-nodes`.slice(0, 64);
-  const has = clusterPrerequisites(settings.clusterHas);
+  const has = clusterPrerequisites(platformFile.prerequisites ?? settings.clusterHas);
+  const clusterHas = platformFile.prerequisites ?? settings.clusterHas;
+  const nodeImage: 'bottlerocket-nvidia' | 'al2023-nvidia' = settings.amiType === 'BOTTLEROCKET_x86_64_NVIDIA' ? 'bottlerocket-nvidia' : 'al2023-nvidia';
+  // What the stack owns: the cluster it creates or names, its bucket, the node image of its AMI type, MIG strategy mixed.
+  const overrides = {
+    cluster: { name: settings.clusterName, nodeRole: nodeRoleName },
+    repository: ModelRepository.s3({ bucket: settings.bucketName, prefix: settings.bucketPrefix, region: settings.region }),
+    gpuOperator: { nodeImage, migStrategy: 'mixed' as const },
+    // A Prometheus the cluster has in another namespace: the team network policies let it scrape from there.
+    ...(has.prometheus ? { monitoringNamespace: has.prometheus.namespace } : {}),
+  };
+  const platformFileOverridden = settings.platformFile === undefined ? [] : overriddenSettings(platformFile, overrides);
+  for (const line of platformFileOverridden) pulumi.log.warn(`gpufleet:platformFile: ${line}`);
 
   const render = (prerequisites: PlatformPrerequisites): Rendering => {
     const app = new App();
-    const chart = new Chart(app, 'gpufleet');
-    const platform = asRunError('invalid platform', () => ServingPlatform.fromPlan(chart, 'Platform', {
-      cluster: { name: settings.clusterName, nodeRole: nodeRoleName },
-      repository: ModelRepository.s3({ bucket: settings.bucketName, prefix: settings.bucketPrefix, region: settings.region }),
-      gpuOperator: {
-        nodeImage: settings.amiType === 'BOTTLEROCKET_x86_64_NVIDIA' ? 'bottlerocket-nvidia' : 'al2023-nvidia',
-        migStrategy: 'mixed',
-      },
-      // A Prometheus the cluster has in another namespace: the team network policies let it scrape from there.
-      ...(has.prometheus ? { monitoringNamespace: has.prometheus.namespace } : {}),
-      prerequisites,
+    const { chart, platform } = asRunError('invalid platform', () => renderFleetPlatform(app, {
       fleet,
       plan: thePlan,
+      platform: platformFile,
+      overrides: { ...overrides, prerequisites },
     }));
     const chartErrors = chart.node.findAll().flatMap((c) => c.node.validate().map((m) => `[${c.node.path}] ${m}`));
     if (chartErrors.length > 0) throw new pulumi.RunError(`the serving platform chart is invalid:\n  - ${chartErrors.map((m) => clipLine(m)).join('\n  - ')}`);
     return { platform, objects: chart.toJson() };
   };
   const installsFor = (objects: Record<string, any>[]): readonly PrerequisiteInstall[] =>
-    asRunError('invalid platform arguments', () => GpuPlatform.prerequisiteInstalls({ objects, clusterHas: settings.clusterHas, excludeKinds: settings.excludeKinds }));
+    asRunError('invalid platform arguments', () => GpuPlatform.prerequisiteInstalls({ objects, clusterHas, excludeKinds: settings.excludeKinds }));
 
   // The platform declares what the cluster has plus what gpufleet installs, and what gpufleet installs depends on the
   // objects: render with what the cluster has, and again in the rare case an install completes a prerequisite (KEDA
   // for ScaledObjects), so the rendered declaration is what the cluster will have.
   let declared = prerequisitesAfter(has, []);
+  // KEDA pools (platform file `scaling.engine: keda`) on a cluster without KEDA: their ScaledObjects make gpufleet
+  // install KEDA, so the first rendering assumes it; the check below renders again if the installs say otherwise.
+  if (platformFile.scaling?.engine === 'keda' && !declared.keda) declared = { ...declared, keda: true };
   let rendering = render(declared);
   let installs = installsFor(rendering.objects);
   const after = prerequisitesAfter(has, installs);
@@ -176,7 +204,7 @@ export function gpufleetProgram(raw: Readonly<Record<string, string>>, ctx: Prog
     modelConfigs: platform.repository.models.map((m) => ({ name: m.name, pbtxt: m.toPbtxt() })),
     workloadIdentity: settings.workloadIdentity,
     excludeKinds: settings.excludeKinds,
-    clusterHas: settings.clusterHas,
+    clusterHas,
     clusterAutoscaler: settings.clusterAutoscaler,
   }, { providers: [awsProvider] }));
 
@@ -205,7 +233,32 @@ export function gpufleetProgram(raw: Readonly<Record<string, string>>, ctx: Prog
     prerequisites: declared,
     modelRepositoryContents: contents,
     notAwaited: gpufleet.release.notAwaited,
+    platformFileOverridden,
   };
+}
+
+/** The platform file's settings the stack replaces, as `cluster.name: "a" in the file, "b" used (the stack's cluster)`. */
+function overriddenSettings(file: PlatformFile, used: { cluster: { name: string; nodeRole: string }; repository: ReturnType<typeof ModelRepository.s3>; gpuOperator: { nodeImage: string; migStrategy: string }; monitoringNamespace?: string }): string[] {
+  const out: string[] = [];
+  const note = (key: string, given: unknown, value: unknown, why: string) => {
+    if (given !== undefined && JSON.stringify(given) !== JSON.stringify(value)) out.push(`${key}: ${quote(given)} in the file, ${quote(value)} used (${why})`);
+  };
+  note('cluster.name', file.cluster?.name, used.cluster.name, 'the stack\'s cluster');
+  note('cluster.nodeRole', file.cluster?.nodeRole, used.cluster.nodeRole, 'the role of the stack\'s GPU node groups');
+  const repo = file.repository;
+  if (repo?.kind === 'pvc') {
+    out.push(`repository.pvc: ${quote(repo.claimName)} in the file, the stack's S3 bucket ${quote(used.repository.kind === 's3' ? used.repository.bucket : '')} used`);
+  } else if (repo?.kind === 's3' && used.repository.kind === 's3') {
+    note('repository.s3.bucket', repo.bucket, used.repository.bucket, 'gpufleet:bucket or the bucket the stack creates');
+    note('repository.s3.prefix', repo.prefix ?? '', used.repository.prefix, 'gpufleet:bucketPrefix');
+    note('repository.s3.region', repo.region, used.repository.region, 'gpufleet:region');
+    note('repository.s3.roleArn', repo.roleArn, undefined, 'the stack grants each Triton service account its own role');
+    note('repository.s3.serviceAccountName', repo.serviceAccountName, undefined, 'the stack names the service accounts it grants');
+  }
+  note('gpuOperator.nodeImage', file.gpuOperator?.nodeImage, used.gpuOperator.nodeImage, 'gpufleet:amiType');
+  note('gpuOperator.migStrategy', file.gpuOperator?.migStrategy, used.gpuOperator.migStrategy, 'the node groups\' MIG resources are the mixed strategy\'s');
+  if (used.monitoringNamespace !== undefined) note('namespaces.monitoring', file.namespaces?.monitoring, used.monitoringNamespace, 'the namespace of the Prometheus the cluster has');
+  return out;
 }
 
 /** The repository root (the program's files are relative to it). */

@@ -435,7 +435,7 @@ describe('bad input stops the program with a RunError before any resource', () =
     });
     expect(e.message).toBe(
       'invalid stack configuration (5 problems):\n'
-      + '  - gpufleet:bukcet: unknown key; allowed: amiType, bucket, bucketName, bucketPrefix, clusterAutoscaler, clusterName, endpointPublicAccess, excludeKinds, fleetFile, gpuNodeMax, gpuNodeMin, kmsKeyArn, kubeconfig, kubernetesVersion, newClusterName, prerequisites, publicAccessCidrs, region, subnetIds, workloadIdentity\n'
+      + '  - gpufleet:bukcet: unknown key; allowed: amiType, bucket, bucketName, bucketPrefix, clusterAutoscaler, clusterName, endpointPublicAccess, excludeKinds, fleetFile, gpuNodeMax, gpuNodeMin, kmsKeyArn, kubeconfig, kubernetesVersion, newClusterName, platformFile, prerequisites, publicAccessCidrs, region, subnetIds, workloadIdentity\n'
       + '  - gpufleet:region: expected an AWS region such as us-east-1, got "moon-1"\n'
       + `  - gpufleet:fleetFile: "examples/missing.fleet.yaml" (resolved to "${path.join(ROOT, 'examples/missing.fleet.yaml')}"): cannot read the file (no such file)\n`
       + '  - gpufleet:amiType: expected AL2023_x86_64_NVIDIA or BOTTLEROCKET_x86_64_NVIDIA, got "AL2_x86_64_GPU"\n'
@@ -496,7 +496,7 @@ describe('stacks/index.ts', () => {
     expect(await valueOf(index.clusterName)).toBe('gpufleet-dev');
     expect(mocks.get('aws:eks/cluster:Cluster', 'gpufleet-cluster-eks').inputs.vpcConfig).toMatchObject({ endpointPublicAccess: false });
     const outputs: (keyof Outputs)[] = ['clusterName', 'kubeconfig', 'bucketName', 'modelRepository', 'modelReaderRoles', 'gpuNodeGroups', 'costPerHour',
-      'planSummary', 'chartObjectCount', 'skippedObjects', 'prerequisiteInstalls', 'prerequisites', 'modelRepositoryContents', 'notAwaited'];
+      'planSummary', 'chartObjectCount', 'skippedObjects', 'prerequisiteInstalls', 'prerequisites', 'modelRepositoryContents', 'notAwaited', 'platformFileOverridden'];
     expect(Object.keys(index).sort()).toEqual([...outputs].sort());
   }, 60_000);
 });

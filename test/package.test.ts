@@ -12,9 +12,11 @@
  * folder (it lives in the system temp directory): not ts-node, not typescript, not a devDependency,
  * not ../shared. A real `npm install` of the tarball is in docs/package.md.
  *
- * New commands join `npx gpufleet …` below: `gpufleet([...])` runs one in the consumer folder. When
- * `gpufleet synth FLEET --platform PLATFORM --out out/` exists, it writes out/ instead of the TypeScript
- * app, and `gpufleet check out` stays as it is.
+ * New commands join `npx gpufleet …` below: `gpufleet([...])` runs one in the consumer folder. The example files
+ * ship in the package (package.json `files`: `examples/*.yaml`); the folder gets them as a user does, by copying
+ * `node_modules/gpufleet/examples` into `examples/`, and then runs the issue's commands verbatim:
+ * `npx gpufleet synth examples/payments-and-vision.fleet.yaml --platform examples/platform.yaml --out out/` and
+ * `npx gpufleet check out`.
  */
 import { spawnSync, type SpawnSyncReturns } from 'child_process';
 import * as fs from 'fs';
@@ -26,6 +28,7 @@ import { plan } from '../constructs/planner';
 import { REPO, tempDir } from './cli-fixtures/run-cli';
 
 const EXAMPLE_FLEET = 'examples/payments-and-vision.fleet.yaml';
+const EXAMPLE_PLATFORM = 'examples/platform.yaml';
 
 interface PackResult {
   readonly filename: string;
@@ -94,7 +97,7 @@ import { GpuNodePool, ModelRepository, ServingPlatform, k8s, parseFleet, plan, p
 const file = '${EXAMPLE_FLEET}';
 const fleet = parseFleet(fs.readFileSync(file, 'utf8'), file);
 const result: Plan = plan(fleet);
-const app = new App({ outdir: 'out' });
+const app = new App({ outdir: 'app-out' });
 const chart = new Chart(app, 'platform');
 const platform = ServingPlatform.fromPlan(chart, 'Platform', {
   fleet,
@@ -142,13 +145,13 @@ describe('the packed package, installed in a fresh folder', () => {
     packed = pack(work);
     files = new Set(packed.files.map((f) => f.path));
     install(packed.tarball, consumer);
-    fs.mkdirSync(path.join(consumer, 'examples'));
-    fs.copyFileSync(path.join(REPO, EXAMPLE_FLEET), path.join(consumer, EXAMPLE_FLEET));
+    // what a user does to try the examples: copy them out of the installed package (docs/package.md)
+    fs.cpSync(path.join(consumer, 'node_modules', 'gpufleet', 'examples'), path.join(consumer, 'examples'), { recursive: true });
   });
   afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
   test('the tarball holds compiled JavaScript with declarations, the command, the example fleets — no sources, tests or build state', () => {
-    for (const f of ['package.json', 'README.md', 'bin/gpufleet', 'lib/bin/gpufleet.js', 'lib/constructs/index.js', 'lib/constructs/index.d.ts', EXAMPLE_FLEET]) {
+    for (const f of ['package.json', 'README.md', 'bin/gpufleet', 'lib/bin/gpufleet.js', 'lib/constructs/index.js', 'lib/constructs/index.d.ts', EXAMPLE_FLEET, EXAMPLE_PLATFORM]) {
       expect(files).toContain(f);
     }
     const unexpected = [...files].filter((f) => !/^(lib\/.+\.(js|d\.ts)|bin\/gpufleet|examples\/[^/]+\.yaml|package\.json|README\.md)$/.test(f));
@@ -267,12 +270,29 @@ describe('the packed package, installed in a fresh folder', () => {
     expect(r.stdout).toMatch(/evicted bert-base from triton-1 \(least recently used\), then loaded on triton-1$/m);
   });
 
-  test('npx gpufleet check out: the rendering the TypeScript app wrote there serves', () => {
-    // out/ is what the compiled app.js of the TypeScript test synthesized with the installed constructs
-    expect(fs.readdirSync(path.join(consumer, 'out')).sort()).toEqual(['model-repository', 'platform.k8s.yaml']);
-    const r = gpufleet(['check', 'out']);
+  test(`npx gpufleet synth ${EXAMPLE_FLEET} --platform ${EXAMPLE_PLATFORM} --out out/ writes the user's fleet on the user's platform`, () => {
+    const r = gpufleet(['synth', EXAMPLE_FLEET, '--platform', EXAMPLE_PLATFORM, '--out', 'out/']);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toMatch(/^gpufleet check: no findings \(\d+ GPU workload\(s\), \d+ NodePool\(s\), \d+ autoscaler\(s\), \d+ objects\)/);
     expect(r.status).toBe(0);
+    const fleet = loadFleetFile(path.join(REPO, EXAMPLE_FLEET));
+    expect(fs.readdirSync(path.join(consumer, 'out')).sort()).toEqual(['gpufleet.k8s.yaml', 'model-repository', 'plan.json']);
+    expect(fs.readdirSync(path.join(consumer, 'out', 'model-repository')).sort()).toEqual(fleet.models.map((m) => m.name).sort());
+    expect(JSON.parse(fs.readFileSync(path.join(consumer, 'out', 'plan.json'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(plan(fleet))));
+    // the platform file's settings, rendered by the installed package
+    const manifest = fs.readFileSync(path.join(consumer, 'out', 'gpufleet.k8s.yaml'), 'utf8');
+    expect(manifest).toContain('--model-repository=s3://gpufleet-models/payments-and-vision');
+    expect(manifest).toContain('kind: ScaledObject');
+    expect(r.stdout).toContain('next: gpufleet check out\n');
+  });
+
+  test('npx gpufleet check out accepts what synth wrote, and the rendering the TypeScript app wrote serves too', () => {
+    for (const dir of ['out', 'app-out']) {
+      const r = gpufleet(['check', dir]);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toMatch(/^gpufleet check: no findings \(\d+ GPU workload\(s\), \d+ NodePool\(s\), \d+ autoscaler\(s\), \d+ objects\)/);
+      expect(r.status).toBe(0);
+    }
+    // app-out is what the compiled app.js of the TypeScript test synthesized with the installed constructs
+    expect(fs.readdirSync(path.join(consumer, 'app-out')).sort()).toEqual(['model-repository', 'platform.k8s.yaml']);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * `gpufleet check DIR [--previous DIR]`: reads the Kubernetes manifests of a rendering (every `.yaml`, `.yml` and
- * `.json` file under DIR, e.g. the `dist/` of `npm run synth`) and prints the findings of `checkRendering`, one line
+ * `.json` file under DIR, e.g. the `dist/` of `npm run synth`) and prints  the findings of `checkRendering`, one line
  * each, then a summary line. Exit 0 without findings, 1 with findings, 2 on bad input (nothing printed on stdout).
  */
 import * as fs from 'fs';
@@ -8,6 +8,7 @@ import * as path from 'path';
 import { parseAllDocuments } from 'yaml';
 import { InputFileError, quote, readInputFile, YAML_MAX_ALIAS_COUNT } from '../../constructs/fleet';
 import { checkRendering, formatFinding, summarizeCheck } from '../../constructs/k8s/check-rendering';
+import { validatePlanDocument } from '../../constructs/planner/plan-document';
 import { CliInputError } from './errors';
 
 const MANIFEST = /\.(ya?ml|json)$/i;
@@ -34,6 +35,11 @@ function manifestFiles(dir: string, what: string): string[] {
   return out;
 }
 
+/** A gpufleet plan document (`gpufleet plan --out`, `plan.json` of `gpufleet synth`): no `kind`, and valid as a plan. */
+function isPlanDocument(v: unknown): boolean {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !('kind' in v) && 'fleet' in v && validatePlanDocument(v).plan !== undefined;
+}
+
 /** The Kubernetes objects of every manifest under `dir` (`kind: List` items flattened). */
 export function readManifests(dir: string, what: string = 'DIR'): any[] {
   const objects: any[] = [];
@@ -51,6 +57,8 @@ export function readManifests(dir: string, what: string = 'DIR'): any[] {
     if (/\.json$/i.test(file)) {
       try {
         const v = JSON.parse(text);
+        // the plan document `gpufleet synth` writes beside the manifests (plan.json) is not a manifest
+        if (isPlanDocument(v)) continue;
         docs = Array.isArray(v) ? v : [v];
       } catch (e) {
         problems.push(`${file}: not JSON (${(e as Error).message.slice(0, 200)})`);

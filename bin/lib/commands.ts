@@ -7,6 +7,7 @@ import { type CommandSpec, type ParsedArgs } from './args';
 import { CliInputError, EXIT_INTERNAL, EXIT_OK, usageError } from './errors';
 import { checkOutputFile, writeOutputFile, writeStdout } from './output';
 import { REBALANCE } from './rebalance-spec';
+import { SYNTH } from './synth';
 
 export const PLAN: CommandSpec = {
   name: 'plan',
@@ -83,7 +84,7 @@ export const CHECK: CommandSpec = {
   examples: ['npm run synth && gpufleet check dist', 'gpufleet check dist --previous build/last-release'],
 };
 
-export const COMMANDS: readonly CommandSpec[] = [PLAN, REPORT, REBALANCE, ROUTER, CHECK];
+export const COMMANDS: readonly CommandSpec[] = [PLAN, REPORT, REBALANCE, ROUTER, CHECK, SYNTH];
 
 type Engine = typeof import('./engine');
 

@@ -8,6 +8,7 @@ import * as path from 'path';
 import { closest, commandHelp, parseArgs, wantsHelp, type CommandSpec } from './args';
 import { CHECK, checkPlanFlags, COMMANDS, PLAN, REPORT, ROUTER, runCheck, runPlan, runReport, runRouter } from './commands';
 import { REBALANCE } from './rebalance-spec';
+import { SYNTH } from './synth';
 import { CliInputError, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, usageError } from './errors';
 
 /** The package version: from the package.json above this file (bin/lib in the sources, lib/bin/lib compiled). */
@@ -26,6 +27,7 @@ export function mainHelp(): string {
   const rows: [string, string][] = [
     ['plan FLEET [--json] [--out FILE]', 'plan a fleet file: a summary table, or the plan document as JSON'],
     ['report FLEET --out FILE.html', 'draw the plan as a self-contained HTML page'],
+    ['synth FLEET --platform PLATFORM [--out DIR]', 'render a fleet on your platform: plan, manifests, config.pbtxt files'],
     ['check DIR [--previous DIR]', 'prove a rendering (dist/) would provision, schedule and scale; exit 1 on findings'],
     ['rebalance --from RUNNING FLEET [--json]', 'the checked migration from the running plan to a new one'],
     ['router --config FILE', 'run the model router (loads models onto Triton on demand)'],
@@ -105,6 +107,7 @@ async function dispatch(argv: readonly string[]): Promise<number> {
   }
   if (spec === REPORT) return runReport(args, version());
   if (spec === CHECK) return runCheck(args);
+  if (spec === SYNTH) return (await import('./synth')).runSynth(args);
   if (spec === REBALANCE) return (await import('./rebalance')).runRebalance(args);
   throw new Error(`command "${spec.name}" has no handler`);
 }

@@ -34,4 +34,6 @@ export { promqlMetrics } from './check-autoscaling';
 export * from './migration-runbook';
 export * from './latency-budget';
 export * from './team-model-config';
+export * from './platform-file';
+export * from './fleet-platform';
 export * from './team-consumption-annotations';
