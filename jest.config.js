@@ -1,6 +1,7 @@
 /** @type {import('jest').Config} */
 module.exports = {
-  // jest's node environment, counting each file's CPU time for the summary (test/support/environment.js)
+  // jest's node environment, counting each file's CPU time for the summary and ending the worker threads
+  // (the planner's solver) a file started (test/support/environment.js)
   testEnvironment: '<rootDir>/test/support/environment.js',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],

@@ -3,10 +3,33 @@
 // the processes it waited for (npm, tsc, node children). test/support/summary-reporter.js prints the
 // total at the end of the run, and the files by cost with GPUFLEET_TEST_CPU=1. On a shared machine
 // wall-clock time says little; CPU time says what the suite costs a 2-core machine.
+//
+// It also ends the worker threads a test file started (the planner's HiGHS solver runs in one:
+// constructs/planner/lp-solver.ts) when the file is done. Every test file has its own module registry, so
+// each file that plans starts its own solver thread; the solver unrefs it, so it never holds a process
+// open, but without this the idle threads of all earlier files, with their WebAssembly memory, would stay
+// alive until the jest worker process ends.
 'use strict';
 const fs = require('fs');
 const path = require('path');
+const workerThreads = require('worker_threads');
 const NodeEnvironment = require('jest-environment-node').TestEnvironment;
+
+// Node's worker_threads module is shared by the files a jest worker process runs (jest does not sandbox
+// core modules): wrap its Worker once per process to know the threads alive.
+if (!workerThreads.Worker.gpufleetLive) {
+  const Original = workerThreads.Worker;
+  const live = new Set();
+  class TrackedWorker extends Original {
+    constructor(...args) {
+      super(...args);
+      live.add(this);
+      this.once('exit', () => live.delete(this));
+    }
+  }
+  TrackedWorker.gpufleetLive = live;
+  workerThreads.Worker = TrackedWorker;
+}
 
 /** CPU seconds of this process and of the children it waited for (children: Linux /proc only). */
 function cpuNow() {
@@ -47,6 +70,8 @@ class CountingEnvironment extends NodeEnvironment {
   }
 
   async teardown() {
+    // files run one after the other in a jest worker process: the threads alive now are this file's
+    await Promise.all([...workerThreads.Worker.gpufleetLive].map((w) => w.terminate()));
     await super.teardown();
     const dir = process.env.GPUFLEET_TEST_NOTES;
     if (!dir || !fs.existsSync(dir)) return;
