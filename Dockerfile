@@ -12,7 +12,8 @@ COPY constructs/runtime ./constructs/runtime
 RUN npx tsc --outDir /out --rootDir constructs/runtime --module commonjs --moduleResolution node --target ES2022 \
       --strict --esModuleInterop --skipLibCheck --types node constructs/runtime/main.ts
 
-# run: node, the compiled router and its one dependency (yaml, which has none)
+# run: node, the compiled router and its one dependency (yaml, which has none); `--demo` (local Triton stand-ins,
+# which need protobufjs) is not part of the image and says so
 FROM node:20-slim
 ENV NODE_ENV=production
 WORKDIR /app

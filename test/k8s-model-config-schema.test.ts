@@ -1,7 +1,7 @@
 /**
  * Every `config.pbtxt` gpufleet writes, read as Triton r25.08 reads it: protobuf text format into
  * `inference.ModelConfig` from Triton's own `model_config.proto` (`../shared/triton/`, common r25.08), unknown
- * fields and enum value names rejected (test/support/pbtxt.ts). For the default platform and every example fleet.
+ * fields and enum value names rejected (constructs/runtime/standin/pbtxt.ts). For the default platform and every example fleet.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -11,8 +11,7 @@ import { TritonModelConfig } from '../constructs/k8s/triton-model-config';
 import { buildDefaultPlatform } from '../examples/default-platform';
 import { buildPlannedPlatform } from '../examples/planned-platform';
 import { buildTeamStack } from '../examples/team-stack';
-import { MODEL_CONFIG_PROTO, modelConfigErrors, modelConfigSchema, parseModelConfig } from './support/pbtxt';
-import { startTritonStandin } from './support/triton-standin';
+import { MODEL_CONFIG_PROTO, modelConfigErrors, modelConfigSchema, parseModelConfig, startTritonStandin } from '../constructs/runtime/standin';
 import { request } from './support/triton-standin-procs';
 
 const schema = modelConfigSchema();

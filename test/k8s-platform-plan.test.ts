@@ -182,7 +182,11 @@ describe('planDeclaration (hand-made plan)', () => {
   test('slices with the same model set form one pool; a mixed-team pool is shared; weights are the planned rps', () => {
     const d = planDeclaration(fleet, plan);
     expect(d.sharedPools).toEqual([
-      { name: 'shared-3g', slice: '3g.40gb', models: ['a', 'b'], replicas: 2, nodePool: 'h100-3g', scaling: { kind: 'fixed' }, teams: ['x', 'y'] },
+      {
+        name: 'shared-3g', slice: '3g.40gb', models: ['a', 'b'], replicas: 2, nodePool: 'h100-3g', scaling: { kind: 'fixed' }, teams: ['x', 'y'],
+        // each team: 2 slices x share 0.5 x 3/7 of the GPU = 0.4286 GPU-equivalents, at p5.48xlarge's $55.04 / 8 per GPU-hour
+        consumption: { x: { gpuEquivalents: 0.4286, costPerHour: 2.9486 }, y: { gpuEquivalents: 0.4286, costPerHour: 2.9486 } },
+      },
     ]);
     expect(d.teams.map((t) => [t.name, (t.pools ?? []).map((p) => [p.name, p.slice, p.models, p.replicas, p.nodePool])])).toEqual([
       ['x', []],

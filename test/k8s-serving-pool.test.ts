@@ -4,8 +4,7 @@ import { ModelRepository } from '../constructs/k8s/model-repository';
 import { TritonModelConfig } from '../constructs/k8s/triton-model-config';
 import { TritonPool, TritonPoolProps } from '../constructs/k8s/triton-pool';
 import { validateObjects } from './support/validate';
-import { parseTritonArgs } from './support/triton-args';
-import { startTritonStandin } from './support/triton-standin';
+import { parseTritonArgs, startTritonStandin } from '../constructs/runtime/standin';
 import { request } from './support/triton-standin-procs';
 
 type PoolInput = Omit<TritonPoolProps, 'repository'>;

@@ -15,7 +15,7 @@ import { TritonPool } from '../constructs/k8s/triton-pool';
 import { loadFleetFile } from '../constructs/fleet';
 import { buildPlannedPlatform } from '../examples/planned-platform';
 import { evaluate, parseExposition } from './support/promql';
-import { startTritonStandin } from './support/triton-standin';
+import { startTritonStandin } from '../constructs/runtime/standin';
 import { inferBody, killAll, request, startRouter } from './support/triton-standin-procs';
 
 afterAll(killAll);

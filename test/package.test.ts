@@ -253,6 +253,20 @@ describe('the packed package, installed in a fresh folder', () => {
     expect(JSON.parse(fs.readFileSync(path.join(consumer, 'plan.json'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(expected)));
   });
 
+  test('npx gpufleet router --demo --script: the router and its Triton stand-ins run from the package alone, and exit', () => {
+    // the stand-in ships compiled (lib/constructs/runtime/standin) and decodes gRPC loads with protobufjs, a dependency
+    for (const f of ['lib/constructs/runtime/demo.js', 'lib/constructs/runtime/standin/index.js', 'lib/constructs/runtime/standin/grpc.js']) expect(files).toContain(f);
+    const pkg = JSON.parse(fs.readFileSync(path.join(consumer, 'node_modules', 'gpufleet', 'package.json'), 'utf8'));
+    expect(pkg.dependencies.protobufjs).toBeDefined();
+    // spawnSync's timeout: a handle left open would keep the process from exiting
+    const r = run('npx', ['gpufleet', 'router', '--demo', '--script'], consumer);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^ 1\. resnet50 +cold load {2}200 in \d+\.\d{3} s {2}loaded on triton-0$/m);
+    expect(r.stdout).toMatch(/^ 2\. resnet50 +hit /m);
+    expect(r.stdout).toMatch(/evicted bert-base from triton-1 \(least recently used\), then loaded on triton-1$/m);
+  });
+
   test('npx gpufleet check out: the rendering the TypeScript app wrote there serves', () => {
     // out/ is what the compiled app.js of the TypeScript test synthesized with the installed constructs
     expect(fs.readdirSync(path.join(consumer, 'out')).sort()).toEqual(['model-repository', 'platform.k8s.yaml']);

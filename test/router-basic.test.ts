@@ -215,7 +215,9 @@ describe('config errors', () => {
     try {
       expect(await runRouterCli([])).toBe(2);
       expect(err.mock.calls.map((c) => String(c[0])).join('')).toBe(
-        'gpufleet router: --config: expected a file, got nothing\nusage: gpufleet router --config FILE [--log-level info|warn|silent]\n',
+        'gpufleet router: --config: expected a file, got nothing (or --demo to try the router on local stand-ins)\n'
+          + 'usage: gpufleet router --config FILE [--log-level info|warn|silent]\n'
+          + '       gpufleet router --demo [--script] [--listen HOST:PORT] [--admin HOST:PORT] [--log-level info|warn|silent]\n',
       );
     } finally {
       err.mockRestore();

@@ -6,10 +6,7 @@
 import * as http from 'http';
 import * as http2 from 'http2';
 import { encodeLoadRequest } from '../constructs/runtime/grpc-repository';
-import { modelConfigSchema } from './support/pbtxt';
-import { parseTritonArgs } from './support/triton-args';
-import { LoadRequest } from './support/triton-standin-grpc';
-import { RunningStandin, StandinOptions, startTritonStandin } from './support/triton-standin';
+import { LoadRequest, modelConfigSchema, parseTritonArgs, RunningStandin, StandinOptions, startTritonStandin } from '../constructs/runtime/standin';
 import { inferBody, Reply, request } from './support/triton-standin-procs';
 
 const running: RunningStandin[] = [];

@@ -51,9 +51,16 @@ export const ROUTER: CommandSpec = {
   name: 'router',
   summary: 'Run the model router: loads models onto Triton on first request and evicts the least recently used.',
   positionals: [],
-  flags: [{ name: 'config', value: 'FILE', description: 'the router configuration (YAML or JSON)' }],
-  details: ['Prints `listening on http://HOST:PORT` once it accepts connections; runs until stopped.'],
-  examples: ['gpufleet router --config examples/router.yaml'],
+  flags: [
+    { name: 'config', value: 'FILE', description: 'the router configuration (YAML or JSON)' },
+    { name: 'demo', description: 'try it without a GPU: the router in front of two local Triton stand-ins, with curl lines to paste' },
+    { name: 'script', description: 'with --demo: send a fixed sequence of requests, print each cold load, hit and eviction, and exit' },
+  ],
+  details: [
+    'Prints `listening on http://HOST:PORT` once it accepts connections; runs until stopped.',
+    'With --demo the router listens on 127.0.0.1:9000 (admin 127.0.0.1:9001; --listen and --admin change them) until Ctrl-C.',
+  ],
+  examples: ['gpufleet router --config examples/router.yaml', 'gpufleet router --demo', 'gpufleet router --demo --script'],
 };
 
 export const CHECK: CommandSpec = {

@@ -10,6 +10,7 @@ import { gib, num, pct, sharePct, usd, versus } from './format';
 import { versusBound } from './summary-table';
 import { esc, teamColors } from './html';
 import { boundMethod, savings, type ColdPoolView, type GpuView, type NodeView, type PlanView } from './plan-view';
+import { teamsHtml } from './team-table';
 
 export interface ReportOptions {
   /** Shown in the footer, e.g. the fleet file path. */
@@ -83,15 +84,7 @@ function kpis(view: PlanView): string {
 }
 
 function teamsTable(view: PlanView, colors: ReadonlyMap<string, string>): string {
-  if (view.teams.length === 0) return '<p class="muted">no models placed</p>';
-  const maxCost = Math.max(...view.teams.map((t) => t.costPerHour), 1e-9);
-  const rows = view.teams.map((t) => `<tr><td><span class="chip" style="background:${colors.get(t.team)}"></span>${esc(t.team)}</td>`
-    + `<td class="n">${t.models}</td><td class="n">${esc(num(t.rps, 1))}</td><td class="n">${t.gpuEquivalents.toFixed(2)}</td>`
-    + `<td class="n">${esc(usd(t.costPerHour))}</td>`
-    + `<td class="barcell"><span class="hbar" style="width:${(100 * t.costPerHour / maxCost).toFixed(1)}%;background:${colors.get(t.team)}"></span></td></tr>`);
-  return `<table><thead><tr><th>team</th><th class="n">models</th><th class="n">rps</th><th class="n" title="compute time held: share x slice size">GPU eq.</th>`
-    + `<th class="n">cost/h</th><th></th></tr></thead><tbody>${rows.join('')}</tbody></table>`
-    + '<p class="muted">GPU eq.: whole-GPU equivalents of the compute time the team\'s models hold; the cost per hour is split by it.</p>';
+  return teamsHtml(view, colors);
 }
 
 function typesTable(view: PlanView): string {

@@ -29,6 +29,7 @@ export function mainHelp(): string {
     ['check DIR [--previous DIR]', 'prove a rendering (dist/) would provision, schedule and scale; exit 1 on findings'],
     ['rebalance --from RUNNING FLEET [--json]', 'the checked migration from the running plan to a new one'],
     ['router --config FILE', 'run the model router (loads models onto Triton on demand)'],
+    ['router --demo [--script]', 'try the router on local Triton stand-ins: a cold load, a hit, an eviction'],
     ['help [COMMAND]', 'show help for gpufleet or a command'],
   ];
   const w = Math.max(...rows.map((r) => r[0].length));

@@ -5,7 +5,8 @@
  */
 import { defaultPricePerGpuHour, findGpuType, findInstanceType, findMigProfile, pricePerGpuHour } from '../../constructs/catalog';
 import type { Fleet, ModelSpec } from '../../constructs/fleet/types';
-import type { Plan, PlanGpu, PlanMigConfig, PlanSlice, TightBound } from '../../constructs/planner/types';
+import type { Consumption, Plan, PlanGpu, PlanMigConfig, PlanSlice, TightBound } from '../../constructs/planner/types';
+import { teamConsumption } from '../../constructs/planner/team-consumption';
 
 export interface ModelOnSliceView {
   readonly name: string;
@@ -98,8 +99,12 @@ export interface TeamView {
   readonly rps: number;
   /** Whole-GPU equivalents of the compute time the team's models hold (share x slice size). */
   readonly gpuEquivalents: number;
-  /** The team's part of the plan's cost, by compute time held. */
+  /** Those GPU-equivalents at the price of the GPUs holding them (planner/team-consumption.ts). */
   readonly costPerHour: number;
+  /** The part held in pools that serve several teams (the shared namespace). */
+  readonly inSharedPools?: Consumption;
+  /** GPU-equivalents by GPU type. */
+  readonly byGpuType?: Readonly<Record<string, number>>;
 }
 
 /** The cold pool of the plan (fleet `coldBelowRps`): models without a permanent seat. */
@@ -120,6 +125,10 @@ export interface PlanView {
   readonly nodes: readonly NodeView[];
   readonly types: readonly GpuTypeView[];
   readonly teams: readonly TeamView[];
+  /** Compute of the plan's GPUs no team holds (idle time, spare slices, compute outside the layout). */
+  readonly unassigned?: Consumption;
+  /** GPUs of partly used nodes (paid, not in gpuCount). */
+  readonly idleNodeGpus?: { readonly gpus: number; readonly costPerHour: number };
   readonly migConfigs: readonly PlanMigConfig[];
   readonly models: number;
   readonly slices: number;
@@ -197,38 +206,9 @@ export function buildPlanView(fleet: Fleet, plan: Plan, figures: ReadonlyMap<str
   const summary = plan.summary;
   const totalCompute = sum(gpus, (g) => g.computeSlices);
   const costPerHour = summary.costPerHour;
-  const teamMap = new Map<string, { models: Set<string>; rps: number; compute: number }>();
-  for (const g of gpus) {
-    for (const s of g.slices) {
-      for (const m of s.models) {
-        const t = teamMap.get(m.team) ?? { models: new Set<string>(), rps: 0, compute: 0 };
-        t.models.add(m.name);
-        t.rps += m.rps;
-        t.compute += m.share * s.computeSlices / g.computeSlices;
-        teamMap.set(m.team, t);
-      }
-    }
-  }
-  // cache slices are held for the cold models: their compute is split by the cold models' demand
-  const cacheCompute = sum(gpus, (g) => sum(g.slices.filter((s) => s.cache), (s) => s.computeSlices / g.computeSlices));
-  const coldRps = sum(cold?.models ?? [], (m) => m.rps);
-  for (const m of cold?.models ?? []) {
-    const t = teamMap.get(m.team) ?? { models: new Set<string>(), rps: 0, compute: 0 };
-    t.models.add(m.name);
-    t.rps += m.rps;
-    t.compute += coldRps > 0 ? cacheCompute * m.rps / coldRps : 0;
-    teamMap.set(m.team, t);
-  }
-  const heldCompute = sum([...teamMap.values()], (t) => t.compute);
-  const teams = [...teamMap.entries()]
-    .sort((a, b) => a[0].localeCompare(b[0]))
-    .map(([team, t]): TeamView => ({
-      team,
-      models: t.models.size,
-      rps: t.rps,
-      gpuEquivalents: t.compute,
-      costPerHour: heldCompute > 0 ? costPerHour * t.compute / heldCompute : 0,
-    }));
+  // the planner's figures (team-consumption.ts), recomputed from the plan drawn: a saved plan's own could be stale
+  const consumption = teamConsumption(fleet, plan);
+  const teams: TeamView[] = [...consumption.teams];
 
   return {
     fleet: plan.fleet,
@@ -236,6 +216,8 @@ export function buildPlanView(fleet: Fleet, plan: Plan, figures: ReadonlyMap<str
     nodes,
     types,
     teams,
+    unassigned: consumption.unassigned,
+    idleNodeGpus: consumption.idleNodeGpus,
     migConfigs: configs,
     models: placed.size,
     slices: sum(gpus, (g) => g.slices.length),

@@ -5,6 +5,7 @@
  */
 import { againstBound, againstCostBound, num, pct, usd, versus } from './format';
 import { boundMethod, type PlanView } from './plan-view';
+import { TEAM_TABLE_ALIGN, TEAM_TABLE_HEADER, teamLegend, teamRows } from './team-table';
 
 type Align = 'l' | 'r';
 
@@ -78,12 +79,8 @@ export function renderSummary(view: PlanView): string {
 
   if (view.teams.length > 0) {
     out.push('teams');
-    out.push(textTable(
-      ['team', 'models', 'rps', 'GPU equivalents', 'cost/h'],
-      view.teams.map((t) => [t.team, String(t.models), num(t.rps, 1), t.gpuEquivalents.toFixed(2), usd(t.costPerHour)]),
-      ['l', 'r', 'r', 'r', 'r'],
-    ));
-    out.push('  GPU equivalents: compute time held (share x slice size); cost/h split by it');
+    out.push(textTable(TEAM_TABLE_HEADER, teamRows(view), TEAM_TABLE_ALIGN));
+    out.push(...teamLegend(view));
     out.push('');
   }
 

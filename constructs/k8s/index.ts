@@ -34,3 +34,4 @@ export { promqlMetrics } from './check-autoscaling';
 export * from './migration-runbook';
 export * from './latency-budget';
 export * from './team-model-config';
+export * from './team-consumption-annotations';

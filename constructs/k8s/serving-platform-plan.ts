@@ -5,7 +5,8 @@
  */
 import { getGpuType, getMigProfile, resolveGpuType } from '../catalog';
 import type { Fleet, ModelSpec } from '../fleet/types';
-import type { Plan, PlanMigConfig } from '../planner/types';
+import { sliceConsumption, teamConsumption } from '../planner/team-consumption';
+import type { Consumption, Plan, PlanMigConfig, PlanTeamConsumption } from '../planner/types';
 import { MigLayout } from './mig-layout';
 import { byString } from './order';
 import type { PoolScaling, Team, TeamModel, TeamPool } from './team-contract';
@@ -57,6 +58,8 @@ export interface PlanRenderOptions {
 export interface SharedPool extends TeamPool {
   /** Teams whose models the pool serves, sorted. */
   readonly teams: readonly string[];
+  /** Per team (sorted): the GPU-equivalents and cost per hour its models hold on the pool's slices (planner/team-consumption.ts). */
+  readonly consumption?: Readonly<Record<string, Consumption>>;
 }
 
 /**
@@ -85,6 +88,8 @@ export interface PlannedPlatform {
   readonly weights: ReadonlyMap<string, ReadonlyMap<string, number>>;
   /** The cold pool, when the plan has one. */
   readonly cold?: PlannedColdPool;
+  /** What each team consumes in the plan (as `plan.summary.teamConsumption`, recomputed from the plan's slices). */
+  readonly teamConsumption?: PlanTeamConsumption;
 }
 
 const WHOLE = 'whole';
@@ -230,27 +235,29 @@ export function planDeclaration(fleet: Fleet, plan: Plan, teams: readonly Team[]
   }
 
   // Pools: slices grouped by (node configuration, profile, model set).
-  interface Group { config: string; profile: string; models: string[]; replicas: number; rps: Map<string, number> }
+  interface Group { config: string; profile: string; models: string[]; replicas: number; rps: Map<string, number>; slices: string[] }
   const groups = new Map<string, Group>();
   const placements = new Map<string, { batch: number; instances: number; rps: number }[]>();
   // Cache slices of the cold pool: grouped by (node configuration, slice kind).
-  const cacheGroups = new Map<string, { config: string; profile: string; gpuType: string; replicas: number }>();
+  const cacheGroups = new Map<string, { config: string; profile: string; gpuType: string; replicas: number; slices: string[] }>();
   for (const g of [...plan.gpus].sort((a, b) => byString(a.id, b.id))) {
     const config = configOfGpu.get(g.id)!;
     for (const s of g.slices) {
       if (s.cache) {
         if (!plan.cold) throw new Error(`plan.gpus[${g.id}]: slice ${s.profile}@${s.start} is a cache slice, but the plan has no cold pool (plan.cold)`);
         const key = `${config}#${s.profile}`;
-        const c = cacheGroups.get(key) ?? { config, profile: s.profile, gpuType: g.type, replicas: 0 };
+        const c = cacheGroups.get(key) ?? { config, profile: s.profile, gpuType: g.type, replicas: 0, slices: [] as string[] };
         c.replicas += 1;
+        c.slices.push(`${g.id}@${s.start}`);
         cacheGroups.set(key, c);
         continue;
       }
       if (s.models.length === 0) continue;
       const models = s.models.map((m) => m.name).sort(byString);
       const key = `${config}#${s.profile}#${models.join(',')}`;
-      const group = groups.get(key) ?? { config, profile: s.profile, models, replicas: 0, rps: new Map() };
+      const group = groups.get(key) ?? { config, profile: s.profile, models, replicas: 0, rps: new Map(), slices: [] as string[] };
       group.replicas += 1;
+      group.slices.push(`${g.id}@${s.start}`);
       for (const m of s.models) {
         if (!specs.has(m.name)) throw new Error(`plan.gpus[${g.id}]: model "${m.name}" is not in fleet "${fleet.name}"`);
         group.rps.set(m.name, (group.rps.get(m.name) ?? 0) + m.rps);
@@ -260,6 +267,21 @@ export function planDeclaration(fleet: Fleet, plan: Plan, teams: readonly Team[]
     }
   }
 
+  // what each team holds on each slice (after the loop above, which names a model missing from the fleet first)
+  const held = new Map(sliceConsumption(fleet, plan).map((c) => [`${c.gpu}@${c.start}`, c.teams]));
+  const consumptionOf = (slices: readonly string[]): Record<string, Consumption> => {
+    const sum = new Map<string, { gpuEquivalents: number; costPerHour: number }>();
+    for (const k of slices) {
+      for (const [team, c] of held.get(k) ?? []) {
+        const t = sum.get(team) ?? { gpuEquivalents: 0, costPerHour: 0 };
+        t.gpuEquivalents += c.gpuEquivalents;
+        t.costPerHour += c.costPerHour;
+        sum.set(team, t);
+      }
+    }
+    const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
+    return Object.fromEntries([...sum.entries()].sort(([a], [b]) => byString(a, b)).map(([t, c]) => [t, { gpuEquivalents: r4(c.gpuEquivalents), costPerHour: r4(c.costPerHour) }]));
+  };
   const teamOf = (model: string) => specs.get(model)!.team;
   const tagOf = (profile: string) => (profile === WHOLE ? 'gpu' : profile.split('.')[0]);
   const sorted = [...groups.entries()].sort(([a], [b]) => byString(a, b)).map(([, g]) => g);
@@ -326,7 +348,7 @@ export function planDeclaration(fleet: Fleet, plan: Plan, teams: readonly Team[]
           ? { kind: 'fixed' }
           : { ...scaling, minReplicas: Math.max(scaling.minReplicas ?? g.replicas, 0), maxReplicas: Math.max(scaling.maxReplicas, g.replicas + extra) },
     };
-    const entry = owner === 'shared' ? { ...pool, teams: [...componentTeams.get(find(sorted.indexOf(g)))!].sort(byString) } : pool;
+    const entry = owner === 'shared' ? { ...pool, teams: [...componentTeams.get(find(sorted.indexOf(g)))!].sort(byString), consumption: consumptionOf(g.slices) } : pool;
     poolsByOwner.set(owner, [...(poolsByOwner.get(owner) ?? []), entry]);
     for (const [model, rps] of g.rps) {
       const w = weights.get(model) ?? new Map<string, number>();
@@ -352,7 +374,7 @@ export function planDeclaration(fleet: Fleet, plan: Plan, teams: readonly Team[]
       const nodePool = nodePoolOfConfig.get(c.config);
       if (!nodePool) throw new Error(`plan: node configuration "${c.config.split('|')[0]}" of cache pool "${name}" is not in plan.migConfigs`);
       const pool: TeamPool = { name, slice: c.profile, models: coldNames, replicas: c.replicas, nodePool: nodePool.name, scaling: { kind: 'fixed' } };
-      poolsByOwner.set(coldOwner, [...(poolsByOwner.get(coldOwner) ?? []), coldOwner === 'shared' ? { ...pool, teams: coldTeams } : pool]);
+      poolsByOwner.set(coldOwner, [...(poolsByOwner.get(coldOwner) ?? []), coldOwner === 'shared' ? { ...pool, teams: coldTeams, consumption: consumptionOf(c.slices) } : pool]);
       cachePools.push(name);
     }
   }
@@ -389,6 +411,8 @@ export function planDeclaration(fleet: Fleet, plan: Plan, teams: readonly Team[]
     teams: outTeams,
     sharedPools: (poolsByOwner.get('shared') ?? []) as SharedPool[],
     weights,
+    // recomputed, not read from the plan: a saved plan's figures could be stale or edited
+    teamConsumption: teamConsumption(fleet, plan),
     ...(coldNames.length > 0
       ? {
         cold: {

@@ -31,6 +31,7 @@ import { PlatformPrerequisites, PrerequisitesDeclaration, ResolvedPrerequisites,
 import type { CpuMemory } from './node-allocatable';
 import { PlatformRouter, PlatformRouterOptions, PlatformRouterProps } from './serving-platform-router';
 import { LatencyObjective } from './latency-budget';
+import { annotateTeamConsumption } from './team-consumption-annotations';
 
 
 /** The EKS cluster the node pools join. */
@@ -371,6 +372,8 @@ export class ServingPlatform extends Construct {
     }
     this.teams = teamNamespaces;
     this.pools = pools;
+    // what each team consumes, on the shared pools and on every team's namespace and quota (docs/platform.md)
+    if (planned?.teamConsumption) annotateTeamConsumption({ consumption: planned.teamConsumption, sharedPools, pools, namespaces: teamNamespaces, sharedNamespace });
 
     // 6b. The cold pool: a model router over the cache pools, beside them (the plan's, and one per namespace with
     //     hand-written cache pools).

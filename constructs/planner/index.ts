@@ -6,6 +6,8 @@ export { lowerBound, baselines } from './bounds';
 export type { Baselines } from './bounds';
 export { ESTIMATE_RULE, ESTIMATE_DERATE } from './entries';
 export { migConfigName } from './nodes';
+export { teamConsumption, sliceConsumption, sliceFraction, withTeamConsumption } from './team-consumption';
+export type { SliceTeamConsumption } from './team-consumption';
 export { tightBound } from './tight-bound';
 export type { TightBoundOptions, TightBoundResult } from './tight-bound';
 export { warmUpSolver } from './lp-solver';

@@ -250,7 +250,7 @@ function checkCold(c: Checker, value: unknown, gpuIds: Set<string>): void {
 }
 
 function checkSummary(c: Checker, value: unknown): void {
-  const s = c.object('summary', value, ['gpuCount', 'costPerHour', 'lowerBound', 'baselines'], ['nodeConfigurations', 'notes', 'tightBound']);
+  const s = c.object('summary', value, ['gpuCount', 'costPerHour', 'lowerBound', 'baselines'], ['nodeConfigurations', 'notes', 'tightBound', 'teamConsumption']);
   if (!s) return;
   c.integer('summary.gpuCount', s.gpuCount, 0, L.maxCount);
   c.number('summary.costPerHour', s.costPerHour, 0, L.maxAmount);
@@ -262,6 +262,7 @@ function checkSummary(c: Checker, value: unknown): void {
     c.integer('summary.baselines.noMig', b.noMig, 0, L.maxCount);
   }
   if (s.notes !== undefined) c.array('summary.notes', s.notes, 'texts')?.forEach((n, i) => c.text(`summary.notes[${i}]`, n));
+  if (s.teamConsumption !== undefined) checkTeamConsumption(c, s.teamConsumption);
   if (s.tightBound !== undefined) {
     // DESIGN.md: { "gpus": 4.0, "method": "...", "seconds": 0.4 }; the planner adds costPerHour and solver, and writes
     // seconds only with PlanOptions.timings (a wall-clock figure would make plans differ run to run)
@@ -273,5 +274,47 @@ function checkSummary(c: Checker, value: unknown): void {
       if (t.solver !== undefined) c.text('summary.tightBound.solver', t.solver);
       if (t.seconds !== undefined) c.number('summary.tightBound.seconds', t.seconds, 0, L.maxAmount);
     }
+  }
+}
+
+/** `summary.teamConsumption` (team-consumption.ts): teams with their GPU-equivalents and cost, unassigned, idle node GPUs. */
+function checkTeamConsumption(c: Checker, value: unknown): void {
+  const p = 'summary.teamConsumption';
+  const tc = c.object(p, value, ['teams', 'unassigned', 'idleNodeGpus']);
+  if (!tc) return;
+  const consumption = (path: string, v: unknown, extra: readonly string[] = []): Obj | undefined => {
+    const o = c.object(path, v, ['gpuEquivalents', 'costPerHour', ...extra]);
+    if (!o) return undefined;
+    c.number(`${path}.gpuEquivalents`, o.gpuEquivalents, 0, L.maxCount);
+    c.number(`${path}.costPerHour`, o.costPerHour, 0, L.maxAmount);
+    return o;
+  };
+  const names = new Set<string>();
+  c.array(`${p}.teams`, tc.teams, 'teams')?.forEach((t, i) => {
+    const tp = `${p}.teams[${i}]`;
+    const team = consumption(tp, t, ['team', 'models', 'rps', 'inSharedPools', 'byGpuType']);
+    if (!team) return;
+    const name = c.label(`${tp}.team`, team.team);
+    if (name !== undefined) {
+      if (names.has(name)) c.add(`${tp}.team: ${quote(name)} is listed by an earlier entry; teams are listed once`);
+      names.add(name);
+    }
+    c.integer(`${tp}.models`, team.models, 0, L.maxCount);
+    c.number(`${tp}.rps`, team.rps, 0, L.maxRps);
+    consumption(`${tp}.inSharedPools`, team.inSharedPools);
+    // GPU type → GPU-equivalents: the keys are GPU type names, not a fixed set
+    const byType = team.byGpuType;
+    if (byType === null || typeof byType !== 'object' || Array.isArray(byType)) c.bad(`${tp}.byGpuType`, 'an object of GPU type → GPU-equivalents', byType);
+    else {
+      for (const [type, v] of Object.entries(byType as Obj)) {
+        if (c.name(`${tp}.byGpuType.${quoteKey(type)} (key)`, type) !== undefined) c.number(`${tp}.byGpuType.${quoteKey(type)}`, v, 0, L.maxCount);
+      }
+    }
+  });
+  consumption(`${p}.unassigned`, tc.unassigned);
+  const idle = c.object(`${p}.idleNodeGpus`, tc.idleNodeGpus, ['gpus', 'costPerHour']);
+  if (idle) {
+    c.integer(`${p}.idleNodeGpus.gpus`, idle.gpus, 0, L.maxCount);
+    c.number(`${p}.idleNodeGpus.costPerHour`, idle.costPerHour, 0, L.maxAmount);
   }
 }

@@ -15,6 +15,7 @@ import { COLD_HIT_RATE, ColdSizing, placeColdPool, sizeColdPool } from './cold-p
 import { PlanError } from './plan-error';
 import { repairPacking } from './lns-repair';
 import { startTightBound, TightBoundResult } from './tight-bound';
+import { withTeamConsumption } from './team-consumption';
 import type { Plan, PlanColdPool, PlanOptions, TightBound } from './types';
 
 /** Models above this count are planned with `effort: 'fast'` unless asked otherwise. */
@@ -115,6 +116,11 @@ function gpuNeed(m: ModelSpec, perShape: Candidate[][]): number {
  * within its latency budget and memory), and for a fleet or option it cannot use.
  */
 export function plan(fleet: Fleet, options: PlanOptions = {}): Plan {
+  // every plan carries what each team consumes in it (summary.teamConsumption)
+  return withTeamConsumption(fleet, planAtTarget(fleet, options));
+}
+
+function planAtTarget(fleet: Fleet, options: PlanOptions): Plan {
   const t = options.utilizationTarget ?? 1;
   if (!(typeof t === 'number' && t > 0 && t <= 1)) throw new PlanError([`utilizationTarget: expected a number > 0 and <= 1, got ${t}`]);
   if (t === 1) return planAtFullUtilization(fleet, options);

@@ -28,6 +28,7 @@ import {
   sliceShare, type WGpu, type WSlice, type WState,
 } from './replan-state';
 import type { Plan, PlanColdPool, PlanMigConfig, PlanOptions } from './types';
+import { withTeamConsumption } from './team-consumption';
 
 /** Options of `replan()`: those of `plan()` and the price of change. */
 export interface ReplanOptions extends PlanOptions {
@@ -423,14 +424,15 @@ function toPlan(state: WState, configs: Map<string, PlanMigConfig>, fleet: Fleet
   ];
   const idle = nodes.reduce((s, n) => s + Math.max(0, gpusPerInstance(n.instanceType) - n.gpus.length), 0);
   if (idle > 0) notes.push(`${idle} gpu(s) of partly used nodes are idle but paid for (costPerHour counts whole nodes)`);
-  return {
+  // the teams' consumption of the new GPUs, not of the fresh plan's
+  return withTeamConsumption(fleet, {
     fleet: fleet.name,
     gpus,
     nodes,
     migConfigs,
     ...(coldPool ? { cold: coldPool } : {}),
     summary: { ...fresh.summary, gpuCount: gpus.length, costPerHour, nodeConfigurations, notes },
-  };
+  });
 }
 
 function diffKept(previous: Plan, gpus: Plan['gpus']): { kept: number; started: number; stopped: number } {
@@ -523,12 +525,12 @@ export function mapOntoRunning(previous: Plan, fresh: Plan, fleet: Fleet, recut:
   const nodes = freshNodes.map((n) => ({ ...n, name: nameOf.get(n.name)!, migConfig: configName.get(n.migConfig) ?? n.migConfig, gpus: n.gpus.map((id) => gpuId.get(id) ?? id) }));
   const cold = fresh.cold ? { ...fresh.cold, slices: fresh.cold.slices.map((s) => ({ ...s, gpu: gpuId.get(s.gpu) ?? s.gpu })) } : undefined;
   const note = `fresh plan mapped onto the running nodes: ${nameOf.size - [...nameOf.values()].filter((v) => !prevNodes.some((p) => p.name === v)).length} of ${freshNodes.length} node(s) kept by name`;
-  return {
+  return withTeamConsumption(fleet, {
     ...fresh,
     gpus,
     nodes,
     migConfigs,
     ...(cold ? { cold } : {}),
     summary: { ...fresh.summary, costPerHour: nodesCost(fleet, { ...fresh, nodes }), notes: [note, ...(fresh.summary.notes ?? [])] },
-  };
+  });
 }

@@ -109,6 +109,40 @@ export interface TightBound {
   readonly seconds?: number;
 }
 
+/** GPU-equivalents and what they cost (team-consumption.ts, docs/planner.md "Team consumption"). */
+export interface Consumption {
+  /** Whole-GPU equivalents of compute time (share × slice fraction of the GPU). */
+  readonly gpuEquivalents: number;
+  /** US dollars per hour: GPU-equivalents × the price of one GPU of the node carrying them. */
+  readonly costPerHour: number;
+}
+
+/** What one team consumes in a plan. */
+export interface TeamConsumption extends Consumption {
+  readonly team: string;
+  /** Models of the team in the plan (seated and cold). */
+  readonly models: number;
+  /** Requests/s the plan serves for the team's models. */
+  readonly rps: number;
+  /** The part held in pools that serve several teams' models (the shared namespace); the rest is in the team's own namespace. */
+  readonly inSharedPools: Consumption;
+  /** GPU-equivalents by GPU type (catalog id as the fleet names it), types sorted. */
+  readonly byGpuType: Readonly<Record<string, number>>;
+}
+
+/** Per-team consumption of a plan (`summary.teamConsumption` of the plan document). */
+export interface PlanTeamConsumption {
+  /** One entry per team with a model in the plan, sorted by name. */
+  readonly teams: readonly TeamConsumption[];
+  /**
+   * Compute of the plan's GPUs no team holds: time of seated slices no model's share covers, spare slices,
+   * and compute a MIG layout leaves without a slice. Σ teams + unassigned = `summary.gpuCount`.
+   */
+  readonly unassigned: Consumption;
+  /** GPUs of partly used nodes that carry no slice: paid for (in `summary.costPerHour`), not in `summary.gpuCount`. */
+  readonly idleNodeGpus: { readonly gpus: number; readonly costPerHour: number };
+}
+
 export interface PlanSummary {
   readonly gpuCount: number;
   readonly costPerHour: number;
@@ -121,6 +155,11 @@ export interface PlanSummary {
   readonly nodeConfigurations?: number;
   /** Human-readable notes, e.g. the rule used for models without profiles. */
   readonly notes?: readonly string[];
+  /**
+   * What each team consumes (GPU-equivalents and cost per hour), with what no team holds: Σ teams + unassigned
+   * = gpuCount; Σ teams + unassigned + idleNodeGpus = costPerHour (team-consumption.ts). Added by `plan()`.
+   */
+  readonly teamConsumption?: PlanTeamConsumption;
 }
 
 export interface Plan {

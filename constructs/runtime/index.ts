@@ -4,6 +4,8 @@ export * from './backend';
 export * from './model-cache';
 export * from './router';
 export { runRouterCli } from './cli';
+export { DEMO_BACKENDS, DEMO_BACKEND_GIB, DEMO_MODELS, DEMO_SCRIPT, runRouterDemo } from './demo';
+export type { DemoOptions } from './demo';
 export type { Log, LogLevel } from './log';
 export { stderrLog } from './log';
 export * from './grpc-repository';

@@ -8,11 +8,12 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
-import type { StandinOptions, StandinStats } from './triton-standin';
+import type { StandinOptions, StandinStats } from '../../constructs/runtime/standin';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
-const STANDIN = path.join(__dirname, 'triton-standin.ts');
-const ROUTER_MAIN = path.join(REPO_ROOT, 'constructs', 'runtime', 'main.ts');
+const RUNTIME = path.join(REPO_ROOT, 'constructs', 'runtime');
+const STANDIN = path.join(RUNTIME, 'standin', 'triton-standin.ts');
+const ROUTER_MAIN = path.join(RUNTIME, 'main.ts');
 
 export interface Proc {
   readonly url: string;
@@ -33,10 +34,16 @@ export interface Proc {
 
 const live = new Set<ChildProcess>();
 
+/** Every TypeScript file under `dir`, subfolders included. */
+function tsFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? tsFiles(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []);
+}
+
 /**
- * Transpiles the router (constructs/runtime) and the stand-in to JavaScript once per process, under
- * build/ (git-ignored), as the router image does: processes then start in a fraction of a second instead
- * of compiling TypeScript at every start. Returns the path of the compiled file for `file`.
+ * Transpiles the router and the stand-in (constructs/runtime, with standin/) to JavaScript once per process,
+ * under build/ (git-ignored), as the router image does: processes then start in a fraction of a second
+ * instead of compiling TypeScript at every start. Returns the path of the compiled file for `file`.
  */
 let compiledDir: string | undefined;
 function compiled(file: string): string {
@@ -44,12 +51,7 @@ function compiled(file: string): string {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const ts = require('typescript') as typeof import('typescript');
     const dir = path.join(REPO_ROOT, 'build', `router-procs-${process.pid}`);
-    const sources = [
-      ...fs.readdirSync(path.dirname(ROUTER_MAIN)).filter((f) => f.endsWith('.ts')).map((f) => path.join(path.dirname(ROUTER_MAIN), f)),
-      // the stand-in and what it imports
-      ...fs.readdirSync(__dirname).filter((f) => /^(triton-(standin|args)|pbtxt)/.test(f) && f.endsWith('.ts') && f !== 'triton-standin-procs.ts').map((f) => path.join(__dirname, f)),
-    ];
-    for (const src of sources) {
+    for (const src of tsFiles(RUNTIME)) {
       const out = path.join(dir, path.relative(REPO_ROOT, src)).replace(/\.ts$/, '.js');
       fs.mkdirSync(path.dirname(out), { recursive: true });
       const js = ts.transpileModule(fs.readFileSync(src, 'utf8'), {

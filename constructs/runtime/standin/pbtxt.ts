@@ -17,7 +17,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as protobuf from 'protobufjs';
 
-/** The repository root: the nearest directory above this file with a package.json (also from a compiled copy). */
+/**
+ * The repository root: the nearest directory above this file with a package.json (also from a compiled copy).
+ * Triton's schema is read from `../shared/triton/` beside a checkout of the repository; an installed package has
+ * none, so there the stand-in refuses models given with a `config.pbtxt` (repository.ts) and runs every other way.
+ */
 function repoRoot(): string {
   let dir = __dirname;
   while (!fs.existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);

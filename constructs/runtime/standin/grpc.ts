@@ -13,7 +13,7 @@
 import * as http2 from 'http2';
 import type { AddressInfo } from 'net';
 import * as protobuf from 'protobufjs';
-import { ModelTable, TritonError } from './triton-standin-models';
+import { ModelTable, TritonError } from './models';
 
 const PROTO = `
 syntax = "proto3";

@@ -14,7 +14,7 @@
  * decoupled fails the backend's assertion (auto-complete, on by default, makes it decoupled when the config says
  * nothing; `model.py` auto_complete_config).
  */
-import { TritonError } from './triton-standin-models';
+import { TritonError } from './models';
 import { modelConfigSchema, parseModelConfig, TextMessage } from './pbtxt';
 
 /** One S3 request Triton makes, with what IAM authorizes it as. */

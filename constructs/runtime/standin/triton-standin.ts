@@ -1,7 +1,7 @@
 /**
  * A stand-in for Triton Inference Server r25.08 in `--model-control-mode=explicit`, faithful to the behaviours
  * `../shared/triton/README.md` lists (each rule cites the upstream file it reproduces; the model lifecycle, memory and
- * metrics are in triton-standin-models.ts, the gRPC port in triton-standin-grpc.ts):
+ * metrics are in models.ts, the gRPC port in grpc.ts, the repository in repository.ts):
  *
  * - HTTP answers for infer and metadata of a model that is not loaded: 404 (NOT_FOUND), or 503 for a given version
  *   that exists but is not READY (server `src/http_server.cc` HttpCodeFromError; core `model_lifecycle.cc` GetModel).
@@ -29,9 +29,9 @@
 import * as http from 'http';
 import type { AddressInfo, Socket } from 'net';
 import { parseTritonArgs } from './triton-args';
-import { startGrpc, GrpcStats, RunningGrpc } from './triton-standin-grpc';
-import { ModelStats, ModelTable, TritonError } from './triton-standin-models';
-import { ModelFiles, RepositoryAccess, S3Call, S3Repository } from './triton-standin-repo';
+import { startGrpc, GrpcStats, RunningGrpc } from './grpc';
+import { ModelStats, ModelTable, TritonError } from './models';
+import { ModelFiles, RepositoryAccess, S3Call, S3Repository } from './repository';
 
 export interface StandinOptions {
   /** @default 0 (any free port) */
