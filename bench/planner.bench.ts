@@ -1,7 +1,8 @@
 /**
  * Planner benchmarks (`npm run bench -- planner`):
- * 1. the six SLO scenarios of the ParvaGPU SC'24 artifact on its measured A100-80GB tables (MIT,
- *    read at run time from ../shared) — GPUs against the tight bound;
+ * 1. the six SLO scenarios of the ParvaGPU SC'24 artifact on its measured A100-80GB tables (MIT;
+ *    profiles from ../shared, scenarios from the artifact named by GPUFLEET_PARVAGPU_ARTIFACT, both
+ *    read at run time) — GPUs against the tight bound;
  * 2. long-tail fleets of 300 to 10,000 models with Zipf popularity at 20-67 rps per model — GPUs,
  *    tight bound, DESIGN.md bound, ratios, planning time;
  * 3. fleet files of 1,000 and 10,000 models (JSON) — parse + plan in-process, and the CLI as it
@@ -15,7 +16,7 @@ import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 import type { Fleet, ModelSpec, ProfileEntry, SliceSize } from '../constructs/fleet/types';
 import { plan, verifyPlan, warmUpSolver } from '../constructs/planner';
-import { PARVA_MODELS, PARVA_OWN_GPUS, PARVA_RPS, PARVA_SLO_MS } from './parvagpu-scenarios';
+import { artifactDir, ParvaArtifact, readArtifact } from './parvagpu-artifact';
 
 const REPO = resolve(__dirname, '..');
 
@@ -50,11 +51,14 @@ function parseParva(text: string): ProfileEntry[] {
     .map((r) => ({ gpu: 'A100-80GB', slice: r[0] as SliceSize, batch: r[1], instances: r[2], throughput: r[3], latencyMs: Number((r[4] * 1000).toFixed(3)) }));
 }
 
+/** The ParvaGPU profile tables: ../shared's copy, else the artifact's prof_data/ (GPUFLEET_PARVAGPU_ARTIFACT); undefined when neither is there. */
 export function loadParva(): Map<string, ProfileEntry[]> | undefined {
-  if (!existsSync(PARVA_DIR)) return undefined;
+  const art = artifactDir().dir;
+  const dir = existsSync(PARVA_DIR) ? PARVA_DIR : art ? join(art, 'prof_data') : undefined;
+  if (!dir) return undefined;
   const out = new Map<string, ProfileEntry[]>();
-  for (const f of readdirSync(PARVA_DIR).filter((x) => x.endsWith('.csv')).sort()) {
-    out.set(f.replace(/\.csv$/, ''), parseParva(readFileSync(join(PARVA_DIR, f), 'utf8')));
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('.csv')).sort()) {
+    out.set(f.replace(/\.csv$/, ''), parseParva(readFileSync(join(dir, f), 'utf8')));
   }
   return out;
 }
@@ -89,17 +93,15 @@ function table(rows: (string | number)[][]): string {
   return rows.map((r) => r.map((c, i) => String(c).padStart(widths[i])).join('  ')).join('\n');
 }
 
-/** The six SLO scenarios of the ParvaGPU artifact on its own A100-80GB profiles (bench/parvagpu-scenarios.ts). */
-export function parvaScenarios(profiles: Map<string, ProfileEntry[]>, headroom = 0.45): Fleet[] {
-  return PARVA_RPS.map((row, s) => {
-    const models: ModelSpec[] = [];
-    row.forEach((rps, i) => {
-      const slo = PARVA_SLO_MS[s][i];
-      const name = PARVA_MODELS[i];
-      if (rps === undefined || slo === undefined) return;
-      models.push({ name, team: 'bench', rps, latencySloMs: slo, memoryGiB: MEMORY_GIB[name] ?? 1, profiles: profiles.get(name)! });
+/** The six SLO scenarios of the ParvaGPU artifact (read at run time, bench/parvagpu-artifact.ts) on its own A100-80GB profiles. */
+export function parvaScenarios(artifact: ParvaArtifact, profiles: Map<string, ProfileEntry[]>, headroom = 0.45): Fleet[] {
+  return artifact.scenarios.map((sc) => {
+    const models: ModelSpec[] = sc.models.map((m) => {
+      const entries = profiles.get(m.name);
+      if (!entries) throw new Error(`${artifact.dir}: scenario ${sc.name} names model ${m.name}, which has no profile table`);
+      return { name: m.name, team: 'bench', rps: m.rps, latencySloMs: m.latencySloMs, memoryGiB: MEMORY_GIB[m.name] ?? 1, profiles: entries };
     });
-    return { name: `slo-${s + 1}`, latencyHeadroom: headroom, processOverheadGiB: 0.6, gpus: [{ type: 'A100-80GB', mig: true }], models };
+    return { name: sc.name, latencyHeadroom: headroom, processOverheadGiB: 0.6, gpus: [{ type: 'A100-80GB', mig: true }], models };
   });
 }
 
@@ -155,7 +157,8 @@ function child(args: string[]): { ms: number; peakMiB: number; stdout: string; c
   const r = spawnSync(process.execPath, ['-r', join(__dirname, 'peak-rss.js'), ...args], { cwd: REPO, encoding: 'utf8', maxBuffer: 1 << 30 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   const m = /peak-rss-kib (\d+)/.exec(r.stderr ?? '');
-  if (r.status !== 0) console.log(`  (exit ${r.status}: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')})`);
+  const said = (r.stderr ?? '').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('peak-rss-kib'));
+  if (r.status !== 0) console.log(`  (${args.filter((a) => !a.startsWith('-')).map((a) => a.split('/').pop()).join(' ')}: exit ${r.status}: ${said.slice(-3).join(' | ')})`);
   return { ms, peakMiB: m ? Math.round(Number(m[1]) / 1024) : NaN, stdout: r.stdout ?? '', code: r.status };
 }
 
@@ -164,16 +167,18 @@ const TS = ['-r', 'ts-node/register/transpile-only'];
 export async function run(): Promise<void> {
   warmUpSolver();
   const parva = loadParva();
-  if (!parva) {
-    console.log(`ParvaGPU scenarios skipped: ${PARVA_DIR} is absent (the ParvaGPU tables live in ../shared beside the repo)`);
+  const art = artifactDir();
+  if (!parva || !art.dir) {
+    console.log(`ParvaGPU scenarios skipped: ${!art.dir ? art.skip : `no profile tables (${PARVA_DIR} is absent)`}`);
   } else {
-    console.log(`\nParvaGPU SC'24 scenarios — ${ATTRIBUTION}; SLO rows of the artifact's SLO/*.csv (bench/parvagpu-scenarios.ts)`);
+    const artifact = readArtifact(art.dir);
+    console.log(`\nParvaGPU SC'24 scenarios — ${ATTRIBUTION}; scenarios (SLO/SLO_req_rate.csv, SLO/SLO_latency.csv) and ParvaGPU's deployment maps read at run time from ${art.dir}`);
     console.log('latencyHeadroom 0.45; memory per model assumed (bench/planner.bench.ts); ParvaGPU = GPUs of its own deployment maps (its rules, not ours)');
     const rows: (string | number)[][] = [['scenario', 'models', 'total rps', 'DESIGN LB', 'tight', 'method', 'GPUs', 'GPUs/tight', 'ParvaGPU', 'valid', 'ms']];
     let equal = 0;
     let total = 0;
     let parvaTotal = 0;
-    const scenarios = parvaScenarios(parva);
+    const scenarios = parvaScenarios(artifact, parva);
     scenarios.forEach((f, i) => {
       const t = timed(() => plan(f));
       const p = t.value;
@@ -181,9 +186,10 @@ export async function run(): Promise<void> {
       const tb = p.summary.tightBound;
       if (tb && tb.gpus === p.summary.gpuCount) equal++;
       total += p.summary.gpuCount;
-      parvaTotal += PARVA_OWN_GPUS[i];
+      const own = artifact.scenarios[i].parvaGpus;
+      parvaTotal += own ?? 0;
       rows.push([f.name, f.models.length, Math.round(f.models.reduce((s, m) => s + m.rps, 0)), p.summary.lowerBound.toFixed(2), tb?.gpus ?? '-', tb?.method ?? '-',
-        p.summary.gpuCount, tb ? (p.summary.gpuCount / tb.gpus).toFixed(2) : '-', PARVA_OWN_GPUS[i], v.length === 0 ? 'yes' : `NO (${v.length})`, t.ms.toFixed(0)]);
+        p.summary.gpuCount, tb ? (p.summary.gpuCount / tb.gpus).toFixed(2) : '-', own ?? '-', v.length === 0 ? 'yes' : `NO (${v.length})`, t.ms.toFixed(0)]);
     });
     console.log(table(rows));
     console.log(`plan = tight bound (provably fewest GPUs) on ${equal}/${scenarios.length}; ${total} GPUs in all (ParvaGPU's maps: ${parvaTotal})`);
@@ -209,17 +215,22 @@ export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'gpufleet-bench-'));
   console.log('\nfleet files — JSON, every model with ~200 profile rows (copies of the ParvaGPU tables); each run in its own process');
   const fileRows: (string | number)[][] = [['models', 'file MiB', 'parse ms', 'parse cpu ms', 'plan ms', 'parse+plan cpu ms', 'peak RSS MiB', 'GPUs', 'tight', 'CLI wall ms', 'CLI peak RSS MiB']];
+  // the CLI rebuilds a stale lib/ before it runs: build first, so its time is the command's alone
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require(join(REPO, 'scripts', 'build.js')).ensureBuild({ allowTypeErrors: true, log: (m: string) => console.log(`  (${m})`) });
   for (const n of [1000, 10000]) {
     const f = zipfFleet(n, 0.9, family, 7 + n, 40, 0.5, 50);
     const file = fleetFile(f, dir);
     const inproc = child([...TS, join(__dirname, 'plan-child.ts'), file]);
     const r = JSON.parse(inproc.stdout.trim().split('\n').pop() || '{}');
     const cli = child([join(REPO, 'bin', 'gpufleet'), 'plan', file, '--json', '--out', join(dir, `${f.name}.plan.json`)]);
-    fileRows.push([n, (statSync(file).size / 1048576).toFixed(1), r.parseMs, r.parseCpuMs, r.planMs, r.cpuMs, r.peakRssMiB, r.gpus, r.tight ?? '-', cli.ms.toFixed(0), cli.peakMiB]);
+    const ok = cli.code === 0;
+    fileRows.push([n, (statSync(file).size / 1048576).toFixed(1), r.parseMs, r.parseCpuMs, r.planMs, r.cpuMs, r.peakRssMiB, r.gpus, r.tight ?? '-',
+      ok ? cli.ms.toFixed(0) : `exit ${cli.code}`, ok ? cli.peakMiB : '-']);
   }
   console.log(table(fileRows));
   console.log('parse/plan: parseFleet + plan() in a node process with ts-node\'s require hook (peak RSS of that process, hook included);');
-  console.log('CLI: `node bin/gpufleet plan FILE --json --out FILE` as it ships today (ts-node at run time), wall clock and peak RSS');
+  console.log('CLI: `node bin/gpufleet plan FILE --json --out FILE`, the compiled CLI (lib/, no ts-node), wall clock and peak RSS of its process');
 
   console.log('\nrendering floor — fleet + plan → manifests (ServingPlatform.fromPlan, app.synthYaml() with its validations) against a bare cdk8s-plus-28 app');
   const f = { ...zipfFleet(1000, 0.9, family, 1007, 40, 0.5, 50), name: 'render-1000' };

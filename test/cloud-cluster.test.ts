@@ -26,6 +26,12 @@ function handPlan(): Plan {
         devices: [[0, 1, 2, 3, 4, 5, 6].map((start) => ({ profile: '1g.10gb', start }))] },
       { name: 'all-disabled', gpuType: 'L4', instanceType: 'g6.xlarge', nodes: 3, devices: [[{ profile: 'whole', start: 0 }]] },
     ],
+    // every plan lists its nodes: the topology counts the whole-GPU nodes from them
+    nodes: [
+      ...[0, 1].map((i) => ({ name: `node-${i}`, instanceType: 'p4de.24xlarge', gpuType: 'A100-80GB', migConfig: 'a100-mixed', gpus: [] })),
+      { name: 'node-2', instanceType: 'p4de.24xlarge', gpuType: 'A100-80GB', migConfig: 'a100-small', gpus: [] },
+      ...[3, 4, 5].map((i) => ({ name: `node-${i}`, instanceType: 'g6.xlarge', gpuType: 'L4', migConfig: 'all-disabled', gpus: [] })),
+    ],
     summary: { gpuCount: 19, costPerHour: 57.3, lowerBound: 10, baselines: { dedicated: 30, noMig: 20 } },
   };
 }
@@ -187,7 +193,9 @@ describe('GpuNodeGroup', () => {
     expect(() => new cloud.GpuNodeGroup('c', { ...base, minSize: 2, maxSize: 1 })).toThrow('GpuNodeGroup: expected minSize <= desiredSize <= maxSize, got 2 <= 2 <= 1');
     expect(() => new cloud.GpuNodeGroup('d', { ...base, amiType: 'AL2_x86_64_GPU' as any })).toThrow('GpuNodeGroup.amiType: expected AL2023_x86_64_NVIDIA or BOTTLEROCKET_x86_64_NVIDIA, got "AL2_x86_64_GPU"');
     expect(() => new cloud.GpuNodeGroup('e', { ...base, gpuType: 'Z100' })).toThrow('GpuNodeGroup.gpuType: unknown GPU type "Z100"');
-    expect(() => cloud.GpuNodeGroup.fromPlan('gpu', { ...handPlan(), migConfigs: [] }, { cluster })).toThrow('plan.migConfigs: expected at least one node configuration, got none');
+    const noConfig = { ...handPlan(), migConfigs: [], nodes: handPlan().nodes!.filter((n) => n.migConfig !== 'all-disabled') };
+    expect(() => cloud.GpuNodeGroup.fromPlan('gpu', noConfig, { cluster })).toThrow('plan.migConfigs: expected at least one node configuration, got none');
+    expect(() => cloud.GpuNodeGroup.fromPlan('gpu', { ...handPlan(), nodes: undefined }, { cluster })).toThrow('plan.nodes: expected the plan\'s nodes with their instance types');
   });
 
   test('ClusterAutoscaler: Helm release with an IRSA role allowed to scale only owned groups', async () => {

@@ -5,9 +5,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { getInstanceType } from '../constructs/catalog';
-import { planNodeConfigurations } from '../constructs/cloud/gpu-node-group';
 import { loadFleetFile } from '../constructs/fleet';
 import { plan } from '../constructs/planner';
+import { nodePoolsOf } from '../constructs/planner/topology';
 
 const ROOT = path.resolve(__dirname, '..');
 const FLEETS = ['examples/payments-and-vision.fleet.yaml', 'examples/payments-and-vision-h100.fleet.yaml'];
@@ -16,11 +16,11 @@ const FLEETS = ['examples/payments-and-vision.fleet.yaml', 'examples/payments-an
 export function costRows(): string[] {
   return FLEETS.map((file) => {
     const p = plan(loadFleetFile(path.join(ROOT, file)));
-    const groups = planNodeConfigurations(p).map(({ config }) => {
-      const i = getInstanceType(config.instanceType);
-      const layout = config.devices.every((d) => d.every((s) => s.profile === 'whole')) ? 'whole GPUs' : `MIG layout \`${config.name}\``;
-      return `${config.nodes} × ${i.name} (${i.gpuCount} × ${i.gpuType}, ${layout}, $${i.onDemandUsdPerHour}/h)`;
-    });
+    const groups = nodePoolsOf(p).nodePools.flatMap((pool) => pool.instanceTypes.map(({ instanceType, nodes }) => {
+      const i = getInstanceType(instanceType);
+      const layout = pool.whole ? 'whole GPUs' : `MIG layout \`${pool.migConfig}\``;
+      return `${nodes} × ${i.name} (${i.gpuCount} × ${i.gpuType}, ${layout}, $${i.onDemandUsdPerHour}/h)`;
+    }));
     return `| \`${file}\` | ${groups.join('; ')} | ${p.summary.gpuCount} | $${p.summary.costPerHour} |`;
   });
 }

@@ -46,7 +46,8 @@ function templateNode(instanceType: string, tags: Record<string, string>, groupL
 
 function plan(devices: { profile: string; start: number }[][], name: string): Plan {
   return { fleet: 'f', gpus: [], summary: { gpuCount: 8, costPerHour: 1, lowerBound: 1, baselines: { dedicated: 8, noMig: 8 } },
-    migConfigs: [{ name, gpuType: 'A100-80GB', instanceType: 'p4de.24xlarge', nodes: 1, devices }] };
+    migConfigs: [{ name, gpuType: 'A100-80GB', instanceType: 'p4de.24xlarge', nodes: 1, devices }],
+    nodes: [{ name: 'node-0', instanceType: 'p4de.24xlarge', gpuType: 'A100-80GB', migConfig: name, gpus: [] }] };
 }
 const all1g = [[0, 1, 2, 3, 4, 5, 6].map((start) => ({ profile: '1g.10gb', start }))];
 

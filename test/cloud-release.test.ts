@@ -49,6 +49,8 @@ function handPlan(): Plan {
     fleet: 'hand', gpus: [],
     migConfigs: [{ name: 'a100-mixed', gpuType: 'A100-80GB', instanceType: 'p4de.24xlarge', nodes: 1,
       devices: [[{ profile: '3g.40gb', start: 4 }, { profile: '2g.20gb', start: 0 }, { profile: '1g.10gb', start: 2 }, { profile: '1g.10gb', start: 3 }]] }],
+    // every plan lists its nodes (the topology the node groups map reads them)
+    nodes: [{ name: 'node-0', instanceType: 'p4de.24xlarge', gpuType: 'A100-80GB', migConfig: 'a100-mixed', gpus: [] }],
     summary: { gpuCount: 8, costPerHour: 27.44705, lowerBound: 5, baselines: { dedicated: 9, noMig: 8 } },
   };
 }

@@ -5,7 +5,7 @@ import { App, Chart } from 'cdk8s';
 import * as YAML from 'yaml';
 import {
   ModelRepository,
-  ModelRoutes,
+  ModelRouteTable,
   PoolAutoscaling,
   PrometheusAdapterRules,
   TritonModelConfig,
@@ -42,7 +42,7 @@ function platform(reverse: boolean): { app: App; objs: any[] } {
   const cold = new TritonPool(chart, 'ColdPool', {
     name: 'cold', repository: repo, models: ['t5-small'], gpuType: 'H100-80GB', profile: '1g.10gb', migConfig: 'all-1g.10gb', replicas: 0,
   });
-  new ModelRoutes(chart, 'Routes', { pools: order([cnn, cnn2, bert, cold]), gateway: { name: 'inference', namespace: 'gateway-system' }, models: repo.modelNames });
+  new ModelRouteTable(chart, 'Routes', { pools: order([cnn, cnn2, bert, cold]), gateway: { name: 'inference', namespace: 'gateway-system' }, models: repo.modelNames });
   new PoolAutoscaling(chart, 'CnnScaling', { pool: cnn, maxReplicas: 6, targetQueueMicroseconds: 20_000 });
   new PoolAutoscaling(chart, 'BertScaling', { pool: bert, engine: 'hpa', minReplicas: 2, maxReplicas: 4 });
   new PoolAutoscaling(chart, 'ColdScaling', { pool: cold, minReplicas: 0, maxReplicas: 2, wake: { query: routerWakeQuery(cold.models), threshold: 20 } });

@@ -2,7 +2,7 @@ import { Chart, Testing } from 'cdk8s';
 import * as fc from 'fast-check';
 import * as YAML from 'yaml';
 import { ModelRepository } from '../constructs/k8s/model-repository';
-import { HTTPROUTE_MAX_MATCHES_PER_ROUTE, HTTPROUTE_MAX_MATCHES_PER_RULE, HTTPROUTE_MAX_RULES, ModelRoutes } from '../constructs/k8s/model-routes';
+import { HTTPROUTE_MAX_MATCHES_PER_ROUTE, HTTPROUTE_MAX_MATCHES_PER_RULE, HTTPROUTE_MAX_RULES, ModelRouteTable } from '../constructs/k8s/model-routes';
 import { TritonPool } from '../constructs/k8s/triton-pool';
 
 /** Pools as [replicas, model indexes]; model i is named m<i>. */
@@ -26,11 +26,11 @@ function render(pools: [number, number[]][], order: number[]): any[] {
       profile: '1g.10gb',
     });
   });
-  new ModelRoutes(chart, 'Routes', { pools: built, gateway: { name: 'inference' } });
+  new ModelRouteTable(chart, 'Routes', { pools: built, gateway: { name: 'inference' } });
   return Testing.synth(chart).filter((o) => o.kind === 'HTTPRoute');
 }
 
-describe('ModelRoutes properties', () => {
+describe('ModelRouteTable properties', () => {
   test('every model is routed exactly once, to exactly its pools, within the HTTPRoute limits, in any input order', () => {
     fc.assert(
       fc.property(poolsArb, (pools) => {

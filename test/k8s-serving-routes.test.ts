@@ -1,7 +1,7 @@
 import { Chart, Duration, Testing } from 'cdk8s';
 import * as YAML from 'yaml';
 import { ModelRepository } from '../constructs/k8s/model-repository';
-import { ModelRoutes, ModelRoutesProps, gatewayDuration } from '../constructs/k8s/model-routes';
+import { ModelRouteTable, ModelRouteTableProps, gatewayDuration } from '../constructs/k8s/model-routes';
 import { TritonPool } from '../constructs/k8s/triton-pool';
 import { validateObjects } from './support/validate';
 
@@ -18,7 +18,7 @@ const POOLS: PoolSpec[] = [
   { name: 'bert-3g', models: ['bert-base', 'distilbert'], replicas: 2 },
 ];
 
-function build(specs: PoolSpec[], routes: (pools: TritonPool[]) => Partial<ModelRoutesProps> = () => ({})) {
+function build(specs: PoolSpec[], routes: (pools: TritonPool[]) => Partial<ModelRouteTableProps> = () => ({})) {
   const chart = new Chart(Testing.app(), 'test');
   const repository = new ModelRepository(chart, 'Repo', { storage: ModelRepository.pvc({ claimName: 'models' }) });
   const pools = specs.map(
@@ -33,14 +33,14 @@ function build(specs: PoolSpec[], routes: (pools: TritonPool[]) => Partial<Model
         profile: '1g.10gb',
       }),
   );
-  const r = new ModelRoutes(chart, 'Routes', { pools, gateway: { name: 'inference', namespace: 'gateway-system' }, ...routes(pools) });
+  const r = new ModelRouteTable(chart, 'Routes', { pools, gateway: { name: 'inference', namespace: 'gateway-system' }, ...routes(pools) });
   const objs = Testing.synth(chart);
   return { chart, pools, routes: r, objs, routeObjs: objs.filter((o) => o.kind === 'HTTPRoute' || o.kind === 'Ingress') };
 }
 
 const pathOf = (m: string) => ({ path: { type: 'PathPrefix', value: `/v2/models/${m}` } });
 
-describe('ModelRoutes (Gateway API)', () => {
+describe('ModelRouteTable (Gateway API)', () => {
   test('one HTTPRoute per namespace, a rule per backend set, a model on two pools split by replicas', () => {
     // GIVEN three pools, resnet50 on cnn-1g (3 replicas) and cnn-2g (1 replica)
     const { routeObjs, routes } = build(POOLS);
@@ -202,7 +202,7 @@ describe('ModelRoutes (Gateway API)', () => {
   });
 });
 
-describe('ModelRoutes (Ingress fallback)', () => {
+describe('ModelRouteTable (Ingress fallback)', () => {
   test('one Ingress per namespace with a Prefix path per model; a split model gets a Service selecting its pods', () => {
     const { routeObjs, objs, pools } = build(POOLS, () => ({ gateway: undefined, ingress: { className: 'nginx' }, hostnames: ['models.example.com'] }));
     expect(routeObjs).toHaveLength(1);

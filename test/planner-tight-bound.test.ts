@@ -108,6 +108,29 @@ describe('tight bound', () => {
     expect(lowerBound(tight)).toBeLessThan(1); // DESIGN.md's bound cannot see the latency rule
   });
 
+  test('counts seats a slice cannot hold together: at most q - 1 seats above 1/q of their budget per slice', () => {
+    const one = [{ gpu: G, slice: 1 as const, batch: 1, instances: 1, throughput: 1000, latencyMs: 30 }];
+    // budget 0.5 x 100 ms = 50 ms; 30 ms is 0.6 of it: two on one slice wait 60 ms > 50 ms, so 8 models need 8 of
+    // A100's 1g slices (7 per GPU): 2 GPUs. Without the cut the latency row allows 8 x 0.6 = 4.8 slices: 1 GPU.
+    const halves = fleetOf(Array.from({ length: 8 }, (_, i) => model(`half-${i}`, 10, 100, 1, one)));
+    const p = plan(halves);
+    expect(verifyPlan(halves, p)).toEqual([]);
+    expect(p.summary.gpuCount).toBe(2);
+    expect(tightBound(halves).bound!.gpus).toBe(2);
+    // 20 ms = 0.4 of the budget: two share a slice (40 ms), three do not (60 ms); 15 models need 8 slices: 2 GPUs
+    const thirds = fleetOf(Array.from({ length: 15 }, (_, i) => model(`third-${i}`, 10, 100, 1, [{ ...one[0], latencyMs: 20 }])));
+    const q = plan(thirds);
+    expect(verifyPlan(thirds, q)).toEqual([]);
+    expect(q.summary.gpuCount).toBe(2);
+    expect(tightBound(thirds).bound!.gpus).toBe(2);
+    // exactly half the budget (25 ms): two fit (50 ms <= 50 ms), so the cut must not count them — 14 models on 7 slices
+    const exact = fleetOf(Array.from({ length: 14 }, (_, i) => model(`exact-${i}`, 10, 100, 1, [{ ...one[0], latencyMs: 25 }])));
+    const r = plan(exact);
+    expect(verifyPlan(exact, r)).toEqual([]);
+    expect(r.summary.gpuCount).toBe(1);
+    expect(tightBound(exact).bound!.gpus).toBe(1);
+  });
+
   test('is the same for the fleet in any order, and has no wall-clock time unless asked', () => {
     const fleet = mixedFleet();
     const a = plan(fleet).summary.tightBound;

@@ -5,8 +5,9 @@
  */
 import { defaultPricePerGpuHour, findGpuType, findInstanceType, findMigProfile, pricePerGpuHour } from '../../constructs/catalog';
 import type { Fleet, ModelSpec } from '../../constructs/fleet/types';
-import type { Consumption, Plan, PlanGpu, PlanMigConfig, PlanSlice, TightBound } from '../../constructs/planner/types';
 import { teamConsumption } from '../../constructs/planner/team-consumption';
+import { nodePoolsOf, type TopologyNodePool } from '../../constructs/planner/topology';
+import type { Consumption, Plan, PlanGpu, PlanMigConfig, PlanSlice, TightBound } from '../../constructs/planner/types';
 
 export interface ModelOnSliceView {
   readonly name: string;
@@ -159,7 +160,7 @@ export function buildPlanView(fleet: Fleet, plan: Plan, figures: ReadonlyMap<str
   const gpus = plan.gpus.map((g) => gpuView(g, fleet, models, cacheGiBPerSlice));
 
   const nodes = nodeViews(plan, gpus);
-  const configs = plan.migConfigs && plan.migConfigs.length > 0 ? [...plan.migConfigs] : derivedConfigs(nodes);
+  const configs = nodeConfigurationsOf(plan);
   const configsByType = new Map<string, Set<string>>();
   for (const n of nodes) {
     const set = configsByType.get(n.gpuType) ?? new Set<string>();
@@ -348,23 +349,24 @@ function groupByNode(gpus: readonly GpuView[]): NodeView[] {
 }
 
 /**
- * Node configurations of a plan that lists none (e.g. GPUs used whole): nodes grouped by their
- * mig.config label, GPU type, instance type and GPU layouts.
+ * The node configurations of the plan's topology (`nodePoolsOf`): one row per node pool and instance type, the
+ * plan's MIG configurations in the plan's order, then the whole-GPU pools. A plan whose nodes do not describe a
+ * topology (no nodes, GPUs on unlisted nodes) shows the configurations it lists.
  */
-function derivedConfigs(nodes: readonly NodeView[]): PlanMigConfig[] {
-  const groups = new Map<string, PlanMigConfig>();
-  for (const n of nodes) {
-    const devices = n.gpus.map((g) => g.slices.map((s) => ({ profile: s.profile, start: s.start })));
-    const key = [n.migConfig ?? '', n.gpuType, n.instanceType ?? '', ...n.gpus.map(layoutKey)].join('/');
-    const g = groups.get(key);
-    if (g) groups.set(key, { ...g, nodes: g.nodes + 1 });
-    else {
-      groups.set(key, {
-        name: n.migConfig ?? `layout-${groups.size}`, gpuType: n.gpuType, instanceType: n.instanceType ?? '-', devices, nodes: 1,
-      });
-    }
+function nodeConfigurationsOf(plan: Plan): PlanMigConfig[] {
+  let pools: readonly TopologyNodePool[];
+  try {
+    pools = nodePoolsOf(plan).nodePools;
+  } catch {
+    return [...(plan.migConfigs ?? [])];
   }
-  return [...groups.values()];
+  const order = (p: TopologyNodePool) => {
+    const i = (plan.migConfigs ?? []).findIndex((c) => c.name === p.migConfig && c.gpuType === p.config.gpuType);
+    return i < 0 ? Number.MAX_SAFE_INTEGER : i;
+  };
+  return [...pools]
+    .sort((a, b) => order(a) - order(b))
+    .flatMap((p) => p.instanceTypes.map(({ instanceType, nodes }) => ({ ...p.config, instanceType, nodes })));
 }
 
 function layoutKey(g: GpuView): string {

@@ -2,6 +2,7 @@ import * as autoscaling from '@pulumi/aws/autoscaling';
 import * as eks from '@pulumi/aws/eks';
 import * as pulumi from '@pulumi/pulumi';
 import { defaultInstanceType, findGpuType, findInstanceType, INSTANCE_TYPES, instanceTypesFor, type InstanceType } from '../catalog';
+import { nodeGroupName, nodePoolsOf, WHOLE_PROFILE, type TopologyNodePool } from '../planner/topology';
 import type { Plan, PlanMigConfig } from '../planner/types';
 import { GPU_PRODUCT_LABEL, MIG_CONFIG_LABEL, POOL_LABEL } from '../k8s/labels';
 import { GPU_TAINT, MigStrategy, WHOLE_GPU_RESOURCE } from '../k8s/gpu-resources';
@@ -101,7 +102,7 @@ export function clusterAutoscalerTags(i: AutoscalerTagInputs): Record<string, st
 
 /** True when every GPU of the layout is used whole (no slices, or only `whole` ones): MIG off. */
 function usesWholeGpus(devices: PlanMigConfig['devices']): boolean {
-  return devices.every((slices) => slices.every((s) => s.profile === 'whole'));
+  return devices.every((slices) => slices.every((s) => s.profile === WHOLE_PROFILE));
 }
 
 /**
@@ -125,38 +126,6 @@ export function gpuProductLabel(product: string, devices: PlanMigConfig['devices
   if (strategy !== 'single' || usesWholeGpus(devices)) return product;
   const profiles = [...new Set(devices.flatMap((slices) => slices.map((s) => s.profile)))];
   return profiles.length === 1 ? `${product}-MIG-${profiles[0]}` : product;
-}
-
-/** A node configuration of the plan and where it comes from (for messages). */
-export interface PlanNodeConfiguration {
-  readonly config: PlanMigConfig;
-  /** `plan.migConfigs[i] (<name>)` or `plan.nodes (<gpu> on <instance>, whole GPUs)`. */
-  readonly path: string;
-}
-
-/**
- * The node configurations of a plan: every `plan.migConfigs` entry (MIG layouts), plus one configuration
- * of whole GPUs (`all-disabled`) per GPU type and instance type of the plan's nodes that use no MIG layout.
- */
-export function planNodeConfigurations(plan: Plan): PlanNodeConfiguration[] {
-  const out: PlanNodeConfiguration[] = (plan.migConfigs ?? []).map((config, i) => ({ config, path: `plan.migConfigs[${i}] (${config.name})` }));
-  const migNames = new Set((plan.migConfigs ?? []).map((c) => c.name));
-  const whole = new Map<string, { gpuType: string; instanceType: string; migConfig: string; nodes: number }>();
-  for (const n of plan.nodes ?? []) {
-    if (migNames.has(n.migConfig)) continue;
-    const key = `${n.gpuType}\u0000${n.instanceType}\u0000${n.migConfig}`;
-    const entry = whole.get(key) ?? { gpuType: n.gpuType, instanceType: n.instanceType, migConfig: n.migConfig, nodes: 0 };
-    entry.nodes += 1;
-    whole.set(key, entry);
-  }
-  for (const key of [...whole.keys()].sort()) {
-    const w = whole.get(key)!;
-    out.push({
-      config: { name: w.migConfig || 'all-disabled', gpuType: w.gpuType, instanceType: w.instanceType, devices: [[{ profile: 'whole', start: 0 }]], nodes: w.nodes },
-      path: `plan.nodes (${w.gpuType} on ${w.instanceType}, whole GPUs)`,
-    });
-  }
-  return out;
 }
 
 /** The named EC2 instance type, or the catalog's default instance for the GPU type when none is named. */
@@ -194,9 +163,9 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
   public static readonly TYPE = 'gpufleet:cloud:GpuNodeGroup';
 
   /**
-   * One node group per node configuration of the plan (`plan.migConfigs`), sized to the plan's node
-   * count. Pool names are the configuration names (with the GPU type appended when two configurations
-   * share a name). Throws before creating anything when a configuration is unusable.
+   * One node group per node pool of the plan's topology (`nodePoolsOf`, constructs/planner/topology.ts) and
+   * instance type, sized to the plan's node count: the pool label is the node pool's name, the same as the cdk8s
+   * platform's. Throws before creating anything when a configuration is unusable.
    */
   public static fromPlan(name: string, plan: Plan, options: GpuNodeGroupsFromPlanOptions & Pick<GpuNodeGroupArgsOptions, 'nodesNeeded'>, opts?: pulumi.ComponentResourceOptions): GpuNodeGroup[] {
     const { groups, problems } = GpuNodeGroup.argsFromPlan(plan, options);
@@ -205,41 +174,39 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
   }
 
   /**
-   * The args of the node groups of a plan (one per node configuration, sorted by name) and every
-   * problem found, without creating anything.
+   * The args of the node groups of a plan (one per node pool of its topology and instance type, sorted by name)
+   * and every problem found, without creating anything.
    */
   public static argsFromPlan(plan: Plan, options: GpuNodeGroupArgsOptions = {}): { groups: Omit<GpuNodeGroupArgs, 'cluster'>[]; problems: string[] } {
-    const indexed = planNodeConfigurations(plan)
-      .sort((a, b) => a.config.name.localeCompare(b.config.name) || a.config.gpuType.localeCompare(b.config.gpuType)
-        || a.config.instanceType.localeCompare(b.config.instanceType));
-    if (indexed.length === 0) {
+    let pools: readonly TopologyNodePool[];
+    try {
+      pools = nodePoolsOf(plan).nodePools;
+    } catch (e) {
+      return { groups: [], problems: [(e as Error).message] };
+    }
+    if (pools.length === 0) {
       return { groups: [], problems: [`plan.migConfigs: expected at least one node configuration, got none (plan of fleet ${JSON.stringify(plan.fleet)})`] };
     }
-    const basePool = (c: PlanMigConfig) => (usesWholeGpus(c.devices) ? `${c.gpuType}-whole` : c.name);
-    const counts = new Map<string, number>();
-    for (const { config } of indexed) counts.set(basePool(config), (counts.get(basePool(config)) ?? 0) + 1);
     const problems: string[] = [];
-    const label = (s: string) => s.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63).replace(/-+$/, '');
     const { nodesNeeded, ...groupOptions } = options;
-    const groups = indexed.map(({ config: c, path: where }) => {
-      const base = basePool(c);
-      // the pool label is the cdk8s node pool's name (one per node configuration); groups of one pool on several
-      // instance types get their own names
-      const poolLabel = label(base);
-      const pool = label(counts.get(base)! > 1 ? `${base}-${c.gpuType}-${c.instanceType}` : base);
+    // one group per node pool and instance type; the groups of a pool carry its name as their pool label
+    const groups = pools.flatMap((np) => np.instanceTypes.map(({ instanceType, nodes }) => {
+      const index = (plan.migConfigs ?? []).findIndex((c) => c.name === np.migConfig && c.gpuType === np.config.gpuType);
+      const where = index < 0 ? `plan.nodes (${np.config.gpuType} on ${instanceType}, whole GPUs)` : `plan.migConfigs[${index}] (${np.migConfig})`;
+      const pool = nodeGroupName(np, instanceType);
       const minSize = options.minSize ?? 0;
-      const needed = nodesNeeded?.get(poolLabel) ?? 0;
-      const maxSize = options.maxSize ?? Math.max(c.nodes, minSize, 1, needed);
+      const needed = nodesNeeded?.get(np.name) ?? 0;
+      const maxSize = options.maxSize ?? Math.max(nodes, minSize, 1, needed);
       if (options.maxSize !== undefined && options.maxSize < needed) {
-        problems.push(`${where}: maxSize ${options.maxSize}, but the pods of pool "${poolLabel}" need ${needed} node(s) at their maximum replicas; raise maxSize or lower the autoscalers' maxReplicas`);
+        problems.push(`${where}: maxSize ${options.maxSize}, but the pods of pool "${np.name}" need ${needed} node(s) at their maximum replicas; raise maxSize or lower the autoscalers' maxReplicas`);
       }
       const args: Omit<GpuNodeGroupArgs, 'cluster'> = {
-        ...groupOptions, pool, ...(poolLabel !== pool ? { poolLabel } : {}), gpuType: c.gpuType, instanceType: c.instanceType, migConfig: c.name, devices: c.devices,
-        minSize, maxSize, desiredSize: Math.min(Math.max(c.nodes, minSize), maxSize),
+        ...groupOptions, pool, ...(np.name !== pool ? { poolLabel: np.name } : {}), gpuType: np.config.gpuType, instanceType, migConfig: np.migConfig,
+        devices: np.config.devices, minSize, maxSize, desiredSize: Math.min(Math.max(nodes, minSize), maxSize),
       };
       problems.push(...GpuNodeGroup.problems(args, where));
       return args;
-    });
+    }));
     return { groups: groups.sort((a, b) => a.pool.localeCompare(b.pool)), problems };
   }
 

@@ -305,8 +305,3 @@ function resolve(input: Obj): Fleet {
     ...(input.coldBelowRps !== undefined ? { coldBelowRps: input.coldBelowRps as number } : {}),
   };
 }
-
-/** The teams of a fleet, sorted and unique. */
-export function fleetTeams(fleet: Fleet): string[] {
-  return [...new Set(fleet.models.map((m) => m.team))].sort();
-}

@@ -188,7 +188,7 @@ function tolerations(extra: readonly HelmToleration[]): HelmToleration[] {
  *
  * ```ts
  * const values = gpuOperatorValues({ migConfigName: mig.name, devicePluginConfigName: ts.name });
- * new k8s.helm.v3.Release('gpu-operator', { chart: 'gpu-operator', version: GPU_OPERATOR_CHART_VERSION, values, ... });
+ * new k8s.helm.v3.Release('gpu-operator', { chart: 'gpu-operator', version: GPU_OPERATOR_CHART_VERSION, values });
  * ```
  */
 export function gpuOperatorValues(options: GpuOperatorValuesOptions = {}): GpuOperatorHelmValues {

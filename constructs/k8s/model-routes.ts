@@ -52,7 +52,7 @@ export interface WeightedPool {
   readonly weight?: number;
 }
 
-export interface ModelRoutesProps {
+export interface ModelRouteTableProps {
   /** Name of the routes (suffixed `-2`, `-3`, ... when one namespace needs several HTTPRoutes). @default 'models' */
   readonly name?: string;
   /** The pools whose models are routed. */
@@ -106,14 +106,14 @@ interface HttpRouteSpec {
 const HOSTNAME = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** HTTPRoutes (or Ingresses) that send each model's path to the pools serving it. */
-export class ModelRoutes extends Construct {
+export class ModelRouteTable extends Construct {
   public readonly name: string;
   public readonly mode: 'gateway' | 'ingress';
   /** The rendered HTTPRoutes (Gateway API mode) or Ingresses, in order. */
   public readonly routes: ApiObject[] = [];
   private readonly _backends = new Map<string, ModelBackend[]>();
 
-  public constructor(scope: Construct, id: string, props: ModelRoutesProps) {
+  public constructor(scope: Construct, id: string, props: ModelRouteTableProps) {
     super(scope, id);
     this.name = props.name ?? 'models';
     assertDnsLabel('name', this.name);

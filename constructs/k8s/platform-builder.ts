@@ -51,8 +51,9 @@ type Mutable<T> = { -readonly [K in keyof T]?: T[K] };
  *
  * ```ts
  * ServingPlatform.builder()
- *   .nodePools({ name: 'h100-mixed', gpuType: 'H100-80GB', layout: ... })
- *   .repository({ s3: { bucket: 'models' } })
+ *   .cluster({ name: 'prod', nodeRole: 'KarpenterNodeRole-prod' })
+ *   .nodePools({ name: 'h100-mixed', gpuType: 'H100-80GB', layout: MigLayout.fromProfiles('h100-mixed', 'H100-80GB', { '3g.40gb': 2 }) })
+ *   .repository(ModelRepository.s3({ bucket: 'models', region: 'us-east-1' }))
  *   .teams(vision, nlp)
  *   .build(chart, 'Platform');
  * ```

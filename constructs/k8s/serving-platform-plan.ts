@@ -1,16 +1,16 @@
 /**
- * Turns a plan (`plan(fleet)`) into a serving-platform declaration: node pools with their MIG
- * layouts, teams with their models' Triton configs, and Triton pools grouped by
- * (node configuration, slice kind, model set). Pure: no constructs are created here.
+ * Turns a plan (`plan(fleet)`) into a serving-platform declaration by mapping its topology
+ * (`topologyOf`, constructs/planner/topology.ts): node pools with their MIG layouts, teams with their
+ * models' Triton configs, and the Triton pools of the plan's server groups. Pure: no constructs are created here.
  */
-import { getGpuType, getMigProfile, resolveGpuType } from '../catalog';
 import type { Fleet, ModelSpec } from '../fleet/types';
 import { sliceConsumption, teamConsumption } from '../planner/team-consumption';
-import type { Consumption, Plan, PlanMigConfig, PlanTeamConsumption } from '../planner/types';
+import { SHARED_OWNER, topologyOf } from '../planner/topology';
+import type { Topology, TopologyColdModel, TopologyNodePool, TopologyPlacement, TopologyServerGroup } from '../planner/topology';
+import type { Consumption, Plan, PlanTeamConsumption } from '../planner/types';
 import { MigLayout } from './mig-layout';
 import { byString } from './order';
 import type { PoolScaling, Team, TeamModel, TeamPool } from './team-contract';
-import { MAX_POOL_NAME_LENGTH } from './triton-pool';
 
 /** A GPU node pool of the platform: one node configuration (one MIG layout, or whole GPUs). */
 export interface PlatformNodePool {
@@ -84,80 +84,31 @@ export interface PlannedPlatform {
   readonly teams: readonly Team[];
   /** Pools mixing several teams' models. */
   readonly sharedPools: readonly SharedPool[];
-  /** model → pool → requests/s the plan sends there (route weights). */
+  /** model → pool → requests/s the plan sends there. */
   readonly weights: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  /** model → pool → integer HTTPRoute weight, proportional to `weights` (`routeWeights` of the planner's topology). */
+  readonly routeWeights: ReadonlyMap<string, ReadonlyMap<string, number>>;
   /** The cold pool, when the plan has one. */
   readonly cold?: PlannedColdPool;
   /** What each team consumes in the plan (as `plan.summary.teamConsumption`, recomputed from the plan's slices). */
   readonly teamConsumption?: PlanTeamConsumption;
 }
 
-const WHOLE = 'whole';
-const ALL_DISABLED = 'all-disabled';
-
-function dnsLabel(s: string): string {
-  return s.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63).replace(/-+$/, '');
-}
-
-/** A node configuration of the plan with the instance types of its nodes (sorted). */
-interface NodeConfiguration {
-  readonly config: PlanMigConfig;
-  readonly instanceTypes: readonly string[];
-}
-
-/**
- * Node configurations of the plan (`plan.migConfigs`, and one per GPU type for whole-GPU nodes), each with the
- * instance types the plan puts its nodes on. The plan must list its nodes with their instance types: nothing is
- * substituted for a missing one.
- */
-function nodeConfigurations(plan: Plan): { configs: NodeConfiguration[]; configOfGpu: Map<string, string> } {
-  if (!plan.nodes || plan.nodes.length === 0) {
-    throw new Error(`plan.nodes: expected the plan's nodes with their instance types (and plan.migConfigs for MIG nodes), got ${JSON.stringify(plan.nodes ?? null)}; plan the fleet with gpufleet plan`);
-  }
-  const missing = (v: unknown) => typeof v !== 'string' || v.length === 0;
-  for (const c of plan.migConfigs ?? []) {
-    if (missing(c.instanceType)) {
-      throw new Error(`plan.migConfigs[${c.name}].instanceType: expected the EC2 instance type of node configuration "${c.name}", got ${JSON.stringify(c.instanceType ?? null)}`);
-    }
-  }
-  const configOfGpu = new Map<string, string>();
-  const nodeByName = new Map(plan.nodes.map((n) => [n.name, n]));
-  const configs = new Map<string, { config: PlanMigConfig; instanceTypes: Set<string> }>(
-    (plan.migConfigs ?? []).map((c) => [`${c.name}|${c.gpuType}`, { config: c, instanceTypes: new Set([c.instanceType]) }]));
-  for (const g of plan.gpus) {
-    const node = nodeByName.get(g.node);
-    if (node === undefined) throw new Error(`plan.gpus[${g.id}].node: "${g.node}" is not a node of plan.nodes`);
-    const key = `${node.migConfig}|${g.type}`;
-    configOfGpu.set(g.id, key);
-    if (!configs.has(key)) {
-      if (node.migConfig !== ALL_DISABLED) {
-        throw new Error(`plan.nodes[${node.name}].migConfig: "${node.migConfig}" is not in plan.migConfigs (${[...configs.values()].map((c) => c.config.name).join(', ')})`);
-      }
-      // Whole GPUs (no MIG): the plan lists no mig-parted config for them.
-      configs.set(key, { config: { name: ALL_DISABLED, gpuType: g.type, instanceType: node.instanceType, devices: [[]], nodes: 0 }, instanceTypes: new Set() });
-    }
-  }
-  for (const n of plan.nodes) {
-    const c = configs.get(`${n.migConfig}|${n.gpuType}`);
-    if (!c) continue;
-    if (missing(n.instanceType)) {
-      throw new Error(`plan.nodes[${n.name}].instanceType: expected the EC2 instance type of the node (node configuration "${n.migConfig}"), got ${JSON.stringify(n.instanceType ?? null)}`);
-    }
-    if (c.config.name === ALL_DISABLED) {
-      (c.config as { nodes: number }).nodes += 1;
-      c.instanceTypes.add(n.instanceType);
-    } else if (n.instanceType !== c.config.instanceType) {
-      throw new Error(`plan.nodes[${n.name}].instanceType: node configuration "${c.config.name}" is for ${c.config.instanceType}, got ${n.instanceType}`);
-    }
-  }
+/** The node pool of a topology's node pool: its MIG layout, or whole GPUs on one or several instance types. */
+function platformNodePool(p: TopologyNodePool): PlatformNodePool {
+  const types = p.instanceTypes.map((x) => x.instanceType);
   return {
-    configs: [...configs.values()].map((c) => ({ config: c.config, instanceTypes: [...c.instanceTypes].sort(byString) })),
-    configOfGpu,
+    name: p.name,
+    gpuType: p.gpuType,
+    // the plan's instance type; whole-GPU nodes of one GPU type may be on several sizes
+    ...(types.length === 1 ? { instanceType: types[0] } : { instanceTypes: types }),
+    layout: p.whole ? undefined : MigLayout.fromPlan(p.config),
+    plannedNodes: p.nodes,
   };
 }
 
 /** Builds the Triton config hints of a model from its placements: the busiest placement's entry wins. */
-function plannedModel(spec: ModelSpec, placements: readonly { batch: number; instances: number; rps: number }[], given?: TeamModel): TeamModel {
+function plannedModel(spec: ModelSpec, placements: readonly TopologyPlacement[], given?: TeamModel): TeamModel {
   const byRps = [...placements].sort((a, b) => b.rps - a.rps || b.batch - a.batch || b.instances - a.instances);
   const chosen = byRps[0];
   const batches = [...new Set(placements.map((p) => p.batch))].sort((a, b) => a - b);
@@ -174,224 +125,87 @@ function plannedModel(spec: ModelSpec, placements: readonly { batch: number; ins
   };
 }
 
-/**
- * The Triton config hints of a cold model: one instance (the router counts one copy of `memoryGiB`,
- * as the planner sizes the cache), batch of its best admissible one-instance entry on the cache slice.
- */
-function coldModel(spec: ModelSpec, fleet: Fleet, gpuType: string, profile: string, given?: TeamModel): TeamModel {
-  const slice = profile === WHOLE ? 7 : getMigProfile(gpuType, profile).computeSlices;
-  const gpu = getGpuType(gpuType).id;
-  const entries = spec.profiles
-    .filter((p) => resolveGpuType(p.gpu).id === gpu && p.slice === slice && p.latencyMs <= fleet.latencyHeadroom * spec.latencySloMs)
-    .sort((a, b) => (a.instances === 1 ? 0 : 1) - (b.instances === 1 ? 0 : 1) || b.throughput - a.throughput || a.latencyMs - b.latencyMs || a.batch - b.batch);
-  const batch = entries[0]?.batch ?? 1;
-  const maxBatchSize = given?.maxBatchSize ?? spec.triton?.maxBatchSize ?? (entries[0] ? batch : 8);
+/** The Triton config hints of a cold model: one instance, the batch of the entry the topology chose on the cache slice. */
+function coldModel(spec: ModelSpec, cold: TopologyColdModel, given?: TeamModel): TeamModel {
+  const batch = cold.entry?.batch ?? 1;
+  const maxBatchSize = given?.maxBatchSize ?? spec.triton?.maxBatchSize ?? (cold.entry ? batch : 8);
   return {
     ...given,
     name: spec.name,
     platform: given?.platform ?? spec.triton?.platform ?? 'onnxruntime_onnx',
     maxBatchSize,
-    preferredBatchSizes: given?.preferredBatchSizes ?? (maxBatchSize > 0 && entries[0] && batch <= maxBatchSize ? [batch] : undefined),
+    preferredBatchSizes: given?.preferredBatchSizes ?? (maxBatchSize > 0 && cold.entry && batch <= maxBatchSize ? [batch] : undefined),
     instances: given?.instances ?? 1,
     latencySloMs: given?.latencySloMs ?? spec.latencySloMs,
     memoryGiB: given?.memoryGiB ?? spec.memoryGiB,
   };
 }
 
-/**
- * The platform declaration of a plan. Teams given in `teams` (matched by name) keep their group,
- * quota, namespace, setup hook and model overrides; their `pools` must be absent (the plan places models).
- */
-export function planDeclaration(fleet: Fleet, plan: Plan, teams: readonly Team[] = [], options: PlanRenderOptions = {}): PlannedPlatform {
-  if (plan.fleet !== fleet.name) {
-    throw new Error(`plan.fleet: the plan is for fleet "${plan.fleet}", got fleet "${fleet.name}"`);
-  }
-  const specs = new Map(fleet.models.map((m) => [m.name, m]));
-  const given = new Map(teams.map((t) => [t.name, t]));
+/** Teams given to a planned platform: no hand-written pools (the plan places models). */
+function checkGivenTeams(teams: readonly Team[]): void {
   for (const t of teams) {
     if (t.pools && t.pools.length > 0) {
       throw new Error(`teams["${t.name}"].pools: a planned platform places models by its plan, got ${t.pools.length} hand-written pool(s); remove them or render without a plan`);
     }
   }
+}
 
-  // Node pools: one per node configuration.
-  const { configs, configOfGpu } = nodeConfigurations(plan);
-  const nodePoolOfConfig = new Map<string, PlatformNodePool>();
-  const usedNames = new Set<string>();
-  for (const { config: c, instanceTypes } of [...configs].sort((a, b) => byString(a.config.name, b.config.name) || byString(a.config.gpuType, b.config.gpuType))) {
-    const gpu = resolveGpuType(c.gpuType);
-    const whole = c.devices.every((d) => d.length === 0 || d.every((s) => s.profile === WHOLE));
-    let name = dnsLabel(whole || c.name === ALL_DISABLED ? `${gpu.id}-whole` : c.name);
-    for (let i = 2; usedNames.has(name); i++) name = dnsLabel(`${c.name}-${gpu.id}-${i}`);
-    usedNames.add(name);
-    nodePoolOfConfig.set(`${c.name}|${c.gpuType}`, {
-      name,
-      gpuType: gpu.id,
-      // the plan's instance type; whole-GPU nodes of one GPU type may be on several sizes
-      ...(instanceTypes.length === 1 ? { instanceType: instanceTypes[0] } : { instanceTypes }),
-      layout: whole ? undefined : MigLayout.fromPlan(c),
-      plannedNodes: c.nodes,
-    });
-  }
-
-  // Pools: slices grouped by (node configuration, profile, model set).
-  interface Group { config: string; profile: string; models: string[]; replicas: number; rps: Map<string, number>; slices: string[] }
-  const groups = new Map<string, Group>();
-  const placements = new Map<string, { batch: number; instances: number; rps: number }[]>();
-  // Cache slices of the cold pool: grouped by (node configuration, slice kind).
-  const cacheGroups = new Map<string, { config: string; profile: string; gpuType: string; replicas: number; slices: string[] }>();
-  for (const g of [...plan.gpus].sort((a, b) => byString(a.id, b.id))) {
-    const config = configOfGpu.get(g.id)!;
-    for (const s of g.slices) {
-      if (s.cache) {
-        if (!plan.cold) throw new Error(`plan.gpus[${g.id}]: slice ${s.profile}@${s.start} is a cache slice, but the plan has no cold pool (plan.cold)`);
-        const key = `${config}#${s.profile}`;
-        const c = cacheGroups.get(key) ?? { config, profile: s.profile, gpuType: g.type, replicas: 0, slices: [] as string[] };
-        c.replicas += 1;
-        c.slices.push(`${g.id}@${s.start}`);
-        cacheGroups.set(key, c);
-        continue;
-      }
-      if (s.models.length === 0) continue;
-      const models = s.models.map((m) => m.name).sort(byString);
-      const key = `${config}#${s.profile}#${models.join(',')}`;
-      const group = groups.get(key) ?? { config, profile: s.profile, models, replicas: 0, rps: new Map(), slices: [] as string[] };
-      group.replicas += 1;
-      group.slices.push(`${g.id}@${s.start}`);
-      for (const m of s.models) {
-        if (!specs.has(m.name)) throw new Error(`plan.gpus[${g.id}]: model "${m.name}" is not in fleet "${fleet.name}"`);
-        group.rps.set(m.name, (group.rps.get(m.name) ?? 0) + m.rps);
-        placements.set(m.name, [...(placements.get(m.name) ?? []), { batch: m.batch, instances: m.instances, rps: m.rps }]);
-      }
-      groups.set(key, group);
-    }
-  }
-
-  // what each team holds on each slice (after the loop above, which names a model missing from the fleet first)
-  const held = new Map(sliceConsumption(fleet, plan).map((c) => [`${c.gpu}@${c.start}`, c.teams]));
-  const consumptionOf = (slices: readonly string[]): Record<string, Consumption> => {
-    const sum = new Map<string, { gpuEquivalents: number; costPerHour: number }>();
-    for (const k of slices) {
-      for (const [team, c] of held.get(k) ?? []) {
-        const t = sum.get(team) ?? { gpuEquivalents: 0, costPerHour: 0 };
-        t.gpuEquivalents += c.gpuEquivalents;
-        t.costPerHour += c.costPerHour;
-        sum.set(team, t);
-      }
-    }
-    const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
-    return Object.fromEntries([...sum.entries()].sort(([a], [b]) => byString(a, b)).map(([t, c]) => [t, { gpuEquivalents: r4(c.gpuEquivalents), costPerHour: r4(c.costPerHour) }]));
-  };
-  const teamOf = (model: string) => specs.get(model)!.team;
-  const tagOf = (profile: string) => (profile === WHOLE ? 'gpu' : profile.split('.')[0]);
-  const sorted = [...groups.entries()].sort(([a], [b]) => byString(a, b)).map(([, g]) => g);
-  // A model's pools must share a namespace (one route per model path): pools linked by a common model
-  // form a component, owned by its team when all its models are that team's, else shared.
-  const parent = sorted.map((_, i) => i);
-  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i])));
-  const firstWith = new Map<string, number>();
-  sorted.forEach((g, i) => {
-    for (const m of g.models) {
-      const j = firstWith.get(m);
-      if (j === undefined) firstWith.set(m, i);
-      else parent[find(i)] = find(j);
-    }
-  });
-  const componentTeams = new Map<number, Set<string>>();
-  sorted.forEach((g, i) => {
-    const root = find(i);
-    const set = componentTeams.get(root) ?? new Set<string>();
-    for (const m of g.models) set.add(teamOf(m));
-    componentTeams.set(root, set);
-  });
-  const ownerOf = (g: Group) => {
-    const owners = [...componentTeams.get(find(sorted.indexOf(g)))!].sort(byString);
-    return owners.length === 1 ? owners[0] : 'shared';
-  };
-  const coldNames = [...new Set((plan.cold?.models ?? []).map((m) => m.name))].sort(byString);
-  for (const m of coldNames) {
-    if (!specs.has(m)) throw new Error(`plan.cold.models: model "${m}" is not in fleet "${fleet.name}"`);
-  }
-  if (coldNames.length > 0 && cacheGroups.size === 0) {
-    throw new Error(`plan.cold: ${coldNames.length} cold model(s) (${coldNames.join(', ')}) but no cache slice (cache: true) in plan.gpus`);
-  }
-  const coldTeams = [...new Set(coldNames.map(teamOf))].sort(byString);
-  const coldOwner = coldTeams.length === 1 ? coldTeams[0] : 'shared';
-  if (fleet.models.some((m) => m.team === 'shared') && (sorted.some((g) => ownerOf(g) === 'shared') || (coldNames.length > 0 && coldOwner === 'shared'))) {
-    throw new Error('fleet: team "shared" is reserved for pools that serve several teams\' models; rename the team');
-  }
-  const perTag = new Map<string, number>();
-  for (const g of sorted) perTag.set(`${ownerOf(g)}-${tagOf(g.profile)}`, (perTag.get(`${ownerOf(g)}-${tagOf(g.profile)}`) ?? 0) + 1);
-  const seenTag = new Map<string, number>();
+/** The scaling of a planned pool: fixed, or the given autoscaler sized around the plan's replicas. */
+function plannedScaling(replicas: number, options: PlanRenderOptions): PoolScaling {
   const scaling = options.scaling;
   const extra = options.extraReplicas ?? 0;
-  if (!Number.isInteger(extra) || extra < 0) throw new Error(`extraReplicas: expected an integer >= 0, got ${extra}`);
-  const poolsByOwner = new Map<string, (TeamPool | SharedPool)[]>();
-  const weights = new Map<string, Map<string, number>>();
-  for (const g of sorted) {
-    const owner = ownerOf(g);
-    const base = `${owner}-${tagOf(g.profile)}`;
-    const n = (seenTag.get(base) ?? 0) + 1;
-    seenTag.set(base, n);
-    const suffix = perTag.get(base)! > 1 ? `-${n}` : '';
-    const name = `${dnsLabel(owner).slice(0, MAX_POOL_NAME_LENGTH - (base.length - owner.length) - suffix.length).replace(/-+$/, '')}-${tagOf(g.profile)}${suffix}`;
-    const nodePool = nodePoolOfConfig.get(g.config);
-    if (!nodePool) throw new Error(`plan: node configuration "${g.config.split('|')[0]}" of pool "${name}" is not in plan.migConfigs`);
-    const pool: TeamPool = {
-      name,
-      slice: g.profile,
-      models: g.models,
-      replicas: g.replicas,
-      nodePool: nodePool.name,
-      scaling:
-        !scaling || scaling.kind === 'fixed'
-          ? { kind: 'fixed' }
-          : { ...scaling, minReplicas: Math.max(scaling.minReplicas ?? g.replicas, 0), maxReplicas: Math.max(scaling.maxReplicas, g.replicas + extra) },
-    };
-    const entry = owner === 'shared' ? { ...pool, teams: [...componentTeams.get(find(sorted.indexOf(g)))!].sort(byString), consumption: consumptionOf(g.slices) } : pool;
-    poolsByOwner.set(owner, [...(poolsByOwner.get(owner) ?? []), entry]);
-    for (const [model, rps] of g.rps) {
-      const w = weights.get(model) ?? new Map<string, number>();
-      w.set(name, rps);
-      weights.set(model, w);
+  if (!scaling || scaling.kind === 'fixed') return { kind: 'fixed' };
+  return { ...scaling, minReplicas: Math.max(scaling.minReplicas ?? replicas, 0), maxReplicas: Math.max(scaling.maxReplicas, replicas + extra) };
+}
+
+/** What each team holds on a slice (`<gpu>@<start>` → team → consumption). */
+type HeldBySlice = ReadonlyMap<string, ReadonlyMap<string, Consumption>>;
+
+/** Per team (sorted), what its models hold on the given slices, rounded to 4 decimals. */
+function consumptionOf(held: HeldBySlice, slices: readonly string[]): Record<string, Consumption> {
+  const sum = new Map<string, { gpuEquivalents: number; costPerHour: number }>();
+  for (const k of slices) {
+    for (const [team, c] of held.get(k) ?? []) {
+      const t = sum.get(team) ?? { gpuEquivalents: 0, costPerHour: 0 };
+      t.gpuEquivalents += c.gpuEquivalents;
+      t.costPerHour += c.costPerHour;
+      sum.set(team, t);
     }
   }
+  const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
+  return Object.fromEntries([...sum.entries()].sort(([a], [b]) => byString(a, b)).map(([t, c]) => [t, { gpuEquivalents: r4(c.gpuEquivalents), costPerHour: r4(c.costPerHour) }]));
+}
 
-  // Cache pools: `<owner>-cache-<slice>` (numbered when the cold pool spans several kinds); the cold
-  // models are their `models` (the router loads them; nothing is loaded at start), fixed replicas.
-  const cachePools: string[] = [];
-  const cacheSorted = [...cacheGroups.entries()].sort(([a], [b]) => byString(a, b)).map(([, c]) => c);
-  if (coldNames.length > 0) {
-    const perCacheTag = new Map<string, number>();
-    for (const c of cacheSorted) perCacheTag.set(tagOf(c.profile), (perCacheTag.get(tagOf(c.profile)) ?? 0) + 1);
-    const seenCacheTag = new Map<string, number>();
-    for (const c of cacheSorted) {
-      const tag = tagOf(c.profile);
-      const n = (seenCacheTag.get(tag) ?? 0) + 1;
-      seenCacheTag.set(tag, n);
-      const suffix = `-cache-${tag}${perCacheTag.get(tag)! > 1 ? `-${n}` : ''}`;
-      const name = `${dnsLabel(coldOwner).slice(0, MAX_POOL_NAME_LENGTH - suffix.length).replace(/-+$/, '')}${suffix}`;
-      const nodePool = nodePoolOfConfig.get(c.config);
-      if (!nodePool) throw new Error(`plan: node configuration "${c.config.split('|')[0]}" of cache pool "${name}" is not in plan.migConfigs`);
-      const pool: TeamPool = { name, slice: c.profile, models: coldNames, replicas: c.replicas, nodePool: nodePool.name, scaling: { kind: 'fixed' } };
-      poolsByOwner.set(coldOwner, [...(poolsByOwner.get(coldOwner) ?? []), coldOwner === 'shared' ? { ...pool, teams: coldTeams, consumption: consumptionOf(c.slices) } : pool]);
-      cachePools.push(name);
-    }
+/** The Triton pool of a server group (with its teams and their consumption when it serves several teams' models). */
+function servingPool(g: TopologyServerGroup, options: PlanRenderOptions, held: HeldBySlice): TeamPool | SharedPool {
+  const pool: TeamPool = { name: g.name, slice: g.profile, models: g.models, replicas: g.replicas, nodePool: g.nodePool, scaling: plannedScaling(g.replicas, options) };
+  return g.owner === SHARED_OWNER ? { ...pool, teams: g.teams, consumption: consumptionOf(held, g.slices) } : pool;
+}
+
+/** The Triton pools of the topology by owner (team or `shared`): server groups, then the cold tier's cache pools. */
+function poolsByOwner(topology: Topology, options: PlanRenderOptions, held: HeldBySlice): Map<string, (TeamPool | SharedPool)[]> {
+  const out = new Map<string, (TeamPool | SharedPool)[]>();
+  const add = (owner: string, pool: TeamPool | SharedPool) => out.set(owner, [...(out.get(owner) ?? []), pool]);
+  for (const g of topology.servers) add(g.owner, servingPool(g, options, held));
+  const cold = topology.cold;
+  // cache pools: the cold models are their `models` (the router loads them; nothing is loaded at start), fixed replicas
+  for (const c of cold?.cachePools ?? []) {
+    const pool: TeamPool = { name: c.name, slice: c.profile, models: cold!.models.map((m) => m.name), replicas: c.replicas, nodePool: c.nodePool, scaling: { kind: 'fixed' } };
+    add(cold!.owner, cold!.owner === SHARED_OWNER ? { ...pool, teams: cold!.teams, consumption: consumptionOf(held, c.slices) } : pool);
   }
-  const coldSet = new Set(coldNames);
-  for (const m of coldNames) {
-    if (placements.has(m)) throw new Error(`plan.cold.models: model "${m}" is cold (served through the router) but also placed on a slice; a model is either cold or seated`);
-  }
-  const cacheKind = cacheSorted[0];
+  return out;
+}
 
-  const unplaced = fleet.models.filter((m) => !placements.has(m.name) && !coldSet.has(m.name)).map((m) => m.name).sort(byString);
-  if (unplaced.length > 0) throw new Error(`plan: model(s) ${unplaced.join(', ')} of fleet "${fleet.name}" are not placed on any slice`);
-
+/** One team per fleet team (sorted), with its models' Triton configs and its pools; given teams keep their settings. */
+function plannedTeams(fleet: Fleet, topology: Topology, teams: readonly Team[], pools: ReadonlyMap<string, readonly TeamPool[]>): Team[] {
+  const specs = new Map(fleet.models.map((m) => [m.name, m]));
+  const given = new Map(teams.map((t) => [t.name, t]));
+  const cold = new Map((topology.cold?.models ?? []).map((m) => [m.name, m]));
   const teamNames = [...new Set(fleet.models.map((m) => m.team))].sort(byString);
   for (const t of teams) {
     if (!teamNames.includes(t.name)) throw new Error(`teams["${t.name}"]: fleet "${fleet.name}" has no model of team "${t.name}" (teams: ${teamNames.join(', ')})`);
   }
-  const outTeams: Team[] = teamNames.map((name) => {
+  return teamNames.map((name) => {
     const t = given.get(name);
     const overrides = new Map((t?.models ?? []).map((m) => [m.name, m]));
     for (const m of overrides.keys()) {
@@ -399,29 +213,46 @@ export function planDeclaration(fleet: Fleet, plan: Plan, teams: readonly Team[]
     }
     const models = fleet.models
       .filter((m) => m.team === name)
-      .map((m) => (coldSet.has(m.name) && !placements.has(m.name)
-        ? coldModel(m, fleet, cacheKind.gpuType, cacheKind.profile, overrides.get(m.name))
-        : plannedModel(m, placements.get(m.name) ?? [], overrides.get(m.name))))
+      .map((m) => (cold.has(m.name)
+        ? coldModel(m, cold.get(m.name)!, overrides.get(m.name))
+        : plannedModel(m, topology.placements.get(m.name) ?? [], overrides.get(m.name))))
       .sort((a, b) => byString(a.name, b.name));
-    return { ...(t ?? {}), name, models, pools: poolsByOwner.get(name) ?? [] } as Team;
+    return { ...(t ?? {}), name, models, pools: pools.get(name) ?? [] } as Team;
   });
+}
 
+/** model → pool → requests/s of the topology's server groups. */
+function demandWeights(topology: Topology): Map<string, Map<string, number>> {
+  const weights = new Map<string, Map<string, number>>();
+  for (const g of topology.servers) {
+    for (const d of g.demand) weights.set(d.model, (weights.get(d.model) ?? new Map<string, number>()).set(g.name, d.rps));
+  }
+  return weights;
+}
+
+/**
+ * The platform declaration of a plan. Teams given in `teams` (matched by name) keep their group,
+ * quota, namespace, setup hook and model overrides; their `pools` must be absent (the plan places models).
+ */
+export function planDeclaration(fleet: Fleet, plan: Plan, teams: readonly Team[] = [], options: PlanRenderOptions = {}): PlannedPlatform {
+  checkGivenTeams(teams);
+  const extra = options.extraReplicas ?? 0;
+  if (!Number.isInteger(extra) || extra < 0) throw new Error(`extraReplicas: expected an integer >= 0, got ${extra}`);
+  const topology = topologyOf(fleet, plan);
+  // what each team holds on each slice (after the topology, which names a model missing from the fleet first)
+  const held = new Map(sliceConsumption(fleet, plan).map((c) => [`${c.gpu}@${c.start}`, c.teams]));
+  const pools = poolsByOwner(topology, options, held);
+  const cold = topology.cold;
   return {
-    nodePools: [...nodePoolOfConfig.values()].sort((a, b) => byString(a.name, b.name)),
-    teams: outTeams,
-    sharedPools: (poolsByOwner.get('shared') ?? []) as SharedPool[],
-    weights,
+    nodePools: topology.nodePools.map(platformNodePool),
+    teams: plannedTeams(fleet, topology, teams, pools),
+    sharedPools: (pools.get(SHARED_OWNER) ?? []) as SharedPool[],
+    weights: demandWeights(topology),
+    routeWeights: topology.routeWeights,
     // recomputed, not read from the plan: a saved plan's figures could be stale or edited
     teamConsumption: teamConsumption(fleet, plan),
-    ...(coldNames.length > 0
-      ? {
-        cold: {
-          owner: coldOwner,
-          pools: cachePools,
-          models: coldNames.map((name) => ({ name, memoryGiB: specs.get(name)!.memoryGiB })),
-          processOverheadGiB: fleet.processOverheadGiB,
-        },
-      }
+    ...(cold
+      ? { cold: { owner: cold.owner, pools: cold.cachePools.map((c) => c.name), models: cold.models.map(({ name, memoryGiB }) => ({ name, memoryGiB })), processOverheadGiB: cold.processOverheadGiB } }
       : {}),
   };
 }

@@ -5,7 +5,7 @@
 import { ApiObject, Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { GatewayRef, HTTPROUTE_MAX_MATCHES_PER_ROUTE, HTTPROUTE_MAX_MATCHES_PER_RULE, ModelIngressOptions, ModelRoutes, gatewayDuration } from './model-routes';
+import { GatewayRef, HTTPROUTE_MAX_MATCHES_PER_ROUTE, HTTPROUTE_MAX_MATCHES_PER_RULE, ModelIngressOptions, ModelRouteTable, gatewayDuration } from './model-routes';
 import { ROUTER_PORT } from './model-router';
 import { byString } from './order';
 import { PoolAutoscaling } from './pool-autoscaling';
@@ -55,7 +55,10 @@ export interface RoutedRouter {
 export interface PlatformServingProps {
   /** The pools, sorted by name. */
   readonly pools: readonly ServedPool[];
-  /** model → pool → weight (requests/s the plan sends); absent = weight by replicas. @default - by replicas */
+  /**
+   * model → pool → integer route weight (a plan's `routeWeights`: each pool's part of the model's planned requests/s);
+   * absent = weight by replicas. @default - by replicas
+   */
   readonly weights?: ReadonlyMap<string, ReadonlyMap<string, number>>;
   /** Namespace of the platform's shared objects. */
   readonly namespace: string;
@@ -85,7 +88,7 @@ export class PlatformServing extends Construct {
   /** model → pool name → weight, models and pools sorted. */
   public readonly routeWeights: ReadonlyMap<string, ReadonlyMap<string, number>>;
   /** The per-model routes, when there is a pool. */
-  public readonly routes?: ModelRoutes;
+  public readonly routes?: ModelRouteTable;
   /** HTTPRoutes (or the Ingress) sending the router's models to the router, in order. @default - none */
   public readonly routerRoutes: ApiObject[] = [];
 
@@ -127,26 +130,22 @@ export class PlatformServing extends Construct {
       this.routerRoutes.push(...renderRouterRoutes(this, r, routes, props.gatewayNamespace));
     }
     if (seated.length === 0) return;
-    // HTTPRoute weights are integers: a planned pool's weight is the requests/s the plan sends it, rounded (at least 1).
-    const poolWeight = (pool: TritonPool): number | undefined => {
-      if (!props.weights || routes.ingress) return undefined;
-      // Weights are per pool: take them from the models whose traffic is split across pools.
-      const split = pool.models.filter((m) => (props.weights!.get(m)?.size ?? 0) > 1);
-      const ws = split.map((m) => props.weights!.get(m)!.get(pool.name)).filter((w): w is number => w !== undefined);
-      return ws.length === 0 ? undefined : Math.max(1, Math.round(Math.max(...ws)));
-    };
-    this.routes = new ModelRoutes(this, 'Routes', {
+    this.routes = new ModelRouteTable(this, 'Routes', {
       name: routes.name,
-      pools: seated.map(({ pool }) => {
-        const weight = poolWeight(pool);
-        return weight === undefined ? pool : { pool, weight };
-      }),
+      pools: seated.map(({ pool }) => pool),
+      // per model: a model split over pools goes to each in proportion to the demand the plan sends it there
+      ...(props.weights && !routes.ingress ? { modelWeights: splitWeights(this.routeWeights) } : {}),
       ...(routes.ingress ? { ingress: routes.ingress } : { gateway: routes.gateway ?? { name: 'inference', namespace: props.gatewayNamespace } }),
       hostnames: routes.hostnames,
       requestTimeout: routes.requestTimeout,
       models: props.models?.filter((m) => !routerModels.has(m)),
     });
   }
+}
+
+/** The weights of the models served by several pools (a model on one pool takes all its traffic there). */
+function splitWeights(weights: ReadonlyMap<string, ReadonlyMap<string, number>>): Map<string, ReadonlyMap<string, number>> {
+  return new Map([...weights.entries()].filter(([, pools]) => pools.size > 1));
 }
 
 /**

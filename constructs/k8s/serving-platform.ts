@@ -430,7 +430,7 @@ export class ServingPlatform extends Construct {
     this.serving = new PlatformServing(this, 'Serving', {
       adapterNamespace: this.prerequisites.prometheusAdapter?.namespace,
       pools: [...pools.values()].sort((a, b) => byString(a.pool.name, b.pool.name)),
-      weights: planned?.weights,
+      weights: planned?.routeWeights,
       namespace: sharedNamespace,
       gatewayNamespace,
       monitoringNamespace,

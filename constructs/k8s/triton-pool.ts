@@ -18,6 +18,7 @@ import {
 } from './labels';
 import { ModelRepository } from './model-repository';
 import { assertDnsLabel, assertLabelValue } from './names';
+import { MAX_POOL_NAME_LENGTH as TOPOLOGY_MAX_POOL_NAME_LENGTH } from '../planner/topology';
 
 /** The Triton image gpufleet pins (NGC release 25.08). */
 export const DEFAULT_TRITON_IMAGE = 'nvcr.io/nvidia/tritonserver:25.08-py3';
@@ -28,9 +29,9 @@ export const TRITON_GRPC_PORT = 8001;
 export const TRITON_METRICS_PORT = 8002;
 /**
  * Longest pool name: pod names are `<pool>-<template hash>-<5 chars>` and are not truncated up to this length,
- * which the autoscaling query's pod regex relies on.
+ * which the autoscaling query's pod regex relies on (defined with the topology that names planned pools).
  */
-export const MAX_POOL_NAME_LENGTH = 40;
+export const MAX_POOL_NAME_LENGTH = TOPOLOGY_MAX_POOL_NAME_LENGTH;
 
 /** CPU and memory of the Triton container. */
 export interface TritonPoolResources {
@@ -137,6 +138,117 @@ export interface TritonPoolProps {
 const SAFE_ARG = /^--[a-z0-9-]+(=.*)?$/;
 const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 
+type ObjectMetadata = { name: string; labels: Record<string, string>; namespace?: string };
+type RepositoryBinding = ReturnType<ModelRepository['bind']>;
+type PoolDisruption = NonNullable<TritonPoolProps['disruption']>;
+interface CheckedResources { readonly cpu: string; readonly memory: string; readonly cpuLimit: string }
+
+/** `f()`, its error prefixed with `<where>.<path>: `. */
+function at<T>(where: string, path: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw new Error(`${where}.${path}: ${(e as Error).message}`);
+  }
+}
+
+function checkedPoolName(name: string): string {
+  assertDnsLabel('name', name);
+  if (name.length > MAX_POOL_NAME_LENGTH) {
+    throw new Error(`name: expected at most ${MAX_POOL_NAME_LENGTH} characters (pod names must not be truncated), got ${JSON.stringify(name)} (${name.length})`);
+  }
+  return name;
+}
+
+function checkedRepository(where: string, repository: unknown): ModelRepository {
+  if (!(repository instanceof ModelRepository)) {
+    throw new Error(`${where}.repository: expected a ModelRepository, got ${JSON.stringify(repository)}`);
+  }
+  return repository;
+}
+
+/** The pool's models: at least one, DNS labels, no duplicate; sorted. */
+function checkedModels(where: string, models: readonly string[]): string[] {
+  if (!Array.isArray(models) || models.length === 0) {
+    throw new Error(`${where}.models: expected at least one model, got ${JSON.stringify(models)}`);
+  }
+  const seen = new Set<string>();
+  models.forEach((m, i) => {
+    assertDnsLabel(`${where}.models[${i}]`, m);
+    if (seen.has(m)) throw new Error(`${where}.models[${i}]: duplicate model ${JSON.stringify(m)}`);
+    seen.add(m);
+  });
+  return [...models].sort();
+}
+
+function checkedReplicas(where: string, given: number | undefined): number {
+  const replicas = given ?? 1;
+  if (!Number.isInteger(replicas) || replicas < 0) {
+    throw new Error(`${where}.replicas: expected an integer >= 0, got ${JSON.stringify(given)}`);
+  }
+  return replicas;
+}
+
+function checkedFlag(where: string, field: string, given: boolean | undefined, fallback: boolean): boolean {
+  const value = given ?? fallback;
+  if (typeof value !== 'boolean') throw new Error(`${where}.${field}: expected true or false, got ${JSON.stringify(given)}`);
+  return value;
+}
+
+function checkedImage(where: string, image: string | undefined): string | undefined {
+  if (image !== undefined && (typeof image !== 'string' || image.length === 0 || /\s/.test(image))) {
+    throw new Error(`${where}.image: expected an image reference, got ${JSON.stringify(image)}`);
+  }
+  return image;
+}
+
+/** Seconds the startup probe allows for loading the models, at least 10. */
+function checkedLoadTimeout(where: string, timeout: Duration | undefined): number {
+  const seconds = (timeout ?? Duration.minutes(10)).toSeconds({ integral: false });
+  if (!(seconds >= 10)) throw new Error(`${where}.modelLoadTimeout: expected at least 10 seconds, got ${seconds}s`);
+  return seconds;
+}
+
+function checkedDisruption(where: string, given: TritonPoolProps['disruption']): PoolDisruption {
+  const disruption = given ?? { maxUnavailable: 1 };
+  const value = 'maxUnavailable' in disruption ? disruption.maxUnavailable : disruption.minAvailable;
+  if (!Number.isInteger(value) || value < 0) {
+    throw new Error(`${where}.disruption: expected an integer >= 0, got ${JSON.stringify(disruption)}`);
+  }
+  return disruption;
+}
+
+/** Extra tritonserver flags: `--flag[=value]`, none of those the pool sets. */
+function checkExtraArgs(where: string, extraArgs: readonly string[] | undefined): void {
+  (extraArgs ?? []).forEach((a, i) => {
+    if (!SAFE_ARG.test(a)) throw new Error(`${where}.extraArgs[${i}]: expected --flag or --flag=value, got ${JSON.stringify(a)}`);
+    const flag = a.split('=')[0];
+    if (['--model-repository', '--model-control-mode', '--load-model', '--strict-model-config', '--disable-auto-complete-config', '--strict-readiness'].includes(flag)) {
+      throw new Error(`${where}.extraArgs[${i}]: ${flag} is set by the pool, got ${JSON.stringify(a)}`);
+    }
+  });
+}
+
+/** CPU and memory of the container (and the sizes of its scratch and shared-memory volumes), checked as quantities. */
+function checkedResources(where: string, props: TritonPoolProps): CheckedResources {
+  const res = props.resources ?? {};
+  const cpu = res.cpu ?? '2';
+  const memory = res.memory ?? '8Gi';
+  const quantities: [string, string | undefined][] = [
+    ['resources.cpu', cpu],
+    ['resources.memory', memory],
+    ['resources.cpuLimit', res.cpuLimit],
+    ['shmSize', props.shmSize],
+    ['scratchSize', props.scratchSize],
+  ];
+  for (const [p, v] of quantities) {
+    if (v !== undefined && (typeof v !== 'string' || !QUANTITY.test(v) || parseFloat(v) <= 0)) {
+      throw new Error(`${where}.${p}: expected a positive Kubernetes quantity such as 500m, 2 or 8Gi, got ${JSON.stringify(v)}`);
+    }
+  }
+  return { cpu, memory, cpuLimit: res.cpuLimit ?? cpu };
+}
+
 /** A Triton Deployment on one kind of GPU slice, with its Service, ServiceMonitor and PodDisruptionBudget. */
 export class TritonPool extends Construct {
   public readonly name: string;
@@ -170,114 +282,67 @@ export class TritonPool extends Construct {
 
   public constructor(scope: Construct, id: string, props: TritonPoolProps) {
     super(scope, id);
-    assertDnsLabel('name', props.name);
-    if (props.name.length > MAX_POOL_NAME_LENGTH) {
-      throw new Error(`name: expected at most ${MAX_POOL_NAME_LENGTH} characters (pod names must not be truncated), got ${JSON.stringify(props.name)} (${props.name.length})`);
-    }
-    this.name = props.name;
     const where = `pools.${props.name}`;
-    if (!(props.repository instanceof ModelRepository)) {
-      throw new Error(`${where}.repository: expected a ModelRepository, got ${JSON.stringify(props.repository)}`);
-    }
-    this.repository = props.repository;
-
-    if (!Array.isArray(props.models) || props.models.length === 0) {
-      throw new Error(`${where}.models: expected at least one model, got ${JSON.stringify(props.models)}`);
-    }
-    const seen = new Set<string>();
-    props.models.forEach((m, i) => {
-      assertDnsLabel(`${where}.models[${i}]`, m);
-      if (seen.has(m)) throw new Error(`${where}.models[${i}]: duplicate model ${JSON.stringify(m)}`);
-      seen.add(m);
-    });
-    this.models = [...props.models].sort();
-
-    const at = <T>(path: string, f: () => T): T => {
-      try {
-        return f();
-      } catch (e) {
-        throw new Error(`${where}.${path}: ${(e as Error).message}`);
-      }
-    };
-    this.gpuType = at('gpuType', () => getGpuType(props.gpuType).id);
+    this.name = checkedPoolName(props.name);
+    this.repository = checkedRepository(where, props.repository);
+    this.models = checkedModels(where, props.models);
+    this.gpuType = at(where, 'gpuType', () => getGpuType(props.gpuType).id);
     this.profile = props.profile;
     this.migStrategy = props.migStrategy ?? 'mixed';
     if (this.migStrategy !== 'mixed' && this.migStrategy !== 'single') {
       throw new Error(`${where}.migStrategy: expected mixed or single, got ${JSON.stringify(props.migStrategy)}`);
     }
-    this.gpuResource = at('profile', () => gpuResourceName(this.gpuType, this.profile, this.migStrategy));
+    this.gpuResource = at(where, 'profile', () => gpuResourceName(this.gpuType, this.profile, this.migStrategy));
     // a layout name is a node label value (`all-1g.10gb`)
     if (props.migConfig !== undefined) assertLabelValue(`${where}.migConfig`, props.migConfig);
     this.migConfig = props.migConfig;
-
-    const replicas = props.replicas ?? 1;
-    if (!Number.isInteger(replicas) || replicas < 0) {
-      throw new Error(`${where}.replicas: expected an integer >= 0, got ${JSON.stringify(props.replicas)}`);
-    }
-    this.replicas = replicas;
+    this.replicas = checkedReplicas(where, props.replicas);
     this.namespace = props.namespace ?? Chart.of(this).namespace;
     if (this.namespace !== undefined) assertDnsLabel(`${where}.namespace`, this.namespace);
     if (props.team !== undefined) assertDnsLabel(`${where}.team`, props.team);
     this.team = props.team;
-    this.loadModelsAtStart = props.loadModelsAtStart ?? true;
-    if (typeof this.loadModelsAtStart !== 'boolean') {
-      throw new Error(`${where}.loadModelsAtStart: expected true or false, got ${JSON.stringify(props.loadModelsAtStart)}`);
-    }
-    this.strictReadiness = props.strictReadiness ?? this.loadModelsAtStart;
-    if (typeof this.strictReadiness !== 'boolean') {
-      throw new Error(`${where}.strictReadiness: expected true or false, got ${JSON.stringify(props.strictReadiness)}`);
-    }
-    const autoComplete = props.autoCompleteConfig ?? true;
-    if (typeof autoComplete !== 'boolean') {
-      throw new Error(`${where}.autoCompleteConfig: expected true or false, got ${JSON.stringify(props.autoCompleteConfig)}`);
-    }
-    this._image = props.image;
-    if (props.image !== undefined && (typeof props.image !== 'string' || props.image.length === 0 || /\s/.test(props.image))) {
-      throw new Error(`${where}.image: expected an image reference, got ${JSON.stringify(props.image)}`);
-    }
-
-    const loadTimeout = (props.modelLoadTimeout ?? Duration.minutes(10)).toSeconds({ integral: false });
-    if (!(loadTimeout >= 10)) {
-      throw new Error(`${where}.modelLoadTimeout: expected at least 10 seconds, got ${loadTimeout}s`);
-    }
-    const disruption = props.disruption ?? { maxUnavailable: 1 };
-    const dValue = 'maxUnavailable' in disruption ? disruption.maxUnavailable : disruption.minAvailable;
-    if (!Number.isInteger(dValue) || dValue < 0) {
-      throw new Error(`${where}.disruption: expected an integer >= 0, got ${JSON.stringify(disruption)}`);
-    }
-    (props.extraArgs ?? []).forEach((a, i) => {
-      if (!SAFE_ARG.test(a)) throw new Error(`${where}.extraArgs[${i}]: expected --flag or --flag=value, got ${JSON.stringify(a)}`);
-      const flag = a.split('=')[0];
-      if (['--model-repository', '--model-control-mode', '--load-model', '--strict-model-config', '--disable-auto-complete-config', '--strict-readiness'].includes(flag)) {
-        throw new Error(`${where}.extraArgs[${i}]: ${flag} is set by the pool, got ${JSON.stringify(a)}`);
-      }
-    });
+    this.loadModelsAtStart = checkedFlag(where, 'loadModelsAtStart', props.loadModelsAtStart, true);
+    this.strictReadiness = checkedFlag(where, 'strictReadiness', props.strictReadiness, this.loadModelsAtStart);
+    const autoComplete = checkedFlag(where, 'autoCompleteConfig', props.autoCompleteConfig, true);
+    this._image = checkedImage(where, props.image);
+    const loadTimeout = checkedLoadTimeout(where, props.modelLoadTimeout);
+    const disruption = checkedDisruption(where, props.disruption);
+    checkExtraArgs(where, props.extraArgs);
 
     this.selectorLabels = {
       'app.kubernetes.io/name': 'triton',
       'app.kubernetes.io/instance': this.name,
     };
-    const labels: Record<string, string> = {
-      ...(props.labels ?? {}),
+    const labels = this.poolLabels(props.labels);
+    const metadata = { name: this.name, labels, ...(this.namespace ? { namespace: this.namespace } : {}) };
+    const binding = this.repository.bind(this.namespace);
+    const resources = checkedResources(where, props);
+    if (props.nodePool !== undefined) assertLabelValue(`${where}.nodePool`, props.nodePool);
+    this.nodePool = props.nodePool;
+    const container = this.tritonContainer(binding, this.tritonArgs(binding.url, autoComplete, props.extraArgs), resources, loadTimeout);
+    const podSpec = this.podSpec(binding, container, this.nodeTerms(where, props.nodePool), props);
+    this.deployment = this.renderDeployment(metadata, labels, podSpec);
+    this.service = this.renderService(metadata);
+    this.podDisruptionBudget = this.renderBudget(metadata, disruption);
+    if (props.serviceMonitor ?? true) this.serviceMonitor = this.renderServiceMonitor(metadata, labels, props.serviceMonitorLabels);
+  }
+
+  /** Labels of the pool's objects: the given ones, the selector labels, component, pool and team. */
+  private poolLabels(given: Readonly<Record<string, string>> | undefined): Record<string, string> {
+    return {
+      ...(given ?? {}),
       ...this.selectorLabels,
       'app.kubernetes.io/component': 'inference-server',
       'app.kubernetes.io/part-of': 'gpufleet',
       [TRITON_POOL_LABEL]: this.name,
       ...(this.team ? { [TEAM_LABEL]: this.team } : {}),
     };
-    const metadata = { name: this.name, labels, ...(this.namespace ? { namespace: this.namespace } : {}) };
-    // A cache pool's Deployment and pods say so; its Service, budget and monitor are those of any pool.
-    const deploymentLabels: Record<string, string> = this.loadModelsAtStart ? labels : { ...labels, [CACHE_POOL_LABEL]: 'true' };
-    // Pods that load their models at start carry one label per model, so a Service can select every pod
-    // serving a model across pools.
-    const podLabels: Record<string, string> = { ...deploymentLabels };
-    if (this.loadModelsAtStart) {
-      for (const m of this.models) podLabels[`${TRITON_MODEL_LABEL_PREFIX}${m}`] = 'true';
-    }
+  }
 
-    const binding = this.repository.bind(this.namespace);
-    const args = [
-      `--model-repository=${binding.url}`,
+  /** tritonserver's arguments: the repository, explicit model control, the models loaded at start, ports, flags. */
+  private tritonArgs(repositoryUrl: string, autoComplete: boolean, extraArgs: readonly string[] | undefined): string[] {
+    return [
+      `--model-repository=${repositoryUrl}`,
       '--model-control-mode=explicit',
       ...(this.loadModelsAtStart ? this.models.map((m) => `--load-model=${m}`) : []),
       `--http-port=${TRITON_HTTP_PORT}`,
@@ -285,44 +350,84 @@ export class TritonPool extends Construct {
       `--metrics-port=${TRITON_METRICS_PORT}`,
       ...(this.strictReadiness ? [] : ['--strict-readiness=false']),
       ...(autoComplete ? [] : ['--disable-auto-complete-config']),
-      ...(props.extraArgs ?? []),
+      ...(extraArgs ?? []),
     ];
+  }
 
-    const res = props.resources ?? {};
-    const cpu = res.cpu ?? '2';
-    const memory = res.memory ?? '8Gi';
-    const quantities: [string, string | undefined][] = [
-      ['resources.cpu', cpu],
-      ['resources.memory', memory],
-      ['resources.cpuLimit', res.cpuLimit],
-      ['shmSize', props.shmSize],
-      ['scratchSize', props.scratchSize],
-    ];
-    for (const [p, v] of quantities) {
-      if (v !== undefined && (typeof v !== 'string' || !QUANTITY.test(v) || parseFloat(v) <= 0)) {
-        throw new Error(`${where}.${p}: expected a positive Kubernetes quantity such as 500m, 2 or 8Gi, got ${JSON.stringify(v)}`);
-      }
-    }
-    const one = k8s.Quantity.fromNumber(1);
-    const periodSeconds = 10;
-    // Only labels that exist before the node boots: the pool's own label (or the instance types of the GPU) and the
-    // layout label. GPU feature discovery's nvidia.com/gpu.product is written after boot, so Karpenter never launches
-    // a node for a pod that requires it, and time-slicing renames it (`-SHARED`) (FIDELITY.md).
-    if (props.nodePool !== undefined) assertLabelValue(`${where}.nodePool`, props.nodePool);
-    this.nodePool = props.nodePool;
+  /**
+   * The node affinity terms. Only labels that exist before the node boots: the pool's own label (or the instance types
+   * of the GPU) and the layout label. GPU feature discovery's nvidia.com/gpu.product is written after boot, so Karpenter
+   * never launches a node for a pod that requires it, and time-slicing renames it (`-SHARED`) (FIDELITY.md).
+   */
+  private nodeTerms(where: string, nodePool: string | undefined): k8s.NodeSelectorRequirement[] {
     const carriers = instanceTypesFor(this.gpuType).map((i) => i.name).sort();
-    if (props.nodePool === undefined && carriers.length === 0) {
+    if (nodePool === undefined && carriers.length === 0) {
       throw new Error(`${where}.nodePool: no catalog EC2 instance type carries ${this.gpuType}, so the pool can not select its nodes by instance type; name the node pool it runs on`);
     }
-    const nodeTerms: k8s.NodeSelectorRequirement[] = [
-      props.nodePool !== undefined
-        ? { key: POOL_LABEL, operator: 'In', values: [props.nodePool] }
+    return [
+      nodePool !== undefined
+        ? { key: POOL_LABEL, operator: 'In', values: [nodePool] }
         : { key: INSTANCE_TYPE_LABEL, operator: 'In', values: carriers },
       ...(this.migConfig ? [{ key: MIG_CONFIG_LABEL, operator: 'In', values: [this.migConfig] }] : []),
     ];
-    const httpGet = (p: string): k8s.HttpGetAction => ({ path: p, port: k8s.IntOrString.fromString('http') });
+  }
 
-    const podSpec: k8s.PodSpec = {
+  /** The Triton container: image, arguments, ports, resources with one GPU (slice), probes, hardening, volumes. */
+  private tritonContainer(binding: RepositoryBinding, args: string[], res: CheckedResources, loadTimeout: number): k8s.Container {
+    const one = k8s.Quantity.fromNumber(1);
+    const periodSeconds = 10;
+    const httpGet = (p: string): k8s.HttpGetAction => ({ path: p, port: k8s.IntOrString.fromString('http') });
+    return {
+      name: 'triton',
+      image: Lazy.any({ produce: () => this.image }) as unknown as string,
+      command: ['tritonserver'],
+      args,
+      env: [{ name: 'HOME', value: '/tmp' }, ...binding.env],
+      ports: [
+        { name: 'http', containerPort: TRITON_HTTP_PORT, protocol: 'TCP' },
+        { name: 'grpc', containerPort: TRITON_GRPC_PORT, protocol: 'TCP' },
+        { name: 'metrics', containerPort: TRITON_METRICS_PORT, protocol: 'TCP' },
+      ],
+      resources: {
+        requests: {
+          cpu: k8s.Quantity.fromString(res.cpu),
+          memory: k8s.Quantity.fromString(res.memory),
+          [this.gpuResource]: one,
+        },
+        limits: {
+          memory: k8s.Quantity.fromString(res.memory),
+          cpu: k8s.Quantity.fromString(res.cpuLimit),
+          [this.gpuResource]: one,
+        },
+      },
+      // Triton opens its HTTP endpoint once the initial models are loaded: the startup probe allows for that.
+      // Readiness is `/v2/health/ready`: with --strict-readiness (a pool that loads at start) the pod is ready once its
+      // models are; a cache pool (--strict-readiness=false) is ready once the server answers.
+      startupProbe: { httpGet: httpGet('/v2/health/ready'), periodSeconds, failureThreshold: Math.ceil(loadTimeout / periodSeconds), timeoutSeconds: 5 },
+      readinessProbe: { httpGet: httpGet('/v2/health/ready'), periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 5 },
+      // Let endpoints and gateways drop the pod before Triton stops accepting requests; Triton then drains
+      // in-flight requests (--exit-timeout-secs, 30 s) within the grace period.
+      lifecycle: { preStop: { exec: { command: ['sleep', '10'] } } },
+      livenessProbe: { httpGet: httpGet('/v2/health/live'), periodSeconds, failureThreshold: 6, timeoutSeconds: 5 },
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: 1000,
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ['ALL'] },
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      volumeMounts: [
+        { name: 'tmp', mountPath: '/tmp' },
+        { name: 'dshm', mountPath: '/dev/shm' },
+        ...binding.volumeMounts,
+      ],
+    };
+  }
+
+  /** The pod spec: service account, security context, GPU toleration, node affinity, spread over nodes, volumes. */
+  private podSpec(binding: RepositoryBinding, container: k8s.Container, nodeTerms: k8s.NodeSelectorRequirement[], props: TritonPoolProps): k8s.PodSpec {
+    return {
       serviceAccountName: binding.serviceAccountName,
       automountServiceAccountToken: false,
       priorityClassName: props.priorityClassName,
@@ -348,62 +453,26 @@ export class TritonPool extends Construct {
           labelSelector: { matchLabels: { ...this.selectorLabels } },
         },
       ],
-      containers: [
-        {
-          name: 'triton',
-          image: Lazy.any({ produce: () => this.image }) as unknown as string,
-          command: ['tritonserver'],
-          args,
-          env: [{ name: 'HOME', value: '/tmp' }, ...binding.env],
-          ports: [
-            { name: 'http', containerPort: TRITON_HTTP_PORT, protocol: 'TCP' },
-            { name: 'grpc', containerPort: TRITON_GRPC_PORT, protocol: 'TCP' },
-            { name: 'metrics', containerPort: TRITON_METRICS_PORT, protocol: 'TCP' },
-          ],
-          resources: {
-            requests: {
-              cpu: k8s.Quantity.fromString(cpu),
-              memory: k8s.Quantity.fromString(memory),
-              [this.gpuResource]: one,
-            },
-            limits: {
-              memory: k8s.Quantity.fromString(memory),
-              cpu: k8s.Quantity.fromString(res.cpuLimit ?? cpu),
-              [this.gpuResource]: one,
-            },
-          },
-          // Triton opens its HTTP endpoint once the initial models are loaded: the startup probe allows for that.
-          // Readiness is `/v2/health/ready`: with --strict-readiness (a pool that loads at start) the pod is ready once its
-          // models are; a cache pool (--strict-readiness=false) is ready once the server answers.
-          startupProbe: { httpGet: httpGet('/v2/health/ready'), periodSeconds, failureThreshold: Math.ceil(loadTimeout / periodSeconds), timeoutSeconds: 5 },
-          readinessProbe: { httpGet: httpGet('/v2/health/ready'), periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 5 },
-          // Let endpoints and gateways drop the pod before Triton stops accepting requests; Triton then drains
-          // in-flight requests (--exit-timeout-secs, 30 s) within the grace period.
-          lifecycle: { preStop: { exec: { command: ['sleep', '10'] } } },
-          livenessProbe: { httpGet: httpGet('/v2/health/live'), periodSeconds, failureThreshold: 6, timeoutSeconds: 5 },
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: 1000,
-            allowPrivilegeEscalation: false,
-            readOnlyRootFilesystem: true,
-            capabilities: { drop: ['ALL'] },
-            seccompProfile: { type: 'RuntimeDefault' },
-          },
-          volumeMounts: [
-            { name: 'tmp', mountPath: '/tmp' },
-            { name: 'dshm', mountPath: '/dev/shm' },
-            ...binding.volumeMounts,
-          ],
-        },
-      ],
+      containers: [container],
       volumes: [
         { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString(props.scratchSize ?? '50Gi') } },
         { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString(props.shmSize ?? '1Gi') } },
         ...binding.volumes,
       ],
     };
+  }
 
-    this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
+  /** The Deployment: no surge, replicas left to the autoscaler when there is one, pods rolled when a model config changes. */
+  private renderDeployment(metadata: ObjectMetadata, labels: Record<string, string>, podSpec: k8s.PodSpec): k8s.KubeDeployment {
+    // A cache pool's Deployment and pods say so; its Service, budget and monitor are those of any pool.
+    const deploymentLabels: Record<string, string> = this.loadModelsAtStart ? labels : { ...labels, [CACHE_POOL_LABEL]: 'true' };
+    // Pods that load their models at start carry one label per model, so a Service can select every pod
+    // serving a model across pools.
+    const podLabels: Record<string, string> = { ...deploymentLabels };
+    if (this.loadModelsAtStart) {
+      for (const m of this.models) podLabels[`${TRITON_MODEL_LABEL_PREFIX}${m}`] = 'true';
+    }
+    return new k8s.KubeDeployment(this, 'Deployment', {
       metadata: { ...metadata, labels: deploymentLabels },
       spec: {
         // An autoscaled pool leaves `replicas` to its HPA / ScaledObject, so re-applying the manifest does not reset it.
@@ -421,8 +490,11 @@ export class TritonPool extends Construct {
         },
       },
     });
+  }
 
-    this.service = new k8s.KubeService(this, 'Service', {
+  /** The ClusterIP Service: HTTP, gRPC (h2c) and metrics ports. */
+  private renderService(metadata: ObjectMetadata): k8s.KubeService {
+    return new k8s.KubeService(this, 'Service', {
       metadata,
       spec: {
         type: 'ClusterIP',
@@ -434,8 +506,11 @@ export class TritonPool extends Construct {
         ],
       },
     });
+  }
 
-    this.podDisruptionBudget = new k8s.KubePodDisruptionBudget(this, 'Budget', {
+  /** The PodDisruptionBudget. */
+  private renderBudget(metadata: ObjectMetadata, disruption: PoolDisruption): k8s.KubePodDisruptionBudget {
+    return new k8s.KubePodDisruptionBudget(this, 'Budget', {
       metadata,
       spec: {
         selector: { matchLabels: { ...this.selectorLabels } },
@@ -444,16 +519,17 @@ export class TritonPool extends Construct {
           : { minAvailable: k8s.IntOrString.fromNumber(disruption.minAvailable) }),
       },
     });
+  }
 
-    if (props.serviceMonitor ?? true) {
-      this.serviceMonitor = new ServiceMonitor(this, 'Monitor', {
-        metadata: { ...metadata, labels: { ...labels, ...(props.serviceMonitorLabels ?? {}) } },
-        spec: {
-          selector: { matchLabels: { ...this.selectorLabels } },
-          endpoints: [{ port: 'metrics', path: '/metrics', interval: '15s' }],
-        },
-      });
-    }
+  /** The Prometheus operator's ServiceMonitor of the metrics port. */
+  private renderServiceMonitor(metadata: ObjectMetadata, labels: Record<string, string>, extra: Readonly<Record<string, string>> | undefined): ServiceMonitor {
+    return new ServiceMonitor(this, 'Monitor', {
+      metadata: { ...metadata, labels: { ...labels, ...(extra ?? {}) } },
+      spec: {
+        selector: { matchLabels: { ...this.selectorLabels } },
+        endpoints: [{ port: 'metrics', path: '/metrics', interval: '15s' }],
+      },
+    });
   }
 
   /** `gpufleet.io/model-configs`: a digest of the configs of this pool's models that the repository holds. */

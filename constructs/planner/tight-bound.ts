@@ -35,8 +35,10 @@ export const MILP_MAX_INTEGER_COLUMNS = 400;
 export const BOUND_MAX_NODES = 400;
 
 /** One model of the relaxation (a group of models alike but for demand, merged). */
-interface BoundModel {
+export interface BoundModel {
   readonly rps: number;
+  /** Largest demand of one model in the group: a seat at entry e serves at most min(throughput_e, this). */
+  readonly maxRps: number;
   /** Models in the group: the seat row asks for this many seats. */
   readonly count: number;
   readonly budget: number;
@@ -70,12 +72,12 @@ const BUDGET_BAND = 1.05;
  * the largest budget and that member's candidates, which dominate every member's (a larger budget
  * admits more entries and divides latency by more), so the merged model is still a relaxation.
  */
-function groupModels(input: BoundInput): BoundModel[] {
+export function groupModels(input: BoundInput): BoundModel[] {
   const below = input.fleet.coldBelowRps;
   const h = input.fleet.latencyHeadroom;
   const loose = input.models.length > MERGE_BUDGETS_ABOVE;
   const tables = new TableIds(input.opts);
-  const groups = new Map<string, { rps: number; count: number; budget: number; cands: BoundModel['cands']; cold: boolean }>();
+  const groups = new Map<string, { rps: number; maxRps: number; count: number; budget: number; cands: BoundModel['cands']; cold: boolean }>();
   const out: BoundModel[] = [];
   input.models.forEach((m, i) => {
     const cold = below !== undefined && m.rps < below;
@@ -86,11 +88,12 @@ function groupModels(input: BoundInput): BoundModel[] {
     const g = groups.get(k);
     if (g) {
       g.rps += m.rps;
+      g.maxRps = Math.max(g.maxRps, m.rps);
       g.count += 1;
       if (budget > g.budget) { g.budget = budget; g.cands = input.cands[i]; }
       return;
     }
-    const entry = { rps: m.rps, count: 1, budget, cands: input.cands[i], cold };
+    const entry = { rps: m.rps, maxRps: m.rps, count: 1, budget, cands: input.cands[i], cold };
     groups.set(k, entry);
     out.push(entry);
   });
@@ -136,13 +139,40 @@ function groupKey(cands: BoundModel['cands'], budget: number, cold: boolean): st
   return parts.join(',');
 }
 
-interface Built {
+/**
+ * Seats a unit of slice time at an entry carries: max(1, throughput / maxRps). A seat's share is at
+ * most 1; and a model's placements at one entry serve at most its demand in all, so each seat there
+ * serves at most maxRps (x x throughput <= maxRps x seats) — see docs/planner.md, "Tight bound".
+ */
+export function seatsPerShare(throughput: number, maxRps: number): number {
+  return Math.max(1, throughput / maxRps);
+}
+
+/**
+ * Seat-count cuts. Rule 4 on one slice: each model's latency plus its neighbours' is at most its
+ * budget. If q models on a slice each had latency > budget / q (their own budget), their latencies
+ * would add up to more than the mean of their budgets, so more than the smallest — which rule 4
+ * forbids. So a slice holds at most q - 1 seats whose latency exceeds 1/q of their own budget, and
+ * per shape: sum of such seats <= (q - 1) x slices. `LATENCY_MARGIN_MS` keeps a latency within
+ * verifyPlan's tolerance of budget / q out of the count.
+ */
+export const SEAT_CUTS: readonly number[] = [2, 3, 4];
+const LATENCY_MARGIN_MS = 1e-6;
+
+/** Whether a seat at this latency counts in the cut for q (latency > budget / q, with margin). */
+export function heavier(latencyMs: number, budget: number, q: number): boolean {
+  return latencyMs > budget / q + LATENCY_MARGIN_MS;
+}
+
+export interface Built {
   readonly builder: LpBuilder;
   /** Layout columns per option (for the objective). */
   readonly layoutCols: number[][];
   /** Node columns per option and node option (whole instances carrying the option's GPUs). */
   readonly nodeCols: number[][];
   readonly integerCols: number;
+  /** What each served-time column is: model group, option, shape and entry (for LP-guided packing). */
+  readonly served: readonly { readonly col: number; readonly model: number; readonly option: number; readonly shape: number; readonly cand: Candidate }[];
 }
 
 /**
@@ -152,16 +182,36 @@ interface Built {
  * row feasible, so the pruned model is still a relaxation. `integral`: the layout counts and, per
  * model and shape, the number of seats (sum of x + z) are integer columns.
  */
-function build(models: readonly BoundModel[], opts: readonly GpuOption[], overhead: number, integral: boolean): Built {
+export function build(models: readonly BoundModel[], opts: readonly GpuOption[], overhead: number, integral: boolean, edges: readonly number[] = []): Built {
   const b = new LpBuilder();
-  const timeRow: number[][] = [];
-  const latRow: number[][] = [];
-  const memRow: number[][] = [];
+  // budget classes: class k holds budgets in [edges[k-1], edges[k]); a slice is of the class of its
+  // tightest budget, so its latencies add up to less than the class's upper edge (the largest budget on top)
+  const K = edges.length + 1;
+  const top = models.reduce((m, x) => Math.max(m, x.budget), 0);
+  const upper = Array.from({ length: K }, (_, k) => (k < K - 1 ? edges[k] : top));
+  const classOf = (budget: number): number => { let k = 0; while (k < K - 1 && budget >= edges[k]) k++; return k; };
+  const shapeRow: number[][] = [];
+  const timeRow: number[][][] = [];
+  const latRow: number[][][] = [];
+  const absRow: number[][][] = [];
+  const memRow: number[][][] = [];
+  // seat-count cuts: per shape, at most k - 1 seats whose latency exceeds 1/k of their budget
+  const cutRow: number[][][] = [];
   for (const o of opts) {
-    timeRow.push(o.shapes.map(() => b.row(-Infinity, 0)));
-    latRow.push(o.shapes.map(() => b.row(-Infinity, 0)));
-    memRow.push(o.shapes.map(() => b.row(-Infinity, 0)));
+    cutRow.push(o.shapes.map(() => SEAT_CUTS.map(() => b.row(-Infinity, 0))));
+    shapeRow.push(o.shapes.map(() => b.row(-Infinity, 0)));
+    timeRow.push(o.shapes.map(() => upper.map(() => b.row(-Infinity, 0))));
+    latRow.push(o.shapes.map(() => upper.map(() => b.row(-Infinity, 0))));
+    absRow.push(o.shapes.map(() => upper.map(() => (K > 1 ? b.row(-Infinity, 0) : -1))));
+    memRow.push(o.shapes.map(() => upper.map(() => b.row(-Infinity, 0))));
   }
+  // slices of each shape and class (continuous), together at most what the layouts offer
+  opts.forEach((o, k) => o.shapes.forEach((s, i) => upper.forEach((u, c) => {
+    const entries: [number, number][] = [[shapeRow[k][i], 1], [timeRow[k][i][c], -1], [latRow[k][i][c], -1], [memRow[k][i][c], -Math.max(0, s.memoryGiB - overhead)]];
+    if (absRow[k][i][c] >= 0) entries.push([absRow[k][i][c], -u]);
+    SEAT_CUTS.forEach((q, j) => entries.push([cutRow[k][i][j], -(q - 1)]));
+    b.col(0, 0, Infinity, entries);
+  })));
   let integerCols = 0;
   const layoutCols: number[][] = opts.map((o, k) => {
     const shapeIndex = new Map(o.shapes.map((s, i) => [s.profile, i]));
@@ -169,10 +219,7 @@ function build(models: readonly BoundModel[], opts: readonly GpuOption[], overhe
       const count = o.shapes.map(() => 0);
       for (const p of layout) count[shapeIndex.get(p.shape.profile)!]++;
       const entries: [number, number][] = [];
-      o.shapes.forEach((s, i) => {
-        if (count[i] === 0) return;
-        entries.push([timeRow[k][i], -count[i]], [latRow[k][i], -count[i]], [memRow[k][i], -count[i] * Math.max(0, s.memoryGiB - overhead)]);
-      });
+      o.shapes.forEach((_, i) => { if (count[i] > 0) entries.push([shapeRow[k][i], -count[i]]); });
       if (integral) integerCols++;
       return b.col(0, 0, Infinity, entries, integral);
     });
@@ -183,36 +230,45 @@ function build(models: readonly BoundModel[], opts: readonly GpuOption[], overhe
     for (const c of layoutCols[k]) b.addEntry(c, carry, 1);
     return o.nodeOptions.map((n) => b.col(0, 0, Infinity, [[carry, -n.gpusPerNode]], true));
   });
-  for (const m of models) {
+  const served: Built['served'][number][] = [];
+  models.forEach((m, mi) => {
     const demand = b.row(m.rps, Infinity);
     const seat = m.cold ? -1 : b.row(m.count, Infinity);
+    const mine = classOf(m.budget);
     opts.forEach((o, k) => {
       o.shapes.forEach((_, i) => {
         const list = m.cands[k][i];
         if (list.length === 0) return;
-        const t = timeRow[k][i];
-        const l = latRow[k][i];
-        const mem = memRow[k][i];
-        if (m.cold) {
-          // a cache slice: time at the best admissible entry, no seat (rules 3 and 5 of the cold pool)
-          b.col(0, 0, Infinity, [[demand, list[0].throughput], [t, 1]]);
-        }
-        // integral: the seats of m on this shape, the sum of its x + z, are a whole number
+        // integral: the seats of m on this shape, the sum of its x + z over classes, are a whole number
         const count = integral && seat >= 0 ? b.row(0, 0) : -1;
-        const seatRows = (e: Candidate): [number, number][] => [
-          ...(seat >= 0 ? [[seat, 1] as [number, number]] : []), ...(count >= 0 ? [[count, 1] as [number, number]] : []),
-          [l, e.latencyMs / m.budget], [mem, e.memGiB],
-        ];
-        // served time (a seat's worth of latency and memory per unit of share) ...
-        for (const e of list) b.col(0, 0, Infinity, [[demand, e.throughput], [t, 1], ...seatRows(e)]);
-        if (seat < 0) return;
-        // ... and free seats (no time), Pareto-optimal in latency and memory
-        const free = list.slice().sort((x, y) => x.latencyMs - y.latencyMs || x.memGiB - y.memGiB);
-        let minMem = Infinity;
-        for (const e of free) {
-          if (e.memGiB >= minMem) continue;
-          minMem = e.memGiB;
-          b.col(0, 0, Infinity, seatRows(e));
+        // a model may sit on slices of its own budget class or of a tighter one
+        for (let c = 0; c <= mine; c++) {
+          const t = timeRow[k][i][c];
+          if (m.cold) {
+            // a cache slice: time at the best admissible entry, no seat (rules 3 and 5 of the cold pool)
+            b.col(0, 0, Infinity, [[demand, list[0].throughput], [t, 1]]);
+          }
+          const seatRows = (e: Candidate, seats: number): [number, number][] => [
+            ...(seat >= 0 ? [[seat, seats] as [number, number]] : []), ...(count >= 0 ? [[count, seats] as [number, number]] : []),
+            [latRow[k][i][c], (seats * e.latencyMs) / m.budget], [memRow[k][i][c], seats * e.memGiB],
+            ...(absRow[k][i][c] >= 0 ? [[absRow[k][i][c], seats * e.latencyMs] as [number, number]] : []),
+            ...SEAT_CUTS.flatMap((q, j) => (heavier(e.latencyMs, m.budget, q) ? [[cutRow[k][i][j], seats] as [number, number]] : [])),
+          ];
+          // served time: per unit of share at least one seat (a share is at most 1), and at least
+          // throughput / maxRps seats (the seats at e serve at most maxRps each, so a model whose
+          // whole demand takes a small share of an entry still pays a whole seat there) ...
+          for (const e of list) {
+            served.push({ col: b.col(0, 0, Infinity, [[demand, e.throughput], [t, 1], ...seatRows(e, seatsPerShare(e.throughput, m.maxRps))]), model: mi, option: k, shape: i, cand: e });
+          }
+          if (seat < 0) continue;
+          // ... and free seats (no time), Pareto-optimal in latency and memory
+          const free = list.slice().sort((x, y) => x.latencyMs - y.latencyMs || x.memGiB - y.memGiB);
+          let minMem = Infinity;
+          for (const e of free) {
+            if (e.memGiB >= minMem) continue;
+            minMem = e.memGiB;
+            b.col(0, 0, Infinity, seatRows(e, 1));
+          }
         }
         if (count >= 0) {
           b.col(0, 0, Infinity, [[count, -1]], true);
@@ -220,12 +276,12 @@ function build(models: readonly BoundModel[], opts: readonly GpuOption[], overhe
         }
       });
     });
-  }
-  return { builder: b, layoutCols, nodeCols, integerCols };
+  });
+  return { builder: b, layoutCols, nodeCols, integerCols, served };
 }
 
 /** The model with an objective: GPUs (each layout column 1), or cost (each node at its price). */
-function withCost(built: Built, objective: 'gpus' | 'cost', opts: readonly GpuOption[], integral: boolean): LpModel {
+export function withCost(built: Built, objective: 'gpus' | 'cost', opts: readonly GpuOption[], integral: boolean): LpModel {
   const model = built.builder.build(integral);
   const colCost = new Float64Array(model.numCols);
   if (objective === 'gpus') built.layoutCols.forEach((cols) => { for (const c of cols) colCost[c] = 1; });
