@@ -9,6 +9,10 @@ import type { Fleet, FleetGpu, ModelSpec, SliceSize } from '../constructs/fleet/
 import { checkMigration, plan, planMigration, replan, verifyPlan, type Migration } from '../constructs/planner';
 import { fleetOf, model, synthProfiles } from './planner-fixtures';
 import { mutations } from './migration-mutations';
+import { propertyRuns } from './support/property-runs';
+
+// `npm test` runs the first cases of each seeded property; `npm run bench -- properties` runs them all
+const RUNS = { checked: propertyRuns(16, 60), broken: propertyRuns(12, 40) };
 
 const GPU_CHOICES: FleetGpu[][] = [
   [{ type: 'A100-80GB', mig: true }],
@@ -87,10 +91,10 @@ describe('migration properties', () => {
       const problems = checkMigration(c.next, m.running, m.target, m.migration);
       if (problems.length > 0) throw new Error(problems.slice(0, 5).join('\n'));
       return true;
-    }), { numRuns: 60, seed: 1515 });
+    }), { numRuns: RUNS.checked, seed: 1515 });
     // the property ran on real migrations, not only on fleets that could not be planned
-    expect(migrations).toBeGreaterThan(40);
-    expect(nonEmpty).toBeGreaterThan(25);
+    expect(migrations).toBeGreaterThan(RUNS.checked * 2 / 3);
+    expect(nonEmpty).toBeGreaterThan(RUNS.checked * 0.4);
   });
 
   test('the checker rejects every generated migration broken by hand', () => {
@@ -105,7 +109,7 @@ describe('migration properties', () => {
       if (problems.length === 0) throw new Error(`mutation "${mu.name}" passed the checker`);
       rejected++;
       return true;
-    }), { numRuns: 40, seed: 2929 });
-    expect(rejected).toBeGreaterThan(15);
+    }), { numRuns: RUNS.broken, seed: 2929 });
+    expect(rejected).toBeGreaterThan(RUNS.broken * 0.375);
   });
 });

@@ -4,6 +4,8 @@
 // - every test that ran on weaker input than it is written for, with the reason (noteReduced);
 // - every object validateObjects (test/support/validate.ts) left unvalidated, with the reason,
 //   grouped by reason and kind, each distinct object named once with how often it was met.
+// - the CPU time the test files cost (test/support/environment.js): the total, and with
+//   GPUFLEET_TEST_CPU=1 every file by cost.
 // The notes come from the folder GPUFLEET_TEST_NOTES made by test/support/global-setup.js.
 'use strict';
 const fs = require('fs');
@@ -21,6 +23,30 @@ function readNotes(dir) {
 function entry(map, key, make) {
   if (!map.has(key)) map.set(key, make());
   return map.get(key);
+}
+
+/**
+ * The CPU time the run's test files cost (test/support/environment.js), in one line; with `perFile`,
+ * then every file by cost. Wall-clock time on a shared machine says little: on an idle 2-core machine
+ * the run takes about the CPU time of the files over two, plus jest's start.
+ */
+function cpuLines(cpu, perFile) {
+  if (cpu.length === 0) return [];
+  const total = (n) => n.own + n.children;
+  const sum = cpu.reduce((s, n) => s + total(n), 0);
+  const lines = [`CPU time of the test files: ${sum.toFixed(1)} s (user + system, with child processes) in ${cpu.length} files`
+    + `${perFile ? '' : '; per file: GPUFLEET_TEST_CPU=1'}`];
+  if (perFile) {
+    for (const n of [...cpu].sort((a, b) => total(b) - total(a) || a.file.localeCompare(b.file))) {
+      lines.push(`  ${total(n).toFixed(2).padStart(7)} s  ${n.file}${n.children > 0 ? ` (children ${n.children.toFixed(2)} s)` : ''}`);
+    }
+    const tests = cpu.flatMap((n) => (n.tests || []).map((t) => ({ ...t, file: n.file }))).sort((a, b) => b.cpu - a.cpu).slice(0, 15);
+    if (tests.length > 0) {
+      lines.push('  the costliest tests (their hooks aside):');
+      for (const t of tests) lines.push(`  ${t.cpu.toFixed(2).padStart(7)} s  ${t.file} › ${t.name}`);
+    }
+  }
+  return lines;
 }
 
 class SummaryReporter {
@@ -93,6 +119,7 @@ class SummaryReporter {
     }
 
     if (lines.length === 0) lines.push('Every test ran and every rendered object was schema-validated.');
+    lines.push(...cpuLines(notes.filter((n) => n.kind === 'cpu'), Boolean(process.env.GPUFLEET_TEST_CPU)));
     process.stderr.write(`\n${lines.join('\n')}\n`);
   }
 }
