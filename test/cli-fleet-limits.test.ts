@@ -64,7 +64,7 @@ describe('every fleet number has a documented upper bound', () => {
   });
 
   test('fails on more than 10,000 models and more than 1,000 profile rows of one model, naming the counts', async () => {
-    const models = Array.from({ length: FLEET_LIMITS.maxModels + 1 }, (_, i) => ({ name: `m${i}`, team: 't', rps: 1, latencySloMs: 100, memoryGiB: 1, throughputPerGpu: 1000 }));
+    const models = Array.from({ length: FLEET_LIMITS.maxModels + 1 }, (_, i) => ({ name: `m${i}`, team: 't', rps: 1, latencySloMs: 100, memoryGiB: 1, throughputPerGpu: { 'A100-80GB': 1000 } }));
     expect(await refuse(mutated((d) => { d.models = models; }), 'many.json')).toEqual(['models: expected at most 10000 models, got 10001']);
     const rows = Array.from({ length: FLEET_LIMITS.maxProfilesPerModel + 1 }, (_, j) => ({ gpu: 'A100-80GB', slice: 1, batch: j + 1, instances: 1, throughput: 100 + j, latencyMs: 10 }));
     expect(await refuse(mutated((d) => { d.models[0].profiles = rows; }), 'rows.json')).toEqual(['models[0].profiles: expected at most 1000 entries, got 1001']);

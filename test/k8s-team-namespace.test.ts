@@ -157,6 +157,6 @@ describe('TeamNamespace', () => {
   test('fails on bad ports and an empty egress list', () => {
     expect(() => synth({ team: 'a', metricsPort: 0 })).toThrow('metricsPort: expected a port number 1-65535, got 0');
     expect(() => synth({ team: 'a', servingPorts: [8000, 70000] })).toThrow('servingPorts[1]: expected a port number 1-65535, got 70000');
-    expect(() => synth({ team: 'a', repositoryEgress: { cidrs: [] } })).toThrow('repositoryEgress.cidrs: expected at least one CIDR, got []');
+    expect(() => synth({ team: 'a', repositoryEgress: { cidrs: [] } })).toThrow('repositoryEgress.cidrs: expected a non-empty list of CIDRs such as 52.216.0.0/15, got []');
   });
 });

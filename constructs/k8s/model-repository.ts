@@ -9,7 +9,7 @@ import * as path from 'path';
 import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
-import { assertDnsLabel } from './names';
+import { assertCidrs, assertDnsLabel } from './names';
 import { TritonModelConfig } from './triton-model-config';
 
 /** Where the repository's volume is mounted in Triton containers (PVC storage). */
@@ -38,6 +38,14 @@ export interface ModelRepositoryS3Options {
    * @default true
    */
   readonly createServiceAccount?: boolean;
+  /**
+   * The only addresses Triton pods may reach on 443 to read the repository: the CIDRs of the region's
+   * S3 endpoints (e.g. the `com.amazonaws.<region>.s3` managed prefix list of a gateway VPC endpoint) and,
+   * with IRSA, of STS (e.g. an STS interface endpoint's subnets). Becomes the `ipBlock`s of each serving
+   * namespace's repository egress NetworkPolicy.
+   * @default - any address on 443 (S3 has no fixed address range known to the cluster)
+   */
+  readonly egressCidrs?: readonly string[];
 }
 
 /** Options of `ModelRepository.pvc()`. */
@@ -96,6 +104,7 @@ export class ModelRepository extends Construct {
       throw new Error(`storage.roleArn: expected an IAM role ARN (arn:aws:iam::<account>:role/<name>), got ${JSON.stringify(options.roleArn)}`);
     }
     if (options.serviceAccountName !== undefined) assertDnsLabel('storage.serviceAccountName', options.serviceAccountName);
+    if (options.egressCidrs !== undefined) assertCidrs('storage.egressCidrs', options.egressCidrs);
     return { kind: 's3', ...options, prefix };
   }
 

@@ -32,3 +32,18 @@ export function assertDnsLabel(path: string, value: unknown): asserts value is s
   const problem = dns1123LabelProblem(path, value);
   if (problem) throw new Error(problem);
 }
+
+const IPV4_CIDR = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/(3[0-2]|[12]?\d)$/;
+const IPV6_CIDR = /^[0-9a-fA-F:]*:[0-9a-fA-F:]*\/(12[0-8]|1[01]\d|[1-9]?\d)$/;
+
+/** A non-empty list of IPv4 or IPv6 CIDRs, as a NetworkPolicy `ipBlock.cidr` takes them. */
+export function assertCidrs(path: string, cidrs: unknown): void {
+  if (!Array.isArray(cidrs) || cidrs.length === 0) {
+    throw new Error(`${path}: expected a non-empty list of CIDRs such as 52.216.0.0/15, got ${JSON.stringify(cidrs)?.slice(0, 100)}`);
+  }
+  cidrs.forEach((c, i) => {
+    if (typeof c !== 'string' || !(IPV4_CIDR.test(c) || IPV6_CIDR.test(c))) {
+      throw new Error(`${path}[${i}]: expected a CIDR such as 52.216.0.0/15, got ${JSON.stringify(c)?.slice(0, 100)}`);
+    }
+  });
+}

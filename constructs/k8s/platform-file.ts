@@ -93,6 +93,7 @@ export const PLATFORM_FILE_KEYS: Readonly<Record<string, string>> = {
   'repository.s3.region': 'AWS region of the bucket, e.g. us-east-1 (required with s3)',
   'repository.s3.roleArn': 'IAM role Triton assumes through IRSA (default: none, EKS Pod Identity provides credentials)',
   'repository.s3.serviceAccountName': 'service account Triton runs as (default: triton-model-reader)',
+  'repository.s3.egressCidrs': 'the only CIDRs Triton pods may reach on 443 for S3 (and STS with IRSA), e.g. the region\'s S3 prefix-list CIDRs (default: any address on 443)',
   'repository.pvc.claimName': 'a ReadOnlyMany PersistentVolumeClaim present in every namespace a pool runs in',
   'repository.pvc.subPath': 'directory inside the volume that holds the repository (default: the volume root)',
   'routes.hostnames': 'host names clients use (default: any host)',
@@ -263,7 +264,7 @@ export function validatePlatformDocument(doc: unknown, source = 'platform'): { p
     if ((repo.s3 === undefined) === (repo.pvc === undefined)) {
       r.problems.push(`repository: expected exactly one of s3 or pvc, got ${repo.s3 === undefined ? 'neither' : 'both'}`);
     } else if (repo.s3 !== undefined) {
-      const s3 = r.section('repository.s3', repo.s3, ['bucket', 'prefix', 'region', 'roleArn', 'serviceAccountName']);
+      const s3 = r.section('repository.s3', repo.s3, ['bucket', 'prefix', 'region', 'roleArn', 'serviceAccountName', 'egressCidrs']);
       if (s3) repository = r.construct('repository.s3', 'storage', () => ModelRepository.s3(s3 as never));
     } else {
       const pvc = r.section('repository.pvc', repo.pvc, ['claimName', 'subPath']);

@@ -22,7 +22,7 @@ import { CheckOptions, checkPlatformObjects, podRequests } from './platform-chec
 import { PlatformBuilder, checkRegistrations, deployAddOns } from './platform-builder';
 import { PlannedPlatform, PlanRenderOptions, PlatformNodePool, SharedPool, planDeclaration } from './serving-platform-plan';
 import { BUILT_IN_PARTS, PlatformContext, PoolScaling, Team, TeamAddOn, TeamPool } from './team-contract';
-import { TeamNamespace } from './team-namespace';
+import { RepositoryEgress, TeamNamespace } from './team-namespace';
 import { modelConfig } from './team-model-config';
 import { TritonPool, TritonPoolProps } from './triton-pool';
 import { PlatformServing, PlatformRoutesOptions, ServedPool } from './serving-platform-serving';
@@ -325,7 +325,7 @@ export class ServingPlatform extends Construct {
         containerDefaults: given?.containerDefaults ?? o.team?.containerDefaults,
         gatewayNamespace,
         monitoringNamespace,
-        repositoryEgress: props.repository.kind === 's3' ? undefined : false,
+        repositoryEgress: repositoryEgressOf(props.repository),
       });
       teamNamespaces.set(o.name, ns);
       for (const r of allResources) ns.addGpuQuota(r, 0);
@@ -578,4 +578,10 @@ function describeLayout(np: PlatformNodePool): string {
   }
   // largest slices first, as operators read layouts
   return profiles.sort((a, b) => (parseInt(b, 10) || 8) - (parseInt(a, 10) || 8) || byString(a, b)).join(', ');
+}
+
+/** Egress of serving namespaces to the repository: none for a PVC, the configured CIDRs (or any address) on 443 for S3. */
+function repositoryEgressOf(storage: ModelRepositoryStorage): RepositoryEgress | false {
+  if (storage.kind !== 's3') return false;
+  return storage.egressCidrs ? { cidrs: storage.egressCidrs } : {};
 }

@@ -2,7 +2,7 @@ import { Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import { CACHE_POOL_LABEL, TEAM_LABEL } from './labels';
-import { assertDnsLabel } from './names';
+import { assertCidrs, assertDnsLabel } from './names';
 import { byString } from './order';
 import { parseQuantity } from './platform-checks';
 
@@ -142,9 +142,7 @@ export class TeamNamespace extends Construct {
     const defaults = props.containerDefaults ?? {};
     const egress = props.repositoryEgress === false ? undefined : props.repositoryEgress ?? {};
     if (egress?.port !== undefined) checkPort('repositoryEgress.port', egress.port);
-    if (egress?.cidrs !== undefined && egress.cidrs.length === 0) {
-      throw new Error('repositoryEgress.cidrs: expected at least one CIDR, got []');
-    }
+    if (egress?.cidrs !== undefined) assertCidrs('repositoryEgress.cidrs', egress.cidrs);
 
     const ns = this.namespaceName;
     this.namespace = new k8s.KubeNamespace(this, 'Namespace', {
