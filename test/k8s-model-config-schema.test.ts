@@ -12,11 +12,11 @@ import { buildDefaultPlatform } from '../examples/default-platform';
 import { buildPlannedPlatform } from '../examples/planned-platform';
 import { buildTeamStack } from '../examples/team-stack';
 import { MODEL_CONFIG_PROTO, modelConfigErrors, modelConfigSchema, parseModelConfig, startTritonStandin } from '../constructs/runtime/standin';
+import { describeIf } from './support/notes';
 import { request } from './support/triton-standin-procs';
 
 const schema = modelConfigSchema();
-if (!schema) process.stdout.write(`k8s-model-config-schema: skipped, Triton's schema ${MODEL_CONFIG_PROTO} is absent (../shared not checked out)\n`);
-const describeWithSchema = schema ? describe : describe.skip;
+const describeWithSchema = describeIf(schema !== undefined, `needs Triton's schema, and ${MODEL_CONFIG_PROTO} is absent (../shared not checked out)`);
 
 const EXAMPLES = path.resolve(__dirname, '..', 'examples');
 const exampleFleets = fs.readdirSync(EXAMPLES).filter((f) => f.endsWith('.fleet.yaml')).sort();

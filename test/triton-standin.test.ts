@@ -6,7 +6,8 @@
 import * as http from 'http';
 import * as http2 from 'http2';
 import { encodeLoadRequest } from '../constructs/runtime/grpc-repository';
-import { LoadRequest, modelConfigSchema, parseTritonArgs, RunningStandin, StandinOptions, startTritonStandin } from '../constructs/runtime/standin';
+import { LoadRequest, MODEL_CONFIG_PROTO, modelConfigSchema, parseTritonArgs, RunningStandin, StandinOptions, startTritonStandin } from '../constructs/runtime/standin';
+import { testIf } from './support/notes';
 import { inferBody, Reply, request } from './support/triton-standin-procs';
 
 const running: RunningStandin[] = [];
@@ -290,7 +291,7 @@ describe('an s3:// repository: HeadBucket, then ListObjectsV2 with a prefix, the
 
 describe('the vllm backend and instance_group (vllm_backend r25.08 src/model.py; samples/model_repository/vllm_model/config.pbtxt)', () => {
   const haveSchema = modelConfigSchema() !== undefined;
-  (haveSchema ? test : test.skip)('KIND_GPU is refused with tensor_parallel_size > 1; KIND_MODEL (the sample\'s) loads; a model that is not decoupled fails', async () => {
+  testIf(haveSchema, `needs Triton's schema, and ${MODEL_CONFIG_PROTO} is absent (../shared not checked out)`)('KIND_GPU is refused with tensor_parallel_size > 1; KIND_MODEL (the sample\'s) loads; a model that is not decoupled fails', async () => {
     const cfg = (kind: string, extra = ''): string => `name: "llm"\nbackend: "vllm"\ninstance_group [ { count: 1, kind: ${kind} } ]\n${extra}`;
     const s = await standin({
       defaultModelGiB: 1,
