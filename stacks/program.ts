@@ -127,7 +127,11 @@ export function gpufleetProgram(raw: Readonly<Record<string, string>>, ctx: Prog
   // What the stack owns: the cluster it creates or names, its bucket, the node image of its AMI type, MIG strategy mixed.
   const overrides = {
     cluster: { name: settings.clusterName, nodeRole: nodeRoleName },
-    repository: ModelRepository.s3({ bucket: settings.bucketName, prefix: settings.bucketPrefix, region: settings.region }),
+    // the bucket is the stack's; the egress CIDRs of the file (the region's S3 and STS ranges) still apply to it
+    repository: ModelRepository.s3({
+      bucket: settings.bucketName, prefix: settings.bucketPrefix, region: settings.region,
+      ...(platformFile.repository?.kind === 's3' && platformFile.repository.egressCidrs ? { egressCidrs: platformFile.repository.egressCidrs } : {}),
+    }),
     gpuOperator: { nodeImage, migStrategy: 'mixed' as const },
     // A Prometheus the cluster has in another namespace: the team network policies let it scrape from there.
     ...(has.prometheus ? { monitoringNamespace: has.prometheus.namespace } : {}),
