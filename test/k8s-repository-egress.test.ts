@@ -49,7 +49,10 @@ describe('repository egress of serving namespaces', () => {
 
   test('fails on a value that is not a CIDR, naming the path and the value', () => {
     expect(() => ModelRepository.s3({ bucket: 'models', region: 'us-east-1', egressCidrs: ['52.216.0.0/15', 's3.amazonaws.com'] }))
-      .toThrow('storage.egressCidrs[1]: expected a CIDR such as 52.216.0.0/15, got "s3.amazonaws.com"');
+      .toThrow('storage.egressCidrs[1]: expected an IPv4 CIDR block such as 203.0.113.0/24, got "s3.amazonaws.com"');
+    expect(() => ModelRepository.s3({ bucket: 'models', region: 'us-east-1', egressCidrs: ['52.216.0.1/15'] }))
+      .toThrow('storage.egressCidrs[0]: "52.216.0.1/15" has host bits set; the block is 52.216.0.0/15');
+    expect(() => ModelRepository.s3({ bucket: 'models', region: 'us-east-1', egressCidrs: ['2600:1f18::/32'] })).not.toThrow();
     expect(() => ModelRepository.s3({ bucket: 'models', region: 'us-east-1', egressCidrs: [] }))
       .toThrow('storage.egressCidrs: expected a non-empty list of CIDRs such as 52.216.0.0/15, got []');
     expect(() => ModelRepository.s3({ bucket: 'models', region: 'us-east-1', egressCidrs: ['10.0.0.0/33'] })).toThrow(/egressCidrs\[0\]/);
@@ -60,6 +63,6 @@ describe('repository egress of serving namespaces', () => {
       expect(e).toBeInstanceOf(PlatformFileError);
       problems = (e as PlatformFileError).problems;
     }
-    expect(problems.join('\n')).toContain('egressCidrs[1]: expected a CIDR such as 52.216.0.0/15, got "10.0.8.0"');
+    expect(problems.join('\n')).toContain('egressCidrs[1]: expected an IPv4 CIDR block such as 203.0.113.0/24, got "10.0.8.0"');
   });
 });

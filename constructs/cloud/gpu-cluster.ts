@@ -3,6 +3,7 @@ import * as eks from '@pulumi/aws/eks';
 import * as iam from '@pulumi/aws/iam';
 import { Provider as KubernetesProvider } from '@pulumi/kubernetes/provider';
 import * as pulumi from '@pulumi/pulumi';
+import { ipv4CidrProblem } from '../fleet/names';
 import { quote } from '../fleet/quote';
 import { POOL_LABEL } from '../k8s/labels';
 import { stableJson } from './iam-documents';
@@ -123,30 +124,7 @@ export const MAX_PUBLIC_ACCESS_CIDRS = 40;
 /** The public-endpoint CIDR list EKS uses when none is given: any IPv4 address. */
 export const OPEN_TO_THE_INTERNET = ['0.0.0.0/0'] as const;
 
-const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
-
-/**
- * The problem with an IPv4 CIDR block for the EKS public endpoint, or undefined when it is one: four decimal
- * octets 0-255 without leading zeros, a prefix length 0-32, and no host bits set (`203.0.113.5/24` is refused
- * with the network address `203.0.113.0/24`, which is what such a block means). EKS takes no IPv6 blocks
- * for an IPv4 cluster.
- */
-export function ipv4CidrProblem(path: string, value: unknown): string | undefined {
-  const m = typeof value === 'string' ? IPV4_CIDR.exec(value) : null;
-  const octets = m ? m.slice(1, 5).map((o) => (o.length > 1 && o.startsWith('0') ? NaN : Number(o))) : [];
-  const prefix = m ? Number(m[5]) : NaN;
-  if (!m || octets.some((o) => !(o >= 0 && o <= 255)) || !(prefix >= 0 && prefix <= 32) || (m[5].length > 1 && m[5].startsWith('0'))) {
-    return `${path}: expected an IPv4 CIDR block such as 203.0.113.0/24, got ${quote(value)}`;
-  }
-  const addr = ((octets[0] << 24) | (octets[1] << 16) | (octets[2] << 8) | octets[3]) >>> 0;
-  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  const network = (addr & mask) >>> 0;
-  if (network !== addr) {
-    const net = [24, 16, 8, 0].map((s) => (network >>> s) & 255).join('.');
-    return `${path}: ${quote(value)} has host bits set; the block is ${net}/${prefix}`;
-  }
-  return undefined;
-}
+export { ipv4CidrProblem };
 
 /** Problems of a public-endpoint CIDR list (each block, duplicates, the EKS quota). */
 export function publicAccessCidrsProblems(path: string, cidrs: readonly unknown[]): string[] {

@@ -36,3 +36,27 @@ export function dns1123LabelProblem(path: string, value: unknown): string | unde
   return `${path}: expected a DNS-1123 label (lowercase letters, digits and "-", starting and ending with a letter `
     + `or digit, at most ${DNS1123_LABEL_MAX_LENGTH} characters), got ${describeValue(value)}`;
 }
+
+const IPV4_CIDR_PARTS = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+
+/**
+ * The problem with an IPv4 CIDR block (the EKS public endpoint, a NetworkPolicy ipBlock), or undefined when it is one: four decimal
+ * octets 0-255 without leading zeros, a prefix length 0-32, and no host bits set (`203.0.113.5/24` is refused
+ * with the network address `203.0.113.0/24`, which is what such a block means).
+ */
+export function ipv4CidrProblem(path: string, value: unknown): string | undefined {
+  const m = typeof value === 'string' ? IPV4_CIDR_PARTS.exec(value) : null;
+  const octets = m ? m.slice(1, 5).map((o) => (o.length > 1 && o.startsWith('0') ? NaN : Number(o))) : [];
+  const prefix = m ? Number(m[5]) : NaN;
+  if (!m || octets.some((o) => !(o >= 0 && o <= 255)) || !(prefix >= 0 && prefix <= 32) || (m[5].length > 1 && m[5].startsWith('0'))) {
+    return `${path}: expected an IPv4 CIDR block such as 203.0.113.0/24, got ${quote(value)}`;
+  }
+  const addr = ((octets[0] << 24) | (octets[1] << 16) | (octets[2] << 8) | octets[3]) >>> 0;
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  const network = (addr & mask) >>> 0;
+  if (network !== addr) {
+    const net = [24, 16, 8, 0].map((s) => (network >>> s) & 255).join('.');
+    return `${path}: ${quote(value)} has host bits set; the block is ${net}/${prefix}`;
+  }
+  return undefined;
+}

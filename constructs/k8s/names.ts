@@ -3,7 +3,7 @@
  * values (MIG layout names become the value of the `nvidia.com/mig.config` node label) and
  * device-plugin config keys. Each returns a problem message (`path: expected ..., got ...`) or undefined.
  */
-import { dns1123LabelProblem } from '../fleet/names';
+import { dns1123LabelProblem, ipv4CidrProblem } from '../fleet/names';
 
 const LABEL_VALUE = /^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$/;
 
@@ -33,7 +33,6 @@ export function assertDnsLabel(path: string, value: unknown): asserts value is s
   if (problem) throw new Error(problem);
 }
 
-const IPV4_CIDR = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/(3[0-2]|[12]?\d)$/;
 const IPV6_CIDR = /^[0-9a-fA-F:]*:[0-9a-fA-F:]*\/(12[0-8]|1[01]\d|[1-9]?\d)$/;
 
 /** A non-empty list of IPv4 or IPv6 CIDRs, as a NetworkPolicy `ipBlock.cidr` takes them. */
@@ -42,8 +41,11 @@ export function assertCidrs(path: string, cidrs: unknown): void {
     throw new Error(`${path}: expected a non-empty list of CIDRs such as 52.216.0.0/15, got ${JSON.stringify(cidrs)?.slice(0, 100)}`);
   }
   cidrs.forEach((c, i) => {
-    if (typeof c !== 'string' || !(IPV4_CIDR.test(c) || IPV6_CIDR.test(c))) {
+    if (typeof c === 'string' && IPV6_CIDR.test(c)) return;
+    if (typeof c !== 'string' || !c.includes('.')) {
       throw new Error(`${path}[${i}]: expected a CIDR such as 52.216.0.0/15, got ${JSON.stringify(c)?.slice(0, 100)}`);
     }
+    const problem = ipv4CidrProblem(`${path}[${i}]`, c);
+    if (problem) throw new Error(problem);
   });
 }
