@@ -17,6 +17,7 @@ import { join, resolve } from 'path';
 import type { Fleet, ModelSpec, ProfileEntry, SliceSize } from '../constructs/fleet/types';
 import { plan, verifyPlan, warmUpSolver } from '../constructs/planner';
 import { artifactDir, ParvaArtifact, readArtifact } from './parvagpu-artifact';
+import { mulberry32 as rng } from '../constructs/planner/random';
 
 const REPO = resolve(__dirname, '..');
 
@@ -32,17 +33,6 @@ const MEMORY_GIB: Record<string, number> = {
   resnet50: 0.4, resnet101: 0.5, resnet152: 0.6, vgg16: 0.8, vgg19: 0.8,
 };
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Parses one ParvaGPU CSV (slice, batch, workers, throughput req/s, latency s); rows with 0 throughput (did not run) dropped. */
 function parseParva(text: string): ProfileEntry[] {

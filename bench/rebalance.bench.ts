@@ -19,17 +19,8 @@ import type { Fleet } from '../constructs/fleet/types';
 import { checkMigration, diffPlans, plan, planMigration, replan, verifyPlan, type Plan, type ReplanOptions } from '../constructs/planner';
 import { mapOntoRunning } from '../constructs/planner/replan';
 import { loadParva, syntheticFamily, zipfFleet } from './planner.bench';
+import { mulberry32 as rng } from '../constructs/planner/random';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function table(rows: (string | number)[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));

@@ -10,6 +10,7 @@
 import { readFileSync } from 'fs';
 import * as http from 'http';
 import { inferBody, killAll, Proc, request, startRouter, startStandin, waitFor } from '../test/support/triton-standin-procs';
+import { mulberry32 as rng } from '../constructs/planner/random';
 
 const GIB = 1024 ** 3;
 const PINNED_GBPS = 16e9 / 0.3 / 1e9;
@@ -163,16 +164,6 @@ export async function overhead(): Promise<string[]> {
   return rows;
 }
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(t ^ (t >>> 15), 1 | t);
-    x ^= x + Math.imul(x ^ (x >>> 7), 61 | x);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function zipfTrace(models: number, length: number, seed: number): number[] {
   const r = rng(seed);

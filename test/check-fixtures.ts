@@ -14,6 +14,7 @@ import { ModelRepository, ServingPlatform } from '../constructs/k8s';
 import { plan as planFleet } from '../constructs/planner';
 import type { Plan } from '../constructs/planner/types';
 import { buildDefaultPlatform } from '../examples/default-platform';
+import { mulberry32 as rng } from '../constructs/planner/random';
 
 export const PARVA_DIR = resolve(__dirname, '../../shared/profiles/parvagpu-a100-80gb');
 
@@ -40,17 +41,6 @@ export function plannedObjects(fleet: Fleet, plan: Plan = planFleet(fleet)): { o
   return { objects: chart.toJson(), platform, plan };
 }
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The ParvaGPU tables (slice, batch, workers, throughput req/s, latency s), rows that did not run dropped; undefined without ../shared. */
 function parvaProfiles(): Map<string, ProfileEntry[]> | undefined {

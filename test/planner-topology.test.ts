@@ -18,21 +18,11 @@ import { ModelRepository } from '../constructs/k8s/model-repository';
 import { ServingPlatform } from '../constructs/k8s/serving-platform';
 import { ROUTE_WEIGHT_TOTAL, routeWeights, topologyOf } from '../constructs/planner/topology';
 import type { Plan, PlanGpu, PlanNode } from '../constructs/planner/types';
+import { mulberry32 as rng } from '../constructs/planner/random';
 
 const cluster = { name: 'prod', nodeRole: 'KarpenterNodeRole-prod' };
 const repository = ModelRepository.s3({ bucket: 'models', region: 'us-east-1' });
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A random plan and its fleet: H100-80GB GPUs cut into two 3g.40gb slices (one MIG configuration), whole H100s,

@@ -7,6 +7,7 @@
  */
 import * as http from 'http';
 import { inferBody, killAll, Proc, request, standinStats, startRouter, startStandin, waitFor } from './support/triton-standin-procs';
+import { mulberry32 as rng } from '../constructs/planner/random';
 
 const TOTAL = 3000;
 const CONCURRENCY = 48;
@@ -37,16 +38,6 @@ beforeAll(async () => {
 
 afterAll(killAll);
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(t ^ (t >>> 15), 1 | t);
-    x ^= x + Math.imul(x ^ (x >>> 7), 61 | x);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Kind = 'infer' | 'metadata' | 'ready' | 'unknown' | 'big' | 'broken';
 interface Planned { kind: Kind; model: string; id: string }

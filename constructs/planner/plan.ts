@@ -20,6 +20,7 @@ import { startTightBound, TightBoundResult } from './tight-bound';
 import { mixedTypeFigures } from './type-figures';
 import { withTeamConsumption } from './team-consumption';
 import type { Plan, PlanColdPool, PlanOptions, TightBound } from './types';
+import { mulberry32 } from './random';
 
 /** Models above this count are planned with `effort: 'fast'` unless asked otherwise. */
 export const THOROUGH_MAX_MODELS = 500;
@@ -39,17 +40,6 @@ export const FAST_REPAIR_ATTEMPTS = 0;
 const RESTARTS = 6;
 const RESTART_MAX_MODELS = 40;
 
-/** Deterministic PRNG for the restarts. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Evaluated { results: TypeResult[]; cost: number; gpus: number }
 

@@ -8,6 +8,7 @@ import { assemble } from './nodes';
 import type { PackResult } from './pack';
 import type { Item } from './pattern-model';
 import { verifyPlan } from './verify-plan';
+import { mulberry32 as rng } from './random';
 
 /** verifyPlan on the neighbourhood alone: its GPUs must serve the demand it had (rules 1-6). */
 export function verified(opt: GpuOption, fleet: Fleet, items: readonly Item[], res: PackResult): boolean {
@@ -22,14 +23,4 @@ export function verified(opt: GpuOption, fleet: Fleet, items: readonly Item[], r
   return problems.length === 0;
 }
 
-/** Deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };

@@ -15,18 +15,9 @@ import { validateFleet } from '../../constructs/fleet';
 import type { Fleet } from '../../constructs/fleet/types';
 import { baselines, PlanError, plan, verifyPlan } from '../../constructs/planner';
 import type { Plan, PlanOptions } from '../../constructs/planner/types';
+import { mulberry32 as rng } from '../../constructs/planner/random';
 
-/** mulberry32: a small deterministic PRNG. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 interface GpuChoice { type: string; mig?: boolean; sizes: number[]; price?: number }
 
