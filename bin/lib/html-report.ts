@@ -8,7 +8,7 @@ import { fleetOverviewSvg } from './fleet-overview';
 import { gpuCountChart, gpuSvg } from './gpu-drawing';
 import { gib, num, pct, sharePct, usd, versus } from './format';
 import { costAgainst, typeAgainst, versusBound } from './summary-table';
-import { esc, teamColors } from './html';
+import { esc, teamColors, htmlPage } from './html';
 import { boundMethod, savings, type ColdPoolView, type GpuView, type NodeView, type PlanView } from './plan-view';
 import { teamsHtml } from './team-table';
 
@@ -43,21 +43,7 @@ export function renderReport(view: PlanView, opts: ReportOptions = {}): string {
     `<footer>gpufleet${opts.version ? ` ${esc(opts.version)}` : ''} · plan of fleet <b>${esc(view.fleet)}</b>`
       + `${opts.source ? ` from <code>${esc(opts.source)}</code>` : ''}</footer>`,
   ].join('\n');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(title)}</title>
-<style>${CSS}</style>
-</head>
-<body>
-<main>
-${body}
-</main>
-</body>
-</html>
-`;
+  return htmlPage(title, CSS, body);
 }
 
 function chartNote(view: PlanView): string {

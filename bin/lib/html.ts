@@ -33,3 +33,22 @@ export function fit(text: string, width: number, size: number): string {
 export function r(x: number, digits = 1): string {
   return String(Number(x.toFixed(digits)));
 }
+
+/** A self-contained page: the title, inline CSS and the body inside <main>. */
+export function htmlPage(title: string, css: string, body: string): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)}</title>
+<style>${css}</style>
+</head>
+<body>
+<main>
+${body}
+</main>
+</body>
+</html>
+`;
+}

@@ -11,7 +11,7 @@ import type { Migration, MigrationAction, ModelCapacity, Plan } from '../../cons
 import { type ParsedArgs } from './args';
 import { CliInputError, EXIT_OK, usageError } from './errors';
 import { num, usd } from './format';
-import { esc, fit, r, teamColors } from './html';
+import { esc, fit, r, teamColors, htmlPage } from './html';
 import { checkOutputFile, writeOutputFile, writeStdout } from './output';
 import { rebalance, rebalanceFlags, type RebalanceResult } from './rebalance';
 
@@ -64,21 +64,7 @@ export function renderMigrationReport(x: RebalanceResult, opts: MigrationReportO
     x.runbook.notes.length > 0 ? `<section class="panel"><h2>Notes</h2><ul>${x.runbook.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul></section>` : '',
     `<footer>gpufleet${opts.version ? ` ${esc(opts.version)}` : ''} · migration of fleet <b>${esc(x.fleet.name)}</b>${opts.source ? ` from <code>${esc(opts.source)}</code>` : ''}</footer>`,
   ].join('\n');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(`gpufleet migration: ${x.fleet.name}`)}</title>
-<style>${CSS}</style>
-</head>
-<body>
-<main>
-${body}
-</main>
-</body>
-</html>
-`;
+  return htmlPage(`gpufleet migration: ${x.fleet.name}`, CSS, body);
 }
 
 function actionsOf<K extends MigrationAction['kind']>(m: Migration, kind: K): Extract<MigrationAction, { kind: K }>[] {
