@@ -70,6 +70,7 @@ export function exactStage(opt: GpuOption, res: PackResult, inputs: readonly Mod
   const names = [...new Set(res.slices.flatMap((s) => s.seats.map((x) => x.model.name)))].sort();
   const headroom = fleet.latencyHeadroom;
   const overhead = fleet.processOverheadGiB;
+  if (names.length > MAX_ITEMS) return { result: res };
   const items: Item[] = names.map((n) => ({ input: byName.get(n)!, rps: byName.get(n)!.model.rps, budget: budgetOf(byName.get(n)!.model, headroom) }));
   const sets = enumerateSeatSets(opt, items, overhead, o.maxSets);
   repairTrace.log?.(`exact: ${items.length} models, ${sets ? sets.length : `more than ${o.maxSets}`} seat sets`);

@@ -238,7 +238,7 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: 
   let provenMinimum: number | undefined;
   /** Re-packs neighbourhoods of each GPU type's packing while it is above its tight bound. */
   const repaired = (rs: TypeResult[], allModels = false): TypeResult[] => {
-    if (!pendingBound || repairAttempts === 0) return rs;
+    if (!pendingBound || (repairAttempts === 0 && !exact)) return rs;
     const whole = pendingBound.finish();
     if (!whole.bound) return rs;
     return rs.map((r) => {
