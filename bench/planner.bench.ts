@@ -172,7 +172,7 @@ export async function run(): Promise<void> {
     console.log(`\nParvaGPU SC'24 scenarios — ${ATTRIBUTION}; scenarios (SLO/SLO_req_rate.csv, SLO/SLO_latency.csv) and ParvaGPU's deployment maps read at run time from ${art.dir}`);
     console.log('latencyHeadroom 0.45; memory per model assumed (bench/planner.bench.ts); ParvaGPU = GPUs of its own deployment maps (its rules, not ours)');
     console.log(`planned with exactSeatSets ${BENCH_EXACT_SEAT_SETS} (the default is ${EXACT_SEAT_SETS}); method exact = no valid plan with fewer GPUs exists (every seat set enumerated), lp/milp = the relaxation`);
-    const rows: (string | number)[][] = [['scenario', 'models', 'total rps', 'DESIGN LB', 'tight', 'method', 'GPUs', 'GPUs/tight', 'ParvaGPU', 'valid', 'ms']];
+    const rows: (string | number)[][] = [['scenario', 'models', 'total rps', 'DESIGN LB', 'tight', 'method', 'GPUs', 'GPUs/tight', 'ParvaGPU', 'valid', 'ms', 'cpu ms']];
     let equal = 0;
     let total = 0;
     let parvaTotal = 0;
@@ -187,7 +187,7 @@ export async function run(): Promise<void> {
       const own = artifact.scenarios[i].parvaGpus;
       parvaTotal += own ?? 0;
       rows.push([f.name, f.models.length, Math.round(f.models.reduce((s, m) => s + m.rps, 0)), p.summary.lowerBound.toFixed(2), tb?.gpus ?? '-', tb?.method ?? '-',
-        p.summary.gpuCount, tb ? (p.summary.gpuCount / tb.gpus).toFixed(2) : '-', own ?? '-', v.length === 0 ? 'yes' : `NO (${v.length})`, t.ms.toFixed(0)]);
+        p.summary.gpuCount, tb ? (p.summary.gpuCount / tb.gpus).toFixed(2) : '-', own ?? '-', v.length === 0 ? 'yes' : `NO (${v.length})`, t.ms.toFixed(0), t.cpuMs.toFixed(0)]);
     });
     console.log(table(rows));
     console.log(`plan = tight bound (provably fewest GPUs) on ${equal}/${scenarios.length}; ${total} GPUs in all (ParvaGPU's maps: ${parvaTotal})`);
