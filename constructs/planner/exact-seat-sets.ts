@@ -47,6 +47,12 @@ const MEMORY_SLACK_GIB = 1e-6;
  * verifyPlan accepts a plan within RULE_EPSILON (1e-9) of each rule, far inside it.
  */
 const PROOF_SLACK = 1e-6;
+/**
+ * Wall-clock safety net of the proof's solve (seconds). Budgets are node counts; this only keeps a
+ * machine under heavy load from cutting a proof short (which would leave the plan unchanged but its
+ * bound's method the relaxation's).
+ */
+const PROOF_SAFETY_SECONDS = 600;
 /** Leaves visited per seat set allowed (the enumeration visits every feasible set, maximal or not). */
 const VISITS_PER_SET = 40;
 
@@ -146,7 +152,7 @@ export function provesNoFewer(opt: GpuOption, items: readonly Item[], sets: read
   if (gpus <= 1) return gpus === 1;
   // loose side of verifyPlan's tolerance: shares may add up to 1 + epsilon, demand be short by epsilon
   const m = setModel(opt, items, sets, true, gpus - 1, 1 + PROOF_SLACK, 1 - PROOF_SLACK);
-  const r = solveLp(m.builder.build(true), { maxNodes, mipRelGap: 1, firstSolution: true });
+  const r = solveLp(m.builder.build(true), { maxNodes, mipRelGap: 1, firstSolution: true, safetySeconds: PROOF_SAFETY_SECONDS });
   return r.status === 'infeasible';
 }
 
