@@ -1,9 +1,9 @@
 /**
- * Label and annotation keys: one definition (constructs/k8s/labels.ts), exported once from the barrel, and
+ * Label and annotation keys: one definition (constructs/k8s/common/labels.ts), exported once from the barrel, and
  * used by the node pool, the Triton pool and the cloud node groups.
  */
 import * as k8sBarrel from '../constructs/k8s';
-import * as labels from '../constructs/k8s/labels';
+import * as labels from '../constructs/k8s/common/labels';
 
 describe('label keys', () => {
   test('the barrel exports the one definition of each key', () => {

@@ -1,4 +1,4 @@
-import { checkPlatformObjects, collectFacts, containerRequests, parseQuantity, podRequests } from '../constructs/k8s/platform-checks';
+import { checkPlatformObjects, collectFacts, containerRequests, parseQuantity, podRequests } from '../constructs/k8s/platform/platform-checks';
 
 /** A consistent little platform as plain objects; each test breaks one thing. */
 function fixture() {
