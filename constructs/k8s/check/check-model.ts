@@ -11,7 +11,7 @@ import { LabelRequirement, instanceTypeLabels, nodePoolInstanceTypes, nodePoolRe
 import { DEVICE_PLUGIN_CONFIG_LABEL, MIG_CONFIG_LABEL } from '../common/labels';
 import { NodeAllocatableOptions } from '../gpu/node-allocatable';
 import { ResolvedPrerequisites, readPrerequisites } from '../platform/platform-prerequisites';
-import { parseQuantity } from '../platform/platform-checks';
+import { parseQuantity } from '../common/quantity';
 
 /** The name of an object for findings: `Kind namespace/name` (or `Kind name` for cluster objects). */
 export function objectRef(o: any): string {

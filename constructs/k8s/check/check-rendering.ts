@@ -18,7 +18,7 @@ import { checkAutoscaling } from './check-autoscaling';
 import { CheckFinding, CheckRule, checkCapacity, checkProvisioning, nodesAtMaximum } from './check-capacity';
 import { MigPartedEntry, RenderingModel, gpuTypesOfFilter, objectRef, readRendering } from './check-model';
 import { deviceView } from './check-nodes';
-import { parseQuantity } from '../platform/platform-checks';
+import { parseQuantity } from '../common/quantity';
 
 export type { CheckFinding, CheckRule } from './check-capacity';
 

@@ -15,7 +15,8 @@ import type { GpuOperatorProps } from '../gpu/gpu-operator';
 import { ModelRepository, type ModelRepositoryStorage } from '../serving/model-repository';
 import { PlatformFileError, type PlatformFile } from './platform-file';
 import type { PlatformPrerequisites } from './platform-prerequisites';
-import { ServingPlatform, type PlatformCluster, type PlatformPlan, type ServingPlatformProps } from './serving-platform';
+import { ServingPlatform } from './serving-platform';
+import type { PlatformCluster, PlatformPlan, ServingPlatformProps } from './serving-platform-props';
 import type { PoolScaling } from '../teams/team-contract';
 
 /** Id of the chart: its manifest is `<outdir>/gpufleet.k8s.yaml`. */

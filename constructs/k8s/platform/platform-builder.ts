@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
-import type { ServingPlatform, ServingPlatformProps } from './serving-platform';
-import { BUILT_IN_PARTS, PlatformContext, Team, TeamAddOn } from '../teams/team-contract';
+import type { ServingPlatformProps } from './serving-platform-props';
+import { BUILT_IN_PARTS, PlatformContext, PlatformInstance, Team, TeamAddOn } from '../teams/team-contract';
 
 /**
  * Rejects teams and add-ons registered more than once, and add-ons that take a built-in part's id.
@@ -64,7 +64,7 @@ type Mutable<T> = { -readonly [K in keyof T]?: T[K] };
 export class PlatformBuilder {
   private props: Mutable<ServingPlatformProps> = {};
 
-  constructor(private readonly factory: (scope: Construct, id: string, props: ServingPlatformProps) => ServingPlatform) {}
+  constructor(private readonly factory: (scope: Construct, id: string, props: ServingPlatformProps) => PlatformInstance) {}
 
   /** The EKS cluster the GPU node pools join. */
   public cluster(cluster: ServingPlatformProps['cluster']): this {
@@ -141,7 +141,7 @@ export class PlatformBuilder {
   }
 
   /** Creates the platform under `scope`. */
-  public build(scope: Construct, id: string): ServingPlatform {
+  public build(scope: Construct, id: string): PlatformInstance {
     checkRegistrations(this.props.teams ?? [], this.props.addOns ?? []);
     return this.factory(scope, id, this.props as ServingPlatformProps);
   }

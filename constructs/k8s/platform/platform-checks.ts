@@ -19,6 +19,7 @@ import { WHOLE_GPU_RESOURCE } from '../gpu/gpu-resources';
 import {
   KARPENTER_WELL_KNOWN_LABELS, LabelRequirement, incompatibility, nodePoolInstanceTypes, nodePoolRequirements, podRequirementTerms,
 } from '../gpu/karpenter-requirements';
+import { parseQuantity } from '../common/quantity';
 import { DEVICE_PLUGIN_CONFIG_LABEL, MIG_CONFIG_LABEL, TEAM_LABEL } from '../common/labels';
 import type { InstanceType } from '../../catalog';
 
@@ -124,10 +125,6 @@ function num(v: unknown): number | undefined {
   return undefined;
 }
 
-const SUFFIX: Readonly<Record<string, number>> = {
-  '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50,
-};
-
 /**
  * CPU (cores) and memory (bytes) a container requests: a request defaults to the limit when only the limit is
  * set, as Kubernetes does.
@@ -147,14 +144,6 @@ export function podRequests(pod: { readonly containers?: readonly any[] } | unde
     memory += r.memory;
   }
   return { cpu, memory };
-}
-
-/** A Kubernetes quantity (`500m`, `2`, `8Gi`, `1.5G`) as a number (cores, bytes), or undefined. */
-export function parseQuantity(v: unknown): number | undefined {
-  if (typeof v === 'number') return v;
-  if (typeof v !== 'string') return undefined;
-  const m = /^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|P|Ki|Mi|Gi|Ti|Pi)?$/.exec(v.trim());
-  return m ? Number(m[1]) * SUFFIX[m[2] ?? ''] : undefined;
 }
 
 /** Bytes as the largest binary unit that keeps a whole or one-decimal number (`300Gi`, `1.5Ti`). */

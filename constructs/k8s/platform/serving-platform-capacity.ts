@@ -6,7 +6,7 @@
  */
 import type { InstanceType } from '../../catalog';
 import { CpuMemory, podShare } from '../gpu/node-allocatable';
-import { parseQuantity } from './platform-checks';
+import { parseQuantity } from '../common/quantity';
 import type { TritonPoolResources } from '../serving/triton-pool';
 
 /** A node pool as the sizing sees it. */

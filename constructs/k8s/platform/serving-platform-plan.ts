@@ -10,7 +10,7 @@ import type { Topology, TopologyColdModel, TopologyNodePool, TopologyPlacement, 
 import type { Consumption, Plan, PlanTeamConsumption } from '../../planner/types';
 import { MigLayout } from '../gpu/mig-layout';
 import { byString } from '../common/order';
-import type { PoolScaling, Team, TeamModel, TeamPool } from '../teams/team-contract';
+import type { PoolScaling, SharedPool, Team, TeamModel, TeamPool } from '../teams/team-contract';
 
 /** A GPU node pool of the platform: one node configuration (one MIG layout, or whole GPUs). */
 export interface PlatformNodePool {
@@ -52,14 +52,6 @@ export interface PlanRenderOptions {
   readonly scaling?: PoolScaling;
   /** Replicas an autoscaled planned pool may add above the plan's (for bursts). @default 0 */
   readonly extraReplicas?: number;
-}
-
-/** A planned Triton pool that serves models of more than one team. */
-export interface SharedPool extends TeamPool {
-  /** Teams whose models the pool serves, sorted. */
-  readonly teams: readonly string[];
-  /** Per team (sorted): the GPU-equivalents and cost per hour its models hold on the pool's slices (planner/team-consumption.ts). */
-  readonly consumption?: Readonly<Record<string, Consumption>>;
 }
 
 /**

@@ -9,99 +9,29 @@
  */
 import { ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import type { Fleet } from '../../fleet/types';
 import { plan as planFleet } from '../../planner';
-import type { Plan } from '../../planner/types';
-import { GpuNodePool, GpuNodePoolProps, gpuNodePoolInstanceTypes } from '../gpu/gpu-node-pool';
-import { GpuOperator, GpuOperatorProps } from '../gpu/gpu-operator';
+import { GpuNodePool, gpuNodePoolInstanceTypes } from '../gpu/gpu-node-pool';
+import { GpuOperator } from '../gpu/gpu-operator';
 import { WHOLE_GPU_RESOURCE, gpuResourceName, MigStrategy } from '../gpu/gpu-resources';
 import { ModelRepository, ModelRepositoryStorage } from '../serving/model-repository';
 import { assertDnsLabel } from '../common/names';
 import { byString } from '../common/order';
 import { CheckOptions, checkPlatformObjects, podRequests } from './platform-checks';
 import { PlatformBuilder, checkRegistrations, deployAddOns } from './platform-builder';
-import { PlannedPlatform, PlanRenderOptions, PlatformNodePool, SharedPool, planDeclaration } from './serving-platform-plan';
-import { BUILT_IN_PARTS, PlatformContext, PoolScaling, Team, TeamAddOn, TeamPool } from '../teams/team-contract';
+import { PlannedPlatform, PlatformNodePool, planDeclaration } from './serving-platform-plan';
+import { BUILT_IN_PARTS, PlatformContext, PoolScaling, SharedPool, Team, TeamPool } from '../teams/team-contract';
 import { RepositoryEgress, TeamNamespace } from '../teams/team-namespace';
 import { modelConfig } from '../teams/team-model-config';
-import { TritonPool, TritonPoolProps } from '../serving/triton-pool';
-import { PlatformServing, PlatformRoutesOptions, ServedPool } from './serving-platform-serving';
+import { TritonPool } from '../serving/triton-pool';
+import { PlatformServing, ServedPool } from './serving-platform-serving';
 import { CapacityDemand, CapacityNodePool, nodePoolPodShare, podResources, sizeCapacity } from './serving-platform-capacity';
-import { PlatformPrerequisites, PrerequisitesDeclaration, ResolvedPrerequisites, resolvePrerequisites } from './platform-prerequisites';
+import { PrerequisitesDeclaration, ResolvedPrerequisites, resolvePrerequisites } from './platform-prerequisites';
 import type { CpuMemory } from '../gpu/node-allocatable';
 import { PlatformRouter, PlatformRouterOptions, PlatformRouterProps } from './serving-platform-router';
 import { LatencyObjective } from '../serving/latency-budget';
 import { annotateTeamConsumption } from '../teams/team-consumption-annotations';
+import type { PlatformPlan, ServingPlatformProps } from './serving-platform-props';
 
-
-/** The EKS cluster the node pools join. */
-export interface PlatformCluster {
-  /** Cluster name (Karpenter discovery tag). */
-  readonly name: string;
-  /** IAM role name of the GPU nodes. */
-  readonly nodeRole: string;
-}
-
-/** A plan to render, with the fleet it was made from. */
-export interface PlatformPlan extends PlanRenderOptions {
-  readonly fleet: Fleet;
-  /** The plan of `fleet`. @default - `plan(fleet)`: the fleet is planned here */
-  readonly plan?: Plan;
-  /** The model router of the plan's cold pool (fleet `coldBelowRps`). @default - ModelRouter defaults */
-  readonly router?: PlatformRouterOptions;
-}
-
-/** Triton pool settings every pool of the platform shares. */
-export type PoolDefaults = Partial<Pick<TritonPoolProps,
-  'image' | 'resources' | 'modelLoadTimeout' | 'shmSize' | 'scratchSize' | 'disruption' | 'serviceMonitorLabels' | 'priorityClassName' | 'extraArgs'>>;
-
-export interface ServingPlatformProps {
-  /** The cluster the node pools join. */
-  readonly cluster: PlatformCluster;
-  /** Where the model repository lives: `ModelRepository.s3(...)` or `ModelRepository.pvc(...)`. */
-  readonly repository: ModelRepositoryStorage;
-  /** GPU operator settings. @default {} - the operator with gpufleet's defaults (mixed strategy, AL2023 NVIDIA nodes) */
-  readonly gpuOperator?: GpuOperatorProps;
-  /** GPU node pools, each one node configuration. With `plan`, appended to the plan's. @default - none */
-  readonly nodePools?: readonly PlatformNodePool[];
-  /** Settings of every node pool besides name, GPU and layout. @default - GpuNodePool defaults */
-  readonly nodePoolDefaults?: Partial<Omit<GpuNodePoolProps, 'name' | 'gpuType' | 'clusterName' | 'nodeRole' | 'migLayout' | 'instanceTypes' | 'devicePluginConfig' | 'migStrategy'>>;
-  /** Teams. With `plan`, teams are the fleet's and these only add settings (matched by name). @default - none */
-  readonly teams?: readonly Team[];
-  /** Add-ons, deployed in declared order after the built-in parts. @default - none */
-  readonly addOns?: readonly TeamAddOn[];
-  /** A plan to render instead of hand-written pools. @default - none */
-  readonly plan?: PlatformPlan;
-  /** Scaling of pools that set none. @default { kind: 'fixed' } */
-  readonly defaultScaling?: PoolScaling;
-  /** Triton settings of every pool. @default - TritonPool defaults */
-  readonly poolDefaults?: PoolDefaults;
-  /** Routing. @default - see `PlatformRoutesOptions` */
-  readonly routes?: PlatformRoutesOptions;
-  /** Namespace of pools that serve several teams' models (planned platforms). @default 'serving-shared' */
-  readonly sharedNamespace?: string;
-  /** Namespace of the gateway that routes to the pools. @default 'gateway-system' */
-  readonly gatewayNamespace?: string;
-  /** Namespace of Prometheus. @default 'monitoring' */
-  readonly monitoringNamespace?: string;
-  /** Directory under the synth output for the `config.pbtxt` files. @default 'model-repository' */
-  readonly configDirectory?: string;
-  /**
-   * What the cluster provides that the platform does not install (README "Prerequisites"); rendered into the
-   * ConfigMap `gpufleet-prerequisites` so `gpufleet check` knows it.
-   * @default - Karpenter with NodeOverlay, Prometheus operator and prometheus-adapter in `monitoringNamespace`, KEDA,
-   * a Gateway API implementation, Flux; no other metrics source
-   */
-  readonly prerequisites?: PlatformPrerequisites;
-  /**
-   * Share of each model's latency SLO left to compute, as the fleet's `latencyHeadroom`, in (0, 1]; with the models'
-   * `latencySloMs` it sets their batching delays and their pools' autoscaling targets (latency-budget.ts).
-   * @default - the planned fleet's `latencyHeadroom`, else 0.5
-   */
-  readonly latencyHeadroom?: number;
-  /** Settings of the model routers of hand-written cache pools (`TeamPool.cache`). @default - ModelRouter defaults */
-  readonly router?: PlatformRouterOptions;
-}
 
 /** Annotation on an autoscaler whose maxReplicas the node pool's size lowered: the note saying from what and why. */
 export const MAX_REPLICAS_LOWERED_ANNOTATION = 'gpufleet.io/max-replicas-lowered';
@@ -584,4 +514,10 @@ function describeLayout(np: PlatformNodePool): string {
 function repositoryEgressOf(storage: ModelRepositoryStorage): RepositoryEgress | false {
   if (storage.kind !== 's3') return false;
   return storage.egressCidrs ? { cidrs: storage.egressCidrs } : {};
+}
+
+// What add-ons and team setup hooks see as `ctx.platform` (teams/team-contract.ts declares it without importing this file).
+declare module '../teams/team-contract' {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging
+  interface PlatformInstance extends ServingPlatform {}
 }

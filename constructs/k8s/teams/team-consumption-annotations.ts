@@ -11,7 +11,7 @@
  *   pools with the namespace they run in, so a quota of 0 GPUs says where the team's GPUs are.
  */
 import type { PlanTeamConsumption } from '../../planner/types';
-import type { SharedPool } from '../platform/serving-platform-plan';
+import type { SharedPool } from './team-contract';
 import type { TeamNamespace } from './team-namespace';
 import type { TritonPool } from '../serving/triton-pool';
 

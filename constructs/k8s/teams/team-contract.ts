@@ -6,7 +6,7 @@
  * by `ServingPlatform` in a fixed, documented order (see `ServingPlatform`).
  */
 import type { Construct } from 'constructs';
-import type { ServingPlatform } from '../platform/serving-platform';
+import type { Consumption } from '../../planner/types';
 import type { TeamNamespace, TeamQuota, ContainerDefaults } from './team-namespace';
 import type { PoolAutoscalingEngine, PoolAutoscalingProps } from '../serving/pool-autoscaling';
 import type { TritonModelConfigProps } from '../serving/triton-model-config';
@@ -82,6 +82,14 @@ export interface TeamPool {
   readonly cache?: boolean;
 }
 
+/** A planned Triton pool that serves models of more than one team. */
+export interface SharedPool extends TeamPool {
+  /** Teams whose models the pool serves, sorted. */
+  readonly teams: readonly string[];
+  /** Per team (sorted): the GPU-equivalents and cost per hour its models hold on the pool's slices (planner/team-consumption.ts). */
+  readonly consumption?: Readonly<Record<string, Consumption>>;
+}
+
 /** A team: its namespace, its models, and (when not planned) the pools that serve them. */
 export interface Team {
   /** Team name, a DNS-1123 label; also the namespace name unless `namespace` is given. */
@@ -127,6 +135,13 @@ export interface TeamAddOn {
 /** Ids of the parts every `ServingPlatform` deploys before add-ons run; add-ons may depend on them. */
 export const BUILT_IN_PARTS = ['gpu-operator', 'mig-config', 'node-pools', 'model-repository'] as const;
 
+/**
+ * The platform construct add-ons and team setup hooks see: a `ServingPlatform`. platform/serving-platform.ts merges
+ * `extends ServingPlatform` into this interface, so that this contract (below the platform) does not import it.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging
+export interface PlatformInstance extends Construct {}
+
 /** What add-ons and team setup hooks see. */
 export interface PlatformContext {
   /** Where add-ons add their constructs (the platform construct). */
@@ -135,7 +150,7 @@ export interface PlatformContext {
    * The platform being built. Add-ons run before the teams exist: its `gpuOperator`, `nodePools` and
    * `repository` are set, `teams`, `pools` and `serving` only by the time team `setup` hooks run.
    */
-  readonly platform: ServingPlatform;
+  readonly platform: PlatformInstance;
   /** Ids of the built-in parts and add-ons deployed so far, in order. */
   readonly deployed: readonly string[];
   /** Namespace of the platform's shared objects (routes, shared pools). */

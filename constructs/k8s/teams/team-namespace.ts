@@ -4,7 +4,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { CACHE_POOL_LABEL, TEAM_LABEL } from '../common/labels';
 import { assertCidrs, assertDnsLabel } from '../common/names';
 import { byString } from '../common/order';
-import { parseQuantity } from '../platform/platform-checks';
+import { parseQuantity } from '../common/quantity';
 
 /** Default Kubernetes version the Pod Security labels pin. */
 const POD_SECURITY_VERSION = 'v1.28';
