@@ -1,39 +1,10 @@
-export * from './teams/team-namespace';
-export * from './teams/team-contract';
-export * from './platform/platform-checks';
-export * from './serving/triton-model-config';
-export * from './serving/model-repository';
-export * from './serving/triton-pool';
-export * from './gpu/gpu-resources';
-export * from './gpu/mig-layout';
-export * from './gpu/mig-config';
-export * from './gpu/mig-config-relayout';
-export * from './gpu/time-slicing-config';
-export * from './common/image-reference';
-export * from './gpu/gpu-operator-values';
-export * from './gpu/gpu-operator';
-export * from './gpu/gpu-node-pool';
-export * from './common/names';
-export * from './common/labels';
-export * from './serving/prometheus-adapter-rules';
-export * from './serving/pool-autoscaling';
-export * from './platform/platform-builder';
-export * from './platform/serving-platform-plan';
-export * from './platform/serving-platform-serving';
-export * from './platform/serving-platform';
-export * from './serving/model-routes';
-export * from './serving/model-router';
-export * from './platform/serving-platform-router';
-export * from './gpu/node-allocatable';
-export * from './gpu/karpenter-requirements';
-export * from './platform/platform-prerequisites';
-export * from './platform/serving-platform-capacity';
-export * from './check/check-model';
-export * from './check/check-rendering';
-export { promqlMetrics } from './check/check-autoscaling';
-export * from './platform/migration-runbook';
-export * from './serving/latency-budget';
-export * from './teams/team-model-config';
-export * from './platform/platform-file';
-export * from './platform/fleet-platform';
-export * from './teams/team-consumption-annotations';
+/**
+ * The k8s (cdk8s) layer, grouped by concern: common/ → gpu/ → serving/ → teams/ → platform/, and check/ (which reads
+ * them all). Each sub-folder's barrel exports its public constructs, props and types; helper functions stay in their files.
+ */
+export * from './common';
+export * from './gpu';
+export * from './serving';
+export * from './teams';
+export * from './platform';
+export * from './check';
