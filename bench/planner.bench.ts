@@ -132,7 +132,7 @@ function timed<T>(fn: () => T): { value: T; ms: number; cpuMs: number; heapMiB: 
 }
 
 /** A fleet as a fleet file (JSON), every model with its own copy of its profile rows. */
-function fleetFile(f: Fleet, dir: string): string {
+export function fleetFile(f: Fleet, dir: string): string {
   const file = join(dir, `${f.name}.fleet.json`);
   writeFileSync(file, JSON.stringify({
     name: f.name, latencyHeadroom: f.latencyHeadroom, gpus: f.gpus.map((g) => ({ type: g.type })),
