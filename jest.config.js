@@ -11,6 +11,12 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json', diagnostics: false }],
   },
   moduleFileExtensions: ['ts', 'js', 'json'],
+  // two modules @pulumi/pulumi loads at start but uses only to serialise closures (no test does), loaded on
+  // first use instead: about a second less for each test file that imports Pulumi (test/support/lazy/lazy.js)
+  moduleNameMapper: {
+    '^@npmcli/arborist$': '<rootDir>/test/support/lazy/npmcli-arborist.js',
+    '(^|/)typescript-shim$': '<rootDir>/test/support/lazy/typescript.js',
+  },
   testTimeout: 60000,
   // jest's default is one worker per core minus one, which on a 2-core machine means running every
   // file in one process, one after the other; two workers use both cores.
