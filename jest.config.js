@@ -6,11 +6,20 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {
-    // Type checking is `npm run typecheck` (and part of `npm test` via test/typecheck.test.ts);
-    // transpiling per file keeps the suite fast on 2-core CI machines.
-    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json', diagnostics: false }],
+    // Type checking is `npm run typecheck` (and part of `npm test` via test/typecheck.test.ts); each file is
+    // only stripped of its types, with sucrase (test/support/transform.js says why)
+    '^.+\\.ts$': '<rootDir>/test/support/transform.js',
   },
+  // jest's cache of compiled files, in the checkout (node_modules/.cache, as other tools keep theirs) instead of
+  // one folder in the system temp directory shared by every checkout and user
+  cacheDirectory: '<rootDir>/node_modules/.cache/jest',
   moduleFileExtensions: ['ts', 'js', 'json'],
+  // two modules @pulumi/pulumi loads at start but uses only to serialise closures (no test does), loaded on
+  // first use instead: about a second less for each test file that imports Pulumi (test/support/lazy/lazy.js)
+  moduleNameMapper: {
+    '^@npmcli/arborist$': '<rootDir>/test/support/lazy/npmcli-arborist.js',
+    '(^|/)typescript-shim$': '<rootDir>/test/support/lazy/typescript.js',
+  },
   testTimeout: 60000,
   // jest's default is one worker per core minus one, which on a 2-core machine means running every
   // file in one process, one after the other; two workers use both cores.

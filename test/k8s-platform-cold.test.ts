@@ -214,14 +214,16 @@ describe('examples/long-tail.fleet.yaml rendered with its cold pool', () => {
   });
 
   test('the same fleet with models in reverse order renders byte-identical YAML', () => {
-    const render = (f: Fleet) => {
+    const render = (f: Fleet, p: Plan) => {
       const c = Testing.chart();
-      ServingPlatform.fromPlan(c, 'Platform', { cluster, repository, fleet: f, plan: planFleet(f), scaling: { kind: 'keda', maxReplicas: 1 }, extraReplicas: 1 });
+      ServingPlatform.fromPlan(c, 'Platform', { cluster, repository, fleet: f, plan: p, scaling: { kind: 'keda', maxReplicas: 1 }, extraReplicas: 1 });
       return Testing.synth(c).map((o) => stringify(o)).join('---\n');
     };
-    const yaml = render(fleet);
+    // the fleet as declared with its plan above (`plan(fleet)`, examples/planned-platform.ts), and reversed, planned again
+    const yaml = render(fleet, plan);
     expect(yaml).toContain('models-router');
-    expect(render({ ...fleet, models: [...fleet.models].reverse() })).toBe(yaml);
+    const reversed = { ...fleet, models: [...fleet.models].reverse() };
+    expect(render(reversed, planFleet(reversed))).toBe(yaml);
   });
 
   test('ingress mode: one Ingress sends the cold models to the router', () => {

@@ -2,6 +2,7 @@ import type { Fleet } from '../constructs/fleet/types';
 import { plan, verifyPlan } from '../constructs/planner';
 import type { Plan } from '../constructs/planner';
 import { fleetOf, model, synthProfiles } from './planner-fixtures';
+import { once } from './support/once';
 
 const G = 'A100-80GB';
 
@@ -15,10 +16,14 @@ function tailFleet(coldBelowRps?: number): Fleet {
   return fleetOf(models, [{ type: G, mig: true }], coldBelowRps === undefined ? {} : { coldBelowRps });
 }
 
+// each fleet planned once for the file (a few seconds of solver time each); no test changes a plan it reads
+const planCold = once(() => plan(tailFleet(1)));
+const planSeated = once(() => plan(tailFleet()));
+
 describe('cold pool (coldBelowRps)', () => {
   test('models below the threshold share cache slices instead of permanent seats, and the plan saves gpus', () => {
     const fleet = tailFleet(1);
-    const p = plan(fleet);
+    const p = planCold();
     expect(verifyPlan(fleet, p)).toEqual([]);
     const cold = p.cold!;
     expect(cold.belowRps).toBe(1);
@@ -29,7 +34,7 @@ describe('cold pool (coldBelowRps)', () => {
     const cacheSlices = p.gpus.flatMap((g) => g.slices.filter((s) => s.cache));
     expect(cacheSlices).toHaveLength(cold.slices.length);
     expect(cacheSlices.every((s) => s.models.length === 0)).toBe(true);
-    const seatedPlan = plan(tailFleet());
+    const seatedPlan = planSeated();
     expect(cold.gpusWithSeats).toBe(seatedPlan.summary.gpuCount);
     expect(cold.gpusSaved).toBe(seatedPlan.summary.gpuCount - p.summary.gpuCount);
     expect(cold.gpusSaved).toBeGreaterThan(0);
@@ -39,14 +44,14 @@ describe('cold pool (coldBelowRps)', () => {
   });
 
   test('without coldBelowRps every model gets a seat and there is no cold pool', () => {
-    const p = plan(tailFleet());
+    const p = planSeated();
     expect(p.cold).toBeUndefined();
     expect(p.gpus.some((g) => g.slices.some((s) => s.cache))).toBe(false);
   });
 
   test('fails verification when a cold model is above the threshold or a cache slice carries models', () => {
     const fleet = tailFleet(1);
-    const p = plan(fleet);
+    const p = planCold();
     const lowered: Fleet = { ...fleet, coldBelowRps: 0.5 };
     expect(verifyPlan(lowered, p)).toContain('rule 6 (demand): cold model rare-04 has demand 0.6 rps, not below coldBelowRps 0.5');
     const g = p.gpus.findIndex((x) => x.slices.some((s) => s.cache));

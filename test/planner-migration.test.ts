@@ -12,9 +12,12 @@ import {
 import { mapOntoRunning } from '../constructs/planner/replan';
 import { fleetOf, model, synthProfiles } from './planner-fixtures';
 import { mutations } from './migration-mutations';
+import { once } from './support/once';
 
 const LONG_TAIL = parseFleet(fs.readFileSync(path.join(__dirname, '../examples/long-tail.fleet.yaml'), 'utf8'), 'long-tail.fleet.yaml');
 const H = 'H100-80GB';
+/** The running plan of the long-tail example, planned once for the file (no test changes it). */
+const runningLongTail = once(() => plan(LONG_TAIL));
 
 function scaled(fleet: Fleet, factors: Record<string, number>): Fleet {
   return { ...fleet, models: fleet.models.map((m) => (factors[m.name] ? { ...m, rps: Number((m.rps * factors[m.name]).toFixed(6)) } : m)) };
@@ -29,7 +32,7 @@ function expectNoDip(m: Migration): void {
 }
 
 describe('examples/long-tail.fleet.yaml, two models at 3x their demand', () => {
-  const running = plan(LONG_TAIL);
+  const running = runningLongTail();
   const next = scaled(LONG_TAIL, { 'fraud-scorer': 3, 'query-encoder': 3 });
   const target = replan(next, running).plan;
   const m = planMigration(next, running, target);
@@ -63,7 +66,7 @@ describe('examples/long-tail.fleet.yaml, two models at 3x their demand', () => {
 
 describe('an unchanged fleet', () => {
   test('gives an empty migration', () => {
-    const running = plan(LONG_TAIL);
+    const running = runningLongTail();
     const r = replan(LONG_TAIL, running);
     const m = planMigration(LONG_TAIL, running, r.plan);
     expect(m.steps).toEqual([]);
@@ -105,7 +108,8 @@ describe('a demand drop (H100, one GPU per node)', () => {
   });
 });
 
-describe('an in-place re-cut (a fresh plan mapped onto the running node)', () => {
+/** Four models on one H100 node; alpha's demand triples and a fresh plan is mapped onto the running node, re-cut in place. */
+const inPlaceRecut = once(() => {
   const fleet = fleetOf([
     model('alpha', 900, 100, 1.5, synthProfiles(H, 300)),
     model('bravo', 300, 200, 0.8, synthProfiles(H, 120)),
@@ -115,7 +119,11 @@ describe('an in-place re-cut (a fresh plan mapped onto the running node)', () =>
   const running = plan(fleet);
   const next = scaled(fleet, { alpha: 3 });
   const target = mapOntoRunning(running, plan(next), next, 'in-place');
-  const m = planMigration(next, running, target);
+  return { running, next, target, migration: planMigration(next, running, target) };
+});
+
+describe('an in-place re-cut (a fresh plan mapped onto the running node)', () => {
+  const { running, next, target, migration: m } = inPlaceRecut();
 
   test('the target re-cuts node-0 under a new configuration name', () => {
     expect(verifyPlan(next, target)).toEqual([]);
@@ -141,16 +149,8 @@ describe('an in-place re-cut (a fresh plan mapped onto the running node)', () =>
 });
 
 describe('the checker rejects broken sequences', () => {
-  const fleet = fleetOf([
-    model('alpha', 900, 100, 1.5, synthProfiles(H, 300)),
-    model('bravo', 300, 200, 0.8, synthProfiles(H, 120)),
-    model('charlie', 400, 80, 1.0, synthProfiles(H, 500)),
-    model('delta', 60, 300, 2.0, synthProfiles(H, 60)),
-  ], [{ type: H, mig: true }]);
-  const running = plan(fleet);
-  const next = scaled(fleet, { alpha: 3 });
-  const target = mapOntoRunning(running, plan(next), next, 'in-place');
-  const good = planMigration(next, running, target);
+  // the in-place re-cut above: its migration, broken by hand (the mutations copy it, never change it)
+  const { running, next, target, migration: good } = inPlaceRecut();
   const check = (m: Migration): string[] => checkMigration(next, running, target, m);
   const mutated = (name: string): Migration => {
     const mu = mutations.find((x) => x.name === name)!;
@@ -202,7 +202,7 @@ describe('the checker rejects broken sequences', () => {
 });
 
 describe('migration options', () => {
-  const running = plan(LONG_TAIL);
+  const running = runningLongTail();
   test('fail for a floor out of range and a floor above a model\'s demand', () => {
     expect(() => planMigration(LONG_TAIL, running, running, { floor: 1.5 })).toThrow('floor: expected a number > 0 and <= 1, got 1.5');
     expect(() => planMigration(LONG_TAIL, running, running, { floors: { 'fraud-scorer': 5000 } })).toThrow('floors.fraud-scorer: expected a number >= 0 and <= its demand 1800, got 5000');

@@ -44,24 +44,23 @@ function tsFiles(dir: string): string[] {
 }
 
 /**
- * Transpiles the router and the stand-in (constructs/runtime, with standin/) to JavaScript once per process,
+ * Transpiles the router and the stand-in (constructs/runtime, with standin/) to JavaScript once per test file,
  * under build/ (git-ignored), as the router image does: processes then start in a fraction of a second
  * instead of compiling TypeScript at every start. Returns the path of the compiled file for `file`.
+ * The types are stripped by sucrase, as jest's transform does (test/support/transform.js): loading the
+ * TypeScript compiler into each router test file cost more than the rest of the transpile.
  */
 let compiledDir: string | undefined;
 function compiled(file: string): string {
   if (!compiledDir) {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const ts = require('typescript') as typeof import('typescript');
+    const { transform } = require('sucrase') as typeof import('sucrase');
     const dir = path.join(REPO_ROOT, 'build', `router-procs-${process.pid}`);
     // the runtime and, as the Dockerfile copies them, the fleet files it imports
     for (const src of [...tsFiles(RUNTIME), ...ROUTER_FLEET_FILES.map((f) => path.join(REPO_ROOT, 'constructs', 'fleet', f))]) {
       const out = path.join(dir, path.relative(REPO_ROOT, src)).replace(/\.ts$/, '.js');
       fs.mkdirSync(path.dirname(out), { recursive: true });
-      const js = ts.transpileModule(fs.readFileSync(src, 'utf8'), {
-        compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-        fileName: src,
-      }).outputText;
+      const js = transform(fs.readFileSync(src, 'utf8'), { transforms: ['typescript', 'imports'], filePath: src, disableESTransforms: true }).code;
       fs.writeFileSync(out, js);
     }
     compiledDir = dir;
