@@ -14,6 +14,7 @@ import { plan as planFleet } from '../constructs/planner';
 import type { Plan } from '../constructs/planner/types';
 import { cluster } from './k8s-platform-fixtures';
 import { validateObjects } from './support/validate';
+import { once } from './support/once';
 import { buildPlannedPlatform } from '../examples/planned-platform';
 
 const FLEET = `
@@ -142,7 +143,8 @@ describe('ServingPlatform.fromPlan (planner output)', () => {
   });
 });
 
-describe('planDeclaration (hand-made plan)', () => {
+/** A hand-made plan of a three-model fleet, for the `planDeclaration (hand-made plan)…` blocks below. */
+const handMade = once(() => {
   const fleet: Fleet = {
     name: 'mini',
     latencyHeadroom: 0.5,
@@ -170,6 +172,11 @@ describe('planDeclaration (hand-made plan)', () => {
     migConfigs: [{ name: 'h100-3g', gpuType: 'H100-80GB', instanceType: 'p5.48xlarge', devices: [[{ profile: '3g.40gb', start: 0 }, { profile: '3g.40gb', start: 4 }]], nodes: 1 }],
     summary: { gpuCount: 2, costPerHour: 1, lowerBound: 1, baselines: { dedicated: 3, noMig: 2 } },
   };
+  return { fleet, slice, plan };
+});
+
+describe('planDeclaration (hand-made plan): pools, rendering, plan checks', () => {
+  const { fleet, plan, slice } = handMade();
 
   test('node pools for MIG configurations and for whole GPUs the plan lists no config for', () => {
     const d = planDeclaration(fleet, plan);
@@ -239,6 +246,11 @@ describe('planDeclaration (hand-made plan)', () => {
     const broken: Plan = { ...plan, migConfigs: [] };
     expect(() => planDeclaration(fleet, broken)).toThrow('plan.nodes[node-0].migConfig: "h100-3g" is not in plan.migConfigs ()');
   });
+
+});
+
+describe('planDeclaration (hand-made plan): node instance types', () => {
+  const { fleet, plan, slice } = handMade();
 
   test('node pools take the plan\'s instance types, also a smaller one than the catalog default', () => {
     const small: Plan = {
