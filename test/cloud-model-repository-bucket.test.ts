@@ -24,7 +24,7 @@ function fakeCluster(withOidc = true) {
   };
 }
 
-describe('ModelRepositoryBucket', () => {
+describe('ModelRepositoryBucket: the bucket and its read grants', () => {
   test('creates a versioned, encrypted, private bucket with a TLS-only policy', async () => {
     const repo = new cloud.ModelRepositoryBucket('models', { bucketName: 'acme-models', prefix: 'triton' });
     expect(await valueOf(repo.repositoryUri)).toBe('s3://acme-models/triton');
@@ -102,7 +102,9 @@ describe('ModelRepositoryBucket', () => {
     const policy = JSON.parse(mocks.get('aws:iam/rolePolicy:RolePolicy', 'models-read-nlp-triton-model-reader-policy').inputs.policy);
     expect(policy.Statement.map((s: any) => s.Resource)).toEqual(['arn:aws:s3:::shared-models', 'arn:aws:s3:::shared-models', 'arn:aws:s3:::shared-models/models/*']);
   });
+});
 
+describe('ModelRepositoryBucket: KMS, determinism, errors, model configs', () => {
   test('a KMS key adds kms:Decrypt on that key through S3 only', async () => {
     const key = `arn:aws:kms:us-east-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
     const repo = new cloud.ModelRepositoryBucket('models', { bucketName: 'acme-models', kmsKeyArn: key });
