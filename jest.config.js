@@ -6,7 +6,7 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {
-    // Type checking is `npm run typecheck` (and part of `npm test` via test/typecheck.test.ts);
+    // Type checking is `npm run typecheck` (and part of `npm test` via test/static-checks.test.ts);
     // transpiling per file keeps the suite fast on 2-core CI machines.
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json', diagnostics: false }],
   },

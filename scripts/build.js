@@ -79,7 +79,7 @@ const TSC_ERRORS_OUTPUT_WRITTEN = 2;
  *
  * With `allowTypeErrors` (the jest setup, bin/gpufleet in a checkout), sources with type errors still
  * give a lib/ that runs them, as ts-node's transpile-only mode did: the type errors are reported by
- * `npm run typecheck` and test/typecheck.test.ts. Such a lib/ counts as stale for a build without
+ * `npm run typecheck` and test/static-checks.test.ts. Such a lib/ counts as stale for a build without
  * `allowTypeErrors` (`npm run build`, `prepare`, `npm pack`), which fails, so it is never packed.
  */
 function ensureBuild({ force = false, allowTypeErrors = false, log = () => {} } = {}) {
