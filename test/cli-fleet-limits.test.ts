@@ -13,7 +13,7 @@ import { FLEET_LIMITS } from '../constructs/fleet';
 import { cli, expectInputError, snapshot } from './cli-fixtures/in-process';
 import { SMALL_FLEET, tempDir } from './cli-fixtures/run-cli';
 
-type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Doc = Record<string, any>;
 
 const FLEET_TEXT = fs.readFileSync(SMALL_FLEET, 'utf8');
 const base = (): Doc => parse(FLEET_TEXT) as Doc;

@@ -21,7 +21,7 @@ async function cli(args: string[]): Promise<Run> {
   const capture = (sink: string[]) => ((chunk: string | Uint8Array, a?: unknown, b?: unknown): boolean => {
     sink.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
     const cb = typeof a === 'function' ? a : b;
-    if (typeof cb === 'function') process.nextTick(cb as () => void);
+    if (typeof cb === 'function') process.nextTick(cb);
     return true;
   }) as typeof process.stdout.write;
   process.chdir(REPO);

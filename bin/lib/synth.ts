@@ -100,7 +100,7 @@ export async function runSynth(args: ParsedArgs): Promise<number> {
     const lines = problemsOf(err);
     if (lines) throw new CliInputError(lines);
     if (err instanceof Error && err.constructor === Error) {
-      throw new CliInputError(err.message.split('\n').filter((l) => l.length > 0).map((l) => `cannot render fleet ${fleet!.name} on ${platformPath}: ${l}`));
+      throw new CliInputError(err.message.split('\n').filter((l) => l.length > 0).map((l) => `cannot render fleet ${fleet.name} on ${platformPath}: ${l}`));
     }
     throw err;
   }

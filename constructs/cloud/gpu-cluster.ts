@@ -249,7 +249,7 @@ export class GpuCluster extends pulumi.ComponentResource implements WorkloadIden
 
     let kubeconfig: pulumi.Output<string>;
     if (existing) {
-      const found = eks.getClusterOutput({ name: args.existingClusterName! }, { parent: this });
+      const found = eks.getClusterOutput({ name: args.existingClusterName }, { parent: this });
       this.clusterName = found.name;
       this.endpoint = found.endpoint;
       this.certificateAuthorityData = found.certificateAuthorities.apply((c) => c[0].data);

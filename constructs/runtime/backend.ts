@@ -77,7 +77,7 @@ export class UpstreamAgent extends http.Agent {
       nodeAddRequest.call(this, req, options);
       return;
     }
-    while (free.length > 0 && free[0]!.destroyed) free.shift();
+    while (free.length > 0 && free[0].destroyed) free.shift();
     const socket = free.pop() as PooledSocket | undefined;
     if (free.length === 0) delete (this.freeSockets as Record<string, Socket[]>)[key];
     if (socket === undefined) {

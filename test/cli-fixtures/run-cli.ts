@@ -31,7 +31,7 @@ function capturingWrite(sink: string[]): Write {
     const done = typeof encodingOrCb === 'function' ? encodingOrCb : cb;
     if (done) process.nextTick(done);
     return true;
-  }) as Write;
+  });
 }
 
 /**

@@ -379,7 +379,7 @@ export class TritonPool extends Construct {
     const httpGet = (p: string): k8s.HttpGetAction => ({ path: p, port: k8s.IntOrString.fromString('http') });
     return {
       name: 'triton',
-      image: Lazy.any({ produce: () => this.image }) as unknown as string,
+      image: Lazy.any({ produce: () => this.image }),
       command: ['tritonserver'],
       args,
       env: [{ name: 'HOME', value: '/tmp' }, ...binding.env],
