@@ -120,7 +120,7 @@ function withLock(fn) {
         fs.rmSync(LOCK, { recursive: true, force: true });
         continue;
       }
-      if (Date.now() > deadline) throw new Error(`another build of lib/ holds ${LOCK}`);
+      if (Date.now() > deadline) throw new Error(`another build of lib/ holds ${LOCK}`, { cause: e });
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
     }
   }

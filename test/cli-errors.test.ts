@@ -235,6 +235,7 @@ describe('help and version', () => {
   test('--version prints the package version', async () => {
     const r = await runCli(['--version']);
     expect(r.code).toBe(0);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     expect(r.stdout).toBe(`${require('../package.json').version}\n`);
   });
 });

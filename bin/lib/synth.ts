@@ -66,8 +66,10 @@ export async function runSynth(args: ParsedArgs): Promise<number> {
   const fleetPath = args.positionals.FLEET;
   const exists = checkOutDir(out);
 
+  /* eslint-disable @typescript-eslint/no-require-imports */
   const e = require('./engine') as typeof import('./engine');
   const k8s = require('../../constructs/k8s') as typeof import('../../constructs/k8s');
+  /* eslint-enable @typescript-eslint/no-require-imports */
   // both files are checked before either's problems are printed: one run lists everything wrong with the input
   const problems: string[] = [];
   let fleet: ReturnType<typeof e.loadFleet> | undefined;

@@ -149,7 +149,7 @@ function at<T>(where: string, path: string, f: () => T): T {
   try {
     return f();
   } catch (e) {
-    throw new Error(`${where}.${path}: ${(e as Error).message}`);
+    throw new Error(`${where}.${path}: ${(e as Error).message}`, { cause: e });
   }
 }
 
