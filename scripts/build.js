@@ -110,7 +110,7 @@ function withLock(fn) {
       break;
     } catch (e) {
       if (e.code !== 'EEXIST') throw e;
-      let age = 0;
+      let age;
       try {
         age = Date.now() - fs.statSync(LOCK).mtimeMs;
       } catch {

@@ -7,7 +7,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, Testing } from 'cdk8s';
+import { Testing } from 'cdk8s';
 import { parseFleet } from '../constructs/fleet';
 import { parsePlatformFile, PlatformFileError, renderFleetPlatform } from '../constructs/k8s';
 import { ModelRepository } from '../constructs/k8s/serving/model-repository';

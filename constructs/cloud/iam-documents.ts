@@ -21,7 +21,7 @@ export interface PolicyDocument {
 
 /** Deep copy with the keys of every object sorted (arrays keep their order). */
 export function sortKeys<T>(value: T): T {
-  if (Array.isArray(value)) return value.map((v) => sortKeys(v)) as unknown as T;
+  if (Array.isArray(value)) return (value as unknown[]).map((v) => sortKeys(v)) as unknown as T;
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(value).sort()) {

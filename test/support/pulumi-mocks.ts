@@ -187,7 +187,7 @@ export function setupPulumiMocks(options: PulumiMockOptions = {}): PulumiMockRec
   const calls: RecordedCall[] = [];
   if (options.config) pulumi.runtime.setAllConfig(options.config);
 
-  pulumi.runtime.setMocks(
+  void pulumi.runtime.setMocks(
     {
       newResource: (args) => {
         const { id, state } = mockState(args.type, args.name, args.inputs ?? {});

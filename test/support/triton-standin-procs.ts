@@ -113,7 +113,7 @@ export function startProcess(file: string, args: string[], timeoutMs = 30000): P
       });
     };
     child.stdout.on('data', onData);
-    exited.then((code) => {
+    void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`${path.basename(file)} exited with ${code} before listening; stderr: ${err}`));
     });
