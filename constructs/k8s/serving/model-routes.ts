@@ -362,7 +362,7 @@ function toNestedMap(
 ): Map<string, Map<string, number>> {
   const out = new Map<string, Map<string, number>>();
   if (w === undefined) return out;
-  const entries: [string, ReadonlyMap<string, number> | Readonly<Record<string, number>>][] = w instanceof Map ? [...w.entries()] : Object.entries(w as Readonly<Record<string, Readonly<Record<string, number>>>>);
+  const entries: [string, ReadonlyMap<string, number> | Readonly<Record<string, number>>][] = w instanceof Map ? [...(w as ReadonlyMap<string, ReadonlyMap<string, number>>).entries()] : Object.entries(w as Readonly<Record<string, Readonly<Record<string, number>>>>);
   for (const [model, inner] of entries) {
     out.set(model, new Map(inner instanceof Map ? [...(inner as ReadonlyMap<string, number>).entries()] : Object.entries(inner as Record<string, number>)));
   }
