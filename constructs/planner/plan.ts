@@ -32,6 +32,15 @@ function nodeCost(opt: GpuOption, gpus: number): number {
   return nodeMix(opt, gpus).costPerHour;
 }
 
+/**
+ * The exact seat-set stage (exact-seat-sets.ts): seat sets enumerated at most by default with
+ * `effort: 'thorough'` (off with `fast`), the most for which the full model is solved (the proof),
+ * and branch-and-bound nodes per solve.
+ */
+export const EXACT_SEAT_SETS = 3000;
+export const EXACT_PROVE_MAX_SETS = 5000;
+const EXACT_MAX_NODES = 2000;
+
 /** Neighbourhoods the repair tries by default, per effort. */
 export const THOROUGH_REPAIR_ATTEMPTS = 24;
 export const FAST_REPAIR_ATTEMPTS = 0;
@@ -93,7 +102,10 @@ function bestPack(opt: GpuOption, inputs: ModelInput[], fleet: Fleet, variants: 
   return best!;
 }
 
-function evaluate(opts: GpuOption[], assign: number[], models: ModelSpec[], cands: Candidate[][][][], fleet: Fleet, variants: typeof VARIANTS): Evaluated {
+/** The noMig packings `evaluate` made, per option: the models packed and the GPUs needed (the baselines reuse them). */
+type NoMigSeen = Map<GpuOption, { models: ModelSpec[]; gpus: number }[]>;
+
+function evaluate(opts: GpuOption[], assign: number[], models: ModelSpec[], cands: Candidate[][][][], fleet: Fleet, variants: typeof VARIANTS, noMigSeen?: NoMigSeen): Evaluated {
   const results: TypeResult[] = [];
   let cost = 0;
   let gpus = 0;
@@ -104,6 +116,11 @@ function evaluate(opts: GpuOption[], assign: number[], models: ModelSpec[], cand
     let pack = bestPack(opt, inputs, fleet, variants);
     // the noMig baseline's own packing, when it is better, so that no plan is worse than that baseline
     const plain = noMigPacking(opt, inputs, fleet.latencyHeadroom, fleet.processOverheadGiB);
+    if (plain && noMigSeen) {
+      const seen = noMigSeen.get(opt) ?? [];
+      seen.push({ models: inputs.map((x) => x.model), gpus: plain.gpus.length });
+      noMigSeen.set(opt, seen);
+    }
     if (plain && plain.gpus.length < pack.gpus.length) pack = plain;
     results.push({ opt, pack });
     cost += nodeCost(opt, pack.gpus.length);
@@ -190,6 +207,7 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: 
   // the bound's LP is solved in the solver's worker while the packing runs here
   const started = options.timings ? performance.now() : 0;
   const pendingBound = solver === 'highs' ? startTightBound({ models, cands, opts, fleet }) : undefined;
+  const noMigSeen: NoMigSeen = new Map();
 
   const choose = (idx: readonly number[]): Evaluated => {
     const sub = idx.map((i) => models[i]);
@@ -215,16 +233,21 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: 
       const key = a.join(',');
       if (seen.has(key)) continue;
       seen.add(key);
-      const e = evaluate(opts, a, sub, subCands, fleet, variants);
+      const e = evaluate(opts, a, sub, subCands, fleet, variants, noMigSeen);
       if (first || e.cost < best.cost - 1e-9 || (Math.abs(e.cost - best.cost) <= 1e-9 && e.gpus < best.gpus)) best = e;
       first = false;
     }
     return best;
   };
 
+  const exactSets = options.exactSeatSets ?? (effort === 'fast' ? 0 : EXACT_SEAT_SETS);
+  if (!(Number.isInteger(exactSets) && exactSets >= 0)) throw new PlanError([`exactSeatSets: expected an integer >= 0, got ${exactSets}`]);
+  const exact = exactSets > 0 && opts.length === 1 ? { maxSets: exactSets, proveMaxSets: Math.min(exactSets, EXACT_PROVE_MAX_SETS), maxNodes: EXACT_MAX_NODES } : undefined;
+  // GPUs the exact stage proved no plan of the whole fleet can go below (one GPU type, no cold pool)
+  let provenMinimum: number | undefined;
   /** Re-packs neighbourhoods of each GPU type's packing while it is above its tight bound. */
-  const repaired = (rs: TypeResult[]): TypeResult[] => {
-    if (!pendingBound || repairAttempts === 0) return rs;
+  const repaired = (rs: TypeResult[], allModels = false): TypeResult[] => {
+    if (!pendingBound || (repairAttempts === 0 && !exact)) return rs;
     const whole = pendingBound.finish();
     if (!whole.bound) return rs;
     return rs.map((r) => {
@@ -238,7 +261,9 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: 
       }
       if (r.pack.gpus.length <= target) return r;
       const inputs = models.map((m, i) => ({ model: m, cands: cands[i][opts.indexOf(r.opt)] }));
-      return { opt: r.opt, pack: repairPacking(r.opt, r.pack, inputs, fleet, { target, maxAttempts: repairAttempts }).result };
+      const done = repairPacking(r.opt, r.pack, inputs, fleet, { target, maxAttempts: repairAttempts, ...(exact ? { exact } : {}) });
+      if (allModels) provenMinimum = done.stats.provenMinimum;
+      return { opt: r.opt, pack: done.result };
     });
   };
 
@@ -276,17 +301,18 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: 
         + `${seats.gpus} at $${round4(seats.cost)}/h`);
     }
   } else {
-    results = repaired(choose(all).results);
+    results = repaired(choose(all).results, true);
   }
 
   const asm = assemble(results);
   const sortedFleet: Fleet = boundsFleet === fleet ? { ...fleet, models } : { ...boundsFleet, models: [...boundsFleet.models].sort(byName) };
   // the bound's LP may still be solving: the other summary figures first
   const designBound = lowerBound(sortedFleet);
-  const theBaselines = baselines(sortedFleet);
+  // the baselines of the fleet itself reuse the candidates and noMig packings computed above (same figures)
+  const theBaselines = boundsFleet === fleet ? baselines(sortedFleet, { opts, cands, noMig: noMigSeen }) : baselines(sortedFleet);
   let tight: TightBound | undefined;
   if (pendingBound) {
-    const got: TightBoundResult = pendingBound.finish({ target: asm.gpus.length });
+    const got: TightBoundResult = pendingBound.finish({ target: asm.gpus.length, ...(provenMinimum !== undefined ? { provenMinimum } : {}) });
     if (got.bound) {
       // DESIGN.md's bound is a valid bound too: the tight bound is never below it rounded up
       let b = got.bound;
