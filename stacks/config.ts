@@ -108,7 +108,7 @@ export function publicEndpointWarning(settings: StackSettings): string | undefin
 /** The problem lines of a validation error (FleetValidationError, InputFileError, PlanError), else undefined. */
 export function problemsOf(e: unknown): string[] | undefined {
   const problems = e instanceof Error ? (e as { problems?: unknown }).problems : undefined;
-  return Array.isArray(problems) && problems.length > 0 && problems.every((p) => typeof p === 'string') ? problems as string[] : undefined;
+  return Array.isArray(problems) && problems.length > 0 && problems.every((p) => typeof p === 'string') ? problems : undefined;
 }
 
 /**
@@ -275,7 +275,7 @@ export function readStackSettings(raw: Readonly<Record<string, string>>, ctx: St
 
   if (problems.length > 0) throw stackConfigError(problems);
   return {
-    region: region!,
+    region: region,
     existingClusterName,
     kubeconfig: cfg.kubeconfig,
     clusterName: existingClusterName ?? newClusterName,
@@ -349,10 +349,10 @@ function readClusterHas(raw: string | undefined, problems: string[]): PlatformPr
       continue;
     }
     try {
-      clusterPrerequisites({ [key]: value } as PlatformPrerequisites);
+      clusterPrerequisites({ [key]: value });
     } catch (e) {
       problems.push(clipLine(`gpufleet:${(e as Error).message}`));
     }
   }
-  return problems.length > before ? {} : Object.fromEntries(entries) as PlatformPrerequisites;
+  return problems.length > before ? {} : Object.fromEntries(entries);
 }

@@ -137,7 +137,7 @@ export function gpufleetProgram(raw: Readonly<Record<string, string>>, ctx: Prog
     ...(has.prometheus ? { monitoringNamespace: has.prometheus.namespace } : {}),
   };
   const platformFileOverridden = settings.platformFile === undefined ? [] : overriddenSettings(platformFile, overrides);
-  for (const line of platformFileOverridden) pulumi.log.warn(`gpufleet:platformFile: ${line}`);
+  for (const line of platformFileOverridden) void pulumi.log.warn(`gpufleet:platformFile: ${line}`);
 
   const render = (prerequisites: PlatformPrerequisites): Rendering => {
     const app = new App();
@@ -173,7 +173,7 @@ export function gpufleetProgram(raw: Readonly<Record<string, string>>, ctx: Prog
 
   const awsProvider = new AwsProvider('aws', { region: settings.region as Region });
   const endpointWarning = publicEndpointWarning(settings);
-  if (endpointWarning !== undefined) pulumi.log.warn(endpointWarning);
+  if (endpointWarning !== undefined) void pulumi.log.warn(endpointWarning);
 
   const gpufleet = asRunError('invalid platform arguments', () => new GpuPlatform('gpufleet', {
     plan: thePlan,

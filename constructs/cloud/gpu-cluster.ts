@@ -184,7 +184,7 @@ export class GpuCluster extends pulumi.ComponentResource implements WorkloadIden
   public readonly nodeRoleDependencies: readonly pulumi.Resource[];
 
   /** Throws listing every problem of the args; returns the (empty) component inputs. */
-  private static check(name: string, args: GpuClusterArgs): {} {
+  private static check(name: string, args: GpuClusterArgs): Record<string, never> {
     const problems: string[] = [];
     const sys = args.systemNodeGroup ?? {};
     checkSize('systemNodeGroup.minSize', sys.minSize, 1, problems);
@@ -249,7 +249,7 @@ export class GpuCluster extends pulumi.ComponentResource implements WorkloadIden
 
     let kubeconfig: pulumi.Output<string>;
     if (existing) {
-      const found = eks.getClusterOutput({ name: args.existingClusterName! }, { parent: this });
+      const found = eks.getClusterOutput({ name: args.existingClusterName }, { parent: this });
       this.clusterName = found.name;
       this.endpoint = found.endpoint;
       this.certificateAuthorityData = found.certificateAuthorities.apply((c) => c[0].data);

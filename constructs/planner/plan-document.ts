@@ -73,7 +73,7 @@ class Checker {
   }
 
   array(path: string, value: unknown, what: string): unknown[] | undefined {
-    if (Array.isArray(value)) return value;
+    if (Array.isArray(value)) return value as unknown[];
     this.bad(path, `a list of ${what}`, value);
     return undefined;
   }

@@ -157,7 +157,7 @@ export function checkAutoscaling(model: RenderingModel): CheckFinding[] {
     if (name.startsWith('nv_')) return by(scraped.triton, 'Triton');
     if (name.startsWith('gpufleet_router_')) return by(scraped.router, 'gpufleet router');
     if (name.startsWith('vllm:')) return by(scraped.vllm, 'Triton vllm-backend');
-    const source = pre.metricsSources.find((s) => METRICS_SOURCES[s] !== undefined && name.startsWith(METRICS_SOURCES[s]!));
+    const source = pre.metricsSources.find((s) => METRICS_SOURCES[s] !== undefined && name.startsWith(METRICS_SOURCES[s]));
     if (source) return undefined;
     return `nothing installed or declared produces it (declared metrics sources: ${pre.metricsSources.join(', ') || 'none'})`;
   };

@@ -150,7 +150,7 @@ export function gpuNodePoolInstanceTypes(pool: string, gpuType: string, names?: 
     try {
       it = getInstanceType(n);
     } catch (e) {
-      throw new Error(`instanceTypes[${i}]: ${(e as Error).message}`);
+      throw new Error(`instanceTypes[${i}]: ${(e as Error).message}`, { cause: e });
     }
     if (it.gpuType !== gpuType) {
       throw new Error(`instanceTypes[${i}]: ${it.name} carries ${it.gpuType} GPUs, the pool "${pool}" is for ${gpuType}`);

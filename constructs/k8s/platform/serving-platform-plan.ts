@@ -209,7 +209,7 @@ function plannedTeams(fleet: Fleet, topology: Topology, teams: readonly Team[], 
         ? coldModel(m, cold.get(m.name)!, overrides.get(m.name))
         : plannedModel(m, topology.placements.get(m.name) ?? [], overrides.get(m.name))))
       .sort((a, b) => byString(a.name, b.name));
-    return { ...(t ?? {}), name, models, pools: pools.get(name) ?? [] } as Team;
+    return { ...(t ?? {}), name, models, pools: pools.get(name) ?? [] };
   });
 }
 

@@ -55,7 +55,7 @@ export class PlatformRouter extends Construct {
     });
 
     // the router's pod selector, as its Deployment renders it
-    const routerPods: k8s.LabelSelector = { matchLabels: { ...this.router.deployment.toJson().spec.selector.matchLabels } };
+    const routerPods: k8s.LabelSelector = { matchLabels: { ...(this.router.deployment.toJson() as { spec: { selector: k8s.LabelSelector } }).spec.selector.matchLabels } };
     const cachePods: k8s.LabelSelector = {
       matchLabels: { 'app.kubernetes.io/name': 'triton' },
       matchExpressions: [{ key: 'app.kubernetes.io/instance', operator: 'In', values: pools.map((p) => p.name) }],

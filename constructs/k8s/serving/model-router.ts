@@ -140,7 +140,7 @@ export class ModelRouter extends Construct {
 
     if (!Array.isArray(props.models) || props.models.length === 0) throw new Error(`models: expected at least one model, got ${JSON.stringify(props.models)}`);
     const modelIndex = new Map<string, number>();
-    const models = props.models.map((m, i) => {
+    const models = (props.models as ModelRouterProps['models']).map((m, i) => {
       assertDnsLabel(`models[${i}].name`, m?.name);
       if (modelIndex.has(m.name)) throw new Error(`models[${i}].name: "${m.name}" is already used by models[${modelIndex.get(m.name)}]`);
       modelIndex.set(m.name, i);
@@ -150,7 +150,7 @@ export class ModelRouter extends Construct {
 
     if (!Array.isArray(props.pools) || props.pools.length === 0) throw new Error(`pools: expected at least one TritonPool, got ${JSON.stringify(props.pools)}`);
     const seenPools = new Set<string>();
-    const pools = props.pools.map((p, i) => {
+    const pools = (props.pools as ModelRouterProps['pools']).map((p, i) => {
       const entry: ModelRouterPool = p instanceof TritonPool ? { pool: p } : p;
       if (!(entry?.pool instanceof TritonPool)) throw new Error(`pools[${i}]: expected a TritonPool or { pool: TritonPool, memoryGiB? }, got ${JSON.stringify(p)}`);
       const pool = entry.pool;

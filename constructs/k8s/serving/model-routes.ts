@@ -143,7 +143,7 @@ export class ModelRouteTable extends Construct {
       throw new Error(`pools: expected at least one pool, got ${JSON.stringify(props.pools)}`);
     }
     const seenPools = new Map<string, number>();
-    props.pools.forEach((entry, i) => {
+    (props.pools as ModelRouteTableProps['pools']).forEach((entry, i) => {
       const wp: WeightedPool = entry instanceof TritonPool ? { pool: entry } : entry;
       if (!(wp.pool instanceof TritonPool)) throw new Error(`pools[${i}]: expected a TritonPool, got ${JSON.stringify(entry)}`);
       const key = `${wp.pool.namespace ?? ''}/${wp.pool.name}`;
@@ -362,9 +362,9 @@ function toNestedMap(
 ): Map<string, Map<string, number>> {
   const out = new Map<string, Map<string, number>>();
   if (w === undefined) return out;
-  const entries = w instanceof Map ? [...w.entries()] : Object.entries(w);
+  const entries: [string, ReadonlyMap<string, number> | Readonly<Record<string, number>>][] = w instanceof Map ? [...(w as ReadonlyMap<string, ReadonlyMap<string, number>>).entries()] : Object.entries(w as Readonly<Record<string, Readonly<Record<string, number>>>>);
   for (const [model, inner] of entries) {
-    out.set(model, new Map(inner instanceof Map ? [...inner.entries()] : Object.entries(inner as Record<string, number>)));
+    out.set(model, new Map(inner instanceof Map ? [...(inner as ReadonlyMap<string, number>).entries()] : Object.entries(inner as Record<string, number>)));
   }
   return out;
 }

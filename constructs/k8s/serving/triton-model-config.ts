@@ -325,7 +325,7 @@ export class TritonModelConfig {
           }
         });
       } else if (vp.kind !== 'all') {
-        throw new Error(`${where}.versionPolicy.kind: expected latest, all or specific, got ${JSON.stringify((vp as any).kind)}`);
+        throw new Error(`${where}.versionPolicy.kind: expected latest, all or specific, got ${JSON.stringify((vp as { kind?: unknown }).kind)}`);
       }
       this.versionPolicy = vp.kind === 'specific' ? { kind: 'specific', versions: [...new Set(vp.versions)].sort((a, b) => a - b) } : vp;
     }

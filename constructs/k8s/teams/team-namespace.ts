@@ -174,7 +174,7 @@ export class TeamNamespace extends Construct {
     this.resourceQuota = new k8s.KubeResourceQuota(this, 'Quota', {
       metadata: { name: 'team-quota', namespace: ns },
       // Lazy: the platform adds GPU quota for the pools it places in this namespace after construction.
-      spec: Lazy.any({ produce: () => ({ hard: this.renderHard(cpu(), memory(), podCount()) }) }),
+      spec: Lazy.any({ produce: () => ({ hard: this.renderHard(cpu(), memory(), podCount()) }) }) as k8s.ResourceQuotaSpec,
     });
 
     new k8s.KubeLimitRange(this, 'Limits', {

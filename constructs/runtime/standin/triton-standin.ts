@@ -167,7 +167,7 @@ export async function startTritonStandin(opts: StandinOptions = {}): Promise<Run
   let indexReads = 0;
   const paths: Record<string, number> = {};
   /** Per HTTP worker: the load it is running (its connections wait for it), if any. */
-  const blocked: Array<Promise<void> | undefined> = new Array(threads).fill(undefined);
+  const blocked: Array<Promise<void> | undefined> = new Array<Promise<void> | undefined>(threads).fill(undefined);
   let nextWorker = 0;
 
   const json = (res: http.ServerResponse, status: number, value: unknown): void => {
@@ -231,7 +231,7 @@ export async function startTritonStandin(opts: StandinOptions = {}): Promise<Run
       const load = models.load(name);
       const done = load.then(() => undefined, () => undefined);
       blocked[worker] = done;
-      done.then(() => {
+      void done.then(() => {
         if (blocked[worker] === done) blocked[worker] = undefined;
       });
       load.then(
@@ -296,7 +296,7 @@ export async function startTritonStandin(opts: StandinOptions = {}): Promise<Run
           models.release(name);
           return;
         }
-        models.execute(name, delay).then(() => {
+        void models.execute(name, delay).then(() => {
           if (!res.destroyed) json(res, 200, answer);
           models.release(name);
         });
@@ -323,7 +323,7 @@ export async function startTritonStandin(opts: StandinOptions = {}): Promise<Run
       const body = Buffer.concat(chunks);
       const wait = blocked[worker];
       if (wait === undefined) handle(req, res, body, worker);
-      else wait.then(() => handle(req, res, body, worker));
+      else void wait.then(() => handle(req, res, body, worker));
     });
   });
   // evhtp hands each accepted connection to its worker threads in turn
