@@ -13,7 +13,7 @@ import { S3_KEY_PREFIX, type WorkloadIdentityMechanism } from '../constructs/clo
 import { EXCLUDE_KIND } from '../constructs/cloud/platform-release';
 import { checkInputFile, MAX_INPUT_FILE_BYTES } from '../constructs/fleet/input-file';
 import { clipLine, quote, quoteKey } from '../constructs/fleet/quote';
-import { METRICS_SOURCES, type PlatformPrerequisites } from '../constructs/k8s/platform-prerequisites';
+import { METRICS_SOURCES, type PlatformPrerequisites } from '../constructs/k8s/platform/platform-prerequisites';
 
 /** The fleet file planned when `gpufleet:fleetFile` is not set (relative to the repository root). */
 export const DEFAULT_FLEET_FILE = 'examples/payments-and-vision.fleet.yaml';

@@ -4,7 +4,7 @@
  * node group per node configuration of a plan with the MIG label, taint, AMI type and scale-from-zero tags.
  */
 import type { Plan } from '../constructs/planner/types';
-import { parseImageReference } from '../constructs/k8s/image-reference';
+import { parseImageReference } from '../constructs/k8s/common/image-reference';
 import { OIDC_ISSUER, settle, setupPulumiMocks, valueOf } from './support/pulumi-mocks';
 
 const mocks = setupPulumiMocks();
@@ -156,7 +156,7 @@ describe('GpuNodeGroup', () => {
   });
 
   test('a hand-declared pool from a MigLayout', async () => {
-    const { MigLayout } = await import('../constructs/k8s/mig-layout');
+    const { MigLayout } = await import('../constructs/k8s/gpu/mig-layout');
     const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
     const layout = MigLayout.fromProfiles('h100-balanced', 'H100-80GB', { '3g.40gb': 1, '2g.20gb': 1, '1g.10gb': 2 });
     const group = cloud.GpuNodeGroup.fromMigLayout('h100', { cluster, pool: 'h100-mig', instanceType: 'p5.48xlarge', layout, maxSize: 2 });

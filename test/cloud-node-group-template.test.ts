@@ -15,7 +15,7 @@
 import type { Plan } from '../constructs/planner/types';
 import { findInstanceType } from '../constructs/catalog';
 import { loadFleetFile } from '../constructs/fleet';
-import { nodesNeededAtMaximum } from '../constructs/k8s/check-rendering';
+import { nodesNeededAtMaximum } from '../constructs/k8s/check/check-rendering';
 import { plannedObjects } from './check-fixtures';
 import { settle, setupPulumiMocks } from './support/pulumi-mocks';
 import * as pulumi from '@pulumi/pulumi';

@@ -4,8 +4,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
 import { parse } from 'yaml';
-import { MigConfig } from '../constructs/k8s/mig-config';
-import { MigLayout } from '../constructs/k8s/mig-layout';
+import { MigConfig } from '../constructs/k8s/gpu/mig-config';
+import { MigLayout } from '../constructs/k8s/gpu/mig-layout';
 import { validateObjects } from './support/validate';
 
 const balanced = () => MigLayout.fromProfiles('h100-balanced', 'H100-80GB', { '3g.40gb': 1, '2g.20gb': 1, '1g.10gb': 2 });

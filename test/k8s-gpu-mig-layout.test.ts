@@ -1,5 +1,5 @@
 import { checkLayout } from '../constructs/catalog';
-import { MigLayout } from '../constructs/k8s/mig-layout';
+import { MigLayout } from '../constructs/k8s/gpu/mig-layout';
 
 describe('MigLayout.fromProfiles', () => {
   test('places a mixed H100-80GB layout legally and counts its resources per GPU and per node', () => {

@@ -1,6 +1,6 @@
 import { Testing } from 'cdk8s';
-import { GpuNodePool, GpuNodePoolProps } from '../constructs/k8s/gpu-node-pool';
-import { MigLayout } from '../constructs/k8s/mig-layout';
+import { GpuNodePool, GpuNodePoolProps } from '../constructs/k8s/gpu/gpu-node-pool';
+import { MigLayout } from '../constructs/k8s/gpu/mig-layout';
 import { validateObjects } from './support/validate';
 
 const base = { clusterName: 'prod', nodeRole: 'KarpenterNodeRole-prod' };

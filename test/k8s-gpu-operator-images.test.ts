@@ -12,7 +12,8 @@ import * as path from 'path';
 import { Testing } from 'cdk8s';
 import { parse } from 'yaml';
 import { testIf } from './support/notes';
-import { GpuOperator, gpuOperatorValues, parseImageReference, type GpuOperatorImageComponent, type HelmImage } from '../constructs/k8s';
+import { GpuOperator, gpuOperatorValues, type GpuOperatorImageComponent, type HelmImage } from '../constructs/k8s';
+import { parseImageReference } from '../constructs/k8s/common/image-reference';
 
 const CHART_VALUES = path.resolve(__dirname, '..', '..', 'shared', 'crds', 'gpu-operator', 'values.yaml');
 const testWithValues = testIf(fs.existsSync(CHART_VALUES), `needs the chart's values.yaml, and ${CHART_VALUES} is absent`);

@@ -2,11 +2,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
 import { parse } from 'yaml';
-import { GpuOperator } from '../constructs/k8s/gpu-operator';
-import { gpuOperatorValues } from '../constructs/k8s/gpu-operator-values';
-import { MigConfig } from '../constructs/k8s/mig-config';
-import { MigLayout } from '../constructs/k8s/mig-layout';
-import { TimeSlicingConfig } from '../constructs/k8s/time-slicing-config';
+import { GpuOperator } from '../constructs/k8s/gpu/gpu-operator';
+import { gpuOperatorValues } from '../constructs/k8s/gpu/gpu-operator-values';
+import { MigConfig } from '../constructs/k8s/gpu/mig-config';
+import { MigLayout } from '../constructs/k8s/gpu/mig-layout';
+import { TimeSlicingConfig } from '../constructs/k8s/gpu/time-slicing-config';
 import { testIf } from './support/notes';
 import { validateObjects } from './support/validate';
 

@@ -1,7 +1,7 @@
 import { ApiObject, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { k8s } from 'cdk8s-plus-28';
-import { addGpuLimits, gpuResourceName, gpuResources, gpuToleration, migResourceName } from '../constructs/k8s/gpu-resources';
+import { addGpuLimits, gpuResourceName, gpuResources, gpuToleration, migResourceName } from '../constructs/k8s/gpu/gpu-resources';
 import { validateObjects } from './support/validate';
 
 describe('gpuResourceName', () => {

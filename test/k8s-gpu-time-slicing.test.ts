@@ -1,6 +1,6 @@
 import { Testing } from 'cdk8s';
 import { parse } from 'yaml';
-import { TimeSlicingConfig } from '../constructs/k8s/time-slicing-config';
+import { TimeSlicingConfig } from '../constructs/k8s/gpu/time-slicing-config';
 import { validateObjects } from './support/validate';
 
 describe('TimeSlicingConfig', () => {

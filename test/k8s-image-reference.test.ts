@@ -1,11 +1,11 @@
 /**
- * The pinned image reference (constructs/k8s/image-reference.ts) against the grammar the kubelet parses
+ * The pinned image reference (constructs/k8s/common/image-reference.ts) against the grammar the kubelet parses
  * images with: distribution/reference v0.6.0 `ParseNormalizedNamed` (normalize.go) over `Parse`
  * (reference.go, regexp.go). The accepted and refused inputs are cases of that tag's `reference_test.go`
  * (TestReferenceParse) and `normalize_test.go`; gpufleet adds one rule: a reference must be pinned (a tag
  * or a sha256 digest), never an implicit `latest`.
  */
-import { imageReferenceProblem, parseImageReference } from '../constructs/k8s/image-reference';
+import { imageReferenceProblem, parseImageReference } from '../constructs/k8s/common/image-reference';
 
 const SHA = `sha256:${'f'.repeat(64)}`;
 

@@ -1,9 +1,9 @@
 /**
- * Label and annotation keys: one definition (constructs/k8s/labels.ts), exported once from the barrel, and
+ * Label and annotation keys: one definition (constructs/k8s/common/labels.ts), exported once from the barrel, and
  * used by the node pool, the Triton pool and the cloud node groups.
  */
 import * as k8sBarrel from '../constructs/k8s';
-import * as labels from '../constructs/k8s/labels';
+import * as labels from '../constructs/k8s/common/labels';
 
 describe('label keys', () => {
   test('the barrel exports the one definition of each key', () => {
@@ -21,7 +21,7 @@ describe('label keys', () => {
 
   test('the construct modules do not define their own copies', () => {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const modules = ['gpu-node-pool', 'triton-pool', 'platform-checks', 'team-namespace', 'pool-autoscaling', 'model-routes']
+    const modules = ['gpu/gpu-node-pool', 'serving/triton-pool', 'platform/platform-checks', 'teams/team-namespace', 'serving/pool-autoscaling', 'serving/model-routes']
       .map((m) => [m, require(`../constructs/k8s/${m}`)] as const);
     for (const [m, exports] of modules) {
       for (const name of Object.keys(labels)) {

@@ -6,8 +6,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { App, Testing } from 'cdk8s';
-import { ModelRepository } from '../constructs/k8s/model-repository';
-import { TritonModelConfig } from '../constructs/k8s/triton-model-config';
+import { ModelRepository } from '../constructs/k8s/serving/model-repository';
+import { TritonModelConfig } from '../constructs/k8s/serving/triton-model-config';
 import { buildDefaultPlatform } from '../examples/default-platform';
 import { buildPlannedPlatform } from '../examples/planned-platform';
 import { buildTeamStack } from '../examples/team-stack';

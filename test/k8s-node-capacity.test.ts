@@ -8,9 +8,9 @@
  * - the node pool sizing that keeps autoscaler maxima backed by nodes.
  */
 import { getInstanceType } from '../constructs/catalog';
-import { incompatibility, instanceTypeLabels, nodePoolRequirements } from '../constructs/k8s/karpenter-requirements';
-import { kubeReservedCpuMillis, nodeAllocatable, podShare } from '../constructs/k8s/node-allocatable';
-import { CapacityNodePool, sizeCapacity } from '../constructs/k8s/serving-platform-capacity';
+import { incompatibility, instanceTypeLabels, nodePoolRequirements } from '../constructs/k8s/gpu/karpenter-requirements';
+import { kubeReservedCpuMillis, nodeAllocatable, podShare } from '../constructs/k8s/gpu/node-allocatable';
+import { CapacityNodePool, sizeCapacity } from '../constructs/k8s/platform/serving-platform-capacity';
 
 describe('Karpenter allocatable', () => {
   test('kube-reserved CPU: 6% of the first core, 1% of the second, 0.5% of the third and fourth, 0.25% beyond', () => {

@@ -1,4 +1,5 @@
-import { checkPlatformObjects, collectFacts, containerRequests, parseQuantity, podRequests } from '../constructs/k8s/platform-checks';
+import { checkPlatformObjects, collectFacts, containerRequests, podRequests } from '../constructs/k8s/platform/platform-checks';
+import { parseQuantity } from '../constructs/k8s/common/quantity';
 
 /** A consistent little platform as plain objects; each test breaks one thing. */
 function fixture() {

@@ -6,8 +6,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { App, Testing } from 'cdk8s';
 import { parse as parseYaml } from 'yaml';
-import { ModelRepository } from '../constructs/k8s/model-repository';
-import { collectFacts } from '../constructs/k8s/platform-checks';
+import { ModelRepository } from '../constructs/k8s/serving/model-repository';
+import { collectFacts } from '../constructs/k8s/platform/platform-checks';
 import { buildDefaultPlatform } from '../examples/default-platform';
 import { validateObjects } from './support/validate';
 

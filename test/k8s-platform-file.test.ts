@@ -1,5 +1,5 @@
 /**
- * The platform file (constructs/k8s/platform-file.ts): parsed and checked with the fleet's discipline (every problem at
+ * The platform file (constructs/k8s/platform/platform-file.ts): parsed and checked with the fleet's discipline (every problem at
  * once, one line each with path and value, unknown keys with the nearest allowed one, values quoted at most 100
  * characters), mapped onto `ServingPlatform.fromPlan` (fleet-platform.ts), and documented key by key in
  * docs/platform-file.md.

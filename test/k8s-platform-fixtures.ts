@@ -1,10 +1,10 @@
 /** Small platforms for the platform and team tests. */
 import { Chart, Testing } from 'cdk8s';
-import { MigLayout } from '../constructs/k8s/mig-layout';
-import { ModelRepository } from '../constructs/k8s/model-repository';
-import { PlatformBuilder } from '../constructs/k8s/platform-builder';
-import { ServingPlatform } from '../constructs/k8s/serving-platform';
-import type { Team } from '../constructs/k8s/team-contract';
+import { MigLayout } from '../constructs/k8s/gpu/mig-layout';
+import { ModelRepository } from '../constructs/k8s/serving/model-repository';
+import { PlatformBuilder } from '../constructs/k8s/platform/platform-builder';
+import { ServingPlatform } from '../constructs/k8s/platform/serving-platform';
+import type { Team } from '../constructs/k8s/teams/team-contract';
 
 export const cluster = { name: 'prod', nodeRole: 'KarpenterNodeRole-prod' };
 

@@ -1,11 +1,11 @@
 import { ApiObject, Chart, JsonPatch, Testing } from 'cdk8s';
 import { stringify } from 'yaml';
-import { collectFacts } from '../constructs/k8s/platform-checks';
-import { ServingPlatform } from '../constructs/k8s/serving-platform';
-import type { PlatformContext, Team } from '../constructs/k8s/team-contract';
-import { TritonPool } from '../constructs/k8s/triton-pool';
-import { MigLayout } from '../constructs/k8s/mig-layout';
-import { ModelRepository } from '../constructs/k8s/model-repository';
+import { collectFacts } from '../constructs/k8s/platform/platform-checks';
+import { ServingPlatform } from '../constructs/k8s/platform/serving-platform';
+import type { PlatformContext, Team } from '../constructs/k8s/teams/team-contract';
+import { TritonPool } from '../constructs/k8s/serving/triton-pool';
+import { MigLayout } from '../constructs/k8s/gpu/mig-layout';
+import { ModelRepository } from '../constructs/k8s/serving/model-repository';
 import { baseBuilder, h100Mixed, llmTeam, synthBuilt, visionTeam } from './k8s-platform-fixtures';
 import { validateObjects } from './support/validate';
 

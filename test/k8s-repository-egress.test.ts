@@ -10,7 +10,7 @@ import * as path from 'path';
 import { App, Testing } from 'cdk8s';
 import { parseFleet } from '../constructs/fleet';
 import { parsePlatformFile, PlatformFileError, renderFleetPlatform } from '../constructs/k8s';
-import { ModelRepository } from '../constructs/k8s/model-repository';
+import { ModelRepository } from '../constructs/k8s/serving/model-repository';
 import { plan } from '../constructs/planner';
 
 const ROOT = path.resolve(__dirname, '..');

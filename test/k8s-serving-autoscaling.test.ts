@@ -1,14 +1,14 @@
 import { Chart, Duration, Testing } from 'cdk8s';
 import * as YAML from 'yaml';
-import { ModelRepository } from '../constructs/k8s/model-repository';
-import { PoolAutoscaling, PoolAutoscalingProps, routerWakeQuery } from '../constructs/k8s/pool-autoscaling';
+import { ModelRepository } from '../constructs/k8s/serving/model-repository';
+import { PoolAutoscaling, PoolAutoscalingProps, routerWakeQuery } from '../constructs/k8s/serving/pool-autoscaling';
 import {
   PrometheusAdapterRules,
   adapterFirstTokenMetricsQuery,
   adapterQueueMetricsQuery,
   requestWeightedQueueQuery,
-} from '../constructs/k8s/prometheus-adapter-rules';
-import { TritonPool } from '../constructs/k8s/triton-pool';
+} from '../constructs/k8s/serving/prometheus-adapter-rules';
+import { TritonPool } from '../constructs/k8s/serving/triton-pool';
 import { validateObjects } from './support/validate';
 
 const CNN_QUERY =

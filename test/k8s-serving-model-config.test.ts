@@ -1,4 +1,4 @@
-import { TritonModelConfig, TritonModelConfigProps } from '../constructs/k8s/triton-model-config';
+import { TritonModelConfig, TritonModelConfigProps } from '../constructs/k8s/serving/triton-model-config';
 
 const full: TritonModelConfigProps = {
   name: 'resnet50',

@@ -1,8 +1,8 @@
 import { Chart, Duration, Testing } from 'cdk8s';
 import * as YAML from 'yaml';
-import { ModelRepository } from '../constructs/k8s/model-repository';
-import { TritonModelConfig } from '../constructs/k8s/triton-model-config';
-import { TritonPool, TritonPoolProps } from '../constructs/k8s/triton-pool';
+import { ModelRepository } from '../constructs/k8s/serving/model-repository';
+import { TritonModelConfig } from '../constructs/k8s/serving/triton-model-config';
+import { TritonPool, TritonPoolProps } from '../constructs/k8s/serving/triton-pool';
 import { validateObjects } from './support/validate';
 import { parseTritonArgs, startTritonStandin } from '../constructs/runtime/standin';
 import { request } from './support/triton-standin-procs';

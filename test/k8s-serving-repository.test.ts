@@ -2,8 +2,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App, Chart, Testing } from 'cdk8s';
-import { ModelRepository } from '../constructs/k8s/model-repository';
-import { TritonModelConfig } from '../constructs/k8s/triton-model-config';
+import { ModelRepository } from '../constructs/k8s/serving/model-repository';
+import { TritonModelConfig } from '../constructs/k8s/serving/triton-model-config';
 import { validateObjects } from './support/validate';
 
 const resnet = () => new TritonModelConfig({ name: 'resnet50', platform: 'onnxruntime_onnx', maxBatchSize: 16 });

@@ -1,9 +1,9 @@
 import { Chart, Testing } from 'cdk8s';
 import * as fc from 'fast-check';
 import * as YAML from 'yaml';
-import { ModelRepository } from '../constructs/k8s/model-repository';
-import { HTTPROUTE_MAX_MATCHES_PER_ROUTE, HTTPROUTE_MAX_MATCHES_PER_RULE, HTTPROUTE_MAX_RULES, ModelRouteTable } from '../constructs/k8s/model-routes';
-import { TritonPool } from '../constructs/k8s/triton-pool';
+import { ModelRepository } from '../constructs/k8s/serving/model-repository';
+import { HTTPROUTE_MAX_MATCHES_PER_ROUTE, HTTPROUTE_MAX_MATCHES_PER_RULE, HTTPROUTE_MAX_RULES, ModelRouteTable } from '../constructs/k8s/serving/model-routes';
+import { TritonPool } from '../constructs/k8s/serving/triton-pool';
 
 /** Pools as [replicas, model indexes]; model i is named m<i>. */
 const poolsArb = fc.array(

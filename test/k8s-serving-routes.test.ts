@@ -1,8 +1,8 @@
 import { Chart, Duration, Testing } from 'cdk8s';
 import * as YAML from 'yaml';
-import { ModelRepository } from '../constructs/k8s/model-repository';
-import { ModelRouteTable, ModelRouteTableProps, gatewayDuration } from '../constructs/k8s/model-routes';
-import { TritonPool } from '../constructs/k8s/triton-pool';
+import { ModelRepository } from '../constructs/k8s/serving/model-repository';
+import { ModelRouteTable, ModelRouteTableProps, gatewayDuration } from '../constructs/k8s/serving/model-routes';
+import { TritonPool } from '../constructs/k8s/serving/triton-pool';
 import { validateObjects } from './support/validate';
 
 interface PoolSpec {

@@ -1,8 +1,8 @@
 import { Testing } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
-import { ModelRouter } from '../constructs/k8s/model-router';
-import { checkRegistrations, deployAddOns } from '../constructs/k8s/platform-builder';
-import { BUILT_IN_PARTS, PlatformContext, TeamAddOn } from '../constructs/k8s/team-contract';
+import { ModelRouter } from '../constructs/k8s/serving/model-router';
+import { checkRegistrations, deployAddOns } from '../constructs/k8s/platform/platform-builder';
+import { BUILT_IN_PARTS, PlatformContext, TeamAddOn } from '../constructs/k8s/teams/team-contract';
 import { baseBuilder, llmTeam, visionTeam } from './k8s-platform-fixtures';
 
 /** An add-on that records its deployment and adds a ConfigMap. */

@@ -1,5 +1,5 @@
 import { Testing } from 'cdk8s';
-import { TeamNamespace } from '../constructs/k8s/team-namespace';
+import { TeamNamespace } from '../constructs/k8s/teams/team-namespace';
 import { validateObjects } from './support/validate';
 
 function synth(props: ConstructorParameters<typeof TeamNamespace>[2], after?: (t: TeamNamespace) => void): any[] {

@@ -8,7 +8,7 @@
 import { join } from 'path';
 import { loadFleetFile } from '../constructs/fleet';
 import type { Fleet } from '../constructs/fleet/types';
-import { checkRendering, formatFinding } from '../constructs/k8s/check-rendering';
+import { checkRendering, formatFinding } from '../constructs/k8s/check/check-rendering';
 import { migConfigName, plan as planFleet } from '../constructs/planner';
 import type { Plan, PlanMigConfig } from '../constructs/planner/types';
 import { plannedObjects } from './check-fixtures';

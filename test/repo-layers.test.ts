@@ -1,9 +1,10 @@
 /**
  * The layering of DESIGN.md: imports point down only.
- * catalog → fleet → planner → k8s / cloud / runtime → stacks, examples, bin.
+ * catalog → fleet → planner → k8s / cloud / runtime → stacks, examples, bin; inside k8s, the sub-folders by concern
+ * (common → gpu → serving → teams → platform → check); and no import circles (type-only imports included).
  */
-import { readdirSync, readFileSync, statSync } from 'fs';
-import { join, relative, resolve, dirname } from 'path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'fs';
+import { join, relative, resolve, dirname, sep } from 'path';
 
 const root = resolve(__dirname, '..');
 const layers = ['catalog', 'fleet', 'planner', 'k8s', 'cloud', 'runtime'] as const;
@@ -18,6 +19,67 @@ const allowed: Record<Layer, Layer[]> = {
   runtime: ['catalog', 'fleet', 'planner', 'runtime'],
   cloud: ['catalog', 'fleet', 'planner', 'k8s', 'cloud'],
 };
+
+/** The k8s sub-folders and what each may import inside constructs/k8s (check/, the `gpufleet check` rules, reads all). */
+const k8sFolders = ['common', 'gpu', 'serving', 'teams', 'platform', 'check'] as const;
+type K8sFolder = (typeof k8sFolders)[number];
+const k8sAllowed: Record<K8sFolder, K8sFolder[]> = {
+  common: ['common'],
+  gpu: ['common', 'gpu'],
+  serving: ['common', 'gpu', 'serving'],
+  teams: ['common', 'gpu', 'serving', 'teams'],
+  platform: ['common', 'gpu', 'serving', 'teams', 'platform'],
+  check: ['common', 'gpu', 'serving', 'teams', 'platform', 'check'],
+};
+
+/** Relative import specifiers of a file: `import`/`export … from`, `import type`, `require(…)`, `import(…)`. */
+function relativeImports(text: string): string[] {
+  return [...text.matchAll(/(?:from\s+|require\(|import\()\s*['"](\.[^'"]+)['"]/g)].map((m) => m[1]);
+}
+
+/** The .ts file an import specifier resolves to (`x.ts` or `x/index.ts`), or undefined. */
+function resolveImport(file: string, spec: string): string | undefined {
+  const target = resolve(dirname(file), spec);
+  return [target + '.ts', join(target, 'index.ts')].find((c) => existsSync(c));
+}
+
+/** Import circles (strongly connected components of more than one file, or a file importing itself), Tarjan. */
+function importCircles(files: readonly string[]): string[][] {
+  const graph = new Map<string, string[]>();
+  for (const f of files) {
+    const deps = relativeImports(readFileSync(f, 'utf8')).map((s) => resolveImport(f, s)).filter((x): x is string => !!x);
+    graph.set(f, [...new Set(deps)]);
+  }
+  let next = 0;
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const out: string[][] = [];
+  const visit = (v: string): void => {
+    index.set(v, next);
+    low.set(v, next++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) !== index.get(v)) return;
+    const component: string[] = [];
+    let w: string;
+    do {
+      w = stack.pop()!;
+      onStack.delete(w);
+      component.push(relative(root, w));
+    } while (w !== v);
+    if (component.length > 1 || (graph.get(v) ?? []).includes(v)) out.push(component.sort());
+  };
+  for (const v of graph.keys()) if (!index.has(v)) visit(v);
+  return out.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+}
 
 function walk(dir: string): string[] {
   const out: string[] = [];
@@ -58,6 +120,46 @@ describe('repository layering', () => {
       }
     }
     expect(violations).toEqual([]);
+  });
+
+  test('inside constructs/k8s, sub-folders import common → gpu → serving → teams → platform → check only', () => {
+    const k8sRoot = join(root, 'constructs', 'k8s');
+    const folderOf = (file: string): string | undefined => {
+      const rel = relative(k8sRoot, file).split(/[\\/]/);
+      return rel.length > 1 ? rel[0] : undefined;
+    };
+    const violations: string[] = [];
+    for (const file of walk(k8sRoot)) {
+      const from = folderOf(file);
+      if (from === undefined) {
+        // Only the barrel lives at the top: every construct file belongs to a sub-folder.
+        if (relative(k8sRoot, file) !== 'index.ts') violations.push(`${relative(root, file)} is not in a sub-folder (${k8sFolders.join(', ')})`);
+        continue;
+      }
+      if (!(k8sFolders as readonly string[]).includes(from)) {
+        violations.push(`${relative(root, file)}: unknown sub-folder ${from}/ (known: ${k8sFolders.join(', ')})`);
+        continue;
+      }
+      for (const spec of relativeImports(readFileSync(file, 'utf8'))) {
+        const target = resolveImport(file, spec);
+        if (!target || !target.startsWith(k8sRoot + sep)) continue;
+        const to = folderOf(target);
+        if (to === undefined) violations.push(`${relative(root, file)} (${from}) imports ${spec}, the k8s barrel: import the file`);
+        else if (!k8sAllowed[from as K8sFolder].includes(to as K8sFolder)) violations.push(`${relative(root, file)} (${from}) imports ${spec} (${to})`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  test('no import circles in constructs/, bin/ and stacks/ (type-only imports included)', () => {
+    const files = ['constructs', 'bin', 'stacks']
+      .map((d) => join(root, d))
+      .filter((d) => existsSync(d))
+      .flatMap((d) => walk(d))
+      .filter((f) => !f.includes('generated'));
+    const circles = importCircles(files);
+    for (const c of circles) console.log(`import circle (${c.length} files): ${c.join(' ↔ ')}`);
+    expect(circles.map((c) => c.join(' ↔ '))).toEqual([]);
   });
 
   test('no hand-written source file is over 600 lines', () => {

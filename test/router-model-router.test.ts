@@ -2,9 +2,9 @@ import { Chart, Testing } from 'cdk8s';
 import { parse } from 'yaml';
 import { getMigProfile } from '../constructs/catalog';
 import { validateConfig } from '../constructs/runtime/config';
-import { DEFAULT_ROUTER_IMAGE, ModelRouter, ModelRouterProps } from '../constructs/k8s/model-router';
-import { ModelRepository } from '../constructs/k8s/model-repository';
-import { TritonPool } from '../constructs/k8s/triton-pool';
+import { DEFAULT_ROUTER_IMAGE, ModelRouter, ModelRouterProps } from '../constructs/k8s/serving/model-router';
+import { ModelRepository } from '../constructs/k8s/serving/model-repository';
+import { TritonPool } from '../constructs/k8s/serving/triton-pool';
 import { validateObjects } from './support/validate';
 
 function setup(routerProps: Partial<ModelRouterProps> = {}, poolModels = ['resnet50']): { chart: Chart; router: ModelRouter } {

@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { loadFleetFile, parseFleet } from '../constructs/fleet';
-import { planDeclaration } from '../constructs/k8s/serving-platform-plan';
+import { planDeclaration } from '../constructs/k8s/platform/serving-platform-plan';
 import { plan, sliceFraction, teamConsumption } from '../constructs/planner';
 import { validatePlanDocument } from '../constructs/planner/plan-document';
 import type { Plan, PlanTeamConsumption } from '../constructs/planner/types';

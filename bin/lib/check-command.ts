@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parseAllDocuments } from 'yaml';
 import { InputFileError, quote, readInputFile, YAML_MAX_ALIAS_COUNT } from '../../constructs/fleet';
-import { checkRendering, formatFinding, summarizeCheck } from '../../constructs/k8s/check-rendering';
+import { checkRendering, formatFinding, summarizeCheck } from '../../constructs/k8s/check/check-rendering';
 import { validatePlanDocument } from '../../constructs/planner/plan-document';
 import { CliInputError } from './errors';
 

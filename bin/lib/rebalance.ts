@@ -7,7 +7,7 @@
 import * as path from 'path';
 import { clipLine, quote } from '../../constructs/fleet';
 import type { Fleet } from '../../constructs/fleet/types';
-import { migrationRunbook, renderRunbookText, type Runbook, type RunbookPath } from '../../constructs/k8s/migration-runbook';
+import { migrationRunbook, renderRunbookText, type Runbook, type RunbookPath } from '../../constructs/k8s/platform/migration-runbook';
 import {
   checkMigration, planMigration, PlanError, replan, verifyPlan, type Migration, type Plan, type Replan,
 } from '../../constructs/planner';

@@ -3,8 +3,8 @@ import { Provider as KubernetesProvider } from '@pulumi/kubernetes/provider';
 import * as helm from '@pulumi/kubernetes/helm/v3';
 import * as pulumi from '@pulumi/pulumi';
 import { quote } from '../fleet/quote';
-import { assertImageReference } from '../k8s/image-reference';
-import { POOL_LABEL } from '../k8s/labels';
+import { assertImageReference } from '../k8s/common/image-reference';
+import { POOL_LABEL } from '../k8s/common/labels';
 import { irsaTrustPolicy, policyDocument, stableJson } from './iam-documents';
 import type { WorkloadIdentityProvider } from './gpu-cluster';
 

@@ -5,7 +5,7 @@ import { Provider as KubernetesProvider } from '@pulumi/kubernetes/provider';
 import * as pulumi from '@pulumi/pulumi';
 import { ipv4CidrProblem } from '../fleet/names';
 import { quote } from '../fleet/quote';
-import { POOL_LABEL } from '../k8s/labels';
+import { POOL_LABEL } from '../k8s/common/labels';
 import { stableJson } from './iam-documents';
 
 /** What a workload identity (IRSA or EKS Pod Identity) needs to know about a cluster. */

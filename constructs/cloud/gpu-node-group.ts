@@ -4,11 +4,11 @@ import * as pulumi from '@pulumi/pulumi';
 import { defaultInstanceType, findGpuType, findInstanceType, INSTANCE_TYPES, instanceTypesFor, type InstanceType } from '../catalog';
 import { nodeGroupName, nodePoolsOf, WHOLE_PROFILE, type TopologyNodePool } from '../planner/topology';
 import type { Plan, PlanMigConfig } from '../planner/types';
-import { GPU_PRODUCT_LABEL, MIG_CONFIG_LABEL, POOL_LABEL } from '../k8s/labels';
-import { GPU_TAINT, MigStrategy, WHOLE_GPU_RESOURCE } from '../k8s/gpu-resources';
-import { MigLayout } from '../k8s/mig-layout';
-import { byString } from '../k8s/order';
-import { labelValueProblem } from '../k8s/names';
+import { GPU_PRODUCT_LABEL, MIG_CONFIG_LABEL, POOL_LABEL } from '../k8s/common/labels';
+import { GPU_TAINT, MigStrategy, WHOLE_GPU_RESOURCE } from '../k8s/gpu/gpu-resources';
+import { MigLayout } from '../k8s/gpu/mig-layout';
+import { byString } from '../k8s/common/order';
+import { labelValueProblem } from '../k8s/common/names';
 import { isDns1123Label } from '../fleet/names';
 import type { NodeGroupHost } from './gpu-cluster';
 

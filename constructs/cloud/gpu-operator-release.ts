@@ -2,8 +2,8 @@ import { Provider as KubernetesProvider } from '@pulumi/kubernetes/provider';
 import * as helm from '@pulumi/kubernetes/helm/v3';
 import type * as k8sOutput from '@pulumi/kubernetes/types/output';
 import * as pulumi from '@pulumi/pulumi';
-import { NVIDIA_HELM_REPOSITORY_URL } from '../k8s/gpu-operator';
-import { GPU_OPERATOR_CHART_VERSION, GpuOperatorHelmValues } from '../k8s/gpu-operator-values';
+import { NVIDIA_HELM_REPOSITORY_URL } from '../k8s/gpu/gpu-operator';
+import { GPU_OPERATOR_CHART_VERSION, GpuOperatorHelmValues } from '../k8s/gpu/gpu-operator-values';
 
 export interface GpuOperatorReleaseArgs {
   /**

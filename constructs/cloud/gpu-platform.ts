@@ -1,7 +1,7 @@
 import { getRegionOutput } from '@pulumi/aws/getRegion';
 import * as pulumi from '@pulumi/pulumi';
-import type { GpuOperatorHelmValues } from '../k8s/gpu-operator-values';
-import type { PlatformPrerequisites, ResolvedPrerequisites } from '../k8s/platform-prerequisites';
+import type { GpuOperatorHelmValues } from '../k8s/gpu/gpu-operator-values';
+import type { PlatformPrerequisites, ResolvedPrerequisites } from '../k8s/platform/platform-prerequisites';
 import type { Plan } from '../planner/types';
 import { ClusterAutoscaler } from './cluster-autoscaler';
 import { ClusterPrerequisites } from './cluster-prerequisites';
@@ -11,7 +11,7 @@ import { GpuNodeGroup, GpuNodeGroupOptions } from './gpu-node-group';
 import { GpuOperatorRelease } from './gpu-operator-release';
 import { ModelRepositoryBucket, ModelRepositoryBucketArgs, ModelRepositoryGrant, ServiceAccountRef, WorkloadIdentityMechanism } from './model-repository-bucket';
 import { KubeObject, PlatformRelease, releaseSkips } from './platform-release';
-import { nodesNeededAtMaximum } from '../k8s/check-rendering';
+import { nodesNeededAtMaximum } from '../k8s/check/check-rendering';
 
 export interface GpuPlatformArgs {
   /** The plan (`plan(fleet)`): one GPU node group per `plan.migConfigs` entry; its cost is exported. */

@@ -10,7 +10,7 @@
  * (vllm_backend r25.08 `src/model.py`). A model named by `--load-model` that fails to load fails the server's start
  * (core `src/server.cc` InferenceServer::Init returns the model repository manager's error).
  */
-import type { TritonModelConfig } from '../k8s/triton-model-config';
+import type { TritonModelConfig } from '../k8s/serving/triton-model-config';
 
 /** Default model file of a Triton platform or backend; undefined when the backend reads files it names itself. */
 const DEFAULT_MODEL_FILE: Readonly<Record<string, string>> = {

@@ -1,9 +1,9 @@
 import type { Provider as KubernetesProvider } from '@pulumi/kubernetes/provider';
 import { ConfigGroup } from '@pulumi/kubernetes/yaml/yaml';
 import * as pulumi from '@pulumi/pulumi';
-import { TRITON_POOL_LABEL } from '../k8s/labels';
-import { IRSA_ROLE_ANNOTATION } from '../k8s/model-repository';
-import type { ResolvedPrerequisites } from '../k8s/platform-prerequisites';
+import { TRITON_POOL_LABEL } from '../k8s/common/labels';
+import { IRSA_ROLE_ANNOTATION } from '../k8s/serving/model-repository';
+import type { ResolvedPrerequisites } from '../k8s/platform/platform-prerequisites';
 import type { ClusterPrerequisites } from './cluster-prerequisites';
 import { apiGroup as group, type KubeObject, planApiGroups } from './prerequisite-installs';
 import type { GpuOperatorRelease } from './gpu-operator-release';

@@ -14,8 +14,8 @@
  * - gpufleet installs it (`PREREQUISITE_INSTALLS`, pinned versions) → applied after the install (`dependsOn`);
  * - neither → the objects are left out and listed with the reason (`skippedObjects`).
  */
-import type { PlatformPrerequisites, ResolvedPrerequisites } from '../k8s/platform-prerequisites';
-import { resolvePrerequisites } from '../k8s/platform-prerequisites';
+import type { PlatformPrerequisites, ResolvedPrerequisites } from '../k8s/platform/platform-prerequisites';
+import { resolvePrerequisites } from '../k8s/platform/platform-prerequisites';
 
 /** A Kubernetes object as `chart.toJson()` returns it. */
 export type KubeObject = Record<string, any>;

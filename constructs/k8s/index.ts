@@ -1,39 +1,10 @@
-export * from './team-namespace';
-export * from './team-contract';
-export * from './platform-checks';
-export * from './triton-model-config';
-export * from './model-repository';
-export * from './triton-pool';
-export * from './gpu-resources';
-export * from './mig-layout';
-export * from './mig-config';
-export * from './mig-config-relayout';
-export * from './time-slicing-config';
-export * from './image-reference';
-export * from './gpu-operator-values';
-export * from './gpu-operator';
-export * from './gpu-node-pool';
-export * from './names';
-export * from './labels';
-export * from './prometheus-adapter-rules';
-export * from './pool-autoscaling';
-export * from './platform-builder';
-export * from './serving-platform-plan';
-export * from './serving-platform-serving';
-export * from './serving-platform';
-export * from './model-routes';
-export * from './model-router';
-export * from './serving-platform-router';
-export * from './node-allocatable';
-export * from './karpenter-requirements';
-export * from './platform-prerequisites';
-export * from './serving-platform-capacity';
-export * from './check-model';
-export * from './check-rendering';
-export { promqlMetrics } from './check-autoscaling';
-export * from './migration-runbook';
-export * from './latency-budget';
-export * from './team-model-config';
-export * from './platform-file';
-export * from './fleet-platform';
-export * from './team-consumption-annotations';
+/**
+ * The k8s (cdk8s) layer, grouped by concern: common/ → gpu/ → serving/ → teams/ → platform/, and check/ (which reads
+ * them all). Each sub-folder's barrel exports its public constructs, props and types; helper functions stay in their files.
+ */
+export * from './common';
+export * from './gpu';
+export * from './serving';
+export * from './teams';
+export * from './platform';
+export * from './check';

@@ -8,7 +8,7 @@
 import { budgetOf, Candidate } from './entries';
 import type { GpuOption } from './gpu-options';
 import { GpuSpace, maximalLayouts, ReachTable } from './gpu-space';
-import { ModelInput, roundShareUp, roundUp6, SliceState } from './pack';
+import { ModelInput, roundShareUp, roundUp6, SliceState } from './slice-state';
 
 interface Pick { model: number; cand: Candidate; rps: number; value: number }
 

@@ -3,80 +3,15 @@
  * then the remaining demand of every model co-located on shared slices (one Triton server per
  * slice) under the share, latency and memory rules, slices placed on GPUs at legal MIG starts.
  */
-import type { ModelSpec } from '../fleet/types';
 import { bestThroughputPerGpu, budgetOf, Candidate } from './entries';
 import type { GpuOption, SliceShape } from './gpu-options';
 import { GpuSpace, maximalLayouts, ReachTable } from './gpu-space';
 import { layoutFill } from './layout-fill';
+import { ModelInput, roundShareUp, roundUp6, SliceState } from './slice-state';
 
-/** Share quantum: shares are rounded up to a multiple of it, so rule 3 holds on the printed numbers. */
-export const SHARE_QUANTUM = 1e-6;
-
-export function roundShareUp(x: number): number {
-  return Math.ceil(x / SHARE_QUANTUM - 1e-6) / (1 / SHARE_QUANTUM);
-}
-
-/** Rounds a demand up to 6 decimals (plan documents stay readable, demand is still covered). */
-export function roundUp6(x: number): number {
-  return Math.ceil(x * 1e6 - 1e-6) / 1e6;
-}
-
-export interface ModelInput {
-  readonly model: ModelSpec;
-  /** Candidates per shape index of the option. */
-  readonly cands: readonly (readonly Candidate[])[];
-}
-
-export interface Seat {
-  readonly model: ModelSpec;
-  /** Latency budget of the model (headroom x SLO). */
-  readonly budget: number;
-  readonly cand: Candidate;
-  readonly rps: number;
-  readonly share: number;
-}
-
-export class SliceState {
-  public readonly seats: Seat[] = [];
-  public share = 0;
-  public latency = 0;
-  public budget = Infinity;
-  public memory: number;
-  /** A cache slice of the cold pool (no seats; the router loads cold models into it). */
-  public cache = false;
-  constructor(public readonly gpu: GpuSpace, public readonly shape: SliceShape, public readonly start: number, public readonly shapeIndex: number, overhead: number) {
-    this.memory = overhead;
-  }
-
-  /** Fullness after adding the candidate (max of share and latency fraction), or -1 when it does not fit. */
-  fit(c: Candidate, share: number, budget: number): number {
-    const s = this.share + share;
-    if (s > 1 + 1e-12) return -1;
-    const b = Math.min(this.budget, budget);
-    const l = this.latency + c.latencyMs;
-    if (l > b) return -1;
-    if (this.memory + c.memGiB > this.shape.memoryGiB + 1e-9) return -1;
-    return Math.max(s, b > 0 ? l / b : 1, (this.memory + c.memGiB) / this.shape.memoryGiB);
-  }
-
-  add(seat: Seat): void {
-    this.seats.push(seat);
-    this.share += seat.share;
-    this.latency += seat.cand.latencyMs;
-    this.budget = Math.min(this.budget, seat.budget);
-    this.memory += seat.cand.memGiB;
-  }
-
-  /** Removes the last seat added (undo of `add`). */
-  pop(): void {
-    const seat = this.seats.pop()!;
-    this.share -= seat.share;
-    this.latency -= seat.cand.latencyMs;
-    this.memory -= seat.cand.memGiB;
-    this.budget = this.seats.reduce((b, x) => Math.min(b, x.budget), Infinity);
-    if (this.seats.length === 0) { this.share = 0; this.latency = 0; }
-  }
-}
+// The slice state and seat types are shared with layout-fill.ts; they live in slice-state.ts (no import circle).
+export { SHARE_QUANTUM, roundShareUp, roundUp6, SliceState } from './slice-state';
+export type { ModelInput, Seat } from './slice-state';
 
 export interface PackVariant {
   /** Dedicated replicas at the best throughput per compute slice, or per GPU footprint (compute or memory slices, whichever is the larger fraction). */

@@ -15,13 +15,24 @@ import type { ModelCache } from './model-cache';
 import { RouteError } from './model-cache';
 import type { RouterMetrics } from './metrics';
 import { sendError, sendJson } from './proxy';
-import type { Router } from './router';
+import type { RouterConfig } from './config';
+import type { BackendSync } from './backend-sync';
 import type { Log } from './log';
+
+/** What the admin port reads and drives of the router (`Router` is one; declared here so this file does not import router.ts). */
+export interface AdminTarget {
+  readonly cfg: RouterConfig;
+  readonly cache: ModelCache;
+  readonly sync: BackendSync;
+  readonly ready: boolean;
+  /** Answers the health, `GET /v2` and `GET /metrics` requests both ports serve; false for any other path. */
+  serveCommon(method: string | undefined, path: string, res: http.ServerResponse): boolean;
+}
 
 export class RouterAdmin {
   readonly server: http.Server;
 
-  constructor(private readonly router: Router, private readonly log: Log) {
+  constructor(private readonly router: AdminTarget, private readonly log: Log) {
     this.server = http.createServer({ keepAlive: true }, (req, res) => this.handle(req, res));
   }
 
