@@ -248,6 +248,13 @@ function layoutOf(config: string | undefined, configs: Map<string, MigConfigEntr
 
 /** Collects the facts the checks need from synthesized objects (`chart.toJson()`). */
 export function collectFacts(objects: readonly any[]): PlatformFacts {
+  const nodePools = nodePoolFactsOf(objects);
+  const pools = poolFactsOf(objects, autoscaledMaxima(objects));
+  return { nodePools, pools, quotas: quotaFactsOf(objects), limitDefaults: limitDefaultsOf(objects), routers: routerFactsOf(objects) };
+}
+
+/** Karpenter NodePools: labels (with single-value `In` requirements), taints, the GPU resources and layout of a node. */
+function nodePoolFactsOf(objects: readonly any[]): NodePoolFacts[] {
   const configs = migConfigs(objects);
   const strategy = migStrategy(objects);
   const sharing = timeSlicingConfigs(objects);
@@ -264,6 +271,11 @@ export function collectFacts(objects: readonly any[]): PlatformFacts {
     nodePools.push({ name: o.metadata?.name, labels, taints: template.spec?.taints ?? [], resources, layout, requirements, instanceTypes: nodePoolInstanceTypes(requirements) });
   }
 
+  return nodePools;
+}
+
+/** `namespace/deployment` → the maximum replicas its HPA or ScaledObject allows. */
+function autoscaledMaxima(objects: readonly any[]): Map<string, number> {
   const scaled = new Map<string, number>();
   for (const o of objects) {
     const ns = o?.metadata?.namespace ?? '';
@@ -276,6 +288,11 @@ export function collectFacts(objects: readonly any[]): PlatformFacts {
     }
   }
 
+  return scaled;
+}
+
+/** Deployments that request GPU resources: requests, node requirements, tolerations, models loaded at start, maximum replicas. */
+function poolFactsOf(objects: readonly any[], scaled: ReadonlyMap<string, number>): PoolFacts[] {
   const pools: PoolFacts[] = [];
   for (const o of objects) {
     if (o?.kind !== 'Deployment') continue;
@@ -318,6 +335,11 @@ export function collectFacts(objects: readonly any[]): PlatformFacts {
     });
   }
 
+  return pools;
+}
+
+/** ResourceQuotas with their hard limits, and the team of their namespace. */
+function quotaFactsOf(objects: readonly any[]): QuotaFacts[] {
   const teams = new Map<string, string>();
   for (const o of objects) {
     if (o?.kind === 'Namespace' && o.metadata?.labels?.[TEAM_LABEL]) teams.set(o.metadata.name, o.metadata.labels[TEAM_LABEL]);
@@ -333,6 +355,11 @@ export function collectFacts(objects: readonly any[]): PlatformFacts {
     const ns = o.metadata?.namespace ?? '';
     quotas.push({ namespace: ns, team: teams.get(ns), hard });
   }
+  return quotas;
+}
+
+/** Default container limits of LimitRanges. */
+function limitDefaultsOf(objects: readonly any[]): LimitDefaultsFacts[] {
   const limitDefaults: LimitDefaultsFacts[] = [];
   for (const o of objects) {
     if (o?.kind !== 'LimitRange') continue;
@@ -341,6 +368,11 @@ export function collectFacts(objects: readonly any[]): PlatformFacts {
       limitDefaults.push({ namespace: o.metadata?.namespace ?? '', cpu: parseQuantity(l.default.cpu), memory: parseQuantity(l.default.memory) });
     }
   }
+  return limitDefaults;
+}
+
+/** Model routers (their ConfigMaps) and the models each serves. */
+function routerFactsOf(objects: readonly any[]): RouterFacts[] {
   const routers: RouterFacts[] = [];
   for (const o of objects) {
     if (o?.kind !== 'ConfigMap' || o.metadata?.labels?.['app.kubernetes.io/name'] !== 'gpufleet-router') continue;
@@ -355,7 +387,7 @@ export function collectFacts(objects: readonly any[]): PlatformFacts {
     const models = (Array.isArray(doc?.models) ? doc.models : []).map((m: any) => String(m?.name));
     routers.push({ name: o.metadata?.labels?.['app.kubernetes.io/instance'] ?? o.metadata?.name, namespace: o.metadata?.namespace ?? '', models });
   }
-  return { nodePools, pools, quotas, limitDefaults, routers };
+  return routers;
 }
 
 /** Karpenter's requirements of a node pool: given, or its labels as `In` requirements. */
