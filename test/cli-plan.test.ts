@@ -37,7 +37,7 @@ function expectPlanShape(doc: any): void {
     gpuCount: doc.gpus.length,
     costPerHour: expect.any(Number),
     lowerBound: expect.any(Number),
-    tightBound: { gpus: expect.any(Number), costPerHour: expect.any(Number), method: expect.stringMatching(/^(milp|milp-bound|lp)$/), solver: expect.stringMatching(/^HiGHS /) },
+    tightBound: { gpus: expect.any(Number), costPerHour: expect.any(Number), method: expect.stringMatching(/^(milp|milp-bound|lp|exact)$/), solver: expect.stringMatching(/^HiGHS /) },
     baselines: { dedicated: expect.any(Number), noMig: expect.any(Number) },
   }));
   // the document is the same from run to run: no wall-clock time in it unless asked for

@@ -261,6 +261,7 @@ function costBoundOf(summary: Plan['summary']): number | undefined {
 export function boundMethod(b: TightBound): string {
   const how = b.method === 'milp' ? 'integral seats and GPUs, solved to optimality'
     : b.method === 'milp-bound' ? 'integral model, bound proven within its node budget'
+      : b.method === 'exact' ? 'exact seat-set model over every seat set: no plan with fewer GPUs exists'
       : 'LP relaxation, continuous seats';
   return `${how}; ${b.solver}${b.seconds !== undefined ? `, ${b.seconds} s` : ''}`;
 }

@@ -17,6 +17,7 @@ import type { GpuSpace } from './gpu-space';
 import { generateColumns, Item, Pattern } from './pattern-model';
 import { patternsOf, SLACK } from './pattern-pool';
 import { realiseSeatSets, seatSetsOf, solveSeatSets } from './seat-set-model';
+import { enumerateSeatSets, priceSeatSets, provesNoFewer } from './exact-seat-sets';
 import { ModelInput, PackResult, SliceState } from './pack';
 import { rng, verified } from './repair-support';
 
@@ -29,11 +30,66 @@ export interface RepairOptions {
   readonly maxK?: number;
   /** Branch-and-bound nodes per neighbourhood. @default 50 */
   readonly maxNodes?: number;
+  /** The exact seat-set stage on the whole packing, before the neighbourhoods (exact-seat-sets.ts); off without it. */
+  readonly exact?: ExactStageOptions;
+}
+
+export interface ExactStageOptions {
+  /** Most seat sets enumerated (0: the stage is off). */
+  readonly maxSets: number;
+  /** Most seat sets for which the full model is solved, which can prove that no plan uses fewer GPUs. */
+  readonly proveMaxSets: number;
+  /** Branch-and-bound nodes per solve. */
+  readonly maxNodes: number;
 }
 
 export interface RepairStats {
   readonly attempts: number;
   readonly improvements: number;
+  /**
+   * Set when the exact stage proved that no valid plan serves these models' demand on this GPU
+   * type with fewer GPUs than the packing returned has.
+   */
+  readonly provenMinimum?: number;
+}
+
+/** Column-generation rounds of the exact stage when it re-packs from a restriction of the seat sets, and sets added per round. */
+const EXACT_ROUNDS = 30;
+const EXACT_PER_ROUND = 200;
+
+/**
+ * The exact seat-set stage (exact-seat-sets.ts) on a whole packing of one GPU type without cache
+ * slices: enumerates the maximal seat sets of its models (at their full demand); while the packing
+ * is above `target`, proves that one GPU fewer is impossible (all sets, when few enough) or
+ * re-packs into one GPU fewer (all sets, or a column-generated pool), each re-packing judged by
+ * verifyPlan.
+ */
+export function exactStage(opt: GpuOption, res: PackResult, inputs: readonly ModelInput[], fleet: Fleet, target: number, o: ExactStageOptions): { result: PackResult; provenMinimum?: number } {
+  if (o.maxSets <= 0 || res.gpus.length <= target || res.slices.some((s) => s.cache)) return { result: res };
+  const byName = new Map(inputs.map((i) => [i.model.name, i]));
+  const names = [...new Set(res.slices.flatMap((s) => s.seats.map((x) => x.model.name)))].sort();
+  const headroom = fleet.latencyHeadroom;
+  const overhead = fleet.processOverheadGiB;
+  if (names.length > MAX_ITEMS) return { result: res };
+  const items: Item[] = names.map((n) => ({ input: byName.get(n)!, rps: byName.get(n)!.model.rps, budget: budgetOf(byName.get(n)!.model, headroom) }));
+  const sets = enumerateSeatSets(opt, items, overhead, o.maxSets);
+  repairTrace.log?.(`exact: ${items.length} models, ${sets ? sets.length : `more than ${o.maxSets}`} seat sets`);
+  if (!sets) return { result: res };
+  const full = sets.length <= o.proveMaxSets;
+  const pool = full ? sets : priceSeatSets(opt, items, sets, EXACT_ROUNDS, EXACT_PER_ROUND);
+  let current = res;
+  while (current.gpus.length > target) {
+    if (full && provesNoFewer(opt, items, sets, current.gpus.length, o.maxNodes)) return { result: current, provenMinimum: current.gpus.length };
+    const want = current.gpus.length - 1;
+    const so = { gpus: want, maxNodes: o.maxNodes, slack: SLACK, sliceCost: SLICE_COST, overhead, headroom };
+    const sol = solveSeatSets(opt, items, pool, so);
+    const repacked = sol ? realiseSeatSets(opt, items, sol, so) : undefined;
+    const ok = !!repacked && repacked.gpus.length <= want && verified(opt, fleet, items, repacked);
+    repairTrace.log?.(`exact: pool ${pool.length} of ${sets.length}, ${want} GPUs: ${ok ? 'yes' : 'no'}`);
+    if (!ok) break;
+    current = repacked!;
+  }
+  return { result: current };
 }
 
 /** Diagnostics for the bench: called once per neighbourhood tried. */
@@ -78,8 +134,16 @@ function loadOf(slices: readonly SliceState[]): Map<GpuSpace, number> {
  * when a neighbourhood could be re-packed, else the packing unchanged.
  */
 export function repairPacking(
-  opt: GpuOption, res: PackResult, inputs: readonly ModelInput[], fleet: Fleet, options: RepairOptions,
+  opt: GpuOption, packed: PackResult, inputs: readonly ModelInput[], fleet: Fleet, options: RepairOptions,
 ): { result: PackResult; stats: RepairStats } {
+  let res = packed;
+  let provenMinimum: number | undefined;
+  if (options.exact) {
+    const e = exactStage(opt, res, inputs, fleet, options.target, options.exact);
+    res = e.result;
+    provenMinimum = e.provenMinimum;
+  }
+  const target = Math.max(options.target, provenMinimum ?? 0);
   const headroom = fleet.latencyHeadroom;
   const overhead = fleet.processOverheadGiB;
   const maxK = options.maxK ?? 6;
@@ -97,7 +161,7 @@ export function repairPacking(
   const id = new Map<GpuSpace, number>();
   gpus.forEach((g, i) => id.set(g, i));
   let nextId = gpus.length;
-  while (attempts < options.maxAttempts && gpus.length > options.target && gpus.length >= 2) {
+  while (attempts < options.maxAttempts && gpus.length > target && gpus.length >= 2) {
     const load = loadOf(slices);
     const order = gpus.slice().sort((a, b) => (load.get(a) ?? 0) - (load.get(b) ?? 0) || id.get(a)! - id.get(b)!);
     let pick: GpuSpace[];
@@ -145,5 +209,5 @@ export function repairPacking(
     tried.clear();
     emptiestK = 2;
   }
-  return { result: { gpus, slices: [...slices, ...cache] }, stats: { attempts, improvements } };
+  return { result: { gpus, slices: [...slices, ...cache] }, stats: { attempts, improvements, ...(provenMinimum !== undefined ? { provenMinimum } : {}) } };
 }

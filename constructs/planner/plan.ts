@@ -32,6 +32,15 @@ function nodeCost(opt: GpuOption, gpus: number): number {
   return nodeMix(opt, gpus).costPerHour;
 }
 
+/**
+ * The exact seat-set stage (exact-seat-sets.ts): seat sets enumerated at most by default with
+ * `effort: 'thorough'` (off with `fast`), the most for which the full model is solved (the proof),
+ * and branch-and-bound nodes per solve.
+ */
+export const EXACT_SEAT_SETS = 3000;
+export const EXACT_PROVE_MAX_SETS = 5000;
+const EXACT_MAX_NODES = 2000;
+
 /** Neighbourhoods the repair tries by default, per effort. */
 export const THOROUGH_REPAIR_ATTEMPTS = 24;
 export const FAST_REPAIR_ATTEMPTS = 0;
@@ -231,9 +240,14 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: 
     return best;
   };
 
+  const exactSets = options.exactSeatSets ?? (effort === 'fast' ? 0 : EXACT_SEAT_SETS);
+  if (!(Number.isInteger(exactSets) && exactSets >= 0)) throw new PlanError([`exactSeatSets: expected an integer >= 0, got ${exactSets}`]);
+  const exact = exactSets > 0 && opts.length === 1 ? { maxSets: exactSets, proveMaxSets: Math.min(exactSets, EXACT_PROVE_MAX_SETS), maxNodes: EXACT_MAX_NODES } : undefined;
+  // GPUs the exact stage proved no plan of the whole fleet can go below (one GPU type, no cold pool)
+  let provenMinimum: number | undefined;
   /** Re-packs neighbourhoods of each GPU type's packing while it is above its tight bound. */
-  const repaired = (rs: TypeResult[]): TypeResult[] => {
-    if (!pendingBound || repairAttempts === 0) return rs;
+  const repaired = (rs: TypeResult[], allModels = false): TypeResult[] => {
+    if (!pendingBound || (repairAttempts === 0 && !exact)) return rs;
     const whole = pendingBound.finish();
     if (!whole.bound) return rs;
     return rs.map((r) => {
@@ -247,7 +261,9 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: 
       }
       if (r.pack.gpus.length <= target) return r;
       const inputs = models.map((m, i) => ({ model: m, cands: cands[i][opts.indexOf(r.opt)] }));
-      return { opt: r.opt, pack: repairPacking(r.opt, r.pack, inputs, fleet, { target, maxAttempts: repairAttempts }).result };
+      const done = repairPacking(r.opt, r.pack, inputs, fleet, { target, maxAttempts: repairAttempts, ...(exact ? { exact } : {}) });
+      if (allModels) provenMinimum = done.stats.provenMinimum;
+      return { opt: r.opt, pack: done.result };
     });
   };
 
@@ -285,7 +301,7 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: 
         + `${seats.gpus} at $${round4(seats.cost)}/h`);
     }
   } else {
-    results = repaired(choose(all).results);
+    results = repaired(choose(all).results, true);
   }
 
   const asm = assemble(results);
@@ -296,7 +312,7 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: 
   const theBaselines = boundsFleet === fleet ? baselines(sortedFleet, { opts, cands, noMig: noMigSeen }) : baselines(sortedFleet);
   let tight: TightBound | undefined;
   if (pendingBound) {
-    const got: TightBoundResult = pendingBound.finish({ target: asm.gpus.length });
+    const got: TightBoundResult = pendingBound.finish({ target: asm.gpus.length, ...(provenMinimum !== undefined ? { provenMinimum } : {}) });
     if (got.bound) {
       // DESIGN.md's bound is a valid bound too: the tight bound is never below it rounded up
       let b = got.bound;

@@ -305,6 +305,11 @@ export interface TightBoundOptions {
   readonly integral?: boolean;
   /** GPUs of a plan already found: the MILP runs only when the LP bound is below it (it could not raise the bound otherwise). */
   readonly target?: number;
+  /**
+   * GPUs the exact seat-set stage proved no valid plan of the whole fleet goes below (one GPU type;
+   * exact-seat-sets.ts): the bound is raised to it, method `exact`.
+   */
+  readonly provenMinimum?: number;
 }
 
 export interface TightBoundResult {
@@ -364,6 +369,8 @@ export function startTightBound(input: BoundInput): PendingBound {
       const lp = lpFinish();
       if (lp.result) return lp.result;
       const target = options.target;
+      const proven = options.provenMinimum;
+      if (proven !== undefined && opts.length === 1 && proven > lp.gpus!) return result(proven, 'exact', undefined);
       // the integral model minimises GPUs: for several GPU types the plan minimises cost instead
       if (!(options.integral ?? true) || target === undefined || target <= lp.gpus! || opts.length > 1) return result(lp.gpus!, 'lp', lp.costPerHour);
       if (refined && refined.target === target) return refined.result;

@@ -100,9 +100,10 @@ export interface TightBound {
   /**
    * How it was proven: `milp` = integral seats and GPU counts solved to optimality; `milp-bound` =
    * the integral model's proven dual bound when the node budget ran out first; `lp` = the
-   * continuous relaxation (seats and GPU counts fractional; large fleets).
+   * continuous relaxation (seats and GPU counts fractional; large fleets); `exact` = the exact
+   * seat-set model over every seat set of the fleet has no solution with fewer GPUs than the plan.
    */
-  readonly method: 'milp' | 'milp-bound' | 'lp';
+  readonly method: 'milp' | 'milp-bound' | 'lp' | 'exact';
   /** The solver, e.g. `HiGHS 1.15.1`. */
   readonly solver: string;
   /** Wall-clock seconds spent on the bound; only with `PlanOptions.timings` (it differs run to run). */
@@ -232,6 +233,14 @@ export interface PlanOptions {
    * @default - 24 with `effort: 'thorough'`, 0 with `fast` (fleets above 500 models)
    */
   readonly repairAttempts?: number;
+  /**
+   * Seat sets (a slice shape and models at entries that fit on it together) the exact stage may
+   * enumerate for a fleet of one GPU type: with few enough, the whole packing is re-packed or proven
+   * to need no fewer GPUs (`tightBound.method: 'exact'`); 0 turns the stage off. A count, so the
+   * plan is the same on any machine (docs/planner.md, "Exact seat-set stage").
+   * @default - 3000 with `effort: 'thorough'`, 0 with `fast`
+   */
+  readonly exactSeatSets?: number;
   /**
    * Adds `summary.tightBound.seconds`, the wall-clock time of the bound. Off by default: the plan
    * document must be byte-identical from run to run.
