@@ -13,7 +13,7 @@ import { GpuOption, nodeMix, resolveGpuOptions } from './gpu-options';
 import { consolidate, repackTail } from './consolidate';
 import { assemble, TypeResult } from './nodes';
 import { FAST_VARIANTS, ModelInput, packType, PackResult, roundUp6, VARIANTS } from './pack';
-import { COLD_HIT_RATE, ColdSizing, placeColdPool, sizeColdPool } from './cold-pool';
+import { COLD_HIT_RATE, coldEntry, ColdSizing, placeColdPool, sizeColdPool } from './cold-pool';
 import { PlanError } from './plan-error';
 import { repairPacking } from './lns-repair';
 import { startTightBound, TightBoundResult } from './tight-bound';
@@ -312,9 +312,14 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: 
   if (coldInfo) {
     const slices = asm.gpus.flatMap((g) => g.slices.filter((s) => s.cache).map((s) => ({ gpu: g.id, profile: s.profile, start: s.start })));
     const saved = coldInfo.withSeats - asm.gpus.length;
+    const { option, shapeIndex } = coldInfo.sizing;
     cold = {
       belowRps: below!,
-      models: coldIdx.map((i) => ({ name: models[i].name, rps: models[i].rps })),
+      // the entry each cold model runs at on the cache slices (all of one option and shape), as sizeColdPool timed it
+      models: coldIdx.map((i) => {
+        const entry = coldEntry(cands[i][option][shapeIndex])!;
+        return { name: models[i].name, rps: models[i].rps, batch: entry.batch, instances: entry.instances };
+      }),
       slices,
       hitRateTarget: COLD_HIT_RATE,
       cacheGiB: coldInfo.sizing.cacheGiB,

@@ -16,7 +16,7 @@
 import { findGpuType } from '../catalog';
 import type { Fleet, ModelSpec } from '../fleet/types';
 import { baselines, lowerBound } from './bounds';
-import { COLD_HIT_RATE } from './cold-pool';
+import { COLD_HIT_RATE, coldEntry } from './cold-pool';
 import { diffPlans, type PlanChanges } from './plan-changes';
 import { plan as planFleet } from './plan';
 import { PlanError } from './plan-error';
@@ -335,6 +335,8 @@ function consolidate(state: WState, fleet: Fleet, previous: Plan, price: number,
 interface ColdDecision {
   readonly names: Set<string>;
   readonly cacheGiB: number;
+  /** Per cold model, the entry it runs at on the cache slices (`coldEntry` on the first cache slice). */
+  readonly entries: ReadonlyMap<string, { readonly batch: number; readonly instances: number }>;
 }
 
 /**
@@ -356,7 +358,7 @@ function decideCold(fleet: Fleet, previous: Plan): ColdDecision | undefined {
     let time = 0;
     for (const m of list) {
       let thr = Infinity;
-      for (const c of caches) thr = Math.min(thr, candidatesOn(fleet, m, c.gpuType, c.profile).filter((x) => x.instances === 1)[0]?.throughput ?? 0);
+      for (const c of caches) thr = Math.min(thr, coldEntry(candidatesOn(fleet, m, c.gpuType, c.profile))?.throughput ?? 0);
       if (!(thr > 0)) return undefined;
       time += m.rps / thr;
     }
@@ -376,7 +378,13 @@ function decideCold(fleet: Fleet, previous: Plan): ColdDecision | undefined {
   };
   while (cands.length > 0) {
     const gib = sizing(cands);
-    if (gib !== undefined) return { names: new Set(cands.map((m) => m.name)), cacheGiB: gib };
+    if (gib !== undefined) {
+      const entries = new Map(cands.map((m) => {
+        const e = coldEntry(candidatesOn(fleet, m, caches[0].gpuType, caches[0].profile))!;
+        return [m.name, { batch: e.batch, instances: e.instances }];
+      }));
+      return { names: new Set(cands.map((m) => m.name)), cacheGiB: gib, entries };
+    }
     cands = cands.slice(1);
   }
   return undefined;
@@ -408,7 +416,7 @@ function toPlan(state: WState, configs: Map<string, PlanMigConfig>, fleet: Fleet
     const withSeats = fresh.cold?.gpusWithSeats ?? previous.cold!.gpusWithSeats;
     coldPool = {
       belowRps: fleet.coldBelowRps!,
-      models: fleet.models.filter((m) => cold.names.has(m.name)).map((m) => ({ name: m.name, rps: m.rps })).sort((a, b) => (a.name < b.name ? -1 : 1)),
+      models: fleet.models.filter((m) => cold.names.has(m.name)).map((m) => ({ name: m.name, rps: m.rps, ...cold.entries.get(m.name)! })).sort((a, b) => (a.name < b.name ? -1 : 1)),
       slices,
       hitRateTarget: previous.cold!.hitRateTarget,
       cacheGiB: cold.cacheGiB,

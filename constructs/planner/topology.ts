@@ -8,8 +8,10 @@
  * so the names of a node pool in the Kubernetes objects and in the cloud resources are the same by construction.
  */
 import { findGpuType, getGpuType, getMigProfile, resolveGpuType } from '../catalog';
-import type { Fleet, ProfileEntry } from '../fleet/types';
-import type { Plan, PlanMigConfig } from './types';
+import type { Fleet, ModelSpec, ProfileEntry } from '../fleet/types';
+import { coldEntry } from './cold-pool';
+import { candidatesOn } from './placement-entry';
+import type { Plan, PlanColdModel, PlanMigConfig } from './types';
 
 /** Profile of a slice that is a whole GPU (MIG off). */
 export const WHOLE_PROFILE = 'whole';
@@ -119,8 +121,8 @@ export interface TopologyColdModel {
   /** GPU memory of one loaded copy (one instance). */
   readonly memoryGiB: number;
   /**
-   * The entry on the cache slice: one instance first (the router counts one copy of `memoryGiB`, as the planner
-   * sizes the cache), then the highest throughput, among the entries within the latency rule. @default - none measured
+   * The measured profile entry on the cache slice that the planner chose (`plan.cold.models[].batch`, `instances`:
+   * one instance, the highest throughput within the latency rule). @default - none: planned from its estimate
    */
   readonly entry?: ProfileEntry;
 }
@@ -359,22 +361,31 @@ function serverGroups(drafts: ReadonlyMap<string, ServerDraft>, teamOf: (model: 
 }
 
 /**
- * The profile entry of a cold model on the cache slices: among the entries within the latency rule
- * (`latencyMs <= latencyHeadroom x SLO`) on that GPU type and slice size, one instance first, then the highest
- * throughput, the lowest latency, the smallest batch.
+ * The measured profile entry of a cold model on the cache slices: the entry the planner chose and recorded
+ * (`plan.cold.models[].batch`, `instances`), looked up in the model's profile table for the slice. A plan
+ * document written before the planner recorded it gets the planner's own rule (`coldEntry` of cold-pool.ts), so a
+ * saved plan renders as it did. Undefined for a model planned from its `throughputPerGpu` estimate (no measured row).
  */
-function coldEntry(fleet: Fleet, profiles: readonly ProfileEntry[], sloMs: number, gpuType: string, profile: string): ProfileEntry | undefined {
+function measuredColdEntry(fleet: Fleet, spec: ModelSpec, recorded: PlanColdModel, gpuType: string, profile: string): ProfileEntry | undefined {
   const slice = profile === WHOLE_PROFILE ? 7 : getMigProfile(gpuType, profile).computeSlices;
   const gpu = getGpuType(gpuType).id;
-  return profiles
-    .filter((p) => resolveGpuType(p.gpu).id === gpu && p.slice === slice && p.latencyMs <= fleet.latencyHeadroom * sloMs)
-    .sort((a, b) => (a.instances === 1 ? 0 : 1) - (b.instances === 1 ? 0 : 1) || b.throughput - a.throughput || a.latencyMs - b.latencyMs || a.batch - b.batch)[0];
+  const rows = spec.profiles.filter((p) => resolveGpuType(p.gpu).id === gpu && p.slice === slice);
+  const chosen = recorded.batch !== undefined && recorded.instances !== undefined
+    ? { batch: recorded.batch, instances: recorded.instances }
+    : coldEntry(candidatesOn(fleet, spec, gpu, profile));
+  if (!chosen) return undefined;
+  const row = rows.find((p) => p.batch === chosen.batch && p.instances === chosen.instances);
+  if (!row && recorded.batch !== undefined && spec.profiles.some((p) => resolveGpuType(p.gpu).id === gpu)) {
+    throw new Error(`plan.cold.models[${spec.name}]: batch ${recorded.batch} x ${recorded.instances} instance(s) is no entry of the model's profiles on ${gpu} slice ${profile}`);
+  }
+  return row;
 }
 
 /** The cold tier of the plan, when it has cold models. */
 function coldTier(fleet: Fleet, plan: Plan, caches: ReadonlyMap<string, CacheDraft>, placed: ReadonlyMap<string, unknown>): TopologyColdTier | undefined {
   const specs = new Map(fleet.models.map((m) => [m.name, m]));
-  const names = [...new Set((plan.cold?.models ?? []).map((m) => m.name))].sort(byString);
+  const recorded = new Map((plan.cold?.models ?? []).map((m) => [m.name, m]));
+  const names = [...recorded.keys()].sort(byString);
   for (const m of names) {
     if (!specs.has(m)) throw new Error(`plan.cold.models: model "${m}" is not in fleet "${fleet.name}"`);
   }
@@ -391,7 +402,7 @@ function coldTier(fleet: Fleet, plan: Plan, caches: ReadonlyMap<string, CacheDra
   const kind = sorted[0];
   const models = names.map((name) => {
     const spec = specs.get(name)!;
-    const entry = coldEntry(fleet, spec.profiles, spec.latencySloMs, kind.gpuType, kind.profile);
+    const entry = measuredColdEntry(fleet, spec, recorded.get(name)!, kind.gpuType, kind.profile);
     return { name, team: spec.team, memoryGiB: spec.memoryGiB, ...(entry ? { entry } : {}) };
   });
   return { owner, teams, cachePools, models, processOverheadGiB: fleet.processOverheadGiB };

@@ -28,11 +28,19 @@ export interface PlanSlice {
   readonly cache?: boolean;
 }
 
-/** A cold model: no permanent seat, loaded on demand into a cache slice by the router. */
+/** A cold model: no permanent seat, loaded on demand into a cache slice by the model router. */
 export interface PlanColdModel {
   readonly name: string;
-  /** Demand it brings to the cold pool (requests/s). */
+  /** Demand it brings to the cold tier (requests/s). */
   readonly rps: number;
+  /**
+   * Batch size of the entry the planner chose for the model on the cache slices (`coldEntry` of cold-pool.ts: the
+   * highest-throughput admissible entry with one instance), as a seated model's `batch`.
+   * @default - absent in plan documents written before the planner recorded it: renderers then apply the same rule
+   */
+  readonly batch?: number;
+  /** Instances of that entry (1: a cache server holds one copy of each loaded model). @default - as `batch` */
+  readonly instances?: number;
 }
 
 /**

@@ -174,6 +174,11 @@ function checkCold(fleet: Fleet, plan: Plan, caches: CacheSlice[], models: Map<s
     }
     if (below === undefined || m.rps >= below) out.push(`rule 6 (demand): cold model ${m.name} has demand ${fmt(m.rps)} rps, not below coldBelowRps ${below ?? '(unset)'}`);
     served.set(m.name, (served.get(m.name) ?? 0) + cm.rps);
+    if (cm.batch !== undefined && cm.instances !== undefined) {
+      time += recordedColdEntryTime(fleet, m, { name: cm.name, batch: cm.batch, instances: cm.instances, rps: cm.rps, share: 0 }, caches, out);
+      continue;
+    }
+    // a plan document written before the planner recorded the cold entry: the best admissible one
     let thr = Infinity;
     for (const c of caches) {
       if (fleet.processOverheadGiB + m.memoryGiB > c.memory + EPS) {
@@ -187,4 +192,32 @@ function checkCold(fleet: Fleet, plan: Plan, caches: CacheSlice[], models: Map<s
   if (time > caches.length + EPS) out.push(`rule 3 (time): cold pool: cold demand needs ${fmt(time)} slices of time > ${caches.length} cache slice(s)`);
   const room = caches.reduce((s, c) => s + c.memory - fleet.processOverheadGiB, 0);
   if (cold.cacheGiB > room + EPS) out.push(`rule 5 (memory): cold pool: cache of ${fmt(cold.cacheGiB)} GiB > ${fmt(room)} GiB free on its cache slices`);
+}
+
+/**
+ * The cold entry the plan records for a cold model (`cold.models[].batch`, `instances`), checked on every cache
+ * slice: an entry of its profile table for the slice (rule 2), within its latency budget (rule 4: a cache server
+ * runs one loaded model's batch at a time), one instance (the cache holds one copy of each loaded model) that fits
+ * the slice (rule 5). Returns the slices of time its demand takes (rule 3), at the slowest cache slice.
+ */
+function recordedColdEntryTime(fleet: Fleet, m: ModelSpec, pm: PlanModel, caches: readonly CacheSlice[], out: string[]): number {
+  const at = `cold model ${m.name} at batch ${pm.batch} x ${pm.instances} instance(s)`;
+  if (pm.instances !== 1) out.push(`rule 2 (configurations): ${at}: a cache slice holds one copy of each loaded model, expected instances 1`);
+  let thr = Infinity;
+  for (const c of caches) {
+    const e = entryOf(m, c.gpuType, c.size, c.fraction, pm);
+    if (!e) {
+      out.push(`rule 2 (configurations): ${c.where}: ${at} is no entry of its profile table (nor its estimate) for ${c.gpuType} slice size ${c.size}`);
+      thr = 0;
+      continue;
+    }
+    if (e.latencyMs > fleet.latencyHeadroom * m.latencySloMs + EPS) {
+      out.push(`rule 4 (latency): ${c.where}: ${at}: latency ${fmt(e.latencyMs)} ms > ${fmt(fleet.latencyHeadroom)} x SLO ${fmt(m.latencySloMs)} ms`);
+    }
+    if (fleet.processOverheadGiB + m.memoryGiB * pm.instances > c.memory + EPS) {
+      out.push(`rule 5 (memory): ${c.where}: ${at} needs ${fmt(fleet.processOverheadGiB)} + ${fmt(m.memoryGiB * pm.instances)} GiB > ${fmt(c.memory)} GiB of the cache slice`);
+    }
+    thr = Math.min(thr, e.throughput);
+  }
+  return caches.length > 0 && thr > 0 ? pm.rps / thr : 0;
 }
