@@ -3,8 +3,9 @@
  * the catalog: slice geometry, memory used, utilisation, teams, per-GPU-type and per-team figures.
  * Pure: the renderers only format a `PlanView`.
  */
-import { defaultPricePerGpuHour, findGpuType, findInstanceType, findMigProfile, pricePerGpuHour } from '../../constructs/catalog';
+import { findGpuType, findInstanceType, findMigProfile } from '../../constructs/catalog';
 import type { Fleet, ModelSpec } from '../../constructs/fleet/types';
+import { gpuTypePrice } from '../../constructs/planner/gpu-prices';
 import { teamConsumption } from '../../constructs/planner/team-consumption';
 import { nodePoolsOf, type TopologyNodePool } from '../../constructs/planner/topology';
 import type { Consumption, Plan, PlanGpu, PlanMigConfig, PlanSlice, TightBound } from '../../constructs/planner/types';
@@ -188,8 +189,9 @@ export function buildPlanView(fleet: Fleet, plan: Plan, figures: ReadonlyMap<str
         for (const m of s.models) names.add(m.name);
       }
     }
-    const price = priceOf(type, fleet, nodes);
     const idle = sum(nodes.filter((n) => n.gpuType === type), (n) => n.idleGpus);
+    // the planner's prices (gpu-prices.ts): the fleet's price per GPU, else each node's instance price
+    const price = gpuTypePrice(fleet, type, nodes.map((n) => ({ gpuType: n.gpuType, instanceType: n.instanceType, paidGpus: n.gpus.length + n.idleGpus })), of.length + idle);
     const own: TypeFiguresInput = figures.get(type) ?? (typeNames.length === 1 && fleet.gpus.length === 1
       ? {
         lowerBound: plan.summary.lowerBound, dedicated: plan.summary.baselines.dedicated, noMig: plan.summary.baselines.noMig,
@@ -204,8 +206,8 @@ export function buildPlanView(fleet: Fleet, plan: Plan, figures: ReadonlyMap<str
       models: names.size,
       computeUtil: weighted(of, (g) => g.computeUtil),
       memoryUtil: ratio(sum(of, (g) => g.memoryUtil * g.memoryGiB), sum(of, (g) => g.memoryGiB)),
-      pricePerGpuHour: price,
-      costPerHour: costOf(type, fleet, nodes, of.length + idle),
+      pricePerGpuHour: price.pricePerGpuHour,
+      costPerHour: price.costPerHour,
       idleGpus: idle,
       nodeConfigurations: configsByType.get(type)?.size ?? 0,
       ...own,
@@ -391,32 +393,6 @@ function nodeConfigurationsOf(plan: Plan): PlanMigConfig[] {
 
 function layoutKey(g: GpuView): string {
   return g.slices.map((s) => `${s.profile}@${s.start}`).join(',');
-}
-
-function priceOf(type: string, fleet: Fleet, nodes: readonly NodeView[]): number | undefined {
-  const declared = fleet.gpus.find((g) => g.type === type)?.pricePerGpuHour;
-  if (declared !== undefined) return declared;
-  const instance = nodes.find((n) => n.gpuType === type && n.instanceType)?.instanceType;
-  const it = instance ? findInstanceType(instance) : undefined;
-  const p = it ? pricePerGpuHour(it) : undefined;
-  return p ?? (findGpuType(type) ? defaultPricePerGpuHour(type) : undefined);
-}
-
-/** Cost per hour of a GPU type's nodes: each node at its own instance's price per GPU (the fleet's price wins). */
-function costOf(type: string, fleet: Fleet, nodes: readonly NodeView[], paidGpus: number): number | undefined {
-  const declared = fleet.gpus.find((g) => g.type === type)?.pricePerGpuHour;
-  const fallback = priceOf(type, fleet, nodes);
-  if (declared !== undefined || fallback === undefined) return fallback === undefined ? undefined : fallback * paidGpus;
-  let cost = 0;
-  let counted = 0;
-  for (const n of nodes.filter((x) => x.gpuType === type)) {
-    const it = n.instanceType ? findInstanceType(n.instanceType) : undefined;
-    const p = (it ? pricePerGpuHour(it) : undefined) ?? fallback;
-    const paid = n.gpus.length + n.idleGpus;
-    cost += p * paid;
-    counted += paid;
-  }
-  return cost + fallback * Math.max(0, paidGpus - counted);
 }
 
 function sum<T>(xs: readonly T[], f: (x: T) => number): number {

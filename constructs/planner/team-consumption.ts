@@ -23,8 +23,9 @@
  *
  * Pure and deterministic: teams sorted by name, GPU types sorted, figures rounded to 4 decimals.
  */
-import { findGpuType, findInstanceType, findMigProfile, pricePerGpuHour } from '../catalog';
+import { findGpuType, findInstanceType, findMigProfile } from '../catalog';
 import type { Fleet } from '../fleet/types';
+import { declaredPricePerGpuHour, gpuPricePerHour } from './gpu-prices';
 import type { Consumption, Plan, PlanGpu, PlanTeamConsumption, TeamConsumption } from './types';
 
 /** One team's part of one slice (unrounded). */
@@ -51,20 +52,19 @@ export function sliceFraction(gpuType: string, profile: string): number {
 /** Price of one GPU per hour on each node of the plan, and each node's paid GPUs (the instance's GPU count). */
 function nodePrices(fleet: Fleet, plan: Plan): Map<string, { price: number; paidGpus: number }> {
   const out = new Map<string, { price: number; paidGpus: number }>();
-  const declared = new Map(fleet.gpus.map((g) => [g.type, g.pricePerGpuHour]));
   const nodeGpus = new Map<string, number>();
   for (const g of plan.gpus) nodeGpus.set(g.node, (nodeGpus.get(g.node) ?? 0) + 1);
   for (const n of plan.nodes ?? []) {
     const instance = findInstanceType(n.instanceType);
-    // the planner's node price (gpu-options.ts): the fleet's price per GPU, else the instance's; 0 when neither is known
-    const price = declared.get(n.gpuType) ?? (instance ? pricePerGpuHour(instance) : undefined) ?? 0;
+    // the planner's node price (gpu-prices.ts): the fleet's price per GPU, else the instance's; 0 when neither is known
+    const price = gpuPricePerHour(fleet, n.gpuType, n.instanceType) ?? 0;
     out.set(n.name, { price, paidGpus: Math.max(instance?.gpuCount ?? 0, n.gpus.length) });
   }
   for (const [node, count] of nodeGpus) {
     if (out.has(node)) continue;
     // a plan without nodes (hand-written): the fleet's price, else 0; every GPU its own node
     const gpuType = plan.gpus.find((g) => g.node === node)!.type;
-    out.set(node, { price: declared.get(gpuType) ?? 0, paidGpus: count });
+    out.set(node, { price: declaredPricePerGpuHour(fleet, gpuType) ?? 0, paidGpus: count });
   }
   return out;
 }
