@@ -17,7 +17,7 @@ function tailFleet(coldBelowRps?: number): Fleet {
   return fleetOf(models, [{ type: G, mig: true }], coldBelowRps === undefined ? {} : { coldBelowRps });
 }
 
-describe('cold pool (coldBelowRps)', () => {
+describe('cold tier (coldBelowRps)', () => {
   test('models below the threshold share cache slices instead of permanent seats, and the plan saves gpus', () => {
     const fleet = tailFleet(1);
     const p = plan(fleet);
@@ -37,10 +37,10 @@ describe('cold pool (coldBelowRps)', () => {
     expect(cold.gpusSaved).toBeGreaterThan(0);
     expect(cold.cacheGiB).toBeLessThan(60 * 2);
     expect(p.summary.gpuCount).toBeGreaterThanOrEqual(p.summary.lowerBound);
-    expect(p.summary.notes!.some((n) => n.startsWith('cold pool: 60 model(s) below 1 rps'))).toBe(true);
+    expect(p.summary.notes!.some((n) => n.startsWith('cold tier: 60 model(s) below 1 rps'))).toBe(true);
   });
 
-  test('without coldBelowRps every model gets a seat and there is no cold pool', () => {
+  test('without coldBelowRps every model gets a seat and there is no cold tier', () => {
     const p = plan(tailFleet());
     expect(p.cold).toBeUndefined();
     expect(p.gpus.some((g) => g.slices.some((s) => s.cache))).toBe(false);
@@ -56,7 +56,7 @@ describe('cold pool (coldBelowRps)', () => {
       ...p,
       gpus: p.gpus.map((x, i) => (i !== g ? x : { ...x, slices: x.slices.map((s) => (s.cache ? { ...s, models: [{ name: 'busy-a', batch: 1, instances: 1, share: 0, rps: 0 }] } : s)) })),
     };
-    expect(verifyPlan(fleet, broken).some((e) => /^cold pool: gpu-\d+ slice .* is a cache slice and must carry no models, got busy-a$/.test(e))).toBe(true);
+    expect(verifyPlan(fleet, broken).some((e) => /^cold tier: gpu-\d+ slice .* is a cache slice and must carry no models, got busy-a$/.test(e))).toBe(true);
   });
 });
 

@@ -34,7 +34,7 @@ export interface SliceView {
   /** Sum of the models' shares. */
   readonly shareUsed: number;
   readonly models: readonly ModelOnSliceView[];
-  /** A cache slice of the cold pool: the router loads cold models into it on demand. */
+  /** A cache slice of the cold tier: the router loads cold models into it on demand. */
   readonly cache: boolean;
 }
 
@@ -111,8 +111,8 @@ export interface TeamView {
   readonly byGpuType?: Readonly<Record<string, number>>;
 }
 
-/** The cold pool of the plan (fleet `coldBelowRps`): models without a permanent seat. */
-export interface ColdPoolView {
+/** The cold tier of the plan (fleet `coldBelowRps`): models without a permanent seat. */
+export interface ColdTierView {
   readonly belowRps: number;
   readonly models: readonly { readonly name: string; readonly team: string; readonly rps: number }[];
   /** `gpu profile@start` of each cache slice. */
@@ -157,7 +157,7 @@ export interface PlanView {
   readonly noMig: number;
   readonly nodeConfigurations: number;
   readonly notes: readonly string[];
-  readonly cold?: ColdPoolView;
+  readonly cold?: ColdTierView;
 }
 
 /** Models placed in the plan but missing from the fleet get this team. */
@@ -272,7 +272,7 @@ export function savings(plan: number, baseline: number): number | undefined {
   return baseline > 0 ? 1 - plan / baseline : undefined;
 }
 
-function coldView(plan: Plan, models: Map<string, ModelSpec>): ColdPoolView | undefined {
+function coldView(plan: Plan, models: Map<string, ModelSpec>): ColdTierView | undefined {
   const c = plan.cold;
   if (!c) return undefined;
   return {
@@ -296,7 +296,7 @@ function gpuView(g: PlanGpu, fleet: Fleet, models: Map<string, ModelSpec>, cache
   const slices = [...g.slices]
     .sort((a, b) => a.start - b.start || a.profile.localeCompare(b.profile))
     .map((s) => sliceView(g, s, fleet, models, { axis, computeSlices, memoryGiB }, cacheGiB));
-  // a cache slice is held whole for the cold pool
+  // a cache slice is held whole for the cold tier
   const computeHeld = sum(slices, (s) => (s.cache ? 1 : Math.min(1, s.shareUsed)) * s.computeSlices);
   return {
     id: g.id,

@@ -120,7 +120,7 @@ export function checkMigration(fleet: Fleet, running: Plan, target: Plan, migrat
   const coldModels = new Set([...(running.cold?.models ?? []), ...(target.cold?.models ?? [])].map((m) => m.name));
   for (const m of running.cold?.models ?? []) {
     const ws = routes.get(m.name) ?? [];
-    if (ws.length !== 1 || ws[0].server !== COLD_ROUTE) out.push(`routesBefore: ${m.name} is cold in the running plan but is not routed to the cold pool`);
+    if (ws.length !== 1 || ws[0].server !== COLD_ROUTE) out.push(`routesBefore: ${m.name} is cold in the running plan but is not routed to the cold tier`);
   }
   for (const [m, byServer] of runRps) {
     const total = [...byServer.values()].reduce((a, b) => a + b, 0);
@@ -297,7 +297,7 @@ export function checkMigration(fleet: Fleet, running: Plan, target: Plan, migrat
             if (!(w.weight > 0)) p.push(`weight ${w.weight} for ${w.server}`);
             if (w.server === COLD_ROUTE) {
               if (!coldModels.has(a.model)) p.push(`${a.model} is cold in neither plan`);
-              if (caches() === 0) p.push('no cache server is ready for the cold pool');
+              if (caches() === 0) p.push('no cache server is ready for the cold tier');
               continue;
             }
             const s = servers.get(w.server);
@@ -392,7 +392,7 @@ export function checkMigration(fleet: Fleet, running: Plan, target: Plan, migrat
     const ws = routes.get(m) ?? [];
     if (!specs.has(m)) { if (ws.length > 0) out.push(`end: ${m} left the fleet but still has routes`); continue; }
     if (targetCold.has(m)) {
-      if (ws.length !== 1 || ws[0].server !== COLD_ROUTE) out.push(`end: ${m} is cold in the target but is not routed to the cold pool`);
+      if (ws.length !== 1 || ws[0].server !== COLD_ROUTE) out.push(`end: ${m} is cold in the target but is not routed to the cold tier`);
       continue;
     }
     const byServer = tgtRps.get(m) ?? new Map<string, number>();

@@ -16,7 +16,7 @@
 import { findGpuType } from '../catalog';
 import type { Fleet, ModelSpec } from '../fleet/types';
 import { baselines, lowerBound } from './bounds';
-import { COLD_HIT_RATE, coldEntry } from './cold-pool';
+import { COLD_HIT_RATE, coldEntry } from './cold-tier';
 import { diffPlans, type PlanChanges } from './plan-changes';
 import { plan as planFleet } from './plan';
 import { PlanError } from './plan-error';
@@ -28,7 +28,7 @@ import {
   addResidual, ceil6, cloneState, dissolve, loadState, maxIndex, placementRoom, type IdleLayout, type Residual, seatOnFreeSlices, setRps, sliceFits,
   sliceShare, type WGpu, type WSlice, type WState,
 } from './replan-state';
-import type { Plan, PlanColdPool, PlanMigConfig, PlanOptions } from './types';
+import type { Plan, PlanColdTier, PlanMigConfig, PlanOptions } from './types';
 import { withTeamConsumption } from './team-consumption';
 
 /** Options of `replan()`: those of `plan()` and the price of change. */
@@ -134,7 +134,7 @@ function isUnchanged(fleet: Fleet, previous: Plan): boolean {
   }
   if (previous.cold && (fleet.coldBelowRps === undefined || previous.cold.belowRps !== fleet.coldBelowRps)) return false;
   if (!previous.cold && fleet.coldBelowRps !== undefined && fleet.models.some((m) => m.rps < fleet.coldBelowRps!)) {
-    // the fleet asks for a cold pool the running plan does not have: unchanged only if the plan never had one either way
+    // the fleet asks for a cold tier the running plan does not have: unchanged only if the plan never had one either way
     return false;
   }
   if (Math.abs(nodesCost(fleet, previous) - previous.summary.costPerHour) > 1e-4) return false;
@@ -199,7 +199,7 @@ function repair(fleet: Fleet, previous: Plan, fresh: Plan, o: RepairOptions): Pl
   const cold = decideCold(fleet, previous);
   const warm = (name: string): boolean => specs.has(name) && !(cold?.names.has(name) ?? false);
 
-  // 1. servers whose content must change are emptied; cache slices go when the cold pool does
+  // 1. servers whose content must change are emptied; cache slices go when the cold tier does
   for (const g of state.gpus) {
     for (const s of g.slices) {
       if (s.cache) {
@@ -340,9 +340,9 @@ interface ColdDecision {
 }
 
 /**
- * The cold pool of the new plan: the running one's cache slices keep serving the models still below
+ * The cold tier of the new plan: the running one's cache slices keep serving the models still below
  * `coldBelowRps` that were cold (or are new), as many as the slices' time and memory allow (the busiest go warm
- * first). Undefined without a cold pool.
+ * first). Undefined without a cold tier.
  */
 function decideCold(fleet: Fleet, previous: Plan): ColdDecision | undefined {
   const below = fleet.coldBelowRps;
@@ -410,11 +410,11 @@ function toPlan(state: WState, configs: Map<string, PlanMigConfig>, fleet: Fleet
   const wholeTypes = new Map<string, Set<string>>();
   for (const n of nodes) if (n.migConfig === 'all-disabled') wholeTypes.set(n.gpuType, new Set([...(wholeTypes.get(n.gpuType) ?? []), n.instanceType]));
   const nodeConfigurations = migConfigs.length + [...wholeTypes.values()].reduce((s, x) => s + x.size, 0);
-  let coldPool: PlanColdPool | undefined;
+  let coldTier: PlanColdTier | undefined;
   if (cold) {
     const slices = gpus.flatMap((g) => g.slices.filter((s) => s.cache).map((s) => ({ gpu: g.id, profile: s.profile, start: s.start })));
     const withSeats = fresh.cold?.gpusWithSeats ?? previous.cold!.gpusWithSeats;
-    coldPool = {
+    coldTier = {
       belowRps: fleet.coldBelowRps!,
       models: fleet.models.filter((m) => cold.names.has(m.name)).map((m) => ({ name: m.name, rps: m.rps, ...cold.entries.get(m.name)! })).sort((a, b) => (a.name < b.name ? -1 : 1)),
       slices,
@@ -439,11 +439,11 @@ function toPlan(state: WState, configs: Map<string, PlanMigConfig>, fleet: Fleet
     gpus,
     nodes,
     migConfigs,
-    ...(coldPool ? { cold: coldPool } : {}),
+    ...(coldTier ? { cold: coldTier } : {}),
     summary: {
       ...fresh.summary, gpuCount: gpus.length, costPerHour,
       // several GPU types: the figures of this plan, not of the fresh one (the cost bounds are the fleet's)
-      ...mixedTypeFigures(fleet, { ...fresh.summary, gpus, nodes, ...(coldPool ? { cold: coldPool } : {}), costPerHour }, fresh.summary.tightBound !== undefined),
+      ...mixedTypeFigures(fleet, { ...fresh.summary, gpus, nodes, ...(coldTier ? { cold: coldTier } : {}), costPerHour }, fresh.summary.tightBound !== undefined),
       nodeConfigurations, notes,
     },
   });

@@ -7,7 +7,7 @@
  * - A slice is `computeSlices / the GPU's computeSlices` of its GPU (1 for a whole GPU): a 2g.20gb slice of an
  *   H100 is 2/7 of it.
  * - GPU-equivalents of a team = the sum over its models' seats of share × slice fraction. Cache slices of the
- *   cold pool have no shares: each is split between the cold models by their demand (requests/s).
+ *   cold tier have no shares: each is split between the cold models by their demand (requests/s).
  * - Cost per hour = GPU-equivalents × the price of one GPU of the node that carries the slice: the fleet's
  *   `pricePerGpuHour` when it gives one, else the catalog's on-demand price of the node's instance type divided
  *   by its GPUs (the price the planner costs the node at).
@@ -212,7 +212,7 @@ export function teamConsumption(fleet: Fleet, plan: Plan): PlanTeamConsumption {
   };
 }
 
-/** The plan with `summary.teamConsumption` computed from its GPUs, nodes and cold pool. */
+/** The plan with `summary.teamConsumption` computed from its GPUs, nodes and cold tier. */
 export function withTeamConsumption(fleet: Fleet, plan: Plan): Plan {
   return { ...plan, summary: { ...plan.summary, teamConsumption: teamConsumption(fleet, plan) } };
 }

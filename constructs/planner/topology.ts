@@ -9,7 +9,7 @@
  */
 import { findGpuType, getGpuType, getMigProfile, resolveGpuType } from '../catalog';
 import type { Fleet, ModelSpec, ProfileEntry } from '../fleet/types';
-import { coldEntry } from './cold-pool';
+import { coldEntry } from './cold-tier';
 import { candidatesOn } from './placement-entry';
 import type { Plan, PlanColdModel, PlanMigConfig } from './types';
 
@@ -275,7 +275,7 @@ function sliceGroups(fleet: Fleet, plan: Plan, poolOfGpu: ReadonlyMap<string, Gp
     const { name: nodePool, key: config } = poolOfGpu.get(g.id)!;
     for (const s of g.slices) {
       if (s.cache) {
-        if (!plan.cold) throw new Error(`plan.gpus[${g.id}]: slice ${s.profile}@${s.start} is a cache slice, but the plan has no cold pool (plan.cold)`);
+        if (!plan.cold) throw new Error(`plan.gpus[${g.id}]: slice ${s.profile}@${s.start} is a cache slice, but the plan has no cold tier (plan.cold)`);
         const c = caches.get(`${config}#${s.profile}`) ?? { nodePool, gpuType: g.type, profile: s.profile, replicas: 0, slices: [] as string[] };
         c.replicas += 1;
         c.slices.push(`${g.id}@${s.start}`);
@@ -363,7 +363,7 @@ function serverGroups(drafts: ReadonlyMap<string, ServerDraft>, teamOf: (model: 
 /**
  * The measured profile entry of a cold model on the cache slices: the entry the planner chose and recorded
  * (`plan.cold.models[].batch`, `instances`), looked up in the model's profile table for the slice. A plan
- * document written before the planner recorded it gets the planner's own rule (`coldEntry` of cold-pool.ts), so a
+ * document written before the planner recorded it gets the planner's own rule (`coldEntry` of cold-tier.ts), so a
  * saved plan renders as it did. Undefined for a model planned from its `throughputPerGpu` estimate (no measured row).
  */
 function measuredColdEntry(fleet: Fleet, spec: ModelSpec, recorded: PlanColdModel, gpuType: string, profile: string): ProfileEntry | undefined {

@@ -96,8 +96,8 @@ export function verifyPlan(fleet: Fleet, plan: Plan): string[] {
         memory = catalog.memoryGiB;
       }
       if (slice.cache) {
-        if (!plan.cold) out.push(`cold pool: ${where} is a cache slice, but the plan has no cold pool`);
-        if (slice.models.length > 0) out.push(`cold pool: ${where} is a cache slice and must carry no models, got ${slice.models.map((x) => x.name).join(', ')}`);
+        if (!plan.cold) out.push(`cold tier: ${where} is a cache slice, but the plan has no cold tier`);
+        if (slice.models.length > 0) out.push(`cold tier: ${where} is a cache slice and must carry no models, got ${slice.models.map((x) => x.name).join(', ')}`);
         caches.push({ where, gpuType: gpu.type, size, fraction, memory });
         continue;
       }
@@ -156,15 +156,15 @@ export function verifyPlan(fleet: Fleet, plan: Plan): string[] {
   return out;
 }
 
-/** The cold pool: its models are below coldBelowRps, fit every cache slice, and their demand fits the cache slices' time. */
+/** The cold tier: its models are below coldBelowRps, fit every cache slice, and their demand fits the cache slices' time. */
 function checkCold(fleet: Fleet, plan: Plan, caches: CacheSlice[], models: Map<string, ModelSpec>, served: Map<string, number>, out: string[]): void {
   const cold = plan.cold!;
   const below = fleet.coldBelowRps;
-  if (below === undefined) out.push('cold pool: the plan has a cold pool, but the fleet sets no coldBelowRps');
+  if (below === undefined) out.push('cold tier: the plan has a cold tier, but the fleet sets no coldBelowRps');
   const listed = new Set(cold.slices.map((s) => `${s.gpu} slice ${s.profile}@${s.start}`));
-  for (const c of caches) if (!listed.has(c.where)) out.push(`cold pool: ${c.where} is a cache slice missing from cold.slices`);
-  for (const k of listed) if (!caches.some((c) => c.where === k)) out.push(`cold pool: cold.slices lists ${k}, which is no cache slice of the plan`);
-  if (caches.length === 0 && cold.models.length > 0) out.push(`cold pool: ${cold.models.length} cold model(s) but no cache slice`);
+  for (const c of caches) if (!listed.has(c.where)) out.push(`cold tier: ${c.where} is a cache slice missing from cold.slices`);
+  for (const k of listed) if (!caches.some((c) => c.where === k)) out.push(`cold tier: cold.slices lists ${k}, which is no cache slice of the plan`);
+  if (caches.length === 0 && cold.models.length > 0) out.push(`cold tier: ${cold.models.length} cold model(s) but no cache slice`);
   let time = 0;
   for (const cm of cold.models) {
     const m = models.get(cm.name);
@@ -189,9 +189,9 @@ function checkCold(fleet: Fleet, plan: Plan, caches: CacheSlice[], models: Map<s
     if (caches.length > 0 && !(thr > 0)) out.push(`rule 2 (configurations): cold model ${m.name} has no admissible entry on its cache slices`);
     else if (caches.length > 0) time += cm.rps / thr;
   }
-  if (time > caches.length + EPS) out.push(`rule 3 (time): cold pool: cold demand needs ${fmt(time)} slices of time > ${caches.length} cache slice(s)`);
+  if (time > caches.length + EPS) out.push(`rule 3 (time): cold tier: cold demand needs ${fmt(time)} slices of time > ${caches.length} cache slice(s)`);
   const room = caches.reduce((s, c) => s + c.memory - fleet.processOverheadGiB, 0);
-  if (cold.cacheGiB > room + EPS) out.push(`rule 5 (memory): cold pool: cache of ${fmt(cold.cacheGiB)} GiB > ${fmt(room)} GiB free on its cache slices`);
+  if (cold.cacheGiB > room + EPS) out.push(`rule 5 (memory): cold tier: cache of ${fmt(cold.cacheGiB)} GiB > ${fmt(room)} GiB free on its cache slices`);
 }
 
 /**

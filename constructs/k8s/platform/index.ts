@@ -12,7 +12,7 @@ export { METRICS_SOURCES, PREREQUISITES_CONFIGMAP, PREREQUISITES_KEY, Prerequisi
 export type { PlatformPrerequisites, ResolvedPrerequisites, PrerequisitesDeclarationProps } from './platform-prerequisites';
 export type { CapacityNodePool, CapacityDemand, CapacitySizing } from './serving-platform-capacity';
 export { planDeclaration } from './serving-platform-plan';
-export type { PlatformNodePool, PlanRenderOptions, PlannedColdPool, PlannedPlatform } from './serving-platform-plan';
+export type { PlatformNodePool, PlanRenderOptions, PlannedColdPool, PlannedColdTier, PlannedPlatform } from './serving-platform-plan';
 export type { PlatformCluster, PlatformPlan, PoolDefaults, ServingPlatformProps } from './serving-platform-props';
 export { PlatformRouter } from './serving-platform-router';
 export type { PlatformRouterOptions, PlatformRouterProps } from './serving-platform-router';

@@ -117,7 +117,7 @@ export function migrationRunbook(fleet: Fleet, running: Plan, target: Plan, migr
     const r = runPools.get(key);
     const t = tgtPools.get(key);
     const [cfg, profile, models] = key.split('#');
-    const what = `the ${profile} pool of ${models === 'cache' ? 'the cold pool (cache)' : models.split(',').join(', ')} on ${cfg}`;
+    const what = `the ${profile} pool of ${models === 'cache' ? 'the cold tier (cache)' : models.split(',').join(', ')} on ${cfg}`;
     let ref: PoolRef;
     if (r) ref = r;
     else if (t && t.name) {
@@ -201,7 +201,7 @@ export function migrationRunbook(fleet: Fleet, running: Plan, target: Plan, migr
           if (a.weights.length === 0) { ops.push({ text: `remove the route of ${a.model} (no longer in the fleet)` }); continue; }
           const byPool = new Map<string, number>();
           for (const w of a.weights) {
-            const k = w.server === COLD_ROUTE ? 'cold pool (router)' : poolText(refOf(serverKey.get(w.server)!, servers.get(w.server)?.temporary === true));
+            const k = w.server === COLD_ROUTE ? 'cold tier (router)' : poolText(refOf(serverKey.get(w.server)!, servers.get(w.server)?.temporary === true));
             byPool.set(k, (byPool.get(k) ?? 0) + w.weight);
           }
           const weights = [...byPool.entries()].sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, w]) => `${k}: ${Math.round(w * 1000)}`);

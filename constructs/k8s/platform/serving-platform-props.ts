@@ -24,7 +24,7 @@ export interface PlatformPlan extends PlanRenderOptions {
   readonly fleet: Fleet;
   /** The plan of `fleet`. @default - `plan(fleet)`: the fleet is planned here */
   readonly plan?: Plan;
-  /** The model router of the plan's cold pool (fleet `coldBelowRps`). @default - ModelRouter defaults */
+  /** The model router of the plan's cold tier (fleet `coldBelowRps`). @default - ModelRouter defaults */
   readonly router?: PlatformRouterOptions;
 }
 

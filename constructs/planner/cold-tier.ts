@@ -39,7 +39,7 @@ export interface ColdSizing {
 }
 
 /** Cheapest (price x GPU footprint x slices) option and shape on which every cold model has a cold entry (`coldEntry`). */
-export function sizeColdPool(cold: readonly ColdInput[], opts: readonly GpuOption[], overhead: number): ColdSizing | undefined {
+export function sizeColdTier(cold: readonly ColdInput[], opts: readonly GpuOption[], overhead: number): ColdSizing | undefined {
   const byDemand = cold.slice().sort((a, b) => b.model.rps - a.model.rps || (a.model.name < b.model.name ? -1 : 1));
   const total = byDemand.reduce((s, c) => s + c.model.rps, 0);
   let best: (ColdSizing & { cost: number }) | undefined;
@@ -74,7 +74,7 @@ export function sizeColdPool(cold: readonly ColdInput[], opts: readonly GpuOptio
 }
 
 /** Places the cold tier's cache slices into free MIG space of the option's GPUs first, then on new GPUs. */
-export function placeColdPool(opt: GpuOption, pack: PackResult | undefined, sizing: ColdSizing, overhead: number): PackResult {
+export function placeColdTier(opt: GpuOption, pack: PackResult | undefined, sizing: ColdSizing, overhead: number): PackResult {
   const gpus = pack ? pack.gpus.slice() : [];
   const slices = pack ? pack.slices.slice() : [];
   const reach = new ReachTable(opt);
