@@ -171,12 +171,7 @@ export function buildPlanView(fleet: Fleet, plan: Plan, figures: ReadonlyMap<str
 
   const nodes = nodeViews(plan, gpus);
   const configs = nodeConfigurationsOf(plan);
-  const configsByType = new Map<string, Set<string>>();
-  for (const n of nodes) {
-    const set = configsByType.get(n.gpuType) ?? new Set<string>();
-    set.add(n.migConfig ?? `${n.gpuType}/${n.gpus.map((g) => layoutKey(g)).join('|')}`);
-    configsByType.set(n.gpuType, set);
-  }
+  const pools = topologyNodePools(plan);
 
   const typeNames = [...new Set(gpus.map((g) => g.type))].sort();
   const types = typeNames.map((type): GpuTypeView => {
@@ -209,7 +204,8 @@ export function buildPlanView(fleet: Fleet, plan: Plan, figures: ReadonlyMap<str
       pricePerGpuHour: price.pricePerGpuHour,
       costPerHour: price.costPerHour,
       idleGpus: idle,
-      nodeConfigurations: configsByType.get(type)?.size ?? 0,
+      // the topology's node pools of the type (a plan without nodes: the configurations it lists)
+      nodeConfigurations: (pools ?? (plan.migConfigs ?? []).map((c) => ({ gpuType: c.gpuType }))).filter((p) => p.gpuType === type).length,
       ...own,
       ...(against !== undefined && against > 0 ? { ratio: of.length / against } : {}),
     };
@@ -376,12 +372,8 @@ function groupByNode(gpus: readonly GpuView[]): NodeView[] {
  * topology (no nodes, GPUs on unlisted nodes) shows the configurations it lists.
  */
 function nodeConfigurationsOf(plan: Plan): PlanMigConfig[] {
-  let pools: readonly TopologyNodePool[];
-  try {
-    pools = nodePoolsOf(plan).nodePools;
-  } catch {
-    return [...(plan.migConfigs ?? [])];
-  }
+  const pools = topologyNodePools(plan);
+  if (!pools) return [...(plan.migConfigs ?? [])];
   const order = (p: TopologyNodePool) => {
     const i = (plan.migConfigs ?? []).findIndex((c) => c.name === p.migConfig && c.gpuType === p.config.gpuType);
     return i < 0 ? Number.MAX_SAFE_INTEGER : i;
@@ -391,8 +383,13 @@ function nodeConfigurationsOf(plan: Plan): PlanMigConfig[] {
     .flatMap((p) => p.instanceTypes.map(({ instanceType, nodes }) => ({ ...p.config, instanceType, nodes })));
 }
 
-function layoutKey(g: GpuView): string {
-  return g.slices.map((s) => `${s.profile}@${s.start}`).join(',');
+/** The node pools of the plan's topology; undefined when its nodes do not describe one (no nodes, GPUs on unlisted nodes). */
+function topologyNodePools(plan: Plan): readonly TopologyNodePool[] | undefined {
+  try {
+    return nodePoolsOf(plan).nodePools;
+  } catch {
+    return undefined;
+  }
 }
 
 function sum<T>(xs: readonly T[], f: (x: T) => number): number {

@@ -7,6 +7,7 @@
  * groups (cloud) and the CLI's views (bin) — maps this topology instead of grouping, naming or pricing on its own,
  * so the names of a node pool in the Kubernetes objects and in the cloud resources are the same by construction.
  */
+import { createHash } from 'crypto';
 import { findGpuType, getGpuType, getMigProfile, resolveGpuType } from '../catalog';
 import type { Fleet, ModelSpec, ProfileEntry } from '../fleet/types';
 import { coldEntry } from './cold-tier';
@@ -326,6 +327,15 @@ function componentTeams(groups: readonly ServerDraft[], teamOf: (model: string) 
 /** `<owner>-<tag><suffix>` with the owner cut so the name fits `MAX_POOL_NAME_LENGTH`. */
 function poolName(owner: string, rest: string): string {
   return `${dnsLabel(owner).slice(0, MAX_POOL_NAME_LENGTH - rest.length).replace(/-+$/, '')}${rest}`;
+}
+
+/**
+ * The name of a server group that must not take its topology name: during a migration, a new group whose name a
+ * running group of other content holds (groups are numbered by position). Giving a running Deployment other content
+ * restarts it, so the new group is named from its content: `<name cut to 55>-<6 hex of sha256(content key)>`.
+ */
+export function contentSuffixedPoolName(name: string, contentKey: string): string {
+  return `${name.slice(0, 55)}-${createHash('sha256').update(contentKey).digest('hex').slice(0, 6)}`;
 }
 
 /** Numbers names that repeat (`-1`, `-2`, … in order); a name that occurs once stays as it is. */

@@ -15,12 +15,12 @@
  * Plan nodes are names of the plan, not of the cluster: the runbook refers to them as `$NODE_<plan name>`, and
  * its notes say how to find each (a node labelled with its layout). Pure: nothing is applied here.
  */
-import { createHash } from 'crypto';
 import type { Fleet } from '../../fleet/types';
 import {
   COLD_ROUTE, type Migration, type MigrationAction, type MigrationNode, type MigrationServer, type MigrationStep, type Plan,
 } from '../../planner';
 import { MIG_CONFIG_LABEL, TRITON_POOL_LABEL } from '../common/labels';
+import { contentSuffixedPoolName } from '../../planner/topology';
 import { planDeclaration, type PlannedPlatform } from './serving-platform-plan';
 
 export type RunbookPath = 'karpenter' | 'node-groups' | 'in-place';
@@ -122,7 +122,7 @@ export function migrationRunbook(fleet: Fleet, running: Plan, target: Plan, migr
     if (r) ref = r;
     else if (t && t.name) {
       const clash = runNames.has(`${t.namespace}/${t.name}`) || [...chosen.values()].some((c) => c.name === t.name && c.namespace === t.namespace);
-      const name = clash ? `${t.name.slice(0, 55)}-${createHash('sha256').update(key).digest('hex').slice(0, 6)}` : t.name;
+      const name = clash ? contentSuffixedPoolName(t.name, key) : t.name;
       if (clash) notes.push(`the target rendering names ${what} ${t.namespace}/${t.name}, which is a running pool of other content: the runbook creates it as ${t.namespace}/${name} (pool names are numbered by position)`);
       ref = { name, namespace: t.namespace, description: `pool ${name}` };
     } else ref = { description: temporary ? `a temporary pool: ${what}` : what };
