@@ -17,5 +17,5 @@ export type { PlatformCluster, PlatformPlan, PoolDefaults, ServingPlatformProps 
 export { PlatformRouter } from './serving-platform-router';
 export type { PlatformRouterOptions, PlatformRouterProps } from './serving-platform-router';
 export { PlatformServing } from './serving-platform-serving';
-export type { PlatformRoutesOptions, ServedPool, RoutedRouter, PlatformServingProps } from './serving-platform-serving';
+export type { PlatformRoutingOptions, PlatformRoutesOptions, ServedPool, RoutedRouter, PlatformServingProps } from './serving-platform-serving';
 export { MAX_REPLICAS_LOWERED_ANNOTATION, ServingPlatform } from './serving-platform';
