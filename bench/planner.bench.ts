@@ -1,17 +1,15 @@
 /**
- * Planner benchmarks (`npm run bench -- planner`):
+ * Planner benchmarks (`npm run bench -- planner`; the CLI on fleet files is bench/cli.bench.ts):
  * 1. the six SLO scenarios of the ParvaGPU SC'24 artifact on its measured A100-80GB tables (MIT;
  *    profiles from ../shared, scenarios from the artifact named by GPUFLEET_PARVAGPU_ARTIFACT, both
  *    read at run time) — GPUs against the tight bound;
  * 2. long-tail fleets of 300 to 10,000 models with Zipf popularity at 20-67 rps per model — GPUs,
  *    tight bound, DESIGN.md bound, ratios, planning time;
- * 3. fleet files of 1,000 and 10,000 models (JSON) — parse + plan in-process, and the CLI as it
- *    ships: wall time and peak memory, each in its own process;
- * 4. the rendering floor: fleet + plan → manifests against a bare cdk8s-plus-28 app of 1,000
+ * 3. the rendering floor: fleet + plan → manifests against a bare cdk8s-plus-28 app of 1,000
  *    Deployments + Services in 50 charts, same run.
  */
 import { spawnSync } from 'child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 import type { Fleet, ModelSpec, ProfileEntry, SliceSize } from '../constructs/fleet/types';
@@ -132,7 +130,7 @@ function timed<T>(fn: () => T): { value: T; ms: number; cpuMs: number; heapMiB: 
 }
 
 /** A fleet as a fleet file (JSON), every model with its own copy of its profile rows. */
-function fleetFile(f: Fleet, dir: string): string {
+export function fleetFile(f: Fleet, dir: string): string {
   const file = join(dir, `${f.name}.fleet.json`);
   writeFileSync(file, JSON.stringify({
     name: f.name, latencyHeadroom: f.latencyHeadroom, gpus: f.gpus.map((g) => ({ type: g.type })),
@@ -141,18 +139,21 @@ function fleetFile(f: Fleet, dir: string): string {
   return file;
 }
 
-/** Runs a command under bench/peak-rss.js: wall ms, peak RSS MiB, stdout. */
-function child(args: string[]): { ms: number; peakMiB: number; stdout: string; code: number | null } {
+/** Runs a command under bench/peak-rss.js: wall ms, peak RSS MiB, CPU ms (user + system, every thread), stdout. */
+export function child(args: string[]): { ms: number; peakMiB: number; cpuMs: number; userMs: number; sysMs: number; stdout: string; code: number | null } {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(process.execPath, ['-r', join(__dirname, 'peak-rss.js'), ...args], { cwd: REPO, encoding: 'utf8', maxBuffer: 1 << 30 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   const m = /peak-rss-kib (\d+)/.exec(r.stderr ?? '');
-  const said = (r.stderr ?? '').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('peak-rss-kib'));
+  const c = /cpu-us (\d+) (\d+)/.exec(r.stderr ?? '');
+  const said = (r.stderr ?? '').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('peak-rss-kib') && !l.startsWith('cpu-us'));
   if (r.status !== 0) console.log(`  (${args.filter((a) => !a.startsWith('-')).map((a) => a.split('/').pop()).join(' ')}: exit ${r.status}: ${said.slice(-3).join(' | ')})`);
-  return { ms, peakMiB: m ? Math.round(Number(m[1]) / 1024) : NaN, stdout: r.stdout ?? '', code: r.status };
+  const userMs = c ? Number(c[1]) / 1000 : NaN;
+  const sysMs = c ? Number(c[2]) / 1000 : NaN;
+  return { ms, peakMiB: m ? Math.round(Number(m[1]) / 1024) : NaN, cpuMs: userMs + sysMs, userMs, sysMs, stdout: r.stdout ?? '', code: r.status };
 }
 
-const TS = ['-r', 'ts-node/register/transpile-only'];
+export const TS = ['-r', 'ts-node/register/transpile-only'];
 
 export async function run(): Promise<void> {
   warmUpSolver();
@@ -202,26 +203,8 @@ export async function run(): Promise<void> {
   console.log('first row: the 300-model case of issue 13 (20,000 rps over 300 copies of the 11 profiled models, headroom 0.45)');
   console.log('wall/cpu: plan() in this process (the bound\'s LP runs in the solver thread in parallel, so cpu can exceed wall)');
 
+  // fleet files through the CLI (300 / 1,000 / 10,000 models): bench/cli.bench.ts (`npm run bench -- cli`)
   const dir = mkdtempSync(join(tmpdir(), 'gpufleet-bench-'));
-  console.log('\nfleet files — JSON, every model with ~200 profile rows (copies of the ParvaGPU tables); each run in its own process');
-  const fileRows: (string | number)[][] = [['models', 'file MiB', 'parse ms', 'parse cpu ms', 'plan ms', 'parse+plan cpu ms', 'peak RSS MiB', 'GPUs', 'tight', 'CLI wall ms', 'CLI peak RSS MiB']];
-  // the CLI rebuilds a stale lib/ before it runs: build first, so its time is the command's alone
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  require(join(REPO, 'scripts', 'build.js')).ensureBuild({ allowTypeErrors: true, log: (m: string) => console.log(`  (${m})`) });
-  for (const n of [1000, 10000]) {
-    const f = zipfFleet(n, 0.9, family, 7 + n, 40, 0.5, 50);
-    const file = fleetFile(f, dir);
-    const inproc = child([...TS, join(__dirname, 'plan-child.ts'), file]);
-    const r = JSON.parse(inproc.stdout.trim().split('\n').pop() || '{}');
-    const cli = child([join(REPO, 'bin', 'gpufleet'), 'plan', file, '--json', '--out', join(dir, `${f.name}.plan.json`)]);
-    const ok = cli.code === 0;
-    fileRows.push([n, (statSync(file).size / 1048576).toFixed(1), r.parseMs, r.parseCpuMs, r.planMs, r.cpuMs, r.peakRssMiB, r.gpus, r.tight ?? '-',
-      ok ? cli.ms.toFixed(0) : `exit ${cli.code}`, ok ? cli.peakMiB : '-']);
-  }
-  console.log(table(fileRows));
-  console.log('parse/plan: parseFleet + plan() in a node process with ts-node\'s require hook (peak RSS of that process, hook included);');
-  console.log('CLI: `node bin/gpufleet plan FILE --json --out FILE`, the compiled CLI (lib/, no ts-node), wall clock and peak RSS of its process');
-
   console.log('\nrendering floor — fleet + plan → manifests (ServingPlatform.fromPlan, app.synthYaml() with its validations) against a bare cdk8s-plus-28 app');
   const f = { ...zipfFleet(1000, 0.9, family, 1007, 40, 0.5, 50), name: 'render-1000' };
   const file = fleetFile(f, dir);

@@ -139,7 +139,7 @@ models:
 
 describe('usage errors exit 2', () => {
   test.each([
-    [['plan', SMALL_FLEET, '--jsn'], /unknown flag "--jsn" for "gpufleet plan"; did you mean --json\? allowed: --json, --out, --help/],
+    [['plan', SMALL_FLEET, '--jsn'], /unknown flag "--jsn" for "gpufleet plan"; did you mean --json\? allowed: --json, --out, --max-input-size, --help/],
     [['plna', SMALL_FLEET], /unknown command "plna"; did you mean plan\? commands: plan, report, rebalance, router/],
     [['plan', SMALL_FLEET, '--out', '-'], /--out: "-" is not a file; use --json/],
     [['plan', SMALL_FLEET, '-x'], /unknown flag "-x"/],

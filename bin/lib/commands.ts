@@ -5,6 +5,7 @@
 import * as path from 'path';
 import { type CommandSpec, type ParsedArgs } from './args';
 import { CliInputError, EXIT_INTERNAL, EXIT_OK, usageError } from './errors';
+import { inputLimit, MAX_INPUT_SIZE_FLAG } from './input-size';
 import { checkOutputFile, writeOutputFile, writeStdout } from './output';
 import { REBALANCE } from './rebalance-spec';
 import { SYNTH } from './synth';
@@ -16,6 +17,7 @@ export const PLAN: CommandSpec = {
   flags: [
     { name: 'json', description: 'print the plan document as JSON on stdout, and nothing else' },
     { name: 'out', value: 'FILE', description: 'write the plan document (JSON) to FILE, creating parent folders' },
+    MAX_INPUT_SIZE_FLAG,
   ],
   details: [
     'Without --json, prints a summary: per GPU type the GPUs, slices by profile, models, utilisation,',
@@ -27,6 +29,7 @@ export const PLAN: CommandSpec = {
     'gpufleet plan examples/payments-and-vision.fleet.yaml',
     'gpufleet plan fleet.yaml --json > plan.json',
     'gpufleet plan fleet.yaml --out build/plan.json',
+    'gpufleet plan fleet-10000-models.json --max-input-size 200MiB --json > plan.json',
   ],
 };
 
@@ -38,6 +41,7 @@ export const REPORT: CommandSpec = {
     { name: 'out', value: 'FILE', description: 'the HTML file to write (required; parent folders are created; "-" for stdout)' },
     { name: 'plan', value: 'PLAN', description: 'draw this saved plan document (from `gpufleet plan --json`) instead of planning again; it is checked against FLEET' },
     { name: 'from', value: 'RUNNING_PLAN', description: 'draw the migration from this running plan to FLEET (as `gpufleet rebalance --from`): GPUs before and after, each model\'s capacity over the steps' },
+    MAX_INPUT_SIZE_FLAG,
   ],
   details: [
     'The page shows the headline figures (GPUs, cost per hour, savings), the GPU count against the tight',
@@ -94,11 +98,12 @@ function engine(): Engine {
 }
 
 export async function runPlan(args: ParsedArgs): Promise<number> {
+  const maxBytes = inputLimit(args, 'plan');
   const e = engine();
   const fleetPath = args.positionals.FLEET;
   const out = args.flags.out;
   if (typeof out === 'string') checkOutputFile(out, { inputs: [fleetPath] }); // before the work, not after it
-  const fleet = e.loadFleet(fleetPath);
+  const fleet = e.loadFleet(fleetPath, maxBytes);
   const result = e.planAndVerify(fleet);
   const json = JSON.stringify(result, null, 2) + '\n';
   if (typeof out === 'string') writeOutputFile(out, json, { inputs: [fleetPath] });
@@ -118,6 +123,7 @@ export async function runReport(args: ParsedArgs, version: string): Promise<numb
   if (typeof out !== 'string') {
     throw usageError('missing --out FILE: the HTML page is written to a file ("--out -" for stdout)', 'report');
   }
+  const maxBytes = inputLimit(args, 'report');
   if (args.flags.from !== undefined) {
     // the migration from a running plan (bin/lib/migration-report.ts)
     const { runMigrationReport } = await import('./migration-report');
@@ -127,8 +133,8 @@ export async function runReport(args: ParsedArgs, version: string): Promise<numb
   const fleetPath = args.positionals.FLEET;
   const planPath = args.flags.plan;
   if (out !== '-') checkOutputFile(out, { inputs: typeof planPath === 'string' ? [fleetPath, planPath] : [fleetPath] });
-  const fleet = e.loadFleet(fleetPath);
-  const result = typeof planPath === 'string' ? e.loadPlanFor(fleet, planPath) : e.planAndVerify(fleet);
+  const fleet = e.loadFleet(fleetPath, maxBytes);
+  const result = typeof planPath === 'string' ? e.loadPlanFor(fleet, planPath, maxBytes) : e.planAndVerify(fleet);
   const { buildPlanView } = await import('./plan-view');
   const { renderReport } = await import('./html-report');
   const html = renderReport(buildPlanView(fleet, result, e.typeFigures(fleet, result)), {

@@ -9,14 +9,16 @@ import { baselines, lowerBound, PlanError, plan as planFleet, tightBound, verify
 import { validatePlanDocument } from '../../constructs/planner/plan-document';
 import type { Plan } from '../../constructs/planner/types';
 import { CliInputError, problemsOf } from './errors';
+import { raiseLimitHint } from './input-size';
 
 /**
  * Reads a file for a command argument through the shared bounded reader: a regular file of at most
- * 16 MiB (`MAX_INPUT_FILE_BYTES`) of UTF-8 text, else an exit-2 error naming the argument and path.
+ * `maxBytes` (default 16 MiB, `MAX_INPUT_FILE_BYTES`; `--max-input-size`) of UTF-8 text, else an exit-2
+ * error naming the argument and path (and, for a file over the limit, the flag that reads it).
  */
-export function readInput(path: string, what: string): string {
+export function readInput(path: string, what: string, maxBytes?: number): string {
   try {
-    return readInputFile(path, { what });
+    return readInputFile(path, { what, raiseLimit: raiseLimitHint, ...(maxBytes !== undefined ? { maxBytes } : {}) });
   } catch (e) {
     if (e instanceof InputFileError) throw new CliInputError(e.problems);
     throw e;
@@ -27,11 +29,11 @@ export function readInput(path: string, what: string): string {
  * Parses and validates a fleet file; its problems become one line each, exit code 2. Each line is
  * bounded (`clipLine`): a value echoed by a lower layer never prints more than a few hundred characters.
  */
-export function loadFleet(path: string): Fleet {
+export function loadFleet(path: string, maxBytes?: number): Fleet {
   // HiGHS compiles in its worker thread while the fleet file is read and checked here; this process
   // solves a few models and exits, so V8's baseline compiler is the faster choice (docs/planner.md)
   warmUpSolver({ baselineCompiler: true });
-  const text = readInput(path, 'FLEET');
+  const text = readInput(path, 'FLEET', maxBytes);
   try {
     return parseFleet(text, path);
   } catch (e) {
@@ -67,8 +69,8 @@ export function planAndVerify(fleet: Fleet): Plan {
  * (`validatePlanDocument`) and then the plan against the fleet (`verifyPlan`); exit 2 with one line per
  * problem if it is malformed or does not fit.
  */
-export function loadPlanFor(fleet: Fleet, path: string): Plan {
-  const text = readInput(path, '--plan');
+export function loadPlanFor(fleet: Fleet, path: string, maxBytes?: number): Plan {
+  const text = readInput(path, '--plan', maxBytes);
   const where = `--plan ${quote(path)}`;
   let doc: unknown;
   try {

@@ -1,5 +1,6 @@
 /** The spec of `gpufleet rebalance` (flags and help), apart from its handler so that help loads no library. */
 import type { CommandSpec } from './args';
+import { MAX_INPUT_SIZE_FLAG } from './input-size';
 
 export const REBALANCE: CommandSpec = {
   name: 'rebalance',
@@ -13,6 +14,7 @@ export const REBALANCE: CommandSpec = {
     { name: 'floor', value: 'FRACTION', description: 'fraction of its demand every model keeps at every step (0 < F <= 1, default 1)' },
     { name: 'move-price', value: 'USD', description: 'savings per hour each moved model must buy (default 0.5; 0 moves freely)' },
     { name: 'recut-price', value: 'USD', description: 'savings per hour each GPU re-cut in place must buy (default 1)' },
+    MAX_INPUT_SIZE_FLAG,
   ],
   details: [
     'Keeps servers and layouts where they run unless moving them pays (--move-price, --recut-price), then orders',

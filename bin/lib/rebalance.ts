@@ -15,6 +15,7 @@ import { validatePlanDocument } from '../../constructs/planner/plan-document';
 import { runningPlanProblems } from '../../constructs/planner/replan-input';
 import { type ParsedArgs } from './args';
 import { loadFleet, readInput } from './engine';
+import { inputLimit } from './input-size';
 import { CliInputError, EXIT_OK } from './errors';
 import { num, usd } from './format';
 import { checkOutputFile, writeOutputFile, writeStdout } from './output';
@@ -37,6 +38,8 @@ interface RebalanceFlags {
   readonly floor?: number;
   readonly movedModelPrice?: number;
   readonly recutGpuPrice?: number;
+  /** `--max-input-size`, for the fleet and the running plan; undefined: 16 MiB. */
+  readonly maxInputBytes?: number;
 }
 
 function numberFlag(args: ParsedArgs, name: string, ok: (x: number) => boolean, expected: string, command: string): number | undefined {
@@ -58,13 +61,14 @@ export function rebalanceFlags(args: ParsedArgs, command: string): RebalanceFlag
     floor: numberFlag(args, 'floor', (x) => x > 0 && x <= 1, 'a number > 0 and <= 1', command),
     movedModelPrice: numberFlag(args, 'move-price', (x) => x >= 0, 'a number >= 0 (USD per hour)', command),
     recutGpuPrice: numberFlag(args, 'recut-price', (x) => x >= 0, 'a number >= 0 (USD per hour)', command),
+    maxInputBytes: inputLimit(args, command),
   };
 }
 
 /** Reads the running plan: a well-formed plan document of this fleet whose nodes, GPUs and layouts agree. */
-export function loadRunningPlan(fleet: Fleet, file: string): Plan {
+export function loadRunningPlan(fleet: Fleet, file: string, maxBytes?: number): Plan {
   const where = `--from ${quote(file)}`;
-  const text = readInput(file, '--from');
+  const text = readInput(file, '--from', maxBytes);
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -80,8 +84,8 @@ export function loadRunningPlan(fleet: Fleet, file: string): Plan {
 
 /** Re-plans, migrates and checks; a fleet the planner cannot serve is an input error, a rejected migration a bug. */
 export function rebalance(fleetPath: string, fromPath: string, flags: RebalanceFlags): RebalanceResult {
-  const fleet = loadFleet(fleetPath);
-  const running = loadRunningPlan(fleet, fromPath);
+  const fleet = loadFleet(fleetPath, flags.maxInputBytes);
+  const running = loadRunningPlan(fleet, fromPath, flags.maxInputBytes);
   let r: Replan;
   try {
     r = replan(fleet, running, {

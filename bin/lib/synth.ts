@@ -12,6 +12,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { CommandSpec, ParsedArgs } from './args';
 import { CliInputError, EXIT_OK, problemsOf, usageError } from './errors';
+import { inputLimit, MAX_INPUT_SIZE_FLAG } from './input-size';
 import { writeStdout } from './output';
 
 export const SYNTH: CommandSpec = {
@@ -21,6 +22,7 @@ export const SYNTH: CommandSpec = {
   flags: [
     { name: 'platform', value: 'PLATFORM', description: 'the platform file (YAML or JSON): cluster, node class, model repository, routes, scaling, cold tier, prerequisites (required; docs/platform-file.md)' },
     { name: 'out', value: 'DIR', description: 'the folder to write (default: dist); it must not exist, be empty, or hold an earlier gpufleet synth rendering, which is replaced' },
+    MAX_INPUT_SIZE_FLAG,
   ],
   details: [
     'Writes DIR/gpufleet.k8s.yaml (every object, in apply order), DIR/model-repository/<model>/config.pbtxt',
@@ -64,6 +66,7 @@ export async function runSynth(args: ParsedArgs): Promise<number> {
   if (typeof platformPath !== 'string') throw usageError('missing --platform PLATFORM: the platform file (examples/platform.yaml is one; docs/platform-file.md)', 'synth');
   const out = typeof args.flags.out === 'string' ? args.flags.out : 'dist';
   const fleetPath = args.positionals.FLEET;
+  const maxBytes = inputLimit(args, 'synth');
   const exists = checkOutDir(out);
 
   const e = require('./engine') as typeof import('./engine');
@@ -73,7 +76,7 @@ export async function runSynth(args: ParsedArgs): Promise<number> {
   let fleet: ReturnType<typeof e.loadFleet> | undefined;
   let platform: ReturnType<typeof k8s.loadPlatformFile> | undefined;
   try {
-    fleet = e.loadFleet(fleetPath);
+    fleet = e.loadFleet(fleetPath, maxBytes);
   } catch (err) {
     if (!(err instanceof CliInputError)) throw err;
     problems.push(...err.problems);

@@ -4,10 +4,10 @@
  * only the yaml package and fleet files without further imports, so the router image (Dockerfile) compiles it
  * with constructs/runtime.
  */
-import { parseDocument } from 'yaml';
+import type * as YamlModule from 'yaml';
 import { FleetValidationError } from './errors';
-import { findDuplicateKey } from './json-keys';
-import { findYamlDuplicateKey } from './yaml-keys';
+import { findDuplicateKey, hasDuplicateKey } from './json-keys';
+import type * as YamlKeys from './yaml-keys';
 
 /** 1-based line and column of a character offset. */
 function lineColumn(text: string, offset: number): { line: number; column: number } {
@@ -26,8 +26,8 @@ function lineColumn(text: string, offset: number): { line: number; column: numbe
  * raises a FleetValidationError with one problem naming the line and column.
  *
  * JSON text (a document starting with `{`) is read with `JSON.parse`, about 100x faster than the
- * YAML parser on a large fleet, after which one linear scan rejects duplicate keys (which
- * `JSON.parse` would silently resolve to the last); text that is not valid JSON goes to the YAML
+ * YAML parser on a large fleet (which is then never loaded), after which a linear count rejects duplicate
+ * keys (which `JSON.parse` would silently resolve to the last; json-keys.ts); text that is not valid JSON goes to the YAML
  * parser, which accepts it if it is YAML or reports the syntax error where it is.
  */
 export function parseFleetDocument(text: string, source = 'fleet'): unknown {
@@ -41,7 +41,7 @@ export function parseFleetDocument(text: string, source = 'fleet'): unknown {
       json = false;
     }
     if (json) {
-      const dup = findDuplicateKey(text);
+      const dup = hasDuplicateKey(text, value) ? findDuplicateKey(text) : undefined;
       if (dup) {
         const at = lineColumn(text, dup.offset);
         const was = lineColumn(text, dup.firstOffset);
@@ -52,7 +52,10 @@ export function parseFleetDocument(text: string, source = 'fleet'): unknown {
       return value;
     }
   }
-  // the yaml package's own unique-key check is quadratic in the keys of a mapping: ours (yaml-keys.ts) is linear
+  // the yaml package's own unique-key check is quadratic in the keys of a mapping: ours (yaml-keys.ts) is linear;
+  // loaded here, on the first YAML document, so that a JSON fleet never loads it
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { parseDocument } = require('yaml') as typeof YamlModule;
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: false });
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
@@ -61,6 +64,8 @@ export function parseFleetDocument(text: string, source = 'fleet'): unknown {
       `${source}:${line}:${column}: YAML syntax error: ${e.message.charAt(0).toLowerCase()}${e.message.slice(1)}`,
     ]);
   }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { findYamlDuplicateKey } = require('./yaml-keys') as typeof YamlKeys;
   const dup = findYamlDuplicateKey(doc);
   if (dup) {
     const at = lineColumn(text, dup.offset);

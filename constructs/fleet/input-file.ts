@@ -12,12 +12,14 @@
  * Every refusal is one `InputFileError` with one line naming the file (quoted, at most 100 characters)
  * and why.
  */
+import { isUtf8 } from 'buffer';
 import * as fs from 'fs';
 import { quote } from './quote';
 
 /**
- * Largest input file gpufleet reads: 16 MiB. A 10,000-model fleet with measured profiles is about 7 MiB
- * of YAML, the plan document of such a fleet about 3 MiB.
+ * Largest input file gpufleet reads by default: 16 MiB. A 1,000-model JSON fleet with ~200 measured profile
+ * rows per model is about 14 MiB, the plan document of a 10,000-model fleet about 2 MiB. A caller that
+ * owns its inputs raises it per read (`maxBytes`; the CLI's `--max-input-size`, docs/cli.md).
  */
 export const MAX_INPUT_FILE_BYTES = 16 * 1024 * 1024;
 
@@ -46,6 +48,12 @@ export interface ReadInputFileOptions {
   readonly what?: string;
   /** Largest size in bytes. @default MAX_INPUT_FILE_BYTES */
   readonly maxBytes?: number;
+  /**
+   * How the reader's caller raises the limit, appended to the message for a file over it: given the
+   * limit and the file's size (undefined when the file reported none), e.g.
+   * `pass --max-input-size 138MiB to read it`. @default none
+   */
+  readonly raiseLimit?: (maxBytes: number, sizeBytes: number | undefined) => string;
 }
 
 /** `16 MiB`, `1.5 KiB`, `300 bytes`. */
@@ -124,30 +132,37 @@ function readBounded(path: string, options: ReadInputFileOptions, read: boolean)
     const st = fs.fstatSync(fd);
     if (st.isDirectory()) fail('is a directory, expected a file');
     if (!st.isFile()) fail(`is ${kindOf(st)}, not a regular file; gpufleet reads only regular files`);
-    if (st.size > max) fail(`is ${formatBytes(st.size)}, more than the ${formatBytes(max)} gpufleet reads from an input file`);
+    const tooLarge = (size: number | undefined): never => {
+      const hint = options.raiseLimit ? `; ${options.raiseLimit(max, size)}` : '';
+      return fail(`is ${size === undefined ? 'more than' : `${formatBytes(size)}, more than`} the ${formatBytes(max)} gpufleet reads from an input file${hint}`);
+    };
+    if (st.size > max) tooLarge(st.size);
     if (!read) return undefined;
-    // Read at most max + 1 bytes, whatever the size said (a growing file, or /proc files that report 0).
-    const chunks: Buffer[] = [];
+    // One buffer of the announced size + 1 (so the end is seen in one read), grown only for a file that
+    // grows while it is read (or reports no size, as /proc files do); never more than max + 1 bytes.
+    let bytes = Buffer.allocUnsafe(Math.min(Math.max(st.size + 1, 64 * 1024), max + 1));
     let total = 0;
     for (;;) {
-      const chunk = Buffer.allocUnsafe(Math.min(Math.max(st.size - total, 64 * 1024), max + 1 - total));
+      if (total === bytes.length) {
+        const grown = Buffer.allocUnsafe(Math.min(2 * bytes.length, max + 1));
+        bytes.copy(grown, 0, 0, total);
+        bytes = grown;
+      }
       let n: number;
       try {
-        n = fs.readSync(fd, chunk, 0, chunk.length, null);
+        n = fs.readSync(fd, bytes, total, bytes.length - total, null);
       } catch (e) {
         return fail(reasonOf(e as NodeJS.ErrnoException));
       }
       if (n === 0) break;
-      chunks.push(chunk.subarray(0, n));
       total += n;
-      if (total > max) fail(`is more than the ${formatBytes(max)} gpufleet reads from an input file`);
+      if (total > max) tooLarge(undefined);
     }
-    const bytes = Buffer.concat(chunks, total);
-    try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    } catch {
-      return fail(`is not UTF-8 text (invalid byte sequence at byte ${firstInvalidUtf8(bytes)})`);
-    }
+    const text = bytes.subarray(0, total);
+    // validate first (no copy), then decode: invalid bytes are an error, never replaced with U+FFFD
+    if (!isUtf8(text)) return fail(`is not UTF-8 text (invalid byte sequence at byte ${firstInvalidUtf8(text)})`);
+    const bom = total >= 3 && text[0] === 0xef && text[1] === 0xbb && text[2] === 0xbf ? 3 : 0;
+    return text.toString('utf8', bom, total);
   } finally {
     fs.closeSync(fd);
   }

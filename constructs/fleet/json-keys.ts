@@ -1,6 +1,13 @@
 /**
  * Duplicate keys in JSON text. `JSON.parse` keeps the last of two equal keys silently, so the
- * fleet parser scans the (already valid) JSON text once for a mapping with a key twice. Linear in
+ * fleet parser checks the (already valid) JSON text for a mapping with a key twice.
+ *
+ * The common case, no duplicate, is proven by counting (`hasDuplicateKey`): the keys written in the text
+ * against the own keys of every object `JSON.parse` returned — a duplicate is the only way the second
+ * count can be smaller. Only when they differ does `findDuplicateKey` scan the text for the first
+ * duplicate, its path and position, for the message.
+ *
+ * `findDuplicateKey` scans the text once for a mapping with a key twice. Linear in
  * the text (keys are looked up by hash, so an object of a million keys costs a million lookups, not
  * a million squared); builds no string on the way except for keys with escapes, and names the path
  * (each key quoted and bounded, as `quoteKey` writes it) and the position of the duplicate only when
@@ -33,6 +40,57 @@ interface Frame {
 
 const QUOTE = 34;
 const BACKSLASH = 92;
+
+/**
+ * Whether valid JSON `text`, whose `JSON.parse` result is `value`, has an object with a key twice. Linear:
+ * one pass over the text's strings (jumping from quote to quote with `indexOf`, a key being a string
+ * followed by a colon) and one over the parsed value's objects; builds no string.
+ */
+export function hasDuplicateKey(text: string, value: unknown): boolean {
+  return countTextKeys(text) !== countValueKeys(value);
+}
+
+/** Keys written in valid JSON text: strings followed (after white space) by `:`. */
+function countTextKeys(text: string): number {
+  let keys = 0;
+  let i = text.indexOf('"');
+  while (i >= 0) {
+    // the closing quote: the next quote not escaped (preceded by an even number of backslashes)
+    let j = text.indexOf('"', i + 1);
+    for (;;) {
+      let b = j - 1;
+      while (text.charCodeAt(b) === BACKSLASH) b--;
+      if ((j - 1 - b) % 2 === 0) break;
+      j = text.indexOf('"', j + 1);
+    }
+    let k = j + 1;
+    let c = text.charCodeAt(k);
+    while (c === 32 || c === 10 || c === 13 || c === 9) c = text.charCodeAt(++k);
+    if (c === 58 /* : */) keys++;
+    i = text.indexOf('"', k);
+  }
+  return keys;
+}
+
+/** Own keys of every object in a `JSON.parse` result (which defines even `__proto__` as an own key). */
+function countValueKeys(value: unknown): number {
+  if (value === null || typeof value !== 'object') return 0;
+  let n = 0;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const v = value[i];
+      if (v !== null && typeof v === 'object') n += countValueKeys(v);
+    }
+    return n;
+  }
+  for (const k in value as Record<string, unknown>) {
+    if (!Object.prototype.hasOwnProperty.call(value, k)) continue;
+    n++;
+    const v = (value as Record<string, unknown>)[k];
+    if (v !== null && typeof v === 'object') n += countValueKeys(v);
+  }
+  return n;
+}
 
 /** The first duplicate key of valid JSON text, or undefined. */
 export function findDuplicateKey(text: string): DuplicateKey | undefined {

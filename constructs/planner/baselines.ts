@@ -100,22 +100,46 @@ export function noMigPacking(opt: GpuOption, inputs: readonly ModelInput[], head
 }
 
 /**
+ * What the planner already computed for the same fleet, so that the baselines do not compute it again
+ * (`plan()` passes it; the figures are the same with or without it).
+ */
+export interface BaselineReuse {
+  /** The fleet's GPU options (`resolveGpuOptions(fleet)`). */
+  readonly opts: readonly GpuOption[];
+  /** `candidatesFor` of every model of `fleet.models`, in that order, per option. */
+  readonly cands: readonly (readonly Candidate[][])[][];
+  /**
+   * `noMigPacking` GPU counts the planner computed: per option, the models packed (in order, with the
+   * candidates of `cands`) and the GPUs it needed.
+   */
+  readonly noMig?: ReadonlyMap<GpuOption, readonly { readonly models: readonly ModelInput['model'][]; readonly gpus: number }[]>;
+}
+
+/** The GPU count of a noMig packing the planner made of exactly these inputs, if it made one. */
+function knownNoMig(reuse: BaselineReuse | undefined, opt: GpuOption, inputs: readonly ModelInput[]): number | undefined {
+  for (const known of reuse?.noMig?.get(opt) ?? []) {
+    if (known.models.length === inputs.length && known.models.every((m, i) => m === inputs[i].model)) return known.gpus;
+  }
+  return undefined;
+}
+
+/**
  * `dedicated` and `noMig` of a fleet (see the top of this file). Throws a `PlanError` naming every model that has
  * no admissible entry on any of the fleet's GPU types.
  */
-export function baselines(fleet: Fleet): Baselines {
-  const opts = resolveGpuOptions(fleet);
+export function baselines(fleet: Fleet, reuse?: BaselineReuse): Baselines {
+  const opts = reuse ? reuse.opts : resolveGpuOptions(fleet);
   const h = fleet.latencyHeadroom;
   const ov = fleet.processOverheadGiB;
   let dedicated = 0;
   const groups: ModelInput[][] = opts.map(() => []);
   const problems: string[] = [];
-  for (const m of fleet.models) {
+  fleet.models.forEach((m, mi) => {
     let bestN = Infinity;
     let bestOpt = -1;
-    let bestCands: Candidate[][] = [];
+    let bestCands: readonly Candidate[][] = [];
     opts.forEach((o, i) => {
-      const cands = candidatesFor(m, o, h, ov);
+      const cands = reuse ? reuse.cands[mi][i] : candidatesFor(m, o, h, ov);
       const r = replicaOf(cands, fullShapeIndex(o));
       if (!r) return;
       const n = Math.ceil(m.rps / r.cand.throughput - 1e-9);
@@ -123,16 +147,16 @@ export function baselines(fleet: Fleet): Baselines {
     });
     if (bestOpt < 0) {
       problems.push(`models.${m.name}: fits no gpu of ${opts.map((o) => o.type).join(', ')} within its latency budget and memory`);
-      continue;
+      return;
     }
     dedicated += bestN;
     groups[bestOpt].push({ model: m, cands: bestCands });
-  }
+  });
   if (problems.length > 0) throw new PlanError(problems);
   let noMig = 0;
   opts.forEach((o, i) => {
     if (groups[i].length === 0) return;
-    noMig += noMigPacking(o, groups[i], h, ov)!.gpus.length;
+    noMig += knownNoMig(reuse, o, groups[i]) ?? noMigPacking(o, groups[i], h, ov)!.gpus.length;
   });
   return { dedicated, noMig };
 }

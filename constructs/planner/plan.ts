@@ -93,7 +93,10 @@ function bestPack(opt: GpuOption, inputs: ModelInput[], fleet: Fleet, variants: 
   return best!;
 }
 
-function evaluate(opts: GpuOption[], assign: number[], models: ModelSpec[], cands: Candidate[][][][], fleet: Fleet, variants: typeof VARIANTS): Evaluated {
+/** The noMig packings `evaluate` made, per option: the models packed and the GPUs needed (the baselines reuse them). */
+type NoMigSeen = Map<GpuOption, { models: ModelSpec[]; gpus: number }[]>;
+
+function evaluate(opts: GpuOption[], assign: number[], models: ModelSpec[], cands: Candidate[][][][], fleet: Fleet, variants: typeof VARIANTS, noMigSeen?: NoMigSeen): Evaluated {
   const results: TypeResult[] = [];
   let cost = 0;
   let gpus = 0;
@@ -104,6 +107,11 @@ function evaluate(opts: GpuOption[], assign: number[], models: ModelSpec[], cand
     let pack = bestPack(opt, inputs, fleet, variants);
     // the noMig baseline's own packing, when it is better, so that no plan is worse than that baseline
     const plain = noMigPacking(opt, inputs, fleet.latencyHeadroom, fleet.processOverheadGiB);
+    if (plain && noMigSeen) {
+      const seen = noMigSeen.get(opt) ?? [];
+      seen.push({ models: inputs.map((x) => x.model), gpus: plain.gpus.length });
+      noMigSeen.set(opt, seen);
+    }
     if (plain && plain.gpus.length < pack.gpus.length) pack = plain;
     results.push({ opt, pack });
     cost += nodeCost(opt, pack.gpus.length);
@@ -190,6 +198,7 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: 
   // the bound's LP is solved in the solver's worker while the packing runs here
   const started = options.timings ? performance.now() : 0;
   const pendingBound = solver === 'highs' ? startTightBound({ models, cands, opts, fleet }) : undefined;
+  const noMigSeen: NoMigSeen = new Map();
 
   const choose = (idx: readonly number[]): Evaluated => {
     const sub = idx.map((i) => models[i]);
@@ -215,7 +224,7 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: 
       const key = a.join(',');
       if (seen.has(key)) continue;
       seen.add(key);
-      const e = evaluate(opts, a, sub, subCands, fleet, variants);
+      const e = evaluate(opts, a, sub, subCands, fleet, variants, noMigSeen);
       if (first || e.cost < best.cost - 1e-9 || (Math.abs(e.cost - best.cost) <= 1e-9 && e.gpus < best.gpus)) best = e;
       first = false;
     }
@@ -283,7 +292,8 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: 
   const sortedFleet: Fleet = boundsFleet === fleet ? { ...fleet, models } : { ...boundsFleet, models: [...boundsFleet.models].sort(byName) };
   // the bound's LP may still be solving: the other summary figures first
   const designBound = lowerBound(sortedFleet);
-  const theBaselines = baselines(sortedFleet);
+  // the baselines of the fleet itself reuse the candidates and noMig packings computed above (same figures)
+  const theBaselines = boundsFleet === fleet ? baselines(sortedFleet, { opts, cands, noMig: noMigSeen }) : baselines(sortedFleet);
   let tight: TightBound | undefined;
   if (pendingBound) {
     const got: TightBoundResult = pendingBound.finish({ target: asm.gpus.length });

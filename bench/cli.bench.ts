@@ -1,0 +1,75 @@
+/**
+ * The CLI on big fleet files (`npm run bench -- cli`): `gpufleet plan FILE --json` as it ships (compiled
+ * lib/, no ts-node) on JSON fleets of 300, 1,000 and 10,000 models, every model with ~200 profile rows
+ * (copies of the ParvaGPU tables, or of the synthetic family without ../shared), Zipf(0.9) popularity,
+ * 40 rps per model on average, headroom 0.5, 50 teams — the fleets of issue 13.
+ *
+ * Per fleet, each in its own process: the CLI's wall time, CPU time (user + system, every thread: the
+ * solver's worker too) and peak RSS (bench/peak-rss.js); and, for comparison, `parseFleet` + `plan()` in a
+ * process of their own (bench/plan-child.ts, under ts-node's require hook). Files over the CLI's default
+ * 16 MiB input limit are read with `--max-input-size` (docs/cli.md), as a user would. The machine's load
+ * average is printed with the figures: on a shared machine wall times grow with it, CPU times much less.
+ *
+ * Sizes: GPUFLEET_BENCH_CLI_MODELS=300,1000 (default 300,1000,10000).
+ */
+import { mkdtempSync, rmSync, statSync } from 'fs';
+import { loadavg, tmpdir } from 'os';
+import { join, resolve } from 'path';
+import { child, fleetFile, loadParva, syntheticFamily, TS, zipfFleet } from './planner.bench';
+
+const REPO = resolve(__dirname, '..');
+const MIB = 1024 * 1024;
+
+function table(rows: (string | number)[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+  return rows.map((r) => r.map((c, i) => String(c).padStart(widths[i])).join('  ')).join('\n');
+}
+
+const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
+
+export async function run(): Promise<void> {
+  const sizes = (process.env.GPUFLEET_BENCH_CLI_MODELS ?? '300,1000,10000').split(',').map(Number).filter((n) => n > 0);
+  const parva = loadParva();
+  const family = parva ?? syntheticFamily();
+  console.log(`\nthe CLI on JSON fleet files — Zipf(0.9), 40 rps per model, headroom 0.5, 50 teams; each model a copy of ${parva ? 'a ParvaGPU-profiled model (A100-80GB)' : 'a SYNTHETIC profile family (not measured; ../shared absent)'}`);
+  // the CLI rebuilds a stale lib/ before it runs: build first, so its time is the command's alone
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require(join(REPO, 'scripts', 'build.js')).ensureBuild({ allowTypeErrors: true, log: (m: string) => console.log(`  (${m})`) });
+  const dir = mkdtempSync(join(tmpdir(), 'gpufleet-bench-cli-'));
+  const rows: (string | number)[][] = [[
+    'models', 'rows/model', 'file MiB', 'CLI wall ms', 'CLI cpu ms', '(user+sys)', 'CLI peak RSS MiB', 'GPUs', 'tight',
+    'in-process parse ms', 'plan ms', 'load avg before',
+  ]];
+  const commands: string[] = [];
+  try {
+    for (const n of sizes) {
+      const f = zipfFleet(n, 0.9, family, 7 + n, 40, 0.5, 50);
+      const file = fleetFile(f, dir);
+      const bytes = statSync(file).size;
+      const rowsPerModel = Math.round(f.models.reduce((s, m) => s + m.profiles.length, 0) / n);
+      const limit = bytes > 16 * MIB ? ['--max-input-size', `${Math.ceil(bytes / MIB)}MiB`] : [];
+      const args = [join(REPO, 'bin', 'gpufleet'), 'plan', file, '--json', ...limit];
+      commands.push(`node bin/gpufleet plan ${f.name}.fleet.json --json ${limit.join(' ')}`.trim());
+      const before = load();
+      const cli = child(args);
+      const ok = cli.code === 0;
+      const planned = ok ? (JSON.parse(cli.stdout) as { summary: { gpuCount: number; tightBound?: { gpus: number } } }).summary : undefined;
+      const inproc = child([...TS, join(__dirname, 'plan-child.ts'), file]);
+      const r = JSON.parse(inproc.stdout.trim().split('\n').pop() || '{}') as { parseMs?: number; planMs?: number };
+      rows.push([
+        n, rowsPerModel, (bytes / MIB).toFixed(1),
+        ok ? cli.ms.toFixed(0) : `exit ${cli.code}`, ok ? cli.cpuMs.toFixed(0) : '-', ok ? `${cli.userMs.toFixed(0)}+${cli.sysMs.toFixed(0)}` : '-',
+        ok ? cli.peakMiB : '-', planned?.gpuCount ?? '-', planned?.tightBound?.gpus ?? '-',
+        r.parseMs ?? '-', r.planMs ?? '-', before,
+      ]);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(table(rows));
+  console.log('CLI: the commands below, run in the fleet\'s folder, each under `node -r bench/peak-rss.js`; wall = the process from spawn to exit;');
+  console.log('cpu = user + system of every thread of that process (the HiGHS worker included); parse/plan ms: parseFleet and plan() in a');
+  console.log('process of their own under ts-node (bench/plan-child.ts). 2 cores are enough for the CLI: the bound\'s LP runs beside the packing.');
+  for (const c of commands) console.log(`  ${c}`);
+  console.log(`load average after: ${load()}`);
+}

@@ -1,0 +1,59 @@
+/**
+ * Duplicate keys in JSON fleets (constructs/fleet/json-keys.ts): `JSON.parse` keeps the last of two equal keys,
+ * so gpufleet proves there is none by counting the keys written in the text against the own keys of the parsed
+ * objects (`hasDuplicateKey`), and only on a difference scans for the first one to name it (`findDuplicateKey`).
+ * The count must never miss a duplicate: strings holding quotes, colons and backslashes, keys equal only after
+ * unescaping, `__proto__`, white space before the colon.
+ */
+import fc from 'fast-check';
+import { FleetValidationError, parseFleet } from '../constructs/fleet';
+import { findDuplicateKey, hasDuplicateKey } from '../constructs/fleet/json-keys';
+
+const dup = (text: string): boolean => hasDuplicateKey(text, JSON.parse(text));
+
+describe('hasDuplicateKey', () => {
+  test('no duplicate: strings with quotes, colons and backslashes are not keys; equal keys in different objects are fine', () => {
+    expect(dup('{"a": "x\\":", "b\\\\": "\\\\", "c" : [ {"d":1}, {"d":2}, "\\"e\\": 1" ], "f": {"a": "a:"}}')).toBe(false);
+    expect(dup('[]')).toBe(false);
+    expect(dup('{}')).toBe(false);
+  });
+
+  test.each([
+    ['the top level', '{"a":1,"a":2}'],
+    ['an object in an array', '{"x":[{"k":1},{"k":1,"k":2}]}'],
+    ['white space before the colon', '{"a" :1,\n"a"\t: 2}'],
+    ['keys equal after unescaping', '{"name":1,"na\\u006de":2}'],
+    ['__proto__ (JSON.parse defines it as an own key)', '{"__proto__":1,"__proto__":2}'],
+    ['a key ending in an escaped backslash', '{"a\\\\":1,"a\\\\":2}'],
+  ])('finds a duplicate at %s', (_, text) => {
+    expect(dup(text)).toBe(true);
+    expect(findDuplicateKey(text)).toBeDefined();
+  });
+
+  test('agrees with the full scan on random documents (fast-check, 300 runs)', () => {
+    const key = fc.constantFrom('a', 'b', 'a\\"', 'a:', '__proto__', 'n\\u0061', 'na', '\\\\');
+    const leaf = fc.oneof(fc.integer(), fc.constantFrom('"x"', '"\\":"', '"\\\\"', '"{"', 'null', 'true'));
+    const { tree } = fc.letrec<{ tree: string; obj: string; arr: string }>((tie) => ({
+      tree: fc.oneof({ depthSize: 'small' }, leaf.map(String), tie('obj'), tie('arr')),
+      obj: fc.array(fc.tuple(key, tie('tree'), fc.constantFrom('', ' ', '\n')), { maxLength: 5 })
+        .map((pairs) => `{${pairs.map(([k, v, ws]) => `"${k}"${ws}:${v}`).join(',')}}`),
+      arr: fc.array(tie('tree'), { maxLength: 4 }).map((xs) => `[${xs.join(',')}]`),
+    }));
+    fc.assert(fc.property(tree, (text) => {
+      expect(dup(text)).toBe(findDuplicateKey(text) !== undefined);
+    }), { numRuns: 300, seed: 13 });
+  });
+});
+
+describe('JSON fleets', () => {
+  test('a duplicate key deep in a profile row is rejected as before, with its path and position', () => {
+    const text = '{"name":"f","gpus":[{"type":"A100-80GB"}],"models":[{"name":"m","team":"t","rps":1,"latencySloMs":100,"memoryGiB":1,'
+      + '"profiles":[{"gpu":"A100-80GB","slice":1,"batch":1,"instances":1,"throughput":10,"latencyMs":5,"throughput":20}]}]}';
+    let error: unknown;
+    try { parseFleet(text, 'f.json'); } catch (e) { error = e; }
+    expect(error).toBeInstanceOf(FleetValidationError);
+    expect((error as FleetValidationError).problems).toEqual([
+      `f.json:1:${text.lastIndexOf('"throughput"') + 1}: models[0].profiles[0].throughput: duplicate key (first at line 1, column ${text.indexOf('"throughput"') + 1}); keys must be unique`,
+    ]);
+  });
+});
