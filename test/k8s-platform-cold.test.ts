@@ -1,5 +1,5 @@
 /**
- * The cold pool of a planned platform (fleet `coldBelowRps`): cache pools in explicit model-control
+ * The cold tier of a planned platform (fleet `coldBelowRps`): cache pools in explicit model-control
  * mode with nothing loaded at start, a ModelRouter over their pods, cold model paths routed to the
  * router, network policies that let the router reach the cache pools, quotas that cover them.
  */
@@ -67,7 +67,7 @@ function routedPaths(objs: any[]): [string, string][] {
 const podLabels = (objs: any[], ns: string, name: string): Record<string, string> =>
   objs.find((o) => o.kind === 'Deployment' && o.metadata.namespace === ns && o.metadata.name === name).spec.template.metadata.labels;
 
-describe('examples/long-tail.fleet.yaml rendered with its cold pool', () => {
+describe('examples/long-tail.fleet.yaml rendered with its cold tier', () => {
   const fleet = loadFleetFile(LONG_TAIL_FLEET_FILE);
   const app = Testing.app();
   const { chart, platform, plan } = buildPlannedPlatform(app, 'long-tail', { fleetFile: LONG_TAIL_FLEET_FILE });
@@ -78,7 +78,7 @@ describe('examples/long-tail.fleet.yaml rendered with its cold pool', () => {
   const ns = router.namespace!;
   const cachePools = [...platform.pools.values()].filter((p) => p.cache);
 
-  test('the plan is valid, most models are cold, and the cold pool saves gpus', () => {
+  test('the plan is valid, most models are cold, and the cold tier saves gpus', () => {
     expect(verifyPlan(fleet, plan)).toEqual([]);
     expect(fleet.models.length).toBeGreaterThanOrEqual(30);
     expect(coldNames.length).toBeGreaterThan(fleet.models.length / 2);
@@ -240,7 +240,7 @@ describe('examples/long-tail.fleet.yaml rendered with its cold pool', () => {
   });
 });
 
-describe('planDeclaration with a cold pool (hand-made plan)', () => {
+describe('planDeclaration with a cold tier (hand-made plan)', () => {
   const fleet: Fleet = {
     name: 'tail',
     latencyHeadroom: 0.5,
@@ -303,9 +303,9 @@ describe('planDeclaration with a cold pool (hand-made plan)', () => {
     expect(() => planDeclaration(fleet, twice)).toThrow('plan.cold.models: model "rare-a" is cold (served through the router) but also placed on a slice; a model is either cold or seated');
   });
 
-  test('fails on a cache slice in a plan without a cold pool, or a cold model the fleet does not have', () => {
+  test('fails on a cache slice in a plan without a cold tier, or a cold model the fleet does not have', () => {
     const { cold: _cold, ...noCold } = plan;
-    expect(() => planDeclaration(fleet, noCold as Plan)).toThrow('plan.gpus[gpu-0]: slice 1g.10gb@0 is a cache slice, but the plan has no cold pool (plan.cold)');
+    expect(() => planDeclaration(fleet, noCold as Plan)).toThrow('plan.gpus[gpu-0]: slice 1g.10gb@0 is a cache slice, but the plan has no cold tier (plan.cold)');
     const unknown: Plan = { ...plan, cold: { ...plan.cold!, models: [...plan.cold!.models, { name: 'ghost', rps: 0.1 }] } };
     expect(() => planDeclaration(fleet, unknown)).toThrow('plan.cold.models: model "ghost" is not in fleet "tail"');
   });

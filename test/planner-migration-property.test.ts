@@ -1,6 +1,6 @@
 /**
  * Property: for random fleets and random demand changes (models growing, shrinking, leaving, joining; several GPU
- * types, whole GPUs, estimated models, cold pools, in-place re-cuts), every re-plan passes verifyPlan and every
+ * types, whole GPUs, estimated models, cold tiers, in-place re-cuts), every re-plan passes verifyPlan and every
  * migration the generator writes passes the independent checker — and the checker rejects the same migrations
  * broken by hand (a checker that accepts everything proves nothing).
  */

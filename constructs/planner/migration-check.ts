@@ -205,7 +205,7 @@ function routesBefore(running: Plan, migration: Migration, servers: ReadonlyMap<
   for (const r of migration.routesBefore) routes.set(r.model, r.weights.map((w) => ({ ...w })));
   for (const m of running.cold?.models ?? []) {
     const ws = routes.get(m.name) ?? [];
-    if (ws.length !== 1 || ws[0].server !== COLD_ROUTE) out.push(`routesBefore: ${m.name} is cold in the running plan but is not routed to the cold pool`);
+    if (ws.length !== 1 || ws[0].server !== COLD_ROUTE) out.push(`routesBefore: ${m.name} is cold in the running plan but is not routed to the cold tier`);
   }
   for (const [m, byServer] of runRps) {
     const total = [...byServer.values()].reduce((a, b) => a + b, 0);
@@ -420,7 +420,7 @@ function route(r: Replay, a: Extract<MigrationAction, { kind: 'route' }>): strin
       if (!(w.weight > 0)) p.push(`weight ${w.weight} for ${w.server}`);
       if (w.server === COLD_ROUTE) {
         if (!r.coldModels.has(a.model)) p.push(`${a.model} is cold in neither plan`);
-        if (cachesOf(r) === 0) p.push('no cache server is ready for the cold pool');
+        if (cachesOf(r) === 0) p.push('no cache server is ready for the cold tier');
         continue;
       }
       const s = r.servers.get(w.server);
@@ -504,7 +504,7 @@ function endRouteProblems(r: Replay, target: Plan, tgtRps: ReadonlyMap<string, M
     const ws = r.routes.get(m) ?? [];
     if (!r.specs.has(m)) { if (ws.length > 0) out.push(`end: ${m} left the fleet but still has routes`); continue; }
     if (targetCold.has(m)) {
-      if (ws.length !== 1 || ws[0].server !== COLD_ROUTE) out.push(`end: ${m} is cold in the target but is not routed to the cold pool`);
+      if (ws.length !== 1 || ws[0].server !== COLD_ROUTE) out.push(`end: ${m} is cold in the target but is not routed to the cold tier`);
       continue;
     }
     const byServer = tgtRps.get(m) ?? new Map<string, number>();

@@ -127,10 +127,10 @@ function sliceGeometry(gpu: PlanGpu, catalog: CatalogGpu, slice: PlanSlice): Sli
   return { size: prof.computeSlices, fraction: prof.computeSlices / catalog.mig!.computeSlices, memory: prof.memoryGiB };
 }
 
-/** A cache slice belongs to a cold pool and carries no models; it is kept for the cold pool's checks. */
+/** A cache slice belongs to the cold tier and carries no models; it is kept for the cold tier's checks. */
 function cacheSliceProblems(v: Verification, where: string, gpuType: string, slice: PlanSlice, g: SliceGeometry): void {
-  if (!v.plan.cold) v.out.push(`cold pool: ${where} is a cache slice, but the plan has no cold pool`);
-  if (slice.models.length > 0) v.out.push(`cold pool: ${where} is a cache slice and must carry no models, got ${slice.models.map((x) => x.name).join(', ')}`);
+  if (!v.plan.cold) v.out.push(`cold tier: ${where} is a cache slice, but the plan has no cold tier`);
+  if (slice.models.length > 0) v.out.push(`cold tier: ${where} is a cache slice and must carry no models, got ${slice.models.map((x) => x.name).join(', ')}`);
   v.caches.push({ where, gpuType, size: g.size, fraction: g.fraction, memory: g.memory });
 }
 
@@ -178,15 +178,15 @@ function sliceProblems(v: Verification, where: string, gpuType: string, slice: P
   }
 }
 
-/** The cold pool: its models are below coldBelowRps, fit every cache slice, and their demand fits the cache slices' time. */
+/** The cold tier: its models are below coldBelowRps, fit every cache slice, and their demand fits the cache slices' time. */
 function checkCold(fleet: Fleet, plan: Plan, caches: CacheSlice[], models: Map<string, ModelSpec>, served: Map<string, number>, out: string[]): void {
   const cold = plan.cold!;
   const below = fleet.coldBelowRps;
-  if (below === undefined) out.push('cold pool: the plan has a cold pool, but the fleet sets no coldBelowRps');
+  if (below === undefined) out.push('cold tier: the plan has a cold tier, but the fleet sets no coldBelowRps');
   const listed = new Set(cold.slices.map((s) => `${s.gpu} slice ${s.profile}@${s.start}`));
-  for (const c of caches) if (!listed.has(c.where)) out.push(`cold pool: ${c.where} is a cache slice missing from cold.slices`);
-  for (const k of listed) if (!caches.some((c) => c.where === k)) out.push(`cold pool: cold.slices lists ${k}, which is no cache slice of the plan`);
-  if (caches.length === 0 && cold.models.length > 0) out.push(`cold pool: ${cold.models.length} cold model(s) but no cache slice`);
+  for (const c of caches) if (!listed.has(c.where)) out.push(`cold tier: ${c.where} is a cache slice missing from cold.slices`);
+  for (const k of listed) if (!caches.some((c) => c.where === k)) out.push(`cold tier: cold.slices lists ${k}, which is no cache slice of the plan`);
+  if (caches.length === 0 && cold.models.length > 0) out.push(`cold tier: ${cold.models.length} cold model(s) but no cache slice`);
   let time = 0;
   for (const cm of cold.models) {
     const m = models.get(cm.name);
@@ -196,6 +196,11 @@ function checkCold(fleet: Fleet, plan: Plan, caches: CacheSlice[], models: Map<s
     }
     if (below === undefined || m.rps >= below) out.push(`rule 6 (demand): cold model ${m.name} has demand ${fmt(m.rps)} rps, not below coldBelowRps ${below ?? '(unset)'}`);
     served.set(m.name, (served.get(m.name) ?? 0) + cm.rps);
+    if (cm.batch !== undefined && cm.instances !== undefined) {
+      time += recordedColdEntryTime(fleet, m, { name: cm.name, batch: cm.batch, instances: cm.instances, rps: cm.rps, share: 0 }, caches, out);
+      continue;
+    }
+    // a plan document written before the planner recorded the cold entry: the best admissible one
     let thr = Infinity;
     for (const c of caches) {
       if (fleet.processOverheadGiB + m.memoryGiB > c.memory + EPS) {
@@ -206,7 +211,35 @@ function checkCold(fleet: Fleet, plan: Plan, caches: CacheSlice[], models: Map<s
     if (caches.length > 0 && !(thr > 0)) out.push(`rule 2 (configurations): cold model ${m.name} has no admissible entry on its cache slices`);
     else if (caches.length > 0) time += cm.rps / thr;
   }
-  if (time > caches.length + EPS) out.push(`rule 3 (time): cold pool: cold demand needs ${fmt(time)} slices of time > ${caches.length} cache slice(s)`);
+  if (time > caches.length + EPS) out.push(`rule 3 (time): cold tier: cold demand needs ${fmt(time)} slices of time > ${caches.length} cache slice(s)`);
   const room = caches.reduce((s, c) => s + c.memory - fleet.processOverheadGiB, 0);
-  if (cold.cacheGiB > room + EPS) out.push(`rule 5 (memory): cold pool: cache of ${fmt(cold.cacheGiB)} GiB > ${fmt(room)} GiB free on its cache slices`);
+  if (cold.cacheGiB > room + EPS) out.push(`rule 5 (memory): cold tier: cache of ${fmt(cold.cacheGiB)} GiB > ${fmt(room)} GiB free on its cache slices`);
+}
+
+/**
+ * The cold entry the plan records for a cold model (`cold.models[].batch`, `instances`), checked on every cache
+ * slice: an entry of its profile table for the slice (rule 2), within its latency budget (rule 4: a cache server
+ * runs one loaded model's batch at a time), one instance (the cache holds one copy of each loaded model) that fits
+ * the slice (rule 5). Returns the slices of time its demand takes (rule 3), at the slowest cache slice.
+ */
+function recordedColdEntryTime(fleet: Fleet, m: ModelSpec, pm: PlanModel, caches: readonly CacheSlice[], out: string[]): number {
+  const at = `cold model ${m.name} at batch ${pm.batch} x ${pm.instances} instance(s)`;
+  if (pm.instances !== 1) out.push(`rule 2 (configurations): ${at}: a cache slice holds one copy of each loaded model, expected instances 1`);
+  let thr = Infinity;
+  for (const c of caches) {
+    const e = entryOf(m, c.gpuType, c.size, c.fraction, pm);
+    if (!e) {
+      out.push(`rule 2 (configurations): ${c.where}: ${at} is no entry of its profile table (nor its estimate) for ${c.gpuType} slice size ${c.size}`);
+      thr = 0;
+      continue;
+    }
+    if (e.latencyMs > fleet.latencyHeadroom * m.latencySloMs + EPS) {
+      out.push(`rule 4 (latency): ${c.where}: ${at}: latency ${fmt(e.latencyMs)} ms > ${fmt(fleet.latencyHeadroom)} x SLO ${fmt(m.latencySloMs)} ms`);
+    }
+    if (fleet.processOverheadGiB + m.memoryGiB * pm.instances > c.memory + EPS) {
+      out.push(`rule 5 (memory): ${c.where}: ${at} needs ${fmt(fleet.processOverheadGiB)} + ${fmt(m.memoryGiB * pm.instances)} GiB > ${fmt(c.memory)} GiB of the cache slice`);
+    }
+    thr = Math.min(thr, e.throughput);
+  }
+  return caches.length > 0 && thr > 0 ? pm.rps / thr : 0;
 }

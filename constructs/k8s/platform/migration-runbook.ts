@@ -15,12 +15,12 @@
  * Plan nodes are names of the plan, not of the cluster: the runbook refers to them as `$NODE_<plan name>`, and
  * its notes say how to find each (a node labelled with its layout). Pure: nothing is applied here.
  */
-import { createHash } from 'crypto';
 import type { Fleet } from '../../fleet/types';
 import {
   COLD_ROUTE, type Migration, type MigrationAction, type MigrationNode, type MigrationServer, type MigrationStep, type Plan,
 } from '../../planner';
 import { MIG_CONFIG_LABEL, TRITON_POOL_LABEL } from '../common/labels';
+import { contentSuffixedPoolName } from '../../planner/topology';
 import { planDeclaration, type PlannedPlatform } from './serving-platform-plan';
 
 export type RunbookPath = 'karpenter' | 'node-groups' | 'in-place';
@@ -260,7 +260,7 @@ class RunbookWriter {
       if (a.weights.length === 0) { ops.push({ text: `remove the route of ${a.model} (no longer in the fleet)` }); continue; }
       const byPool = new Map<string, number>();
       for (const w of a.weights) {
-        const k = w.server === COLD_ROUTE ? 'cold pool (router)' : poolText(this.poolRef(this.serverKey.get(w.server)!, this.servers.get(w.server)?.temporary === true));
+        const k = w.server === COLD_ROUTE ? 'cold tier (router)' : poolText(this.poolRef(this.serverKey.get(w.server)!, this.servers.get(w.server)?.temporary === true));
         byPool.set(k, (byPool.get(k) ?? 0) + w.weight);
       }
       const weights = [...byPool.entries()].sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, w]) => `${k}: ${Math.round(w * 1000)}`);
@@ -336,12 +336,12 @@ class RunbookWriter {
     const r = this.runPools.get(key);
     const t = this.tgtPools.get(key);
     const [cfg, profile, models] = key.split('#');
-    const what = `the ${profile} pool of ${models === 'cache' ? 'the cold pool (cache)' : models.split(',').join(', ')} on ${cfg}`;
+    const what = `the ${profile} pool of ${models === 'cache' ? 'the cold tier (cache)' : models.split(',').join(', ')} on ${cfg}`;
     let ref: PoolRef;
     if (r) ref = r;
     else if (t && t.name) {
       const clash = this.runNames.has(`${t.namespace}/${t.name}`) || [...this.chosen.values()].some((c) => c.name === t.name && c.namespace === t.namespace);
-      const name = clash ? `${t.name.slice(0, 55)}-${createHash('sha256').update(key).digest('hex').slice(0, 6)}` : t.name;
+      const name = clash ? contentSuffixedPoolName(t.name, key) : t.name;
       if (clash) this.notes.push(`the target rendering names ${what} ${t.namespace}/${t.name}, which is a running pool of other content: the runbook creates it as ${t.namespace}/${name} (pool names are numbered by position)`);
       ref = { name, namespace: t.namespace, description: `pool ${name}` };
     } else ref = { description: temporary ? `a temporary pool: ${what}` : what };

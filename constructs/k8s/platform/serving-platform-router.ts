@@ -1,5 +1,5 @@
 /**
- * The cold pool of a planned platform: a `ModelRouter` over the cache pools (Triton in explicit
+ * The cold tier of a planned platform: a `ModelRouter` over the cache pools (Triton in explicit
  * model-control mode with nothing loaded at start), and the NetworkPolicies a default-deny team
  * namespace needs for it: router → cache pods (HTTP 8000 for inference and the repository index, gRPC 8001 for
  * loads), cache pods ← router on those ports, Prometheus → router metrics. Only the router reaches the cache pods'

@@ -70,7 +70,7 @@ export class ServingPlatform extends Construct {
   /** Routes, autoscaling and metrics rules of the pools. */
   public readonly serving: PlatformServing;
   /**
-   * The model router of a planned cold pool (fleet `coldBelowRps`), else of the first namespace with hand-written
+   * The model router of a planned cold tier (fleet `coldBelowRps`), else of the first namespace with hand-written
    * cache pools; with its network policies.
    */
   public readonly coldPool?: PlatformRouter;
@@ -137,7 +137,7 @@ export class ServingPlatform extends Construct {
       annotateTeamConsumption({ consumption, sharedPools: declaration.sharedPools, pools: this.pools, namespaces: teamNamespaces, sharedNamespace: settings.sharedNamespace });
     }
 
-    // 6b. The cold pool: a model router over the cache pools, beside them (the plan's, and one per namespace with
+    // 6b. The cold tier: a model router over the cache pools, beside them (the plan's, and one per namespace with
     //     hand-written cache pools).
     const { routers, coldPool } = this.renderRouters(props, settings.monitoringNamespace, declaration, teamNamespaces);
     this.routers = routers;
@@ -284,7 +284,7 @@ export class ServingPlatform extends Construct {
     const declared: PoolScaling = p.scaling ?? props.defaultScaling ?? { kind: 'fixed' };
     const replicas = initialReplicas(p, declared);
     const scaling: PoolScaling = declared.kind === 'fixed' ? declared : { ...declared, maxReplicas: placed.sizing.maxReplicas.get(p.name)! };
-    // A cache pool of the cold pool's router loads nothing at start: the router loads models on demand.
+    // A cache pool of the cold tier's router loads nothing at start: the router loads models on demand.
     const pool = new TritonPool(this, `Pool-${p.name}`, {
       ...(props.poolDefaults ?? {}),
       resources: podResources(p.name, nodePool.name, props.poolDefaults?.resources, this.podShares.get(nodePool.name)!),
@@ -305,7 +305,7 @@ export class ServingPlatform extends Construct {
     return { pool, owner: o.name, scaling, maxReplicas, ...(cache ? { cache: true } : {}) };
   }
 
-  /** Step 6b: the model routers — the plan's cold pool first, then one per owner with hand-written cache pools. */
+  /** Step 6b: the model routers — the plan's cold tier first, then one per owner with hand-written cache pools. */
   private renderRouters(
     props: ServingPlatformProps, monitoringNamespace: string, d: PlatformDeclaration, namespaces: ReadonlyMap<string, TeamNamespace>,
   ): { routers: Map<string, PlatformRouter>; coldPool?: PlatformRouter } {

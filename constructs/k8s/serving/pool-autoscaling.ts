@@ -1,7 +1,7 @@
 /**
  * Autoscaling of a Triton pool on the request-weighted queue time of its servers: an HPA (autoscaling/v2) on the
  * prometheus-adapter metric `gpufleet_triton_queue_us_per_request`, or a KEDA ScaledObject with a Prometheus
- * trigger (which also scales cold pools to zero). See prometheus-adapter-rules.ts for why the query is
+ * trigger (which also scales cold tiers to zero). See prometheus-adapter-rules.ts for why the query is
  * request-weighted rather than the Triton chart's average of per-model ratios (triton-inference-server/server#8979).
  *
  * A pool serving decoupled models (the vLLM backend) scales on its engines' mean time to first token instead (or as
