@@ -6,7 +6,7 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {
-    // Type checking is `npm run typecheck` (and part of `npm test` via test/typecheck.test.ts); each file is
+    // Type checking is `npm run typecheck` (and part of `npm test` via test/static-checks.test.ts); each file is
     // only stripped of its types, with sucrase (test/support/transform.js says why)
     '^.+\\.ts$': '<rootDir>/test/support/transform.js',
   },

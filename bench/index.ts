@@ -4,6 +4,7 @@
  * `npm run bench -- planner`.
  */
 import { readdirSync } from 'fs';
+import { cpus } from 'os';
 import { join } from 'path';
 
 async function main(): Promise<void> {
@@ -16,7 +17,7 @@ async function main(): Promise<void> {
     console.error(`no benchmark matches ${only.join(', ')}`);
     process.exit(2);
   }
-  console.log(`gpufleet bench — node ${process.version}, ${require('os').cpus().length} cores`);
+  console.log(`gpufleet bench — node ${process.version}, ${cpus().length} cores`);
   for (const f of files) {
     console.log(`\n=== ${f.replace(/\.bench\.ts$/, '')} ===`);
     const mod = await import(join(__dirname, f));

@@ -38,8 +38,10 @@ if (mode === 'floor') {
   });
 } else if (mode === 'platform') {
   // loaded here, not at the top: the floor process pays for none of gpufleet's modules
+  /* eslint-disable @typescript-eslint/no-require-imports */
   const { parseFleet } = require('../constructs/fleet') as typeof import('../constructs/fleet');
   const { ModelRepository, ServingPlatform } = require('../constructs/k8s') as typeof import('../constructs/k8s');
+  /* eslint-enable @typescript-eslint/no-require-imports */
   const fleet = parseFleet(readFileSync(a, 'utf8'), a);
   const plan = JSON.parse(readFileSync(b, 'utf8'));
   measure(() => {

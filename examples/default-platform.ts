@@ -121,7 +121,7 @@ export function buildDefaultPlatform(scope: Construct, id: string = 'default-pla
     }))
     .routes({ hostnames: ['inference.example.com'] })
     // prerequisites: the defaults (Karpenter with the NodeOverlay gate, Prometheus operator, prometheus-adapter, KEDA,
-    // a Gateway API implementation, Flux); the cold pool wakes on the router's own request counters
+    // a Gateway API implementation, Flux); the cold tier wakes on the router's own request counters
     .teams(...teams)
     .build(chart, 'Platform');
   return { chart, platform };

@@ -3,7 +3,7 @@
  * rendered by `ServingPlatform.fromPlan` — one node pool per node configuration with its MIG layout,
  * Triton pools per (slice kind, model set) with the plan's replicas, model configs from the chosen
  * profile entries, routes and team quotas sized from the pools. A fleet with `coldBelowRps`
- * (examples/long-tail.fleet.yaml) also gets its cold pool: cache pools and the model router in front of them.
+ * (examples/long-tail.fleet.yaml) also gets its cold tier: cache pools and the model router in front of them.
  *
  * Run: `npx ts-node --transpile-only examples/planned-platform.ts [FLEET] [OUTDIR]`
  * (defaults: examples/payments-and-vision-h100.fleet.yaml, dist/planned/; `npm run synth` clears dist/).

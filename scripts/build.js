@@ -79,7 +79,7 @@ const TSC_ERRORS_OUTPUT_WRITTEN = 2;
  *
  * With `allowTypeErrors` (the jest setup, bin/gpufleet in a checkout), sources with type errors still
  * give a lib/ that runs them, as ts-node's transpile-only mode did: the type errors are reported by
- * `npm run typecheck` and test/typecheck.test.ts. Such a lib/ counts as stale for a build without
+ * `npm run typecheck` and test/static-checks.test.ts. Such a lib/ counts as stale for a build without
  * `allowTypeErrors` (`npm run build`, `prepare`, `npm pack`), which fails, so it is never packed.
  */
 function ensureBuild({ force = false, allowTypeErrors = false, log = () => {} } = {}) {
@@ -110,7 +110,7 @@ function withLock(fn) {
       break;
     } catch (e) {
       if (e.code !== 'EEXIST') throw e;
-      let age = 0;
+      let age;
       try {
         age = Date.now() - fs.statSync(LOCK).mtimeMs;
       } catch {
@@ -120,7 +120,7 @@ function withLock(fn) {
         fs.rmSync(LOCK, { recursive: true, force: true });
         continue;
       }
-      if (Date.now() > deadline) throw new Error(`another build of lib/ holds ${LOCK}`);
+      if (Date.now() > deadline) throw new Error(`another build of lib/ holds ${LOCK}`, { cause: e });
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
     }
   }

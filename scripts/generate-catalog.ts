@@ -193,92 +193,104 @@ export function renderCatalog(dataDir: string): Record<string, string> {
   const h200 = need('H200-141GB (SXM / NVL)');
   if (fs.existsSync(measuredPath)) verifyH200(h200, fs.readFileSync(measuredPath, 'utf8'));
 
-  const gpuBlocks: string[] = [];
-  for (const spec of MIG_GPUS) {
-    const g = need(spec.dataName);
-    const usable = g.migProfiles.filter((p) => p.memoryGiBReported !== null && p.placements !== null && p.placements.length > 0);
-    const omitted = g.migProfiles.filter((p) => !usable.includes(p)).map((p) => ({
-      name: p.name,
-      reason: p.memoryGiBReported === null && !p.placements
-        ? 'no driver-reported memory and no placements in the reference data'
-        : p.memoryGiBReported === null ? 'no driver-reported memory (lgip GiB) in the reference data'
-          : 'no placements in the reference data',
-    }));
-    const fullMiB = g.fullMemoryMiB ?? g.totalMemoryMiBWithMigOn ?? g.totalMemoryMiBReportedMigDisabled;
-    const largest = Math.max(...usable.map((p) => p.memoryGiBReported as number));
-    const memoryGiB = fullMiB !== undefined ? round2(fullMiB / 1024) : largest;
-    const memoryGiBSource = fullMiB !== undefined
-      ? `${fullMiB} MiB total reported by nvidia-smi, / 1024`
-      : 'no full-GPU nvidia-smi total in the data: the largest MIG profile\'s driver-reported memory';
-    const profileLines = usable.map((p) => {
-      const why = [p.placementsSource, p.confidence, p.note].filter((x): x is string => !!x);
-      const obj = {
-        name: p.name,
-        profileId: p.profileId ?? undefined,
-        computeSlices: p.computeSlices,
-        memorySlices: p.memorySlices,
-        memoryGiB: p.memoryGiBReported,
-        smCount: p.smCount ?? undefined,
-        maxInstances: p.maxInstances,
-        placements: p.placements,
-        mediaExtensions: p.name.endsWith('+me'),
-      };
-      return `${comment('        ', [`${p.name}: ${why.join('; ')}`])}\n        ${lit(obj, '        ', Infinity)},`;
-    });
-    const migObj = [
-      '{',
-      `      computeSlices: ${g.computeSlicesTotal},`,
-      `      memorySlices: ${g.memorySlicesTotal},`,
-      '      profiles: [',
-      ...profileLines,
-      '      ],',
-      g.migPartedAllBalanced ? `      allBalanced: ${lit(g.migPartedAllBalanced, '      ')},` : undefined,
-      omitted.length > 0 ? `      omittedProfiles: ${lit(omitted, '      ')},` : undefined,
-      '    }',
-    ].filter((x) => x !== undefined).join('\n');
-    gpuBlocks.push([
-      comment('  ', [`${spec.id} (gpu-data.json "${g.name}")`, ...g.sources.map((s) => `source: ${s}`)]),
-      '  {',
-      `    id: ${lit(spec.id)},`,
-      `    displayName: ${lit(spec.displayName)},`,
-      `    productLabels: ${lit(g.productLabels ?? [], '    ')},`,
-      `    pciDeviceIds: ${lit(g.pciDeviceIds, '    ')},`,
-      `    memoryGiB: ${memoryGiB},`,
-      `    memoryGiBSource: ${lit(memoryGiBSource)},`,
-      `    mig: ${migObj},`,
-      `    sources: ${lit(g.sources, '    ')},`,
-      '  },',
-    ].join('\n'));
-  }
-  for (const spec of WHOLE_GPUS) {
-    const inst = data.instances.filter((i) => i.gpuModel === spec.gpuModel);
-    if (inst.length === 0) throw new Error(`no instance in gpu-data.json carries GPU "${spec.gpuModel}"`);
-    const mib = [...new Set(inst.map((i) => i.gpuMemoryMiB))];
-    if (mib.length !== 1) throw new Error(`instances of ${spec.gpuModel} disagree on GPU memory: ${mib.join(', ')}`);
-    const families = [...new Set(inst.map((i) => i.type.split('.')[0]))].sort();
-    const migData = spec.migDataName ? need(spec.migDataName) : undefined;
-    const sources = [
-      `GPU memory: EC2 API value of ${families.join('/')} (${mib[0]} MiB, / 1024): ${inst[0].source.specs}`,
-      ...(spec.nvmlName ? [`product label: ${GFD_SOURCE} "${spec.nvmlName}"; not observed on a node`] : []),
-      ...(migData ? migData.sources : []),
-    ];
-    gpuBlocks.push([
-      comment('  ', [`${spec.id}${migData ? ` (gpu-data.json "${migData.name}")` : ''}`, ...sources.map((s) => `source: ${s}`)]),
-      '  {',
-      `    id: ${lit(spec.id)},`,
-      `    displayName: ${lit(spec.displayName)},`,
-      `    productLabels: ${lit(spec.nvmlName ? [spec.nvmlName.replace(/\s+/g, '-')] : (migData?.productLabels ?? []), '    ')},`,
-      `    pciDeviceIds: ${lit(migData?.pciDeviceIds ?? [], '    ')},`,
-      `    memoryGiB: ${round2(mib[0] / 1024)},`,
-      `    memoryGiBSource: ${lit(`${mib[0]} MiB per GPU as the EC2 API reports it for ${families.join('/')}, / 1024`)},`,
-      migData ? `    migUnavailableReason: ${lit('the hardware supports MIG, but the reference data has no driver-reported memory, '
-        + 'placements or product label for its profiles; used as whole GPUs only')},` : undefined,
-      `    sources: ${lit(sources, '    ')},`,
-      '  },',
-    ].filter((x) => x !== undefined).join('\n'));
-  }
+  const gpuBlocks = [
+    ...MIG_GPUS.map((spec) => migGpuBlock(spec, need(spec.dataName))),
+    ...WHOLE_GPUS.map((spec) => wholeGpuBlock(spec, data, need)),
+  ];
+  return { 'gpu-types.generated.ts': gpuTypesModule(gpuBlocks), 'instance-types.generated.ts': instanceTypesModule(data) };
+}
 
-  const gpuFile = [
+/** The `GpuType` entry of a MIG GPU: memory from nvidia-smi's total, its usable profiles, those omitted and why. */
+function migGpuBlock(spec: (typeof MIG_GPUS)[number], g: RawGpu): string {
+  const usable = g.migProfiles.filter((p) => p.memoryGiBReported !== null && p.placements !== null && p.placements.length > 0);
+  const omitted = g.migProfiles.filter((p) => !usable.includes(p)).map((p) => ({
+    name: p.name,
+    reason: p.memoryGiBReported === null && !p.placements
+      ? 'no driver-reported memory and no placements in the reference data'
+      : p.memoryGiBReported === null ? 'no driver-reported memory (lgip GiB) in the reference data'
+        : 'no placements in the reference data',
+  }));
+  const fullMiB = g.fullMemoryMiB ?? g.totalMemoryMiBWithMigOn ?? g.totalMemoryMiBReportedMigDisabled;
+  const largest = Math.max(...usable.map((p) => p.memoryGiBReported as number));
+  const memoryGiB = fullMiB !== undefined ? round2(fullMiB / 1024) : largest;
+  const memoryGiBSource = fullMiB !== undefined
+    ? `${fullMiB} MiB total reported by nvidia-smi, / 1024`
+    : 'no full-GPU nvidia-smi total in the data: the largest MIG profile\'s driver-reported memory';
+  const migObj = [
+    '{',
+    `      computeSlices: ${g.computeSlicesTotal},`,
+    `      memorySlices: ${g.memorySlicesTotal},`,
+    '      profiles: [',
+    ...usable.map(migProfileLine),
+    '      ],',
+    g.migPartedAllBalanced ? `      allBalanced: ${lit(g.migPartedAllBalanced, '      ')},` : undefined,
+    omitted.length > 0 ? `      omittedProfiles: ${lit(omitted, '      ')},` : undefined,
+    '    }',
+  ].filter((x) => x !== undefined).join('\n');
+  return [
+    comment('  ', [`${spec.id} (gpu-data.json "${g.name}")`, ...g.sources.map((s) => `source: ${s}`)]),
+    '  {',
+    `    id: ${lit(spec.id)},`,
+    `    displayName: ${lit(spec.displayName)},`,
+    `    productLabels: ${lit(g.productLabels ?? [], '    ')},`,
+    `    pciDeviceIds: ${lit(g.pciDeviceIds, '    ')},`,
+    `    memoryGiB: ${memoryGiB},`,
+    `    memoryGiBSource: ${lit(memoryGiBSource)},`,
+    `    mig: ${migObj},`,
+    `    sources: ${lit(g.sources, '    ')},`,
+    '  },',
+  ].join('\n');
+}
+
+/** One MIG profile's line, after a comment with its placements' source, confidence and note. */
+function migProfileLine(p: RawProfile): string {
+  const why = [p.placementsSource, p.confidence, p.note].filter((x): x is string => !!x);
+  const obj = {
+    name: p.name,
+    profileId: p.profileId ?? undefined,
+    computeSlices: p.computeSlices,
+    memorySlices: p.memorySlices,
+    memoryGiB: p.memoryGiBReported,
+    smCount: p.smCount ?? undefined,
+    maxInstances: p.maxInstances,
+    placements: p.placements,
+    mediaExtensions: p.name.endsWith('+me'),
+  };
+  return `${comment('        ', [`${p.name}: ${why.join('; ')}`])}\n        ${lit(obj, '        ', Infinity)},`;
+}
+
+/** The `GpuType` entry of a GPU used whole: memory from the EC2 instance table (one value across its instances), MIG data when the hardware has it. */
+function wholeGpuBlock(spec: (typeof WHOLE_GPUS)[number], data: RawData, need: (name: string) => RawGpu): string {
+  const inst = data.instances.filter((i) => i.gpuModel === spec.gpuModel);
+  if (inst.length === 0) throw new Error(`no instance in gpu-data.json carries GPU "${spec.gpuModel}"`);
+  const mib = [...new Set(inst.map((i) => i.gpuMemoryMiB))];
+  if (mib.length !== 1) throw new Error(`instances of ${spec.gpuModel} disagree on GPU memory: ${mib.join(', ')}`);
+  const families = [...new Set(inst.map((i) => i.type.split('.')[0]))].sort();
+  const migData = spec.migDataName ? need(spec.migDataName) : undefined;
+  const sources = [
+    `GPU memory: EC2 API value of ${families.join('/')} (${mib[0]} MiB, / 1024): ${inst[0].source.specs}`,
+    ...(spec.nvmlName ? [`product label: ${GFD_SOURCE} "${spec.nvmlName}"; not observed on a node`] : []),
+    ...(migData ? migData.sources : []),
+  ];
+  return [
+    comment('  ', [`${spec.id}${migData ? ` (gpu-data.json "${migData.name}")` : ''}`, ...sources.map((s) => `source: ${s}`)]),
+    '  {',
+    `    id: ${lit(spec.id)},`,
+    `    displayName: ${lit(spec.displayName)},`,
+    `    productLabels: ${lit(spec.nvmlName ? [spec.nvmlName.replace(/\s+/g, '-')] : (migData?.productLabels ?? []), '    ')},`,
+    `    pciDeviceIds: ${lit(migData?.pciDeviceIds ?? [], '    ')},`,
+    `    memoryGiB: ${round2(mib[0] / 1024)},`,
+    `    memoryGiBSource: ${lit(`${mib[0]} MiB per GPU as the EC2 API reports it for ${families.join('/')}, / 1024`)},`,
+    migData ? `    migUnavailableReason: ${lit('the hardware supports MIG, but the reference data has no driver-reported memory, '
+      + 'placements or product label for its profiles; used as whole GPUs only')},` : undefined,
+    `    sources: ${lit(sources, '    ')},`,
+    '  },',
+  ].filter((x) => x !== undefined).join('\n');
+}
+
+/** gpu-types.generated.ts: the header, the doc comment naming its source table, `GENERATED_GPU_TYPES`. */
+function gpuTypesModule(gpuBlocks: readonly string[]): string {
+  return [
     GENERATED_HEADER,
     "import type { GpuType } from '../types';",
     '',
@@ -293,7 +305,10 @@ export function renderCatalog(dataDir: string): Record<string, string> {
     '];',
     '',
   ].join('\n');
+}
 
+/** instance-types.generated.ts: each EC2 GPU instance type with its price, its spec and price sources as shared constants. */
+function instanceTypesModule(data: RawData): string {
   const specsSources = [...new Set(data.instances.map((i) => i.source.specs))];
   const priceSources = [...new Set(data.instances.map((i) => i.source.price))];
   const sourceConst = (s: string): string => {
@@ -322,7 +337,7 @@ export function renderCatalog(dataDir: string): Record<string, string> {
     const body = lit(obj, '  ', Infinity).replace(/ }$/, `, sources: [${sourceConst(i.source.specs)}, ${sourceConst(i.source.price)}] }`);
     return `${comment('  ', [`${i.type}: ${priceNote}`])}\n  ${body},`;
   });
-  const instFile = [
+  return [
     GENERATED_HEADER,
     "import type { InstanceType } from '../types';",
     '',
@@ -338,8 +353,6 @@ export function renderCatalog(dataDir: string): Record<string, string> {
     '];',
     '',
   ].join('\n');
-
-  return { 'gpu-types.generated.ts': gpuFile, 'instance-types.generated.ts': instFile };
 }
 
 function main(argv: string[]): number {

@@ -108,7 +108,7 @@ export function publicEndpointWarning(settings: StackSettings): string | undefin
 /** The problem lines of a validation error (FleetValidationError, InputFileError, PlanError), else undefined. */
 export function problemsOf(e: unknown): string[] | undefined {
   const problems = e instanceof Error ? (e as { problems?: unknown }).problems : undefined;
-  return Array.isArray(problems) && problems.length > 0 && problems.every((p) => typeof p === 'string') ? problems as string[] : undefined;
+  return Array.isArray(problems) && problems.length > 0 && problems.every((p) => typeof p === 'string') ? problems : undefined;
 }
 
 /**
@@ -155,12 +155,67 @@ function shortHash(s: string): string {
   return h.toString(16).padStart(8, '0');
 }
 
+/** The `gpufleet:` keys being read, and every problem found so far. */
+interface ConfigReading {
+  /** The `gpufleet:` keys, by key without the namespace. */
+  readonly cfg: Record<string, string>;
+  readonly raw: Readonly<Record<string, string>>;
+  readonly ctx: StackContext;
+  readonly problems: string[];
+}
+
+/** Records `gpufleet:<key>: expected <expected>, got <value>`. */
+function bad(r: ConfigReading, key: string, expected: string): void {
+  r.problems.push(`gpufleet:${key}: expected ${expected}, got ${quote(r.cfg[key])}`);
+}
+
 /**
  * Validates the raw configuration (`namespace:key` → value, e.g. from `pulumi.runtime.allConfig()`)
  * and returns the settings, or throws one error that lists every problem.
  */
 export function readStackSettings(raw: Readonly<Record<string, string>>, ctx: StackContext): StackSettings {
   const problems: string[] = [];
+  const r: ConfigReading = { cfg: gpufleetKeys(raw, problems), raw, ctx, problems };
+  const region = readRegion(r);
+  const cluster = readCluster(r);
+  const files = readInputFiles(r);
+  const bucket = readBucket(r, region);
+  const nodes = readNodeGroups(r);
+  const access = readAccess(r, cluster.existingClusterName);
+  const excludeKinds = (r.cfg.excludeKinds ?? '').split(',').map((k) => k.trim()).filter((k) => k.length > 0);
+  const badKinds = excludeKinds.filter((k) => !EXCLUDE_KIND.test(k));
+  if (badKinds.length > 0) bad(r, 'excludeKinds', 'comma-separated <api group>/<Kind> such as monitoring.coreos.com/ServiceMonitor (core kinds: /ConfigMap)');
+  const clusterHas = readClusterHas(r.cfg.prerequisites, problems);
+
+  if (problems.length > 0) throw stackConfigError(problems);
+  return {
+    region: region!,
+    existingClusterName: cluster.existingClusterName,
+    kubeconfig: r.cfg.kubeconfig,
+    clusterName: cluster.existingClusterName ?? cluster.newClusterName,
+    kubernetesVersion: r.cfg.kubernetesVersion,
+    subnetIds: cluster.subnetIds,
+    fleetFile: files.fleetFile,
+    platformFile: files.platformFile,
+    prerequisitesSet: r.cfg.prerequisites !== undefined,
+    existingBucket: bucket.existingBucket,
+    bucketName: bucket.bucketName,
+    bucketPrefix: bucket.bucketPrefix,
+    kmsKeyArn: r.cfg.kmsKeyArn,
+    amiType: nodes.amiType,
+    gpuNodeMin: nodes.gpuNodeMin,
+    gpuNodeMax: nodes.gpuNodeMax,
+    workloadIdentity: access.workloadIdentity,
+    excludeKinds,
+    clusterHas,
+    clusterAutoscaler: access.clusterAutoscaler,
+    endpointPublicAccess: cluster.existingClusterName === undefined ? access.endpointPublicAccess ?? true : undefined,
+    publicAccessCidrs: access.publicAccessCidrs,
+  };
+}
+
+/** The `gpufleet:` keys of the raw configuration (other namespaces are ignored); an unknown key is a problem. */
+function gpufleetKeys(raw: Readonly<Record<string, string>>, problems: string[]): Record<string, string> {
   const cfg: Record<string, string> = {};
   for (const [fullKey, value] of Object.entries(raw)) {
     const [ns, key] = fullKey.includes(':') ? [fullKey.slice(0, fullKey.indexOf(':')), fullKey.slice(fullKey.indexOf(':') + 1)] : ['', fullKey];
@@ -171,17 +226,25 @@ export function readStackSettings(raw: Readonly<Record<string, string>>, ctx: St
     }
     cfg[key] = value;
   }
-  const bad = (key: string, expected: string) => problems.push(`gpufleet:${key}: expected ${expected}, got ${quote(cfg[key])}`);
+  return cfg;
+}
 
-  const region = cfg.region ?? raw['aws:region'];
+/** `gpufleet:region`, or `aws:region`: required. */
+function readRegion(r: ConfigReading): string | undefined {
+  const region = r.cfg.region ?? r.raw['aws:region'];
   if (region === undefined) {
-    problems.push('gpufleet:region: required (or aws:region), e.g. `pulumi config set gpufleet:region us-east-1`');
+    r.problems.push('gpufleet:region: required (or aws:region), e.g. `pulumi config set gpufleet:region us-east-1`');
   } else if (!REGION.test(region)) {
-    problems.push(`gpufleet:region: expected an AWS region such as us-east-1, got ${quote(region)}`);
+    r.problems.push(`gpufleet:region: expected an AWS region such as us-east-1, got ${quote(region)}`);
   }
+  return region;
+}
 
+/** The cluster: an existing one (`clusterName`, `kubeconfig`) or a created one (`newClusterName`, `kubernetesVersion`), and its subnets. */
+function readCluster(r: ConfigReading): { existingClusterName?: string; newClusterName: string; subnetIds?: string[] } {
+  const { cfg, problems } = r;
   const existingClusterName = cfg.clusterName;
-  if (existingClusterName !== undefined && !CLUSTER.test(existingClusterName)) bad('clusterName', 'an EKS cluster name (1-100 letters, digits, - and _)');
+  if (existingClusterName !== undefined && !CLUSTER.test(existingClusterName)) bad(r, 'clusterName', 'an EKS cluster name (1-100 letters, digits, - and _)');
   if (existingClusterName !== undefined) {
     for (const key of ['newClusterName', 'kubernetesVersion', 'endpointPublicAccess', 'publicAccessCidrs']) {
       if (cfg[key] !== undefined) problems.push(`gpufleet:${key}: only for a created cluster, not allowed with gpufleet:clusterName`);
@@ -189,18 +252,23 @@ export function readStackSettings(raw: Readonly<Record<string, string>>, ctx: St
   } else if (cfg.kubeconfig !== undefined) {
     problems.push('gpufleet:kubeconfig: only for an existing cluster (set gpufleet:clusterName too)');
   }
-  const newClusterName = cfg.newClusterName ?? `gpufleet-${ctx.stack}`.slice(0, 100);
-  if (cfg.newClusterName !== undefined && !CLUSTER.test(cfg.newClusterName)) bad('newClusterName', 'an EKS cluster name (1-100 letters, digits, - and _)');
-  if (cfg.kubernetesVersion !== undefined && !VERSION.test(cfg.kubernetesVersion)) bad('kubernetesVersion', 'a Kubernetes minor version such as 1.33');
-  if (cfg.kubeconfig !== undefined && cfg.kubeconfig.trim() === '') bad('kubeconfig', 'a kubeconfig (YAML or JSON)');
+  const newClusterName = cfg.newClusterName ?? `gpufleet-${r.ctx.stack}`.slice(0, 100);
+  if (cfg.newClusterName !== undefined && !CLUSTER.test(cfg.newClusterName)) bad(r, 'newClusterName', 'an EKS cluster name (1-100 letters, digits, - and _)');
+  if (cfg.kubernetesVersion !== undefined && !VERSION.test(cfg.kubernetesVersion)) bad(r, 'kubernetesVersion', 'a Kubernetes minor version such as 1.33');
+  if (cfg.kubeconfig !== undefined && cfg.kubeconfig.trim() === '') bad(r, 'kubeconfig', 'a kubeconfig (YAML or JSON)');
 
   let subnetIds: string[] | undefined;
   if (cfg.subnetIds !== undefined) {
     subnetIds = cfg.subnetIds.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
     const wrong = subnetIds.filter((s) => !SUBNET.test(s));
-    if (subnetIds.length < 2 || wrong.length > 0) bad('subnetIds', 'at least two comma-separated subnet ids (subnet-0123abcd...)');
+    if (subnetIds.length < 2 || wrong.length > 0) bad(r, 'subnetIds', 'at least two comma-separated subnet ids (subnet-0123abcd...)');
   }
+  return { existingClusterName, newClusterName, subnetIds };
+}
 
+/** The fleet file (default `DEFAULT_FLEET_FILE`) and the platform file, resolved against the project; type and size checked, nothing read. */
+function readInputFiles(r: ConfigReading): { fleetFile: string; platformFile?: string } {
+  const { cfg, ctx, problems } = r;
   const fleetRel = cfg.fleetFile ?? DEFAULT_FLEET_FILE;
   const fleetFile = path.resolve(ctx.rootDir, fleetRel);
   // Type and size only (nothing is read here): a folder, FIFO, device or file over 16 MiB is refused.
@@ -217,25 +285,35 @@ export function readStackSettings(raw: Readonly<Record<string, string>>, ctx: St
       problems.push(`gpufleet:platformFile: ${quote(cfg.platformFile)}${platformFile === cfg.platformFile ? '' : ` (resolved to ${quote(platformFile)})`}: ${problem.reason}`);
     }
   }
+  return { fleetFile, platformFile };
+}
 
+/** The model repository bucket: an existing one (`bucket`) or a created one (`bucketName`, default named after the stack), its prefix and KMS key. */
+function readBucket(r: ConfigReading, region: string | undefined): { existingBucket?: string; bucketName: string; bucketPrefix: string } {
+  const { cfg, ctx, problems } = r;
   const existingBucket = cfg.bucket;
-  if (existingBucket !== undefined && (!BUCKET.test(existingBucket) || existingBucket.includes('..'))) bad('bucket', 'an S3 bucket name (3-63 lowercase letters, digits, . and -)');
+  if (existingBucket !== undefined && (!BUCKET.test(existingBucket) || existingBucket.includes('..'))) bad(r, 'bucket', 'an S3 bucket name (3-63 lowercase letters, digits, . and -)');
   if (existingBucket !== undefined && cfg.bucketName !== undefined) problems.push('gpufleet:bucketName: only for a created bucket, not allowed with gpufleet:bucket');
-  if (cfg.bucketName !== undefined && (!BUCKET.test(cfg.bucketName) || cfg.bucketName.includes('..'))) bad('bucketName', 'an S3 bucket name (3-63 lowercase letters, digits, . and -)');
+  if (cfg.bucketName !== undefined && (!BUCKET.test(cfg.bucketName) || cfg.bucketName.includes('..'))) bad(r, 'bucketName', 'an S3 bucket name (3-63 lowercase letters, digits, . and -)');
   const defaultBucket = `gpufleet-${ctx.stack}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 36).replace(/-+$/, '')
     + `-models-${shortHash(`${ctx.organization ?? 'organization'}/${ctx.project}/${ctx.stack}/${region ?? ''}`)}`;
   const bucketPrefix = cfg.bucketPrefix ?? 'models';
-  if (!S3_KEY_PREFIX.test(bucketPrefix)) bad('bucketPrefix', "an S3 key prefix without leading or trailing '/' or '*'");
-  if (cfg.kmsKeyArn !== undefined && !KMS.test(cfg.kmsKeyArn)) bad('kmsKeyArn', 'a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)');
+  if (!S3_KEY_PREFIX.test(bucketPrefix)) bad(r, 'bucketPrefix', "an S3 key prefix without leading or trailing '/' or '*'");
+  if (cfg.kmsKeyArn !== undefined && !KMS.test(cfg.kmsKeyArn)) bad(r, 'kmsKeyArn', 'a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)');
+  return { existingBucket, bucketName: existingBucket ?? cfg.bucketName ?? defaultBucket, bucketPrefix };
+}
 
+/** The GPU node groups: AMI type and the size bounds of each group. */
+function readNodeGroups(r: ConfigReading): { amiType: GpuAmiType; gpuNodeMin: number; gpuNodeMax?: number } {
+  const { cfg } = r;
   const amiType = (cfg.amiType ?? 'AL2023_x86_64_NVIDIA') as GpuAmiType;
-  if (!GPU_AMI_TYPES.includes(amiType)) bad('amiType', GPU_AMI_TYPES.join(' or '));
+  if (!GPU_AMI_TYPES.includes(amiType)) bad(r, 'amiType', GPU_AMI_TYPES.join(' or '));
 
   const int = (key: string, min: number, max: number): number | undefined => {
     if (cfg[key] === undefined) return undefined;
     const n = Number(cfg[key]);
     if (!/^\d{1,15}$/.test(cfg[key].trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-      bad(key, `an integer from ${min} to ${max}`);
+      bad(r, key, `an integer from ${min} to ${max}`);
       return undefined;
     }
     return n;
@@ -243,19 +321,27 @@ export function readStackSettings(raw: Readonly<Record<string, string>>, ctx: St
   const gpuNodeMin = int('gpuNodeMin', 0, MAX_GPU_NODES_PER_GROUP) ?? 0;
   const gpuNodeMax = int('gpuNodeMax', 1, MAX_GPU_NODES_PER_GROUP);
   if (gpuNodeMax !== undefined && gpuNodeMax < gpuNodeMin) {
-    problems.push(`gpufleet:gpuNodeMax: expected >= gpufleet:gpuNodeMin (${gpuNodeMin}), got ${gpuNodeMax}`);
+    r.problems.push(`gpufleet:gpuNodeMax: expected >= gpufleet:gpuNodeMin (${gpuNodeMin}), got ${gpuNodeMax}`);
   }
+  return { amiType, gpuNodeMin, gpuNodeMax };
+}
+
+/** Workload identity, the cluster autoscaler, and the public API endpoint of a created cluster with its CIDR blocks. */
+function readAccess(r: ConfigReading, existingClusterName: string | undefined): {
+  workloadIdentity: WorkloadIdentityMechanism; clusterAutoscaler?: boolean; endpointPublicAccess?: boolean; publicAccessCidrs?: string[];
+} {
+  const { cfg, problems } = r;
   const workloadIdentity = (cfg.workloadIdentity ?? 'irsa') as WorkloadIdentityMechanism;
-  if (workloadIdentity !== 'irsa' && workloadIdentity !== 'pod-identity') bad('workloadIdentity', 'irsa or pod-identity');
+  if (workloadIdentity !== 'irsa' && workloadIdentity !== 'pod-identity') bad(r, 'workloadIdentity', 'irsa or pod-identity');
 
   let clusterAutoscaler: boolean | undefined;
   if (cfg.clusterAutoscaler !== undefined) {
-    if (cfg.clusterAutoscaler !== 'true' && cfg.clusterAutoscaler !== 'false') bad('clusterAutoscaler', 'true or false');
+    if (cfg.clusterAutoscaler !== 'true' && cfg.clusterAutoscaler !== 'false') bad(r, 'clusterAutoscaler', 'true or false');
     clusterAutoscaler = cfg.clusterAutoscaler === 'true';
   }
   let endpointPublicAccess: boolean | undefined;
   if (cfg.endpointPublicAccess !== undefined) {
-    if (cfg.endpointPublicAccess !== 'true' && cfg.endpointPublicAccess !== 'false') bad('endpointPublicAccess', 'true or false');
+    if (cfg.endpointPublicAccess !== 'true' && cfg.endpointPublicAccess !== 'false') bad(r, 'endpointPublicAccess', 'true or false');
     else endpointPublicAccess = cfg.endpointPublicAccess === 'true';
   }
   let publicAccessCidrs: string[] | undefined;
@@ -267,37 +353,7 @@ export function readStackSettings(raw: Readonly<Record<string, string>>, ctx: St
       problems.push(...publicAccessCidrsProblems('gpufleet:publicAccessCidrs', publicAccessCidrs));
     }
   }
-  const excludeKinds = (cfg.excludeKinds ?? '').split(',').map((k) => k.trim()).filter((k) => k.length > 0);
-  const badKinds = excludeKinds.filter((k) => !EXCLUDE_KIND.test(k));
-  if (badKinds.length > 0) bad('excludeKinds', 'comma-separated <api group>/<Kind> such as monitoring.coreos.com/ServiceMonitor (core kinds: /ConfigMap)');
-
-  const clusterHas = readClusterHas(cfg.prerequisites, problems);
-
-  if (problems.length > 0) throw stackConfigError(problems);
-  return {
-    region: region!,
-    existingClusterName,
-    kubeconfig: cfg.kubeconfig,
-    clusterName: existingClusterName ?? newClusterName,
-    kubernetesVersion: cfg.kubernetesVersion,
-    subnetIds,
-    fleetFile,
-    platformFile,
-    prerequisitesSet: cfg.prerequisites !== undefined,
-    existingBucket,
-    bucketName: existingBucket ?? cfg.bucketName ?? defaultBucket,
-    bucketPrefix,
-    kmsKeyArn: cfg.kmsKeyArn,
-    amiType,
-    gpuNodeMin,
-    gpuNodeMax,
-    workloadIdentity,
-    excludeKinds,
-    clusterHas,
-    clusterAutoscaler,
-    endpointPublicAccess: existingClusterName === undefined ? endpointPublicAccess ?? true : undefined,
-    publicAccessCidrs,
-  };
+  return { workloadIdentity, clusterAutoscaler, endpointPublicAccess, publicAccessCidrs };
 }
 
 const PREREQUISITES_EXAMPLE = '{"keda": true, "gatewayApi": true, "prometheus": {"namespace": "monitoring"}}';
@@ -349,10 +405,10 @@ function readClusterHas(raw: string | undefined, problems: string[]): PlatformPr
       continue;
     }
     try {
-      clusterPrerequisites({ [key]: value } as PlatformPrerequisites);
+      clusterPrerequisites({ [key]: value });
     } catch (e) {
       problems.push(clipLine(`gpufleet:${(e as Error).message}`));
     }
   }
-  return problems.length > before ? {} : Object.fromEntries(entries) as PlatformPrerequisites;
+  return problems.length > before ? {} : Object.fromEntries(entries);
 }

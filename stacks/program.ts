@@ -22,13 +22,14 @@ import type { Region } from '@pulumi/aws/types/enums';
 import * as pulumi from '@pulumi/pulumi';
 import { App } from 'cdk8s';
 import { clusterPrerequisites, describeInstall, prerequisitesAfter, type PrerequisiteInstall } from '../constructs/cloud/prerequisite-installs';
+import type { GpuClusterArgs } from '../constructs/cloud/gpu-cluster';
 import { GpuPlatform } from '../constructs/cloud/gpu-platform';
 import { modelRepositoryContents } from '../constructs/cloud/model-repository-contents';
 import { clipLine, type Fleet, parseFleet, quote, readInputFile } from '../constructs/fleet';
 import { loadPlatformFile, ModelRepository, type PlatformFile, type PlatformPrerequisites, renderFleetPlatform, type ServingPlatform } from '../constructs/k8s';
 import { PlanError, plan as planFleet } from '../constructs/planner';
 import type { Plan } from '../constructs/planner/types';
-import { asRunError, problemsOf, publicEndpointWarning, readStackSettings, stackConfigError, type StackContext } from './config';
+import { asRunError, problemsOf, publicEndpointWarning, readStackSettings, stackConfigError, type StackContext, type StackSettings } from './config';
 
 /** The stack outputs (`pulumi stack output`). */
 export interface ProgramOutputs {
@@ -78,6 +79,20 @@ interface Rendering {
   readonly objects: Record<string, any>[];
 }
 
+/** What the stack decides instead of the platform file: its cluster, its bucket, its node image, MIG strategy mixed. */
+type StackOverrides = {
+  cluster: { name: string; nodeRole: string };
+  repository: ReturnType<typeof ModelRepository.s3>;
+  gpuOperator: { nodeImage: 'bottlerocket-nvidia' | 'al2023-nvidia'; migStrategy: 'mixed' };
+  monitoringNamespace?: string;
+};
+
+/** The platform rendered with the prerequisites it declares, and what gpufleet installs for its objects. */
+interface SettledRendering extends Rendering {
+  readonly declared: PlatformPrerequisites;
+  readonly installs: readonly PrerequisiteInstall[];
+}
+
 /**
  * Runs the program for the raw configuration (`pulumi.runtime.allConfig()`); throws a `pulumi.RunError` listing the
  * problems before any resource when the configuration, the fleet or the platform is wrong.
@@ -85,120 +100,25 @@ interface Rendering {
 export function gpufleetProgram(raw: Readonly<Record<string, string>>, ctx: ProgramContext): ProgramOutputs {
   const settings = readStackSettings(raw, ctx);
 
-  // Plan and render before any resource exists: a fleet or chart error stops the program here. The fleet file is
-  // read through the bounded reader (a regular file of at most 16 MiB), and every problem line quotes at most
-  // 100 characters of a value: a wrong fleetFile (say /etc/passwd) never prints its content.
-  let fleet: Fleet;
-  try {
-    fleet = parseFleet(readInputFile(settings.fleetFile, { what: 'gpufleet:fleetFile' }), settings.fleetFile);
-  } catch (e) {
-    const problems = problemsOf(e);
-    if (!problems) throw e;
-    throw stackConfigError(problems.map((p) => clipLine(p.startsWith('gpufleet:fleetFile ') ? p : `gpufleet:fleetFile: ${p}`)));
-  }
-  // The platform file (gpufleet:platformFile): read through the same bounded reader and parser as `gpufleet synth`.
-  let platformFile: PlatformFile = { source: 'gpufleet:platformFile' };
-  if (settings.platformFile !== undefined) {
-    try {
-      platformFile = loadPlatformFile(settings.platformFile, 'gpufleet:platformFile');
-    } catch (e) {
-      const problems = problemsOf(e);
-      if (!problems) throw e;
-      throw stackConfigError(problems.map((p) => clipLine(p.startsWith('gpufleet:platformFile ') ? p : `gpufleet:platformFile: ${p}`)));
-    }
-    if (platformFile.prerequisites && settings.prerequisitesSet) {
-      throw stackConfigError([`gpufleet:prerequisites: set, and gpufleet:platformFile ${quote(settings.platformFile)} lists prerequisites too; say what the cluster has in one of them`]);
-    }
-  }
-  // A fleet no GPU type can serve (PlanError: one line per model, with its path and why) is an input error; anything
-  // else the planner throws is a bug and keeps its stack.
-  let thePlan: Plan;
-  try {
-    thePlan = planFleet(fleet);
-  } catch (e) {
-    if (!(e instanceof PlanError)) throw e;
-    throw new pulumi.RunError(`cannot plan fleet ${fleet.name} of gpufleet:fleetFile ${quote(settings.fleetFile)} `
-      + `(${e.problems.length} problem${e.problems.length > 1 ? 's' : ''}):\n  - ${e.problems.map((p) => clipLine(p)).join('\n  - ')}`);
-  }
+  // Plan and render before any resource exists: a fleet or chart error stops the program here.
+  const fleet = readFleet(settings);
+  const platformFile = readPlatformFile(settings);
+  const thePlan = planOf(fleet, settings);
   const nodeRoleName = `${settings.clusterName}-gpu-nodes`.slice(0, 64);
-  const has = clusterPrerequisites(platformFile.prerequisites ?? settings.clusterHas);
   const clusterHas = platformFile.prerequisites ?? settings.clusterHas;
-  const nodeImage: 'bottlerocket-nvidia' | 'al2023-nvidia' = settings.amiType === 'BOTTLEROCKET_x86_64_NVIDIA' ? 'bottlerocket-nvidia' : 'al2023-nvidia';
-  // What the stack owns: the cluster it creates or names, its bucket, the node image of its AMI type, MIG strategy mixed.
-  const overrides = {
-    cluster: { name: settings.clusterName, nodeRole: nodeRoleName },
-    // the bucket is the stack's; the egress CIDRs of the file (the region's S3 and STS ranges) still apply to it
-    repository: ModelRepository.s3({
-      bucket: settings.bucketName, prefix: settings.bucketPrefix, region: settings.region,
-      ...(platformFile.repository?.kind === 's3' && platformFile.repository.egressCidrs ? { egressCidrs: platformFile.repository.egressCidrs } : {}),
-    }),
-    gpuOperator: { nodeImage, migStrategy: 'mixed' as const },
-    // A Prometheus the cluster has in another namespace: the team network policies let it scrape from there.
-    ...(has.prometheus ? { monitoringNamespace: has.prometheus.namespace } : {}),
-  };
+  const overrides = stackOverrides(settings, platformFile, nodeRoleName);
   const platformFileOverridden = settings.platformFile === undefined ? [] : overriddenSettings(platformFile, overrides);
-  for (const line of platformFileOverridden) pulumi.log.warn(`gpufleet:platformFile: ${line}`);
-
-  const render = (prerequisites: PlatformPrerequisites): Rendering => {
-    const app = new App();
-    const { chart, platform } = asRunError('invalid platform', () => renderFleetPlatform(app, {
-      fleet,
-      plan: thePlan,
-      platform: platformFile,
-      overrides: { ...overrides, prerequisites },
-    }));
-    const chartErrors = chart.node.findAll().flatMap((c) => c.node.validate().map((m) => `[${c.node.path}] ${m}`));
-    if (chartErrors.length > 0) throw new pulumi.RunError(`the serving platform chart is invalid:\n  - ${chartErrors.map((m) => clipLine(m)).join('\n  - ')}`);
-    return { platform, objects: chart.toJson() };
-  };
-  const installsFor = (objects: Record<string, any>[]): readonly PrerequisiteInstall[] =>
-    asRunError('invalid platform arguments', () => GpuPlatform.prerequisiteInstalls({ objects, clusterHas, excludeKinds: settings.excludeKinds }));
-
-  // The platform declares what the cluster has plus what gpufleet installs, and what gpufleet installs depends on the
-  // objects: render with what the cluster has, and again in the rare case an install completes a prerequisite (KEDA
-  // for ScaledObjects), so the rendered declaration is what the cluster will have.
-  let declared = prerequisitesAfter(has, []);
-  // KEDA pools (platform file `scaling.engine: keda`) on a cluster without KEDA: their ScaledObjects make gpufleet
-  // install KEDA, so the first rendering assumes it; the check below renders again if the installs say otherwise.
-  if (platformFile.scaling?.engine === 'keda' && !declared.keda) declared = { ...declared, keda: true };
-  let rendering = render(declared);
-  let installs = installsFor(rendering.objects);
-  const after = prerequisitesAfter(has, installs);
-  if (JSON.stringify(after) !== JSON.stringify(declared)) {
-    declared = after;
-    rendering = render(declared);
-    installs = installsFor(rendering.objects);
-  }
-  const { platform, objects } = rendering;
+  for (const line of platformFileOverridden) void pulumi.log.warn(`gpufleet:platformFile: ${line}`);
+  const { platform, objects, declared } = renderWithPrerequisites(fleet, thePlan, platformFile, overrides, settings);
 
   const awsProvider = new AwsProvider('aws', { region: settings.region as Region });
   const endpointWarning = publicEndpointWarning(settings);
-  if (endpointWarning !== undefined) pulumi.log.warn(endpointWarning);
-
+  if (endpointWarning !== undefined) void pulumi.log.warn(endpointWarning);
   const gpufleet = asRunError('invalid platform arguments', () => new GpuPlatform('gpufleet', {
     plan: thePlan,
     objects,
     operatorValues: platform.gpuOperator.values,
-    cluster: settings.existingClusterName !== undefined
-      ? {
-        existingClusterName: settings.existingClusterName,
-        // Look the OIDC provider up only where IRSA is used (an existing cluster may have none).
-        irsa: settings.workloadIdentity === 'irsa' || settings.clusterAutoscaler === true,
-        kubeconfig: settings.kubeconfig === undefined ? undefined : pulumi.secret(settings.kubeconfig),
-        subnetIds: settings.subnetIds,
-        nodeRoleName,
-        region: settings.region,
-      }
-      : {
-        clusterName: settings.clusterName,
-        version: settings.kubernetesVersion,
-        subnetIds: settings.subnetIds,
-        nodeRoleName,
-        region: settings.region,
-        endpointPublicAccess: settings.endpointPublicAccess,
-        publicAccessCidrs: settings.publicAccessCidrs,
-        tags: { 'gpufleet.io/stack': ctx.stack },
-      },
+    cluster: clusterArgs(settings, ctx, nodeRoleName),
     nodeGroups: { amiType: settings.amiType, minSize: settings.gpuNodeMin, maxSize: settings.gpuNodeMax },
     bucket: settings.existingBucket !== undefined
       ? { existingBucketName: settings.existingBucket, prefix: settings.bucketPrefix, kmsKeyArn: settings.kmsKeyArn }
@@ -211,14 +131,6 @@ export function gpufleetProgram(raw: Readonly<Record<string, string>>, ctx: Prog
     clusterHas,
     clusterAutoscaler: settings.clusterAutoscaler,
   }, { providers: [awsProvider] }));
-
-  const repositoryUri = `s3://${settings.bucketName}/${settings.bucketPrefix}`;
-  const poolsOf = new Map<string, string[]>();
-  for (const { pool } of platform.pools.values()) {
-    for (const m of pool.models) poolsOf.set(m, [...(poolsOf.get(m) ?? []), `${pool.namespace ?? 'default'}/${pool.name}`].sort());
-  }
-  const contents = Object.fromEntries(Object.entries(modelRepositoryContents(platform.repository.models, repositoryUri))
-    .map(([m, c]) => [m, { ...c, pools: poolsOf.get(m) ?? [] }]));
 
   return {
     clusterName: gpufleet.cluster.clusterName,
@@ -235,10 +147,146 @@ export function gpufleetProgram(raw: Readonly<Record<string, string>>, ctx: Prog
     skippedObjects: gpufleet.release.skipped.map((s) => ({ ...s })),
     prerequisiteInstalls: gpufleet.prerequisites.installs.map(describeInstall),
     prerequisites: declared,
-    modelRepositoryContents: contents,
+    modelRepositoryContents: repositoryContents(platform, settings),
     notAwaited: gpufleet.release.notAwaited,
     platformFileOverridden,
   };
+}
+
+/**
+ * The fleet file, read through the bounded reader (a regular file of at most 16 MiB); every problem line quotes at
+ * most 100 characters of a value: a wrong fleetFile (say /etc/passwd) never prints its content.
+ */
+function readFleet(settings: StackSettings): Fleet {
+  try {
+    return parseFleet(readInputFile(settings.fleetFile, { what: 'gpufleet:fleetFile' }), settings.fleetFile);
+  } catch (e) {
+    const problems = problemsOf(e);
+    if (!problems) throw e;
+    throw stackConfigError(problems.map((p) => clipLine(p.startsWith('gpufleet:fleetFile ') ? p : `gpufleet:fleetFile: ${p}`)));
+  }
+}
+
+/** The platform file (gpufleet:platformFile): read through the same bounded reader and parser as `gpufleet synth`. */
+function readPlatformFile(settings: StackSettings): PlatformFile {
+  if (settings.platformFile === undefined) return { source: 'gpufleet:platformFile' };
+  let platformFile: PlatformFile;
+  try {
+    platformFile = loadPlatformFile(settings.platformFile, 'gpufleet:platformFile');
+  } catch (e) {
+    const problems = problemsOf(e);
+    if (!problems) throw e;
+    throw stackConfigError(problems.map((p) => clipLine(p.startsWith('gpufleet:platformFile ') ? p : `gpufleet:platformFile: ${p}`)));
+  }
+  if (platformFile.prerequisites && settings.prerequisitesSet) {
+    throw stackConfigError([`gpufleet:prerequisites: set, and gpufleet:platformFile ${quote(settings.platformFile)} lists prerequisites too; say what the cluster has in one of them`]);
+  }
+  return platformFile;
+}
+
+/**
+ * The fleet's plan. A fleet no GPU type can serve (PlanError: one line per model, with its path and why) is an input
+ * error; anything else the planner throws is a bug and keeps its stack.
+ */
+function planOf(fleet: Fleet, settings: StackSettings): Plan {
+  try {
+    return planFleet(fleet);
+  } catch (e) {
+    if (!(e instanceof PlanError)) throw e;
+    throw new pulumi.RunError(`cannot plan fleet ${fleet.name} of gpufleet:fleetFile ${quote(settings.fleetFile)} `
+      + `(${e.problems.length} problem${e.problems.length > 1 ? 's' : ''}):\n  - ${e.problems.map((p) => clipLine(p)).join('\n  - ')}`);
+  }
+}
+
+/** What the stack owns: the cluster it creates or names, its bucket, the node image of its AMI type, MIG strategy mixed. */
+function stackOverrides(settings: StackSettings, platformFile: PlatformFile, nodeRoleName: string): StackOverrides {
+  const has = clusterPrerequisites(platformFile.prerequisites ?? settings.clusterHas);
+  const nodeImage: 'bottlerocket-nvidia' | 'al2023-nvidia' = settings.amiType === 'BOTTLEROCKET_x86_64_NVIDIA' ? 'bottlerocket-nvidia' : 'al2023-nvidia';
+  return {
+    cluster: { name: settings.clusterName, nodeRole: nodeRoleName },
+    // the bucket is the stack's; the egress CIDRs of the file (the region's S3 and STS ranges) still apply to it
+    repository: ModelRepository.s3({
+      bucket: settings.bucketName, prefix: settings.bucketPrefix, region: settings.region,
+      ...(platformFile.repository?.kind === 's3' && platformFile.repository.egressCidrs ? { egressCidrs: platformFile.repository.egressCidrs } : {}),
+    }),
+    gpuOperator: { nodeImage, migStrategy: 'mixed' as const },
+    // A Prometheus the cluster has in another namespace: the team network policies let it scrape from there.
+    ...(has.prometheus ? { monitoringNamespace: has.prometheus.namespace } : {}),
+  };
+}
+
+/** The serving platform rendered with cdk8s with a prerequisites declaration; throws a RunError when the chart is invalid. */
+function renderPlatform(fleet: Fleet, thePlan: Plan, platformFile: PlatformFile, overrides: StackOverrides, prerequisites: PlatformPrerequisites): Rendering {
+  const app = new App();
+  const { chart, platform } = asRunError('invalid platform', () => renderFleetPlatform(app, {
+    fleet,
+    plan: thePlan,
+    platform: platformFile,
+    overrides: { ...overrides, prerequisites },
+  }));
+  const chartErrors = chart.node.findAll().flatMap((c) => c.node.validate().map((m) => `[${c.node.path}] ${m}`));
+  if (chartErrors.length > 0) throw new pulumi.RunError(`the serving platform chart is invalid:\n  - ${chartErrors.map((m) => clipLine(m)).join('\n  - ')}`);
+  return { platform, objects: chart.toJson() };
+}
+
+/**
+ * The platform declares what the cluster has plus what gpufleet installs, and what gpufleet installs depends on the
+ * objects: render with what the cluster has, and again in the rare case an install completes a prerequisite (KEDA
+ * for ScaledObjects), so the rendered declaration is what the cluster will have.
+ */
+function renderWithPrerequisites(fleet: Fleet, thePlan: Plan, platformFile: PlatformFile, overrides: StackOverrides, settings: StackSettings): SettledRendering {
+  const clusterHas = platformFile.prerequisites ?? settings.clusterHas;
+  const has = clusterPrerequisites(clusterHas);
+  const installsFor = (objects: Record<string, any>[]): readonly PrerequisiteInstall[] =>
+    asRunError('invalid platform arguments', () => GpuPlatform.prerequisiteInstalls({ objects, clusterHas, excludeKinds: settings.excludeKinds }));
+  let declared = prerequisitesAfter(has, []);
+  // KEDA pools (platform file `scaling.engine: keda`) on a cluster without KEDA: their ScaledObjects make gpufleet
+  // install KEDA, so the first rendering assumes it; the check below renders again if the installs say otherwise.
+  if (platformFile.scaling?.engine === 'keda' && !declared.keda) declared = { ...declared, keda: true };
+  let rendering = renderPlatform(fleet, thePlan, platformFile, overrides, declared);
+  let installs = installsFor(rendering.objects);
+  const after = prerequisitesAfter(has, installs);
+  if (JSON.stringify(after) !== JSON.stringify(declared)) {
+    declared = after;
+    rendering = renderPlatform(fleet, thePlan, platformFile, overrides, declared);
+    installs = installsFor(rendering.objects);
+  }
+  return { ...rendering, declared, installs };
+}
+
+/** The GpuCluster arguments: the existing cluster the settings name, or the one the stack creates. */
+function clusterArgs(settings: StackSettings, ctx: ProgramContext, nodeRoleName: string): GpuClusterArgs {
+  return settings.existingClusterName !== undefined
+    ? {
+      existingClusterName: settings.existingClusterName,
+      // Look the OIDC provider up only where IRSA is used (an existing cluster may have none).
+      irsa: settings.workloadIdentity === 'irsa' || settings.clusterAutoscaler === true,
+      kubeconfig: settings.kubeconfig === undefined ? undefined : pulumi.secret(settings.kubeconfig),
+      subnetIds: settings.subnetIds,
+      nodeRoleName,
+      region: settings.region,
+    }
+    : {
+      clusterName: settings.clusterName,
+      version: settings.kubernetesVersion,
+      subnetIds: settings.subnetIds,
+      nodeRoleName,
+      region: settings.region,
+      endpointPublicAccess: settings.endpointPublicAccess,
+      publicAccessCidrs: settings.publicAccessCidrs,
+      tags: { 'gpufleet.io/stack': ctx.stack },
+    };
+}
+
+/** What the model repository must hold, by model, with the Triton pools (`namespace/name`) that serve it. */
+function repositoryContents(platform: ServingPlatform, settings: StackSettings): ProgramOutputs['modelRepositoryContents'] {
+  const repositoryUri = `s3://${settings.bucketName}/${settings.bucketPrefix}`;
+  const poolsOf = new Map<string, string[]>();
+  for (const { pool } of platform.pools.values()) {
+    for (const m of pool.models) poolsOf.set(m, [...(poolsOf.get(m) ?? []), `${pool.namespace ?? 'default'}/${pool.name}`].sort());
+  }
+  return Object.fromEntries(Object.entries(modelRepositoryContents(platform.repository.models, repositoryUri))
+    .map(([m, c]) => [m, { ...c, pools: poolsOf.get(m) ?? [] }]));
 }
 
 /** The platform file's settings the stack replaces, as `cluster.name: "a" in the file, "b" used (the stack's cluster)`. */

@@ -165,7 +165,7 @@ describe('gpufleet check: the defects it was written for (prerequisites, metrics
     const found = lines(checkRendering(objs));
     expect(found.filter((l) => l.startsWith('prerequisites: '))).toHaveLength(6);
     expect(found).toContain('autoscaling: HorizontalPodAutoscaler search/search-1g: reads metric gpufleet_triton_queue_us_per_request through the custom metrics API, but prometheus-adapter is not declared (prerequisites.prometheusAdapter)');
-    // the cold pool wakes on the router's own counters, which only a declared Prometheus operator scrapes
+    // the cold tier wakes on the router's own counters, which only a declared Prometheus operator scrapes
     expect(found).toContain('autoscaling: ScaledObject search/search-cold: trigger wake reads metric gpufleet_router_requests_total: gpufleet router metrics are scraped only by a declared Prometheus operator');
   });
 
@@ -221,7 +221,7 @@ function buildWith(props: Record<string, unknown>): any[] {
   return chart.toJson();
 }
 
-/** Teams shaped like the default platform's (KEDA and HPA pools, a cold pool woken by gateway demand, a time-sliced L4 pool). */
+/** Teams shaped like the default platform's (KEDA and HPA pools, a cold tier woken by gateway demand, a time-sliced L4 pool). */
 function defaultTeams(): any[] {
   const gatewayDemand = 'sum(rate(istio_requests_total{destination_service_namespace="search",destination_service_name="search-cold"}[2m]))';
   return [

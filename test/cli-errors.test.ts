@@ -153,10 +153,10 @@ describe('usage errors exit 2', () => {
     [['--frobnicate'], /unknown flag "--frobnicate"/],
     [['help', 'nope'], /help: unknown command "nope"/],
   ])('fails on %j', async (args, message) => {
-    const r = await runCli(args as string[]);
+    const r = await runCli(args);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(message as RegExp);
+    expect(r.stderr).toMatch(message);
     expect(r.stderr).toMatch(/run "gpufleet (\w+ )?--help" for usage/);
     expectNoStack(r.stderr);
   });
@@ -235,6 +235,7 @@ describe('help and version', () => {
   test('--version prints the package version', async () => {
     const r = await runCli(['--version']);
     expect(r.code).toBe(0);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     expect(r.stdout).toBe(`${require('../package.json').version}\n`);
   });
 });

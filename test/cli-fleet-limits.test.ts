@@ -13,7 +13,7 @@ import { FLEET_LIMITS } from '../constructs/fleet';
 import { cli, expectInputError, snapshot } from './cli-fixtures/in-process';
 import { SMALL_FLEET, tempDir } from './cli-fixtures/run-cli';
 
-type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Doc = Record<string, any>;
 
 const FLEET_TEXT = fs.readFileSync(SMALL_FLEET, 'utf8');
 const base = (): Doc => parse(FLEET_TEXT) as Doc;
@@ -142,7 +142,7 @@ describe('YAML aliases', () => {
   });
 
   test('still reads a fleet with a few aliases', async () => {
-    const text = FLEET_TEXT.replace('    team: vision\n    rps: 353', '    team: &vision vision\n    rps: 353').replace(/team: vision\n    rps: 120/, 'team: *vision\n    rps: 120');
+    const text = FLEET_TEXT.replace('    team: vision\n    rps: 353', '    team: &vision vision\n    rps: 353').replace(/team: vision\n {4}rps: 120/, 'team: *vision\n    rps: 120');
     const r = await cli('plan', (() => { const f = path.join(tempDir(), 'aliases.yaml'); fs.writeFileSync(f, text); return f; })(), '--json');
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).fleet).toBe('payments-and-vision');

@@ -17,11 +17,12 @@ interface Run { code: number; stdout: string; stderr: string }
 async function cli(args: string[]): Promise<Run> {
   const out: string[] = [];
   const err: string[] = [];
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- saved to be put back as they were
   const saved = { out: process.stdout.write, err: process.stderr.write, cwd: process.cwd() };
   const capture = (sink: string[]) => ((chunk: string | Uint8Array, a?: unknown, b?: unknown): boolean => {
     sink.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
     const cb = typeof a === 'function' ? a : b;
-    if (typeof cb === 'function') process.nextTick(cb as () => void);
+    if (typeof cb === 'function') process.nextTick(cb);
     return true;
   }) as typeof process.stdout.write;
   process.chdir(REPO);

@@ -159,9 +159,9 @@ describe('gpufleet report --plan (a saved plan document)', () => {
   });
 });
 
-describe('gpufleet report with a cold pool (coldBelowRps)', () => {
+describe('gpufleet report with a cold tier (coldBelowRps)', () => {
   test('draws the cache slices and names every cold model', async () => {
-    // two busy models and sixty rarely used ones (test/planner-cold.test.ts): here the cold pool saves GPUs, so the
+    // two busy models and sixty rarely used ones (test/planner-cold.test.ts): here the cold tier saves GPUs, so the
     // planner keeps it (on the small CLI fleet it would not, and the plan says so in a note instead)
     const G = 'A100-80GB';
     const fleet = fleetOf([
@@ -184,12 +184,12 @@ describe('gpufleet report with a cold pool (coldBelowRps)', () => {
     const html = fs.readFileSync(out, 'utf8');
     expect(htmlProblems(html)).toEqual([]);
     expect(count(html, '<g class="slice cache">')).toBe(doc.cold.slices.length);
-    expect(html).toContain('<h2>Cold pool (router)</h2>');
+    expect(html).toContain('<h2>Cold tier (router)</h2>');
     for (const m of doc.cold.models) {
       expect(html).toContain(`${m.name} <span class="muted">`);
       expect(html).toContain(`<td>${m.name}</td>`);
     }
-    expect(table.stdout).toContain('cold pool (router');
+    expect(table.stdout).toContain('cold tier (router');
     for (const m of doc.cold.models) expect(table.stdout).toContain(`${m.name} (`);
   });
 });

@@ -89,7 +89,7 @@ function servedKinds(dir: string): Set<string> {
   const out = new Set<string>();
   for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.yaml'))) {
     for (const doc of parseAllDocuments(fs.readFileSync(path.join(dir, f), 'utf8'))) {
-      const crd = doc.toJS() as any;
+      const crd = doc.toJS();
       if (crd?.kind !== 'CustomResourceDefinition') continue;
       for (const v of crd.spec.versions ?? []) if (v.served) out.add(`${crd.spec.group}/${v.name}/${crd.spec.names.kind}`);
     }

@@ -135,6 +135,7 @@ describe('a fresh account, the default example fleet: cluster, node groups, read
     }
     expect(configs.size).toBeGreaterThan(0);
     expect(mocks.ofType('gpufleet:cloud:GpuNodeGroup')).toHaveLength(configs.size);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { getInstanceType } = require('../constructs/catalog');
     for (const c of configs.values()) {
       const ng = mocks.ofType('aws:eks/nodeGroup:NodeGroup').find((r) => r.inputs.labels?.['nvidia.com/mig.config'] === c.migConfig && r.inputs.instanceTypes[0] === c.instanceType);

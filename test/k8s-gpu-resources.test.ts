@@ -78,7 +78,7 @@ describe('gpuResources and addGpuLimits', () => {
     const obj = new ApiObject(chart, 'Raw', {
       apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'raw' },
       spec: { template: { spec: { containers: [{ name: 'c', image: 'i', resources: { limits: { cpu: '1' } } }] } } },
-    } as any);
+    });
     addGpuLimits(obj, { gpuType: 'L4', profile: 'whole', count: 2 });
     expect(Testing.synth(chart)[0].spec.template.spec.containers[0].resources.limits).toEqual({ 'cpu': '1', 'nvidia.com/gpu': 2 });
   });

@@ -1,5 +1,5 @@
 /**
- * The cold pool of a planned platform (fleet `coldBelowRps`): cache pools in explicit model-control
+ * The cold tier of a planned platform (fleet `coldBelowRps`): cache pools in explicit model-control
  * mode with nothing loaded at start, a ModelRouter over their pods, cold model paths routed to the
  * router, network policies that let the router reach the cache pools, quotas that cover them.
  */
@@ -68,7 +68,7 @@ function routedPaths(objs: any[]): [string, string][] {
 const podLabels = (objs: any[], ns: string, name: string): Record<string, string> =>
   objs.find((o) => o.kind === 'Deployment' && o.metadata.namespace === ns && o.metadata.name === name).spec.template.metadata.labels;
 
-/** examples/long-tail.fleet.yaml planned and rendered once, for the `…rendered with its cold pool` blocks below. */
+/** examples/long-tail.fleet.yaml planned and rendered once, for the `…rendered with its cold tier` blocks below. */
 const longTail = once(() => {
   const fleet = loadFleetFile(LONG_TAIL_FLEET_FILE);
   const app = Testing.app();
@@ -82,10 +82,10 @@ const longTail = once(() => {
   return { fleet, platform, plan, objs, cold, coldNames, router, ns, cachePools };
 });
 
-describe('examples/long-tail.fleet.yaml rendered with its cold pool: plan, cache pools, model configs', () => {
+describe('examples/long-tail.fleet.yaml rendered with its cold tier: plan, cache pools, model configs', () => {
   const { fleet, platform, plan, objs, cold, coldNames, ns, cachePools } = longTail();
 
-  test('the plan is valid, most models are cold, and the cold pool saves gpus', () => {
+  test('the plan is valid, most models are cold, and the cold tier saves gpus', () => {
     expect(verifyPlan(fleet, plan)).toEqual([]);
     expect(fleet.models.length).toBeGreaterThanOrEqual(30);
     expect(coldNames.length).toBeGreaterThan(fleet.models.length / 2);
@@ -131,7 +131,7 @@ describe('examples/long-tail.fleet.yaml rendered with its cold pool: plan, cache
 
 });
 
-describe('examples/long-tail.fleet.yaml rendered with its cold pool: router, routes, network policies', () => {
+describe('examples/long-tail.fleet.yaml rendered with its cold tier: router, routes, network policies', () => {
   const { fleet, platform, objs, coldNames, router, ns, cachePools } = longTail();
 
   test('the router config lists the cold models with their memory, and each cache pool as a DNS backend with its budget', () => {
@@ -204,7 +204,7 @@ describe('examples/long-tail.fleet.yaml rendered with its cold pool: router, rou
 
 });
 
-describe('examples/long-tail.fleet.yaml rendered with its cold pool: quotas, checks, determinism, ingress', () => {
+describe('examples/long-tail.fleet.yaml rendered with its cold tier: quotas, checks, determinism, ingress', () => {
   const { fleet, platform, plan, objs, coldNames, router, ns, cachePools } = longTail();
 
   test('quotas cover the cache pools and the router; the cross-tree checks pass', () => {
@@ -257,7 +257,7 @@ describe('examples/long-tail.fleet.yaml rendered with its cold pool: quotas, che
   });
 });
 
-describe('planDeclaration with a cold pool (hand-made plan)', () => {
+describe('planDeclaration with a cold tier (hand-made plan)', () => {
   const fleet: Fleet = {
     name: 'tail',
     latencyHeadroom: 0.5,
@@ -320,9 +320,9 @@ describe('planDeclaration with a cold pool (hand-made plan)', () => {
     expect(() => planDeclaration(fleet, twice)).toThrow('plan.cold.models: model "rare-a" is cold (served through the router) but also placed on a slice; a model is either cold or seated');
   });
 
-  test('fails on a cache slice in a plan without a cold pool, or a cold model the fleet does not have', () => {
+  test('fails on a cache slice in a plan without a cold tier, or a cold model the fleet does not have', () => {
     const { cold: _cold, ...noCold } = plan;
-    expect(() => planDeclaration(fleet, noCold as Plan)).toThrow('plan.gpus[gpu-0]: slice 1g.10gb@0 is a cache slice, but the plan has no cold pool (plan.cold)');
+    expect(() => planDeclaration(fleet, noCold as Plan)).toThrow('plan.gpus[gpu-0]: slice 1g.10gb@0 is a cache slice, but the plan has no cold tier (plan.cold)');
     const unknown: Plan = { ...plan, cold: { ...plan.cold!, models: [...plan.cold!.models, { name: 'ghost', rps: 0.1 }] } };
     expect(() => planDeclaration(fleet, unknown)).toThrow('plan.cold.models: model "ghost" is not in fleet "tail"');
   });

@@ -101,7 +101,7 @@ describe('default example platform: scaling, quotas, pod security', () => {
         expect(JSON.stringify(hpa.spec.metrics)).toContain('gpufleet_triton_queue_us_per_request');
       }
     }
-    // the cold pool scales to zero and wakes on the router's own metrics (scraped by its ServiceMonitor), not on a
+    // the cold tier scales to zero and wakes on the router's own metrics (scraped by its ServiceMonitor), not on a
     // metric of something the platform does not install
     const cold = objs.find((o) => o.kind === 'ScaledObject' && o.metadata.name === 'search-cold');
     expect(cold.spec.minReplicaCount).toBe(0);

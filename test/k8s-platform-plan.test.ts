@@ -107,7 +107,7 @@ describe('ServingPlatform.fromPlan (planner output)', () => {
 
   test.each([
     ['every model seated', undefined],
-    ['a cold pool (coldBelowRps: 25)', 25],
+    ['a cold tier (coldBelowRps: 25)', 25],
   ])('routes cover every model exactly once; quotas cover the pools at their maximum: %s', (_, coldBelowRps) => {
     const f: Fleet = coldBelowRps === undefined ? fleet : { ...fleet, coldBelowRps };
     const p = coldBelowRps === undefined ? plan : planFleet(f);

@@ -7,7 +7,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, Testing } from 'cdk8s';
+import { Testing } from 'cdk8s';
 import { parseFleet } from '../constructs/fleet';
 import { parsePlatformFile, PlatformFileError, renderFleetPlatform } from '../constructs/k8s';
 import { ModelRepository } from '../constructs/k8s/serving/model-repository';
@@ -21,7 +21,7 @@ const withCidrs = platformText.replace('    region: us-east-1\n', '    region: u
 
 type Obj = { kind: string; metadata: { name: string; namespace?: string }; spec?: any };
 function repositoryPolicies(text: string): Obj[] {
-  const app = Testing.app() as App;
+  const app = Testing.app();
   const { chart } = renderFleetPlatform(app, { fleet, plan: planned, platform: parsePlatformFile(text, 'p.yaml') });
   return (Testing.synth(chart) as Obj[]).filter((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'allow-model-repository');
 }

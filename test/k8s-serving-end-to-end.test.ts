@@ -14,7 +14,7 @@ import {
 } from '../constructs/k8s';
 import { validateObjects } from './support/validate';
 
-/** The docs/serving.md example, plus a cold pool and an HPA pool; `reverse` feeds every list in the other order. */
+/** The docs/serving.md example, plus a cold tier and an HPA pool; `reverse` feeds every list in the other order. */
 function platform(reverse: boolean): { app: App; objs: any[] } {
   const order = <T>(xs: T[]): T[] => (reverse ? [...xs].reverse() : xs);
   const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'gpufleet-serving-')) });

@@ -81,7 +81,7 @@ describe('exact seat-set stage', () => {
       if (errs.length > 0) throw new Error(errs.slice(0, 3).join('\n'));
       for (const gpus of [heuristic.summary.gpuCount, exact.summary.gpuCount]) {
         // a valid plan with `gpus` GPUs exists: "none with fewer than gpus + 1" must not be proven
-        expect(provesNoFewer(opt, items, sets!, gpus + 1, 200)).toBe(false);
+        expect(provesNoFewer(opt, items, sets, gpus + 1, 200)).toBe(false);
         proofsChecked++;
       }
       expect(exact.summary.gpuCount).toBeLessThanOrEqual(heuristic.summary.gpuCount);
@@ -92,7 +92,7 @@ describe('exact seat-set stage', () => {
       if (hand) {
         expect(verifyPlan(fleet, hand)).toEqual([]);
         expect(exact.summary.tightBound!.gpus).toBeLessThanOrEqual(hand.gpus.length);
-        expect(provesNoFewer(opt, items, sets!, hand.gpus.length + 1, 200)).toBe(false);
+        expect(provesNoFewer(opt, items, sets, hand.gpus.length + 1, 200)).toBe(false);
       }
       return true;
     }), { numRuns: 10, seed: 1313 });

@@ -151,7 +151,7 @@ describe('a cold tier is never worse than none', () => {
     ],
   };
 
-  test('a cold pool that needs a second L4 (once reported as 0 GPUs saved) falls back to seats and says so', () => {
+  test('a cold tier that needs a second L4 (once reported as 0 GPUs saved) falls back to seats and says so', () => {
     const fleet = fleetOf(COLD);
     const p = plan(fleet, HEURISTICS);
     const seated = plan({ ...fleet, coldBelowRps: undefined }, HEURISTICS);
@@ -160,8 +160,8 @@ describe('a cold tier is never worse than none', () => {
     expect(p.summary.gpuCount).toBe(1);
     expect(p.summary.costPerHour).toBe(seated.summary.costPerHour);
     expect(p.cold).toBeUndefined();
-    expect(p.summary.notes).toContain('cold pool: not used; 1 model(s) below coldBelowRps 93.553 keep a permanent seat, because the plan with '
-      + "the cold pool's 1 cache slice(s) needs 2 GPU(s) at $1.6096/h and the plan with a seat for each 1 at $0.8048/h");
+    expect(p.summary.notes).toContain('cold tier: not used; 1 model(s) below coldBelowRps 93.553 keep a permanent seat, because the plan with '
+      + "the cold tier's 1 cache slice(s) needs 2 GPU(s) at $1.6096/h and the plan with a seat for each 1 at $0.8048/h");
   });
 });
 

@@ -1,6 +1,6 @@
 /**
  * Property: for random fleets and random demand changes (models growing, shrinking, leaving, joining; several GPU
- * types, whole GPUs, estimated models, cold pools, in-place re-cuts), every re-plan passes verifyPlan and every
+ * types, whole GPUs, estimated models, cold tiers, in-place re-cuts), every re-plan passes verifyPlan and every
  * migration the generator writes passes the independent checker — and the checker rejects the same migrations
  * broken by hand (a checker that accepts everything proves nothing).
  */
@@ -59,7 +59,7 @@ const arbCase: fc.Arbitrary<Case> = fc.record({
   const gpus = GPU_CHOICES[c.gpus];
   const specs = c.models.map((m, i) => spec(`m${i}`, m, gpus, c.headroom));
   const fleet = fleetOf(specs, gpus, { latencyHeadroom: c.headroom, ...(c.cold !== undefined ? { coldBelowRps: c.cold } : {}) });
-  let models = specs.map((m, i) => (c.factors[i] === undefined ? m : { ...m, rps: Number(Math.max(0.5, m.rps * c.factors[i]!).toFixed(3)) }));
+  let models = specs.map((m, i) => (c.factors[i] === undefined ? m : { ...m, rps: Number(Math.max(0.5, m.rps * c.factors[i]).toFixed(3)) }));
   if (c.drop !== undefined && c.drop < models.length && models.length > 2) models = models.filter((_, i) => i !== c.drop);
   if (c.add) models = [...models, spec('newcomer', c.add, gpus, c.headroom)];
   return { fleet, next: { ...fleet, models }, options: { ...(c.price !== undefined ? { movedModelPrice: c.price } : {}), recut: c.recut } };

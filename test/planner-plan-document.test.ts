@@ -59,6 +59,19 @@ describe('fails on malformed documents', () => {
       'cold.slices[0].gpu: "gpu-77" is no GPU id of gpus',
     ]);
   });
+
+  test('a cold model\'s entry is optional (older documents) but, when given, a batch and an instance count', () => {
+    const doc = JSON.parse(JSON.stringify(plan(loadFleetFile(SMALL_FLEET))));
+    const cold = (models: unknown[]) => ({ belowRps: 1, models, slices: [], hitRateTarget: 0.9, cacheGiB: 0, gpusWithSeats: 0, gpusSaved: 0 });
+    doc.cold = cold([{ name: 'a', rps: 0.5 }, { name: 'b', rps: 0.5, batch: 4, instances: 1 }]);
+    expect(validatePlanDocument(doc).problems).toEqual([]);
+    doc.cold = cold([{ name: 'a', rps: 0.5, batch: 4 }, { name: 'b', rps: 0.5, batch: 0, instances: 1.5 }]);
+    expect(validatePlanDocument(doc).problems).toEqual([
+      'cold.models[0].instances: required, expected an integer in [1, 2147483647]',
+      'cold.models[1].batch: expected an integer in [1, 2147483647], got 0',
+      'cold.models[1].instances: expected an integer in [1, 2147483647], got 1.5',
+    ]);
+  });
 });
 
 describe('mutated plans never crash a consumer', () => {

@@ -26,7 +26,7 @@ describe('planner properties', () => {
     }), { numRuns: RUNS.full, seed: 99 });
   });
 
-  test(`${RUNS.cold} random fleets with a cold pool and a utilization target are valid too`, () => {
+  test(`${RUNS.cold} random fleets with a cold tier and a utilization target are valid too`, () => {
     fc.assert(fc.property(arbFleet, fc.double({ min: 0.5, max: 200, noNaN: true }), fc.constantFrom(0.7, 0.9, 1), (fleet, below, target) => {
       const f = { ...fleet, coldBelowRps: Number(below.toFixed(2)) };
       const p = plan(f, { effort: 'fast', utilizationTarget: target, ...HEURISTICS });

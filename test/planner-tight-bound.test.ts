@@ -88,9 +88,9 @@ describe('tight bound', () => {
     fc.assert(fc.property(arbFleet, (fleet) => {
       const hand = dedicatedPlan(fleet);
       fc.pre(hand !== undefined);
-      expect(verifyPlan(fleet, hand!)).toEqual([]);
+      expect(verifyPlan(fleet, hand)).toEqual([]);
       checked++;
-      return tightBound(fleet).bound!.gpus <= hand!.gpus.length;
+      return tightBound(fleet).bound!.gpus <= hand.gpus.length;
     }), { numRuns: 40, seed: 77 });
     expect(checked).toBeGreaterThan(5);
   });

@@ -253,7 +253,7 @@ describe('renderers map the topology', () => {
     expect(offenders).toEqual([]);
   });
 
-  test('no file under constructs/k8s, constructs/cloud or bin builds a pool name or groups nodes into configurations', () => {
+  test('no file under constructs/k8s, constructs/cloud or bin builds a pool name, groups GPUs or nodes into configurations, or prices GPUs', () => {
     const patterns: [string, RegExp][] = [
       // the DNS-label rule (topology.ts dnsLabel)
       ['a DNS-label rule', /replace\(\/\[\^a-z0-9-\]\+\/g/],
@@ -264,6 +264,17 @@ describe('renderers map the topology', () => {
       // grouping plan nodes or GPUs by their node configuration
       ['a node configuration key', /\$\{[^}]*migConfig[^}]*\}\|/],
       ['plan.nodes grouped', /for \(const \w+ of plan\.nodes/],
+      // GPUs or node configurations walked to group them, or nodes grouped by their configuration
+      ['plan GPUs grouped by type or layout', /(?:plan|p)\.gpus\b[^\n]*\.set\(`?(?:\$\{)?\w+\.(?:type|slices)\b/],
+      ['plan.migConfigs walked to group', /for \(const \w+ of \(?(?:plan|p)\.migConfigs\b/],
+      ['nodes grouped by configuration', /\.migConfig \?\? `/],
+      // the slice tag of a pool name (`1g` of `1g.10gb`, topology.ts tagOf) and the DNS-label rule called to name
+      ['a slice tag', /\.split\('\.'\)\[0\]/],
+      ['a derived name', /\bdnsLabel\(/],
+      // a name made from a hash (topology.ts contentSuffixedPoolName, nodes.ts migConfigName)
+      ['a hashed name', /\bname\b[^\n]*createHash\(/],
+      // prices: the planner's gpu-prices.ts is the one rule (fleet price, else the catalog instance's)
+      ['a price rule', /\b(?:pricePerGpuHour|defaultPricePerGpuHour)\(|\bonDemandUsdPerHour\b|\.pricePerGpuHour\s*\?\?/],
     ];
     const offenders: string[] = [];
     for (const f of files) {

@@ -225,6 +225,7 @@ describe('config errors', () => {
   });
 
   test('examples/router.yaml is a valid config: loopback listeners, loads over gRPC', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const c = loadConfigFile(require('path').join(__dirname, '..', 'examples', 'router.yaml'));
     expect([c.host, c.admin]).toEqual(['127.0.0.1', { host: '127.0.0.1', port: 9001 }]);
     expect(c.backends.map((b) => b.grpcPort)).toEqual([8001, 8011]);

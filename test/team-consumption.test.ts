@@ -145,7 +145,7 @@ describe('team consumption of live plans', () => {
     ['the 12-model, 3-team fleet (MIG H100)', THREE_TEAMS],
     ['payments-and-vision (whole L4s)', path.join(__dirname, '..', 'examples', 'payments-and-vision.fleet.yaml')],
     ['the CLI test fleet (A100 and L4, estimated models)', path.join(FIXTURES, 'small.fleet.yaml')],
-    ['long-tail (a cold pool: cache slices split by cold demand)', path.join(__dirname, '..', 'examples', 'long-tail.fleet.yaml')],
+    ['long-tail (a cold tier: cache slices split by cold demand)', path.join(__dirname, '..', 'examples', 'long-tail.fleet.yaml')],
   ];
   test.each(fleets)('%s: the plan carries it, it sums to the plan\'s GPUs and cost, and "in shared pools" is what fromPlan renders shared', (_name, file) => {
     const fleet = loadFleetFile(file);

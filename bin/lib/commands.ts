@@ -94,6 +94,7 @@ type Engine = typeof import('./engine');
 
 function engine(): Engine {
   // Loaded on use, so that help and usage errors need none of the library.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require('./engine') as Engine;
 }
 
@@ -167,7 +168,8 @@ export async function runRouter(argv: readonly string[]): Promise<number> {
   const runtimeDir = path.resolve(__dirname, '../../constructs/runtime');
   let runtime: { runRouterCli?: (argv: string[]) => Promise<number> };
   try {
-    runtime = require(runtimeDir);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    runtime = require(runtimeDir) as typeof runtime;
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'MODULE_NOT_FOUND' && e.message.includes(runtimeDir)) {

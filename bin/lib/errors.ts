@@ -43,7 +43,7 @@ export function problemsOf(err: unknown): string[] | undefined {
   if (!(err instanceof Error)) return undefined;
   const problems = (err as { problems?: unknown }).problems;
   if (Array.isArray(problems) && problems.length > 0 && problems.every((p) => typeof p === 'string')) {
-    return problems as string[];
+    return problems;
   }
   return undefined;
 }

@@ -50,7 +50,7 @@ function strip(g: GpuView, x: number, y: number, colors: ReadonlyMap<string, str
     const size = s.profile === 'whole' ? g.axis : s.memorySlices;
     const sx = x + s.start * unit + 0.75;
     const sw = size * unit - 1.5;
-    const what = s.cache ? 'cache slice of the cold pool (router)' : `${s.models.length} model${s.models.length === 1 ? '' : 's'}, time ${pct(s.shareUsed)}`;
+    const what = s.cache ? 'cache slice of the cold tier (router)' : `${s.models.length} model${s.models.length === 1 ? '' : 's'}, time ${pct(s.shareUsed)}`;
     p.push(`<g><title>${esc(`${g.id} ${s.profile === 'whole' ? 'whole GPU' : `${s.profile}@${s.start}`}: ${what}`)}</title>`);
     p.push(`<rect class="mini-slice${s.cache ? ' mini-cache' : ''}" x="${r(sx)}" y="${y + 1.5}" width="${r(sw)}" height="${STRIP_H - 3}" rx="2"/>`);
     let cx = sx;

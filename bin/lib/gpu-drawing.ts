@@ -6,7 +6,7 @@
  */
 import { gib, num, pct, sharePct, usd } from './format';
 import { esc, fit, r } from './html';
-import type { ColdPoolView, GpuView, ModelOnSliceView, PlanView, SliceView } from './plan-view';
+import type { ColdTierView, GpuView, ModelOnSliceView, PlanView, SliceView } from './plan-view';
 
 const W = 640;
 const PAD = 6;
@@ -18,7 +18,7 @@ const BAR_H = 16;
 const MIN_ROWS = 1;
 
 /** Draws one GPU; `colors` maps team → colour; `cold` describes the cache slices' pool. */
-export function gpuSvg(gpu: GpuView, colors: ReadonlyMap<string, string>, cold?: ColdPoolView): string {
+export function gpuSvg(gpu: GpuView, colors: ReadonlyMap<string, string>, cold?: ColdTierView): string {
   const unit = (W - 2 * PAD) / gpu.axis;
   const rows = Math.max(MIN_ROWS, ...gpu.slices.map((s) => (s.cache ? 2 : s.models.length)));
   const sliceH = HEAD_H + rows * ROW_H + 6;
@@ -70,7 +70,7 @@ export function gpuSvg(gpu: GpuView, colors: ReadonlyMap<string, string>, cold?:
 
 function sliceSvg(
   gpu: GpuView, s: SliceView, x: number, y: number, w: number, h: number, colors: ReadonlyMap<string, string>,
-  cold: ColdPoolView | undefined,
+  cold: ColdTierView | undefined,
 ): string {
   const narrow = w < 110;
   const inner = w - (narrow ? 8 : 12);
@@ -80,7 +80,7 @@ function sliceSvg(
   const title = `${name}${s.profile === 'whole' ? '' : ` at memory slice ${s.start}`}: ${s.computeSlices} of ${gpu.computeSlices} compute slices, `
     + `${gib(s.capacityGiB)}; memory used ${gib(s.usedGiB)} (${pct(ratio(s.usedGiB, s.capacityGiB))}); `
     + (s.cache
-      ? `cache slice of the cold pool: the router loads the ${cold?.models.length ?? 0} cold models into it on demand`
+      ? `cache slice of the cold tier: the router loads the ${cold?.models.length ?? 0} cold models into it on demand`
       : `time given to models ${pct(s.shareUsed)}; ${s.models.length} model${s.models.length === 1 ? '' : 's'}`);
   p.push(`<g class="slice${s.cache ? ' cache' : ''}"><title>${esc(title)}</title>`);
   p.push(`<rect class="slice-bg" x="${r(x)}" y="${r(y)}" width="${r(w)}" height="${r(h)}" rx="6"/>`);

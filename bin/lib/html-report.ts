@@ -9,7 +9,7 @@ import { gpuCountChart, gpuSvg } from './gpu-drawing';
 import { gib, num, pct, sharePct, usd, versus } from './format';
 import { costAgainst, typeAgainst, versusBound } from './summary-table';
 import { esc, teamColors, htmlPage } from './html';
-import { boundMethod, savings, type ColdPoolView, type GpuView, type NodeView, type PlanView } from './plan-view';
+import { boundMethod, savings, type ColdTierView, type GpuView, type NodeView, type PlanView } from './plan-view';
 import { teamsHtml } from './team-table';
 
 export interface ReportOptions {
@@ -36,7 +36,7 @@ export function renderReport(view: PlanView, opts: ReportOptions = {}): string {
       + `In each slice: memory used (grey bar), time shares of its models (coloured bar), then one bar per model: the filled part is its share of the slice's time. `
       + `Hover for batch, instances and requests per second.</p>`
       + `${legend(colors)}${view.nodes.map((n) => nodeSection(n, colors, view.cold)).join('')}</section>`,
-    coldPool(view, colors),
+    coldTier(view, colors),
     `<section class="panel"><h2>Node configurations</h2>${configsTable(view)}</section>`,
     modelIndex(view),
     notes(view),
@@ -137,7 +137,7 @@ function legend(colors: ReadonlyMap<string, string>): string {
     `<span><span class="chip" style="background:${c}"></span>${esc(t)}</span>`).join('')}</div>`;
 }
 
-function nodeSection(n: NodeView, colors: ReadonlyMap<string, string>, cold: ColdPoolView | undefined): string {
+function nodeSection(n: NodeView, colors: ReadonlyMap<string, string>, cold: ColdTierView | undefined): string {
   const facts = [n.gpuType, n.instanceType, n.migConfig ? `config ${n.migConfig}` : undefined, `${n.gpus.length} GPU${n.gpus.length === 1 ? '' : 's'}`]
     .filter((x): x is string => !!x);
   return `<article class="node"><h3>${esc(n.name)} <span class="facts">${facts.map((f) => `<span>${esc(f)}</span>`).join('')}</span></h3>`
@@ -152,7 +152,7 @@ function idleCard(n: NodeView): string {
     + 'room to grow without a new node.</p></div>';
 }
 
-function gpuCard(g: GpuView, colors: ReadonlyMap<string, string>, cold: ColdPoolView | undefined): string {
+function gpuCard(g: GpuView, colors: ReadonlyMap<string, string>, cold: ColdTierView | undefined): string {
   return `<div class="gpu-card" id="${esc(g.id)}"><div class="gpu-head"><b>${esc(g.id)}</b> <span class="muted">${esc(g.type)} · ${g.mig ? 'MIG' : 'whole'}</span>`
     + `<span class="util">compute ${meter(g.computeUtil)} memory ${meter(g.memoryUtil)}</span></div>${gpuSvg(g, colors, cold)}</div>`;
 }
@@ -195,7 +195,7 @@ function modelIndex(view: PlanView): string {
   for (const m of view.cold?.models ?? []) {
     const e = byModel.get(m.name) ?? { team: m.team, rps: 0, memory: 0, where: [] };
     e.rps += m.rps;
-    e.where.push('cold pool: loaded on demand by the router');
+    e.where.push('cold tier: loaded on demand by the router');
     byModel.set(m.name, e);
   }
   const rows = [...byModel.entries()].sort((a, b) => a[0].localeCompare(b[0])).map(([name, e]) =>
@@ -206,7 +206,7 @@ function modelIndex(view: PlanView): string {
     + `<tbody>${rows.join('')}</tbody></table></details></section>`;
 }
 
-function coldPool(view: PlanView, colors: ReadonlyMap<string, string>): string {
+function coldTier(view: PlanView, colors: ReadonlyMap<string, string>): string {
   const c = view.cold;
   if (!c) return '';
   const rps = c.models.reduce((a, m) => a + m.rps, 0);
@@ -214,11 +214,11 @@ function coldPool(view: PlanView, colors: ReadonlyMap<string, string>): string {
     `<b>${c.models.length}</b> models below ${esc(num(c.belowRps))} rps (${esc(num(rps, 1))} rps together) have no permanent seat`,
     `<b>${c.slices.length}</b> cache slice${c.slices.length === 1 ? '' : 's'}: ${c.slices.map((x) => `<span class="pill">${esc(x)}</span>`).join(' ')}`,
     `${esc(gib(c.cacheGiB))} held for loaded models, for a ${esc(pct(c.hitRateTarget))} hit-rate target; a miss waits for its model to load`,
-    `GPUs with a seat for every cold model: ${esc(num(c.gpusWithSeats))}; with the cold pool: ${view.gpuCount} (${esc(num(c.gpusSaved))} saved)`,
+    `GPUs with a seat for every cold model: ${esc(num(c.gpusWithSeats))}; with the cold tier: ${view.gpuCount} (${esc(num(c.gpusSaved))} saved)`,
   ];
   const chips = c.models.map((m) => `<span class="pill"><span class="chip" style="background:${colors.get(m.team) ?? '#888'}"></span>`
     + `${esc(m.name)} <span class="muted">${esc(num(m.rps, 1))} rps</span></span>`).join(' ');
-  return `<section class="panel"><h2>Cold pool (router)</h2><ul class="facts-list">${facts.map((f) => `<li>${f}</li>`).join('')}</ul>`
+  return `<section class="panel"><h2>Cold tier (router)</h2><ul class="facts-list">${facts.map((f) => `<li>${f}</li>`).join('')}</ul>`
     + `<div class="cold-models">${chips}</div></section>`;
 }
 

@@ -54,7 +54,7 @@ export function renderMigrationReport(x: RebalanceResult, opts: MigrationReportO
       + ` · ${s.steps} step${s.steps === 1 ? '' : 's'} · path ${esc(x.path)} · checked: every model keeps ${m.floor < 1 ? `${num(m.floor * 100, 1)}% of ` : ''}its demand at every step</p></header>`,
     kpis(x),
     `<section class="panel"><h2>GPUs before and after</h2><p class="muted">Each GPU on its memory-slice axis. `
-      + `<span class="key kept"></span>kept <span class="key stopped"></span>stops <span class="key started"></span>new <span class="key cache"></span>cache (cold pool) <span class="key free"></span>free. `
+      + `<span class="key kept"></span>kept <span class="key stopped"></span>stops <span class="key started"></span>new <span class="key cache"></span>cache (cold tier) <span class="key free"></span>free. `
       + 'Colour bars: the team of each model on the slice.</p>'
       + `<div class="two"><div><h3>before</h3>${planDrawing(x.running, (g, st) => (stopped.has(`${g}@${st}`) ? 'stopped' : 'kept'), colors, teamOf)}</div>`
       + `<div><h3>after</h3>${planDrawing(rp.plan, (g, st) => (started.has(`${g}@${st}`) ? 'started' : 'kept'), colors, teamOf)}</div></div></section>`,
@@ -112,7 +112,7 @@ function planDrawing(p: Plan, state: (gpu: string, start: number) => SliceState,
         const x0 = 68 + sl.start * unit + 1;
         const w = size * unit - 2;
         const names = sl.models.map((mm) => mm.name);
-        const tip = `${g.id} ${sl.profile}@${sl.start}: ${sl.cache ? 'cache slice of the cold pool' : names.join(', ') || 'free'} (${st})`;
+        const tip = `${g.id} ${sl.profile}@${sl.start}: ${sl.cache ? 'cache slice of the cold tier' : names.join(', ') || 'free'} (${st})`;
         parts.push(`<g class="slice ${st}"><title>${esc(tip)}</title><rect x="${r(x0)}" y="${y + 1}" width="${r(w)}" height="${ROW - 8}" rx="3"/>`);
         let bx = x0 + 2;
         for (const mm of sl.models) {

@@ -3,8 +3,9 @@
  * the catalog: slice geometry, memory used, utilisation, teams, per-GPU-type and per-team figures.
  * Pure: the renderers only format a `PlanView`.
  */
-import { defaultPricePerGpuHour, findGpuType, findInstanceType, findMigProfile, pricePerGpuHour } from '../../constructs/catalog';
+import { findGpuType, findInstanceType, findMigProfile } from '../../constructs/catalog';
 import type { Fleet, ModelSpec } from '../../constructs/fleet/types';
+import { gpuTypePrice } from '../../constructs/planner/gpu-prices';
 import { teamConsumption } from '../../constructs/planner/team-consumption';
 import { nodePoolsOf, type TopologyNodePool } from '../../constructs/planner/topology';
 import type { Consumption, Plan, PlanGpu, PlanMigConfig, PlanSlice, TightBound } from '../../constructs/planner/types';
@@ -33,7 +34,7 @@ export interface SliceView {
   /** Sum of the models' shares. */
   readonly shareUsed: number;
   readonly models: readonly ModelOnSliceView[];
-  /** A cache slice of the cold pool: the router loads cold models into it on demand. */
+  /** A cache slice of the cold tier: the router loads cold models into it on demand. */
   readonly cache: boolean;
 }
 
@@ -110,8 +111,8 @@ export interface TeamView {
   readonly byGpuType?: Readonly<Record<string, number>>;
 }
 
-/** The cold pool of the plan (fleet `coldBelowRps`): models without a permanent seat. */
-export interface ColdPoolView {
+/** The cold tier of the plan (fleet `coldBelowRps`): models without a permanent seat. */
+export interface ColdTierView {
   readonly belowRps: number;
   readonly models: readonly { readonly name: string; readonly team: string; readonly rps: number }[];
   /** `gpu profile@start` of each cache slice. */
@@ -156,7 +157,7 @@ export interface PlanView {
   readonly noMig: number;
   readonly nodeConfigurations: number;
   readonly notes: readonly string[];
-  readonly cold?: ColdPoolView;
+  readonly cold?: ColdTierView;
 }
 
 /** Models placed in the plan but missing from the fleet get this team. */
@@ -170,12 +171,7 @@ export function buildPlanView(fleet: Fleet, plan: Plan, figures: ReadonlyMap<str
 
   const nodes = nodeViews(plan, gpus);
   const configs = nodeConfigurationsOf(plan);
-  const configsByType = new Map<string, Set<string>>();
-  for (const n of nodes) {
-    const set = configsByType.get(n.gpuType) ?? new Set<string>();
-    set.add(n.migConfig ?? `${n.gpuType}/${n.gpus.map((g) => layoutKey(g)).join('|')}`);
-    configsByType.set(n.gpuType, set);
-  }
+  const pools = topologyNodePools(plan);
 
   const typeNames = [...new Set(gpus.map((g) => g.type))].sort();
   const types = typeNames.map((type): GpuTypeView => {
@@ -188,8 +184,9 @@ export function buildPlanView(fleet: Fleet, plan: Plan, figures: ReadonlyMap<str
         for (const m of s.models) names.add(m.name);
       }
     }
-    const price = priceOf(type, fleet, nodes);
     const idle = sum(nodes.filter((n) => n.gpuType === type), (n) => n.idleGpus);
+    // the planner's prices (gpu-prices.ts): the fleet's price per GPU, else each node's instance price
+    const price = gpuTypePrice(fleet, type, nodes.map((n) => ({ gpuType: n.gpuType, instanceType: n.instanceType, paidGpus: n.gpus.length + n.idleGpus })), of.length + idle);
     const own: TypeFiguresInput = figures.get(type) ?? (typeNames.length === 1 && fleet.gpus.length === 1
       ? {
         lowerBound: plan.summary.lowerBound, dedicated: plan.summary.baselines.dedicated, noMig: plan.summary.baselines.noMig,
@@ -204,10 +201,11 @@ export function buildPlanView(fleet: Fleet, plan: Plan, figures: ReadonlyMap<str
       models: names.size,
       computeUtil: weighted(of, (g) => g.computeUtil),
       memoryUtil: ratio(sum(of, (g) => g.memoryUtil * g.memoryGiB), sum(of, (g) => g.memoryGiB)),
-      pricePerGpuHour: price,
-      costPerHour: costOf(type, fleet, nodes, of.length + idle),
+      pricePerGpuHour: price.pricePerGpuHour,
+      costPerHour: price.costPerHour,
       idleGpus: idle,
-      nodeConfigurations: configsByType.get(type)?.size ?? 0,
+      // the topology's node pools of the type (a plan without nodes: the configurations it lists)
+      nodeConfigurations: (pools ?? (plan.migConfigs ?? []).map((c) => ({ gpuType: c.gpuType }))).filter((p) => p.gpuType === type).length,
       ...own,
       ...(against !== undefined && against > 0 ? { ratio: of.length / against } : {}),
     };
@@ -271,7 +269,7 @@ export function savings(plan: number, baseline: number): number | undefined {
   return baseline > 0 ? 1 - plan / baseline : undefined;
 }
 
-function coldView(plan: Plan, models: Map<string, ModelSpec>): ColdPoolView | undefined {
+function coldView(plan: Plan, models: Map<string, ModelSpec>): ColdTierView | undefined {
   const c = plan.cold;
   if (!c) return undefined;
   return {
@@ -295,7 +293,7 @@ function gpuView(g: PlanGpu, fleet: Fleet, models: Map<string, ModelSpec>, cache
   const slices = [...g.slices]
     .sort((a, b) => a.start - b.start || a.profile.localeCompare(b.profile))
     .map((s) => sliceView(g, s, fleet, models, { axis, computeSlices, memoryGiB }, cacheGiB));
-  // a cache slice is held whole for the cold pool
+  // a cache slice is held whole for the cold tier
   const computeHeld = sum(slices, (s) => (s.cache ? 1 : Math.min(1, s.shareUsed)) * s.computeSlices);
   return {
     id: g.id,
@@ -375,12 +373,8 @@ function groupByNode(gpus: readonly GpuView[]): NodeView[] {
  * topology (no nodes, GPUs on unlisted nodes) shows the configurations it lists.
  */
 function nodeConfigurationsOf(plan: Plan): PlanMigConfig[] {
-  let pools: readonly TopologyNodePool[];
-  try {
-    pools = nodePoolsOf(plan).nodePools;
-  } catch {
-    return [...(plan.migConfigs ?? [])];
-  }
+  const pools = topologyNodePools(plan);
+  if (!pools) return [...(plan.migConfigs ?? [])];
   const order = (p: TopologyNodePool) => {
     const i = (plan.migConfigs ?? []).findIndex((c) => c.name === p.migConfig && c.gpuType === p.config.gpuType);
     return i < 0 ? Number.MAX_SAFE_INTEGER : i;
@@ -390,34 +384,13 @@ function nodeConfigurationsOf(plan: Plan): PlanMigConfig[] {
     .flatMap((p) => p.instanceTypes.map(({ instanceType, nodes }) => ({ ...p.config, instanceType, nodes })));
 }
 
-function layoutKey(g: GpuView): string {
-  return g.slices.map((s) => `${s.profile}@${s.start}`).join(',');
-}
-
-function priceOf(type: string, fleet: Fleet, nodes: readonly NodeView[]): number | undefined {
-  const declared = fleet.gpus.find((g) => g.type === type)?.pricePerGpuHour;
-  if (declared !== undefined) return declared;
-  const instance = nodes.find((n) => n.gpuType === type && n.instanceType)?.instanceType;
-  const it = instance ? findInstanceType(instance) : undefined;
-  const p = it ? pricePerGpuHour(it) : undefined;
-  return p ?? (findGpuType(type) ? defaultPricePerGpuHour(type) : undefined);
-}
-
-/** Cost per hour of a GPU type's nodes: each node at its own instance's price per GPU (the fleet's price wins). */
-function costOf(type: string, fleet: Fleet, nodes: readonly NodeView[], paidGpus: number): number | undefined {
-  const declared = fleet.gpus.find((g) => g.type === type)?.pricePerGpuHour;
-  const fallback = priceOf(type, fleet, nodes);
-  if (declared !== undefined || fallback === undefined) return fallback === undefined ? undefined : fallback * paidGpus;
-  let cost = 0;
-  let counted = 0;
-  for (const n of nodes.filter((x) => x.gpuType === type)) {
-    const it = n.instanceType ? findInstanceType(n.instanceType) : undefined;
-    const p = (it ? pricePerGpuHour(it) : undefined) ?? fallback;
-    const paid = n.gpus.length + n.idleGpus;
-    cost += p * paid;
-    counted += paid;
+/** The node pools of the plan's topology; undefined when its nodes do not describe one (no nodes, GPUs on unlisted nodes). */
+function topologyNodePools(plan: Plan): readonly TopologyNodePool[] | undefined {
+  try {
+    return nodePoolsOf(plan).nodePools;
+  } catch {
+    return undefined;
   }
-  return cost + fallback * Math.max(0, paidGpus - counted);
 }
 
 function sum<T>(xs: readonly T[], f: (x: T) => number): number {

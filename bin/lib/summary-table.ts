@@ -109,10 +109,10 @@ export function renderSummary(view: PlanView): string {
 
   if (view.cold) {
     const c = view.cold;
-    out.push('cold pool (router: loaded on demand, no permanent seat)');
+    out.push('cold tier (router: loaded on demand, no permanent seat)');
     out.push(`  ${c.models.length} models below ${num(c.belowRps)} rps: ${c.models.map((m) => `${m.name} (${num(m.rps, 1)})`).join(', ')}`);
     out.push(`  cache slices: ${c.slices.join(', ')}; ${num(c.cacheGiB, 1)} GiB for loaded models, hit-rate target ${pct(c.hitRateTarget)}`);
-    out.push(`  GPUs with a seat for every cold model: ${num(c.gpusWithSeats)}; with the cold pool: ${view.gpuCount} (${num(c.gpusSaved)} saved)`);
+    out.push(`  GPUs with a seat for every cold model: ${num(c.gpusWithSeats)}; with the cold tier: ${view.gpuCount} (${num(c.gpusSaved)} saved)`);
     out.push('');
   }
 

@@ -69,8 +69,10 @@ export async function runSynth(args: ParsedArgs): Promise<number> {
   const maxBytes = inputLimit(args, 'synth');
   const exists = checkOutDir(out);
 
+  /* eslint-disable @typescript-eslint/no-require-imports */
   const e = require('./engine') as typeof import('./engine');
   const k8s = require('../../constructs/k8s') as typeof import('../../constructs/k8s');
+  /* eslint-enable @typescript-eslint/no-require-imports */
   // both files are checked before either's problems are printed: one run lists everything wrong with the input
   const problems: string[] = [];
   let fleet: ReturnType<typeof e.loadFleet> | undefined;
@@ -103,7 +105,7 @@ export async function runSynth(args: ParsedArgs): Promise<number> {
     const lines = problemsOf(err);
     if (lines) throw new CliInputError(lines);
     if (err instanceof Error && err.constructor === Error) {
-      throw new CliInputError(err.message.split('\n').filter((l) => l.length > 0).map((l) => `cannot render fleet ${fleet!.name} on ${platformPath}: ${l}`));
+      throw new CliInputError(err.message.split('\n').filter((l) => l.length > 0).map((l) => `cannot render fleet ${fleet.name} on ${platformPath}: ${l}`));
     }
     throw err;
   }

@@ -94,8 +94,8 @@ export function placeProfiles(gpu: GpuType | string, profiles: readonly string[]
   if (items.reduce((s, p) => s + p.computeSlices, 0) > mig.computeSlices) return undefined;
   if (items.reduce((s, p) => s + p.memorySlices, 0) > mig.memorySlices) return undefined;
 
-  const starts: number[] = new Array(items.length);
-  const used: boolean[] = new Array(mig.memorySlices).fill(false);
+  const starts: number[] = new Array<number>(items.length);
+  const used: boolean[] = new Array<boolean>(mig.memorySlices).fill(false);
   const fits = (start: number, size: number): boolean => {
     for (let s = start; s < start + size; s++) if (s >= used.length || used[s]) return false;
     return true;

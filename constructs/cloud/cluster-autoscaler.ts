@@ -118,7 +118,7 @@ export class ClusterAutoscaler extends pulumi.ComponentResource {
     this.registerOutputs({ roleArn: this.role.arn });
   }
 
-  private static check(args: ClusterAutoscalerArgs): {} {
+  private static check(args: ClusterAutoscalerArgs): Record<string, never> {
     if (!args.cluster?.oidcProviderArn) {
       throw new Error('cluster: the cluster-autoscaler authenticates with IRSA and needs a cluster with an OIDC provider, got none');
     }

@@ -29,7 +29,7 @@ export class ClusterPrerequisites extends pulumi.ComponentResource {
   /** The resource of each install, by install name. */
   public readonly resources: ReadonlyMap<string, pulumi.Resource>;
 
-  private static check(args: ClusterPrerequisitesArgs): {} {
+  private static check(args: ClusterPrerequisitesArgs): Record<string, never> {
     if (!Array.isArray(args.installs)) throw new Error(`installs: expected an array of PREREQUISITE_INSTALLS entries, got ${typeof args.installs}`);
     const timeout = args.timeoutSeconds ?? 600;
     if (!Number.isInteger(timeout) || timeout < 60) throw new Error(`timeoutSeconds: expected an integer >= 60, got ${JSON.stringify(args.timeoutSeconds)}`);

@@ -184,7 +184,7 @@ export class GpuCluster extends pulumi.ComponentResource implements WorkloadIden
   public readonly nodeRoleDependencies: readonly pulumi.Resource[];
 
   /** Throws listing every problem of the args; returns the (empty) component inputs. */
-  private static check(name: string, args: GpuClusterArgs): {} {
+  private static check(name: string, args: GpuClusterArgs): Record<string, never> {
     const problems: string[] = [];
     const sys = args.systemNodeGroup ?? {};
     checkSize('systemNodeGroup.minSize', sys.minSize, 1, problems);
@@ -228,117 +228,22 @@ export class GpuCluster extends pulumi.ComponentResource implements WorkloadIden
   constructor(name: string, args: GpuClusterArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     // Validate before anything is registered, the component included.
     super(GpuCluster.TYPE, name, GpuCluster.check(name, args), opts);
-    const sys = args.systemNodeGroup ?? {};
-    const minSize = sys.minSize ?? 2;
-    const maxSize = sys.maxSize ?? Math.max(4, minSize);
-    const desiredSize = sys.desiredSize ?? minSize;
-    const existing = args.existingClusterName !== undefined;
-    this.created = !existing;
-    const tags = args.tags;
+    this.created = args.existingClusterName === undefined;
+    const { role, policies } = nodeRoleOf(this, name, args);
+    this.nodeRole = role;
+    this.nodeRoleArn = role.arn;
+    this.nodeRoleDependencies = policies;
 
-    this.nodeRole = new iam.Role(`${name}-node-role`, {
-      name: args.nodeRoleName,
-      assumeRolePolicy: assumeRole('ec2.amazonaws.com'),
-      description: 'gpufleet: EKS worker nodes',
-      tags,
-    }, { parent: this });
-    const nodePolicies = ['AmazonEKSWorkerNodePolicy', 'AmazonEKS_CNI_Policy', 'AmazonEC2ContainerRegistryReadOnly'].map((p) =>
-      new iam.RolePolicyAttachment(`${name}-node-${p}`, { role: this.nodeRole.name, policyArn: `${MANAGED_POLICY}/${p}` }, { parent: this }));
-    this.nodeRoleArn = this.nodeRole.arn;
-    this.nodeRoleDependencies = nodePolicies;
-
-    let kubeconfig: pulumi.Output<string>;
-    if (existing) {
-      const found = eks.getClusterOutput({ name: args.existingClusterName! }, { parent: this });
-      this.clusterName = found.name;
-      this.endpoint = found.endpoint;
-      this.certificateAuthorityData = found.certificateAuthorities.apply((c) => c[0].data);
-      this.oidcIssuerUrl = found.identities.apply((i) => i[0].oidcs[0].issuer);
-      this.subnetIds = args.subnetIds !== undefined ? pulumi.output(args.subnetIds) : found.vpcConfig.subnetIds;
-      this.oidcProviderArn = args.irsa === false ? undefined : args.oidcProviderArn !== undefined
-        ? pulumi.output(args.oidcProviderArn)
-        : iam.getOpenIdConnectProviderOutput({ url: this.oidcIssuerUrl }, { parent: this }).arn;
-      kubeconfig = args.kubeconfig !== undefined
-        ? pulumi.output(args.kubeconfig)
-        : pulumi.all([this.clusterName, this.endpoint, this.certificateAuthorityData, args.region])
-          .apply(([n, e, ca, r]) => eksKubeconfig(n, e, ca, r));
-    } else {
-      const subnetIds = args.subnetIds !== undefined
-        ? pulumi.output(args.subnetIds)
-        : ec2.getSubnetsOutput({ filters: [{ name: 'default-for-az', values: ['true'] }] }, { parent: this }).ids;
-      this.subnetIds = subnetIds;
-      const clusterRole = new iam.Role(`${name}-cluster-role`, {
-        assumeRolePolicy: assumeRole('eks.amazonaws.com'),
-        description: 'gpufleet: EKS control plane',
-        tags,
-      }, { parent: this });
-      const clusterPolicy = new iam.RolePolicyAttachment(`${name}-cluster-AmazonEKSClusterPolicy`, {
-        role: clusterRole.name,
-        policyArn: `${MANAGED_POLICY}/AmazonEKSClusterPolicy`,
-      }, { parent: this });
-      const cluster = new eks.Cluster(`${name}-eks`, {
-        name: args.clusterName,
-        version: args.version ?? '1.33',
-        roleArn: clusterRole.arn,
-        // The private endpoint is always on: nodes reach the API server inside the VPC, whatever the public side allows.
-        vpcConfig: {
-          subnetIds,
-          endpointPrivateAccess: true,
-          endpointPublicAccess: args.endpointPublicAccess ?? true,
-          // Explicit, so the posture shows in `pulumi preview` (EKS's own default is 0.0.0.0/0).
-          publicAccessCidrs: args.endpointPublicAccess === false ? undefined : [...(args.publicAccessCidrs ?? OPEN_TO_THE_INTERNET)],
-        },
-        accessConfig: { authenticationMode: 'API', bootstrapClusterCreatorAdminPermissions: true },
-        enabledClusterLogTypes: ['api', 'audit', 'authenticator'],
-        tags,
-      }, {
-        parent: this,
-        // The control plane needs its role's policy while it is created and deleted.
-        dependsOn: [clusterPolicy],
-      });
-      this.cluster = cluster;
-      this.clusterName = cluster.name;
-      this.endpoint = cluster.endpoint;
-      this.certificateAuthorityData = cluster.certificateAuthority.apply((c) => c.data ?? '');
-      this.oidcIssuerUrl = cluster.identities.apply((i) => i[0].oidcs[0].issuer);
-      if (args.irsa !== false) {
-        const oidc = new iam.OpenIdConnectProvider(`${name}-oidc`, {
-          url: this.oidcIssuerUrl,
-          clientIdLists: ['sts.amazonaws.com'],
-          tags,
-        }, { parent: this });
-        this.oidcProviderArn = oidc.arn;
-      }
-      this.systemNodeGroup = new eks.NodeGroup(`${name}-system`, {
-        clusterName: cluster.name,
-        nodeRoleArn: this.nodeRole.arn,
-        subnetIds,
-        amiType: 'AL2023_x86_64_STANDARD',
-        instanceTypes: [sys.instanceType ?? 'm6i.xlarge'],
-        diskSize: sys.diskSize ?? 50,
-        scalingConfig: { minSize, maxSize, desiredSize },
-        labels: { [POOL_LABEL]: 'system' },
-        tags,
-      }, {
-        parent: this,
-        // Nodes cannot join without the worker, CNI and registry policies on their role.
-        dependsOn: nodePolicies,
-        ignoreChanges: ['scalingConfig.desiredSize'],
-      });
-      new eks.Addon(`${name}-pod-identity-agent`, {
-        clusterName: cluster.name,
-        addonName: 'eks-pod-identity-agent',
-        resolveConflictsOnCreate: 'OVERWRITE',
-        tags,
-      }, {
-        parent: this,
-        // The agent is a DaemonSet: the add-on only becomes ACTIVE once nodes exist.
-        dependsOn: [this.systemNodeGroup],
-      });
-      kubeconfig = pulumi.all([cluster.name, cluster.endpoint, this.certificateAuthorityData, args.region])
-        .apply(([n, e, ca, r]) => eksKubeconfig(n, e, ca, r));
-    }
-    this.kubeconfig = pulumi.secret(kubeconfig);
+    const c = this.created ? newCluster(this, name, args, role, policies) : existingCluster(this, args);
+    this.clusterName = c.clusterName;
+    this.endpoint = c.endpoint;
+    this.certificateAuthorityData = c.certificateAuthorityData;
+    this.oidcIssuerUrl = c.oidcIssuerUrl;
+    this.subnetIds = c.subnetIds;
+    this.oidcProviderArn = c.oidcProviderArn;
+    this.cluster = c.cluster;
+    this.systemNodeGroup = c.systemNodeGroup;
+    this.kubeconfig = pulumi.secret(c.kubeconfig);
     this.provider = new KubernetesProvider(`${name}-k8s`, {
       kubeconfig: this.kubeconfig,
       enableServerSideApply: true,
@@ -356,4 +261,143 @@ export class GpuCluster extends pulumi.ComponentResource implements WorkloadIden
       kubeconfig: this.kubeconfig,
     });
   }
+}
+
+/** What the component exposes of its cluster, new or existing. */
+interface ClusterOutputs {
+  readonly clusterName: pulumi.Output<string>;
+  readonly endpoint: pulumi.Output<string>;
+  readonly certificateAuthorityData: pulumi.Output<string>;
+  readonly oidcIssuerUrl: pulumi.Output<string>;
+  readonly subnetIds: pulumi.Output<string[]>;
+  readonly oidcProviderArn?: pulumi.Output<string>;
+  /** Not yet secret. */
+  readonly kubeconfig: pulumi.Output<string>;
+  readonly cluster?: eks.Cluster;
+  readonly systemNodeGroup?: eks.NodeGroup;
+}
+
+/** The GPU nodes' IAM role and its managed policy attachments (worker, CNI, registry read-only). */
+function nodeRoleOf(parent: pulumi.Resource, name: string, args: GpuClusterArgs): { role: iam.Role; policies: iam.RolePolicyAttachment[] } {
+  const role = new iam.Role(`${name}-node-role`, {
+    name: args.nodeRoleName,
+    assumeRolePolicy: assumeRole('ec2.amazonaws.com'),
+    description: 'gpufleet: EKS worker nodes',
+    tags: args.tags,
+  }, { parent });
+  const policies = ['AmazonEKSWorkerNodePolicy', 'AmazonEKS_CNI_Policy', 'AmazonEC2ContainerRegistryReadOnly'].map((p) =>
+    new iam.RolePolicyAttachment(`${name}-node-${p}`, { role: role.name, policyArn: `${MANAGED_POLICY}/${p}` }, { parent }));
+  return { role, policies };
+}
+
+/** An existing cluster, looked up by name: its endpoint, issuer, subnets, IRSA provider (given or looked up) and kubeconfig (given or generated). */
+function existingCluster(parent: pulumi.Resource, args: GpuClusterArgs): ClusterOutputs {
+  const found = eks.getClusterOutput({ name: args.existingClusterName! }, { parent });
+  const clusterName = found.name;
+  const endpoint = found.endpoint;
+  const certificateAuthorityData = found.certificateAuthorities.apply((c) => c[0].data);
+  const oidcIssuerUrl = found.identities.apply((i) => i[0].oidcs[0].issuer);
+  const subnetIds = args.subnetIds !== undefined ? pulumi.output(args.subnetIds) : found.vpcConfig.subnetIds;
+  const oidcProviderArn = args.irsa === false ? undefined : args.oidcProviderArn !== undefined
+    ? pulumi.output(args.oidcProviderArn)
+    : iam.getOpenIdConnectProviderOutput({ url: oidcIssuerUrl }, { parent }).arn;
+  const kubeconfig = args.kubeconfig !== undefined
+    ? pulumi.output(args.kubeconfig)
+    : pulumi.all([clusterName, endpoint, certificateAuthorityData, args.region])
+      .apply(([n, e, ca, r]) => eksKubeconfig(n, e, ca, r));
+  return { clusterName, endpoint, certificateAuthorityData, oidcIssuerUrl, subnetIds, oidcProviderArn, kubeconfig };
+}
+
+/** A new cluster: control plane, IRSA provider (unless `irsa: false`), system node group, Pod Identity agent, kubeconfig. */
+function newCluster(parent: pulumi.Resource, name: string, args: GpuClusterArgs, nodeRole: iam.Role, nodePolicies: iam.RolePolicyAttachment[]): ClusterOutputs {
+  const tags = args.tags;
+  const subnetIds = args.subnetIds !== undefined
+    ? pulumi.output(args.subnetIds)
+    : ec2.getSubnetsOutput({ filters: [{ name: 'default-for-az', values: ['true'] }] }, { parent }).ids;
+  const cluster = controlPlane(parent, name, args, subnetIds);
+  const certificateAuthorityData = cluster.certificateAuthority.apply((c) => c.data ?? '');
+  const oidcIssuerUrl = cluster.identities.apply((i) => i[0].oidcs[0].issuer);
+  const oidcProviderArn = args.irsa === false ? undefined : new iam.OpenIdConnectProvider(`${name}-oidc`, {
+    url: oidcIssuerUrl,
+    clientIdLists: ['sts.amazonaws.com'],
+    tags,
+  }, { parent }).arn;
+  const systemNodeGroup = systemNodeGroupOf(parent, name, args, cluster, nodeRole, nodePolicies, subnetIds);
+  new eks.Addon(`${name}-pod-identity-agent`, {
+    clusterName: cluster.name,
+    addonName: 'eks-pod-identity-agent',
+    resolveConflictsOnCreate: 'OVERWRITE',
+    tags,
+  }, {
+    parent,
+    // The agent is a DaemonSet: the add-on only becomes ACTIVE once nodes exist.
+    dependsOn: [systemNodeGroup],
+  });
+  const kubeconfig = pulumi.all([cluster.name, cluster.endpoint, certificateAuthorityData, args.region])
+    .apply(([n, e, ca, r]) => eksKubeconfig(n, e, ca, r));
+  return {
+    clusterName: cluster.name, endpoint: cluster.endpoint, certificateAuthorityData, oidcIssuerUrl, subnetIds,
+    oidcProviderArn, kubeconfig, cluster, systemNodeGroup,
+  };
+}
+
+/** The EKS control plane and its IAM role: private endpoint always on, the public one as the args allow, API authentication, control-plane logs. */
+function controlPlane(parent: pulumi.Resource, name: string, args: GpuClusterArgs, subnetIds: pulumi.Output<string[]>): eks.Cluster {
+  const tags = args.tags;
+  const clusterRole = new iam.Role(`${name}-cluster-role`, {
+    assumeRolePolicy: assumeRole('eks.amazonaws.com'),
+    description: 'gpufleet: EKS control plane',
+    tags,
+  }, { parent });
+  const clusterPolicy = new iam.RolePolicyAttachment(`${name}-cluster-AmazonEKSClusterPolicy`, {
+    role: clusterRole.name,
+    policyArn: `${MANAGED_POLICY}/AmazonEKSClusterPolicy`,
+  }, { parent });
+  return new eks.Cluster(`${name}-eks`, {
+    name: args.clusterName,
+    version: args.version ?? '1.33',
+    roleArn: clusterRole.arn,
+    // The private endpoint is always on: nodes reach the API server inside the VPC, whatever the public side allows.
+    vpcConfig: {
+      subnetIds,
+      endpointPrivateAccess: true,
+      endpointPublicAccess: args.endpointPublicAccess ?? true,
+      // Explicit, so the posture shows in `pulumi preview` (EKS's own default is 0.0.0.0/0).
+      publicAccessCidrs: args.endpointPublicAccess === false ? undefined : [...(args.publicAccessCidrs ?? OPEN_TO_THE_INTERNET)],
+    },
+    accessConfig: { authenticationMode: 'API', bootstrapClusterCreatorAdminPermissions: true },
+    enabledClusterLogTypes: ['api', 'audit', 'authenticator'],
+    tags,
+  }, {
+    parent,
+    // The control plane needs its role's policy while it is created and deleted.
+    dependsOn: [clusterPolicy],
+  });
+}
+
+/** The system node group (cluster add-ons, GPU operator, routers), sized by `systemNodeGroup`. */
+function systemNodeGroupOf(
+  parent: pulumi.Resource, name: string, args: GpuClusterArgs, cluster: eks.Cluster, nodeRole: iam.Role,
+  nodePolicies: iam.RolePolicyAttachment[], subnetIds: pulumi.Output<string[]>,
+): eks.NodeGroup {
+  const sys = args.systemNodeGroup ?? {};
+  const minSize = sys.minSize ?? 2;
+  const maxSize = sys.maxSize ?? Math.max(4, minSize);
+  const desiredSize = sys.desiredSize ?? minSize;
+  return new eks.NodeGroup(`${name}-system`, {
+    clusterName: cluster.name,
+    nodeRoleArn: nodeRole.arn,
+    subnetIds,
+    amiType: 'AL2023_x86_64_STANDARD',
+    instanceTypes: [sys.instanceType ?? 'm6i.xlarge'],
+    diskSize: sys.diskSize ?? 50,
+    scalingConfig: { minSize, maxSize, desiredSize },
+    labels: { [POOL_LABEL]: 'system' },
+    tags: args.tags,
+  }, {
+    parent,
+    // Nodes cannot join without the worker, CNI and registry policies on their role.
+    dependsOn: nodePolicies,
+    ignoreChanges: ['scalingConfig.desiredSize'],
+  });
 }

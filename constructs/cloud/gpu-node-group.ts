@@ -271,7 +271,7 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
     return p;
   }
 
-  private static check(args: GpuNodeGroupArgs): {} {
+  private static check(args: GpuNodeGroupArgs): Record<string, never> {
     const problems = GpuNodeGroup.problems(args);
     if (problems.length > 0) throw new Error(problems.join('; '));
     return {};

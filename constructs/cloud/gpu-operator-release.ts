@@ -47,7 +47,7 @@ export class GpuOperatorRelease extends pulumi.ComponentResource {
   /** Release status (name, revision, status) as Helm reports it. */
   public readonly status: pulumi.Output<k8sOutput.helm.v3.ReleaseStatus>;
 
-  private static check(args: GpuOperatorReleaseArgs): {} {
+  private static check(args: GpuOperatorReleaseArgs): Record<string, never> {
     const namespace = args.namespace ?? 'gpu-operator';
     if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) {
       throw new Error(`namespace: expected a DNS-1123 label, got ${JSON.stringify(namespace)}`);

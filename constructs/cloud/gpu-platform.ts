@@ -139,7 +139,7 @@ export class GpuPlatform extends pulumi.ComponentResource {
     return planApiGroups(args.objects.filter((o) => !skip.has(o)), has, undefined, new Set(['nvidia.com'])).installs;
   }
 
-  private static check(args: GpuPlatformArgs): {} {
+  private static check(args: GpuPlatformArgs): Record<string, never> {
     const problems = GpuPlatform.problems(args);
     if (problems.length > 0) throw new Error(problems.join('; '));
     return {};

@@ -21,10 +21,10 @@ export interface PolicyDocument {
 
 /** Deep copy with the keys of every object sorted (arrays keep their order). */
 export function sortKeys<T>(value: T): T {
-  if (Array.isArray(value)) return value.map((v) => sortKeys(v)) as unknown as T;
+  if (Array.isArray(value)) return (value as unknown[]).map((v) => sortKeys(v)) as unknown as T;
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value as Record<string, unknown>).sort()) {
+    for (const key of Object.keys(value).sort()) {
       out[key] = sortKeys((value as Record<string, unknown>)[key]);
     }
     return out as T;

@@ -147,7 +147,7 @@ export class ModelRepositoryBucket extends pulumi.ComponentResource {
   }
 
   /** Throws on invalid args; returns the (empty) component inputs. */
-  private static check(args: ModelRepositoryBucketArgs): {} {
+  private static check(args: ModelRepositoryBucketArgs): Record<string, never> {
     const prefix = args.prefix ?? 'models';
     if (!S3_KEY_PREFIX.test(prefix)) {
       throw new Error(`prefix: expected object key segments joined by '/' without leading or trailing '/' or '*', got ${JSON.stringify(prefix)}`);

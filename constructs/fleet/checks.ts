@@ -35,7 +35,7 @@ export class Problems {
 
   /** A list, else a problem. */
   array(path: string, value: unknown): unknown[] | undefined {
-    if (Array.isArray(value)) return value;
+    if (Array.isArray(value)) return value as unknown[];
     this.add(`${path}: expected a list, got ${describeValue(value)}`);
     return undefined;
   }

@@ -78,7 +78,7 @@ function countValueKeys(value: unknown): number {
   let n = 0;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const v = value[i];
+      const v: unknown = value[i];
       if (v !== null && typeof v === 'object') n += countValueKeys(v);
     }
     return n;

@@ -154,7 +154,7 @@ function checkModel(p: Problems, raw: unknown, index: number, listed: ReadonlyMa
     const problem = dns1123LabelProblem(`${path}.name`, name);
     if (problem) p.add(problem);
     else if (names.has(name as string)) {
-      p.add(`${path}.name: duplicate model name "${name}" (also models[${names.get(name as string)}])`);
+      p.add(`${path}.name: duplicate model name "${name as string}" (also models[${names.get(name as string)}])`);
     } else names.set(name as string, index);
   }
   const team = p.required(path, o, 'team', 'a DNS-1123 label');
@@ -184,7 +184,6 @@ function checkModel(p: Problems, raw: unknown, index: number, listed: ReadonlyMa
   if (profiles && profiles.length > L.maxProfilesPerModel) {
     p.add(`${path}.profiles: expected at most ${L.maxProfilesPerModel} entries, got ${profiles.length}`);
   }
-  let valid = 0;
   let largest: { batch: number; index: number } | undefined;
   // per GPU type, (slice, batch, instances) -> first row; numeric keys, no string per row
   const seen = new Map<string, Map<number | string, number>>();
@@ -193,7 +192,6 @@ function checkModel(p: Problems, raw: unknown, index: number, listed: ReadonlyMa
     const entry = list[j];
     // the common case, a valid row, is checked without building a path or a message
     if (!profileIsValid(entry, listed) && !checkProfile(p, entry, `${path}.profiles[${j}]`, listed)) continue;
-    valid++;
     const e = entry as ProfileEntry;
     let perGpu = seen.get(e.gpu);
     if (!perGpu) { perGpu = new Map(); seen.set(e.gpu, perGpu); }

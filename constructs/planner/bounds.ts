@@ -6,7 +6,7 @@ import type { Fleet, ModelSpec } from '../fleet/types';
 import { budgetOf, rawEntries } from './entries';
 import { GpuOption, resolveGpuOptions } from './gpu-options';
 import { PlanError } from './plan-error';
-import { COLD_HIT_RATE } from './cold-pool';
+import { COLD_HIT_RATE } from './cold-tier';
 
 export { baselines, noMigPacking } from './baselines';
 export type { Baselines } from './baselines';
@@ -92,7 +92,7 @@ export function demandProblems(fleet: Fleet, utilizationTarget = 1): string[] {
  * by the GPU's compute slices; (b) memory: sum of `memoryGiB` / the GPU's memory.
  * With several GPU types each model counts on the type where it needs the fewest GPUs (and memory
  * divides by the largest GPU), so the bound holds for any mix of types the plan may choose.
- * With `coldBelowRps`, cold models count in (b) only as far as the cold pool keeps them loaded
+ * With `coldBelowRps`, cold models count in (b) only as far as the cold tier keeps them loaded
  * (the most requested ones covering the hit-rate target).
  */
 export function lowerBound(fleet: Fleet): number {

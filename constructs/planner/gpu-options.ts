@@ -121,14 +121,14 @@ export function resolveGpuOption(g: FleetGpu, index: number): GpuOption {
   const nodeOptions = [...bySize.values()].sort((a, b) => b.gpusPerNode - a.gpusPerNode);
   if (nodeOptions.length === 0) nodeOptions.push({ instanceType: `${g.type.toLowerCase()}-node`, gpusPerNode: 1, pricePerGpuHour: explicit ?? 0 });
   const price = Math.min(...nodeOptions.map((o) => o.pricePerGpuHour));
-  const computeSlices = mig ? gpu.mig!.computeSlices : 7;
+  const computeSlices = mig ? gpu.mig.computeSlices : 7;
   const shapes: SliceShape[] = [];
   if (mig) {
     for (const p of usableMigProfiles(gpu)) {
       shapes.push({
         profile: p.name,
         entrySlice: p.computeSlices,
-        computeFraction: p.computeSlices / gpu.mig!.computeSlices,
+        computeFraction: p.computeSlices / gpu.mig.computeSlices,
         computeSlices: p.computeSlices,
         memoryGiB: p.memoryGiB,
         memorySlices: p.memorySlices,
@@ -148,7 +148,7 @@ export function resolveGpuOption(g: FleetGpu, index: number): GpuOption {
     priceKnown,
     nodeOptions,
     computeSlices,
-    memorySlices: mig ? gpu.mig!.memorySlices : 0,
+    memorySlices: mig ? gpu.mig.memorySlices : 0,
     shapes,
     index,
   };
@@ -189,8 +189,8 @@ export function nodeMix(opt: GpuOption, gpus: number): NodeMix {
     let bp = -1;
     ns.forEach((o, k) => {
       const prev = Math.max(0, g - o.gpusPerNode);
-      const c = t!.cost[prev] + Math.round(o.pricePerGpuHour * o.gpusPerNode * MICRO);
-      const nn = t!.nodes[prev] + 1;
+      const c = t.cost[prev] + Math.round(o.pricePerGpuHour * o.gpusPerNode * MICRO);
+      const nn = t.nodes[prev] + 1;
       if (c < bc || (c === bc && nn < bn)) { bc = c; bn = nn; bp = k; }
     });
     t.cost.push(bc);

@@ -71,7 +71,7 @@ export function layoutFill(
       if (value > bestValue + 1e-9) {
         bestValue = value;
         bestLayout = li;
-        bestPicks = order.map(({ k }, j) => ({ ...picks[j], k })) as (Pick & { k: number })[];
+        bestPicks = order.map(({ k }, j) => ({ ...picks[j], k }));
       }
     });
     if (!bestPicks || bestValue < threshold) break;

@@ -202,9 +202,9 @@ export function repairPacking(
     repairTrace.log?.(`k=${pick.length} items=${items.length} need=${need.toFixed(2)} patterns=${patterns.length} `
       + `(${opt.shapes.map((_, si) => patterns.filter((p) => p.shapeIndex === si).length).join('/')}) realised=${!!repacked} ok=${ok}`);
     if (!ok) continue;
-    for (const g of repacked!.gpus) id.set(g, nextId++);
-    gpus = [...gpus.filter((g) => !chosen.has(g)), ...repacked!.gpus];
-    slices = [...slices.filter((s) => !chosen.has(s.gpu)), ...repacked!.slices];
+    for (const g of repacked.gpus) id.set(g, nextId++);
+    gpus = [...gpus.filter((g) => !chosen.has(g)), ...repacked.gpus];
+    slices = [...slices.filter((s) => !chosen.has(s.gpu)), ...repacked.slices];
     improvements++;
     tried.clear();
     emptiestK = 2;

@@ -13,6 +13,7 @@
  * (branch-and-bound nodes, simplex iterations), never a clock, so the same model always gives the
  * same answer. A wall-clock `time_limit` is set only as a safety net far above any expected solve.
  */
+import { setFlagsFromString } from 'v8';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'worker_threads';
 import type { MessagePort } from 'worker_threads';
 
@@ -161,7 +162,7 @@ export interface WarmUpOptions {
 
 /** Starts the solver worker now (it loads HiGHS in parallel with whatever runs next). Idempotent. */
 export function warmUpSolver(options: WarmUpOptions = {}): void {
-  if (options.baselineCompiler && !bridge) require('v8').setFlagsFromString('--liftoff-only');
+  if (options.baselineCompiler && !bridge) setFlagsFromString('--liftoff-only');
   startBridge();
 }
 

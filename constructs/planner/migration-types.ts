@@ -28,7 +28,7 @@ export interface MigrationServer {
   readonly profile: string;
   /** Sorted by name; empty for a cache server. */
   readonly models: readonly ServerModel[];
-  /** A cache server of the cold pool: the router loads cold models into it on demand. */
+  /** A cache server of the cold tier: the router loads cold models into it on demand. */
   readonly cache?: boolean;
   /** Started only to carry traffic while the migration needs it; stopped before the end. */
   readonly temporary?: boolean;
@@ -46,7 +46,7 @@ export interface MigrationNode {
   readonly temporary?: boolean;
 }
 
-/** Where the router sends one model's traffic: a fraction per server (`cold` = the router's cold pool). */
+/** Where the router sends one model's traffic: a fraction per server (`cold` = the router's cold tier). */
 export interface RouteWeight {
   /** A server id, or `cold`. */
   readonly server: string;
@@ -54,7 +54,7 @@ export interface RouteWeight {
   readonly weight: number;
 }
 
-/** The id of the cold pool in routes: the model router loads the model into a cache server on demand. */
+/** The id of the cold tier in routes: the model router loads the model into a cache server on demand. */
 export const COLD_ROUTE = 'cold';
 
 export type MigrationAction =

@@ -11,7 +11,8 @@
  */
 import type { Fleet } from '../fleet/types';
 import { matchServers } from './plan-changes';
-import { entryFor, gpusPerInstance, nodeDevices, serverKey } from './placement-entry';
+import { gpusPerInstance, nodeDevices, serverKey } from './placement-entry';
+import { World } from './migration-world';
 import {
   COLD_ROUTE, type Migration, type MigrationAction, type MigrationNode, type MigrationServer, type MigrationStep,
   type MigrationStepKind, type ModelCapacity, type RouteWeight,
@@ -77,83 +78,114 @@ export function floorOf(fleet: Fleet, o: MigrationOptions, model: string): numbe
   return o.floors?.[model] ?? spec.rps * (o.floor ?? 1);
 }
 
-class World {
-  readonly nodes = new Map<string, { node: MigrationNode; cordoned: boolean }>();
-  readonly servers = new Map<string, MigrationServer>();
-  readonly routes = new Map<string, RouteWeight[]>();
-  readonly shares = new Map<string, Map<string, number>>();
-  gpus = 0;
-  peak = 0;
+/** The two plans' nodes and servers, paired: kept servers keep their running id, new ones get a fresh one. */
+interface Pairing {
+  readonly runNodes: MigrationNode[];
+  readonly tgtNodes: Map<string, MigrationNode>;
+  readonly runServers: PlannedServer[];
+  readonly tgtServers: PlannedServer[];
+  /** Nodes of both plans whose layout changes: re-cut in place once empty. */
+  readonly recutNodes: string[];
+  /** Target servers that do not run yet. */
+  readonly onlyB: PlannedServer[];
+  /** Target server → its id in the world (kept servers keep their running id). */
+  readonly worldId: Map<PlannedServer, string>;
+  /** Running servers the target keeps. */
+  readonly keptIds: Set<string>;
+  /** A server id not used yet, from `base`. */
+  readonly uniqueId: (base: string) => string;
+}
 
-  constructor(private readonly fleet: Fleet) {}
-
-  private readonly thrCache = new Map<string, number>();
-  thr(model: string, s: MigrationServer): number {
-    const k = `${model}|${s.id}`;
-    let v = this.thrCache.get(k);
-    if (v === undefined) {
-      const spec = this.fleet.models.find((m) => m.name === model);
-      const sm = s.models.find((m) => m.name === model);
-      v = spec && sm ? entryFor(spec, s.gpuType, s.profile, sm.batch, sm.instances)?.throughput ?? 0 : 0;
-      this.thrCache.set(k, v);
-    }
-    return v;
-  }
-
-  caches(): number {
-    return [...this.servers.values()].filter((s) => s.cache).length;
-  }
-
-  capacity(model: string, coldNeed: number, demand: number): number {
-    let c = 0;
-    for (const w of this.routes.get(model) ?? []) {
-      if (w.server === COLD_ROUTE) { c += this.caches() >= coldNeed ? demand : 0; continue; }
-      const s = this.servers.get(w.server);
-      if (s) c += (this.shares.get(s.id)?.get(model) ?? 0) * this.thr(model, s);
-    }
-    return c;
-  }
-
-  free(node: string, profile: string): number {
-    const n = this.nodes.get(node);
-    if (!n) return 0;
-    const total = n.node.gpus.reduce((a, d) => a + d.filter((p) => p === profile).length, 0);
-    const used = [...this.servers.values()].filter((s) => s.node === node && s.profile === profile).length;
-    return total - used;
-  }
-
-  apply(a: MigrationAction): void {
-    switch (a.kind) {
-      case 'add-node': this.nodes.set(a.node.name, { node: a.node, cordoned: false }); this.gpus += a.node.gpus.length; break;
-      case 'cordon': this.nodes.get(a.node)!.cordoned = true; break;
-      case 'uncordon': this.nodes.get(a.node)!.cordoned = false; break;
-      case 'start-server':
-        this.servers.set(a.server.id, a.server);
-        this.shares.set(a.server.id, new Map(a.server.models.map((m) => [m.name, m.share])));
-        break;
-      case 'route':
-        if (a.weights.length === 0) this.routes.delete(a.model);
-        else this.routes.set(a.model, [...a.weights]);
-        for (const x of a.shares ?? []) this.shares.get(x.server)!.set(a.model, x.share);
-        break;
-      case 'stop-server': this.servers.delete(a.server); this.shares.delete(a.server); break;
-      case 'recut': { const n = this.nodes.get(a.node)!; n.node = { ...n.node, migConfig: a.migConfig, gpus: a.gpus }; break; }
-      case 'remove-node': this.gpus -= this.nodes.get(a.node)!.node.gpus.length; this.nodes.delete(a.node); break;
-    }
-    this.peak = Math.max(this.peak, this.gpus);
-  }
-
-  routedTo(server: string): boolean {
-    for (const ws of this.routes.values()) if (ws.some((w) => w.server === server)) return true;
-    return false;
-  }
+/** One migration being generated: the world its steps change, the target it moves to, the steps so far. */
+interface MigrationRun extends Pairing {
+  readonly fleet: Fleet;
+  readonly options: MigrationOptions;
+  readonly world: World;
+  /** Every model of either plan or the fleet, sorted. */
+  readonly models: string[];
+  readonly demand: Map<string, number>;
+  readonly coldAfter: Set<string>;
+  /** Cache servers the cold route needs to count as capacity. */
+  readonly coldNeed: number;
+  /** Target servers by model. */
+  readonly tgtOf: Map<string, PlannedServer[]>;
+  /** Target servers not started yet. */
+  readonly pending: Set<PlannedServer>;
+  readonly removedNodes: string[];
+  readonly recutDone: Set<string>;
+  /** Per model, the capacity it must keep at the next step. */
+  readonly need: Map<string, number>;
+  readonly steps: MigrationStep[];
+  readonly counts: { tempNodes: number; tempServers: number; gpusRecut: number };
 }
 
 /** The migration from `running` to `target` for `fleet`; throws when no safe order is found (a bug). */
 export function planMigration(fleet: Fleet, running: Plan, target: Plan, options: MigrationOptions = {}): Migration {
   const problems = checkOptions(fleet, options);
   if (problems.length > 0) throw new Error(problems.join('\n'));
+  const pairing = pairServers(running, target);
+  const { runNodes, runServers, tgtServers, tgtNodes, recutNodes } = pairing;
   const world = new World(fleet);
+  const coldBefore = new Set((running.cold?.models ?? []).map((m) => m.name));
+  const models = [...new Set([...runServers.flatMap((s) => [...s.rps.keys()]), ...coldBefore, ...fleet.models.map((m) => m.name)])].sort();
+  loadRunningPlan(world, runNodes, runServers, models, coldBefore);
+  const serversBefore = runServers.map((s) => s.server);
+  const routesBefore = models.filter((m) => world.routes.has(m)).map((m) => ({ model: m, weights: world.routes.get(m)! }));
+  const gpusBefore = world.gpus;
+
+  const runCaches = runServers.filter((s) => s.server.cache).length;
+  const tgtCaches = tgtServers.filter((s) => s.server.cache).length;
+  const tgtOf = new Map<string, PlannedServer[]>();
+  for (const t of tgtServers) for (const m of t.rps.keys()) tgtOf.set(m, [...(tgtOf.get(m) ?? []), t]);
+  const run: MigrationRun = {
+    ...pairing, fleet, options, world, models,
+    demand: new Map(fleet.models.map((m) => [m.name, m.rps])),
+    coldAfter: new Set((target.cold?.models ?? []).map((m) => m.name)),
+    coldNeed: Math.max(1, Math.min(runCaches, tgtCaches)),
+    tgtOf,
+    pending: new Set(pairing.onlyB),
+    removedNodes: runNodes.filter((n) => !tgtNodes.has(n.name)).map((n) => n.name),
+    recutDone: new Set(),
+    need: new Map(),
+    steps: [],
+    counts: { tempNodes: 0, tempServers: 0, gpusRecut: 0 },
+  };
+  const capAtStart = new Map(models.map((m) => [m, capacityOf(run, m)]));
+  for (const m of models) run.need.set(m, Math.min(floorOf(fleet, options, m), capAtStart.get(m)!));
+
+  emitStep(run, 'cordon', 'cordon the nodes that leave or are re-cut: no new server lands there', [...run.removedNodes, ...recutNodes].sort().map((node) => ({ kind: 'cordon', node })), []);
+  const added = [...tgtNodes.values()].filter((n) => !world.nodes.has(n.name)).sort((x, y) => (x.name < y.name ? -1 : 1));
+  emitStep(run, 'add-nodes', `add ${added.length} node(s) with their layouts`, added.map((node) => ({ kind: 'add-node', node })), waitNodes(added));
+  stepUntilTarget(run);
+
+  const { steps, demand, counts } = run;
+  const summary = {
+    steps: steps.length,
+    modelsMoved: movedModels(steps, serversBefore, demand),
+    modelsAdded: fleet.models.filter((m) => !runServers.some((s) => s.rps.has(m.name)) && !coldBefore.has(m.name)).length,
+    modelsRemoved: models.filter((m) => !demand.has(m)).length,
+    serversStarted: steps.reduce((x, s) => x + s.actions.filter((y) => y.kind === 'start-server').length, 0),
+    serversStopped: steps.reduce((x, s) => x + s.actions.filter((y) => y.kind === 'stop-server').length, 0),
+    temporaryServers: counts.tempServers,
+    nodesAdded: added.length,
+    nodesRemoved: run.removedNodes.length,
+    temporaryNodes: counts.tempNodes,
+    nodesRecut: recutNodes.length,
+    gpusRecut: counts.gpusRecut,
+    gpusBefore,
+    gpusAfter: world.gpus,
+    peakGpus: world.peak,
+    extraGpus: world.peak - Math.max(gpusBefore, world.gpus),
+    ...demandFigures(steps, models.map((m) => ({ m, before: capAtStart.get(m)!, demand: demand.get(m) ?? 0 }))),
+  };
+  return { fleet: fleet.name, floor: options.floor ?? 1, nodesBefore: runNodes, serversBefore, routesBefore, steps, summary };
+}
+
+/**
+ * The nodes and servers of both plans, paired: servers on nodes re-cut in place are never kept (a node must be
+ * empty to be re-cut); the others are matched by node and slot.
+ */
+function pairServers(running: Plan, target: Plan): Pairing {
   const runNodes = planNodes(running);
   const tgtNodes = new Map(planNodes(target).map((n) => [n.name, n]));
   const used = new Set<string>();
@@ -175,12 +207,13 @@ export function planMigration(fleet: Fleet, running: Plan, target: Plan, options
     t.server = { ...t.server, id };
   }
   const keptIds = new Set(kept.map(([r]) => r.server.id));
+  return { runNodes, tgtNodes, runServers, tgtServers, recutNodes, onlyB, worldId, keptIds, uniqueId };
+}
 
+/** The world as the running plan leaves it: its nodes, its servers, each model routed by its planned rps (cold models to the cold route). */
+function loadRunningPlan(world: World, runNodes: readonly MigrationNode[], runServers: readonly PlannedServer[], models: readonly string[], coldBefore: ReadonlySet<string>): void {
   for (const n of runNodes) world.apply({ kind: 'add-node', node: n });
   for (const s of runServers) world.apply({ kind: 'start-server', server: s.server });
-  const coldBefore = new Set((running.cold?.models ?? []).map((m) => m.name));
-  const coldAfter = new Set((target.cold?.models ?? []).map((m) => m.name));
-  const models = [...new Set([...runServers.flatMap((s) => [...s.rps.keys()]), ...coldBefore, ...fleet.models.map((m) => m.name)])].sort();
   for (const m of models) {
     const ws = runServers.filter((s) => s.rps.has(m));
     const total = ws.reduce((a, s) => a + s.rps.get(m)!, 0);
@@ -189,233 +222,242 @@ export function planMigration(fleet: Fleet, running: Plan, target: Plan, options
     if (weights.length > 0) world.apply({ kind: 'route', model: m, weights });
   }
   world.peak = world.gpus;
-  const nodesBefore = runNodes;
-  const serversBefore = runServers.map((s) => s.server);
-  const routesBefore = models.filter((m) => world.routes.has(m)).map((m) => ({ model: m, weights: world.routes.get(m)! }));
-  const gpusBefore = world.gpus;
+}
 
-  const demand = new Map(fleet.models.map((m) => [m.name, m.rps]));
-  const runCaches = runServers.filter((s) => s.server.cache).length;
-  const tgtCaches = tgtServers.filter((s) => s.server.cache).length;
-  const coldNeed = Math.max(1, Math.min(runCaches, tgtCaches));
-  const capOf = (m: string): number => world.capacity(m, coldNeed, demand.get(m) ?? 0);
-  const capAtStart = new Map(models.map((m) => [m, capOf(m)]));
-  const need = new Map(models.map((m) => [m, Math.min(floorOf(fleet, options, m), capAtStart.get(m)!)]));
+/** The requests/s a model's routes can serve in the world now. */
+function capacityOf(run: MigrationRun, m: string): number {
+  return run.world.capacity(m, run.coldNeed, run.demand.get(m) ?? 0);
+}
 
-  const steps: MigrationStep[] = [];
-  const emit = (kind: MigrationStepKind, title: string, actions: MigrationAction[], waitFor: string[]): void => {
-    if (actions.length === 0) return;
-    const before = new Map(models.map((m) => [m, capOf(m)]));
-    for (const a of actions) world.apply(a);
-    const capacity: ModelCapacity[] = models.map((m) => {
-      const after = capOf(m);
-      const required = need.get(m)!;
-      need.set(m, Math.min(floorOf(fleet, options, m), Math.max(required, after)));
-      return { model: m, before: round(before.get(m)!), after: round(after), required: round(required), demand: demand.get(m) ?? 0 };
+/** Applies the actions as one step (none: no step), recording each model's capacity before and after and what it must keep. */
+function emitStep(run: MigrationRun, kind: MigrationStepKind, title: string, actions: MigrationAction[], waitFor: string[]): void {
+  if (actions.length === 0) return;
+  const { models, need, world } = run;
+  const before = new Map(models.map((m) => [m, capacityOf(run, m)]));
+  for (const a of actions) world.apply(a);
+  const capacity: ModelCapacity[] = models.map((m) => {
+    const after = capacityOf(run, m);
+    const required = need.get(m)!;
+    need.set(m, Math.min(floorOf(run.fleet, run.options, m), Math.max(required, after)));
+    return { model: m, before: round(before.get(m)!), after: round(after), required: round(required), demand: run.demand.get(m) ?? 0 };
+  });
+  run.steps.push({ index: run.steps.length + 1, kind, title, actions, waitFor, capacity });
+}
+
+/** A model's route weights in the target (to servers by planned rps, or the cold route); undefined while a target server of it is not running. */
+function targetWeights(run: MigrationRun, m: string): RouteWeight[] | undefined {
+  const { world, worldId } = run;
+  if (!run.demand.has(m)) return [];
+  if (run.coldAfter.has(m)) return world.caches() >= run.coldNeed ? [{ server: COLD_ROUTE, weight: 1 }] : undefined;
+  const ts = run.tgtOf.get(m) ?? [];
+  if (ts.some((t) => !world.servers.has(worldId.get(t)!))) return undefined;
+  const total = ts.reduce((a, t) => a + t.rps.get(m)!, 0);
+  return ts.filter((t) => t.rps.get(m)! > 0).map((t) => ({ server: worldId.get(t)!, weight: t.rps.get(m)! / total }));
+}
+
+/** Whether the model is routed as the target routes it, at the target's shares on its servers. */
+function routedAsTarget(run: MigrationRun, m: string): boolean {
+  const want = targetWeights(run, m);
+  if (!want) return false;
+  const have = run.world.routes.get(m) ?? [];
+  return want.length === have.length && want.every((w) => have.some((h) => h.server === w.server && Math.abs(h.weight - w.weight) < 1e-12))
+    && (run.tgtOf.get(m) ?? []).every((t) => {
+      const id = run.worldId.get(t)!;
+      return Math.abs((run.world.shares.get(id)?.get(m) ?? 0) - t.server.models.find((x) => x.name === m)!.share) <= 1e-12;
     });
-    steps.push({ index: steps.length + 1, kind, title, actions, waitFor, capacity });
-  };
+}
 
-  // target servers by model, final weights
-  const pending = new Set(onlyB);
-  const tgtOf = new Map<string, PlannedServer[]>();
-  for (const t of tgtServers) for (const m of t.rps.keys()) tgtOf.set(m, [...(tgtOf.get(m) ?? []), t]);
-  const removedNodes = runNodes.filter((n) => !tgtNodes.has(n.name)).map((n) => n.name);
-  const recutDone = new Set<string>();
-  let tempNodes = 0;
-  let tempServers = 0;
-  let gpusRecut = 0;
-
-  emit('cordon', 'cordon the nodes that leave or are re-cut: no new server lands there', [...removedNodes, ...recutNodes].sort().map((node) => ({ kind: 'cordon', node })), []);
-  const added = [...tgtNodes.values()].filter((n) => !world.nodes.has(n.name)).sort((a, b) => (a.name < b.name ? -1 : 1));
-  emit('add-nodes', `add ${added.length} node(s) with their layouts`, added.map((node) => ({ kind: 'add-node', node })), waitNodes(added));
-
-  const isFinal = (m: string, ws: readonly RouteWeight[] | undefined): boolean => {
-    const want = finalWeights(m);
-    if (!want) return false;
-    const have = ws ?? [];
-    return want.length === have.length && want.every((w) => have.some((h) => h.server === w.server && Math.abs(h.weight - w.weight) < 1e-12))
-      && (tgtOf.get(m) ?? []).every((t) => {
-        const id = worldId.get(t)!;
-        return Math.abs((world.shares.get(id)?.get(m) ?? 0) - t.server.models.find((x) => x.name === m)!.share) <= 1e-12;
-      });
-  };
-  function finalWeights(m: string): RouteWeight[] | undefined {
-    if (!demand.has(m)) return [];
-    if (coldAfter.has(m)) return world.caches() >= coldNeed ? [{ server: COLD_ROUTE, weight: 1 }] : undefined;
-    const ts = tgtOf.get(m) ?? [];
-    if (ts.some((t) => !world.servers.has(worldId.get(t)!))) return undefined;
-    const total = ts.reduce((a, t) => a + t.rps.get(m)!, 0);
-    return ts.filter((t) => t.rps.get(m)! > 0).map((t) => ({ server: worldId.get(t)!, weight: t.rps.get(m)! / total }));
-  }
-
+/** Emits steps round by round until the world is the target; when no step applies, copies the servers in the way. */
+function stepUntilTarget(run: MigrationRun): void {
+  const limit = 4 * (run.runServers.length + run.tgtServers.length + run.runNodes.length + run.tgtNodes.size) + 20;
   for (let round = 0; ; round++) {
-    if (round > 4 * (runServers.length + tgtServers.length + runNodes.length + tgtNodes.size) + 20) {
-      throw new Error('planMigration: no safe order found (a bug in gpufleet)');
-    }
-    let progress = false;
-    // A. start target servers that have a slot on a ready, uncordoned node
-    const starts: MigrationAction[] = [];
-    for (const t of [...pending].sort((a, b) => (worldId.get(a)! < worldId.get(b)! ? -1 : 1))) {
-      const n = world.nodes.get(t.node);
-      if (!n || n.cordoned || world.free(t.node, t.server.profile) - starts.filter((s) => s.kind === 'start-server' && s.server.node === t.node && s.server.profile === t.server.profile).length <= 0) continue;
-      starts.push({ kind: 'start-server', server: t.server });
-      pending.delete(t);
-    }
-    if (starts.length > 0) {
-      emit('start-servers', `start ${starts.length} server(s) and load their models`, starts, waitServers(starts));
-      progress = true;
-    }
-    // B. move each model's traffic to its new servers once they are all ready (share decreases first)
-    const routes: MigrationAction[] = [];
-    const cand = models.filter((m) => !isFinal(m, world.routes.get(m)) && finalWeights(m) !== undefined);
-    const shareNext = new Map<string, Map<string, number>>();
-    const sumShare = (id: string): number => {
-      const cur = new Map(world.shares.get(id) ?? []);
-      for (const [m, v] of shareNext.get(id) ?? []) cur.set(m, v);
-      return [...cur.values()].reduce((a, b) => a + b, 0);
-    };
-    const updatesOf = (m: string): { server: string; share: number }[] => {
-      const out: { server: string; share: number }[] = [];
-      for (const t of tgtOf.get(m) ?? []) {
-        const id = worldId.get(t)!;
-        if (!keptIds.has(id)) continue;
-        const share = t.server.models.find((x) => x.name === m)!.share;
-        if (Math.abs((world.shares.get(id)?.get(m) ?? 0) - share) > 1e-12) out.push({ server: id, share });
-      }
-      return out;
-    };
-    let left = cand;
-    for (let pass = 0; pass < 3 && left.length > 0; pass++) {
-      const next: string[] = [];
-      for (const m of left.sort((a, b) => delta(a) - delta(b) || (a < b ? -1 : 1))) {
-        const ups = updatesOf(m);
-        const fits = ups.every((u) => sumShare(u.server) - (shareNext.get(u.server)?.get(m) ?? world.shares.get(u.server)?.get(m) ?? 0) + u.share <= 1 + 1e-9);
-        if (!fits) { next.push(m); continue; }
-        for (const u of ups) shareNext.set(u.server, new Map([...(shareNext.get(u.server) ?? []), [m, u.share]]));
-        routes.push({ kind: 'route', model: m, weights: finalWeights(m)!, ...(ups.length > 0 ? { shares: ups } : {}) });
-      }
-      left = next;
-    }
-    function delta(m: string): number {
-      return updatesOf(m).reduce((a, u) => a + u.share - (world.shares.get(u.server)?.get(m) ?? 0), 0);
-    }
-    if (routes.length > 0) {
-      emit('shift-traffic', `route the traffic of ${routes.length} model(s) as the new plan does`, routes, ['the routes are accepted by the gateway and the old servers see no new requests']);
-      progress = true;
-    }
-    // C. stop servers that are not in the target and receive no traffic
-    const stops: MigrationAction[] = [];
-    let caches = world.caches();
-    const coldRouted = [...world.routes.values()].some((ws) => ws.some((w) => w.server === COLD_ROUTE));
-    for (const s of [...world.servers.values()].sort((a, b) => (a.id < b.id ? -1 : 1))) {
-      if (keptIds.has(s.id) || [...worldId.values()].includes(s.id) || world.routedTo(s.id)) continue;
-      if (s.cache && coldRouted && caches - 1 < coldNeed) continue;
-      if (s.cache) caches--;
-      stops.push({ kind: 'stop-server', server: s.id });
-    }
-    if (stops.length > 0) {
-      emit('stop-servers', `stop ${stops.length} server(s) that no longer receive traffic`, stops, ['the pods are gone and their slices free']);
-      progress = true;
-    }
-    // D. nodes: re-cut the empty cordoned ones, remove the empty leaving ones
-    const emptyNode = (n: string): boolean => ![...world.servers.values()].some((s) => s.node === n);
-    const recuts = recutNodes.filter((n) => !recutDone.has(n) && emptyNode(n));
-    if (recuts.length > 0) {
-      const actions: MigrationAction[] = recuts.map((n) => {
-        const t = tgtNodes.get(n)!;
-        const before = world.nodes.get(n)!.node.gpus;
-        gpusRecut += t.gpus.filter((d, i) => [...d].sort().join('+') !== [...(before[i] ?? [])].sort().join('+')).length;
-        return { kind: 'recut', node: n, migConfig: t.migConfig, gpus: t.gpus };
-      });
-      emit('recut', `re-cut ${recuts.length} empty node(s) in place`, actions, recuts.map((n) => `node ${n}: nvidia.com/mig.config.state=success`));
-      emit('uncordon', `uncordon the re-cut node(s)`, recuts.map((node) => ({ kind: 'uncordon', node })), []);
-      for (const n of recuts) recutDone.add(n);
-      progress = true;
-    }
-    const leave = [...world.nodes.keys()].filter((n) => (removedNodes.includes(n) || n.startsWith('temp-')) && emptyNode(n)
-      && !(n.startsWith('temp-') && (pending.size > 0 || [...world.servers.values()].some((s) => s.temporary)))).sort();
-    if (leave.length > 0) {
-      const cordons: MigrationAction[] = leave.filter((n) => !world.nodes.get(n)!.cordoned).map((node) => ({ kind: 'cordon', node }));
-      emit('remove-nodes', `remove ${leave.length} empty node(s)`, [...cordons, ...leave.map((node): MigrationAction => ({ kind: 'remove-node', node }))], leave.map((n) => `node ${n} is gone`));
-      progress = true;
-    }
-    const done = pending.size === 0 && recutNodes.every((n) => recutDone.has(n)) && [...world.nodes.keys()].every((n) => tgtNodes.has(n))
-      && models.every((m) => isFinal(m, world.routes.get(m))) && [...world.servers.keys()].every((id) => [...worldId.values()].includes(id));
-    if (done) break;
-    if (progress) continue;
-    // E. stuck: temporary copies of the servers in the way, on free slices elsewhere or a temporary node
-    const blockers = blocking(world, [...pending], recutNodes.filter((n) => !recutDone.has(n)), new Set([...worldId.values()]), keptIds);
-    if (blockers.length === 0) throw new Error('planMigration: no safe order found (a bug in gpufleet)');
-    const copies: MigrationAction[] = [];
-    const addNodes: MigrationAction[] = [];
-    const reserved = new Map<string, number>();
-    for (const x of blockers) {
-      const avoid = new Set([...recutNodes.filter((n) => !recutDone.has(n)), ...removedNodes]);
-      const slot = (node: string): number => world.free(node, x.profile) - (reserved.get(`${node}|${x.profile}`) ?? 0)
-        - [...pending].filter((t) => t.node === node && t.server.profile === x.profile).length;
-      let host = [...world.nodes.values()].filter((n) => !n.cordoned && !avoid.has(n.node.name) && n.node.gpuType === x.gpuType && slot(n.node.name) > 0)
-        .map((n) => n.node.name).sort()[0];
-      if (!host) {
-        const tempName = addNodes.map((a) => (a as { node: MigrationNode }).node).find((n) => n.gpuType === x.gpuType && tempSlots(n, x.profile) - (reserved.get(`${n.name}|${x.profile}`) ?? 0) > 0)?.name;
-        if (tempName) host = tempName;
-        else {
-          const like = [...world.nodes.values()].map((n) => n.node).concat([...tgtNodes.values()]).filter((n) => n.gpuType === x.gpuType && tempSlots(n, x.profile) > 0)
-            .sort((a, b) => tempSlots(b, x.profile) - tempSlots(a, x.profile) || (a.name < b.name ? -1 : 1))[0];
-          const node: MigrationNode = { name: `temp-${++tempNodes}`, instanceType: like.instanceType, gpuType: like.gpuType, migConfig: like.migConfig, gpus: like.gpus, temporary: true };
-          addNodes.push({ kind: 'add-node', node });
-          host = node.name;
-        }
-      }
-      reserved.set(`${host}|${x.profile}`, (reserved.get(`${host}|${x.profile}`) ?? 0) + 1);
-      tempServers++;
-      // the copy serves the models still in the fleet, at the shares the original has now
-      const models = x.models.filter((m) => demand.has(m.name)).map((m) => ({ ...m, share: world.shares.get(x.id)?.get(m.name) ?? m.share }));
-      copies.push({ kind: 'start-server', server: { ...x, models, id: uniqueId(`${x.id}~temp`), node: host, temporary: true } });
-    }
-    emit('add-nodes', `add ${addNodes.length} temporary node(s) for the servers in the way`, addNodes, waitNodes(addNodes.map((a) => (a as { node: MigrationNode }).node)));
-    emit('start-servers', `start ${copies.length} temporary copy(ies) of the servers in the way`, copies, waitServers(copies));
-    // each model routed to a server in the way now goes to its copy instead, weights by capacity (share x throughput)
-    const reroute: MigrationAction[] = [];
-    for (const m of models) {
-      const ws = world.routes.get(m);
-      if (!ws || !ws.some((w) => blockers.some((b) => b.id === w.server))) continue;
-      const ids = ws.map((w) => {
-        const i = blockers.findIndex((b) => b.id === w.server);
-        return i < 0 ? w.server : (copies[i] as { server: MigrationServer }).server.id;
-      });
-      const capOfServer = (id: string): number => {
-        if (id === COLD_ROUTE) return demand.get(m) ?? 0;
-        const s = world.servers.get(id)!;
-        return (world.shares.get(id)?.get(m) ?? 0) * world.thr(m, s);
-      };
-      const total = ids.reduce((a, id) => a + capOfServer(id), 0);
-      const weights = total > 0 ? ids.map((id) => ({ server: id, weight: capOfServer(id) / total })).filter((w) => w.weight > 0) : ids.map((id) => ({ server: id, weight: 1 / ids.length }));
-      reroute.push({ kind: 'route', model: m, weights });
-    }
-    emit('shift-traffic', `move the traffic of ${reroute.length} model(s) to the temporary copies`, reroute, ['the routes are accepted by the gateway and the old servers see no new requests']);
+    if (round > limit) throw new Error('planMigration: no safe order found (a bug in gpufleet)');
+    const started = startReadyServers(run);
+    const shifted = shiftTrafficToTarget(run);
+    const stopped = stopIdleServers(run);
+    const recut = recutEmptyNodes(run);
+    const removed = removeEmptyNodes(run);
+    if (atTarget(run)) break;
+    if (started || shifted || stopped || recut || removed) continue;
+    copyServersInTheWay(run);
   }
+}
 
-  const summary = {
-    steps: steps.length,
-    modelsMoved: movedModels(steps, serversBefore, demand),
-    modelsAdded: fleet.models.filter((m) => !runServers.some((s) => s.rps.has(m.name)) && !coldBefore.has(m.name)).length,
-    modelsRemoved: models.filter((m) => !demand.has(m)).length,
-    serversStarted: steps.reduce((a, s) => a + s.actions.filter((x) => x.kind === 'start-server').length, 0),
-    serversStopped: steps.reduce((a, s) => a + s.actions.filter((x) => x.kind === 'stop-server').length, 0),
-    temporaryServers: tempServers,
-    nodesAdded: added.length,
-    nodesRemoved: removedNodes.length,
-    temporaryNodes: tempNodes,
-    nodesRecut: recutNodes.length,
-    gpusRecut,
-    gpusBefore,
-    gpusAfter: world.gpus,
-    peakGpus: world.peak,
-    extraGpus: world.peak - Math.max(gpusBefore, world.gpus),
-    ...demandFigures(steps, models.map((m) => ({ m, before: capAtStart.get(m)!, demand: demand.get(m) ?? 0 }))),
+/** A. Starts the target servers that have a slot on a ready, uncordoned node. */
+function startReadyServers(run: MigrationRun): boolean {
+  const { world, worldId, pending } = run;
+  const starts: MigrationAction[] = [];
+  for (const t of [...pending].sort((a, b) => (worldId.get(a)! < worldId.get(b)! ? -1 : 1))) {
+    const n = world.nodes.get(t.node);
+    if (!n || n.cordoned || world.free(t.node, t.server.profile) - starts.filter((s) => s.kind === 'start-server' && s.server.node === t.node && s.server.profile === t.server.profile).length <= 0) continue;
+    starts.push({ kind: 'start-server', server: t.server });
+    pending.delete(t);
+  }
+  emitStep(run, 'start-servers', `start ${starts.length} server(s) and load their models`, starts, waitServers(starts));
+  return starts.length > 0;
+}
+
+/** The share changes a model's kept servers need to reach the target. */
+function shareUpdates(run: MigrationRun, m: string): { server: string; share: number }[] {
+  const out: { server: string; share: number }[] = [];
+  for (const t of run.tgtOf.get(m) ?? []) {
+    const id = run.worldId.get(t)!;
+    if (!run.keptIds.has(id)) continue;
+    const share = t.server.models.find((x) => x.name === m)!.share;
+    if (Math.abs((run.world.shares.get(id)?.get(m) ?? 0) - share) > 1e-12) out.push({ server: id, share });
+  }
+  return out;
+}
+
+/**
+ * B. Moves each model's traffic to its target servers once they are all ready, share decreases first; a model whose
+ * share increase does not fit its kept server yet waits for a later pass or round.
+ */
+function shiftTrafficToTarget(run: MigrationRun): boolean {
+  const { world } = run;
+  const routes: MigrationAction[] = [];
+  const cand = run.models.filter((m) => !routedAsTarget(run, m) && targetWeights(run, m) !== undefined);
+  const shareNext = new Map<string, Map<string, number>>();
+  const sumShare = (id: string): number => {
+    const cur = new Map(world.shares.get(id) ?? []);
+    for (const [m, v] of shareNext.get(id) ?? []) cur.set(m, v);
+    return [...cur.values()].reduce((a, b) => a + b, 0);
   };
-  return { fleet: fleet.name, floor: options.floor ?? 1, nodesBefore, serversBefore, routesBefore, steps, summary };
+  const delta = (m: string): number => shareUpdates(run, m).reduce((a, u) => a + u.share - (world.shares.get(u.server)?.get(m) ?? 0), 0);
+  let left = cand;
+  for (let pass = 0; pass < 3 && left.length > 0; pass++) {
+    const next: string[] = [];
+    for (const m of left.sort((a, b) => delta(a) - delta(b) || (a < b ? -1 : 1))) {
+      const ups = shareUpdates(run, m);
+      const fits = ups.every((u) => sumShare(u.server) - (shareNext.get(u.server)?.get(m) ?? world.shares.get(u.server)?.get(m) ?? 0) + u.share <= 1 + 1e-9);
+      if (!fits) { next.push(m); continue; }
+      for (const u of ups) shareNext.set(u.server, new Map([...(shareNext.get(u.server) ?? []), [m, u.share]]));
+      routes.push({ kind: 'route', model: m, weights: targetWeights(run, m)!, ...(ups.length > 0 ? { shares: ups } : {}) });
+    }
+    left = next;
+  }
+  emitStep(run, 'shift-traffic', `route the traffic of ${routes.length} model(s) as the new plan does`, routes, ['the routes are accepted by the gateway and the old servers see no new requests']);
+  return routes.length > 0;
+}
+
+/** C. Stops the servers that are not in the target and receive no traffic (keeping the cache servers the cold route needs). */
+function stopIdleServers(run: MigrationRun): boolean {
+  const { world, keptIds, worldId } = run;
+  const stops: MigrationAction[] = [];
+  let caches = world.caches();
+  const coldRouted = [...world.routes.values()].some((ws) => ws.some((w) => w.server === COLD_ROUTE));
+  for (const s of [...world.servers.values()].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+    if (keptIds.has(s.id) || [...worldId.values()].includes(s.id) || world.routedTo(s.id)) continue;
+    if (s.cache && coldRouted && caches - 1 < run.coldNeed) continue;
+    if (s.cache) caches--;
+    stops.push({ kind: 'stop-server', server: s.id });
+  }
+  emitStep(run, 'stop-servers', `stop ${stops.length} server(s) that no longer receive traffic`, stops, ['the pods are gone and their slices free']);
+  return stops.length > 0;
+}
+
+const emptyNode = (world: World, n: string): boolean => ![...world.servers.values()].some((s) => s.node === n);
+
+/** D. Re-cuts the empty cordoned nodes in place to their target layout, then uncordons them. */
+function recutEmptyNodes(run: MigrationRun): boolean {
+  const { world, recutDone } = run;
+  const recuts = run.recutNodes.filter((n) => !recutDone.has(n) && emptyNode(world, n));
+  if (recuts.length === 0) return false;
+  const actions: MigrationAction[] = recuts.map((n) => {
+    const t = run.tgtNodes.get(n)!;
+    const before = world.nodes.get(n)!.node.gpus;
+    run.counts.gpusRecut += t.gpus.filter((d, i) => [...d].sort().join('+') !== [...(before[i] ?? [])].sort().join('+')).length;
+    return { kind: 'recut', node: n, migConfig: t.migConfig, gpus: t.gpus };
+  });
+  emitStep(run, 'recut', `re-cut ${recuts.length} empty node(s) in place`, actions, recuts.map((n) => `node ${n}: nvidia.com/mig.config.state=success`));
+  emitStep(run, 'uncordon', `uncordon the re-cut node(s)`, recuts.map((node) => ({ kind: 'uncordon', node })), []);
+  for (const n of recuts) recutDone.add(n);
+  return true;
+}
+
+/** D. Removes the empty nodes that leave, and the empty temporary nodes once no temporary server or pending start needs them. */
+function removeEmptyNodes(run: MigrationRun): boolean {
+  const { world, pending } = run;
+  const leave = [...world.nodes.keys()].filter((n) => (run.removedNodes.includes(n) || n.startsWith('temp-')) && emptyNode(world, n)
+    && !(n.startsWith('temp-') && (pending.size > 0 || [...world.servers.values()].some((s) => s.temporary)))).sort();
+  if (leave.length === 0) return false;
+  const cordons: MigrationAction[] = leave.filter((n) => !world.nodes.get(n)!.cordoned).map((node) => ({ kind: 'cordon', node }));
+  emitStep(run, 'remove-nodes', `remove ${leave.length} empty node(s)`, [...cordons, ...leave.map((node): MigrationAction => ({ kind: 'remove-node', node }))], leave.map((n) => `node ${n} is gone`));
+  return true;
+}
+
+/** Whether the world is the target: every server started, node re-cut, leaving node gone, model routed as planned. */
+function atTarget(run: MigrationRun): boolean {
+  const { world, worldId } = run;
+  return run.pending.size === 0 && run.recutNodes.every((n) => run.recutDone.has(n)) && [...world.nodes.keys()].every((n) => run.tgtNodes.has(n))
+    && run.models.every((m) => routedAsTarget(run, m)) && [...world.servers.keys()].every((id) => [...worldId.values()].includes(id));
+}
+
+/** E. Stuck: starts temporary copies of the servers in the way, on free slices elsewhere or a temporary node, and moves their traffic to them. */
+function copyServersInTheWay(run: MigrationRun): void {
+  const { world, pending, recutNodes, recutDone } = run;
+  const blockers = blocking(world, [...pending], recutNodes.filter((n) => !recutDone.has(n)), new Set([...run.worldId.values()]), run.keptIds);
+  if (blockers.length === 0) throw new Error('planMigration: no safe order found (a bug in gpufleet)');
+  const copies: MigrationAction[] = [];
+  const addNodes: MigrationAction[] = [];
+  const reserved = new Map<string, number>();
+  for (const x of blockers) {
+    const host = hostForCopy(run, x, addNodes, reserved);
+    reserved.set(`${host}|${x.profile}`, (reserved.get(`${host}|${x.profile}`) ?? 0) + 1);
+    run.counts.tempServers++;
+    // the copy serves the models still in the fleet, at the shares the original has now
+    const models = x.models.filter((m) => run.demand.has(m.name)).map((m) => ({ ...m, share: world.shares.get(x.id)?.get(m.name) ?? m.share }));
+    copies.push({ kind: 'start-server', server: { ...x, models, id: run.uniqueId(`${x.id}~temp`), node: host, temporary: true } });
+  }
+  emitStep(run, 'add-nodes', `add ${addNodes.length} temporary node(s) for the servers in the way`, addNodes, waitNodes(addNodes.map((a) => (a as { node: MigrationNode }).node)));
+  emitStep(run, 'start-servers', `start ${copies.length} temporary copy(ies) of the servers in the way`, copies, waitServers(copies));
+  const reroute = routesToCopies(run, blockers, copies);
+  emitStep(run, 'shift-traffic', `move the traffic of ${reroute.length} model(s) to the temporary copies`, reroute, ['the routes are accepted by the gateway and the old servers see no new requests']);
+}
+
+/**
+ * The node a copy of server `x` starts on: an uncordoned node that stays, with a free slot of its profile, else a
+ * temporary node added in this step with a slot left, else a new temporary node (pushed to `addNodes`) laid out as
+ * the node of its GPU type with the most such slots.
+ */
+function hostForCopy(run: MigrationRun, x: MigrationServer, addNodes: MigrationAction[], reserved: ReadonlyMap<string, number>): string {
+  const { world, pending } = run;
+  const avoid = new Set([...run.recutNodes.filter((n) => !run.recutDone.has(n)), ...run.removedNodes]);
+  const slot = (node: string): number => world.free(node, x.profile) - (reserved.get(`${node}|${x.profile}`) ?? 0)
+    - [...pending].filter((t) => t.node === node && t.server.profile === x.profile).length;
+  const host = [...world.nodes.values()].filter((n) => !n.cordoned && !avoid.has(n.node.name) && n.node.gpuType === x.gpuType && slot(n.node.name) > 0)
+    .map((n) => n.node.name).sort()[0];
+  if (host) return host;
+  const tempName = addNodes.map((a) => (a as { node: MigrationNode }).node).find((n) => n.gpuType === x.gpuType && tempSlots(n, x.profile) - (reserved.get(`${n.name}|${x.profile}`) ?? 0) > 0)?.name;
+  if (tempName) return tempName;
+  const like = [...world.nodes.values()].map((n) => n.node).concat([...run.tgtNodes.values()]).filter((n) => n.gpuType === x.gpuType && tempSlots(n, x.profile) > 0)
+    .sort((a, b) => tempSlots(b, x.profile) - tempSlots(a, x.profile) || (a.name < b.name ? -1 : 1))[0];
+  const node: MigrationNode = { name: `temp-${++run.counts.tempNodes}`, instanceType: like.instanceType, gpuType: like.gpuType, migConfig: like.migConfig, gpus: like.gpus, temporary: true };
+  addNodes.push({ kind: 'add-node', node });
+  return node.name;
+}
+
+/** Each model routed to a server in the way, routed to its copy instead, weights by capacity (share x throughput). */
+function routesToCopies(run: MigrationRun, blockers: readonly MigrationServer[], copies: readonly MigrationAction[]): MigrationAction[] {
+  const { world, demand } = run;
+  const reroute: MigrationAction[] = [];
+  for (const m of run.models) {
+    const ws = world.routes.get(m);
+    if (!ws || !ws.some((w) => blockers.some((b) => b.id === w.server))) continue;
+    const ids = ws.map((w) => {
+      const i = blockers.findIndex((b) => b.id === w.server);
+      return i < 0 ? w.server : (copies[i] as { server: MigrationServer }).server.id;
+    });
+    const capOfServer = (id: string): number => {
+      if (id === COLD_ROUTE) return demand.get(m) ?? 0;
+      const s = world.servers.get(id)!;
+      return (world.shares.get(id)?.get(m) ?? 0) * world.thr(m, s);
+    };
+    const total = ids.reduce((a, id) => a + capOfServer(id), 0);
+    const weights = total > 0 ? ids.map((id) => ({ server: id, weight: capOfServer(id) / total })).filter((w) => w.weight > 0) : ids.map((id) => ({ server: id, weight: 1 / ids.length }));
+    reroute.push({ kind: 'route', model: m, weights });
+  }
+  return reroute;
 }
 
 /** Slices of a profile a node of this layout offers. */

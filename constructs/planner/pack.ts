@@ -80,46 +80,73 @@ export function bestEfficient(input: ModelInput, opt: GpuOption, mode: 'compute'
   return best;
 }
 
+/** One GPU type's packing in progress: the GPUs opened, those with free compute, and the slices placed. */
+interface TypePacking {
+  readonly opt: GpuOption;
+  readonly reach: ReachTable;
+  readonly headroom: number;
+  readonly overhead: number;
+  readonly gpus: GpuSpace[];
+  /** GPUs with free compute, searched in order when a slice is opened. */
+  readonly openGpus: GpuSpace[];
+  readonly slices: SliceState[];
+}
+
+/** A model's demand left after its whole GPUs and dedicated replicas, to be seated on a shared slice. */
+interface RemainderItem { input: ModelInput; rps: number; budget: number; need: number }
+
+/** Full replicas of one model at its most efficient candidate, each a slice of its own. */
+interface DedicatedReplicas { input: ModelInput; shapeIndex: number; cand: Candidate; count: number }
+
 export function packType(opt: GpuOption, inputs: readonly ModelInput[], headroom: number, overhead: number, v: PackVariant): PackResult {
-  const reach = new ReachTable(opt);
-  const gpus: GpuSpace[] = [];
-  const openGpus: GpuSpace[] = [];
-  const slices: SliceState[] = [];
-
-  const openSlice = (shapeIndex: number): SliceState => {
-    const shape = opt.shapes[shapeIndex];
-    for (let i = 0; i < openGpus.length; i++) {
-      const g = openGpus[i];
-      const s = g.bestStart(shape);
-      if (s >= 0) {
-        g.place(shape, s);
-        if (g.freeCompute === 0) openGpus.splice(i, 1);
-        const sl = new SliceState(g, shape, s, shapeIndex, overhead);
-        slices.push(sl);
-        return sl;
-      }
-    }
-    const g = new GpuSpace(opt, reach);
-    gpus.push(g);
-    const s = g.bestStart(shape);
-    g.place(shape, s);
-    if (g.freeCompute > 0) openGpus.push(g);
-    const sl = new SliceState(g, shape, s, shapeIndex, overhead);
-    slices.push(sl);
-    return sl;
-  };
-
+  const p: TypePacking = { opt, reach: new ReachTable(opt), headroom, overhead, gpus: [], openGpus: [], slices: [] };
   // 1. dedicated full replicas
-  interface Item { input: ModelInput; rps: number; budget: number; need: number }
-  const full: { input: ModelInput; shapeIndex: number; cand: Candidate; count: number }[] = [];
-  const items: Item[] = [];
   const remaining = inputs.map((i) => i.model.rps);
   let preShared: SliceState[] = [];
   if (v.mixFill > 0 && opt.mig) {
     const bestThr = inputs.map((i) => bestThroughputPerGpu(i.cands));
-    preShared = layoutFill(opt, inputs, remaining, bestThr, reach, gpus, slices, headroom, overhead, v.mixFill);
-    for (const g of gpus) if (g.freeCompute > 0) openGpus.push(g);
+    preShared = layoutFill(opt, inputs, remaining, bestThr, p.reach, p.gpus, p.slices, headroom, overhead, v.mixFill);
+    for (const g of p.gpus) if (g.freeCompute > 0) p.openGpus.push(g);
   }
+  const { full, items } = splitDemand(p, inputs, remaining, v);
+  placeDedicatedReplicas(p, full);
+  // 2. remainders on shared slices
+  seatRemainders(p, items, preShared, v);
+  return { gpus: p.gpus, slices: p.slices };
+}
+
+/** Opens a slice of the shape on the first open GPU with a legal start for it, or on a new GPU. */
+function openSlice(p: TypePacking, shapeIndex: number): SliceState {
+  const shape = p.opt.shapes[shapeIndex];
+  for (let i = 0; i < p.openGpus.length; i++) {
+    const g = p.openGpus[i];
+    const s = g.bestStart(shape);
+    if (s >= 0) {
+      g.place(shape, s);
+      if (g.freeCompute === 0) p.openGpus.splice(i, 1);
+      const sl = new SliceState(g, shape, s, shapeIndex, p.overhead);
+      p.slices.push(sl);
+      return sl;
+    }
+  }
+  const g = new GpuSpace(p.opt, p.reach);
+  p.gpus.push(g);
+  const s = g.bestStart(shape);
+  g.place(shape, s);
+  if (g.freeCompute > 0) p.openGpus.push(g);
+  const sl = new SliceState(g, shape, s, shapeIndex, p.overhead);
+  p.slices.push(sl);
+  return sl;
+}
+
+/**
+ * Splits each model's demand left in `remaining`: whole GPUs at its best MIG layout (variant `gpuFill`, placed now),
+ * full replicas at its most efficient candidate, and the remainder for a shared slice.
+ */
+function splitDemand(p: TypePacking, inputs: readonly ModelInput[], remaining: readonly number[], v: PackVariant): { full: DedicatedReplicas[]; items: RemainderItem[] } {
+  const { opt, headroom } = p;
+  const full: DedicatedReplicas[] = [];
+  const items: RemainderItem[] = [];
   const layouts = v.gpuFill && opt.mig ? maximalLayouts(opt) : [];
   const shapeIndex = new Map(opt.shapes.map((sh, i) => [sh.profile, i]));
   inputs.forEach((input, idx) => {
@@ -128,30 +155,7 @@ export function packType(opt: GpuOption, inputs: readonly ModelInput[], headroom
     let d = remaining[idx];
     if (d <= 0) return;
     if (layouts.length > 0) {
-      // whole GPUs of this model at its best layout
-      let bestL = -1;
-      let bestThr = 0;
-      layouts.forEach((l, li) => {
-        let thr = 0;
-        for (const p of l) thr += input.cands[shapeIndex.get(p.shape.profile)!][0]?.throughput ?? 0;
-        if (thr > bestThr * (1 + 1e-12)) { bestThr = thr; bestL = li; }
-      });
-      const nGpu = bestL >= 0 && bestThr > 0 ? Math.floor(d / bestThr + 1e-12) : 0;
-      for (let k = 0; k < nGpu; k++) {
-        const g = new GpuSpace(opt, reach);
-        gpus.push(g);
-        for (const p of layouts[bestL]) {
-          const si = shapeIndex.get(p.shape.profile)!;
-          const c = input.cands[si][0];
-          if (!c) continue;
-          g.place(opt.shapes[si], p.start);
-          const sl = new SliceState(g, opt.shapes[si], p.start, si, overhead);
-          slices.push(sl);
-          sl.add({ model: input.model, budget: budgetOf(input.model, headroom), cand: c, rps: c.throughput, share: 1 });
-          d -= c.throughput;
-        }
-        if (g.freeCompute > 0) openGpus.push(g);
-      }
+      d = placeWholeGpusAtBestLayout(p, input, d, layouts, shapeIndex);
       if (d <= input.model.rps * 1e-9) return;
     }
     const n = Math.floor(d / best.cand.throughput + 1e-12);
@@ -160,72 +164,121 @@ export function packType(opt: GpuOption, inputs: readonly ModelInput[], headroom
     if (n > 0) full.push({ input, shapeIndex: best.shapeIndex, cand: best.cand, count: n });
     if (rem > 0) items.push({ input, rps: rem, budget: budgetOf(input.model, headroom), need: (rem / best.cand.throughput) * best.cand.shape.computeFraction });
   });
+  return { full, items };
+}
+
+/** Places whole GPUs of one model at the layout that serves it most, while its demand `d` fills one; returns the demand left. */
+function placeWholeGpusAtBestLayout(
+  p: TypePacking, input: ModelInput, d: number, layouts: ReturnType<typeof maximalLayouts>, shapeIndex: ReadonlyMap<string, number>,
+): number {
+  const { opt, reach, overhead } = p;
+  let bestL = -1;
+  let bestThr = 0;
+  layouts.forEach((l, li) => {
+    let thr = 0;
+    for (const x of l) thr += input.cands[shapeIndex.get(x.shape.profile)!][0]?.throughput ?? 0;
+    if (thr > bestThr * (1 + 1e-12)) { bestThr = thr; bestL = li; }
+  });
+  const nGpu = bestL >= 0 && bestThr > 0 ? Math.floor(d / bestThr + 1e-12) : 0;
+  for (let k = 0; k < nGpu; k++) {
+    const g = new GpuSpace(opt, reach);
+    p.gpus.push(g);
+    for (const x of layouts[bestL]) {
+      const si = shapeIndex.get(x.shape.profile)!;
+      const c = input.cands[si][0];
+      if (!c) continue;
+      g.place(opt.shapes[si], x.start);
+      const sl = new SliceState(g, opt.shapes[si], x.start, si, overhead);
+      p.slices.push(sl);
+      sl.add({ model: input.model, budget: budgetOf(input.model, p.headroom), cand: c, rps: c.throughput, share: 1 });
+      d -= c.throughput;
+    }
+    if (g.freeCompute > 0) p.openGpus.push(g);
+  }
+  return d;
+}
+
+/** Places the dedicated replicas, largest shapes first, each on a slice of its own at share 1. */
+function placeDedicatedReplicas(p: TypePacking, full: DedicatedReplicas[]): void {
   full.sort((a, b) => b.cand.shape.computeSlices - a.cand.shape.computeSlices || b.cand.shape.memorySlices - a.cand.shape.memorySlices);
   for (const f of full) {
     for (let i = 0; i < f.count; i++) {
-      const sl = openSlice(f.shapeIndex);
-      sl.add({ model: f.input.model, budget: budgetOf(f.input.model, headroom), cand: f.cand, rps: f.cand.throughput, share: 1 });
+      const sl = openSlice(p, f.shapeIndex);
+      sl.add({ model: f.input.model, budget: budgetOf(f.input.model, p.headroom), cand: f.cand, rps: f.cand.throughput, share: 1 });
     }
   }
+}
 
-  // 2. remainders on shared slices
+/** A seat choice: the slice, the model's candidate on it and the share it takes. */
+interface SeatChoice { slice: SliceState; cand: Candidate; share: number }
+
+/**
+ * Seats each remainder, in the variant's order, on a shared slice of the recent window (`shared`, those that can
+ * take more), or on a new slice; a slice that can take nothing more leaves the window.
+ */
+function seatRemainders(p: TypePacking, items: RemainderItem[], shared: SliceState[], v: PackVariant): void {
   if (v.order === 'need') items.sort((a, b) => b.need - a.need);
   else items.sort((a, b) => a.budget - b.budget || b.need - a.need);
-  const shared: SliceState[] = preShared;
   for (const it of items) {
-    let bestSlice: SliceState | undefined;
-    let bestCand: Candidate | undefined;
-    let bestShare = 0;
-    let bestScore = -1;
-    const from = Math.max(0, shared.length - WINDOW);
-    for (let i = shared.length - 1; i >= from; i--) {
-      const sl = shared[i];
-      const list = it.input.cands[sl.shapeIndex];
-      if (list.length === 0 || sl.seats.some((x) => x.model === it.input.model)) continue;
-      let cand: Candidate | undefined;
-      let share = 0;
-      let score = Infinity;
-      const free = 1 - sl.share;
-      for (const c of list) {
-        const raw = it.rps / c.throughput;
-        if (raw > free) continue;
-        const sh = roundShareUp(raw);
-        const f = sl.fit(c, sh, it.budget);
-        if (f >= 0 && f < score) { score = f; cand = c; share = sh; }
-      }
-      if (!cand) continue;
-      if (v.fit === 'first') { bestSlice = sl; bestCand = cand; bestShare = share; break; }
-      if (score > bestScore) { bestScore = score; bestSlice = sl; bestCand = cand; bestShare = share; }
+    let choice = sharedSliceFor(it, shared, v);
+    if (!choice) {
+      choice = newSliceFor(p, it, v);
+      shared.push(choice.slice);
     }
-    if (!bestSlice) {
-      // open a new slice
-      let pick = -1;
-      let pickCand: Candidate | undefined;
-      let pickShare = 0;
-      let pickScore = Infinity;
-      it.input.cands.forEach((list, shapeIndex) => {
-        for (const c of list) {
-          const sh = roundShareUp(it.rps / c.throughput);
-          if (sh > 1) continue;
-          const fullness = Math.max(sh, c.latencyMs / it.budget, (overhead + c.memGiB) / c.shape.memoryGiB);
-          const score = v.open === 'area' ? fullness * c.shape.computeFraction : c.shape.computeFraction + fullness * 1e-3;
-          if (score < pickScore - 1e-12) { pickScore = score; pick = shapeIndex; pickCand = c; pickShare = sh; }
-        }
-      });
-      if (pick < 0 || !pickCand) {
-        throw new Error(`models.${it.input.model.name}: remaining demand ${it.rps} rps fits no slice of ${opt.type}`);
-      }
-      bestSlice = openSlice(pick);
-      bestCand = pickCand;
-      bestShare = pickShare;
-      shared.push(bestSlice);
-    }
-    bestSlice.add({ model: it.input.model, budget: it.budget, cand: bestCand!, rps: it.rps, share: bestShare });
+    const bestSlice = choice.slice;
+    bestSlice.add({ model: it.input.model, budget: it.budget, cand: choice.cand, rps: it.rps, share: choice.share });
     // drop slices that cannot take anything more from the window
     if (bestSlice.share > 1 - 1e-4 || bestSlice.latency >= bestSlice.budget - 1e-9) {
       const idx = shared.lastIndexOf(bestSlice);
       if (idx >= 0) shared.splice(idx, 1);
     }
   }
-  return { gpus, slices };
+}
+
+/** The shared slice of the window (newest first) that takes the remainder: the first that fits, or the one left fullest. */
+function sharedSliceFor(it: RemainderItem, shared: readonly SliceState[], v: PackVariant): SeatChoice | undefined {
+  let best: SeatChoice | undefined;
+  let bestScore = -1;
+  const from = Math.max(0, shared.length - WINDOW);
+  for (let i = shared.length - 1; i >= from; i--) {
+    const sl = shared[i];
+    const list = it.input.cands[sl.shapeIndex];
+    if (list.length === 0 || sl.seats.some((x) => x.model === it.input.model)) continue;
+    let cand: Candidate | undefined;
+    let share = 0;
+    let score = Infinity;
+    const free = 1 - sl.share;
+    for (const c of list) {
+      const raw = it.rps / c.throughput;
+      if (raw > free) continue;
+      const sh = roundShareUp(raw);
+      const f = sl.fit(c, sh, it.budget);
+      if (f >= 0 && f < score) { score = f; cand = c; share = sh; }
+    }
+    if (!cand) continue;
+    if (v.fit === 'first') return { slice: sl, cand, share };
+    if (score > bestScore) { bestScore = score; best = { slice: sl, cand, share }; }
+  }
+  return best;
+}
+
+/** Opens the slice shape the variant prefers for the remainder: least compute area, or the smallest that fits. */
+function newSliceFor(p: TypePacking, it: RemainderItem, v: PackVariant): SeatChoice {
+  let pick = -1;
+  let pickCand: Candidate | undefined;
+  let pickShare = 0;
+  let pickScore = Infinity;
+  it.input.cands.forEach((list, shapeIndex) => {
+    for (const c of list) {
+      const sh = roundShareUp(it.rps / c.throughput);
+      if (sh > 1) continue;
+      const fullness = Math.max(sh, c.latencyMs / it.budget, (p.overhead + c.memGiB) / c.shape.memoryGiB);
+      const score = v.open === 'area' ? fullness * c.shape.computeFraction : c.shape.computeFraction + fullness * 1e-3;
+      if (score < pickScore - 1e-12) { pickScore = score; pick = shapeIndex; pickCand = c; pickShare = sh; }
+    }
+  });
+  if (pick < 0 || !pickCand) {
+    throw new Error(`models.${it.input.model.name}: remaining demand ${it.rps} rps fits no slice of ${p.opt.type}`);
+  }
+  return { slice: openSlice(p, pick), cand: pickCand, share: pickShare };
 }

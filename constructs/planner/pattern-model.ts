@@ -222,7 +222,7 @@ export interface GenerationResult {
  */
 export function generateColumns(opt: GpuOption, items: readonly Item[], pool: Pattern[], rounds: number, sliceCost: number, pricing: PricingOptions): GenerationResult {
   const seen = new Set(pool.map((p) => patternKey(p)));
-  let lpValue = NaN;
+  let lpValue: number;
   let duals: Float64Array | undefined;
   for (let round = 0; ; round++) {
     const { model, m } = master(opt, items, pool, undefined, false, sliceCost);

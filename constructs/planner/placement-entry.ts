@@ -3,10 +3,11 @@
  * slice, the slices a node offers, and a plan's servers keyed by content. Used by the re-planner and the
  * migration generator (never by the migration checker, which has its own).
  */
-import { findGpuType, findInstanceType, findMigProfile, pricePerGpuHour, wholeGpuSliceSize } from '../catalog';
+import { findGpuType, findInstanceType, findMigProfile, wholeGpuSliceSize } from '../catalog';
 import { throughputFigure } from '../fleet/throughput';
 import type { Fleet, ModelSpec } from '../fleet/types';
 import { ESTIMATE_DERATE } from './entries';
+import { gpuPricePerHour } from './gpu-prices';
 import type { Plan, PlanMigConfig, PlanNode, PlanSlice } from './types';
 
 export interface SliceFacts {
@@ -92,11 +93,7 @@ export function gpusPerInstance(instanceType: string): number {
  * catalog's price of the instance (0 when neither is known).
  */
 export function nodePricePerHour(fleet: Fleet, gpuType: string, instanceType: string): number {
-  const gpus = gpusPerInstance(instanceType);
-  const explicit = fleet.gpus.find((g) => g.type === gpuType && g.pricePerGpuHour !== undefined)?.pricePerGpuHour;
-  if (explicit !== undefined) return gpus * explicit;
-  const inst = findInstanceType(instanceType);
-  return inst ? gpus * (pricePerGpuHour(inst) ?? 0) : 0;
+  return gpusPerInstance(instanceType) * (gpuPricePerHour(fleet, gpuType, instanceType) ?? 0);
 }
 
 /** Per GPU of a node: its slices' profiles (the node configuration's devices, or whole GPUs). */

@@ -73,7 +73,7 @@ class Checker {
   }
 
   array(path: string, value: unknown, what: string): unknown[] | undefined {
-    if (Array.isArray(value)) return value;
+    if (Array.isArray(value)) return value as unknown[];
     this.bad(path, `a list of ${what}`, value);
     return undefined;
   }
@@ -233,10 +233,15 @@ function checkCold(c: Checker, value: unknown, gpuIds: Set<string>): void {
   c.integer('cold.gpusWithSeats', cold.gpusWithSeats, 0, L.maxCount);
   c.integer('cold.gpusSaved', cold.gpusSaved, 0, L.maxCount);
   c.array('cold.models', cold.models, 'cold models')?.forEach((m, i) => {
-    const model = c.object(`cold.models[${i}]`, m, ['name', 'rps']);
+    const model = c.object(`cold.models[${i}]`, m, ['name', 'rps'], ['batch', 'instances']);
     if (!model) return;
     c.label(`cold.models[${i}].name`, model.name);
     c.number(`cold.models[${i}].rps`, model.rps, 0, L.maxRps);
+    // the cold entry (optional: plan documents written before the planner recorded it lack both)
+    if (model.batch !== undefined || model.instances !== undefined) {
+      c.integer(`cold.models[${i}].batch`, model.batch, 1, L.maxInt32);
+      c.integer(`cold.models[${i}].instances`, model.instances, 1, L.maxInt32);
+    }
   });
   c.array('cold.slices', cold.slices, 'cache slices')?.forEach((s, i) => {
     const p = `cold.slices[${i}]`;

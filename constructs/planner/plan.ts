@@ -13,13 +13,13 @@ import { GpuOption, nodeMix, resolveGpuOptions } from './gpu-options';
 import { consolidate, repackTail } from './consolidate';
 import { assemble, TypeResult } from './nodes';
 import { FAST_VARIANTS, ModelInput, packType, PackResult, roundUp6, VARIANTS } from './pack';
-import { COLD_HIT_RATE, ColdSizing, placeColdPool, sizeColdPool } from './cold-pool';
+import { COLD_HIT_RATE, coldEntry, ColdSizing, placeColdTier, sizeColdTier } from './cold-tier';
 import { PlanError } from './plan-error';
 import { repairPacking } from './lns-repair';
 import { startTightBound, TightBoundResult } from './tight-bound';
 import { mixedTypeFigures } from './type-figures';
 import { withTeamConsumption } from './team-consumption';
-import type { Plan, PlanColdPool, PlanOptions, TightBound } from './types';
+import type { Plan, PlanColdTier, PlanOptions, TightBound } from './types';
 import { mulberry32 } from './random';
 
 /** Models above this count are planned with `effort: 'fast'` unless asked otherwise. */
@@ -243,7 +243,7 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: 
   const exactSets = options.exactSeatSets ?? (effort === 'fast' ? 0 : EXACT_SEAT_SETS);
   if (!(Number.isInteger(exactSets) && exactSets >= 0)) throw new PlanError([`exactSeatSets: expected an integer >= 0, got ${exactSets}`]);
   const exact = exactSets > 0 && opts.length === 1 ? { maxSets: exactSets, proveMaxSets: Math.min(exactSets, EXACT_PROVE_MAX_SETS), maxNodes: EXACT_MAX_NODES } : undefined;
-  // GPUs the exact stage proved no plan of the whole fleet can go below (one GPU type, no cold pool)
+  // GPUs the exact stage proved no plan of the whole fleet can go below (one GPU type, no cold tier)
   let provenMinimum: number | undefined;
   /** Re-packs neighbourhoods of each GPU type's packing while it is above its tight bound. */
   const repaired = (rs: TypeResult[], allModels = false): TypeResult[] => {
@@ -273,9 +273,9 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: 
   const notes: string[] = [];
   let results: TypeResult[];
   let coldInfo: { sizing: ColdSizing; withSeats: number } | undefined;
-  const sizing = coldIdx.length > 0 ? sizeColdPool(coldIdx.map((i) => ({ model: models[i], cands: cands[i] })), opts, ov) : undefined;
+  const sizing = coldIdx.length > 0 ? sizeColdTier(coldIdx.map((i) => ({ model: models[i], cands: cands[i] })), opts, ov) : undefined;
   if (coldIdx.length > 0 && !sizing) {
-    notes.push(`cold pool: no slice shape admits every model below coldBelowRps ${below}; they get permanent seats`);
+    notes.push(`cold tier: no slice shape admits every model below coldBelowRps ${below}; they get permanent seats`);
   }
   if (sizing) {
     const coldSet = new Set(coldIdx);
@@ -283,11 +283,11 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: 
     const withCold = repaired(choose(warm).results).slice();
     const opt = opts[sizing.option];
     const at = withCold.findIndex((r) => r.opt === opt);
-    const placed = placeColdPool(opt, at >= 0 ? withCold[at].pack : undefined, sizing, ov);
+    const placed = placeColdTier(opt, at >= 0 ? withCold[at].pack : undefined, sizing, ov);
     if (at >= 0) withCold[at] = { opt, pack: placed };
     else withCold.push({ opt, pack: placed });
     withCold.sort((x, y) => x.opt.index - y.opt.index);
-    // the plan with a seat for every model, planned the same way: the cold pool is kept only when it is not worse
+    // the plan with a seat for every model, planned the same way: the cold tier is kept only when it is not worse
     const withSeats = repaired(choose(all).results);
     const cold = totals(withCold);
     const seats = totals(withSeats);
@@ -296,8 +296,8 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: 
       coldInfo = { sizing, withSeats: seats.gpus };
     } else {
       results = withSeats;
-      notes.push(`cold pool: not used; ${coldIdx.length} model(s) below coldBelowRps ${below} keep a permanent seat, because the plan with `
-        + `the cold pool's ${sizing.count} cache slice(s) needs ${cold.gpus} GPU(s) at $${round4(cold.cost)}/h and the plan with a seat for each `
+      notes.push(`cold tier: not used; ${coldIdx.length} model(s) below coldBelowRps ${below} keep a permanent seat, because the plan with `
+        + `the cold tier's ${sizing.count} cache slice(s) needs ${cold.gpus} GPU(s) at $${round4(cold.cost)}/h and the plan with a seat for each `
         + `${seats.gpus} at $${round4(seats.cost)}/h`);
     }
   } else {
@@ -334,22 +334,27 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: 
   }
   if (asm.idleGpus > 0) notes.push(`${asm.idleGpus} gpu(s) of partly used nodes are idle but paid for (costPerHour counts whole nodes)`);
   const spare = asm.gpus.reduce((n, g) => n + g.slices.filter((s) => s.models.length === 0 && !s.cache).length, 0);
-  let cold: PlanColdPool | undefined;
+  let cold: PlanColdTier | undefined;
   if (coldInfo) {
     const slices = asm.gpus.flatMap((g) => g.slices.filter((s) => s.cache).map((s) => ({ gpu: g.id, profile: s.profile, start: s.start })));
     const saved = coldInfo.withSeats - asm.gpus.length;
+    const { option, shapeIndex } = coldInfo.sizing;
     cold = {
       belowRps: below!,
-      models: coldIdx.map((i) => ({ name: models[i].name, rps: models[i].rps })),
+      // the entry each cold model runs at on the cache slices (all of one option and shape), as sizeColdTier timed it
+      models: coldIdx.map((i) => {
+        const entry = coldEntry(cands[i][option][shapeIndex])!;
+        return { name: models[i].name, rps: models[i].rps, batch: entry.batch, instances: entry.instances };
+      }),
       slices,
       hitRateTarget: COLD_HIT_RATE,
       cacheGiB: coldInfo.sizing.cacheGiB,
       gpusWithSeats: coldInfo.withSeats,
       gpusSaved: Math.max(0, saved),
     };
-    notes.push(`cold pool: ${coldIdx.length} model(s) below ${below} rps have no permanent seat; ${slices.length} cache slice(s) of ${slices[0]?.profile ?? '-'} `
+    notes.push(`cold tier: ${coldIdx.length} model(s) below ${below} rps have no permanent seat; ${slices.length} cache slice(s) of ${slices[0]?.profile ?? '-'} `
       + `hold the most requested of them (${coldInfo.sizing.cacheGiB} GiB for a ${COLD_HIT_RATE * 100}% hit-rate target); a miss waits for the model to load. `
-      + `GPUs with a seat for each: ${coldInfo.withSeats}, with the cold pool: ${asm.gpus.length}`);
+      + `GPUs with a seat for each: ${coldInfo.withSeats}, with the cold tier: ${asm.gpus.length}`);
   }
   if (spare > 0) notes.push(`${spare} spare slice(s) (no models) keep MIG layouts canonical; they are free capacity`);
   // several GPU types: GPU counts of different types do not compare; per type, and cost across types

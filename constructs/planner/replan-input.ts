@@ -66,6 +66,6 @@ export function runningPlanProblems(fleet: Fleet, previous: Plan): string[] {
       }
     }
   }
-  if (previous.cold && !previous.gpus.some((g) => g.slices.some((s) => s.cache))) out.push('cold: the running plan has a cold pool but no cache slice');
+  if (previous.cold && !previous.gpus.some((g) => g.slices.some((s) => s.cache))) out.push('cold: the running plan has a cold tier but no cache slice');
   return out;
 }

@@ -241,7 +241,7 @@ export function seatOnFreeSlices(state: WState, fleet: Fleet, residual: Residual
       }
       if (!pick) break;
       if (pick.gpu.id.startsWith('idle:')) pick = { ...pick, gpu: claimIdle(state, pick.gpu) };
-      const slice = pick.gpu.slices.find((x) => x.start === pick!.slice.start && x.profile === pick!.slice.profile && x.placements.length === 0 && !x.blocked)!;
+      const slice = pick.gpu.slices.find((x) => x.start === pick.slice.start && x.profile === pick.slice.profile && x.placements.length === 0 && !x.blocked)!;
       const p: WPlacement = { name, batch: pick.c.batch, instances: pick.c.instances, share: 0, rps: 0, throughput: pick.c.throughput, latencyMs: pick.c.latencyMs, memGiB: pick.c.memGiB };
       slice.placements.push(p);
       slice.fresh = true;

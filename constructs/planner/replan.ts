@@ -16,7 +16,7 @@
 import { findGpuType } from '../catalog';
 import type { Fleet, ModelSpec } from '../fleet/types';
 import { baselines, lowerBound } from './bounds';
-import { COLD_HIT_RATE } from './cold-pool';
+import { COLD_HIT_RATE, coldEntry } from './cold-tier';
 import { diffPlans, type PlanChanges } from './plan-changes';
 import { plan as planFleet } from './plan';
 import { PlanError } from './plan-error';
@@ -28,7 +28,7 @@ import {
   addResidual, ceil6, cloneState, dissolve, loadState, maxIndex, placementRoom, type IdleLayout, type Residual, seatOnFreeSlices, setRps, sliceFits,
   sliceShare, type WGpu, type WSlice, type WState,
 } from './replan-state';
-import type { Plan, PlanColdPool, PlanMigConfig, PlanOptions } from './types';
+import type { Plan, PlanColdTier, PlanMigConfig, PlanOptions } from './types';
 import { withTeamConsumption } from './team-consumption';
 
 /** Options of `replan()`: those of `plan()` and the price of change. */
@@ -134,7 +134,7 @@ function isUnchanged(fleet: Fleet, previous: Plan): boolean {
   }
   if (previous.cold && (fleet.coldBelowRps === undefined || previous.cold.belowRps !== fleet.coldBelowRps)) return false;
   if (!previous.cold && fleet.coldBelowRps !== undefined && fleet.models.some((m) => m.rps < fleet.coldBelowRps!)) {
-    // the fleet asks for a cold pool the running plan does not have: unchanged only if the plan never had one either way
+    // the fleet asks for a cold tier the running plan does not have: unchanged only if the plan never had one either way
     return false;
   }
   if (Math.abs(nodesCost(fleet, previous) - previous.summary.costPerHour) > 1e-4) return false;
@@ -199,7 +199,7 @@ function repair(fleet: Fleet, previous: Plan, fresh: Plan, o: RepairOptions): Pl
   const cold = decideCold(fleet, previous);
   const warm = (name: string): boolean => specs.has(name) && !(cold?.names.has(name) ?? false);
 
-  // 1. servers whose content must change are emptied; cache slices go when the cold pool does
+  // 1. servers whose content must change are emptied; cache slices go when the cold tier does
   for (const g of state.gpus) {
     for (const s of g.slices) {
       if (s.cache) {
@@ -335,12 +335,14 @@ function consolidate(state: WState, fleet: Fleet, previous: Plan, price: number,
 interface ColdDecision {
   readonly names: Set<string>;
   readonly cacheGiB: number;
+  /** Per cold model, the entry it runs at on the cache slices (`coldEntry` on the first cache slice). */
+  readonly entries: ReadonlyMap<string, { readonly batch: number; readonly instances: number }>;
 }
 
 /**
- * The cold pool of the new plan: the running one's cache slices keep serving the models still below
+ * The cold tier of the new plan: the running one's cache slices keep serving the models still below
  * `coldBelowRps` that were cold (or are new), as many as the slices' time and memory allow (the busiest go warm
- * first). Undefined without a cold pool.
+ * first). Undefined without a cold tier.
  */
 function decideCold(fleet: Fleet, previous: Plan): ColdDecision | undefined {
   const below = fleet.coldBelowRps;
@@ -356,7 +358,7 @@ function decideCold(fleet: Fleet, previous: Plan): ColdDecision | undefined {
     let time = 0;
     for (const m of list) {
       let thr = Infinity;
-      for (const c of caches) thr = Math.min(thr, candidatesOn(fleet, m, c.gpuType, c.profile).filter((x) => x.instances === 1)[0]?.throughput ?? 0);
+      for (const c of caches) thr = Math.min(thr, coldEntry(candidatesOn(fleet, m, c.gpuType, c.profile))?.throughput ?? 0);
       if (!(thr > 0)) return undefined;
       time += m.rps / thr;
     }
@@ -376,7 +378,13 @@ function decideCold(fleet: Fleet, previous: Plan): ColdDecision | undefined {
   };
   while (cands.length > 0) {
     const gib = sizing(cands);
-    if (gib !== undefined) return { names: new Set(cands.map((m) => m.name)), cacheGiB: gib };
+    if (gib !== undefined) {
+      const entries = new Map(cands.map((m) => {
+        const e = coldEntry(candidatesOn(fleet, m, caches[0].gpuType, caches[0].profile))!;
+        return [m.name, { batch: e.batch, instances: e.instances }];
+      }));
+      return { names: new Set(cands.map((m) => m.name)), cacheGiB: gib, entries };
+    }
     cands = cands.slice(1);
   }
   return undefined;
@@ -402,13 +410,13 @@ function toPlan(state: WState, configs: Map<string, PlanMigConfig>, fleet: Fleet
   const wholeTypes = new Map<string, Set<string>>();
   for (const n of nodes) if (n.migConfig === 'all-disabled') wholeTypes.set(n.gpuType, new Set([...(wholeTypes.get(n.gpuType) ?? []), n.instanceType]));
   const nodeConfigurations = migConfigs.length + [...wholeTypes.values()].reduce((s, x) => s + x.size, 0);
-  let coldPool: PlanColdPool | undefined;
+  let coldTier: PlanColdTier | undefined;
   if (cold) {
     const slices = gpus.flatMap((g) => g.slices.filter((s) => s.cache).map((s) => ({ gpu: g.id, profile: s.profile, start: s.start })));
     const withSeats = fresh.cold?.gpusWithSeats ?? previous.cold!.gpusWithSeats;
-    coldPool = {
+    coldTier = {
       belowRps: fleet.coldBelowRps!,
-      models: fleet.models.filter((m) => cold.names.has(m.name)).map((m) => ({ name: m.name, rps: m.rps })).sort((a, b) => (a.name < b.name ? -1 : 1)),
+      models: fleet.models.filter((m) => cold.names.has(m.name)).map((m) => ({ name: m.name, rps: m.rps, ...cold.entries.get(m.name)! })).sort((a, b) => (a.name < b.name ? -1 : 1)),
       slices,
       hitRateTarget: previous.cold!.hitRateTarget,
       cacheGiB: cold.cacheGiB,
@@ -431,11 +439,11 @@ function toPlan(state: WState, configs: Map<string, PlanMigConfig>, fleet: Fleet
     gpus,
     nodes,
     migConfigs,
-    ...(coldPool ? { cold: coldPool } : {}),
+    ...(coldTier ? { cold: coldTier } : {}),
     summary: {
       ...fresh.summary, gpuCount: gpus.length, costPerHour,
       // several GPU types: the figures of this plan, not of the fresh one (the cost bounds are the fleet's)
-      ...mixedTypeFigures(fleet, { ...fresh.summary, gpus, nodes, ...(coldPool ? { cold: coldPool } : {}), costPerHour }, fresh.summary.tightBound !== undefined),
+      ...mixedTypeFigures(fleet, { ...fresh.summary, gpus, nodes, ...(coldTier ? { cold: coldTier } : {}), costPerHour }, fresh.summary.tightBound !== undefined),
       nodeConfigurations, notes,
     },
   });

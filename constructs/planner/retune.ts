@@ -47,7 +47,7 @@ export function retuneInto(
     }
   };
   walk(0, 0, 0, sl.memory - seats.reduce((m, s) => m + s.cand.memGiB, 0));
-  const b = best as { combo: Candidate[]; mine: Candidate; rps: number; share: number } | undefined;
+  const b = best;
   if (!b || b.rps < min) return undefined;
   const old: Seat[] = seats;
   while (sl.seats.length > 0) sl.pop();

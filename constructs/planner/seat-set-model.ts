@@ -71,7 +71,7 @@ export function solveSeatSets(opt: GpuOption, items: readonly Item[], sets: read
   const layouts = maximalLayouts(opt);
   const shapeIndex = new Map(opt.shapes.map((s, i) => [s.profile, i]));
   const byLayout = o.gpus !== undefined;
-  const gpuRow = byLayout ? b.row(-Infinity, o.gpus!) : b.row(-Infinity, o.maxArea ?? Infinity);
+  const gpuRow = byLayout ? b.row(-Infinity, o.gpus) : b.row(-Infinity, o.maxArea ?? Infinity);
   const shapeRow = opt.shapes.map(() => (byLayout ? b.row(-Infinity, 0) : -1));
   const demandRow = items.map((it) => b.row(it.rps, Infinity));
   const layoutCols = (byLayout ? layouts : []).map((l) => {
@@ -97,7 +97,7 @@ export function solveSeatSets(opt: GpuOption, items: readonly Item[], sets: read
   const r = solveLp(b.build(true), { maxNodes: o.maxNodes, mipRelGap: 1, firstSolution: true });
   if (!r.feasible) return undefined;
   const used = layoutCols.map((c, i) => ({ layout: layouts[i], count: Math.round(r.values[c]) })).filter((x) => x.count > 0);
-  if (byLayout && used.reduce((a, x) => a + x.count, 0) > o.gpus!) return undefined;
+  if (byLayout && used.reduce((a, x) => a + x.count, 0) > o.gpus) return undefined;
   const out: { set: SeatSet; copies: number; rps: number[] }[] = [];
   sets.forEach((s, k) => {
     const copies = Math.round(r.values[copyCols[k]]);

@@ -40,7 +40,7 @@ export class SliceState {
   public latency = 0;
   public budget = Infinity;
   public memory: number;
-  /** A cache slice of the cold pool (no seats; the router loads cold models into it). */
+  /** A cache slice of the cold tier (no seats; the router loads cold models into it). */
   public cache = false;
   constructor(public readonly gpu: GpuSpace, public readonly shape: SliceShape, public readonly start: number, public readonly shapeIndex: number, overhead: number) {
     this.memory = overhead;

@@ -7,7 +7,7 @@
  * - A slice is `computeSlices / the GPU's computeSlices` of its GPU (1 for a whole GPU): a 2g.20gb slice of an
  *   H100 is 2/7 of it.
  * - GPU-equivalents of a team = the sum over its models' seats of share × slice fraction. Cache slices of the
- *   cold pool have no shares: each is split between the cold models by their demand (requests/s).
+ *   cold tier have no shares: each is split between the cold models by their demand (requests/s).
  * - Cost per hour = GPU-equivalents × the price of one GPU of the node that carries the slice: the fleet's
  *   `pricePerGpuHour` when it gives one, else the catalog's on-demand price of the node's instance type divided
  *   by its GPUs (the price the planner costs the node at).
@@ -23,8 +23,9 @@
  *
  * Pure and deterministic: teams sorted by name, GPU types sorted, figures rounded to 4 decimals.
  */
-import { findGpuType, findInstanceType, findMigProfile, pricePerGpuHour } from '../catalog';
+import { findGpuType, findInstanceType, findMigProfile } from '../catalog';
 import type { Fleet } from '../fleet/types';
+import { declaredPricePerGpuHour, gpuPricePerHour } from './gpu-prices';
 import type { Consumption, Plan, PlanGpu, PlanTeamConsumption, TeamConsumption } from './types';
 
 /** One team's part of one slice (unrounded). */
@@ -51,20 +52,19 @@ export function sliceFraction(gpuType: string, profile: string): number {
 /** Price of one GPU per hour on each node of the plan, and each node's paid GPUs (the instance's GPU count). */
 function nodePrices(fleet: Fleet, plan: Plan): Map<string, { price: number; paidGpus: number }> {
   const out = new Map<string, { price: number; paidGpus: number }>();
-  const declared = new Map(fleet.gpus.map((g) => [g.type, g.pricePerGpuHour]));
   const nodeGpus = new Map<string, number>();
   for (const g of plan.gpus) nodeGpus.set(g.node, (nodeGpus.get(g.node) ?? 0) + 1);
   for (const n of plan.nodes ?? []) {
     const instance = findInstanceType(n.instanceType);
-    // the planner's node price (gpu-options.ts): the fleet's price per GPU, else the instance's; 0 when neither is known
-    const price = declared.get(n.gpuType) ?? (instance ? pricePerGpuHour(instance) : undefined) ?? 0;
+    // the planner's node price (gpu-prices.ts): the fleet's price per GPU, else the instance's; 0 when neither is known
+    const price = gpuPricePerHour(fleet, n.gpuType, n.instanceType) ?? 0;
     out.set(n.name, { price, paidGpus: Math.max(instance?.gpuCount ?? 0, n.gpus.length) });
   }
   for (const [node, count] of nodeGpus) {
     if (out.has(node)) continue;
     // a plan without nodes (hand-written): the fleet's price, else 0; every GPU its own node
     const gpuType = plan.gpus.find((g) => g.node === node)!.type;
-    out.set(node, { price: declared.get(gpuType) ?? 0, paidGpus: count });
+    out.set(node, { price: declaredPricePerGpuHour(fleet, gpuType) ?? 0, paidGpus: count });
   }
   return out;
 }
@@ -212,7 +212,7 @@ export function teamConsumption(fleet: Fleet, plan: Plan): PlanTeamConsumption {
   };
 }
 
-/** The plan with `summary.teamConsumption` computed from its GPUs, nodes and cold pool. */
+/** The plan with `summary.teamConsumption` computed from its GPUs, nodes and cold tier. */
 export function withTeamConsumption(fleet: Fleet, plan: Plan): Plan {
   return { ...plan, summary: { ...plan.summary, teamConsumption: teamConsumption(fleet, plan) } };
 }

@@ -245,7 +245,7 @@ export function build(models: readonly BoundModel[], opts: readonly GpuOption[],
         for (let c = 0; c <= mine; c++) {
           const t = timeRow[k][i][c];
           if (m.cold) {
-            // a cache slice: time at the best admissible entry, no seat (rules 3 and 5 of the cold pool)
+            // a cache slice: time at the best admissible entry, no seat (rules 3 and 5 of the cold tier)
             b.col(0, 0, Infinity, [[demand, list[0].throughput], [t, 1]]);
           }
           const seatRows = (e: Candidate, seats: number): [number, number][] => [

@@ -7,9 +7,12 @@
  * groups (cloud) and the CLI's views (bin) — maps this topology instead of grouping, naming or pricing on its own,
  * so the names of a node pool in the Kubernetes objects and in the cloud resources are the same by construction.
  */
+import { createHash } from 'crypto';
 import { findGpuType, getGpuType, getMigProfile, resolveGpuType } from '../catalog';
-import type { Fleet, ProfileEntry } from '../fleet/types';
-import type { Plan, PlanMigConfig } from './types';
+import type { Fleet, ModelSpec, ProfileEntry } from '../fleet/types';
+import { coldEntry } from './cold-tier';
+import { candidatesOn } from './placement-entry';
+import type { Plan, PlanColdModel, PlanMigConfig } from './types';
 
 /** Profile of a slice that is a whole GPU (MIG off). */
 export const WHOLE_PROFILE = 'whole';
@@ -119,8 +122,8 @@ export interface TopologyColdModel {
   /** GPU memory of one loaded copy (one instance). */
   readonly memoryGiB: number;
   /**
-   * The entry on the cache slice: one instance first (the router counts one copy of `memoryGiB`, as the planner
-   * sizes the cache), then the highest throughput, among the entries within the latency rule. @default - none measured
+   * The measured profile entry on the cache slice that the planner chose (`plan.cold.models[].batch`, `instances`:
+   * one instance, the highest throughput within the latency rule). @default - none: planned from its estimate
    */
   readonly entry?: ProfileEntry;
 }
@@ -273,7 +276,7 @@ function sliceGroups(fleet: Fleet, plan: Plan, poolOfGpu: ReadonlyMap<string, Gp
     const { name: nodePool, key: config } = poolOfGpu.get(g.id)!;
     for (const s of g.slices) {
       if (s.cache) {
-        if (!plan.cold) throw new Error(`plan.gpus[${g.id}]: slice ${s.profile}@${s.start} is a cache slice, but the plan has no cold pool (plan.cold)`);
+        if (!plan.cold) throw new Error(`plan.gpus[${g.id}]: slice ${s.profile}@${s.start} is a cache slice, but the plan has no cold tier (plan.cold)`);
         const c = caches.get(`${config}#${s.profile}`) ?? { nodePool, gpuType: g.type, profile: s.profile, replicas: 0, slices: [] as string[] };
         c.replicas += 1;
         c.slices.push(`${g.id}@${s.start}`);
@@ -326,6 +329,15 @@ function poolName(owner: string, rest: string): string {
   return `${dnsLabel(owner).slice(0, MAX_POOL_NAME_LENGTH - rest.length).replace(/-+$/, '')}${rest}`;
 }
 
+/**
+ * The name of a server group that must not take its topology name: during a migration, a new group whose name a
+ * running group of other content holds (groups are numbered by position). Giving a running Deployment other content
+ * restarts it, so the new group is named from its content: `<name cut to 55>-<6 hex of sha256(content key)>`.
+ */
+export function contentSuffixedPoolName(name: string, contentKey: string): string {
+  return `${name.slice(0, 55)}-${createHash('sha256').update(contentKey).digest('hex').slice(0, 6)}`;
+}
+
 /** Numbers names that repeat (`-1`, `-2`, … in order); a name that occurs once stays as it is. */
 function numbered(bases: readonly string[]): string[] {
   const total = new Map<string, number>();
@@ -359,22 +371,31 @@ function serverGroups(drafts: ReadonlyMap<string, ServerDraft>, teamOf: (model: 
 }
 
 /**
- * The profile entry of a cold model on the cache slices: among the entries within the latency rule
- * (`latencyMs <= latencyHeadroom x SLO`) on that GPU type and slice size, one instance first, then the highest
- * throughput, the lowest latency, the smallest batch.
+ * The measured profile entry of a cold model on the cache slices: the entry the planner chose and recorded
+ * (`plan.cold.models[].batch`, `instances`), looked up in the model's profile table for the slice. A plan
+ * document written before the planner recorded it gets the planner's own rule (`coldEntry` of cold-tier.ts), so a
+ * saved plan renders as it did. Undefined for a model planned from its `throughputPerGpu` estimate (no measured row).
  */
-function coldEntry(fleet: Fleet, profiles: readonly ProfileEntry[], sloMs: number, gpuType: string, profile: string): ProfileEntry | undefined {
+function measuredColdEntry(fleet: Fleet, spec: ModelSpec, recorded: PlanColdModel, gpuType: string, profile: string): ProfileEntry | undefined {
   const slice = profile === WHOLE_PROFILE ? 7 : getMigProfile(gpuType, profile).computeSlices;
   const gpu = getGpuType(gpuType).id;
-  return profiles
-    .filter((p) => resolveGpuType(p.gpu).id === gpu && p.slice === slice && p.latencyMs <= fleet.latencyHeadroom * sloMs)
-    .sort((a, b) => (a.instances === 1 ? 0 : 1) - (b.instances === 1 ? 0 : 1) || b.throughput - a.throughput || a.latencyMs - b.latencyMs || a.batch - b.batch)[0];
+  const rows = spec.profiles.filter((p) => resolveGpuType(p.gpu).id === gpu && p.slice === slice);
+  const chosen = recorded.batch !== undefined && recorded.instances !== undefined
+    ? { batch: recorded.batch, instances: recorded.instances }
+    : coldEntry(candidatesOn(fleet, spec, gpu, profile));
+  if (!chosen) return undefined;
+  const row = rows.find((p) => p.batch === chosen.batch && p.instances === chosen.instances);
+  if (!row && recorded.batch !== undefined && spec.profiles.some((p) => resolveGpuType(p.gpu).id === gpu)) {
+    throw new Error(`plan.cold.models[${spec.name}]: batch ${recorded.batch} x ${recorded.instances} instance(s) is no entry of the model's profiles on ${gpu} slice ${profile}`);
+  }
+  return row;
 }
 
 /** The cold tier of the plan, when it has cold models. */
 function coldTier(fleet: Fleet, plan: Plan, caches: ReadonlyMap<string, CacheDraft>, placed: ReadonlyMap<string, unknown>): TopologyColdTier | undefined {
   const specs = new Map(fleet.models.map((m) => [m.name, m]));
-  const names = [...new Set((plan.cold?.models ?? []).map((m) => m.name))].sort(byString);
+  const recorded = new Map((plan.cold?.models ?? []).map((m) => [m.name, m]));
+  const names = [...recorded.keys()].sort(byString);
   for (const m of names) {
     if (!specs.has(m)) throw new Error(`plan.cold.models: model "${m}" is not in fleet "${fleet.name}"`);
   }
@@ -391,7 +412,7 @@ function coldTier(fleet: Fleet, plan: Plan, caches: ReadonlyMap<string, CacheDra
   const kind = sorted[0];
   const models = names.map((name) => {
     const spec = specs.get(name)!;
-    const entry = coldEntry(fleet, spec.profiles, spec.latencySloMs, kind.gpuType, kind.profile);
+    const entry = measuredColdEntry(fleet, spec, recorded.get(name)!, kind.gpuType, kind.profile);
     return { name, team: spec.team, memoryGiB: spec.memoryGiB, ...(entry ? { entry } : {}) };
   });
   return { owner, teams, cachePools, models, processOverheadGiB: fleet.processOverheadGiB };

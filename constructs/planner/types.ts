@@ -22,25 +22,33 @@ export interface PlanSlice {
   /** Models served in one Triton server on this slice; empty = a spare slice (free capacity the MIG layout creates anyway) or a cache slice. */
   readonly models: readonly PlanModel[];
   /**
-   * True for a cache slice of the cold pool (`plan.cold`): a Triton server in explicit
+   * True for a cache slice of the cold tier (`plan.cold`): a Triton server in explicit
    * model-control mode into which the router loads cold models on demand. `models` is empty.
    */
   readonly cache?: boolean;
 }
 
-/** A cold model: no permanent seat, loaded on demand into a cache slice by the router. */
+/** A cold model: no permanent seat, loaded on demand into a cache slice by the model router. */
 export interface PlanColdModel {
   readonly name: string;
-  /** Demand it brings to the cold pool (requests/s). */
+  /** Demand it brings to the cold tier (requests/s). */
   readonly rps: number;
+  /**
+   * Batch size of the entry the planner chose for the model on the cache slices (`coldEntry` of cold-tier.ts: the
+   * highest-throughput admissible entry with one instance), as a seated model's `batch`.
+   * @default - absent in plan documents written before the planner recorded it: renderers then apply the same rule
+   */
+  readonly batch?: number;
+  /** Instances of that entry (1: a cache server holds one copy of each loaded model). @default - as `batch` */
+  readonly instances?: number;
 }
 
 /**
- * The cold pool (fleet `coldBelowRps`): models below that demand share cache slices through the
+ * The cold tier (fleet `coldBelowRps`): models below that demand share cache slices through the
  * router instead of each holding a permanent seat. A request to a model that is not loaded waits
  * for the load (the latency rule does not hold for such misses).
  */
-export interface PlanColdPool {
+export interface PlanColdTier {
   /** Demand threshold (the fleet's `coldBelowRps`). */
   readonly belowRps: number;
   readonly models: readonly PlanColdModel[];
@@ -52,9 +60,12 @@ export interface PlanColdPool {
   readonly cacheGiB: number;
   /** GPUs the plan would need with a permanent seat for every cold model. */
   readonly gpusWithSeats: number;
-  /** GPUs saved by the cold pool (gpusWithSeats - summary.gpuCount; may be 0). */
+  /** GPUs saved by the cold tier (gpusWithSeats - summary.gpuCount; may be 0). */
   readonly gpusSaved: number;
 }
+
+/** @deprecated renamed `PlanColdTier` (one name per concept: the cold tier); kept so existing code compiles. */
+export type PlanColdPool = PlanColdTier;
 
 export interface PlanGpu {
   readonly id: string;
@@ -202,7 +213,7 @@ export interface Plan {
   readonly nodes?: readonly PlanNode[];
   readonly migConfigs?: readonly PlanMigConfig[];
   /** Present when the fleet sets `coldBelowRps` and some model is below it. */
-  readonly cold?: PlanColdPool;
+  readonly cold?: PlanColdTier;
   readonly summary: PlanSummary;
 }
 

@@ -46,6 +46,7 @@ interface PooledSocket extends Socket {
   [key: symbol]: unknown;
 }
 
+// eslint-disable-next-line @typescript-eslint/unbound-method -- taken to be called with .call() on an agent
 const nodeAddRequest = (http.Agent.prototype as unknown as { addRequest(this: http.Agent, r: http.ClientRequest, o: http.RequestOptions): void }).addRequest;
 
 /** Node's per-socket async id slot (a symbol described 'async_id_symbol'), looked up once. */
@@ -77,7 +78,7 @@ export class UpstreamAgent extends http.Agent {
       nodeAddRequest.call(this, req, options);
       return;
     }
-    while (free.length > 0 && free[0]!.destroyed) free.shift();
+    while (free.length > 0 && free[0].destroyed) free.shift();
     const socket = free.pop() as PooledSocket | undefined;
     if (free.length === 0) delete (this.freeSockets as Record<string, Socket[]>)[key];
     if (socket === undefined) {
@@ -294,7 +295,7 @@ export class Backend {
 /** The `error` field of a Triton error body, else the body itself (trimmed), else the status. */
 export function tritonMessage(reply: RepoReply): string {
   try {
-    const j = JSON.parse(reply.body);
+    const j = JSON.parse(reply.body) as { error?: unknown } | null;
     if (j && typeof j.error === 'string') return j.error;
   } catch {
     // not JSON

@@ -49,7 +49,7 @@ export async function runRouterCli(argv: string[]): Promise<number> {
       } catch (e) {
         return usage((e as Error).message);
       }
-      if (!LOOPBACK.has(addrs[key]!.host)) return usage(`${flag}: the demo listens on loopback only (127.0.0.1 or ::1), got ${quote(v)}`);
+      if (!LOOPBACK.has(addrs[key].host)) return usage(`${flag}: the demo listens on loopback only (127.0.0.1 or ::1), got ${quote(v)}`);
     } else if (flag === '--help' || flag === '-h') {
       process.stdout.write(`${USAGE}\n`);
       return 0;

@@ -211,7 +211,7 @@ export function validateConfig(doc: unknown): RouterConfig {
       url: backendUrl(o.url, `${p}.url`),
       memoryGiB: positive(o.memoryGiB, `${p}.memoryGiB`, ROUTER_LIMITS.maxBackendMemoryGiB),
       discover,
-      ...(g !== undefined ? { grpcPort: g as number } : {}),
+      ...(g !== undefined ? { grpcPort: g } : {}),
     };
   });
   checkUnique(backends, 'backends', 'name');

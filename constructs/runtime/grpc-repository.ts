@@ -120,7 +120,7 @@ export class GrpcRepository {
       stream.on('close', () => {
         if (settled) return;
         if (status === undefined) {
-          fail(`gRPC stream closed without a status (HTTP/2 code ${stream!.rstCode})`);
+          fail(`gRPC stream closed without a status (HTTP/2 code ${stream.rstCode})`);
           return;
         }
         settled = true;

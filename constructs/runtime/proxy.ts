@@ -73,101 +73,29 @@ export interface ForwardHooks {
 /** Largest error answer read whole for `notLoaded`. */
 const MAX_ERROR_BYTES = 64 * 1024;
 
+/** One forwarded request: the client's request and answer, the backend, and what has happened so far. */
+interface Exchange {
+  readonly req: http.IncomingMessage;
+  readonly res: http.ServerResponse;
+  readonly b: Backend;
+  readonly timeoutMs: number;
+  readonly replay: Buffer[] | undefined;
+  readonly hooks: ForwardHooks;
+  /** `done` was called, or the request was handed back (`retry`, `notLoaded`). */
+  finished: boolean;
+  /** References to the body chunks (no copies), for one retry on a dead connection; undefined once too large. */
+  kept: Buffer[] | undefined;
+  keptBytes: number;
+}
+
 /** Streams `req` (or `replay`, a body already read) to `b` and the answer to `res`. */
 export function forward(req: http.IncomingMessage, res: http.ServerResponse, b: Backend, timeoutMs: number, replay: Buffer[] | undefined, hooks: ForwardHooks): void {
-  let finished = false;
-  // references to the body chunks (no copies), for one retry on a dead connection
-  let kept: Buffer[] | undefined = hooks.retry !== undefined ? [] : undefined;
-  let keptBytes = 0;
-  const finish = (status: number): void => {
-    if (finished) return;
-    finished = true;
-    hooks.done(status);
-  };
+  const x: Exchange = { req, res, b, timeoutMs, replay, hooks, finished: false, kept: hooks.retry !== undefined ? [] : undefined, keptBytes: 0 };
   const upstream = http.request(
     { host: b.host, port: b.port, method: req.method, path: req.url, headers: endToEnd(req.rawHeaders) as unknown as http.OutgoingHttpHeaders, agent: b.agent },
-    (ures) => {
-      const status = ures.statusCode ?? 502;
-      if (res.destroyed) {
-        ures.resume();
-        finish(499);
-        return;
-      }
-      if (hooks.notLoaded !== undefined && (status === 404 || status === 503 || status === 400)) {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        ures.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size <= MAX_ERROR_BYTES) chunks.push(c);
-        });
-        ures.on('end', () => {
-          const body = Buffer.concat(chunks);
-          const held = replay ?? (kept !== undefined && req.complete ? kept : undefined);
-          if (size <= MAX_ERROR_BYTES && !res.destroyed && hooks.notLoaded!(status, body, held)) {
-            finished = true;
-            return;
-          }
-          if (res.destroyed) {
-            finish(499);
-            return;
-          }
-          res.writeHead(status, endToEnd(ures.rawHeaders));
-          res.end(body);
-          finish(status);
-        });
-        ures.on('error', () => {
-          res.destroy();
-          finish(502);
-        });
-        return;
-      }
-      res.writeHead(status, endToEnd(ures.rawHeaders));
-      // hold one chunk back so a one-chunk answer leaves as headers + body + end in one write
-      let held: Buffer | undefined;
-      ures.on('data', (c: Buffer) => {
-        if (held !== undefined && !res.write(held)) {
-          ures.pause();
-          res.once('drain', () => ures.resume());
-        }
-        held = c;
-      });
-      ures.on('end', () => {
-        if (held !== undefined) res.end(held);
-        else res.end();
-        finish(status);
-      });
-      // a backend that breaks off its answer: 'error' (ECONNRESET, "aborted"); the client connection is cut
-      ures.on('error', () => {
-        res.destroy();
-        finish(502);
-      });
-    },
+    (ures) => answer(x, ures),
   );
-  upstream.on('error', (e: NodeJS.ErrnoException) => {
-    if (finished) return;
-    if (res.destroyed) {
-      finish(499);
-      return;
-    }
-    const code = e.code ?? 'ERROR';
-    hooks.backendError(code);
-    if (!res.headersSent && kept !== undefined && req.complete && RETRYABLE_CODES.has(code)) {
-      finished = true;
-      hooks.retry!(kept);
-      return;
-    }
-    if (res.headersSent) {
-      res.destroy();
-      finish(502);
-      return;
-    }
-    const status = code === 'ETIMEDOUT_REQUEST' ? 504 : 502;
-    const msg = status === 504
-      ? `backend ${b.name} did not answer within ${timeoutMs / 1000}s`
-      : `backend ${b.name} failed: ${code}${e.message && e.message !== code ? ` (${e.message})` : ''}`;
-    sendError(res, status, msg);
-    finish(status);
-  });
+  upstream.on('error', (e: NodeJS.ErrnoException) => upstreamFailed(x, e));
   if (timeoutMs > 0) {
     upstream.setTimeout(timeoutMs, () => {
       const err: NodeJS.ErrnoException = new Error('request timeout');
@@ -176,9 +104,9 @@ export function forward(req: http.IncomingMessage, res: http.ServerResponse, b: 
     });
   }
   res.on('close', () => {
-    if (!finished) {
+    if (!x.finished) {
       upstream.destroy();
-      finish(res.writableFinished ? (res.statusCode || 200) : 499);
+      finish(x, res.writableFinished ? (res.statusCode || 200) : 499);
     }
   });
   req.on('error', () => upstream.destroy());
@@ -188,13 +116,121 @@ export function forward(req: http.IncomingMessage, res: http.ServerResponse, b: 
     else upstream.end();
     return;
   }
-  // same for the request body: the last chunk goes with end()
+  streamRequestBody(x, upstream);
+}
+
+/** Calls `done` once. */
+function finish(x: Exchange, status: number): void {
+  if (x.finished) return;
+  x.finished = true;
+  x.hooks.done(status);
+}
+
+/** The backend answered: a small error answer goes to `notLoaded` first (when set), any other streams to the client. */
+function answer(x: Exchange, ures: http.IncomingMessage): void {
+  const status = ures.statusCode ?? 502;
+  if (x.res.destroyed) {
+    ures.resume();
+    finish(x, 499);
+    return;
+  }
+  if (x.hooks.notLoaded !== undefined && (status === 404 || status === 503 || status === 400)) readErrorAnswer(x, ures, status);
+  else streamAnswer(x, ures, status);
+}
+
+/** Reads an error answer whole and offers it to `notLoaded` with the held request body; passes it on unless taken over. */
+function readErrorAnswer(x: Exchange, ures: http.IncomingMessage, status: number): void {
+  const { req, res } = x;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  ures.on('data', (c: Buffer) => {
+    size += c.length;
+    if (size <= MAX_ERROR_BYTES) chunks.push(c);
+  });
+  ures.on('end', () => {
+    const body = Buffer.concat(chunks);
+    const held = x.replay ?? (x.kept !== undefined && req.complete ? x.kept : undefined);
+    if (size <= MAX_ERROR_BYTES && !res.destroyed && x.hooks.notLoaded!(status, body, held)) {
+      x.finished = true;
+      return;
+    }
+    if (res.destroyed) {
+      finish(x, 499);
+      return;
+    }
+    res.writeHead(status, endToEnd(ures.rawHeaders));
+    res.end(body);
+    finish(x, status);
+  });
+  ures.on('error', () => {
+    res.destroy();
+    finish(x, 502);
+  });
+}
+
+/** Streams the answer to the client with backpressure. */
+function streamAnswer(x: Exchange, ures: http.IncomingMessage, status: number): void {
+  const { res } = x;
+  res.writeHead(status, endToEnd(ures.rawHeaders));
+  // hold one chunk back so a one-chunk answer leaves as headers + body + end in one write
+  let held: Buffer | undefined;
+  ures.on('data', (c: Buffer) => {
+    if (held !== undefined && !res.write(held)) {
+      ures.pause();
+      res.once('drain', () => ures.resume());
+    }
+    held = c;
+  });
+  ures.on('end', () => {
+    if (held !== undefined) res.end(held);
+    else res.end();
+    finish(x, status);
+  });
+  // a backend that breaks off its answer: 'error' (ECONNRESET, "aborted"); the client connection is cut
+  ures.on('error', () => {
+    res.destroy();
+    finish(x, 502);
+  });
+}
+
+/** The connection to the backend failed: retry with the held body, cut an answer already started, or answer 502/504. */
+function upstreamFailed(x: Exchange, e: NodeJS.ErrnoException): void {
+  const { req, res, hooks } = x;
+  if (x.finished) return;
+  if (res.destroyed) {
+    finish(x, 499);
+    return;
+  }
+  const code = e.code ?? 'ERROR';
+  hooks.backendError(code);
+  if (!res.headersSent && x.kept !== undefined && req.complete && RETRYABLE_CODES.has(code)) {
+    x.finished = true;
+    hooks.retry!(x.kept);
+    return;
+  }
+  if (res.headersSent) {
+    res.destroy();
+    finish(x, 502);
+    return;
+  }
+  const status = code === 'ETIMEDOUT_REQUEST' ? 504 : 502;
+  const msg = status === 504
+    ? `backend ${x.b.name} did not answer within ${x.timeoutMs / 1000}s`
+    : `backend ${x.b.name} failed: ${code}${e.message && e.message !== code ? ` (${e.message})` : ''}`;
+  sendError(res, status, msg);
+  finish(x, status);
+}
+
+/** Streams the client's request body to the backend with backpressure, keeping references for a retry while small enough. */
+function streamRequestBody(x: Exchange, upstream: http.ClientRequest): void {
+  const { req } = x;
+  // as for the answer: the last chunk goes with end()
   let held: Buffer | undefined;
   req.on('data', (c: Buffer) => {
-    if (kept !== undefined) {
-      kept.push(c);
-      keptBytes += c.length;
-      if (keptBytes > MAX_REPLAY_BYTES) kept = undefined;
+    if (x.kept !== undefined) {
+      x.kept.push(c);
+      x.keptBytes += c.length;
+      if (x.keptBytes > MAX_REPLAY_BYTES) x.kept = undefined;
     }
     if (held !== undefined && !upstream.write(held)) {
       req.pause();

@@ -176,7 +176,7 @@ export class Router {
     if (b !== undefined) {
       if (b.probing !== undefined) {
         // a connection to it just broke: wait for the check, then route again (re-homed if it is down)
-        b.probing.then(() => (res.destroyed ? this.count(name, 499) : this.route(req, res, kind, ms, replay, attempt)));
+        void b.probing.then(() => (res.destroyed ? this.count(name, 499) : this.route(req, res, kind, ms, replay, attempt)));
         return;
       }
       this.metrics.cacheHits.inc1(name);
@@ -286,7 +286,7 @@ export class Router {
 function notLoadedVerdict(status: number, body: Buffer, versioned: boolean): 'gone' | 'ambiguous' | undefined {
   let msg: unknown;
   try {
-    msg = JSON.parse(body.toString('utf8'))?.error;
+    msg = (JSON.parse(body.toString('utf8')) as { error?: unknown } | null)?.error;
   } catch {
     return undefined;
   }

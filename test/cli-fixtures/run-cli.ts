@@ -31,7 +31,7 @@ function capturingWrite(sink: string[]): Write {
     const done = typeof encodingOrCb === 'function' ? encodingOrCb : cb;
     if (done) process.nextTick(done);
     return true;
-  }) as Write;
+  });
 }
 
 /**
@@ -41,6 +41,7 @@ function capturingWrite(sink: string[]): Write {
 export async function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   const out: string[] = [];
   const err: string[] = [];
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- saved to be put back as they were
   const saved = { stdout: process.stdout.write, stderr: process.stderr.write, cwd: process.cwd() };
   const savedEnv = new Map(Object.keys({ GPUFLEET_DEBUG: '', ...env }).map((k) => [k, process.env[k]]));
   for (const [k, v] of Object.entries({ GPUFLEET_DEBUG: '', ...env })) {

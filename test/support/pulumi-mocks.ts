@@ -187,7 +187,7 @@ export function setupPulumiMocks(options: PulumiMockOptions = {}): PulumiMockRec
   const calls: RecordedCall[] = [];
   if (options.config) pulumi.runtime.setAllConfig(options.config);
 
-  pulumi.runtime.setMocks(
+  void pulumi.runtime.setMocks(
     {
       newResource: (args) => {
         const { id, state } = mockState(args.type, args.name, args.inputs ?? {});
@@ -266,7 +266,7 @@ export function setupPulumiMocks(options: PulumiMockOptions = {}): PulumiMockRec
  * and no new resource was registered for several rounds (resources created inside applies come late).
  */
 export async function settle(): Promise<void> {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const settings = require('@pulumi/pulumi/runtime/settings');
   let last = -1;
   let stable = 0;

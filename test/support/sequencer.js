@@ -8,7 +8,7 @@
 const Sequencer = require('@jest/test-sequencer').default;
 
 const LONG_FIRST = [
-  'typecheck', 'package', 'cloud-stack-platform-file', 'planner-replan', 'cli-rebalance', 'doc-examples', 'planner-cold',
+  'static-checks', 'package', 'cloud-stack-platform-file', 'planner-replan', 'cli-rebalance', 'planner-cold',
   'cli-report', 'router-load', 'walkthrough', 'k8s-migration-runbook', 'planner-naming',
 ].map((name) => new RegExp(`[\\\\/]test[\\\\/]${name}\\.test\\.ts$`));
 

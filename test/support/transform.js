@@ -1,7 +1,7 @@
 // jest transform for the TypeScript sources and tests: sucrase (https://github.com/alangpierce/sucrase) strips
 // the types and turns the imports into CommonJS (`esModuleInterop` semantics, as tsconfig.json asks), hoisting
 // `jest.mock` calls above them as ts-jest did. It does not type-check, which ts-jest was told not to either
-// (`diagnostics: false`): types are checked by `npm run typecheck` and test/typecheck.test.ts. What it saves is
+// (`diagnostics: false`): types are checked by `npm run typecheck` and test/static-checks.test.ts. What it saves is
 // the compile: about a tenth of the time of TypeScript's transpileModule, which mattered on a clean clone (every
 // file compiled once, without jest's cache) by some ten seconds of CPU.
 //

@@ -53,7 +53,7 @@ function tsFiles(dir: string): string[] {
 let compiledDir: string | undefined;
 function compiled(file: string): string {
   if (!compiledDir) {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { transform } = require('sucrase') as typeof import('sucrase');
     const dir = path.join(REPO_ROOT, 'build', `router-procs-${process.pid}`);
     // the runtime and, as the Dockerfile copies them, the fleet files it imports
@@ -79,8 +79,8 @@ export function startProcess(file: string, args: string[], timeoutMs = 30000): P
   live.add(child);
   let out = '';
   let err = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
     live.delete(child);
     resolve(code);
@@ -91,7 +91,7 @@ export function startProcess(file: string, args: string[], timeoutMs = 30000): P
       const m = /listening on (http:\/\/[^\s,]+)(.*)\n/.exec(out);
       if (!m) return;
       clearTimeout(timer);
-      child.stdout!.off('data', onData);
+      child.stdout.off('data', onData);
       const url = m[1];
       const admin = /admin on (http:\/\/[^\s,]+)/.exec(m[2])?.[1];
       const grpc = /grpc [^\s:]+:(\d+)/.exec(m[2])?.[1];
@@ -111,8 +111,8 @@ export function startProcess(file: string, args: string[], timeoutMs = 30000): P
         },
       });
     };
-    child.stdout!.on('data', onData);
-    exited.then((code) => {
+    child.stdout.on('data', onData);
+    void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`${path.basename(file)} exited with ${code} before listening; stderr: ${err}`));
     });

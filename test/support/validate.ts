@@ -81,7 +81,7 @@ export function crdIndex(crdsDir: string = SHARED_CRDS_DIR): Map<string, CrdEntr
   const index = new Map<string, CrdEntry>();
   for (const file of listYamlFiles(crdsDir)) {
     for (const doc of parseAllDocuments(fs.readFileSync(file, 'utf8'))) {
-      const crd = doc.toJS() as any;
+      const crd = doc.toJS();
       if (crd?.kind !== 'CustomResourceDefinition' || !crd.spec?.names?.kind) continue;
       for (const version of crd.spec.versions ?? []) {
         const schema = version.schema?.openAPIV3Schema;

@@ -123,12 +123,11 @@ export function promqlMetrics(query: string): { name: string; namespace?: string
   return out;
 }
 
-/** Rules autoscaling and prerequisites. */
-export function checkAutoscaling(model: RenderingModel): CheckFinding[] {
+/** Rule prerequisites: the rendering declares what is installed, and every object kind it renders has its controller declared. */
+function prerequisiteFindings(objects: RenderingModel['objects'], prerequisites: RenderingModel['prerequisites']): CheckFinding[] {
   const findings: CheckFinding[] = [];
-  const objects = model.objects;
-  const pre = model.prerequisites ?? NONE;
-  const declared = model.prerequisites !== undefined;
+  const pre = prerequisites ?? NONE;
+  const declared = prerequisites !== undefined;
   if (!declared) {
     findings.push({ rule: 'prerequisites', object: `ConfigMap ${PREREQUISITES_CONFIGMAP}`, message: 'the rendering declares no prerequisites, so nothing it needs (Karpenter NodeOverlay gate, Prometheus operator, prometheus-adapter, KEDA, Gateway API, Flux) is known to be installed' });
   }
@@ -144,6 +143,15 @@ export function checkAutoscaling(model: RenderingModel): CheckFinding[] {
     const of = objects.filter((o) => kinds.includes(o?.kind)).sort((a, b) => objectRef(a).localeCompare(objectRef(b)));
     if (of.length > 0) findings.push({ rule: 'prerequisites', object: objectRef(of[0]), message: `needs ${what}, which is not declared installed (${of.length} object(s) of kind ${[...new Set(of.map((o) => o.kind))].join(', ')}); nothing acts on them` });
   }
+  return findings;
+}
+
+/** Rules autoscaling and prerequisites. */
+export function checkAutoscaling(model: RenderingModel): CheckFinding[] {
+  const findings: CheckFinding[] = [];
+  const objects = model.objects;
+  const pre = model.prerequisites ?? NONE;
+  findings.push(...prerequisiteFindings(objects, model.prerequisites));
 
   const scraped = {
     triton: scrapedNamespaces(objects, isTriton), router: scrapedNamespaces(objects, isRouter), vllm: scrapedNamespaces(objects, isVllmTriton),
@@ -157,7 +165,7 @@ export function checkAutoscaling(model: RenderingModel): CheckFinding[] {
     if (name.startsWith('nv_')) return by(scraped.triton, 'Triton');
     if (name.startsWith('gpufleet_router_')) return by(scraped.router, 'gpufleet router');
     if (name.startsWith('vllm:')) return by(scraped.vllm, 'Triton vllm-backend');
-    const source = pre.metricsSources.find((s) => METRICS_SOURCES[s] !== undefined && name.startsWith(METRICS_SOURCES[s]!));
+    const source = pre.metricsSources.find((s) => METRICS_SOURCES[s] !== undefined && name.startsWith(METRICS_SOURCES[s]));
     if (source) return undefined;
     return `nothing installed or declared produces it (declared metrics sources: ${pre.metricsSources.join(', ') || 'none'})`;
   };

@@ -66,15 +66,15 @@ export function deviceView(model: RenderingModel, np: NodePoolModel, it: Instanc
       problems.push(`mig-parted config "${configName}" is not in ${model.migConfigSource ?? 'the MIG manager\'s ConfigMap (none found)'}`);
       break;
     }
-    const e = entryFor(entries, gpu!.pciDeviceIds, i);
-    if (!e) { problems.push(`no entry of mig-parted config "${configName}" applies to GPU ${i} of ${it.name} (${gpu!.id}, PCI ${gpu!.pciDeviceIds.join('/')})`); continue; }
+    const e = entryFor(entries, gpu.pciDeviceIds, i);
+    if (!e) { problems.push(`no entry of mig-parted config "${configName}" applies to GPU ${i} of ${it.name} (${gpu.id}, PCI ${gpu.pciDeviceIds.join('/')})`); continue; }
     if (e['mig-enabled'] === false || !e['mig-devices']) { add('nvidia.com/gpu', 1); cuts.push('whole'); continue; }
     const counts = e['mig-devices'];
     const names: string[] = [];
-    const unknown = Object.keys(counts).filter((p) => !findMigProfile(gpu!, p));
-    if (unknown.length > 0) { problems.push(`mig-parted config "${configName}" names ${unknown.join(', ')}, not MIG profiles of ${gpu!.id}`); continue; }
+    const unknown = Object.keys(counts).filter((p) => !findMigProfile(gpu, p));
+    if (unknown.length > 0) { problems.push(`mig-parted config "${configName}" names ${unknown.join(', ')}, not MIG profiles of ${gpu.id}`); continue; }
     for (const [p, n] of Object.entries(counts)) for (let k = 0; k < n; k++) names.push(p);
-    if (!placeProfiles(gpu!, names)) { problems.push(`mig-parted config "${configName}" cuts GPU ${i} into ${showCounts(counts)}, which no legal placement on ${gpu!.id} holds: the MIG manager fails`); continue; }
+    if (!placeProfiles(gpu, names)) { problems.push(`mig-parted config "${configName}" cuts GPU ${i} into ${showCounts(counts)}, which no legal placement on ${gpu.id} holds: the MIG manager fails`); continue; }
     cuts.push(showCounts(counts));
     for (const [p, n] of Object.entries(counts)) {
       if (strategy === 'single') { singleProfiles.add(p); add('nvidia.com/gpu', n); } else add(`nvidia.com/mig-${p.replace(/\+/g, '.')}`, n);

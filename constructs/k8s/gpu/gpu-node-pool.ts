@@ -150,7 +150,7 @@ export function gpuNodePoolInstanceTypes(pool: string, gpuType: string, names?: 
     try {
       it = getInstanceType(n);
     } catch (e) {
-      throw new Error(`instanceTypes[${i}]: ${(e as Error).message}`);
+      throw new Error(`instanceTypes[${i}]: ${(e as Error).message}`, { cause: e });
     }
     if (it.gpuType !== gpuType) {
       throw new Error(`instanceTypes[${i}]: ${it.name} carries ${it.gpuType} GPUs, the pool "${pool}" is for ${gpuType}`);
@@ -210,34 +210,12 @@ export class GpuNodePool extends Construct {
       throw new Error(`nodeRole: expected an IAM role name (1-64 of letters, digits and +=,.@_-), got ${JSON.stringify(props.nodeRole)}`);
     }
     const layout = props.migLayout;
-    if (layout) {
-      if (layout.gpuType.id !== gpu.id) {
-        throw new Error(`migLayout: layout "${layout.name}" is for ${layout.gpuType.id}, the pool "${this.name}" has ${gpu.id}`);
-      }
-      for (const it of this.instanceTypes) {
-        if (!layout.allDevices && layout.devices.length !== it.gpuCount) {
-          throw new Error(`migLayout: layout "${layout.name}" lists ${layout.devices.length} devices, ${it.name} has ${it.gpuCount} GPUs`);
-        }
-      }
-    }
+    if (layout) checkMigLayout(this.name, gpu.id, layout, this.instanceTypes);
     this.layout = layout;
     this.migConfigName = layout?.name ?? (supportsMig(gpu) ? MIG_ALL_DISABLED : undefined);
-    const amiFamily = props.amiFamily ?? 'al2023';
-    if (amiFamily !== 'al2023' && amiFamily !== 'bottlerocket') {
-      throw new Error(`amiFamily: expected "al2023" or "bottlerocket", got ${JSON.stringify(amiFamily)}`);
-    }
-    this.nodeImage = amiFamily === 'al2023' ? 'al2023-nvidia' : 'bottlerocket-nvidia';
-    const amiVersion = props.amiVersion ?? 'latest';
-    if (!/^(latest|v[0-9][0-9A-Za-z.-]*)$/.test(amiVersion)) {
-      throw new Error(`amiVersion: expected "latest" or a release such as v20260801 / v1.40.0, got ${JSON.stringify(amiVersion)}`);
-    }
-    const capacityTypes = [...new Set(props.capacityTypes ?? ['on-demand'])].sort();
-    capacityTypes.forEach((c, i) => {
-      if (!['on-demand', 'spot', 'reserved'].includes(c)) {
-        throw new Error(`capacityTypes[${i}]: expected "on-demand", "spot" or "reserved", got ${JSON.stringify(c)}`);
-      }
-    });
-    if (capacityTypes.length === 0) throw new Error('capacityTypes: expected at least one capacity type, got none');
+    const ami = checkedAmi(props);
+    this.nodeImage = ami.family === 'al2023' ? 'al2023-nvidia' : 'bottlerocket-nvidia';
+    const capacityTypes = checkedCapacityTypes(props.capacityTypes);
     const maxNodes = props.maxNodes ?? 2;
     if (!Number.isInteger(maxNodes) || maxNodes < 1) throw new Error(`maxNodes: expected an integer >= 1, got ${maxNodes}`);
     for (const [prop, value] of [['consolidateAfter', props.consolidateAfter ?? '30m'], ['expireAfter', props.expireAfter ?? '720h']]) {
@@ -246,22 +224,7 @@ export class GpuNodePool extends Construct {
     const volumeSize = props.volumeSize ?? '200Gi';
     if (!VOLUME_SIZE.test(volumeSize)) throw new Error(`volumeSize: expected a size such as 200Gi, got ${JSON.stringify(volumeSize)}`);
     if (props.devicePluginConfig !== undefined) assertLabelValue('devicePluginConfig', props.devicePluginConfig);
-    for (const [key, value] of Object.entries(props.labels ?? {})) {
-      if ([POOL_LABEL, MIG_CONFIG_LABEL, DEVICE_PLUGIN_CONFIG_LABEL].includes(key)) {
-        throw new Error(`labels: "${key}" is set by GpuNodePool from its props, remove it from labels`);
-      }
-      if (!LABEL_KEY.test(key) || key.split('/').pop()!.length > 63) {
-        throw new Error(`labels: expected label keys of the form [prefix/]name, got ${JSON.stringify(key)}`);
-      }
-      // the rules of Karpenter's NodePool CRD (CEL, not checked by schema validation)
-      const domain = key.includes('/') ? key.split('/')[0] : '';
-      if (domain.endsWith('karpenter.sh') || domain.endsWith('karpenter.k8s.aws') || key === 'kubernetes.io/hostname') {
-        throw new Error(`labels: "${key}" is a label Karpenter reserves (karpenter.sh, karpenter.k8s.aws, kubernetes.io/hostname)`);
-      }
-      if (typeof value !== 'string' || value.length > 63 || !LABEL_VALUE.test(value)) {
-        throw new Error(`labels["${key}"]: expected a label value (at most 63 letters, digits, '-', '_' or '.'), got ${JSON.stringify(value)}`);
-      }
-    }
+    checkNodeLabels(props.labels ?? {});
 
     this.labels = sortRecord({
       ...(props.labels ?? {}),
@@ -269,24 +232,44 @@ export class GpuNodePool extends Construct {
       ...(this.migConfigName ? { [MIG_CONFIG_LABEL]: this.migConfigName } : {}),
       ...(props.devicePluginConfig ? { [DEVICE_PLUGIN_CONFIG_LABEL]: props.devicePluginConfig } : {}),
     });
+    this.nodeClass = this.renderNodeClass(props, ami, volumeSize);
+    this.maxNodes = maxNodes;
+    this.nodePool = this.renderNodePool(props, capacityTypes);
+    this.nodePool.addDependency(this.nodeClass);
+    const replicas = props.timeSlicingReplicas;
+    if (replicas !== undefined) {
+      if (!Number.isInteger(replicas) || replicas < 2) throw new Error(`timeSlicingReplicas: expected an integer >= 2, got ${JSON.stringify(replicas)}`);
+      if (layout) throw new Error(`timeSlicingReplicas: time-slicing applies to whole GPUs, but the pool has MIG layout "${layout.name}"`);
+      if (props.devicePluginConfig === undefined) throw new Error('timeSlicingReplicas: needs the devicePluginConfig that time-slices the GPUs');
+    }
+    this.migStrategy = props.migStrategy ?? 'mixed';
+    this.timeSlicingReplicas = replicas;
+    this.nodeOverlays = (props.nodeOverlay ?? (layout !== undefined || replicas !== undefined)) ? this.renderOverlays(layout, replicas) : [];
+  }
+
+  /** The EC2NodeClass: the NVIDIA AMI, the node role, subnets and security groups, volumes, kube-reserved memory. */
+  private renderNodeClass(props: GpuNodePoolProps, ami: CheckedAmi, volumeSize: string): Ec2NodeClass {
     const discovery = { 'karpenter.sh/discovery': props.clusterName };
-    this.nodeClass = new Ec2NodeClass(this, 'NodeClass', {
+    return new Ec2NodeClass(this, 'NodeClass', {
       metadata: { name: this.name },
       spec: {
-        amiSelectorTerms: [{ alias: `${amiFamily}@${amiVersion}` }],
+        amiSelectorTerms: [{ alias: `${ami.family}@${ami.version}` }],
         role: props.nodeRole,
         subnetSelectorTerms: [{ tags: sortRecord(props.subnetSelectorTags ?? discovery) }],
         securityGroupSelectorTerms: [{ tags: sortRecord(props.securityGroupSelectorTags ?? discovery) }],
-        blockDeviceMappings: this.blockDevices(amiFamily, volumeSize),
+        blockDeviceMappings: this.blockDevices(ami.family, volumeSize),
         // kube-reserved memory for 110 pods (11 MiB × pods + 255 MiB, the EKS/Karpenter formula), so the memory pods may
         // request does not depend on the instance's ENI limits (see node-allocatable.ts); CPU stays Karpenter's formula
         kubelet: { kubeReserved: { ...GPU_NODE_KUBE_RESERVED } },
         tags: { [POOL_LABEL]: this.name },
       },
     });
-    this.maxNodes = maxNodes;
-    const maxCpu = maxNodes * Math.max(...this.instanceTypes.map((i) => i.vcpu));
-    this.nodePool = new NodePool(this, 'Resource', {
+  }
+
+  /** The Karpenter NodePool: CPU limit of `maxNodes` nodes, empty-only consolidation, labels, requirements, GPU taint. */
+  private renderNodePool(props: GpuNodePoolProps, capacityTypes: string[]): NodePool {
+    const maxCpu = this.maxNodes * Math.max(...this.instanceTypes.map((i) => i.vcpu));
+    return new NodePool(this, 'Resource', {
       metadata: { name: this.name },
       spec: {
         ...(props.weight !== undefined ? { weight: props.weight } : {}),
@@ -314,16 +297,6 @@ export class GpuNodePool extends Construct {
         },
       },
     });
-    this.nodePool.addDependency(this.nodeClass);
-    const replicas = props.timeSlicingReplicas;
-    if (replicas !== undefined) {
-      if (!Number.isInteger(replicas) || replicas < 2) throw new Error(`timeSlicingReplicas: expected an integer >= 2, got ${JSON.stringify(replicas)}`);
-      if (layout) throw new Error(`timeSlicingReplicas: time-slicing applies to whole GPUs, but the pool has MIG layout "${layout.name}"`);
-      if (props.devicePluginConfig === undefined) throw new Error('timeSlicingReplicas: needs the devicePluginConfig that time-slices the GPUs');
-    }
-    this.migStrategy = props.migStrategy ?? 'mixed';
-    this.timeSlicingReplicas = replicas;
-    this.nodeOverlays = (props.nodeOverlay ?? (layout !== undefined || replicas !== undefined)) ? this.renderOverlays(layout, replicas) : [];
   }
 
   private blockDevices(amiFamily: GpuNodeAmiFamily, volumeSize: string): Ec2NodeClassSpecBlockDeviceMappings[] {
@@ -369,5 +342,67 @@ export class GpuNodePool extends Construct {
       }));
     }
     return overlays;
+  }
+}
+
+/** The layout is for the pool's GPU type and, unless it covers all devices, lists one entry per GPU of each instance type. */
+function checkMigLayout(pool: string, gpuType: string, layout: MigLayout, instanceTypes: readonly InstanceType[]): void {
+  if (layout.gpuType.id !== gpuType) {
+    throw new Error(`migLayout: layout "${layout.name}" is for ${layout.gpuType.id}, the pool "${pool}" has ${gpuType}`);
+  }
+  for (const it of instanceTypes) {
+    if (!layout.allDevices && layout.devices.length !== it.gpuCount) {
+      throw new Error(`migLayout: layout "${layout.name}" lists ${layout.devices.length} devices, ${it.name} has ${it.gpuCount} GPUs`);
+    }
+  }
+}
+
+/** The AMI family and release of the nodes. */
+interface CheckedAmi {
+  readonly family: GpuNodeAmiFamily;
+  readonly version: string;
+}
+
+function checkedAmi(props: GpuNodePoolProps): CheckedAmi {
+  const family = props.amiFamily ?? 'al2023';
+  if (family !== 'al2023' && family !== 'bottlerocket') {
+    throw new Error(`amiFamily: expected "al2023" or "bottlerocket", got ${JSON.stringify(family)}`);
+  }
+  const version = props.amiVersion ?? 'latest';
+  if (!/^(latest|v[0-9][0-9A-Za-z.-]*)$/.test(version)) {
+    throw new Error(`amiVersion: expected "latest" or a release such as v20260801 / v1.40.0, got ${JSON.stringify(version)}`);
+  }
+  return { family, version };
+}
+
+/** Capacity types, at least one, deduplicated and sorted. */
+function checkedCapacityTypes(given: readonly string[] | undefined): string[] {
+  const capacityTypes = [...new Set(given ?? ['on-demand'])].sort();
+  capacityTypes.forEach((c, i) => {
+    if (!['on-demand', 'spot', 'reserved'].includes(c)) {
+      throw new Error(`capacityTypes[${i}]: expected "on-demand", "spot" or "reserved", got ${JSON.stringify(c)}`);
+    }
+  });
+  if (capacityTypes.length === 0) throw new Error('capacityTypes: expected at least one capacity type, got none');
+  return capacityTypes;
+}
+
+/** More node labels: none the pool sets itself, none Karpenter reserves, valid keys and values. */
+function checkNodeLabels(labels: Readonly<Record<string, string>>): void {
+  for (const [key, value] of Object.entries(labels)) {
+    if ([POOL_LABEL, MIG_CONFIG_LABEL, DEVICE_PLUGIN_CONFIG_LABEL].includes(key)) {
+      throw new Error(`labels: "${key}" is set by GpuNodePool from its props, remove it from labels`);
+    }
+    if (!LABEL_KEY.test(key) || key.split('/').pop()!.length > 63) {
+      throw new Error(`labels: expected label keys of the form [prefix/]name, got ${JSON.stringify(key)}`);
+    }
+    // the rules of Karpenter's NodePool CRD (CEL, not checked by schema validation)
+    const domain = key.includes('/') ? key.split('/')[0] : '';
+    if (domain.endsWith('karpenter.sh') || domain.endsWith('karpenter.k8s.aws') || key === 'kubernetes.io/hostname') {
+      throw new Error(`labels: "${key}" is a label Karpenter reserves (karpenter.sh, karpenter.k8s.aws, kubernetes.io/hostname)`);
+    }
+    if (typeof value !== 'string' || value.length > 63 || !LABEL_VALUE.test(value)) {
+      throw new Error(`labels["${key}"]: expected a label value (at most 63 letters, digits, '-', '_' or '.'), got ${JSON.stringify(value)}`);
+    }
   }
 }

@@ -99,12 +99,12 @@ export class MigConfig extends Construct {
 
     this.configMap = new k8s.KubeConfigMap(this, 'Resource', {
       metadata: { name: this.name, namespace: this.namespace, labels: { 'app.kubernetes.io/managed-by': 'gpufleet' } },
-      data: Lazy.any({ produce: () => ({ 'config.yaml': this.configYaml() }) }),
+      data: Lazy.any({ produce: () => ({ 'config.yaml': this.configYaml() }) }) as Record<string, string>,
     });
     if (props.relayoutScript ?? true) {
       this.relayoutConfigMap = new k8s.KubeConfigMap(this, 'Relayout', {
         metadata: { name: `${this.name}-relayout`, namespace: this.namespace, labels: { 'app.kubernetes.io/managed-by': 'gpufleet' } },
-        data: Lazy.any({ produce: () => ({ 'relayout.sh': this.relayoutScript() }) }),
+        data: Lazy.any({ produce: () => ({ 'relayout.sh': this.relayoutScript() }) }) as Record<string, string>,
       });
     }
   }

@@ -103,7 +103,7 @@ export class TimeSlicingConfig extends Construct {
     (props.configs ?? []).forEach((c) => this.addConfig(c));
     this.configMap = new k8s.KubeConfigMap(this, 'Resource', {
       metadata: { name: this.name, namespace: this.namespace, labels: { 'app.kubernetes.io/managed-by': 'gpufleet' } },
-      data: Lazy.any({ produce: () => this.data() }),
+      data: Lazy.any({ produce: () => this.data() }) as Record<string, string>,
     });
   }
 
@@ -149,7 +149,7 @@ export class TimeSlicingConfig extends Construct {
   /** The config file of a name, or undefined. */
   public config(name: string): DevicePluginConfigFile | undefined {
     const c = this._configs.get(name);
-    return c ? JSON.parse(JSON.stringify(c)) : undefined;
+    return c ? (JSON.parse(JSON.stringify(c)) as DevicePluginConfigFile) : undefined;
   }
 
   /** The ConfigMap data: config name → YAML config file. */

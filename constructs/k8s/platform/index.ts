@@ -12,10 +12,10 @@ export { METRICS_SOURCES, PREREQUISITES_CONFIGMAP, PREREQUISITES_KEY, Prerequisi
 export type { PlatformPrerequisites, ResolvedPrerequisites, PrerequisitesDeclarationProps } from './platform-prerequisites';
 export type { CapacityNodePool, CapacityDemand, CapacitySizing } from './serving-platform-capacity';
 export { planDeclaration } from './serving-platform-plan';
-export type { PlatformNodePool, PlanRenderOptions, PlannedColdPool, PlannedPlatform } from './serving-platform-plan';
+export type { PlatformNodePool, PlanRenderOptions, PlannedColdPool, PlannedColdTier, PlannedPlatform } from './serving-platform-plan';
 export type { PlatformCluster, PlatformPlan, PoolDefaults, ServingPlatformProps } from './serving-platform-props';
 export { PlatformRouter } from './serving-platform-router';
 export type { PlatformRouterOptions, PlatformRouterProps } from './serving-platform-router';
 export { PlatformServing } from './serving-platform-serving';
-export type { PlatformRoutesOptions, ServedPool, RoutedRouter, PlatformServingProps } from './serving-platform-serving';
+export type { PlatformRoutingOptions, PlatformRoutesOptions, ServedPool, RoutedRouter, PlatformServingProps } from './serving-platform-serving';
 export { MAX_REPLICAS_LOWERED_ANNOTATION, ServingPlatform } from './serving-platform';

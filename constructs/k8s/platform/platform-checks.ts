@@ -248,6 +248,13 @@ function layoutOf(config: string | undefined, configs: Map<string, MigConfigEntr
 
 /** Collects the facts the checks need from synthesized objects (`chart.toJson()`). */
 export function collectFacts(objects: readonly any[]): PlatformFacts {
+  const nodePools = nodePoolFactsOf(objects);
+  const pools = poolFactsOf(objects, autoscaledMaxima(objects));
+  return { nodePools, pools, quotas: quotaFactsOf(objects), limitDefaults: limitDefaultsOf(objects), routers: routerFactsOf(objects) };
+}
+
+/** Karpenter NodePools: labels (with single-value `In` requirements), taints, the GPU resources and layout of a node. */
+function nodePoolFactsOf(objects: readonly any[]): NodePoolFacts[] {
   const configs = migConfigs(objects);
   const strategy = migStrategy(objects);
   const sharing = timeSlicingConfigs(objects);
@@ -264,6 +271,11 @@ export function collectFacts(objects: readonly any[]): PlatformFacts {
     nodePools.push({ name: o.metadata?.name, labels, taints: template.spec?.taints ?? [], resources, layout, requirements, instanceTypes: nodePoolInstanceTypes(requirements) });
   }
 
+  return nodePools;
+}
+
+/** `namespace/deployment` → the maximum replicas its HPA or ScaledObject allows. */
+function autoscaledMaxima(objects: readonly any[]): Map<string, number> {
   const scaled = new Map<string, number>();
   for (const o of objects) {
     const ns = o?.metadata?.namespace ?? '';
@@ -276,6 +288,11 @@ export function collectFacts(objects: readonly any[]): PlatformFacts {
     }
   }
 
+  return scaled;
+}
+
+/** Deployments that request GPU resources: requests, node requirements, tolerations, models loaded at start, maximum replicas. */
+function poolFactsOf(objects: readonly any[], scaled: ReadonlyMap<string, number>): PoolFacts[] {
   const pools: PoolFacts[] = [];
   for (const o of objects) {
     if (o?.kind !== 'Deployment') continue;
@@ -318,6 +335,11 @@ export function collectFacts(objects: readonly any[]): PlatformFacts {
     });
   }
 
+  return pools;
+}
+
+/** ResourceQuotas with their hard limits, and the team of their namespace. */
+function quotaFactsOf(objects: readonly any[]): QuotaFacts[] {
   const teams = new Map<string, string>();
   for (const o of objects) {
     if (o?.kind === 'Namespace' && o.metadata?.labels?.[TEAM_LABEL]) teams.set(o.metadata.name, o.metadata.labels[TEAM_LABEL]);
@@ -333,6 +355,11 @@ export function collectFacts(objects: readonly any[]): PlatformFacts {
     const ns = o.metadata?.namespace ?? '';
     quotas.push({ namespace: ns, team: teams.get(ns), hard });
   }
+  return quotas;
+}
+
+/** Default container limits of LimitRanges. */
+function limitDefaultsOf(objects: readonly any[]): LimitDefaultsFacts[] {
   const limitDefaults: LimitDefaultsFacts[] = [];
   for (const o of objects) {
     if (o?.kind !== 'LimitRange') continue;
@@ -341,6 +368,11 @@ export function collectFacts(objects: readonly any[]): PlatformFacts {
       limitDefaults.push({ namespace: o.metadata?.namespace ?? '', cpu: parseQuantity(l.default.cpu), memory: parseQuantity(l.default.memory) });
     }
   }
+  return limitDefaults;
+}
+
+/** Model routers (their ConfigMaps) and the models each serves. */
+function routerFactsOf(objects: readonly any[]): RouterFacts[] {
   const routers: RouterFacts[] = [];
   for (const o of objects) {
     if (o?.kind !== 'ConfigMap' || o.metadata?.labels?.['app.kubernetes.io/name'] !== 'gpufleet-router') continue;
@@ -355,7 +387,7 @@ export function collectFacts(objects: readonly any[]): PlatformFacts {
     const models = (Array.isArray(doc?.models) ? doc.models : []).map((m: any) => String(m?.name));
     routers.push({ name: o.metadata?.labels?.['app.kubernetes.io/instance'] ?? o.metadata?.name, namespace: o.metadata?.namespace ?? '', models });
   }
-  return { nodePools, pools, quotas, limitDefaults, routers };
+  return routers;
 }
 
 /** Karpenter's requirements of a node pool: given, or its labels as `In` requirements. */
@@ -408,68 +440,78 @@ const showSelector = (p: PoolFacts) => {
 export function checkPlatformFacts(facts: PlatformFacts, options: CheckOptions = {}): string[] {
   const problems: string[] = [];
   const pools = [...facts.pools].sort((a, b) => a.name.localeCompare(b.name) || a.namespace.localeCompare(b.namespace));
+  const repo = options.repositoryModels ? new Set(options.repositoryModels) : undefined;
   for (const pool of pools) {
-    const requested = Object.entries(pool.gpuResources);
-    const units = requested.reduce((s, [, n]) => s + n, 0);
-    if (units !== 1) {
-      problems.push(`pool "${pool.name}" requests ${units} GPU resources (${requested.map(([r, n]) => `${r}: ${n}`).join(', ')}); a Triton pool takes exactly one GPU or MIG slice`);
-    }
-    const candidates = facts.nodePools.filter((np) => admits(np, pool));
-    const unknown = unknownKeys(facts.nodePools, pool);
-    for (const key of unknown) {
-      problems.push(`pool "${pool.name}" requires node label "${key}", which no node pool declares and Karpenter does not know (node pools: ${facts.nodePools.map((n) => n.name).join(', ') || 'none'}); Karpenter launches no node for its pods`);
-    }
-    for (const [resource] of requested) {
-      if (unknown.length > 0) continue;
-      if (candidates.length === 0) {
-        problems.push(`pool "${pool.name}" selects nodes with ${showSelector(pool)}, but no node pool's nodes carry those labels (node pools: ${facts.nodePools.map((n) => n.name).join(', ') || 'none'})`);
-        continue;
-      }
-      if (!candidates.some((np) => np.resources.includes(resource))) {
-        const scope = candidates.length === facts.nodePools.length ? "no node pool's layout provides it" : `no node pool it selects (${showSelector(pool)}) provides it`;
-        problems.push(`pool "${pool.name}" requests ${resource}, but ${scope} (layouts: ${showLayouts(candidates)})`);
-      }
-    }
-    const hosts = candidates.filter((np) => requested.some(([r]) => np.resources.includes(r)));
-    for (const np of hosts) {
-      for (const taint of np.taints) {
-        if (taint.effect === 'PreferNoSchedule') continue;
-        if (!pool.tolerations.some((t) => tolerates(t, taint))) {
-          problems.push(`pool "${pool.name}" does not tolerate taint ${showTaint(taint)} of node pool "${np.name}" (tolerations: ${pool.tolerations.map(showToleration).join(', ') || 'none'})`);
-        }
-      }
-      for (const t of pool.tolerations) {
-        if (!t.key) continue;
-        if (!np.taints.some((taint) => tolerates(t, taint))) {
-          problems.push(`pool "${pool.name}" tolerates ${showToleration(t)}, but node pool "${np.name}" has no such taint (taints: ${np.taints.map(showTaint).join(', ') || 'none'})`);
-        }
-      }
-    }
-    if (options.repositoryModels) {
-      const repo = new Set(options.repositoryModels);
-      for (const m of pool.models) {
-        if (!repo.has(m)) {
-          problems.push(`pool "${pool.name}" loads model "${m}", but the model repository has no model "${m}" (repository: ${[...repo].sort().join(', ') || 'empty'})`);
-        }
-      }
-    }
+    problems.push(...placementProblems(pool, facts.nodePools));
+    if (repo) problems.push(...missingModelProblems(`pool "${pool.name}" loads model`, pool.models, repo));
   }
-
-  if (options.repositoryModels) {
-    const repo = new Set(options.repositoryModels);
+  if (repo) {
     const routers = [...(facts.routers ?? [])].sort((a, b) => a.name.localeCompare(b.name) || a.namespace.localeCompare(b.namespace));
-    for (const r of routers) {
-      for (const m of r.models) {
-        if (!repo.has(m)) {
-          problems.push(`router "${r.name}" (namespace ${r.namespace}) loads model "${m}" on demand, but the model repository has no model "${m}" (repository: ${[...repo].sort().join(', ') || 'empty'})`);
-        }
+    for (const r of routers) problems.push(...missingModelProblems(`router "${r.name}" (namespace ${r.namespace}) loads model`, r.models, repo, ' on demand'));
+  }
+  problems.push(...limitDefaultProblems(pools, facts.limitDefaults ?? []));
+  const namespaces = [...new Set(pools.map((p) => p.namespace))].sort();
+  for (const ns of namespaces) {
+    const quotas = facts.quotas.filter((q) => q.namespace === ns);
+    if (quotas.length === 0) continue;
+    problems.push(...quotaProblems(ns, pools.filter((p) => p.namespace === ns), quotas));
+  }
+  return problems;
+}
+
+/** Whether the pool's pods get a node: one GPU resource, node labels some node pool declares, a layout that provides it, taints tolerated. */
+function placementProblems(pool: PoolFacts, nodePools: readonly NodePoolFacts[]): string[] {
+  const problems: string[] = [];
+  const requested = Object.entries(pool.gpuResources);
+  const units = requested.reduce((s, [, n]) => s + n, 0);
+  if (units !== 1) {
+    problems.push(`pool "${pool.name}" requests ${units} GPU resources (${requested.map(([r, n]) => `${r}: ${n}`).join(', ')}); a Triton pool takes exactly one GPU or MIG slice`);
+  }
+  const candidates = nodePools.filter((np) => admits(np, pool));
+  const unknown = unknownKeys(nodePools, pool);
+  for (const key of unknown) {
+    problems.push(`pool "${pool.name}" requires node label "${key}", which no node pool declares and Karpenter does not know (node pools: ${nodePools.map((n) => n.name).join(', ') || 'none'}); Karpenter launches no node for its pods`);
+  }
+  for (const [resource] of requested) {
+    if (unknown.length > 0) continue;
+    if (candidates.length === 0) {
+      problems.push(`pool "${pool.name}" selects nodes with ${showSelector(pool)}, but no node pool's nodes carry those labels (node pools: ${nodePools.map((n) => n.name).join(', ') || 'none'})`);
+      continue;
+    }
+    if (!candidates.some((np) => np.resources.includes(resource))) {
+      const scope = candidates.length === nodePools.length ? "no node pool's layout provides it" : `no node pool it selects (${showSelector(pool)}) provides it`;
+      problems.push(`pool "${pool.name}" requests ${resource}, but ${scope} (layouts: ${showLayouts(candidates)})`);
+    }
+  }
+  const hosts = candidates.filter((np) => requested.some(([r]) => np.resources.includes(r)));
+  for (const np of hosts) {
+    for (const taint of np.taints) {
+      if (taint.effect === 'PreferNoSchedule') continue;
+      if (!pool.tolerations.some((t) => tolerates(t, taint))) {
+        problems.push(`pool "${pool.name}" does not tolerate taint ${showTaint(taint)} of node pool "${np.name}" (tolerations: ${pool.tolerations.map(showToleration).join(', ') || 'none'})`);
+      }
+    }
+    for (const t of pool.tolerations) {
+      if (!t.key) continue;
+      if (!np.taints.some((taint) => tolerates(t, taint))) {
+        problems.push(`pool "${pool.name}" tolerates ${showToleration(t)}, but node pool "${np.name}" has no such taint (taints: ${np.taints.map(showTaint).join(', ') || 'none'})`);
       }
     }
   }
+  return problems;
+}
 
-  // A LimitRange default limit lands on containers without a limit; below their request, the API server rejects the pod.
+/** Models the repository does not hold, one message each. */
+function missingModelProblems(subject: string, models: readonly string[], repo: ReadonlySet<string>, how = ''): string[] {
+  return models.filter((m) => !repo.has(m))
+    .map((m) => `${subject} "${m}"${how}, but the model repository has no model "${m}" (repository: ${[...repo].sort().join(', ') || 'empty'})`);
+}
+
+/** A LimitRange default limit lands on containers without a limit; below their request, the API server rejects the pod. */
+function limitDefaultProblems(pools: readonly PoolFacts[], limitDefaults: readonly LimitDefaultsFacts[]): string[] {
+  const problems: string[] = [];
   for (const pool of pools) {
-    for (const d of (facts.limitDefaults ?? []).filter((l) => l.namespace === pool.namespace)) {
+    for (const d of limitDefaults.filter((l) => l.namespace === pool.namespace)) {
       if (d.cpu !== undefined && pool.unlimitedCpuRequest !== undefined && pool.unlimitedCpuRequest > d.cpu + 1e-9) {
         problems.push(`pool "${pool.name}" requests cpu ${pool.unlimitedCpuRequest} without a limit, but the LimitRange of namespace "${pool.namespace}" gives such containers a default limit of ${d.cpu}; its pods would be rejected`);
       }
@@ -478,44 +520,43 @@ export function checkPlatformFacts(facts: PlatformFacts, options: CheckOptions =
       }
     }
   }
+  return problems;
+}
 
-  const namespaces = [...new Set(pools.map((p) => p.namespace))].sort();
-  for (const ns of namespaces) {
-    const quotas = facts.quotas.filter((q) => q.namespace === ns);
-    if (quotas.length === 0) continue;
-    const nsPools = pools.filter((p) => p.namespace === ns);
-    const demand = new Map<string, { total: number; parts: string[] }>();
-    for (const p of nsPools) {
-      for (const [r, n] of Object.entries(p.gpuResources)) {
-        const d = demand.get(r) ?? { total: 0, parts: [] };
-        d.total += n * p.maxReplicas;
-        d.parts.push(`${p.name}: ${p.maxReplicas} × ${n}`);
-        demand.set(r, d);
-      }
+/** A namespace's quotas against its pools at their maximum replicas: GPU resources, CPU, memory and pods. */
+function quotaProblems(ns: string, nsPools: readonly PoolFacts[], quotas: readonly QuotaFacts[]): string[] {
+  const problems: string[] = [];
+  const demand = new Map<string, { total: number; parts: string[] }>();
+  for (const p of nsPools) {
+    for (const [r, n] of Object.entries(p.gpuResources)) {
+      const d = demand.get(r) ?? { total: 0, parts: [] };
+      d.total += n * p.maxReplicas;
+      d.parts.push(`${p.name}: ${p.maxReplicas} × ${n}`);
+      demand.set(r, d);
     }
-    for (const [r, d] of [...demand].sort(([a], [b]) => a.localeCompare(b))) {
-      for (const q of quotas) {
-        const allowed = q.hard[`requests.${r}`];
-        if (allowed === undefined || allowed >= d.total) continue;
-        const who = q.team ? `team "${q.team}" (namespace ${ns})` : `namespace "${ns}"`;
-        problems.push(`${who} quota allows ${allowed} ${r}, but its pools may request ${d.total} (${d.parts.join(', ')})`);
-      }
+  }
+  for (const [r, d] of [...demand].sort(([a], [b]) => a.localeCompare(b))) {
+    for (const q of quotas) {
+      const allowed = q.hard[`requests.${r}`];
+      if (allowed === undefined || allowed >= d.total) continue;
+      const who = q.team ? `team "${q.team}" (namespace ${ns})` : `namespace "${ns}"`;
+      problems.push(`${who} quota allows ${allowed} ${r}, but its pools may request ${d.total} (${d.parts.join(', ')})`);
     }
-    // CPU, memory and pods of the pools at their maximum (other pods of the namespace come on top).
-    const totals: [string, (n: number) => string, (p: PoolFacts) => number][] = [
-      ['requests.cpu', (n) => `${Math.round(n * 1000) / 1000}`, (p) => p.cpuRequest],
-      ['requests.memory', showBytes, (p) => p.memoryRequest],
-      ['pods', (n) => `${n}`, () => 1],
-    ];
-    for (const [key, show, per] of totals) {
-      const total = nsPools.reduce((s, p) => s + per(p) * p.maxReplicas, 0);
-      for (const q of quotas) {
-        const allowed = q.hard[key];
-        if (allowed === undefined || allowed >= total - 1e-9) continue;
-        const who = q.team ? `team "${q.team}" (namespace ${ns})` : `namespace "${ns}"`;
-        const parts = nsPools.filter((p) => per(p) > 0).map((p) => `${p.name}: ${p.maxReplicas} × ${show(per(p))}`);
-        problems.push(`${who} quota allows ${key} ${show(allowed)}, but its pools may request ${show(total)} (${parts.join(', ')})`);
-      }
+  }
+  // CPU, memory and pods of the pools at their maximum (other pods of the namespace come on top).
+  const totals: [string, (n: number) => string, (p: PoolFacts) => number][] = [
+    ['requests.cpu', (n) => `${Math.round(n * 1000) / 1000}`, (p) => p.cpuRequest],
+    ['requests.memory', showBytes, (p) => p.memoryRequest],
+    ['pods', (n) => `${n}`, () => 1],
+  ];
+  for (const [key, show, per] of totals) {
+    const total = nsPools.reduce((s, p) => s + per(p) * p.maxReplicas, 0);
+    for (const q of quotas) {
+      const allowed = q.hard[key];
+      if (allowed === undefined || allowed >= total - 1e-9) continue;
+      const who = q.team ? `team "${q.team}" (namespace ${ns})` : `namespace "${ns}"`;
+      const parts = nsPools.filter((p) => per(p) > 0).map((p) => `${p.name}: ${p.maxReplicas} × ${show(per(p))}`);
+      problems.push(`${who} quota allows ${key} ${show(allowed)}, but its pools may request ${show(total)} (${parts.join(', ')})`);
     }
   }
   return problems;

@@ -232,17 +232,36 @@ export function validatePlatformDocument(doc: unknown, source = 'platform'): { p
   if (typeof doc !== 'object' || Array.isArray(doc)) return { problems: [`expected a mapping with ${SECTIONS.join(', ')}, got ${quote(doc)}`] };
   const top = r.section('', doc, SECTIONS);
   if (!top) return { problems: r.problems };
+  // each section in file order, so the problems come in that order
+  const cluster = readCluster(r, top);
+  const nodeClass = readNodeClass(r, top);
+  const gpuOperator = readGpuOperator(r, top);
+  const repository = readRepository(r, top);
+  const routes = readRoutes(r, top);
+  const scaling = readScaling(r, top);
+  const coldTier = readColdTier(r, top);
+  const namespaces = readNamespaces(r, top);
+  const prerequisites = readPrerequisites(r, top);
+  if (r.problems.length > 0) return { problems: r.problems };
+  const platform: PlatformFile = prune({ source, cluster, nodeClass, gpuOperator, repository, routes, scaling, coldTier, namespaces, prerequisites });
+  return { platform, problems: [] };
+}
 
-  let cluster: PlatformFile['cluster'];
+type Section = Record<string, unknown>;
+
+/** `cluster`: the EKS cluster's name and the GPU nodes' IAM role, both required. */
+function readCluster(r: Reader, top: Section): PlatformFile['cluster'] {
   const c = r.section('cluster', top.cluster, ['name', 'nodeRole']);
-  if (c) {
-    const name = c.name === undefined ? r.required('cluster.name', 'an EKS cluster name') : r.string('cluster.name', c.name, CLUSTER, 'an EKS cluster name (1-100 letters, digits, - and _)');
-    const nodeRole = c.nodeRole === undefined ? r.required('cluster.nodeRole', 'the IAM role name of the GPU nodes') : r.string('cluster.nodeRole', c.nodeRole, ROLE_NAME, 'an IAM role name (1-64 letters, digits and +=,.@_-)');
-    if (name && nodeRole) cluster = { name, nodeRole };
-  }
+  if (!c) return undefined;
+  const name = c.name === undefined ? r.required('cluster.name', 'an EKS cluster name') : r.string('cluster.name', c.name, CLUSTER, 'an EKS cluster name (1-100 letters, digits, - and _)');
+  const nodeRole = c.nodeRole === undefined ? r.required('cluster.nodeRole', 'the IAM role name of the GPU nodes') : r.string('cluster.nodeRole', c.nodeRole, ROLE_NAME, 'an IAM role name (1-64 letters, digits and +=,.@_-)');
+  return name && nodeRole ? { name, nodeRole } : undefined;
+}
 
+/** `nodeClass`: AMI, capacity types, subnet and security-group tags, volume size, consolidation delay. */
+function readNodeClass(r: Reader, top: Section): PlatformFile['nodeClass'] {
   const nc = r.section('nodeClass', top.nodeClass, ['amiFamily', 'amiVersion', 'capacityTypes', 'subnetSelectorTags', 'securityGroupSelectorTags', 'volumeSize', 'consolidateAfter']);
-  const nodeClass: PlatformFile['nodeClass'] = nc && {
+  return nc && {
     amiFamily: r.oneOf('nodeClass.amiFamily', nc.amiFamily, ['al2023', 'bottlerocket'] as const),
     amiVersion: r.string('nodeClass.amiVersion', nc.amiVersion, AMI_VERSION, 'latest or a version such as v20260801'),
     capacityTypes: r.list('nodeClass.capacityTypes', nc.capacityTypes, (p, v) => r.oneOf(p, v, ['on-demand', 'spot', 'reserved'] as const)),
@@ -252,12 +271,20 @@ export function validatePlatformDocument(doc: unknown, source = 'platform'): { p
     consolidateAfter: r.string('nodeClass.consolidateAfter', nc.consolidateAfter, GO_DURATION, 'a duration such as 30m or 1h30m'),
   };
 
+}
+
+/** `gpuOperator`: the node image and the MIG strategy. */
+function readGpuOperator(r: Reader, top: Section): PlatformFile['gpuOperator'] {
   const go = r.section('gpuOperator', top.gpuOperator, ['nodeImage', 'migStrategy']);
-  const gpuOperator: PlatformFile['gpuOperator'] = go && {
+  return go && {
     nodeImage: r.oneOf('gpuOperator.nodeImage', go.nodeImage, ['al2023-nvidia', 'bottlerocket-nvidia', 'generic'] as const),
     migStrategy: r.oneOf('gpuOperator.migStrategy', go.migStrategy, ['mixed', 'single'] as const),
   };
 
+}
+
+/** `repository`: exactly one of s3 and pvc, checked by `ModelRepository.s3` / `.pvc`. */
+function readRepository(r: Reader, top: Section): ModelRepositoryStorage | undefined {
   let repository: ModelRepositoryStorage | undefined;
   const repo = r.section('repository', top.repository, ['s3', 'pvc']);
   if (repo) {
@@ -271,37 +298,43 @@ export function validatePlatformDocument(doc: unknown, source = 'platform'): { p
       if (pvc) repository = r.construct('repository.pvc', 'storage', () => ModelRepository.pvc(pvc as never));
     }
   }
+  return repository;
+}
 
+/** `routes`: host names, the Gateway, the request timeout. */
+function readRoutes(r: Reader, top: Section): PlatformFile['routes'] {
   const rt = r.section('routes', top.routes, ['hostnames', 'gateway', 'requestTimeoutSeconds']);
-  let routes: PlatformFile['routes'];
-  if (rt) {
-    const gw = r.section('routes.gateway', rt.gateway, ['name', 'namespace', 'sectionName']);
-    const gatewayName = gw && (gw.name === undefined ? r.required('routes.gateway.name', 'the Gateway\'s name') : r.label('routes.gateway.name', gw.name));
-    routes = {
-      hostnames: r.list('routes.hostnames', rt.hostnames, (p, v) => r.string(p, v, HOSTNAME, 'a host name such as inference.example.com (lowercase, optionally *.)')),
-      gateway: gw && gatewayName ? { name: gatewayName, namespace: r.label('routes.gateway.namespace', gw.namespace), sectionName: r.label('routes.gateway.sectionName', gw.sectionName) } : undefined,
-      requestTimeoutSeconds: r.int('routes.requestTimeoutSeconds', rt.requestTimeoutSeconds, 1, 86_400),
-    };
-  }
+  if (!rt) return undefined;
+  const gw = r.section('routes.gateway', rt.gateway, ['name', 'namespace', 'sectionName']);
+  const gatewayName = gw && (gw.name === undefined ? r.required('routes.gateway.name', 'the Gateway\'s name') : r.label('routes.gateway.name', gw.name));
+  return {
+    hostnames: r.list('routes.hostnames', rt.hostnames, (p, v) => r.string(p, v, HOSTNAME, 'a host name such as inference.example.com (lowercase, optionally *.)')),
+    gateway: gw && gatewayName ? { name: gatewayName, namespace: r.label('routes.gateway.namespace', gw.namespace), sectionName: r.label('routes.gateway.sectionName', gw.sectionName) } : undefined,
+    requestTimeoutSeconds: r.int('routes.requestTimeoutSeconds', rt.requestTimeoutSeconds, 1, 86_400),
+  };
+}
 
+/** `scaling`: the engine, and (keda or hpa only) extra replicas, scale-down stabilization, Prometheus address (keda only). */
+function readScaling(r: Reader, top: Section): PlatformFileScaling | undefined {
   const sc = r.section('scaling', top.scaling, ['engine', 'extraReplicas', 'scaleDownStabilizationSeconds', 'prometheusAddress']);
-  let scaling: PlatformFileScaling | undefined;
-  if (sc) {
-    const engine = sc.engine === undefined ? r.required('scaling.engine', 'one of keda, hpa, fixed') : r.oneOf('scaling.engine', sc.engine, ['keda', 'hpa', 'fixed'] as const);
-    const extraReplicas = r.int('scaling.extraReplicas', sc.extraReplicas, 0, 1000);
-    const scaleDownStabilizationSeconds = r.int('scaling.scaleDownStabilizationSeconds', sc.scaleDownStabilizationSeconds, 0, 3600);
-    const prometheusAddress = r.string('scaling.prometheusAddress', sc.prometheusAddress, URL, 'an http:// or https:// URL');
-    if (engine === 'fixed') {
-      for (const k of ['extraReplicas', 'scaleDownStabilizationSeconds', 'prometheusAddress'] as const) {
-        if (sc[k] !== undefined) r.problems.push(`scaling.${k}: only with engine keda or hpa, got engine fixed`);
-      }
+  if (!sc) return undefined;
+  const engine = sc.engine === undefined ? r.required('scaling.engine', 'one of keda, hpa, fixed') : r.oneOf('scaling.engine', sc.engine, ['keda', 'hpa', 'fixed'] as const);
+  const extraReplicas = r.int('scaling.extraReplicas', sc.extraReplicas, 0, 1000);
+  const scaleDownStabilizationSeconds = r.int('scaling.scaleDownStabilizationSeconds', sc.scaleDownStabilizationSeconds, 0, 3600);
+  const prometheusAddress = r.string('scaling.prometheusAddress', sc.prometheusAddress, URL, 'an http:// or https:// URL');
+  if (engine === 'fixed') {
+    for (const k of ['extraReplicas', 'scaleDownStabilizationSeconds', 'prometheusAddress'] as const) {
+      if (sc[k] !== undefined) r.problems.push(`scaling.${k}: only with engine keda or hpa, got engine fixed`);
     }
-    if (engine === 'hpa' && sc.prometheusAddress !== undefined) r.problems.push('scaling.prometheusAddress: only with engine keda (an HPA reads prometheus-adapter), got engine hpa');
-    if (engine) scaling = { engine, extraReplicas: extraReplicas ?? 0, scaleDownStabilizationSeconds, prometheusAddress };
   }
+  if (engine === 'hpa' && sc.prometheusAddress !== undefined) r.problems.push('scaling.prometheusAddress: only with engine keda (an HPA reads prometheus-adapter), got engine hpa');
+  return engine ? { engine, extraReplicas: extraReplicas ?? 0, scaleDownStabilizationSeconds, prometheusAddress } : undefined;
+}
 
+/** `coldTier`: the router image, queue length per model, load timeout, refresh interval. */
+function readColdTier(r: Reader, top: Section): PlatformFile['coldTier'] {
   const ct = r.section('coldTier', top.coldTier, ['image', 'maxQueuePerModel', 'loadTimeoutSeconds', 'refreshIntervalSeconds']);
-  const coldTier: PlatformFile['coldTier'] = ct && {
+  return ct && {
     // distribution/reference: a name of at most 255 characters, a tag of at most 128, a sha256 digest
     image: typeof ct.image === 'string' && ct.image.length > MAX_IMAGE_CHARS
       ? r.add('coldTier.image', `a container image reference of at most ${MAX_IMAGE_CHARS} characters`, ct.image)
@@ -311,39 +344,41 @@ export function validatePlatformDocument(doc: unknown, source = 'platform'): { p
     refreshIntervalSeconds: r.int('coldTier.refreshIntervalSeconds', ct.refreshIntervalSeconds, 1, 3600),
   };
 
+}
+
+/** `namespaces`: shared, gateway and monitoring namespaces. */
+function readNamespaces(r: Reader, top: Section): PlatformFile['namespaces'] {
   const ns = r.section('namespaces', top.namespaces, ['shared', 'gateway', 'monitoring']);
-  const namespaces: PlatformFile['namespaces'] = ns && {
+  return ns && {
     shared: r.label('namespaces.shared', ns.shared),
     gateway: r.label('namespaces.gateway', ns.gateway),
     monitoring: r.label('namespaces.monitoring', ns.monitoring),
   };
 
-  const pr = r.section('prerequisites', top.prerequisites, PREREQUISITE_KEYS);
-  let prerequisites: PlatformPrerequisites | undefined;
-  if (pr) {
-    const withNamespace = (key: 'prometheus' | 'prometheusAdapter'): { namespace: string } | false => {
-      const v = pr[key];
-      if (v === undefined || v === false) return false;
-      const m = r.section(`prerequisites.${key}`, v, ['namespace']);
-      if (!m) return false;
-      const namespace = m.namespace === undefined ? r.required(`prerequisites.${key}.namespace`, 'a namespace') : r.label(`prerequisites.${key}.namespace`, m.namespace);
-      return namespace ? { namespace } : false;
-    };
-    // A key left out is absent: the file lists what the cluster has.
-    prerequisites = {
-      karpenterNodeOverlay: r.bool('prerequisites.karpenterNodeOverlay', pr.karpenterNodeOverlay) ?? false,
-      prometheus: withNamespace('prometheus'),
-      prometheusAdapter: withNamespace('prometheusAdapter'),
-      keda: r.bool('prerequisites.keda', pr.keda) ?? false,
-      gatewayApi: r.bool('prerequisites.gatewayApi', pr.gatewayApi) ?? false,
-      flux: r.bool('prerequisites.flux', pr.flux) ?? false,
-      metricsSources: r.list('prerequisites.metricsSources', pr.metricsSources, (p, v) => r.oneOf(p, v, Object.keys(METRICS_SOURCES).sort())) ?? [],
-    };
-  }
+}
 
-  if (r.problems.length > 0) return { problems: r.problems };
-  const platform: PlatformFile = prune({ source, cluster, nodeClass, gpuOperator, repository, routes, scaling, coldTier, namespaces, prerequisites });
-  return { platform, problems: [] };
+/** `prerequisites`: what the cluster has; a key left out is absent. */
+function readPrerequisites(r: Reader, top: Section): PlatformPrerequisites | undefined {
+  const pr = r.section('prerequisites', top.prerequisites, PREREQUISITE_KEYS);
+  if (!pr) return undefined;
+  const withNamespace = (key: 'prometheus' | 'prometheusAdapter'): { namespace: string } | false => {
+    const v = pr[key];
+    if (v === undefined || v === false) return false;
+    const m = r.section(`prerequisites.${key}`, v, ['namespace']);
+    if (!m) return false;
+    const namespace = m.namespace === undefined ? r.required(`prerequisites.${key}.namespace`, 'a namespace') : r.label(`prerequisites.${key}.namespace`, m.namespace);
+    return namespace ? { namespace } : false;
+  };
+  // A key left out is absent: the file lists what the cluster has.
+  return {
+    karpenterNodeOverlay: r.bool('prerequisites.karpenterNodeOverlay', pr.karpenterNodeOverlay) ?? false,
+    prometheus: withNamespace('prometheus'),
+    prometheusAdapter: withNamespace('prometheusAdapter'),
+    keda: r.bool('prerequisites.keda', pr.keda) ?? false,
+    gatewayApi: r.bool('prerequisites.gatewayApi', pr.gatewayApi) ?? false,
+    flux: r.bool('prerequisites.flux', pr.flux) ?? false,
+    metricsSources: r.list('prerequisites.metricsSources', pr.metricsSources, (p, v) => r.oneOf(p, v, Object.keys(METRICS_SOURCES).sort())) ?? [],
+  };
 }
 
 /** `obj` without undefined members (recursively in plain mappings), so the parsed file says only what was written. */

@@ -55,10 +55,10 @@ export interface PlanRenderOptions {
 }
 
 /**
- * The cold pool of a plan (fleet `coldBelowRps`): cache pools (Triton in explicit model-control mode,
+ * The cold tier of a plan (fleet `coldBelowRps`): cache pools (Triton in explicit model-control mode,
  * nothing loaded at start) and the models the router loads into them on demand.
  */
-export interface PlannedColdPool {
+export interface PlannedColdTier {
   /** Owner of the cache pools and the router: the team of every cold model, or `shared`. */
   readonly owner: string;
   /** Names of the cache pools (also in `teams[].pools` or `sharedPools`, with the cold models as `models`). */
@@ -68,6 +68,9 @@ export interface PlannedColdPool {
   /** GPU memory Triton takes besides its models (the fleet's `processOverheadGiB`), GiB. */
   readonly processOverheadGiB: number;
 }
+
+/** @deprecated renamed `PlannedColdTier` (one name per concept: the cold tier); kept so existing code compiles. */
+export type PlannedColdPool = PlannedColdTier;
 
 /** The declaration a plan renders to. */
 export interface PlannedPlatform {
@@ -80,8 +83,8 @@ export interface PlannedPlatform {
   readonly weights: ReadonlyMap<string, ReadonlyMap<string, number>>;
   /** model → pool → integer HTTPRoute weight, proportional to `weights` (`routeWeights` of the planner's topology). */
   readonly routeWeights: ReadonlyMap<string, ReadonlyMap<string, number>>;
-  /** The cold pool, when the plan has one. */
-  readonly cold?: PlannedColdPool;
+  /** The cold tier, when the plan has one. */
+  readonly cold?: PlannedColdTier;
   /** What each team consumes in the plan (as `plan.summary.teamConsumption`, recomputed from the plan's slices). */
   readonly teamConsumption?: PlanTeamConsumption;
 }
@@ -209,7 +212,7 @@ function plannedTeams(fleet: Fleet, topology: Topology, teams: readonly Team[], 
         ? coldModel(m, cold.get(m.name)!, overrides.get(m.name))
         : plannedModel(m, topology.placements.get(m.name) ?? [], overrides.get(m.name))))
       .sort((a, b) => byString(a.name, b.name));
-    return { ...(t ?? {}), name, models, pools: pools.get(name) ?? [] } as Team;
+    return { ...(t ?? {}), name, models, pools: pools.get(name) ?? [] };
   });
 }
 

@@ -7,7 +7,7 @@ import type { ModelRepositoryStorage } from '../serving/model-repository';
 import type { TritonPoolProps } from '../serving/triton-pool';
 import type { PoolScaling, Team, TeamAddOn } from '../teams/team-contract';
 import type { PlanRenderOptions, PlatformNodePool } from './serving-platform-plan';
-import type { PlatformRoutesOptions } from './serving-platform-serving';
+import type { PlatformRoutingOptions } from './serving-platform-serving';
 import type { PlatformPrerequisites } from './platform-prerequisites';
 import type { PlatformRouterOptions } from './serving-platform-router';
 
@@ -24,7 +24,7 @@ export interface PlatformPlan extends PlanRenderOptions {
   readonly fleet: Fleet;
   /** The plan of `fleet`. @default - `plan(fleet)`: the fleet is planned here */
   readonly plan?: Plan;
-  /** The model router of the plan's cold pool (fleet `coldBelowRps`). @default - ModelRouter defaults */
+  /** The model router of the plan's cold tier (fleet `coldBelowRps`). @default - ModelRouter defaults */
   readonly router?: PlatformRouterOptions;
 }
 
@@ -53,8 +53,8 @@ export interface ServingPlatformProps {
   readonly defaultScaling?: PoolScaling;
   /** Triton settings of every pool. @default - TritonPool defaults */
   readonly poolDefaults?: PoolDefaults;
-  /** Routing. @default - see `PlatformRoutesOptions` */
-  readonly routes?: PlatformRoutesOptions;
+  /** Routing. @default - see `PlatformRoutingOptions` */
+  readonly routes?: PlatformRoutingOptions;
   /** Namespace of pools that serve several teams' models (planned platforms). @default 'serving-shared' */
   readonly sharedNamespace?: string;
   /** Namespace of the gateway that routes to the pools. @default 'gateway-system' */

@@ -1,5 +1,5 @@
 /**
- * The cold pool of a planned platform: a `ModelRouter` over the cache pools (Triton in explicit
+ * The cold tier of a planned platform: a `ModelRouter` over the cache pools (Triton in explicit
  * model-control mode with nothing loaded at start), and the NetworkPolicies a default-deny team
  * namespace needs for it: router → cache pods (HTTP 8000 for inference and the repository index, gRPC 8001 for
  * loads), cache pods ← router on those ports, Prometheus → router metrics. Only the router reaches the cache pods'
@@ -55,7 +55,7 @@ export class PlatformRouter extends Construct {
     });
 
     // the router's pod selector, as its Deployment renders it
-    const routerPods: k8s.LabelSelector = { matchLabels: { ...this.router.deployment.toJson().spec.selector.matchLabels } };
+    const routerPods: k8s.LabelSelector = { matchLabels: { ...(this.router.deployment.toJson() as { spec: { selector: k8s.LabelSelector } }).spec.selector.matchLabels } };
     const cachePods: k8s.LabelSelector = {
       matchLabels: { 'app.kubernetes.io/name': 'triton' },
       matchExpressions: [{ key: 'app.kubernetes.io/instance', operator: 'In', values: pools.map((p) => p.name) }],

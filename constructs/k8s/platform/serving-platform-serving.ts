@@ -16,7 +16,7 @@ import type { TritonPool } from '../serving/triton-pool';
 
 
 /** Routing of the platform: Gateway API HTTPRoutes (default) or an Ingress per namespace. */
-export interface PlatformRoutesOptions {
+export interface PlatformRoutingOptions {
   /** Host names clients use. @default - any host */
   readonly hostnames?: readonly string[];
   /** The Gateway the HTTPRoutes attach to. @default { name: 'inference', namespace: <gatewayNamespace> } */
@@ -28,6 +28,9 @@ export interface PlatformRoutesOptions {
   /** Name of the routes in each namespace. @default 'models' */
   readonly name?: string;
 }
+
+/** @deprecated renamed `PlatformRoutingOptions` (one letter from `PlatformRouterOptions`, the model router's); kept so existing code compiles. */
+export type PlatformRoutesOptions = PlatformRoutingOptions;
 
 /** A pool with its owner and scaling, as the platform created it. */
 export interface ServedPool {
@@ -66,8 +69,8 @@ export interface PlatformServingProps {
   readonly monitoringNamespace: string;
   /** Namespace of prometheus-adapter, where its rules ConfigMap must sit. @default - monitoringNamespace */
   readonly adapterNamespace?: string;
-  /** @default - see `PlatformRoutesOptions` */
-  readonly routes?: PlatformRoutesOptions;
+  /** @default - see `PlatformRoutingOptions` */
+  readonly routes?: PlatformRoutingOptions;
   /** Models that must be routed (every model of the repository). @default - the models of the pools */
   readonly models?: readonly string[];
   /** The model routers (one per namespace): their models' paths go to their Services. @default - none */
@@ -169,7 +172,7 @@ function sloTargets(pool: TritonPool, objectives: ReadonlyMap<string, LatencyObj
  * Gateway API: HTTPRoutes `<name>-router` (`-2`, ... beyond 128 paths) in the router's namespace; Ingress:
  * one Ingress `<name>-router` there.
  */
-function renderRouterRoutes(scope: Construct, router: RoutedRouter, options: PlatformRoutesOptions, gatewayNamespace: string): ApiObject[] {
+function renderRouterRoutes(scope: Construct, router: RoutedRouter, options: PlatformRoutingOptions, gatewayNamespace: string): ApiObject[] {
   const models = [...new Set(router.models)].sort();
   if (models.length === 0) return [];
   const base = `${options.name ?? 'models'}-router`;

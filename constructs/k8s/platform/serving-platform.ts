@@ -9,22 +9,25 @@
  */
 import { ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { plan as planFleet } from '../../planner';
-import { GpuNodePool, gpuNodePoolInstanceTypes } from '../gpu/gpu-node-pool';
+import { GpuNodePool } from '../gpu/gpu-node-pool';
 import { GpuOperator } from '../gpu/gpu-operator';
-import { WHOLE_GPU_RESOURCE, gpuResourceName, MigStrategy } from '../gpu/gpu-resources';
+import { WHOLE_GPU_RESOURCE, MigStrategy } from '../gpu/gpu-resources';
 import { ModelRepository, ModelRepositoryStorage } from '../serving/model-repository';
-import { assertDnsLabel } from '../common/names';
 import { byString } from '../common/order';
 import { CheckOptions, checkPlatformObjects, podRequests } from './platform-checks';
-import { PlatformBuilder, checkRegistrations, deployAddOns } from './platform-builder';
-import { PlannedPlatform, PlatformNodePool, planDeclaration } from './serving-platform-plan';
-import { BUILT_IN_PARTS, PlatformContext, PoolScaling, SharedPool, Team, TeamPool } from '../teams/team-contract';
+import { PlatformBuilder, deployAddOns } from './platform-builder';
+import type { PlannedPlatform, PlatformNodePool } from './serving-platform-plan';
+import { BUILT_IN_PARTS, PlatformContext, PoolScaling, Team, TeamPool } from '../teams/team-contract';
 import { RepositoryEgress, TeamNamespace } from '../teams/team-namespace';
 import { modelConfig } from '../teams/team-model-config';
 import { TritonPool } from '../serving/triton-pool';
 import { PlatformServing, ServedPool } from './serving-platform-serving';
-import { CapacityDemand, CapacityNodePool, nodePoolPodShare, podResources, sizeCapacity } from './serving-platform-capacity';
+import { CapacitySizing, nodePoolPodShare, podResources, sizeCapacity } from './serving-platform-capacity';
+import { capacityDemands, capacityNodePools, initialReplicas, nodePoolFor, nodePoolResources } from './serving-platform-placement';
+import {
+  NamespaceOwner, PlatformDeclaration, PlatformSettings, cacheModels, checkEveryModelServed, checkNamespaceOwners, checkPoolModels,
+  checkedSettings, modelOwners, platformDeclaration,
+} from './serving-platform-declaration';
 import { PrerequisitesDeclaration, ResolvedPrerequisites, resolvePrerequisites } from './platform-prerequisites';
 import type { CpuMemory } from '../gpu/node-allocatable';
 import { PlatformRouter, PlatformRouterOptions, PlatformRouterProps } from './serving-platform-router';
@@ -35,9 +38,6 @@ import type { PlatformPlan, ServingPlatformProps } from './serving-platform-prop
 
 /** Annotation on an autoscaler whose maxReplicas the node pool's size lowered: the note saying from what and why. */
 export const MAX_REPLICAS_LOWERED_ANNOTATION = 'gpufleet.io/max-replicas-lowered';
-
-/** `GpuNodePool`'s default `maxNodes`. */
-const GPU_NODE_POOL_DEFAULT_MAX_NODES = 2;
 
 /**
  * A serving platform. Build it with `new ServingPlatform(scope, id, props)`, `ServingPlatform.builder()`,
@@ -70,7 +70,7 @@ export class ServingPlatform extends Construct {
   /** Routes, autoscaling and metrics rules of the pools. */
   public readonly serving: PlatformServing;
   /**
-   * The model router of a planned cold pool (fleet `coldBelowRps`), else of the first namespace with hand-written
+   * The model router of a planned cold tier (fleet `coldBelowRps`), else of the first namespace with hand-written
    * cache pools; with its network policies.
    */
   public readonly coldPool?: PlatformRouter;
@@ -92,43 +92,10 @@ export class ServingPlatform extends Construct {
 
   constructor(scope: Construct, id: string, props: ServingPlatformProps) {
     super(scope, id);
-    if (!props.cluster) throw new Error('cluster: expected { name, nodeRole } of the EKS cluster, got undefined');
-    if (!props.repository) throw new Error('repository: expected ModelRepository.s3(...) or ModelRepository.pvc(...), got undefined');
-    const givenTeams = props.teams ?? [];
-    checkRegistrations(givenTeams, props.addOns ?? []);
-    givenTeams.forEach((t, i) => {
-      assertDnsLabel(`teams[${i}].name`, t.name);
-      (t.models ?? []).forEach((m, j) => assertDnsLabel(`teams["${t.name}"].models[${j}].name`, m.name));
-      (t.pools ?? []).forEach((p, j) => assertDnsLabel(`teams["${t.name}"].pools[${j}].name`, p.name));
-    });
-    (props.nodePools ?? []).forEach((np, i) => assertDnsLabel(`nodePools[${i}].name`, np.name));
-    const gatewayNamespace = props.gatewayNamespace ?? 'gateway-system';
-    const monitoringNamespace = props.monitoringNamespace ?? 'monitoring';
-    const sharedNamespace = props.sharedNamespace ?? props.plan?.sharedNamespace ?? 'serving-shared';
-    assertDnsLabel('sharedNamespace', sharedNamespace);
-    const latencyHeadroom = props.latencyHeadroom ?? props.plan?.fleet.latencyHeadroom ?? 0.5;
-    if (typeof latencyHeadroom !== 'number' || !(latencyHeadroom > 0 && latencyHeadroom <= 1)) {
-      throw new Error(`latencyHeadroom: expected a number in (0, 1], got ${JSON.stringify(props.latencyHeadroom)}`);
-    }
+    const settings = checkedSettings(props);
 
     // 1. The declaration: hand-written, or rendered from the plan.
-    const planned: PlannedPlatform | undefined = props.plan
-      ? planDeclaration(props.plan.fleet, props.plan.plan ?? planFleet(props.plan.fleet), givenTeams, {
-        sharedNamespace,
-        scaling: props.plan.scaling ?? props.defaultScaling,
-        extraReplicas: props.plan.extraReplicas,
-      })
-      : undefined;
-    const nodePoolSpecs = [...(planned?.nodePools ?? []), ...(props.nodePools ?? [])].sort((a, b) => byString(a.name, b.name));
-    const teams = [...(planned?.teams ?? givenTeams)].sort((a, b) => byString(a.name, b.name));
-    const sharedPools = planned?.sharedPools ?? [];
-    {
-      const seen = new Set<string>();
-      for (const np of nodePoolSpecs) {
-        if (seen.has(np.name)) throw new Error(`nodePools: node pool "${np.name}" is declared more than once`);
-        seen.add(np.name);
-      }
-    }
+    const declaration = platformDeclaration(props, settings.sharedNamespace);
 
     // 2. GPU operator and its MIG / device-plugin configs.
     this.gpuOperator = new GpuOperator(this, 'GpuOperator', props.gpuOperator ?? {});
@@ -138,42 +105,72 @@ export class ServingPlatform extends Construct {
 
     // 3. Node pools (layouts go into the MIG config once per name), sized so every pool fits at its maximum
     //    replicas: the node pool's maxNodes grows to hold them, or, where it is given, pool maxima come down.
-    this.prerequisites = resolvePrerequisites(props.prerequisites, monitoringNamespace);
-    const owners: { name: string; namespace: string; group?: string; team?: Team; pools: readonly (TeamPool | SharedPool)[] }[] = teams.map((t) => ({
-      name: t.name, namespace: t.namespace ?? t.name, group: t.group, team: t, pools: t.pools ?? [],
-    }));
-    if (sharedPools.length > 0) owners.push({ name: 'shared', namespace: sharedNamespace, group: 'gpufleet:platform', pools: sharedPools });
-    const nodeResources = new Map<string, string[]>();
-    for (const np of nodePoolSpecs) nodeResources.set(np.name, Object.keys(this.resourcesOf(np)));
-    const claims = this.capacityDemands(owners.flatMap((o) => o.pools), nodePoolSpecs, nodeResources, props.defaultScaling);
-    const shapes: CapacityNodePool[] = nodePoolSpecs.map((np) => ({
-      name: np.name,
-      instanceTypes: gpuNodePoolInstanceTypes(np.name, np.gpuType, np.instanceTypes ?? (np.instanceType ? [np.instanceType] : undefined)),
-      resourcesPerNode: (gpus: number) => (np.layout
-        ? { [WHOLE_GPU_RESOURCE]: 0, ...np.layout.resourceCounts({ gpusPerNode: np.layout.allDevices ? gpus : undefined, strategy: this.migStrategy }) }
-        : { [WHOLE_GPU_RESOURCE]: gpus * (np.timeSlicing ?? 1) }),
-      // a node pool's own maxNodes is its size; the defaults' never undercuts the plan's nodes
-      maxNodes: np.maxNodes ?? (props.nodePoolDefaults?.maxNodes === undefined ? undefined : Math.max(props.nodePoolDefaults.maxNodes, np.plannedNodes ?? 0)),
-      atLeast: Math.max(np.plannedNodes ?? 0, GPU_NODE_POOL_DEFAULT_MAX_NODES),
-    }));
-    const sizing = sizeCapacity(shapes, claims);
+    this.prerequisites = resolvePrerequisites(props.prerequisites, settings.monitoringNamespace);
+    const specs = declaration.nodePools;
+    const resources = new Map(specs.map((np) => [np.name, Object.keys(nodePoolResources(np, this.migStrategy))]));
+    const demands = capacityDemands(declaration.owners.flatMap((o) => o.pools), specs, resources, this.migStrategy, props.defaultScaling);
+    const shapes = capacityNodePools(specs, this.migStrategy, props.nodePoolDefaults);
+    const sizing = sizeCapacity(shapes, demands);
     this.capacityNotes = sizing.notes;
     this.podShares = new Map(shapes.map((sh) => [sh.name, nodePoolPodShare(sh)]));
+    this.nodePools = this.renderNodePools(props, specs, sizing.maxNodes);
+    const placed: PlacedNodePools = { specs, resources, rendered: this.nodePools, sizing };
+
+    // 4. The repository with every team's models.
+    this.repository = new ModelRepository(this, 'Repository', { storage: props.repository, configDirectory: props.configDirectory });
+    const ownerOfModel = modelOwners(declaration.teams);
+    this.latencyObjectives = this.addModelConfigs(declaration.teams, settings.latencyHeadroom);
+    this.register('model-repository', this.repository);
+
+    // 5. Add-ons, in declared order.
+    const teamNamespaces = new Map<string, TeamNamespace>();
+    const gpuResources = nodePoolsByResource(resources);
+    const ctx = this.addOnContext(settings.sharedNamespace, gpuResources, teamNamespaces);
+    deployAddOns(ctx, props.addOns ?? []);
+
+    // 6. Teams: namespace, pools, quota; then shared pools.
+    this.pools = this.renderTeams(props, settings, declaration, placed, ownerOfModel, gpuResources, teamNamespaces);
+    this.teams = teamNamespaces;
+    // what each team consumes, on the shared pools and on every team's namespace and quota (docs/platform.md)
+    const consumption = declaration.planned?.teamConsumption;
+    if (consumption) {
+      annotateTeamConsumption({ consumption, sharedPools: declaration.sharedPools, pools: this.pools, namespaces: teamNamespaces, sharedNamespace: settings.sharedNamespace });
+    }
+
+    // 6b. The cold tier: a model router over the cache pools, beside them (the plan's, and one per namespace with
+    //     hand-written cache pools).
+    const { routers, coldPool } = this.renderRouters(props, settings.monitoringNamespace, declaration, teamNamespaces);
+    this.routers = routers;
+    this.coldPool = coldPool;
+    checkEveryModelServed(declaration.teams, this.pools);
+
+    // 7. Autoscaling, metrics rules and routes of every pool, on what the cluster provides.
+    checkScalingPrerequisites(this.pools, this.prerequisites);
+    this.serving = this.renderServing(props, settings, declaration.planned, routers);
+    // The rendering says which maxima the node pools' sizes lowered, on the autoscaler itself.
+    annotateLoweredMaxima(this.serving, sizing.lowered);
+    this.renderPrerequisitesDeclaration();
+
+    // 8. Team setup hooks, by team name; then add-ons that need the pools, in declared order.
+    runTeamSetupHooks(declaration.teams, props.teams ?? [], ctx, teamNamespaces);
+    for (const addOn of props.addOns ?? []) addOn.postDeploy?.(ctx);
+
+    // 9. Objects in a team namespace are applied after the Namespace.
+    this.orderAfterNamespaces(teamNamespaces);
+
+    // 10. Cross-tree checks: now (a clear error at build) and again at synth (anything added later).
+    const problems = this.check();
+    if (problems.length > 0) throw new Error(`serving platform "${this.node.path}" is inconsistent:\n- ${problems.join('\n- ')}`);
+    this.node.addValidation({ validate: () => this.check() });
+  }
+
+  /** Step 3: the GPU node pools under `NodePools`, at the sized `maxNodes`; their MIG layouts and time-slicing configs go to the GPU operator. */
+  private renderNodePools(props: ServingPlatformProps, specs: readonly PlatformNodePool[], maxNodes: ReadonlyMap<string, number>): Map<string, GpuNodePool> {
     const nodePools = new Map<string, GpuNodePool>();
     const nodePoolScope = new Construct(this, 'NodePools');
-    for (const np of nodePoolSpecs) {
-      if (np.layout) {
-        const existing = this.gpuOperator.migConfig.findLayout(np.layout.name);
-        if (!existing) this.gpuOperator.migConfig.addLayout(np.layout);
-        else if (existing !== np.layout && JSON.stringify(existing.devices) !== JSON.stringify(np.layout.devices)) {
-          throw new Error(`nodePools["${np.name}"].layout: another node pool uses a different MIG layout named "${np.layout.name}"; layout names must be unique`);
-        }
-      }
-      let devicePluginConfig: string | undefined;
-      if (np.timeSlicing !== undefined) {
-        if (np.layout) throw new Error(`nodePools["${np.name}"].timeSlicing: time-slicing applies to whole GPUs, but the pool has MIG layout "${np.layout.name}"`);
-        devicePluginConfig = this.gpuOperator.timeSlicing.addConfig({ name: `${np.name}-x${np.timeSlicing}`, replicas: np.timeSlicing });
-      }
+    for (const np of specs) {
+      this.addMigLayout(np);
+      const devicePluginConfig = this.addTimeSlicingConfig(np);
       if (np.instanceType !== undefined && np.instanceTypes !== undefined) {
         throw new Error(`nodePools["${np.name}"].instanceTypes: give instanceType or instanceTypes, not both, got ${JSON.stringify(np.instanceType)} and ${JSON.stringify(np.instanceTypes)}`);
       }
@@ -185,29 +182,35 @@ export class ServingPlatform extends Construct {
         nodeRole: props.cluster.nodeRole,
         migStrategy: this.migStrategy,
         ...(np.instanceTypes ? { instanceTypes: np.instanceTypes } : np.instanceType ? { instanceTypes: [np.instanceType] } : {}),
-        maxNodes: sizing.maxNodes.get(np.name)!,
+        maxNodes: maxNodes.get(np.name)!,
         ...(np.layout ? { migLayout: np.layout } : {}),
         ...(devicePluginConfig ? { devicePluginConfig, timeSlicingReplicas: np.timeSlicing } : {}),
       });
       nodePools.set(np.name, pool);
     }
-    this.nodePools = nodePools;
     this.register('node-pools', nodePoolScope);
+    return nodePools;
+  }
 
-    // 4. The repository with every team's models.
-    this.repository = new ModelRepository(this, 'Repository', { storage: props.repository, configDirectory: props.configDirectory });
-    const ownerOfModel = new Map<string, string>();
-    for (const team of teams) {
-      for (const m of team.models) {
-        const other = ownerOfModel.get(m.name);
-        if (other !== undefined) {
-          throw new Error(other === team.name
-            ? `teams["${team.name}"].models: model "${m.name}" is declared more than once`
-            : `teams["${team.name}"].models: model "${m.name}" is already declared by team "${other}"; model names are unique across the platform`);
-        }
-        ownerOfModel.set(m.name, team.name);
-      }
+  /** The node pool's MIG layout in the GPU operator's MIG config, once per layout name. */
+  private addMigLayout(np: PlatformNodePool): void {
+    if (!np.layout) return;
+    const existing = this.gpuOperator.migConfig.findLayout(np.layout.name);
+    if (!existing) this.gpuOperator.migConfig.addLayout(np.layout);
+    else if (existing !== np.layout && JSON.stringify(existing.devices) !== JSON.stringify(np.layout.devices)) {
+      throw new Error(`nodePools["${np.name}"].layout: another node pool uses a different MIG layout named "${np.layout.name}"; layout names must be unique`);
     }
+  }
+
+  /** The node pool's time-slicing config in the device plugin's config, named `<pool>-x<replicas>`; none without time-slicing. */
+  private addTimeSlicingConfig(np: PlatformNodePool): string | undefined {
+    if (np.timeSlicing === undefined) return undefined;
+    if (np.layout) throw new Error(`nodePools["${np.name}"].timeSlicing: time-slicing applies to whole GPUs, but the pool has MIG layout "${np.layout.name}"`);
+    return this.gpuOperator.timeSlicing.addConfig({ name: `${np.name}-x${np.timeSlicing}`, replicas: np.timeSlicing });
+  }
+
+  /** Step 4: every team's model configs in the repository (teams in order, models by name); the latency objectives. */
+  private addModelConfigs(teams: readonly Team[], latencyHeadroom: number): Map<string, LatencyObjective> {
     const objectives = new Map<string, LatencyObjective>();
     for (const team of teams) {
       for (const m of [...team.models].sort((a, b) => byString(a.name, b.name))) {
@@ -215,198 +218,169 @@ export class ServingPlatform extends Construct {
         if (m.latencySloMs !== undefined) objectives.set(m.name, { latencySloMs: m.latencySloMs, latencyHeadroom });
       }
     }
-    this.latencyObjectives = objectives;
-    this.register('model-repository', this.repository);
+    return objectives;
+  }
 
-    // 5. Add-ons, in declared order.
-    const teamNamespaces = new Map<string, TeamNamespace>();
-    const gpuResources = new Map<string, string[]>();
-    for (const [np, rs] of nodeResources) for (const r of rs) gpuResources.set(r, [...(gpuResources.get(r) ?? []), np]);
-    const deployed: string[] = [...BUILT_IN_PARTS];
-    const ctx: PlatformContext & { deployed: string[] } = {
+  /** Step 5: what add-ons and team setup hooks see (`ctx`); `teams` fills as the team namespaces are rendered. */
+  private addOnContext(namespace: string, gpuResources: ReadonlyMap<string, string[]>, teams: ReadonlyMap<string, TeamNamespace>): PlatformContext & { deployed: string[] } {
+    return {
       scope: this,
       platform: this,
-      deployed,
-      namespace: sharedNamespace,
+      deployed: [...BUILT_IN_PARTS],
+      namespace,
       gpuResources,
-      teams: teamNamespaces,
+      teams,
       get: <T extends Construct>(key: string) => this.registry.get(key) as T | undefined,
       register: (key: string, c: Construct) => this.register(key, c),
     };
-    deployAddOns(ctx, props.addOns ?? []);
+  }
 
-    // 6. Teams: namespace, pools, quota; then shared pools.
+  /** Step 6: per owner its namespace (every GPU resource's quota at 0), then its pools, each adding its quota and workload. */
+  private renderTeams(
+    props: ServingPlatformProps, settings: PlatformSettings, d: PlatformDeclaration, placed: PlacedNodePools,
+    ownerOfModel: ReadonlyMap<string, string>, gpuResources: ReadonlyMap<string, string[]>, namespaces: Map<string, TeamNamespace>,
+  ): Map<string, ServedPool> {
     const allResources = [...new Set([WHOLE_GPU_RESOURCE, ...gpuResources.keys()])].sort(byString);
     const pools = new Map<string, ServedPool>();
-    const cachePools = new Set([...(planned?.cold?.pools ?? []), ...owners.flatMap((o) => o.pools.filter((p) => p.cache).map((p) => p.name))]);
-    const namespaceOwners = new Map<string, string>();
-    for (const o of owners) {
-      const other = namespaceOwners.get(o.namespace);
-      if (other) throw new Error(`teams["${o.name}"].namespace: namespace "${o.namespace}" is already used by team "${other}"`);
-      namespaceOwners.set(o.namespace, o.name);
-    }
-    for (const o of owners) {
-      const given = givenTeams.find((t) => t.name === o.name);
-      const ns = new TeamNamespace(this, `Team-${o.name}`, {
-        team: o.name,
-        namespace: o.namespace,
-        group: o.group,
-        quota: given?.quota ?? o.team?.quota,
-        containerDefaults: given?.containerDefaults ?? o.team?.containerDefaults,
-        gatewayNamespace,
-        monitoringNamespace,
-        repositoryEgress: repositoryEgressOf(props.repository),
-      });
-      teamNamespaces.set(o.name, ns);
+    const cachePools = new Set([...(d.planned?.cold?.pools ?? []), ...d.owners.flatMap((o) => o.pools.filter((p) => p.cache).map((p) => p.name))]);
+    checkNamespaceOwners(d.owners);
+    for (const o of d.owners) {
+      const ns = this.renderTeamNamespace(props, settings, o);
+      namespaces.set(o.name, ns);
       for (const r of allResources) ns.addGpuQuota(r, 0);
       const teamModels = new Set((o.team?.models ?? []).map((m) => m.name));
       for (const [i, p] of [...o.pools].sort((a, b) => byString(a.name, b.name)).entries()) {
         const where = `teams["${o.name}"].pools[${i}]`;
-        if (o.team) {
-          for (const m of p.models) {
-            if (!teamModels.has(m)) {
-              const owner = ownerOfModel.get(m);
-              throw new Error(`${where}.models: pool "${p.name}" loads model "${m}", ${owner ? `which belongs to team "${owner}"` : `but no team declares it (team "${o.name}" has ${[...teamModels].sort().join(', ') || 'none'})`}`);
-            }
-          }
-        }
+        if (o.team) checkPoolModels(where, o.name, p, teamModels, ownerOfModel);
         if (pools.has(p.name)) throw new Error(`${where}.name: pool "${p.name}" is declared more than once`);
-        const nodePool = this.nodePoolFor(p, nodePoolSpecs, nodeResources, where);
-        const declared = p.scaling ?? props.defaultScaling ?? { kind: 'fixed' };
-        const replicas = p.replicas ?? (declared.kind === 'fixed' ? 1 : Math.max(declared.minReplicas ?? 1, 1));
-        const scaling: PoolScaling = declared.kind === 'fixed' ? declared : { ...declared, maxReplicas: sizing.maxReplicas.get(p.name)! };
-        // A cache pool of the cold pool's router loads nothing at start: the router loads models on demand.
-        const cache = cachePools.has(p.name);
-        const pool = new TritonPool(this, `Pool-${p.name}`, {
-          ...(props.poolDefaults ?? {}),
-          resources: podResources(p.name, nodePool.name, props.poolDefaults?.resources, this.podShares.get(nodePool.name)!),
-          nodePool: nodePool.name,
-          name: p.name,
-          repository: this.repository,
-          models: p.models,
-          gpuType: nodePool.gpuType,
-          profile: p.slice,
-          migStrategy: this.migStrategy,
-          migConfig: nodePools.get(nodePool.name)!.migConfigName,
-          replicas,
-          namespace: o.namespace,
-          team: o.name,
-          loadModelsAtStart: !cache,
-        });
-        const maxReplicas = scaling.kind === 'fixed' ? replicas : scaling.maxReplicas;
-        pools.set(p.name, { pool, owner: o.name, scaling, maxReplicas, ...(cache ? { cache: true } : {}) });
-        ns.addGpuQuota(pool.gpuResource, maxReplicas);
-        const requests = deploymentRequests(pool.deployment);
-        ns.addWorkload(requests.cpu * maxReplicas, requests.memory * maxReplicas, maxReplicas);
+        const served = this.renderPool(props, o, p, placed, cachePools.has(p.name), where);
+        pools.set(p.name, served);
+        ns.addGpuQuota(served.pool.gpuResource, served.maxReplicas);
+        const requests = deploymentRequests(served.pool.deployment);
+        ns.addWorkload(requests.cpu * served.maxReplicas, requests.memory * served.maxReplicas, served.maxReplicas);
       }
     }
-    this.teams = teamNamespaces;
-    this.pools = pools;
-    // what each team consumes, on the shared pools and on every team's namespace and quota (docs/platform.md)
-    if (planned?.teamConsumption) annotateTeamConsumption({ consumption: planned.teamConsumption, sharedPools, pools, namespaces: teamNamespaces, sharedNamespace });
+    return pools;
+  }
 
-    // 6b. The cold pool: a model router over the cache pools, beside them (the plan's, and one per namespace with
-    //     hand-written cache pools).
+  /** An owner's namespace, with the quota and container defaults its hand-written team (else its planned one) gives. */
+  private renderTeamNamespace(props: ServingPlatformProps, settings: PlatformSettings, o: NamespaceOwner): TeamNamespace {
+    const given = (props.teams ?? []).find((t) => t.name === o.name);
+    return new TeamNamespace(this, `Team-${o.name}`, {
+      team: o.name,
+      namespace: o.namespace,
+      group: o.group,
+      quota: given?.quota ?? o.team?.quota,
+      containerDefaults: given?.containerDefaults ?? o.team?.containerDefaults,
+      gatewayNamespace: settings.gatewayNamespace,
+      monitoringNamespace: settings.monitoringNamespace,
+      repositoryEgress: repositoryEgressOf(props.repository),
+    });
+  }
+
+  /** One Triton pool on its node pool, with its scaling (maximum as sized); a cache pool loads nothing at start. */
+  private renderPool(props: ServingPlatformProps, o: NamespaceOwner, p: TeamPool, placed: PlacedNodePools, cache: boolean, where: string): ServedPool {
+    const nodePool = nodePoolFor(p, placed.specs, placed.resources, this.migStrategy, where);
+    const declared: PoolScaling = p.scaling ?? props.defaultScaling ?? { kind: 'fixed' };
+    const replicas = initialReplicas(p, declared);
+    const scaling: PoolScaling = declared.kind === 'fixed' ? declared : { ...declared, maxReplicas: placed.sizing.maxReplicas.get(p.name)! };
+    // A cache pool of the cold tier's router loads nothing at start: the router loads models on demand.
+    const pool = new TritonPool(this, `Pool-${p.name}`, {
+      ...(props.poolDefaults ?? {}),
+      resources: podResources(p.name, nodePool.name, props.poolDefaults?.resources, this.podShares.get(nodePool.name)!),
+      nodePool: nodePool.name,
+      name: p.name,
+      repository: this.repository,
+      models: p.models,
+      gpuType: nodePool.gpuType,
+      profile: p.slice,
+      migStrategy: this.migStrategy,
+      migConfig: placed.rendered.get(nodePool.name)!.migConfigName,
+      replicas,
+      namespace: o.namespace,
+      team: o.name,
+      loadModelsAtStart: !cache,
+    });
+    const maxReplicas = scaling.kind === 'fixed' ? replicas : scaling.maxReplicas;
+    return { pool, owner: o.name, scaling, maxReplicas, ...(cache ? { cache: true } : {}) };
+  }
+
+  /** Step 6b: the model routers — the plan's cold tier first, then one per owner with hand-written cache pools. */
+  private renderRouters(
+    props: ServingPlatformProps, monitoringNamespace: string, d: PlatformDeclaration, namespaces: ReadonlyMap<string, TeamNamespace>,
+  ): { routers: Map<string, PlatformRouter>; coldPool?: PlatformRouter } {
     const routers = new Map<string, PlatformRouter>();
-    const addRouter = (id: string, owner: string, poolNames: readonly string[], models: PlatformRouterProps['models'], overhead: number, options: PlatformRouterOptions | undefined): PlatformRouter => {
-      const ns = teamNamespaces.get(owner)!;
-      const router = new PlatformRouter(this, id, {
-        ...(options ?? {}),
-        namespace: ns.namespaceName,
-        pools: poolNames.map((n) => pools.get(n)!.pool),
-        models,
-        processOverheadGiB: overhead,
-        monitoringNamespace,
-      });
-      const r = deploymentRequests(router.router.deployment);
-      ns.addWorkload(r.cpu, r.memory, 1);
+    const add = (spec: RouterSpec): PlatformRouter => {
+      const ns = namespaces.get(spec.owner)!;
+      const router = this.renderRouter(spec, ns, monitoringNamespace);
       routers.set(ns.namespaceName, router);
       return router;
     };
-    const cold = planned?.cold;
-    if (cold) this.coldPool = addRouter('ColdPool', cold.owner, cold.pools, cold.models, cold.processOverheadGiB, props.plan?.router);
-    for (const o of owners) {
+    const cold = d.planned?.cold;
+    let coldPool = cold ? add({ ...cold, id: 'ColdPool', options: props.plan?.router }) : undefined;
+    for (const o of d.owners) {
       const own = [...o.pools].filter((p) => p.cache).sort((a, b) => byString(a.name, b.name));
       if (own.length === 0 || !o.team) continue;
-      const models = [...new Set(own.flatMap((p) => p.models))].sort(byString).map((name) => {
-        const m = o.team!.models.find((x) => x.name === name)!;
-        if (typeof m.memoryGiB !== 'number' || !(m.memoryGiB > 0)) {
-          throw new Error(`teams["${o.name}"].models["${name}"].memoryGiB: expected a number > 0 for a model of cache pool "${own.find((p) => p.models.includes(name))!.name}" (the router counts it), got ${JSON.stringify(m.memoryGiB)}`);
-        }
-        return { name, memoryGiB: m.memoryGiB };
-      });
-      const router = addRouter(`Router-${o.name}`, o.name, own.map((p) => p.name), models, props.plan?.fleet.processOverheadGiB ?? 0.6, props.router);
-      this.coldPool ??= router;
+      const pools = own.map((p) => p.name);
+      const router = add({ id: `Router-${o.name}`, owner: o.name, pools, models: cacheModels(o.name, o.team, own), processOverheadGiB: props.plan?.fleet.processOverheadGiB ?? 0.6, options: props.router });
+      coldPool ??= router;
     }
-    this.routers = routers;
-    const served = new Set([...pools.values()].flatMap((p) => p.pool.models));
-    for (const t of teams) {
-      for (const m of t.models) {
-        if (!served.has(m.name)) {
-          throw new Error(`teams["${t.name}"].models: model "${m.name}" is served by no pool (pools of team "${t.name}": ${(t.pools ?? []).map((p) => p.name).sort().join(', ') || 'none'}); add it to a pool or remove it`);
-        }
-      }
-    }
+    return { routers, coldPool };
+  }
 
-    // 7. Autoscaling, metrics rules and routes of every pool, on what the cluster provides.
-    for (const { pool, scaling } of [...pools.values()].sort((a, b) => byString(a.pool.name, b.pool.name))) {
-      if (scaling.kind === 'keda' && !this.prerequisites.keda) {
-        throw new Error(`pools["${pool.name}"].scaling: kind keda needs KEDA, which prerequisites.keda declares absent`);
-      }
-      if (scaling.kind === 'hpa' && !this.prerequisites.prometheusAdapter) {
-        throw new Error(`pools["${pool.name}"].scaling: kind hpa needs prometheus-adapter, which prerequisites.prometheusAdapter declares absent`);
-      }
-    }
-    this.serving = new PlatformServing(this, 'Serving', {
-      adapterNamespace: this.prerequisites.prometheusAdapter?.namespace,
-      pools: [...pools.values()].sort((a, b) => byString(a.pool.name, b.pool.name)),
-      weights: planned?.routeWeights,
-      namespace: sharedNamespace,
-      gatewayNamespace,
+  /** One model router over cache pools, in their owner's namespace, counted in its workload. */
+  private renderRouter(spec: RouterSpec, ns: TeamNamespace, monitoringNamespace: string): PlatformRouter {
+    const router = new PlatformRouter(this, spec.id, {
+      ...(spec.options ?? {}),
+      namespace: ns.namespaceName,
+      pools: spec.pools.map((n) => this.pools.get(n)!.pool),
+      models: spec.models,
+      processOverheadGiB: spec.processOverheadGiB,
       monitoringNamespace,
+    });
+    const r = deploymentRequests(router.router.deployment);
+    ns.addWorkload(r.cpu, r.memory, 1);
+    return router;
+  }
+
+  /** Step 7: routes, autoscaling and metrics rules of every pool (by name), with the routers' models. */
+  private renderServing(props: ServingPlatformProps, settings: PlatformSettings, planned: PlannedPlatform | undefined, routers: ReadonlyMap<string, PlatformRouter>): PlatformServing {
+    return new PlatformServing(this, 'Serving', {
+      adapterNamespace: this.prerequisites.prometheusAdapter?.namespace,
+      pools: [...this.pools.values()].sort((a, b) => byString(a.pool.name, b.pool.name)),
+      weights: planned?.routeWeights,
+      namespace: settings.sharedNamespace,
+      gatewayNamespace: settings.gatewayNamespace,
+      monitoringNamespace: settings.monitoringNamespace,
       routes: props.routes,
       models: this.repository.modelNames,
       routers: [...routers.values()].map((r) => ({ serviceName: r.router.service.name, namespace: r.router.namespace!, models: r.router.config.models.map((m) => m.name) })),
-      objectives,
+      objectives: this.latencyObjectives,
     });
+  }
 
-    // The rendering says which maxima the node pools' sizes lowered, on the autoscaler itself.
-    for (const [pool, note] of sizing.lowered) {
-      const a = this.serving.autoscaling.get(pool);
-      (a?.scaledObject ?? a?.horizontalPodAutoscaler)?.metadata.addAnnotation(MAX_REPLICAS_LOWERED_ANNOTATION, note);
-    }
-
-    // The declaration `gpufleet check` reads, beside the GPU operator (after its namespace).
+  /** The declaration `gpufleet check` reads, beside the GPU operator (after its namespace). */
+  private renderPrerequisitesDeclaration(): void {
     const declaration = new PrerequisitesDeclaration(this, 'Prerequisites', { prerequisites: this.prerequisites, namespace: this.gpuOperator.namespace });
     if (this.gpuOperator.namespaceObject) declaration.configMap.addDependency(this.gpuOperator.namespaceObject);
+  }
 
-    // 8. Team setup hooks, by team name.
-    for (const t of teams) {
-      const hook = givenTeams.find((g) => g.name === t.name)?.setup ?? t.setup;
-      if (hook) hook.call(givenTeams.find((g) => g.name === t.name) ?? t, ctx, teamNamespaces.get(t.name)!);
-    }
-
-    // Add-ons that need the pools, in declared order.
-    for (const addOn of props.addOns ?? []) addOn.postDeploy?.(ctx);
-
-    // 9. Objects in a team namespace (e.g. the repository's service accounts) are applied after the
-    //    Namespace: cdk8s orders output by dependencies, and `kubectl apply` fails on a missing namespace.
-    const nsObjects = new Map([...teamNamespaces.values()].map((t) => [t.namespaceName, t.namespace]));
+  /**
+   * Step 9: objects in a team namespace (e.g. the repository's service accounts) are applied after the Namespace:
+   * cdk8s orders output by dependencies, and `kubectl apply` fails on a missing namespace.
+   */
+  private orderAfterNamespaces(namespaces: ReadonlyMap<string, TeamNamespace>): void {
+    const nsObjects = new Map([...namespaces.values()].map((t) => [t.namespaceName, t.namespace]));
     for (const c of this.node.findAll()) {
       if (!ApiObject.isApiObject(c)) continue;
       const target = c.metadata.namespace === undefined ? undefined : nsObjects.get(c.metadata.namespace);
       if (target && !c.node.path.startsWith(`${target.node.scope!.node.path}/`)) c.addDependency(target);
     }
-
-    // 10. Cross-tree checks: now (a clear error at build) and again at synth (anything added later).
-    const problems = this.check();
-    if (problems.length > 0) throw new Error(`serving platform "${this.node.path}" is inconsistent:\n- ${problems.join('\n- ')}`);
-    this.node.addValidation({ validate: () => this.check() });
   }
 
   /** Runs the cross-tree checks over every object of the chart; returns one message per problem. */
   public check(options: CheckOptions = {}): string[] {
-    const objects = Chart.of(this).node.findAll().filter((c): c is ApiObject => ApiObject.isApiObject(c)).map((o) => o.toJson());
+    const objects = Chart.of(this).node.findAll().filter((c): c is ApiObject => ApiObject.isApiObject(c)).map((o) => o.toJson() as Record<string, unknown>);
     return checkPlatformObjects(objects, { repositoryModels: this.repository.modelNames, ...options });
   }
 
@@ -419,95 +393,67 @@ export class ServingPlatform extends Construct {
     if (this.registry.has(key)) throw new Error(`register: "${key}" is already registered`);
     this.registry.set(key, c);
   }
+}
 
-  private resourcesOf(np: PlatformNodePool): Record<string, number> {
-    if (np.layout) return np.layout.resourceCounts({ strategy: this.migStrategy });
-    return { [WHOLE_GPU_RESOURCE]: 1 };
+/** The node pools as declared, what GPU resources each advertises, as rendered, and as sized. */
+interface PlacedNodePools {
+  readonly specs: readonly PlatformNodePool[];
+  readonly resources: ReadonlyMap<string, string[]>;
+  readonly rendered: ReadonlyMap<string, GpuNodePool>;
+  readonly sizing: CapacitySizing;
+}
+
+/** A model router to render: its construct id, owner, cache pools and models. */
+interface RouterSpec {
+  readonly id: string;
+  readonly owner: string;
+  readonly pools: readonly string[];
+  readonly models: PlatformRouterProps['models'];
+  readonly processOverheadGiB: number;
+  readonly options?: PlatformRouterOptions;
+}
+
+/** GPU resource → the node pools that advertise it. */
+function nodePoolsByResource(resources: ReadonlyMap<string, string[]>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [np, rs] of resources) for (const r of rs) out.set(r, [...(out.get(r) ?? []), np]);
+  return out;
+}
+
+/** Each pool's autoscaler kind needs what the cluster declares present (KEDA, prometheus-adapter). */
+function checkScalingPrerequisites(pools: ReadonlyMap<string, ServedPool>, prerequisites: ResolvedPrerequisites): void {
+  for (const { pool, scaling } of [...pools.values()].sort((a, b) => byString(a.pool.name, b.pool.name))) {
+    if (scaling.kind === 'keda' && !prerequisites.keda) {
+      throw new Error(`pools["${pool.name}"].scaling: kind keda needs KEDA, which prerequisites.keda declares absent`);
+    }
+    if (scaling.kind === 'hpa' && !prerequisites.prometheusAdapter) {
+      throw new Error(`pools["${pool.name}"].scaling: kind hpa needs prometheus-adapter, which prerequisites.prometheusAdapter declares absent`);
+    }
   }
+}
 
-  /**
-   * What each pool claims of its node pool: one GPU resource unit per replica, between its minimum and maximum.
-   * Pools whose node pool can not be resolved are left out here (the team loop reports them in declaration order).
-   */
-  private capacityDemands(pools: readonly TeamPool[], specs: readonly PlatformNodePool[], resources: ReadonlyMap<string, string[]>, defaultScaling: PoolScaling | undefined): CapacityDemand[] {
-    const out: CapacityDemand[] = [];
-    for (const p of pools) {
-      let np: PlatformNodePool;
-      let resource: string;
-      try {
-        np = this.nodePoolFor(p, specs, resources, `pools["${p.name}"]`);
-        resource = gpuResourceName(np.gpuType, p.slice, this.migStrategy);
-      } catch {
-        continue;
-      }
-      const scaling = p.scaling ?? defaultScaling ?? { kind: 'fixed' };
-      const replicas = p.replicas ?? (scaling.kind === 'fixed' ? 1 : Math.max(scaling.minReplicas ?? 1, 1));
-      const fixed = scaling.kind === 'fixed';
-      const min = fixed ? replicas : (scaling.minReplicas ?? 1);
-      const max = fixed ? replicas : scaling.maxReplicas;
-      if (!Number.isInteger(min) || !Number.isInteger(max) || min < 0 || max < min) continue; // PoolAutoscaling reports it
-      out.push({ pool: p.name, nodePool: np.name, resource, minReplicas: min, maxReplicas: max, fixed });
-    }
-    return out;
+/** The note of each maximum the node pools' sizes lowered, on the pool's autoscaler. */
+function annotateLoweredMaxima(serving: PlatformServing, lowered: ReadonlyMap<string, string>): void {
+  for (const [pool, note] of lowered) {
+    const a = serving.autoscaling.get(pool);
+    (a?.scaledObject ?? a?.horizontalPodAutoscaler)?.metadata.addAnnotation(MAX_REPLICAS_LOWERED_ANNOTATION, note);
   }
+}
 
-  /** The node pool a pool runs on: the named one, or the only one whose layout provides its slice. */
-  private nodePoolFor(p: TeamPool, specs: readonly PlatformNodePool[], resources: ReadonlyMap<string, string[]>, where: string): PlatformNodePool {
-    const layouts = specs.map((s) => `${s.name}: ${describeLayout(s)}`).join('; ') || 'none';
-    const resourceOn = (s: PlatformNodePool): string | undefined => {
-      try {
-        return gpuResourceName(s.gpuType, p.slice, this.migStrategy);
-      } catch {
-        return undefined;
-      }
-    };
-    // A node pool fits when its nodes advertise the resource and carry the slice itself: under the
-    // single strategy a 1g.10gb slice and a whole GPU are both `nvidia.com/gpu`, but not interchangeable.
-    const fits = (s: PlatformNodePool): boolean => {
-      const r = resourceOn(s);
-      return r !== undefined && resources.get(s.name)!.includes(r) && slicesOf(s).includes(p.slice);
-    };
-    if (p.nodePool !== undefined) {
-      const s = specs.find((n) => n.name === p.nodePool);
-      if (!s) throw new Error(`${where}.nodePool: pool "${p.name}" names node pool "${p.nodePool}", which is not declared (node pools: ${specs.map((n) => n.name).join(', ') || 'none'})`);
-      const r = resourceOn(s);
-      if (!fits(s)) {
-        throw new Error(`pool "${p.name}" requests ${r ?? `slice ${p.slice}`}, but node pool "${s.name}"'s layout does not provide it (${s.name}: ${describeLayout(s)})`);
-      }
-      return s;
-    }
-    const candidates = specs.filter(fits);
-    if (candidates.length === 0) {
-      const r = specs.map(resourceOn).find((x) => x !== undefined) ?? (p.slice === 'whole' ? WHOLE_GPU_RESOURCE : `nvidia.com/mig-${p.slice}`);
-      throw new Error(`pool "${p.name}" requests ${r}, but no node pool's layout provides it (layouts: ${layouts})`);
-    }
-    if (candidates.length > 1) {
-      throw new Error(`${where}.nodePool: pool "${p.name}" (slice ${p.slice}) fits node pools ${candidates.map((c) => c.name).join(', ')}; name one with nodePool`);
-    }
-    return candidates[0];
+/** Step 8: each team's setup hook (the hand-written team's, else the planned one's), by team name. */
+function runTeamSetupHooks(teams: readonly Team[], givenTeams: readonly Team[], ctx: PlatformContext, namespaces: ReadonlyMap<string, TeamNamespace>): void {
+  for (const t of teams) {
+    const given = givenTeams.find((g) => g.name === t.name);
+    const ns = namespaces.get(t.name)!;
+    if (given?.setup) given.setup(ctx, ns);
+    else t.setup?.(ctx, ns);
   }
 }
 
 /** CPU (cores) and memory (bytes) one pod of a Deployment requests, read from the rendered Deployment. */
 function deploymentRequests(deployment: ApiObject): { cpu: number; memory: number } {
-  return podRequests(deployment.toJson().spec?.template?.spec);
-}
-
-/** The slices a node pool's GPUs offer: MIG profile names, and `whole` for GPUs without MIG. */
-function slicesOf(np: PlatformNodePool): string[] {
-  if (!np.layout) return ['whole'];
-  return [...new Set(np.layout.profileCounts().flatMap((c) => (c ? Object.keys(c) : ['whole'])))];
-}
-
-function describeLayout(np: PlatformNodePool): string {
-  if (!np.layout) return np.timeSlicing ? `whole GPUs time-sliced ×${np.timeSlicing}` : 'whole GPUs';
-  const counts = np.layout.profileCounts();
-  const profiles: string[] = [];
-  for (const c of counts) {
-    for (const p of c ? Object.keys(c) : ['whole']) if (!profiles.includes(p)) profiles.push(p);
-  }
-  // largest slices first, as operators read layouts
-  return profiles.sort((a, b) => (parseInt(b, 10) || 8) - (parseInt(a, 10) || 8) || byString(a, b)).join(', ');
+  const json = deployment.toJson() as { spec?: { template?: { spec?: Parameters<typeof podRequests>[0] } } };
+  return podRequests(json.spec?.template?.spec);
 }
 
 /** Egress of serving namespaces to the repository: none for a PVC, the configured CIDRs (or any address) on 443 for S3. */

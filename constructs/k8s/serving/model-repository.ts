@@ -83,8 +83,8 @@ export interface ModelRepositoryBinding {
 
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
-const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/;
-const PREFIX = /^[A-Za-z0-9!_.*'()\/-]*$/;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
+const PREFIX = /^[A-Za-z0-9!_.*'()/-]*$/;
 
 /** One shared Triton model repository (see the module comment). */
 export class ModelRepository extends Construct {

@@ -137,95 +137,76 @@ export class ModelRouter extends Construct {
     assertImageReference('image', this.image);
     const overhead = props.processOverheadGiB ?? 0.6;
     if (typeof overhead !== 'number' || !(overhead >= 0)) throw new Error(`processOverheadGiB: expected a number >= 0, got ${JSON.stringify(overhead)}`);
-
-    if (!Array.isArray(props.models) || props.models.length === 0) throw new Error(`models: expected at least one model, got ${JSON.stringify(props.models)}`);
-    const modelIndex = new Map<string, number>();
-    const models = props.models.map((m, i) => {
-      assertDnsLabel(`models[${i}].name`, m?.name);
-      if (modelIndex.has(m.name)) throw new Error(`models[${i}].name: "${m.name}" is already used by models[${modelIndex.get(m.name)}]`);
-      modelIndex.set(m.name, i);
-      if (m.pinned !== undefined && typeof m.pinned !== 'boolean') throw new Error(`models[${i}].pinned: expected true or false, got ${JSON.stringify(m.pinned)}`);
-      return { name: m.name, memoryGiB: positive(`models[${i}].memoryGiB`, m.memoryGiB), ...(m.pinned ? { pinned: true } : {}) };
-    });
-
-    if (!Array.isArray(props.pools) || props.pools.length === 0) throw new Error(`pools: expected at least one TritonPool, got ${JSON.stringify(props.pools)}`);
-    const seenPools = new Set<string>();
-    const pools = props.pools.map((p, i) => {
-      const entry: ModelRouterPool = p instanceof TritonPool ? { pool: p } : p;
-      if (!(entry?.pool instanceof TritonPool)) throw new Error(`pools[${i}]: expected a TritonPool or { pool: TritonPool, memoryGiB? }, got ${JSON.stringify(p)}`);
-      const pool = entry.pool;
-      const key = `${pool.namespace ?? ''}/${pool.name}`;
-      if (seenPools.has(key)) throw new Error(`pools[${i}]: pool "${pool.name}" is listed twice`);
-      seenPools.add(key);
-      const slice = poolSliceMemoryGiB(pool);
-      const budget = entry.memoryGiB === undefined ? Math.round((slice - overhead) * 1000) / 1000 : positive(`pools[${i}].memoryGiB`, entry.memoryGiB);
-      if (budget <= 0) throw new Error(`pools[${i}].memoryGiB: slice ${pool.profile} of ${pool.gpuType} has ${slice} GiB, no room after processOverheadGiB ${overhead}`);
-      if (budget > slice) throw new Error(`pools[${i}].memoryGiB: expected at most the slice memory ${slice} GiB (${pool.profile} of ${pool.gpuType}), got ${budget}`);
-      for (const m of pool.models) {
-        if (!modelIndex.has(m)) {
-          throw new Error(`pools[${i}]: pool "${pool.name}" loads model "${m}" at start but models does not list it (its GPU memory would not be counted); add it to models`);
-        }
-      }
-      return { pool, budget };
-    });
+    const models = checkedModels(props.models);
+    const pools = checkedPools(props.pools, overhead, new Set(models.map((m) => m.name)));
     const largest = Math.max(...pools.map((p) => p.budget));
     models.forEach((m, i) => {
       if (m.memoryGiB > largest) throw new Error(`models[${i}].memoryGiB: "${m.name}" needs ${m.memoryGiB} GiB, more than the largest pool budget ${largest} GiB`);
     });
 
-    const labels = {
+    // one headless Service per pool: its DNS name lists every ready pod of the pool
+    const sortedPools = [...pools].sort((a, b) => `${a.pool.namespace ?? ''}/${a.pool.name}`.localeCompare(`${b.pool.namespace ?? ''}/${b.pool.name}`));
+    this.podServices = sortedPools.map(({ pool }) => this.renderPodService(pool));
+    const backends = sortedPools.map(({ pool, budget }) => {
+      const host = `${pool.name}-pods.${pool.namespace ?? this.namespace ?? 'default'}.svc.cluster.local`;
+      // loads go over gRPC RepositoryModelLoad, which holds no Triton HTTP worker (grpc-repository.ts in the router)
+      return { name: pool.name, url: `http://${host}:${TRITON_HTTP_PORT}`, memoryGiB: budget, discover: 'dns' as const, grpcPort: TRITON_GRPC_PORT };
+    });
+    this.config = checkedConfig(props, backends, models);
+    const configText = stringify(this.config);
+    this.configMap = new k8s.KubeConfigMap(this, 'Config', { metadata: this.meta(`${this.name}-config`), data: { 'router.yaml': configText } });
+    this.deployment = this.renderDeployment(props, configText);
+    this.service = new k8s.KubeService(this, 'Service', {
+      metadata: this.meta(this.name),
+      spec: {
+        type: 'ClusterIP',
+        selector: this.selector(),
+        ports: [{ name: 'http', port: ROUTER_PORT, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP' }],
+      },
+    });
+    if (props.serviceMonitor ?? true) {
+      this.serviceMonitor = new ServiceMonitor(this, 'Monitor', {
+        metadata: this.meta(this.name),
+        spec: { selector: { matchLabels: this.selector() }, endpoints: [{ port: 'http', path: '/metrics', interval: '15s' }] },
+      });
+    }
+  }
+
+  private labels(): Record<string, string> {
+    return {
       'app.kubernetes.io/name': 'gpufleet-router',
       'app.kubernetes.io/instance': this.name,
       'app.kubernetes.io/component': 'model-router',
       'app.kubernetes.io/part-of': 'gpufleet',
     };
-    const selector = { 'app.kubernetes.io/name': 'gpufleet-router', 'app.kubernetes.io/instance': this.name };
-    const meta = (name: string, namespace = this.namespace): k8s.ObjectMeta => ({ name, labels, ...(namespace ? { namespace } : {}) });
+  }
 
-    // one headless Service per pool: its DNS name lists every ready pod of the pool
-    const sortedPools = [...pools].sort((a, b) => `${a.pool.namespace ?? ''}/${a.pool.name}`.localeCompare(`${b.pool.namespace ?? ''}/${b.pool.name}`));
-    const podServices: k8s.KubeService[] = [];
-    const backends = sortedPools.map(({ pool, budget }) => {
-      const svcName = `${pool.name}-pods`;
-      podServices.push(
-        new k8s.KubeService(this, `Pods-${pool.namespace ?? 'default'}-${pool.name}`, {
-          metadata: { ...meta(svcName, pool.namespace), labels: { ...labels, 'app.kubernetes.io/component': 'model-router-backends' } },
-          spec: {
-            clusterIp: 'None',
-            selector: { ...pool.selectorLabels },
-            ports: [
-              { name: 'http', port: TRITON_HTTP_PORT, targetPort: k8s.IntOrString.fromNumber(TRITON_HTTP_PORT), protocol: 'TCP' },
-              { name: 'grpc', port: TRITON_GRPC_PORT, targetPort: k8s.IntOrString.fromNumber(TRITON_GRPC_PORT), protocol: 'TCP', appProtocol: 'kubernetes.io/h2c' },
-            ],
-          },
-        }),
-      );
-      const host = `${svcName}.${pool.namespace ?? this.namespace ?? 'default'}.svc.cluster.local`;
-      // loads go over gRPC RepositoryModelLoad, which holds no Triton HTTP worker (grpc-repository.ts in the router)
-      return { name: pool.name, url: `http://${host}:${TRITON_HTTP_PORT}`, memoryGiB: budget, discover: 'dns' as const, grpcPort: TRITON_GRPC_PORT };
+  private selector(): Record<string, string> {
+    return { 'app.kubernetes.io/name': 'gpufleet-router', 'app.kubernetes.io/instance': this.name };
+  }
+
+  private meta(name: string, namespace = this.namespace): k8s.ObjectMeta {
+    return { name, labels: this.labels(), ...(namespace ? { namespace } : {}) };
+  }
+
+  /** The headless Service `<pool>-pods` in the pool's namespace: its DNS name lists every ready pod of the pool. */
+  private renderPodService(pool: TritonPool): k8s.KubeService {
+    return new k8s.KubeService(this, `Pods-${pool.namespace ?? 'default'}-${pool.name}`, {
+      metadata: { ...this.meta(`${pool.name}-pods`, pool.namespace), labels: { ...this.labels(), 'app.kubernetes.io/component': 'model-router-backends' } },
+      spec: {
+        clusterIp: 'None',
+        selector: { ...pool.selectorLabels },
+        ports: [
+          { name: 'http', port: TRITON_HTTP_PORT, targetPort: k8s.IntOrString.fromNumber(TRITON_HTTP_PORT), protocol: 'TCP' },
+          { name: 'grpc', port: TRITON_GRPC_PORT, targetPort: k8s.IntOrString.fromNumber(TRITON_GRPC_PORT), protocol: 'TCP', appProtocol: 'kubernetes.io/h2c' },
+        ],
+      },
     });
-    this.podServices = podServices;
+  }
 
-    this.config = {
-      listen: `0.0.0.0:${ROUTER_PORT}`,
-      admin: ROUTER_ADMIN_LISTEN,
-      backends,
-      models: [...models].sort((a, b) => a.name.localeCompare(b.name)),
-      maxQueuePerModel: props.maxQueuePerModel ?? 256,
-      loadTimeoutSeconds: props.loadTimeoutSeconds ?? 120,
-      refreshIntervalSeconds: props.refreshIntervalSeconds ?? 10,
-    };
-    const q = this.config.maxQueuePerModel;
-    if (!Number.isInteger(q) || q < 1 || q > MAX_QUEUE_PER_MODEL) {
-      // at least 1: with 0 every request for a model that is not loaded would be refused, for good
-      throw new Error(`maxQueuePerModel: expected an integer >= 1 and <= ${MAX_QUEUE_PER_MODEL}, got ${quote(props.maxQueuePerModel)}`);
-    }
-    seconds('loadTimeoutSeconds', this.config.loadTimeoutSeconds);
-    seconds('refreshIntervalSeconds', this.config.refreshIntervalSeconds);
-    const configText = stringify(this.config);
-
-    this.configMap = new k8s.KubeConfigMap(this, 'Config', { metadata: meta(`${this.name}-config`), data: { 'router.yaml': configText } });
-
+  /** The router Deployment: one replica, hardened, its config mounted; rolled when the config changes. */
+  private renderDeployment(props: ModelRouterProps, configText: string): k8s.KubeDeployment {
+    const labels = this.labels();
     const cpu = props.cpu ?? { request: '500m', limit: '2' };
     const memory = props.memory ?? { request: '256Mi', limit: '512Mi' };
     const probe = (path: string, periodSeconds: number, failureThreshold: number): k8s.Probe => ({
@@ -234,12 +215,12 @@ export class ModelRouter extends Construct {
       failureThreshold,
       timeoutSeconds: 2,
     });
-    this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
-      metadata: meta(this.name),
+    return new k8s.KubeDeployment(this, 'Deployment', {
+      metadata: this.meta(this.name),
       spec: {
         // one router per set of pools: routers do not share their cache state
         replicas: 1,
-        selector: { matchLabels: selector },
+        selector: { matchLabels: this.selector() },
         template: {
           metadata: { labels, annotations: { 'gpufleet.io/router-config-sha256': createHash('sha256').update(configText).digest('hex') } },
           spec: {
@@ -269,26 +250,73 @@ export class ModelRouter extends Construct {
         },
       },
     });
-
-    this.service = new k8s.KubeService(this, 'Service', {
-      metadata: meta(this.name),
-      spec: {
-        type: 'ClusterIP',
-        selector,
-        ports: [{ name: 'http', port: ROUTER_PORT, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP' }],
-      },
-    });
-
-    if (props.serviceMonitor ?? true) {
-      this.serviceMonitor = new ServiceMonitor(this, 'Monitor', {
-        metadata: meta(this.name),
-        spec: { selector: { matchLabels: selector }, endpoints: [{ port: 'http', path: '/metrics', interval: '15s' }] },
-      });
-    }
   }
 
   /** In-cluster URL clients send Open Inference Protocol requests to (instead of a pool's Service). */
   public get url(): string {
     return `http://${this.name}.${this.namespace ?? 'default'}.svc.cluster.local:${ROUTER_PORT}`;
   }
+}
+
+type CheckedModel = RenderedRouterConfig['models'][number];
+
+/** The models: at least one, unique DNS-label names, a memory figure > 0, pinned or not. */
+function checkedModels(given: ModelRouterProps['models']): CheckedModel[] {
+  if (!Array.isArray(given) || given.length === 0) throw new Error(`models: expected at least one model, got ${JSON.stringify(given)}`);
+  const modelIndex = new Map<string, number>();
+  return (given as ModelRouterProps['models']).map((m, i) => {
+    assertDnsLabel(`models[${i}].name`, m?.name);
+    if (modelIndex.has(m.name)) throw new Error(`models[${i}].name: "${m.name}" is already used by models[${modelIndex.get(m.name)}]`);
+    modelIndex.set(m.name, i);
+    if (m.pinned !== undefined && typeof m.pinned !== 'boolean') throw new Error(`models[${i}].pinned: expected true or false, got ${JSON.stringify(m.pinned)}`);
+    return { name: m.name, memoryGiB: positive(`models[${i}].memoryGiB`, m.memoryGiB), ...(m.pinned ? { pinned: true } : {}) };
+  });
+}
+
+/**
+ * The pools with the GPU memory the router may fill on each (given, else the slice's memory less the process
+ * overhead); no pool twice, and every model a pool loads at start listed in `models`.
+ */
+function checkedPools(given: ModelRouterProps['pools'], overhead: number, modelNames: ReadonlySet<string>): { pool: TritonPool; budget: number }[] {
+  if (!Array.isArray(given) || given.length === 0) throw new Error(`pools: expected at least one TritonPool, got ${JSON.stringify(given)}`);
+  const seenPools = new Set<string>();
+  return (given as ModelRouterProps['pools']).map((p, i) => {
+    const entry: ModelRouterPool = p instanceof TritonPool ? { pool: p } : p;
+    if (!(entry?.pool instanceof TritonPool)) throw new Error(`pools[${i}]: expected a TritonPool or { pool: TritonPool, memoryGiB? }, got ${JSON.stringify(p)}`);
+    const pool = entry.pool;
+    const key = `${pool.namespace ?? ''}/${pool.name}`;
+    if (seenPools.has(key)) throw new Error(`pools[${i}]: pool "${pool.name}" is listed twice`);
+    seenPools.add(key);
+    const slice = poolSliceMemoryGiB(pool);
+    const budget = entry.memoryGiB === undefined ? Math.round((slice - overhead) * 1000) / 1000 : positive(`pools[${i}].memoryGiB`, entry.memoryGiB);
+    if (budget <= 0) throw new Error(`pools[${i}].memoryGiB: slice ${pool.profile} of ${pool.gpuType} has ${slice} GiB, no room after processOverheadGiB ${overhead}`);
+    if (budget > slice) throw new Error(`pools[${i}].memoryGiB: expected at most the slice memory ${slice} GiB (${pool.profile} of ${pool.gpuType}), got ${budget}`);
+    for (const m of pool.models) {
+      if (!modelNames.has(m)) {
+        throw new Error(`pools[${i}]: pool "${pool.name}" loads model "${m}" at start but models does not list it (its GPU memory would not be counted); add it to models`);
+      }
+    }
+    return { pool, budget };
+  });
+}
+
+/** The router config: listeners, backends, models by name, queue length and timings (checked). */
+function checkedConfig(props: ModelRouterProps, backends: RenderedRouterConfig['backends'], models: readonly CheckedModel[]): RenderedRouterConfig {
+  const config: RenderedRouterConfig = {
+    listen: `0.0.0.0:${ROUTER_PORT}`,
+    admin: ROUTER_ADMIN_LISTEN,
+    backends,
+    models: [...models].sort((a, b) => a.name.localeCompare(b.name)),
+    maxQueuePerModel: props.maxQueuePerModel ?? 256,
+    loadTimeoutSeconds: props.loadTimeoutSeconds ?? 120,
+    refreshIntervalSeconds: props.refreshIntervalSeconds ?? 10,
+  };
+  const q = config.maxQueuePerModel;
+  if (!Number.isInteger(q) || q < 1 || q > MAX_QUEUE_PER_MODEL) {
+    // at least 1: with 0 every request for a model that is not loaded would be refused, for good
+    throw new Error(`maxQueuePerModel: expected an integer >= 1 and <= ${MAX_QUEUE_PER_MODEL}, got ${quote(props.maxQueuePerModel)}`);
+  }
+  seconds('loadTimeoutSeconds', config.loadTimeoutSeconds);
+  seconds('refreshIntervalSeconds', config.refreshIntervalSeconds);
+  return config;
 }

@@ -137,13 +137,19 @@ export class ModelRouteTable extends Construct {
     if (this.mode === 'ingress' && hostnames.length > 1) {
       throw new Error(`hostnames: ingress mode takes at most one host, got ${hostnames.length}`);
     }
+    this.addPoolBackends(props.pools);
+    this.applyModelWeights(toNestedMap(props.modelWeights));
+    this.checkBackends(props.models ?? []);
+    this.renderRoutes(props, hostnames);
+  }
 
-    // Collect model -> backends; reject a pool given twice.
-    if (!Array.isArray(props.pools) || props.pools.length === 0) {
-      throw new Error(`pools: expected at least one pool, got ${JSON.stringify(props.pools)}`);
+  /** Each pool's models as its backends (weight: the given one, else its replicas); a pool given twice is an error. */
+  private addPoolBackends(pools: ModelRouteTableProps['pools']): void {
+    if (!Array.isArray(pools) || pools.length === 0) {
+      throw new Error(`pools: expected at least one pool, got ${JSON.stringify(pools)}`);
     }
     const seenPools = new Map<string, number>();
-    props.pools.forEach((entry, i) => {
+    (pools as ModelRouteTableProps['pools']).forEach((entry, i) => {
       const wp: WeightedPool = entry instanceof TritonPool ? { pool: entry } : entry;
       if (!(wp.pool instanceof TritonPool)) throw new Error(`pools[${i}]: expected a TritonPool, got ${JSON.stringify(entry)}`);
       const key = `${wp.pool.namespace ?? ''}/${wp.pool.name}`;
@@ -173,7 +179,10 @@ export class ModelRouteTable extends Construct {
         this._backends.set(m, list);
       }
     });
-    const modelWeights = toNestedMap(props.modelWeights);
+  }
+
+  /** Per-model weights (gateway mode): one integer weight for every pool serving the model, replacing the pools' own. */
+  private applyModelWeights(modelWeights: Map<string, Map<string, number>>): void {
     if (modelWeights.size > 0 && this.mode === 'ingress') {
       throw new Error(`modelWeights: an Ingress can not weight backends; use gateway mode, got weights for ${[...modelWeights.keys()].sort().join(', ')}`);
     }
@@ -200,19 +209,25 @@ export class ModelRouteTable extends Construct {
         }),
       );
     }
+  }
+
+  /** Backends sorted by pool; every model has a weight > 0 somewhere; every model asked for is routed. */
+  private checkBackends(models: readonly string[]): void {
     for (const [m, list] of this._backends) {
       list.sort((a, b) => (a.pool.name < b.pool.name ? -1 : a.pool.name > b.pool.name ? 1 : 0));
       if (list.every((b) => b.weight === 0)) {
         throw new Error(`pools: model ${JSON.stringify(m)} has weight 0 on every pool (${list.map((b) => b.pool.name).join(', ')}); give one a weight > 0`);
       }
     }
-    (props.models ?? []).forEach((m, i) => {
+    models.forEach((m, i) => {
       if (!this._backends.has(m)) {
         throw new Error(`models[${i}]: model ${JSON.stringify(m)} is routed to no pool (pools serve ${this.routedModels.join(', ')})`);
       }
     });
+  }
 
-    // Group by namespace, in sorted order.
+  /** The routes of each namespace (in sorted order): HTTPRoutes in gateway mode, an Ingress otherwise. */
+  private renderRoutes(props: ModelRouteTableProps, hostnames: string[]): void {
     const byNamespace = new Map<string, string[]>();
     for (const m of this.routedModels) {
       const ns = this._backends.get(m)![0].pool.namespace ?? '';
@@ -362,9 +377,9 @@ function toNestedMap(
 ): Map<string, Map<string, number>> {
   const out = new Map<string, Map<string, number>>();
   if (w === undefined) return out;
-  const entries = w instanceof Map ? [...w.entries()] : Object.entries(w);
+  const entries: [string, ReadonlyMap<string, number> | Readonly<Record<string, number>>][] = w instanceof Map ? [...(w as ReadonlyMap<string, ReadonlyMap<string, number>>).entries()] : Object.entries(w as Readonly<Record<string, Readonly<Record<string, number>>>>);
   for (const [model, inner] of entries) {
-    out.set(model, new Map(inner instanceof Map ? [...inner.entries()] : Object.entries(inner as Record<string, number>)));
+    out.set(model, new Map(inner instanceof Map ? [...(inner as ReadonlyMap<string, number>).entries()] : Object.entries(inner as Record<string, number>)));
   }
   return out;
 }

@@ -1,7 +1,7 @@
 /**
  * Autoscaling of a Triton pool on the request-weighted queue time of its servers: an HPA (autoscaling/v2) on the
  * prometheus-adapter metric `gpufleet_triton_queue_us_per_request`, or a KEDA ScaledObject with a Prometheus
- * trigger (which also scales cold pools to zero). See prometheus-adapter-rules.ts for why the query is
+ * trigger (which also scales cold tiers to zero). See prometheus-adapter-rules.ts for why the query is
  * request-weighted rather than the Triton chart's average of per-model ratios (triton-inference-server/server#8979).
  *
  * A pool serving decoupled models (the vLLM backend) scales on its engines' mean time to first token instead (or as
@@ -128,65 +128,13 @@ export class PoolAutoscaling extends Construct {
       throw new Error(`${where}.engine: expected keda or hpa, got ${JSON.stringify(props.engine)}`);
     }
     this.engine = engine;
-
-    const min = props.minReplicas ?? 1;
-    const max = props.maxReplicas;
-    if (!Number.isInteger(min) || min < 0) throw new Error(`${where}.minReplicas: expected an integer >= 0, got ${JSON.stringify(props.minReplicas)}`);
-    if (!Number.isInteger(max) || max < 1) throw new Error(`${where}.maxReplicas: expected an integer >= 1, got ${JSON.stringify(max)}`);
-    if (min > max) throw new Error(`${where}.minReplicas: expected at most maxReplicas (${max}), got ${min}`);
-    if (min === 0 && engine === 'hpa') {
-      throw new Error(`${where}.minReplicas: 0 needs engine keda (HPA scale-to-zero is an alpha feature gate), got engine hpa`);
-    }
-    if (min === 0 && props.wake === undefined) {
-      throw new Error(
-        `${where}.wake: minReplicas 0 needs a wake trigger (a pool at zero replicas reports no queue time, so the queue metric alone never wakes it), got none`,
-      );
-    }
-    if (props.wake !== undefined && engine === 'hpa') {
-      throw new Error(`${where}.wake: a wake trigger needs engine keda, got engine hpa`);
-    }
+    const { min, max } = checkedReplicaRange(where, props, engine);
     this.minReplicas = min;
     this.maxReplicas = max;
-
-    const target = props.targetQueueMicroseconds ?? 50_000;
-    if (typeof target !== 'number' || !Number.isFinite(target) || target <= 0) {
-      throw new Error(`${where}.targetQueueMicroseconds: expected a number > 0, got ${JSON.stringify(props.targetQueueMicroseconds)}`);
-    }
-    this.targetQueueMicroseconds = target;
-    const ttftTarget = props.targetFirstTokenMicroseconds ?? 500_000;
-    if (typeof ttftTarget !== 'number' || !Number.isFinite(ttftTarget) || ttftTarget <= 0) {
-      throw new Error(`${where}.targetFirstTokenMicroseconds: expected a number > 0, got ${JSON.stringify(props.targetFirstTokenMicroseconds)}`);
-    }
-    this.targetFirstTokenMicroseconds = ttftTarget;
-    const wake = props.wake;
-    if (wake !== undefined) {
-      if (typeof wake.query !== 'string' || wake.query.trim().length === 0) {
-        throw new Error(`${where}.wake.query: expected a PromQL expression, got ${JSON.stringify(wake.query)}`);
-      }
-      if (typeof wake.threshold !== 'number' || !Number.isFinite(wake.threshold) || wake.threshold <= 0) {
-        throw new Error(`${where}.wake.threshold: expected a number > 0, got ${JSON.stringify(wake.threshold)}`);
-      }
-      const a = wake.activationThreshold ?? 0;
-      if (typeof a !== 'number' || !Number.isFinite(a) || a < 0) {
-        throw new Error(`${where}.wake.activationThreshold: expected a number >= 0, got ${JSON.stringify(wake.activationThreshold)}`);
-      }
-    }
-    const podsPerMinute = props.scaleUpPodsPerMinute ?? 1;
-    if (!Number.isInteger(podsPerMinute) || podsPerMinute < 1) {
-      throw new Error(`${where}.scaleUpPodsPerMinute: expected an integer >= 1, got ${JSON.stringify(props.scaleUpPodsPerMinute)}`);
-    }
-    const downWindow = (props.scaleDownStabilization ?? Duration.seconds(300)).toSeconds({ integral: false });
-    if (!Number.isInteger(downWindow) || downWindow < 0 || downWindow > 3600) {
-      throw new Error(`${where}.scaleDownStabilization: expected 0 to 3600 whole seconds, got ${downWindow}s`);
-    }
-    const polling = (props.pollingInterval ?? Duration.seconds(30)).toSeconds({ integral: false });
-    if (!Number.isInteger(polling) || polling < 1) {
-      throw new Error(`${where}.pollingInterval: expected whole seconds >= 1, got ${polling}s`);
-    }
-    const cooldown = (props.scaleToZeroAfter ?? Duration.minutes(15)).toSeconds({ integral: false });
-    if (!Number.isInteger(cooldown) || cooldown < 0) {
-      throw new Error(`${where}.scaleToZeroAfter: expected whole seconds >= 0, got ${cooldown}s`);
-    }
+    this.targetQueueMicroseconds = checkedTarget(where, 'targetQueueMicroseconds', props.targetQueueMicroseconds, 50_000);
+    this.targetFirstTokenMicroseconds = checkedTarget(where, 'targetFirstTokenMicroseconds', props.targetFirstTokenMicroseconds, 500_000);
+    checkWakeTrigger(where, props.wake);
+    const timing = checkedTiming(where, props);
     const address = props.prometheusAddress ?? DEFAULT_PROMETHEUS_ADDRESS;
     if (!/^https?:\/\/[^\s]+$/.test(address)) {
       throw new Error(`${where}.prometheusAddress: expected an http(s) URL, got ${JSON.stringify(props.prometheusAddress)}`);
@@ -197,12 +145,7 @@ export class PoolAutoscaling extends Construct {
 
     const selector = `namespace="${pool.namespace}",pod=~"${pool.podNamePattern}"`;
     this.query = requestWeightedQueueQuery(selector);
-    // the repository's configs say which models are decoupled (a model without a config counts as not decoupled)
-    const decoupled = pool.models.filter((m) => pool.repository.hasModel(m) && pool.repository.model(m).decoupled);
-    this.signals = [
-      ...(decoupled.length < pool.models.length ? [{ name: 'queue-time' as const, query: this.query, adapterMetric: QUEUE_US_PER_REQUEST_METRIC, target }] : []),
-      ...(decoupled.length > 0 ? [{ name: 'first-token' as const, query: firstTokenQuery(selector), adapterMetric: FIRST_TOKEN_US_METRIC, target: ttftTarget }] : []),
-    ];
+    this.signals = this.poolSignals(selector);
     pool.markAutoscaled(this.node.path);
 
     const metadata = {
@@ -210,52 +153,66 @@ export class PoolAutoscaling extends Construct {
       namespace: pool.namespace,
       labels: { 'app.kubernetes.io/part-of': 'gpufleet', 'app.kubernetes.io/component': 'autoscaling', [TRITON_POOL_LABEL]: pool.name },
     };
-    const scaleTargetRef = { apiVersion: 'apps/v1', kind: 'Deployment', name: pool.name };
-    const behavior = {
-      scaleUp: {
-        stabilizationWindowSeconds: 60,
-        selectPolicy: 'Max',
-        policies: [{ type: 'Pods', value: podsPerMinute, periodSeconds: 60 }],
-      },
-      scaleDown: {
-        stabilizationWindowSeconds: downWindow,
-        selectPolicy: 'Max',
-        policies: [{ type: 'Pods', value: 1, periodSeconds: 120 }],
-      },
-    };
+    const behavior = scalingBehavior(timing.podsPerMinute, timing.downWindow);
+    if (engine === 'hpa') this.horizontalPodAutoscaler = this.renderHorizontalPodAutoscaler(metadata, behavior);
+    else this.scaledObject = this.renderScaledObject(metadata, behavior, timing, address, props);
+  }
 
-    if (engine === 'hpa') {
-      // An Object metric on the pool's Service: the adapter sums both counters over every pod behind it before
-      // dividing, so the HPA sees the pool's request-weighted queue time rather than an average of per-pod ratios.
-      this.horizontalPodAutoscaler = new k8s.KubeHorizontalPodAutoscalerV2(this, 'Resource', {
-        metadata,
-        spec: {
-          scaleTargetRef,
-          minReplicas: min,
-          maxReplicas: max,
-          metrics: this.signals.map((sig) => ({
-            type: 'Object',
-            object: {
-              describedObject: { apiVersion: 'v1', kind: 'Service', name: pool.service.name },
-              metric: { name: sig.adapterMetric },
-              target: { type: 'Value', value: k8s.Quantity.fromNumber(sig.target) },
-            },
-          })),
-          behavior,
-        },
-      });
-      return;
-    }
+  /**
+   * Queue time when the pool serves a model that is not decoupled, time to first token when it serves a decoupled one
+   * (the repository's configs say which models are decoupled; a model without a config counts as not decoupled).
+   */
+  private poolSignals(selector: string): AutoscalingSignal[] {
+    const pool = this.pool;
+    const decoupled = pool.models.filter((m) => pool.repository.hasModel(m) && pool.repository.model(m).decoupled);
+    return [
+      ...(decoupled.length < pool.models.length
+        ? [{ name: 'queue-time' as const, query: this.query, adapterMetric: QUEUE_US_PER_REQUEST_METRIC, target: this.targetQueueMicroseconds }]
+        : []),
+      ...(decoupled.length > 0
+        ? [{ name: 'first-token' as const, query: firstTokenQuery(selector), adapterMetric: FIRST_TOKEN_US_METRIC, target: this.targetFirstTokenMicroseconds }]
+        : []),
+    ];
+  }
 
-    const auth = props.triggerAuthentication ? { authenticationRef: { name: props.triggerAuthentication } } : {};
-    this.scaledObject = new ScaledObject(this, 'Resource', {
+  /**
+   * The HPA: an Object metric per signal on the pool's Service. The adapter sums both counters over every pod behind
+   * it before dividing, so the HPA sees the pool's request-weighted queue time rather than an average of per-pod ratios.
+   */
+  private renderHorizontalPodAutoscaler(metadata: AutoscalerMetadata, behavior: k8s.HorizontalPodAutoscalerBehaviorV2): k8s.KubeHorizontalPodAutoscalerV2 {
+    return new k8s.KubeHorizontalPodAutoscalerV2(this, 'Resource', {
       metadata,
       spec: {
-        scaleTargetRef,
-        minReplicaCount: min,
-        maxReplicaCount: max,
-        pollingInterval: polling,
-        cooldownPeriod: cooldown,
+        scaleTargetRef: scaleTargetRefOf(this.pool),
+        minReplicas: this.minReplicas,
+        maxReplicas: this.maxReplicas,
+        metrics: this.signals.map((sig) => ({
+          type: 'Object',
+          object: {
+            describedObject: { apiVersion: 'v1', kind: 'Service', name: this.pool.service.name },
+            metric: { name: sig.adapterMetric },
+            target: { type: 'Value', value: k8s.Quantity.fromNumber(sig.target) },
+          },
+        })),
+        behavior,
+      },
+    });
+  }
+
+  /** The KEDA ScaledObject: a Prometheus trigger per signal, and the wake trigger when there is one. */
+  private renderScaledObject(
+    metadata: AutoscalerMetadata, behavior: k8s.HorizontalPodAutoscalerBehaviorV2, timing: AutoscalingTiming, address: string, props: PoolAutoscalingProps,
+  ): ScaledObject {
+    const auth = props.triggerAuthentication ? { authenticationRef: { name: props.triggerAuthentication } } : {};
+    const wake = props.wake;
+    return new ScaledObject(this, 'Resource', {
+      metadata,
+      spec: {
+        scaleTargetRef: scaleTargetRefOf(this.pool),
+        minReplicaCount: this.minReplicas,
+        maxReplicaCount: this.maxReplicas,
+        pollingInterval: timing.polling,
+        cooldownPeriod: timing.cooldown,
         advanced: { horizontalPodAutoscalerConfig: { behavior } },
         triggers: [
           ...this.signals.map((sig) => ({
@@ -293,4 +250,100 @@ export class PoolAutoscaling extends Construct {
       },
     });
   }
+}
+
+type AutoscalerMetadata = { name: string; namespace: string; labels: Record<string, string> };
+
+/** Scale-up rate and the time windows, in whole seconds. */
+interface AutoscalingTiming {
+  readonly podsPerMinute: number;
+  readonly downWindow: number;
+  readonly polling: number;
+  readonly cooldown: number;
+}
+
+function scaleTargetRefOf(pool: TritonPool): { apiVersion: string; kind: string; name: string } {
+  return { apiVersion: 'apps/v1', kind: 'Deployment', name: pool.name };
+}
+
+/** Scale up by at most `podsPerMinute` a minute, down by one pod per two minutes after the stabilization window. */
+function scalingBehavior(podsPerMinute: number, downWindow: number): k8s.HorizontalPodAutoscalerBehaviorV2 {
+  return {
+    scaleUp: {
+      stabilizationWindowSeconds: 60,
+      selectPolicy: 'Max',
+      policies: [{ type: 'Pods', value: podsPerMinute, periodSeconds: 60 }],
+    },
+    scaleDown: {
+      stabilizationWindowSeconds: downWindow,
+      selectPolicy: 'Max',
+      policies: [{ type: 'Pods', value: 1, periodSeconds: 120 }],
+    },
+  };
+}
+
+/** Minimum and maximum replicas; scale-to-zero needs KEDA and a wake trigger, and a wake trigger needs KEDA. */
+function checkedReplicaRange(where: string, props: PoolAutoscalingProps, engine: PoolAutoscalingEngine): { min: number; max: number } {
+  const min = props.minReplicas ?? 1;
+  const max = props.maxReplicas;
+  if (!Number.isInteger(min) || min < 0) throw new Error(`${where}.minReplicas: expected an integer >= 0, got ${JSON.stringify(props.minReplicas)}`);
+  if (!Number.isInteger(max) || max < 1) throw new Error(`${where}.maxReplicas: expected an integer >= 1, got ${JSON.stringify(max)}`);
+  if (min > max) throw new Error(`${where}.minReplicas: expected at most maxReplicas (${max}), got ${min}`);
+  if (min === 0 && engine === 'hpa') {
+    throw new Error(`${where}.minReplicas: 0 needs engine keda (HPA scale-to-zero is an alpha feature gate), got engine hpa`);
+  }
+  if (min === 0 && props.wake === undefined) {
+    throw new Error(
+      `${where}.wake: minReplicas 0 needs a wake trigger (a pool at zero replicas reports no queue time, so the queue metric alone never wakes it), got none`,
+    );
+  }
+  if (props.wake !== undefined && engine === 'hpa') {
+    throw new Error(`${where}.wake: a wake trigger needs engine keda, got engine hpa`);
+  }
+  return { min, max };
+}
+
+/** A target value, a number > 0. */
+function checkedTarget(where: string, field: string, given: number | undefined, fallback: number): number {
+  const target = given ?? fallback;
+  if (typeof target !== 'number' || !Number.isFinite(target) || target <= 0) {
+    throw new Error(`${where}.${field}: expected a number > 0, got ${JSON.stringify(given)}`);
+  }
+  return target;
+}
+
+/** The wake trigger's query, threshold and activation threshold. */
+function checkWakeTrigger(where: string, wake: PoolWakeTrigger | undefined): void {
+  if (wake === undefined) return;
+  if (typeof wake.query !== 'string' || wake.query.trim().length === 0) {
+    throw new Error(`${where}.wake.query: expected a PromQL expression, got ${JSON.stringify(wake.query)}`);
+  }
+  if (typeof wake.threshold !== 'number' || !Number.isFinite(wake.threshold) || wake.threshold <= 0) {
+    throw new Error(`${where}.wake.threshold: expected a number > 0, got ${JSON.stringify(wake.threshold)}`);
+  }
+  const a = wake.activationThreshold ?? 0;
+  if (typeof a !== 'number' || !Number.isFinite(a) || a < 0) {
+    throw new Error(`${where}.wake.activationThreshold: expected a number >= 0, got ${JSON.stringify(wake.activationThreshold)}`);
+  }
+}
+
+/** Scale-up rate, scale-down stabilization, polling interval and scale-to-zero cooldown, checked. */
+function checkedTiming(where: string, props: PoolAutoscalingProps): AutoscalingTiming {
+  const podsPerMinute = props.scaleUpPodsPerMinute ?? 1;
+  if (!Number.isInteger(podsPerMinute) || podsPerMinute < 1) {
+    throw new Error(`${where}.scaleUpPodsPerMinute: expected an integer >= 1, got ${JSON.stringify(props.scaleUpPodsPerMinute)}`);
+  }
+  const downWindow = (props.scaleDownStabilization ?? Duration.seconds(300)).toSeconds({ integral: false });
+  if (!Number.isInteger(downWindow) || downWindow < 0 || downWindow > 3600) {
+    throw new Error(`${where}.scaleDownStabilization: expected 0 to 3600 whole seconds, got ${downWindow}s`);
+  }
+  const polling = (props.pollingInterval ?? Duration.seconds(30)).toSeconds({ integral: false });
+  if (!Number.isInteger(polling) || polling < 1) {
+    throw new Error(`${where}.pollingInterval: expected whole seconds >= 1, got ${polling}s`);
+  }
+  const cooldown = (props.scaleToZeroAfter ?? Duration.minutes(15)).toSeconds({ integral: false });
+  if (!Number.isInteger(cooldown) || cooldown < 0) {
+    throw new Error(`${where}.scaleToZeroAfter: expected whole seconds >= 0, got ${cooldown}s`);
+  }
+  return { podsPerMinute, downWindow, polling, cooldown };
 }

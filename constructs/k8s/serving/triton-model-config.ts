@@ -175,6 +175,129 @@ function checkDataType(path: string, t: string): void {
 const q = (s: string): string => JSON.stringify(s);
 const list = (xs: readonly number[]): string => (xs.length === 0 ? '[ ]' : `[ ${xs.join(', ')} ]`);
 
+/** Exactly one of platform and backend, each one Triton knows. */
+function checkPlatformOrBackend(where: string, props: TritonModelConfigProps): void {
+  if ((props.platform === undefined) === (props.backend === undefined)) {
+    throw new Error(
+      `${where}: expected exactly one of platform and backend, got ${props.platform === undefined ? 'neither' : 'both'}`,
+    );
+  }
+  if (props.platform !== undefined && !(TRITON_PLATFORMS as readonly string[]).includes(props.platform)) {
+    throw new Error(
+      `${where}.platform: expected one of ${TRITON_PLATFORMS.join(', ')}, got ${JSON.stringify(props.platform)}`,
+    );
+  }
+  if (props.backend !== undefined && !(TRITON_BACKENDS as readonly string[]).includes(props.backend)) {
+    throw new Error(`${where}.backend: expected one of ${TRITON_BACKENDS.join(', ')}, got ${JSON.stringify(props.backend)}`);
+  }
+}
+
+/** Input or output tensors: named (no duplicate), a data type Triton knows, dims and reshape checked. */
+function checkedTensors(where: string, kind: 'inputs' | 'outputs', ts: readonly TritonTensor[] | undefined): readonly TritonTensor[] {
+  const seen = new Set<string>();
+  (ts ?? []).forEach((t, i) => {
+    const p = `${where}.${kind}[${i}]`;
+    if (typeof t.name !== 'string' || t.name.length === 0) {
+      throw new Error(`${p}.name: expected a non-empty string, got ${JSON.stringify(t.name)}`);
+    }
+    if (seen.has(t.name)) throw new Error(`${p}.name: duplicate tensor name ${q(t.name)}`);
+    seen.add(t.name);
+    checkDataType(`${p}.dataType`, t.dataType);
+    checkDims(`${p}.dims`, t.dims, false);
+    if (t.reshape !== undefined) checkDims(`${p}.reshape`, t.reshape, true);
+  });
+  return [...(ts ?? [])];
+}
+
+/** Instance groups (at least one), each with its kind: the given one, else KIND_MODEL for vllm and KIND_GPU otherwise. */
+function checkedInstanceGroups(where: string, props: TritonModelConfigProps): TritonInstanceGroup[] {
+  const groups: readonly TritonInstanceGroup[] = props.instanceGroups ?? [{ count: 1 }];
+  if (groups.length === 0) {
+    throw new Error(`${where}.instanceGroups: expected at least one instance group, got []`);
+  }
+  groups.forEach((g, i) => {
+    if (!isInt(g.count) || g.count < 1) {
+      throw new Error(`${where}.instanceGroups[${i}].count: expected an integer >= 1, got ${JSON.stringify(g.count)}`);
+    }
+    if (g.kind !== undefined && g.kind !== 'KIND_GPU' && g.kind !== 'KIND_CPU' && g.kind !== 'KIND_MODEL') {
+      throw new Error(`${where}.instanceGroups[${i}].kind: expected KIND_GPU, KIND_CPU or KIND_MODEL, got ${JSON.stringify(g.kind)}`);
+    }
+  });
+  const defaultKind: TritonInstanceKind = props.backend === 'vllm' ? 'KIND_MODEL' : 'KIND_GPU';
+  return groups.map((g) => ({ count: g.count, kind: g.kind ?? defaultKind }));
+}
+
+/** Dynamic batching (needs maxBatchSize > 0): preferred sizes within maxBatchSize, deduplicated and sorted. */
+function checkedDynamicBatching(where: string, db: TritonDynamicBatching, maxBatchSize: number): TritonDynamicBatching {
+  if (maxBatchSize === 0) {
+    throw new Error(`${where}.dynamicBatching: needs maxBatchSize > 0, got maxBatchSize 0`);
+  }
+  (db.preferredBatchSizes ?? []).forEach((b, i) => {
+    if (!isInt(b) || b < 1 || b > maxBatchSize) {
+      throw new Error(
+        `${where}.dynamicBatching.preferredBatchSizes[${i}]: expected an integer in 1..${maxBatchSize} (maxBatchSize), got ${JSON.stringify(b)}`,
+      );
+    }
+  });
+  const d = db.maxQueueDelayMicroseconds;
+  if (d !== undefined && (!isInt(d) || d < 0)) {
+    throw new Error(`${where}.dynamicBatching.maxQueueDelayMicroseconds: expected an integer >= 0, got ${JSON.stringify(d)}`);
+  }
+  return {
+    preferredBatchSizes: [...new Set(db.preferredBatchSizes ?? [])].sort((a, b) => a - b),
+    maxQueueDelayMicroseconds: d,
+  };
+}
+
+/** The version policy: latest n, all, or specific versions (deduplicated and sorted). */
+function checkedVersionPolicy(where: string, vp: TritonVersionPolicy): TritonVersionPolicy {
+  if (vp.kind === 'latest') {
+    if (!isInt(vp.numVersions) || vp.numVersions < 1) {
+      throw new Error(`${where}.versionPolicy.numVersions: expected an integer >= 1, got ${JSON.stringify(vp.numVersions)}`);
+    }
+  } else if (vp.kind === 'specific') {
+    if (!Array.isArray(vp.versions) || vp.versions.length === 0) {
+      throw new Error(`${where}.versionPolicy.versions: expected a non-empty list of versions >= 1, got ${JSON.stringify(vp.versions)}`);
+    }
+    vp.versions.forEach((v, i) => {
+      if (!isInt(v) || v < 1) {
+        throw new Error(`${where}.versionPolicy.versions[${i}]: expected an integer >= 1, got ${JSON.stringify(v)}`);
+      }
+    });
+  } else if (vp.kind !== 'all') {
+    throw new Error(`${where}.versionPolicy.kind: expected latest, all or specific, got ${JSON.stringify((vp as { kind?: unknown }).kind)}`);
+  }
+  return vp.kind === 'specific' ? { kind: 'specific', versions: [...new Set(vp.versions)].sort((a, b) => a - b) } : vp;
+}
+
+/** Warmup samples: named, a batch size within maxBatchSize (or 1), fixed-dims inputs with zero or random data. */
+function checkedWarmup(where: string, warmup: readonly TritonWarmup[], maxBatchSize: number): TritonWarmup[] {
+  const batchLimit = Math.max(maxBatchSize, 1);
+  warmup.forEach((w, i) => {
+    const p = `${where}.warmup[${i}]`;
+    if (typeof w.name !== 'string' || w.name.length === 0) {
+      throw new Error(`${p}.name: expected a non-empty string, got ${JSON.stringify(w.name)}`);
+    }
+    if (!isInt(w.batchSize) || w.batchSize < 1 || w.batchSize > batchLimit) {
+      throw new Error(`${p}.batchSize: expected an integer in 1..${batchLimit}, got ${JSON.stringify(w.batchSize)}`);
+    }
+    const names = Object.keys(w.inputs ?? {});
+    if (names.length === 0) throw new Error(`${p}.inputs: expected at least one input, got none`);
+    for (const n of names) {
+      const inp = w.inputs[n];
+      checkDataType(`${p}.inputs.${n}.dataType`, inp.dataType);
+      checkDims(`${p}.inputs.${n}.dims`, inp.dims, false);
+      if (inp.dims.includes(-1)) {
+        throw new Error(`${p}.inputs.${n}.dims: warmup data needs fixed dims, got ${JSON.stringify(inp.dims)}`);
+      }
+      if (inp.data !== undefined && inp.data !== 'zero' && inp.data !== 'random') {
+        throw new Error(`${p}.inputs.${n}.data: expected zero or random, got ${JSON.stringify(inp.data)}`);
+      }
+    }
+  });
+  return [...warmup];
+}
+
 /**
  * A validated Triton model configuration. `toPbtxt()` renders `config.pbtxt`.
  *
@@ -231,130 +354,20 @@ export class TritonModelConfig {
     assertDnsLabel('name', props.name);
     this.name = props.name;
     const where = `models.${props.name}`;
-
-    if ((props.platform === undefined) === (props.backend === undefined)) {
-      throw new Error(
-        `${where}: expected exactly one of platform and backend, got ${props.platform === undefined ? 'neither' : 'both'}`,
-      );
-    }
-    if (props.platform !== undefined && !(TRITON_PLATFORMS as readonly string[]).includes(props.platform)) {
-      throw new Error(
-        `${where}.platform: expected one of ${TRITON_PLATFORMS.join(', ')}, got ${JSON.stringify(props.platform)}`,
-      );
-    }
-    if (props.backend !== undefined && !(TRITON_BACKENDS as readonly string[]).includes(props.backend)) {
-      throw new Error(`${where}.backend: expected one of ${TRITON_BACKENDS.join(', ')}, got ${JSON.stringify(props.backend)}`);
-    }
+    checkPlatformOrBackend(where, props);
     this.platform = props.platform;
     this.backend = props.backend;
-
     const maxBatchSize = props.maxBatchSize ?? 0;
     if (!isInt(maxBatchSize) || maxBatchSize < 0) {
       throw new Error(`${where}.maxBatchSize: expected an integer >= 0, got ${JSON.stringify(props.maxBatchSize)}`);
     }
     this.maxBatchSize = maxBatchSize;
-
-    const tensors = (kind: 'inputs' | 'outputs', ts: readonly TritonTensor[] | undefined): readonly TritonTensor[] => {
-      const seen = new Set<string>();
-      (ts ?? []).forEach((t, i) => {
-        const p = `${where}.${kind}[${i}]`;
-        if (typeof t.name !== 'string' || t.name.length === 0) {
-          throw new Error(`${p}.name: expected a non-empty string, got ${JSON.stringify(t.name)}`);
-        }
-        if (seen.has(t.name)) throw new Error(`${p}.name: duplicate tensor name ${q(t.name)}`);
-        seen.add(t.name);
-        checkDataType(`${p}.dataType`, t.dataType);
-        checkDims(`${p}.dims`, t.dims, false);
-        if (t.reshape !== undefined) checkDims(`${p}.reshape`, t.reshape, true);
-      });
-      return [...(ts ?? [])];
-    };
-    this.inputs = tensors('inputs', props.inputs);
-    this.outputs = tensors('outputs', props.outputs);
-
-    const groups: readonly TritonInstanceGroup[] = props.instanceGroups ?? [{ count: 1 }];
-    if (groups.length === 0) {
-      throw new Error(`${where}.instanceGroups: expected at least one instance group, got []`);
-    }
-    groups.forEach((g, i) => {
-      if (!isInt(g.count) || g.count < 1) {
-        throw new Error(`${where}.instanceGroups[${i}].count: expected an integer >= 1, got ${JSON.stringify(g.count)}`);
-      }
-      if (g.kind !== undefined && g.kind !== 'KIND_GPU' && g.kind !== 'KIND_CPU' && g.kind !== 'KIND_MODEL') {
-        throw new Error(`${where}.instanceGroups[${i}].kind: expected KIND_GPU, KIND_CPU or KIND_MODEL, got ${JSON.stringify(g.kind)}`);
-      }
-    });
-    const defaultKind: TritonInstanceKind = props.backend === 'vllm' ? 'KIND_MODEL' : 'KIND_GPU';
-    this.instanceGroups = groups.map((g) => ({ count: g.count, kind: g.kind ?? defaultKind }));
-
-    const db = props.dynamicBatching;
-    if (db !== undefined) {
-      if (maxBatchSize === 0) {
-        throw new Error(`${where}.dynamicBatching: needs maxBatchSize > 0, got maxBatchSize 0`);
-      }
-      (db.preferredBatchSizes ?? []).forEach((b, i) => {
-        if (!isInt(b) || b < 1 || b > maxBatchSize) {
-          throw new Error(
-            `${where}.dynamicBatching.preferredBatchSizes[${i}]: expected an integer in 1..${maxBatchSize} (maxBatchSize), got ${JSON.stringify(b)}`,
-          );
-        }
-      });
-      const d = db.maxQueueDelayMicroseconds;
-      if (d !== undefined && (!isInt(d) || d < 0)) {
-        throw new Error(`${where}.dynamicBatching.maxQueueDelayMicroseconds: expected an integer >= 0, got ${JSON.stringify(d)}`);
-      }
-      this.dynamicBatching = {
-        preferredBatchSizes: [...new Set(db.preferredBatchSizes ?? [])].sort((a, b) => a - b),
-        maxQueueDelayMicroseconds: d,
-      };
-    }
-
-    const vp = props.versionPolicy;
-    if (vp !== undefined) {
-      if (vp.kind === 'latest') {
-        if (!isInt(vp.numVersions) || vp.numVersions < 1) {
-          throw new Error(`${where}.versionPolicy.numVersions: expected an integer >= 1, got ${JSON.stringify(vp.numVersions)}`);
-        }
-      } else if (vp.kind === 'specific') {
-        if (!Array.isArray(vp.versions) || vp.versions.length === 0) {
-          throw new Error(`${where}.versionPolicy.versions: expected a non-empty list of versions >= 1, got ${JSON.stringify(vp.versions)}`);
-        }
-        vp.versions.forEach((v, i) => {
-          if (!isInt(v) || v < 1) {
-            throw new Error(`${where}.versionPolicy.versions[${i}]: expected an integer >= 1, got ${JSON.stringify(v)}`);
-          }
-        });
-      } else if (vp.kind !== 'all') {
-        throw new Error(`${where}.versionPolicy.kind: expected latest, all or specific, got ${JSON.stringify((vp as any).kind)}`);
-      }
-      this.versionPolicy = vp.kind === 'specific' ? { kind: 'specific', versions: [...new Set(vp.versions)].sort((a, b) => a - b) } : vp;
-    }
-
-    const warmup = props.warmup ?? [];
-    const batchLimit = Math.max(maxBatchSize, 1);
-    warmup.forEach((w, i) => {
-      const p = `${where}.warmup[${i}]`;
-      if (typeof w.name !== 'string' || w.name.length === 0) {
-        throw new Error(`${p}.name: expected a non-empty string, got ${JSON.stringify(w.name)}`);
-      }
-      if (!isInt(w.batchSize) || w.batchSize < 1 || w.batchSize > batchLimit) {
-        throw new Error(`${p}.batchSize: expected an integer in 1..${batchLimit}, got ${JSON.stringify(w.batchSize)}`);
-      }
-      const names = Object.keys(w.inputs ?? {});
-      if (names.length === 0) throw new Error(`${p}.inputs: expected at least one input, got none`);
-      for (const n of names) {
-        const inp = w.inputs[n];
-        checkDataType(`${p}.inputs.${n}.dataType`, inp.dataType);
-        checkDims(`${p}.inputs.${n}.dims`, inp.dims, false);
-        if (inp.dims.includes(-1)) {
-          throw new Error(`${p}.inputs.${n}.dims: warmup data needs fixed dims, got ${JSON.stringify(inp.dims)}`);
-        }
-        if (inp.data !== undefined && inp.data !== 'zero' && inp.data !== 'random') {
-          throw new Error(`${p}.inputs.${n}.data: expected zero or random, got ${JSON.stringify(inp.data)}`);
-        }
-      }
-    });
-    this.warmup = [...warmup];
+    this.inputs = checkedTensors(where, 'inputs', props.inputs);
+    this.outputs = checkedTensors(where, 'outputs', props.outputs);
+    this.instanceGroups = checkedInstanceGroups(where, props);
+    if (props.dynamicBatching !== undefined) this.dynamicBatching = checkedDynamicBatching(where, props.dynamicBatching, maxBatchSize);
+    if (props.versionPolicy !== undefined) this.versionPolicy = checkedVersionPolicy(where, props.versionPolicy);
+    this.warmup = checkedWarmup(where, props.warmup ?? [], maxBatchSize);
     const vllm = props.backend === 'vllm';
     this.parameters = { ...(vllm ? { REPORT_CUSTOM_METRICS: 'true' } : {}), ...(props.parameters ?? {}) };
     for (const [k, v] of Object.entries(this.parameters)) {

@@ -149,7 +149,7 @@ function at<T>(where: string, path: string, f: () => T): T {
   try {
     return f();
   } catch (e) {
-    throw new Error(`${where}.${path}: ${(e as Error).message}`);
+    throw new Error(`${where}.${path}: ${(e as Error).message}`, { cause: e });
   }
 }
 
@@ -179,7 +179,7 @@ function checkedModels(where: string, models: readonly string[]): string[] {
     if (seen.has(m)) throw new Error(`${where}.models[${i}]: duplicate model ${JSON.stringify(m)}`);
     seen.add(m);
   });
-  return [...models].sort();
+  return [...(models as readonly string[])].sort();
 }
 
 function checkedReplicas(where: string, given: number | undefined): number {
@@ -379,7 +379,8 @@ export class TritonPool extends Construct {
     const httpGet = (p: string): k8s.HttpGetAction => ({ path: p, port: k8s.IntOrString.fromString('http') });
     return {
       name: 'triton',
-      image: Lazy.any({ produce: () => this.image }) as unknown as string,
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- cdk8s types Lazy.any as any; it produces the image at synth
+      image: Lazy.any({ produce: () => this.image }),
       command: ['tritonserver'],
       args,
       env: [{ name: 'HOME', value: '/tmp' }, ...binding.env],

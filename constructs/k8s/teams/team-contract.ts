@@ -13,7 +13,7 @@ import type { TritonModelConfigProps } from '../serving/triton-model-config';
 
 /**
  * How a Triton pool scales: a fixed replica count, or `PoolAutoscaling` on the request-weighted
- * queue time with an HPA or KEDA (`minReplicas: 0` with a `wake` trigger scales a cold pool to zero).
+ * queue time with an HPA or KEDA (`minReplicas: 0` with a `wake` trigger scales a cold tier to zero).
  */
 export type PoolScaling =
   | { readonly kind: 'fixed' }

@@ -30,7 +30,7 @@ export function modelConfig(team: string, m: TeamModel, latencyHeadroom = 0.5): 
       ...(m.config ?? {}),
     });
   } catch (e) {
-    throw new Error(`${where}: ${(e as Error).message}`);
+    throw new Error(`${where}: ${(e as Error).message}`, { cause: e });
   }
 }
 

@@ -144,12 +144,20 @@ export class TeamNamespace extends Construct {
     if (egress?.port !== undefined) checkPort('repositoryEgress.port', egress.port);
     if (egress?.cidrs !== undefined) assertCidrs('repositoryEgress.cidrs', egress.cidrs);
 
-    const ns = this.namespaceName;
-    this.namespace = new k8s.KubeNamespace(this, 'Namespace', {
+    this.namespace = this.renderNamespace(props.labels);
+    this.resourceQuota = this.renderQuota(quota, pods);
+    this.renderLimitRange(defaults);
+    this.renderRbac();
+    this.renderNetworkPolicies(egress);
+  }
+
+  /** The Namespace: team label, and the restricted Pod Security Standard enforced, audited and warned. */
+  private renderNamespace(labels: Readonly<Record<string, string>> | undefined): k8s.KubeNamespace {
+    return new k8s.KubeNamespace(this, 'Namespace', {
       metadata: {
-        name: ns,
+        name: this.namespaceName,
         labels: {
-          ...(props.labels ?? {}),
+          ...(labels ?? {}),
           [TEAM_LABEL]: this.team,
           'pod-security.kubernetes.io/enforce': 'restricted',
           'pod-security.kubernetes.io/enforce-version': POD_SECURITY_VERSION,
@@ -160,7 +168,10 @@ export class TeamNamespace extends Construct {
         },
       },
     });
+  }
 
+  /** The ResourceQuota `team-quota`: CPU, memory, pods and GPU resources, resolved at synth (see `renderHard`). */
+  private renderQuota(quota: TeamQuota, pods: number): k8s.KubeResourceQuota {
     if (quota.cpu !== undefined && parseQuantity(quota.cpu) === undefined) {
       throw new Error(`quota.cpu: expected a CPU quantity such as 64 or 500m, got ${JSON.stringify(quota.cpu)}`);
     }
@@ -171,14 +182,17 @@ export class TeamNamespace extends Construct {
     const cpu = (): string => quota.cpu ?? `${Math.max(64, Math.ceil(this._workload.cpu - 1e-9))}`;
     const memory = (): string => quota.memory ?? `${Math.max(256, Math.ceil(this._workload.memory / 2 ** 30 - 1e-9))}Gi`;
     const podCount = (): number => quota.pods ?? Math.max(pods, this._workload.pods);
-    this.resourceQuota = new k8s.KubeResourceQuota(this, 'Quota', {
-      metadata: { name: 'team-quota', namespace: ns },
+    return new k8s.KubeResourceQuota(this, 'Quota', {
+      metadata: { name: 'team-quota', namespace: this.namespaceName },
       // Lazy: the platform adds GPU quota for the pools it places in this namespace after construction.
-      spec: Lazy.any({ produce: () => ({ hard: this.renderHard(cpu(), memory(), podCount()) }) }),
+      spec: Lazy.any({ produce: () => ({ hard: this.renderHard(cpu(), memory(), podCount()) }) }) as k8s.ResourceQuotaSpec,
     });
+  }
 
+  /** The LimitRange `container-defaults`: default requests and limits of containers that give none. */
+  private renderLimitRange(defaults: ContainerDefaults): void {
     new k8s.KubeLimitRange(this, 'Limits', {
-      metadata: { name: 'container-defaults', namespace: ns },
+      metadata: { name: 'container-defaults', namespace: this.namespaceName },
       spec: {
         limits: [
           {
@@ -195,7 +209,11 @@ export class TeamNamespace extends Construct {
         ],
       },
     });
+  }
 
+  /** The Role `team-operator` (read the team's objects, restart, scale, port-forward) bound to the team's group. */
+  private renderRbac(): void {
+    const ns = this.namespaceName;
     const role = new k8s.KubeRole(this, 'Role', {
       metadata: { name: 'team-operator', namespace: ns },
       rules: [
@@ -223,32 +241,24 @@ export class TeamNamespace extends Construct {
       roleRef: { apiGroup: RBAC_API_GROUP, kind: 'Role', name: role.name },
       subjects: [{ apiGroup: RBAC_API_GROUP, kind: 'Group', name: this.group }],
     });
+  }
 
+  /**
+   * The network policies: deny all, then ingress from the gateway (serving ports; not to cache pools) and from
+   * Prometheus (metrics port), egress to DNS, and egress to the model repository when it is reached over the network.
+   */
+  private renderNetworkPolicies(egress: RepositoryEgress | undefined): void {
+    const ns = this.namespaceName;
     new k8s.KubeNetworkPolicy(this, 'DefaultDeny', {
       metadata: { name: 'default-deny', namespace: ns },
       spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
     });
-    // Ingress to the namespace's pods (all, or those `pods` selects) from the pods of one other namespace, on some TCP ports.
-    const allowFromNamespace = (id: string, name: string, from: string, ports: readonly number[], pods: k8s.LabelSelector = {}) =>
-      new k8s.KubeNetworkPolicy(this, id, {
-        metadata: { name, namespace: ns },
-        spec: {
-          podSelector: pods,
-          policyTypes: ['Ingress'],
-          ingress: [
-            {
-              from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': from } } }],
-              ports: ports.map((p) => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(p) })),
-            },
-          ],
-        },
-      });
     // Not to the pods of cache pools: their Triton HTTP port also serves the repository API (load, unload), which only
     // the model router may call (its own policy, serving-platform-router.ts). Clients reach their models through it.
-    allowFromNamespace('AllowGateway', 'allow-from-gateway', this.gatewayNamespace, this.servingPorts, {
+    this.allowFromNamespace('AllowGateway', 'allow-from-gateway', this.gatewayNamespace, this.servingPorts, {
       matchExpressions: [{ key: CACHE_POOL_LABEL, operator: 'DoesNotExist' }],
     });
-    allowFromNamespace('AllowPrometheus', 'allow-from-prometheus', this.monitoringNamespace, [this.metricsPort]);
+    this.allowFromNamespace('AllowPrometheus', 'allow-from-prometheus', this.monitoringNamespace, [this.metricsPort]);
     new k8s.KubeNetworkPolicy(this, 'AllowDns', {
       metadata: { name: 'allow-dns', namespace: ns },
       spec: {
@@ -285,6 +295,23 @@ export class TeamNamespace extends Construct {
         },
       });
     }
+  }
+
+  /** Ingress to the namespace's pods (all, or those `pods` selects) from the pods of one other namespace, on some TCP ports. */
+  private allowFromNamespace(id: string, name: string, from: string, ports: readonly number[], pods: k8s.LabelSelector = {}): k8s.KubeNetworkPolicy {
+    return new k8s.KubeNetworkPolicy(this, id, {
+      metadata: { name, namespace: this.namespaceName },
+      spec: {
+        podSelector: pods,
+        policyTypes: ['Ingress'],
+        ingress: [
+          {
+            from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': from } } }],
+            ports: ports.map((p) => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(p) })),
+          },
+        ],
+      },
+    });
   }
 
   /**

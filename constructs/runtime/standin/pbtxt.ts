@@ -192,7 +192,7 @@ class Parser {
         .add(new protobuf.Field('key', 1, mf.keyType))
         .add(new protobuf.Field('value', 2, mf.type));
       // resolve the value type against the field's own scope
-      (entry.fields.value as protobuf.Field).resolvedType = mf.resolvedType;
+      (entry.fields.value).resolvedType = mf.resolvedType;
       return this.nested(entry, where);
     }
     if (field.resolvedType instanceof protobuf.Type) return this.nested(field.resolvedType, where);

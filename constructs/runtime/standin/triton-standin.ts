@@ -136,12 +136,69 @@ interface WorkerSocket extends Socket {
 
 const MODEL_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/infer|\/ready|\/config|\/stats|\/trace\/setting)?$/;
 
+/** One stand-in's state: its model table and repository, readiness rule, index behaviour, counters, HTTP workers. */
+interface Standin {
+  readonly opts: StandinOptions;
+  readonly models: ModelTable;
+  readonly repo: RepositoryAccess;
+  /** `--strict-readiness`. */
+  readonly strict: boolean;
+  indexDelayMs: number;
+  indexError: string | undefined;
+  indexReads: number;
+  /** Requests by `METHOD path`. */
+  readonly paths: Record<string, number>;
+  /** Per HTTP worker: the load it is running (its connections wait for it), if any. */
+  readonly blocked: Array<Promise<void> | undefined>;
+  grpc?: RunningGrpc;
+}
+
 export async function startTritonStandin(opts: StandinOptions = {}): Promise<RunningStandin> {
   const host = opts.host ?? '127.0.0.1';
   const cl = opts.args ? parseTritonArgs(opts.args) : undefined;
   if (cl && cl.errors.length > 0) throw new Error(cl.errors.join('; '));
   const repo = new RepositoryAccess(opts.s3, opts.files ?? {}, cl?.autoCompleteConfig ?? true);
-  const models = new ModelTable(
+  const threads = opts.httpThreads ?? cl?.httpThreads ?? 8;
+  const st: Standin = {
+    opts,
+    models: modelTableOf(opts, repo),
+    repo,
+    strict: opts.strictReadiness ?? cl?.strictReadiness ?? true,
+    indexDelayMs: opts.indexDelayMs ?? 0,
+    indexError: opts.indexError,
+    indexReads: 0,
+    paths: {},
+    blocked: new Array(threads).fill(undefined),
+  };
+  const server = httpServer(st, threads);
+  const port = await listen(server, host, opts.port ?? 0);
+  const grpc: RunningGrpc | undefined = opts.grpcPort !== undefined ? await startGrpc(st.models, host, opts.grpcPort) : undefined;
+  st.grpc = grpc;
+  let metricsServer: http.Server | undefined;
+  let metricsPort: number | undefined;
+  if (opts.metricsPort !== undefined) {
+    metricsServer = metricsHttpServer(st.models);
+    metricsPort = await listen(metricsServer, host, opts.metricsPort);
+  }
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    grpcPort: grpc?.port,
+    metricsUrl: metricsPort === undefined ? undefined : `http://${host}:${metricsPort}`,
+    warnings: cl?.warnings ?? [],
+    models: st.models,
+    stats: () => statsOf(st),
+    grpc: grpc?.stats,
+    control: (c) => applyControl(st, c),
+    close: async () => {
+      await Promise.all([close(server), grpc?.close(), metricsServer ? close(metricsServer) : undefined]);
+    },
+  };
+}
+
+/** The model table the options describe; each load first reads the repository. */
+function modelTableOf(opts: StandinOptions, repo: RepositoryAccess): ModelTable {
+  return new ModelTable(
     {
       memoryGiB: opts.memoryGiB ?? 16,
       models: new Map(Object.entries(opts.models ?? {})),
@@ -160,170 +217,58 @@ export async function startTritonStandin(opts: StandinOptions = {}): Promise<Run
     opts.failLoads ?? [],
     opts.loaded ?? [],
   );
-  const strict = opts.strictReadiness ?? cl?.strictReadiness ?? true;
-  const threads = opts.httpThreads ?? cl?.httpThreads ?? 8;
-  let indexDelayMs = opts.indexDelayMs ?? 0;
-  let indexError = opts.indexError;
-  let indexReads = 0;
-  const paths: Record<string, number> = {};
-  /** Per HTTP worker: the load it is running (its connections wait for it), if any. */
-  const blocked: Array<Promise<void> | undefined> = new Array(threads).fill(undefined);
+}
+
+function json(res: http.ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function empty(res: http.ServerResponse, status = 200): void {
+  res.writeHead(status, { 'content-length': 0 });
+  res.end();
+}
+
+const error = (res: http.ServerResponse, e: TritonError): void => json(res, e.httpStatus, { error: e.message });
+
+function applyControl(st: Standin, c: StandinControl): void {
+  if (c.indexDelayMs !== undefined) st.indexDelayMs = c.indexDelayMs;
+  if (c.indexError !== undefined) st.indexError = c.indexError ?? undefined;
+  if (c.failLoads !== undefined) {
+    st.models.failing.clear();
+    for (const m of c.failLoads) st.models.failing.add(m);
+  }
+}
+
+function statsOf(st: Standin): StandinStats {
+  return { ...st.models.snapshot(), indexReads: st.indexReads, paths: { ...st.paths }, grpcCalls: st.grpc?.stats.calls ?? 0, s3Calls: [...st.repo.calls] };
+}
+
+/**
+ * The HTTP endpoint: `/_standin/*` at once, Triton's paths on the connection's worker once the load that worker
+ * runs (if any) ends. Connections go to the workers in turn, as evhtp hands them to its threads.
+ */
+function httpServer(st: Standin, threads: number): http.Server {
   let nextWorker = 0;
-
-  const json = (res: http.ServerResponse, status: number, value: unknown): void => {
-    const body = JSON.stringify(value);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-    res.end(body);
-  };
-  const empty = (res: http.ServerResponse, status = 200): void => {
-    res.writeHead(status, { 'content-length': 0 });
-    res.end();
-  };
-  const error = (res: http.ServerResponse, e: TritonError): void => json(res, e.httpStatus, { error: e.message });
-  const control = (c: StandinControl): void => {
-    if (c.indexDelayMs !== undefined) indexDelayMs = c.indexDelayMs;
-    if (c.indexError !== undefined) indexError = c.indexError ?? undefined;
-    if (c.failLoads !== undefined) {
-      models.failing.clear();
-      for (const m of c.failLoads) models.failing.add(m);
-    }
-  };
-  const stats = (): StandinStats => ({ ...models.snapshot(), indexReads, paths: { ...paths }, grpcCalls: grpc?.stats.calls ?? 0, s3Calls: [...repo.calls] });
-
-  const handle = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, worker: number): void => {
-    const path = (req.url ?? '/').split('?')[0];
-    const method = req.method;
-    const key = `${method} ${path}`;
-    paths[key] = (paths[key] ?? 0) + 1;
-    if (path === '/v2/health/live') return empty(res);
-    if (path === '/v2/health/ready') return empty(res, !strict || models.strictlyReady() ? 200 : 400);
-    if (method === 'GET' && path === '/v2') return json(res, 200, { name: 'triton', version: '2.60.0', extensions: ['model_repository'] });
-    if (method === 'POST' && path === '/v2/repository/index') {
-      let ready = false;
-      try {
-        const parsed = body.length > 0 ? JSON.parse(body.toString()) : {};
-        ready = parsed.ready === true;
-      } catch {
-        return json(res, 400, { error: 'failed to parse the request JSON buffer' });
-      }
-      const answer = (): void => {
-        indexReads++;
-        if (indexError !== undefined) return json(res, 500, { error: indexError });
-        try {
-          repo.index();
-        } catch (e) {
-          return error(res, e as TritonError);
-        }
-        json(res, 200, models.index(ready));
-      };
-      if (indexDelayMs > 0) setTimeout(answer, indexDelayMs);
-      else answer();
-      return;
-    }
-    const rm = /^\/v2\/repository\/models\/([^/]+)\/(load|unload)$/.exec(path);
-    if (method === 'POST' && rm) {
-      const name = decodeURIComponent(rm[1]);
-      if (rm[2] === 'unload') {
-        models.unload(name);
-        return json(res, 200, {});
-      }
-      // the load runs on this HTTP worker: its other connections wait until it ends
-      const load = models.load(name);
-      const done = load.then(() => undefined, () => undefined);
-      blocked[worker] = done;
-      done.then(() => {
-        if (blocked[worker] === done) blocked[worker] = undefined;
-      });
-      load.then(
-        () => json(res, 200, {}),
-        (e: Error) => (e instanceof TritonError ? error(res, e) : json(res, 500, { error: e.message })),
-      );
-      return;
-    }
-    if (path === '/v2/models/stats' || path === '/v2/trace/setting' || path === '/v2/logging') return json(res, 200, {});
-    const mm = MODEL_PATH.exec(path);
-    if (mm) {
-      const name = decodeURIComponent(mm[1]);
-      const version = mm[2];
-      const what = mm[3] ?? '';
-      if (what === '/config' || what === '/stats' || what === '/trace/setting') return json(res, 200, {});
-      if (what === '/ready' && method === 'GET') {
-        return models.state(name) === 'READY' && (version === undefined || version === '1') ? empty(res) : json(res, 400, { error: 'Model version not ready' });
-      }
-      if ((what === '/infer' && method === 'POST') || (what === '' && method === 'GET')) {
-        const missing = models.getModel(name, version);
-        if (missing) {
-          models.stats.notLoaded++;
-          return error(res, missing);
-        }
-        if (what === '') {
-          return json(res, 200, {
-            name,
-            versions: ['1'],
-            platform: 'onnxruntime_onnx',
-            inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [-1, 4] }],
-            outputs: [{ name: 'OUTPUT0', datatype: 'FP32', shape: [-1, 4] }],
-          });
-        }
-        models.acquire(name);
-        if (opts.resetInfer?.includes(name)) {
-          models.release(name);
-          req.socket.destroy();
-          return;
-        }
-        let parsed: { id?: string; inputs?: Array<{ name: string; shape: number[]; datatype: string; data: unknown }> };
-        try {
-          parsed = JSON.parse(body.toString() || '{}');
-        } catch {
-          models.release(name);
-          return json(res, 400, { error: 'failed to parse the request JSON buffer: Invalid value.' });
-        }
-        if (!Array.isArray(parsed.inputs)) {
-          models.release(name);
-          return json(res, 400, { error: "Unable to find 'inputs' in JSON request" });
-        }
-        const first = parsed.inputs[0];
-        const answer = {
-          model_name: name,
-          model_version: version ?? '1',
-          ...(parsed.id !== undefined ? { id: parsed.id } : {}),
-          outputs: [{ name: 'OUTPUT0', datatype: first?.datatype ?? 'FP32', shape: first?.shape ?? [0], data: first?.data ?? [] }],
-        };
-        const delay = opts.inferDelayMsByModel?.[name] ?? opts.inferDelayMs ?? 0;
-        if (delay === 0 && opts.instances === undefined && opts.decoupled === undefined && opts.metricsPort === undefined) {
-          // the common case, without the scheduler's bookkeeping (nobody reads the metrics)
-          json(res, 200, answer);
-          models.release(name);
-          return;
-        }
-        models.execute(name, delay).then(() => {
-          if (!res.destroyed) json(res, 200, answer);
-          models.release(name);
-        });
-        return;
-      }
-    }
-    json(res, 404, { error: 'Not Found' });
-  };
-
   const server = http.createServer({ keepAlive: true }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const url = req.url ?? '/';
       if (url.startsWith('/_standin/')) {
-        if (url === '/_standin/stats') return json(res, 200, stats());
+        if (url === '/_standin/stats') return json(res, 200, statsOf(st));
         if (url === '/_standin/control' && req.method === 'POST') {
-          control(JSON.parse(Buffer.concat(chunks).toString() || '{}'));
+          applyControl(st, JSON.parse(Buffer.concat(chunks).toString() || '{}'));
           return json(res, 200, {});
         }
         return json(res, 404, { error: 'Not Found' });
       }
       const worker = (req.socket as WorkerSocket).worker ?? 0;
       const body = Buffer.concat(chunks);
-      const wait = blocked[worker];
-      if (wait === undefined) handle(req, res, body, worker);
-      else wait.then(() => handle(req, res, body, worker));
+      const wait = st.blocked[worker];
+      if (wait === undefined) handleTritonRequest(st, req, res, body, worker);
+      else void wait.then(() => handleTritonRequest(st, req, res, body, worker));
     });
   });
   // evhtp hands each accepted connection to its worker threads in turn
@@ -332,46 +277,164 @@ export async function startTritonStandin(opts: StandinOptions = {}): Promise<Run
     nextWorker = (nextWorker + 1) % threads;
   });
   server.keepAliveTimeout = 65000;
+  return server;
+}
 
-  const listen = (s: http.Server, port: number): Promise<number> =>
-    new Promise((resolve, reject) => {
-      s.once('error', reject);
-      s.listen(port, host, () => resolve((s.address() as AddressInfo).port));
-    });
-  const port = await listen(server, opts.port ?? 0);
-  const grpc: RunningGrpc | undefined = opts.grpcPort !== undefined ? await startGrpc(models, host, opts.grpcPort) : undefined;
-  let metricsServer: http.Server | undefined;
-  let metricsPort: number | undefined;
-  if (opts.metricsPort !== undefined) {
-    metricsServer = http.createServer((req, res) => {
-      req.resume();
-      if (req.url === '/metrics') {
-        const text = models.metrics();
-        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-        res.end(text);
-      } else json(res, 404, { error: 'Not Found' });
-    });
-    metricsPort = await listen(metricsServer, opts.metricsPort);
+/** Triton's HTTP API: health, server metadata, repository index and control, model metadata, readiness and infer. */
+function handleTritonRequest(st: Standin, req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, worker: number): void {
+  const { models } = st;
+  const path = (req.url ?? '/').split('?')[0];
+  const method = req.method;
+  const key = `${method} ${path}`;
+  st.paths[key] = (st.paths[key] ?? 0) + 1;
+  if (path === '/v2/health/live') return empty(res);
+  if (path === '/v2/health/ready') return empty(res, !st.strict || models.strictlyReady() ? 200 : 400);
+  if (method === 'GET' && path === '/v2') return json(res, 200, { name: 'triton', version: '2.60.0', extensions: ['model_repository'] });
+  if (method === 'POST' && path === '/v2/repository/index') return answerIndex(st, res, body);
+  const rm = /^\/v2\/repository\/models\/([^/]+)\/(load|unload)$/.exec(path);
+  if (method === 'POST' && rm) {
+    const name = decodeURIComponent(rm[1]);
+    if (rm[2] === 'unload') {
+      models.unload(name);
+      return json(res, 200, {});
+    }
+    return loadOnWorker(st, res, name, worker);
   }
-  const close = (s: http.Server): Promise<void> =>
-    new Promise<void>((r) => {
-      s.close(() => r());
-      s.closeAllConnections();
-    });
-  return {
-    url: `http://${host}:${port}`,
-    port,
-    grpcPort: grpc?.port,
-    metricsUrl: metricsPort === undefined ? undefined : `http://${host}:${metricsPort}`,
-    warnings: cl?.warnings ?? [],
-    models,
-    stats,
-    grpc: grpc?.stats,
-    control,
-    close: async () => {
-      await Promise.all([close(server), grpc?.close(), metricsServer ? close(metricsServer) : undefined]);
-    },
+  if (path === '/v2/models/stats' || path === '/v2/trace/setting' || path === '/v2/logging') return json(res, 200, {});
+  const mm = MODEL_PATH.exec(path);
+  if (mm) {
+    const name = decodeURIComponent(mm[1]);
+    const version = mm[2];
+    const what = mm[3] ?? '';
+    if (what === '/config' || what === '/stats' || what === '/trace/setting') return json(res, 200, {});
+    if (what === '/ready' && method === 'GET') {
+      return models.state(name) === 'READY' && (version === undefined || version === '1') ? empty(res) : json(res, 400, { error: 'Model version not ready' });
+    }
+    if ((what === '/infer' && method === 'POST') || (what === '' && method === 'GET')) {
+      const missing = models.getModel(name, version);
+      if (missing) {
+        models.stats.notLoaded++;
+        return error(res, missing);
+      }
+      if (what === '') return answerModelMetadata(res, name);
+      return answerInfer(st, req, res, body, name, version);
+    }
+  }
+  json(res, 404, { error: 'Not Found' });
+}
+
+/** `POST /v2/repository/index`: reads the repository (after `indexDelayMs`, or fails with `indexError`), then lists the models. */
+function answerIndex(st: Standin, res: http.ServerResponse, body: Buffer): void {
+  let ready = false;
+  try {
+    const parsed = body.length > 0 ? JSON.parse(body.toString()) : {};
+    ready = parsed.ready === true;
+  } catch {
+    return json(res, 400, { error: 'failed to parse the request JSON buffer' });
+  }
+  const answer = (): void => {
+    st.indexReads++;
+    if (st.indexError !== undefined) return json(res, 500, { error: st.indexError });
+    try {
+      st.repo.index();
+    } catch (e) {
+      return error(res, e as TritonError);
+    }
+    json(res, 200, st.models.index(ready));
   };
+  if (st.indexDelayMs > 0) setTimeout(answer, st.indexDelayMs);
+  else answer();
+}
+
+/** `POST /v2/repository/models/m/load`: the load runs on this HTTP worker, whose other connections wait until it ends. */
+function loadOnWorker(st: Standin, res: http.ServerResponse, name: string, worker: number): void {
+  const { blocked } = st;
+  const load = st.models.load(name);
+  const done = load.then(() => undefined, () => undefined);
+  blocked[worker] = done;
+  void done.then(() => {
+    if (blocked[worker] === done) blocked[worker] = undefined;
+  });
+  load.then(
+    () => json(res, 200, {}),
+    (e: Error) => (e instanceof TritonError ? error(res, e) : json(res, 500, { error: e.message })),
+  );
+}
+
+function answerModelMetadata(res: http.ServerResponse, name: string): void {
+  json(res, 200, {
+    name,
+    versions: ['1'],
+    platform: 'onnxruntime_onnx',
+    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [-1, 4] }],
+    outputs: [{ name: 'OUTPUT0', datatype: 'FP32', shape: [-1, 4] }],
+  });
+}
+
+/** `POST /v2/models/m/infer` of a loaded model: echoes its first input as OUTPUT0 after the model's compute time. */
+function answerInfer(st: Standin, req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, name: string, version: string | undefined): void {
+  const { models, opts } = st;
+  models.acquire(name);
+  if (opts.resetInfer?.includes(name)) {
+    models.release(name);
+    req.socket.destroy();
+    return;
+  }
+  let parsed: { id?: string; inputs?: Array<{ name: string; shape: number[]; datatype: string; data: unknown }> };
+  try {
+    parsed = JSON.parse(body.toString() || '{}');
+  } catch {
+    models.release(name);
+    return json(res, 400, { error: 'failed to parse the request JSON buffer: Invalid value.' });
+  }
+  if (!Array.isArray(parsed.inputs)) {
+    models.release(name);
+    return json(res, 400, { error: "Unable to find 'inputs' in JSON request" });
+  }
+  const first = parsed.inputs[0];
+  const answer = {
+    model_name: name,
+    model_version: version ?? '1',
+    ...(parsed.id !== undefined ? { id: parsed.id } : {}),
+    outputs: [{ name: 'OUTPUT0', datatype: first?.datatype ?? 'FP32', shape: first?.shape ?? [0], data: first?.data ?? [] }],
+  };
+  const delay = opts.inferDelayMsByModel?.[name] ?? opts.inferDelayMs ?? 0;
+  if (delay === 0 && opts.instances === undefined && opts.decoupled === undefined && opts.metricsPort === undefined) {
+    // the common case, without the scheduler's bookkeeping (nobody reads the metrics)
+    json(res, 200, answer);
+    models.release(name);
+    return;
+  }
+  void models.execute(name, delay).then(() => {
+    if (!res.destroyed) json(res, 200, answer);
+    models.release(name);
+  });
+}
+
+/** Triton's metrics port: `GET /metrics`. */
+function metricsHttpServer(models: ModelTable): http.Server {
+  return http.createServer((req, res) => {
+    req.resume();
+    if (req.url === '/metrics') {
+      const text = models.metrics();
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+    } else json(res, 404, { error: 'Not Found' });
+  });
+}
+
+function listen(s: http.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    s.once('error', reject);
+    s.listen(port, host, () => resolve((s.address() as AddressInfo).port));
+  });
+}
+
+function close(s: http.Server): Promise<void> {
+  return new Promise<void>((r) => {
+    s.close(() => r());
+    s.closeAllConnections();
+  });
 }
 
 if (require.main === module) {
