@@ -46,11 +46,17 @@ function render(fleet: Fleet, plan: Plan) {
   return { platform, objs: Testing.synth(chart) };
 }
 
-describe('ServingPlatform.fromPlan (planner output)', () => {
+/** The fleet above planned and rendered once, for the `ServingPlatform.fromPlan (planner output)…` blocks below. */
+const planned = once(() => {
   const fleet = parseFleet(FLEET);
   const plan = planFleet(fleet);
   const { platform, objs } = render(fleet, plan);
   const of = (kind: string) => objs.filter((o) => o.kind === kind);
+  return { fleet, plan, platform, objs, of };
+});
+
+describe('ServingPlatform.fromPlan (planner output): node pools, pools, model configs', () => {
+  const { fleet, plan, platform, of } = planned();
 
   test('one node pool per node configuration, its layout (per-device entries) in the MIG config', () => {
     expect(of('NodePool').map((n) => n.metadata.name).sort()).toEqual(plan.migConfigs!.map((c) => c.name).sort());
@@ -94,6 +100,11 @@ describe('ServingPlatform.fromPlan (planner output)', () => {
     expect(platform.repository.model('llama-7b').backend).toBe('vllm');
     expect(platform.repository.modelNames).toEqual(fleet.models.map((m) => m.name).sort());
   });
+
+});
+
+describe('ServingPlatform.fromPlan (planner output): namespaces, routes, quotas, determinism', () => {
+  const { fleet, plan, platform, objs } = planned();
 
   test('pools sharing a model share a namespace; mixed-team pools go to the shared namespace', () => {
     const nsOf = new Map<string, Set<string>>();
