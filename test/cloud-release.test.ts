@@ -95,7 +95,7 @@ describe('GpuOperatorRelease', () => {
   });
 });
 
-describe('PlatformRelease', () => {
+describe('PlatformRelease objects', () => {
   test('every kept chart object is a resource under the release, after the operator and the node groups', async () => {
     const { op, objects } = platformChart();
     const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
@@ -151,7 +151,9 @@ describe('PlatformRelease', () => {
     mocks.get('kubernetes:helm.toolkit.fluxcd.io/v2:HelmRelease', 'flux-gpu-operator/gpu-operator');
     mocks.get('kubernetes:core/v1:Namespace', 'flux-gpu-operator');
   });
+});
 
+describe('PlatformRelease errors and excluded kinds', () => {
   test('fails when the mig-parted ConfigMap the operator reads is not among the objects, before any resource', () => {
     const { op, objects } = platformChart();
     const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });

@@ -103,7 +103,7 @@ describe('ServingPlatform (hand-written pools)', () => {
   });
 });
 
-describe('ServingPlatform errors', () => {
+describe('ServingPlatform errors: placement, models, names of pools', () => {
   const build = (...teams: Team[]) => baseBuilder().teams(...teams).build(Testing.chart(), 'Platform');
 
   test('fails when no node pool layout provides a pool slice', () => {
@@ -144,6 +144,11 @@ describe('ServingPlatform errors', () => {
     const team: Team = { name: 'search', models: [{ name: 'bert', maxBatchSize: 4, preferredBatchSizes: [8] }] };
     expect(() => build(team)).toThrow(/^teams\["search"\]\.models\["bert"\]: /);
   });
+
+});
+
+describe('ServingPlatform errors: cross-tree checks, names, missing parts', () => {
+  const build = (...teams: Team[]) => baseBuilder().teams(...teams).build(Testing.chart(), 'Platform');
 
   test('fails (cross-tree) when a pool added later does not tolerate the GPU taint', () => {
     const team: Team = {
