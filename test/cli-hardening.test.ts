@@ -131,7 +131,6 @@ describe('saved plans are validated before report --plan uses them: the plan as 
       `${at}: summary.notes[0]: expected a text of at most 4096 characters, got null`,
     ]);
   });
-
 });
 
 describe('saved plans are validated before report --plan uses them: bounds, keys, references, long and many problems', () => {

@@ -69,7 +69,6 @@ describe('a plan over two GPU types: the plan document', () => {
       'summary.byType[1].colour: unknown key; allowed: type, gpus, costPerHour, lowerBound, tightBound, ratio',
     ]);
   });
-
 });
 
 describe('a plan over two GPU types: the table, the report, a re-plan', () => {

@@ -106,7 +106,6 @@ describe('gpufleet synth: the example fleet on examples/platform.yaml: files and
     expect(scaled.reduce((n, s) => n + s.spec.minReplicaCount, 0)).toBe(planned);
     for (const s of scaled) expect(s.spec.maxReplicaCount).toBe(s.spec.minReplicaCount + 1);
   });
-
 });
 
 describe('gpufleet synth: the example fleet on examples/platform.yaml: check, the cdk8s app, a second synth', () => {

@@ -174,7 +174,6 @@ describe('a fresh account, the default example fleet: cluster, node groups, read
       for (const s of policy.Statement) expect(String(s.Resource)).toMatch(/^arn:aws:s3:::gpufleet-dev-models-[0-9a-f]{8}(\/triton\/\*)?$/);
     }
   });
-
 });
 
 describe('a fresh account, the default example fleet: platform release, CRDs and prerequisites', () => {
@@ -251,7 +250,6 @@ describe('a fresh account, the default example fleet: platform release, CRDs and
       karpenter: { nodeOverlay: false }, prometheus: false, prometheusAdapter: false, keda: false, gatewayApi: false, flux: false, metricsSources: [],
     });
   });
-
 });
 
 describe('a fresh account, the default example fleet: awaiting, model files, autoscaler, cost', () => {
@@ -375,7 +373,6 @@ describe('an existing cluster that has the Prometheus operator and the Gateway A
     const cm = mocks.get('kubernetes:core/v1:ConfigMap', 'gpufleet-platform-gpu-operator/gpufleet-prerequisites');
     expect(parseYaml(cm.inputs.data['prerequisites.yaml'])).toMatchObject({ prometheus: { namespace: 'monitoring' }, gatewayApi: true, keda: false });
   });
-
 });
 
 describe('an existing cluster that has the Prometheus operator and the Gateway API, an existing bucket, Pod Identity, the H100 MIG fleet: node group, Pod Identity, exports', () => {

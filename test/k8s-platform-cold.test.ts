@@ -128,7 +128,6 @@ describe('examples/long-tail.fleet.yaml rendered with its cold tier: plan, cache
     expect(platform.repository.model('snippet-summarizer').maxBatchSize).toBe(1);
     expect(platform.repository.model('kyc-face-match').dynamicBatching?.preferredBatchSizes).toEqual([8]);
   });
-
 });
 
 describe('examples/long-tail.fleet.yaml rendered with its cold tier: router, routes, network policies', () => {
@@ -201,7 +200,6 @@ describe('examples/long-tail.fleet.yaml rendered with its cold tier: router, rou
     expect(networkAllows(objs, gateway, routerPod, 8000)).toBe(true);
     if (seated) expect(networkAllows(objs, gateway, { namespace: seated.pool.namespace!, labels: podLabels(objs, seated.pool.namespace!, seated.pool.name) }, 8000)).toBe(true);
   });
-
 });
 
 describe('examples/long-tail.fleet.yaml rendered with its cold tier: quotas, checks, determinism, ingress', () => {

@@ -100,7 +100,6 @@ describe('ServingPlatform.fromPlan (planner output): node pools, pools, model co
     expect(platform.repository.model('llama-7b').backend).toBe('vllm');
     expect(platform.repository.modelNames).toEqual(fleet.models.map((m) => m.name).sort());
   });
-
 });
 
 describe('ServingPlatform.fromPlan (planner output): namespaces, routes, quotas, determinism', () => {
@@ -257,7 +256,6 @@ describe('planDeclaration (hand-made plan): pools, rendering, plan checks', () =
     const broken: Plan = { ...plan, migConfigs: [] };
     expect(() => planDeclaration(fleet, broken)).toThrow('plan.nodes[node-0].migConfig: "h100-3g" is not in plan.migConfigs ()');
   });
-
 });
 
 describe('planDeclaration (hand-made plan): node instance types', () => {

@@ -203,7 +203,6 @@ describe('the packed package, installed in a fresh folder: contents and entry po
     }
     expect(problems).toEqual([]);
   });
-
 });
 
 describe('the packed package, installed in a fresh folder: TypeScript, ESM, nothing else reachable', () => {
@@ -256,7 +255,6 @@ describe('the packed package, installed in a fresh folder: TypeScript, ESM, noth
       'gpufleet/lib/constructs/planner/plan': 'ERR_PACKAGE_PATH_NOT_EXPORTED',
     });
   });
-
 });
 
 describe('the packed package, installed in a fresh folder: the gpufleet command', () => {
