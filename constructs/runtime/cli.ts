@@ -65,7 +65,9 @@ export async function runRouterCli(argv: string[]): Promise<number> {
       demoModule = await import('./demo');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw e;
-      process.stderr.write(`gpufleet router: --demo is not part of this build (${(e as Error).message.split('\n')[0]}); run it from the gpufleet package: npx gpufleet router --demo\n`);
+      process.stderr.write(
+        `gpufleet router: --demo is not part of this build (${(e as Error).message.split('\n')[0]}); run it from the gpufleet package: npx gpufleet router --demo\n`,
+      );
       return 2;
     }
     try {
@@ -74,14 +76,17 @@ export async function runRouterCli(argv: string[]): Promise<number> {
       const err = e as NodeJS.ErrnoException & { listen?: string; address?: string; port?: number };
       if (err.code === 'EADDRINUSE' || err.code === 'EADDRNOTAVAIL' || err.code === 'EACCES') {
         const key = err.listen === 'admin' ? '--admin' : '--listen';
-        process.stderr.write(`gpufleet router: ${key}: cannot listen on ${err.address}:${err.port}: ${err.code}; pass ${key} 127.0.0.1:0 for any free port\n`);
+        process.stderr.write(
+          `gpufleet router: ${key}: cannot listen on ${err.address}:${err.port}: ${err.code}; pass ${key} 127.0.0.1:0 for any free port\n`,
+        );
         return 2;
       }
       throw e;
     }
   }
   if (script) return usage('--script: only with --demo');
-  if (addrs.listen || addrs.admin) return usage(`${addrs.listen ? '--listen' : '--admin'}: only with --demo (a config file sets listen and admin)`);
+  if (addrs.listen || addrs.admin)
+    return usage(`${addrs.listen ? '--listen' : '--admin'}: only with --demo (a config file sets listen and admin)`);
   if (!configFile) return usage('--config: expected a file, got nothing (or --demo to try the router on local stand-ins)');
 
   let router: Router;
@@ -109,7 +114,10 @@ export async function runRouterCli(argv: string[]): Promise<number> {
     const stop = (): void => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      router.close().then(() => resolve(0), () => resolve(1));
+      router.close().then(
+        () => resolve(0),
+        () => resolve(1),
+      );
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
