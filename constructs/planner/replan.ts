@@ -207,12 +207,9 @@ function configsOf(p: Plan): Map<string, PlanMigConfig> {
   return new Map((p.migConfigs ?? []).map((c) => [c.name, c]));
 }
 
-/** The running plan repaired for the new fleet (see the module comment); undefined when it cannot be. */
-function repair(fleet: Fleet, previous: Plan, fresh: Plan, o: RepairOptions): Plan | undefined {
-  const t = o.planOptions.utilizationTarget ?? 1;
-  const specs = new Map(fleet.models.map((m) => [m.name, m]));
-  const configs = configsOf(previous);
-  const idleOf = (nodeName: string): IdleLayout[] => {
+/** The running plan's idle GPUs of a node (GPUs its instance has but the plan lists none for), with the layouts they are cut in. */
+function idleLayoutsOf(previous: Plan, configs: ReadonlyMap<string, PlanMigConfig>): (nodeName: string) => IdleLayout[] {
+  return (nodeName: string): IdleLayout[] => {
     const node = (previous.nodes ?? []).find((n) => n.name === nodeName)!;
     const listed = previous.gpus.filter((g) => g.node === nodeName);
     const spare = gpusPerInstance(node.instanceType) - listed.length;
@@ -234,6 +231,14 @@ function repair(fleet: Fleet, previous: Plan, fresh: Plan, o: RepairOptions): Pl
     }
     return left.slice(0, spare);
   };
+}
+
+/** The running plan repaired for the new fleet (see the module comment); undefined when it cannot be. */
+function repair(fleet: Fleet, previous: Plan, fresh: Plan, o: RepairOptions): Plan | undefined {
+  const t = o.planOptions.utilizationTarget ?? 1;
+  const specs = new Map(fleet.models.map((m) => [m.name, m]));
+  const configs = configsOf(previous);
+  const idleOf = idleLayoutsOf(previous, configs);
   const state = loadState(previous, fleet, idleOf);
   const residual: Residual = new Map();
   const offered = new Set(fleet.gpus.map((g) => `${g.type}/${g.mig && findGpuType(g.type)?.mig !== undefined}`));
@@ -609,6 +614,26 @@ function estimatedNote(fleet: Fleet, gpus: Plan['gpus']): string[] {
   ];
 }
 
+/** The fresh plan's configurations named as running ones of the same content; new content never takes a running name. */
+function configNamesOnRunning(previous: Plan, fresh: Plan): { migConfigs: PlanMigConfig[]; configName: Map<string, string> } {
+  const running = new Map<string, string>();
+  for (const c of previous.migConfigs ?? [])
+    running.set(configContent(c.gpuType, c.instanceType, devicesOf(c, gpusPerInstance(c.instanceType))), c.name);
+  const taken2 = new Set((previous.migConfigs ?? []).map((c) => c.name));
+  const configName = new Map<string, string>();
+  const migConfigs = (fresh.migConfigs ?? []).map((c) => {
+    let name = running.get(configContent(c.gpuType, c.instanceType, devicesOf(c, gpusPerInstance(c.instanceType))));
+    if (!name) {
+      name = c.name;
+      for (let k = 2; taken2.has(name); k++) name = `${c.name}-${k}`;
+    }
+    taken2.add(name);
+    configName.set(c.name, name);
+    return { ...c, name };
+  });
+  return { migConfigs, configName };
+}
+
 /**
  * A fresh plan with its nodes renamed onto the running ones (same GPU and instance type; with `replace`, also
  * the same configuration) that keep the most servers; other nodes get new names. GPUs of a mapped node take
@@ -673,22 +698,7 @@ export function mapOntoRunning(previous: Plan, fresh: Plan, fleet: Fleet, recut:
     const reuse = prevGpuIds.get(nameOf.get(f.name)!) ?? [];
     for (const id of f.gpus) gpuId.set(id, reuse.shift() ?? `gpu-${nextGpu++}`);
   }
-  // a configuration keeps the running name of the same content; new content never takes a running name
-  const running = new Map<string, string>();
-  for (const c of previous.migConfigs ?? [])
-    running.set(configContent(c.gpuType, c.instanceType, devicesOf(c, gpusPerInstance(c.instanceType))), c.name);
-  const taken2 = new Set((previous.migConfigs ?? []).map((c) => c.name));
-  const configName = new Map<string, string>();
-  const migConfigs = (fresh.migConfigs ?? []).map((c) => {
-    let name = running.get(configContent(c.gpuType, c.instanceType, devicesOf(c, gpusPerInstance(c.instanceType))));
-    if (!name) {
-      name = c.name;
-      for (let k = 2; taken2.has(name); k++) name = `${c.name}-${k}`;
-    }
-    taken2.add(name);
-    configName.set(c.name, name);
-    return { ...c, name };
-  });
+  const { migConfigs, configName } = configNamesOnRunning(previous, fresh);
   const gpus = fresh.gpus.map((g) => ({ ...g, id: gpuId.get(g.id) ?? g.id, node: nameOf.get(g.node) ?? g.node }));
   const nodes = freshNodes.map((n) => ({
     ...n,
