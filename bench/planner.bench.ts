@@ -247,10 +247,8 @@ export const TS = ['-r', 'ts-node/register/transpile-only'];
  */
 const BENCH_EXACT_SEAT_SETS = 400_000;
 
-export async function run(): Promise<void> {
-  warmUpSolver();
-  const parva = loadParva();
-  const art = artifactDir();
+/** Section 1: the ParvaGPU SC'24 scenarios planned against the tight bound and ParvaGPU's own maps (or why they are skipped). */
+function benchParvaScenarios(parva: Map<string, ProfileEntry[]> | undefined, art: ReturnType<typeof artifactDir>): void {
   if (!parva || !art.dir) {
     console.log(`ParvaGPU scenarios skipped: ${!art.dir ? art.skip : `no profile tables (${PARVA_DIR} is absent)`}`);
   } else {
@@ -300,10 +298,12 @@ export async function run(): Promise<void> {
       `plan = tight bound (provably fewest GPUs) on ${equal}/${scenarios.length}; ${total} GPUs in all (ParvaGPU's maps: ${parvaTotal})`,
     );
   }
+}
 
-  const family = parva ?? syntheticFamily();
+/** Section 2: long-tail Zipf fleets of 300 to 10,000 models — GPUs against the tight and DESIGN.md bounds, planning time. */
+function benchLongTail(family: Map<string, ProfileEntry[]>, measured: boolean): void {
   console.log(
-    `\nlong-tail fleets — Zipf popularity, each model a copy of one ${parva ? 'ParvaGPU-profiled model (A100-80GB)' : 'SYNTHETIC profile family (not measured; ../shared absent)'};` +
+    `\nlong-tail fleets — Zipf popularity, each model a copy of one ${measured ? 'ParvaGPU-profiled model (A100-80GB)' : 'SYNTHETIC profile family (not measured; ../shared absent)'};` +
       " SLO 10-50x the model's fastest batch latency (>= 50 ms); tight = summary.tightBound, DESIGN LB = summary.lowerBound",
   );
   const cases: [number, number, number, number][] = [
@@ -356,7 +356,10 @@ export async function run(): Promise<void> {
   console.log(table(rows));
   console.log('first row: the 300-model case of issue 13 (20,000 rps over 300 copies of the 11 profiled models, headroom 0.45)');
   console.log("wall/cpu: plan() in this process (the bound's LP runs in the solver thread in parallel, so cpu can exceed wall)");
+}
 
+/** Section 3: the rendering floor — fleet + plan → manifests against a bare cdk8s-plus-28 app, one child process each. */
+function benchRenderingFloor(family: Map<string, ProfileEntry[]>): void {
   // fleet files through the CLI (300 / 1,000 / 10,000 models): bench/cli.bench.ts (`npm run bench -- cli`)
   const dir = mkdtempSync(join(tmpdir(), 'gpufleet-bench-'));
   console.log(
@@ -389,6 +392,15 @@ export async function run(): Promise<void> {
       `(${(pl.peakRssMiB / fl.peakRssMiB).toFixed(1)}x the peak RSS); same run, one process each`,
   );
   rmSync(dir, { recursive: true, force: true });
+}
+
+export async function run(): Promise<void> {
+  warmUpSolver();
+  const parva = loadParva();
+  benchParvaScenarios(parva, artifactDir());
+  const family = parva ?? syntheticFamily();
+  benchLongTail(family, parva !== undefined);
+  benchRenderingFloor(family);
   const ru = process.resourceUsage();
   console.log(`\nprocess peak RSS ${(ru.maxRSS / 1024).toFixed(0)} MiB (whole bench process)`);
 }

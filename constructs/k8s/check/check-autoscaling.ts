@@ -209,19 +209,26 @@ function prerequisiteFindings(objects: RenderingModel['objects'], prerequisites:
   return findings;
 }
 
-/** Rules autoscaling and prerequisites. */
-export function checkAutoscaling(model: RenderingModel): CheckFinding[] {
-  const findings: CheckFinding[] = [];
-  const objects = model.objects;
-  const pre = model.prerequisites ?? NONE;
-  findings.push(...prerequisiteFindings(objects, model.prerequisites));
+/** Why metric `name` (read in `namespace`, if named) is not produced, or undefined when something produces it. */
+type MetricProducer = (name: string, namespace?: string) => string | undefined;
 
+/** What the autoscaling checks of one HPA or ScaledObject read: the rendering, its prerequisites and what they derive. */
+interface AutoscalingContext {
+  readonly objects: RenderingModel['objects'];
+  readonly pre: ResolvedPrerequisites;
+  readonly produced: MetricProducer;
+  readonly exists: (kind: string, ns: string, name: string) => boolean;
+  readonly adapterRules: any[];
+}
+
+/** The producer check of a metric: Triton, router and vllm series need their pods scraped, others a declared metrics source. */
+function metricProducer(objects: RenderingModel['objects'], pre: ResolvedPrerequisites): MetricProducer {
   const scraped = {
     triton: scrapedNamespaces(objects, isTriton),
     router: scrapedNamespaces(objects, isRouter),
     vllm: scrapedNamespaces(objects, isVllmTriton),
   };
-  const produced = (name: string, namespace?: string): string | undefined => {
+  return (name: string, namespace?: string): string | undefined => {
     const by = (set: Set<string>, what: string) => {
       if (pre.prometheus === undefined) return `${what} metrics are scraped only by a declared Prometheus operator`;
       if (namespace !== undefined ? !set.has(namespace) : set.size === 0)
@@ -235,107 +242,137 @@ export function checkAutoscaling(model: RenderingModel): CheckFinding[] {
     if (source) return undefined;
     return `nothing installed or declared produces it (declared metrics sources: ${pre.metricsSources.join(', ') || 'none'})`;
   };
-  const exists = (kind: string, ns: string, name: string) =>
-    objects.some((o) => o?.kind === kind && (o.metadata?.namespace ?? 'default') === ns && o.metadata?.name === name);
-  const adapterRules = pre.prometheusAdapter
-    ? objects
-        .filter((o) => o?.kind === 'ConfigMap' && (o.metadata?.namespace ?? 'default') === pre.prometheusAdapter!.namespace)
-        .flatMap((o) => {
-          const text = o.data?.['config.yaml'];
-          if (typeof text !== 'string') return [];
-          const doc = parseYaml(text);
-          return [...(doc?.rules ?? []), ...(doc?.externalRules ?? [])];
-        })
-    : [];
+}
 
+/** The prometheus-adapter rules (`rules` and `externalRules`) of the ConfigMaps in the adapter's namespace; none without a declared adapter. */
+function prometheusAdapterRules(objects: RenderingModel['objects'], pre: ResolvedPrerequisites): any[] {
+  if (!pre.prometheusAdapter) return [];
+  const adapterNs = pre.prometheusAdapter.namespace;
+  return objects
+    .filter((o) => o?.kind === 'ConfigMap' && (o.metadata?.namespace ?? 'default') === adapterNs)
+    .flatMap((o) => {
+      const text = o.data?.['config.yaml'];
+      if (typeof text !== 'string') return [];
+      const doc = parseYaml(text);
+      return [...(doc?.rules ?? []), ...(doc?.externalRules ?? [])];
+    });
+}
+
+/** The target an HPA or ScaledObject scales (`scaleTargetRef`, Deployment by default) is in the rendering. */
+function scaleTargetFindings(o: any, ref: string, ns: string, ctx: AutoscalingContext): CheckFinding[] {
+  const target = o.spec?.scaleTargetRef ?? {};
+  const kind = target.kind ?? 'Deployment';
+  if (ctx.exists(kind, ns, target.name)) return [];
+  return [{ rule: 'autoscaling', object: ref, message: `scales ${kind} ${ns}/${target.name}, which is not in the rendering` }];
+}
+
+/** One HPA metric: Resource metrics need metrics-server; Object/Pods/External ones an adapter rule whose series are produced. */
+function hpaMetricFindings(m: any, ref: string, ns: string, ctx: AutoscalingContext): CheckFinding[] {
+  const { pre } = ctx;
+  const findings: CheckFinding[] = [];
+  if (m.type === 'Resource' || m.type === 'ContainerResource') {
+    if (!pre.metricsSources.includes('metrics-server'))
+      findings.push({
+        rule: 'autoscaling',
+        object: ref,
+        message: `reads ${m.type} metric ${(m.resource ?? m.containerResource)?.name} from metrics-server, which is not declared (prerequisites.metricsSources)`,
+      });
+    return findings;
+  }
+  const metric = m[m.type === 'Object' ? 'object' : m.type === 'Pods' ? 'pods' : 'external']?.metric?.name;
+  if (m.type === 'Object') {
+    const d = m.object?.describedObject ?? {};
+    if (!ctx.exists(d.kind, ns, d.name))
+      findings.push({
+        rule: 'autoscaling',
+        object: ref,
+        message: `reads metric ${metric} of ${d.kind} ${ns}/${d.name}, which is not in the rendering`,
+      });
+  }
+  if (!pre.prometheusAdapter) {
+    findings.push({
+      rule: 'autoscaling',
+      object: ref,
+      message: `reads metric ${metric} through the custom metrics API, but prometheus-adapter is not declared (prerequisites.prometheusAdapter)`,
+    });
+    return findings;
+  }
+  const rule = ctx.adapterRules.find(
+    (r: any) => r?.name?.as === metric || (r?.name?.as === undefined && String(r?.seriesQuery ?? '').startsWith(String(metric))),
+  );
+  if (!rule) {
+    findings.push({
+      rule: 'autoscaling',
+      object: ref,
+      message: `reads metric ${metric}, but no prometheus-adapter rule in namespace ${pre.prometheusAdapter.namespace} (where the adapter reads rules.existing) serves it`,
+    });
+    return findings;
+  }
+  for (const s of promqlMetrics(String(rule.seriesQuery ?? ''))) {
+    const why = ctx.produced(s.name, ns);
+    if (why) findings.push({ rule: 'autoscaling', object: ref, message: `reads metric ${metric}, served from series ${s.name}: ${why}` });
+  }
+  return findings;
+}
+
+/** One KEDA trigger: cpu/memory need metrics-server; a prometheus trigger the declared Prometheus and produced metrics. */
+function kedaTriggerFindings(t: any, ref: string, ctx: AutoscalingContext): CheckFinding[] {
+  const { pre } = ctx;
+  const findings: CheckFinding[] = [];
+  if (t.type === 'cpu' || t.type === 'memory') {
+    if (!pre.metricsSources.includes('metrics-server'))
+      findings.push({
+        rule: 'autoscaling',
+        object: ref,
+        message: `trigger ${t.type} reads metrics-server, which is not declared (prerequisites.metricsSources)`,
+      });
+    return findings;
+  }
+  if (t.type !== 'prometheus') return findings;
+  const name = t.name ?? t.type;
+  const address = String(t.metadata?.serverAddress ?? '');
+  const host = /^https?:\/\/([^/:]+)/.exec(address)?.[1] ?? '';
+  const hostNs = /^[^.]+\.([^.]+)\.svc/.exec(host)?.[1];
+  if (pre.prometheus === undefined)
+    findings.push({
+      rule: 'autoscaling',
+      object: ref,
+      message: `trigger ${name} queries Prometheus at ${address}, but no Prometheus is declared (prerequisites.prometheus)`,
+    });
+  else if (hostNs !== undefined && hostNs !== pre.prometheus.namespace)
+    findings.push({
+      rule: 'autoscaling',
+      object: ref,
+      message: `trigger ${name} queries Prometheus in namespace ${hostNs} (${address}), the declared Prometheus runs in ${pre.prometheus.namespace}`,
+    });
+  for (const mtr of promqlMetrics(String(t.metadata?.query ?? ''))) {
+    const why = ctx.produced(mtr.name, mtr.namespace);
+    if (why) findings.push({ rule: 'autoscaling', object: ref, message: `trigger ${name} reads metric ${mtr.name}: ${why}` });
+  }
+  return findings;
+}
+
+/** Rules autoscaling and prerequisites. */
+export function checkAutoscaling(model: RenderingModel): CheckFinding[] {
+  const findings: CheckFinding[] = [];
+  const objects = model.objects;
+  const pre = model.prerequisites ?? NONE;
+  findings.push(...prerequisiteFindings(objects, model.prerequisites));
+  const ctx: AutoscalingContext = {
+    objects,
+    pre,
+    produced: metricProducer(objects, pre),
+    exists: (kind: string, ns: string, name: string) =>
+      objects.some((o) => o?.kind === kind && (o.metadata?.namespace ?? 'default') === ns && o.metadata?.name === name),
+    adapterRules: prometheusAdapterRules(objects, pre),
+  };
   for (const o of objects) {
     if (o?.kind !== 'HorizontalPodAutoscaler' && o?.kind !== 'ScaledObject') continue;
     const ref = objectRef(o);
     const ns = o.metadata?.namespace ?? 'default';
-    const target = o.spec?.scaleTargetRef ?? {};
-    const kind = target.kind ?? 'Deployment';
-    if (!exists(kind, ns, target.name))
-      findings.push({ rule: 'autoscaling', object: ref, message: `scales ${kind} ${ns}/${target.name}, which is not in the rendering` });
-    if (o.kind === 'HorizontalPodAutoscaler') {
-      for (const m of o.spec?.metrics ?? []) {
-        if (m.type === 'Resource' || m.type === 'ContainerResource') {
-          if (!pre.metricsSources.includes('metrics-server'))
-            findings.push({
-              rule: 'autoscaling',
-              object: ref,
-              message: `reads ${m.type} metric ${(m.resource ?? m.containerResource)?.name} from metrics-server, which is not declared (prerequisites.metricsSources)`,
-            });
-          continue;
-        }
-        const metric = m[m.type === 'Object' ? 'object' : m.type === 'Pods' ? 'pods' : 'external']?.metric?.name;
-        if (m.type === 'Object') {
-          const d = m.object?.describedObject ?? {};
-          if (!exists(d.kind, ns, d.name))
-            findings.push({
-              rule: 'autoscaling',
-              object: ref,
-              message: `reads metric ${metric} of ${d.kind} ${ns}/${d.name}, which is not in the rendering`,
-            });
-        }
-        if (!pre.prometheusAdapter) {
-          findings.push({
-            rule: 'autoscaling',
-            object: ref,
-            message: `reads metric ${metric} through the custom metrics API, but prometheus-adapter is not declared (prerequisites.prometheusAdapter)`,
-          });
-          continue;
-        }
-        const rule = adapterRules.find(
-          (r: any) => r?.name?.as === metric || (r?.name?.as === undefined && String(r?.seriesQuery ?? '').startsWith(String(metric))),
-        );
-        if (!rule) {
-          findings.push({
-            rule: 'autoscaling',
-            object: ref,
-            message: `reads metric ${metric}, but no prometheus-adapter rule in namespace ${pre.prometheusAdapter.namespace} (where the adapter reads rules.existing) serves it`,
-          });
-          continue;
-        }
-        for (const s of promqlMetrics(String(rule.seriesQuery ?? ''))) {
-          const why = produced(s.name, ns);
-          if (why)
-            findings.push({ rule: 'autoscaling', object: ref, message: `reads metric ${metric}, served from series ${s.name}: ${why}` });
-        }
-      }
-      continue;
-    }
-    for (const t of o.spec?.triggers ?? []) {
-      if (t.type === 'cpu' || t.type === 'memory') {
-        if (!pre.metricsSources.includes('metrics-server'))
-          findings.push({
-            rule: 'autoscaling',
-            object: ref,
-            message: `trigger ${t.type} reads metrics-server, which is not declared (prerequisites.metricsSources)`,
-          });
-        continue;
-      }
-      if (t.type !== 'prometheus') continue;
-      const name = t.name ?? t.type;
-      const address = String(t.metadata?.serverAddress ?? '');
-      const host = /^https?:\/\/([^/:]+)/.exec(address)?.[1] ?? '';
-      const hostNs = /^[^.]+\.([^.]+)\.svc/.exec(host)?.[1];
-      if (pre.prometheus === undefined)
-        findings.push({
-          rule: 'autoscaling',
-          object: ref,
-          message: `trigger ${name} queries Prometheus at ${address}, but no Prometheus is declared (prerequisites.prometheus)`,
-        });
-      else if (hostNs !== undefined && hostNs !== pre.prometheus.namespace)
-        findings.push({
-          rule: 'autoscaling',
-          object: ref,
-          message: `trigger ${name} queries Prometheus in namespace ${hostNs} (${address}), the declared Prometheus runs in ${pre.prometheus.namespace}`,
-        });
-      for (const mtr of promqlMetrics(String(t.metadata?.query ?? ''))) {
-        const why = produced(mtr.name, mtr.namespace);
-        if (why) findings.push({ rule: 'autoscaling', object: ref, message: `trigger ${name} reads metric ${mtr.name}: ${why}` });
-      }
-    }
+    findings.push(...scaleTargetFindings(o, ref, ns, ctx));
+    if (o.kind === 'HorizontalPodAutoscaler') for (const m of o.spec?.metrics ?? []) findings.push(...hpaMetricFindings(m, ref, ns, ctx));
+    else for (const t of o.spec?.triggers ?? []) findings.push(...kedaTriggerFindings(t, ref, ctx));
   }
   return findings;
 }
