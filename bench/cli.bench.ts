@@ -25,21 +25,41 @@ function table(rows: (string | number)[][]): string {
   return rows.map((r) => r.map((c, i) => String(c).padStart(widths[i])).join('  ')).join('\n');
 }
 
-const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
+const load = (): string =>
+  loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
 
 export async function run(): Promise<void> {
-  const sizes = (process.env.GPUFLEET_BENCH_CLI_MODELS ?? '300,1000,10000').split(',').map(Number).filter((n) => n > 0);
+  const sizes = (process.env.GPUFLEET_BENCH_CLI_MODELS ?? '300,1000,10000')
+    .split(',')
+    .map(Number)
+    .filter((n) => n > 0);
   const parva = loadParva();
   const family = parva ?? syntheticFamily();
-  console.log(`\nthe CLI on JSON fleet files — Zipf(0.9), 40 rps per model, headroom 0.5, 50 teams; each model a copy of ${parva ? 'a ParvaGPU-profiled model (A100-80GB)' : 'a SYNTHETIC profile family (not measured; ../shared absent)'}`);
+  console.log(
+    `\nthe CLI on JSON fleet files — Zipf(0.9), 40 rps per model, headroom 0.5, 50 teams; each model a copy of ${parva ? 'a ParvaGPU-profiled model (A100-80GB)' : 'a SYNTHETIC profile family (not measured; ../shared absent)'}`,
+  );
   // the CLI rebuilds a stale lib/ before it runs: build first, so its time is the command's alone
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   require(join(REPO, 'scripts', 'build.js')).ensureBuild({ allowTypeErrors: true, log: (m: string) => console.log(`  (${m})`) });
   const dir = mkdtempSync(join(tmpdir(), 'gpufleet-bench-cli-'));
-  const rows: (string | number)[][] = [[
-    'models', 'rows/model', 'file MiB', 'CLI wall ms', 'CLI cpu ms', '(user+sys)', 'CLI peak RSS MiB', 'GPUs', 'tight',
-    'in-process parse ms', 'plan ms', 'load avg before',
-  ]];
+  const rows: (string | number)[][] = [
+    [
+      'models',
+      'rows/model',
+      'file MiB',
+      'CLI wall ms',
+      'CLI cpu ms',
+      '(user+sys)',
+      'CLI peak RSS MiB',
+      'GPUs',
+      'tight',
+      'in-process parse ms',
+      'plan ms',
+      'load avg before',
+    ],
+  ];
   const commands: string[] = [];
   try {
     for (const n of sizes) {
@@ -57,19 +77,31 @@ export async function run(): Promise<void> {
       const inproc = child([...TS, join(__dirname, 'plan-child.ts'), file]);
       const r = JSON.parse(inproc.stdout.trim().split('\n').pop() || '{}') as { parseMs?: number; planMs?: number };
       rows.push([
-        n, rowsPerModel, (bytes / MIB).toFixed(1),
-        ok ? cli.ms.toFixed(0) : `exit ${cli.code}`, ok ? cli.cpuMs.toFixed(0) : '-', ok ? `${cli.userMs.toFixed(0)}+${cli.sysMs.toFixed(0)}` : '-',
-        ok ? cli.peakMiB : '-', planned?.gpuCount ?? '-', planned?.tightBound?.gpus ?? '-',
-        r.parseMs ?? '-', r.planMs ?? '-', before,
+        n,
+        rowsPerModel,
+        (bytes / MIB).toFixed(1),
+        ok ? cli.ms.toFixed(0) : `exit ${cli.code}`,
+        ok ? cli.cpuMs.toFixed(0) : '-',
+        ok ? `${cli.userMs.toFixed(0)}+${cli.sysMs.toFixed(0)}` : '-',
+        ok ? cli.peakMiB : '-',
+        planned?.gpuCount ?? '-',
+        planned?.tightBound?.gpus ?? '-',
+        r.parseMs ?? '-',
+        r.planMs ?? '-',
+        before,
       ]);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   console.log(table(rows));
-  console.log('CLI: the commands below, run in the fleet\'s folder, each under `node -r bench/peak-rss.js`; wall = the process from spawn to exit;');
+  console.log(
+    "CLI: the commands below, run in the fleet's folder, each under `node -r bench/peak-rss.js`; wall = the process from spawn to exit;",
+  );
   console.log('cpu = user + system of every thread of that process (the HiGHS worker included); parse/plan ms: parseFleet and plan() in a');
-  console.log('process of their own under ts-node (bench/plan-child.ts). 2 cores are enough for the CLI: the bound\'s LP runs beside the packing.');
+  console.log(
+    "process of their own under ts-node (bench/plan-child.ts). 2 cores are enough for the CLI: the bound's LP runs beside the packing.",
+  );
   for (const c of commands) console.log(`  ${c}`);
   console.log(`load average after: ${load()}`);
 }

@@ -31,20 +31,41 @@ interface Figures {
 }
 
 function runOnce(count: number, options: PlanOptions, firstSeed: number): Figures {
-  const f: Figures = { fleets: 0, planned: 0, unplannable: 0, crashes: 0, rejected: 0, worseNoMig: 0, worseDedicated: 0, coldWorse: 0, seconds: 0, slowest: '', examples: [] };
+  const f: Figures = {
+    fleets: 0,
+    planned: 0,
+    unplannable: 0,
+    crashes: 0,
+    rejected: 0,
+    worseNoMig: 0,
+    worseDedicated: 0,
+    coldWorse: 0,
+    seconds: 0,
+    slowest: '',
+    examples: [],
+  };
   let slowest = 0;
   const started = process.hrtime.bigint();
   for (let seed = firstSeed; seed < firstSeed + count; seed++) {
     const t = process.hrtime.bigint();
     const o = checkFleetProperties(randomFleet(seed), options);
     const ms = Number(process.hrtime.bigint() - t) / 1e6;
-    if (ms > slowest) { slowest = ms; f.slowest = `seed ${seed}, ${(ms / 1000).toFixed(2)} s`; }
+    if (ms > slowest) {
+      slowest = ms;
+      f.slowest = `seed ${seed}, ${(ms / 1000).toFixed(2)} s`;
+    }
     f.fleets++;
     if (o.unplannable) f.unplannable++;
     if (o.plan) f.planned++;
     const problems: string[] = [];
-    if (o.crash) { f.crashes++; problems.push(`crash: ${o.crash}`); }
-    if (o.rejected.length > 0) { f.rejected++; problems.push(`rejected: ${o.rejected[0]}`); }
+    if (o.crash) {
+      f.crashes++;
+      problems.push(`crash: ${o.crash}`);
+    }
+    if (o.rejected.length > 0) {
+      f.rejected++;
+      problems.push(`rejected: ${o.rejected[0]}`);
+    }
     if (o.worse.some((w) => w.includes('noMig'))) f.worseNoMig++;
     if (o.worse.some((w) => w.includes('dedicated'))) f.worseDedicated++;
     if (o.worse.some((w) => w.startsWith('cold'))) f.coldWorse++;

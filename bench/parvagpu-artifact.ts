@@ -45,7 +45,8 @@ export function artifactDir(env: NodeJS.ProcessEnv = process.env): { dir?: strin
   }
   const dir = resolve(raw);
   for (const f of ['SLO/SLO_req_rate.csv', 'SLO/SLO_latency.csv', 'prof_data']) {
-    if (!existsSync(join(dir, f))) return { skip: `${ARTIFACT_ENV}=${raw}: ${join(dir, f)} is absent (expected a checkout of MunQ-Lee/ParvaGPU_SC24)` };
+    if (!existsSync(join(dir, f)))
+      return { skip: `${ARTIFACT_ENV}=${raw}: ${join(dir, f)} is absent (expected a checkout of MunQ-Lee/ParvaGPU_SC24)` };
   }
   return { dir };
 }
@@ -56,7 +57,11 @@ function byBytes(a: string, b: string): number {
 }
 
 function csvRows(text: string): string[][] {
-  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0).map((l) => l.split(',').map((c) => c.trim()));
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0)
+    .map((l) => l.split(',').map((c) => c.trim()));
 }
 
 /** One cell of an SLO table: a number > 0, or undefined for `N/A`; anything else is an error naming file, line and column. */
@@ -64,7 +69,8 @@ function cell(file: string, line: number, col: number, raw: string | undefined):
   if (raw === undefined) throw new Error(`${file}:${line}: expected a column ${col + 1}, the line is shorter`);
   if (raw === 'N/A') return undefined;
   const v = Number(raw);
-  if (!(raw !== '' && Number.isFinite(v) && v > 0)) throw new Error(`${file}:${line} column ${col + 1}: expected a number > 0 or N/A, got ${JSON.stringify(raw)}`);
+  if (!(raw !== '' && Number.isFinite(v) && v > 0))
+    throw new Error(`${file}:${line} column ${col + 1}: expected a number > 0 or N/A, got ${JSON.stringify(raw)}`);
   return v;
 }
 
@@ -74,7 +80,8 @@ export function deploymentGpus(text: string, file: string): number {
   const head = rows[0] ?? [];
   const node = head.indexOf('Num instance');
   const gpu = head.indexOf('Num GPU');
-  if (node < 0 || gpu < 0) throw new Error(`${file}:1: expected columns "Num instance" and "Num GPU", got ${JSON.stringify(head.join(','))}`);
+  if (node < 0 || gpu < 0)
+    throw new Error(`${file}:1: expected columns "Num instance" and "Num GPU", got ${JSON.stringify(head.join(','))}`);
   const seen = new Set<string>();
   rows.slice(1).forEach((r, i) => {
     if (r[node] === undefined || r[gpu] === undefined || !/^\d+$/.test(r[node]) || !/^\d+$/.test(r[gpu])) {
@@ -87,21 +94,30 @@ export function deploymentGpus(text: string, file: string): number {
 
 /** Reads the artifact's scenarios from `dir` (see the file comment); throws naming the file and line on a malformed table. */
 export function readArtifact(dir: string): ParvaArtifact {
-  const models = readdirSync(join(dir, 'prof_data')).filter((f) => f.endsWith('.csv')).sort(byBytes).map((f) => f.slice(0, -4));
+  const models = readdirSync(join(dir, 'prof_data'))
+    .filter((f) => f.endsWith('.csv'))
+    .sort(byBytes)
+    .map((f) => f.slice(0, -4));
   const rateFile = join(dir, 'SLO/SLO_req_rate.csv');
   const latFile = join(dir, 'SLO/SLO_latency.csv');
   const rates = csvRows(readFileSync(rateFile, 'utf8'));
   const lats = csvRows(readFileSync(latFile, 'utf8'));
-  if (rates.length !== lats.length) throw new Error(`${rateFile} has ${rates.length} scenario lines, ${latFile} ${lats.length}; expected the same`);
+  if (rates.length !== lats.length)
+    throw new Error(`${rateFile} has ${rates.length} scenario lines, ${latFile} ${lats.length}; expected the same`);
   const scenarios = rates.map((row, s): ParvaScenario => {
-    for (const [file, r] of [[rateFile, row], [latFile, lats[s]]] as const) {
-      if (r.length !== models.length) throw new Error(`${file}:${s + 1}: expected ${models.length} columns (one per prof_data/*.csv), got ${r.length}`);
+    for (const [file, r] of [
+      [rateFile, row],
+      [latFile, lats[s]],
+    ] as const) {
+      if (r.length !== models.length)
+        throw new Error(`${file}:${s + 1}: expected ${models.length} columns (one per prof_data/*.csv), got ${r.length}`);
     }
     const out: { name: string; rps: number; latencySloMs: number }[] = [];
     models.forEach((name, i) => {
       const rps = cell(rateFile, s + 1, i, row[i]);
       const slo = cell(latFile, s + 1, i, lats[s][i]);
-      if ((rps === undefined) !== (slo === undefined)) throw new Error(`${rateFile} / ${latFile} line ${s + 1}, ${name}: N/A in one table only`);
+      if ((rps === undefined) !== (slo === undefined))
+        throw new Error(`${rateFile} / ${latFile} line ${s + 1}, ${name}: N/A in one table only`);
       if (rps !== undefined && slo !== undefined) out.push({ name, rps, latencySloMs: slo });
     });
     const deploy = join(dir, `deployment/SLO${s + 1}/SLO${s + 1}_ParvaGPU_deploy.csv`);

@@ -18,7 +18,14 @@ const c1 = process.cpuUsage(c0);
 const p = plan(fleet);
 const t2 = process.hrtime.bigint();
 const c = process.cpuUsage(c0);
-console.log(JSON.stringify({
-  parseMs: Math.round(Number(t1 - t0) / 1e6), parseCpuMs: Math.round((c1.user + c1.system) / 1000), planMs: Math.round(Number(t2 - t1) / 1e6), cpuMs: Math.round((c.user + c.system) / 1000),
-  gpus: p.summary.gpuCount, tight: p.summary.tightBound?.gpus, peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
-}));
+console.log(
+  JSON.stringify({
+    parseMs: Math.round(Number(t1 - t0) / 1e6),
+    parseCpuMs: Math.round((c1.user + c1.system) / 1000),
+    planMs: Math.round(Number(t2 - t1) / 1e6),
+    cpuMs: Math.round((c.user + c.system) / 1000),
+    gpus: p.summary.gpuCount,
+    tight: p.summary.tightBound?.gpus,
+    peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+  }),
+);

@@ -13,7 +13,12 @@ const FILES = ['test/planner-properties.test.ts', 'test/planner-migration-proper
 
 interface JestJson {
   numFailedTests: number;
-  testResults: { name: string; startTime: number; endTime: number; assertionResults: { fullName: string; status: string; duration: number | null }[] }[];
+  testResults: {
+    name: string;
+    startTime: number;
+    endTime: number;
+    assertionResults: { fullName: string; status: string; duration: number | null }[];
+  }[];
 }
 
 export async function run(): Promise<void> {
@@ -22,13 +27,17 @@ export async function run(): Promise<void> {
     const out = join(dir, 'jest.json');
     const started = process.hrtime.bigint();
     const r = spawnSync(process.execPath, [require.resolve('jest/bin/jest'), '--json', '--outputFile', out, '--silent', ...FILES], {
-      cwd: REPO, encoding: 'utf8', env: { ...process.env, GPUFLEET_PROPERTY_RUNS: 'full', GPUFLEET_TEST_CPU: '1' }, maxBuffer: 64 * 1024 * 1024,
+      cwd: REPO,
+      encoding: 'utf8',
+      env: { ...process.env, GPUFLEET_PROPERTY_RUNS: 'full', GPUFLEET_TEST_CPU: '1' },
+      maxBuffer: 64 * 1024 * 1024,
     });
     const wall = Number(process.hrtime.bigint() - started) / 1e9;
     const result = JSON.parse(readFileSync(out, 'utf8')) as JestJson;
     for (const file of result.testResults) {
       console.log(`${relative(REPO, file.name)} (${((file.endTime - file.startTime) / 1000).toFixed(1)} s)`);
-      for (const t of file.assertionResults) console.log(`  ${t.status.padEnd(6)} ${((t.duration ?? 0) / 1000).toFixed(1).padStart(6)} s  ${t.fullName}`);
+      for (const t of file.assertionResults)
+        console.log(`  ${t.status.padEnd(6)} ${((t.duration ?? 0) / 1000).toFixed(1).padStart(6)} s  ${t.fullName}`);
     }
     // the summary reporter's CPU lines (stderr)
     for (const line of r.stderr.split('\n').filter((l) => /^CPU time|^ +[\d.]+ s {2}test\//.test(l))) console.log(line);

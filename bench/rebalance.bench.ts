@@ -21,7 +21,6 @@ import { mapOntoRunning } from '../constructs/planner/replan';
 import { loadParva, syntheticFamily, zipfFleet } from './planner.bench';
 import { mulberry32 as rng } from '../constructs/planner/random';
 
-
 function table(rows: (string | number)[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
   return rows.map((r) => r.map((c, i) => String(c).padStart(widths[i])).join('  ')).join('\n');
@@ -43,7 +42,15 @@ function perturb(fleet: Fleet, fraction: number, change: number, seed: number, o
   return { fleet: { ...fleet, models }, changed };
 }
 
-function scenario(name: string, before: Fleet, after: Fleet, changed: Set<string>, running: Plan, options: ReplanOptions | 'scratch', path: string): (string | number)[] {
+function scenario(
+  name: string,
+  before: Fleet,
+  after: Fleet,
+  changed: Set<string>,
+  running: Plan,
+  options: ReplanOptions | 'scratch',
+  path: string,
+): (string | number)[] {
   const t0 = process.hrtime.bigint();
   // 'scratch': what a plan from scratch costs to reach, mapped onto the running nodes and re-cut in place
   const r = options === 'scratch' ? scratch(after, running) : replan(after, running, options);
@@ -53,10 +60,26 @@ function scenario(name: string, before: Fleet, after: Fleet, changed: Set<string
   const problems = [...verifyPlan(after, r.plan), ...checkMigration(after, running, r.plan, m)];
   const s = m.summary;
   const outside = r.changes.modelsMoved.filter((x) => !changed.has(x)).length;
-  return [name, path, before.models.length, changed.size, r.basis, s.modelsMoved, outside, s.serversStarted, s.serversStopped, s.gpusRecut,
-    `${s.gpusBefore}->${s.gpusAfter}`, s.extraGpus, s.steps, s.minHeadroom.toFixed(3),
+  return [
+    name,
+    path,
+    before.models.length,
+    changed.size,
+    r.basis,
+    s.modelsMoved,
+    outside,
+    s.serversStarted,
+    s.serversStopped,
+    s.gpusRecut,
+    `${s.gpusBefore}->${s.gpusAfter}`,
+    s.extraGpus,
+    s.steps,
+    s.minHeadroom.toFixed(3),
     `${r.changes.costPerHourBefore.toFixed(2)}->${r.changes.costPerHourAfter.toFixed(2)}`,
-    problems.length === 0 ? 'yes' : `NO (${problems.length})`, (Number(t1 - t0) / 1e6).toFixed(0), (Number(t2 - t1) / 1e6).toFixed(0)];
+    problems.length === 0 ? 'yes' : `NO (${problems.length})`,
+    (Number(t1 - t0) / 1e6).toFixed(0),
+    (Number(t2 - t1) / 1e6).toFixed(0),
+  ];
 }
 
 function scratch(after: Fleet, running: Plan): { plan: Plan; basis: string; changes: ReturnType<typeof diffPlans> } {
@@ -65,13 +88,38 @@ function scratch(after: Fleet, running: Plan): { plan: Plan; basis: string; chan
 }
 
 export async function run(): Promise<void> {
-  const rows: (string | number)[][] = [['scenario', 'path', 'models', 'changed', 'basis', 'moved', 'moved-unchanged', 'started', 'stopped', 're-cut GPUs',
-    'GPUs', 'extra GPUs', 'steps', 'min headroom', 'cost/h', 'checked', 'replan ms', 'migration ms']];
+  const rows: (string | number)[][] = [
+    [
+      'scenario',
+      'path',
+      'models',
+      'changed',
+      'basis',
+      'moved',
+      'moved-unchanged',
+      'started',
+      'stopped',
+      're-cut GPUs',
+      'GPUs',
+      'extra GPUs',
+      'steps',
+      'min headroom',
+      'cost/h',
+      'checked',
+      'replan ms',
+      'migration ms',
+    ],
+  ];
   const cases: { name: string; before: Fleet; after: Fleet; changed: Set<string> }[] = [];
 
   const longTail = parseFleet(readFileSync(join(__dirname, '../examples/long-tail.fleet.yaml'), 'utf8'), 'long-tail.fleet.yaml');
   const grown = new Set(['fraud-scorer', 'query-encoder']);
-  cases.push({ name: 'long-tail 2 models x3', before: longTail, after: { ...longTail, models: longTail.models.map((m) => (grown.has(m.name) ? { ...m, rps: m.rps * 3 } : m)) }, changed: grown });
+  cases.push({
+    name: 'long-tail 2 models x3',
+    before: longTail,
+    after: { ...longTail, models: longTail.models.map((m) => (grown.has(m.name) ? { ...m, rps: m.rps * 3 } : m)) },
+    changed: grown,
+  });
 
   const parva = loadParva();
   const zipf = zipfFleet(300, 0.9, parva ?? syntheticFamily(), 307, 100);
@@ -83,13 +131,33 @@ export async function run(): Promise<void> {
   for (const c of cases) {
     const running = plan(c.before);
     rows.push(scenario(c.name, c.before, c.after, c.changed, running, {}, 'karpenter'));
-    rows.push(scenario(c.name, c.before, c.after, c.changed, running, { movedModelPrice: 0, recutGpuPrice: 0, recut: 'in-place' }, 'in-place, moves free'));
+    rows.push(
+      scenario(
+        c.name,
+        c.before,
+        c.after,
+        c.changed,
+        running,
+        { movedModelPrice: 0, recutGpuPrice: 0, recut: 'in-place' },
+        'in-place, moves free',
+      ),
+    );
     rows.push(scenario(c.name, c.before, c.after, c.changed, running, 'scratch', 'from scratch, in place'));
   }
-  console.log(`\nrebalance — 300-model fleet: Zipf alpha 0.9 on A100-80GB, ${parva ? 'ParvaGPU profiles (../shared)' : 'SYNTHETIC profiles (../shared absent)'}; changes seeded`);
+  console.log(
+    `\nrebalance — 300-model fleet: Zipf alpha 0.9 on A100-80GB, ${parva ? 'ParvaGPU profiles (../shared)' : 'SYNTHETIC profiles (../shared absent)'}; changes seeded`,
+  );
   console.log(table(rows));
-  console.log('from scratch: plan() of the new fleet mapped onto the running nodes (what re-planning from scratch costs to apply), for comparison');
-  console.log('moved: models whose traffic goes to a server they did not run on; moved-unchanged: of those, models whose demand did not change');
-  console.log('extra GPUs: GPUs held at the peak of the migration beyond max(before, after) (temporary nodes, overlap of old and new nodes)');
-  console.log('min headroom: lowest capacity / what a model must keep, over all steps and models (>= 1: never below); checked: verifyPlan + checkMigration');
+  console.log(
+    'from scratch: plan() of the new fleet mapped onto the running nodes (what re-planning from scratch costs to apply), for comparison',
+  );
+  console.log(
+    'moved: models whose traffic goes to a server they did not run on; moved-unchanged: of those, models whose demand did not change',
+  );
+  console.log(
+    'extra GPUs: GPUs held at the peak of the migration beyond max(before, after) (temporary nodes, overlap of old and new nodes)',
+  );
+  console.log(
+    'min headroom: lowest capacity / what a model must keep, over all steps and models (>= 1: never below); checked: verifyPlan + checkMigration',
+  );
 }

@@ -15,9 +15,14 @@ function measure(build: () => App): void {
   const yaml = build().synthYaml();
   const objects = yaml.split(/^apiVersion:/m).length - 1;
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  console.log(JSON.stringify({
-    ms: Math.round(ms), objects, rssBeforeMiB: Math.round(before / 1048576), peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
-  }));
+  console.log(
+    JSON.stringify({
+      ms: Math.round(ms),
+      objects,
+      rssBeforeMiB: Math.round(before / 1048576),
+      peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+    }),
+  );
 }
 
 const [mode, a, b] = process.argv.slice(2);
@@ -30,7 +35,9 @@ if (mode === 'floor') {
     for (let i = 0; i < n; i++) {
       const d = new kplus.Deployment(cs[i % charts], `model-${i}`, {
         replicas: 1,
-        containers: [{ image: 'nvcr.io/nvidia/tritonserver:25.08-py3', ports: [{ number: 8000 }], securityContext: { ensureNonRoot: false } }],
+        containers: [
+          { image: 'nvcr.io/nvidia/tritonserver:25.08-py3', ports: [{ number: 8000 }], securityContext: { ensureNonRoot: false } },
+        ],
       });
       d.exposeViaService({ ports: [{ port: 8000 }] });
     }
@@ -48,7 +55,8 @@ if (mode === 'floor') {
     const app = new App();
     const chart = new Chart(app, 'planned-platform');
     ServingPlatform.fromPlan(chart, 'Platform', {
-      fleet, plan,
+      fleet,
+      plan,
       cluster: { name: 'gpufleet', nodeRole: 'KarpenterNodeRole-gpufleet' },
       repository: ModelRepository.s3({ bucket: 'gpufleet-models', prefix: fleet.name, region: 'us-east-1' }),
       scaling: { kind: 'keda', maxReplicas: 1 },

@@ -39,7 +39,14 @@ async function drive(base: string, clients: number, total: number, path: (i: num
     new Promise((resolve) => {
       const t0 = process.hrtime.bigint();
       const req = http.request(
-        { host: u.hostname, port: u.port, method: 'POST', path: path(i), agent, headers: { 'content-type': 'application/json', 'content-length': body.length } },
+        {
+          host: u.hostname,
+          port: u.port,
+          method: 'POST',
+          path: path(i),
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': body.length },
+        },
         (res) => {
           res.on('data', () => undefined);
           res.on('end', () => {
@@ -95,7 +102,11 @@ const pad = (s: string, n: number): string => s.padStart(n);
 export async function overhead(): Promise<string[]> {
   const standin = await startStandin({ memoryGiB: 80, models: { resnet50: 1 }, loaded: ['resnet50'] });
   const router = await startRouter(
-    { listen: '127.0.0.1:0', backends: [{ name: 'triton-0', url: standin.url, memoryGiB: 80 }], models: [{ name: 'resnet50', memoryGiB: 1 }] },
+    {
+      listen: '127.0.0.1:0',
+      backends: [{ name: 'triton-0', url: standin.url, memoryGiB: 80 }],
+      models: [{ name: 'resnet50', memoryGiB: 1 }],
+    },
     ['--log-level', 'warn'],
   );
   await waitFor('router ready', async () => (await request(router.url, 'GET', '/v2/health/ready')).status === 200, 30000);
@@ -106,12 +117,21 @@ export async function overhead(): Promise<string[]> {
   await drive(router.url, 8, 2000, p);
   const results: Record<string, RunResult> = {};
   const cpuMs: Record<string, { standin: number; router: number; client: number }> = {};
-  for (const [clients, total] of [[1, 3000], [64, 6000]] as const) {
+  for (const [clients, total] of [
+    [1, 3000],
+    [64, 6000],
+  ] as const) {
     // alternate four rounds per path to spread background noise over both
     const runs: Record<string, RunResult[]> = { direct: [], router: [] };
-    const cpu: Record<string, { standin: number; router: number; client: number }> = { direct: { standin: 0, router: 0, client: 0 }, router: { standin: 0, router: 0, client: 0 } };
+    const cpu: Record<string, { standin: number; router: number; client: number }> = {
+      direct: { standin: 0, router: 0, client: 0 },
+      router: { standin: 0, router: 0, client: 0 },
+    };
     for (let round = 0; round < 4; round++) {
-      for (const [path, url] of [['direct', standin.url], ['router', router.url]] as const) {
+      for (const [path, url] of [
+        ['direct', standin.url],
+        ['router', router.url],
+      ] as const) {
         const s0 = procCpuMs(standin.child.pid);
         const r0 = procCpuMs(router.child.pid);
         const c0 = process.cpuUsage();
@@ -133,13 +153,17 @@ export async function overhead(): Promise<string[]> {
     cpuMs[`router-${clients}`] = cpu.router;
   }
   rows.push('overhead: infer through the router vs straight to the stand-in (loopback, stand-in answers at once)');
-  rows.push(`${'clients'.padEnd(8)} ${'path'.padEnd(7)} ${pad('requests', 8)} ${pad('p50 ms', 8)} ${pad('p99 ms', 8)} ${pad('req/s', 8)} ${pad('errors', 6)}   CPU µs/request: client stand-in router`);
+  rows.push(
+    `${'clients'.padEnd(8)} ${'path'.padEnd(7)} ${pad('requests', 8)} ${pad('p50 ms', 8)} ${pad('p99 ms', 8)} ${pad('req/s', 8)} ${pad('errors', 6)}   CPU µs/request: client stand-in router`,
+  );
   for (const clients of [1, 64]) {
     for (const path of ['direct', 'router']) {
       const r = results[`${path}-${clients}`];
       const c = cpuMs[`${path}-${clients}`];
       const us = (ms: number): string => (Number.isNaN(ms) ? '-' : f((ms * 1000) / r.latenciesMs.length, 0));
-      rows.push(`${String(clients).padEnd(8)} ${path.padEnd(7)} ${pad(String(r.latenciesMs.length), 8)} ${pad(f(quantile(r.latenciesMs, 0.5), 3), 8)} ${pad(f(quantile(r.latenciesMs, 0.99), 3), 8)} ${pad(f(r.latenciesMs.length / r.seconds, 0), 8)} ${pad(String(r.errors), 6)}   ${pad(us(c.client), 22)} ${pad(us(c.standin), 8)} ${pad(path === 'router' ? us(c.router) : '-', 6)}`);
+      rows.push(
+        `${String(clients).padEnd(8)} ${path.padEnd(7)} ${pad(String(r.latenciesMs.length), 8)} ${pad(f(quantile(r.latenciesMs, 0.5), 3), 8)} ${pad(f(quantile(r.latenciesMs, 0.99), 3), 8)} ${pad(f(r.latenciesMs.length / r.seconds, 0), 8)} ${pad(String(r.errors), 6)}   ${pad(us(c.client), 22)} ${pad(us(c.standin), 8)} ${pad(path === 'router' ? us(c.router) : '-', 6)}`,
+      );
     }
   }
   const d1 = results['direct-1'];
@@ -149,21 +173,32 @@ export async function overhead(): Promise<string[]> {
   const addedP50 = quantile(r1.latenciesMs, 0.5) - quantile(d1.latenciesMs, 0.5);
   const addedP99 = quantile(r1.latenciesMs, 0.99) - quantile(d1.latenciesMs, 0.99);
   const ratio = r64.latenciesMs.length / r64.seconds / (d64.latenciesMs.length / d64.seconds);
-  rows.push(`added latency at 1 client: p50 ${f(addedP50, 3)} ms (target < 1 ms: ${addedP50 < 1 ? 'met' : 'NOT met'}), p99 ${f(addedP99, 3)} ms`);
+  rows.push(
+    `added latency at 1 client: p50 ${f(addedP50, 3)} ms (target < 1 ms: ${addedP50 < 1 ? 'met' : 'NOT met'}), p99 ${f(addedP99, 3)} ms`,
+  );
   rows.push(`throughput at 64 clients: router ${f(ratio * 100, 0)}% of direct (target >= 50%: ${ratio >= 0.5 ? 'met' : 'NOT met'})`);
   const c64 = cpuMs['router-64'];
   const perReq = (ms: number): number => (ms * 1000) / r64.latenciesMs.length;
   // on two idle cores: each single-threaded process is capped at one core, and the processes of a path share two
   const d64c = cpuMs['direct-64'];
   const directCap = 1 / Math.max(perReq(d64c.client), perReq(d64c.standin), (perReq(d64c.client) + perReq(d64c.standin)) / 2);
-  const routerCap = 1 / Math.max(perReq(c64.client), perReq(c64.standin), perReq(c64.router), (perReq(c64.client) + perReq(c64.standin) + perReq(c64.router)) / 2);
+  const routerCap =
+    1 /
+    Math.max(
+      perReq(c64.client),
+      perReq(c64.standin),
+      perReq(c64.router),
+      (perReq(c64.client) + perReq(c64.standin) + perReq(c64.router)) / 2,
+    );
   const bound = routerCap / directCap;
-  if (!Number.isNaN(bound)) rows.push(`  (CPU per request above: on two idle cores the router path could reach ${f(Math.min(bound, 1) * 100, 0)}% of direct; the rest is contention)`);
+  if (!Number.isNaN(bound))
+    rows.push(
+      `  (CPU per request above: on two idle cores the router path could reach ${f(Math.min(bound, 1) * 100, 0)}% of direct; the rest is contention)`,
+    );
   await router.kill('SIGTERM');
   await standin.kill();
   return rows;
 }
-
 
 function zipfTrace(models: number, length: number, seed: number): number[] {
   const r = rng(seed);
@@ -238,7 +273,11 @@ export async function zipf(label: string, gbps: number, requests: number): Promi
   const mean = sizes.reduce((s, x) => s + x, 0) / MODELS;
   const budgetGiB = Math.round(((20 * mean) / BACKENDS) * 16) / 16; // room for 20 average models in all
   const repo = Object.fromEntries(names.map((n, i) => [n, sizes[i]]));
-  const standins = await Promise.all(Array.from({ length: BACKENDS }, () => startStandin({ memoryGiB: budgetGiB, models: repo, loadGBps: gbps, loadDelayMs: 2, inferDelayMs: 2 })));
+  const standins = await Promise.all(
+    Array.from({ length: BACKENDS }, () =>
+      startStandin({ memoryGiB: budgetGiB, models: repo, loadGBps: gbps, loadDelayMs: 2, inferDelayMs: 2 }),
+    ),
+  );
   const router = await startRouter(
     {
       listen: '127.0.0.1:0',
@@ -251,18 +290,34 @@ export async function zipf(label: string, gbps: number, requests: number): Promi
   );
   await waitFor('router ready', async () => (await request(router.url, 'GET', '/v2/health/ready')).status === 200, 30000);
   const trace = zipfTrace(MODELS, requests + 300, 11);
-  const path = (off: number) => (i: number): string => `/v2/models/${names[trace[off + i]]}/infer`;
+  const path =
+    (off: number) =>
+    (i: number): string =>
+      `/v2/models/${names[trace[off + i]]}/infer`;
   await drive(router.url, 16, 300, path(0)); // warm the cache: steady state, not cold start
-  const [h0, m0, l0] = await Promise.all(['gpufleet_router_cache_hits_total', 'gpufleet_router_cache_misses_total', 'gpufleet_router_model_loads_total'].map((n) => metric(router.url, n)));
+  const [h0, m0, l0] = await Promise.all(
+    ['gpufleet_router_cache_hits_total', 'gpufleet_router_cache_misses_total', 'gpufleet_router_model_loads_total'].map((n) =>
+      metric(router.url, n),
+    ),
+  );
   const res = await drive(router.url, 16, requests, path(300));
-  const [h1, m1, l1] = await Promise.all(['gpufleet_router_cache_hits_total', 'gpufleet_router_cache_misses_total', 'gpufleet_router_model_loads_total'].map((n) => metric(router.url, n)));
+  const [h1, m1, l1] = await Promise.all(
+    ['gpufleet_router_cache_hits_total', 'gpufleet_router_cache_misses_total', 'gpufleet_router_model_loads_total'].map((n) =>
+      metric(router.url, n),
+    ),
+  );
   await router.kill('SIGTERM');
   await Promise.all(standins.map((s: Proc) => s.kill()));
   const hits = h1 - h0;
   const misses = m1 - m0;
   const loads = l1 - l0;
   const loadMs = ((mean * GIB) / (gbps * 1e9)) * 1000;
-  const lru = lruLoadsPer1000(trace, 300, sizes, standins.map(() => budgetGiB));
+  const lru = lruLoadsPer1000(
+    trace,
+    300,
+    sizes,
+    standins.map(() => budgetGiB),
+  );
   return `${label.padEnd(9)} ${pad(f(loadMs, 0), 8)} ${pad(String(requests), 8)} ${pad(f((hits / (hits + misses)) * 100, 1) + '%', 8)} ${pad(f((loads / requests) * 1000, 0), 9)} ${pad(f(lru, 0), 9)} ${pad(f(quantile(res.latenciesMs, 0.5), 1), 8)} ${pad(f(quantile(res.latenciesMs, 0.99), 0), 8)} ${pad(f(requests / res.seconds, 0), 7)} ${pad(String(res.errors), 6)}`;
 }
 
@@ -270,8 +325,12 @@ export async function run(): Promise<void> {
   try {
     for (const line of await overhead()) console.log(line);
     console.log('');
-    console.log('cache: Zipf(1.0) over 200 models (0.25-1.5 GiB), 2 backends with room for 20 average models, 16 clients, after 300 warm-up requests');
-    console.log(`${'copy'.padEnd(9)} ${pad('load ms', 8)} ${pad('requests', 8)} ${pad('hit rate', 8)} ${pad('loads/1k', 9)} ${pad('LRU sim', 9)} ${pad('p50 ms', 8)} ${pad('p99 ms', 8)} ${pad('req/s', 7)} ${pad('errors', 6)}`);
+    console.log(
+      'cache: Zipf(1.0) over 200 models (0.25-1.5 GiB), 2 backends with room for 20 average models, 16 clients, after 300 warm-up requests',
+    );
+    console.log(
+      `${'copy'.padEnd(9)} ${pad('load ms', 8)} ${pad('requests', 8)} ${pad('hit rate', 8)} ${pad('loads/1k', 9)} ${pad('LRU sim', 9)} ${pad('p50 ms', 8)} ${pad('p99 ms', 8)} ${pad('req/s', 7)} ${pad('errors', 6)}`,
+    );
     console.log(await zipf('pinned', PINNED_GBPS, 3000));
     console.log(await zipf('pageable', PAGEABLE_GBPS, 1000));
     console.log('hit rate: requests that found their model loaded (a request arriving while its model loads counts as a miss);');

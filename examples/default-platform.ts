@@ -41,10 +41,19 @@ const vision: Team = {
   ],
   pools: [
     {
-      name: 'vision-1g', slice: '1g.10gb', models: ['resnet50', 'mobilenet-v3', 'efficientnet-b0'], replicas: 4,
+      name: 'vision-1g',
+      slice: '1g.10gb',
+      models: ['resnet50', 'mobilenet-v3', 'efficientnet-b0'],
+      replicas: 4,
       scaling: { kind: 'keda', minReplicas: 2, maxReplicas: 8 },
     },
-    { name: 'vision-2g', slice: '2g.20gb', models: ['densenet121', 'yolov8m'], replicas: 2, scaling: { kind: 'keda', minReplicas: 1, maxReplicas: 4 } },
+    {
+      name: 'vision-2g',
+      slice: '2g.20gb',
+      models: ['densenet121', 'yolov8m'],
+      replicas: 2,
+      scaling: { kind: 'keda', minReplicas: 1, maxReplicas: 4 },
+    },
     { name: 'vision-3g', slice: '3g.40gb', models: ['vit-base'], replicas: 1, scaling: { kind: 'keda', minReplicas: 1, maxReplicas: 2 } },
   ],
 };
@@ -61,14 +70,35 @@ const search: Team = {
     { name: 'xlm-roberta', platform: 'onnxruntime_onnx', maxBatchSize: 16, latencySloMs: 300, memoryGiB: 2.2 },
   ],
   pools: [
-    { name: 'search-1g', slice: '1g.10gb', models: ['distilbert', 'minilm-l6'], replicas: 2, scaling: { kind: 'hpa', minReplicas: 2, maxReplicas: 6 } },
-    { name: 'search-3g', slice: '3g.40gb', models: ['bert-base', 'roberta-base'], replicas: 2, scaling: { kind: 'hpa', minReplicas: 2, maxReplicas: 4 } },
+    {
+      name: 'search-1g',
+      slice: '1g.10gb',
+      models: ['distilbert', 'minilm-l6'],
+      replicas: 2,
+      scaling: { kind: 'hpa', minReplicas: 2, maxReplicas: 6 },
+    },
+    {
+      name: 'search-3g',
+      slice: '3g.40gb',
+      models: ['bert-base', 'roberta-base'],
+      replicas: 2,
+      scaling: { kind: 'hpa', minReplicas: 2, maxReplicas: 4 },
+    },
     {
       // Rarely used models: a cache pool behind the search team's model router, scaled to zero when idle and woken by
       // the demand the router itself counts (requests answered or refused while the pool is at zero, and requests
       // waiting for a load), which the platform's ServiceMonitor on the router scrapes.
-      name: 'search-cold', slice: '1g.10gb', models: ['t5-small', 'xlm-roberta'], replicas: 1, cache: true,
-      scaling: { kind: 'keda', minReplicas: 0, maxReplicas: 2, wake: { query: routerWakeQuery(['t5-small', 'xlm-roberta']), threshold: 20 } },
+      name: 'search-cold',
+      slice: '1g.10gb',
+      models: ['t5-small', 'xlm-roberta'],
+      replicas: 1,
+      cache: true,
+      scaling: {
+        kind: 'keda',
+        minReplicas: 0,
+        maxReplicas: 2,
+        wake: { query: routerWakeQuery(['t5-small', 'xlm-roberta']), threshold: 20 },
+      },
     },
   ],
 };
@@ -82,9 +112,20 @@ const assistant: Team = {
     { name: 'bge-small', platform: 'onnxruntime_onnx', maxBatchSize: 32, preferredBatchSizes: [16], latencySloMs: 50 },
   ],
   pools: [
-    { name: 'assistant-llm', slice: 'whole', nodePool: 'h100-whole', models: ['llama-2-7b-chat'], replicas: 2, scaling: { kind: 'keda', minReplicas: 1, maxReplicas: 3 } },
     {
-      name: 'assistant-embed', slice: 'whole', nodePool: 'l4-shared', models: ['bge-small'], replicas: 2,
+      name: 'assistant-llm',
+      slice: 'whole',
+      nodePool: 'h100-whole',
+      models: ['llama-2-7b-chat'],
+      replicas: 2,
+      scaling: { kind: 'keda', minReplicas: 1, maxReplicas: 3 },
+    },
+    {
+      name: 'assistant-embed',
+      slice: 'whole',
+      nodePool: 'l4-shared',
+      models: ['bge-small'],
+      replicas: 2,
       scaling: { kind: 'hpa', minReplicas: 2, maxReplicas: 4 },
     },
   ],
@@ -95,7 +136,11 @@ function reverse(team: Team): Team {
 }
 
 /** Builds the default platform into a new chart `id` of `scope`. */
-export function buildDefaultPlatform(scope: Construct, id: string = 'default-platform', options: DefaultPlatformOptions = {}): { chart: Chart; platform: ServingPlatform } {
+export function buildDefaultPlatform(
+  scope: Construct,
+  id: string = 'default-platform',
+  options: DefaultPlatformOptions = {},
+): { chart: Chart; platform: ServingPlatform } {
   const { clusterName = 'gpufleet', nodeRole = 'KarpenterNodeRole-gpufleet', reversed = false, ...chartProps } = options;
   const chart = new Chart(scope, id, chartProps);
   const teams = reversed ? [assistant, search, vision].map(reverse) : [vision, search, assistant];
@@ -113,12 +158,14 @@ export function buildDefaultPlatform(scope: Construct, id: string = 'default-pla
       { name: 'h100-whole', gpuType: 'H100-80GB', instanceType: 'p5.48xlarge' },
       { name: 'l4-shared', gpuType: 'L4', instanceType: 'g6.xlarge', timeSlicing: 4 },
     )
-    .repository(ModelRepository.s3({
-      bucket: 'gpufleet-models',
-      prefix: 'prod',
-      region: 'us-east-1',
-      roleArn: 'arn:aws:iam::123456789012:role/gpufleet-model-reader',
-    }))
+    .repository(
+      ModelRepository.s3({
+        bucket: 'gpufleet-models',
+        prefix: 'prod',
+        region: 'us-east-1',
+        roleArn: 'arn:aws:iam::123456789012:role/gpufleet-model-reader',
+      }),
+    )
     .routes({ hostnames: ['inference.example.com'] })
     // prerequisites: the defaults (Karpenter with the NodeOverlay gate, Prometheus operator, prometheus-adapter, KEDA,
     // a Gateway API implementation, Flux); the cold tier wakes on the router's own request counters
@@ -134,7 +181,10 @@ export function main(outdir: string = path.join('dist', 'default-platform')): st
   app.synth();
   const configs = ModelRepository.writeAllConfigs(app, app.outdir);
   return [
-    ...[...platform.pools.values()].map(({ pool, owner, maxReplicas }) => `team ${owner}: pool ${pool.name} (${pool.gpuResource}) serves ${pool.models.join(', ')}, up to ${maxReplicas} replicas`),
+    ...[...platform.pools.values()].map(
+      ({ pool, owner, maxReplicas }) =>
+        `team ${owner}: pool ${pool.name} (${pool.gpuResource}) serves ${pool.models.join(', ')}, up to ${maxReplicas} replicas`,
+    ),
     `wrote ${path.join(outdir, 'default-platform.k8s.yaml')} and ${configs.length} config.pbtxt under ${path.join(outdir, 'model-repository')}`,
   ];
 }

@@ -40,7 +40,11 @@ export interface GpuInfrastructure {
 }
 
 /** Builds the example GPU infrastructure into a new chart `id` of `scope`. */
-export function buildGpuInfrastructure(scope: Construct, id: string = 'gpu-infrastructure', options: GpuInfrastructureOptions = {}): GpuInfrastructure {
+export function buildGpuInfrastructure(
+  scope: Construct,
+  id: string = 'gpu-infrastructure',
+  options: GpuInfrastructureOptions = {},
+): GpuInfrastructure {
   const { clusterName = 'gpufleet', nodeRole = 'KarpenterNodeRole-gpufleet', reverseLayouts = false, ...chartProps } = options;
   const chart = new Chart(scope, id, chartProps);
 
@@ -80,11 +84,16 @@ export function main(outdir: string = path.join('dist', 'gpu-infrastructure')): 
   const infra = buildGpuInfrastructure(app);
   const objects = infra.chart.toJson();
   app.synth();
-  const describePool = (p: GpuNodePool) => `${p.name}: ${p.instanceTypes.map((t) => t.name).join(', ')} (${p.gpuType}), `
-    + `${p.layout ? `MIG layout ${p.layout.name}` : p.labels[DEVICE_PLUGIN_CONFIG_LABEL] ? `whole GPUs shared by device-plugin config ${p.labels[DEVICE_PLUGIN_CONFIG_LABEL]}` : 'whole GPUs'}, `
-    + `at most ${p.maxNodes} nodes`;
+  const describePool = (p: GpuNodePool) =>
+    `${p.name}: ${p.instanceTypes.map((t) => t.name).join(', ')} (${p.gpuType}), ` +
+    `${p.layout ? `MIG layout ${p.layout.name}` : p.labels[DEVICE_PLUGIN_CONFIG_LABEL] ? `whole GPUs shared by device-plugin config ${p.labels[DEVICE_PLUGIN_CONFIG_LABEL]}` : 'whole GPUs'}, ` +
+    `at most ${p.maxNodes} nodes`;
   // largest slices first, as operators read layouts
-  const slices = (l: MigLayout) => Object.entries(l.profileCounts()[0] ?? {}).sort(([a], [b]) => parseInt(b, 10) - parseInt(a, 10)).map(([k, n]) => `${n} x ${k}`).join(' + ');
+  const slices = (l: MigLayout) =>
+    Object.entries(l.profileCounts()[0] ?? {})
+      .sort(([a], [b]) => parseInt(b, 10) - parseInt(a, 10))
+      .map(([k, n]) => `${n} x ${k}`)
+      .join(' + ');
   return [
     `GPU operator in namespace ${infra.operator.namespace}, MIG layouts: ${infra.layouts.map((l) => `${l.name} (${slices(l)})`).join(', ')}`,
     `node pool ${describePool(infra.h100Pool)}`,

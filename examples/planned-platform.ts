@@ -27,7 +27,11 @@ export interface PlannedPlatformOptions extends ChartProps {
 }
 
 /** Plans the fleet file and renders the plan into a new chart `id` of `scope`. */
-export function buildPlannedPlatform(scope: Construct, id: string = 'planned-platform', options: PlannedPlatformOptions = {}): { chart: Chart; platform: ServingPlatform; plan: Plan } {
+export function buildPlannedPlatform(
+  scope: Construct,
+  id: string = 'planned-platform',
+  options: PlannedPlatformOptions = {},
+): { chart: Chart; platform: ServingPlatform; plan: Plan } {
   const { fleetFile = DEFAULT_FLEET_FILE, ...chartProps } = options;
   const fleet = loadFleetFile(fleetFile);
   const plan = planFleet(fleet);

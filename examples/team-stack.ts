@@ -10,9 +10,19 @@ import { MigLayout, ModelRepository, ServingPlatform, Team } from '../constructs
 
 const vision: Team = {
   name: 'vision',
-  models: [{ name: 'resnet50', maxBatchSize: 32, preferredBatchSizes: [8, 16] }, { name: 'mobilenet-v3', maxBatchSize: 64 }],
-  pools: [{ name: 'vision-1g', slice: '1g.10gb', models: ['resnet50', 'mobilenet-v3'], replicas: 2,
-    scaling: { kind: 'keda', minReplicas: 1, maxReplicas: 6 } }],
+  models: [
+    { name: 'resnet50', maxBatchSize: 32, preferredBatchSizes: [8, 16] },
+    { name: 'mobilenet-v3', maxBatchSize: 64 },
+  ],
+  pools: [
+    {
+      name: 'vision-1g',
+      slice: '1g.10gb',
+      models: ['resnet50', 'mobilenet-v3'],
+      replicas: 2,
+      scaling: { kind: 'keda', minReplicas: 1, maxReplicas: 6 },
+    },
+  ],
 };
 const search: Team = {
   name: 'search',
@@ -23,8 +33,11 @@ const search: Team = {
 export function buildTeamStack(app: App): ServingPlatform {
   return ServingPlatform.builder()
     .cluster({ name: 'prod', nodeRole: 'KarpenterNodeRole-prod' })
-    .nodePools({ name: 'h100-mig', gpuType: 'H100-80GB',
-      layout: MigLayout.fromProfiles('h100-balanced', 'H100-80GB', { '3g.40gb': 1, '2g.20gb': 1, '1g.10gb': 2 }) })
+    .nodePools({
+      name: 'h100-mig',
+      gpuType: 'H100-80GB',
+      layout: MigLayout.fromProfiles('h100-balanced', 'H100-80GB', { '3g.40gb': 1, '2g.20gb': 1, '1g.10gb': 2 }),
+    })
     .repository(ModelRepository.s3({ bucket: 'acme-models', prefix: 'triton', region: 'us-east-1' }))
     .teams(vision, search)
     .build(new Chart(app, 'platform'), 'Platform');
@@ -37,7 +50,10 @@ export function main(outdir: string = path.join('dist', 'team-stack')): string[]
   app.synth();
   const configs = ModelRepository.writeAllConfigs(app, app.outdir);
   return [
-    ...[...platform.pools.values()].map(({ pool, owner, maxReplicas }) => `team ${owner}: pool ${pool.name} (${pool.gpuResource}) serves ${pool.models.join(', ')}, up to ${maxReplicas} replicas`),
+    ...[...platform.pools.values()].map(
+      ({ pool, owner, maxReplicas }) =>
+        `team ${owner}: pool ${pool.name} (${pool.gpuResource}) serves ${pool.models.join(', ')}, up to ${maxReplicas} replicas`,
+    ),
     `wrote ${path.join(outdir, 'platform.k8s.yaml')} and ${configs.length} config.pbtxt under ${path.join(outdir, 'model-repository')}`,
   ];
 }

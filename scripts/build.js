@@ -62,7 +62,11 @@ function staleness(root = ROOT) {
     const added = files.filter((f) => !before.has(f));
     const removed = [...before].filter((f) => !now.has(f));
     const list = [...added.map((f) => `+${f}`), ...removed.map((f) => `-${f}`)];
-    return { reason: `source files added or removed since the last build (${list.slice(0, 3).join(', ')}${list.length > 3 ? ', …' : ''})`, clean: false, removed };
+    return {
+      reason: `source files added or removed since the last build (${list.slice(0, 3).join(', ')}${list.length > 3 ? ', …' : ''})`,
+      clean: false,
+      removed,
+    };
   }
   for (const f of files) {
     if (fs.statSync(path.join(root, f)).mtimeMs > stamp.mtimeMs) return { reason: `${f} changed since the last build`, clean: false };
@@ -145,7 +149,9 @@ function build(why, allowTypeErrors, log) {
   const r = spawnSync(process.execPath, [tsc, '-p', path.join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, encoding: 'utf8' });
   const typeErrors = r.status === TSC_ERRORS_OUTPUT_WRITTEN && allowTypeErrors;
   if (r.status !== 0 && !typeErrors) {
-    throw new Error(`tsc -p tsconfig.build.json failed (exit ${r.status ?? r.signal}):\n${r.stdout}${r.stderr}${r.error ? String(r.error) : ''}`);
+    throw new Error(
+      `tsc -p tsconfig.build.json failed (exit ${r.status ?? r.signal}):\n${r.stdout}${r.stderr}${r.error ? String(r.error) : ''}`,
+    );
   }
   fs.writeFileSync(STAMP, `${JSON.stringify({ files, ...(typeErrors ? { typeErrors: true } : {}) }, null, 1)}\n`);
   // the stamp carries the time the build started: a source saved during the build counts as newer

@@ -20,7 +20,10 @@ export const GENERATED_DIR = path.join('constructs', 'catalog', 'generated');
 /** The default reference-data directory, relative to the repository root. */
 export const DEFAULT_DATA_DIR = path.join('..', 'shared', 'gpu-data');
 
-interface RawPlacement { start: number; size: number }
+interface RawPlacement {
+  start: number;
+  size: number;
+}
 interface RawProfile {
   name: string;
   profileId: number | null;
@@ -62,7 +65,10 @@ interface RawInstance {
   priceRegion: string | null;
   source: { specs: string; price: string };
 }
-interface RawData { gpus: RawGpu[]; instances: RawInstance[] }
+interface RawData {
+  gpus: RawGpu[];
+  instances: RawInstance[];
+}
 
 /** MIG GPUs: catalog id ← name in gpu-data.json, and a display name. */
 const MIG_GPUS: ReadonlyArray<{ id: string; dataName: string; displayName: string }> = [
@@ -80,7 +86,11 @@ const MIG_GPUS: ReadonlyArray<{ id: string; dataName: string; displayName: strin
  * memory and placements are not in the data. `gpuModel` is the instance table's GPU name.
  */
 const WHOLE_GPUS: ReadonlyArray<{
-  id: string; gpuModel: string; displayName: string; nvmlName?: string; migDataName?: string;
+  id: string;
+  gpuModel: string;
+  displayName: string;
+  nvmlName?: string;
+  migDataName?: string;
 }> = [
   { id: 'L4', gpuModel: 'L4', displayName: 'NVIDIA L4', nvmlName: 'NVIDIA L4' },
   { id: 'L40S', gpuModel: 'L40S', displayName: 'NVIDIA L40S', nvmlName: 'NVIDIA L40S' },
@@ -94,20 +104,21 @@ const LEFT_OUT = ['GH200-144GB (HBM3e)'];
 
 /** EC2 instance family → catalog GPU id. */
 const FAMILY_GPU: Readonly<Record<string, string>> = {
-  'p4d': 'A100-40GB',
-  'p4de': 'A100-80GB',
-  'p5': 'H100-80GB',
-  'p5e': 'H200-141GB',
-  'p5en': 'H200-141GB',
+  p4d: 'A100-40GB',
+  p4de: 'A100-80GB',
+  p5: 'H100-80GB',
+  p5e: 'H200-141GB',
+  p5en: 'H200-141GB',
   'p6-b200': 'B200-180GB',
-  'g6': 'L4',
-  'g6e': 'L40S',
-  'g5': 'A10G',
-  'g4dn': 'T4',
+  g6: 'L4',
+  g6e: 'L40S',
+  g5: 'A10G',
+  g4dn: 'T4',
 };
 
-const GFD_SOURCE = 'NVIDIA/k8s-device-plugin gpu-feature-discovery product label rule (characters outside [A-Za-z0-9-_. ] stripped, '
-  + 'whitespace joined with "-"; documented example Tesla-T4) applied to the NVML name';
+const GFD_SOURCE =
+  'NVIDIA/k8s-device-plugin gpu-feature-discovery product label rule (characters outside [A-Za-z0-9-_. ] stripped, ' +
+  'whitespace joined with "-"; documented example Tesla-T4) applied to the NVML name';
 
 const round2 = (n: number): number => Math.round(n * 100) / 100;
 
@@ -130,7 +141,10 @@ export function parseH200Measured(text: string): {
     const lgipp = /Profile ID\s+(\d+) Placements?\s*:\s*\{([\d,]+)\}:(\d+)/.exec(line);
     if (lgipp) {
       const size = Number(lgipp[3]);
-      placements.set(Number(lgipp[1]), lgipp[2].split(',').map((s) => ({ start: Number(s), size })));
+      placements.set(
+        Number(lgipp[1]),
+        lgipp[2].split(',').map((s) => ({ start: Number(s), size })),
+      );
     }
   }
   return { fullMiB, profiles, placements };
@@ -143,7 +157,10 @@ function verifyH200(gpu: RawGpu, measuredText: string): void {
   if (m.profiles.size === 0) problems.push('no lgip rows found in h200-measured.txt');
   for (const [name, row] of m.profiles) {
     const p = gpu.migProfiles.find((x) => x.name === name);
-    if (!p) { problems.push(`${name}: measured but not in gpu-data.json`); continue; }
+    if (!p) {
+      problems.push(`${name}: measured but not in gpu-data.json`);
+      continue;
+    }
     if (p.memoryGiBReported !== row.memoryGiB) problems.push(`${name}: memory ${p.memoryGiBReported} != measured ${row.memoryGiB}`);
     if (p.smCount !== row.sm) problems.push(`${name}: SMs ${p.smCount} != measured ${row.sm}`);
     if (p.profileId !== row.id) problems.push(`${name}: profile id ${p.profileId} != measured ${row.id}`);
@@ -203,19 +220,24 @@ export function renderCatalog(dataDir: string): Record<string, string> {
 /** The `GpuType` entry of a MIG GPU: memory from nvidia-smi's total, its usable profiles, those omitted and why. */
 function migGpuBlock(spec: (typeof MIG_GPUS)[number], g: RawGpu): string {
   const usable = g.migProfiles.filter((p) => p.memoryGiBReported !== null && p.placements !== null && p.placements.length > 0);
-  const omitted = g.migProfiles.filter((p) => !usable.includes(p)).map((p) => ({
-    name: p.name,
-    reason: p.memoryGiBReported === null && !p.placements
-      ? 'no driver-reported memory and no placements in the reference data'
-      : p.memoryGiBReported === null ? 'no driver-reported memory (lgip GiB) in the reference data'
-        : 'no placements in the reference data',
-  }));
+  const omitted = g.migProfiles
+    .filter((p) => !usable.includes(p))
+    .map((p) => ({
+      name: p.name,
+      reason:
+        p.memoryGiBReported === null && !p.placements
+          ? 'no driver-reported memory and no placements in the reference data'
+          : p.memoryGiBReported === null
+            ? 'no driver-reported memory (lgip GiB) in the reference data'
+            : 'no placements in the reference data',
+    }));
   const fullMiB = g.fullMemoryMiB ?? g.totalMemoryMiBWithMigOn ?? g.totalMemoryMiBReportedMigDisabled;
   const largest = Math.max(...usable.map((p) => p.memoryGiBReported as number));
   const memoryGiB = fullMiB !== undefined ? round2(fullMiB / 1024) : largest;
-  const memoryGiBSource = fullMiB !== undefined
-    ? `${fullMiB} MiB total reported by nvidia-smi, / 1024`
-    : 'no full-GPU nvidia-smi total in the data: the largest MIG profile\'s driver-reported memory';
+  const memoryGiBSource =
+    fullMiB !== undefined
+      ? `${fullMiB} MiB total reported by nvidia-smi, / 1024`
+      : "no full-GPU nvidia-smi total in the data: the largest MIG profile's driver-reported memory";
   const migObj = [
     '{',
     `      computeSlices: ${g.computeSlicesTotal},`,
@@ -226,7 +248,9 @@ function migGpuBlock(spec: (typeof MIG_GPUS)[number], g: RawGpu): string {
     g.migPartedAllBalanced ? `      allBalanced: ${lit(g.migPartedAllBalanced, '      ')},` : undefined,
     omitted.length > 0 ? `      omittedProfiles: ${lit(omitted, '      ')},` : undefined,
     '    }',
-  ].filter((x) => x !== undefined).join('\n');
+  ]
+    .filter((x) => x !== undefined)
+    .join('\n');
   return [
     comment('  ', [`${spec.id} (gpu-data.json "${g.name}")`, ...g.sources.map((s) => `source: ${s}`)]),
     '  {',
@@ -281,11 +305,17 @@ function wholeGpuBlock(spec: (typeof WHOLE_GPUS)[number], data: RawData, need: (
     `    pciDeviceIds: ${lit(migData?.pciDeviceIds ?? [], '    ')},`,
     `    memoryGiB: ${round2(mib[0] / 1024)},`,
     `    memoryGiBSource: ${lit(`${mib[0]} MiB per GPU as the EC2 API reports it for ${families.join('/')}, / 1024`)},`,
-    migData ? `    migUnavailableReason: ${lit('the hardware supports MIG, but the reference data has no driver-reported memory, '
-      + 'placements or product label for its profiles; used as whole GPUs only')},` : undefined,
+    migData
+      ? `    migUnavailableReason: ${lit(
+          'the hardware supports MIG, but the reference data has no driver-reported memory, ' +
+            'placements or product label for its profiles; used as whole GPUs only',
+        )},`
+      : undefined,
     `    sources: ${lit(sources, '    ')},`,
     '  },',
-  ].filter((x) => x !== undefined).join('\n');
+  ]
+    .filter((x) => x !== undefined)
+    .join('\n');
 }
 
 /** gpu-types.generated.ts: the header, the doc comment naming its source table, `GENERATED_GPU_TYPES`. */
@@ -332,8 +362,8 @@ function instanceTypesModule(data: RawData): string {
       onDemandUsdPerHour: i.onDemandUsdPerHour ?? undefined,
       priceRegion: i.onDemandUsdPerHour !== null ? (i.priceRegion ?? undefined) : undefined,
     };
-    const priceNote = i.onDemandUsdPerHour === null
-      ? `no price: ${i.source.price}` : `$${i.onDemandUsdPerHour}/h ${i.priceRegion} on-demand`;
+    const priceNote =
+      i.onDemandUsdPerHour === null ? `no price: ${i.source.price}` : `$${i.onDemandUsdPerHour}/h ${i.priceRegion} on-demand`;
     const body = lit(obj, '  ', Infinity).replace(/ }$/, `, sources: [${sourceConst(i.source.specs)}, ${sourceConst(i.source.price)}] }`);
     return `${comment('  ', [`${i.type}: ${priceNote}`])}\n  ${body},`;
   });
@@ -343,7 +373,11 @@ function instanceTypesModule(data: RawData): string {
     '',
     '/**',
     ' * EC2 GPU instance types. Source table: gpu-data.json section "instances" (specs and prices below).',
-    ' * GPU ids map by instance family: ' + Object.entries(FAMILY_GPU).map(([f, g]) => `${f} → ${g}`).join(', ') + '.',
+    ' * GPU ids map by instance family: ' +
+      Object.entries(FAMILY_GPU)
+        .map(([f, g]) => `${f} → ${g}`)
+        .join(', ') +
+      '.',
     ' */',
     ...specsSources.map((s, n) => `const SPECS_SOURCE_${n} = ${lit(s)};`),
     ...priceSources.map((s, n) => `const PRICE_SOURCE_${n} = ${lit(s)};`),
@@ -370,7 +404,10 @@ function main(argv: string[]): number {
     const target = path.join(outDir, name);
     if (check) {
       const current = fs.existsSync(target) ? fs.readFileSync(target, 'utf8') : '';
-      if (current !== content) { stale++; process.stderr.write(`${target} is out of date\n`); }
+      if (current !== content) {
+        stale++;
+        process.stderr.write(`${target} is out of date\n`);
+      }
     } else {
       fs.mkdirSync(outDir, { recursive: true });
       fs.writeFileSync(target, content);

@@ -32,7 +32,10 @@ export class AppInputError extends Error {
 }
 
 /** Runs the app into `app` (its outdir: `CDK8S_OUTDIR`, which `cdk8s synth` sets, else dist/); returns what it rendered. */
-export function runCdk8sApp(env: Cdk8sAppEnv, app: App = new App()): { readonly rendered: 'default-example' | 'fleet'; readonly files: readonly string[] } {
+export function runCdk8sApp(
+  env: Cdk8sAppEnv,
+  app: App = new App(),
+): { readonly rendered: 'default-example' | 'fleet'; readonly files: readonly string[] } {
   const fleetFile = nonEmpty(env.GPUFLEET_FLEET);
   const platformFile = nonEmpty(env.GPUFLEET_PLATFORM);
   if (fleetFile === undefined && platformFile === undefined) {
@@ -42,7 +45,9 @@ export function runCdk8sApp(env: Cdk8sAppEnv, app: App = new App()): { readonly 
     return { rendered: 'default-example', files: ['default-platform.k8s.yaml', ...configs] };
   }
   if (fleetFile === undefined || platformFile === undefined) {
-    throw new AppInputError([`${fleetFile === undefined ? 'GPUFLEET_FLEET' : 'GPUFLEET_PLATFORM'}: not set, while ${fleetFile === undefined ? 'GPUFLEET_PLATFORM' : 'GPUFLEET_FLEET'} is; set both (the fleet file and the platform file) or neither (the default example)`]);
+    throw new AppInputError([
+      `${fleetFile === undefined ? 'GPUFLEET_FLEET' : 'GPUFLEET_PLATFORM'}: not set, while ${fleetFile === undefined ? 'GPUFLEET_PLATFORM' : 'GPUFLEET_FLEET'} is; set both (the fleet file and the platform file) or neither (the default example)`,
+    ]);
   }
   const problems: string[] = [];
   const collect = <T>(fn: () => T): T | undefined => {
@@ -76,7 +81,12 @@ function renderOrInputError<T>(fn: () => T, fleetName: string, platformFile: str
   } catch (e) {
     if (e instanceof FleetValidationError) throw new AppInputError(e.problems.map((p) => clipLine(p)));
     if (e instanceof Error && e.constructor === Error) {
-      throw new AppInputError(e.message.split('\n').filter((l) => l.length > 0).map((l) => clipLine(`cannot render fleet ${fleetName} on ${platformFile}: ${l}`)));
+      throw new AppInputError(
+        e.message
+          .split('\n')
+          .filter((l) => l.length > 0)
+          .map((l) => clipLine(`cannot render fleet ${fleetName} on ${platformFile}: ${l}`)),
+      );
     }
     throw e;
   }

@@ -31,24 +31,28 @@ export const STACK_CONFIG_KEYS: Readonly<Record<string, string>> = {
   kubeconfig: 'kubeconfig of the existing cluster, set with --secret (default: generated, aws eks get-token)',
   newClusterName: 'name of the cluster to create (default: gpufleet-<stack>)',
   kubernetesVersion: 'Kubernetes version of a created cluster (default: 1.33)',
-  subnetIds: 'comma-separated subnet ids (default: the default VPC\'s default-for-AZ subnets, or the existing cluster\'s)',
+  subnetIds: "comma-separated subnet ids (default: the default VPC's default-for-AZ subnets, or the existing cluster's)",
   fleetFile: `fleet file to plan, relative to the repository root; a regular file of at most ${MAX_INPUT_FILE_BYTES / 1024 / 1024} MiB (default: ${DEFAULT_FLEET_FILE})`,
-  platformFile: 'platform file (docs/platform-file.md), relative to the repository root: routes, scaling, cold tier, node class, namespaces and what the cluster has; '
-    + 'its cluster and repository are the stack\'s (default: none, the platform\'s defaults)',
+  platformFile:
+    'platform file (docs/platform-file.md), relative to the repository root: routes, scaling, cold tier, node class, namespaces and what the cluster has; ' +
+    "its cluster and repository are the stack's (default: none, the platform's defaults)",
   bucket: 'name of an existing model repository bucket (default: create one)',
   bucketName: 'name of the bucket to create (default: gpufleet-<stack>-models-<hash of org/project/stack/region>)',
   bucketPrefix: 'key prefix of the model repository (default: models)',
-  kmsKeyArn: 'KMS key of the bucket\'s SSE-KMS encryption (default: SSE-S3)',
+  kmsKeyArn: "KMS key of the bucket's SSE-KMS encryption (default: SSE-S3)",
   amiType: 'AMI type of the GPU nodes: AL2023_x86_64_NVIDIA or BOTTLEROCKET_x86_64_NVIDIA (default: AL2023_x86_64_NVIDIA)',
   gpuNodeMin: `minimum size of every GPU node group, 0 to ${MAX_GPU_NODES_PER_GROUP} (default: 0, scale from zero)`,
   gpuNodeMax: `maximum size of every GPU node group, 1 to ${MAX_GPU_NODES_PER_GROUP} (default: the plan's node count)`,
-  endpointPublicAccess: 'public API endpoint of a created cluster: true or false; with false, Pulumi must run inside the VPC (default: true)',
+  endpointPublicAccess:
+    'public API endpoint of a created cluster: true or false; with false, Pulumi must run inside the VPC (default: true)',
   publicAccessCidrs: `comma-separated IPv4 CIDR blocks that may reach the public API endpoint of a created cluster, at most ${MAX_PUBLIC_ACCESS_CIDRS}; include where Pulumi runs (default: 0.0.0.0/0, any address, with a warning)`,
   workloadIdentity: 'how Triton gets AWS credentials: irsa or pod-identity (default: irsa)',
   clusterAutoscaler: 'install the cluster-autoscaler: true or false (default: true for a created cluster, false for an existing one)',
-  excludeKinds: 'comma-separated <api group>/<Kind> of chart objects not to apply, e.g. monitoring.coreos.com/ServiceMonitor (default: none)',
-  prerequisites: 'what the cluster already has, in the platform\'s prerequisites vocabulary, e.g. {"keda": true, "prometheus": {"namespace": "monitoring"}}; '
-    + 'a key not set is absent, and gpufleet installs what its objects need (default: nothing, a fresh cluster)',
+  excludeKinds:
+    'comma-separated <api group>/<Kind> of chart objects not to apply, e.g. monitoring.coreos.com/ServiceMonitor (default: none)',
+  prerequisites:
+    'what the cluster already has, in the platform\'s prerequisites vocabulary, e.g. {"keda": true, "prometheus": {"namespace": "monitoring"}}; ' +
+    'a key not set is absent, and gpufleet installs what its objects need (default: nothing, a fresh cluster)',
 };
 
 /** The validated settings. */
@@ -92,7 +96,9 @@ export interface StackSettings {
  * without a stack trace (@pulumi/pulumi v3.248.0 `cmd/run/run.js`: "Always hide the stack for RunErrors").
  */
 export function stackConfigError(problems: readonly string[]): RunError {
-  return new RunError(`invalid stack configuration (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n  - ${problems.join('\n  - ')}`);
+  return new RunError(
+    `invalid stack configuration (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n  - ${problems.join('\n  - ')}`,
+  );
 }
 
 /**
@@ -100,9 +106,12 @@ export function stackConfigError(problems: readonly string[]): RunError {
  * (no `publicAccessCidrs`, `endpointPublicAccess` not false); undefined otherwise.
  */
 export function publicEndpointWarning(settings: StackSettings): string | undefined {
-  if (settings.existingClusterName !== undefined || settings.endpointPublicAccess === false || settings.publicAccessCidrs !== undefined) return undefined;
-  return 'the EKS API endpoint is public and open to any address (0.0.0.0/0): restrict it with '
-    + '`pulumi config set gpufleet:publicAccessCidrs <your CIDR blocks>` or close it with `gpufleet:endpointPublicAccess false` (docs/cloud.md)';
+  if (settings.existingClusterName !== undefined || settings.endpointPublicAccess === false || settings.publicAccessCidrs !== undefined)
+    return undefined;
+  return (
+    'the EKS API endpoint is public and open to any address (0.0.0.0/0): restrict it with ' +
+    '`pulumi config set gpufleet:publicAccessCidrs <your CIDR blocks>` or close it with `gpufleet:endpointPublicAccess false` (docs/cloud.md)'
+  );
 }
 
 /** The problem lines of a validation error (FleetValidationError, InputFileError, PlanError), else undefined. */
@@ -122,8 +131,17 @@ export function asRunError<T>(what: string, fn: () => T): T {
   } catch (e) {
     if (RunError.isInstance(e)) throw e;
     const problems = problemsOf(e);
-    if (problems) throw new RunError(`${what} (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n  - ${problems.map((p) => clipLine(p)).join('\n  - ')}`);
-    if (e instanceof Error && e.constructor === Error) throw new RunError(`${what}: ${e.message.split('\n').map((l) => clipLine(l)).join('\n')}`);
+    if (problems)
+      throw new RunError(
+        `${what} (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n  - ${problems.map((p) => clipLine(p)).join('\n  - ')}`,
+      );
+    if (e instanceof Error && e.constructor === Error)
+      throw new RunError(
+        `${what}: ${e.message
+          .split('\n')
+          .map((l) => clipLine(l))
+          .join('\n')}`,
+      );
     throw e;
   }
 }
@@ -182,9 +200,13 @@ export function readStackSettings(raw: Readonly<Record<string, string>>, ctx: St
   const bucket = readBucket(r, region);
   const nodes = readNodeGroups(r);
   const access = readAccess(r, cluster.existingClusterName);
-  const excludeKinds = (r.cfg.excludeKinds ?? '').split(',').map((k) => k.trim()).filter((k) => k.length > 0);
+  const excludeKinds = (r.cfg.excludeKinds ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter((k) => k.length > 0);
   const badKinds = excludeKinds.filter((k) => !EXCLUDE_KIND.test(k));
-  if (badKinds.length > 0) bad(r, 'excludeKinds', 'comma-separated <api group>/<Kind> such as monitoring.coreos.com/ServiceMonitor (core kinds: /ConfigMap)');
+  if (badKinds.length > 0)
+    bad(r, 'excludeKinds', 'comma-separated <api group>/<Kind> such as monitoring.coreos.com/ServiceMonitor (core kinds: /ConfigMap)');
   const clusterHas = readClusterHas(r.cfg.prerequisites, problems);
 
   if (problems.length > 0) throw stackConfigError(problems);
@@ -209,7 +231,7 @@ export function readStackSettings(raw: Readonly<Record<string, string>>, ctx: St
     excludeKinds,
     clusterHas,
     clusterAutoscaler: access.clusterAutoscaler,
-    endpointPublicAccess: cluster.existingClusterName === undefined ? access.endpointPublicAccess ?? true : undefined,
+    endpointPublicAccess: cluster.existingClusterName === undefined ? (access.endpointPublicAccess ?? true) : undefined,
     publicAccessCidrs: access.publicAccessCidrs,
   };
 }
@@ -218,7 +240,9 @@ export function readStackSettings(raw: Readonly<Record<string, string>>, ctx: St
 function gpufleetKeys(raw: Readonly<Record<string, string>>, problems: string[]): Record<string, string> {
   const cfg: Record<string, string> = {};
   for (const [fullKey, value] of Object.entries(raw)) {
-    const [ns, key] = fullKey.includes(':') ? [fullKey.slice(0, fullKey.indexOf(':')), fullKey.slice(fullKey.indexOf(':') + 1)] : ['', fullKey];
+    const [ns, key] = fullKey.includes(':')
+      ? [fullKey.slice(0, fullKey.indexOf(':')), fullKey.slice(fullKey.indexOf(':') + 1)]
+      : ['', fullKey];
     if (ns !== 'gpufleet') continue;
     if (!Object.prototype.hasOwnProperty.call(STACK_CONFIG_KEYS, key)) {
       problems.push(`gpufleet:${quoteKey(key)}: unknown key; allowed: ${Object.keys(STACK_CONFIG_KEYS).sort().join(', ')}`);
@@ -244,7 +268,8 @@ function readRegion(r: ConfigReading): string | undefined {
 function readCluster(r: ConfigReading): { existingClusterName?: string; newClusterName: string; subnetIds?: string[] } {
   const { cfg, problems } = r;
   const existingClusterName = cfg.clusterName;
-  if (existingClusterName !== undefined && !CLUSTER.test(existingClusterName)) bad(r, 'clusterName', 'an EKS cluster name (1-100 letters, digits, - and _)');
+  if (existingClusterName !== undefined && !CLUSTER.test(existingClusterName))
+    bad(r, 'clusterName', 'an EKS cluster name (1-100 letters, digits, - and _)');
   if (existingClusterName !== undefined) {
     for (const key of ['newClusterName', 'kubernetesVersion', 'endpointPublicAccess', 'publicAccessCidrs']) {
       if (cfg[key] !== undefined) problems.push(`gpufleet:${key}: only for a created cluster, not allowed with gpufleet:clusterName`);
@@ -253,13 +278,18 @@ function readCluster(r: ConfigReading): { existingClusterName?: string; newClust
     problems.push('gpufleet:kubeconfig: only for an existing cluster (set gpufleet:clusterName too)');
   }
   const newClusterName = cfg.newClusterName ?? `gpufleet-${r.ctx.stack}`.slice(0, 100);
-  if (cfg.newClusterName !== undefined && !CLUSTER.test(cfg.newClusterName)) bad(r, 'newClusterName', 'an EKS cluster name (1-100 letters, digits, - and _)');
-  if (cfg.kubernetesVersion !== undefined && !VERSION.test(cfg.kubernetesVersion)) bad(r, 'kubernetesVersion', 'a Kubernetes minor version such as 1.33');
+  if (cfg.newClusterName !== undefined && !CLUSTER.test(cfg.newClusterName))
+    bad(r, 'newClusterName', 'an EKS cluster name (1-100 letters, digits, - and _)');
+  if (cfg.kubernetesVersion !== undefined && !VERSION.test(cfg.kubernetesVersion))
+    bad(r, 'kubernetesVersion', 'a Kubernetes minor version such as 1.33');
   if (cfg.kubeconfig !== undefined && cfg.kubeconfig.trim() === '') bad(r, 'kubeconfig', 'a kubeconfig (YAML or JSON)');
 
   let subnetIds: string[] | undefined;
   if (cfg.subnetIds !== undefined) {
-    subnetIds = cfg.subnetIds.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    subnetIds = cfg.subnetIds
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
     const wrong = subnetIds.filter((s) => !SUBNET.test(s));
     if (subnetIds.length < 2 || wrong.length > 0) bad(r, 'subnetIds', 'at least two comma-separated subnet ids (subnet-0123abcd...)');
   }
@@ -274,7 +304,9 @@ function readInputFiles(r: ConfigReading): { fleetFile: string; platformFile?: s
   // Type and size only (nothing is read here): a folder, FIFO, device or file over 16 MiB is refused.
   const fileProblem = checkInputFile(fleetFile, { what: 'gpufleet:fleetFile' });
   if (fileProblem !== undefined) {
-    problems.push(`gpufleet:fleetFile: ${quote(fleetRel)}${fleetFile === fleetRel ? '' : ` (resolved to ${quote(fleetFile)})`}: ${fileProblem.reason}`);
+    problems.push(
+      `gpufleet:fleetFile: ${quote(fleetRel)}${fleetFile === fleetRel ? '' : ` (resolved to ${quote(fleetFile)})`}: ${fileProblem.reason}`,
+    );
   }
 
   let platformFile: string | undefined;
@@ -282,7 +314,9 @@ function readInputFiles(r: ConfigReading): { fleetFile: string; platformFile?: s
     platformFile = path.resolve(ctx.rootDir, cfg.platformFile);
     const problem = checkInputFile(platformFile, { what: 'gpufleet:platformFile' });
     if (problem !== undefined) {
-      problems.push(`gpufleet:platformFile: ${quote(cfg.platformFile)}${platformFile === cfg.platformFile ? '' : ` (resolved to ${quote(platformFile)})`}: ${problem.reason}`);
+      problems.push(
+        `gpufleet:platformFile: ${quote(cfg.platformFile)}${platformFile === cfg.platformFile ? '' : ` (resolved to ${quote(platformFile)})`}: ${problem.reason}`,
+      );
     }
   }
   return { fleetFile, platformFile };
@@ -292,14 +326,22 @@ function readInputFiles(r: ConfigReading): { fleetFile: string; platformFile?: s
 function readBucket(r: ConfigReading, region: string | undefined): { existingBucket?: string; bucketName: string; bucketPrefix: string } {
   const { cfg, ctx, problems } = r;
   const existingBucket = cfg.bucket;
-  if (existingBucket !== undefined && (!BUCKET.test(existingBucket) || existingBucket.includes('..'))) bad(r, 'bucket', 'an S3 bucket name (3-63 lowercase letters, digits, . and -)');
-  if (existingBucket !== undefined && cfg.bucketName !== undefined) problems.push('gpufleet:bucketName: only for a created bucket, not allowed with gpufleet:bucket');
-  if (cfg.bucketName !== undefined && (!BUCKET.test(cfg.bucketName) || cfg.bucketName.includes('..'))) bad(r, 'bucketName', 'an S3 bucket name (3-63 lowercase letters, digits, . and -)');
-  const defaultBucket = `gpufleet-${ctx.stack}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 36).replace(/-+$/, '')
-    + `-models-${shortHash(`${ctx.organization ?? 'organization'}/${ctx.project}/${ctx.stack}/${region ?? ''}`)}`;
+  if (existingBucket !== undefined && (!BUCKET.test(existingBucket) || existingBucket.includes('..')))
+    bad(r, 'bucket', 'an S3 bucket name (3-63 lowercase letters, digits, . and -)');
+  if (existingBucket !== undefined && cfg.bucketName !== undefined)
+    problems.push('gpufleet:bucketName: only for a created bucket, not allowed with gpufleet:bucket');
+  if (cfg.bucketName !== undefined && (!BUCKET.test(cfg.bucketName) || cfg.bucketName.includes('..')))
+    bad(r, 'bucketName', 'an S3 bucket name (3-63 lowercase letters, digits, . and -)');
+  const defaultBucket =
+    `gpufleet-${ctx.stack}`
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .slice(0, 36)
+      .replace(/-+$/, '') + `-models-${shortHash(`${ctx.organization ?? 'organization'}/${ctx.project}/${ctx.stack}/${region ?? ''}`)}`;
   const bucketPrefix = cfg.bucketPrefix ?? 'models';
   if (!S3_KEY_PREFIX.test(bucketPrefix)) bad(r, 'bucketPrefix', "an S3 key prefix without leading or trailing '/' or '*'");
-  if (cfg.kmsKeyArn !== undefined && !KMS.test(cfg.kmsKeyArn)) bad(r, 'kmsKeyArn', 'a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)');
+  if (cfg.kmsKeyArn !== undefined && !KMS.test(cfg.kmsKeyArn))
+    bad(r, 'kmsKeyArn', 'a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)');
   return { existingBucket, bucketName: existingBucket ?? cfg.bucketName ?? defaultBucket, bucketPrefix };
 }
 
@@ -327,8 +369,14 @@ function readNodeGroups(r: ConfigReading): { amiType: GpuAmiType; gpuNodeMin: nu
 }
 
 /** Workload identity, the cluster autoscaler, and the public API endpoint of a created cluster with its CIDR blocks. */
-function readAccess(r: ConfigReading, existingClusterName: string | undefined): {
-  workloadIdentity: WorkloadIdentityMechanism; clusterAutoscaler?: boolean; endpointPublicAccess?: boolean; publicAccessCidrs?: string[];
+function readAccess(
+  r: ConfigReading,
+  existingClusterName: string | undefined,
+): {
+  workloadIdentity: WorkloadIdentityMechanism;
+  clusterAutoscaler?: boolean;
+  endpointPublicAccess?: boolean;
+  publicAccessCidrs?: string[];
 } {
   const { cfg, problems } = r;
   const workloadIdentity = (cfg.workloadIdentity ?? 'irsa') as WorkloadIdentityMechanism;
@@ -348,7 +396,9 @@ function readAccess(r: ConfigReading, existingClusterName: string | undefined): 
   if (cfg.publicAccessCidrs !== undefined && existingClusterName === undefined) {
     publicAccessCidrs = cfg.publicAccessCidrs.split(',').map((c) => c.trim());
     if (endpointPublicAccess === false) {
-      problems.push('gpufleet:publicAccessCidrs: not allowed with gpufleet:endpointPublicAccess false (there is no public endpoint to restrict)');
+      problems.push(
+        'gpufleet:publicAccessCidrs: not allowed with gpufleet:endpointPublicAccess false (there is no public endpoint to restrict)',
+      );
     } else {
       problems.push(...publicAccessCidrsProblems('gpufleet:publicAccessCidrs', publicAccessCidrs));
     }
@@ -381,7 +431,11 @@ function readClusterHas(raw: string | undefined, problems: string[]): PlatformPr
       problems.push(`gpufleet:prerequisites.${quoteKey(key)}: unknown key; allowed: ${PREREQUISITE_KEYS.join(', ')}`);
       continue;
     }
-    if ((key === 'prometheus' || key === 'prometheusAdapter') && value !== false && (value === null || typeof value !== 'object' || Array.isArray(value))) {
+    if (
+      (key === 'prometheus' || key === 'prometheusAdapter') &&
+      value !== false &&
+      (value === null || typeof value !== 'object' || Array.isArray(value))
+    ) {
       problems.push(`gpufleet:prerequisites.${key}: expected {"namespace": <namespace>} or false, got ${quote(value)}`);
       continue;
     }
@@ -398,7 +452,9 @@ function readClusterHas(raw: string | undefined, problems: string[]): PlatformPr
       } else {
         value.forEach((v, i) => {
           if (typeof v !== 'string' || !Object.prototype.hasOwnProperty.call(METRICS_SOURCES, v)) {
-            problems.push(`gpufleet:prerequisites.metricsSources[${i}]: expected one of ${Object.keys(METRICS_SOURCES).sort().join(', ')}, got ${quote(v)}`);
+            problems.push(
+              `gpufleet:prerequisites.metricsSources[${i}]: expected one of ${Object.keys(METRICS_SOURCES).sort().join(', ')}, got ${quote(v)}`,
+            );
           }
         });
       }

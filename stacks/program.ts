@@ -21,15 +21,35 @@ import { Provider as AwsProvider } from '@pulumi/aws/provider';
 import type { Region } from '@pulumi/aws/types/enums';
 import * as pulumi from '@pulumi/pulumi';
 import { App } from 'cdk8s';
-import { clusterPrerequisites, describeInstall, prerequisitesAfter, type PrerequisiteInstall } from '../constructs/cloud/prerequisite-installs';
+import {
+  clusterPrerequisites,
+  describeInstall,
+  prerequisitesAfter,
+  type PrerequisiteInstall,
+} from '../constructs/cloud/prerequisite-installs';
 import type { GpuClusterArgs } from '../constructs/cloud/gpu-cluster';
 import { GpuPlatform } from '../constructs/cloud/gpu-platform';
 import { modelRepositoryContents } from '../constructs/cloud/model-repository-contents';
 import { clipLine, type Fleet, parseFleet, quote, readInputFile } from '../constructs/fleet';
-import { loadPlatformFile, ModelRepository, type PlatformFile, type PlatformPrerequisites, renderFleetPlatform, type ServingPlatform } from '../constructs/k8s';
+import {
+  loadPlatformFile,
+  ModelRepository,
+  type PlatformFile,
+  type PlatformPrerequisites,
+  renderFleetPlatform,
+  type ServingPlatform,
+} from '../constructs/k8s';
 import { PlanError, plan as planFleet } from '../constructs/planner';
 import type { Plan } from '../constructs/planner/types';
-import { asRunError, problemsOf, publicEndpointWarning, readStackSettings, stackConfigError, type StackContext, type StackSettings } from './config';
+import {
+  asRunError,
+  problemsOf,
+  publicEndpointWarning,
+  readStackSettings,
+  stackConfigError,
+  type StackContext,
+  type StackSettings,
+} from './config';
 
 /** The stack outputs (`pulumi stack output`). */
 export interface ProgramOutputs {
@@ -114,33 +134,59 @@ export function gpufleetProgram(raw: Readonly<Record<string, string>>, ctx: Prog
   const awsProvider = new AwsProvider('aws', { region: settings.region as Region });
   const endpointWarning = publicEndpointWarning(settings);
   if (endpointWarning !== undefined) void pulumi.log.warn(endpointWarning);
-  const gpufleet = asRunError('invalid platform arguments', () => new GpuPlatform('gpufleet', {
-    plan: thePlan,
-    objects,
-    operatorValues: platform.gpuOperator.values,
-    cluster: clusterArgs(settings, ctx, nodeRoleName),
-    nodeGroups: { amiType: settings.amiType, minSize: settings.gpuNodeMin, maxSize: settings.gpuNodeMax },
-    bucket: settings.existingBucket !== undefined
-      ? { existingBucketName: settings.existingBucket, prefix: settings.bucketPrefix, kmsKeyArn: settings.kmsKeyArn }
-      : { bucketName: settings.bucketName, prefix: settings.bucketPrefix, kmsKeyArn: settings.kmsKeyArn, tags: { 'gpufleet.io/stack': ctx.stack } },
-    modelReaderServiceAccount: platform.repository.serviceAccountName,
-    // The typed Triton configs of the platform go to <prefix>/<model>/config.pbtxt; the model files are uploaded separately.
-    modelConfigs: platform.repository.models.map((m) => ({ name: m.name, pbtxt: m.toPbtxt() })),
-    workloadIdentity: settings.workloadIdentity,
-    excludeKinds: settings.excludeKinds,
-    clusterHas,
-    clusterAutoscaler: settings.clusterAutoscaler,
-  }, { providers: [awsProvider] }));
+  const gpufleet = asRunError(
+    'invalid platform arguments',
+    () =>
+      new GpuPlatform(
+        'gpufleet',
+        {
+          plan: thePlan,
+          objects,
+          operatorValues: platform.gpuOperator.values,
+          cluster: clusterArgs(settings, ctx, nodeRoleName),
+          nodeGroups: { amiType: settings.amiType, minSize: settings.gpuNodeMin, maxSize: settings.gpuNodeMax },
+          bucket:
+            settings.existingBucket !== undefined
+              ? { existingBucketName: settings.existingBucket, prefix: settings.bucketPrefix, kmsKeyArn: settings.kmsKeyArn }
+              : {
+                  bucketName: settings.bucketName,
+                  prefix: settings.bucketPrefix,
+                  kmsKeyArn: settings.kmsKeyArn,
+                  tags: { 'gpufleet.io/stack': ctx.stack },
+                },
+          modelReaderServiceAccount: platform.repository.serviceAccountName,
+          // The typed Triton configs of the platform go to <prefix>/<model>/config.pbtxt; the model files are uploaded separately.
+          modelConfigs: platform.repository.models.map((m) => ({ name: m.name, pbtxt: m.toPbtxt() })),
+          workloadIdentity: settings.workloadIdentity,
+          excludeKinds: settings.excludeKinds,
+          clusterHas,
+          clusterAutoscaler: settings.clusterAutoscaler,
+        },
+        { providers: [awsProvider] },
+      ),
+  );
 
   return {
     clusterName: gpufleet.cluster.clusterName,
     kubeconfig: gpufleet.cluster.kubeconfig,
     bucketName: gpufleet.bucket.bucketName,
     modelRepository: gpufleet.bucket.repositoryUri,
-    modelReaderRoles: pulumi.all(Object.fromEntries(gpufleet.grants.map((g) => [`${g.serviceAccount.namespace}/${g.serviceAccount.name}`, g.roleArn]))),
-    gpuNodeGroups: Object.fromEntries(gpufleet.nodeGroups.map((g) => [g.pool, {
-      instanceType: g.instanceType, migConfig: g.migConfig, minSize: g.minSize, desiredSize: g.desiredSize, maxSize: g.maxSize, resources: g.resources,
-    }])),
+    modelReaderRoles: pulumi.all(
+      Object.fromEntries(gpufleet.grants.map((g) => [`${g.serviceAccount.namespace}/${g.serviceAccount.name}`, g.roleArn])),
+    ),
+    gpuNodeGroups: Object.fromEntries(
+      gpufleet.nodeGroups.map((g) => [
+        g.pool,
+        {
+          instanceType: g.instanceType,
+          migConfig: g.migConfig,
+          minSize: g.minSize,
+          desiredSize: g.desiredSize,
+          maxSize: g.maxSize,
+          resources: g.resources,
+        },
+      ]),
+    ),
     costPerHour: gpufleet.costPerHour,
     planSummary: thePlan.summary,
     chartObjectCount: objects.length,
@@ -179,7 +225,9 @@ function readPlatformFile(settings: StackSettings): PlatformFile {
     throw stackConfigError(problems.map((p) => clipLine(p.startsWith('gpufleet:platformFile ') ? p : `gpufleet:platformFile: ${p}`)));
   }
   if (platformFile.prerequisites && settings.prerequisitesSet) {
-    throw stackConfigError([`gpufleet:prerequisites: set, and gpufleet:platformFile ${quote(settings.platformFile)} lists prerequisites too; say what the cluster has in one of them`]);
+    throw stackConfigError([
+      `gpufleet:prerequisites: set, and gpufleet:platformFile ${quote(settings.platformFile)} lists prerequisites too; say what the cluster has in one of them`,
+    ]);
   }
   return platformFile;
 }
@@ -193,21 +241,28 @@ function planOf(fleet: Fleet, settings: StackSettings): Plan {
     return planFleet(fleet);
   } catch (e) {
     if (!(e instanceof PlanError)) throw e;
-    throw new pulumi.RunError(`cannot plan fleet ${fleet.name} of gpufleet:fleetFile ${quote(settings.fleetFile)} `
-      + `(${e.problems.length} problem${e.problems.length > 1 ? 's' : ''}):\n  - ${e.problems.map((p) => clipLine(p)).join('\n  - ')}`);
+    throw new pulumi.RunError(
+      `cannot plan fleet ${fleet.name} of gpufleet:fleetFile ${quote(settings.fleetFile)} ` +
+        `(${e.problems.length} problem${e.problems.length > 1 ? 's' : ''}):\n  - ${e.problems.map((p) => clipLine(p)).join('\n  - ')}`,
+    );
   }
 }
 
 /** What the stack owns: the cluster it creates or names, its bucket, the node image of its AMI type, MIG strategy mixed. */
 function stackOverrides(settings: StackSettings, platformFile: PlatformFile, nodeRoleName: string): StackOverrides {
   const has = clusterPrerequisites(platformFile.prerequisites ?? settings.clusterHas);
-  const nodeImage: 'bottlerocket-nvidia' | 'al2023-nvidia' = settings.amiType === 'BOTTLEROCKET_x86_64_NVIDIA' ? 'bottlerocket-nvidia' : 'al2023-nvidia';
+  const nodeImage: 'bottlerocket-nvidia' | 'al2023-nvidia' =
+    settings.amiType === 'BOTTLEROCKET_x86_64_NVIDIA' ? 'bottlerocket-nvidia' : 'al2023-nvidia';
   return {
     cluster: { name: settings.clusterName, nodeRole: nodeRoleName },
     // the bucket is the stack's; the egress CIDRs of the file (the region's S3 and STS ranges) still apply to it
     repository: ModelRepository.s3({
-      bucket: settings.bucketName, prefix: settings.bucketPrefix, region: settings.region,
-      ...(platformFile.repository?.kind === 's3' && platformFile.repository.egressCidrs ? { egressCidrs: platformFile.repository.egressCidrs } : {}),
+      bucket: settings.bucketName,
+      prefix: settings.bucketPrefix,
+      region: settings.region,
+      ...(platformFile.repository?.kind === 's3' && platformFile.repository.egressCidrs
+        ? { egressCidrs: platformFile.repository.egressCidrs }
+        : {}),
     }),
     gpuOperator: { nodeImage, migStrategy: 'mixed' as const },
     // A Prometheus the cluster has in another namespace: the team network policies let it scrape from there.
@@ -216,16 +271,25 @@ function stackOverrides(settings: StackSettings, platformFile: PlatformFile, nod
 }
 
 /** The serving platform rendered with cdk8s with a prerequisites declaration; throws a RunError when the chart is invalid. */
-function renderPlatform(fleet: Fleet, thePlan: Plan, platformFile: PlatformFile, overrides: StackOverrides, prerequisites: PlatformPrerequisites): Rendering {
+function renderPlatform(
+  fleet: Fleet,
+  thePlan: Plan,
+  platformFile: PlatformFile,
+  overrides: StackOverrides,
+  prerequisites: PlatformPrerequisites,
+): Rendering {
   const app = new App();
-  const { chart, platform } = asRunError('invalid platform', () => renderFleetPlatform(app, {
-    fleet,
-    plan: thePlan,
-    platform: platformFile,
-    overrides: { ...overrides, prerequisites },
-  }));
+  const { chart, platform } = asRunError('invalid platform', () =>
+    renderFleetPlatform(app, {
+      fleet,
+      plan: thePlan,
+      platform: platformFile,
+      overrides: { ...overrides, prerequisites },
+    }),
+  );
   const chartErrors = chart.node.findAll().flatMap((c) => c.node.validate().map((m) => `[${c.node.path}] ${m}`));
-  if (chartErrors.length > 0) throw new pulumi.RunError(`the serving platform chart is invalid:\n  - ${chartErrors.map((m) => clipLine(m)).join('\n  - ')}`);
+  if (chartErrors.length > 0)
+    throw new pulumi.RunError(`the serving platform chart is invalid:\n  - ${chartErrors.map((m) => clipLine(m)).join('\n  - ')}`);
   return { platform, objects: chart.toJson() };
 }
 
@@ -234,11 +298,19 @@ function renderPlatform(fleet: Fleet, thePlan: Plan, platformFile: PlatformFile,
  * objects: render with what the cluster has, and again in the rare case an install completes a prerequisite (KEDA
  * for ScaledObjects), so the rendered declaration is what the cluster will have.
  */
-function renderWithPrerequisites(fleet: Fleet, thePlan: Plan, platformFile: PlatformFile, overrides: StackOverrides, settings: StackSettings): SettledRendering {
+function renderWithPrerequisites(
+  fleet: Fleet,
+  thePlan: Plan,
+  platformFile: PlatformFile,
+  overrides: StackOverrides,
+  settings: StackSettings,
+): SettledRendering {
   const clusterHas = platformFile.prerequisites ?? settings.clusterHas;
   const has = clusterPrerequisites(clusterHas);
   const installsFor = (objects: Record<string, any>[]): readonly PrerequisiteInstall[] =>
-    asRunError('invalid platform arguments', () => GpuPlatform.prerequisiteInstalls({ objects, clusterHas, excludeKinds: settings.excludeKinds }));
+    asRunError('invalid platform arguments', () =>
+      GpuPlatform.prerequisiteInstalls({ objects, clusterHas, excludeKinds: settings.excludeKinds }),
+    );
   let declared = prerequisitesAfter(has, []);
   // KEDA pools (platform file `scaling.engine: keda`) on a cluster without KEDA: their ScaledObjects make gpufleet
   // install KEDA, so the first rendering assumes it; the check below renders again if the installs say otherwise.
@@ -258,24 +330,24 @@ function renderWithPrerequisites(fleet: Fleet, thePlan: Plan, platformFile: Plat
 function clusterArgs(settings: StackSettings, ctx: ProgramContext, nodeRoleName: string): GpuClusterArgs {
   return settings.existingClusterName !== undefined
     ? {
-      existingClusterName: settings.existingClusterName,
-      // Look the OIDC provider up only where IRSA is used (an existing cluster may have none).
-      irsa: settings.workloadIdentity === 'irsa' || settings.clusterAutoscaler === true,
-      kubeconfig: settings.kubeconfig === undefined ? undefined : pulumi.secret(settings.kubeconfig),
-      subnetIds: settings.subnetIds,
-      nodeRoleName,
-      region: settings.region,
-    }
+        existingClusterName: settings.existingClusterName,
+        // Look the OIDC provider up only where IRSA is used (an existing cluster may have none).
+        irsa: settings.workloadIdentity === 'irsa' || settings.clusterAutoscaler === true,
+        kubeconfig: settings.kubeconfig === undefined ? undefined : pulumi.secret(settings.kubeconfig),
+        subnetIds: settings.subnetIds,
+        nodeRoleName,
+        region: settings.region,
+      }
     : {
-      clusterName: settings.clusterName,
-      version: settings.kubernetesVersion,
-      subnetIds: settings.subnetIds,
-      nodeRoleName,
-      region: settings.region,
-      endpointPublicAccess: settings.endpointPublicAccess,
-      publicAccessCidrs: settings.publicAccessCidrs,
-      tags: { 'gpufleet.io/stack': ctx.stack },
-    };
+        clusterName: settings.clusterName,
+        version: settings.kubernetesVersion,
+        subnetIds: settings.subnetIds,
+        nodeRoleName,
+        region: settings.region,
+        endpointPublicAccess: settings.endpointPublicAccess,
+        publicAccessCidrs: settings.publicAccessCidrs,
+        tags: { 'gpufleet.io/stack': ctx.stack },
+      };
 }
 
 /** What the model repository must hold, by model, with the Triton pools (`namespace/name`) that serve it. */
@@ -285,21 +357,36 @@ function repositoryContents(platform: ServingPlatform, settings: StackSettings):
   for (const { pool } of platform.pools.values()) {
     for (const m of pool.models) poolsOf.set(m, [...(poolsOf.get(m) ?? []), `${pool.namespace ?? 'default'}/${pool.name}`].sort());
   }
-  return Object.fromEntries(Object.entries(modelRepositoryContents(platform.repository.models, repositoryUri))
-    .map(([m, c]) => [m, { ...c, pools: poolsOf.get(m) ?? [] }]));
+  return Object.fromEntries(
+    Object.entries(modelRepositoryContents(platform.repository.models, repositoryUri)).map(([m, c]) => [
+      m,
+      { ...c, pools: poolsOf.get(m) ?? [] },
+    ]),
+  );
 }
 
 /** The platform file's settings the stack replaces, as `cluster.name: "a" in the file, "b" used (the stack's cluster)`. */
-function overriddenSettings(file: PlatformFile, used: { cluster: { name: string; nodeRole: string }; repository: ReturnType<typeof ModelRepository.s3>; gpuOperator: { nodeImage: string; migStrategy: string }; monitoringNamespace?: string }): string[] {
+function overriddenSettings(
+  file: PlatformFile,
+  used: {
+    cluster: { name: string; nodeRole: string };
+    repository: ReturnType<typeof ModelRepository.s3>;
+    gpuOperator: { nodeImage: string; migStrategy: string };
+    monitoringNamespace?: string;
+  },
+): string[] {
   const out: string[] = [];
   const note = (key: string, given: unknown, value: unknown, why: string) => {
-    if (given !== undefined && JSON.stringify(given) !== JSON.stringify(value)) out.push(`${key}: ${quote(given)} in the file, ${quote(value)} used (${why})`);
+    if (given !== undefined && JSON.stringify(given) !== JSON.stringify(value))
+      out.push(`${key}: ${quote(given)} in the file, ${quote(value)} used (${why})`);
   };
-  note('cluster.name', file.cluster?.name, used.cluster.name, 'the stack\'s cluster');
-  note('cluster.nodeRole', file.cluster?.nodeRole, used.cluster.nodeRole, 'the role of the stack\'s GPU node groups');
+  note('cluster.name', file.cluster?.name, used.cluster.name, "the stack's cluster");
+  note('cluster.nodeRole', file.cluster?.nodeRole, used.cluster.nodeRole, "the role of the stack's GPU node groups");
   const repo = file.repository;
   if (repo?.kind === 'pvc') {
-    out.push(`repository.pvc: ${quote(repo.claimName)} in the file, the stack's S3 bucket ${quote(used.repository.kind === 's3' ? used.repository.bucket : '')} used`);
+    out.push(
+      `repository.pvc: ${quote(repo.claimName)} in the file, the stack's S3 bucket ${quote(used.repository.kind === 's3' ? used.repository.bucket : '')} used`,
+    );
   } else if (repo?.kind === 's3' && used.repository.kind === 's3') {
     note('repository.s3.bucket', repo.bucket, used.repository.bucket, 'gpufleet:bucket or the bucket the stack creates');
     note('repository.s3.prefix', repo.prefix ?? '', used.repository.prefix, 'gpufleet:bucketPrefix');
@@ -308,8 +395,14 @@ function overriddenSettings(file: PlatformFile, used: { cluster: { name: string;
     note('repository.s3.serviceAccountName', repo.serviceAccountName, undefined, 'the stack names the service accounts it grants');
   }
   note('gpuOperator.nodeImage', file.gpuOperator?.nodeImage, used.gpuOperator.nodeImage, 'gpufleet:amiType');
-  note('gpuOperator.migStrategy', file.gpuOperator?.migStrategy, used.gpuOperator.migStrategy, 'the node groups\' MIG resources are the mixed strategy\'s');
-  if (used.monitoringNamespace !== undefined) note('namespaces.monitoring', file.namespaces?.monitoring, used.monitoringNamespace, 'the namespace of the Prometheus the cluster has');
+  note(
+    'gpuOperator.migStrategy',
+    file.gpuOperator?.migStrategy,
+    used.gpuOperator.migStrategy,
+    "the node groups' MIG resources are the mixed strategy's",
+  );
+  if (used.monitoringNamespace !== undefined)
+    note('namespaces.monitoring', file.namespaces?.monitoring, used.monitoringNamespace, 'the namespace of the Prometheus the cluster has');
   return out;
 }
 

@@ -5,8 +5,10 @@ import { GENERATED_DIR, GENERATED_HEADER, renderCatalog } from '../scripts/gener
 
 const repo = path.resolve(__dirname, '..');
 const dataDir = path.resolve(repo, '../shared/gpu-data');
-const withData = describeIf(fs.existsSync(path.join(dataDir, 'gpu-data.json')),
-  `needs the reference data, and ${dataDir} is absent (it lives beside the repository)`);
+const withData = describeIf(
+  fs.existsSync(path.join(dataDir, 'gpu-data.json')),
+  `needs the reference data, and ${dataDir} is absent (it lives beside the repository)`,
+);
 
 describe('generated catalog files', () => {
   test('carry the generated header', () => {

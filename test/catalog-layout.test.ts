@@ -1,9 +1,10 @@
 import { checkLayout, isLegalLayout, placeProfiles, SlicePlacement } from '../constructs/catalog';
 
-const at = (spec: string): SlicePlacement[] => spec.split(/\s+\+\s+/).map((s) => {
-  const [profile, start] = s.split('@');
-  return { profile, start: Number(start) };
-});
+const at = (spec: string): SlicePlacement[] =>
+  spec.split(/\s+\+\s+/).map((s) => {
+    const [profile, start] = s.split('@');
+    return { profile, start: Number(start) };
+  });
 
 describe('checkLayout on H200-141GB', () => {
   test('accepts 4g.71gb@0 + 3g.71gb@4', () => {
@@ -67,7 +68,8 @@ describe('checkLayout on A100-80GB', () => {
 
   test('fails on too many instances', () => {
     expect(checkLayout('A100-80GB', at('3g.40gb@0 + 3g.40gb@4 + 3g.40gb@4'))).toContain(
-      '3g.40gb: 3 instances, at most 2 allowed on A100-80GB');
+      '3g.40gb: 3 instances, at most 2 allowed on A100-80GB',
+    );
   });
 });
 
@@ -94,15 +96,18 @@ describe('checkLayout on H100-80GB', () => {
 describe('placeProfiles', () => {
   test('places 4g + 3g on H200-141GB', () => {
     expect(placeProfiles('H200-141GB', ['3g.71gb', '4g.71gb'])).toEqual([
-      { profile: '4g.71gb', start: 0 }, { profile: '3g.71gb', start: 4 },
+      { profile: '4g.71gb', start: 0 },
+      { profile: '3g.71gb', start: 4 },
     ]);
   });
 
   test('places three 2g and one 1g, larger first, and the result is legal', () => {
     const layout = placeProfiles('H200-141GB', ['1g.18gb', '2g.35gb', '2g.35gb', '2g.35gb']);
     expect(layout).toEqual([
-      { profile: '2g.35gb', start: 0 }, { profile: '2g.35gb', start: 2 },
-      { profile: '2g.35gb', start: 4 }, { profile: '1g.18gb', start: 6 },
+      { profile: '2g.35gb', start: 0 },
+      { profile: '2g.35gb', start: 2 },
+      { profile: '2g.35gb', start: 4 },
+      { profile: '1g.18gb', start: 6 },
     ]);
     expect(isLegalLayout('H200-141GB', layout!)).toBe(true);
   });
@@ -117,8 +122,10 @@ describe('placeProfiles', () => {
     const a = placeProfiles('H100-80GB', ['1g.10gb', '3g.40gb', '1g.10gb', '1g.20gb']);
     const b = placeProfiles('H100-80GB', ['1g.20gb', '1g.10gb', '3g.40gb', '1g.10gb']);
     expect(a).toEqual([
-      { profile: '3g.40gb', start: 0 }, { profile: '1g.10gb', start: 4 },
-      { profile: '1g.10gb', start: 5 }, { profile: '1g.20gb', start: 6 },
+      { profile: '3g.40gb', start: 0 },
+      { profile: '1g.10gb', start: 4 },
+      { profile: '1g.10gb', start: 5 },
+      { profile: '1g.20gb', start: 6 },
     ]);
     expect(a).toEqual(b);
     expect(isLegalLayout('H100-80GB', a!)).toBe(true);
@@ -143,6 +150,8 @@ describe('placeProfiles', () => {
   });
 
   test('throws for a profile the GPU does not have', () => {
-    expect(() => placeProfiles('A30', ['3g.40gb'])).toThrow('unknown MIG profile "3g.40gb" for GPU type A30; valid: 1g.6gb, 1g.6gb+me, 2g.12gb, 4g.24gb');
+    expect(() => placeProfiles('A30', ['3g.40gb'])).toThrow(
+      'unknown MIG profile "3g.40gb" for GPU type A30; valid: 1g.6gb, 1g.6gb+me, 2g.12gb, 4g.24gb',
+    );
   });
 });

@@ -1,14 +1,36 @@
 import {
-  defaultInstanceType, defaultPricePerGpuHour, findGpuType, findMigProfile, getGpuType, getInstanceType,
-  getMigProfile, GPU_TYPES, INSTANCE_TYPES, instanceTypesFor, isLegalLayout, placeProfiles, profileForSliceSize, sliceSizesOf,
+  defaultInstanceType,
+  defaultPricePerGpuHour,
+  findGpuType,
+  findMigProfile,
+  getGpuType,
+  getInstanceType,
+  getMigProfile,
+  GPU_TYPES,
+  INSTANCE_TYPES,
+  instanceTypesFor,
+  isLegalLayout,
+  placeProfiles,
+  profileForSliceSize,
+  sliceSizesOf,
   wholeGpuSliceSize,
 } from '../constructs/catalog';
 
 describe('GPU types: ids and memory', () => {
   test('has the catalog ids', () => {
     expect(GPU_TYPES.map((g) => g.id)).toEqual([
-      'A30', 'A100-40GB', 'A100-80GB', 'H100-80GB', 'H100-94GB', 'H100-96GB', 'H200-141GB',
-      'L4', 'L40S', 'A10G', 'T4', 'B200-180GB',
+      'A30',
+      'A100-40GB',
+      'A100-80GB',
+      'H100-80GB',
+      'H100-94GB',
+      'H100-96GB',
+      'H200-141GB',
+      'L4',
+      'L40S',
+      'A10G',
+      'T4',
+      'B200-180GB',
     ]);
   });
 
@@ -44,7 +66,9 @@ describe('GPU types: ids and memory', () => {
   });
 
   test('+me profiles are marked', () => {
-    const media = GPU_TYPES.flatMap((g) => g.mig?.profiles ?? []).filter((p) => p.mediaExtensions).map((p) => p.name);
+    const media = GPU_TYPES.flatMap((g) => g.mig?.profiles ?? [])
+      .filter((p) => p.mediaExtensions)
+      .map((p) => p.name);
     expect(media.length).toBeGreaterThan(0);
     expect(media.every((n) => n.endsWith('+me'))).toBe(true);
     expect(getMigProfile('A100-80GB', '1g.10gb').mediaExtensions).toBe(false);
@@ -73,8 +97,13 @@ describe('GPU types: placements, slice sizes, unknown ids', () => {
   });
 
   test('profileForSliceSize picks the canonical profile', () => {
-    expect([1, 2, 3, 4, 7].map((n) => profileForSliceSize('A100-80GB', n)?.name)).toEqual(
-      ['1g.10gb', '2g.20gb', '3g.40gb', '4g.40gb', '7g.80gb']);
+    expect([1, 2, 3, 4, 7].map((n) => profileForSliceSize('A100-80GB', n)?.name)).toEqual([
+      '1g.10gb',
+      '2g.20gb',
+      '3g.40gb',
+      '4g.40gb',
+      '7g.80gb',
+    ]);
     expect(profileForSliceSize('H100-80GB', 1)?.name).toBe('1g.10gb');
     expect(profileForSliceSize('H200-141GB', 3)?.name).toBe('3g.71gb');
     expect(profileForSliceSize('A30', 3)).toBeUndefined();
@@ -92,7 +121,8 @@ describe('GPU types: placements, slice sizes, unknown ids', () => {
   test('fails on unknown ids with the known names', () => {
     expect(() => getGpuType('A100')).toThrow('unknown GPU type "A100"; known: A100-40GB, A100-80GB, A10G, A30, B200-180GB, H100-80GB');
     expect(() => getMigProfile('H100-80GB', '1g.18gb')).toThrow(
-      'unknown MIG profile "1g.18gb" for GPU type H100-80GB; valid: 1g.10gb, 1g.10gb+me, 1g.20gb, 2g.20gb, 3g.40gb, 4g.40gb, 7g.80gb');
+      'unknown MIG profile "1g.18gb" for GPU type H100-80GB; valid: 1g.10gb, 1g.10gb+me, 1g.20gb, 2g.20gb, 3g.40gb, 4g.40gb, 7g.80gb',
+    );
     expect(() => getMigProfile('L4', '1g.10gb')).toThrow('unknown MIG profile "1g.10gb" for GPU type L4: L4 has no MIG profiles');
   });
 });

@@ -41,15 +41,31 @@ export function plannedObjects(fleet: Fleet, plan: Plan = planFleet(fleet)): { o
   return { objects: chart.toJson(), platform, plan };
 }
 
-
 /** The ParvaGPU tables (slice, batch, workers, throughput req/s, latency s), rows that did not run dropped; undefined without ../shared. */
 function parvaProfiles(): Map<string, ProfileEntry[]> | undefined {
   if (!existsSync(PARVA_DIR)) return undefined;
   const out = new Map<string, ProfileEntry[]>();
-  for (const f of readdirSync(PARVA_DIR).filter((x) => x.endsWith('.csv')).sort()) {
-    const rows = readFileSync(join(PARVA_DIR, f), 'utf8').trim().split(/\r?\n/).slice(1).map((l) => l.split(',').map(Number));
-    out.set(f.replace(/\.csv$/, ''), rows.filter((r) => r.length >= 5 && r[3] > 0 && r[4] > 0)
-      .map((r) => ({ gpu: 'A100-80GB', slice: r[0] as SliceSize, batch: r[1], instances: r[2], throughput: r[3], latencyMs: Number((r[4] * 1000).toFixed(3)) })));
+  for (const f of readdirSync(PARVA_DIR)
+    .filter((x) => x.endsWith('.csv'))
+    .sort()) {
+    const rows = readFileSync(join(PARVA_DIR, f), 'utf8')
+      .trim()
+      .split(/\r?\n/)
+      .slice(1)
+      .map((l) => l.split(',').map(Number));
+    out.set(
+      f.replace(/\.csv$/, ''),
+      rows
+        .filter((r) => r.length >= 5 && r[3] > 0 && r[4] > 0)
+        .map((r) => ({
+          gpu: 'A100-80GB',
+          slice: r[0] as SliceSize,
+          batch: r[1],
+          instances: r[2],
+          throughput: r[3],
+          latencyMs: Number((r[4] * 1000).toFixed(3)),
+        })),
+    );
   }
   return out;
 }
@@ -68,7 +84,7 @@ export function longTailA100(n: number = 300): { fleet: Fleet; measured: boolean
   const models: ModelSpec[] = [];
   for (let i = 1; i <= n; i++) {
     const base = names[Math.floor(r() * names.length)];
-    const rps = Math.max(0.1, Number(((100 * n / h) / Math.pow(i, 0.9)).toFixed(2)));
+    const rps = Math.max(0.1, Number(((100 * n) / h / Math.pow(i, 0.9)).toFixed(2)));
     const common = { name: `m${String(i).padStart(4, '0')}-${base}`, team: `team-${i % 17}`, rps, memoryGiB: memory[base] ?? 0.4 };
     if (parva) {
       const entries = parva.get(base)!;
@@ -79,10 +95,18 @@ export function longTailA100(n: number = 300): { fleet: Fleet; measured: boolean
       models.push({ ...common, latencySloMs: Math.round(50 + r() * 200), profiles: [], throughputPerGpu: { 'A100-80GB': perGpu } });
     }
   }
-  return { fleet: { name: `long-tail-${n}`, latencyHeadroom: 0.5, processOverheadGiB: 0.6, gpus: [{ type: 'A100-80GB', mig: true }], models }, measured: !!parva };
+  return {
+    fleet: { name: `long-tail-${n}`, latencyHeadroom: 0.5, processOverheadGiB: 0.6, gpus: [{ type: 'A100-80GB', mig: true }], models },
+    measured: !!parva,
+  };
 }
 
 /** The objects of `kind` (and name, when given). */
 export function find(objects: readonly any[], kind: string, name?: string, namespace?: string): any[] {
-  return objects.filter((o) => o.kind === kind && (name === undefined || o.metadata?.name === name) && (namespace === undefined || o.metadata?.namespace === namespace));
+  return objects.filter(
+    (o) =>
+      o.kind === kind &&
+      (name === undefined || o.metadata?.name === name) &&
+      (namespace === undefined || o.metadata?.namespace === namespace),
+  );
 }

@@ -14,9 +14,23 @@ import { clone, defaultObjects, find } from './check-fixtures';
 function capture(): { out: () => string; err: () => string; restore: () => void } {
   let out = '';
   let err = '';
-  const o = jest.spyOn(process.stdout, 'write').mockImplementation(((s: any, cb?: any) => { out += String(s); if (typeof cb === 'function') cb(); return true; }) as any);
-  const e = jest.spyOn(process.stderr, 'write').mockImplementation(((s: any) => { err += String(s); return true; }) as any);
-  return { out: () => out, err: () => err, restore: () => { o.mockRestore(); e.mockRestore(); } };
+  const o = jest.spyOn(process.stdout, 'write').mockImplementation(((s: any, cb?: any) => {
+    out += String(s);
+    if (typeof cb === 'function') cb();
+    return true;
+  }) as any);
+  const e = jest.spyOn(process.stderr, 'write').mockImplementation(((s: any) => {
+    err += String(s);
+    return true;
+  }) as any);
+  return {
+    out: () => out,
+    err: () => err,
+    restore: () => {
+      o.mockRestore();
+      e.mockRestore();
+    },
+  };
 }
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -40,7 +54,9 @@ function writeRendering(objects: readonly any[]): string {
 }
 
 const dirs: string[] = [];
-afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 const objects = defaultObjects();
 
@@ -49,14 +65,19 @@ describe('gpufleet check', () => {
     const r = await run(['check', writeRendering(objects)]);
     expect(r.code).toBe(0);
     expect(r.err).toBe('');
-    expect(r.out).toMatch(/^gpufleet check: no findings \(8 GPU workload\(s\), 3 NodePool\(s\), 8 autoscaler\(s\), \d+ objects\): every GPU pod gets a node and fits at minimum and maximum replicas\n$/);
+    expect(r.out).toMatch(
+      /^gpufleet check: no findings \(8 GPU workload\(s\), 3 NodePool\(s\), 8 autoscaler\(s\), \d+ objects\): every GPU pod gets a node and fits at minimum and maximum replicas\n$/,
+    );
   });
 
   test('findings: exit 1, one line each naming the rule and the object, then the summary', async () => {
     const bad = clone(objects);
     const d = find(bad, 'Deployment', 'vision-1g')[0];
-    d.spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions
-      .push({ key: 'nvidia.com/gpu.product', operator: 'In', values: ['NVIDIA-H100-80GB-HBM3'] });
+    d.spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions.push({
+      key: 'nvidia.com/gpu.product',
+      operator: 'In',
+      values: ['NVIDIA-H100-80GB-HBM3'],
+    });
     const r = await run(['check', writeRendering(bad)]);
     expect(r.code).toBe(1);
     const out = r.out.trimEnd().split('\n');
@@ -111,7 +132,12 @@ describe('gpufleet check', () => {
     // a FIFO would once block the read forever; the bounded reader refuses it from its type
     execFileSync('mkfifo', [join(dir, 'pipe.yaml')]);
     const levels = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
-    for (let i = 1; i < 10; i++) levels.push(`a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);
+    for (let i = 1; i < 10; i++)
+      levels.push(
+        `a${i}: &a${i} [${Array(10)
+          .fill(`*a${i - 1}`)
+          .join(', ')}]`,
+      );
     writeFileSync(join(dir, 'bomb.yaml'), `${levels.join('\n')}\n`);
     writeFileSync(join(dir, 'scalar.json'), JSON.stringify('s'.repeat(1_000_000)));
     const r = await run(['check', dir]);
@@ -120,7 +146,11 @@ describe('gpufleet check', () => {
     expect(lines).toEqual([
       expect.stringMatching(/bomb\.yaml: YAML aliases: the document expands its aliases more than 100 times/),
       expect.stringMatching(/^manifest ".*pipe\.yaml": is a named pipe \(FIFO\), not a regular file/),
-      expect.stringMatching(new RegExp(`scalar\\.json: document 1: expected a Kubernetes object with apiVersion and kind, got "${'s'.repeat(100)}…" \\(1000000 characters\\)$`)),
+      expect.stringMatching(
+        new RegExp(
+          `scalar\\.json: document 1: expected a Kubernetes object with apiVersion and kind, got "${'s'.repeat(100)}…" \\(1000000 characters\\)$`,
+        ),
+      ),
     ]);
   });
 

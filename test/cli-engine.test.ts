@@ -10,13 +10,22 @@ import { CliInputError } from '../bin/lib/errors';
 const thrown: { error?: unknown } = {};
 jest.mock('../constructs/planner', () => {
   const actual = jest.requireActual('../constructs/planner');
-  return { ...actual, plan: () => { throw thrown.error; } };
+  return {
+    ...actual,
+    plan: () => {
+      throw thrown.error;
+    },
+  };
 });
 
 const fleet = { name: 'f', latencyHeadroom: 0.5, processOverheadGiB: 0.6, gpus: [], models: [] } as Fleet;
 
 function caught(): unknown {
-  try { planAndVerify(fleet); } catch (e) { return e; }
+  try {
+    planAndVerify(fleet);
+  } catch (e) {
+    return e;
+  }
   throw new Error('expected planAndVerify to throw');
 }
 

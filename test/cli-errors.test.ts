@@ -53,11 +53,13 @@ describe('invalid fleet: plan and report', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     const lines = r.stderr.trimEnd().split('\n');
-    expect(lines).toEqual(expect.arrayContaining([
-      'models[3].rps: expected a number > 0, got -5',
-      expect.stringMatching(/^models\[3\]\.team: .*"Ads_Team"/),
-      expect.stringMatching(/^models\[3\]\.colour: unknown key/),
-    ]));
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'models[3].rps: expected a number > 0, got -5',
+        expect.stringMatching(/^models\[3\]\.team: .*"Ads_Team"/),
+        expect.stringMatching(/^models\[3\]\.colour: unknown key/),
+      ]),
+    );
     expect(lines).toHaveLength(3);
     expectNoStack(r.stderr);
   });
@@ -84,19 +86,22 @@ describe('invalid fleet: plan and report', () => {
   });
 
   test('fails plan on a bare throughputPerGpu in a fleet offering two GPU types: exit 2, one line naming the fix, nothing written', async () => {
-    const two = tempFile('two-types.fleet.yaml', `name: mixed
+    const two = tempFile(
+      'two-types.fleet.yaml',
+      `name: mixed
 gpus: [{ type: H100-80GB }, { type: L4 }]
 models:
   - { name: ok, team: t, rps: 10, latencySloMs: 200, memoryGiB: 1, throughputPerGpu: { H100-80GB: 900, L4: 140 } }
   - { name: spell-fixer, team: search, rps: 15, latencySloMs: 300, memoryGiB: 0.7, throughputPerGpu: 900 }
-`);
+`,
+    );
     const out = path.join(tempDir(), 'plan.json');
     const r = await runCli(['plan', two, '--out', out]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr.trimEnd().split('\n')).toEqual([
-      'models[1].throughputPerGpu: a single figure is ambiguous in a fleet offering H100-80GB and L4; write { H100-80GB: 900 } '
-        + 'with a figure per GPU type it was measured on (the model is planned only on types with a figure or profiles)',
+      'models[1].throughputPerGpu: a single figure is ambiguous in a fleet offering H100-80GB and L4; write { H100-80GB: 900 } ' +
+        'with a figure per GPU type it was measured on (the model is planned only on types with a figure or profiles)',
     ]);
     expect(fs.existsSync(out)).toBe(false);
     expectNoStack(r.stderr);
@@ -112,7 +117,9 @@ describe('invalid fleet: syntax, unservable models', () => {
   });
 
   test('fails on a fleet no GPU can serve (latency SLO too tight) with exit 2', async () => {
-    const text = BAD_FLEET.replace('team: Ads_Team', 'team: ads').replace('rps: -5', 'rps: 5').replace('    colour: red\n', '')
+    const text = BAD_FLEET.replace('team: Ads_Team', 'team: ads')
+      .replace('rps: -5', 'rps: 5')
+      .replace('    colour: red\n', '')
       .replace('latencySloMs: 183', 'latencySloMs: 0.01');
     const r = await runCli(['plan', tempFile('tight.fleet.yaml', text)]);
     expect(r.code).toBe(2);
@@ -121,8 +128,11 @@ describe('invalid fleet: syntax, unservable models', () => {
   });
 
   test('fails on a fleet where several models fit no GPU: exit 2, one line per model, nothing written', async () => {
-    const text = BAD_FLEET.replace('team: Ads_Team', 'team: ads').replace('rps: -5', 'rps: 5').replace('    colour: red\n', '')
-      .replace('latencySloMs: 183', 'latencySloMs: 0.01').replace('memoryGiB: 3.2', 'memoryGiB: 500');
+    const text = BAD_FLEET.replace('team: Ads_Team', 'team: ads')
+      .replace('rps: -5', 'rps: 5')
+      .replace('    colour: red\n', '')
+      .replace('latencySloMs: 183', 'latencySloMs: 0.01')
+      .replace('memoryGiB: 3.2', 'memoryGiB: 500');
     const dir = tempDir();
     const out = path.join(dir, 'plan.json');
     const r = await runCli(['plan', tempFile('two-bad.fleet.yaml', text), '--out', out]);
@@ -130,7 +140,9 @@ describe('invalid fleet: syntax, unservable models', () => {
     expect(r.stdout).toBe('');
     const lines = r.stderr.trimEnd().split('\n');
     expect(lines).toEqual([
-      expect.stringMatching(/^cannot plan fleet payments-and-vision: models\.ranker: no profile entry meets latency <= 0\.5 x 80 ms and memory 500 GiB/),
+      expect.stringMatching(
+        /^cannot plan fleet payments-and-vision: models\.ranker: no profile entry meets latency <= 0\.5 x 80 ms and memory 500 GiB/,
+      ),
       expect.stringMatching(/^cannot plan fleet payments-and-vision: models\.resnet50: no profile entry meets latency <= 0\.5 x 0\.01 ms/),
     ]);
     expect(fs.readdirSync(dir)).toEqual([]);
@@ -141,7 +153,10 @@ describe('invalid fleet: syntax, unservable models', () => {
 
 describe('usage errors exit 2', () => {
   test.each([
-    [['plan', SMALL_FLEET, '--jsn'], /unknown flag "--jsn" for "gpufleet plan"; did you mean --json\? allowed: --json, --out, --max-input-size, --help/],
+    [
+      ['plan', SMALL_FLEET, '--jsn'],
+      /unknown flag "--jsn" for "gpufleet plan"; did you mean --json\? allowed: --json, --out, --max-input-size, --help/,
+    ],
     [['plna', SMALL_FLEET], /unknown command "plna"; did you mean plan\? commands: plan, report, rebalance, router/],
     [['plan', SMALL_FLEET, '--out', '-'], /--out: "-" is not a file; use --json/],
     [['plan', SMALL_FLEET, '-x'], /unknown flag "-x"/],

@@ -19,7 +19,9 @@ const canMkfifo = process.platform !== 'win32';
 describe('input files: only bounded regular UTF-8 files are read', () => {
   test('fails on /dev/zero as the fleet before reading it (it would be read forever)', async () => {
     const r = await cli('plan', '/dev/zero', '--json');
-    expect(expectInputError(r, 1)).toEqual(['FLEET "/dev/zero": is a character device, not a regular file; gpufleet reads only regular files']);
+    expect(expectInputError(r, 1)).toEqual([
+      'FLEET "/dev/zero": is a character device, not a regular file; gpufleet reads only regular files',
+    ]);
   });
 
   (canMkfifo ? test : test.skip)('fails on a named pipe as the fleet without blocking on it', async () => {
@@ -27,7 +29,9 @@ describe('input files: only bounded regular UTF-8 files are read', () => {
     const fifo = path.join(dir, 'fleet.yaml');
     execFileSync('mkfifo', [fifo]);
     const r = await cli('plan', fifo);
-    expect(expectInputError(r, 1)).toEqual([`FLEET ${JSON.stringify(fifo)}: is a named pipe (FIFO), not a regular file; gpufleet reads only regular files`]);
+    expect(expectInputError(r, 1)).toEqual([
+      `FLEET ${JSON.stringify(fifo)}: is a named pipe (FIFO), not a regular file; gpufleet reads only regular files`,
+    ]);
   });
 
   test('fails on a fleet file over 16 MiB, even a valid one, before reading it', async () => {
@@ -37,7 +41,9 @@ describe('input files: only bounded regular UTF-8 files are read', () => {
     const before = snapshot(dir);
     const r = await cli('plan', big, '--out', path.join(dir, 'plan.json'));
     // the message names the flag that reads it (docs/cli.md, "Input files"; test/cli-input-size.test.ts)
-    expect(expectInputError(r, 1)).toEqual([`FLEET ${JSON.stringify(big)}: is 17 MiB, more than the 16 MiB gpufleet reads from an input file; pass --max-input-size 18MiB to read it`]); // 17 MiB and a few KiB
+    expect(expectInputError(r, 1)).toEqual([
+      `FLEET ${JSON.stringify(big)}: is 17 MiB, more than the 16 MiB gpufleet reads from an input file; pass --max-input-size 18MiB to read it`,
+    ]); // 17 MiB and a few KiB
     expect(snapshot(dir)).toEqual(before);
   });
 
@@ -47,7 +53,9 @@ describe('input files: only bounded regular UTF-8 files are read', () => {
     const head = Buffer.from('# caf');
     fs.writeFileSync(file, Buffer.concat([head, Buffer.from([0xe9]), Buffer.from(`\n${FLEET_TEXT}`)]));
     const r = await cli('plan', file, '--json');
-    expect(expectInputError(r, 1)).toEqual([`FLEET ${JSON.stringify(file)}: is not UTF-8 text (invalid byte sequence at byte ${head.length})`]);
+    expect(expectInputError(r, 1)).toEqual([
+      `FLEET ${JSON.stringify(file)}: is not UTF-8 text (invalid byte sequence at byte ${head.length})`,
+    ]);
   });
 
   test('fails on a file that is not a fleet (say /etc/passwd) without printing its content', async () => {
@@ -107,7 +115,9 @@ describe('saved plans are validated before report --plan uses them: the plan as 
   });
 
   test('fails on a string share (it used to be drawn)', async () => {
-    const { r, file } = await reportWith((d) => { d.gpus[0].slices[0].models[0].share = String(d.gpus[0].slices[0].models[0].share); });
+    const { r, file } = await reportWith((d) => {
+      d.gpus[0].slices[0].models[0].share = String(d.gpus[0].slices[0].models[0].share);
+    });
     const share = doc.gpus[0].slices[0].models[0].share;
     expect(expectInputError(r, 1)).toEqual([
       `--plan ${JSON.stringify(file)}: gpus[0].slices[0].models[0].share: expected a number in [0, 1], got "${share}"`,
@@ -173,13 +183,17 @@ describe('saved plans are validated before report --plan uses them: bounds, keys
   });
 
   test('fails on a long value, quoting 100 characters of it', async () => {
-    const { r } = await reportWith((d) => { d.gpus[0].type = 'X'.repeat(100_000); });
+    const { r } = await reportWith((d) => {
+      d.gpus[0].type = 'X'.repeat(100_000);
+    });
     const [line] = expectInputError(r, 1);
     expect(line).toMatch(/gpus\[0\]\.type: expected a name .*, got "X{100}…" \(100000 characters\)$/);
   });
 
   test('fails on thousands of problems with 50 lines and a count of the rest', async () => {
-    const { r } = await reportWith((d) => { d.gpus = Array.from({ length: 3000 }, () => null); });
+    const { r } = await reportWith((d) => {
+      d.gpus = Array.from({ length: 3000 }, () => null);
+    });
     const lines = expectInputError(r, 51);
     expect(lines[50]).toMatch(/: \.\.\. and 29\d\d more problems$/);
   });

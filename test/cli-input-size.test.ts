@@ -54,7 +54,9 @@ describe('--max-input-size', () => {
       ['rebalance', SMALL_FLEET, '--from', path.join(dir, 'none.json')],
     ]) {
       const [line] = expectInputError(await cli(...args, '--max-input-size', '10'), undefined);
-      expect(line).toMatch(/^FLEET ".*small\.fleet\.yaml": is .* more than the 10 bytes gpufleet reads from an input file; pass --max-input-size 1MiB to read it$/);
+      expect(line).toMatch(
+        /^FLEET ".*small\.fleet\.yaml": is .* more than the 10 bytes gpufleet reads from an input file; pass --max-input-size 1MiB to read it$/,
+      );
     }
     expect(fs.readdirSync(dir)).toEqual([]);
   });
@@ -67,13 +69,21 @@ describe('--max-input-size', () => {
     ['-5MiB', 'got "-5MiB"'],
   ])('fails on --max-input-size %s: a usage error naming the accepted sizes, before reading anything', async (value, got) => {
     const lines = expectInputError(await cli('plan', SMALL_FLEET, `--max-input-size=${value}`), 2);
-    expect(lines[0]).toBe(`--max-input-size: expected a size from 1 byte to 256 MiB (bytes, or a number with KiB, MiB or GiB: 200MiB), ${got}`);
+    expect(lines[0]).toBe(
+      `--max-input-size: expected a size from 1 byte to 256 MiB (bytes, or a number with KiB, MiB or GiB: 200MiB), ${got}`,
+    );
     expect(lines[1]).toBe('run "gpufleet plan --help" for usage');
   });
 
   test('sizes: bytes, KiB, MiB, GiB (case-insensitive); the hint past the 256 MiB ceiling says so', () => {
-    expect([parseSize('16777216'), parseSize('200MiB'), parseSize('1.5 kib'), parseSize('1GiB'), parseSize('2MB'), parseSize('')])
-      .toEqual([16 * MIB, 200 * MIB, 1536, 1024 * MIB, undefined, undefined]);
+    expect([parseSize('16777216'), parseSize('200MiB'), parseSize('1.5 kib'), parseSize('1GiB'), parseSize('2MB'), parseSize('')]).toEqual([
+      16 * MIB,
+      200 * MIB,
+      1536,
+      1024 * MIB,
+      undefined,
+      undefined,
+    ]);
     expect(raiseLimitHint(16 * MIB, 137.4 * MIB)).toBe('pass --max-input-size 138MiB to read it');
     expect(raiseLimitHint(16 * MIB, undefined)).toBe('pass --max-input-size 32MiB (or more) to read it');
     expect(raiseLimitHint(16 * MIB, 300 * MIB)).toBe('gpufleet reads at most 256 MiB (--max-input-size), so split the fleet');

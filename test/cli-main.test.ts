@@ -5,7 +5,9 @@
 import * as path from 'path';
 
 jest.mock('../bin/lib/engine', () => ({
-  loadFleet: () => { throw new TypeError("cannot read properties of undefined (reading 'slices')"); },
+  loadFleet: () => {
+    throw new TypeError("cannot read properties of undefined (reading 'slices')");
+  },
 }));
 const runRouterCli = jest.fn(async (_argv: string[]) => 7);
 const mockRuntime: { runRouterCli?: typeof runRouterCli } = { runRouterCli };
@@ -16,14 +18,29 @@ import { main } from '../bin/lib/main';
 function capture(): { out: () => string; err: () => string; restore: () => void } {
   let out = '';
   let err = '';
-  const o = jest.spyOn(process.stdout, 'write').mockImplementation((s: any) => { out += String(s); return true; });
-  const e = jest.spyOn(process.stderr, 'write').mockImplementation((s: any) => { err += String(s); return true; });
-  return { out: () => out, err: () => err, restore: () => { o.mockRestore(); e.mockRestore(); } };
+  const o = jest.spyOn(process.stdout, 'write').mockImplementation((s: any) => {
+    out += String(s);
+    return true;
+  });
+  const e = jest.spyOn(process.stderr, 'write').mockImplementation((s: any) => {
+    err += String(s);
+    return true;
+  });
+  return {
+    out: () => out,
+    err: () => err,
+    restore: () => {
+      o.mockRestore();
+      e.mockRestore();
+    },
+  };
 }
 
 describe('internal errors', () => {
   const saved = process.env.GPUFLEET_DEBUG;
-  afterEach(() => { process.env.GPUFLEET_DEBUG = saved; });
+  afterEach(() => {
+    process.env.GPUFLEET_DEBUG = saved;
+  });
 
   test('fails with exit 1 and a one-line message, no stack trace', async () => {
     delete process.env.GPUFLEET_DEBUG;
@@ -56,7 +73,9 @@ describe('gpufleet router', () => {
 });
 
 describe('gpufleet router without the runtime', () => {
-  afterEach(() => { mockRuntime.runRouterCli = runRouterCli; });
+  afterEach(() => {
+    mockRuntime.runRouterCli = runRouterCli;
+  });
 
   test('fails with a clear message and exit 1 when the runtime has no runRouterCli', async () => {
     delete mockRuntime.runRouterCli;

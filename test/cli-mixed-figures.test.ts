@@ -86,7 +86,12 @@ describe('a plan over two GPU types: the table, the report, a re-plan', () => {
     expect(table).toMatch(/^L4 +3 +3x whole +10 .* \$2\.41 +2\.71 +3 +optimal: equals the bound /m);
     expect(table).toMatch(new RegExp(`^total +4 +7 slices +12 .* \\$9\\.29 +- +- +cost: ${ratio}x the bound `, 'm'));
     expect(table).toContain('against the cost bound and the baselines');
-    expect(table).toMatch(new RegExp(`^cost bound +- +\\$${cost.toFixed(2)} +${ratio}x the bound's cost \\(\\$${(s.costPerHour - cost).toFixed(2)}/h above\\)$`, 'm'));
+    expect(table).toMatch(
+      new RegExp(
+        `^cost bound +- +\\$${cost.toFixed(2)} +${ratio}x the bound's cost \\(\\$${(s.costPerHour - cost).toFixed(2)}/h above\\)$`,
+        'm',
+      ),
+    );
     // the old reading: 4 GPUs against the bound's GPUs of whatever types (here 2) — "2x the bound"
     expect(s.tightBound!.gpus).toBeLessThan(s.gpuCount);
     expect(table).not.toContain(`${Number((s.gpuCount / s.tightBound!.gpus).toFixed(2))}x the bound`);
@@ -99,7 +104,9 @@ describe('a plan over two GPU types: the table, the report, a re-plan', () => {
     const ratio = Number((s.costPerHour / cost).toFixed(2));
     expect(html).toContain(`<div class="k-note">H100-80GB 1: optimal: equals the bound; L4 3: optimal: equals the bound</div>`);
     expect(html).toContain(`at least $${cost.toFixed(2)} with any GPU types: ${ratio}x the bound&#39;s cost`);
-    expect(html).toMatch(/<td><b>L4<\/b><\/td>.*?<td class="n">\$2\.41<\/td><td class="n">2\.71<\/td><td class="n">3<\/td><td>optimal: equals the bound<\/td>/);
+    expect(html).toMatch(
+      /<td><b>L4<\/b><\/td>.*?<td class="n">\$2\.41<\/td><td class="n">2\.71<\/td><td class="n">3<\/td><td>optimal: equals the bound<\/td>/,
+    );
     expect(html).toContain(`<td class="n">-</td><td class="n">-</td><td>cost: ${ratio}x the bound</td>`);
     expect(html).toContain('<title>L4 bound: 3 L4 (no packing of its demand uses fewer)</title>');
     expect(html).toContain('<title>H100-80GB plan: 1 H100-80GB, $6.88/h</title>');
@@ -109,7 +116,10 @@ describe('a plan over two GPU types: the table, the report, a re-plan', () => {
 
   test('a re-plan (demand tripled on two models) carries the figures of its own GPUs, not of the fresh plan it started from', () => {
     const fleet = loadFleetFile(MIXED);
-    const next = { ...fleet, models: fleet.models.map((m) => (m.name === 'small-0' || m.name === 'small-1' ? { ...m, rps: m.rps * 3 } : m)) };
+    const next = {
+      ...fleet,
+      models: fleet.models.map((m) => (m.name === 'small-0' || m.name === 'small-1' ? { ...m, rps: m.rps * 3 } : m)),
+    };
     const r = replan(next, doc, { solver: 'none' });
     expect(r.basis).not.toBe('unchanged');
     const s = r.plan.summary;

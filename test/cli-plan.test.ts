@@ -18,9 +18,14 @@ function expectPlanShape(doc: any): void {
   expect(Array.isArray(doc.gpus)).toBe(true);
   expect(doc.gpus.length).toBeGreaterThan(0);
   for (const g of doc.gpus) {
-    expect(g).toEqual(expect.objectContaining({
-      id: expect.any(String), type: expect.any(String), node: expect.any(String), mig: expect.any(Boolean),
-    }));
+    expect(g).toEqual(
+      expect.objectContaining({
+        id: expect.any(String),
+        type: expect.any(String),
+        node: expect.any(String),
+        mig: expect.any(Boolean),
+      }),
+    );
     expect(g.slices.length).toBeGreaterThan(0);
     for (const s of g.slices) {
       expect(typeof s.profile).toBe('string');
@@ -33,13 +38,20 @@ function expectPlanShape(doc: any): void {
       }
     }
   }
-  expect(doc.summary).toEqual(expect.objectContaining({
-    gpuCount: doc.gpus.length,
-    costPerHour: expect.any(Number),
-    lowerBound: expect.any(Number),
-    tightBound: { gpus: expect.any(Number), costPerHour: expect.any(Number), method: expect.stringMatching(/^(milp|milp-bound|lp|exact)$/), solver: expect.stringMatching(/^HiGHS /) },
-    baselines: { dedicated: expect.any(Number), noMig: expect.any(Number) },
-  }));
+  expect(doc.summary).toEqual(
+    expect.objectContaining({
+      gpuCount: doc.gpus.length,
+      costPerHour: expect.any(Number),
+      lowerBound: expect.any(Number),
+      tightBound: {
+        gpus: expect.any(Number),
+        costPerHour: expect.any(Number),
+        method: expect.stringMatching(/^(milp|milp-bound|lp|exact)$/),
+        solver: expect.stringMatching(/^HiGHS /),
+      },
+      baselines: { dedicated: expect.any(Number), noMig: expect.any(Number) },
+    }),
+  );
   // the document is the same from run to run: no wall-clock time in it unless asked for
   expect(doc.summary.tightBound.seconds).toBeUndefined();
   expect(doc.summary.gpuCount).toBeGreaterThanOrEqual(doc.summary.tightBound.gpus);
@@ -49,7 +61,9 @@ function expectPlanShape(doc: any): void {
 describe('gpufleet plan --json', () => {
   let r: CliResult;
   const fleet = loadFleetFile(SMALL_FLEET);
-  beforeAll(async () => { r = await runCli(['plan', SMALL_FLEET, '--json']); });
+  beforeAll(async () => {
+    r = await runCli(['plan', SMALL_FLEET, '--json']);
+  });
 
   test('prints only the plan document: 2-space JSON and a trailing newline, exit 0', () => {
     expect(r.stderr).toBe('');
@@ -113,13 +127,27 @@ describe('gpufleet plan (summary table)', () => {
   });
 
   test('shows the headings of every section', () => {
-    for (const h of ['GPU type', 'GPUs', 'slices (by profile)', 'models', 'compute', 'memory', 'cost/h',
-      'tight bound', 'vs dedicated', 'vs noMig', 'node configs', 'node configurations', 'teams', 'GPU equivalents']) {
+    for (const h of [
+      'GPU type',
+      'GPUs',
+      'slices (by profile)',
+      'models',
+      'compute',
+      'memory',
+      'cost/h',
+      'tight bound',
+      'vs dedicated',
+      'vs noMig',
+      'node configs',
+      'node configurations',
+      'teams',
+      'GPU equivalents',
+    ]) {
       expect(r.stdout).toContain(h);
     }
   });
 
-  test('shows the plan\'s numbers: GPUs, cost, bound, baselines, profiles, configs, teams', () => {
+  test("shows the plan's numbers: GPUs, cost, bound, baselines, profiles, configs, teams", () => {
     const s = doc.summary;
     expect(r.stdout).toContain(`fleet payments-and-vision: ${s.gpuCount} GPU`);
     expect(r.stdout).toContain(`$${s.costPerHour.toFixed(2)}/h`);
@@ -142,7 +170,10 @@ describe('gpufleet plan (summary table)', () => {
 
 const examplesDir = path.join(REPO, 'examples');
 const exampleFleets = fs.existsSync(examplesDir)
-  ? fs.readdirSync(examplesDir).filter((f) => f.endsWith('.fleet.yaml')).sort()
+  ? fs
+      .readdirSync(examplesDir)
+      .filter((f) => f.endsWith('.fleet.yaml'))
+      .sort()
   : [];
 describeIf(exampleFleets.length > 0, 'no examples/*.fleet.yaml in the repository')('gpufleet plan --json on the example fleets', () => {
   test.each(exampleFleets.length > 0 ? exampleFleets : ['none'])('%s: a plan verifyPlan accepts', async (file) => {

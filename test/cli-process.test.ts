@@ -40,7 +40,7 @@ describe('bin/gpufleet (compiled) says what main says in-process', () => {
     expect(r).toEqual(await runCli(['plan', fleet, '--json']));
   });
 
-  test('runs from any folder: relative paths are the caller\'s', () => {
+  test("runs from any folder: relative paths are the caller's", () => {
     const dir = tempDir();
     fs.copyFileSync(SMALL_FLEET, path.join(dir, 'mine.fleet.yaml'));
     const r = runCliProcess(['plan', 'mine.fleet.yaml', '--out', 'out/plan.json'], {}, dir);
@@ -82,12 +82,14 @@ describe('scripts/build.js: when lib/ is stale (bin/gpufleet and the test setup 
     }
   });
 
-  test('stale when a source was added or deleted; the deleted one\'s output is to be removed', () => {
+  test("stale when a source was added or deleted; the deleted one's output is to be removed", () => {
     const root = checkout();
     fs.writeFileSync(path.join(root, 'constructs', 'new.ts'), '');
     fs.rmSync(path.join(root, 'bin', 'lib', 'b.ts'));
     expect(build.staleness(root)).toEqual({
-      reason: 'source files added or removed since the last build (+constructs/new.ts, -bin/lib/b.ts)', clean: false, removed: ['bin/lib/b.ts'],
+      reason: 'source files added or removed since the last build (+constructs/new.ts, -bin/lib/b.ts)',
+      clean: false,
+      removed: ['bin/lib/b.ts'],
     });
   });
 
@@ -97,7 +99,7 @@ describe('scripts/build.js: when lib/ is stale (bin/gpufleet and the test setup 
     expect(build.staleness(root)).toEqual({ reason: 'lib/ has not been built', clean: true });
   });
 
-  test('the repository\'s own lib/ is fresh during the run (test/support/global-setup.js built it)', () => {
+  test("the repository's own lib/ is fresh during the run (test/support/global-setup.js built it)", () => {
     expect(build.staleness(REPO)).toBeUndefined();
   });
 });

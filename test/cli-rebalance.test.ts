@@ -11,7 +11,11 @@ import { checkMigration, verifyPlan, type Migration, type Plan } from '../constr
 import { main } from '../bin/lib/main';
 import { htmlProblems, REPO, tempDir } from './cli-fixtures/run-cli';
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 /** `gpufleet ...args` in this process, stdout and stderr captured. */
 async function cli(args: string[]): Promise<Run> {
@@ -19,12 +23,13 @@ async function cli(args: string[]): Promise<Run> {
   const err: string[] = [];
   // eslint-disable-next-line @typescript-eslint/unbound-method -- saved to be put back as they were
   const saved = { out: process.stdout.write, err: process.stderr.write, cwd: process.cwd() };
-  const capture = (sink: string[]) => ((chunk: string | Uint8Array, a?: unknown, b?: unknown): boolean => {
-    sink.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    const cb = typeof a === 'function' ? a : b;
-    if (typeof cb === 'function') process.nextTick(cb);
-    return true;
-  }) as typeof process.stdout.write;
+  const capture = (sink: string[]) =>
+    ((chunk: string | Uint8Array, a?: unknown, b?: unknown): boolean => {
+      sink.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      const cb = typeof a === 'function' ? a : b;
+      if (typeof cb === 'function') process.nextTick(cb);
+      return true;
+    }) as typeof process.stdout.write;
   process.chdir(REPO);
   process.stdout.write = capture(out);
   process.stderr.write = capture(err);
@@ -44,7 +49,10 @@ const running = path.join(dir, 'running.json');
 /** The long-tail fleet with fraud-scorer and query-encoder at 3x their demand. */
 const grown = path.join(dir, 'long-tail-3x.fleet.yaml');
 const text = fs.readFileSync(LONG_TAIL, 'utf8');
-fs.writeFileSync(grown, text.replace(/(name: fraud-scorer[\s\S]*?rps: )1800/, '$15400').replace(/(name: query-encoder[\s\S]*?rps: )900/, '$12700'));
+fs.writeFileSync(
+  grown,
+  text.replace(/(name: fraud-scorer[\s\S]*?rps: )1800/, '$15400').replace(/(name: query-encoder[\s\S]*?rps: )900/, '$12700'),
+);
 
 beforeAll(async () => {
   const r = await cli(['plan', LONG_TAIL, '--out', running]);
@@ -56,12 +64,18 @@ describe('gpufleet rebalance', () => {
     const r = await cli(['rebalance', '--from', running, grown]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^rebalance long-tail \(long-tail-3x\.fleet\.yaml\): stable re-plan of the running plan; migration checked, 3 step\(s\), path karpenter$/m);
+    expect(r.stdout).toMatch(
+      /^rebalance long-tail \(long-tail-3x\.fleet\.yaml\): stable re-plan of the running plan; migration checked, 3 step\(s\), path karpenter$/m,
+    );
     expect(r.stdout).toContain('models moved 0, grown 2');
     expect(r.stdout).toContain('GPUs re-cut 0');
-    expect(r.stdout).toContain('every model keeps its demand (or what it had, if less) at every step: checked; 2 model(s) run below their new demand until step 3');
+    expect(r.stdout).toContain(
+      'every model keeps its demand (or what it had, if less) at every step: checked; 2 model(s) run below their new demand until step 3',
+    );
     expect(r.stdout).toMatch(/^1\. add 1 node\(s\) with their layouts$/m);
-    expect(r.stdout).toMatch(/\$ kubectl wait node -l nvidia\.com\/mig\.config=\S+ --for=jsonpath='\{\.metadata\.labels\.nvidia\\\.com\/mig\\\.config\\\.state\}'=success/);
+    expect(r.stdout).toMatch(
+      /\$ kubectl wait node -l nvidia\.com\/mig\.config=\S+ --for=jsonpath='\{\.metadata\.labels\.nvidia\\\.com\/mig\\\.config\\\.state\}'=success/,
+    );
     expect(r.stdout).toMatch(/\$ kubectl -n serving-shared rollout status deployment\/\S+ --timeout=30m/);
     expect(r.stdout).toContain('capacity: fraud-scorer 1800 -> 5400 rps (demand 5400); query-encoder 900 -> 2700 rps (demand 2700)');
   });
@@ -70,7 +84,13 @@ describe('gpufleet rebalance', () => {
     const out = path.join(dir, 'next.json');
     const r = await cli(['rebalance', '--from', running, grown, '--json', '--out', out]);
     expect(r.code).toBe(0);
-    const doc = JSON.parse(r.stdout) as { checked: boolean; basis: string; migration: Migration; plan: Plan; runbook: { steps: unknown[] } };
+    const doc = JSON.parse(r.stdout) as {
+      checked: boolean;
+      basis: string;
+      migration: Migration;
+      plan: Plan;
+      runbook: { steps: unknown[] };
+    };
     expect(doc.checked).toBe(true);
     expect(doc.basis).toBe('stable');
     const fleet = parseFleet(fs.readFileSync(grown, 'utf8'), grown);
@@ -95,9 +115,15 @@ describe('gpufleet rebalance', () => {
     [['rebalance', LONG_TAIL], /^missing --from RUNNING_PLAN: /],
     [['rebalance', '--from', 'nope.json', LONG_TAIL], /^--from "nope\.json": cannot read the file/],
     [['rebalance', '--from', LONG_TAIL, LONG_TAIL], /^--from ".+long-tail\.fleet\.yaml": not JSON/],
-    [['rebalance', '--from', '__RUNNING__', LONG_TAIL, '--path', 'sideways'], /^--path: expected one of karpenter, node-groups, in-place, got "sideways"$/m],
+    [
+      ['rebalance', '--from', '__RUNNING__', LONG_TAIL, '--path', 'sideways'],
+      /^--path: expected one of karpenter, node-groups, in-place, got "sideways"$/m,
+    ],
     [['rebalance', '--from', '__RUNNING__', LONG_TAIL, '--floor', '0'], /^--floor: expected a number > 0 and <= 1, got "0"$/m],
-    [['rebalance', '--from', '__RUNNING__', LONG_TAIL, '--move-price=-1'], /^--move-price: expected a number >= 0 \(USD per hour\), got "-1"$/m],
+    [
+      ['rebalance', '--from', '__RUNNING__', LONG_TAIL, '--move-price=-1'],
+      /^--move-price: expected a number >= 0 \(USD per hour\), got "-1"$/m,
+    ],
   ])('fails with exit 2 and one clear line: %j', async (args, message) => {
     const r = await cli(args.map((a) => (a === '__RUNNING__' ? running : a)));
     expect(r.code).toBe(2);
@@ -126,7 +152,8 @@ describe('gpufleet report --from', () => {
     const html = fs.readFileSync(out, 'utf8');
     expect(htmlProblems(html)).toEqual([]);
     expect(html).not.toMatch(/<script|<link |src="http/);
-    for (const h of ['GPUs before and after', 'What moves where', 'Capacity over the steps', 'Steps (karpenter)']) expect(html).toContain(`<h2>${h}</h2>`);
+    for (const h of ['GPUs before and after', 'What moves where', 'Capacity over the steps', 'Steps (karpenter)'])
+      expect(html).toContain(`<h2>${h}</h2>`);
     // both grown models get a capacity chart; models whose capacity does not change do not
     expect(html).toContain('aria-label="capacity of fraud-scorer over the steps"');
     expect(html).toContain('aria-label="capacity of query-encoder over the steps"');

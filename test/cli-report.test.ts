@@ -54,7 +54,7 @@ describe('gpufleet report FLEET --out FILE', () => {
     for (const g of planDoc.gpus) expect(html).toContain(`aria-label="${g.id}: ${g.type}`);
   });
 
-  test('the overview has one strip per GPU, each linking to that GPU\'s drawing', () => {
+  test("the overview has one strip per GPU, each linking to that GPU's drawing", () => {
     expect(count(html, '<g class="mini">')).toBe(planDoc.gpus.length);
     for (const g of planDoc.gpus) {
       expect(html).toContain(`<a href="#${g.id}">`);
@@ -118,7 +118,7 @@ describe('report renderer on a hand-written plan', () => {
     expect((widths[2] + 4) / (widths[0] + 4)).toBeCloseTo(2, 2);
   });
 
-  test('team colours: one per team, and each model bar uses its team\'s colour', () => {
+  test("team colours: one per team, and each model bar uses its team's colour", () => {
     const chips = [...html.matchAll(/<span class="chip" style="background:(#[0-9a-f]{6})"><\/span>(\w[\w-]*)/g)];
     const byTeam = new Map(chips.map((m) => [m[2], m[1]]));
     expect([...byTeam.keys()].sort()).toEqual(['ads', 'payments', 'search', 'vision']);
@@ -164,11 +164,17 @@ describe('gpufleet report with a cold tier (coldBelowRps)', () => {
     // two busy models and sixty rarely used ones (test/planner-cold.test.ts): here the cold tier saves GPUs, so the
     // planner keeps it (on the small CLI fleet it would not, and the plan says so in a note instead)
     const G = 'A100-80GB';
-    const fleet = fleetOf([
-      model('busy-a', 900, 100, 1.5, synthProfiles(G, 300)),
-      model('busy-b', 500, 150, 1, synthProfiles(G, 200)),
-      ...Array.from({ length: 60 }, (_, i) => model(`rare-${String(i).padStart(2, '0')}`, 0.2 + (i % 7) * 0.1, 80, 2, synthProfiles(G, 50))),
-    ], [{ type: G, mig: true }], { coldBelowRps: 1 });
+    const fleet = fleetOf(
+      [
+        model('busy-a', 900, 100, 1.5, synthProfiles(G, 300)),
+        model('busy-b', 500, 150, 1, synthProfiles(G, 200)),
+        ...Array.from({ length: 60 }, (_, i) =>
+          model(`rare-${String(i).padStart(2, '0')}`, 0.2 + (i % 7) * 0.1, 80, 2, synthProfiles(G, 50)),
+        ),
+      ],
+      [{ type: G, mig: true }],
+      { coldBelowRps: 1 },
+    );
     const fleetFile = path.join(tempDir(), 'cold.fleet.json');
     fs.writeFileSync(fleetFile, JSON.stringify(fleet));
     // planned once (a few seconds of solver time on this fleet): `plan --out` writes the document the report
@@ -203,15 +209,18 @@ function findChromium(): string | undefined {
 }
 
 const chromium = findChromium();
-describeIf(chromium !== undefined, 'Chromium is not installed (chromium, chromium-browser or google-chrome on PATH)')('the report renders in headless Chromium', () => {
-  test('scripts/check-report.sh writes a non-trivial screenshot', () => {
-    const dir = tempDir();
-    const html = path.join(dir, 'plan.html');
-    fs.writeFileSync(html, renderReport(buildPlanView(sampleFleet, samplePlan)));
-    const png = path.join(dir, 'plan.png');
-    execFileSync(path.join(REPO, 'scripts', 'check-report.sh'), [html, png, '1400x1000'], { stdio: 'pipe', timeout: 60_000 });
-    const buf = fs.readFileSync(png);
-    expect(buf.subarray(1, 4).toString()).toBe('PNG');
-    expect(buf.length).toBeGreaterThan(20_000);
-  });
-});
+describeIf(chromium !== undefined, 'Chromium is not installed (chromium, chromium-browser or google-chrome on PATH)')(
+  'the report renders in headless Chromium',
+  () => {
+    test('scripts/check-report.sh writes a non-trivial screenshot', () => {
+      const dir = tempDir();
+      const html = path.join(dir, 'plan.html');
+      fs.writeFileSync(html, renderReport(buildPlanView(sampleFleet, samplePlan)));
+      const png = path.join(dir, 'plan.png');
+      execFileSync(path.join(REPO, 'scripts', 'check-report.sh'), [html, png, '1400x1000'], { stdio: 'pipe', timeout: 60_000 });
+      const buf = fs.readFileSync(png);
+      expect(buf.subarray(1, 4).toString()).toBe('PNG');
+      expect(buf.length).toBeGreaterThan(20_000);
+    });
+  },
+);

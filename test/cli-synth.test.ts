@@ -36,7 +36,10 @@ function filesUnder(dir: string): string[] {
   walk(dir);
   return out.sort();
 }
-const objectsIn = (file: string): any[] => parseAllDocuments(fs.readFileSync(file, 'utf8')).map((d) => d.toJSON()).filter((o) => o);
+const objectsIn = (file: string): any[] =>
+  parseAllDocuments(fs.readFileSync(file, 'utf8'))
+    .map((d) => d.toJSON())
+    .filter((o) => o);
 
 /**
  * The example fleet synthesized into `work/out` once, for the `gpufleet synth: the example fleet…` blocks below, which
@@ -64,14 +67,20 @@ describe('gpufleet synth: the example fleet on examples/platform.yaml: files and
   test('writes the plan, the manifests and one config.pbtxt per model, and says what it wrote', () => {
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(filesUnder(out)).toEqual(['gpufleet.k8s.yaml', ...fleet.models.map((m) => `model-repository/${m.name}/config.pbtxt`).sort(), 'plan.json']);
+    expect(filesUnder(out)).toEqual([
+      'gpufleet.k8s.yaml',
+      ...fleet.models.map((m) => `model-repository/${m.name}/config.pbtxt`).sort(),
+      'plan.json',
+    ]);
     expect(JSON.parse(fs.readFileSync(path.join(out, 'plan.json'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(expected)));
-    expect(result.stdout).toBe([
-      `fleet payments-and-vision on ${PLATFORM}: ${expected.summary.gpuCount} GPUs, $${expected.summary.costPerHour.toFixed(2)}/h`,
-      `wrote ${out}/gpufleet.k8s.yaml (${objects.length} objects), ${out}/plan.json, ${out}/model-repository/ (${fleet.models.length} config.pbtxt)`,
-      `next: gpufleet check ${out}`,
-      '',
-    ].join('\n'));
+    expect(result.stdout).toBe(
+      [
+        `fleet payments-and-vision on ${PLATFORM}: ${expected.summary.gpuCount} GPUs, $${expected.summary.costPerHour.toFixed(2)}/h`,
+        `wrote ${out}/gpufleet.k8s.yaml (${objects.length} objects), ${out}/plan.json, ${out}/model-repository/ (${fleet.models.length} config.pbtxt)`,
+        `next: gpufleet check ${out}`,
+        '',
+      ].join('\n'),
+    );
   });
 
   test('the platform file is in the objects: cluster, node role, repository, routes, scaling', () => {
@@ -84,14 +93,17 @@ describe('gpufleet synth: the example fleet on examples/platform.yaml: files and
     // one NodePool per node configuration of the plan
     const configs = new Set((expected.nodes ?? []).map((n) => `${n.migConfig} ${n.instanceType}`));
     expect(objects.filter((o) => o.kind === 'NodePool')).toHaveLength(configs.size);
-    const triton = objects.filter((o) => o.kind === 'Deployment' && o.spec.template.spec.containers.some((c: any) => /tritonserver/.test(c.image)));
+    const triton = objects.filter(
+      (o) => o.kind === 'Deployment' && o.spec.template.spec.containers.some((c: any) => /tritonserver/.test(c.image)),
+    );
     expect(triton.length).toBeGreaterThan(0);
     for (const d of triton) {
       expect(d.spec.template.spec.containers[0].args).toContain('--model-repository=s3://gpufleet-models/payments-and-vision');
     }
     const sa = objects.filter((o) => o.kind === 'ServiceAccount' && o.metadata.name === 'triton-model-reader');
     expect(sa.length).toBeGreaterThan(0);
-    for (const s of sa) expect(s.metadata.annotations['eks.amazonaws.com/role-arn']).toBe('arn:aws:iam::123456789012:role/gpufleet-model-reader');
+    for (const s of sa)
+      expect(s.metadata.annotations['eks.amazonaws.com/role-arn']).toBe('arn:aws:iam::123456789012:role/gpufleet-model-reader');
     const routes = objects.filter((o) => o.kind === 'HTTPRoute');
     expect(routes.length).toBeGreaterThan(0);
     for (const r of routes) {
@@ -100,8 +112,9 @@ describe('gpufleet synth: the example fleet on examples/platform.yaml: files and
     }
     // scaling.engine keda, extraReplicas 1: a ScaledObject per Triton pool, from the plan's replicas to one more
     const scaled = objects.filter((o) => o.kind === 'ScaledObject');
-    expect(scaled.map((s) => `${s.metadata.namespace}/${s.spec.scaleTargetRef.name}`).sort())
-      .toEqual(triton.map((d) => `${d.metadata.namespace}/${d.metadata.name}`).sort());
+    expect(scaled.map((s) => `${s.metadata.namespace}/${s.spec.scaleTargetRef.name}`).sort()).toEqual(
+      triton.map((d) => `${d.metadata.namespace}/${d.metadata.name}`).sort(),
+    );
     const planned = expected.gpus.flatMap((g) => g.slices).length; // one replica per planned slice
     expect(scaled.reduce((n, s) => n + s.spec.minReplicaCount, 0)).toBe(planned);
     for (const s of scaled) expect(s.spec.maxReplicaCount).toBe(s.spec.minReplicaCount + 1);
@@ -121,7 +134,11 @@ describe('gpufleet synth: the example fleet on examples/platform.yaml: check, th
   test('gpufleet check accepts the rendering (and skips the plan document beside it)', async () => {
     const r = await runCli(['check', out]);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toMatch(new RegExp(`^gpufleet check: no findings \\(\\d+ GPU workload\\(s\\), \\d+ NodePool\\(s\\), \\d+ autoscaler\\(s\\), ${objects.length} objects\\)`));
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `^gpufleet check: no findings \\(\\d+ GPU workload\\(s\\), \\d+ NodePool\\(s\\), \\d+ autoscaler\\(s\\), ${objects.length} objects\\)`,
+      ),
+    );
     expect(r.code).toBe(0);
   });
 
@@ -167,7 +184,10 @@ describe('the cdk8s app (GPUFLEET_FLEET, GPUFLEET_PLATFORM)', () => {
     expect(JSON.parse(fs.readFileSync(path.join(outdir, 'plan.json'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(expected)));
     expect(fs.readdirSync(path.join(outdir, 'model-repository')).sort()).toEqual(fleet.models.map((m) => m.name).sort());
     const objects = objectsIn(path.join(outdir, 'gpufleet.k8s.yaml'));
-    const layouts = objects.filter((o) => o.kind === 'NodePool').map((o) => o.spec.template.metadata.labels['nvidia.com/mig.config']).sort();
+    const layouts = objects
+      .filter((o) => o.kind === 'NodePool')
+      .map((o) => o.spec.template.metadata.labels['nvidia.com/mig.config'])
+      .sort();
     expect(layouts).toEqual([...new Set((expected.nodes ?? []).map((n) => n.migConfig))].sort());
     // the long tail's cold models are served by the model router
     expect(objects.some((o) => o.kind === 'Deployment' && o.metadata.name === 'model-router')).toBe(true);
@@ -182,20 +202,24 @@ describe('the cdk8s app (GPUFLEET_FLEET, GPUFLEET_PLATFORM)', () => {
 
   test('fails with one variable but not the other, naming it', () => {
     expect(() => runCdk8sApp({ GPUFLEET_FLEET: FLEET }, new App({ outdir: tempDir() }))).toThrow(
-      'GPUFLEET_PLATFORM: not set, while GPUFLEET_FLEET is; set both (the fleet file and the platform file) or neither (the default example)');
+      'GPUFLEET_PLATFORM: not set, while GPUFLEET_FLEET is; set both (the fleet file and the platform file) or neither (the default example)',
+    );
   });
 });
 
 describe('gpufleet synth: bad input, exit 2, nothing written', () => {
   test('fails with one line per problem of the platform file, naming the path and the value', async () => {
-    const bad = tempFile('platform.yaml', [
-      'cluster: { name: gpufleet }',
-      'repository: { s3: { bucket: Bad_Bucket, region: us-east-1 } }',
-      'routes: { hostname: [inference.example.com] }',
-      'scaling: { engine: kedaa, extraReplicas: -1 }',
-      'prerequisites: { keda: "yes" }',
-      'clusterName: x',
-    ].join('\n'));
+    const bad = tempFile(
+      'platform.yaml',
+      [
+        'cluster: { name: gpufleet }',
+        'repository: { s3: { bucket: Bad_Bucket, region: us-east-1 } }',
+        'routes: { hostname: [inference.example.com] }',
+        'scaling: { engine: kedaa, extraReplicas: -1 }',
+        'prerequisites: { keda: "yes" }',
+        'clusterName: x',
+      ].join('\n'),
+    );
     const out = path.join(tempDir(), 'out');
     const r = await runCli(['synth', FLEET, '--platform', bad, '--out', out]);
     expect(r.code).toBe(2);
@@ -219,7 +243,9 @@ describe('gpufleet synth: bad input, exit 2, nothing written', () => {
     expect(r.code).toBe(2);
     const lines = r.stderr.split('\n').filter((l) => l);
     expect(lines).toContain('models: expected at least one model, got an empty list'); // as `gpufleet plan` prints it
-    expect(lines).toContain(`${platform}: routes.hostnames[0]: expected a host name such as inference.example.com (lowercase, optionally *.), got "Not A Host"`);
+    expect(lines).toContain(
+      `${platform}: routes.hostnames[0]: expected a host name such as inference.example.com (lowercase, optionally *.), got "Not A Host"`,
+    );
   });
 
   test('fails without --platform, and on an --out folder that holds other files', async () => {
@@ -228,16 +254,25 @@ describe('gpufleet synth: bad input, exit 2, nothing written', () => {
     expect(noPlatform.stderr).toContain('missing --platform PLATFORM');
     const r = await runCli(['synth', FLEET, '--platform', PLATFORM, '--out', 'examples']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^--out "examples": holds "default-platform.ts", .* and is not an earlier gpufleet synth rendering; choose an empty or new folder\n/);
+    expect(r.stderr).toMatch(
+      /^--out "examples": holds "default-platform.ts", .* and is not an earlier gpufleet synth rendering; choose an empty or new folder\n/,
+    );
   });
 
   test('fails on a platform the fleet cannot run on (KEDA scaling, KEDA not in the cluster), writing nothing', async () => {
-    const platform = tempFile('platform.yaml', fs.readFileSync(path.join(REPO, PLATFORM), 'utf8')
-      + 'prerequisites: { karpenterNodeOverlay: true, prometheus: { namespace: monitoring }, gatewayApi: true }\n');
+    const platform = tempFile(
+      'platform.yaml',
+      fs.readFileSync(path.join(REPO, PLATFORM), 'utf8') +
+        'prerequisites: { karpenterNodeOverlay: true, prometheus: { namespace: monitoring }, gatewayApi: true }\n',
+    );
     const out = path.join(tempDir(), 'out');
     const r = await runCli(['synth', FLEET, '--platform', platform, '--out', out]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(new RegExp(`^cannot render fleet payments-and-vision on ${platform.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: pools\\["[a-z0-9-]+"\\]\\.scaling: kind keda needs KEDA, which prerequisites\\.keda declares absent\n$`));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^cannot render fleet payments-and-vision on ${platform.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: pools\\["[a-z0-9-]+"\\]\\.scaling: kind keda needs KEDA, which prerequisites\\.keda declares absent\n$`,
+      ),
+    );
     expect(fs.existsSync(out)).toBe(false);
     expect(fs.readdirSync(path.dirname(out))).toEqual([]);
   }, 120_000);

@@ -27,7 +27,7 @@ describe('gpufleet plan: teams', () => {
     table = text.stdout;
   });
 
-  test('--json: summary.teamConsumption is the planner\'s figure for the printed plan', () => {
+  test("--json: summary.teamConsumption is the planner's figure for the printed plan", () => {
     expect(doc.summary.teamConsumption).toEqual(teamConsumption(loadFleetFile(FLEET), doc));
     expect(doc.summary.teamConsumption!.teams.map((t) => t.team)).toEqual(['payments', 'search', 'vision']);
   });
@@ -36,8 +36,11 @@ describe('gpufleet plan: teams', () => {
     const section = table.slice(table.indexOf('\nteams\n'));
     expect(section).toMatch(/^team\s+models\s+rps\s+GPU equivalents\s+cost\/h\s+in shared pools\s+shared cost\/h$/m);
     for (const t of doc.summary.teamConsumption!.teams) {
-      const row = new RegExp(`^${t.team}\\s+${t.models}\\s+[\\d.]+\\s+${t.gpuEquivalents.toFixed(2)}\\s+\\${usd(t.costPerHour)}\\s+`
-        + `${t.inSharedPools.gpuEquivalents.toFixed(2)}\\s+\\${usd(t.inSharedPools.costPerHour)}$`, 'm');
+      const row = new RegExp(
+        `^${t.team}\\s+${t.models}\\s+[\\d.]+\\s+${t.gpuEquivalents.toFixed(2)}\\s+\\${usd(t.costPerHour)}\\s+` +
+          `${t.inSharedPools.gpuEquivalents.toFixed(2)}\\s+\\${usd(t.inSharedPools.costPerHour)}$`,
+        'm',
+      );
       expect(section).toMatch(row);
     }
     const u = doc.summary.teamConsumption!.unassigned;
@@ -48,7 +51,7 @@ describe('gpufleet plan: teams', () => {
 });
 
 describe('gpufleet report: Teams section', () => {
-  test('the saved plan\'s team figures, the shared part and the (no team) row, in well-formed HTML', async () => {
+  test("the saved plan's team figures, the shared part and the (no team) row, in well-formed HTML", async () => {
     const out = path.join(tempDir(), 'report.html');
     const r = await runCli(['report', FLEET, '--plan', SAVED, '--out', out]);
     expect(r.code).toBe(0);
@@ -58,8 +61,12 @@ describe('gpufleet report: Teams section', () => {
     const teams = html.slice(html.indexOf('<table class="teams">'), html.indexOf('</table>', html.indexOf('<table class="teams">')));
     expect(teams).toContain('in shared pools');
     // payments: 0.3392 GPU-eq, $2.3335/h, all of it in shared pools (test/team-consumption.test.ts)
-    expect(teams).toMatch(/payments<\/td><td class="n">4<\/td><td class="n">[\d.]+<\/td><td class="n">0\.34<\/td><td class="n">\$2\.33<\/td><td class="n">0\.34<\/td><td class="n">\$2\.33<\/td>/);
-    expect(teams).toMatch(/vision<\/td><td class="n">4<\/td><td class="n">[\d.]+<\/td><td class="n">0\.10<\/td><td class="n">\$0\.67<\/td><td class="n">0\.04<\/td><td class="n">\$0\.31<\/td>/);
+    expect(teams).toMatch(
+      /payments<\/td><td class="n">4<\/td><td class="n">[\d.]+<\/td><td class="n">0\.34<\/td><td class="n">\$2\.33<\/td><td class="n">0\.34<\/td><td class="n">\$2\.33<\/td>/,
+    );
+    expect(teams).toMatch(
+      /vision<\/td><td class="n">4<\/td><td class="n">[\d.]+<\/td><td class="n">0\.10<\/td><td class="n">\$0\.67<\/td><td class="n">0\.04<\/td><td class="n">\$0\.31<\/td>/,
+    );
     expect(teams).toMatch(/\(no team\)<\/td><td><\/td><td><\/td><td class="n">0\.42<\/td><td class="n">\$2\.90<\/td>/);
     expect(teams).toMatch(/total<\/th><td class="n">12<\/td><td><\/td><td class="n">1\.00<\/td><td class="n">\$6\.88<\/td>/);
   });

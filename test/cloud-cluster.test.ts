@@ -21,10 +21,27 @@ function handPlan(): Plan {
     fleet: 'hand',
     gpus: [],
     migConfigs: [
-      { name: 'a100-mixed', gpuType: 'A100-80GB', instanceType: 'p4de.24xlarge', nodes: 2,
-        devices: [[{ profile: '3g.40gb', start: 4 }, { profile: '2g.20gb', start: 0 }, { profile: '1g.10gb', start: 2 }, { profile: '1g.10gb', start: 3 }]] },
-      { name: 'a100-small', gpuType: 'A100-80GB', instanceType: 'p4de.24xlarge', nodes: 1,
-        devices: [[0, 1, 2, 3, 4, 5, 6].map((start) => ({ profile: '1g.10gb', start }))] },
+      {
+        name: 'a100-mixed',
+        gpuType: 'A100-80GB',
+        instanceType: 'p4de.24xlarge',
+        nodes: 2,
+        devices: [
+          [
+            { profile: '3g.40gb', start: 4 },
+            { profile: '2g.20gb', start: 0 },
+            { profile: '1g.10gb', start: 2 },
+            { profile: '1g.10gb', start: 3 },
+          ],
+        ],
+      },
+      {
+        name: 'a100-small',
+        gpuType: 'A100-80GB',
+        instanceType: 'p4de.24xlarge',
+        nodes: 1,
+        devices: [[0, 1, 2, 3, 4, 5, 6].map((start) => ({ profile: '1g.10gb', start }))],
+      },
       { name: 'all-disabled', gpuType: 'L4', instanceType: 'g6.xlarge', nodes: 3, devices: [[{ profile: 'whole', start: 0 }]] },
     ],
     // every plan lists its nodes: the topology counts the whole-GPU nodes from them
@@ -48,24 +65,42 @@ describe('GpuCluster (new)', () => {
       name: 'gpufleet-dev',
       version: '1.33',
       accessConfig: { authenticationMode: 'API', bootstrapClusterCreatorAdminPermissions: true },
-      vpcConfig: { subnetIds: ['subnet-0a000000000000001', 'subnet-0b000000000000002', 'subnet-0c000000000000003'], endpointPublicAccess: true },
+      vpcConfig: {
+        subnetIds: ['subnet-0a000000000000001', 'subnet-0b000000000000002', 'subnet-0c000000000000003'],
+        endpointPublicAccess: true,
+      },
     });
     expect(eks.inputs.roleArn).toMatch(/^arn:aws:iam::123456789012:role\/gf-cluster-role/);
     const clusterRole = mocks.get('aws:iam/role:Role', 'gf-cluster-role');
     expect(JSON.parse(clusterRole.inputs.assumeRolePolicy).Statement[0].Principal).toEqual({ Service: 'eks.amazonaws.com' });
-    expect(mocks.get('aws:iam/rolePolicyAttachment:RolePolicyAttachment', 'gf-cluster-AmazonEKSClusterPolicy').inputs.policyArn)
-      .toBe('arn:aws:iam::aws:policy/AmazonEKSClusterPolicy');
-    expect(mocks.ofType('aws:iam/rolePolicyAttachment:RolePolicyAttachment').map((r) => r.inputs.policyArn.split('/').pop()).sort())
-      .toEqual(['AmazonEC2ContainerRegistryReadOnly', 'AmazonEKSClusterPolicy', 'AmazonEKSWorkerNodePolicy', 'AmazonEKS_CNI_Policy']);
-    expect(mocks.get('aws:iam/openIdConnectProvider:OpenIdConnectProvider', 'gf-oidc').inputs).toMatchObject({ url: OIDC_ISSUER, clientIdLists: ['sts.amazonaws.com'] });
+    expect(mocks.get('aws:iam/rolePolicyAttachment:RolePolicyAttachment', 'gf-cluster-AmazonEKSClusterPolicy').inputs.policyArn).toBe(
+      'arn:aws:iam::aws:policy/AmazonEKSClusterPolicy',
+    );
+    expect(
+      mocks
+        .ofType('aws:iam/rolePolicyAttachment:RolePolicyAttachment')
+        .map((r) => r.inputs.policyArn.split('/').pop())
+        .sort(),
+    ).toEqual(['AmazonEC2ContainerRegistryReadOnly', 'AmazonEKSClusterPolicy', 'AmazonEKSWorkerNodePolicy', 'AmazonEKS_CNI_Policy']);
+    expect(mocks.get('aws:iam/openIdConnectProvider:OpenIdConnectProvider', 'gf-oidc').inputs).toMatchObject({
+      url: OIDC_ISSUER,
+      clientIdLists: ['sts.amazonaws.com'],
+    });
     expect(mocks.get('aws:eks/addon:Addon', 'gf-pod-identity-agent').inputs.addonName).toBe('eks-pod-identity-agent');
     const sys = mocks.get('aws:eks/nodeGroup:NodeGroup', 'gf-system');
-    expect(sys.inputs).toMatchObject({ amiType: 'AL2023_x86_64_STANDARD', instanceTypes: ['m6i.xlarge'], scalingConfig: { minSize: 2, maxSize: 4, desiredSize: 2 } });
+    expect(sys.inputs).toMatchObject({
+      amiType: 'AL2023_x86_64_STANDARD',
+      instanceTypes: ['m6i.xlarge'],
+      scalingConfig: { minSize: 2, maxSize: 4, desiredSize: 2 },
+    });
     expect(sys.inputs.taints).toBeUndefined();
     const provider = mocks.get('pulumi:providers:kubernetes', 'gf-k8s');
     expect(provider.dependencies).toContain(sys.urn);
     // The kubeconfig holds no credentials: it calls aws eks get-token.
-    expect(kubeconfig.users[0].user.exec).toMatchObject({ command: 'aws', args: ['eks', 'get-token', '--cluster-name', 'gpufleet-dev', '--output', 'json', '--region', 'us-east-1'] });
+    expect(kubeconfig.users[0].user.exec).toMatchObject({
+      command: 'aws',
+      args: ['eks', 'get-token', '--cluster-name', 'gpufleet-dev', '--output', 'json', '--region', 'us-east-1'],
+    });
     expect(kubeconfig.clusters[0].cluster.server).toMatch(/^https:\/\/.*eks\.amazonaws\.com$/);
     expect(await (cluster.kubeconfig as any).isSecret).toBe(true);
     const component = mocks.get('gpufleet:cloud:GpuCluster', 'gf');
@@ -80,7 +115,9 @@ describe('GpuCluster (new)', () => {
     await settle();
     expect(mocks.ofType('aws:eks/cluster:Cluster')).toEqual([]);
     expect(mocks.ofType('aws:eks/nodeGroup:NodeGroup')).toEqual([]);
-    expect(mocks.calls.map((c) => c.token)).toEqual(expect.arrayContaining(['aws:eks/getCluster:getCluster', 'aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider']));
+    expect(mocks.calls.map((c) => c.token)).toEqual(
+      expect.arrayContaining(['aws:eks/getCluster:getCluster', 'aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider']),
+    );
     expect(mocks.ofType('pulumi:providers:kubernetes')).toHaveLength(1);
   });
 
@@ -93,10 +130,12 @@ describe('GpuCluster (new)', () => {
   });
 
   test('fails on bad system node group sizes or options that need a new cluster, before any resource', () => {
-    expect(() => new cloud.GpuCluster('bad', { systemNodeGroup: { minSize: 3, maxSize: 2 } }))
-      .toThrow('GpuCluster bad: systemNodeGroup: expected minSize <= desiredSize <= maxSize, got 3 <= 3 <= 2');
-    expect(() => new cloud.GpuCluster('bad2', { existingClusterName: 'x', version: '1.30' }))
-      .toThrow('version: only for a new cluster, not allowed with existingClusterName');
+    expect(() => new cloud.GpuCluster('bad', { systemNodeGroup: { minSize: 3, maxSize: 2 } })).toThrow(
+      'GpuCluster bad: systemNodeGroup: expected minSize <= desiredSize <= maxSize, got 3 <= 3 <= 2',
+    );
+    expect(() => new cloud.GpuCluster('bad2', { existingClusterName: 'x', version: '1.30' })).toThrow(
+      'version: only for a new cluster, not allowed with existingClusterName',
+    );
     expect(() => new cloud.GpuCluster('bad3', { kubeconfig: '{}' })).toThrow(/kubeconfig: only for an existing cluster/);
     expect(mocks.resources).toEqual([]);
   });
@@ -144,14 +183,19 @@ describe('GpuNodeGroup', () => {
     expect(l4.inputs.tags['k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu']).toBe('1');
     expect(l4.inputs.scalingConfig).toEqual({ minSize: 0, maxSize: 3, desiredSize: 3 });
     // The same tags on the Auto Scaling group (EKS does not propagate node group tags).
-    const asgTags = mocks.ofType('aws:autoscaling/tag:Tag').filter((t) => mocks.isDescendantOf(t.urn, mocks.get('gpufleet:cloud:GpuNodeGroup', 'gpu-a100-mixed').urn));
+    const asgTags = mocks
+      .ofType('aws:autoscaling/tag:Tag')
+      .filter((t) => mocks.isDescendantOf(t.urn, mocks.get('gpufleet:cloud:GpuNodeGroup', 'gpu-a100-mixed').urn));
     const asgMap = Object.fromEntries(asgTags.map((t) => [t.inputs.tag.key, t.inputs.tag.value]));
     const { 'gpufleet.io/pool': _pool, ...caTags } = mixed.inputs.tags;
     expect(asgMap).toEqual(caTags);
     expect(new Set(asgTags.map((t) => t.inputs.autoscalingGroupName)).size).toBe(1);
     expect(asgTags.every((t) => t.inputs.tag.propagateAtLaunch === false && /^eks-/.test(t.inputs.autoscalingGroupName))).toBe(true);
     // Node groups wait for the node role's policies.
-    const attachments = mocks.ofType('aws:iam/rolePolicyAttachment:RolePolicyAttachment').filter((a) => a.name.startsWith('gf-node-')).map((a) => a.urn);
+    const attachments = mocks
+      .ofType('aws:iam/rolePolicyAttachment:RolePolicyAttachment')
+      .filter((a) => a.name.startsWith('gf-node-'))
+      .map((a) => a.urn);
     expect(mixed.dependencies).toEqual(expect.arrayContaining(attachments));
   });
 
@@ -160,7 +204,12 @@ describe('GpuNodeGroup', () => {
     const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
     const layout = MigLayout.fromProfiles('h100-balanced', 'H100-80GB', { '3g.40gb': 1, '2g.20gb': 1, '1g.10gb': 2 });
     const group = cloud.GpuNodeGroup.fromMigLayout('h100', { cluster, pool: 'h100-mig', instanceType: 'p5.48xlarge', layout, maxSize: 2 });
-    expect(group.resources).toEqual({ 'nvidia.com/gpu': 0, 'nvidia.com/mig-1g.10gb': 16, 'nvidia.com/mig-2g.20gb': 8, 'nvidia.com/mig-3g.40gb': 8 });
+    expect(group.resources).toEqual({
+      'nvidia.com/gpu': 0,
+      'nvidia.com/mig-1g.10gb': 16,
+      'nvidia.com/mig-2g.20gb': 8,
+      'nvidia.com/mig-3g.40gb': 8,
+    });
     await settle();
     const ng = mocks.get('aws:eks/nodeGroup:NodeGroup', 'h100-nodes');
     expect(ng.inputs.labels).toEqual({ 'gpufleet.io/pool': 'h100-mig', 'nvidia.com/mig.config': 'h100-balanced' });
@@ -181,24 +230,42 @@ describe('GpuNodeGroup fails on bad input', () => {
   test('fails on a plan whose GPU type no catalog instance offers, before any node group', () => {
     const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
     const plan = handPlan();
-    const bad: Plan = { ...plan, migConfigs: [...plan.migConfigs!, { name: 'gh200', gpuType: 'H100-96GB', instanceType: 'p5.48xlarge', nodes: 1, devices: [[{ profile: 'whole', start: 0 }]] }] };
-    expect(() => cloud.GpuNodeGroup.fromPlan('gpu', bad, { cluster }))
-      .toThrow(/plan\.migConfigs\[3\] \(gh200\)\.gpuType: no catalog EC2 instance type offers H100-96GB, so no node group can carry it; GPU types with instances: .*A100-80GB/);
+    const bad: Plan = {
+      ...plan,
+      migConfigs: [
+        ...plan.migConfigs!,
+        { name: 'gh200', gpuType: 'H100-96GB', instanceType: 'p5.48xlarge', nodes: 1, devices: [[{ profile: 'whole', start: 0 }]] },
+      ],
+    };
+    expect(() => cloud.GpuNodeGroup.fromPlan('gpu', bad, { cluster })).toThrow(
+      /plan\.migConfigs\[3\] \(gh200\)\.gpuType: no catalog EC2 instance type offers H100-96GB, so no node group can carry it; GPU types with instances: .*A100-80GB/,
+    );
     expect(mocks.resources.filter((r) => r.type === 'gpufleet:cloud:GpuNodeGroup')).toEqual([]);
   });
 
   test('fails on an instance type that does not carry the GPU, a bad layout or bad sizes', () => {
     const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
     const base = { cluster, pool: 'p', gpuType: 'A100-80GB', migConfig: 'x', devices: [[{ profile: '7g.80gb', start: 0 }]] };
-    expect(() => new cloud.GpuNodeGroup('a', { ...base, instanceType: 'p5.48xlarge' }))
-      .toThrow('GpuNodeGroup.instanceType: p5.48xlarge carries H100-80GB, not A100-80GB; A100-80GB is on p4de.24xlarge');
-    expect(() => new cloud.GpuNodeGroup('b', { ...base, devices: [[{ profile: '3g.40gb', start: 1 }]] })).toThrow(/GpuNodeGroup\.devices: MIG layout "x" is illegal on A100-80GB/);
-    expect(() => new cloud.GpuNodeGroup('c', { ...base, minSize: 2, maxSize: 1 })).toThrow('GpuNodeGroup: expected minSize <= desiredSize <= maxSize, got 2 <= 2 <= 1');
-    expect(() => new cloud.GpuNodeGroup('d', { ...base, amiType: 'AL2_x86_64_GPU' as any })).toThrow('GpuNodeGroup.amiType: expected AL2023_x86_64_NVIDIA or BOTTLEROCKET_x86_64_NVIDIA, got "AL2_x86_64_GPU"');
+    expect(() => new cloud.GpuNodeGroup('a', { ...base, instanceType: 'p5.48xlarge' })).toThrow(
+      'GpuNodeGroup.instanceType: p5.48xlarge carries H100-80GB, not A100-80GB; A100-80GB is on p4de.24xlarge',
+    );
+    expect(() => new cloud.GpuNodeGroup('b', { ...base, devices: [[{ profile: '3g.40gb', start: 1 }]] })).toThrow(
+      /GpuNodeGroup\.devices: MIG layout "x" is illegal on A100-80GB/,
+    );
+    expect(() => new cloud.GpuNodeGroup('c', { ...base, minSize: 2, maxSize: 1 })).toThrow(
+      'GpuNodeGroup: expected minSize <= desiredSize <= maxSize, got 2 <= 2 <= 1',
+    );
+    expect(() => new cloud.GpuNodeGroup('d', { ...base, amiType: 'AL2_x86_64_GPU' as any })).toThrow(
+      'GpuNodeGroup.amiType: expected AL2023_x86_64_NVIDIA or BOTTLEROCKET_x86_64_NVIDIA, got "AL2_x86_64_GPU"',
+    );
     expect(() => new cloud.GpuNodeGroup('e', { ...base, gpuType: 'Z100' })).toThrow('GpuNodeGroup.gpuType: unknown GPU type "Z100"');
     const noConfig = { ...handPlan(), migConfigs: [], nodes: handPlan().nodes!.filter((n) => n.migConfig !== 'all-disabled') };
-    expect(() => cloud.GpuNodeGroup.fromPlan('gpu', noConfig, { cluster })).toThrow('plan.migConfigs: expected at least one node configuration, got none');
-    expect(() => cloud.GpuNodeGroup.fromPlan('gpu', { ...handPlan(), nodes: undefined }, { cluster })).toThrow('plan.nodes: expected the plan\'s nodes with their instance types');
+    expect(() => cloud.GpuNodeGroup.fromPlan('gpu', noConfig, { cluster })).toThrow(
+      'plan.migConfigs: expected at least one node configuration, got none',
+    );
+    expect(() => cloud.GpuNodeGroup.fromPlan('gpu', { ...handPlan(), nodes: undefined }, { cluster })).toThrow(
+      "plan.nodes: expected the plan's nodes with their instance types",
+    );
   });
 });
 
@@ -208,13 +275,27 @@ describe('ClusterAutoscaler', () => {
     new cloud.ClusterAutoscaler('ca', { cluster, provider: cluster.provider, region: 'us-east-1' });
     await settle();
     const helm = mocks.get('kubernetes:helm.sh/v3:Release', 'ca-release');
-    expect(helm.inputs).toMatchObject({ chart: 'cluster-autoscaler', version: '9.56.0', namespace: 'kube-system', repositoryOpts: { repo: 'https://kubernetes.github.io/autoscaler' } });
+    expect(helm.inputs).toMatchObject({
+      chart: 'cluster-autoscaler',
+      version: '9.56.0',
+      namespace: 'kube-system',
+      repositoryOpts: { repo: 'https://kubernetes.github.io/autoscaler' },
+    });
     expect(helm.inputs.values).toMatchObject({
-      cloudProvider: 'aws', awsRegion: 'us-east-1', autoDiscovery: { clusterName: 'gpufleet-dev' },
-      rbac: { serviceAccount: { name: 'cluster-autoscaler', annotations: { 'eks.amazonaws.com/role-arn': expect.stringMatching(/^arn:aws:iam::123456789012:role\/ca-role/) } } },
+      cloudProvider: 'aws',
+      awsRegion: 'us-east-1',
+      autoDiscovery: { clusterName: 'gpufleet-dev' },
+      rbac: {
+        serviceAccount: {
+          name: 'cluster-autoscaler',
+          annotations: { 'eks.amazonaws.com/role-arn': expect.stringMatching(/^arn:aws:iam::123456789012:role\/ca-role/) },
+        },
+      },
     });
     const trust = JSON.parse(mocks.get('aws:iam/role:Role', 'ca-role').inputs.assumeRolePolicy);
-    expect(trust.Statement[0].Condition.StringEquals[`${OIDC_ISSUER.replace('https://', '')}:sub`]).toBe('system:serviceaccount:kube-system:cluster-autoscaler');
+    expect(trust.Statement[0].Condition.StringEquals[`${OIDC_ISSUER.replace('https://', '')}:sub`]).toBe(
+      'system:serviceaccount:kube-system:cluster-autoscaler',
+    );
     const policy = JSON.parse(mocks.get('aws:iam/rolePolicy:RolePolicy', 'ca-policy').inputs.policy);
     const mutating = policy.Statement.find((st: any) => st.Sid === 'ScaleOwnedGroups');
     expect(mutating.Action).toEqual(['autoscaling:SetDesiredCapacity', 'autoscaling:TerminateInstanceInAutoScalingGroup']);
@@ -227,12 +308,15 @@ describe('ClusterAutoscaler', () => {
   test('fails: ClusterAutoscaler on a cluster without OIDC provider or with a bad image tag', () => {
     const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
     const noOidc = { clusterName: cluster.clusterName, oidcIssuerUrl: cluster.oidcIssuerUrl };
-    expect(() => new cloud.ClusterAutoscaler('ca', { cluster: noOidc, provider: cluster.provider, region: 'us-east-1' }))
-      .toThrow('cluster: the cluster-autoscaler authenticates with IRSA and needs a cluster with an OIDC provider, got none');
-    expect(() => new cloud.ClusterAutoscaler('ca2', { cluster, provider: cluster.provider, region: 'us-east-1', imageTag: '1.33' }))
-      .toThrow('imageTag: expected v1.<minor>.<patch>, got "1.33"');
-    expect(() => new cloud.ClusterAutoscaler('ca3', { cluster, provider: cluster.provider, region: 'us-east-1', imageDigest: 'sha256:abc' }))
-      .toThrow('imageDigest: expected sha256: and 64 lowercase hex digits, got "sha256:abc"');
+    expect(() => new cloud.ClusterAutoscaler('ca', { cluster: noOidc, provider: cluster.provider, region: 'us-east-1' })).toThrow(
+      'cluster: the cluster-autoscaler authenticates with IRSA and needs a cluster with an OIDC provider, got none',
+    );
+    expect(
+      () => new cloud.ClusterAutoscaler('ca2', { cluster, provider: cluster.provider, region: 'us-east-1', imageTag: '1.33' }),
+    ).toThrow('imageTag: expected v1.<minor>.<patch>, got "1.33"');
+    expect(
+      () => new cloud.ClusterAutoscaler('ca3', { cluster, provider: cluster.provider, region: 'us-east-1', imageDigest: 'sha256:abc' }),
+    ).toThrow('imageDigest: expected sha256: and 64 lowercase hex digits, got "sha256:abc"');
   });
 
   test('ClusterAutoscaler pinned by digest: the chart\'s "<repository>:<tag>" renders a reference whose digest decides the pull', async () => {
@@ -245,6 +329,12 @@ describe('ClusterAutoscaler', () => {
     const values = mocks.get('kubernetes:helm.sh/v3:Release', 'cad-release').inputs.values;
     expect(values.image).toEqual({ tag: `v1.33.1@${digest}` });
     const rendered = `${cloud.CLUSTER_AUTOSCALER_DEFAULTS.imageRepository}:${values.image.tag}`;
-    expect(parseImageReference(rendered)).toEqual({ domain: 'registry.k8s.io', path: 'autoscaling/cluster-autoscaler', repository: 'registry.k8s.io/autoscaling/cluster-autoscaler', tag: 'v1.33.1', digest });
+    expect(parseImageReference(rendered)).toEqual({
+      domain: 'registry.k8s.io',
+      path: 'autoscaling/cluster-autoscaler',
+      repository: 'registry.k8s.io/autoscaling/cluster-autoscaler',
+      tag: 'v1.33.1',
+      digest,
+    });
   });
 });

@@ -11,8 +11,14 @@ describe('readStackSettings: values', () => {
   test('defaults: create cluster and bucket, AL2023, scale from zero, IRSA', () => {
     const s = readStackSettings({ 'aws:region': 'eu-west-1' }, ctx);
     expect(s).toMatchObject({
-      region: 'eu-west-1', clusterName: 'gpufleet-dev', bucketPrefix: 'models', amiType: 'AL2023_x86_64_NVIDIA',
-      gpuNodeMin: 0, workloadIdentity: 'irsa', excludeKinds: [], fleetFile: path.join(ROOT, DEFAULT_FLEET_FILE),
+      region: 'eu-west-1',
+      clusterName: 'gpufleet-dev',
+      bucketPrefix: 'models',
+      amiType: 'AL2023_x86_64_NVIDIA',
+      gpuNodeMin: 0,
+      workloadIdentity: 'irsa',
+      excludeKinds: [],
+      fleetFile: path.join(ROOT, DEFAULT_FLEET_FILE),
     });
     expect(s.existingClusterName).toBeUndefined();
     expect(s.existingBucket).toBeUndefined();
@@ -23,37 +29,56 @@ describe('readStackSettings: values', () => {
   });
 
   test('existing cluster and bucket, explicit values', () => {
-    const s = readStackSettings({
-      'gpufleet:region': 'us-west-2', 'gpufleet:clusterName': 'prod', 'gpufleet:kubeconfig': 'apiVersion: v1',
-      'gpufleet:bucket': 'acme-models', 'gpufleet:subnetIds': 'subnet-0a1b2c3d, subnet-0e1f2a3b', 'gpufleet:gpuNodeMax': '4',
-      'gpufleet:amiType': 'BOTTLEROCKET_x86_64_NVIDIA', 'gpufleet:excludeKinds': 'monitoring.coreos.com/ServiceMonitor',
-      'gpufleet:clusterAutoscaler': 'true', 'other:key': 'ignored',
-    }, ctx);
+    const s = readStackSettings(
+      {
+        'gpufleet:region': 'us-west-2',
+        'gpufleet:clusterName': 'prod',
+        'gpufleet:kubeconfig': 'apiVersion: v1',
+        'gpufleet:bucket': 'acme-models',
+        'gpufleet:subnetIds': 'subnet-0a1b2c3d, subnet-0e1f2a3b',
+        'gpufleet:gpuNodeMax': '4',
+        'gpufleet:amiType': 'BOTTLEROCKET_x86_64_NVIDIA',
+        'gpufleet:excludeKinds': 'monitoring.coreos.com/ServiceMonitor',
+        'gpufleet:clusterAutoscaler': 'true',
+        'other:key': 'ignored',
+      },
+      ctx,
+    );
     expect(s).toMatchObject({
-      existingClusterName: 'prod', clusterName: 'prod', kubeconfig: 'apiVersion: v1', existingBucket: 'acme-models', bucketName: 'acme-models',
-      subnetIds: ['subnet-0a1b2c3d', 'subnet-0e1f2a3b'], gpuNodeMax: 4, amiType: 'BOTTLEROCKET_x86_64_NVIDIA',
-      excludeKinds: ['monitoring.coreos.com/ServiceMonitor'], clusterAutoscaler: true,
+      existingClusterName: 'prod',
+      clusterName: 'prod',
+      kubeconfig: 'apiVersion: v1',
+      existingBucket: 'acme-models',
+      bucketName: 'acme-models',
+      subnetIds: ['subnet-0a1b2c3d', 'subnet-0e1f2a3b'],
+      gpuNodeMax: 4,
+      amiType: 'BOTTLEROCKET_x86_64_NVIDIA',
+      excludeKinds: ['monitoring.coreos.com/ServiceMonitor'],
+      clusterAutoscaler: true,
     });
   });
 
   test('fails listing every problem at once', () => {
     let message = '';
     try {
-      readStackSettings({
-        'gpufleet:region': 'us-east-1',
-        'gpufleet:kubeconfig': 'x',
-        'gpufleet:bucket': 'Bad_Bucket',
-        'gpufleet:bucketName': 'other',
-        'gpufleet:bucketPrefix': '/models/',
-        'gpufleet:subnetIds': 'subnet-1',
-        'gpufleet:kmsKeyArn': 'alias/x',
-        'gpufleet:workloadIdentity': 'keys',
-        'gpufleet:gpuNodeMin': '3',
-        'gpufleet:gpuNodeMax': '2',
-        'gpufleet:kubernetesVersion': 'latest',
-        'gpufleet:clusterAutoscaler': 'yes',
-        'gpufleet:excludeKinds': 'ServiceMonitor',
-      }, ctx);
+      readStackSettings(
+        {
+          'gpufleet:region': 'us-east-1',
+          'gpufleet:kubeconfig': 'x',
+          'gpufleet:bucket': 'Bad_Bucket',
+          'gpufleet:bucketName': 'other',
+          'gpufleet:bucketPrefix': '/models/',
+          'gpufleet:subnetIds': 'subnet-1',
+          'gpufleet:kmsKeyArn': 'alias/x',
+          'gpufleet:workloadIdentity': 'keys',
+          'gpufleet:gpuNodeMin': '3',
+          'gpufleet:gpuNodeMax': '2',
+          'gpufleet:kubernetesVersion': 'latest',
+          'gpufleet:clusterAutoscaler': 'yes',
+          'gpufleet:excludeKinds': 'ServiceMonitor',
+        },
+        ctx,
+      );
     } catch (e) {
       message = (e as Error).message;
     }
@@ -64,7 +89,7 @@ describe('readStackSettings: values', () => {
       '  - gpufleet:subnetIds: expected at least two comma-separated subnet ids (subnet-0123abcd...), got "subnet-1"',
       '  - gpufleet:bucket: expected an S3 bucket name (3-63 lowercase letters, digits, . and -), got "Bad_Bucket"',
       '  - gpufleet:bucketName: only for a created bucket, not allowed with gpufleet:bucket',
-      '  - gpufleet:bucketPrefix: expected an S3 key prefix without leading or trailing \'/\' or \'*\', got "/models/"',
+      "  - gpufleet:bucketPrefix: expected an S3 key prefix without leading or trailing '/' or '*', got \"/models/\"",
       '  - gpufleet:kmsKeyArn: expected a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), got "alias/x"',
       '  - gpufleet:gpuNodeMax: expected >= gpufleet:gpuNodeMin (3), got 2',
       '  - gpufleet:workloadIdentity: expected irsa or pod-identity, got "keys"',
@@ -76,23 +101,53 @@ describe('readStackSettings: values', () => {
 
 describe('readStackSettings: existing clusters, prerequisites, documented keys', () => {
   test('fails on options of a created cluster given with an existing one', () => {
-    expect(() => readStackSettings({ 'gpufleet:region': 'us-east-1', 'gpufleet:clusterName': 'prod', 'gpufleet:newClusterName': 'x', 'gpufleet:kubernetesVersion': '1.33' }, ctx))
-      .toThrow('invalid stack configuration (2 problems):\n  - gpufleet:newClusterName: only for a created cluster, not allowed with gpufleet:clusterName\n'
-        + '  - gpufleet:kubernetesVersion: only for a created cluster, not allowed with gpufleet:clusterName');
+    expect(() =>
+      readStackSettings(
+        {
+          'gpufleet:region': 'us-east-1',
+          'gpufleet:clusterName': 'prod',
+          'gpufleet:newClusterName': 'x',
+          'gpufleet:kubernetesVersion': '1.33',
+        },
+        ctx,
+      ),
+    ).toThrow(
+      'invalid stack configuration (2 problems):\n  - gpufleet:newClusterName: only for a created cluster, not allowed with gpufleet:clusterName\n' +
+        '  - gpufleet:kubernetesVersion: only for a created cluster, not allowed with gpufleet:clusterName',
+    );
   });
 
-  test('gpufleet:prerequisites: what the cluster already has, in the platform\'s vocabulary; unset means a fresh cluster', () => {
+  test("gpufleet:prerequisites: what the cluster already has, in the platform's vocabulary; unset means a fresh cluster", () => {
     expect(readStackSettings({ 'aws:region': 'eu-west-1' }, ctx).clusterHas).toEqual({});
     // `pulumi config set --path gpufleet:prerequisites.keda true` stores a map; the program reads it as JSON
-    expect(readStackSettings({ 'aws:region': 'eu-west-1', 'gpufleet:prerequisites': '{"keda":true,"prometheus":{"namespace":"observability"},"metricsSources":["istio"]}' }, ctx).clusterHas)
-      .toEqual({ keda: true, prometheus: { namespace: 'observability' }, metricsSources: ['istio'] });
+    expect(
+      readStackSettings(
+        {
+          'aws:region': 'eu-west-1',
+          'gpufleet:prerequisites': '{"keda":true,"prometheus":{"namespace":"observability"},"metricsSources":["istio"]}',
+        },
+        ctx,
+      ).clusterHas,
+    ).toEqual({ keda: true, prometheus: { namespace: 'observability' }, metricsSources: ['istio'] });
     // a plain `pulumi config set gpufleet:prerequisites` with YAML works too
-    expect(readStackSettings({ 'aws:region': 'eu-west-1', 'gpufleet:prerequisites': 'gatewayApi: true\nflux: false' }, ctx).clusterHas).toEqual({ gatewayApi: true, flux: false });
-    expect(() => readStackSettings({ 'aws:region': 'eu-west-1', 'gpufleet:prerequisites': '{"prometheus":{"namespace":"monitoring","port":9090},"prometheusAdapter":{"namespace":"Bad_NS"}}' }, ctx))
-      .toThrow('invalid stack configuration (2 problems):\n  - gpufleet:prerequisites.prometheus.port: unknown key; allowed: namespace\n'
-        + '  - gpufleet:prerequisites.prometheusAdapter.namespace: ');
-    expect(() => readStackSettings({ 'aws:region': 'eu-west-1', 'gpufleet:prerequisites': '[true]' }, ctx))
-      .toThrow('gpufleet:prerequisites: expected a mapping such as {"keda": true, "gatewayApi": true, "prometheus": {"namespace": "monitoring"}}, got "[true]"');
+    expect(
+      readStackSettings({ 'aws:region': 'eu-west-1', 'gpufleet:prerequisites': 'gatewayApi: true\nflux: false' }, ctx).clusterHas,
+    ).toEqual({ gatewayApi: true, flux: false });
+    expect(() =>
+      readStackSettings(
+        {
+          'aws:region': 'eu-west-1',
+          'gpufleet:prerequisites': '{"prometheus":{"namespace":"monitoring","port":9090},"prometheusAdapter":{"namespace":"Bad_NS"}}',
+        },
+        ctx,
+      ),
+    ).toThrow(
+      'invalid stack configuration (2 problems):\n  - gpufleet:prerequisites.prometheus.port: unknown key; allowed: namespace\n' +
+        '  - gpufleet:prerequisites.prometheusAdapter.namespace: ',
+    );
+    expect(() => readStackSettings({ 'aws:region': 'eu-west-1', 'gpufleet:prerequisites': '[true]' }, ctx)).toThrow(
+      'gpufleet:prerequisites: expected a mapping such as {"keda": true, "gatewayApi": true, "prometheus": {"namespace": "monitoring"}}, got "[true]"',
+    );
   });
 
   test('every key is documented', () => {

@@ -16,11 +16,13 @@ const FLEETS = ['examples/payments-and-vision.fleet.yaml', 'examples/payments-an
 export function costRows(): string[] {
   return FLEETS.map((file) => {
     const p = plan(loadFleetFile(path.join(ROOT, file)));
-    const groups = nodePoolsOf(p).nodePools.flatMap((pool) => pool.instanceTypes.map(({ instanceType, nodes }) => {
-      const i = getInstanceType(instanceType);
-      const layout = pool.whole ? 'whole GPUs' : `MIG layout \`${pool.migConfig}\``;
-      return `${nodes} × ${i.name} (${i.gpuCount} × ${i.gpuType}, ${layout}, $${i.onDemandUsdPerHour}/h)`;
-    }));
+    const groups = nodePoolsOf(p).nodePools.flatMap((pool) =>
+      pool.instanceTypes.map(({ instanceType, nodes }) => {
+        const i = getInstanceType(instanceType);
+        const layout = pool.whole ? 'whole GPUs' : `MIG layout \`${pool.migConfig}\``;
+        return `${nodes} × ${i.name} (${i.gpuCount} × ${i.gpuType}, ${layout}, $${i.onDemandUsdPerHour}/h)`;
+      }),
+    );
     return `| \`${file}\` | ${groups.join('; ')} | ${p.summary.gpuCount} | $${p.summary.costPerHour} |`;
   });
 }

@@ -39,7 +39,10 @@ function settingsError(raw: Record<string, string>): Error {
 /** The problem lines of a stack configuration error. */
 function problemLines(e: Error): string[] {
   expect(e.message).toMatch(/^invalid stack configuration \(\d+ problems?\):\n/);
-  return e.message.split('\n').slice(1).map((l) => l.replace(/^ {2}- /, ''));
+  return e.message
+    .split('\n')
+    .slice(1)
+    .map((l) => l.replace(/^ {2}- /, ''));
 }
 
 describe('stack configuration errors', () => {
@@ -55,12 +58,18 @@ describe('stack configuration errors', () => {
       'gpufleet:gpuNodeMin: expected an integer from 0 to 10000, got "10001"',
       'gpufleet:gpuNodeMax: expected an integer from 1 to 10000, got "100000000000000000000"',
     ]);
-    expect(problemLines(settingsError({ 'gpufleet:gpuNodeMax': '1e20' }))).toEqual(['gpufleet:gpuNodeMax: expected an integer from 1 to 10000, got "1e20"']);
+    expect(problemLines(settingsError({ 'gpufleet:gpuNodeMax': '1e20' }))).toEqual([
+      'gpufleet:gpuNodeMax: expected an integer from 1 to 10000, got "1e20"',
+    ]);
     expect(config.readStackSettings({ 'gpufleet:region': 'us-east-1', 'gpufleet:gpuNodeMax': '10000' }, ctx).gpuNodeMax).toBe(10000);
   });
 
   test('fails on long values and keys with bounded quotes', () => {
-    const e = settingsError({ 'gpufleet:region': 'r'.repeat(100_000), [`gpufleet:${'k'.repeat(5000)}`]: 'v', 'gpufleet:bucket': 'B'.repeat(3000) });
+    const e = settingsError({
+      'gpufleet:region': 'r'.repeat(100_000),
+      [`gpufleet:${'k'.repeat(5000)}`]: 'v',
+      'gpufleet:bucket': 'B'.repeat(3000),
+    });
     const lines = problemLines(e);
     expect(lines).toEqual([
       expect.stringMatching(/^gpufleet:\["k{100}…" \(5000 characters\)\]: unknown key; allowed: /),
@@ -76,27 +85,46 @@ describe('stack configuration errors', () => {
     fs.truncateSync(big, 16 * 1024 * 1024 + 1);
     const at = (p: string) => `gpufleet:fleetFile: ${JSON.stringify(p)}`;
     expect(problemLines(settingsError({ 'gpufleet:fleetFile': tmp }))).toEqual([`${at(tmp)}: is a directory, expected a file`]);
-    expect(problemLines(settingsError({ 'gpufleet:fleetFile': big }))).toEqual([`${at(big)}: is 16 MiB, more than the 16 MiB gpufleet reads from an input file`]);
+    expect(problemLines(settingsError({ 'gpufleet:fleetFile': big }))).toEqual([
+      `${at(big)}: is 16 MiB, more than the 16 MiB gpufleet reads from an input file`,
+    ]);
     if (process.platform !== 'win32') {
-      expect(problemLines(settingsError({ 'gpufleet:fleetFile': '/dev/zero' })))
-        .toEqual([`${at('/dev/zero')}: is a character device, not a regular file; gpufleet reads only regular files`]);
+      expect(problemLines(settingsError({ 'gpufleet:fleetFile': '/dev/zero' }))).toEqual([
+        `${at('/dev/zero')}: is a character device, not a regular file; gpufleet reads only regular files`,
+      ]);
       const fifo = path.join(tmp, 'fleet.fifo');
       execFileSync('mkfifo', [fifo]);
-      expect(problemLines(settingsError({ 'gpufleet:fleetFile': fifo })))
-        .toEqual([`${at(fifo)}: is a named pipe (FIFO), not a regular file; gpufleet reads only regular files`]);
+      expect(problemLines(settingsError({ 'gpufleet:fleetFile': fifo }))).toEqual([
+        `${at(fifo)}: is a named pipe (FIFO), not a regular file; gpufleet reads only regular files`,
+      ]);
     }
   });
 
   test('the public endpoint: CIDR blocks, or closed', () => {
-    const s = config.readStackSettings({ 'gpufleet:region': 'us-east-1', 'gpufleet:publicAccessCidrs': '203.0.113.0/24, 198.51.100.7/32' }, ctx);
+    const s = config.readStackSettings(
+      { 'gpufleet:region': 'us-east-1', 'gpufleet:publicAccessCidrs': '203.0.113.0/24, 198.51.100.7/32' },
+      ctx,
+    );
     expect(s).toMatchObject({ endpointPublicAccess: true, publicAccessCidrs: ['203.0.113.0/24', '198.51.100.7/32'] });
-    expect(config.readStackSettings({ 'gpufleet:region': 'us-east-1', 'gpufleet:endpointPublicAccess': 'false' }, ctx))
-      .toMatchObject({ endpointPublicAccess: false, publicAccessCidrs: undefined });
-    expect(config.readStackSettings({ 'gpufleet:region': 'us-east-1' }, ctx)).toMatchObject({ endpointPublicAccess: true, publicAccessCidrs: undefined });
+    expect(config.readStackSettings({ 'gpufleet:region': 'us-east-1', 'gpufleet:endpointPublicAccess': 'false' }, ctx)).toMatchObject({
+      endpointPublicAccess: false,
+      publicAccessCidrs: undefined,
+    });
+    expect(config.readStackSettings({ 'gpufleet:region': 'us-east-1' }, ctx)).toMatchObject({
+      endpointPublicAccess: true,
+      publicAccessCidrs: undefined,
+    });
   });
 
   test('fails on bad public endpoint settings, each block named', () => {
-    expect(problemLines(settingsError({ 'gpufleet:publicAccessCidrs': '203.0.113.5/24,10.0.0.0/33,2001:db8::/32,010.1.1.1/8,203.0.113.0/24,203.0.113.0/24', 'gpufleet:endpointPublicAccess': 'yes' }))).toEqual([
+    expect(
+      problemLines(
+        settingsError({
+          'gpufleet:publicAccessCidrs': '203.0.113.5/24,10.0.0.0/33,2001:db8::/32,010.1.1.1/8,203.0.113.0/24,203.0.113.0/24',
+          'gpufleet:endpointPublicAccess': 'yes',
+        }),
+      ),
+    ).toEqual([
       'gpufleet:endpointPublicAccess: expected true or false, got "yes"',
       'gpufleet:publicAccessCidrs[0]: "203.0.113.5/24" has host bits set; the block is 203.0.113.0/24',
       'gpufleet:publicAccessCidrs[1]: expected an IPv4 CIDR block such as 203.0.113.0/24, got "10.0.0.0/33"',
@@ -105,20 +133,27 @@ describe('stack configuration errors', () => {
       'gpufleet:publicAccessCidrs[5]: "203.0.113.0/24" is listed twice',
     ]);
     const many = Array.from({ length: 41 }, (_, i) => `198.51.${i}.0/24`).join(',');
-    expect(problemLines(settingsError({ 'gpufleet:publicAccessCidrs': many })))
-      .toEqual(['gpufleet:publicAccessCidrs: expected at most 40 CIDR blocks (the EKS quota per cluster), got 41']);
-    expect(problemLines(settingsError({ 'gpufleet:publicAccessCidrs': '203.0.113.0/24', 'gpufleet:endpointPublicAccess': 'false' })))
-      .toEqual(['gpufleet:publicAccessCidrs: not allowed with gpufleet:endpointPublicAccess false (there is no public endpoint to restrict)']);
-    expect(problemLines(settingsError({ 'gpufleet:clusterName': 'prod', 'gpufleet:publicAccessCidrs': '203.0.113.0/24' })))
-      .toEqual(['gpufleet:publicAccessCidrs: only for a created cluster, not allowed with gpufleet:clusterName']);
+    expect(problemLines(settingsError({ 'gpufleet:publicAccessCidrs': many }))).toEqual([
+      'gpufleet:publicAccessCidrs: expected at most 40 CIDR blocks (the EKS quota per cluster), got 41',
+    ]);
+    expect(
+      problemLines(settingsError({ 'gpufleet:publicAccessCidrs': '203.0.113.0/24', 'gpufleet:endpointPublicAccess': 'false' })),
+    ).toEqual([
+      'gpufleet:publicAccessCidrs: not allowed with gpufleet:endpointPublicAccess false (there is no public endpoint to restrict)',
+    ]);
+    expect(problemLines(settingsError({ 'gpufleet:clusterName': 'prod', 'gpufleet:publicAccessCidrs': '203.0.113.0/24' }))).toEqual([
+      'gpufleet:publicAccessCidrs: only for a created cluster, not allowed with gpufleet:clusterName',
+    ]);
   });
 });
 
 describe('asRunError (the program wraps component construction in it)', () => {
-  test('turns gpufleet\'s validation errors into RunErrors and leaves bugs alone', () => {
+  test("turns gpufleet's validation errors into RunErrors and leaves bugs alone", () => {
     const run = (e: Error) => {
       try {
-        config.asRunError('invalid platform arguments', () => { throw e; });
+        config.asRunError('invalid platform arguments', () => {
+          throw e;
+        });
       } catch (x) {
         return x as Error;
       }
@@ -126,7 +161,9 @@ describe('asRunError (the program wraps component construction in it)', () => {
     };
     const plain = run(new Error(`GpuNodeGroup g: minSize: expected an integer >= 0, got ${'9'.repeat(5000)}`));
     expect(pulumi.RunError.isInstance(plain)).toBe(true);
-    expect(plain.message).toMatch(/^invalid platform arguments: GpuNodeGroup g: minSize: expected an integer >= 0, got 9+… \(\d+ more characters\)$/);
+    expect(plain.message).toMatch(
+      /^invalid platform arguments: GpuNodeGroup g: minSize: expected an integer >= 0, got 9+… \(\d+ more characters\)$/,
+    );
     const withProblems = run(Object.assign(new Error('x'), { problems: ['a: bad', 'b: bad'] }));
     expect(withProblems.message).toBe('invalid platform arguments (2 problems):\n  - a: bad\n  - b: bad');
     const bug = new TypeError("cannot read properties of undefined (reading 'slices')");
@@ -147,14 +184,18 @@ describe('the EKS public endpoint', () => {
     return mocks.get('aws:eks/cluster:Cluster', 'gf-eks').inputs.vpcConfig;
   };
 
-  test('is explicit in the cluster: open to 0.0.0.0/0 by default (EKS\'s default), private endpoint on', async () => {
+  test("is explicit in the cluster: open to 0.0.0.0/0 by default (EKS's default), private endpoint on", async () => {
     new cloud.GpuCluster('gf', { clusterName: 'c' });
     expect(await vpcConfig()).toMatchObject({ endpointPrivateAccess: true, endpointPublicAccess: true, publicAccessCidrs: ['0.0.0.0/0'] });
   });
 
   test('takes CIDR blocks, or is closed (private endpoint only)', async () => {
     new cloud.GpuCluster('gf', { clusterName: 'c', publicAccessCidrs: ['203.0.113.0/24'] });
-    expect(await vpcConfig()).toMatchObject({ endpointPrivateAccess: true, endpointPublicAccess: true, publicAccessCidrs: ['203.0.113.0/24'] });
+    expect(await vpcConfig()).toMatchObject({
+      endpointPrivateAccess: true,
+      endpointPublicAccess: true,
+      publicAccessCidrs: ['203.0.113.0/24'],
+    });
     mocks.reset();
     new cloud.GpuCluster('gf', { clusterName: 'c', endpointPublicAccess: false });
     const closed = await vpcConfig();
@@ -170,19 +211,24 @@ describe('the EKS public endpoint', () => {
       error = e;
     }
     expect(pulumi.RunError.isInstance(error)).toBe(true);
-    expect((error as Error).message).toBe('GpuCluster gf: publicAccessCidrs[1]: "1.2.3.4/8" has host bits set; the block is 1.0.0.0/8; '
-      + 'publicAccessCidrs[2]: expected an IPv4 CIDR block such as 203.0.113.0/24, got "any"');
-    expect(() => new cloud.GpuCluster('gf', { clusterName: 'c', endpointPublicAccess: false, publicAccessCidrs: ['203.0.113.0/24'] }))
-      .toThrow('publicAccessCidrs: not allowed with endpointPublicAccess: false');
-    expect(() => new cloud.GpuCluster('gf', { existingClusterName: 'prod', publicAccessCidrs: ['203.0.113.0/24'] }))
-      .toThrow('publicAccessCidrs: only for a new cluster, not allowed with existingClusterName');
+    expect((error as Error).message).toBe(
+      'GpuCluster gf: publicAccessCidrs[1]: "1.2.3.4/8" has host bits set; the block is 1.0.0.0/8; ' +
+        'publicAccessCidrs[2]: expected an IPv4 CIDR block such as 203.0.113.0/24, got "any"',
+    );
+    expect(
+      () => new cloud.GpuCluster('gf', { clusterName: 'c', endpointPublicAccess: false, publicAccessCidrs: ['203.0.113.0/24'] }),
+    ).toThrow('publicAccessCidrs: not allowed with endpointPublicAccess: false');
+    expect(() => new cloud.GpuCluster('gf', { existingClusterName: 'prod', publicAccessCidrs: ['203.0.113.0/24'] })).toThrow(
+      'publicAccessCidrs: only for a new cluster, not allowed with existingClusterName',
+    );
     expect(mocks.resources).toEqual([]);
   });
 
-  test('the stack warns when a created cluster\'s endpoint stays open to any address', () => {
+  test("the stack warns when a created cluster's endpoint stays open to any address", () => {
     const settings = (raw: Record<string, string>) => config.readStackSettings({ 'gpufleet:region': 'us-east-1', ...raw }, ctx);
     expect(config.publicEndpointWarning(settings({}))).toMatch(
-      /^the EKS API endpoint is public and open to any address \(0\.0\.0\.0\/0\): restrict it with `pulumi config set gpufleet:publicAccessCidrs/);
+      /^the EKS API endpoint is public and open to any address \(0\.0\.0\.0\/0\): restrict it with `pulumi config set gpufleet:publicAccessCidrs/,
+    );
     expect(config.publicEndpointWarning(settings({ 'gpufleet:publicAccessCidrs': '0.0.0.0/0' }))).toBeUndefined(); // an explicit choice
     expect(config.publicEndpointWarning(settings({ 'gpufleet:endpointPublicAccess': 'false' }))).toBeUndefined();
     expect(config.publicEndpointWarning(settings({ 'gpufleet:clusterName': 'prod' }))).toBeUndefined();

@@ -32,17 +32,25 @@ describe('ModelRepositoryBucket: the bucket and its read grants', () => {
     const bucket = mocks.get('aws:s3/bucket:Bucket', 'models-bucket');
     expect(bucket.inputs.bucket).toBe('acme-models');
     expect(bucket.inputs.forceDestroy).toBe(false);
-    expect(mocks.get('aws:s3/bucketVersioning:BucketVersioning', 'models-versioning').inputs.versioningConfiguration).toEqual({ status: 'Enabled' });
-    expect(mocks.get('aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration', 'models-encryption').inputs.rules)
-      .toEqual([{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' }, bucketKeyEnabled: false }]);
-    expect(mocks.get('aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock', 'models-public-access').inputs).toMatchObject({
-      blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true,
+    expect(mocks.get('aws:s3/bucketVersioning:BucketVersioning', 'models-versioning').inputs.versioningConfiguration).toEqual({
+      status: 'Enabled',
     });
-    expect(mocks.get('aws:s3/bucketOwnershipControls:BucketOwnershipControls', 'models-ownership').inputs.rule).toEqual({ objectOwnership: 'BucketOwnerEnforced' });
+    expect(
+      mocks.get('aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration', 'models-encryption').inputs.rules,
+    ).toEqual([{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' }, bucketKeyEnabled: false }]);
+    expect(mocks.get('aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock', 'models-public-access').inputs).toMatchObject({
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
+    expect(mocks.get('aws:s3/bucketOwnershipControls:BucketOwnershipControls', 'models-ownership').inputs.rule).toEqual({
+      objectOwnership: 'BucketOwnerEnforced',
+    });
     const policy = mocks.get('aws:s3/bucketPolicy:BucketPolicy', 'models-policy');
     expect(policy.inputs.policy).toBe(
-      '{"Statement":[{"Action":"s3:*","Condition":{"Bool":{"aws:SecureTransport":"false"}},"Effect":"Deny","Principal":"*",'
-      + '"Resource":["arn:aws:s3:::acme-models","arn:aws:s3:::acme-models/*"],"Sid":"DenyInsecureTransport"}],"Version":"2012-10-17"}',
+      '{"Statement":[{"Action":"s3:*","Condition":{"Bool":{"aws:SecureTransport":"false"}},"Effect":"Deny","Principal":"*",' +
+        '"Resource":["arn:aws:s3:::acme-models","arn:aws:s3:::acme-models/*"],"Sid":"DenyInsecureTransport"}],"Version":"2012-10-17"}',
     );
     // Every child is parented to the component.
     const component = mocks.get('gpufleet:cloud:ModelRepositoryBucket', 'models');
@@ -59,16 +67,16 @@ describe('ModelRepositoryBucket: the bucket and its read grants', () => {
     const role = mocks.get('aws:iam/role:Role', 'models-read-vision-triton-model-reader-role');
     const host = OIDC_ISSUER.replace('https://', '');
     expect(role.inputs.assumeRolePolicy).toBe(
-      `{"Statement":[{"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"${host}:aud":"sts.amazonaws.com",`
-      + `"${host}:sub":"system:serviceaccount:vision:triton-model-reader"}},"Effect":"Allow","Principal":{"Federated":"${OIDC_ARN}"}}],"Version":"2012-10-17"}`,
+      `{"Statement":[{"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"${host}:aud":"sts.amazonaws.com",` +
+        `"${host}:sub":"system:serviceaccount:vision:triton-model-reader"}},"Effect":"Allow","Principal":{"Federated":"${OIDC_ARN}"}}],"Version":"2012-10-17"}`,
     );
     const policy = mocks.get('aws:iam/rolePolicy:RolePolicy', 'models-read-vision-triton-model-reader-policy');
     expect(policy.inputs.policy).toBe(
-      '{"Statement":['
-      + '{"Action":"s3:ListBucket","Condition":{"StringLike":{"s3:prefix":["triton","triton/*"]}},"Effect":"Allow","Resource":"arn:aws:s3:::acme-models","Sid":"ListModelRepository"},'
-      + '{"Action":"s3:ListBucket","Condition":{"Null":{"s3:prefix":"true"}},"Effect":"Allow","Resource":"arn:aws:s3:::acme-models","Sid":"HeadModelRepositoryBucket"},'
-      + '{"Action":"s3:GetObject","Effect":"Allow","Resource":"arn:aws:s3:::acme-models/triton/*","Sid":"ReadModelRepository"}'
-      + '],"Version":"2012-10-17"}',
+      '{"Statement":[' +
+        '{"Action":"s3:ListBucket","Condition":{"StringLike":{"s3:prefix":["triton","triton/*"]}},"Effect":"Allow","Resource":"arn:aws:s3:::acme-models","Sid":"ListModelRepository"},' +
+        '{"Action":"s3:ListBucket","Condition":{"Null":{"s3:prefix":"true"}},"Effect":"Allow","Resource":"arn:aws:s3:::acme-models","Sid":"HeadModelRepositoryBucket"},' +
+        '{"Action":"s3:GetObject","Effect":"Allow","Resource":"arn:aws:s3:::acme-models/triton/*","Sid":"ReadModelRepository"}' +
+        '],"Version":"2012-10-17"}',
     );
     const doc = JSON.parse(policy.inputs.policy);
     expect(cloud.wildcardResources(doc)).toEqual([]);
@@ -80,7 +88,11 @@ describe('ModelRepositoryBucket: the bucket and its read grants', () => {
 
   test('the wildcard check fails on a bucket-wide or * resource', () => {
     const doc = cloud.policyDocument([
-      { Effect: 'Allow', Action: 's3:GetObject', Resource: ['*', 'arn:aws:s3:::acme-models/*', 'arn:aws:s3:::acme-models/triton/*', 'arn:aws:s3:::acme-*'] },
+      {
+        Effect: 'Allow',
+        Action: 's3:GetObject',
+        Resource: ['*', 'arn:aws:s3:::acme-models/*', 'arn:aws:s3:::acme-models/triton/*', 'arn:aws:s3:::acme-*'],
+      },
       { Effect: 'Deny', Action: 's3:*', Resource: '*' },
     ]);
     expect(cloud.wildcardResources(doc)).toEqual(['*', 'arn:aws:s3:::acme-*', 'arn:aws:s3:::acme-models/*']);
@@ -100,7 +112,11 @@ describe('ModelRepositoryBucket: the bucket and its read grants', () => {
     const assoc = mocks.get('aws:eks/podIdentityAssociation:PodIdentityAssociation', 'models-read-nlp-triton-model-reader-association');
     expect(assoc.inputs).toMatchObject({ clusterName: 'gpufleet-dev', namespace: 'nlp', serviceAccount: 'triton-model-reader' });
     const policy = JSON.parse(mocks.get('aws:iam/rolePolicy:RolePolicy', 'models-read-nlp-triton-model-reader-policy').inputs.policy);
-    expect(policy.Statement.map((s: any) => s.Resource)).toEqual(['arn:aws:s3:::shared-models', 'arn:aws:s3:::shared-models', 'arn:aws:s3:::shared-models/models/*']);
+    expect(policy.Statement.map((s: any) => s.Resource)).toEqual([
+      'arn:aws:s3:::shared-models',
+      'arn:aws:s3:::shared-models',
+      'arn:aws:s3:::shared-models/models/*',
+    ]);
   });
 });
 
@@ -113,11 +129,16 @@ describe('ModelRepositoryBucket: KMS, determinism, errors, model configs', () =>
     await settle();
     const doc = JSON.parse(mocks.get('aws:iam/rolePolicy:RolePolicy', 'models-read-vision-reader-policy').inputs.policy);
     expect(doc.Statement[3]).toEqual({
-      Sid: 'DecryptModelRepository', Effect: 'Allow', Action: 'kms:Decrypt', Resource: key,
+      Sid: 'DecryptModelRepository',
+      Effect: 'Allow',
+      Action: 'kms:Decrypt',
+      Resource: key,
       Condition: { StringEquals: { 'kms:ViaService': 's3.us-east-1.amazonaws.com' } },
     });
-    expect(mocks.get('aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration', 'models-encryption').inputs.rules[0])
-      .toEqual({ applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: key }, bucketKeyEnabled: true });
+    expect(
+      mocks.get('aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration', 'models-encryption').inputs
+        .rules[0],
+    ).toEqual({ applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: key }, bucketKeyEnabled: true });
   });
 
   test('policy documents are identical whatever the key order of the input', () => {
@@ -135,14 +156,23 @@ describe('ModelRepositoryBucket: KMS, determinism, errors, model configs', () =>
   test('fails on a service account granted twice or a bad namespace', () => {
     const repo = new cloud.ModelRepositoryBucket('models2', { bucketName: 'acme-models' });
     repo.grantRead({ namespace: 'vision', name: 'reader' }, fakeCluster());
-    expect(() => repo.grantRead({ namespace: 'vision', name: 'reader' }, fakeCluster())).toThrow('serviceAccount: vision/reader was already granted');
-    expect(() => repo.grantRead({ namespace: 'Vision', name: 'reader' }, fakeCluster())).toThrow('serviceAccount.namespace: expected a DNS-1123 label, got "Vision"');
-    expect(() => repo.grantRead({ namespace: 'nlp', name: 'reader' }, fakeCluster(false), { mechanism: 'irsa' })).toThrow(/mechanism: 'irsa' needs a cluster with an OIDC provider/);
+    expect(() => repo.grantRead({ namespace: 'vision', name: 'reader' }, fakeCluster())).toThrow(
+      'serviceAccount: vision/reader was already granted',
+    );
+    expect(() => repo.grantRead({ namespace: 'Vision', name: 'reader' }, fakeCluster())).toThrow(
+      'serviceAccount.namespace: expected a DNS-1123 label, got "Vision"',
+    );
+    expect(() => repo.grantRead({ namespace: 'nlp', name: 'reader' }, fakeCluster(false), { mechanism: 'irsa' })).toThrow(
+      /mechanism: 'irsa' needs a cluster with an OIDC provider/,
+    );
   });
 
   test('putModelConfigs uploads config.pbtxt under the prefix, after the bucket policy', async () => {
     const repo = new cloud.ModelRepositoryBucket('models', { bucketName: 'acme-models', prefix: 'triton' });
-    repo.putModelConfigs([{ name: 'resnet50', pbtxt: 'name: "resnet50"\n' }, { name: 'bert-base', pbtxt: 'name: "bert-base"\n' }]);
+    repo.putModelConfigs([
+      { name: 'resnet50', pbtxt: 'name: "resnet50"\n' },
+      { name: 'bert-base', pbtxt: 'name: "bert-base"\n' },
+    ]);
     await settle();
     const objects = mocks.ofType('aws:s3/bucketObjectv2:BucketObjectv2');
     expect(objects.map((o) => o.inputs.key).sort()).toEqual(['triton/bert-base/config.pbtxt', 'triton/resnet50/config.pbtxt']);
@@ -153,6 +183,11 @@ describe('ModelRepositoryBucket: KMS, determinism, errors, model configs', () =>
 
   test('fails on a model config listed twice', () => {
     const repo = new cloud.ModelRepositoryBucket('models3', { bucketName: 'acme-models' });
-    expect(() => repo.putModelConfigs([{ name: 'a', pbtxt: '' }, { name: 'a', pbtxt: '' }])).toThrow('configs: model "a" is listed twice');
+    expect(() =>
+      repo.putModelConfigs([
+        { name: 'a', pbtxt: '' },
+        { name: 'a', pbtxt: '' },
+      ]),
+    ).toThrow('configs: model "a" is listed twice');
   });
 });

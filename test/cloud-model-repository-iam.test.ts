@@ -18,19 +18,28 @@ const ACCOUNT = '123456789012';
 const BUCKET = 'arn:aws:s3:::acme-models';
 const PREFIX = 'triton';
 
-async function decide(policy: PolicyDocument, action: string, resource: string, context: Record<string, string> = {}, resourcePolicy?: object): Promise<string> {
-  const r = await runSimulation({
-    identityPolicies: [{ name: 'read', policy: policy as any }],
-    serviceControlPolicies: [],
-    resourceControlPolicies: [],
-    ...(resourcePolicy ? { resourcePolicy: resourcePolicy as any } : {}),
-    request: {
-      action,
-      principal: `arn:aws:iam::${ACCOUNT}:role/triton-model-reader`,
-      resource: { accountId: ACCOUNT, resource },
-      contextVariables: context,
+async function decide(
+  policy: PolicyDocument,
+  action: string,
+  resource: string,
+  context: Record<string, string> = {},
+  resourcePolicy?: object,
+): Promise<string> {
+  const r = await runSimulation(
+    {
+      identityPolicies: [{ name: 'read', policy: policy as any }],
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      ...(resourcePolicy ? { resourcePolicy: resourcePolicy as any } : {}),
+      request: {
+        action,
+        principal: `arn:aws:iam::${ACCOUNT}:role/triton-model-reader`,
+        resource: { accountId: ACCOUNT, resource },
+        contextVariables: context,
+      },
     },
-  }, {});
+    {},
+  );
   if (r.resultType === 'error') throw new Error(`simulation error: ${JSON.stringify(r.errors)}`);
   return r.overallResult;
 }
@@ -61,7 +70,7 @@ const FORBIDDEN: [string, string, string, Record<string, string>][] = [
 describe('ModelRepositoryBucket.readPolicy, evaluated', () => {
   const policy = ModelRepositoryBucket.readPolicy(BUCKET, PREFIX);
 
-  test.each(TRITON_SEQUENCE)('allows Triton\'s %s', async (_, action, resource, context) => {
+  test.each(TRITON_SEQUENCE)("allows Triton's %s", async (_, action, resource, context) => {
     expect(await decide(policy, action, resource, context)).toBe('Allowed');
   });
 
@@ -73,9 +82,22 @@ describe('ModelRepositoryBucket.readPolicy, evaluated', () => {
     const key = `arn:aws:kms:us-east-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
     const withKey = ModelRepositoryBucket.readPolicy(BUCKET, PREFIX, key, 'us-east-1');
     // KMS needs the key policy to delegate to IAM: AWS's default key policy ("Enable IAM User Permissions")
-    const keyPolicy = { Version: '2012-10-17', Statement: [{ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }] };
+    const keyPolicy = {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'Enable IAM User Permissions',
+          Effect: 'Allow',
+          Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+          Action: 'kms:*',
+          Resource: '*',
+        },
+      ],
+    };
     expect(await decide(withKey, 'kms:Decrypt', key, { 'kms:ViaService': 's3.us-east-1.amazonaws.com' }, keyPolicy)).toBe('Allowed');
-    expect(await decide(withKey, 'kms:Decrypt', key, { 'kms:ViaService': 'ec2.us-east-1.amazonaws.com' }, keyPolicy)).toBe('ImplicitlyDenied');
+    expect(await decide(withKey, 'kms:Decrypt', key, { 'kms:ViaService': 'ec2.us-east-1.amazonaws.com' }, keyPolicy)).toBe(
+      'ImplicitlyDenied',
+    );
     expect(await decide(withKey, 's3:ListBucket', BUCKET)).toBe('Allowed');
   });
 
@@ -85,7 +107,13 @@ describe('ModelRepositoryBucket.readPolicy, evaluated', () => {
     const former: PolicyDocument = {
       Version: '2012-10-17',
       Statement: [
-        { Sid: 'ListModelRepository', Effect: 'Allow', Action: 's3:ListBucket', Resource: BUCKET, Condition: { StringLike: { 's3:prefix': [`${PREFIX}/*`] } } },
+        {
+          Sid: 'ListModelRepository',
+          Effect: 'Allow',
+          Action: 's3:ListBucket',
+          Resource: BUCKET,
+          Condition: { StringLike: { 's3:prefix': [`${PREFIX}/*`] } },
+        },
         { Sid: 'ReadModelRepository', Effect: 'Allow', Action: 's3:GetObject', Resource: `${BUCKET}/${PREFIX}/*` },
       ],
     };

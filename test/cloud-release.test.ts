@@ -37,7 +37,10 @@ function platformChart() {
       selector: { matchLabels: { app: 'triton-a' } },
       template: {
         metadata: { labels: { app: 'triton-a' } },
-        spec: { serviceAccountName: 'triton-model-reader', containers: [{ name: 'triton', image: 'nvcr.io/nvidia/tritonserver:25.10-py3' }] },
+        spec: {
+          serviceAccountName: 'triton-model-reader',
+          containers: [{ name: 'triton', image: 'nvcr.io/nvidia/tritonserver:25.10-py3' }],
+        },
       },
     },
   });
@@ -46,9 +49,24 @@ function platformChart() {
 
 function handPlan(): Plan {
   return {
-    fleet: 'hand', gpus: [],
-    migConfigs: [{ name: 'a100-mixed', gpuType: 'A100-80GB', instanceType: 'p4de.24xlarge', nodes: 1,
-      devices: [[{ profile: '3g.40gb', start: 4 }, { profile: '2g.20gb', start: 0 }, { profile: '1g.10gb', start: 2 }, { profile: '1g.10gb', start: 3 }]] }],
+    fleet: 'hand',
+    gpus: [],
+    migConfigs: [
+      {
+        name: 'a100-mixed',
+        gpuType: 'A100-80GB',
+        instanceType: 'p4de.24xlarge',
+        nodes: 1,
+        devices: [
+          [
+            { profile: '3g.40gb', start: 4 },
+            { profile: '2g.20gb', start: 0 },
+            { profile: '1g.10gb', start: 2 },
+            { profile: '1g.10gb', start: 3 },
+          ],
+        ],
+      },
+    ],
     // every plan lists its nodes (the topology the node groups map reads them)
     nodes: [{ name: 'node-0', instanceType: 'p4de.24xlarge', gpuType: 'A100-80GB', migConfig: 'a100-mixed', gpus: [] }],
     summary: { gpuCount: 8, costPerHour: 27.44705, lowerBound: 5, baselines: { dedicated: 9, noMig: 8 } },
@@ -64,7 +82,7 @@ function resourceName(prefix: string, o: Record<string, any>): string {
 }
 
 describe('GpuOperatorRelease', () => {
-  test('a Helm release of gpu-operator v26.7.0 from NGC with the chart construct\'s values object', async () => {
+  test("a Helm release of gpu-operator v26.7.0 from NGC with the chart construct's values object", async () => {
     const { op } = platformChart();
     const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
     const release = new cloud.GpuOperatorRelease('gpu-operator', { values: op.values, provider: cluster.provider });
@@ -72,25 +90,37 @@ describe('GpuOperatorRelease', () => {
     await settle();
     const helm = mocks.get('kubernetes:helm.sh/v3:Release', 'gpu-operator-release');
     expect(helm.inputs).toMatchObject({
-      name: 'gpu-operator', chart: 'gpu-operator', version: 'v26.7.0', namespace: 'gpu-operator', createNamespace: true,
+      name: 'gpu-operator',
+      chart: 'gpu-operator',
+      version: 'v26.7.0',
+      namespace: 'gpu-operator',
+      createNamespace: true,
       repositoryOpts: { repo: 'https://helm.ngc.nvidia.com/nvidia' },
     });
     expect(helm.inputs.values).toEqual(JSON.parse(JSON.stringify(op.values)));
     expect(helm.inputs.values).toMatchObject({
-      driver: { enabled: false }, toolkit: { enabled: false }, mig: { strategy: 'mixed' },
+      driver: { enabled: false },
+      toolkit: { enabled: false },
+      mig: { strategy: 'mixed' },
       migManager: { enabled: true, config: { name: 'gpufleet-mig-parted-config', default: 'all-disabled', create: false } },
     });
     expect(helm.provider).toMatch(/pulumi:providers:kubernetes::gf-k8s::/);
     expect(helm.parent).toBe(mocks.get('gpufleet:cloud:GpuOperatorRelease', 'gpu-operator').urn);
-    expect(release.referencedConfigMaps().map((c) => `${c.namespace}/${c.name}`)).toEqual(['gpu-operator/gpufleet-mig-parted-config', 'gpu-operator/gpufleet-device-plugin-config']);
+    expect(release.referencedConfigMaps().map((c) => `${c.namespace}/${c.name}`)).toEqual([
+      'gpu-operator/gpufleet-mig-parted-config',
+      'gpu-operator/gpufleet-device-plugin-config',
+    ]);
   });
 
   test('fails on values that are not gpuOperatorValues, before any resource', () => {
     const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
     mocks.reset();
-    expect(() => new cloud.GpuOperatorRelease('op', { values: {} as any, provider: cluster.provider })).toThrow('values: expected the object of gpuOperatorValues(...), got {}');
-    expect(() => new cloud.GpuOperatorRelease('op', { values: k8sLayer.gpuOperatorValues(), provider: cluster.provider, timeoutSeconds: 5 }))
-      .toThrow('timeoutSeconds: expected an integer >= 60, got 5');
+    expect(() => new cloud.GpuOperatorRelease('op', { values: {} as any, provider: cluster.provider })).toThrow(
+      'values: expected the object of gpuOperatorValues(...), got {}',
+    );
+    expect(
+      () => new cloud.GpuOperatorRelease('op', { values: k8sLayer.gpuOperatorValues(), provider: cluster.provider, timeoutSeconds: 5 }),
+    ).toThrow('timeoutSeconds: expected an integer >= 60, got 5');
     expect(mocks.resources).toEqual([]);
   });
 });
@@ -102,14 +132,26 @@ describe('PlatformRelease objects', () => {
     const groups = cloud.GpuNodeGroup.fromPlan('gpu', handPlan(), { cluster });
     const operator = new cloud.GpuOperatorRelease('gpu-operator', { values: op.values, provider: cluster.provider });
     const release = new cloud.PlatformRelease('platform', {
-      objects, provider: cluster.provider, operatorRelease: operator, nodeGroups: groups,
+      objects,
+      provider: cluster.provider,
+      operatorRelease: operator,
+      nodeGroups: groups,
       serviceAccountRoles: [{ namespace: 'vision', name: 'triton-model-reader', roleArn: ROLE_ARN }],
     });
     await settle();
 
     const skippedKinds = release.skipped.map((s) => `${s.kind} ${s.namespace ?? ''}/${s.name}`).sort();
-    expect(skippedKinds).toEqual(['HelmRelease gpu-operator/gpu-operator', 'HelmRepository gpu-operator/nvidia', 'Namespace /gpu-operator']);
-    const kept = objects.filter((o) => !release.skipped.some((s) => s.kind === o.kind && s.name === o.metadata.name && (s.namespace ?? '') === (o.metadata.namespace ?? '')));
+    expect(skippedKinds).toEqual([
+      'HelmRelease gpu-operator/gpu-operator',
+      'HelmRepository gpu-operator/nvidia',
+      'Namespace /gpu-operator',
+    ]);
+    const kept = objects.filter(
+      (o) =>
+        !release.skipped.some(
+          (s) => s.kind === o.kind && s.name === o.metadata.name && (s.namespace ?? '') === (o.metadata.namespace ?? ''),
+        ),
+    );
     expect(kept.length).toBe(objects.length - 3);
     expect(release.objectCount).toBe(kept.length);
 
@@ -127,12 +169,17 @@ describe('PlatformRelease objects', () => {
       }
     }
     // Nothing else was released: k8s resources under the component are exactly the kept objects.
-    const released = mocks.resources.filter((r) => r.custom && r.type.startsWith('kubernetes:') && mocks.isDescendantOf(r.urn, component.urn));
+    const released = mocks.resources.filter(
+      (r) => r.custom && r.type.startsWith('kubernetes:') && mocks.isDescendantOf(r.urn, component.urn),
+    );
     expect(released.length).toBe(kept.length);
     expect(mocks.resources.some((r) => r.type.endsWith(':HelmRelease'))).toBe(false);
 
     // Workloads are awaited long enough for a GPU node to boot and apply its MIG layout.
-    expect(mocks.get('kubernetes:apps/v1:Deployment', 'platform-vision/triton-a').customTimeouts).toMatchObject({ create: '30m', update: '30m' });
+    expect(mocks.get('kubernetes:apps/v1:Deployment', 'platform-vision/triton-a').customTimeouts).toMatchObject({
+      create: '30m',
+      update: '30m',
+    });
     // The mig-parted ConfigMap the operator values name is released.
     const migCm = mocks.get('kubernetes:core/v1:ConfigMap', 'platform-gpu-operator/gpufleet-mig-parted-config');
     expect(migCm.inputs.data['config.yaml']).toContain('a100-mixed');
@@ -160,24 +207,40 @@ describe('PlatformRelease errors and excluded kinds', () => {
     const operator = new cloud.GpuOperatorRelease('gpu-operator', { values: op.values, provider: cluster.provider });
     const before = mocks.resources.length;
     const withoutCm = objects.filter((o) => !(o.kind === 'ConfigMap' && o.metadata.name === 'gpufleet-mig-parted-config'));
-    expect(() => new cloud.PlatformRelease('platform', { objects: withoutCm, provider: cluster.provider, operatorRelease: operator }))
-      .toThrow(/objects: the GPU operator's migManager.config.name names ConfigMap gpu-operator\/gpufleet-mig-parted-config, which is not among the objects/);
+    expect(
+      () => new cloud.PlatformRelease('platform', { objects: withoutCm, provider: cluster.provider, operatorRelease: operator }),
+    ).toThrow(
+      /objects: the GPU operator's migManager.config.name names ConfigMap gpu-operator\/gpufleet-mig-parted-config, which is not among the objects/,
+    );
     expect(mocks.resources.slice(before).filter((r) => r.type === 'gpufleet:cloud:PlatformRelease')).toEqual([]);
   });
 
   test('fails on a role for a service account the chart does not have, or a malformed object', () => {
     const { objects } = platformChart();
     const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
-    expect(() => new cloud.PlatformRelease('p', { objects, provider: cluster.provider, serviceAccountRoles: [{ namespace: 'nlp', name: 'triton-model-reader', roleArn: ROLE_ARN }] }))
-      .toThrow('serviceAccountRoles: no ServiceAccount nlp/triton-model-reader among the objects (ServiceAccounts: ServiceAccount vision/triton-model-reader)');
-    expect(() => new cloud.PlatformRelease('q', { objects: [...objects, { kind: 'ConfigMap' }], provider: cluster.provider }))
-      .toThrow(/objects\[\d+\]: expected a Kubernetes object with apiVersion, kind and metadata.name/);
+    expect(
+      () =>
+        new cloud.PlatformRelease('p', {
+          objects,
+          provider: cluster.provider,
+          serviceAccountRoles: [{ namespace: 'nlp', name: 'triton-model-reader', roleArn: ROLE_ARN }],
+        }),
+    ).toThrow(
+      'serviceAccountRoles: no ServiceAccount nlp/triton-model-reader among the objects (ServiceAccounts: ServiceAccount vision/triton-model-reader)',
+    );
+    expect(() => new cloud.PlatformRelease('q', { objects: [...objects, { kind: 'ConfigMap' }], provider: cluster.provider })).toThrow(
+      /objects\[\d+\]: expected a Kubernetes object with apiVersion, kind and metadata.name/,
+    );
   });
 
   test('excludeKinds leaves out the named kinds and reports them', async () => {
     const { objects } = platformChart();
     const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
-    const release = new cloud.PlatformRelease('ex', { objects, provider: cluster.provider, excludeKinds: ['apps/Deployment', '/ServiceAccount'] });
+    const release = new cloud.PlatformRelease('ex', {
+      objects,
+      provider: cluster.provider,
+      excludeKinds: ['apps/Deployment', '/ServiceAccount'],
+    });
     await settle();
     expect(release.skipped.map((s) => `${s.kind} ${s.name}: ${s.reason}`)).toEqual([
       'ServiceAccount triton-model-reader: kind /ServiceAccount excluded (excludeKinds)',
@@ -185,24 +248,41 @@ describe('PlatformRelease errors and excluded kinds', () => {
     ]);
     expect(mocks.ofType('kubernetes:apps/v1:Deployment')).toEqual([]);
     expect(mocks.ofType('kubernetes:core/v1:ServiceAccount')).toEqual([]);
-    expect(() => new cloud.PlatformRelease('ex2', { objects, provider: cluster.provider, excludeKinds: ['Deployment'] }))
-      .toThrow('excludeKinds: expected <api group>/<Kind> such as monitoring.coreos.com/ServiceMonitor, got "Deployment"');
+    expect(() => new cloud.PlatformRelease('ex2', { objects, provider: cluster.provider, excludeKinds: ['Deployment'] })).toThrow(
+      'excludeKinds: expected <api group>/<Kind> such as monitoring.coreos.com/ServiceMonitor, got "Deployment"',
+    );
   });
 });
 
 /** The platform chart plus objects of custom-resource APIs: served by the cluster, by an install, by nothing. */
 function chartWithCustomResources() {
   const { op, objects } = platformChart();
-  const cr = (apiVersion: string, kind: string, name: string, spec: Record<string, unknown> = {}) => ({ apiVersion, kind, metadata: { name, namespace: 'vision' }, spec });
+  const cr = (apiVersion: string, kind: string, name: string, spec: Record<string, unknown> = {}) => ({
+    apiVersion,
+    kind,
+    metadata: { name, namespace: 'vision' },
+    spec,
+  });
   return {
     op,
     objects: [
       ...objects,
-      cr('monitoring.coreos.com/v1', 'ServiceMonitor', 'triton-a', { selector: { matchLabels: { app: 'triton-a' } }, endpoints: [{ port: 'metrics' }] }),
-      cr('keda.sh/v1alpha1', 'ScaledObject', 'triton-a', { scaleTargetRef: { name: 'triton-a' }, triggers: [{ type: 'cpu', metadata: { value: '50' } }] }),
+      cr('monitoring.coreos.com/v1', 'ServiceMonitor', 'triton-a', {
+        selector: { matchLabels: { app: 'triton-a' } },
+        endpoints: [{ port: 'metrics' }],
+      }),
+      cr('keda.sh/v1alpha1', 'ScaledObject', 'triton-a', {
+        scaleTargetRef: { name: 'triton-a' },
+        triggers: [{ type: 'cpu', metadata: { value: '50' } }],
+      }),
       cr('serving.kserve.io/v1beta1', 'InferenceService', 'bert'),
       cr('helm.toolkit.fluxcd.io/v2', 'HelmRelease', 'dcgm-exporter', { chart: { spec: { chart: 'dcgm-exporter' } } }),
-      { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'widgets.example.gpufleet.io' }, spec: { group: 'example.gpufleet.io', names: { kind: 'Widget' } } },
+      {
+        apiVersion: 'apiextensions.k8s.io/v1',
+        kind: 'CustomResourceDefinition',
+        metadata: { name: 'widgets.example.gpufleet.io' },
+        spec: { group: 'example.gpufleet.io', names: { kind: 'Widget' } },
+      },
       cr('example.gpufleet.io/v1', 'Widget', 'w'),
     ],
   };
@@ -215,20 +295,30 @@ describe('ClusterPrerequisites: what the objects need and the cluster lacks, ins
     await settle();
     const prom = mocks.get('kubernetes:helm.sh/v3:Release', 'pre-prometheus-operator-crds');
     expect(prom.inputs).toMatchObject({
-      name: 'prometheus-operator-crds', chart: 'prometheus-operator-crds', version: '31.0.0', namespace: 'kube-system', createNamespace: false,
+      name: 'prometheus-operator-crds',
+      chart: 'prometheus-operator-crds',
+      version: '31.0.0',
+      namespace: 'kube-system',
+      createNamespace: false,
       repositoryOpts: { repo: 'https://prometheus-community.github.io/helm-charts' },
       // prometheus-community/helm-charts prometheus-operator-crds-31.0.0: the `crds` subchart puts `.Values.annotations` on every CRD
       values: { crds: { annotations: { 'helm.sh/resource-policy': 'keep' } } },
     });
     const keda = mocks.get('kubernetes:helm.sh/v3:Release', 'pre-keda');
     expect(keda.inputs).toMatchObject({
-      name: 'keda', chart: 'keda', version: '2.20.2', namespace: 'keda', createNamespace: true,
+      name: 'keda',
+      chart: 'keda',
+      version: '2.20.2',
+      namespace: 'keda',
+      createNamespace: true,
       repositoryOpts: { repo: 'https://kedacore.github.io/charts' },
       // kedacore/charts v2.20.2 keda/values.yaml: crds.additionalAnnotations on every CRD template
       values: { crds: { additionalAnnotations: { 'helm.sh/resource-policy': 'keep' } } },
     });
     const gateway = mocks.get('kubernetes:yaml/v2:ConfigFile', 'pre-gateway-api');
-    expect(gateway.inputs).toMatchObject({ file: 'https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.6.1/standard-install.yaml' });
+    expect(gateway.inputs).toMatchObject({
+      file: 'https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.6.1/standard-install.yaml',
+    });
     expect(gateway.retainOnDelete).toBe(true);
     for (const r of [prom, keda, gateway]) {
       expect(r.parent).toBe(mocks.get('gpufleet:cloud:ClusterPrerequisites', 'pre').urn);
@@ -239,9 +329,16 @@ describe('ClusterPrerequisites: what the objects need and the cluster lacks, ins
     expect(pre.resourceFor('gateway.networking.k8s.io')).toBe(pre.resources.get('gateway-api'));
     expect(pre.resourceFor('helm.toolkit.fluxcd.io')).toBeUndefined();
     mocks.reset();
-    expect(() => new cloud.ClusterPrerequisites('x', { installs: [cloud.PREREQUISITE_INSTALLS[2], cloud.PREREQUISITE_INSTALLS[2]], provider: cluster.provider }))
-      .toThrow('installs: keda listed twice');
-    expect(() => new cloud.ClusterPrerequisites('y', { installs: [], provider: cluster.provider, timeoutSeconds: 10 })).toThrow('timeoutSeconds: expected an integer >= 60, got 10');
+    expect(
+      () =>
+        new cloud.ClusterPrerequisites('x', {
+          installs: [cloud.PREREQUISITE_INSTALLS[2], cloud.PREREQUISITE_INSTALLS[2]],
+          provider: cluster.provider,
+        }),
+    ).toThrow('installs: keda listed twice');
+    expect(() => new cloud.ClusterPrerequisites('y', { installs: [], provider: cluster.provider, timeoutSeconds: 10 })).toThrow(
+      'timeoutSeconds: expected an integer >= 60, got 10',
+    );
     expect(mocks.resources).toEqual([]);
   });
 });
@@ -256,7 +353,12 @@ describe('ClusterPrerequisites: objects of custom-resource APIs wait for, or go 
     const plan = cloud.planApiGroups(objects, clusterHas);
     expect(plan.installs.map((i) => i.name)).toEqual(['keda']);
     const installed = new cloud.ClusterPrerequisites('pre', { installs: plan.installs, provider: cluster.provider });
-    const release = new cloud.PlatformRelease('platform', { objects, provider: cluster.provider, operatorRelease: operator, clusterApis: { clusterHas, installed } });
+    const release = new cloud.PlatformRelease('platform', {
+      objects,
+      provider: cluster.provider,
+      operatorRelease: operator,
+      clusterApis: { clusterHas, installed },
+    });
     await settle();
     const kedaUrn = mocks.get('kubernetes:helm.sh/v3:Release', 'pre-keda').urn;
     expect(mocks.get('kubernetes:keda.sh/v1alpha1:ScaledObject', 'platform-vision/triton-a').dependencies).toContain(kedaUrn);
@@ -265,7 +367,9 @@ describe('ClusterPrerequisites: objects of custom-resource APIs wait for, or go 
     // a kind whose CRD is among the objects waits for it (the CRDs go first)
     const crd = mocks.get('kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition', 'platform-widgets.example.gpufleet.io');
     expect(mocks.get('kubernetes:example.gpufleet.io/v1:Widget', 'platform-vision/w').dependencies).toContain(crd.urn);
-    expect(release.skipped.filter((s) => !/gpu-operator|operator namespace/.test(s.reason)).map((s) => `${s.kind} ${s.name}: ${s.reason}`)).toEqual([
+    expect(
+      release.skipped.filter((s) => !/gpu-operator|operator namespace/.test(s.reason)).map((s) => `${s.kind} ${s.name}: ${s.reason}`),
+    ).toEqual([
       'InferenceService bert: API group serving.kserve.io is not built into Kubernetes, and no CRD for it is among the objects, declared present or installed by gpufleet',
       'HelmRelease dcgm-exporter: needs Flux (API group helm.toolkit.fluxcd.io), which the cluster is not declared to have (prerequisites.flux) and gpufleet does not install',
     ]);
@@ -276,10 +380,20 @@ describe('ClusterPrerequisites: objects of custom-resource APIs wait for, or go 
   test('without the install, the objects of its API are left out too: never applied to fail half-way', async () => {
     const { objects } = chartWithCustomResources();
     const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
-    const release = new cloud.PlatformRelease('platform', { objects, provider: cluster.provider, clusterApis: { clusterHas: cloud.clusterPrerequisites({ flux: true }) } });
+    const release = new cloud.PlatformRelease('platform', {
+      objects,
+      provider: cluster.provider,
+      clusterApis: { clusterHas: cloud.clusterPrerequisites({ flux: true }) },
+    });
     await settle();
-    expect(release.skipped.map((s) => `${s.kind} ${s.name}`)).toEqual(['ServiceMonitor triton-a', 'ScaledObject triton-a', 'InferenceService bert']);
-    expect(release.skipped[0].reason).toBe('needs the Prometheus operator (API group monitoring.coreos.com), which the cluster is not declared to have (prerequisites.prometheus) and gpufleet does not install');
+    expect(release.skipped.map((s) => `${s.kind} ${s.name}`)).toEqual([
+      'ServiceMonitor triton-a',
+      'ScaledObject triton-a',
+      'InferenceService bert',
+    ]);
+    expect(release.skipped[0].reason).toBe(
+      'needs the Prometheus operator (API group monitoring.coreos.com), which the cluster is not declared to have (prerequisites.prometheus) and gpufleet does not install',
+    );
     // Flux declared present: its objects (the operator's too, without a Pulumi operator release) are applied
     mocks.get('kubernetes:helm.toolkit.fluxcd.io/v2:HelmRelease', 'platform-vision/dcgm-exporter');
     mocks.get('kubernetes:helm.toolkit.fluxcd.io/v2:HelmRelease', 'platform-gpu-operator/gpu-operator');
@@ -295,17 +409,35 @@ describe('PlatformRelease: Triton pools are not awaited', () => {
     const container = { name: 'triton', image: 'nvcr.io/nvidia/tritonserver:25.08-py3' };
     new k.KubeDeployment(chart, 'Pool', {
       metadata: { name: 'vision-1g', namespace: 'vision', labels: { ...pod, 'gpufleet.io/triton-pool': 'vision-1g' } },
-      spec: { selector: { matchLabels: pod }, template: { metadata: { labels: { ...pod, 'model.gpufleet.io/resnet50': 'true' } }, spec: { containers: [container] } } },
+      spec: {
+        selector: { matchLabels: pod },
+        template: { metadata: { labels: { ...pod, 'model.gpufleet.io/resnet50': 'true' } }, spec: { containers: [container] } },
+      },
     });
-    new k.KubeService(chart, 'PoolService', { metadata: { name: 'vision-1g', namespace: 'vision' }, spec: { selector: pod, ports: [{ port: 8000 }] } });
-    new k.KubeService(chart, 'ModelService', { metadata: { name: 'resnet50', namespace: 'vision' }, spec: { selector: { 'model.gpufleet.io/resnet50': 'true' }, ports: [{ port: 8000 }] } });
+    new k.KubeService(chart, 'PoolService', {
+      metadata: { name: 'vision-1g', namespace: 'vision' },
+      spec: { selector: pod, ports: [{ port: 8000 }] },
+    });
+    new k.KubeService(chart, 'ModelService', {
+      metadata: { name: 'resnet50', namespace: 'vision' },
+      spec: { selector: { 'model.gpufleet.io/resnet50': 'true' }, ports: [{ port: 8000 }] },
+    });
     // same selector in another namespace: it selects no Triton pod
-    new k.KubeService(chart, 'Elsewhere', { metadata: { name: 'vision-1g', namespace: 'search' }, spec: { selector: pod, ports: [{ port: 8000 }] } });
+    new k.KubeService(chart, 'Elsewhere', {
+      metadata: { name: 'vision-1g', namespace: 'search' },
+      spec: { selector: pod, ports: [{ port: 8000 }] },
+    });
     new k.KubeDeployment(chart, 'Router', {
       metadata: { name: 'router', namespace: 'vision' },
-      spec: { selector: { matchLabels: { app: 'router' } }, template: { metadata: { labels: { app: 'router' } }, spec: { containers: [{ name: 'router', image: 'gpufleet/router:1' }] } } },
+      spec: {
+        selector: { matchLabels: { app: 'router' } },
+        template: { metadata: { labels: { app: 'router' } }, spec: { containers: [{ name: 'router', image: 'gpufleet/router:1' }] } },
+      },
     });
-    new k.KubeService(chart, 'RouterService', { metadata: { name: 'router', namespace: 'vision' }, spec: { selector: { app: 'router' }, ports: [{ port: 9000 }] } });
+    new k.KubeService(chart, 'RouterService', {
+      metadata: { name: 'router', namespace: 'vision' },
+      spec: { selector: { app: 'router' }, ports: [{ port: 9000 }] },
+    });
     return chart.toJson() as Record<string, any>[];
   }
 
@@ -329,6 +461,8 @@ describe('PlatformRelease: Triton pools are not awaited', () => {
     const awaited = new cloud.PlatformRelease('q', { objects: tritonChart(), provider: cluster.provider, skipAwaitTriton: false });
     await settle();
     expect(awaited.notAwaited).toEqual([]);
-    expect(mocks.get('kubernetes:apps/v1:Deployment', 'q-vision/vision-1g').inputs.metadata.annotations?.['pulumi.com/skipAwait']).toBeUndefined();
+    expect(
+      mocks.get('kubernetes:apps/v1:Deployment', 'q-vision/vision-1g').inputs.metadata.annotations?.['pulumi.com/skipAwait'],
+    ).toBeUndefined();
   });
 });

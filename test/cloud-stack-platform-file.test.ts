@@ -38,7 +38,17 @@ async function run(raw: Record<string, string>): Promise<Outputs> {
  * API groups a fresh EKS cluster serves (Kubernetes 1.33, `kubectl api-resources` on a new cluster): the built-in ones.
  * Written out here, not taken from gpufleet's own list.
  */
-const FRESH_CLUSTER_GROUPS = ['core', 'apps', 'batch', 'policy', 'autoscaling', 'rbac.authorization.k8s.io', 'networking.k8s.io', 'storage.k8s.io', 'scheduling.k8s.io'];
+const FRESH_CLUSTER_GROUPS = [
+  'core',
+  'apps',
+  'batch',
+  'policy',
+  'autoscaling',
+  'rbac.authorization.k8s.io',
+  'networking.k8s.io',
+  'storage.k8s.io',
+  'scheduling.k8s.io',
+];
 /**
  * The API groups each install serves: the CRDs of the pinned upstream releases (prometheus-community
  * prometheus-operator-crds, gateway-api standard-install.yaml, kedacore keda chart), written out here.
@@ -49,7 +59,14 @@ const SERVED_BY: Record<string, readonly string[]> = {
   keda: ['keda.sh', 'eventing.keda.sh'],
 };
 const groupOf = (r: RecordedResource) => r.type.split(':')[1].split('/')[0];
-const kubeObjects = () => mocks.resources.filter((r) => r.custom && r.type.startsWith('kubernetes:') && r.type !== 'kubernetes:helm.sh/v3:Release' && r.type !== 'kubernetes:yaml/v2:ConfigFile');
+const kubeObjects = () =>
+  mocks.resources.filter(
+    (r) =>
+      r.custom &&
+      r.type.startsWith('kubernetes:') &&
+      r.type !== 'kubernetes:helm.sh/v3:Release' &&
+      r.type !== 'kubernetes:yaml/v2:ConfigFile',
+  );
 
 describe('gpufleet:fleetFile and gpufleet:platformFile: the long-tail fleet on examples/platform.yaml, fresh account', () => {
   let out: Outputs;
@@ -60,25 +77,36 @@ describe('gpufleet:fleetFile and gpufleet:platformFile: the long-tail fleet on e
     const { loadFleetFile } = await import('../constructs/fleet');
     const { plan } = await import('../constructs/planner');
     expectedPlan = plan(loadFleetFile(path.join(ROOT, FLEET)));
-    const warn = jest.spyOn(console, 'warn').mockImplementation((...args: unknown[]) => { warnings.push(args.join(' ')); });
+    const warn = jest.spyOn(console, 'warn').mockImplementation((...args: unknown[]) => {
+      warnings.push(args.join(' '));
+    });
     try {
-      out = await run({ 'gpufleet:region': 'us-east-1', 'gpufleet:fleetFile': FLEET, 'gpufleet:platformFile': PLATFORM, 'gpufleet:publicAccessCidrs': '203.0.113.0/24' });
+      out = await run({
+        'gpufleet:region': 'us-east-1',
+        'gpufleet:fleetFile': FLEET,
+        'gpufleet:platformFile': PLATFORM,
+        'gpufleet:publicAccessCidrs': '203.0.113.0/24',
+      });
     } finally {
       warn.mockRestore();
     }
   }, 180_000);
 
-  test('one GPU node group per node configuration of that fleet\'s plan', () => {
+  test("one GPU node group per node configuration of that fleet's plan", () => {
     const configs = new Map<string, number>();
-    for (const n of expectedPlan.nodes ?? []) configs.set(`${n.migConfig} ${n.instanceType}`, (configs.get(`${n.migConfig} ${n.instanceType}`) ?? 0) + 1);
+    for (const n of expectedPlan.nodes ?? [])
+      configs.set(`${n.migConfig} ${n.instanceType}`, (configs.get(`${n.migConfig} ${n.instanceType}`) ?? 0) + 1);
     const groups = mocks.ofType('aws:eks/nodeGroup:NodeGroup').filter((g) => g.inputs.labels?.['nvidia.com/mig.config'] !== undefined);
-    expect(groups.map((g) => `${g.inputs.labels['nvidia.com/mig.config']} ${g.inputs.instanceTypes[0]} ${g.inputs.scalingConfig.desiredSize}`).sort())
-      .toEqual([...configs].map(([k, n]) => `${k} ${n}`).sort());
+    expect(
+      groups
+        .map((g) => `${g.inputs.labels['nvidia.com/mig.config']} ${g.inputs.instanceTypes[0]} ${g.inputs.scalingConfig.desiredSize}`)
+        .sort(),
+    ).toEqual([...configs].map(([k, n]) => `${k} ${n}`).sort());
     expect(out.costPerHour).toBe(expectedPlan.summary.costPerHour);
     expect(out.planSummary).toEqual(expectedPlan.summary);
   });
 
-  test('the platform file\'s routes and scaling are in the applied objects', () => {
+  test("the platform file's routes and scaling are in the applied objects", () => {
     const routes = mocks.ofType('kubernetes:gateway.networking.k8s.io/v1:HTTPRoute');
     expect(routes.length).toBeGreaterThan(0);
     for (const r of routes) {
@@ -97,7 +125,7 @@ describe('gpufleet:fleetFile and gpufleet:platformFile: the long-tail fleet on e
     expect(unserved).toEqual([]);
   });
 
-  test('the stack\'s cluster, node role and bucket replace the file\'s, and the program says so', async () => {
+  test("the stack's cluster, node role and bucket replace the file's, and the program says so", async () => {
     const bucket = mocks.get('aws:s3/bucket:Bucket', 'gpufleet-models-bucket').inputs.bucket;
     expect(await valueOf(out.modelRepository)).toBe(`s3://${bucket}/models`);
     expect(out.platformFileOverridden).toEqual([
@@ -111,26 +139,39 @@ describe('gpufleet:fleetFile and gpufleet:platformFile: the long-tail fleet on e
   });
 });
 
-describe('gpufleet:platformFile with repository.s3.egressCidrs: the stack\'s bucket, the file\'s egress ranges', () => {
+describe("gpufleet:platformFile with repository.s3.egressCidrs: the stack's bucket, the file's egress ranges", () => {
   // the small CLI fleet (four teams, so several serving namespaces): the egress rule does not depend on the fleet,
   // and its program run costs a fraction of the long-tail one above
   const SMALL = 'test/cli-fixtures/small.fleet.yaml';
   test('every serving namespace may reach only those CIDRs on 443 (no 0.0.0.0/0)', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpufleet-egress-'));
     const file = path.join(dir, 'platform.yaml');
-    fs.writeFileSync(file, fs.readFileSync(path.join(ROOT, PLATFORM), 'utf8')
-      .replace('    region: us-east-1\n', '    region: us-east-1\n    egressCidrs: [52.216.0.0/15, 10.0.8.0/22]\n'));
+    fs.writeFileSync(
+      file,
+      fs
+        .readFileSync(path.join(ROOT, PLATFORM), 'utf8')
+        .replace('    region: us-east-1\n', '    region: us-east-1\n    egressCidrs: [52.216.0.0/15, 10.0.8.0/22]\n'),
+    );
     const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
     try {
-      await run({ 'gpufleet:region': 'us-east-1', 'gpufleet:fleetFile': SMALL, 'gpufleet:platformFile': file, 'gpufleet:publicAccessCidrs': '203.0.113.0/24' });
+      await run({
+        'gpufleet:region': 'us-east-1',
+        'gpufleet:fleetFile': SMALL,
+        'gpufleet:platformFile': file,
+        'gpufleet:publicAccessCidrs': '203.0.113.0/24',
+      });
     } finally {
       warn.mockRestore();
       fs.rmSync(dir, { recursive: true, force: true });
     }
-    const policies = mocks.ofType('kubernetes:networking.k8s.io/v1:NetworkPolicy').filter((p) => p.inputs.metadata.name === 'allow-model-repository');
+    const policies = mocks
+      .ofType('kubernetes:networking.k8s.io/v1:NetworkPolicy')
+      .filter((p) => p.inputs.metadata.name === 'allow-model-repository');
     expect(policies.length).toBeGreaterThan(1);
     for (const p of policies) {
-      expect(p.inputs.spec.egress).toEqual([{ to: [{ ipBlock: { cidr: '10.0.8.0/22' } }, { ipBlock: { cidr: '52.216.0.0/15' } }], ports: [{ protocol: 'TCP', port: 443 }] }]);
+      expect(p.inputs.spec.egress).toEqual([
+        { to: [{ ipBlock: { cidr: '10.0.8.0/22' } }, { ipBlock: { cidr: '52.216.0.0/15' } }], ports: [{ protocol: 'TCP', port: 443 }] },
+      ]);
     }
   }, 180_000);
 });
@@ -140,23 +181,31 @@ describe('gpufleet:platformFile: bad input stops the program before any resource
     mocks.reset();
     let error: Error | undefined;
     try {
-      program.gpufleetProgram({ 'gpufleet:region': 'us-east-1', ...raw }, { project: 'gpufleet', stack: 'dev', organization: 'organization', rootDir: ROOT });
+      program.gpufleetProgram(
+        { 'gpufleet:region': 'us-east-1', ...raw },
+        { project: 'gpufleet', stack: 'dev', organization: 'organization', rootDir: ROOT },
+      );
     } catch (e) {
       error = e as Error;
     }
     await settle();
     expect(pulumi.RunError.isInstance(error)).toBe(true);
     expect(mocks.resources).toEqual([]);
-    return error!.message.split('\n').slice(1).map((l) => l.replace(/^ {2}- /, ''));
+    return error!.message
+      .split('\n')
+      .slice(1)
+      .map((l) => l.replace(/^ {2}- /, ''));
   }
 
   test('fails with one line per problem of the platform file, naming the key', async () => {
     const file = path.join(tmp, 'bad.yaml');
     fs.writeFileSync(file, 'scaling: { engine: kedda }\nroutes: { hostname: [a.example.com] }\n');
-    expect(await programError({ 'gpufleet:platformFile': file })).toEqual([
-      `gpufleet:platformFile: ${file}: routes.hostname: unknown key; did you mean "hostnames"? allowed: hostnames, gateway, requestTimeoutSeconds`,
-      `gpufleet:platformFile: ${file}: scaling.engine: expected one of keda, hpa, fixed, got "kedda"`,
-    ].sort());
+    expect(await programError({ 'gpufleet:platformFile': file })).toEqual(
+      [
+        `gpufleet:platformFile: ${file}: routes.hostname: unknown key; did you mean "hostnames"? allowed: hostnames, gateway, requestTimeoutSeconds`,
+        `gpufleet:platformFile: ${file}: scaling.engine: expected one of keda, hpa, fixed, got "kedda"`,
+      ].sort(),
+    );
   });
 
   test('fails when the platform file and gpufleet:prerequisites both say what the cluster has', async () => {

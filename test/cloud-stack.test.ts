@@ -46,7 +46,10 @@ async function programError(raw: Record<string, string>): Promise<Error> {
   mocks.reset();
   let error: Error | undefined;
   try {
-    program.gpufleetProgram({ 'gpufleet:region': 'us-east-1', ...raw }, { project: 'gpufleet', stack: 'dev', organization: 'organization', rootDir: ROOT });
+    program.gpufleetProgram(
+      { 'gpufleet:region': 'us-east-1', ...raw },
+      { project: 'gpufleet', stack: 'dev', organization: 'organization', rootDir: ROOT },
+    );
   } catch (e) {
     error = e as Error;
   }
@@ -57,13 +60,19 @@ async function programError(raw: Record<string, string>): Promise<Error> {
   return error!;
 }
 
-const problemLines = (e: Error) => e.message.split('\n').slice(1).map((l) => l.replace(/^ {2}- /, ''));
+const problemLines = (e: Error) =>
+  e.message
+    .split('\n')
+    .slice(1)
+    .map((l) => l.replace(/^ {2}- /, ''));
 
 /** `kubernetes:<group>/<version>:<Kind>` → group (`core` for the core group). */
 const groupOf = (r: RecordedResource) => r.type.split(':')[1].split('/')[0];
 /** Every Kubernetes object the program registered (not the Helm releases, components or providers). */
-const kubeObjects = () => mocks.resources.filter((r) => r.custom && r.type.startsWith('kubernetes:') && r.type !== 'kubernetes:helm.sh/v3:Release');
-const isTriton = (d: RecordedResource) => (d.inputs.spec?.template?.spec?.containers ?? []).some((c: any) => /\/tritonserver:/.test(c.image));
+const kubeObjects = () =>
+  mocks.resources.filter((r) => r.custom && r.type.startsWith('kubernetes:') && r.type !== 'kubernetes:helm.sh/v3:Release');
+const isTriton = (d: RecordedResource) =>
+  (d.inputs.spec?.template?.spec?.containers ?? []).some((c: any) => /\/tritonserver:/.test(c.image));
 const selects = (selector: Record<string, string> | undefined, labels: Record<string, string>) =>
   !!selector && Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
 
@@ -71,13 +80,27 @@ const selects = (selector: Record<string, string> | undefined, labels: Record<st
  * API groups a fresh EKS cluster serves (Kubernetes 1.33; `kubectl api-resources` on a new cluster): the built-in
  * ones. Anything else needs a CRD. Written out here, not taken from gpufleet's own list.
  */
-const FRESH_CLUSTER_GROUPS = ['core', 'apps', 'batch', 'policy', 'autoscaling', 'rbac.authorization.k8s.io', 'networking.k8s.io', 'storage.k8s.io', 'scheduling.k8s.io'];
+const FRESH_CLUSTER_GROUPS = [
+  'core',
+  'apps',
+  'batch',
+  'policy',
+  'autoscaling',
+  'rbac.authorization.k8s.io',
+  'networking.k8s.io',
+  'storage.k8s.io',
+  'scheduling.k8s.io',
+];
 
 /**
  * Triton r25.08's default model file per platform (triton-inference-server/core r25.08 `src/constants.h`:
  * kOnnxRuntimeOnnxFilename, kTensorRTPlanFilename, kPyTorchLibTorchFilename), read from the uploaded config.pbtxt.
  */
-const TRITON_DEFAULT_FILE: Record<string, string> = { onnxruntime_onnx: 'model.onnx', tensorrt_plan: 'model.plan', pytorch_libtorch: 'model.pt' };
+const TRITON_DEFAULT_FILE: Record<string, string> = {
+  onnxruntime_onnx: 'model.onnx',
+  tensorrt_plan: 'model.plan',
+  pytorch_libtorch: 'model.pt',
+};
 
 /**
  * The default example fleet's plan and the program's run on a fresh account, once for the `a fresh account…` blocks
@@ -93,7 +116,9 @@ const freshAccount = once(async () => {
   const expectedPlan = plan(fleet);
   const fleetModels = fleet.models.map((m) => m.name).sort();
   // Under mocks, pulumi.log.warn goes to console.warn: keep what the program warns about.
-  const warn = jest.spyOn(console, 'warn').mockImplementation((...args: unknown[]) => { warnings.push(args.join(' ')); });
+  const warn = jest.spyOn(console, 'warn').mockImplementation((...args: unknown[]) => {
+    warnings.push(args.join(' '));
+  });
   let out: Outputs;
   try {
     out = await run(BASE);
@@ -113,7 +138,11 @@ describe('a fresh account, the default example fleet: cluster, node groups, read
     const eks = mocks.get('aws:eks/cluster:Cluster', 'gpufleet-cluster-eks');
     expect(eks.inputs.name).toBe('gpufleet-dev');
     // No gpufleet:publicAccessCidrs: EKS's default, written out so that `pulumi preview` shows it, and a warning.
-    expect(eks.inputs.vpcConfig).toMatchObject({ endpointPrivateAccess: true, endpointPublicAccess: true, publicAccessCidrs: ['0.0.0.0/0'] });
+    expect(eks.inputs.vpcConfig).toMatchObject({
+      endpointPrivateAccess: true,
+      endpointPublicAccess: true,
+      publicAccessCidrs: ['0.0.0.0/0'],
+    });
     expect(warnings).toEqual([expect.stringContaining('the EKS API endpoint is public and open to any address (0.0.0.0/0)')]);
     expect(await valueOf(out.clusterName)).toBe('gpufleet-dev');
     expect(mocks.get('pulumi:providers:aws', 'aws').inputs.region).toBe('us-east-1');
@@ -126,11 +155,19 @@ describe('a fresh account, the default example fleet: cluster, node groups, read
 
   test('one GPU node group per node configuration of the plan, with tags matching the layout', () => {
     // Node configurations, from the plan's nodes: (layout, instance type) → node count and per-GPU slices.
-    const configs = new Map<string, { migConfig: string; instanceType: string; nodes: number; devices: readonly (readonly { profile: string }[])[] }>();
+    const configs = new Map<
+      string,
+      { migConfig: string; instanceType: string; nodes: number; devices: readonly (readonly { profile: string }[])[] }
+    >();
     for (const n of expectedPlan.nodes ?? []) {
       const key = `${n.migConfig} ${n.instanceType}`;
       const mig = (expectedPlan.migConfigs ?? []).find((c) => c.name === n.migConfig);
-      const entry = configs.get(key) ?? { migConfig: n.migConfig, instanceType: n.instanceType, nodes: 0, devices: mig ? mig.devices : [[{ profile: 'whole' }]] };
+      const entry = configs.get(key) ?? {
+        migConfig: n.migConfig,
+        instanceType: n.instanceType,
+        nodes: 0,
+        devices: mig ? mig.devices : [[{ profile: 'whole' }]],
+      };
       configs.set(key, { ...entry, nodes: entry.nodes + 1 });
     }
     expect(configs.size).toBeGreaterThan(0);
@@ -138,7 +175,9 @@ describe('a fresh account, the default example fleet: cluster, node groups, read
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { getInstanceType } = require('../constructs/catalog');
     for (const c of configs.values()) {
-      const ng = mocks.ofType('aws:eks/nodeGroup:NodeGroup').find((r) => r.inputs.labels?.['nvidia.com/mig.config'] === c.migConfig && r.inputs.instanceTypes[0] === c.instanceType);
+      const ng = mocks
+        .ofType('aws:eks/nodeGroup:NodeGroup')
+        .find((r) => r.inputs.labels?.['nvidia.com/mig.config'] === c.migConfig && r.inputs.instanceTypes[0] === c.instanceType);
       expect(ng).toBeDefined();
       expect(ng!.inputs.amiType).toBe('AL2023_x86_64_NVIDIA');
       expect(ng!.inputs.taints).toEqual([{ key: 'nvidia.com/gpu', value: 'true', effect: 'NO_SCHEDULE' }]);
@@ -153,9 +192,11 @@ describe('a fresh account, the default example fleet: cluster, node groups, read
           expected[r] = (expected[r] ?? 0) + 1;
         }
       }
-      const tagged = Object.fromEntries(Object.entries(ng!.inputs.tags as Record<string, string>)
-        .filter(([k]) => k.startsWith('k8s.io/cluster-autoscaler/node-template/resources/'))
-        .map(([k, v]) => [k.replace('k8s.io/cluster-autoscaler/node-template/resources/', ''), Number(v)]));
+      const tagged = Object.fromEntries(
+        Object.entries(ng!.inputs.tags as Record<string, string>)
+          .filter(([k]) => k.startsWith('k8s.io/cluster-autoscaler/node-template/resources/'))
+          .map(([k, v]) => [k.replace('k8s.io/cluster-autoscaler/node-template/resources/', ''), Number(v)]),
+      );
       expect(tagged).toEqual(expected);
       expect(ng!.inputs.tags['k8s.io/cluster-autoscaler/gpufleet-dev']).toBe('owned');
       expect(ng!.inputs.tags['k8s.io/cluster-autoscaler/node-template/label/nvidia.com/mig.config']).toBe(c.migConfig);
@@ -195,7 +236,10 @@ describe('a fresh account, the default example fleet: platform release, CRDs and
   test('installs the CRDs its objects need, at pinned versions, and applies those objects after them', () => {
     const crds = mocks.get('kubernetes:helm.sh/v3:Release', 'gpufleet-prerequisites-prometheus-operator-crds');
     expect(crds.inputs).toMatchObject({
-      name: 'prometheus-operator-crds', chart: 'prometheus-operator-crds', version: '31.0.0', namespace: 'kube-system',
+      name: 'prometheus-operator-crds',
+      chart: 'prometheus-operator-crds',
+      version: '31.0.0',
+      namespace: 'kube-system',
       repositoryOpts: { repo: 'https://prometheus-community.github.io/helm-charts' },
       // deleting a CRD deletes every object of its kinds in the cluster: Helm keeps them on uninstall
       values: { crds: { annotations: { 'helm.sh/resource-policy': 'keep' } } },
@@ -208,7 +252,12 @@ describe('a fresh account, the default example fleet: platform release, CRDs and
     const provider = mocks.get('pulumi:providers:kubernetes', 'gpufleet-cluster-k8s');
     for (const r of [crds, gateway]) expect(r.provider.startsWith(provider.urn)).toBe(true);
     // No KEDA: the program's pools scale with fixed replicas, so no object needs it.
-    expect(mocks.ofType('kubernetes:helm.sh/v3:Release').map((r) => r.inputs.chart).sort()).toEqual(['cluster-autoscaler', 'gpu-operator', 'prometheus-operator-crds']);
+    expect(
+      mocks
+        .ofType('kubernetes:helm.sh/v3:Release')
+        .map((r) => r.inputs.chart)
+        .sort(),
+    ).toEqual(['cluster-autoscaler', 'gpu-operator', 'prometheus-operator-crds']);
 
     const monitors = mocks.ofType('kubernetes:monitoring.coreos.com/v1:ServiceMonitor');
     const routes = mocks.ofType('kubernetes:gateway.networking.k8s.io/v1:HTTPRoute');
@@ -222,13 +271,29 @@ describe('a fresh account, the default example fleet: platform release, CRDs and
     expect(deployment.dependencies).not.toContain(gateway.urn);
 
     expect(out.prerequisiteInstalls).toEqual([
-      expect.objectContaining({ prerequisite: 'prometheus', name: 'prometheus-operator-crds', version: '31.0.0', leaves: expect.stringContaining('Prometheus') }),
-      expect.objectContaining({ prerequisite: 'gatewayApi', name: 'gateway-api', version: 'v1.6.1', leaves: expect.stringContaining('Gateway API implementation') }),
+      expect.objectContaining({
+        prerequisite: 'prometheus',
+        name: 'prometheus-operator-crds',
+        version: '31.0.0',
+        leaves: expect.stringContaining('Prometheus'),
+      }),
+      expect.objectContaining({
+        prerequisite: 'gatewayApi',
+        name: 'gateway-api',
+        version: 'v1.6.1',
+        leaves: expect.stringContaining('Gateway API implementation'),
+      }),
     ]);
   });
 
   test('registers no object whose API a fresh cluster lacks and gpufleet does not install; lists those it leaves out', () => {
-    const custom = [...new Set(kubeObjects().map(groupOf).filter((g) => !FRESH_CLUSTER_GROUPS.includes(g)))].sort();
+    const custom = [
+      ...new Set(
+        kubeObjects()
+          .map(groupOf)
+          .filter((g) => !FRESH_CLUSTER_GROUPS.includes(g)),
+      ),
+    ].sort();
     expect(custom).toEqual(['gateway.networking.k8s.io', 'monitoring.coreos.com']);
     // Left out: what the Pulumi Helm release of the GPU operator installs itself, and Karpenter's objects (the managed
     // node groups carry the pools). Nothing is left out for a missing API: every one the objects need is installed.
@@ -243,11 +308,25 @@ describe('a fresh account, the default example fleet: platform release, CRDs and
   });
 
   test('declares what the cluster will have: CRDs alone declare nothing', () => {
-    const none = { karpenterNodeOverlay: false, prometheus: false, prometheusAdapter: false, keda: false, gatewayApi: false, flux: false, metricsSources: [] };
+    const none = {
+      karpenterNodeOverlay: false,
+      prometheus: false,
+      prometheusAdapter: false,
+      keda: false,
+      gatewayApi: false,
+      flux: false,
+      metricsSources: [],
+    };
     expect(out.prerequisites).toEqual(none);
     const cm = mocks.get('kubernetes:core/v1:ConfigMap', 'gpufleet-platform-gpu-operator/gpufleet-prerequisites');
     expect(parseYaml(cm.inputs.data['prerequisites.yaml'])).toEqual({
-      karpenter: { nodeOverlay: false }, prometheus: false, prometheusAdapter: false, keda: false, gatewayApi: false, flux: false, metricsSources: [],
+      karpenter: { nodeOverlay: false },
+      prometheus: false,
+      prometheusAdapter: false,
+      keda: false,
+      gatewayApi: false,
+      flux: false,
+      metricsSources: [],
     });
   });
 });
@@ -272,7 +351,9 @@ describe('a fresh account, the default example fleet: awaiting, model files, aut
     }
     const tritonPods = triton.map((d) => ({ ns: d.inputs.metadata.namespace, labels: d.inputs.spec.template.metadata.labels }));
     const services = mocks.ofType('kubernetes:core/v1:Service');
-    const toTriton = services.filter((s) => tritonPods.some((p) => p.ns === s.inputs.metadata.namespace && selects(s.inputs.spec.selector, p.labels)));
+    const toTriton = services.filter((s) =>
+      tritonPods.some((p) => p.ns === s.inputs.metadata.namespace && selects(s.inputs.spec.selector, p.labels)),
+    );
     expect(toTriton.length).toBeGreaterThanOrEqual(triton.length);
     for (const s of services) {
       expect(s.inputs.metadata.annotations?.['pulumi.com/skipAwait']).toBe(toTriton.includes(s) ? 'true' : undefined);
@@ -293,8 +374,10 @@ describe('a fresh account, the default example fleet: awaiting, model files, aut
       const platform = /^platform: "([a-z_]+)"$/m.exec(uploaded.get(`triton/${m}/config.pbtxt`)!)?.[1];
       expect(c.upload).toEqual([`s3://${bucket}/triton/${m}/1/${TRITON_DEFAULT_FILE[platform!]}`]);
       // the pools whose servers load the model at start
-      const loading = triton.filter((d) => d.inputs.spec.template.spec.containers[0].args.includes(`--load-model=${m}`))
-        .map((d) => `${d.inputs.metadata.namespace}/${d.inputs.metadata.name}`).sort();
+      const loading = triton
+        .filter((d) => d.inputs.spec.template.spec.containers[0].args.includes(`--load-model=${m}`))
+        .map((d) => `${d.inputs.metadata.namespace}/${d.inputs.metadata.name}`)
+        .sort();
       expect(c.pools).toEqual(loading);
       expect(c.pools.length).toBeGreaterThan(0);
     }
@@ -306,7 +389,7 @@ describe('a fresh account, the default example fleet: awaiting, model files, aut
     expect(helm.inputs.values.awsRegion).toBe('us-east-1');
   });
 
-  test('exports the plan\'s cost per hour', () => {
+  test("exports the plan's cost per hour", () => {
     expect(out.costPerHour).toBe(expectedPlan.summary.costPerHour);
     expect(out.costPerHour).toBeGreaterThan(0);
     expect(out.planSummary).toEqual(expectedPlan.summary);
@@ -349,8 +432,10 @@ describe('an existing cluster that has the Prometheus operator and the Gateway A
     expect(await valueOf(out.kubeconfig)).toBe(CONFIG['gpufleet:kubeconfig']);
     expect(await (out.kubeconfig as any).isSecret).toBe(true);
     // The provider receives it as a secret (Pulumi's secret signature), so it is encrypted in the state.
-    expect(mocks.get('pulumi:providers:kubernetes', 'gpufleet-cluster-k8s').inputs.kubeconfig)
-      .toEqual({ '4dabf18193072939515e22adb298388d': '1b47061264138c4ac30d75fd1eb44270', value: CONFIG['gpufleet:kubeconfig'] });
+    expect(mocks.get('pulumi:providers:kubernetes', 'gpufleet-cluster-k8s').inputs.kubeconfig).toEqual({
+      '4dabf18193072939515e22adb298388d': '1b47061264138c4ac30d75fd1eb44270',
+      value: CONFIG['gpufleet:kubeconfig'],
+    });
     expect(await valueOf(out.modelRepository)).toBe('s3://acme-model-repo/serving/prod');
     // An existing cluster runs its own autoscaler unless gpufleet:clusterAutoscaler is true.
     expect(mocks.ofType('gpufleet:cloud:ClusterAutoscaler')).toEqual([]);
@@ -371,7 +456,11 @@ describe('an existing cluster that has the Prometheus operator and the Gateway A
     // the platform declares them, in the namespace the cluster's Prometheus runs in
     expect(out.prerequisites).toMatchObject({ prometheus: { namespace: 'monitoring' }, gatewayApi: true, keda: false, flux: false });
     const cm = mocks.get('kubernetes:core/v1:ConfigMap', 'gpufleet-platform-gpu-operator/gpufleet-prerequisites');
-    expect(parseYaml(cm.inputs.data['prerequisites.yaml'])).toMatchObject({ prometheus: { namespace: 'monitoring' }, gatewayApi: true, keda: false });
+    expect(parseYaml(cm.inputs.data['prerequisites.yaml'])).toMatchObject({
+      prometheus: { namespace: 'monitoring' },
+      gatewayApi: true,
+      keda: false,
+    });
   });
 });
 
@@ -380,7 +469,7 @@ describe('an existing cluster that has the Prometheus operator and the Gateway A
   let expectedPlan: import('../constructs/planner/types').Plan;
   beforeAll(async () => ({ out, expectedPlan } = await existingCluster()), 180_000);
 
-  test('the MIG node group carries the plan\'s layout in its autoscaler tags', () => {
+  test("the MIG node group carries the plan's layout in its autoscaler tags", () => {
     const config = expectedPlan.migConfigs![0];
     expect(config.devices.some((d) => d.some((sl) => sl.profile !== 'whole'))).toBe(true);
     const ng = mocks.ofType('aws:eks/nodeGroup:NodeGroup').find((r) => r.inputs.labels['nvidia.com/mig.config'] === config.name)!;
@@ -391,12 +480,15 @@ describe('an existing cluster that has the Prometheus operator and the Gateway A
     const expected: Record<string, string> = {};
     const counts: Record<string, number> = {};
     const devices = config.devices; // p5.4xlarge: 1 GPU per node
-    for (const device of devices) for (const s of device) counts[`nvidia.com/mig-${s.profile}`] = (counts[`nvidia.com/mig-${s.profile}`] ?? 0) + 1;
+    for (const device of devices)
+      for (const s of device) counts[`nvidia.com/mig-${s.profile}`] = (counts[`nvidia.com/mig-${s.profile}`] ?? 0) + 1;
     for (const [r, n] of Object.entries(counts)) expected[`k8s.io/cluster-autoscaler/node-template/resources/${r}`] = String(n);
     // every GPU is cut into MIG slices: the template must not count the instance's whole GPU (cluster-autoscaler-1.33.1
     // aws_manager.go buildNodeFromTemplate starts from the instance's GPU count and lets resources tags overwrite it)
     expected['k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu'] = '0';
-    const tagged = Object.fromEntries(Object.entries(ng.inputs.tags as Record<string, string>).filter(([k]) => k.includes('/node-template/resources/')));
+    const tagged = Object.fromEntries(
+      Object.entries(ng.inputs.tags as Record<string, string>).filter(([k]) => k.includes('/node-template/resources/')),
+    );
     expect(tagged).toEqual(expected);
     expect(ng.inputs.tags['k8s.io/cluster-autoscaler/prod-eks']).toBe('owned');
     expect(ng.inputs.tags['k8s.io/cluster-autoscaler/node-template/label/nvidia.com/gpu.product']).toBe('NVIDIA-H100-80GB-HBM3');
@@ -417,8 +509,20 @@ describe('an existing cluster that has the Prometheus operator and the Gateway A
       expect(r.inputs.metadata.annotations?.['eks.amazonaws.com/role-arn']).toBeUndefined();
       const policy = JSON.parse(mocks.get('aws:iam/rolePolicy:RolePolicy', `gpufleet-models-read-${ns}-${name}-policy`).inputs.policy);
       expect(policy.Statement).toEqual([
-        { Sid: 'ListModelRepository', Effect: 'Allow', Action: 's3:ListBucket', Resource: 'arn:aws:s3:::acme-model-repo', Condition: { StringLike: { 's3:prefix': ['serving/prod', 'serving/prod/*'] } } },
-        { Sid: 'HeadModelRepositoryBucket', Effect: 'Allow', Action: 's3:ListBucket', Resource: 'arn:aws:s3:::acme-model-repo', Condition: { Null: { 's3:prefix': 'true' } } },
+        {
+          Sid: 'ListModelRepository',
+          Effect: 'Allow',
+          Action: 's3:ListBucket',
+          Resource: 'arn:aws:s3:::acme-model-repo',
+          Condition: { StringLike: { 's3:prefix': ['serving/prod', 'serving/prod/*'] } },
+        },
+        {
+          Sid: 'HeadModelRepositoryBucket',
+          Effect: 'Allow',
+          Action: 's3:ListBucket',
+          Resource: 'arn:aws:s3:::acme-model-repo',
+          Condition: { Null: { 's3:prefix': 'true' } },
+        },
         { Sid: 'ReadModelRepository', Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::acme-model-repo/serving/prod/*' },
       ]);
     }
@@ -427,7 +531,7 @@ describe('an existing cluster that has the Prometheus operator and the Gateway A
     expect(deployment.dependencies).toEqual(expect.arrayContaining(associations.map((a) => a.urn)));
   });
 
-  test('exports the plan\'s cost per hour and the model files under the existing bucket\'s prefix', () => {
+  test("exports the plan's cost per hour and the model files under the existing bucket's prefix", () => {
     expect(out.costPerHour).toBe(expectedPlan.summary.costPerHour);
     for (const [m, c] of Object.entries(out.modelRepositoryContents)) {
       expect(c.config).toBe(`s3://acme-model-repo/serving/prod/${m}/config.pbtxt`);
@@ -439,12 +543,17 @@ describe('an existing cluster that has the Prometheus operator and the Gateway A
 describe('the escape hatch and the public endpoint', () => {
   test('excludeKinds leaves the kinds out, and with them the installs only they needed', async () => {
     const out = await run({
-      'gpufleet:region': 'us-east-1', 'gpufleet:fleetFile': SMALL, 'gpufleet:publicAccessCidrs': '203.0.113.0/24',
+      'gpufleet:region': 'us-east-1',
+      'gpufleet:fleetFile': SMALL,
+      'gpufleet:publicAccessCidrs': '203.0.113.0/24',
       'gpufleet:excludeKinds': 'gateway.networking.k8s.io/HTTPRoute',
     });
     // the program passes the configured blocks to the cluster
-    expect(mocks.get('aws:eks/cluster:Cluster', 'gpufleet-cluster-eks').inputs.vpcConfig)
-      .toMatchObject({ endpointPrivateAccess: true, endpointPublicAccess: true, publicAccessCidrs: ['203.0.113.0/24'] });
+    expect(mocks.get('aws:eks/cluster:Cluster', 'gpufleet-cluster-eks').inputs.vpcConfig).toMatchObject({
+      endpointPrivateAccess: true,
+      endpointPublicAccess: true,
+      publicAccessCidrs: ['203.0.113.0/24'],
+    });
     expect(mocks.ofType('kubernetes:gateway.networking.k8s.io/v1:HTTPRoute')).toEqual([]);
     expect(mocks.ofType('kubernetes:yaml/v2:ConfigFile')).toEqual([]);
     expect(out.prerequisiteInstalls.map((i) => i.name)).toEqual(['prometheus-operator-crds']);
@@ -464,18 +573,20 @@ describe('bad input stops the program with a RunError before any resource', () =
       'gpufleet:bukcet': 'typo',
     });
     expect(e.message).toBe(
-      'invalid stack configuration (5 problems):\n'
-      + '  - gpufleet:bukcet: unknown key; allowed: amiType, bucket, bucketName, bucketPrefix, clusterAutoscaler, clusterName, endpointPublicAccess, excludeKinds, fleetFile, gpuNodeMax, gpuNodeMin, kmsKeyArn, kubeconfig, kubernetesVersion, newClusterName, platformFile, prerequisites, publicAccessCidrs, region, subnetIds, workloadIdentity\n'
-      + '  - gpufleet:region: expected an AWS region such as us-east-1, got "moon-1"\n'
-      + `  - gpufleet:fleetFile: "examples/missing.fleet.yaml" (resolved to "${path.join(ROOT, 'examples/missing.fleet.yaml')}"): cannot read the file (no such file)\n`
-      + '  - gpufleet:amiType: expected AL2023_x86_64_NVIDIA or BOTTLEROCKET_x86_64_NVIDIA, got "AL2_x86_64_GPU"\n'
-      + '  - gpufleet:gpuNodeMin: expected an integer from 0 to 10000, got "-1"',
+      'invalid stack configuration (5 problems):\n' +
+        '  - gpufleet:bukcet: unknown key; allowed: amiType, bucket, bucketName, bucketPrefix, clusterAutoscaler, clusterName, endpointPublicAccess, excludeKinds, fleetFile, gpuNodeMax, gpuNodeMin, kmsKeyArn, kubeconfig, kubernetesVersion, newClusterName, platformFile, prerequisites, publicAccessCidrs, region, subnetIds, workloadIdentity\n' +
+        '  - gpufleet:region: expected an AWS region such as us-east-1, got "moon-1"\n' +
+        `  - gpufleet:fleetFile: "examples/missing.fleet.yaml" (resolved to "${path.join(ROOT, 'examples/missing.fleet.yaml')}"): cannot read the file (no such file)\n` +
+        '  - gpufleet:amiType: expected AL2023_x86_64_NVIDIA or BOTTLEROCKET_x86_64_NVIDIA, got "AL2_x86_64_GPU"\n' +
+        '  - gpufleet:gpuNodeMin: expected an integer from 0 to 10000, got "-1"',
     );
   });
 
   test('fails without a region', async () => {
     mocks.reset();
-    expect(() => program.gpufleetProgram({}, { project: 'gpufleet', stack: 'dev', rootDir: ROOT })).toThrow('gpufleet:region: required (or aws:region)');
+    expect(() => program.gpufleetProgram({}, { project: 'gpufleet', stack: 'dev', rootDir: ROOT })).toThrow(
+      'gpufleet:region: required (or aws:region)',
+    );
     expect(mocks.resources).toEqual([]);
   });
 
@@ -485,22 +596,32 @@ describe('bad input stops the program with a RunError before any resource', () =
   });
 
   test('fails on a prerequisites declaration outside the vocabulary, naming each key', async () => {
-    const e = await programError({ 'gpufleet:prerequisites': '{"keda":"yes","istio":true,"prometheus":true,"metricsSources":["istio","graphite"]}' });
+    const e = await programError({
+      'gpufleet:prerequisites': '{"keda":"yes","istio":true,"prometheus":true,"metricsSources":["istio","graphite"]}',
+    });
     expect(problemLines(e)).toEqual([
       'gpufleet:prerequisites.keda: expected true or false, got "yes"',
       'gpufleet:prerequisites.istio: unknown key; allowed: flux, gatewayApi, karpenterNodeOverlay, keda, metricsSources, prometheus, prometheusAdapter',
       'gpufleet:prerequisites.prometheus: expected {"namespace": <namespace>} or false, got true',
       'gpufleet:prerequisites.metricsSources[1]: expected one of dcgm-exporter, envoy-gateway, istio, kube-state-metrics, metrics-server, node-exporter, got "graphite"',
     ]);
-    expect(problemLines(await programError({ 'gpufleet:prerequisites': 'keda' })))
-      .toEqual(['gpufleet:prerequisites: expected a mapping such as {"keda": true, "gatewayApi": true, "prometheus": {"namespace": "monitoring"}}, got "keda"']);
+    expect(problemLines(await programError({ 'gpufleet:prerequisites': 'keda' }))).toEqual([
+      'gpufleet:prerequisites: expected a mapping such as {"keda": true, "gatewayApi": true, "prometheus": {"namespace": "monitoring"}}, got "keda"',
+    ]);
   });
 
   test('fails on a fleetFile that is no fleet (say /etc/passwd) without printing its content', async () => {
     const passwd = path.join(tmp, 'passwd');
-    fs.writeFileSync(passwd, Array.from({ length: 60 }, (_, i) => `user${i}:x:${1000 + i}:${1000 + i}::/home/user${i}:/bin/bash`).join('\n'));
+    fs.writeFileSync(
+      passwd,
+      Array.from({ length: 60 }, (_, i) => `user${i}:x:${1000 + i}:${1000 + i}::/home/user${i}:/bin/bash`).join('\n'),
+    );
     const e = await programError({ 'gpufleet:fleetFile': passwd });
-    expect(problemLines(e)).toEqual([expect.stringMatching(/^gpufleet:fleetFile: fleet: expected a mapping with name, gpus and models, got "user0:x:1000:1000::.{60,}…" \(\d+ characters\)$/)]);
+    expect(problemLines(e)).toEqual([
+      expect.stringMatching(
+        /^gpufleet:fleetFile: fleet: expected a mapping with name, gpus and models, got "user0:x:1000:1000::.{60,}…" \(\d+ characters\)$/,
+      ),
+    ]);
     expect(e.message).not.toContain('user59');
     expect(e.message.length).toBeLessThan(400);
   });
@@ -525,8 +646,23 @@ describe('stacks/index.ts', () => {
     await settle();
     expect(await valueOf(index.clusterName)).toBe('gpufleet-dev');
     expect(mocks.get('aws:eks/cluster:Cluster', 'gpufleet-cluster-eks').inputs.vpcConfig).toMatchObject({ endpointPublicAccess: false });
-    const outputs: (keyof Outputs)[] = ['clusterName', 'kubeconfig', 'bucketName', 'modelRepository', 'modelReaderRoles', 'gpuNodeGroups', 'costPerHour',
-      'planSummary', 'chartObjectCount', 'skippedObjects', 'prerequisiteInstalls', 'prerequisites', 'modelRepositoryContents', 'notAwaited', 'platformFileOverridden'];
+    const outputs: (keyof Outputs)[] = [
+      'clusterName',
+      'kubeconfig',
+      'bucketName',
+      'modelRepository',
+      'modelReaderRoles',
+      'gpuNodeGroups',
+      'costPerHour',
+      'planSummary',
+      'chartObjectCount',
+      'skippedObjects',
+      'prerequisiteInstalls',
+      'prerequisites',
+      'modelRepositoryContents',
+      'notAwaited',
+      'platformFileOverridden',
+    ];
     expect(Object.keys(index).sort()).toEqual([...outputs].sort());
   }, 60_000);
 });

@@ -7,10 +7,25 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 const ROOT = path.resolve(__dirname, '..');
-const DOCS = ['README.md', ...fs.readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const DOCS = [
+  'README.md',
+  ...fs
+    .readdirSync(path.join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 /** Folders of the repository a backticked path may start with (lib/, dist/, build/ are outputs, not sources). */
 const REPO_DIRS = ['bench', 'bin', 'constructs', 'docs', 'examples', 'imports', 'scripts', 'stacks', 'test'];
-const ROOT_FILES = ['Pulumi.yaml', 'Pulumi.dev.yaml', 'cdk8s.yaml', 'package.json', 'tsconfig.json', 'tsconfig.build.json', 'jest.config.js', 'Dockerfile'];
+const ROOT_FILES = [
+  'Pulumi.yaml',
+  'Pulumi.dev.yaml',
+  'cdk8s.yaml',
+  'package.json',
+  'tsconfig.json',
+  'tsconfig.build.json',
+  'jest.config.js',
+  'Dockerfile',
+];
 /** A path written with a placeholder, a glob or an ellipsis names a family of files, not one. */
 const PATTERN = /[<>*{}$…]|\.\.\.|\[/;
 
@@ -23,7 +38,8 @@ function problemsOf(doc: string): string[] {
     const target = m[1];
     if (/^[a-z]+:/i.test(target) || target.startsWith('#')) continue;
     const file = target.split('#')[0];
-    if (!fs.existsSync(path.resolve(ROOT, path.dirname(doc), file))) problems.push(`${doc}: link (${target}) names a file that does not exist`);
+    if (!fs.existsSync(path.resolve(ROOT, path.dirname(doc), file)))
+      problems.push(`${doc}: link (${target}) names a file that does not exist`);
   }
   for (const m of text.matchAll(/`([^`\s]+)`/g)) {
     const p = m[1].replace(/[:,.;)]+$/, '').replace(/^\.\//, '');

@@ -15,7 +15,10 @@ const ROOT = path.resolve(__dirname, '..');
 
 function filesUnder(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(path.join(dir, e.name)).map((f) => `${e.name}/${f}`) : [e.name])).sort();
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? filesUnder(path.join(dir, e.name)).map((f) => `${e.name}/${f}`) : [e.name]))
+    .sort();
 }
 
 describe('examples, run', () => {
@@ -42,21 +45,27 @@ describe('examples, run', () => {
       'node pool l4-shared: g6.xlarge (L4), whole GPUs shared by device-plugin config l4-x4, at most 4 nodes',
       expect.stringMatching(new RegExp(`^wrote \\d+ objects to ${runs['gpu-infrastructure'].dir}/gpu-infrastructure\\.k8s\\.yaml$`)),
     ]);
-    expect(runs['team-stack'].lines).toEqual([
-      'team search: pool search-3g (nvidia.com/mig-3g.40gb) serves bert-base, up to 2 replicas',
-      'team vision: pool vision-1g (nvidia.com/mig-1g.10gb) serves mobilenet-v3, resnet50, up to 6 replicas',
-      `wrote ${runs['team-stack'].dir}/platform.k8s.yaml and 3 config.pbtxt under ${runs['team-stack'].dir}/model-repository`,
-    ].sort());
+    expect(runs['team-stack'].lines).toEqual(
+      [
+        'team search: pool search-3g (nvidia.com/mig-3g.40gb) serves bert-base, up to 2 replicas',
+        'team vision: pool vision-1g (nvidia.com/mig-1g.10gb) serves mobilenet-v3, resnet50, up to 6 replicas',
+        `wrote ${runs['team-stack'].dir}/platform.k8s.yaml and 3 config.pbtxt under ${runs['team-stack'].dir}/model-repository`,
+      ].sort(),
+    );
     const d = runs['default-platform'].lines;
     expect(d.filter((l) => l.startsWith('team ')).length).toBeGreaterThanOrEqual(8);
     expect(d[d.length - 1]).toMatch(/^wrote .*default-platform\.k8s\.yaml and \d+ config\.pbtxt under /);
   });
 
-  test('each writes only inside its own folder, so none overwrites another\'s files', () => {
+  test("each writes only inside its own folder, so none overwrites another's files", () => {
     expect(fs.readdirSync(dist).sort()).toEqual(['default-platform', 'gpu-infrastructure', 'team-stack']);
     expect(filesUnder(runs['gpu-infrastructure'].dir)).toEqual(['gpu-infrastructure.k8s.yaml']);
-    expect(filesUnder(runs['team-stack'].dir)).toEqual(['model-repository/bert-base/config.pbtxt', 'model-repository/mobilenet-v3/config.pbtxt',
-      'model-repository/resnet50/config.pbtxt', 'platform.k8s.yaml']);
+    expect(filesUnder(runs['team-stack'].dir)).toEqual([
+      'model-repository/bert-base/config.pbtxt',
+      'model-repository/mobilenet-v3/config.pbtxt',
+      'model-repository/resnet50/config.pbtxt',
+      'platform.k8s.yaml',
+    ]);
     expect(filesUnder(runs['default-platform'].dir)).toContain('default-platform.k8s.yaml');
   });
 });

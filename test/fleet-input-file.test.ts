@@ -6,7 +6,15 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  checkInputFile, clipLine, firstInvalidUtf8, formatBytes, InputFileError, MAX_INPUT_FILE_BYTES, quote, quoteKey, readInputFile,
+  checkInputFile,
+  clipLine,
+  firstInvalidUtf8,
+  formatBytes,
+  InputFileError,
+  MAX_INPUT_FILE_BYTES,
+  quote,
+  quoteKey,
+  readInputFile,
 } from '../constructs/fleet';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpufleet-input-'));
@@ -41,24 +49,33 @@ describe('readInputFile', () => {
 
   test('fails on a file one byte over the limit, naming the sizes', () => {
     const e = refusal(() => readInputFile(file('eleven.txt', '0123456789A'), { maxBytes: 10, what: 'FLEET' }));
-    expect(e.problems).toEqual([`FLEET ${JSON.stringify(path.join(dir, 'eleven.txt'))}: is 11 bytes, more than the 10 bytes gpufleet reads from an input file`]);
+    expect(e.problems).toEqual([
+      `FLEET ${JSON.stringify(path.join(dir, 'eleven.txt'))}: is 11 bytes, more than the 10 bytes gpufleet reads from an input file`,
+    ]);
   });
 
-  (fs.existsSync('/proc/self/status') ? test : test.skip)('fails on a /proc file (it reports size 0) past the limit after limit + 1 bytes', () => {
-    expect(readInputFile('/proc/self/status')).toMatch(/^Name:/);
-    const e = refusal(() => readInputFile('/proc/self/status', { maxBytes: 16 }));
-    expect(e.reason).toBe('is more than the 16 bytes gpufleet reads from an input file');
-  });
+  (fs.existsSync('/proc/self/status') ? test : test.skip)(
+    'fails on a /proc file (it reports size 0) past the limit after limit + 1 bytes',
+    () => {
+      expect(readInputFile('/proc/self/status')).toMatch(/^Name:/);
+      const e = refusal(() => readInputFile('/proc/self/status', { maxBytes: 16 }));
+      expect(e.reason).toBe('is more than the 16 bytes gpufleet reads from an input file');
+    },
+  );
 
   test('fails on a missing file, a directory and a path through a file, each in words', () => {
     expect(refusal(() => readInputFile(path.join(dir, 'none.yaml'))).reason).toBe('cannot read the file (no such file)');
     expect(refusal(() => readInputFile(dir)).reason).toBe('is a directory, expected a file');
-    expect(refusal(() => readInputFile(path.join(file('f.txt', 'x'), 'child'))).reason).toBe('cannot read the file (a part of the path is not a folder)');
+    expect(refusal(() => readInputFile(path.join(file('f.txt', 'x'), 'child'))).reason).toBe(
+      'cannot read the file (a part of the path is not a folder)',
+    );
     expect(refusal(() => readInputFile('a\0b')).reason).toBe('cannot read the file (the path contains a NUL character)');
   });
 
   (process.platform !== 'win32' ? test : test.skip)('fails on devices before reading them', () => {
-    expect(refusal(() => readInputFile('/dev/zero')).reason).toBe('is a character device, not a regular file; gpufleet reads only regular files');
+    expect(refusal(() => readInputFile('/dev/zero')).reason).toBe(
+      'is a character device, not a regular file; gpufleet reads only regular files',
+    );
     expect(refusal(() => readInputFile('/dev/null')).reason).toMatch(/is a character device/);
   });
 
@@ -73,7 +90,9 @@ describe('readInputFile', () => {
 
   test('checkInputFile checks type and size without reading', () => {
     expect(checkInputFile(file('ok.yaml', 'x'))).toBeUndefined();
-    expect(checkInputFile(dir, { what: 'gpufleet:fleetFile' })?.message).toBe(`gpufleet:fleetFile ${JSON.stringify(dir)}: is a directory, expected a file`);
+    expect(checkInputFile(dir, { what: 'gpufleet:fleetFile' })?.message).toBe(
+      `gpufleet:fleetFile ${JSON.stringify(dir)}: is a directory, expected a file`,
+    );
   });
 
   test('formatBytes', () => {
@@ -91,8 +110,17 @@ describe('quote', () => {
   });
 
   test('other values', () => {
-    expect([-5, NaN, Infinity, true, null, undefined, [1, 2, 3], { a: 1 }, 10n].map((v) => quote(v)))
-      .toEqual(['-5', 'NaN', 'Infinity', 'true', 'null', 'nothing', 'a list of 3', 'an object', '10n']);
+    expect([-5, NaN, Infinity, true, null, undefined, [1, 2, 3], { a: 1 }, 10n].map((v) => quote(v))).toEqual([
+      '-5',
+      'NaN',
+      'Infinity',
+      'true',
+      'null',
+      'nothing',
+      'a list of 3',
+      'an object',
+      '10n',
+    ]);
   });
 
   test('quoteKey keeps identifiers and quotes anything else', () => {

@@ -35,22 +35,31 @@ describe('hasDuplicateKey', () => {
     const leaf = fc.oneof(fc.integer(), fc.constantFrom('"x"', '"\\":"', '"\\\\"', '"{"', 'null', 'true'));
     const { tree } = fc.letrec<{ tree: string; obj: string; arr: string }>((tie) => ({
       tree: fc.oneof({ depthSize: 'small' }, leaf.map(String), tie('obj'), tie('arr')),
-      obj: fc.array(fc.tuple(key, tie('tree'), fc.constantFrom('', ' ', '\n')), { maxLength: 5 })
+      obj: fc
+        .array(fc.tuple(key, tie('tree'), fc.constantFrom('', ' ', '\n')), { maxLength: 5 })
         .map((pairs) => `{${pairs.map(([k, v, ws]) => `"${k}"${ws}:${v}`).join(',')}}`),
       arr: fc.array(tie('tree'), { maxLength: 4 }).map((xs) => `[${xs.join(',')}]`),
     }));
-    fc.assert(fc.property(tree, (text) => {
-      expect(dup(text)).toBe(findDuplicateKey(text) !== undefined);
-    }), { numRuns: 300, seed: 13 });
+    fc.assert(
+      fc.property(tree, (text) => {
+        expect(dup(text)).toBe(findDuplicateKey(text) !== undefined);
+      }),
+      { numRuns: 300, seed: 13 },
+    );
   });
 });
 
 describe('JSON fleets', () => {
   test('a duplicate key deep in a profile row is rejected as before, with its path and position', () => {
-    const text = '{"name":"f","gpus":[{"type":"A100-80GB"}],"models":[{"name":"m","team":"t","rps":1,"latencySloMs":100,"memoryGiB":1,'
-      + '"profiles":[{"gpu":"A100-80GB","slice":1,"batch":1,"instances":1,"throughput":10,"latencyMs":5,"throughput":20}]}]}';
+    const text =
+      '{"name":"f","gpus":[{"type":"A100-80GB"}],"models":[{"name":"m","team":"t","rps":1,"latencySloMs":100,"memoryGiB":1,' +
+      '"profiles":[{"gpu":"A100-80GB","slice":1,"batch":1,"instances":1,"throughput":10,"latencyMs":5,"throughput":20}]}]}';
     let error: unknown;
-    try { parseFleet(text, 'f.json'); } catch (e) { error = e; }
+    try {
+      parseFleet(text, 'f.json');
+    } catch (e) {
+      error = e;
+    }
     expect(error).toBeInstanceOf(FleetValidationError);
     expect((error as FleetValidationError).problems).toEqual([
       `f.json:1:${text.lastIndexOf('"throughput"') + 1}: models[0].profiles[0].throughput: duplicate key (first at line 1, column ${text.indexOf('"throughput"') + 1}); keys must be unique`,

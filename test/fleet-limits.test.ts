@@ -21,7 +21,9 @@ const problemsOf = (f: () => unknown): string[] => {
 
 describe('loadFleetFile reads through the bounded reader', () => {
   test('fails on /dev/zero from its type, before reading (it once read until the heap was gone)', () => {
-    expect(problemsOf(() => loadFleetFile('/dev/zero'))).toEqual(['fleet file "/dev/zero": is a character device, not a regular file; gpufleet reads only regular files']);
+    expect(problemsOf(() => loadFleetFile('/dev/zero'))).toEqual([
+      'fleet file "/dev/zero": is a character device, not a regular file; gpufleet reads only regular files',
+    ]);
   });
 
   test('fails on a folder and on a file over 16 MiB, naming the file', () => {
@@ -30,7 +32,9 @@ describe('loadFleetFile reads through the bounded reader', () => {
     const big = path.join(dir, 'big.yaml');
     fs.writeFileSync(big, '');
     fs.truncateSync(big, 16 * 1024 * 1024 + 1);
-    expect(problemsOf(() => loadFleetFile(big))).toEqual([`fleet file ${JSON.stringify(big)}: is 16 MiB, more than the 16 MiB gpufleet reads from an input file`]);
+    expect(problemsOf(() => loadFleetFile(big))).toEqual([
+      `fleet file ${JSON.stringify(big)}: is 16 MiB, more than the 16 MiB gpufleet reads from an input file`,
+    ]);
   });
 });
 
@@ -50,8 +54,16 @@ describe('"did you mean" does bounded work', () => {
 describe('problems are listed up to a limit and counted beyond it', () => {
   test('a fleet with 5,000 bad models lists 50 problems and one line counting the rest', () => {
     const doc = {
-      name: 'many', gpus: [{ type: 'L4' }],
-      models: Array.from({ length: 5000 }, (_, i) => ({ name: `m${i}`, team: 't', rps: -1, latencySloMs: 10, memoryGiB: 1, throughputPerGpu: 100 })),
+      name: 'many',
+      gpus: [{ type: 'L4' }],
+      models: Array.from({ length: 5000 }, (_, i) => ({
+        name: `m${i}`,
+        team: 't',
+        rps: -1,
+        latencySloMs: 10,
+        memoryGiB: 1,
+        throughputPerGpu: 100,
+      })),
     };
     const { fleet, problems } = validateFleet(doc);
     expect(fleet).toBeUndefined();
@@ -63,13 +75,18 @@ describe('problems are listed up to a limit and counted beyond it', () => {
 
 describe('YAML documents', () => {
   test('fails on keys that become the same key of the fleet (1 and "1"), which the yaml package would merge silently', () => {
-    expect(problemsOf(() => parseFleet('name: a\ngpus: []\nmodels: []\nx:\n  1: a\n  "1": b\n', 'f.yaml')))
-      .toEqual(['f.yaml:6:3: x["1"]: duplicate key (first at line 5, column 3); keys must be unique']);
+    expect(problemsOf(() => parseFleet('name: a\ngpus: []\nmodels: []\nx:\n  1: a\n  "1": b\n', 'f.yaml'))).toEqual([
+      'f.yaml:6:3: x["1"]: duplicate key (first at line 5, column 3); keys must be unique',
+    ]);
   });
 
   test('fails on an alias bomb with one problem instead of an internal error', () => {
-    const levels = ['a: &a [x, x, x, x, x, x, x, x, x, x]', 'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]', 'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]',
-      'd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]'];
+    const levels = [
+      'a: &a [x, x, x, x, x, x, x, x, x, x]',
+      'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]',
+      'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]',
+      'd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]',
+    ];
     expect(problemsOf(() => parseFleet(levels.join('\n'), 'bomb.yaml'))).toEqual([
       'bomb.yaml: YAML aliases: the document expands its aliases more than 100 times (each use of an anchor counts the aliases inside it); write the values out instead',
     ]);

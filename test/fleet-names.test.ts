@@ -12,8 +12,10 @@ describe('isDns1123Label', () => {
   });
 
   test('names the value received', () => {
-    expect(dns1123LabelProblem('team', 'Vision')).toBe('team: expected a DNS-1123 label (lowercase letters, digits and "-", '
-      + 'starting and ending with a letter or digit, at most 63 characters), got "Vision"');
+    expect(dns1123LabelProblem('team', 'Vision')).toBe(
+      'team: expected a DNS-1123 label (lowercase letters, digits and "-", ' +
+        'starting and ending with a letter or digit, at most 63 characters), got "Vision"',
+    );
     expect(dns1123LabelProblem('team', 7)).toMatch(/, got 7$/);
   });
 });

@@ -11,7 +11,11 @@ function base(): any {
     gpus: [{ type: 'A100-80GB', pricePerGpuHour: 4.1 }, { type: 'L4' }],
     models: [
       {
-        name: 'resnet50', team: 'vision', rps: 353, latencySloMs: 183, memoryGiB: 1.0,
+        name: 'resnet50',
+        team: 'vision',
+        rps: 353,
+        latencySloMs: 183,
+        memoryGiB: 1.0,
         profiles: [{ gpu: 'A100-80GB', slice: 1, batch: 16, instances: 1, throughput: 412.3, latencyMs: 38.8 }],
         triton: { platform: 'onnxruntime_onnx', maxBatchSize: 16 },
       },
@@ -60,9 +64,14 @@ describe('parseFleet: reading and defaults', () => {
       { type: 'L4', mig: false },
     ]);
     expect(fleet.models[0]).toEqual({
-      name: 'resnet50', team: 'vision', rps: 353, latencySloMs: 183, memoryGiB: 1,
+      name: 'resnet50',
+      team: 'vision',
+      rps: 353,
+      latencySloMs: 183,
+      memoryGiB: 1,
       profiles: [{ gpu: 'A100-80GB', slice: 1, batch: 16, instances: 1, throughput: 412.3, latencyMs: 38.8 }],
-      throughputPerGpu: { L4: 610 }, triton: { platform: 'onnxruntime_onnx', maxBatchSize: 16 },
+      throughputPerGpu: { L4: 610 },
+      triton: { platform: 'onnxruntime_onnx', maxBatchSize: 16 },
     });
   });
 
@@ -98,7 +107,11 @@ describe('parseFleet: errors and file reading', () => {
     doc.models[1].team = 'Payments';
     doc.gpus[0].migg = true;
     let error: unknown;
-    try { parseFleet(stringify(doc), 'fleet.yaml'); } catch (e) { error = e; }
+    try {
+      parseFleet(stringify(doc), 'fleet.yaml');
+    } catch (e) {
+      error = e;
+    }
     expect(error).toBeInstanceOf(FleetValidationError);
     const problems = (error as FleetValidationError).problems;
     expect(problems).toEqual([
@@ -110,9 +123,15 @@ describe('parseFleet: errors and file reading', () => {
   });
 
   test('fails on a YAML syntax error with line and column', () => {
-    expect(() => parseFleet('name: x\ngpus: [ {type: L4}\nmodels: []\n', 'bad.yaml')).toThrow(/^bad.yaml: 1 problem\nbad.yaml:3:1: YAML syntax error: /);
-    try { parseFleet('name: x\nname: y\n', 'dup.yaml'); } catch (e) {
-      expect((e as FleetValidationError).problems).toEqual(['dup.yaml:2:1: name: duplicate key (first at line 1, column 1); keys must be unique']);
+    expect(() => parseFleet('name: x\ngpus: [ {type: L4}\nmodels: []\n', 'bad.yaml')).toThrow(
+      /^bad.yaml: 1 problem\nbad.yaml:3:1: YAML syntax error: /,
+    );
+    try {
+      parseFleet('name: x\nname: y\n', 'dup.yaml');
+    } catch (e) {
+      expect((e as FleetValidationError).problems).toEqual([
+        'dup.yaml:2:1: name: duplicate key (first at line 1, column 1); keys must be unique',
+      ]);
     }
   });
 
@@ -121,7 +140,11 @@ describe('parseFleet: errors and file reading', () => {
     const text = JSON.stringify(doc, null, 2).replace('"batch": 16,', '"batch": 16,\n          "batch": 32,');
     expect(JSON.parse(text).models[0].profiles[0].batch).toBe(32); // what JSON.parse alone would do
     let error: unknown;
-    try { parseFleet(text, 'fleet.json'); } catch (e) { error = e; }
+    try {
+      parseFleet(text, 'fleet.json');
+    } catch (e) {
+      error = e;
+    }
     expect(error).toBeInstanceOf(FleetValidationError);
     const lines = text.split('\n');
     const line = lines.findIndex((l) => l.includes('"batch": 32')) + 1;
@@ -130,7 +153,9 @@ describe('parseFleet: errors and file reading', () => {
       `fleet.json:${line}:11: models[0].profiles[0].batch: duplicate key (first at line ${first}, column 11); keys must be unique`,
     ]);
     // keys equal after JSON unescaping are duplicates too, at the top level as anywhere
-    expect(() => parseFleet('{"name": "a", "na\\u006de": "b"}', 'f.json')).toThrow('f.json:1:15: name: duplicate key (first at line 1, column 2); keys must be unique');
+    expect(() => parseFleet('{"name": "a", "na\\u006de": "b"}', 'f.json')).toThrow(
+      'f.json:1:15: name: duplicate key (first at line 1, column 2); keys must be unique',
+    );
     // equal keys in different mappings are fine
     const ok = base();
     ok.models[1].name = 'bert-base';
@@ -143,7 +168,9 @@ describe('parseFleet: errors and file reading', () => {
     expect(flow.trimStart().startsWith('{')).toBe(true);
     expect(() => JSON.parse(flow)).toThrow();
     expect(parseFleet(flow, 'flow.yaml')).toEqual(parseFleet(JSON.stringify(doc), 'fleet.json'));
-    expect(() => parseFleet('{"name": "x",\n "gpus": [}', 'broken.json')).toThrow(/^broken.json: 1 problem\nbroken.json:2:\d+: YAML syntax error: /);
+    expect(() => parseFleet('{"name": "x",\n "gpus": [}', 'broken.json')).toThrow(
+      /^broken.json: 1 problem\nbroken.json:2:\d+: YAML syntax error: /,
+    );
   });
 
   test('fails on a document that is not a mapping', () => {
@@ -159,7 +186,9 @@ describe('parseFleet: errors and file reading', () => {
     fs.writeFileSync(bad, JSON.stringify({ ...base(), name: 'Bad_Name' }));
     expect(() => loadFleetFile(bad)).toThrow(`${bad}: 1 problem\nname: expected a DNS-1123 label`);
     const missing = path.join(dir, 'missing.yaml');
-    expect(() => loadFleetFile(missing)).toThrow(`${missing}: 1 problem\nfleet file ${JSON.stringify(missing)}: cannot read the file (no such file)`);
+    expect(() => loadFleetFile(missing)).toThrow(
+      `${missing}: 1 problem\nfleet file ${JSON.stringify(missing)}: cannot read the file (no such file)`,
+    );
   });
 });
 
@@ -172,28 +201,50 @@ models:
 
   test('a map reads the same from YAML and from JSON (the fast path)', () => {
     const yaml = parseFleet(fleetText('{ L4: 140, H100-80GB: 900 }'), 'f.yaml');
-    const json = parseFleet(JSON.stringify({
-      name: 'mixed', gpus: [{ type: 'H100-80GB' }, { type: 'L4' }],
-      models: [{ name: 'spell-fixer', team: 'search', rps: 15, latencySloMs: 300, memoryGiB: 0.7, throughputPerGpu: { L4: 140, 'H100-80GB': 900 } }],
-    }), 'f.json');
+    const json = parseFleet(
+      JSON.stringify({
+        name: 'mixed',
+        gpus: [{ type: 'H100-80GB' }, { type: 'L4' }],
+        models: [
+          {
+            name: 'spell-fixer',
+            team: 'search',
+            rps: 15,
+            latencySloMs: 300,
+            memoryGiB: 0.7,
+            throughputPerGpu: { L4: 140, 'H100-80GB': 900 },
+          },
+        ],
+      }),
+      'f.json',
+    );
     expect(yaml.models[0].throughputPerGpu).toEqual({ 'H100-80GB': 900, L4: 140 });
     expect(json).toEqual(yaml);
   });
 
   test('fails on a bare number in a two-type fleet from YAML and from JSON, with the same line', () => {
-    const expected = 'models[0].throughputPerGpu: a single figure is ambiguous in a fleet offering H100-80GB and L4; write { H100-80GB: 900 } '
-      + 'with a figure per GPU type it was measured on (the model is planned only on types with a figure or profiles)';
+    const expected =
+      'models[0].throughputPerGpu: a single figure is ambiguous in a fleet offering H100-80GB and L4; write { H100-80GB: 900 } ' +
+      'with a figure per GPU type it was measured on (the model is planned only on types with a figure or profiles)';
     expect(() => parseFleet(fleetText('900'), 'f.yaml')).toThrow(expected);
-    const json = JSON.stringify({ name: 'mixed', gpus: [{ type: 'H100-80GB' }, { type: 'L4' }],
-      models: [{ name: 'spell-fixer', team: 'search', rps: 15, latencySloMs: 300, memoryGiB: 0.7, throughputPerGpu: 900 }] });
+    const json = JSON.stringify({
+      name: 'mixed',
+      gpus: [{ type: 'H100-80GB' }, { type: 'L4' }],
+      models: [{ name: 'spell-fixer', team: 'search', rps: 15, latencySloMs: 300, memoryGiB: 0.7, throughputPerGpu: 900 }],
+    });
     let problems: string[] = [];
-    try { parseFleet(json, 'f.json'); } catch (e) { problems = (e as FleetValidationError).problems; }
+    try {
+      parseFleet(json, 'f.json');
+    } catch (e) {
+      problems = (e as FleetValidationError).problems;
+    }
     expect(problems).toEqual([expected]);
   });
 
   test('a duplicate GPU type in a JSON map is rejected (JSON.parse would keep the last figure)', () => {
-    const json = '{"name":"mixed","gpus":[{"type":"L4"}],"models":[{"name":"a","team":"t","rps":1,"latencySloMs":100,"memoryGiB":1,'
-      + '"throughputPerGpu":{"L4":140,"L4":900}}]}';
+    const json =
+      '{"name":"mixed","gpus":[{"type":"L4"}],"models":[{"name":"a","team":"t","rps":1,"latencySloMs":100,"memoryGiB":1,' +
+      '"throughputPerGpu":{"L4":140,"L4":900}}]}';
     expect(() => parseFleet(json, 'f.json')).toThrow('models[0].throughputPerGpu.L4: duplicate key');
   });
 });

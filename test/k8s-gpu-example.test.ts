@@ -26,7 +26,10 @@ describe('examples/gpu-infrastructure (the default synth output)', () => {
     const [release] = find('HelmRelease', 'gpu-operator');
     expect(release.spec.chart.spec.version).toBe('v26.7.0');
     expect(release.spec.values.mig.strategy).toBe('mixed');
-    expect(release.spec.values.migManager).toEqual({ enabled: true, config: { create: false, name: 'gpufleet-mig-parted-config', default: 'all-disabled' } });
+    expect(release.spec.values.migManager).toEqual({
+      enabled: true,
+      config: { create: false, name: 'gpufleet-mig-parted-config', default: 'all-disabled' },
+    });
     expect(release.spec.values.devicePlugin.config.name).toBe('gpufleet-device-plugin-config');
     expect([release.spec.values.driver.enabled, release.spec.values.toolkit.enabled]).toEqual([false, false]);
     expect(release.spec.values.dcgmExporter.serviceMonitor.enabled).toBe(true);
@@ -55,16 +58,29 @@ describe('examples/gpu-infrastructure (the default synth output)', () => {
     expect(np.spec.template.metadata.labels['nvidia.com/mig.config']).toBe('h100-balanced');
     expect(np.spec.template.metadata.labels['gpufleet.io/pool']).toBe('h100-mig');
     expect(np.spec.template.spec.taints).toContainEqual({ key: 'nvidia.com/gpu', value: 'true', effect: 'NoSchedule' });
-    expect(np.spec.template.spec.requirements).toContainEqual({ key: 'node.kubernetes.io/instance-type', operator: 'In', values: ['p5.48xlarge'] });
+    expect(np.spec.template.spec.requirements).toContainEqual({
+      key: 'node.kubernetes.io/instance-type',
+      operator: 'In',
+      values: ['p5.48xlarge'],
+    });
     expect(find('EC2NodeClass', 'h100-mig')).toHaveLength(1);
     // the overlay replaces Karpenter's view: no whole GPU on a node whose GPUs are all cut (mixed strategy)
-    expect(find('NodeOverlay', 'h100-mig-gpu-capacity')[0].spec.capacity).toEqual({ 'nvidia.com/gpu': 0, 'nvidia.com/mig-1g.10gb': 16, 'nvidia.com/mig-2g.20gb': 8, 'nvidia.com/mig-3g.40gb': 8 });
+    expect(find('NodeOverlay', 'h100-mig-gpu-capacity')[0].spec.capacity).toEqual({
+      'nvidia.com/gpu': 0,
+      'nvidia.com/mig-1g.10gb': 16,
+      'nvidia.com/mig-2g.20gb': 8,
+      'nvidia.com/mig-3g.40gb': 8,
+    });
   });
 
   test('the L4 pool is time-sliced through the device-plugin ConfigMap', () => {
     const [np] = find('NodePool', 'l4-shared');
     expect(np.spec.template.metadata.labels['nvidia.com/device-plugin.config']).toBe('l4-x4');
-    expect(np.spec.template.spec.requirements).toContainEqual({ key: 'node.kubernetes.io/instance-type', operator: 'In', values: ['g6.xlarge'] });
+    expect(np.spec.template.spec.requirements).toContainEqual({
+      key: 'node.kubernetes.io/instance-type',
+      operator: 'In',
+      values: ['g6.xlarge'],
+    });
     expect(np.spec.template.spec.taints).toContainEqual({ key: 'nvidia.com/gpu', value: 'true', effect: 'NoSchedule' });
     const [cm] = find('ConfigMap', 'gpufleet-device-plugin-config');
     expect(parse(cm.data['l4-x4']).sharing.timeSlicing.resources).toEqual([{ name: 'nvidia.com/gpu', replicas: 4 }]);

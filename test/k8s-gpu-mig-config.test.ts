@@ -9,7 +9,11 @@ import { MigLayout } from '../constructs/k8s/gpu/mig-layout';
 import { validateObjects } from './support/validate';
 
 const balanced = () => MigLayout.fromProfiles('h100-balanced', 'H100-80GB', { '3g.40gb': 1, '2g.20gb': 1, '1g.10gb': 2 });
-const h200 = () => MigLayout.fromPlacements('h200-4-3', 'H200-141GB', [{ profile: '4g.71gb', start: 0 }, { profile: '3g.71gb', start: 4 }]);
+const h200 = () =>
+  MigLayout.fromPlacements('h200-4-3', 'H200-141GB', [
+    { profile: '4g.71gb', start: 0 },
+    { profile: '3g.71gb', start: 4 },
+  ]);
 
 function configMapOf(objs: any[], name = 'gpufleet-mig-parted-config'): any {
   return objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === name);
@@ -25,20 +29,32 @@ describe('MigConfig', () => {
     // THEN
     const objs = Testing.synth(chart);
     const cm = configMapOf(objs);
-    expect(cm.metadata).toEqual({ name: 'gpufleet-mig-parted-config', namespace: 'gpu-operator', labels: { 'app.kubernetes.io/managed-by': 'gpufleet' } });
+    expect(cm.metadata).toEqual({
+      name: 'gpufleet-mig-parted-config',
+      namespace: 'gpu-operator',
+      labels: { 'app.kubernetes.io/managed-by': 'gpufleet' },
+    });
     expect(Object.keys(cm.data)).toEqual(['config.yaml']);
     expect(parse(cm.data['config.yaml'])).toStrictEqual({
-      'version': 'v1',
+      version: 'v1',
       'mig-configs': {
-        'all-disabled': [{ 'devices': 'all', 'mig-enabled': false }],
-        'h100-balanced': [{
-          'device-filter': ['0x233010DE', '0x233110DE'], 'devices': 'all', 'mig-enabled': true,
-          'mig-devices': { '1g.10gb': 2, '2g.20gb': 1, '3g.40gb': 1 },
-        }],
-        'h200-4-3': [{
-          'device-filter': ['0x233510DE', '0x233B10DE'], 'devices': 'all', 'mig-enabled': true,
-          'mig-devices': { '3g.71gb': 1, '4g.71gb': 1 },
-        }],
+        'all-disabled': [{ devices: 'all', 'mig-enabled': false }],
+        'h100-balanced': [
+          {
+            'device-filter': ['0x233010DE', '0x233110DE'],
+            devices: 'all',
+            'mig-enabled': true,
+            'mig-devices': { '1g.10gb': 2, '2g.20gb': 1, '3g.40gb': 1 },
+          },
+        ],
+        'h200-4-3': [
+          {
+            'device-filter': ['0x233510DE', '0x233B10DE'],
+            devices: 'all',
+            'mig-enabled': true,
+            'mig-devices': { '3g.71gb': 1, '4g.71gb': 1 },
+          },
+        ],
       },
     });
     expect(Object.keys(parse(cm.data['config.yaml'])['mig-configs'])).toEqual(['all-disabled', 'h100-balanced', 'h200-4-3']);
@@ -49,14 +65,16 @@ describe('MigConfig', () => {
   test('groups identical devices of a per-device layout and disables MIG where asked', () => {
     const chart = Testing.chart();
     const mig = new MigConfig(chart, 'Mig', { relayoutScript: false });
-    mig.addLayout(MigLayout.perDevice('a100-mixed', 'A100-80GB', [{ '1g.10gb': 7 }, 'disabled', { '1g.10gb': 7 }, [{ profile: '7g.80gb', start: 0 }]]));
+    mig.addLayout(
+      MigLayout.perDevice('a100-mixed', 'A100-80GB', [{ '1g.10gb': 7 }, 'disabled', { '1g.10gb': 7 }, [{ profile: '7g.80gb', start: 0 }]]),
+    );
     const objs = Testing.synth(chart);
     expect(objs).toHaveLength(1);
     const filter = ['0x20B210DE', '0x20B510DE'];
     expect(parse(objs[0].data['config.yaml'])['mig-configs']['a100-mixed']).toStrictEqual([
-      { 'device-filter': filter, 'devices': [0, 2], 'mig-enabled': true, 'mig-devices': { '1g.10gb': 7 } },
-      { 'device-filter': filter, 'devices': [1], 'mig-enabled': false },
-      { 'device-filter': filter, 'devices': [3], 'mig-enabled': true, 'mig-devices': { '7g.80gb': 1 } },
+      { 'device-filter': filter, devices: [0, 2], 'mig-enabled': true, 'mig-devices': { '1g.10gb': 7 } },
+      { 'device-filter': filter, devices: [1], 'mig-enabled': false },
+      { 'device-filter': filter, devices: [3], 'mig-enabled': true, 'mig-devices': { '7g.80gb': 1 } },
     ]);
   });
 
@@ -65,7 +83,9 @@ describe('MigConfig', () => {
       const chart = Testing.chart();
       const mig = new MigConfig(chart, 'Mig');
       layouts.forEach((l) => mig.addLayout(l));
-      return Testing.synth(chart).map((o) => JSON.stringify(o)).join('\n');
+      return Testing.synth(chart)
+        .map((o) => JSON.stringify(o))
+        .join('\n');
     };
     const a = render([balanced(), h200(), MigLayout.fromProfiles('h100-1g', 'H100-80GB', { '1g.10gb': 7 })]);
     const b = render([MigLayout.fromProfiles('h100-1g', 'H100-80GB', { '1g.10gb': 7 }), h200(), balanced()]);
@@ -74,8 +94,9 @@ describe('MigConfig', () => {
 
   test('fails for a duplicate layout name', () => {
     const mig = new MigConfig(Testing.chart(), 'Mig', { layouts: [balanced()] });
-    expect(() => mig.addLayout(MigLayout.fromProfiles('h100-balanced', 'H100-80GB', { '1g.10gb': 7 })))
-      .toThrow('layout: a MIG layout named "h100-balanced" was already added to MigConfig gpufleet-mig-parted-config; layout names must be unique');
+    expect(() => mig.addLayout(MigLayout.fromProfiles('h100-balanced', 'H100-80GB', { '1g.10gb': 7 }))).toThrow(
+      'layout: a MIG layout named "h100-balanced" was already added to MigConfig gpufleet-mig-parted-config; layout names must be unique',
+    );
   });
 
   test('fails for bad names', () => {
@@ -110,7 +131,9 @@ describe('MigConfig re-layout script', () => {
       fs.writeFileSync(path.join(dir, 'relayout.sh'), script(), { mode: 0o755 });
       fs.writeFileSync(path.join(dir, 'state'), 'success');
       fs.writeFileSync(path.join(dir, 'config'), 'all-disabled');
-      fs.writeFileSync(path.join(dir, 'kubectl'), `#!/bin/sh
+      fs.writeFileSync(
+        path.join(dir, 'kubectl'),
+        `#!/bin/sh
 echo "$*" >> "${dir}/calls"
 case "$*" in
   *"mig\\.config\\.state"*) cat "${dir}/state" ;;
@@ -119,9 +142,12 @@ case "$*" in
   *"nvidia.com/mig.config="*) echo "${result}" > "${dir}/state" ;;
 esac
 exit 0
-`, { mode: 0o755 });
+`,
+        { mode: 0o755 },
+      );
       const r = spawnSync('sh', [path.join(dir, 'relayout.sh'), 'node-1', layout, '30'], {
-        encoding: 'utf8', env: { ...process.env, PATH: `${dir}:${process.env.PATH}` },
+        encoding: 'utf8',
+        env: { ...process.env, PATH: `${dir}:${process.env.PATH}` },
       });
       const calls = fs.existsSync(path.join(dir, 'calls')) ? fs.readFileSync(path.join(dir, 'calls'), 'utf8').trim().split('\n') : [];
       return { status: r.status, stderr: r.stderr, calls: calls.filter((c) => !c.startsWith('get node')) };

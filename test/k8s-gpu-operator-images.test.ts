@@ -37,7 +37,7 @@ const IMAGES = {
 } as const;
 
 describe('gpuOperatorValues images', () => {
-  test('without images the values name none (the chart\'s own, pinned by tag)', () => {
+  test("without images the values name none (the chart's own, pinned by tag)", () => {
     expect(JSON.stringify(gpuOperatorValues())).not.toMatch(/"(repository|image|version)"/);
   });
 
@@ -50,7 +50,12 @@ describe('gpuOperatorValues images', () => {
       const b = parseImageReference(ref)!;
       expect([a.repository, a.tag, a.digest]).toEqual([b.repository, b.tag, b.digest]);
     }
-    expect(values.devicePlugin).toMatchObject({ enabled: true, repository: 'nvcr.io/nvidia', image: 'k8s-device-plugin', version: `v0.20.0@${SHA}` });
+    expect(values.devicePlugin).toMatchObject({
+      enabled: true,
+      repository: 'nvcr.io/nvidia',
+      image: 'k8s-device-plugin',
+      version: `v0.20.0@${SHA}`,
+    });
     expect(values.gfd).toEqual({ repository: 'nvcr.io/nvidia', image: 'k8s-device-plugin', version: SHA });
   });
 
@@ -77,23 +82,36 @@ describe('gpuOperatorValues images', () => {
   });
 
   test('fails on a digest alone for the operator and validator (the chart would write repository/image:sha256:...)', () => {
-    expect(() => gpuOperatorValues({ images: { operator: `nvcr.io/nvidia/gpu-operator@${SHA}` } }))
-      .toThrow(/^images\.operator: the chart writes <repository>\/<image>:<version> for the operator, so a digest alone gives an invalid reference; give a tag with it/);
+    expect(() => gpuOperatorValues({ images: { operator: `nvcr.io/nvidia/gpu-operator@${SHA}` } })).toThrow(
+      /^images\.operator: the chart writes <repository>\/<image>:<version> for the operator, so a digest alone gives an invalid reference; give a tag with it/,
+    );
   });
 
   test('fails on an unpinned or malformed reference and on an unknown component, naming it', () => {
-    expect(() => gpuOperatorValues({ images: { devicePlugin: 'nvcr.io/nvidia/k8s-device-plugin' as any } }))
-      .toThrow(/^images\.devicePlugin: expected a pinned image reference: .*got "nvcr\.io\/nvidia\/k8s-device-plugin" \(is not pinned/);
-    expect(() => gpuOperatorValues({ images: { migManager: 'NVCR.io/Nvidia/mig:v1' } })).toThrow(/^images\.migManager: .*uppercase letters/);
-    expect(() => gpuOperatorValues({ images: { driver: 'nvcr.io/nvidia/driver:595.91.07' } as any }))
-      .toThrow('images.driver: unknown component; allowed: operator, validator, toolkit, devicePlugin, gfd, migManager, dcgmExporter');
+    expect(() => gpuOperatorValues({ images: { devicePlugin: 'nvcr.io/nvidia/k8s-device-plugin' as any } })).toThrow(
+      /^images\.devicePlugin: expected a pinned image reference: .*got "nvcr\.io\/nvidia\/k8s-device-plugin" \(is not pinned/,
+    );
+    expect(() => gpuOperatorValues({ images: { migManager: 'NVCR.io/Nvidia/mig:v1' } })).toThrow(
+      /^images\.migManager: .*uppercase letters/,
+    );
+    expect(() => gpuOperatorValues({ images: { driver: 'nvcr.io/nvidia/driver:595.91.07' } as any })).toThrow(
+      'images.driver: unknown component; allowed: operator, validator, toolkit, devicePlugin, gfd, migManager, dcgmExporter',
+    );
   });
 
   test('the Flux HelmRelease of GpuOperator carries the pinned images', () => {
     const chart = Testing.chart();
     new GpuOperator(chart, 'Op', { images: { devicePlugin: IMAGES.devicePlugin, operator: IMAGES.operator } });
     const release = Testing.synth(chart).find((o) => o.kind === 'HelmRelease');
-    expect(release.spec.values.devicePlugin).toMatchObject({ repository: 'nvcr.io/nvidia', image: 'k8s-device-plugin', version: `v0.20.0@${SHA}` });
-    expect(release.spec.values.operator).toMatchObject({ repository: 'registry.example.com:5000/mirror', image: 'gpu-operator', version: `v26.7.0@${SHA}` });
+    expect(release.spec.values.devicePlugin).toMatchObject({
+      repository: 'nvcr.io/nvidia',
+      image: 'k8s-device-plugin',
+      version: `v0.20.0@${SHA}`,
+    });
+    expect(release.spec.values.operator).toMatchObject({
+      repository: 'registry.example.com:5000/mirror',
+      image: 'gpu-operator',
+      version: `v26.7.0@${SHA}`,
+    });
   });
 });

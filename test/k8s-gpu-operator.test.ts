@@ -55,7 +55,8 @@ describe('gpuOperatorValues', () => {
 
   testWithValues('every key it sets exists in the chart values.yaml (v26.7.0)', () => {
     const chartValues = parse(fs.readFileSync(CHART_VALUES, 'utf8'));
-    const has = (p: string) => p.split('.').reduce((o: any, k) => (o && typeof o === 'object' && k in o ? o[k] : undefined), chartValues) !== undefined;
+    const has = (p: string) =>
+      p.split('.').reduce((o: any, k) => (o && typeof o === 'object' && k in o ? o[k] : undefined), chartValues) !== undefined;
     const v = gpuOperatorValues({ migConfigName: 'm', devicePluginConfigName: 'd' });
     const missing = keyPaths(v).filter((p) => !has(p));
     expect(missing).toEqual([]);
@@ -63,10 +64,14 @@ describe('gpuOperatorValues', () => {
   });
 
   test('fails for bad options', () => {
-    expect(() => gpuOperatorValues({ nodeImage: 'ubuntu' as any })).toThrow('nodeImage: expected "al2023-nvidia", "bottlerocket-nvidia" or "generic", got "ubuntu"');
+    expect(() => gpuOperatorValues({ nodeImage: 'ubuntu' as any })).toThrow(
+      'nodeImage: expected "al2023-nvidia", "bottlerocket-nvidia" or "generic", got "ubuntu"',
+    );
     expect(() => gpuOperatorValues({ migStrategy: 'none' as any })).toThrow('migStrategy: expected "mixed" or "single", got "none"');
     expect(() => gpuOperatorValues({ migConfigName: 'Bad Name' })).toThrow(/^migConfigName: expected a DNS-1123 label/);
-    expect(() => gpuOperatorValues({ scrapeInterval: 'often' })).toThrow('scrapeInterval: expected a duration such as 15s or 1m, got "often"');
+    expect(() => gpuOperatorValues({ scrapeInterval: 'often' })).toThrow(
+      'scrapeInterval: expected a duration such as 15s or 1m, got "often"',
+    );
   });
 });
 
@@ -81,8 +86,12 @@ describe('GpuOperator', () => {
     const objs = Testing.synth(chart);
     const kinds = objs.map((o) => `${o.kind}/${o.metadata.name}`);
     expect(kinds.sort()).toEqual([
-      'ConfigMap/gpufleet-device-plugin-config', 'ConfigMap/gpufleet-mig-parted-config', 'ConfigMap/gpufleet-mig-parted-config-relayout',
-      'HelmRelease/gpu-operator', 'HelmRepository/nvidia', 'Namespace/gpu-operator',
+      'ConfigMap/gpufleet-device-plugin-config',
+      'ConfigMap/gpufleet-mig-parted-config',
+      'ConfigMap/gpufleet-mig-parted-config-relayout',
+      'HelmRelease/gpu-operator',
+      'HelmRepository/nvidia',
+      'Namespace/gpu-operator',
     ]);
     const repo = objs.find((o) => o.kind === 'HelmRepository');
     expect(repo.spec.url).toBe('https://helm.ngc.nvidia.com/nvidia');
@@ -90,7 +99,9 @@ describe('GpuOperator', () => {
     expect(release.apiVersion).toBe('helm.toolkit.fluxcd.io/v2');
     expect(release.metadata.namespace).toBe('gpu-operator');
     expect(release.spec.chart.spec).toEqual({
-      chart: 'gpu-operator', version: 'v26.7.0', interval: '24h',
+      chart: 'gpu-operator',
+      version: 'v26.7.0',
+      interval: '24h',
       sourceRef: { kind: 'HelmRepository', name: 'nvidia', namespace: 'gpu-operator' },
     });
     expect(release.spec.values.mig.strategy).toBe('mixed');
@@ -108,18 +119,30 @@ describe('GpuOperator', () => {
     const chart = Testing.chart();
     const mig = new MigConfig(chart, 'Mig', { name: 'my-mig', namespace: 'gpu' });
     const ts = new TimeSlicingConfig(chart, 'TS', { name: 'my-dp', namespace: 'gpu', configs: [{ name: 'x4', replicas: 4 }] });
-    const op = new GpuOperator(chart, 'Op', { namespace: 'gpu', migConfig: mig, timeSlicing: ts, devicePluginDefaultConfig: 'x4', nodeImage: 'bottlerocket-nvidia' });
+    const op = new GpuOperator(chart, 'Op', {
+      namespace: 'gpu',
+      migConfig: mig,
+      timeSlicing: ts,
+      devicePluginDefaultConfig: 'x4',
+      nodeImage: 'bottlerocket-nvidia',
+    });
     expect(op.values.migManager.config!.name).toBe('my-mig');
     expect(op.values.devicePlugin.config).toEqual({ create: false, name: 'my-dp', default: 'x4' });
     expect(op.values.driver.enabled).toBe(false);
-    expect(Testing.synth(chart).filter((o) => o.kind === 'ConfigMap').map((o) => o.metadata.name).sort()).toEqual(['my-dp', 'my-mig', 'my-mig-relayout']);
+    expect(
+      Testing.synth(chart)
+        .filter((o) => o.kind === 'ConfigMap')
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(['my-dp', 'my-mig', 'my-mig-relayout']);
   });
 
   test('fails for a ConfigMap in another namespace', () => {
     const chart = Testing.chart();
     const mig = new MigConfig(chart, 'Mig', { namespace: 'elsewhere' });
-    expect(() => new GpuOperator(chart, 'Op', { migConfig: mig }))
-      .toThrow('migConfig: expected a ConfigMap in namespace "gpu-operator" (the operator reads it there), got namespace "elsewhere"');
+    expect(() => new GpuOperator(chart, 'Op', { migConfig: mig })).toThrow(
+      'migConfig: expected a ConfigMap in namespace "gpu-operator" (the operator reads it there), got namespace "elsewhere"',
+    );
   });
 
   test('fails at synth for a default config the ConfigMaps do not have', () => {
@@ -138,7 +161,11 @@ describe('GpuOperator', () => {
 
   test('fails for bad namespace, chart version or interval', () => {
     expect(() => new GpuOperator(Testing.chart(), 'Op', { namespace: 'GPU' })).toThrow(/^namespace: expected a DNS-1123 label/);
-    expect(() => new GpuOperator(Testing.chart(), 'Op', { chartVersion: 'latest' })).toThrow('chartVersion: expected a chart version such as v26.7.0, got "latest"');
-    expect(() => new GpuOperator(Testing.chart(), 'Op', { interval: 'hourly' })).toThrow('interval: expected a duration such as 1h or 10m, got "hourly"');
+    expect(() => new GpuOperator(Testing.chart(), 'Op', { chartVersion: 'latest' })).toThrow(
+      'chartVersion: expected a chart version such as v26.7.0, got "latest"',
+    );
+    expect(() => new GpuOperator(Testing.chart(), 'Op', { interval: 'hourly' })).toThrow(
+      'interval: expected a duration such as 1h or 10m, got "hourly"',
+    );
   });
 });

@@ -22,7 +22,9 @@ describe('gpuResourceName', () => {
   });
 
   test('fails for an unknown profile, naming the GPU and the valid profiles', () => {
-    expect(() => gpuResourceName('A100-80GB', '1g.18gb', 'mixed')).toThrow(/unknown MIG profile "1g.18gb" for GPU type A100-80GB; valid: 1g\.10gb/);
+    expect(() => gpuResourceName('A100-80GB', '1g.18gb', 'mixed')).toThrow(
+      /unknown MIG profile "1g.18gb" for GPU type A100-80GB; valid: 1g\.10gb/,
+    );
   });
 
   test('fails for a MIG profile on a GPU without MIG', () => {
@@ -47,7 +49,9 @@ describe('gpuResources and addGpuLimits', () => {
           metadata: { labels: { app: 'triton' } },
           spec: {
             tolerations: [gpuToleration()],
-            containers: [{ name: 'triton', image: 'nvcr.io/nvidia/tritonserver:25.01-py3', resources: gpuResources('H100-80GB', '3g.40gb', 2) }],
+            containers: [
+              { name: 'triton', image: 'nvcr.io/nvidia/tritonserver:25.01-py3', resources: gpuResources('H100-80GB', '3g.40gb', 2) },
+            ],
           },
         },
       },
@@ -55,7 +59,9 @@ describe('gpuResources and addGpuLimits', () => {
     // THEN
     const [deployment] = Testing.synth(chart);
     expect(deployment.spec.template.spec.containers[0].resources).toEqual({ limits: { 'nvidia.com/mig-3g.40gb': 2 } });
-    expect(deployment.spec.template.spec.tolerations).toEqual([{ key: 'nvidia.com/gpu', operator: 'Equal', value: 'true', effect: 'NoSchedule' }]);
+    expect(deployment.spec.template.spec.tolerations).toEqual([
+      { key: 'nvidia.com/gpu', operator: 'Equal', value: 'true', effect: 'NoSchedule' },
+    ]);
     expect(validateObjects(Testing.synth(chart))).toEqual([]);
   });
 
@@ -76,17 +82,21 @@ describe('gpuResources and addGpuLimits', () => {
   test('addGpuLimits patches a plain ApiObject with a number', () => {
     const chart = Testing.chart();
     const obj = new ApiObject(chart, 'Raw', {
-      apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'raw' },
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'raw' },
       spec: { template: { spec: { containers: [{ name: 'c', image: 'i', resources: { limits: { cpu: '1' } } }] } } },
     });
     addGpuLimits(obj, { gpuType: 'L4', profile: 'whole', count: 2 });
-    expect(Testing.synth(chart)[0].spec.template.spec.containers[0].resources.limits).toEqual({ 'cpu': '1', 'nvidia.com/gpu': 2 });
+    expect(Testing.synth(chart)[0].spec.template.spec.containers[0].resources.limits).toEqual({ cpu: '1', 'nvidia.com/gpu': 2 });
   });
 
   test('fails for a count below 1 or a bad container index', () => {
     expect(() => gpuResources('L4', 'whole', 0)).toThrow('count: expected an integer >= 1, got 0');
     const chart = Testing.chart();
     const deployment = new kplus.Deployment(chart, 'D', { containers: [{ image: 'x' }] });
-    expect(() => addGpuLimits(deployment, { gpuType: 'L4', profile: 'whole', containerIndex: -1 })).toThrow('containerIndex: expected an integer >= 0, got -1');
+    expect(() => addGpuLimits(deployment, { gpuType: 'L4', profile: 'whole', containerIndex: -1 })).toThrow(
+      'containerIndex: expected an integer >= 0, got -1',
+    );
   });
 });

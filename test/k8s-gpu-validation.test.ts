@@ -44,10 +44,18 @@ describe('validateObjects: core kinds (kubernetes-models)', () => {
   });
 
   test('fails on a Deployment with a non-integer replica count', () => {
-    const errors = validateObjects([{
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd' },
-      spec: { replicas: 'two', selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } },
-    }]);
+    const errors = validateObjects([
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'd' },
+        spec: {
+          replicas: 'two',
+          selector: { matchLabels: { a: 'b' } },
+          template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'i' }] } },
+        },
+      },
+    ]);
     expect(errors.some((e) => e.includes('/spec/replicas'))).toBe(true);
   });
 
@@ -58,11 +66,15 @@ describe('validateObjects: core kinds (kubernetes-models)', () => {
 
   test('validates Gateway API HTTPRoutes with @kubernetes-models/gateway-api', () => {
     const route = (port: unknown) => ({
-      apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'r' },
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'r' },
       spec: { rules: [{ backendRefs: [{ name: 'svc', port }] }] },
     });
     expect(validateObjects([route(8000)])).toEqual([]);
-    expect(validateObjects([route('http')])).toEqual(['HTTPRoute r (gateway.networking.k8s.io/v1): /spec/rules/0/backendRefs/0/port must be integer']);
+    expect(validateObjects([route('http')])).toEqual([
+      'HTTPRoute r (gateway.networking.k8s.io/v1): /spec/rules/0/backendRefs/0/port must be integer',
+    ]);
   });
 });
 
@@ -94,8 +106,9 @@ withShared('validateObjects: custom resources (CRDs in ../shared/crds)', () => {
   });
 
   test('skips an allow-listed kind and says so', () => {
-    const r = validateObjectsReport([{ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } }],
-      { allowUnvalidated: ['example.com/v1/Widget'] });
+    const r = validateObjectsReport([{ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } }], {
+      allowUnvalidated: ['example.com/v1/Widget'],
+    });
     expect(r.errors).toEqual([]);
     expect(r.unvalidated).toEqual([{ object: 'Widget w (example.com/v1)', reason: 'listed in allowUnvalidated by the test' }]);
   });
@@ -103,15 +116,20 @@ withShared('validateObjects: custom resources (CRDs in ../shared/crds)', () => {
 
 describe('validateObjects without ../shared', () => {
   test('skips custom resources with the reason and still validates core kinds', () => {
-    const r = validateObjectsReport([nodePool('Sometimes'), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: 1 } }],
-      { crdsDir: '/nonexistent/crds' });
+    const r = validateObjectsReport(
+      [nodePool('Sometimes'), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: 1 } }],
+      { crdsDir: '/nonexistent/crds' },
+    );
     expect(r.errors).toEqual(['ConfigMap c (v1): /data/a must be string']);
     expect(r.unvalidated).toEqual([
-      { object: 'NodePool gpu (karpenter.sh/v1)', reason: 'custom resource, and the CRDs to check it against (/nonexistent/crds) are absent' },
+      {
+        object: 'NodePool gpu (karpenter.sh/v1)',
+        reason: 'custom resource, and the CRDs to check it against (/nonexistent/crds) are absent',
+      },
     ]);
   });
 
-  test('validateObjects puts each unvalidated object and its reason in the run\'s summary notes', () => {
+  test("validateObjects puts each unvalidated object and its reason in the run's summary notes", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpufleet-notes-'));
     const saved = process.env.GPUFLEET_TEST_NOTES;
     process.env.GPUFLEET_TEST_NOTES = dir;
@@ -120,10 +138,17 @@ describe('validateObjects without ../shared', () => {
     } finally {
       process.env.GPUFLEET_TEST_NOTES = saved;
     }
-    const lines = fs.readdirSync(dir).flatMap((f) => fs.readFileSync(path.join(dir, f), 'utf8').trim().split('\n')).map((l) => JSON.parse(l));
-    expect(lines).toEqual([{
-      file: 'test/k8s-gpu-validation.test.ts', kind: 'unvalidated', object: 'NodePool gpu (karpenter.sh/v1)',
-      reason: 'custom resource, and the CRDs to check it against (/nonexistent/crds) are absent',
-    }]);
+    const lines = fs
+      .readdirSync(dir)
+      .flatMap((f) => fs.readFileSync(path.join(dir, f), 'utf8').trim().split('\n'))
+      .map((l) => JSON.parse(l));
+    expect(lines).toEqual([
+      {
+        file: 'test/k8s-gpu-validation.test.ts',
+        kind: 'unvalidated',
+        object: 'NodePool gpu (karpenter.sh/v1)',
+        reason: 'custom resource, and the CRDs to check it against (/nonexistent/crds) are absent',
+      },
+    ]);
   });
 });

@@ -20,7 +20,14 @@ describe('label keys', () => {
   });
 
   test('the construct modules do not define their own copies', () => {
-    const modules = ['gpu/gpu-node-pool', 'serving/triton-pool', 'platform/platform-checks', 'teams/team-namespace', 'serving/pool-autoscaling', 'serving/model-routes']
+    const modules = [
+      'gpu/gpu-node-pool',
+      'serving/triton-pool',
+      'platform/platform-checks',
+      'teams/team-namespace',
+      'serving/pool-autoscaling',
+      'serving/model-routes',
+    ]
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       .map((m) => [m, require(`../constructs/k8s/${m}`)] as const);
     for (const [m, exports] of modules) {

@@ -54,19 +54,28 @@ describe('karpenter path: examples/long-tail.fleet.yaml, two models at 3x', () =
     expect(running.migConfigs!.some((c) => c.name === newCfg)).toBe(false);
     const add = rb.steps[0];
     expect(add.operations[0].text).toMatch(new RegExp(`^NodePool ${newCfg}: apply it from the target rendering`));
-    expect(add.waitFor[0].command).toBe(`kubectl wait node -l nvidia.com/mig.config=${newCfg} --for=jsonpath='{.metadata.labels.nvidia\\.com/mig\\.config\\.state}'=success --timeout=20m`);
+    expect(add.waitFor[0].command).toBe(
+      `kubectl wait node -l nvidia.com/mig.config=${newCfg} --for=jsonpath='{.metadata.labels.nvidia\\.com/mig\\.config\\.state}'=success --timeout=20m`,
+    );
   });
 
   test('new pools never take the name of a running pool of other content (that would roll its pods)', () => {
     const runningPools = poolContents(LONG_TAIL, running);
-    const created = rb.steps.flatMap((s) => s.operations).map((o) => /^create (\S+)\/(\S+) with/.exec(o.text)).filter((x): x is RegExpExecArray => !!x);
+    const created = rb.steps
+      .flatMap((s) => s.operations)
+      .map((o) => /^create (\S+)\/(\S+) with/.exec(o.text))
+      .filter((x): x is RegExpExecArray => !!x);
     expect(created.length).toBe(2);
     for (const c of created) expect(runningPools.has(c[2])).toBe(false);
   });
 
   test('each new pool is waited for until every replica is ready', () => {
     const start = rb.steps[1];
-    expect(start.waitFor.map((w) => w.command)).toEqual(start.operations.map((o) => `kubectl -n serving-shared rollout status deployment/${/^create \S+\/(\S+) with/.exec(o.text)![1]} --timeout=30m`));
+    expect(start.waitFor.map((w) => w.command)).toEqual(
+      start.operations.map(
+        (o) => `kubectl -n serving-shared rollout status deployment/${/^create \S+\/(\S+) with/.exec(o.text)![1]} --timeout=30m`,
+      ),
+    );
   });
 
   test('the target rendering passes gpufleet check against the running one: no layout changed content under its name', () => {
@@ -86,11 +95,14 @@ describe('karpenter path: examples/long-tail.fleet.yaml, two models at 3x', () =
 });
 
 describe('a demand drop that empties a node', () => {
-  const fleet = fleetOf([
-    model('alpha', 6000, 100, 1.5, synthProfiles(H, 300)),
-    model('bravo', 90, 200, 0.8, synthProfiles(H, 120)),
-    model('charlie', 400, 80, 1.0, synthProfiles(H, 500)),
-  ], [{ type: H, mig: true }]);
+  const fleet = fleetOf(
+    [
+      model('alpha', 6000, 100, 1.5, synthProfiles(H, 300)),
+      model('bravo', 90, 200, 0.8, synthProfiles(H, 120)),
+      model('charlie', 400, 80, 1.0, synthProfiles(H, 500)),
+    ],
+    [{ type: H, mig: true }],
+  );
   const running = plan(fleet);
   const next = scaled(fleet, { alpha: 0.25 });
   const target = replan(next, running).plan;
@@ -102,10 +114,18 @@ describe('a demand drop that empties a node', () => {
     const remove = rb.steps.find((s) => s.kind === 'remove-nodes')!;
     const leaving = running.nodes!.find((n) => !target.nodes!.some((t) => t.name === n.name))!;
     const layoutRemains = target.nodes!.some((n) => n.migConfig === leaving.migConfig);
-    expect(remove.operations[0].command).toBe(layoutRemains ? `kubectl delete node "$NODE_${leaving.name.replace('-', '_')}"` : `kubectl delete nodepool ${leaving.migConfig}`);
+    expect(remove.operations[0].command).toBe(
+      layoutRemains ? `kubectl delete node "$NODE_${leaving.name.replace('-', '_')}"` : `kubectl delete nodepool ${leaving.migConfig}`,
+    );
     expect(remove.waitFor[0].command).toBe(`kubectl wait --for=delete node/"$NODE_${leaving.name.replace('-', '_')}" --timeout=30m`);
     // the notes say which cluster node each plan node is
-    expect(rb.notes.some((n) => n.startsWith(`$NODE_${leaving.name.replace('-', '_')}: plan node ${leaving.name}, a p5.4xlarge labelled nvidia.com/mig.config=${leaving.migConfig}`))).toBe(true);
+    expect(
+      rb.notes.some((n) =>
+        n.startsWith(
+          `$NODE_${leaving.name.replace('-', '_')}: plan node ${leaving.name}, a p5.4xlarge labelled nvidia.com/mig.config=${leaving.migConfig}`,
+        ),
+      ),
+    ).toBe(true);
   });
 
   test('a pool that shrinks (not deleted): its pods on the leaving node are marked to go first, then it is scaled', () => {
@@ -121,24 +141,31 @@ describe('a demand drop that empties a node', () => {
       const mark = ops.findIndex((x) => x.includes(`annotate pod -l gpufleet.io/triton-pool=${pool} `));
       expect(mark).toBeGreaterThanOrEqual(0);
       expect(mark).toBeLessThan(i);
-      expect(ops[mark]).toMatch(/--field-selector spec\.nodeName="\$NODE_node_\d+" controller\.kubernetes\.io\/pod-deletion-cost=-1000 --overwrite$/);
+      expect(ops[mark]).toMatch(
+        /--field-selector spec\.nodeName="\$NODE_node_\d+" controller\.kubernetes\.io\/pod-deletion-cost=-1000 --overwrite$/,
+      );
     }
   });
 
   test('node groups: the leaving instance is terminated by id with the desired size decremented', () => {
     const rb = migrationRunbook(next, running, target, m, { path: 'node-groups' });
     const remove = rb.steps.find((s) => s.kind === 'remove-nodes')!;
-    expect(remove.operations[0].command).toMatch(/^aws autoscaling terminate-instance-in-auto-scaling-group --should-decrement-desired-capacity --instance-id /);
+    expect(remove.operations[0].command).toMatch(
+      /^aws autoscaling terminate-instance-in-auto-scaling-group --should-decrement-desired-capacity --instance-id /,
+    );
   });
 });
 
 describe('in-place path: a node re-cut with the relayout procedure', () => {
-  const fleet = fleetOf([
-    model('alpha', 900, 100, 1.5, synthProfiles(H, 300)),
-    model('bravo', 300, 200, 0.8, synthProfiles(H, 120)),
-    model('charlie', 400, 80, 1.0, synthProfiles(H, 500)),
-    model('delta', 60, 300, 2.0, synthProfiles(H, 60)),
-  ], [{ type: H, mig: true }]);
+  const fleet = fleetOf(
+    [
+      model('alpha', 900, 100, 1.5, synthProfiles(H, 300)),
+      model('bravo', 300, 200, 0.8, synthProfiles(H, 120)),
+      model('charlie', 400, 80, 1.0, synthProfiles(H, 500)),
+      model('delta', 60, 300, 2.0, synthProfiles(H, 60)),
+    ],
+    [{ type: H, mig: true }],
+  );
   const running = plan(fleet);
   const next = scaled(fleet, { alpha: 3 });
   const target = mapOntoRunning(running, plan(next), next, 'in-place');
@@ -149,8 +176,12 @@ describe('in-place path: a node re-cut with the relayout procedure', () => {
     const recut = rb.steps.find((s) => s.kind === 'recut')!;
     const cfg = target.nodes!.find((n) => n.name === 'node-0')!.migConfig;
     expect(recut.operations[0].command).toBe(`relayout.sh "$NODE_node_0" ${cfg}`);
-    expect(relayoutScript(target.migConfigs!.map((c) => c.name))).toContain(`KNOWN_LAYOUTS="${target.migConfigs!.map((c) => c.name).join(' ')}"`);
-    expect(recut.waitFor[0].command).toBe(`kubectl wait node/"$NODE_node_0" --for=jsonpath='{.metadata.labels.nvidia\\.com/mig\\.config\\.state}'=success --timeout=20m`);
+    expect(relayoutScript(target.migConfigs!.map((c) => c.name))).toContain(
+      `KNOWN_LAYOUTS="${target.migConfigs!.map((c) => c.name).join(' ')}"`,
+    );
+    expect(recut.waitFor[0].command).toBe(
+      `kubectl wait node/"$NODE_node_0" --for=jsonpath='{.metadata.labels.nvidia\\.com/mig\\.config\\.state}'=success --timeout=20m`,
+    );
   });
 
   test('everything on the node has moved before: the temporary pools are ready and routed, the old pools deleted', () => {
@@ -166,13 +197,24 @@ describe('in-place path: a node re-cut with the relayout procedure', () => {
     const targetPools = poolContents(next, target);
     const clashing = [...targetPools].filter(([name, content]) => runningPools.has(name) && runningPools.get(name) !== content);
     expect(clashing.length).toBeGreaterThan(0);
-    const created = rb.steps.flatMap((s) => s.operations).map((o) => /^create team-a\/(\S+) with/.exec(o.text)?.[1]).filter((x): x is string => !!x);
+    const created = rb.steps
+      .flatMap((s) => s.operations)
+      .map((o) => /^create team-a\/(\S+) with/.exec(o.text)?.[1])
+      .filter((x): x is string => !!x);
     for (const name of created) {
       expect(runningPools.has(name)).toBe(false);
       expect(name).toMatch(/^team-a-1g-\d+-[0-9a-f]{6}$/);
     }
-    expect(rb.notes.filter((n) => /is a running pool of other content: the runbook creates it as team-a\/team-a-1g-\d+-[0-9a-f]{6} \(pool names are numbered by position\)$/.test(n)).length).toBe(created.length);
-    expect(rb.notes).toContain('do not apply the target rendering whole: it gives running pools other content under their names, which restarts them; apply these steps');
+    expect(
+      rb.notes.filter((n) =>
+        /is a running pool of other content: the runbook creates it as team-a\/team-a-1g-\d+-[0-9a-f]{6} \(pool names are numbered by position\)$/.test(
+          n,
+        ),
+      ).length,
+    ).toBe(created.length);
+    expect(rb.notes).toContain(
+      'do not apply the target rendering whole: it gives running pools other content under their names, which restarts them; apply these steps',
+    );
   });
 
   test('on the karpenter path a re-cut in place is flagged', () => {
@@ -181,6 +223,8 @@ describe('in-place path: a node re-cut with the relayout procedure', () => {
   });
 
   test('fails for an unknown path', () => {
-    expect(() => migrationRunbook(next, running, target, m, { path: 'manual' as 'karpenter' })).toThrow('path: expected "karpenter", "node-groups" or "in-place", got "manual"');
+    expect(() => migrationRunbook(next, running, target, m, { path: 'manual' as 'karpenter' })).toThrow(
+      'path: expected "karpenter", "node-groups" or "in-place", got "manual"',
+    );
   });
 });

@@ -11,15 +11,27 @@ import { TritonModelConfig } from '../constructs/k8s/serving/triton-model-config
 import { buildDefaultPlatform } from '../examples/default-platform';
 import { buildPlannedPlatform } from '../examples/planned-platform';
 import { buildTeamStack } from '../examples/team-stack';
-import { MODEL_CONFIG_PROTO, modelConfigErrors, modelConfigSchema, parseModelConfig, startTritonStandin } from '../constructs/runtime/standin';
+import {
+  MODEL_CONFIG_PROTO,
+  modelConfigErrors,
+  modelConfigSchema,
+  parseModelConfig,
+  startTritonStandin,
+} from '../constructs/runtime/standin';
 import { describeIf } from './support/notes';
 import { request } from './support/triton-standin-procs';
 
 const schema = modelConfigSchema();
-const describeWithSchema = describeIf(schema !== undefined, `needs Triton's schema, and ${MODEL_CONFIG_PROTO} is absent (../shared not checked out)`);
+const describeWithSchema = describeIf(
+  schema !== undefined,
+  `needs Triton's schema, and ${MODEL_CONFIG_PROTO} is absent (../shared not checked out)`,
+);
 
 const EXAMPLES = path.resolve(__dirname, '..', 'examples');
-const exampleFleets = fs.readdirSync(EXAMPLES).filter((f) => f.endsWith('.fleet.yaml')).sort();
+const exampleFleets = fs
+  .readdirSync(EXAMPLES)
+  .filter((f) => f.endsWith('.fleet.yaml'))
+  .sort();
 
 /** file → text of every config.pbtxt the repositories under `app` write. */
 function configsOf(app: App): Map<string, string> {
@@ -33,7 +45,9 @@ function configsOf(app: App): Map<string, string> {
 describeWithSchema('the text-format reader rejects what Triton rejects', () => {
   const ok = 'name: "m"\nplatform: "onnxruntime_onnx"\nmax_batch_size: 8\ninstance_group [ { count: 1, kind: KIND_GPU } ]\n';
   test('reads a valid config, lists, nested messages and maps', () => {
-    const m = parseModelConfig(`${ok}dynamic_batching { preferred_batch_size: [ 4, 8 ] max_queue_delay_microseconds: 500 }\nparameters { key: "a" value: { string_value: "b" } }\n`);
+    const m = parseModelConfig(
+      `${ok}dynamic_batching { preferred_batch_size: [ 4, 8 ] max_queue_delay_microseconds: 500 }\nparameters { key: "a" value: { string_value: "b" } }\n`,
+    );
     expect(m.max_batch_size).toEqual([8]);
     expect((m.dynamic_batching[0] as any).max_queue_delay_microseconds).toEqual([500]);
     expect((m.parameters[0] as any).value[0].string_value).toEqual(['b']);
@@ -55,19 +69,30 @@ describeWithSchema('the text-format reader rejects what Triton rejects', () => {
   });
 });
 
-describeWithSchema('gpufleet\'s config.pbtxt files read as inference.ModelConfig', () => {
+describeWithSchema("gpufleet's config.pbtxt files read as inference.ModelConfig", () => {
   test('every field TritonModelConfig can write', () => {
     const all = new TritonModelConfig({
-      name: 'everything', platform: 'onnxruntime_onnx', maxBatchSize: 16,
-      inputs: [{ name: 'x', dataType: 'TYPE_FP32', dims: [3, -1], reshape: [] }], outputs: [{ name: 'y', dataType: 'TYPE_INT64', dims: [1] }],
-      instanceGroups: [{ count: 2, kind: 'KIND_GPU' }, { count: 1, kind: 'KIND_CPU' }],
+      name: 'everything',
+      platform: 'onnxruntime_onnx',
+      maxBatchSize: 16,
+      inputs: [{ name: 'x', dataType: 'TYPE_FP32', dims: [3, -1], reshape: [] }],
+      outputs: [{ name: 'y', dataType: 'TYPE_INT64', dims: [1] }],
+      instanceGroups: [
+        { count: 2, kind: 'KIND_GPU' },
+        { count: 1, kind: 'KIND_CPU' },
+      ],
       dynamicBatching: { preferredBatchSizes: [4, 8], maxQueueDelayMicroseconds: 250 },
       versionPolicy: { kind: 'specific', versions: [1, 2] },
       warmup: [{ name: 'w', batchSize: 4, inputs: { x: { dataType: 'TYPE_FP32', dims: [3, 2], data: 'random' } } }],
-      parameters: { k: 'v' }, decoupled: false,
+      parameters: { k: 'v' },
+      decoupled: false,
     });
-    for (const c of [all, new TritonModelConfig({ name: 'llm', backend: 'vllm' }), new TritonModelConfig({ name: 'l', platform: 'tensorrt_plan', versionPolicy: { kind: 'latest', numVersions: 2 } }),
-      new TritonModelConfig({ name: 'a', backend: 'python', versionPolicy: { kind: 'all' } })]) {
+    for (const c of [
+      all,
+      new TritonModelConfig({ name: 'llm', backend: 'vllm' }),
+      new TritonModelConfig({ name: 'l', platform: 'tensorrt_plan', versionPolicy: { kind: 'latest', numVersions: 2 } }),
+      new TritonModelConfig({ name: 'a', backend: 'python', versionPolicy: { kind: 'all' } }),
+    ]) {
       expect([c.name, modelConfigErrors(c.toPbtxt())]).toEqual([c.name, []]);
     }
   });
@@ -80,20 +105,28 @@ describeWithSchema('gpufleet\'s config.pbtxt files read as inference.ModelConfig
     for (const [file, text] of configs) expect([file, modelConfigErrors(text)]).toEqual([file, []]);
   });
 
-  test('the default platform\'s vLLM config loads in the vllm backend with tensor parallelism (KIND_MODEL, decoupled)', async () => {
+  test("the default platform's vLLM config loads in the vllm backend with tensor parallelism (KIND_MODEL, decoupled)", async () => {
     const app = Testing.app();
     const { platform } = buildDefaultPlatform(app, 'default-platform');
     const config = platform.repository.model('llama-2-7b-chat').toPbtxt();
-    const s = await startTritonStandin({ defaultModelGiB: 1, files: { 'llama-2-7b-chat': { config, modelJson: { tensor_parallel_size: 2 } } } });
+    const s = await startTritonStandin({
+      defaultModelGiB: 1,
+      files: { 'llama-2-7b-chat': { config, modelJson: { tensor_parallel_size: 2 } } },
+    });
     try {
       expect((await request(s.url, 'POST', '/v2/repository/models/llama-2-7b-chat/load')).status).toBe(200);
     } finally {
       await s.close();
     }
     // what the same load does with the KIND_GPU the platform used to write
-    const old = await startTritonStandin({ defaultModelGiB: 1, files: { 'llama-2-7b-chat': { config: config.replace('KIND_MODEL', 'KIND_GPU'), modelJson: { tensor_parallel_size: 2 } } } });
+    const old = await startTritonStandin({
+      defaultModelGiB: 1,
+      files: { 'llama-2-7b-chat': { config: config.replace('KIND_MODEL', 'KIND_GPU'), modelJson: { tensor_parallel_size: 2 } } },
+    });
     try {
-      expect((await request(old.url, 'POST', '/v2/repository/models/llama-2-7b-chat/load')).json().error).toContain('KIND_GPU is currently for single-GPU models');
+      expect((await request(old.url, 'POST', '/v2/repository/models/llama-2-7b-chat/load')).json().error).toContain(
+        'KIND_GPU is currently for single-GPU models',
+      );
     } finally {
       await old.close();
     }

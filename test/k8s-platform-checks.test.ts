@@ -55,7 +55,12 @@ function fixture() {
   });
   return {
     objects: [
-      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mig-parted', namespace: 'gpu-operator' }, data: { 'config.yaml': migParted } },
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'mig-parted', namespace: 'gpu-operator' },
+        data: { 'config.yaml': migParted },
+      },
       nodePool('h100-mixed', 'h100-mixed'),
       nodePool('h100-whole', 'all-disabled'),
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'vision', labels: { 'gpufleet.io/team': 'vision' } } },
@@ -96,7 +101,11 @@ describe('platform checks: facts and GPU resources', () => {
       ['vision-llm', { 'nvidia.com/gpu': 1 }, 1, ['llama-7b']],
     ]);
     expect(facts.quotas).toEqual([
-      { namespace: 'vision', team: 'vision', hard: { 'requests.nvidia.com/mig-3g.40gb': 4, 'requests.nvidia.com/gpu': 1, 'requests.cpu': 64 } },
+      {
+        namespace: 'vision',
+        team: 'vision',
+        hard: { 'requests.nvidia.com/mig-3g.40gb': 4, 'requests.nvidia.com/gpu': 1, 'requests.cpu': 64 },
+      },
     ]);
     expect(facts.pools.map((p) => [p.cpuRequest, p.memoryRequest])).toEqual([
       [2, 0],
@@ -188,7 +197,7 @@ describe('platform checks: repository, quotas, limits, quantities', () => {
     ]);
   });
 
-  test('fails when the team quota does not cover the pools\' CPU, memory or pods', () => {
+  test("fails when the team quota does not cover the pools' CPU, memory or pods", () => {
     const { objects, repositoryModels } = fixture();
     objects[4].spec.hard = { ...objects[4].spec.hard, 'requests.cpu': '5', 'requests.memory': '4Gi', pods: 4 };
     objects[5].spec.template.spec.containers[0].resources.requests = { memory: '2Gi' };
@@ -202,24 +211,39 @@ describe('platform checks: repository, quotas, limits, quantities', () => {
   test('fails when a LimitRange default limit is below the request of a container without a limit', () => {
     const { objects, repositoryModels } = fixture();
     objects.push({
-      apiVersion: 'v1', kind: 'LimitRange', metadata: { name: 'defaults', namespace: 'vision' },
+      apiVersion: 'v1',
+      kind: 'LimitRange',
+      metadata: { name: 'defaults', namespace: 'vision' },
       spec: { limits: [{ type: 'Container', default: { cpu: '1', memory: '1Gi' }, defaultRequest: { cpu: '500m' } }] },
     });
-    objects[6].spec.template.spec.containers[0].resources = { requests: { cpu: '2', memory: '2Gi' }, limits: { 'nvidia.com/gpu': 1, memory: '2Gi' } };
+    objects[6].spec.template.spec.containers[0].resources = {
+      requests: { cpu: '2', memory: '2Gi' },
+      limits: { 'nvidia.com/gpu': 1, memory: '2Gi' },
+    };
     expect(checkPlatformObjects(objects, { repositoryModels })).toEqual([
       'pool "vision-llm" requests cpu 2 without a limit, but the LimitRange of namespace "vision" gives such containers a default limit of 1; its pods would be rejected',
     ]);
   });
 
   test('parses Kubernetes quantities', () => {
-    expect([parseQuantity('500m'), parseQuantity('2'), parseQuantity('8Gi'), parseQuantity('1.5G'), parseQuantity(3), parseQuantity('x')]).toEqual([
-      0.5, 2, 8 * 2 ** 30, 1.5e9, 3, undefined,
-    ]);
+    expect([
+      parseQuantity('500m'),
+      parseQuantity('2'),
+      parseQuantity('8Gi'),
+      parseQuantity('1.5G'),
+      parseQuantity(3),
+      parseQuantity('x'),
+    ]).toEqual([0.5, 2, 8 * 2 ** 30, 1.5e9, 3, undefined]);
   });
 
   test('the single strategy advertises MIG devices as nvidia.com/gpu', () => {
     const { objects } = fixture();
-    objects.push({ apiVersion: 'nvidia.com/v1', kind: 'ClusterPolicy', metadata: { name: 'cluster-policy' }, spec: { mig: { strategy: 'single' } } });
+    objects.push({
+      apiVersion: 'nvidia.com/v1',
+      kind: 'ClusterPolicy',
+      metadata: { name: 'cluster-policy' },
+      spec: { mig: { strategy: 'single' } },
+    });
     expect(collectFacts(objects).nodePools[0].resources).toEqual(['nvidia.com/gpu']);
   });
 });
@@ -242,7 +266,10 @@ describe('platform checks with time-slicing', () => {
   };
 
   test('a time-sliced node pool provides nvidia.com/gpu, or nvidia.com/gpu.shared when renamed', () => {
-    expect(collectFacts([tsConfig(false), l4Pool]).nodePools[0]).toMatchObject({ resources: ['nvidia.com/gpu'], layout: 'whole GPUs (gpu time-sliced ×4)' });
+    expect(collectFacts([tsConfig(false), l4Pool]).nodePools[0]).toMatchObject({
+      resources: ['nvidia.com/gpu'],
+      layout: 'whole GPUs (gpu time-sliced ×4)',
+    });
     expect(collectFacts([tsConfig(true), l4Pool]).nodePools[0].resources).toEqual(['nvidia.com/gpu.shared']);
   });
 });
@@ -250,12 +277,16 @@ describe('platform checks with time-slicing', () => {
 describe('pod requests', () => {
   test('a request defaults to the limit when only the limit is set; a pod sums its containers', () => {
     expect(containerRequests({ resources: { limits: { cpu: '2', memory: '8Gi' } } })).toEqual({ cpu: 2, memory: 8 * 2 ** 30 });
-    expect(containerRequests({ resources: { requests: { cpu: '500m' }, limits: { cpu: '2', memory: '1Gi' } } })).toEqual({ cpu: 0.5, memory: 2 ** 30 });
+    expect(containerRequests({ resources: { requests: { cpu: '500m' }, limits: { cpu: '2', memory: '1Gi' } } })).toEqual({
+      cpu: 0.5,
+      memory: 2 ** 30,
+    });
     expect(containerRequests({})).toEqual({ cpu: 0, memory: 0 });
-    expect(podRequests({ containers: [
-      { resources: { requests: { cpu: '1', memory: '1Gi' } } },
-      { resources: { limits: { cpu: '250m', memory: '512Mi' } } },
-    ] })).toEqual({ cpu: 1.25, memory: 1.5 * 2 ** 30 });
+    expect(
+      podRequests({
+        containers: [{ resources: { requests: { cpu: '1', memory: '1Gi' } } }, { resources: { limits: { cpu: '250m', memory: '512Mi' } } }],
+      }),
+    ).toEqual({ cpu: 1.25, memory: 1.5 * 2 ** 30 });
     expect(podRequests(undefined)).toEqual({ cpu: 0, memory: 0 });
   });
 });

@@ -44,25 +44,49 @@ function allowed(objs: any[], ns: string, from: Record<string, string>, to: Reco
   const portOk = (ports: any[] | undefined) => !ports || ports.some((p) => (p.protocol ?? 'TCP') === 'TCP' && p.port === port);
   const peerOk = (peers: any[] | undefined, labels: Record<string, string>) =>
     !peers || peers.some((p) => p.namespaceSelector === undefined && p.ipBlock === undefined && selects(p.podSelector, labels));
-  const egress = policies.some((p) => p.spec.policyTypes.includes('Egress') && selects(p.spec.podSelector, from)
-    && (p.spec.egress ?? []).some((r: any) => peerOk(r.to, to) && portOk(r.ports)));
-  const ingress = policies.some((p) => p.spec.policyTypes.includes('Ingress') && selects(p.spec.podSelector, to)
-    && (p.spec.ingress ?? []).some((r: any) => peerOk(r.from, from) && portOk(r.ports)));
+  const egress = policies.some(
+    (p) =>
+      p.spec.policyTypes.includes('Egress') &&
+      selects(p.spec.podSelector, from) &&
+      (p.spec.egress ?? []).some((r: any) => peerOk(r.to, to) && portOk(r.ports)),
+  );
+  const ingress = policies.some(
+    (p) =>
+      p.spec.policyTypes.includes('Ingress') &&
+      selects(p.spec.podSelector, to) &&
+      (p.spec.ingress ?? []).some((r: any) => peerOk(r.from, from) && portOk(r.ports)),
+  );
   return egress && ingress;
 }
 
 /** Whether a policy of `ns` lets pods of namespace `fromNs` open TCP `port` on `to` pods. */
 function allowedFromNamespace(objs: any[], ns: string, fromNs: string, to: Record<string, string>, port: number): boolean {
-  return objs.some((o) => o.kind === 'NetworkPolicy' && o.metadata.namespace === ns && o.spec.policyTypes.includes('Ingress')
-    && selects(o.spec.podSelector, to)
-    && (o.spec.ingress ?? []).some((r: any) => (r.from ?? []).some((p: any) => p.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === fromNs && p.podSelector === undefined)
-      && (r.ports ?? []).some((p: any) => p.port === port)));
+  return objs.some(
+    (o) =>
+      o.kind === 'NetworkPolicy' &&
+      o.metadata.namespace === ns &&
+      o.spec.policyTypes.includes('Ingress') &&
+      selects(o.spec.podSelector, to) &&
+      (o.spec.ingress ?? []).some(
+        (r: any) =>
+          (r.from ?? []).some(
+            (p: any) => p.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === fromNs && p.podSelector === undefined,
+          ) && (r.ports ?? []).some((p: any) => p.port === port),
+      ),
+  );
 }
 
 /** `/v2/models/<m>` path → `namespace/service` of every HTTPRoute backend (a path routed twice appears twice). */
 function routedPaths(objs: any[]): [string, string][] {
-  return objs.filter((o) => o.kind === 'HTTPRoute').flatMap((r) => r.spec.rules.flatMap((rule: any) =>
-    rule.matches.flatMap((m: any) => rule.backendRefs.map((b: any) => [m.path.value, `${r.metadata.namespace}/${b.name}`] as [string, string]))));
+  return objs
+    .filter((o) => o.kind === 'HTTPRoute')
+    .flatMap((r) =>
+      r.spec.rules.flatMap((rule: any) =>
+        rule.matches.flatMap((m: any) =>
+          rule.backendRefs.map((b: any) => [m.path.value, `${r.metadata.namespace}/${b.name}`] as [string, string]),
+        ),
+      ),
+    );
 }
 
 const podLabels = (objs: any[], ns: string, name: string): Record<string, string> =>
@@ -109,12 +133,16 @@ describe('examples/long-tail.fleet.yaml rendered with its cold tier: plan, cache
       expect(pool.loadModelsAtStart).toBe(false);
       expect(d.metadata.labels['gpufleet.io/cache-pool']).toBe('true');
       expect(d.spec.template.metadata.labels['gpufleet.io/cache-pool']).toBe('true');
-      expect(objs.some((o) => ['ScaledObject', 'HorizontalPodAutoscaler'].includes(o.kind) && o.spec.scaleTargetRef.name === pool.name)).toBe(false);
+      expect(
+        objs.some((o) => ['ScaledObject', 'HorizontalPodAutoscaler'].includes(o.kind) && o.spec.scaleTargetRef.name === pool.name),
+      ).toBe(false);
     }
     // seated pools still load their models and autoscale
     for (const { pool } of [...platform.pools.values()].filter((p) => !p.cache)) {
       const d = objs.find((o) => o.kind === 'Deployment' && o.metadata.name === pool.name);
-      expect(d.spec.template.spec.containers[0].args.filter((a: string) => a.startsWith('--load-model='))).toEqual(pool.models.map((m) => `--load-model=${m}`));
+      expect(d.spec.template.spec.containers[0].args.filter((a: string) => a.startsWith('--load-model='))).toEqual(
+        pool.models.map((m) => `--load-model=${m}`),
+      );
       expect(pool.loadModelsAtStart).toBe(true);
       expect(d.spec.template.metadata.labels['gpufleet.io/cache-pool']).toBeUndefined();
       expect(pool.models.some((m) => coldNames.includes(m))).toBe(false);
@@ -137,13 +165,15 @@ describe('examples/long-tail.fleet.yaml rendered with its cold tier: router, rou
     const cm = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === `${router.name}-config`);
     const config = parseYaml(cm.data['router.yaml']);
     expect(config.models).toEqual(coldNames.map((name) => ({ name, memoryGiB: fleet.models.find((m) => m.name === name)!.memoryGiB })));
-    expect(config.backends).toEqual(cachePools.map(({ pool }) => ({
-      name: pool.name,
-      url: `http://${pool.name}-pods.${ns}.svc.cluster.local:8000`,
-      memoryGiB: Math.round((getMigProfile(pool.gpuType, pool.profile).memoryGiB - fleet.processOverheadGiB) * 1000) / 1000,
-      discover: 'dns',
-      grpcPort: 8001,
-    })));
+    expect(config.backends).toEqual(
+      cachePools.map(({ pool }) => ({
+        name: pool.name,
+        url: `http://${pool.name}-pods.${ns}.svc.cluster.local:8000`,
+        memoryGiB: Math.round((getMigProfile(pool.gpuType, pool.profile).memoryGiB - fleet.processOverheadGiB) * 1000) / 1000,
+        discover: 'dns',
+        grpcPort: 8001,
+      })),
+    );
     expect(config.admin).toBe('127.0.0.1:9001');
     for (const { pool } of cachePools) {
       const svc = objs.find((o) => o.kind === 'Service' && o.metadata.name === `${pool.name}-pods`);
@@ -179,7 +209,7 @@ describe('examples/long-tail.fleet.yaml rendered with its cold tier: router, rou
     expect(allowedFromNamespace(objs, ns, 'monitoring', routerPod, 8000)).toBe(true);
   });
 
-  test('network policies (Kubernetes semantics): only the router reaches the cache pods\' Triton ports, repository API included', () => {
+  test("network policies (Kubernetes semantics): only the router reaches the cache pods' Triton ports, repository API included", () => {
     const routerPod = { namespace: ns, labels: podLabels(objs, ns, router.name) };
     const gateway = { namespace: 'gateway-system', labels: { app: 'envoy' } };
     const prometheus = { namespace: 'monitoring', labels: { 'app.kubernetes.io/name': 'prometheus' } };
@@ -192,13 +222,29 @@ describe('examples/long-tail.fleet.yaml rendered with its cold tier: router, rou
       expect([8000, 8001].map((port) => networkAllows(objs, gateway, cache, port))).toEqual([false, false]);
       const neighbour = { namespace: ns, labels: { 'app.kubernetes.io/name': 'debug' } };
       expect(networkAllows(objs, neighbour, cache, 8000)).toBe(false);
-      if (seated) expect(networkAllows(objs, { namespace: seated.pool.namespace!, labels: podLabels(objs, seated.pool.namespace!, seated.pool.name) }, cache, 8000)).toBe(false);
+      if (seated)
+        expect(
+          networkAllows(
+            objs,
+            { namespace: seated.pool.namespace!, labels: podLabels(objs, seated.pool.namespace!, seated.pool.name) },
+            cache,
+            8000,
+          ),
+        ).toBe(false);
       // Prometheus still scrapes Triton's metrics port
       expect(networkAllows(objs, prometheus, cache, 8002)).toBe(true);
     }
     // the gateway still reaches the router and the seated pools
     expect(networkAllows(objs, gateway, routerPod, 8000)).toBe(true);
-    if (seated) expect(networkAllows(objs, gateway, { namespace: seated.pool.namespace!, labels: podLabels(objs, seated.pool.namespace!, seated.pool.name) }, 8000)).toBe(true);
+    if (seated)
+      expect(
+        networkAllows(
+          objs,
+          gateway,
+          { namespace: seated.pool.namespace!, labels: podLabels(objs, seated.pool.namespace!, seated.pool.name) },
+          8000,
+        ),
+      ).toBe(true);
   });
 });
 
@@ -231,8 +277,17 @@ describe('examples/long-tail.fleet.yaml rendered with its cold tier: quotas, che
   test('the same fleet with models in reverse order renders byte-identical YAML', () => {
     const render = (f: Fleet, p: Plan) => {
       const c = Testing.chart();
-      ServingPlatform.fromPlan(c, 'Platform', { cluster, repository, fleet: f, plan: p, scaling: { kind: 'keda', maxReplicas: 1 }, extraReplicas: 1 });
-      return Testing.synth(c).map((o) => stringify(o)).join('---\n');
+      ServingPlatform.fromPlan(c, 'Platform', {
+        cluster,
+        repository,
+        fleet: f,
+        plan: p,
+        scaling: { kind: 'keda', maxReplicas: 1 },
+        extraReplicas: 1,
+      });
+      return Testing.synth(c)
+        .map((o) => stringify(o))
+        .join('---\n');
     };
     // the fleet as declared with its plan above (`plan(fleet)`, examples/planned-platform.ts), and reversed, planned again
     const yaml = render(fleet, plan);
@@ -264,7 +319,17 @@ describe('planDeclaration with a cold tier (hand-made plan)', () => {
     gpus: [{ type: 'H100-80GB', mig: true }],
     models: [
       { name: 'hot', team: 'x', rps: 100, latencySloMs: 100, memoryGiB: 1, profiles: [] },
-      { name: 'rare-a', team: 'y', rps: 0.2, latencySloMs: 500, memoryGiB: 2, profiles: [{ gpu: 'H100-80GB', slice: 1, batch: 4, instances: 2, throughput: 80, latencyMs: 40 }, { gpu: 'H100-80GB', slice: 1, batch: 2, instances: 1, throughput: 50, latencyMs: 30 }] },
+      {
+        name: 'rare-a',
+        team: 'y',
+        rps: 0.2,
+        latencySloMs: 500,
+        memoryGiB: 2,
+        profiles: [
+          { gpu: 'H100-80GB', slice: 1, batch: 4, instances: 2, throughput: 80, latencyMs: 40 },
+          { gpu: 'H100-80GB', slice: 1, batch: 2, instances: 1, throughput: 50, latencyMs: 30 },
+        ],
+      },
       { name: 'rare-b', team: 'y', rps: 0.1, latencySloMs: 500, memoryGiB: 3, profiles: [], throughputPerGpu: { 'H100-80GB': 100 } },
     ],
   };
@@ -274,11 +339,31 @@ describe('planDeclaration with a cold tier (hand-made plan)', () => {
     fleet: 'tail',
     gpus: [{ id: 'gpu-0', type: 'H100-80GB', node: 'node-0', mig: true, slices: [cache(0), cache(1), hot] }],
     nodes: [{ name: 'node-0', instanceType: 'p5.48xlarge', gpuType: 'H100-80GB', migConfig: 'h100-tail', gpus: ['gpu-0'] }],
-    migConfigs: [{ name: 'h100-tail', gpuType: 'H100-80GB', instanceType: 'p5.48xlarge', devices: [[{ profile: '1g.10gb', start: 0 }, { profile: '1g.10gb', start: 1 }, { profile: '3g.40gb', start: 4 }]], nodes: 1 }],
+    migConfigs: [
+      {
+        name: 'h100-tail',
+        gpuType: 'H100-80GB',
+        instanceType: 'p5.48xlarge',
+        devices: [
+          [
+            { profile: '1g.10gb', start: 0 },
+            { profile: '1g.10gb', start: 1 },
+            { profile: '3g.40gb', start: 4 },
+          ],
+        ],
+        nodes: 1,
+      },
+    ],
     cold: {
       belowRps: 1,
-      models: [{ name: 'rare-b', rps: 0.1 }, { name: 'rare-a', rps: 0.2 }],
-      slices: [{ gpu: 'gpu-0', profile: '1g.10gb', start: 0 }, { gpu: 'gpu-0', profile: '1g.10gb', start: 1 }],
+      models: [
+        { name: 'rare-b', rps: 0.1 },
+        { name: 'rare-a', rps: 0.2 },
+      ],
+      slices: [
+        { gpu: 'gpu-0', profile: '1g.10gb', start: 0 },
+        { gpu: 'gpu-0', profile: '1g.10gb', start: 1 },
+      ],
       hitRateTarget: 0.95,
       cacheGiB: 5,
       gpusWithSeats: 1,
@@ -287,11 +372,28 @@ describe('planDeclaration with a cold tier (hand-made plan)', () => {
     summary: { gpuCount: 1, costPerHour: 1, lowerBound: 0.2, baselines: { dedicated: 3, noMig: 1 } },
   };
 
-  test('cold models of one team: the cache pool and the router live in that team\'s namespace', () => {
+  test("cold models of one team: the cache pool and the router live in that team's namespace", () => {
     const d = planDeclaration(fleet, plan);
-    expect(d.cold).toEqual({ owner: 'y', pools: ['y-cache-1g'], models: [{ name: 'rare-a', memoryGiB: 2 }, { name: 'rare-b', memoryGiB: 3 }], processOverheadGiB: 0.6 });
+    expect(d.cold).toEqual({
+      owner: 'y',
+      pools: ['y-cache-1g'],
+      models: [
+        { name: 'rare-a', memoryGiB: 2 },
+        { name: 'rare-b', memoryGiB: 3 },
+      ],
+      processOverheadGiB: 0.6,
+    });
     const y = d.teams.find((t) => t.name === 'y')!;
-    expect(y.pools).toEqual([{ name: 'y-cache-1g', slice: '1g.10gb', models: ['rare-a', 'rare-b'], replicas: 2, nodePool: 'h100-tail', scaling: { kind: 'fixed' } }]);
+    expect(y.pools).toEqual([
+      {
+        name: 'y-cache-1g',
+        slice: '1g.10gb',
+        models: ['rare-a', 'rare-b'],
+        replicas: 2,
+        nodePool: 'h100-tail',
+        scaling: { kind: 'fixed' },
+      },
+    ]);
     // one instance, batch of the best one-instance admissible entry; no entry on the slice: batch-1 estimate
     expect(y.models.map((m) => [m.name, m.maxBatchSize, m.preferredBatchSizes, m.instances])).toEqual([
       ['rare-a', 2, [2], 1],
@@ -299,28 +401,57 @@ describe('planDeclaration with a cold tier (hand-made plan)', () => {
     ]);
 
     const c = Testing.chart();
-    const p = ServingPlatform.fromPlan(c, 'P', { cluster, repository, fleet, plan, router: { name: 'tail-router', loadTimeoutSeconds: 300 } });
+    const p = ServingPlatform.fromPlan(c, 'P', {
+      cluster,
+      repository,
+      fleet,
+      plan,
+      router: { name: 'tail-router', loadTimeoutSeconds: 300 },
+    });
     expect(p.coldPool!.router.namespace).toBe('y');
     expect(p.coldPool!.router.config.loadTimeoutSeconds).toBe(300);
     expect(p.check()).toEqual([]);
     const objs = Testing.synth(c);
-    expect(routedPaths(objs)).toEqual(expect.arrayContaining([['/v2/models/rare-a', 'y/tail-router'], ['/v2/models/rare-b', 'y/tail-router']]));
+    expect(routedPaths(objs)).toEqual(
+      expect.arrayContaining([
+        ['/v2/models/rare-a', 'y/tail-router'],
+        ['/v2/models/rare-b', 'y/tail-router'],
+      ]),
+    );
     expect(validateObjects(objs)).toEqual([]);
   });
 
   test('fails when the plan has cold models but no cache slice', () => {
     const broken: Plan = { ...plan, gpus: [{ ...plan.gpus[0], slices: [hot] }] };
-    expect(() => planDeclaration(fleet, broken)).toThrow('plan.cold: 2 cold model(s) (rare-a, rare-b) but no cache slice (cache: true) in plan.gpus');
+    expect(() => planDeclaration(fleet, broken)).toThrow(
+      'plan.cold: 2 cold model(s) (rare-a, rare-b) but no cache slice (cache: true) in plan.gpus',
+    );
   });
 
   test('fails when a cold model is also placed on a slice', () => {
-    const twice: Plan = { ...plan, gpus: [{ ...plan.gpus[0], slices: [cache(0), cache(1), { ...hot, models: [...hot.models, { name: 'rare-a', batch: 2, instances: 1, share: 0.1, rps: 0.2 }] }] }] };
-    expect(() => planDeclaration(fleet, twice)).toThrow('plan.cold.models: model "rare-a" is cold (served through the router) but also placed on a slice; a model is either cold or seated');
+    const twice: Plan = {
+      ...plan,
+      gpus: [
+        {
+          ...plan.gpus[0],
+          slices: [
+            cache(0),
+            cache(1),
+            { ...hot, models: [...hot.models, { name: 'rare-a', batch: 2, instances: 1, share: 0.1, rps: 0.2 }] },
+          ],
+        },
+      ],
+    };
+    expect(() => planDeclaration(fleet, twice)).toThrow(
+      'plan.cold.models: model "rare-a" is cold (served through the router) but also placed on a slice; a model is either cold or seated',
+    );
   });
 
   test('fails on a cache slice in a plan without a cold tier, or a cold model the fleet does not have', () => {
     const { cold: _cold, ...noCold } = plan;
-    expect(() => planDeclaration(fleet, noCold as Plan)).toThrow('plan.gpus[gpu-0]: slice 1g.10gb@0 is a cache slice, but the plan has no cold tier (plan.cold)');
+    expect(() => planDeclaration(fleet, noCold as Plan)).toThrow(
+      'plan.gpus[gpu-0]: slice 1g.10gb@0 is a cache slice, but the plan has no cold tier (plan.cold)',
+    );
     const unknown: Plan = { ...plan, cold: { ...plan.cold!, models: [...plan.cold!.models, { name: 'ghost', rps: 0.1 }] } };
     expect(() => planDeclaration(fleet, unknown)).toThrow('plan.cold.models: model "ghost" is not in fleet "tail"');
   });

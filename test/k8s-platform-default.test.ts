@@ -24,8 +24,11 @@ describe('default example platform: teams, pools, models', () => {
     expect([...platform.teams.keys()]).toEqual(teams);
     expect(platform.repository.modelNames.length).toBeGreaterThanOrEqual(10);
     expect(platform.repository.url).toBe('s3://gpufleet-models/prod');
-    const resources = new Set(deployments.map((d) => Object.keys(d.spec.template.spec.containers[0].resources.limits).find((k) => k.startsWith('nvidia.com/'))));
-    for (const r of ['nvidia.com/mig-1g.10gb', 'nvidia.com/mig-2g.20gb', 'nvidia.com/mig-3g.40gb', 'nvidia.com/gpu']) expect(resources).toContain(r);
+    const resources = new Set(
+      deployments.map((d) => Object.keys(d.spec.template.spec.containers[0].resources.limits).find((k) => k.startsWith('nvidia.com/'))),
+    );
+    for (const r of ['nvidia.com/mig-1g.10gb', 'nvidia.com/mig-2g.20gb', 'nvidia.com/mig-3g.40gb', 'nvidia.com/gpu'])
+      expect(resources).toContain(r);
     const llm = deployments.find((d) => d.spec.template.spec.containers[0].args.includes('--load-model=llama-2-7b-chat'));
     expect(llm.spec.template.spec.containers[0].resources.limits['nvidia.com/gpu']).toBe(1);
     expect(platform.check()).toEqual([]);
@@ -43,7 +46,9 @@ describe('default example platform: teams, pools, models', () => {
       expect(providers.length).toBeGreaterThan(0);
     }
     // the MIG pools select the layout their node pool carries
-    const migParted = parseYaml(of('ConfigMap', 'gpu-operator').find((c) => c.metadata.name === 'gpufleet-mig-parted-config').data['config.yaml']);
+    const migParted = parseYaml(
+      of('ConfigMap', 'gpu-operator').find((c) => c.metadata.name === 'gpufleet-mig-parted-config').data['config.yaml'],
+    );
     expect(Object.keys(migParted['mig-configs'])).toEqual(['all-disabled', 'h100-balanced']);
     expect(migParted['mig-configs']['h100-balanced'][0]['mig-devices']).toEqual({ '1g.10gb': 2, '2g.20gb': 1, '3g.40gb': 1 });
   });
@@ -51,7 +56,9 @@ describe('default example platform: teams, pools, models', () => {
   test('args name exactly the models placed in each pool', () => {
     for (const [name, { pool, cache }] of platform.pools) {
       const d = deployments.find((x) => x.metadata.name === name);
-      const loaded = d.spec.template.spec.containers[0].args.filter((a: string) => a.startsWith('--load-model=')).map((a: string) => a.slice('--load-model='.length));
+      const loaded = d.spec.template.spec.containers[0].args
+        .filter((a: string) => a.startsWith('--load-model='))
+        .map((a: string) => a.slice('--load-model='.length));
       // a cache pool loads nothing at start: its router loads its models on demand
       expect(loaded).toEqual(cache ? [] : [...pool.models]);
       expect(d.spec.template.spec.containers[0].args).toContain('--model-control-mode=explicit');
@@ -78,7 +85,9 @@ describe('default example platform: teams, pools, models', () => {
 describe('default example platform: scaling, quotas, pod security', () => {
   test('each pool has Service + ServiceMonitor + PDB + an HPA or ScaledObject with the request-weighted query', () => {
     const adapter = parseYaml(of('ConfigMap', 'monitoring')[0].data['config.yaml']);
-    expect(adapter.rules[0].metricsQuery).toMatch(/sum\(rate\(nv_inference_queue_duration_us\{.*\}\[1m\]\)\) by \(.*\) \/ sum\(rate\(nv_inference_request_success\{.*\}\[1m\]\)\)/);
+    expect(adapter.rules[0].metricsQuery).toMatch(
+      /sum\(rate\(nv_inference_queue_duration_us\{.*\}\[1m\]\)\) by \(.*\) \/ sum\(rate\(nv_inference_request_success\{.*\}\[1m\]\)\)/,
+    );
     for (const d of deployments) {
       const { name, namespace } = d.metadata;
       const find = (kind: string) => objs.find((o) => o.kind === kind && o.metadata.name === name && o.metadata.namespace === namespace);
@@ -86,15 +95,19 @@ describe('default example platform: scaling, quotas, pod security', () => {
       expect(find('ServiceMonitor')).toBeDefined();
       expect(find('PodDisruptionBudget')).toBeDefined();
       const so = objs.find((o) => o.kind === 'ScaledObject' && o.spec.scaleTargetRef.name === name && o.metadata.namespace === namespace);
-      const hpa = objs.find((o) => o.kind === 'HorizontalPodAutoscaler' && o.spec.scaleTargetRef.name === name && o.metadata.namespace === namespace);
+      const hpa = objs.find(
+        (o) => o.kind === 'HorizontalPodAutoscaler' && o.spec.scaleTargetRef.name === name && o.metadata.namespace === namespace,
+      );
       expect(Boolean(so) !== Boolean(hpa)).toBe(true);
       const vllm = name === 'assistant-llm';
       if (so) {
         const signal = so.spec.triggers.find((t: any) => t.name === (vllm ? 'first-token' : 'queue-time'));
         const sel = `namespace="${namespace}",pod=~"${name}-[a-z0-9]+-[a-z0-9]+"`;
-        expect(signal.metadata.query).toBe(vllm
-          ? `(sum(rate(vllm:time_to_first_token_seconds_sum{${sel}}[1m])) * 1000000 / sum(rate(vllm:time_to_first_token_seconds_count{${sel}}[1m])) >= 0) or vector(0)`
-          : `(sum(rate(nv_inference_queue_duration_us{${sel}}[1m])) / sum(rate(nv_inference_request_success{${sel}}[1m])) >= 0) or vector(0)`);
+        expect(signal.metadata.query).toBe(
+          vllm
+            ? `(sum(rate(vllm:time_to_first_token_seconds_sum{${sel}}[1m])) * 1000000 / sum(rate(vllm:time_to_first_token_seconds_count{${sel}}[1m])) >= 0) or vector(0)`
+            : `(sum(rate(nv_inference_queue_duration_us{${sel}}[1m])) / sum(rate(nv_inference_request_success{${sel}}[1m])) >= 0) or vector(0)`,
+        );
         // a decoupled (vLLM) pool does not scale on Triton's queue time, which its backlog never moves
         expect(so.spec.triggers.some((t: any) => t.name === 'queue-time')).toBe(!vllm);
       } else {
@@ -106,8 +119,12 @@ describe('default example platform: scaling, quotas, pod security', () => {
     const cold = objs.find((o) => o.kind === 'ScaledObject' && o.metadata.name === 'search-cold');
     expect(cold.spec.minReplicaCount).toBe(0);
     const wake = cold.spec.triggers.find((t: any) => t.name === 'wake');
-    expect(wake.metadata.query).toBe('(sum(rate(gpufleet_router_requests_total{model=~"t5-small|xlm-roberta"}[2m])) or vector(0)) + (sum(gpufleet_router_queued_requests{model=~"t5-small|xlm-roberta"}) or vector(0))');
-    expect(objs.find((o) => o.kind === 'ServiceMonitor' && o.metadata.name === 'model-router' && o.metadata.namespace === 'search')).toBeDefined();
+    expect(wake.metadata.query).toBe(
+      '(sum(rate(gpufleet_router_requests_total{model=~"t5-small|xlm-roberta"}[2m])) or vector(0)) + (sum(gpufleet_router_queued_requests{model=~"t5-small|xlm-roberta"}) or vector(0))',
+    );
+    expect(
+      objs.find((o) => o.kind === 'ServiceMonitor' && o.metadata.name === 'model-router' && o.metadata.namespace === 'search'),
+    ).toBeDefined();
     expect(JSON.stringify(objs)).not.toContain('istio');
   });
 
@@ -115,7 +132,12 @@ describe('default example platform: scaling, quotas, pod security', () => {
     for (const t of teams) {
       expect(of('Namespace').find((n) => n.metadata.name === t).metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
       const hard = of('ResourceQuota', t)[0].spec.hard;
-      for (const key of ['requests.nvidia.com/gpu', 'requests.nvidia.com/mig-1g.10gb', 'requests.nvidia.com/mig-2g.20gb', 'requests.nvidia.com/mig-3g.40gb']) {
+      for (const key of [
+        'requests.nvidia.com/gpu',
+        'requests.nvidia.com/mig-1g.10gb',
+        'requests.nvidia.com/mig-2g.20gb',
+        'requests.nvidia.com/mig-3g.40gb',
+      ]) {
         expect(hard[key]).toEqual(expect.any(Number));
       }
       expect(of('NetworkPolicy', t).map((n) => n.metadata.name)).toContain('default-deny');
@@ -137,7 +159,12 @@ describe('default example platform: scaling, quotas, pod security', () => {
       expect(pod.securityContext.runAsNonRoot).toBe(true);
       expect(pod.securityContext.seccompProfile.type).toBe('RuntimeDefault');
       expect(pod.hostNetwork ?? false).toBe(false);
-      for (const v of pod.volumes ?? []) expect(Object.keys(v).filter((k) => k !== 'name').every((k) => allowedVolumes.includes(k))).toBe(true);
+      for (const v of pod.volumes ?? [])
+        expect(
+          Object.keys(v)
+            .filter((k) => k !== 'name')
+            .every((k) => allowedVolumes.includes(k)),
+        ).toBe(true);
       for (const c of pod.containers) {
         expect(c.securityContext.allowPrivilegeEscalation).toBe(false);
         expect(c.securityContext.capabilities.drop).toEqual(['ALL']);
@@ -154,12 +181,14 @@ describe('default example platform: routes, validation, determinism', () => {
       expect(r.spec.parentRefs[0]).toMatchObject({ kind: 'Gateway', name: 'inference', namespace: 'gateway-system' });
       expect(r.spec.hostnames).toEqual(['inference.example.com']);
       for (const rule of r.spec.rules) {
-        for (const m of rule.matches) routed.set(m.path.value.replace('/v2/models/', ''), rule.backendRefs.map((b: any) => b.name).join(','));
+        for (const m of rule.matches)
+          routed.set(m.path.value.replace('/v2/models/', ''), rule.backendRefs.map((b: any) => b.name).join(','));
       }
     }
     expect([...routed.keys()].sort()).toEqual(platform.repository.modelNames);
     // a cache pool's models go to its namespace's model router, the others to their pool
-    for (const [name, { pool, cache }] of platform.pools) for (const m of pool.models) expect(routed.get(m)).toBe(cache ? 'model-router' : name);
+    for (const [name, { pool, cache }] of platform.pools)
+      for (const m of pool.models) expect(routed.get(m)).toBe(cache ? 'model-router' : name);
   });
 
   test('every object validates against the Kubernetes 1.28 schemas and the CRDs', () => {

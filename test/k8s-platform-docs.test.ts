@@ -22,7 +22,9 @@ describe('team stack example', () => {
     const objs: any[] = app.charts[0].toJson();
     expect([...platform.teams.keys()]).toEqual(['search', 'vision']);
     expect(objs.filter((o) => o.kind === 'Deployment').map((o) => o.metadata.name)).toEqual(['search-3g', 'vision-1g']);
-    expect(objs.find((o) => o.kind === 'ResourceQuota' && o.metadata.namespace === 'vision').spec.hard['requests.nvidia.com/mig-1g.10gb']).toBe(6);
+    expect(
+      objs.find((o) => o.kind === 'ResourceQuota' && o.metadata.namespace === 'vision').spec.hard['requests.nvidia.com/mig-1g.10gb'],
+    ).toBe(6);
     expect(objs.filter((o) => o.kind === 'HTTPRoute')).toHaveLength(2);
     expect(platform.check()).toEqual([]);
     expect(validateObjects(objs)).toEqual([]);

@@ -19,7 +19,13 @@ export function visionTeam(): Team {
       { name: 'yolo', maxBatchSize: 4, instances: 2 },
     ],
     pools: [
-      { name: 'vision-1g', slice: '1g.10gb', models: ['resnet50', 'densenet'], replicas: 2, scaling: { kind: 'keda', minReplicas: 1, maxReplicas: 4 } },
+      {
+        name: 'vision-1g',
+        slice: '1g.10gb',
+        models: ['resnet50', 'densenet'],
+        replicas: 2,
+        scaling: { kind: 'keda', minReplicas: 1, maxReplicas: 4 },
+      },
       { name: 'vision-3g', slice: '3g.40gb', models: ['yolo'], replicas: 1 },
     ],
   };

@@ -42,7 +42,13 @@ const repository = ModelRepository.s3({ bucket: 'models', region: 'us-east-1' })
 
 function render(fleet: Fleet, plan: Plan) {
   const chart = Testing.chart();
-  const platform = ServingPlatform.fromPlan(chart, 'Platform', { cluster, repository, fleet, plan, scaling: { kind: 'keda', maxReplicas: 4 } });
+  const platform = ServingPlatform.fromPlan(chart, 'Platform', {
+    cluster,
+    repository,
+    fleet,
+    plan,
+    scaling: { kind: 'keda', maxReplicas: 4 },
+  });
   return { platform, objs: Testing.synth(chart) };
 }
 
@@ -59,7 +65,11 @@ describe('ServingPlatform.fromPlan (planner output): node pools, pools, model co
   const { fleet, plan, platform, of } = planned();
 
   test('one node pool per node configuration, its layout (per-device entries) in the MIG config', () => {
-    expect(of('NodePool').map((n) => n.metadata.name).sort()).toEqual(plan.migConfigs!.map((c) => c.name).sort());
+    expect(
+      of('NodePool')
+        .map((n) => n.metadata.name)
+        .sort(),
+    ).toEqual(plan.migConfigs!.map((c) => c.name).sort());
     const migParted = of('ConfigMap').find((c) => c.metadata.name === 'gpufleet-mig-parted-config').data['config.yaml'];
     for (const c of plan.migConfigs!) {
       expect(migParted).toContain(`${c.name}:`);
@@ -73,7 +83,10 @@ describe('ServingPlatform.fromPlan (planner output): node pools, pools, model co
     for (const g of plan.gpus) {
       for (const s of g.slices) {
         if (s.models.length === 0) continue;
-        const key = `${s.profile}:${s.models.map((m) => m.name).sort().join(',')}`;
+        const key = `${s.profile}:${s.models
+          .map((m) => m.name)
+          .sort()
+          .join(',')}`;
         expected.set(key, (expected.get(key) ?? 0) + 1);
       }
     }
@@ -123,20 +136,28 @@ describe('ServingPlatform.fromPlan (planner output): namespaces, routes, quotas,
     const p = coldBelowRps === undefined ? plan : planFleet(f);
     const r = coldBelowRps === undefined ? { platform, objs } : render(f, p);
     const kind = (k: string) => r.objs.filter((o) => o.kind === k);
-    const routes = kind('HTTPRoute').flatMap((route) => route.spec.rules.flatMap((rule: any) =>
-      rule.matches.map((m: any) => [m.path.value, `${route.metadata.namespace}/${rule.backendRefs.map((b: any) => b.name).join(',')}`])));
+    const routes = kind('HTTPRoute').flatMap((route) =>
+      route.spec.rules.flatMap((rule: any) =>
+        rule.matches.map((m: any) => [m.path.value, `${route.metadata.namespace}/${rule.backendRefs.map((b: any) => b.name).join(',')}`]),
+      ),
+    );
     const routed = routes.map(([path]) => path);
     expect(routed.sort()).toEqual(f.models.map((m) => `/v2/models/${m.name}`).sort());
     const cold = (p.cold?.models ?? []).map((m) => m.name);
     if (coldBelowRps !== undefined) {
       expect(cold.length).toBeGreaterThan(0);
       const router = r.platform.coldPool!.router;
-      for (const m of cold) expect(routes.filter(([path]) => path === `/v2/models/${m}`)).toEqual([[`/v2/models/${m}`, `${router.namespace}/${router.service.name}`]]);
+      for (const m of cold)
+        expect(routes.filter(([path]) => path === `/v2/models/${m}`)).toEqual([
+          [`/v2/models/${m}`, `${router.namespace}/${router.service.name}`],
+        ]);
     }
     const facts = collectFacts(r.objs);
     for (const q of facts.quotas) {
       const demand = facts.pools.filter((x) => x.namespace === q.namespace).reduce((s, x) => s + x.maxReplicas, 0);
-      const granted = Object.entries(q.hard).filter(([k]) => k.startsWith('requests.nvidia.com/')).reduce((s, [, v]) => s + v, 0);
+      const granted = Object.entries(q.hard)
+        .filter(([k]) => k.startsWith('requests.nvidia.com/'))
+        .reduce((s, [, v]) => s + v, 0);
       expect(granted).toBe(demand);
     }
     expect(r.platform.check()).toEqual([]);
@@ -159,7 +180,10 @@ const handMade = once(() => {
     name: 'mini',
     latencyHeadroom: 0.5,
     processOverheadGiB: 0.6,
-    gpus: [{ type: 'H100-80GB', mig: true }, { type: 'L4', mig: false }],
+    gpus: [
+      { type: 'H100-80GB', mig: true },
+      { type: 'L4', mig: false },
+    ],
     models: [
       { name: 'a', team: 'x', rps: 10, latencySloMs: 100, memoryGiB: 1, profiles: [] },
       { name: 'b', team: 'y', rps: 10, latencySloMs: 100, memoryGiB: 1, profiles: [] },
@@ -167,19 +191,40 @@ const handMade = once(() => {
     ],
   };
   const slice = (profile: string, start: number, ...models: [string, number][]) => ({
-    profile, start, models: models.map(([name, rps]) => ({ name, batch: 4, instances: 1, share: 0.5, rps })),
+    profile,
+    start,
+    models: models.map(([name, rps]) => ({ name, batch: 4, instances: 1, share: 0.5, rps })),
   });
   const plan: Plan = {
     fleet: 'mini',
     gpus: [
-      { id: 'gpu-0', type: 'H100-80GB', node: 'node-0', mig: true, slices: [slice('3g.40gb', 0, ['a', 6], ['b', 10]), slice('3g.40gb', 4, ['a', 4], ['b', 0.1])] },
+      {
+        id: 'gpu-0',
+        type: 'H100-80GB',
+        node: 'node-0',
+        mig: true,
+        slices: [slice('3g.40gb', 0, ['a', 6], ['b', 10]), slice('3g.40gb', 4, ['a', 4], ['b', 0.1])],
+      },
       { id: 'gpu-1', type: 'L4', node: 'node-1', mig: false, slices: [slice('whole', 0, ['c', 10])] },
     ],
     nodes: [
       { name: 'node-0', instanceType: 'p5.48xlarge', gpuType: 'H100-80GB', migConfig: 'h100-3g', gpus: ['gpu-0'] },
       { name: 'node-1', instanceType: 'g6.xlarge', gpuType: 'L4', migConfig: 'all-disabled', gpus: ['gpu-1'] },
     ],
-    migConfigs: [{ name: 'h100-3g', gpuType: 'H100-80GB', instanceType: 'p5.48xlarge', devices: [[{ profile: '3g.40gb', start: 0 }, { profile: '3g.40gb', start: 4 }]], nodes: 1 }],
+    migConfigs: [
+      {
+        name: 'h100-3g',
+        gpuType: 'H100-80GB',
+        instanceType: 'p5.48xlarge',
+        devices: [
+          [
+            { profile: '3g.40gb', start: 0 },
+            { profile: '3g.40gb', start: 4 },
+          ],
+        ],
+        nodes: 1,
+      },
+    ],
     summary: { gpuCount: 2, costPerHour: 1, lowerBound: 1, baselines: { dedicated: 3, noMig: 2 } },
   };
   return { fleet, slice, plan };
@@ -200,7 +245,13 @@ describe('planDeclaration (hand-made plan): pools, rendering, plan checks', () =
     const d = planDeclaration(fleet, plan);
     expect(d.sharedPools).toEqual([
       {
-        name: 'shared-3g', slice: '3g.40gb', models: ['a', 'b'], replicas: 2, nodePool: 'h100-3g', scaling: { kind: 'fixed' }, teams: ['x', 'y'],
+        name: 'shared-3g',
+        slice: '3g.40gb',
+        models: ['a', 'b'],
+        replicas: 2,
+        nodePool: 'h100-3g',
+        scaling: { kind: 'fixed' },
+        teams: ['x', 'y'],
         // each team: 2 slices x share 0.5 x 3/7 of the GPU = 0.4286 GPU-equivalents, at p5.48xlarge's $55.04 / 8 per GPU-hour
         consumption: { x: { gpuEquivalents: 0.4286, costPerHour: 2.9486 }, y: { gpuEquivalents: 0.4286, costPerHour: 2.9486 } },
       },
@@ -240,7 +291,9 @@ describe('planDeclaration (hand-made plan): pools, rendering, plan checks', () =
   });
 
   test('fails when a planned team also declares pools', () => {
-    expect(() => planDeclaration(fleet, plan, [{ name: 'x', models: [], pools: [{ name: 'p', slice: '1g.10gb', models: ['a'] }] }])).toThrow(
+    expect(() =>
+      planDeclaration(fleet, plan, [{ name: 'x', models: [], pools: [{ name: 'p', slice: '1g.10gb', models: ['a'] }] }]),
+    ).toThrow(
       'teams["x"].pools: a planned platform places models by its plan, got 1 hand-written pool(s); remove them or render without a plan',
     );
   });
@@ -261,7 +314,7 @@ describe('planDeclaration (hand-made plan): pools, rendering, plan checks', () =
 describe('planDeclaration (hand-made plan): node instance types', () => {
   const { fleet, plan, slice } = handMade();
 
-  test('node pools take the plan\'s instance types, also a smaller one than the catalog default', () => {
+  test("node pools take the plan's instance types, also a smaller one than the catalog default", () => {
     const small: Plan = {
       ...plan,
       nodes: [{ ...plan.nodes![0], instanceType: 'p5.4xlarge' }, plan.nodes![1]],
@@ -273,8 +326,10 @@ describe('planDeclaration (hand-made plan): node instance types', () => {
     ]);
     const chart = Testing.chart();
     ServingPlatform.fromPlan(chart, 'P', { cluster, repository, fleet, plan: small });
-    const instanceTypes = (name: string) => Testing.synth(chart).find((o) => o.kind === 'NodePool' && o.metadata.name === name)
-      .spec.template.spec.requirements.find((r: any) => r.key === 'node.kubernetes.io/instance-type').values;
+    const instanceTypes = (name: string) =>
+      Testing.synth(chart)
+        .find((o) => o.kind === 'NodePool' && o.metadata.name === name)
+        .spec.template.spec.requirements.find((r: any) => r.key === 'node.kubernetes.io/instance-type').values;
     expect(instanceTypes('h100-3g')).toEqual(['p5.4xlarge']);
     expect(instanceTypes('l4-whole')).toEqual(['g6.xlarge']);
   });
@@ -290,18 +345,25 @@ describe('planDeclaration (hand-made plan): node instance types', () => {
     const chart = Testing.chart();
     ServingPlatform.fromPlan(chart, 'P', { cluster, repository, fleet, plan: two });
     const np = Testing.synth(chart).find((o) => o.kind === 'NodePool' && o.metadata.name === 'l4-whole');
-    expect(np.spec.template.spec.requirements.find((r: any) => r.key === 'node.kubernetes.io/instance-type').values).toEqual(['g6.12xlarge', 'g6.xlarge']);
+    expect(np.spec.template.spec.requirements.find((r: any) => r.key === 'node.kubernetes.io/instance-type').values).toEqual([
+      'g6.12xlarge',
+      'g6.xlarge',
+    ]);
   });
 
   test('fails on a plan without nodes, or a node configuration or node without its instance type', () => {
     expect(() => planDeclaration(fleet, { ...plan, nodes: undefined })).toThrow(
-      'plan.nodes: expected the plan\'s nodes with their instance types (and plan.migConfigs for MIG nodes), got null; plan the fleet with gpufleet plan',
+      "plan.nodes: expected the plan's nodes with their instance types (and plan.migConfigs for MIG nodes), got null; plan the fleet with gpufleet plan",
     );
     expect(() => planDeclaration(fleet, { ...plan, nodes: [] })).toThrow(/^plan\.nodes: expected the plan's nodes .*got \[\]/);
     const noConfigType: Plan = { ...plan, migConfigs: [{ ...plan.migConfigs![0], instanceType: '' }] };
-    expect(() => planDeclaration(fleet, noConfigType)).toThrow('plan.migConfigs[h100-3g].instanceType: expected the EC2 instance type of node configuration "h100-3g", got ""');
+    expect(() => planDeclaration(fleet, noConfigType)).toThrow(
+      'plan.migConfigs[h100-3g].instanceType: expected the EC2 instance type of node configuration "h100-3g", got ""',
+    );
     const noNodeType: Plan = { ...plan, nodes: [plan.nodes![0], { ...plan.nodes![1], instanceType: undefined as unknown as string }] };
-    expect(() => planDeclaration(fleet, noNodeType)).toThrow('plan.nodes[node-1].instanceType: expected the EC2 instance type of the node (node configuration "all-disabled"), got null');
+    expect(() => planDeclaration(fleet, noNodeType)).toThrow(
+      'plan.nodes[node-1].instanceType: expected the EC2 instance type of the node (node configuration "all-disabled"), got null',
+    );
   });
 
   test('fails on a node pool given both instanceType and instanceTypes', () => {
@@ -313,11 +375,15 @@ describe('planDeclaration (hand-made plan): node instance types', () => {
 
   test('fails on a MIG node on another instance type than its node configuration', () => {
     const mismatch: Plan = { ...plan, nodes: [{ ...plan.nodes![0], instanceType: 'p5.4xlarge' }, plan.nodes![1]] };
-    expect(() => planDeclaration(fleet, mismatch)).toThrow('plan.nodes[node-0].instanceType: node configuration "h100-3g" is for p5.48xlarge, got p5.4xlarge');
+    expect(() => planDeclaration(fleet, mismatch)).toThrow(
+      'plan.nodes[node-0].instanceType: node configuration "h100-3g" is for p5.48xlarge, got p5.4xlarge',
+    );
   });
 
   test('fails on team settings for a team the fleet does not have', () => {
-    expect(() => planDeclaration(fleet, plan, [{ name: 'w', models: [] }])).toThrow('teams["w"]: fleet "mini" has no model of team "w" (teams: x, y)');
+    expect(() => planDeclaration(fleet, plan, [{ name: 'w', models: [] }])).toThrow(
+      'teams["w"]: fleet "mini" has no model of team "w" (teams: x, y)',
+    );
   });
 });
 

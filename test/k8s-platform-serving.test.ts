@@ -10,7 +10,8 @@ import { baseBuilder, h100Mixed, llmTeam, synthBuilt, visionTeam } from './k8s-p
 import { validateObjects } from './support/validate';
 import { once } from './support/once';
 
-const of = (objs: any[], kind: string, ns?: string) => objs.filter((o) => o.kind === kind && (ns === undefined || o.metadata.namespace === ns));
+const of = (objs: any[], kind: string, ns?: string) =>
+  objs.filter((o) => o.kind === kind && (ns === undefined || o.metadata.namespace === ns));
 
 /** The hand-written platform of the fixtures, built once for the `ServingPlatform (hand-written pools)…` blocks below. */
 const handWritten = once(() => {
@@ -28,7 +29,11 @@ describe('ServingPlatform (hand-written pools): objects, GPU resources, quotas, 
     expect(of(objs, 'HelmRelease').map((o) => o.metadata.name)).toEqual(['gpu-operator']);
     expect(of(objs, 'NodePool').map((o) => o.metadata.name)).toEqual(['h100-mixed', 'h100-whole']);
     expect(of(objs, 'Namespace').map((o) => o.metadata.name)).toEqual(['gpu-operator', 'llm', 'vision']);
-    expect(of(objs, 'Deployment').map((o) => `${o.metadata.namespace}/${o.metadata.name}`)).toEqual(['llm/llm-gpu', 'vision/vision-1g', 'vision/vision-3g']);
+    expect(of(objs, 'Deployment').map((o) => `${o.metadata.namespace}/${o.metadata.name}`)).toEqual([
+      'llm/llm-gpu',
+      'vision/vision-1g',
+      'vision/vision-3g',
+    ]);
     const migParted = of(objs, 'ConfigMap').find((o) => o.metadata.name === 'gpufleet-mig-parted-config');
     expect(migParted.data['config.yaml']).toContain('h100-mixed:');
   });
@@ -44,7 +49,8 @@ describe('ServingPlatform (hand-written pools): objects, GPU resources, quotas, 
     expect(provided.get('h100-mixed')).toEqual(expect.arrayContaining(['nvidia.com/mig-1g.10gb', 'nvidia.com/mig-3g.40gb']));
     expect(provided.get('h100-whole')).toEqual(['nvidia.com/gpu']);
     const llm = of(objs, 'Deployment').find((d) => d.metadata.name === 'llm-gpu');
-    const terms = llm.spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions;
+    const terms =
+      llm.spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions;
     expect(terms).toContainEqual({ key: 'nvidia.com/mig.config', operator: 'In', values: ['all-disabled'] });
     expect(platform.check()).toEqual([]);
   });
@@ -98,7 +104,8 @@ describe('ServingPlatform (hand-written pools): repository, order, validation', 
   });
 
   test('service accounts in team namespaces come after their Namespace', () => {
-    const index = (kind: string, ns: string) => objs.findIndex((o) => o.kind === kind && (kind === 'Namespace' ? o.metadata.name === ns : o.metadata.namespace === ns));
+    const index = (kind: string, ns: string) =>
+      objs.findIndex((o) => o.kind === kind && (kind === 'Namespace' ? o.metadata.name === ns : o.metadata.namespace === ns));
     for (const ns of ['llm', 'vision']) expect(index('ServiceAccount', ns)).toBeGreaterThan(index('Namespace', ns));
   });
 
@@ -115,7 +122,10 @@ describe('ServingPlatform (hand-written pools): repository, order, validation', 
 });
 
 describe('ServingPlatform errors: placement, models, names of pools', () => {
-  const build = (...teams: Team[]) => baseBuilder().teams(...teams).build(Testing.chart(), 'Platform');
+  const build = (...teams: Team[]) =>
+    baseBuilder()
+      .teams(...teams)
+      .build(Testing.chart(), 'Platform');
 
   test('fails when no node pool layout provides a pool slice', () => {
     const team = { ...visionTeam(), pools: [{ name: 'vision-4g', slice: '4g.40gb', models: ['resnet50'] }] };
@@ -126,24 +136,34 @@ describe('ServingPlatform errors: placement, models, names of pools', () => {
 
   test('fails when the named node pool does not provide the slice', () => {
     const team = { ...visionTeam(), pools: [{ name: 'vision-1g', slice: '1g.10gb', models: ['resnet50'], nodePool: 'h100-whole' }] };
-    expect(() => build(team)).toThrow('pool "vision-1g" requests nvidia.com/mig-1g.10gb, but node pool "h100-whole"\'s layout does not provide it (h100-whole: whole GPUs)');
+    expect(() => build(team)).toThrow(
+      'pool "vision-1g" requests nvidia.com/mig-1g.10gb, but node pool "h100-whole"\'s layout does not provide it (h100-whole: whole GPUs)',
+    );
   });
 
   test('fails when a pool names an undeclared node pool', () => {
     const team = { ...visionTeam(), pools: [{ name: 'vision-1g', slice: '1g.10gb', models: ['resnet50'], nodePool: 'a100' }] };
-    expect(() => build(team)).toThrow('teams["vision"].pools[0].nodePool: pool "vision-1g" names node pool "a100", which is not declared (node pools: h100-mixed, h100-whole)');
+    expect(() => build(team)).toThrow(
+      'teams["vision"].pools[0].nodePool: pool "vision-1g" names node pool "a100", which is not declared (node pools: h100-mixed, h100-whole)',
+    );
   });
 
   test('fails when a pool loads a model its team does not declare', () => {
     const team = { ...visionTeam(), pools: [{ name: 'vision-1g', slice: '1g.10gb', models: ['resnet50', 'llama-7b'] }] };
-    expect(() => build(team, llmTeam())).toThrow('teams["vision"].pools[0].models: pool "vision-1g" loads model "llama-7b", which belongs to team "llm"');
+    expect(() => build(team, llmTeam())).toThrow(
+      'teams["vision"].pools[0].models: pool "vision-1g" loads model "llama-7b", which belongs to team "llm"',
+    );
     const unknown = { ...visionTeam(), pools: [{ name: 'vision-1g', slice: '1g.10gb', models: ['bert'] }] };
-    expect(() => build(unknown)).toThrow('teams["vision"].pools[0].models: pool "vision-1g" loads model "bert", but no team declares it (team "vision" has densenet, resnet50, yolo)');
+    expect(() => build(unknown)).toThrow(
+      'teams["vision"].pools[0].models: pool "vision-1g" loads model "bert", but no team declares it (team "vision" has densenet, resnet50, yolo)',
+    );
   });
 
   test('fails when two teams declare the same model', () => {
     const other: Team = { name: 'search', models: [{ name: 'resnet50' }] };
-    expect(() => build(visionTeam(), other)).toThrow('teams["vision"].models: model "resnet50" is already declared by team "search"; model names are unique across the platform');
+    expect(() => build(visionTeam(), other)).toThrow(
+      'teams["vision"].models: model "resnet50" is already declared by team "search"; model names are unique across the platform',
+    );
   });
 
   test('fails when two pools share a name', () => {
@@ -158,7 +178,10 @@ describe('ServingPlatform errors: placement, models, names of pools', () => {
 });
 
 describe('ServingPlatform errors: cross-tree checks, names, missing parts', () => {
-  const build = (...teams: Team[]) => baseBuilder().teams(...teams).build(Testing.chart(), 'Platform');
+  const build = (...teams: Team[]) =>
+    baseBuilder()
+      .teams(...teams)
+      .build(Testing.chart(), 'Platform');
 
   test('fails (cross-tree) when a pool added later does not tolerate the GPU taint', () => {
     const team: Team = {
@@ -168,7 +191,9 @@ describe('ServingPlatform errors: cross-tree checks, names, missing parts', () =
         ApiObject.of(pool.deployment).addJsonPatch(JsonPatch.replace('/spec/template/spec/tolerations', []));
       },
     };
-    expect(() => build(team)).toThrow('pool "vision-3g" does not tolerate taint nvidia.com/gpu=true:NoSchedule of node pool "h100-mixed" (tolerations: none)');
+    expect(() => build(team)).toThrow(
+      'pool "vision-3g" does not tolerate taint nvidia.com/gpu=true:NoSchedule of node pool "h100-mixed" (tolerations: none)',
+    );
   });
 
   test('fails (cross-tree) when a pool added by a team hook exceeds the team quota or loads an unknown model', () => {
@@ -177,8 +202,14 @@ describe('ServingPlatform errors: cross-tree checks, names, missing parts', () =
       setup(ctx: PlatformContext, ns) {
         const platform = ctx.platform;
         new TritonPool(ctx.scope, 'Extra', {
-          name: 'vision-extra', repository: platform.repository, models: ['mobilenet'], gpuType: 'H100-80GB', profile: '3g.40gb',
-          migConfig: 'h100-mixed', namespace: ns.namespaceName, replicas: 2,
+          name: 'vision-extra',
+          repository: platform.repository,
+          models: ['mobilenet'],
+          gpuType: 'H100-80GB',
+          profile: '3g.40gb',
+          migConfig: 'h100-mixed',
+          namespace: ns.namespaceName,
+          replicas: 2,
         });
       },
     };
@@ -193,20 +224,28 @@ describe('ServingPlatform errors: cross-tree checks, names, missing parts', () =
 
   test('fails (cross-tree) when a team fixes a CPU quota below what its pools request', () => {
     const team: Team = { ...visionTeam(), quota: { cpu: '8' } };
-    expect(() => build(team)).toThrow('team "vision" (namespace vision) quota allows requests.cpu 8, but its pools may request 10 (vision-1g: 4 × 2, vision-3g: 1 × 2)');
+    expect(() => build(team)).toThrow(
+      'team "vision" (namespace vision) quota allows requests.cpu 8, but its pools may request 10 (vision-1g: 4 × 2, vision-3g: 1 × 2)',
+    );
   });
 
   test('fails on team, model, pool or node pool names that are not DNS-1123 labels, naming the path', () => {
     expect(() => build({ ...visionTeam(), name: 'Vision' })).toThrow(/^teams\[0\]\.name: expected a DNS-1123 label .*got "Vision"$/);
-    expect(() => build({ ...visionTeam(), models: [{ name: 'ResNet_50' }] })).toThrow(/^teams\["vision"\]\.models\[0\]\.name: expected a DNS-1123 label/);
+    expect(() => build({ ...visionTeam(), models: [{ name: 'ResNet_50' }] })).toThrow(
+      /^teams\["vision"\]\.models\[0\]\.name: expected a DNS-1123 label/,
+    );
     expect(() => build({ ...visionTeam(), pools: [{ name: 'vision.1g', slice: '1g.10gb', models: ['resnet50'] }] })).toThrow(
       /^teams\["vision"\]\.pools\[0\]\.name: expected a DNS-1123 label/,
     );
-    expect(() => baseBuilder().nodePools({ name: 'H100', gpuType: 'H100-80GB' }).build(Testing.chart(), 'P')).toThrow(/^nodePools\[2\]\.name: expected a DNS-1123 label/);
+    expect(() => baseBuilder().nodePools({ name: 'H100', gpuType: 'H100-80GB' }).build(Testing.chart(), 'P')).toThrow(
+      /^nodePools\[2\]\.name: expected a DNS-1123 label/,
+    );
   });
 
   test('fails without a cluster or a repository', () => {
-    expect(() => ServingPlatform.builder().teams(visionTeam()).build(Testing.chart(), 'P')).toThrow('cluster: expected { name, nodeRole } of the EKS cluster, got undefined');
+    expect(() => ServingPlatform.builder().teams(visionTeam()).build(Testing.chart(), 'P')).toThrow(
+      'cluster: expected { name, nodeRole } of the EKS cluster, got undefined',
+    );
   });
 });
 
@@ -216,29 +255,53 @@ describe('ServingPlatform options', () => {
     const chart = new Chart(app, 'platform');
     const platform = baseBuilder().teams(visionTeam()).build(chart, 'Platform');
     ApiObject.of(platform.pools.get('vision-1g')!.pool.deployment).addJsonPatch(JsonPatch.replace('/spec/template/spec/tolerations', []));
-    expect(() => app.synth()).toThrow(/pool "vision-1g" does not tolerate taint nvidia\.com\/gpu=true:NoSchedule of node pool "h100-mixed"/);
+    expect(() => app.synth()).toThrow(
+      /pool "vision-1g" does not tolerate taint nvidia\.com\/gpu=true:NoSchedule of node pool "h100-mixed"/,
+    );
   });
 
   test('ingress routing instead of Gateway API', () => {
-    const objs = synthBuilt((chart) => baseBuilder().routes({ ingress: { className: 'nginx' }, hostnames: ['models.example.com'] }).teams(visionTeam()).build(chart, 'P'));
+    const objs = synthBuilt((chart) =>
+      baseBuilder()
+        .routes({ ingress: { className: 'nginx' }, hostnames: ['models.example.com'] })
+        .teams(visionTeam())
+        .build(chart, 'P'),
+    );
     expect(of(objs, 'HTTPRoute')).toEqual([]);
     const ingress = of(objs, 'Ingress', 'vision')[0];
     expect(ingress.spec.ingressClassName).toBe('nginx');
     expect(ingress.spec.rules[0].host).toBe('models.example.com');
-    expect(ingress.spec.rules[0].http.paths.map((p: any) => p.path)).toEqual(['/v2/models/densenet', '/v2/models/resnet50', '/v2/models/yolo']);
+    expect(ingress.spec.rules[0].http.paths.map((p: any) => p.path)).toEqual([
+      '/v2/models/densenet',
+      '/v2/models/resnet50',
+      '/v2/models/yolo',
+    ]);
   });
 
   test('a PVC repository needs no egress to 443; pools mount the claim', () => {
     const objs = synthBuilt((chart) =>
-      baseBuilder().repository(ModelRepository.pvc({ claimName: 'models' })).teams(visionTeam()).build(chart, 'P'));
+      baseBuilder()
+        .repository(ModelRepository.pvc({ claimName: 'models' }))
+        .teams(visionTeam())
+        .build(chart, 'P'),
+    );
     expect(of(objs, 'NetworkPolicy', 'vision').map((n) => n.metadata.name)).not.toContain('allow-model-repository');
     const d = of(objs, 'Deployment', 'vision')[0];
-    expect(d.spec.template.spec.volumes).toContainEqual({ name: 'model-repository', persistentVolumeClaim: { claimName: 'models', readOnly: true } });
+    expect(d.spec.template.spec.volumes).toContainEqual({
+      name: 'model-repository',
+      persistentVolumeClaim: { claimName: 'models', readOnly: true },
+    });
   });
 
   test('time-sliced whole-GPU node pools and explicit node pools for whole-GPU pools', () => {
-    const team: Team = { name: 'embed', models: [{ name: 'bge-small' }], pools: [{ name: 'embed-l4', slice: 'whole', nodePool: 'l4', models: ['bge-small'], replicas: 3 }] };
-    const objs = synthBuilt((chart) => baseBuilder().nodePools({ name: 'l4', gpuType: 'L4', instanceType: 'g6.xlarge', timeSlicing: 4 }).teams(team).build(chart, 'P'));
+    const team: Team = {
+      name: 'embed',
+      models: [{ name: 'bge-small' }],
+      pools: [{ name: 'embed-l4', slice: 'whole', nodePool: 'l4', models: ['bge-small'], replicas: 3 }],
+    };
+    const objs = synthBuilt((chart) =>
+      baseBuilder().nodePools({ name: 'l4', gpuType: 'L4', instanceType: 'g6.xlarge', timeSlicing: 4 }).teams(team).build(chart, 'P'),
+    );
     const l4 = collectFacts(objs).nodePools.find((n) => n.name === 'l4')!;
     expect(l4.labels['nvidia.com/device-plugin.config']).toBe('l4-x4');
     expect(l4.layout).toBe('whole GPUs (gpu time-sliced ×4)');
@@ -246,16 +309,20 @@ describe('ServingPlatform options', () => {
   });
 
   test('fails when a whole-GPU pool fits several node pools and names none', () => {
-    const team: Team = { name: 'embed', models: [{ name: 'bge-small' }], pools: [{ name: 'embed-gpu', slice: 'whole', models: ['bge-small'] }] };
+    const team: Team = {
+      name: 'embed',
+      models: [{ name: 'bge-small' }],
+      pools: [{ name: 'embed-gpu', slice: 'whole', models: ['bge-small'] }],
+    };
     expect(() => baseBuilder().nodePools({ name: 'h100-whole-2', gpuType: 'H100-80GB' }).teams(team).build(Testing.chart(), 'P')).toThrow(
       'teams["embed"].pools[0].nodePool: pool "embed-gpu" (slice whole) fits node pools h100-whole, h100-whole-2; name one with nodePool',
     );
   });
 
   test('fails on time-slicing a MIG node pool, or a node pool declared twice', () => {
-    expect(() => baseBuilder().nodePools({ name: 'bad', gpuType: 'H100-80GB', layout: h100Mixed(), timeSlicing: 2 }).build(Testing.chart(), 'P')).toThrow(
-      'nodePools["bad"].timeSlicing: time-slicing applies to whole GPUs, but the pool has MIG layout "h100-mixed"',
-    );
+    expect(() =>
+      baseBuilder().nodePools({ name: 'bad', gpuType: 'H100-80GB', layout: h100Mixed(), timeSlicing: 2 }).build(Testing.chart(), 'P'),
+    ).toThrow('nodePools["bad"].timeSlicing: time-slicing applies to whole GPUs, but the pool has MIG layout "h100-mixed"');
     expect(() => baseBuilder().nodePools({ name: 'h100-whole', gpuType: 'H100-80GB' }).build(Testing.chart(), 'P')).toThrow(
       'nodePools: node pool "h100-whole" is declared more than once',
     );
@@ -272,14 +339,20 @@ describe('ServingPlatform options', () => {
     const team: Team = {
       name: 'vision',
       models: [{ name: 'resnet50' }, { name: 'llama-7b' }],
-      pools: [{ name: 'vision-1g', slice: '1g.10gb', models: ['resnet50'] }, { name: 'vision-gpu', slice: 'whole', models: ['llama-7b'] }],
+      pools: [
+        { name: 'vision-1g', slice: '1g.10gb', models: ['resnet50'] },
+        { name: 'vision-gpu', slice: 'whole', models: ['llama-7b'] },
+      ],
     };
     const chart = Testing.chart();
     const platform = ServingPlatform.builder()
       .cluster({ name: 'prod', nodeRole: 'KarpenterNodeRole-prod' })
       .gpuOperator({ migStrategy: 'single' })
       .repository(ModelRepository.s3({ bucket: 'models', region: 'us-east-1' }))
-      .nodePools({ name: 'h100-1g', gpuType: 'H100-80GB', layout: MigLayout.fromProfiles('h100-1g', 'H100-80GB', { '1g.10gb': 7 }) }, { name: 'h100-whole', gpuType: 'H100-80GB' })
+      .nodePools(
+        { name: 'h100-1g', gpuType: 'H100-80GB', layout: MigLayout.fromProfiles('h100-1g', 'H100-80GB', { '1g.10gb': 7 }) },
+        { name: 'h100-whole', gpuType: 'H100-80GB' },
+      )
       .teams(team)
       .build(chart, 'P');
     expect(platform.pools.get('vision-1g')!.pool.gpuResource).toBe('nvidia.com/gpu');

@@ -30,7 +30,8 @@ describe('repository egress of serving namespaces', () => {
   test('fails open by default: any address on 443 (no S3 ranges configured)', () => {
     const policies = repositoryPolicies(platformText);
     expect(policies.length).toBeGreaterThan(0);
-    for (const p of policies) expect(p.spec.egress).toEqual([{ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ protocol: 'TCP', port: 443 }] }]);
+    for (const p of policies)
+      expect(p.spec.egress).toEqual([{ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ protocol: 'TCP', port: 443 }] }]);
   });
 
   test('repository.s3.egressCidrs narrows every serving namespace to exactly those CIDRs on 443', () => {
@@ -39,22 +40,27 @@ describe('repository egress of serving namespaces', () => {
     const namespaces = new Set(policies.map((p) => p.metadata.namespace));
     expect(namespaces.size).toBe(policies.length);
     for (const p of policies) {
-      expect(p.spec.egress).toEqual([{
-        to: [{ ipBlock: { cidr: '10.0.8.0/22' } }, { ipBlock: { cidr: '52.216.0.0/15' } }],
-        ports: [{ protocol: 'TCP', port: 443 }],
-      }]);
+      expect(p.spec.egress).toEqual([
+        {
+          to: [{ ipBlock: { cidr: '10.0.8.0/22' } }, { ipBlock: { cidr: '52.216.0.0/15' } }],
+          ports: [{ protocol: 'TCP', port: 443 }],
+        },
+      ]);
       expect(JSON.stringify(p.spec)).not.toContain('0.0.0.0/0');
     }
   });
 
   test('fails on a value that is not a CIDR, naming the path and the value', () => {
-    expect(() => ModelRepository.s3({ bucket: 'models', region: 'us-east-1', egressCidrs: ['52.216.0.0/15', 's3.amazonaws.com'] }))
-      .toThrow('storage.egressCidrs[1]: expected an IPv4 CIDR block such as 203.0.113.0/24, got "s3.amazonaws.com"');
-    expect(() => ModelRepository.s3({ bucket: 'models', region: 'us-east-1', egressCidrs: ['52.216.0.1/15'] }))
-      .toThrow('storage.egressCidrs[0]: "52.216.0.1/15" has host bits set; the block is 52.216.0.0/15');
+    expect(() => ModelRepository.s3({ bucket: 'models', region: 'us-east-1', egressCidrs: ['52.216.0.0/15', 's3.amazonaws.com'] })).toThrow(
+      'storage.egressCidrs[1]: expected an IPv4 CIDR block such as 203.0.113.0/24, got "s3.amazonaws.com"',
+    );
+    expect(() => ModelRepository.s3({ bucket: 'models', region: 'us-east-1', egressCidrs: ['52.216.0.1/15'] })).toThrow(
+      'storage.egressCidrs[0]: "52.216.0.1/15" has host bits set; the block is 52.216.0.0/15',
+    );
     expect(() => ModelRepository.s3({ bucket: 'models', region: 'us-east-1', egressCidrs: ['2600:1f18::/32'] })).not.toThrow();
-    expect(() => ModelRepository.s3({ bucket: 'models', region: 'us-east-1', egressCidrs: [] }))
-      .toThrow('storage.egressCidrs: expected a non-empty list of CIDRs such as 52.216.0.0/15, got []');
+    expect(() => ModelRepository.s3({ bucket: 'models', region: 'us-east-1', egressCidrs: [] })).toThrow(
+      'storage.egressCidrs: expected a non-empty list of CIDRs such as 52.216.0.0/15, got []',
+    );
     expect(() => ModelRepository.s3({ bucket: 'models', region: 'us-east-1', egressCidrs: ['10.0.0.0/33'] })).toThrow(/egressCidrs\[0\]/);
     let problems: string[] = [];
     try {

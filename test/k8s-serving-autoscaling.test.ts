@@ -190,12 +190,18 @@ describe('PoolAutoscaling with the HPA and the adapter rules', () => {
 
 describe('PoolAutoscaling fails on bad props', () => {
   test('fails when minReplicas exceeds maxReplicas', () => {
-    expect(() => setup({ minReplicas: 7, maxReplicas: 6 })).toThrow('pools.cnn-1g.autoscaling.minReplicas: expected at most maxReplicas (6), got 7');
+    expect(() => setup({ minReplicas: 7, maxReplicas: 6 })).toThrow(
+      'pools.cnn-1g.autoscaling.minReplicas: expected at most maxReplicas (6), got 7',
+    );
   });
 
   test('fails for a target <= 0', () => {
-    expect(() => setup({ targetQueueMicroseconds: 0 })).toThrow('pools.cnn-1g.autoscaling.targetQueueMicroseconds: expected a number > 0, got 0');
-    expect(() => setup({ targetQueueMicroseconds: -5 })).toThrow('pools.cnn-1g.autoscaling.targetQueueMicroseconds: expected a number > 0, got -5');
+    expect(() => setup({ targetQueueMicroseconds: 0 })).toThrow(
+      'pools.cnn-1g.autoscaling.targetQueueMicroseconds: expected a number > 0, got 0',
+    );
+    expect(() => setup({ targetQueueMicroseconds: -5 })).toThrow(
+      'pools.cnn-1g.autoscaling.targetQueueMicroseconds: expected a number > 0, got -5',
+    );
   });
 
   test('fails for maxReplicas below 1', () => {
@@ -208,14 +214,24 @@ describe('PoolAutoscaling fails on bad props', () => {
   });
 
   test('fails for an invalid wake trigger', () => {
-    expect(() => setup({ minReplicas: 0, wake: { query: 'up', threshold: 0 } })).toThrow('pools.cnn-1g.autoscaling.wake.threshold: expected a number > 0, got 0');
-    expect(() => setup({ wake: { query: ' ', threshold: 1 } })).toThrow('pools.cnn-1g.autoscaling.wake.query: expected a PromQL expression, got " "');
+    expect(() => setup({ minReplicas: 0, wake: { query: 'up', threshold: 0 } })).toThrow(
+      'pools.cnn-1g.autoscaling.wake.threshold: expected a number > 0, got 0',
+    );
+    expect(() => setup({ wake: { query: ' ', threshold: 1 } })).toThrow(
+      'pools.cnn-1g.autoscaling.wake.query: expected a PromQL expression, got " "',
+    );
   });
 
   test('fails for fractional or too short intervals', () => {
-    expect(() => setup({ pollingInterval: Duration.millis(500) })).toThrow('pools.cnn-1g.autoscaling.pollingInterval: expected whole seconds >= 1, got 0.5s');
-    expect(() => setup({ scaleDownStabilization: Duration.hours(2) })).toThrow('pools.cnn-1g.autoscaling.scaleDownStabilization: expected 0 to 3600 whole seconds, got 7200s');
-    expect(() => setup({ scaleUpPodsPerMinute: 0 })).toThrow('pools.cnn-1g.autoscaling.scaleUpPodsPerMinute: expected an integer >= 1, got 0');
+    expect(() => setup({ pollingInterval: Duration.millis(500) })).toThrow(
+      'pools.cnn-1g.autoscaling.pollingInterval: expected whole seconds >= 1, got 0.5s',
+    );
+    expect(() => setup({ scaleDownStabilization: Duration.hours(2) })).toThrow(
+      'pools.cnn-1g.autoscaling.scaleDownStabilization: expected 0 to 3600 whole seconds, got 7200s',
+    );
+    expect(() => setup({ scaleUpPodsPerMinute: 0 })).toThrow(
+      'pools.cnn-1g.autoscaling.scaleUpPodsPerMinute: expected an integer >= 1, got 0',
+    );
   });
 
   test('fails for a pool without a namespace and for a second autoscaler on one pool', () => {

@@ -20,32 +20,75 @@ function platform(reverse: boolean): { app: App; objs: any[] } {
   const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'gpufleet-serving-')) });
   const chart = new Chart(app, 'serving', { namespace: 'vision' });
   const repo = new ModelRepository(chart, 'Repository', {
-    storage: ModelRepository.s3({ bucket: 'acme-models', prefix: 'triton', region: 'us-east-1', roleArn: 'arn:aws:iam::123456789012:role/triton-model-reader' }),
+    storage: ModelRepository.s3({
+      bucket: 'acme-models',
+      prefix: 'triton',
+      region: 'us-east-1',
+      roleArn: 'arn:aws:iam::123456789012:role/triton-model-reader',
+    }),
   });
   const configs = [
-    new TritonModelConfig({ name: 'resnet50', platform: 'onnxruntime_onnx', maxBatchSize: 16, dynamicBatching: { preferredBatchSizes: [8, 16], maxQueueDelayMicroseconds: 100 } }),
+    new TritonModelConfig({
+      name: 'resnet50',
+      platform: 'onnxruntime_onnx',
+      maxBatchSize: 16,
+      dynamicBatching: { preferredBatchSizes: [8, 16], maxQueueDelayMicroseconds: 100 },
+    }),
     TritonModelConfig.fromHints('mobilenet-v3', { platform: 'onnxruntime_onnx' }, { batch: 16 }),
     TritonModelConfig.fromHints('bert-base', { platform: 'tensorrt_plan', maxBatchSize: 32 }, { batch: 8, instances: 2 }),
     TritonModelConfig.fromHints('t5-small', { platform: 'onnxruntime_onnx', maxBatchSize: 8 }, { batch: 4 }),
   ];
   for (const c of order(configs)) repo.addModel(c);
   const cnn = new TritonPool(chart, 'CnnPool', {
-    name: 'cnn-1g', repository: repo, models: order(['resnet50', 'mobilenet-v3']),
-    gpuType: 'H100-80GB', profile: '1g.10gb', migConfig: 'all-1g.10gb', replicas: 3, team: 'vision',
+    name: 'cnn-1g',
+    repository: repo,
+    models: order(['resnet50', 'mobilenet-v3']),
+    gpuType: 'H100-80GB',
+    profile: '1g.10gb',
+    migConfig: 'all-1g.10gb',
+    replicas: 3,
+    team: 'vision',
   });
   const cnn2 = new TritonPool(chart, 'Cnn2Pool', {
-    name: 'cnn-2g', repository: repo, models: ['resnet50'], gpuType: 'H100-80GB', profile: '2g.20gb', migConfig: 'all-balanced', replicas: 1,
+    name: 'cnn-2g',
+    repository: repo,
+    models: ['resnet50'],
+    gpuType: 'H100-80GB',
+    profile: '2g.20gb',
+    migConfig: 'all-balanced',
+    replicas: 1,
   });
   const bert = new TritonPool(chart, 'BertPool', {
-    name: 'bert-3g', repository: repo, models: ['bert-base'], gpuType: 'H100-80GB', profile: '3g.40gb', migConfig: 'all-balanced', replicas: 2,
+    name: 'bert-3g',
+    repository: repo,
+    models: ['bert-base'],
+    gpuType: 'H100-80GB',
+    profile: '3g.40gb',
+    migConfig: 'all-balanced',
+    replicas: 2,
   });
   const cold = new TritonPool(chart, 'ColdPool', {
-    name: 'cold', repository: repo, models: ['t5-small'], gpuType: 'H100-80GB', profile: '1g.10gb', migConfig: 'all-1g.10gb', replicas: 0,
+    name: 'cold',
+    repository: repo,
+    models: ['t5-small'],
+    gpuType: 'H100-80GB',
+    profile: '1g.10gb',
+    migConfig: 'all-1g.10gb',
+    replicas: 0,
   });
-  new ModelRouteTable(chart, 'Routes', { pools: order([cnn, cnn2, bert, cold]), gateway: { name: 'inference', namespace: 'gateway-system' }, models: repo.modelNames });
+  new ModelRouteTable(chart, 'Routes', {
+    pools: order([cnn, cnn2, bert, cold]),
+    gateway: { name: 'inference', namespace: 'gateway-system' },
+    models: repo.modelNames,
+  });
   new PoolAutoscaling(chart, 'CnnScaling', { pool: cnn, maxReplicas: 6, targetQueueMicroseconds: 20_000 });
   new PoolAutoscaling(chart, 'BertScaling', { pool: bert, engine: 'hpa', minReplicas: 2, maxReplicas: 4 });
-  new PoolAutoscaling(chart, 'ColdScaling', { pool: cold, minReplicas: 0, maxReplicas: 2, wake: { query: routerWakeQuery(cold.models), threshold: 20 } });
+  new PoolAutoscaling(chart, 'ColdScaling', {
+    pool: cold,
+    minReplicas: 0,
+    maxReplicas: 2,
+    wake: { query: routerWakeQuery(cold.models), threshold: 20 },
+  });
   new PrometheusAdapterRules(chart, 'AdapterRules', { namespace: 'monitoring' });
   app.synth();
   ModelRepository.writeAllConfigs(app, app.outdir);
@@ -55,7 +98,11 @@ function platform(reverse: boolean): { app: App; objs: any[] } {
 describe('serving constructs together', () => {
   test('render every object a served platform needs, each valid', () => {
     const { app, objs } = platform(false);
-    const kinds = (k: string) => objs.filter((o) => o.kind === k).map((o) => o.metadata.name).sort();
+    const kinds = (k: string) =>
+      objs
+        .filter((o) => o.kind === k)
+        .map((o) => o.metadata.name)
+        .sort();
     expect(kinds('Deployment')).toEqual(['bert-3g', 'cnn-1g', 'cnn-2g', 'cold']);
     expect(kinds('Service')).toEqual(['bert-3g', 'cnn-1g', 'cnn-2g', 'cold']);
     expect(kinds('ServiceMonitor')).toEqual(['bert-3g', 'cnn-1g', 'cnn-2g', 'cold']);
@@ -74,7 +121,9 @@ describe('serving constructs together', () => {
     for (const m of ['bert-base', 'mobilenet-v3', 'resnet50', 't5-small']) {
       expect(fs.existsSync(path.join(app.outdir, 'model-repository', m, 'config.pbtxt'))).toBe(true);
     }
-    const paths = objs.filter((o) => o.kind === 'HTTPRoute').flatMap((r) => r.spec.rules.flatMap((x: any) => x.matches.map((m: any) => m.path.value)));
+    const paths = objs
+      .filter((o) => o.kind === 'HTTPRoute')
+      .flatMap((r) => r.spec.rules.flatMap((x: any) => x.matches.map((m: any) => m.path.value)));
     expect(paths.sort()).toEqual(['/v2/models/bert-base', '/v2/models/mobilenet-v3', '/v2/models/resnet50', '/v2/models/t5-small']);
     expect(validateObjects(objs)).toEqual([]);
   });

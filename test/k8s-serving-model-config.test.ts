@@ -79,7 +79,18 @@ describe('TritonModelConfig rendering config.pbtxt', () => {
   test('a minimal backend config omits inputs, outputs, batching and version policy', () => {
     const text = new TritonModelConfig({ name: 'tokenizer', backend: 'python' }).toPbtxt();
     expect(text).toBe(
-      ['name: "tokenizer"', 'backend: "python"', 'max_batch_size: 0', 'instance_group [', '  {', '    count: 1', '    kind: KIND_GPU', '  }', ']', ''].join('\n'),
+      [
+        'name: "tokenizer"',
+        'backend: "python"',
+        'max_batch_size: 0',
+        'instance_group [',
+        '  {',
+        '    count: 1',
+        '    kind: KIND_GPU',
+        '  }',
+        ']',
+        '',
+      ].join('\n'),
     );
     expect(text).not.toMatch(/input|output|dynamic_batching|version_policy/);
   });
@@ -88,17 +99,35 @@ describe('TritonModelConfig rendering config.pbtxt', () => {
     const text = new TritonModelConfig({ name: 'llama-7b', backend: 'vllm' }).toPbtxt();
     expect(text).toBe(
       [
-        'name: "llama-7b"', 'backend: "vllm"', 'max_batch_size: 0', 'instance_group [', '  {', '    count: 1', '    kind: KIND_MODEL', '  }', ']',
+        'name: "llama-7b"',
+        'backend: "vllm"',
+        'max_batch_size: 0',
+        'instance_group [',
+        '  {',
+        '    count: 1',
+        '    kind: KIND_MODEL',
+        '  }',
+        ']',
         'model_transaction_policy { decoupled: true }',
-        'parameters {', '  key: "REPORT_CUSTOM_METRICS"', '  value: { string_value: "true" }', '}', '',
+        'parameters {',
+        '  key: "REPORT_CUSTOM_METRICS"',
+        '  value: { string_value: "true" }',
+        '}',
+        '',
       ].join('\n'),
     );
     // the engine's metrics can be turned off explicitly; the decoupled policy can not (the backend asserts it)
-    expect(new TritonModelConfig({ name: 'l', backend: 'vllm', parameters: { REPORT_CUSTOM_METRICS: 'false' } }).parameters).toEqual({ REPORT_CUSTOM_METRICS: 'false' });
-    expect(() => new TritonModelConfig({ name: 'l', backend: 'vllm', decoupled: false })).toThrow('models.l.decoupled: the vllm backend requires the decoupled transaction policy, got false');
+    expect(new TritonModelConfig({ name: 'l', backend: 'vllm', parameters: { REPORT_CUSTOM_METRICS: 'false' } }).parameters).toEqual({
+      REPORT_CUSTOM_METRICS: 'false',
+    });
+    expect(() => new TritonModelConfig({ name: 'l', backend: 'vllm', decoupled: false })).toThrow(
+      'models.l.decoupled: the vllm backend requires the decoupled transaction policy, got false',
+    );
     expect(new TritonModelConfig({ name: 'p', backend: 'python' }).toPbtxt()).not.toContain('model_transaction_policy');
     expect(TritonModelConfig.fromHints('llama-7b', { platform: 'vllm' }).instanceGroups).toEqual([{ count: 1, kind: 'KIND_MODEL' }]);
-    expect(new TritonModelConfig({ name: 'l', backend: 'vllm', instanceGroups: [{ count: 1, kind: 'KIND_GPU' }] }).instanceGroups[0].kind).toBe('KIND_GPU');
+    expect(
+      new TritonModelConfig({ name: 'l', backend: 'vllm', instanceGroups: [{ count: 1, kind: 'KIND_GPU' }] }).instanceGroups[0].kind,
+    ).toBe('KIND_GPU');
   });
 });
 
@@ -168,7 +197,9 @@ describe('TritonModelConfig fails on bad props', () => {
     expect(() => new TritonModelConfig({ ...full, instanceGroups: [{ count: 0 }] })).toThrow(
       'models.resnet50.instanceGroups[0].count: expected an integer >= 1, got 0',
     );
-    expect(() => new TritonModelConfig({ ...full, instanceGroups: [] })).toThrow('models.resnet50.instanceGroups: expected at least one instance group, got []');
+    expect(() => new TritonModelConfig({ ...full, instanceGroups: [] })).toThrow(
+      'models.resnet50.instanceGroups: expected at least one instance group, got []',
+    );
   });
 
   test('fails for a negative queue delay', () => {
@@ -178,11 +209,15 @@ describe('TritonModelConfig fails on bad props', () => {
   });
 
   test('fails for dynamic batching without batching', () => {
-    expect(() => new TritonModelConfig({ ...full, maxBatchSize: 0 })).toThrow('models.resnet50.dynamicBatching: needs maxBatchSize > 0, got maxBatchSize 0');
+    expect(() => new TritonModelConfig({ ...full, maxBatchSize: 0 })).toThrow(
+      'models.resnet50.dynamicBatching: needs maxBatchSize > 0, got maxBatchSize 0',
+    );
   });
 
   test('fails for a negative max batch size', () => {
-    expect(() => new TritonModelConfig({ ...full, maxBatchSize: -1 })).toThrow('models.resnet50.maxBatchSize: expected an integer >= 0, got -1');
+    expect(() => new TritonModelConfig({ ...full, maxBatchSize: -1 })).toThrow(
+      'models.resnet50.maxBatchSize: expected an integer >= 0, got -1',
+    );
   });
 
   test('fails for invalid dims', () => {
@@ -215,12 +250,15 @@ describe('TritonModelConfig fails on bad props', () => {
     expect(() => new TritonModelConfig({ ...full, warmup: [{ name: 'w', batchSize: 17, inputs: full.warmup![0].inputs }] })).toThrow(
       'models.resnet50.warmup[0].batchSize: expected an integer in 1..16, got 17',
     );
-    expect(() =>
-      new TritonModelConfig({ ...full, warmup: [{ name: 'w', batchSize: 1, inputs: { input: { dataType: 'TYPE_FP32', dims: [-1] } } }] }),
+    expect(
+      () =>
+        new TritonModelConfig({ ...full, warmup: [{ name: 'w', batchSize: 1, inputs: { input: { dataType: 'TYPE_FP32', dims: [-1] } } }] }),
     ).toThrow('models.resnet50.warmup[0].inputs.input.dims: warmup data needs fixed dims, got [-1]');
   });
 
   test('fails for a name that is not a DNS-1123 label', () => {
-    expect(() => new TritonModelConfig({ name: 'ResNet_50', platform: 'tensorrt_plan' })).toThrow(/^name: expected a DNS-1123 label.*got "ResNet_50"$/);
+    expect(() => new TritonModelConfig({ name: 'ResNet_50', platform: 'tensorrt_plan' })).toThrow(
+      /^name: expected a DNS-1123 label.*got "ResNet_50"$/,
+    );
   });
 });

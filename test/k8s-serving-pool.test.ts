@@ -13,7 +13,12 @@ function synth(props: Partial<PoolInput> = {}, chartNamespace?: string): { objs:
   const app = Testing.app();
   const chart = new Chart(app, 'test', { namespace: chartNamespace });
   const repository = new ModelRepository(chart, 'Repo', {
-    storage: ModelRepository.s3({ bucket: 'acme-models', prefix: 'triton', region: 'us-east-1', roleArn: 'arn:aws:iam::123456789012:role/triton' }),
+    storage: ModelRepository.s3({
+      bucket: 'acme-models',
+      prefix: 'triton',
+      region: 'us-east-1',
+      roleArn: 'arn:aws:iam::123456789012:role/triton',
+    }),
   });
   const pool = new TritonPool(chart, 'Pool', {
     name: 'cnn-1g',
@@ -70,13 +75,15 @@ describe('TritonPool scheduling and GPU resources', () => {
     const c = container(objs);
     expect(c.resources.limits['nvidia.com/gpu']).toBe(1);
     expect(Object.keys(c.resources.limits).filter((k) => k.startsWith('nvidia.com/'))).toEqual(['nvidia.com/gpu']);
-    const exprs = byKind(objs, 'Deployment')[0].spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions;
+    const exprs = byKind(objs, 'Deployment')[0].spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution
+      .nodeSelectorTerms[0].matchExpressions;
     expect(exprs.map((e: any) => e.key)).toEqual(['node.kubernetes.io/instance-type']);
   });
 
   test('with a node pool, the pods require its gpufleet.io/pool label and the layout, nothing written after boot', () => {
     const { objs } = synth({ nodePool: 'h100-mig' });
-    const exprs = byKind(objs, 'Deployment')[0].spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions;
+    const exprs = byKind(objs, 'Deployment')[0].spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution
+      .nodeSelectorTerms[0].matchExpressions;
     expect(exprs).toEqual([
       { key: 'gpufleet.io/pool', operator: 'In', values: ['h100-mig'] },
       { key: 'nvidia.com/mig.config', operator: 'In', values: ['all-1g.10gb'] },
@@ -87,7 +94,8 @@ describe('TritonPool scheduling and GPU resources', () => {
     const { objs } = synth({ migStrategy: 'single' });
     const c = container(objs);
     expect(c.resources.limits['nvidia.com/gpu']).toBe(1);
-    const exprs = byKind(objs, 'Deployment')[0].spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions;
+    const exprs = byKind(objs, 'Deployment')[0].spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution
+      .nodeSelectorTerms[0].matchExpressions;
     expect(exprs.map((e: any) => e.key)).toEqual(['node.kubernetes.io/instance-type', 'nvidia.com/mig.config']);
   });
 });
@@ -109,7 +117,13 @@ describe('TritonPool Triton args and model loading', () => {
       '--metrics-port=8002',
     ]);
     // Triton reads them without error or deprecation warning, strict readiness on (Triton's default)
-    expect(parseTritonArgs(c.args)).toMatchObject({ errors: [], warnings: [], strictReadiness: true, modelControlMode: 'explicit', autoCompleteConfig: true });
+    expect(parseTritonArgs(c.args)).toMatchObject({
+      errors: [],
+      warnings: [],
+      strictReadiness: true,
+      modelControlMode: 'explicit',
+      autoCompleteConfig: true,
+    });
     const strict = container(synth({ autoCompleteConfig: false, extraArgs: ['--log-verbose=1'] }).objs);
     expect(strict.args.slice(-2)).toEqual(['--disable-auto-complete-config', '--log-verbose=1']);
     expect(parseTritonArgs(strict.args)).toMatchObject({ errors: [], warnings: [], autoCompleteConfig: false });
@@ -153,11 +167,15 @@ describe('TritonPool Triton args and model loading', () => {
       const d = byKind(objs, 'Deployment')[0];
       expect(pool.loadModelsAtStart).toBe(true);
       expect(container(objs).args.filter((a: string) => a.startsWith('--load-model='))).toEqual([
-        '--load-model=efficientnet-b0', '--load-model=mobilenet-v3', '--load-model=resnet50',
+        '--load-model=efficientnet-b0',
+        '--load-model=mobilenet-v3',
+        '--load-model=resnet50',
       ]);
-      expect(Object.keys(d.spec.template.metadata.labels).filter((k) => k.startsWith('model.gpufleet.io/')).sort()).toEqual([
-        'model.gpufleet.io/efficientnet-b0', 'model.gpufleet.io/mobilenet-v3', 'model.gpufleet.io/resnet50',
-      ]);
+      expect(
+        Object.keys(d.spec.template.metadata.labels)
+          .filter((k) => k.startsWith('model.gpufleet.io/'))
+          .sort(),
+      ).toEqual(['model.gpufleet.io/efficientnet-b0', 'model.gpufleet.io/mobilenet-v3', 'model.gpufleet.io/resnet50']);
       expect(d.spec.template.metadata.labels['gpufleet.io/cache-pool']).toBeUndefined();
       expect(d.metadata.labels['gpufleet.io/cache-pool']).toBeUndefined();
     }
@@ -269,7 +287,9 @@ describe('TritonPool objects and naming', () => {
     expect(byKind(objs, 'Deployment')[0].spec.replicas).toBe(3);
     pool.markAutoscaled('test');
     expect(Testing.synth(Chart.of(pool)).find((o: any) => o.kind === 'Deployment').spec.replicas).toBeUndefined();
-    expect(() => pool.markAutoscaled('again')).toThrow('pools.cnn-1g: already autoscaled; a pool takes one PoolAutoscaling, got a second from again');
+    expect(() => pool.markAutoscaled('again')).toThrow(
+      'pools.cnn-1g: already autoscaled; a pool takes one PoolAutoscaling, got a second from again',
+    );
   });
 
   test('the pod name pattern does not match a pool whose name extends this one', () => {
@@ -285,7 +305,14 @@ describe('TritonPool rollout and image', () => {
     const render = (maxBatchSize: number, extra = false) => {
       const chart = new Chart(Testing.app(), 'test');
       const repository = new ModelRepository(chart, 'Repo', { storage: ModelRepository.pvc({ claimName: 'models' }) });
-      const pool = new TritonPool(chart, 'Pool', { name: 'p', namespace: 'ml', repository, models: ['resnet50'], gpuType: 'H100-80GB', profile: '1g.10gb' });
+      const pool = new TritonPool(chart, 'Pool', {
+        name: 'p',
+        namespace: 'ml',
+        repository,
+        models: ['resnet50'],
+        gpuType: 'H100-80GB',
+        profile: '1g.10gb',
+      });
       // configs added after the pool still count
       repository.addModel(new TritonModelConfig({ name: 'resnet50', platform: 'onnxruntime_onnx', maxBatchSize }));
       if (extra) repository.addModel(new TritonModelConfig({ name: 'other', platform: 'onnxruntime_onnx' }));
@@ -305,7 +332,15 @@ describe('TritonPool rollout and image', () => {
     const render = (image?: string) => {
       const chart = new Chart(Testing.app(), 'test');
       const repository = new ModelRepository(chart, 'Repo', { storage: ModelRepository.pvc({ claimName: 'models' }) });
-      const pool = new TritonPool(chart, 'Pool', { name: 'llm', namespace: 'ml', repository, models: ['llama-7b'], gpuType: 'H100-80GB', profile: 'whole', image });
+      const pool = new TritonPool(chart, 'Pool', {
+        name: 'llm',
+        namespace: 'ml',
+        repository,
+        models: ['llama-7b'],
+        gpuType: 'H100-80GB',
+        profile: 'whole',
+        image,
+      });
       repository.addModel(new TritonModelConfig({ name: 'llama-7b', backend: 'vllm' }));
       return { pool, image: container(Testing.synth(chart)).image };
     };
@@ -313,7 +348,9 @@ describe('TritonPool rollout and image', () => {
     expect(auto.image).toBe('nvcr.io/nvidia/tritonserver:25.08-vllm-python-py3');
     expect(auto.pool.image).toBe(auto.image);
     expect(render('registry.example.com/triton:custom').image).toBe('registry.example.com/triton:custom');
-    expect(() => synth({ image: 'bad image' })).toThrow(/^pools\.cnn-1g\.image: expected a pinned image reference: .*, got "bad image" \(is not a valid image reference\)$/);
+    expect(() => synth({ image: 'bad image' })).toThrow(
+      /^pools\.cnn-1g\.image: expected a pinned image reference: .*, got "bad image" \(is not a valid image reference\)$/,
+    );
     // an untagged image runs whatever :latest is when the node pulls it
     expect(() => synth({ image: 'registry.example.com/triton' })).toThrow(/^pools\.cnn-1g\.image: .*\(is not pinned: give a tag/);
     const digest = `registry.example.com/triton@sha256:${'a'.repeat(64)}`;
@@ -338,7 +375,9 @@ describe('TritonPool fails on bad props', () => {
     expect(() => synth({ name: 'CNN_pool' })).toThrow(/^name: expected a DNS-1123 label.*got "CNN_pool"$/);
     expect(() => synth({ name: 'a'.repeat(41) })).toThrow(/^name: expected at most 40 characters/);
     expect(() => synth({ models: ['ResNet'] })).toThrow(/^pools\.cnn-1g\.models\[0\]: expected a DNS-1123 label/);
-    expect(() => synth({ migConfig: 'All Balanced' })).toThrow(/^pools\.cnn-1g\.migConfig: expected 1-63 lowercase letters.*got "All Balanced"$/);
+    expect(() => synth({ migConfig: 'All Balanced' })).toThrow(
+      /^pools\.cnn-1g\.migConfig: expected 1-63 lowercase letters.*got "All Balanced"$/,
+    );
   });
 
   test('fails for a profile the GPU does not have, and an unknown GPU type', () => {
@@ -356,12 +395,14 @@ describe('TritonPool fails on bad props', () => {
 });
 
 describe('TritonPool readiness of the rendered args (stand-in)', () => {
-  test('a cache pool\'s Triton stays ready through a failed load; a pool that loads at start reports it (stand-in with the rendered args)', async () => {
+  test("a cache pool's Triton stays ready through a failed load; a pool that loads at start reports it (stand-in with the rendered args)", async () => {
     // The rendered args, read as Triton r25.08 reads them, drive the stand-in's /v2/health/ready
     // (core src/server.cc InferenceServer::IsReady under --strict-readiness).
     const cacheArgs = container(synth({ loadModelsAtStart: false }).objs).args;
     const seatedArgs = container(synth().objs).args;
-    const servers = await Promise.all([cacheArgs, seatedArgs].map((args) => startTritonStandin({ args, models: { broken: 1 }, failLoads: ['broken'] })));
+    const servers = await Promise.all(
+      [cacheArgs, seatedArgs].map((args) => startTritonStandin({ args, models: { broken: 1 }, failLoads: ['broken'] })),
+    );
     try {
       const ready: number[] = [];
       for (const s of servers) {
@@ -383,10 +424,18 @@ describe('TritonPool fails on bad loading props', () => {
   });
 
   test('fails for args the pool owns and a too short load timeout', () => {
-    expect(() => synth({ extraArgs: ['--load-model=x'] })).toThrow('pools.cnn-1g.extraArgs[0]: --load-model is set by the pool, got "--load-model=x"');
-    expect(() => synth({ extraArgs: ['--strict-readiness=true'] })).toThrow('pools.cnn-1g.extraArgs[0]: --strict-readiness is set by the pool, got "--strict-readiness=true"');
-    expect(() => synth({ extraArgs: ['--strict-model-config=false'] })).toThrow('pools.cnn-1g.extraArgs[0]: --strict-model-config is set by the pool, got "--strict-model-config=false"');
+    expect(() => synth({ extraArgs: ['--load-model=x'] })).toThrow(
+      'pools.cnn-1g.extraArgs[0]: --load-model is set by the pool, got "--load-model=x"',
+    );
+    expect(() => synth({ extraArgs: ['--strict-readiness=true'] })).toThrow(
+      'pools.cnn-1g.extraArgs[0]: --strict-readiness is set by the pool, got "--strict-readiness=true"',
+    );
+    expect(() => synth({ extraArgs: ['--strict-model-config=false'] })).toThrow(
+      'pools.cnn-1g.extraArgs[0]: --strict-model-config is set by the pool, got "--strict-model-config=false"',
+    );
     expect(() => synth({ strictReadiness: 'no' as any })).toThrow('pools.cnn-1g.strictReadiness: expected true or false, got "no"');
-    expect(() => synth({ modelLoadTimeout: Duration.seconds(5) })).toThrow('pools.cnn-1g.modelLoadTimeout: expected at least 10 seconds, got 5s');
+    expect(() => synth({ modelLoadTimeout: Duration.seconds(5) })).toThrow(
+      'pools.cnn-1g.modelLoadTimeout: expected at least 10 seconds, got 5s',
+    );
   });
 });

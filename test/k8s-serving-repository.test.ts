@@ -14,7 +14,12 @@ describe('ModelRepository storage and config files', () => {
     // GIVEN an S3 repository with an IRSA role
     const chart = Testing.chart();
     const repo = new ModelRepository(chart, 'Repo', {
-      storage: ModelRepository.s3({ bucket: 'acme-models', prefix: 'triton/prod', region: 'eu-west-1', roleArn: 'arn:aws:iam::123456789012:role/triton-read' }),
+      storage: ModelRepository.s3({
+        bucket: 'acme-models',
+        prefix: 'triton/prod',
+        region: 'eu-west-1',
+        roleArn: 'arn:aws:iam::123456789012:role/triton-read',
+      }),
     });
     // WHEN pools in two namespaces bind it (twice in one)
     const a = repo.bind('vision');
@@ -52,7 +57,12 @@ describe('ModelRepository storage and config files', () => {
     expect(podIdentity.url).toBe('s3://acme-models');
     podIdentity.bind('ml');
     const external = new ModelRepository(chart, 'B', {
-      storage: ModelRepository.s3({ bucket: 'acme-models', region: 'us-east-1', createServiceAccount: false, serviceAccountName: 'own-sa' }),
+      storage: ModelRepository.s3({
+        bucket: 'acme-models',
+        region: 'us-east-1',
+        createServiceAccount: false,
+        serviceAccountName: 'own-sa',
+      }),
       configDirectory: 'other',
     });
     expect(external.bind('ml').serviceAccountName).toBe('own-sa');
@@ -77,7 +87,10 @@ describe('ModelRepository storage and config files', () => {
     // GIVEN a repository with two models added in reverse order
     const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'gpufleet-repo-')) });
     const chart = new Chart(app, 'platform');
-    const repo = new ModelRepository(chart, 'Repo', { storage: ModelRepository.s3({ bucket: 'acme-models', region: 'us-east-1' }), models: [resnet()] });
+    const repo = new ModelRepository(chart, 'Repo', {
+      storage: ModelRepository.s3({ bucket: 'acme-models', region: 'us-east-1' }),
+      models: [resnet()],
+    });
     repo.addModel(bert());
     // WHEN the app is synthesized and the configs are written
     app.synth();
@@ -107,15 +120,25 @@ describe('ModelRepository fails on bad input', () => {
   });
 
   test('fails for invalid s3 options', () => {
-    expect(() => ModelRepository.s3({ bucket: 'Bad_Bucket', region: 'us-east-1' })).toThrow(/^storage\.bucket: expected an S3 bucket name .*got "Bad_Bucket"$/);
-    expect(() => ModelRepository.s3({ bucket: 'ok-bucket', prefix: '/triton/', region: 'us-east-1' })).toThrow(/^storage\.prefix: .*got "\/triton\/"$/);
-    expect(() => ModelRepository.s3({ bucket: 'ok-bucket', region: 'mars' })).toThrow('storage.region: expected an AWS region such as us-east-1, got "mars"');
-    expect(() => ModelRepository.s3({ bucket: 'ok-bucket', region: 'us-east-1', roleArn: 'triton' })).toThrow(/^storage\.roleArn: expected an IAM role ARN.*got "triton"$/);
+    expect(() => ModelRepository.s3({ bucket: 'Bad_Bucket', region: 'us-east-1' })).toThrow(
+      /^storage\.bucket: expected an S3 bucket name .*got "Bad_Bucket"$/,
+    );
+    expect(() => ModelRepository.s3({ bucket: 'ok-bucket', prefix: '/triton/', region: 'us-east-1' })).toThrow(
+      /^storage\.prefix: .*got "\/triton\/"$/,
+    );
+    expect(() => ModelRepository.s3({ bucket: 'ok-bucket', region: 'mars' })).toThrow(
+      'storage.region: expected an AWS region such as us-east-1, got "mars"',
+    );
+    expect(() => ModelRepository.s3({ bucket: 'ok-bucket', region: 'us-east-1', roleArn: 'triton' })).toThrow(
+      /^storage\.roleArn: expected an IAM role ARN.*got "triton"$/,
+    );
   });
 
   test('fails for invalid pvc options', () => {
     expect(() => ModelRepository.pvc({ claimName: 'Models' })).toThrow(/^storage\.claimName: expected a DNS-1123 label/);
-    expect(() => ModelRepository.pvc({ claimName: 'models', subPath: '../etc' })).toThrow("storage.subPath: expected a relative path without '..', got \"../etc\"");
+    expect(() => ModelRepository.pvc({ claimName: 'models', subPath: '../etc' })).toThrow(
+      'storage.subPath: expected a relative path without \'..\', got "../etc"',
+    );
   });
 
   test('fails when two repositories write to the same config directory', () => {

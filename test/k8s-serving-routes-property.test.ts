@@ -2,7 +2,12 @@ import { Chart, Testing } from 'cdk8s';
 import * as fc from 'fast-check';
 import * as YAML from 'yaml';
 import { ModelRepository } from '../constructs/k8s/serving/model-repository';
-import { HTTPROUTE_MAX_MATCHES_PER_ROUTE, HTTPROUTE_MAX_MATCHES_PER_RULE, HTTPROUTE_MAX_RULES, ModelRouteTable } from '../constructs/k8s/serving/model-routes';
+import {
+  HTTPROUTE_MAX_MATCHES_PER_ROUTE,
+  HTTPROUTE_MAX_MATCHES_PER_RULE,
+  HTTPROUTE_MAX_RULES,
+  ModelRouteTable,
+} from '../constructs/k8s/serving/model-routes';
 import { TritonPool } from '../constructs/k8s/serving/triton-pool';
 
 /** Pools as [replicas, model indexes]; model i is named m<i>. */
@@ -38,7 +43,9 @@ describe('ModelRouteTable properties', () => {
         const routes = render(pools, forward);
         // expected: model -> sorted pool names
         const expected = new Map<string, string[]>();
-        pools.forEach(([, models], p) => models.forEach((m) => expected.set(`m${m}`, [...(expected.get(`m${m}`) ?? []), `pool-${p}`].sort())));
+        pools.forEach(([, models], p) =>
+          models.forEach((m) => expected.set(`m${m}`, [...(expected.get(`m${m}`) ?? []), `pool-${p}`].sort())),
+        );
         const seen = new Map<string, string[]>();
         for (const r of routes) {
           expect(r.spec.rules.length).toBeLessThanOrEqual(HTTPROUTE_MAX_RULES);
@@ -48,7 +55,10 @@ describe('ModelRouteTable properties', () => {
             for (const m of rule.matches) {
               const model = m.path.value.replace('/v2/models/', '');
               expect(seen.has(model)).toBe(false);
-              seen.set(model, rule.backendRefs.map((b: any) => b.name));
+              seen.set(
+                model,
+                rule.backendRefs.map((b: any) => b.name),
+              );
               if (rule.backendRefs.length > 1) {
                 // replica-proportional weights (at least 1)
                 for (const b of rule.backendRefs) expect(b.weight).toBe(Math.max(pools[Number(b.name.split('-')[1])][0], 1));

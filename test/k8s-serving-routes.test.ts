@@ -49,7 +49,9 @@ describe('ModelRouteTable (Gateway API): rules and weights', () => {
     const route = routeObjs[0];
     expect(route.apiVersion).toBe('gateway.networking.k8s.io/v1');
     expect(route.metadata).toMatchObject({ name: 'models', namespace: 'serving' });
-    expect(route.spec.parentRefs).toEqual([{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'inference', namespace: 'gateway-system' }]);
+    expect(route.spec.parentRefs).toEqual([
+      { group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'inference', namespace: 'gateway-system' },
+    ]);
     // AND rules in a deterministic order (by first model), each model's path to its pool(s)
     expect(route.spec.rules).toEqual([
       { matches: [pathOf('bert-base'), pathOf('distilbert')], backendRefs: [{ group: '', kind: 'Service', name: 'bert-3g', port: 8000 }] },
@@ -79,7 +81,9 @@ describe('ModelRouteTable (Gateway API): rules and weights', () => {
     }));
     const route = routeObjs[0];
     expect(route.spec.hostnames).toEqual(['models.example.com']);
-    expect(route.spec.parentRefs).toEqual([{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'inference', sectionName: 'http' }]);
+    expect(route.spec.parentRefs).toEqual([
+      { group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'inference', sectionName: 'http' },
+    ]);
     const resnet = route.spec.rules.find((r: any) => r.matches[0].path.value === '/v2/models/resnet50');
     expect(resnet.backendRefs.map((b: any) => [b.name, b.weight])).toEqual([
       ['cnn-1g', 1],
@@ -97,10 +101,21 @@ describe('ModelRouteTable (Gateway API): rules and weights', () => {
       { name: 'cnn-1g', models: ['resnet50', 'vgg16'], replicas: 3 },
       { name: 'cnn-2g', models: ['resnet50', 'vgg16'], replicas: 1 },
     ];
-    const weights = new Map([['resnet50', new Map([['cnn-1g', 10], ['cnn-2g', 90]])]]);
+    const weights = new Map([
+      [
+        'resnet50',
+        new Map([
+          ['cnn-1g', 10],
+          ['cnn-2g', 90],
+        ]),
+      ],
+    ]);
     const { routeObjs, routes } = build(specs, () => ({ modelWeights: weights }));
     // THEN resnet50 splits 10/90 in a rule of its own, vgg16 keeps the replica weights 3/1
-    const rules = routeObjs[0].spec.rules.map((r: any) => [r.matches.map((m: any) => m.path.value), r.backendRefs.map((b: any) => `${b.name}=${b.weight}`)]);
+    const rules = routeObjs[0].spec.rules.map((r: any) => [
+      r.matches.map((m: any) => m.path.value),
+      r.backendRefs.map((b: any) => `${b.name}=${b.weight}`),
+    ]);
     expect(rules).toEqual([
       [['/v2/models/resnet50'], ['cnn-1g=10', 'cnn-2g=90']],
       [['/v2/models/vgg16'], ['cnn-1g=3', 'cnn-2g=1']],
@@ -118,7 +133,9 @@ describe('ModelRouteTable (Gateway API): weight errors, namespaces, limits, dete
       { name: 'cnn-1g', models: ['resnet50'] },
       { name: 'cnn-2g', models: ['resnet50'] },
     ];
-    expect(() => build(specs, () => ({ modelWeights: { bert: { 'cnn-1g': 1 } } }))).toThrow('modelWeights.bert: model "bert" is routed to no pool');
+    expect(() => build(specs, () => ({ modelWeights: { bert: { 'cnn-1g': 1 } } }))).toThrow(
+      'modelWeights.bert: model "bert" is routed to no pool',
+    );
     expect(() => build(specs, () => ({ modelWeights: { resnet50: { 'cnn-1g': 1, other: 2 } } }))).toThrow(
       'modelWeights.resnet50.other: pool "other" does not serve resnet50 (served by cnn-1g, cnn-2g)',
     );
@@ -128,9 +145,9 @@ describe('ModelRouteTable (Gateway API): weight errors, namespaces, limits, dete
     expect(() => build(specs, () => ({ modelWeights: { resnet50: { 'cnn-1g': 1.5, 'cnn-2g': 1 } } }))).toThrow(
       'modelWeights.resnet50.cnn-1g: expected an integer in 0..1000000, got 1.5',
     );
-    expect(() => build(specs, () => ({ gateway: undefined, ingress: {}, modelWeights: { resnet50: { 'cnn-1g': 1, 'cnn-2g': 1 } } }))).toThrow(
-      'modelWeights: an Ingress can not weight backends; use gateway mode, got weights for resnet50',
-    );
+    expect(() =>
+      build(specs, () => ({ gateway: undefined, ingress: {}, modelWeights: { resnet50: { 'cnn-1g': 1, 'cnn-2g': 1 } } })),
+    ).toThrow('modelWeights: an Ingress can not weight backends; use gateway mode, got weights for resnet50');
   });
 
   test('pools in two namespaces get an HTTPRoute each', () => {
@@ -192,7 +209,9 @@ describe('ModelRouteTable (Gateway API): fails on bad routes', () => {
   });
 
   test('fails for a request timeout that is not whole milliseconds, or in ingress mode', () => {
-    expect(() => build(POOLS, () => ({ requestTimeout: Duration.millis(0.5) }))).toThrow('requestTimeout: expected whole milliseconds >= 1, got 0.5ms');
+    expect(() => build(POOLS, () => ({ requestTimeout: Duration.millis(0.5) }))).toThrow(
+      'requestTimeout: expected whole milliseconds >= 1, got 0.5ms',
+    );
     expect(() => build(POOLS, () => ({ gateway: undefined, ingress: {}, requestTimeout: Duration.seconds(30) }))).toThrow(
       'requestTimeout: an Ingress has no portable timeout; set it with ingress.annotations, got a requestTimeout',
     );
@@ -201,21 +220,29 @@ describe('ModelRouteTable (Gateway API): fails on bad routes', () => {
   test('fails without exactly one of gateway and ingress, and for bad weights', () => {
     expect(() => build(POOLS, () => ({ gateway: undefined }))).toThrow('routes: expected exactly one of gateway and ingress, got neither');
     expect(() => build(POOLS, () => ({ ingress: {} }))).toThrow('routes: expected exactly one of gateway and ingress, got both');
-    expect(() => build(POOLS, (pools) => ({ pools: [{ pool: pools[0], weight: -1 }] }))).toThrow('pools[0].weight: expected an integer in 0..1000000, got -1');
+    expect(() => build(POOLS, (pools) => ({ pools: [{ pool: pools[0], weight: -1 }] }))).toThrow(
+      'pools[0].weight: expected an integer in 0..1000000, got -1',
+    );
     expect(() => build(POOLS, (pools) => ({ pools: [{ pool: pools[0], weight: 0 }] }))).toThrow(/has weight 0 on every pool/);
   });
 });
 
 describe('ModelRouteTable (Ingress fallback)', () => {
   test('one Ingress per namespace with a Prefix path per model; a split model gets a Service selecting its pods', () => {
-    const { routeObjs, objs, pools } = build(POOLS, () => ({ gateway: undefined, ingress: { className: 'nginx' }, hostnames: ['models.example.com'] }));
+    const { routeObjs, objs, pools } = build(POOLS, () => ({
+      gateway: undefined,
+      ingress: { className: 'nginx' },
+      hostnames: ['models.example.com'],
+    }));
     expect(routeObjs).toHaveLength(1);
     const ing = routeObjs[0];
     expect(ing.apiVersion).toBe('networking.k8s.io/v1');
     expect(ing.spec.ingressClassName).toBe('nginx');
     expect(ing.spec.rules).toHaveLength(1);
     expect(ing.spec.rules[0].host).toBe('models.example.com');
-    expect(ing.spec.rules[0].http.paths.map((p: any) => [p.path, p.pathType, p.backend.service.name, p.backend.service.port.number])).toEqual([
+    expect(
+      ing.spec.rules[0].http.paths.map((p: any) => [p.path, p.pathType, p.backend.service.name, p.backend.service.port.number]),
+    ).toEqual([
       ['/v2/models/bert-base', 'Prefix', 'bert-3g', 8000],
       ['/v2/models/distilbert', 'Prefix', 'bert-3g', 8000],
       ['/v2/models/efficientnet-b4', 'Prefix', 'cnn-2g', 8000],

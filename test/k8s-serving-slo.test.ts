@@ -8,7 +8,12 @@ import * as net from 'net';
 import * as path from 'path';
 import { Chart, Testing } from 'cdk8s';
 import { MigLayout, ModelRepository, ServingPlatform, Team } from '../constructs/k8s';
-import { firstTokenTargetMicroseconds, maxQueueDelayMicroseconds, queueBudgetMicroseconds, queueTargetMicroseconds } from '../constructs/k8s/serving/latency-budget';
+import {
+  firstTokenTargetMicroseconds,
+  maxQueueDelayMicroseconds,
+  queueBudgetMicroseconds,
+  queueTargetMicroseconds,
+} from '../constructs/k8s/serving/latency-budget';
 import { PoolAutoscaling, routerWakeQuery } from '../constructs/k8s/serving/pool-autoscaling';
 import { TritonModelConfig } from '../constructs/k8s/serving/triton-model-config';
 import { TritonPool } from '../constructs/k8s/serving/triton-pool';
@@ -20,7 +25,8 @@ import { inferBody, killAll, request, startRouter } from './support/triton-stand
 
 afterAll(killAll);
 
-const delayOf = (platform: ServingPlatform, model: string): number | undefined => platform.repository.model(model).dynamicBatching?.maxQueueDelayMicroseconds;
+const delayOf = (platform: ServingPlatform, model: string): number | undefined =>
+  platform.repository.model(model).dynamicBatching?.maxQueueDelayMicroseconds;
 const scaledObject = (objs: any[], pool: string): any => objs.find((o) => o.kind === 'ScaledObject' && o.metadata.name === pool);
 const trigger = (so: any, name: string): any => so.spec.triggers.find((t: any) => t.name === name);
 
@@ -32,7 +38,9 @@ describe('the rule', () => {
     expect([queueBudgetMicroseconds(fast), queueBudgetMicroseconds(slow)]).toEqual([10_000, 100_000]);
     // batching delay = 10 % of it; autoscaling target = 20 % of the smallest budget of the pool's models
     expect([maxQueueDelayMicroseconds(fast), maxQueueDelayMicroseconds(slow)]).toEqual([1_000, 10_000]);
-    expect([queueTargetMicroseconds([fast]), queueTargetMicroseconds([slow]), queueTargetMicroseconds([slow, fast])]).toEqual([2_000, 20_000, 2_000]);
+    expect([queueTargetMicroseconds([fast]), queueTargetMicroseconds([slow]), queueTargetMicroseconds([slow, fast])]).toEqual([
+      2_000, 20_000, 2_000,
+    ]);
     // the headroom moves all of it: less headroom, more time to wait
     expect(maxQueueDelayMicroseconds({ latencySloMs: 20, latencyHeadroom: 0.8 })).toBe(400);
     // decoupled models: time to first token = compute share + the same queueing target
@@ -42,8 +50,12 @@ describe('the rule', () => {
   });
 
   test('fails on an SLO or headroom out of range', () => {
-    expect(() => maxQueueDelayMicroseconds({ latencySloMs: 0, latencyHeadroom: 0.5 }, 'models.m')).toThrow('models.m.latencySloMs: expected a number > 0, got 0');
-    expect(() => queueTargetMicroseconds([{ latencySloMs: 10, latencyHeadroom: 1.5 }], 'pools.p')).toThrow('pools.p.models[0].latencyHeadroom: expected a number in (0, 1], got 1.5');
+    expect(() => maxQueueDelayMicroseconds({ latencySloMs: 0, latencyHeadroom: 0.5 }, 'models.m')).toThrow(
+      'models.m.latencySloMs: expected a number > 0, got 0',
+    );
+    expect(() => queueTargetMicroseconds([{ latencySloMs: 10, latencyHeadroom: 1.5 }], 'pools.p')).toThrow(
+      'pools.p.models[0].latencyHeadroom: expected a number in (0, 1], got 1.5',
+    );
     expect(() => queueTargetMicroseconds([], 'pools.p')).toThrow('pools.p: expected at least one model with a latency SLO, got none');
   });
 });
@@ -60,14 +72,23 @@ describe('a hand-written platform', () => {
     pools: [
       { name: 'fast-1g', slice: '1g.10gb', models: ['fast'], scaling: { kind: 'keda', maxReplicas: 4 } },
       { name: 'slow-1g', slice: '1g.10gb', models: ['slow', 'legacy'], scaling: { kind: 'hpa', maxReplicas: 4 } },
-      { name: 'both-2g', slice: '2g.20gb', models: ['pinned-delay'], scaling: { kind: 'keda', maxReplicas: 2, targetQueueMicroseconds: 7_000 } },
+      {
+        name: 'both-2g',
+        slice: '2g.20gb',
+        models: ['pinned-delay'],
+        scaling: { kind: 'keda', maxReplicas: 2, targetQueueMicroseconds: 7_000 },
+      },
     ],
   };
   const build = (latencyHeadroom?: number): { platform: ServingPlatform; objs: any[] } => {
     const chart = new Chart(Testing.app(), 'p');
     const platform = ServingPlatform.builder()
       .cluster({ name: 'c', nodeRole: 'r' })
-      .nodePools({ name: 'h100', gpuType: 'H100-80GB', layout: MigLayout.fromProfiles('h100-mixed', 'H100-80GB', { '2g.20gb': 1, '1g.10gb': 5 }) })
+      .nodePools({
+        name: 'h100',
+        gpuType: 'H100-80GB',
+        layout: MigLayout.fromProfiles('h100-mixed', 'H100-80GB', { '2g.20gb': 1, '1g.10gb': 5 }),
+      })
       .repository(ModelRepository.s3({ bucket: 'models', region: 'us-east-1' }))
       .teams(team)
       .with(latencyHeadroom === undefined ? {} : { latencyHeadroom })
@@ -77,7 +98,9 @@ describe('a hand-written platform', () => {
 
   test('max_queue_delay_microseconds and the autoscaling targets come from the SLOs and the headroom', () => {
     const { platform, objs } = build();
-    expect([delayOf(platform, 'fast'), delayOf(platform, 'slow'), delayOf(platform, 'legacy'), delayOf(platform, 'pinned-delay')]).toEqual([1_000, 10_000, 100, 50]);
+    expect([delayOf(platform, 'fast'), delayOf(platform, 'slow'), delayOf(platform, 'legacy'), delayOf(platform, 'pinned-delay')]).toEqual([
+      1_000, 10_000, 100, 50,
+    ]);
     expect(platform.repository.model('fast').toPbtxt()).toContain('  max_queue_delay_microseconds: 1000\n');
     expect(trigger(scaledObject(objs, 'fast-1g'), 'queue-time').metadata.threshold).toBe('2000');
     // the HPA's Object metric target: the models with an SLO decide (legacy has none)
@@ -101,20 +124,26 @@ describe('a planned platform (examples/long-tail.fleet.yaml)', () => {
   const { chart, platform } = buildPlannedPlatform(Testing.app(), 'planned', { fleetFile });
   const objs = chart.toJson();
 
-  test('each model\'s delay is 10 % of (1 − fleet headroom) × its SLO; each autoscaled pool\'s target 20 % of its strictest model\'s', () => {
+  test("each model's delay is 10 % of (1 − fleet headroom) × its SLO; each autoscaled pool's target 20 % of its strictest model's", () => {
     const slos = new Set(fleet.models.map((m) => m.latencySloMs));
     expect(slos.size).toBeGreaterThan(2);
     for (const m of fleet.models) {
       const cfg = platform.repository.model(m.name);
       if (cfg.dynamicBatching === undefined) continue;
-      expect([m.name, cfg.dynamicBatching.maxQueueDelayMicroseconds]).toEqual([m.name, Math.floor(0.1 * (1 - fleet.latencyHeadroom) * m.latencySloMs * 1000)]);
+      expect([m.name, cfg.dynamicBatching.maxQueueDelayMicroseconds]).toEqual([
+        m.name,
+        Math.floor(0.1 * (1 - fleet.latencyHeadroom) * m.latencySloMs * 1000),
+      ]);
     }
     let checked = 0;
     for (const [name, served] of platform.pools) {
       const so = scaledObject(objs, name);
       if (!so) continue;
       const strictest = Math.min(...served.pool.models.map((m) => fleet.models.find((x) => x.name === m)!.latencySloMs));
-      expect([name, trigger(so, 'queue-time').metadata.threshold]).toEqual([name, String(Math.floor(0.2 * (1 - fleet.latencyHeadroom) * strictest * 1000))]);
+      expect([name, trigger(so, 'queue-time').metadata.threshold]).toEqual([
+        name,
+        String(Math.floor(0.2 * (1 - fleet.latencyHeadroom) * strictest * 1000)),
+      ]);
       checked++;
     }
     expect(checked).toBeGreaterThan(1);
@@ -127,19 +156,36 @@ describe('the signals move with the backlog (rendered PromQL over stand-in and r
     const chart = new Chart(Testing.app(), 't');
     const repository = new ModelRepository(chart, 'Repo', { storage: ModelRepository.pvc({ claimName: 'models' }) });
     repository.addModel(config);
-    const pool = new TritonPool(chart, 'Pool', { name: 'llm', namespace: 'assistant', repository, models: [config.name], gpuType: 'H100-80GB', profile: 'whole' });
+    const pool = new TritonPool(chart, 'Pool', {
+      name: 'llm',
+      namespace: 'assistant',
+      repository,
+      models: [config.name],
+      gpuType: 'H100-80GB',
+      profile: 'whole',
+    });
     return new PoolAutoscaling(chart, 'Scale', { pool, maxReplicas: 3 });
   }
   // what Prometheus adds to every series it scrapes from the pool's pod (ServiceMonitor target labels)
   const target = { namespace: 'assistant', pod: 'llm-7d9f8b6c5-x2kq9' };
 
-  test('a vLLM pool: its first-token signal grows with the engine backlog, where Triton\'s queue time stays ~0', async () => {
+  test("a vLLM pool: its first-token signal grows with the engine backlog, where Triton's queue time stays ~0", async () => {
     const scaling = scalingOf(new TritonModelConfig({ name: 'llama', backend: 'vllm' }));
     expect(scaling.signals.map((s) => s.name)).toEqual(['first-token']);
-    const s = await startTritonStandin({ defaultModelGiB: 1, loaded: ['llama'], metricsPort: 0, inferDelayMs: 40, decoupled: ['llama'], reportCustomMetrics: ['llama'], engineConcurrency: 1 });
+    const s = await startTritonStandin({
+      defaultModelGiB: 1,
+      loaded: ['llama'],
+      metricsPort: 0,
+      inferDelayMs: 40,
+      decoupled: ['llama'],
+      reportCustomMetrics: ['llama'],
+      engineConcurrency: 1,
+    });
     try {
-      const scrape = async (): Promise<ReturnType<typeof parseExposition>> => parseExposition((await request(s.metricsUrl!, 'GET', '/metrics')).body, Date.now() / 1000, target);
-      const send = (n: number): Promise<unknown> => Promise.all(Array.from({ length: n }, () => request(s.url, 'POST', '/v2/models/llama/infer', inferBody())));
+      const scrape = async (): Promise<ReturnType<typeof parseExposition>> =>
+        parseExposition((await request(s.metricsUrl!, 'GET', '/metrics')).body, Date.now() / 1000, target);
+      const send = (n: number): Promise<unknown> =>
+        Promise.all(Array.from({ length: n }, () => request(s.url, 'POST', '/v2/models/llama/infer', inferBody())));
       // light load: one request at a time
       const t0 = await scrape();
       for (let i = 0; i < 4; i++) await send(1);
@@ -163,7 +209,8 @@ describe('the signals move with the backlog (rendered PromQL over stand-in and r
     expect(scaling.signals.map((s) => s.name)).toEqual(['queue-time']);
     const s = await startTritonStandin({ defaultModelGiB: 1, loaded: ['bert'], metricsPort: 0, inferDelayMs: 20, instances: { bert: 1 } });
     try {
-      const scrape = async (): Promise<ReturnType<typeof parseExposition>> => parseExposition((await request(s.metricsUrl!, 'GET', '/metrics')).body, Date.now() / 1000, target);
+      const scrape = async (): Promise<ReturnType<typeof parseExposition>> =>
+        parseExposition((await request(s.metricsUrl!, 'GET', '/metrics')).body, Date.now() / 1000, target);
       const t0 = await scrape();
       for (let i = 0; i < 3; i++) await request(s.url, 'POST', '/v2/models/bert/infer', inferBody());
       const t1 = await scrape();
@@ -176,7 +223,7 @@ describe('the signals move with the backlog (rendered PromQL over stand-in and r
     }
   });
 
-  test('a cache pool at zero: the wake query on the router\'s own metrics is above 0 as soon as requests arrive', async () => {
+  test("a cache pool at zero: the wake query on the router's own metrics is above 0 as soon as requests arrive", async () => {
     // the pool has no pods: its headless Service resolves to nothing; here, a backend that refuses connections
     const closed = await new Promise<number>((resolve) => {
       const srv = net.createServer().listen(0, '127.0.0.1', () => {
@@ -185,18 +232,26 @@ describe('the signals move with the backlog (rendered PromQL over stand-in and r
       });
     });
     const router = await startRouter({
-      listen: '127.0.0.1:0', backends: [{ name: 'cache', url: `http://127.0.0.1:${closed}`, memoryGiB: 8 }],
-      models: [{ name: 't5-small', memoryGiB: 1 }, { name: 'xlm-roberta', memoryGiB: 2 }], refreshIntervalSeconds: 60,
+      listen: '127.0.0.1:0',
+      backends: [{ name: 'cache', url: `http://127.0.0.1:${closed}`, memoryGiB: 8 }],
+      models: [
+        { name: 't5-small', memoryGiB: 1 },
+        { name: 'xlm-roberta', memoryGiB: 2 },
+      ],
+      refreshIntervalSeconds: 60,
     });
     // the router is ready (it takes the requests that wake the pool) although no backend is up
     expect((await request(router.url, 'GET', '/v2/health/ready')).status).toBe(200);
     const query = routerWakeQuery(['t5-small', 'xlm-roberta']);
-    const scrape = async (): Promise<ReturnType<typeof parseExposition>> => parseExposition((await request(router.url, 'GET', '/metrics')).body, Date.now() / 1000, { namespace: 'search' });
+    const scrape = async (): Promise<ReturnType<typeof parseExposition>> =>
+      parseExposition((await request(router.url, 'GET', '/metrics')).body, Date.now() / 1000, { namespace: 'search' });
     const t0 = await scrape();
     await new Promise((r) => setTimeout(r, 200));
     const idle = await scrape();
     expect(evaluate(query, t0, idle)).toBe(0);
-    const replies = await Promise.all(Array.from({ length: 5 }, () => request(router.url, 'POST', '/v2/models/t5-small/infer', inferBody())));
+    const replies = await Promise.all(
+      Array.from({ length: 5 }, () => request(router.url, 'POST', '/v2/models/t5-small/infer', inferBody())),
+    );
     expect(replies.map((r) => [r.status, r.headers['retry-after']])).toEqual(Array(5).fill([503, '5']));
     const busy = await scrape();
     expect(evaluate(query, idle, busy)!).toBeGreaterThan(0);

@@ -19,7 +19,12 @@ import { Testing } from 'cdk8s';
 import { loadFleetFile } from '../constructs/fleet';
 import { ModelRepository } from '../constructs/k8s/serving/model-repository';
 import { ServingPlatform } from '../constructs/k8s/platform/serving-platform';
-import { CONSUMPTION_ANNOTATION, SERVED_TEAM_LABEL_PREFIX, TEAM_CONSUMPTION_ANNOTATION, TEAM_COST_ANNOTATION } from '../constructs/k8s/teams/team-consumption-annotations';
+import {
+  CONSUMPTION_ANNOTATION,
+  SERVED_TEAM_LABEL_PREFIX,
+  TEAM_CONSUMPTION_ANNOTATION,
+  TEAM_COST_ANNOTATION,
+} from '../constructs/k8s/teams/team-consumption-annotations';
 import type { Fleet } from '../constructs/fleet/types';
 import type { Plan } from '../constructs/planner/types';
 import { validateObjects } from './support/validate';
@@ -33,13 +38,16 @@ function isQualifiedKey(key: string): boolean {
   if (parts.length > 2) return false;
   const name = parts[parts.length - 1];
   const prefix = parts.length === 2 ? parts[0] : undefined;
-  return name.length <= 63 && QUALIFIED_NAME.test(name) && (prefix === undefined || (prefix.length <= 253 && DNS1123_SUBDOMAIN.test(prefix)));
+  return (
+    name.length <= 63 && QUALIFIED_NAME.test(name) && (prefix === undefined || (prefix.length <= 253 && DNS1123_SUBDOMAIN.test(prefix)))
+  );
 }
 
 function render(fleet: Fleet, plan: Plan): any[] {
   const chart = Testing.chart();
   ServingPlatform.fromPlan(chart, 'Platform', {
-    fleet, plan,
+    fleet,
+    plan,
     cluster: { name: 'prod', nodeRole: 'KarpenterNodeRole-prod' },
     repository: ModelRepository.s3({ bucket: 'gpufleet-models', prefix: fleet.name, region: 'us-east-1' }),
   });
@@ -50,7 +58,10 @@ describe('team consumption on the rendered platform (issue 12 fleet)', () => {
   const fleet = loadFleetFile(path.join(FIXTURES, 'three-teams.fleet.yaml'));
   const plan: Plan = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'three-teams.plan.json'), 'utf8'));
   const objects = render(fleet, plan);
-  const of = (kind: string, ns?: string) => objects.filter((o) => o.kind === kind && (ns === undefined || o.metadata.namespace === ns || (kind === 'Namespace' && o.metadata.name === ns)));
+  const of = (kind: string, ns?: string) =>
+    objects.filter(
+      (o) => o.kind === kind && (ns === undefined || o.metadata.namespace === ns || (kind === 'Namespace' && o.metadata.name === ns)),
+    );
   const tc = plan.summary.teamConsumption!;
 
   test('every object is schema-valid; every label and annotation key is a qualified name, values within limits', () => {
@@ -73,7 +84,9 @@ describe('team consumption on the rendered platform (issue 12 fleet)', () => {
       expect(Object.keys(eq)).toEqual(Object.keys(eq).sort());
       expect(Object.keys(cost)).toEqual(Object.keys(eq));
       // one label per team the pool serves, and only those
-      const labelled = Object.keys(d.metadata.labels).filter((k) => k.startsWith(SERVED_TEAM_LABEL_PREFIX)).map((k) => k.slice(SERVED_TEAM_LABEL_PREFIX.length));
+      const labelled = Object.keys(d.metadata.labels)
+        .filter((k) => k.startsWith(SERVED_TEAM_LABEL_PREFIX))
+        .map((k) => k.slice(SERVED_TEAM_LABEL_PREFIX.length));
       expect(labelled.sort()).toEqual(Object.keys(eq));
       for (const t of Object.keys(eq)) sum.set(t, { eq: (sum.get(t)?.eq ?? 0) + eq[t], cost: (sum.get(t)?.cost ?? 0) + cost[t] });
     }
@@ -106,13 +119,19 @@ describe('team consumption on the rendered platform (issue 12 fleet)', () => {
       expect(of('Deployment', team)).toEqual([]);
       const c = JSON.parse(quota.metadata.annotations[CONSUMPTION_ANNOTATION]);
       const t = tc.teams.find((x) => x.team === team)!;
-      expect(c).toEqual({ costPerHour: t.costPerHour, gpuEquivalents: t.gpuEquivalents, inSharedPools: { ...t.inSharedPools, namespace: 'serving-shared' } });
+      expect(c).toEqual({
+        costPerHour: t.costPerHour,
+        gpuEquivalents: t.gpuEquivalents,
+        inSharedPools: { ...t.inSharedPools, namespace: 'serving-shared' },
+      });
       expect(c.inSharedPools.gpuEquivalents).toBeGreaterThan(0);
-      expect(of('Namespace', team)[0].metadata.annotations[CONSUMPTION_ANNOTATION]).toBe(quota.metadata.annotations[CONSUMPTION_ANNOTATION]);
+      expect(of('Namespace', team)[0].metadata.annotations[CONSUMPTION_ANNOTATION]).toBe(
+        quota.metadata.annotations[CONSUMPTION_ANNOTATION],
+      );
     }
   });
 
-  test('no namespace\'s GPU quota is below what its own Deployments may request (replicas x one slice)', () => {
+  test("no namespace's GPU quota is below what its own Deployments may request (replicas x one slice)", () => {
     for (const ns of of('ResourceQuota').map((q) => q.metadata.namespace as string)) {
       const hard = of('ResourceQuota', ns)[0].spec.hard;
       const requested = new Map<string, number>();
@@ -129,9 +148,10 @@ describe('team consumption on the rendered platform (issue 12 fleet)', () => {
     expect(Number(of('ResourceQuota', 'vision')[0].spec.hard['requests.nvidia.com/mig-1g.10gb'])).toBeGreaterThanOrEqual(1);
   });
 
-  test('the annotations are byte-identical with the fleet\'s models in reverse order', () => {
+  test("the annotations are byte-identical with the fleet's models in reverse order", () => {
     const again = render({ ...fleet, models: [...fleet.models].reverse() }, plan);
-    const pick = (os: any[]) => os.map((o) => JSON.stringify([o.kind, o.metadata.namespace, o.metadata.name, o.metadata.annotations ?? {}, o.metadata.labels ?? {}]));
+    const pick = (os: any[]) =>
+      os.map((o) => JSON.stringify([o.kind, o.metadata.namespace, o.metadata.name, o.metadata.annotations ?? {}, o.metadata.labels ?? {}]));
     expect(pick(again)).toEqual(pick(objects));
   });
 });

@@ -35,7 +35,11 @@ describe('team and add-on contract: registration order and duplicates', () => {
   test('add-ons deploy in declared order, after the built-in parts', () => {
     const log: string[] = [];
     const ctx = bareContext();
-    deployAddOns(ctx, [recorder('cert-manager', log), recorder('router', log, ['cert-manager', 'model-repository']), recorder('dashboards', log)]);
+    deployAddOns(ctx, [
+      recorder('cert-manager', log),
+      recorder('router', log, ['cert-manager', 'model-repository']),
+      recorder('dashboards', log),
+    ]);
     expect(log).toEqual(['cert-manager after model-repository', 'router after cert-manager', 'dashboards after router']);
     expect(ctx.deployed).toEqual([...BUILT_IN_PARTS, 'cert-manager', 'router', 'dashboards']);
   });
@@ -62,7 +66,9 @@ describe('team and add-on contract: registration order and duplicates', () => {
 
   test('fails on an add-on registered twice or taking a built-in id', () => {
     const log: string[] = [];
-    expect(() => checkRegistrations([], [recorder('router', log), recorder('router', log)])).toThrow('add-on "router" is registered more than once');
+    expect(() => checkRegistrations([], [recorder('router', log), recorder('router', log)])).toThrow(
+      'add-on "router" is registered more than once',
+    );
     expect(() => checkRegistrations([], [recorder('node-pools', log)])).toThrow(
       'add-on "node-pools" uses the id of a built-in part (gpu-operator, mig-config, node-pools, model-repository)',
     );
@@ -93,9 +99,12 @@ describe('team and add-on contract: the builder and postDeploy', () => {
 
   test('the builder rejects a missing dependency at build', () => {
     const log: string[] = [];
-    expect(() => baseBuilder().addOns(recorder('router', log, ['ingress-nginx'])).teams(visionTeam()).build(Testing.chart(), 'Platform')).toThrow(
-      /^missing dependency "ingress-nginx" of add-on "router"/,
-    );
+    expect(() =>
+      baseBuilder()
+        .addOns(recorder('router', log, ['ingress-nginx']))
+        .teams(visionTeam())
+        .build(Testing.chart(), 'Platform'),
+    ).toThrow(/^missing dependency "ingress-nginx" of add-on "router"/);
   });
 
   test('clone() derives an independent builder', () => {

@@ -89,7 +89,11 @@ describe('TeamNamespace network policies and quotas', () => {
   });
 
   test('repository egress can be narrowed or dropped', () => {
-    const narrowed = byKindName(synth({ team: 'a', repositoryEgress: { cidrs: ['10.2.0.0/16', '10.1.0.0/16'], port: 2049 } }), 'NetworkPolicy', 'allow-model-repository')[0];
+    const narrowed = byKindName(
+      synth({ team: 'a', repositoryEgress: { cidrs: ['10.2.0.0/16', '10.1.0.0/16'], port: 2049 } }),
+      'NetworkPolicy',
+      'allow-model-repository',
+    )[0];
     expect(narrowed.spec.egress[0]).toStrictEqual({
       to: [{ ipBlock: { cidr: '10.1.0.0/16' } }, { ipBlock: { cidr: '10.2.0.0/16' } }],
       ports: [{ port: 2049, protocol: 'TCP' }],
@@ -129,7 +133,9 @@ describe('TeamNamespace network policies and quotas', () => {
 describe('TeamNamespace fails on bad props', () => {
   test('fails on a cpu or memory quota that is not a quantity, or a negative workload', () => {
     expect(() => synth({ team: 'a', quota: { cpu: 'lots' } })).toThrow('quota.cpu: expected a CPU quantity such as 64 or 500m, got "lots"');
-    expect(() => synth({ team: 'a', quota: { memory: '1 GB' } })).toThrow('quota.memory: expected a memory quantity such as 256Gi, got "1 GB"');
+    expect(() => synth({ team: 'a', quota: { memory: '1 GB' } })).toThrow(
+      'quota.memory: expected a memory quantity such as 256Gi, got "1 GB"',
+    );
     expect(() => synth({ team: 'a' }, (t) => t.addWorkload(-1, 0, 0))).toThrow('addWorkload: expected cpu >= 0, got -1');
   });
 
@@ -161,6 +167,8 @@ describe('TeamNamespace fails on bad props', () => {
   test('fails on bad ports and an empty egress list', () => {
     expect(() => synth({ team: 'a', metricsPort: 0 })).toThrow('metricsPort: expected a port number 1-65535, got 0');
     expect(() => synth({ team: 'a', servingPorts: [8000, 70000] })).toThrow('servingPorts[1]: expected a port number 1-65535, got 70000');
-    expect(() => synth({ team: 'a', repositoryEgress: { cidrs: [] } })).toThrow('repositoryEgress.cidrs: expected a non-empty list of CIDRs such as 52.216.0.0/15, got []');
+    expect(() => synth({ team: 'a', repositoryEgress: { cidrs: [] } })).toThrow(
+      'repositoryEgress.cidrs: expected a non-empty list of CIDRs such as 52.216.0.0/15, got []',
+    );
   });
 });

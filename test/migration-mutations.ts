@@ -18,7 +18,11 @@ type Loc = { step: number; action: number; a: MigrationAction };
 
 function find(m: Migration, pred: (a: MigrationAction) => boolean): Loc[] {
   const out: Loc[] = [];
-  m.steps.forEach((s, step) => s.actions.forEach((a, action) => { if (pred(a)) out.push({ step, action, a }); }));
+  m.steps.forEach((s, step) =>
+    s.actions.forEach((a, action) => {
+      if (pred(a)) out.push({ step, action, a });
+    }),
+  );
   return out;
 }
 
@@ -68,7 +72,9 @@ export const mutations: readonly Mutation[] = [
     apply: (m) => {
       if (find(m, (a) => a.kind === 'add-node').length === 0) return undefined;
       const c = clone(m);
-      const steps = c.steps.map((s) => ({ ...s, actions: s.actions.filter((a) => a.kind !== 'add-node') })).filter((s) => s.actions.length > 0);
+      const steps = c.steps
+        .map((s) => ({ ...s, actions: s.actions.filter((a) => a.kind !== 'add-node') }))
+        .filter((s) => s.actions.length > 0);
       return withSteps(c, steps);
     },
   },
@@ -106,7 +112,9 @@ export const mutations: readonly Mutation[] = [
       if (!loc) return undefined;
       const c = clone(m);
       const a = c.steps[loc.step].actions[loc.action] as Extract<MigrationAction, { kind: 'start-server' }>;
-      const models = a.server.models.map((x, i) => (i === a.server.models.findIndex((y) => y.share > 0.01) ? { ...x, share: x.share / 2 } : x));
+      const models = a.server.models.map((x, i) =>
+        i === a.server.models.findIndex((y) => y.share > 0.01) ? { ...x, share: x.share / 2 } : x,
+      );
       (c.steps[loc.step].actions as MigrationAction[])[loc.action] = { ...a, server: { ...a.server, models } };
       return c;
     },
@@ -129,7 +137,9 @@ export const mutations: readonly Mutation[] = [
       if (!loc) return undefined;
       const node = (loc.a as { node: string }).node;
       const c = clone(m);
-      const steps = c.steps.map((s) => ({ ...s, actions: s.actions.filter((a) => !(a.kind === 'cordon' && a.node === node)) })).filter((s) => s.actions.length > 0);
+      const steps = c.steps
+        .map((s) => ({ ...s, actions: s.actions.filter((a) => !(a.kind === 'cordon' && a.node === node)) }))
+        .filter((s) => s.actions.length > 0);
       return withSteps(c, steps);
     },
   },

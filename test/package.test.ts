@@ -81,9 +81,19 @@ function install(tarball: string, consumer: string): void {
     fs.symlinkSync(path.join('..', 'gpufleet', file), path.join(consumer, 'node_modules', '.bin', name));
     fs.chmodSync(path.join(target, file), 0o755);
   }
-  fs.writeFileSync(path.join(consumer, 'package.json'), JSON.stringify({
-    name: 'consumer', version: '1.0.0', private: true, dependencies: { gpufleet: `file:${tarball}` },
-  }, null, 2));
+  fs.writeFileSync(
+    path.join(consumer, 'package.json'),
+    JSON.stringify(
+      {
+        name: 'consumer',
+        version: '1.0.0',
+        private: true,
+        dependencies: { gpufleet: `file:${tarball}` },
+      },
+      null,
+      2,
+    ),
+  );
 }
 
 /** The bare module names a compiled file imports or requires (comments and strings aside). */
@@ -160,10 +170,21 @@ describe('the packed package, installed in a fresh folder: contents and entry po
   beforeAll(() => ({ files } = installed()));
 
   test('the tarball holds compiled JavaScript with declarations, the command, the example fleets — no sources, tests or build state', () => {
-    for (const f of ['package.json', 'README.md', 'bin/gpufleet', 'lib/bin/gpufleet.js', 'lib/constructs/index.js', 'lib/constructs/index.d.ts', EXAMPLE_FLEET, EXAMPLE_PLATFORM]) {
+    for (const f of [
+      'package.json',
+      'README.md',
+      'bin/gpufleet',
+      'lib/bin/gpufleet.js',
+      'lib/constructs/index.js',
+      'lib/constructs/index.d.ts',
+      EXAMPLE_FLEET,
+      EXAMPLE_PLATFORM,
+    ]) {
       expect(files).toContain(f);
     }
-    const unexpected = [...files].filter((f) => !/^(lib\/.+\.(js|d\.ts)|bin\/gpufleet|examples\/[^/]+\.yaml|package\.json|README\.md)$/.test(f));
+    const unexpected = [...files].filter(
+      (f) => !/^(lib\/.+\.(js|d\.ts)|bin\/gpufleet|examples\/[^/]+\.yaml|package\.json|README\.md)$/.test(f),
+    );
     expect(unexpected).toEqual([]);
     // every compiled module has its declarations
     const js = [...files].filter((f) => f.endsWith('.js') && f.startsWith('lib/'));
@@ -181,7 +202,16 @@ describe('the packed package, installed in a fresh folder: contents and entry po
     for (const list of Object.values(pkg.typesVersions['*'] as Record<string, string[]>)) targets.push(...list);
     const missing = targets.map((t: string) => t.replace(/^\.\//, '')).filter((t: string) => !files.has(t));
     expect(missing).toEqual([]);
-    expect(Object.keys(pkg.exports).sort()).toEqual(['.', './catalog', './cloud', './fleet', './k8s', './package.json', './planner', './runtime']);
+    expect(Object.keys(pkg.exports).sort()).toEqual([
+      '.',
+      './catalog',
+      './cloud',
+      './fleet',
+      './k8s',
+      './package.json',
+      './planner',
+      './runtime',
+    ]);
   });
 
   test('the compiled code imports only Node.js built-ins, its own files and its declared dependencies', () => {
@@ -194,7 +224,8 @@ describe('the packed package, installed in a fresh folder: contents and entry po
         if (spec.startsWith('.')) {
           const base = path.posix.join(path.posix.dirname(f), spec);
           const ext = f.endsWith('.d.ts') ? '.d.ts' : '.js';
-          if (![`${base}${ext}`, `${base}/index${ext}`, base].some((c) => files.has(c))) problems.push(`${f}: ${spec} is not in the package`);
+          if (![`${base}${ext}`, `${base}/index${ext}`, base].some((c) => files.has(c)))
+            problems.push(`${f}: ${spec} is not in the package`);
           continue;
         }
         const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.replace(/^node:/, '').split('/')[0];
@@ -208,14 +239,25 @@ describe('the packed package, installed in a fresh folder: contents and entry po
 describe('the packed package, installed in a fresh folder: TypeScript, ESM, nothing else reachable', () => {
   beforeAll(() => installed());
 
-  test('TypeScript: import { ServingPlatform, plan, GpuNodePool } from \'gpufleet\' type-checks against the .d.ts and runs compiled', () => {
+  test("TypeScript: import { ServingPlatform, plan, GpuNodePool } from 'gpufleet' type-checks against the .d.ts and runs compiled", () => {
     fs.writeFileSync(path.join(consumer, 'app.ts'), CONSUMER_APP);
     // and a type error, which must be found: the .d.ts are read, not `any`
     fs.writeFileSync(path.join(consumer, 'wrong.ts'), `import { plan } from 'gpufleet';\nexport const n: number = plan;\n`);
-    fs.writeFileSync(path.join(consumer, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: { module: 'node16', moduleResolution: 'node16', target: 'ES2022', strict: true, outDir: 'dist', types: ['node'], skipLibCheck: true },
-      files: ['app.ts', 'wrong.ts'],
-    }));
+    fs.writeFileSync(
+      path.join(consumer, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'node16',
+          moduleResolution: 'node16',
+          target: 'ES2022',
+          strict: true,
+          outDir: 'dist',
+          types: ['node'],
+          skipLibCheck: true,
+        },
+        files: ['app.ts', 'wrong.ts'],
+      }),
+    );
     const tsc = run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json'], consumer);
     expect(tsc.stderr).toBe('');
     expect(tsc.stdout.trim().split('\n')).toEqual([
@@ -238,20 +280,38 @@ describe('the packed package, installed in a fresh folder: TypeScript, ESM, noth
     const r = run(process.execPath, ['esm.mjs'], consumer);
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual({
-      types: { plan: 'function', GpuNodePool: 'function', GpuPlatform: 'function', Router: 'function', getGpuType: 'function', parseFleet: 'function', verifyPlan: 'function', ServingPlatform: 'function' },
+      types: {
+        plan: 'function',
+        GpuNodePool: 'function',
+        GpuPlatform: 'function',
+        Router: 'function',
+        getGpuType: 'function',
+        parseFleet: 'function',
+        verifyPlan: 'function',
+        ServingPlatform: 'function',
+      },
       sameClass: true,
     });
   });
 
   test('nothing outside the package is reachable from the folder: no ts-node, no typescript, no deep imports', () => {
-    const probe = run(process.execPath, ['-e', `
+    const probe = run(
+      process.execPath,
+      [
+        '-e',
+        `
       const out = {};
       for (const m of ['ts-node', 'typescript', 'jest', 'gpufleet/lib/constructs/planner/plan']) {
         try { require.resolve(m); out[m] = 'resolved'; } catch (e) { out[m] = e.code; }
       }
-      console.log(JSON.stringify(out));`], consumer);
+      console.log(JSON.stringify(out));`,
+      ],
+      consumer,
+    );
     expect(JSON.parse(probe.stdout)).toEqual({
-      'ts-node': 'MODULE_NOT_FOUND', typescript: 'MODULE_NOT_FOUND', jest: 'MODULE_NOT_FOUND',
+      'ts-node': 'MODULE_NOT_FOUND',
+      typescript: 'MODULE_NOT_FOUND',
+      jest: 'MODULE_NOT_FOUND',
       'gpufleet/lib/constructs/planner/plan': 'ERR_PACKAGE_PATH_NOT_EXPORTED',
     });
   });
@@ -264,19 +324,24 @@ describe('the packed package, installed in a fresh folder: the gpufleet command'
   test(`npx gpufleet plan ${EXAMPLE_FLEET} runs the installed command (compiled, without ts-node)`, () => {
     // what npx runs: the folder's node_modules/.bin/gpufleet (npm_* variables of `npm test` are not passed
     // on, so npx looks in this folder, not in the repository), which is the installed package's command
-    expect(fs.realpathSync(path.join(consumer, 'node_modules', '.bin', 'gpufleet'))).toBe(path.join(fs.realpathSync(consumer), 'node_modules', 'gpufleet', 'bin', 'gpufleet'));
+    expect(fs.realpathSync(path.join(consumer, 'node_modules', '.bin', 'gpufleet'))).toBe(
+      path.join(fs.realpathSync(consumer), 'node_modules', 'gpufleet', 'bin', 'gpufleet'),
+    );
     const r = gpufleet(['plan', EXAMPLE_FLEET, '--out', 'plan.json']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const expected = expectedPlan();
-    expect(r.stdout).toContain(`fleet payments-and-vision: ${expected.summary.gpuCount} GPUs, $${expected.summary.costPerHour.toFixed(2)}/h`);
+    expect(r.stdout).toContain(
+      `fleet payments-and-vision: ${expected.summary.gpuCount} GPUs, $${expected.summary.costPerHour.toFixed(2)}/h`,
+    );
     expect(r.stdout).toContain('plan document written to plan.json');
     expect(JSON.parse(fs.readFileSync(path.join(consumer, 'plan.json'), 'utf8'))).toEqual(expected);
   });
 
   test('npx gpufleet router --demo --script: the router and its Triton stand-ins run from the package alone, and exit', () => {
     // the stand-in ships compiled (lib/constructs/runtime/standin) and decodes gRPC loads with protobufjs, a dependency
-    for (const f of ['lib/constructs/runtime/demo.js', 'lib/constructs/runtime/standin/index.js', 'lib/constructs/runtime/standin/grpc.js']) expect(files).toContain(f);
+    for (const f of ['lib/constructs/runtime/demo.js', 'lib/constructs/runtime/standin/index.js', 'lib/constructs/runtime/standin/grpc.js'])
+      expect(files).toContain(f);
     const pkg = JSON.parse(fs.readFileSync(path.join(consumer, 'node_modules', 'gpufleet', 'package.json'), 'utf8'));
     expect(pkg.dependencies.protobufjs).toBeDefined();
     // spawnSync's timeout: a handle left open would keep the process from exiting
@@ -307,7 +372,9 @@ describe('the packed package, installed in a fresh folder: the gpufleet command'
     for (const dir of ['out', 'app-out']) {
       const r = gpufleet(['check', dir]);
       expect(r.stderr).toBe('');
-      expect(r.stdout).toMatch(/^gpufleet check: no findings \(\d+ GPU workload\(s\), \d+ NodePool\(s\), \d+ autoscaler\(s\), \d+ objects\)/);
+      expect(r.stdout).toMatch(
+        /^gpufleet check: no findings \(\d+ GPU workload\(s\), \d+ NodePool\(s\), \d+ autoscaler\(s\), \d+ objects\)/,
+      );
       expect(r.status).toBe(0);
     }
     // app-out is what the compiled app.js of the TypeScript test synthesized with the installed constructs

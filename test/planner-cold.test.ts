@@ -59,9 +59,18 @@ describe('cold tier (coldBelowRps)', () => {
     const g = p.gpus.findIndex((x) => x.slices.some((s) => s.cache));
     const broken: Plan = {
       ...p,
-      gpus: p.gpus.map((x, i) => (i !== g ? x : { ...x, slices: x.slices.map((s) => (s.cache ? { ...s, models: [{ name: 'busy-a', batch: 1, instances: 1, share: 0, rps: 0 }] } : s)) })),
+      gpus: p.gpus.map((x, i) =>
+        i !== g
+          ? x
+          : {
+              ...x,
+              slices: x.slices.map((s) => (s.cache ? { ...s, models: [{ name: 'busy-a', batch: 1, instances: 1, share: 0, rps: 0 }] } : s)),
+            },
+      ),
     };
-    expect(verifyPlan(fleet, broken).some((e) => /^cold tier: gpu-\d+ slice .* is a cache slice and must carry no models, got busy-a$/.test(e))).toBe(true);
+    expect(
+      verifyPlan(fleet, broken).some((e) => /^cold tier: gpu-\d+ slice .* is a cache slice and must carry no models, got busy-a$/.test(e)),
+    ).toBe(true);
   });
 });
 
@@ -85,9 +94,14 @@ describe('the cold entry: chosen by the planner, recorded in the plan, read by t
   test('the topology renders the recorded entry, not one it chooses', () => {
     const name = p.cold!.models[0].name;
     const spec = fleet.models.find((m) => m.name === name)!;
-    const slice = spec.profiles.find((e) => e.instances === 1 && e.batch === 1 && e.slice === topologyOf(fleet, p).cold!.models[0].entry!.slice)!;
+    const slice = spec.profiles.find(
+      (e) => e.instances === 1 && e.batch === 1 && e.slice === topologyOf(fleet, p).cold!.models[0].entry!.slice,
+    )!;
     // a plan recording another admissible one-instance entry (batch 1) is rendered at that entry
-    const other: Plan = { ...p, cold: { ...p.cold!, models: p.cold!.models.map((m) => (m.name === name ? { ...m, batch: 1, instances: 1 } : m)) } };
+    const other: Plan = {
+      ...p,
+      cold: { ...p.cold!, models: p.cold!.models.map((m) => (m.name === name ? { ...m, batch: 1, instances: 1 } : m)) },
+    };
     expect(topologyOf(fleet, other).cold!.models.find((m) => m.name === name)!.entry).toEqual(slice);
   });
 
@@ -99,14 +113,25 @@ describe('the cold entry: chosen by the planner, recorded in the plan, read by t
 
   test('fails verification when the recorded entry is not in the profile table, runs two instances, or misses the latency rule', () => {
     const withEntry = (batch: number, instances: number): Plan => ({
-      ...p, cold: { ...p.cold!, models: p.cold!.models.map((m, i) => (i === 0 ? { ...m, batch, instances } : m)) },
+      ...p,
+      cold: { ...p.cold!, models: p.cold!.models.map((m, i) => (i === 0 ? { ...m, batch, instances } : m)) },
     });
     const name = p.cold!.models[0].name;
-    const where = new RegExp(`^rule 2 \\(configurations\\): gpu-\\d+ slice ${cache.profile.replace('.', '\\.')}@\\d+: cold model ${name} at batch 3 x 1 instance\\(s\\) is no entry of its profile table`);
+    const where = new RegExp(
+      `^rule 2 \\(configurations\\): gpu-\\d+ slice ${cache.profile.replace('.', '\\.')}@\\d+: cold model ${name} at batch 3 x 1 instance\\(s\\) is no entry of its profile table`,
+    );
     expect(verifyPlan(fleet, withEntry(3, 1)).some((e) => where.test(e))).toBe(true);
-    expect(verifyPlan(fleet, withEntry(1, 2))).toContain(`rule 2 (configurations): cold model ${name} at batch 1 x 2 instance(s): a cache slice holds one copy of each loaded model, expected instances 1`);
+    expect(verifyPlan(fleet, withEntry(1, 2))).toContain(
+      `rule 2 (configurations): cold model ${name} at batch 1 x 2 instance(s): a cache slice holds one copy of each loaded model, expected instances 1`,
+    );
     // batch 16 on a 1g slice: latency 1000 x 16 / (50 x 16^0.35) = 121 ms > 0.5 x 80 ms
-    expect(verifyPlan(fleet, withEntry(16, 1)).some((e) => e.startsWith('rule 4 (latency): ') && e.includes(`cold model ${name} at batch 16 x 1 instance(s): latency`))).toBe(true);
-    expect(() => topologyOf(fleet, withEntry(3, 1))).toThrow(`plan.cold.models[${name}]: batch 3 x 1 instance(s) is no entry of the model's profiles on ${cacheType} slice ${cache.profile}`);
+    expect(
+      verifyPlan(fleet, withEntry(16, 1)).some(
+        (e) => e.startsWith('rule 4 (latency): ') && e.includes(`cold model ${name} at batch 16 x 1 instance(s): latency`),
+      ),
+    ).toBe(true);
+    expect(() => topologyOf(fleet, withEntry(3, 1))).toThrow(
+      `plan.cold.models[${name}]: batch 3 x 1 instance(s) is no entry of the model's profiles on ${cacheType} slice ${cache.profile}`,
+    );
   });
 });

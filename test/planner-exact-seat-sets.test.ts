@@ -18,14 +18,22 @@ const WHOLE = [{ type: G, mig: false }];
 
 function itemsOf(fleet: Fleet): { opt: ReturnType<typeof resolveGpuOptions>[number]; items: Item[] } {
   const opt = resolveGpuOptions(fleet)[0];
-  const items = [...fleet.models].sort((a, b) => (a.name < b.name ? -1 : 1)).map((m): Item => ({
-    input: { model: m, cands: candidatesFor(m, opt, fleet.latencyHeadroom, fleet.processOverheadGiB) }, rps: m.rps, budget: budgetOf(m, fleet.latencyHeadroom),
-  }));
+  const items = [...fleet.models]
+    .sort((a, b) => (a.name < b.name ? -1 : 1))
+    .map((m): Item => ({
+      input: { model: m, cands: candidatesFor(m, opt, fleet.latencyHeadroom, fleet.processOverheadGiB) },
+      rps: m.rps,
+      budget: budgetOf(m, fleet.latencyHeadroom),
+    }));
   return { opt, items };
 }
 
 function asPlan(fleet: Fleet, gpus: PlanGpu[]): Plan {
-  return { fleet: fleet.name, gpus, summary: { gpuCount: gpus.length, costPerHour: 0, lowerBound: 0, baselines: { dedicated: 0, noMig: 0 } } };
+  return {
+    fleet: fleet.name,
+    gpus,
+    summary: { gpuCount: gpus.length, costPerHour: 0, lowerBound: 0, baselines: { dedicated: 0, noMig: 0 } },
+  };
 }
 
 /**
@@ -52,7 +60,12 @@ describe('exact seat-set stage', () => {
     const p = plan(fleet);
     expect(verifyPlan(fleet, p)).toEqual([]);
     expect(p.summary.gpuCount).toBe(3);
-    expect(p.summary.tightBound).toEqual({ gpus: 3, costPerHour: expect.any(Number), method: 'exact', solver: expect.stringMatching(/^HiGHS /) });
+    expect(p.summary.tightBound).toEqual({
+      gpus: 3,
+      costPerHour: expect.any(Number),
+      method: 'exact',
+      solver: expect.stringMatching(/^HiGHS /),
+    });
     // off: the relaxation's bound
     expect(plan(fleet, { exactSeatSets: 0 }).summary.tightBound!.gpus).toBe(2);
     expect(() => plan(fleet, { exactSeatSets: 1.5 })).toThrow('exactSeatSets: expected an integer >= 0, got 1.5');
@@ -68,34 +81,37 @@ describe('exact seat-set stage', () => {
 
   test('never proves more GPUs than a valid plan uses, and its plans pass verifyPlan (random one-type fleets)', () => {
     let proofsChecked = 0;
-    fc.assert(fc.property(arbFleet, (fleet) => {
-      fc.pre(fleet.gpus.length === 1);
-      const { opt, items } = itemsOf(fleet);
-      const sets = enumerateSeatSets(opt, items, fleet.processOverheadGiB, 400);
-      fc.pre(sets !== undefined);
-      // valid plans: the packing heuristics alone, and the exact stage's own
-      const heuristic = plan(fleet, { effort: 'fast', solver: 'none' });
-      expect(verifyPlan(fleet, heuristic)).toEqual([]);
-      const exact = plan(fleet, { effort: 'fast', exactSeatSets: 400 });
-      const errs = verifyPlan(fleet, exact);
-      if (errs.length > 0) throw new Error(errs.slice(0, 3).join('\n'));
-      for (const gpus of [heuristic.summary.gpuCount, exact.summary.gpuCount]) {
-        // a valid plan with `gpus` GPUs exists: "none with fewer than gpus + 1" must not be proven
-        expect(provesNoFewer(opt, items, sets, gpus + 1, 200)).toBe(false);
-        proofsChecked++;
-      }
-      expect(exact.summary.gpuCount).toBeLessThanOrEqual(heuristic.summary.gpuCount);
-      expect(exact.summary.tightBound!.gpus).toBeLessThanOrEqual(exact.summary.gpuCount);
-      expect(exact.summary.tightBound!.gpus).toBeLessThanOrEqual(heuristic.summary.gpuCount);
-      // a hand-made valid plan: every model alone on its own GPUs, as many as its demand needs at its best entry
-      const hand = handMade(fleet);
-      if (hand) {
-        expect(verifyPlan(fleet, hand)).toEqual([]);
-        expect(exact.summary.tightBound!.gpus).toBeLessThanOrEqual(hand.gpus.length);
-        expect(provesNoFewer(opt, items, sets, hand.gpus.length + 1, 200)).toBe(false);
-      }
-      return true;
-    }), { numRuns: 10, seed: 1313 });
+    fc.assert(
+      fc.property(arbFleet, (fleet) => {
+        fc.pre(fleet.gpus.length === 1);
+        const { opt, items } = itemsOf(fleet);
+        const sets = enumerateSeatSets(opt, items, fleet.processOverheadGiB, 400);
+        fc.pre(sets !== undefined);
+        // valid plans: the packing heuristics alone, and the exact stage's own
+        const heuristic = plan(fleet, { effort: 'fast', solver: 'none' });
+        expect(verifyPlan(fleet, heuristic)).toEqual([]);
+        const exact = plan(fleet, { effort: 'fast', exactSeatSets: 400 });
+        const errs = verifyPlan(fleet, exact);
+        if (errs.length > 0) throw new Error(errs.slice(0, 3).join('\n'));
+        for (const gpus of [heuristic.summary.gpuCount, exact.summary.gpuCount]) {
+          // a valid plan with `gpus` GPUs exists: "none with fewer than gpus + 1" must not be proven
+          expect(provesNoFewer(opt, items, sets, gpus + 1, 200)).toBe(false);
+          proofsChecked++;
+        }
+        expect(exact.summary.gpuCount).toBeLessThanOrEqual(heuristic.summary.gpuCount);
+        expect(exact.summary.tightBound!.gpus).toBeLessThanOrEqual(exact.summary.gpuCount);
+        expect(exact.summary.tightBound!.gpus).toBeLessThanOrEqual(heuristic.summary.gpuCount);
+        // a hand-made valid plan: every model alone on its own GPUs, as many as its demand needs at its best entry
+        const hand = handMade(fleet);
+        if (hand) {
+          expect(verifyPlan(fleet, hand)).toEqual([]);
+          expect(exact.summary.tightBound!.gpus).toBeLessThanOrEqual(hand.gpus.length);
+          expect(provesNoFewer(opt, items, sets, hand.gpus.length + 1, 200)).toBe(false);
+        }
+        return true;
+      }),
+      { numRuns: 10, seed: 1313 },
+    );
     expect(proofsChecked).toBeGreaterThan(6);
   });
 });
@@ -108,14 +124,37 @@ function handMade(fleet: Fleet): Plan | undefined {
   const gpus: PlanGpu[] = [];
   for (const m of fleet.models) {
     const e = m.profiles
-      .filter((p) => p.gpu === g.type && p.slice === 7 && p.latencyMs <= fleet.latencyHeadroom * m.latencySloMs && fleet.processOverheadGiB + m.memoryGiB * p.instances <= memory)
+      .filter(
+        (p) =>
+          p.gpu === g.type &&
+          p.slice === 7 &&
+          p.latencyMs <= fleet.latencyHeadroom * m.latencySloMs &&
+          fleet.processOverheadGiB + m.memoryGiB * p.instances <= memory,
+      )
       .sort((a, b) => b.throughput - a.throughput)[0];
     if (!e) return undefined;
     for (let left = m.rps; left > 1e-9;) {
       const rps = Math.min(left, e.throughput);
       gpus.push({
-        id: `gpu-${gpus.length}`, type: g.type, node: `node-${gpus.length}`, mig: g.mig,
-        slices: [{ profile: g.mig ? '7g.80gb' : 'whole', start: 0, models: [{ name: m.name, batch: e.batch, instances: e.instances, share: Math.min(1, Math.ceil((rps / e.throughput) * 1e6) / 1e6), rps }] }],
+        id: `gpu-${gpus.length}`,
+        type: g.type,
+        node: `node-${gpus.length}`,
+        mig: g.mig,
+        slices: [
+          {
+            profile: g.mig ? '7g.80gb' : 'whole',
+            start: 0,
+            models: [
+              {
+                name: m.name,
+                batch: e.batch,
+                instances: e.instances,
+                share: Math.min(1, Math.ceil((rps / e.throughput) * 1e6) / 1e6),
+                rps,
+              },
+            ],
+          },
+        ],
       });
       left -= rps;
     }

@@ -6,18 +6,29 @@ import { baselines, ESTIMATE_RULE, lowerBound, plan, verifyPlan } from '../const
 import type { Plan } from '../constructs/planner';
 import { fleetOf, mixedFleet, model, synthProfiles } from './planner-fixtures';
 
-const l4 = (throughput: number, latencyMs: number, batch = 4): ProfileEntry => ({ gpu: 'L4', slice: 7, batch, instances: 1, throughput, latencyMs });
+const l4 = (throughput: number, latencyMs: number, batch = 4): ProfileEntry => ({
+  gpu: 'L4',
+  slice: 7,
+  batch,
+  instances: 1,
+  throughput,
+  latencyMs,
+});
 
 /** Ten small models that meet a 200 ms SLO on an L4 (and on H100 MIG slices). */
 function smallModels() {
-  return Array.from({ length: 10 }, (_, i) => model(`small-${i}`, 40 + i, 200, 1,
-    [l4(400, 20), ...synthProfiles('H100-80GB', 150)]));
+  return Array.from({ length: 10 }, (_, i) => model(`small-${i}`, 40 + i, 200, 1, [l4(400, 20), ...synthProfiles('H100-80GB', 150)]));
 }
 
-const typesOf = (p: Plan, name: string): string[] => [...new Set(p.gpus.filter((g) => g.slices.some((s) => s.models.some((m) => m.name === name))).map((g) => g.type))];
+const typesOf = (p: Plan, name: string): string[] => [
+  ...new Set(p.gpus.filter((g) => g.slices.some((s) => s.models.some((m) => m.name === name))).map((g) => g.type)),
+];
 
 describe('multi-gpu-type cost choice', () => {
-  const gpus = [{ type: 'L4', mig: false }, { type: 'H100-80GB', mig: true }];
+  const gpus = [
+    { type: 'L4', mig: false },
+    { type: 'H100-80GB', mig: true },
+  ];
 
   test('a cheap L4 pool wins for small models that meet their SLO on it', () => {
     const fleet = fleetOf(smallModels(), gpus);
@@ -47,7 +58,10 @@ describe('multi-gpu-type cost choice', () => {
     const tight = model('fraud-check', 300, 8, 2, [l4(900, 20), ...synthProfiles('H100-80GB', 1000)]);
     // per L4 (0.80/h): four models (share 0.25 each); per H100 (6.88/h): about 18 models' worth
     const many = Array.from({ length: 40 }, (_, i) => model(`small-${i}`, 150, 200, 1, [l4(600, 20), ...synthProfiles('H100-80GB', 150)]));
-    const mixed = [{ type: 'L4', mig: false, instanceType: 'g6.xlarge' }, { type: 'H100-80GB', mig: true, instanceType: 'p5.4xlarge' }];
+    const mixed = [
+      { type: 'L4', mig: false, instanceType: 'g6.xlarge' },
+      { type: 'H100-80GB', mig: true, instanceType: 'p5.4xlarge' },
+    ];
     const fleet = fleetOf([...many, tight], mixed);
     const p = plan(fleet);
     expect(verifyPlan(fleet, p)).toEqual([]);
@@ -57,7 +71,10 @@ describe('multi-gpu-type cost choice', () => {
   });
 
   test('fleet prices override the catalog', () => {
-    const fleet = fleetOf(smallModels(), [{ type: 'L4', mig: false, pricePerGpuHour: 100 }, { type: 'H100-80GB', mig: true, pricePerGpuHour: 1 }]);
+    const fleet = fleetOf(smallModels(), [
+      { type: 'L4', mig: false, pricePerGpuHour: 100 },
+      { type: 'H100-80GB', mig: true, pricePerGpuHour: 1 },
+    ]);
     const p = plan(fleet);
     expect(p.gpus.every((g) => g.type === 'H100-80GB')).toBe(true);
     // 1 per GPU on any H100 instance: single-GPU p5.4xlarge nodes, no idle GPU paid for
@@ -157,7 +174,9 @@ describe('models without profiles', () => {
 
   test('fails for a model with neither profiles nor throughputPerGpu', () => {
     const fleet = fleetOf([model('blank', 5, 100, 1, [])]);
-    expect(() => plan(fleet)).toThrow('models.blank: no profile entry meets latency <= 0.5 x 100 ms and memory 1 GiB + 0.6 GiB overhead on A100-80GB (no profiles and no throughputPerGpu figure for A100-80GB)');
+    expect(() => plan(fleet)).toThrow(
+      'models.blank: no profile entry meets latency <= 0.5 x 100 ms and memory 1 GiB + 0.6 GiB overhead on A100-80GB (no profiles and no throughputPerGpu figure for A100-80GB)',
+    );
   });
 });
 
@@ -227,7 +246,10 @@ describe('node size', () => {
     expect(verifyPlan(fleet, p)).toEqual([]);
     expect(p.summary.gpuCount).toBe(2);
     expect(p.summary.costPerHour).toBe(13.76);
-    expect(p.nodes!.map((n) => [n.instanceType, n.gpus.length])).toEqual([['p5.4xlarge', 1], ['p5.4xlarge', 1]]);
+    expect(p.nodes!.map((n) => [n.instanceType, n.gpus.length])).toEqual([
+      ['p5.4xlarge', 1],
+      ['p5.4xlarge', 1],
+    ]);
     expect(p.migConfigs!.every((c) => c.instanceType === 'p5.4xlarge' && c.devices.length === 1)).toBe(true);
     expect(p.summary.notes!.some((n) => n.includes('idle'))).toBe(false);
     // the user's choice of instance still binds
@@ -240,13 +262,22 @@ describe('node size', () => {
   test('9 gpus: one p5.48xlarge and one p5.4xlarge, each instance type its own node configuration', () => {
     const g = 'H100-80GB';
     // whole-gpu demand only: 9 gpus of one layout
-    const fleet = fleetOf([model('big', 9 * 1000 - 1, 1000, 10, [{ gpu: g, slice: 7, batch: 1, instances: 1, throughput: 1000, latencyMs: 1 }])], [{ type: g, mig: true }]);
+    const fleet = fleetOf(
+      [model('big', 9 * 1000 - 1, 1000, 10, [{ gpu: g, slice: 7, batch: 1, instances: 1, throughput: 1000, latencyMs: 1 }])],
+      [{ type: g, mig: true }],
+    );
     const p = plan(fleet);
     expect(verifyPlan(fleet, p)).toEqual([]);
     expect(p.summary.gpuCount).toBe(9);
-    expect(p.nodes!.map((n) => [n.instanceType, n.gpus.length])).toEqual([['p5.48xlarge', 8], ['p5.4xlarge', 1]]);
+    expect(p.nodes!.map((n) => [n.instanceType, n.gpus.length])).toEqual([
+      ['p5.48xlarge', 8],
+      ['p5.4xlarge', 1],
+    ]);
     expect(p.summary.costPerHour).toBe(61.92);
-    expect(p.migConfigs!.map((c) => [c.instanceType, c.nodes])).toEqual([['p5.48xlarge', 1], ['p5.4xlarge', 1]]);
+    expect(p.migConfigs!.map((c) => [c.instanceType, c.nodes])).toEqual([
+      ['p5.48xlarge', 1],
+      ['p5.4xlarge', 1],
+    ]);
     expect(new Set(p.migConfigs!.map((c) => c.name)).size).toBe(2);
     expect(p.summary.nodeConfigurations).toBe(2);
   });
@@ -255,8 +286,17 @@ describe('node size', () => {
     // on L4 the demand needs 9 gpus (9 × 0.8048 = 7.24/h); on H100 one gpu (6.88/h). With 8-gpu H100
     // nodes ($55.04/h) L4 would win; with the planner's node choice, H100 does.
     const g = 'H100-80GB';
-    const m = model('detector', 8500, 1000, 2, [l4(1000, 20, 1), { gpu: g, slice: 7, batch: 1, instances: 1, throughput: 9000, latencyMs: 1 }]);
-    const fleet = fleetOf([m], [{ type: 'L4', mig: false }, { type: g, mig: false }]);
+    const m = model('detector', 8500, 1000, 2, [
+      l4(1000, 20, 1),
+      { gpu: g, slice: 7, batch: 1, instances: 1, throughput: 9000, latencyMs: 1 },
+    ]);
+    const fleet = fleetOf(
+      [m],
+      [
+        { type: 'L4', mig: false },
+        { type: g, mig: false },
+      ],
+    );
     const p = plan(fleet);
     expect(verifyPlan(fleet, p)).toEqual([]);
     expect(p.gpus.map((x) => x.type)).toEqual([g]);
@@ -270,12 +310,20 @@ describe('node size', () => {
 
 describe('throughput figures per GPU type', () => {
   // single-GPU nodes of both types: 40 small models are cheaper on L4s than on H100 slices
-  const gpus = [{ type: 'L4', mig: false, instanceType: 'g6.xlarge' }, { type: 'H100-80GB', mig: true, instanceType: 'p5.4xlarge' }];
-  const seatsOf = (p: Plan, name: string) => p.gpus.flatMap((g) => g.slices.flatMap((s) => s.models.filter((m) => m.name === name).map((m) => ({ gpu: g, slice: s, m }))));
-  const withFigures = (figures: Record<string, number>): Fleet => fleetOf([
-    ...Array.from({ length: 40 }, (_, i) => model(`small-${i}`, 150, 200, 1, [l4(600, 20), ...synthProfiles('H100-80GB', 150)])),
-    model('h100-only', 60, 300, 0.7, [], { throughputPerGpu: figures }),
-  ], gpus);
+  const gpus = [
+    { type: 'L4', mig: false, instanceType: 'g6.xlarge' },
+    { type: 'H100-80GB', mig: true, instanceType: 'p5.4xlarge' },
+  ];
+  const seatsOf = (p: Plan, name: string) =>
+    p.gpus.flatMap((g) => g.slices.flatMap((s) => s.models.filter((m) => m.name === name).map((m) => ({ gpu: g, slice: s, m }))));
+  const withFigures = (figures: Record<string, number>): Fleet =>
+    fleetOf(
+      [
+        ...Array.from({ length: 40 }, (_, i) => model(`small-${i}`, 150, 200, 1, [l4(600, 20), ...synthProfiles('H100-80GB', 150)])),
+        model('h100-only', 60, 300, 0.7, [], { throughputPerGpu: figures }),
+      ],
+      gpus,
+    );
 
   test('a model with a figure only for H100 is never placed on L4, though the rest of the fleet goes to the cheaper L4s', () => {
     const fleet = withFigures({ 'H100-80GB': 900 });
@@ -306,15 +354,20 @@ describe('throughput figures per GPU type', () => {
 
     // the independent checker rejects that placement for the model whose only figure is for H100
     const problems = verifyPlan(withFigures({ 'H100-80GB': 900 }), p);
-    expect(problems).toEqual(expect.arrayContaining([
-      expect.stringMatching(/^rule 2 \(configurations\): .*h100-only runs at batch 1, instances 1, which is no entry of its L4 profile for slice 7 \(it has neither profiles nor a throughputPerGpu figure for L4\)$/),
-    ]));
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(
+          /^rule 2 \(configurations\): .*h100-only runs at batch 1, instances 1, which is no entry of its L4 profile for slice 7 \(it has neither profiles nor a throughputPerGpu figure for L4\)$/,
+        ),
+      ]),
+    );
   });
 
   test('fails for a model with figures for no type the fleet offers (a Fleet built in code, not parsed)', () => {
     const fleet = fleetOf([model('a100-only', 5, 300, 1, [], { throughputPerGpu: { 'A100-80GB': 900 } })], gpus);
     expect(() => plan(fleet, { solver: 'none' })).toThrow(
-      'models.a100-only: no profile entry meets latency <= 0.5 x 300 ms and memory 1 GiB + 0.6 GiB overhead on L4, H100-80GB '
-      + '(no profiles and no throughputPerGpu figure for L4 or H100-80GB)');
+      'models.a100-only: no profile entry meets latency <= 0.5 x 300 ms and memory 1 GiB + 0.6 GiB overhead on L4, H100-80GB ' +
+        '(no profiles and no throughputPerGpu figure for L4 or H100-80GB)',
+    );
   });
 });

@@ -36,7 +36,12 @@ const ISSUE_FLEET = {
   gpus: [{ type: 'H100-94GB', pricePerGpuHour: 4 }],
   models: [
     {
-      name: 'a', team: 't', rps: 2636.768, latencySloMs: 1000, memoryGiB: 1, throughputPerGpu: 1094.83,
+      name: 'a',
+      team: 't',
+      rps: 2636.768,
+      latencySloMs: 1000,
+      memoryGiB: 1,
+      throughputPerGpu: 1094.83,
       profiles: [{ gpu: 'H100-94GB', slice: 3, batch: 16, instances: 2, throughput: 5478.567, latencyMs: 8.395 }],
     },
     { name: 'b', team: 't', rps: 1.57, latencySloMs: 5.632, memoryGiB: 1, throughputPerGpu: 1373.22 },
@@ -77,7 +82,11 @@ function planOfNoMig(fleet: Fleet): { plan: Plan; gpus: number } {
   const asm = assemble([{ opt, pack }]);
   return {
     gpus: pack.gpus.length,
-    plan: { fleet: fleet.name, gpus: asm.gpus, summary: { gpuCount: asm.gpus.length, costPerHour: asm.costPerHour, lowerBound: 0, baselines: { dedicated: 0, noMig: 0 } } },
+    plan: {
+      fleet: fleet.name,
+      gpus: asm.gpus,
+      summary: { gpuCount: asm.gpus.length, costPerHour: asm.costPerHour, lowerBound: 0, baselines: { dedicated: 0, noMig: 0 } },
+    },
   };
 }
 
@@ -86,10 +95,18 @@ describe('no plan is worse than the baselines of its own type', () => {
     // found by the random-fleet property (seed 832, reduced): the packing variants put the estimated model on
     // 4g + 3g layouts, first fit decreasing on whole-GPU slices needs one GPU less
     const fleet = fleetOf({
-      name: 'above-no-mig', latencyHeadroom: 0.5, processOverheadGiB: 0.6, gpus: [{ type: 'H100-80GB' }],
+      name: 'above-no-mig',
+      latencyHeadroom: 0.5,
+      processOverheadGiB: 0.6,
+      gpus: [{ type: 'H100-80GB' }],
       models: [
         {
-          name: 'm2', team: 'vision', rps: 10.44, latencySloMs: 1655.35, memoryGiB: 0.366, profiles: [
+          name: 'm2',
+          team: 'vision',
+          rps: 10.44,
+          latencySloMs: 1655.35,
+          memoryGiB: 0.366,
+          profiles: [
             { gpu: 'H100-80GB', slice: 4, batch: 8, instances: 1, throughput: 13.344, latencyMs: 609.836 },
             { gpu: 'H100-80GB', slice: 7, batch: 8, instances: 1, throughput: 25.764, latencyMs: 384.791 },
           ],
@@ -109,9 +126,19 @@ describe('no plan is worse than the baselines of its own type', () => {
     // 3g entry on a whole GPU shared with m2 (49 GPUs), which rule 2 forbids: with m0 alone on a 3g slice,
     // m2 has at most 49 x 7 - 3 = 340 compute slices for the 341.2 it needs, so every valid plan has 50 GPUs.
     const fleet = fleetOf({
-      name: 'fallback-entry', latencyHeadroom: 0.5, processOverheadGiB: 0.6, gpus: [{ type: 'A100-80GB', pricePerGpuHour: 0.622 }],
+      name: 'fallback-entry',
+      latencyHeadroom: 0.5,
+      processOverheadGiB: 0.6,
+      gpus: [{ type: 'A100-80GB', pricePerGpuHour: 0.622 }],
       models: [
-        { name: 'm0', team: 'vision', rps: 0.011, latencySloMs: 113.251, memoryGiB: 9.605, profiles: [{ gpu: 'A100-80GB', slice: 3, batch: 1, instances: 1, throughput: 59.975, latencyMs: 18.315 }] },
+        {
+          name: 'm0',
+          team: 'vision',
+          rps: 0.011,
+          latencySloMs: 113.251,
+          memoryGiB: 9.605,
+          profiles: [{ gpu: 'A100-80GB', slice: 3, batch: 1, instances: 1, throughput: 59.975, latencyMs: 18.315 }],
+        },
         { name: 'm2', team: 'search', rps: 1684.151, latencySloMs: 641.978, memoryGiB: 10.6, throughputPerGpu: 43.187 },
       ],
     });
@@ -124,7 +151,7 @@ describe('no plan is worse than the baselines of its own type', () => {
     expect(verifyPlan(fleet, nomig.plan)).toEqual([]);
   });
 
-  test('the noMig packing is a valid plan with exactly the baseline\'s GPUs, on 40 random single-type fleets', () => {
+  test("the noMig packing is a valid plan with exactly the baseline's GPUs, on 40 random single-type fleets", () => {
     let checked = 0;
     for (let seed = 1; checked < 40 && seed < 400; seed++) {
       const fleet = randomFleet(seed);
@@ -132,7 +159,12 @@ describe('no plan is worse than the baselines of its own type', () => {
       const warm: Fleet = { ...fleet, coldBelowRps: undefined };
       delete (warm as { coldBelowRps?: number }).coldBelowRps;
       let b: { noMig: number };
-      try { b = baselines(warm); } catch (e) { if (e instanceof PlanError) continue; throw e; }
+      try {
+        b = baselines(warm);
+      } catch (e) {
+        if (e instanceof PlanError) continue;
+        throw e;
+      }
       const nomig = planOfNoMig(warm);
       expect({ seed, problems: verifyPlan(warm, nomig.plan) }).toEqual({ seed, problems: [] });
       expect({ seed, gpus: nomig.gpus }).toEqual({ seed, gpus: b.noMig });
@@ -144,7 +176,11 @@ describe('no plan is worse than the baselines of its own type', () => {
 
 describe('a cold tier is never worse than none', () => {
   const COLD = {
-    name: 'cold-worse', latencyHeadroom: 1, processOverheadGiB: 1.5, gpus: [{ type: 'L4' }], coldBelowRps: 93.553,
+    name: 'cold-worse',
+    latencyHeadroom: 1,
+    processOverheadGiB: 1.5,
+    gpus: [{ type: 'L4' }],
+    coldBelowRps: 93.553,
     models: [
       { name: 'm0', team: 'search', rps: 126.41, latencySloMs: 11.206, memoryGiB: 2.172, throughputPerGpu: 2218.136 },
       { name: 'm1', team: 'search', rps: 1.972, latencySloMs: 7.155, memoryGiB: 5.279, throughputPerGpu: 419.093 },
@@ -160,30 +196,48 @@ describe('a cold tier is never worse than none', () => {
     expect(p.summary.gpuCount).toBe(1);
     expect(p.summary.costPerHour).toBe(seated.summary.costPerHour);
     expect(p.cold).toBeUndefined();
-    expect(p.summary.notes).toContain('cold tier: not used; 1 model(s) below coldBelowRps 93.553 keep a permanent seat, because the plan with '
-      + "the cold tier's 1 cache slice(s) needs 2 GPU(s) at $1.6096/h and the plan with a seat for each 1 at $0.8048/h");
+    expect(p.summary.notes).toContain(
+      'cold tier: not used; 1 model(s) below coldBelowRps 93.553 keep a permanent seat, because the plan with ' +
+        "the cold tier's 1 cache slice(s) needs 2 GPU(s) at $1.6096/h and the plan with a seat for each 1 at $0.8048/h",
+    );
   });
 });
 
 describe('demand is bounded before planning', () => {
   const one = (rps: number, extra: Record<string, unknown> = {}): Fleet => ({
-    name: 'big', latencyHeadroom: 0.5, processOverheadGiB: 0.6, gpus: [{ type: 'H100-80GB', mig: true }],
-    models: [{ name: 'm', team: 't', rps, latencySloMs: 100, memoryGiB: 1, profiles: [], throughputPerGpu: { 'H100-80GB': 1000 } }], ...extra,
+    name: 'big',
+    latencyHeadroom: 0.5,
+    processOverheadGiB: 0.6,
+    gpus: [{ type: 'H100-80GB', mig: true }],
+    models: [{ name: 'm', team: 't', rps, latencySloMs: 100, memoryGiB: 1, profiles: [], throughputPerGpu: { 'H100-80GB': 1000 } }],
+    ...extra,
   });
 
   test('fails rps 1e12 (once: the heap ran out after a minute) with the GPUs it would need, before any packing', () => {
     // best admissible throughput per GPU: 1000 x 0.8 (the estimate) = 800 rps
     expect(() => plan(one(1e12))).toThrow(PlanError);
-    expect(() => plan(one(1e12))).toThrow('models[0].rps: 1000000000000 rps needs at least 1,250,000,000 GPUs (800 rps per H100-80GB GPU '
-      + 'at its most efficient admissible entry, every compute slice busy); a plan has at most 10,000 GPUs');
+    expect(() => plan(one(1e12))).toThrow(
+      'models[0].rps: 1000000000000 rps needs at least 1,250,000,000 GPUs (800 rps per H100-80GB GPU ' +
+        'at its most efficient admissible entry, every compute slice busy); a plan has at most 10,000 GPUs',
+    );
     expect(() => plan(one(1e8))).toThrow(/^models\[0\]\.rps: 100000000 rps needs at least 125,000 GPUs/);
   });
 
   test('fails a fleet whose models fit alone but not together, naming the largest; counts the utilization target', () => {
-    const models = [0, 1, 2].map((i) => ({ name: `m${i}`, team: 't', rps: 3_000_000, latencySloMs: 100, memoryGiB: 1, profiles: [], throughputPerGpu: { 'H100-80GB': 1000 } }));
+    const models = [0, 1, 2].map((i) => ({
+      name: `m${i}`,
+      team: 't',
+      rps: 3_000_000,
+      latencySloMs: 100,
+      memoryGiB: 1,
+      profiles: [],
+      throughputPerGpu: { 'H100-80GB': 1000 },
+    }));
     const fleet: Fleet = { ...one(1), models };
-    expect(() => plan(fleet)).toThrow("models: the fleet's demand needs at least 11,250 GPUs (each model at its most efficient admissible entry, "
-      + 'every compute slice busy); a plan has at most 10,000 GPUs; the largest: models[0] (m0) 3,750, models[1] (m1) 3,750, models[2] (m2) 3,750');
+    expect(() => plan(fleet)).toThrow(
+      "models: the fleet's demand needs at least 11,250 GPUs (each model at its most efficient admissible entry, " +
+        'every compute slice busy); a plan has at most 10,000 GPUs; the largest: models[0] (m0) 3,750, models[1] (m1) 3,750, models[2] (m2) 3,750',
+    );
     expect(MAX_PLAN_GPUS).toBe(10_000);
     // 7,500 GPUs plan within the limit at utilization 1, not at 0.5
     expect(() => plan(one(6_000_000), { utilizationTarget: 0.5 })).toThrow(/needs at least 15,000 GPUs at utilization target 0\.5/);

@@ -7,7 +7,14 @@ import * as path from 'path';
 import { parseFleet } from '../constructs/fleet';
 import type { Fleet } from '../constructs/fleet/types';
 import {
-  checkMigration, plan, planMigration, replan, verifyPlan, type Migration, type MigrationAction, type Plan,
+  checkMigration,
+  plan,
+  planMigration,
+  replan,
+  verifyPlan,
+  type Migration,
+  type MigrationAction,
+  type Plan,
 } from '../constructs/planner';
 import { mapOntoRunning } from '../constructs/planner/replan';
 import { fleetOf, model, synthProfiles } from './planner-fixtures';
@@ -24,7 +31,8 @@ function scaled(fleet: Fleet, factors: Record<string, number>): Fleet {
 }
 
 const kinds = (m: Migration): string[] => m.steps.map((s) => s.kind);
-const actions = (m: Migration): { step: number; a: MigrationAction }[] => m.steps.flatMap((s) => s.actions.map((a) => ({ step: s.index, a })));
+const actions = (m: Migration): { step: number; a: MigrationAction }[] =>
+  m.steps.flatMap((s) => s.actions.map((a) => ({ step: s.index, a })));
 
 /** Every step keeps every model at or above what it must keep (the figures the step states). */
 function expectNoDip(m: Migration): void {
@@ -41,7 +49,15 @@ describe('examples/long-tail.fleet.yaml, two models at 3x their demand', () => {
     expect(checkMigration(next, running, target, m)).toEqual([]);
     expect(kinds(m)).toEqual(['add-nodes', 'start-servers', 'shift-traffic']);
     expect(actions(m).filter(({ a }) => a.kind === 'stop-server' || a.kind === 'recut' || a.kind === 'remove-node')).toEqual([]);
-    expect(m.summary).toMatchObject({ gpusRecut: 0, modelsMoved: 0, serversStopped: 0, extraGpus: 0, temporaryServers: 0, shortAtStart: 2, minHeadroom: 1 });
+    expect(m.summary).toMatchObject({
+      gpusRecut: 0,
+      modelsMoved: 0,
+      serversStopped: 0,
+      extraGpus: 0,
+      temporaryServers: 0,
+      shortAtStart: 2,
+      minHeadroom: 1,
+    });
   });
 
   test('the grown models reach their demand when their traffic moves; no other model changes at any step', () => {
@@ -76,15 +92,21 @@ describe('an unchanged fleet', () => {
 });
 
 describe('a demand drop (H100, one GPU per node)', () => {
-  const fleet = fleetOf([
-    model('alpha', 6000, 100, 1.5, synthProfiles(H, 300)),
-    model('bravo', 90, 200, 0.8, synthProfiles(H, 120)),
-    model('charlie', 400, 80, 1.0, synthProfiles(H, 500)),
-  ], [{ type: H, mig: true }]);
+  const fleet = fleetOf(
+    [
+      model('alpha', 6000, 100, 1.5, synthProfiles(H, 300)),
+      model('bravo', 90, 200, 0.8, synthProfiles(H, 120)),
+      model('charlie', 400, 80, 1.0, synthProfiles(H, 500)),
+    ],
+    [{ type: H, mig: true }],
+  );
   const running = plan(fleet);
   const next = scaled(fleet, { alpha: 0.25 });
 
-  test.each([['moves priced out', Infinity], ['the default price (a node is emptied)', undefined]])('%s: capacity is removed only after traffic has moved', (_, price) => {
+  test.each([
+    ['moves priced out', Infinity],
+    ['the default price (a node is emptied)', undefined],
+  ])('%s: capacity is removed only after traffic has moved', (_, price) => {
     const target = replan(next, running, price === undefined ? {} : { movedModelPrice: price }).plan;
     const m = planMigration(next, running, target);
     expect(checkMigration(next, running, target, m)).toEqual([]);
@@ -96,7 +118,9 @@ describe('a demand drop (H100, one GPU per node)', () => {
       if (a.kind === 'stop-server') {
         const lastRouteAway = m.steps.filter((s) => s.index < step && s.kind === 'shift-traffic').map((s) => s.index);
         expect(lastRouteAway.length).toBeGreaterThan(0);
-        expect(actions(m).some(({ step: at, a: b }) => at >= step && b.kind === 'route' && b.weights.some((w) => w.server === a.server))).toBe(false);
+        expect(
+          actions(m).some(({ step: at, a: b }) => at >= step && b.kind === 'route' && b.weights.some((w) => w.server === a.server)),
+        ).toBe(false);
       }
     }
     // nodes go last, once empty
@@ -110,12 +134,15 @@ describe('a demand drop (H100, one GPU per node)', () => {
 
 /** Four models on one H100 node; alpha's demand triples and a fresh plan is mapped onto the running node, re-cut in place. */
 const inPlaceRecut = once(() => {
-  const fleet = fleetOf([
-    model('alpha', 900, 100, 1.5, synthProfiles(H, 300)),
-    model('bravo', 300, 200, 0.8, synthProfiles(H, 120)),
-    model('charlie', 400, 80, 1.0, synthProfiles(H, 500)),
-    model('delta', 60, 300, 2.0, synthProfiles(H, 60)),
-  ], [{ type: H, mig: true }]);
+  const fleet = fleetOf(
+    [
+      model('alpha', 900, 100, 1.5, synthProfiles(H, 300)),
+      model('bravo', 300, 200, 0.8, synthProfiles(H, 120)),
+      model('charlie', 400, 80, 1.0, synthProfiles(H, 500)),
+      model('delta', 60, 300, 2.0, synthProfiles(H, 60)),
+    ],
+    [{ type: H, mig: true }],
+  );
   const running = plan(fleet);
   const next = scaled(fleet, { alpha: 3 });
   const target = mapOntoRunning(running, plan(next), next, 'in-place');
@@ -140,7 +167,11 @@ describe('an in-place re-cut (a fresh plan mapped onto the running node)', () =>
     expect(recut.waitFor).toEqual(['node node-0: nvidia.com/mig.config.state=success']);
     // nothing runs on the node when it is re-cut: every server on it stopped before
     const onNode = new Set(m.serversBefore.filter((s) => s.node === 'node-0').map((s) => s.id));
-    const stoppedBefore = new Set(actions(m).filter(({ step, a }) => step < recut.index && a.kind === 'stop-server').map(({ a }) => (a as { server: string }).server));
+    const stoppedBefore = new Set(
+      actions(m)
+        .filter(({ step, a }) => step < recut.index && a.kind === 'stop-server')
+        .map(({ a }) => (a as { server: string }).server),
+    );
     for (const id of onNode) expect(stoppedBefore.has(id)).toBe(true);
     expect(m.summary).toMatchObject({ nodesRecut: 1, gpusRecut: 1, temporaryNodes: 1 });
     expect(m.summary.extraGpus).toBe(1);
@@ -186,8 +217,15 @@ describe('the checker rejects broken sequences', () => {
   });
 
   test('fails when the target plan is not valid for the fleet', () => {
-    const bad: Plan = { ...target, gpus: target.gpus.map((g, i) => (i === 0 ? { ...g, slices: g.slices.map((s) => ({ ...s, models: s.models.map((x) => ({ ...x, share: x.share * 3 })) })) } : g)) };
-    expect(checkMigration(next, running, bad, planMigration(next, running, bad)).some((p) => p.startsWith('target plan: rule 3 (time)'))).toBe(true);
+    const bad: Plan = {
+      ...target,
+      gpus: target.gpus.map((g, i) =>
+        i === 0 ? { ...g, slices: g.slices.map((s) => ({ ...s, models: s.models.map((x) => ({ ...x, share: x.share * 3 })) })) } : g,
+      ),
+    };
+    expect(
+      checkMigration(next, running, bad, planMigration(next, running, bad)).some((p) => p.startsWith('target plan: rule 3 (time)')),
+    ).toBe(true);
   });
 
   test('fails for a layout name reused for other content', () => {
@@ -197,15 +235,21 @@ describe('the checker rejects broken sequences', () => {
       nodes: target.nodes!.map((n) => (n.migConfig === cfg.name ? { ...n, migConfig: running.nodes![0].migConfig } : n)),
       migConfigs: target.migConfigs!.map((c) => (c.name === cfg.name ? { ...c, name: running.nodes![0].migConfig } : c)),
     };
-    expect(checkMigration(next, running, renamed, planMigration(next, running, renamed)).join('\n')).toMatch(/configuration \S+: the plans give it two layouts .+ new content needs a new name/);
+    expect(checkMigration(next, running, renamed, planMigration(next, running, renamed)).join('\n')).toMatch(
+      /configuration \S+: the plans give it two layouts .+ new content needs a new name/,
+    );
   });
 });
 
 describe('migration options', () => {
   const running = runningLongTail();
-  test('fail for a floor out of range and a floor above a model\'s demand', () => {
+  test("fail for a floor out of range and a floor above a model's demand", () => {
     expect(() => planMigration(LONG_TAIL, running, running, { floor: 1.5 })).toThrow('floor: expected a number > 0 and <= 1, got 1.5');
-    expect(() => planMigration(LONG_TAIL, running, running, { floors: { 'fraud-scorer': 5000 } })).toThrow('floors.fraud-scorer: expected a number >= 0 and <= its demand 1800, got 5000');
-    expect(() => planMigration(LONG_TAIL, running, running, { floors: { nope: 1 } })).toThrow('floors.nope: not a model of fleet long-tail');
+    expect(() => planMigration(LONG_TAIL, running, running, { floors: { 'fraud-scorer': 5000 } })).toThrow(
+      'floors.fraud-scorer: expected a number >= 0 and <= its demand 1800, got 5000',
+    );
+    expect(() => planMigration(LONG_TAIL, running, running, { floors: { nope: 1 } })).toThrow(
+      'floors.nope: not a model of fleet long-tail',
+    );
   });
 });

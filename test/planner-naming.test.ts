@@ -49,7 +49,7 @@ describe('node configurations are named by content', () => {
     expect(checkRendering(a, { previous: b }).findings.map(formatFinding)).toEqual([]);
   });
 
-  test('fails: positional names (gpufleet-<gpu>-<i>) put the re-plan\'s new content under the old name, and check --previous says so', () => {
+  test("fails: positional names (gpufleet-<gpu>-<i>) put the re-plan's new content under the old name, and check --previous says so", () => {
     // the naming the planner used before: configurations numbered in order
     const positional = (p: Plan): Plan => {
       const rename = new Map(p.migConfigs!.map((c, i) => [c.name, `gpufleet-${c.gpuType.toLowerCase()}-${i}`]));
@@ -63,7 +63,9 @@ describe('node configurations are named by content', () => {
     const b = plannedObjects(tripled(fleet, ['fraud-scorer', 'query-encoder']), positional(after)).objects;
     const found = checkRendering(b, { previous: a }).findings.map(formatFinding);
     expect(found).toHaveLength(1);
-    expect(found[0]).toMatch(/^relayout: NodePool gpufleet-h100-80gb-0: layout "gpufleet-h100-80gb-0" changed content under the same name \(was all: .*, now all: .*\): the MIG manager re-cuts nodes only when nvidia\.com\/mig\.config changes/);
+    expect(found[0]).toMatch(
+      /^relayout: NodePool gpufleet-h100-80gb-0: layout "gpufleet-h100-80gb-0" changed content under the same name \(was all: .*, now all: .*\): the MIG manager re-cuts nodes only when nvidia\.com\/mig\.config changes/,
+    );
   });
 
   test('the same fleet planned again (or declared in another order) keeps every name', () => {
@@ -78,7 +80,16 @@ describe('migConfigName', () => {
   test('is a function of the instance type and the per-device profile counts only', () => {
     const a = migConfigName('A100-80GB', 'p4de.24xlarge', [slices('3g.40gb', '2g.20gb', '1g.10gb', '1g.10gb')]);
     // where slices start and in which order they are listed is not content (mig-parted takes counts)
-    expect(migConfigName('A100-80GB', 'p4de.24xlarge', [[{ profile: '1g.10gb', start: 6 }, { profile: '1g.10gb', start: 5 }, { profile: '2g.20gb', start: 0 }, { profile: '3g.40gb', start: 4 }]])).toBe(a);
+    expect(
+      migConfigName('A100-80GB', 'p4de.24xlarge', [
+        [
+          { profile: '1g.10gb', start: 6 },
+          { profile: '1g.10gb', start: 5 },
+          { profile: '2g.20gb', start: 0 },
+          { profile: '3g.40gb', start: 4 },
+        ],
+      ]),
+    ).toBe(a);
     // every GPU alike, listed once or per device: the same layout
     expect(migConfigName('A100-80GB', 'p4de.24xlarge', Array(8).fill(slices('3g.40gb', '2g.20gb', '1g.10gb', '1g.10gb')))).toBe(a);
     expect(a).toMatch(/^a100-80gb-[0-9a-f]{8}$/);
@@ -90,8 +101,14 @@ describe('migConfigName', () => {
       migConfigName('A100-80GB', 'p4de.24xlarge', [slices('3g.40gb', '2g.20gb', '2g.20gb')]),
       migConfigName('H100-80GB', 'p5.48xlarge', [slices('3g.40gb', '2g.20gb', '1g.10gb', '1g.10gb')]),
       migConfigName('H100-80GB', 'p5.4xlarge', [slices('3g.40gb', '2g.20gb', '1g.10gb', '1g.10gb')]),
-      migConfigName('A100-80GB', 'p4de.24xlarge', [slices('7g.80gb'), ...Array(7).fill(slices('3g.40gb', '2g.20gb', '1g.10gb', '1g.10gb'))]),
-      migConfigName('A100-80GB', 'p4de.24xlarge', [...Array(7).fill(slices('3g.40gb', '2g.20gb', '1g.10gb', '1g.10gb')), slices('7g.80gb')]),
+      migConfigName('A100-80GB', 'p4de.24xlarge', [
+        slices('7g.80gb'),
+        ...Array(7).fill(slices('3g.40gb', '2g.20gb', '1g.10gb', '1g.10gb')),
+      ]),
+      migConfigName('A100-80GB', 'p4de.24xlarge', [
+        ...Array(7).fill(slices('3g.40gb', '2g.20gb', '1g.10gb', '1g.10gb')),
+        slices('7g.80gb'),
+      ]),
     ];
     expect(new Set(names).size).toBe(names.length);
   });

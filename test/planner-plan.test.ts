@@ -28,7 +28,11 @@ describe('plan', () => {
       model('blank', 10, 100, 1, []),
     ]);
     let err: unknown;
-    try { plan(fleet); } catch (e) { err = e; }
+    try {
+      plan(fleet);
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(PlanError);
     expect(err).toBeInstanceOf(Error);
     const problems = (err as PlanError).problems;
@@ -43,9 +47,17 @@ describe('plan', () => {
 
   test('fails with a PlanError for gpu entries and names it cannot use, all at once', () => {
     const m = model('a', 10, 100, 1, synthProfiles('A100-80GB', 10));
-    const bad = fleetOf([m], [{ type: 'A100-80GB', mig: true, instanceType: 'p5.48xlarge' }, { type: 'X1', mig: false }]);
+    const bad = fleetOf(
+      [m],
+      [
+        { type: 'A100-80GB', mig: true, instanceType: 'p5.48xlarge' },
+        { type: 'X1', mig: false },
+      ],
+    );
     expect(() => plan(bad)).toThrow(PlanError);
-    try { plan(bad); } catch (e) {
+    try {
+      plan(bad);
+    } catch (e) {
       expect((e as PlanError).problems).toEqual([
         expect.stringMatching(/^gpus\[0\]\.instanceType: "p5\.48xlarge" does not carry A100-80GB gpus, expected one of p4de\.24xlarge$/),
         expect.stringMatching(/^gpus\[1\]\.type: unknown gpu type "X1", expected one of /),
@@ -53,7 +65,10 @@ describe('plan', () => {
     }
     expect(() => plan(fleetOf([m], []))).toThrow(new PlanError(['gpus: expected at least one gpu type, got none']));
     const dup = fleetOf([m, { ...m }, { ...m, name: 'b' }, { ...m, name: 'b' }]);
-    try { plan(dup); throw new Error('expected a PlanError'); } catch (e) {
+    try {
+      plan(dup);
+      throw new Error('expected a PlanError');
+    } catch (e) {
       expect(e).toBeInstanceOf(PlanError);
       expect((e as PlanError).problems).toEqual([
         'models: name "a" is used more than once, expected unique names',
@@ -64,12 +79,22 @@ describe('plan', () => {
 
   test('fails lowerBound and baselines with a PlanError naming every unservable model', () => {
     const g = 'A100-80GB';
-    const fleet = fleetOf([model('slow', 10, 1, 1, synthProfiles(g, 10)), model('blank', 10, 100, 1, []), model('ok', 10, 100, 1, synthProfiles(g, 10))]);
-    try { lowerBound(fleet); throw new Error('expected a PlanError'); } catch (e) {
+    const fleet = fleetOf([
+      model('slow', 10, 1, 1, synthProfiles(g, 10)),
+      model('blank', 10, 100, 1, []),
+      model('ok', 10, 100, 1, synthProfiles(g, 10)),
+    ]);
+    try {
+      lowerBound(fleet);
+      throw new Error('expected a PlanError');
+    } catch (e) {
       expect(e).toBeInstanceOf(PlanError);
       expect((e as PlanError).problems.map((p) => p.split(':')[0])).toEqual(['models.slow', 'models.blank']);
     }
-    try { baselines(fleet); throw new Error('expected a PlanError'); } catch (e) {
+    try {
+      baselines(fleet);
+      throw new Error('expected a PlanError');
+    } catch (e) {
       expect(e).toBeInstanceOf(PlanError);
       expect((e as PlanError).problems.map((p) => p.split(':')[0])).toEqual(['models.slow', 'models.blank']);
     }

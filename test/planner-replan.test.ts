@@ -26,7 +26,13 @@ function serversByNode(p: Plan): Map<string, string[]> {
   for (const g of p.gpus) {
     for (const s of g.slices) {
       if (s.models.length === 0 && !s.cache) continue;
-      out.set(g.node, [...(out.get(g.node) ?? []), `${s.profile}:${s.cache ? 'cache' : s.models.map((m) => `${m.name}/${m.batch}x${m.instances}`).join(',')}`].sort());
+      out.set(
+        g.node,
+        [
+          ...(out.get(g.node) ?? []),
+          `${s.profile}:${s.cache ? 'cache' : s.models.map((m) => `${m.name}/${m.batch}x${m.instances}`).join(',')}`,
+        ].sort(),
+      );
     }
   }
   return out;
@@ -42,7 +48,14 @@ describe('replan on an unchanged fleet', () => {
     const r = replan(fleet, JSON.parse(text) as Plan);
     expect(r.basis).toBe('unchanged');
     expect(JSON.stringify(r.plan, null, 2)).toBe(text);
-    expect(r.changes).toMatchObject({ modelsMoved: [], serversStarted: 0, serversStopped: 0, gpusRecut: 0, nodesAdded: [], nodesRemoved: [] });
+    expect(r.changes).toMatchObject({
+      modelsMoved: [],
+      serversStarted: 0,
+      serversStopped: 0,
+      gpusRecut: 0,
+      nodesAdded: [],
+      nodesRemoved: [],
+    });
   });
 
   test('the same fleet with its models in another order is unchanged too', () => {
@@ -75,7 +88,10 @@ describe('replan: examples/long-tail.fleet.yaml with two models at 3x their dema
     expect(r.changes.serversStopped).toBe(0);
     expect(r.changes.nodesAdded.length).toBeGreaterThan(0);
     // the running servers of the grown models serve at least what they served before
-    const served = (p: Plan, m: string): number => p.gpus.filter((g) => g.node === 'node-0').reduce((a, g) => a + g.slices.reduce((b, s) => b + s.models.filter((x) => x.name === m).reduce((c, x) => c + x.rps, 0), 0), 0);
+    const served = (p: Plan, m: string): number =>
+      p.gpus
+        .filter((g) => g.node === 'node-0')
+        .reduce((a, g) => a + g.slices.reduce((b, s) => b + s.models.filter((x) => x.name === m).reduce((c, x) => c + x.rps, 0), 0), 0);
     expect(served(r.plan, 'fraud-scorer')).toBeGreaterThanOrEqual(served(running, 'fraud-scorer'));
   });
 
@@ -93,11 +109,14 @@ describe('replan: examples/long-tail.fleet.yaml with two models at 3x their dema
 });
 
 describe('replan: demand falls on one GPU per node (H100 on p5.4xlarge)', () => {
-  const fleet = fleetOf([
-    model('alpha', 6000, 100, 1.5, synthProfiles(H, 300)),
-    model('bravo', 90, 200, 0.8, synthProfiles(H, 120)),
-    model('charlie', 400, 80, 1.0, synthProfiles(H, 500)),
-  ], [{ type: H, mig: true }]);
+  const fleet = fleetOf(
+    [
+      model('alpha', 6000, 100, 1.5, synthProfiles(H, 300)),
+      model('bravo', 90, 200, 0.8, synthProfiles(H, 120)),
+      model('charlie', 400, 80, 1.0, synthProfiles(H, 500)),
+    ],
+    [{ type: H, mig: true }],
+  );
   const running = plan(fleet);
   const next = scaled(fleet, { alpha: 0.25 });
 
@@ -134,7 +153,11 @@ describe('replan: models join and leave', () => {
 
   test('a model that leaves is gone; only models that shared a server with it move', () => {
     const gone = 'echo';
-    const neighbours = new Set(running.gpus.flatMap((g) => g.slices.filter((s) => s.models.some((m) => m.name === gone)).flatMap((s) => s.models.map((m) => m.name))));
+    const neighbours = new Set(
+      running.gpus.flatMap((g) =>
+        g.slices.filter((s) => s.models.some((m) => m.name === gone)).flatMap((s) => s.models.map((m) => m.name)),
+      ),
+    );
     const next = { ...fleet, models: fleet.models.filter((m) => m.name !== gone) };
     const r = replan(next, running, { movedModelPrice: Infinity });
     expect(verifyPlan(next, r.plan)).toEqual([]);
@@ -148,12 +171,18 @@ describe('replan input', () => {
 
   test('fails for the plan of another fleet, naming both', () => {
     expect(() => replan({ ...mixedFleet(), name: 'other' }, running)).toThrow(PlanError);
-    expect(() => replan({ ...mixedFleet(), name: 'other' }, running)).toThrow('fleet: the running plan is of fleet "test-fleet", the fleet is "other"');
+    expect(() => replan({ ...mixedFleet(), name: 'other' }, running)).toThrow(
+      'fleet: the running plan is of fleet "test-fleet", the fleet is "other"',
+    );
   });
 
   test('fails for a negative price and an unknown re-cut mode', () => {
-    expect(() => replan(mixedFleet(), running, { movedModelPrice: -1 })).toThrow('movedModelPrice: expected a number >= 0 (USD per hour), got -1');
-    expect(() => replan(mixedFleet(), running, { recut: 'sideways' as 'replace' })).toThrow('recut: expected "replace" or "in-place", got "sideways"');
+    expect(() => replan(mixedFleet(), running, { movedModelPrice: -1 })).toThrow(
+      'movedModelPrice: expected a number >= 0 (USD per hour), got -1',
+    );
+    expect(() => replan(mixedFleet(), running, { recut: 'sideways' as 'replace' })).toThrow(
+      'recut: expected "replace" or "in-place", got "sideways"',
+    );
   });
 
   test('fails for a running plan whose GPU names a node it does not list', () => {

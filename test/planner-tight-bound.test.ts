@@ -30,8 +30,13 @@ function dedicatedPlan(fleet: Fleet): Plan | undefined {
   const gpus: PlanGpu[] = [];
   for (const m of fleet.models) {
     const e = m.profiles
-      .filter((p) => p.gpu === g.type && p.slice === 7 && p.latencyMs <= fleet.latencyHeadroom * m.latencySloMs
-        && fleet.processOverheadGiB + m.memoryGiB * p.instances <= (g.type === 'A100-80GB' ? 79 : 79.25))
+      .filter(
+        (p) =>
+          p.gpu === g.type &&
+          p.slice === 7 &&
+          p.latencyMs <= fleet.latencyHeadroom * m.latencySloMs &&
+          fleet.processOverheadGiB + m.memoryGiB * p.instances <= (g.type === 'A100-80GB' ? 79 : 79.25),
+      )
       .sort((a, b) => b.throughput - a.throughput)[0];
     if (!e) return undefined;
     let left = m.rps;
@@ -39,13 +44,26 @@ function dedicatedPlan(fleet: Fleet): Plan | undefined {
       const rps = Math.min(left, e.throughput);
       const share = Math.min(1, Math.ceil((rps / e.throughput) * 1e6) / 1e6);
       gpus.push({
-        id: `gpu-${gpus.length}`, type: g.type, node: `node-${gpus.length}`, mig: g.mig,
-        slices: [{ profile: g.mig ? '7g.80gb' : 'whole', start: 0, models: [{ name: m.name, batch: e.batch, instances: e.instances, share, rps }] }],
+        id: `gpu-${gpus.length}`,
+        type: g.type,
+        node: `node-${gpus.length}`,
+        mig: g.mig,
+        slices: [
+          {
+            profile: g.mig ? '7g.80gb' : 'whole',
+            start: 0,
+            models: [{ name: m.name, batch: e.batch, instances: e.instances, share, rps }],
+          },
+        ],
       });
       left -= rps;
     }
   }
-  return { fleet: fleet.name, gpus, summary: { gpuCount: gpus.length, costPerHour: 0, lowerBound: 0, baselines: { dedicated: 0, noMig: 0 } } };
+  return {
+    fleet: fleet.name,
+    gpus,
+    summary: { gpuCount: gpus.length, costPerHour: 0, lowerBound: 0, baselines: { dedicated: 0, noMig: 0 } },
+  };
 }
 
 describe('the LP/MIP solver (HiGHS in a worker thread, answered synchronously)', () => {
@@ -54,8 +72,20 @@ describe('the LP/MIP solver (HiGHS in a worker thread, answered synchronously)',
     const b = new LpBuilder();
     const r1 = b.row(3.5, Infinity);
     const r2 = b.row(2, Infinity);
-    b.col(1, 0, Infinity, [[r1, 1], [r2, 3]], true);
-    b.col(1, 0, Infinity, [[r1, 2], [r2, 1]]);
+    b.col(
+      1,
+      0,
+      Infinity,
+      [
+        [r1, 1],
+        [r2, 3],
+      ],
+      true,
+    );
+    b.col(1, 0, Infinity, [
+      [r1, 2],
+      [r2, 1],
+    ]);
     const lp = solveLp(b.build(false));
     expect(lp.status).toBe('optimal');
     expect(lp.objective).toBeCloseTo(1.8, 6);
@@ -71,27 +101,36 @@ describe('the LP/MIP solver (HiGHS in a worker thread, answered synchronously)',
 });
 
 describe('tight bound', () => {
-  test('is never above the planner\'s plan, with or without the repair, nor below DESIGN.md\'s bound rounded up (30 random fleets)', () => {
-    fc.assert(fc.property(arbFleet, (fleet) => {
-      const p = plan(fleet, { effort: 'fast', repairAttempts: 0 });
-      const t = p.summary.tightBound!;
-      if (!t) throw new Error(`no tight bound: ${(p.summary.notes ?? []).join('; ')}`);
-      const heuristic = plan(fleet, { effort: 'fast', solver: 'none' });
-      return t.gpus <= p.summary.gpuCount && t.gpus <= heuristic.summary.gpuCount
-        && t.gpus >= Math.ceil(lowerBound(fleet) - 1e-6)
-        && t.costPerHour <= p.summary.costPerHour + 1e-6;
-    }), { numRuns: 30, seed: 1313 });
+  test("is never above the planner's plan, with or without the repair, nor below DESIGN.md's bound rounded up (30 random fleets)", () => {
+    fc.assert(
+      fc.property(arbFleet, (fleet) => {
+        const p = plan(fleet, { effort: 'fast', repairAttempts: 0 });
+        const t = p.summary.tightBound!;
+        if (!t) throw new Error(`no tight bound: ${(p.summary.notes ?? []).join('; ')}`);
+        const heuristic = plan(fleet, { effort: 'fast', solver: 'none' });
+        return (
+          t.gpus <= p.summary.gpuCount &&
+          t.gpus <= heuristic.summary.gpuCount &&
+          t.gpus >= Math.ceil(lowerBound(fleet) - 1e-6) &&
+          t.costPerHour <= p.summary.costPerHour + 1e-6
+        );
+      }),
+      { numRuns: 30, seed: 1313 },
+    );
   });
 
   test('is never above a hand-made valid plan (one model per whole-GPU slice; 40 random fleets)', () => {
     let checked = 0;
-    fc.assert(fc.property(arbFleet, (fleet) => {
-      const hand = dedicatedPlan(fleet);
-      fc.pre(hand !== undefined);
-      expect(verifyPlan(fleet, hand)).toEqual([]);
-      checked++;
-      return tightBound(fleet).bound!.gpus <= hand.gpus.length;
-    }), { numRuns: 40, seed: 77 });
+    fc.assert(
+      fc.property(arbFleet, (fleet) => {
+        const hand = dedicatedPlan(fleet);
+        fc.pre(hand !== undefined);
+        expect(verifyPlan(fleet, hand)).toEqual([]);
+        checked++;
+        return tightBound(fleet).bound!.gpus <= hand.gpus.length;
+      }),
+      { numRuns: 40, seed: 77 },
+    );
     expect(checked).toBeGreaterThan(5);
   });
 
@@ -101,7 +140,12 @@ describe('tight bound', () => {
     const p = plan(fleet);
     expect(verifyPlan(fleet, p)).toEqual([]);
     expect(p.summary.gpuCount).toBe(2);
-    expect(p.summary.tightBound).toEqual({ gpus: 2, costPerHour: expect.any(Number), method: expect.any(String), solver: expect.stringMatching(/^HiGHS \d/) });
+    expect(p.summary.tightBound).toEqual({
+      gpus: 2,
+      costPerHour: expect.any(Number),
+      method: expect.any(String),
+      solver: expect.stringMatching(/^HiGHS \d/),
+    });
     // the latency rule alone forbids sharing a slice (20 + 20 ms > 0.5 x 60 ms): 2 slices of 7g, 2 GPUs
     const tight = fleetOf([model('alpha', 10, 60, 1, only(1000)), model('bravo', 10, 60, 1, only(500))]);
     expect(tightBound(tight).bound!.gpus).toBe(2);
@@ -164,12 +208,22 @@ describe('neighbourhood repair', () => {
       g.place(opt.shapes[one], 0);
       const sl = new SliceState(g, opt.shapes[one], 0, one, fleet.processOverheadGiB);
       const c = input.cands[one][input.cands[one].length - 1];
-      sl.add({ model: input.model, budget: budgetOf(input.model, fleet.latencyHeadroom), cand: c, rps: 20, share: Math.ceil((20 / c.throughput) * 1e6) / 1e6 });
+      sl.add({
+        model: input.model,
+        budget: budgetOf(input.model, fleet.latencyHeadroom),
+        cand: c,
+        rps: 20,
+        share: Math.ceil((20 / c.throughput) * 1e6) / 1e6,
+      });
       gpus.push(g);
       slices.push(sl);
     }
     const before = assemble([{ opt, pack: { gpus, slices } }]);
-    const asPlan = (a: typeof before): Plan => ({ fleet: fleet.name, gpus: a.gpus, summary: { gpuCount: a.gpus.length, costPerHour: 0, lowerBound: 0, baselines: { dedicated: 0, noMig: 0 } } });
+    const asPlan = (a: typeof before): Plan => ({
+      fleet: fleet.name,
+      gpus: a.gpus,
+      summary: { gpuCount: a.gpus.length, costPerHour: 0, lowerBound: 0, baselines: { dedicated: 0, noMig: 0 } },
+    });
     expect(verifyPlan(fleet, asPlan(before))).toEqual([]);
     const { result, stats } = repairPacking(opt, { gpus, slices }, inputs, fleet, { target: 1, maxAttempts: 10 });
     expect(result.gpus).toHaveLength(1);
@@ -178,12 +232,15 @@ describe('neighbourhood repair', () => {
   });
 
   test('never returns a plan verifyPlan rejects, and never a worse one (20 random fleets)', () => {
-    fc.assert(fc.property(arbFleet, (fleet) => {
-      const without = plan(fleet, { effort: 'fast', repairAttempts: 0 });
-      const p = plan(fleet, { effort: 'fast', repairAttempts: 4 });
-      const errs = verifyPlan(fleet, p);
-      if (errs.length > 0) throw new Error(errs.slice(0, 3).join('\n'));
-      return p.summary.gpuCount <= without.summary.gpuCount && p.summary.gpuCount >= p.summary.tightBound!.gpus;
-    }), { numRuns: 20, seed: 2024 });
+    fc.assert(
+      fc.property(arbFleet, (fleet) => {
+        const without = plan(fleet, { effort: 'fast', repairAttempts: 0 });
+        const p = plan(fleet, { effort: 'fast', repairAttempts: 4 });
+        const errs = verifyPlan(fleet, p);
+        if (errs.length > 0) throw new Error(errs.slice(0, 3).join('\n'));
+        return p.summary.gpuCount <= without.summary.gpuCount && p.summary.gpuCount >= p.summary.tightBound!.gpus;
+      }),
+      { numRuns: 20, seed: 2024 },
+    );
   });
 });

@@ -23,7 +23,6 @@ import { mulberry32 as rng } from '../constructs/planner/random';
 const cluster = { name: 'prod', nodeRole: 'KarpenterNodeRole-prod' };
 const repository = ModelRepository.s3({ bucket: 'models', region: 'us-east-1' });
 
-
 /**
  * A random plan and its fleet: H100-80GB GPUs cut into two 3g.40gb slices (one MIG configuration), whole H100s,
  * whole L4s on two instance sizes; 1-3 models per slice, demand log-uniform over 0.01..100 requests/s per seat (so a
@@ -37,7 +36,16 @@ function randomPlan(seed: number): { fleet: Fleet; plan: Plan } {
   const gpus: PlanGpu[] = [];
   const nodes: PlanNode[] = [];
   const kinds = [
-    { type: 'H100-80GB', mig: true, instanceType: 'p5.48xlarge', migConfig: 'h100-80gb-3g3g', profiles: [['3g.40gb', 0], ['3g.40gb', 4]] },
+    {
+      type: 'H100-80GB',
+      mig: true,
+      instanceType: 'p5.48xlarge',
+      migConfig: 'h100-80gb-3g3g',
+      profiles: [
+        ['3g.40gb', 0],
+        ['3g.40gb', 4],
+      ],
+    },
     { type: 'H100-80GB', mig: false, instanceType: 'p5.48xlarge', migConfig: 'all-disabled', profiles: [['whole', 0]] },
     { type: 'L4', mig: false, instanceType: 'g6.xlarge', migConfig: 'all-disabled', profiles: [['whole', 0]] },
     { type: 'L4', mig: false, instanceType: 'g6.12xlarge', migConfig: 'all-disabled', profiles: [['whole', 0]] },
@@ -54,7 +62,9 @@ function randomPlan(seed: number): { fleet: Fleet; plan: Plan } {
       if (unplaced.size > 0 && (i >= count - 2 || r() < 0.5)) seated.add([...unplaced][0]);
       while (seated.size < 1 + Math.floor(r() * 3)) seated.add(pick(names));
       for (const m of seated) unplaced.delete(m);
-      const models = [...seated].sort().map((name) => ({ name, batch: 4, instances: 1, share: 1 / seated.size, rps: Math.round(10 ** (4 * r() - 2) * 1e4) / 1e4 }));
+      const models = [...seated]
+        .sort()
+        .map((name) => ({ name, batch: 4, instances: 1, share: 1 / seated.size, rps: Math.round(10 ** (4 * r() - 2) * 1e4) / 1e4 }));
       return { profile, start, models };
     });
     gpus.push({ id, type: k.type, node: `node-${i}`, mig: k.mig, slices });
@@ -65,15 +75,36 @@ function randomPlan(seed: number): { fleet: Fleet; plan: Plan } {
   last.models.sort((a, b) => (a.name < b.name ? -1 : 1));
   const migNodes = nodes.filter((n) => n.migConfig !== 'all-disabled').length;
   const fleet: Fleet = {
-    name: `random-${seed}`, latencyHeadroom: 0.5, processOverheadGiB: 0.6,
-    gpus: [{ type: 'H100-80GB', mig: true }, { type: 'L4', mig: false }],
+    name: `random-${seed}`,
+    latencyHeadroom: 0.5,
+    processOverheadGiB: 0.6,
+    gpus: [
+      { type: 'H100-80GB', mig: true },
+      { type: 'L4', mig: false },
+    ],
     models: names.map((name) => ({ name, team: pick(teams), rps: 1, latencySloMs: 200, memoryGiB: 1, profiles: [] })),
   };
   const plan: Plan = {
-    fleet: fleet.name, gpus, nodes,
-    migConfigs: migNodes > 0
-      ? [{ name: 'h100-80gb-3g3g', gpuType: 'H100-80GB', instanceType: 'p5.48xlarge', nodes: migNodes, devices: [[{ profile: '3g.40gb', start: 0 }, { profile: '3g.40gb', start: 4 }]] }]
-      : [],
+    fleet: fleet.name,
+    gpus,
+    nodes,
+    migConfigs:
+      migNodes > 0
+        ? [
+            {
+              name: 'h100-80gb-3g3g',
+              gpuType: 'H100-80GB',
+              instanceType: 'p5.48xlarge',
+              nodes: migNodes,
+              devices: [
+                [
+                  { profile: '3g.40gb', start: 0 },
+                  { profile: '3g.40gb', start: 4 },
+                ],
+              ],
+            },
+          ]
+        : [],
     summary: { gpuCount: gpus.length, costPerHour: 1, lowerBound: 1, baselines: { dedicated: 1, noMig: 1 } },
   };
   return { fleet, plan };
@@ -107,14 +138,21 @@ function plannedSplit(plan: Plan, objects: readonly any[]): Map<string, Map<stri
   // a rendered pool's Deployment carries its GPU resource and its models' names in the Triton args; match the plan's
   // slices by the topology instead would test the topology against itself, so the pool of a slice is found by the
   // set of models each pool's Deployment loads
-  const loads = (d: any): string[] => d.spec.template.spec.containers[0].args
-    .filter((a: string) => a.startsWith('--load-model=')).map((a: string) => a.slice('--load-model='.length)).sort();
-  const pools = objects.filter((o) => o.kind === 'Deployment' && o.metadata.labels?.['gpufleet.io/triton-pool'])
+  const loads = (d: any): string[] =>
+    d.spec.template.spec.containers[0].args
+      .filter((a: string) => a.startsWith('--load-model='))
+      .map((a: string) => a.slice('--load-model='.length))
+      .sort();
+  const pools = objects
+    .filter((o) => o.kind === 'Deployment' && o.metadata.labels?.['gpufleet.io/triton-pool'])
     .map((d) => ({ name: d.metadata.labels['gpufleet.io/triton-pool'] as string, models: loads(d).join(',') }));
   const out = new Map<string, Map<string, number>>();
   for (const g of plan.gpus) {
     for (const s of g.slices) {
-      const key = s.models.map((m) => m.name).sort().join(',');
+      const key = s.models
+        .map((m) => m.name)
+        .sort()
+        .join(',');
       const candidates = pools.filter((p) => p.models === key);
       for (const m of s.models) {
         const w = out.get(m.name) ?? new Map<string, number>();
@@ -132,11 +170,22 @@ describe('topologyOf: names and route weights of random plans', () => {
   test.each(SEEDS)('random plan %i: the cdk8s node pools and the Pulumi node groups carry the same names', (seed) => {
     const { fleet, plan } = randomPlan(seed);
     const objects = rendered(fleet, plan);
-    const nodePools = objects.filter((o) => o.kind === 'NodePool').map((o) => o.metadata.name).sort();
+    const nodePools = objects
+      .filter((o) => o.kind === 'NodePool')
+      .map((o) => o.metadata.name)
+      .sort();
     // the pool label each Triton pod requires of its node
-    const required = [...new Set(objects.filter((o) => o.kind === 'Deployment').flatMap((d) => (d.spec.template.spec.affinity?.nodeAffinity
-      ?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [])
-      .flatMap((t: any) => t.matchExpressions.filter((e: any) => e.key === 'gpufleet.io/pool').flatMap((e: any) => e.values as string[]))))].sort();
+    const required = [
+      ...new Set(
+        objects
+          .filter((o) => o.kind === 'Deployment')
+          .flatMap((d) =>
+            (d.spec.template.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? []).flatMap(
+              (t: any) => t.matchExpressions.filter((e: any) => e.key === 'gpufleet.io/pool').flatMap((e: any) => e.values as string[]),
+            ),
+          ),
+      ),
+    ].sort();
     expect(required.length).toBeGreaterThan(0);
     const { groups, problems } = GpuNodeGroup.argsFromPlan(plan);
     expect(problems).toEqual([]);
@@ -147,27 +196,27 @@ describe('topologyOf: names and route weights of random plans', () => {
     expect(groups.reduce((s, g) => s + (g.desiredSize ?? 0), 0)).toBe(plan.nodes!.length);
   });
 
-  test('random plans: each split model\'s rendered route weights are within 1% of the plan\'s split', () => {
+  test("random plans: each split model's rendered route weights are within 1% of the plan's split", () => {
     let checked = 0;
     for (const seed of SEEDS) {
-    const { fleet, plan } = randomPlan(seed);
-    const objects = rendered(fleet, plan);
-    const weights = renderedWeights(objects);
-    const split = plannedSplit(plan, objects);
-    for (const [model, rps] of split) {
-      if (rps.size < 2 || [...rps.keys()].some((k) => k.includes('@'))) continue;
-      const w = weights.get(model)!;
-      expect([...w.keys()].sort()).toEqual([...rps.keys()].sort());
-      const totalW = [...w.values()].reduce((a, b) => a + b, 0);
-      const totalR = [...rps.values()].reduce((a, b) => a + b, 0);
-      for (const [pool, r] of rps) {
-        const planned = r / totalR;
-        const got = w.get(pool)! / totalW;
-        // within 1% of the planned share, or within the integer resolution for shares too small for that
-        expect(Math.abs(got - planned)).toBeLessThanOrEqual(Math.max(0.01 * planned, 1 / ROUTE_WEIGHT_TOTAL));
+      const { fleet, plan } = randomPlan(seed);
+      const objects = rendered(fleet, plan);
+      const weights = renderedWeights(objects);
+      const split = plannedSplit(plan, objects);
+      for (const [model, rps] of split) {
+        if (rps.size < 2 || [...rps.keys()].some((k) => k.includes('@'))) continue;
+        const w = weights.get(model)!;
+        expect([...w.keys()].sort()).toEqual([...rps.keys()].sort());
+        const totalW = [...w.values()].reduce((a, b) => a + b, 0);
+        const totalR = [...rps.values()].reduce((a, b) => a + b, 0);
+        for (const [pool, r] of rps) {
+          const planned = r / totalR;
+          const got = w.get(pool)! / totalW;
+          // within 1% of the planned share, or within the integer resolution for shares too small for that
+          expect(Math.abs(got - planned)).toBeLessThanOrEqual(Math.max(0.01 * planned, 1 / ROUTE_WEIGHT_TOTAL));
+        }
+        checked++;
       }
-      checked++;
-    }
     }
     // the random plans split many models over pools
     expect(checked).toBeGreaterThanOrEqual(10);
@@ -179,24 +228,49 @@ describe('topologyOf: route weights per model, totals, order', () => {
     // pool x-3g-1 serves a and b; pool x-3g-2 serves a and c; c also runs on L4s: the second pool's weight used to be
     // the largest demand of its split models there (c, 8 rps), sending a's traffic 64 : 8 instead of 63.6 : 0.39
     const fleet: Fleet = {
-      name: 'skew', latencyHeadroom: 0.5, processOverheadGiB: 0.6,
-      gpus: [{ type: 'H100-80GB', mig: true }, { type: 'L4', mig: false }],
+      name: 'skew',
+      latencyHeadroom: 0.5,
+      processOverheadGiB: 0.6,
+      gpus: [
+        { type: 'H100-80GB', mig: true },
+        { type: 'L4', mig: false },
+      ],
       models: ['a', 'b', 'c'].map((name) => ({ name, team: 'x', rps: 1, latencySloMs: 200, memoryGiB: 1, profiles: [] })),
     };
     const seat = (name: string, rps: number) => ({ name, batch: 4, instances: 1, share: 0.4, rps });
     const plan: Plan = {
       fleet: 'skew',
       gpus: [
-        { id: 'gpu-0', type: 'H100-80GB', node: 'node-0', mig: true, slices: [
-          { profile: '3g.40gb', start: 0, models: [seat('a', 63.6), seat('b', 20)] },
-          { profile: '3g.40gb', start: 4, models: [seat('a', 0.39), seat('c', 8)] }] },
+        {
+          id: 'gpu-0',
+          type: 'H100-80GB',
+          node: 'node-0',
+          mig: true,
+          slices: [
+            { profile: '3g.40gb', start: 0, models: [seat('a', 63.6), seat('b', 20)] },
+            { profile: '3g.40gb', start: 4, models: [seat('a', 0.39), seat('c', 8)] },
+          ],
+        },
         { id: 'gpu-1', type: 'L4', node: 'node-1', mig: false, slices: [{ profile: 'whole', start: 0, models: [seat('c', 30)] }] },
       ],
       nodes: [
         { name: 'node-0', instanceType: 'p5.48xlarge', gpuType: 'H100-80GB', migConfig: 'h100-3g', gpus: ['gpu-0'] },
         { name: 'node-1', instanceType: 'g6.xlarge', gpuType: 'L4', migConfig: 'all-disabled', gpus: ['gpu-1'] },
       ],
-      migConfigs: [{ name: 'h100-3g', gpuType: 'H100-80GB', instanceType: 'p5.48xlarge', devices: [[{ profile: '3g.40gb', start: 0 }, { profile: '3g.40gb', start: 4 }]], nodes: 1 }],
+      migConfigs: [
+        {
+          name: 'h100-3g',
+          gpuType: 'H100-80GB',
+          instanceType: 'p5.48xlarge',
+          devices: [
+            [
+              { profile: '3g.40gb', start: 0 },
+              { profile: '3g.40gb', start: 4 },
+            ],
+          ],
+          nodes: 1,
+        },
+      ],
       summary: { gpuCount: 2, costPerHour: 1, lowerBound: 1, baselines: { dedicated: 3, noMig: 2 } },
     };
     const w = renderedWeights(rendered(fleet, plan));
@@ -221,7 +295,8 @@ describe('topologyOf: route weights per model, totals, order', () => {
       for (const [p, x] of rps) {
         const wp = w.get(p)!;
         if (!Number.isInteger(wp) || wp < 1 || wp > 1_000_000) problems.push(`case ${i}: ${p} weight ${wp}`);
-        if (Math.abs(wp / sum - x / total) > (1 + rps.size) / ROUTE_WEIGHT_TOTAL) problems.push(`case ${i}: ${p} share ${wp / sum} for ${x / total}`);
+        if (Math.abs(wp / sum - x / total) > (1 + rps.size) / ROUTE_WEIGHT_TOTAL)
+          problems.push(`case ${i}: ${p} share ${wp / sum} for ${x / total}`);
       }
     }
     expect(problems).toEqual([]);
@@ -239,13 +314,14 @@ describe('topologyOf: route weights per model, totals, order', () => {
 
 describe('renderers map the topology', () => {
   const root = resolve(__dirname, '..');
-  const walk = (dir: string): string[] => readdirSync(dir).flatMap((e) => {
-    const p = join(dir, e);
-    return statSync(p).isDirectory() ? walk(p) : p.endsWith('.ts') ? [p] : [];
-  });
+  const walk = (dir: string): string[] =>
+    readdirSync(dir).flatMap((e) => {
+      const p = join(dir, e);
+      return statSync(p).isDirectory() ? walk(p) : p.endsWith('.ts') ? [p] : [];
+    });
   const files = ['constructs/k8s', 'constructs/cloud', 'bin'].flatMap((d) => walk(join(root, d)));
 
-  test('no file under constructs/k8s, constructs/cloud or bin imports the planner\'s grouping internals', () => {
+  test("no file under constructs/k8s, constructs/cloud or bin imports the planner's grouping internals", () => {
     // the planner's node assembly (nodes.ts: assemble, migConfigName) and packing are the planner's own; renderers
     // read the plan's node pools, server groups and names from topology.ts
     const internals = /from\s+['"][./]*\/?(?:constructs\/)?planner\/(nodes|pack|layout-fill|gpu-space|gpu-options|consolidate)['"]/;

@@ -51,12 +51,16 @@ describe('verifyPlan', () => {
   test('fails rule 1 on a gpu type the fleet does not offer', () => {
     const p = valid();
     const broken: Plan = { ...p, gpus: [{ ...p.gpus[0], type: 'H100-80GB' }] };
-    expect(verifyPlan(fleet(), broken)).toContain('rule 1 (layout): gpu-0: gpu type "H100-80GB" is not among the fleet\'s gpus (A100-80GB)');
+    expect(verifyPlan(fleet(), broken)).toContain(
+      'rule 1 (layout): gpu-0: gpu type "H100-80GB" is not among the fleet\'s gpus (A100-80GB)',
+    );
   });
 
   test('fails rule 2 on a batch that is no profile entry', () => {
     const p = planWith([{ profile: '1g.10gb', start: 0, models: [seat('alpha', 0.5, 50, 8), seat('bravo')] }]);
-    expect(verifyPlan(fleet(), p)).toContain('rule 2 (configurations): gpu-0 slice 1g.10gb@0: alpha runs at batch 8, instances 1, which is no entry of its A100-80GB profile for slice 1');
+    expect(verifyPlan(fleet(), p)).toContain(
+      'rule 2 (configurations): gpu-0 slice 1g.10gb@0: alpha runs at batch 8, instances 1, which is no entry of its A100-80GB profile for slice 1',
+    );
   });
 
   test('fails rule 2 on a model that is not in the fleet', () => {
@@ -74,11 +78,13 @@ describe('verifyPlan', () => {
     expect(verifyPlan(fleet(), p)).toContain('rule 3 (time): gpu-0 slice 1g.10gb@0: alpha serves 50 rps > share 0.4 x throughput 100 = 40');
   });
 
-  test('fails rule 4 when neighbours\' batches exceed the latency budget', () => {
+  test("fails rule 4 when neighbours' batches exceed the latency budget", () => {
     // budget 0.5 x 50 ms = 25 ms; alpha at batch 4 (20 ms) + bravo at batch 1 (10 ms) = 30 ms
     const p = planWith([{ profile: '1g.10gb', start: 0, models: [seat('alpha', 0.25, 50, 4), seat('bravo')] }]);
     const errs = verifyPlan(fleet({ slo: 50 }), p);
-    expect(errs).toContain('rule 4 (latency): gpu-0 slice 1g.10gb@0: alpha waits 30 ms (its batch plus its neighbours\') > 0.5 x SLO 50 ms = 25 ms');
+    expect(errs).toContain(
+      "rule 4 (latency): gpu-0 slice 1g.10gb@0: alpha waits 30 ms (its batch plus its neighbours') > 0.5 x SLO 50 ms = 25 ms",
+    );
     expect(errs).toHaveLength(2);
   });
 
@@ -95,10 +101,21 @@ describe('verifyPlan', () => {
   });
 
   test('fails when a gpu without MIG has anything but one whole slice', () => {
-    const f = fleetOf([model('alpha', 10, 100, 1, [{ gpu: 'L4', slice: 7, batch: 1, instances: 1, throughput: 100, latencyMs: 10 }])], [{ type: 'L4', mig: false }]);
+    const f = fleetOf(
+      [model('alpha', 10, 100, 1, [{ gpu: 'L4', slice: 7, batch: 1, instances: 1, throughput: 100, latencyMs: 10 }])],
+      [{ type: 'L4', mig: false }],
+    );
     const p: Plan = {
       fleet: 'test-fleet',
-      gpus: [{ id: 'gpu-0', type: 'L4', node: 'node-0', mig: false, slices: [{ profile: '1g.10gb', start: 0, models: [seat('alpha', 0.1, 10)] }] }],
+      gpus: [
+        {
+          id: 'gpu-0',
+          type: 'L4',
+          node: 'node-0',
+          mig: false,
+          slices: [{ profile: '1g.10gb', start: 0, models: [seat('alpha', 0.1, 10)] }],
+        },
+      ],
       summary: { gpuCount: 1, costPerHour: 1, lowerBound: 0.1, baselines: { dedicated: 1, noMig: 1 } },
     };
     expect(verifyPlan(f, p)).toContain('rule 1 (layout): gpu-0: a gpu without MIG has exactly one slice "whole" at start 0, got 1g.10gb@0');

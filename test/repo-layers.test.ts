@@ -47,7 +47,9 @@ function resolveImport(file: string, spec: string): string | undefined {
 function importCircles(files: readonly string[]): string[][] {
   const graph = new Map<string, string[]>();
   for (const f of files) {
-    const deps = relativeImports(readFileSync(f, 'utf8')).map((s) => resolveImport(f, s)).filter((x): x is string => !!x);
+    const deps = relativeImports(readFileSync(f, 'utf8'))
+      .map((s) => resolveImport(f, s))
+      .filter((x): x is string => !!x);
     graph.set(f, [...new Set(deps)]);
   }
   let next = 0;
@@ -133,7 +135,8 @@ describe('repository layering', () => {
       const from = folderOf(file);
       if (from === undefined) {
         // Only the barrel lives at the top: every construct file belongs to a sub-folder.
-        if (relative(k8sRoot, file) !== 'index.ts') violations.push(`${relative(root, file)} is not in a sub-folder (${k8sFolders.join(', ')})`);
+        if (relative(k8sRoot, file) !== 'index.ts')
+          violations.push(`${relative(root, file)} is not in a sub-folder (${k8sFolders.join(', ')})`);
         continue;
       }
       if (!(k8sFolders as readonly string[]).includes(from)) {
@@ -145,7 +148,8 @@ describe('repository layering', () => {
         if (!target || !target.startsWith(k8sRoot + sep)) continue;
         const to = folderOf(target);
         if (to === undefined) violations.push(`${relative(root, file)} (${from}) imports ${spec}, the k8s barrel: import the file`);
-        else if (!k8sAllowed[from as K8sFolder].includes(to as K8sFolder)) violations.push(`${relative(root, file)} (${from}) imports ${spec} (${to})`);
+        else if (!k8sAllowed[from as K8sFolder].includes(to as K8sFolder))
+          violations.push(`${relative(root, file)} (${from}) imports ${spec} (${to})`);
       }
     }
     expect(violations).toEqual([]);
@@ -165,7 +169,13 @@ describe('repository layering', () => {
   test('no hand-written source file is over 600 lines', () => {
     const dirs = ['constructs', 'stacks', 'bin', 'examples'].map((d) => join(root, d));
     const big = dirs
-      .flatMap((d) => { try { return walk(d); } catch { return []; } })
+      .flatMap((d) => {
+        try {
+          return walk(d);
+        } catch {
+          return [];
+        }
+      })
       .filter((f) => !f.includes('generated'))
       .map((f) => ({ f: relative(root, f), n: readFileSync(f, 'utf8').split('\n').length }))
       .filter((x) => x.n > 600)

@@ -4,7 +4,17 @@
  * every request it gets). Triton would act on each of them: its HTTP server serves repository control, model config,
  * statistics, trace and logging on the same port as inference (server r25.08 `src/http_server.cc` Handle).
  */
-import { infer, killAll, Proc, request, routerState, standinStats, startRouter, startStandin, waitFor } from './support/triton-standin-procs';
+import {
+  infer,
+  killAll,
+  Proc,
+  request,
+  routerState,
+  standinStats,
+  startRouter,
+  startStandin,
+  waitFor,
+} from './support/triton-standin-procs';
 
 let standin: Proc;
 let router: Proc;
@@ -14,7 +24,10 @@ beforeAll(async () => {
   router = await startRouter({
     listen: '127.0.0.1:0',
     backends: [{ name: 't', url: standin.url, memoryGiB: 4 }],
-    models: [{ name: 'm', memoryGiB: 1 }, { name: 'b', memoryGiB: 1 }],
+    models: [
+      { name: 'm', memoryGiB: 1 },
+      { name: 'b', memoryGiB: 1 },
+    ],
     refreshIntervalSeconds: 60,
   });
   await waitFor('both models adopted', async () => (await routerState(router)).models.every((x: any) => x.loadedOn.length === 1));
@@ -41,7 +54,15 @@ test('the inference protocol passes: infer (versioned or not), metadata, readine
   expect((await request(router.url, 'GET', '/v2/models/m/versions/1')).status).toBe(200);
   expect((await request(router.url, 'GET', '/v2/models/m/ready')).status).toBe(200);
   const seen = Object.keys((await standinStats(standin.url)).paths).sort();
-  expect(seen).toEqual(['GET /v2/health/live', 'GET /v2/models/m', 'GET /v2/models/m/ready', 'GET /v2/models/m/versions/1', 'POST /v2/models/m/infer', 'POST /v2/models/m/versions/1/infer', 'POST /v2/repository/index']);
+  expect(seen).toEqual([
+    'GET /v2/health/live',
+    'GET /v2/models/m',
+    'GET /v2/models/m/ready',
+    'GET /v2/models/m/versions/1',
+    'POST /v2/models/m/infer',
+    'POST /v2/models/m/versions/1/infer',
+    'POST /v2/repository/index',
+  ]);
 });
 
 test('fails with 404 on dot segments', async () => {
@@ -66,7 +87,7 @@ test('fails with 404 on encoded separators and any percent-encoding or backslash
   ]);
 });
 
-test('fails with 404 on the repository API (index, load, unload) and the router\'s own state', async () => {
+test("fails with 404 on the repository API (index, load, unload) and the router's own state", async () => {
   await expectClosed([
     ['POST', '/v2/repository/index'],
     ['POST', '/v2/repository/models/m/load'],

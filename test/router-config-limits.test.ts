@@ -58,11 +58,20 @@ test('the longest timer setting fits in what Node can arm', () => {
 });
 
 describe('timers are bounded to what Node can arm', () => {
-  const timers = ['loadTimeoutSeconds', 'refreshIntervalSeconds', 'requestTimeoutSeconds', 'loadFailureBackoffSeconds', 'unloadWaitSeconds',
-    'indexTimeoutSeconds', 'healthTimeoutSeconds'];
+  const timers = [
+    'loadTimeoutSeconds',
+    'refreshIntervalSeconds',
+    'requestTimeoutSeconds',
+    'loadFailureBackoffSeconds',
+    'unloadWaitSeconds',
+    'indexTimeoutSeconds',
+    'healthTimeoutSeconds',
+  ];
   test.each(timers)('fails on %s of 3,000,000 s (about 35 days), naming the bound', (key) => {
     expect(() => validateConfig({ backends: BACKENDS, [key]: 3_000_000 })).toThrow(
-      new ConfigError(`${key}: expected a number >= ${key === 'refreshIntervalSeconds' ? 0.05 : /Backoff|request/.test(key) ? 0 : 0.001} and <= 2147483, got 3000000`),
+      new ConfigError(
+        `${key}: expected a number >= ${key === 'refreshIntervalSeconds' ? 0.05 : /Backoff|request/.test(key) ? 0 : 0.001} and <= 2147483, got 3000000`,
+      ),
     );
   });
 
@@ -73,17 +82,29 @@ describe('timers are bounded to what Node can arm', () => {
 
 describe('queues, lists and memory', () => {
   test('fails on maxQueuePerModel 0 (every cold request would wait forever or be refused) and on a huge one', () => {
-    expect(() => validateConfig({ backends: BACKENDS, maxQueuePerModel: 0 })).toThrow(new ConfigError('maxQueuePerModel: expected an integer >= 1 and <= 1000000, got 0'));
-    expect(() => validateConfig({ backends: BACKENDS, maxQueuePerModel: 1e12 })).toThrow(new ConfigError('maxQueuePerModel: expected an integer >= 1 and <= 1000000, got 1000000000000'));
+    expect(() => validateConfig({ backends: BACKENDS, maxQueuePerModel: 0 })).toThrow(
+      new ConfigError('maxQueuePerModel: expected an integer >= 1 and <= 1000000, got 0'),
+    );
+    expect(() => validateConfig({ backends: BACKENDS, maxQueuePerModel: 1e12 })).toThrow(
+      new ConfigError('maxQueuePerModel: expected an integer >= 1 and <= 1000000, got 1000000000000'),
+    );
   });
 
   test('fails on memory budgets beyond any node and models beyond any GPU', () => {
-    expect(() => validateConfig({ backends: [{ ...BACKENDS[0], memoryGiB: 1e20 }] })).toThrow(new ConfigError('backends[0].memoryGiB: expected a number > 0 and <= 65536, got 100000000000000000000'));
-    expect(() => validateConfig({ backends: BACKENDS, models: [{ name: 'm', memoryGiB: 5000 }] })).toThrow(new ConfigError('models[0].memoryGiB: expected a number > 0 and <= 1024, got 5000'));
+    expect(() => validateConfig({ backends: [{ ...BACKENDS[0], memoryGiB: 1e20 }] })).toThrow(
+      new ConfigError('backends[0].memoryGiB: expected a number > 0 and <= 65536, got 100000000000000000000'),
+    );
+    expect(() => validateConfig({ backends: BACKENDS, models: [{ name: 'm', memoryGiB: 5000 }] })).toThrow(
+      new ConfigError('models[0].memoryGiB: expected a number > 0 and <= 1024, got 5000'),
+    );
   });
 
   test('fails on more than 1,000 backends, naming the count', () => {
-    const backends = Array.from({ length: 1001 }, (_, i) => ({ name: `b${i}`, url: `http://10.0.${i >> 8}.${i & 255}:8000`, memoryGiB: 1 }));
+    const backends = Array.from({ length: 1001 }, (_, i) => ({
+      name: `b${i}`,
+      url: `http://10.0.${i >> 8}.${i & 255}:8000`,
+      memoryGiB: 1,
+    }));
     expect(() => validateConfig({ backends })).toThrow(new ConfigError('backends: expected at most 1000 backends, got 1001'));
   });
 });
@@ -105,45 +126,73 @@ describe('defaults: loopback listener, an upstream timeout', () => {
 describe('messages quote at most 100 characters of any value', () => {
   test('fails on a 1 MB backend name with one bounded line', () => {
     expect(() => validateConfig({ backends: [{ ...BACKENDS[0], name: 'n'.repeat(1_000_000) }] })).toThrow(
-      new ConfigError(`backends[0].name: expected a name of letters, digits, "-", "_" or "." (at most 253 characters), got "${'n'.repeat(100)}…" (1000000 characters)`),
+      new ConfigError(
+        `backends[0].name: expected a name of letters, digits, "-", "_" or "." (at most 253 characters), got "${'n'.repeat(100)}…" (1000000 characters)`,
+      ),
     );
   });
 
   test('fails on a 1 MB unknown key with one bounded line; a key with a newline as one escaped line', () => {
-    const e = (() => { try { validateConfig({ backends: BACKENDS, ['k'.repeat(1_000_000)]: 1 }); } catch (x) { return (x as Error).message; } return ''; })();
+    const e = (() => {
+      try {
+        validateConfig({ backends: BACKENDS, ['k'.repeat(1_000_000)]: 1 });
+      } catch (x) {
+        return (x as Error).message;
+      }
+      return '';
+    })();
     expect(e).toMatch(new RegExp(`^\\["${'k'.repeat(100)}…" \\(1000000 characters\\)\\]: unknown key, allowed: listen, `));
     expect(e.length).toBeLessThan(400);
-    expect(() => validateConfig({ backends: [{ ...BACKENDS[0], 'a\nb': 1 }] })).toThrow(/^backends\[0\]\["a\\nb"\]: unknown key, allowed: name, url/);
+    expect(() => validateConfig({ backends: [{ ...BACKENDS[0], 'a\nb': 1 }] })).toThrow(
+      /^backends\[0\]\["a\\nb"\]: unknown key, allowed: name, url/,
+    );
   });
 });
 
 describe('gpufleet router --config reads a bounded, regular file', () => {
   test('fails on /dev/zero from its type, before reading (it once grew ~0.8 GB/s)', async () => {
-    expect(await refused('/dev/zero')).toBe('gpufleet router: --config "/dev/zero": is a character device, not a regular file; gpufleet reads only regular files');
+    expect(await refused('/dev/zero')).toBe(
+      'gpufleet router: --config "/dev/zero": is a character device, not a regular file; gpufleet reads only regular files',
+    );
   });
 
   test('fails on a folder and a file over 16 MiB', async () => {
     expect(await refused(dir)).toBe(`gpufleet router: --config ${JSON.stringify(dir)}: is a directory, expected a file`);
     const big = write('');
     fs.truncateSync(big, 16 * 1024 * 1024 + 1);
-    expect(await refused(big)).toBe(`gpufleet router: --config ${JSON.stringify(big)}: is 16 MiB, more than the 16 MiB gpufleet reads from an input file`);
+    expect(await refused(big)).toBe(
+      `gpufleet router: --config ${JSON.stringify(big)}: is 16 MiB, more than the 16 MiB gpufleet reads from an input file`,
+    );
   });
 
   test('fails on a YAML alias bomb with exit 2 and one line', async () => {
     const levels = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
-    for (let i = 1; i < 10; i++) levels.push(`a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);
+    for (let i = 1; i < 10; i++)
+      levels.push(
+        `a${i}: &a${i} [${Array(10)
+          .fill(`*a${i - 1}`)
+          .join(', ')}]`,
+      );
     const file = write(`${levels.join('\n')}\nbackends: []\n`);
-    expect(await refused(file)).toMatch(new RegExp(`^gpufleet router: ${file.replace(/[.]/g, '\\.')}: YAML aliases: the document expands its aliases more than 100 times`));
+    expect(await refused(file)).toMatch(
+      new RegExp(`^gpufleet router: ${file.replace(/[.]/g, '\\.')}: YAML aliases: the document expands its aliases more than 100 times`),
+    );
   });
 
   test('fails on a duplicate key with its line, which YAML would otherwise keep one of', async () => {
-    const file = write('backends:\n  - { name: a, url: "http://127.0.0.1:8000", memoryGiB: 20 }\nloadTimeoutSeconds: 5\nloadTimeoutSeconds: 3000000\n');
-    expect(await refused(file)).toBe(`gpufleet router: ${file}:4:1: loadTimeoutSeconds: duplicate key (first at line 3, column 1); keys must be unique`);
+    const file = write(
+      'backends:\n  - { name: a, url: "http://127.0.0.1:8000", memoryGiB: 20 }\nloadTimeoutSeconds: 5\nloadTimeoutSeconds: 3000000\n',
+    );
+    expect(await refused(file)).toBe(
+      `gpufleet router: ${file}:4:1: loadTimeoutSeconds: duplicate key (first at line 3, column 1); keys must be unique`,
+    );
   });
 
   test('fails on a bound in the file with the file and the path', async () => {
     const file = write(JSON.stringify({ backends: BACKENDS, loadTimeoutSeconds: 1e10 }), 'json');
-    expect(await refused(file)).toBe(`gpufleet router: ${file}: loadTimeoutSeconds: expected a number >= 0.001 and <= 2147483, got 10000000000`);
+    expect(await refused(file)).toBe(
+      `gpufleet router: ${file}: loadTimeoutSeconds: expected a number >= 0.001 and <= 2147483, got 10000000000`,
+    );
   });
 
   test('still reads a valid file', () => {

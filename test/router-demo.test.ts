@@ -29,7 +29,11 @@ function handles(): Record<string, number> {
 
 /** The kinds of handle of which `after` holds more than `before` (jest's own timers and sockets come and go). */
 function leaked(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(after).filter(([k, n]) => n > (before[k] ?? 0)).map(([k, n]) => [k, n - (before[k] ?? 0)]));
+  return Object.fromEntries(
+    Object.entries(after)
+      .filter(([k, n]) => n > (before[k] ?? 0))
+      .map(([k, n]) => [k, n - (before[k] ?? 0)]),
+  );
 }
 
 /** Runs shell lines without blocking this process (the router under test runs in it). */
@@ -129,9 +133,13 @@ describe('gpufleet router --demo --script', () => {
   test('shows a cold load with its time, a hit, and an eviction under memory pressure', () => {
     expect(stdout).toMatch(/^ 1\. resnet50 +cold load {2}200 in \d+\.\d{3} s {2}loaded on triton-0$/m);
     expect(stdout).toMatch(/^ 2\. resnet50 +hit {8}200 in \d+\.\d{3} s {2}served by triton-0, already loaded there$/m);
-    expect(stdout).toMatch(/^ 7\. distilbert +cold load {2}200 in \d+\.\d{3} s {2}evicted bert-base from triton-1 \(least recently used\), then loaded on triton-1$/m);
+    expect(stdout).toMatch(
+      /^ 7\. distilbert +cold load {2}200 in \d+\.\d{3} s {2}evicted bert-base from triton-1 \(least recently used\), then loaded on triton-1$/m,
+    );
     // Triton's own index after the eviction: the victim destroyed (UNAVAILABLE, unloaded), the newcomer READY
-    expect(stdout).toContain("    Triton's repository index on triton-1: bert-base UNAVAILABLE (unloaded), distilbert READY, whisper-small READY\n");
+    expect(stdout).toContain(
+      "    Triton's repository index on triton-1: bert-base UNAVAILABLE (unloaded), distilbert READY, whisper-small READY\n",
+    );
     expect(stdout).toMatch(/^ 8\. bert-base +cold load {2}200 in \d+\.\d{3} s {2}loaded on triton-0 \(evicted at step 7\)$/m);
     expect(stdout).toContain('6 cold loads, 2 hits, 1 eviction\n');
   });
@@ -139,7 +147,10 @@ describe('gpufleet router --demo --script', () => {
   test("every line agrees with the router's documented placement and LRU policy, modelled independently", () => {
     const lines = stdout.split('\n').filter((l) => /^ *\d+\. /.test(l));
     const seen = lines.map((l) => {
-      const m = /^ *\d+\. (\S+) +(cold load|hit) +200 in [\d.]+ s {2}(?:evicted (\S+) from (\S+) \(least recently used\), then )?(?:loaded on|served by) (\S+?),?(?: |$)/.exec(l);
+      const m =
+        /^ *\d+\. (\S+) +(cold load|hit) +200 in [\d.]+ s {2}(?:evicted (\S+) from (\S+) \(least recently used\), then )?(?:loaded on|served by) (\S+?),?(?: |$)/.exec(
+          l,
+        );
       if (!m) throw new Error(`unexpected line: ${l}`);
       return { model: m[1], kind: m[2] === 'hit' ? 'hit' : 'cold', backend: m[5], evicted: m[3] ? [m[3]] : [] };
     });
@@ -150,7 +161,8 @@ describe('gpufleet router --demo --script', () => {
   });
 
   test('the stand-ins saw what Triton would: loads within memory, none into memory still held by an evicted model', () => {
-    const total = (k: 'loads' | 'oomLoads' | 'loadsIntoUnfreedMemory' | 'failedLoads' | 'unloads'): number => stats.reduce((s, x) => s + x[k], 0);
+    const total = (k: 'loads' | 'oomLoads' | 'loadsIntoUnfreedMemory' | 'failedLoads' | 'unloads'): number =>
+      stats.reduce((s, x) => s + x[k], 0);
     expect(total('loads')).toBe(6);
     expect(total('unloads')).toBe(1);
     expect(total('oomLoads')).toBe(0);
@@ -221,7 +233,9 @@ describe('gpufleet router --demo (interactive)', () => {
     const [requests, metrics] = r.stdout.split('---\n');
     const lines = requests.trim().split('\n');
     expect(lines.slice(0, 2)).toEqual([expect.stringMatching(/^200 [\d.]+s$/), expect.stringMatching(/^200 [\d.]+s$/)]);
-    expect(lines.slice(2)).toEqual(['bert-base', 'yolov8s', 'whisper-small', 'distilbert'].map((m) => expect.stringMatching(new RegExp(`^${m} 200 [\\d.]+s$`))));
+    expect(lines.slice(2)).toEqual(
+      ['bert-base', 'yolov8s', 'whisper-small', 'distilbert'].map((m) => expect.stringMatching(new RegExp(`^${m} 200 [\\d.]+s$`))),
+    );
     // the router's own counters: one hit, and the least recently used model (resnet50) evicted for distilbert
     expect(metrics).toMatch(/^gpufleet_router_cache_hits_total\{model="resnet50"\} 1$/m);
     expect(metrics).toMatch(/^gpufleet_router_model_unloads_total\{model="resnet50",backend="triton-0",reason="evicted"\} 1$/m);
@@ -232,7 +246,10 @@ describe('gpufleet router --demo (interactive)', () => {
     expect(await run).toBe(0);
     const refused = await new Promise<boolean>((resolve) => {
       const s = net.connect(Number(new URL(routerUrl).port), '127.0.0.1');
-      s.on('connect', () => { s.destroy(); resolve(false); });
+      s.on('connect', () => {
+        s.destroy();
+        resolve(false);
+      });
       s.on('error', () => resolve(true));
     });
     expect(refused).toBe(true);
@@ -252,10 +269,23 @@ describe('gpufleet router: demo flags', () => {
   };
 
   test('fails on --demo with --config, --script without --demo, a non-loopback --listen (exit 2, one line and usage)', async () => {
-    expect(await cli(['--demo', '--config', 'examples/router.yaml'])).toEqual({ code: 2, err: expect.stringMatching(/^gpufleet router: --config: not with --demo \(the demo configures its own backends and models\)\nusage: /) });
+    expect(await cli(['--demo', '--config', 'examples/router.yaml'])).toEqual({
+      code: 2,
+      err: expect.stringMatching(
+        /^gpufleet router: --config: not with --demo \(the demo configures its own backends and models\)\nusage: /,
+      ),
+    });
     expect(await cli(['--script'])).toEqual({ code: 2, err: expect.stringMatching(/^gpufleet router: --script: only with --demo\n/) });
-    expect(await cli(['--demo', '--listen', '0.0.0.0:9000'])).toEqual({ code: 2, err: expect.stringMatching(/^gpufleet router: --listen: the demo listens on loopback only \(127\.0\.0\.1 or ::1\), got "0\.0\.0\.0:9000"\n/) });
-    expect(await cli(['--demo', '--listen', 'nine'])).toEqual({ code: 2, err: expect.stringMatching(/^gpufleet router: --listen: expected HOST:PORT with a port from 0 to 65535, got "nine"\n/) });
+    expect(await cli(['--demo', '--listen', '0.0.0.0:9000'])).toEqual({
+      code: 2,
+      err: expect.stringMatching(
+        /^gpufleet router: --listen: the demo listens on loopback only \(127\.0\.0\.1 or ::1\), got "0\.0\.0\.0:9000"\n/,
+      ),
+    });
+    expect(await cli(['--demo', '--listen', 'nine'])).toEqual({
+      code: 2,
+      err: expect.stringMatching(/^gpufleet router: --listen: expected HOST:PORT with a port from 0 to 65535, got "nine"\n/),
+    });
   });
 
   test('fails with exit 2 and the way out when the port is taken', async () => {
@@ -265,7 +295,10 @@ describe('gpufleet router: demo flags', () => {
     try {
       const before = handles();
       const r = await cli(['--demo', '--listen', `127.0.0.1:${port}`, '--admin', '127.0.0.1:0', '--log-level', 'silent']);
-      expect(r).toEqual({ code: 2, err: `gpufleet router: --listen: cannot listen on 127.0.0.1:${port}: EADDRINUSE; pass --listen 127.0.0.1:0 for any free port\n` });
+      expect(r).toEqual({
+        code: 2,
+        err: `gpufleet router: --listen: cannot listen on 127.0.0.1:${port}: EADDRINUSE; pass --listen 127.0.0.1:0 for any free port\n`,
+      });
       expect(await leftOver(before)).toEqual({}); // the stand-ins it had started are closed
     } finally {
       taken.close();

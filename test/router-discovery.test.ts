@@ -34,7 +34,10 @@ test('turns a DNS name into one backend per address', async () => {
   expect(names).toContain('pool/127.0.0.1');
   const v4 = state.backends.find((b: any) => b.name === 'pool/127.0.0.1');
   expect(v4).toMatchObject({ up: true, url: `http://127.0.0.1:${standin.port}`, budgetGiB: 2 });
-  await waitFor('pinned model loaded', async () => (await routerState(router)).models.find((m: any) => m.name === 'pin').loadedOn.length === 1);
+  await waitFor(
+    'pinned model loaded',
+    async () => (await routerState(router)).models.find((m: any) => m.name === 'pin').loadedOn.length === 1,
+  );
   expect((await infer(router.url, 'other')).status).toBe(200);
 });
 
@@ -42,13 +45,17 @@ test('fails with 503 when no room can be made within loadTimeoutSeconds (pinned 
   // GIVEN pin (pinned) and busy (a request in flight) fill the 2 GiB
   await request(router.adminUrl!, 'POST', '/v2/repository/models/other/unload');
   const long = infer(router.url, 'busy', 'long');
-  await waitFor('busy in flight', async () => (await routerState(router)).backends.some((b: any) => b.models.some((m: any) => m.name === 'busy' && m.inFlight === 1)));
+  await waitFor('busy in flight', async () =>
+    (await routerState(router)).backends.some((b: any) => b.models.some((m: any) => m.name === 'busy' && m.inFlight === 1)),
+  );
   // WHEN another cold model arrives
   const r = await infer(router.url, 'other');
   // THEN it is refused after the load timeout, and the busy request still completes
   expect(r.status).toBe(503);
   expect(r.headers['retry-after']).toBe('1');
-  expect(r.json().error).toBe("no room to load model 'other' (1 GiB) within 0.6s: every backend's budget is held by pinned models, models with requests in flight or models still unloading");
+  expect(r.json().error).toBe(
+    "no room to load model 'other' (1 GiB) within 0.6s: every backend's budget is held by pinned models, models with requests in flight or models still unloading",
+  );
   expect((await long).status).toBe(200);
 });
 

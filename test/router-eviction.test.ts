@@ -2,7 +2,17 @@
  * Caching behaviour of the router process against one Triton stand-in process: LRU eviction order,
  * pinned models never evicted, concurrent cold requests sharing one load, the queue limit and the load timeout.
  */
-import { infer, killAll, Proc, request, routerState, standinStats, startRouter, startStandin, waitFor } from './support/triton-standin-procs';
+import {
+  infer,
+  killAll,
+  Proc,
+  request,
+  routerState,
+  standinStats,
+  startRouter,
+  startStandin,
+  waitFor,
+} from './support/triton-standin-procs';
 
 let standin: Proc;
 let router: Proc;
@@ -71,7 +81,9 @@ test('never evicts a model with a request in flight, even the least recently use
   for (const m of ['busy', 'm2', 'm3']) expect((await infer(router.url, m)).status).toBe(200);
   expect(await loaded()).toEqual(['busy', 'm2', 'm3', 'pin']);
   const long = infer(router.url, 'busy', 'long');
-  await waitFor('busy in flight', async () => (await routerState(router)).backends[0].models.some((m: any) => m.name === 'busy' && m.inFlight === 1));
+  await waitFor('busy in flight', async () =>
+    (await routerState(router)).backends[0].models.some((m: any) => m.name === 'busy' && m.inFlight === 1),
+  );
   for (const m of ['m2', 'm3']) expect((await infer(router.url, m)).status).toBe(200);
   // WHEN m4 needs room
   expect((await infer(router.url, 'm4')).status).toBe(200);
@@ -105,7 +117,9 @@ test('fails with 503 and Retry-After beyond the queue limit', async () => {
   expect(codes).toEqual([200, 200, 200, 200, 200, 503, 503, 503]);
   for (const r of replies.filter((x) => x.status === 503)) {
     expect(r.headers['retry-after']).toBe('1');
-    expect(r.json()).toEqual({ error: "queue for model 'slow' is full (5 requests waiting for it to load, maxQueuePerModel); retry later" });
+    expect(r.json()).toEqual({
+      error: "queue for model 'slow' is full (5 requests waiting for it to load, maxQueuePerModel); retry later",
+    });
   }
   expect((await standinStats(standin.url)).loadsByModel.slow).toBe(2);
 });
@@ -116,11 +130,15 @@ test('fails with 503 when a load exceeds loadTimeoutSeconds, keeps the budget re
   expect(Date.now() - started).toBeLessThan(4000);
   expect(r.status).toBe(503);
   expect(r.headers['retry-after']).toBe('5');
-  expect(r.json().error).toBe("model 'hang' did not load within 1.5s (loadTimeoutSeconds) on backend a; the load goes on in the background");
+  expect(r.json().error).toBe(
+    "model 'hang' did not load within 1.5s (loadTimeoutSeconds) on backend a; the load goes on in the background",
+  );
   const hangState = async (): Promise<string | undefined> =>
     (await routerState(router)).backends[0].models.find((m: any) => m.name === 'hang')?.state;
   expect(await hangState()).toBe('loading');
-  expect((await request(router.url, 'GET', '/metrics')).body).toContain('gpufleet_router_model_loads_total{model="hang",backend="a",result="timeout"} 1');
+  expect((await request(router.url, 'GET', '/metrics')).body).toContain(
+    'gpufleet_router_model_loads_total{model="hang",backend="a",result="timeout"} 1',
+  );
   // other models still load and serve meanwhile
   expect((await infer(router.url, 'cold')).status).toBe(200);
   // and the slow load, once done, serves

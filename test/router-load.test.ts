@@ -18,29 +18,46 @@ let b: Proc;
 let router: Proc;
 
 beforeAll(async () => {
-  const standin = { memoryGiB: 5, defaultModelGiB: 1, models: { big: 10 }, loadDelayMs: 15, unloadDelayMs: 10, inferDelayMs: 1, failLoads: ['broken'] };
+  const standin = {
+    memoryGiB: 5,
+    defaultModelGiB: 1,
+    models: { big: 10 },
+    loadDelayMs: 15,
+    unloadDelayMs: 10,
+    inferDelayMs: 1,
+    failLoads: ['broken'],
+  };
   [a, b] = await Promise.all([startStandin(standin), startStandin({ ...standin, grpcPort: 0 })]);
-  router = await startRouter({
-    listen: '127.0.0.1:0',
-    backends: [{ name: 'a', url: a.url, memoryGiB: 5 }, { name: 'b', url: b.url, memoryGiB: 5, grpcPort: b.grpcPort }],
-    models: [
-      { name: 'hot', memoryGiB: 1, pinned: true },
-      ...MODELS.map((name) => ({ name, memoryGiB: 1 })),
-      { name: 'big', memoryGiB: 10 },
-      { name: 'broken', memoryGiB: 1 },
-    ],
-    maxQueuePerModel: 64,
-    loadTimeoutSeconds: 30,
-    refreshIntervalSeconds: 0.5,
-  }, ['--log-level', 'warn']);
+  router = await startRouter(
+    {
+      listen: '127.0.0.1:0',
+      backends: [
+        { name: 'a', url: a.url, memoryGiB: 5 },
+        { name: 'b', url: b.url, memoryGiB: 5, grpcPort: b.grpcPort },
+      ],
+      models: [
+        { name: 'hot', memoryGiB: 1, pinned: true },
+        ...MODELS.map((name) => ({ name, memoryGiB: 1 })),
+        { name: 'big', memoryGiB: 10 },
+        { name: 'broken', memoryGiB: 1 },
+      ],
+      maxQueuePerModel: 64,
+      loadTimeoutSeconds: 30,
+      refreshIntervalSeconds: 0.5,
+    },
+    ['--log-level', 'warn'],
+  );
   await waitFor('router ready', async () => (await request(router.url, 'GET', '/v2/health/ready')).status === 200);
 }, 60000);
 
 afterAll(killAll);
 
-
 type Kind = 'infer' | 'metadata' | 'ready' | 'unknown' | 'big' | 'broken';
-interface Planned { kind: Kind; model: string; id: string }
+interface Planned {
+  kind: Kind;
+  model: string;
+  id: string;
+}
 
 function plan(): Planned[] {
   const r = rng(42);
@@ -77,7 +94,14 @@ function send(agent: http.Agent, p: Planned): Promise<{ status: number; body: st
   return new Promise((resolve) => {
     let responses = 0;
     const req = http.request(
-      { host: u.hostname, port: u.port, method: isInfer ? 'POST' : 'GET', path, agent, headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {} },
+      {
+        host: u.hostname,
+        port: u.port,
+        method: isInfer ? 'POST' : 'GET',
+        path,
+        agent,
+        headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {},
+      },
       (res) => {
         responses++;
         const chunks: Buffer[] = [];
@@ -144,7 +168,9 @@ test(`answers each of ${TOTAL} mixed requests exactly once, well-formed, while m
         return;
     }
   });
-  process.stdout.write(`router-load: ${TOTAL} requests in ${seconds.toFixed(1)}s, by status ${JSON.stringify(Object.fromEntries([...byStatus].sort()))}\n`);
+  process.stdout.write(
+    `router-load: ${TOTAL} requests in ${seconds.toFixed(1)}s, by status ${JSON.stringify(Object.fromEntries([...byStatus].sort()))}\n`,
+  );
   expect(problems.slice(0, 30)).toEqual([]);
 
   // the router counted every request once, and the backends saw loads and evictions but never ran out of memory

@@ -10,8 +10,23 @@ import { validateObjects } from './support/validate';
 function setup(routerProps: Partial<ModelRouterProps> = {}, poolModels = ['resnet50']): { chart: Chart; router: ModelRouter } {
   const chart = Testing.chart();
   const repository = new ModelRepository(chart, 'Repo', { storage: ModelRepository.pvc({ claimName: 'models' }) });
-  const small = new TritonPool(chart, 'Small', { name: 'cache-1g', namespace: 'serving', repository, models: poolModels, gpuType: 'A100-80GB', profile: '1g.10gb', replicas: 3 });
-  const large = new TritonPool(chart, 'Large', { name: 'cache-3g', namespace: 'serving', repository, models: poolModels, gpuType: 'A100-80GB', profile: '3g.40gb' });
+  const small = new TritonPool(chart, 'Small', {
+    name: 'cache-1g',
+    namespace: 'serving',
+    repository,
+    models: poolModels,
+    gpuType: 'A100-80GB',
+    profile: '1g.10gb',
+    replicas: 3,
+  });
+  const large = new TritonPool(chart, 'Large', {
+    name: 'cache-3g',
+    namespace: 'serving',
+    repository,
+    models: poolModels,
+    gpuType: 'A100-80GB',
+    profile: '3g.40gb',
+  });
   const router = new ModelRouter(chart, 'Router', {
     namespace: 'serving',
     pools: [large, { pool: small }],
@@ -35,7 +50,11 @@ describe('ModelRouter rendering', () => {
     const { chart } = setup();
     // WHEN synthesized
     const objs = Testing.synth(chart);
-    const mine = objs.filter((o: any) => o.metadata.labels?.['app.kubernetes.io/part-of'] === 'gpufleet' && String(o.metadata.labels?.['app.kubernetes.io/component']).startsWith('model-router'));
+    const mine = objs.filter(
+      (o: any) =>
+        o.metadata.labels?.['app.kubernetes.io/part-of'] === 'gpufleet' &&
+        String(o.metadata.labels?.['app.kubernetes.io/component']).startsWith('model-router'),
+    );
     // THEN
     expect(mine.map((o: any) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
       'ConfigMap/model-router-config',
@@ -65,8 +84,20 @@ describe('ModelRouter rendering', () => {
     const cfg = validateConfig(doc);
     expect(cfg.backends).toEqual([
       // the driver-reported memory of A100-80GB 1g.10gb and 3g.40gb (catalog), minus 0.6
-      { name: 'cache-1g', url: 'http://cache-1g-pods.serving.svc.cluster.local:8000', memoryGiB: round(mem('1g.10gb') - 0.6), discover: 'dns', grpcPort: 8001 },
-      { name: 'cache-3g', url: 'http://cache-3g-pods.serving.svc.cluster.local:8000', memoryGiB: round(mem('3g.40gb') - 0.6), discover: 'dns', grpcPort: 8001 },
+      {
+        name: 'cache-1g',
+        url: 'http://cache-1g-pods.serving.svc.cluster.local:8000',
+        memoryGiB: round(mem('1g.10gb') - 0.6),
+        discover: 'dns',
+        grpcPort: 8001,
+      },
+      {
+        name: 'cache-3g',
+        url: 'http://cache-3g-pods.serving.svc.cluster.local:8000',
+        memoryGiB: round(mem('3g.40gb') - 0.6),
+        discover: 'dns',
+        grpcPort: 8001,
+      },
     ]);
     // inference on all interfaces of the pod (its Service); state and control on the pod's loopback only
     expect(cfg.admin).toEqual({ host: '127.0.0.1', port: 9001 });
@@ -86,7 +117,12 @@ describe('ModelRouter pod spec, options, determinism', () => {
     expect(DEFAULT_ROUTER_IMAGE).toMatch(/^ghcr\.io\/[a-z0-9-]+\/gpufleet-router:\d+\.\d+\.\d+$/);
     expect(c.args).toEqual(['--config', '/etc/gpufleet-router/router.yaml', '--log-level', 'info']);
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001 });
-    expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
+    expect(c.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+    });
     expect(c.readinessProbe.httpGet).toEqual({ path: '/v2/health/ready', port: 'http' });
     expect(c.livenessProbe.httpGet).toEqual({ path: '/v2/health/live', port: 'http' });
     expect(c.volumeMounts).toEqual([{ name: 'config', mountPath: '/etc/gpufleet-router', readOnly: true }]);
@@ -97,15 +133,36 @@ describe('ModelRouter pod spec, options, determinism', () => {
   test('takes an image, an explicit budget and tuning', () => {
     const chart = Testing.chart();
     const repository = new ModelRepository(chart, 'Repo', { storage: ModelRepository.pvc({ claimName: 'models' }) });
-    const pool = new TritonPool(chart, 'P', { name: 'p', namespace: 'ml', repository, models: ['a'], gpuType: 'A100-80GB', profile: '1g.10gb' });
-    const router = new ModelRouter(chart, 'R', {
-      name: 'edge', namespace: 'ml', image: 'registry.example.com/router:1.2.3', pools: [{ pool, memoryGiB: 8 }],
-      models: [{ name: 'a', memoryGiB: 1 }], maxQueuePerModel: 32, loadTimeoutSeconds: 30, refreshIntervalSeconds: 5, serviceMonitor: false,
+    const pool = new TritonPool(chart, 'P', {
+      name: 'p',
+      namespace: 'ml',
+      repository,
+      models: ['a'],
+      gpuType: 'A100-80GB',
+      profile: '1g.10gb',
     });
-    expect(router.config).toMatchObject({ backends: [{ name: 'p', memoryGiB: 8 }], maxQueuePerModel: 32, loadTimeoutSeconds: 30, refreshIntervalSeconds: 5 });
+    const router = new ModelRouter(chart, 'R', {
+      name: 'edge',
+      namespace: 'ml',
+      image: 'registry.example.com/router:1.2.3',
+      pools: [{ pool, memoryGiB: 8 }],
+      models: [{ name: 'a', memoryGiB: 1 }],
+      maxQueuePerModel: 32,
+      loadTimeoutSeconds: 30,
+      refreshIntervalSeconds: 5,
+      serviceMonitor: false,
+    });
+    expect(router.config).toMatchObject({
+      backends: [{ name: 'p', memoryGiB: 8 }],
+      maxQueuePerModel: 32,
+      loadTimeoutSeconds: 30,
+      refreshIntervalSeconds: 5,
+    });
     expect(router.url).toBe('http://edge.ml.svc.cluster.local:8000');
     const objs = Testing.synth(chart);
-    expect(byKind(objs, 'Deployment').find((o) => o.metadata.name === 'edge').spec.template.spec.containers[0].image).toBe('registry.example.com/router:1.2.3');
+    expect(byKind(objs, 'Deployment').find((o) => o.metadata.name === 'edge').spec.template.spec.containers[0].image).toBe(
+      'registry.example.com/router:1.2.3',
+    );
     expect(byKind(objs, 'ServiceMonitor').map((o) => o.metadata.name)).not.toContain('edge');
   });
 
@@ -113,12 +170,31 @@ describe('ModelRouter pod spec, options, determinism', () => {
     const a = setup();
     const chart = Testing.chart();
     const repository = new ModelRepository(chart, 'Repo', { storage: ModelRepository.pvc({ claimName: 'models' }) });
-    const small = new TritonPool(chart, 'Small', { name: 'cache-1g', namespace: 'serving', repository, models: ['resnet50'], gpuType: 'A100-80GB', profile: '1g.10gb', replicas: 3 });
-    const large = new TritonPool(chart, 'Large', { name: 'cache-3g', namespace: 'serving', repository, models: ['resnet50'], gpuType: 'A100-80GB', profile: '3g.40gb' });
+    const small = new TritonPool(chart, 'Small', {
+      name: 'cache-1g',
+      namespace: 'serving',
+      repository,
+      models: ['resnet50'],
+      gpuType: 'A100-80GB',
+      profile: '1g.10gb',
+      replicas: 3,
+    });
+    const large = new TritonPool(chart, 'Large', {
+      name: 'cache-3g',
+      namespace: 'serving',
+      repository,
+      models: ['resnet50'],
+      gpuType: 'A100-80GB',
+      profile: '3g.40gb',
+    });
     const b = new ModelRouter(chart, 'Router', {
       namespace: 'serving',
       pools: [small, large],
-      models: [{ name: 'llama-3b', memoryGiB: 12 }, { name: 'bert-large', memoryGiB: 2, pinned: true }, { name: 'resnet50', memoryGiB: 1 }],
+      models: [
+        { name: 'llama-3b', memoryGiB: 12 },
+        { name: 'bert-large', memoryGiB: 2, pinned: true },
+        { name: 'resnet50', memoryGiB: 1 },
+      ],
     });
     expect(stringifyCm(b)).toBe(stringifyCm(a.router));
   });
@@ -126,9 +202,14 @@ describe('ModelRouter pod spec, options, determinism', () => {
 
 describe('ModelRouter fails on bad props', () => {
   test('fails on a model larger than every pool budget', () => {
-    expect(() => setup({ models: [{ name: 'resnet50', memoryGiB: 1 }, { name: 'huge', memoryGiB: 40 }] })).toThrow(
-      `models[1].memoryGiB: "huge" needs 40 GiB, more than the largest pool budget ${round(mem('3g.40gb') - 0.6)} GiB`,
-    );
+    expect(() =>
+      setup({
+        models: [
+          { name: 'resnet50', memoryGiB: 1 },
+          { name: 'huge', memoryGiB: 40 },
+        ],
+      }),
+    ).toThrow(`models[1].memoryGiB: "huge" needs 40 GiB, more than the largest pool budget ${round(mem('3g.40gb') - 0.6)} GiB`);
   });
 
   test('fails when a pool loads a model at start that the router does not list', () => {
@@ -138,7 +219,14 @@ describe('ModelRouter fails on bad props', () => {
   });
 
   test('fails on a duplicate model', () => {
-    expect(() => setup({ models: [{ name: 'resnet50', memoryGiB: 1 }, { name: 'resnet50', memoryGiB: 2 }] })).toThrow('models[1].name: "resnet50" is already used by models[0]');
+    expect(() =>
+      setup({
+        models: [
+          { name: 'resnet50', memoryGiB: 1 },
+          { name: 'resnet50', memoryGiB: 2 },
+        ],
+      }),
+    ).toThrow('models[1].name: "resnet50" is already used by models[0]');
   });
 
   test('fails on a non-positive model memory', () => {
@@ -152,7 +240,14 @@ describe('ModelRouter fails on bad props', () => {
   test('fails on a budget above the slice memory', () => {
     const chart = Testing.chart();
     const repository = new ModelRepository(chart, 'Repo', { storage: ModelRepository.pvc({ claimName: 'models' }) });
-    const pool = new TritonPool(chart, 'P', { name: 'p', namespace: 'ml', repository, models: ['a'], gpuType: 'A100-80GB', profile: '1g.10gb' });
+    const pool = new TritonPool(chart, 'P', {
+      name: 'p',
+      namespace: 'ml',
+      repository,
+      models: ['a'],
+      gpuType: 'A100-80GB',
+      profile: '1g.10gb',
+    });
     expect(() => new ModelRouter(chart, 'R', { pools: [{ pool, memoryGiB: 12 }], models: [{ name: 'a', memoryGiB: 1 }] })).toThrow(
       `pools[0].memoryGiB: expected at most the slice memory ${mem('1g.10gb')} GiB (1g.10gb of A100-80GB), got 12`,
     );
@@ -165,11 +260,15 @@ describe('ModelRouter fails on bad props', () => {
   test('fails on settings the router would refuse or mis-arm: an empty queue, a timer Node cannot hold (issue 14)', () => {
     expect(() => setup({ maxQueuePerModel: 0 })).toThrow('maxQueuePerModel: expected an integer >= 1 and <= 1000000, got 0');
     // above 2^31 - 1 ms Node arms the timer with 1 ms (lib/internal/timers.js): every load would time out at once
-    expect(() => setup({ loadTimeoutSeconds: 3_000_000 })).toThrow('loadTimeoutSeconds: expected a number > 0 and <= 2147483 (seconds a Node timer can hold), got 3000000');
+    expect(() => setup({ loadTimeoutSeconds: 3_000_000 })).toThrow(
+      'loadTimeoutSeconds: expected a number > 0 and <= 2147483 (seconds a Node timer can hold), got 3000000',
+    );
   });
 
   test('fails on an image that is not pinned by tag or digest; a digest is kept as given', () => {
-    expect(() => setup({ image: 'ghcr.io/gpufleet/gpufleet-router' })).toThrow(/^image: expected a pinned image reference: .*\(is not pinned: give a tag/);
+    expect(() => setup({ image: 'ghcr.io/gpufleet/gpufleet-router' })).toThrow(
+      /^image: expected a pinned image reference: .*\(is not pinned: give a tag/,
+    );
     const digest = `ghcr.io/gpufleet/gpufleet-router@sha256:${'0'.repeat(64)}`;
     expect(setup({ image: digest }).router.image).toBe(digest);
   });

@@ -3,7 +3,17 @@
  * and after a restart, a backend that disappears (502, marked down, models re-homed), a backend that
  * comes back, and periodic refresh.
  */
-import { infer, killAll, Proc, request, routerState, standinStats, startRouter, startStandin, waitFor } from './support/triton-standin-procs';
+import {
+  infer,
+  killAll,
+  Proc,
+  request,
+  routerState,
+  standinStats,
+  startRouter,
+  startStandin,
+  waitFor,
+} from './support/triton-standin-procs';
 
 afterAll(killAll);
 
@@ -18,15 +28,25 @@ describe('restart adoption', () => {
   });
 
   test('adopts models READY on a backend at start instead of loading them again', async () => {
-    router = await startRouter({ listen: '127.0.0.1:0', backends: [{ name: 'a', url: a.url, memoryGiB: 4 }], models, refreshIntervalSeconds: 60 });
+    router = await startRouter({
+      listen: '127.0.0.1:0',
+      backends: [{ name: 'a', url: a.url, memoryGiB: 4 }],
+      models,
+      refreshIntervalSeconds: 60,
+    });
     await waitFor('router ready', async () => (await request(router.url, 'GET', '/v2/health/ready')).status === 200);
     const state = await routerState(router);
-    expect(state.backends[0].models.map((m: any) => [m.name, m.state])).toEqual([['m1', 'ready'], ['m2', 'ready']]);
+    expect(state.backends[0].models.map((m: any) => [m.name, m.state])).toEqual([
+      ['m1', 'ready'],
+      ['m2', 'ready'],
+    ]);
     expect(state.backends[0].unmanaged).toEqual(['other']);
     expect(state.backends[0].usedGiB).toBe(2);
     expect((await infer(router.url, 'm1')).status).toBe(200);
     expect((await standinStats(a.url)).loads).toBe(0);
-    expect((await request(router.url, 'GET', '/metrics')).body).toContain('gpufleet_router_model_adoptions_total{model="m1",backend="a"} 1');
+    expect((await request(router.url, 'GET', '/metrics')).body).toContain(
+      'gpufleet_router_model_adoptions_total{model="m1",backend="a"} 1',
+    );
   });
 
   test('a restarted router finds what the previous one loaded', async () => {
@@ -35,7 +55,12 @@ describe('restart adoption', () => {
     expect((await standinStats(a.url)).loads).toBe(1);
     // WHEN it is killed and a new one starts on the same backend
     await router.kill();
-    router = await startRouter({ listen: '127.0.0.1:0', backends: [{ name: 'a', url: a.url, memoryGiB: 4 }], models, refreshIntervalSeconds: 60 });
+    router = await startRouter({
+      listen: '127.0.0.1:0',
+      backends: [{ name: 'a', url: a.url, memoryGiB: 4 }],
+      models,
+      refreshIntervalSeconds: 60,
+    });
     await waitFor('router ready', async () => (await request(router.url, 'GET', '/v2/health/ready')).status === 200);
     // THEN m3 is served without a new load
     expect((await infer(router.url, 'm3')).status).toBe(200);
@@ -52,7 +77,10 @@ describe('backend down', () => {
     [a, b] = await Promise.all([startStandin({ memoryGiB: 2, defaultModelGiB: 1 }), startStandin({ memoryGiB: 2, defaultModelGiB: 1 })]);
     router = await startRouter({
       listen: '127.0.0.1:0',
-      backends: [{ name: 'a', url: a.url, memoryGiB: 2 }, { name: 'b', url: b.url, memoryGiB: 2 }],
+      backends: [
+        { name: 'a', url: a.url, memoryGiB: 2 },
+        { name: 'b', url: b.url, memoryGiB: 2 },
+      ],
       models,
       refreshIntervalSeconds: 0.5,
     });
@@ -100,7 +128,12 @@ describe('backend down', () => {
 describe('backend failure shape', () => {
   test('fails with 503 (no backend up) when the only backend is gone', async () => {
     const a = await startStandin({ memoryGiB: 2, defaultModelGiB: 1 });
-    const router = await startRouter({ listen: '127.0.0.1:0', backends: [{ name: 'solo', url: a.url, memoryGiB: 2 }], models, refreshIntervalSeconds: 60 });
+    const router = await startRouter({
+      listen: '127.0.0.1:0',
+      backends: [{ name: 'solo', url: a.url, memoryGiB: 2 }],
+      models,
+      refreshIntervalSeconds: 60,
+    });
     await waitFor('router ready', async () => (await request(router.url, 'GET', '/v2/health/ready')).status === 200);
     expect((await infer(router.url, 'm1')).status).toBe(200);
     await a.kill();
@@ -116,7 +149,12 @@ describe('backend failure shape', () => {
 
   test('fails with 502 and a JSON error when a backend keeps breaking the connection, after one retry', async () => {
     const a = await startStandin({ memoryGiB: 2, defaultModelGiB: 1, loaded: ['m2'], resetInfer: ['m2'] });
-    const router = await startRouter({ listen: '127.0.0.1:0', backends: [{ name: 'flaky', url: a.url, memoryGiB: 2 }], models, refreshIntervalSeconds: 60 });
+    const router = await startRouter({
+      listen: '127.0.0.1:0',
+      backends: [{ name: 'flaky', url: a.url, memoryGiB: 2 }],
+      models,
+      refreshIntervalSeconds: 60,
+    });
     await waitFor('router ready', async () => (await request(router.url, 'GET', '/v2/health/ready')).status === 200);
     const r = await infer(router.url, 'm2');
     expect(r.status).toBe(502);
@@ -132,7 +170,12 @@ describe('backend failure shape', () => {
 describe('shutdown', () => {
   test('on SIGTERM, finishes requests in flight, then exits 0', async () => {
     const a = await startStandin({ memoryGiB: 2, defaultModelGiB: 1, loaded: ['m1'], inferDelayMsByModel: { m1: 800 } });
-    const router = await startRouter({ listen: '127.0.0.1:0', backends: [{ name: 'a', url: a.url, memoryGiB: 2 }], models, refreshIntervalSeconds: 60 });
+    const router = await startRouter({
+      listen: '127.0.0.1:0',
+      backends: [{ name: 'a', url: a.url, memoryGiB: 2 }],
+      models,
+      refreshIntervalSeconds: 60,
+    });
     await waitFor('router ready', async () => (await request(router.url, 'GET', '/v2/health/ready')).status === 200);
     const pending = infer(router.url, 'm1', 'last');
     await waitFor('request in flight', async () => (await routerState(router)).backends[0].outstanding === 1);

@@ -3,18 +3,35 @@
  * evictions wait for the victim's memory, loads are capped per backend or sent over gRPC, a failed load or a slow
  * index does not take a backend out of service, concurrent requests for a cold model share one load.
  */
-import { infer, killAll, Proc, request, routerState, standinControl, standinStats, startRouter, startStandin, waitFor } from './support/triton-standin-procs';
+import {
+  infer,
+  killAll,
+  Proc,
+  request,
+  routerState,
+  standinControl,
+  standinStats,
+  startRouter,
+  startStandin,
+  waitFor,
+} from './support/triton-standin-procs';
 
 afterAll(killAll);
 
-const ready = (router: Proc): Promise<void> => waitFor('router ready', async () => (await request(router.url, 'GET', '/v2/health/ready')).status === 200);
+const ready = (router: Proc): Promise<void> =>
+  waitFor('router ready', async () => (await request(router.url, 'GET', '/v2/health/ready')).status === 200);
 const metrics = async (router: Proc): Promise<string> => (await request(router.url, 'GET', '/metrics')).body;
 
 describe('evictions wait until the backend reports the victim unloaded', () => {
   test('the load is sent only once the evicted model is UNAVAILABLE/unloaded, never into memory not yet free', async () => {
     // GIVEN a 2 GiB backend holding a and b; destroying a takes 400 ms after its unload answer
     const s = await startStandin({ memoryGiB: 2, defaultModelGiB: 1, loaded: ['a', 'b'], unloadDelayMsByModel: { a: 400 } });
-    const router = await startRouter({ listen: '127.0.0.1:0', backends: [{ name: 't', url: s.url, memoryGiB: 2 }], models: ['a', 'b', 'c'].map((name) => ({ name, memoryGiB: 1 })), refreshIntervalSeconds: 60 });
+    const router = await startRouter({
+      listen: '127.0.0.1:0',
+      backends: [{ name: 't', url: s.url, memoryGiB: 2 }],
+      models: ['a', 'b', 'c'].map((name) => ({ name, memoryGiB: 1 })),
+      refreshIntervalSeconds: 60,
+    });
     await ready(router);
     expect((await infer(router.url, 'b')).status).toBe(200); // a is the least recently used
     // WHEN c needs room
@@ -32,14 +49,19 @@ describe('evictions wait until the backend reports the victim unloaded', () => {
   test('fails with 503 and Retry-After when the victim is not reported unloaded within unloadWaitSeconds, then loads once it is', async () => {
     const s = await startStandin({ memoryGiB: 1, defaultModelGiB: 1, loaded: ['stuck'], unloadDelayMsByModel: { stuck: 1500 } });
     const router = await startRouter({
-      listen: '127.0.0.1:0', backends: [{ name: 't', url: s.url, memoryGiB: 1 }], models: ['stuck', 'next'].map((name) => ({ name, memoryGiB: 1 })),
-      refreshIntervalSeconds: 60, unloadWaitSeconds: 0.4,
+      listen: '127.0.0.1:0',
+      backends: [{ name: 't', url: s.url, memoryGiB: 1 }],
+      models: ['stuck', 'next'].map((name) => ({ name, memoryGiB: 1 })),
+      refreshIntervalSeconds: 60,
+      unloadWaitSeconds: 0.4,
     });
     await ready(router);
     const r = await infer(router.url, 'next');
     expect(r.status).toBe(503);
     expect(r.headers['retry-after']).toBe('5');
-    expect(r.json().error).toBe("model 'next' waits for GPU memory on backend t: evicted model(s) stuck not reported unloaded (repository index) within 0.4s; retry later");
+    expect(r.json().error).toBe(
+      "model 'next' waits for GPU memory on backend t: evicted model(s) stuck not reported unloaded (repository index) within 0.4s; retry later",
+    );
     expect((await standinStats(s.url)).loadRequests).toBe(0);
     // once the stand-in destroyed it, the next request loads
     await waitFor('stuck destroyed', async () => (await standinStats(s.url)).usedGiB === 0, 5000);
@@ -51,21 +73,34 @@ describe('evictions wait until the backend reports the victim unloaded', () => {
 describe('loads per backend', () => {
   test('50 concurrent requests for one cold model trigger one load', async () => {
     const s = await startStandin({ memoryGiB: 4, defaultModelGiB: 1, loadDelayMs: 300 });
-    const router = await startRouter({ listen: '127.0.0.1:0', backends: [{ name: 't', url: s.url, memoryGiB: 4 }], models: [{ name: 'cold', memoryGiB: 1 }], maxQueuePerModel: 64, refreshIntervalSeconds: 60 });
+    const router = await startRouter({
+      listen: '127.0.0.1:0',
+      backends: [{ name: 't', url: s.url, memoryGiB: 4 }],
+      models: [{ name: 'cold', memoryGiB: 1 }],
+      maxQueuePerModel: 64,
+      refreshIntervalSeconds: 60,
+    });
     await ready(router);
     const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => infer(router.url, 'cold', `r${i}`)));
     expect(replies.map((r) => r.status)).toEqual(Array(50).fill(200));
     expect(new Set(replies.map((r) => r.json().id)).size).toBe(50);
     const st = await standinStats(s.url);
     expect(st.loadRequestsByModel).toEqual({ cold: 1 });
-    expect((await metrics(router))).toContain('gpufleet_router_model_loads_total{model="cold",backend="t",result="success"} 1');
+    expect(await metrics(router)).toContain('gpufleet_router_model_loads_total{model="cold",backend="t",result="success"} 1');
   });
 
   test('over HTTP, at most maxLoadsPerBackend loads run on a backend at once (each holds a Triton HTTP worker)', async () => {
-    const s = await startStandin({ memoryGiB: 8, defaultModelGiB: 1, loadDelayMsByModel: Object.fromEntries(['m1', 'm2', 'm3', 'm4', 'm5'].map((m) => [m, 800])) });
+    const s = await startStandin({
+      memoryGiB: 8,
+      defaultModelGiB: 1,
+      loadDelayMsByModel: Object.fromEntries(['m1', 'm2', 'm3', 'm4', 'm5'].map((m) => [m, 800])),
+    });
     const router = await startRouter({
-      listen: '127.0.0.1:0', backends: [{ name: 't', url: s.url, memoryGiB: 8 }], models: ['m1', 'm2', 'm3', 'm4', 'm5'].map((name) => ({ name, memoryGiB: 1 })),
-      maxLoadsPerBackend: 2, refreshIntervalSeconds: 60,
+      listen: '127.0.0.1:0',
+      backends: [{ name: 't', url: s.url, memoryGiB: 8 }],
+      models: ['m1', 'm2', 'm3', 'm4', 'm5'].map((name) => ({ name, memoryGiB: 1 })),
+      maxLoadsPerBackend: 2,
+      refreshIntervalSeconds: 60,
     });
     await ready(router);
     const replies = await Promise.all(['m1', 'm2', 'm3', 'm4', 'm5'].map((m) => infer(router.url, m)));
@@ -77,9 +112,18 @@ describe('loads per backend', () => {
   });
 
   test('with a gRPC port, loads go over gRPC RepositoryModelLoad and no HTTP worker stalls: hits stay fast during a long load', async () => {
-    const s = await startStandin({ memoryGiB: 4, defaultModelGiB: 1, loaded: ['hot'], loadDelayMsByModel: { slow: 2500 }, httpThreads: 1, grpcPort: 0 });
+    const s = await startStandin({
+      memoryGiB: 4,
+      defaultModelGiB: 1,
+      loaded: ['hot'],
+      loadDelayMsByModel: { slow: 2500 },
+      httpThreads: 1,
+      grpcPort: 0,
+    });
     const router = await startRouter({
-      listen: '127.0.0.1:0', backends: [{ name: 't', url: s.url, memoryGiB: 4, grpcPort: s.grpcPort }], models: ['hot', 'slow'].map((name) => ({ name, memoryGiB: 1 })),
+      listen: '127.0.0.1:0',
+      backends: [{ name: 't', url: s.url, memoryGiB: 4, grpcPort: s.grpcPort }],
+      models: ['hot', 'slow'].map((name) => ({ name, memoryGiB: 1 })),
       refreshIntervalSeconds: 60,
     });
     await ready(router);
@@ -99,20 +143,32 @@ describe('loads per backend', () => {
     expect((await routerState(router)).backends[0].loadsOver).toBe('grpc');
   });
 
-  test('a load that Triton refuses over gRPC is a 503 with Triton\'s message', async () => {
+  test("a load that Triton refuses over gRPC is a 503 with Triton's message", async () => {
     const s = await startStandin({ memoryGiB: 4, defaultModelGiB: 1, failLoads: ['broken'], grpcPort: 0 });
-    const router = await startRouter({ listen: '127.0.0.1:0', backends: [{ name: 't', url: s.url, memoryGiB: 4, grpcPort: s.grpcPort }], models: [{ name: 'broken', memoryGiB: 1 }], refreshIntervalSeconds: 60 });
+    const router = await startRouter({
+      listen: '127.0.0.1:0',
+      backends: [{ name: 't', url: s.url, memoryGiB: 4, grpcPort: s.grpcPort }],
+      models: [{ name: 'broken', memoryGiB: 1 }],
+      refreshIntervalSeconds: 60,
+    });
     await ready(router);
     const r = await infer(router.url, 'broken');
     expect(r.status).toBe(503);
-    expect(r.json().error).toMatch(/^backend t failed to load model 'broken': load failed for model 'broken': version 1 is at UNAVAILABLE state: .*protobuf parsing failed$/);
+    expect(r.json().error).toMatch(
+      /^backend t failed to load model 'broken': load failed for model 'broken': version 1 is at UNAVAILABLE state: .*protobuf parsing failed$/,
+    );
   });
 });
 
 describe('a backend stays in service', () => {
-  test('after a failed load (Triton\'s strict readiness would answer 400 from then on)', async () => {
+  test("after a failed load (Triton's strict readiness would answer 400 from then on)", async () => {
     const s = await startStandin({ memoryGiB: 4, defaultModelGiB: 1, failLoads: ['broken'] });
-    const router = await startRouter({ listen: '127.0.0.1:0', backends: [{ name: 't', url: s.url, memoryGiB: 4 }], models: ['broken', 'good'].map((name) => ({ name, memoryGiB: 1 })), refreshIntervalSeconds: 0.2 });
+    const router = await startRouter({
+      listen: '127.0.0.1:0',
+      backends: [{ name: 't', url: s.url, memoryGiB: 4 }],
+      models: ['broken', 'good'].map((name) => ({ name, memoryGiB: 1 })),
+      refreshIntervalSeconds: 0.2,
+    });
     await ready(router);
     expect((await infer(router.url, 'broken')).status).toBe(503);
     // the stand-in, like Triton with --strict-readiness=true, is not ready any more; live it is
@@ -129,19 +185,32 @@ describe('a backend stays in service', () => {
   test('while its index times out or fails: it keeps every resident model and serves them without reloading', async () => {
     const s = await startStandin({ memoryGiB: 4, defaultModelGiB: 1 });
     const router = await startRouter({
-      listen: '127.0.0.1:0', backends: [{ name: 't', url: s.url, memoryGiB: 4 }], models: ['m1', 'm2'].map((name) => ({ name, memoryGiB: 1 })),
-      refreshIntervalSeconds: 0.1, indexTimeoutSeconds: 0.15,
+      listen: '127.0.0.1:0',
+      backends: [{ name: 't', url: s.url, memoryGiB: 4 }],
+      models: ['m1', 'm2'].map((name) => ({ name, memoryGiB: 1 })),
+      refreshIntervalSeconds: 0.1,
+      indexTimeoutSeconds: 0.15,
     });
     await ready(router);
     for (const m of ['m1', 'm2']) expect((await infer(router.url, m)).status).toBe(200);
     // WHEN the index read takes longer than indexTimeoutSeconds (a large or remote repository), then fails (S3 hiccup)
     await standinControl(s.url, { indexDelayMs: 1000 });
-    await waitFor('index timeouts', async () => /gpufleet_router_index_errors_total\{backend="t"\} [2-9]/.test(await metrics(router)), 5000);
+    await waitFor(
+      'index timeouts',
+      async () => /gpufleet_router_index_errors_total\{backend="t"\} [2-9]/.test(await metrics(router)),
+      5000,
+    );
     await standinControl(s.url, { indexDelayMs: 0, indexError: 'Could not get MetaData for bucket with name gpufleet-models' });
     await waitFor('index failure seen', async () => (await routerState(router)).backends[0].indexError.includes('Could not get MetaData'));
     // THEN both models are still resident and served, with no new load
     const state = await routerState(router);
-    expect(state.backends[0]).toMatchObject({ up: true, models: [{ name: 'm1', state: 'ready' }, { name: 'm2', state: 'ready' }] });
+    expect(state.backends[0]).toMatchObject({
+      up: true,
+      models: [
+        { name: 'm1', state: 'ready' },
+        { name: 'm2', state: 'ready' },
+      ],
+    });
     for (const m of ['m1', 'm2']) expect((await infer(router.url, m)).status).toBe(200);
     expect((await standinStats(s.url)).loads).toBe(2);
     expect(await metrics(router)).toContain('gpufleet_router_backend_index_ok{backend="t"} 0');
@@ -152,8 +221,19 @@ describe('a backend stays in service', () => {
   });
 
   test('a backend that is not live is down and its models are re-homed', async () => {
-    const [a, b] = await Promise.all([startStandin({ memoryGiB: 2, defaultModelGiB: 1 }), startStandin({ memoryGiB: 2, defaultModelGiB: 1 })]);
-    const router = await startRouter({ listen: '127.0.0.1:0', backends: [{ name: 'a', url: a.url, memoryGiB: 2 }, { name: 'b', url: b.url, memoryGiB: 2 }], models: [{ name: 'm', memoryGiB: 1 }], refreshIntervalSeconds: 0.1 });
+    const [a, b] = await Promise.all([
+      startStandin({ memoryGiB: 2, defaultModelGiB: 1 }),
+      startStandin({ memoryGiB: 2, defaultModelGiB: 1 }),
+    ]);
+    const router = await startRouter({
+      listen: '127.0.0.1:0',
+      backends: [
+        { name: 'a', url: a.url, memoryGiB: 2 },
+        { name: 'b', url: b.url, memoryGiB: 2 },
+      ],
+      models: [{ name: 'm', memoryGiB: 1 }],
+      refreshIntervalSeconds: 0.1,
+    });
     await waitFor('both up', async () => (await routerState(router)).backends.every((x: any) => x.up));
     expect((await infer(router.url, 'm')).status).toBe(200);
     const home = (await routerState(router)).models[0].loadedOn[0];

@@ -15,21 +15,32 @@ async function server(keepAliveTimeoutMs: number): Promise<{ port: number; conne
   return {
     port: (s.address() as AddressInfo).port,
     connections: () => connections,
-    close: () => new Promise<void>((r) => {
-      s.close(() => r());
-      s.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        s.close(() => r());
+        s.closeAllConnections();
+      }),
   };
 }
 
 function get(agent: http.Agent, port: number, path: string): Promise<{ status: number; body: string; reused: boolean }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: ['host', `127.0.0.1:${port}`, 'content-length', '2'] as unknown as http.OutgoingHttpHeaders }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, reused: req.reusedSocket }));
-    });
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        agent,
+        headers: ['host', `127.0.0.1:${port}`, 'content-length', '2'] as unknown as http.OutgoingHttpHeaders,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, reused: req.reusedSocket }));
+      },
+    );
     req.on('error', reject);
     req.end('{}');
   });

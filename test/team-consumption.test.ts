@@ -50,15 +50,20 @@ models:
   const m = (name: string, share: number) => ({ name, batch: 1, instances: 1, share, rps: 5 });
   const hand: Plan = {
     fleet: 'hand',
-    gpus: [{
-      id: 'gpu-0', type: 'H100-80GB', node: 'node-0', mig: true,
-      slices: [
-        { profile: '2g.20gb', start: 0, models: [m('c', 1)] },
-        { profile: '1g.10gb', start: 2, models: [] },
-        { profile: '1g.10gb', start: 3, models: [m('a', 0.5)] },
-        { profile: '3g.40gb', start: 4, models: [m('a', 0.5), m('b', 0.25)] },
-      ],
-    }],
+    gpus: [
+      {
+        id: 'gpu-0',
+        type: 'H100-80GB',
+        node: 'node-0',
+        mig: true,
+        slices: [
+          { profile: '2g.20gb', start: 0, models: [m('c', 1)] },
+          { profile: '1g.10gb', start: 2, models: [] },
+          { profile: '1g.10gb', start: 3, models: [m('a', 0.5)] },
+          { profile: '3g.40gb', start: 4, models: [m('a', 0.5), m('b', 0.25)] },
+        ],
+      },
+    ],
     nodes: [{ name: 'node-0', instanceType: 'p5.48xlarge', gpuType: 'H100-80GB', migConfig: 'h100-80gb-hand', gpus: ['gpu-0'] }],
     summary: { gpuCount: 1, costPerHour: 56, lowerBound: 0.1, baselines: { dedicated: 3, noMig: 1 } },
   };
@@ -67,15 +72,33 @@ models:
     expect(sliceFraction('H100-80GB', '3g.40gb')).toBeCloseTo(3 / 7, 12);
     expect(sliceFraction('H100-80GB', '1g.20gb')).toBeCloseTo(1 / 7, 12);
     expect(sliceFraction('L4', 'whole')).toBe(1);
-    expect(() => sliceFraction('H100-80GB', '5g.50gb')).toThrow('plan: slice profile "5g.50gb" is not a MIG profile of GPU type "H100-80GB" in the catalog');
+    expect(() => sliceFraction('H100-80GB', '5g.50gb')).toThrow(
+      'plan: slice profile "5g.50gb" is not a MIG profile of GPU type "H100-80GB" in the catalog',
+    );
   });
 
   test('GPU-equivalents, cost, shared part, unassigned and idle node GPUs are the hand figures', () => {
     const c = teamConsumption(fleet, hand);
     expect(c).toEqual({
       teams: [
-        { team: 'x', models: 1, rps: 10, gpuEquivalents: 0.2857, costPerHour: 2, inSharedPools: { gpuEquivalents: 0.2857, costPerHour: 2 }, byGpuType: { 'H100-80GB': 0.2857 } },
-        { team: 'y', models: 2, rps: 10, gpuEquivalents: 0.3929, costPerHour: 2.75, inSharedPools: { gpuEquivalents: 0.1071, costPerHour: 0.75 }, byGpuType: { 'H100-80GB': 0.3929 } },
+        {
+          team: 'x',
+          models: 1,
+          rps: 10,
+          gpuEquivalents: 0.2857,
+          costPerHour: 2,
+          inSharedPools: { gpuEquivalents: 0.2857, costPerHour: 2 },
+          byGpuType: { 'H100-80GB': 0.2857 },
+        },
+        {
+          team: 'y',
+          models: 2,
+          rps: 10,
+          gpuEquivalents: 0.3929,
+          costPerHour: 2.75,
+          inSharedPools: { gpuEquivalents: 0.1071, costPerHour: 0.75 },
+          byGpuType: { 'H100-80GB': 0.3929 },
+        },
       ],
       unassigned: { gpuEquivalents: 0.3214, costPerHour: 2.25 },
       idleNodeGpus: { gpus: 7, costPerHour: 49 },
@@ -83,7 +106,7 @@ models:
     expectSums(c, hand);
   });
 
-  test('without a fleet price a GPU costs its instance\'s catalog price per GPU (p5.48xlarge $55.04 / 8)', () => {
+  test("without a fleet price a GPU costs its instance's catalog price per GPU (p5.48xlarge $55.04 / 8)", () => {
     const unpriced = { ...fleet, gpus: [{ ...fleet.gpus[0], pricePerGpuHour: undefined }] };
     const c = teamConsumption(unpriced, hand);
     expect(c.teams[0].costPerHour).toBeCloseTo((2 / 7) * 6.88, 4);
@@ -96,8 +119,13 @@ models:
   });
 
   test('the same plan with its slices and models in another order gives the same figures', () => {
-    const reversed: Plan = { ...hand, gpus: [{ ...hand.gpus[0], slices: [...hand.gpus[0].slices].reverse().map((s) => ({ ...s, models: [...s.models].reverse() })) }] };
-    expect(JSON.stringify(teamConsumption({ ...fleet, models: [...fleet.models].reverse() }, reversed))).toBe(JSON.stringify(teamConsumption(fleet, hand)));
+    const reversed: Plan = {
+      ...hand,
+      gpus: [{ ...hand.gpus[0], slices: [...hand.gpus[0].slices].reverse().map((s) => ({ ...s, models: [...s.models].reverse() })) }],
+    };
+    expect(JSON.stringify(teamConsumption({ ...fleet, models: [...fleet.models].reverse() }, reversed))).toBe(
+      JSON.stringify(teamConsumption(fleet, hand)),
+    );
   });
 });
 
@@ -115,19 +143,38 @@ describe('issue 12: a 12-model, 3-team fleet where most models land in the share
     const d = planDeclaration(fleet, saved);
     const sharedModels = new Set(d.sharedPools.flatMap((p) => p.models));
     expect(sharedModels.size).toBe(9);
-    expect(d.teams.map((t) => [t.name, (t.pools ?? []).length])).toEqual([['payments', 0], ['search', 0], ['vision', 1]]);
+    expect(d.teams.map((t) => [t.name, (t.pools ?? []).length])).toEqual([
+      ['payments', 0],
+      ['search', 0],
+      ['vision', 1],
+    ]);
   });
 
-  test('each team\'s figure: payments 0.3392 GPU-eq ($2.33/h), search 0.1422 ($0.98/h), vision 0.0971 ($0.67/h), summing to the plan', () => {
+  test("each team's figure: payments 0.3392 GPU-eq ($2.33/h), search 0.1422 ($0.98/h), vision 0.0971 ($0.67/h), summing to the plan", () => {
     const c = teamConsumption(fleet, saved);
     // the plan document carries exactly these figures
     expect(saved.summary.teamConsumption).toEqual(c);
     // payments: fraud-scorer 0.923 + 1.0, txn-embedder 0.286, merchant-ner 0.115, chargeback-clf 0.05 of 1g slices (1/7 each)
     const byTeam = Object.fromEntries(c.teams.map((t) => [t.team, t]));
-    expect(byTeam.payments).toMatchObject({ models: 4, gpuEquivalents: 0.3392, costPerHour: 2.3335, inSharedPools: { gpuEquivalents: 0.3392, costPerHour: 2.3335 } });
-    expect(byTeam.search).toMatchObject({ models: 4, gpuEquivalents: 0.1422, costPerHour: 0.9785, inSharedPools: { gpuEquivalents: 0.1422, costPerHour: 0.9785 } });
+    expect(byTeam.payments).toMatchObject({
+      models: 4,
+      gpuEquivalents: 0.3392,
+      costPerHour: 2.3335,
+      inSharedPools: { gpuEquivalents: 0.3392, costPerHour: 2.3335 },
+    });
+    expect(byTeam.search).toMatchObject({
+      models: 4,
+      gpuEquivalents: 0.1422,
+      costPerHour: 0.9785,
+      inSharedPools: { gpuEquivalents: 0.1422, costPerHour: 0.9785 },
+    });
     // vision: resnet50 in a shared pool (0.3125 of a 1g.20gb slice, 1/7), ocr-lite, face-embed and nsfw-filter in its own
-    expect(byTeam.vision).toMatchObject({ models: 4, gpuEquivalents: 0.0971, costPerHour: 0.6682, inSharedPools: { gpuEquivalents: 0.0446, costPerHour: 0.3071 } });
+    expect(byTeam.vision).toMatchObject({
+      models: 4,
+      gpuEquivalents: 0.0971,
+      costPerHour: 0.6682,
+      inSharedPools: { gpuEquivalents: 0.0446, costPerHour: 0.3071 },
+    });
     // no team: the spare 1g.10gb@6 (1/7), the seventh compute slice the layout leaves unused (the 1g.20gb takes two memory
     // slices, so five 1g.10gb + one 1g.20gb use 6 of 7), and the time no share covers on the seated slices
     expect(c.unassigned).toEqual({ gpuEquivalents: 0.4215, costPerHour: 2.8997 });
@@ -135,7 +182,9 @@ describe('issue 12: a 12-model, 3-team fleet where most models land in the share
     expectSums(c, saved);
     // independently of the function: share x 1/7 summed over the plan's slices (every slice here is 1g)
     let payments = 0;
-    for (const g of saved.gpus) for (const s of g.slices) for (const x of s.models) if (fleet.models.find((f) => f.name === x.name)!.team === 'payments') payments += x.share / 7;
+    for (const g of saved.gpus)
+      for (const s of g.slices)
+        for (const x of s.models) if (fleet.models.find((f) => f.name === x.name)!.team === 'payments') payments += x.share / 7;
     expect(byTeam.payments.gpuEquivalents).toBeCloseTo(payments, 4);
   });
 });
@@ -147,19 +196,24 @@ describe('team consumption of live plans', () => {
     ['the CLI test fleet (A100 and L4, estimated models)', path.join(FIXTURES, 'small.fleet.yaml')],
     ['long-tail (a cold tier: cache slices split by cold demand)', path.join(__dirname, '..', 'examples', 'long-tail.fleet.yaml')],
   ];
-  test.each(fleets)('%s: the plan carries it, it sums to the plan\'s GPUs and cost, and "in shared pools" is what fromPlan renders shared', (_name, file) => {
-    const fleet = loadFleetFile(file);
-    const p = plan(fleet, { solver: 'none' });
-    expect(p.summary.teamConsumption).toEqual(teamConsumption(fleet, p));
-    expect(validatePlanDocument(JSON.parse(JSON.stringify(p))).problems).toEqual([]);
-    expectSums(p.summary.teamConsumption!, p);
-    const d = planDeclaration(fleet, p);
-    const sharedByTeam = new Map<string, number>();
-    for (const pool of d.sharedPools) {
-      for (const [team, c] of Object.entries(pool.consumption ?? {})) sharedByTeam.set(team, (sharedByTeam.get(team) ?? 0) + c.gpuEquivalents);
-    }
-    for (const t of p.summary.teamConsumption!.teams) expect(t.inSharedPools.gpuEquivalents).toBeCloseTo(sharedByTeam.get(t.team) ?? 0, 3);
-  });
+  test.each(fleets)(
+    '%s: the plan carries it, it sums to the plan\'s GPUs and cost, and "in shared pools" is what fromPlan renders shared',
+    (_name, file) => {
+      const fleet = loadFleetFile(file);
+      const p = plan(fleet, { solver: 'none' });
+      expect(p.summary.teamConsumption).toEqual(teamConsumption(fleet, p));
+      expect(validatePlanDocument(JSON.parse(JSON.stringify(p))).problems).toEqual([]);
+      expectSums(p.summary.teamConsumption!, p);
+      const d = planDeclaration(fleet, p);
+      const sharedByTeam = new Map<string, number>();
+      for (const pool of d.sharedPools) {
+        for (const [team, c] of Object.entries(pool.consumption ?? {}))
+          sharedByTeam.set(team, (sharedByTeam.get(team) ?? 0) + c.gpuEquivalents);
+      }
+      for (const t of p.summary.teamConsumption!.teams)
+        expect(t.inSharedPools.gpuEquivalents).toBeCloseTo(sharedByTeam.get(t.team) ?? 0, 3);
+    },
+  );
 });
 
 describe('plan document: summary.teamConsumption', () => {
@@ -170,7 +224,11 @@ describe('plan document: summary.teamConsumption', () => {
     const tc = saved.summary.teamConsumption;
     const bad = {
       ...tc,
-      teams: [{ ...tc.teams[0], gpuEquivalents: -1, colour: 'red' }, { ...tc.teams[1], team: 'Search' }, { ...tc.teams[0], byGpuType: { 'H100-80GB': '0.3' } }],
+      teams: [
+        { ...tc.teams[0], gpuEquivalents: -1, colour: 'red' },
+        { ...tc.teams[1], team: 'Search' },
+        { ...tc.teams[0], byGpuType: { 'H100-80GB': '0.3' } },
+      ],
       idleNodeGpus: { gpus: 0.5, costPerHour: 0 },
     };
     expect(validatePlanDocument(withTc(bad)).problems).toEqual([
@@ -183,7 +241,7 @@ describe('plan document: summary.teamConsumption', () => {
     ]);
   });
 
-  test('a plan document without it (DESIGN.md\'s fields only) is still valid', () => {
+  test("a plan document without it (DESIGN.md's fields only) is still valid", () => {
     const { teamConsumption: _drop, ...summary } = saved.summary;
     expect(validatePlanDocument({ ...saved, summary }).problems).toEqual([]);
   });

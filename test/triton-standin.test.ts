@@ -6,7 +6,15 @@
 import * as http from 'http';
 import * as http2 from 'http2';
 import { encodeLoadRequest } from '../constructs/runtime/grpc-repository';
-import { LoadRequest, MODEL_CONFIG_PROTO, modelConfigSchema, parseTritonArgs, RunningStandin, StandinOptions, startTritonStandin } from '../constructs/runtime/standin';
+import {
+  LoadRequest,
+  MODEL_CONFIG_PROTO,
+  modelConfigSchema,
+  parseTritonArgs,
+  RunningStandin,
+  StandinOptions,
+  startTritonStandin,
+} from '../constructs/runtime/standin';
 import { testIf } from './support/notes';
 import { inferBody, Reply, request } from './support/triton-standin-procs';
 
@@ -23,7 +31,8 @@ afterAll(async () => {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const index = async (s: RunningStandin): Promise<any[]> => (await request(s.url, 'POST', '/v2/repository/index', {})).json();
 const entry = async (s: RunningStandin, m: string): Promise<any> => (await index(s)).find((e) => e.name === m);
-const load = (s: RunningStandin, m: string, agent?: http.Agent): Promise<Reply> => request(s.url, 'POST', `/v2/repository/models/${m}/load`, undefined, agent ? { agent } : {});
+const load = (s: RunningStandin, m: string, agent?: http.Agent): Promise<Reply> =>
+  request(s.url, 'POST', `/v2/repository/models/${m}/load`, undefined, agent ? { agent } : {});
 const unload = (s: RunningStandin, m: string): Promise<Reply> => request(s.url, 'POST', `/v2/repository/models/${m}/unload`);
 const infer = (s: RunningStandin, m: string, path = `/v2/models/${m}/infer`): Promise<Reply> => request(s.url, 'POST', path, inferBody());
 async function waitUntil(what: string, check: () => Promise<boolean>, ms = 3000): Promise<void> {
@@ -52,9 +61,11 @@ describe('infer or metadata for a model that is not loaded: 404 (core model_life
     expect((await unload(s, 'm')).status).toBe(200);
     for (const path of ['/v2/models/m/infer', '/v2/models/m/versions/1/infer']) {
       const r = await infer(s, 'm', path);
-      expect([r.status, r.json().error]).toEqual(path.includes('versions')
-        ? [503, "Request for unknown model: 'm' version 1 is not at ready state"]
-        : [404, "Request for unknown model: 'm' has no available versions"]);
+      expect([r.status, r.json().error]).toEqual(
+        path.includes('versions')
+          ? [503, "Request for unknown model: 'm' version 1 is not at ready state"]
+          : [404, "Request for unknown model: 'm' has no available versions"],
+      );
     }
     const v2 = await infer(s, 'm', '/v2/models/m/versions/2/infer');
     expect([v2.status, v2.json().error]).toEqual([404, "Request for unknown model: 'm' version 2 is not found"]);
@@ -64,7 +75,10 @@ describe('infer or metadata for a model that is not loaded: 404 (core model_life
 describe('/v2/health/ready under --strict-readiness (core server.cc InferenceServer::IsReady; server http_server.cc HandleServerHealth)', () => {
   test('strict (the default): 400 while a model loads and after a failed load, until that model loads; live stays 200', async () => {
     const s = await standin({ defaultModelGiB: 1, loadDelayMs: 600, failLoads: ['bad'] });
-    const health = async (): Promise<[number, number]> => [(await request(s.url, 'GET', '/v2/health/live')).status, (await request(s.url, 'GET', '/v2/health/ready')).status];
+    const health = async (): Promise<[number, number]> => [
+      (await request(s.url, 'GET', '/v2/health/live')).status,
+      (await request(s.url, 'GET', '/v2/health/ready')).status,
+    ];
     expect(await health()).toEqual([200, 200]);
     const loading = load(s, 'm');
     await waitUntil('m loading', async () => s.models.state('m') === 'LOADING');
@@ -75,7 +89,12 @@ describe('/v2/health/ready under --strict-readiness (core server.cc InferenceSer
     const failed = await load(s, 'bad');
     expect(failed.status).toBe(400);
     expect(failed.json().error).toMatch(/^load failed for model 'bad': version 1 is at UNAVAILABLE state: .*protobuf parsing failed\n$/);
-    expect(await entry(s, 'bad')).toEqual({ name: 'bad', version: '1', state: 'UNAVAILABLE', reason: expect.stringContaining('protobuf parsing failed') });
+    expect(await entry(s, 'bad')).toEqual({
+      name: 'bad',
+      version: '1',
+      state: 'UNAVAILABLE',
+      reason: expect.stringContaining('protobuf parsing failed'),
+    });
     await sleep(100);
     expect(await health()).toEqual([200, 400]);
     // until the model loads
@@ -176,18 +195,21 @@ describe('a load over HTTP holds one of --http-thread-count workers (server http
 });
 
 describe('gRPC repository calls (common grpc_service.proto; server grpc_utils.cc GrpcStatusUtil::CodeToStatus)', () => {
-  test('the router\'s RepositoryModelLoadRequest decodes with the upstream message definition', () => {
+  test("the router's RepositoryModelLoadRequest decodes with the upstream message definition", () => {
     const frame = encodeLoadRequest('bert-large');
     expect([frame[0], frame.readUInt32BE(1)]).toEqual([0, frame.length - 5]);
     expect(LoadRequest.toObject(LoadRequest.decode(frame.subarray(5)))).toEqual({ model_name: 'bert-large' });
   });
 
-  test('a failed load is INVALID_ARGUMENT (3), a model missing from the repository INTERNAL (13), with Triton\'s message', async () => {
+  test("a failed load is INVALID_ARGUMENT (3), a model missing from the repository INTERNAL (13), with Triton's message", async () => {
     const s = await standin({ models: { bad: 1 }, failLoads: ['bad'], grpcPort: 0 });
     const bad = await grpcCall(s.grpcPort!, encodeLoadRequest('bad'));
     expect(bad.status).toBe('3');
     expect(bad.message).toMatch(/^load failed for model 'bad': version 1 is at UNAVAILABLE state/);
-    expect(await grpcCall(s.grpcPort!, encodeLoadRequest('nope'))).toEqual({ status: '13', message: "failed to load 'nope', failed to poll from model repository" });
+    expect(await grpcCall(s.grpcPort!, encodeLoadRequest('nope'))).toEqual({
+      status: '13',
+      message: "failed to load 'nope', failed to poll from model repository",
+    });
   });
 });
 
@@ -200,7 +222,9 @@ describe('the repository index lists the whole repository: a state read that can
       { name: 'a', version: '1', state: 'READY' },
       { name: 'b', version: '1', state: 'UNAVAILABLE', reason: expect.stringContaining('protobuf parsing failed') },
     ]);
-    expect((await request(s.url, 'POST', '/v2/repository/index', { ready: true })).json()).toEqual([{ name: 'a', version: '1', state: 'READY' }]);
+    expect((await request(s.url, 'POST', '/v2/repository/index', { ready: true })).json()).toEqual([
+      { name: 'a', version: '1', state: 'READY' },
+    ]);
   });
 
   test('slow or failing while /v2/health/live answers at once', async () => {
@@ -210,7 +234,10 @@ describe('the repository index lists the whole repository: a state read that can
     const [idx, live] = await Promise.all([index(s), request(s.url, 'GET', '/v2/health/live')]);
     expect(Date.now() - t).toBeGreaterThanOrEqual(280);
     expect([idx.length, live.status]).toEqual([1, 200]);
-    s.control({ indexDelayMs: 0, indexError: 'Could not get MetaData for bucket with name gpufleet-models due to exception: , error message: No response body.' });
+    s.control({
+      indexDelayMs: 0,
+      indexError: 'Could not get MetaData for bucket with name gpufleet-models due to exception: , error message: No response body.',
+    });
     const failed = await request(s.url, 'POST', '/v2/repository/index', {});
     expect([failed.status, failed.json().error]).toEqual([500, expect.stringContaining('Could not get MetaData for bucket')]);
     expect((await request(s.url, 'GET', '/v2/health/live')).status).toBe(200);
@@ -233,7 +260,10 @@ describe('metrics (core metrics.cc, infer_stats.cc; vllm_backend model.py execut
     await load(s, 'm');
     const replies = Promise.all([infer(s, 'm'), infer(s, 'm'), infer(s, 'm')]);
     let during = new Map<string, number>();
-    await waitUntil('two requests queued', async () => (during = await scrape(s)).get('nv_inference_pending_request_count{model="m",version="1"}') === 2);
+    await waitUntil(
+      'two requests queued',
+      async () => (during = await scrape(s)).get('nv_inference_pending_request_count{model="m",version="1"}') === 2,
+    );
     expect(during.get('nv_inference_request_success{model="m",version="1"}')).toBe(0);
     await replies;
     const after = await scrape(s);
@@ -244,7 +274,14 @@ describe('metrics (core metrics.cc, infer_stats.cc; vllm_backend model.py execut
   });
 
   test('a decoupled (vLLM) model: queue time stays ~0 under a backlog; vllm:* only with REPORT_CUSTOM_METRICS', async () => {
-    const s = await standin({ defaultModelGiB: 1, metricsPort: 0, inferDelayMs: 80, decoupled: ['llm', 'quiet'], reportCustomMetrics: ['llm'], engineConcurrency: 1 });
+    const s = await standin({
+      defaultModelGiB: 1,
+      metricsPort: 0,
+      inferDelayMs: 80,
+      decoupled: ['llm', 'quiet'],
+      reportCustomMetrics: ['llm'],
+      engineConcurrency: 1,
+    });
     await load(s, 'llm');
     await load(s, 'quiet');
     await Promise.all([...Array.from({ length: 5 }, () => infer(s, 'llm')), infer(s, 'quiet')]);
@@ -280,9 +317,15 @@ describe('an s3:// repository: HeadBucket, then ListObjectsV2 with a prefix, the
   });
 
   test('s3:ListBucket allowed only with an s3:prefix: HeadBucket is denied, nothing can be listed or loaded', async () => {
-    const s = await standin({ defaultModelGiB: 1, s3: { url, authorize: (c) => !(c.action === 's3:ListBucket' && c.prefix === undefined) } });
+    const s = await standin({
+      defaultModelGiB: 1,
+      s3: { url, authorize: (c) => !(c.action === 's3:ListBucket' && c.prefix === undefined) },
+    });
     const idx = await request(s.url, 'POST', '/v2/repository/index', {});
-    expect([idx.status, idx.json().error]).toEqual([500, "Unable to create S3 filesystem client. Check account credentials. Exception: 'AccessDenied' Message: 'Access Denied'"]);
+    expect([idx.status, idx.json().error]).toEqual([
+      500,
+      "Unable to create S3 filesystem client. Check account credentials. Exception: 'AccessDenied' Message: 'Access Denied'",
+    ]);
     const l = await load(s, 'm');
     expect([l.status, l.json().error]).toEqual([500, "failed to load 'm', failed to poll from model repository"]);
     expect((await request(s.url, 'GET', '/v2/health/live')).status).toBe(200);
@@ -291,32 +334,58 @@ describe('an s3:// repository: HeadBucket, then ListObjectsV2 with a prefix, the
 
 describe('the vllm backend and instance_group (vllm_backend r25.08 src/model.py; samples/model_repository/vllm_model/config.pbtxt)', () => {
   const haveSchema = modelConfigSchema() !== undefined;
-  testIf(haveSchema, `needs Triton's schema, and ${MODEL_CONFIG_PROTO} is absent (../shared not checked out)`)('KIND_GPU is refused with tensor_parallel_size > 1; KIND_MODEL (the sample\'s) loads; a model that is not decoupled fails', async () => {
-    const cfg = (kind: string, extra = ''): string => `name: "llm"\nbackend: "vllm"\ninstance_group [ { count: 1, kind: ${kind} } ]\n${extra}`;
-    const s = await standin({
-      defaultModelGiB: 1,
-      files: {
-        gpu: { config: cfg('KIND_GPU').replace('"llm"', '"gpu"'), modelJson: { tensor_parallel_size: 2 } },
-        model: { config: cfg('KIND_MODEL').replace('"llm"', '"model"'), modelJson: { tensor_parallel_size: 2 } },
-        single: { config: cfg('KIND_GPU').replace('"llm"', '"single"'), modelJson: { tensor_parallel_size: 1 } },
-        coupled: { config: cfg('KIND_MODEL', 'model_transaction_policy { decoupled: false }\n').replace('"llm"', '"coupled"') },
-      },
-    });
-    const gpu = await load(s, 'gpu');
-    expect([gpu.status, gpu.json().error]).toEqual([400, "load failed for model 'gpu': version 1 is at UNAVAILABLE state: Internal: ValueError: KIND_GPU is currently for single-GPU models, please specify KIND_MODEL in the model's config.pbtxt for multi-GPU models\n"]);
-    expect((await load(s, 'model')).status).toBe(200);
-    expect((await load(s, 'single')).status).toBe(200);
-    expect((await load(s, 'coupled')).json().error).toContain('vLLM Triton backend must be configured to use decoupled model transaction policy');
-  });
+  testIf(haveSchema, `needs Triton's schema, and ${MODEL_CONFIG_PROTO} is absent (../shared not checked out)`)(
+    "KIND_GPU is refused with tensor_parallel_size > 1; KIND_MODEL (the sample's) loads; a model that is not decoupled fails",
+    async () => {
+      const cfg = (kind: string, extra = ''): string =>
+        `name: "llm"\nbackend: "vllm"\ninstance_group [ { count: 1, kind: ${kind} } ]\n${extra}`;
+      const s = await standin({
+        defaultModelGiB: 1,
+        files: {
+          gpu: { config: cfg('KIND_GPU').replace('"llm"', '"gpu"'), modelJson: { tensor_parallel_size: 2 } },
+          model: { config: cfg('KIND_MODEL').replace('"llm"', '"model"'), modelJson: { tensor_parallel_size: 2 } },
+          single: { config: cfg('KIND_GPU').replace('"llm"', '"single"'), modelJson: { tensor_parallel_size: 1 } },
+          coupled: { config: cfg('KIND_MODEL', 'model_transaction_policy { decoupled: false }\n').replace('"llm"', '"coupled"') },
+        },
+      });
+      const gpu = await load(s, 'gpu');
+      expect([gpu.status, gpu.json().error]).toEqual([
+        400,
+        "load failed for model 'gpu': version 1 is at UNAVAILABLE state: Internal: ValueError: KIND_GPU is currently for single-GPU models, please specify KIND_MODEL in the model's config.pbtxt for multi-GPU models\n",
+      ]);
+      expect((await load(s, 'model')).status).toBe(200);
+      expect((await load(s, 'single')).status).toBe(200);
+      expect((await load(s, 'coupled')).json().error).toContain(
+        'vLLM Triton backend must be configured to use decoupled model transaction policy',
+      );
+    },
+  );
 });
 
 describe('the command line (server src/command_line_parser.cc)', () => {
   test('--strict-model-config=false is deprecated (a warning; auto-complete is the default); an unknown option stops the server', async () => {
-    const s = await standin({ args: ['--model-repository=/models', '--model-control-mode=explicit', '--strict-model-config=false', '--strict-readiness=false', '--http-thread-count=4'] });
+    const s = await standin({
+      args: [
+        '--model-repository=/models',
+        '--model-control-mode=explicit',
+        '--strict-model-config=false',
+        '--strict-readiness=false',
+        '--http-thread-count=4',
+      ],
+    });
     expect(s.warnings).toEqual(["Warning: '--strict-model-config' has been deprecated"]);
-    expect(parseTritonArgs(['--model-repository=/m'])).toMatchObject({ strictReadiness: true, httpThreads: 8, modelControlMode: 'none', autoCompleteConfig: true });
-    await expect(startTritonStandin({ args: ['--model-repository=/m', '--strict-readiness=maybe'] })).rejects.toThrow('invalid value for bool option: maybe');
-    await expect(startTritonStandin({ args: ['--model-repository=/m', '--no-such-flag=1'] })).rejects.toThrow("tritonserver: unrecognized option '--no-such-flag'");
+    expect(parseTritonArgs(['--model-repository=/m'])).toMatchObject({
+      strictReadiness: true,
+      httpThreads: 8,
+      modelControlMode: 'none',
+      autoCompleteConfig: true,
+    });
+    await expect(startTritonStandin({ args: ['--model-repository=/m', '--strict-readiness=maybe'] })).rejects.toThrow(
+      'invalid value for bool option: maybe',
+    );
+    await expect(startTritonStandin({ args: ['--model-repository=/m', '--no-such-flag=1'] })).rejects.toThrow(
+      "tritonserver: unrecognized option '--no-such-flag'",
+    );
   });
 });
 
@@ -325,7 +394,12 @@ function grpcCall(port: number, frame: Buffer): Promise<{ status?: string; messa
   return new Promise((resolve, reject) => {
     const session = http2.connect(`http://127.0.0.1:${port}`);
     session.on('error', reject);
-    const stream = session.request({ ':method': 'POST', ':path': '/inference.GRPCInferenceService/RepositoryModelLoad', 'content-type': 'application/grpc', te: 'trailers' });
+    const stream = session.request({
+      ':method': 'POST',
+      ':path': '/inference.GRPCInferenceService/RepositoryModelLoad',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
     let status: string | undefined;
     let message: string | undefined;
     const take = (h: http2.IncomingHttpHeaders): void => {

@@ -28,12 +28,24 @@ function walkthroughLines(): string[] {
   expect(start).toBeGreaterThan(0);
   const end = readme.indexOf('\n## ', start + 1);
   const section = readme.slice(start, end);
-  return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) => m[1].split('\n'))
-    .map((l) => l.replace(/\s+#.*$/, '').trim()).filter((l) => l.length > 0);
+  return [...section.matchAll(/```sh\n([\s\S]*?)```/g)]
+    .flatMap((m) => m[1].split('\n'))
+    .map((l) => l.replace(/\s+#.*$/, '').trim())
+    .filter((l) => l.length > 0);
 }
 
 /** API groups a fresh EKS cluster serves (Kubernetes 1.33, `kubectl api-resources`): written out, not gpufleet's list. */
-const FRESH_CLUSTER_GROUPS = ['core', 'apps', 'batch', 'policy', 'autoscaling', 'rbac.authorization.k8s.io', 'networking.k8s.io', 'storage.k8s.io', 'scheduling.k8s.io'];
+const FRESH_CLUSTER_GROUPS = [
+  'core',
+  'apps',
+  'batch',
+  'policy',
+  'autoscaling',
+  'rbac.authorization.k8s.io',
+  'networking.k8s.io',
+  'storage.k8s.io',
+  'scheduling.k8s.io',
+];
 /** The API groups of the CRDs each pinned install brings (prometheus-operator-crds, gateway-api standard, keda chart). */
 const SERVED_BY: Record<string, readonly string[]> = {
   'prometheus-operator-crds': ['monitoring.coreos.com'],
@@ -44,7 +56,11 @@ const SERVED_BY: Record<string, readonly string[]> = {
 describe('README "From zero to serving", every command', () => {
   const lines = walkthroughLines();
   const build = tempDir('gpufleet-walkthrough-');
-  const args = (line: string) => line.split(/\s+/).slice(2).map((a) => a.replace(/^build\//, `${build}/`).replace(/^build$/, build));
+  const args = (line: string) =>
+    line
+      .split(/\s+/)
+      .slice(2)
+      .map((a) => a.replace(/^build\//, `${build}/`).replace(/^build$/, build));
 
   test('the section has the steps plan, report, synth, check and pulumi up', () => {
     expect(lines.filter((l) => l.startsWith('npx gpufleet ')).map((l) => l.split(/\s+/)[2])).toEqual(['plan', 'report', 'synth', 'check']);
@@ -55,7 +71,14 @@ describe('README "From zero to serving", every command', () => {
   test('each gpufleet command exits 0 and writes what the section says', async () => {
     for (const line of lines.filter((l) => l.startsWith('npx gpufleet '))) {
       const r = await runCli(args(line));
-      expect({ line, code: r.code, stderr: r.stderr.split('\n').filter((l) => !/^report written to /.test(l)).join('\n') }).toEqual({ line, code: 0, stderr: '' });
+      expect({
+        line,
+        code: r.code,
+        stderr: r.stderr
+          .split('\n')
+          .filter((l) => !/^report written to /.test(l))
+          .join('\n'),
+      }).toEqual({ line, code: 0, stderr: '' });
     }
     const expected = JSON.parse(JSON.stringify(libraryPlan('examples/payments-and-vision.fleet.yaml')));
     expect(JSON.parse(fs.readFileSync(path.join(build, 'plan.json'), 'utf8'))).toEqual(expected);
@@ -66,7 +89,7 @@ describe('README "From zero to serving", every command', () => {
     expect(objects.filter((o) => o.kind === 'HTTPRoute').every((o) => o.spec.hostnames[0] === 'inference.example.com')).toBe(true);
   }, 180_000);
 
-  test('pulumi up with the section\'s stack configuration: node groups of the plan, no object whose API is not installed', async () => {
+  test("pulumi up with the section's stack configuration: node groups of the plan, no object whose API is not installed", async () => {
     const config: Record<string, string> = {};
     let stack = '';
     for (const line of lines.filter((l) => l.startsWith('pulumi '))) {
@@ -89,13 +112,23 @@ describe('README "From zero to serving", every command', () => {
     }
     const expected = libraryPlan(config['gpufleet:fleetFile']);
     const configs = new Map<string, number>();
-    for (const n of expected.nodes ?? []) configs.set(`${n.migConfig} ${n.instanceType}`, (configs.get(`${n.migConfig} ${n.instanceType}`) ?? 0) + 1);
+    for (const n of expected.nodes ?? [])
+      configs.set(`${n.migConfig} ${n.instanceType}`, (configs.get(`${n.migConfig} ${n.instanceType}`) ?? 0) + 1);
     const groups = mocks.ofType('aws:eks/nodeGroup:NodeGroup').filter((g) => g.inputs.labels?.['nvidia.com/mig.config'] !== undefined);
-    expect(groups.map((g) => `${g.inputs.labels['nvidia.com/mig.config']} ${g.inputs.instanceTypes[0]} ${g.inputs.scalingConfig.desiredSize}`).sort())
-      .toEqual([...configs].map(([k, n]) => `${k} ${n}`).sort());
+    expect(
+      groups
+        .map((g) => `${g.inputs.labels['nvidia.com/mig.config']} ${g.inputs.instanceTypes[0]} ${g.inputs.scalingConfig.desiredSize}`)
+        .sort(),
+    ).toEqual([...configs].map(([k, n]) => `${k} ${n}`).sort());
     const installed = new Set(out.prerequisiteInstalls.flatMap((i) => SERVED_BY[i.name] ?? []));
     const groupOf = (r: RecordedResource) => r.type.split(':')[1].split('/')[0];
-    const kube = mocks.resources.filter((r) => r.custom && r.type.startsWith('kubernetes:') && r.type !== 'kubernetes:helm.sh/v3:Release' && r.type !== 'kubernetes:yaml/v2:ConfigFile');
+    const kube = mocks.resources.filter(
+      (r) =>
+        r.custom &&
+        r.type.startsWith('kubernetes:') &&
+        r.type !== 'kubernetes:helm.sh/v3:Release' &&
+        r.type !== 'kubernetes:yaml/v2:ConfigFile',
+    );
     expect([...new Set(kube.map(groupOf))].filter((g) => !FRESH_CLUSTER_GROUPS.includes(g) && !installed.has(g))).toEqual([]);
     expect(mocks.ofType('kubernetes:keda.sh/v1alpha1:ScaledObject').length).toBeGreaterThan(0); // the platform file's scaling
   }, 180_000);

@@ -20,13 +20,23 @@ export function textTable(header: readonly string[], rows: readonly (readonly st
 }
 
 export function renderSummary(view: PlanView): string {
+  return [...headline(view), ...gpuTypeSection(view), ...boundSection(view), ...configSection(view), ...teamSection(view), ...coldTierSection(view), ...notesSection(view)].join('\n');
+}
+
+/** The one-line headline: GPUs, cost, models, slices, nodes and node configurations. */
+function headline(view: PlanView): string[] {
   const out: string[] = [];
-  const tight = view.tightBound;
   out.push(`fleet ${view.fleet}: ${view.gpuCount} GPU${view.gpuCount === 1 ? '' : 's'}, ${usd(view.costPerHour)}/h, `
     + `${view.models} models on ${view.slices} slices, ${view.nodes.length} node${view.nodes.length === 1 ? '' : 's'}, `
     + `${view.nodeConfigurations} node configuration${view.nodeConfigurations === 1 ? '' : 's'}`);
   out.push('');
+  return out;
+}
 
+/** The table per GPU type (with the total row when it says more than the single type's row) and its legend. */
+function gpuTypeSection(view: PlanView): string[] {
+  const out: string[] = [];
+  const tight = view.tightBound;
   out.push('GPU types');
   // several GPU types: each type's GPUs against the bounds of the demand placed on it; the total on cost
   const mixed = view.typesOffered > 1;
@@ -69,8 +79,14 @@ export function renderSummary(view: PlanView): string {
   }
   out.push('  vs dedicated / vs noMig: GPUs saved against the baseline (baseline GPUs in brackets)');
   out.push('');
+  return out;
+}
 
-  if (mixed) {
+/** The plan against the tight bound (one GPU type) or the cost bound (several), and the baselines. */
+function boundSection(view: PlanView): string[] {
+  const out: string[] = [];
+  const tight = view.tightBound;
+  if (view.typesOffered > 1) {
     out.push('against the cost bound and the baselines');
     out.push(textTable(['', 'GPUs', 'cost/h', 'this plan against it'], [
       ['this plan', String(view.gpuCount), usd(view.costPerHour), ''],
@@ -95,18 +111,27 @@ export function renderSummary(view: PlanView): string {
   if (tight) out.push(`  (${boundMethod(tight)}; docs/planner.md)`);
   out.push('  dedicated: one whole GPU per model replica; noMig: whole GPUs, several models per Triton server, no MIG');
   out.push('');
+  return out;
+}
 
-  out.push('node configurations (one node pool each)');
-  out.push(textTable(['config', 'GPU type', 'instance', 'nodes', 'GPU layouts'], configRows(view), ['l', 'l', 'l', 'r', 'l']));
-  out.push('');
+/** The node configurations, one node pool each. */
+function configSection(view: PlanView): string[] {
+  return [
+    'node configurations (one node pool each)',
+    textTable(['config', 'GPU type', 'instance', 'nodes', 'GPU layouts'], configRows(view), ['l', 'l', 'l', 'r', 'l']),
+    '',
+  ];
+}
 
-  if (view.teams.length > 0) {
-    out.push('teams');
-    out.push(textTable(TEAM_TABLE_HEADER, teamRows(view), TEAM_TABLE_ALIGN));
-    out.push(...teamLegend(view));
-    out.push('');
-  }
+/** Each team's consumption, when the fleet has teams. */
+function teamSection(view: PlanView): string[] {
+  if (view.teams.length === 0) return [];
+  return ['teams', textTable(TEAM_TABLE_HEADER, teamRows(view), TEAM_TABLE_ALIGN), ...teamLegend(view), ''];
+}
 
+/** The cold tier, when the plan has one. */
+function coldTierSection(view: PlanView): string[] {
+  const out: string[] = [];
   if (view.cold) {
     const c = view.cold;
     out.push('cold tier (router: loaded on demand, no permanent seat)');
@@ -115,13 +140,13 @@ export function renderSummary(view: PlanView): string {
     out.push(`  GPUs with a seat for every cold model: ${num(c.gpusWithSeats)}; with the cold tier: ${view.gpuCount} (${num(c.gpusSaved)} saved)`);
     out.push('');
   }
+  return out;
+}
 
-  if (view.notes.length > 0) {
-    out.push('notes');
-    for (const n of view.notes) out.push(`  - ${n}`);
-    out.push('');
-  }
-  return out.join('\n');
+/** The planner's notes. */
+function notesSection(view: PlanView): string[] {
+  if (view.notes.length === 0) return [];
+  return ['notes', ...view.notes.map((n) => `  - ${n}`), ''];
 }
 
 /**

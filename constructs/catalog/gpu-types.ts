@@ -45,8 +45,10 @@ export function getMigProfile(gpu: GpuType | string, name: string): MigProfile {
   const p = findMigProfile(g, name);
   if (p) return p;
   if (!g.mig) {
-    throw new Error(`unknown MIG profile "${name}" for GPU type ${g.id}: ${g.id} has no MIG profiles`
-      + (g.migUnavailableReason ? ` (${g.migUnavailableReason})` : ''));
+    throw new Error(
+      `unknown MIG profile "${name}" for GPU type ${g.id}: ${g.id} has no MIG profiles` +
+        (g.migUnavailableReason ? ` (${g.migUnavailableReason})` : ''),
+    );
   }
   const omitted = g.mig.omittedProfiles?.find((o) => o.name === name);
   const valid = g.mig.profiles.map((x) => x.name).join(', ');

@@ -41,8 +41,7 @@ export function pricePerGpuHour(instance: InstanceType): number | undefined {
  */
 export function defaultInstanceType(gpuTypeId: string): InstanceType | undefined {
   const priced = instanceTypesFor(gpuTypeId).filter((i) => i.onDemandUsdPerHour !== undefined);
-  priced.sort((a, b) => b.gpuCount - a.gpuCount
-    || pricePerGpuHour(a)! - pricePerGpuHour(b)! || a.name.localeCompare(b.name));
+  priced.sort((a, b) => b.gpuCount - a.gpuCount || pricePerGpuHour(a)! - pricePerGpuHour(b)! || a.name.localeCompare(b.name));
   return priced[0];
 }
 

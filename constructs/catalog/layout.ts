@@ -13,8 +13,9 @@ const range = (start: number, size: number): string => (size === 1 ? `${start}` 
 export function checkLayout(gpu: GpuType | string, slices: readonly SlicePlacement[]): string[] {
   const g = resolveGpuType(gpu);
   if (!g.mig || g.mig.profiles.length === 0) {
-    return [`GPU type ${g.id} has no MIG profiles${g.migUnavailableReason ? ` (${g.migUnavailableReason})` : ''}; `
-      + 'use it as a whole GPU'];
+    return [
+      `GPU type ${g.id} has no MIG profiles${g.migUnavailableReason ? ` (${g.migUnavailableReason})` : ''}; ` + 'use it as a whole GPU',
+    ];
   }
   const problems: string[] = [];
   const known: Array<{ slice: SlicePlacement; index: number; profile: MigProfile }> = [];
@@ -28,8 +29,10 @@ export function checkLayout(gpu: GpuType | string, slices: readonly SlicePlaceme
     }
     const placement = profile.placements.find((p) => p.start === slice.start);
     if (!placement) {
-      problems.push(`${label(slice, index)}: ${profile.name} cannot start at ${slice.start} on ${g.id}; `
-        + `legal starts: ${profile.placements.map((p) => p.start).join(', ')}`);
+      problems.push(
+        `${label(slice, index)}: ${profile.name} cannot start at ${slice.start} on ${g.id}; ` +
+          `legal starts: ${profile.placements.map((p) => p.start).join(', ')}`,
+      );
       return;
     }
     known.push({ slice, index, profile });
@@ -57,8 +60,9 @@ export function checkLayout(gpu: GpuType | string, slices: readonly SlicePlaceme
 
   const media = known.filter((k) => k.profile.mediaExtensions);
   if (media.length > 1) {
-    problems.push(`at most one media-extension (+me) profile per GPU, got ${media.length}: `
-      + media.map((k) => label(k.slice, k.index)).join(', '));
+    problems.push(
+      `at most one media-extension (+me) profile per GPU, got ${media.length}: ` + media.map((k) => label(k.slice, k.index)).join(', '),
+    );
   }
 
   const compute = known.reduce((sum, k) => sum + k.profile.computeSlices, 0);
@@ -83,7 +87,8 @@ export function placeProfiles(gpu: GpuType | string, profiles: readonly string[]
   if (profiles.length === 0) return [];
   if (!g.mig || g.mig.profiles.length === 0) return undefined;
   const mig = g.mig;
-  const items = profiles.map((name) => getMigProfile(g, name))
+  const items = profiles
+    .map((name) => getMigProfile(g, name))
     .sort((a, b) => b.memorySlices - a.memorySlices || b.computeSlices - a.computeSlices || a.name.localeCompare(b.name));
 
   // cheap necessary conditions first
@@ -118,6 +123,7 @@ export function placeProfiles(gpu: GpuType | string, profiles: readonly string[]
     return false;
   };
   if (!place(0)) return undefined;
-  return items.map((p, i) => ({ profile: p.name, start: starts[i] }))
+  return items
+    .map((p, i) => ({ profile: p.name, start: starts[i] }))
     .sort((a, b) => a.start - b.start || a.profile.localeCompare(b.profile));
 }

@@ -61,9 +61,16 @@ export function clusterAutoscalerPolicy(clusterName: string) {
       Sid: 'DescribeGroups',
       Effect: 'Allow',
       Action: [
-        'autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeAutoScalingInstances', 'autoscaling:DescribeLaunchConfigurations',
-        'autoscaling:DescribeScalingActivities', 'autoscaling:DescribeTags', 'ec2:DescribeImages', 'ec2:DescribeInstanceTypes',
-        'ec2:DescribeLaunchTemplateVersions', 'ec2:GetInstanceTypesFromInstanceRequirements', 'eks:DescribeNodegroup',
+        'autoscaling:DescribeAutoScalingGroups',
+        'autoscaling:DescribeAutoScalingInstances',
+        'autoscaling:DescribeLaunchConfigurations',
+        'autoscaling:DescribeScalingActivities',
+        'autoscaling:DescribeTags',
+        'ec2:DescribeImages',
+        'ec2:DescribeInstanceTypes',
+        'ec2:DescribeLaunchTemplateVersions',
+        'ec2:GetInstanceTypesFromInstanceRequirements',
+        'eks:DescribeNodegroup',
       ],
       Resource: '*',
     },
@@ -85,36 +92,49 @@ export class ClusterAutoscaler extends pulumi.ComponentResource {
     super(ClusterAutoscaler.TYPE, name, ClusterAutoscaler.check(args), opts);
     const d = CLUSTER_AUTOSCALER_DEFAULTS;
     const sa = { namespace: d.namespace, name: d.serviceAccount };
-    this.role = new iam.Role(`${name}-role`, {
-      description: 'gpufleet: cluster-autoscaler (IRSA)',
-      assumeRolePolicy: pulumi.all([args.cluster.oidcProviderArn!, args.cluster.oidcIssuerUrl])
-        .apply(([arn, issuer]) => stableJson(irsaTrustPolicy(arn, issuer, sa))),
-    }, { parent: this });
-    const policy = new iam.RolePolicy(`${name}-policy`, {
-      role: this.role.id,
-      policy: args.cluster.clusterName.apply((c) => stableJson(clusterAutoscalerPolicy(c))),
-    }, { parent: this });
-    this.release = new helm.Release(`${name}-release`, {
-      name: 'cluster-autoscaler',
-      chart: d.chart,
-      version: args.version ?? d.version,
-      repositoryOpts: { repo: d.repository },
-      namespace: d.namespace,
-      values: {
-        cloudProvider: 'aws',
-        awsRegion: args.region,
-        autoDiscovery: { clusterName: args.cluster.clusterName },
-        image: { tag: `${args.imageTag ?? d.imageTag}${args.imageDigest !== undefined ? `@${args.imageDigest}` : ''}` },
-        rbac: { serviceAccount: { create: true, name: d.serviceAccount, annotations: { 'eks.amazonaws.com/role-arn': this.role.arn } } },
-        extraArgs: { 'balance-similar-node-groups': true, expander: 'least-waste', 'skip-nodes-with-local-storage': false },
-        nodeSelector: { ...(args.nodeSelector ?? { [POOL_LABEL]: 'system' }) },
+    this.role = new iam.Role(
+      `${name}-role`,
+      {
+        description: 'gpufleet: cluster-autoscaler (IRSA)',
+        assumeRolePolicy: pulumi
+          .all([args.cluster.oidcProviderArn!, args.cluster.oidcIssuerUrl])
+          .apply(([arn, issuer]) => stableJson(irsaTrustPolicy(arn, issuer, sa))),
       },
-    }, {
-      parent: this,
-      provider: args.provider,
-      // Without its policy the autoscaler starts, fails every AWS call and crash-loops.
-      dependsOn: [policy],
-    });
+      { parent: this },
+    );
+    const policy = new iam.RolePolicy(
+      `${name}-policy`,
+      {
+        role: this.role.id,
+        policy: args.cluster.clusterName.apply((c) => stableJson(clusterAutoscalerPolicy(c))),
+      },
+      { parent: this },
+    );
+    this.release = new helm.Release(
+      `${name}-release`,
+      {
+        name: 'cluster-autoscaler',
+        chart: d.chart,
+        version: args.version ?? d.version,
+        repositoryOpts: { repo: d.repository },
+        namespace: d.namespace,
+        values: {
+          cloudProvider: 'aws',
+          awsRegion: args.region,
+          autoDiscovery: { clusterName: args.cluster.clusterName },
+          image: { tag: `${args.imageTag ?? d.imageTag}${args.imageDigest !== undefined ? `@${args.imageDigest}` : ''}` },
+          rbac: { serviceAccount: { create: true, name: d.serviceAccount, annotations: { 'eks.amazonaws.com/role-arn': this.role.arn } } },
+          extraArgs: { 'balance-similar-node-groups': true, expander: 'least-waste', 'skip-nodes-with-local-storage': false },
+          nodeSelector: { ...(args.nodeSelector ?? { [POOL_LABEL]: 'system' }) },
+        },
+      },
+      {
+        parent: this,
+        provider: args.provider,
+        // Without its policy the autoscaler starts, fails every AWS call and crash-loops.
+        dependsOn: [policy],
+      },
+    );
     this.registerOutputs({ roleArn: this.role.arn });
   }
 
@@ -130,7 +150,10 @@ export class ClusterAutoscaler extends pulumi.ComponentResource {
     }
     // the reference the chart renders, checked as the kubelet parses it
     const d = CLUSTER_AUTOSCALER_DEFAULTS;
-    assertImageReference('imageTag', `${d.imageRepository}:${args.imageTag ?? d.imageTag}${args.imageDigest !== undefined ? `@${args.imageDigest}` : ''}`);
+    assertImageReference(
+      'imageTag',
+      `${d.imageRepository}:${args.imageTag ?? d.imageTag}${args.imageDigest !== undefined ? `@${args.imageDigest}` : ''}`,
+    );
     return {};
   }
 }

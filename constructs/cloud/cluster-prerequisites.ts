@@ -30,9 +30,11 @@ export class ClusterPrerequisites extends pulumi.ComponentResource {
   public readonly resources: ReadonlyMap<string, pulumi.Resource>;
 
   private static check(args: ClusterPrerequisitesArgs): Record<string, never> {
-    if (!Array.isArray(args.installs)) throw new Error(`installs: expected an array of PREREQUISITE_INSTALLS entries, got ${typeof args.installs}`);
+    if (!Array.isArray(args.installs))
+      throw new Error(`installs: expected an array of PREREQUISITE_INSTALLS entries, got ${typeof args.installs}`);
     const timeout = args.timeoutSeconds ?? 600;
-    if (!Number.isInteger(timeout) || timeout < 60) throw new Error(`timeoutSeconds: expected an integer >= 60, got ${JSON.stringify(args.timeoutSeconds)}`);
+    if (!Number.isInteger(timeout) || timeout < 60)
+      throw new Error(`timeoutSeconds: expected an integer >= 60, got ${JSON.stringify(args.timeoutSeconds)}`);
     const names = args.installs.map((i) => i.name);
     const twice = names.filter((n, k) => names.indexOf(n) !== k);
     if (twice.length > 0) throw new Error(`installs: ${twice.join(', ')} listed twice`);
@@ -45,19 +47,26 @@ export class ClusterPrerequisites extends pulumi.ComponentResource {
     const resources = new Map<string, pulumi.Resource>();
     for (const i of this.installs) {
       const s = i.source;
-      resources.set(i.name, s.kind === 'helm'
-        ? new helm.Release(`${name}-${i.name}`, {
-          name: i.name,
-          chart: s.chart,
-          version: s.version,
-          repositoryOpts: { repo: s.repository },
-          namespace: s.namespace,
-          createNamespace: s.createNamespace,
-          values: s.values as Record<string, pulumi.Input<any>>,
-          timeout: args.timeoutSeconds ?? 600,
-          cleanupOnFail: true,
-        }, { parent: this, provider: args.provider })
-        : new yamlV2.ConfigFile(`${name}-${i.name}`, { file: s.url }, { parent: this, provider: args.provider, retainOnDelete: true }));
+      resources.set(
+        i.name,
+        s.kind === 'helm'
+          ? new helm.Release(
+              `${name}-${i.name}`,
+              {
+                name: i.name,
+                chart: s.chart,
+                version: s.version,
+                repositoryOpts: { repo: s.repository },
+                namespace: s.namespace,
+                createNamespace: s.createNamespace,
+                values: s.values as Record<string, pulumi.Input<any>>,
+                timeout: args.timeoutSeconds ?? 600,
+                cleanupOnFail: true,
+              },
+              { parent: this, provider: args.provider },
+            )
+          : new yamlV2.ConfigFile(`${name}-${i.name}`, { file: s.url }, { parent: this, provider: args.provider, retainOnDelete: true }),
+      );
     }
     this.resources = resources;
     this.registerOutputs({ installs: this.installs.map((i) => `${i.name} ${i.source.version}`) });

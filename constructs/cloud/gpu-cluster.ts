@@ -114,7 +114,12 @@ export function eksKubeconfig(clusterName: string, endpoint: string, caData: str
     clusters: [{ name: clusterName, cluster: { server: endpoint, 'certificate-authority-data': caData } }],
     contexts: [{ name: clusterName, context: { cluster: clusterName, user: clusterName } }],
     'current-context': clusterName,
-    users: [{ name: clusterName, user: { exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: 'aws', args, interactiveMode: 'Never' } } }],
+    users: [
+      {
+        name: clusterName,
+        user: { exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: 'aws', args, interactiveMode: 'Never' } },
+      },
+    ],
   });
 }
 
@@ -244,14 +249,18 @@ export class GpuCluster extends pulumi.ComponentResource implements WorkloadIden
     this.cluster = c.cluster;
     this.systemNodeGroup = c.systemNodeGroup;
     this.kubeconfig = pulumi.secret(c.kubeconfig);
-    this.provider = new KubernetesProvider(`${name}-k8s`, {
-      kubeconfig: this.kubeconfig,
-      enableServerSideApply: true,
-    }, {
-      parent: this,
-      // A new cluster is usable by workloads only once the system nodes run CoreDNS and the CNI.
-      dependsOn: this.systemNodeGroup ? [this.systemNodeGroup] : [],
-    });
+    this.provider = new KubernetesProvider(
+      `${name}-k8s`,
+      {
+        kubeconfig: this.kubeconfig,
+        enableServerSideApply: true,
+      },
+      {
+        parent: this,
+        // A new cluster is usable by workloads only once the system nodes run CoreDNS and the CNI.
+        dependsOn: this.systemNodeGroup ? [this.systemNodeGroup] : [],
+      },
+    );
     this.registerOutputs({
       clusterName: this.clusterName,
       endpoint: this.endpoint,
@@ -279,14 +288,19 @@ interface ClusterOutputs {
 
 /** The GPU nodes' IAM role and its managed policy attachments (worker, CNI, registry read-only). */
 function nodeRoleOf(parent: pulumi.Resource, name: string, args: GpuClusterArgs): { role: iam.Role; policies: iam.RolePolicyAttachment[] } {
-  const role = new iam.Role(`${name}-node-role`, {
-    name: args.nodeRoleName,
-    assumeRolePolicy: assumeRole('ec2.amazonaws.com'),
-    description: 'gpufleet: EKS worker nodes',
-    tags: args.tags,
-  }, { parent });
-  const policies = ['AmazonEKSWorkerNodePolicy', 'AmazonEKS_CNI_Policy', 'AmazonEC2ContainerRegistryReadOnly'].map((p) =>
-    new iam.RolePolicyAttachment(`${name}-node-${p}`, { role: role.name, policyArn: `${MANAGED_POLICY}/${p}` }, { parent }));
+  const role = new iam.Role(
+    `${name}-node-role`,
+    {
+      name: args.nodeRoleName,
+      assumeRolePolicy: assumeRole('ec2.amazonaws.com'),
+      description: 'gpufleet: EKS worker nodes',
+      tags: args.tags,
+    },
+    { parent },
+  );
+  const policies = ['AmazonEKSWorkerNodePolicy', 'AmazonEKS_CNI_Policy', 'AmazonEC2ContainerRegistryReadOnly'].map(
+    (p) => new iam.RolePolicyAttachment(`${name}-node-${p}`, { role: role.name, policyArn: `${MANAGED_POLICY}/${p}` }, { parent }),
+  );
   return { role, policies };
 }
 
@@ -298,106 +312,156 @@ function existingCluster(parent: pulumi.Resource, args: GpuClusterArgs): Cluster
   const certificateAuthorityData = found.certificateAuthorities.apply((c) => c[0].data);
   const oidcIssuerUrl = found.identities.apply((i) => i[0].oidcs[0].issuer);
   const subnetIds = args.subnetIds !== undefined ? pulumi.output(args.subnetIds) : found.vpcConfig.subnetIds;
-  const oidcProviderArn = args.irsa === false ? undefined : args.oidcProviderArn !== undefined
-    ? pulumi.output(args.oidcProviderArn)
-    : iam.getOpenIdConnectProviderOutput({ url: oidcIssuerUrl }, { parent }).arn;
-  const kubeconfig = args.kubeconfig !== undefined
-    ? pulumi.output(args.kubeconfig)
-    : pulumi.all([clusterName, endpoint, certificateAuthorityData, args.region])
-      .apply(([n, e, ca, r]) => eksKubeconfig(n, e, ca, r));
+  const oidcProviderArn =
+    args.irsa === false
+      ? undefined
+      : args.oidcProviderArn !== undefined
+        ? pulumi.output(args.oidcProviderArn)
+        : iam.getOpenIdConnectProviderOutput({ url: oidcIssuerUrl }, { parent }).arn;
+  const kubeconfig =
+    args.kubeconfig !== undefined
+      ? pulumi.output(args.kubeconfig)
+      : pulumi.all([clusterName, endpoint, certificateAuthorityData, args.region]).apply(([n, e, ca, r]) => eksKubeconfig(n, e, ca, r));
   return { clusterName, endpoint, certificateAuthorityData, oidcIssuerUrl, subnetIds, oidcProviderArn, kubeconfig };
 }
 
 /** A new cluster: control plane, IRSA provider (unless `irsa: false`), system node group, Pod Identity agent, kubeconfig. */
-function newCluster(parent: pulumi.Resource, name: string, args: GpuClusterArgs, nodeRole: iam.Role, nodePolicies: iam.RolePolicyAttachment[]): ClusterOutputs {
+function newCluster(
+  parent: pulumi.Resource,
+  name: string,
+  args: GpuClusterArgs,
+  nodeRole: iam.Role,
+  nodePolicies: iam.RolePolicyAttachment[],
+): ClusterOutputs {
   const tags = args.tags;
-  const subnetIds = args.subnetIds !== undefined
-    ? pulumi.output(args.subnetIds)
-    : ec2.getSubnetsOutput({ filters: [{ name: 'default-for-az', values: ['true'] }] }, { parent }).ids;
+  const subnetIds =
+    args.subnetIds !== undefined
+      ? pulumi.output(args.subnetIds)
+      : ec2.getSubnetsOutput({ filters: [{ name: 'default-for-az', values: ['true'] }] }, { parent }).ids;
   const cluster = controlPlane(parent, name, args, subnetIds);
   const certificateAuthorityData = cluster.certificateAuthority.apply((c) => c.data ?? '');
   const oidcIssuerUrl = cluster.identities.apply((i) => i[0].oidcs[0].issuer);
-  const oidcProviderArn = args.irsa === false ? undefined : new iam.OpenIdConnectProvider(`${name}-oidc`, {
-    url: oidcIssuerUrl,
-    clientIdLists: ['sts.amazonaws.com'],
-    tags,
-  }, { parent }).arn;
+  const oidcProviderArn =
+    args.irsa === false
+      ? undefined
+      : new iam.OpenIdConnectProvider(
+          `${name}-oidc`,
+          {
+            url: oidcIssuerUrl,
+            clientIdLists: ['sts.amazonaws.com'],
+            tags,
+          },
+          { parent },
+        ).arn;
   const systemNodeGroup = systemNodeGroupOf(parent, name, args, cluster, nodeRole, nodePolicies, subnetIds);
-  new eks.Addon(`${name}-pod-identity-agent`, {
-    clusterName: cluster.name,
-    addonName: 'eks-pod-identity-agent',
-    resolveConflictsOnCreate: 'OVERWRITE',
-    tags,
-  }, {
-    parent,
-    // The agent is a DaemonSet: the add-on only becomes ACTIVE once nodes exist.
-    dependsOn: [systemNodeGroup],
-  });
-  const kubeconfig = pulumi.all([cluster.name, cluster.endpoint, certificateAuthorityData, args.region])
+  new eks.Addon(
+    `${name}-pod-identity-agent`,
+    {
+      clusterName: cluster.name,
+      addonName: 'eks-pod-identity-agent',
+      resolveConflictsOnCreate: 'OVERWRITE',
+      tags,
+    },
+    {
+      parent,
+      // The agent is a DaemonSet: the add-on only becomes ACTIVE once nodes exist.
+      dependsOn: [systemNodeGroup],
+    },
+  );
+  const kubeconfig = pulumi
+    .all([cluster.name, cluster.endpoint, certificateAuthorityData, args.region])
     .apply(([n, e, ca, r]) => eksKubeconfig(n, e, ca, r));
   return {
-    clusterName: cluster.name, endpoint: cluster.endpoint, certificateAuthorityData, oidcIssuerUrl, subnetIds,
-    oidcProviderArn, kubeconfig, cluster, systemNodeGroup,
+    clusterName: cluster.name,
+    endpoint: cluster.endpoint,
+    certificateAuthorityData,
+    oidcIssuerUrl,
+    subnetIds,
+    oidcProviderArn,
+    kubeconfig,
+    cluster,
+    systemNodeGroup,
   };
 }
 
 /** The EKS control plane and its IAM role: private endpoint always on, the public one as the args allow, API authentication, control-plane logs. */
 function controlPlane(parent: pulumi.Resource, name: string, args: GpuClusterArgs, subnetIds: pulumi.Output<string[]>): eks.Cluster {
   const tags = args.tags;
-  const clusterRole = new iam.Role(`${name}-cluster-role`, {
-    assumeRolePolicy: assumeRole('eks.amazonaws.com'),
-    description: 'gpufleet: EKS control plane',
-    tags,
-  }, { parent });
-  const clusterPolicy = new iam.RolePolicyAttachment(`${name}-cluster-AmazonEKSClusterPolicy`, {
-    role: clusterRole.name,
-    policyArn: `${MANAGED_POLICY}/AmazonEKSClusterPolicy`,
-  }, { parent });
-  return new eks.Cluster(`${name}-eks`, {
-    name: args.clusterName,
-    version: args.version ?? '1.33',
-    roleArn: clusterRole.arn,
-    // The private endpoint is always on: nodes reach the API server inside the VPC, whatever the public side allows.
-    vpcConfig: {
-      subnetIds,
-      endpointPrivateAccess: true,
-      endpointPublicAccess: args.endpointPublicAccess ?? true,
-      // Explicit, so the posture shows in `pulumi preview` (EKS's own default is 0.0.0.0/0).
-      publicAccessCidrs: args.endpointPublicAccess === false ? undefined : [...(args.publicAccessCidrs ?? OPEN_TO_THE_INTERNET)],
+  const clusterRole = new iam.Role(
+    `${name}-cluster-role`,
+    {
+      assumeRolePolicy: assumeRole('eks.amazonaws.com'),
+      description: 'gpufleet: EKS control plane',
+      tags,
     },
-    accessConfig: { authenticationMode: 'API', bootstrapClusterCreatorAdminPermissions: true },
-    enabledClusterLogTypes: ['api', 'audit', 'authenticator'],
-    tags,
-  }, {
-    parent,
-    // The control plane needs its role's policy while it is created and deleted.
-    dependsOn: [clusterPolicy],
-  });
+    { parent },
+  );
+  const clusterPolicy = new iam.RolePolicyAttachment(
+    `${name}-cluster-AmazonEKSClusterPolicy`,
+    {
+      role: clusterRole.name,
+      policyArn: `${MANAGED_POLICY}/AmazonEKSClusterPolicy`,
+    },
+    { parent },
+  );
+  return new eks.Cluster(
+    `${name}-eks`,
+    {
+      name: args.clusterName,
+      version: args.version ?? '1.33',
+      roleArn: clusterRole.arn,
+      // The private endpoint is always on: nodes reach the API server inside the VPC, whatever the public side allows.
+      vpcConfig: {
+        subnetIds,
+        endpointPrivateAccess: true,
+        endpointPublicAccess: args.endpointPublicAccess ?? true,
+        // Explicit, so the posture shows in `pulumi preview` (EKS's own default is 0.0.0.0/0).
+        publicAccessCidrs: args.endpointPublicAccess === false ? undefined : [...(args.publicAccessCidrs ?? OPEN_TO_THE_INTERNET)],
+      },
+      accessConfig: { authenticationMode: 'API', bootstrapClusterCreatorAdminPermissions: true },
+      enabledClusterLogTypes: ['api', 'audit', 'authenticator'],
+      tags,
+    },
+    {
+      parent,
+      // The control plane needs its role's policy while it is created and deleted.
+      dependsOn: [clusterPolicy],
+    },
+  );
 }
 
 /** The system node group (cluster add-ons, GPU operator, routers), sized by `systemNodeGroup`. */
 function systemNodeGroupOf(
-  parent: pulumi.Resource, name: string, args: GpuClusterArgs, cluster: eks.Cluster, nodeRole: iam.Role,
-  nodePolicies: iam.RolePolicyAttachment[], subnetIds: pulumi.Output<string[]>,
+  parent: pulumi.Resource,
+  name: string,
+  args: GpuClusterArgs,
+  cluster: eks.Cluster,
+  nodeRole: iam.Role,
+  nodePolicies: iam.RolePolicyAttachment[],
+  subnetIds: pulumi.Output<string[]>,
 ): eks.NodeGroup {
   const sys = args.systemNodeGroup ?? {};
   const minSize = sys.minSize ?? 2;
   const maxSize = sys.maxSize ?? Math.max(4, minSize);
   const desiredSize = sys.desiredSize ?? minSize;
-  return new eks.NodeGroup(`${name}-system`, {
-    clusterName: cluster.name,
-    nodeRoleArn: nodeRole.arn,
-    subnetIds,
-    amiType: 'AL2023_x86_64_STANDARD',
-    instanceTypes: [sys.instanceType ?? 'm6i.xlarge'],
-    diskSize: sys.diskSize ?? 50,
-    scalingConfig: { minSize, maxSize, desiredSize },
-    labels: { [POOL_LABEL]: 'system' },
-    tags: args.tags,
-  }, {
-    parent,
-    // Nodes cannot join without the worker, CNI and registry policies on their role.
-    dependsOn: nodePolicies,
-    ignoreChanges: ['scalingConfig.desiredSize'],
-  });
+  return new eks.NodeGroup(
+    `${name}-system`,
+    {
+      clusterName: cluster.name,
+      nodeRoleArn: nodeRole.arn,
+      subnetIds,
+      amiType: 'AL2023_x86_64_STANDARD',
+      instanceTypes: [sys.instanceType ?? 'm6i.xlarge'],
+      diskSize: sys.diskSize ?? 50,
+      scalingConfig: { minSize, maxSize, desiredSize },
+      labels: { [POOL_LABEL]: 'system' },
+      tags: args.tags,
+    },
+    {
+      parent,
+      // Nodes cannot join without the worker, CNI and registry policies on their role.
+      dependsOn: nodePolicies,
+      ignoreChanges: ['scalingConfig.desiredSize'],
+    },
+  );
 }

@@ -110,10 +110,19 @@ function usesWholeGpus(devices: PlanMigConfig['devices']): boolean {
  * (`MigLayout.resourceCounts`) over the instance's GPUs — with `nvidia.com/gpu` counting only GPUs with MIG off, 0
  * when every GPU is cut (mixed strategy, k8s-device-plugin v0.20.0) — or `nvidia.com/gpu` for GPUs used whole.
  */
-export function nodeResources(config: Pick<PlanMigConfig, 'name' | 'gpuType' | 'devices'>, gpusPerNode: number, strategy: MigStrategy = 'mixed'): Record<string, number> {
+export function nodeResources(
+  config: Pick<PlanMigConfig, 'name' | 'gpuType' | 'devices'>,
+  gpusPerNode: number,
+  strategy: MigStrategy = 'mixed',
+): Record<string, number> {
   if (usesWholeGpus(config.devices)) return { [WHOLE_GPU_RESOURCE]: gpusPerNode };
-  const counts = MigLayout.fromPlan({ name: config.name, gpuType: config.gpuType, instanceType: '', devices: config.devices, nodes: 0 })
-    .resourceCounts({ gpusPerNode, strategy });
+  const counts = MigLayout.fromPlan({
+    name: config.name,
+    gpuType: config.gpuType,
+    instanceType: '',
+    devices: config.devices,
+    nodes: 0,
+  }).resourceCounts({ gpusPerNode, strategy });
   return Object.fromEntries(Object.entries({ [WHOLE_GPU_RESOURCE]: 0, ...counts }).sort(([a], [b]) => byString(a, b)));
 }
 
@@ -130,7 +139,7 @@ export function gpuProductLabel(product: string, devices: PlanMigConfig['devices
 
 /** The named EC2 instance type, or the catalog's default instance for the GPU type when none is named. */
 function instanceTypeOf(name: string | undefined, gpuTypeId: string): InstanceType | undefined {
-  return name ? findInstanceType(name) : defaultInstanceType(gpuTypeId) ?? instanceTypesFor(gpuTypeId)[0];
+  return name ? findInstanceType(name) : (defaultInstanceType(gpuTypeId) ?? instanceTypesFor(gpuTypeId)[0]);
 }
 
 function tagKeyId(key: string): string {
@@ -167,7 +176,12 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
    * instance type, sized to the plan's node count: the pool label is the node pool's name, the same as the cdk8s
    * platform's. Throws before creating anything when a configuration is unusable.
    */
-  public static fromPlan(name: string, plan: Plan, options: GpuNodeGroupsFromPlanOptions & Pick<GpuNodeGroupArgsOptions, 'nodesNeeded'>, opts?: pulumi.ComponentResourceOptions): GpuNodeGroup[] {
+  public static fromPlan(
+    name: string,
+    plan: Plan,
+    options: GpuNodeGroupsFromPlanOptions & Pick<GpuNodeGroupArgsOptions, 'nodesNeeded'>,
+    opts?: pulumi.ComponentResourceOptions,
+  ): GpuNodeGroup[] {
     const { groups, problems } = GpuNodeGroup.argsFromPlan(plan, options);
     if (problems.length > 0) throw new Error(problems.join('; '));
     return groups.map((g) => new GpuNodeGroup(`${name}-${g.pool}`, { ...g, cluster: options.cluster }, opts));
@@ -177,7 +191,10 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
    * The args of the node groups of a plan (one per node pool of its topology and instance type, sorted by name)
    * and every problem found, without creating anything.
    */
-  public static argsFromPlan(plan: Plan, options: GpuNodeGroupArgsOptions = {}): { groups: Omit<GpuNodeGroupArgs, 'cluster'>[]; problems: string[] } {
+  public static argsFromPlan(
+    plan: Plan,
+    options: GpuNodeGroupArgsOptions = {},
+  ): { groups: Omit<GpuNodeGroupArgs, 'cluster'>[]; problems: string[] } {
     let pools: readonly TopologyNodePool[];
     try {
       pools = nodePoolsOf(plan).nodePools;
@@ -185,28 +202,44 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
       return { groups: [], problems: [(e as Error).message] };
     }
     if (pools.length === 0) {
-      return { groups: [], problems: [`plan.migConfigs: expected at least one node configuration, got none (plan of fleet ${JSON.stringify(plan.fleet)})`] };
+      return {
+        groups: [],
+        problems: [`plan.migConfigs: expected at least one node configuration, got none (plan of fleet ${JSON.stringify(plan.fleet)})`],
+      };
     }
     const problems: string[] = [];
     const { nodesNeeded, ...groupOptions } = options;
     // one group per node pool and instance type; the groups of a pool carry its name as their pool label
-    const groups = pools.flatMap((np) => np.instanceTypes.map(({ instanceType, nodes }) => {
-      const index = (plan.migConfigs ?? []).findIndex((c) => c.name === np.migConfig && c.gpuType === np.config.gpuType);
-      const where = index < 0 ? `plan.nodes (${np.config.gpuType} on ${instanceType}, whole GPUs)` : `plan.migConfigs[${index}] (${np.migConfig})`;
-      const pool = nodeGroupName(np, instanceType);
-      const minSize = options.minSize ?? 0;
-      const needed = nodesNeeded?.get(np.name) ?? 0;
-      const maxSize = options.maxSize ?? Math.max(nodes, minSize, 1, needed);
-      if (options.maxSize !== undefined && options.maxSize < needed) {
-        problems.push(`${where}: maxSize ${options.maxSize}, but the pods of pool "${np.name}" need ${needed} node(s) at their maximum replicas; raise maxSize or lower the autoscalers' maxReplicas`);
-      }
-      const args: Omit<GpuNodeGroupArgs, 'cluster'> = {
-        ...groupOptions, pool, ...(np.name !== pool ? { poolLabel: np.name } : {}), gpuType: np.config.gpuType, instanceType, migConfig: np.migConfig,
-        devices: np.config.devices, minSize, maxSize, desiredSize: Math.min(Math.max(nodes, minSize), maxSize),
-      };
-      problems.push(...GpuNodeGroup.problems(args, where));
-      return args;
-    }));
+    const groups = pools.flatMap((np) =>
+      np.instanceTypes.map(({ instanceType, nodes }) => {
+        const index = (plan.migConfigs ?? []).findIndex((c) => c.name === np.migConfig && c.gpuType === np.config.gpuType);
+        const where =
+          index < 0 ? `plan.nodes (${np.config.gpuType} on ${instanceType}, whole GPUs)` : `plan.migConfigs[${index}] (${np.migConfig})`;
+        const pool = nodeGroupName(np, instanceType);
+        const minSize = options.minSize ?? 0;
+        const needed = nodesNeeded?.get(np.name) ?? 0;
+        const maxSize = options.maxSize ?? Math.max(nodes, minSize, 1, needed);
+        if (options.maxSize !== undefined && options.maxSize < needed) {
+          problems.push(
+            `${where}: maxSize ${options.maxSize}, but the pods of pool "${np.name}" need ${needed} node(s) at their maximum replicas; raise maxSize or lower the autoscalers' maxReplicas`,
+          );
+        }
+        const args: Omit<GpuNodeGroupArgs, 'cluster'> = {
+          ...groupOptions,
+          pool,
+          ...(np.name !== pool ? { poolLabel: np.name } : {}),
+          gpuType: np.config.gpuType,
+          instanceType,
+          migConfig: np.migConfig,
+          devices: np.config.devices,
+          minSize,
+          maxSize,
+          desiredSize: Math.min(Math.max(nodes, minSize), maxSize),
+        };
+        problems.push(...GpuNodeGroup.problems(args, where));
+        return args;
+      }),
+    );
     return { groups: groups.sort((a, b) => a.pool.localeCompare(b.pool)), problems };
   }
 
@@ -214,10 +247,15 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
    * A hand-declared pool carrying a `MigLayout` (the same object the cdk8s `MigConfig` renders), e.g.
    * `GpuNodeGroup.fromMigLayout('h100', { cluster, pool: 'h100-mig', instanceType: 'p5.48xlarge', layout })`.
    */
-  public static fromMigLayout(name: string, args: Omit<GpuNodeGroupArgs, 'gpuType' | 'migConfig' | 'devices'> & { readonly layout: MigLayout },
-    opts?: pulumi.ComponentResourceOptions): GpuNodeGroup {
+  public static fromMigLayout(
+    name: string,
+    args: Omit<GpuNodeGroupArgs, 'gpuType' | 'migConfig' | 'devices'> & { readonly layout: MigLayout },
+    opts?: pulumi.ComponentResourceOptions,
+  ): GpuNodeGroup {
     const { layout, ...rest } = args;
-    const devices = layout.devices.map((d) => (d.slices ? d.slices.map((sl) => ({ profile: sl.profile, start: sl.start })) : [{ profile: 'whole', start: 0 }]));
+    const devices = layout.devices.map((d) =>
+      d.slices ? d.slices.map((sl) => ({ profile: sl.profile, start: sl.start })) : [{ profile: 'whole', start: 0 }],
+    );
     return new GpuNodeGroup(name, { ...rest, gpuType: layout.gpuType.id, migConfig: layout.name, devices }, opts);
   }
 
@@ -226,22 +264,36 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
     const p: string[] = [];
     const at = (field: string) => `${where}.${field}`;
     if (!isDns1123Label(args.pool)) p.push(`${at('pool')}: expected a DNS-1123 label, got ${JSON.stringify(args.pool)}`);
-    if (args.poolLabel !== undefined && !isDns1123Label(args.poolLabel)) p.push(`${at('poolLabel')}: expected a DNS-1123 label, got ${JSON.stringify(args.poolLabel)}`);
-    if (labelValueProblem('migConfig', args.migConfig) !== undefined) p.push(`${at('migConfig')}: expected a label value (1-63 of a-z 0-9 - _ .), got ${JSON.stringify(args.migConfig)}`);
+    if (args.poolLabel !== undefined && !isDns1123Label(args.poolLabel))
+      p.push(`${at('poolLabel')}: expected a DNS-1123 label, got ${JSON.stringify(args.poolLabel)}`);
+    if (labelValueProblem('migConfig', args.migConfig) !== undefined)
+      p.push(`${at('migConfig')}: expected a label value (1-63 of a-z 0-9 - _ .), got ${JSON.stringify(args.migConfig)}`);
     const gpu = findGpuType(args.gpuType);
     if (!gpu) {
       p.push(`${at('gpuType')}: unknown GPU type ${JSON.stringify(args.gpuType)}`);
     } else if (instanceTypesFor(gpu.id).length === 0) {
       const offered = [...new Set(INSTANCE_TYPES.map((i) => i.gpuType))].sort();
-      p.push(`${at('gpuType')}: no catalog EC2 instance type offers ${gpu.id}, so no node group can carry it; GPU types with instances: ${offered.join(', ')}`);
+      p.push(
+        `${at('gpuType')}: no catalog EC2 instance type offers ${gpu.id}, so no node group can carry it; GPU types with instances: ${offered.join(', ')}`,
+      );
     } else {
       const instance = instanceTypeOf(args.instanceType, gpu.id);
       if (!instance) {
-        p.push(`${at('instanceType')}: unknown EC2 instance type ${JSON.stringify(args.instanceType)}; ${gpu.id} is on ${instanceTypesFor(gpu.id).map((i) => i.name).join(', ')}`);
+        p.push(
+          `${at('instanceType')}: unknown EC2 instance type ${JSON.stringify(args.instanceType)}; ${gpu.id} is on ${instanceTypesFor(gpu.id)
+            .map((i) => i.name)
+            .join(', ')}`,
+        );
       } else if (instance.gpuType !== gpu.id) {
-        p.push(`${at('instanceType')}: ${instance.name} carries ${instance.gpuType}, not ${gpu.id}; ${gpu.id} is on ${instanceTypesFor(gpu.id).map((i) => i.name).join(', ')}`);
+        p.push(
+          `${at('instanceType')}: ${instance.name} carries ${instance.gpuType}, not ${gpu.id}; ${gpu.id} is on ${instanceTypesFor(gpu.id)
+            .map((i) => i.name)
+            .join(', ')}`,
+        );
       } else if (args.devices.length !== 1 && args.devices.length !== instance.gpuCount) {
-        p.push(`${at('devices')}: expected 1 layout (all GPUs alike) or ${instance.gpuCount} (one per GPU of ${instance.name}), got ${args.devices.length}`);
+        p.push(
+          `${at('devices')}: expected 1 layout (all GPUs alike) or ${instance.gpuCount} (one per GPU of ${instance.name}), got ${args.devices.length}`,
+        );
       } else {
         try {
           nodeResources({ name: args.migConfig, gpuType: gpu.id, devices: args.devices }, instance.gpuCount, args.migStrategy ?? 'mixed');
@@ -309,49 +361,77 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
     this.minSize = args.minSize ?? 0;
     this.desiredSize = args.desiredSize ?? this.minSize;
     this.maxSize = args.maxSize ?? Math.max(this.desiredSize, 1);
-    this.resources = nodeResources({ name: args.migConfig, gpuType: gpu.id, devices: args.devices }, instance.gpuCount, args.migStrategy ?? 'mixed');
+    this.resources = nodeResources(
+      { name: args.migConfig, gpuType: gpu.id, devices: args.devices },
+      instance.gpuCount,
+      args.migStrategy ?? 'mixed',
+    );
     const poolLabel = args.poolLabel ?? args.pool;
     this.labels = { [MIG_CONFIG_LABEL]: args.migConfig, [POOL_LABEL]: poolLabel };
     // EC2 instances carry the SXM part, the catalog's first product label
     const gpuProduct = gpuProductLabel(gpu.productLabels[0], args.devices, args.migStrategy ?? 'mixed');
-    this.autoscalerTags = args.cluster.clusterName.apply((clusterName) => clusterAutoscalerTags({
-      clusterName, pool: args.pool, poolLabel, migConfig: args.migConfig, resources: this.resources, gpuProduct,
-    }));
+    this.autoscalerTags = args.cluster.clusterName.apply((clusterName) =>
+      clusterAutoscalerTags({
+        clusterName,
+        pool: args.pool,
+        poolLabel,
+        migConfig: args.migConfig,
+        resources: this.resources,
+        gpuProduct,
+      }),
+    );
 
-    this.nodeGroup = new eks.NodeGroup(`${name}-nodes`, {
-      clusterName: args.cluster.clusterName,
-      nodeRoleArn: args.cluster.nodeRoleArn,
-      subnetIds: args.subnetIds ?? args.cluster.subnetIds,
-      amiType: this.amiType,
-      instanceTypes: [instance.name],
-      capacityType: args.capacityType ?? 'ON_DEMAND',
-      diskSize: args.diskSize ?? 200,
-      scalingConfig: { minSize: this.minSize, maxSize: this.maxSize, desiredSize: this.desiredSize },
-      labels: { ...this.labels },
-      taints: [{ key: GPU_TAINT.key, value: GPU_TAINT.value, effect: 'NO_SCHEDULE' }],
-      updateConfig: { maxUnavailable: 1 },
-      tags: this.autoscalerTags.apply((t) => ({ ...(args.tags ?? {}), ...t, [POOL_LABEL]: args.pool })),
-    }, {
-      parent: this,
-      // Nodes cannot join before their role has the worker, CNI and registry policies.
-      dependsOn: [...args.cluster.nodeRoleDependencies],
-      // The cluster-autoscaler owns the size once the group runs.
-      ignoreChanges: ['scalingConfig.desiredSize'],
-    });
+    this.nodeGroup = new eks.NodeGroup(
+      `${name}-nodes`,
+      {
+        clusterName: args.cluster.clusterName,
+        nodeRoleArn: args.cluster.nodeRoleArn,
+        subnetIds: args.subnetIds ?? args.cluster.subnetIds,
+        amiType: this.amiType,
+        instanceTypes: [instance.name],
+        capacityType: args.capacityType ?? 'ON_DEMAND',
+        diskSize: args.diskSize ?? 200,
+        scalingConfig: { minSize: this.minSize, maxSize: this.maxSize, desiredSize: this.desiredSize },
+        labels: { ...this.labels },
+        taints: [{ key: GPU_TAINT.key, value: GPU_TAINT.value, effect: 'NO_SCHEDULE' }],
+        updateConfig: { maxUnavailable: 1 },
+        tags: this.autoscalerTags.apply((t) => ({ ...(args.tags ?? {}), ...t, [POOL_LABEL]: args.pool })),
+      },
+      {
+        parent: this,
+        // Nodes cannot join before their role has the worker, CNI and registry policies.
+        dependsOn: [...args.cluster.nodeRoleDependencies],
+        // The cluster-autoscaler owns the size once the group runs.
+        ignoreChanges: ['scalingConfig.desiredSize'],
+      },
+    );
     this.nodeGroupName = this.nodeGroup.nodeGroupName;
     this.autoScalingGroupName = this.nodeGroup.resources.apply((r) => r?.[0]?.autoscalingGroups?.[0]?.name ?? '');
 
     // EKS does not copy node group tags to the Auto Scaling group, where the cluster-autoscaler reads
     // the node templates for scale-from-zero: tag the group itself (not propagated to instances).
-    const keys = Object.keys(clusterAutoscalerTags({ clusterName: '<cluster>', pool: args.pool, poolLabel, migConfig: args.migConfig, resources: this.resources, gpuProduct }));
+    const keys = Object.keys(
+      clusterAutoscalerTags({
+        clusterName: '<cluster>',
+        pool: args.pool,
+        poolLabel,
+        migConfig: args.migConfig,
+        resources: this.resources,
+        gpuProduct,
+      }),
+    );
     for (const key of keys) {
-      new autoscaling.Tag(`${name}-asg-${key === `${CA}/<cluster>` ? 'cluster-owned' : tagKeyId(key)}`, {
-        autoscalingGroupName: this.autoScalingGroupName,
-        tag: this.autoscalerTags.apply((t) => {
-          const realKey = key === `${CA}/<cluster>` ? Object.keys(t).find((k) => t[k] === 'owned')! : key;
-          return { key: realKey, value: t[realKey], propagateAtLaunch: false };
-        }),
-      }, { parent: this });
+      new autoscaling.Tag(
+        `${name}-asg-${key === `${CA}/<cluster>` ? 'cluster-owned' : tagKeyId(key)}`,
+        {
+          autoscalingGroupName: this.autoScalingGroupName,
+          tag: this.autoscalerTags.apply((t) => {
+            const realKey = key === `${CA}/<cluster>` ? Object.keys(t).find((k) => t[k] === 'owned')! : key;
+            return { key: realKey, value: t[realKey], propagateAtLaunch: false };
+          }),
+        },
+        { parent: this },
+      );
     }
     this.registerOutputs({
       nodeGroupName: this.nodeGroupName,

@@ -69,19 +69,23 @@ export class GpuOperatorRelease extends pulumi.ComponentResource {
     const timeout = args.timeoutSeconds ?? 900;
     this.version = args.version ?? GPU_OPERATOR_CHART_VERSION;
     this.values = args.values;
-    this.release = new helm.Release(`${name}-release`, {
-      name: 'gpu-operator',
-      chart: 'gpu-operator',
-      version: this.version,
-      repositoryOpts: { repo: args.repository ?? NVIDIA_HELM_REPOSITORY_URL },
-      namespace: this.namespace,
-      createNamespace: true,
-      // The same object the cdk8s GpuOperator puts into its Flux HelmRelease: one source of values.
-      values: args.values,
-      timeout,
-      atomic: false,
-      cleanupOnFail: true,
-    }, { parent: this, provider: args.provider });
+    this.release = new helm.Release(
+      `${name}-release`,
+      {
+        name: 'gpu-operator',
+        chart: 'gpu-operator',
+        version: this.version,
+        repositoryOpts: { repo: args.repository ?? NVIDIA_HELM_REPOSITORY_URL },
+        namespace: this.namespace,
+        createNamespace: true,
+        // The same object the cdk8s GpuOperator puts into its Flux HelmRelease: one source of values.
+        values: args.values,
+        timeout,
+        atomic: false,
+        cleanupOnFail: true,
+      },
+      { parent: this, provider: args.provider },
+    );
     this.status = this.release.status;
     this.registerOutputs({ status: this.status });
   }

@@ -9,7 +9,13 @@ import { clusterPrerequisites, planApiGroups, type PrerequisiteInstall } from '.
 import { GpuCluster, GpuClusterArgs } from './gpu-cluster';
 import { GpuNodeGroup, GpuNodeGroupOptions } from './gpu-node-group';
 import { GpuOperatorRelease } from './gpu-operator-release';
-import { ModelRepositoryBucket, ModelRepositoryBucketArgs, ModelRepositoryGrant, ServiceAccountRef, WorkloadIdentityMechanism } from './model-repository-bucket';
+import {
+  ModelRepositoryBucket,
+  ModelRepositoryBucketArgs,
+  ModelRepositoryGrant,
+  ServiceAccountRef,
+  WorkloadIdentityMechanism,
+} from './model-repository-bucket';
 import { KubeObject, PlatformRelease, releaseSkips } from './platform-release';
 import { nodesNeededAtMaximum } from '../k8s/check/check-rendering';
 
@@ -79,10 +85,14 @@ export class GpuPlatform extends pulumi.ComponentResource {
     const ami = args.nodeGroups?.amiType ?? 'AL2023_x86_64_NVIDIA';
     const v = args.operatorValues;
     if (v?.driver?.enabled || v?.toolkit?.enabled) {
-      problems.push(`operatorValues: driver.enabled and toolkit.enabled must be false on ${ami} nodes (the AMI ships them), got driver ${v.driver?.enabled}, toolkit ${v.toolkit?.enabled}; render the GPU operator with nodeImage 'al2023-nvidia' or 'bottlerocket-nvidia'`);
+      problems.push(
+        `operatorValues: driver.enabled and toolkit.enabled must be false on ${ami} nodes (the AMI ships them), got driver ${v.driver?.enabled}, toolkit ${v.toolkit?.enabled}; render the GPU operator with nodeImage 'al2023-nvidia' or 'bottlerocket-nvidia'`,
+      );
     }
     if (ami === 'BOTTLEROCKET_x86_64_NVIDIA' && v?.devicePlugin?.enabled) {
-      problems.push("operatorValues: devicePlugin.enabled must be false on BOTTLEROCKET_x86_64_NVIDIA nodes (they run their own device plugin), got true; render the GPU operator with nodeImage 'bottlerocket-nvidia'");
+      problems.push(
+        "operatorValues: devicePlugin.enabled must be false on BOTTLEROCKET_x86_64_NVIDIA nodes (they run their own device plugin), got true; render the GPU operator with nodeImage 'bottlerocket-nvidia'",
+      );
     }
     try {
       clusterPrerequisites(args.clusterHas);
@@ -97,14 +107,20 @@ export class GpuPlatform extends pulumi.ComponentResource {
       problems.push("workloadIdentity: 'irsa' needs cluster.irsa, which is false (use 'pod-identity')");
     }
     if (!Array.isArray(args.objects) || args.objects.length === 0) {
-      problems.push(`objects: expected the non-empty array of chart.toJson(), got ${Array.isArray(args.objects) ? '[]' : typeof args.objects}`);
+      problems.push(
+        `objects: expected the non-empty array of chart.toJson(), got ${Array.isArray(args.objects) ? '[]' : typeof args.objects}`,
+      );
     } else {
       if (GpuPlatform.modelReaders(args).length === 0) {
-        problems.push(`objects: no ServiceAccount named ${JSON.stringify(args.modelReaderServiceAccount ?? 'triton-model-reader')} (modelReaderServiceAccount), so no Triton pool could read the model repository`);
+        problems.push(
+          `objects: no ServiceAccount named ${JSON.stringify(args.modelReaderServiceAccount ?? 'triton-model-reader')} (modelReaderServiceAccount), so no Triton pool could read the model repository`,
+        );
       }
       for (const cm of GpuOperatorRelease.referencedConfigMaps(args.operatorValues)) {
         if (!args.objects.some((o) => o?.kind === 'ConfigMap' && o.metadata?.name === cm.name && o.metadata?.namespace === cm.namespace)) {
-          problems.push(`objects: the GPU operator's ${cm.valuesKey} names ConfigMap ${cm.namespace}/${cm.name}, which is not among the objects`);
+          problems.push(
+            `objects: the GPU operator's ${cm.valuesKey} names ConfigMap ${cm.namespace}/${cm.name}, which is not among the objects`,
+          );
         }
       }
     }
@@ -124,7 +140,10 @@ export class GpuPlatform extends pulumi.ComponentResource {
   public static modelReaders(args: Pick<GpuPlatformArgs, 'objects' | 'modelReaderServiceAccount'>): ServiceAccountRef[] {
     const name = args.modelReaderServiceAccount ?? 'triton-model-reader';
     return args.objects
-      .filter((o) => o?.kind === 'ServiceAccount' && o.apiVersion === 'v1' && o.metadata?.name === name && typeof o.metadata?.namespace === 'string')
+      .filter(
+        (o) =>
+          o?.kind === 'ServiceAccount' && o.apiVersion === 'v1' && o.metadata?.name === name && typeof o.metadata?.namespace === 'string',
+      )
       .map((o) => ({ namespace: o.metadata.namespace as string, name }))
       .sort((a, b) => a.namespace.localeCompare(b.namespace));
   }
@@ -133,10 +152,21 @@ export class GpuPlatform extends pulumi.ComponentResource {
    * The installs the objects need on a cluster that has `args.clusterHas` (pure: what `new GpuPlatform(...)` will
    * install, for a program that renders its platform's prerequisites declaration first).
    */
-  public static prerequisiteInstalls(args: Pick<GpuPlatformArgs, 'objects' | 'clusterHas' | 'excludeKinds'>): readonly PrerequisiteInstall[] {
+  public static prerequisiteInstalls(
+    args: Pick<GpuPlatformArgs, 'objects' | 'clusterHas' | 'excludeKinds'>,
+  ): readonly PrerequisiteInstall[] {
     const has = clusterPrerequisites(args.clusterHas);
-    const skip = releaseSkips(args.objects, { operatorNamespace: GPU_OPERATOR_NAMESPACE, skipKarpenterObjects: true, excludeKinds: args.excludeKinds ?? [] });
-    return planApiGroups(args.objects.filter((o) => !skip.has(o)), has, undefined, new Set(['nvidia.com'])).installs;
+    const skip = releaseSkips(args.objects, {
+      operatorNamespace: GPU_OPERATOR_NAMESPACE,
+      skipKarpenterObjects: true,
+      excludeKinds: args.excludeKinds ?? [],
+    });
+    return planApiGroups(
+      args.objects.filter((o) => !skip.has(o)),
+      has,
+      undefined,
+      new Set(['nvidia.com']),
+    ).installs;
   }
 
   private static check(args: GpuPlatformArgs): Record<string, never> {
@@ -165,37 +195,59 @@ export class GpuPlatform extends pulumi.ComponentResource {
     super(GpuPlatform.TYPE, name, GpuPlatform.check(args), opts);
     this.costPerHour = args.plan.summary.costPerHour;
     this.cluster = new GpuCluster(`${name}-cluster`, args.cluster ?? {}, { parent: this });
-    this.nodeGroups = GpuNodeGroup.fromPlan(`${name}-gpu`, args.plan, { ...args.nodeGroups, cluster: this.cluster, nodesNeeded: GpuPlatform.nodesNeeded(args) }, { parent: this });
+    this.nodeGroups = GpuNodeGroup.fromPlan(
+      `${name}-gpu`,
+      args.plan,
+      { ...args.nodeGroups, cluster: this.cluster, nodesNeeded: GpuPlatform.nodesNeeded(args) },
+      { parent: this },
+    );
     if (args.clusterAutoscaler ?? args.cluster?.existingClusterName === undefined) {
-      this.clusterAutoscaler = new ClusterAutoscaler(`${name}-cluster-autoscaler`, {
-        cluster: this.cluster,
-        provider: this.cluster.provider,
-        region: args.cluster?.region ?? getRegionOutput({}, { parent: this }).region,
-      }, { parent: this });
+      this.clusterAutoscaler = new ClusterAutoscaler(
+        `${name}-cluster-autoscaler`,
+        {
+          cluster: this.cluster,
+          provider: this.cluster.provider,
+          region: args.cluster?.region ?? getRegionOutput({}, { parent: this }).region,
+        },
+        { parent: this },
+      );
     }
     this.bucket = new ModelRepositoryBucket(`${name}-models`, args.bucket ?? {}, { parent: this });
     this.bucket.putModelConfigs(args.modelConfigs ?? []);
     const mechanism = args.workloadIdentity ?? 'irsa';
     this.grants = GpuPlatform.modelReaders(args).map((sa) => this.bucket.grantRead(sa, this.cluster, { mechanism }));
-    this.operator = new GpuOperatorRelease(`${name}-gpu-operator`, { values: args.operatorValues, provider: this.cluster.provider, namespace: GPU_OPERATOR_NAMESPACE }, { parent: this });
+    this.operator = new GpuOperatorRelease(
+      `${name}-gpu-operator`,
+      { values: args.operatorValues, provider: this.cluster.provider, namespace: GPU_OPERATOR_NAMESPACE },
+      { parent: this },
+    );
     this.clusterHas = clusterPrerequisites(args.clusterHas);
     // After the system nodes (the provider waits for them), before any object of the API groups they serve.
-    this.prerequisites = new ClusterPrerequisites(`${name}-prerequisites`, {
-      installs: GpuPlatform.prerequisiteInstalls(args),
-      provider: this.cluster.provider,
-    }, { parent: this });
-    this.release = new PlatformRelease(`${name}-platform`, {
-      objects: args.objects,
-      provider: this.cluster.provider,
-      operatorRelease: this.operator,
-      nodeGroups: this.nodeGroups,
-      serviceAccountRoles: mechanism === 'irsa'
-        ? this.grants.map((g) => ({ namespace: g.serviceAccount.namespace, name: g.serviceAccount.name, roleArn: g.roleArn }))
-        : [],
-      excludeKinds: args.excludeKinds,
-      clusterApis: { clusterHas: this.clusterHas, installed: this.prerequisites },
-      waitFor: this.grants.flatMap((g) => (g.podIdentityAssociation ? [g.podIdentityAssociation] : [])),
-    }, { parent: this });
+    this.prerequisites = new ClusterPrerequisites(
+      `${name}-prerequisites`,
+      {
+        installs: GpuPlatform.prerequisiteInstalls(args),
+        provider: this.cluster.provider,
+      },
+      { parent: this },
+    );
+    this.release = new PlatformRelease(
+      `${name}-platform`,
+      {
+        objects: args.objects,
+        provider: this.cluster.provider,
+        operatorRelease: this.operator,
+        nodeGroups: this.nodeGroups,
+        serviceAccountRoles:
+          mechanism === 'irsa'
+            ? this.grants.map((g) => ({ namespace: g.serviceAccount.namespace, name: g.serviceAccount.name, roleArn: g.roleArn }))
+            : [],
+        excludeKinds: args.excludeKinds,
+        clusterApis: { clusterHas: this.clusterHas, installed: this.prerequisites },
+        waitFor: this.grants.flatMap((g) => (g.podIdentityAssociation ? [g.podIdentityAssociation] : [])),
+      },
+      { parent: this },
+    );
     this.registerOutputs({
       clusterName: this.cluster.clusterName,
       kubeconfig: this.cluster.kubeconfig,

@@ -66,17 +66,23 @@ export function wildcardResources(doc: PolicyDocument): string[] {
  * OIDC provider, with conditions on `<issuer>:sub` (`system:serviceaccount:<namespace>:<name>`) and
  * `<issuer>:aud` (`sts.amazonaws.com`).
  */
-export function irsaTrustPolicy(oidcProviderArn: string, issuerUrl: string, sa: { readonly namespace: string; readonly name: string }): PolicyDocument {
+export function irsaTrustPolicy(
+  oidcProviderArn: string,
+  issuerUrl: string,
+  sa: { readonly namespace: string; readonly name: string },
+): PolicyDocument {
   const host = issuerUrl.replace(/^https:\/\//, '');
-  return policyDocument([{
-    Effect: 'Allow',
-    Principal: { Federated: oidcProviderArn },
-    Action: 'sts:AssumeRoleWithWebIdentity',
-    Condition: {
-      StringEquals: {
-        [`${host}:aud`]: 'sts.amazonaws.com',
-        [`${host}:sub`]: `system:serviceaccount:${sa.namespace}:${sa.name}`,
+  return policyDocument([
+    {
+      Effect: 'Allow',
+      Principal: { Federated: oidcProviderArn },
+      Action: 'sts:AssumeRoleWithWebIdentity',
+      Condition: {
+        StringEquals: {
+          [`${host}:aud`]: 'sts.amazonaws.com',
+          [`${host}:sub`]: `system:serviceaccount:${sa.namespace}:${sa.name}`,
+        },
       },
     },
-  }]);
+  ]);
 }

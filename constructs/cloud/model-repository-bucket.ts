@@ -100,47 +100,72 @@ export class ModelRepositoryBucket extends pulumi.ComponentResource {
       this.bucketName = pulumi.output(args.existingBucketName);
       this.bucketArn = pulumi.interpolate`arn:aws:s3:::${this.bucketName}`;
     } else {
-      const bucket = new s3.Bucket(`${name}-bucket`, {
-        bucket: args.bucketName,
-        forceDestroy: args.forceDestroy ?? false,
-        tags: args.tags,
-      }, { parent: this });
+      const bucket = new s3.Bucket(
+        `${name}-bucket`,
+        {
+          bucket: args.bucketName,
+          forceDestroy: args.forceDestroy ?? false,
+          tags: args.tags,
+        },
+        { parent: this },
+      );
       this.bucket = bucket;
       this.bucketName = bucket.bucket;
       this.bucketArn = bucket.arn;
-      const ownership = new s3.BucketOwnershipControls(`${name}-ownership`, {
-        bucket: bucket.id,
-        rule: { objectOwnership: 'BucketOwnerEnforced' },
-      }, { parent: this });
-      const publicAccess = new s3.BucketPublicAccessBlock(`${name}-public-access`, {
-        bucket: bucket.id,
-        blockPublicAcls: true,
-        blockPublicPolicy: true,
-        ignorePublicAcls: true,
-        restrictPublicBuckets: true,
-      }, { parent: this });
-      new s3.BucketVersioning(`${name}-versioning`, {
-        bucket: bucket.id,
-        versioningConfiguration: { status: 'Enabled' },
-      }, { parent: this });
-      new s3.BucketServerSideEncryptionConfiguration(`${name}-encryption`, {
-        bucket: bucket.id,
-        rules: [{
-          applyServerSideEncryptionByDefault: args.kmsKeyArn === undefined
-            ? { sseAlgorithm: 'AES256' }
-            : { sseAlgorithm: 'aws:kms', kmsMasterKeyId: args.kmsKeyArn },
-          bucketKeyEnabled: args.kmsKeyArn !== undefined,
-        }],
-      }, { parent: this });
-      this.bucketPolicy = new s3.BucketPolicy(`${name}-policy`, {
-        bucket: bucket.id,
-        policy: bucket.arn.apply((arn) => stableJson(ModelRepositoryBucket.tlsOnlyPolicy(arn))),
-      }, {
-        parent: this,
-        // S3 rejects a bucket policy while the public access block is being applied, and ownership
-        // controls must be in place before any policy that assumes bucket-owner-enforced objects.
-        dependsOn: [publicAccess, ownership],
-      });
+      const ownership = new s3.BucketOwnershipControls(
+        `${name}-ownership`,
+        {
+          bucket: bucket.id,
+          rule: { objectOwnership: 'BucketOwnerEnforced' },
+        },
+        { parent: this },
+      );
+      const publicAccess = new s3.BucketPublicAccessBlock(
+        `${name}-public-access`,
+        {
+          bucket: bucket.id,
+          blockPublicAcls: true,
+          blockPublicPolicy: true,
+          ignorePublicAcls: true,
+          restrictPublicBuckets: true,
+        },
+        { parent: this },
+      );
+      new s3.BucketVersioning(
+        `${name}-versioning`,
+        {
+          bucket: bucket.id,
+          versioningConfiguration: { status: 'Enabled' },
+        },
+        { parent: this },
+      );
+      new s3.BucketServerSideEncryptionConfiguration(
+        `${name}-encryption`,
+        {
+          bucket: bucket.id,
+          rules: [
+            {
+              applyServerSideEncryptionByDefault:
+                args.kmsKeyArn === undefined ? { sseAlgorithm: 'AES256' } : { sseAlgorithm: 'aws:kms', kmsMasterKeyId: args.kmsKeyArn },
+              bucketKeyEnabled: args.kmsKeyArn !== undefined,
+            },
+          ],
+        },
+        { parent: this },
+      );
+      this.bucketPolicy = new s3.BucketPolicy(
+        `${name}-policy`,
+        {
+          bucket: bucket.id,
+          policy: bucket.arn.apply((arn) => stableJson(ModelRepositoryBucket.tlsOnlyPolicy(arn))),
+        },
+        {
+          parent: this,
+          // S3 rejects a bucket policy while the public access block is being applied, and ownership
+          // controls must be in place before any policy that assumes bucket-owner-enforced objects.
+          dependsOn: [publicAccess, ownership],
+        },
+      );
     }
     this.repositoryUri = pulumi.interpolate`s3://${this.bucketName}/${prefix}`;
     this.registerOutputs({ bucketName: this.bucketName, bucketArn: this.bucketArn, repositoryUri: this.repositoryUri });
@@ -150,7 +175,9 @@ export class ModelRepositoryBucket extends pulumi.ComponentResource {
   private static check(args: ModelRepositoryBucketArgs): Record<string, never> {
     const prefix = args.prefix ?? 'models';
     if (!S3_KEY_PREFIX.test(prefix)) {
-      throw new Error(`prefix: expected object key segments joined by '/' without leading or trailing '/' or '*', got ${JSON.stringify(prefix)}`);
+      throw new Error(
+        `prefix: expected object key segments joined by '/' without leading or trailing '/' or '*', got ${JSON.stringify(prefix)}`,
+      );
     }
     if (args.existingBucketName !== undefined && args.bucketName !== undefined) {
       throw new Error('bucketName: not allowed together with existingBucketName (the bucket exists already)');
@@ -160,14 +187,16 @@ export class ModelRepositoryBucket extends pulumi.ComponentResource {
 
   /** The bucket policy: deny every request that is not made over TLS (`aws:SecureTransport=false`). */
   public static tlsOnlyPolicy(bucketArn: string) {
-    return policyDocument([{
-      Sid: 'DenyInsecureTransport',
-      Effect: 'Deny',
-      Principal: '*',
-      Action: 's3:*',
-      Resource: [bucketArn, `${bucketArn}/*`],
-      Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-    }]);
+    return policyDocument([
+      {
+        Sid: 'DenyInsecureTransport',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:*',
+        Resource: [bucketArn, `${bucketArn}/*`],
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      },
+    ]);
   }
 
   /**
@@ -184,15 +213,28 @@ export class ModelRepositoryBucket extends pulumi.ComponentResource {
    */
   public static readPolicy(bucketArn: string, prefix: string, kmsKeyArn?: string, region?: string) {
     const statements: PolicyStatement[] = [
-      { Sid: 'ListModelRepository', Effect: 'Allow', Action: 's3:ListBucket', Resource: bucketArn,
-        Condition: { StringLike: { 's3:prefix': [prefix, `${prefix}/*`] } } },
-      { Sid: 'HeadModelRepositoryBucket', Effect: 'Allow', Action: 's3:ListBucket', Resource: bucketArn,
-        Condition: { Null: { 's3:prefix': 'true' } } },
+      {
+        Sid: 'ListModelRepository',
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Resource: bucketArn,
+        Condition: { StringLike: { 's3:prefix': [prefix, `${prefix}/*`] } },
+      },
+      {
+        Sid: 'HeadModelRepositoryBucket',
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Resource: bucketArn,
+        Condition: { Null: { 's3:prefix': 'true' } },
+      },
       { Sid: 'ReadModelRepository', Effect: 'Allow', Action: 's3:GetObject', Resource: `${bucketArn}/${prefix}/*` },
     ];
     if (kmsKeyArn !== undefined) {
       statements.push({
-        Sid: 'DecryptModelRepository', Effect: 'Allow', Action: 'kms:Decrypt', Resource: kmsKeyArn,
+        Sid: 'DecryptModelRepository',
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: kmsKeyArn,
         ...(region ? { Condition: { StringEquals: { 'kms:ViaService': `s3.${region}.amazonaws.com` } } } : {}),
       });
     }
@@ -211,11 +253,13 @@ export class ModelRepositoryBucket extends pulumi.ComponentResource {
 
   /** Trust policy for EKS Pod Identity. */
   public static podIdentityTrustPolicy() {
-    return policyDocument([{
-      Effect: 'Allow',
-      Principal: { Service: 'pods.eks.amazonaws.com' },
-      Action: ['sts:AssumeRole', 'sts:TagSession'],
-    }]);
+    return policyDocument([
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'pods.eks.amazonaws.com' },
+        Action: ['sts:AssumeRole', 'sts:TagSession'],
+      },
+    ]);
   }
 
   /**
@@ -230,7 +274,11 @@ export class ModelRepositoryBucket extends pulumi.ComponentResource {
    * No write and no wildcard resource. Returns the grant; for IRSA annotate the service account
    * with `eks.amazonaws.com/role-arn: <grant.roleArn>` (`PlatformRelease` does).
    */
-  public grantRead(serviceAccount: ServiceAccountRef, cluster: WorkloadIdentityProvider, options: GrantReadOptions = {}): ModelRepositoryGrant {
+  public grantRead(
+    serviceAccount: ServiceAccountRef,
+    cluster: WorkloadIdentityProvider,
+    options: GrantReadOptions = {},
+  ): ModelRepositoryGrant {
     if (!isDns1123Label(serviceAccount.namespace)) {
       throw new Error(`serviceAccount.namespace: expected a DNS-1123 label, got ${JSON.stringify(serviceAccount.namespace)}`);
     }
@@ -246,30 +294,45 @@ export class ModelRepositoryBucket extends pulumi.ComponentResource {
       throw new Error(`mechanism: 'irsa' needs a cluster with an OIDC provider, the cluster has none (use 'pod-identity')`);
     }
     const id = `${this.componentName}-read-${serviceAccount.namespace}-${serviceAccount.name}`;
-    const assumeRolePolicy = mechanism === 'irsa'
-      ? pulumi.all([cluster.oidcProviderArn!, cluster.oidcIssuerUrl])
-        .apply(([arn, issuer]) => stableJson(ModelRepositoryBucket.irsaTrustPolicy(arn, issuer, serviceAccount)))
-      : pulumi.output(stableJson(ModelRepositoryBucket.podIdentityTrustPolicy()));
-    const role = new iam.Role(`${id}-role`, {
-      assumeRolePolicy,
-      description: `gpufleet: read-only access of ${key} to the model repository ${this.prefix}/`,
-    }, { parent: this });
+    const assumeRolePolicy =
+      mechanism === 'irsa'
+        ? pulumi
+            .all([cluster.oidcProviderArn!, cluster.oidcIssuerUrl])
+            .apply(([arn, issuer]) => stableJson(ModelRepositoryBucket.irsaTrustPolicy(arn, issuer, serviceAccount)))
+        : pulumi.output(stableJson(ModelRepositoryBucket.podIdentityTrustPolicy()));
+    const role = new iam.Role(
+      `${id}-role`,
+      {
+        assumeRolePolicy,
+        description: `gpufleet: read-only access of ${key} to the model repository ${this.prefix}/`,
+      },
+      { parent: this },
+    );
     const prefix = this.prefix;
     const kms = this.kmsKeyArn;
-    const policyJson = pulumi.all([this.bucketArn, kms, kms === undefined ? undefined : getRegionOutput({}, { parent: this }).region])
+    const policyJson = pulumi
+      .all([this.bucketArn, kms, kms === undefined ? undefined : getRegionOutput({}, { parent: this }).region])
       .apply(([arn, key, region]) => stableJson(ModelRepositoryBucket.readPolicy(arn, prefix, key, region)));
-    const policy = new iam.RolePolicy(`${id}-policy`, {
-      role: role.id,
-      policy: policyJson,
-    }, { parent: this });
+    const policy = new iam.RolePolicy(
+      `${id}-policy`,
+      {
+        role: role.id,
+        policy: policyJson,
+      },
+      { parent: this },
+    );
     let podIdentityAssociation: eks.PodIdentityAssociation | undefined;
     if (mechanism === 'pod-identity') {
-      podIdentityAssociation = new eks.PodIdentityAssociation(`${id}-association`, {
-        clusterName: cluster.clusterName,
-        namespace: serviceAccount.namespace,
-        serviceAccount: serviceAccount.name,
-        roleArn: role.arn,
-      }, { parent: this });
+      podIdentityAssociation = new eks.PodIdentityAssociation(
+        `${id}-association`,
+        {
+          clusterName: cluster.clusterName,
+          namespace: serviceAccount.namespace,
+          serviceAccount: serviceAccount.name,
+          roleArn: role.arn,
+        },
+        { parent: this },
+      );
     }
     const grant: ModelRepositoryGrant = {
       serviceAccount: { ...serviceAccount },
@@ -292,20 +355,30 @@ export class ModelRepositoryBucket extends pulumi.ComponentResource {
   public putModelConfigs(configs: readonly { readonly name: string; readonly pbtxt: string }[]): s3.BucketObjectv2[] {
     const names = new Set<string>();
     for (const c of configs) {
-      if (!DNS_SUBDOMAIN.test(c.name)) throw new Error(`configs: expected model names of lowercase letters, digits, '-' and '.', got ${JSON.stringify(c.name)}`);
+      if (!DNS_SUBDOMAIN.test(c.name))
+        throw new Error(`configs: expected model names of lowercase letters, digits, '-' and '.', got ${JSON.stringify(c.name)}`);
       if (names.has(c.name)) throw new Error(`configs: model ${JSON.stringify(c.name)} is listed twice`);
       names.add(c.name);
     }
-    return [...configs].sort((a, b) => a.name.localeCompare(b.name)).map((c) => new s3.BucketObjectv2(`${this.componentName}-config-${c.name}`, {
-      bucket: this.bucketName,
-      key: `${this.prefix}/${c.name}/config.pbtxt`,
-      content: c.pbtxt,
-      contentType: 'text/plain',
-    }, {
-      parent: this,
-      // A new bucket must have its encryption, ownership and public-access settings before any object.
-      dependsOn: this.bucketPolicy ? [this.bucketPolicy] : [],
-    }));
+    return [...configs]
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map(
+        (c) =>
+          new s3.BucketObjectv2(
+            `${this.componentName}-config-${c.name}`,
+            {
+              bucket: this.bucketName,
+              key: `${this.prefix}/${c.name}/config.pbtxt`,
+              content: c.pbtxt,
+              contentType: 'text/plain',
+            },
+            {
+              parent: this,
+              // A new bucket must have its encryption, ownership and public-access settings before any object.
+              dependsOn: this.bucketPolicy ? [this.bucketPolicy] : [],
+            },
+          ),
+      );
   }
 
   /** Grants made so far, sorted by namespace/name. */

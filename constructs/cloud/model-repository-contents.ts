@@ -38,7 +38,10 @@ export interface ModelRepositoryEntry {
 }
 
 /** The file each model needs under `repositoryUri` (`s3://bucket/prefix`), by model name, sorted. */
-export function modelRepositoryContents(models: readonly Pick<TritonModelConfig, 'name' | 'platform' | 'backend' | 'versionPolicy'>[], repositoryUri: string): Record<string, ModelRepositoryEntry> {
+export function modelRepositoryContents(
+  models: readonly Pick<TritonModelConfig, 'name' | 'platform' | 'backend' | 'versionPolicy'>[],
+  repositoryUri: string,
+): Record<string, ModelRepositoryEntry> {
   const root = repositoryUri.replace(/\/+$/, '');
   const out: Record<string, ModelRepositoryEntry> = {};
   for (const m of [...models].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
@@ -48,7 +51,7 @@ export function modelRepositoryContents(models: readonly Pick<TritonModelConfig,
     out[m.name] = {
       config: `${root}/${m.name}/config.pbtxt`,
       upload: versions.map((v) => `${root}/${m.name}/${v}/${file ?? ''}`),
-      ...(file === undefined ? { note: `the files the ${kind ?? 'model\'s'} backend reads, in the version folder` } : {}),
+      ...(file === undefined ? { note: `the files the ${kind ?? "model's"} backend reads, in the version folder` } : {}),
     };
   }
   return out;

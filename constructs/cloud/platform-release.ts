@@ -126,10 +126,16 @@ export function gpuOperatorInstallObjects(objects: readonly KubeObject[], operat
   const operatorReleases = releases.filter((r) => r.spec?.chart?.spec?.chart === 'gpu-operator');
   const keptRefs = new Set(releases.filter((r) => !operatorReleases.includes(r)).map(refKey));
   const operatorRefs = new Set(operatorReleases.map(refKey));
-  for (const r of operatorReleases) skip.set(r, 'Flux HelmRelease of the gpu-operator chart: the Pulumi Helm release installs the operator');
+  for (const r of operatorReleases)
+    skip.set(r, 'Flux HelmRelease of the gpu-operator chart: the Pulumi Helm release installs the operator');
   for (const o of objects) {
     const key = `${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
-    if (o.kind === 'HelmRepository' && group(o.apiVersion ?? '') === 'source.toolkit.fluxcd.io' && operatorRefs.has(key) && !keptRefs.has(key)) {
+    if (
+      o.kind === 'HelmRepository' &&
+      group(o.apiVersion ?? '') === 'source.toolkit.fluxcd.io' &&
+      operatorRefs.has(key) &&
+      !keptRefs.has(key)
+    ) {
       skip.set(o, 'Flux HelmRepository used only by the skipped gpu-operator HelmRelease');
     }
     if (o.kind === 'ClusterPolicy' && group(o.apiVersion ?? '') === 'nvidia.com') {
@@ -148,7 +154,8 @@ export function gpuOperatorInstallObjects(objects: readonly KubeObject[], operat
  * pools) and the kinds of `excludeKinds`.
  */
 export function releaseSkips(objects: readonly KubeObject[], options: ReleaseSkipOptions): Map<KubeObject, string> {
-  const skip = options.operatorNamespace !== undefined ? gpuOperatorInstallObjects(objects, options.operatorNamespace) : new Map<KubeObject, string>();
+  const skip =
+    options.operatorNamespace !== undefined ? gpuOperatorInstallObjects(objects, options.operatorNamespace) : new Map<KubeObject, string>();
   if (options.skipKarpenterObjects) {
     for (const o of objects) {
       if (KARPENTER_GROUPS.has(group(o.apiVersion))) skip.set(o, 'Karpenter object: the EKS managed node groups carry the GPU pools');
@@ -172,11 +179,18 @@ function selects(selector: Record<string, string> | undefined, labels: Record<st
  * readiness waits for models to be in the repository.
  */
 export function tritonAwaitObjects(objects: readonly KubeObject[]): Set<KubeObject> {
-  const deployments = objects.filter((o) => o.kind === 'Deployment' && group(o.apiVersion) === 'apps' && o.metadata?.labels?.[TRITON_POOL_LABEL] !== undefined);
+  const deployments = objects.filter(
+    (o) => o.kind === 'Deployment' && group(o.apiVersion) === 'apps' && o.metadata?.labels?.[TRITON_POOL_LABEL] !== undefined,
+  );
   const out = new Set<KubeObject>(deployments);
   for (const s of objects) {
     if (s.kind !== 'Service' || s.apiVersion !== 'v1') continue;
-    if (deployments.some((d) => d.metadata?.namespace === s.metadata?.namespace && selects(s.spec?.selector, d.spec?.template?.metadata?.labels))) out.add(s);
+    if (
+      deployments.some(
+        (d) => d.metadata?.namespace === s.metadata?.namespace && selects(s.spec?.selector, d.spec?.template?.metadata?.labels),
+      )
+    )
+      out.add(s);
   }
   return out;
 }
@@ -203,20 +217,27 @@ export class PlatformRelease extends pulumi.ComponentResource {
   public readonly objectCount: number;
 
   /** Validates the args and sorts the objects into kept and skipped; throws listing every problem. */
-  private static prepare(args: PlatformReleaseArgs): { kept: KubeObject[]; skipped: SkippedObject[]; roles: Map<string, pulumi.Input<string>> } {
+  private static prepare(args: PlatformReleaseArgs): {
+    kept: KubeObject[];
+    skipped: SkippedObject[];
+    roles: Map<string, pulumi.Input<string>>;
+  } {
     if (!Array.isArray(args.objects)) throw new Error(`objects: expected the array of chart.toJson(), got ${typeof args.objects}`);
     const objects: KubeObject[] = JSON.parse(JSON.stringify(args.objects));
     const problems: string[] = [];
     objects.forEach((o, i) => {
       if (!o || typeof o.apiVersion !== 'string' || typeof o.kind !== 'string' || typeof o.metadata?.name !== 'string') {
-        problems.push(`objects[${i}]: expected a Kubernetes object with apiVersion, kind and metadata.name, got ${JSON.stringify(o)?.slice(0, 120)}`);
+        problems.push(
+          `objects[${i}]: expected a Kubernetes object with apiVersion, kind and metadata.name, got ${JSON.stringify(o)?.slice(0, 120)}`,
+        );
       }
     });
     if (problems.length > 0) throw new Error(problems.join('; '));
 
     const operator = args.operatorRelease;
     const timeout = args.awaitTimeoutMinutes ?? 30;
-    if (!Number.isInteger(timeout) || timeout < 1) problems.push(`awaitTimeoutMinutes: expected an integer >= 1, got ${JSON.stringify(args.awaitTimeoutMinutes)}`);
+    if (!Number.isInteger(timeout) || timeout < 1)
+      problems.push(`awaitTimeoutMinutes: expected an integer >= 1, got ${JSON.stringify(args.awaitTimeoutMinutes)}`);
     for (const k of new Set(args.excludeKinds ?? [])) {
       if (!EXCLUDE_KIND.test(k)) {
         problems.push(`excludeKinds: expected <api group>/<Kind> such as monitoring.coreos.com/ServiceMonitor, got ${JSON.stringify(k)}`);
@@ -230,20 +251,35 @@ export class PlatformRelease extends pulumi.ComponentResource {
     if (args.clusterApis) {
       // Never a half-applied stack: an object whose API the cluster will not serve is left out, with the reason.
       const installed = args.clusterApis.installed?.installs ?? [];
-      const plan = planApiGroups(objects.filter((o) => !skip.has(o)), args.clusterApis.clusterHas, installed, new Set(operator ? ['nvidia.com'] : []));
+      const plan = planApiGroups(
+        objects.filter((o) => !skip.has(o)),
+        args.clusterApis.clusterHas,
+        installed,
+        new Set(operator ? ['nvidia.com'] : []),
+      );
       for (const [o, reason] of plan.missing) skip.set(o, reason);
     }
     const kept = objects.filter((o) => !skip.has(o));
-    const skipped = objects.filter((o) => skip.has(o)).map((o) => ({
-      apiVersion: o.apiVersion as string, kind: o.kind as string, name: o.metadata.name as string,
-      ...(o.metadata.namespace ? { namespace: o.metadata.namespace as string } : {}), reason: skip.get(o)!,
-    }));
+    const skipped = objects
+      .filter((o) => skip.has(o))
+      .map((o) => ({
+        apiVersion: o.apiVersion as string,
+        kind: o.kind as string,
+        name: o.metadata.name as string,
+        ...(o.metadata.namespace ? { namespace: o.metadata.namespace as string } : {}),
+        reason: skip.get(o)!,
+      }));
     if (operator) {
       for (const cm of operator.referencedConfigMaps()) {
         const found = kept.some((o) => o.kind === 'ConfigMap' && o.metadata.name === cm.name && o.metadata.namespace === cm.namespace);
         if (!found) {
-          const cms = kept.filter((o) => o.kind === 'ConfigMap').map(describe).sort();
-          problems.push(`objects: the GPU operator's ${cm.valuesKey} names ConfigMap ${cm.namespace}/${cm.name}, which is not among the objects (ConfigMaps: ${cms.join(', ') || 'none'})`);
+          const cms = kept
+            .filter((o) => o.kind === 'ConfigMap')
+            .map(describe)
+            .sort();
+          problems.push(
+            `objects: the GPU operator's ${cm.valuesKey} names ConfigMap ${cm.namespace}/${cm.name}, which is not among the objects (ConfigMaps: ${cms.join(', ') || 'none'})`,
+          );
         }
       }
     }
@@ -253,7 +289,10 @@ export class PlatformRelease extends pulumi.ComponentResource {
       if (roles.has(key)) problems.push(`serviceAccountRoles: ${key} is listed twice`);
       roles.set(key, r.roleArn);
       if (!kept.some((o) => o.kind === 'ServiceAccount' && o.metadata.name === r.name && o.metadata.namespace === r.namespace)) {
-        const sas = kept.filter((o) => o.kind === 'ServiceAccount').map(describe).sort();
+        const sas = kept
+          .filter((o) => o.kind === 'ServiceAccount')
+          .map(describe)
+          .sort();
         problems.push(`serviceAccountRoles: no ServiceAccount ${key} among the objects (ServiceAccounts: ${sas.join(', ') || 'none'})`);
       }
     }
@@ -279,11 +318,19 @@ export class PlatformRelease extends pulumi.ComponentResource {
     const foundationObjects = kept.filter((o) => FOUNDATION_KINDS.has(o.kind));
     const workloadObjects = kept.filter((o) => !FOUNDATION_KINDS.has(o.kind));
     this.objectCount = kept.length;
-    this.foundation = new ConfigGroup(`${name}-foundation`, {
-      objs: foundationObjects,
-      resourcePrefix: name,
-      transformations: [(_o: KubeObject, o: pulumi.CustomResourceOptions) => { o.provider = provider; }],
-    }, { parent: this });
+    this.foundation = new ConfigGroup(
+      `${name}-foundation`,
+      {
+        objs: foundationObjects,
+        resourcePrefix: name,
+        transformations: [
+          (_o: KubeObject, o: pulumi.CustomResourceOptions) => {
+            o.provider = provider;
+          },
+        ],
+      },
+      { parent: this },
+    );
 
     // Why the workload objects wait:
     // - the namespaces and CRDs they live in or instantiate must exist first;
@@ -294,33 +341,52 @@ export class PlatformRelease extends pulumi.ComponentResource {
     // - `waitFor`: e.g. Pod Identity associations, without which Triton pods start with no credentials.
     // - `clusterApis.installed`: an object of a custom-resource API group waits for the install of its CRDs
     //   (@pulumi/kubernetes retries a create on "no matches for kind" only a few times, await.go Creation).
-    const after: pulumi.Input<pulumi.Resource>[] = [...(operator ? [operator.release] : []), ...(args.nodeGroups ?? []), ...(args.waitFor ?? [])];
-    const dependsOn = this.foundation.resources.apply((rs) => [...Object.values(rs) as pulumi.Resource[], ...after as pulumi.Resource[]]);
+    const after: pulumi.Input<pulumi.Resource>[] = [
+      ...(operator ? [operator.release] : []),
+      ...(args.nodeGroups ?? []),
+      ...(args.waitFor ?? []),
+    ];
+    const dependsOn = this.foundation.resources.apply((rs) => [
+      ...(Object.values(rs) as pulumi.Resource[]),
+      ...(after as pulumi.Resource[]),
+    ]);
     const installed = args.clusterApis?.installed;
     const dependsOnByGroup = new Map<string, pulumi.Output<pulumi.Resource[]>>();
     const dependenciesOf = (o: KubeObject) => {
       const g = group(String(o.apiVersion));
       const install = installed?.resourceFor(g);
       if (!install) return dependsOn;
-      if (!dependsOnByGroup.has(g)) dependsOnByGroup.set(g, dependsOn.apply((d) => [...d, install]));
+      if (!dependsOnByGroup.has(g))
+        dependsOnByGroup.set(
+          g,
+          dependsOn.apply((d) => [...d, install]),
+        );
       return dependsOnByGroup.get(g)!;
     };
     // A transformation receives a copy of the object, so the objects are told apart by kind, namespace and name.
     const key = (o: KubeObject) => `${o.apiVersion}/${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name}`;
-    const noAwait = new Set([...(args.skipAwaitTriton ?? true ? tritonAwaitObjects(workloadObjects) : [])].map(key));
-    this.notAwaited = workloadObjects.filter((o) => noAwait.has(key(o)))
-      .map((o) => `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`).sort();
-    this.workloads = new ConfigGroup(`${name}-objects`, {
-      objs: workloadObjects,
-      resourcePrefix: name,
-      transformations: [(o: KubeObject, ro: pulumi.CustomResourceOptions) => {
-        annotate(o);
-        if (noAwait.has(key(o))) o.metadata.annotations = { ...(o.metadata.annotations ?? {}), [SKIP_AWAIT_ANNOTATION]: 'true' };
-        ro.provider = provider;
-        ro.dependsOn = dependenciesOf(o);
-        if (WORKLOAD_KINDS.has(o.kind) && !noAwait.has(key(o))) ro.customTimeouts = { create: awaitTimeout, update: awaitTimeout };
-      }],
-    }, { parent: this });
+    const noAwait = new Set([...((args.skipAwaitTriton ?? true) ? tritonAwaitObjects(workloadObjects) : [])].map(key));
+    this.notAwaited = workloadObjects
+      .filter((o) => noAwait.has(key(o)))
+      .map((o) => `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`)
+      .sort();
+    this.workloads = new ConfigGroup(
+      `${name}-objects`,
+      {
+        objs: workloadObjects,
+        resourcePrefix: name,
+        transformations: [
+          (o: KubeObject, ro: pulumi.CustomResourceOptions) => {
+            annotate(o);
+            if (noAwait.has(key(o))) o.metadata.annotations = { ...(o.metadata.annotations ?? {}), [SKIP_AWAIT_ANNOTATION]: 'true' };
+            ro.provider = provider;
+            ro.dependsOn = dependenciesOf(o);
+            if (WORKLOAD_KINDS.has(o.kind) && !noAwait.has(key(o))) ro.customTimeouts = { create: awaitTimeout, update: awaitTimeout };
+          },
+        ],
+      },
+      { parent: this },
+    );
     this.registerOutputs({ objectCount: this.objectCount, skipped: this.skipped });
   }
 }

@@ -25,10 +25,27 @@ export type ApiPrerequisite = 'prometheus' | 'keda' | 'gatewayApi' | 'flux' | 'k
 
 /** API groups every Kubernetes API server serves (Kubernetes 1.28–1.33): objects of these need no CRD. */
 export const BUILT_IN_API_GROUPS: ReadonlySet<string> = new Set([
-  '', 'admissionregistration.k8s.io', 'apiextensions.k8s.io', 'apiregistration.k8s.io', 'apps', 'authentication.k8s.io',
-  'authorization.k8s.io', 'autoscaling', 'batch', 'certificates.k8s.io', 'coordination.k8s.io', 'discovery.k8s.io',
-  'events.k8s.io', 'flowcontrol.apiserver.k8s.io', 'networking.k8s.io', 'node.k8s.io', 'policy', 'rbac.authorization.k8s.io',
-  'resource.k8s.io', 'scheduling.k8s.io', 'storage.k8s.io',
+  '',
+  'admissionregistration.k8s.io',
+  'apiextensions.k8s.io',
+  'apiregistration.k8s.io',
+  'apps',
+  'authentication.k8s.io',
+  'authorization.k8s.io',
+  'autoscaling',
+  'batch',
+  'certificates.k8s.io',
+  'coordination.k8s.io',
+  'discovery.k8s.io',
+  'events.k8s.io',
+  'flowcontrol.apiserver.k8s.io',
+  'networking.k8s.io',
+  'node.k8s.io',
+  'policy',
+  'rbac.authorization.k8s.io',
+  'resource.k8s.io',
+  'scheduling.k8s.io',
+  'storage.k8s.io',
 ]);
 
 /** Custom-resource API groups gpufleet renders, and the prerequisite that serves each. */
@@ -113,20 +130,30 @@ export const PREREQUISITE_INSTALLS: readonly PrerequisiteInstall[] = [
     what: "the Prometheus operator's CRDs (ServiceMonitor, PodMonitor, PrometheusRule, ...)",
     groups: ['monitoring.coreos.com'],
     source: {
-      kind: 'helm', chart: 'prometheus-operator-crds', version: '31.0.0', repository: 'https://prometheus-community.github.io/helm-charts',
-      namespace: 'kube-system', createNamespace: false, values: { crds: { annotations: KEEP } },
+      kind: 'helm',
+      chart: 'prometheus-operator-crds',
+      version: '31.0.0',
+      repository: 'https://prometheus-community.github.io/helm-charts',
+      namespace: 'kube-system',
+      createNamespace: false,
+      values: { crds: { annotations: KEEP } },
     },
     upstream: { repository: 'prometheus-operator/prometheus-operator', tag: 'v0.93.0' },
     complete: false,
-    leaves: "a Prometheus operator with a Prometheus that selects gpufleet's ServiceMonitors (e.g. kube-prometheus-stack), "
-      + 'then declare it: prerequisites.prometheus.namespace',
+    leaves:
+      "a Prometheus operator with a Prometheus that selects gpufleet's ServiceMonitors (e.g. kube-prometheus-stack), " +
+      'then declare it: prerequisites.prometheus.namespace',
   },
   {
     prerequisite: 'gatewayApi',
     name: 'gateway-api',
     what: 'the Gateway API CRDs, standard channel (HTTPRoute, GRPCRoute, Gateway, ...)',
     groups: ['gateway.networking.k8s.io'],
-    source: { kind: 'manifest', url: 'https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.6.1/standard-install.yaml', version: 'v1.6.1' },
+    source: {
+      kind: 'manifest',
+      url: 'https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.6.1/standard-install.yaml',
+      version: 'v1.6.1',
+    },
     upstream: { repository: 'kubernetes-sigs/gateway-api', tag: 'v1.6.1' },
     complete: false,
     leaves: 'a Gateway API implementation serving the Gateway the HTTPRoutes attach to, then declare it: prerequisites.gatewayApi',
@@ -137,8 +164,13 @@ export const PREREQUISITE_INSTALLS: readonly PrerequisiteInstall[] = [
     what: 'KEDA (operator, metrics API server, admission webhooks and CRDs)',
     groups: ['keda.sh'],
     source: {
-      kind: 'helm', chart: 'keda', version: '2.20.2', repository: 'https://kedacore.github.io/charts',
-      namespace: 'keda', createNamespace: true, values: { crds: { additionalAnnotations: KEEP } },
+      kind: 'helm',
+      chart: 'keda',
+      version: '2.20.2',
+      repository: 'https://kedacore.github.io/charts',
+      namespace: 'keda',
+      createNamespace: true,
+      values: { crds: { additionalAnnotations: KEEP } },
     },
     upstream: { repository: 'kedacore/keda', tag: 'v2.20.2' },
     complete: true,
@@ -151,7 +183,15 @@ export function apiGroup(apiVersion: string): string {
 }
 
 /** Keys of a what-the-cluster-has declaration (the platform's `prerequisites` vocabulary). */
-export const PREREQUISITE_KEYS = ['flux', 'gatewayApi', 'karpenterNodeOverlay', 'keda', 'metricsSources', 'prometheus', 'prometheusAdapter'] as const;
+export const PREREQUISITE_KEYS = [
+  'flux',
+  'gatewayApi',
+  'karpenterNodeOverlay',
+  'keda',
+  'metricsSources',
+  'prometheus',
+  'prometheusAdapter',
+] as const;
 
 /**
  * What the cluster already has, in the platform's vocabulary, with every key that is not set absent (a fresh
@@ -161,7 +201,12 @@ export const PREREQUISITE_KEYS = ['flux', 'gatewayApi', 'karpenterNodeOverlay', 
 export function clusterPrerequisites(declared: PlatformPrerequisites = {}): ResolvedPrerequisites {
   const given = Object.fromEntries(Object.entries(declared).filter(([, v]) => v !== undefined));
   return resolvePrerequisites({
-    karpenterNodeOverlay: false, prometheus: false, prometheusAdapter: false, keda: false, gatewayApi: false, flux: false,
+    karpenterNodeOverlay: false,
+    prometheus: false,
+    prometheusAdapter: false,
+    keda: false,
+    gatewayApi: false,
+    flux: false,
     ...given,
   });
 }
@@ -190,8 +235,12 @@ export function planApiGroups(
   available: readonly PrerequisiteInstall[] = PREREQUISITE_INSTALLS,
   alsoServed: ReadonlySet<string> = new Set(),
 ): ApiGroupPlan {
-  const defined = new Set(objects.filter((o) => o.kind === 'CustomResourceDefinition' && apiGroup(o.apiVersion ?? '') === 'apiextensions.k8s.io')
-    .map((o) => o.spec?.group).filter((g): g is string => typeof g === 'string'));
+  const defined = new Set(
+    objects
+      .filter((o) => o.kind === 'CustomResourceDefinition' && apiGroup(o.apiVersion ?? '') === 'apiextensions.k8s.io')
+      .map((o) => o.spec?.group)
+      .filter((g): g is string => typeof g === 'string'),
+  );
   const needed = new Set<PrerequisiteInstall>();
   const missing = new Map<KubeObject, string>();
   for (const o of objects) {
@@ -204,9 +253,12 @@ export function planApiGroups(
       needed.add(install);
       continue;
     }
-    missing.set(o, p !== undefined
-      ? `needs ${PREREQUISITE_NAMES[p]} (API group ${g}), which the cluster is not declared to have (prerequisites.${p}) and gpufleet does not install`
-      : `API group ${g} is not built into Kubernetes, and no CRD for it is among the objects, declared present or installed by gpufleet`);
+    missing.set(
+      o,
+      p !== undefined
+        ? `needs ${PREREQUISITE_NAMES[p]} (API group ${g}), which the cluster is not declared to have (prerequisites.${p}) and gpufleet does not install`
+        : `API group ${g} is not built into Kubernetes, and no CRD for it is among the objects, declared present or installed by gpufleet`,
+    );
   }
   return { installs: available.filter((i) => needed.has(i)), missing };
 }
@@ -229,7 +281,24 @@ export function prerequisitesAfter(has: ResolvedPrerequisites, installs: readonl
 }
 
 /** One line per install, for stack outputs: what, where from, at which version, and what it leaves to do. */
-export function describeInstall(i: PrerequisiteInstall): { prerequisite: string; name: string; what: string; source: string; version: string; leaves?: string } {
-  const source = i.source.kind === 'helm' ? `helm chart ${i.source.chart} from ${i.source.repository} into namespace ${i.source.namespace}` : i.source.url;
-  return { prerequisite: i.prerequisite, name: i.name, what: i.what, source, version: i.source.version, ...(i.leaves ? { leaves: i.leaves } : {}) };
+export function describeInstall(i: PrerequisiteInstall): {
+  prerequisite: string;
+  name: string;
+  what: string;
+  source: string;
+  version: string;
+  leaves?: string;
+} {
+  const source =
+    i.source.kind === 'helm'
+      ? `helm chart ${i.source.chart} from ${i.source.repository} into namespace ${i.source.namespace}`
+      : i.source.url;
+  return {
+    prerequisite: i.prerequisite,
+    name: i.name,
+    what: i.what,
+    source,
+    version: i.source.version,
+    ...(i.leaves ? { leaves: i.leaves } : {}),
+  };
 }

@@ -48,10 +48,12 @@ export class Problems {
   keys(path: string, obj: Record<string, unknown>, allowed: readonly string[]): void {
     for (const key of Object.keys(obj)) {
       if (allowed.includes(key)) continue;
-      if (this.all.length >= this.max) { this.count++; continue; } // only counted: no message to build
+      if (this.all.length >= this.max) {
+        this.count++;
+        continue;
+      } // only counted: no message to build
       const near = key.length <= FLEET_LIMITS.maxSuggestKeyChars ? closest(key, allowed) : undefined;
-      this.add(`${keyPath(path, key)}: unknown key; `
-        + (near ? `did you mean "${near}"?` : `allowed: ${allowed.join(', ')}`));
+      this.add(`${keyPath(path, key)}: unknown key; ` + (near ? `did you mean "${near}"?` : `allowed: ${allowed.join(', ')}`));
     }
   }
 
@@ -97,8 +99,10 @@ export class Problems {
   string(path: string, value: unknown, maxChars?: number): string | undefined {
     if (typeof value === 'string' && value.length > 0 && (maxChars === undefined || value.length <= maxChars)) return value;
     if (typeof value === 'string' && maxChars !== undefined && value.length > maxChars) {
-      this.add(`${path}: expected a non-empty string of at most ${maxChars} characters, got ${describeValue(value)}`
-        + (value.length <= 100 ? ` (${value.length} characters)` : ''));
+      this.add(
+        `${path}: expected a non-empty string of at most ${maxChars} characters, got ${describeValue(value)}` +
+          (value.length <= 100 ? ` (${value.length} characters)` : ''),
+      );
       return undefined;
     }
     this.add(`${path}: expected a non-empty string, got ${describeValue(value)}`);
@@ -155,7 +159,10 @@ export function closest(word: string, allowed: readonly string[]): string | unde
   let bestDistance = Infinity;
   for (const candidate of allowed) {
     const dist = editDistance(word.toLowerCase(), candidate.toLowerCase());
-    if (dist < bestDistance) { best = candidate; bestDistance = dist; }
+    if (dist < bestDistance) {
+      best = candidate;
+      bestDistance = dist;
+    }
   }
   return best !== undefined && bestDistance <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
 }

@@ -82,8 +82,8 @@ export function parseFleetDocument(text: string, source = 'fleet'): unknown {
     const message = e instanceof Error ? e.message : String(e);
     if (/alias/i.test(message)) {
       throw new FleetValidationError(source, [
-        `${source}: YAML aliases: the document expands its aliases more than ${YAML_MAX_ALIAS_COUNT} times `
-        + '(each use of an anchor counts the aliases inside it); write the values out instead',
+        `${source}: YAML aliases: the document expands its aliases more than ${YAML_MAX_ALIAS_COUNT} times ` +
+          '(each use of an anchor counts the aliases inside it); write the values out instead',
       ]);
     }
     throw new FleetValidationError(source, [`${source}: cannot read the YAML document: ${message.split('\n')[0].slice(0, 200)}`]);

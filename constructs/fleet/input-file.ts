@@ -82,14 +82,21 @@ function kindOf(st: fs.Stats): string {
 /** The reason of an open or read error, in words. */
 function reasonOf(e: NodeJS.ErrnoException): string {
   switch (e.code) {
-    case 'ENOENT': return 'cannot read the file (no such file)';
+    case 'ENOENT':
+      return 'cannot read the file (no such file)';
     case 'EACCES':
-    case 'EPERM': return 'cannot read the file (permission denied)';
-    case 'EISDIR': return 'is a directory, expected a file';
-    case 'ENOTDIR': return 'cannot read the file (a part of the path is not a folder)';
-    case 'ELOOP': return 'cannot read the file (too many symbolic links)';
-    case 'ENAMETOOLONG': return 'cannot read the file (the path is too long)';
-    default: return `cannot read the file (${e.code ?? e.message})`;
+    case 'EPERM':
+      return 'cannot read the file (permission denied)';
+    case 'EISDIR':
+      return 'is a directory, expected a file';
+    case 'ENOTDIR':
+      return 'cannot read the file (a part of the path is not a folder)';
+    case 'ELOOP':
+      return 'cannot read the file (too many symbolic links)';
+    case 'ENAMETOOLONG':
+      return 'cannot read the file (the path is too long)';
+    default:
+      return `cannot read the file (${e.code ?? e.message})`;
   }
 }
 
@@ -118,7 +125,9 @@ export function readInputFile(path: string, options: ReadInputFileOptions = {}):
 function readBounded(path: string, options: ReadInputFileOptions, read: boolean): string | undefined {
   const what = options.what ?? 'input file';
   const max = options.maxBytes ?? MAX_INPUT_FILE_BYTES;
-  const fail = (reason: string): never => { throw new InputFileError(what, path, reason); };
+  const fail = (reason: string): never => {
+    throw new InputFileError(what, path, reason);
+  };
   if (typeof path !== 'string' || path.length === 0) fail('expected a file path');
   if (path.includes('\0')) fail('cannot read the file (the path contains a NUL character)');
   let fd: number;
@@ -134,7 +143,9 @@ function readBounded(path: string, options: ReadInputFileOptions, read: boolean)
     if (!st.isFile()) fail(`is ${kindOf(st)}, not a regular file; gpufleet reads only regular files`);
     const tooLarge = (size: number | undefined): never => {
       const hint = options.raiseLimit ? `; ${options.raiseLimit(max, size)}` : '';
-      return fail(`is ${size === undefined ? 'more than' : `${formatBytes(size)}, more than`} the ${formatBytes(max)} gpufleet reads from an input file${hint}`);
+      return fail(
+        `is ${size === undefined ? 'more than' : `${formatBytes(size)}, more than`} the ${formatBytes(max)} gpufleet reads from an input file${hint}`,
+      );
     };
     if (st.size > max) tooLarge(st.size);
     if (!read) return undefined;
@@ -176,9 +187,13 @@ export function firstInvalidUtf8(b: Uint8Array): number {
     const c = b[i];
     let ok: boolean;
     let len: number;
-    if (c < 0x80) { ok = true; len = 1; }
-    else if (c >= 0xc2 && c <= 0xdf) { ok = cont(b[i + 1]); len = 2; }
-    else if (c >= 0xe0 && c <= 0xef) {
+    if (c < 0x80) {
+      ok = true;
+      len = 1;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+      ok = cont(b[i + 1]);
+      len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
       const lo = c === 0xe0 ? 0xa0 : 0x80;
       const hi = c === 0xed ? 0x9f : 0xbf;
       ok = cont(b[i + 1], lo, hi) && cont(b[i + 2]);
@@ -188,7 +203,10 @@ export function firstInvalidUtf8(b: Uint8Array): number {
       const hi = c === 0xf4 ? 0x8f : 0xbf;
       ok = cont(b[i + 1], lo, hi) && cont(b[i + 2]) && cont(b[i + 3]);
       len = 4;
-    } else { ok = false; len = 1; }
+    } else {
+      ok = false;
+      len = 1;
+    }
     if (!ok) return i;
     i += len;
   }

@@ -108,7 +108,11 @@ export function findDuplicateKey(text: string): DuplicateKey | undefined {
       for (;;) {
         const c = text.charCodeAt(j);
         if (c === QUOTE) break;
-        if (c === BACKSLASH) { escaped = true; j += 2; continue; }
+        if (c === BACKSLASH) {
+          escaped = true;
+          j += 2;
+          continue;
+        }
         hash = Math.imul(hash ^ c, 0x01000193);
         j++;
       }
@@ -122,7 +126,8 @@ export function findDuplicateKey(text: string): DuplicateKey | undefined {
         const dup = findKey(text, top, start, end, hash, escaped);
         if (dup >= 0) return { path: pathOf(text, stack, start, end), offset: start - 1, firstOffset: dup - 1 };
         const same = top.hashes.get(hash);
-        if (same) same.push(top.escapes.length); else top.hashes.set(hash, [top.escapes.length]);
+        if (same) same.push(top.escapes.length);
+        else top.hashes.set(hash, [top.escapes.length]);
         top.keys.push(start, end);
         top.escapes.push(escaped);
         top.keyStart = start;
@@ -165,7 +170,10 @@ function findKey(text: string, frame: Frame, start: number, end: number, hash: n
     if (e - s !== end - start) continue;
     let same = true;
     for (let c = 0; c < e - s; c++) {
-      if (text.charCodeAt(s + c) !== text.charCodeAt(start + c)) { same = false; break; }
+      if (text.charCodeAt(s + c) !== text.charCodeAt(start + c)) {
+        same = false;
+        break;
+      }
     }
     if (same) return s;
   }

@@ -30,11 +30,15 @@ export function describeValue(value: unknown): string {
 export function dns1123LabelProblem(path: string, value: unknown): string | undefined {
   if (isDns1123Label(value)) return undefined;
   if (typeof value === 'string' && value.length > DNS1123_LABEL_MAX_LENGTH && LABEL.test(value)) {
-    return `${path}: expected a DNS-1123 label of at most ${DNS1123_LABEL_MAX_LENGTH} characters, `
-      + `got ${describeValue(value)}${value.length <= QUOTE_MAX_CHARS ? ` (${value.length} characters)` : ''}`;
+    return (
+      `${path}: expected a DNS-1123 label of at most ${DNS1123_LABEL_MAX_LENGTH} characters, ` +
+      `got ${describeValue(value)}${value.length <= QUOTE_MAX_CHARS ? ` (${value.length} characters)` : ''}`
+    );
   }
-  return `${path}: expected a DNS-1123 label (lowercase letters, digits and "-", starting and ending with a letter `
-    + `or digit, at most ${DNS1123_LABEL_MAX_LENGTH} characters), got ${describeValue(value)}`;
+  return (
+    `${path}: expected a DNS-1123 label (lowercase letters, digits and "-", starting and ending with a letter ` +
+    `or digit, at most ${DNS1123_LABEL_MAX_LENGTH} characters), got ${describeValue(value)}`
+  );
 }
 
 const IPV4_CIDR_PARTS = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;

@@ -57,8 +57,9 @@ export function quoteKey(key: string, max: number = QUOTE_MAX_CHARS): string {
  */
 export function clipLine(line: string, max: number = PROBLEM_LINE_MAX_CHARS): string {
   // eslint-disable-next-line no-control-regex
-  const escaped = line.replace(/[\u0000-\u0008\u000a-\u001f\u007f]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r'
-    : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  const escaped = line.replace(/[\u0000-\u0008\u000a-\u001f\u007f]/g, (c) =>
+    c === '\n' ? '\\n' : c === '\r' ? '\\r' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
   if (escaped.length <= max) return escaped;
   return `${cut(escaped, max)}… (${escaped.length - cut(escaped, max).length} more characters)`;
 }

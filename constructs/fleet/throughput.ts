@@ -46,7 +46,11 @@ function didYouMean(key: string, listed: readonly string[]): string {
  * `profiled`: GPU types the model has valid profile rows for (suggests a type without them).
  */
 export function checkThroughputPerGpu(
-  p: Problems, path: string, value: unknown, listed: ReadonlyMap<string, GpuType>, profiled: ReadonlySet<string>,
+  p: Problems,
+  path: string,
+  value: unknown,
+  listed: ReadonlyMap<string, GpuType>,
+  profiled: ReadonlySet<string>,
 ): Record<string, number> | undefined {
   const types = [...listed.keys()].sort();
   if (typeof value === 'number') {
@@ -55,19 +59,25 @@ export function checkThroughputPerGpu(
     if (types.length === 1) return { [types[0]]: n };
     if (types.length === 0) return undefined; // the gpus list has its own problem
     const example = types.find((t) => !profiled.has(t)) ?? types[0];
-    p.add(`${path}: a single figure is ambiguous in a fleet offering ${listWords(types)}; `
-      + `write { ${example}: ${n} } with a figure per GPU type it was measured on (the model is planned only on types with a figure or profiles)`);
+    p.add(
+      `${path}: a single figure is ambiguous in a fleet offering ${listWords(types)}; ` +
+        `write { ${example}: ${n} } with a figure per GPU type it was measured on (the model is planned only on types with a figure or profiles)`,
+    );
     return undefined;
   }
-  const o = value !== null && typeof value === 'object' && !Array.isArray(value) ? value as Record<string, unknown> : undefined;
+  const o = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
   if (!o) {
-    p.add(`${path}: expected a mapping of GPU type to requests/s on one whole GPU (e.g. { ${types[0] ?? 'H100-80GB'}: 900 })`
-      + `${types.length === 1 ? ' or a number > 0' : ''}, got ${describeValue(value)}`);
+    p.add(
+      `${path}: expected a mapping of GPU type to requests/s on one whole GPU (e.g. { ${types[0] ?? 'H100-80GB'}: 900 })` +
+        `${types.length === 1 ? ' or a number > 0' : ''}, got ${describeValue(value)}`,
+    );
     return undefined;
   }
   const keys = Object.keys(o);
   if (keys.length === 0) {
-    p.add(`${path}: expected at least one GPU type with its requests/s on one whole GPU (e.g. { ${types[0] ?? 'H100-80GB'}: 900 }), got an empty mapping`);
+    p.add(
+      `${path}: expected at least one GPU type with its requests/s on one whole GPU (e.g. { ${types[0] ?? 'H100-80GB'}: 900 }), got an empty mapping`,
+    );
     return undefined;
   }
   const before = p.all.length;

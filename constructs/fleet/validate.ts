@@ -1,6 +1,13 @@
 import {
-  defaultInstanceType, findGpuType, findInstanceType, GpuType, gpuTypeIds, instanceTypesFor, pricePerGpuHour,
-  sliceSizesOf, supportsMig,
+  defaultInstanceType,
+  findGpuType,
+  findInstanceType,
+  GpuType,
+  gpuTypeIds,
+  instanceTypesFor,
+  pricePerGpuHour,
+  sliceSizesOf,
+  supportsMig,
 } from '../catalog';
 import { Problems } from './checks';
 import { FLEET_LIMITS as L } from './limits';
@@ -43,8 +50,10 @@ function checkGpu(p: Problems, raw: unknown, path: string): GpuType | undefined 
   if (o.mig !== undefined) {
     const mig = p.boolean(`${path}.mig`, o.mig);
     if (mig === true && gpu && !supportsMig(gpu)) {
-      p.add(`${path}.mig: ${gpu.id} has no MIG profiles in the catalog`
-        + `${gpu.migUnavailableReason ? ` (${gpu.migUnavailableReason})` : ''}; expected false or absent, got true`);
+      p.add(
+        `${path}.mig: ${gpu.id} has no MIG profiles in the catalog` +
+          `${gpu.migUnavailableReason ? ` (${gpu.migUnavailableReason})` : ''}; expected false or absent, got true`,
+      );
     }
   }
   if (o.pricePerGpuHour !== undefined) p.positive(`${path}.pricePerGpuHour`, o.pricePerGpuHour, L.maxPricePerGpuHour);
@@ -54,8 +63,7 @@ function checkGpu(p: Problems, raw: unknown, path: string): GpuType | undefined 
     const name = o.instanceType;
     const instance = typeof name === 'string' ? findInstanceType(name) : undefined;
     if (!instance) {
-      p.add(`${path}.instanceType: unknown instance type ${describeValue(name)}`
-        + (gpu ? `; ${instanceList(gpu)}` : ''));
+      p.add(`${path}.instanceType: unknown instance type ${describeValue(name)}` + (gpu ? `; ${instanceList(gpu)}` : ''));
     } else if (gpu && instance.gpuType !== gpu.id) {
       p.add(`${path}.instanceType: "${instance.name}" carries ${instance.gpuType}, not ${gpu.id}; ${instanceList(gpu)}`);
     } else {
@@ -97,16 +105,24 @@ function checkProfile(p: Problems, raw: unknown, path: string, listed: ReadonlyM
     if (s !== undefined && gpu) {
       const sizes = sliceSizesOf(gpu);
       if (!sizes.includes(s)) {
-        p.add(`${path}.slice: ${gpu.id} has no ${s}-slice instance${supportsMig(gpu) ? '' : ' (it is used whole: slice 7)'}; `
-          + `expected one of ${sizes.join(', ')}, got ${s}`);
+        p.add(
+          `${path}.slice: ${gpu.id} has no ${s}-slice instance${supportsMig(gpu) ? '' : ' (it is used whole: slice 7)'}; ` +
+            `expected one of ${sizes.join(', ')}, got ${s}`,
+        );
       }
     }
   }
-  for (const [key, max] of [['batch', L.maxBatch], ['instances', L.maxInstances]] as const) {
+  for (const [key, max] of [
+    ['batch', L.maxBatch],
+    ['instances', L.maxInstances],
+  ] as const) {
     const v = p.required(path, o, key, 'an integer > 0');
     if (v !== undefined) p.positiveInt(`${path}.${key}`, v, max);
   }
-  for (const [key, max] of [['throughput', L.maxRps], ['latencyMs', L.maxLatencyMs]] as const) {
+  for (const [key, max] of [
+    ['throughput', L.maxRps],
+    ['latencyMs', L.maxLatencyMs],
+  ] as const) {
     const v = p.required(path, o, key, 'a number > 0');
     if (v !== undefined) p.positive(`${path}.${key}`, v, max);
   }
@@ -136,11 +152,22 @@ function profileIsValid(raw: unknown, listed: ReadonlyMap<string, GpuType>): boo
   const gpu = listed.get(e.gpu);
   if (!gpu) return false;
   let sizes = SIZES.get(listed);
-  if (!sizes) { sizes = new Map(); SIZES.set(listed, sizes); }
+  if (!sizes) {
+    sizes = new Map();
+    SIZES.set(listed, sizes);
+  }
   let of = sizes.get(gpu.id);
-  if (!of) { of = sliceSizesOf(gpu); sizes.set(gpu.id, of); }
-  return of.includes(e.slice as number) && isPositiveInt(e.batch, L.maxBatch) && isPositiveInt(e.instances, L.maxInstances)
-    && isPositive(e.throughput, L.maxRps) && isPositive(e.latencyMs, L.maxLatencyMs);
+  if (!of) {
+    of = sliceSizesOf(gpu);
+    sizes.set(gpu.id, of);
+  }
+  return (
+    of.includes(e.slice as number) &&
+    isPositiveInt(e.batch, L.maxBatch) &&
+    isPositiveInt(e.instances, L.maxInstances) &&
+    isPositive(e.throughput, L.maxRps) &&
+    isPositive(e.latencyMs, L.maxLatencyMs)
+  );
 }
 
 /** Validates `models[index]`; `names` maps model names seen so far to their index. */
@@ -162,7 +189,11 @@ function checkModel(p: Problems, raw: unknown, index: number, listed: ReadonlyMa
     const problem = dns1123LabelProblem(`${path}.team`, team);
     if (problem) p.add(problem);
   }
-  for (const [key, max] of [['rps', L.maxRps], ['latencySloMs', L.maxLatencyMs], ['memoryGiB', L.maxMemoryGiB]] as const) {
+  for (const [key, max] of [
+    ['rps', L.maxRps],
+    ['latencySloMs', L.maxLatencyMs],
+    ['memoryGiB', L.maxMemoryGiB],
+  ] as const) {
     const v = p.required(path, o, key, 'a number > 0');
     if (v !== undefined) p.positive(`${path}.${key}`, v, max);
   }
@@ -174,8 +205,13 @@ function checkModel(p: Problems, raw: unknown, index: number, listed: ReadonlyMa
       p.keys(`${path}.triton`, t, TRITON_KEYS);
       if (t.platform !== undefined) p.string(`${path}.triton.platform`, t.platform, L.maxPlatformChars);
       if (t.maxBatchSize !== undefined) {
-        maxBatchSize = p.bounded(`${path}.triton.maxBatchSize`, t.maxBatchSize, 'an integer >= 0', L.maxBatchSize,
-          (n) => Number.isInteger(n) && n >= 0);
+        maxBatchSize = p.bounded(
+          `${path}.triton.maxBatchSize`,
+          t.maxBatchSize,
+          'an integer >= 0',
+          L.maxBatchSize,
+          (n) => Number.isInteger(n) && n >= 0,
+        );
       }
     }
   }
@@ -194,30 +230,41 @@ function checkModel(p: Problems, raw: unknown, index: number, listed: ReadonlyMa
     if (!profileIsValid(entry, listed) && !checkProfile(p, entry, `${path}.profiles[${j}]`, listed)) continue;
     const e = entry as ProfileEntry;
     let perGpu = seen.get(e.gpu);
-    if (!perGpu) { perGpu = new Map(); seen.set(e.gpu, perGpu); }
+    if (!perGpu) {
+      perGpu = new Map();
+      seen.set(e.gpu, perGpu);
+    }
     const key = e.batch < 1e7 && e.instances < 1e4 ? e.slice + 8 * (e.instances + 1e4 * e.batch) : `${e.slice}/${e.batch}/${e.instances}`;
     const had = perGpu.get(key);
     if (had !== undefined) {
-      p.add(`${path}.profiles[${j}]: duplicate entry for gpu ${e.gpu} slice ${e.slice} batch ${e.batch} instances ${e.instances} (also profiles[${had}])`);
+      p.add(
+        `${path}.profiles[${j}]: duplicate entry for gpu ${e.gpu} slice ${e.slice} batch ${e.batch} instances ${e.instances} (also profiles[${had}])`,
+      );
     } else perGpu.set(key, j);
     if (!largest || e.batch > largest.batch) largest = { batch: e.batch, index: j };
   }
   if (maxBatchSize !== undefined && largest && largest.batch > Math.max(maxBatchSize, 1)) {
-    p.add(`${path}.triton.maxBatchSize: expected at least ${largest.batch} (the batch of ${path}.profiles[${largest.index}]), `
-      + `got ${maxBatchSize}`);
+    p.add(
+      `${path}.triton.maxBatchSize: expected at least ${largest.batch} (the batch of ${path}.profiles[${largest.index}]), ` +
+        `got ${maxBatchSize}`,
+    );
   }
   const before = p.all.length;
-  const figures = o.throughputPerGpu === undefined ? undefined
-    : checkThroughputPerGpu(p, `${path}.throughputPerGpu`, o.throughputPerGpu, listed, new Set(seen.keys()));
+  const figures =
+    o.throughputPerGpu === undefined
+      ? undefined
+      : checkThroughputPerGpu(p, `${path}.throughputPerGpu`, o.throughputPerGpu, listed, new Set(seen.keys()));
   if (profiles && profiles.length === 0 && p.all.length === before && listed.size > 0) {
     // planned only on GPU types with profile rows or a figure: at least one offered type must have one
     const types = [...listed.keys()].sort();
     if (!types.some((t) => figures?.[t] !== undefined)) {
       const who = typeof name === 'string' ? ` (${name})` : '';
       const given = figures ? Object.keys(figures) : [];
-      p.add(`${path}${who}: no profiles and no throughputPerGpu for ${listWords(types, 'or')}, the GPU types the fleet offers`
-        + (given.length > 0 ? ` (throughputPerGpu names only ${listWords(given)})` : '')
-        + `; give measured profiles or throughputPerGpu: { ${types[0]}: <requests/s on one whole GPU> }`);
+      p.add(
+        `${path}${who}: no profiles and no throughputPerGpu for ${listWords(types, 'or')}, the GPU types the fleet offers` +
+          (given.length > 0 ? ` (throughputPerGpu names only ${listWords(given)})` : '') +
+          `; give measured profiles or throughputPerGpu: { ${types[0]}: <requests/s on one whole GPU> }`,
+      );
     }
   }
 }
@@ -296,10 +343,13 @@ function resolve(input: Obj): Fleet {
     // a valid row has exactly the six keys of a ProfileEntry: the parsed object is used as it is
     const profiles = (m.profiles as ProfileEntry[] | undefined) ?? [];
     const t = m.triton as Obj | undefined;
-    const triton: TritonHints | undefined = t === undefined ? undefined : {
-      ...(t.platform !== undefined ? { platform: t.platform as string } : {}),
-      ...(t.maxBatchSize !== undefined ? { maxBatchSize: t.maxBatchSize as number } : {}),
-    };
+    const triton: TritonHints | undefined =
+      t === undefined
+        ? undefined
+        : {
+            ...(t.platform !== undefined ? { platform: t.platform as string } : {}),
+            ...(t.maxBatchSize !== undefined ? { maxBatchSize: t.maxBatchSize as number } : {}),
+          };
     return {
       name: m.name as string,
       team: m.team as string,

@@ -68,7 +68,10 @@ function pathOf(at: Visit, key: string): string {
   for (let v: Visit | undefined = at; v && v.via !== undefined; v = v.parent) parts.push(v.via);
   let out = '';
   for (const p of parts.reverse()) {
-    if (typeof p === 'number') { out += `[${p}]`; continue; }
+    if (typeof p === 'number') {
+      out += `[${p}]`;
+      continue;
+    }
     const k = quoteKey(p);
     out += k.startsWith('[') || !out ? k : `.${k}`;
   }

@@ -143,7 +143,11 @@ export function baselines(fleet: Fleet, reuse?: BaselineReuse): Baselines {
       const r = replicaOf(cands, fullShapeIndex(o));
       if (!r) return;
       const n = Math.ceil(m.rps / r.cand.throughput - 1e-9);
-      if (n < bestN) { bestN = n; bestOpt = i; bestCands = cands; }
+      if (n < bestN) {
+        bestN = n;
+        bestOpt = i;
+        bestCands = cands;
+      }
     });
     if (bestOpt < 0) {
       problems.push(`models.${m.name}: fits no gpu of ${opts.map((o) => o.type).join(', ')} within its latency budget and memory`);

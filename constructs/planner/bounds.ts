@@ -64,7 +64,10 @@ export function demandProblems(fleet: Fleet, utilizationTarget = 1): string[] {
     let type = '';
     for (const o of opts) {
       const t = bestGpuThroughput(m, o, fleet.latencyHeadroom);
-      if (t > best) { best = t; type = o.type; }
+      if (t > best) {
+        best = t;
+        type = o.type;
+      }
     }
     if (!(best > 0)) return; // no admissible entry: the planner names the model as unservable
     const need = m.rps / utilizationTarget / best;
@@ -77,13 +80,21 @@ export function demandProblems(fleet: Fleet, utilizationTarget = 1): string[] {
   const target = utilizationTarget < 1 ? ` at utilization target ${utilizationTarget}` : '';
   const alone = needs.filter((x) => x.need > MAX_PLAN_GPUS);
   if (alone.length > 0) {
-    return alone.map((x) => `${at(x.index)}.rps: ${fleet.models[x.index].rps} rps needs at least ${gpuFigure(x.need)} GPUs${target} `
-      + `(${Number(x.best.toPrecision(6))} rps per ${x.type} GPU ${rule}); a plan has at most ${gpuFigure(MAX_PLAN_GPUS)} GPUs`);
+    return alone.map(
+      (x) =>
+        `${at(x.index)}.rps: ${fleet.models[x.index].rps} rps needs at least ${gpuFigure(x.need)} GPUs${target} ` +
+        `(${Number(x.best.toPrecision(6))} rps per ${x.type} GPU ${rule}); a plan has at most ${gpuFigure(MAX_PLAN_GPUS)} GPUs`,
+    );
   }
-  const largest = needs.slice().sort((a, b) => b.need - a.need || a.index - b.index).slice(0, 3)
+  const largest = needs
+    .slice()
+    .sort((a, b) => b.need - a.need || a.index - b.index)
+    .slice(0, 3)
     .map((x) => `${at(x.index)} (${fleet.models[x.index].name}) ${gpuFigure(x.need)}`);
-  return [`models: the fleet's demand needs at least ${gpuFigure(total)} GPUs${target} (each model ${rule}); `
-    + `a plan has at most ${gpuFigure(MAX_PLAN_GPUS)} GPUs; the largest: ${largest.join(', ')}`];
+  return [
+    `models: the fleet's demand needs at least ${gpuFigure(total)} GPUs${target} (each model ${rule}); ` +
+      `a plan has at most ${gpuFigure(MAX_PLAN_GPUS)} GPUs; the largest: ${largest.join(', ')}`,
+  ];
 }
 
 /**
@@ -100,8 +111,8 @@ export function lowerBound(fleet: Fleet): number {
   let compute = 0;
   let memory = 0;
   const below = fleet.coldBelowRps;
-  const cold = below === undefined ? [] : fleet.models.filter((m) => m.rps < below)
-    .sort((a, b) => b.rps - a.rps || (a.name < b.name ? -1 : 1));
+  const cold =
+    below === undefined ? [] : fleet.models.filter((m) => m.rps < below).sort((a, b) => b.rps - a.rps || (a.name < b.name ? -1 : 1));
   const coldTotal = cold.reduce((s, m) => s + m.rps, 0);
   let acc = 0;
   let hits = 0;
@@ -116,7 +127,9 @@ export function lowerBound(fleet: Fleet): number {
     let best = 0;
     for (const o of opts) best = Math.max(best, bestGpuThroughput(m, o, fleet.latencyHeadroom));
     if (best <= 0) {
-      problems.push(`models.${m.name}: no admissible profile entry (latency <= ${fleet.latencyHeadroom} x ${m.latencySloMs} ms) on ${opts.map((o) => o.type).join(', ')}`);
+      problems.push(
+        `models.${m.name}: no admissible profile entry (latency <= ${fleet.latencyHeadroom} x ${m.latencySloMs} ms) on ${opts.map((o) => o.type).join(', ')}`,
+      );
       continue;
     }
     compute += m.rps / best;

@@ -58,7 +58,8 @@ export function sizeColdTier(cold: readonly ColdInput[], opts: readonly GpuOptio
       const bins: number[] = [];
       for (const m of hit.slice().sort((a, b) => b - a)) {
         const i = bins.findIndex((used) => used + m <= room + 1e-9);
-        if (i >= 0) bins[i] += m; else bins.push(m);
+        if (i >= 0) bins[i] += m;
+        else bins.push(m);
       }
       const time = cold.reduce((s, c) => s + c.model.rps / coldEntry(c.cands[o][si])!.throughput, 0);
       const count = Math.max(1, bins.length, Math.ceil(time - 1e-9));

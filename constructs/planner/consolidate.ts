@@ -25,7 +25,14 @@ function room(sl: SliceState, c: Candidate, budget: number): number {
   return Math.floor(free * c.throughput * 1e6) / 1e6;
 }
 
-export function consolidate(opt: GpuOption, res: PackResult, inputs: readonly ModelInput[], overhead: number, maxAttempts: number, retune = false): PackResult {
+export function consolidate(
+  opt: GpuOption,
+  res: PackResult,
+  inputs: readonly ModelInput[],
+  overhead: number,
+  maxAttempts: number,
+  retune = false,
+): PackResult {
   const byName = new Map(inputs.map((i) => [i.model.name, i]));
   let gpus = res.gpus.slice();
   let slices = res.slices.slice();
@@ -35,7 +42,9 @@ export function consolidate(opt: GpuOption, res: PackResult, inputs: readonly Mo
     const slicesOf = new Map<GpuSpace, SliceState[]>();
     for (const g of gpus) slicesOf.set(g, []);
     for (const s of slices) slicesOf.get(s.gpu)!.push(s);
-    const order = gpus.map((g, i) => ({ g, i, l: load(g, slicesOf) })).filter((x) => !tried.has(x.g))
+    const order = gpus
+      .map((g, i) => ({ g, i, l: load(g, slicesOf) }))
+      .filter((x) => !tried.has(x.g))
       .sort((a, b) => a.l - b.l || b.i - a.i);
     if (order.length === 0) break;
     const victim = order[0].g;
@@ -61,7 +70,10 @@ export function consolidate(opt: GpuOption, res: PackResult, inputs: readonly Mo
         let bestRoom = 0;
         for (const c of input.cands[sl.shapeIndex]) {
           const r = Math.min(remaining, room(sl, c, budget));
-          if (r > bestRoom + 1e-9) { bestRoom = r; best = c; }
+          if (r > bestRoom + 1e-9) {
+            bestRoom = r;
+            best = c;
+          }
         }
         const minUseful = Math.min(remaining, 0.01 * remaining + 1e-6);
         if (retune && bestRoom < remaining - 1e-9) {
@@ -92,16 +104,25 @@ export function consolidate(opt: GpuOption, res: PackResult, inputs: readonly Mo
             for (const g of gpus) {
               if (g === victim || g.freeCompute <= 0) continue;
               const start = g.bestStart(c.shape);
-              if (start >= 0) { pick = { g, shapeIndex, start, c, score }; break; }
+              if (start >= 0) {
+                pick = { g, shapeIndex, start, c, score };
+                break;
+              }
             }
           }
         });
-        if (!pick) { ok = false; break; }
+        if (!pick) {
+          ok = false;
+          break;
+        }
         const p = pick;
         p.g.place(p.c.shape, p.start);
         const sl = new SliceState(p.g, p.c.shape, p.start, p.shapeIndex, overhead);
         opened.push(sl);
-        journal.push(() => { unplaceLast(p.g); opened.splice(opened.indexOf(sl), 1); });
+        journal.push(() => {
+          unplaceLast(p.g);
+          opened.splice(opened.indexOf(sl), 1);
+        });
         const rps = remaining <= p.c.throughput ? Math.min(roundUp6(remaining), p.c.throughput) : p.c.throughput;
         const share = rps >= p.c.throughput ? 1 : roundShareUp(rps / p.c.throughput);
         sl.add({ model: input.model, budget, cand: p.c, rps, share });
@@ -125,7 +146,12 @@ export function consolidate(opt: GpuOption, res: PackResult, inputs: readonly Mo
  * Re-packs the demand of the k least-loaded GPUs from scratch (every packing variant) and keeps
  * the result when it needs fewer GPUs. Repeats while it helps.
  */
-export function repackTail(res: PackResult, inputs: readonly ModelInput[], pack: (inputs: ModelInput[]) => PackResult[], maxK = 3): PackResult {
+export function repackTail(
+  res: PackResult,
+  inputs: readonly ModelInput[],
+  pack: (inputs: ModelInput[]) => PackResult[],
+  maxK = 3,
+): PackResult {
   const byName = new Map(inputs.map((i) => [i.model.name, i]));
   let gpus = res.gpus.slice();
   let slices = res.slices.slice();
@@ -136,9 +162,17 @@ export function repackTail(res: PackResult, inputs: readonly ModelInput[], pack:
       const slicesOf = new Map<GpuSpace, SliceState[]>();
       for (const g of gpus) slicesOf.set(g, []);
       for (const s of slices) slicesOf.get(s.gpu)!.push(s);
-      const victims = new Set(gpus.map((g, i) => ({ g, i, l: load(g, slicesOf) })).sort((a, b) => a.l - b.l || b.i - a.i).slice(0, k).map((x) => x.g));
+      const victims = new Set(
+        gpus
+          .map((g, i) => ({ g, i, l: load(g, slicesOf) }))
+          .sort((a, b) => a.l - b.l || b.i - a.i)
+          .slice(0, k)
+          .map((x) => x.g),
+      );
       const need = new Map<string, number>();
-      for (const g of victims) for (const s of slicesOf.get(g)!) for (const seat of s.seats) need.set(seat.model.name, (need.get(seat.model.name) ?? 0) + seat.rps);
+      for (const g of victims)
+        for (const s of slicesOf.get(g)!)
+          for (const seat of s.seats) need.set(seat.model.name, (need.get(seat.model.name) ?? 0) + seat.rps);
       const sub: ModelInput[] = [...need.keys()].sort().map((name) => {
         const input = byName.get(name)!;
         return { model: { ...input.model, rps: need.get(name)! }, cands: input.cands };

@@ -12,9 +12,9 @@ export const ESTIMATE_DERATE = 0.8;
 
 /** The estimate rule, as stated in plan notes and docs/planner.md. */
 export const ESTIMATE_RULE =
-  'models without measured profiles for a gpu type are estimated from their throughputPerGpu figure for that type: on a slice with k of the gpu\'s C compute slices '
-  + `(the whole gpu: k = C) throughput = throughputPerGpu x k/C x ${ESTIMATE_DERATE}, batch 1, instances 1, `
-  + 'latency of one batch = 1000 / that throughput ms (one request at a time); measured profiles always win';
+  "models without measured profiles for a gpu type are estimated from their throughputPerGpu figure for that type: on a slice with k of the gpu's C compute slices " +
+  `(the whole gpu: k = C) throughput = throughputPerGpu x k/C x ${ESTIMATE_DERATE}, batch 1, instances 1, ` +
+  'latency of one batch = 1000 / that throughput ms (one request at a time); measured profiles always win';
 
 export interface Candidate {
   readonly shape: SliceShape;
@@ -44,18 +44,31 @@ export function isEstimated(model: ModelSpec, opt: GpuOption): boolean {
   return !model.profiles.some((p) => p.gpu === opt.type) && throughputFigure(model, opt.type) !== undefined;
 }
 
-interface RawEntry { slice: number; batch: number; instances: number; throughput: number; latencyMs: number; estimated: boolean }
+interface RawEntry {
+  slice: number;
+  batch: number;
+  instances: number;
+  throughput: number;
+  latencyMs: number;
+  estimated: boolean;
+}
 
 const RAW_CACHE = new WeakMap<ModelSpec, Map<string, RawEntry[]>>();
 
 /** Raw entries for a GPU type, deduplicated by (slice, batch, instances), first occurrence kept (cached per model object). */
 export function rawEntries(model: ModelSpec, opt: GpuOption): RawEntry[] {
   let perModel = RAW_CACHE.get(model);
-  if (!perModel) { perModel = new Map(); RAW_CACHE.set(model, perModel); }
+  if (!perModel) {
+    perModel = new Map();
+    RAW_CACHE.set(model, perModel);
+  }
   // measured rows do not depend on MIG (the baselines' whole-GPU option reuses the planner's); estimates do
   const key = isEstimated(model, opt) ? `${opt.type}/${opt.mig}` : opt.type;
   let hit = perModel.get(key);
-  if (!hit) { hit = computeRawEntries(model, opt); perModel.set(key, hit); }
+  if (!hit) {
+    hit = computeRawEntries(model, opt);
+    perModel.set(key, hit);
+  }
   return hit;
 }
 
@@ -79,7 +92,14 @@ function computeRawEntries(model: ModelSpec, opt: GpuOption): RawEntry[] {
     if (seen.has(key)) continue;
     seen.add(key);
     if (!(p.throughput > 0) || !(p.latencyMs >= 0)) continue;
-    out.push({ slice: p.slice, batch: p.batch, instances: p.instances, throughput: p.throughput, latencyMs: p.latencyMs, estimated: false });
+    out.push({
+      slice: p.slice,
+      batch: p.batch,
+      instances: p.instances,
+      throughput: p.throughput,
+      latencyMs: p.latencyMs,
+      estimated: false,
+    });
   }
   return out;
 }
@@ -96,15 +116,27 @@ export function candidatesFor(model: ModelSpec, opt: GpuOption, headroom: number
   for (const e of rawEntries(model, opt)) {
     if (e.latencyMs > budget) continue;
     const list = bySlice.get(e.slice);
-    if (list) list.push(e); else bySlice.set(e.slice, [e]);
+    if (list) list.push(e);
+    else bySlice.set(e.slice, [e]);
   }
   return opt.shapes.map((shape) => {
     const list: Candidate[] = [];
     for (const e of bySlice.get(shape.entrySlice) ?? []) {
       if (overheadGiB + model.memoryGiB * e.instances > shape.memoryGiB) continue;
-      list.push({ shape, batch: e.batch, instances: e.instances, throughput: e.throughput, latencyMs: e.latencyMs, memGiB: model.memoryGiB * e.instances, estimated: e.estimated });
+      list.push({
+        shape,
+        batch: e.batch,
+        instances: e.instances,
+        throughput: e.throughput,
+        latencyMs: e.latencyMs,
+        memGiB: model.memoryGiB * e.instances,
+        estimated: e.estimated,
+      });
     }
-    list.sort((a, b) => b.throughput - a.throughput || a.latencyMs - b.latencyMs || a.memGiB - b.memGiB || a.batch - b.batch || a.instances - b.instances);
+    list.sort(
+      (a, b) =>
+        b.throughput - a.throughput || a.latencyMs - b.latencyMs || a.memGiB - b.memGiB || a.batch - b.batch || a.instances - b.instances,
+    );
     const kept: Candidate[] = [];
     for (const c of list) {
       if (kept.some((k) => k.latencyMs <= c.latencyMs && k.memGiB <= c.memGiB)) continue;

@@ -37,7 +37,10 @@ import { LpBuilder, solveLp } from './lp-solver';
 import type { Item } from './pattern-model';
 
 /** A seat set: a shape and (item, entry) pairs, in item order (structurally seat-set-model.ts's). */
-export interface SeatSet { readonly shapeIndex: number; readonly seats: readonly { readonly item: number; readonly cand: Candidate }[] }
+export interface SeatSet {
+  readonly shapeIndex: number;
+  readonly seats: readonly { readonly item: number; readonly cand: Candidate }[];
+}
 
 /** Slack with which the enumeration admits a set: verifyPlan's, with a margin on the loose side. */
 const LATENCY_SLACK_MS = 1e-6;
@@ -90,9 +93,15 @@ export function enumerateSeatSets(opt: GpuOption, items: readonly Item[], overhe
     const walk = (i: number, lat: number, minBudget: number, mem: number): void => {
       if (over) return;
       if (i === items.length) {
-        if (++visits > visitCap) { over = true; return; }
+        if (++visits > visitCap) {
+          over = true;
+          return;
+        }
         if (chosen.length === 0 || !maximal(lat, minBudget, mem)) return;
-        if (out.length >= maxSets) { over = true; return; }
+        if (out.length >= maxSets) {
+          over = true;
+          return;
+        }
         out.push({ shapeIndex: s, seats: chosen.slice() });
         return;
       }
@@ -121,7 +130,15 @@ interface SetModel {
  * The seat-set model over `sets` (see the file comment): GPUs at most `gpus` (none when undefined),
  * time per copy at most `shareCap`, demand covered within `coverage` of each item's demand.
  */
-function setModel(opt: GpuOption, items: readonly Item[], sets: readonly SeatSet[], integral: boolean, gpus: number | undefined, shareCap: number, coverage: number): SetModel {
+function setModel(
+  opt: GpuOption,
+  items: readonly Item[],
+  sets: readonly SeatSet[],
+  integral: boolean,
+  gpus: number | undefined,
+  shareCap: number,
+  coverage: number,
+): SetModel {
   const b = new LpBuilder();
   const shapeIndex = new Map(opt.shapes.map((s, i) => [s.profile, i]));
   const gpuRow = gpus === undefined ? -1 : b.row(-Infinity, gpus);
@@ -137,8 +154,20 @@ function setModel(opt: GpuOption, items: readonly Item[], sets: readonly SeatSet
   for (const s of sets) {
     const time = b.row(-Infinity, 0);
     const vub = s.seats.map(() => b.row(-Infinity, 0));
-    b.col(0, 0, Infinity, [[shapeRow[s.shapeIndex], 1], [time, -shareCap], ...vub.map((r, k): [number, number] => [r, -items[s.seats[k].item].rps])], integral);
-    s.seats.forEach((x, k) => b.col(0, 0, items[x.item].rps, [[demandRow[x.item], 1], [time, 1 / x.cand.throughput], [vub[k], 1]]));
+    b.col(
+      0,
+      0,
+      Infinity,
+      [[shapeRow[s.shapeIndex], 1], [time, -shareCap], ...vub.map((r, k): [number, number] => [r, -items[s.seats[k].item].rps])],
+      integral,
+    );
+    s.seats.forEach((x, k) =>
+      b.col(0, 0, items[x.item].rps, [
+        [demandRow[x.item], 1],
+        [time, 1 / x.cand.throughput],
+        [vub[k], 1],
+      ]),
+    );
   }
   return { builder: b, shapeRow, demandRow };
 }
@@ -162,7 +191,13 @@ export function provesNoFewer(opt: GpuOption, items: readonly Item[], sets: read
  * seats' demand duals — until none prices out or `rounds` are used. Returns the pool (a subset of
  * `sets`, in a deterministic order).
  */
-export function priceSeatSets(opt: GpuOption, items: readonly Item[], sets: readonly SeatSet[], rounds: number, perRound: number): SeatSet[] {
+export function priceSeatSets(
+  opt: GpuOption,
+  items: readonly Item[],
+  sets: readonly SeatSet[],
+  rounds: number,
+  perRound: number,
+): SeatSet[] {
   const inPool = new Uint8Array(sets.length);
   const pool: SeatSet[] = [];
   const seen = new Set<string>();
@@ -171,7 +206,10 @@ export function priceSeatSets(opt: GpuOption, items: readonly Item[], sets: read
       const k = `${s.shapeIndex}/${x.item}`;
       if (seen.has(k)) continue;
       seen.add(k);
-      if (!inPool[i]) { inPool[i] = 1; pool.push(s); }
+      if (!inPool[i]) {
+        inPool[i] = 1;
+        pool.push(s);
+      }
     }
   });
   for (let round = 0; round < rounds; round++) {
@@ -184,7 +222,9 @@ export function priceSeatSets(opt: GpuOption, items: readonly Item[], sets: read
     sets.forEach((s, i) => {
       if (inPool[i]) return;
       // the most demand value one copy carries: fill its time by dual value per unit of time
-      const seats = s.seats.map((x) => ({ v: pi[x.item] * x.cand.throughput, t: items[x.item].rps / x.cand.throughput })).sort((a, b) => b.v - a.v);
+      const seats = s.seats
+        .map((x) => ({ v: pi[x.item] * x.cand.throughput, t: items[x.item].rps / x.cand.throughput }))
+        .sort((a, b) => b.v - a.v);
       let left = 1;
       let value = 0;
       for (const x of seats) {
@@ -198,8 +238,10 @@ export function priceSeatSets(opt: GpuOption, items: readonly Item[], sets: read
     });
     if (priced.length === 0) break;
     priced.sort((a, b) => a.rc - b.rc || a.i - b.i);
-    for (const p of priced.slice(0, perRound)) { inPool[p.i] = 1; pool.push(sets[p.i]); }
+    for (const p of priced.slice(0, perRound)) {
+      inPool[p.i] = 1;
+      pool.push(sets[p.i]);
+    }
   }
   return pool;
 }
-

@@ -2,9 +2,7 @@
  * What the planner may buy: each fleet GPU type resolved against the catalog into its slice
  * sizes (MIG profiles or the whole GPU), price and node (instance) shape.
  */
-import {
-  findGpuType, findInstanceType, gpuTypeIds, INSTANCE_TYPES, pricePerGpuHour, wholeGpuSliceSize,
-} from '../catalog';
+import { findGpuType, findInstanceType, gpuTypeIds, INSTANCE_TYPES, pricePerGpuHour, wholeGpuSliceSize } from '../catalog';
 import type { GpuType, InstanceType, MigProfile } from '../catalog';
 import type { Fleet, FleetGpu } from '../fleet/types';
 import { PlanError } from './plan-error';
@@ -88,7 +86,13 @@ function gpuProblems(g: FleetGpu, index: number): string[] {
   if (g.instanceType !== undefined) {
     const inst = findInstanceType(g.instanceType);
     if (!inst || inst.gpuType !== g.type) {
-      return [`gpus[${index}].instanceType: "${g.instanceType}" does not carry ${g.type} gpus, expected one of ${instancesOf(g.type).map((i) => i.name).join(', ') || '(none in the catalog)'}`];
+      return [
+        `gpus[${index}].instanceType: "${g.instanceType}" does not carry ${g.type} gpus, expected one of ${
+          instancesOf(g.type)
+            .map((i) => i.name)
+            .join(', ') || '(none in the catalog)'
+        }`,
+      ];
     }
   }
   return [];
@@ -114,12 +118,17 @@ export function resolveGpuOption(g: FleetGpu, index: number): GpuOption {
     const p = explicit ?? pricePerGpuHour(i);
     const o: NodeOption = { instanceType: i.name, gpusPerNode: i.gpuCount, pricePerGpuHour: p ?? 0 };
     const had = bySize.get(i.gpuCount);
-    if (!had || o.pricePerGpuHour < had.pricePerGpuHour - 1e-12
-      || (Math.abs(o.pricePerGpuHour - had.pricePerGpuHour) <= 1e-12 && o.instanceType < had.instanceType)) bySize.set(i.gpuCount, o);
+    if (
+      !had ||
+      o.pricePerGpuHour < had.pricePerGpuHour - 1e-12 ||
+      (Math.abs(o.pricePerGpuHour - had.pricePerGpuHour) <= 1e-12 && o.instanceType < had.instanceType)
+    )
+      bySize.set(i.gpuCount, o);
   }
   const priceKnown = explicit !== undefined || insts.some((i) => pricePerGpuHour(i) !== undefined);
   const nodeOptions = [...bySize.values()].sort((a, b) => b.gpusPerNode - a.gpusPerNode);
-  if (nodeOptions.length === 0) nodeOptions.push({ instanceType: `${g.type.toLowerCase()}-node`, gpusPerNode: 1, pricePerGpuHour: explicit ?? 0 });
+  if (nodeOptions.length === 0)
+    nodeOptions.push({ instanceType: `${g.type.toLowerCase()}-node`, gpusPerNode: 1, pricePerGpuHour: explicit ?? 0 });
   const price = Math.min(...nodeOptions.map((o) => o.pricePerGpuHour));
   const computeSlices = mig ? gpu.mig.computeSlices : 7;
   const shapes: SliceShape[] = [];
@@ -138,7 +147,16 @@ export function resolveGpuOption(g: FleetGpu, index: number): GpuOption {
     }
     shapes.sort((a, b) => a.computeSlices - b.computeSlices || a.memorySlices - b.memorySlices || a.profile.localeCompare(b.profile));
   } else {
-    shapes.push({ profile: 'whole', entrySlice: wholeGpuSliceSize(gpu), computeFraction: 1, computeSlices: 7, memoryGiB: gpu.memoryGiB, memorySlices: 0, starts: [0], maxInstances: 1 });
+    shapes.push({
+      profile: 'whole',
+      entrySlice: wholeGpuSliceSize(gpu),
+      computeFraction: 1,
+      computeSlices: 7,
+      memoryGiB: gpu.memoryGiB,
+      memorySlices: 0,
+      starts: [0],
+      maxInstances: 1,
+    });
   }
   return {
     type: g.type,
@@ -181,7 +199,10 @@ export function nodeMix(opt: GpuOption, gpus: number): NodeMix {
   const n = Math.max(0, Math.ceil(gpus - 1e-9));
   const ns = opt.nodeOptions;
   let t = mixMemo.get(opt);
-  if (!t) { t = { cost: [0], nodes: [0], pick: [-1] }; mixMemo.set(opt, t); }
+  if (!t) {
+    t = { cost: [0], nodes: [0], pick: [-1] };
+    mixMemo.set(opt, t);
+  }
   // f(g): cheapest nodes carrying at least g GPUs, in integer micro-dollars (exact ties)
   for (let g = t.cost.length; g <= n; g++) {
     let bc = Infinity;
@@ -191,7 +212,11 @@ export function nodeMix(opt: GpuOption, gpus: number): NodeMix {
       const prev = Math.max(0, g - o.gpusPerNode);
       const c = t.cost[prev] + Math.round(o.pricePerGpuHour * o.gpusPerNode * MICRO);
       const nn = t.nodes[prev] + 1;
-      if (c < bc || (c === bc && nn < bn)) { bc = c; bn = nn; bp = k; }
+      if (c < bc || (c === bc && nn < bn)) {
+        bc = c;
+        bn = nn;
+        bp = k;
+      }
     });
     t.cost.push(bc);
     t.nodes.push(bn);

@@ -51,7 +51,8 @@ export function gpuTypePrice(fleet: Fleet, gpuType: string, nodes: readonly Pric
   const own = nodes.filter((n) => n.gpuType === gpuType);
   const declared = declaredPricePerGpuHour(fleet, gpuType);
   const instance = own.find((n) => n.instanceType)?.instanceType;
-  const price = declared ?? gpuPricePerHour(fleet, gpuType, instance) ?? (findGpuType(gpuType) ? defaultPricePerGpuHour(gpuType) : undefined);
+  const price =
+    declared ?? gpuPricePerHour(fleet, gpuType, instance) ?? (findGpuType(gpuType) ? defaultPricePerGpuHour(gpuType) : undefined);
   if (price === undefined) return {};
   if (declared !== undefined) return { pricePerGpuHour: price, costPerHour: price * paidGpus };
   let cost = 0;

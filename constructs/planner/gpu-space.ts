@@ -16,7 +16,10 @@ export class GpuSpace {
   public readonly placed: PlacedShape[] = [];
   private readonly counts = new Map<string, number>();
 
-  constructor(public readonly opt: GpuOption, private readonly reach: ReachTable) {}
+  constructor(
+    public readonly opt: GpuOption,
+    private readonly reach: ReachTable,
+  ) {}
 
   /** Compute slices still free (0 for a used non-MIG GPU). */
   get freeCompute(): number {
@@ -125,7 +128,10 @@ export function maximalLayouts(opt: GpuOption): PlacedShape[][] {
           if (mask & bits) continue;
           extended = true;
           cur.push({ shape, start: s });
-          const k = cur.map((p) => `${p.shape.profile}@${p.start}`).sort().join(',');
+          const k = cur
+            .map((p) => `${p.shape.profile}@${p.start}`)
+            .sort()
+            .join(',');
           if (!seen.has(`partial:${k}`)) {
             seen.add(`partial:${k}`);
             walk(mask | bits, used + shape.computeSlices);
@@ -136,7 +142,10 @@ export function maximalLayouts(opt: GpuOption): PlacedShape[][] {
       if (!extended) {
         const sorted = cur.slice().sort((a, b) => a.start - b.start);
         const k = sorted.map((p) => `${p.shape.profile}@${p.start}`).join(',');
-        if (!seen.has(k)) { seen.add(k); out.push(sorted); }
+        if (!seen.has(k)) {
+          seen.add(k);
+          out.push(sorted);
+        }
       }
     };
     walk(0, 0);

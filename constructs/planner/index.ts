@@ -23,5 +23,25 @@ export type { MigrationOptions } from './migration';
 export { checkMigration } from './migration-check';
 export type { MigrationCheckOptions } from './migration-check';
 export * from './migration-types';
-export { topologyOf, nodePoolsOf, nodeGroupName, routeWeights, dnsLabel, ROUTE_WEIGHT_TOTAL, WHOLE_PROFILE, ALL_DISABLED, SHARED_OWNER } from './topology';
-export type { Topology, TopologyNodePool, TopologyInstanceNodes, TopologyServerGroup, TopologyModelDemand, TopologyPlacement, TopologyCachePool, TopologyColdModel, TopologyColdTier } from './topology';
+export {
+  topologyOf,
+  nodePoolsOf,
+  nodeGroupName,
+  routeWeights,
+  dnsLabel,
+  ROUTE_WEIGHT_TOTAL,
+  WHOLE_PROFILE,
+  ALL_DISABLED,
+  SHARED_OWNER,
+} from './topology';
+export type {
+  Topology,
+  TopologyNodePool,
+  TopologyInstanceNodes,
+  TopologyServerGroup,
+  TopologyModelDemand,
+  TopologyPlacement,
+  TopologyCachePool,
+  TopologyColdModel,
+  TopologyColdTier,
+} from './topology';

@@ -10,7 +10,12 @@ import type { GpuOption } from './gpu-options';
 import { GpuSpace, maximalLayouts, ReachTable } from './gpu-space';
 import { ModelInput, roundShareUp, roundUp6, SliceState } from './slice-state';
 
-interface Pick { model: number; cand: Candidate; rps: number; value: number }
+interface Pick {
+  model: number;
+  cand: Candidate;
+  rps: number;
+  value: number;
+}
 
 /** Best candidate of a model on a shape to serve up to `remaining` rps alone: full throughput, or the least-full entry that still covers it. */
 function pickCand(list: readonly Candidate[], remaining: number, budget: number): { cand: Candidate; rps: number } | undefined {
@@ -22,7 +27,10 @@ function pickCand(list: readonly Candidate[], remaining: number, budget: number)
   for (const c of list) {
     if (c.throughput < remaining) continue;
     const full = Math.max(remaining / c.throughput, c.latencyMs / budget);
-    if (full < bestFull) { bestFull = full; best = c; }
+    if (full < bestFull) {
+      bestFull = full;
+      best = c;
+    }
   }
   return best ? { cand: best, rps: remaining } : undefined;
 }
@@ -32,8 +40,16 @@ function pickCand(list: readonly Candidate[], remaining: number, budget: number)
  * the slices that still have free share (candidates for co-location).
  */
 export function layoutFill(
-  opt: GpuOption, inputs: readonly ModelInput[], remaining: number[], bestGpuThr: readonly number[],
-  reach: ReachTable, gpus: GpuSpace[], slices: SliceState[], headroom: number, overhead: number, threshold: number,
+  opt: GpuOption,
+  inputs: readonly ModelInput[],
+  remaining: number[],
+  bestGpuThr: readonly number[],
+  reach: ReachTable,
+  gpus: GpuSpace[],
+  slices: SliceState[],
+  headroom: number,
+  overhead: number,
+  threshold: number,
 ): SliceState[] {
   const partial: SliceState[] = [];
   if (!opt.mig) return partial;
@@ -63,7 +79,10 @@ export function layoutFill(
           const v = pc.rps / bestGpuThr[m];
           if (!pick || v > pick.value + 1e-12) pick = { model: m, cand: pc.cand, rps: pc.rps, value: v };
         }
-        if (!pick) { picks.push({ model: -1, cand: undefined as unknown as Candidate, rps: 0, value: 0 }); continue; }
+        if (!pick) {
+          picks.push({ model: -1, cand: undefined as unknown as Candidate, rps: 0, value: 0 });
+          continue;
+        }
         rem[pick.model] -= pick.rps;
         value += pick.value;
         picks.push(pick);
@@ -85,7 +104,10 @@ export function layoutFill(
       g.place(shape, p.start);
       const sl = new SliceState(g, shape, p.start, si, overhead);
       slices.push(sl);
-      if (pk.model < 0) { partial.push(sl); continue; }
+      if (pk.model < 0) {
+        partial.push(sl);
+        continue;
+      }
       const full = pk.rps >= pk.cand.throughput - 1e-9;
       const rps = full ? pk.cand.throughput : Math.min(roundUp6(pk.rps), pk.cand.throughput);
       const share = rps >= pk.cand.throughput ? 1 : roundShareUp(rps / pk.cand.throughput);

@@ -64,14 +64,25 @@ const EXACT_PER_ROUND = 200;
  * re-packs into one GPU fewer (all sets, or a column-generated pool), each re-packing judged by
  * verifyPlan.
  */
-export function exactStage(opt: GpuOption, res: PackResult, inputs: readonly ModelInput[], fleet: Fleet, target: number, o: ExactStageOptions): { result: PackResult; provenMinimum?: number } {
+export function exactStage(
+  opt: GpuOption,
+  res: PackResult,
+  inputs: readonly ModelInput[],
+  fleet: Fleet,
+  target: number,
+  o: ExactStageOptions,
+): { result: PackResult; provenMinimum?: number } {
   if (o.maxSets <= 0 || res.gpus.length <= target || res.slices.some((s) => s.cache)) return { result: res };
   const byName = new Map(inputs.map((i) => [i.model.name, i]));
   const names = [...new Set(res.slices.flatMap((s) => s.seats.map((x) => x.model.name)))].sort();
   const headroom = fleet.latencyHeadroom;
   const overhead = fleet.processOverheadGiB;
   if (names.length > MAX_ITEMS) return { result: res };
-  const items: Item[] = names.map((n) => ({ input: byName.get(n)!, rps: byName.get(n)!.model.rps, budget: budgetOf(byName.get(n)!.model, headroom) }));
+  const items: Item[] = names.map((n) => ({
+    input: byName.get(n)!,
+    rps: byName.get(n)!.model.rps,
+    budget: budgetOf(byName.get(n)!.model, headroom),
+  }));
   const sets = enumerateSeatSets(opt, items, overhead, o.maxSets);
   repairTrace.log?.(`exact: ${items.length} models, ${sets ? sets.length : `more than ${o.maxSets}`} seat sets`);
   if (!sets) return { result: res };
@@ -79,7 +90,8 @@ export function exactStage(opt: GpuOption, res: PackResult, inputs: readonly Mod
   const pool = full ? sets : priceSeatSets(opt, items, sets, EXACT_ROUNDS, EXACT_PER_ROUND);
   let current = res;
   while (current.gpus.length > target) {
-    if (full && provesNoFewer(opt, items, sets, current.gpus.length, o.maxNodes)) return { result: current, provenMinimum: current.gpus.length };
+    if (full && provesNoFewer(opt, items, sets, current.gpus.length, o.maxNodes))
+      return { result: current, provenMinimum: current.gpus.length };
     const want = current.gpus.length - 1;
     const so = { gpus: want, maxNodes: o.maxNodes, slack: SLACK, sliceCost: SLICE_COST, overhead, headroom };
     const sol = solveSeatSets(opt, items, pool, so);
@@ -113,7 +125,15 @@ const SLICE_COST = 1e-3;
  * duals) grows the pool, then the integral seat-set model over every seat set of the pool, with at
  * most `gpus` GPUs (seat-set-model.ts), realised as slices.
  */
-function solveNeighbourhood(opt: GpuOption, items: readonly Item[], pool: Pattern[], gpus: number, maxNodes: number, overhead: number, headroom: number): PackResult | undefined {
+function solveNeighbourhood(
+  opt: GpuOption,
+  items: readonly Item[],
+  pool: Pattern[],
+  gpus: number,
+  maxNodes: number,
+  overhead: number,
+  headroom: number,
+): PackResult | undefined {
   const pricing = { overhead, shareCap: 1 - SLACK, exactNodes: items.length <= EXACT_PRICING_ITEMS ? EXACT_PRICING_NODES : 0 };
   const cg = generateColumns(opt, items, pool, PRICING_ROUNDS, SLICE_COST, pricing);
   const sets = seatSetsOf(pool);
@@ -134,7 +154,11 @@ function loadOf(slices: readonly SliceState[]): Map<GpuSpace, number> {
  * when a neighbourhood could be re-packed, else the packing unchanged.
  */
 export function repairPacking(
-  opt: GpuOption, packed: PackResult, inputs: readonly ModelInput[], fleet: Fleet, options: RepairOptions,
+  opt: GpuOption,
+  packed: PackResult,
+  inputs: readonly ModelInput[],
+  fleet: Fleet,
+  options: RepairOptions,
 ): { result: PackResult; stats: RepairStats } {
   let res = packed;
   let provenMinimum: number | undefined;
@@ -181,7 +205,10 @@ export function repairPacking(
       while (pick.length < k && rest.length > 0) pick.push(rest.splice(Math.floor(rand() * rest.length), 1)[0]);
     }
     attempts++;
-    const key = pick.map((g) => id.get(g)!).sort((a, b) => a - b).join(',');
+    const key = pick
+      .map((g) => id.get(g)!)
+      .sort((a, b) => a - b)
+      .join(',');
     if (tried.has(key) || cache.some((c) => pick.includes(c.gpu))) continue;
     tried.add(key);
     const chosen = new Set(pick);
@@ -193,14 +220,23 @@ export function repairPacking(
     // necessary: the demand at each model's best efficiency fits k - 1 GPUs
     const need = names.reduce((s, n) => s + demand.get(n)! / bestPerGpu.get(n)!, 0);
     if (need > pick.length - 1 + 1e-9) continue;
-    const items: Item[] = names.map((n) => ({ input: byName.get(n)!, rps: demand.get(n)!, budget: budgetOf(byName.get(n)!.model, headroom) }));
+    const items: Item[] = names.map((n) => ({
+      input: byName.get(n)!,
+      rps: demand.get(n)!,
+      budget: budgetOf(byName.get(n)!.model, headroom),
+    }));
     const itemOf = new Map(names.map((n, i) => [n, i]));
-    const own: Pattern[] = inHood.map((s) => ({ shapeIndex: s.shapeIndex, seats: s.seats.map((x) => ({ item: itemOf.get(x.model.name)!, cand: x.cand, rps: x.rps, share: x.share })) }));
+    const own: Pattern[] = inHood.map((s) => ({
+      shapeIndex: s.shapeIndex,
+      seats: s.seats.map((x) => ({ item: itemOf.get(x.model.name)!, cand: x.cand, rps: x.rps, share: x.share })),
+    }));
     const patterns = patternsOf(opt, items, own, headroom, overhead, rand);
     const repacked = solveNeighbourhood(opt, items, patterns, pick.length - 1, maxNodes, overhead, headroom);
     const ok = !!repacked && repacked.gpus.length < pick.length && verified(opt, fleet, items, repacked);
-    repairTrace.log?.(`k=${pick.length} items=${items.length} need=${need.toFixed(2)} patterns=${patterns.length} `
-      + `(${opt.shapes.map((_, si) => patterns.filter((p) => p.shapeIndex === si).length).join('/')}) realised=${!!repacked} ok=${ok}`);
+    repairTrace.log?.(
+      `k=${pick.length} items=${items.length} need=${need.toFixed(2)} patterns=${patterns.length} ` +
+        `(${opt.shapes.map((_, si) => patterns.filter((p) => p.shapeIndex === si).length).join('/')}) realised=${!!repacked} ok=${ok}`,
+    );
     if (!ok) continue;
     for (const g of repacked.gpus) id.set(g, nextId++);
     gpus = [...gpus.filter((g) => !chosen.has(g)), ...repacked.gpus];
@@ -209,5 +245,8 @@ export function repairPacking(
     tried.clear();
     emptiestK = 2;
   }
-  return { result: { gpus, slices: [...slices, ...cache] }, stats: { attempts, improvements, ...(provenMinimum !== undefined ? { provenMinimum } : {}) } };
+  return {
+    result: { gpus, slices: [...slices, ...cache] },
+    stats: { attempts, improvements, ...(provenMinimum !== undefined ? { provenMinimum } : {}) },
+  };
 }

@@ -146,7 +146,9 @@ function startBridge(): Bridge {
   port1.unref();
   bridge = { ...base, worker };
   const b = bridge;
-  worker.on('error', (e) => { b.broken = `solver worker failed: ${e.message}`; });
+  worker.on('error', (e) => {
+    b.broken = `solver worker failed: ${e.message}`;
+  });
   return bridge;
 }
 
@@ -173,7 +175,15 @@ const UNBOUNDED_OR_INFEASIBLE = 9;
 const UNBOUNDED = 10;
 
 const failure = (message: string): LpResult => ({
-  status: 'error', objective: NaN, dualBound: -Infinity, values: new Float64Array(0), rowDuals: new Float64Array(0), feasible: false, nodes: 0, iterations: 0, message,
+  status: 'error',
+  objective: NaN,
+  dualBound: -Infinity,
+  values: new Float64Array(0),
+  rowDuals: new Float64Array(0),
+  feasible: false,
+  nodes: 0,
+  iterations: 0,
+  message,
 });
 
 /** A model handed to the solver; `wait()` blocks until its answer (the caller may work in the meantime). */
@@ -187,7 +197,10 @@ export interface PendingSolve {
  */
 export function submitLp(model: LpModel, options: LpOptions = {}): PendingSolve {
   const b = startBridge();
-  if (b.broken) { const f = failure(b.broken); return { wait: () => f }; }
+  if (b.broken) {
+    const f = failure(b.broken);
+    return { wait: () => f };
+  }
   const integer = model.integrality !== undefined && model.integrality.some((x) => x !== 0);
   const hOptions: Record<string, unknown> = { output_flag: false, random_seed: 0, time_limit: options.safetySeconds ?? 60 };
   if (integer) {
@@ -227,19 +240,42 @@ function collect(b: Bridge, id: number, deadlineSeconds: number): LpResult {
     }
   }
   const m = b.received.get(id) as {
-    ok: boolean; message?: string; status: number; objective: number; dualBound?: number; values: Float64Array; rowDuals: Float64Array;
-    feasible: boolean; nodes: number; iterations: number; version?: string;
+    ok: boolean;
+    message?: string;
+    status: number;
+    objective: number;
+    dualBound?: number;
+    values: Float64Array;
+    rowDuals: Float64Array;
+    feasible: boolean;
+    nodes: number;
+    iterations: number;
+    version?: string;
   };
   b.received.delete(id);
   if (!m.ok) return failure(m.message ?? 'unknown solver error');
   b.version = m.version;
-  const status: LpStatus = m.status === OPTIMAL ? 'optimal'
-    : m.status === INFEASIBLE ? 'infeasible'
-      : m.status === UNBOUNDED || m.status === UNBOUNDED_OR_INFEASIBLE ? 'unbounded'
-        : m.status >= 11 && m.status <= 17 && m.status !== 15 ? 'limit' : 'error';
-  const dualBound = typeof m.dualBound === 'number' && Number.isFinite(m.dualBound) ? m.dualBound : (status === 'optimal' ? m.objective : -Infinity);
+  const status: LpStatus =
+    m.status === OPTIMAL
+      ? 'optimal'
+      : m.status === INFEASIBLE
+        ? 'infeasible'
+        : m.status === UNBOUNDED || m.status === UNBOUNDED_OR_INFEASIBLE
+          ? 'unbounded'
+          : m.status >= 11 && m.status <= 17 && m.status !== 15
+            ? 'limit'
+            : 'error';
+  const dualBound =
+    typeof m.dualBound === 'number' && Number.isFinite(m.dualBound) ? m.dualBound : status === 'optimal' ? m.objective : -Infinity;
   return {
-    status, objective: m.objective, dualBound, values: m.values, rowDuals: m.rowDuals, feasible: m.feasible, nodes: m.nodes, iterations: m.iterations,
+    status,
+    objective: m.objective,
+    dualBound,
+    values: m.values,
+    rowDuals: m.rowDuals,
+    feasible: m.feasible,
+    nodes: m.nodes,
+    iterations: m.iterations,
     ...(status === 'error' ? { message: `HiGHS model status ${m.status}` } : {}),
   };
 }
@@ -261,8 +297,12 @@ export class LpBuilder {
   private readonly rowLo: number[] = [];
   private readonly rowHi: number[] = [];
 
-  get numCols(): number { return this.cost.length; }
-  get numRows(): number { return this.rowLo.length; }
+  get numCols(): number {
+    return this.cost.length;
+  }
+  get numRows(): number {
+    return this.rowLo.length;
+  }
 
   /** Adds a row `lo <= ... <= hi` (its entries come with the columns); returns its index. */
   row(lo: number, hi: number): number {
@@ -322,14 +362,21 @@ export class LpBuilder {
     const extra = new Map<number, [number, number][]>();
     for (const [c, r, v] of this.late!) {
       const list = extra.get(c);
-      if (list) list.push([r, v]); else extra.set(c, [[r, v]]);
+      if (list) list.push([r, v]);
+      else extra.set(c, [[r, v]]);
     }
     const starts = [0];
     const rows: number[] = [];
     const coefs: number[] = [];
     for (let c = 0; c < this.cost.length; c++) {
-      for (let k = this.starts[c]; k < this.starts[c + 1]; k++) { rows.push(this.rows[k]); coefs.push(this.coefs[k]); }
-      for (const [r, v] of extra.get(c) ?? []) { rows.push(r); coefs.push(v); }
+      for (let k = this.starts[c]; k < this.starts[c + 1]; k++) {
+        rows.push(this.rows[k]);
+        coefs.push(this.coefs[k]);
+      }
+      for (const [r, v] of extra.get(c) ?? []) {
+        rows.push(r);
+        coefs.push(v);
+      }
       starts.push(rows.length);
     }
     const inf = (x: number): number => (x === Infinity ? 1e30 : x === -Infinity ? -1e30 : x);

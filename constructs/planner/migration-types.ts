@@ -68,7 +68,12 @@ export type MigrationAction =
    * The model's traffic is split by these weights from now on; `shares` changes the time allotted to the
    * model on servers that keep running (a re-weighting, no restart).
    */
-  | { readonly kind: 'route'; readonly model: string; readonly weights: readonly RouteWeight[]; readonly shares?: readonly { readonly server: string; readonly share: number }[] }
+  | {
+      readonly kind: 'route';
+      readonly model: string;
+      readonly weights: readonly RouteWeight[];
+      readonly shares?: readonly { readonly server: string; readonly share: number }[];
+    }
   /** A server that receives no traffic stops; its slice is free. */
   | { readonly kind: 'stop-server'; readonly server: string }
   /** A cordoned node that runs no server gets a new configuration (`nvidia.com/mig.config`) in place. */
@@ -78,7 +83,8 @@ export type MigrationAction =
   /** A node that runs no server leaves (drained and terminated). */
   | { readonly kind: 'remove-node'; readonly node: string };
 
-export type MigrationStepKind = 'cordon' | 'add-nodes' | 'start-servers' | 'shift-traffic' | 'stop-servers' | 'recut' | 'uncordon' | 'remove-nodes';
+export type MigrationStepKind =
+  'cordon' | 'add-nodes' | 'start-servers' | 'shift-traffic' | 'stop-servers' | 'recut' | 'uncordon' | 'remove-nodes';
 
 /** Serving capacity of one model around a step (requests/s: Σ over routed servers of share × throughput). */
 export interface ModelCapacity {

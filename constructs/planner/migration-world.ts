@@ -24,7 +24,7 @@ export class World {
     if (v === undefined) {
       const spec = this.fleet.models.find((m) => m.name === model);
       const sm = s.models.find((m) => m.name === model);
-      v = spec && sm ? entryFor(spec, s.gpuType, s.profile, sm.batch, sm.instances)?.throughput ?? 0 : 0;
+      v = spec && sm ? (entryFor(spec, s.gpuType, s.profile, sm.batch, sm.instances)?.throughput ?? 0) : 0;
       this.thrCache.set(k, v);
     }
     return v;
@@ -37,7 +37,10 @@ export class World {
   capacity(model: string, coldNeed: number, demand: number): number {
     let c = 0;
     for (const w of this.routes.get(model) ?? []) {
-      if (w.server === COLD_ROUTE) { c += this.caches() >= coldNeed ? demand : 0; continue; }
+      if (w.server === COLD_ROUTE) {
+        c += this.caches() >= coldNeed ? demand : 0;
+        continue;
+      }
       const s = this.servers.get(w.server);
       if (s) c += (this.shares.get(s.id)?.get(model) ?? 0) * this.thr(model, s);
     }
@@ -54,9 +57,16 @@ export class World {
 
   apply(a: MigrationAction): void {
     switch (a.kind) {
-      case 'add-node': this.nodes.set(a.node.name, { node: a.node, cordoned: false }); this.gpus += a.node.gpus.length; break;
-      case 'cordon': this.nodes.get(a.node)!.cordoned = true; break;
-      case 'uncordon': this.nodes.get(a.node)!.cordoned = false; break;
+      case 'add-node':
+        this.nodes.set(a.node.name, { node: a.node, cordoned: false });
+        this.gpus += a.node.gpus.length;
+        break;
+      case 'cordon':
+        this.nodes.get(a.node)!.cordoned = true;
+        break;
+      case 'uncordon':
+        this.nodes.get(a.node)!.cordoned = false;
+        break;
       case 'start-server':
         this.servers.set(a.server.id, a.server);
         this.shares.set(a.server.id, new Map(a.server.models.map((m) => [m.name, m.share])));
@@ -66,9 +76,19 @@ export class World {
         else this.routes.set(a.model, [...a.weights]);
         for (const x of a.shares ?? []) this.shares.get(x.server)!.set(a.model, x.share);
         break;
-      case 'stop-server': this.servers.delete(a.server); this.shares.delete(a.server); break;
-      case 'recut': { const n = this.nodes.get(a.node)!; n.node = { ...n.node, migConfig: a.migConfig, gpus: a.gpus }; break; }
-      case 'remove-node': this.gpus -= this.nodes.get(a.node)!.node.gpus.length; this.nodes.delete(a.node); break;
+      case 'stop-server':
+        this.servers.delete(a.server);
+        this.shares.delete(a.server);
+        break;
+      case 'recut': {
+        const n = this.nodes.get(a.node)!;
+        n.node = { ...n.node, migConfig: a.migConfig, gpus: a.gpus };
+        break;
+      }
+      case 'remove-node':
+        this.gpus -= this.nodes.get(a.node)!.node.gpus.length;
+        this.nodes.delete(a.node);
+        break;
     }
     this.peak = Math.max(this.peak, this.gpus);
   }

@@ -26,7 +26,10 @@ export interface Assembled {
   readonly idleGpus: number;
 }
 
-interface DraftGpu { slices: PlanSlice[]; key: string }
+interface DraftGpu {
+  slices: PlanSlice[];
+  key: string;
+}
 
 function planSlice(s: SliceState, profile: string, start: number): PlanSlice {
   return s.cache ? { profile, start, models: [], cache: true } : { profile, start, models: planModel(s) };
@@ -35,7 +38,13 @@ function planSlice(s: SliceState, profile: string, start: number): PlanSlice {
 /** The seats of a slice as the plan writes them; each seat's rps within its share (`seatRps`, tolerance.ts). */
 function planModel(s: SliceState): PlanModel[] {
   return s.seats
-    .map((x) => ({ name: x.model.name, batch: x.cand.batch, instances: x.cand.instances, share: x.share, rps: seatRps(x.rps, x.share, x.cand.throughput) }))
+    .map((x) => ({
+      name: x.model.name,
+      batch: x.cand.batch,
+      instances: x.cand.instances,
+      share: x.share,
+      rps: seatRps(x.rps, x.share, x.cand.throughput),
+    }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
@@ -73,8 +82,16 @@ function draftsOf(r: TypeResult, spare: boolean): DraftGpu[] {
   const layouts = maximalLayouts(r.opt);
   const layoutMs = layouts.map((l) => l.map((p) => p.shape.profile).sort());
   const firstByMs = new Map<string, number>();
-  layoutMs.forEach((ms, i) => { const k = msKey(ms); if (!firstByMs.has(k)) firstByMs.set(k, i); });
-  const current = r.pack.gpus.map((g) => byGpu.get(g)!.map((s) => s.shape.profile).sort());
+  layoutMs.forEach((ms, i) => {
+    const k = msKey(ms);
+    if (!firstByMs.has(k)) firstByMs.set(k, i);
+  });
+  const current = r.pack.gpus.map((g) =>
+    byGpu
+      .get(g)!
+      .map((s) => s.shape.profile)
+      .sort(),
+  );
   const freq = new Map<string, number>();
   for (const ms of current) {
     const k = msKey(ms);
@@ -86,10 +103,18 @@ function draftsOf(r: TypeResult, spare: boolean): DraftGpu[] {
     for (const [k, li] of firstByMs) {
       if (!contains(layoutMs[li], current[gi])) continue;
       const f = freq.get(k) ?? 0;
-      const better = f > pickFreq || (f === pickFreq && (layoutMs[li].length < layoutMs[pick].length || (layoutMs[li].length === layoutMs[pick].length && li < pick)));
-      if (better) { pick = li; pickFreq = f; }
+      const better =
+        f > pickFreq ||
+        (f === pickFreq && (layoutMs[li].length < layoutMs[pick].length || (layoutMs[li].length === layoutMs[pick].length && li < pick)));
+      if (better) {
+        pick = li;
+        pickFreq = f;
+      }
     }
-    const own = byGpu.get(g)!.slice().sort((a, b) => a.start - b.start);
+    const own = byGpu
+      .get(g)!
+      .slice()
+      .sort((a, b) => a.start - b.start);
     const slices: PlanSlice[] = layouts[pick].map((p) => {
       const idx = own.findIndex((s) => s.shape.profile === p.shape.profile);
       if (idx < 0) return { profile: p.shape.profile, start: p.start, models: [] };
@@ -117,7 +142,11 @@ function profileCounts(slices: readonly { readonly profile: string }[]): Record<
  * changes (NVIDIA/mig-parted v0.15.0; gpu-operator#262), so new content must come with a new name: a
  * re-plan keeps the name of every configuration whose content it keeps and gives every other one a new name.
  */
-export function migConfigName(gpuType: string, instanceType: string, devices: readonly (readonly { readonly profile: string; readonly start?: number }[])[]): string {
+export function migConfigName(
+  gpuType: string,
+  instanceType: string,
+  devices: readonly (readonly { readonly profile: string; readonly start?: number }[])[],
+): string {
   const counts = devices.map(profileCounts);
   const alike = counts.every((c) => JSON.stringify(c) === JSON.stringify(counts[0]));
   const content = JSON.stringify({ gpuType, instanceType, devices: alike ? ['all', counts[0]] : counts });

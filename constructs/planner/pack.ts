@@ -65,7 +65,11 @@ export function footprint(opt: GpuOption, shape: SliceShape): number {
   return Math.max(shape.computeSlices / opt.computeSlices, shape.memorySlices / opt.memorySlices);
 }
 
-export function bestEfficient(input: ModelInput, opt: GpuOption, mode: 'compute' | 'footprint'): { shapeIndex: number; cand: Candidate } | undefined {
+export function bestEfficient(
+  input: ModelInput,
+  opt: GpuOption,
+  mode: 'compute' | 'footprint',
+): { shapeIndex: number; cand: Candidate } | undefined {
   let best: { shapeIndex: number; cand: Candidate } | undefined;
   let bestEff = -1;
   input.cands.forEach((list, shapeIndex) => {
@@ -93,10 +97,20 @@ interface TypePacking {
 }
 
 /** A model's demand left after its whole GPUs and dedicated replicas, to be seated on a shared slice. */
-interface RemainderItem { input: ModelInput; rps: number; budget: number; need: number }
+interface RemainderItem {
+  input: ModelInput;
+  rps: number;
+  budget: number;
+  need: number;
+}
 
 /** Full replicas of one model at its most efficient candidate, each a slice of its own. */
-interface DedicatedReplicas { input: ModelInput; shapeIndex: number; cand: Candidate; count: number }
+interface DedicatedReplicas {
+  input: ModelInput;
+  shapeIndex: number;
+  cand: Candidate;
+  count: number;
+}
 
 export function packType(opt: GpuOption, inputs: readonly ModelInput[], headroom: number, overhead: number, v: PackVariant): PackResult {
   const p: TypePacking = { opt, reach: new ReachTable(opt), headroom, overhead, gpus: [], openGpus: [], slices: [] };
@@ -143,7 +157,12 @@ function openSlice(p: TypePacking, shapeIndex: number): SliceState {
  * Splits each model's demand left in `remaining`: whole GPUs at its best MIG layout (variant `gpuFill`, placed now),
  * full replicas at its most efficient candidate, and the remainder for a shared slice.
  */
-function splitDemand(p: TypePacking, inputs: readonly ModelInput[], remaining: readonly number[], v: PackVariant): { full: DedicatedReplicas[]; items: RemainderItem[] } {
+function splitDemand(
+  p: TypePacking,
+  inputs: readonly ModelInput[],
+  remaining: readonly number[],
+  v: PackVariant,
+): { full: DedicatedReplicas[]; items: RemainderItem[] } {
   const { opt, headroom } = p;
   const full: DedicatedReplicas[] = [];
   const items: RemainderItem[] = [];
@@ -162,14 +181,24 @@ function splitDemand(p: TypePacking, inputs: readonly ModelInput[], remaining: r
     let rem = d - n * best.cand.throughput;
     rem = rem <= d * 1e-9 ? 0 : Math.min(roundUp6(rem), best.cand.throughput);
     if (n > 0) full.push({ input, shapeIndex: best.shapeIndex, cand: best.cand, count: n });
-    if (rem > 0) items.push({ input, rps: rem, budget: budgetOf(input.model, headroom), need: (rem / best.cand.throughput) * best.cand.shape.computeFraction });
+    if (rem > 0)
+      items.push({
+        input,
+        rps: rem,
+        budget: budgetOf(input.model, headroom),
+        need: (rem / best.cand.throughput) * best.cand.shape.computeFraction,
+      });
   });
   return { full, items };
 }
 
 /** Places whole GPUs of one model at the layout that serves it most, while its demand `d` fills one; returns the demand left. */
 function placeWholeGpusAtBestLayout(
-  p: TypePacking, input: ModelInput, d: number, layouts: ReturnType<typeof maximalLayouts>, shapeIndex: ReadonlyMap<string, number>,
+  p: TypePacking,
+  input: ModelInput,
+  d: number,
+  layouts: ReturnType<typeof maximalLayouts>,
+  shapeIndex: ReadonlyMap<string, number>,
 ): number {
   const { opt, reach, overhead } = p;
   let bestL = -1;
@@ -177,7 +206,10 @@ function placeWholeGpusAtBestLayout(
   layouts.forEach((l, li) => {
     let thr = 0;
     for (const x of l) thr += input.cands[shapeIndex.get(x.shape.profile)!][0]?.throughput ?? 0;
-    if (thr > bestThr * (1 + 1e-12)) { bestThr = thr; bestL = li; }
+    if (thr > bestThr * (1 + 1e-12)) {
+      bestThr = thr;
+      bestL = li;
+    }
   });
   const nGpu = bestL >= 0 && bestThr > 0 ? Math.floor(d / bestThr + 1e-12) : 0;
   for (let k = 0; k < nGpu; k++) {
@@ -210,7 +242,11 @@ function placeDedicatedReplicas(p: TypePacking, full: DedicatedReplicas[]): void
 }
 
 /** A seat choice: the slice, the model's candidate on it and the share it takes. */
-interface SeatChoice { slice: SliceState; cand: Candidate; share: number }
+interface SeatChoice {
+  slice: SliceState;
+  cand: Candidate;
+  share: number;
+}
 
 /**
  * Seats each remainder, in the variant's order, on a shared slice of the recent window (`shared`, those that can
@@ -253,11 +289,18 @@ function sharedSliceFor(it: RemainderItem, shared: readonly SliceState[], v: Pac
       if (raw > free) continue;
       const sh = roundShareUp(raw);
       const f = sl.fit(c, sh, it.budget);
-      if (f >= 0 && f < score) { score = f; cand = c; share = sh; }
+      if (f >= 0 && f < score) {
+        score = f;
+        cand = c;
+        share = sh;
+      }
     }
     if (!cand) continue;
     if (v.fit === 'first') return { slice: sl, cand, share };
-    if (score > bestScore) { bestScore = score; best = { slice: sl, cand, share }; }
+    if (score > bestScore) {
+      bestScore = score;
+      best = { slice: sl, cand, share };
+    }
   }
   return best;
 }
@@ -274,7 +317,12 @@ function newSliceFor(p: TypePacking, it: RemainderItem, v: PackVariant): SeatCho
       if (sh > 1) continue;
       const fullness = Math.max(sh, c.latencyMs / it.budget, (p.overhead + c.memGiB) / c.shape.memoryGiB);
       const score = v.open === 'area' ? fullness * c.shape.computeFraction : c.shape.computeFraction + fullness * 1e-3;
-      if (score < pickScore - 1e-12) { pickScore = score; pick = shapeIndex; pickCand = c; pickShare = sh; }
+      if (score < pickScore - 1e-12) {
+        pickScore = score;
+        pick = shapeIndex;
+        pickCand = c;
+        pickShare = sh;
+      }
     }
   });
   if (pick < 0 || !pickCand) {

@@ -24,8 +24,16 @@ export interface Item {
   readonly budget: number;
 }
 
-export interface Seat { readonly item: number; readonly cand: Candidate; readonly rps: number; readonly share: number }
-export interface Pattern { readonly shapeIndex: number; readonly seats: readonly Seat[] }
+export interface Seat {
+  readonly item: number;
+  readonly cand: Candidate;
+  readonly rps: number;
+  readonly share: number;
+}
+export interface Pattern {
+  readonly shapeIndex: number;
+  readonly seats: readonly Seat[];
+}
 
 export interface Master {
   readonly layouts: readonly (readonly PlacedShape[])[];
@@ -36,7 +44,10 @@ export interface Master {
 }
 
 export function patternKey(p: Pattern): string {
-  return `${p.shapeIndex}:${p.seats.map((x) => `${x.item}/${x.cand.batch}/${x.cand.instances}/${x.rps}`).sort().join(',')}`;
+  return `${p.shapeIndex}:${p.seats
+    .map((x) => `${x.item}/${x.cand.batch}/${x.cand.instances}/${x.rps}`)
+    .sort()
+    .join(',')}`;
 }
 
 /** Demand covered by a pattern per item, as a fraction of the item's demand (at most 1). */
@@ -50,7 +61,14 @@ export function coverOf(items: readonly Item[], p: Pattern): [number, number][] 
  * The model over a pattern pool: minimise GPUs (plus `sliceCost` x compute fraction per slice)
  * with at most `cap` GPUs when given; integral or its LP.
  */
-export function master(opt: GpuOption, items: readonly Item[], patterns: readonly Pattern[], cap: number | undefined, integral: boolean, sliceCost: number): { model: LpModel; m: Master } {
+export function master(
+  opt: GpuOption,
+  items: readonly Item[],
+  patterns: readonly Pattern[],
+  cap: number | undefined,
+  integral: boolean,
+  sliceCost: number,
+): { model: LpModel; m: Master } {
   const b = new LpBuilder();
   const layouts = maximalLayouts(opt);
   const shapeIndex = new Map(opt.shapes.map((s, i) => [s.profile, i]));
@@ -61,11 +79,20 @@ export function master(opt: GpuOption, items: readonly Item[], patterns: readonl
     const count = opt.shapes.map(() => 0);
     for (const p of l) count[shapeIndex.get(p.shape.profile)!]++;
     const entries: [number, number][] = gpuRow >= 0 ? [[gpuRow, 1]] : [];
-    count.forEach((c, i) => { if (c > 0) entries.push([shapeRow[i], -c]); });
+    count.forEach((c, i) => {
+      if (c > 0) entries.push([shapeRow[i], -c]);
+    });
     return b.col(1, 0, Infinity, entries, integral);
   });
-  const patternCols = patterns.map((p) => b.col(sliceCost * opt.shapes[p.shapeIndex].computeFraction, 0, Infinity,
-    [[shapeRow[p.shapeIndex], 1], ...coverOf(items, p).map(([i, f]): [number, number] => [coverRow[i], f])], integral));
+  const patternCols = patterns.map((p) =>
+    b.col(
+      sliceCost * opt.shapes[p.shapeIndex].computeFraction,
+      0,
+      Infinity,
+      [[shapeRow[p.shapeIndex], 1], ...coverOf(items, p).map(([i, f]): [number, number] => [coverRow[i], f])],
+      integral,
+    ),
+  );
   return { model: b.build(integral), m: { layouts, layoutCols, patternCols, shapeRow, coverRow } };
 }
 
@@ -87,8 +114,18 @@ export function entriesOf(list: readonly Candidate[], rps: number): Candidate[] 
  * The most dual value a slice with these seats can earn: its share goes to the densest items first
  * (value per unit of share: cover dual x throughput / demand), each up to all its demand.
  */
-function knapsack(items: readonly Item[], dual: readonly number[], seats: readonly { item: number; cand: Candidate }[], shareCap: number): { value: number; seats: Seat[] } {
-  const order = seats.slice().sort((a, b) => dual[b.item] * b.cand.throughput / items[b.item].rps - dual[a.item] * a.cand.throughput / items[a.item].rps || a.item - b.item);
+function knapsack(
+  items: readonly Item[],
+  dual: readonly number[],
+  seats: readonly { item: number; cand: Candidate }[],
+  shareCap: number,
+): { value: number; seats: Seat[] } {
+  const order = seats
+    .slice()
+    .sort(
+      (a, b) =>
+        (dual[b.item] * b.cand.throughput) / items[b.item].rps - (dual[a.item] * a.cand.throughput) / items[a.item].rps || a.item - b.item,
+    );
   let left = shareCap;
   let value = 0;
   const out: Seat[] = [];
@@ -99,7 +136,7 @@ function knapsack(items: readonly Item[], dual: readonly number[], seats: readon
     if (rps <= 0) continue;
     const share = rps / x.cand.throughput;
     left -= share;
-    value += dual[x.item] * rps / it.rps;
+    value += (dual[x.item] * rps) / it.rps;
     out.push({ item: x.item, cand: x.cand, rps, share });
   }
   return { value, seats: out };
@@ -118,16 +155,29 @@ export interface PricingOptions {
  * items and entries with a knapsack upper bound) when it finishes within `exactNodes`; else greedy
  * from the most valuable anchors. `exact` tells which.
  */
-export function price(opt: GpuOption, items: readonly Item[], shapeIndex: number, dual: readonly number[], o: PricingOptions): { found: { p: Pattern; value: number }[]; exact: boolean } {
+export function price(
+  opt: GpuOption,
+  items: readonly Item[],
+  shapeIndex: number,
+  dual: readonly number[],
+  o: PricingOptions,
+): { found: { p: Pattern; value: number }[]; exact: boolean } {
   const cap = opt.shapes[shapeIndex].memoryGiB + 1e-9;
-  const live = items.map((_, i) => i).filter((i) => dual[i] > 1e-12 && items[i].input.cands[shapeIndex].some((c) => o.overhead + c.memGiB <= cap && c.latencyMs <= items[i].budget));
+  const live = items
+    .map((_, i) => i)
+    .filter(
+      (i) =>
+        dual[i] > 1e-12 && items[i].input.cands[shapeIndex].some((c) => o.overhead + c.memGiB <= cap && c.latencyMs <= items[i].budget),
+    );
   if (live.length === 0) return { found: [], exact: true };
   const toPattern = (seats: Seat[]): Pattern => ({
     shapeIndex,
-    seats: seats.map((x) => {
-      const rps = Math.floor(x.rps * 1e6) / 1e6;
-      return { ...x, rps, share: Math.min(x.share, roundShareUp(rps / x.cand.throughput)) };
-    }).filter((x) => x.rps > 0),
+    seats: seats
+      .map((x) => {
+        const rps = Math.floor(x.rps * 1e6) / 1e6;
+        return { ...x, rps, share: Math.min(x.share, roundShareUp(rps / x.cand.throughput)) };
+      })
+      .filter((x) => x.rps > 0),
   });
   if (o.exactNodes > 0) {
     const exact = priceExact(items, live, shapeIndex, dual, cap, o);
@@ -135,7 +185,10 @@ export function price(opt: GpuOption, items: readonly Item[], shapeIndex: number
   }
   const found: { p: Pattern; value: number }[] = [];
   const options = new Map(live.map((i) => [i, entriesOf(items[i].input.cands[shapeIndex], items[i].rps)]));
-  const anchors = live.slice().sort((a, b) => dual[b] - dual[a] || a - b).slice(0, 4);
+  const anchors = live
+    .slice()
+    .sort((a, b) => dual[b] - dual[a] || a - b)
+    .slice(0, 4);
   for (const a of anchors) {
     for (const first of items[a].input.cands[shapeIndex]) {
       if (o.overhead + first.memGiB > cap || first.latencyMs > items[a].budget) continue;
@@ -153,7 +206,10 @@ export function price(opt: GpuOption, items: readonly Item[], shapeIndex: number
           for (const c of options.get(j)!) {
             if (lat + c.latencyMs > b || mem + c.memGiB > cap) continue;
             const v = knapsack(items, dual, [...set, { item: j, cand: c }], o.shareCap);
-            if (v.value > addValue.value + 1e-12) { addValue = v; add = { item: j, cand: c }; }
+            if (v.value > addValue.value + 1e-12) {
+              addValue = v;
+              add = { item: j, cand: c };
+            }
           }
         }
         if (!add) break;
@@ -170,12 +226,21 @@ export function price(opt: GpuOption, items: readonly Item[], shapeIndex: number
 }
 
 /** Exhaustive pricing; undefined when the node budget runs out first. */
-function priceExact(items: readonly Item[], live: readonly number[], shapeIndex: number, dual: readonly number[], cap: number, o: PricingOptions): { value: number; seats: Seat[] } | undefined {
+function priceExact(
+  items: readonly Item[],
+  live: readonly number[],
+  shapeIndex: number,
+  dual: readonly number[],
+  cap: number,
+  o: PricingOptions,
+): { value: number; seats: Seat[] } | undefined {
   // items by dual value, each with its admissible entries on the shape
   const order = live.slice().sort((a, b) => dual[b] - dual[a] || a - b);
-  const entries = order.map((i) => items[i].input.cands[shapeIndex].filter((c) => o.overhead + c.memGiB <= cap && c.latencyMs <= items[i].budget));
+  const entries = order.map((i) =>
+    items[i].input.cands[shapeIndex].filter((c) => o.overhead + c.memGiB <= cap && c.latencyMs <= items[i].budget),
+  );
   // best value per unit of share of each item (any entry), for the upper bound
-  const density = order.map((i, k) => Math.max(...entries[k].map((c) => dual[i] * c.throughput / items[i].rps)));
+  const density = order.map((i, k) => Math.max(...entries[k].map((c) => (dual[i] * c.throughput) / items[i].rps)));
   let best = { value: 0, seats: [] as Seat[] };
   let nodes = 0;
   const chosen: { item: number; cand: Candidate }[] = [];
@@ -187,11 +252,19 @@ function priceExact(items: readonly Item[], live: readonly number[], shapeIndex:
     // upper bound: the chosen seats plus every remaining item at its densest entry, latency and memory ignored
     let ub = 0;
     {
-      const pool: { d: number; cap: number }[] = chosen.map((x) => ({ d: dual[x.item] * x.cand.throughput / items[x.item].rps, cap: Math.min(1, items[x.item].rps / x.cand.throughput) }));
+      const pool: { d: number; cap: number }[] = chosen.map((x) => ({
+        d: (dual[x.item] * x.cand.throughput) / items[x.item].rps,
+        cap: Math.min(1, items[x.item].rps / x.cand.throughput),
+      }));
       for (let r = k; r < order.length; r++) pool.push({ d: density[r], cap: 1 });
       pool.sort((a, b) => b.d - a.d);
       let left = o.shareCap;
-      for (const p of pool) { if (left <= 0) break; const s = Math.min(left, p.cap); ub += s * p.d; left -= s; }
+      for (const p of pool) {
+        if (left <= 0) break;
+        const s = Math.min(left, p.cap);
+        ub += s * p.d;
+        left -= s;
+      }
     }
     if (ub <= best.value + 1e-12) return true;
     const i = order[k];
@@ -220,7 +293,14 @@ export interface GenerationResult {
  * Column generation on the model's LP (no GPU cap): prices each shape with the LP's duals and adds
  * improving patterns to `pool` (mutated) for up to `rounds` rounds.
  */
-export function generateColumns(opt: GpuOption, items: readonly Item[], pool: Pattern[], rounds: number, sliceCost: number, pricing: PricingOptions): GenerationResult {
+export function generateColumns(
+  opt: GpuOption,
+  items: readonly Item[],
+  pool: Pattern[],
+  rounds: number,
+  sliceCost: number,
+  pricing: PricingOptions,
+): GenerationResult {
   const seen = new Set(pool.map((p) => patternKey(p)));
   let lpValue: number;
   let duals: Float64Array | undefined;
@@ -262,12 +342,14 @@ export function reducedCost(opt: GpuOption, items: readonly Item[], m: Master, d
 /** Singletons: each item alone on each shape at each admissible entry, serving what one slice can (a pool the LP is feasible with). */
 export function singletons(opt: GpuOption, items: readonly Item[], overhead: number, shareCap: number): Pattern[] {
   const out: Pattern[] = [];
-  items.forEach((it, i) => opt.shapes.forEach((shape, si) => {
-    for (const c of it.input.cands[si]) {
-      if (overhead + c.memGiB > shape.memoryGiB + 1e-9 || c.latencyMs > it.budget) continue;
-      const rps = Math.floor(Math.min(it.rps, c.throughput * shareCap) * 1e6) / 1e6;
-      if (rps > 0) out.push({ shapeIndex: si, seats: [{ item: i, cand: c, rps, share: roundShareUp(rps / c.throughput) }] });
-    }
-  }));
+  items.forEach((it, i) =>
+    opt.shapes.forEach((shape, si) => {
+      for (const c of it.input.cands[si]) {
+        if (overhead + c.memGiB > shape.memoryGiB + 1e-9 || c.latencyMs > it.budget) continue;
+        const rps = Math.floor(Math.min(it.rps, c.throughput * shareCap) * 1e6) / 1e6;
+        if (rps > 0) out.push({ shapeIndex: si, seats: [{ item: i, cand: c, rps, share: roundShareUp(rps / c.throughput) }] });
+      }
+    }),
+  );
   return out;
 }

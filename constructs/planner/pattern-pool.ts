@@ -14,14 +14,28 @@ const MAX_PATTERNS = 4000;
 /** Share left free on every slice for rounding (shares and rps are rounded up to 1e-6). */
 export const SLACK = 1e-4;
 
-interface OpenSlice { seats: Seat[]; share: number; latency: number; budget: number; memory: number }
+interface OpenSlice {
+  seats: Seat[];
+  share: number;
+  latency: number;
+  budget: number;
+  memory: number;
+}
 
 /**
  * One greedy packing of every item onto slices of one shape, in the given order: whole seats at
  * the item's most productive entry while its demand fills them, the rest onto the first (or the
  * fullest) open slice where rules 3-5 still hold, at the entry leaving it least full.
  */
-function greedyPacking(items: readonly Item[], shapeIndex: number, capGiB: number, overhead: number, order: readonly number[], bestFit: boolean, out: (p: Pattern) => void): void {
+function greedyPacking(
+  items: readonly Item[],
+  shapeIndex: number,
+  capGiB: number,
+  overhead: number,
+  order: readonly number[],
+  bestFit: boolean,
+  out: (p: Pattern) => void,
+): void {
   const open: OpenSlice[] = [];
   for (const i of order) {
     const it = items[i];
@@ -68,7 +82,14 @@ function greedyPacking(items: readonly Item[], shapeIndex: number, capGiB: numbe
 }
 
 /** A pattern with items added greedily in `order` (each at the entry taking most of its demand that still fits). */
-function augment(p: Pattern, items: readonly Item[], capGiB: number, overhead: number, order: readonly number[], out: (p: Pattern) => void): void {
+function augment(
+  p: Pattern,
+  items: readonly Item[],
+  capGiB: number,
+  overhead: number,
+  order: readonly number[],
+  out: (p: Pattern) => void,
+): void {
   const seats = p.seats.slice();
   let share = seats.reduce((a, x) => a + x.share, 0);
   let latency = seats.reduce((a, x) => a + x.cand.latencyMs, 0);
@@ -98,7 +119,14 @@ function augment(p: Pattern, items: readonly Item[], capGiB: number, overhead: n
 }
 
 /** The pattern pool: the neighbourhood's own slices and the slices of greedy packings of its items, per shape and item order. */
-export function patternsOf(opt: GpuOption, items: readonly Item[], own: readonly Pattern[], headroom: number, overhead: number, rand: () => number): Pattern[] {
+export function patternsOf(
+  opt: GpuOption,
+  items: readonly Item[],
+  own: readonly Pattern[],
+  headroom: number,
+  overhead: number,
+  rand: () => number,
+): Pattern[] {
   const out: Pattern[] = [];
   const seen = new Set<string>();
   const add = (p: Pattern): void => {
@@ -121,7 +149,10 @@ export function patternsOf(opt: GpuOption, items: readonly Item[], own: readonly
       continue;
     }
     for (const sl of packed.slices) {
-      add({ shapeIndex: sl.shapeIndex, seats: sl.seats.map((x) => ({ item: itemOf.get(x.model)!, cand: x.cand, rps: x.rps, share: x.share })) });
+      add({
+        shapeIndex: sl.shapeIndex,
+        seats: sl.seats.map((x) => ({ item: itemOf.get(x.model)!, cand: x.cand, rps: x.rps, share: x.share })),
+      });
     }
   }
   const orders: number[][] = [
@@ -149,4 +180,3 @@ export function patternsOf(opt: GpuOption, items: readonly Item[], own: readonly
   }
   return out;
 }
-

@@ -72,7 +72,13 @@ export function candidatesOn(fleet: Fleet, model: ModelSpec, gpuType: string, pr
   if (own.length > 0) {
     for (const p of own) {
       if (p.slice !== facts.size || !(p.throughput > 0)) continue;
-      raw.push({ batch: p.batch, instances: p.instances, throughput: p.throughput, latencyMs: p.latencyMs, memGiB: model.memoryGiB * p.instances });
+      raw.push({
+        batch: p.batch,
+        instances: p.instances,
+        throughput: p.throughput,
+        latencyMs: p.latencyMs,
+        memGiB: model.memoryGiB * p.instances,
+      });
     }
   } else if (throughputFigure(model, gpuType) !== undefined) {
     const throughput = throughputFigure(model, gpuType)! * facts.fraction * ESTIMATE_DERATE;
@@ -80,7 +86,10 @@ export function candidatesOn(fleet: Fleet, model: ModelSpec, gpuType: string, pr
   }
   return raw
     .filter((c) => c.latencyMs <= budget && c.memGiB <= room + 1e-9)
-    .sort((a, b) => b.throughput - a.throughput || a.latencyMs - b.latencyMs || a.memGiB - b.memGiB || a.batch - b.batch || a.instances - b.instances);
+    .sort(
+      (a, b) =>
+        b.throughput - a.throughput || a.latencyMs - b.latencyMs || a.memGiB - b.memGiB || a.batch - b.batch || a.instances - b.instances,
+    );
 }
 
 /** GPUs of an instance type (the catalog's count; 1 for an instance the catalog does not know). */
@@ -117,7 +126,10 @@ export function devicesOf(cfg: PlanMigConfig, gpus: number): string[][] {
 /** Content key of a slice's server: profile and models at their entries (shares left out), or the cache marker. */
 export function serverKey(profile: string, slice: Pick<PlanSlice, 'models' | 'cache'>): string {
   if (slice.cache) return `${profile}|cache`;
-  return `${profile}|${slice.models.map((m) => `${m.name}:${m.batch}x${m.instances}`).sort().join(',')}`;
+  return `${profile}|${slice.models
+    .map((m) => `${m.name}:${m.batch}x${m.instances}`)
+    .sort()
+    .join(',')}`;
 }
 
 /** Content key of a node's configuration: GPU type, instance type and per-GPU profile counts. */

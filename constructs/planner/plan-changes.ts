@@ -34,7 +34,11 @@ export interface PlanChanges {
   readonly costPerHourAfter: number;
 }
 
-interface Server { node: string; key: string; models: Map<string, number> }
+interface Server {
+  node: string;
+  key: string;
+  models: Map<string, number>;
+}
 
 function serversOf(plan: Plan): Server[] {
   const out: Server[] = [];
@@ -48,7 +52,10 @@ function serversOf(plan: Plan): Server[] {
 }
 
 /** Matches servers of `a` and `b` by (node, content); returns the unmatched of each and the matched pairs. */
-export function matchServers<T extends { node: string; key: string }>(a: readonly T[], b: readonly T[]): { kept: [T, T][]; onlyA: T[]; onlyB: T[] } {
+export function matchServers<T extends { node: string; key: string }>(
+  a: readonly T[],
+  b: readonly T[],
+): { kept: [T, T][]; onlyA: T[]; onlyB: T[] } {
   const pool = new Map<string, T[]>();
   for (const s of b) {
     const k = `${s.node}\u0000${s.key}`;
@@ -75,7 +82,8 @@ export function diffPlans(before: Plan, after: Plan, fleet: Fleet): PlanChanges 
   const b = serversOf(after);
   const { kept, onlyA, onlyB } = matchServers(a, b);
   const inFleet = new Set(fleet.models.map((m) => m.name));
-  const modelsOf = (p: Plan): Set<string> => new Set([...p.gpus.flatMap((g) => g.slices.flatMap((s) => s.models.map((m) => m.name))), ...(p.cold?.models ?? []).map((m) => m.name)]);
+  const modelsOf = (p: Plan): Set<string> =>
+    new Set([...p.gpus.flatMap((g) => g.slices.flatMap((s) => s.models.map((m) => m.name))), ...(p.cold?.models ?? []).map((m) => m.name)]);
   const beforeModels = modelsOf(before);
   const afterModels = modelsOf(after);
   const coldBefore = new Set((before.cold?.models ?? []).map((m) => m.name));
@@ -93,8 +101,13 @@ export function diffPlans(before: Plan, after: Plan, fleet: Fleet): PlanChanges 
     else if (lost.has(m)) shrunk.push(m);
     else if (gained.has(m)) grown.push(m);
   }
-  const reweighted = [...inFleet].filter((m) => beforeModels.has(m) && !lost.has(m) && !gained.has(m)
-    && kept.some(([x, y]) => x.models.has(m) && Math.abs((x.models.get(m) ?? 0) - (y.models.get(m) ?? 0)) > 1e-9));
+  const reweighted = [...inFleet].filter(
+    (m) =>
+      beforeModels.has(m) &&
+      !lost.has(m) &&
+      !gained.has(m) &&
+      kept.some(([x, y]) => x.models.has(m) && Math.abs((x.models.get(m) ?? 0) - (y.models.get(m) ?? 0)) > 1e-9),
+  );
   const nodesA = new Map((before.nodes ?? []).map((n) => [n.name, n]));
   const nodesB = new Map((after.nodes ?? []).map((n) => [n.name, n]));
   const gpusRecut = [...recut.values()].reduce((x, n) => x + n, 0);
@@ -127,7 +140,11 @@ function recutNodes(before: Plan, after: Plan): Map<string, number> {
     if (!o) continue;
     const da = nodeDevices(before, o);
     const db = nodeDevices(after, n);
-    const changed = o.migConfig !== n.migConfig || o.instanceType !== n.instanceType || da.length !== db.length || da.some((d, i) => key(d) !== key(db[i]));
+    const changed =
+      o.migConfig !== n.migConfig ||
+      o.instanceType !== n.instanceType ||
+      da.length !== db.length ||
+      da.some((d, i) => key(d) !== key(db[i]));
     if (changed) out.set(n.name, db.filter((d, i) => key(d) !== key(da[i] ?? [])).length);
   }
   return out;

@@ -255,8 +255,12 @@ function checkCold(c: Checker, value: unknown, gpuIds: Set<string>): void {
 }
 
 function checkSummary(c: Checker, value: unknown): void {
-  const s = c.object('summary', value, ['gpuCount', 'costPerHour', 'lowerBound', 'baselines'],
-    ['nodeConfigurations', 'notes', 'tightBound', 'teamConsumption', 'byType', 'costLowerBound', 'costRatio']);
+  const s = c.object(
+    'summary',
+    value,
+    ['gpuCount', 'costPerHour', 'lowerBound', 'baselines'],
+    ['nodeConfigurations', 'notes', 'tightBound', 'teamConsumption', 'byType', 'costLowerBound', 'costRatio'],
+  );
   if (!s) return;
   c.integer('summary.gpuCount', s.gpuCount, 0, L.maxCount);
   c.number('summary.costPerHour', s.costPerHour, 0, L.maxAmount);
@@ -326,10 +330,12 @@ function checkTeamConsumption(c: Checker, value: unknown): void {
     consumption(`${tp}.inSharedPools`, team.inSharedPools);
     // GPU type → GPU-equivalents: the keys are GPU type names, not a fixed set
     const byType = team.byGpuType;
-    if (byType === null || typeof byType !== 'object' || Array.isArray(byType)) c.bad(`${tp}.byGpuType`, 'an object of GPU type → GPU-equivalents', byType);
+    if (byType === null || typeof byType !== 'object' || Array.isArray(byType))
+      c.bad(`${tp}.byGpuType`, 'an object of GPU type → GPU-equivalents', byType);
     else {
       for (const [type, v] of Object.entries(byType as Obj)) {
-        if (c.name(`${tp}.byGpuType.${quoteKey(type)} (key)`, type) !== undefined) c.number(`${tp}.byGpuType.${quoteKey(type)}`, v, 0, L.maxCount);
+        if (c.name(`${tp}.byGpuType.${quoteKey(type)} (key)`, type) !== undefined)
+          c.number(`${tp}.byGpuType.${quoteKey(type)}`, v, 0, L.maxCount);
       }
     }
   });

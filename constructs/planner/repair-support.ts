@@ -19,7 +19,11 @@ export function verified(opt: GpuOption, fleet: Fleet, items: readonly Item[], r
     models: items.map((it): ModelSpec => ({ ...it.input.model, rps: it.rps })),
     coldBelowRps: undefined,
   };
-  const problems = verifyPlan(sub, { fleet: fleet.name, gpus: asm.gpus, summary: { gpuCount: asm.gpus.length, costPerHour: 0, lowerBound: 0, baselines: { dedicated: 0, noMig: 0 } } });
+  const problems = verifyPlan(sub, {
+    fleet: fleet.name,
+    gpus: asm.gpus,
+    summary: { gpuCount: asm.gpus.length, costPerHour: 0, lowerBound: 0, baselines: { dedicated: 0, noMig: 0 } },
+  });
   return problems.length === 0;
 }
 

@@ -31,24 +31,36 @@ export function runningPlanProblems(fleet: Fleet, previous: Plan): string[] {
     if (gpuIds.has(g.id)) out.push(`gpus: gpu id "${g.id}" is used more than once`);
     gpuIds.add(g.id);
     const n = nodeByName.get(g.node);
-    if (!n) { out.push(`gpus[${g.id}].node: "${g.node}" is not a node of the plan`); continue; }
+    if (!n) {
+      out.push(`gpus[${g.id}].node: "${g.node}" is not a node of the plan`);
+      continue;
+    }
     if (n.gpuType !== g.type) out.push(`gpus[${g.id}].type: ${g.type}, but its node ${n.name} carries ${n.gpuType}`);
     if (!n.gpus.includes(g.id)) out.push(`nodes[${n.name}].gpus: does not list ${g.id}, which names it as its node`);
     const gpu = findGpuType(g.type);
-    if (!gpu) { out.push(`gpus[${g.id}].type: unknown GPU type "${g.type}"`); continue; }
+    if (!gpu) {
+      out.push(`gpus[${g.id}].type: unknown GPU type "${g.type}"`);
+      continue;
+    }
     const starts = new Set<number>();
     for (const s of g.slices) {
       if (starts.has(s.start)) out.push(`gpus[${g.id}]: two slices start at ${s.start}`);
       starts.add(s.start);
     }
     if (g.mig) {
-      for (const p of checkLayout(gpu, g.slices.map((s) => ({ profile: s.profile, start: s.start })))) out.push(`gpus[${g.id}]: ${p}`);
+      for (const p of checkLayout(
+        gpu,
+        g.slices.map((s) => ({ profile: s.profile, start: s.start })),
+      ))
+        out.push(`gpus[${g.id}]: ${p}`);
       const cfg = configs.get(n.migConfig);
       if (!cfg) out.push(`nodes[${n.name}].migConfig: "${n.migConfig}" is not in migConfigs`);
       else {
         const allowed = new Set(devicesOf(cfg, gpusPerInstance(cfg.instanceType)).map(profileSet));
         if (!allowed.has(profileSet(g.slices.map((s) => s.profile)))) {
-          out.push(`gpus[${g.id}]: cut ${profileSet(g.slices.map((s) => s.profile))}, which no device of its node's configuration ${cfg.name} has`);
+          out.push(
+            `gpus[${g.id}]: cut ${profileSet(g.slices.map((s) => s.profile))}, which no device of its node's configuration ${cfg.name} has`,
+          );
         }
       }
     } else if (n.migConfig !== 'all-disabled' || g.slices.length !== 1 || g.slices[0].profile !== 'whole') {
@@ -62,10 +74,13 @@ export function runningPlanProblems(fleet: Fleet, previous: Plan): string[] {
     if (n.migConfig !== 'all-disabled') {
       const cfg = configs.get(n.migConfig);
       if (cfg && (cfg.gpuType !== n.gpuType || cfg.instanceType !== n.instanceType)) {
-        out.push(`nodes[${n.name}]: configuration ${cfg.name} is for ${cfg.gpuType} on ${cfg.instanceType}, the node is ${n.gpuType} on ${n.instanceType}`);
+        out.push(
+          `nodes[${n.name}]: configuration ${cfg.name} is for ${cfg.gpuType} on ${cfg.instanceType}, the node is ${n.gpuType} on ${n.instanceType}`,
+        );
       }
     }
   }
-  if (previous.cold && !previous.gpus.some((g) => g.slices.some((s) => s.cache))) out.push('cold: the running plan has a cold tier but no cache slice');
+  if (previous.cold && !previous.gpus.some((g) => g.slices.some((s) => s.cache)))
+    out.push('cold: the running plan has a cold tier but no cache slice');
   return out;
 }

@@ -13,7 +13,8 @@ import type { Plan, PlanMigConfig } from './types';
 export function foldInPlan(state: WState, configs: Map<string, PlanMigConfig>, sub: Plan, fleet?: Fleet): WState {
   const specs = new Map((fleet?.models ?? []).map((m) => [m.name, m]));
   const byContent = new Map<string, string>();
-  for (const c of configs.values()) byContent.set(configContent(c.gpuType, c.instanceType, devicesOf(c, gpusPerInstance(c.instanceType))), c.name);
+  for (const c of configs.values())
+    byContent.set(configContent(c.gpuType, c.instanceType, devicesOf(c, gpusPerInstance(c.instanceType))), c.name);
   const rename = new Map<string, string>();
   for (const c of sub.migConfigs ?? []) {
     const content = configContent(c.gpuType, c.instanceType, devicesOf(c, gpusPerInstance(c.instanceType)));
@@ -28,12 +29,17 @@ export function foldInPlan(state: WState, configs: Map<string, PlanMigConfig>, s
   }
   for (const n of sub.nodes ?? []) {
     const nodeName = `node-${state.nextNode++}`;
-    const migConfig = n.migConfig === 'all-disabled' ? n.migConfig : rename.get(n.migConfig) ?? n.migConfig;
+    const migConfig = n.migConfig === 'all-disabled' ? n.migConfig : (rename.get(n.migConfig) ?? n.migConfig);
     const cfg = configs.get(migConfig);
     const spare = gpusPerInstance(n.instanceType) - n.gpus.length;
-    const idle = spare <= 0 ? [] : migConfig === 'all-disabled'
-      ? Array.from({ length: spare }, () => [{ profile: 'whole', start: 0 }])
-      : cfg && cfg.devices.length === 1 ? Array.from({ length: spare }, () => cfg.devices[0]) : [];
+    const idle =
+      spare <= 0
+        ? []
+        : migConfig === 'all-disabled'
+          ? Array.from({ length: spare }, () => [{ profile: 'whole', start: 0 }])
+          : cfg && cfg.devices.length === 1
+            ? Array.from({ length: spare }, () => cfg.devices[0])
+            : [];
     state.nodes.push({ name: nodeName, instanceType: n.instanceType, gpuType: n.gpuType, migConfig, idle });
     for (const id of n.gpus) {
       const g = sub.gpus.find((x) => x.id === id)!;
@@ -53,8 +59,14 @@ export function foldInPlan(state: WState, configs: Map<string, PlanMigConfig>, s
             const spec = specs.get(m.name);
             const e = spec ? entryFor(spec, g.type, s.profile, m.batch, m.instances) : undefined;
             return {
-              name: m.name, batch: m.batch, instances: m.instances, share: m.share, rps: m.rps,
-              throughput: e?.throughput ?? 0, latencyMs: e?.latencyMs ?? Infinity, memGiB: spec ? spec.memoryGiB * m.instances : Infinity,
+              name: m.name,
+              batch: m.batch,
+              instances: m.instances,
+              share: m.share,
+              rps: m.rps,
+              throughput: e?.throughput ?? 0,
+              latencyMs: e?.latencyMs ?? Infinity,
+              memGiB: spec ? spec.memoryGiB * m.instances : Infinity,
             };
           }),
         })),

@@ -92,7 +92,12 @@ export function sliceShare(s: WSlice): number {
 }
 
 /** Whether the placements of a slice satisfy the latency (rule 4) and memory (rule 5) rules of the fleet. */
-export function sliceFits(fleet: Fleet, gpuType: string, profile: string, placements: readonly { name: string; latencyMs: number; memGiB: number }[]): boolean {
+export function sliceFits(
+  fleet: Fleet,
+  gpuType: string,
+  profile: string,
+  placements: readonly { name: string; latencyMs: number; memGiB: number }[],
+): boolean {
   const facts = sliceFacts(gpuType, profile);
   if (!facts) return false;
   const latency = placements.reduce((a, p) => a + p.latencyMs, 0);
@@ -121,21 +126,39 @@ export function loadState(previous: Plan, fleet: Fleet, idleOf: (nodeName: strin
     })),
   }));
   const nodes: WNode[] = (previous.nodes ?? []).map((n) => ({
-    name: n.name, instanceType: n.instanceType, gpuType: n.gpuType, migConfig: n.migConfig, idle: idleOf(n.name),
+    name: n.name,
+    instanceType: n.instanceType,
+    gpuType: n.gpuType,
+    migConfig: n.migConfig,
+    idle: idleOf(n.name),
   }));
   return {
     nodes,
     gpus,
-    nextGpu: maxIndex(previous.gpus.map((g) => g.id), 'gpu-') + 1,
-    nextNode: maxIndex(nodes.map((n) => n.name), 'node-') + 1,
+    nextGpu:
+      maxIndex(
+        previous.gpus.map((g) => g.id),
+        'gpu-',
+      ) + 1,
+    nextNode:
+      maxIndex(
+        nodes.map((n) => n.name),
+        'node-',
+      ) + 1,
   };
 }
 
 function toPlacement(m: PlanModel, spec: ModelSpec | undefined, gpuType: string, profile: string): WPlacement {
   const e = spec ? entryFor(spec, gpuType, profile, m.batch, m.instances) : undefined;
   return {
-    name: m.name, batch: m.batch, instances: m.instances, share: m.share, rps: m.rps,
-    throughput: e?.throughput ?? 0, latencyMs: e?.latencyMs ?? Infinity, memGiB: spec ? spec.memoryGiB * m.instances : Infinity,
+    name: m.name,
+    batch: m.batch,
+    instances: m.instances,
+    share: m.share,
+    rps: m.rps,
+    throughput: e?.throughput ?? 0,
+    latencyMs: e?.latencyMs ?? Infinity,
+    memGiB: spec ? spec.memoryGiB * m.instances : Infinity,
   };
 }
 
@@ -188,7 +211,13 @@ export function setRps(s: WSlice, p: WPlacement, rps: number, t: number): void {
  * nodes), new servers shared by several models where the latency, memory and time rules allow. Mutates
  * `residual` (what is seated leaves it). `allowNode` limits the nodes used.
  */
-export function seatOnFreeSlices(state: WState, fleet: Fleet, residual: Residual, t: number, allowNode: (node: string) => boolean = () => true): void {
+export function seatOnFreeSlices(
+  state: WState,
+  fleet: Fleet,
+  residual: Residual,
+  t: number,
+  allowNode: (node: string) => boolean = () => true,
+): void {
   const specs = new Map(fleet.models.map((m) => [m.name, m]));
   const opened: { gpu: WGpu; slice: WSlice }[] = [];
   for (const gpu of state.gpus) {
@@ -200,7 +229,10 @@ export function seatOnFreeSlices(state: WState, fleet: Fleet, residual: Residual
   const cands = (m: ModelSpec, gpuType: string, profile: string): SliceCandidate[] => {
     const k = `${m.name}|${gpuType}|${profile}`;
     let c = candCache.get(k);
-    if (!c) { c = candidatesOn(fleet, m, gpuType, profile); candCache.set(k, c); }
+    if (!c) {
+      c = candidatesOn(fleet, m, gpuType, profile);
+      candCache.set(k, c);
+    }
     return c;
   };
   for (const name of names) {
@@ -217,7 +249,16 @@ export function seatOnFreeSlices(state: WState, fleet: Fleet, residual: Residual
         if (!sliceFits(fleet, o.gpu.type, o.slice.profile, next)) continue;
         const rps = Math.min(r, floor6(free * t * c.throughput));
         if (rps <= 1e-6) continue;
-        const p: WPlacement = { name, batch: c.batch, instances: c.instances, share: 0, rps: 0, throughput: c.throughput, latencyMs: c.latencyMs, memGiB: c.memGiB };
+        const p: WPlacement = {
+          name,
+          batch: c.batch,
+          instances: c.instances,
+          share: 0,
+          rps: 0,
+          throughput: c.throughput,
+          latencyMs: c.latencyMs,
+          memGiB: c.memGiB,
+        };
         o.slice.placements.push(p);
         setRps(o.slice, p, rps, t);
         r -= p.rps;
@@ -241,8 +282,19 @@ export function seatOnFreeSlices(state: WState, fleet: Fleet, residual: Residual
       }
       if (!pick) break;
       if (pick.gpu.id.startsWith('idle:')) pick = { ...pick, gpu: claimIdle(state, pick.gpu) };
-      const slice = pick.gpu.slices.find((x) => x.start === pick.slice.start && x.profile === pick.slice.profile && x.placements.length === 0 && !x.blocked)!;
-      const p: WPlacement = { name, batch: pick.c.batch, instances: pick.c.instances, share: 0, rps: 0, throughput: pick.c.throughput, latencyMs: pick.c.latencyMs, memGiB: pick.c.memGiB };
+      const slice = pick.gpu.slices.find(
+        (x) => x.start === pick.slice.start && x.profile === pick.slice.profile && x.placements.length === 0 && !x.blocked,
+      )!;
+      const p: WPlacement = {
+        name,
+        batch: pick.c.batch,
+        instances: pick.c.instances,
+        share: 0,
+        rps: 0,
+        throughput: pick.c.throughput,
+        latencyMs: pick.c.latencyMs,
+        memGiB: pick.c.memGiB,
+      };
       slice.placements.push(p);
       slice.fresh = true;
       setRps(slice, p, Math.min(r, floor6(t * p.throughput)), t);
@@ -260,7 +312,13 @@ function freeGpus(state: WState, allowNode: (node: string) => boolean): WGpu[] {
   for (const n of state.nodes) {
     if (!allowNode(n.name)) continue;
     n.idle.forEach((layout, k) => {
-      out.push({ id: `idle:${n.name}:${k}`, type: n.gpuType, node: n.name, mig: n.migConfig !== 'all-disabled', slices: freeSlices(layout) });
+      out.push({
+        id: `idle:${n.name}:${k}`,
+        type: n.gpuType,
+        node: n.name,
+        mig: n.migConfig !== 'all-disabled',
+        slices: freeSlices(layout),
+      });
     });
   }
   return out;
@@ -272,7 +330,10 @@ function claimIdle(state: WState, standIn: WGpu): WGpu {
   const node = state.nodes.find((n) => n.name === nodeName)!;
   const layout = node.idle.splice(Number(k), 1)[0];
   const gpu: WGpu = {
-    id: `gpu-${state.nextGpu++}`, type: node.gpuType, node: node.name, mig: node.migConfig !== 'all-disabled',
+    id: `gpu-${state.nextGpu++}`,
+    type: node.gpuType,
+    node: node.name,
+    mig: node.migConfig !== 'all-disabled',
     slices: freeSlices(layout),
   };
   state.gpus.push(gpu);
@@ -280,5 +341,13 @@ function claimIdle(state: WState, standIn: WGpu): WGpu {
 }
 
 function freeSlices(layout: IdleLayout): WSlice[] {
-  return layout.map((s) => ({ profile: s.profile, start: s.start, placements: [], cache: false, wasFree: true, blocked: false, fresh: false }));
+  return layout.map((s) => ({
+    profile: s.profile,
+    start: s.start,
+    placements: [],
+    cache: false,
+    wasFree: true,
+    blocked: false,
+    fresh: false,
+  }));
 }

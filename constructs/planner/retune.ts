@@ -16,11 +16,21 @@ const MAX_OPTIONS = 8;
  * combination takes at least `min` rps.
  */
 export function retuneInto(
-  sl: SliceState, byName: ReadonlyMap<string, ModelInput>, input: ModelInput, budget: number, want: number, min: number,
+  sl: SliceState,
+  byName: ReadonlyMap<string, ModelInput>,
+  input: ModelInput,
+  budget: number,
+  want: number,
+  min: number,
 ): { rps: number; undo: () => void } | undefined {
   if (sl.seats.length === 0 || sl.seats.length > RETUNE_MAX_SEATS) return undefined;
   const seats = sl.seats.slice();
-  const options: Candidate[][] = seats.map((s) => byName.get(s.model.name)!.cands[sl.shapeIndex].filter((c) => c.throughput >= s.rps).slice(0, MAX_OPTIONS));
+  const options: Candidate[][] = seats.map((s) =>
+    byName
+      .get(s.model.name)!
+      .cands[sl.shapeIndex].filter((c) => c.throughput >= s.rps)
+      .slice(0, MAX_OPTIONS),
+  );
   const mine = input.cands[sl.shapeIndex].slice(0, MAX_OPTIONS);
   if (mine.length === 0 || options.some((o) => o.length === 0)) return undefined;
   const minBudget = seats.reduce((b, s) => Math.min(b, s.budget), budget);

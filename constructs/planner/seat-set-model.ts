@@ -38,10 +38,16 @@ export interface SeatSetOptions {
 }
 
 /** A seat set: a shape and (item, entry) pairs, no demand. */
-interface SeatSet { readonly shapeIndex: number; readonly seats: readonly Pick<Seat, 'item' | 'cand'>[] }
+interface SeatSet {
+  readonly shapeIndex: number;
+  readonly seats: readonly Pick<Seat, 'item' | 'cand'>[];
+}
 
 function keyOf(s: SeatSet): string {
-  return `${s.shapeIndex}:${s.seats.map((x) => `${x.item}/${x.cand.batch}/${x.cand.instances}`).sort().join(',')}`;
+  return `${s.shapeIndex}:${s.seats
+    .map((x) => `${x.item}/${x.cand.batch}/${x.cand.instances}`)
+    .sort()
+    .join(',')}`;
 }
 
 /** The distinct seat sets of a pattern pool (each pattern's models at its entries, demand dropped), in pool order. */
@@ -78,7 +84,9 @@ export function solveSeatSets(opt: GpuOption, items: readonly Item[], sets: read
     const count = opt.shapes.map(() => 0);
     for (const p of l) count[shapeIndex.get(p.shape.profile)!]++;
     const entries: [number, number][] = [[gpuRow, 1]];
-    count.forEach((c, i) => { if (c > 0) entries.push([shapeRow[i], -c]); });
+    count.forEach((c, i) => {
+      if (c > 0) entries.push([shapeRow[i], -c]);
+    });
     return b.col(1, 0, o.gpus!, entries, true);
   });
   const cap = 1 - o.slack;
@@ -90,9 +98,28 @@ export function solveSeatSets(opt: GpuOption, items: readonly Item[], sets: read
     const vub = s.seats.map(() => b.row(-Infinity, 0));
     const shape = opt.shapes[s.shapeIndex];
     const area = footprint(opt, shape);
-    copyCols.push(b.col(byLayout ? o.sliceCost * shape.computeFraction : area + o.sliceCost * shape.computeFraction, 0, Infinity,
-      [byLayout ? [shapeRow[s.shapeIndex], 1] : [gpuRow, area], [time, -cap], ...vub.map((r, k): [number, number] => [r, -items[s.seats[k].item].rps])], true));
-    rpsCols.push(s.seats.map((x, k) => b.col(0, 0, items[x.item].rps, [[demandRow[x.item], 1], [time, 1 / x.cand.throughput], [vub[k], 1]])));
+    copyCols.push(
+      b.col(
+        byLayout ? o.sliceCost * shape.computeFraction : area + o.sliceCost * shape.computeFraction,
+        0,
+        Infinity,
+        [
+          byLayout ? [shapeRow[s.shapeIndex], 1] : [gpuRow, area],
+          [time, -cap],
+          ...vub.map((r, k): [number, number] => [r, -items[s.seats[k].item].rps]),
+        ],
+        true,
+      ),
+    );
+    rpsCols.push(
+      s.seats.map((x, k) =>
+        b.col(0, 0, items[x.item].rps, [
+          [demandRow[x.item], 1],
+          [time, 1 / x.cand.throughput],
+          [vub[k], 1],
+        ]),
+      ),
+    );
   }
   const r = solveLp(b.build(true), { maxNodes: o.maxNodes, mipRelGap: 1, firstSolution: true });
   if (!r.feasible) return undefined;
@@ -110,7 +137,10 @@ export function solveSeatSets(opt: GpuOption, items: readonly Item[], sets: read
 }
 
 /** A slice not yet on a GPU: its shape and seats. */
-export interface LooseSlice { readonly shapeIndex: number; readonly seats: readonly PackSeat[] }
+export interface LooseSlice {
+  readonly shapeIndex: number;
+  readonly seats: readonly PackSeat[];
+}
 
 /**
  * Spreads a solution's demand over slices: demand per model scaled to exactly its demand (the
@@ -119,15 +149,20 @@ export interface LooseSlice { readonly shapeIndex: number; readonly seats: reado
  */
 export function spreadSeatSets(items: readonly Item[], sol: Solution, o: SeatSetOptions): LooseSlice[] | undefined {
   const planned = items.map(() => 0);
-  for (const u of sol.used) u.set.seats.forEach((x, k) => { planned[x.item] += u.rps[k]; });
+  for (const u of sol.used)
+    u.set.seats.forEach((x, k) => {
+      planned[x.item] += u.rps[k];
+    });
   if (planned.some((v, i) => v < items[i].rps * (1 - 1e-6) - 1e-9)) return undefined;
   const out: LooseSlice[] = [];
   const cap = 1 - o.slack;
   for (const u of sol.used) {
-    const want = u.set.seats.map((x, k) => {
-      const it = items[x.item];
-      return { x, it, rps: planned[x.item] > 0 ? (u.rps[k] * it.rps) / planned[x.item] : 0 };
-    }).filter((w) => w.rps > 1e-7);
+    const want = u.set.seats
+      .map((x, k) => {
+        const it = items[x.item];
+        return { x, it, rps: planned[x.item] > 0 ? (u.rps[k] * it.rps) / planned[x.item] : 0 };
+      })
+      .filter((w) => w.rps > 1e-7);
     const copies: PackSeat[][] = [[]];
     let left = cap;
     for (const w of want) {
@@ -153,7 +188,8 @@ export function spreadSeatSets(items: readonly Item[], sol: Solution, o: SeatSet
         const last = seats[seats.length - 1];
         const rps = roundUp6((last && last.model === w.it.input.model ? last.rps : 0) + take);
         const seat = { model: w.it.input.model, budget, cand: w.x.cand, rps, share: roundShareUp(rps / thr) };
-        if (last && last.model === w.it.input.model) seats[seats.length - 1] = seat; else seats.push(seat);
+        if (last && last.model === w.it.input.model) seats[seats.length - 1] = seat;
+        else seats.push(seat);
       }
     }
     for (const seats of copies) if (seats.length > 0) out.push({ shapeIndex: u.set.shapeIndex, seats });
@@ -180,17 +216,30 @@ export function coverLayouts(opt: GpuOption, need: readonly number[]): { layout:
     const count = opt.shapes.map(() => 0);
     for (const p of l) count[shapeIndex.get(p.shape.profile)!]++;
     // ties: fewer slices in all (a layout of larger slices leaves them whole)
-    return b.col(1 + 1e-4 * l.length, 0, Infinity, count.map((c, i): [number, number] => [rows[i], c]).filter(([, c]) => c > 0), true);
+    return b.col(
+      1 + 1e-4 * l.length,
+      0,
+      Infinity,
+      count.map((c, i): [number, number] => [rows[i], c]).filter(([, c]) => c > 0),
+      true,
+    );
   });
   const r = solveLp(b.build(true), { maxNodes: 2000 });
-  const out = r.feasible ? cols.map((c, i) => ({ layout: layouts[i], count: Math.round(r.values[c]) })).filter((x) => x.count > 0) : undefined;
+  const out = r.feasible
+    ? cols.map((c, i) => ({ layout: layouts[i], count: Math.round(r.values[c]) })).filter((x) => x.count > 0)
+    : undefined;
   if (COVER_CACHE.size > 10000) COVER_CACHE.clear();
   COVER_CACHE.set(key, out ?? null);
   return out;
 }
 
 /** Puts loose slices on GPUs cut into the given layouts (slots of each shape in layout order); undefined when slots run out. */
-export function placeLoose(opt: GpuOption, loose: readonly LooseSlice[], layouts: readonly { layout: readonly PlacedShape[]; count: number }[], overhead: number): PackResult | undefined {
+export function placeLoose(
+  opt: GpuOption,
+  loose: readonly LooseSlice[],
+  layouts: readonly { layout: readonly PlacedShape[]; count: number }[],
+  overhead: number,
+): PackResult | undefined {
   const reach = new ReachTable(opt);
   const shapeIndex = new Map(opt.shapes.map((s, i) => [s.profile, i]));
   const free: { g: GpuSpace; p: PlacedShape }[][] = opt.shapes.map(() => []);

@@ -65,14 +65,27 @@ function fullness(l: LooseSlice): number {
  */
 function grow(opt: GpuOption, items: readonly Item[], pool: Pattern[], pricing: PricingOptions): number {
   let value = NaN;
-  const seen = new Set(pool.map((p) => `${p.shapeIndex}:${p.seats.map((x) => `${x.item}/${x.cand.batch}/${x.cand.instances}/${x.rps}`).sort().join(',')}`));
+  const seen = new Set(
+    pool.map(
+      (p) =>
+        `${p.shapeIndex}:${p.seats
+          .map((x) => `${x.item}/${x.cand.batch}/${x.cand.instances}/${x.rps}`)
+          .sort()
+          .join(',')}`,
+    ),
+  );
   for (let round = 0; round <= PRICING_ROUNDS; round++) {
     const b = new LpBuilder();
     const cover = items.map(() => b.row(1, Infinity));
     for (const p of pool) {
       const f = new Map<number, number>();
       for (const x of p.seats) f.set(x.item, Math.min(1, (f.get(x.item) ?? 0) + x.rps / items[x.item].rps));
-      b.col(footprint(opt, opt.shapes[p.shapeIndex]), 0, Infinity, [...f].map(([i, v]): [number, number] => [cover[i], v]));
+      b.col(
+        footprint(opt, opt.shapes[p.shapeIndex]),
+        0,
+        Infinity,
+        [...f].map(([i, v]): [number, number] => [cover[i], v]),
+      );
     }
     const lp = solveLp(b.build(false));
     if (lp.status !== 'optimal' || lp.rowDuals.length === 0) return NaN;
@@ -84,7 +97,10 @@ function grow(opt: GpuOption, items: readonly Item[], pool: Pattern[], pricing: 
       const { found } = price(opt, items, si, dual, pricing);
       for (const { p, value: v } of found.slice(0, 3)) {
         if (footprint(opt, shape) - v >= -1e-7 || p.seats.length === 0) continue;
-        const key = `${p.shapeIndex}:${p.seats.map((x) => `${x.item}/${x.cand.batch}/${x.cand.instances}/${x.rps}`).sort().join(',')}`;
+        const key = `${p.shapeIndex}:${p.seats
+          .map((x) => `${x.item}/${x.cand.batch}/${x.cand.instances}/${x.rps}`)
+          .sort()
+          .join(',')}`;
         if (seen.has(key)) continue;
         seen.add(key);
         pool.push(p);
@@ -100,7 +116,13 @@ function grow(opt: GpuOption, items: readonly Item[], pool: Pattern[], pricing: 
  * Repairs a packing of one GPU type at the slice level (see the file comment). Returns the packing
  * on fewer GPUs when the re-packed slices fit on fewer, else the packing unchanged.
  */
-export function repairSlices(opt: GpuOption, res: PackResult, inputs: readonly ModelInput[], fleet: Fleet, options: SliceRepairOptions): { result: PackResult; improvements: number } {
+export function repairSlices(
+  opt: GpuOption,
+  res: PackResult,
+  inputs: readonly ModelInput[],
+  fleet: Fleet,
+  options: SliceRepairOptions,
+): { result: PackResult; improvements: number } {
   if (!opt.mig || res.slices.some((s) => s.cache)) return { result: res, improvements: 0 };
   const headroom = fleet.latencyHeadroom;
   const overhead = fleet.processOverheadGiB;
@@ -108,7 +130,8 @@ export function repairSlices(opt: GpuOption, res: PackResult, inputs: readonly M
   const maxNodes = options.maxNodes ?? 200;
   const byName = new Map(inputs.map((i) => [i.model.name, i]));
   let loose: LooseSlice[] = res.slices.filter((s) => s.seats.length > 0).map((s) => ({ shapeIndex: s.shapeIndex, seats: s.seats.slice() }));
-  const cover = (ls: readonly LooseSlice[]): number => (coverLayouts(opt, shapeCounts(opt, ls)) ?? []).reduce((a, x) => a + x.count, 0) || Infinity;
+  const cover = (ls: readonly LooseSlice[]): number =>
+    (coverLayouts(opt, shapeCounts(opt, ls)) ?? []).reduce((a, x) => a + x.count, 0) || Infinity;
   let gpus = cover(loose);
   const rand = rng(0x511ce + loose.length);
   let improvements = 0;
@@ -117,10 +140,18 @@ export function repairSlices(opt: GpuOption, res: PackResult, inputs: readonly M
   const tried = new Set<string>();
   const ids = new Map<LooseSlice, number>();
   let nextId = 0;
-  const idOf = (l: LooseSlice): number => { let v = ids.get(l); if (v === undefined) { v = nextId++; ids.set(l, v); } return v; };
+  const idOf = (l: LooseSlice): number => {
+    let v = ids.get(l);
+    if (v === undefined) {
+      v = nextId++;
+      ids.set(l, v);
+    }
+    return v;
+  };
   while (attempt < options.maxAttempts && gpus > options.target) {
     // shared slices (a single model at full share is already at its best) in budget order
-    const open = loose.filter((l) => !(l.seats.length === 1 && l.seats[0].share >= 0.999))
+    const open = loose
+      .filter((l) => !(l.seats.length === 1 && l.seats[0].share >= 0.999))
       .sort((a, b) => minBudget(a) - minBudget(b) || idOf(a) - idOf(b));
     if (open.length < 2) break;
     let group: LooseSlice[];
@@ -140,19 +171,33 @@ export function repairSlices(opt: GpuOption, res: PackResult, inputs: readonly M
       group = open.slice(from, from + w);
     }
     attempt++;
-    const key = group.map(idOf).sort((a, b) => a - b).join(',');
+    const key = group
+      .map(idOf)
+      .sort((a, b) => a - b)
+      .join(',');
     if (tried.has(key)) continue;
     tried.add(key);
     const demand = new Map<string, number>();
     for (const l of group) for (const x of l.seats) demand.set(x.model.name, (demand.get(x.model.name) ?? 0) + x.rps);
     const names = [...demand.keys()].sort();
     if (names.length > MAX_ITEMS) continue;
-    const items: Item[] = names.map((n) => ({ input: byName.get(n)!, rps: demand.get(n)!, budget: budgetOf(byName.get(n)!.model, headroom) }));
+    const items: Item[] = names.map((n) => ({
+      input: byName.get(n)!,
+      rps: demand.get(n)!,
+      budget: budgetOf(byName.get(n)!.model, headroom),
+    }));
     const itemOf = new Map(names.map((n, i) => [n, i]));
-    const own: Pattern[] = group.map((l) => ({ shapeIndex: l.shapeIndex, seats: l.seats.map((x: Seat) => ({ item: itemOf.get(x.model.name)!, cand: x.cand, rps: x.rps, share: x.share })) }));
+    const own: Pattern[] = group.map((l) => ({
+      shapeIndex: l.shapeIndex,
+      seats: l.seats.map((x: Seat) => ({ item: itemOf.get(x.model.name)!, cand: x.cand, rps: x.rps, share: x.share })),
+    }));
     const before = area(opt, group);
     const pool = patternsOf(opt, items, own, headroom, overhead, rand);
-    const lp = grow(opt, items, pool, { overhead, shareCap: 1 - SLACK, exactNodes: items.length <= EXACT_PRICING_ITEMS ? EXACT_PRICING_NODES : 0 });
+    const lp = grow(opt, items, pool, {
+      overhead,
+      shareCap: 1 - SLACK,
+      exactNodes: items.length <= EXACT_PRICING_ITEMS ? EXACT_PRICING_NODES : 0,
+    });
     // a strictly smaller footprint; not worth a solve when the LP cannot reach it
     const o = { maxArea: before - 1e-6, maxNodes, slack: SLACK, sliceCost: SLICE_COST, overhead, headroom };
     let accepted = false;
@@ -161,13 +206,18 @@ export function repairSlices(opt: GpuOption, res: PackResult, inputs: readonly M
       const packed = sol ? realiseSeatSets(opt, items, sol, o) : undefined;
       if (packed && area(opt, packed.slices) < before - 1e-9 && verified(opt, fleet, items, packed)) {
         const inGroup = new Set(group);
-        loose = [...loose.filter((l) => !inGroup.has(l)), ...packed.slices.map((s) => ({ shapeIndex: s.shapeIndex, seats: s.seats.slice() }))];
+        loose = [
+          ...loose.filter((l) => !inGroup.has(l)),
+          ...packed.slices.map((s) => ({ shapeIndex: s.shapeIndex, seats: s.seats.slice() })),
+        ];
         gpus = cover(loose);
         improvements++;
         accepted = true;
       }
     }
-    sliceRepairTrace.log?.(`slices=${group.length} items=${items.length} area=${before.toFixed(3)} lp=${lp.toFixed(3)} pool=${pool.length} ok=${accepted} gpus=${gpus}`);
+    sliceRepairTrace.log?.(
+      `slices=${group.length} items=${items.length} area=${before.toFixed(3)} lp=${lp.toFixed(3)} pool=${pool.length} ok=${accepted} gpus=${gpus}`,
+    );
   }
   if (improvements === 0 || gpus >= res.gpus.length) return { result: res, improvements: 0 };
   const layouts = coverLayouts(opt, shapeCounts(opt, loose));

@@ -42,7 +42,13 @@ export class SliceState {
   public memory: number;
   /** A cache slice of the cold tier (no seats; the router loads cold models into it). */
   public cache = false;
-  constructor(public readonly gpu: GpuSpace, public readonly shape: SliceShape, public readonly start: number, public readonly shapeIndex: number, overhead: number) {
+  constructor(
+    public readonly gpu: GpuSpace,
+    public readonly shape: SliceShape,
+    public readonly start: number,
+    public readonly shapeIndex: number,
+    overhead: number,
+  ) {
     this.memory = overhead;
   }
 
@@ -72,6 +78,9 @@ export class SliceState {
     this.latency -= seat.cand.latencyMs;
     this.memory -= seat.cand.memGiB;
     this.budget = this.seats.reduce((b, x) => Math.min(b, x.budget), Infinity);
-    if (this.seats.length === 0) { this.share = 0; this.latency = 0; }
+    if (this.seats.length === 0) {
+      this.share = 0;
+      this.latency = 0;
+    }
   }
 }

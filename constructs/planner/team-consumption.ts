@@ -129,7 +129,7 @@ export function sliceConsumption(fleet: Fleet, plan: Plan): SliceTeamConsumption
         teams.set(team, t);
       };
       if (s.cache) {
-        for (const m of cold) add(lookup(m.name, 'plan.cold.models'), coldRps > 0 ? fraction * m.rps / coldRps : fraction / cold.length);
+        for (const m of cold) add(lookup(m.name, 'plan.cold.models'), coldRps > 0 ? (fraction * m.rps) / coldRps : fraction / cold.length);
         if (teams.size > 0) out.push({ gpu: g.id, start: s.start, teams, shared: coldTeams.size > 1 });
         return;
       }
@@ -146,7 +146,10 @@ export function teamConsumption(fleet: Fleet, plan: Plan): PlanTeamConsumption {
   const lookup = teamLookup(fleet);
   const prices = nodePrices(fleet, plan);
   const gpuById = new Map<string, PlanGpu>(plan.gpus.map((g) => [g.id, g]));
-  const acc = new Map<string, { models: Set<string>; rps: number; eq: number; cost: number; sharedEq: number; sharedCost: number; byType: Map<string, number> }>();
+  const acc = new Map<
+    string,
+    { models: Set<string>; rps: number; eq: number; cost: number; sharedEq: number; sharedCost: number; byType: Map<string, number> }
+  >();
   const entry = (team: string) => {
     let a = acc.get(team);
     if (!a) acc.set(team, (a = { models: new Set(), rps: 0, eq: 0, cost: 0, sharedEq: 0, sharedCost: 0, byType: new Map() }));
@@ -203,7 +206,9 @@ export function teamConsumption(fleet: Fleet, plan: Plan): PlanTeamConsumption {
       gpuEquivalents: round4(a.eq),
       costPerHour: round4(a.cost),
       inSharedPools: { gpuEquivalents: round4(a.sharedEq), costPerHour: round4(a.sharedCost) },
-      byGpuType: Object.fromEntries([...a.byType.entries()].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).map(([t, v]) => [t, round4(v)])),
+      byGpuType: Object.fromEntries(
+        [...a.byType.entries()].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).map(([t, v]) => [t, round4(v)]),
+      ),
     }));
   return {
     teams,

@@ -77,7 +77,10 @@ export function groupModels(input: BoundInput): BoundModel[] {
   const h = input.fleet.latencyHeadroom;
   const loose = input.models.length > MERGE_BUDGETS_ABOVE;
   const tables = new TableIds(input.opts);
-  const groups = new Map<string, { rps: number; maxRps: number; count: number; budget: number; cands: BoundModel['cands']; cold: boolean }>();
+  const groups = new Map<
+    string,
+    { rps: number; maxRps: number; count: number; budget: number; cands: BoundModel['cands']; cold: boolean }
+  >();
   const out: BoundModel[] = [];
   input.models.forEach((m, i) => {
     const cold = below !== undefined && m.rps < below;
@@ -90,7 +93,10 @@ export function groupModels(input: BoundInput): BoundModel[] {
       g.rps += m.rps;
       g.maxRps = Math.max(g.maxRps, m.rps);
       g.count += 1;
-      if (budget > g.budget) { g.budget = budget; g.cands = input.cands[i]; }
+      if (budget > g.budget) {
+        g.budget = budget;
+        g.cands = input.cands[i];
+      }
       return;
     }
     const entry = { rps: m.rps, maxRps: m.rps, count: 1, budget, cands: input.cands[i], cold };
@@ -109,16 +115,37 @@ class TableIds {
   id(m: ModelSpec): number {
     const raw = this.opts.map((o) => rawEntries(m, o));
     let h = 0x811c9dc5;
-    const mix = (x: number): void => { h = Math.imul(h ^ (Math.round(x * 1000) | 0), 0x01000193); };
+    const mix = (x: number): void => {
+      h = Math.imul(h ^ (Math.round(x * 1000) | 0), 0x01000193);
+    };
     for (const list of raw) {
       mix(list.length);
-      for (const e of list) { mix(e.slice); mix(e.batch); mix(e.instances); mix(e.throughput); mix(e.latencyMs); }
+      for (const e of list) {
+        mix(e.slice);
+        mix(e.batch);
+        mix(e.instances);
+        mix(e.throughput);
+        mix(e.latencyMs);
+      }
     }
     const bucket = this.byHash.get(h) ?? [];
-    const same = bucket.find((b) => b.raw.every((list, k) => list.length === raw[k].length && list.every((e, j) => {
-      const f = raw[k][j];
-      return e.slice === f.slice && e.batch === f.batch && e.instances === f.instances && e.throughput === f.throughput && e.latencyMs === f.latencyMs && e.estimated === f.estimated;
-    })));
+    const same = bucket.find((b) =>
+      b.raw.every(
+        (list, k) =>
+          list.length === raw[k].length &&
+          list.every((e, j) => {
+            const f = raw[k][j];
+            return (
+              e.slice === f.slice &&
+              e.batch === f.batch &&
+              e.instances === f.instances &&
+              e.throughput === f.throughput &&
+              e.latencyMs === f.latencyMs &&
+              e.estimated === f.estimated
+            );
+          }),
+      ),
+    );
     if (same) return same.id;
     const id = this.next++;
     bucket.push({ raw, id });
@@ -172,7 +199,13 @@ export interface Built {
   readonly nodeCols: number[][];
   readonly integerCols: number;
   /** What each served-time column is: model group, option, shape and entry (for LP-guided packing). */
-  readonly served: readonly { readonly col: number; readonly model: number; readonly option: number; readonly shape: number; readonly cand: Candidate }[];
+  readonly served: readonly {
+    readonly col: number;
+    readonly model: number;
+    readonly option: number;
+    readonly shape: number;
+    readonly cand: Candidate;
+  }[];
 }
 
 /**
@@ -182,14 +215,24 @@ export interface Built {
  * row feasible, so the pruned model is still a relaxation. `integral`: the layout counts and, per
  * model and shape, the number of seats (sum of x + z) are integer columns.
  */
-export function build(models: readonly BoundModel[], opts: readonly GpuOption[], overhead: number, integral: boolean, edges: readonly number[] = []): Built {
+export function build(
+  models: readonly BoundModel[],
+  opts: readonly GpuOption[],
+  overhead: number,
+  integral: boolean,
+  edges: readonly number[] = [],
+): Built {
   const b = new LpBuilder();
   // budget classes: class k holds budgets in [edges[k-1], edges[k]); a slice is of the class of its
   // tightest budget, so its latencies add up to less than the class's upper edge (the largest budget on top)
   const K = edges.length + 1;
   const top = models.reduce((m, x) => Math.max(m, x.budget), 0);
   const upper = Array.from({ length: K }, (_, k) => (k < K - 1 ? edges[k] : top));
-  const classOf = (budget: number): number => { let k = 0; while (k < K - 1 && budget >= edges[k]) k++; return k; };
+  const classOf = (budget: number): number => {
+    let k = 0;
+    while (k < K - 1 && budget >= edges[k]) k++;
+    return k;
+  };
   const shapeRow: number[][] = [];
   const timeRow: number[][][] = [];
   const latRow: number[][][] = [];
@@ -206,12 +249,21 @@ export function build(models: readonly BoundModel[], opts: readonly GpuOption[],
     memRow.push(o.shapes.map(() => upper.map(() => b.row(-Infinity, 0))));
   }
   // slices of each shape and class (continuous), together at most what the layouts offer
-  opts.forEach((o, k) => o.shapes.forEach((s, i) => upper.forEach((u, c) => {
-    const entries: [number, number][] = [[shapeRow[k][i], 1], [timeRow[k][i][c], -1], [latRow[k][i][c], -1], [memRow[k][i][c], -Math.max(0, s.memoryGiB - overhead)]];
-    if (absRow[k][i][c] >= 0) entries.push([absRow[k][i][c], -u]);
-    SEAT_CUTS.forEach((q, j) => entries.push([cutRow[k][i][j], -(q - 1)]));
-    b.col(0, 0, Infinity, entries);
-  })));
+  opts.forEach((o, k) =>
+    o.shapes.forEach((s, i) =>
+      upper.forEach((u, c) => {
+        const entries: [number, number][] = [
+          [shapeRow[k][i], 1],
+          [timeRow[k][i][c], -1],
+          [latRow[k][i][c], -1],
+          [memRow[k][i][c], -Math.max(0, s.memoryGiB - overhead)],
+        ];
+        if (absRow[k][i][c] >= 0) entries.push([absRow[k][i][c], -u]);
+        SEAT_CUTS.forEach((q, j) => entries.push([cutRow[k][i][j], -(q - 1)]));
+        b.col(0, 0, Infinity, entries);
+      }),
+    ),
+  );
   let integerCols = 0;
   const layoutCols: number[][] = opts.map((o, k) => {
     const shapeIndex = new Map(o.shapes.map((s, i) => [s.profile, i]));
@@ -219,7 +271,9 @@ export function build(models: readonly BoundModel[], opts: readonly GpuOption[],
       const count = o.shapes.map(() => 0);
       for (const p of layout) count[shapeIndex.get(p.shape.profile)!]++;
       const entries: [number, number][] = [];
-      o.shapes.forEach((_, i) => { if (count[i] > 0) entries.push([shapeRow[k][i], -count[i]]); });
+      o.shapes.forEach((_, i) => {
+        if (count[i] > 0) entries.push([shapeRow[k][i], -count[i]]);
+      });
       if (integral) integerCols++;
       return b.col(0, 0, Infinity, entries, integral);
     });
@@ -246,11 +300,16 @@ export function build(models: readonly BoundModel[], opts: readonly GpuOption[],
           const t = timeRow[k][i][c];
           if (m.cold) {
             // a cache slice: time at the best admissible entry, no seat (rules 3 and 5 of the cold tier)
-            b.col(0, 0, Infinity, [[demand, list[0].throughput], [t, 1]]);
+            b.col(0, 0, Infinity, [
+              [demand, list[0].throughput],
+              [t, 1],
+            ]);
           }
           const seatRows = (e: Candidate, seats: number): [number, number][] => [
-            ...(seat >= 0 ? [[seat, seats] as [number, number]] : []), ...(count >= 0 ? [[count, seats] as [number, number]] : []),
-            [latRow[k][i][c], (seats * e.latencyMs) / m.budget], [memRow[k][i][c], seats * e.memGiB],
+            ...(seat >= 0 ? [[seat, seats] as [number, number]] : []),
+            ...(count >= 0 ? [[count, seats] as [number, number]] : []),
+            [latRow[k][i][c], (seats * e.latencyMs) / m.budget],
+            [memRow[k][i][c], seats * e.memGiB],
             ...(absRow[k][i][c] >= 0 ? [[absRow[k][i][c], seats * e.latencyMs] as [number, number]] : []),
             ...SEAT_CUTS.flatMap((q, j) => (heavier(e.latencyMs, m.budget, q) ? [[cutRow[k][i][j], seats] as [number, number]] : [])),
           ];
@@ -258,7 +317,13 @@ export function build(models: readonly BoundModel[], opts: readonly GpuOption[],
           // throughput / maxRps seats (the seats at e serve at most maxRps each, so a model whose
           // whole demand takes a small share of an entry still pays a whole seat there) ...
           for (const e of list) {
-            served.push({ col: b.col(0, 0, Infinity, [[demand, e.throughput], [t, 1], ...seatRows(e, seatsPerShare(e.throughput, m.maxRps))]), model: mi, option: k, shape: i, cand: e });
+            served.push({
+              col: b.col(0, 0, Infinity, [[demand, e.throughput], [t, 1], ...seatRows(e, seatsPerShare(e.throughput, m.maxRps))]),
+              model: mi,
+              option: k,
+              shape: i,
+              cand: e,
+            });
           }
           if (seat < 0) continue;
           // ... and free seats (no time), Pareto-optimal in latency and memory
@@ -284,8 +349,17 @@ export function build(models: readonly BoundModel[], opts: readonly GpuOption[],
 export function withCost(built: Built, objective: 'gpus' | 'cost', opts: readonly GpuOption[], integral: boolean): LpModel {
   const model = built.builder.build(integral);
   const colCost = new Float64Array(model.numCols);
-  if (objective === 'gpus') built.layoutCols.forEach((cols) => { for (const c of cols) colCost[c] = 1; });
-  else built.nodeCols.forEach((cols, k) => cols.forEach((c, j) => { const n = opts[k].nodeOptions[j]; colCost[c] = n.pricePerGpuHour * n.gpusPerNode; }));
+  if (objective === 'gpus')
+    built.layoutCols.forEach((cols) => {
+      for (const c of cols) colCost[c] = 1;
+    });
+  else
+    built.nodeCols.forEach((cols, k) =>
+      cols.forEach((c, j) => {
+        const n = opts[k].nodeOptions[j];
+        colCost[c] = n.pricePerGpuHour * n.gpusPerNode;
+      }),
+    );
   return { ...model, colCost };
 }
 
@@ -372,7 +446,8 @@ export function startTightBound(input: BoundInput): PendingBound {
       const proven = options.provenMinimum;
       if (proven !== undefined && opts.length === 1 && proven > lp.gpus!) return result(proven, 'exact', undefined);
       // the integral model minimises GPUs: for several GPU types the plan minimises cost instead
-      if (!(options.integral ?? true) || target === undefined || target <= lp.gpus! || opts.length > 1) return result(lp.gpus!, 'lp', lp.costPerHour);
+      if (!(options.integral ?? true) || target === undefined || target <= lp.gpus! || opts.length > 1)
+        return result(lp.gpus!, 'lp', lp.costPerHour);
       if (refined && refined.target === target) return refined.result;
       let gpus = lp.gpus!;
       let method: TightBound['method'] = 'lp';

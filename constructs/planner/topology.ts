@@ -35,7 +35,12 @@ export const ROUTE_WEIGHT_TOTAL = 10_000;
  * leading or trailing `-`, at most 63 characters.
  */
 export function dnsLabel(s: string): string {
-  return s.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63).replace(/-+$/, '');
+  return s
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63)
+    .replace(/-+$/, '');
 }
 
 /** The nodes of a node pool on one EC2 instance type. */
@@ -161,16 +166,24 @@ const missing = (v: unknown): boolean => typeof v !== 'string' || v.length === 0
 const tagOf = (profile: string): string => (profile === WHOLE_PROFILE ? 'gpu' : profile.split('.')[0]);
 
 /** A node configuration of the plan while its nodes are counted; keyed `<migConfig>|<gpuType>`. */
-interface ConfigDraft { readonly config: PlanMigConfig; readonly nodes: Map<string, number>; readonly whole: boolean }
+interface ConfigDraft {
+  readonly config: PlanMigConfig;
+  readonly nodes: Map<string, number>;
+  readonly whole: boolean;
+}
 
 /** The plan's nodes, checked: listed, each with an instance type and a known node configuration. */
 function checkedNodes(plan: Plan): NonNullable<Plan['nodes']> {
   if (!plan.nodes || plan.nodes.length === 0) {
-    throw new Error(`plan.nodes: expected the plan's nodes with their instance types (and plan.migConfigs for MIG nodes), got ${JSON.stringify(plan.nodes ?? null)}; plan the fleet with gpufleet plan`);
+    throw new Error(
+      `plan.nodes: expected the plan's nodes with their instance types (and plan.migConfigs for MIG nodes), got ${JSON.stringify(plan.nodes ?? null)}; plan the fleet with gpufleet plan`,
+    );
   }
   for (const c of plan.migConfigs ?? []) {
     if (missing(c.instanceType)) {
-      throw new Error(`plan.migConfigs[${c.name}].instanceType: expected the EC2 instance type of node configuration "${c.name}", got ${JSON.stringify(c.instanceType ?? null)}`);
+      throw new Error(
+        `plan.migConfigs[${c.name}].instanceType: expected the EC2 instance type of node configuration "${c.name}", got ${JSON.stringify(c.instanceType ?? null)}`,
+      );
     }
   }
   return plan.nodes;
@@ -179,10 +192,17 @@ function checkedNodes(plan: Plan): NonNullable<Plan['nodes']> {
 /** The node configurations of the plan and, per GPU id, the key of its configuration. */
 function configDrafts(plan: Plan): { drafts: Map<string, ConfigDraft>; configOfGpu: Map<string, string> } {
   const nodes = checkedNodes(plan);
-  const drafts = new Map<string, ConfigDraft>((plan.migConfigs ?? []).map((c) => [`${c.name}|${c.gpuType}`, {
-    // an `all-disabled` entry counts its nodes from plan.nodes, like the whole-GPU nodes the plan lists no config for
-    config: c, nodes: new Map(c.name === ALL_DISABLED ? [] : [[c.instanceType, c.nodes]]), whole: c.devices.every((d) => d.length === 0 || d.every((s) => s.profile === WHOLE_PROFILE)),
-  }]));
+  const drafts = new Map<string, ConfigDraft>(
+    (plan.migConfigs ?? []).map((c) => [
+      `${c.name}|${c.gpuType}`,
+      {
+        // an `all-disabled` entry counts its nodes from plan.nodes, like the whole-GPU nodes the plan lists no config for
+        config: c,
+        nodes: new Map(c.name === ALL_DISABLED ? [] : [[c.instanceType, c.nodes]]),
+        whole: c.devices.every((d) => d.length === 0 || d.every((s) => s.profile === WHOLE_PROFILE)),
+      },
+    ]),
+  );
   const configOfGpu = new Map<string, string>();
   const nodeByName = new Map(nodes.map((n) => [n.name, n]));
   for (const g of plan.gpus) {
@@ -192,26 +212,44 @@ function configDrafts(plan: Plan): { drafts: Map<string, ConfigDraft>; configOfG
     configOfGpu.set(g.id, key);
     if (drafts.has(key)) continue;
     if (node.migConfig !== ALL_DISABLED) {
-      throw new Error(`plan.nodes[${node.name}].migConfig: "${node.migConfig}" is not in plan.migConfigs (${[...drafts.values()].map((c) => c.config.name).join(', ')})`);
+      throw new Error(
+        `plan.nodes[${node.name}].migConfig: "${node.migConfig}" is not in plan.migConfigs (${[...drafts.values()].map((c) => c.config.name).join(', ')})`,
+      );
     }
     // whole GPUs: the plan lists no mig-parted config for them; their nodes are counted below
-    const config = { name: ALL_DISABLED, gpuType: g.type, instanceType: node.instanceType, devices: [[{ profile: WHOLE_PROFILE, start: 0 }]], nodes: 0 };
+    const config = {
+      name: ALL_DISABLED,
+      gpuType: g.type,
+      instanceType: node.instanceType,
+      devices: [[{ profile: WHOLE_PROFILE, start: 0 }]],
+      nodes: 0,
+    };
     drafts.set(key, { config, nodes: new Map(), whole: true });
   }
   for (const n of nodes) {
     if (!drafts.has(`${n.migConfig}|${n.gpuType}`) && n.migConfig === ALL_DISABLED) {
       // a whole-GPU node the plan puts no GPU on yet (its pool exists all the same)
-      const config = { name: ALL_DISABLED, gpuType: n.gpuType, instanceType: n.instanceType, devices: [[{ profile: WHOLE_PROFILE, start: 0 }]], nodes: 0 };
+      const config = {
+        name: ALL_DISABLED,
+        gpuType: n.gpuType,
+        instanceType: n.instanceType,
+        devices: [[{ profile: WHOLE_PROFILE, start: 0 }]],
+        nodes: 0,
+      };
       drafts.set(`${n.migConfig}|${n.gpuType}`, { config, nodes: new Map(), whole: true });
     }
     const d = drafts.get(`${n.migConfig}|${n.gpuType}`);
     if (!d) continue;
     if (missing(n.instanceType)) {
-      throw new Error(`plan.nodes[${n.name}].instanceType: expected the EC2 instance type of the node (node configuration "${n.migConfig}"), got ${JSON.stringify(n.instanceType ?? null)}`);
+      throw new Error(
+        `plan.nodes[${n.name}].instanceType: expected the EC2 instance type of the node (node configuration "${n.migConfig}"), got ${JSON.stringify(n.instanceType ?? null)}`,
+      );
     }
     if (d.config.name === ALL_DISABLED) d.nodes.set(n.instanceType, (d.nodes.get(n.instanceType) ?? 0) + 1);
     else if (n.instanceType !== d.config.instanceType) {
-      throw new Error(`plan.nodes[${n.name}].instanceType: node configuration "${d.config.name}" is for ${d.config.instanceType}, got ${n.instanceType}`);
+      throw new Error(
+        `plan.nodes[${n.name}].instanceType: node configuration "${d.config.name}" is for ${d.config.instanceType}, got ${n.instanceType}`,
+      );
     }
   }
   return { drafts, configOfGpu };
@@ -229,14 +267,19 @@ export function nodePoolsOf(plan: Plan): { nodePools: TopologyNodePool[]; poolOf
 }
 
 /** A GPU's node pool and the key of its node configuration (`<migConfig>|<gpuType>`, the order of server groups). */
-interface GpuPool { readonly name: string; readonly key: string }
+interface GpuPool {
+  readonly name: string;
+  readonly key: string;
+}
 
 function keyedNodePools(plan: Plan): { nodePools: TopologyNodePool[]; poolOfGpu: Map<string, GpuPool> } {
   const { drafts, configOfGpu } = configDrafts(plan);
   const nameOfKey = new Map<string, string>();
   const used = new Set<string>();
   const pools: TopologyNodePool[] = [];
-  const ordered = [...drafts.entries()].sort(([, a], [, b]) => byString(a.config.name, b.config.name) || byString(a.config.gpuType, b.config.gpuType));
+  const ordered = [...drafts.entries()].sort(
+    ([, a], [, b]) => byString(a.config.name, b.config.name) || byString(a.config.gpuType, b.config.gpuType),
+  );
   for (const [key, d] of ordered) {
     // an unknown GPU type keeps its name here: the renderers report it with its plan path
     const gpu = { id: findGpuType(d.config.gpuType)?.id ?? d.config.gpuType };
@@ -244,10 +287,23 @@ function keyedNodePools(plan: Plan): { nodePools: TopologyNodePool[]; poolOfGpu:
     for (let i = 2; used.has(name); i++) name = dnsLabel(`${d.config.name}-${gpu.id}-${i}`);
     used.add(name);
     nameOfKey.set(key, name);
-    const instanceTypes = [...d.nodes.entries()].sort(([a], [b]) => byString(a, b)).map(([instanceType, nodes]) => ({ instanceType, nodes }));
+    const instanceTypes = [...d.nodes.entries()]
+      .sort(([a], [b]) => byString(a, b))
+      .map(([instanceType, nodes]) => ({ instanceType, nodes }));
     const nodes = d.config.name === ALL_DISABLED ? instanceTypes.reduce((s, x) => s + x.nodes, 0) : d.config.nodes;
-    const config = d.config.name === ALL_DISABLED ? { ...d.config, instanceType: instanceTypes[0]?.instanceType ?? d.config.instanceType, nodes } : d.config;
-    pools.push({ name, gpuType: gpu.id, migConfig: d.config.name, whole: d.whole || d.config.name === ALL_DISABLED, config, instanceTypes, nodes });
+    const config =
+      d.config.name === ALL_DISABLED
+        ? { ...d.config, instanceType: instanceTypes[0]?.instanceType ?? d.config.instanceType, nodes }
+        : d.config;
+    pools.push({
+      name,
+      gpuType: gpu.id,
+      migConfig: d.config.name,
+      whole: d.whole || d.config.name === ALL_DISABLED,
+      config,
+      instanceTypes,
+      nodes,
+    });
   }
   const poolOfGpu = new Map([...configOfGpu.entries()].map(([gpu, key]) => [gpu, { name: nameOfKey.get(key)!, key }]));
   return { nodePools: pools.sort((a, b) => byString(a.name, b.name)), poolOfGpu };
@@ -262,8 +318,22 @@ export function nodeGroupName(pool: TopologyNodePool, instanceType: string): str
 }
 
 /** Slices of one kind while the plan's GPUs are walked. */
-interface ServerDraft { nodePool: string; gpuType: string; profile: string; models: string[]; replicas: number; rps: Map<string, number>; slices: string[] }
-interface CacheDraft { nodePool: string; gpuType: string; profile: string; replicas: number; slices: string[] }
+interface ServerDraft {
+  nodePool: string;
+  gpuType: string;
+  profile: string;
+  models: string[];
+  replicas: number;
+  rps: Map<string, number>;
+  slices: string[];
+}
+interface CacheDraft {
+  nodePool: string;
+  gpuType: string;
+  profile: string;
+  replicas: number;
+  slices: string[];
+}
 
 /** The plan's slices grouped: serving slices by (node pool, profile, model set), cache slices by (node pool, profile). */
 function sliceGroups(fleet: Fleet, plan: Plan, poolOfGpu: ReadonlyMap<string, GpuPool>) {
@@ -276,8 +346,15 @@ function sliceGroups(fleet: Fleet, plan: Plan, poolOfGpu: ReadonlyMap<string, Gp
     const { name: nodePool, key: config } = poolOfGpu.get(g.id)!;
     for (const s of g.slices) {
       if (s.cache) {
-        if (!plan.cold) throw new Error(`plan.gpus[${g.id}]: slice ${s.profile}@${s.start} is a cache slice, but the plan has no cold tier (plan.cold)`);
-        const c = caches.get(`${config}#${s.profile}`) ?? { nodePool, gpuType: g.type, profile: s.profile, replicas: 0, slices: [] as string[] };
+        if (!plan.cold)
+          throw new Error(`plan.gpus[${g.id}]: slice ${s.profile}@${s.start} is a cache slice, but the plan has no cold tier (plan.cold)`);
+        const c = caches.get(`${config}#${s.profile}`) ?? {
+          nodePool,
+          gpuType: g.type,
+          profile: s.profile,
+          replicas: 0,
+          slices: [] as string[],
+        };
         c.replicas += 1;
         c.slices.push(`${g.id}@${s.start}`);
         caches.set(`${config}#${s.profile}`, c);
@@ -286,7 +363,15 @@ function sliceGroups(fleet: Fleet, plan: Plan, poolOfGpu: ReadonlyMap<string, Gp
       if (s.models.length === 0) continue;
       const models = s.models.map((m) => m.name).sort(byString);
       const key = `${config}#${s.profile}#${models.join(',')}`;
-      const group = servers.get(key) ?? { nodePool, gpuType: g.type, profile: s.profile, models, replicas: 0, rps: new Map(), slices: [] as string[] };
+      const group = servers.get(key) ?? {
+        nodePool,
+        gpuType: g.type,
+        profile: s.profile,
+        models,
+        replicas: 0,
+        rps: new Map(),
+        slices: [] as string[],
+      };
       group.replicas += 1;
       group.slices.push(`${g.id}@${s.start}`);
       for (const m of s.models) {
@@ -326,7 +411,9 @@ function componentTeams(groups: readonly ServerDraft[], teamOf: (model: string) 
 
 /** `<owner>-<tag><suffix>` with the owner cut so the name fits `MAX_POOL_NAME_LENGTH`. */
 function poolName(owner: string, rest: string): string {
-  return `${dnsLabel(owner).slice(0, MAX_POOL_NAME_LENGTH - rest.length).replace(/-+$/, '')}${rest}`;
+  return `${dnsLabel(owner)
+    .slice(0, MAX_POOL_NAME_LENGTH - rest.length)
+    .replace(/-+$/, '')}${rest}`;
 }
 
 /**
@@ -366,7 +453,9 @@ function serverGroups(drafts: ReadonlyMap<string, ServerDraft>, teamOf: (model: 
     models: g.models,
     replicas: g.replicas,
     slices: g.slices,
-    demand: [...g.rps.entries()].sort(([a], [b]) => byString(a, b)).map(([model, rps]) => ({ model, rps, rpsPerReplica: rps / g.replicas })),
+    demand: [...g.rps.entries()]
+      .sort(([a], [b]) => byString(a, b))
+      .map(([model, rps]) => ({ model, rps, rpsPerReplica: rps / g.replicas })),
   }));
 }
 
@@ -376,23 +465,37 @@ function serverGroups(drafts: ReadonlyMap<string, ServerDraft>, teamOf: (model: 
  * document written before the planner recorded it gets the planner's own rule (`coldEntry` of cold-tier.ts), so a
  * saved plan renders as it did. Undefined for a model planned from its `throughputPerGpu` estimate (no measured row).
  */
-function measuredColdEntry(fleet: Fleet, spec: ModelSpec, recorded: PlanColdModel, gpuType: string, profile: string): ProfileEntry | undefined {
+function measuredColdEntry(
+  fleet: Fleet,
+  spec: ModelSpec,
+  recorded: PlanColdModel,
+  gpuType: string,
+  profile: string,
+): ProfileEntry | undefined {
   const slice = profile === WHOLE_PROFILE ? 7 : getMigProfile(gpuType, profile).computeSlices;
   const gpu = getGpuType(gpuType).id;
   const rows = spec.profiles.filter((p) => resolveGpuType(p.gpu).id === gpu && p.slice === slice);
-  const chosen = recorded.batch !== undefined && recorded.instances !== undefined
-    ? { batch: recorded.batch, instances: recorded.instances }
-    : coldEntry(candidatesOn(fleet, spec, gpu, profile));
+  const chosen =
+    recorded.batch !== undefined && recorded.instances !== undefined
+      ? { batch: recorded.batch, instances: recorded.instances }
+      : coldEntry(candidatesOn(fleet, spec, gpu, profile));
   if (!chosen) return undefined;
   const row = rows.find((p) => p.batch === chosen.batch && p.instances === chosen.instances);
   if (!row && recorded.batch !== undefined && spec.profiles.some((p) => resolveGpuType(p.gpu).id === gpu)) {
-    throw new Error(`plan.cold.models[${spec.name}]: batch ${recorded.batch} x ${recorded.instances} instance(s) is no entry of the model's profiles on ${gpu} slice ${profile}`);
+    throw new Error(
+      `plan.cold.models[${spec.name}]: batch ${recorded.batch} x ${recorded.instances} instance(s) is no entry of the model's profiles on ${gpu} slice ${profile}`,
+    );
   }
   return row;
 }
 
 /** The cold tier of the plan, when it has cold models. */
-function coldTier(fleet: Fleet, plan: Plan, caches: ReadonlyMap<string, CacheDraft>, placed: ReadonlyMap<string, unknown>): TopologyColdTier | undefined {
+function coldTier(
+  fleet: Fleet,
+  plan: Plan,
+  caches: ReadonlyMap<string, CacheDraft>,
+  placed: ReadonlyMap<string, unknown>,
+): TopologyColdTier | undefined {
   const specs = new Map(fleet.models.map((m) => [m.name, m]));
   const recorded = new Map((plan.cold?.models ?? []).map((m) => [m.name, m]));
   const names = [...recorded.keys()].sort(byString);
@@ -400,9 +503,13 @@ function coldTier(fleet: Fleet, plan: Plan, caches: ReadonlyMap<string, CacheDra
     if (!specs.has(m)) throw new Error(`plan.cold.models: model "${m}" is not in fleet "${fleet.name}"`);
   }
   if (names.length === 0) return undefined;
-  if (caches.size === 0) throw new Error(`plan.cold: ${names.length} cold model(s) (${names.join(', ')}) but no cache slice (cache: true) in plan.gpus`);
+  if (caches.size === 0)
+    throw new Error(`plan.cold: ${names.length} cold model(s) (${names.join(', ')}) but no cache slice (cache: true) in plan.gpus`);
   for (const m of names) {
-    if (placed.has(m)) throw new Error(`plan.cold.models: model "${m}" is cold (served through the router) but also placed on a slice; a model is either cold or seated`);
+    if (placed.has(m))
+      throw new Error(
+        `plan.cold.models: model "${m}" is cold (served through the router) but also placed on a slice; a model is either cold or seated`,
+      );
   }
   const teams = [...new Set(names.map((m) => specs.get(m)!.team))].sort(byString);
   const owner = teams.length === 1 ? teams[0] : SHARED_OWNER;
@@ -430,7 +537,7 @@ export function routeWeights(rpsByGroup: ReadonlyMap<string, number>): Map<strin
   const exact = groups.map((g) => (rpsByGroup.get(g)! / total) * ROUTE_WEIGHT_TOTAL);
   const weights = exact.map(Math.floor);
   let left = ROUTE_WEIGHT_TOTAL - weights.reduce((s, w) => s + w, 0);
-  const byRemainder = groups.map((_, i) => i).sort((a, b) => (exact[b] - weights[b]) - (exact[a] - weights[a]) || a - b);
+  const byRemainder = groups.map((_, i) => i).sort((a, b) => exact[b] - weights[b] - (exact[a] - weights[a]) || a - b);
   for (const i of byRemainder) {
     if (left <= 0) break;
     weights[i] += 1;
@@ -461,11 +568,17 @@ export function topologyOf(fleet: Fleet, plan: Plan): Topology {
   const teamOf = new Map(fleet.models.map((m) => [m.name, m.team]));
   const servers = serverGroups(groups.servers, (m) => teamOf.get(m)!);
   const cold = coldTier(fleet, plan, groups.caches, groups.placements);
-  if (fleet.models.some((m) => m.team === SHARED_OWNER) && (servers.some((g) => g.owner === SHARED_OWNER) || cold?.owner === SHARED_OWNER)) {
+  if (
+    fleet.models.some((m) => m.team === SHARED_OWNER) &&
+    (servers.some((g) => g.owner === SHARED_OWNER) || cold?.owner === SHARED_OWNER)
+  ) {
     throw new Error('fleet: team "shared" is reserved for pools that serve several teams\' models; rename the team');
   }
   const coldNames = new Set((cold?.models ?? []).map((m) => m.name));
-  const unplaced = fleet.models.filter((m) => !groups.placements.has(m.name) && !coldNames.has(m.name)).map((m) => m.name).sort(byString);
+  const unplaced = fleet.models
+    .filter((m) => !groups.placements.has(m.name) && !coldNames.has(m.name))
+    .map((m) => m.name)
+    .sort(byString);
   if (unplaced.length > 0) throw new Error(`plan: model(s) ${unplaced.join(', ')} of fleet "${fleet.name}" are not placed on any slice`);
   return { nodePools, servers, placements: groups.placements, routeWeights: weightsOf(servers), ...(cold ? { cold } : {}) };
 }

@@ -34,7 +34,8 @@ export function costLowerBound(fleet: Fleet): number {
       const best = bestGpuThroughput(m, o, fleet.latencyHeadroom);
       if (best > 0) cheapest = Math.min(cheapest, (m.rps / best) * o.pricePerGpuHour);
     }
-    if (cheapest === Infinity) throw new PlanError([`models.${m.name}: no admissible profile entry on ${opts.map((o) => o.type).join(', ')}`]);
+    if (cheapest === Infinity)
+      throw new PlanError([`models.${m.name}: no admissible profile entry on ${opts.map((o) => o.type).join(', ')}`]);
     compute += cheapest;
     if (below === undefined || m.rps >= below) memory += m.memoryGiB;
   }
@@ -93,23 +94,36 @@ export function typeSummaries(input: TypeSummaryInput): PlanTypeSummary[] {
       if (m && fraction > 0) models.push(fraction >= 1 - 1e-12 ? m : { ...m, rps: m.rps * fraction });
     }
     if (input.cold && input.cold.gpuType === o.type) {
-      for (const name of input.cold.models) { const m = byName.get(name); if (m) models.push(m); }
+      for (const name of input.cold.models) {
+        const m = byName.get(name);
+        if (m) models.push(m);
+      }
     }
     models.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const sub: Fleet = { ...fleet, gpus: fleet.gpus.filter((g) => g.type === o.type), models };
     let lower: number | undefined;
     let tight: TightBound | undefined;
     if (models.length > 0) {
-      try { lower = lowerBound(sub); } catch (e) { if (!(e instanceof PlanError)) throw e; }
+      try {
+        lower = lowerBound(sub);
+      } catch (e) {
+        if (!(e instanceof PlanError)) throw e;
+      }
       if (input.solver) {
-        try { tight = tightBound(sub).bound; } catch (e) { if (!(e instanceof PlanError)) throw e; }
+        try {
+          tight = tightBound(sub).bound;
+        } catch (e) {
+          if (!(e instanceof PlanError)) throw e;
+        }
       }
     }
     const against = tight && tight.gpus > 0 ? tight.gpus : lower;
     out.push({
       type: o.type,
       gpus,
-      costPerHour: round4(input.nodes.filter((n) => n.gpuType === o.type).reduce((c, n) => c + nodePricePerHour(fleet, o.type, n.instanceType), 0)),
+      costPerHour: round4(
+        input.nodes.filter((n) => n.gpuType === o.type).reduce((c, n) => c + nodePricePerHour(fleet, o.type, n.instanceType), 0),
+      ),
       ...(lower !== undefined ? { lowerBound: round4(lower) } : {}),
       ...(tight ? { tightBound: tight.gpus } : {}),
       ...(against !== undefined && against > 0 ? { ratio: round4(gpus / against) } : {}),
@@ -125,13 +139,20 @@ export function typeSummaries(input: TypeSummaryInput): PlanTypeSummary[] {
  */
 export function mixedTypeFigures(
   fleet: Fleet,
-  p: Pick<Plan, 'gpus' | 'nodes' | 'cold'> & { readonly costPerHour: number; readonly tightBound?: TightBound; readonly costLowerBound?: number },
+  p: Pick<Plan, 'gpus' | 'nodes' | 'cold'> & {
+    readonly costPerHour: number;
+    readonly tightBound?: TightBound;
+    readonly costLowerBound?: number;
+  },
   solver: boolean,
 ): Pick<PlanSummary, 'byType' | 'costLowerBound' | 'costRatio'> {
   if (new Set(fleet.gpus.map((g) => g.type)).size < 2) return {};
   const cacheType = p.gpus.find((g) => g.slices.some((sl) => sl.cache))?.type;
   const byType = typeSummaries({
-    fleet, gpus: p.gpus, nodes: p.nodes ?? [], solver,
+    fleet,
+    gpus: p.gpus,
+    nodes: p.nodes ?? [],
+    solver,
     ...(p.cold && cacheType ? { cold: { models: p.cold.models.map((m) => m.name), gpuType: cacheType } } : {}),
   });
   // rounded down: still a bound

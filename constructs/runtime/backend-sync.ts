@@ -33,7 +33,12 @@ export class BackendSync {
   private readonly healthTimeoutMs: number;
   private readonly indexTimeoutMs: number;
 
-  constructor(private readonly cfg: RouterConfig, private readonly cache: ModelCache, private readonly metrics: RouterMetrics, private readonly log: Log) {
+  constructor(
+    private readonly cfg: RouterConfig,
+    private readonly cache: ModelCache,
+    private readonly metrics: RouterMetrics,
+    private readonly log: Log,
+  ) {
     this.healthTimeoutMs = cfg.healthTimeoutSeconds * 1000;
     this.indexTimeoutMs = cfg.indexTimeoutSeconds * 1000;
     for (const bc of cfg.backends) {
@@ -104,7 +109,13 @@ export class BackendSync {
     b.settleDeadline = deadline;
     b.settling = (async () => {
       let wait = SETTLE_FIRST_MS;
-      while (!this.stopped && b.up && !b.retired && [...b.residents.values()].some((r) => r.state === 'unloading') && Date.now() < b.settleDeadline) {
+      while (
+        !this.stopped &&
+        b.up &&
+        !b.retired &&
+        [...b.residents.values()].some((r) => r.state === 'unloading') &&
+        Date.now() < b.settleDeadline
+      ) {
         const kicked = await new Promise<boolean>((resolve) => {
           const t = setTimeout(() => resolve(false), wait);
           t.unref();
@@ -139,7 +150,9 @@ export class BackendSync {
       try {
         addrs = (await dns.lookup(u.hostname, { all: true })).map((a) => a.address).sort();
       } catch (e) {
-        this.log.warn(`backends ${bc.name}: cannot resolve ${u.hostname}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; keeping the last known addresses`);
+        this.log.warn(
+          `backends ${bc.name}: cannot resolve ${u.hostname}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; keeping the last known addresses`,
+        );
         continue;
       }
       const wanted = new Set(addrs.map((a) => `${bc.name}/${a}`));
@@ -217,7 +230,9 @@ export class BackendSync {
     if (problem !== undefined) {
       this.metrics.indexErrors.inc([b.name]);
       if (problem !== b.indexError) {
-        this.log.warn(`backend ${b.name}: repository index read failed (${problem}); it stays in service with the ${b.residents.size} model(s) the router knows`);
+        this.log.warn(
+          `backend ${b.name}: repository index read failed (${problem}); it stays in service with the ${b.residents.size} model(s) the router knows`,
+        );
       }
       b.indexError = problem;
       return false;
@@ -228,7 +243,9 @@ export class BackendSync {
     const unmanaged = this.cache.reconcile(b, index as ReadonlyArray<{ name?: unknown; state?: unknown; reason?: unknown }>, readAt);
     const before = this.unmanaged.get(b.name)?.join(',');
     if (unmanaged.length > 0 && unmanaged.join(',') !== before) {
-      this.log.warn(`backend ${b.name} has models READY that the router does not manage (their memory is not counted): ${unmanaged.join(', ')}`);
+      this.log.warn(
+        `backend ${b.name} has models READY that the router does not manage (their memory is not counted): ${unmanaged.join(', ')}`,
+      );
     }
     this.unmanaged.set(b.name, unmanaged);
     return true;

@@ -34,7 +34,11 @@ export interface RepoReply {
 
 /** Error for a backend that could not be reached (connection refused, reset, timeout). */
 export class BackendUnreachable extends Error {
-  constructor(readonly backend: string, readonly cause: string, readonly timedOut = false) {
+  constructor(
+    readonly backend: string,
+    readonly cause: string,
+    readonly timedOut = false,
+  ) {
     super(`backend ${backend} unreachable: ${cause}`);
   }
 }
@@ -47,7 +51,9 @@ interface PooledSocket extends Socket {
 }
 
 // eslint-disable-next-line @typescript-eslint/unbound-method -- taken to be called with .call() on an agent
-const nodeAddRequest = (http.Agent.prototype as unknown as { addRequest(this: http.Agent, r: http.ClientRequest, o: http.RequestOptions): void }).addRequest;
+const nodeAddRequest = (
+  http.Agent.prototype as unknown as { addRequest(this: http.Agent, r: http.ClientRequest, o: http.RequestOptions): void }
+).addRequest;
 
 /** Node's per-socket async id slot (a symbol described 'async_id_symbol'), looked up once. */
 let asyncIdSymbol: symbol | null | undefined;
@@ -87,14 +93,16 @@ export class UpstreamAgent extends http.Agent {
     }
     const handle = socket._handle;
     if (handle && typeof handle.asyncReset === 'function') {
-      if (asyncIdSymbol === undefined) asyncIdSymbol = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'async_id_symbol') ?? null;
+      if (asyncIdSymbol === undefined)
+        asyncIdSymbol = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'async_id_symbol') ?? null;
       handle.asyncReset({ type: handle.getProviderType(), handle });
       if (asyncIdSymbol !== null) socket[asyncIdSymbol] = handle.getAsyncId();
     }
     (this as unknown as { reuseSocket(s: Socket, r: http.ClientRequest): void }).reuseSocket(socket, req);
     (req as unknown as { onSocket(s: Socket): void }).onSocket(socket);
     const reqTimeout = (req as unknown as { timeout?: number }).timeout;
-    if (reqTimeout !== undefined && reqTimeout !== ((this as unknown as { options: { timeout?: number } }).options.timeout || 0)) socket.setTimeout(reqTimeout);
+    if (reqTimeout !== undefined && reqTimeout !== ((this as unknown as { options: { timeout?: number } }).options.timeout || 0))
+      socket.setTimeout(reqTimeout);
     const sockets = this.sockets[key];
     if (sockets !== undefined) sockets.push(socket);
     else (this.sockets as Record<string, Socket[]>)[key] = [socket];
@@ -244,7 +252,13 @@ export class Backend {
     return this.call('GET', path, undefined, timeoutMs, fresh ? false : this.agent);
   }
 
-  private call(method: string, path: string, payload: string | undefined, timeoutMs: number, agent: http.Agent | false): Promise<RepoReply> {
+  private call(
+    method: string,
+    path: string,
+    payload: string | undefined,
+    timeoutMs: number,
+    agent: http.Agent | false,
+  ): Promise<RepoReply> {
     return new Promise((resolve, reject) => {
       let settled = false;
       const req = http.request(

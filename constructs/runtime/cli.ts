@@ -22,12 +22,14 @@ function usage(msg: string): number {
   return 2;
 }
 
+type DemoAddresses = { listen?: { host: string; port: number }; admin?: { host: string; port: number } };
+
 export async function runRouterCli(argv: string[]): Promise<number> {
   let configFile: string | undefined;
   let level: LogLevel | undefined;
   let demo = false;
   let script = false;
-  const addrs: { listen?: { host: string; port: number }; admin?: { host: string; port: number } } = {};
+  const addrs: DemoAddresses = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const eq = a.indexOf('=');
@@ -57,31 +59,11 @@ export async function runRouterCli(argv: string[]): Promise<number> {
   }
   if (demo) {
     if (configFile !== undefined) return usage('--config: not with --demo (the demo configures its own backends and models)');
-    // scripted: the demo's lines on stdout, the router's warnings only; interactive: the router's decisions as they happen
-    const log = stderrLog(level ?? (script ? 'warn' : 'info'));
-    // loaded only here: the demo's stand-ins need protobufjs, which the router image (Dockerfile) does not carry
-    let demoModule: typeof import('./demo');
-    try {
-      demoModule = await import('./demo');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw e;
-      process.stderr.write(`gpufleet router: --demo is not part of this build (${(e as Error).message.split('\n')[0]}); run it from the gpufleet package: npx gpufleet router --demo\n`);
-      return 2;
-    }
-    try {
-      return await demoModule.runRouterDemo({ script, ...addrs, log });
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException & { listen?: string; address?: string; port?: number };
-      if (err.code === 'EADDRINUSE' || err.code === 'EADDRNOTAVAIL' || err.code === 'EACCES') {
-        const key = err.listen === 'admin' ? '--admin' : '--listen';
-        process.stderr.write(`gpufleet router: ${key}: cannot listen on ${err.address}:${err.port}: ${err.code}; pass ${key} 127.0.0.1:0 for any free port\n`);
-        return 2;
-      }
-      throw e;
-    }
+    return runDemo(script, level, addrs);
   }
   if (script) return usage('--script: only with --demo');
-  if (addrs.listen || addrs.admin) return usage(`${addrs.listen ? '--listen' : '--admin'}: only with --demo (a config file sets listen and admin)`);
+  if (addrs.listen || addrs.admin)
+    return usage(`${addrs.listen ? '--listen' : '--admin'}: only with --demo (a config file sets listen and admin)`);
   if (!configFile) return usage('--config: expected a file, got nothing (or --demo to try the router on local stand-ins)');
 
   let router: Router;
@@ -109,9 +91,42 @@ export async function runRouterCli(argv: string[]): Promise<number> {
     const stop = (): void => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      router.close().then(() => resolve(0), () => resolve(1));
+      router.close().then(
+        () => resolve(0),
+        () => resolve(1),
+      );
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+}
+
+/** `--demo`: the router in front of local Triton stand-ins (demo.ts); exit 2 when the demo cannot listen or is not in this build. */
+async function runDemo(script: boolean, level: LogLevel | undefined, addrs: DemoAddresses): Promise<number> {
+  // scripted: the demo's lines on stdout, the router's warnings only; interactive: the router's decisions as they happen
+  const log = stderrLog(level ?? (script ? 'warn' : 'info'));
+  // loaded only here: the demo's stand-ins need protobufjs, which the router image (Dockerfile) does not carry
+  let demoModule: typeof import('./demo');
+  try {
+    demoModule = await import('./demo');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw e;
+    process.stderr.write(
+      `gpufleet router: --demo is not part of this build (${(e as Error).message.split('\n')[0]}); run it from the gpufleet package: npx gpufleet router --demo\n`,
+    );
+    return 2;
+  }
+  try {
+    return await demoModule.runRouterDemo({ script, ...addrs, log });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException & { listen?: string; address?: string; port?: number };
+    if (err.code === 'EADDRINUSE' || err.code === 'EADDRNOTAVAIL' || err.code === 'EACCES') {
+      const key = err.listen === 'admin' ? '--admin' : '--listen';
+      process.stderr.write(
+        `gpufleet router: ${key}: cannot listen on ${err.address}:${err.port}: ${err.code}; pass ${key} 127.0.0.1:0 for any free port\n`,
+      );
+      return 2;
+    }
+    throw e;
+  }
 }

@@ -103,8 +103,19 @@ export class ConfigError extends Error {}
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9._]*[a-z0-9])?$/i;
 const KNOWN_TOP = [
-  'listen', 'admin', 'backends', 'models', 'maxQueuePerModel', 'loadTimeoutSeconds', 'refreshIntervalSeconds', 'requestTimeoutSeconds',
-  'loadFailureBackoffSeconds', 'maxLoadsPerBackend', 'unloadWaitSeconds', 'indexTimeoutSeconds', 'healthTimeoutSeconds',
+  'listen',
+  'admin',
+  'backends',
+  'models',
+  'maxQueuePerModel',
+  'loadTimeoutSeconds',
+  'refreshIntervalSeconds',
+  'requestTimeoutSeconds',
+  'loadFailureBackoffSeconds',
+  'maxLoadsPerBackend',
+  'unloadWaitSeconds',
+  'indexTimeoutSeconds',
+  'healthTimeoutSeconds',
 ];
 const KNOWN_BACKEND = ['name', 'url', 'memoryGiB', 'discover', 'grpcPort'];
 const KNOWN_MODEL = ['name', 'memoryGiB', 'pinned'];
@@ -197,23 +208,26 @@ export function validateConfig(doc: unknown): RouterConfig {
     fail('admin', `an address other than listen (${host}:${port})`, raw.admin);
   }
 
-  const backends = list(raw.backends, 'backends', ROUTER_LIMITS.maxBackends, 'backends', true).map((b: unknown, i: number): BackendConfig => {
-    const p = `backends[${i}]`;
-    if (typeof b !== 'object' || b === null || Array.isArray(b)) fail(p, 'a mapping with name, url, memoryGiB', b);
-    const o = b as Record<string, unknown>;
-    checkKeys(o, KNOWN_BACKEND, p);
-    const discover = o.discover ?? 'none';
-    if (discover !== 'none' && discover !== 'dns') fail(`${p}.discover`, '"none" or "dns"', o.discover);
-    const g = o.grpcPort;
-    if (g !== undefined && (typeof g !== 'number' || !Number.isInteger(g) || g < 1 || g > 65535)) fail(`${p}.grpcPort`, 'an integer from 1 to 65535', g);
-    return {
-      name: name(o.name, `${p}.name`),
-      url: backendUrl(o.url, `${p}.url`),
-      memoryGiB: positive(o.memoryGiB, `${p}.memoryGiB`, ROUTER_LIMITS.maxBackendMemoryGiB),
-      discover,
-      ...(g !== undefined ? { grpcPort: g } : {}),
-    };
-  });
+  const backends = list(raw.backends, 'backends', ROUTER_LIMITS.maxBackends, 'backends', true).map(
+    (b: unknown, i: number): BackendConfig => {
+      const p = `backends[${i}]`;
+      if (typeof b !== 'object' || b === null || Array.isArray(b)) fail(p, 'a mapping with name, url, memoryGiB', b);
+      const o = b as Record<string, unknown>;
+      checkKeys(o, KNOWN_BACKEND, p);
+      const discover = o.discover ?? 'none';
+      if (discover !== 'none' && discover !== 'dns') fail(`${p}.discover`, '"none" or "dns"', o.discover);
+      const g = o.grpcPort;
+      if (g !== undefined && (typeof g !== 'number' || !Number.isInteger(g) || g < 1 || g > 65535))
+        fail(`${p}.grpcPort`, 'an integer from 1 to 65535', g);
+      return {
+        name: name(o.name, `${p}.name`),
+        url: backendUrl(o.url, `${p}.url`),
+        memoryGiB: positive(o.memoryGiB, `${p}.memoryGiB`, ROUTER_LIMITS.maxBackendMemoryGiB),
+        discover,
+        ...(g !== undefined ? { grpcPort: g } : {}),
+      };
+    },
+  );
   checkUnique(backends, 'backends', 'name');
   checkUnique(backends, 'backends', 'url');
 
@@ -223,7 +237,11 @@ export function validateConfig(doc: unknown): RouterConfig {
     const o = m as Record<string, unknown>;
     checkKeys(o, KNOWN_MODEL, p);
     if (o.pinned !== undefined && typeof o.pinned !== 'boolean') fail(`${p}.pinned`, 'true or false', o.pinned);
-    return { name: name(o.name, `${p}.name`), memoryGiB: positive(o.memoryGiB, `${p}.memoryGiB`, ROUTER_LIMITS.maxModelMemoryGiB), pinned: o.pinned === true };
+    return {
+      name: name(o.name, `${p}.name`),
+      memoryGiB: positive(o.memoryGiB, `${p}.memoryGiB`, ROUTER_LIMITS.maxModelMemoryGiB),
+      pinned: o.pinned === true,
+    };
   });
   checkUnique(models, 'models', 'name');
 
@@ -232,7 +250,9 @@ export function validateConfig(doc: unknown): RouterConfig {
   const totalGiB = backends.filter((b) => b.discover === 'none').reduce((s, b) => s + b.memoryGiB, 0);
   models.forEach((m, i) => {
     if (m.pinned && m.memoryGiB > maxBudget) {
-      throw new ConfigError(`models[${i}].memoryGiB: pinned model "${m.name}" needs ${m.memoryGiB} GiB, more than the largest backend budget ${maxBudget} GiB`);
+      throw new ConfigError(
+        `models[${i}].memoryGiB: pinned model "${m.name}" needs ${m.memoryGiB} GiB, more than the largest backend budget ${maxBudget} GiB`,
+      );
     }
   });
   if (backends.every((b) => b.discover === 'none') && pinnedGiB > totalGiB) {
@@ -241,7 +261,11 @@ export function validateConfig(doc: unknown): RouterConfig {
 
   const maxLoads = optionalNumber(raw.maxLoadsPerBackend, 'maxLoadsPerBackend', 2, 1, Infinity, true);
   if (maxLoads > TRITON_HTTP_THREADS - 1) {
-    fail('maxLoadsPerBackend', `an integer from 1 to ${TRITON_HTTP_THREADS - 1} (below Triton's ${TRITON_HTTP_THREADS} HTTP workers: a load over HTTP holds one for its whole duration)`, raw.maxLoadsPerBackend);
+    fail(
+      'maxLoadsPerBackend',
+      `an integer from 1 to ${TRITON_HTTP_THREADS - 1} (below Triton's ${TRITON_HTTP_THREADS} HTTP workers: a load over HTTP holds one for its whole duration)`,
+      raw.maxLoadsPerBackend,
+    );
   }
   return {
     host,
@@ -281,7 +305,8 @@ export function loadConfigFile(file: string): RouterConfig {
   try {
     doc = parseFleetDocument(text, name);
   } catch (e) {
-    if (e instanceof FleetValidationError) throw new ConfigError(e.problems[0].startsWith(name) ? e.problems[0] : `${name}: ${e.problems[0]}`);
+    if (e instanceof FleetValidationError)
+      throw new ConfigError(e.problems[0].startsWith(name) ? e.problems[0] : `${name}: ${e.problems[0]}`);
     throw e;
   }
   try {

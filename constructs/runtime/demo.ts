@@ -37,7 +37,16 @@ export const DEMO_MODELS: ReadonlyArray<{ readonly name: string; readonly memory
  * LRU eviction: resnet50 cold then hit; bert-base, yolov8s, whisper-small fill both backends; resnet50 is used again;
  * distilbert finds no room and evicts the least recently used model; the evicted model comes back with a cold load.
  */
-export const DEMO_SCRIPT: readonly string[] = ['resnet50', 'resnet50', 'bert-base', 'yolov8s', 'whisper-small', 'resnet50', 'distilbert', 'bert-base'];
+export const DEMO_SCRIPT: readonly string[] = [
+  'resnet50',
+  'resnet50',
+  'bert-base',
+  'yolov8s',
+  'whisper-small',
+  'resnet50',
+  'distilbert',
+  'bert-base',
+];
 
 /**
  * How a stand-in load takes time: a fixed initialisation plus the host→GPU copy of the model's bytes from pinned host
@@ -82,13 +91,15 @@ export async function runRouterDemo(opts: DemoOptions): Promise<number> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
   try {
     for (let i = 0; i < DEMO_BACKENDS.length; i++) {
-      standins.push(await startTritonStandin({
-        memoryGiB: DEMO_BACKEND_GIB,
-        models: Object.fromEntries(DEMO_MODELS.map((m) => [m.name, m.memoryGiB])),
-        loadDelayMs: LOAD_INIT_MS,
-        loadGBps: LOAD_GBPS,
-        grpcPort: 0,
-      }));
+      standins.push(
+        await startTritonStandin({
+          memoryGiB: DEMO_BACKEND_GIB,
+          models: Object.fromEntries(DEMO_MODELS.map((m) => [m.name, m.memoryGiB])),
+          loadDelayMs: LOAD_INIT_MS,
+          loadGBps: LOAD_GBPS,
+          grpcPort: 0,
+        }),
+      );
     }
     const listen = opts.listen ?? { host: '127.0.0.1', port: script ? 0 : 9000 };
     const admin = opts.admin ?? { host: '127.0.0.1', port: script ? 0 : 9001 };
@@ -102,16 +113,22 @@ export async function runRouterDemo(opts: DemoOptions): Promise<number> {
     const addr = await router.start();
     const routerUrl = url(addr);
     const adminUrl = url(addr.admin!);
-    await until(async () => (await call(agent, 'GET', `${routerUrl}/v2/health/ready`)).status === 200, 10000, 'the router did not read its backends within 10 s');
+    await until(
+      async () => (await call(agent, 'GET', `${routerUrl}/v2/health/ready`)).status === 200,
+      10000,
+      'the router did not read its backends within 10 s',
+    );
 
     opts.onStarted?.({ router, standins });
-    out([
-      `gpufleet router demo: ${DEMO_BACKENDS.length} stand-in Triton servers (Triton r25.08 behaviour, no GPU), ${gib(DEMO_BACKEND_GIB)} of GPU memory for models each`,
-      ...standins.map((s, i) => `  backend ${DEMO_BACKENDS[i]}  ${s.url}  (loads over gRPC on port ${s.grpcPort})`),
-      `  router    ${routerUrl}  (admin ${adminUrl})`,
-      `  models    ${DEMO_MODELS.map((m) => `${m.name} ${gib(m.memoryGiB)}`).join(', ')}`,
-      '',
-    ].join('\n') + '\n');
+    out(
+      [
+        `gpufleet router demo: ${DEMO_BACKENDS.length} stand-in Triton servers (Triton r25.08 behaviour, no GPU), ${gib(DEMO_BACKEND_GIB)} of GPU memory for models each`,
+        ...standins.map((s, i) => `  backend ${DEMO_BACKENDS[i]}  ${s.url}  (loads over gRPC on port ${s.grpcPort})`),
+        `  router    ${routerUrl}  (admin ${adminUrl})`,
+        `  models    ${DEMO_MODELS.map((m) => `${m.name} ${gib(m.memoryGiB)}`).join(', ')}`,
+        '',
+      ].join('\n') + '\n',
+    );
 
     if (script) return await runScript(agent, routerUrl, adminUrl, standins, out);
     out(pasteLines(routerUrl, adminUrl, standins[DEMO_BACKENDS.length - 1].url));
@@ -151,7 +168,13 @@ function pasteLines(routerUrl: string, adminUrl: string, lastBackendUrl: string)
 }
 
 /** Sends the script, one request at a time, and prints what each one did according to the router's own metrics. */
-async function runScript(agent: http.Agent, routerUrl: string, adminUrl: string, standins: readonly RunningStandin[], out: (t: string) => void): Promise<number> {
+async function runScript(
+  agent: http.Agent,
+  routerUrl: string,
+  adminUrl: string,
+  standins: readonly RunningStandin[],
+  out: (t: string) => void,
+): Promise<number> {
   const width = Math.max(...DEMO_MODELS.map((m) => m.name.length));
   const tally = { cold: 0, hit: 0, evicted: 0, ok: 0 };
   const evictedAt = new Map<string, number>();
@@ -182,7 +205,9 @@ async function runScript(agent: http.Agent, routerUrl: string, adminUrl: string,
       }
     } else if (delta('gpufleet_router_cache_hits_total', { model }).length > 0) {
       tally.hit++;
-      const state = JSON.parse((await call(agent, 'GET', `${adminUrl}/router/state`)).body) as { models: Array<{ name: string; loadedOn: string[] }> };
+      const state = JSON.parse((await call(agent, 'GET', `${adminUrl}/router/state`)).body) as {
+        models: Array<{ name: string; loadedOn: string[] }>;
+      };
       what = `hit        ${timing}  served by ${state.models.find((m) => m.name === model)?.loadedOn.join(', ')}, already loaded there`;
     } else {
       what = `not served ${timing}  ${r.body.trim()}`;
@@ -192,19 +217,25 @@ async function runScript(agent: http.Agent, routerUrl: string, adminUrl: string,
     for (const e of evictions) {
       // what Triton itself reports: the evicted model destroyed (UNAVAILABLE, unloaded) before the new one loaded
       const s = standins[DEMO_BACKENDS.indexOf(e.backend as (typeof DEMO_BACKENDS)[number])];
-      const index = JSON.parse((await call(agent, 'POST', `${s.url}/v2/repository/index`, '{}')).body) as Array<{ name: string; state?: string; reason?: string }>;
+      const index = JSON.parse((await call(agent, 'POST', `${s.url}/v2/repository/index`, '{}')).body) as Array<{
+        name: string;
+        state?: string;
+        reason?: string;
+      }>;
       const listed = index.filter((m) => m.state !== undefined).map((m) => `${m.name} ${m.state}${m.reason ? ` (${m.reason})` : ''}`);
       out(`    Triton's repository index on ${e.backend}: ${listed.join(', ')}\n`);
     }
     before = after;
   }
   const n = DEMO_SCRIPT.length;
-  out([
-    '',
-    `${n} requests, ${tally.ok} answered 200: ${tally.cold} cold loads, ${tally.hit} hits, ${tally.evicted} eviction${tally.evicted === 1 ? '' : 's'}`,
-    '(from the router\'s /metrics: gpufleet_router_cache_misses_total, _cache_hits_total, _model_loads_total, _model_unloads_total)',
-    '',
-  ].join('\n'));
+  out(
+    [
+      '',
+      `${n} requests, ${tally.ok} answered 200: ${tally.cold} cold loads, ${tally.hit} hits, ${tally.evicted} eviction${tally.evicted === 1 ? '' : 's'}`,
+      "(from the router's /metrics: gpufleet_router_cache_misses_total, _cache_hits_total, _model_loads_total, _model_unloads_total)",
+      '',
+    ].join('\n'),
+  );
   return tally.ok === n ? 0 : 1;
 }
 
@@ -226,13 +257,21 @@ function labelsOf(series: string): Record<string, string> {
 
 function call(agent: http.Agent, method: string, target: string, body?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(target, { method, agent, headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      target,
+      {
+        method,
+        agent,
+        headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });

@@ -20,8 +20,16 @@ const LOAD_PATH = '/inference.GRPCInferenceService/RepositoryModelLoad';
 
 /** gRPC status codes Triton uses (server `src/grpc/grpc_utils.cc` GrpcStatusUtil::CodeToStatus). */
 export const GRPC_STATUS_NAMES: Readonly<Record<number, string>> = {
-  0: 'OK', 1: 'CANCELLED', 2: 'UNKNOWN', 3: 'INVALID_ARGUMENT', 4: 'DEADLINE_EXCEEDED', 5: 'NOT_FOUND', 6: 'ALREADY_EXISTS',
-  12: 'UNIMPLEMENTED', 13: 'INTERNAL', 14: 'UNAVAILABLE',
+  0: 'OK',
+  1: 'CANCELLED',
+  2: 'UNKNOWN',
+  3: 'INVALID_ARGUMENT',
+  4: 'DEADLINE_EXCEEDED',
+  5: 'NOT_FOUND',
+  6: 'ALREADY_EXISTS',
+  12: 'UNIMPLEMENTED',
+  13: 'INTERNAL',
+  14: 'UNAVAILABLE',
 };
 
 function varint(n: number): number[] {
@@ -51,7 +59,10 @@ export interface GrpcReply {
 
 /** Connection-level failure (refused, reset, no answer in time). */
 export class GrpcUnreachable extends Error {
-  constructor(readonly cause: string, readonly timedOut = false) {
+  constructor(
+    readonly cause: string,
+    readonly timedOut = false,
+  ) {
     super(cause);
   }
 }

@@ -19,7 +19,11 @@ function labels(names: readonly string[], values: readonly string[]): string {
 /** A counter with fixed label names. */
 export class Counter {
   private readonly values = new Map<string, { values: string[]; n: number }>();
-  constructor(readonly name: string, readonly help: string, readonly labelNames: readonly string[]) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly labelNames: readonly string[],
+  ) {}
 
   inc(values: readonly string[], by = 1): void {
     const key = values.join('\u0000');
@@ -51,7 +55,10 @@ export class Counter {
 /** Requests by model and status code, counted without allocating on the request path. */
 export class RequestCounter {
   private readonly byModel = new Map<string, Map<number, number>>();
-  constructor(readonly name: string, readonly help: string) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
 
   inc(model: string, code: number): void {
     let m = this.byModel.get(model);
@@ -96,7 +103,11 @@ export class Histogram {
   private readonly counts: number[];
   private sum = 0;
   private count = 0;
-  constructor(readonly name: string, readonly help: string, readonly buckets: readonly number[]) {
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly buckets: readonly number[],
+  ) {
     this.counts = buckets.map(() => 0);
   }
 
@@ -122,14 +133,37 @@ type Metric = Counter | RequestCounter | Gauge | Histogram;
 /** The router's metric set; gauges are registered by the router with its own state readers. */
 export class RouterMetrics {
   readonly requests = new RequestCounter('gpufleet_router_requests_total', 'Requests answered, by model and HTTP status code.');
-  readonly cacheHits = new Counter('gpufleet_router_cache_hits_total', 'Model requests that found the model loaded on a backend.', ['model']);
+  readonly cacheHits = new Counter('gpufleet_router_cache_hits_total', 'Model requests that found the model loaded on a backend.', [
+    'model',
+  ]);
   readonly cacheMisses = new Counter('gpufleet_router_cache_misses_total', 'Model requests that had to wait for a load.', ['model']);
-  readonly loads = new Counter('gpufleet_router_model_loads_total', 'Model loads started by the router, by result (success, failure, timeout).', ['model', 'backend', 'result']);
-  readonly unloads = new Counter('gpufleet_router_model_unloads_total', 'Model unloads, by reason (evicted, lost, manual).', ['model', 'backend', 'reason']);
-  readonly adoptions = new Counter('gpufleet_router_model_adoptions_total', 'Models found READY on a backend and adopted.', ['model', 'backend']);
-  readonly backendErrors = new Counter('gpufleet_router_backend_errors_total', 'Connection-level failures talking to a backend.', ['backend']);
-  readonly indexErrors = new Counter('gpufleet_router_index_errors_total', 'Repository index reads that failed or timed out (the backend stays in service).', ['backend']);
-  readonly loadSeconds = new Histogram('gpufleet_router_model_load_duration_seconds', 'Duration of successful model loads (the load call on the backend).', LOAD_BUCKETS);
+  readonly loads = new Counter(
+    'gpufleet_router_model_loads_total',
+    'Model loads started by the router, by result (success, failure, timeout).',
+    ['model', 'backend', 'result'],
+  );
+  readonly unloads = new Counter('gpufleet_router_model_unloads_total', 'Model unloads, by reason (evicted, lost, manual).', [
+    'model',
+    'backend',
+    'reason',
+  ]);
+  readonly adoptions = new Counter('gpufleet_router_model_adoptions_total', 'Models found READY on a backend and adopted.', [
+    'model',
+    'backend',
+  ]);
+  readonly backendErrors = new Counter('gpufleet_router_backend_errors_total', 'Connection-level failures talking to a backend.', [
+    'backend',
+  ]);
+  readonly indexErrors = new Counter(
+    'gpufleet_router_index_errors_total',
+    'Repository index reads that failed or timed out (the backend stays in service).',
+    ['backend'],
+  );
+  readonly loadSeconds = new Histogram(
+    'gpufleet_router_model_load_duration_seconds',
+    'Duration of successful model loads (the load call on the backend).',
+    LOAD_BUCKETS,
+  );
   private readonly gauges: Gauge[] = [];
 
   addGauge(name: string, help: string, labelNames: readonly string[], collect: () => Array<[string[], number]>): void {
@@ -138,7 +172,18 @@ export class RouterMetrics {
 
   render(): string {
     const out: string[] = [];
-    const all: Metric[] = [this.requests, this.cacheHits, this.cacheMisses, this.loads, this.unloads, this.adoptions, this.backendErrors, this.indexErrors, this.loadSeconds, ...this.gauges];
+    const all: Metric[] = [
+      this.requests,
+      this.cacheHits,
+      this.cacheMisses,
+      this.loads,
+      this.unloads,
+      this.adoptions,
+      this.backendErrors,
+      this.indexErrors,
+      this.loadSeconds,
+      ...this.gauges,
+    ];
     for (const m of all) m.render(out);
     return out.join('\n') + '\n';
   }

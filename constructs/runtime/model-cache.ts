@@ -13,7 +13,11 @@ import type { Log } from './log';
 
 /** A request-level failure with the HTTP status the client gets. */
 export class RouteError extends Error {
-  constructor(readonly status: number, message: string, readonly retryAfterSeconds?: number) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly retryAfterSeconds?: number,
+  ) {
     super(message);
   }
 }
@@ -64,9 +68,14 @@ export class ModelCache {
   private roomWaiters: Array<() => void> = [];
   private readonly loadTimeoutMs: number;
 
-  constructor(private readonly cfg: RouterConfig, private readonly metrics: RouterMetrics, private readonly log: Log) {
+  constructor(
+    private readonly cfg: RouterConfig,
+    private readonly metrics: RouterMetrics,
+    private readonly log: Log,
+  ) {
     this.loadTimeoutMs = cfg.loadTimeoutSeconds * 1000;
-    for (const m of cfg.models) this.models.set(m.name, { cfg: m, bytes: Math.round(m.memoryGiB * GIB), waiting: 0, lastError: '', failedUntil: 0 });
+    for (const m of cfg.models)
+      this.models.set(m.name, { cfg: m, bytes: Math.round(m.memoryGiB * GIB), waiting: 0, lastError: '', failedUntil: 0 });
   }
 
   /** The least busy up backend holding `model` ready, or undefined. */
@@ -148,10 +157,15 @@ export class ModelCache {
 
   private noRoom(ms: ModelState): RouteError {
     const blind = this.backends.filter((b) => b.up && !b.indexed && !b.retired && b.budgetBytes >= ms.bytes);
-    const why = blind.length > 0
-      ? `backend(s) ${blind.map((b) => `${b.name} (${b.indexError || 'not read yet'})`).join(', ')} are up but their repository index cannot be read, so what they hold is unknown; the others' budgets are held by pinned models, models with requests in flight or models still unloading`
-      : "every backend's budget is held by pinned models, models with requests in flight or models still unloading";
-    return new RouteError(503, `no room to load model '${ms.cfg.name}' (${fmtGiB(ms.bytes)}) within ${this.cfg.loadTimeoutSeconds}s: ${why}`, 1);
+    const why =
+      blind.length > 0
+        ? `backend(s) ${blind.map((b) => `${b.name} (${b.indexError || 'not read yet'})`).join(', ')} are up but their repository index cannot be read, so what they hold is unknown; the others' budgets are held by pinned models, models with requests in flight or models still unloading`
+        : "every backend's budget is held by pinned models, models with requests in flight or models still unloading";
+    return new RouteError(
+      503,
+      `no room to load model '${ms.cfg.name}' (${fmtGiB(ms.bytes)}) within ${this.cfg.loadTimeoutSeconds}s: ${why}`,
+      1,
+    );
   }
 
   /**
@@ -164,12 +178,19 @@ export class ModelCache {
     const fits = this.backends.filter((b) => !b.retired && b.budgetBytes >= ms.bytes);
     if (fits.length === 0) {
       const largest = Math.max(0, ...this.backends.filter((b) => !b.retired).map((b) => b.budgetBytes));
-      throw new RouteError(507, `model '${name}' needs ${fmtGiB(ms.bytes)} of GPU memory, more than the largest backend budget (${fmtGiB(largest)}); it can never be loaded`);
+      throw new RouteError(
+        507,
+        `model '${name}' needs ${fmtGiB(ms.bytes)} of GPU memory, more than the largest backend budget (${fmtGiB(largest)}); it can never be loaded`,
+      );
     }
     const up = fits.filter((b) => b.up && b.indexed && !b.residents.has(name));
     if (up.length === 0) {
       if (fits.some((b) => b.up)) return undefined; // unloading there, or its index unread: wait
-      throw new RouteError(503, `model '${name}' is not loaded and no backend able to hold it is up (${fits.map((b) => b.name).join(', ')})`, 5);
+      throw new RouteError(
+        503,
+        `model '${name}' is not loaded and no backend able to hold it is up (${fits.map((b) => b.name).join(', ')})`,
+        5,
+      );
     }
     let best: Backend | undefined;
     for (const b of up) {
@@ -243,7 +264,11 @@ export class ModelCache {
       if (freed === 'timeout') {
         this.unreserve(b, name);
         const still = p.victims.filter((v) => b.residents.get(v)?.state === 'unloading');
-        throw new RouteError(503, `model '${name}' waits for GPU memory on backend ${b.name}: evicted model(s) ${still.join(', ')} not reported unloaded (repository index) within ${Math.round(Math.min(this.cfg.unloadWaitSeconds, this.cfg.loadTimeoutSeconds) * 1000) / 1000}s; retry later`, 5);
+        throw new RouteError(
+          503,
+          `model '${name}' waits for GPU memory on backend ${b.name}: evicted model(s) ${still.join(', ')} not reported unloaded (repository index) within ${Math.round(Math.min(this.cfg.unloadWaitSeconds, this.cfg.loadTimeoutSeconds) * 1000) / 1000}s; retry later`,
+          5,
+        );
       }
     }
     const releaseSlot = await b.loadSlot(this.cfg.maxLoadsPerBackend);
@@ -256,7 +281,11 @@ export class ModelCache {
       releaseSlot();
       this.unreserve(b, name);
       this.metrics.loads.inc([name, b.name, 'timeout']);
-      throw new RouteError(503, `model '${name}' did not load within ${this.cfg.loadTimeoutSeconds}s (loadTimeoutSeconds) on backend ${b.name}: ${b.loadsRunning} load(s) running there, maxLoadsPerBackend ${this.cfg.maxLoadsPerBackend}`, 5);
+      throw new RouteError(
+        503,
+        `model '${name}' did not load within ${this.cfg.loadTimeoutSeconds}s (loadTimeoutSeconds) on backend ${b.name}: ${b.loadsRunning} load(s) running there, maxLoadsPerBackend ${this.cfg.maxLoadsPerBackend}`,
+        5,
+      );
     }
     const started = Date.now();
     const call = this.loadCall(b, name);
@@ -280,8 +309,14 @@ export class ModelCache {
     outcome.catch(() => undefined);
     this.metrics.loads.inc([name, b.name, 'timeout']);
     ms.lastError = `load did not finish within ${this.cfg.loadTimeoutSeconds}s on ${b.name}`;
-    this.log.warn(`load of ${name} on ${b.name} did not finish within ${this.cfg.loadTimeoutSeconds}s; waiting requests get 503, the load goes on`);
-    throw new RouteError(503, `model '${name}' did not load within ${this.cfg.loadTimeoutSeconds}s (loadTimeoutSeconds) on backend ${b.name}; the load goes on in the background`, 5);
+    this.log.warn(
+      `load of ${name} on ${b.name} did not finish within ${this.cfg.loadTimeoutSeconds}s; waiting requests get 503, the load goes on`,
+    );
+    throw new RouteError(
+      503,
+      `model '${name}' did not load within ${this.cfg.loadTimeoutSeconds}s (loadTimeoutSeconds) on backend ${b.name}; the load goes on in the background`,
+      5,
+    );
   }
 
   /** One load call: gRPC RepositoryModelLoad when the backend has a gRPC port, else the HTTP repository API. */
@@ -289,7 +324,11 @@ export class ModelCache {
     if (b.grpc) {
       try {
         const r = await b.grpc.load(name, LOAD_CALL_LIMIT_MS);
-        return { ok: r.status === 0, code: `gRPC ${GRPC_STATUS_NAMES[r.status] ?? r.status}`, message: r.message || `gRPC status ${r.status}` };
+        return {
+          ok: r.status === 0,
+          code: `gRPC ${GRPC_STATUS_NAMES[r.status] ?? r.status}`,
+          message: r.message || `gRPC status ${r.status}`,
+        };
       } catch (e) {
         const g = e as GrpcUnreachable;
         throw new BackendUnreachable(b.name, `gRPC: ${g.cause ?? g.message}`, g.timedOut);

@@ -89,10 +89,34 @@ interface Exchange {
 }
 
 /** Streams `req` (or `replay`, a body already read) to `b` and the answer to `res`. */
-export function forward(req: http.IncomingMessage, res: http.ServerResponse, b: Backend, timeoutMs: number, replay: Buffer[] | undefined, hooks: ForwardHooks): void {
-  const x: Exchange = { req, res, b, timeoutMs, replay, hooks, finished: false, kept: hooks.retry !== undefined ? [] : undefined, keptBytes: 0 };
+export function forward(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  b: Backend,
+  timeoutMs: number,
+  replay: Buffer[] | undefined,
+  hooks: ForwardHooks,
+): void {
+  const x: Exchange = {
+    req,
+    res,
+    b,
+    timeoutMs,
+    replay,
+    hooks,
+    finished: false,
+    kept: hooks.retry !== undefined ? [] : undefined,
+    keptBytes: 0,
+  };
   const upstream = http.request(
-    { host: b.host, port: b.port, method: req.method, path: req.url, headers: endToEnd(req.rawHeaders) as unknown as http.OutgoingHttpHeaders, agent: b.agent },
+    {
+      host: b.host,
+      port: b.port,
+      method: req.method,
+      path: req.url,
+      headers: endToEnd(req.rawHeaders) as unknown as http.OutgoingHttpHeaders,
+      agent: b.agent,
+    },
     (ures) => answer(x, ures),
   );
   upstream.on('error', (e: NodeJS.ErrnoException) => upstreamFailed(x, e));
@@ -106,7 +130,7 @@ export function forward(req: http.IncomingMessage, res: http.ServerResponse, b: 
   res.on('close', () => {
     if (!x.finished) {
       upstream.destroy();
-      finish(x, res.writableFinished ? (res.statusCode || 200) : 499);
+      finish(x, res.writableFinished ? res.statusCode || 200 : 499);
     }
   });
   req.on('error', () => upstream.destroy());
@@ -214,9 +238,10 @@ function upstreamFailed(x: Exchange, e: NodeJS.ErrnoException): void {
     return;
   }
   const status = code === 'ETIMEDOUT_REQUEST' ? 504 : 502;
-  const msg = status === 504
-    ? `backend ${x.b.name} did not answer within ${x.timeoutMs / 1000}s`
-    : `backend ${x.b.name} failed: ${code}${e.message && e.message !== code ? ` (${e.message})` : ''}`;
+  const msg =
+    status === 504
+      ? `backend ${x.b.name} did not answer within ${x.timeoutMs / 1000}s`
+      : `backend ${x.b.name} failed: ${code}${e.message && e.message !== code ? ` (${e.message})` : ''}`;
   sendError(res, status, msg);
   finish(x, status);
 }

@@ -32,7 +32,10 @@ export interface AdminTarget {
 export class RouterAdmin {
   readonly server: http.Server;
 
-  constructor(private readonly router: AdminTarget, private readonly log: Log) {
+  constructor(
+    private readonly router: AdminTarget,
+    private readonly log: Log,
+  ) {
     this.server = http.createServer({ keepAlive: true }, (req, res) => this.handle(req, res));
   }
 
@@ -73,7 +76,8 @@ export class RouterAdmin {
     if (action === 'load') {
       cache.ensureLoaded(ms).then(
         () => res.writeHead(200, { 'content-length': 0 }).end(),
-        (e: Error) => sendError(res, e instanceof RouteError ? e.status : 500, e.message, e instanceof RouteError ? e.retryAfterSeconds : undefined),
+        (e: Error) =>
+          sendError(res, e instanceof RouteError ? e.status : 500, e.message, e instanceof RouteError ? e.retryAfterSeconds : undefined),
       );
       return;
     }
@@ -91,7 +95,8 @@ export class RouterAdmin {
       }),
     ).then(
       (outcomes) => {
-        if (outcomes.includes('timeout')) sendError(res, 504, `unload of '${name}' sent; not reported gone by every backend within ${cfg.unloadWaitSeconds}s`);
+        if (outcomes.includes('timeout'))
+          sendError(res, 504, `unload of '${name}' sent; not reported gone by every backend within ${cfg.unloadWaitSeconds}s`);
         else res.writeHead(200, { 'content-length': 0 }).end();
       },
       (e: Error) => sendError(res, 502, `unload of '${name}' failed: ${e.message}`),
@@ -123,7 +128,9 @@ export class RouterAdmin {
       loadsQueued: b.loadsQueued,
       loadsOver: b.grpc ? 'grpc' : 'http',
       lastError: b.lastError,
-      models: [...b.residents.entries()].sort((x, y) => x[0].localeCompare(y[0])).map(([name, r]) => ({ name, state: r.state, inFlight: r.inFlight, lastUsed: r.lastUsed })),
+      models: [...b.residents.entries()]
+        .sort((x, y) => x[0].localeCompare(y[0]))
+        .map(([name, r]) => ({ name, state: r.state, inFlight: r.inFlight, lastUsed: r.lastUsed })),
       unmanaged: this.router.sync.unmanaged.get(b.name) ?? [],
     }));
     const models = [...cache.models.values()].map((ms) => ({
@@ -142,16 +149,41 @@ export class RouterAdmin {
 /** The gauges of `/metrics`, read from the cache at scrape time. */
 export function registerGauges(metrics: RouterMetrics, cache: ModelCache): void {
   const bs = (): Backend[] => cache.backends;
-  metrics.addGauge('gpufleet_router_backend_up', 'Whether the backend answered its last GET /v2/health/live.', ['backend'], () => bs().map((b) => [[b.name], b.up ? 1 : 0]));
-  metrics.addGauge('gpufleet_router_backend_index_ok', 'Whether the backend\'s last repository index read succeeded.', ['backend'], () => bs().map((b) => [[b.name], b.up && b.indexed && !b.indexError ? 1 : 0]));
-  metrics.addGauge('gpufleet_router_backend_budget_bytes', 'GPU memory budget the router may fill on the backend.', ['backend'], () => bs().map((b) => [[b.name], b.budgetBytes]));
-  metrics.addGauge('gpufleet_router_backend_used_bytes', 'Budget held by loaded, loading and unloading models.', ['backend'], () => bs().map((b) => [[b.name], b.usedBytes]));
-  metrics.addGauge('gpufleet_router_backend_outstanding_requests', 'Requests forwarded to the backend and not yet answered.', ['backend'], () => bs().map((b) => [[b.name], b.outstanding]));
-  metrics.addGauge('gpufleet_router_backend_loads', 'Loads running on the backend, and loads waiting for one of its maxLoadsPerBackend slots.', ['backend', 'state'], () =>
-    bs().flatMap((b): Array<[string[], number]> => [[[b.name, 'running'], b.loadsRunning], [[b.name, 'queued'], b.loadsQueued]]),
+  metrics.addGauge('gpufleet_router_backend_up', 'Whether the backend answered its last GET /v2/health/live.', ['backend'], () =>
+    bs().map((b) => [[b.name], b.up ? 1 : 0]),
+  );
+  metrics.addGauge('gpufleet_router_backend_index_ok', "Whether the backend's last repository index read succeeded.", ['backend'], () =>
+    bs().map((b) => [[b.name], b.up && b.indexed && !b.indexError ? 1 : 0]),
+  );
+  metrics.addGauge('gpufleet_router_backend_budget_bytes', 'GPU memory budget the router may fill on the backend.', ['backend'], () =>
+    bs().map((b) => [[b.name], b.budgetBytes]),
+  );
+  metrics.addGauge('gpufleet_router_backend_used_bytes', 'Budget held by loaded, loading and unloading models.', ['backend'], () =>
+    bs().map((b) => [[b.name], b.usedBytes]),
+  );
+  metrics.addGauge(
+    'gpufleet_router_backend_outstanding_requests',
+    'Requests forwarded to the backend and not yet answered.',
+    ['backend'],
+    () => bs().map((b) => [[b.name], b.outstanding]),
+  );
+  metrics.addGauge(
+    'gpufleet_router_backend_loads',
+    'Loads running on the backend, and loads waiting for one of its maxLoadsPerBackend slots.',
+    ['backend', 'state'],
+    () =>
+      bs().flatMap((b): Array<[string[], number]> => [
+        [[b.name, 'running'], b.loadsRunning],
+        [[b.name, 'queued'], b.loadsQueued],
+      ]),
   );
   metrics.addGauge('gpufleet_router_backend_models', 'Models held by the backend, by state.', ['backend', 'state'], () =>
-    bs().flatMap((b) => (['loading', 'ready', 'unloading'] as const).map((s): [string[], number] => [[b.name, s], [...b.residents.values()].filter((r) => r.state === s).length])),
+    bs().flatMap((b) =>
+      (['loading', 'ready', 'unloading'] as const).map((s): [string[], number] => [
+        [b.name, s],
+        [...b.residents.values()].filter((r) => r.state === s).length,
+      ]),
+    ),
   );
   metrics.addGauge('gpufleet_router_in_flight_requests', 'Requests forwarded and not yet answered, by model.', ['model'], () => {
     const by = new Map<string, number>();

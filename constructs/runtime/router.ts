@@ -47,7 +47,10 @@ export class Router {
   synced = false;
   private readonly requestTimeoutMs: number;
 
-  constructor(readonly cfg: RouterConfig, private readonly log: Log) {
+  constructor(
+    readonly cfg: RouterConfig,
+    private readonly log: Log,
+  ) {
     this.cache = new ModelCache(cfg, this.metrics, log);
     this.sync = new BackendSync(cfg, this.cache, this.metrics, log);
     this.requestTimeoutMs = cfg.requestTimeoutSeconds * 1000;
@@ -90,7 +93,8 @@ export class Router {
     this.admin?.close();
     this.server.closeIdleConnections();
     const deadline = Date.now() + graceMs;
-    const busy = (): boolean => this.cache.backends.some((b) => b.outstanding > 0) || [...this.cache.models.values()].some((m) => m.waiting > 0);
+    const busy = (): boolean =>
+      this.cache.backends.some((b) => b.outstanding > 0) || [...this.cache.models.values()].some((m) => m.waiting > 0);
     while (busy() && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
       this.server.closeIdleConnections();
@@ -170,7 +174,14 @@ export class Router {
    * sent before (after a dead connection, or an answer that the model is not loaded there): it is sent once more,
    * from memory (`attempt` 2), never a third time.
    */
-  private route(req: http.IncomingMessage, res: http.ServerResponse, kind: Kind, ms: ModelState, replay: Buffer[] | undefined, attempt: number): void {
+  private route(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    kind: Kind,
+    ms: ModelState,
+    replay: Buffer[] | undefined,
+    attempt: number,
+  ): void {
     const name = ms.cfg.name;
     const b = this.cache.pick(name);
     if (b !== undefined) {
@@ -199,14 +210,27 @@ export class Router {
     if (ms.waiting >= this.cfg.maxQueuePerModel) {
       req.resume();
       this.count(name, 503);
-      sendError(res, 503, `queue for model '${name}' is full (${this.cfg.maxQueuePerModel} requests waiting for it to load, maxQueuePerModel); retry later`, 1);
+      sendError(
+        res,
+        503,
+        `queue for model '${name}' is full (${this.cfg.maxQueuePerModel} requests waiting for it to load, maxQueuePerModel); retry later`,
+        1,
+      );
       return;
     }
     this.metrics.cacheMisses.inc1(name);
     this.waitAndSend(req, res, kind, ms, 1, replay, attempt);
   }
 
-  private waitAndSend(req: http.IncomingMessage, res: http.ServerResponse, kind: Kind, ms: ModelState, round: number, replay: Buffer[] | undefined, attempt: number): void {
+  private waitAndSend(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    kind: Kind,
+    ms: ModelState,
+    round: number,
+    replay: Buffer[] | undefined,
+    attempt: number,
+  ): void {
     const name = ms.cfg.name;
     ms.waiting++;
     this.cache.ensureLoaded(ms).then(
@@ -219,7 +243,13 @@ export class Router {
         const b = this.cache.pick(name);
         if (b !== undefined) this.send(req, res, kind, ms, b, replay, attempt);
         else if (round < MAX_LOAD_ROUNDS) this.waitAndSend(req, res, kind, ms, round + 1, replay, attempt);
-        else this.fail(req, res, name, new RouteError(503, `model '${name}' was unloaded again before the request could be forwarded; retry`, 1));
+        else
+          this.fail(
+            req,
+            res,
+            name,
+            new RouteError(503, `model '${name}' was unloaded again before the request could be forwarded; retry`, 1),
+          );
       },
       (e: Error) => {
         ms.waiting--;
@@ -240,15 +270,26 @@ export class Router {
     sendError(res, status, e.message, e instanceof RouteError ? e.retryAfterSeconds : undefined);
   }
 
-  private send(req: http.IncomingMessage, res: http.ServerResponse, kind: Kind, ms: ModelState, b: Backend, replay: Buffer[] | undefined, attempt: number): void {
+  private send(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    kind: Kind,
+    ms: ModelState,
+    b: Backend,
+    replay: Buffer[] | undefined,
+    attempt: number,
+  ): void {
     const name = ms.cfg.name;
     const r: Resident = this.cache.acquire(name, b);
     forward(req, res, b, this.requestTimeoutMs, replay, {
       // a first attempt that found a dead connection is routed once more, from the body kept in memory
-      retry: attempt > 1 ? undefined : (body) => {
-        this.cache.release(b, r);
-        this.route(req, res, kind, ms, body, attempt + 1);
-      },
+      retry:
+        attempt > 1
+          ? undefined
+          : (body) => {
+              this.cache.release(b, r);
+              this.route(req, res, kind, ms, body, attempt + 1);
+            },
       done: (status) => {
         this.cache.release(b, r);
         this.count(name, status);

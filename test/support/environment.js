@@ -64,7 +64,10 @@ class CountingEnvironment extends NodeEnvironment {
       const end = cpuNow();
       const names = [];
       for (let b = event.test; b && b.parent; b = b.parent) names.unshift(b.name);
-      this.tests.push({ name: names.join(' › '), cpu: Math.round((end.own + end.children - this.testStart.own - this.testStart.children) * 100) / 100 });
+      this.tests.push({
+        name: names.join(' › '),
+        cpu: Math.round((end.own + end.children - this.testStart.own - this.testStart.children) * 100) / 100,
+      });
       this.testStart = undefined;
     }
   }
@@ -79,7 +82,10 @@ class CountingEnvironment extends NodeEnvironment {
     const round = (s) => Math.round(s * 100) / 100;
     const file = path.relative(this.rootDir, this.testPath).split(path.sep).join('/');
     const note = {
-      file, kind: 'cpu', own: round(end.own - this.cpuStart.own), children: round(end.children - this.cpuStart.children),
+      file,
+      kind: 'cpu',
+      own: round(end.own - this.cpuStart.own),
+      children: round(end.children - this.cpuStart.children),
       ...(this.perTest ? { tests: this.tests } : {}),
     };
     fs.appendFileSync(path.join(dir, `${process.pid}.jsonl`), `${JSON.stringify(note)}\n`);

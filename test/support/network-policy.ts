@@ -39,17 +39,31 @@ function peerMatches(peer: any, policyNamespace: string, pod: PodRef): boolean {
 }
 
 function portMatches(ports: any[] | undefined, port: number): boolean {
-  return ports === undefined || ports.length === 0 || ports.some((p) => (p.protocol ?? 'TCP') === 'TCP' && (p.port === undefined || p.port === port));
+  return (
+    ports === undefined ||
+    ports.length === 0 ||
+    ports.some((p) => (p.protocol ?? 'TCP') === 'TCP' && (p.port === undefined || p.port === port))
+  );
 }
 
 function side(objs: any[], pod: PodRef, direction: 'Ingress' | 'Egress', peer: PodRef, port: number): boolean {
-  const policies = objs.filter((o) => o.kind === 'NetworkPolicy' && (o.metadata.namespace ?? 'default') === pod.namespace
-    && (o.spec.policyTypes ?? ['Ingress']).includes(direction) && selects(o.spec.podSelector, pod.labels));
+  const policies = objs.filter(
+    (o) =>
+      o.kind === 'NetworkPolicy' &&
+      (o.metadata.namespace ?? 'default') === pod.namespace &&
+      (o.spec.policyTypes ?? ['Ingress']).includes(direction) &&
+      selects(o.spec.podSelector, pod.labels),
+  );
   if (policies.length === 0) return true;
   const key = direction === 'Ingress' ? 'ingress' : 'egress';
   const peersKey = direction === 'Ingress' ? 'from' : 'to';
-  return policies.some((p) => (p.spec[key] ?? []).some((rule: any) =>
-    (rule[peersKey] === undefined || rule[peersKey].some((x: any) => peerMatches(x, pod.namespace, peer))) && portMatches(rule.ports, port)));
+  return policies.some((p) =>
+    (p.spec[key] ?? []).some(
+      (rule: any) =>
+        (rule[peersKey] === undefined || rule[peersKey].some((x: any) => peerMatches(x, pod.namespace, peer))) &&
+        portMatches(rule.ports, port),
+    ),
+  );
 }
 
 /** Whether the rendered policies let `from` open TCP `port` on `to`. */

@@ -18,7 +18,12 @@ export type Note =
 /** The test file that is running (relative to the repository), or '?' outside a test file. */
 function currentTestFile(): string {
   const testPath = typeof expect === 'function' ? expect.getState().testPath : undefined;
-  return testPath ? path.relative(path.resolve(__dirname, '..', '..'), testPath).split(path.sep).join('/') : '?';
+  return testPath
+    ? path
+        .relative(path.resolve(__dirname, '..', '..'), testPath)
+        .split(path.sep)
+        .join('/')
+    : '?';
 }
 
 /** Records notes for the run's summary; `fallback` is what to print when there is no summary to go to. */
@@ -59,6 +64,6 @@ export function testIf(condition: boolean, reason: string): jest.It {
  * measured profiles in ../shared are absent): the test's title and `reason` go into the run's summary.
  */
 export function noteReduced(reason: string): void {
-  const scope = typeof expect === 'function' ? expect.getState().currentTestName ?? '?' : '?';
+  const scope = typeof expect === 'function' ? (expect.getState().currentTestName ?? '?') : '?';
   recordNotes([{ kind: 'reduced', scope, reason }], () => `${scope}: ${reason}`);
 }

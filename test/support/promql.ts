@@ -46,7 +46,11 @@ class Evaluator {
   private pos = 0;
   private readonly src: string;
 
-  constructor(src: string, private readonly before: Scrape, private readonly now: Scrape) {
+  constructor(
+    src: string,
+    private readonly before: Scrape,
+    private readonly now: Scrape,
+  ) {
     this.src = src.replace(/\s+/g, ' ');
   }
 
@@ -177,8 +181,11 @@ class Evaluator {
   }
 
   private match(s: Scrape, sel: { name: string; matchers: Array<[string, '=' | '=~', string]> }): Scrape['series'][number][] {
-    return s.series.filter((x) => x.name === sel.name && sel.matchers.every(([k, op, v]) =>
-      op === '=' ? (x.labels[k] ?? '') === v : new RegExp(`^(?:${v})$`).test(x.labels[k] ?? '')));
+    return s.series.filter(
+      (x) =>
+        x.name === sel.name &&
+        sel.matchers.every(([k, op, v]) => (op === '=' ? (x.labels[k] ?? '') === v : new RegExp(`^(?:${v})$`).test(x.labels[k] ?? ''))),
+    );
   }
 }
 

@@ -97,7 +97,10 @@ function mockState(type: string, name: string, inputs: Record<string, any>): { i
     }
     case 'aws:iam/role:Role': {
       const roleName = inputs.name ?? arnName(`${name}-7f3a2b1`);
-      return { id: roleName, state: { ...base, name: roleName, arn: `arn:aws:iam::${ACCOUNT}:role/${roleName}`, uniqueId: 'AROAEXAMPLE0000000001' } };
+      return {
+        id: roleName,
+        state: { ...base, name: roleName, arn: `arn:aws:iam::${ACCOUNT}:role/${roleName}`, uniqueId: 'AROAEXAMPLE0000000001' },
+      };
     }
     case 'aws:iam/policy:Policy':
       return { id: `arn:aws:iam::${ACCOUNT}:policy/${name}`, state: { ...base, arn: `arn:aws:iam::${ACCOUNT}:policy/${name}` } };
@@ -117,22 +120,53 @@ function mockState(type: string, name: string, inputs: Record<string, any>): { i
           nodeGroupName: ngName,
           arn: `arn:aws:eks:${REGION}:${ACCOUNT}:nodegroup/${inputs.clusterName}/${ngName}/0ac7d2f4-aaaa-bbbb-cccc-000000000001`,
           status: 'ACTIVE',
-          resources: [{ autoscalingGroups: [{ name: `eks-${ngName}-0ac7d2f4-aaaa-bbbb-cccc-000000000001` }], remoteAccessSecurityGroupId: '' }],
+          resources: [
+            { autoscalingGroups: [{ name: `eks-${ngName}-0ac7d2f4-aaaa-bbbb-cccc-000000000001` }], remoteAccessSecurityGroupId: '' },
+          ],
         },
       };
     }
     case 'aws:eks/addon:Addon':
-      return { id: `${inputs.clusterName}:${inputs.addonName}`, state: { ...base, arn: `arn:aws:eks:${REGION}:${ACCOUNT}:addon/${inputs.clusterName}/${inputs.addonName}/1`, addonVersion: 'v1.3.8-eksbuild.2' } };
+      return {
+        id: `${inputs.clusterName}:${inputs.addonName}`,
+        state: {
+          ...base,
+          arn: `arn:aws:eks:${REGION}:${ACCOUNT}:addon/${inputs.clusterName}/${inputs.addonName}/1`,
+          addonVersion: 'v1.3.8-eksbuild.2',
+        },
+      };
     case 'aws:eks/podIdentityAssociation:PodIdentityAssociation':
-      return { id: `a-${arnName(name)}`, state: { ...base, associationArn: `arn:aws:eks:${REGION}:${ACCOUNT}:podidentityassociation/${inputs.clusterName}/a-${arnName(name)}`, associationId: `a-${arnName(name)}` } };
+      return {
+        id: `a-${arnName(name)}`,
+        state: {
+          ...base,
+          associationArn: `arn:aws:eks:${REGION}:${ACCOUNT}:podidentityassociation/${inputs.clusterName}/a-${arnName(name)}`,
+          associationId: `a-${arnName(name)}`,
+        },
+      };
     case 'aws:s3/bucket:Bucket': {
       const bucket = inputs.bucket ?? `${name}-a1b2c3d`;
-      return { id: bucket, state: { ...base, bucket, arn: `arn:aws:s3:::${bucket}`, bucketRegionalDomainName: `${bucket}.s3.${REGION}.amazonaws.com`, region: REGION } };
+      return {
+        id: bucket,
+        state: {
+          ...base,
+          bucket,
+          arn: `arn:aws:s3:::${bucket}`,
+          bucketRegionalDomainName: `${bucket}.s3.${REGION}.amazonaws.com`,
+          region: REGION,
+        },
+      };
     }
     case 'aws:autoscaling/tag:Tag':
       return { id: `${inputs.autoscalingGroupName},${inputs.tag?.key}`, state: base };
     case 'kubernetes:helm.sh/v3:Release':
-      return { id: `${inputs.namespace ?? 'default'}/${inputs.name ?? name}`, state: { ...base, status: { name: inputs.name ?? name, namespace: inputs.namespace, status: 'deployed', version: inputs.version, revision: 1 } } };
+      return {
+        id: `${inputs.namespace ?? 'default'}/${inputs.name ?? name}`,
+        state: {
+          ...base,
+          status: { name: inputs.name ?? name, namespace: inputs.namespace, status: 'deployed', version: inputs.version, revision: 1 },
+        },
+      };
     default: {
       if (type.startsWith('kubernetes:')) {
         const md = inputs.metadata ?? {};
@@ -148,7 +182,11 @@ function mockState(type: string, name: string, inputs: Record<string, any>): { i
 function mockCall(token: string, inputs: any): Record<string, any> {
   switch (token) {
     case 'aws:ec2/getSubnets:getSubnets':
-      return { id: REGION, ids: ['subnet-0a000000000000001', 'subnet-0b000000000000002', 'subnet-0c000000000000003'], filters: inputs.filters };
+      return {
+        id: REGION,
+        ids: ['subnet-0a000000000000001', 'subnet-0b000000000000002', 'subnet-0c000000000000003'],
+        filters: inputs.filters,
+      };
     case 'aws:eks/getCluster:getCluster':
       return {
         id: inputs.name,
@@ -159,7 +197,11 @@ function mockCall(token: string, inputs: any): Record<string, any> {
         identities: [{ oidcs: [{ issuer: OIDC_ISSUER }] }],
         version: '1.33',
         status: 'ACTIVE',
-        vpcConfig: { subnetIds: ['subnet-0e000000000000001', 'subnet-0f000000000000002'], clusterSecurityGroupId: 'sg-0existing000000001', vpcId: 'vpc-0existing0000001' },
+        vpcConfig: {
+          subnetIds: ['subnet-0e000000000000001', 'subnet-0f000000000000002'],
+          clusterSecurityGroupId: 'sg-0existing000000001',
+          vpcId: 'vpc-0existing0000001',
+        },
       };
     case 'aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider': {
       const host = String(inputs.url).replace(/^https:\/\//, '');
@@ -219,7 +261,11 @@ export function setupPulumiMocks(options: PulumiMockOptions = {}): PulumiMockRec
     const inputs = (pulumi.runtime as any).deserializeProperties(req.getObject());
     registrations += 1;
     resources.push({
-      urn, type, name, inputs, parent,
+      urn,
+      type,
+      name,
+      inputs,
+      parent,
       dependencies: req.getDependenciesList() ?? [],
       provider: req.getProvider() ?? '',
       custom: req.getCustom(),
@@ -280,5 +326,10 @@ export async function settle(): Promise<void> {
 
 /** The value of an output (mocks are not a preview, so every value is known). */
 export function valueOf<T>(output: pulumi.Input<T> | undefined): Promise<T> {
-  return new Promise((resolve) => pulumi.output(output as pulumi.Input<T>).apply((v) => { resolve(v as T); return v; }));
+  return new Promise((resolve) =>
+    pulumi.output(output as pulumi.Input<T>).apply((v) => {
+      resolve(v as T);
+      return v;
+    }),
+  );
 }

@@ -19,7 +19,12 @@ import { mulberry32 as rng } from '../../constructs/planner/random';
 
 export { rng };
 
-interface GpuChoice { type: string; mig?: boolean; sizes: number[]; price?: number }
+interface GpuChoice {
+  type: string;
+  mig?: boolean;
+  sizes: number[];
+  price?: number;
+}
 
 /** GPU types the fleets draw from; `sizes` are the slice sizes a profile row may name. */
 const GPUS: GpuChoice[] = [
@@ -77,9 +82,14 @@ export function randomFleetDocument(seed: number): Record<string, unknown> {
           if (r() < 0.4) continue;
           for (const instances of [1, 2, 3]) {
             if (instances > 1 && r() < 0.5) continue;
-            const throughput = round3(speed * Math.pow(slice / whole, 0.85 + 0.2 * r()) * Math.pow(batch, 0.3 + 0.3 * r())
-              * (instances === 1 ? 1 : 1 + 0.1 * r()) * (0.8 + 0.4 * r()));
-            const latencyMs = round3((1000 * batch * instances) / throughput * (0.7 + 0.6 * r()));
+            const throughput = round3(
+              speed *
+                Math.pow(slice / whole, 0.85 + 0.2 * r()) *
+                Math.pow(batch, 0.3 + 0.3 * r()) *
+                (instances === 1 ? 1 : 1 + 0.1 * r()) *
+                (0.8 + 0.4 * r()),
+            );
+            const latencyMs = round3(((1000 * batch * instances) / throughput) * (0.7 + 0.6 * r()));
             fastest = Math.min(fastest, latencyMs);
             profiles.push({ gpu: g.type, slice, batch, instances, throughput, latencyMs });
           }
@@ -91,8 +101,8 @@ export function randomFleetDocument(seed: number): Record<string, unknown> {
     if (figure !== undefined) fastest = Math.min(fastest, 1000 / (figure * 0.8));
     // a figure (keyed by GPU type) for every offered type the model has no measured profile on
     const measured = new Set(profiles.map((p) => p.gpu));
-    const throughputPerGpu = figure === undefined ? undefined
-      : Object.fromEntries(chosen.filter((g) => !measured.has(g.type)).map((g) => [g.type, figure]));
+    const throughputPerGpu =
+      figure === undefined ? undefined : Object.fromEntries(chosen.filter((g) => !measured.has(g.type)).map((g) => [g.type, figure]));
     // the SLO: from a little above the fastest latency (few entries admissible) to very loose
     const sloMs = round3((fastest / headroom) * logUniform(1.05, 60));
     models.push({
@@ -155,7 +165,11 @@ export function checkFleetProperties(fleet: Fleet, options: PlanOptions = {}): F
     p = plan(fleet, options);
   } catch (e) {
     if (e instanceof PlanError) return { unplannable: e.problems[0], rejected: [], worse: [] };
-    return { crash: e instanceof Error ? `${e.name}: ${e.message.split('\n').slice(0, 3).join(' | ')}` : String(e), rejected: [], worse: [] };
+    return {
+      crash: e instanceof Error ? `${e.name}: ${e.message.split('\n').slice(0, 3).join(' | ')}` : String(e),
+      rejected: [],
+      worse: [],
+    };
   }
   const rejected = verifyPlan(fleet, p);
   const worse: string[] = [];
@@ -186,7 +200,9 @@ export function checkFleetProperties(fleet: Fleet, options: PlanOptions = {}): F
       if (e instanceof PlanError) continue; // no whole-GPU entry for some model: no baseline to compare with
       throw e;
     }
-    const warmGpus = count - p.gpus.filter((g) => g.type === type && cacheGpus.has(g.id) && g.slices.every((s) => s.cache || s.models.length === 0)).length;
+    const warmGpus =
+      count -
+      p.gpus.filter((g) => g.type === type && cacheGpus.has(g.id) && g.slices.every((s) => s.cache || s.models.length === 0)).length;
     if (warmGpus > b.noMig) worse.push(`${type}: ${warmGpus} gpus > noMig baseline ${b.noMig}`);
     if (warmGpus > b.dedicated) worse.push(`${type}: ${warmGpus} gpus > dedicated baseline ${b.dedicated}`);
   }
@@ -199,7 +215,8 @@ export function checkFleetProperties(fleet: Fleet, options: PlanOptions = {}): F
       worse.push(`cold tier: $${p.summary.costPerHour}/h > $${q.summary.costPerHour}/h without it`);
     }
     if (p.cold) {
-      if (p.cold.gpusWithSeats !== q.summary.gpuCount) worse.push(`cold.gpusWithSeats ${p.cold.gpusWithSeats} != ${q.summary.gpuCount} gpus of the plan without a cold tier`);
+      if (p.cold.gpusWithSeats !== q.summary.gpuCount)
+        worse.push(`cold.gpusWithSeats ${p.cold.gpusWithSeats} != ${q.summary.gpuCount} gpus of the plan without a cold tier`);
       if (p.cold.gpusSaved !== Math.max(0, q.summary.gpuCount - p.summary.gpuCount)) {
         worse.push(`cold.gpusSaved ${p.cold.gpusSaved} != ${q.summary.gpuCount} - ${p.summary.gpuCount}`);
       }

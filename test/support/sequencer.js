@@ -8,8 +8,17 @@
 const Sequencer = require('@jest/test-sequencer').default;
 
 const LONG_FIRST = [
-  'static-checks', 'package', 'cloud-stack-platform-file', 'planner-replan', 'cli-rebalance', 'planner-cold',
-  'cli-report', 'router-load', 'walkthrough', 'k8s-migration-runbook', 'planner-naming',
+  'static-checks',
+  'package',
+  'cloud-stack-platform-file',
+  'planner-replan',
+  'cli-rebalance',
+  'planner-cold',
+  'cli-report',
+  'router-load',
+  'walkthrough',
+  'k8s-migration-runbook',
+  'planner-naming',
 ].map((name) => new RegExp(`[\\\\/]test[\\\\/]${name}\\.test\\.ts$`));
 
 class LongestFirstSequencer extends Sequencer {

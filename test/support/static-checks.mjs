@@ -68,12 +68,16 @@ const UNUSED = new Set([6133, 6192, 6196, 6198, 6199, 6205]);
  * changed and those that depend on them (a clean clone checks everything).
  */
 function buildProgram(examples) {
-  const config = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.json'), { noEmit: true, incremental: true, tsBuildInfoFile: join(cache, 'static-checks.tsbuildinfo') }, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (d) => {
-      throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+  const config = ts.getParsedCommandLineOfConfigFile(
+    join(root, 'tsconfig.json'),
+    { noEmit: true, incremental: true, tsBuildInfoFile: join(cache, 'static-checks.tsbuildinfo') },
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (d) => {
+        throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+      },
     },
-  });
+  );
   const virtual = new Map(examples.map((e, i) => [join(root, 'test', `__doc_example_${i}.ts`), `${PRELUDE}\n{\n${e.code}\n}\n`]));
   const host = ts.createIncrementalCompilerHost(config.options);
   const read = host.readFile.bind(host);
@@ -126,7 +130,9 @@ async function lint(program) {
     cacheStrategy: 'content',
     // the program the type check built: typescript-eslint takes each file's AST and types from it
     // (named for the cache's hash of the configuration, which cannot serialize a program)
-    overrideConfig: [{ files: ['**/*.ts'], languageOptions: { parserOptions: { programs: Object.assign([program], { toJSON: () => 'tsconfig.json' }) } } }],
+    overrideConfig: [
+      { files: ['**/*.ts'], languageOptions: { parserOptions: { programs: Object.assign([program], { toJSON: () => 'tsconfig.json' }) } } },
+    ],
   });
   const results = await eslint.lintFiles(['.']);
   return {

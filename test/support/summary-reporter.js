@@ -15,8 +15,16 @@ const SKIPPED = new Set(['pending', 'skipped', 'todo', 'disabled']);
 
 function readNotes(dir) {
   if (!dir || !fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir).sort().flatMap((f) => fs.readFileSync(path.join(dir, f), 'utf8')
-    .split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l)));
+  return fs
+    .readdirSync(dir)
+    .sort()
+    .flatMap((f) =>
+      fs
+        .readFileSync(path.join(dir, f), 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => JSON.parse(l)),
+    );
 }
 
 /** `Map.get`, creating the entry with `make` when absent. */
@@ -34,13 +42,18 @@ function cpuLines(cpu, perFile) {
   if (cpu.length === 0) return [];
   const total = (n) => n.own + n.children;
   const sum = cpu.reduce((s, n) => s + total(n), 0);
-  const lines = [`CPU time of the test files: ${sum.toFixed(1)} s (user + system, with child processes) in ${cpu.length} files`
-    + `${perFile ? '' : '; per file: GPUFLEET_TEST_CPU=1'}`];
+  const lines = [
+    `CPU time of the test files: ${sum.toFixed(1)} s (user + system, with child processes) in ${cpu.length} files` +
+      `${perFile ? '' : '; per file: GPUFLEET_TEST_CPU=1'}`,
+  ];
   if (perFile) {
     for (const n of [...cpu].sort((a, b) => total(b) - total(a) || a.file.localeCompare(b.file))) {
       lines.push(`  ${total(n).toFixed(2).padStart(7)} s  ${n.file}${n.children > 0 ? ` (children ${n.children.toFixed(2)} s)` : ''}`);
     }
-    const tests = cpu.flatMap((n) => (n.tests || []).map((t) => ({ ...t, file: n.file }))).sort((a, b) => b.cpu - a.cpu).slice(0, 15);
+    const tests = cpu
+      .flatMap((n) => (n.tests || []).map((t) => ({ ...t, file: n.file })))
+      .sort((a, b) => b.cpu - a.cpu)
+      .slice(0, 15);
     if (tests.length > 0) {
       lines.push('  the costliest tests (their hooks aside):');
       for (const t of tests) lines.push(`  ${t.cpu.toFixed(2).padStart(7)} s  ${t.file} › ${t.name}`);
@@ -108,7 +121,9 @@ class SummaryReporter {
       }
       const distinct = [...reasons.values()].reduce((n, kinds) => n + [...kinds.values()].reduce((k, names) => k + names.size, 0), 0);
       const files = new Set(unvalidated.map((n) => n.file)).size;
-      lines.push(`Objects not schema-validated: ${unvalidated.length} in ${files} test file${files === 1 ? '' : 's'}, ${distinct} distinct (name ×times met):`);
+      lines.push(
+        `Objects not schema-validated: ${unvalidated.length} in ${files} test file${files === 1 ? '' : 's'}, ${distinct} distinct (name ×times met):`,
+      );
       for (const [reason, kinds] of [...reasons].sort((a, b) => a[0].localeCompare(b[0]))) {
         lines.push(`  ${reason}:`);
         for (const [kind, names] of [...kinds].sort((a, b) => a[0].localeCompare(b[0]))) {
@@ -119,7 +134,12 @@ class SummaryReporter {
     }
 
     if (lines.length === 0) lines.push('Every test ran and every rendered object was schema-validated.');
-    lines.push(...cpuLines(notes.filter((n) => n.kind === 'cpu'), Boolean(process.env.GPUFLEET_TEST_CPU)));
+    lines.push(
+      ...cpuLines(
+        notes.filter((n) => n.kind === 'cpu'),
+        Boolean(process.env.GPUFLEET_TEST_CPU),
+      ),
+    );
     process.stderr.write(`\n${lines.join('\n')}\n`);
   }
 }

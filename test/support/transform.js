@@ -26,9 +26,17 @@ module.exports = {
     return { code: out.code, map: out.sourceMap };
   },
   getCacheKey(source, filename, options) {
-    return crypto.createHash('sha1')
-      .update(VERSION).update('\0').update(filename).update('\0').update(source).update('\0')
-      .update(options.configString).update('\0').update(String(options.instrument))
+    return crypto
+      .createHash('sha1')
+      .update(VERSION)
+      .update('\0')
+      .update(filename)
+      .update('\0')
+      .update(source)
+      .update('\0')
+      .update(options.configString)
+      .update('\0')
+      .update(String(options.instrument))
       .digest('hex');
   },
 };

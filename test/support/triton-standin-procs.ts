@@ -39,8 +39,9 @@ const live = new Set<ChildProcess>();
 
 /** Every TypeScript file under `dir`, subfolders included. */
 function tsFiles(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? tsFiles(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []);
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? tsFiles(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
 }
 
 /**
@@ -60,7 +61,11 @@ function compiled(file: string): string {
     for (const src of [...tsFiles(RUNTIME), ...ROUTER_FLEET_FILES.map((f) => path.join(REPO_ROOT, 'constructs', 'fleet', f))]) {
       const out = path.join(dir, path.relative(REPO_ROOT, src)).replace(/\.ts$/, '.js');
       fs.mkdirSync(path.dirname(out), { recursive: true });
-      const js = transform(fs.readFileSync(src, 'utf8'), { transforms: ['typescript', 'imports'], filePath: src, disableESTransforms: true }).code;
+      const js = transform(fs.readFileSync(src, 'utf8'), {
+        transforms: ['typescript', 'imports'],
+        filePath: src,
+        disableESTransforms: true,
+      }).code;
       fs.writeFileSync(out, js);
     }
     compiledDir = dir;
@@ -81,12 +86,17 @@ export function startProcess(file: string, args: string[], timeoutMs = 30000): P
   let err = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
-    live.delete(child);
-    resolve(code);
-  }));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      live.delete(child);
+      resolve(code);
+    }),
+  );
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${path.basename(file)} did not print "listening on" within ${timeoutMs}ms; stderr: ${err}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`${path.basename(file)} did not print "listening on" within ${timeoutMs}ms; stderr: ${err}`)),
+      timeoutMs,
+    );
     const onData = (): void => {
       const m = /listening on (http:\/\/[^\s,]+)(.*)\n/.exec(out);
       if (!m) return;
@@ -129,9 +139,10 @@ export function startStandin(opts: StandinOptions = {}): Promise<Proc> {
  * health/index timeouts unless given.
  */
 export function startRouter(config: unknown, extraArgs: string[] = []): Promise<Proc> {
-  const c = typeof config === 'object' && config !== null && !Array.isArray(config)
-    ? { admin: '127.0.0.1:0', healthTimeoutSeconds: 1, indexTimeoutSeconds: 2, ...(config as Record<string, unknown>) }
-    : config;
+  const c =
+    typeof config === 'object' && config !== null && !Array.isArray(config)
+      ? { admin: '127.0.0.1:0', healthTimeoutSeconds: 1, indexTimeoutSeconds: 2, ...(config as Record<string, unknown>) }
+      : config;
   return startProcess(ROUTER_MAIN, ['--config', writeConfig(c), ...extraArgs]);
 }
 
@@ -143,10 +154,12 @@ export function runRouter(args: string[]): Promise<{ code: number | null; stdout
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  return new Promise((resolve) => child.once('exit', (code) => {
-    live.delete(child);
-    resolve({ code, stdout, stderr });
-  }));
+  return new Promise((resolve) =>
+    child.once('exit', (code) => {
+      live.delete(child);
+      resolve({ code, stdout, stderr });
+    }),
+  );
 }
 
 let tmpDir: string | undefined;
@@ -160,11 +173,14 @@ export function writeConfig(config: unknown): string {
 
 /** Kills every process started here (SIGKILL) and waits for them. */
 export async function killAll(): Promise<void> {
-  const waits = [...live].map((c) => new Promise<void>((r) => {
-    if (c.exitCode !== null || c.signalCode !== null) return r();
-    c.once('exit', () => r());
-    c.kill('SIGKILL');
-  }));
+  const waits = [...live].map(
+    (c) =>
+      new Promise<void>((r) => {
+        if (c.exitCode !== null || c.signalCode !== null) return r();
+        c.once('exit', () => r());
+        c.kill('SIGKILL');
+      }),
+  );
   await Promise.all(waits);
   agent.destroy();
 }
@@ -179,7 +195,13 @@ export interface Reply {
 }
 
 /** One HTTP request; rejects only on connection errors. */
-export function request(base: string, method: string, p: string, body?: unknown, opts: { agent?: http.Agent | false; timeoutMs?: number } = {}): Promise<Reply> {
+export function request(
+  base: string,
+  method: string,
+  p: string,
+  body?: unknown,
+  opts: { agent?: http.Agent | false; timeoutMs?: number } = {},
+): Promise<Reply> {
   const u = new URL(base);
   const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
   return new Promise((resolve, reject) => {
@@ -228,7 +250,10 @@ export async function routerState(router: Proc | string): Promise<any> {
 }
 
 /** Changes a stand-in's index behaviour or failing models at run time. */
-export async function standinControl(base: string, control: { indexDelayMs?: number; indexError?: string | null; failLoads?: string[] }): Promise<void> {
+export async function standinControl(
+  base: string,
+  control: { indexDelayMs?: number; indexError?: string | null; failLoads?: string[] },
+): Promise<void> {
   const r = await request(base, 'POST', '/_standin/control', control);
   if (r.status !== 200) throw new Error(`stand-in control: HTTP ${r.status} ${r.body}`);
 }

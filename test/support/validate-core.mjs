@@ -82,7 +82,9 @@ export async function validateAll(objects) {
       new Model(obj).validate();
       results.push({ index, errors: [] });
     } catch (err) {
-      const details = Array.isArray(err && err.errors) ? err.errors.map(describeAjvError) : [String(err && err.message ? err.message : err)];
+      const details = Array.isArray(err && err.errors)
+        ? err.errors.map(describeAjvError)
+        : [String(err && err.message ? err.message : err)];
       results.push({ index, errors: details });
     }
   }
@@ -103,8 +105,10 @@ if (!isMainThread && workerData && workerData.port) {
     Atomics.notify(signal, 0);
   });
 } else if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  readStdin().then(async (text) => process.stdout.write(JSON.stringify(await validateAll(JSON.parse(text))))).catch((err) => {
-    process.stderr.write(String(err && err.stack ? err.stack : err));
-    process.exit(2);
-  });
+  readStdin()
+    .then(async (text) => process.stdout.write(JSON.stringify(await validateAll(JSON.parse(text)))))
+    .catch((err) => {
+      process.stderr.write(String(err && err.stack ? err.stack : err));
+      process.exit(2);
+    });
 }

@@ -117,8 +117,11 @@ function describe(obj: any): string {
 function formatAjvError(e: ErrorObject): string {
   const where = e.instancePath === '' ? '(root)' : e.instancePath;
   const p = e.params as any;
-  const extra = p?.additionalProperty ? ` (${p.additionalProperty})`
-    : p?.allowedValues ? ` (${(p.allowedValues as unknown[]).join(', ')})` : '';
+  const extra = p?.additionalProperty
+    ? ` (${p.additionalProperty})`
+    : p?.allowedValues
+      ? ` (${(p.allowedValues as unknown[]).join(', ')})`
+      : '';
   return `${where} ${e.message}${extra}`;
 }
 
@@ -154,7 +157,9 @@ function coreValidator(): CoreValidator {
   port1.unref();
   const created = { port: port1, signal, worker };
   validator = created;
-  worker.on('exit', () => { if (validator === created) validator = undefined; });
+  worker.on('exit', () => {
+    if (validator === created) validator = undefined;
+  });
   return created;
 }
 
@@ -190,7 +195,10 @@ export interface Unvalidated {
  * Validates Kubernetes objects against their schemas: the problems, one message per problem
  * (`<Kind> <ns/name> (<apiVersion>): <path> <problem>`), and the objects left unvalidated with the reason.
  */
-export function validateObjectsReport(objs: readonly any[], options: ValidateOptions = {}): { errors: string[]; unvalidated: Unvalidated[] } {
+export function validateObjectsReport(
+  objs: readonly any[],
+  options: ValidateOptions = {},
+): { errors: string[]; unvalidated: Unvalidated[] } {
   const crdsDir = options.crdsDir ?? SHARED_CRDS_DIR;
   const allowed = new Set(options.allowUnvalidated ?? []);
   const errors: string[] = [];
@@ -249,7 +257,10 @@ export function validateObjectsReport(objs: readonly any[], options: ValidateOpt
  */
 export function validateObjects(objs: readonly any[], options: ValidateOptions = {}): string[] {
   const { errors, unvalidated } = validateObjectsReport(objs, options);
-  recordNotes(unvalidated.map((u) => ({ kind: 'unvalidated', ...u })),
-    () => `validateObjects skipped ${unvalidated.length} object(s):\n  ${unvalidated.map((u) => `${u.object}: not validated, ${u.reason}`).join('\n  ')}`);
+  recordNotes(
+    unvalidated.map((u) => ({ kind: 'unvalidated', ...u })),
+    () =>
+      `validateObjects skipped ${unvalidated.length} object(s):\n  ${unvalidated.map((u) => `${u.object}: not validated, ${u.reason}`).join('\n  ')}`,
+  );
   return errors;
 }

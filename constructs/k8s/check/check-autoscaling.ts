@@ -35,7 +35,12 @@ function inNamespaces(sel: any, own: string, ns: string): boolean {
 function podTemplates(objects: readonly any[]): { ns: string; labels: Record<string, string>; spec: any }[] {
   const out: { ns: string; labels: Record<string, string>; spec: any }[] = [];
   for (const o of objects) {
-    const t = o?.kind === 'CronJob' ? o.spec?.jobTemplate?.spec?.template : ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job'].includes(o?.kind) ? o.spec?.template : undefined;
+    const t =
+      o?.kind === 'CronJob'
+        ? o.spec?.jobTemplate?.spec?.template
+        : ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job'].includes(o?.kind)
+          ? o.spec?.template
+          : undefined;
     if (t) out.push({ ns: o.metadata?.namespace ?? 'default', labels: t.metadata?.labels ?? {}, spec: t.spec });
   }
   return out;
@@ -52,17 +57,23 @@ function scrapedNamespaces(objects: readonly any[], isProducer: (spec: any, labe
       for (const p of pods) if (inNamespaces(m.spec?.namespaceSelector, own, p.ns) && selects(m.spec?.selector, p.labels)) out.add(p.ns);
       continue;
     }
-    for (const svc of objects.filter((o) => o?.kind === 'Service' && inNamespaces(m.spec?.namespaceSelector, own, o.metadata?.namespace ?? 'default'))) {
+    for (const svc of objects.filter(
+      (o) => o?.kind === 'Service' && inNamespaces(m.spec?.namespaceSelector, own, o.metadata?.namespace ?? 'default'),
+    )) {
       if (!selects(m.spec?.selector, svc.metadata?.labels ?? {})) continue;
       const sel = svc.spec?.selector ?? {};
       if (Object.keys(sel).length === 0) continue;
-      for (const p of pods) if (p.ns === (svc.metadata?.namespace ?? 'default') && Object.entries(sel).every(([k, v]) => p.labels[k] === v)) out.add(p.ns);
+      for (const p of pods)
+        if (p.ns === (svc.metadata?.namespace ?? 'default') && Object.entries(sel).every(([k, v]) => p.labels[k] === v)) out.add(p.ns);
     }
   }
   return out;
 }
 
-const isTriton = (spec: any) => (spec?.containers ?? []).some((c: any) => [...(c.command ?? []), ...(c.args ?? []), c.image ?? ''].some((a: string) => String(a).includes('tritonserver')));
+const isTriton = (spec: any) =>
+  (spec?.containers ?? []).some((c: any) =>
+    [...(c.command ?? []), ...(c.args ?? []), c.image ?? ''].some((a: string) => String(a).includes('tritonserver')),
+  );
 const isRouter = (_: any, labels: Record<string, string>) => labels['app.kubernetes.io/name'] === 'gpufleet-router';
 /**
  * Triton with the vllm backend (the `…-vllm-python-py3` images): it exports the engine's `vllm:*` series on Triton's
@@ -71,7 +82,22 @@ const isRouter = (_: any, labels: Record<string, string>) => labels['app.kuberne
  */
 const isVllmTriton = (spec: any) => isTriton(spec) && (spec?.containers ?? []).some((c: any) => /vllm/.test(String(c.image ?? '')));
 
-const PROMQL_KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'offset', 'bool', 'and', 'or', 'unless', 'inf', 'nan', 'atan2']);
+const PROMQL_KEYWORDS = new Set([
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'offset',
+  'bool',
+  'and',
+  'or',
+  'unless',
+  'inf',
+  'nan',
+  'atan2',
+]);
 const LABEL_LIST_KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right']);
 
 /** Label matchers of a selector body (`namespace="x",pod=~"y"`), by label, for equality matchers. */
@@ -91,13 +117,27 @@ function equalityMatchers(body: string): Record<string, string> {
 export function promqlMetrics(query: string): { name: string; namespace?: string }[] {
   const out: { name: string; namespace?: string }[] = [];
   let i = 0;
-  const skipString = (j: number) => { j++; while (j < query.length && query[j] !== '"') j += query[j] === '\\' ? 2 : 1; return j + 1; };
-  const skipTo = (j: number, close: string) => { while (j < query.length && query[j] !== close) j = query[j] === '"' ? skipString(j) : j + 1; return j + 1; };
+  const skipString = (j: number) => {
+    j++;
+    while (j < query.length && query[j] !== '"') j += query[j] === '\\' ? 2 : 1;
+    return j + 1;
+  };
+  const skipTo = (j: number, close: string) => {
+    while (j < query.length && query[j] !== close) j = query[j] === '"' ? skipString(j) : j + 1;
+    return j + 1;
+  };
   while (i < query.length) {
     const c = query[i];
-    if (c === '"') { i = skipString(i); continue; }
-    if (c === '[') { i = skipTo(i, ']'); continue; }
-    if (c === '{') { // a selector without a metric name: {__name__="x"}
+    if (c === '"') {
+      i = skipString(i);
+      continue;
+    }
+    if (c === '[') {
+      i = skipTo(i, ']');
+      continue;
+    }
+    if (c === '{') {
+      // a selector without a metric name: {__name__="x"}
       const end = skipTo(i, '}');
       const name = equalityMatchers(query.slice(i + 1, end - 1)).__name__;
       if (name) out.push({ name });
@@ -105,12 +145,21 @@ export function promqlMetrics(query: string): { name: string; namespace?: string
       continue;
     }
     const id = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(query.slice(i));
-    if (!id) { i++; continue; }
+    if (!id) {
+      i++;
+      continue;
+    }
     const word = id[0];
     let j = i + word.length;
     while (query[j] === ' ') j++;
-    if (LABEL_LIST_KEYWORDS.has(word) && query[j] === '(') { i = skipTo(j, ')'); continue; }
-    if (PROMQL_KEYWORDS.has(word) || query[j] === '(') { i = j; continue; }
+    if (LABEL_LIST_KEYWORDS.has(word) && query[j] === '(') {
+      i = skipTo(j, ')');
+      continue;
+    }
+    if (PROMQL_KEYWORDS.has(word) || query[j] === '(') {
+      i = j;
+      continue;
+    }
     let namespace: string | undefined;
     if (query[j] === '{') {
       const end = skipTo(j, '}');
@@ -129,19 +178,176 @@ function prerequisiteFindings(objects: RenderingModel['objects'], prerequisites:
   const pre = prerequisites ?? NONE;
   const declared = prerequisites !== undefined;
   if (!declared) {
-    findings.push({ rule: 'prerequisites', object: `ConfigMap ${PREREQUISITES_CONFIGMAP}`, message: 'the rendering declares no prerequisites, so nothing it needs (Karpenter NodeOverlay gate, Prometheus operator, prometheus-adapter, KEDA, Gateway API, Flux) is known to be installed' });
+    findings.push({
+      rule: 'prerequisites',
+      object: `ConfigMap ${PREREQUISITES_CONFIGMAP}`,
+      message:
+        'the rendering declares no prerequisites, so nothing it needs (Karpenter NodeOverlay gate, Prometheus operator, prometheus-adapter, KEDA, Gateway API, Flux) is known to be installed',
+    });
   }
   const needs: [string[], boolean, string][] = [
     [['HTTPRoute', 'GRPCRoute', 'Gateway'], pre.gatewayApi, 'a Gateway API implementation (prerequisites.gatewayApi)'],
     [['HelmRelease', 'HelmRepository'], pre.flux, 'Flux (prerequisites.flux)'],
-    [['ServiceMonitor', 'PodMonitor', 'PrometheusRule'], pre.prometheus !== undefined, 'the Prometheus operator (prerequisites.prometheus)'],
+    [
+      ['ServiceMonitor', 'PodMonitor', 'PrometheusRule'],
+      pre.prometheus !== undefined,
+      'the Prometheus operator (prerequisites.prometheus)',
+    ],
     [['ScaledObject', 'TriggerAuthentication'], pre.keda, 'KEDA (prerequisites.keda)'],
     [['NodeOverlay'], pre.karpenterNodeOverlay, "Karpenter's NodeOverlay feature gate (prerequisites.karpenterNodeOverlay)"],
   ];
   for (const [kinds, ok, what] of needs) {
     if (ok) continue;
     const of = objects.filter((o) => kinds.includes(o?.kind)).sort((a, b) => objectRef(a).localeCompare(objectRef(b)));
-    if (of.length > 0) findings.push({ rule: 'prerequisites', object: objectRef(of[0]), message: `needs ${what}, which is not declared installed (${of.length} object(s) of kind ${[...new Set(of.map((o) => o.kind))].join(', ')}); nothing acts on them` });
+    if (of.length > 0)
+      findings.push({
+        rule: 'prerequisites',
+        object: objectRef(of[0]),
+        message: `needs ${what}, which is not declared installed (${of.length} object(s) of kind ${[...new Set(of.map((o) => o.kind))].join(', ')}); nothing acts on them`,
+      });
+  }
+  return findings;
+}
+
+/** Why metric `name` (read in `namespace`, if named) is not produced, or undefined when something produces it. */
+type MetricProducer = (name: string, namespace?: string) => string | undefined;
+
+/** What the autoscaling checks of one HPA or ScaledObject read: the rendering, its prerequisites and what they derive. */
+interface AutoscalingContext {
+  readonly objects: RenderingModel['objects'];
+  readonly pre: ResolvedPrerequisites;
+  readonly produced: MetricProducer;
+  readonly exists: (kind: string, ns: string, name: string) => boolean;
+  readonly adapterRules: any[];
+}
+
+/** The producer check of a metric: Triton, router and vllm series need their pods scraped, others a declared metrics source. */
+function metricProducer(objects: RenderingModel['objects'], pre: ResolvedPrerequisites): MetricProducer {
+  const scraped = {
+    triton: scrapedNamespaces(objects, isTriton),
+    router: scrapedNamespaces(objects, isRouter),
+    vllm: scrapedNamespaces(objects, isVllmTriton),
+  };
+  return (name: string, namespace?: string): string | undefined => {
+    const by = (set: Set<string>, what: string) => {
+      if (pre.prometheus === undefined) return `${what} metrics are scraped only by a declared Prometheus operator`;
+      if (namespace !== undefined ? !set.has(namespace) : set.size === 0)
+        return `no ServiceMonitor or PodMonitor scrapes ${what} pods${namespace !== undefined ? ` in namespace ${namespace}` : ''}`;
+      return undefined;
+    };
+    if (name.startsWith('nv_')) return by(scraped.triton, 'Triton');
+    if (name.startsWith('gpufleet_router_')) return by(scraped.router, 'gpufleet router');
+    if (name.startsWith('vllm:')) return by(scraped.vllm, 'Triton vllm-backend');
+    const source = pre.metricsSources.find((s) => METRICS_SOURCES[s] !== undefined && name.startsWith(METRICS_SOURCES[s]));
+    if (source) return undefined;
+    return `nothing installed or declared produces it (declared metrics sources: ${pre.metricsSources.join(', ') || 'none'})`;
+  };
+}
+
+/** The prometheus-adapter rules (`rules` and `externalRules`) of the ConfigMaps in the adapter's namespace; none without a declared adapter. */
+function prometheusAdapterRules(objects: RenderingModel['objects'], pre: ResolvedPrerequisites): any[] {
+  if (!pre.prometheusAdapter) return [];
+  const adapterNs = pre.prometheusAdapter.namespace;
+  return objects
+    .filter((o) => o?.kind === 'ConfigMap' && (o.metadata?.namespace ?? 'default') === adapterNs)
+    .flatMap((o) => {
+      const text = o.data?.['config.yaml'];
+      if (typeof text !== 'string') return [];
+      const doc = parseYaml(text);
+      return [...(doc?.rules ?? []), ...(doc?.externalRules ?? [])];
+    });
+}
+
+/** The target an HPA or ScaledObject scales (`scaleTargetRef`, Deployment by default) is in the rendering. */
+function scaleTargetFindings(o: any, ref: string, ns: string, ctx: AutoscalingContext): CheckFinding[] {
+  const target = o.spec?.scaleTargetRef ?? {};
+  const kind = target.kind ?? 'Deployment';
+  if (ctx.exists(kind, ns, target.name)) return [];
+  return [{ rule: 'autoscaling', object: ref, message: `scales ${kind} ${ns}/${target.name}, which is not in the rendering` }];
+}
+
+/** One HPA metric: Resource metrics need metrics-server; Object/Pods/External ones an adapter rule whose series are produced. */
+function hpaMetricFindings(m: any, ref: string, ns: string, ctx: AutoscalingContext): CheckFinding[] {
+  const { pre } = ctx;
+  const findings: CheckFinding[] = [];
+  if (m.type === 'Resource' || m.type === 'ContainerResource') {
+    if (!pre.metricsSources.includes('metrics-server'))
+      findings.push({
+        rule: 'autoscaling',
+        object: ref,
+        message: `reads ${m.type} metric ${(m.resource ?? m.containerResource)?.name} from metrics-server, which is not declared (prerequisites.metricsSources)`,
+      });
+    return findings;
+  }
+  const metric = m[m.type === 'Object' ? 'object' : m.type === 'Pods' ? 'pods' : 'external']?.metric?.name;
+  if (m.type === 'Object') {
+    const d = m.object?.describedObject ?? {};
+    if (!ctx.exists(d.kind, ns, d.name))
+      findings.push({
+        rule: 'autoscaling',
+        object: ref,
+        message: `reads metric ${metric} of ${d.kind} ${ns}/${d.name}, which is not in the rendering`,
+      });
+  }
+  if (!pre.prometheusAdapter) {
+    findings.push({
+      rule: 'autoscaling',
+      object: ref,
+      message: `reads metric ${metric} through the custom metrics API, but prometheus-adapter is not declared (prerequisites.prometheusAdapter)`,
+    });
+    return findings;
+  }
+  const rule = ctx.adapterRules.find(
+    (r: any) => r?.name?.as === metric || (r?.name?.as === undefined && String(r?.seriesQuery ?? '').startsWith(String(metric))),
+  );
+  if (!rule) {
+    findings.push({
+      rule: 'autoscaling',
+      object: ref,
+      message: `reads metric ${metric}, but no prometheus-adapter rule in namespace ${pre.prometheusAdapter.namespace} (where the adapter reads rules.existing) serves it`,
+    });
+    return findings;
+  }
+  for (const s of promqlMetrics(String(rule.seriesQuery ?? ''))) {
+    const why = ctx.produced(s.name, ns);
+    if (why) findings.push({ rule: 'autoscaling', object: ref, message: `reads metric ${metric}, served from series ${s.name}: ${why}` });
+  }
+  return findings;
+}
+
+/** One KEDA trigger: cpu/memory need metrics-server; a prometheus trigger the declared Prometheus and produced metrics. */
+function kedaTriggerFindings(t: any, ref: string, ctx: AutoscalingContext): CheckFinding[] {
+  const { pre } = ctx;
+  const findings: CheckFinding[] = [];
+  if (t.type === 'cpu' || t.type === 'memory') {
+    if (!pre.metricsSources.includes('metrics-server'))
+      findings.push({
+        rule: 'autoscaling',
+        object: ref,
+        message: `trigger ${t.type} reads metrics-server, which is not declared (prerequisites.metricsSources)`,
+      });
+    return findings;
+  }
+  if (t.type !== 'prometheus') return findings;
+  const name = t.name ?? t.type;
+  const address = String(t.metadata?.serverAddress ?? '');
+  const host = /^https?:\/\/([^/:]+)/.exec(address)?.[1] ?? '';
+  const hostNs = /^[^.]+\.([^.]+)\.svc/.exec(host)?.[1];
+  if (pre.prometheus === undefined)
+    findings.push({
+      rule: 'autoscaling',
+      object: ref,
+      message: `trigger ${name} queries Prometheus at ${address}, but no Prometheus is declared (prerequisites.prometheus)`,
+    });
+  else if (hostNs !== undefined && hostNs !== pre.prometheus.namespace)
+    findings.push({
+      rule: 'autoscaling',
+      object: ref,
+      message: `trigger ${name} queries Prometheus in namespace ${hostNs} (${address}), the declared Prometheus runs in ${pre.prometheus.namespace}`,
+    });
+  for (const mtr of promqlMetrics(String(t.metadata?.query ?? ''))) {
+    const why = ctx.produced(mtr.name, mtr.namespace);
+    if (why) findings.push({ rule: 'autoscaling', object: ref, message: `trigger ${name} reads metric ${mtr.name}: ${why}` });
   }
   return findings;
 }
@@ -152,83 +358,21 @@ export function checkAutoscaling(model: RenderingModel): CheckFinding[] {
   const objects = model.objects;
   const pre = model.prerequisites ?? NONE;
   findings.push(...prerequisiteFindings(objects, model.prerequisites));
-
-  const scraped = {
-    triton: scrapedNamespaces(objects, isTriton), router: scrapedNamespaces(objects, isRouter), vllm: scrapedNamespaces(objects, isVllmTriton),
+  const ctx: AutoscalingContext = {
+    objects,
+    pre,
+    produced: metricProducer(objects, pre),
+    exists: (kind: string, ns: string, name: string) =>
+      objects.some((o) => o?.kind === kind && (o.metadata?.namespace ?? 'default') === ns && o.metadata?.name === name),
+    adapterRules: prometheusAdapterRules(objects, pre),
   };
-  const produced = (name: string, namespace?: string): string | undefined => {
-    const by = (set: Set<string>, what: string) => {
-      if (pre.prometheus === undefined) return `${what} metrics are scraped only by a declared Prometheus operator`;
-      if (namespace !== undefined ? !set.has(namespace) : set.size === 0) return `no ServiceMonitor or PodMonitor scrapes ${what} pods${namespace !== undefined ? ` in namespace ${namespace}` : ''}`;
-      return undefined;
-    };
-    if (name.startsWith('nv_')) return by(scraped.triton, 'Triton');
-    if (name.startsWith('gpufleet_router_')) return by(scraped.router, 'gpufleet router');
-    if (name.startsWith('vllm:')) return by(scraped.vllm, 'Triton vllm-backend');
-    const source = pre.metricsSources.find((s) => METRICS_SOURCES[s] !== undefined && name.startsWith(METRICS_SOURCES[s]));
-    if (source) return undefined;
-    return `nothing installed or declared produces it (declared metrics sources: ${pre.metricsSources.join(', ') || 'none'})`;
-  };
-  const exists = (kind: string, ns: string, name: string) => objects.some((o) => o?.kind === kind && (o.metadata?.namespace ?? 'default') === ns && o.metadata?.name === name);
-  const adapterRules = pre.prometheusAdapter ? objects.filter((o) => o?.kind === 'ConfigMap' && (o.metadata?.namespace ?? 'default') === pre.prometheusAdapter!.namespace)
-    .flatMap((o) => {
-      const text = o.data?.['config.yaml'];
-      if (typeof text !== 'string') return [];
-      const doc = parseYaml(text);
-      return [...(doc?.rules ?? []), ...(doc?.externalRules ?? [])];
-    }) : [];
-
   for (const o of objects) {
     if (o?.kind !== 'HorizontalPodAutoscaler' && o?.kind !== 'ScaledObject') continue;
     const ref = objectRef(o);
     const ns = o.metadata?.namespace ?? 'default';
-    const target = o.spec?.scaleTargetRef ?? {};
-    const kind = target.kind ?? 'Deployment';
-    if (!exists(kind, ns, target.name)) findings.push({ rule: 'autoscaling', object: ref, message: `scales ${kind} ${ns}/${target.name}, which is not in the rendering` });
-    if (o.kind === 'HorizontalPodAutoscaler') {
-      for (const m of o.spec?.metrics ?? []) {
-        if (m.type === 'Resource' || m.type === 'ContainerResource') {
-          if (!pre.metricsSources.includes('metrics-server')) findings.push({ rule: 'autoscaling', object: ref, message: `reads ${m.type} metric ${(m.resource ?? m.containerResource)?.name} from metrics-server, which is not declared (prerequisites.metricsSources)` });
-          continue;
-        }
-        const metric = m[m.type === 'Object' ? 'object' : m.type === 'Pods' ? 'pods' : 'external']?.metric?.name;
-        if (m.type === 'Object') {
-          const d = m.object?.describedObject ?? {};
-          if (!exists(d.kind, ns, d.name)) findings.push({ rule: 'autoscaling', object: ref, message: `reads metric ${metric} of ${d.kind} ${ns}/${d.name}, which is not in the rendering` });
-        }
-        if (!pre.prometheusAdapter) {
-          findings.push({ rule: 'autoscaling', object: ref, message: `reads metric ${metric} through the custom metrics API, but prometheus-adapter is not declared (prerequisites.prometheusAdapter)` });
-          continue;
-        }
-        const rule = adapterRules.find((r: any) => r?.name?.as === metric || (r?.name?.as === undefined && String(r?.seriesQuery ?? '').startsWith(String(metric))));
-        if (!rule) {
-          findings.push({ rule: 'autoscaling', object: ref, message: `reads metric ${metric}, but no prometheus-adapter rule in namespace ${pre.prometheusAdapter.namespace} (where the adapter reads rules.existing) serves it` });
-          continue;
-        }
-        for (const s of promqlMetrics(String(rule.seriesQuery ?? ''))) {
-          const why = produced(s.name, ns);
-          if (why) findings.push({ rule: 'autoscaling', object: ref, message: `reads metric ${metric}, served from series ${s.name}: ${why}` });
-        }
-      }
-      continue;
-    }
-    for (const t of o.spec?.triggers ?? []) {
-      if (t.type === 'cpu' || t.type === 'memory') {
-        if (!pre.metricsSources.includes('metrics-server')) findings.push({ rule: 'autoscaling', object: ref, message: `trigger ${t.type} reads metrics-server, which is not declared (prerequisites.metricsSources)` });
-        continue;
-      }
-      if (t.type !== 'prometheus') continue;
-      const name = t.name ?? t.type;
-      const address = String(t.metadata?.serverAddress ?? '');
-      const host = /^https?:\/\/([^/:]+)/.exec(address)?.[1] ?? '';
-      const hostNs = /^[^.]+\.([^.]+)\.svc/.exec(host)?.[1];
-      if (pre.prometheus === undefined) findings.push({ rule: 'autoscaling', object: ref, message: `trigger ${name} queries Prometheus at ${address}, but no Prometheus is declared (prerequisites.prometheus)` });
-      else if (hostNs !== undefined && hostNs !== pre.prometheus.namespace) findings.push({ rule: 'autoscaling', object: ref, message: `trigger ${name} queries Prometheus in namespace ${hostNs} (${address}), the declared Prometheus runs in ${pre.prometheus.namespace}` });
-      for (const mtr of promqlMetrics(String(t.metadata?.query ?? ''))) {
-        const why = produced(mtr.name, mtr.namespace);
-        if (why) findings.push({ rule: 'autoscaling', object: ref, message: `trigger ${name} reads metric ${mtr.name}: ${why}` });
-      }
-    }
+    findings.push(...scaleTargetFindings(o, ref, ns, ctx));
+    if (o.kind === 'HorizontalPodAutoscaler') for (const m of o.spec?.metrics ?? []) findings.push(...hpaMetricFindings(m, ref, ns, ctx));
+    else for (const t of o.spec?.triggers ?? []) findings.push(...kedaTriggerFindings(t, ref, ctx));
   }
   return findings;
 }

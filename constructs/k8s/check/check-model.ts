@@ -7,7 +7,13 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { GPU_TYPES, type GpuType, type InstanceType } from '../../catalog';
-import { LabelRequirement, instanceTypeLabels, nodePoolInstanceTypes, nodePoolRequirements, podRequirementTerms } from '../gpu/karpenter-requirements';
+import {
+  LabelRequirement,
+  instanceTypeLabels,
+  nodePoolInstanceTypes,
+  nodePoolRequirements,
+  podRequirementTerms,
+} from '../gpu/karpenter-requirements';
 import { DEVICE_PLUGIN_CONFIG_LABEL, MIG_CONFIG_LABEL } from '../common/labels';
 import { NodeAllocatableOptions } from '../gpu/node-allocatable';
 import { ResolvedPrerequisites, readPrerequisites } from '../platform/platform-prerequisites';
@@ -116,8 +122,12 @@ function num(v: unknown): number {
 
 function operatorOf(objects: readonly any[]): OperatorFacts | undefined {
   for (const o of objects) {
-    const values = o?.kind === 'HelmRelease' && o.spec?.chart?.spec?.chart === 'gpu-operator' ? o.spec.values
-      : o?.kind === 'ClusterPolicy' ? o.spec : undefined;
+    const values =
+      o?.kind === 'HelmRelease' && o.spec?.chart?.spec?.chart === 'gpu-operator'
+        ? o.spec.values
+        : o?.kind === 'ClusterPolicy'
+          ? o.spec
+          : undefined;
     if (!values) continue;
     const ns = o.kind === 'HelmRelease' ? (o.spec?.targetNamespace ?? o.metadata?.namespace ?? 'default') : 'gpu-operator';
     return {
@@ -134,7 +144,9 @@ function operatorOf(objects: readonly any[]): OperatorFacts | undefined {
 }
 
 function configMap(objects: readonly any[], name: string | undefined, namespace: string): any {
-  return name === undefined ? undefined : objects.find((o) => o?.kind === 'ConfigMap' && o.metadata?.name === name && (o.metadata?.namespace ?? 'default') === namespace);
+  return name === undefined
+    ? undefined
+    : objects.find((o) => o?.kind === 'ConfigMap' && o.metadata?.name === name && (o.metadata?.namespace ?? 'default') === namespace);
 }
 
 /** mig-parted configs (`version: v1`, `mig-configs`) of one ConfigMap. */
@@ -155,10 +167,15 @@ function devicePluginConfigsOf(cm: any): Map<string, TimeSlicingFacts | undefine
   for (const [key, text] of Object.entries(cm?.data ?? {})) {
     if (typeof text !== 'string') continue;
     const ts = parseYaml(text)?.sharing?.timeSlicing;
-    out.set(key, ts ? {
-      renameByDefault: ts.renameByDefault === true,
-      replicas: new Map((ts.resources ?? []).map((r: any) => [String(r.name), Number(r.replicas)])),
-    } : undefined);
+    out.set(
+      key,
+      ts
+        ? {
+            renameByDefault: ts.renameByDefault === true,
+            replicas: new Map((ts.resources ?? []).map((r: any) => [String(r.name), Number(r.replicas)])),
+          }
+        : undefined,
+    );
   }
   return out;
 }
@@ -170,48 +187,54 @@ function gpuTypeOf(instanceTypes: readonly InstanceType[]): GpuType | undefined 
 
 function nodePoolsOf(objects: readonly any[]): NodePoolModel[] {
   const classes = new Map(objects.filter((o) => o?.kind === 'EC2NodeClass').map((o) => [o.metadata?.name, o]));
-  return objects.filter((o) => o?.kind === 'NodePool' && String(o.apiVersion).startsWith('karpenter.sh/')).map((o) => {
-    const requirements = nodePoolRequirements(o);
-    const instanceTypes = nodePoolInstanceTypes(requirements);
-    const named = (requirements.get('node.kubernetes.io/instance-type') ?? []).filter((r) => r.operator === 'In').flatMap((r) => r.values ?? []);
-    const template = o.spec?.template ?? {};
-    const labels: Record<string, string> = { ...(template.metadata?.labels ?? {}), 'karpenter.sh/nodepool': o.metadata?.name };
-    const kubelet = classes.get(template.spec?.nodeClassRef?.name)?.spec?.kubelet ?? {};
-    const mib = (v: unknown) => (parseQuantity(v) === undefined ? undefined : parseQuantity(v)! / 2 ** 20);
-    const milli = (v: unknown) => (parseQuantity(v) === undefined ? undefined : Math.round(parseQuantity(v)! * 1000));
-    const limits: Record<string, number> = {};
-    for (const [k, v] of Object.entries(o.spec?.limits ?? {})) limits[k] = num(v);
-    return {
-      object: o,
-      ref: objectRef(o),
-      name: o.metadata?.name,
-      requirements,
-      labels,
-      taints: template.spec?.taints ?? [],
-      instanceTypes,
-      unknownInstanceTypes: named.filter((n) => !instanceTypes.some((i) => i.name === n)),
-      gpuType: gpuTypeOf(instanceTypes),
-      limits,
-      allocatable: {
-        kubeReservedMemoryMiB: mib(kubelet.kubeReserved?.memory),
-        kubeReservedCpuMillis: milli(kubelet.kubeReserved?.cpu),
-        systemReserved: { cpuMillis: milli(kubelet.systemReserved?.cpu), memoryMiB: mib(kubelet.systemReserved?.memory) },
-        evictionHardMemoryMiB: mib(kubelet.evictionHard?.['memory.available']),
-      },
-      migConfig: labels[MIG_CONFIG_LABEL],
-      devicePluginConfig: labels[DEVICE_PLUGIN_CONFIG_LABEL],
-    };
-  });
+  return objects
+    .filter((o) => o?.kind === 'NodePool' && String(o.apiVersion).startsWith('karpenter.sh/'))
+    .map((o) => {
+      const requirements = nodePoolRequirements(o);
+      const instanceTypes = nodePoolInstanceTypes(requirements);
+      const named = (requirements.get('node.kubernetes.io/instance-type') ?? [])
+        .filter((r) => r.operator === 'In')
+        .flatMap((r) => r.values ?? []);
+      const template = o.spec?.template ?? {};
+      const labels: Record<string, string> = { ...(template.metadata?.labels ?? {}), 'karpenter.sh/nodepool': o.metadata?.name };
+      const kubelet = classes.get(template.spec?.nodeClassRef?.name)?.spec?.kubelet ?? {};
+      const mib = (v: unknown) => (parseQuantity(v) === undefined ? undefined : parseQuantity(v)! / 2 ** 20);
+      const milli = (v: unknown) => (parseQuantity(v) === undefined ? undefined : Math.round(parseQuantity(v)! * 1000));
+      const limits: Record<string, number> = {};
+      for (const [k, v] of Object.entries(o.spec?.limits ?? {})) limits[k] = num(v);
+      return {
+        object: o,
+        ref: objectRef(o),
+        name: o.metadata?.name,
+        requirements,
+        labels,
+        taints: template.spec?.taints ?? [],
+        instanceTypes,
+        unknownInstanceTypes: named.filter((n) => !instanceTypes.some((i) => i.name === n)),
+        gpuType: gpuTypeOf(instanceTypes),
+        limits,
+        allocatable: {
+          kubeReservedMemoryMiB: mib(kubelet.kubeReserved?.memory),
+          kubeReservedCpuMillis: milli(kubelet.kubeReserved?.cpu),
+          systemReserved: { cpuMillis: milli(kubelet.systemReserved?.cpu), memoryMiB: mib(kubelet.systemReserved?.memory) },
+          evictionHardMemoryMiB: mib(kubelet.evictionHard?.['memory.available']),
+        },
+        migConfig: labels[MIG_CONFIG_LABEL],
+        devicePluginConfig: labels[DEVICE_PLUGIN_CONFIG_LABEL],
+      };
+    });
 }
 
 function overlaysOf(objects: readonly any[]): OverlayModel[] {
-  return objects.filter((o) => o?.kind === 'NodeOverlay').map((o) => ({
-    ref: objectRef(o),
-    name: o.metadata?.name,
-    weight: Number(o.spec?.weight ?? 0),
-    requirements: (o.spec?.requirements ?? []) as LabelRequirement[],
-    capacity: Object.fromEntries(Object.entries(o.spec?.capacity ?? {}).map(([k, v]) => [k, num(v)])),
-  }));
+  return objects
+    .filter((o) => o?.kind === 'NodeOverlay')
+    .map((o) => ({
+      ref: objectRef(o),
+      name: o.metadata?.name,
+      weight: Number(o.spec?.weight ?? 0),
+      requirements: (o.spec?.requirements ?? []) as LabelRequirement[],
+      capacity: Object.fromEntries(Object.entries(o.spec?.capacity ?? {}).map(([k, v]) => [k, num(v)])),
+    }));
 }
 
 /** The pod template of a workload object. */
@@ -234,7 +257,9 @@ function podRequestsOf(pod: any): { cpuMillis: number; memoryMiB: number; gpu: R
     add(one, c);
     for (const [k, v] of Object.entries(one)) sum[k] = Math.max(sum[k] ?? 0, v);
   }
-  const gpu = Object.fromEntries(Object.entries(sum).filter(([k, v]) => (k === 'nvidia.com/gpu' || k.startsWith('nvidia.com/mig-')) && v > 0));
+  const gpu = Object.fromEntries(
+    Object.entries(sum).filter(([k, v]) => (k === 'nvidia.com/gpu' || k.startsWith('nvidia.com/mig-')) && v > 0),
+  );
   return { cpuMillis: Math.round((sum.cpu ?? 0) * 1000), memoryMiB: (sum.memory ?? 0) / 2 ** 20, gpu };
 }
 
@@ -248,7 +273,11 @@ function workloadsOf(objects: readonly any[]): GpuWorkload[] {
     }
     if (o?.kind === 'ScaledObject' && target?.name) {
       // KEDA's defaults: minReplicaCount 0, maxReplicaCount 100 (keda v2.20.2 ScaledObject CRD)
-      scalers.set(`${target.kind ?? 'Deployment'}/${ns}/${target.name}`, { min: o.spec.minReplicaCount ?? 0, max: o.spec.maxReplicaCount ?? 100, ref: objectRef(o) });
+      scalers.set(`${target.kind ?? 'Deployment'}/${ns}/${target.name}`, {
+        min: o.spec.minReplicaCount ?? 0,
+        max: o.spec.maxReplicaCount ?? 100,
+        ref: objectRef(o),
+      });
     }
   }
   const out: GpuWorkload[] = [];
@@ -299,8 +328,11 @@ export function readRendering(objects: readonly any[]): RenderingModel {
 
 /** The labels a node of this NodePool carries at launch on this instance type (template labels, well-known labels). */
 export function launchLabels(np: NodePoolModel, it: InstanceType): Record<string, string> {
-  const single = Object.fromEntries([...np.requirements].filter(([, rs]) => rs.length === 1 && rs[0].operator === 'In' && (rs[0].values ?? []).length === 1)
-    .map(([k, rs]) => [k, rs[0].values![0]]));
+  const single = Object.fromEntries(
+    [...np.requirements]
+      .filter(([, rs]) => rs.length === 1 && rs[0].operator === 'In' && (rs[0].values ?? []).length === 1)
+      .map(([k, rs]) => [k, rs[0].values![0]]),
+  );
   return { ...single, ...instanceTypeLabels(it), ...np.labels };
 }
 

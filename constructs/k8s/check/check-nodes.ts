@@ -45,7 +45,9 @@ function entryFor(entries: readonly MigPartedEntry[], pciIds: readonly string[],
 }
 
 function showCounts(c: Readonly<Record<string, number>>): string {
-  return Object.entries(c).map(([p, n]) => `${p}×${n}`).join(' ');
+  return Object.entries(c)
+    .map(([p, n]) => `${p}×${n}`)
+    .join(' ');
 }
 
 /** What the device plugin advertises on a node of `np` on instance type `it`. */
@@ -54,35 +56,63 @@ export function deviceView(model: RenderingModel, np: NodePoolModel, it: Instanc
   const gpu = np.gpuType;
   const problems: string[] = [];
   const resources: Record<string, number> = {};
-  const add = (r: string, n: number) => { resources[r] = (resources[r] ?? 0) + n; };
+  const add = (r: string, n: number) => {
+    resources[r] = (resources[r] ?? 0) + n;
+  };
   const configName = np.migConfig ?? model.operator?.migDefault ?? 'all-disabled';
   const migCapable = !!gpu?.mig && gpu.mig.profiles.length > 0;
   const entries = migCapable ? model.migConfigs.get(configName) : undefined;
   const cuts: string[] = [];
   const singleProfiles = new Set<string>();
   for (let i = 0; i < it.gpuCount; i++) {
-    if (!migCapable) { add('nvidia.com/gpu', 1); cuts.push('whole'); continue; }
+    if (!migCapable) {
+      add('nvidia.com/gpu', 1);
+      cuts.push('whole');
+      continue;
+    }
     if (!entries) {
-      problems.push(`mig-parted config "${configName}" is not in ${model.migConfigSource ?? 'the MIG manager\'s ConfigMap (none found)'}`);
+      problems.push(`mig-parted config "${configName}" is not in ${model.migConfigSource ?? "the MIG manager's ConfigMap (none found)"}`);
       break;
     }
     const e = entryFor(entries, gpu.pciDeviceIds, i);
-    if (!e) { problems.push(`no entry of mig-parted config "${configName}" applies to GPU ${i} of ${it.name} (${gpu.id}, PCI ${gpu.pciDeviceIds.join('/')})`); continue; }
-    if (e['mig-enabled'] === false || !e['mig-devices']) { add('nvidia.com/gpu', 1); cuts.push('whole'); continue; }
+    if (!e) {
+      problems.push(
+        `no entry of mig-parted config "${configName}" applies to GPU ${i} of ${it.name} (${gpu.id}, PCI ${gpu.pciDeviceIds.join('/')})`,
+      );
+      continue;
+    }
+    if (e['mig-enabled'] === false || !e['mig-devices']) {
+      add('nvidia.com/gpu', 1);
+      cuts.push('whole');
+      continue;
+    }
     const counts = e['mig-devices'];
     const names: string[] = [];
     const unknown = Object.keys(counts).filter((p) => !findMigProfile(gpu, p));
-    if (unknown.length > 0) { problems.push(`mig-parted config "${configName}" names ${unknown.join(', ')}, not MIG profiles of ${gpu.id}`); continue; }
+    if (unknown.length > 0) {
+      problems.push(`mig-parted config "${configName}" names ${unknown.join(', ')}, not MIG profiles of ${gpu.id}`);
+      continue;
+    }
     for (const [p, n] of Object.entries(counts)) for (let k = 0; k < n; k++) names.push(p);
-    if (!placeProfiles(gpu, names)) { problems.push(`mig-parted config "${configName}" cuts GPU ${i} into ${showCounts(counts)}, which no legal placement on ${gpu.id} holds: the MIG manager fails`); continue; }
+    if (!placeProfiles(gpu, names)) {
+      problems.push(
+        `mig-parted config "${configName}" cuts GPU ${i} into ${showCounts(counts)}, which no legal placement on ${gpu.id} holds: the MIG manager fails`,
+      );
+      continue;
+    }
     cuts.push(showCounts(counts));
     for (const [p, n] of Object.entries(counts)) {
-      if (strategy === 'single') { singleProfiles.add(p); add('nvidia.com/gpu', n); } else add(`nvidia.com/mig-${p.replace(/\+/g, '.')}`, n);
+      if (strategy === 'single') {
+        singleProfiles.add(p);
+        add('nvidia.com/gpu', n);
+      } else add(`nvidia.com/mig-${p.replace(/\+/g, '.')}`, n);
     }
   }
   const mixedSingle = strategy === 'single' && singleProfiles.size > 1;
   if (mixedSingle) {
-    problems.push(`the single MIG strategy needs one profile on every GPU of a node, mig-parted config "${configName}" has ${[...singleProfiles].sort().join(', ')}`);
+    problems.push(
+      `the single MIG strategy needs one profile on every GPU of a node, mig-parted config "${configName}" has ${[...singleProfiles].sort().join(', ')}`,
+    );
   }
   const dpName = np.devicePluginConfig ?? model.operator?.devicePluginDefault;
   if (np.devicePluginConfig !== undefined && !model.devicePluginConfigs.has(np.devicePluginConfig)) {
@@ -111,7 +141,11 @@ export function deviceView(model: RenderingModel, np: NodePoolModel, it: Instanc
 }
 
 /** Karpenter's view of a node of `np` on `it`: instance capacity, replaced by matching NodeOverlays when the gate is on. */
-export function karpenterView(model: RenderingModel, np: NodePoolModel, it: InstanceType): { capacity: Record<string, number>; overlays: string[] } {
+export function karpenterView(
+  model: RenderingModel,
+  np: NodePoolModel,
+  it: InstanceType,
+): { capacity: Record<string, number>; overlays: string[] } {
   const memMiB = Math.round(it.memoryGiB * 1024);
   const capacity: Record<string, number> = {
     cpu: it.vcpu,
@@ -151,11 +185,14 @@ export function podRoom(np: NodePoolModel, it: InstanceType): CpuMemory {
 /** Whether a pod tolerates every NoSchedule / NoExecute taint of the NodePool's nodes. */
 export function untoleratedTaints(np: NodePoolModel, w: GpuWorkload): string[] {
   const tolerations: any[] = w.podSpec?.tolerations ?? [];
-  const ok = (taint: { key: string; value?: string; effect: string }) => tolerations.some((t) => {
-    if (t.effect && t.effect !== taint.effect) return false;
-    if (!t.key) return t.operator === 'Exists';
-    if (t.key !== taint.key) return false;
-    return t.operator === 'Exists' || (t.value ?? '') === (taint.value ?? '');
-  });
-  return np.taints.filter((t) => t.effect !== 'PreferNoSchedule' && !ok(t)).map((t) => `${t.key}${t.value !== undefined ? `=${t.value}` : ''}:${t.effect}`);
+  const ok = (taint: { key: string; value?: string; effect: string }) =>
+    tolerations.some((t) => {
+      if (t.effect && t.effect !== taint.effect) return false;
+      if (!t.key) return t.operator === 'Exists';
+      if (t.key !== taint.key) return false;
+      return t.operator === 'Exists' || (t.value ?? '') === (taint.value ?? '');
+    });
+  return np.taints
+    .filter((t) => t.effect !== 'PreferNoSchedule' && !ok(t))
+    .map((t) => `${t.key}${t.value !== undefined ? `=${t.value}` : ''}:${t.effect}`);
 }

@@ -46,7 +46,8 @@ export function formatFinding(f: CheckFinding): string {
 /** The summary line of a check. */
 export function summarizeCheck(r: CheckResult): string {
   const scope = `${r.gpuWorkloads} GPU workload(s), ${r.nodePools} NodePool(s), ${r.autoscalers} autoscaler(s), ${r.objects} objects`;
-  if (r.findings.length === 0) return `gpufleet check: no findings (${scope}): every GPU pod gets a node and fits at minimum and maximum replicas`;
+  if (r.findings.length === 0)
+    return `gpufleet check: no findings (${scope}): every GPU pod gets a node and fits at minimum and maximum replicas`;
   const byRule = new Map<string, number>();
   for (const f of r.findings) byRule.set(f.rule, (byRule.get(f.rule) ?? 0) + 1);
   return `gpufleet check: ${r.findings.length} finding(s) (${[...byRule].map(([k, n]) => `${k} ${n}`).join(', ')}) in ${scope}`;
@@ -54,12 +55,17 @@ export function summarizeCheck(r: CheckResult): string {
 
 /** A mig-parted config in a canonical form, to compare content. */
 export function canonicalMigConfig(entries: readonly MigPartedEntry[]): string {
-  return JSON.stringify(entries.map((e) => ({
-    filter: [e['device-filter'] ?? []].flat().map((x) => String(x).toLowerCase()).sort(),
-    devices: e.devices === 'all' ? 'all' : [...e.devices].sort((a, b) => a - b),
-    enabled: e['mig-enabled'] !== false,
-    counts: Object.entries(e['mig-devices'] ?? {}).sort(([a], [b]) => a.localeCompare(b)),
-  })));
+  return JSON.stringify(
+    entries.map((e) => ({
+      filter: [e['device-filter'] ?? []]
+        .flat()
+        .map((x) => String(x).toLowerCase())
+        .sort(),
+      devices: e.devices === 'all' ? 'all' : [...e.devices].sort((a, b) => a - b),
+      enabled: e['mig-enabled'] !== false,
+      counts: Object.entries(e['mig-devices'] ?? {}).sort(([a], [b]) => a.localeCompare(b)),
+    })),
+  );
 }
 
 /** Rule layout. */
@@ -67,11 +73,24 @@ function checkLayouts(model: RenderingModel): CheckFinding[] {
   const findings: CheckFinding[] = [];
   const migPools = model.nodePools.filter((np) => np.gpuType?.mig && np.gpuType.mig.profiles.length > 0);
   if (migPools.length > 0 && !model.operator) {
-    findings.push({ rule: 'layout', object: migPools[0].ref, message: 'no GPU operator (HelmRelease of chart gpu-operator, or ClusterPolicy) in the rendering: nothing applies MIG layouts or advertises GPUs' });
+    findings.push({
+      rule: 'layout',
+      object: migPools[0].ref,
+      message:
+        'no GPU operator (HelmRelease of chart gpu-operator, or ClusterPolicy) in the rendering: nothing applies MIG layouts or advertises GPUs',
+    });
   } else if (model.operator && migPools.length > 0 && !model.migConfigSource) {
-    findings.push({ rule: 'layout', object: model.operator.ref, message: `its migManager.config.name ${JSON.stringify(model.operator.migConfigName ?? null)} names no ConfigMap of namespace ${model.operator.namespace} in the rendering` });
+    findings.push({
+      rule: 'layout',
+      object: model.operator.ref,
+      message: `its migManager.config.name ${JSON.stringify(model.operator.migConfigName ?? null)} names no ConfigMap of namespace ${model.operator.namespace} in the rendering`,
+    });
   } else if (model.operator && model.migConfigSource && !model.migConfigs.has(model.operator.migDefault)) {
-    findings.push({ rule: 'layout', object: model.operator.ref, message: `its migManager.config.default "${model.operator.migDefault}" is not a config of ${model.migConfigSource}` });
+    findings.push({
+      rule: 'layout',
+      object: model.operator.ref,
+      message: `its migManager.config.default "${model.operator.migDefault}" is not a config of ${model.migConfigSource}`,
+    });
   }
   for (const np of model.nodePools) {
     const seen = new Set<string>();
@@ -79,7 +98,11 @@ function checkLayouts(model: RenderingModel): CheckFinding[] {
       for (const p of deviceView(model, np, it).problems) {
         if (seen.has(p)) continue;
         seen.add(p);
-        findings.push({ rule: 'layout', object: np.ref, message: `${p} (node label nvidia.com/mig.config=${np.migConfig ?? '(none: the default)'})` });
+        findings.push({
+          rule: 'layout',
+          object: np.ref,
+          message: `${p} (node label nvidia.com/mig.config=${np.migConfig ?? '(none: the default)'})`,
+        });
       }
     }
   }
@@ -92,7 +115,15 @@ function checkLayouts(model: RenderingModel): CheckFinding[] {
         const unknown = names.filter((p) => !gpu.mig!.profiles.some((x) => x.name === p));
         const legal = unknown.length === 0 && placeProfiles(gpu, names) !== undefined;
         if (!legal) {
-          findings.push({ rule: 'layout', object: model.migConfigSource!, message: `mig-configs.${name}[${i}] (${Object.entries(e['mig-devices']).map(([p, n]) => `${p}×${n}`).join(' ')}) is not a legal layout of ${gpu.id}${unknown.length ? ` (no profile ${[...new Set(unknown)].join(', ')})` : ''}: the MIG manager fails with nvidia.com/mig.config.state=failed` });
+          findings.push({
+            rule: 'layout',
+            object: model.migConfigSource!,
+            message: `mig-configs.${name}[${i}] (${Object.entries(e['mig-devices'])
+              .map(([p, n]) => `${p}×${n}`)
+              .join(
+                ' ',
+              )}) is not a legal layout of ${gpu.id}${unknown.length ? ` (no profile ${[...new Set(unknown)].join(', ')})` : ''}: the MIG manager fails with nvidia.com/mig.config.state=failed`,
+          });
         }
       }
     });
@@ -107,7 +138,8 @@ function checkQuotas(model: RenderingModel): CheckFinding[] {
   for (const o of model.objects) {
     const t = o?.spec?.scaleTargetRef;
     if (o?.kind === 'HorizontalPodAutoscaler' && t) maxOf.set(`${o.metadata?.namespace}/${t.kind}/${t.name}`, o.spec.maxReplicas);
-    if (o?.kind === 'ScaledObject' && t) maxOf.set(`${o.metadata?.namespace}/${t.kind ?? 'Deployment'}/${t.name}`, o.spec.maxReplicaCount ?? 100);
+    if (o?.kind === 'ScaledObject' && t)
+      maxOf.set(`${o.metadata?.namespace}/${t.kind ?? 'Deployment'}/${t.name}`, o.spec.maxReplicaCount ?? 100);
   }
   const usage = new Map<string, Map<string, { total: number; parts: string[] }>>();
   for (const o of model.objects) {
@@ -124,7 +156,8 @@ function checkQuotas(model: RenderingModel): CheckFinding[] {
         per[key] = (per[key] ?? 0) + q;
         if (k === 'cpu' || k === 'memory') per[k] = (per[k] ?? 0) + q;
       }
-      for (const [k, v] of Object.entries(limits)) if (k === 'cpu' || k === 'memory') per[`limits.${k}`] = (per[`limits.${k}`] ?? 0) + (parseQuantity(v) ?? 0);
+      for (const [k, v] of Object.entries(limits))
+        if (k === 'cpu' || k === 'memory') per[`limits.${k}`] = (per[`limits.${k}`] ?? 0) + (parseQuantity(v) ?? 0);
     }
     const m = usage.get(ns) ?? new Map();
     for (const [k, v] of Object.entries(per)) {
@@ -135,14 +168,19 @@ function checkQuotas(model: RenderingModel): CheckFinding[] {
     }
     usage.set(ns, m);
   }
-  const show = (k: string, v: number) => (k.endsWith('memory') || k === 'memory' ? `${Math.round((v / 2 ** 30) * 100) / 100}Gi` : `${Math.round(v * 1000) / 1000}`);
+  const show = (k: string, v: number) =>
+    k.endsWith('memory') || k === 'memory' ? `${Math.round((v / 2 ** 30) * 100) / 100}Gi` : `${Math.round(v * 1000) / 1000}`;
   for (const q of model.objects.filter((o) => o?.kind === 'ResourceQuota')) {
     const ns = q.metadata?.namespace ?? 'default';
     for (const [k, v] of Object.entries(q.spec?.hard ?? {})) {
       const allowed = parseQuantity(v);
       const u = usage.get(ns)?.get(k);
       if (allowed === undefined || !u || u.total <= allowed + 1e-9) continue;
-      findings.push({ rule: 'quota', object: objectRef(q), message: `allows ${k} ${show(k, allowed)}, but the namespace's pods at maximum replicas request ${show(k, u.total)} (${u.parts.join(', ')}): the API server rejects pods beyond the quota` });
+      findings.push({
+        rule: 'quota',
+        object: objectRef(q),
+        message: `allows ${k} ${show(k, allowed)}, but the namespace's pods at maximum replicas request ${show(k, u.total)} (${u.parts.join(', ')}): the API server rejects pods beyond the quota`,
+      });
     }
   }
   return findings;
@@ -157,8 +195,24 @@ function checkRelayout(model: RenderingModel, previous: RenderingModel): CheckFi
     const now = model.migConfigs.get(name);
     const before = previous.migConfigs.get(name);
     if (!now || !before || canonicalMigConfig(now) === canonicalMigConfig(before)) continue;
-    const show = (es: readonly MigPartedEntry[]) => es.map((e) => `${e.devices === 'all' ? 'all' : `[${e.devices.join(',')}]`}: ${e['mig-devices'] ? Object.entries(e['mig-devices']).map(([p, n]) => `${p}×${n}`).join(' ') : 'MIG off'}`).join('; ');
-    findings.push({ rule: 'relayout', object: np.ref, message: `layout "${name}" changed content under the same name (was ${show(before)}, now ${show(now)}): the MIG manager re-cuts nodes only when nvidia.com/mig.config changes, so running nodes keep the old cut until a restart re-cuts them undrained; give the new content a new name` });
+    const show = (es: readonly MigPartedEntry[]) =>
+      es
+        .map(
+          (e) =>
+            `${e.devices === 'all' ? 'all' : `[${e.devices.join(',')}]`}: ${
+              e['mig-devices']
+                ? Object.entries(e['mig-devices'])
+                    .map(([p, n]) => `${p}×${n}`)
+                    .join(' ')
+                : 'MIG off'
+            }`,
+        )
+        .join('; ');
+    findings.push({
+      rule: 'relayout',
+      object: np.ref,
+      message: `layout "${name}" changed content under the same name (was ${show(before)}, now ${show(now)}): the MIG manager re-cuts nodes only when nvidia.com/mig.config changes, so running nodes keep the old cut until a restart re-cuts them undrained; give the new content a new name`,
+    });
   }
   return findings;
 }
@@ -176,8 +230,9 @@ export function checkRendering(objects: readonly any[], options: CheckRenderingO
     ...(options.previous ? checkRelayout(model, readRendering(options.previous)) : []),
   ];
   const order: CheckRule[] = ['provisioning', 'scheduling', 'capacity', 'quota', 'layout', 'autoscaling', 'prerequisites', 'relayout'];
-  const unique = [...new Map(findings.map((f) => [formatFinding(f), f])).values()]
-    .sort((a, b) => order.indexOf(a.rule) - order.indexOf(b.rule) || a.object.localeCompare(b.object) || a.message.localeCompare(b.message));
+  const unique = [...new Map(findings.map((f) => [formatFinding(f), f])).values()].sort(
+    (a, b) => order.indexOf(a.rule) - order.indexOf(b.rule) || a.object.localeCompare(b.object) || a.message.localeCompare(b.message),
+  );
   return {
     findings: unique,
     objects: objects.length,

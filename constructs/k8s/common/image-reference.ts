@@ -45,7 +45,8 @@ const REFERENCE = new RegExp(`^((?:${DOMAIN}/)?${REMOTE_NAME})(?::(${TAG}))?(?:@
 const NAME = new RegExp(`^(?:(${DOMAIN})/)?(${REMOTE_NAME})$`);
 const SHA256 = /^sha256:[a-f0-9]{64}$/;
 
-const EXPECTED = 'a pinned image reference: repository:tag or repository@sha256:<64 hex digits> (e.g. nvcr.io/nvidia/tritonserver:25.08-py3)';
+const EXPECTED =
+  'a pinned image reference: repository:tag or repository@sha256:<64 hex digits> (e.g. nvcr.io/nvidia/tritonserver:25.08-py3)';
 
 /** Parses a reference; a string describing the problem when it is not a pinned image reference. */
 function parse(value: unknown): ParsedImageReference | string {
@@ -67,7 +68,8 @@ function parse(value: unknown): ParsedImageReference | string {
   const domain = hasDomain ? name?.[1] : undefined;
   const path = hasDomain ? (name?.[2] ?? repository) : repository;
   const normalizedPath = hasDomain || path.includes('/') ? path : `library/${path}`;
-  if (normalizedPath.length > IMAGE_PATH_MAX_CHARS) return `has a repository path of ${normalizedPath.length} characters, more than ${IMAGE_PATH_MAX_CHARS}`;
+  if (normalizedPath.length > IMAGE_PATH_MAX_CHARS)
+    return `has a repository path of ${normalizedPath.length} characters, more than ${IMAGE_PATH_MAX_CHARS}`;
   if (digest !== undefined && !SHA256.test(digest)) return `has the digest ${quote(digest)}; expected sha256: and 64 lowercase hex digits`;
   if (tag === undefined && digest === undefined) return 'is not pinned: give a tag (repository:tag) or a digest (repository@sha256:...)';
   return { domain, path, repository, tag, digest };

@@ -14,8 +14,10 @@ const LABEL_VALUE = /^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$/;
  */
 export function labelValueProblem(path: string, value: unknown): string | undefined {
   if (typeof value !== 'string' || value.length === 0 || value.length > 63 || !LABEL_VALUE.test(value)) {
-    return `${path}: expected 1-63 lowercase letters, digits, '-', '_' or '.', starting and ending with a letter or digit, `
-      + `got ${JSON.stringify(value)}`;
+    return (
+      `${path}: expected 1-63 lowercase letters, digits, '-', '_' or '.', starting and ending with a letter or digit, ` +
+      `got ${JSON.stringify(value)}`
+    );
   }
   return undefined;
 }
@@ -25,7 +27,6 @@ export function assertLabelValue(path: string, value: unknown): asserts value is
   const problem = labelValueProblem(path, value);
   if (problem) throw new Error(problem);
 }
-
 
 /** Throws when `value` is not a DNS-1123 label (Kubernetes object and namespace names); the shared fleet check. */
 export function assertDnsLabel(path: string, value: unknown): asserts value is string {

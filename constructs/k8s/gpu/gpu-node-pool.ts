@@ -6,12 +6,22 @@
 import { Construct } from 'constructs';
 import { InstanceType, defaultInstanceType, getInstanceType, resolveGpuType, supportsMig } from '../../catalog';
 import {
-  Ec2NodeClass, Ec2NodeClassSpecBlockDeviceMappings, Ec2NodeClassSpecBlockDeviceMappingsEbsVolumeType,
+  Ec2NodeClass,
+  Ec2NodeClassSpecBlockDeviceMappings,
+  Ec2NodeClassSpecBlockDeviceMappingsEbsVolumeType,
 } from '../../../imports/karpenter-ec2nodeclass-karpenter.k8s.aws';
-import { NodeOverlay, NodeOverlaySpecCapacity, NodeOverlaySpecRequirementsOperator } from '../../../imports/karpenter-nodeoverlay-karpenter.sh';
 import {
-  NodePool, NodePoolSpecDisruptionBudgets, NodePoolSpecDisruptionConsolidationPolicy, NodePoolSpecLimits,
-  NodePoolSpecTemplateSpecRequirementsOperator, NodePoolSpecTemplateSpecTaintsEffect,
+  NodeOverlay,
+  NodeOverlaySpecCapacity,
+  NodeOverlaySpecRequirementsOperator,
+} from '../../../imports/karpenter-nodeoverlay-karpenter.sh';
+import {
+  NodePool,
+  NodePoolSpecDisruptionBudgets,
+  NodePoolSpecDisruptionConsolidationPolicy,
+  NodePoolSpecLimits,
+  NodePoolSpecTemplateSpecRequirementsOperator,
+  NodePoolSpecTemplateSpecTaintsEffect,
 } from '../../../imports/karpenter-nodepool-karpenter.sh';
 import { GPU_TAINT, MigStrategy, WHOLE_GPU_RESOURCE } from './gpu-resources';
 import { GpuNodeImage } from './gpu-operator-values';
@@ -145,18 +155,24 @@ const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
  */
 export function gpuNodePoolInstanceTypes(pool: string, gpuType: string, names?: readonly string[]): InstanceType[] {
   if (names !== undefined && names.length === 0) throw new Error('instanceTypes: expected at least one instance type, got none');
-  const resolved = names !== undefined ? names.map((n, i) => {
-    let it: InstanceType;
-    try {
-      it = getInstanceType(n);
-    } catch (e) {
-      throw new Error(`instanceTypes[${i}]: ${(e as Error).message}`, { cause: e });
-    }
-    if (it.gpuType !== gpuType) {
-      throw new Error(`instanceTypes[${i}]: ${it.name} carries ${it.gpuType} GPUs, the pool "${pool}" is for ${gpuType}`);
-    }
-    return it;
-  }) : [defaultInstanceType(gpuType) ?? fail(`instanceTypes: the catalog has no priced instance type for ${gpuType}; list instanceTypes explicitly`)];
+  const resolved =
+    names !== undefined
+      ? names.map((n, i) => {
+          let it: InstanceType;
+          try {
+            it = getInstanceType(n);
+          } catch (e) {
+            throw new Error(`instanceTypes[${i}]: ${(e as Error).message}`, { cause: e });
+          }
+          if (it.gpuType !== gpuType) {
+            throw new Error(`instanceTypes[${i}]: ${it.name} carries ${it.gpuType} GPUs, the pool "${pool}" is for ${gpuType}`);
+          }
+          return it;
+        })
+      : [
+          defaultInstanceType(gpuType) ??
+            fail(`instanceTypes: the catalog has no priced instance type for ${gpuType}; list instanceTypes explicitly`),
+        ];
   const unique = new Map(resolved.map((i) => [i.name, i]));
   return [...unique.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
@@ -218,7 +234,10 @@ export class GpuNodePool extends Construct {
     const capacityTypes = checkedCapacityTypes(props.capacityTypes);
     const maxNodes = props.maxNodes ?? 2;
     if (!Number.isInteger(maxNodes) || maxNodes < 1) throw new Error(`maxNodes: expected an integer >= 1, got ${maxNodes}`);
-    for (const [prop, value] of [['consolidateAfter', props.consolidateAfter ?? '30m'], ['expireAfter', props.expireAfter ?? '720h']]) {
+    for (const [prop, value] of [
+      ['consolidateAfter', props.consolidateAfter ?? '30m'],
+      ['expireAfter', props.expireAfter ?? '720h'],
+    ]) {
       if (!DURATION.test(value)) throw new Error(`${prop}: expected a duration such as 30m, 1h or Never, got ${JSON.stringify(value)}`);
     }
     const volumeSize = props.volumeSize ?? '200Gi';
@@ -238,13 +257,16 @@ export class GpuNodePool extends Construct {
     this.nodePool.addDependency(this.nodeClass);
     const replicas = props.timeSlicingReplicas;
     if (replicas !== undefined) {
-      if (!Number.isInteger(replicas) || replicas < 2) throw new Error(`timeSlicingReplicas: expected an integer >= 2, got ${JSON.stringify(replicas)}`);
+      if (!Number.isInteger(replicas) || replicas < 2)
+        throw new Error(`timeSlicingReplicas: expected an integer >= 2, got ${JSON.stringify(replicas)}`);
       if (layout) throw new Error(`timeSlicingReplicas: time-slicing applies to whole GPUs, but the pool has MIG layout "${layout.name}"`);
-      if (props.devicePluginConfig === undefined) throw new Error('timeSlicingReplicas: needs the devicePluginConfig that time-slices the GPUs');
+      if (props.devicePluginConfig === undefined)
+        throw new Error('timeSlicingReplicas: needs the devicePluginConfig that time-slices the GPUs');
     }
     this.migStrategy = props.migStrategy ?? 'mixed';
     this.timeSlicingReplicas = replicas;
-    this.nodeOverlays = (props.nodeOverlay ?? (layout !== undefined || replicas !== undefined)) ? this.renderOverlays(layout, replicas) : [];
+    this.nodeOverlays =
+      (props.nodeOverlay ?? (layout !== undefined || replicas !== undefined)) ? this.renderOverlays(layout, replicas) : [];
   }
 
   /** The EC2NodeClass: the NVIDIA AMI, the node role, subnets and security groups, volumes, kube-reserved memory. */
@@ -288,7 +310,11 @@ export class GpuNodePool extends Construct {
             nodeClassRef: { group: 'karpenter.k8s.aws', kind: 'EC2NodeClass', name: this.nodeClass.name },
             expireAfter: props.expireAfter ?? '720h',
             requirements: [
-              { key: 'node.kubernetes.io/instance-type', operator: NodePoolSpecTemplateSpecRequirementsOperator.IN, values: this.instanceTypes.map((i) => i.name) },
+              {
+                key: 'node.kubernetes.io/instance-type',
+                operator: NodePoolSpecTemplateSpecRequirementsOperator.IN,
+                values: this.instanceTypes.map((i) => i.name),
+              },
               { key: 'karpenter.sh/capacity-type', operator: NodePoolSpecTemplateSpecRequirementsOperator.IN, values: capacityTypes },
               { key: 'kubernetes.io/os', operator: NodePoolSpecTemplateSpecRequirementsOperator.IN, values: ['linux'] },
             ],
@@ -300,11 +326,19 @@ export class GpuNodePool extends Construct {
   }
 
   private blockDevices(amiFamily: GpuNodeAmiFamily, volumeSize: string): Ec2NodeClassSpecBlockDeviceMappings[] {
-    const ebs = (size: string) => ({ volumeSize: size, volumeType: Ec2NodeClassSpecBlockDeviceMappingsEbsVolumeType.GP3, encrypted: true, deleteOnTermination: true });
+    const ebs = (size: string) => ({
+      volumeSize: size,
+      volumeType: Ec2NodeClassSpecBlockDeviceMappingsEbsVolumeType.GP3,
+      encrypted: true,
+      deleteOnTermination: true,
+    });
     return amiFamily === 'al2023'
       ? [{ deviceName: '/dev/xvda', rootVolume: true, ebs: ebs(volumeSize) }]
-      // Bottlerocket: a small OS volume and a data volume for images and containers
-      : [{ deviceName: '/dev/xvda', rootVolume: true, ebs: ebs('4Gi') }, { deviceName: '/dev/xvdb', ebs: ebs(volumeSize) }];
+      : // Bottlerocket: a small OS volume and a data volume for images and containers
+        [
+          { deviceName: '/dev/xvda', rootVolume: true, ebs: ebs('4Gi') },
+          { deviceName: '/dev/xvdb', ebs: ebs(volumeSize) },
+        ];
   }
 
   /** GPU resources the device plugin advertises on one node of `gpus` GPUs (`MigLayout.resourceCounts`, or time-sliced GPUs). */
@@ -318,7 +352,8 @@ export class GpuNodePool extends Construct {
   }
 
   private renderOverlays(layout: MigLayout | undefined, replicas: number | undefined): NodeOverlay[] {
-    if (!layout && replicas === undefined) throw new Error('nodeOverlay: needs a migLayout or timeSlicingReplicas (the overlay advertises their GPU resources)');
+    if (!layout && replicas === undefined)
+      throw new Error('nodeOverlay: needs a migLayout or timeSlicingReplicas (the overlay advertises their GPU resources)');
     const byGpuCount = new Map<number, string[]>();
     for (const it of this.instanceTypes) byGpuCount.set(it.gpuCount, [...(byGpuCount.get(it.gpuCount) ?? []), it.name]);
     const overlays: NodeOverlay[] = [];
@@ -327,19 +362,24 @@ export class GpuNodePool extends Construct {
       // v1.14.1 pkg/cloudprovider/types.go): nvidia.com/gpu becomes what the device plugin really advertises, so no
       // whole-GPU pod makes Karpenter launch a MIG node it can not run on, and a time-sliced node counts its replicas.
       const counts = this.gpuResourcesPerNode(gpus);
-      const capacity = Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b))
-        .map(([r, n]) => [r, NodeOverlaySpecCapacity.fromNumber(n)]));
+      const capacity = Object.fromEntries(
+        Object.entries(counts)
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([r, n]) => [r, NodeOverlaySpecCapacity.fromNumber(n)]),
+      );
       const suffix = byGpuCount.size > 1 ? `-${gpus}gpu` : '';
-      overlays.push(new NodeOverlay(this, `Overlay${suffix}`, {
-        metadata: { name: `${this.name}-gpu-capacity${suffix}` },
-        spec: {
-          requirements: [
-            { key: POOL_LABEL, operator: NodeOverlaySpecRequirementsOperator.IN, values: [this.name] },
-            { key: 'node.kubernetes.io/instance-type', operator: NodeOverlaySpecRequirementsOperator.IN, values: types },
-          ],
-          capacity,
-        },
-      }));
+      overlays.push(
+        new NodeOverlay(this, `Overlay${suffix}`, {
+          metadata: { name: `${this.name}-gpu-capacity${suffix}` },
+          spec: {
+            requirements: [
+              { key: POOL_LABEL, operator: NodeOverlaySpecRequirementsOperator.IN, values: [this.name] },
+              { key: 'node.kubernetes.io/instance-type', operator: NodeOverlaySpecRequirementsOperator.IN, values: types },
+            ],
+            capacity,
+          },
+        }),
+      );
     }
     return overlays;
   }
@@ -402,7 +442,9 @@ function checkNodeLabels(labels: Readonly<Record<string, string>>): void {
       throw new Error(`labels: "${key}" is a label Karpenter reserves (karpenter.sh, karpenter.k8s.aws, kubernetes.io/hostname)`);
     }
     if (typeof value !== 'string' || value.length > 63 || !LABEL_VALUE.test(value)) {
-      throw new Error(`labels["${key}"]: expected a label value (at most 63 letters, digits, '-', '_' or '.'), got ${JSON.stringify(value)}`);
+      throw new Error(
+        `labels["${key}"]: expected a label value (at most 63 letters, digits, '-', '_' or '.'), got ${JSON.stringify(value)}`,
+      );
     }
   }
 }

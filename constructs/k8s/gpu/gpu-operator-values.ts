@@ -45,7 +45,15 @@ export interface HelmImage {
  * not among them: the operator appends the node's OS to a driver tag (`controllers/object_controls.go`
  * resolveDriverTag), and gpufleet's node images ship the driver.
  */
-export const GPU_OPERATOR_IMAGE_COMPONENTS = ['operator', 'validator', 'toolkit', 'devicePlugin', 'gfd', 'migManager', 'dcgmExporter'] as const;
+export const GPU_OPERATOR_IMAGE_COMPONENTS = [
+  'operator',
+  'validator',
+  'toolkit',
+  'devicePlugin',
+  'gfd',
+  'migManager',
+  'dcgmExporter',
+] as const;
 export type GpuOperatorImageComponent = (typeof GPU_OPERATOR_IMAGE_COMPONENTS)[number];
 
 /** Pinned images of GPU operator components (`repository:tag`, `repository@sha256:...` or both). */
@@ -67,7 +75,11 @@ export interface GpuOperatorHelmValues {
   };
   readonly dcgmExporter: HelmImage & {
     readonly enabled: boolean;
-    readonly serviceMonitor: { readonly enabled: boolean; readonly interval: string; readonly additionalLabels: Readonly<Record<string, string>> };
+    readonly serviceMonitor: {
+      readonly enabled: boolean;
+      readonly interval: string;
+      readonly additionalLabels: Readonly<Record<string, string>>;
+    };
   };
   readonly daemonsets: { readonly tolerations: readonly HelmToleration[] };
   readonly operator: HelmImage & { readonly nodeSelector: Readonly<Record<string, string>> };
@@ -164,8 +176,10 @@ export interface GpuOperatorValuesOptions {
 export function helmImage(component: GpuOperatorImageComponent, ref: string): HelmImage {
   const r = assertImageReference(`images.${component}`, ref);
   if (r.tag === undefined && (component === 'operator' || component === 'validator')) {
-    throw new Error(`images.${component}: the chart writes <repository>/<image>:<version> for the ${component}, so a digest alone `
-      + `gives an invalid reference; give a tag with it (repository:tag@sha256:...), got ${JSON.stringify(ref)}`);
+    throw new Error(
+      `images.${component}: the chart writes <repository>/<image>:<version> for the ${component}, so a digest alone ` +
+        `gives an invalid reference; give a tag with it (repository:tag@sha256:...), got ${JSON.stringify(ref)}`,
+    );
   }
   const slash = r.repository.lastIndexOf('/');
   return {
@@ -233,12 +247,18 @@ export function gpuOperatorValues(options: GpuOperatorValuesOptions = {}): GpuOp
     devicePlugin: {
       enabled: devicePlugin,
       ...images.devicePlugin,
-      ...(options.devicePluginConfigName ? { config: { create: false as const, name: options.devicePluginConfigName, default: dpDefault } } : {}),
+      ...(options.devicePluginConfigName
+        ? { config: { create: false as const, name: options.devicePluginConfigName, default: dpDefault } }
+        : {}),
     },
     dcgmExporter: {
       enabled: true,
       ...images.dcgmExporter,
-      serviceMonitor: { enabled: options.serviceMonitor ?? true, interval, additionalLabels: sortRecord(options.serviceMonitorLabels ?? {}) },
+      serviceMonitor: {
+        enabled: options.serviceMonitor ?? true,
+        interval,
+        additionalLabels: sortRecord(options.serviceMonitorLabels ?? {}),
+      },
     },
     daemonsets: { tolerations: tol },
     operator: { ...images.operator, nodeSelector: sortRecord(options.operatorNodeSelector ?? { 'kubernetes.io/os': 'linux' }) },
@@ -246,10 +266,7 @@ export function gpuOperatorValues(options: GpuOperatorValuesOptions = {}): GpuOp
     ...(images.gfd ? { gfd: images.gfd } : {}),
     'node-feature-discovery': {
       worker: {
-        tolerations: [
-          { key: 'node-role.kubernetes.io/control-plane', operator: 'Equal', value: '', effect: 'NoSchedule' },
-          ...tol,
-        ],
+        tolerations: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Equal', value: '', effect: 'NoSchedule' }, ...tol],
       },
     },
   };

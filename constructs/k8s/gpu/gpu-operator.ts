@@ -6,12 +6,13 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import {
-  HelmRelease, HelmReleaseSpecChartSpecSourceRefKind, HelmReleaseSpecInstallCrds, HelmReleaseSpecUpgradeCrds,
+  HelmRelease,
+  HelmReleaseSpecChartSpecSourceRefKind,
+  HelmReleaseSpecInstallCrds,
+  HelmReleaseSpecUpgradeCrds,
 } from '../../../imports/flux-helmrelease-helm.toolkit.fluxcd.io';
 import { HelmRepository } from '../../../imports/flux-helmrepository-source.toolkit.fluxcd.io';
-import {
-  GPU_OPERATOR_CHART_VERSION, GpuOperatorHelmValues, GpuOperatorValuesOptions, gpuOperatorValues,
-} from './gpu-operator-values';
+import { GPU_OPERATOR_CHART_VERSION, GpuOperatorHelmValues, GpuOperatorValuesOptions, gpuOperatorValues } from './gpu-operator-values';
 import { MIG_ALL_DISABLED, MigConfig } from './mig-config';
 import { assertDnsLabel } from '../common/names';
 import { DEVICE_PLUGIN_NO_SHARING, TimeSlicingConfig } from './time-slicing-config';
@@ -81,7 +82,9 @@ export class GpuOperator extends Construct {
     assertDnsLabel('namespace', this.namespace);
     this.chartVersion = props.chartVersion ?? GPU_OPERATOR_CHART_VERSION;
     if (!/^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$/.test(this.chartVersion)) {
-      throw new Error(`chartVersion: expected a chart version such as ${GPU_OPERATOR_CHART_VERSION}, got ${JSON.stringify(this.chartVersion)}`);
+      throw new Error(
+        `chartVersion: expected a chart version such as ${GPU_OPERATOR_CHART_VERSION}, got ${JSON.stringify(this.chartVersion)}`,
+      );
     }
     const interval = props.interval ?? '1h';
     if (!DURATION.test(interval)) throw new Error(`interval: expected a duration such as 1h or 10m, got ${JSON.stringify(interval)}`);
@@ -93,9 +96,14 @@ export class GpuOperator extends Construct {
     }
     this.migConfig = props.migConfig ?? new MigConfig(this, 'MigConfig', { namespace: this.namespace });
     this.timeSlicing = props.timeSlicing ?? new TimeSlicingConfig(this, 'TimeSlicing', { namespace: this.namespace });
-    for (const [prop, given] of [['migConfig', this.migConfig], ['timeSlicing', this.timeSlicing]] as const) {
+    for (const [prop, given] of [
+      ['migConfig', this.migConfig],
+      ['timeSlicing', this.timeSlicing],
+    ] as const) {
       if (given.namespace !== this.namespace) {
-        throw new Error(`${prop}: expected a ConfigMap in namespace "${this.namespace}" (the operator reads it there), got namespace "${given.namespace}"`);
+        throw new Error(
+          `${prop}: expected a ConfigMap in namespace "${this.namespace}" (the operator reads it there), got namespace "${given.namespace}"`,
+        );
       }
     }
     const migDefault = props.migDefaultConfig ?? MIG_ALL_DISABLED;
@@ -133,7 +141,13 @@ export class GpuOperator extends Construct {
     // Order of the output (cdk8s topology): the namespace, then what lives in it; the release last, after the
     // ConfigMaps its values name (the MIG manager and device plugin fail to start without them).
     if (this.namespaceObject) {
-      const inNamespace = [this.migConfig.configMap, this.migConfig.relayoutConfigMap, this.timeSlicing.configMap, this.helmRepository, this.helmRelease];
+      const inNamespace = [
+        this.migConfig.configMap,
+        this.migConfig.relayoutConfigMap,
+        this.timeSlicing.configMap,
+        this.helmRepository,
+        this.helmRelease,
+      ];
       for (const o of inNamespace) {
         if (!o) continue;
         o.addDependency(this.namespaceObject);

@@ -56,7 +56,12 @@ export interface GpuResourceLimits {
  * `{ limits: { <resource>: count } }` for a container spec of the L1 classes (`k8s.KubeDeployment`, ...).
  * Merge it with the cpu/memory limits of the container when it has some.
  */
-export function gpuResources(gpuType: GpuType | string, profile: string, count: number = 1, strategy: MigStrategy = 'mixed'): GpuResourceLimits {
+export function gpuResources(
+  gpuType: GpuType | string,
+  profile: string,
+  count: number = 1,
+  strategy: MigStrategy = 'mixed',
+): GpuResourceLimits {
   checkCount(count);
   return { limits: { [gpuResourceName(gpuType, profile, strategy)]: k8s.Quantity.fromNumber(count) } };
 }

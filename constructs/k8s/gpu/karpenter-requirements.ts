@@ -17,18 +17,43 @@ import { findInstanceType, type InstanceType } from '../../catalog';
 /** Label keys Karpenter knows without a NodePool defining them (core and AWS provider, v1.14.1). */
 export const KARPENTER_WELL_KNOWN_LABELS: ReadonlySet<string> = new Set([
   // kubernetes-sigs/karpenter pkg/apis/v1/labels.go WellKnownLabels
-  'karpenter.sh/nodepool', 'topology.kubernetes.io/zone', 'topology.kubernetes.io/region', 'node.kubernetes.io/instance-type',
-  'kubernetes.io/arch', 'kubernetes.io/os', 'karpenter.sh/capacity-type', 'node.kubernetes.io/windows-build',
+  'karpenter.sh/nodepool',
+  'topology.kubernetes.io/zone',
+  'topology.kubernetes.io/region',
+  'node.kubernetes.io/instance-type',
+  'kubernetes.io/arch',
+  'kubernetes.io/os',
+  'karpenter.sh/capacity-type',
+  'node.kubernetes.io/windows-build',
   // aws/karpenter-provider-aws pkg/apis/v1/labels.go init()
-  'karpenter.k8s.aws/capacity-reservation-id', 'karpenter.k8s.aws/capacity-reservation-type', 'karpenter.k8s.aws/capacity-reservation-interruptible',
-  'karpenter.k8s.aws/instance-hypervisor', 'karpenter.k8s.aws/instance-encryption-in-transit-supported', 'karpenter.k8s.aws/instance-category',
-  'karpenter.k8s.aws/instance-capability-flex', 'karpenter.k8s.aws/instance-family', 'karpenter.k8s.aws/instance-generation',
-  'karpenter.k8s.aws/instance-size', 'karpenter.k8s.aws/instance-local-nvme', 'karpenter.k8s.aws/instance-cpu',
-  'karpenter.k8s.aws/instance-cpu-manufacturer', 'karpenter.k8s.aws/instance-cpu-sustained-clock-speed-mhz', 'karpenter.k8s.aws/instance-memory',
-  'karpenter.k8s.aws/instance-ebs-bandwidth', 'karpenter.k8s.aws/instance-network-bandwidth', 'karpenter.k8s.aws/instance-gpu-name',
-  'karpenter.k8s.aws/instance-gpu-manufacturer', 'karpenter.k8s.aws/instance-gpu-count', 'karpenter.k8s.aws/instance-gpu-memory',
-  'karpenter.k8s.aws/instance-accelerator-name', 'karpenter.k8s.aws/instance-accelerator-manufacturer', 'karpenter.k8s.aws/instance-accelerator-count',
-  'topology.k8s.aws/zone-id', 'karpenter.k8s.aws/instance-tenancy', 'karpenter.k8s.aws/placement-group-id', 'karpenter.k8s.aws/placement-group-partition',
+  'karpenter.k8s.aws/capacity-reservation-id',
+  'karpenter.k8s.aws/capacity-reservation-type',
+  'karpenter.k8s.aws/capacity-reservation-interruptible',
+  'karpenter.k8s.aws/instance-hypervisor',
+  'karpenter.k8s.aws/instance-encryption-in-transit-supported',
+  'karpenter.k8s.aws/instance-category',
+  'karpenter.k8s.aws/instance-capability-flex',
+  'karpenter.k8s.aws/instance-family',
+  'karpenter.k8s.aws/instance-generation',
+  'karpenter.k8s.aws/instance-size',
+  'karpenter.k8s.aws/instance-local-nvme',
+  'karpenter.k8s.aws/instance-cpu',
+  'karpenter.k8s.aws/instance-cpu-manufacturer',
+  'karpenter.k8s.aws/instance-cpu-sustained-clock-speed-mhz',
+  'karpenter.k8s.aws/instance-memory',
+  'karpenter.k8s.aws/instance-ebs-bandwidth',
+  'karpenter.k8s.aws/instance-network-bandwidth',
+  'karpenter.k8s.aws/instance-gpu-name',
+  'karpenter.k8s.aws/instance-gpu-manufacturer',
+  'karpenter.k8s.aws/instance-gpu-count',
+  'karpenter.k8s.aws/instance-gpu-memory',
+  'karpenter.k8s.aws/instance-accelerator-name',
+  'karpenter.k8s.aws/instance-accelerator-manufacturer',
+  'karpenter.k8s.aws/instance-accelerator-count',
+  'topology.k8s.aws/zone-id',
+  'karpenter.k8s.aws/instance-tenancy',
+  'karpenter.k8s.aws/placement-group-id',
+  'karpenter.k8s.aws/placement-group-partition',
 ]);
 
 /** Labels Karpenter's `NormalizedLabels` maps onto well-known ones. */
@@ -48,7 +73,8 @@ export interface LabelRequirement {
 }
 
 /** A set of values a key may take: `undefined` = any value (Exists), `{ not }` = any value but these. */
-type ValueSet = { readonly in: ReadonlySet<string> } | { readonly notIn: ReadonlySet<string>; readonly exists: boolean } | { readonly absent: true };
+type ValueSet =
+  { readonly in: ReadonlySet<string> } | { readonly notIn: ReadonlySet<string>; readonly exists: boolean } | { readonly absent: true };
 
 /** Lower kebab case, as the AWS provider writes EC2 names into labels (`lowerKabobCase`). */
 const kebab = (s: string) => s.toLowerCase().replace(/ /g, '-');
@@ -78,12 +104,21 @@ export function instanceTypeLabels(it: InstanceType): Record<string, string> {
 function valueSet(r: LabelRequirement): ValueSet {
   const values = new Set(r.values ?? []);
   switch (r.operator) {
-    case 'In': return { in: values };
-    case 'NotIn': return { notIn: values, exists: false };
-    case 'Exists': return { notIn: new Set(), exists: true };
-    case 'DoesNotExist': return { absent: true };
-    case 'Gt': case 'Lt': case 'Gte': case 'Lte': return { notIn: new Set(), exists: true }; // numeric ranges: treated as "some value"
-    default: return { notIn: new Set(), exists: false };
+    case 'In':
+      return { in: values };
+    case 'NotIn':
+      return { notIn: values, exists: false };
+    case 'Exists':
+      return { notIn: new Set(), exists: true };
+    case 'DoesNotExist':
+      return { absent: true };
+    case 'Gt':
+    case 'Lt':
+    case 'Gte':
+    case 'Lte':
+      return { notIn: new Set(), exists: true }; // numeric ranges: treated as "some value"
+    default:
+      return { notIn: new Set(), exists: false };
   }
 }
 
@@ -103,8 +138,10 @@ function intersects(a: ValueSet, b: ValueSet): boolean {
 export function nodePoolRequirements(nodePool: any): Map<string, LabelRequirement[]> {
   const out = new Map<string, LabelRequirement[]>();
   const add = (r: LabelRequirement) => out.set(r.key, [...(out.get(r.key) ?? []), r]);
-  for (const r of nodePool?.spec?.template?.spec?.requirements ?? []) add({ key: String(r.key), operator: String(r.operator), values: r.values });
-  for (const [k, v] of Object.entries(nodePool?.spec?.template?.metadata?.labels ?? {})) add({ key: k, operator: 'In', values: [String(v)] });
+  for (const r of nodePool?.spec?.template?.spec?.requirements ?? [])
+    add({ key: String(r.key), operator: String(r.operator), values: r.values });
+  for (const [k, v] of Object.entries(nodePool?.spec?.template?.metadata?.labels ?? {}))
+    add({ key: k, operator: 'In', values: [String(v)] });
   add({ key: 'karpenter.sh/nodepool', operator: 'In', values: [String(nodePool?.metadata?.name)] });
   const ref = nodePool?.spec?.template?.spec?.nodeClassRef;
   if (ref?.group && ref?.kind) add({ key: `${ref.group}/${String(ref.kind).toLowerCase()}`, operator: 'In', values: [String(ref.name)] });
@@ -113,12 +150,18 @@ export function nodePoolRequirements(nodePool: any): Map<string, LabelRequiremen
 
 /** Catalog instance types a NodePool may launch (its `node.kubernetes.io/instance-type` `In` values the catalog knows). */
 export function nodePoolInstanceTypes(requirements: ReadonlyMap<string, readonly LabelRequirement[]>): InstanceType[] {
-  const names = (requirements.get('node.kubernetes.io/instance-type') ?? []).filter((r) => r.operator === 'In').flatMap((r) => r.values ?? []);
+  const names = (requirements.get('node.kubernetes.io/instance-type') ?? [])
+    .filter((r) => r.operator === 'In')
+    .flatMap((r) => r.values ?? []);
   return [...new Set(names)].map((n) => findInstanceType(n)).filter((it): it is InstanceType => it !== undefined);
 }
 
 /** Why a NodePool cannot launch a node for these pod requirements (one node-selector term), or undefined. */
-export function incompatibility(pool: ReadonlyMap<string, readonly LabelRequirement[]>, instanceTypes: readonly InstanceType[], pod: readonly LabelRequirement[]): string | undefined {
+export function incompatibility(
+  pool: ReadonlyMap<string, readonly LabelRequirement[]>,
+  instanceTypes: readonly InstanceType[],
+  pod: readonly LabelRequirement[],
+): string | undefined {
   const reqs = pod.map((r) => ({ ...r, key: NORMALIZED[r.key] ?? r.key }));
   for (const r of reqs) {
     if (KARPENTER_WELL_KNOWN_LABELS.has(r.key) || pool.has(r.key) || r.operator === 'NotIn' || r.operator === 'DoesNotExist') continue;
@@ -147,7 +190,11 @@ function show(r: LabelRequirement): string {
 
 /** The pod's node requirements as Karpenter reads them: nodeSelector as `In`, then one alternative per required node-affinity term. */
 export function podRequirementTerms(podSpec: any): LabelRequirement[][] {
-  const selector: LabelRequirement[] = Object.entries(podSpec?.nodeSelector ?? {}).map(([k, v]) => ({ key: k, operator: 'In', values: [String(v)] }));
+  const selector: LabelRequirement[] = Object.entries(podSpec?.nodeSelector ?? {}).map(([k, v]) => ({
+    key: k,
+    operator: 'In',
+    values: [String(v)],
+  }));
   const terms: any[] = podSpec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
   if (terms.length === 0) return [selector];
   return terms.map((t) => [...selector, ...((t.matchExpressions ?? []) as LabelRequirement[])]);
@@ -158,13 +205,20 @@ export function labelsSatisfy(labels: Readonly<Record<string, string>>, term: re
   return term.every((r) => {
     const v = labels[NORMALIZED[r.key] ?? r.key] ?? labels[r.key];
     switch (r.operator) {
-      case 'In': return v !== undefined && (r.values ?? []).includes(v);
-      case 'NotIn': return v === undefined || !(r.values ?? []).includes(v);
-      case 'Exists': return v !== undefined;
-      case 'DoesNotExist': return v === undefined;
-      case 'Gt': return v !== undefined && Number(v) > Number((r.values ?? [])[0]);
-      case 'Lt': return v !== undefined && Number(v) < Number((r.values ?? [])[0]);
-      default: return false;
+      case 'In':
+        return v !== undefined && (r.values ?? []).includes(v);
+      case 'NotIn':
+        return v === undefined || !(r.values ?? []).includes(v);
+      case 'Exists':
+        return v !== undefined;
+      case 'DoesNotExist':
+        return v === undefined;
+      case 'Gt':
+        return v !== undefined && Number(v) > Number((r.values ?? [])[0]);
+      case 'Lt':
+        return v !== undefined && Number(v) < Number((r.values ?? [])[0]);
+      default:
+        return false;
     }
   });
 }

@@ -55,9 +55,10 @@ export interface MigPartedConfig {
 export function migPartedEntries(layout: MigLayout): MigPartedDeviceConfig[] {
   const filter = [...layout.gpuType.pciDeviceIds];
   const counts = layout.profileCounts();
-  const entry = (devices: 'all' | number[], c: Record<string, number> | undefined): MigPartedDeviceConfig => (c
-    ? { 'device-filter': filter, 'devices': devices, 'mig-enabled': true, 'mig-devices': c }
-    : { 'device-filter': filter, 'devices': devices, 'mig-enabled': false });
+  const entry = (devices: 'all' | number[], c: Record<string, number> | undefined): MigPartedDeviceConfig =>
+    c
+      ? { 'device-filter': filter, devices: devices, 'mig-enabled': true, 'mig-devices': c }
+      : { 'device-filter': filter, devices: devices, 'mig-enabled': false };
   if (layout.allDevices) return [entry('all', counts[0])];
   const groups = new Map<string, { devices: number[]; counts: Record<string, number> | undefined }>();
   counts.forEach((c, i) => {
@@ -113,7 +114,9 @@ export class MigConfig extends Construct {
   public addLayout(layout: MigLayout): this {
     if (!(layout instanceof MigLayout)) throw new Error(`layout: expected a MigLayout, got ${JSON.stringify(layout)}`);
     if (this._layouts.has(layout.name)) {
-      throw new Error(`layout: a MIG layout named "${layout.name}" was already added to MigConfig ${this.name}; layout names must be unique`);
+      throw new Error(
+        `layout: a MIG layout named "${layout.name}" was already added to MigConfig ${this.name}; layout names must be unique`,
+      );
     }
     this._layouts.set(layout.name, layout);
     return this;
@@ -137,10 +140,10 @@ export class MigConfig extends Construct {
   /** The mig-parted config: `all-disabled` first, then the layouts sorted by name. */
   public toMigParted(): MigPartedConfig {
     const configs: Record<string, MigPartedDeviceConfig[]> = {
-      [MIG_ALL_DISABLED]: [{ 'devices': 'all', 'mig-enabled': false }],
+      [MIG_ALL_DISABLED]: [{ devices: 'all', 'mig-enabled': false }],
     };
     for (const layout of this.layouts) configs[layout.name] = migPartedEntries(layout);
-    return { 'version': 'v1', 'mig-configs': configs };
+    return { version: 'v1', 'mig-configs': configs };
   }
 
   /** `config.yaml` as the MIG manager reads it. */

@@ -37,7 +37,8 @@ export interface MigResourceCountOptions {
 }
 
 function sortSlices(slices: readonly SlicePlacement[]): SlicePlacement[] {
-  return slices.map((s) => ({ profile: s.profile, start: s.start }))
+  return slices
+    .map((s) => ({ profile: s.profile, start: s.start }))
     .sort((a, b) => a.start - b.start || a.profile.localeCompare(b.profile));
 }
 
@@ -93,7 +94,8 @@ export class MigLayout {
    */
   public static fromPlan(config: PlanMigConfig): MigLayout {
     const devices: MigDeviceInput[] = config.devices.map((slices) =>
-      (slices.length === 0 || slices.some((s) => s.profile === 'whole') ? 'disabled' : slices));
+      slices.length === 0 || slices.some((s) => s.profile === 'whole') ? 'disabled' : slices,
+    );
     if (devices.length === 1 && devices[0] !== 'disabled') {
       return MigLayout.fromPlacements(config.name, config.gpuType, devices[0] as readonly SlicePlacement[]);
     }
@@ -107,8 +109,10 @@ export class MigLayout {
     }
     const gpu = resolveGpuType(gpuType);
     if (!supportsMig(gpu)) {
-      throw new Error(`MIG layout "${name}" gpuType: ${gpu.id} has no MIG profiles in the catalog`
-        + `${gpu.migUnavailableReason ? ` (${gpu.migUnavailableReason})` : ''}; use it whole or time-sliced instead`);
+      throw new Error(
+        `MIG layout "${name}" gpuType: ${gpu.id} has no MIG profiles in the catalog` +
+          `${gpu.migUnavailableReason ? ` (${gpu.migUnavailableReason})` : ''}; use it whole or time-sliced instead`,
+      );
     }
     return gpu;
   }
@@ -211,7 +215,9 @@ export class MigLayout {
     if (strategy === 'single') {
       const profiles = new Set(perNode.flatMap((d) => (d.slices ?? [{ profile: 'whole', start: 0 }]).map((s) => s.profile)));
       if (profiles.size > 1) {
-        throw new Error(`strategy: "single" needs one profile on every GPU of the node, MIG layout "${this.name}" has ${[...profiles].sort().join(', ')}; use "mixed"`);
+        throw new Error(
+          `strategy: "single" needs one profile on every GPU of the node, MIG layout "${this.name}" has ${[...profiles].sort().join(', ')}; use "mixed"`,
+        );
       }
     }
     const totals = new Map<string, number>();

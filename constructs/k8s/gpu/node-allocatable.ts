@@ -44,7 +44,12 @@ export interface CpuMemory {
 export function kubeReservedCpuMillis(vcpu: number): number {
   const milli = vcpu * 1000;
   let reserved = 0;
-  for (const [start, end, pct] of [[0, 1000, 0.06], [1000, 2000, 0.01], [2000, 4000, 0.005], [4000, Infinity, 0.0025]]) {
+  for (const [start, end, pct] of [
+    [0, 1000, 0.06],
+    [1000, 2000, 0.01],
+    [2000, 4000, 0.005],
+    [4000, Infinity, 0.0025],
+  ]) {
     if (milli >= start) reserved += Math.floor((Math.min(milli, end) - start) * pct);
   }
   return reserved;
@@ -66,9 +71,15 @@ export interface NodeAllocatableOptions {
 export function nodeAllocatable(instance: InstanceType, options: NodeAllocatableOptions = {}): CpuMemory {
   const memMiB = Math.round(instance.memoryGiB * 1024);
   const capacityMiB = memMiB - Math.ceil(memMiB * VM_MEMORY_OVERHEAD_PERCENT);
-  const cpu = instance.vcpu * 1000 - (options.kubeReservedCpuMillis ?? kubeReservedCpuMillis(instance.vcpu)) - (options.systemReserved?.cpuMillis ?? 0);
-  const memory = capacityMiB - (options.kubeReservedMemoryMiB ?? GPU_NODE_KUBE_RESERVED_MEMORY_MIB)
-    - (options.systemReserved?.memoryMiB ?? 0) - (options.evictionHardMemoryMiB ?? EVICTION_HARD_MEMORY_MIB);
+  const cpu =
+    instance.vcpu * 1000 -
+    (options.kubeReservedCpuMillis ?? kubeReservedCpuMillis(instance.vcpu)) -
+    (options.systemReserved?.cpuMillis ?? 0);
+  const memory =
+    capacityMiB -
+    (options.kubeReservedMemoryMiB ?? GPU_NODE_KUBE_RESERVED_MEMORY_MIB) -
+    (options.systemReserved?.memoryMiB ?? 0) -
+    (options.evictionHardMemoryMiB ?? EVICTION_HARD_MEMORY_MIB);
   return { cpuMillis: cpu, memoryMiB: memory };
 }
 

@@ -54,17 +54,23 @@ export function fleetPlatformProps(options: FleetPlatformOptions): Omit<ServingP
   const repository = overrides.repository ?? file.repository;
   const missing: string[] = [];
   if (!cluster) missing.push(`${file.source}: cluster: required, expected { name, nodeRole } of the cluster the GPU nodes join`);
-  if (!repository) missing.push(`${file.source}: repository: required, expected { s3: { bucket, prefix, region } } or { pvc: { claimName } }`);
+  if (!repository)
+    missing.push(`${file.source}: repository: required, expected { s3: { bucket, prefix, region } } or { pvc: { claimName } }`);
   if (missing.length > 0 || !cluster || !repository) throw new PlatformFileError(file.source, missing);
 
   const s = file.scaling;
-  const scaling: PoolScaling | undefined = !s || s.engine === 'fixed' ? undefined : {
-    kind: s.engine,
-    // a floor: the plan's replicas + extraReplicas is the pools' maximum (PlanRenderOptions)
-    maxReplicas: 1,
-    ...(s.scaleDownStabilizationSeconds !== undefined ? { scaleDownStabilization: Duration.seconds(s.scaleDownStabilizationSeconds) } : {}),
-    ...(s.prometheusAddress !== undefined ? { prometheusAddress: s.prometheusAddress } : {}),
-  };
+  const scaling: PoolScaling | undefined =
+    !s || s.engine === 'fixed'
+      ? undefined
+      : {
+          kind: s.engine,
+          // a floor: the plan's replicas + extraReplicas is the pools' maximum (PlanRenderOptions)
+          maxReplicas: 1,
+          ...(s.scaleDownStabilizationSeconds !== undefined
+            ? { scaleDownStabilization: Duration.seconds(s.scaleDownStabilizationSeconds) }
+            : {}),
+          ...(s.prometheusAddress !== undefined ? { prometheusAddress: s.prometheusAddress } : {}),
+        };
   const nc = file.nodeClass;
   const rt = file.routes;
   const monitoringNamespace = overrides.monitoringNamespace ?? file.namespaces?.monitoring;
@@ -74,15 +80,20 @@ export function fleetPlatformProps(options: FleetPlatformOptions): Omit<ServingP
     plan,
     cluster,
     repository,
-    gpuOperator: overrides.gpuOperator ?? { nodeImage: file.gpuOperator?.nodeImage ?? 'al2023-nvidia', migStrategy: file.gpuOperator?.migStrategy ?? 'mixed' },
+    gpuOperator: overrides.gpuOperator ?? {
+      nodeImage: file.gpuOperator?.nodeImage ?? 'al2023-nvidia',
+      migStrategy: file.gpuOperator?.migStrategy ?? 'mixed',
+    },
     ...(nc ? { nodePoolDefaults: nc } : {}),
-    ...(rt ? {
-      routes: {
-        ...(rt.hostnames ? { hostnames: rt.hostnames } : {}),
-        ...(rt.gateway ? { gateway: rt.gateway } : {}),
-        ...(rt.requestTimeoutSeconds !== undefined ? { requestTimeout: Duration.seconds(rt.requestTimeoutSeconds) } : {}),
-      },
-    } : {}),
+    ...(rt
+      ? {
+          routes: {
+            ...(rt.hostnames ? { hostnames: rt.hostnames } : {}),
+            ...(rt.gateway ? { gateway: rt.gateway } : {}),
+            ...(rt.requestTimeoutSeconds !== undefined ? { requestTimeout: Duration.seconds(rt.requestTimeoutSeconds) } : {}),
+          },
+        }
+      : {}),
     ...(scaling ? { scaling, extraReplicas: s!.extraReplicas } : {}),
     ...(file.coldTier ? { router: file.coldTier } : {}),
     ...(file.namespaces?.shared ? { sharedNamespace: file.namespaces.shared } : {}),
@@ -93,7 +104,11 @@ export function fleetPlatformProps(options: FleetPlatformOptions): Omit<ServingP
 }
 
 /** Renders the fleet's plan on the platform into a new chart `chartId` of `scope`. */
-export function renderFleetPlatform(scope: Construct, options: FleetPlatformOptions, chartId: string = FLEET_CHART_ID): { chart: Chart; platform: ServingPlatform } {
+export function renderFleetPlatform(
+  scope: Construct,
+  options: FleetPlatformOptions,
+  chartId: string = FLEET_CHART_ID,
+): { chart: Chart; platform: ServingPlatform } {
   const props = fleetPlatformProps(options);
   const chart = new Chart(scope, chartId);
   const platform = ServingPlatform.fromPlan(chart, 'Platform', props);

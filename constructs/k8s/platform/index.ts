@@ -5,7 +5,18 @@ export { migrationRunbook, renderRunbookText } from './migration-runbook';
 export type { RunbookPath, RunbookOptions, RunbookOperation, RunbookStep, Runbook } from './migration-runbook';
 export { PlatformBuilder } from './platform-builder';
 export { checkPlatformObjects } from './platform-checks';
-export type { NodePoolFacts, Taint, Toleration, NodeRequirement, PoolFacts, QuotaFacts, LimitDefaultsFacts, RouterFacts, PlatformFacts, CheckOptions } from './platform-checks';
+export type {
+  NodePoolFacts,
+  Taint,
+  Toleration,
+  NodeRequirement,
+  PoolFacts,
+  QuotaFacts,
+  LimitDefaultsFacts,
+  RouterFacts,
+  PlatformFacts,
+  CheckOptions,
+} from './platform-checks';
 export { PlatformFileError, PLATFORM_FILE_KEYS, validatePlatformDocument, parsePlatformFile, loadPlatformFile } from './platform-file';
 export type { PlatformFileScaling, PlatformFile } from './platform-file';
 export { METRICS_SOURCES, PREREQUISITES_CONFIGMAP, PREREQUISITES_KEY, PrerequisitesDeclaration } from './platform-prerequisites';
@@ -17,5 +28,11 @@ export type { PlatformCluster, PlatformPlan, PoolDefaults, ServingPlatformProps 
 export { PlatformRouter } from './serving-platform-router';
 export type { PlatformRouterOptions, PlatformRouterProps } from './serving-platform-router';
 export { PlatformServing } from './serving-platform-serving';
-export type { PlatformRoutingOptions, PlatformRoutesOptions, ServedPool, RoutedRouter, PlatformServingProps } from './serving-platform-serving';
+export type {
+  PlatformRoutingOptions,
+  PlatformRoutesOptions,
+  ServedPool,
+  RoutedRouter,
+  PlatformServingProps,
+} from './serving-platform-serving';
 export { MAX_REPLICAS_LOWERED_ANNOTATION, ServingPlatform } from './serving-platform';

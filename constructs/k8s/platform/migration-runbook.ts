@@ -17,7 +17,13 @@
  */
 import type { Fleet } from '../../fleet/types';
 import {
-  COLD_ROUTE, type Migration, type MigrationAction, type MigrationNode, type MigrationServer, type MigrationStep, type Plan,
+  COLD_ROUTE,
+  type Migration,
+  type MigrationAction,
+  type MigrationNode,
+  type MigrationServer,
+  type MigrationStep,
+  type Plan,
 } from '../../planner';
 import { MIG_CONFIG_LABEL, TRITON_POOL_LABEL } from '../common/labels';
 import { contentSuffixedPoolName } from '../../planner/topology';
@@ -53,7 +59,11 @@ export interface Runbook {
   readonly notes: readonly string[];
 }
 
-interface PoolRef { name?: string; namespace?: string; description: string }
+interface PoolRef {
+  name?: string;
+  namespace?: string;
+  description: string;
+}
 
 const nodeVar = (plan: string): string => `$NODE_${plan.replace(/[^A-Za-z0-9]/g, '_')}`;
 const escLabel = (k: string): string => k.replace(/\./g, '\\.');
@@ -74,7 +84,10 @@ function poolsOf(decl: PlannedPlatform, sharedNamespace: string): Map<string, Po
 }
 
 function declare(fleet: Fleet, plan: Plan): PlannedPlatform | undefined {
-  const placed = new Set([...plan.gpus.flatMap((g) => g.slices.flatMap((s) => s.models.map((m) => m.name))), ...(plan.cold?.models ?? []).map((m) => m.name)]);
+  const placed = new Set([
+    ...plan.gpus.flatMap((g) => g.slices.flatMap((s) => s.models.map((m) => m.name))),
+    ...(plan.cold?.models ?? []).map((m) => m.name),
+  ]);
   // the rendering of a plan needs every model of the plan in the fleet (its team names the pools)
   if ([...placed].some((m) => !fleet.models.some((x) => x.name === m))) return undefined;
   try {
@@ -87,7 +100,8 @@ function declare(fleet: Fleet, plan: Plan): PlannedPlatform | undefined {
 /** The runbook of a migration from `running` to `target` for `fleet`. */
 export function migrationRunbook(fleet: Fleet, running: Plan, target: Plan, migration: Migration, options: RunbookOptions = {}): Runbook {
   const path = options.path ?? 'karpenter';
-  if (!['karpenter', 'node-groups', 'in-place'].includes(path)) throw new Error(`path: expected "karpenter", "node-groups" or "in-place", got ${JSON.stringify(path)}`);
+  if (!['karpenter', 'node-groups', 'in-place'].includes(path))
+    throw new Error(`path: expected "karpenter", "node-groups" or "in-place", got ${JSON.stringify(path)}`);
   const shared = options.sharedNamespace ?? 'serving-shared';
   const before = declare(fleet, running);
   const after = declare(fleet, target);
@@ -131,7 +145,12 @@ class RunbookWriter {
   private readonly stoppedOn = new Map<string, string>();
   private readonly usedNodes = new Set<string>();
 
-  public constructor(path: RunbookPath, migration: Migration, runPools: ReadonlyMap<string, PoolRef>, tgtPools: ReadonlyMap<string, PoolRef>) {
+  public constructor(
+    path: RunbookPath,
+    migration: Migration,
+    runPools: ReadonlyMap<string, PoolRef>,
+    tgtPools: ReadonlyMap<string, PoolRef>,
+  ) {
     this.path = path;
     this.runPools = runPools;
     this.tgtPools = tgtPools;
@@ -153,18 +172,32 @@ class RunbookWriter {
 
   /** After the steps: unknown running pool names, renamed pools, and how to find each plan node referred to. */
   public addClosingNotes(runningKnown: boolean, migration: Migration): void {
-    if (!runningKnown) this.notes.push('pool names of the running plan are not known (a model of the running plan has left the fleet): its pools are described by their models');
+    if (!runningKnown)
+      this.notes.push(
+        'pool names of the running plan are not known (a model of the running plan has left the fleet): its pools are described by their models',
+      );
     for (const [k, r] of this.runPools) {
       const t = this.tgtPools.get(k);
-      if (t && t.name !== r.name) this.notes.push(`pool ${r.namespace}/${r.name} keeps running under its name; the target rendering calls it ${t.namespace}/${t.name}`);
+      if (t && t.name !== r.name)
+        this.notes.push(
+          `pool ${r.namespace}/${r.name} keeps running under its name; the target rendering calls it ${t.namespace}/${t.name}`,
+        );
     }
-    if ([...this.tgtPools].some(([k, t]) => [...this.runPools].some(([rk, r]) => rk !== k && r.name === t.name && r.namespace === t.namespace))) {
-      this.notes.push('do not apply the target rendering whole: it gives running pools other content under their names, which restarts them; apply these steps');
+    if (
+      [...this.tgtPools].some(([k, t]) =>
+        [...this.runPools].some(([rk, r]) => rk !== k && r.name === t.name && r.namespace === t.namespace),
+      )
+    ) {
+      this.notes.push(
+        'do not apply the target rendering whole: it gives running pools other content under their names, which restarts them; apply these steps',
+      );
     }
     const firstSeen = new Map(migration.nodesBefore.map((n) => [n.name, n]));
     for (const n of [...this.usedNodes].sort()) {
       const node = firstSeen.get(n) ?? this.allNodes.get(n)!;
-      this.notes.push(`${nodeVar(n)}: plan node ${n}, a ${node.instanceType} labelled ${MIG_CONFIG_LABEL}=${node.migConfig}${node.temporary ? ' (temporary)' : ''}: kubectl get nodes -l ${MIG_CONFIG_LABEL}=${node.migConfig}`);
+      this.notes.push(
+        `${nodeVar(n)}: plan node ${n}, a ${node.instanceType} labelled ${MIG_CONFIG_LABEL}=${node.migConfig}${node.temporary ? ' (temporary)' : ''}: kubectl get nodes -l ${MIG_CONFIG_LABEL}=${node.migConfig}`,
+      );
     }
   }
 
@@ -193,7 +226,10 @@ class RunbookWriter {
   private cordonOperations(step: MigrationStep): RunbookOperation[] {
     return step.actions.map((a) => {
       const n = (a as { node: string }).node;
-      return { text: `${step.kind} plan node ${n} (${this.allNodes.get(n)?.migConfig})`, command: `kubectl ${step.kind} "${this.nodeRef(n)}"` };
+      return {
+        text: `${step.kind} plan node ${n} (${this.allNodes.get(n)?.migConfig})`,
+        command: `kubectl ${step.kind} "${this.nodeRef(n)}"`,
+      };
     });
   }
 
@@ -206,9 +242,14 @@ class RunbookWriter {
       const temp = list.filter((n) => n.temporary).length;
       const label = `${list.length} node(s) of ${list[0].instanceType} with layout ${cfg}${temp > 0 ? ` (${temp} temporary)` : ''}: ${list.map((n) => n.name).join(', ')}`;
       if (this.path === 'karpenter') {
-        ops.push({ text: `NodePool ${cfg}: apply it from the target rendering (new layout) or raise its limit by ${list.length} node(s); Karpenter launches ${label} once their pods are pending` });
+        ops.push({
+          text: `NodePool ${cfg}: apply it from the target rendering (new layout) or raise its limit by ${list.length} node(s); Karpenter launches ${label} once their pods are pending`,
+        });
       } else if (this.path === 'node-groups') {
-        ops.push({ text: `node group ${cfg}: create it (new layout) or raise its desired size by ${list.length}, then pulumi up: ${label}`, command: 'pulumi up' });
+        ops.push({
+          text: `node group ${cfg}: create it (new layout) or raise its desired size by ${list.length}, then pulumi up: ${label}`,
+          command: 'pulumi up',
+        });
       } else {
         ops.push({ text: `join ${label}, each labelled ${MIG_CONFIG_LABEL}=${cfg}` });
       }
@@ -230,13 +271,25 @@ class RunbookWriter {
       const p = this.poolRef(k, temporaryKeys.has(k) || (!this.tgtPools.has(k) && !this.runPools.has(k)));
       if (step.kind === 'stop-servers' && to > 0) ops.push(...this.deletionCostOperations(step, k, p));
       if (to === 0 && step.kind === 'stop-servers') {
-        ops.push({ text: `delete ${poolText(p)} (its Deployment, Service and autoscaler; it receives no traffic)`, ...(p.name ? { command: `kubectl -n ${p.namespace} delete deployment/${p.name}` } : {}) });
+        ops.push({
+          text: `delete ${poolText(p)} (its Deployment, Service and autoscaler; it receives no traffic)`,
+          ...(p.name ? { command: `kubectl -n ${p.namespace} delete deployment/${p.name}` } : {}),
+        });
       } else if (from === 0) {
         ops.push({ text: `create ${poolText(p)} with ${to} replica(s)${p.name ? ' from the target rendering' : ''}` });
-        waits.push({ text: `${poolText(p)}: ${to} replica(s) ready (Triton ready: every model loaded)`, ...(p.name ? { command: `kubectl -n ${p.namespace} rollout status deployment/${p.name} --timeout=30m` } : {}) });
+        waits.push({
+          text: `${poolText(p)}: ${to} replica(s) ready (Triton ready: every model loaded)`,
+          ...(p.name ? { command: `kubectl -n ${p.namespace} rollout status deployment/${p.name} --timeout=30m` } : {}),
+        });
       } else {
-        ops.push({ text: `scale ${poolText(p)} from ${from} to ${to} replica(s)`, ...(p.name ? { command: `kubectl -n ${p.namespace} scale deployment/${p.name} --replicas=${to}` } : {}) });
-        waits.push({ text: `${poolText(p)}: ${to} replica(s) ready`, ...(p.name ? { command: `kubectl -n ${p.namespace} rollout status deployment/${p.name} --timeout=30m` } : {}) });
+        ops.push({
+          text: `scale ${poolText(p)} from ${from} to ${to} replica(s)`,
+          ...(p.name ? { command: `kubectl -n ${p.namespace} scale deployment/${p.name} --replicas=${to}` } : {}),
+        });
+        waits.push({
+          text: `${poolText(p)}: ${to} replica(s) ready`,
+          ...(p.name ? { command: `kubectl -n ${p.namespace} rollout status deployment/${p.name} --timeout=30m` } : {}),
+        });
       }
     }
     return { operations: ops, waitFor: waits };
@@ -244,10 +297,16 @@ class RunbookWriter {
 
   /** A pool scaled down but kept: its pods on the nodes the step stops servers on are marked to be deleted first. */
   private deletionCostOperations(step: MigrationStep, key: string, p: PoolRef): RunbookOperation[] {
-    const onCordoned = step.actions.filter((a) => a.kind === 'stop-server' && this.stopped.get(a.server) === key).map((a) => this.stoppedOn.get((a as { server: string }).server)!);
+    const onCordoned = step.actions
+      .filter((a) => a.kind === 'stop-server' && this.stopped.get(a.server) === key)
+      .map((a) => this.stoppedOn.get((a as { server: string }).server)!);
     const ops: RunbookOperation[] = [];
     for (const n of [...new Set(onCordoned)].sort()) {
-      if (p.name) ops.push({ text: `mark the pods of ${poolText(p)} on plan node ${n} to go first`, command: `kubectl -n ${p.namespace} annotate pod -l ${TRITON_POOL_LABEL}=${p.name} --field-selector spec.nodeName="${this.nodeRef(n)}" controller.kubernetes.io/pod-deletion-cost=-1000 --overwrite` });
+      if (p.name)
+        ops.push({
+          text: `mark the pods of ${poolText(p)} on plan node ${n} to go first`,
+          command: `kubectl -n ${p.namespace} annotate pod -l ${TRITON_POOL_LABEL}=${p.name} --field-selector spec.nodeName="${this.nodeRef(n)}" controller.kubernetes.io/pod-deletion-cost=-1000 --overwrite`,
+        });
     }
     return ops;
   }
@@ -257,16 +316,26 @@ class RunbookWriter {
     const ops: RunbookOperation[] = [];
     for (const a of step.actions) {
       if (a.kind !== 'route') continue;
-      if (a.weights.length === 0) { ops.push({ text: `remove the route of ${a.model} (no longer in the fleet)` }); continue; }
+      if (a.weights.length === 0) {
+        ops.push({ text: `remove the route of ${a.model} (no longer in the fleet)` });
+        continue;
+      }
       const byPool = new Map<string, number>();
       for (const w of a.weights) {
-        const k = w.server === COLD_ROUTE ? 'cold tier (router)' : poolText(this.poolRef(this.serverKey.get(w.server)!, this.servers.get(w.server)?.temporary === true));
+        const k =
+          w.server === COLD_ROUTE
+            ? 'cold tier (router)'
+            : poolText(this.poolRef(this.serverKey.get(w.server)!, this.servers.get(w.server)?.temporary === true));
         byPool.set(k, (byPool.get(k) ?? 0) + w.weight);
       }
       const weights = [...byPool.entries()].sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, w]) => `${k}: ${Math.round(w * 1000)}`);
       ops.push({ text: `route ${a.model}: ${weights.join(', ')}${a.shares ? ' (new time shares on kept servers)' : ''}` });
     }
-    const waits = [{ text: 'each changed HTTPRoute reports Accepted and ResolvedRefs; servers that lost a model see no new requests for it (nv_inference_request_success stops moving)' }];
+    const waits = [
+      {
+        text: 'each changed HTTPRoute reports Accepted and ResolvedRefs; servers that lost a model see no new requests for it (nv_inference_request_success stops moving)',
+      },
+    ];
     return { operations: ops, waitFor: waits };
   }
 
@@ -276,8 +345,14 @@ class RunbookWriter {
     const waits: RunbookOperation[] = [];
     for (const a of step.actions) {
       if (a.kind !== 'recut') continue;
-      if (this.path !== 'in-place') this.notes.push(`plan node ${a.node} is re-cut in place; on the ${this.path} path a new layout is usually a new ${this.path === 'karpenter' ? 'NodePool' : 'node group'} (re-plan with recut: replace)`);
-      ops.push({ text: `re-cut plan node ${a.node} to ${a.migConfig} (cordon, drain, relabel, wait, uncordon)`, command: `relayout.sh "${this.nodeRef(a.node)}" ${a.migConfig}` });
+      if (this.path !== 'in-place')
+        this.notes.push(
+          `plan node ${a.node} is re-cut in place; on the ${this.path} path a new layout is usually a new ${this.path === 'karpenter' ? 'NodePool' : 'node group'} (re-plan with recut: replace)`,
+        );
+      ops.push({
+        text: `re-cut plan node ${a.node} to ${a.migConfig} (cordon, drain, relabel, wait, uncordon)`,
+        command: `relayout.sh "${this.nodeRef(a.node)}" ${a.migConfig}`,
+      });
       waits.push({ ...migWaitNode(a.node, a.migConfig, this.nodeRef(a.node)) });
     }
     return { operations: ops, waitFor: waits };
@@ -293,13 +368,27 @@ class RunbookWriter {
       const last = ![...this.nodes.values()].some((x) => x.migConfig === n.migConfig);
       const ref = this.nodeRef(a.node);
       if (this.path === 'karpenter') {
-        ops.push(last
-          ? { text: `delete NodePool ${n.migConfig}: no node of that layout remains (Karpenter drains and terminates plan node ${a.node})`, command: `kubectl delete nodepool ${n.migConfig}` }
-          : { text: `delete plan node ${a.node} (Karpenter's finalizer drains and terminates it)${n.temporary ? '; lower the NodePool limit back' : ''}`, command: `kubectl delete node "${ref}"` });
+        ops.push(
+          last
+            ? {
+                text: `delete NodePool ${n.migConfig}: no node of that layout remains (Karpenter drains and terminates plan node ${a.node})`,
+                command: `kubectl delete nodepool ${n.migConfig}`,
+              }
+            : {
+                text: `delete plan node ${a.node} (Karpenter's finalizer drains and terminates it)${n.temporary ? '; lower the NodePool limit back' : ''}`,
+                command: `kubectl delete node "${ref}"`,
+              },
+        );
       } else if (this.path === 'node-groups') {
-        ops.push({ text: `terminate plan node ${a.node} and lower node group ${n.migConfig}'s desired size${last ? ' (or delete the group: no node of that layout remains)' : ''}`, command: `aws autoscaling terminate-instance-in-auto-scaling-group --should-decrement-desired-capacity --instance-id "$(kubectl get node "${ref}" -o jsonpath='{.spec.providerID}' | sed 's|.*/||')"` });
+        ops.push({
+          text: `terminate plan node ${a.node} and lower node group ${n.migConfig}'s desired size${last ? ' (or delete the group: no node of that layout remains)' : ''}`,
+          command: `aws autoscaling terminate-instance-in-auto-scaling-group --should-decrement-desired-capacity --instance-id "$(kubectl get node "${ref}" -o jsonpath='{.spec.providerID}' | sed 's|.*/||')"`,
+        });
       } else {
-        ops.push({ text: `drain and release plan node ${a.node}`, command: `kubectl drain "${ref}" --ignore-daemonsets --delete-emptydir-data && kubectl delete node "${ref}"` });
+        ops.push({
+          text: `drain and release plan node ${a.node}`,
+          command: `kubectl drain "${ref}" --ignore-daemonsets --delete-emptydir-data && kubectl delete node "${ref}"`,
+        });
       }
       waits.push({ text: `plan node ${a.node} is gone`, command: `kubectl wait --for=delete node/"${ref}" --timeout=30m` });
     }
@@ -316,12 +405,30 @@ class RunbookWriter {
   /** The world moved on by one action. */
   private apply(a: MigrationAction): void {
     switch (a.kind) {
-      case 'add-node': this.nodes.set(a.node.name, a.node); this.allNodes.set(a.node.name, a.node); break;
-      case 'recut': { const n = this.nodes.get(a.node)!; this.nodes.set(a.node, { ...n, migConfig: a.migConfig, gpus: a.gpus }); this.allNodes.set(a.node, this.nodes.get(a.node)!); break; }
-      case 'remove-node': this.nodes.delete(a.node); break;
-      case 'start-server': this.servers.set(a.server.id, a.server); this.serverKey.set(a.server.id, keyOf(a.server, this.nodes.get(a.server.node))); break;
-      case 'stop-server': this.stopped.set(a.server, this.serverKey.get(a.server)!); this.stoppedOn.set(a.server, this.servers.get(a.server)!.node); this.servers.delete(a.server); break;
-      default: break;
+      case 'add-node':
+        this.nodes.set(a.node.name, a.node);
+        this.allNodes.set(a.node.name, a.node);
+        break;
+      case 'recut': {
+        const n = this.nodes.get(a.node)!;
+        this.nodes.set(a.node, { ...n, migConfig: a.migConfig, gpus: a.gpus });
+        this.allNodes.set(a.node, this.nodes.get(a.node)!);
+        break;
+      }
+      case 'remove-node':
+        this.nodes.delete(a.node);
+        break;
+      case 'start-server':
+        this.servers.set(a.server.id, a.server);
+        this.serverKey.set(a.server.id, keyOf(a.server, this.nodes.get(a.server.node)));
+        break;
+      case 'stop-server':
+        this.stopped.set(a.server, this.serverKey.get(a.server)!);
+        this.stoppedOn.set(a.server, this.servers.get(a.server)!.node);
+        this.servers.delete(a.server);
+        break;
+      default:
+        break;
     }
   }
 
@@ -340,9 +447,14 @@ class RunbookWriter {
     let ref: PoolRef;
     if (r) ref = r;
     else if (t && t.name) {
-      const clash = this.runNames.has(`${t.namespace}/${t.name}`) || [...this.chosen.values()].some((c) => c.name === t.name && c.namespace === t.namespace);
+      const clash =
+        this.runNames.has(`${t.namespace}/${t.name}`) ||
+        [...this.chosen.values()].some((c) => c.name === t.name && c.namespace === t.namespace);
       const name = clash ? contentSuffixedPoolName(t.name, key) : t.name;
-      if (clash) this.notes.push(`the target rendering names ${what} ${t.namespace}/${t.name}, which is a running pool of other content: the runbook creates it as ${t.namespace}/${name} (pool names are numbered by position)`);
+      if (clash)
+        this.notes.push(
+          `the target rendering names ${what} ${t.namespace}/${t.name}, which is a running pool of other content: the runbook creates it as ${t.namespace}/${name} (pool names are numbered by position)`,
+        );
       ref = { name, namespace: t.namespace, description: `pool ${name}` };
     } else ref = { description: temporary ? `a temporary pool: ${what}` : what };
     this.chosen.set(key, ref);
@@ -358,7 +470,14 @@ class RunbookWriter {
 
 /** A server's pool content key: node configuration, slice profile, model set (or `cache`). */
 function keyOf(s: MigrationServer, node: MigrationNode | undefined): string {
-  return `${node?.migConfig ?? '?'}#${s.profile}#${s.cache ? 'cache' : s.models.map((m) => m.name).sort().join(',')}`;
+  return `${node?.migConfig ?? '?'}#${s.profile}#${
+    s.cache
+      ? 'cache'
+      : s.models
+          .map((m) => m.name)
+          .sort()
+          .join(',')
+  }`;
 }
 
 function poolText(p: PoolRef): string {
@@ -372,7 +491,11 @@ function groupBy<T>(xs: readonly T[], key: (x: T) => string): [string, T[]][] {
 }
 
 function migWait(cfg: string): RunbookOperation {
-  if (cfg === 'all-disabled') return { text: 'the new nodes are Ready and advertise nvidia.com/gpu', command: 'kubectl wait --for=condition=Ready node -l nvidia.com/gpu.present=true --timeout=20m' };
+  if (cfg === 'all-disabled')
+    return {
+      text: 'the new nodes are Ready and advertise nvidia.com/gpu',
+      command: 'kubectl wait --for=condition=Ready node -l nvidia.com/gpu.present=true --timeout=20m',
+    };
   return {
     text: `every node labelled ${MIG_CONFIG_LABEL}=${cfg} is Ready with ${MIG_CONFIG_LABEL}.state=success`,
     command: `kubectl wait node -l ${MIG_CONFIG_LABEL}=${cfg} --for=jsonpath='{.metadata.labels.${escLabel(MIG_CONFIG_LABEL)}\\.state}'=success --timeout=20m`,

@@ -67,7 +67,8 @@ export const PREREQUISITES_KEY = 'prerequisites.yaml';
 export function resolvePrerequisites(p: PlatformPrerequisites = {}, monitoringNamespace: string = 'monitoring'): ResolvedPrerequisites {
   const where = 'prerequisites';
   for (const k of ['karpenterNodeOverlay', 'keda', 'gatewayApi', 'flux'] as const) {
-    if (p[k] !== undefined && typeof p[k] !== 'boolean') throw new Error(`${where}.${k}: expected true or false, got ${JSON.stringify(p[k])}`);
+    if (p[k] !== undefined && typeof p[k] !== 'boolean')
+      throw new Error(`${where}.${k}: expected true or false, got ${JSON.stringify(p[k])}`);
   }
   const ns = (key: 'prometheus' | 'prometheusAdapter') => {
     const v = p[key];
@@ -79,7 +80,9 @@ export function resolvePrerequisites(p: PlatformPrerequisites = {}, monitoringNa
   const sources = [...new Set(p.metricsSources ?? [])].sort();
   sources.forEach((s, i) => {
     if (!(s in METRICS_SOURCES)) {
-      throw new Error(`${where}.metricsSources[${i}]: expected one of ${Object.keys(METRICS_SOURCES).sort().join(', ')}, got ${JSON.stringify(s)}`);
+      throw new Error(
+        `${where}.metricsSources[${i}]: expected one of ${Object.keys(METRICS_SOURCES).sort().join(', ')}, got ${JSON.stringify(s)}`,
+      );
     }
   });
   const prometheus = ns('prometheus');

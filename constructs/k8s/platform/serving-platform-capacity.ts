@@ -102,10 +102,15 @@ export function sizeCapacity(nodePools: readonly CapacityNodePool[], demands: re
     const units = unitsPerNode(np);
     for (const d of mine) {
       if (!(units[d.resource] > 0)) {
-        throw new Error(`pool "${d.pool}" requests ${d.resource}, but a node of node pool "${np.name}" advertises none (${JSON.stringify(units)})`);
+        throw new Error(
+          `pool "${d.pool}" requests ${d.resource}, but a node of node pool "${np.name}" advertises none (${JSON.stringify(units)})`,
+        );
       }
     }
-    const atMax = nodesNeeded(units, totalsOf(mine, (d) => d.maxReplicas));
+    const atMax = nodesNeeded(
+      units,
+      totalsOf(mine, (d) => d.maxReplicas),
+    );
     if (np.maxNodes === undefined || np.maxNodes >= atMax) {
       maxNodes.set(np.name, np.maxNodes ?? Math.max(np.atLeast, atMax));
       for (const d of mine) maxReplicas.set(d.pool, d.maxReplicas);
@@ -122,8 +127,16 @@ export function sizeCapacity(nodePools: readonly CapacityNodePool[], demands: re
     const short = [...room].filter(([, left]) => left < 0);
     if (short.length > 0) {
       const [r] = short[0];
-      const need = mine.filter((d) => d.resource === r).map((d) => `${d.pool}: ${given.get(d.pool)}`).join(', ');
-      throw new Error(`nodePools["${np.name}"].maxNodes: ${np.maxNodes} node(s) hold ${units[r] * np.maxNodes} ${r}, but its pools need more at their minimum replicas (${need}); raise maxNodes to at least ${nodesNeeded(units, totalsOf(mine, (d) => given.get(d.pool)!))}`);
+      const need = mine
+        .filter((d) => d.resource === r)
+        .map((d) => `${d.pool}: ${given.get(d.pool)}`)
+        .join(', ');
+      throw new Error(
+        `nodePools["${np.name}"].maxNodes: ${np.maxNodes} node(s) hold ${units[r] * np.maxNodes} ${r}, but its pools need more at their minimum replicas (${need}); raise maxNodes to at least ${nodesNeeded(
+          units,
+          totalsOf(mine, (d) => given.get(d.pool)!),
+        )}`,
+      );
     }
     let grew = true;
     while (grew) {
@@ -162,18 +175,27 @@ export function memoryQuantity(mib: number): string {
  * (2 CPU, 8Gi) lowered to the node pool's share, so a node holds one pod per GPU resource it advertises. Throws when
  * given requests exceed the share, or when the share is too small to run Triton.
  */
-export function podResources(pool: string, nodePool: string, given: TritonPoolResources | undefined, share: CpuMemory): TritonPoolResources {
+export function podResources(
+  pool: string,
+  nodePool: string,
+  given: TritonPoolResources | undefined,
+  share: CpuMemory,
+): TritonPoolResources {
   const where = `pools["${pool}"].resources`;
   const shareText = `${cpuQuantity(share.cpuMillis)} CPU and ${memoryQuantity(share.memoryMiB)} per pod`;
   if (share.cpuMillis < MIN_POD_SHARE.cpuMillis || share.memoryMiB < MIN_POD_SHARE.memoryMiB) {
-    throw new Error(`${where}: a full node of node pool "${nodePool}" leaves ${shareText} (after kube-reserved, eviction threshold and DaemonSets); Triton needs at least ${cpuQuantity(MIN_POD_SHARE.cpuMillis)} CPU and ${memoryQuantity(MIN_POD_SHARE.memoryMiB)}: use a larger instance type or fewer slices per node`);
+    throw new Error(
+      `${where}: a full node of node pool "${nodePool}" leaves ${shareText} (after kube-reserved, eviction threshold and DaemonSets); Triton needs at least ${cpuQuantity(MIN_POD_SHARE.cpuMillis)} CPU and ${memoryQuantity(MIN_POD_SHARE.memoryMiB)}: use a larger instance type or fewer slices per node`,
+    );
   }
   const cpu = given?.cpu ?? cpuQuantity(Math.min(2000, share.cpuMillis));
   const memory = given?.memory ?? memoryQuantity(Math.min(8192, share.memoryMiB));
   const cpuMillis = Math.round((parseQuantity(cpu) ?? 0) * 1000);
   const memoryMiB = (parseQuantity(memory) ?? 0) / 2 ** 20;
   if (cpuMillis > share.cpuMillis || memoryMiB > share.memoryMiB) {
-    throw new Error(`${where}: requests ${cpu} CPU and ${memory}, but a full node of node pool "${nodePool}" leaves ${shareText}; pods beyond the first would stay Pending`);
+    throw new Error(
+      `${where}: requests ${cpu} CPU and ${memory}, but a full node of node pool "${nodePool}" leaves ${shareText}; pods beyond the first would stay Pending`,
+    );
   }
   return { ...(given ?? {}), cpu, memory };
 }

@@ -71,10 +71,10 @@ export function platformDeclaration(props: ServingPlatformProps, sharedNamespace
   const givenTeams = props.teams ?? [];
   const planned: PlannedPlatform | undefined = props.plan
     ? planDeclaration(props.plan.fleet, props.plan.plan ?? planFleet(props.plan.fleet), givenTeams, {
-      sharedNamespace,
-      scaling: props.plan.scaling ?? props.defaultScaling,
-      extraReplicas: props.plan.extraReplicas,
-    })
+        sharedNamespace,
+        scaling: props.plan.scaling ?? props.defaultScaling,
+        extraReplicas: props.plan.extraReplicas,
+      })
     : undefined;
   const nodePools = [...(planned?.nodePools ?? []), ...(props.nodePools ?? [])].sort((a, b) => byString(a.name, b.name));
   const teams = [...(planned?.teams ?? givenTeams)].sort((a, b) => byString(a.name, b.name));
@@ -84,7 +84,13 @@ export function platformDeclaration(props: ServingPlatformProps, sharedNamespace
     if (seen.has(np.name)) throw new Error(`nodePools: node pool "${np.name}" is declared more than once`);
     seen.add(np.name);
   }
-  const owners: NamespaceOwner[] = teams.map((t) => ({ name: t.name, namespace: t.namespace ?? t.name, group: t.group, team: t, pools: t.pools ?? [] }));
+  const owners: NamespaceOwner[] = teams.map((t) => ({
+    name: t.name,
+    namespace: t.namespace ?? t.name,
+    group: t.group,
+    team: t,
+    pools: t.pools ?? [],
+  }));
   if (sharedPools.length > 0) owners.push({ name: 'shared', namespace: sharedNamespace, group: 'gpufleet:platform', pools: sharedPools });
   return { planned, nodePools, teams, sharedPools, owners };
 }
@@ -96,9 +102,11 @@ export function modelOwners(teams: readonly Team[]): Map<string, string> {
     for (const m of team.models) {
       const other = ownerOfModel.get(m.name);
       if (other !== undefined) {
-        throw new Error(other === team.name
-          ? `teams["${team.name}"].models: model "${m.name}" is declared more than once`
-          : `teams["${team.name}"].models: model "${m.name}" is already declared by team "${other}"; model names are unique across the platform`);
+        throw new Error(
+          other === team.name
+            ? `teams["${team.name}"].models: model "${m.name}" is declared more than once`
+            : `teams["${team.name}"].models: model "${m.name}" is already declared by team "${other}"; model names are unique across the platform`,
+        );
       }
       ownerOfModel.set(m.name, team.name);
     }
@@ -117,11 +125,19 @@ export function checkNamespaceOwners(owners: readonly NamespaceOwner[]): void {
 }
 
 /** A team's pool loads only the team's own models. */
-export function checkPoolModels(where: string, team: string, p: TeamPool, teamModels: ReadonlySet<string>, ownerOfModel: ReadonlyMap<string, string>): void {
+export function checkPoolModels(
+  where: string,
+  team: string,
+  p: TeamPool,
+  teamModels: ReadonlySet<string>,
+  ownerOfModel: ReadonlyMap<string, string>,
+): void {
   for (const m of p.models) {
     if (!teamModels.has(m)) {
       const owner = ownerOfModel.get(m);
-      throw new Error(`${where}.models: pool "${p.name}" loads model "${m}", ${owner ? `which belongs to team "${owner}"` : `but no team declares it (team "${team}" has ${[...teamModels].sort().join(', ') || 'none'})`}`);
+      throw new Error(
+        `${where}.models: pool "${p.name}" loads model "${m}", ${owner ? `which belongs to team "${owner}"` : `but no team declares it (team "${team}" has ${[...teamModels].sort().join(', ') || 'none'})`}`,
+      );
     }
   }
 }
@@ -131,7 +147,9 @@ export function cacheModels(team: string, declared: Team, own: readonly TeamPool
   return [...new Set(own.flatMap((p) => p.models))].sort(byString).map((name) => {
     const m = declared.models.find((x) => x.name === name)!;
     if (typeof m.memoryGiB !== 'number' || !(m.memoryGiB > 0)) {
-      throw new Error(`teams["${team}"].models["${name}"].memoryGiB: expected a number > 0 for a model of cache pool "${own.find((p) => p.models.includes(name))!.name}" (the router counts it), got ${JSON.stringify(m.memoryGiB)}`);
+      throw new Error(
+        `teams["${team}"].models["${name}"].memoryGiB: expected a number > 0 for a model of cache pool "${own.find((p) => p.models.includes(name))!.name}" (the router counts it), got ${JSON.stringify(m.memoryGiB)}`,
+      );
     }
     return { name, memoryGiB: m.memoryGiB };
   });
@@ -143,9 +161,15 @@ export function checkEveryModelServed(teams: readonly Team[], pools: ReadonlyMap
   for (const t of teams) {
     for (const m of t.models) {
       if (!served.has(m.name)) {
-        throw new Error(`teams["${t.name}"].models: model "${m.name}" is served by no pool (pools of team "${t.name}": ${(t.pools ?? []).map((p) => p.name).sort().join(', ') || 'none'}); add it to a pool or remove it`);
+        throw new Error(
+          `teams["${t.name}"].models: model "${m.name}" is served by no pool (pools of team "${t.name}": ${
+            (t.pools ?? [])
+              .map((p) => p.name)
+              .sort()
+              .join(', ') || 'none'
+          }); add it to a pool or remove it`,
+        );
       }
     }
   }
 }
-

@@ -25,13 +25,18 @@ export function initialReplicas(p: TeamPool, scaling: PoolScaling): number {
 }
 
 /** The node pools as the capacity sizing sees them: instance types, resources per node, given or least size. */
-export function capacityNodePools(specs: readonly PlatformNodePool[], strategy: MigStrategy, defaults: PoolDefaultsMaxNodes): CapacityNodePool[] {
+export function capacityNodePools(
+  specs: readonly PlatformNodePool[],
+  strategy: MigStrategy,
+  defaults: PoolDefaultsMaxNodes,
+): CapacityNodePool[] {
   return specs.map((np) => ({
     name: np.name,
     instanceTypes: gpuNodePoolInstanceTypes(np.name, np.gpuType, np.instanceTypes ?? (np.instanceType ? [np.instanceType] : undefined)),
-    resourcesPerNode: (gpus: number) => (np.layout
-      ? { [WHOLE_GPU_RESOURCE]: 0, ...np.layout.resourceCounts({ gpusPerNode: np.layout.allDevices ? gpus : undefined, strategy }) }
-      : { [WHOLE_GPU_RESOURCE]: gpus * (np.timeSlicing ?? 1) }),
+    resourcesPerNode: (gpus: number) =>
+      np.layout
+        ? { [WHOLE_GPU_RESOURCE]: 0, ...np.layout.resourceCounts({ gpusPerNode: np.layout.allDevices ? gpus : undefined, strategy }) }
+        : { [WHOLE_GPU_RESOURCE]: gpus * (np.timeSlicing ?? 1) },
     // a node pool's own maxNodes is its size; the defaults' never undercuts the plan's nodes
     maxNodes: np.maxNodes ?? (defaults?.maxNodes === undefined ? undefined : Math.max(defaults.maxNodes, np.plannedNodes ?? 0)),
     atLeast: Math.max(np.plannedNodes ?? 0, GPU_NODE_POOL_DEFAULT_MAX_NODES),
@@ -46,8 +51,11 @@ type PoolDefaultsMaxNodes = { readonly maxNodes?: number } | undefined;
  * Pools whose node pool can not be resolved are left out here (the team loop reports them in declaration order).
  */
 export function capacityDemands(
-  pools: readonly TeamPool[], specs: readonly PlatformNodePool[], resources: ReadonlyMap<string, string[]>,
-  strategy: MigStrategy, defaultScaling: PoolScaling | undefined,
+  pools: readonly TeamPool[],
+  specs: readonly PlatformNodePool[],
+  resources: ReadonlyMap<string, string[]>,
+  strategy: MigStrategy,
+  defaultScaling: PoolScaling | undefined,
 ): CapacityDemand[] {
   const out: CapacityDemand[] = [];
   for (const p of pools) {
@@ -72,7 +80,11 @@ export function capacityDemands(
 
 /** The node pool a pool runs on: the named one, or the only one whose layout provides its slice. */
 export function nodePoolFor(
-  p: TeamPool, specs: readonly PlatformNodePool[], resources: ReadonlyMap<string, string[]>, strategy: MigStrategy, where: string,
+  p: TeamPool,
+  specs: readonly PlatformNodePool[],
+  resources: ReadonlyMap<string, string[]>,
+  strategy: MigStrategy,
+  where: string,
 ): PlatformNodePool {
   const layouts = specs.map((s) => `${s.name}: ${describeLayout(s)}`).join('; ') || 'none';
   const resourceOn = (s: PlatformNodePool): string | undefined => {
@@ -90,20 +102,28 @@ export function nodePoolFor(
   };
   if (p.nodePool !== undefined) {
     const s = specs.find((n) => n.name === p.nodePool);
-    if (!s) throw new Error(`${where}.nodePool: pool "${p.name}" names node pool "${p.nodePool}", which is not declared (node pools: ${specs.map((n) => n.name).join(', ') || 'none'})`);
+    if (!s)
+      throw new Error(
+        `${where}.nodePool: pool "${p.name}" names node pool "${p.nodePool}", which is not declared (node pools: ${specs.map((n) => n.name).join(', ') || 'none'})`,
+      );
     const r = resourceOn(s);
     if (!fits(s)) {
-      throw new Error(`pool "${p.name}" requests ${r ?? `slice ${p.slice}`}, but node pool "${s.name}"'s layout does not provide it (${s.name}: ${describeLayout(s)})`);
+      throw new Error(
+        `pool "${p.name}" requests ${r ?? `slice ${p.slice}`}, but node pool "${s.name}"'s layout does not provide it (${s.name}: ${describeLayout(s)})`,
+      );
     }
     return s;
   }
   const candidates = specs.filter(fits);
   if (candidates.length === 0) {
-    const r = specs.map(resourceOn).find((x) => x !== undefined) ?? (p.slice === 'whole' ? WHOLE_GPU_RESOURCE : `nvidia.com/mig-${p.slice}`);
+    const r =
+      specs.map(resourceOn).find((x) => x !== undefined) ?? (p.slice === 'whole' ? WHOLE_GPU_RESOURCE : `nvidia.com/mig-${p.slice}`);
     throw new Error(`pool "${p.name}" requests ${r}, but no node pool's layout provides it (layouts: ${layouts})`);
   }
   if (candidates.length > 1) {
-    throw new Error(`${where}.nodePool: pool "${p.name}" (slice ${p.slice}) fits node pools ${candidates.map((c) => c.name).join(', ')}; name one with nodePool`);
+    throw new Error(
+      `${where}.nodePool: pool "${p.name}" (slice ${p.slice}) fits node pools ${candidates.map((c) => c.name).join(', ')}; name one with nodePool`,
+    );
   }
   return candidates[0];
 }

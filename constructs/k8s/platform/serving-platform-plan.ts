@@ -140,7 +140,9 @@ function coldModel(spec: ModelSpec, cold: TopologyColdModel, given?: TeamModel):
 function checkGivenTeams(teams: readonly Team[]): void {
   for (const t of teams) {
     if (t.pools && t.pools.length > 0) {
-      throw new Error(`teams["${t.name}"].pools: a planned platform places models by its plan, got ${t.pools.length} hand-written pool(s); remove them or render without a plan`);
+      throw new Error(
+        `teams["${t.name}"].pools: a planned platform places models by its plan, got ${t.pools.length} hand-written pool(s); remove them or render without a plan`,
+      );
     }
   }
 }
@@ -150,7 +152,11 @@ function plannedScaling(replicas: number, options: PlanRenderOptions): PoolScali
   const scaling = options.scaling;
   const extra = options.extraReplicas ?? 0;
   if (!scaling || scaling.kind === 'fixed') return { kind: 'fixed' };
-  return { ...scaling, minReplicas: Math.max(scaling.minReplicas ?? replicas, 0), maxReplicas: Math.max(scaling.maxReplicas, replicas + extra) };
+  return {
+    ...scaling,
+    minReplicas: Math.max(scaling.minReplicas ?? replicas, 0),
+    maxReplicas: Math.max(scaling.maxReplicas, replicas + extra),
+  };
 }
 
 /** What each team holds on a slice (`<gpu>@<start>` → team → consumption). */
@@ -168,12 +174,23 @@ function consumptionOf(held: HeldBySlice, slices: readonly string[]): Record<str
     }
   }
   const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
-  return Object.fromEntries([...sum.entries()].sort(([a], [b]) => byString(a, b)).map(([t, c]) => [t, { gpuEquivalents: r4(c.gpuEquivalents), costPerHour: r4(c.costPerHour) }]));
+  return Object.fromEntries(
+    [...sum.entries()]
+      .sort(([a], [b]) => byString(a, b))
+      .map(([t, c]) => [t, { gpuEquivalents: r4(c.gpuEquivalents), costPerHour: r4(c.costPerHour) }]),
+  );
 }
 
 /** The Triton pool of a server group (with its teams and their consumption when it serves several teams' models). */
 function servingPool(g: TopologyServerGroup, options: PlanRenderOptions, held: HeldBySlice): TeamPool | SharedPool {
-  const pool: TeamPool = { name: g.name, slice: g.profile, models: g.models, replicas: g.replicas, nodePool: g.nodePool, scaling: plannedScaling(g.replicas, options) };
+  const pool: TeamPool = {
+    name: g.name,
+    slice: g.profile,
+    models: g.models,
+    replicas: g.replicas,
+    nodePool: g.nodePool,
+    scaling: plannedScaling(g.replicas, options),
+  };
   return g.owner === SHARED_OWNER ? { ...pool, teams: g.teams, consumption: consumptionOf(held, g.slices) } : pool;
 }
 
@@ -185,7 +202,14 @@ function poolsByOwner(topology: Topology, options: PlanRenderOptions, held: Held
   const cold = topology.cold;
   // cache pools: the cold models are their `models` (the router loads them; nothing is loaded at start), fixed replicas
   for (const c of cold?.cachePools ?? []) {
-    const pool: TeamPool = { name: c.name, slice: c.profile, models: cold!.models.map((m) => m.name), replicas: c.replicas, nodePool: c.nodePool, scaling: { kind: 'fixed' } };
+    const pool: TeamPool = {
+      name: c.name,
+      slice: c.profile,
+      models: cold!.models.map((m) => m.name),
+      replicas: c.replicas,
+      nodePool: c.nodePool,
+      scaling: { kind: 'fixed' },
+    };
     add(cold!.owner, cold!.owner === SHARED_OWNER ? { ...pool, teams: cold!.teams, consumption: consumptionOf(held, c.slices) } : pool);
   }
   return out;
@@ -198,19 +222,23 @@ function plannedTeams(fleet: Fleet, topology: Topology, teams: readonly Team[], 
   const cold = new Map((topology.cold?.models ?? []).map((m) => [m.name, m]));
   const teamNames = [...new Set(fleet.models.map((m) => m.team))].sort(byString);
   for (const t of teams) {
-    if (!teamNames.includes(t.name)) throw new Error(`teams["${t.name}"]: fleet "${fleet.name}" has no model of team "${t.name}" (teams: ${teamNames.join(', ')})`);
+    if (!teamNames.includes(t.name))
+      throw new Error(`teams["${t.name}"]: fleet "${fleet.name}" has no model of team "${t.name}" (teams: ${teamNames.join(', ')})`);
   }
   return teamNames.map((name) => {
     const t = given.get(name);
     const overrides = new Map((t?.models ?? []).map((m) => [m.name, m]));
     for (const m of overrides.keys()) {
-      if (specs.get(m)?.team !== name) throw new Error(`teams["${name}"].models: model "${m}" is not a model of team "${name}" in fleet "${fleet.name}"`);
+      if (specs.get(m)?.team !== name)
+        throw new Error(`teams["${name}"].models: model "${m}" is not a model of team "${name}" in fleet "${fleet.name}"`);
     }
     const models = fleet.models
       .filter((m) => m.team === name)
-      .map((m) => (cold.has(m.name)
-        ? coldModel(m, cold.get(m.name)!, overrides.get(m.name))
-        : plannedModel(m, topology.placements.get(m.name) ?? [], overrides.get(m.name))))
+      .map((m) =>
+        cold.has(m.name)
+          ? coldModel(m, cold.get(m.name)!, overrides.get(m.name))
+          : plannedModel(m, topology.placements.get(m.name) ?? [], overrides.get(m.name)),
+      )
       .sort((a, b) => byString(a.name, b.name));
     return { ...(t ?? {}), name, models, pools: pools.get(name) ?? [] };
   });
@@ -247,7 +275,14 @@ export function planDeclaration(fleet: Fleet, plan: Plan, teams: readonly Team[]
     // recomputed, not read from the plan: a saved plan's figures could be stale or edited
     teamConsumption: teamConsumption(fleet, plan),
     ...(cold
-      ? { cold: { owner: cold.owner, pools: cold.cachePools.map((c) => c.name), models: cold.models.map(({ name, memoryGiB }) => ({ name, memoryGiB })), processOverheadGiB: cold.processOverheadGiB } }
+      ? {
+          cold: {
+            owner: cold.owner,
+            pools: cold.cachePools.map((c) => c.name),
+            models: cold.models.map(({ name, memoryGiB }) => ({ name, memoryGiB })),
+            processOverheadGiB: cold.processOverheadGiB,
+          },
+        }
       : {}),
   };
 }

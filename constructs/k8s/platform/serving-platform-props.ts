@@ -29,8 +29,20 @@ export interface PlatformPlan extends PlanRenderOptions {
 }
 
 /** Triton pool settings every pool of the platform shares. */
-export type PoolDefaults = Partial<Pick<TritonPoolProps,
-  'image' | 'resources' | 'modelLoadTimeout' | 'shmSize' | 'scratchSize' | 'disruption' | 'serviceMonitorLabels' | 'priorityClassName' | 'extraArgs'>>;
+export type PoolDefaults = Partial<
+  Pick<
+    TritonPoolProps,
+    | 'image'
+    | 'resources'
+    | 'modelLoadTimeout'
+    | 'shmSize'
+    | 'scratchSize'
+    | 'disruption'
+    | 'serviceMonitorLabels'
+    | 'priorityClassName'
+    | 'extraArgs'
+  >
+>;
 
 export interface ServingPlatformProps {
   /** The cluster the node pools join. */
@@ -42,7 +54,12 @@ export interface ServingPlatformProps {
   /** GPU node pools, each one node configuration. With `plan`, appended to the plan's. @default - none */
   readonly nodePools?: readonly PlatformNodePool[];
   /** Settings of every node pool besides name, GPU and layout. @default - GpuNodePool defaults */
-  readonly nodePoolDefaults?: Partial<Omit<GpuNodePoolProps, 'name' | 'gpuType' | 'clusterName' | 'nodeRole' | 'migLayout' | 'instanceTypes' | 'devicePluginConfig' | 'migStrategy'>>;
+  readonly nodePoolDefaults?: Partial<
+    Omit<
+      GpuNodePoolProps,
+      'name' | 'gpuType' | 'clusterName' | 'nodeRole' | 'migLayout' | 'instanceTypes' | 'devicePluginConfig' | 'migStrategy'
+    >
+  >;
   /** Teams. With `plan`, teams are the fleet's and these only add settings (matched by name). @default - none */
   readonly teams?: readonly Team[];
   /** Add-ons, deployed in declared order after the built-in parts. @default - none */

@@ -14,8 +14,12 @@ import { byString } from '../common/order';
 import { TRITON_GRPC_PORT, TRITON_HTTP_PORT, TritonPool } from '../serving/triton-pool';
 
 /** Settings of the router a planned platform deploys for its cold models. */
-export type PlatformRouterOptions = Partial<Pick<ModelRouterProps,
-  'name' | 'image' | 'maxQueuePerModel' | 'loadTimeoutSeconds' | 'refreshIntervalSeconds' | 'cpu' | 'memory' | 'serviceMonitor'>>;
+export type PlatformRouterOptions = Partial<
+  Pick<
+    ModelRouterProps,
+    'name' | 'image' | 'maxQueuePerModel' | 'loadTimeoutSeconds' | 'refreshIntervalSeconds' | 'cpu' | 'memory' | 'serviceMonitor'
+  >
+>;
 
 export interface PlatformRouterProps extends PlatformRouterOptions {
   /** Namespace of the router: the namespace of the cache pools. */
@@ -42,7 +46,9 @@ export class PlatformRouter extends Construct {
     const pools = [...props.pools].sort((a, b) => byString(a.name, b.name));
     for (const p of pools) {
       if (p.namespace !== props.namespace) {
-        throw new Error(`router.pools: cache pool "${p.name}" is in namespace "${p.namespace ?? ''}", expected the router's namespace "${props.namespace}"`);
+        throw new Error(
+          `router.pools: cache pool "${p.name}" is in namespace "${p.namespace ?? ''}", expected the router's namespace "${props.namespace}"`,
+        );
       }
     }
     const { namespace, pools: _pools, models, processOverheadGiB, monitoringNamespace, ...options } = props;
@@ -55,7 +61,9 @@ export class PlatformRouter extends Construct {
     });
 
     // the router's pod selector, as its Deployment renders it
-    const routerPods: k8s.LabelSelector = { matchLabels: { ...(this.router.deployment.toJson() as { spec: { selector: k8s.LabelSelector } }).spec.selector.matchLabels } };
+    const routerPods: k8s.LabelSelector = {
+      matchLabels: { ...(this.router.deployment.toJson() as { spec: { selector: k8s.LabelSelector } }).spec.selector.matchLabels },
+    };
     const cachePods: k8s.LabelSelector = {
       matchLabels: { 'app.kubernetes.io/name': 'triton' },
       matchExpressions: [{ key: 'app.kubernetes.io/instance', operator: 'In', values: pools.map((p) => p.name) }],
@@ -66,18 +74,31 @@ export class PlatformRouter extends Construct {
     this.networkPolicies = [
       new k8s.KubeNetworkPolicy(this, 'RouterToCache', {
         metadata: { name: `${name}-to-cache`, namespace, labels },
-        spec: { podSelector: routerPods, policyTypes: ['Egress'], egress: [{ to: [{ podSelector: cachePods }], ports: [tcp(TRITON_HTTP_PORT), tcp(TRITON_GRPC_PORT)] }] },
+        spec: {
+          podSelector: routerPods,
+          policyTypes: ['Egress'],
+          egress: [{ to: [{ podSelector: cachePods }], ports: [tcp(TRITON_HTTP_PORT), tcp(TRITON_GRPC_PORT)] }],
+        },
       }),
       new k8s.KubeNetworkPolicy(this, 'CacheFromRouter', {
         metadata: { name: `cache-from-${name}`, namespace, labels },
-        spec: { podSelector: cachePods, policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: routerPods }], ports: [tcp(TRITON_HTTP_PORT), tcp(TRITON_GRPC_PORT)] }] },
+        spec: {
+          podSelector: cachePods,
+          policyTypes: ['Ingress'],
+          ingress: [{ from: [{ podSelector: routerPods }], ports: [tcp(TRITON_HTTP_PORT), tcp(TRITON_GRPC_PORT)] }],
+        },
       }),
       new k8s.KubeNetworkPolicy(this, 'Metrics', {
         metadata: { name: `${name}-from-prometheus`, namespace, labels },
         spec: {
           podSelector: routerPods,
           policyTypes: ['Ingress'],
-          ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': monitoringNamespace } } }], ports: [tcp(ROUTER_PORT)] }],
+          ingress: [
+            {
+              from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': monitoringNamespace } } }],
+              ports: [tcp(ROUTER_PORT)],
+            },
+          ],
         },
       }),
     ];

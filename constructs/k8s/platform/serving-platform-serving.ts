@@ -5,7 +5,14 @@
 import { ApiObject, Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { GatewayRef, HTTPROUTE_MAX_MATCHES_PER_ROUTE, HTTPROUTE_MAX_MATCHES_PER_RULE, ModelIngressOptions, ModelRouteTable, gatewayDuration } from '../serving/model-routes';
+import {
+  GatewayRef,
+  HTTPROUTE_MAX_MATCHES_PER_ROUTE,
+  HTTPROUTE_MAX_MATCHES_PER_RULE,
+  ModelIngressOptions,
+  ModelRouteTable,
+  gatewayDuration,
+} from '../serving/model-routes';
 import { ROUTER_PORT } from '../serving/model-router';
 import { byString } from '../common/order';
 import { PoolAutoscaling } from '../serving/pool-autoscaling';
@@ -13,7 +20,6 @@ import { PrometheusAdapterRules } from '../serving/prometheus-adapter-rules';
 import { LatencyObjective, firstTokenTargetMicroseconds, queueTargetMicroseconds } from '../serving/latency-budget';
 import type { PoolScaling } from '../teams/team-contract';
 import type { TritonPool } from '../serving/triton-pool';
-
 
 /** Routing of the platform: Gateway API HTTPRoutes (default) or an Ingress per namespace. */
 export interface PlatformRoutingOptions {
@@ -101,18 +107,26 @@ export class PlatformServing extends Construct {
     for (const { pool, scaling } of props.pools) {
       if (scaling.kind === 'fixed') continue;
       const { kind, ...rest } = scaling;
-      autoscaling.set(pool.name, new PoolAutoscaling(this, `Autoscaling-${pool.name}`, { ...sloTargets(pool, props.objectives), ...rest, pool, engine: kind }));
+      autoscaling.set(
+        pool.name,
+        new PoolAutoscaling(this, `Autoscaling-${pool.name}`, { ...sloTargets(pool, props.objectives), ...rest, pool, engine: kind }),
+      );
     }
     this.autoscaling = autoscaling;
     if ([...autoscaling.values()].some((a) => a.engine === 'hpa')) {
       // prometheus-adapter reads `rules.existing` from its own namespace only
-      this.adapterRules = new PrometheusAdapterRules(this, 'AdapterRules', { namespace: props.adapterNamespace ?? props.monitoringNamespace });
+      this.adapterRules = new PrometheusAdapterRules(this, 'AdapterRules', {
+        namespace: props.adapterNamespace ?? props.monitoringNamespace,
+      });
     }
 
     const routerModels = new Set((props.routers ?? []).flatMap((r) => r.models));
     const cacheModels = new Set(props.pools.filter((p) => p.cache).flatMap((p) => p.pool.models));
     for (const m of [...cacheModels].sort()) {
-      if (!routerModels.has(m)) throw new Error(`router.models: model "${m}" of a cache pool is not routed to the router (router models: ${[...routerModels].sort().join(', ') || 'none'})`);
+      if (!routerModels.has(m))
+        throw new Error(
+          `router.models: model "${m}" of a cache pool is not routed to the router (router models: ${[...routerModels].sort().join(', ') || 'none'})`,
+        );
     }
     const seated = props.pools.filter((p) => !p.cache);
     const weights = new Map<string, Map<string, number>>();
@@ -138,7 +152,9 @@ export class PlatformServing extends Construct {
       pools: seated.map(({ pool }) => pool),
       // per model: a model split over pools goes to each in proportion to the demand the plan sends it there
       ...(props.weights && !routes.ingress ? { modelWeights: splitWeights(this.routeWeights) } : {}),
-      ...(routes.ingress ? { ingress: routes.ingress } : { gateway: routes.gateway ?? { name: 'inference', namespace: props.gatewayNamespace } }),
+      ...(routes.ingress
+        ? { ingress: routes.ingress }
+        : { gateway: routes.gateway ?? { name: 'inference', namespace: props.gatewayNamespace } }),
       hostnames: routes.hostnames,
       requestTimeout: routes.requestTimeout,
       models: props.models?.filter((m) => !routerModels.has(m)),
@@ -155,10 +171,14 @@ function splitWeights(weights: ReadonlyMap<string, ReadonlyMap<string, number>>)
  * The autoscaling targets a pool's models' SLOs give (latency-budget.ts): the queue-time target from its models that
  * are not decoupled, the time-to-first-token target from its decoupled (vLLM) models; only for models with an SLO.
  */
-function sloTargets(pool: TritonPool, objectives: ReadonlyMap<string, LatencyObjective> | undefined): { targetQueueMicroseconds?: number; targetFirstTokenMicroseconds?: number } {
+function sloTargets(
+  pool: TritonPool,
+  objectives: ReadonlyMap<string, LatencyObjective> | undefined,
+): { targetQueueMicroseconds?: number; targetFirstTokenMicroseconds?: number } {
   if (!objectives) return {};
   const decoupled = (m: string): boolean => pool.repository.hasModel(m) && pool.repository.model(m).decoupled;
-  const of = (ms: readonly string[]): LatencyObjective[] => ms.map((m) => objectives.get(m)).filter((o): o is LatencyObjective => o !== undefined);
+  const of = (ms: readonly string[]): LatencyObjective[] =>
+    ms.map((m) => objectives.get(m)).filter((o): o is LatencyObjective => o !== undefined);
   const queue = of(pool.models.filter((m) => !decoupled(m)));
   const firstToken = of(pool.models.filter(decoupled));
   return {
@@ -172,7 +192,12 @@ function sloTargets(pool: TritonPool, objectives: ReadonlyMap<string, LatencyObj
  * Gateway API: HTTPRoutes `<name>-router` (`-2`, ... beyond 128 paths) in the router's namespace; Ingress:
  * one Ingress `<name>-router` there.
  */
-function renderRouterRoutes(scope: Construct, router: RoutedRouter, options: PlatformRoutingOptions, gatewayNamespace: string): ApiObject[] {
+function renderRouterRoutes(
+  scope: Construct,
+  router: RoutedRouter,
+  options: PlatformRoutingOptions,
+  gatewayNamespace: string,
+): ApiObject[] {
   const models = [...new Set(router.models)].sort();
   if (models.length === 0) return [];
   const base = `${options.name ?? 'models'}-router`;
@@ -181,19 +206,26 @@ function renderRouterRoutes(scope: Construct, router: RoutedRouter, options: Pla
   if (options.ingress) {
     return [
       new k8s.KubeIngress(scope, `RouterIngress-${router.namespace}`, {
-        metadata: { name: base, namespace: router.namespace, labels, ...(options.ingress.annotations ? { annotations: { ...options.ingress.annotations } } : {}) },
+        metadata: {
+          name: base,
+          namespace: router.namespace,
+          labels,
+          ...(options.ingress.annotations ? { annotations: { ...options.ingress.annotations } } : {}),
+        },
         spec: {
           ...(options.ingress.className ? { ingressClassName: options.ingress.className } : {}),
-          rules: [{
-            ...(hostnames[0] ? { host: hostnames[0] } : {}),
-            http: {
-              paths: models.map((m) => ({
-                path: `/v2/models/${m}`,
-                pathType: 'Prefix',
-                backend: { service: { name: router.serviceName, port: { number: ROUTER_PORT } } },
-              })),
+          rules: [
+            {
+              ...(hostnames[0] ? { host: hostnames[0] } : {}),
+              http: {
+                paths: models.map((m) => ({
+                  path: `/v2/models/${m}`,
+                  pathType: 'Prefix',
+                  backend: { service: { name: router.serviceName, port: { number: ROUTER_PORT } } },
+                })),
+              },
             },
-          }],
+          ],
         },
       }),
     ];
@@ -205,27 +237,33 @@ function renderRouterRoutes(scope: Construct, router: RoutedRouter, options: Pla
     const rules = [];
     for (let i = 0; i < chunk.length; i += HTTPROUTE_MAX_MATCHES_PER_RULE) {
       rules.push({
-        matches: chunk.slice(i, i + HTTPROUTE_MAX_MATCHES_PER_RULE).map((m) => ({ path: { type: 'PathPrefix', value: `/v2/models/${m}` } })),
+        matches: chunk
+          .slice(i, i + HTTPROUTE_MAX_MATCHES_PER_RULE)
+          .map((m) => ({ path: { type: 'PathPrefix', value: `/v2/models/${m}` } })),
         backendRefs: [{ group: '', kind: 'Service', name: router.serviceName, port: ROUTER_PORT }],
         ...(options.requestTimeout ? { timeouts: { request: gatewayDuration(options.requestTimeout.toMilliseconds()) } } : {}),
       });
     }
-    out.push(new ApiObject(scope, `RouterRoute-${router.namespace}-${r}`, {
-      apiVersion: 'gateway.networking.k8s.io/v1',
-      kind: 'HTTPRoute',
-      metadata: { name: r === 0 ? base : `${base}-${r + 1}`, namespace: router.namespace, labels },
-      spec: {
-        parentRefs: [{
-          group: 'gateway.networking.k8s.io',
-          kind: 'Gateway',
-          name: gateway.name,
-          ...(gateway.namespace ? { namespace: gateway.namespace } : {}),
-          ...(gateway.sectionName ? { sectionName: gateway.sectionName } : {}),
-        }],
-        ...(hostnames.length > 0 ? { hostnames } : {}),
-        rules,
-      },
-    }));
+    out.push(
+      new ApiObject(scope, `RouterRoute-${router.namespace}-${r}`, {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'HTTPRoute',
+        metadata: { name: r === 0 ? base : `${base}-${r + 1}`, namespace: router.namespace, labels },
+        spec: {
+          parentRefs: [
+            {
+              group: 'gateway.networking.k8s.io',
+              kind: 'Gateway',
+              name: gateway.name,
+              ...(gateway.namespace ? { namespace: gateway.namespace } : {}),
+              ...(gateway.sectionName ? { sectionName: gateway.sectionName } : {}),
+            },
+          ],
+          ...(hostnames.length > 0 ? { hostnames } : {}),
+          rules,
+        },
+      }),
+    );
   }
   return out;
 }

@@ -25,8 +25,16 @@ import { PlatformServing, ServedPool } from './serving-platform-serving';
 import { CapacitySizing, nodePoolPodShare, podResources, sizeCapacity } from './serving-platform-capacity';
 import { capacityDemands, capacityNodePools, initialReplicas, nodePoolFor, nodePoolResources } from './serving-platform-placement';
 import {
-  NamespaceOwner, PlatformDeclaration, PlatformSettings, cacheModels, checkEveryModelServed, checkNamespaceOwners, checkPoolModels,
-  checkedSettings, modelOwners, platformDeclaration,
+  NamespaceOwner,
+  PlatformDeclaration,
+  PlatformSettings,
+  cacheModels,
+  checkEveryModelServed,
+  checkNamespaceOwners,
+  checkPoolModels,
+  checkedSettings,
+  modelOwners,
+  platformDeclaration,
 } from './serving-platform-declaration';
 import { PrerequisitesDeclaration, ResolvedPrerequisites, resolvePrerequisites } from './platform-prerequisites';
 import type { CpuMemory } from '../gpu/node-allocatable';
@@ -34,7 +42,6 @@ import { PlatformRouter, PlatformRouterOptions, PlatformRouterProps } from './se
 import { LatencyObjective } from '../serving/latency-budget';
 import { annotateTeamConsumption } from '../teams/team-consumption-annotations';
 import type { PlatformPlan, ServingPlatformProps } from './serving-platform-props';
-
 
 /** Annotation on an autoscaler whose maxReplicas the node pool's size lowered: the note saying from what and why. */
 export const MAX_REPLICAS_LOWERED_ANNOTATION = 'gpufleet.io/max-replicas-lowered';
@@ -55,7 +62,11 @@ export class ServingPlatform extends Construct {
    */
   public static fromPlan(scope: Construct, id: string, props: Omit<ServingPlatformProps, 'plan'> & PlatformPlan): ServingPlatform {
     const { fleet, plan, sharedNamespace, scaling, extraReplicas, router, ...rest } = props;
-    return new ServingPlatform(scope, id, { ...rest, sharedNamespace, plan: { fleet, plan, sharedNamespace, scaling, extraReplicas, router } });
+    return new ServingPlatform(scope, id, {
+      ...rest,
+      sharedNamespace,
+      plan: { fleet, plan, sharedNamespace, scaling, extraReplicas, router },
+    });
   }
 
   public readonly gpuOperator: GpuOperator;
@@ -108,7 +119,13 @@ export class ServingPlatform extends Construct {
     this.prerequisites = resolvePrerequisites(props.prerequisites, settings.monitoringNamespace);
     const specs = declaration.nodePools;
     const resources = new Map(specs.map((np) => [np.name, Object.keys(nodePoolResources(np, this.migStrategy))]));
-    const demands = capacityDemands(declaration.owners.flatMap((o) => o.pools), specs, resources, this.migStrategy, props.defaultScaling);
+    const demands = capacityDemands(
+      declaration.owners.flatMap((o) => o.pools),
+      specs,
+      resources,
+      this.migStrategy,
+      props.defaultScaling,
+    );
     const shapes = capacityNodePools(specs, this.migStrategy, props.nodePoolDefaults);
     const sizing = sizeCapacity(shapes, demands);
     this.capacityNotes = sizing.notes;
@@ -134,7 +151,13 @@ export class ServingPlatform extends Construct {
     // what each team consumes, on the shared pools and on every team's namespace and quota (docs/platform.md)
     const consumption = declaration.planned?.teamConsumption;
     if (consumption) {
-      annotateTeamConsumption({ consumption, sharedPools: declaration.sharedPools, pools: this.pools, namespaces: teamNamespaces, sharedNamespace: settings.sharedNamespace });
+      annotateTeamConsumption({
+        consumption,
+        sharedPools: declaration.sharedPools,
+        pools: this.pools,
+        namespaces: teamNamespaces,
+        sharedNamespace: settings.sharedNamespace,
+      });
     }
 
     // 6b. The cold tier: a model router over the cache pools, beside them (the plan's, and one per namespace with
@@ -165,14 +188,20 @@ export class ServingPlatform extends Construct {
   }
 
   /** Step 3: the GPU node pools under `NodePools`, at the sized `maxNodes`; their MIG layouts and time-slicing configs go to the GPU operator. */
-  private renderNodePools(props: ServingPlatformProps, specs: readonly PlatformNodePool[], maxNodes: ReadonlyMap<string, number>): Map<string, GpuNodePool> {
+  private renderNodePools(
+    props: ServingPlatformProps,
+    specs: readonly PlatformNodePool[],
+    maxNodes: ReadonlyMap<string, number>,
+  ): Map<string, GpuNodePool> {
     const nodePools = new Map<string, GpuNodePool>();
     const nodePoolScope = new Construct(this, 'NodePools');
     for (const np of specs) {
       this.addMigLayout(np);
       const devicePluginConfig = this.addTimeSlicingConfig(np);
       if (np.instanceType !== undefined && np.instanceTypes !== undefined) {
-        throw new Error(`nodePools["${np.name}"].instanceTypes: give instanceType or instanceTypes, not both, got ${JSON.stringify(np.instanceType)} and ${JSON.stringify(np.instanceTypes)}`);
+        throw new Error(
+          `nodePools["${np.name}"].instanceTypes: give instanceType or instanceTypes, not both, got ${JSON.stringify(np.instanceType)} and ${JSON.stringify(np.instanceTypes)}`,
+        );
       }
       const pool = new GpuNodePool(nodePoolScope, np.name, {
         ...(props.nodePoolDefaults ?? {}),
@@ -198,14 +227,19 @@ export class ServingPlatform extends Construct {
     const existing = this.gpuOperator.migConfig.findLayout(np.layout.name);
     if (!existing) this.gpuOperator.migConfig.addLayout(np.layout);
     else if (existing !== np.layout && JSON.stringify(existing.devices) !== JSON.stringify(np.layout.devices)) {
-      throw new Error(`nodePools["${np.name}"].layout: another node pool uses a different MIG layout named "${np.layout.name}"; layout names must be unique`);
+      throw new Error(
+        `nodePools["${np.name}"].layout: another node pool uses a different MIG layout named "${np.layout.name}"; layout names must be unique`,
+      );
     }
   }
 
   /** The node pool's time-slicing config in the device plugin's config, named `<pool>-x<replicas>`; none without time-slicing. */
   private addTimeSlicingConfig(np: PlatformNodePool): string | undefined {
     if (np.timeSlicing === undefined) return undefined;
-    if (np.layout) throw new Error(`nodePools["${np.name}"].timeSlicing: time-slicing applies to whole GPUs, but the pool has MIG layout "${np.layout.name}"`);
+    if (np.layout)
+      throw new Error(
+        `nodePools["${np.name}"].timeSlicing: time-slicing applies to whole GPUs, but the pool has MIG layout "${np.layout.name}"`,
+      );
     return this.gpuOperator.timeSlicing.addConfig({ name: `${np.name}-x${np.timeSlicing}`, replicas: np.timeSlicing });
   }
 
@@ -222,7 +256,11 @@ export class ServingPlatform extends Construct {
   }
 
   /** Step 5: what add-ons and team setup hooks see (`ctx`); `teams` fills as the team namespaces are rendered. */
-  private addOnContext(namespace: string, gpuResources: ReadonlyMap<string, string[]>, teams: ReadonlyMap<string, TeamNamespace>): PlatformContext & { deployed: string[] } {
+  private addOnContext(
+    namespace: string,
+    gpuResources: ReadonlyMap<string, string[]>,
+    teams: ReadonlyMap<string, TeamNamespace>,
+  ): PlatformContext & { deployed: string[] } {
     return {
       scope: this,
       platform: this,
@@ -237,12 +275,20 @@ export class ServingPlatform extends Construct {
 
   /** Step 6: per owner its namespace (every GPU resource's quota at 0), then its pools, each adding its quota and workload. */
   private renderTeams(
-    props: ServingPlatformProps, settings: PlatformSettings, d: PlatformDeclaration, placed: PlacedNodePools,
-    ownerOfModel: ReadonlyMap<string, string>, gpuResources: ReadonlyMap<string, string[]>, namespaces: Map<string, TeamNamespace>,
+    props: ServingPlatformProps,
+    settings: PlatformSettings,
+    d: PlatformDeclaration,
+    placed: PlacedNodePools,
+    ownerOfModel: ReadonlyMap<string, string>,
+    gpuResources: ReadonlyMap<string, string[]>,
+    namespaces: Map<string, TeamNamespace>,
   ): Map<string, ServedPool> {
     const allResources = [...new Set([WHOLE_GPU_RESOURCE, ...gpuResources.keys()])].sort(byString);
     const pools = new Map<string, ServedPool>();
-    const cachePools = new Set([...(d.planned?.cold?.pools ?? []), ...d.owners.flatMap((o) => o.pools.filter((p) => p.cache).map((p) => p.name))]);
+    const cachePools = new Set([
+      ...(d.planned?.cold?.pools ?? []),
+      ...d.owners.flatMap((o) => o.pools.filter((p) => p.cache).map((p) => p.name)),
+    ]);
     checkNamespaceOwners(d.owners);
     for (const o of d.owners) {
       const ns = this.renderTeamNamespace(props, settings, o);
@@ -279,11 +325,19 @@ export class ServingPlatform extends Construct {
   }
 
   /** One Triton pool on its node pool, with its scaling (maximum as sized); a cache pool loads nothing at start. */
-  private renderPool(props: ServingPlatformProps, o: NamespaceOwner, p: TeamPool, placed: PlacedNodePools, cache: boolean, where: string): ServedPool {
+  private renderPool(
+    props: ServingPlatformProps,
+    o: NamespaceOwner,
+    p: TeamPool,
+    placed: PlacedNodePools,
+    cache: boolean,
+    where: string,
+  ): ServedPool {
     const nodePool = nodePoolFor(p, placed.specs, placed.resources, this.migStrategy, where);
     const declared: PoolScaling = p.scaling ?? props.defaultScaling ?? { kind: 'fixed' };
     const replicas = initialReplicas(p, declared);
-    const scaling: PoolScaling = declared.kind === 'fixed' ? declared : { ...declared, maxReplicas: placed.sizing.maxReplicas.get(p.name)! };
+    const scaling: PoolScaling =
+      declared.kind === 'fixed' ? declared : { ...declared, maxReplicas: placed.sizing.maxReplicas.get(p.name)! };
     // A cache pool of the cold tier's router loads nothing at start: the router loads models on demand.
     const pool = new TritonPool(this, `Pool-${p.name}`, {
       ...(props.poolDefaults ?? {}),
@@ -307,7 +361,10 @@ export class ServingPlatform extends Construct {
 
   /** Step 6b: the model routers — the plan's cold tier first, then one per owner with hand-written cache pools. */
   private renderRouters(
-    props: ServingPlatformProps, monitoringNamespace: string, d: PlatformDeclaration, namespaces: ReadonlyMap<string, TeamNamespace>,
+    props: ServingPlatformProps,
+    monitoringNamespace: string,
+    d: PlatformDeclaration,
+    namespaces: ReadonlyMap<string, TeamNamespace>,
   ): { routers: Map<string, PlatformRouter>; coldPool?: PlatformRouter } {
     const routers = new Map<string, PlatformRouter>();
     const add = (spec: RouterSpec): PlatformRouter => {
@@ -322,7 +379,14 @@ export class ServingPlatform extends Construct {
       const own = [...o.pools].filter((p) => p.cache).sort((a, b) => byString(a.name, b.name));
       if (own.length === 0 || !o.team) continue;
       const pools = own.map((p) => p.name);
-      const router = add({ id: `Router-${o.name}`, owner: o.name, pools, models: cacheModels(o.name, o.team, own), processOverheadGiB: props.plan?.fleet.processOverheadGiB ?? 0.6, options: props.router });
+      const router = add({
+        id: `Router-${o.name}`,
+        owner: o.name,
+        pools,
+        models: cacheModels(o.name, o.team, own),
+        processOverheadGiB: props.plan?.fleet.processOverheadGiB ?? 0.6,
+        options: props.router,
+      });
       coldPool ??= router;
     }
     return { routers, coldPool };
@@ -344,7 +408,12 @@ export class ServingPlatform extends Construct {
   }
 
   /** Step 7: routes, autoscaling and metrics rules of every pool (by name), with the routers' models. */
-  private renderServing(props: ServingPlatformProps, settings: PlatformSettings, planned: PlannedPlatform | undefined, routers: ReadonlyMap<string, PlatformRouter>): PlatformServing {
+  private renderServing(
+    props: ServingPlatformProps,
+    settings: PlatformSettings,
+    planned: PlannedPlatform | undefined,
+    routers: ReadonlyMap<string, PlatformRouter>,
+  ): PlatformServing {
     return new PlatformServing(this, 'Serving', {
       adapterNamespace: this.prerequisites.prometheusAdapter?.namespace,
       pools: [...this.pools.values()].sort((a, b) => byString(a.pool.name, b.pool.name)),
@@ -354,14 +423,21 @@ export class ServingPlatform extends Construct {
       monitoringNamespace: settings.monitoringNamespace,
       routes: props.routes,
       models: this.repository.modelNames,
-      routers: [...routers.values()].map((r) => ({ serviceName: r.router.service.name, namespace: r.router.namespace!, models: r.router.config.models.map((m) => m.name) })),
+      routers: [...routers.values()].map((r) => ({
+        serviceName: r.router.service.name,
+        namespace: r.router.namespace!,
+        models: r.router.config.models.map((m) => m.name),
+      })),
       objectives: this.latencyObjectives,
     });
   }
 
   /** The declaration `gpufleet check` reads, beside the GPU operator (after its namespace). */
   private renderPrerequisitesDeclaration(): void {
-    const declaration = new PrerequisitesDeclaration(this, 'Prerequisites', { prerequisites: this.prerequisites, namespace: this.gpuOperator.namespace });
+    const declaration = new PrerequisitesDeclaration(this, 'Prerequisites', {
+      prerequisites: this.prerequisites,
+      namespace: this.gpuOperator.namespace,
+    });
     if (this.gpuOperator.namespaceObject) declaration.configMap.addDependency(this.gpuOperator.namespaceObject);
   }
 
@@ -380,7 +456,10 @@ export class ServingPlatform extends Construct {
 
   /** Runs the cross-tree checks over every object of the chart; returns one message per problem. */
   public check(options: CheckOptions = {}): string[] {
-    const objects = Chart.of(this).node.findAll().filter((c): c is ApiObject => ApiObject.isApiObject(c)).map((o) => o.toJson() as Record<string, unknown>);
+    const objects = Chart.of(this)
+      .node.findAll()
+      .filter((c): c is ApiObject => ApiObject.isApiObject(c))
+      .map((o) => o.toJson() as Record<string, unknown>);
     return checkPlatformObjects(objects, { repositoryModels: this.repository.modelNames, ...options });
   }
 
@@ -427,7 +506,9 @@ function checkScalingPrerequisites(pools: ReadonlyMap<string, ServedPool>, prere
       throw new Error(`pools["${pool.name}"].scaling: kind keda needs KEDA, which prerequisites.keda declares absent`);
     }
     if (scaling.kind === 'hpa' && !prerequisites.prometheusAdapter) {
-      throw new Error(`pools["${pool.name}"].scaling: kind hpa needs prometheus-adapter, which prerequisites.prometheusAdapter declares absent`);
+      throw new Error(
+        `pools["${pool.name}"].scaling: kind hpa needs prometheus-adapter, which prerequisites.prometheusAdapter declares absent`,
+      );
     }
   }
 }
@@ -441,7 +522,12 @@ function annotateLoweredMaxima(serving: PlatformServing, lowered: ReadonlyMap<st
 }
 
 /** Step 8: each team's setup hook (the hand-written team's, else the planned one's), by team name. */
-function runTeamSetupHooks(teams: readonly Team[], givenTeams: readonly Team[], ctx: PlatformContext, namespaces: ReadonlyMap<string, TeamNamespace>): void {
+function runTeamSetupHooks(
+  teams: readonly Team[],
+  givenTeams: readonly Team[],
+  ctx: PlatformContext,
+  namespaces: ReadonlyMap<string, TeamNamespace>,
+): void {
   for (const t of teams) {
     const given = givenTeams.find((g) => g.name === t.name);
     const ns = namespaces.get(t.name)!;

@@ -67,6 +67,16 @@ export function queueTargetMicroseconds(objectives: readonly LatencyObjective[],
  */
 export function firstTokenTargetMicroseconds(objectives: readonly LatencyObjective[], where = 'pool'): number {
   if (objectives.length === 0) throw new Error(`${where}: expected at least one model with a latency SLO, got none`);
-  return Math.max(1, Math.floor(Math.min(...objectives.map((o, i) =>
-    Math.round(o.latencyHeadroom * o.latencySloMs * 1e6) / 1000 + QUEUE_TARGET_SHARE * queueBudgetMicroseconds(o, `${where}.models[${i}]`)))));
+  return Math.max(
+    1,
+    Math.floor(
+      Math.min(
+        ...objectives.map(
+          (o, i) =>
+            Math.round(o.latencyHeadroom * o.latencySloMs * 1e6) / 1000 +
+            QUEUE_TARGET_SHARE * queueBudgetMicroseconds(o, `${where}.models[${i}]`),
+        ),
+      ),
+    ),
+  );
 }

@@ -58,8 +58,7 @@ export interface ModelRepositoryPvcOptions {
 
 /** Where the repository lives. Build it with `ModelRepository.s3()` or `ModelRepository.pvc()`. */
 export type ModelRepositoryStorage =
-  | ({ readonly kind: 's3' } & ModelRepositoryS3Options)
-  | ({ readonly kind: 'pvc' } & ModelRepositoryPvcOptions);
+  ({ readonly kind: 's3' } & ModelRepositoryS3Options) | ({ readonly kind: 'pvc' } & ModelRepositoryPvcOptions);
 
 export interface ModelRepositoryProps {
   /** Where the repository lives. */
@@ -91,17 +90,23 @@ export class ModelRepository extends Construct {
   /** S3 storage: `s3://<bucket>/<prefix>`, read with the pod's service-account credentials. */
   public static s3(options: ModelRepositoryS3Options): ModelRepositoryStorage {
     if (typeof options.bucket !== 'string' || !BUCKET.test(options.bucket) || options.bucket.includes('..')) {
-      throw new Error(`storage.bucket: expected an S3 bucket name (3-63 lowercase letters, digits, '.' and '-'), got ${JSON.stringify(options.bucket)}`);
+      throw new Error(
+        `storage.bucket: expected an S3 bucket name (3-63 lowercase letters, digits, '.' and '-'), got ${JSON.stringify(options.bucket)}`,
+      );
     }
     const prefix = options.prefix ?? '';
     if (!PREFIX.test(prefix) || prefix.startsWith('/') || prefix.endsWith('/') || prefix.includes('//')) {
-      throw new Error(`storage.prefix: expected an S3 key prefix without leading, trailing or doubled '/', got ${JSON.stringify(options.prefix)}`);
+      throw new Error(
+        `storage.prefix: expected an S3 key prefix without leading, trailing or doubled '/', got ${JSON.stringify(options.prefix)}`,
+      );
     }
     if (typeof options.region !== 'string' || !REGION.test(options.region)) {
       throw new Error(`storage.region: expected an AWS region such as us-east-1, got ${JSON.stringify(options.region)}`);
     }
     if (options.roleArn !== undefined && !ROLE_ARN.test(options.roleArn)) {
-      throw new Error(`storage.roleArn: expected an IAM role ARN (arn:aws:iam::<account>:role/<name>), got ${JSON.stringify(options.roleArn)}`);
+      throw new Error(
+        `storage.roleArn: expected an IAM role ARN (arn:aws:iam::<account>:role/<name>), got ${JSON.stringify(options.roleArn)}`,
+      );
     }
     if (options.serviceAccountName !== undefined) assertDnsLabel('storage.serviceAccountName', options.serviceAccountName);
     if (options.egressCidrs !== undefined) assertCidrs('storage.egressCidrs', options.egressCidrs);
@@ -160,7 +165,7 @@ export class ModelRepository extends Construct {
       this.storage.kind === 's3'
         ? `s3://${this.storage.bucket}${this.storage.prefix ? `/${this.storage.prefix}` : ''}`
         : MODEL_REPOSITORY_MOUNT_PATH;
-    this.serviceAccountName = this.storage.kind === 's3' ? this.storage.serviceAccountName ?? 'triton-model-reader' : undefined;
+    this.serviceAccountName = this.storage.kind === 's3' ? (this.storage.serviceAccountName ?? 'triton-model-reader') : undefined;
     const dir = props.configDirectory ?? 'model-repository';
     if (dir.length === 0 || path.isAbsolute(dir) || dir.split(/[\\/]/).includes('..')) {
       throw new Error(`configDirectory: expected a relative directory without '..', got ${JSON.stringify(dir)}`);
@@ -199,7 +204,9 @@ export class ModelRepository extends Construct {
   public model(name: string): TritonModelConfig {
     const m = this._models.get(name);
     if (m === undefined) {
-      throw new Error(`model: ${JSON.stringify(name)} is not in repository ${this.node.path} (has ${this.modelNames.join(', ') || 'none'})`);
+      throw new Error(
+        `model: ${JSON.stringify(name)} is not in repository ${this.node.path} (has ${this.modelNames.join(', ') || 'none'})`,
+      );
     }
     return m;
   }
@@ -237,7 +244,12 @@ export class ModelRepository extends Construct {
         env: [],
         volumes: [{ name: 'model-repository', persistentVolumeClaim: { claimName: s.claimName, readOnly: true } }],
         volumeMounts: [
-          { name: 'model-repository', mountPath: MODEL_REPOSITORY_MOUNT_PATH, readOnly: true, ...(s.subPath ? { subPath: s.subPath } : {}) },
+          {
+            name: 'model-repository',
+            mountPath: MODEL_REPOSITORY_MOUNT_PATH,
+            readOnly: true,
+            ...(s.subPath ? { subPath: s.subPath } : {}),
+          },
         ],
       };
     }

@@ -136,25 +136,38 @@ export class ModelRouter extends Construct {
     this.image = props.image ?? DEFAULT_ROUTER_IMAGE;
     assertImageReference('image', this.image);
     const overhead = props.processOverheadGiB ?? 0.6;
-    if (typeof overhead !== 'number' || !(overhead >= 0)) throw new Error(`processOverheadGiB: expected a number >= 0, got ${JSON.stringify(overhead)}`);
+    if (typeof overhead !== 'number' || !(overhead >= 0))
+      throw new Error(`processOverheadGiB: expected a number >= 0, got ${JSON.stringify(overhead)}`);
     const models = checkedModels(props.models);
     const pools = checkedPools(props.pools, overhead, new Set(models.map((m) => m.name)));
     const largest = Math.max(...pools.map((p) => p.budget));
     models.forEach((m, i) => {
-      if (m.memoryGiB > largest) throw new Error(`models[${i}].memoryGiB: "${m.name}" needs ${m.memoryGiB} GiB, more than the largest pool budget ${largest} GiB`);
+      if (m.memoryGiB > largest)
+        throw new Error(`models[${i}].memoryGiB: "${m.name}" needs ${m.memoryGiB} GiB, more than the largest pool budget ${largest} GiB`);
     });
 
     // one headless Service per pool: its DNS name lists every ready pod of the pool
-    const sortedPools = [...pools].sort((a, b) => `${a.pool.namespace ?? ''}/${a.pool.name}`.localeCompare(`${b.pool.namespace ?? ''}/${b.pool.name}`));
+    const sortedPools = [...pools].sort((a, b) =>
+      `${a.pool.namespace ?? ''}/${a.pool.name}`.localeCompare(`${b.pool.namespace ?? ''}/${b.pool.name}`),
+    );
     this.podServices = sortedPools.map(({ pool }) => this.renderPodService(pool));
     const backends = sortedPools.map(({ pool, budget }) => {
       const host = `${pool.name}-pods.${pool.namespace ?? this.namespace ?? 'default'}.svc.cluster.local`;
       // loads go over gRPC RepositoryModelLoad, which holds no Triton HTTP worker (grpc-repository.ts in the router)
-      return { name: pool.name, url: `http://${host}:${TRITON_HTTP_PORT}`, memoryGiB: budget, discover: 'dns' as const, grpcPort: TRITON_GRPC_PORT };
+      return {
+        name: pool.name,
+        url: `http://${host}:${TRITON_HTTP_PORT}`,
+        memoryGiB: budget,
+        discover: 'dns' as const,
+        grpcPort: TRITON_GRPC_PORT,
+      };
     });
     this.config = checkedConfig(props, backends, models);
     const configText = stringify(this.config);
-    this.configMap = new k8s.KubeConfigMap(this, 'Config', { metadata: this.meta(`${this.name}-config`), data: { 'router.yaml': configText } });
+    this.configMap = new k8s.KubeConfigMap(this, 'Config', {
+      metadata: this.meta(`${this.name}-config`),
+      data: { 'router.yaml': configText },
+    });
     this.deployment = this.renderDeployment(props, configText);
     this.service = new k8s.KubeService(this, 'Service', {
       metadata: this.meta(this.name),
@@ -192,13 +205,22 @@ export class ModelRouter extends Construct {
   /** The headless Service `<pool>-pods` in the pool's namespace: its DNS name lists every ready pod of the pool. */
   private renderPodService(pool: TritonPool): k8s.KubeService {
     return new k8s.KubeService(this, `Pods-${pool.namespace ?? 'default'}-${pool.name}`, {
-      metadata: { ...this.meta(`${pool.name}-pods`, pool.namespace), labels: { ...this.labels(), 'app.kubernetes.io/component': 'model-router-backends' } },
+      metadata: {
+        ...this.meta(`${pool.name}-pods`, pool.namespace),
+        labels: { ...this.labels(), 'app.kubernetes.io/component': 'model-router-backends' },
+      },
       spec: {
         clusterIp: 'None',
         selector: { ...pool.selectorLabels },
         ports: [
           { name: 'http', port: TRITON_HTTP_PORT, targetPort: k8s.IntOrString.fromNumber(TRITON_HTTP_PORT), protocol: 'TCP' },
-          { name: 'grpc', port: TRITON_GRPC_PORT, targetPort: k8s.IntOrString.fromNumber(TRITON_GRPC_PORT), protocol: 'TCP', appProtocol: 'kubernetes.io/h2c' },
+          {
+            name: 'grpc',
+            port: TRITON_GRPC_PORT,
+            targetPort: k8s.IntOrString.fromNumber(TRITON_GRPC_PORT),
+            protocol: 'TCP',
+            appProtocol: 'kubernetes.io/h2c',
+          },
         ],
       },
     });
@@ -226,7 +248,13 @@ export class ModelRouter extends Construct {
           spec: {
             automountServiceAccountToken: false,
             enableServiceLinks: false,
-            securityContext: { runAsNonRoot: true, runAsUser: ROUTER_UID, runAsGroup: ROUTER_UID, fsGroup: ROUTER_UID, seccompProfile: { type: 'RuntimeDefault' } },
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: ROUTER_UID,
+              runAsGroup: ROUTER_UID,
+              fsGroup: ROUTER_UID,
+              seccompProfile: { type: 'RuntimeDefault' },
+            },
             terminationGracePeriodSeconds: 30,
             containers: [
               {
@@ -241,7 +269,12 @@ export class ModelRouter extends Construct {
                   requests: { cpu: k8s.Quantity.fromString(cpu.request), memory: k8s.Quantity.fromString(memory.request) },
                   limits: { cpu: k8s.Quantity.fromString(cpu.limit), memory: k8s.Quantity.fromString(memory.limit) },
                 },
-                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } },
+                securityContext: {
+                  allowPrivilegeEscalation: false,
+                  readOnlyRootFilesystem: true,
+                  runAsNonRoot: true,
+                  capabilities: { drop: ['ALL'] },
+                },
                 volumeMounts: [{ name: 'config', mountPath: '/etc/gpufleet-router', readOnly: true }],
               },
             ],
@@ -268,7 +301,8 @@ function checkedModels(given: ModelRouterProps['models']): CheckedModel[] {
     assertDnsLabel(`models[${i}].name`, m?.name);
     if (modelIndex.has(m.name)) throw new Error(`models[${i}].name: "${m.name}" is already used by models[${modelIndex.get(m.name)}]`);
     modelIndex.set(m.name, i);
-    if (m.pinned !== undefined && typeof m.pinned !== 'boolean') throw new Error(`models[${i}].pinned: expected true or false, got ${JSON.stringify(m.pinned)}`);
+    if (m.pinned !== undefined && typeof m.pinned !== 'boolean')
+      throw new Error(`models[${i}].pinned: expected true or false, got ${JSON.stringify(m.pinned)}`);
     return { name: m.name, memoryGiB: positive(`models[${i}].memoryGiB`, m.memoryGiB), ...(m.pinned ? { pinned: true } : {}) };
   });
 }
@@ -277,23 +311,37 @@ function checkedModels(given: ModelRouterProps['models']): CheckedModel[] {
  * The pools with the GPU memory the router may fill on each (given, else the slice's memory less the process
  * overhead); no pool twice, and every model a pool loads at start listed in `models`.
  */
-function checkedPools(given: ModelRouterProps['pools'], overhead: number, modelNames: ReadonlySet<string>): { pool: TritonPool; budget: number }[] {
+function checkedPools(
+  given: ModelRouterProps['pools'],
+  overhead: number,
+  modelNames: ReadonlySet<string>,
+): { pool: TritonPool; budget: number }[] {
   if (!Array.isArray(given) || given.length === 0) throw new Error(`pools: expected at least one TritonPool, got ${JSON.stringify(given)}`);
   const seenPools = new Set<string>();
   return (given as ModelRouterProps['pools']).map((p, i) => {
     const entry: ModelRouterPool = p instanceof TritonPool ? { pool: p } : p;
-    if (!(entry?.pool instanceof TritonPool)) throw new Error(`pools[${i}]: expected a TritonPool or { pool: TritonPool, memoryGiB? }, got ${JSON.stringify(p)}`);
+    if (!(entry?.pool instanceof TritonPool))
+      throw new Error(`pools[${i}]: expected a TritonPool or { pool: TritonPool, memoryGiB? }, got ${JSON.stringify(p)}`);
     const pool = entry.pool;
     const key = `${pool.namespace ?? ''}/${pool.name}`;
     if (seenPools.has(key)) throw new Error(`pools[${i}]: pool "${pool.name}" is listed twice`);
     seenPools.add(key);
     const slice = poolSliceMemoryGiB(pool);
-    const budget = entry.memoryGiB === undefined ? Math.round((slice - overhead) * 1000) / 1000 : positive(`pools[${i}].memoryGiB`, entry.memoryGiB);
-    if (budget <= 0) throw new Error(`pools[${i}].memoryGiB: slice ${pool.profile} of ${pool.gpuType} has ${slice} GiB, no room after processOverheadGiB ${overhead}`);
-    if (budget > slice) throw new Error(`pools[${i}].memoryGiB: expected at most the slice memory ${slice} GiB (${pool.profile} of ${pool.gpuType}), got ${budget}`);
+    const budget =
+      entry.memoryGiB === undefined ? Math.round((slice - overhead) * 1000) / 1000 : positive(`pools[${i}].memoryGiB`, entry.memoryGiB);
+    if (budget <= 0)
+      throw new Error(
+        `pools[${i}].memoryGiB: slice ${pool.profile} of ${pool.gpuType} has ${slice} GiB, no room after processOverheadGiB ${overhead}`,
+      );
+    if (budget > slice)
+      throw new Error(
+        `pools[${i}].memoryGiB: expected at most the slice memory ${slice} GiB (${pool.profile} of ${pool.gpuType}), got ${budget}`,
+      );
     for (const m of pool.models) {
       if (!modelNames.has(m)) {
-        throw new Error(`pools[${i}]: pool "${pool.name}" loads model "${m}" at start but models does not list it (its GPU memory would not be counted); add it to models`);
+        throw new Error(
+          `pools[${i}]: pool "${pool.name}" loads model "${m}" at start but models does not list it (its GPU memory would not be counted); add it to models`,
+        );
       }
     }
     return { pool, budget };
@@ -301,7 +349,11 @@ function checkedPools(given: ModelRouterProps['pools'], overhead: number, modelN
 }
 
 /** The router config: listeners, backends, models by name, queue length and timings (checked). */
-function checkedConfig(props: ModelRouterProps, backends: RenderedRouterConfig['backends'], models: readonly CheckedModel[]): RenderedRouterConfig {
+function checkedConfig(
+  props: ModelRouterProps,
+  backends: RenderedRouterConfig['backends'],
+  models: readonly CheckedModel[],
+): RenderedRouterConfig {
   const config: RenderedRouterConfig = {
     listen: `0.0.0.0:${ROUTER_PORT}`,
     admin: ROUTER_ADMIN_LISTEN,

@@ -70,9 +70,7 @@ export interface ModelRouteTableProps {
    * pool), overriding the pool weight for that model. Every pool serving a listed model must be named.
    * @default - the pool weights
    */
-  readonly modelWeights?:
-    | ReadonlyMap<string, ReadonlyMap<string, number>>
-    | Readonly<Record<string, Readonly<Record<string, number>>>>;
+  readonly modelWeights?: ReadonlyMap<string, ReadonlyMap<string, number>> | Readonly<Record<string, Readonly<Record<string, number>>>>;
   /** Gateway API: request timeout of every rule. @default - the Gateway implementation's default */
   readonly requestTimeout?: Duration;
 }
@@ -86,7 +84,13 @@ export interface ModelBackend {
 /** Typed subset of the Gateway API HTTPRoute rule that gpufleet renders. */
 interface HttpRouteRule {
   readonly matches: { readonly path: { readonly type: 'PathPrefix'; readonly value: string } }[];
-  readonly backendRefs: { readonly group: ''; readonly kind: 'Service'; readonly name: string; readonly port: number; readonly weight?: number }[];
+  readonly backendRefs: {
+    readonly group: '';
+    readonly kind: 'Service';
+    readonly name: string;
+    readonly port: number;
+    readonly weight?: number;
+  }[];
   readonly timeouts?: { readonly request: string };
 }
 
@@ -132,7 +136,8 @@ export class ModelRouteTable extends Construct {
     if (props.requestTimeout !== undefined) {
       const ms = props.requestTimeout.toMilliseconds({ integral: false });
       if (!Number.isInteger(ms) || ms < 1) throw new Error(`requestTimeout: expected whole milliseconds >= 1, got ${ms}ms`);
-      if (this.mode === 'ingress') throw new Error('requestTimeout: an Ingress has no portable timeout; set it with ingress.annotations, got a requestTimeout');
+      if (this.mode === 'ingress')
+        throw new Error('requestTimeout: an Ingress has no portable timeout; set it with ingress.annotations, got a requestTimeout');
     }
     if (this.mode === 'ingress' && hostnames.length > 1) {
       throw new Error(`hostnames: ingress mode takes at most one host, got ${hostnames.length}`);
@@ -154,7 +159,9 @@ export class ModelRouteTable extends Construct {
       if (!(wp.pool instanceof TritonPool)) throw new Error(`pools[${i}]: expected a TritonPool, got ${JSON.stringify(entry)}`);
       const key = `${wp.pool.namespace ?? ''}/${wp.pool.name}`;
       if (seenPools.has(key)) {
-        throw new Error(`pools[${i}]: duplicate route: pool ${JSON.stringify(wp.pool.name)} is already routed as pools[${seenPools.get(key)}]`);
+        throw new Error(
+          `pools[${i}]: duplicate route: pool ${JSON.stringify(wp.pool.name)} is already routed as pools[${seenPools.get(key)}]`,
+        );
       }
       seenPools.set(key, i);
       if (wp.weight !== undefined) {
@@ -184,7 +191,9 @@ export class ModelRouteTable extends Construct {
   /** Per-model weights (gateway mode): one integer weight for every pool serving the model, replacing the pools' own. */
   private applyModelWeights(modelWeights: Map<string, Map<string, number>>): void {
     if (modelWeights.size > 0 && this.mode === 'ingress') {
-      throw new Error(`modelWeights: an Ingress can not weight backends; use gateway mode, got weights for ${[...modelWeights.keys()].sort().join(', ')}`);
+      throw new Error(
+        `modelWeights: an Ingress can not weight backends; use gateway mode, got weights for ${[...modelWeights.keys()].sort().join(', ')}`,
+      );
     }
     for (const m of [...modelWeights.keys()].sort()) {
       const list = this._backends.get(m);
@@ -192,7 +201,12 @@ export class ModelRouteTable extends Construct {
       const ws = modelWeights.get(m)!;
       for (const pool of [...ws.keys()].sort()) {
         if (!list.some((b) => b.pool.name === pool)) {
-          throw new Error(`modelWeights.${m}.${pool}: pool ${JSON.stringify(pool)} does not serve ${m} (served by ${list.map((b) => b.pool.name).sort().join(', ')})`);
+          throw new Error(
+            `modelWeights.${m}.${pool}: pool ${JSON.stringify(pool)} does not serve ${m} (served by ${list
+              .map((b) => b.pool.name)
+              .sort()
+              .join(', ')})`,
+          );
         }
       }
       this._backends.set(
@@ -216,7 +230,9 @@ export class ModelRouteTable extends Construct {
     for (const [m, list] of this._backends) {
       list.sort((a, b) => (a.pool.name < b.pool.name ? -1 : a.pool.name > b.pool.name ? 1 : 0));
       if (list.every((b) => b.weight === 0)) {
-        throw new Error(`pools: model ${JSON.stringify(m)} has weight 0 on every pool (${list.map((b) => b.pool.name).join(', ')}); give one a weight > 0`);
+        throw new Error(
+          `pools: model ${JSON.stringify(m)} has weight 0 on every pool (${list.map((b) => b.pool.name).join(', ')}); give one a weight > 0`,
+        );
       }
     }
     models.forEach((m, i) => {
@@ -270,7 +286,9 @@ export class ModelRouteTable extends Construct {
     for (const g of [...groups.values()].sort((a, b) => (a.models[0] < b.models[0] ? -1 : 1))) {
       for (let i = 0; i < g.models.length; i += HTTPROUTE_MAX_MATCHES_PER_RULE) {
         rules.push({
-          matches: g.models.slice(i, i + HTTPROUTE_MAX_MATCHES_PER_RULE).map((m) => ({ path: { type: 'PathPrefix', value: `/v2/models/${m}` } })),
+          matches: g.models
+            .slice(i, i + HTTPROUTE_MAX_MATCHES_PER_RULE)
+            .map((m) => ({ path: { type: 'PathPrefix', value: `/v2/models/${m}` } })),
           backendRefs: g.backends.map((b) => ({
             group: '',
             kind: 'Service',
@@ -283,7 +301,9 @@ export class ModelRouteTable extends Construct {
       }
     }
     if (rules.some((r) => r.backendRefs.length > 16)) {
-      throw new Error(`pools: a model is served by more than 16 pools in namespace ${JSON.stringify(ns)}; an HTTPRoute rule takes at most 16 backends`);
+      throw new Error(
+        `pools: a model is served by more than 16 pools in namespace ${JSON.stringify(ns)}; an HTTPRoute rule takes at most 16 backends`,
+      );
     }
     // Pack rules into routes within the HTTPRoute limits.
     const chunks: HttpRouteRule[][] = [];
@@ -318,7 +338,11 @@ export class ModelRouteTable extends Construct {
         new ApiObject(this, `HTTPRoute-${ns || 'default'}-${i}`, {
           apiVersion: `${GATEWAY_GROUP}/v1`,
           kind: 'HTTPRoute',
-          metadata: { name, ...(ns ? { namespace: ns } : {}), labels: { 'app.kubernetes.io/part-of': 'gpufleet', 'app.kubernetes.io/component': 'routing' } },
+          metadata: {
+            name,
+            ...(ns ? { namespace: ns } : {}),
+            labels: { 'app.kubernetes.io/part-of': 'gpufleet', 'app.kubernetes.io/component': 'routing' },
+          },
           spec,
         }),
       );
@@ -334,7 +358,9 @@ export class ModelRouteTable extends Construct {
         // A Service of the model: every pod serving it, whatever its pool (traffic proportional to pods).
         serviceName = `model-${m}`;
         if (serviceName.length > 63) {
-          throw new Error(`models: model ${JSON.stringify(m)} is on several pools and its Service name ${serviceName} exceeds 63 characters; use gateway mode`);
+          throw new Error(
+            `models: model ${JSON.stringify(m)} is on several pools and its Service name ${serviceName} exceeds 63 characters; use gateway mode`,
+          );
         }
         new k8s.KubeService(this, `ModelService-${ns || 'default'}-${m}`, {
           metadata: {
@@ -377,9 +403,17 @@ function toNestedMap(
 ): Map<string, Map<string, number>> {
   const out = new Map<string, Map<string, number>>();
   if (w === undefined) return out;
-  const entries: [string, ReadonlyMap<string, number> | Readonly<Record<string, number>>][] = w instanceof Map ? [...(w as ReadonlyMap<string, ReadonlyMap<string, number>>).entries()] : Object.entries(w as Readonly<Record<string, Readonly<Record<string, number>>>>);
+  const entries: [string, ReadonlyMap<string, number> | Readonly<Record<string, number>>][] =
+    w instanceof Map
+      ? [...(w as ReadonlyMap<string, ReadonlyMap<string, number>>).entries()]
+      : Object.entries(w as Readonly<Record<string, Readonly<Record<string, number>>>>);
   for (const [model, inner] of entries) {
-    out.set(model, new Map(inner instanceof Map ? [...(inner as ReadonlyMap<string, number>).entries()] : Object.entries(inner as Record<string, number>)));
+    out.set(
+      model,
+      new Map(
+        inner instanceof Map ? [...(inner as ReadonlyMap<string, number>).entries()] : Object.entries(inner as Record<string, number>),
+      ),
+    );
   }
   return out;
 }
@@ -392,6 +426,9 @@ export function gatewayDuration(ms: number): string {
     [Math.floor((ms % 60_000) / 1000), 's'],
     [ms % 1000, 'ms'],
   ];
-  const out = parts.filter(([n]) => n > 0).map(([n, u]) => `${n}${u}`).join('');
+  const out = parts
+    .filter(([n]) => n > 0)
+    .map(([n, u]) => `${n}${u}`)
+    .join('');
   return out || '0s';
 }

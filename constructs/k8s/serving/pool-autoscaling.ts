@@ -167,10 +167,24 @@ export class PoolAutoscaling extends Construct {
     const decoupled = pool.models.filter((m) => pool.repository.hasModel(m) && pool.repository.model(m).decoupled);
     return [
       ...(decoupled.length < pool.models.length
-        ? [{ name: 'queue-time' as const, query: this.query, adapterMetric: QUEUE_US_PER_REQUEST_METRIC, target: this.targetQueueMicroseconds }]
+        ? [
+            {
+              name: 'queue-time' as const,
+              query: this.query,
+              adapterMetric: QUEUE_US_PER_REQUEST_METRIC,
+              target: this.targetQueueMicroseconds,
+            },
+          ]
         : []),
       ...(decoupled.length > 0
-        ? [{ name: 'first-token' as const, query: firstTokenQuery(selector), adapterMetric: FIRST_TOKEN_US_METRIC, target: this.targetFirstTokenMicroseconds }]
+        ? [
+            {
+              name: 'first-token' as const,
+              query: firstTokenQuery(selector),
+              adapterMetric: FIRST_TOKEN_US_METRIC,
+              target: this.targetFirstTokenMicroseconds,
+            },
+          ]
         : []),
     ];
   }
@@ -179,7 +193,10 @@ export class PoolAutoscaling extends Construct {
    * The HPA: an Object metric per signal on the pool's Service. The adapter sums both counters over every pod behind
    * it before dividing, so the HPA sees the pool's request-weighted queue time rather than an average of per-pod ratios.
    */
-  private renderHorizontalPodAutoscaler(metadata: AutoscalerMetadata, behavior: k8s.HorizontalPodAutoscalerBehaviorV2): k8s.KubeHorizontalPodAutoscalerV2 {
+  private renderHorizontalPodAutoscaler(
+    metadata: AutoscalerMetadata,
+    behavior: k8s.HorizontalPodAutoscalerBehaviorV2,
+  ): k8s.KubeHorizontalPodAutoscalerV2 {
     return new k8s.KubeHorizontalPodAutoscalerV2(this, 'Resource', {
       metadata,
       spec: {
@@ -201,7 +218,11 @@ export class PoolAutoscaling extends Construct {
 
   /** The KEDA ScaledObject: a Prometheus trigger per signal, and the wake trigger when there is one. */
   private renderScaledObject(
-    metadata: AutoscalerMetadata, behavior: k8s.HorizontalPodAutoscalerBehaviorV2, timing: AutoscalingTiming, address: string, props: PoolAutoscalingProps,
+    metadata: AutoscalerMetadata,
+    behavior: k8s.HorizontalPodAutoscalerBehaviorV2,
+    timing: AutoscalingTiming,
+    address: string,
+    props: PoolAutoscalingProps,
   ): ScaledObject {
     const auth = props.triggerAuthentication ? { authenticationRef: { name: props.triggerAuthentication } } : {};
     const wake = props.wake;
@@ -286,7 +307,8 @@ function scalingBehavior(podsPerMinute: number, downWindow: number): k8s.Horizon
 function checkedReplicaRange(where: string, props: PoolAutoscalingProps, engine: PoolAutoscalingEngine): { min: number; max: number } {
   const min = props.minReplicas ?? 1;
   const max = props.maxReplicas;
-  if (!Number.isInteger(min) || min < 0) throw new Error(`${where}.minReplicas: expected an integer >= 0, got ${JSON.stringify(props.minReplicas)}`);
+  if (!Number.isInteger(min) || min < 0)
+    throw new Error(`${where}.minReplicas: expected an integer >= 0, got ${JSON.stringify(props.minReplicas)}`);
   if (!Number.isInteger(max) || max < 1) throw new Error(`${where}.maxReplicas: expected an integer >= 1, got ${JSON.stringify(max)}`);
   if (min > max) throw new Error(`${where}.minReplicas: expected at most maxReplicas (${max}), got ${min}`);
   if (min === 0 && engine === 'hpa') {

@@ -178,14 +178,10 @@ const list = (xs: readonly number[]): string => (xs.length === 0 ? '[ ]' : `[ ${
 /** Exactly one of platform and backend, each one Triton knows. */
 function checkPlatformOrBackend(where: string, props: TritonModelConfigProps): void {
   if ((props.platform === undefined) === (props.backend === undefined)) {
-    throw new Error(
-      `${where}: expected exactly one of platform and backend, got ${props.platform === undefined ? 'neither' : 'both'}`,
-    );
+    throw new Error(`${where}: expected exactly one of platform and backend, got ${props.platform === undefined ? 'neither' : 'both'}`);
   }
   if (props.platform !== undefined && !(TRITON_PLATFORMS as readonly string[]).includes(props.platform)) {
-    throw new Error(
-      `${where}.platform: expected one of ${TRITON_PLATFORMS.join(', ')}, got ${JSON.stringify(props.platform)}`,
-    );
+    throw new Error(`${where}.platform: expected one of ${TRITON_PLATFORMS.join(', ')}, got ${JSON.stringify(props.platform)}`);
   }
   if (props.backend !== undefined && !(TRITON_BACKENDS as readonly string[]).includes(props.backend)) {
     throw new Error(`${where}.backend: expected one of ${TRITON_BACKENDS.join(', ')}, got ${JSON.stringify(props.backend)}`);
@@ -265,7 +261,9 @@ function checkedVersionPolicy(where: string, vp: TritonVersionPolicy): TritonVer
       }
     });
   } else if (vp.kind !== 'all') {
-    throw new Error(`${where}.versionPolicy.kind: expected latest, all or specific, got ${JSON.stringify((vp as { kind?: unknown }).kind)}`);
+    throw new Error(
+      `${where}.versionPolicy.kind: expected latest, all or specific, got ${JSON.stringify((vp as { kind?: unknown }).kind)}`,
+    );
   }
   return vp.kind === 'specific' ? { kind: 'specific', versions: [...new Set(vp.versions)].sort((a, b) => a - b) } : vp;
 }

@@ -29,7 +29,10 @@ export function sortedJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(sortedJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     const o = value as Record<string, unknown>;
-    return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${sortedJson(o[k])}`).join(',')}}`;
+    return `{${Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${sortedJson(o[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value);
 }
@@ -53,8 +56,14 @@ export function annotateTeamConsumption(props: TeamConsumptionAnnotationsProps):
     const served = props.pools.get(p.name);
     if (!served || !p.consumption) continue;
     const meta = served.pool.deployment.metadata;
-    meta.addAnnotation(TEAM_CONSUMPTION_ANNOTATION, sortedJson(Object.fromEntries(Object.entries(p.consumption).map(([t, c]) => [t, c.gpuEquivalents]))));
-    meta.addAnnotation(TEAM_COST_ANNOTATION, sortedJson(Object.fromEntries(Object.entries(p.consumption).map(([t, c]) => [t, c.costPerHour]))));
+    meta.addAnnotation(
+      TEAM_CONSUMPTION_ANNOTATION,
+      sortedJson(Object.fromEntries(Object.entries(p.consumption).map(([t, c]) => [t, c.gpuEquivalents]))),
+    );
+    meta.addAnnotation(
+      TEAM_COST_ANNOTATION,
+      sortedJson(Object.fromEntries(Object.entries(p.consumption).map(([t, c]) => [t, c.costPerHour]))),
+    );
     // the teams with models on this pool (`p.teams` is every team of its group of linked pools)
     for (const team of Object.keys(p.consumption)) meta.addLabel(`${SERVED_TEAM_LABEL_PREFIX}${team}`, 'true');
     for (const [team, c] of Object.entries(p.consumption)) {

@@ -16,8 +16,7 @@ import type { TritonModelConfigProps } from '../serving/triton-model-config';
  * queue time with an HPA or KEDA (`minReplicas: 0` with a `wake` trigger scales a cold tier to zero).
  */
 export type PoolScaling =
-  | { readonly kind: 'fixed' }
-  | ({ readonly kind: PoolAutoscalingEngine } & Omit<PoolAutoscalingProps, 'pool' | 'engine'>);
+  { readonly kind: 'fixed' } | ({ readonly kind: PoolAutoscalingEngine } & Omit<PoolAutoscalingProps, 'pool' | 'engine'>);
 
 /** A model a team serves; becomes a model directory with a `config.pbtxt` in the shared repository. */
 export interface TeamModel {

@@ -17,7 +17,8 @@ export function modelConfig(team: string, m: TeamModel, latencyHeadroom = 0.5): 
   const maxBatchSize = m.maxBatchSize ?? 8;
   const preferred = m.preferredBatchSizes;
   try {
-    const queueDelay = m.latencySloMs === undefined ? 100 : maxQueueDelayMicroseconds({ latencySloMs: m.latencySloMs, latencyHeadroom }, `${where}`);
+    const queueDelay =
+      m.latencySloMs === undefined ? 100 : maxQueueDelayMicroseconds({ latencySloMs: m.latencySloMs, latencyHeadroom }, `${where}`);
     return new TritonModelConfig({
       name: m.name,
       ...(isPlatform ? { platform: p as TritonPlatform } : { backend: p as TritonBackend }),
@@ -25,7 +26,12 @@ export function modelConfig(team: string, m: TeamModel, latencyHeadroom = 0.5): 
       // no kind: KIND_GPU, or KIND_MODEL for the vllm backend (TritonModelConfig's default, as its sample config)
       instanceGroups: [{ count: m.instances ?? 1 }],
       ...(maxBatchSize > 0
-        ? { dynamicBatching: { ...(preferred && preferred.length > 0 ? { preferredBatchSizes: [...preferred] } : {}), maxQueueDelayMicroseconds: m.maxQueueDelayMicroseconds ?? queueDelay } }
+        ? {
+            dynamicBatching: {
+              ...(preferred && preferred.length > 0 ? { preferredBatchSizes: [...preferred] } : {}),
+              maxQueueDelayMicroseconds: m.maxQueueDelayMicroseconds ?? queueDelay,
+            },
+          }
         : {}),
       ...(m.config ?? {}),
     });
@@ -33,4 +39,3 @@ export function modelConfig(team: string, m: TeamModel, latencyHeadroom = 0.5): 
     throw new Error(`${where}: ${(e as Error).message}`, { cause: e });
   }
 }
-

@@ -140,7 +140,7 @@ export class TeamNamespace extends Construct {
       this.setGpuQuota(resource, count, `quota.gpus["${resource}"]`);
     }
     const defaults = props.containerDefaults ?? {};
-    const egress = props.repositoryEgress === false ? undefined : props.repositoryEgress ?? {};
+    const egress = props.repositoryEgress === false ? undefined : (props.repositoryEgress ?? {});
     if (egress?.port !== undefined) checkPort('repositoryEgress.port', egress.port);
     if (egress?.cidrs !== undefined) assertCidrs('repositoryEgress.cidrs', egress.cidrs);
 
@@ -298,7 +298,13 @@ export class TeamNamespace extends Construct {
   }
 
   /** Ingress to the namespace's pods (all, or those `pods` selects) from the pods of one other namespace, on some TCP ports. */
-  private allowFromNamespace(id: string, name: string, from: string, ports: readonly number[], pods: k8s.LabelSelector = {}): k8s.KubeNetworkPolicy {
+  private allowFromNamespace(
+    id: string,
+    name: string,
+    from: string,
+    ports: readonly number[],
+    pods: k8s.LabelSelector = {},
+  ): k8s.KubeNetworkPolicy {
     return new k8s.KubeNetworkPolicy(this, id, {
       metadata: { name, namespace: this.namespaceName },
       spec: {
@@ -331,7 +337,11 @@ export class TeamNamespace extends Construct {
    * @param pods pod count
    */
   public addWorkload(cpu: number, memory: number, pods: number): void {
-    for (const [name, v] of [['cpu', cpu], ['memory', memory], ['pods', pods]] as const) {
+    for (const [name, v] of [
+      ['cpu', cpu],
+      ['memory', memory],
+      ['pods', pods],
+    ] as const) {
       if (!Number.isFinite(v) || v < 0) throw new Error(`addWorkload: expected ${name} >= 0, got ${v}`);
     }
     this._workload.cpu += cpu;

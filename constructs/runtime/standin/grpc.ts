@@ -57,7 +57,15 @@ export function startGrpc(models: ModelTable, host: string, port: number): Promi
         if (stream.destroyed) return;
         if (status !== 0) {
           // trailers-only answer
-          stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(status), 'grpc-message': encodeURIComponent(message) }, { endStream: true });
+          stream.respond(
+            {
+              ':status': 200,
+              'content-type': 'application/grpc',
+              'grpc-status': String(status),
+              'grpc-message': encodeURIComponent(message),
+            },
+            { endStream: true },
+          );
           return;
         }
         stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
@@ -66,7 +74,12 @@ export function startGrpc(models: ModelTable, host: string, port: number): Promi
       };
       stats.calls++;
       const body = Buffer.concat(chunks);
-      if (String(headers['content-type'] ?? '').split(';')[0] !== 'application/grpc' || body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5) {
+      if (
+        String(headers['content-type'] ?? '').split(';')[0] !== 'application/grpc' ||
+        body.length < 5 ||
+        body[0] !== 0 ||
+        body.readUInt32BE(1) !== body.length - 5
+      ) {
         finish(13, 'malformed gRPC request');
         return;
       }
@@ -106,10 +119,11 @@ export function startGrpc(models: ModelTable, host: string, port: number): Promi
       resolve({
         port: (server.address() as AddressInfo).port,
         stats,
-        close: () => new Promise<void>((r) => {
-          for (const s of sessions) s.destroy();
-          server.close(() => r());
-        }),
+        close: () =>
+          new Promise<void>((r) => {
+            for (const s of sessions) s.destroy();
+            server.close(() => r());
+          }),
       });
     });
   });

@@ -35,7 +35,10 @@ export type ModelReadyState = 'LOADING' | 'READY' | 'UNLOADING' | 'UNAVAILABLE';
 export type TritonCode = 'NOT_FOUND' | 'INVALID_ARG' | 'INTERNAL' | 'UNAVAILABLE' | 'UNSUPPORTED';
 
 export class TritonError extends Error {
-  constructor(readonly code: TritonCode, message: string) {
+  constructor(
+    readonly code: TritonCode,
+    message: string,
+  ) {
     super(message);
   }
 
@@ -139,11 +142,28 @@ export class ModelTable {
   private readonly engineQueue: Array<() => void> = [];
   readonly failing: Set<string>;
   readonly stats: ModelStats = {
-    loadRequests: 0, loadRequestsByModel: {}, loads: 0, loadsByModel: {}, failedLoads: 0, maxConcurrentLoads: 0, oomLoads: 0, loadsIntoUnfreedMemory: 0,
-    unloads: 0, infers: 0, infersByModel: {}, notLoaded: 0, usedGiB: 0, maxUsedGiB: 0, loaded: [],
+    loadRequests: 0,
+    loadRequestsByModel: {},
+    loads: 0,
+    loadsByModel: {},
+    failedLoads: 0,
+    maxConcurrentLoads: 0,
+    oomLoads: 0,
+    loadsIntoUnfreedMemory: 0,
+    unloads: 0,
+    infers: 0,
+    infersByModel: {},
+    notLoaded: 0,
+    usedGiB: 0,
+    maxUsedGiB: 0,
+    loaded: [],
   };
 
-  constructor(private readonly opts: ModelTableOptions, failLoads: readonly string[], loaded: readonly string[]) {
+  constructor(
+    private readonly opts: ModelTableOptions,
+    failLoads: readonly string[],
+    loaded: readonly string[],
+  ) {
     this.failing = new Set(failLoads);
     this.engineFree = opts.engineConcurrency;
     for (const m of loaded) this.versions.set(m, { state: 'READY', reason: '', gib: this.sizeOf(m) ?? 0, inFlight: 0 });
@@ -208,7 +228,8 @@ export class ModelTable {
   /** core `model_lifecycle.cc` GetModel, as `ModelRepositoryManager::GetModel` reports it. */
   getModel(model: string, version: string | undefined): TritonError | undefined {
     const v = this.versions.get(model);
-    const unknown = (msg: string, code: TritonCode = 'NOT_FOUND'): TritonError => new TritonError(code, `Request for unknown model: ${msg}`);
+    const unknown = (msg: string, code: TritonCode = 'NOT_FOUND'): TritonError =>
+      new TritonError(code, `Request for unknown model: ${msg}`);
     if (!v) return unknown(`'${model}' is not found`);
     if (version === undefined || version === '-1') return v.state === 'READY' ? undefined : unknown(`'${model}' has no available versions`);
     if (version !== '1') return unknown(`'${model}' version ${version} is not found`);
@@ -267,7 +288,9 @@ export class ModelTable {
         if (this.opts.reportCustomMetrics.includes(model)) {
           s.ttftSum += ttft;
           s.ttftCount++;
-          TTFT_BUCKETS.forEach((b, i) => { if (ttft <= b) s.ttftBuckets[i]++; });
+          TTFT_BUCKETS.forEach((b, i) => {
+            if (ttft <= b) s.ttftBuckets[i]++;
+          });
         }
         const next = this.engineQueue.shift();
         if (next) next();
@@ -293,7 +316,16 @@ export class ModelTable {
   private seriesOf(model: string): Series {
     let s = this.series.get(model);
     if (!s) {
-      s = { success: 0, failure: 0, queueUs: 0, requestUs: 0, pending: 0, ttftSum: 0, ttftCount: 0, ttftBuckets: TTFT_BUCKETS.map(() => 0) };
+      s = {
+        success: 0,
+        failure: 0,
+        queueUs: 0,
+        requestUs: 0,
+        pending: 0,
+        ttftSum: 0,
+        ttftCount: 0,
+        ttftBuckets: TTFT_BUCKETS.map(() => 0),
+      };
       this.series.set(model, s);
     }
     return s;
@@ -402,7 +434,10 @@ export class ModelTable {
   }
 
   snapshot(): ModelStats {
-    this.stats.loaded = [...this.versions.entries()].filter(([, v]) => v.state === 'READY').map(([n]) => n).sort();
+    this.stats.loaded = [...this.versions.entries()]
+      .filter(([, v]) => v.state === 'READY')
+      .map(([n]) => n)
+      .sort();
     this.stats.usedGiB = round2(this.usedGiB);
     return this.stats;
   }
@@ -417,15 +452,35 @@ export class ModelTable {
     };
     fam('nv_inference_request_success', 'counter', 'Number of successful inference requests, all batch sizes', (s) => s.success);
     fam('nv_inference_request_failure', 'counter', 'Number of failed inference requests, all batch sizes', (s) => s.failure);
-    fam('nv_inference_request_duration_us', 'counter', 'Cumulative inference request duration in microseconds (includes cached requests)', (s) => Math.round(s.requestUs));
-    fam('nv_inference_queue_duration_us', 'counter', 'Cumulative inference queuing duration in microseconds (includes cached requests)', (s) => Math.round(s.queueUs));
-    fam('nv_inference_pending_request_count', 'gauge', 'Instantaneous number of pending requests awaiting execution per-model.', (s) => s.pending);
+    fam(
+      'nv_inference_request_duration_us',
+      'counter',
+      'Cumulative inference request duration in microseconds (includes cached requests)',
+      (s) => Math.round(s.requestUs),
+    );
+    fam(
+      'nv_inference_queue_duration_us',
+      'counter',
+      'Cumulative inference queuing duration in microseconds (includes cached requests)',
+      (s) => Math.round(s.queueUs),
+    );
+    fam(
+      'nv_inference_pending_request_count',
+      'gauge',
+      'Instantaneous number of pending requests awaiting execution per-model.',
+      (s) => s.pending,
+    );
     const custom = names.filter((m) => this.opts.reportCustomMetrics.includes(m));
     if (custom.length > 0) {
-      out.push('# HELP vllm:time_to_first_token_seconds Histogram of time to first token in seconds.', '# TYPE vllm:time_to_first_token_seconds histogram');
+      out.push(
+        '# HELP vllm:time_to_first_token_seconds Histogram of time to first token in seconds.',
+        '# TYPE vllm:time_to_first_token_seconds histogram',
+      );
       for (const m of custom) {
         const s = this.series.get(m)!;
-        TTFT_BUCKETS.forEach((b, i) => out.push(`vllm:time_to_first_token_seconds_bucket{model="${m}",version="1",le="${b}"} ${s.ttftBuckets[i]}`));
+        TTFT_BUCKETS.forEach((b, i) =>
+          out.push(`vllm:time_to_first_token_seconds_bucket{model="${m}",version="1",le="${b}"} ${s.ttftBuckets[i]}`),
+        );
         out.push(`vllm:time_to_first_token_seconds_bucket{model="${m}",version="1",le="+Inf"} ${s.ttftCount}`);
         out.push(`vllm:time_to_first_token_seconds_sum{model="${m}",version="1"} ${s.ttftSum}`);
         out.push(`vllm:time_to_first_token_seconds_count{model="${m}",version="1"} ${s.ttftCount}`);

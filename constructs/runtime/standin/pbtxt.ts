@@ -77,7 +77,19 @@ function tokenize(text: string): Token[] {
         if (text[j] === '\n') throw new Error(`line ${line}: string not closed`);
         if (text[j] === '\\') {
           const e = text[j + 1];
-          const map: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', '"': '"', "'": "'", a: '\x07', b: '\b', f: '\f', v: '\v', '?': '?' };
+          const map: Record<string, string> = {
+            n: '\n',
+            t: '\t',
+            r: '\r',
+            '\\': '\\',
+            '"': '"',
+            "'": "'",
+            a: '\x07',
+            b: '\b',
+            f: '\f',
+            v: '\v',
+            '?': '?',
+          };
           if (map[e] !== undefined) {
             s += map[e];
             j += 2;
@@ -108,10 +120,16 @@ function tokenize(text: string): Token[] {
 }
 
 const INT_RANGES: Record<string, [bigint, bigint]> = {
-  int32: [-(2n ** 31n), 2n ** 31n - 1n], sint32: [-(2n ** 31n), 2n ** 31n - 1n], sfixed32: [-(2n ** 31n), 2n ** 31n - 1n],
-  uint32: [0n, 2n ** 32n - 1n], fixed32: [0n, 2n ** 32n - 1n],
-  int64: [-(2n ** 63n), 2n ** 63n - 1n], sint64: [-(2n ** 63n), 2n ** 63n - 1n], sfixed64: [-(2n ** 63n), 2n ** 63n - 1n],
-  uint64: [0n, 2n ** 64n - 1n], fixed64: [0n, 2n ** 64n - 1n],
+  int32: [-(2n ** 31n), 2n ** 31n - 1n],
+  sint32: [-(2n ** 31n), 2n ** 31n - 1n],
+  sfixed32: [-(2n ** 31n), 2n ** 31n - 1n],
+  uint32: [0n, 2n ** 32n - 1n],
+  fixed32: [0n, 2n ** 32n - 1n],
+  int64: [-(2n ** 63n), 2n ** 63n - 1n],
+  sint64: [-(2n ** 63n), 2n ** 63n - 1n],
+  sfixed64: [-(2n ** 63n), 2n ** 63n - 1n],
+  uint64: [0n, 2n ** 64n - 1n],
+  fixed64: [0n, 2n ** 64n - 1n],
 };
 
 /** The parse of a text-format message: field name → values (always a list), nested messages parsed likewise. */
@@ -133,7 +151,6 @@ class Parser {
     return t;
   }
 
-
   /** Parses fields until `end` (a closing punctuation, or undefined for the end of input). */
   message(type: protobuf.Type, where: string, end: string | undefined): TextMessage {
     const out: TextMessage = {};
@@ -151,7 +168,8 @@ class Parser {
       const nameTok = this.take();
       if (nameTok.kind !== 'ident') throw new Error(`line ${nameTok.line}: expected a field name, got "${nameTok.text}"`);
       const field = type.fields[nameTok.text];
-      if (!field) throw new Error(`line ${nameTok.line}: ${where}: message type "${type.fullName.slice(1)}" has no field named "${nameTok.text}"`);
+      if (!field)
+        throw new Error(`line ${nameTok.line}: ${where}: message type "${type.fullName.slice(1)}" has no field named "${nameTok.text}"`);
       const fwhere = where ? `${where}.${field.name}` : field.name;
       const isMessage = field.map || field.resolvedType instanceof protobuf.Type;
       const colon = this.peek()?.kind === 'punct' && this.peek()!.text === ':';
@@ -160,14 +178,16 @@ class Parser {
       const values: Array<string | number | boolean | TextMessage> = [];
       const next = this.peek();
       if (next?.kind === 'punct' && next.text === '[') {
-        if (!field.repeated && !field.map) throw new Error(`line ${next.line}: ${fwhere}: a list is given for a field that is not repeated`);
+        if (!field.repeated && !field.map)
+          throw new Error(`line ${next.line}: ${fwhere}: a list is given for a field that is not repeated`);
         this.pos++;
         if (!(this.peek()?.kind === 'punct' && this.peek()!.text === ']')) {
           for (;;) {
             values.push(this.value(field, fwhere));
             const sep = this.take();
             if (sep.kind === 'punct' && sep.text === ']') break;
-            if (!(sep.kind === 'punct' && sep.text === ',')) throw new Error(`line ${sep.line}: ${fwhere}: expected "," or "]", got "${sep.text}"`);
+            if (!(sep.kind === 'punct' && sep.text === ','))
+              throw new Error(`line ${sep.line}: ${fwhere}: expected "," or "]", got "${sep.text}"`);
           }
         } else this.pos++;
       } else values.push(this.value(field, fwhere));
@@ -178,7 +198,10 @@ class Parser {
       }
       if (field.partOf) {
         const other = oneofSeen.get(field.partOf.name);
-        if (other !== undefined && other !== field.name) throw new Error(`line ${nameTok.line}: ${fwhere}: field "${field.name}" is in oneof "${field.partOf.name}" with "${other}", which is already set`);
+        if (other !== undefined && other !== field.name)
+          throw new Error(
+            `line ${nameTok.line}: ${fwhere}: field "${field.name}" is in oneof "${field.partOf.name}" with "${other}", which is already set`,
+          );
         oneofSeen.set(field.partOf.name, field.name);
       }
       out[field.name] = [...(out[field.name] ?? []), ...values];
@@ -192,7 +215,7 @@ class Parser {
         .add(new protobuf.Field('key', 1, mf.keyType))
         .add(new protobuf.Field('value', 2, mf.type));
       // resolve the value type against the field's own scope
-      (entry.fields.value).resolvedType = mf.resolvedType;
+      entry.fields.value.resolvedType = mf.resolvedType;
       return this.nested(entry, where);
     }
     if (field.resolvedType instanceof protobuf.Type) return this.nested(field.resolvedType, where);
@@ -200,11 +223,15 @@ class Parser {
     if (field.resolvedType instanceof protobuf.Enum) {
       const e = field.resolvedType;
       if (t.kind === 'ident') {
-        if (e.values[t.text] === undefined) throw new Error(`line ${t.line}: ${where}: unknown enumeration value of "${t.text}" for field "${field.name}" (${e.name}: ${Object.keys(e.values).join(', ')})`);
+        if (e.values[t.text] === undefined)
+          throw new Error(
+            `line ${t.line}: ${where}: unknown enumeration value of "${t.text}" for field "${field.name}" (${e.name}: ${Object.keys(e.values).join(', ')})`,
+          );
         return t.text;
       }
       if (t.kind === 'number' && /^-?[0-9]+$/.test(t.text)) {
-        if (!Object.values(e.values).includes(Number(t.text))) throw new Error(`line ${t.line}: ${where}: unknown enumeration value of "${t.text}" for field "${field.name}"`);
+        if (!Object.values(e.values).includes(Number(t.text)))
+          throw new Error(`line ${t.line}: ${where}: unknown enumeration value of "${t.text}" for field "${field.name}"`);
         return Number(t.text);
       }
       throw new Error(`line ${t.line}: ${where}: expected an enum value, got "${t.text}"`);
@@ -220,12 +247,14 @@ class Parser {
         throw new Error(`line ${t.line}: ${where}: invalid value for boolean field "${field.name}": "${t.text}"`);
       case 'float':
       case 'double':
-        if (t.kind === 'number' || (t.kind === 'ident' && /^-?(inf|infinity|nan)$/i.test(t.text))) return Number(t.text.replace(/[fF]$/, ''));
+        if (t.kind === 'number' || (t.kind === 'ident' && /^-?(inf|infinity|nan)$/i.test(t.text)))
+          return Number(t.text.replace(/[fF]$/, ''));
         throw new Error(`line ${t.line}: ${where}: expected a number, got "${t.text}"`);
       default: {
         const range = INT_RANGES[field.type];
         if (!range) throw new Error(`${where}: unsupported field type ${field.type}`);
-        if (t.kind !== 'number' || !/^[-+]?(?:0[xX][0-9a-fA-F]+|[0-9]+)$/.test(t.text)) throw new Error(`line ${t.line}: ${where}: expected an integer, got "${t.text}"`);
+        if (t.kind !== 'number' || !/^[-+]?(?:0[xX][0-9a-fA-F]+|[0-9]+)$/.test(t.text))
+          throw new Error(`line ${t.line}: ${where}: expected an integer, got "${t.text}"`);
         const neg = t.text.startsWith('-');
         const n = BigInt(t.text.replace(/^[-+]/, '')) * (neg ? -1n : 1n);
         if (n < range[0] || n > range[1]) throw new Error(`line ${t.line}: ${where}: integer out of range for ${field.type}: ${t.text}`);
@@ -236,7 +265,8 @@ class Parser {
 
   private nested(type: protobuf.Type, where: string): TextMessage {
     const open = this.take();
-    if (open.kind !== 'punct' || (open.text !== '{' && open.text !== '<')) throw new Error(`line ${open.line}: ${where}: expected "{", got "${open.text}"`);
+    if (open.kind !== 'punct' || (open.text !== '{' && open.text !== '<'))
+      throw new Error(`line ${open.line}: ${where}: expected "{", got "${open.text}"`);
     return this.message(type, where, open.text === '{' ? '}' : '>');
   }
 }

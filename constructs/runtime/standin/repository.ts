@@ -48,7 +48,11 @@ export class RepositoryAccess {
   private readonly bucket?: string;
   private readonly prefix?: string;
 
-  constructor(private readonly s3: S3Repository | undefined, private readonly files: Readonly<Record<string, ModelFiles>>, private readonly autoComplete: boolean) {
+  constructor(
+    private readonly s3: S3Repository | undefined,
+    private readonly files: Readonly<Record<string, ModelFiles>>,
+    private readonly autoComplete: boolean,
+  ) {
     if (s3) {
       const m = /^s3:\/\/([^/]+)(?:\/(.*?))?\/?$/.exec(s3.url);
       if (!m) throw new Error(`s3.url: expected s3://bucket[/prefix], got ${JSON.stringify(s3.url)}`);
@@ -68,7 +72,12 @@ export class RepositoryAccess {
   }
 
   private list(dir: string): boolean {
-    return this.request({ call: 'ListObjectsV2', action: 's3:ListBucket', resource: `arn:aws:s3:::${this.bucket}`, prefix: dir ? `${dir}/` : '' });
+    return this.request({
+      call: 'ListObjectsV2',
+      action: 's3:ListBucket',
+      resource: `arn:aws:s3:::${this.bucket}`,
+      prefix: dir ? `${dir}/` : '',
+    });
   }
 
   private dir(sub?: string): string {
@@ -79,7 +88,10 @@ export class RepositoryAccess {
   private client(): void {
     if (this.clientReady) return;
     if (!this.headBucket()) {
-      throw new TritonError('INTERNAL', "Unable to create S3 filesystem client. Check account credentials. Exception: 'AccessDenied' Message: 'Access Denied'");
+      throw new TritonError(
+        'INTERNAL',
+        "Unable to create S3 filesystem client. Check account credentials. Exception: 'AccessDenied' Message: 'Access Denied'",
+      );
     }
     this.clientReady = true;
   }
@@ -88,9 +100,16 @@ export class RepositoryAccess {
   index(): void {
     if (!this.s3) return;
     this.client();
-    if (!this.headBucket()) throw new TritonError('INTERNAL', `Could not get MetaData for bucket with name ${this.bucket} due to exception: AccessDenied, error message: Access Denied`);
+    if (!this.headBucket())
+      throw new TritonError(
+        'INTERNAL',
+        `Could not get MetaData for bucket with name ${this.bucket} due to exception: AccessDenied, error message: Access Denied`,
+      );
     if (!this.list(this.dir()) || !this.list(this.dir())) {
-      throw new TritonError('INTERNAL', `Could not list contents of directory at s3://${this.bucket}/${this.dir()} due to exception: AccessDenied, error message: Access Denied`);
+      throw new TritonError(
+        'INTERNAL',
+        `Could not list contents of directory at s3://${this.bucket}/${this.dir()} due to exception: AccessDenied, error message: Access Denied`,
+      );
     }
   }
 
@@ -109,7 +128,8 @@ export class RepositoryAccess {
       const denied = (): TritonError => new TritonError('INTERNAL', `failed to load '${model}', failed to poll from model repository`);
       if (!this.headBucket() || !this.list(this.dir(model)) || !this.list(this.dir(model))) throw denied();
       for (const key of ['config.pbtxt', '1/model.onnx']) {
-        if (!this.request({ call: 'GetObject', action: 's3:GetObject', resource: `arn:aws:s3:::${this.bucket}/${this.dir(model)}/${key}` })) throw denied();
+        if (!this.request({ call: 'GetObject', action: 's3:GetObject', resource: `arn:aws:s3:::${this.bucket}/${this.dir(model)}/${key}` }))
+          throw denied();
       }
     }
     return this.checkBackend(model);
@@ -128,7 +148,8 @@ export class RepositoryAccess {
     if (cfg.backend?.[0] !== 'vllm') return undefined;
     const policy = cfg.model_transaction_policy?.[0] as TextMessage | undefined;
     const decoupled = policy?.decoupled?.[0] ?? this.autoComplete;
-    if (decoupled !== true) return 'version 1 is at UNAVAILABLE state: Internal: AssertionError: vLLM Triton backend must be configured to use decoupled model transaction policy';
+    if (decoupled !== true)
+      return 'version 1 is at UNAVAILABLE state: Internal: AssertionError: vLLM Triton backend must be configured to use decoupled model transaction policy';
     const tp = Number(files.modelJson?.tensor_parallel_size ?? 1);
     // an instance group without a kind is KIND_AUTO, a GPU on a GPU server
     const kinds = (cfg.instance_group ?? []).map((g) => ((g as TextMessage).kind?.[0] ?? 'KIND_GPU') as string);

@@ -12,7 +12,8 @@
  */
 
 /** Every long option of r25.08 (`command_line_parser.cc`, the option tables). */
-const OPTIONS = new Set(`help id exit-timeout-secs model-store model-repository exit-on-error disable-auto-complete-config strict-readiness
+const OPTIONS = new Set(
+  `help id exit-timeout-secs model-store model-repository exit-on-error disable-auto-complete-config strict-readiness
 model-control-mode repository-poll-secs load-model model-config-name model-load-thread-count model-load-retry-count model-namespacing
 enable-peer-access allow-http http-address http-port reuse-http-port http-header-forward-pattern http-thread-count http-max-input-size
 http-restricted-api allow-grpc grpc-address grpc-port reuse-grpc-port grpc-header-forward-pattern grpc-infer-thread-count
@@ -22,14 +23,41 @@ allow-sagemaker sagemaker-port sagemaker-safe-port-range sagemaker-thread-count 
 vertex-ai-default-model allow-metrics allow-gpu-metrics allow-cpu-metrics metrics-address metrics-port metrics-interval-ms metrics-config
 trace-config cache-config cache-directory rate-limit rate-limit-resource pinned-memory-pool-byte-size cuda-memory-pool-byte-size
 cuda-virtual-address-size buffer-manager-thread-count host-policy model-load-gpu-limit backend-directory backend-config repoagent-directory
-strict-model-config response-cache-byte-size trace-file trace-level trace-rate trace-count trace-log-frequency`.split(/\s+/));
+strict-model-config response-cache-byte-size trace-file trace-level trace-rate trace-count trace-log-frequency`.split(/\s+/),
+);
 /** Options without an argument (Option::ArgNone). */
 const NO_ARGUMENT = new Set(['help', 'disable-auto-complete-config']);
-const BOOLEANS = new Set(['exit-on-error', 'strict-readiness', 'model-namespacing', 'enable-peer-access', 'allow-http', 'reuse-http-port', 'allow-grpc',
-  'reuse-grpc-port', 'grpc-use-ssl', 'grpc-use-ssl-mutual', 'log-info', 'log-warning', 'log-error', 'allow-sagemaker', 'allow-vertex-ai', 'allow-metrics',
-  'allow-gpu-metrics', 'allow-cpu-metrics', 'strict-model-config']);
+const BOOLEANS = new Set([
+  'exit-on-error',
+  'strict-readiness',
+  'model-namespacing',
+  'enable-peer-access',
+  'allow-http',
+  'reuse-http-port',
+  'allow-grpc',
+  'reuse-grpc-port',
+  'grpc-use-ssl',
+  'grpc-use-ssl-mutual',
+  'log-info',
+  'log-warning',
+  'log-error',
+  'allow-sagemaker',
+  'allow-vertex-ai',
+  'allow-metrics',
+  'allow-gpu-metrics',
+  'allow-cpu-metrics',
+  'strict-model-config',
+]);
 /** Deprecated options: Triton prints a line starting `Warning: '--<name>' has been deprecated` and goes on. */
-const DEPRECATED = new Set(['strict-model-config', 'response-cache-byte-size', 'trace-file', 'trace-level', 'trace-rate', 'trace-count', 'trace-log-frequency']);
+const DEPRECATED = new Set([
+  'strict-model-config',
+  'response-cache-byte-size',
+  'trace-file',
+  'trace-level',
+  'trace-rate',
+  'trace-count',
+  'trace-log-frequency',
+]);
 
 export interface TritonCommandLine {
   /** Values by option name, in order (repeatable options such as `--load-model` keep every value). */
@@ -95,7 +123,8 @@ export function parseTritonArgs(args: readonly string[]): TritonCommandLine {
     modelControlMode: last('model-control-mode') ?? 'none',
     loadModels: values.get('load-model') ?? [],
     // auto-complete is on unless disabled (or the deprecated --strict-model-config=true)
-    autoCompleteConfig: !values.has('disable-auto-complete-config') && !(strictModelConfig !== undefined && bool(strictModelConfig) === true),
+    autoCompleteConfig:
+      !values.has('disable-auto-complete-config') && !(strictModelConfig !== undefined && bool(strictModelConfig) === true),
     warnings,
     errors,
   };

@@ -242,7 +242,13 @@ function applyControl(st: Standin, c: StandinControl): void {
 }
 
 function statsOf(st: Standin): StandinStats {
-  return { ...st.models.snapshot(), indexReads: st.indexReads, paths: { ...st.paths }, grpcCalls: st.grpc?.stats.calls ?? 0, s3Calls: [...st.repo.calls] };
+  return {
+    ...st.models.snapshot(),
+    indexReads: st.indexReads,
+    paths: { ...st.paths },
+    grpcCalls: st.grpc?.stats.calls ?? 0,
+    s3Calls: [...st.repo.calls],
+  };
 }
 
 /**
@@ -308,7 +314,9 @@ function handleTritonRequest(st: Standin, req: http.IncomingMessage, res: http.S
     const what = mm[3] ?? '';
     if (what === '/config' || what === '/stats' || what === '/trace/setting') return json(res, 200, {});
     if (what === '/ready' && method === 'GET') {
-      return models.state(name) === 'READY' && (version === undefined || version === '1') ? empty(res) : json(res, 400, { error: 'Model version not ready' });
+      return models.state(name) === 'READY' && (version === undefined || version === '1')
+        ? empty(res)
+        : json(res, 400, { error: 'Model version not ready' });
     }
     if ((what === '/infer' && method === 'POST') || (what === '' && method === 'GET')) {
       const missing = models.getModel(name, version);
@@ -350,7 +358,10 @@ function answerIndex(st: Standin, res: http.ServerResponse, body: Buffer): void 
 function loadOnWorker(st: Standin, res: http.ServerResponse, name: string, worker: number): void {
   const { blocked } = st;
   const load = st.models.load(name);
-  const done = load.then(() => undefined, () => undefined);
+  const done = load.then(
+    () => undefined,
+    () => undefined,
+  );
   blocked[worker] = done;
   void done.then(() => {
     if (blocked[worker] === done) blocked[worker] = undefined;
@@ -372,7 +383,14 @@ function answerModelMetadata(res: http.ServerResponse, name: string): void {
 }
 
 /** `POST /v2/models/m/infer` of a loaded model: echoes its first input as OUTPUT0 after the model's compute time. */
-function answerInfer(st: Standin, req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, name: string, version: string | undefined): void {
+function answerInfer(
+  st: Standin,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  body: Buffer,
+  name: string,
+  version: string | undefined,
+): void {
   const { models, opts } = st;
   models.acquire(name);
   if (opts.resetInfer?.includes(name)) {
@@ -448,7 +466,9 @@ if (require.main === module) {
   startTritonStandin(opts).then(
     (s) => {
       const host = opts.host ?? '127.0.0.1';
-      process.stdout.write(`listening on ${s.url}${s.grpcPort !== undefined ? ` grpc ${host}:${s.grpcPort}` : ''}${s.metricsUrl ? ` metrics ${s.metricsUrl}` : ''}\n`);
+      process.stdout.write(
+        `listening on ${s.url}${s.grpcPort !== undefined ? ` grpc ${host}:${s.grpcPort}` : ''}${s.metricsUrl ? ` metrics ${s.metricsUrl}` : ''}\n`,
+      );
     },
     (e: Error) => {
       process.stderr.write(`triton-standin: ${e.message}\n`);
