@@ -13,7 +13,7 @@ const full: TritonModelConfigProps = {
   parameters: { b_param: '2', a_param: 'x' },
 };
 
-describe('TritonModelConfig rendering config.pbtxt', () => {
+describe('TritonModelConfig rendering config.pbtxt: a full config', () => {
   test('renders a full config as config.pbtxt text in a fixed field order', () => {
     // GIVEN a config with every field
     // WHEN it is rendered
@@ -75,7 +75,9 @@ describe('TritonModelConfig rendering config.pbtxt', () => {
       ].join('\n'),
     );
   });
+});
 
+describe('TritonModelConfig rendering config.pbtxt: minimal and vLLM configs', () => {
   test('a minimal backend config omits inputs, outputs, batching and version policy', () => {
     const text = new TritonModelConfig({ name: 'tokenizer', backend: 'python' }).toPbtxt();
     expect(text).toBe(
