@@ -25,6 +25,103 @@ function room(sl: SliceState, c: Candidate, budget: number): number {
   return Math.floor(free * c.throughput * 1e6) / 1e6;
 }
 
+/**
+ * Step 1 of emptying a GPU: moves as much of one model's demand as fits into free share on the
+ * given slices (retuning a slice's entries first when allowed). Returns the demand left over.
+ */
+function fillFreeShare(
+  targets: readonly SliceState[],
+  byName: Map<string, ModelInput>,
+  input: ModelInput,
+  budget: number,
+  remaining: number,
+  retune: boolean,
+  journal: Undo[],
+): number {
+  const name = input.model.name;
+  for (const sl of targets) {
+    if (remaining <= 1e-9) break;
+    if (sl.seats.some((x) => x.model.name === name)) continue;
+    let best: Candidate | undefined;
+    let bestRoom = 0;
+    for (const c of input.cands[sl.shapeIndex]) {
+      const r = Math.min(remaining, room(sl, c, budget));
+      if (r > bestRoom + 1e-9) {
+        bestRoom = r;
+        best = c;
+      }
+    }
+    const minUseful = Math.min(remaining, 0.01 * remaining + 1e-6);
+    if (retune && bestRoom < remaining - 1e-9) {
+      const t = retuneInto(sl, byName, input, budget, roundUp6(remaining), Math.max(minUseful, bestRoom + 1e-6));
+      if (t) {
+        journal.push(t.undo);
+        remaining -= t.rps;
+        continue;
+      }
+    }
+    if (!best || bestRoom < minUseful) continue;
+    const rps = bestRoom >= remaining - 1e-9 ? roundUp6(remaining) : bestRoom;
+    const share = roundShareUp(rps / best.throughput);
+    if (sl.share + share > 1 + 1e-12) continue;
+    sl.add({ model: input.model, budget, cand: best, rps, share });
+    journal.push(() => sl.pop());
+    remaining -= rps;
+  }
+  return remaining;
+}
+
+/**
+ * Step 2 of emptying a GPU: places the rest of one model's demand on new slices in free MIG space
+ * of the other GPUs, lowest footprint per rps first. Returns false when some demand finds no room.
+ */
+function openNewSlices(
+  opt: GpuOption,
+  gpus: readonly GpuSpace[],
+  victim: GpuSpace,
+  input: ModelInput,
+  budget: number,
+  remaining: number,
+  overhead: number,
+  opened: SliceState[],
+  journal: Undo[],
+): boolean {
+  while (remaining > 1e-9) {
+    let pick: { g: GpuSpace; shapeIndex: number; start: number; c: Candidate; score: number } | undefined;
+    input.cands.forEach((list, shapeIndex) => {
+      for (const c of list) {
+        const rps = Math.min(remaining, c.throughput);
+        const fullness = Math.max(rps / c.throughput, c.latencyMs / budget, (overhead + c.memGiB) / c.shape.memoryGiB);
+        const score = (footprint(opt, c.shape) * fullness) / rps; // GPU footprint used per rps served, lower is better
+        if (pick && score >= pick.score - 1e-12) continue;
+        for (const g of gpus) {
+          if (g === victim || g.freeCompute <= 0) continue;
+          const start = g.bestStart(c.shape);
+          if (start >= 0) {
+            pick = { g, shapeIndex, start, c, score };
+            break;
+          }
+        }
+      }
+    });
+    if (!pick) return false;
+    const p = pick;
+    p.g.place(p.c.shape, p.start);
+    const sl = new SliceState(p.g, p.c.shape, p.start, p.shapeIndex, overhead);
+    opened.push(sl);
+    journal.push(() => {
+      unplaceLast(p.g);
+      opened.splice(opened.indexOf(sl), 1);
+    });
+    const rps = remaining <= p.c.throughput ? Math.min(roundUp6(remaining), p.c.throughput) : p.c.throughput;
+    const share = rps >= p.c.throughput ? 1 : roundShareUp(rps / p.c.throughput);
+    sl.add({ model: input.model, budget, cand: p.c, rps, share });
+    journal.push(() => sl.pop());
+    remaining -= rps;
+  }
+  return true;
+}
+
 export function consolidate(
   opt: GpuOption,
   res: PackResult,
@@ -61,74 +158,10 @@ export function consolidate(
     for (const name of names) {
       const input = byName.get(name)!;
       const budget = moving.find((s) => s.model.name === name)!.budget;
-      let remaining = need.get(name)!;
       // 1. free share on existing slices of other GPUs (not already serving this model)
-      for (const sl of [...others, ...opened]) {
-        if (remaining <= 1e-9) break;
-        if (sl.seats.some((x) => x.model.name === name)) continue;
-        let best: Candidate | undefined;
-        let bestRoom = 0;
-        for (const c of input.cands[sl.shapeIndex]) {
-          const r = Math.min(remaining, room(sl, c, budget));
-          if (r > bestRoom + 1e-9) {
-            bestRoom = r;
-            best = c;
-          }
-        }
-        const minUseful = Math.min(remaining, 0.01 * remaining + 1e-6);
-        if (retune && bestRoom < remaining - 1e-9) {
-          const t = retuneInto(sl, byName, input, budget, roundUp6(remaining), Math.max(minUseful, bestRoom + 1e-6));
-          if (t) {
-            journal.push(t.undo);
-            remaining -= t.rps;
-            continue;
-          }
-        }
-        if (!best || bestRoom < minUseful) continue;
-        const rps = bestRoom >= remaining - 1e-9 ? roundUp6(remaining) : bestRoom;
-        const share = roundShareUp(rps / best.throughput);
-        if (sl.share + share > 1 + 1e-12) continue;
-        sl.add({ model: input.model, budget, cand: best, rps, share });
-        journal.push(() => sl.pop());
-        remaining -= rps;
-      }
+      const remaining = fillFreeShare([...others, ...opened], byName, input, budget, need.get(name)!, retune, journal);
       // 2. new slices in free MIG space of other GPUs
-      while (remaining > 1e-9) {
-        let pick: { g: GpuSpace; shapeIndex: number; start: number; c: Candidate; score: number } | undefined;
-        input.cands.forEach((list, shapeIndex) => {
-          for (const c of list) {
-            const rps = Math.min(remaining, c.throughput);
-            const fullness = Math.max(rps / c.throughput, c.latencyMs / budget, (overhead + c.memGiB) / c.shape.memoryGiB);
-            const score = (footprint(opt, c.shape) * fullness) / rps; // GPU footprint used per rps served, lower is better
-            if (pick && score >= pick.score - 1e-12) continue;
-            for (const g of gpus) {
-              if (g === victim || g.freeCompute <= 0) continue;
-              const start = g.bestStart(c.shape);
-              if (start >= 0) {
-                pick = { g, shapeIndex, start, c, score };
-                break;
-              }
-            }
-          }
-        });
-        if (!pick) {
-          ok = false;
-          break;
-        }
-        const p = pick;
-        p.g.place(p.c.shape, p.start);
-        const sl = new SliceState(p.g, p.c.shape, p.start, p.shapeIndex, overhead);
-        opened.push(sl);
-        journal.push(() => {
-          unplaceLast(p.g);
-          opened.splice(opened.indexOf(sl), 1);
-        });
-        const rps = remaining <= p.c.throughput ? Math.min(roundUp6(remaining), p.c.throughput) : p.c.throughput;
-        const share = rps >= p.c.throughput ? 1 : roundShareUp(rps / p.c.throughput);
-        sl.add({ model: input.model, budget, cand: p.c, rps, share });
-        journal.push(() => sl.pop());
-        remaining -= rps;
-      }
+      ok = openNewSlices(opt, gpus, victim, input, budget, remaining, overhead, opened, journal);
       if (!ok) break;
     }
     if (!ok) {

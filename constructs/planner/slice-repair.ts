@@ -113,6 +113,102 @@ function grow(opt: GpuOption, items: readonly Item[], pool: Pattern[], pricing: 
 }
 
 /**
+ * Picks the next group of open slices to re-pack: while `cursor` is below the number of passes, a
+ * window of `window` slices in budget order, half a window further each time; after that a seeded
+ * group (the emptiest slice and its neighbours in budget order, or a random window). Returns the
+ * group and the advanced cursor.
+ */
+function nextGroup(
+  open: readonly LooseSlice[],
+  cursor: number,
+  window: number,
+  rand: () => number,
+  idOf: (l: LooseSlice) => number,
+): { group: LooseSlice[]; cursor: number } {
+  const passes = Math.ceil(open.length / Math.max(1, Math.floor(window / 2)));
+  if (cursor < passes) {
+    // a window of `window` slices in budget order, half a window further each time
+    const from = Math.min(cursor * Math.floor(window / 2), Math.max(0, open.length - window));
+    return { group: open.slice(from, from + window), cursor: cursor + 1 };
+  }
+  // seeded: the emptiest slice and its neighbours in budget order, or a random window
+  const byFull = open.slice().sort((a, b) => fullness(a) - fullness(b) || idOf(a) - idOf(b));
+  const anchor = rand() < 0.5 ? byFull[Math.floor(rand() * Math.min(4, byFull.length))] : open[Math.floor(rand() * open.length)];
+  const at = open.indexOf(anchor);
+  const w = Math.max(2, Math.round(window * (0.5 + rand())));
+  const from = Math.max(0, Math.min(at - Math.floor(rand() * w), open.length - w));
+  return { group: open.slice(from, from + w), cursor };
+}
+
+interface GroupRepack {
+  readonly items: number;
+  readonly before: number;
+  readonly lp: number;
+  readonly pool: number;
+  /** The group's demand on slices of strictly smaller footprint, verified; undefined if none was found. */
+  readonly replacement?: LooseSlice[];
+}
+
+/**
+ * Re-packs the demand of one group of slices with the seat-set model over a pattern pool grown by
+ * column generation. Returns undefined when the group has too many models to try.
+ */
+function repackGroup(
+  opt: GpuOption,
+  fleet: Fleet,
+  group: readonly LooseSlice[],
+  byName: ReadonlyMap<string, ModelInput>,
+  maxNodes: number,
+  rand: () => number,
+): GroupRepack | undefined {
+  const headroom = fleet.latencyHeadroom;
+  const overhead = fleet.processOverheadGiB;
+  const demand = new Map<string, number>();
+  for (const l of group) for (const x of l.seats) demand.set(x.model.name, (demand.get(x.model.name) ?? 0) + x.rps);
+  const names = [...demand.keys()].sort();
+  if (names.length > MAX_ITEMS) return undefined;
+  const items: Item[] = names.map((n) => ({
+    input: byName.get(n)!,
+    rps: demand.get(n)!,
+    budget: budgetOf(byName.get(n)!.model, headroom),
+  }));
+  const itemOf = new Map(names.map((n, i) => [n, i]));
+  const own: Pattern[] = group.map((l) => ({
+    shapeIndex: l.shapeIndex,
+    seats: l.seats.map((x: Seat) => ({ item: itemOf.get(x.model.name)!, cand: x.cand, rps: x.rps, share: x.share })),
+  }));
+  const before = area(opt, group);
+  const pool = patternsOf(opt, items, own, headroom, overhead, rand);
+  const lp = grow(opt, items, pool, {
+    overhead,
+    shareCap: 1 - SLACK,
+    exactNodes: items.length <= EXACT_PRICING_ITEMS ? EXACT_PRICING_NODES : 0,
+  });
+  const result = { items: items.length, before, lp, pool: pool.length };
+  // a strictly smaller footprint; not worth a solve when the LP cannot reach it
+  const o = { maxArea: before - 1e-6, maxNodes, slack: SLACK, sliceCost: SLICE_COST, overhead, headroom };
+  if (!(lp <= before - 1e-6)) return result;
+  const sol = solveSeatSets(opt, items, seatSetsOf(pool), o);
+  const packed = sol ? realiseSeatSets(opt, items, sol, o) : undefined;
+  if (!packed || !(area(opt, packed.slices) < before - 1e-9) || !verified(opt, fleet, items, packed)) return result;
+  return { ...result, replacement: packed.slices.map((s) => ({ shapeIndex: s.shapeIndex, seats: s.seats.slice() })) };
+}
+
+/** A stable number per slice object, in order of first use (the tie-break of the group orders). */
+function sliceIds(): (l: LooseSlice) => number {
+  const ids = new Map<LooseSlice, number>();
+  let nextId = 0;
+  return (l: LooseSlice): number => {
+    let v = ids.get(l);
+    if (v === undefined) {
+      v = nextId++;
+      ids.set(l, v);
+    }
+    return v;
+  };
+}
+
+/**
  * Repairs a packing of one GPU type at the slice level (see the file comment). Returns the packing
  * on fewer GPUs when the re-packed slices fit on fewer, else the packing unchanged.
  */
@@ -124,7 +220,6 @@ export function repairSlices(
   options: SliceRepairOptions,
 ): { result: PackResult; improvements: number } {
   if (!opt.mig || res.slices.some((s) => s.cache)) return { result: res, improvements: 0 };
-  const headroom = fleet.latencyHeadroom;
   const overhead = fleet.processOverheadGiB;
   const window = options.window ?? 8;
   const maxNodes = options.maxNodes ?? 200;
@@ -138,38 +233,16 @@ export function repairSlices(
   let attempt = 0;
   let cursor = 0;
   const tried = new Set<string>();
-  const ids = new Map<LooseSlice, number>();
-  let nextId = 0;
-  const idOf = (l: LooseSlice): number => {
-    let v = ids.get(l);
-    if (v === undefined) {
-      v = nextId++;
-      ids.set(l, v);
-    }
-    return v;
-  };
+  const idOf = sliceIds();
   while (attempt < options.maxAttempts && gpus > options.target) {
     // shared slices (a single model at full share is already at its best) in budget order
     const open = loose
       .filter((l) => !(l.seats.length === 1 && l.seats[0].share >= 0.999))
       .sort((a, b) => minBudget(a) - minBudget(b) || idOf(a) - idOf(b));
     if (open.length < 2) break;
-    let group: LooseSlice[];
-    const passes = Math.ceil(open.length / Math.max(1, Math.floor(window / 2)));
-    if (cursor < passes) {
-      // a window of `window` slices in budget order, half a window further each time
-      const from = Math.min(cursor * Math.floor(window / 2), Math.max(0, open.length - window));
-      group = open.slice(from, from + window);
-      cursor++;
-    } else {
-      // seeded: the emptiest slice and its neighbours in budget order, or a random window
-      const byFull = open.slice().sort((a, b) => fullness(a) - fullness(b) || idOf(a) - idOf(b));
-      const anchor = rand() < 0.5 ? byFull[Math.floor(rand() * Math.min(4, byFull.length))] : open[Math.floor(rand() * open.length)];
-      const at = open.indexOf(anchor);
-      const w = Math.max(2, Math.round(window * (0.5 + rand())));
-      const from = Math.max(0, Math.min(at - Math.floor(rand() * w), open.length - w));
-      group = open.slice(from, from + w);
-    }
+    const next = nextGroup(open, cursor, window, rand, idOf);
+    const group = next.group;
+    cursor = next.cursor;
     attempt++;
     const key = group
       .map(idOf)
@@ -177,46 +250,16 @@ export function repairSlices(
       .join(',');
     if (tried.has(key)) continue;
     tried.add(key);
-    const demand = new Map<string, number>();
-    for (const l of group) for (const x of l.seats) demand.set(x.model.name, (demand.get(x.model.name) ?? 0) + x.rps);
-    const names = [...demand.keys()].sort();
-    if (names.length > MAX_ITEMS) continue;
-    const items: Item[] = names.map((n) => ({
-      input: byName.get(n)!,
-      rps: demand.get(n)!,
-      budget: budgetOf(byName.get(n)!.model, headroom),
-    }));
-    const itemOf = new Map(names.map((n, i) => [n, i]));
-    const own: Pattern[] = group.map((l) => ({
-      shapeIndex: l.shapeIndex,
-      seats: l.seats.map((x: Seat) => ({ item: itemOf.get(x.model.name)!, cand: x.cand, rps: x.rps, share: x.share })),
-    }));
-    const before = area(opt, group);
-    const pool = patternsOf(opt, items, own, headroom, overhead, rand);
-    const lp = grow(opt, items, pool, {
-      overhead,
-      shareCap: 1 - SLACK,
-      exactNodes: items.length <= EXACT_PRICING_ITEMS ? EXACT_PRICING_NODES : 0,
-    });
-    // a strictly smaller footprint; not worth a solve when the LP cannot reach it
-    const o = { maxArea: before - 1e-6, maxNodes, slack: SLACK, sliceCost: SLICE_COST, overhead, headroom };
-    let accepted = false;
-    if (lp <= before - 1e-6) {
-      const sol = solveSeatSets(opt, items, seatSetsOf(pool), o);
-      const packed = sol ? realiseSeatSets(opt, items, sol, o) : undefined;
-      if (packed && area(opt, packed.slices) < before - 1e-9 && verified(opt, fleet, items, packed)) {
-        const inGroup = new Set(group);
-        loose = [
-          ...loose.filter((l) => !inGroup.has(l)),
-          ...packed.slices.map((s) => ({ shapeIndex: s.shapeIndex, seats: s.seats.slice() })),
-        ];
-        gpus = cover(loose);
-        improvements++;
-        accepted = true;
-      }
+    const r = repackGroup(opt, fleet, group, byName, maxNodes, rand);
+    if (!r) continue;
+    if (r.replacement) {
+      const inGroup = new Set(group);
+      loose = [...loose.filter((l) => !inGroup.has(l)), ...r.replacement];
+      gpus = cover(loose);
+      improvements++;
     }
     sliceRepairTrace.log?.(
-      `slices=${group.length} items=${items.length} area=${before.toFixed(3)} lp=${lp.toFixed(3)} pool=${pool.length} ok=${accepted} gpus=${gpus}`,
+      `slices=${group.length} items=${r.items} area=${r.before.toFixed(3)} lp=${r.lp.toFixed(3)} pool=${r.pool} ok=${r.replacement !== undefined} gpus=${gpus}`,
     );
   }
   if (improvements === 0 || gpus >= res.gpus.length) return { result: res, improvements: 0 };

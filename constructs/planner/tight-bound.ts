@@ -208,23 +208,26 @@ export interface Built {
   }[];
 }
 
+/** The capacity rows of the relaxation, per option and shape (and budget class or seat cut). */
+interface CapacityRows {
+  readonly shapeRow: number[][];
+  readonly timeRow: number[][][];
+  readonly latRow: number[][][];
+  /** -1 where there is a single budget class (no absolute latency row). */
+  readonly absRow: number[][][];
+  readonly memRow: number[][][];
+  /** Seat-count cuts: per shape, at most k - 1 seats whose latency exceeds 1/k of their budget. */
+  readonly cutRow: number[][][];
+}
+
 /**
- * The relaxation as a model. Seats are written y = x + z: x the slice time at an entry (a seat
- * per unit of share), z >= 0 free seats; free seats keep only entries Pareto-optimal in (latency,
- * memory) per shape — moving a free seat to an entry with no more latency and memory keeps every
- * row feasible, so the pruned model is still a relaxation. `integral`: the layout counts and, per
- * model and shape, the number of seats (sum of x + z) are integer columns.
+ * Budget classes: class k holds budgets in [edges[k-1], edges[k]); a slice is of the class of its
+ * tightest budget, so its latencies add up to less than the class's upper edge (the largest budget on top).
  */
-export function build(
+function budgetClasses(
   models: readonly BoundModel[],
-  opts: readonly GpuOption[],
-  overhead: number,
-  integral: boolean,
-  edges: readonly number[] = [],
-): Built {
-  const b = new LpBuilder();
-  // budget classes: class k holds budgets in [edges[k-1], edges[k]); a slice is of the class of its
-  // tightest budget, so its latencies add up to less than the class's upper edge (the largest budget on top)
+  edges: readonly number[],
+): { K: number; upper: number[]; classOf: (budget: number) => number } {
   const K = edges.length + 1;
   const top = models.reduce((m, x) => Math.max(m, x.budget), 0);
   const upper = Array.from({ length: K }, (_, k) => (k < K - 1 ? edges[k] : top));
@@ -233,22 +236,26 @@ export function build(
     while (k < K - 1 && budget >= edges[k]) k++;
     return k;
   };
-  const shapeRow: number[][] = [];
-  const timeRow: number[][][] = [];
-  const latRow: number[][][] = [];
-  const absRow: number[][][] = [];
-  const memRow: number[][][] = [];
-  // seat-count cuts: per shape, at most k - 1 seats whose latency exceeds 1/k of their budget
-  const cutRow: number[][][] = [];
+  return { K, upper, classOf };
+}
+
+/** Adds the capacity rows, option by option (cuts, shapes, time, latency, absolute latency, memory). */
+function addCapacityRows(b: LpBuilder, opts: readonly GpuOption[], upper: readonly number[], K: number): CapacityRows {
+  const rows: CapacityRows = { shapeRow: [], timeRow: [], latRow: [], absRow: [], memRow: [], cutRow: [] };
   for (const o of opts) {
-    cutRow.push(o.shapes.map(() => SEAT_CUTS.map(() => b.row(-Infinity, 0))));
-    shapeRow.push(o.shapes.map(() => b.row(-Infinity, 0)));
-    timeRow.push(o.shapes.map(() => upper.map(() => b.row(-Infinity, 0))));
-    latRow.push(o.shapes.map(() => upper.map(() => b.row(-Infinity, 0))));
-    absRow.push(o.shapes.map(() => upper.map(() => (K > 1 ? b.row(-Infinity, 0) : -1))));
-    memRow.push(o.shapes.map(() => upper.map(() => b.row(-Infinity, 0))));
+    rows.cutRow.push(o.shapes.map(() => SEAT_CUTS.map(() => b.row(-Infinity, 0))));
+    rows.shapeRow.push(o.shapes.map(() => b.row(-Infinity, 0)));
+    rows.timeRow.push(o.shapes.map(() => upper.map(() => b.row(-Infinity, 0))));
+    rows.latRow.push(o.shapes.map(() => upper.map(() => b.row(-Infinity, 0))));
+    rows.absRow.push(o.shapes.map(() => upper.map(() => (K > 1 ? b.row(-Infinity, 0) : -1))));
+    rows.memRow.push(o.shapes.map(() => upper.map(() => b.row(-Infinity, 0))));
   }
-  // slices of each shape and class (continuous), together at most what the layouts offer
+  return rows;
+}
+
+/** Slices of each shape and class (continuous columns), together at most what the layouts offer. */
+function addSliceCols(b: LpBuilder, opts: readonly GpuOption[], overhead: number, upper: readonly number[], rows: CapacityRows): void {
+  const { shapeRow, timeRow, latRow, absRow, memRow, cutRow } = rows;
   opts.forEach((o, k) =>
     o.shapes.forEach((s, i) =>
       upper.forEach((u, c) => {
@@ -264,8 +271,11 @@ export function build(
       }),
     ),
   );
-  let integerCols = 0;
-  const layoutCols: number[][] = opts.map((o, k) => {
+}
+
+/** One column per maximal MIG layout of each option (integer when `integral`), offering its slices. */
+function addLayoutCols(b: LpBuilder, opts: readonly GpuOption[], shapeRow: readonly number[][], integral: boolean): number[][] {
+  return opts.map((o, k) => {
     const shapeIndex = new Map(o.shapes.map((s, i) => [s.profile, i]));
     return maximalLayouts(o).map((layout) => {
       const count = o.shapes.map(() => 0);
@@ -274,16 +284,111 @@ export function build(
       o.shapes.forEach((_, i) => {
         if (count[i] > 0) entries.push([shapeRow[k][i], -count[i]]);
       });
-      if (integral) integerCols++;
       return b.col(0, 0, Infinity, entries, integral);
     });
   });
-  // whole nodes: the GPUs of an option are carried by instances of its node options
-  const nodeCols = opts.map((o, k) => {
+}
+
+/** Whole nodes: the GPUs of an option are carried by instances of its node options (integer columns). */
+function addNodeCols(b: LpBuilder, opts: readonly GpuOption[], layoutCols: readonly number[][]): number[][] {
+  return opts.map((o, k) => {
     const carry = b.row(-Infinity, 0);
     for (const c of layoutCols[k]) b.addEntry(c, carry, 1);
     return o.nodeOptions.map((n) => b.col(0, 0, Infinity, [[carry, -n.gpusPerNode]], true));
   });
+}
+
+/** Where one model's columns on one shape of one option go: its rows and the class it may use. */
+interface ModelShape {
+  readonly m: BoundModel;
+  readonly mi: number;
+  readonly k: number;
+  readonly i: number;
+  readonly demand: number;
+  /** The model's seat row, -1 for a cold model. */
+  readonly seat: number;
+  /** The model's budget class (it may also sit on slices of tighter classes). */
+  readonly mine: number;
+}
+
+/**
+ * The columns of one model on one shape of one option: per budget class up to its own, a cache
+ * column (cold models), served-time columns per entry and Pareto-optimal free seats; with
+ * `integral`, an integer seat-count column. Returns the number of integer columns added.
+ */
+function addModelShapeCols(b: LpBuilder, at: ModelShape, rows: CapacityRows, integral: boolean, served: Built['served'][number][]): number {
+  const { m, mi, k, i, demand, seat, mine } = at;
+  const { timeRow, latRow, absRow, memRow, cutRow } = rows;
+  const list = m.cands[k][i];
+  if (list.length === 0) return 0;
+  // integral: the seats of m on this shape, the sum of its x + z over classes, are a whole number
+  const count = integral && seat >= 0 ? b.row(0, 0) : -1;
+  // a model may sit on slices of its own budget class or of a tighter one
+  for (let c = 0; c <= mine; c++) {
+    const t = timeRow[k][i][c];
+    if (m.cold) {
+      // a cache slice: time at the best admissible entry, no seat (rules 3 and 5 of the cold tier)
+      b.col(0, 0, Infinity, [
+        [demand, list[0].throughput],
+        [t, 1],
+      ]);
+    }
+    const seatRows = (e: Candidate, seats: number): [number, number][] => [
+      ...(seat >= 0 ? [[seat, seats] as [number, number]] : []),
+      ...(count >= 0 ? [[count, seats] as [number, number]] : []),
+      [latRow[k][i][c], (seats * e.latencyMs) / m.budget],
+      [memRow[k][i][c], seats * e.memGiB],
+      ...(absRow[k][i][c] >= 0 ? [[absRow[k][i][c], seats * e.latencyMs] as [number, number]] : []),
+      ...SEAT_CUTS.flatMap((q, j) => (heavier(e.latencyMs, m.budget, q) ? [[cutRow[k][i][j], seats] as [number, number]] : [])),
+    ];
+    // served time: per unit of share at least one seat (a share is at most 1), and at least
+    // throughput / maxRps seats (the seats at e serve at most maxRps each, so a model whose
+    // whole demand takes a small share of an entry still pays a whole seat there) ...
+    for (const e of list) {
+      served.push({
+        col: b.col(0, 0, Infinity, [[demand, e.throughput], [t, 1], ...seatRows(e, seatsPerShare(e.throughput, m.maxRps))]),
+        model: mi,
+        option: k,
+        shape: i,
+        cand: e,
+      });
+    }
+    if (seat < 0) continue;
+    // ... and free seats (no time), Pareto-optimal in latency and memory
+    const free = list.slice().sort((x, y) => x.latencyMs - y.latencyMs || x.memGiB - y.memGiB);
+    let minMem = Infinity;
+    for (const e of free) {
+      if (e.memGiB >= minMem) continue;
+      minMem = e.memGiB;
+      b.col(0, 0, Infinity, seatRows(e, 1));
+    }
+  }
+  if (count < 0) return 0;
+  b.col(0, 0, Infinity, [[count, -1]], true);
+  return 1;
+}
+
+/**
+ * The relaxation as a model. Seats are written y = x + z: x the slice time at an entry (a seat
+ * per unit of share), z >= 0 free seats; free seats keep only entries Pareto-optimal in (latency,
+ * memory) per shape — moving a free seat to an entry with no more latency and memory keeps every
+ * row feasible, so the pruned model is still a relaxation. `integral`: the layout counts and, per
+ * model and shape, the number of seats (sum of x + z) are integer columns.
+ */
+export function build(
+  models: readonly BoundModel[],
+  opts: readonly GpuOption[],
+  overhead: number,
+  integral: boolean,
+  edges: readonly number[] = [],
+): Built {
+  const b = new LpBuilder();
+  const { K, upper, classOf } = budgetClasses(models, edges);
+  const rows = addCapacityRows(b, opts, upper, K);
+  addSliceCols(b, opts, overhead, upper, rows);
+  const layoutCols = addLayoutCols(b, opts, rows.shapeRow, integral);
+  let integerCols = integral ? layoutCols.reduce((a, cols) => a + cols.length, 0) : 0;
+  const nodeCols = addNodeCols(b, opts, layoutCols);
   const served: Built['served'][number][] = [];
   models.forEach((m, mi) => {
     const demand = b.row(m.rps, Infinity);
@@ -291,54 +396,7 @@ export function build(
     const mine = classOf(m.budget);
     opts.forEach((o, k) => {
       o.shapes.forEach((_, i) => {
-        const list = m.cands[k][i];
-        if (list.length === 0) return;
-        // integral: the seats of m on this shape, the sum of its x + z over classes, are a whole number
-        const count = integral && seat >= 0 ? b.row(0, 0) : -1;
-        // a model may sit on slices of its own budget class or of a tighter one
-        for (let c = 0; c <= mine; c++) {
-          const t = timeRow[k][i][c];
-          if (m.cold) {
-            // a cache slice: time at the best admissible entry, no seat (rules 3 and 5 of the cold tier)
-            b.col(0, 0, Infinity, [
-              [demand, list[0].throughput],
-              [t, 1],
-            ]);
-          }
-          const seatRows = (e: Candidate, seats: number): [number, number][] => [
-            ...(seat >= 0 ? [[seat, seats] as [number, number]] : []),
-            ...(count >= 0 ? [[count, seats] as [number, number]] : []),
-            [latRow[k][i][c], (seats * e.latencyMs) / m.budget],
-            [memRow[k][i][c], seats * e.memGiB],
-            ...(absRow[k][i][c] >= 0 ? [[absRow[k][i][c], seats * e.latencyMs] as [number, number]] : []),
-            ...SEAT_CUTS.flatMap((q, j) => (heavier(e.latencyMs, m.budget, q) ? [[cutRow[k][i][j], seats] as [number, number]] : [])),
-          ];
-          // served time: per unit of share at least one seat (a share is at most 1), and at least
-          // throughput / maxRps seats (the seats at e serve at most maxRps each, so a model whose
-          // whole demand takes a small share of an entry still pays a whole seat there) ...
-          for (const e of list) {
-            served.push({
-              col: b.col(0, 0, Infinity, [[demand, e.throughput], [t, 1], ...seatRows(e, seatsPerShare(e.throughput, m.maxRps))]),
-              model: mi,
-              option: k,
-              shape: i,
-              cand: e,
-            });
-          }
-          if (seat < 0) continue;
-          // ... and free seats (no time), Pareto-optimal in latency and memory
-          const free = list.slice().sort((x, y) => x.latencyMs - y.latencyMs || x.memGiB - y.memGiB);
-          let minMem = Infinity;
-          for (const e of free) {
-            if (e.memGiB >= minMem) continue;
-            minMem = e.memGiB;
-            b.col(0, 0, Infinity, seatRows(e, 1));
-          }
-        }
-        if (count >= 0) {
-          b.col(0, 0, Infinity, [[count, -1]], true);
-          integerCols++;
-        }
+        integerCols += addModelShapeCols(b, { m, mi, k, i, demand, seat, mine }, rows, integral, served);
       });
     });
   });
