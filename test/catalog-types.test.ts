@@ -16,7 +16,7 @@ import {
   wholeGpuSliceSize,
 } from '../constructs/catalog';
 
-describe('GPU types', () => {
+describe('GPU types: ids and memory', () => {
   test('has the catalog ids', () => {
     expect(GPU_TYPES.map((g) => g.id)).toEqual([
       'A30',
@@ -73,7 +73,9 @@ describe('GPU types', () => {
     expect(media.every((n) => n.endsWith('+me'))).toBe(true);
     expect(getMigProfile('A100-80GB', '1g.10gb').mediaExtensions).toBe(false);
   });
+});
 
+describe('GPU types: placements, slice sizes, unknown ids', () => {
   test('every entry carries sources and every profile at least one placement', () => {
     for (const g of GPU_TYPES) {
       expect(g.sources.length).toBeGreaterThan(0);

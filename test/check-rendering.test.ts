@@ -62,7 +62,7 @@ describe('gpufleet check: renderings that serve', () => {
   });
 });
 
-describe('gpufleet check: the defects it was written for', () => {
+describe('gpufleet check: the defects it was written for (node labels, time-slicing)', () => {
   test('fails: a pool that requires nvidia.com/gpu.product gets no node from Karpenter (the label is written after boot)', () => {
     // how TritonPool selected nodes before: GPU feature discovery's product label, which no NodePool declares
     const objs = clone(base);
@@ -143,7 +143,9 @@ describe('gpufleet check: the defects it was written for', () => {
       'pools["assistant-embed"].resources: requests 2 CPU and 8Gi, but a full node of node pool "l4-shared" leaves 855m CPU and 3141Mi per pod; pods beyond the first would stay Pending',
     );
   });
+});
 
+describe('gpufleet check: the defects it was written for (node pool capacity, NodeOverlay)', () => {
   test('fails: burst replicas beyond the NodePool limits stay Pending (the planned example with its former limits)', () => {
     const { objects, plan } = plannedObjects(loadFleetFile(join(__dirname, '../examples/payments-and-vision-h100.fleet.yaml')));
     expect(lines(checkRendering(objects))).toEqual([]);
@@ -207,7 +209,9 @@ describe('gpufleet check: the defects it was written for', () => {
       "prerequisites: NodeOverlay h100-mig-gpu-capacity: needs Karpenter's NodeOverlay feature gate (prerequisites.karpenterNodeOverlay), which is not declared installed (2 object(s) of kind NodeOverlay); nothing acts on them",
     );
   });
+});
 
+describe('gpufleet check: the defects it was written for (prerequisites, metrics, layouts, quotas)', () => {
   test('fails: prerequisites nobody declared (the rendering before they were)', () => {
     const objs = clone(base).filter((o) => o.metadata?.name !== 'gpufleet-prerequisites');
     const found = lines(checkRendering(objs));

@@ -45,7 +45,7 @@ function expectNoStack(stderr: string): void {
   expect(stderr).not.toContain('FleetValidationError');
 }
 
-describe('invalid fleet', () => {
+describe('invalid fleet: plan and report', () => {
   const fleet = tempFile('bad.fleet.yaml', BAD_FLEET);
 
   test('fails plan with exit 2, one line per problem naming path and value, stdout empty', async () => {
@@ -106,7 +106,9 @@ models:
     expect(fs.existsSync(out)).toBe(false);
     expectNoStack(r.stderr);
   });
+});
 
+describe('invalid fleet: syntax, unservable models', () => {
   test('fails on a YAML syntax error with the line and column', async () => {
     const r = await runCli(['plan', tempFile('broken.yaml', 'name: x\n  gpus: [\n')]);
     expect(r.code).toBe(2);

@@ -11,6 +11,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { cli, expectInputError, snapshot, type Run } from './cli-fixtures/in-process';
 import { SMALL_FLEET, tempDir } from './cli-fixtures/run-cli';
+import { once } from './support/once';
 
 const FLEET_TEXT = fs.readFileSync(SMALL_FLEET, 'utf8');
 const canMkfifo = process.platform !== 'win32';
@@ -79,31 +80,32 @@ describe('input files: only bounded regular UTF-8 files are read', () => {
   });
 });
 
-describe('saved plans are validated before report --plan uses them', () => {
-  let dir: string;
+/** The small fleet's plan saved by `plan --json`, once for the `saved plans…` blocks below. */
+const savedPlan = once(async () => {
+  const dir = tempDir();
+  const planFile = path.join(dir, 'plan.json');
+  const r = await cli('plan', SMALL_FLEET, '--json', '--out', planFile);
+  expect(r.code).toBe(0);
+  return { planFile, doc: JSON.parse(fs.readFileSync(planFile, 'utf8')) };
+});
+
+/** Writes a changed copy of the saved plan and runs report --plan on it; the page must not be written. */
+async function reportWith(change: (d: any) => void): Promise<{ r: Run; file: string }> {
+  const d = JSON.parse(JSON.stringify((await savedPlan()).doc));
+  change(d);
+  const work = tempDir();
+  const file = path.join(work, 'plan.json');
+  fs.writeFileSync(file, JSON.stringify(d, null, 2));
+  const out = path.join(work, 'report.html');
+  const r = await cli('report', SMALL_FLEET, '--plan', file, '--out', out);
+  expect(fs.readdirSync(work)).toEqual(['plan.json']);
+  return { r, file };
+}
+
+describe('saved plans are validated before report --plan uses them: the plan as saved, wrong types', () => {
   let planFile: string;
   let doc: any;
-
-  beforeAll(async () => {
-    dir = tempDir();
-    planFile = path.join(dir, 'plan.json');
-    const r = await cli('plan', SMALL_FLEET, '--json', '--out', planFile);
-    expect(r.code).toBe(0);
-    doc = JSON.parse(fs.readFileSync(planFile, 'utf8'));
-  });
-
-  /** Writes a changed copy of the saved plan and runs report --plan on it; the page must not be written. */
-  async function reportWith(change: (d: any) => void): Promise<{ r: Run; file: string }> {
-    const d = JSON.parse(JSON.stringify(doc));
-    change(d);
-    const work = tempDir();
-    const file = path.join(work, 'plan.json');
-    fs.writeFileSync(file, JSON.stringify(d, null, 2));
-    const out = path.join(work, 'report.html');
-    const r = await cli('report', SMALL_FLEET, '--plan', file, '--out', out);
-    expect(fs.readdirSync(work)).toEqual(['plan.json']);
-    return { r, file };
-  }
+  beforeAll(async () => ({ planFile, doc } = await savedPlan()));
 
   test('draws the saved plan unchanged (the validator accepts what plan --json writes)', async () => {
     const out = path.join(tempDir(), 'report.html');
@@ -139,6 +141,11 @@ describe('saved plans are validated before report --plan uses them', () => {
       `${at}: summary.notes[0]: expected a text of at most 4096 characters, got null`,
     ]);
   });
+});
+
+describe('saved plans are validated before report --plan uses them: bounds, keys, references, long and many problems', () => {
+  let doc: any;
+  beforeAll(async () => ({ doc } = await savedPlan()));
 
   test('fails on numbers out of their bounds, each named with its path and value', async () => {
     const { r, file } = await reportWith((d) => {

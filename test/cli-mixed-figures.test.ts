@@ -11,23 +11,26 @@ import { replan, verifyPlan } from '../constructs/planner';
 import { validatePlanDocument } from '../constructs/planner/plan-document';
 import type { Plan } from '../constructs/planner/types';
 import { FIXTURES, runCli } from './cli-fixtures/run-cli';
+import { once } from './support/once';
 
 const MIXED = path.join(FIXTURES, 'mixed-types.fleet.yaml');
 /** Catalog on-demand prices (us-east-1): g6.xlarge carries 1 L4, p5.4xlarge 1 H100-80GB. */
 const G6_XLARGE = 0.8048;
 const P5_4XLARGE = 6.88;
 
-describe('a plan over two GPU types', () => {
+/** The mixed fleet's plan document, table and report from the CLI, once for the `a plan over two GPU types…` blocks below. */
+const mixed = once(async () => {
+  const json = await runCli(['plan', MIXED, '--json']);
+  expect(json.stderr).toBe('');
+  const doc: Plan = JSON.parse(json.stdout);
+  const table = (await runCli(['plan', MIXED])).stdout;
+  const html = (await runCli(['report', MIXED, '--out', '-'])).stdout;
+  return { doc, table, html };
+});
+
+describe('a plan over two GPU types: the plan document', () => {
   let doc: Plan;
-  let table = '';
-  let html = '';
-  beforeAll(async () => {
-    const json = await runCli(['plan', MIXED, '--json']);
-    expect(json.stderr).toBe('');
-    doc = JSON.parse(json.stdout);
-    table = (await runCli(['plan', MIXED])).stdout;
-    html = (await runCli(['report', MIXED, '--out', '-'])).stdout;
-  });
+  beforeAll(async () => ({ doc } = await mixed()));
 
   test('the plan uses both types: 3 L4 (g6.xlarge) and 1 H100 (p5.4xlarge), and passes the checker', () => {
     expect(verifyPlan(loadFleetFile(MIXED), doc)).toEqual([]);
@@ -66,6 +69,13 @@ describe('a plan over two GPU types', () => {
       'summary.byType[1].colour: unknown key; allowed: type, gpus, costPerHour, lowerBound, tightBound, ratio',
     ]);
   });
+});
+
+describe('a plan over two GPU types: the table, the report, a re-plan', () => {
+  let doc: Plan;
+  let table = '';
+  let html = '';
+  beforeAll(async () => ({ doc, table, html } = await mixed()));
 
   test('summary table: each type against its own bound, the total on cost, no GPU ratio across types', () => {
     const s = doc.summary;

@@ -17,6 +17,7 @@ import { plan } from '../constructs/planner';
 import { runCdk8sApp } from '../stacks/cdk8s-app';
 import { REPO, runCli, tempDir, tempFile } from './cli-fixtures/run-cli';
 import { validateObjects } from './support/validate';
+import { once } from './support/once';
 
 const FLEET = 'examples/payments-and-vision.fleet.yaml';
 const PLATFORM = 'examples/platform.yaml';
@@ -40,18 +41,28 @@ const objectsIn = (file: string): any[] =>
     .map((d) => d.toJSON())
     .filter((o) => o);
 
-describe('gpufleet synth: the example fleet on examples/platform.yaml', () => {
+/**
+ * The example fleet synthesized into `work/out` once, for the `gpufleet synth: the example fleet…` blocks below, which
+ * run in order (the last test synthesizes into the same folder again).
+ */
+const exampleSynth = once(async () => {
   const work = tempDir('gpufleet-synth-');
   const out = path.join(work, 'out');
   const fleet = loadFleetFile(path.join(REPO, FLEET));
   const expected = plan(fleet);
-  let result: Awaited<ReturnType<typeof runCli>>;
-  let objects: any[];
+  const result = await runCli(['synth', FLEET, '--platform', PLATFORM, '--out', out]);
+  const objects: any[] = objectsIn(path.join(out, 'gpufleet.k8s.yaml'));
+  return { work, out, fleet, expected, result, objects };
+});
+type ExampleSynth = Awaited<ReturnType<typeof exampleSynth>>;
 
-  beforeAll(async () => {
-    result = await runCli(['synth', FLEET, '--platform', PLATFORM, '--out', out]);
-    objects = objectsIn(path.join(out, 'gpufleet.k8s.yaml'));
-  }, 120_000);
+describe('gpufleet synth: the example fleet on examples/platform.yaml: files and objects', () => {
+  let out: string;
+  let fleet: ExampleSynth['fleet'];
+  let expected: ExampleSynth['expected'];
+  let result: ExampleSynth['result'];
+  let objects: any[];
+  beforeAll(async () => ({ out, fleet, expected, result, objects } = await exampleSynth()), 120_000);
 
   test('writes the plan, the manifests and one config.pbtxt per model, and says what it wrote', () => {
     expect(result.stderr).toBe('');
@@ -108,6 +119,13 @@ describe('gpufleet synth: the example fleet on examples/platform.yaml', () => {
     expect(scaled.reduce((n, s) => n + s.spec.minReplicaCount, 0)).toBe(planned);
     for (const s of scaled) expect(s.spec.maxReplicaCount).toBe(s.spec.minReplicaCount + 1);
   });
+});
+
+describe('gpufleet synth: the example fleet on examples/platform.yaml: check, the cdk8s app, a second synth', () => {
+  let work: string;
+  let out: string;
+  let objects: any[];
+  beforeAll(async () => ({ work, out, objects } = await exampleSynth()), 120_000);
 
   test('every object validates against its schema', () => {
     expect(validateObjects(objects)).toEqual([]);

@@ -224,7 +224,9 @@ describe('GpuNodeGroup', () => {
     expect(mixed.inputs.amiType).toBe('BOTTLEROCKET_x86_64_NVIDIA');
     expect(mixed.inputs.scalingConfig).toEqual({ minSize: 1, maxSize: 4, desiredSize: 2 });
   });
+});
 
+describe('GpuNodeGroup fails on bad input', () => {
   test('fails on a plan whose GPU type no catalog instance offers, before any node group', () => {
     const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
     const plan = handPlan();
@@ -265,7 +267,9 @@ describe('GpuNodeGroup', () => {
       "plan.nodes: expected the plan's nodes with their instance types",
     );
   });
+});
 
+describe('ClusterAutoscaler', () => {
   test('ClusterAutoscaler: Helm release with an IRSA role allowed to scale only owned groups', async () => {
     const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
     new cloud.ClusterAutoscaler('ca', { cluster, provider: cluster.provider, region: 'us-east-1' });

@@ -7,7 +7,7 @@ import { DEFAULT_FLEET_FILE, readStackSettings, STACK_CONFIG_KEYS } from '../sta
 const ROOT = path.resolve(__dirname, '..');
 const ctx = { project: 'gpufleet', stack: 'dev', organization: 'acme', rootDir: ROOT };
 
-describe('readStackSettings', () => {
+describe('readStackSettings: values', () => {
   test('defaults: create cluster and bucket, AL2023, scale from zero, IRSA', () => {
     const s = readStackSettings({ 'aws:region': 'eu-west-1' }, ctx);
     expect(s).toMatchObject({
@@ -97,7 +97,9 @@ describe('readStackSettings', () => {
       '  - gpufleet:excludeKinds: expected comma-separated <api group>/<Kind> such as monitoring.coreos.com/ServiceMonitor (core kinds: /ConfigMap), got "ServiceMonitor"',
     ]);
   });
+});
 
+describe('readStackSettings: existing clusters, prerequisites, documented keys', () => {
   test('fails on options of a created cluster given with an existing one', () => {
     expect(() =>
       readStackSettings(

@@ -24,7 +24,7 @@ function fakeCluster(withOidc = true) {
   };
 }
 
-describe('ModelRepositoryBucket', () => {
+describe('ModelRepositoryBucket: the bucket and its read grants', () => {
   test('creates a versioned, encrypted, private bucket with a TLS-only policy', async () => {
     const repo = new cloud.ModelRepositoryBucket('models', { bucketName: 'acme-models', prefix: 'triton' });
     expect(await valueOf(repo.repositoryUri)).toBe('s3://acme-models/triton');
@@ -118,7 +118,9 @@ describe('ModelRepositoryBucket', () => {
       'arn:aws:s3:::shared-models/models/*',
     ]);
   });
+});
 
+describe('ModelRepositoryBucket: KMS, determinism, errors, model configs', () => {
   test('a KMS key adds kms:Decrypt on that key through S3 only', async () => {
     const key = `arn:aws:kms:us-east-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
     const repo = new cloud.ModelRepositoryBucket('models', { bucketName: 'acme-models', kmsKeyArn: key });

@@ -58,7 +58,7 @@ function chartObjects() {
   return { values: op.values, objects: chart.toJson() as Record<string, any>[] };
 }
 
-describe('GpuPlatform', () => {
+describe('GpuPlatform composition', () => {
   test('composes cluster, node groups (MIG and whole GPUs), autoscaler, bucket, grants, operator and release', async () => {
     const { values, objects } = chartObjects();
     const platform = new cloud.GpuPlatform('gf', {
@@ -142,7 +142,9 @@ describe('GpuPlatform', () => {
     );
     expect(mocks.resources).toEqual([]);
   });
+});
 
+describe('GpuPlatform prerequisites and AMI fit', () => {
   test('installs what its objects need and the cluster lacks; what the cluster has is not installed', async () => {
     const { values, objects } = chartObjects();
     const monitor = {

@@ -125,7 +125,7 @@ describe('GpuOperatorRelease', () => {
   });
 });
 
-describe('PlatformRelease', () => {
+describe('PlatformRelease objects', () => {
   test('every kept chart object is a resource under the release, after the operator and the node groups', async () => {
     const { op, objects } = platformChart();
     const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
@@ -198,7 +198,9 @@ describe('PlatformRelease', () => {
     mocks.get('kubernetes:helm.toolkit.fluxcd.io/v2:HelmRelease', 'flux-gpu-operator/gpu-operator');
     mocks.get('kubernetes:core/v1:Namespace', 'flux-gpu-operator');
   });
+});
 
+describe('PlatformRelease errors and excluded kinds', () => {
   test('fails when the mig-parted ConfigMap the operator reads is not among the objects, before any resource', () => {
     const { op, objects } = platformChart();
     const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
@@ -252,7 +254,41 @@ describe('PlatformRelease', () => {
   });
 });
 
-describe('ClusterPrerequisites: what the objects need and the cluster lacks, installed before them', () => {
+/** The platform chart plus objects of custom-resource APIs: served by the cluster, by an install, by nothing. */
+function chartWithCustomResources() {
+  const { op, objects } = platformChart();
+  const cr = (apiVersion: string, kind: string, name: string, spec: Record<string, unknown> = {}) => ({
+    apiVersion,
+    kind,
+    metadata: { name, namespace: 'vision' },
+    spec,
+  });
+  return {
+    op,
+    objects: [
+      ...objects,
+      cr('monitoring.coreos.com/v1', 'ServiceMonitor', 'triton-a', {
+        selector: { matchLabels: { app: 'triton-a' } },
+        endpoints: [{ port: 'metrics' }],
+      }),
+      cr('keda.sh/v1alpha1', 'ScaledObject', 'triton-a', {
+        scaleTargetRef: { name: 'triton-a' },
+        triggers: [{ type: 'cpu', metadata: { value: '50' } }],
+      }),
+      cr('serving.kserve.io/v1beta1', 'InferenceService', 'bert'),
+      cr('helm.toolkit.fluxcd.io/v2', 'HelmRelease', 'dcgm-exporter', { chart: { spec: { chart: 'dcgm-exporter' } } }),
+      {
+        apiVersion: 'apiextensions.k8s.io/v1',
+        kind: 'CustomResourceDefinition',
+        metadata: { name: 'widgets.example.gpufleet.io' },
+        spec: { group: 'example.gpufleet.io', names: { kind: 'Widget' } },
+      },
+      cr('example.gpufleet.io/v1', 'Widget', 'w'),
+    ],
+  };
+}
+
+describe('ClusterPrerequisites: what the objects need and the cluster lacks, installed before them (pinned installs)', () => {
   test('each install from its upstream chart or release manifest at its pinned version; CRDs kept on uninstall', async () => {
     const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });
     const pre = new cloud.ClusterPrerequisites('pre', { installs: cloud.PREREQUISITE_INSTALLS, provider: cluster.provider });
@@ -305,41 +341,9 @@ describe('ClusterPrerequisites: what the objects need and the cluster lacks, ins
     );
     expect(mocks.resources).toEqual([]);
   });
+});
 
-  /** The platform chart plus objects of custom-resource APIs: served by the cluster, by an install, by nothing. */
-  function chartWithCustomResources() {
-    const { op, objects } = platformChart();
-    const cr = (apiVersion: string, kind: string, name: string, spec: Record<string, unknown> = {}) => ({
-      apiVersion,
-      kind,
-      metadata: { name, namespace: 'vision' },
-      spec,
-    });
-    return {
-      op,
-      objects: [
-        ...objects,
-        cr('monitoring.coreos.com/v1', 'ServiceMonitor', 'triton-a', {
-          selector: { matchLabels: { app: 'triton-a' } },
-          endpoints: [{ port: 'metrics' }],
-        }),
-        cr('keda.sh/v1alpha1', 'ScaledObject', 'triton-a', {
-          scaleTargetRef: { name: 'triton-a' },
-          triggers: [{ type: 'cpu', metadata: { value: '50' } }],
-        }),
-        cr('serving.kserve.io/v1beta1', 'InferenceService', 'bert'),
-        cr('helm.toolkit.fluxcd.io/v2', 'HelmRelease', 'dcgm-exporter', { chart: { spec: { chart: 'dcgm-exporter' } } }),
-        {
-          apiVersion: 'apiextensions.k8s.io/v1',
-          kind: 'CustomResourceDefinition',
-          metadata: { name: 'widgets.example.gpufleet.io' },
-          spec: { group: 'example.gpufleet.io', names: { kind: 'Widget' } },
-        },
-        cr('example.gpufleet.io/v1', 'Widget', 'w'),
-      ],
-    };
-  }
-
+describe('ClusterPrerequisites: objects of custom-resource APIs wait for, or go without, their install', () => {
   test('an object waits for the install of its API, is applied as is where the cluster has it, and is left out otherwise', async () => {
     const { op, objects } = chartWithCustomResources();
     const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });

@@ -15,6 +15,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { parse as parseYaml } from 'yaml';
 import { settle, setupPulumiMocks, valueOf, type RecordedResource } from './support/pulumi-mocks';
+import { once } from './support/once';
 
 const mocks = setupPulumiMocks({ stack: 'dev' });
 const ROOT = path.resolve(__dirname, '..');
@@ -101,30 +102,37 @@ const TRITON_DEFAULT_FILE: Record<string, string> = {
   pytorch_libtorch: 'model.pt',
 };
 
-describe('a fresh account, the default example fleet', () => {
+/**
+ * The default example fleet's plan and the program's run on a fresh account, once for the `a fresh account…` blocks
+ * below. They read the resources this run recorded in `mocks`, so they follow each other, before any other run.
+ */
+const freshAccount = once(async () => {
   const BASE = { 'gpufleet:region': 'us-east-1', 'gpufleet:bucketPrefix': 'triton', 'gpufleet:gpuNodeMin': '0' };
+  const warnings: string[] = [];
+  const { loadFleetFile } = await import('../constructs/fleet');
+  const { plan } = await import('../constructs/planner');
+  const { DEFAULT_FLEET_FILE } = await import('../stacks/config');
+  const fleet = loadFleetFile(path.join(ROOT, DEFAULT_FLEET_FILE));
+  const expectedPlan = plan(fleet);
+  const fleetModels = fleet.models.map((m) => m.name).sort();
+  // Under mocks, pulumi.log.warn goes to console.warn: keep what the program warns about.
+  const warn = jest.spyOn(console, 'warn').mockImplementation((...args: unknown[]) => {
+    warnings.push(args.join(' '));
+  });
+  let out: Outputs;
+  try {
+    out = await run(BASE);
+  } finally {
+    warn.mockRestore();
+  }
+  return { out, expectedPlan, fleetModels, warnings };
+});
+
+describe('a fresh account, the default example fleet: cluster, node groups, read grants', () => {
   let out: Outputs;
   let expectedPlan: import('../constructs/planner/types').Plan;
-  let fleetModels: string[];
-  const warnings: string[] = [];
-
-  beforeAll(async () => {
-    const { loadFleetFile } = await import('../constructs/fleet');
-    const { plan } = await import('../constructs/planner');
-    const { DEFAULT_FLEET_FILE } = await import('../stacks/config');
-    const fleet = loadFleetFile(path.join(ROOT, DEFAULT_FLEET_FILE));
-    expectedPlan = plan(fleet);
-    fleetModels = fleet.models.map((m) => m.name).sort();
-    // Under mocks, pulumi.log.warn goes to console.warn: keep what the program warns about.
-    const warn = jest.spyOn(console, 'warn').mockImplementation((...args: unknown[]) => {
-      warnings.push(args.join(' '));
-    });
-    try {
-      out = await run(BASE);
-    } finally {
-      warn.mockRestore();
-    }
-  }, 180_000);
+  let warnings: string[];
+  beforeAll(async () => ({ out, expectedPlan, warnings } = await freshAccount()), 180_000);
 
   test('creates the cluster, the provider and the bucket named for the stack', async () => {
     const eks = mocks.get('aws:eks/cluster:Cluster', 'gpufleet-cluster-eks');
@@ -207,6 +215,11 @@ describe('a fresh account, the default example fleet', () => {
       for (const s of policy.Statement) expect(String(s.Resource)).toMatch(/^arn:aws:s3:::gpufleet-dev-models-[0-9a-f]{8}(\/triton\/\*)?$/);
     }
   });
+});
+
+describe('a fresh account, the default example fleet: platform release and CRD installs', () => {
+  let out: Outputs;
+  beforeAll(async () => ({ out } = await freshAccount()), 180_000);
 
   test('the operator release and every kept chart object, parented to the platform release', () => {
     const helm = mocks.get('kubernetes:helm.sh/v3:Release', 'gpufleet-gpu-operator-release');
@@ -272,6 +285,11 @@ describe('a fresh account, the default example fleet', () => {
       }),
     ]);
   });
+});
+
+describe('a fresh account, the default example fleet: APIs left out, declared prerequisites', () => {
+  let out: Outputs;
+  beforeAll(async () => ({ out } = await freshAccount()), 180_000);
 
   test('registers no object whose API a fresh cluster lacks and gpufleet does not install; lists those it leaves out', () => {
     const custom = [
@@ -316,6 +334,13 @@ describe('a fresh account, the default example fleet', () => {
       metricsSources: [],
     });
   });
+});
+
+describe('a fresh account, the default example fleet: awaiting, model files, autoscaler, cost', () => {
+  let out: Outputs;
+  let expectedPlan: import('../constructs/planner/types').Plan;
+  let fleetModels: string[];
+  beforeAll(async () => ({ out, expectedPlan, fleetModels } = await freshAccount()), 180_000);
 
   test('Triton Deployments and the Services that select their pods are not awaited; other workloads are', () => {
     const deployments = mocks.ofType('kubernetes:apps/v1:Deployment');
@@ -376,28 +401,31 @@ describe('a fresh account, the default example fleet', () => {
   });
 });
 
-describe('an existing cluster that has the Prometheus operator and the Gateway API, an existing bucket, Pod Identity, the H100 MIG fleet', () => {
-  const CONFIG = {
-    'gpufleet:region': 'us-west-2',
-    'gpufleet:clusterName': 'prod-eks',
-    'gpufleet:kubeconfig': '{"apiVersion":"v1","kind":"Config"}',
-    'gpufleet:bucket': 'acme-model-repo',
-    'gpufleet:bucketPrefix': 'serving/prod',
-    'gpufleet:fleetFile': 'examples/payments-and-vision-h100.fleet.yaml',
-    'gpufleet:workloadIdentity': 'pod-identity',
-    'gpufleet:gpuNodeMax': '3',
-    // as `pulumi config set --path gpufleet:prerequisites.gatewayApi true` (and .prometheus.namespace) store it
-    'gpufleet:prerequisites': '{"gatewayApi":true,"prometheus":{"namespace":"monitoring"}}',
-  };
-  let out: Outputs;
-  let expectedPlan: import('../constructs/planner/types').Plan;
+const CONFIG = {
+  'gpufleet:region': 'us-west-2',
+  'gpufleet:clusterName': 'prod-eks',
+  'gpufleet:kubeconfig': '{"apiVersion":"v1","kind":"Config"}',
+  'gpufleet:bucket': 'acme-model-repo',
+  'gpufleet:bucketPrefix': 'serving/prod',
+  'gpufleet:fleetFile': 'examples/payments-and-vision-h100.fleet.yaml',
+  'gpufleet:workloadIdentity': 'pod-identity',
+  'gpufleet:gpuNodeMax': '3',
+  // as `pulumi config set --path gpufleet:prerequisites.gatewayApi true` (and .prometheus.namespace) store it
+  'gpufleet:prerequisites': '{"gatewayApi":true,"prometheus":{"namespace":"monitoring"}}',
+};
 
-  beforeAll(async () => {
-    const { loadFleetFile } = await import('../constructs/fleet');
-    const { plan } = await import('../constructs/planner');
-    expectedPlan = plan(loadFleetFile(path.join(ROOT, CONFIG['gpufleet:fleetFile'])));
-    out = await run(CONFIG, 'prod');
-  }, 180_000);
+/** The H100 MIG fleet's plan and the program's run on an existing cluster, once for the two blocks below (as above). */
+const existingCluster = once(async () => {
+  const { loadFleetFile } = await import('../constructs/fleet');
+  const { plan } = await import('../constructs/planner');
+  const expectedPlan = plan(loadFleetFile(path.join(ROOT, CONFIG['gpufleet:fleetFile'])));
+  const out = await run(CONFIG, 'prod');
+  return { out, expectedPlan };
+});
+
+describe('an existing cluster that has the Prometheus operator and the Gateway API, an existing bucket, Pod Identity, the H100 MIG fleet: nothing of the cluster installed', () => {
+  let out: Outputs;
+  beforeAll(async () => ({ out } = await existingCluster()), 180_000);
 
   test('creates no cluster and no bucket; uses the given kubeconfig as a secret', async () => {
     expect(mocks.ofType('aws:eks/cluster:Cluster')).toEqual([]);
@@ -439,6 +467,12 @@ describe('an existing cluster that has the Prometheus operator and the Gateway A
       keda: false,
     });
   });
+});
+
+describe('an existing cluster that has the Prometheus operator and the Gateway API, an existing bucket, Pod Identity, the H100 MIG fleet: node group, Pod Identity, exports', () => {
+  let out: Outputs;
+  let expectedPlan: import('../constructs/planner/types').Plan;
+  beforeAll(async () => ({ out, expectedPlan } = await existingCluster()), 180_000);
 
   test("the MIG node group carries the plan's layout in its autoscaler tags", () => {
     const config = expectedPlan.migConfigs![0];

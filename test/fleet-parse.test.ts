@@ -51,7 +51,7 @@ function problemsOf(doc: unknown): string[] {
   return problems;
 }
 
-describe('parseFleet', () => {
+describe('parseFleet: reading and defaults', () => {
   test('parses YAML and resolves defaults', () => {
     const fleet = parseFleet(YAML_FLEET, 'fleet.yaml');
     expect(fleet.name).toBe('payments-and-vision');
@@ -98,7 +98,9 @@ describe('parseFleet', () => {
     doc.gpus[1] = { type: 'L4', instanceType: 'g6.xlarge' };
     expect(parseFleet(JSON.stringify(doc)).gpus[1]).toEqual({ type: 'L4', mig: false, pricePerGpuHour: 0.8048, instanceType: 'g6.xlarge' });
   });
+});
 
+describe('parseFleet: errors and file reading', () => {
   test('reports every problem at once: three errors, three problems', () => {
     const doc = base();
     doc.models[0].rps = -5;

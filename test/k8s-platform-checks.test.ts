@@ -83,7 +83,7 @@ function fixture() {
   };
 }
 
-describe('platform checks', () => {
+describe('platform checks: facts and GPU resources', () => {
   test('a consistent platform has no problems', () => {
     const { objects, repositoryModels } = fixture();
     expect(checkPlatformObjects(objects, { repositoryModels })).toEqual([]);
@@ -141,7 +141,9 @@ describe('platform checks', () => {
       'pool "vision-llm" requests nvidia.com/gpu, but no node pool it selects (nvidia.com/mig.config=h100-mixed) provides it (layouts: h100-mixed: 3g.40gb, 2g.20gb)',
     ]);
   });
+});
 
+describe('platform checks: node selection and taints', () => {
   test('fails when the selector matches no node pool', () => {
     const { objects, repositoryModels } = fixture();
     objects[6].spec.template.spec.nodeSelector = { 'nvidia.com/mig.config': 'a100-mixed' };
@@ -177,7 +179,9 @@ describe('platform checks', () => {
       'pool "vision-3g" tolerates gpufleet.io/dedicated=vision:NoSchedule, but node pool "h100-mixed" has no such taint (taints: nvidia.com/gpu=true:NoSchedule)',
     ]);
   });
+});
 
+describe('platform checks: repository, quotas, limits, quantities', () => {
   test('fails when a loaded model is not in the repository', () => {
     const { objects } = fixture();
     expect(checkPlatformObjects(objects, { repositoryModels: ['densenet', 'llama-7b'] })).toEqual([

@@ -18,6 +18,7 @@ import type { Plan } from '../constructs/planner/types';
 import { LONG_TAIL_FLEET_FILE, buildPlannedPlatform } from '../examples/planned-platform';
 import { cluster } from './k8s-platform-fixtures';
 import { validateObjects } from './support/validate';
+import { once } from './support/once';
 
 const repository = ModelRepository.s3({ bucket: 'models', region: 'us-east-1' });
 
@@ -91,7 +92,8 @@ function routedPaths(objs: any[]): [string, string][] {
 const podLabels = (objs: any[], ns: string, name: string): Record<string, string> =>
   objs.find((o) => o.kind === 'Deployment' && o.metadata.namespace === ns && o.metadata.name === name).spec.template.metadata.labels;
 
-describe('examples/long-tail.fleet.yaml rendered with its cold tier', () => {
+/** examples/long-tail.fleet.yaml planned and rendered once, for the `…rendered with its cold tier` blocks below. */
+const longTail = once(() => {
   const fleet = loadFleetFile(LONG_TAIL_FLEET_FILE);
   const app = Testing.app();
   const { chart, platform, plan } = buildPlannedPlatform(app, 'long-tail', { fleetFile: LONG_TAIL_FLEET_FILE });
@@ -101,6 +103,11 @@ describe('examples/long-tail.fleet.yaml rendered with its cold tier', () => {
   const router = platform.coldPool!.router;
   const ns = router.namespace!;
   const cachePools = [...platform.pools.values()].filter((p) => p.cache);
+  return { fleet, platform, plan, objs, cold, coldNames, router, ns, cachePools };
+});
+
+describe('examples/long-tail.fleet.yaml rendered with its cold tier: plan, cache pools, model configs', () => {
+  const { fleet, platform, plan, objs, cold, coldNames, ns, cachePools } = longTail();
 
   test('the plan is valid, most models are cold, and the cold tier saves gpus', () => {
     expect(verifyPlan(fleet, plan)).toEqual([]);
@@ -149,6 +156,10 @@ describe('examples/long-tail.fleet.yaml rendered with its cold tier', () => {
     expect(platform.repository.model('snippet-summarizer').maxBatchSize).toBe(1);
     expect(platform.repository.model('kyc-face-match').dynamicBatching?.preferredBatchSizes).toEqual([8]);
   });
+});
+
+describe('examples/long-tail.fleet.yaml rendered with its cold tier: router, routes, network policies', () => {
+  const { fleet, platform, objs, coldNames, router, ns, cachePools } = longTail();
 
   test('the router config lists the cold models with their memory, and each cache pool as a DNS backend with its budget', () => {
     const cm = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === `${router.name}-config`);
@@ -235,6 +246,10 @@ describe('examples/long-tail.fleet.yaml rendered with its cold tier', () => {
         ),
       ).toBe(true);
   });
+});
+
+describe('examples/long-tail.fleet.yaml rendered with its cold tier: quotas, checks, determinism, ingress', () => {
+  const { fleet, platform, plan, objs, coldNames, router, ns, cachePools } = longTail();
 
   test('quotas cover the cache pools and the router; the cross-tree checks pass', () => {
     const facts = collectFacts(objs);

@@ -19,7 +19,7 @@ const of = (kind: string, ns?: string) => objs.filter((o) => o.kind === kind && 
 const deployments = of('Deployment').filter((d) => d.spec.template.spec.containers[0].name === 'triton');
 const teams = ['assistant', 'search', 'vision'];
 
-describe('default example platform', () => {
+describe('default example platform: teams, pools, models', () => {
   test('is realistic: 3 teams, 10+ models, MIG 1g/2g/3g slices of H100-80GB, an LLM on a whole GPU, S3 repository', () => {
     expect([...platform.teams.keys()]).toEqual(teams);
     expect(platform.repository.modelNames.length).toBeGreaterThanOrEqual(10);
@@ -80,7 +80,9 @@ describe('default example platform', () => {
       fs.rmSync(outdir, { recursive: true, force: true });
     }
   });
+});
 
+describe('default example platform: scaling, quotas, pod security', () => {
   test('each pool has Service + ServiceMonitor + PDB + an HPA or ScaledObject with the request-weighted query', () => {
     const adapter = parseYaml(of('ConfigMap', 'monitoring')[0].data['config.yaml']);
     expect(adapter.rules[0].metricsQuery).toMatch(
@@ -170,7 +172,9 @@ describe('default example platform', () => {
       }
     }
   });
+});
 
+describe('default example platform: routes, validation, determinism', () => {
   test('routes cover every model, each to the pool that serves it', () => {
     const routed = new Map<string, string>();
     for (const r of of('HTTPRoute')) {

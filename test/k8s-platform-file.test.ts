@@ -22,7 +22,7 @@ const problems = (text: string): string[] => {
   throw new Error('expected problems');
 };
 
-describe('the platform file', () => {
+describe('the platform file: documented keys and the mapping to ServingPlatform', () => {
   test('every key is documented in docs/platform-file.md, and the docs list no other', () => {
     const doc = fs.readFileSync(path.join(ROOT, 'docs', 'platform-file.md'), 'utf8');
     const table = doc.slice(doc.indexOf('## Every key'));
@@ -89,7 +89,9 @@ describe('the platform file', () => {
     const over = fleetPlatformProps({ fleet, plan: {} as Plan, platform: file, overrides: { cluster: { name: 'stack', nodeRole: 'r' } } });
     expect(over.cluster).toEqual({ name: 'stack', nodeRole: 'r' });
   });
+});
 
+describe('the platform file: errors', () => {
   test('fails to render without cluster and repository, naming both', () => {
     const fleet = parseFleet(
       'name: f\ngpus: [{ type: L4 }]\nmodels: [{ name: m, team: t, rps: 1, latencySloMs: 100, memoryGiB: 1, throughputPerGpu: 100 }]\n',

@@ -14,6 +14,7 @@ import { plan as planFleet } from '../constructs/planner';
 import type { Plan } from '../constructs/planner/types';
 import { cluster } from './k8s-platform-fixtures';
 import { validateObjects } from './support/validate';
+import { once } from './support/once';
 import { buildPlannedPlatform } from '../examples/planned-platform';
 
 const FLEET = `
@@ -51,11 +52,17 @@ function render(fleet: Fleet, plan: Plan) {
   return { platform, objs: Testing.synth(chart) };
 }
 
-describe('ServingPlatform.fromPlan (planner output)', () => {
+/** The fleet above planned and rendered once, for the `ServingPlatform.fromPlan (planner output)…` blocks below. */
+const planned = once(() => {
   const fleet = parseFleet(FLEET);
   const plan = planFleet(fleet);
   const { platform, objs } = render(fleet, plan);
   const of = (kind: string) => objs.filter((o) => o.kind === kind);
+  return { fleet, plan, platform, objs, of };
+});
+
+describe('ServingPlatform.fromPlan (planner output): node pools, pools, model configs', () => {
+  const { fleet, plan, platform, of } = planned();
 
   test('one node pool per node configuration, its layout (per-device entries) in the MIG config', () => {
     expect(
@@ -106,6 +113,10 @@ describe('ServingPlatform.fromPlan (planner output)', () => {
     expect(platform.repository.model('llama-7b').backend).toBe('vllm');
     expect(platform.repository.modelNames).toEqual(fleet.models.map((m) => m.name).sort());
   });
+});
+
+describe('ServingPlatform.fromPlan (planner output): namespaces, routes, quotas, determinism', () => {
+  const { fleet, plan, platform, objs } = planned();
 
   test('pools sharing a model share a namespace; mixed-team pools go to the shared namespace', () => {
     const nsOf = new Map<string, Set<string>>();
@@ -163,7 +174,8 @@ describe('ServingPlatform.fromPlan (planner output)', () => {
   });
 });
 
-describe('planDeclaration (hand-made plan)', () => {
+/** A hand-made plan of a three-model fleet, for the `planDeclaration (hand-made plan)…` blocks below. */
+const handMade = once(() => {
   const fleet: Fleet = {
     name: 'mini',
     latencyHeadroom: 0.5,
@@ -215,6 +227,11 @@ describe('planDeclaration (hand-made plan)', () => {
     ],
     summary: { gpuCount: 2, costPerHour: 1, lowerBound: 1, baselines: { dedicated: 3, noMig: 2 } },
   };
+  return { fleet, slice, plan };
+});
+
+describe('planDeclaration (hand-made plan): pools, rendering, plan checks', () => {
+  const { fleet, plan, slice } = handMade();
 
   test('node pools for MIG configurations and for whole GPUs the plan lists no config for', () => {
     const d = planDeclaration(fleet, plan);
@@ -292,6 +309,10 @@ describe('planDeclaration (hand-made plan)', () => {
     const broken: Plan = { ...plan, migConfigs: [] };
     expect(() => planDeclaration(fleet, broken)).toThrow('plan.nodes[node-0].migConfig: "h100-3g" is not in plan.migConfigs ()');
   });
+});
+
+describe('planDeclaration (hand-made plan): node instance types', () => {
+  const { fleet, plan, slice } = handMade();
 
   test("node pools take the plan's instance types, also a smaller one than the catalog default", () => {
     const small: Plan = {

@@ -8,15 +8,22 @@ import { MigLayout } from '../constructs/k8s/gpu/mig-layout';
 import { ModelRepository } from '../constructs/k8s/serving/model-repository';
 import { baseBuilder, h100Mixed, llmTeam, synthBuilt, visionTeam } from './k8s-platform-fixtures';
 import { validateObjects } from './support/validate';
+import { once } from './support/once';
 
 const of = (objs: any[], kind: string, ns?: string) =>
   objs.filter((o) => o.kind === kind && (ns === undefined || o.metadata.namespace === ns));
 
-describe('ServingPlatform (hand-written pools)', () => {
-  let platform: ServingPlatform;
+/** The hand-written platform of the fixtures, built once for the `ServingPlatform (hand-written pools)…` blocks below. */
+const handWritten = once(() => {
+  let platform!: ServingPlatform;
   const objs = synthBuilt((chart) => {
     platform = baseBuilder().teams(visionTeam(), llmTeam()).build(chart, 'Platform');
   });
+  return { platform, objs };
+});
+
+describe('ServingPlatform (hand-written pools): objects, GPU resources, quotas, scaling', () => {
+  const { platform, objs } = handWritten();
 
   test('renders operator, MIG config, node pools, team namespaces and pools', () => {
     expect(of(objs, 'HelmRelease').map((o) => o.metadata.name)).toEqual(['gpu-operator']);
@@ -76,6 +83,10 @@ describe('ServingPlatform (hand-written pools)', () => {
     const scaled = of(objs, 'Deployment').find((d) => d.metadata.name === 'vision-1g');
     expect(scaled.spec.replicas).toBeUndefined();
   });
+});
+
+describe('ServingPlatform (hand-written pools): repository, order, validation', () => {
+  const { platform, objs } = handWritten();
 
   test('the repository holds every team model with its Triton config', () => {
     expect(platform.repository.modelNames).toEqual(['densenet', 'llama-7b', 'resnet50', 'yolo']);
@@ -110,7 +121,7 @@ describe('ServingPlatform (hand-written pools)', () => {
   });
 });
 
-describe('ServingPlatform errors', () => {
+describe('ServingPlatform errors: placement, models, names of pools', () => {
   const build = (...teams: Team[]) =>
     baseBuilder()
       .teams(...teams)
@@ -164,6 +175,13 @@ describe('ServingPlatform errors', () => {
     const team: Team = { name: 'search', models: [{ name: 'bert', maxBatchSize: 4, preferredBatchSizes: [8] }] };
     expect(() => build(team)).toThrow(/^teams\["search"\]\.models\["bert"\]: /);
   });
+});
+
+describe('ServingPlatform errors: cross-tree checks, names, missing parts', () => {
+  const build = (...teams: Team[]) =>
+    baseBuilder()
+      .teams(...teams)
+      .build(Testing.chart(), 'Platform');
 
   test('fails (cross-tree) when a pool added later does not tolerate the GPU taint', () => {
     const team: Team = {

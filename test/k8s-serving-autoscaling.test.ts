@@ -73,7 +73,7 @@ describe('request-weighted queue query', () => {
   });
 });
 
-describe('PoolAutoscaling', () => {
+describe('PoolAutoscaling with KEDA', () => {
   test('KEDA: ScaledObject with a prometheus trigger on the pinned query, Value metric, GPU-friendly behavior', () => {
     const { objs, pool } = setup({ targetQueueMicroseconds: 30_000 });
     const so = one(objs, 'ScaledObject');
@@ -137,7 +137,9 @@ describe('PoolAutoscaling', () => {
     );
     expect(() => routerWakeQuery([])).toThrow('models: expected at least one model, got []');
   });
+});
 
+describe('PoolAutoscaling with the HPA and the adapter rules', () => {
   test('HPA: autoscaling/v2 on the adapter metric of the pool Service, bounded and slow', () => {
     const { objs } = setup({ engine: 'hpa', minReplicas: 2, scaleDownStabilization: Duration.minutes(10), scaleUpPodsPerMinute: 2 });
     const hpa = one(objs, 'HorizontalPodAutoscaler');
@@ -184,7 +186,9 @@ describe('PoolAutoscaling', () => {
     });
     expect(validateObjects(objs)).toEqual([]);
   });
+});
 
+describe('PoolAutoscaling fails on bad props', () => {
   test('fails when minReplicas exceeds maxReplicas', () => {
     expect(() => setup({ minReplicas: 7, maxReplicas: 6 })).toThrow(
       'pools.cnn-1g.autoscaling.minReplicas: expected at most maxReplicas (6), got 7',

@@ -13,7 +13,7 @@ const full: TritonModelConfigProps = {
   parameters: { b_param: '2', a_param: 'x' },
 };
 
-describe('TritonModelConfig', () => {
+describe('TritonModelConfig rendering config.pbtxt: a full config', () => {
   test('renders a full config as config.pbtxt text in a fixed field order', () => {
     // GIVEN a config with every field
     // WHEN it is rendered
@@ -75,7 +75,9 @@ describe('TritonModelConfig', () => {
       ].join('\n'),
     );
   });
+});
 
+describe('TritonModelConfig rendering config.pbtxt: minimal and vLLM configs', () => {
   test('a minimal backend config omits inputs, outputs, batching and version policy', () => {
     const text = new TritonModelConfig({ name: 'tokenizer', backend: 'python' }).toPbtxt();
     expect(text).toBe(
@@ -129,7 +131,9 @@ describe('TritonModelConfig', () => {
       new TritonModelConfig({ name: 'l', backend: 'vllm', instanceGroups: [{ count: 1, kind: 'KIND_GPU' }] }).instanceGroups[0].kind,
     ).toBe('KIND_GPU');
   });
+});
 
+describe('TritonModelConfig version policies, ordering, hints', () => {
   test('renders all and specific version policies, reshape and random warmup data', () => {
     const all = new TritonModelConfig({ name: 'm', platform: 'tensorrt_plan', versionPolicy: { kind: 'all' } }).toPbtxt();
     expect(all).toContain('version_policy: { all: { } }\n');
@@ -168,7 +172,9 @@ describe('TritonModelConfig', () => {
     expect(py.platform).toBeUndefined();
     expect(py.dynamicBatching).toBeUndefined();
   });
+});
 
+describe('TritonModelConfig fails on bad props', () => {
   test('fails when a preferred batch size exceeds max_batch_size', () => {
     expect(() => new TritonModelConfig({ ...full, dynamicBatching: { preferredBatchSizes: [32] } })).toThrow(
       'models.resnet50.dynamicBatching.preferredBatchSizes[0]: expected an integer in 1..16 (maxBatchSize), got 32',

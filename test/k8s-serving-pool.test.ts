@@ -38,7 +38,7 @@ function synth(props: Partial<PoolInput> = {}, chartNamespace?: string): { objs:
 const byKind = (objs: any[], kind: string) => objs.filter((o) => o.kind === kind);
 const container = (objs: any[]) => byKind(objs, 'Deployment')[0].spec.template.spec.containers[0];
 
-describe('TritonPool', () => {
+describe('TritonPool scheduling and GPU resources', () => {
   test('requests exactly one MIG slice, selects the layout and the GPU by instance type, tolerates the GPU taint', () => {
     // GIVEN / WHEN a pool on H100 1g.10gb slices
     const { objs, pool } = synth();
@@ -98,7 +98,9 @@ describe('TritonPool', () => {
       .nodeSelectorTerms[0].matchExpressions;
     expect(exprs.map((e: any) => e.key)).toEqual(['node.kubernetes.io/instance-type', 'nvidia.com/mig.config']);
   });
+});
 
+describe('TritonPool Triton args and model loading', () => {
   test('args load each model (sorted) in explicit mode from the repository', () => {
     const { objs } = synth();
     const c = container(objs);
@@ -178,7 +180,9 @@ describe('TritonPool', () => {
       expect(d.metadata.labels['gpufleet.io/cache-pool']).toBeUndefined();
     }
   });
+});
 
+describe('TritonPool pod spec: probes, security, volumes', () => {
   test('ports, probes sized for model load time, and the service account', () => {
     const { objs } = synth({ modelLoadTimeout: Duration.minutes(15) });
     const c = container(objs);
@@ -236,7 +240,9 @@ describe('TritonPool', () => {
     expect(c.volumeMounts).toContainEqual({ name: 'model-repository', mountPath: '/models', readOnly: true });
     expect(byKind(objs, 'Deployment')[0].spec.template.spec.serviceAccountName).toBeUndefined();
   });
+});
 
+describe('TritonPool objects and naming', () => {
   test('Service, ServiceMonitor and PodDisruptionBudget select the pool pods', () => {
     const { objs, pool } = synth({ serviceMonitorLabels: { release: 'kube-prometheus-stack' } });
     expect(objs.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
@@ -292,7 +298,9 @@ describe('TritonPool', () => {
     expect(re.test('bert-7d9f8c6b5d-x2k4q')).toBe(true);
     expect(re.test('bert-large-7d9f8c6b5d-x2k4q')).toBe(false);
   });
+});
 
+describe('TritonPool rollout and image', () => {
   test('a change to a model config changes the pod template (rolls the pool)', () => {
     const render = (maxBatchSize: number, extra = false) => {
       const chart = new Chart(Testing.app(), 'test');
@@ -348,7 +356,9 @@ describe('TritonPool', () => {
     const digest = `registry.example.com/triton@sha256:${'a'.repeat(64)}`;
     expect(render(digest).image).toBe(digest);
   });
+});
 
+describe('TritonPool fails on bad props', () => {
   test('fails with no models', () => {
     expect(() => synth({ models: [] })).toThrow('pools.cnn-1g.models: expected at least one model, got []');
   });
@@ -382,7 +392,9 @@ describe('TritonPool', () => {
     );
     expect(() => synth({ shmSize: '0' })).toThrow(/^pools\.cnn-1g\.shmSize: expected a positive Kubernetes quantity/);
   });
+});
 
+describe('TritonPool readiness of the rendered args (stand-in)', () => {
   test("a cache pool's Triton stays ready through a failed load; a pool that loads at start reports it (stand-in with the rendered args)", async () => {
     // The rendered args, read as Triton r25.08 reads them, drive the stand-in's /v2/health/ready
     // (core src/server.cc InferenceServer::IsReady under --strict-readiness).
@@ -404,7 +416,9 @@ describe('TritonPool', () => {
       await Promise.all(servers.map((s) => s.close()));
     }
   });
+});
 
+describe('TritonPool fails on bad loading props', () => {
   test('fails when loadModelsAtStart is not a boolean', () => {
     expect(() => synth({ loadModelsAtStart: 'no' as any })).toThrow('pools.cnn-1g.loadModelsAtStart: expected true or false, got "no"');
   });

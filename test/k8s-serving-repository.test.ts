@@ -9,7 +9,7 @@ import { validateObjects } from './support/validate';
 const resnet = () => new TritonModelConfig({ name: 'resnet50', platform: 'onnxruntime_onnx', maxBatchSize: 16 });
 const bert = () => new TritonModelConfig({ name: 'bert-base', platform: 'tensorrt_plan', maxBatchSize: 8 });
 
-describe('ModelRepository', () => {
+describe('ModelRepository storage and config files', () => {
   test('s3 storage: URL, region env and an IRSA service account per namespace, no static keys', () => {
     // GIVEN an S3 repository with an IRSA role
     const chart = Testing.chart();
@@ -104,7 +104,9 @@ describe('ModelRepository', () => {
     expect(repo.modelNames).toEqual(['bert-base', 'resnet50']);
     expect(Object.keys(repo.configFiles())).toEqual(['model-repository/bert-base/config.pbtxt', 'model-repository/resnet50/config.pbtxt']);
   });
+});
 
+describe('ModelRepository fails on bad input', () => {
   test('fails for a duplicate model', () => {
     const chart = Testing.chart();
     const repo = new ModelRepository(chart, 'Repo', { storage: ModelRepository.pvc({ claimName: 'models' }), models: [resnet()] });

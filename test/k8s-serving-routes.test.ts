@@ -40,7 +40,7 @@ function build(specs: PoolSpec[], routes: (pools: TritonPool[]) => Partial<Model
 
 const pathOf = (m: string) => ({ path: { type: 'PathPrefix', value: `/v2/models/${m}` } });
 
-describe('ModelRouteTable (Gateway API)', () => {
+describe('ModelRouteTable (Gateway API): rules and weights', () => {
   test('one HTTPRoute per namespace, a rule per backend set, a model on two pools split by replicas', () => {
     // GIVEN three pools, resnet50 on cnn-1g (3 replicas) and cnn-2g (1 replica)
     const { routeObjs, routes } = build(POOLS);
@@ -125,7 +125,9 @@ describe('ModelRouteTable (Gateway API)', () => {
     const again = build(specs, () => ({ modelWeights: { resnet50: { 'cnn-1g': 10, 'cnn-2g': 90 } } })).routeObjs;
     expect(YAML.stringify(again)).toBe(YAML.stringify(routeObjs));
   });
+});
 
+describe('ModelRouteTable (Gateway API): weight errors, namespaces, limits, determinism', () => {
   test('fails for per-model weights that do not match the pools', () => {
     const specs = [
       { name: 'cnn-1g', models: ['resnet50'] },
@@ -185,7 +187,9 @@ describe('ModelRouteTable (Gateway API)', () => {
   test('every object validates (HTTPRoute against the Gateway API schema)', () => {
     expect(validateObjects(build(POOLS).objs)).toEqual([]);
   });
+});
 
+describe('ModelRouteTable (Gateway API): fails on bad routes', () => {
   test('fails for a model routed to no pool', () => {
     expect(() => build(POOLS, () => ({ models: ['resnet50', 'llama-7b'] }))).toThrow(
       'models[1]: model "llama-7b" is routed to no pool (pools serve bert-base, distilbert, efficientnet-b4, mobilenet-v3, resnet50)',

@@ -31,7 +31,7 @@ function bareContext(): PlatformContext & { deployed: string[] } {
   };
 }
 
-describe('team and add-on contract', () => {
+describe('team and add-on contract: registration order and duplicates', () => {
   test('add-ons deploy in declared order, after the built-in parts', () => {
     const log: string[] = [];
     const ctx = bareContext();
@@ -74,7 +74,9 @@ describe('team and add-on contract', () => {
     );
     expect(() => checkRegistrations([], [recorder('', log)])).toThrow('addOns: expected every add-on to have a non-empty id, got ""');
   });
+});
 
+describe('team and add-on contract: the builder and postDeploy', () => {
   test('the builder deploys add-ons into the platform and runs team setup hooks', () => {
     const log: string[] = [];
     const chart = Testing.chart();

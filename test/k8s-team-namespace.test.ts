@@ -12,7 +12,7 @@ function synth(props: ConstructorParameters<typeof TeamNamespace>[2], after?: (t
 const byKindName = (objs: any[], kind: string, name?: string) =>
   objs.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
 
-describe('TeamNamespace', () => {
+describe('TeamNamespace objects, limits and RBAC', () => {
   test('renders a restricted namespace with quota, limits, RBAC and network policies', () => {
     const objs = synth({ team: 'vision', quota: { gpus: { 'nvidia.com/mig-1g.10gb': 4 } } });
     expect(objs.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
@@ -62,7 +62,9 @@ describe('TeamNamespace', () => {
     // read-only on secrets is not granted at all
     expect(JSON.stringify(role.rules)).not.toContain('secrets');
   });
+});
 
+describe('TeamNamespace network policies and quotas', () => {
   test('default-deny covers ingress and egress; allows name their peers and ports', () => {
     const objs = synth({ team: 'vision', gatewayNamespace: 'envoy-gateway-system', monitoringNamespace: 'observability' });
     const deny = byKindName(objs, 'NetworkPolicy', 'default-deny')[0];
@@ -126,7 +128,9 @@ describe('TeamNamespace', () => {
     const fixed = synth({ team: 'a', quota: { cpu: '8', memory: '16Gi', pods: 5 } }, (t) => t.addWorkload(50, 200 * 2 ** 30, 60));
     expect(byKindName(fixed, 'ResourceQuota')[0].spec.hard).toMatchObject({ 'requests.cpu': '8', 'requests.memory': '16Gi', pods: 5 });
   });
+});
 
+describe('TeamNamespace fails on bad props', () => {
   test('fails on a cpu or memory quota that is not a quantity, or a negative workload', () => {
     expect(() => synth({ team: 'a', quota: { cpu: 'lots' } })).toThrow('quota.cpu: expected a CPU quantity such as 64 or 500m, got "lots"');
     expect(() => synth({ team: 'a', quota: { memory: '1 GB' } })).toThrow(

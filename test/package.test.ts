@@ -147,21 +147,27 @@ console.log(JSON.stringify({
 }));
 `;
 
-describe('the packed package, installed in a fresh folder', () => {
-  const work = tempDir('gpufleet-package-');
-  const consumer = path.join(work, 'consumer');
-  let packed: PackResult & { tarball: string };
-  let files: Set<string>;
-  const gpufleet = (args: readonly string[]): SpawnSyncReturns<string> => run('npx', ['gpufleet', ...args], consumer);
+const work = tempDir('gpufleet-package-');
+const consumer = path.join(work, 'consumer');
+const gpufleet = (args: readonly string[]): SpawnSyncReturns<string> => run('npx', ['gpufleet', ...args], consumer);
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
-  beforeAll(() => {
-    packed = pack(work);
-    files = new Set(packed.files.map((f) => f.path));
-    install(packed.tarball, consumer);
-    // what a user does to try the examples: copy them out of the installed package (docs/package.md)
-    fs.cpSync(path.join(consumer, 'node_modules', 'gpufleet', 'examples'), path.join(consumer, 'examples'), { recursive: true });
-  });
-  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+/**
+ * The package packed and installed in `consumer` once, for the `the packed package…` blocks below, which run in
+ * order: later tests read what earlier ones wrote to the folder (app-out by the TypeScript app, out by synth).
+ */
+const installed = once(() => {
+  const packed: PackResult & { tarball: string } = pack(work);
+  const files = new Set(packed.files.map((f) => f.path));
+  install(packed.tarball, consumer);
+  // what a user does to try the examples: copy them out of the installed package (docs/package.md)
+  fs.cpSync(path.join(consumer, 'node_modules', 'gpufleet', 'examples'), path.join(consumer, 'examples'), { recursive: true });
+  return { files };
+});
+
+describe('the packed package, installed in a fresh folder: contents and entry points', () => {
+  let files: Set<string>;
+  beforeAll(() => ({ files } = installed()));
 
   test('the tarball holds compiled JavaScript with declarations, the command, the example fleets — no sources, tests or build state', () => {
     for (const f of [
@@ -228,6 +234,10 @@ describe('the packed package, installed in a fresh folder', () => {
     }
     expect(problems).toEqual([]);
   });
+});
+
+describe('the packed package, installed in a fresh folder: TypeScript, ESM, nothing else reachable', () => {
+  beforeAll(() => installed());
 
   test("TypeScript: import { ServingPlatform, plan, GpuNodePool } from 'gpufleet' type-checks against the .d.ts and runs compiled", () => {
     fs.writeFileSync(path.join(consumer, 'app.ts'), CONSUMER_APP);
@@ -305,6 +315,11 @@ describe('the packed package, installed in a fresh folder', () => {
       'gpufleet/lib/constructs/planner/plan': 'ERR_PACKAGE_PATH_NOT_EXPORTED',
     });
   });
+});
+
+describe('the packed package, installed in a fresh folder: the gpufleet command', () => {
+  let files: Set<string>;
+  beforeAll(() => ({ files } = installed()));
 
   test(`npx gpufleet plan ${EXAMPLE_FLEET} runs the installed command (compiled, without ts-node)`, () => {
     // what npx runs: the folder's node_modules/.bin/gpufleet (npm_* variables of `npm test` are not passed

@@ -166,7 +166,7 @@ function plannedSplit(plan: Plan, objects: readonly any[]): Map<string, Map<stri
   return out;
 }
 
-describe('topologyOf', () => {
+describe('topologyOf: names and route weights of random plans', () => {
   test.each(SEEDS)('random plan %i: the cdk8s node pools and the Pulumi node groups carry the same names', (seed) => {
     const { fleet, plan } = randomPlan(seed);
     const objects = rendered(fleet, plan);
@@ -221,7 +221,9 @@ describe('topologyOf', () => {
     // the random plans split many models over pools
     expect(checked).toBeGreaterThanOrEqual(10);
   });
+});
 
+describe('topologyOf: route weights per model, totals, order', () => {
   test('fails before the fix: a model planned at 63.6 : 0.39 rps over two pools was weighted 64 : 8 (per pool, not per model)', () => {
     // pool x-3g-1 serves a and b; pool x-3g-2 serves a and c; c also runs on L4s: the second pool's weight used to be
     // the largest demand of its split models there (c, 8 rps), sending a's traffic 64 : 8 instead of 63.6 : 0.39

@@ -44,7 +44,7 @@ const mem = (profile: string): number => getMigProfile('A100-80GB', profile).mem
 const round = (x: number): number => Math.round(x * 1000) / 1000;
 const byKind = (objs: any[], kind: string): any[] => objs.filter((o) => o.kind === kind);
 
-describe('ModelRouter', () => {
+describe('ModelRouter rendering', () => {
   test('renders a Deployment, Service, ConfigMap and one headless Service per pool, all valid', () => {
     // GIVEN two Triton pools and three models
     const { chart } = setup();
@@ -105,7 +105,9 @@ describe('ModelRouter', () => {
     expect(cfg.models.find((m) => m.name === 'bert-large')!.pinned).toBe(true);
     expect(cfg).toMatchObject({ host: '0.0.0.0', port: 8000, maxQueuePerModel: 256, loadTimeoutSeconds: 120, refreshIntervalSeconds: 10 });
   });
+});
 
+describe('ModelRouter pod spec, options, determinism', () => {
   test('runs non-root with a read-only root filesystem, probes on the health endpoints, the config mounted', () => {
     const { chart } = setup();
     const dep = byKind(Testing.synth(chart), 'Deployment').find((o) => o.metadata.name === 'model-router');
@@ -196,7 +198,9 @@ describe('ModelRouter', () => {
     });
     expect(stringifyCm(b)).toBe(stringifyCm(a.router));
   });
+});
 
+describe('ModelRouter fails on bad props', () => {
   test('fails on a model larger than every pool budget', () => {
     expect(() =>
       setup({
