@@ -19,14 +19,7 @@
 import { findGpuType, findInstanceType, findMigProfile, placeProfiles, wholeGpuSliceSize } from '../catalog';
 import { throughputFigure } from '../fleet/throughput';
 import type { Fleet, ModelSpec } from '../fleet/types';
-import {
-  COLD_ROUTE,
-  type Migration,
-  type MigrationAction,
-  type MigrationNode,
-  type MigrationServer,
-  type MigrationStep,
-} from './migration-types';
+import { COLD_ROUTE, type Migration, type MigrationAction, type MigrationNode, type MigrationServer, type MigrationStep } from './migration-types';
 import type { Plan } from './types';
 import { verifyPlan } from './verify-plan';
 
@@ -39,11 +32,7 @@ export interface MigrationCheckOptions {
   readonly floors?: Readonly<Record<string, number>>;
 }
 
-interface Slot {
-  size: number;
-  fraction: number;
-  memoryGiB: number;
-}
+interface Slot { size: number; fraction: number; memoryGiB: number }
 
 function slotOf(gpuType: string, profile: string): Slot | undefined {
   const gpu = findGpuType(gpuType);
@@ -78,47 +67,17 @@ function devicesOfNode(plan: Plan, name: string): string[][] | undefined {
   if (n.migConfig === 'all-disabled') return Array.from({ length: count }, () => ['whole']);
   const c = (plan.migConfigs ?? []).find((x) => x.name === n.migConfig);
   if (!c) return undefined;
-  return Array.from({ length: c.devices.length === 1 ? count : c.devices.length }, (_, i) =>
-    (c.devices.length === 1 ? c.devices[0] : c.devices[i]).map((s) => s.profile),
-  );
+  return Array.from({ length: c.devices.length === 1 ? count : c.devices.length }, (_, i) => (c.devices.length === 1 ? c.devices[0] : c.devices[i]).map((s) => s.profile));
 }
 
 const sortedJoin = (xs: readonly string[]): string => [...xs].sort().join('+');
 const layoutKey = (gpus: readonly (readonly string[])[]): string => gpus.map(sortedJoin).sort().join('/');
-const contentKey = (s: {
-  profile: string;
-  models: readonly { name: string; batch: number; instances: number }[];
-  cache?: boolean;
-}): string =>
-  `${s.profile}|${
-    s.cache
-      ? 'cache'
-      : s.models
-          .map((m) => `${m.name}:${m.batch}x${m.instances}`)
-          .sort()
-          .join(',')
-  }`;
+const contentKey = (s: { profile: string; models: readonly { name: string; batch: number; instances: number }[]; cache?: boolean }): string =>
+  `${s.profile}|${s.cache ? 'cache' : s.models.map((m) => `${m.name}:${m.batch}x${m.instances}`).sort().join(',')}`;
 const fmt = (x: number): string => String(Number(x.toPrecision(6)));
 
-interface CNode {
-  name: string;
-  instanceType: string;
-  gpuType: string;
-  migConfig: string;
-  gpus: string[][];
-  cordoned: boolean;
-  temporary: boolean;
-}
-interface CServer {
-  id: string;
-  node: string;
-  gpuType: string;
-  profile: string;
-  models: Map<string, { batch: number; instances: number; thr: number }>;
-  shares: Map<string, number>;
-  cache: boolean;
-  temporary: boolean;
-}
+interface CNode { name: string; instanceType: string; gpuType: string; migConfig: string; gpus: string[][]; cordoned: boolean; temporary: boolean }
+interface CServer { id: string; node: string; gpuType: string; profile: string; models: Map<string, { batch: number; instances: number; thr: number }>; shares: Map<string, number>; cache: boolean; temporary: boolean }
 
 type Weights = { server: string; weight: number }[];
 
@@ -148,13 +107,7 @@ interface Replay {
 }
 
 /** Every violation of the migration's invariant (empty = the sequence is safe and ends at the target). */
-export function checkMigration(
-  fleet: Fleet,
-  running: Plan,
-  target: Plan,
-  migration: Migration,
-  options: MigrationCheckOptions = {},
-): string[] {
+export function checkMigration(fleet: Fleet, running: Plan, target: Plan, migration: Migration, options: MigrationCheckOptions = {}): string[] {
   const out: string[] = [];
   const specs = new Map(fleet.models.map((m) => [m.name, m]));
   for (const p of verifyPlan(fleet, target)) out.push(`target plan: ${p}`);
@@ -171,23 +124,13 @@ export function checkMigration(
   const tgtCaches = target.gpus.reduce((a, g) => a + g.slices.filter((s) => s.cache).length, 0);
   const gpus = [...nodes.values()].reduce((a, n) => a + n.gpus.length, 0);
   const r: Replay = {
-    fleet,
-    specs,
-    options,
-    nodes,
-    servers,
-    everUsed,
-    routes,
+    fleet, specs, options, nodes, servers, everUsed, routes,
     coldModels: new Set([...(running.cold?.models ?? []), ...(target.cold?.models ?? [])].map((m) => m.name)),
     coldNeed: Math.max(1, Math.min(runCaches, tgtCaches)),
     knownConfigs: new Map(),
-    allModels: [
-      ...new Set([...runRps.keys(), ...(running.cold?.models ?? []).map((m) => m.name), ...fleet.models.map((m) => m.name)]),
-    ].sort(),
+    allModels: [...new Set([...runRps.keys(), ...(running.cold?.models ?? []).map((m) => m.name), ...fleet.models.map((m) => m.name)])].sort(),
     need: new Map(),
-    gpus,
-    peak: gpus,
-    recutGpus: 0,
+    gpus, peak: gpus, recutGpus: 0,
   };
   for (const m of r.allModels) r.need.set(m, Math.min(floorOf(r, m), capacity(r, m)));
   const gpusBefore = gpus;
@@ -202,16 +145,8 @@ export function checkMigration(
   endRouteProblems(r, target, tgtRps, out);
   const sum = migration.summary;
   const { peak, recutGpus } = r;
-  if (
-    sum.gpusBefore !== gpusBefore ||
-    sum.gpusAfter !== r.gpus ||
-    sum.peakGpus !== peak ||
-    sum.extraGpus !== peak - Math.max(gpusBefore, r.gpus) ||
-    sum.gpusRecut !== recutGpus
-  ) {
-    out.push(
-      `summary: states GPUs ${sum.gpusBefore} → ${sum.gpusAfter}, peak ${sum.peakGpus}, extra ${sum.extraGpus}, re-cut ${sum.gpusRecut}; the replay gives ${gpusBefore} → ${r.gpus}, peak ${peak}, extra ${peak - Math.max(gpusBefore, r.gpus)}, re-cut ${recutGpus}`,
-    );
+  if (sum.gpusBefore !== gpusBefore || sum.gpusAfter !== r.gpus || sum.peakGpus !== peak || sum.extraGpus !== peak - Math.max(gpusBefore, r.gpus) || sum.gpusRecut !== recutGpus) {
+    out.push(`summary: states GPUs ${sum.gpusBefore} → ${sum.gpusAfter}, peak ${sum.peakGpus}, extra ${sum.extraGpus}, re-cut ${sum.gpusRecut}; the replay gives ${gpusBefore} → ${r.gpus}, peak ${peak}, extra ${peak - Math.max(gpusBefore, r.gpus)}, re-cut ${recutGpus}`);
   }
   if (sum.steps !== migration.steps.length) out.push(`summary: states ${sum.steps} steps, the migration has ${migration.steps.length}`);
   return out;
@@ -222,66 +157,35 @@ function nodesBefore(running: Plan, migration: Migration, out: string[]): Map<st
   const nodes = new Map<string, CNode>();
   for (const n of running.nodes ?? []) {
     const gpus = devicesOfNode(running, n.name);
-    if (!gpus) {
-      out.push(`running plan: node ${n.name} has configuration "${n.migConfig}", which it does not list`);
-      continue;
-    }
-    nodes.set(n.name, {
-      name: n.name,
-      instanceType: n.instanceType,
-      gpuType: n.gpuType,
-      migConfig: n.migConfig,
-      gpus,
-      cordoned: false,
-      temporary: false,
-    });
+    if (!gpus) { out.push(`running plan: node ${n.name} has configuration "${n.migConfig}", which it does not list`); continue; }
+    nodes.set(n.name, { name: n.name, instanceType: n.instanceType, gpuType: n.gpuType, migConfig: n.migConfig, gpus, cordoned: false, temporary: false });
   }
   const stated = new Map(migration.nodesBefore.map((n) => [n.name, n]));
   for (const n of nodes.values()) {
     const s = stated.get(n.name);
-    if (!s || s.migConfig !== n.migConfig || s.instanceType !== n.instanceType || layoutKey(s.gpus) !== layoutKey(n.gpus))
-      out.push(`nodesBefore: node ${n.name} is not as the running plan has it`);
+    if (!s || s.migConfig !== n.migConfig || s.instanceType !== n.instanceType || layoutKey(s.gpus) !== layoutKey(n.gpus)) out.push(`nodesBefore: node ${n.name} is not as the running plan has it`);
   }
   if (stated.size !== nodes.size) out.push(`nodesBefore: ${stated.size} node(s), the running plan has ${nodes.size}`);
   return nodes;
 }
 
 /** Key of a plan slice's server: node, content and shares. */
-const sliceServerKey = (
-  node: string,
-  s: { profile: string; models: readonly { name: string; batch: number; instances: number; share: number }[]; cache?: boolean },
-): string =>
-  `${node}|${contentKey(s)}|${s.models
-    .map((m) => `${m.name}=${m.share}`)
-    .sort()
-    .join(',')}`;
+const sliceServerKey = (node: string, s: { profile: string; models: readonly { name: string; batch: number; instances: number; share: number }[]; cache?: boolean }): string =>
+  `${node}|${contentKey(s)}|${s.models.map((m) => `${m.name}=${m.share}`).sort().join(',')}`;
 
 /** The migration's `serversBefore`, into `servers`; each must run in the running plan, and every server of it be listed. */
-function serversBefore(
-  specs: ReadonlyMap<string, ModelSpec>,
-  running: Plan,
-  migration: Migration,
-  servers: Map<string, CServer>,
-  everUsed: Set<string>,
-  out: string[],
-): void {
+function serversBefore(specs: ReadonlyMap<string, ModelSpec>, running: Plan, migration: Migration, servers: Map<string, CServer>, everUsed: Set<string>, out: string[]): void {
   const planSlices = new Map<string, number>();
-  for (const g of running.gpus)
-    for (const s of g.slices)
-      if (s.models.length > 0 || s.cache) planSlices.set(sliceServerKey(g.node, s), (planSlices.get(sliceServerKey(g.node, s)) ?? 0) + 1);
+  for (const g of running.gpus) for (const s of g.slices) if (s.models.length > 0 || s.cache) planSlices.set(sliceServerKey(g.node, s), (planSlices.get(sliceServerKey(g.node, s)) ?? 0) + 1);
   for (const s of migration.serversBefore) {
     const k = sliceServerKey(s.node, s);
     const n = planSlices.get(k) ?? 0;
-    if (n === 0)
-      out.push(
-        `serversBefore: ${s.id} on ${s.node} (${s.profile}: ${s.models.map((m) => m.name).join(', ') || 'cache'}) does not run in the running plan`,
-      );
+    if (n === 0) out.push(`serversBefore: ${s.id} on ${s.node} (${s.profile}: ${s.models.map((m) => m.name).join(', ') || 'cache'}) does not run in the running plan`);
     else planSlices.set(k, n - 1);
     servers.set(s.id, toCServer(specs, s));
     everUsed.add(s.id);
   }
-  for (const [k, n] of planSlices)
-    if (n > 0) out.push(`serversBefore: a server of the running plan is missing (${k.split('|').slice(0, 3).join(' ')})`);
+  for (const [k, n] of planSlices) if (n > 0) out.push(`serversBefore: a server of the running plan is missing (${k.split('|').slice(0, 3).join(' ')})`);
 }
 
 /** Per model, its planned rps per `<node>|<content>` server of a plan. */
@@ -289,37 +193,19 @@ function rpsByServer(plan: Plan): Map<string, Map<string, number>> {
   const byModel = new Map<string, Map<string, number>>();
   for (const g of plan.gpus) {
     for (const s of g.slices) {
-      for (const m of s.models)
-        byModel.set(
-          m.name,
-          new Map([
-            ...(byModel.get(m.name) ?? []),
-            [`${g.node}|${contentKey(s)}`, (byModel.get(m.name)?.get(`${g.node}|${contentKey(s)}`) ?? 0) + m.rps],
-          ]),
-        );
+      for (const m of s.models) byModel.set(m.name, new Map([...(byModel.get(m.name) ?? []), [`${g.node}|${contentKey(s)}`, (byModel.get(m.name)?.get(`${g.node}|${contentKey(s)}`) ?? 0) + m.rps]]));
     }
   }
   return byModel;
 }
 
 /** The migration's `routesBefore`, into `routes`; they must split each model's traffic as the running plan does. Returns the running plan's rps by server. */
-function routesBefore(
-  running: Plan,
-  migration: Migration,
-  servers: ReadonlyMap<string, CServer>,
-  routes: Map<string, Weights>,
-  out: string[],
-): Map<string, Map<string, number>> {
+function routesBefore(running: Plan, migration: Migration, servers: ReadonlyMap<string, CServer>, routes: Map<string, Weights>, out: string[]): Map<string, Map<string, number>> {
   const runRps = rpsByServer(running);
-  for (const r of migration.routesBefore)
-    routes.set(
-      r.model,
-      r.weights.map((w) => ({ ...w })),
-    );
+  for (const r of migration.routesBefore) routes.set(r.model, r.weights.map((w) => ({ ...w })));
   for (const m of running.cold?.models ?? []) {
     const ws = routes.get(m.name) ?? [];
-    if (ws.length !== 1 || ws[0].server !== COLD_ROUTE)
-      out.push(`routesBefore: ${m.name} is cold in the running plan but is not routed to the cold tier`);
+    if (ws.length !== 1 || ws[0].server !== COLD_ROUTE) out.push(`routesBefore: ${m.name} is cold in the running plan but is not routed to the cold tier`);
   }
   for (const [m, byServer] of runRps) {
     const total = [...byServer.values()].reduce((a, b) => a + b, 0);
@@ -329,27 +215,20 @@ function routesBefore(
       const s = servers.get(w.server);
       if (s) got.set(`${s.node}|${serverContent(s)}`, (got.get(`${s.node}|${serverContent(s)}`) ?? 0) + w.weight);
     }
-    for (const [k, rps] of byServer)
-      if (total > 0 && Math.abs((got.get(k) ?? 0) - rps / total) > 1e-6)
-        out.push(
-          `routesBefore: ${m} sends ${fmt(got.get(k) ?? 0)} of its traffic to ${k.split('|')[0]}, the running plan ${fmt(rps / total)}`,
-        );
+    for (const [k, rps] of byServer) if (total > 0 && Math.abs((got.get(k) ?? 0) - rps / total) > 1e-6) out.push(`routesBefore: ${m} sends ${fmt(got.get(k) ?? 0)} of its traffic to ${k.split('|')[0]}, the running plan ${fmt(rps / total)}`);
   }
   return runRps;
 }
 
 const cachesOf = (r: Replay): number => [...r.servers.values()].filter((s) => s.cache).length;
 const demandOf = (r: Replay, m: string): number => r.specs.get(m)?.rps ?? 0;
-const floorOf = (r: Replay, m: string): number => (r.specs.has(m) ? (r.options.floors?.[m] ?? demandOf(r, m) * (r.options.floor ?? 1)) : 0);
+const floorOf = (r: Replay, m: string): number => (r.specs.has(m) ? r.options.floors?.[m] ?? demandOf(r, m) * (r.options.floor ?? 1) : 0);
 
 /** A model's capacity now: Σ over its routes of share × throughput (the cold route: its demand, once enough caches run). */
 function capacity(r: Replay, m: string): number {
   let c = 0;
   for (const w of r.routes.get(m) ?? []) {
-    if (w.server === COLD_ROUTE) {
-      if (cachesOf(r) >= r.coldNeed) c += demandOf(r, m);
-      continue;
-    }
+    if (w.server === COLD_ROUTE) { if (cachesOf(r) >= r.coldNeed) c += demandOf(r, m); continue; }
     const s = r.servers.get(w.server);
     const e = s?.models.get(m);
     if (s && e) c += (s.shares.get(m) ?? 0) * e.thr;
@@ -382,14 +261,11 @@ function learnConfigurations(r: Replay, running: Plan, target: Plan, out: string
       if (!d || n.migConfig === 'all-disabled') continue;
       const k = `${n.migConfig}|${n.instanceType}`;
       const had = knownConfigs.get(k);
-      if (had !== undefined && had !== layoutKey(d))
-        out.push(`configuration ${n.migConfig}: the plans give it two layouts (${had} and ${layoutKey(d)}): new content needs a new name`);
+      if (had !== undefined && had !== layoutKey(d)) out.push(`configuration ${n.migConfig}: the plans give it two layouts (${had} and ${layoutKey(d)}): new content needs a new name`);
       knownConfigs.set(k, had ?? layoutKey(d));
     }
   }
-  for (const p of [running, target])
-    for (const n of p.nodes ?? [])
-      if (n.migConfig === 'all-disabled') knownConfigs.set(`${n.migConfig}|${n.instanceType}`, layoutKey(devicesOfNode(p, n.name) ?? []));
+  for (const p of [running, target]) for (const n of p.nodes ?? []) if (n.migConfig === 'all-disabled') knownConfigs.set(`${n.migConfig}|${n.instanceType}`, layoutKey(devicesOfNode(p, n.name) ?? []));
 }
 
 /** Where an action is, for its problems: `step 3 (shift-traffic) action 2 (route fraud-scorer)`. */
@@ -410,14 +286,9 @@ function replayStep(r: Replay, step: MigrationStep, sn: number, out: string[]): 
   for (const m of r.allModels) {
     const c = claims.get(m);
     const after = capacity(r, m);
-    if (!c) {
-      out.push(`step ${sn}: states no capacity for ${m}`);
-      continue;
-    }
+    if (!c) { out.push(`step ${sn}: states no capacity for ${m}`); continue; }
     if (Math.abs(c.before - before.get(m)!) > TOL * Math.max(1, c.before) || Math.abs(c.after - after) > TOL * Math.max(1, c.after)) {
-      out.push(
-        `step ${sn}: states ${m} goes from ${fmt(c.before)} to ${fmt(c.after)} rps, the replay gives ${fmt(before.get(m)!)} to ${fmt(after)}`,
-      );
+      out.push(`step ${sn}: states ${m} goes from ${fmt(c.before)} to ${fmt(c.after)} rps, the replay gives ${fmt(before.get(m)!)} to ${fmt(after)}`);
     }
   }
 }
@@ -436,9 +307,7 @@ function capacityProblems(r: Replay, a: MigrationAction, at: string, out: string
       const s = r.servers.get(w.server);
       const e = s?.models.get(m);
       if (s && e && w.weight * r.need.get(m)! > (s.shares.get(m) ?? 0) * e.thr * (1 + TOL) + TOL) {
-        out.push(
-          `${at}: ${m} sends ${fmt(w.weight * r.need.get(m)!)} rps to ${s.id}, more than its share ${fmt(s.shares.get(m) ?? 0)} x ${fmt(e.thr)} rps serves`,
-        );
+        out.push(`${at}: ${m} sends ${fmt(w.weight * r.need.get(m)!)} rps to ${s.id}, more than its share ${fmt(s.shares.get(m) ?? 0)} x ${fmt(e.thr)} rps serves`);
       }
     }
   }
@@ -447,8 +316,7 @@ function capacityProblems(r: Replay, a: MigrationAction, at: string, out: string
 /** Applies one action to the replay world; returns what is wrong with it. */
 function apply(r: Replay, a: MigrationAction): string[] {
   switch (a.kind) {
-    case 'add-node':
-      return addNode(r, a.node);
+    case 'add-node': return addNode(r, a.node);
     case 'cordon':
     case 'uncordon': {
       const n = r.nodes.get(a.node);
@@ -456,10 +324,8 @@ function apply(r: Replay, a: MigrationAction): string[] {
       n.cordoned = a.kind === 'cordon';
       return [];
     }
-    case 'start-server':
-      return startServer(r, a.server);
-    case 'route':
-      return route(r, a);
+    case 'start-server': return startServer(r, a.server);
+    case 'route': return route(r, a);
     case 'stop-server': {
       const p: string[] = [];
       if (!r.servers.get(a.server)) return [`no server ${a.server}`];
@@ -467,8 +333,7 @@ function apply(r: Replay, a: MigrationAction): string[] {
       r.servers.delete(a.server);
       return p;
     }
-    case 'recut':
-      return recut(r, a);
+    case 'recut': return recut(r, a);
     case 'remove-node': {
       const p: string[] = [];
       const n = r.nodes.get(a.node);
@@ -497,15 +362,7 @@ function addNode(r: Replay, n: MigrationNode): string[] {
   const known = r.knownConfigs.get(`${n.migConfig}|${n.instanceType}`);
   if (known === undefined) p.push(`configuration ${n.migConfig} on ${n.instanceType} is in neither plan`);
   else if (known !== layoutKey(n.gpus)) p.push(`configuration ${n.migConfig} has other content in the plans than this node's layout`);
-  r.nodes.set(n.name, {
-    name: n.name,
-    instanceType: n.instanceType,
-    gpuType: n.gpuType,
-    migConfig: n.migConfig,
-    gpus: n.gpus.map((d) => [...d]),
-    cordoned: false,
-    temporary: n.temporary === true,
-  });
+  r.nodes.set(n.name, { name: n.name, instanceType: n.instanceType, gpuType: n.gpuType, migConfig: n.migConfig, gpus: n.gpus.map((d) => [...d]), cordoned: false, temporary: n.temporary === true });
   r.gpus += n.gpus.length;
   return p;
 }
@@ -531,15 +388,9 @@ function startServer(r: Replay, s: MigrationServer): string[] {
   const c = toCServer(r.specs, s);
   for (const m of s.models) {
     const spec = r.specs.get(m.name);
-    if (!spec) {
-      p.push(`model ${m.name} is not in the fleet`);
-      continue;
-    }
+    if (!spec) { p.push(`model ${m.name} is not in the fleet`); continue; }
     const e = entry(spec, s.gpuType, s.profile, m.batch, m.instances);
-    if (!e) {
-      p.push(`${m.name} has no entry at batch ${m.batch}, instances ${m.instances} on ${s.gpuType} ${s.profile}`);
-      continue;
-    }
+    if (!e) { p.push(`${m.name} has no entry at batch ${m.batch}, instances ${m.instances} on ${s.gpuType} ${s.profile}`); continue; }
     c.models.set(m.name, { batch: m.batch, instances: m.instances, thr: e.thr });
     if (!(m.share >= 0 && m.share <= 1)) p.push(`${m.name} has share ${m.share}`);
     shares += m.share;
@@ -549,8 +400,7 @@ function startServer(r: Replay, s: MigrationServer): string[] {
   if (shares > 1 + 1e-9) p.push(`shares add up to ${fmt(shares)} > 1`);
   for (const m of s.models) {
     const spec = r.specs.get(m.name);
-    if (spec && lat > r.fleet.latencyHeadroom * spec.latencySloMs + 1e-9)
-      p.push(`${m.name} waits ${fmt(lat)} ms > ${r.fleet.latencyHeadroom} x SLO ${spec.latencySloMs} ms`);
+    if (spec && lat > r.fleet.latencyHeadroom * spec.latencySloMs + 1e-9) p.push(`${m.name} waits ${fmt(lat)} ms > ${r.fleet.latencyHeadroom} x SLO ${spec.latencySloMs} ms`);
   }
   if (s.models.length > 0 && mem > slot.memoryGiB + 1e-9) p.push(`models need ${fmt(mem)} GiB > ${fmt(slot.memoryGiB)} GiB of the slice`);
   r.servers.set(s.id, c);
@@ -578,17 +428,11 @@ function route(r: Replay, a: Extract<MigrationAction, { kind: 'route' }>): strin
       else if (!s.models.has(a.model)) p.push(`server ${w.server} does not serve ${a.model}`);
     }
     if (Math.abs(sum - 1) > 1e-9) p.push(`weights add up to ${fmt(sum)}, expected 1`);
-    r.routes.set(
-      a.model,
-      a.weights.map((w) => ({ ...w })),
-    );
+    r.routes.set(a.model, a.weights.map((w) => ({ ...w })));
   }
   for (const x of a.shares ?? []) {
     const s = r.servers.get(x.server);
-    if (!s || !s.models.has(a.model)) {
-      p.push(`share on ${x.server}, which does not serve ${a.model}`);
-      continue;
-    }
+    if (!s || !s.models.has(a.model)) { p.push(`share on ${x.server}, which does not serve ${a.model}`); continue; }
     s.shares.set(a.model, x.share);
     const total = [...s.shares.values()].reduce((u, v) => u + v, 0);
     if (!(x.share >= 0) || total > 1 + 1e-9) p.push(`shares on ${x.server} add up to ${fmt(total)} > 1`);
@@ -622,22 +466,12 @@ function endNodeProblems(r: Replay, target: Plan, out: string[]): void {
   const want = new Map<string, CNode>();
   for (const n of target.nodes ?? []) {
     const d = devicesOfNode(target, n.name);
-    if (d)
-      want.set(n.name, {
-        name: n.name,
-        instanceType: n.instanceType,
-        gpuType: n.gpuType,
-        migConfig: n.migConfig,
-        gpus: d,
-        cordoned: false,
-        temporary: false,
-      });
+    if (d) want.set(n.name, { name: n.name, instanceType: n.instanceType, gpuType: n.gpuType, migConfig: n.migConfig, gpus: d, cordoned: false, temporary: false });
   }
   for (const n of r.nodes.values()) {
     const w = want.get(n.name);
     if (!w) out.push(`end: node ${n.name} is still there; the target has no such node`);
-    else if (w.migConfig !== n.migConfig || w.instanceType !== n.instanceType || layoutKey(w.gpus) !== layoutKey(n.gpus))
-      out.push(`end: node ${n.name} runs ${n.migConfig}, the target ${w.migConfig}`);
+    else if (w.migConfig !== n.migConfig || w.instanceType !== n.instanceType || layoutKey(w.gpus) !== layoutKey(n.gpus)) out.push(`end: node ${n.name} runs ${n.migConfig}, the target ${w.migConfig}`);
     if (n.cordoned) out.push(`end: node ${n.name} is still cordoned`);
   }
   for (const n of want.keys()) if (!r.nodes.has(n)) out.push(`end: node ${n} of the target is missing`);
@@ -654,17 +488,12 @@ function endServerProblems(r: Replay, target: Plan, out: string[]): Map<string, 
     }
   }
   for (const s of r.servers.values()) {
-    const k = `${s.node}|${serverContent(s)}|${[...s.models.keys()]
-      .map((m) => `${m}=${s.shares.get(m)}`)
-      .sort()
-      .join(',')}`;
+    const k = `${s.node}|${serverContent(s)}|${[...s.models.keys()].map((m) => `${m}=${s.shares.get(m)}`).sort().join(',')}`;
     const n = tgtServers.get(k) ?? 0;
-    if (n === 0)
-      out.push(`end: server ${s.id} on ${s.node} (${serverContent(s)}) is not in the target${s.temporary ? ' (temporary)' : ''}`);
+    if (n === 0) out.push(`end: server ${s.id} on ${s.node} (${serverContent(s)}) is not in the target${s.temporary ? ' (temporary)' : ''}`);
     else tgtServers.set(k, n - 1);
   }
-  for (const [k, n] of tgtServers)
-    if (n > 0) out.push(`end: ${n} server(s) of the target are missing (${k.split('|').slice(0, 3).join(' ')})`);
+  for (const [k, n] of tgtServers) if (n > 0) out.push(`end: ${n} server(s) of the target are missing (${k.split('|').slice(0, 3).join(' ')})`);
   return rpsByServer(target);
 }
 
@@ -673,10 +502,7 @@ function endRouteProblems(r: Replay, target: Plan, tgtRps: ReadonlyMap<string, M
   const targetCold = new Set((target.cold?.models ?? []).map((m) => m.name));
   for (const m of r.allModels) {
     const ws = r.routes.get(m) ?? [];
-    if (!r.specs.has(m)) {
-      if (ws.length > 0) out.push(`end: ${m} left the fleet but still has routes`);
-      continue;
-    }
+    if (!r.specs.has(m)) { if (ws.length > 0) out.push(`end: ${m} left the fleet but still has routes`); continue; }
     if (targetCold.has(m)) {
       if (ws.length !== 1 || ws[0].server !== COLD_ROUTE) out.push(`end: ${m} is cold in the target but is not routed to the cold tier`);
       continue;
@@ -691,13 +517,9 @@ function endRouteProblems(r: Replay, target: Plan, tgtRps: ReadonlyMap<string, M
     }
     for (const k of new Set([...byServer.keys(), ...got.keys()])) {
       const wantW = total > 0 ? (byServer.get(k) ?? 0) / total : 0;
-      if (Math.abs((got.get(k) ?? 0) - wantW) > 1e-6)
-        out.push(
-          `end: ${m} sends ${fmt(got.get(k) ?? 0)} of its traffic to ${k.split('|')[0]} (${k.split('|').slice(1).join(' ')}), the target ${fmt(wantW)}`,
-        );
+      if (Math.abs((got.get(k) ?? 0) - wantW) > 1e-6) out.push(`end: ${m} sends ${fmt(got.get(k) ?? 0)} of its traffic to ${k.split('|')[0]} (${k.split('|').slice(1).join(' ')}), the target ${fmt(wantW)}`);
     }
-    if (capacity(r, m) < demandOf(r, m) * (1 - TOL) - TOL)
-      out.push(`end: ${m} has ${fmt(capacity(r, m))} rps of capacity < its demand ${fmt(demandOf(r, m))}`);
+    if (capacity(r, m) < demandOf(r, m) * (1 - TOL) - TOL) out.push(`end: ${m} has ${fmt(capacity(r, m))} rps of capacity < its demand ${fmt(demandOf(r, m))}`);
   }
 }
 
@@ -709,25 +531,9 @@ function toCServer(specs: ReadonlyMap<string, ModelSpec>, s: MigrationServer): C
     const e = spec ? entry(spec, s.gpuType, s.profile, m.batch, m.instances) : undefined;
     models.set(m.name, { batch: m.batch, instances: m.instances, thr: e?.thr ?? 0 });
   }
-  return {
-    id: s.id,
-    node: s.node,
-    gpuType: s.gpuType,
-    profile: s.profile,
-    models,
-    shares: new Map(s.models.map((m) => [m.name, m.share])),
-    cache: s.cache === true,
-    temporary: s.temporary === true,
-  };
+  return { id: s.id, node: s.node, gpuType: s.gpuType, profile: s.profile, models, shares: new Map(s.models.map((m) => [m.name, m.share])), cache: s.cache === true, temporary: s.temporary === true };
 }
 
 function serverContent(s: CServer): string {
-  return `${s.profile}|${
-    s.cache
-      ? 'cache'
-      : [...s.models.entries()]
-          .map(([n, m]) => `${n}:${m.batch}x${m.instances}`)
-          .sort()
-          .join(',')
-  }`;
+  return `${s.profile}|${s.cache ? 'cache' : [...s.models.entries()].map(([n, m]) => `${n}:${m.batch}x${m.instances}`).sort().join(',')}`;
 }

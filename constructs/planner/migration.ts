@@ -14,15 +14,8 @@ import { matchServers } from './plan-changes';
 import { gpusPerInstance, nodeDevices, serverKey } from './placement-entry';
 import { World } from './migration-world';
 import {
-  COLD_ROUTE,
-  type Migration,
-  type MigrationAction,
-  type MigrationNode,
-  type MigrationServer,
-  type MigrationStep,
-  type MigrationStepKind,
-  type ModelCapacity,
-  type RouteWeight,
+  COLD_ROUTE, type Migration, type MigrationAction, type MigrationNode, type MigrationServer, type MigrationStep,
+  type MigrationStepKind, type ModelCapacity, type RouteWeight,
 } from './migration-types';
 import type { Plan } from './types';
 
@@ -38,12 +31,7 @@ export interface MigrationOptions {
   readonly floors?: Readonly<Record<string, number>>;
 }
 
-interface PlannedServer {
-  node: string;
-  key: string;
-  server: MigrationServer;
-  rps: Map<string, number>;
-}
+interface PlannedServer { node: string; key: string; server: MigrationServer; rps: Map<string, number> }
 
 /** Servers of a plan: one per slice that serves models, or cache slice; ids `<gpu>@<start>`. */
 function planServers(plan: Plan, idOf: (gpu: string, start: number) => string): PlannedServer[] {
@@ -51,9 +39,7 @@ function planServers(plan: Plan, idOf: (gpu: string, start: number) => string): 
   for (const g of plan.gpus) {
     for (const s of g.slices) {
       if (s.models.length === 0 && !s.cache) continue;
-      const models = [...s.models]
-        .sort((a, b) => (a.name < b.name ? -1 : 1))
-        .map((m) => ({ name: m.name, batch: m.batch, instances: m.instances, share: m.share }));
+      const models = [...s.models].sort((a, b) => (a.name < b.name ? -1 : 1)).map((m) => ({ name: m.name, batch: m.batch, instances: m.instances, share: m.share }));
       out.push({
         node: g.node,
         key: serverKey(s.profile, s),
@@ -66,30 +52,21 @@ function planServers(plan: Plan, idOf: (gpu: string, start: number) => string): 
 }
 
 function planNodes(plan: Plan): MigrationNode[] {
-  return (plan.nodes ?? []).map((n) => ({
-    name: n.name,
-    instanceType: n.instanceType,
-    gpuType: n.gpuType,
-    migConfig: n.migConfig,
-    gpus: nodeDevices(plan, n),
-  }));
+  return (plan.nodes ?? []).map((n) => ({ name: n.name, instanceType: n.instanceType, gpuType: n.gpuType, migConfig: n.migConfig, gpus: nodeDevices(plan, n) }));
 }
 
 const sameLayout = (a: MigrationNode, b: MigrationNode): boolean =>
-  a.migConfig === b.migConfig &&
-  a.instanceType === b.instanceType &&
-  JSON.stringify(a.gpus.map((d) => [...d].sort())) === JSON.stringify(b.gpus.map((d) => [...d].sort()));
+  a.migConfig === b.migConfig && a.instanceType === b.instanceType
+  && JSON.stringify(a.gpus.map((d) => [...d].sort())) === JSON.stringify(b.gpus.map((d) => [...d].sort()));
 
 function checkOptions(fleet: Fleet, o: MigrationOptions): string[] {
   const out: string[] = [];
-  if (o.floor !== undefined && !(typeof o.floor === 'number' && o.floor > 0 && o.floor <= 1))
-    out.push(`floor: expected a number > 0 and <= 1, got ${String(o.floor)}`);
+  if (o.floor !== undefined && !(typeof o.floor === 'number' && o.floor > 0 && o.floor <= 1)) out.push(`floor: expected a number > 0 and <= 1, got ${String(o.floor)}`);
   const specs = new Map(fleet.models.map((m) => [m.name, m]));
   for (const [name, v] of Object.entries(o.floors ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
     const m = specs.get(name);
     if (!m) out.push(`floors.${name}: not a model of fleet ${fleet.name}`);
-    else if (!(typeof v === 'number' && v >= 0 && v <= m.rps))
-      out.push(`floors.${name}: expected a number >= 0 and <= its demand ${m.rps}, got ${String(v)}`);
+    else if (!(typeof v === 'number' && v >= 0 && v <= m.rps)) out.push(`floors.${name}: expected a number >= 0 and <= its demand ${m.rps}, got ${String(v)}`);
   }
   return out;
 }
@@ -161,11 +138,7 @@ export function planMigration(fleet: Fleet, running: Plan, target: Plan, options
   const tgtOf = new Map<string, PlannedServer[]>();
   for (const t of tgtServers) for (const m of t.rps.keys()) tgtOf.set(m, [...(tgtOf.get(m) ?? []), t]);
   const run: MigrationRun = {
-    ...pairing,
-    fleet,
-    options,
-    world,
-    models,
+    ...pairing, fleet, options, world, models,
     demand: new Map(fleet.models.map((m) => [m.name, m.rps])),
     coldAfter: new Set((target.cold?.models ?? []).map((m) => m.name)),
     coldNeed: Math.max(1, Math.min(runCaches, tgtCaches)),
@@ -180,21 +153,9 @@ export function planMigration(fleet: Fleet, running: Plan, target: Plan, options
   const capAtStart = new Map(models.map((m) => [m, capacityOf(run, m)]));
   for (const m of models) run.need.set(m, Math.min(floorOf(fleet, options, m), capAtStart.get(m)!));
 
-  emitStep(
-    run,
-    'cordon',
-    'cordon the nodes that leave or are re-cut: no new server lands there',
-    [...run.removedNodes, ...recutNodes].sort().map((node) => ({ kind: 'cordon', node })),
-    [],
-  );
+  emitStep(run, 'cordon', 'cordon the nodes that leave or are re-cut: no new server lands there', [...run.removedNodes, ...recutNodes].sort().map((node) => ({ kind: 'cordon', node })), []);
   const added = [...tgtNodes.values()].filter((n) => !world.nodes.has(n.name)).sort((x, y) => (x.name < y.name ? -1 : 1));
-  emitStep(
-    run,
-    'add-nodes',
-    `add ${added.length} node(s) with their layouts`,
-    added.map((node) => ({ kind: 'add-node', node })),
-    waitNodes(added),
-  );
+  emitStep(run, 'add-nodes', `add ${added.length} node(s) with their layouts`, added.map((node) => ({ kind: 'add-node', node })), waitNodes(added));
   stepUntilTarget(run);
 
   const { steps, demand, counts } = run;
@@ -215,10 +176,7 @@ export function planMigration(fleet: Fleet, running: Plan, target: Plan, options
     gpusAfter: world.gpus,
     peakGpus: world.peak,
     extraGpus: world.peak - Math.max(gpusBefore, world.gpus),
-    ...demandFigures(
-      steps,
-      models.map((m) => ({ m, before: capAtStart.get(m)!, demand: demand.get(m) ?? 0 })),
-    ),
+    ...demandFigures(steps, models.map((m) => ({ m, before: capAtStart.get(m)!, demand: demand.get(m) ?? 0 }))),
   };
   return { fleet: fleet.name, floor: options.floor ?? 1, nodesBefore: runNodes, serversBefore, routesBefore, steps, summary };
 }
@@ -231,25 +189,13 @@ function pairServers(running: Plan, target: Plan): Pairing {
   const runNodes = planNodes(running);
   const tgtNodes = new Map(planNodes(target).map((n) => [n.name, n]));
   const used = new Set<string>();
-  const runServers = planServers(running, (g, s) => {
-    const id = `${g}@${s}`;
-    used.add(id);
-    return id;
-  });
-  const uniqueId = (base: string): string => {
-    let id = base;
-    for (let k = 2; used.has(id); k++) id = `${base}~${k}`;
-    used.add(id);
-    return id;
-  };
+  const runServers = planServers(running, (g, s) => { const id = `${g}@${s}`; used.add(id); return id; });
+  const uniqueId = (base: string): string => { let id = base; for (let k = 2; used.has(id); k++) id = `${base}~${k}`; used.add(id); return id; };
   const tgtServers = planServers(target, (g, s) => `${g}@${s}`);
   // a node re-cut in place keeps none of its servers: it must be empty to be re-cut
   const recutNodes = runNodes.filter((n) => tgtNodes.has(n.name) && !sameLayout(n, tgtNodes.get(n.name)!)).map((n) => n.name);
   const onRecut = (s: PlannedServer): boolean => recutNodes.includes(s.node);
-  const matched = matchServers(
-    runServers.filter((s) => !onRecut(s)),
-    tgtServers.filter((s) => !onRecut(s)),
-  );
+  const matched = matchServers(runServers.filter((s) => !onRecut(s)), tgtServers.filter((s) => !onRecut(s)));
   const kept = matched.kept;
   const onlyB = [...matched.onlyB, ...tgtServers.filter(onRecut)];
   // target server → world id (kept servers keep their running id)
@@ -265,13 +211,7 @@ function pairServers(running: Plan, target: Plan): Pairing {
 }
 
 /** The world as the running plan leaves it: its nodes, its servers, each model routed by its planned rps (cold models to the cold route). */
-function loadRunningPlan(
-  world: World,
-  runNodes: readonly MigrationNode[],
-  runServers: readonly PlannedServer[],
-  models: readonly string[],
-  coldBefore: ReadonlySet<string>,
-): void {
+function loadRunningPlan(world: World, runNodes: readonly MigrationNode[], runServers: readonly PlannedServer[], models: readonly string[], coldBefore: ReadonlySet<string>): void {
   for (const n of runNodes) world.apply({ kind: 'add-node', node: n });
   for (const s of runServers) world.apply({ kind: 'start-server', server: s.server });
   for (const m of models) {
@@ -320,14 +260,11 @@ function routedAsTarget(run: MigrationRun, m: string): boolean {
   const want = targetWeights(run, m);
   if (!want) return false;
   const have = run.world.routes.get(m) ?? [];
-  return (
-    want.length === have.length &&
-    want.every((w) => have.some((h) => h.server === w.server && Math.abs(h.weight - w.weight) < 1e-12)) &&
-    (run.tgtOf.get(m) ?? []).every((t) => {
+  return want.length === have.length && want.every((w) => have.some((h) => h.server === w.server && Math.abs(h.weight - w.weight) < 1e-12))
+    && (run.tgtOf.get(m) ?? []).every((t) => {
       const id = run.worldId.get(t)!;
       return Math.abs((run.world.shares.get(id)?.get(m) ?? 0) - t.server.models.find((x) => x.name === m)!.share) <= 1e-12;
-    })
-  );
+    });
 }
 
 /** Emits steps round by round until the world is the target; when no step applies, copies the servers in the way. */
@@ -352,14 +289,7 @@ function startReadyServers(run: MigrationRun): boolean {
   const starts: MigrationAction[] = [];
   for (const t of [...pending].sort((a, b) => (worldId.get(a)! < worldId.get(b)! ? -1 : 1))) {
     const n = world.nodes.get(t.node);
-    if (
-      !n ||
-      n.cordoned ||
-      world.free(t.node, t.server.profile) -
-        starts.filter((s) => s.kind === 'start-server' && s.server.node === t.node && s.server.profile === t.server.profile).length <=
-        0
-    )
-      continue;
+    if (!n || n.cordoned || world.free(t.node, t.server.profile) - starts.filter((s) => s.kind === 'start-server' && s.server.node === t.node && s.server.profile === t.server.profile).length <= 0) continue;
     starts.push({ kind: 'start-server', server: t.server });
     pending.delete(t);
   }
@@ -399,21 +329,14 @@ function shiftTrafficToTarget(run: MigrationRun): boolean {
     const next: string[] = [];
     for (const m of left.sort((a, b) => delta(a) - delta(b) || (a < b ? -1 : 1))) {
       const ups = shareUpdates(run, m);
-      const fits = ups.every(
-        (u) => sumShare(u.server) - (shareNext.get(u.server)?.get(m) ?? world.shares.get(u.server)?.get(m) ?? 0) + u.share <= 1 + 1e-9,
-      );
-      if (!fits) {
-        next.push(m);
-        continue;
-      }
+      const fits = ups.every((u) => sumShare(u.server) - (shareNext.get(u.server)?.get(m) ?? world.shares.get(u.server)?.get(m) ?? 0) + u.share <= 1 + 1e-9);
+      if (!fits) { next.push(m); continue; }
       for (const u of ups) shareNext.set(u.server, new Map([...(shareNext.get(u.server) ?? []), [m, u.share]]));
       routes.push({ kind: 'route', model: m, weights: targetWeights(run, m)!, ...(ups.length > 0 ? { shares: ups } : {}) });
     }
     left = next;
   }
-  emitStep(run, 'shift-traffic', `route the traffic of ${routes.length} model(s) as the new plan does`, routes, [
-    'the routes are accepted by the gateway and the old servers see no new requests',
-  ]);
+  emitStep(run, 'shift-traffic', `route the traffic of ${routes.length} model(s) as the new plan does`, routes, ['the routes are accepted by the gateway and the old servers see no new requests']);
   return routes.length > 0;
 }
 
@@ -429,9 +352,7 @@ function stopIdleServers(run: MigrationRun): boolean {
     if (s.cache) caches--;
     stops.push({ kind: 'stop-server', server: s.id });
   }
-  emitStep(run, 'stop-servers', `stop ${stops.length} server(s) that no longer receive traffic`, stops, [
-    'the pods are gone and their slices free',
-  ]);
+  emitStep(run, 'stop-servers', `stop ${stops.length} server(s) that no longer receive traffic`, stops, ['the pods are gone and their slices free']);
   return stops.length > 0;
 }
 
@@ -448,20 +369,8 @@ function recutEmptyNodes(run: MigrationRun): boolean {
     run.counts.gpusRecut += t.gpus.filter((d, i) => [...d].sort().join('+') !== [...(before[i] ?? [])].sort().join('+')).length;
     return { kind: 'recut', node: n, migConfig: t.migConfig, gpus: t.gpus };
   });
-  emitStep(
-    run,
-    'recut',
-    `re-cut ${recuts.length} empty node(s) in place`,
-    actions,
-    recuts.map((n) => `node ${n}: nvidia.com/mig.config.state=success`),
-  );
-  emitStep(
-    run,
-    'uncordon',
-    `uncordon the re-cut node(s)`,
-    recuts.map((node) => ({ kind: 'uncordon', node })),
-    [],
-  );
+  emitStep(run, 'recut', `re-cut ${recuts.length} empty node(s) in place`, actions, recuts.map((n) => `node ${n}: nvidia.com/mig.config.state=success`));
+  emitStep(run, 'uncordon', `uncordon the re-cut node(s)`, recuts.map((node) => ({ kind: 'uncordon', node })), []);
   for (const n of recuts) recutDone.add(n);
   return true;
 }
@@ -469,48 +378,25 @@ function recutEmptyNodes(run: MigrationRun): boolean {
 /** D. Removes the empty nodes that leave, and the empty temporary nodes once no temporary server or pending start needs them. */
 function removeEmptyNodes(run: MigrationRun): boolean {
   const { world, pending } = run;
-  const leave = [...world.nodes.keys()]
-    .filter(
-      (n) =>
-        (run.removedNodes.includes(n) || n.startsWith('temp-')) &&
-        emptyNode(world, n) &&
-        !(n.startsWith('temp-') && (pending.size > 0 || [...world.servers.values()].some((s) => s.temporary))),
-    )
-    .sort();
+  const leave = [...world.nodes.keys()].filter((n) => (run.removedNodes.includes(n) || n.startsWith('temp-')) && emptyNode(world, n)
+    && !(n.startsWith('temp-') && (pending.size > 0 || [...world.servers.values()].some((s) => s.temporary)))).sort();
   if (leave.length === 0) return false;
   const cordons: MigrationAction[] = leave.filter((n) => !world.nodes.get(n)!.cordoned).map((node) => ({ kind: 'cordon', node }));
-  emitStep(
-    run,
-    'remove-nodes',
-    `remove ${leave.length} empty node(s)`,
-    [...cordons, ...leave.map((node): MigrationAction => ({ kind: 'remove-node', node }))],
-    leave.map((n) => `node ${n} is gone`),
-  );
+  emitStep(run, 'remove-nodes', `remove ${leave.length} empty node(s)`, [...cordons, ...leave.map((node): MigrationAction => ({ kind: 'remove-node', node }))], leave.map((n) => `node ${n} is gone`));
   return true;
 }
 
 /** Whether the world is the target: every server started, node re-cut, leaving node gone, model routed as planned. */
 function atTarget(run: MigrationRun): boolean {
   const { world, worldId } = run;
-  return (
-    run.pending.size === 0 &&
-    run.recutNodes.every((n) => run.recutDone.has(n)) &&
-    [...world.nodes.keys()].every((n) => run.tgtNodes.has(n)) &&
-    run.models.every((m) => routedAsTarget(run, m)) &&
-    [...world.servers.keys()].every((id) => [...worldId.values()].includes(id))
-  );
+  return run.pending.size === 0 && run.recutNodes.every((n) => run.recutDone.has(n)) && [...world.nodes.keys()].every((n) => run.tgtNodes.has(n))
+    && run.models.every((m) => routedAsTarget(run, m)) && [...world.servers.keys()].every((id) => [...worldId.values()].includes(id));
 }
 
 /** E. Stuck: starts temporary copies of the servers in the way, on free slices elsewhere or a temporary node, and moves their traffic to them. */
 function copyServersInTheWay(run: MigrationRun): void {
   const { world, pending, recutNodes, recutDone } = run;
-  const blockers = blocking(
-    world,
-    [...pending],
-    recutNodes.filter((n) => !recutDone.has(n)),
-    new Set([...run.worldId.values()]),
-    run.keptIds,
-  );
+  const blockers = blocking(world, [...pending], recutNodes.filter((n) => !recutDone.has(n)), new Set([...run.worldId.values()]), run.keptIds);
   if (blockers.length === 0) throw new Error('planMigration: no safe order found (a bug in gpufleet)');
   const copies: MigrationAction[] = [];
   const addNodes: MigrationAction[] = [];
@@ -520,23 +406,13 @@ function copyServersInTheWay(run: MigrationRun): void {
     reserved.set(`${host}|${x.profile}`, (reserved.get(`${host}|${x.profile}`) ?? 0) + 1);
     run.counts.tempServers++;
     // the copy serves the models still in the fleet, at the shares the original has now
-    const models = x.models
-      .filter((m) => run.demand.has(m.name))
-      .map((m) => ({ ...m, share: world.shares.get(x.id)?.get(m.name) ?? m.share }));
+    const models = x.models.filter((m) => run.demand.has(m.name)).map((m) => ({ ...m, share: world.shares.get(x.id)?.get(m.name) ?? m.share }));
     copies.push({ kind: 'start-server', server: { ...x, models, id: run.uniqueId(`${x.id}~temp`), node: host, temporary: true } });
   }
-  emitStep(
-    run,
-    'add-nodes',
-    `add ${addNodes.length} temporary node(s) for the servers in the way`,
-    addNodes,
-    waitNodes(addNodes.map((a) => (a as { node: MigrationNode }).node)),
-  );
+  emitStep(run, 'add-nodes', `add ${addNodes.length} temporary node(s) for the servers in the way`, addNodes, waitNodes(addNodes.map((a) => (a as { node: MigrationNode }).node)));
   emitStep(run, 'start-servers', `start ${copies.length} temporary copy(ies) of the servers in the way`, copies, waitServers(copies));
   const reroute = routesToCopies(run, blockers, copies);
-  emitStep(run, 'shift-traffic', `move the traffic of ${reroute.length} model(s) to the temporary copies`, reroute, [
-    'the routes are accepted by the gateway and the old servers see no new requests',
-  ]);
+  emitStep(run, 'shift-traffic', `move the traffic of ${reroute.length} model(s) to the temporary copies`, reroute, ['the routes are accepted by the gateway and the old servers see no new requests']);
 }
 
 /**
@@ -547,32 +423,16 @@ function copyServersInTheWay(run: MigrationRun): void {
 function hostForCopy(run: MigrationRun, x: MigrationServer, addNodes: MigrationAction[], reserved: ReadonlyMap<string, number>): string {
   const { world, pending } = run;
   const avoid = new Set([...run.recutNodes.filter((n) => !run.recutDone.has(n)), ...run.removedNodes]);
-  const slot = (node: string): number =>
-    world.free(node, x.profile) -
-    (reserved.get(`${node}|${x.profile}`) ?? 0) -
-    [...pending].filter((t) => t.node === node && t.server.profile === x.profile).length;
-  const host = [...world.nodes.values()]
-    .filter((n) => !n.cordoned && !avoid.has(n.node.name) && n.node.gpuType === x.gpuType && slot(n.node.name) > 0)
-    .map((n) => n.node.name)
-    .sort()[0];
+  const slot = (node: string): number => world.free(node, x.profile) - (reserved.get(`${node}|${x.profile}`) ?? 0)
+    - [...pending].filter((t) => t.node === node && t.server.profile === x.profile).length;
+  const host = [...world.nodes.values()].filter((n) => !n.cordoned && !avoid.has(n.node.name) && n.node.gpuType === x.gpuType && slot(n.node.name) > 0)
+    .map((n) => n.node.name).sort()[0];
   if (host) return host;
-  const tempName = addNodes
-    .map((a) => (a as { node: MigrationNode }).node)
-    .find((n) => n.gpuType === x.gpuType && tempSlots(n, x.profile) - (reserved.get(`${n.name}|${x.profile}`) ?? 0) > 0)?.name;
+  const tempName = addNodes.map((a) => (a as { node: MigrationNode }).node).find((n) => n.gpuType === x.gpuType && tempSlots(n, x.profile) - (reserved.get(`${n.name}|${x.profile}`) ?? 0) > 0)?.name;
   if (tempName) return tempName;
-  const like = [...world.nodes.values()]
-    .map((n) => n.node)
-    .concat([...run.tgtNodes.values()])
-    .filter((n) => n.gpuType === x.gpuType && tempSlots(n, x.profile) > 0)
+  const like = [...world.nodes.values()].map((n) => n.node).concat([...run.tgtNodes.values()]).filter((n) => n.gpuType === x.gpuType && tempSlots(n, x.profile) > 0)
     .sort((a, b) => tempSlots(b, x.profile) - tempSlots(a, x.profile) || (a.name < b.name ? -1 : 1))[0];
-  const node: MigrationNode = {
-    name: `temp-${++run.counts.tempNodes}`,
-    instanceType: like.instanceType,
-    gpuType: like.gpuType,
-    migConfig: like.migConfig,
-    gpus: like.gpus,
-    temporary: true,
-  };
+  const node: MigrationNode = { name: `temp-${++run.counts.tempNodes}`, instanceType: like.instanceType, gpuType: like.gpuType, migConfig: like.migConfig, gpus: like.gpus, temporary: true };
   addNodes.push({ kind: 'add-node', node });
   return node.name;
 }
@@ -594,10 +454,7 @@ function routesToCopies(run: MigrationRun, blockers: readonly MigrationServer[],
       return (world.shares.get(id)?.get(m) ?? 0) * world.thr(m, s);
     };
     const total = ids.reduce((a, id) => a + capOfServer(id), 0);
-    const weights =
-      total > 0
-        ? ids.map((id) => ({ server: id, weight: capOfServer(id) / total })).filter((w) => w.weight > 0)
-        : ids.map((id) => ({ server: id, weight: 1 / ids.length }));
+    const weights = total > 0 ? ids.map((id) => ({ server: id, weight: capOfServer(id) / total })).filter((w) => w.weight > 0) : ids.map((id) => ({ server: id, weight: 1 / ids.length }));
     reroute.push({ kind: 'route', model: m, weights });
   }
   return reroute;
@@ -612,24 +469,16 @@ function tempSlots(n: MigrationNode, profile: string): number {
  * The running servers in the way: on a node still to be re-cut (the first such node only: one at a time), or
  * holding a slot of a profile a pending target server needs on its node.
  */
-function blocking(
-  world: World,
-  pending: PlannedServer[],
-  recut: string[],
-  targetIds: Set<string>,
-  keptIds: Set<string>,
-): MigrationServer[] {
+function blocking(world: World, pending: PlannedServer[], recut: string[], targetIds: Set<string>, keptIds: Set<string>): MigrationServer[] {
   const out = new Map<string, MigrationServer>();
   const movable = (s: MigrationServer): boolean => !keptIds.has(s.id) && !s.temporary;
   const first = recut.sort()[0];
   if (first) for (const s of world.servers.values()) if (s.node === first && movable(s)) out.set(s.id, s);
   for (const t of pending) {
     if (world.nodes.get(t.node)?.cordoned) continue;
-    const deficit =
-      pending.filter((p) => p.node === t.node && p.server.profile === t.server.profile).length - world.free(t.node, t.server.profile);
+    const deficit = pending.filter((p) => p.node === t.node && p.server.profile === t.server.profile).length - world.free(t.node, t.server.profile);
     if (deficit <= 0) continue;
-    const there = [...world.servers.values()]
-      .filter((s) => s.node === t.node && s.profile === t.server.profile && movable(s) && !targetIds.has(s.id))
+    const there = [...world.servers.values()].filter((s) => s.node === t.node && s.profile === t.server.profile && movable(s) && !targetIds.has(s.id))
       .sort((a, b) => (a.id < b.id ? -1 : 1));
     for (const s of there.slice(0, deficit)) out.set(s.id, s);
   }
@@ -644,20 +493,13 @@ function movedModels(steps: readonly MigrationStep[], before: readonly Migration
   for (const st of steps) {
     for (const a of st.actions) {
       if (a.kind !== 'route' || !demand.has(a.model) || !ranOn.has(a.model)) continue;
-      if (
-        a.weights.some((w) => !ranOn.get(a.model)!.has(w.server)) &&
-        [...ranOn.get(a.model)!].some((id) => !a.weights.some((w) => w.server === id))
-      )
-        moved.add(a.model);
+      if (a.weights.some((w) => !ranOn.get(a.model)!.has(w.server)) && [...ranOn.get(a.model)!].some((id) => !a.weights.some((w) => w.server === id))) moved.add(a.model);
     }
   }
   return moved.size;
 }
 
-function demandFigures(
-  steps: readonly MigrationStep[],
-  start: { m: string; before: number; demand: number }[],
-): { minHeadroom: number; shortAtStart: number; atDemandFromStep: number } {
+function demandFigures(steps: readonly MigrationStep[], start: { m: string; before: number; demand: number }[]): { minHeadroom: number; shortAtStart: number; atDemandFromStep: number } {
   let min = Infinity;
   for (const s of steps) for (const c of s.capacity) if (c.required > 0) min = Math.min(min, c.after / c.required);
   const short = (cap: number, demand: number): boolean => cap < demand * (1 - 1e-6) - 1e-6;
@@ -672,11 +514,9 @@ function round(x: number): number {
 }
 
 function waitNodes(nodes: readonly MigrationNode[]): string[] {
-  return nodes.map((n) =>
-    n.migConfig === 'all-disabled'
-      ? `node ${n.name} is Ready and advertises ${gpuCount(n)} nvidia.com/gpu`
-      : `node ${n.name} is Ready, nvidia.com/mig.config=${n.migConfig} and nvidia.com/mig.config.state=success`,
-  );
+  return nodes.map((n) => (n.migConfig === 'all-disabled'
+    ? `node ${n.name} is Ready and advertises ${gpuCount(n)} nvidia.com/gpu`
+    : `node ${n.name} is Ready, nvidia.com/mig.config=${n.migConfig} and nvidia.com/mig.config.state=success`));
 }
 
 function gpuCount(n: MigrationNode): number {
@@ -684,11 +524,7 @@ function gpuCount(n: MigrationNode): number {
 }
 
 function waitServers(actions: readonly MigrationAction[]): string[] {
-  return actions.flatMap((a) =>
-    a.kind === 'start-server'
-      ? [
-          `server ${a.server.id} on ${a.server.node} (${a.server.profile}) is ready${a.server.cache ? ' (cache: no model loaded at start)' : `: ${a.server.models.map((m) => m.name).join(', ')} loaded`}`,
-        ]
-      : [],
-  );
+  return actions.flatMap((a) => (a.kind === 'start-server'
+    ? [`server ${a.server.id} on ${a.server.node} (${a.server.profile}) is ready${a.server.cache ? ' (cache: no model loaded at start)' : `: ${a.server.models.map((m) => m.name).join(', ')} loaded`}`]
+    : []));
 }

@@ -25,22 +25,8 @@ import { foldInPlan } from './replan-merge';
 import { mixedTypeFigures } from './type-figures';
 import { runningPlanProblems } from './replan-input';
 import {
-  addResidual,
-  ceil6,
-  cloneState,
-  dissolve,
-  loadState,
-  maxIndex,
-  placementRoom,
-  type IdleLayout,
-  type Residual,
-  seatOnFreeSlices,
-  setRps,
-  sliceFits,
-  sliceShare,
-  type WGpu,
-  type WSlice,
-  type WState,
+  addResidual, ceil6, cloneState, dissolve, loadState, maxIndex, placementRoom, type IdleLayout, type Residual, seatOnFreeSlices, setRps, sliceFits,
+  sliceShare, type WGpu, type WSlice, type WState,
 } from './replan-state';
 import type { Plan, PlanColdTier, PlanMigConfig, PlanOptions } from './types';
 import { withTeamConsumption } from './team-consumption';
@@ -93,8 +79,7 @@ function checkOptions(o: ReplanOptions): string[] {
   };
   price('movedModelPrice');
   price('recutGpuPrice');
-  if (o.recut !== undefined && o.recut !== 'replace' && o.recut !== 'in-place')
-    out.push(`recut: expected "replace" or "in-place", got ${JSON.stringify(o.recut)}`);
+  if (o.recut !== undefined && o.recut !== 'replace' && o.recut !== 'in-place') out.push(`recut: expected "replace" or "in-place", got ${JSON.stringify(o.recut)}`);
   return out;
 }
 
@@ -102,18 +87,12 @@ function checkOptions(o: ReplanOptions): string[] {
 export function replan(fleet: Fleet, previous: Plan, options: ReplanOptions = {}): Replan {
   const problems = [...checkOptions(options), ...runningPlanProblems(fleet, previous)];
   if (problems.length > 0) throw new PlanError(problems);
-  const {
-    movedModelPrice = DEFAULT_MOVED_MODEL_PRICE,
-    recutGpuPrice = DEFAULT_RECUT_GPU_PRICE,
-    recut = 'replace',
-    ...planOptions
-  } = options;
+  const { movedModelPrice = DEFAULT_MOVED_MODEL_PRICE, recutGpuPrice = DEFAULT_RECUT_GPU_PRICE, recut = 'replace', ...planOptions } = options;
   if (isUnchanged(fleet, previous)) {
     return { plan: previous, changes: diffPlans(previous, previous, fleet), basis: 'unchanged', candidates: [] };
   }
   const fresh = planFleet(fleet, planOptions);
-  const score = (p: Plan, c: PlanChanges): number =>
-    p.summary.costPerHour + movedModelPrice * c.modelsMoved.length + recutGpuPrice * c.gpusRecut;
+  const score = (p: Plan, c: PlanChanges): number => p.summary.costPerHour + movedModelPrice * c.modelsMoved.length + recutGpuPrice * c.gpusRecut;
   const options2 = { movedModelPrice, planOptions };
   const found: { basis: 'stable' | 'fresh'; plan: Plan; changes: PlanChanges; score: number }[] = [];
   const stable = repair(fleet, previous, fresh, options2);
@@ -130,13 +109,7 @@ export function replan(fleet: Fleet, previous: Plan, options: ReplanOptions = {}
     plan: best.plan,
     changes: best.changes,
     basis: best.basis,
-    candidates: found.map((f) => ({
-      basis: f.basis,
-      costPerHour: f.plan.summary.costPerHour,
-      modelsMoved: f.changes.modelsMoved.length,
-      gpusRecut: f.changes.gpusRecut,
-      score: Math.round(f.score * 1e4) / 1e4,
-    })),
+    candidates: found.map((f) => ({ basis: f.basis, costPerHour: f.plan.summary.costPerHour, modelsMoved: f.changes.modelsMoved.length, gpusRecut: f.changes.gpusRecut, score: Math.round(f.score * 1e4) / 1e4 })),
   };
 }
 
@@ -157,8 +130,7 @@ function isUnchanged(fleet: Fleet, previous: Plan): boolean {
   if (served.size !== fleet.models.length) return false;
   for (const m of fleet.models) {
     const got = served.get(m.name);
-    if (got === undefined || got < m.rps * (1 - 1e-9) - 1e-9 || got > m.rps * (1 + 1e-9) + 1e-5 * (1 + countPlacements(previous, m.name)))
-      return false;
+    if (got === undefined || got < m.rps * (1 - 1e-9) - 1e-9 || got > m.rps * (1 + 1e-9) + 1e-5 * (1 + countPlacements(previous, m.name))) return false;
   }
   if (previous.cold && (fleet.coldBelowRps === undefined || previous.cold.belowRps !== fleet.coldBelowRps)) return false;
   if (!previous.cold && fleet.coldBelowRps !== undefined && fleet.models.some((m) => m.rps < fleet.coldBelowRps!)) {
@@ -177,20 +149,9 @@ function isUnchanged(fleet: Fleet, previous: Plan): boolean {
   // every placement still runs at an entry that exists, within latency and memory
   const specs = new Map(fleet.models.map((m) => [m.name, m]));
   const state = loadState(previous, fleet, () => []);
-  return state.gpus.every((g) =>
-    g.slices.every(
-      (s) =>
-        s.placements.every((p) => p.throughput > 0 && p.rps <= p.share * p.throughput * (1 + 1e-9) + 1e-9) &&
-        sliceShare(s) <= 1 + 1e-9 &&
-        sliceFits(
-          fleet,
-          g.type,
-          s.profile,
-          s.placements.map((p) => ({ name: p.name, latencyMs: p.latencyMs, memGiB: p.memGiB })),
-        ) &&
-        s.placements.every((p) => specs.has(p.name)),
-    ),
-  );
+  return state.gpus.every((g) => g.slices.every((s) => s.placements.every((p) => p.throughput > 0 && p.rps <= p.share * p.throughput * (1 + 1e-9) + 1e-9)
+    && sliceShare(s) <= 1 + 1e-9 && sliceFits(fleet, g.type, s.profile, s.placements.map((p) => ({ name: p.name, latencyMs: p.latencyMs, memGiB: p.memGiB })))
+    && s.placements.every((p) => specs.has(p.name))));
 }
 
 function countPlacements(p: Plan, name: string): number {
@@ -219,11 +180,7 @@ function idleLayoutsOf(previous: Plan, configs: ReadonlyMap<string, PlanMigConfi
     if (!cfg) return [];
     if (cfg.devices.length === 1) return Array.from({ length: spare }, () => cfg.devices[0]);
     // the configuration's devices that no listed GPU accounts for (by their profiles)
-    const key = (d: readonly { profile: string }[]): string =>
-      d
-        .map((s) => s.profile)
-        .sort()
-        .join('+');
+    const key = (d: readonly { profile: string }[]): string => d.map((s) => s.profile).sort().join('+');
     const left = [...cfg.devices];
     for (const g of listed) {
       const i = left.findIndex((d) => key(d) === key(g.slices));
@@ -251,32 +208,15 @@ function repair(fleet: Fleet, previous: Plan, fresh: Plan, o: RepairOptions): Pl
   for (const g of state.gpus) {
     for (const s of g.slices) {
       if (s.cache) {
-        if (!cold || leaving.has(g.node)) {
-          s.cache = false;
-          s.blocked = true;
-        }
+        if (!cold || leaving.has(g.node)) { s.cache = false; s.blocked = true; }
         continue;
       }
       if (s.placements.length === 0) continue;
-      if (leaving.has(g.node)) {
-        dissolve(s, residual, warm);
-        continue;
-      }
+      if (leaving.has(g.node)) { dissolve(s, residual, warm); continue; }
       const keep = s.placements.filter((p) => warm(p.name));
-      if (keep.length === 0) {
-        s.placements = [];
-        s.blocked = true;
-        continue;
-      }
-      const fits =
-        keep.length === s.placements.length &&
-        keep.every((p) => p.throughput > 0) &&
-        sliceFits(
-          fleet,
-          g.type,
-          s.profile,
-          keep.map((p) => ({ name: p.name, latencyMs: p.latencyMs, memGiB: p.memGiB })),
-        );
+      if (keep.length === 0) { s.placements = []; s.blocked = true; continue; }
+      const fits = keep.length === s.placements.length && keep.every((p) => p.throughput > 0)
+        && sliceFits(fleet, g.type, s.profile, keep.map((p) => ({ name: p.name, latencyMs: p.latencyMs, memGiB: p.memGiB })));
       if (!fits) dissolve(s, residual, warm);
     }
   }
@@ -298,18 +238,13 @@ function repair(fleet: Fleet, previous: Plan, fresh: Plan, o: RepairOptions): Pl
   seatOnFreeSlices(state, fleet, residual, t, (n) => !leaving.has(n));
   let merged = state;
   if (residual.size > 0) {
-    const sub: Fleet = {
-      ...fleet,
-      coldBelowRps: undefined,
-      models: [...residual.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, rps]) => ({ ...specs.get(name)!, rps: ceil6(rps) })),
-    };
+    const sub: Fleet = { ...fleet, coldBelowRps: undefined, models: [...residual.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, rps]) => ({ ...specs.get(name)!, rps: ceil6(rps) })) };
     merged = foldInPlan(state, configs, planFleet(sub, o.planOptions), fleet);
   }
   for (const n of leaving) removeNode(merged, n);
 
   // 4. empty nodes go; then nodes whose hour saved pays for the models moved off them
-  for (const n of [...merged.nodes])
-    if (!merged.gpus.some((g) => g.node === n.name && g.slices.some((s) => s.placements.length > 0 || s.cache))) removeNode(merged, n.name);
+  for (const n of [...merged.nodes]) if (!merged.gpus.some((g) => g.node === n.name && g.slices.some((s) => s.placements.length > 0 || s.cache))) removeNode(merged, n.name);
   merged = consolidate(merged, fleet, previous, o.movedModelPrice, t);
 
   return toPlan(merged, configs, fleet, previous, fresh, cold, t);
@@ -336,14 +271,8 @@ function nodeFill(state: WState): Map<string, number> {
 
 /** Demand fell: stop servers the model runs alone on (least used nodes first) while the rest carry it, then scale the rest down. */
 function shrink(have: ReturnType<typeof placementsOf>, m: ModelSpec, served: number, fill: Map<string, number>, t: number): void {
-  const alone = have
-    .filter((x) => x.s.placements.length === 1)
-    .sort(
-      (a, b) =>
-        (fill.get(a.g.node) ?? 0) - (fill.get(b.g.node) ?? 0) ||
-        a.p.rps - b.p.rps ||
-        (a.g.id < b.g.id ? -1 : a.g.id > b.g.id ? 1 : a.s.start - b.s.start),
-    );
+  const alone = have.filter((x) => x.s.placements.length === 1)
+    .sort((a, b) => (fill.get(a.g.node) ?? 0) - (fill.get(b.g.node) ?? 0) || a.p.rps - b.p.rps || (a.g.id < b.g.id ? -1 : a.g.id > b.g.id ? 1 : a.s.start - b.s.start));
   const stopped = new Set<WSlice>();
   for (const x of alone) {
     if (served - x.p.rps >= m.rps - 1e-9 && have.length - stopped.size > 1) {
@@ -360,8 +289,7 @@ function shrink(have: ReturnType<typeof placementsOf>, m: ModelSpec, served: num
 
 /** Demand grew by `more`: take free time of the model's slices (most room first); returns what is left. */
 function grow(have: ReturnType<typeof placementsOf>, more: number, t: number): number {
-  const byRoom = have
-    .map((x) => ({ x, room: placementRoom(x.s, x.p, t) - x.p.rps }))
+  const byRoom = have.map((x) => ({ x, room: placementRoom(x.s, x.p, t) - x.p.rps }))
     .sort((a, b) => b.room - a.room || (a.x.g.id < b.x.g.id ? -1 : a.x.g.id > b.x.g.id ? 1 : a.x.s.start - b.x.s.start));
   for (const { x, room } of byRoom) {
     if (more <= 1e-9) break;
@@ -384,31 +312,19 @@ function removeNode(state: WState, name: string): void {
  */
 function consolidate(state: WState, fleet: Fleet, previous: Plan, price: number, t: number): WState {
   const ranFrom = new Map<string, Set<string>>();
-  for (const g of previous.gpus)
-    for (const s of g.slices) for (const m of s.models) ranFrom.set(g.node, new Set([...(ranFrom.get(g.node) ?? []), m.name]));
+  for (const g of previous.gpus) for (const s of g.slices) for (const m of s.models) ranFrom.set(g.node, new Set([...(ranFrom.get(g.node) ?? []), m.name]));
   let current = state;
   const fill = nodeFill(current);
-  const order = [...current.nodes].sort(
-    (a, b) =>
-      (fill.get(a.name) ?? 0) / gpusPerInstance(a.instanceType) - (fill.get(b.name) ?? 0) / gpusPerInstance(b.instanceType) ||
-      (a.name < b.name ? -1 : 1),
-  );
+  const order = [...current.nodes].sort((a, b) => (fill.get(a.name) ?? 0) / gpusPerInstance(a.instanceType) - (fill.get(b.name) ?? 0) / gpusPerInstance(b.instanceType) || (a.name < b.name ? -1 : 1));
   for (const node of order) {
     if (current.gpus.some((g) => g.node === node.name && g.slices.some((s) => s.cache))) continue;
     const saving = nodePricePerHour(fleet, node.gpuType, node.instanceType);
-    const onNode = new Set(
-      current.gpus.filter((g) => g.node === node.name).flatMap((g) => g.slices.flatMap((s) => s.placements.map((p) => p.name))),
-    );
+    const onNode = new Set(current.gpus.filter((g) => g.node === node.name).flatMap((g) => g.slices.flatMap((s) => s.placements.map((p) => p.name))));
     const moved = [...onNode].filter((m) => ranFrom.get(node.name)?.has(m)).length;
     if (saving <= price * moved + 1e-9) continue;
     const trial = cloneState(current);
     const res: Residual = new Map();
-    for (const g of trial.gpus)
-      if (g.node === node.name)
-        for (const s of g.slices) {
-          for (const p of s.placements) addResidual(res, p.name, p.rps);
-          s.placements = [];
-        }
+    for (const g of trial.gpus) if (g.node === node.name) for (const s of g.slices) { for (const p of s.placements) addResidual(res, p.name, p.rps); s.placements = []; }
     removeNode(trial, node.name);
     for (const [name, rps] of [...res]) {
       const left = grow(placementsOf(trial, name), rps, t);
@@ -440,8 +356,7 @@ function decideCold(fleet: Fleet, previous: Plan): ColdDecision | undefined {
   const wasCold = new Set(previous.cold.models.map((m) => m.name));
   const caches = previous.gpus.flatMap((g) => g.slices.filter((s) => s.cache).map((s) => ({ gpuType: g.type, profile: s.profile })));
   if (caches.length === 0) return undefined;
-  let cands = fleet.models
-    .filter((m) => m.rps < below && (wasCold.has(m.name) || !warmBefore.has(m.name)))
+  let cands = fleet.models.filter((m) => m.rps < below && (wasCold.has(m.name) || !warmBefore.has(m.name)))
     .sort((a, b) => b.rps - a.rps || (a.name < b.name ? -1 : 1));
   const room = caches.reduce((s, c) => s + (sliceFacts(c.gpuType, c.profile)?.memoryGiB ?? 0) - fleet.processOverheadGiB, 0);
   const sizing = (list: ModelSpec[]): number | undefined => {
@@ -469,12 +384,10 @@ function decideCold(fleet: Fleet, previous: Plan): ColdDecision | undefined {
   while (cands.length > 0) {
     const gib = sizing(cands);
     if (gib !== undefined) {
-      const entries = new Map(
-        cands.map((m) => {
-          const e = coldEntry(candidatesOn(fleet, m, caches[0].gpuType, caches[0].profile))!;
-          return [m.name, { batch: e.batch, instances: e.instances }];
-        }),
-      );
+      const entries = new Map(cands.map((m) => {
+        const e = coldEntry(candidatesOn(fleet, m, caches[0].gpuType, caches[0].profile))!;
+        return [m.name, { batch: e.batch, instances: e.instances }];
+      }));
       return { names: new Set(cands.map((m) => m.name)), cacheGiB: gib, entries };
     }
     cands = cands.slice(1);
@@ -483,52 +396,24 @@ function decideCold(fleet: Fleet, previous: Plan): ColdDecision | undefined {
 }
 
 /** The plan document of a repaired state; bounds and baselines are the fresh plan's (the same fleet). */
-function toPlan(
-  state: WState,
-  configs: Map<string, PlanMigConfig>,
-  fleet: Fleet,
-  previous: Plan,
-  fresh: Plan,
-  cold: ColdDecision | undefined,
-  t: number,
-): Plan {
+function toPlan(state: WState, configs: Map<string, PlanMigConfig>, fleet: Fleet, previous: Plan, fresh: Plan, cold: ColdDecision | undefined, t: number): Plan {
   const gpus = state.gpus
     .filter((g) => g.slices.some((s) => s.placements.length > 0 || s.cache))
     .map((g) => ({
-      id: g.id,
-      type: g.type,
-      node: g.node,
-      mig: g.mig,
-      slices: [...g.slices]
-        .sort((a, b) => a.start - b.start)
-        .map((s) =>
-          s.cache
-            ? { profile: s.profile, start: s.start, models: [], cache: true }
-            : {
-                profile: s.profile,
-                start: s.start,
-                models: [...s.placements]
-                  .sort((a, b) => (a.name < b.name ? -1 : 1))
-                  .map((p) => ({ name: p.name, batch: p.batch, instances: p.instances, share: p.share, rps: p.rps })),
-              },
-        ),
+      id: g.id, type: g.type, node: g.node, mig: g.mig,
+      slices: [...g.slices].sort((a, b) => a.start - b.start).map((s) => (s.cache
+        ? { profile: s.profile, start: s.start, models: [], cache: true }
+        : { profile: s.profile, start: s.start, models: [...s.placements].sort((a, b) => (a.name < b.name ? -1 : 1)).map((p) => ({ name: p.name, batch: p.batch, instances: p.instances, share: p.share, rps: p.rps })) })),
     }));
   const nodes = state.nodes
-    .map((n) => ({
-      name: n.name,
-      instanceType: n.instanceType,
-      gpuType: n.gpuType,
-      migConfig: n.migConfig,
-      gpus: gpus.filter((g) => g.node === n.name).map((g) => g.id),
-    }))
+    .map((n) => ({ name: n.name, instanceType: n.instanceType, gpuType: n.gpuType, migConfig: n.migConfig, gpus: gpus.filter((g) => g.node === n.name).map((g) => g.id) }))
     .filter((n) => n.gpus.length > 0);
   const used = new Map<string, number>();
   for (const n of nodes) if (n.migConfig !== 'all-disabled') used.set(n.migConfig, (used.get(n.migConfig) ?? 0) + 1);
   const migConfigs = [...configs.values()].filter((c) => used.has(c.name)).map((c) => ({ ...c, nodes: used.get(c.name)! }));
   const costPerHour = Math.round(nodes.reduce((s, n) => s + nodePricePerHour(fleet, n.gpuType, n.instanceType), 0) * 1e4) / 1e4;
   const wholeTypes = new Map<string, Set<string>>();
-  for (const n of nodes)
-    if (n.migConfig === 'all-disabled') wholeTypes.set(n.gpuType, new Set([...(wholeTypes.get(n.gpuType) ?? []), n.instanceType]));
+  for (const n of nodes) if (n.migConfig === 'all-disabled') wholeTypes.set(n.gpuType, new Set([...(wholeTypes.get(n.gpuType) ?? []), n.instanceType]));
   const nodeConfigurations = migConfigs.length + [...wholeTypes.values()].reduce((s, x) => s + x.size, 0);
   let coldTier: PlanColdTier | undefined;
   if (cold) {
@@ -536,10 +421,7 @@ function toPlan(
     const withSeats = fresh.cold?.gpusWithSeats ?? previous.cold!.gpusWithSeats;
     coldTier = {
       belowRps: fleet.coldBelowRps!,
-      models: fleet.models
-        .filter((m) => cold.names.has(m.name))
-        .map((m) => ({ name: m.name, rps: m.rps, ...cold.entries.get(m.name)! }))
-        .sort((a, b) => (a.name < b.name ? -1 : 1)),
+      models: fleet.models.filter((m) => cold.names.has(m.name)).map((m) => ({ name: m.name, rps: m.rps, ...cold.entries.get(m.name)! })).sort((a, b) => (a.name < b.name ? -1 : 1)),
       slices,
       hitRateTarget: previous.cold!.hitRateTarget,
       cacheGiB: cold.cacheGiB,
@@ -549,8 +431,8 @@ function toPlan(
   }
   const kept = diffKept(previous, gpus);
   const notes = [
-    `stable re-plan of the running plan: ${kept.kept} server(s) kept where they run, ${kept.started} new, ${kept.stopped} stopped; ` +
-      '`gpufleet rebalance` gives the checked migration',
+    `stable re-plan of the running plan: ${kept.kept} server(s) kept where they run, ${kept.started} new, ${kept.stopped} stopped; `
+      + '`gpufleet rebalance` gives the checked migration',
     ...(t < 1 ? [`utilization target ${t}: new shares are planned to at most ${Math.round(t * 1000) / 10}% of measured throughput`] : []),
     ...estimatedNote(fleet, gpus),
   ];
@@ -564,17 +446,10 @@ function toPlan(
     migConfigs,
     ...(coldTier ? { cold: coldTier } : {}),
     summary: {
-      ...fresh.summary,
-      gpuCount: gpus.length,
-      costPerHour,
+      ...fresh.summary, gpuCount: gpus.length, costPerHour,
       // several GPU types: the figures of this plan, not of the fresh one (the cost bounds are the fleet's)
-      ...mixedTypeFigures(
-        fleet,
-        { ...fresh.summary, gpus, nodes, ...(coldTier ? { cold: coldTier } : {}), costPerHour },
-        fresh.summary.tightBound !== undefined,
-      ),
-      nodeConfigurations,
-      notes,
+      ...mixedTypeFigures(fleet, { ...fresh.summary, gpus, nodes, ...(coldTier ? { cold: coldTier } : {}), costPerHour }, fresh.summary.tightBound !== undefined),
+      nodeConfigurations, notes,
     },
   });
 }
@@ -582,9 +457,7 @@ function toPlan(
 function diffKept(previous: Plan, gpus: Plan['gpus']): { kept: number; started: number; stopped: number } {
   const key = (node: string, profile: string, s: Plan['gpus'][number]['slices'][number]): string => `${node}|${serverKey(profile, s)}`;
   const before = new Map<string, number>();
-  for (const g of previous.gpus)
-    for (const s of g.slices)
-      if (s.models.length > 0 || s.cache) before.set(key(g.node, s.profile, s), (before.get(key(g.node, s.profile, s)) ?? 0) + 1);
+  for (const g of previous.gpus) for (const s of g.slices) if (s.models.length > 0 || s.cache) before.set(key(g.node, s.profile, s), (before.get(key(g.node, s.profile, s)) ?? 0) + 1);
   let kept = 0;
   let started = 0;
   for (const g of gpus) {
@@ -592,10 +465,7 @@ function diffKept(previous: Plan, gpus: Plan['gpus']): { kept: number; started: 
       if (s.models.length === 0 && !s.cache) continue;
       const k = key(g.node, s.profile, s);
       const n = before.get(k) ?? 0;
-      if (n > 0) {
-        kept++;
-        before.set(k, n - 1);
-      } else started++;
+      if (n > 0) { kept++; before.set(k, n - 1); } else started++;
     }
   }
   return { kept, started, stopped: [...before.values()].reduce((a, b) => a + b, 0) };
@@ -604,21 +474,16 @@ function diffKept(previous: Plan, gpus: Plan['gpus']): { kept: number; started: 
 function estimatedNote(fleet: Fleet, gpus: Plan['gpus']): string[] {
   const specs = new Map(fleet.models.map((m) => [m.name, m]));
   const est = new Set<string>();
-  for (const g of gpus)
-    for (const s of g.slices)
-      for (const m of s.models) if (!specs.get(m.name)!.profiles.some((p) => p.gpu === g.type)) est.add(`${m.name} on ${g.type}`);
+  for (const g of gpus) for (const s of g.slices) for (const m of s.models) if (!specs.get(m.name)!.profiles.some((p) => p.gpu === g.type)) est.add(`${m.name} on ${g.type}`);
   if (est.size === 0) return [];
   const names = [...est].sort();
-  return [
-    `estimated (no measured profile): ${names.slice(0, 10).join(', ')}${names.length > 10 ? ` and ${names.length - 10} more` : ''}; see docs/planner.md for the rule`,
-  ];
+  return [`estimated (no measured profile): ${names.slice(0, 10).join(', ')}${names.length > 10 ? ` and ${names.length - 10} more` : ''}; see docs/planner.md for the rule`];
 }
 
 /** The fresh plan's configurations named as running ones of the same content; new content never takes a running name. */
 function configNamesOnRunning(previous: Plan, fresh: Plan): { migConfigs: PlanMigConfig[]; configName: Map<string, string> } {
   const running = new Map<string, string>();
-  for (const c of previous.migConfigs ?? [])
-    running.set(configContent(c.gpuType, c.instanceType, devicesOf(c, gpusPerInstance(c.instanceType))), c.name);
+  for (const c of previous.migConfigs ?? []) running.set(configContent(c.gpuType, c.instanceType, devicesOf(c, gpusPerInstance(c.instanceType))), c.name);
   const taken2 = new Set((previous.migConfigs ?? []).map((c) => c.name));
   const configName = new Map<string, string>();
   const migConfigs = (fresh.migConfigs ?? []).map((c) => {
@@ -642,15 +507,10 @@ function configNamesOnRunning(previous: Plan, fresh: Plan): { migConfigs: PlanMi
 export function mapOntoRunning(previous: Plan, fresh: Plan, fleet: Fleet, recut: 'replace' | 'in-place'): Plan {
   const prevNodes = previous.nodes ?? [];
   const freshNodes = fresh.nodes ?? [];
-  const serversOn = (p: Plan, node: string): string[] =>
-    p.gpus
-      .filter((g) => g.node === node)
-      .flatMap((g) => g.slices.filter((s) => s.models.length > 0 || s.cache).map((s) => serverKey(s.profile, s)));
+  const serversOn = (p: Plan, node: string): string[] => p.gpus.filter((g) => g.node === node).flatMap((g) => g.slices.filter((s) => s.models.length > 0 || s.cache).map((s) => serverKey(s.profile, s)));
   const contentOf = (p: Plan, n: { gpuType: string; instanceType: string; migConfig: string }): string => {
     const cfg = (p.migConfigs ?? []).find((c) => c.name === n.migConfig);
-    return cfg
-      ? configContent(n.gpuType, n.instanceType, devicesOf(cfg, gpusPerInstance(n.instanceType)))
-      : `${n.gpuType}|${n.instanceType}|whole`;
+    return cfg ? configContent(n.gpuType, n.instanceType, devicesOf(cfg, gpusPerInstance(n.instanceType))) : `${n.gpuType}|${n.instanceType}|whole`;
   };
   const pairs: { f: string; p: string; score: number }[] = [];
   for (const f of freshNodes) {
@@ -663,13 +523,7 @@ export function mapOntoRunning(previous: Plan, fresh: Plan, fleet: Fleet, recut:
       const pool = new Map<string, number>();
       for (const k of ps) pool.set(k, (pool.get(k) ?? 0) + 1);
       let common = 0;
-      for (const k of fs) {
-        const n = pool.get(k) ?? 0;
-        if (n > 0) {
-          common++;
-          pool.set(k, n - 1);
-        }
-      }
+      for (const k of fs) { const n = pool.get(k) ?? 0; if (n > 0) { common++; pool.set(k, n - 1); } }
       pairs.push({ f: f.name, p: p.name, score: common * 2 + (same ? 1 : 0) });
     }
   }
@@ -681,18 +535,10 @@ export function mapOntoRunning(previous: Plan, fresh: Plan, fleet: Fleet, recut:
     nameOf.set(x.f, x.p);
     taken.add(x.p);
   }
-  let nextNode =
-    maxIndex(
-      prevNodes.map((n) => n.name),
-      'node-',
-    ) + 1;
+  let nextNode = maxIndex(prevNodes.map((n) => n.name), 'node-') + 1;
   for (const f of freshNodes) if (!nameOf.has(f.name)) nameOf.set(f.name, `node-${nextNode++}`);
   const prevGpuIds = new Map(prevNodes.map((n) => [n.name, [...n.gpus]]));
-  let nextGpu =
-    maxIndex(
-      previous.gpus.map((g) => g.id),
-      'gpu-',
-    ) + 1;
+  let nextGpu = maxIndex(previous.gpus.map((g) => g.id), 'gpu-') + 1;
   const gpuId = new Map<string, string>();
   for (const f of freshNodes) {
     const reuse = prevGpuIds.get(nameOf.get(f.name)!) ?? [];
@@ -700,12 +546,7 @@ export function mapOntoRunning(previous: Plan, fresh: Plan, fleet: Fleet, recut:
   }
   const { migConfigs, configName } = configNamesOnRunning(previous, fresh);
   const gpus = fresh.gpus.map((g) => ({ ...g, id: gpuId.get(g.id) ?? g.id, node: nameOf.get(g.node) ?? g.node }));
-  const nodes = freshNodes.map((n) => ({
-    ...n,
-    name: nameOf.get(n.name)!,
-    migConfig: configName.get(n.migConfig) ?? n.migConfig,
-    gpus: n.gpus.map((id) => gpuId.get(id) ?? id),
-  }));
+  const nodes = freshNodes.map((n) => ({ ...n, name: nameOf.get(n.name)!, migConfig: configName.get(n.migConfig) ?? n.migConfig, gpus: n.gpus.map((id) => gpuId.get(id) ?? id) }));
   const cold = fresh.cold ? { ...fresh.cold, slices: fresh.cold.slices.map((s) => ({ ...s, gpu: gpuId.get(s.gpu) ?? s.gpu })) } : undefined;
   const note = `fresh plan mapped onto the running nodes: ${nameOf.size - [...nameOf.values()].filter((v) => !prevNodes.some((p) => p.name === v)).length} of ${freshNodes.length} node(s) kept by name`;
   return withTeamConsumption(fleet, {
@@ -715,13 +556,8 @@ export function mapOntoRunning(previous: Plan, fresh: Plan, fleet: Fleet, recut:
     migConfigs,
     ...(cold ? { cold } : {}),
     summary: {
-      ...fresh.summary,
-      costPerHour: nodesCost(fleet, { ...fresh, nodes }),
-      ...mixedTypeFigures(
-        fleet,
-        { ...fresh.summary, gpus, nodes, ...(cold ? { cold } : {}), costPerHour: nodesCost(fleet, { ...fresh, nodes }) },
-        fresh.summary.tightBound !== undefined,
-      ),
+      ...fresh.summary, costPerHour: nodesCost(fleet, { ...fresh, nodes }),
+      ...mixedTypeFigures(fleet, { ...fresh.summary, gpus, nodes, ...(cold ? { cold } : {}), costPerHour: nodesCost(fleet, { ...fresh, nodes }) }, fresh.summary.tightBound !== undefined),
       notes: [note, ...(fresh.summary.notes ?? [])],
     },
   });

@@ -17,12 +17,7 @@
 import { parse as parseYaml } from 'yaml';
 import { WHOLE_GPU_RESOURCE } from '../gpu/gpu-resources';
 import {
-  KARPENTER_WELL_KNOWN_LABELS,
-  LabelRequirement,
-  incompatibility,
-  nodePoolInstanceTypes,
-  nodePoolRequirements,
-  podRequirementTerms,
+  KARPENTER_WELL_KNOWN_LABELS, LabelRequirement, incompatibility, nodePoolInstanceTypes, nodePoolRequirements, podRequirementTerms,
 } from '../gpu/karpenter-requirements';
 import { parseQuantity } from '../common/quantity';
 import { DEVICE_PLUGIN_CONFIG_LABEL, MIG_CONFIG_LABEL, TEAM_LABEL } from '../common/labels';
@@ -153,12 +148,7 @@ export function podRequests(pod: { readonly containers?: readonly any[] } | unde
 
 /** Bytes as the largest binary unit that keeps a whole or one-decimal number (`300Gi`, `1.5Ti`). */
 function showBytes(n: number): string {
-  for (const [unit, f] of [
-    ['Ti', 2 ** 40],
-    ['Gi', 2 ** 30],
-    ['Mi', 2 ** 20],
-    ['Ki', 2 ** 10],
-  ] as const) {
+  for (const [unit, f] of [['Ti', 2 ** 40], ['Gi', 2 ** 30], ['Mi', 2 ** 20], ['Ki', 2 ** 10]] as const) {
     if (n >= f) return `${Math.round((n / f) * 10) / 10}${unit}`;
   }
   return `${n}`;
@@ -231,18 +221,11 @@ function migStrategy(objects: readonly any[]): 'mixed' | 'single' {
   return 'mixed';
 }
 
-function layoutOf(
-  config: string | undefined,
-  configs: Map<string, MigConfigEntry[]>,
-  strategy: 'mixed' | 'single',
-): { resources: string[]; layout: string } {
+function layoutOf(config: string | undefined, configs: Map<string, MigConfigEntry[]>, strategy: 'mixed' | 'single'): { resources: string[]; layout: string } {
   const entries = config === undefined ? undefined : configs.get(config);
   if (!entries) {
     // No MIG config (or all-disabled, or one this tree does not render): whole GPUs.
-    return {
-      resources: [WHOLE_GPU_RESOURCE],
-      layout: config === undefined || config === 'all-disabled' ? 'whole GPUs' : `${config} (not rendered)`,
-    };
+    return { resources: [WHOLE_GPU_RESOURCE], layout: config === undefined || config === 'all-disabled' ? 'whole GPUs' : `${config} (not rendered)` };
   }
   const resources: string[] = [];
   const profiles: string[] = [];
@@ -283,20 +266,9 @@ function nodePoolFactsOf(objects: readonly any[]): NodePoolFacts[] {
     for (const r of template.spec?.requirements ?? []) {
       if (r.operator === 'In' && Array.isArray(r.values) && r.values.length === 1) labels[r.key] = r.values[0];
     }
-    const { resources, layout } = timeSliced(
-      layoutOf(labels[MIG_CONFIG_LABEL], configs, strategy),
-      sharing.get(labels[DEVICE_PLUGIN_CONFIG_LABEL]),
-    );
+    const { resources, layout } = timeSliced(layoutOf(labels[MIG_CONFIG_LABEL], configs, strategy), sharing.get(labels[DEVICE_PLUGIN_CONFIG_LABEL]));
     const requirements = nodePoolRequirements(o);
-    nodePools.push({
-      name: o.metadata?.name,
-      labels,
-      taints: template.spec?.taints ?? [],
-      resources,
-      layout,
-      requirements,
-      instanceTypes: nodePoolInstanceTypes(requirements),
-    });
+    nodePools.push({ name: o.metadata?.name, labels, taints: template.spec?.taints ?? [], resources, layout, requirements, instanceTypes: nodePoolInstanceTypes(requirements) });
   }
 
   return nodePools;
@@ -393,11 +365,7 @@ function limitDefaultsOf(objects: readonly any[]): LimitDefaultsFacts[] {
     if (o?.kind !== 'LimitRange') continue;
     for (const l of o.spec?.limits ?? []) {
       if (l.type !== 'Container' || !l.default) continue;
-      limitDefaults.push({
-        namespace: o.metadata?.namespace ?? '',
-        cpu: parseQuantity(l.default.cpu),
-        memory: parseQuantity(l.default.memory),
-      });
+      limitDefaults.push({ namespace: o.metadata?.namespace ?? '', cpu: parseQuantity(l.default.cpu), memory: parseQuantity(l.default.memory) });
     }
   }
   return limitDefaults;
@@ -417,11 +385,7 @@ function routerFactsOf(objects: readonly any[]): RouterFacts[] {
       continue;
     }
     const models = (Array.isArray(doc?.models) ? doc.models : []).map((m: any) => String(m?.name));
-    routers.push({
-      name: o.metadata?.labels?.['app.kubernetes.io/instance'] ?? o.metadata?.name,
-      namespace: o.metadata?.namespace ?? '',
-      models,
-    });
+    routers.push({ name: o.metadata?.labels?.['app.kubernetes.io/instance'] ?? o.metadata?.name, namespace: o.metadata?.namespace ?? '', models });
   }
   return routers;
 }
@@ -435,11 +399,7 @@ function requirementsOf(np: NodePoolFacts): ReadonlyMap<string, readonly LabelRe
 function termsOf(pool: PoolFacts): LabelRequirement[][] {
   return podRequirementTerms({
     nodeSelector: pool.nodeSelector,
-    affinity: {
-      nodeAffinity: {
-        requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: pool.affinityTerms.map((t) => ({ matchExpressions: t })) },
-      },
-    },
+    affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: pool.affinityTerms.map((t) => ({ matchExpressions: t })) } } },
   });
 }
 
@@ -455,9 +415,7 @@ function admits(np: NodePoolFacts, pool: PoolFacts): boolean {
  */
 function unknownKeys(nodePools: readonly NodePoolFacts[], pool: PoolFacts): string[] {
   const known = (key: string) => KARPENTER_WELL_KNOWN_LABELS.has(key) || nodePools.some((np) => requirementsOf(np).has(key));
-  const perTerm = termsOf(pool).map((term) =>
-    term.filter((r) => r.operator !== 'NotIn' && r.operator !== 'DoesNotExist' && !known(r.key)).map((r) => r.key),
-  );
+  const perTerm = termsOf(pool).map((term) => term.filter((r) => r.operator !== 'NotIn' && r.operator !== 'DoesNotExist' && !known(r.key)).map((r) => r.key));
   return perTerm.every((keys) => keys.length > 0) ? [...new Set(perTerm[0])].sort() : [];
 }
 
@@ -489,21 +447,14 @@ export function checkPlatformFacts(facts: PlatformFacts, options: CheckOptions =
   }
   if (repo) {
     const routers = [...(facts.routers ?? [])].sort((a, b) => a.name.localeCompare(b.name) || a.namespace.localeCompare(b.namespace));
-    for (const r of routers)
-      problems.push(...missingModelProblems(`router "${r.name}" (namespace ${r.namespace}) loads model`, r.models, repo, ' on demand'));
+    for (const r of routers) problems.push(...missingModelProblems(`router "${r.name}" (namespace ${r.namespace}) loads model`, r.models, repo, ' on demand'));
   }
   problems.push(...limitDefaultProblems(pools, facts.limitDefaults ?? []));
   const namespaces = [...new Set(pools.map((p) => p.namespace))].sort();
   for (const ns of namespaces) {
     const quotas = facts.quotas.filter((q) => q.namespace === ns);
     if (quotas.length === 0) continue;
-    problems.push(
-      ...quotaProblems(
-        ns,
-        pools.filter((p) => p.namespace === ns),
-        quotas,
-      ),
-    );
+    problems.push(...quotaProblems(ns, pools.filter((p) => p.namespace === ns), quotas));
   }
   return problems;
 }
@@ -514,30 +465,21 @@ function placementProblems(pool: PoolFacts, nodePools: readonly NodePoolFacts[])
   const requested = Object.entries(pool.gpuResources);
   const units = requested.reduce((s, [, n]) => s + n, 0);
   if (units !== 1) {
-    problems.push(
-      `pool "${pool.name}" requests ${units} GPU resources (${requested.map(([r, n]) => `${r}: ${n}`).join(', ')}); a Triton pool takes exactly one GPU or MIG slice`,
-    );
+    problems.push(`pool "${pool.name}" requests ${units} GPU resources (${requested.map(([r, n]) => `${r}: ${n}`).join(', ')}); a Triton pool takes exactly one GPU or MIG slice`);
   }
   const candidates = nodePools.filter((np) => admits(np, pool));
   const unknown = unknownKeys(nodePools, pool);
   for (const key of unknown) {
-    problems.push(
-      `pool "${pool.name}" requires node label "${key}", which no node pool declares and Karpenter does not know (node pools: ${nodePools.map((n) => n.name).join(', ') || 'none'}); Karpenter launches no node for its pods`,
-    );
+    problems.push(`pool "${pool.name}" requires node label "${key}", which no node pool declares and Karpenter does not know (node pools: ${nodePools.map((n) => n.name).join(', ') || 'none'}); Karpenter launches no node for its pods`);
   }
   for (const [resource] of requested) {
     if (unknown.length > 0) continue;
     if (candidates.length === 0) {
-      problems.push(
-        `pool "${pool.name}" selects nodes with ${showSelector(pool)}, but no node pool's nodes carry those labels (node pools: ${nodePools.map((n) => n.name).join(', ') || 'none'})`,
-      );
+      problems.push(`pool "${pool.name}" selects nodes with ${showSelector(pool)}, but no node pool's nodes carry those labels (node pools: ${nodePools.map((n) => n.name).join(', ') || 'none'})`);
       continue;
     }
     if (!candidates.some((np) => np.resources.includes(resource))) {
-      const scope =
-        candidates.length === nodePools.length
-          ? "no node pool's layout provides it"
-          : `no node pool it selects (${showSelector(pool)}) provides it`;
+      const scope = candidates.length === nodePools.length ? "no node pool's layout provides it" : `no node pool it selects (${showSelector(pool)}) provides it`;
       problems.push(`pool "${pool.name}" requests ${resource}, but ${scope} (layouts: ${showLayouts(candidates)})`);
     }
   }
@@ -546,17 +488,13 @@ function placementProblems(pool: PoolFacts, nodePools: readonly NodePoolFacts[])
     for (const taint of np.taints) {
       if (taint.effect === 'PreferNoSchedule') continue;
       if (!pool.tolerations.some((t) => tolerates(t, taint))) {
-        problems.push(
-          `pool "${pool.name}" does not tolerate taint ${showTaint(taint)} of node pool "${np.name}" (tolerations: ${pool.tolerations.map(showToleration).join(', ') || 'none'})`,
-        );
+        problems.push(`pool "${pool.name}" does not tolerate taint ${showTaint(taint)} of node pool "${np.name}" (tolerations: ${pool.tolerations.map(showToleration).join(', ') || 'none'})`);
       }
     }
     for (const t of pool.tolerations) {
       if (!t.key) continue;
       if (!np.taints.some((taint) => tolerates(t, taint))) {
-        problems.push(
-          `pool "${pool.name}" tolerates ${showToleration(t)}, but node pool "${np.name}" has no such taint (taints: ${np.taints.map(showTaint).join(', ') || 'none'})`,
-        );
+        problems.push(`pool "${pool.name}" tolerates ${showToleration(t)}, but node pool "${np.name}" has no such taint (taints: ${np.taints.map(showTaint).join(', ') || 'none'})`);
       }
     }
   }
@@ -565,12 +503,8 @@ function placementProblems(pool: PoolFacts, nodePools: readonly NodePoolFacts[])
 
 /** Models the repository does not hold, one message each. */
 function missingModelProblems(subject: string, models: readonly string[], repo: ReadonlySet<string>, how = ''): string[] {
-  return models
-    .filter((m) => !repo.has(m))
-    .map(
-      (m) =>
-        `${subject} "${m}"${how}, but the model repository has no model "${m}" (repository: ${[...repo].sort().join(', ') || 'empty'})`,
-    );
+  return models.filter((m) => !repo.has(m))
+    .map((m) => `${subject} "${m}"${how}, but the model repository has no model "${m}" (repository: ${[...repo].sort().join(', ') || 'empty'})`);
 }
 
 /** A LimitRange default limit lands on containers without a limit; below their request, the API server rejects the pod. */
@@ -579,14 +513,10 @@ function limitDefaultProblems(pools: readonly PoolFacts[], limitDefaults: readon
   for (const pool of pools) {
     for (const d of limitDefaults.filter((l) => l.namespace === pool.namespace)) {
       if (d.cpu !== undefined && pool.unlimitedCpuRequest !== undefined && pool.unlimitedCpuRequest > d.cpu + 1e-9) {
-        problems.push(
-          `pool "${pool.name}" requests cpu ${pool.unlimitedCpuRequest} without a limit, but the LimitRange of namespace "${pool.namespace}" gives such containers a default limit of ${d.cpu}; its pods would be rejected`,
-        );
+        problems.push(`pool "${pool.name}" requests cpu ${pool.unlimitedCpuRequest} without a limit, but the LimitRange of namespace "${pool.namespace}" gives such containers a default limit of ${d.cpu}; its pods would be rejected`);
       }
       if (d.memory !== undefined && pool.unlimitedMemoryRequest !== undefined && pool.unlimitedMemoryRequest > d.memory) {
-        problems.push(
-          `pool "${pool.name}" requests memory ${showBytes(pool.unlimitedMemoryRequest)} without a limit, but the LimitRange of namespace "${pool.namespace}" gives such containers a default limit of ${showBytes(d.memory)}; its pods would be rejected`,
-        );
+        problems.push(`pool "${pool.name}" requests memory ${showBytes(pool.unlimitedMemoryRequest)} without a limit, but the LimitRange of namespace "${pool.namespace}" gives such containers a default limit of ${showBytes(d.memory)}; its pods would be rejected`);
       }
     }
   }

@@ -14,13 +14,7 @@ import { getGpuType, instanceTypesFor } from '../../catalog';
 import { MigStrategy, gpuResourceName, gpuToleration } from '../gpu/gpu-resources';
 import { assertImageReference } from '../common/image-reference';
 import {
-  CACHE_POOL_LABEL,
-  INSTANCE_TYPE_LABEL,
-  MIG_CONFIG_LABEL,
-  MODEL_CONFIGS_ANNOTATION,
-  POOL_LABEL,
-  TEAM_LABEL,
-  TRITON_MODEL_LABEL_PREFIX,
+  CACHE_POOL_LABEL, INSTANCE_TYPE_LABEL, MIG_CONFIG_LABEL, MODEL_CONFIGS_ANNOTATION, POOL_LABEL, TEAM_LABEL, TRITON_MODEL_LABEL_PREFIX,
   TRITON_POOL_LABEL,
 } from '../common/labels';
 import { ModelRepository } from './model-repository';
@@ -148,11 +142,7 @@ const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 type ObjectMetadata = { name: string; labels: Record<string, string>; namespace?: string };
 type RepositoryBinding = ReturnType<ModelRepository['bind']>;
 type PoolDisruption = NonNullable<TritonPoolProps['disruption']>;
-interface CheckedResources {
-  readonly cpu: string;
-  readonly memory: string;
-  readonly cpuLimit: string;
-}
+interface CheckedResources { readonly cpu: string; readonly memory: string; readonly cpuLimit: string }
 
 /** `f()`, its error prefixed with `<where>.<path>: `. */
 function at<T>(where: string, path: string, f: () => T): T {
@@ -166,9 +156,7 @@ function at<T>(where: string, path: string, f: () => T): T {
 function checkedPoolName(name: string): string {
   assertDnsLabel('name', name);
   if (name.length > MAX_POOL_NAME_LENGTH) {
-    throw new Error(
-      `name: expected at most ${MAX_POOL_NAME_LENGTH} characters (pod names must not be truncated), got ${JSON.stringify(name)} (${name.length})`,
-    );
+    throw new Error(`name: expected at most ${MAX_POOL_NAME_LENGTH} characters (pod names must not be truncated), got ${JSON.stringify(name)} (${name.length})`);
   }
   return name;
 }
@@ -235,16 +223,7 @@ function checkExtraArgs(where: string, extraArgs: readonly string[] | undefined)
   (extraArgs ?? []).forEach((a, i) => {
     if (!SAFE_ARG.test(a)) throw new Error(`${where}.extraArgs[${i}]: expected --flag or --flag=value, got ${JSON.stringify(a)}`);
     const flag = a.split('=')[0];
-    if (
-      [
-        '--model-repository',
-        '--model-control-mode',
-        '--load-model',
-        '--strict-model-config',
-        '--disable-auto-complete-config',
-        '--strict-readiness',
-      ].includes(flag)
-    ) {
+    if (['--model-repository', '--model-control-mode', '--load-model', '--strict-model-config', '--disable-auto-complete-config', '--strict-readiness'].includes(flag)) {
       throw new Error(`${where}.extraArgs[${i}]: ${flag} is set by the pool, got ${JSON.stringify(a)}`);
     }
   });
@@ -381,13 +360,9 @@ export class TritonPool extends Construct {
    * never launches a node for a pod that requires it, and time-slicing renames it (`-SHARED`) (FIDELITY.md).
    */
   private nodeTerms(where: string, nodePool: string | undefined): k8s.NodeSelectorRequirement[] {
-    const carriers = instanceTypesFor(this.gpuType)
-      .map((i) => i.name)
-      .sort();
+    const carriers = instanceTypesFor(this.gpuType).map((i) => i.name).sort();
     if (nodePool === undefined && carriers.length === 0) {
-      throw new Error(
-        `${where}.nodePool: no catalog EC2 instance type carries ${this.gpuType}, so the pool can not select its nodes by instance type; name the node pool it runs on`,
-      );
+      throw new Error(`${where}.nodePool: no catalog EC2 instance type carries ${this.gpuType}, so the pool can not select its nodes by instance type; name the node pool it runs on`);
     }
     return [
       nodePool !== undefined
@@ -429,12 +404,7 @@ export class TritonPool extends Construct {
       // Triton opens its HTTP endpoint once the initial models are loaded: the startup probe allows for that.
       // Readiness is `/v2/health/ready`: with --strict-readiness (a pool that loads at start) the pod is ready once its
       // models are; a cache pool (--strict-readiness=false) is ready once the server answers.
-      startupProbe: {
-        httpGet: httpGet('/v2/health/ready'),
-        periodSeconds,
-        failureThreshold: Math.ceil(loadTimeout / periodSeconds),
-        timeoutSeconds: 5,
-      },
+      startupProbe: { httpGet: httpGet('/v2/health/ready'), periodSeconds, failureThreshold: Math.ceil(loadTimeout / periodSeconds), timeoutSeconds: 5 },
       readinessProbe: { httpGet: httpGet('/v2/health/ready'), periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 5 },
       // Let endpoints and gateways drop the pod before Triton stops accepting requests; Triton then drains
       // in-flight requests (--exit-timeout-secs, 30 s) within the grace period.
@@ -448,17 +418,16 @@ export class TritonPool extends Construct {
         capabilities: { drop: ['ALL'] },
         seccompProfile: { type: 'RuntimeDefault' },
       },
-      volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, { name: 'dshm', mountPath: '/dev/shm' }, ...binding.volumeMounts],
+      volumeMounts: [
+        { name: 'tmp', mountPath: '/tmp' },
+        { name: 'dshm', mountPath: '/dev/shm' },
+        ...binding.volumeMounts,
+      ],
     };
   }
 
   /** The pod spec: service account, security context, GPU toleration, node affinity, spread over nodes, volumes. */
-  private podSpec(
-    binding: RepositoryBinding,
-    container: k8s.Container,
-    nodeTerms: k8s.NodeSelectorRequirement[],
-    props: TritonPoolProps,
-  ): k8s.PodSpec {
+  private podSpec(binding: RepositoryBinding, container: k8s.Container, nodeTerms: k8s.NodeSelectorRequirement[], props: TritonPoolProps): k8s.PodSpec {
     return {
       serviceAccountName: binding.serviceAccountName,
       automountServiceAccountToken: false,
@@ -511,10 +480,7 @@ export class TritonPool extends Construct {
         replicas: Lazy.any({ produce: () => (this._autoscaled ? undefined : this.replicas) }) as unknown as number,
         selector: { matchLabels: { ...this.selectorLabels } },
         // No surge: a new pod needs a free slice of the same kind, which a planned fleet does not keep spare.
-        strategy: {
-          type: 'RollingUpdate',
-          rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(0), maxUnavailable: k8s.IntOrString.fromNumber(1) },
-        },
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(0), maxUnavailable: k8s.IntOrString.fromNumber(1) } },
         template: {
           metadata: {
             labels: podLabels,
@@ -536,13 +502,7 @@ export class TritonPool extends Construct {
         selector: { ...this.selectorLabels },
         ports: [
           { name: 'http', port: TRITON_HTTP_PORT, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP' },
-          {
-            name: 'grpc',
-            port: TRITON_GRPC_PORT,
-            targetPort: k8s.IntOrString.fromString('grpc'),
-            protocol: 'TCP',
-            appProtocol: 'kubernetes.io/h2c',
-          },
+          { name: 'grpc', port: TRITON_GRPC_PORT, targetPort: k8s.IntOrString.fromString('grpc'), protocol: 'TCP', appProtocol: 'kubernetes.io/h2c' },
           { name: 'metrics', port: TRITON_METRICS_PORT, targetPort: k8s.IntOrString.fromString('metrics'), protocol: 'TCP' },
         ],
       },
@@ -563,11 +523,7 @@ export class TritonPool extends Construct {
   }
 
   /** The Prometheus operator's ServiceMonitor of the metrics port. */
-  private renderServiceMonitor(
-    metadata: ObjectMetadata,
-    labels: Record<string, string>,
-    extra: Readonly<Record<string, string>> | undefined,
-  ): ServiceMonitor {
+  private renderServiceMonitor(metadata: ObjectMetadata, labels: Record<string, string>, extra: Readonly<Record<string, string>> | undefined): ServiceMonitor {
     return new ServiceMonitor(this, 'Monitor', {
       metadata: { ...metadata, labels: { ...labels, ...(extra ?? {}) } },
       spec: {
