@@ -338,18 +338,3 @@ export function reducedCost(opt: GpuOption, items: readonly Item[], m: Master, d
   for (const [i, f] of coverOf(items, p)) rc -= duals[m.coverRow[i]] * f;
   return rc;
 }
-
-/** Singletons: each item alone on each shape at each admissible entry, serving what one slice can (a pool the LP is feasible with). */
-export function singletons(opt: GpuOption, items: readonly Item[], overhead: number, shareCap: number): Pattern[] {
-  const out: Pattern[] = [];
-  items.forEach((it, i) =>
-    opt.shapes.forEach((shape, si) => {
-      for (const c of it.input.cands[si]) {
-        if (overhead + c.memGiB > shape.memoryGiB + 1e-9 || c.latencyMs > it.budget) continue;
-        const rps = Math.floor(Math.min(it.rps, c.throughput * shareCap) * 1e6) / 1e6;
-        if (rps > 0) out.push({ shapeIndex: si, seats: [{ item: i, cand: c, rps, share: roundShareUp(rps / c.throughput) }] });
-      }
-    }),
-  );
-  return out;
-}
