@@ -224,7 +224,8 @@ function mockCall(token: string, inputs: any): Record<string, any> {
  * The SDK tags every promise it makes (each input, output and registration) with `new Error().stack`
  * (@pulumi/pulumi 3.248.0 runtime/debuggable.js, debuggablePromise), a trace it prints only when
  * PULUMI_DEBUG_PROMISE_LEAKS is set. Under jest each of those traces is mapped through the source maps of
- * the transformed files (source-map-support), about a fifth of a program run's CPU time. Without that
+ * the transformed files (source-map-support), about a third of the CPU time of the
+ * Pulumi test files (the six largest: 54 s before, 38 s after). Without that
  * variable, the tag is taken with no frames: the promise, its id and context are the SDK's as before.
  */
 function withoutPromiseStackTraces(): void {
