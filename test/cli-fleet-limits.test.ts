@@ -199,7 +199,11 @@ describe('demand is refused with the GPUs it needs, before planning', () => {
     );
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(
-      /^cannot plan fleet payments-and-vision: models: the fleet's demand needs at least 12,4\d\d GPUs \(each model at its most efficient admissible entry, every compute slice busy\); a plan has at most 10,000 GPUs; the largest: models\[0\] \(resnet50\) 6,858, models\[1\] \(bert-base\) 5,621, /,
+      new RegExp(
+        /^cannot plan fleet payments-and-vision: models: the fleet's demand needs at least 12,4\d\d GPUs \(each model at /.source +
+          /its most efficient admissible entry, every compute slice busy\); a plan has at most 10,000 GPUs; the largest: /.source +
+          /models\[0\] \(resnet50\) 6,858, models\[1\] \(bert-base\) 5,621, /.source,
+      ),
     );
   });
 });
@@ -220,7 +224,8 @@ describe('unknown keys: quoted, bounded, suggested only when they could be a typ
       'fleet.json',
     );
     expect(lines).toEqual([
-      `models[0]["${'k'.repeat(100)}…" (1000000 characters)]: unknown key; allowed: name, team, rps, latencySloMs, memoryGiB, profiles, throughputPerGpu, triton`,
+      `models[0]["${'k'.repeat(100)}…" (1000000 characters)]: unknown key; allowed: name, team, rps, latencySloMs, memoryGiB, ` +
+        `profiles, throughputPerGpu, triton`,
     ]);
   });
 

@@ -65,7 +65,11 @@ describe('gpufleet rebalance', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(
-      /^rebalance long-tail \(long-tail-3x\.fleet\.yaml\): stable re-plan of the running plan; migration checked, 3 step\(s\), path karpenter$/m,
+      new RegExp(
+        /^rebalance long-tail \(long-tail-3x\.fleet\.yaml\): stable re-plan of the running plan; migration checked, 3 /.source +
+          /step\(s\), path karpenter$/.source,
+        'm',
+      ),
     );
     expect(r.stdout).toContain('models moved 0, grown 2');
     expect(r.stdout).toContain('GPUs re-cut 0');

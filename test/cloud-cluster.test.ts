@@ -238,7 +238,10 @@ describe('GpuNodeGroup fails on bad input', () => {
       ],
     };
     expect(() => cloud.GpuNodeGroup.fromPlan('gpu', bad, { cluster })).toThrow(
-      /plan\.migConfigs\[3\] \(gh200\)\.gpuType: no catalog EC2 instance type offers H100-96GB, so no node group can carry it; GPU types with instances: .*A100-80GB/,
+      new RegExp(
+        /plan\.migConfigs\[3\] \(gh200\)\.gpuType: no catalog EC2 instance type offers H100-96GB, so no node group can /.source +
+          /carry it; GPU types with instances: .*A100-80GB/.source,
+      ),
     );
     expect(mocks.resources.filter((r) => r.type === 'gpufleet:cloud:GpuNodeGroup')).toEqual([]);
   });

@@ -133,7 +133,8 @@ describe('gpufleet:fleetFile and gpufleet:platformFile: the long-tail fleet on e
       'cluster.nodeRole: "KarpenterNodeRole-gpufleet" in the file, "gpufleet-dev-gpu-nodes" used (the role of the stack\'s GPU node groups)',
       `repository.s3.bucket: "gpufleet-models" in the file, "${bucket}" used (gpufleet:bucket or the bucket the stack creates)`,
       'repository.s3.prefix: "payments-and-vision" in the file, "models" used (gpufleet:bucketPrefix)',
-      'repository.s3.roleArn: "arn:aws:iam::123456789012:role/gpufleet-model-reader" in the file, nothing used (the stack grants each Triton service account its own role)',
+      'repository.s3.roleArn: "arn:aws:iam::123456789012:role/gpufleet-model-reader" in the file, nothing used (the stack grants ' +
+        'each Triton service account its own role)',
     ]);
     for (const line of out.platformFileOverridden) expect(warnings).toContainEqual(expect.stringContaining(line));
   });

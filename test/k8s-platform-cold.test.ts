@@ -266,7 +266,8 @@ describe('examples/long-tail.fleet.yaml rendered with its cold tier: quotas, che
   test('the model-in-repository check covers the cold models', () => {
     const without = platform.repository.modelNames.filter((m) => m !== 'image-captioner');
     expect(platform.check({ repositoryModels: without })).toEqual([
-      `router "${router.name}" (namespace ${ns}) loads model "image-captioner" on demand, but the model repository has no model "image-captioner" (repository: ${without.join(', ')})`,
+      `router "${router.name}" (namespace ${ns}) loads model "image-captioner" on demand, but the model repository has no model ` +
+        `"image-captioner" (repository: ${without.join(', ')})`,
     ]);
   });
 

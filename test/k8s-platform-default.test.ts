@@ -120,7 +120,8 @@ describe('default example platform: scaling, quotas, pod security', () => {
     expect(cold.spec.minReplicaCount).toBe(0);
     const wake = cold.spec.triggers.find((t: any) => t.name === 'wake');
     expect(wake.metadata.query).toBe(
-      '(sum(rate(gpufleet_router_requests_total{model=~"t5-small|xlm-roberta"}[2m])) or vector(0)) + (sum(gpufleet_router_queued_requests{model=~"t5-small|xlm-roberta"}) or vector(0))',
+      '(sum(rate(gpufleet_router_requests_total{model=~"t5-small|xlm-roberta"}[2m])) or vector(0)) + ' +
+        '(sum(gpufleet_router_queued_requests{model=~"t5-small|xlm-roberta"}) or vector(0))',
     );
     expect(
       objs.find((o) => o.kind === 'ServiceMonitor' && o.metadata.name === 'model-router' && o.metadata.namespace === 'search'),

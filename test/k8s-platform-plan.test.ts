@@ -353,7 +353,8 @@ describe('planDeclaration (hand-made plan): node instance types', () => {
 
   test('fails on a plan without nodes, or a node configuration or node without its instance type', () => {
     expect(() => planDeclaration(fleet, { ...plan, nodes: undefined })).toThrow(
-      "plan.nodes: expected the plan's nodes with their instance types (and plan.migConfigs for MIG nodes), got null; plan the fleet with gpufleet plan",
+      "plan.nodes: expected the plan's nodes with their instance types (and plan.migConfigs for MIG nodes), got null; plan the " +
+        'fleet with gpufleet plan',
     );
     expect(() => planDeclaration(fleet, { ...plan, nodes: [] })).toThrow(/^plan\.nodes: expected the plan's nodes .*got \[\]/);
     const noConfigType: Plan = { ...plan, migConfigs: [{ ...plan.migConfigs![0], instanceType: '' }] };

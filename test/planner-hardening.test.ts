@@ -236,7 +236,8 @@ describe('demand is bounded before planning', () => {
     const fleet: Fleet = { ...one(1), models };
     expect(() => plan(fleet)).toThrow(
       "models: the fleet's demand needs at least 11,250 GPUs (each model at its most efficient admissible entry, " +
-        'every compute slice busy); a plan has at most 10,000 GPUs; the largest: models[0] (m0) 3,750, models[1] (m1) 3,750, models[2] (m2) 3,750',
+        'every compute slice busy); a plan has at most 10,000 GPUs; the largest: models[0] (m0) 3,750, models[1] (m1) 3,750, ' +
+        'models[2] (m2) 3,750',
     );
     expect(MAX_PLAN_GPUS).toBe(10_000);
     // 7,500 GPUs plan within the limit at utilization 1, not at 0.5

@@ -64,7 +64,10 @@ describe('node configurations are named by content', () => {
     const found = checkRendering(b, { previous: a }).findings.map(formatFinding);
     expect(found).toHaveLength(1);
     expect(found[0]).toMatch(
-      /^relayout: NodePool gpufleet-h100-80gb-0: layout "gpufleet-h100-80gb-0" changed content under the same name \(was all: .*, now all: .*\): the MIG manager re-cuts nodes only when nvidia\.com\/mig\.config changes/,
+      new RegExp(
+        /^relayout: NodePool gpufleet-h100-80gb-0: layout "gpufleet-h100-80gb-0" changed content under the same name \(was /.source +
+          /all: .*, now all: .*\): the MIG manager re-cuts nodes only when nvidia\.com\/mig\.config changes/.source,
+      ),
     );
   });
 

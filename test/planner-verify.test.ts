@@ -59,7 +59,8 @@ describe('verifyPlan', () => {
   test('fails rule 2 on a batch that is no profile entry', () => {
     const p = planWith([{ profile: '1g.10gb', start: 0, models: [seat('alpha', 0.5, 50, 8), seat('bravo')] }]);
     expect(verifyPlan(fleet(), p)).toContain(
-      'rule 2 (configurations): gpu-0 slice 1g.10gb@0: alpha runs at batch 8, instances 1, which is no entry of its A100-80GB profile for slice 1',
+      'rule 2 (configurations): gpu-0 slice 1g.10gb@0: alpha runs at batch 8, instances 1, which is no entry of its A100-80GB ' +
+        'profile for slice 1',
     );
   });
 

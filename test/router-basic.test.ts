@@ -214,12 +214,15 @@ describe('config errors', () => {
     [
       'fails on an unknown key',
       { backends: [{ name: 'a', url: 'http://h:1', memoryGiB: 1 }], maxQueue: 3 },
-      'maxQueue: unknown key, allowed: listen, admin, backends, models, maxQueuePerModel, loadTimeoutSeconds, refreshIntervalSeconds, requestTimeoutSeconds, loadFailureBackoffSeconds, maxLoadsPerBackend, unloadWaitSeconds, indexTimeoutSeconds, healthTimeoutSeconds',
+      'maxQueue: unknown key, allowed: listen, admin, backends, models, maxQueuePerModel, loadTimeoutSeconds, ' +
+        'refreshIntervalSeconds, requestTimeoutSeconds, loadFailureBackoffSeconds, maxLoadsPerBackend, unloadWaitSeconds, ' +
+        'indexTimeoutSeconds, healthTimeoutSeconds',
     ],
     [
       'fails on more concurrent loads than Triton has HTTP workers to spare',
       { backends: [{ name: 'a', url: 'http://h:1', memoryGiB: 4 }], maxLoadsPerBackend: 8 },
-      "maxLoadsPerBackend: expected an integer from 1 to 7 (below Triton's 8 HTTP workers: a load over HTTP holds one for its whole duration), got 8",
+      "maxLoadsPerBackend: expected an integer from 1 to 7 (below Triton's 8 HTTP workers: a load over HTTP holds one for its whole " +
+        'duration), got 8',
     ],
     [
       'fails on a gRPC port out of range',

@@ -60,7 +60,8 @@ describe('evictions wait until the backend reports the victim unloaded', () => {
     expect(r.status).toBe(503);
     expect(r.headers['retry-after']).toBe('5');
     expect(r.json().error).toBe(
-      "model 'next' waits for GPU memory on backend t: evicted model(s) stuck not reported unloaded (repository index) within 0.4s; retry later",
+      "model 'next' waits for GPU memory on backend t: evicted model(s) stuck not reported unloaded (repository index) within 0.4s; " +
+        'retry later',
     );
     expect((await standinStats(s.url)).loadRequests).toBe(0);
     // once the stand-in destroyed it, the next request loads
@@ -155,7 +156,10 @@ describe('loads per backend', () => {
     const r = await infer(router.url, 'broken');
     expect(r.status).toBe(503);
     expect(r.json().error).toMatch(
-      /^backend t failed to load model 'broken': load failed for model 'broken': version 1 is at UNAVAILABLE state: .*protobuf parsing failed$/,
+      new RegExp(
+        /^backend t failed to load model 'broken': load failed for model 'broken': version 1 is at UNAVAILABLE state: /.source +
+          /.*protobuf parsing failed$/.source,
+      ),
     );
   });
 });

@@ -351,7 +351,8 @@ describe('the vllm backend and instance_group (vllm_backend r25.08 src/model.py;
       const gpu = await load(s, 'gpu');
       expect([gpu.status, gpu.json().error]).toEqual([
         400,
-        "load failed for model 'gpu': version 1 is at UNAVAILABLE state: Internal: ValueError: KIND_GPU is currently for single-GPU models, please specify KIND_MODEL in the model's config.pbtxt for multi-GPU models\n",
+        "load failed for model 'gpu': version 1 is at UNAVAILABLE state: Internal: ValueError: KIND_GPU is currently for single-GPU " +
+          "models, please specify KIND_MODEL in the model's config.pbtxt for multi-GPU models\n",
       ]);
       expect((await load(s, 'model')).status).toBe(200);
       expect((await load(s, 'single')).status).toBe(200);
