@@ -151,7 +151,8 @@ describe('gpufleet check', () => {
       expect.stringMatching(/^manifest ".*pipe\.yaml": is a named pipe \(FIFO\), not a regular file/),
       expect.stringMatching(
         new RegExp(
-          `scalar\\.json: document 1: expected a Kubernetes object with apiVersion and kind, got "${'s'.repeat(100)}…" \\(1000000 characters\\)$`,
+          `scalar\\.json: document 1: expected a Kubernetes object with apiVersion and kind, got "${'s'.repeat(100)}…" \\(1000000 ` +
+            `characters\\)$`,
         ),
       ),
     ]);

@@ -78,7 +78,10 @@ describe('gpufleet rebalance', () => {
     );
     expect(r.stdout).toMatch(/^1\. add 1 node\(s\) with their layouts$/m);
     expect(r.stdout).toMatch(
-      /\$ kubectl wait node -l nvidia\.com\/mig\.config=\S+ --for=jsonpath='\{\.metadata\.labels\.nvidia\\\.com\/mig\\\.config\\\.state\}'=success/,
+      new RegExp(
+        /\$ kubectl wait node -l nvidia\.com\/mig\.config=\S+ /.source +
+          /--for=jsonpath='\{\.metadata\.labels\.nvidia\\\.com\/mig\\\.config\\\.state\}'=success/.source,
+      ),
     );
     expect(r.stdout).toMatch(/\$ kubectl -n serving-shared rollout status deployment\/\S+ --timeout=30m/);
     expect(r.stdout).toContain('capacity: fraud-scorer 1800 -> 5400 rps (demand 5400); query-encoder 900 -> 2700 rps (demand 2700)');

@@ -137,7 +137,8 @@ describe('gpufleet synth: the example fleet on examples/platform.yaml: check, th
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(
       new RegExp(
-        `^gpufleet check: no findings \\(\\d+ GPU workload\\(s\\), \\d+ NodePool\\(s\\), \\d+ autoscaler\\(s\\), ${objects.length} objects\\)`,
+        `^gpufleet check: no findings \\(\\d+ GPU workload\\(s\\), \\d+ NodePool\\(s\\), \\d+ autoscaler\\(s\\), ${objects.length} ` +
+          `objects\\)`,
       ),
     );
     expect(r.code).toBe(0);
@@ -203,7 +204,8 @@ describe('the cdk8s app (GPUFLEET_FLEET, GPUFLEET_PLATFORM)', () => {
 
   test('fails with one variable but not the other, naming it', () => {
     expect(() => runCdk8sApp({ GPUFLEET_FLEET: FLEET }, new App({ outdir: tempDir() }))).toThrow(
-      'GPUFLEET_PLATFORM: not set, while GPUFLEET_FLEET is; set both (the fleet file and the platform file) or neither (the default example)',
+      'GPUFLEET_PLATFORM: not set, while GPUFLEET_FLEET is; set both (the fleet file and the platform file) or neither (the default ' +
+        'example)',
     );
   });
 });

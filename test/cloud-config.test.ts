@@ -113,7 +113,8 @@ describe('readStackSettings: existing clusters, prerequisites, documented keys',
         ctx,
       ),
     ).toThrow(
-      'invalid stack configuration (2 problems):\n  - gpufleet:newClusterName: only for a created cluster, not allowed with gpufleet:clusterName\n' +
+      'invalid stack configuration (2 problems):\n  - gpufleet:newClusterName: only for a created cluster, not allowed with ' +
+        'gpufleet:clusterName\n' +
         '  - gpufleet:kubernetesVersion: only for a created cluster, not allowed with gpufleet:clusterName',
     );
   });

@@ -227,7 +227,10 @@ describe('the EKS public endpoint', () => {
   test("the stack warns when a created cluster's endpoint stays open to any address", () => {
     const settings = (raw: Record<string, string>) => config.readStackSettings({ 'gpufleet:region': 'us-east-1', ...raw }, ctx);
     expect(config.publicEndpointWarning(settings({}))).toMatch(
-      /^the EKS API endpoint is public and open to any address \(0\.0\.0\.0\/0\): restrict it with `pulumi config set gpufleet:publicAccessCidrs/,
+      new RegExp(
+        /^the EKS API endpoint is public and open to any address \(0\.0\.0\.0\/0\): restrict it with `pulumi config set /.source +
+          /gpufleet:publicAccessCidrs/.source,
+      ),
     );
     expect(config.publicEndpointWarning(settings({ 'gpufleet:publicAccessCidrs': '0.0.0.0/0' }))).toBeUndefined(); // an explicit choice
     expect(config.publicEndpointWarning(settings({ 'gpufleet:endpointPublicAccess': 'false' }))).toBeUndefined();

@@ -229,7 +229,8 @@ describe('PlatformRelease errors and excluded kinds', () => {
           serviceAccountRoles: [{ namespace: 'nlp', name: 'triton-model-reader', roleArn: ROLE_ARN }],
         }),
     ).toThrow(
-      'serviceAccountRoles: no ServiceAccount nlp/triton-model-reader among the objects (ServiceAccounts: ServiceAccount vision/triton-model-reader)',
+      'serviceAccountRoles: no ServiceAccount nlp/triton-model-reader among the objects (ServiceAccounts: ServiceAccount ' +
+        'vision/triton-model-reader)',
     );
     expect(() => new cloud.PlatformRelease('q', { objects: [...objects, { kind: 'ConfigMap' }], provider: cluster.provider })).toThrow(
       /objects\[\d+\]: expected a Kubernetes object with apiVersion, kind and metadata.name/,

@@ -123,7 +123,8 @@ describe('a demand drop that empties a node', () => {
     expect(
       rb.notes.some((n) =>
         n.startsWith(
-          `$NODE_${leaving.name.replace('-', '_')}: plan node ${leaving.name}, a p5.4xlarge labelled nvidia.com/mig.config=${leaving.migConfig}`,
+          `$NODE_${leaving.name.replace('-', '_')}: plan node ${leaving.name}, a p5.4xlarge labelled ` +
+            `nvidia.com/mig.config=${leaving.migConfig}`,
         ),
       ),
     ).toBe(true);

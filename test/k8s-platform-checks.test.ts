@@ -179,7 +179,8 @@ describe('platform checks: node selection and taints', () => {
       { key: 'gpufleet.io/dedicated', operator: 'Equal', value: 'vision', effect: 'NoSchedule' },
     ];
     expect(checkPlatformObjects(objects, { repositoryModels })).toEqual([
-      'pool "vision-3g" tolerates gpufleet.io/dedicated=vision:NoSchedule, but node pool "h100-mixed" has no such taint (taints: nvidia.com/gpu=true:NoSchedule)',
+      'pool "vision-3g" tolerates gpufleet.io/dedicated=vision:NoSchedule, but node pool "h100-mixed" has no such taint (taints: ' +
+        'nvidia.com/gpu=true:NoSchedule)',
     ]);
   });
 });

@@ -145,7 +145,8 @@ describe('ServingPlatform errors: placement, models, names of pools', () => {
   test('fails when a pool names an undeclared node pool', () => {
     const team = { ...visionTeam(), pools: [{ name: 'vision-1g', slice: '1g.10gb', models: ['resnet50'], nodePool: 'a100' }] };
     expect(() => build(team)).toThrow(
-      'teams["vision"].pools[0].nodePool: pool "vision-1g" names node pool "a100", which is not declared (node pools: h100-mixed, h100-whole)',
+      'teams["vision"].pools[0].nodePool: pool "vision-1g" names node pool "a100", which is not declared (node pools: h100-mixed, ' +
+        'h100-whole)',
     );
   });
 
