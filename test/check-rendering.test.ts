@@ -113,7 +113,7 @@ describe('gpufleet check: the defects it was written for (node labels, time-slic
     );
   });
 
-  test('fails: a time-sliced L4 pod that requires NVIDIA-L4 stays Pending even on a running node (the label becomes NVIDIA-L4-SHARED)', () => {
+  test('fails: a time-sliced L4 pod requiring NVIDIA-L4 stays Pending even on a running node (labelled NVIDIA-L4-SHARED)', () => {
     // even where the NodePool declares the product label, GPU feature discovery rewrites it on the time-sliced node
     const objs = clone(base);
     find(objs, 'NodePool', 'l4-shared')[0].spec.template.metadata.labels['nvidia.com/gpu.product'] = 'NVIDIA-L4';
@@ -254,7 +254,8 @@ describe('gpufleet check: the defects it was written for (prerequisites, metrics
     );
   });
 
-  test('vLLM engine metrics count only where a ServiceMonitor scrapes Triton pods of the vllm backend (vllm_backend r25.08 src/utils/metrics.py)', () => {
+  // vllm_backend r25.08 src/utils/metrics.py
+  test('vLLM engine metrics count only where a ServiceMonitor scrapes Triton pods of the vllm backend', () => {
     const objs = clone(base).filter((o) => !(o.kind === 'ServiceMonitor' && o.metadata.name === 'assistant-llm'));
     const found = lines(checkRendering(objs));
     expect(

@@ -82,7 +82,7 @@ describe('cluster-autoscaler scale-from-zero templates of GPU node groups', () =
     expect(t.taints).toEqual(['nvidia.com/gpu=true:NoSchedule']);
   });
 
-  test("fails: a single-strategy group's template carries the bare product, where the device plugin labels <product>-MIG-<profile>", async () => {
+  test("fails: a single-strategy group's template has the bare product; the device plugin labels <product>-MIG-<profile>", async () => {
     const t = await group(plan(all1g, 'a100-1g'), 'single');
     expect(t.labels['nvidia.com/gpu.product']).toBe('NVIDIA-A100-SXM4-80GB-MIG-1g.10gb');
     // under the single strategy every MIG device is an nvidia.com/gpu: 7 per GPU × 8

@@ -423,7 +423,7 @@ const existingCluster = once(async () => {
   return { out, expectedPlan };
 });
 
-describe('an existing cluster that has the Prometheus operator and the Gateway API, an existing bucket, Pod Identity, the H100 MIG fleet: nothing of the cluster installed', () => {
+describe('existing cluster (Prometheus operator, Gateway API), bucket, Pod Identity, H100 MIG: nothing of the cluster installed', () => {
   let out: Outputs;
   beforeAll(async () => ({ out } = await existingCluster()), 180_000);
 
@@ -469,7 +469,7 @@ describe('an existing cluster that has the Prometheus operator and the Gateway A
   });
 });
 
-describe('an existing cluster that has the Prometheus operator and the Gateway API, an existing bucket, Pod Identity, the H100 MIG fleet: node group, Pod Identity, exports', () => {
+describe('existing cluster (Prometheus operator, Gateway API), bucket, Pod Identity, H100 MIG: node group, Pod Identity, exports', () => {
   let out: Outputs;
   let expectedPlan: import('../constructs/planner/types').Plan;
   beforeAll(async () => ({ out, expectedPlan } = await existingCluster()), 180_000);

@@ -260,7 +260,9 @@ describe('platform checks with time-slicing', () => {
     metadata: { name: 'gpufleet-device-plugin-config', namespace: 'gpu-operator' },
     data: {
       'no-sharing': 'version: v1\n',
-      'l4-x4': `version: v1\nsharing:\n  timeSlicing:\n${rename ? '    renameByDefault: true\n' : ''}    resources:\n      - name: nvidia.com/gpu\n        replicas: 4\n`,
+      'l4-x4':
+        `version: v1\nsharing:\n  timeSlicing:\n${rename ? '    renameByDefault: true\n' : ''}` +
+        `    resources:\n      - name: nvidia.com/gpu\n        replicas: 4\n`,
     },
   });
   const l4Pool = {

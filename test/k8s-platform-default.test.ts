@@ -105,8 +105,10 @@ describe('default example platform: scaling, quotas, pod security', () => {
         const sel = `namespace="${namespace}",pod=~"${name}-[a-z0-9]+-[a-z0-9]+"`;
         expect(signal.metadata.query).toBe(
           vllm
-            ? `(sum(rate(vllm:time_to_first_token_seconds_sum{${sel}}[1m])) * 1000000 / sum(rate(vllm:time_to_first_token_seconds_count{${sel}}[1m])) >= 0) or vector(0)`
-            : `(sum(rate(nv_inference_queue_duration_us{${sel}}[1m])) / sum(rate(nv_inference_request_success{${sel}}[1m])) >= 0) or vector(0)`,
+            ? `(sum(rate(vllm:time_to_first_token_seconds_sum{${sel}}[1m])) * 1000000 / ` +
+                `sum(rate(vllm:time_to_first_token_seconds_count{${sel}}[1m])) >= 0) or vector(0)`
+            : `(sum(rate(nv_inference_queue_duration_us{${sel}}[1m])) / ` +
+                `sum(rate(nv_inference_request_success{${sel}}[1m])) >= 0) or vector(0)`,
         );
         // a decoupled (vLLM) pool does not scale on Triton's queue time, which its backlog never moves
         expect(so.spec.triggers.some((t: any) => t.name === 'queue-time')).toBe(!vllm);

@@ -50,7 +50,8 @@ const ISSUE_FLEET = {
 };
 
 describe('planner and checker agree on one tolerance', () => {
-  test('the 3-model reproduction of issue 14 plans and passes verifyPlan (a full-share seat once served 135.748572 rps of 135.7485714)', () => {
+  // a full-share seat once served 135.748572 rps of 135.7485714
+  test('the 3-model reproduction of issue 14 plans and passes verifyPlan', () => {
     const fleet = fleetOf(ISSUE_FLEET);
     // c's estimate on a 2g.24gb slice: 593.9 x 2/7 x 0.8 = 135.74857142857... rps; consolidation gave a seat
     // share 1 and the remaining demand rounded up to 6 decimals, 135.748572
@@ -246,7 +247,8 @@ describe('demand is bounded before planning', () => {
 });
 
 describe('random fleets: no crash, no rejected plan, nothing worse than a baseline or than no cold tier', () => {
-  test('40 random fleets at effort fast (npm run bench -- fleet-properties runs 2,000, and 200 as the CLI plans them): measured and estimated models, 1-3 GPU types, cold tiers', () => {
+  // `npm run bench -- fleet-properties` runs 2,000, and 200 as the CLI plans them
+  test('40 random fleets at effort fast: measured and estimated models, 1-3 GPU types, cold tiers', () => {
     const failures: string[] = [];
     let planned = 0;
     for (let seed = 0; seed < 40; seed++) {

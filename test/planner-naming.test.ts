@@ -49,7 +49,7 @@ describe('node configurations are named by content', () => {
     expect(checkRendering(a, { previous: b }).findings.map(formatFinding)).toEqual([]);
   });
 
-  test("fails: positional names (gpufleet-<gpu>-<i>) put the re-plan's new content under the old name, and check --previous says so", () => {
+  test("fails: positional names (gpufleet-<gpu>-<i>) put a re-plan's new content under the old name; check --previous says so", () => {
     // the naming the planner used before: configurations numbered in order
     const positional = (p: Plan): Plan => {
       const rename = new Map(p.migConfigs!.map((c, i) => [c.name, `gpufleet-${c.gpuType.toLowerCase()}-${i}`]));

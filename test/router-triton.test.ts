@@ -46,7 +46,7 @@ describe('evictions wait until the backend reports the victim unloaded', () => {
     expect(st).toMatchObject({ unloads: 1, oomLoads: 0, loadsIntoUnfreedMemory: 0, failedLoads: 0 });
   });
 
-  test('fails with 503 and Retry-After when the victim is not reported unloaded within unloadWaitSeconds, then loads once it is', async () => {
+  test('fails with 503 and Retry-After while the victim is not reported unloaded within unloadWaitSeconds, loads once it is', async () => {
     const s = await startStandin({ memoryGiB: 1, defaultModelGiB: 1, loaded: ['stuck'], unloadDelayMsByModel: { stuck: 1500 } });
     const router = await startRouter({
       listen: '127.0.0.1:0',
@@ -112,7 +112,7 @@ describe('loads per backend', () => {
     expect(st.paths['POST /v2/repository/models/m1/load']).toBe(1);
   });
 
-  test('with a gRPC port, loads go over gRPC RepositoryModelLoad and no HTTP worker stalls: hits stay fast during a long load', async () => {
+  test('with a gRPC port, loads go over gRPC RepositoryModelLoad, no HTTP worker stalls: hits stay fast during a long load', async () => {
     const s = await startStandin({
       memoryGiB: 4,
       defaultModelGiB: 1,

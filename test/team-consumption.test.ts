@@ -150,7 +150,7 @@ describe('issue 12: a 12-model, 3-team fleet where most models land in the share
     ]);
   });
 
-  test("each team's figure: payments 0.3392 GPU-eq ($2.33/h), search 0.1422 ($0.98/h), vision 0.0971 ($0.67/h), summing to the plan", () => {
+  test("each team's figure: payments 0.3392 GPU-eq ($2.33/h), search 0.1422 ($0.98/h), vision 0.0971 ($0.67/h), sum = plan", () => {
     const c = teamConsumption(fleet, saved);
     // the plan document carries exactly these figures
     expect(saved.summary.teamConsumption).toEqual(c);
