@@ -60,7 +60,7 @@ afterAll(() => {
 
 const objects = defaultObjects();
 
-describe('gpufleet check', () => {
+describe('gpufleet check: a rendering that serves, findings, --previous', () => {
   test('a rendering that serves: exit 0 and the summary line', async () => {
     const r = await run(['check', writeRendering(objects)]);
     expect(r.code).toBe(0);
@@ -100,7 +100,9 @@ describe('gpufleet check', () => {
     expect(r.code).toBe(1);
     expect(r.out).toContain('relayout: NodePool h100-mig: layout "h100-balanced" changed content under the same name');
   });
+});
 
+describe('gpufleet check: bad input (exit 2, one line each), help', () => {
   test.each([
     [['check', '/no/such/dir'], 'DIR "/no/such/dir": no such directory'],
     [['check'], 'missing'],

@@ -37,7 +37,8 @@ const mutated = (change: (d: Doc) => void): string => {
   return JSON.stringify(d);
 };
 
-describe('every fleet number has a documented upper bound', () => {
+/** One value above its documented bound per fleet number: the case, the change to the fleet, the one line the CLI prints. */
+function aboveBoundCases() {
   const L = FLEET_LIMITS;
   const cases: [string, (d: Doc) => void, string][] = [
     [
@@ -132,6 +133,11 @@ describe('every fleet number has a documented upper bound', () => {
       `models[0].triton.platform: expected a non-empty string of at most 64 characters, got "${'p'.repeat(65)}" (65 characters)`,
     ],
   ];
+  return cases;
+}
+
+describe('every fleet number has a documented upper bound', () => {
+  const cases = aboveBoundCases();
   test.each(cases)('fails on %s above its bound, with one line naming the bound and the value', async (_, change, line) => {
     expect(await refuse(mutated(change), 'fleet.json')).toEqual([line]);
   });

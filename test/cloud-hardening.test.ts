@@ -45,7 +45,7 @@ function problemLines(e: Error): string[] {
     .map((l) => l.replace(/^ {2}- /, ''));
 }
 
-describe('stack configuration errors', () => {
+describe('stack configuration errors: RunError, bounds, long values, input files', () => {
   test('fails with a pulumi.RunError (printed without a stack trace), not a plain Error', () => {
     const e = settingsError({ 'gpufleet:region': 'moon-1' });
     expect(pulumi.RunError.isInstance(e)).toBe(true);
@@ -99,7 +99,9 @@ describe('stack configuration errors', () => {
       ]);
     }
   });
+});
 
+describe('stack configuration: the public endpoint settings', () => {
   test('the public endpoint: CIDR blocks, or closed', () => {
     const s = config.readStackSettings(
       { 'gpufleet:region': 'us-east-1', 'gpufleet:publicAccessCidrs': '203.0.113.0/24, 198.51.100.7/32' },

@@ -254,7 +254,7 @@ describe('ServingPlatform errors: cross-tree checks, names, missing parts', () =
   });
 });
 
-describe('ServingPlatform options', () => {
+describe('ServingPlatform options: checks at synth, routes, repository', () => {
   test('checks run again at synth: a change after build that breaks the platform fails app.synth()', () => {
     const app = Testing.app();
     const chart = new Chart(app, 'platform');
@@ -297,7 +297,9 @@ describe('ServingPlatform options', () => {
       persistentVolumeClaim: { claimName: 'models', readOnly: true },
     });
   });
+});
 
+describe('ServingPlatform options: node pools, models served, MIG strategy, quota headroom', () => {
   test('time-sliced whole-GPU node pools and explicit node pools for whole-GPU pools', () => {
     const team: Team = {
       name: 'embed',

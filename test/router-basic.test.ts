@@ -198,7 +198,8 @@ test('fails with 404 on an unknown path', async () => {
   expect(r.json().error).toBe('not found: GET /v3/whatever');
 });
 
-describe('config errors', () => {
+/** One bad router config per rule: the test's name, the config, the one error it gets. */
+function badConfigCases() {
   const cases: Array<[string, unknown, string]> = [
     ['fails on a missing backends list', { listen: '127.0.0.1:0', models: [] }, 'backends: expected a non-empty list, got nothing'],
     [
@@ -261,6 +262,11 @@ describe('config errors', () => {
       'maxQueuePerModel: expected an integer >= 1 and <= 1000000, got 1.5',
     ],
   ];
+  return cases;
+}
+
+describe('config errors', () => {
+  const cases = badConfigCases();
   test.each(cases)('%s', (_title, config, message) => {
     expect(() => validateConfig(config)).toThrow(new ConfigError(message));
   });
