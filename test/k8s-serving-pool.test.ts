@@ -395,7 +395,6 @@ describe('TritonPool fails on bad props', () => {
 });
 
 describe('TritonPool readiness of the rendered args (stand-in)', () => {
-  // the Triton stand-in runs with the rendered args
   test("a cache pool's Triton stays ready through a failed load; a pool that loads at start reports it", async () => {
     // The rendered args, read as Triton r25.08 reads them, drive the stand-in's /v2/health/ready
     // (core src/server.cc InferenceServer::IsReady under --strict-readiness).
