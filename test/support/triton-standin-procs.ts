@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
-import type { StandinOptions, StandinStats } from '../../constructs/runtime/standin';
+import type { RunningStandin, StandinOptions, StandinStats } from '../../constructs/runtime/standin';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const RUNTIME = path.join(REPO_ROOT, 'constructs', 'runtime');
@@ -133,6 +133,43 @@ export function startStandin(opts: StandinOptions = {}): Promise<Proc> {
   return startProcess(STANDIN, [JSON.stringify(opts)]);
 }
 
+/** A stand-in running inside the test's own process: what the router sees of it is the same HTTP and gRPC ports. */
+export interface LocalStandin {
+  readonly url: string;
+  readonly port: number;
+  readonly grpcPort?: number;
+  readonly metricsUrl?: string;
+  readonly standin: RunningStandin;
+  /** Closes its ports and every connection to them (the router sees the backend go away). */
+  kill(): Promise<void>;
+}
+
+const local = new Set<RunningStandin>();
+
+/**
+ * Starts a stand-in in this process (no child process to spawn: tens of milliseconds instead of a Node start), for
+ * tests where the stand-in only has to answer as Triton does. Tests that freeze (SIGSTOP) or kill a backend's process
+ * keep `startStandin`, and so does `npm run bench -- router` (a stand-in must not share the load generator's CPU).
+ * `killAll()` closes it.
+ */
+export async function startLocalStandin(opts: StandinOptions = {}): Promise<LocalStandin> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { startTritonStandin } = require('../../constructs/runtime/standin') as typeof import('../../constructs/runtime/standin');
+  const s = await startTritonStandin(opts);
+  local.add(s);
+  return {
+    url: s.url,
+    port: s.port,
+    ...(s.grpcPort !== undefined ? { grpcPort: s.grpcPort } : {}),
+    ...(s.metricsUrl !== undefined ? { metricsUrl: s.metricsUrl } : {}),
+    standin: s,
+    kill: async () => {
+      local.delete(s);
+      await s.close();
+    },
+  };
+}
+
 /**
  * Writes `config` (an object) as a YAML-compatible JSON file and starts the router on it. An object config without
  * `admin` gets `admin: 127.0.0.1:0` (a free port: routers of parallel test files must not share 9001), and short
@@ -144,6 +181,53 @@ export function startRouter(config: unknown, extraArgs: string[] = []): Promise<
       ? { admin: '127.0.0.1:0', healthTimeoutSeconds: 1, indexTimeoutSeconds: 2, ...(config as Record<string, unknown>) }
       : config;
   return startProcess(ROUTER_MAIN, ['--config', writeConfig(c), ...extraArgs]);
+}
+
+/** The router running inside the test's own process: the same `Router` the CLI starts, on the same kind of config. */
+export interface LocalRouter {
+  readonly url: string;
+  readonly port: number;
+  readonly adminUrl?: string;
+  readonly router: import('../../constructs/runtime/router').Router;
+  /** Its log lines (`info|warn <message>`), as the process would write them on stderr without the time. */
+  logs(): string;
+  /** Stops it at once (no grace for requests in flight), as a killed process would stop answering. */
+  kill(): Promise<void>;
+}
+
+const localRouters = new Set<LocalRouter>();
+
+/**
+ * Starts the router in this process, on `config` completed as `startRouter` completes it (an admin port on
+ * 127.0.0.1:0, short health and index timeouts) and validated by `validateConfig` as the CLI validates its file: no
+ * Node process to start and no config file to write, for tests of what the router does rather than of its process
+ * (the `listening on` line, exit codes, signals, a restart: `startRouter`). `killAll()` stops it.
+ */
+export async function startLocalRouter(config: Record<string, unknown>): Promise<LocalRouter> {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { Router } = require('../../constructs/runtime/router') as typeof import('../../constructs/runtime/router');
+  const { validateConfig } = require('../../constructs/runtime/config') as typeof import('../../constructs/runtime/config');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  let logs = '';
+  const router = new Router(validateConfig({ admin: '127.0.0.1:0', healthTimeoutSeconds: 1, indexTimeoutSeconds: 2, ...config }), {
+    info: (m) => (logs += `info ${m}\n`),
+    warn: (m) => (logs += `warn ${m}\n`),
+  });
+  const addr = await router.start();
+  let stopped: Promise<void> | undefined;
+  const local: LocalRouter = {
+    url: `http://${addr.host}:${addr.port}`,
+    port: addr.port,
+    ...(addr.admin ? { adminUrl: `http://${addr.admin.host}:${addr.admin.port}` } : {}),
+    router,
+    logs: () => logs,
+    kill: () => {
+      localRouters.delete(local);
+      return (stopped ??= router.close(0));
+    },
+  };
+  localRouters.add(local);
+  return local;
 }
 
 /** Runs the router CLI to completion (for config errors); resolves with exit code and output. */
@@ -171,7 +255,7 @@ export function writeConfig(config: unknown): string {
   return file;
 }
 
-/** Kills every process started here (SIGKILL) and waits for them. */
+/** Kills every process started here (SIGKILL) and waits for them; stops every in-process router and stand-in. */
 export async function killAll(): Promise<void> {
   const waits = [...live].map(
     (c) =>
@@ -181,7 +265,9 @@ export async function killAll(): Promise<void> {
         c.kill('SIGKILL');
       }),
   );
-  await Promise.all(waits);
+  await Promise.all([...localRouters].map((r) => r.kill()));
+  await Promise.all([...waits, ...[...local].map((s) => s.close())]);
+  local.clear();
   agent.destroy();
 }
 
@@ -244,7 +330,7 @@ export async function standinStats(base: string): Promise<StandinStats> {
 }
 
 /** The router's `/router/state` (on its admin port). */
-export async function routerState(router: Proc | string): Promise<any> {
+export async function routerState(router: { readonly adminUrl?: string } | string): Promise<any> {
   const base = typeof router === 'string' ? router : router.adminUrl!;
   return (await request(base, 'GET', '/router/state')).json();
 }
