@@ -1,7 +1,8 @@
 /**
- * Real processes for router tests and benchmarks: Triton stand-ins and the router itself, transpiled to
- * JavaScript once and started with `node` on 127.0.0.1 with an ephemeral port, plus a small keep-alive
- * HTTP client. Every process started here is tracked; `killAll()` ends them.
+ * Triton stand-ins and the router for router tests and benchmarks, on 127.0.0.1 with ephemeral ports: as real
+ * processes (`startStandin`, `startRouter`: transpiled to JavaScript once and started with `node`) where the process is
+ * what is tested, or in the test's own process (`startLocalStandin`, `startLocalRouter`) where it is not; plus a small
+ * keep-alive HTTP client. Everything started here is tracked; `killAll()` ends it.
  */
 import { ChildProcess, spawn } from 'child_process';
 import * as crypto from 'crypto';
@@ -240,19 +241,19 @@ export async function startLocalRouter(config: Record<string, unknown>): Promise
   });
   const addr = await router.start();
   let stopped: Promise<void> | undefined;
-  const local: LocalRouter = {
+  const handle: LocalRouter = {
     url: `http://${addr.host}:${addr.port}`,
     port: addr.port,
     ...(addr.admin ? { adminUrl: `http://${addr.admin.host}:${addr.admin.port}` } : {}),
     router,
     logs: () => logs,
     kill: () => {
-      localRouters.delete(local);
+      localRouters.delete(handle);
       return (stopped ??= router.close(0));
     },
   };
-  localRouters.add(local);
-  return local;
+  localRouters.add(handle);
+  return handle;
 }
 
 /** Runs the router CLI to completion (for config errors); resolves with exit code and output. */
