@@ -49,7 +49,7 @@ describe('evictions wait until the backend reports the victim unloaded', () => {
     expect(st).toMatchObject({ unloads: 1, oomLoads: 0, loadsIntoUnfreedMemory: 0, failedLoads: 0 });
   });
 
-  test('fails with 503 and Retry-After when the victim is not reported unloaded within unloadWaitSeconds, then loads once it is', async () => {
+  test('fails with 503 and Retry-After while the victim is not reported unloaded within unloadWaitSeconds, loads once it is', async () => {
     // destroying stuck takes 800 ms, four times unloadWaitSeconds
     const s = await startLocalStandin({ memoryGiB: 1, defaultModelGiB: 1, loaded: ['stuck'], unloadDelayMsByModel: { stuck: 800 } });
     const router = await startLocalRouter({
@@ -64,7 +64,8 @@ describe('evictions wait until the backend reports the victim unloaded', () => {
     expect(r.status).toBe(503);
     expect(r.headers['retry-after']).toBe('5');
     expect(r.json().error).toBe(
-      "model 'next' waits for GPU memory on backend t: evicted model(s) stuck not reported unloaded (repository index) within 0.2s; retry later",
+      "model 'next' waits for GPU memory on backend t: evicted model(s) stuck not reported unloaded (repository index) within 0.2s; " +
+        'retry later',
     );
     expect((await standinStats(s.url)).loadRequests).toBe(0);
     // once the stand-in destroyed it, the next request loads
@@ -115,7 +116,7 @@ describe('loads per backend', () => {
     expect(st.paths['POST /v2/repository/models/m1/load']).toBe(1);
   });
 
-  test('with a gRPC port, loads go over gRPC RepositoryModelLoad and no HTTP worker stalls: hits stay fast during a long load', async () => {
+  test('with a gRPC port, loads go over gRPC RepositoryModelLoad, no HTTP worker stalls: hits stay fast during a long load', async () => {
     const s = await startLocalStandin({
       memoryGiB: 4,
       defaultModelGiB: 1,
@@ -159,7 +160,10 @@ describe('loads per backend', () => {
     const r = await infer(router.url, 'broken');
     expect(r.status).toBe(503);
     expect(r.json().error).toMatch(
-      /^backend t failed to load model 'broken': load failed for model 'broken': version 1 is at UNAVAILABLE state: .*protobuf parsing failed$/,
+      new RegExp(
+        /^backend t failed to load model 'broken': load failed for model 'broken': version 1 is at UNAVAILABLE state: /.source +
+          /.*protobuf parsing failed$/.source,
+      ),
     );
   });
 });
