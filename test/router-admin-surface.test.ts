@@ -7,21 +7,23 @@
 import {
   infer,
   killAll,
-  Proc,
+  LocalRouter,
+  LocalStandin,
   request,
   routerState,
   standinStats,
-  startRouter,
-  startStandin,
+  startLocalRouter,
+  startLocalStandin,
   waitFor,
 } from './support/triton-standin-procs';
 
-let standin: Proc;
-let router: Proc;
+// both in this process (startLocalRouter, startLocalStandin): the router's HTTP servers are the ones its process runs
+let standin: LocalStandin;
+let router: LocalRouter;
 
 beforeAll(async () => {
-  standin = await startStandin({ memoryGiB: 4, defaultModelGiB: 1, loaded: ['m', 'b'] });
-  router = await startRouter({
+  standin = await startLocalStandin({ memoryGiB: 4, defaultModelGiB: 1, loaded: ['m', 'b'] });
+  router = await startLocalRouter({
     listen: '127.0.0.1:0',
     backends: [{ name: 't', url: standin.url, memoryGiB: 4 }],
     models: [

@@ -7,22 +7,24 @@ import { runRouterCli } from '../constructs/runtime';
 import {
   infer,
   killAll,
+  LocalStandin,
   Proc,
   request,
   routerState,
   runRouter,
   standinStats,
+  startLocalStandin,
   startRouter,
-  startStandin,
   waitFor,
   writeConfig,
 } from './support/triton-standin-procs';
 
-let standin: Proc;
+// the router is the process the CLI runs (its listening line and exit codes are tested); the stand-in runs in this process
+let standin: LocalStandin;
 let router: Proc;
 
 beforeAll(async () => {
-  standin = await startStandin({ memoryGiB: 4, defaultModelGiB: 1, models: { big: 8 }, loadDelayMs: 50, failLoads: ['broken'] });
+  standin = await startLocalStandin({ memoryGiB: 4, defaultModelGiB: 1, models: { big: 8 }, loadDelayMs: 50, failLoads: ['broken'] });
   router = await startRouter({
     listen: '127.0.0.1:0',
     backends: [{ name: 'pool-a-0', url: standin.url, memoryGiB: 4 }],

@@ -1,15 +1,27 @@
 /**
- * The router process: backends discovered through DNS (as behind a headless Service), the request timeout,
- * no room for a cold model while every budget is busy, and methods it refuses.
+ * The router: backends discovered through DNS (as behind a headless Service), the request timeout,
+ * no room for a cold model while every budget is busy, and methods it refuses. Router and stand-in run in this
+ * process (startLocalRouter, startLocalStandin).
  */
-import { infer, killAll, Proc, request, routerState, startRouter, startStandin, waitFor } from './support/triton-standin-procs';
+import {
+  infer,
+  killAll,
+  LocalRouter,
+  LocalStandin,
+  request,
+  routerState,
+  startLocalRouter,
+  startLocalStandin,
+  waitFor,
+} from './support/triton-standin-procs';
 
-let standin: Proc;
-let router: Proc;
+let standin: LocalStandin;
+let router: LocalRouter;
 
 beforeAll(async () => {
-  standin = await startStandin({ memoryGiB: 2, defaultModelGiB: 1, inferDelayMsByModel: { busy: 1500, sleepy: 5000 } });
-  router = await startRouter({
+  // busy answers after loadTimeoutSeconds and before requestTimeoutSeconds; sleepy long after requestTimeoutSeconds
+  standin = await startLocalStandin({ memoryGiB: 2, defaultModelGiB: 1, inferDelayMsByModel: { busy: 800, sleepy: 2000 } });
+  router = await startLocalRouter({
     listen: '127.0.0.1:0',
     // "localhost" resolves to 127.0.0.1 (and maybe ::1, where nothing listens: that backend stays down)
     backends: [{ name: 'pool', url: `http://localhost:${standin.port}`, memoryGiB: 2, discover: 'dns' }],
@@ -19,8 +31,8 @@ beforeAll(async () => {
       { name: 'other', memoryGiB: 1 },
       { name: 'sleepy', memoryGiB: 1 },
     ],
-    loadTimeoutSeconds: 0.6,
-    requestTimeoutSeconds: 2,
+    loadTimeoutSeconds: 0.3,
+    requestTimeoutSeconds: 1.2,
     refreshIntervalSeconds: 60,
   });
   await waitFor('router ready', async () => (await request(router.url, 'GET', '/v2/health/ready')).status === 200);
@@ -54,7 +66,7 @@ test('fails with 503 when no room can be made within loadTimeoutSeconds (pinned 
   expect(r.status).toBe(503);
   expect(r.headers['retry-after']).toBe('1');
   expect(r.json().error).toBe(
-    "no room to load model 'other' (1 GiB) within 0.6s: every backend's budget is held by pinned models, models with requests in " +
+    "no room to load model 'other' (1 GiB) within 0.3s: every backend's budget is held by pinned models, models with requests in " +
       'flight or models still unloading',
   );
   expect((await long).status).toBe(200);
@@ -64,7 +76,7 @@ test('fails with 504 when a backend does not answer within requestTimeoutSeconds
   await request(router.adminUrl!, 'POST', '/v2/repository/models/busy/unload');
   const r = await infer(router.url, 'sleepy');
   expect(r.status).toBe(504);
-  expect(r.json().error).toMatch(/^backend pool\/127\.0\.0\.1 did not answer within 2s$/);
+  expect(r.json().error).toMatch(/^backend pool\/127\.0\.0\.1 did not answer within 1\.2s$/);
   // a timeout is not a dead backend
   const state = await routerState(router);
   expect(state.backends.find((b: any) => b.name === 'pool/127.0.0.1').up).toBe(true);

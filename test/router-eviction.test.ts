@@ -1,33 +1,37 @@
 /**
- * Caching behaviour of the router process against one Triton stand-in process: LRU eviction order,
- * pinned models never evicted, concurrent cold requests sharing one load, the queue limit and the load timeout.
+ * Caching behaviour of the router against one Triton stand-in: LRU eviction order, pinned models never evicted,
+ * concurrent cold requests sharing one load, the queue limit and the load timeout. Both run in this process
+ * (startLocalRouter, startLocalStandin): what is tested is the router's cache, not its process.
  */
 import {
   infer,
   killAll,
-  Proc,
+  LocalRouter,
+  LocalStandin,
   request,
   routerState,
   standinStats,
-  startRouter,
-  startStandin,
+  startLocalRouter,
+  startLocalStandin,
   waitFor,
 } from './support/triton-standin-procs';
 
-let standin: Proc;
-let router: Proc;
+let standin: LocalStandin;
+let router: LocalRouter;
 const loaded = async (): Promise<string[]> => (await standinStats(standin.url)).loaded;
 
 beforeAll(async () => {
   // budget 4 GiB: the pinned model takes 1, three 1-GiB models fit beside it
-  standin = await startStandin({
+  // every delay outlasts what must happen meanwhile: slow loads while 8 requests arrive, busy answers after three
+  // other requests and an eviction, hang loads long after loadTimeoutSeconds
+  standin = await startLocalStandin({
     memoryGiB: 4,
     defaultModelGiB: 1,
-    loadDelayMs: 30,
-    loadDelayMsByModel: { slow: 700, hang: 5000 },
-    inferDelayMsByModel: { busy: 1500 },
+    loadDelayMs: 10,
+    loadDelayMsByModel: { slow: 250, hang: 3500 },
+    inferDelayMsByModel: { busy: 600 },
   });
-  router = await startRouter({
+  router = await startLocalRouter({
     listen: '127.0.0.1:0',
     backends: [{ name: 'a', url: standin.url, memoryGiB: 4 }],
     models: [
@@ -39,6 +43,7 @@ beforeAll(async () => {
       { name: 'hang', memoryGiB: 1 },
     ],
     maxQueuePerModel: 5,
+    // the original 1.5 s: 0.8 s failed a 10 ms load once in a full run at load average 30
     loadTimeoutSeconds: 1.5,
     refreshIntervalSeconds: 60,
   });
@@ -96,7 +101,7 @@ test('never evicts a model with a request in flight, even the least recently use
 });
 
 test('shares one load among concurrent requests for a cold model', async () => {
-  // GIVEN "slow" is loaded nowhere and takes 700 ms to load
+  // GIVEN "slow" is loaded nowhere and takes 250 ms to load
   expect(await loaded()).not.toContain('slow');
   // WHEN 5 requests (the queue limit) arrive at once
   const replies = await Promise.all(Array.from({ length: 5 }, (_, i) => infer(router.url, 'slow', `c${i}`)));
@@ -127,7 +132,8 @@ test('fails with 503 and Retry-After beyond the queue limit', async () => {
 test('fails with 503 when a load exceeds loadTimeoutSeconds, keeps the budget reserved until the load ends', async () => {
   const started = Date.now();
   const r = await infer(router.url, 'hang');
-  expect(Date.now() - started).toBeLessThan(4000);
+  // at loadTimeoutSeconds, long before the load ends (3.5 s)
+  expect(Date.now() - started).toBeLessThan(3000);
   expect(r.status).toBe(503);
   expect(r.headers['retry-after']).toBe('5');
   expect(r.json().error).toBe(

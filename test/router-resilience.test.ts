@@ -1,17 +1,22 @@
 /**
- * The router process when backends and the router itself come and go: adoption of READY models at start
+ * The router when backends and the router itself come and go: adoption of READY models at start
  * and after a restart, a backend that disappears (502, marked down, models re-homed), a backend that
- * comes back, and periodic refresh.
+ * comes back, and periodic refresh. The router runs as a process where the test kills it or signals it (restart,
+ * SIGTERM), in this process elsewhere (startLocalRouter); stand-ins run in this process (startLocalStandin): one that
+ * "disappears" closes its port and every connection, which is what the router sees of a process that dies.
  */
 import {
   infer,
   killAll,
+  LocalRouter,
+  LocalStandin,
   Proc,
   request,
   routerState,
   standinStats,
+  startLocalRouter,
+  startLocalStandin,
   startRouter,
-  startStandin,
   waitFor,
 } from './support/triton-standin-procs';
 
@@ -20,11 +25,11 @@ afterAll(killAll);
 const models = ['m1', 'm2', 'm3', 'm4'].map((name) => ({ name, memoryGiB: 1 }));
 
 describe('restart adoption', () => {
-  let a: Proc;
+  let a: LocalStandin;
   let router: Proc;
   beforeAll(async () => {
     // GIVEN a backend that already holds m1 and m2 READY (and one model the router does not manage)
-    a = await startStandin({ memoryGiB: 4, defaultModelGiB: 1, loaded: ['m1', 'm2', 'other'], loadDelayMs: 20 });
+    a = await startLocalStandin({ memoryGiB: 4, defaultModelGiB: 1, loaded: ['m1', 'm2', 'other'], loadDelayMs: 20 });
   });
 
   test('adopts models READY on a backend at start instead of loading them again', async () => {
@@ -70,19 +75,22 @@ describe('restart adoption', () => {
 });
 
 describe('backend down', () => {
-  let a: Proc;
-  let b: Proc;
-  let router: Proc;
+  let a: LocalStandin;
+  let b: LocalStandin;
+  let router: LocalRouter;
   beforeAll(async () => {
-    [a, b] = await Promise.all([startStandin({ memoryGiB: 2, defaultModelGiB: 1 }), startStandin({ memoryGiB: 2, defaultModelGiB: 1 })]);
-    router = await startRouter({
+    [a, b] = await Promise.all([
+      startLocalStandin({ memoryGiB: 2, defaultModelGiB: 1 }),
+      startLocalStandin({ memoryGiB: 2, defaultModelGiB: 1 }),
+    ]);
+    router = await startLocalRouter({
       listen: '127.0.0.1:0',
       backends: [
         { name: 'a', url: a.url, memoryGiB: 2 },
         { name: 'b', url: b.url, memoryGiB: 2 },
       ],
       models,
-      refreshIntervalSeconds: 0.5,
+      refreshIntervalSeconds: 0.2,
     });
     await waitFor('both backends up', async () => (await routerState(router)).backends.every((x: any) => x.up));
   }, 60000);
@@ -117,7 +125,7 @@ describe('backend down', () => {
     // GIVEN the dead backend restarts on its old port
     const down = (await routerState(router)).backends.find((x: any) => !x.up);
     const port = Number(new URL(down.url).port);
-    const again = await startStandin({ port, memoryGiB: 2, defaultModelGiB: 1 });
+    const again = await startLocalStandin({ port, memoryGiB: 2, defaultModelGiB: 1 });
     // THEN the periodic refresh marks it up, and new loads go there when the other is full
     await waitFor('backend up again', async () => (await routerState(router)).backends.every((x: any) => x.up));
     for (const m of ['m1', 'm2', 'm3', 'm4']) expect((await infer(router.url, m)).status).toBe(200);
@@ -127,8 +135,8 @@ describe('backend down', () => {
 
 describe('backend failure shape', () => {
   test('fails with 503 (no backend up) when the only backend is gone', async () => {
-    const a = await startStandin({ memoryGiB: 2, defaultModelGiB: 1 });
-    const router = await startRouter({
+    const a = await startLocalStandin({ memoryGiB: 2, defaultModelGiB: 1 });
+    const router = await startLocalRouter({
       listen: '127.0.0.1:0',
       backends: [{ name: 'solo', url: a.url, memoryGiB: 2 }],
       models,
@@ -148,8 +156,8 @@ describe('backend failure shape', () => {
   });
 
   test('fails with 502 and a JSON error when a backend keeps breaking the connection, after one retry', async () => {
-    const a = await startStandin({ memoryGiB: 2, defaultModelGiB: 1, loaded: ['m2'], resetInfer: ['m2'] });
-    const router = await startRouter({
+    const a = await startLocalStandin({ memoryGiB: 2, defaultModelGiB: 1, loaded: ['m2'], resetInfer: ['m2'] });
+    const router = await startLocalRouter({
       listen: '127.0.0.1:0',
       backends: [{ name: 'flaky', url: a.url, memoryGiB: 2 }],
       models,
@@ -169,7 +177,7 @@ describe('backend failure shape', () => {
 
 describe('shutdown', () => {
   test('on SIGTERM, finishes requests in flight, then exits 0', async () => {
-    const a = await startStandin({ memoryGiB: 2, defaultModelGiB: 1, loaded: ['m1'], inferDelayMsByModel: { m1: 800 } });
+    const a = await startLocalStandin({ memoryGiB: 2, defaultModelGiB: 1, loaded: ['m1'], inferDelayMsByModel: { m1: 400 } });
     const router = await startRouter({
       listen: '127.0.0.1:0',
       backends: [{ name: 'a', url: a.url, memoryGiB: 2 }],

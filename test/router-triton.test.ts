@@ -1,32 +1,35 @@
 /**
- * The router process against Triton stand-ins that behave as Triton r25.08 does (test/support/triton-standin*.ts):
+ * The router against Triton stand-ins that behave as Triton r25.08 does (test/support/triton-standin*.ts):
  * evictions wait for the victim's memory, loads are capped per backend or sent over gRPC, a failed load or a slow
  * index does not take a backend out of service, concurrent requests for a cold model share one load.
+ * Router and stand-ins run in this process (startLocalRouter, startLocalStandin: what is tested is what the router
+ * does, not its process), except the stand-ins a test freezes (SIGSTOP); delays and timeouts are a few hundred
+ * milliseconds, each longer than what it must outlast.
  */
 import {
   infer,
   killAll,
-  Proc,
   request,
   routerState,
   standinControl,
   standinStats,
-  startRouter,
+  startLocalRouter,
+  startLocalStandin,
   startStandin,
   waitFor,
 } from './support/triton-standin-procs';
 
 afterAll(killAll);
 
-const ready = (router: Proc): Promise<void> =>
+const ready = (router: { url: string }): Promise<void> =>
   waitFor('router ready', async () => (await request(router.url, 'GET', '/v2/health/ready')).status === 200);
-const metrics = async (router: Proc): Promise<string> => (await request(router.url, 'GET', '/metrics')).body;
+const metrics = async (router: { url: string }): Promise<string> => (await request(router.url, 'GET', '/metrics')).body;
 
 describe('evictions wait until the backend reports the victim unloaded', () => {
   test('the load is sent only once the evicted model is UNAVAILABLE/unloaded, never into memory not yet free', async () => {
-    // GIVEN a 2 GiB backend holding a and b; destroying a takes 400 ms after its unload answer
-    const s = await startStandin({ memoryGiB: 2, defaultModelGiB: 1, loaded: ['a', 'b'], unloadDelayMsByModel: { a: 400 } });
-    const router = await startRouter({
+    // GIVEN a 2 GiB backend holding a and b; destroying a takes 250 ms after its unload answer
+    const s = await startLocalStandin({ memoryGiB: 2, defaultModelGiB: 1, loaded: ['a', 'b'], unloadDelayMsByModel: { a: 250 } });
+    const router = await startLocalRouter({
       listen: '127.0.0.1:0',
       backends: [{ name: 't', url: s.url, memoryGiB: 2 }],
       models: ['a', 'b', 'c'].map((name) => ({ name, memoryGiB: 1 })),
@@ -40,27 +43,28 @@ describe('evictions wait until the backend reports the victim unloaded', () => {
     // THEN a was evicted, c loaded after a's memory was free, and the request was served
     expect(r.status).toBe(200);
     expect(r.json().id).toBe('c1');
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(400);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
     const st = await standinStats(s.url);
     expect(st.loaded).toEqual(['b', 'c']);
     expect(st).toMatchObject({ unloads: 1, oomLoads: 0, loadsIntoUnfreedMemory: 0, failedLoads: 0 });
   });
 
   test('fails with 503 and Retry-After while the victim is not reported unloaded within unloadWaitSeconds, loads once it is', async () => {
-    const s = await startStandin({ memoryGiB: 1, defaultModelGiB: 1, loaded: ['stuck'], unloadDelayMsByModel: { stuck: 1500 } });
-    const router = await startRouter({
+    // destroying stuck takes 800 ms, four times unloadWaitSeconds
+    const s = await startLocalStandin({ memoryGiB: 1, defaultModelGiB: 1, loaded: ['stuck'], unloadDelayMsByModel: { stuck: 800 } });
+    const router = await startLocalRouter({
       listen: '127.0.0.1:0',
       backends: [{ name: 't', url: s.url, memoryGiB: 1 }],
       models: ['stuck', 'next'].map((name) => ({ name, memoryGiB: 1 })),
       refreshIntervalSeconds: 60,
-      unloadWaitSeconds: 0.4,
+      unloadWaitSeconds: 0.2,
     });
     await ready(router);
     const r = await infer(router.url, 'next');
     expect(r.status).toBe(503);
     expect(r.headers['retry-after']).toBe('5');
     expect(r.json().error).toBe(
-      "model 'next' waits for GPU memory on backend t: evicted model(s) stuck not reported unloaded (repository index) within 0.4s; " +
+      "model 'next' waits for GPU memory on backend t: evicted model(s) stuck not reported unloaded (repository index) within 0.2s; " +
         'retry later',
     );
     expect((await standinStats(s.url)).loadRequests).toBe(0);
@@ -73,8 +77,8 @@ describe('evictions wait until the backend reports the victim unloaded', () => {
 
 describe('loads per backend', () => {
   test('50 concurrent requests for one cold model trigger one load', async () => {
-    const s = await startStandin({ memoryGiB: 4, defaultModelGiB: 1, loadDelayMs: 300 });
-    const router = await startRouter({
+    const s = await startLocalStandin({ memoryGiB: 4, defaultModelGiB: 1, loadDelayMs: 200 });
+    const router = await startLocalRouter({
       listen: '127.0.0.1:0',
       backends: [{ name: 't', url: s.url, memoryGiB: 4 }],
       models: [{ name: 'cold', memoryGiB: 1 }],
@@ -91,12 +95,12 @@ describe('loads per backend', () => {
   });
 
   test('over HTTP, at most maxLoadsPerBackend loads run on a backend at once (each holds a Triton HTTP worker)', async () => {
-    const s = await startStandin({
+    const s = await startLocalStandin({
       memoryGiB: 8,
       defaultModelGiB: 1,
-      loadDelayMsByModel: Object.fromEntries(['m1', 'm2', 'm3', 'm4', 'm5'].map((m) => [m, 800])),
+      loadDelayMsByModel: Object.fromEntries(['m1', 'm2', 'm3', 'm4', 'm5'].map((m) => [m, 400])),
     });
-    const router = await startRouter({
+    const router = await startLocalRouter({
       listen: '127.0.0.1:0',
       backends: [{ name: 't', url: s.url, memoryGiB: 8 }],
       models: ['m1', 'm2', 'm3', 'm4', 'm5'].map((name) => ({ name, memoryGiB: 1 })),
@@ -113,15 +117,15 @@ describe('loads per backend', () => {
   });
 
   test('with a gRPC port, loads go over gRPC RepositoryModelLoad, no HTTP worker stalls: hits stay fast during a long load', async () => {
-    const s = await startStandin({
+    const s = await startLocalStandin({
       memoryGiB: 4,
       defaultModelGiB: 1,
       loaded: ['hot'],
-      loadDelayMsByModel: { slow: 2500 },
+      loadDelayMsByModel: { slow: 1200 },
       httpThreads: 1,
       grpcPort: 0,
     });
-    const router = await startRouter({
+    const router = await startLocalRouter({
       listen: '127.0.0.1:0',
       backends: [{ name: 't', url: s.url, memoryGiB: 4, grpcPort: s.grpcPort }],
       models: ['hot', 'slow'].map((name) => ({ name, memoryGiB: 1 })),
@@ -145,8 +149,8 @@ describe('loads per backend', () => {
   });
 
   test("a load that Triton refuses over gRPC is a 503 with Triton's message", async () => {
-    const s = await startStandin({ memoryGiB: 4, defaultModelGiB: 1, failLoads: ['broken'], grpcPort: 0 });
-    const router = await startRouter({
+    const s = await startLocalStandin({ memoryGiB: 4, defaultModelGiB: 1, failLoads: ['broken'], grpcPort: 0 });
+    const router = await startLocalRouter({
       listen: '127.0.0.1:0',
       backends: [{ name: 't', url: s.url, memoryGiB: 4, grpcPort: s.grpcPort }],
       models: [{ name: 'broken', memoryGiB: 1 }],
@@ -166,12 +170,12 @@ describe('loads per backend', () => {
 
 describe('a backend stays in service', () => {
   test("after a failed load (Triton's strict readiness would answer 400 from then on)", async () => {
-    const s = await startStandin({ memoryGiB: 4, defaultModelGiB: 1, failLoads: ['broken'] });
-    const router = await startRouter({
+    const s = await startLocalStandin({ memoryGiB: 4, defaultModelGiB: 1, failLoads: ['broken'] });
+    const router = await startLocalRouter({
       listen: '127.0.0.1:0',
       backends: [{ name: 't', url: s.url, memoryGiB: 4 }],
       models: ['broken', 'good'].map((name) => ({ name, memoryGiB: 1 })),
-      refreshIntervalSeconds: 0.2,
+      refreshIntervalSeconds: 0.1,
     });
     await ready(router);
     expect((await infer(router.url, 'broken')).status).toBe(503);
@@ -179,7 +183,7 @@ describe('a backend stays in service', () => {
     expect((await request(s.url, 'GET', '/v2/health/ready')).status).toBe(400);
     expect((await request(s.url, 'GET', '/v2/health/live')).status).toBe(200);
     // several refreshes later the router still uses it
-    await new Promise((r) => setTimeout(r, 600));
+    await new Promise((r) => setTimeout(r, 300));
     expect((await infer(router.url, 'good')).status).toBe(200);
     const state = await routerState(router);
     expect(state.backends[0]).toMatchObject({ up: true, indexed: true });
@@ -187,8 +191,8 @@ describe('a backend stays in service', () => {
   });
 
   test('while its index times out or fails: it keeps every resident model and serves them without reloading', async () => {
-    const s = await startStandin({ memoryGiB: 4, defaultModelGiB: 1 });
-    const router = await startRouter({
+    const s = await startLocalStandin({ memoryGiB: 4, defaultModelGiB: 1 });
+    const router = await startLocalRouter({
       listen: '127.0.0.1:0',
       backends: [{ name: 't', url: s.url, memoryGiB: 4 }],
       models: ['m1', 'm2'].map((name) => ({ name, memoryGiB: 1 })),
@@ -198,7 +202,7 @@ describe('a backend stays in service', () => {
     await ready(router);
     for (const m of ['m1', 'm2']) expect((await infer(router.url, m)).status).toBe(200);
     // WHEN the index read takes longer than indexTimeoutSeconds (a large or remote repository), then fails (S3 hiccup)
-    await standinControl(s.url, { indexDelayMs: 1000 });
+    await standinControl(s.url, { indexDelayMs: 500 });
     await waitFor(
       'index timeouts',
       async () => /gpufleet_router_index_errors_total\{backend="t"\} [2-9]/.test(await metrics(router)),
@@ -229,7 +233,7 @@ describe('a backend stays in service', () => {
       startStandin({ memoryGiB: 2, defaultModelGiB: 1 }),
       startStandin({ memoryGiB: 2, defaultModelGiB: 1 }),
     ]);
-    const router = await startRouter({
+    const router = await startLocalRouter({
       listen: '127.0.0.1:0',
       backends: [
         { name: 'a', url: a.url, memoryGiB: 2 },
@@ -237,6 +241,7 @@ describe('a backend stays in service', () => {
       ],
       models: [{ name: 'm', memoryGiB: 1 }],
       refreshIntervalSeconds: 0.1,
+      healthTimeoutSeconds: 0.5,
     });
     await waitFor('both up', async () => (await routerState(router)).backends.every((x: any) => x.up));
     expect((await infer(router.url, 'm')).status).toBe(200);

@@ -76,7 +76,7 @@ describe('infer or metadata for a model that is not loaded: 404', () => {
 // core server.cc InferenceServer::IsReady; server http_server.cc HandleServerHealth
 describe('/v2/health/ready under --strict-readiness', () => {
   test('strict (the default): 400 while a model loads and after a failed load, until that model loads; live stays 200', async () => {
-    const s = await standin({ defaultModelGiB: 1, loadDelayMs: 600, failLoads: ['bad'] });
+    const s = await standin({ defaultModelGiB: 1, loadDelayMs: 200, failLoads: ['bad'] });
     const health = async (): Promise<[number, number]> => [
       (await request(s.url, 'GET', '/v2/health/live')).status,
       (await request(s.url, 'GET', '/v2/health/ready')).status,
@@ -124,7 +124,7 @@ describe('/v2/health/ready under --strict-readiness', () => {
 // core tritonserver.h TRITONSERVER_ServerUnloadModel; model_lifecycle.cc AsyncUnload, ModelDeleter
 describe('unload returns before the model is gone', () => {
   test('UNLOADING (memory held) → UNAVAILABLE "unloaded" (memory free); a load sent meanwhile runs out of memory, counted', async () => {
-    const s = await standin({ memoryGiB: 2, defaultModelGiB: 1, unloadDelayMs: 1000 });
+    const s = await standin({ memoryGiB: 2, defaultModelGiB: 1, unloadDelayMs: 300 });
     await load(s, 'a');
     await load(s, 'b');
     expect((await unload(s, 'a')).status).toBe(200);
@@ -142,7 +142,7 @@ describe('unload returns before the model is gone', () => {
   });
 
   test('a request in flight holds the model: it is destroyed only after the request ends', async () => {
-    const s = await standin({ memoryGiB: 2, defaultModelGiB: 1, unloadDelayMs: 0, inferDelayMsByModel: { a: 800 } });
+    const s = await standin({ memoryGiB: 2, defaultModelGiB: 1, unloadDelayMs: 0, inferDelayMsByModel: { a: 300 } });
     await load(s, 'a');
     const slow = infer(s, 'a');
     await waitUntil('the request in flight', async () => s.stats().infers === 1);
@@ -169,7 +169,7 @@ describe('a load over HTTP holds one of --http-thread-count workers (server http
   }
 
   test('other connections of that worker stall for the whole load; connections of other workers do not', async () => {
-    const s = await standin({ defaultModelGiB: 1, loadDelayMs: 1000, httpThreads: 2 });
+    const s = await standin({ defaultModelGiB: 1, loadDelayMs: 300, httpThreads: 2 });
     const [c1, c2, c3] = await connections(s, 3);
     const order: string[] = [];
     const loading = load(s, 'm', c1).then((r) => (order.push('load'), r));
@@ -184,7 +184,7 @@ describe('a load over HTTP holds one of --http-thread-count workers (server http
   });
 
   test('a load over gRPC RepositoryModelLoad blocks no HTTP worker (server grpc_server.cc: async CommonCallData)', async () => {
-    const s = await standin({ defaultModelGiB: 1, loadDelayMs: 1000, httpThreads: 1, grpcPort: 0 });
+    const s = await standin({ defaultModelGiB: 1, loadDelayMs: 300, httpThreads: 1, grpcPort: 0 });
     const [c1] = await connections(s, 1);
     let loaded = false;
     const grpc = grpcCall(s.grpcPort!, encodeLoadRequest('m')).then((r) => ((loaded = true), r));
@@ -233,10 +233,10 @@ describe('the repository index lists the whole repository: a state read that can
 
   test('slow or failing while /v2/health/live answers at once', async () => {
     const s = await standin({ models: { a: 1 } });
-    s.control({ indexDelayMs: 300 });
+    s.control({ indexDelayMs: 150 });
     const t = Date.now();
     const [idx, live] = await Promise.all([index(s), request(s.url, 'GET', '/v2/health/live')]);
-    expect(Date.now() - t).toBeGreaterThanOrEqual(280);
+    expect(Date.now() - t).toBeGreaterThanOrEqual(140);
     expect([idx.length, live.status]).toEqual([1, 200]);
     s.control({
       indexDelayMs: 0,
@@ -260,7 +260,7 @@ describe('metrics (core metrics.cc, infer_stats.cc; vllm_backend model.py execut
   };
 
   test('queue time and successes per (model, version) move when requests complete; pending counts the queue', async () => {
-    const s = await standin({ defaultModelGiB: 1, metricsPort: 0, inferDelayMs: 300, instances: { m: 1 } });
+    const s = await standin({ defaultModelGiB: 1, metricsPort: 0, inferDelayMs: 150, instances: { m: 1 } });
     await load(s, 'm');
     const replies = Promise.all([infer(s, 'm'), infer(s, 'm'), infer(s, 'm')]);
     let during = new Map<string, number>();
@@ -273,8 +273,8 @@ describe('metrics (core metrics.cc, infer_stats.cc; vllm_backend model.py execut
     const after = await scrape(s);
     expect(after.get('nv_inference_request_success{model="m",version="1"}')).toBe(3);
     expect(after.get('nv_inference_pending_request_count{model="m",version="1"}')).toBe(0);
-    // the second request queued ~300 ms, the third ~600 ms
-    expect(after.get('nv_inference_queue_duration_us{model="m",version="1"}')!).toBeGreaterThan(250_000);
+    // the second request queued ~150 ms, the third ~300 ms
+    expect(after.get('nv_inference_queue_duration_us{model="m",version="1"}')!).toBeGreaterThan(125_000);
   });
 
   test('a decoupled (vLLM) model: queue time stays ~0 under a backlog; vllm:* only with REPORT_CUSTOM_METRICS', async () => {

@@ -302,8 +302,13 @@ export class ModelCache {
     const timeout = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), Math.max(1, deadline - started));
     });
-    const first = await Promise.race([outcome, timeout]);
-    clearTimeout(timer);
+    let first: boolean | 'timeout';
+    try {
+      first = await Promise.race([outcome, timeout]);
+    } finally {
+      // also when the load failed (outcome rejects): a pending timer would hold the process open for loadTimeoutSeconds
+      clearTimeout(timer);
+    }
     if (first !== 'timeout') return first;
     // Triton goes on loading after a client gives up: keep the budget reserved, let the load finish in the background
     outcome.catch(() => undefined);

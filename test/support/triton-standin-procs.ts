@@ -1,14 +1,16 @@
 /**
- * Real processes for router tests and benchmarks: Triton stand-ins and the router itself, transpiled to
- * JavaScript once and started with `node` on 127.0.0.1 with an ephemeral port, plus a small keep-alive
- * HTTP client. Every process started here is tracked; `killAll()` ends them.
+ * Triton stand-ins and the router for router tests and benchmarks, on 127.0.0.1 with ephemeral ports: as real
+ * processes (`startStandin`, `startRouter`: transpiled to JavaScript once and started with `node`) where the process is
+ * what is tested, or in the test's own process (`startLocalStandin`, `startLocalRouter`) where it is not; plus a small
+ * keep-alive HTTP client. Everything started here is tracked; `killAll()` ends it.
  */
 import { ChildProcess, spawn } from 'child_process';
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
-import type { StandinOptions, StandinStats } from '../../constructs/runtime/standin';
+import type { RunningStandin, StandinOptions, StandinStats } from '../../constructs/runtime/standin';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const RUNTIME = path.join(REPO_ROOT, 'constructs', 'runtime');
@@ -45,33 +47,57 @@ function tsFiles(dir: string): string[] {
 }
 
 /**
- * Transpiles the router and the stand-in (constructs/runtime, with standin/) to JavaScript once per test file,
- * under build/ (git-ignored), as the router image does: processes then start in a fraction of a second
- * instead of compiling TypeScript at every start. Returns the path of the compiled file for `file`.
- * The types are stripped by sucrase, as jest's transform does (test/support/transform.js): loading the
- * TypeScript compiler into each router test file cost more than the rest of the transpile.
+ * Transpiles the router and the stand-in (constructs/runtime, with standin/) to JavaScript, as the router image does:
+ * processes then start in a fraction of a second instead of compiling TypeScript at every start. Returns the path of
+ * the compiled file for `file`. The types are stripped by sucrase, as jest's transform does (test/support/transform.js):
+ * loading the TypeScript compiler into each router test file cost more than the rest of the transpile.
+ *
+ * The output goes to build/router-procs-<hash of the sources>/ (git-ignored) and is reused by every test file and run
+ * with the same sources: a transpile costs about half a second of CPU, once instead of once per file. It is written to
+ * a folder of its own and renamed into place, so parallel jest workers never see a half-written copy; folders of
+ * other sources are removed.
  */
 let compiledDir: string | undefined;
 function compiled(file: string): string {
-  if (!compiledDir) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { transform } = require('sucrase') as typeof import('sucrase');
-    const dir = path.join(REPO_ROOT, 'build', `router-procs-${process.pid}`);
-    // the runtime and, as the Dockerfile copies them, the fleet files it imports
-    for (const src of [...tsFiles(RUNTIME), ...ROUTER_FLEET_FILES.map((f) => path.join(REPO_ROOT, 'constructs', 'fleet', f))]) {
-      const out = path.join(dir, path.relative(REPO_ROOT, src)).replace(/\.ts$/, '.js');
-      fs.mkdirSync(path.dirname(out), { recursive: true });
-      const js = transform(fs.readFileSync(src, 'utf8'), {
-        transforms: ['typescript', 'imports'],
-        filePath: src,
-        disableESTransforms: true,
-      }).code;
-      fs.writeFileSync(out, js);
-    }
-    compiledDir = dir;
-    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-  }
+  compiledDir ??= transpileOnce();
   return path.join(compiledDir, path.relative(REPO_ROOT, file)).replace(/\.ts$/, '.js');
+}
+
+const TRANSPILE = { transforms: ['typescript', 'imports'], disableESTransforms: true } as const;
+
+function transpileOnce(): string {
+  // the runtime and, as the Dockerfile copies them, the fleet files it imports
+  const sources = [...tsFiles(RUNTIME), ...ROUTER_FLEET_FILES.map((f) => path.join(REPO_ROOT, 'constructs', 'fleet', f))].sort();
+  const texts = sources.map((src) => fs.readFileSync(src, 'utf8'));
+  const hash = crypto.createHash('sha256');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  hash.update(`${(require('sucrase/package.json') as { version: string }).version} ${JSON.stringify(TRANSPILE)}\n`);
+  sources.forEach((src, i) => hash.update(`${path.relative(REPO_ROOT, src)}\n${texts[i]}\n`));
+  const name = `router-procs-${hash.digest('hex').slice(0, 16)}`;
+  const buildDir = path.join(REPO_ROOT, 'build');
+  const dir = path.join(buildDir, name);
+  if (fs.existsSync(path.join(dir, '.complete'))) return dir;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { transform } = require('sucrase') as typeof import('sucrase');
+  const tmp = path.join(buildDir, `.${name}-${process.pid}`);
+  fs.rmSync(tmp, { recursive: true, force: true });
+  sources.forEach((src, i) => {
+    const out = path.join(tmp, path.relative(REPO_ROOT, src)).replace(/\.ts$/, '.js');
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, transform(texts[i], { ...TRANSPILE, transforms: [...TRANSPILE.transforms], filePath: src }).code);
+  });
+  fs.writeFileSync(path.join(tmp, '.complete'), '');
+  try {
+    fs.renameSync(tmp, dir);
+  } catch {
+    // another worker renamed its identical copy first
+    fs.rmSync(tmp, { recursive: true, force: true });
+    if (!fs.existsSync(path.join(dir, '.complete'))) throw new Error(`cannot transpile the router into ${dir}`);
+  }
+  for (const old of fs.readdirSync(buildDir)) {
+    if (/^router-procs-/.test(old) && old !== name) fs.rmSync(path.join(buildDir, old), { recursive: true, force: true });
+  }
+  return dir;
 }
 
 /** Starts a TypeScript file as a process and resolves once it prints `listening on URL`. */
@@ -133,6 +159,43 @@ export function startStandin(opts: StandinOptions = {}): Promise<Proc> {
   return startProcess(STANDIN, [JSON.stringify(opts)]);
 }
 
+/** A stand-in running inside the test's own process: what the router sees of it is the same HTTP and gRPC ports. */
+export interface LocalStandin {
+  readonly url: string;
+  readonly port: number;
+  readonly grpcPort?: number;
+  readonly metricsUrl?: string;
+  readonly standin: RunningStandin;
+  /** Closes its ports and every connection to them (the router sees the backend go away). */
+  kill(): Promise<void>;
+}
+
+const local = new Set<RunningStandin>();
+
+/**
+ * Starts a stand-in in this process (no child process to spawn: tens of milliseconds instead of a Node start), for
+ * tests where the stand-in only has to answer as Triton does. Tests that freeze (SIGSTOP) or kill a backend's process
+ * keep `startStandin`, and so does `npm run bench -- router` (a stand-in must not share the load generator's CPU).
+ * `killAll()` closes it.
+ */
+export async function startLocalStandin(opts: StandinOptions = {}): Promise<LocalStandin> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { startTritonStandin } = require('../../constructs/runtime/standin') as typeof import('../../constructs/runtime/standin');
+  const s = await startTritonStandin(opts);
+  local.add(s);
+  return {
+    url: s.url,
+    port: s.port,
+    ...(s.grpcPort !== undefined ? { grpcPort: s.grpcPort } : {}),
+    ...(s.metricsUrl !== undefined ? { metricsUrl: s.metricsUrl } : {}),
+    standin: s,
+    kill: async () => {
+      local.delete(s);
+      await s.close();
+    },
+  };
+}
+
 /**
  * Writes `config` (an object) as a YAML-compatible JSON file and starts the router on it. An object config without
  * `admin` gets `admin: 127.0.0.1:0` (a free port: routers of parallel test files must not share 9001), and short
@@ -144,6 +207,53 @@ export function startRouter(config: unknown, extraArgs: string[] = []): Promise<
       ? { admin: '127.0.0.1:0', healthTimeoutSeconds: 1, indexTimeoutSeconds: 2, ...(config as Record<string, unknown>) }
       : config;
   return startProcess(ROUTER_MAIN, ['--config', writeConfig(c), ...extraArgs]);
+}
+
+/** The router running inside the test's own process: the same `Router` the CLI starts, on the same kind of config. */
+export interface LocalRouter {
+  readonly url: string;
+  readonly port: number;
+  readonly adminUrl?: string;
+  readonly router: import('../../constructs/runtime/router').Router;
+  /** Its log lines (`info|warn <message>`), as the process would write them on stderr without the time. */
+  logs(): string;
+  /** Stops it at once (no grace for requests in flight), as a killed process would stop answering. */
+  kill(): Promise<void>;
+}
+
+const localRouters = new Set<LocalRouter>();
+
+/**
+ * Starts the router in this process, on `config` completed as `startRouter` completes it (an admin port on
+ * 127.0.0.1:0, short health and index timeouts) and validated by `validateConfig` as the CLI validates its file: no
+ * Node process to start and no config file to write, for tests of what the router does rather than of its process
+ * (the `listening on` line, exit codes, signals, a restart: `startRouter`). `killAll()` stops it.
+ */
+export async function startLocalRouter(config: Record<string, unknown>): Promise<LocalRouter> {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { Router } = require('../../constructs/runtime/router') as typeof import('../../constructs/runtime/router');
+  const { validateConfig } = require('../../constructs/runtime/config') as typeof import('../../constructs/runtime/config');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  let logs = '';
+  const router = new Router(validateConfig({ admin: '127.0.0.1:0', healthTimeoutSeconds: 1, indexTimeoutSeconds: 2, ...config }), {
+    info: (m) => (logs += `info ${m}\n`),
+    warn: (m) => (logs += `warn ${m}\n`),
+  });
+  const addr = await router.start();
+  let stopped: Promise<void> | undefined;
+  const handle: LocalRouter = {
+    url: `http://${addr.host}:${addr.port}`,
+    port: addr.port,
+    ...(addr.admin ? { adminUrl: `http://${addr.admin.host}:${addr.admin.port}` } : {}),
+    router,
+    logs: () => logs,
+    kill: () => {
+      localRouters.delete(handle);
+      return (stopped ??= router.close(0));
+    },
+  };
+  localRouters.add(handle);
+  return handle;
 }
 
 /** Runs the router CLI to completion (for config errors); resolves with exit code and output. */
@@ -171,7 +281,7 @@ export function writeConfig(config: unknown): string {
   return file;
 }
 
-/** Kills every process started here (SIGKILL) and waits for them. */
+/** Kills every process started here (SIGKILL) and waits for them; stops every in-process router and stand-in. */
 export async function killAll(): Promise<void> {
   const waits = [...live].map(
     (c) =>
@@ -181,7 +291,9 @@ export async function killAll(): Promise<void> {
         c.kill('SIGKILL');
       }),
   );
-  await Promise.all(waits);
+  await Promise.all([...localRouters].map((r) => r.kill()));
+  await Promise.all([...waits, ...[...local].map((s) => s.close())]);
+  local.clear();
   agent.destroy();
 }
 
@@ -244,7 +356,7 @@ export async function standinStats(base: string): Promise<StandinStats> {
 }
 
 /** The router's `/router/state` (on its admin port). */
-export async function routerState(router: Proc | string): Promise<any> {
+export async function routerState(router: { readonly adminUrl?: string } | string): Promise<any> {
   const base = typeof router === 'string' ? router : router.adminUrl!;
   return (await request(base, 'GET', '/router/state')).json();
 }
@@ -258,12 +370,12 @@ export async function standinControl(
   if (r.status !== 200) throw new Error(`stand-in control: HTTP ${r.status} ${r.body}`);
 }
 
-/** Polls `check` until it returns true or `timeoutMs` passes. */
+/** Polls `check` every 20 ms until it returns true or `timeoutMs` passes. */
 export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10000): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 20));
   }
 }

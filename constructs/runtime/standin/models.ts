@@ -102,7 +102,11 @@ export const TTFT_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.
 
 const GIB = 1024 ** 3;
 const round2 = (x: number): number => Math.round(x * 100) / 100;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/**
+ * The stand-in's delays (compute, copy, destructor, index) never keep a process alive by themselves: its servers do while
+ * it runs; once it is closed, what was pending goes with it, as with a Triton process that is stopped.
+ */
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
 
 export interface ModelStats {
   /** Load requests received (HTTP or gRPC), by model. */
@@ -429,7 +433,7 @@ export class ModelTable {
         v.reason = 'unloaded';
       }
     };
-    if (ms > 0) setTimeout(done, ms);
+    if (ms > 0) setTimeout(done, ms).unref();
     else done();
   }
 

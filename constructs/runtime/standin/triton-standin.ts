@@ -350,7 +350,8 @@ function answerIndex(st: Standin, res: http.ServerResponse, body: Buffer): void 
     }
     json(res, 200, st.models.index(ready));
   };
-  if (st.indexDelayMs > 0) setTimeout(answer, st.indexDelayMs);
+  // unref: as models.ts sleep, a delay never holds a process open by itself
+  if (st.indexDelayMs > 0) setTimeout(answer, st.indexDelayMs).unref();
   else answer();
 }
 
