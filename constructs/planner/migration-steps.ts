@@ -20,7 +20,7 @@ import {
 
 /** One migration being generated: the world its steps change, the target it moves to, the steps so far. */
 export interface MigrationRun extends Pairing {
-  /** The requests/s a model keeps at every step (its floor, `floorOf`). */
+  /** The requests/s a model keeps at every step: its floor (`MigrationOptions.floors`, else `floor` × its demand). */
   readonly floorOf: (model: string) => number;
   readonly world: World;
   /** Every model of either plan or the fleet, sorted. */
