@@ -52,6 +52,8 @@ export default defineConfig(
       'bin/lib/check-command.ts',
       'constructs/k8s/**/check-*.ts',
       'constructs/k8s/**/platform-checks.ts',
+      'constructs/k8s/**/platform-facts.ts',
+      'constructs/k8s/**/node-pool-facts.ts',
       'constructs/k8s/**/platform-prerequisites.ts',
       'constructs/k8s/**/karpenter-requirements.ts',
       'constructs/cloud/platform-release.ts',

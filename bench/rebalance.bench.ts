@@ -17,7 +17,7 @@ import { join } from 'path';
 import { parseFleet } from '../constructs/fleet';
 import type { Fleet } from '../constructs/fleet/types';
 import { checkMigration, diffPlans, plan, planMigration, replan, verifyPlan, type Plan, type ReplanOptions } from '../constructs/planner';
-import { mapOntoRunning } from '../constructs/planner/replan';
+import { mapOntoRunning } from '../constructs/planner/replan-fresh';
 import { loadParva, syntheticFamily, zipfFleet } from './planner.bench';
 import { mulberry32 as rng } from '../constructs/planner/random';
 

@@ -24,6 +24,8 @@ describe('label keys', () => {
       'gpu/gpu-node-pool',
       'serving/triton-pool',
       'platform/platform-checks',
+      'platform/platform-facts',
+      'platform/node-pool-facts',
       'teams/team-namespace',
       'serving/pool-autoscaling',
       'serving/model-routes',

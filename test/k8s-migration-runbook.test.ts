@@ -18,7 +18,7 @@ import type { Fleet } from '../constructs/fleet/types';
 import { checkRendering, formatFinding, migrationRunbook, planDeclaration, renderRunbookText } from '../constructs/k8s';
 import { relayoutScript } from '../constructs/k8s/gpu/mig-config-relayout';
 import { plan, planMigration, replan, type Plan } from '../constructs/planner';
-import { mapOntoRunning } from '../constructs/planner/replan';
+import { mapOntoRunning } from '../constructs/planner/replan-fresh';
 import { plannedObjects } from './check-fixtures';
 import { fleetOf, model, synthProfiles } from './planner-fixtures';
 

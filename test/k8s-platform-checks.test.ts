@@ -1,4 +1,5 @@
-import { checkPlatformObjects, collectFacts, containerRequests, podRequests } from '../constructs/k8s/platform/platform-checks';
+import { checkPlatformObjects } from '../constructs/k8s/platform/platform-checks';
+import { collectFacts, containerRequests, podRequests } from '../constructs/k8s/platform/platform-facts';
 import { parseQuantity } from '../constructs/k8s/common/quantity';
 
 /** A consistent little platform as plain objects; each test breaks one thing. */

@@ -9,7 +9,7 @@ import { parse as parseYaml, stringify } from 'yaml';
 import { getMigProfile } from '../constructs/catalog';
 import { loadFleetFile } from '../constructs/fleet';
 import type { Fleet } from '../constructs/fleet/types';
-import { collectFacts } from '../constructs/k8s/platform/platform-checks';
+import { collectFacts } from '../constructs/k8s/platform/platform-facts';
 import { ModelRepository } from '../constructs/k8s/serving/model-repository';
 import { ServingPlatform } from '../constructs/k8s/platform/serving-platform';
 import { planDeclaration } from '../constructs/k8s/platform/serving-platform-plan';

@@ -7,7 +7,7 @@ import * as path from 'path';
 import { App, Testing } from 'cdk8s';
 import { parse as parseYaml } from 'yaml';
 import { ModelRepository } from '../constructs/k8s/serving/model-repository';
-import { collectFacts } from '../constructs/k8s/platform/platform-checks';
+import { collectFacts } from '../constructs/k8s/platform/platform-facts';
 import { buildDefaultPlatform } from '../examples/default-platform';
 import { validateObjects } from './support/validate';
 

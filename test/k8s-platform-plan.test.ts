@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { parseFleet } from '../constructs/fleet';
 import type { Fleet } from '../constructs/fleet/types';
 import { ModelRepository } from '../constructs/k8s/serving/model-repository';
-import { collectFacts } from '../constructs/k8s/platform/platform-checks';
+import { collectFacts } from '../constructs/k8s/platform/platform-facts';
 import { ServingPlatform } from '../constructs/k8s/platform/serving-platform';
 import { planDeclaration } from '../constructs/k8s/platform/serving-platform-plan';
 import { plan as planFleet } from '../constructs/planner';

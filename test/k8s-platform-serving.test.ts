@@ -1,6 +1,6 @@
 import { ApiObject, Chart, JsonPatch, Testing } from 'cdk8s';
 import { stringify } from 'yaml';
-import { collectFacts } from '../constructs/k8s/platform/platform-checks';
+import { collectFacts } from '../constructs/k8s/platform/platform-facts';
 import { ServingPlatform } from '../constructs/k8s/platform/serving-platform';
 import type { PlatformContext, Team } from '../constructs/k8s/teams/team-contract';
 import { TritonPool } from '../constructs/k8s/serving/triton-pool';

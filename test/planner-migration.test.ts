@@ -16,7 +16,7 @@ import {
   type MigrationAction,
   type Plan,
 } from '../constructs/planner';
-import { mapOntoRunning } from '../constructs/planner/replan';
+import { mapOntoRunning } from '../constructs/planner/replan-fresh';
 import { fleetOf, model, synthProfiles } from './planner-fixtures';
 import { mutations } from './migration-mutations';
 import { once } from './support/once';

@@ -5,18 +5,9 @@ export { migrationRunbook, renderRunbookText } from './migration-runbook';
 export type { RunbookPath, RunbookOptions, RunbookOperation, RunbookStep, Runbook } from './migration-runbook';
 export { PlatformBuilder } from './platform-builder';
 export { checkPlatformObjects } from './platform-checks';
-export type {
-  NodePoolFacts,
-  Taint,
-  Toleration,
-  NodeRequirement,
-  PoolFacts,
-  QuotaFacts,
-  LimitDefaultsFacts,
-  RouterFacts,
-  PlatformFacts,
-  CheckOptions,
-} from './platform-checks';
+export type { CheckOptions } from './platform-checks';
+export type { NodePoolFacts, Taint } from './node-pool-facts';
+export type { Toleration, NodeRequirement, PoolFacts, QuotaFacts, LimitDefaultsFacts, RouterFacts, PlatformFacts } from './platform-facts';
 export { PlatformFileError, PLATFORM_FILE_KEYS, validatePlatformDocument, parsePlatformFile, loadPlatformFile } from './platform-file';
 export type { PlatformFileScaling, PlatformFile } from './platform-file';
 export { METRICS_SOURCES, PREREQUISITES_CONFIGMAP, PREREQUISITES_KEY, PrerequisitesDeclaration } from './platform-prerequisites';

@@ -3,23 +3,46 @@
  * Deployment + Service + ServiceMonitor + PodDisruptionBudget.
  *
  * The L1 `k8s.KubeDeployment` is used because cdk8s-plus containers can not request extended resources
- * (`nvidia.com/mig-<profile>`, `nvidia.com/gpu`).
+ * (`nvidia.com/mig-<profile>`, `nvidia.com/gpu`). The props and their checks are in `triton-pool-props.ts`.
  */
 import { createHash } from 'crypto';
-import { Chart, Duration, Lazy } from 'cdk8s';
+import { Chart, Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ServiceMonitor } from '../../../imports/prometheus-servicemonitor-monitoring.coreos.com';
 import { getGpuType, instanceTypesFor } from '../../catalog';
 import { MigStrategy, gpuResourceName, gpuToleration } from '../gpu/gpu-resources';
-import { assertImageReference } from '../common/image-reference';
 import {
-  CACHE_POOL_LABEL, INSTANCE_TYPE_LABEL, MIG_CONFIG_LABEL, MODEL_CONFIGS_ANNOTATION, POOL_LABEL, TEAM_LABEL, TRITON_MODEL_LABEL_PREFIX,
+  CACHE_POOL_LABEL,
+  INSTANCE_TYPE_LABEL,
+  MIG_CONFIG_LABEL,
+  MODEL_CONFIGS_ANNOTATION,
+  POOL_LABEL,
+  TEAM_LABEL,
+  TRITON_MODEL_LABEL_PREFIX,
   TRITON_POOL_LABEL,
 } from '../common/labels';
 import { ModelRepository } from './model-repository';
 import { assertDnsLabel, assertLabelValue } from '../common/names';
 import { MAX_POOL_NAME_LENGTH as TOPOLOGY_MAX_POOL_NAME_LENGTH } from '../../planner/topology';
+import {
+  at,
+  checkExtraArgs,
+  checkedDisruption,
+  checkedFlag,
+  checkedImage,
+  checkedLoadTimeout,
+  checkedModels,
+  checkedPoolName,
+  checkedReplicas,
+  checkedRepository,
+  checkedResources,
+  type CheckedResources,
+  type PoolDisruption,
+  type TritonPoolProps,
+} from './triton-pool-props';
+
+export type { TritonPoolResources, TritonPoolDisruption, TritonPoolProps } from './triton-pool-props';
 
 /** The Triton image gpufleet pins (NGC release 25.08). */
 export const DEFAULT_TRITON_IMAGE = 'nvcr.io/nvidia/tritonserver:25.08-py3';
@@ -34,220 +57,8 @@ export const TRITON_METRICS_PORT = 8002;
  */
 export const MAX_POOL_NAME_LENGTH = TOPOLOGY_MAX_POOL_NAME_LENGTH;
 
-/** CPU and memory of the Triton container. */
-export interface TritonPoolResources {
-  /** CPU request. @default '2' */
-  readonly cpu?: string;
-  /** Memory request, also the memory limit (the /dev/shm volume counts against it). @default '8Gi' */
-  readonly memory?: string;
-  /**
-   * CPU limit, >= cpu.
-   * @default - equal to `cpu`: Guaranteed QoS (GPU servers are evicted last), and a namespace LimitRange's default
-   * limit can not end up below the request
-   */
-  readonly cpuLimit?: string;
-}
-
-/** How many pods may be down during voluntary disruptions (node drains, MIG re-layouts). */
-export type TritonPoolDisruption = { readonly maxUnavailable: number } | { readonly minAvailable: number };
-
-export interface TritonPoolProps {
-  /** Pool name: Deployment, Service, PDB and ServiceMonitor name; a DNS-1123 label of at most 40 characters. */
-  readonly name: string;
-  /** The repository the models are loaded from. */
-  readonly repository: ModelRepository;
-  /**
-   * Models the pool serves, at least one, no duplicates; rendered sorted. They are loaded at start
-   * (`--load-model`) unless `loadModelsAtStart` is false; either way they pick the image and the config digest.
-   */
-  readonly models: readonly string[];
-  /**
-   * Load `models` when a server starts: one `--load-model` argument and one `model.gpufleet.io/<model>` pod label
-   * per model. When false, Triton starts in explicit model-control mode with no model loaded (a model router loads
-   * models on demand through the repository API), the pods carry no per-model labels (no model is served there
-   * permanently, so no per-model Service selects them), and the Deployment and pods are labelled
-   * `gpufleet.io/cache-pool: "true"`.
-   * @default true
-   */
-  readonly loadModelsAtStart?: boolean;
-  /** Catalog GPU type id, e.g. `H100-80GB`. */
-  readonly gpuType: string;
-  /** MIG profile of the slice each server gets (`1g.10gb`), or `whole` for a whole GPU. */
-  readonly profile: string;
-  /** The GPU operator's MIG strategy. @default 'mixed' */
-  readonly migStrategy?: MigStrategy;
-  /** The MIG layout (value of `nvidia.com/mig.config`) of the nodes the pool runs on. @default - no layout selector */
-  readonly migConfig?: string;
-  /**
-   * The GPU node pool the servers run on: the pods require `gpufleet.io/pool=<nodePool>`, a label the node pool
-   * declares (Karpenter NodePool template, managed node group labels), so Karpenter and cluster-autoscaler can
-   * launch nodes for them.
-   * @default - any node of an instance type that carries `gpuType` (`node.kubernetes.io/instance-type`, a label
-   * Karpenter and cluster-autoscaler know)
-   */
-  readonly nodePool?: string;
-  /** Servers: the number of slices of this kind holding the same model set, >= 0. @default 1 */
-  readonly replicas?: number;
-  /** Namespace. @default - the chart's namespace */
-  readonly namespace?: string;
-  /** Owning team: the `gpufleet.io/team` label. @default - no team label */
-  readonly team?: string;
-  /**
-   * Triton image.
-   * @default - TRITON_VLLM_IMAGE when one of the pool's models (in the repository) uses the vllm backend, else
-   * DEFAULT_TRITON_IMAGE (`nvcr.io/nvidia/tritonserver:25.08-py3`)
-   */
-  readonly image?: string;
-  /** Longest time loading every model may take: sizes the startup probe. @default Duration.minutes(10) */
-  readonly modelLoadTimeout?: Duration;
-  /**
-   * Let Triton and its backends complete missing config fields (inputs, outputs, the vLLM backend's decoupled
-   * policy). Triton r25.08 does so by default; false renders `--disable-auto-complete-config`. (The old
-   * `--strict-model-config=false` is deprecated: Triton prints a warning, server `src/command_line_parser.cc`.)
-   * @default true
-   */
-  readonly autoCompleteConfig?: boolean;
-  /**
-   * Triton's `--strict-readiness`: with true, `/v2/health/ready` fails while any model is loading or unloading and
-   * after any failed load, until that model loads (core r25.08 `src/server.cc` InferenceServer::IsReady). Right for a
-   * pool that loads its models at start (ready = its models are served); wrong for a cache pool, whose models come and
-   * go: a long load or one failed load would take the pod out of its Service's endpoints (the router's DNS) for good
-   * while it is perfectly live. The router judges a cache pod itself (`/v2/health/live`, repository index).
-   * @default - `loadModelsAtStart` (true for a pool that loads at start, false for a cache pool)
-   */
-  readonly strictReadiness?: boolean;
-  /** CPU and memory. @default - see `TritonPoolResources` */
-  readonly resources?: TritonPoolResources;
-  /** Size of the memory-backed `/dev/shm` (Python backends, shared-memory I/O). @default '1Gi' */
-  readonly shmSize?: string;
-  /** Size limit of the writable `/tmp` (S3 downloads of the models land there). @default '50Gi' */
-  readonly scratchSize?: string;
-  /** Voluntary-disruption budget. @default { maxUnavailable: 1 } */
-  readonly disruption?: TritonPoolDisruption;
-  /** Render a ServiceMonitor for the metrics port. @default true */
-  readonly serviceMonitor?: boolean;
-  /** Labels on the ServiceMonitor (for the Prometheus `serviceMonitorSelector`). @default - none */
-  readonly serviceMonitorLabels?: Readonly<Record<string, string>>;
-  /** More labels on every object and pod. @default - none */
-  readonly labels?: Readonly<Record<string, string>>;
-  /** More `tritonserver` arguments, appended after gpufleet's. @default - none */
-  readonly extraArgs?: readonly string[];
-  /** Priority class of the pods. @default - none */
-  readonly priorityClassName?: string;
-}
-
-const SAFE_ARG = /^--[a-z0-9-]+(=.*)?$/;
-const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
-
 type ObjectMetadata = { name: string; labels: Record<string, string>; namespace?: string };
 type RepositoryBinding = ReturnType<ModelRepository['bind']>;
-type PoolDisruption = NonNullable<TritonPoolProps['disruption']>;
-interface CheckedResources { readonly cpu: string; readonly memory: string; readonly cpuLimit: string }
-
-/** `f()`, its error prefixed with `<where>.<path>: `. */
-function at<T>(where: string, path: string, f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    throw new Error(`${where}.${path}: ${(e as Error).message}`, { cause: e });
-  }
-}
-
-function checkedPoolName(name: string): string {
-  assertDnsLabel('name', name);
-  if (name.length > MAX_POOL_NAME_LENGTH) {
-    throw new Error(`name: expected at most ${MAX_POOL_NAME_LENGTH} characters (pod names must not be truncated), got ${JSON.stringify(name)} (${name.length})`);
-  }
-  return name;
-}
-
-function checkedRepository(where: string, repository: unknown): ModelRepository {
-  if (!(repository instanceof ModelRepository)) {
-    throw new Error(`${where}.repository: expected a ModelRepository, got ${JSON.stringify(repository)}`);
-  }
-  return repository;
-}
-
-/** The pool's models: at least one, DNS labels, no duplicate; sorted. */
-function checkedModels(where: string, models: readonly string[]): string[] {
-  if (!Array.isArray(models) || models.length === 0) {
-    throw new Error(`${where}.models: expected at least one model, got ${JSON.stringify(models)}`);
-  }
-  const seen = new Set<string>();
-  models.forEach((m, i) => {
-    assertDnsLabel(`${where}.models[${i}]`, m);
-    if (seen.has(m)) throw new Error(`${where}.models[${i}]: duplicate model ${JSON.stringify(m)}`);
-    seen.add(m);
-  });
-  return [...(models as readonly string[])].sort();
-}
-
-function checkedReplicas(where: string, given: number | undefined): number {
-  const replicas = given ?? 1;
-  if (!Number.isInteger(replicas) || replicas < 0) {
-    throw new Error(`${where}.replicas: expected an integer >= 0, got ${JSON.stringify(given)}`);
-  }
-  return replicas;
-}
-
-function checkedFlag(where: string, field: string, given: boolean | undefined, fallback: boolean): boolean {
-  const value = given ?? fallback;
-  if (typeof value !== 'boolean') throw new Error(`${where}.${field}: expected true or false, got ${JSON.stringify(given)}`);
-  return value;
-}
-
-function checkedImage(where: string, image: string | undefined): string | undefined {
-  // pinned by tag or digest (image-reference.ts): an untagged image would run whatever :latest is at pull time
-  if (image !== undefined) assertImageReference(`${where}.image`, image);
-  return image;
-}
-
-/** Seconds the startup probe allows for loading the models, at least 10. */
-function checkedLoadTimeout(where: string, timeout: Duration | undefined): number {
-  const seconds = (timeout ?? Duration.minutes(10)).toSeconds({ integral: false });
-  if (!(seconds >= 10)) throw new Error(`${where}.modelLoadTimeout: expected at least 10 seconds, got ${seconds}s`);
-  return seconds;
-}
-
-function checkedDisruption(where: string, given: TritonPoolProps['disruption']): PoolDisruption {
-  const disruption = given ?? { maxUnavailable: 1 };
-  const value = 'maxUnavailable' in disruption ? disruption.maxUnavailable : disruption.minAvailable;
-  if (!Number.isInteger(value) || value < 0) {
-    throw new Error(`${where}.disruption: expected an integer >= 0, got ${JSON.stringify(disruption)}`);
-  }
-  return disruption;
-}
-
-/** Extra tritonserver flags: `--flag[=value]`, none of those the pool sets. */
-function checkExtraArgs(where: string, extraArgs: readonly string[] | undefined): void {
-  (extraArgs ?? []).forEach((a, i) => {
-    if (!SAFE_ARG.test(a)) throw new Error(`${where}.extraArgs[${i}]: expected --flag or --flag=value, got ${JSON.stringify(a)}`);
-    const flag = a.split('=')[0];
-    if (['--model-repository', '--model-control-mode', '--load-model', '--strict-model-config', '--disable-auto-complete-config', '--strict-readiness'].includes(flag)) {
-      throw new Error(`${where}.extraArgs[${i}]: ${flag} is set by the pool, got ${JSON.stringify(a)}`);
-    }
-  });
-}
-
-/** CPU and memory of the container (and the sizes of its scratch and shared-memory volumes), checked as quantities. */
-function checkedResources(where: string, props: TritonPoolProps): CheckedResources {
-  const res = props.resources ?? {};
-  const cpu = res.cpu ?? '2';
-  const memory = res.memory ?? '8Gi';
-  const quantities: [string, string | undefined][] = [
-    ['resources.cpu', cpu],
-    ['resources.memory', memory],
-    ['resources.cpuLimit', res.cpuLimit],
-    ['shmSize', props.shmSize],
-    ['scratchSize', props.scratchSize],
-  ];
-  for (const [p, v] of quantities) {
-    if (v !== undefined && (typeof v !== 'string' || !QUANTITY.test(v) || parseFloat(v) <= 0)) {
-      throw new Error(`${where}.${p}: expected a positive Kubernetes quantity such as 500m, 2 or 8Gi, got ${JSON.stringify(v)}`);
-    }
-  }
-  return { cpu, memory, cpuLimit: res.cpuLimit ?? cpu };
-}
 
 /** A Triton Deployment on one kind of GPU slice, with its Service, ServiceMonitor and PodDisruptionBudget. */
 export class TritonPool extends Construct {
@@ -360,9 +171,14 @@ export class TritonPool extends Construct {
    * never launches a node for a pod that requires it, and time-slicing renames it (`-SHARED`) (FIDELITY.md).
    */
   private nodeTerms(where: string, nodePool: string | undefined): k8s.NodeSelectorRequirement[] {
-    const carriers = instanceTypesFor(this.gpuType).map((i) => i.name).sort();
+    const carriers = instanceTypesFor(this.gpuType)
+      .map((i) => i.name)
+      .sort();
     if (nodePool === undefined && carriers.length === 0) {
-      throw new Error(`${where}.nodePool: no catalog EC2 instance type carries ${this.gpuType}, so the pool can not select its nodes by instance type; name the node pool it runs on`);
+      throw new Error(
+        `${where}.nodePool: no catalog EC2 instance type carries ${this.gpuType}, ` +
+          'so the pool can not select its nodes by instance type; name the node pool it runs on',
+      );
     }
     return [
       nodePool !== undefined
@@ -404,7 +220,12 @@ export class TritonPool extends Construct {
       // Triton opens its HTTP endpoint once the initial models are loaded: the startup probe allows for that.
       // Readiness is `/v2/health/ready`: with --strict-readiness (a pool that loads at start) the pod is ready once its
       // models are; a cache pool (--strict-readiness=false) is ready once the server answers.
-      startupProbe: { httpGet: httpGet('/v2/health/ready'), periodSeconds, failureThreshold: Math.ceil(loadTimeout / periodSeconds), timeoutSeconds: 5 },
+      startupProbe: {
+        httpGet: httpGet('/v2/health/ready'),
+        periodSeconds,
+        failureThreshold: Math.ceil(loadTimeout / periodSeconds),
+        timeoutSeconds: 5,
+      },
       readinessProbe: { httpGet: httpGet('/v2/health/ready'), periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 5 },
       // Let endpoints and gateways drop the pod before Triton stops accepting requests; Triton then drains
       // in-flight requests (--exit-timeout-secs, 30 s) within the grace period.
@@ -418,16 +239,17 @@ export class TritonPool extends Construct {
         capabilities: { drop: ['ALL'] },
         seccompProfile: { type: 'RuntimeDefault' },
       },
-      volumeMounts: [
-        { name: 'tmp', mountPath: '/tmp' },
-        { name: 'dshm', mountPath: '/dev/shm' },
-        ...binding.volumeMounts,
-      ],
+      volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, { name: 'dshm', mountPath: '/dev/shm' }, ...binding.volumeMounts],
     };
   }
 
   /** The pod spec: service account, security context, GPU toleration, node affinity, spread over nodes, volumes. */
-  private podSpec(binding: RepositoryBinding, container: k8s.Container, nodeTerms: k8s.NodeSelectorRequirement[], props: TritonPoolProps): k8s.PodSpec {
+  private podSpec(
+    binding: RepositoryBinding,
+    container: k8s.Container,
+    nodeTerms: k8s.NodeSelectorRequirement[],
+    props: TritonPoolProps,
+  ): k8s.PodSpec {
     return {
       serviceAccountName: binding.serviceAccountName,
       automountServiceAccountToken: false,
@@ -480,7 +302,10 @@ export class TritonPool extends Construct {
         replicas: Lazy.any({ produce: () => (this._autoscaled ? undefined : this.replicas) }) as unknown as number,
         selector: { matchLabels: { ...this.selectorLabels } },
         // No surge: a new pod needs a free slice of the same kind, which a planned fleet does not keep spare.
-        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(0), maxUnavailable: k8s.IntOrString.fromNumber(1) } },
+        strategy: {
+          type: 'RollingUpdate',
+          rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(0), maxUnavailable: k8s.IntOrString.fromNumber(1) },
+        },
         template: {
           metadata: {
             labels: podLabels,
@@ -502,7 +327,13 @@ export class TritonPool extends Construct {
         selector: { ...this.selectorLabels },
         ports: [
           { name: 'http', port: TRITON_HTTP_PORT, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP' },
-          { name: 'grpc', port: TRITON_GRPC_PORT, targetPort: k8s.IntOrString.fromString('grpc'), protocol: 'TCP', appProtocol: 'kubernetes.io/h2c' },
+          {
+            name: 'grpc',
+            port: TRITON_GRPC_PORT,
+            targetPort: k8s.IntOrString.fromString('grpc'),
+            protocol: 'TCP',
+            appProtocol: 'kubernetes.io/h2c',
+          },
           { name: 'metrics', port: TRITON_METRICS_PORT, targetPort: k8s.IntOrString.fromString('metrics'), protocol: 'TCP' },
         ],
       },
@@ -523,7 +354,11 @@ export class TritonPool extends Construct {
   }
 
   /** The Prometheus operator's ServiceMonitor of the metrics port. */
-  private renderServiceMonitor(metadata: ObjectMetadata, labels: Record<string, string>, extra: Readonly<Record<string, string>> | undefined): ServiceMonitor {
+  private renderServiceMonitor(
+    metadata: ObjectMetadata,
+    labels: Record<string, string>,
+    extra: Readonly<Record<string, string>> | undefined,
+  ): ServiceMonitor {
     return new ServiceMonitor(this, 'Monitor', {
       metadata: { ...metadata, labels: { ...labels, ...(extra ?? {}) } },
       spec: {
