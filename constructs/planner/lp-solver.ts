@@ -9,13 +9,6 @@
  * `receiveMessageOnPort`. The worker is started once per process, on first use (or early with
  * `warmUpSolver()`), and is `unref`'d, so it never keeps a process alive.
  *
- * Compiling HiGHS (3.5 MB of WebAssembly) and V8's optimisation of its hot functions during the first solves
- * cost more CPU than most plans: the worker compiles it itself, hands the compiled `WebAssembly.Module` back,
- * and the module is kept in `globalThis[Symbol.for('gpufleet.highs.compiled')]`. A later worker of the same
- * process (this module loaded again, as test runners with one module registry per test file do, each with
- * its own worker) instantiates that module instead of compiling again, and runs the code V8 already
- * optimised: a module is shared by the threads of a process, with its optimised code.
- *
  * Determinism: HiGHS runs single-threaded and every budget the planner gives it is a count
  * (branch-and-bound nodes, simplex iterations), never a clock, so the same model always gives the
  * same answer. A wall-clock `time_limit` is set only as a safety net far above any expected solve.
@@ -97,31 +90,13 @@ interface Bridge {
 
 let bridge: Bridge | undefined;
 
-/** Where the process keeps the compiled HiGHS module (a `WebAssembly.Module`, posted by the first worker). */
-const COMPILED = Symbol.for('gpufleet.highs.compiled');
-
-function compiledHighs(): { module?: unknown } {
-  const holder = globalThis as unknown as Record<symbol, { module?: unknown } | undefined>;
-  return (holder[COMPILED] ??= {});
-}
-
 /** The worker: loads highs once, then answers each model posted on its port, in order. Plain JavaScript (run with `eval`). */
 const WORKER_SOURCE = `
 const { workerData } = require('worker_threads');
-const { port, flag, highsPath, wasmPath, compiled } = workerData;
+const { port, flag, highsPath } = workerData;
 const answered = new Int32Array(flag);
 const answer = (msg) => { port.postMessage(msg); Atomics.add(answered, 0, 1); Atomics.notify(answered, 0); };
-const ready = (async () => {
-  let module = compiled;
-  if (!module) {
-    module = await WebAssembly.compile(require('fs').readFileSync(wasmPath));
-    port.postMessage({ compiled: module });
-  }
-  let failed;
-  const failure = new Promise((_, reject) => { failed = reject; });
-  const instantiateWasm = (imports, done) => { WebAssembly.instantiate(module, imports).then((instance) => done(instance, module), failed); return {}; };
-  return Promise.race([failure, require(highsPath)({ instantiateWasm })]);
-})();
+const ready = require(highsPath)();
 port.on('message', (req) => {
   ready.then((highs) => {
     let model;
@@ -160,16 +135,13 @@ function startBridge(): Bridge {
   const { port1, port2 } = new MessageChannel();
   const base = { port: port1, answered: new Int32Array(shared), sent: 0, received: new Map<number, unknown>() };
   let highsPath: string;
-  let wasmPath: string;
   try {
     highsPath = require.resolve('highs');
-    wasmPath = require.resolve('highs/runtime');
   } catch {
     bridge = { ...base, worker: undefined as unknown as Worker, broken: 'the highs package is not installed' };
     return bridge;
   }
-  const workerData = { port: port2, flag: shared, highsPath, wasmPath, compiled: compiledHighs().module };
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData, transferList: [port2] });
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { port: port2, flag: shared, highsPath }, transferList: [port2] });
   worker.unref();
   port1.unref();
   bridge = { ...base, worker };
@@ -256,9 +228,8 @@ function collect(b: Bridge, id: number, deadlineSeconds: number): LpResult {
     const seen = Atomics.load(b.answered, 0);
     const reply = receiveMessageOnPort(b.port);
     if (reply) {
-      const msg = reply.message as { id: number; compiled?: unknown };
-      if (msg.compiled !== undefined) compiledHighs().module ??= msg.compiled;
-      else b.received.set(msg.id, msg);
+      const msg = reply.message as { id: number };
+      b.received.set(msg.id, msg);
       continue;
     }
     if (b.broken) return failure(b.broken);

@@ -9,11 +9,6 @@
 // each file that plans starts its own solver thread; the solver unrefs it, so it never holds a process
 // open, but without this the idle threads of all earlier files, with their WebAssembly memory, would stay
 // alive until the jest worker process ends.
-//
-// The compiled HiGHS module is what the files of a jest worker process share instead: lp-solver.ts keeps it in
-// globalThis[Symbol.for('gpufleet.highs.compiled')], which is the file's own global here, so every file's global
-// gets the process's one holder. Each file's solver thread then instantiates the module the first one compiled,
-// with the code V8 has optimised since, instead of compiling 3.5 MB of WebAssembly and optimising it again.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -51,15 +46,9 @@ function cpuNow() {
   return { own: (own.user + own.system) / 1e6, children };
 }
 
-// one holder per process: this module is loaded once per jest worker process, but the holder sits on the
-// shared worker_threads module, like the live threads above, in case it is not
-const HIGHS_COMPILED = Symbol.for('gpufleet.highs.compiled');
-workerThreads.gpufleetHighsCompiled ??= {};
-
 class CountingEnvironment extends NodeEnvironment {
   constructor(config, context) {
     super(config, context);
-    this.global[HIGHS_COMPILED] = workerThreads.gpufleetHighsCompiled;
     this.cpuStart = cpuNow();
     this.testPath = context.testPath;
     this.rootDir = config.projectConfig.rootDir;
