@@ -27,7 +27,7 @@ function tailFleet(coldBelowRps?: number): Fleet {
   return fleetOf(models, [{ type: G, mig: true }], coldBelowRps === undefined ? {} : { coldBelowRps });
 }
 
-// each fleet planned once for the file (a few seconds of solver time each); no test changes a plan it reads
+// each fleet planned once for the file (about a second of CPU each); no test changes a plan it reads
 const planCold = once(() => plan(tailFleet(1)));
 const planSeated = once(() => plan(tailFleet()));
 
