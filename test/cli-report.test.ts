@@ -161,14 +161,14 @@ describe('gpufleet report --plan (a saved plan document)', () => {
 
 describe('gpufleet report with a cold tier (coldBelowRps)', () => {
   test('draws the cache slices and names every cold model', async () => {
-    // two busy models and sixty rarely used ones (test/planner-cold.test.ts): here the cold tier saves GPUs, so the
+    // two busy models and 36 rarely used ones (test/planner-cold.test.ts): here the cold tier saves GPUs, so the
     // planner keeps it (on the small CLI fleet it would not, and the plan says so in a note instead)
     const G = 'A100-80GB';
     const fleet = fleetOf(
       [
         model('busy-a', 900, 100, 1.5, synthProfiles(G, 300)),
         model('busy-b', 500, 150, 1, synthProfiles(G, 200)),
-        ...Array.from({ length: 60 }, (_, i) =>
+        ...Array.from({ length: 36 }, (_, i) =>
           model(`rare-${String(i).padStart(2, '0')}`, 0.2 + (i % 7) * 0.1, 80, 2, synthProfiles(G, 50)),
         ),
       ],
@@ -177,7 +177,7 @@ describe('gpufleet report with a cold tier (coldBelowRps)', () => {
     );
     const fleetFile = path.join(tempDir(), 'cold.fleet.json');
     fs.writeFileSync(fleetFile, JSON.stringify(fleet));
-    // planned once (a few seconds of solver time on this fleet): `plan --out` writes the document the report
+    // planned once (about a second of solver time on this fleet): `plan --out` writes the document the report
     // draws and prints the summary table checked at the end
     const planFile = path.join(tempDir(), 'plan.json');
     const table = await runCli(['plan', fleetFile, '--out', planFile]);

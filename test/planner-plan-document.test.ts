@@ -13,8 +13,11 @@ import type { Fleet } from '../constructs/fleet/types';
 import { plan, verifyPlan } from '../constructs/planner';
 import { validatePlanDocument } from '../constructs/planner/plan-document';
 import { SMALL_FLEET } from './cli-fixtures/run-cli';
+import { once } from './support/once';
 
 const EXAMPLES = path.resolve(__dirname, '../examples');
+/** What plan --json writes for the small CLI fleet, planned once for the file; each test parses its own copy to change. */
+const smallPlanText = once(() => JSON.stringify(plan(loadFleetFile(SMALL_FLEET))));
 
 describe('what plan --json writes passes', () => {
   test.each(fs.readdirSync(EXAMPLES).filter((f) => f.endsWith('.fleet.yaml')))('%s', (f) => {
@@ -23,7 +26,7 @@ describe('what plan --json writes passes', () => {
   });
 
   test('a tight bound as DESIGN.md documents it passes; one with a wrong type does not', () => {
-    const doc = JSON.parse(JSON.stringify(plan(loadFleetFile(SMALL_FLEET))));
+    const doc = JSON.parse(smallPlanText());
     doc.summary.tightBound = { gpus: 4.0, method: 'LP relaxation (HiGHS)', seconds: 0.4 };
     expect(validatePlanDocument(doc).problems).toEqual([]);
     doc.summary.tightBound.gpus = '4';
@@ -73,7 +76,7 @@ describe('fails on malformed documents', () => {
   });
 
   test('fails on a duplicate GPU id and a cache slice on a GPU that does not exist', () => {
-    const doc = JSON.parse(JSON.stringify(plan(loadFleetFile(SMALL_FLEET))));
+    const doc = JSON.parse(smallPlanText());
     doc.gpus.push(JSON.parse(JSON.stringify(doc.gpus[0])));
     doc.cold = {
       belowRps: 1,
@@ -91,7 +94,7 @@ describe('fails on malformed documents', () => {
   });
 
   test("a cold model's entry is optional (older documents) but, when given, a batch and an instance count", () => {
-    const doc = JSON.parse(JSON.stringify(plan(loadFleetFile(SMALL_FLEET))));
+    const doc = JSON.parse(smallPlanText());
     const cold = (models: unknown[]) => ({
       belowRps: 1,
       models,
@@ -120,7 +123,7 @@ describe('fails on malformed documents', () => {
 
 describe('mutated plans never crash a consumer', () => {
   const fleet: Fleet = loadFleetFile(SMALL_FLEET);
-  const base = JSON.parse(JSON.stringify(plan(fleet)));
+  const base = JSON.parse(smallPlanText());
 
   /** Every [container, key] of the document, for mutations. */
   function slots(
