@@ -254,7 +254,8 @@ function benchParvaScenarios(parva: Map<string, ProfileEntry[]> | undefined, art
       'latencyHeadroom 0.45; memory per model assumed (bench/planner.bench.ts); ParvaGPU = GPUs of its own deployment maps (its rules, not ours)',
     );
     console.log(
-      `planned with default options (effort thorough; exact stage: ${EXACT_SEAT_SETS} seat sets, ${EXACT_SMALL_FLEET.maxSets} for packings of at most ${EXACT_SMALL_FLEET.maxModels} models); ` +
+      `planned with default options (effort thorough; exact stage: ${EXACT_SEAT_SETS} seat sets, ` +
+        `${EXACT_SMALL_FLEET.maxSets} for packings of at most ${EXACT_SMALL_FLEET.maxModels} models); ` +
         'method exact = no valid plan with fewer GPUs exists (every seat set enumerated), lp/milp = the relaxation',
     );
     const rows: (string | number)[][] = [
