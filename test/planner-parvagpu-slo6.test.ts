@@ -12,17 +12,13 @@ import { existsSync } from 'fs';
 import { resolve } from 'path';
 import { plan, verifyPlan } from '../constructs/planner';
 import { artifactDir, readArtifact } from '../bench/parvagpu-artifact';
+import { describeIf } from './support/notes';
 
 const PARVA_DIR = resolve(__dirname, '../../shared/profiles/parvagpu-a100-80gb');
 const art = artifactDir();
 const skip = !existsSync(PARVA_DIR) ? `${PARVA_DIR} is absent` : art.skip;
 
-describe('ParvaGPU slo-6 with default options', () => {
-  if (skip) {
-    test.skip(`skipped: ${skip}`, () => undefined);
-    console.log(`planner-parvagpu-slo6: skipped: ${skip}`);
-    return;
-  }
+describeIf(skip === undefined, `needs ${PARVA_DIR} and the artifact: ${skip}`)('ParvaGPU slo-6 with default options', () => {
   test('plans the tight bound: 16 GPUs, a plan verifyPlan accepts', async () => {
     // the bench's scenario builder (loaded only when the test runs)
     const { loadParva, parvaScenarios } = await import('../bench/planner.bench');
