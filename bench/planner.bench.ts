@@ -14,7 +14,7 @@ import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 import type { Fleet, ModelSpec, ProfileEntry, SliceSize } from '../constructs/fleet/types';
 import { plan, verifyPlan, warmUpSolver } from '../constructs/planner';
-import { EXACT_SEAT_SETS } from '../constructs/planner/plan';
+import { EXACT_SEAT_SETS, EXACT_SMALL_FLEET } from '../constructs/planner/plan';
 import { artifactDir, ParvaArtifact, readArtifact } from './parvagpu-artifact';
 import { mulberry32 as rng } from '../constructs/planner/random';
 
@@ -241,12 +241,6 @@ export function child(args: string[]): {
 
 export const TS = ['-r', 'ts-node/register/transpile-only'];
 
-/**
- * Seat sets the exact stage may enumerate on the ParvaGPU scenarios: enough for all six (slo-6 has
- * about 253,000, re-packed from a column-generated pool; slo-5 about 2,400, solved whole — the proof).
- */
-const BENCH_EXACT_SEAT_SETS = 400_000;
-
 /** Section 1: the ParvaGPU SC'24 scenarios planned against the tight bound and ParvaGPU's own maps (or why they are skipped). */
 function benchParvaScenarios(parva: Map<string, ProfileEntry[]> | undefined, art: ReturnType<typeof artifactDir>): void {
   if (!parva || !art.dir) {
@@ -260,7 +254,9 @@ function benchParvaScenarios(parva: Map<string, ProfileEntry[]> | undefined, art
       'latencyHeadroom 0.45; memory per model assumed (bench/planner.bench.ts); ParvaGPU = GPUs of its own deployment maps (its rules, not ours)',
     );
     console.log(
-      `planned with exactSeatSets ${BENCH_EXACT_SEAT_SETS} (the default is ${EXACT_SEAT_SETS}); method exact = no valid plan with fewer GPUs exists (every seat set enumerated), lp/milp = the relaxation`,
+      `planned with default options (effort thorough; exact stage: ${EXACT_SEAT_SETS} seat sets, ` +
+        `${EXACT_SMALL_FLEET.maxSets} for packings of at most ${EXACT_SMALL_FLEET.maxModels} models); ` +
+        'method exact = no valid plan with fewer GPUs exists (every seat set enumerated), lp/milp = the relaxation',
     );
     const rows: (string | number)[][] = [
       ['scenario', 'models', 'total rps', 'DESIGN LB', 'tight', 'method', 'GPUs', 'GPUs/tight', 'ParvaGPU', 'valid', 'ms', 'cpu ms'],
@@ -270,7 +266,7 @@ function benchParvaScenarios(parva: Map<string, ProfileEntry[]> | undefined, art
     let parvaTotal = 0;
     const scenarios = parvaScenarios(artifact, parva);
     scenarios.forEach((f, i) => {
-      const t = timed(() => plan(f, { exactSeatSets: BENCH_EXACT_SEAT_SETS }));
+      const t = timed(() => plan(f));
       const p = t.value;
       const v = verifyPlan(f, p);
       const tb = p.summary.tightBound;

@@ -75,6 +75,9 @@ describe('exact seat-set stage', () => {
     const fleet = heavyAndLight();
     const { opt, items } = itemsOf(fleet);
     expect(enumerateSeatSets(opt, items, fleet.processOverheadGiB, 1)).toBeUndefined();
+    // or of leaves visited: the walk visits {}, {light}, {heavy} (heavy + light is not feasible)
+    expect(enumerateSeatSets(opt, items, fleet.processOverheadGiB, 100, 3)).toHaveLength(2);
+    expect(enumerateSeatSets(opt, items, fleet.processOverheadGiB, 100, 2)).toBeUndefined();
     // one set allowed: the stage does not run, the relaxation's bound stays
     expect(plan(fleet, { exactSeatSets: 1 }).summary.tightBound!.method).not.toBe('exact');
   });

@@ -61,27 +61,44 @@ const VISITS_PER_SET = 40;
 
 /**
  * The maximal seat sets of the items on every shape of the option, in a fixed order; undefined
- * when there are more than `maxSets` (or the walk visits more than `VISITS_PER_SET` x that).
+ * when there are more than `maxSets` (or the walk visits more than `maxVisits` leaves, by default
+ * `VISITS_PER_SET` x `maxSets`).
  */
-export function enumerateSeatSets(opt: GpuOption, items: readonly Item[], overhead: number, maxSets: number): SeatSet[] | undefined {
+export function enumerateSeatSets(
+  opt: GpuOption,
+  items: readonly Item[],
+  overhead: number,
+  maxSets: number,
+  maxVisits = maxSets * VISITS_PER_SET,
+): SeatSet[] | undefined {
   const out: SeatSet[] = [];
-  const visitCap = maxSets * VISITS_PER_SET;
+  const visitCap = maxVisits;
   let visits = 0;
   for (let s = 0; s < opt.shapes.length; s++) {
     const cap = opt.shapes[s].memoryGiB + MEMORY_SLACK_GIB;
     const cands = items.map((it) => it.input.cands[s] ?? []);
     const chosen: { item: number; cand: Candidate }[] = [];
+    const inSet = new Uint8Array(items.length);
     const fits = (lat: number, minBudget: number, mem: number, budget: number, c: Candidate): boolean =>
       lat + c.latencyMs <= Math.min(minBudget, budget) + LATENCY_SLACK_MS && mem + c.memGiB <= cap;
     const maximal = (lat: number, minBudget: number, mem: number): boolean => {
-      const inSet = new Set(chosen.map((x) => x.item));
       for (let j = 0; j < items.length; j++) {
-        if (inSet.has(j)) continue;
+        if (inSet[j]) continue;
         for (const c of cands[j]) if (fits(lat, minBudget, mem, items[j].budget, c)) return false;
       }
-      for (const x of chosen) {
-        let others = Infinity;
-        for (const y of chosen) if (y !== x) others = Math.min(others, items[y.item].budget);
+      // the tightest budget of the others of a seat: the set's, or the second tightest for the seat holding it
+      let tightest = -1;
+      let second = Infinity;
+      for (let k = 0; k < chosen.length; k++) {
+        const b = items[chosen[k].item].budget;
+        if (tightest < 0 || b < items[chosen[tightest].item].budget) {
+          if (tightest >= 0) second = items[chosen[tightest].item].budget;
+          tightest = k;
+        } else second = Math.min(second, b);
+      }
+      for (let k = 0; k < chosen.length; k++) {
+        const x = chosen[k];
+        const others = k === tightest ? second : minBudget;
         for (const c of cands[x.item]) {
           if (c.throughput <= x.cand.throughput) continue;
           if (fits(lat - x.cand.latencyMs, others, mem - x.cand.memGiB, items[x.item].budget, c)) return false;
@@ -109,7 +126,9 @@ export function enumerateSeatSets(opt: GpuOption, items: readonly Item[], overhe
       for (const c of cands[i]) {
         if (!fits(lat, minBudget, mem, items[i].budget, c)) continue;
         chosen.push({ item: i, cand: c });
+        inSet[i] = 1;
         walk(i + 1, lat + c.latencyMs, Math.min(minBudget, items[i].budget), mem + c.memGiB);
+        inSet[i] = 0;
         chosen.pop();
         if (over) return;
       }

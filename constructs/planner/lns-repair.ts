@@ -41,6 +41,19 @@ export interface ExactStageOptions {
   readonly proveMaxSets: number;
   /** Branch-and-bound nodes per solve. */
   readonly maxNodes: number;
+  /**
+   * A larger enumeration for packings of few models (plan()'s default budget): more seat sets
+   * within a count of leaves visited, which bounds its cost whether or not the sets fit.
+   */
+  readonly small?: SmallFleetBudget;
+}
+
+export interface SmallFleetBudget {
+  /** Packings of at most this many models get this budget instead of `maxSets`. */
+  readonly maxModels: number;
+  readonly maxSets: number;
+  /** Leaves the enumeration may visit (it visits every feasible set, maximal or not). */
+  readonly maxVisits: number;
 }
 
 export interface RepairStats {
@@ -83,8 +96,12 @@ export function exactStage(
     rps: byName.get(n)!.model.rps,
     budget: budgetOf(byName.get(n)!.model, headroom),
   }));
-  const sets = enumerateSeatSets(opt, items, overhead, o.maxSets);
-  repairTrace.log?.(`exact: ${items.length} models, ${sets ? sets.length : `more than ${o.maxSets}`} seat sets`);
+  const small = o.small && items.length <= o.small.maxModels && o.small.maxSets > o.maxSets ? o.small : undefined;
+  const maxSets = small ? small.maxSets : o.maxSets;
+  const sets = small
+    ? enumerateSeatSets(opt, items, overhead, small.maxSets, small.maxVisits)
+    : enumerateSeatSets(opt, items, overhead, maxSets);
+  repairTrace.log?.(`exact: ${items.length} models, ${sets ? sets.length : `more than ${maxSets}`} seat sets`);
   if (!sets) return { result: res };
   const full = sets.length <= o.proveMaxSets;
   const pool = full ? sets : priceSeatSets(opt, items, sets, EXACT_ROUNDS, EXACT_PER_ROUND);

@@ -15,7 +15,7 @@ import { Assembled, assemble, TypeResult } from './nodes';
 import { FAST_VARIANTS, ModelInput, packType, PackResult, roundUp6, VARIANTS } from './pack';
 import { COLD_HIT_RATE, coldEntry, ColdSizing, placeColdTier, sizeColdTier } from './cold-tier';
 import { PlanError } from './plan-error';
-import { ExactStageOptions, repairPacking } from './lns-repair';
+import { ExactStageOptions, repairPacking, SmallFleetBudget } from './lns-repair';
 import { PendingBound, startTightBound, TightBoundResult } from './tight-bound';
 import { mixedTypeFigures } from './type-figures';
 import { withTeamConsumption } from './team-consumption';
@@ -40,6 +40,13 @@ function nodeCost(opt: GpuOption, gpus: number): number {
 export const EXACT_SEAT_SETS = 3000;
 export const EXACT_PROVE_MAX_SETS = 5000;
 const EXACT_MAX_NODES = 2000;
+/**
+ * The default budget's larger enumeration for packings of at most 12 models (exact-seat-sets.ts): up to
+ * 400,000 seat sets within 6,000,000 leaves visited (about 3 s of one core at most, whether or not the
+ * sets fit). ParvaGPU's slo-6 (11 models) has 252,848 sets found in 2.8 million leaves; a column-generated
+ * pool over them re-packs its 17 GPUs into 16, the tight bound, where 3,000 sets leave 17.
+ */
+export const EXACT_SMALL_FLEET: SmallFleetBudget = { maxModels: 12, maxSets: 400_000, maxVisits: 6_000_000 };
 
 /** Neighbourhoods the repair tries by default, per effort. */
 export const THOROUGH_REPAIR_ATTEMPTS = 24;
@@ -220,6 +227,8 @@ interface SearchSettings {
   readonly solver: 'highs' | 'none';
   readonly repairAttempts: number;
   readonly exactSets: number;
+  /** The default budget of the exact stage is on (thorough effort, `exactSeatSets` not given): small packings enumerate more. */
+  readonly smallFleetSets: boolean;
 }
 
 /** The packing of every GPU type, the cold tier's sizing when the plan keeps one, and the GPUs the exact stage proved needed. */
@@ -278,13 +287,14 @@ function searchSettings(options: PlanOptions, modelCount: number): SearchSetting
     throw new PlanError([`repairAttempts: expected an integer >= 0, got ${repairAttempts}`]);
   const exactSets = options.exactSeatSets ?? (effort === 'fast' ? 0 : EXACT_SEAT_SETS);
   if (!(Number.isInteger(exactSets) && exactSets >= 0)) throw new PlanError([`exactSeatSets: expected an integer >= 0, got ${exactSets}`]);
-  return { variants, solver, repairAttempts, exactSets };
+  return { variants, solver, repairAttempts, exactSets, smallFleetSets: options.exactSeatSets === undefined && exactSets > 0 };
 }
 
 /** The exact seat-set stage's limits: on with at least one seat set and a single GPU type, off otherwise. */
-function exactStageOptions(exactSets: number, optionCount: number): ExactStageOptions | undefined {
+function exactStageOptions(exactSets: number, optionCount: number, small: boolean): ExactStageOptions | undefined {
   if (!(exactSets > 0 && optionCount === 1)) return undefined;
-  return { maxSets: exactSets, proveMaxSets: Math.min(exactSets, EXACT_PROVE_MAX_SETS), maxNodes: EXACT_MAX_NODES };
+  const o = { maxSets: exactSets, proveMaxSets: Math.min(exactSets, EXACT_PROVE_MAX_SETS), maxNodes: EXACT_MAX_NODES };
+  return small ? { ...o, small: EXACT_SMALL_FLEET } : o;
 }
 
 /**
@@ -502,11 +512,11 @@ function planAtFullUtilization(fleet: Fleet, options: PlanOptions, boundsFleet: 
   const models = uniqueModelsByName(fleet);
   const opts = resolveGpuOptions(fleet);
   const { cands, placeable } = servableCandidates(fleet, models, opts);
-  const { variants, solver, repairAttempts, exactSets } = searchSettings(options, models.length);
+  const { variants, solver, repairAttempts, exactSets, smallFleetSets } = searchSettings(options, models.length);
   // the bound's LP is solved in the solver's worker while the packing runs here
   const timing = options.timings ? { started: performance.now() } : undefined;
   const pendingBound = solver === 'highs' ? startTightBound({ models, cands, opts, fleet }) : undefined;
-  const exact = exactStageOptions(exactSets, opts.length);
+  const exact = exactStageOptions(exactSets, opts.length, smallFleetSets);
   const ctx: PackingContext = {
     fleet,
     models,
