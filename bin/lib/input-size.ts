@@ -45,8 +45,10 @@ export function inputLimit(args: ParsedArgs, command: string): number | undefine
   const bytes = typeof v === 'string' ? parseSize(v) : undefined;
   if (bytes === undefined || bytes < 1 || bytes > MAX_INPUT_SIZE_CEILING) {
     const shown = typeof v === 'string' && v.length <= 40 ? `"${v}"` : 'a longer value';
-    throw new CliInputError(`--max-input-size: expected a size from 1 byte to ${formatBytes(MAX_INPUT_SIZE_CEILING)} (bytes, or a number with KiB, MiB or GiB: 200MiB), got ${shown}`,
-      { usage: true, command });
+    throw new CliInputError(
+      `--max-input-size: expected a size from 1 byte to ${formatBytes(MAX_INPUT_SIZE_CEILING)} (bytes, or a number with KiB, MiB or GiB: 200MiB), got ${shown}`,
+      { usage: true, command },
+    );
   }
   return bytes;
 }
