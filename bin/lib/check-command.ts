@@ -93,9 +93,12 @@ export function readManifests(dir: string, what: string = 'DIR'): any[] {
       if (d === null || d === undefined) return;
       const o = d as { kind?: unknown; apiVersion?: unknown; items?: unknown };
       if (typeof d !== 'object' || Array.isArray(d) || typeof o.kind !== 'string' || typeof o.apiVersion !== 'string') {
-        problems.push(
-          `${file}: document ${i + 1}: expected a Kubernetes object with apiVersion and kind, got ${Array.isArray(d) ? 'an array' : typeof d === 'object' ? `an object with keys ${quote(Object.keys(d).join(', '))}` : quote(d)}`,
-        );
+        const got = Array.isArray(d)
+          ? 'an array'
+          : typeof d === 'object'
+            ? `an object with keys ${quote(Object.keys(d).join(', '))}`
+            : quote(d);
+        problems.push(`${file}: document ${i + 1}: expected a Kubernetes object with apiVersion and kind, got ${got}`);
         return;
       }
       if (o.kind === 'List' && Array.isArray(o.items)) objects.push(...o.items);

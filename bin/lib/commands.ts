@@ -48,7 +48,8 @@ export const REPORT: CommandSpec = {
       name: 'from',
       value: 'RUNNING_PLAN',
       description:
-        "draw the migration from this running plan to FLEET (as `gpufleet rebalance --from`): GPUs before and after, each model's capacity over the steps",
+        'draw the migration from this running plan to FLEET (as `gpufleet rebalance --from`): ' +
+        "GPUs before and after, each model's capacity over the steps",
     },
     MAX_INPUT_SIZE_FLAG,
   ],

@@ -38,7 +38,8 @@ export function fleetOverviewSvg(view: PlanView, colors: ReadonlyMap<string, str
     for (let k = 0; k < row.idle && row.gpus.length + k < PER_ROW; k++) {
       const x = LABEL_W + (row.gpus.length + k) * (STRIP_W + GAP_X);
       p.push(
-        `<rect class="idle" x="${x}" y="${y}" width="${STRIP_W}" height="${STRIP_H}" rx="3"><title>idle GPU (no models; paid for with the node)</title></rect>`,
+        `<rect class="idle" x="${x}" y="${y}" width="${STRIP_W}" height="${STRIP_H}" rx="3">` +
+          '<title>idle GPU (no models; paid for with the node)</title></rect>',
       );
     }
   });
@@ -49,7 +50,8 @@ export function fleetOverviewSvg(view: PlanView, colors: ReadonlyMap<string, str
 function strip(g: GpuView, x: number, y: number, colors: ReadonlyMap<string, string>): string {
   const unit = STRIP_W / g.axis;
   const p = [
-    `<a href="#${esc(g.id)}"><g class="mini"><title>${esc(`${g.id} (${g.type}): compute ${pct(g.computeUtil)} held, memory ${pct(g.memoryUtil)} used`)}</title>`,
+    `<a href="#${esc(g.id)}"><g class="mini">` +
+      `<title>${esc(`${g.id} (${g.type}): compute ${pct(g.computeUtil)} held, memory ${pct(g.memoryUtil)} used`)}</title>`,
     `<rect class="mini-bg" x="${x}" y="${y}" width="${STRIP_W}" height="${STRIP_H}" rx="3"/>`,
   ];
   for (const s of g.slices) {
@@ -61,7 +63,8 @@ function strip(g: GpuView, x: number, y: number, colors: ReadonlyMap<string, str
       : `${s.models.length} model${s.models.length === 1 ? '' : 's'}, time ${pct(s.shareUsed)}`;
     p.push(`<g><title>${esc(`${g.id} ${s.profile === 'whole' ? 'whole GPU' : `${s.profile}@${s.start}`}: ${what}`)}</title>`);
     p.push(
-      `<rect class="mini-slice${s.cache ? ' mini-cache' : ''}" x="${r(sx)}" y="${y + 1.5}" width="${r(sw)}" height="${STRIP_H - 3}" rx="2"/>`,
+      `<rect class="mini-slice${s.cache ? ' mini-cache' : ''}" x="${r(sx)}" y="${y + 1.5}" ` +
+        `width="${r(sw)}" height="${STRIP_H - 3}" rx="2"/>`,
     );
     let cx = sx;
     for (const m of s.models) {

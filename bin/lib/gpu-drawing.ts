@@ -24,7 +24,8 @@ export function gpuSvg(gpu: GpuView, colors: ReadonlyMap<string, string>, cold?:
   const sliceH = HEAD_H + rows * ROW_H + 6;
   const height = AXIS_H + sliceH + PAD;
   const parts: string[] = [];
-  const label = `${gpu.id}: ${gpu.type}${gpu.mig ? ', MIG' : ', whole GPU'}, ${gpu.slices.length} slice${gpu.slices.length === 1 ? '' : 's'}`;
+  const label =
+    `${gpu.id}: ${gpu.type}${gpu.mig ? ', MIG' : ', whole GPU'}, ` + `${gpu.slices.length} slice${gpu.slices.length === 1 ? '' : 's'}`;
 
   parts.push(`<svg class="gpu" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${r(height)}" role="img" aria-label="${esc(label)}">`);
   parts.push(`<title>${esc(label)}; compute ${pct(gpu.computeUtil)} held, memory ${pct(gpu.memoryUtil)} used</title>`);
@@ -97,7 +98,8 @@ function sliceSvg(
   const memText = `${num(s.usedGiB, 1)}/${num(s.capacityGiB, 1)} GiB`;
   const memShort = `${num(s.usedGiB, 1)}/${num(s.capacityGiB, 1)}G`;
   p.push(
-    `<text class="detail" x="${r(x0)}" y="${r(y + 29)}">${esc(fit(memText, inner, 10) === memText ? memText : fit(memShort, inner, 10))}</text>`,
+    `<text class="detail" x="${r(x0)}" y="${r(y + 29)}">` +
+      `${esc(fit(memText, inner, 10) === memText ? memText : fit(memShort, inner, 10))}</text>`,
   );
 
   // memory used
@@ -111,7 +113,8 @@ function sliceSvg(
   for (const m of s.models) {
     const sw = inner * Math.max(0, Math.min(1, m.share));
     p.push(
-      `<rect x="${r(cx)}" y="${r(y + 43)}" width="${r(Math.max(0, Math.min(sw, x0 + inner - cx)))}" height="8" fill="${colors.get(m.team) ?? '#888'}">` +
+      `<rect x="${r(cx)}" y="${r(y + 43)}" width="${r(Math.max(0, Math.min(sw, x0 + inner - cx)))}" ` +
+        `height="8" fill="${colors.get(m.team) ?? '#888'}">` +
         `<title>${esc(`${m.name}: ${sharePct(m.share)} of the slice's time`)}</title></rect>`,
     );
     cx += sw;
@@ -132,7 +135,8 @@ function sliceSvg(
     const label = narrow ? `${n} cold` : `cache: ${n} cold model${n === 1 ? '' : 's'}`;
     p.push(`<text class="cache-label" x="${r(x0)}" y="${r(y + HEAD_H + 12)}">${esc(fit(label, inner, 11))}</text>`);
     p.push(
-      `<text class="detail" x="${r(x0)}" y="${r(y + HEAD_H + ROW_H + 12)}">${esc(fit(narrow ? 'on demand' : 'loaded on demand by the router', inner, 10))}</text>`,
+      `<text class="detail" x="${r(x0)}" y="${r(y + HEAD_H + ROW_H + 12)}">` +
+        `${esc(fit(narrow ? 'on demand' : 'loaded on demand by the router', inner, 10))}</text>`,
     );
   }
   s.models.forEach((m, i) => p.push(modelRow(gpu, s, m, x0, y + HEAD_H + i * ROW_H, inner, colors.get(m.team) ?? '#888')));
@@ -162,7 +166,8 @@ function modelRow(gpu: GpuView, s: SliceView, m: ModelOnSliceView, x: number, y:
     `<rect class="row-bg" x="${r(x)}" y="${r(y)}" width="${r(w)}" height="${BAR_H}" rx="3"/>` +
     `<rect x="${r(x)}" y="${r(y)}" width="${r(fill)}" height="${BAR_H}" rx="3" fill="${color}" fill-opacity="0.38"/>` +
     `<rect x="${r(x)}" y="${r(y)}" width="3" height="${BAR_H}" fill="${color}"/>` +
-    `<text class="name" x="${r(x + 6)}" y="${r(y + 12)}"${size === 11 ? '' : ` font-size="${size}"`}>${esc(fit(m.name, nameW, size))}</text>` +
+    `<text class="name" x="${r(x + 6)}" y="${r(y + 12)}"${size === 11 ? '' : ` font-size="${size}"`}>` +
+    `${esc(fit(m.name, nameW, size))}</text>` +
     (showPct ? `<text class="share" x="${r(x + w - 4)}" y="${r(y + 12)}" text-anchor="end">${sharePct(m.share)}</text>` : '') +
     '</g>'
   );
@@ -192,7 +197,8 @@ export function gpuCountChart(view: PlanView): string {
   const rowH = 30;
   const h = rows.length * rowH + 8;
   const p = [
-    `<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${h}" role="img" aria-label="GPUs: this plan against the tight bound and the baselines">`,
+    `<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${h}" role="img" ` +
+      'aria-label="GPUs: this plan against the tight bound and the baselines">',
   ];
   rows.forEach((row, i) => {
     const y = 4 + i * rowH;
@@ -237,7 +243,8 @@ function typeCountChart(view: PlanView): string {
   const rowH = 30;
   const h = rows.length * rowH + 8;
   const p = [
-    `<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${h}" role="img" aria-label="GPUs per GPU type: this plan against the tight bound of the demand placed on each type">`,
+    `<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${h}" role="img" ` +
+      'aria-label="GPUs per GPU type: this plan against the tight bound of the demand placed on each type">',
   ];
   rows.forEach((row, i) => {
     const y = 4 + i * rowH;

@@ -29,11 +29,15 @@ export function renderReport(view: PlanView, opts: ReportOptions = {}): string {
       `<p class="muted">${chartNote(view)}</p></div>` +
       `<div class="panel"><h2>Teams</h2>${teamsTable(view, colors)}</div></section>`,
     `<section class="panel"><h2>GPU types</h2>${typesTable(view)}</section>`,
-    `<section class="panel"><h2>At a glance</h2><p class="muted legend-line">Every GPU on its memory-slice axis; each slice filled with its models' time shares ` +
-      `in team colours (grey: time not given to any model). Click a GPU for its drawing.</p>${legend(colors)}${fleetOverviewSvg(view, colors)}</section>`,
+    '<section class="panel"><h2>At a glance</h2><p class="muted legend-line">' +
+      "Every GPU on its memory-slice axis; each slice filled with its models' time shares " +
+      'in team colours (grey: time not given to any model). Click a GPU for its drawing.</p>' +
+      `${legend(colors)}${fleetOverviewSvg(view, colors)}</section>`,
     `<section><h2>Nodes and GPUs</h2>` +
-      `<p class="muted legend-line">Each GPU is drawn on its ${esc(axisText(view))} to scale, as <code>nvidia-smi mig -lgipp</code> places instances. ` +
-      `In each slice: memory used (grey bar), time shares of its models (coloured bar), then one bar per model: the filled part is its share of the slice's time. ` +
+      `<p class="muted legend-line">Each GPU is drawn on its ${esc(axisText(view))} to scale, ` +
+      'as <code>nvidia-smi mig -lgipp</code> places instances. ' +
+      'In each slice: memory used (grey bar), time shares of its models (coloured bar), ' +
+      "then one bar per model: the filled part is its share of the slice's time. " +
       `Hover for batch, instances and requests per second.</p>` +
       `${legend(colors)}${view.nodes.map((n) => nodeSection(n, colors, view.cold)).join('')}</section>`,
     coldTier(view, colors),
@@ -54,7 +58,10 @@ function chartNote(view: PlanView): string {
       `across types the plan is compared on cost (${esc(versusBound(view))}).`
     );
   }
-  return `The dashed line is the tight bound: no plan that meets the feasibility rules uses fewer GPUs (${esc(boundMethod(view.tightBound))}).`;
+  return (
+    'The dashed line is the tight bound: no plan that meets the feasibility rules uses fewer GPUs ' +
+    `(${esc(boundMethod(view.tightBound))}).`
+  );
 }
 
 function header(view: PlanView): string {
@@ -67,7 +74,8 @@ function header(view: PlanView): string {
 
 function kpis(view: PlanView): string {
   const card = (label: string, value: string, note: string, cls = ''): string =>
-    `<div class="kpi ${cls}"><div class="k-label">${esc(label)}</div><div class="k-value">${esc(value)}</div><div class="k-note">${esc(note)}</div></div>`;
+    `<div class="kpi ${cls}"><div class="k-label">${esc(label)}</div>` +
+    `<div class="k-value">${esc(value)}</div><div class="k-note">${esc(note)}</div></div>`;
   const tight = view.tightBound;
   const vsDed = savings(view.gpuCount, view.dedicated);
   const vsNoMig = savings(view.gpuCount, view.noMig);
@@ -98,12 +106,15 @@ function teamsTable(view: PlanView, colors: ReadonlyMap<string, string>): string
   return teamsHtml(view, colors);
 }
 
+/** The tooltip of a GPU type's idle GPUs. */
+const IDLE_GPUS_TITLE = 'GPUs of partly used nodes that carry no models; paid for with the node';
+
 function typesTable(view: PlanView): string {
   const mixed = view.typesOffered > 1;
   const rows = view.types.map(
     (t) =>
       `<tr><td><b>${esc(t.type)}</b></td>` +
-      `<td class="n">${t.gpus}${t.idleGpus > 0 ? ` <span class="muted" title="GPUs of partly used nodes that carry no models; paid for with the node">+${t.idleGpus} idle</span>` : ''}</td>` +
+      `<td class="n">${t.gpus}${t.idleGpus > 0 ? ` <span class="muted" title="${IDLE_GPUS_TITLE}">+${t.idleGpus} idle</span>` : ''}</td>` +
       `<td class="wrap">${t.slicesByProfile.map(([p, n]) => `<span class="pill">${n}× ${esc(p)}</span>`).join(' ')}</td>` +
       `<td class="n">${t.models}</td><td>${meter(t.computeUtil)}</td><td>${meter(t.memoryUtil)}</td>` +
       `<td class="n">${esc(t.pricePerGpuHour === undefined ? '-' : usd(t.pricePerGpuHour))}</td>` +
@@ -124,11 +135,18 @@ function typesTable(view: PlanView): string {
       `<td class="n">${esc(saved(view.gpuCount, view.noMig))}</td><td class="n">${view.nodeConfigurations}</td></tr>`,
   );
   const bound = mixed
-    ? `Cost bound ${esc(view.costBound !== undefined ? `${usd(view.costBound)}/h, whatever GPU types a plan uses (this plan: ${versusBound(view)})` : 'not computed')}`
-    : `Tight bound ${esc(view.tightBound ? `${view.tightBound.gpus} GPUs, ${usd(view.tightBound.costPerHour)}/h (${versusBound(view)})` : 'not computed')}`;
+    ? 'Cost bound ' +
+      esc(
+        view.costBound !== undefined
+          ? `${usd(view.costBound)}/h, whatever GPU types a plan uses (this plan: ${versusBound(view)})`
+          : 'not computed',
+      )
+    : 'Tight bound ' +
+      esc(view.tightBound ? `${view.tightBound.gpus} GPUs, ${usd(view.tightBound.costPerHour)}/h (${versusBound(view)})` : 'not computed');
   const vs =
     `<p class="muted">${bound}; against dedicated (${esc(num(view.dedicated))} GPUs): ` +
-    `${esc(versus(view.gpuCount, view.dedicated))}; against no MIG (${esc(num(view.noMig))} GPUs): ${esc(versus(view.gpuCount, view.noMig))}.</p>`;
+    `${esc(versus(view.gpuCount, view.dedicated))}; ` +
+    `against no MIG (${esc(num(view.noMig))} GPUs): ${esc(versus(view.gpuCount, view.noMig))}.</p>`;
   return (
     `<table class="types"><thead><tr><th>GPU type</th><th class="n">GPUs</th><th>slices by profile</th><th class="n">models</th>` +
     `<th>compute held</th><th>memory used</th><th class="n">price/GPU/h</th><th class="n">cost/h</th>` +
@@ -177,15 +195,18 @@ function idleCard(n: NodeView): string {
   if (n.idleGpus === 0) return '';
   return (
     `<div class="gpu-card idle"><div class="gpu-head"><b>${n.idleGpus} idle GPU${n.idleGpus === 1 ? '' : 's'}</b></div>` +
-    `<p class="muted">The ${esc(n.instanceType ?? 'instance')} has ${n.gpus.length + n.idleGpus} GPUs; the plan places no model on ${n.idleGpus} of them. ` +
-    `They are paid for with the node${n.migConfig && n.migConfig !== 'all-disabled' ? ` and carry the layout of ${esc(n.migConfig)}` : ''}: ` +
+    `<p class="muted">The ${esc(n.instanceType ?? 'instance')} has ${n.gpus.length + n.idleGpus} GPUs; ` +
+    `the plan places no model on ${n.idleGpus} of them. ` +
+    'They are paid for with the node' +
+    `${n.migConfig && n.migConfig !== 'all-disabled' ? ` and carry the layout of ${esc(n.migConfig)}` : ''}: ` +
     'room to grow without a new node.</p></div>'
   );
 }
 
 function gpuCard(g: GpuView, colors: ReadonlyMap<string, string>, cold: ColdTierView | undefined): string {
   return (
-    `<div class="gpu-card" id="${esc(g.id)}"><div class="gpu-head"><b>${esc(g.id)}</b> <span class="muted">${esc(g.type)} · ${g.mig ? 'MIG' : 'whole'}</span>` +
+    `<div class="gpu-card" id="${esc(g.id)}"><div class="gpu-head"><b>${esc(g.id)}</b> ` +
+    `<span class="muted">${esc(g.type)} · ${g.mig ? 'MIG' : 'whole'}</span>` +
     `<span class="util">compute ${meter(g.computeUtil)} memory ${meter(g.memoryUtil)}</span></div>${gpuSvg(g, colors, cold)}</div>`
   );
 }
@@ -204,7 +225,8 @@ function configsTable(view: PlanView): string {
         .join('')}</td></tr>`,
   );
   return (
-    `<table><thead><tr><th>config</th><th>GPU type</th><th>instance</th><th class="n">nodes</th><th>layout (profile@start)</th></tr></thead>` +
+    '<table><thead><tr><th>config</th><th>GPU type</th><th>instance</th>' +
+    '<th class="n">nodes</th><th>layout (profile@start)</th></tr></thead>' +
     `<tbody>${rows.join('')}</tbody></table>` +
     '<p class="muted">Each configuration is one <code>nvidia.com/mig.config</code> value, one node pool to operate.</p>'
   );
@@ -254,7 +276,8 @@ function modelIndex(view: PlanView): string {
     );
   return (
     `<section class="panel"><details><summary><h2>Models (${byModel.size})</h2></summary>` +
-    `<table><thead><tr><th>model</th><th>team</th><th class="n">rps placed</th><th class="n">memory</th><th>placements (share, batch × instances)</th></tr></thead>` +
+    '<table><thead><tr><th>model</th><th>team</th><th class="n">rps placed</th>' +
+    '<th class="n">memory</th><th>placements (share, batch × instances)</th></tr></thead>' +
     `<tbody>${rows.join('')}</tbody></table></details></section>`
   );
 }
@@ -265,9 +288,12 @@ function coldTier(view: PlanView, colors: ReadonlyMap<string, string>): string {
   const rps = c.models.reduce((a, m) => a + m.rps, 0);
   const facts = [
     `<b>${c.models.length}</b> models below ${esc(num(c.belowRps))} rps (${esc(num(rps, 1))} rps together) have no permanent seat`,
-    `<b>${c.slices.length}</b> cache slice${c.slices.length === 1 ? '' : 's'}: ${c.slices.map((x) => `<span class="pill">${esc(x)}</span>`).join(' ')}`,
-    `${esc(gib(c.cacheGiB))} held for loaded models, for a ${esc(pct(c.hitRateTarget))} hit-rate target; a miss waits for its model to load`,
-    `GPUs with a seat for every cold model: ${esc(num(c.gpusWithSeats))}; with the cold tier: ${view.gpuCount} (${esc(num(c.gpusSaved))} saved)`,
+    `<b>${c.slices.length}</b> cache slice${c.slices.length === 1 ? '' : 's'}: ` +
+      c.slices.map((x) => `<span class="pill">${esc(x)}</span>`).join(' '),
+    `${esc(gib(c.cacheGiB))} held for loaded models, for a ${esc(pct(c.hitRateTarget))} hit-rate target; ` +
+      'a miss waits for its model to load',
+    `GPUs with a seat for every cold model: ${esc(num(c.gpusWithSeats))}; ` +
+      `with the cold tier: ${view.gpuCount} (${esc(num(c.gpusSaved))} saved)`,
   ];
   const chips = c.models
     .map(

@@ -44,6 +44,13 @@ export interface MigrationReportOptions {
 
 type SliceState = 'kept' | 'stopped' | 'started' | 'cache' | 'free';
 
+/** What the re-plan started from, in the report's subtitle. */
+const BASIS_TEXT: Readonly<Record<RebalanceResult['replan']['basis'], string>> = {
+  unchanged: 'the running plan already serves the fleet',
+  stable: 'stable re-plan of the running plan',
+  fresh: 'fresh plan mapped onto the running nodes',
+};
+
 export function renderMigrationReport(x: RebalanceResult, opts: MigrationReportOptions = {}): string {
   const { migration: m, replan: rp } = x;
   const teams = [...new Set(x.fleet.models.map((s) => s.team))];
@@ -56,23 +63,28 @@ export function renderMigrationReport(x: RebalanceResult, opts: MigrationReportO
       .map((a) => a.server.id.replace(/~\d+$/, '')),
   );
   const s = m.summary;
+  const before = planDrawing(x.running, (g, st) => (stopped.has(`${g}@${st}`) ? 'stopped' : 'kept'), colors, teamOf);
+  const after = planDrawing(rp.plan, (g, st) => (started.has(`${g}@${st}`) ? 'started' : 'kept'), colors, teamOf);
   const body = [
     `<header><div class="brand">gpufleet migration</div><h1>${esc(x.fleet.name)}</h1>` +
-      `<p class="sub">${esc(rp.basis === 'unchanged' ? 'the running plan already serves the fleet' : rp.basis === 'stable' ? 'stable re-plan of the running plan' : 'fresh plan mapped onto the running nodes')}` +
-      ` · ${s.steps} step${s.steps === 1 ? '' : 's'} · path ${esc(x.path)} · checked: every model keeps ${m.floor < 1 ? `${num(m.floor * 100, 1)}% of ` : ''}its demand at every step</p></header>`,
+      `<p class="sub">${esc(BASIS_TEXT[rp.basis])}` +
+      ` · ${s.steps} step${s.steps === 1 ? '' : 's'} · path ${esc(x.path)} · ` +
+      `checked: every model keeps ${m.floor < 1 ? `${num(m.floor * 100, 1)}% of ` : ''}its demand at every step</p></header>`,
     kpis(x),
     `<section class="panel"><h2>GPUs before and after</h2><p class="muted">Each GPU on its memory-slice axis. ` +
-      `<span class="key kept"></span>kept <span class="key stopped"></span>stops <span class="key started"></span>new <span class="key cache"></span>cache (cold tier) <span class="key free"></span>free. ` +
+      '<span class="key kept"></span>kept <span class="key stopped"></span>stops <span class="key started"></span>new ' +
+      '<span class="key cache"></span>cache (cold tier) <span class="key free"></span>free. ' +
       'Colour bars: the team of each model on the slice.</p>' +
-      `<div class="two"><div><h3>before</h3>${planDrawing(x.running, (g, st) => (stopped.has(`${g}@${st}`) ? 'stopped' : 'kept'), colors, teamOf)}</div>` +
-      `<div><h3>after</h3>${planDrawing(rp.plan, (g, st) => (started.has(`${g}@${st}`) ? 'started' : 'kept'), colors, teamOf)}</div></div></section>`,
+      `<div class="two"><div><h3>before</h3>${before}</div>` +
+      `<div><h3>after</h3>${after}</div></div></section>`,
     moves(x),
     capacityCharts(m),
     steps(x),
     x.runbook.notes.length > 0
       ? `<section class="panel"><h2>Notes</h2><ul>${x.runbook.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul></section>`
       : '',
-    `<footer>gpufleet${opts.version ? ` ${esc(opts.version)}` : ''} · migration of fleet <b>${esc(x.fleet.name)}</b>${opts.source ? ` from <code>${esc(opts.source)}</code>` : ''}</footer>`,
+    `<footer>gpufleet${opts.version ? ` ${esc(opts.version)}` : ''} · migration of fleet <b>${esc(x.fleet.name)}</b>` +
+      `${opts.source ? ` from <code>${esc(opts.source)}</code>` : ''}</footer>`,
   ].join('\n');
   return htmlPage(`gpufleet migration: ${x.fleet.name}`, CSS, body);
 }
@@ -85,7 +97,8 @@ function kpis(x: RebalanceResult): string {
   const s = x.migration.summary;
   const c = x.replan.changes;
   const card = (label: string, value: string, note: string): string =>
-    `<div class="kpi"><div class="k-label">${esc(label)}</div><div class="k-value">${esc(value)}</div><div class="k-note">${esc(note)}</div></div>`;
+    `<div class="kpi"><div class="k-label">${esc(label)}</div>` +
+    `<div class="k-value">${esc(value)}</div><div class="k-note">${esc(note)}</div></div>`;
   return `<section class="kpis">${[
     card(
       'cost per hour',
@@ -149,19 +162,24 @@ function planDrawing(
         for (const mm of sl.models) {
           const bw = Math.max(1, (w - 4) * Math.min(1, mm.share));
           parts.push(
-            `<rect class="team" x="${r(bx)}" y="${y + ROW - 12}" width="${r(Math.min(bw, x0 + w - 2 - bx))}" height="4" fill="${colors.get(teamOf.get(mm.name) ?? '') ?? '#888'}"/>`,
+            `<rect class="team" x="${r(bx)}" y="${y + ROW - 12}" width="${r(Math.min(bw, x0 + w - 2 - bx))}" height="4" ` +
+              `fill="${colors.get(teamOf.get(mm.name) ?? '') ?? '#888'}"/>`,
           );
           bx += bw;
         }
         parts.push(
-          `<text class="slice-label" x="${r(x0 + 3)}" y="${y + 12}">${esc(fit(sl.cache ? 'cache' : names.join(', ') || sl.profile, w - 6, 10))}</text></g>`,
+          `<text class="slice-label" x="${r(x0 + 3)}" y="${y + 12}">` +
+            `${esc(fit(sl.cache ? 'cache' : names.join(', ') || sl.profile, w - 6, 10))}</text></g>`,
         );
       }
       y += ROW;
     }
     y += 6;
   }
-  return `<svg class="plan" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${y}" role="img" aria-label="GPUs and slices">${parts.join('')}</svg>`;
+  return (
+    `<svg class="plan" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${y}" role="img" aria-label="GPUs and slices">` +
+    `${parts.join('')}</svg>`
+  );
 }
 
 /** What moves where: per model that changes, the servers it leaves and those it gains. */
@@ -183,7 +201,10 @@ function moves(x: RebalanceResult): string {
     for (const mm of a.server.models) touch(mm.name).to.push(`${a.server.node} ${a.server.profile}`);
   }
   if (rows.size === 0)
-    return '<section class="panel"><h2>What moves where</h2><p class="muted">No server starts or stops: routes and time shares change at most.</p></section>';
+    return (
+      '<section class="panel"><h2>What moves where</h2>' +
+      '<p class="muted">No server starts or stops: routes and time shares change at most.</p></section>'
+    );
   const last = new Map(m.steps.length > 0 ? m.steps[m.steps.length - 1].capacity.map((c) => [c.model, c]) : []);
   const first = new Map(m.steps.length > 0 ? m.steps[0].capacity.map((c) => [c.model, c]) : []);
   const body = [...rows.entries()]
@@ -193,10 +214,12 @@ function moves(x: RebalanceResult): string {
         `<tr><td>${esc(model)}</td>` +
         `<td>${e.from.map((f) => `<span class="pill stop">${esc(f)}</span>`).join(' ') || '<span class="muted">–</span>'}</td>` +
         `<td>${e.to.map((t) => `<span class="pill new">${esc(t)}</span>`).join(' ') || '<span class="muted">–</span>'}</td>` +
-        `<td class="n">${esc(num(first.get(model)?.before ?? 0, 1))} → ${esc(num(last.get(model)?.after ?? 0, 1))}</td><td class="n">${esc(num(last.get(model)?.demand ?? 0, 1))}</td></tr>`,
+        `<td class="n">${esc(num(first.get(model)?.before ?? 0, 1))} → ${esc(num(last.get(model)?.after ?? 0, 1))}</td>` +
+        `<td class="n">${esc(num(last.get(model)?.demand ?? 0, 1))}</td></tr>`,
     );
   return (
-    `<section class="panel"><h2>What moves where</h2><table><thead><tr><th>model</th><th>leaves (node, slice)</th><th>gains (node, slice)</th>` +
+    '<section class="panel"><h2>What moves where</h2>' +
+    '<table><thead><tr><th>model</th><th>leaves (node, slice)</th><th>gains (node, slice)</th>' +
     `<th class="n">capacity rps</th><th class="n">demand rps</th></tr></thead><tbody>${body.join('')}</tbody></table></section>`
   );
 }
@@ -224,7 +247,8 @@ function capacityCharts(m: Migration): string {
     ),
   );
   return (
-    `<section class="panel"><h2>Capacity over the steps</h2><p class="muted">Requests/s each model can be served after each step (line) against its demand ` +
+    '<section class="panel"><h2>Capacity over the steps</h2>' +
+    '<p class="muted">Requests/s each model can be served after each step (line) against its demand ' +
     '(dashed) and what it must keep at that step (grey band: its demand or floor, capped by what it had before the migration). ' +
     `${steady} other model(s) keep their capacity throughout.</p><div class="charts">${charts.join('')}</div></section>`
   );
@@ -244,15 +268,20 @@ function chart(name: string, caps: readonly ModelCapacity[], kinds: readonly str
   const dots = values
     .map(
       (v, i) =>
-        `<circle cx="${r(x(i))}" cy="${r(y(v))}" r="2.5"><title>${esc(i === 0 ? 'before the migration' : `after step ${i} (${kinds[i - 1]})`)}: ${esc(num(v, 1))} rps</title></circle>`,
+        `<circle cx="${r(x(i))}" cy="${r(y(v))}" r="2.5">` +
+        `<title>${esc(i === 0 ? 'before the migration' : `after step ${i} (${kinds[i - 1]})`)}: ${esc(num(v, 1))} rps</title></circle>`,
     )
     .join('');
   return (
-    `<figure class="cap"><figcaption>${esc(name)}</figcaption><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${CW} ${CH}" role="img" aria-label="${esc(`capacity of ${name} over the steps`)}">` +
-    `<path class="req" d="${band}"/><line class="demand" x1="${L}" x2="${CW - 8}" y1="${r(y(caps[0].demand))}" y2="${r(y(caps[0].demand))}"/>` +
+    `<figure class="cap"><figcaption>${esc(name)}</figcaption>` +
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${CW} ${CH}" role="img" ` +
+    `aria-label="${esc(`capacity of ${name} over the steps`)}">` +
+    `<path class="req" d="${band}"/>` +
+    `<line class="demand" x1="${L}" x2="${CW - 8}" y1="${r(y(caps[0].demand))}" y2="${r(y(caps[0].demand))}"/>` +
     `<path class="capline" d="${line}"/>${dots}` +
     `<text class="axis" x="${L - 4}" y="${r(y(caps[0].demand) + 3)}" text-anchor="end">${esc(num(caps[0].demand, 0))}</text>` +
-    `<text class="axis" x="${L}" y="${CH - 4}">start</text><text class="axis" x="${CW - 8}" y="${CH - 4}" text-anchor="end">step ${caps.length}</text></svg></figure>`
+    `<text class="axis" x="${L}" y="${CH - 4}">start</text>` +
+    `<text class="axis" x="${CW - 8}" y="${CH - 4}" text-anchor="end">step ${caps.length}</text></svg></figure>`
   );
 }
 
@@ -277,7 +306,8 @@ function steps(x: RebalanceResult): string {
   return `<section class="panel"><h2>Steps (${esc(x.path)})</h2><ol class="steps">${items.join('')}</ol></section>`;
 }
 
-const CSS = `
+const CSS =
+  `
 :root{--fg:#1f2328;--muted:#656d76;--line:#d0d7de;--bg:#f6f8fa;--card:#fff;--accent:#0b6bcb;--good:#1a7f37;--bad:#cf222e}
 *{box-sizing:border-box}
 body{margin:0;background:var(--bg);color:var(--fg);font:14px/1.45 -apple-system,BlinkMacSystemFont,"Segoe UI",Helvetica,Arial,sans-serif}
@@ -306,7 +336,8 @@ p.muted{font-size:12px;margin:0 0 8px}
 .pill.new{background:#dafbe1;color:#116329}
 .key{display:inline-block;width:14px;height:10px;border-radius:2px;margin:0 4px 0 8px;vertical-align:0;border:1px solid #aeb8c2}
 .key.kept{background:#eef1f4}.key.stopped{background:#ffebe9;border-color:#cf222e;border-style:dashed}
-.key.started{background:#dafbe1;border-color:#1a7f37}.key.cache{background:#f5f3ff;border-color:#8b7fc7}.key.free{background:#fff;border-style:dashed}
+.key.started{background:#dafbe1;border-color:#1a7f37}.key.cache{background:#f5f3ff;border-color:#8b7fc7}` +
+  `.key.free{background:#fff;border-style:dashed}
 svg{display:block;width:100%;height:auto;font-family:-apple-system,BlinkMacSystemFont,"Segoe UI",Helvetica,Arial,sans-serif}
 svg .node-label{font-size:11px;font-weight:600;fill:var(--fg)}
 svg .gpu-id{font-size:10px;fill:var(--muted)}

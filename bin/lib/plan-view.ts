@@ -195,16 +195,7 @@ export function buildPlanView(fleet: Fleet, plan: Plan, figures: ReadonlyMap<str
       nodes.map((n) => ({ gpuType: n.gpuType, instanceType: n.instanceType, paidGpus: n.gpus.length + n.idleGpus })),
       of.length + idle,
     );
-    const own: TypeFiguresInput =
-      figures.get(type) ??
-      (typeNames.length === 1 && fleet.gpus.length === 1
-        ? {
-            lowerBound: plan.summary.lowerBound,
-            dedicated: plan.summary.baselines.dedicated,
-            noMig: plan.summary.baselines.noMig,
-            ...(plan.summary.tightBound ? { tightBound: plan.summary.tightBound.gpus } : {}),
-          }
-        : {});
+    const own = typeFigures(fleet, plan, figures, type, typeNames.length);
     const against = own.tightBound !== undefined && own.tightBound > 0 ? own.tightBound : own.lowerBound;
     return {
       type,
@@ -265,6 +256,27 @@ export function buildPlanView(fleet: Fleet, plan: Plan, figures: ReadonlyMap<str
     notes: [...(summary.notes ?? [])],
     ...(cold ? { cold } : {}),
   };
+}
+
+/** A GPU type's bounds and baselines: the figures given for it, else the plan's own when it is the fleet's only type. */
+function typeFigures(
+  fleet: Fleet,
+  plan: Plan,
+  figures: ReadonlyMap<string, TypeFiguresInput>,
+  type: string,
+  typesPlanned: number,
+): TypeFiguresInput {
+  return (
+    figures.get(type) ??
+    (typesPlanned === 1 && fleet.gpus.length === 1
+      ? {
+          lowerBound: plan.summary.lowerBound,
+          dedicated: plan.summary.baselines.dedicated,
+          noMig: plan.summary.baselines.noMig,
+          ...(plan.summary.tightBound ? { tightBound: plan.summary.tightBound.gpus } : {}),
+        }
+      : {})
+  );
 }
 
 /** The cheapest cost any valid plan can have: the larger of the tight bound's cost and `costLowerBound` (either may be absent). */

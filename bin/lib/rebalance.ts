@@ -165,13 +165,16 @@ export function renderRebalanceText(x: RebalanceResult, source: string): string 
         : 'fresh plan mapped onto the running nodes';
   lines.push(`rebalance ${x.fleet.name} (${source}): ${basis}; migration checked, ${s.steps} step(s), path ${x.path}`);
   lines.push(
-    `  cost per hour ${usd(c.costPerHourBefore)} -> ${usd(c.costPerHourAfter)}; GPUs ${s.gpusBefore} -> ${s.gpusAfter}, at most ${s.peakGpus} during the migration (${s.extraGpus} extra)`,
+    `  cost per hour ${usd(c.costPerHourBefore)} -> ${usd(c.costPerHourAfter)}; GPUs ${s.gpusBefore} -> ${s.gpusAfter}, ` +
+      `at most ${s.peakGpus} during the migration (${s.extraGpus} extra)`,
   );
   lines.push(
-    `  models moved ${s.modelsMoved}, grown ${c.modelsGrown.length}, shrunk ${c.modelsShrunk.length}, re-weighted ${c.modelsReweighted.length}, added ${c.modelsAdded.length}, removed ${c.modelsRemoved.length}`,
+    `  models moved ${s.modelsMoved}, grown ${c.modelsGrown.length}, shrunk ${c.modelsShrunk.length}, ` +
+      `re-weighted ${c.modelsReweighted.length}, added ${c.modelsAdded.length}, removed ${c.modelsRemoved.length}`,
   );
   lines.push(
-    `  servers started ${s.serversStarted} (${s.temporaryServers} temporary), stopped ${s.serversStopped}; nodes added ${s.nodesAdded}, removed ${s.nodesRemoved}, temporary ${s.temporaryNodes}; GPUs re-cut ${s.gpusRecut}`,
+    `  servers started ${s.serversStarted} (${s.temporaryServers} temporary), stopped ${s.serversStopped}; ` +
+      `nodes added ${s.nodesAdded}, removed ${s.nodesRemoved}, temporary ${s.temporaryNodes}; GPUs re-cut ${s.gpusRecut}`,
   );
   const floor = m.floor < 1 ? `${num(m.floor * 100, 1)}% of its demand` : 'its demand';
   lines.push(

@@ -103,7 +103,8 @@ function gpuTypeSection(view: PlanView): string[] {
   );
   if (mixed) {
     out.push(
-      '  lower bound / tight bound: fewest GPUs of that type that can serve the demand the plan placed on it; the total is compared on cost (below)',
+      '  lower bound / tight bound: fewest GPUs of that type that can serve the demand the plan placed on it; ' +
+        'the total is compared on cost (below)',
     );
   }
   out.push('  compute: compute-slice time held by models; memory: GPU memory used by Triton processes and models;');

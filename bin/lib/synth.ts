@@ -18,14 +18,16 @@ import { writeStdout } from './output';
 export const SYNTH: CommandSpec = {
   name: 'synth',
   summary:
-    "Render a fleet on your platform: the plan, the Kubernetes manifests and each model's config.pbtxt (what the cdk8s app renders for the same files).",
+    "Render a fleet on your platform: the plan, the Kubernetes manifests and each model's config.pbtxt " +
+    '(what the cdk8s app renders for the same files).',
   positionals: [{ name: 'FLEET', description: 'the fleet file (YAML or JSON)' }],
   flags: [
     {
       name: 'platform',
       value: 'PLATFORM',
       description:
-        'the platform file (YAML or JSON): cluster, node class, model repository, routes, scaling, cold tier, prerequisites (required; docs/platform-file.md)',
+        'the platform file (YAML or JSON): cluster, node class, model repository, routes, scaling, cold tier, prerequisites ' +
+        '(required; docs/platform-file.md)',
     },
     {
       name: 'out',
@@ -146,7 +148,8 @@ export async function runSynth(args: ParsedArgs): Promise<number> {
   await writeStdout(
     [
       `fleet ${fleet.name} on ${platformPath}: ${plan.summary.gpuCount} GPUs, $${plan.summary.costPerHour.toFixed(2)}/h`,
-      `wrote ${shown}/gpufleet.k8s.yaml (${synthesis.objectCount} objects), ${shown}/plan.json, ${shown}/model-repository/ (${configs} config.pbtxt)`,
+      `wrote ${shown}/gpufleet.k8s.yaml (${synthesis.objectCount} objects), ${shown}/plan.json, ` +
+        `${shown}/model-repository/ (${configs} config.pbtxt)`,
       `next: gpufleet check ${shown}`,
       '',
     ].join('\n'),

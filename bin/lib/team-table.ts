@@ -62,7 +62,8 @@ export function teamsHtml(view: PlanView, colors: ReadonlyMap<string, string>): 
       `<td class="n">${t.models}</td><td class="n">${esc(num(t.rps, 1))}</td><td class="n">${eq(t.gpuEquivalents)}</td>` +
       `<td class="n">${esc(usd(t.costPerHour))}</td><td class="n">${eq(t.inSharedPools?.gpuEquivalents)}</td>` +
       `<td class="n">${esc(usd(t.inSharedPools?.costPerHour))}</td>` +
-      `<td class="barcell"><span class="hbar" style="width:${((100 * t.costPerHour) / maxCost).toFixed(1)}%;background:${colors.get(t.team)}"></span></td></tr>`,
+      `<td class="barcell"><span class="hbar" style="width:${((100 * t.costPerHour) / maxCost).toFixed(1)}%;` +
+      `background:${colors.get(t.team)}"></span></td></tr>`,
   );
   const extra: string[] = [];
   if (view.unassigned) {
@@ -84,7 +85,8 @@ export function teamsHtml(view: PlanView, colors: ReadonlyMap<string, string>): 
   return (
     `<table class="teams"><thead><tr><th>team</th><th class="n">models</th><th class="n">rps</th>` +
     `<th class="n" title="compute time held: share x slice size / GPU">GPU eq.</th><th class="n">cost/h</th>` +
-    `<th class="n" title="part in pools serving several teams (the shared namespace)">in shared pools</th><th class="n">shared cost/h</th><th></th></tr></thead>` +
+    '<th class="n" title="part in pools serving several teams (the shared namespace)">in shared pools</th>' +
+    '<th class="n">shared cost/h</th><th></th></tr></thead>' +
     `<tbody>${rows.join('')}${extra.join('')}</tbody></table>` +
     '<p class="muted">GPU eq.: whole-GPU equivalents of the compute time the team\'s models hold; cost/h: those at the price of the GPUs ' +
     "holding them. In shared pools: the part served from the shared namespace (pools mixing several teams' models), which the " +
