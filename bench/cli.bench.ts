@@ -38,7 +38,8 @@ export async function run(): Promise<void> {
   const parva = loadParva();
   const family = parva ?? syntheticFamily();
   console.log(
-    `\nthe CLI on JSON fleet files — Zipf(0.9), 40 rps per model, headroom 0.5, 50 teams; each model a copy of ${parva ? 'a ParvaGPU-profiled model (A100-80GB)' : 'a SYNTHETIC profile family (not measured; ../shared absent)'}`,
+    '\nthe CLI on JSON fleet files — Zipf(0.9), 40 rps per model, headroom 0.5, 50 teams; each model a copy of ' +
+      (parva ? 'a ParvaGPU-profiled model (A100-80GB)' : 'a SYNTHETIC profile family (not measured; ../shared absent)'),
   );
   // the CLI rebuilds a stale lib/ before it runs: build first, so its time is the command's alone
   // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -22,7 +22,8 @@ const REPO = resolve(__dirname, '..');
 
 const PARVA_DIR = resolve(__dirname, '../../shared/profiles/parvagpu-a100-80gb');
 const ATTRIBUTION =
-  'profiles: ParvaGPU (Lee et al., SC 2024) artifact MunQ-Lee/ParvaGPU_SC24 prof_data/, MIT licence — read at run time from ../shared, not redistributed';
+  'profiles: ParvaGPU (Lee et al., SC 2024) artifact MunQ-Lee/ParvaGPU_SC24 prof_data/, MIT licence — ' +
+  'read at run time from ../shared, not redistributed';
 
 /**
  * GPU memory of one model instance (weights + workspace), GiB. Assumed by this bench (the tables
@@ -60,7 +61,10 @@ function parseParva(text: string): ProfileEntry[] {
     }));
 }
 
-/** The ParvaGPU profile tables: ../shared's copy, else the artifact's prof_data/ (GPUFLEET_PARVAGPU_ARTIFACT); undefined when neither is there. */
+/**
+ * The ParvaGPU profile tables: ../shared's copy, else the artifact's prof_data/ (GPUFLEET_PARVAGPU_ARTIFACT); undefined when
+ * neither is there.
+ */
 export function loadParva(): Map<string, ProfileEntry[]> | undefined {
   const art = artifactDir().dir;
   const dir = existsSync(PARVA_DIR) ? PARVA_DIR : art ? join(art, 'prof_data') : undefined;
@@ -248,10 +252,12 @@ function benchParvaScenarios(parva: Map<string, ProfileEntry[]> | undefined, art
   } else {
     const artifact = readArtifact(art.dir);
     console.log(
-      `\nParvaGPU SC'24 scenarios — ${ATTRIBUTION}; scenarios (SLO/SLO_req_rate.csv, SLO/SLO_latency.csv) and ParvaGPU's deployment maps read at run time from ${art.dir}`,
+      `\nParvaGPU SC'24 scenarios — ${ATTRIBUTION}; ` +
+        `scenarios (SLO/SLO_req_rate.csv, SLO/SLO_latency.csv) and ParvaGPU's deployment maps read at run time from ${art.dir}`,
     );
     console.log(
-      'latencyHeadroom 0.45; memory per model assumed (bench/planner.bench.ts); ParvaGPU = GPUs of its own deployment maps (its rules, not ours)',
+      'latencyHeadroom 0.45; memory per model assumed (bench/planner.bench.ts); ' +
+        'ParvaGPU = GPUs of its own deployment maps (its rules, not ours)',
     );
     console.log(
       `planned with default options (effort thorough; exact stage: ${EXACT_SEAT_SETS} seat sets, ` +
@@ -299,7 +305,8 @@ function benchParvaScenarios(parva: Map<string, ProfileEntry[]> | undefined, art
 /** Section 2: long-tail Zipf fleets of 300 to 10,000 models — GPUs against the tight and DESIGN.md bounds, planning time. */
 function benchLongTail(family: Map<string, ProfileEntry[]>, measured: boolean): void {
   console.log(
-    `\nlong-tail fleets — Zipf popularity, each model a copy of one ${measured ? 'ParvaGPU-profiled model (A100-80GB)' : 'SYNTHETIC profile family (not measured; ../shared absent)'};` +
+    '\nlong-tail fleets — Zipf popularity, each model a copy of one ' +
+      `${measured ? 'ParvaGPU-profiled model (A100-80GB)' : 'SYNTHETIC profile family (not measured; ../shared absent)'};` +
       " SLO 10-50x the model's fastest batch latency (>= 50 ms); tight = summary.tightBound, DESIGN LB = summary.lowerBound",
   );
   const cases: [number, number, number, number][] = [
@@ -359,7 +366,8 @@ function benchRenderingFloor(family: Map<string, ProfileEntry[]>): void {
   // fleet files through the CLI (300 / 1,000 / 10,000 models): bench/cli.bench.ts (`npm run bench -- cli`)
   const dir = mkdtempSync(join(tmpdir(), 'gpufleet-bench-'));
   console.log(
-    '\nrendering floor — fleet + plan → manifests (ServingPlatform.fromPlan, app.synthYaml() with its validations) against a bare cdk8s-plus-28 app',
+    '\nrendering floor — fleet + plan → manifests (ServingPlatform.fromPlan, app.synthYaml() with its validations) ' +
+      'against a bare cdk8s-plus-28 app',
   );
   const f = { ...zipfFleet(1000, 0.9, family, 1007, 40, 0.5, 50), name: 'render-1000' };
   const file = fleetFile(f, dir);
@@ -384,7 +392,8 @@ function benchRenderingFloor(family: Map<string, ProfileEntry[]>): void {
     ]),
   );
   console.log(
-    `ratio: ${(pl.ms / fl.ms).toFixed(1)}x the wall time, ${((pl.peakRssMiB - pl.rssBeforeMiB) / Math.max(1, fl.peakRssMiB - fl.rssBeforeMiB)).toFixed(1)}x the memory added ` +
+    `ratio: ${(pl.ms / fl.ms).toFixed(1)}x the wall time, ` +
+      `${((pl.peakRssMiB - pl.rssBeforeMiB) / Math.max(1, fl.peakRssMiB - fl.rssBeforeMiB)).toFixed(1)}x the memory added ` +
       `(${(pl.peakRssMiB / fl.peakRssMiB).toFixed(1)}x the peak RSS); same run, one process each`,
   );
   rmSync(dir, { recursive: true, force: true });

@@ -145,7 +145,8 @@ export async function run(): Promise<void> {
     rows.push(scenario(c.name, c.before, c.after, c.changed, running, 'scratch', 'from scratch, in place'));
   }
   console.log(
-    `\nrebalance — 300-model fleet: Zipf alpha 0.9 on A100-80GB, ${parva ? 'ParvaGPU profiles (../shared)' : 'SYNTHETIC profiles (../shared absent)'}; changes seeded`,
+    '\nrebalance — 300-model fleet: Zipf alpha 0.9 on A100-80GB, ' +
+      `${parva ? 'ParvaGPU profiles (../shared)' : 'SYNTHETIC profiles (../shared absent)'}; changes seeded`,
   );
   console.log(table(rows));
   console.log(
@@ -158,6 +159,7 @@ export async function run(): Promise<void> {
     'extra GPUs: GPUs held at the peak of the migration beyond max(before, after) (temporary nodes, overlap of old and new nodes)',
   );
   console.log(
-    'min headroom: lowest capacity / what a model must keep, over all steps and models (>= 1: never below); checked: verifyPlan + checkMigration',
+    'min headroom: lowest capacity / what a model must keep, over all steps and models (>= 1: never below); ' +
+      'checked: verifyPlan + checkMigration',
   );
 }

@@ -153,19 +153,7 @@ export async function overhead(): Promise<string[]> {
     cpuMs[`router-${clients}`] = cpu.router;
   }
   rows.push('overhead: infer through the router vs straight to the stand-in (loopback, stand-in answers at once)');
-  rows.push(
-    `${'clients'.padEnd(8)} ${'path'.padEnd(7)} ${pad('requests', 8)} ${pad('p50 ms', 8)} ${pad('p99 ms', 8)} ${pad('req/s', 8)} ${pad('errors', 6)}   CPU µs/request: client stand-in router`,
-  );
-  for (const clients of [1, 64]) {
-    for (const path of ['direct', 'router']) {
-      const r = results[`${path}-${clients}`];
-      const c = cpuMs[`${path}-${clients}`];
-      const us = (ms: number): string => (Number.isNaN(ms) ? '-' : f((ms * 1000) / r.latenciesMs.length, 0));
-      rows.push(
-        `${String(clients).padEnd(8)} ${path.padEnd(7)} ${pad(String(r.latenciesMs.length), 8)} ${pad(f(quantile(r.latenciesMs, 0.5), 3), 8)} ${pad(f(quantile(r.latenciesMs, 0.99), 3), 8)} ${pad(f(r.latenciesMs.length / r.seconds, 0), 8)} ${pad(String(r.errors), 6)}   ${pad(us(c.client), 22)} ${pad(us(c.standin), 8)} ${pad(path === 'router' ? us(c.router) : '-', 6)}`,
-      );
-    }
-  }
+  rows.push(...overheadTable(results, cpuMs));
   const d1 = results['direct-1'];
   const r1 = results['router-1'];
   const d64 = results['direct-64'];
@@ -193,11 +181,45 @@ export async function overhead(): Promise<string[]> {
   const bound = routerCap / directCap;
   if (!Number.isNaN(bound))
     rows.push(
-      `  (CPU per request above: on two idle cores the router path could reach ${f(Math.min(bound, 1) * 100, 0)}% of direct; the rest is contention)`,
+      `  (CPU per request above: on two idle cores the router path could reach ${f(Math.min(bound, 1) * 100, 0)}% of direct; ` +
+        'the rest is contention)',
     );
   await router.kill('SIGTERM');
   await standin.kill();
   return rows;
+}
+
+/** The overhead table: per number of clients and path, latency and throughput, then the CPU per request of each process. */
+function overheadTable(
+  results: Record<string, RunResult>,
+  cpuMs: Record<string, { standin: number; router: number; client: number }>,
+): string[] {
+  const table: string[] = [];
+  table.push(
+    `${'clients'.padEnd(8)} ${'path'.padEnd(7)} ${pad('requests', 8)} ${pad('p50 ms', 8)} ${pad('p99 ms', 8)} ${pad('req/s', 8)} ` +
+      `${pad('errors', 6)}   CPU µs/request: client stand-in router`,
+  );
+  for (const clients of [1, 64]) {
+    for (const path of ['direct', 'router']) {
+      const r = results[`${path}-${clients}`];
+      const c = cpuMs[`${path}-${clients}`];
+      const us = (ms: number): string => (Number.isNaN(ms) ? '-' : f((ms * 1000) / r.latenciesMs.length, 0));
+      table.push(
+        [
+          String(clients).padEnd(8),
+          path.padEnd(7),
+          pad(String(r.latenciesMs.length), 8),
+          pad(f(quantile(r.latenciesMs, 0.5), 3), 8),
+          pad(f(quantile(r.latenciesMs, 0.99), 3), 8),
+          pad(f(r.latenciesMs.length / r.seconds, 0), 8),
+          pad(String(r.errors), 6),
+        ].join(' ') +
+          '   ' +
+          [pad(us(c.client), 22), pad(us(c.standin), 8), pad(path === 'router' ? us(c.router) : '-', 6)].join(' '),
+      );
+    }
+  }
+  return table;
 }
 
 function zipfTrace(models: number, length: number, seed: number): number[] {
@@ -318,7 +340,18 @@ export async function zipf(label: string, gbps: number, requests: number): Promi
     sizes,
     standins.map(() => budgetGiB),
   );
-  return `${label.padEnd(9)} ${pad(f(loadMs, 0), 8)} ${pad(String(requests), 8)} ${pad(f((hits / (hits + misses)) * 100, 1) + '%', 8)} ${pad(f((loads / requests) * 1000, 0), 9)} ${pad(f(lru, 0), 9)} ${pad(f(quantile(res.latenciesMs, 0.5), 1), 8)} ${pad(f(quantile(res.latenciesMs, 0.99), 0), 8)} ${pad(f(requests / res.seconds, 0), 7)} ${pad(String(res.errors), 6)}`;
+  return [
+    label.padEnd(9),
+    pad(f(loadMs, 0), 8),
+    pad(String(requests), 8),
+    pad(f((hits / (hits + misses)) * 100, 1) + '%', 8),
+    pad(f((loads / requests) * 1000, 0), 9),
+    pad(f(lru, 0), 9),
+    pad(f(quantile(res.latenciesMs, 0.5), 1), 8),
+    pad(f(quantile(res.latenciesMs, 0.99), 0), 8),
+    pad(f(requests / res.seconds, 0), 7),
+    pad(String(res.errors), 6),
+  ].join(' ');
 }
 
 export async function run(): Promise<void> {
@@ -329,7 +362,8 @@ export async function run(): Promise<void> {
       'cache: Zipf(1.0) over 200 models (0.25-1.5 GiB), 2 backends with room for 20 average models, 16 clients, after 300 warm-up requests',
     );
     console.log(
-      `${'copy'.padEnd(9)} ${pad('load ms', 8)} ${pad('requests', 8)} ${pad('hit rate', 8)} ${pad('loads/1k', 9)} ${pad('LRU sim', 9)} ${pad('p50 ms', 8)} ${pad('p99 ms', 8)} ${pad('req/s', 7)} ${pad('errors', 6)}`,
+      `${'copy'.padEnd(9)} ${pad('load ms', 8)} ${pad('requests', 8)} ${pad('hit rate', 8)} ${pad('loads/1k', 9)} ${pad('LRU sim', 9)} ` +
+        `${pad('p50 ms', 8)} ${pad('p99 ms', 8)} ${pad('req/s', 7)} ${pad('errors', 6)}`,
     );
     console.log(await zipf('pinned', PINNED_GBPS, 3000));
     console.log(await zipf('pageable', PAGEABLE_GBPS, 1000));

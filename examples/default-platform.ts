@@ -185,7 +185,8 @@ export function main(outdir: string = path.join('dist', 'default-platform')): st
       ({ pool, owner, maxReplicas }) =>
         `team ${owner}: pool ${pool.name} (${pool.gpuResource}) serves ${pool.models.join(', ')}, up to ${maxReplicas} replicas`,
     ),
-    `wrote ${path.join(outdir, 'default-platform.k8s.yaml')} and ${configs.length} config.pbtxt under ${path.join(outdir, 'model-repository')}`,
+    `wrote ${path.join(outdir, 'default-platform.k8s.yaml')} and ` +
+      `${configs.length} config.pbtxt under ${path.join(outdir, 'model-repository')}`,
   ];
 }
 

@@ -86,7 +86,12 @@ export function main(outdir: string = path.join('dist', 'gpu-infrastructure')): 
   app.synth();
   const describePool = (p: GpuNodePool) =>
     `${p.name}: ${p.instanceTypes.map((t) => t.name).join(', ')} (${p.gpuType}), ` +
-    `${p.layout ? `MIG layout ${p.layout.name}` : p.labels[DEVICE_PLUGIN_CONFIG_LABEL] ? `whole GPUs shared by device-plugin config ${p.labels[DEVICE_PLUGIN_CONFIG_LABEL]}` : 'whole GPUs'}, ` +
+    (p.layout
+      ? `MIG layout ${p.layout.name}`
+      : p.labels[DEVICE_PLUGIN_CONFIG_LABEL]
+        ? `whole GPUs shared by device-plugin config ${p.labels[DEVICE_PLUGIN_CONFIG_LABEL]}`
+        : 'whole GPUs') +
+    ', ' +
     `at most ${p.maxNodes} nodes`;
   // largest slices first, as operators read layouts
   const slices = (l: MigLayout) =>
@@ -95,7 +100,8 @@ export function main(outdir: string = path.join('dist', 'gpu-infrastructure')): 
       .map(([k, n]) => `${n} x ${k}`)
       .join(' + ');
   return [
-    `GPU operator in namespace ${infra.operator.namespace}, MIG layouts: ${infra.layouts.map((l) => `${l.name} (${slices(l)})`).join(', ')}`,
+    `GPU operator in namespace ${infra.operator.namespace}, ` +
+      `MIG layouts: ${infra.layouts.map((l) => `${l.name} (${slices(l)})`).join(', ')}`,
     `node pool ${describePool(infra.h100Pool)}`,
     `node pool ${describePool(infra.l4Pool)}`,
     `wrote ${objects.length} objects to ${path.join(outdir, `${infra.chart.node.id}.k8s.yaml`)}`,

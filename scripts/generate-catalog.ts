@@ -283,7 +283,10 @@ function migProfileLine(p: RawProfile): string {
   return `${comment('        ', [`${p.name}: ${why.join('; ')}`])}\n        ${lit(obj, '        ', Infinity)},`;
 }
 
-/** The `GpuType` entry of a GPU used whole: memory from the EC2 instance table (one value across its instances), MIG data when the hardware has it. */
+/**
+ * The `GpuType` entry of a GPU used whole: memory from the EC2 instance table (one value across its instances), MIG data
+ * when the hardware has it.
+ */
 function wholeGpuBlock(spec: (typeof WHOLE_GPUS)[number], data: RawData, need: (name: string) => RawGpu): string {
   const inst = data.instances.filter((i) => i.gpuModel === spec.gpuModel);
   if (inst.length === 0) throw new Error(`no instance in gpu-data.json carries GPU "${spec.gpuModel}"`);

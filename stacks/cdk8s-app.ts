@@ -46,7 +46,9 @@ export function runCdk8sApp(
   }
   if (fleetFile === undefined || platformFile === undefined) {
     throw new AppInputError([
-      `${fleetFile === undefined ? 'GPUFLEET_FLEET' : 'GPUFLEET_PLATFORM'}: not set, while ${fleetFile === undefined ? 'GPUFLEET_PLATFORM' : 'GPUFLEET_FLEET'} is; set both (the fleet file and the platform file) or neither (the default example)`,
+      `${fleetFile === undefined ? 'GPUFLEET_FLEET' : 'GPUFLEET_PLATFORM'}: not set, ` +
+        `while ${fleetFile === undefined ? 'GPUFLEET_PLATFORM' : 'GPUFLEET_FLEET'} is; ` +
+        'set both (the fleet file and the platform file) or neither (the default example)',
     ]);
   }
   const problems: string[] = [];

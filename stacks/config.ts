@@ -32,9 +32,12 @@ export const STACK_CONFIG_KEYS: Readonly<Record<string, string>> = {
   newClusterName: 'name of the cluster to create (default: gpufleet-<stack>)',
   kubernetesVersion: 'Kubernetes version of a created cluster (default: 1.33)',
   subnetIds: "comma-separated subnet ids (default: the default VPC's default-for-AZ subnets, or the existing cluster's)",
-  fleetFile: `fleet file to plan, relative to the repository root; a regular file of at most ${MAX_INPUT_FILE_BYTES / 1024 / 1024} MiB (default: ${DEFAULT_FLEET_FILE})`,
+  fleetFile:
+    'fleet file to plan, relative to the repository root; ' +
+    `a regular file of at most ${MAX_INPUT_FILE_BYTES / 1024 / 1024} MiB (default: ${DEFAULT_FLEET_FILE})`,
   platformFile:
-    'platform file (docs/platform-file.md), relative to the repository root: routes, scaling, cold tier, node class, namespaces and what the cluster has; ' +
+    'platform file (docs/platform-file.md), relative to the repository root: ' +
+    'routes, scaling, cold tier, node class, namespaces and what the cluster has; ' +
     "its cluster and repository are the stack's (default: none, the platform's defaults)",
   bucket: 'name of an existing model repository bucket (default: create one)',
   bucketName: 'name of the bucket to create (default: gpufleet-<stack>-models-<hash of org/project/stack/region>)',
@@ -45,13 +48,16 @@ export const STACK_CONFIG_KEYS: Readonly<Record<string, string>> = {
   gpuNodeMax: `maximum size of every GPU node group, 1 to ${MAX_GPU_NODES_PER_GROUP} (default: the plan's node count)`,
   endpointPublicAccess:
     'public API endpoint of a created cluster: true or false; with false, Pulumi must run inside the VPC (default: true)',
-  publicAccessCidrs: `comma-separated IPv4 CIDR blocks that may reach the public API endpoint of a created cluster, at most ${MAX_PUBLIC_ACCESS_CIDRS}; include where Pulumi runs (default: 0.0.0.0/0, any address, with a warning)`,
+  publicAccessCidrs:
+    `comma-separated IPv4 CIDR blocks that may reach the public API endpoint of a created cluster, at most ${MAX_PUBLIC_ACCESS_CIDRS}; ` +
+    'include where Pulumi runs (default: 0.0.0.0/0, any address, with a warning)',
   workloadIdentity: 'how Triton gets AWS credentials: irsa or pod-identity (default: irsa)',
   clusterAutoscaler: 'install the cluster-autoscaler: true or false (default: true for a created cluster, false for an existing one)',
   excludeKinds:
     'comma-separated <api group>/<Kind> of chart objects not to apply, e.g. monitoring.coreos.com/ServiceMonitor (default: none)',
   prerequisites:
-    'what the cluster already has, in the platform\'s prerequisites vocabulary, e.g. {"keda": true, "prometheus": {"namespace": "monitoring"}}; ' +
+    "what the cluster already has, in the platform's prerequisites vocabulary, " +
+    'e.g. {"keda": true, "prometheus": {"namespace": "monitoring"}}; ' +
     'a key not set is absent, and gpufleet installs what its objects need (default: nothing, a fresh cluster)',
 };
 
@@ -110,7 +116,8 @@ export function publicEndpointWarning(settings: StackSettings): string | undefin
     return undefined;
   return (
     'the EKS API endpoint is public and open to any address (0.0.0.0/0): restrict it with ' +
-    '`pulumi config set gpufleet:publicAccessCidrs <your CIDR blocks>` or close it with `gpufleet:endpointPublicAccess false` (docs/cloud.md)'
+    '`pulumi config set gpufleet:publicAccessCidrs <your CIDR blocks>` ' +
+    'or close it with `gpufleet:endpointPublicAccess false` (docs/cloud.md)'
   );
 }
 
@@ -296,7 +303,10 @@ function readCluster(r: ConfigReading): { existingClusterName?: string; newClust
   return { existingClusterName, newClusterName, subnetIds };
 }
 
-/** The fleet file (default `DEFAULT_FLEET_FILE`) and the platform file, resolved against the project; type and size checked, nothing read. */
+/**
+ * The fleet file (default `DEFAULT_FLEET_FILE`) and the platform file, resolved against the project; type and size checked,
+ * nothing read.
+ */
 function readInputFiles(r: ConfigReading): { fleetFile: string; platformFile?: string } {
   const { cfg, ctx, problems } = r;
   const fleetRel = cfg.fleetFile ?? DEFAULT_FLEET_FILE;
@@ -315,14 +325,18 @@ function readInputFiles(r: ConfigReading): { fleetFile: string; platformFile?: s
     const problem = checkInputFile(platformFile, { what: 'gpufleet:platformFile' });
     if (problem !== undefined) {
       problems.push(
-        `gpufleet:platformFile: ${quote(cfg.platformFile)}${platformFile === cfg.platformFile ? '' : ` (resolved to ${quote(platformFile)})`}: ${problem.reason}`,
+        `gpufleet:platformFile: ${quote(cfg.platformFile)}` +
+          `${platformFile === cfg.platformFile ? '' : ` (resolved to ${quote(platformFile)})`}: ${problem.reason}`,
       );
     }
   }
   return { fleetFile, platformFile };
 }
 
-/** The model repository bucket: an existing one (`bucket`) or a created one (`bucketName`, default named after the stack), its prefix and KMS key. */
+/**
+ * The model repository bucket: an existing one (`bucket`) or a created one (`bucketName`, default named after the stack),
+ * its prefix and KMS key.
+ */
 function readBucket(r: ConfigReading, region: string | undefined): { existingBucket?: string; bucketName: string; bucketPrefix: string } {
   const { cfg, ctx, problems } = r;
   const existingBucket = cfg.bucket;
@@ -453,7 +467,8 @@ function readClusterHas(raw: string | undefined, problems: string[]): PlatformPr
         value.forEach((v, i) => {
           if (typeof v !== 'string' || !Object.prototype.hasOwnProperty.call(METRICS_SOURCES, v)) {
             problems.push(
-              `gpufleet:prerequisites.metricsSources[${i}]: expected one of ${Object.keys(METRICS_SOURCES).sort().join(', ')}, got ${quote(v)}`,
+              `gpufleet:prerequisites.metricsSources[${i}]: ` +
+                `expected one of ${Object.keys(METRICS_SOURCES).sort().join(', ')}, got ${quote(v)}`,
             );
           }
         });

@@ -226,7 +226,8 @@ function readPlatformFile(settings: StackSettings): PlatformFile {
   }
   if (platformFile.prerequisites && settings.prerequisitesSet) {
     throw stackConfigError([
-      `gpufleet:prerequisites: set, and gpufleet:platformFile ${quote(settings.platformFile)} lists prerequisites too; say what the cluster has in one of them`,
+      `gpufleet:prerequisites: set, and gpufleet:platformFile ${quote(settings.platformFile)} lists prerequisites too; ` +
+        'say what the cluster has in one of them',
     ]);
   }
   return platformFile;
@@ -385,7 +386,8 @@ function overriddenSettings(
   const repo = file.repository;
   if (repo?.kind === 'pvc') {
     out.push(
-      `repository.pvc: ${quote(repo.claimName)} in the file, the stack's S3 bucket ${quote(used.repository.kind === 's3' ? used.repository.bucket : '')} used`,
+      `repository.pvc: ${quote(repo.claimName)} in the file, ` +
+        `the stack's S3 bucket ${quote(used.repository.kind === 's3' ? used.repository.bucket : '')} used`,
     );
   } else if (repo?.kind === 's3' && used.repository.kind === 's3') {
     note('repository.s3.bucket', repo.bucket, used.repository.bucket, 'gpufleet:bucket or the bucket the stack creates');

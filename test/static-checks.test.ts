@@ -59,9 +59,10 @@ test('every file is formatted (prettier)', () => {
 /**
  * Lines over 140 characters that prettier cannot wrap (long strings, template literals and comments) still exist in
  * the code formatted on 2026-12-05; until they are split, their number may only go down: more long lines than this
- * count fail here, printing the full list.
+ * count fail here, printing the full list. The two left are in the HiGHS worker's source text
+ * (constructs/planner/lp-solver.ts).
  */
-const LONG_LINES_LEFT = 180;
+const LONG_LINES_LEFT = 2;
 
 test('no new line of code over 140 characters once formatted (the ones left may only get fewer)', () => {
   if (report.format.longLines.length > LONG_LINES_LEFT) expect(report.format.longLines).toEqual([]);

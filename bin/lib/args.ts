@@ -70,9 +70,14 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParsedArg
     const name = word.slice(2, eq === -1 ? undefined : eq);
     const flag = byName.get(name);
     if (!flag) {
-      const guess = closest(name, spec.flags.map((f) => f.name));
-      throw usageError(`unknown flag "--${name}" for "gpufleet ${spec.name}"; ${guess ? `did you mean --${guess}? ` : ''}`
-        + `allowed: ${flagList(spec)}`, spec.name);
+      const guess = closest(
+        name,
+        spec.flags.map((f) => f.name),
+      );
+      throw usageError(
+        `unknown flag "--${name}" for "gpufleet ${spec.name}"; ${guess ? `did you mean --${guess}? ` : ''}` + `allowed: ${flagList(spec)}`,
+        spec.name,
+      );
     }
     if (name in flags) {
       throw usageError(`--${name}: given more than once`, spec.name);
@@ -99,11 +104,17 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParsedArg
     if (idx < rest.length) positionals[p.name] = rest[idx];
   });
   if (rest.length < spec.positionals.length) {
-    const missing = spec.positionals.slice(rest.length).map((p) => p.name).join(' ');
+    const missing = spec.positionals
+      .slice(rest.length)
+      .map((p) => p.name)
+      .join(' ');
     throw usageError(`missing argument ${missing}: usage: ${usageLine(spec)}`, spec.name);
   }
   if (rest.length > spec.positionals.length) {
-    const extra = rest.slice(spec.positionals.length).map((w) => `"${w}"`).join(', ');
+    const extra = rest
+      .slice(spec.positionals.length)
+      .map((w) => `"${w}"`)
+      .join(', ');
     throw usageError(`unexpected argument ${extra}: usage: ${usageLine(spec)}`, spec.name);
   }
   return { positionals, flags };
@@ -145,7 +156,10 @@ export function closest(word: string, candidates: readonly string[]): string | u
   let bestD = 3;
   for (const c of candidates) {
     const d = editDistance(word, c);
-    if (d < bestD) { best = c; bestD = d; }
+    if (d < bestD) {
+      best = c;
+      bestD = d;
+    }
   }
   return best;
 }

@@ -19,7 +19,9 @@ function manifestFiles(dir: string, what: string): string[] {
     st = fs.statSync(dir);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new CliInputError(`${what} "${dir}": ${code === 'ENOENT' ? 'no such directory' : `cannot read it (${code ?? (e as Error).message})`}`);
+    throw new CliInputError(
+      `${what} "${dir}": ${code === 'ENOENT' ? 'no such directory' : `cannot read it (${code ?? (e as Error).message})`}`,
+    );
   }
   if (!st.isDirectory()) throw new CliInputError(`${what} "${dir}": is a file, expected the directory of a rendering (e.g. dist/)`);
   const out: string[] = [];
@@ -31,13 +33,16 @@ function manifestFiles(dir: string, what: string): string[] {
     }
   };
   walk(dir);
-  if (out.length === 0) throw new CliInputError(`${what} "${dir}": no .yaml, .yml or .json manifests in it; render one first (npm run synth writes dist/)`);
+  if (out.length === 0)
+    throw new CliInputError(`${what} "${dir}": no .yaml, .yml or .json manifests in it; render one first (npm run synth writes dist/)`);
   return out;
 }
 
 /** A gpufleet plan document (`gpufleet plan --out`, `plan.json` of `gpufleet synth`): no `kind`, and valid as a plan. */
 function isPlanDocument(v: unknown): boolean {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && !('kind' in v) && 'fleet' in v && validatePlanDocument(v).plan !== undefined;
+  return (
+    v !== null && typeof v === 'object' && !Array.isArray(v) && !('kind' in v) && 'fleet' in v && validatePlanDocument(v).plan !== undefined
+  );
 }
 
 /** The Kubernetes objects of every manifest under `dir` (`kind: List` items flattened). */
@@ -50,7 +55,10 @@ export function readManifests(dir: string, what: string = 'DIR'): any[] {
     try {
       text = readInputFile(file, { what: 'manifest' });
     } catch (e) {
-      if (e instanceof InputFileError) { problems.push(e.problems[0]); continue; }
+      if (e instanceof InputFileError) {
+        problems.push(e.problems[0]);
+        continue;
+      }
       throw e;
     }
     let docs: unknown[];
@@ -67,12 +75,17 @@ export function readManifests(dir: string, what: string = 'DIR'): any[] {
     } else {
       const parsed = parseAllDocuments(text);
       const bad = parsed.flatMap((d) => d.errors).map((e) => `${file}:${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`);
-      if (bad.length > 0) { problems.push(...bad); continue; }
+      if (bad.length > 0) {
+        problems.push(...bad);
+        continue;
+      }
       try {
         docs = parsed.map((d) => d.toJS({ json: true, maxAliasCount: YAML_MAX_ALIAS_COUNT }));
       } catch {
         // the yaml package refuses alias expansion beyond the limit (a "billion laughs" document)
-        problems.push(`${file}: YAML aliases: the document expands its aliases more than ${YAML_MAX_ALIAS_COUNT} times; write the values out instead`);
+        problems.push(
+          `${file}: YAML aliases: the document expands its aliases more than ${YAML_MAX_ALIAS_COUNT} times; write the values out instead`,
+        );
         continue;
       }
     }
@@ -80,7 +93,12 @@ export function readManifests(dir: string, what: string = 'DIR'): any[] {
       if (d === null || d === undefined) return;
       const o = d as { kind?: unknown; apiVersion?: unknown; items?: unknown };
       if (typeof d !== 'object' || Array.isArray(d) || typeof o.kind !== 'string' || typeof o.apiVersion !== 'string') {
-        problems.push(`${file}: document ${i + 1}: expected a Kubernetes object with apiVersion and kind, got ${Array.isArray(d) ? 'an array' : typeof d === 'object' ? `an object with keys ${quote(Object.keys(d).join(', '))}` : quote(d)}`);
+        const got = Array.isArray(d)
+          ? 'an array'
+          : typeof d === 'object'
+            ? `an object with keys ${quote(Object.keys(d).join(', '))}`
+            : quote(d);
+        problems.push(`${file}: document ${i + 1}: expected a Kubernetes object with apiVersion and kind, got ${got}`);
         return;
       }
       if (o.kind === 'List' && Array.isArray(o.items)) objects.push(...o.items);

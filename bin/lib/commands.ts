@@ -39,17 +39,31 @@ export const REPORT: CommandSpec = {
   positionals: [{ name: 'FLEET', description: 'the fleet file (YAML or JSON)' }],
   flags: [
     { name: 'out', value: 'FILE', description: 'the HTML file to write (required; parent folders are created; "-" for stdout)' },
-    { name: 'plan', value: 'PLAN', description: 'draw this saved plan document (from `gpufleet plan --json`) instead of planning again; it is checked against FLEET' },
-    { name: 'from', value: 'RUNNING_PLAN', description: 'draw the migration from this running plan to FLEET (as `gpufleet rebalance --from`): GPUs before and after, each model\'s capacity over the steps' },
+    {
+      name: 'plan',
+      value: 'PLAN',
+      description: 'draw this saved plan document (from `gpufleet plan --json`) instead of planning again; it is checked against FLEET',
+    },
+    {
+      name: 'from',
+      value: 'RUNNING_PLAN',
+      description:
+        'draw the migration from this running plan to FLEET (as `gpufleet rebalance --from`): ' +
+        "GPUs before and after, each model's capacity over the steps",
+    },
     MAX_INPUT_SIZE_FLAG,
   ],
   details: [
     'The page shows the headline figures (GPUs, cost per hour, savings), the GPU count against the tight',
     'bound and the baselines, the teams, every node and GPU with its MIG slices to scale and the models in',
-    'each slice (share of the slice\'s time as a bar; hover for batch, instances and rps), the node',
+    "each slice (share of the slice's time as a bar; hover for batch, instances and rps), the node",
     'configurations and a model index.',
   ],
-  examples: ['gpufleet report fleet.yaml --out plan.html', 'gpufleet report fleet.yaml --plan plan.json --out plan.html', 'gpufleet report --from running.json fleet.yaml --out migration.html'],
+  examples: [
+    'gpufleet report fleet.yaml --out plan.html',
+    'gpufleet report fleet.yaml --plan plan.json --out plan.html',
+    'gpufleet report --from running.json fleet.yaml --out migration.html',
+  ],
 };
 
 export const ROUTER: CommandSpec = {
@@ -71,16 +85,22 @@ export const ROUTER: CommandSpec = {
 export const CHECK: CommandSpec = {
   name: 'check',
   summary: 'Prove a rendering would provision, schedule and scale on a real cluster (Karpenter, device plugin, MIG manager, autoscalers).',
-  positionals: [{ name: 'DIR', description: 'the rendering: a directory of Kubernetes manifests (.yaml, .yml, .json), e.g. dist/ of npm run synth' }],
+  positionals: [
+    { name: 'DIR', description: 'the rendering: a directory of Kubernetes manifests (.yaml, .yml, .json), e.g. dist/ of npm run synth' },
+  ],
   flags: [
-    { name: 'previous', value: 'DIR', description: 'the rendering this one replaces: also report every NodePool whose MIG layout changed content under the same name' },
+    {
+      name: 'previous',
+      value: 'DIR',
+      description: 'the rendering this one replaces: also report every NodePool whose MIG layout changed content under the same name',
+    },
   ],
   details: [
     'Rules, by the upstream semantics of the consumers (FIDELITY.md): provisioning (Karpenter can launch a node',
     'for every GPU pod template: labels, taints, NodeOverlay capacity), scheduling (the node runs it: device-plugin',
     'resources for the layout, MIG strategy and time-slicing; GPU feature discovery labels), capacity (all GPU pods',
     'fit at minimum and maximum replicas within the NodePool limits, CPU and memory of a full node included), quota,',
-    'layout (every layout legal and in the MIG manager\'s ConfigMap), autoscaling (targets exist, every metric is',
+    "layout (every layout legal and in the MIG manager's ConfigMap), autoscaling (targets exist, every metric is",
     'produced by something installed or declared), prerequisites, relayout (with --previous).',
     'Prints one line per finding (rule: object: problem) and a summary line. Exit codes: 0 no findings,',
     '1 findings, 2 bad input (no such directory, no manifests, unparsable YAML).',
@@ -114,8 +134,10 @@ export async function runPlan(args: ParsedArgs): Promise<number> {
   }
   const { buildPlanView } = await import('./plan-view');
   const { renderSummary } = await import('./summary-table');
-  await writeStdout(renderSummary(buildPlanView(fleet, result, e.typeFigures(fleet, result)))
-    + (typeof out === 'string' ? `\nplan document written to ${out}\n` : ''));
+  await writeStdout(
+    renderSummary(buildPlanView(fleet, result, e.typeFigures(fleet, result))) +
+      (typeof out === 'string' ? `\nplan document written to ${out}\n` : ''),
+  );
   return EXIT_OK;
 }
 

@@ -124,13 +124,23 @@ export function typeFigures(fleet: Fleet, result: Plan): Map<string, TypeFigures
       if (known.lowerBound !== undefined) figures.lowerBound = known.lowerBound;
       if (known.tightBound !== undefined) figures.tightBound = known.tightBound;
     } else {
-      try { figures.lowerBound = lowerBound(sub); } catch (e) { if (!(e instanceof PlanError)) throw e; /* not computable for this type alone */ }
+      try {
+        figures.lowerBound = lowerBound(sub);
+      } catch (e) {
+        if (!(e instanceof PlanError)) throw e; /* not computable for this type alone */
+      }
       try {
         const t = tightBound(sub);
         if (t.bound) figures.tightBound = t.bound.gpus;
-      } catch (e) { if (!(e instanceof PlanError)) throw e; /* not computable for this type alone */ }
+      } catch (e) {
+        if (!(e instanceof PlanError)) throw e; /* not computable for this type alone */
+      }
     }
-    try { Object.assign(figures, baselines(sub)); } catch (e) { if (!(e instanceof PlanError)) throw e; /* not computable for this type alone */ }
+    try {
+      Object.assign(figures, baselines(sub));
+    } catch (e) {
+      if (!(e instanceof PlanError)) throw e; /* not computable for this type alone */
+    }
     out.set(type, figures);
   }
   return out;

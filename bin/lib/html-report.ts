@@ -25,23 +25,27 @@ export function renderReport(view: PlanView, opts: ReportOptions = {}): string {
   const body = [
     header(view),
     kpis(view),
-    `<section class="two"><div class="panel"><h2>GPUs needed</h2>${gpuCountChart(view)}`
-      + `<p class="muted">${chartNote(view)}</p></div>`
-      + `<div class="panel"><h2>Teams</h2>${teamsTable(view, colors)}</div></section>`,
+    `<section class="two"><div class="panel"><h2>GPUs needed</h2>${gpuCountChart(view)}` +
+      `<p class="muted">${chartNote(view)}</p></div>` +
+      `<div class="panel"><h2>Teams</h2>${teamsTable(view, colors)}</div></section>`,
     `<section class="panel"><h2>GPU types</h2>${typesTable(view)}</section>`,
-    `<section class="panel"><h2>At a glance</h2><p class="muted legend-line">Every GPU on its memory-slice axis; each slice filled with its models' time shares `
-      + `in team colours (grey: time not given to any model). Click a GPU for its drawing.</p>${legend(colors)}${fleetOverviewSvg(view, colors)}</section>`,
-    `<section><h2>Nodes and GPUs</h2>`
-      + `<p class="muted legend-line">Each GPU is drawn on its ${esc(axisText(view))} to scale, as <code>nvidia-smi mig -lgipp</code> places instances. `
-      + `In each slice: memory used (grey bar), time shares of its models (coloured bar), then one bar per model: the filled part is its share of the slice's time. `
-      + `Hover for batch, instances and requests per second.</p>`
-      + `${legend(colors)}${view.nodes.map((n) => nodeSection(n, colors, view.cold)).join('')}</section>`,
+    '<section class="panel"><h2>At a glance</h2><p class="muted legend-line">' +
+      "Every GPU on its memory-slice axis; each slice filled with its models' time shares " +
+      'in team colours (grey: time not given to any model). Click a GPU for its drawing.</p>' +
+      `${legend(colors)}${fleetOverviewSvg(view, colors)}</section>`,
+    `<section><h2>Nodes and GPUs</h2>` +
+      `<p class="muted legend-line">Each GPU is drawn on its ${esc(axisText(view))} to scale, ` +
+      'as <code>nvidia-smi mig -lgipp</code> places instances. ' +
+      'In each slice: memory used (grey bar), time shares of its models (coloured bar), ' +
+      "then one bar per model: the filled part is its share of the slice's time. " +
+      `Hover for batch, instances and requests per second.</p>` +
+      `${legend(colors)}${view.nodes.map((n) => nodeSection(n, colors, view.cold)).join('')}</section>`,
     coldTier(view, colors),
     `<section class="panel"><h2>Node configurations</h2>${configsTable(view)}</section>`,
     modelIndex(view),
     notes(view),
-    `<footer>gpufleet${opts.version ? ` ${esc(opts.version)}` : ''} · plan of fleet <b>${esc(view.fleet)}</b>`
-      + `${opts.source ? ` from <code>${esc(opts.source)}</code>` : ''}</footer>`,
+    `<footer>gpufleet${opts.version ? ` ${esc(opts.version)}` : ''} · plan of fleet <b>${esc(view.fleet)}</b>` +
+      `${opts.source ? ` from <code>${esc(opts.source)}</code>` : ''}</footer>`,
   ].join('\n');
   return htmlPage(title, CSS, body);
 }
@@ -49,21 +53,29 @@ export function renderReport(view: PlanView, opts: ReportOptions = {}): string {
 function chartNote(view: PlanView): string {
   if (!view.tightBound) return 'No tight bound was computed (see the notes).';
   if (view.typesOffered > 1) {
-    return 'Per GPU type: its GPUs against the tight bound of the demand placed on it. GPU counts of different types are not compared; '
-      + `across types the plan is compared on cost (${esc(versusBound(view))}).`;
+    return (
+      'Per GPU type: its GPUs against the tight bound of the demand placed on it. GPU counts of different types are not compared; ' +
+      `across types the plan is compared on cost (${esc(versusBound(view))}).`
+    );
   }
-  return `The dashed line is the tight bound: no plan that meets the feasibility rules uses fewer GPUs (${esc(boundMethod(view.tightBound))}).`;
+  return (
+    'The dashed line is the tight bound: no plan that meets the feasibility rules uses fewer GPUs ' +
+    `(${esc(boundMethod(view.tightBound))}).`
+  );
 }
 
 function header(view: PlanView): string {
-  return `<header><div class="brand">gpufleet plan</div><h1>${esc(view.fleet)}</h1>`
-    + `<p class="sub">${view.models} models · ${view.teams.length} teams · ${view.gpuCount} GPUs on ${view.nodes.length} `
-    + `node${view.nodes.length === 1 ? '' : 's'} · ${view.slices} slices · ${usd(view.costPerHour)} per hour</p></header>`;
+  return (
+    `<header><div class="brand">gpufleet plan</div><h1>${esc(view.fleet)}</h1>` +
+    `<p class="sub">${view.models} models · ${view.teams.length} teams · ${view.gpuCount} GPUs on ${view.nodes.length} ` +
+    `node${view.nodes.length === 1 ? '' : 's'} · ${view.slices} slices · ${usd(view.costPerHour)} per hour</p></header>`
+  );
 }
 
 function kpis(view: PlanView): string {
   const card = (label: string, value: string, note: string, cls = ''): string =>
-    `<div class="kpi ${cls}"><div class="k-label">${esc(label)}</div><div class="k-value">${esc(value)}</div><div class="k-note">${esc(note)}</div></div>`;
+    `<div class="kpi ${cls}"><div class="k-label">${esc(label)}</div>` +
+    `<div class="k-value">${esc(value)}</div><div class="k-note">${esc(note)}</div></div>`;
   const tight = view.tightBound;
   const vsDed = savings(view.gpuCount, view.dedicated);
   const vsNoMig = savings(view.gpuCount, view.noMig);
@@ -71,12 +83,18 @@ function kpis(view: PlanView): string {
   // several GPU types: GPUs per type against that type's bound; the total on cost against the cost bound
   const gpuNote = mixed
     ? view.types.map((t) => `${t.type} ${t.gpus}: ${typeAgainst(t)}`).join('; ')
-    : tight ? `tight bound ${tight.gpus}: ${versusBound(view)}` : 'tight bound not computed';
+    : tight
+      ? `tight bound ${tight.gpus}: ${versusBound(view)}`
+      : 'tight bound not computed';
   const floor = mixed ? view.costBound : tight?.costPerHour;
   return `<section class="kpis">${[
     card('GPUs', String(view.gpuCount), gpuNote, 'accent'),
-    card('cost per hour', usd(view.costPerHour), `${usd(Math.round(view.costPerHour * 730)).replace(/\.00$/, '')} per month (730 h)`
-      + (floor !== undefined ? `; at least ${usd(floor)}${mixed ? ` with any GPU types: ${versusBound(view)}` : ''}` : '')),
+    card(
+      'cost per hour',
+      usd(view.costPerHour),
+      `${usd(Math.round(view.costPerHour * 730)).replace(/\.00$/, '')} per month (730 h)` +
+        (floor !== undefined ? `; at least ${usd(floor)}${mixed ? ` with any GPU types: ${versusBound(view)}` : ''}` : ''),
+    ),
     card('saved vs dedicated', pct(vsDed), `${num(view.dedicated)} → ${view.gpuCount} GPUs`, (vsDed ?? 0) > 0 ? 'good' : ''),
     card('saved vs no MIG', pct(vsNoMig), `${num(view.noMig)} → ${view.gpuCount} GPUs`, (vsNoMig ?? 0) > 0 ? 'good' : ''),
     card('compute held', pct(view.computeUtil), `memory used ${pct(view.memoryUtil)}`),
@@ -88,38 +106,60 @@ function teamsTable(view: PlanView, colors: ReadonlyMap<string, string>): string
   return teamsHtml(view, colors);
 }
 
+/** The tooltip of a GPU type's idle GPUs. */
+const IDLE_GPUS_TITLE = 'GPUs of partly used nodes that carry no models; paid for with the node';
+
 function typesTable(view: PlanView): string {
   const mixed = view.typesOffered > 1;
-  const rows = view.types.map((t) => `<tr><td><b>${esc(t.type)}</b></td>`
-    + `<td class="n">${t.gpus}${t.idleGpus > 0 ? ` <span class="muted" title="GPUs of partly used nodes that carry no models; paid for with the node">+${t.idleGpus} idle</span>` : ''}</td>`
-    + `<td class="wrap">${t.slicesByProfile.map(([p, n]) => `<span class="pill">${n}× ${esc(p)}</span>`).join(' ')}</td>`
-    + `<td class="n">${t.models}</td><td>${meter(t.computeUtil)}</td><td>${meter(t.memoryUtil)}</td>`
-    + `<td class="n">${esc(t.pricePerGpuHour === undefined ? '-' : usd(t.pricePerGpuHour))}</td>`
-    + `<td class="n">${esc(usd(t.costPerHour))}</td>`
-    + (mixed ? `<td class="n">${esc(num(t.lowerBound))}</td>` : '')
-    + `<td class="n">${esc(num(t.tightBound))}</td>`
-    + (mixed ? `<td>${esc(typeAgainst(t))}</td>` : '')
-    + `<td class="n">${esc(saved(t.gpus, t.dedicated))}</td><td class="n">${esc(saved(t.gpus, t.noMig))}</td>`
-    + `<td class="n">${t.nodeConfigurations}</td></tr>`);
-  rows.push(`<tr class="total"><td>total</td><td class="n">${view.gpuCount}</td><td>${view.slices} slices</td><td class="n">${view.models}</td>`
-    + `<td>${meter(view.computeUtil)}</td><td>${meter(view.memoryUtil)}</td><td></td><td class="n">${esc(usd(view.costPerHour))}</td>`
-    + (mixed ? `<td class="n">-</td><td class="n">-</td><td>${esc(costAgainst(view))}</td>` : `<td class="n">${esc(num(view.tightBound?.gpus))}</td>`)
-    + `<td class="n">${esc(saved(view.gpuCount, view.dedicated))}</td>`
-    + `<td class="n">${esc(saved(view.gpuCount, view.noMig))}</td><td class="n">${view.nodeConfigurations}</td></tr>`);
+  const rows = view.types.map(
+    (t) =>
+      `<tr><td><b>${esc(t.type)}</b></td>` +
+      `<td class="n">${t.gpus}${t.idleGpus > 0 ? ` <span class="muted" title="${IDLE_GPUS_TITLE}">+${t.idleGpus} idle</span>` : ''}</td>` +
+      `<td class="wrap">${t.slicesByProfile.map(([p, n]) => `<span class="pill">${n}× ${esc(p)}</span>`).join(' ')}</td>` +
+      `<td class="n">${t.models}</td><td>${meter(t.computeUtil)}</td><td>${meter(t.memoryUtil)}</td>` +
+      `<td class="n">${esc(t.pricePerGpuHour === undefined ? '-' : usd(t.pricePerGpuHour))}</td>` +
+      `<td class="n">${esc(usd(t.costPerHour))}</td>` +
+      (mixed ? `<td class="n">${esc(num(t.lowerBound))}</td>` : '') +
+      `<td class="n">${esc(num(t.tightBound))}</td>` +
+      (mixed ? `<td>${esc(typeAgainst(t))}</td>` : '') +
+      `<td class="n">${esc(saved(t.gpus, t.dedicated))}</td><td class="n">${esc(saved(t.gpus, t.noMig))}</td>` +
+      `<td class="n">${t.nodeConfigurations}</td></tr>`,
+  );
+  rows.push(
+    `<tr class="total"><td>total</td><td class="n">${view.gpuCount}</td><td>${view.slices} slices</td><td class="n">${view.models}</td>` +
+      `<td>${meter(view.computeUtil)}</td><td>${meter(view.memoryUtil)}</td><td></td><td class="n">${esc(usd(view.costPerHour))}</td>` +
+      (mixed
+        ? `<td class="n">-</td><td class="n">-</td><td>${esc(costAgainst(view))}</td>`
+        : `<td class="n">${esc(num(view.tightBound?.gpus))}</td>`) +
+      `<td class="n">${esc(saved(view.gpuCount, view.dedicated))}</td>` +
+      `<td class="n">${esc(saved(view.gpuCount, view.noMig))}</td><td class="n">${view.nodeConfigurations}</td></tr>`,
+  );
   const bound = mixed
-    ? `Cost bound ${esc(view.costBound !== undefined ? `${usd(view.costBound)}/h, whatever GPU types a plan uses (this plan: ${versusBound(view)})` : 'not computed')}`
-    : `Tight bound ${esc(view.tightBound ? `${view.tightBound.gpus} GPUs, ${usd(view.tightBound.costPerHour)}/h (${versusBound(view)})` : 'not computed')}`;
-  const vs = `<p class="muted">${bound}; against dedicated (${esc(num(view.dedicated))} GPUs): `
-    + `${esc(versus(view.gpuCount, view.dedicated))}; against no MIG (${esc(num(view.noMig))} GPUs): ${esc(versus(view.gpuCount, view.noMig))}.</p>`;
-  return `<table class="types"><thead><tr><th>GPU type</th><th class="n">GPUs</th><th>slices by profile</th><th class="n">models</th>`
-    + `<th>compute held</th><th>memory used</th><th class="n">price/GPU/h</th><th class="n">cost/h</th>`
-    + (mixed ? '<th class="n" title="GPUs (DESIGN.md lower bound) of the demand placed on this type, on this type alone">lower bound</th>' : '')
-    + `<th class="n" title="GPUs: no plan meeting the feasibility rules serves the demand placed on this type with fewer">tight bound</th>`
-    + (mixed ? '<th title="this type\'s GPUs against its tight bound; the total: cost against the cost bound">against the bound</th>' : '')
-    + `<th class="n" title="GPUs saved against one whole GPU per model replica (baseline GPUs)">vs dedicated</th>`
-    + `<th class="n" title="GPUs saved against whole GPUs shared by Triton without MIG (baseline GPUs)">vs no MIG</th>`
-    + `<th class="n">node configs</th></tr></thead>`
-    + `<tbody>${rows.join('')}</tbody></table>${vs}`;
+    ? 'Cost bound ' +
+      esc(
+        view.costBound !== undefined
+          ? `${usd(view.costBound)}/h, whatever GPU types a plan uses (this plan: ${versusBound(view)})`
+          : 'not computed',
+      )
+    : 'Tight bound ' +
+      esc(view.tightBound ? `${view.tightBound.gpus} GPUs, ${usd(view.tightBound.costPerHour)}/h (${versusBound(view)})` : 'not computed');
+  const vs =
+    `<p class="muted">${bound}; against dedicated (${esc(num(view.dedicated))} GPUs): ` +
+    `${esc(versus(view.gpuCount, view.dedicated))}; ` +
+    `against no MIG (${esc(num(view.noMig))} GPUs): ${esc(versus(view.gpuCount, view.noMig))}.</p>`;
+  return (
+    `<table class="types"><thead><tr><th>GPU type</th><th class="n">GPUs</th><th>slices by profile</th><th class="n">models</th>` +
+    `<th>compute held</th><th>memory used</th><th class="n">price/GPU/h</th><th class="n">cost/h</th>` +
+    (mixed
+      ? '<th class="n" title="GPUs (DESIGN.md lower bound) of the demand placed on this type, on this type alone">lower bound</th>'
+      : '') +
+    `<th class="n" title="GPUs: no plan meeting the feasibility rules serves the demand placed on this type with fewer">tight bound</th>` +
+    (mixed ? '<th title="this type\'s GPUs against its tight bound; the total: cost against the cost bound">against the bound</th>' : '') +
+    `<th class="n" title="GPUs saved against one whole GPU per model replica (baseline GPUs)">vs dedicated</th>` +
+    `<th class="n" title="GPUs saved against whole GPUs shared by Triton without MIG (baseline GPUs)">vs no MIG</th>` +
+    `<th class="n">node configs</th></tr></thead>` +
+    `<tbody>${rows.join('')}</tbody></table>${vs}`
+  );
 }
 
 function saved(gpus: number, baseline: number | undefined): string {
@@ -133,42 +173,69 @@ function meter(x: number): string {
 }
 
 function legend(colors: ReadonlyMap<string, string>): string {
-  return `<div class="legend">${[...colors.entries()].map(([t, c]) =>
-    `<span><span class="chip" style="background:${c}"></span>${esc(t)}</span>`).join('')}</div>`;
+  return `<div class="legend">${[...colors.entries()]
+    .map(([t, c]) => `<span><span class="chip" style="background:${c}"></span>${esc(t)}</span>`)
+    .join('')}</div>`;
 }
 
 function nodeSection(n: NodeView, colors: ReadonlyMap<string, string>, cold: ColdTierView | undefined): string {
-  const facts = [n.gpuType, n.instanceType, n.migConfig ? `config ${n.migConfig}` : undefined, `${n.gpus.length} GPU${n.gpus.length === 1 ? '' : 's'}`]
-    .filter((x): x is string => !!x);
-  return `<article class="node"><h3>${esc(n.name)} <span class="facts">${facts.map((f) => `<span>${esc(f)}</span>`).join('')}</span></h3>`
-    + `<div class="gpus">${n.gpus.map((g) => gpuCard(g, colors, cold)).join('')}${idleCard(n)}</div></article>`;
+  const facts = [
+    n.gpuType,
+    n.instanceType,
+    n.migConfig ? `config ${n.migConfig}` : undefined,
+    `${n.gpus.length} GPU${n.gpus.length === 1 ? '' : 's'}`,
+  ].filter((x): x is string => !!x);
+  return (
+    `<article class="node"><h3>${esc(n.name)} <span class="facts">${facts.map((f) => `<span>${esc(f)}</span>`).join('')}</span></h3>` +
+    `<div class="gpus">${n.gpus.map((g) => gpuCard(g, colors, cold)).join('')}${idleCard(n)}</div></article>`
+  );
 }
 
 function idleCard(n: NodeView): string {
   if (n.idleGpus === 0) return '';
-  return `<div class="gpu-card idle"><div class="gpu-head"><b>${n.idleGpus} idle GPU${n.idleGpus === 1 ? '' : 's'}</b></div>`
-    + `<p class="muted">The ${esc(n.instanceType ?? 'instance')} has ${n.gpus.length + n.idleGpus} GPUs; the plan places no model on ${n.idleGpus} of them. `
-    + `They are paid for with the node${n.migConfig && n.migConfig !== 'all-disabled' ? ` and carry the layout of ${esc(n.migConfig)}` : ''}: `
-    + 'room to grow without a new node.</p></div>';
+  return (
+    `<div class="gpu-card idle"><div class="gpu-head"><b>${n.idleGpus} idle GPU${n.idleGpus === 1 ? '' : 's'}</b></div>` +
+    `<p class="muted">The ${esc(n.instanceType ?? 'instance')} has ${n.gpus.length + n.idleGpus} GPUs; ` +
+    `the plan places no model on ${n.idleGpus} of them. ` +
+    'They are paid for with the node' +
+    `${n.migConfig && n.migConfig !== 'all-disabled' ? ` and carry the layout of ${esc(n.migConfig)}` : ''}: ` +
+    'room to grow without a new node.</p></div>'
+  );
 }
 
 function gpuCard(g: GpuView, colors: ReadonlyMap<string, string>, cold: ColdTierView | undefined): string {
-  return `<div class="gpu-card" id="${esc(g.id)}"><div class="gpu-head"><b>${esc(g.id)}</b> <span class="muted">${esc(g.type)} · ${g.mig ? 'MIG' : 'whole'}</span>`
-    + `<span class="util">compute ${meter(g.computeUtil)} memory ${meter(g.memoryUtil)}</span></div>${gpuSvg(g, colors, cold)}</div>`;
+  return (
+    `<div class="gpu-card" id="${esc(g.id)}"><div class="gpu-head"><b>${esc(g.id)}</b> ` +
+    `<span class="muted">${esc(g.type)} · ${g.mig ? 'MIG' : 'whole'}</span>` +
+    `<span class="util">compute ${meter(g.computeUtil)} memory ${meter(g.memoryUtil)}</span></div>${gpuSvg(g, colors, cold)}</div>`
+  );
 }
 
 function configsTable(view: PlanView): string {
   if (view.migConfigs.length === 0) return '<p class="muted">the plan lists no node configurations</p>';
-  const rows = view.migConfigs.map((c) => `<tr><td><code>${esc(c.name)}</code></td><td>${esc(c.gpuType)}</td><td>${esc(c.instanceType)}</td>`
-    + `<td class="n">${c.nodes}</td><td>${deviceRuns(c.devices).map((run) => `<div>${c.devices.length > 1 ? `<span class="muted">${esc(run.label)}:</span> ` : ''}`
-      + `${run.slices.map((s) => `<span class="pill">${esc(s.profile)}@${s.start}</span>`).join(' ')}</div>`).join('')}</td></tr>`);
-  return `<table><thead><tr><th>config</th><th>GPU type</th><th>instance</th><th class="n">nodes</th><th>layout (profile@start)</th></tr></thead>`
-    + `<tbody>${rows.join('')}</tbody></table>`
-    + '<p class="muted">Each configuration is one <code>nvidia.com/mig.config</code> value, one node pool to operate.</p>';
+  const rows = view.migConfigs.map(
+    (c) =>
+      `<tr><td><code>${esc(c.name)}</code></td><td>${esc(c.gpuType)}</td><td>${esc(c.instanceType)}</td>` +
+      `<td class="n">${c.nodes}</td><td>${deviceRuns(c.devices)
+        .map(
+          (run) =>
+            `<div>${c.devices.length > 1 ? `<span class="muted">${esc(run.label)}:</span> ` : ''}` +
+            `${run.slices.map((s) => `<span class="pill">${esc(s.profile)}@${s.start}</span>`).join(' ')}</div>`,
+        )
+        .join('')}</td></tr>`,
+  );
+  return (
+    '<table><thead><tr><th>config</th><th>GPU type</th><th>instance</th>' +
+    '<th class="n">nodes</th><th>layout (profile@start)</th></tr></thead>' +
+    `<tbody>${rows.join('')}</tbody></table>` +
+    '<p class="muted">Each configuration is one <code>nvidia.com/mig.config</code> value, one node pool to operate.</p>'
+  );
 }
 
 /** Consecutive GPU indexes with the same layout, merged: `GPU 0`, `GPUs 2–7`. */
-function deviceRuns(devices: readonly (readonly { profile: string; start: number }[])[]): { label: string; slices: readonly { profile: string; start: number }[] }[] {
+function deviceRuns(
+  devices: readonly (readonly { profile: string; start: number }[])[],
+): { label: string; slices: readonly { profile: string; start: number }[] }[] {
   const key = (d: readonly { profile: string; start: number }[]): string => d.map((s) => `${s.profile}@${s.start}`).join(',');
   const runs: { from: number; to: number; slices: readonly { profile: string; start: number }[] }[] = [];
   devices.forEach((d, i) => {
@@ -187,7 +254,9 @@ function modelIndex(view: PlanView): string {
         const e = byModel.get(m.name) ?? { team: m.team, rps: 0, memory: 0, where: [] };
         e.rps += m.rps;
         e.memory += m.memoryGiB;
-        e.where.push(`${g.id} ${s.profile === 'whole' ? 'whole' : `${s.profile}@${s.start}`} (${sharePct(m.share)}, b${m.batch}×${m.instances})`);
+        e.where.push(
+          `${g.id} ${s.profile === 'whole' ? 'whole' : `${s.profile}@${s.start}`} (${sharePct(m.share)}, b${m.batch}×${m.instances})`,
+        );
         byModel.set(m.name, e);
       }
     }
@@ -198,12 +267,19 @@ function modelIndex(view: PlanView): string {
     e.where.push('cold tier: loaded on demand by the router');
     byModel.set(m.name, e);
   }
-  const rows = [...byModel.entries()].sort((a, b) => a[0].localeCompare(b[0])).map(([name, e]) =>
-    `<tr><td>${esc(name)}</td><td>${esc(e.team)}</td><td class="n">${esc(num(e.rps, 1))}</td><td class="n">${esc(gib(e.memory))}</td>`
-    + `<td>${e.where.map((w) => `<span class="pill">${esc(w)}</span>`).join(' ')}</td></tr>`);
-  return `<section class="panel"><details><summary><h2>Models (${byModel.size})</h2></summary>`
-    + `<table><thead><tr><th>model</th><th>team</th><th class="n">rps placed</th><th class="n">memory</th><th>placements (share, batch × instances)</th></tr></thead>`
-    + `<tbody>${rows.join('')}</tbody></table></details></section>`;
+  const rows = [...byModel.entries()]
+    .sort((a, b) => a[0].localeCompare(b[0]))
+    .map(
+      ([name, e]) =>
+        `<tr><td>${esc(name)}</td><td>${esc(e.team)}</td><td class="n">${esc(num(e.rps, 1))}</td><td class="n">${esc(gib(e.memory))}</td>` +
+        `<td>${e.where.map((w) => `<span class="pill">${esc(w)}</span>`).join(' ')}</td></tr>`,
+    );
+  return (
+    `<section class="panel"><details><summary><h2>Models (${byModel.size})</h2></summary>` +
+    '<table><thead><tr><th>model</th><th>team</th><th class="n">rps placed</th>' +
+    '<th class="n">memory</th><th>placements (share, batch × instances)</th></tr></thead>' +
+    `<tbody>${rows.join('')}</tbody></table></details></section>`
+  );
 }
 
 function coldTier(view: PlanView, colors: ReadonlyMap<string, string>): string {
@@ -212,14 +288,24 @@ function coldTier(view: PlanView, colors: ReadonlyMap<string, string>): string {
   const rps = c.models.reduce((a, m) => a + m.rps, 0);
   const facts = [
     `<b>${c.models.length}</b> models below ${esc(num(c.belowRps))} rps (${esc(num(rps, 1))} rps together) have no permanent seat`,
-    `<b>${c.slices.length}</b> cache slice${c.slices.length === 1 ? '' : 's'}: ${c.slices.map((x) => `<span class="pill">${esc(x)}</span>`).join(' ')}`,
-    `${esc(gib(c.cacheGiB))} held for loaded models, for a ${esc(pct(c.hitRateTarget))} hit-rate target; a miss waits for its model to load`,
-    `GPUs with a seat for every cold model: ${esc(num(c.gpusWithSeats))}; with the cold tier: ${view.gpuCount} (${esc(num(c.gpusSaved))} saved)`,
+    `<b>${c.slices.length}</b> cache slice${c.slices.length === 1 ? '' : 's'}: ` +
+      c.slices.map((x) => `<span class="pill">${esc(x)}</span>`).join(' '),
+    `${esc(gib(c.cacheGiB))} held for loaded models, for a ${esc(pct(c.hitRateTarget))} hit-rate target; ` +
+      'a miss waits for its model to load',
+    `GPUs with a seat for every cold model: ${esc(num(c.gpusWithSeats))}; ` +
+      `with the cold tier: ${view.gpuCount} (${esc(num(c.gpusSaved))} saved)`,
   ];
-  const chips = c.models.map((m) => `<span class="pill"><span class="chip" style="background:${colors.get(m.team) ?? '#888'}"></span>`
-    + `${esc(m.name)} <span class="muted">${esc(num(m.rps, 1))} rps</span></span>`).join(' ');
-  return `<section class="panel"><h2>Cold tier (router)</h2><ul class="facts-list">${facts.map((f) => `<li>${f}</li>`).join('')}</ul>`
-    + `<div class="cold-models">${chips}</div></section>`;
+  const chips = c.models
+    .map(
+      (m) =>
+        `<span class="pill"><span class="chip" style="background:${colors.get(m.team) ?? '#888'}"></span>` +
+        `${esc(m.name)} <span class="muted">${esc(num(m.rps, 1))} rps</span></span>`,
+    )
+    .join(' ');
+  return (
+    `<section class="panel"><h2>Cold tier (router)</h2><ul class="facts-list">${facts.map((f) => `<li>${f}</li>`).join('')}</ul>` +
+    `<div class="cold-models">${chips}</div></section>`
+  );
 }
 
 function notes(view: PlanView): string {

@@ -23,7 +23,9 @@ export const MAX_INPUT_SIZE_CEILING = 256 * MIB;
 export const MAX_INPUT_SIZE_FLAG: FlagSpec = {
   name: 'max-input-size',
   value: 'SIZE',
-  description: `the largest fleet file (and saved plan) to read: bytes, or with KiB, MiB, GiB (200MiB); default ${formatBytes(MAX_INPUT_FILE_BYTES)}, at most ${formatBytes(MAX_INPUT_SIZE_CEILING)}`,
+  description:
+    'the largest fleet file (and saved plan) to read: bytes, or with KiB, MiB, GiB (200MiB); ' +
+    `default ${formatBytes(MAX_INPUT_FILE_BYTES)}, at most ${formatBytes(MAX_INPUT_SIZE_CEILING)}`,
 };
 
 const UNITS: Record<string, number> = { b: 1, kib: 1024, mib: MIB, gib: 1024 * MIB };
@@ -45,8 +47,11 @@ export function inputLimit(args: ParsedArgs, command: string): number | undefine
   const bytes = typeof v === 'string' ? parseSize(v) : undefined;
   if (bytes === undefined || bytes < 1 || bytes > MAX_INPUT_SIZE_CEILING) {
     const shown = typeof v === 'string' && v.length <= 40 ? `"${v}"` : 'a longer value';
-    throw new CliInputError(`--max-input-size: expected a size from 1 byte to ${formatBytes(MAX_INPUT_SIZE_CEILING)} (bytes, or a number with KiB, MiB or GiB: 200MiB), got ${shown}`,
-      { usage: true, command });
+    throw new CliInputError(
+      `--max-input-size: expected a size from 1 byte to ${formatBytes(MAX_INPUT_SIZE_CEILING)} ` +
+        `(bytes, or a number with KiB, MiB or GiB: 200MiB), got ${shown}`,
+      { usage: true, command },
+    );
   }
   return bytes;
 }

@@ -44,7 +44,7 @@ export function mainHelp(): string {
     ...rows.map(([a, b]) => `  ${a.padEnd(w)}  ${b}`),
     '',
     'flags:',
-    '  --help, -h     show help (after a command: that command\'s help)',
+    "  --help, -h     show help (after a command: that command's help)",
     '  --version, -V  print the version',
     '',
     'exit codes: 0 success, 1 internal error (set GPUFLEET_DEBUG=1 for the stack trace),',
@@ -79,7 +79,8 @@ async function dispatch(argv: readonly string[]): Promise<number> {
       return EXIT_OK;
     }
     const spec = findCommand(rest[0]);
-    if (!spec || rest.length > 1) throw usageError(`help: unknown command "${rest.join(' ')}"; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
+    if (!spec || rest.length > 1)
+      throw usageError(`help: unknown command "${rest.join(' ')}"; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
     process.stdout.write(commandHelp(spec));
     return EXIT_OK;
   }
@@ -141,11 +142,12 @@ export function run(): void {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? EXIT_OK);
   });
   main(process.argv.slice(2)).then(
-    (code) => { process.exitCode = code; },
+    (code) => {
+      process.exitCode = code;
+    },
     (e) => {
       process.stderr.write(`gpufleet: internal error: ${String(e)}\n`);
       process.exitCode = EXIT_INTERNAL;
     },
   );
 }
-

@@ -18,7 +18,11 @@ import { rebalance, rebalanceFlags, type RebalanceResult } from './rebalance';
 export async function runMigrationReport(args: ParsedArgs, version: string): Promise<number> {
   const out = args.flags.out;
   if (typeof out !== 'string') throw usageError('missing --out FILE: the HTML page is written to a file ("--out -" for stdout)', 'report');
-  if (args.flags.plan !== undefined) throw new CliInputError('--plan and --from: give one (--from draws the migration from a running plan)', { usage: true, command: 'report' });
+  if (args.flags.plan !== undefined)
+    throw new CliInputError('--plan and --from: give one (--from draws the migration from a running plan)', {
+      usage: true,
+      command: 'report',
+    });
   const from = args.flags.from as string;
   const fleetPath = args.positionals.FLEET;
   const flags = rebalanceFlags(args, 'report');
@@ -40,29 +44,47 @@ export interface MigrationReportOptions {
 
 type SliceState = 'kept' | 'stopped' | 'started' | 'cache' | 'free';
 
+/** What the re-plan started from, in the report's subtitle. */
+const BASIS_TEXT: Readonly<Record<RebalanceResult['replan']['basis'], string>> = {
+  unchanged: 'the running plan already serves the fleet',
+  stable: 'stable re-plan of the running plan',
+  fresh: 'fresh plan mapped onto the running nodes',
+};
+
 export function renderMigrationReport(x: RebalanceResult, opts: MigrationReportOptions = {}): string {
   const { migration: m, replan: rp } = x;
   const teams = [...new Set(x.fleet.models.map((s) => s.team))];
   const colors = teamColors(teams);
   const teamOf = new Map(x.fleet.models.map((s) => [s.name, s.team]));
   const stopped = new Set(actionsOf(m, 'stop-server').map((a) => a.server));
-  const started = new Set(actionsOf(m, 'start-server').filter((a) => !a.server.temporary).map((a) => a.server.id.replace(/~\d+$/, '')));
+  const started = new Set(
+    actionsOf(m, 'start-server')
+      .filter((a) => !a.server.temporary)
+      .map((a) => a.server.id.replace(/~\d+$/, '')),
+  );
   const s = m.summary;
+  const before = planDrawing(x.running, (g, st) => (stopped.has(`${g}@${st}`) ? 'stopped' : 'kept'), colors, teamOf);
+  const after = planDrawing(rp.plan, (g, st) => (started.has(`${g}@${st}`) ? 'started' : 'kept'), colors, teamOf);
   const body = [
-    `<header><div class="brand">gpufleet migration</div><h1>${esc(x.fleet.name)}</h1>`
-      + `<p class="sub">${esc(rp.basis === 'unchanged' ? 'the running plan already serves the fleet' : rp.basis === 'stable' ? 'stable re-plan of the running plan' : 'fresh plan mapped onto the running nodes')}`
-      + ` · ${s.steps} step${s.steps === 1 ? '' : 's'} · path ${esc(x.path)} · checked: every model keeps ${m.floor < 1 ? `${num(m.floor * 100, 1)}% of ` : ''}its demand at every step</p></header>`,
+    `<header><div class="brand">gpufleet migration</div><h1>${esc(x.fleet.name)}</h1>` +
+      `<p class="sub">${esc(BASIS_TEXT[rp.basis])}` +
+      ` · ${s.steps} step${s.steps === 1 ? '' : 's'} · path ${esc(x.path)} · ` +
+      `checked: every model keeps ${m.floor < 1 ? `${num(m.floor * 100, 1)}% of ` : ''}its demand at every step</p></header>`,
     kpis(x),
-    `<section class="panel"><h2>GPUs before and after</h2><p class="muted">Each GPU on its memory-slice axis. `
-      + `<span class="key kept"></span>kept <span class="key stopped"></span>stops <span class="key started"></span>new <span class="key cache"></span>cache (cold tier) <span class="key free"></span>free. `
-      + 'Colour bars: the team of each model on the slice.</p>'
-      + `<div class="two"><div><h3>before</h3>${planDrawing(x.running, (g, st) => (stopped.has(`${g}@${st}`) ? 'stopped' : 'kept'), colors, teamOf)}</div>`
-      + `<div><h3>after</h3>${planDrawing(rp.plan, (g, st) => (started.has(`${g}@${st}`) ? 'started' : 'kept'), colors, teamOf)}</div></div></section>`,
+    `<section class="panel"><h2>GPUs before and after</h2><p class="muted">Each GPU on its memory-slice axis. ` +
+      '<span class="key kept"></span>kept <span class="key stopped"></span>stops <span class="key started"></span>new ' +
+      '<span class="key cache"></span>cache (cold tier) <span class="key free"></span>free. ' +
+      'Colour bars: the team of each model on the slice.</p>' +
+      `<div class="two"><div><h3>before</h3>${before}</div>` +
+      `<div><h3>after</h3>${after}</div></div></section>`,
     moves(x),
     capacityCharts(m),
     steps(x),
-    x.runbook.notes.length > 0 ? `<section class="panel"><h2>Notes</h2><ul>${x.runbook.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul></section>` : '',
-    `<footer>gpufleet${opts.version ? ` ${esc(opts.version)}` : ''} · migration of fleet <b>${esc(x.fleet.name)}</b>${opts.source ? ` from <code>${esc(opts.source)}</code>` : ''}</footer>`,
+    x.runbook.notes.length > 0
+      ? `<section class="panel"><h2>Notes</h2><ul>${x.runbook.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul></section>`
+      : '',
+    `<footer>gpufleet${opts.version ? ` ${esc(opts.version)}` : ''} · migration of fleet <b>${esc(x.fleet.name)}</b>` +
+      `${opts.source ? ` from <code>${esc(opts.source)}</code>` : ''}</footer>`,
   ].join('\n');
   return htmlPage(`gpufleet migration: ${x.fleet.name}`, CSS, body);
 }
@@ -75,14 +97,29 @@ function kpis(x: RebalanceResult): string {
   const s = x.migration.summary;
   const c = x.replan.changes;
   const card = (label: string, value: string, note: string): string =>
-    `<div class="kpi"><div class="k-label">${esc(label)}</div><div class="k-value">${esc(value)}</div><div class="k-note">${esc(note)}</div></div>`;
+    `<div class="kpi"><div class="k-label">${esc(label)}</div>` +
+    `<div class="k-value">${esc(value)}</div><div class="k-note">${esc(note)}</div></div>`;
   return `<section class="kpis">${[
-    card('cost per hour', `${usd(c.costPerHourBefore)} → ${usd(c.costPerHourAfter)}`, `${usd((c.costPerHourAfter - c.costPerHourBefore) * 730)} per month`),
+    card(
+      'cost per hour',
+      `${usd(c.costPerHourBefore)} → ${usd(c.costPerHourAfter)}`,
+      `${usd((c.costPerHourAfter - c.costPerHourBefore) * 730)} per month`,
+    ),
     card('GPUs', `${s.gpusBefore} → ${s.gpusAfter}`, `at most ${s.peakGpus} during the migration (${s.extraGpus} extra)`),
-    card('models moved', String(s.modelsMoved), `${c.modelsGrown.length} grown, ${c.modelsShrunk.length} shrunk, ${c.modelsAdded.length} added, ${c.modelsRemoved.length} removed`),
+    card(
+      'models moved',
+      String(s.modelsMoved),
+      `${c.modelsGrown.length} grown, ${c.modelsShrunk.length} shrunk, ${c.modelsAdded.length} added, ${c.modelsRemoved.length} removed`,
+    ),
     card('servers', `+${s.serversStarted} −${s.serversStopped}`, `${s.temporaryServers} temporary`),
     card('GPUs re-cut', String(s.gpusRecut), `${s.nodesAdded} node(s) added, ${s.nodesRemoved} removed, ${s.temporaryNodes} temporary`),
-    card('lowest headroom', `${num(s.minHeadroom * 100, 1)}%`, s.shortAtStart > 0 ? `${s.shortAtStart} model(s) below their new demand until step ${s.atDemandFromStep}` : 'capacity / what each model must keep'),
+    card(
+      'lowest headroom',
+      `${num(s.minHeadroom * 100, 1)}%`,
+      s.shortAtStart > 0
+        ? `${s.shortAtStart} model(s) below their new demand until step ${s.atDemandFromStep}`
+        : 'capacity / what each model must keep',
+    ),
   ].join('')}</section>`;
 }
 
@@ -90,7 +127,12 @@ const W = 520;
 const ROW = 34;
 
 /** Every node and GPU of a plan as bars on the memory-slice axis, slices marked by what the migration does to them. */
-function planDrawing(p: Plan, state: (gpu: string, start: number) => SliceState, colors: ReadonlyMap<string, string>, teamOf: ReadonlyMap<string, string>): string {
+function planDrawing(
+  p: Plan,
+  state: (gpu: string, start: number) => SliceState,
+  colors: ReadonlyMap<string, string>,
+  teamOf: ReadonlyMap<string, string>,
+): string {
   if (p.gpus.length === 0) return '<p class="muted">no GPUs</p>';
   const byNode = new Map<string, Plan['gpus'][number][]>();
   for (const g of p.gpus) byNode.set(g.node, [...(byNode.get(g.node) ?? []), g]);
@@ -107,26 +149,37 @@ function planDrawing(p: Plan, state: (gpu: string, start: number) => SliceState,
       parts.push(`<text class="gpu-id" x="2" y="${y + ROW / 2 + 4}">${esc(fit(g.id, 64, 10))}</text>`);
       parts.push(`<rect class="gpu-bg" x="68" y="${y}" width="${r(W - 70)}" height="${ROW - 6}" rx="4"/>`);
       for (const sl of g.slices) {
-        const size = sl.profile === 'whole' ? axis : findMigProfile(g.type, sl.profile)?.memorySlices ?? 1;
+        const size = sl.profile === 'whole' ? axis : (findMigProfile(g.type, sl.profile)?.memorySlices ?? 1);
         const st: SliceState = sl.cache ? 'cache' : sl.models.length === 0 ? 'free' : state(g.id, sl.start);
         const x0 = 68 + sl.start * unit + 1;
         const w = size * unit - 2;
         const names = sl.models.map((mm) => mm.name);
         const tip = `${g.id} ${sl.profile}@${sl.start}: ${sl.cache ? 'cache slice of the cold tier' : names.join(', ') || 'free'} (${st})`;
-        parts.push(`<g class="slice ${st}"><title>${esc(tip)}</title><rect x="${r(x0)}" y="${y + 1}" width="${r(w)}" height="${ROW - 8}" rx="3"/>`);
+        parts.push(
+          `<g class="slice ${st}"><title>${esc(tip)}</title><rect x="${r(x0)}" y="${y + 1}" width="${r(w)}" height="${ROW - 8}" rx="3"/>`,
+        );
         let bx = x0 + 2;
         for (const mm of sl.models) {
           const bw = Math.max(1, (w - 4) * Math.min(1, mm.share));
-          parts.push(`<rect class="team" x="${r(bx)}" y="${y + ROW - 12}" width="${r(Math.min(bw, x0 + w - 2 - bx))}" height="4" fill="${colors.get(teamOf.get(mm.name) ?? '') ?? '#888'}"/>`);
+          parts.push(
+            `<rect class="team" x="${r(bx)}" y="${y + ROW - 12}" width="${r(Math.min(bw, x0 + w - 2 - bx))}" height="4" ` +
+              `fill="${colors.get(teamOf.get(mm.name) ?? '') ?? '#888'}"/>`,
+          );
           bx += bw;
         }
-        parts.push(`<text class="slice-label" x="${r(x0 + 3)}" y="${y + 12}">${esc(fit(sl.cache ? 'cache' : names.join(', ') || sl.profile, w - 6, 10))}</text></g>`);
+        parts.push(
+          `<text class="slice-label" x="${r(x0 + 3)}" y="${y + 12}">` +
+            `${esc(fit(sl.cache ? 'cache' : names.join(', ') || sl.profile, w - 6, 10))}</text></g>`,
+        );
       }
       y += ROW;
     }
     y += 6;
   }
-  return `<svg class="plan" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${y}" role="img" aria-label="GPUs and slices">${parts.join('')}</svg>`;
+  return (
+    `<svg class="plan" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${y}" role="img" aria-label="GPUs and slices">` +
+    `${parts.join('')}</svg>`
+  );
 }
 
 /** What moves where: per model that changes, the servers it leaves and those it gains. */
@@ -147,15 +200,28 @@ function moves(x: RebalanceResult): string {
     if (a.server.temporary) continue;
     for (const mm of a.server.models) touch(mm.name).to.push(`${a.server.node} ${a.server.profile}`);
   }
-  if (rows.size === 0) return '<section class="panel"><h2>What moves where</h2><p class="muted">No server starts or stops: routes and time shares change at most.</p></section>';
+  if (rows.size === 0)
+    return (
+      '<section class="panel"><h2>What moves where</h2>' +
+      '<p class="muted">No server starts or stops: routes and time shares change at most.</p></section>'
+    );
   const last = new Map(m.steps.length > 0 ? m.steps[m.steps.length - 1].capacity.map((c) => [c.model, c]) : []);
   const first = new Map(m.steps.length > 0 ? m.steps[0].capacity.map((c) => [c.model, c]) : []);
-  const body = [...rows.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([model, e]) => `<tr><td>${esc(model)}</td>`
-    + `<td>${e.from.map((f) => `<span class="pill stop">${esc(f)}</span>`).join(' ') || '<span class="muted">–</span>'}</td>`
-    + `<td>${e.to.map((t) => `<span class="pill new">${esc(t)}</span>`).join(' ') || '<span class="muted">–</span>'}</td>`
-    + `<td class="n">${esc(num(first.get(model)?.before ?? 0, 1))} → ${esc(num(last.get(model)?.after ?? 0, 1))}</td><td class="n">${esc(num(last.get(model)?.demand ?? 0, 1))}</td></tr>`);
-  return `<section class="panel"><h2>What moves where</h2><table><thead><tr><th>model</th><th>leaves (node, slice)</th><th>gains (node, slice)</th>`
-    + `<th class="n">capacity rps</th><th class="n">demand rps</th></tr></thead><tbody>${body.join('')}</tbody></table></section>`;
+  const body = [...rows.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(
+      ([model, e]) =>
+        `<tr><td>${esc(model)}</td>` +
+        `<td>${e.from.map((f) => `<span class="pill stop">${esc(f)}</span>`).join(' ') || '<span class="muted">–</span>'}</td>` +
+        `<td>${e.to.map((t) => `<span class="pill new">${esc(t)}</span>`).join(' ') || '<span class="muted">–</span>'}</td>` +
+        `<td class="n">${esc(num(first.get(model)?.before ?? 0, 1))} → ${esc(num(last.get(model)?.after ?? 0, 1))}</td>` +
+        `<td class="n">${esc(num(last.get(model)?.demand ?? 0, 1))}</td></tr>`,
+    );
+  return (
+    '<section class="panel"><h2>What moves where</h2>' +
+    '<table><thead><tr><th>model</th><th>leaves (node, slice)</th><th>gains (node, slice)</th>' +
+    `<th class="n">capacity rps</th><th class="n">demand rps</th></tr></thead><tbody>${body.join('')}</tbody></table></section>`
+  );
 }
 
 const CW = 260;
@@ -164,15 +230,28 @@ const CH = 90;
 /** Each model whose capacity changes: capacity after each step against its demand and what it must keep. */
 function capacityCharts(m: Migration): string {
   if (m.steps.length === 0) return '';
-  const models = m.steps[0].capacity.map((c) => c.model).filter((name) => m.steps.some((s) => {
-    const c = s.capacity.find((k) => k.model === name)!;
-    return Math.abs(c.after - c.before) > 1e-9;
-  }));
+  const models = m.steps[0].capacity
+    .map((c) => c.model)
+    .filter((name) =>
+      m.steps.some((s) => {
+        const c = s.capacity.find((k) => k.model === name)!;
+        return Math.abs(c.after - c.before) > 1e-9;
+      }),
+    );
   const steady = m.steps[0].capacity.length - models.length;
-  const charts = models.map((name) => chart(name, m.steps.map((s) => s.capacity.find((k) => k.model === name)!), m.steps.map((s) => s.kind)));
-  return `<section class="panel"><h2>Capacity over the steps</h2><p class="muted">Requests/s each model can be served after each step (line) against its demand `
-    + '(dashed) and what it must keep at that step (grey band: its demand or floor, capped by what it had before the migration). '
-    + `${steady} other model(s) keep their capacity throughout.</p><div class="charts">${charts.join('')}</div></section>`;
+  const charts = models.map((name) =>
+    chart(
+      name,
+      m.steps.map((s) => s.capacity.find((k) => k.model === name)!),
+      m.steps.map((s) => s.kind),
+    ),
+  );
+  return (
+    '<section class="panel"><h2>Capacity over the steps</h2>' +
+    '<p class="muted">Requests/s each model can be served after each step (line) against its demand ' +
+    '(dashed) and what it must keep at that step (grey band: its demand or floor, capped by what it had before the migration). ' +
+    `${steady} other model(s) keep their capacity throughout.</p><div class="charts">${charts.join('')}</div></section>`
+  );
 }
 
 function chart(name: string, caps: readonly ModelCapacity[], kinds: readonly string[]): string {
@@ -183,13 +262,27 @@ function chart(name: string, caps: readonly ModelCapacity[], kinds: readonly str
   const y = (v: number): number => 8 + (CH - 26) * (1 - v / top);
   const line = values.map((v, i) => `${i === 0 ? 'M' : 'L'}${r(x(i))},${r(y(v))}`).join(' ');
   const req = [caps[0].required, ...caps.map((c) => c.required)];
-  const band = req.map((v, i) => `${i === 0 ? 'M' : 'L'}${r(x(i))},${r(y(v))}`).join(' ') + ` L${r(x(values.length - 1))},${r(y(0))} L${r(x(0))},${r(y(0))} Z`;
-  const dots = values.map((v, i) => `<circle cx="${r(x(i))}" cy="${r(y(v))}" r="2.5"><title>${esc(i === 0 ? 'before the migration' : `after step ${i} (${kinds[i - 1]})`)}: ${esc(num(v, 1))} rps</title></circle>`).join('');
-  return `<figure class="cap"><figcaption>${esc(name)}</figcaption><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${CW} ${CH}" role="img" aria-label="${esc(`capacity of ${name} over the steps`)}">`
-    + `<path class="req" d="${band}"/><line class="demand" x1="${L}" x2="${CW - 8}" y1="${r(y(caps[0].demand))}" y2="${r(y(caps[0].demand))}"/>`
-    + `<path class="capline" d="${line}"/>${dots}`
-    + `<text class="axis" x="${L - 4}" y="${r(y(caps[0].demand) + 3)}" text-anchor="end">${esc(num(caps[0].demand, 0))}</text>`
-    + `<text class="axis" x="${L}" y="${CH - 4}">start</text><text class="axis" x="${CW - 8}" y="${CH - 4}" text-anchor="end">step ${caps.length}</text></svg></figure>`;
+  const band =
+    req.map((v, i) => `${i === 0 ? 'M' : 'L'}${r(x(i))},${r(y(v))}`).join(' ') +
+    ` L${r(x(values.length - 1))},${r(y(0))} L${r(x(0))},${r(y(0))} Z`;
+  const dots = values
+    .map(
+      (v, i) =>
+        `<circle cx="${r(x(i))}" cy="${r(y(v))}" r="2.5">` +
+        `<title>${esc(i === 0 ? 'before the migration' : `after step ${i} (${kinds[i - 1]})`)}: ${esc(num(v, 1))} rps</title></circle>`,
+    )
+    .join('');
+  return (
+    `<figure class="cap"><figcaption>${esc(name)}</figcaption>` +
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${CW} ${CH}" role="img" ` +
+    `aria-label="${esc(`capacity of ${name} over the steps`)}">` +
+    `<path class="req" d="${band}"/>` +
+    `<line class="demand" x1="${L}" x2="${CW - 8}" y1="${r(y(caps[0].demand))}" y2="${r(y(caps[0].demand))}"/>` +
+    `<path class="capline" d="${line}"/>${dots}` +
+    `<text class="axis" x="${L - 4}" y="${r(y(caps[0].demand) + 3)}" text-anchor="end">${esc(num(caps[0].demand, 0))}</text>` +
+    `<text class="axis" x="${L}" y="${CH - 4}">start</text>` +
+    `<text class="axis" x="${CW - 8}" y="${CH - 4}" text-anchor="end">step ${caps.length}</text></svg></figure>`
+  );
 }
 
 function steps(x: RebalanceResult): string {
@@ -197,16 +290,24 @@ function steps(x: RebalanceResult): string {
   const caps = new Map(x.migration.steps.map((s) => [s.index, s.capacity.filter((c) => Math.abs(c.after - c.before) > 1e-9)]));
   const items = x.runbook.steps.map((s) => {
     const changed = caps.get(s.index) ?? [];
-    return `<li><b>${esc(s.title)}</b> <span class="kind">${esc(s.kind)}</span><ul>`
-      + s.operations.map((o) => `<li>${esc(o.text)}${o.command ? `<pre>${esc(o.command)}</pre>` : ''}</li>`).join('')
-      + s.waitFor.map((w) => `<li class="wait">wait: ${esc(w.text)}${w.command ? `<pre>${esc(w.command)}</pre>` : ''}</li>`).join('')
-      + (changed.length > 0 ? `<li class="caps">capacity: ${changed.slice(0, 12).map((c) => `${esc(c.model)} ${esc(num(c.before, 1))} → ${esc(num(c.after, 1))}`).join('; ')}${changed.length > 12 ? `; and ${changed.length - 12} more` : ''}</li>` : '')
-      + '</ul></li>';
+    return (
+      `<li><b>${esc(s.title)}</b> <span class="kind">${esc(s.kind)}</span><ul>` +
+      s.operations.map((o) => `<li>${esc(o.text)}${o.command ? `<pre>${esc(o.command)}</pre>` : ''}</li>`).join('') +
+      s.waitFor.map((w) => `<li class="wait">wait: ${esc(w.text)}${w.command ? `<pre>${esc(w.command)}</pre>` : ''}</li>`).join('') +
+      (changed.length > 0
+        ? `<li class="caps">capacity: ${changed
+            .slice(0, 12)
+            .map((c) => `${esc(c.model)} ${esc(num(c.before, 1))} → ${esc(num(c.after, 1))}`)
+            .join('; ')}${changed.length > 12 ? `; and ${changed.length - 12} more` : ''}</li>`
+        : '') +
+      '</ul></li>'
+    );
   });
   return `<section class="panel"><h2>Steps (${esc(x.path)})</h2><ol class="steps">${items.join('')}</ol></section>`;
 }
 
-const CSS = `
+const CSS =
+  `
 :root{--fg:#1f2328;--muted:#656d76;--line:#d0d7de;--bg:#f6f8fa;--card:#fff;--accent:#0b6bcb;--good:#1a7f37;--bad:#cf222e}
 *{box-sizing:border-box}
 body{margin:0;background:var(--bg);color:var(--fg);font:14px/1.45 -apple-system,BlinkMacSystemFont,"Segoe UI",Helvetica,Arial,sans-serif}
@@ -235,7 +336,8 @@ p.muted{font-size:12px;margin:0 0 8px}
 .pill.new{background:#dafbe1;color:#116329}
 .key{display:inline-block;width:14px;height:10px;border-radius:2px;margin:0 4px 0 8px;vertical-align:0;border:1px solid #aeb8c2}
 .key.kept{background:#eef1f4}.key.stopped{background:#ffebe9;border-color:#cf222e;border-style:dashed}
-.key.started{background:#dafbe1;border-color:#1a7f37}.key.cache{background:#f5f3ff;border-color:#8b7fc7}.key.free{background:#fff;border-style:dashed}
+.key.started{background:#dafbe1;border-color:#1a7f37}.key.cache{background:#f5f3ff;border-color:#8b7fc7}` +
+  `.key.free{background:#fff;border-style:dashed}
 svg{display:block;width:100%;height:auto;font-family:-apple-system,BlinkMacSystemFont,"Segoe UI",Helvetica,Arial,sans-serif}
 svg .node-label{font-size:11px;font-weight:600;fill:var(--fg)}
 svg .gpu-id{font-size:10px;fill:var(--muted)}

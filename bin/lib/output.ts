@@ -50,8 +50,10 @@ export function outputFileProblem(file: string, options: OutputFileOptions = {})
   }
   if (st?.isDirectory()) return `${where}: is a directory, expected a file path`;
   if (st?.isSymbolicLink()) {
-    return `${where}: is a symbolic link; gpufleet does not write through links, give the path of the file itself`
-      + (identity(abs) !== undefined ? ` (${quote(fs.realpathSync(abs))})` : '');
+    return (
+      `${where}: is a symbolic link; gpufleet does not write through links, give the path of the file itself` +
+      (identity(abs) !== undefined ? ` (${quote(fs.realpathSync(abs))})` : '')
+    );
   }
   if (st && !st.isFile()) return `${where}: is ${kindOf(st)}; gpufleet writes only regular files`;
   if (st) {
@@ -83,7 +85,9 @@ export function writeOutputFile(file: string, content: string, options: OutputFi
   try {
     fs.mkdirSync(dir, { recursive: true });
   } catch (e) {
-    throw new CliInputError(`--out ${quote(file)}: cannot create the folder ${quote(dir)} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new CliInputError(
+      `--out ${quote(file)}: cannot create the folder ${quote(dir)} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
   const tmp = path.join(dir, `.${path.basename(abs)}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`);
   let created = false;
@@ -94,7 +98,11 @@ export function writeOutputFile(file: string, content: string, options: OutputFi
     fs.renameSync(tmp, abs);
   } catch (e) {
     if (created) {
-      try { fs.rmSync(tmp, { force: true }); } catch { /* nothing to clean up */ }
+      try {
+        fs.rmSync(tmp, { force: true });
+      } catch {
+        /* nothing to clean up */
+      }
     }
     throw new CliInputError(`--out ${quote(file)}: cannot write the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }

@@ -184,15 +184,18 @@ export function buildPlanView(fleet: Fleet, plan: Plan, figures: ReadonlyMap<str
         for (const m of s.models) names.add(m.name);
       }
     }
-    const idle = sum(nodes.filter((n) => n.gpuType === type), (n) => n.idleGpus);
+    const idle = sum(
+      nodes.filter((n) => n.gpuType === type),
+      (n) => n.idleGpus,
+    );
     // the planner's prices (gpu-prices.ts): the fleet's price per GPU, else each node's instance price
-    const price = gpuTypePrice(fleet, type, nodes.map((n) => ({ gpuType: n.gpuType, instanceType: n.instanceType, paidGpus: n.gpus.length + n.idleGpus })), of.length + idle);
-    const own: TypeFiguresInput = figures.get(type) ?? (typeNames.length === 1 && fleet.gpus.length === 1
-      ? {
-        lowerBound: plan.summary.lowerBound, dedicated: plan.summary.baselines.dedicated, noMig: plan.summary.baselines.noMig,
-        ...(plan.summary.tightBound ? { tightBound: plan.summary.tightBound.gpus } : {}),
-      }
-      : {});
+    const price = gpuTypePrice(
+      fleet,
+      type,
+      nodes.map((n) => ({ gpuType: n.gpuType, instanceType: n.instanceType, paidGpus: n.gpus.length + n.idleGpus })),
+      of.length + idle,
+    );
+    const own = typeFigures(fleet, plan, figures, type, typeNames.length);
     const against = own.tightBound !== undefined && own.tightBound > 0 ? own.tightBound : own.lowerBound;
     return {
       type,
@@ -200,7 +203,10 @@ export function buildPlanView(fleet: Fleet, plan: Plan, figures: ReadonlyMap<str
       slicesByProfile: [...profiles.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])),
       models: names.size,
       computeUtil: weighted(of, (g) => g.computeUtil),
-      memoryUtil: ratio(sum(of, (g) => g.memoryUtil * g.memoryGiB), sum(of, (g) => g.memoryGiB)),
+      memoryUtil: ratio(
+        sum(of, (g) => g.memoryUtil * g.memoryGiB),
+        sum(of, (g) => g.memoryGiB),
+      ),
       pricePerGpuHour: price.pricePerGpuHour,
       costPerHour: price.costPerHour,
       idleGpus: idle,
@@ -233,7 +239,10 @@ export function buildPlanView(fleet: Fleet, plan: Plan, figures: ReadonlyMap<str
     models: placed.size,
     slices: sum(gpus, (g) => g.slices.length),
     computeUtil: totalCompute > 0 ? sum(gpus, (g) => g.computeUtil * g.computeSlices) / totalCompute : 0,
-    memoryUtil: ratio(sum(gpus, (g) => g.memoryUtil * g.memoryGiB), sum(gpus, (g) => g.memoryGiB)),
+    memoryUtil: ratio(
+      sum(gpus, (g) => g.memoryUtil * g.memoryGiB),
+      sum(gpus, (g) => g.memoryGiB),
+    ),
     gpuCount: summary.gpuCount,
     costPerHour,
     lowerBound: summary.lowerBound,
@@ -249,6 +258,27 @@ export function buildPlanView(fleet: Fleet, plan: Plan, figures: ReadonlyMap<str
   };
 }
 
+/** A GPU type's bounds and baselines: the figures given for it, else the plan's own when it is the fleet's only type. */
+function typeFigures(
+  fleet: Fleet,
+  plan: Plan,
+  figures: ReadonlyMap<string, TypeFiguresInput>,
+  type: string,
+  typesPlanned: number,
+): TypeFiguresInput {
+  return (
+    figures.get(type) ??
+    (typesPlanned === 1 && fleet.gpus.length === 1
+      ? {
+          lowerBound: plan.summary.lowerBound,
+          dedicated: plan.summary.baselines.dedicated,
+          noMig: plan.summary.baselines.noMig,
+          ...(plan.summary.tightBound ? { tightBound: plan.summary.tightBound.gpus } : {}),
+        }
+      : {})
+  );
+}
+
 /** The cheapest cost any valid plan can have: the larger of the tight bound's cost and `costLowerBound` (either may be absent). */
 function costBoundOf(summary: Plan['summary']): number | undefined {
   const figures = [summary.tightBound?.costPerHour, summary.costLowerBound].filter((x): x is number => x !== undefined);
@@ -257,10 +287,14 @@ function costBoundOf(summary: Plan['summary']): number | undefined {
 
 /** How a tight bound was proven, in words for the summary and the report. */
 export function boundMethod(b: TightBound): string {
-  const how = b.method === 'milp' ? 'integral seats and GPUs, solved to optimality'
-    : b.method === 'milp-bound' ? 'integral model, bound proven within its node budget'
-      : b.method === 'exact' ? 'exact seat-set model over every seat set: no plan with fewer GPUs exists'
-      : 'LP relaxation, continuous seats';
+  const how =
+    b.method === 'milp'
+      ? 'integral seats and GPUs, solved to optimality'
+      : b.method === 'milp-bound'
+        ? 'integral model, bound proven within its node budget'
+        : b.method === 'exact'
+          ? 'exact seat-set model over every seat set: no plan with fewer GPUs exists'
+          : 'LP relaxation, continuous seats';
   return `${how}; ${b.solver}${b.seconds !== undefined ? `, ${b.seconds} s` : ''}`;
 }
 
@@ -305,13 +339,20 @@ function gpuView(g: PlanGpu, fleet: Fleet, models: Map<string, ModelSpec>, cache
     memoryGiB,
     slices,
     computeUtil: computeSlices > 0 ? computeHeld / computeSlices : 0,
-    memoryUtil: ratio(sum(slices, (s) => s.usedGiB), memoryGiB),
+    memoryUtil: ratio(
+      sum(slices, (s) => s.usedGiB),
+      memoryGiB,
+    ),
   };
 }
 
 function sliceView(
-  g: PlanGpu, s: PlanSlice, fleet: Fleet, models: Map<string, ModelSpec>,
-  whole: { axis: number; computeSlices: number; memoryGiB: number }, cacheGiB: number,
+  g: PlanGpu,
+  s: PlanSlice,
+  fleet: Fleet,
+  models: Map<string, ModelSpec>,
+  whole: { axis: number; computeSlices: number; memoryGiB: number },
+  cacheGiB: number,
 ): SliceView {
   const profile = s.profile === 'whole' ? undefined : findMigProfile(g.type, s.profile);
   const onSlice = s.models.map((m): ModelOnSliceView => {
@@ -351,7 +392,11 @@ function nodeViews(plan: Plan, gpus: readonly GpuView[]): NodeView[] {
       of.forEach((g) => listed.add(g.id));
       const perNode = findInstanceType(n.instanceType)?.gpuCount;
       return {
-        name: n.name, gpuType: n.gpuType, instanceType: n.instanceType, migConfig: n.migConfig, gpus: of,
+        name: n.name,
+        gpuType: n.gpuType,
+        instanceType: n.instanceType,
+        migConfig: n.migConfig,
+        gpus: of,
         idleGpus: perNode === undefined ? 0 : Math.max(0, perNode - of.length),
       };
     });
@@ -400,7 +445,10 @@ function sum<T>(xs: readonly T[], f: (x: T) => number): number {
 }
 
 function weighted(gpus: readonly GpuView[], f: (g: GpuView) => number): number {
-  return ratio(sum(gpus, (g) => f(g) * g.computeSlices), sum(gpus, (g) => g.computeSlices));
+  return ratio(
+    sum(gpus, (g) => f(g) * g.computeSlices),
+    sum(gpus, (g) => g.computeSlices),
+  );
 }
 
 function ratio(a: number, b: number): number {

@@ -9,7 +9,14 @@ import { clipLine, quote } from '../../constructs/fleet';
 import type { Fleet } from '../../constructs/fleet/types';
 import { migrationRunbook, renderRunbookText, type Runbook, type RunbookPath } from '../../constructs/k8s/platform/migration-runbook';
 import {
-  checkMigration, planMigration, PlanError, replan, verifyPlan, type Migration, type Plan, type Replan,
+  checkMigration,
+  planMigration,
+  PlanError,
+  replan,
+  verifyPlan,
+  type Migration,
+  type Plan,
+  type Replan,
 } from '../../constructs/planner';
 import { validatePlanDocument } from '../../constructs/planner/plan-document';
 import { runningPlanProblems } from '../../constructs/planner/replan-input';
@@ -19,7 +26,6 @@ import { inputLimit } from './input-size';
 import { CliInputError, EXIT_OK } from './errors';
 import { num, usd } from './format';
 import { checkOutputFile, writeOutputFile, writeStdout } from './output';
-
 
 const PATHS: readonly RunbookPath[] = ['karpenter', 'node-groups', 'in-place'];
 
@@ -46,7 +52,8 @@ function numberFlag(args: ParsedArgs, name: string, ok: (x: number) => boolean, 
   const v = args.flags[name];
   if (v === undefined) return undefined;
   const x = typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-  if (!Number.isFinite(x) || !ok(x)) throw new CliInputError(`--${name}: expected ${expected}, got ${quote(String(v))}`, { usage: true, command });
+  if (!Number.isFinite(x) || !ok(x))
+    throw new CliInputError(`--${name}: expected ${expected}, got ${quote(String(v))}`, { usage: true, command });
   return x;
 }
 
@@ -123,11 +130,16 @@ export function rebalanceDocument(x: RebalanceResult): unknown {
 
 export async function runRebalance(args: ParsedArgs): Promise<number> {
   const from = args.flags.from;
-  if (typeof from !== 'string') throw new CliInputError('missing --from RUNNING_PLAN: the plan that runs now (gpufleet plan --json)', { usage: true, command: 'rebalance' });
+  if (typeof from !== 'string')
+    throw new CliInputError('missing --from RUNNING_PLAN: the plan that runs now (gpufleet plan --json)', {
+      usage: true,
+      command: 'rebalance',
+    });
   const flags = rebalanceFlags(args, 'rebalance');
   const fleetPath = args.positionals.FLEET;
   const out = args.flags.out;
-  if (out === '-') throw new CliInputError('--out: "-" is not a file; use --json to print the migration on stdout', { usage: true, command: 'rebalance' });
+  if (out === '-')
+    throw new CliInputError('--out: "-" is not a file; use --json to print the migration on stdout', { usage: true, command: 'rebalance' });
   if (typeof out === 'string') checkOutputFile(out, { inputs: [fleetPath, from] });
   const x = rebalance(fleetPath, from, flags);
   if (typeof out === 'string') writeOutputFile(out, JSON.stringify(x.replan.plan, null, 2) + '\n', { inputs: [fleetPath, from] });
@@ -145,14 +157,30 @@ export function renderRebalanceText(x: RebalanceResult, source: string): string 
   const s = m.summary;
   const c = r.changes;
   const lines: string[] = [];
-  const basis = r.basis === 'unchanged' ? 'unchanged: the running plan fits the fleet as it is' : r.basis === 'stable' ? 'stable re-plan of the running plan' : 'fresh plan mapped onto the running nodes';
+  const basis =
+    r.basis === 'unchanged'
+      ? 'unchanged: the running plan fits the fleet as it is'
+      : r.basis === 'stable'
+        ? 'stable re-plan of the running plan'
+        : 'fresh plan mapped onto the running nodes';
   lines.push(`rebalance ${x.fleet.name} (${source}): ${basis}; migration checked, ${s.steps} step(s), path ${x.path}`);
-  lines.push(`  cost per hour ${usd(c.costPerHourBefore)} -> ${usd(c.costPerHourAfter)}; GPUs ${s.gpusBefore} -> ${s.gpusAfter}, at most ${s.peakGpus} during the migration (${s.extraGpus} extra)`);
-  lines.push(`  models moved ${s.modelsMoved}, grown ${c.modelsGrown.length}, shrunk ${c.modelsShrunk.length}, re-weighted ${c.modelsReweighted.length}, added ${c.modelsAdded.length}, removed ${c.modelsRemoved.length}`);
-  lines.push(`  servers started ${s.serversStarted} (${s.temporaryServers} temporary), stopped ${s.serversStopped}; nodes added ${s.nodesAdded}, removed ${s.nodesRemoved}, temporary ${s.temporaryNodes}; GPUs re-cut ${s.gpusRecut}`);
+  lines.push(
+    `  cost per hour ${usd(c.costPerHourBefore)} -> ${usd(c.costPerHourAfter)}; GPUs ${s.gpusBefore} -> ${s.gpusAfter}, ` +
+      `at most ${s.peakGpus} during the migration (${s.extraGpus} extra)`,
+  );
+  lines.push(
+    `  models moved ${s.modelsMoved}, grown ${c.modelsGrown.length}, shrunk ${c.modelsShrunk.length}, ` +
+      `re-weighted ${c.modelsReweighted.length}, added ${c.modelsAdded.length}, removed ${c.modelsRemoved.length}`,
+  );
+  lines.push(
+    `  servers started ${s.serversStarted} (${s.temporaryServers} temporary), stopped ${s.serversStopped}; ` +
+      `nodes added ${s.nodesAdded}, removed ${s.nodesRemoved}, temporary ${s.temporaryNodes}; GPUs re-cut ${s.gpusRecut}`,
+  );
   const floor = m.floor < 1 ? `${num(m.floor * 100, 1)}% of its demand` : 'its demand';
-  lines.push(`  every model keeps ${floor} (or what it had, if less) at every step: checked`
-    + (s.shortAtStart > 0 ? `; ${s.shortAtStart} model(s) run below their new demand until step ${s.atDemandFromStep}` : ''));
+  lines.push(
+    `  every model keeps ${floor} (or what it had, if less) at every step: checked` +
+      (s.shortAtStart > 0 ? `; ${s.shortAtStart} model(s) run below their new demand until step ${s.atDemandFromStep}` : ''),
+  );
   if (m.steps.length === 0) {
     lines.push('', 'nothing to do: the running plan already serves the fleet.');
     return lines.join('\n') + '\n';

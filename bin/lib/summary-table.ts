@@ -12,23 +12,34 @@ type Align = 'l' | 'r';
 /** Renders rows as an aligned text table; `align` per column (default left). */
 export function textTable(header: readonly string[], rows: readonly (readonly string[])[], align: readonly Align[] = []): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string => cells
-    .map((c, i) => (align[i] === 'r' ? c.padStart(widths[i]) : c.padEnd(widths[i])))
-    .join('  ')
-    .trimEnd();
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (align[i] === 'r' ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
 export function renderSummary(view: PlanView): string {
-  return [...headline(view), ...gpuTypeSection(view), ...boundSection(view), ...configSection(view), ...teamSection(view), ...coldTierSection(view), ...notesSection(view)].join('\n');
+  return [
+    ...headline(view),
+    ...gpuTypeSection(view),
+    ...boundSection(view),
+    ...configSection(view),
+    ...teamSection(view),
+    ...coldTierSection(view),
+    ...notesSection(view),
+  ].join('\n');
 }
 
 /** The one-line headline: GPUs, cost, models, slices, nodes and node configurations. */
 function headline(view: PlanView): string[] {
   const out: string[] = [];
-  out.push(`fleet ${view.fleet}: ${view.gpuCount} GPU${view.gpuCount === 1 ? '' : 's'}, ${usd(view.costPerHour)}/h, `
-    + `${view.models} models on ${view.slices} slices, ${view.nodes.length} node${view.nodes.length === 1 ? '' : 's'}, `
-    + `${view.nodeConfigurations} node configuration${view.nodeConfigurations === 1 ? '' : 's'}`);
+  out.push(
+    `fleet ${view.fleet}: ${view.gpuCount} GPU${view.gpuCount === 1 ? '' : 's'}, ${usd(view.costPerHour)}/h, ` +
+      `${view.models} models on ${view.slices} slices, ${view.nodes.length} node${view.nodes.length === 1 ? '' : 's'}, ` +
+      `${view.nodeConfigurations} node configuration${view.nodeConfigurations === 1 ? '' : 's'}`,
+  );
   out.push('');
   return out;
 }
@@ -57,21 +68,44 @@ function gpuTypeSection(view: PlanView): string[] {
   ]);
   if (view.types.length > 1 || view.types.some((t) => t.tightBound !== tight?.gpus)) {
     typeRows.push([
-      'total', String(view.gpuCount), `${view.slices} slices`, String(view.models),
-      pct(view.computeUtil), pct(view.memoryUtil), usd(view.costPerHour),
+      'total',
+      String(view.gpuCount),
+      `${view.slices} slices`,
+      String(view.models),
+      pct(view.computeUtil),
+      pct(view.memoryUtil),
+      usd(view.costPerHour),
       // GPU counts of different types do not add up to a bound: the total is compared on cost
       ...(mixed ? ['-', '-', costAgainst(view)] : [num(tight?.gpus)]),
-      saved(view.gpuCount, view.dedicated), saved(view.gpuCount, view.noMig), String(view.nodeConfigurations),
+      saved(view.gpuCount, view.dedicated),
+      saved(view.gpuCount, view.noMig),
+      String(view.nodeConfigurations),
     ]);
   }
-  out.push(textTable(
-    ['GPU type', 'GPUs', 'slices (by profile)', 'models', 'compute', 'memory', 'cost/h',
-      ...(mixed ? ['lower bound', 'tight bound', 'against the bound'] : ['tight bound']), 'vs dedicated', 'vs noMig', 'node configs'],
-    typeRows,
-    ['l', 'r', 'l', 'r', 'r', 'r', 'r', ...(mixed ? ['r', 'r', 'l'] as Align[] : ['r'] as Align[]), 'r', 'r', 'r'],
-  ));
+  out.push(
+    textTable(
+      [
+        'GPU type',
+        'GPUs',
+        'slices (by profile)',
+        'models',
+        'compute',
+        'memory',
+        'cost/h',
+        ...(mixed ? ['lower bound', 'tight bound', 'against the bound'] : ['tight bound']),
+        'vs dedicated',
+        'vs noMig',
+        'node configs',
+      ],
+      typeRows,
+      ['l', 'r', 'l', 'r', 'r', 'r', 'r', ...(mixed ? (['r', 'r', 'l'] as Align[]) : (['r'] as Align[])), 'r', 'r', 'r'],
+    ),
+  );
   if (mixed) {
-    out.push('  lower bound / tight bound: fewest GPUs of that type that can serve the demand the plan placed on it; the total is compared on cost (below)');
+    out.push(
+      '  lower bound / tight bound: fewest GPUs of that type that can serve the demand the plan placed on it; ' +
+        'the total is compared on cost (below)',
+    );
   }
   out.push('  compute: compute-slice time held by models; memory: GPU memory used by Triton processes and models;');
   if (view.types.some((t) => t.idleGpus > 0)) {
@@ -88,24 +122,43 @@ function boundSection(view: PlanView): string[] {
   const tight = view.tightBound;
   if (view.typesOffered > 1) {
     out.push('against the cost bound and the baselines');
-    out.push(textTable(['', 'GPUs', 'cost/h', 'this plan against it'], [
-      ['this plan', String(view.gpuCount), usd(view.costPerHour), ''],
-      ['cost bound', '-', usd(view.costBound), view.costBound !== undefined ? versusBound(view) : 'not computed (see notes)'],
-      ['dedicated', String(view.dedicated), '', versus(view.gpuCount, view.dedicated)],
-      ['noMig', String(view.noMig), '', versus(view.gpuCount, view.noMig)],
-    ], ['l', 'r', 'r', 'l']));
-    out.push('  cost bound: no plan that meets the six feasibility rules costs less per hour, whatever GPU types it uses'
-      + (tight ? ` (tight bound ${usd(tight.costPerHour)}/h` : ' (')
-      + `${view.costLowerBound !== undefined ? `${tight ? ', ' : ''}lower bound priced ${usd(view.costLowerBound)}/h` : ''}); `
-      + 'GPU counts of different types are compared per type only (table above)');
+    out.push(
+      textTable(
+        ['', 'GPUs', 'cost/h', 'this plan against it'],
+        [
+          ['this plan', String(view.gpuCount), usd(view.costPerHour), ''],
+          ['cost bound', '-', usd(view.costBound), view.costBound !== undefined ? versusBound(view) : 'not computed (see notes)'],
+          ['dedicated', String(view.dedicated), '', versus(view.gpuCount, view.dedicated)],
+          ['noMig', String(view.noMig), '', versus(view.gpuCount, view.noMig)],
+        ],
+        ['l', 'r', 'r', 'l'],
+      ),
+    );
+    out.push(
+      '  cost bound: no plan that meets the six feasibility rules costs less per hour, whatever GPU types it uses' +
+        (tight ? ` (tight bound ${usd(tight.costPerHour)}/h` : ' (') +
+        `${view.costLowerBound !== undefined ? `${tight ? ', ' : ''}lower bound priced ${usd(view.costLowerBound)}/h` : ''}); ` +
+        'GPU counts of different types are compared per type only (table above)',
+    );
   } else {
     out.push('against the tight bound and the baselines');
-    out.push(textTable(['', 'GPUs', 'cost/h', 'this plan against it'], [
-      ['this plan', String(view.gpuCount), usd(view.costPerHour), ''],
-      ['tight bound', tight ? String(tight.gpus) : '-', tight ? usd(tight.costPerHour) : '-', tight ? versusBound(view) : 'not computed (see notes)'],
-      ['dedicated', String(view.dedicated), '', versus(view.gpuCount, view.dedicated)],
-      ['noMig', String(view.noMig), '', versus(view.gpuCount, view.noMig)],
-    ], ['l', 'r', 'r', 'l']));
+    out.push(
+      textTable(
+        ['', 'GPUs', 'cost/h', 'this plan against it'],
+        [
+          ['this plan', String(view.gpuCount), usd(view.costPerHour), ''],
+          [
+            'tight bound',
+            tight ? String(tight.gpus) : '-',
+            tight ? usd(tight.costPerHour) : '-',
+            tight ? versusBound(view) : 'not computed (see notes)',
+          ],
+          ['dedicated', String(view.dedicated), '', versus(view.gpuCount, view.dedicated)],
+          ['noMig', String(view.noMig), '', versus(view.gpuCount, view.noMig)],
+        ],
+        ['l', 'r', 'r', 'l'],
+      ),
+    );
     out.push('  tight bound: no plan that meets the six feasibility rules uses fewer GPUs or costs less per hour');
   }
   if (tight) out.push(`  (${boundMethod(tight)}; docs/planner.md)`);
@@ -136,8 +189,12 @@ function coldTierSection(view: PlanView): string[] {
     const c = view.cold;
     out.push('cold tier (router: loaded on demand, no permanent seat)');
     out.push(`  ${c.models.length} models below ${num(c.belowRps)} rps: ${c.models.map((m) => `${m.name} (${num(m.rps, 1)})`).join(', ')}`);
-    out.push(`  cache slices: ${c.slices.join(', ')}; ${num(c.cacheGiB, 1)} GiB for loaded models, hit-rate target ${pct(c.hitRateTarget)}`);
-    out.push(`  GPUs with a seat for every cold model: ${num(c.gpusWithSeats)}; with the cold tier: ${view.gpuCount} (${num(c.gpusSaved)} saved)`);
+    out.push(
+      `  cache slices: ${c.slices.join(', ')}; ${num(c.cacheGiB, 1)} GiB for loaded models, hit-rate target ${pct(c.hitRateTarget)}`,
+    );
+    out.push(
+      `  GPUs with a seat for every cold model: ${num(c.gpusWithSeats)}; with the cold tier: ${view.gpuCount} (${num(c.gpusSaved)} saved)`,
+    );
     out.push('');
   }
   return out;
@@ -168,7 +225,9 @@ export function typeAgainst(t: GpuTypeView): string {
 /** The plan's cost against the cost bound, short: `1.4x the cost bound`. */
 export function costAgainst(view: PlanView): string {
   if (view.costBound === undefined || view.costBound <= 0) return '-';
-  return view.costPerHour <= view.costBound + 0.005 ? 'cost: equals the bound' : `cost: ${num(view.costPerHour / view.costBound)}x the bound`;
+  return view.costPerHour <= view.costBound + 0.005
+    ? 'cost: equals the bound'
+    : `cost: ${num(view.costPerHour / view.costBound)}x the bound`;
 }
 
 function saved(gpus: number, baseline: number | undefined): string {
@@ -177,10 +236,7 @@ function saved(gpus: number, baseline: number | undefined): string {
 }
 
 function configRows(view: PlanView): string[][] {
-  return view.migConfigs.map((c) => [
-    c.name, c.gpuType, c.instanceType, String(c.nodes),
-    deviceRuns(c.devices.map((d) => layout(d))),
-  ]);
+  return view.migConfigs.map((c) => [c.name, c.gpuType, c.instanceType, String(c.nodes), deviceRuns(c.devices.map((d) => layout(d)))]);
 }
 
 /** Per GPU index layouts, runs of equal ones merged: `gpu 0: a; gpus 1-7: b`; one layout alone when all are alike. */

@@ -17,11 +17,24 @@ import { writeStdout } from './output';
 
 export const SYNTH: CommandSpec = {
   name: 'synth',
-  summary: 'Render a fleet on your platform: the plan, the Kubernetes manifests and each model\'s config.pbtxt (what the cdk8s app renders for the same files).',
+  summary:
+    "Render a fleet on your platform: the plan, the Kubernetes manifests and each model's config.pbtxt " +
+    '(what the cdk8s app renders for the same files).',
   positionals: [{ name: 'FLEET', description: 'the fleet file (YAML or JSON)' }],
   flags: [
-    { name: 'platform', value: 'PLATFORM', description: 'the platform file (YAML or JSON): cluster, node class, model repository, routes, scaling, cold tier, prerequisites (required; docs/platform-file.md)' },
-    { name: 'out', value: 'DIR', description: 'the folder to write (default: dist); it must not exist, be empty, or hold an earlier gpufleet synth rendering, which is replaced' },
+    {
+      name: 'platform',
+      value: 'PLATFORM',
+      description:
+        'the platform file (YAML or JSON): cluster, node class, model repository, routes, scaling, cold tier, prerequisites ' +
+        '(required; docs/platform-file.md)',
+    },
+    {
+      name: 'out',
+      value: 'DIR',
+      description:
+        'the folder to write (default: dist); it must not exist, be empty, or hold an earlier gpufleet synth rendering, which is replaced',
+    },
     MAX_INPUT_SIZE_FLAG,
   ],
   details: [
@@ -30,10 +43,7 @@ export const SYNTH: CommandSpec = {
     'Nothing is written unless the fleet plans and the platform renders; then `gpufleet check DIR` proves the',
     'rendering would provision, schedule and scale.',
   ],
-  examples: [
-    'gpufleet synth examples/payments-and-vision.fleet.yaml --platform examples/platform.yaml --out out/',
-    'gpufleet check out',
-  ],
+  examples: ['gpufleet synth examples/payments-and-vision.fleet.yaml --platform examples/platform.yaml --out out/', 'gpufleet check out'],
 };
 
 /** The entries of an earlier `gpufleet synth` rendering (`FLEET_CHART_ID`.k8s.yaml, plan.json, model-repository/). */
@@ -49,21 +59,31 @@ function checkOutDir(out: string): boolean {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw new CliInputError(`${where}: cannot check the path (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  if (st.isSymbolicLink()) throw new CliInputError(`${where}: is a symbolic link; gpufleet does not write through links, give the folder itself`);
+  if (st.isSymbolicLink())
+    throw new CliInputError(`${where}: is a symbolic link; gpufleet does not write through links, give the folder itself`);
   if (!st.isDirectory()) throw new CliInputError(`${where}: is a file, expected a folder to write the rendering into`);
   const entries = fs.readdirSync(out).sort();
   if (entries.length === 0) return true;
   const foreign = entries.filter((e) => !RENDERING_ENTRIES.includes(e));
   if (foreign.length > 0 || !entries.includes('gpufleet.k8s.yaml')) {
-    throw new CliInputError(`${where}: holds ${foreign.length > 0 ? `${foreign.slice(0, 3).map((e) => `"${e}"`).join(', ')}${foreign.length > 3 ? ` and ${foreign.length - 3} more` : ''}` : 'files'}, `
-      + 'and is not an earlier gpufleet synth rendering; choose an empty or new folder');
+    throw new CliInputError(
+      `${where}: holds ${
+        foreign.length > 0
+          ? `${foreign
+              .slice(0, 3)
+              .map((e) => `"${e}"`)
+              .join(', ')}${foreign.length > 3 ? ` and ${foreign.length - 3} more` : ''}`
+          : 'files'
+      }, ` + 'and is not an earlier gpufleet synth rendering; choose an empty or new folder',
+    );
   }
   return true;
 }
 
 export async function runSynth(args: ParsedArgs): Promise<number> {
   const platformPath = args.flags.platform;
-  if (typeof platformPath !== 'string') throw usageError('missing --platform PLATFORM: the platform file (examples/platform.yaml is one; docs/platform-file.md)', 'synth');
+  if (typeof platformPath !== 'string')
+    throw usageError('missing --platform PLATFORM: the platform file (examples/platform.yaml is one; docs/platform-file.md)', 'synth');
   const out = typeof args.flags.out === 'string' ? args.flags.out : 'dist';
   const fleetPath = args.positionals.FLEET;
   const maxBytes = inputLimit(args, 'synth');
@@ -105,7 +125,12 @@ export async function runSynth(args: ParsedArgs): Promise<number> {
     const lines = problemsOf(err);
     if (lines) throw new CliInputError(lines);
     if (err instanceof Error && err.constructor === Error) {
-      throw new CliInputError(err.message.split('\n').filter((l) => l.length > 0).map((l) => `cannot render fleet ${fleet.name} on ${platformPath}: ${l}`));
+      throw new CliInputError(
+        err.message
+          .split('\n')
+          .filter((l) => l.length > 0)
+          .map((l) => `cannot render fleet ${fleet.name} on ${platformPath}: ${l}`),
+      );
     }
     throw err;
   }
@@ -120,11 +145,14 @@ export async function runSynth(args: ParsedArgs): Promise<number> {
   }
   const shown = out.length > 1 ? out.replace(/\/+$/, '') : out;
   const configs = synthesis.files.filter((f) => f.endsWith('config.pbtxt')).length;
-  await writeStdout([
-    `fleet ${fleet.name} on ${platformPath}: ${plan.summary.gpuCount} GPUs, $${plan.summary.costPerHour.toFixed(2)}/h`,
-    `wrote ${shown}/gpufleet.k8s.yaml (${synthesis.objectCount} objects), ${shown}/plan.json, ${shown}/model-repository/ (${configs} config.pbtxt)`,
-    `next: gpufleet check ${shown}`,
-    '',
-  ].join('\n'));
+  await writeStdout(
+    [
+      `fleet ${fleet.name} on ${platformPath}: ${plan.summary.gpuCount} GPUs, $${plan.summary.costPerHour.toFixed(2)}/h`,
+      `wrote ${shown}/gpufleet.k8s.yaml (${synthesis.objectCount} objects), ${shown}/plan.json, ` +
+        `${shown}/model-repository/ (${configs} config.pbtxt)`,
+      `next: gpufleet check ${shown}`,
+      '',
+    ].join('\n'),
+  );
   return EXIT_OK;
 }

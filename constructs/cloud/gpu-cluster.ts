@@ -304,7 +304,10 @@ function nodeRoleOf(parent: pulumi.Resource, name: string, args: GpuClusterArgs)
   return { role, policies };
 }
 
-/** An existing cluster, looked up by name: its endpoint, issuer, subnets, IRSA provider (given or looked up) and kubeconfig (given or generated). */
+/**
+ * An existing cluster, looked up by name: its endpoint, issuer, subnets, IRSA provider (given or looked up) and kubeconfig
+ * (given or generated).
+ */
 function existingCluster(parent: pulumi.Resource, args: GpuClusterArgs): ClusterOutputs {
   const found = eks.getClusterOutput({ name: args.existingClusterName! }, { parent });
   const clusterName = found.name;
@@ -384,7 +387,10 @@ function newCluster(
   };
 }
 
-/** The EKS control plane and its IAM role: private endpoint always on, the public one as the args allow, API authentication, control-plane logs. */
+/**
+ * The EKS control plane and its IAM role: private endpoint always on, the public one as the args allow, API authentication,
+ * control-plane logs.
+ */
 function controlPlane(parent: pulumi.Resource, name: string, args: GpuClusterArgs, subnetIds: pulumi.Output<string[]>): eks.Cluster {
   const tags = args.tags;
   const clusterRole = new iam.Role(

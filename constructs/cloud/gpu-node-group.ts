@@ -55,7 +55,10 @@ export interface GpuNodeGroupArgs extends GpuNodeGroupOptions {
    * @default pool
    */
   readonly poolLabel?: string;
-  /** Per GPU of a node its slices (`{ profile, start }`; one entry = every GPU alike; profile `whole` = MIG off), as in `plan.migConfigs[i].devices`. */
+  /**
+   * Per GPU of a node its slices (`{ profile, start }`; one entry = every GPU alike; profile `whole` = MIG off), as in
+   * `plan.migConfigs[i].devices`.
+   */
   readonly devices: PlanMigConfig['devices'];
   /** Nodes to start with. @default - minSize */
   readonly desiredSize?: number;
@@ -221,7 +224,8 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
         const maxSize = options.maxSize ?? Math.max(nodes, minSize, 1, needed);
         if (options.maxSize !== undefined && options.maxSize < needed) {
           problems.push(
-            `${where}: maxSize ${options.maxSize}, but the pods of pool "${np.name}" need ${needed} node(s) at their maximum replicas; raise maxSize or lower the autoscalers' maxReplicas`,
+            `${where}: maxSize ${options.maxSize}, but the pods of pool "${np.name}" need ${needed} node(s) at their maximum replicas; ` +
+              "raise maxSize or lower the autoscalers' maxReplicas",
           );
         }
         const args: Omit<GpuNodeGroupArgs, 'cluster'> = {
@@ -274,7 +278,8 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
     } else if (instanceTypesFor(gpu.id).length === 0) {
       const offered = [...new Set(INSTANCE_TYPES.map((i) => i.gpuType))].sort();
       p.push(
-        `${at('gpuType')}: no catalog EC2 instance type offers ${gpu.id}, so no node group can carry it; GPU types with instances: ${offered.join(', ')}`,
+        `${at('gpuType')}: no catalog EC2 instance type offers ${gpu.id}, so no node group can carry it; ` +
+          `GPU types with instances: ${offered.join(', ')}`,
       );
     } else {
       const instance = instanceTypeOf(args.instanceType, gpu.id);
@@ -292,7 +297,8 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
         );
       } else if (args.devices.length !== 1 && args.devices.length !== instance.gpuCount) {
         p.push(
-          `${at('devices')}: expected 1 layout (all GPUs alike) or ${instance.gpuCount} (one per GPU of ${instance.name}), got ${args.devices.length}`,
+          `${at('devices')}: expected 1 layout (all GPUs alike) or ${instance.gpuCount} (one per GPU of ${instance.name}), ` +
+            `got ${args.devices.length}`,
         );
       } else {
         try {

@@ -86,12 +86,15 @@ export class GpuPlatform extends pulumi.ComponentResource {
     const v = args.operatorValues;
     if (v?.driver?.enabled || v?.toolkit?.enabled) {
       problems.push(
-        `operatorValues: driver.enabled and toolkit.enabled must be false on ${ami} nodes (the AMI ships them), got driver ${v.driver?.enabled}, toolkit ${v.toolkit?.enabled}; render the GPU operator with nodeImage 'al2023-nvidia' or 'bottlerocket-nvidia'`,
+        `operatorValues: driver.enabled and toolkit.enabled must be false on ${ami} nodes (the AMI ships them), ` +
+          `got driver ${v.driver?.enabled}, toolkit ${v.toolkit?.enabled}; ` +
+          "render the GPU operator with nodeImage 'al2023-nvidia' or 'bottlerocket-nvidia'",
       );
     }
     if (ami === 'BOTTLEROCKET_x86_64_NVIDIA' && v?.devicePlugin?.enabled) {
       problems.push(
-        "operatorValues: devicePlugin.enabled must be false on BOTTLEROCKET_x86_64_NVIDIA nodes (they run their own device plugin), got true; render the GPU operator with nodeImage 'bottlerocket-nvidia'",
+        'operatorValues: devicePlugin.enabled must be false on BOTTLEROCKET_x86_64_NVIDIA nodes (they run their own device plugin), ' +
+          "got true; render the GPU operator with nodeImage 'bottlerocket-nvidia'",
       );
     }
     try {
@@ -113,7 +116,8 @@ export class GpuPlatform extends pulumi.ComponentResource {
     } else {
       if (GpuPlatform.modelReaders(args).length === 0) {
         problems.push(
-          `objects: no ServiceAccount named ${JSON.stringify(args.modelReaderServiceAccount ?? 'triton-model-reader')} (modelReaderServiceAccount), so no Triton pool could read the model repository`,
+          `objects: no ServiceAccount named ${JSON.stringify(args.modelReaderServiceAccount ?? 'triton-model-reader')} ` +
+            '(modelReaderServiceAccount), so no Triton pool could read the model repository',
         );
       }
       for (const cm of GpuOperatorRelease.referencedConfigMaps(args.operatorValues)) {

@@ -278,7 +278,8 @@ export class PlatformRelease extends pulumi.ComponentResource {
             .map(describe)
             .sort();
           problems.push(
-            `objects: the GPU operator's ${cm.valuesKey} names ConfigMap ${cm.namespace}/${cm.name}, which is not among the objects (ConfigMaps: ${cms.join(', ') || 'none'})`,
+            `objects: the GPU operator's ${cm.valuesKey} names ConfigMap ${cm.namespace}/${cm.name}, ` +
+              `which is not among the objects (ConfigMaps: ${cms.join(', ') || 'none'})`,
           );
         }
       }

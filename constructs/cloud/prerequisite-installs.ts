@@ -256,7 +256,8 @@ export function planApiGroups(
     missing.set(
       o,
       p !== undefined
-        ? `needs ${PREREQUISITE_NAMES[p]} (API group ${g}), which the cluster is not declared to have (prerequisites.${p}) and gpufleet does not install`
+        ? `needs ${PREREQUISITE_NAMES[p]} (API group ${g}), ` +
+            `which the cluster is not declared to have (prerequisites.${p}) and gpufleet does not install`
         : `API group ${g} is not built into Kubernetes, and no CRD for it is among the objects, declared present or installed by gpufleet`,
     );
   }

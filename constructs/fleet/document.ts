@@ -46,7 +46,8 @@ export function parseFleetDocument(text: string, source = 'fleet'): unknown {
         const at = lineColumn(text, dup.offset);
         const was = lineColumn(text, dup.firstOffset);
         throw new FleetValidationError(source, [
-          `${source}:${at.line}:${at.column}: ${dup.path}: duplicate key (first at line ${was.line}, column ${was.column}); keys must be unique`,
+          `${source}:${at.line}:${at.column}: ${dup.path}: ` +
+            `duplicate key (first at line ${was.line}, column ${was.column}); keys must be unique`,
         ]);
       }
       return value;
@@ -71,7 +72,8 @@ export function parseFleetDocument(text: string, source = 'fleet'): unknown {
     const at = lineColumn(text, dup.offset);
     const was = lineColumn(text, dup.firstOffset);
     throw new FleetValidationError(source, [
-      `${source}:${at.line}:${at.column}: ${dup.path}: duplicate key (first at line ${was.line}, column ${was.column}); keys must be unique`,
+      `${source}:${at.line}:${at.column}: ${dup.path}: ` +
+        `duplicate key (first at line ${was.line}, column ${was.column}); keys must be unique`,
     ]);
   }
   try {

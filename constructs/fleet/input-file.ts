@@ -144,7 +144,8 @@ function readBounded(path: string, options: ReadInputFileOptions, read: boolean)
     const tooLarge = (size: number | undefined): never => {
       const hint = options.raiseLimit ? `; ${options.raiseLimit(max, size)}` : '';
       return fail(
-        `is ${size === undefined ? 'more than' : `${formatBytes(size)}, more than`} the ${formatBytes(max)} gpufleet reads from an input file${hint}`,
+        `is ${size === undefined ? 'more than' : `${formatBytes(size)}, more than`} ` +
+          `the ${formatBytes(max)} gpufleet reads from an input file${hint}`,
       );
     };
     if (st.size > max) tooLarge(st.size);

@@ -61,7 +61,8 @@ export function checkThroughputPerGpu(
     const example = types.find((t) => !profiled.has(t)) ?? types[0];
     p.add(
       `${path}: a single figure is ambiguous in a fleet offering ${listWords(types)}; ` +
-        `write { ${example}: ${n} } with a figure per GPU type it was measured on (the model is planned only on types with a figure or profiles)`,
+        `write { ${example}: ${n} } with a figure per GPU type it was measured on ` +
+        '(the model is planned only on types with a figure or profiles)',
     );
     return undefined;
   }
@@ -76,7 +77,8 @@ export function checkThroughputPerGpu(
   const keys = Object.keys(o);
   if (keys.length === 0) {
     p.add(
-      `${path}: expected at least one GPU type with its requests/s on one whole GPU (e.g. { ${types[0] ?? 'H100-80GB'}: 900 }), got an empty mapping`,
+      `${path}: expected at least one GPU type with its requests/s on one whole GPU ` +
+        `(e.g. { ${types[0] ?? 'H100-80GB'}: 900 }), got an empty mapping`,
     );
     return undefined;
   }

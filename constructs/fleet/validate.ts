@@ -238,7 +238,8 @@ function checkModel(p: Problems, raw: unknown, index: number, listed: ReadonlyMa
     const had = perGpu.get(key);
     if (had !== undefined) {
       p.add(
-        `${path}.profiles[${j}]: duplicate entry for gpu ${e.gpu} slice ${e.slice} batch ${e.batch} instances ${e.instances} (also profiles[${had}])`,
+        `${path}.profiles[${j}]: duplicate entry for gpu ${e.gpu} slice ${e.slice} batch ${e.batch} instances ${e.instances} ` +
+          `(also profiles[${had}])`,
       );
     } else perGpu.set(key, j);
     if (!largest || e.batch > largest.batch) largest = { batch: e.batch, index: j };

@@ -128,7 +128,8 @@ export function lowerBound(fleet: Fleet): number {
     for (const o of opts) best = Math.max(best, bestGpuThroughput(m, o, fleet.latencyHeadroom));
     if (best <= 0) {
       problems.push(
-        `models.${m.name}: no admissible profile entry (latency <= ${fleet.latencyHeadroom} x ${m.latencySloMs} ms) on ${opts.map((o) => o.type).join(', ')}`,
+        `models.${m.name}: no admissible profile entry (latency <= ${fleet.latencyHeadroom} x ${m.latencySloMs} ms) ` +
+          `on ${opts.map((o) => o.type).join(', ')}`,
       );
       continue;
     }

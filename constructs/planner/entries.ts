@@ -12,7 +12,8 @@ export const ESTIMATE_DERATE = 0.8;
 
 /** The estimate rule, as stated in plan notes and docs/planner.md. */
 export const ESTIMATE_RULE =
-  "models without measured profiles for a gpu type are estimated from their throughputPerGpu figure for that type: on a slice with k of the gpu's C compute slices " +
+  'models without measured profiles for a gpu type are estimated from their throughputPerGpu figure for that type: ' +
+  "on a slice with k of the gpu's C compute slices " +
   `(the whole gpu: k = C) throughput = throughputPerGpu x k/C x ${ESTIMATE_DERATE}, batch 1, instances 1, ` +
   'latency of one batch = 1000 / that throughput ms (one request at a time); measured profiles always win';
 

@@ -17,7 +17,10 @@ interface Pick {
   value: number;
 }
 
-/** Best candidate of a model on a shape to serve up to `remaining` rps alone: full throughput, or the least-full entry that still covers it. */
+/**
+ * Best candidate of a model on a shape to serve up to `remaining` rps alone: full throughput, or the least-full entry that
+ * still covers it.
+ */
 function pickCand(list: readonly Candidate[], remaining: number, budget: number): { cand: Candidate; rps: number } | undefined {
   if (list.length === 0) return undefined;
   const top = list[0];

@@ -14,11 +14,17 @@ export { SHARE_QUANTUM, roundShareUp, roundUp6, SliceState } from './slice-state
 export type { ModelInput, Seat } from './slice-state';
 
 export interface PackVariant {
-  /** Dedicated replicas at the best throughput per compute slice, or per GPU footprint (compute or memory slices, whichever is the larger fraction). */
+  /**
+   * Dedicated replicas at the best throughput per compute slice, or per GPU footprint (compute or memory slices, whichever
+   * is the larger fraction).
+   */
   readonly full: 'compute' | 'footprint';
   /** First fill whole GPUs with one model at its best MIG layout (all slices used), then the rest. */
   readonly gpuFill: boolean;
-  /** When > 0: first fill GPUs one at a time with the layout serving the most demand (mixing models), while a GPU serves at least this many GPU units. */
+  /**
+   * When > 0: first fill GPUs one at a time with the layout serving the most demand (mixing models), while a GPU serves at
+   * least this many GPU units.
+   */
   readonly mixFill: number;
   /** Order of remainder items: by compute need, or by latency budget first. */
   readonly order: 'need' | 'budget';

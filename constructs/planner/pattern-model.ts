@@ -96,7 +96,10 @@ export function master(
   return { model: b.build(integral), m: { layouts, layoutCols, patternCols, shapeRow, coverRow } };
 }
 
-/** A few representative entries of an item on a shape: most throughput, least latency, and the least-latency one still serving all its demand. */
+/**
+ * A few representative entries of an item on a shape: most throughput, least latency, and the least-latency one still
+ * serving all its demand.
+ */
 export function entriesOf(list: readonly Candidate[], rps: number): Candidate[] {
   if (list.length === 0) return [];
   const out: Candidate[] = [list[0]];

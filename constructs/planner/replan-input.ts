@@ -75,7 +75,8 @@ export function runningPlanProblems(fleet: Fleet, previous: Plan): string[] {
       const cfg = configs.get(n.migConfig);
       if (cfg && (cfg.gpuType !== n.gpuType || cfg.instanceType !== n.instanceType)) {
         out.push(
-          `nodes[${n.name}]: configuration ${cfg.name} is for ${cfg.gpuType} on ${cfg.instanceType}, the node is ${n.gpuType} on ${n.instanceType}`,
+          `nodes[${n.name}]: configuration ${cfg.name} is for ${cfg.gpuType} on ${cfg.instanceType}, ` +
+            `the node is ${n.gpuType} on ${n.instanceType}`,
         );
       }
     }

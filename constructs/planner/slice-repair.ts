@@ -259,7 +259,8 @@ export function repairSlices(
       improvements++;
     }
     sliceRepairTrace.log?.(
-      `slices=${group.length} items=${r.items} area=${r.before.toFixed(3)} lp=${r.lp.toFixed(3)} pool=${r.pool} ok=${r.replacement !== undefined} gpus=${gpus}`,
+      `slices=${group.length} items=${r.items} area=${r.before.toFixed(3)} lp=${r.lp.toFixed(3)} ` +
+        `pool=${r.pool} ok=${r.replacement !== undefined} gpus=${gpus}`,
     );
   }
   if (improvements === 0 || gpus >= res.gpus.length) return { result: res, improvements: 0 };

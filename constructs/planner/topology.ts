@@ -176,13 +176,15 @@ interface ConfigDraft {
 function checkedNodes(plan: Plan): NonNullable<Plan['nodes']> {
   if (!plan.nodes || plan.nodes.length === 0) {
     throw new Error(
-      `plan.nodes: expected the plan's nodes with their instance types (and plan.migConfigs for MIG nodes), got ${JSON.stringify(plan.nodes ?? null)}; plan the fleet with gpufleet plan`,
+      "plan.nodes: expected the plan's nodes with their instance types (and plan.migConfigs for MIG nodes), " +
+        `got ${JSON.stringify(plan.nodes ?? null)}; plan the fleet with gpufleet plan`,
     );
   }
   for (const c of plan.migConfigs ?? []) {
     if (missing(c.instanceType)) {
       throw new Error(
-        `plan.migConfigs[${c.name}].instanceType: expected the EC2 instance type of node configuration "${c.name}", got ${JSON.stringify(c.instanceType ?? null)}`,
+        `plan.migConfigs[${c.name}].instanceType: expected the EC2 instance type of node configuration "${c.name}", ` +
+          `got ${JSON.stringify(c.instanceType ?? null)}`,
       );
     }
   }
@@ -213,7 +215,8 @@ function configDrafts(plan: Plan): { drafts: Map<string, ConfigDraft>; configOfG
     if (drafts.has(key)) continue;
     if (node.migConfig !== ALL_DISABLED) {
       throw new Error(
-        `plan.nodes[${node.name}].migConfig: "${node.migConfig}" is not in plan.migConfigs (${[...drafts.values()].map((c) => c.config.name).join(', ')})`,
+        `plan.nodes[${node.name}].migConfig: "${node.migConfig}" is not in plan.migConfigs ` +
+          `(${[...drafts.values()].map((c) => c.config.name).join(', ')})`,
       );
     }
     // whole GPUs: the plan lists no mig-parted config for them; their nodes are counted below
@@ -242,7 +245,8 @@ function configDrafts(plan: Plan): { drafts: Map<string, ConfigDraft>; configOfG
     if (!d) continue;
     if (missing(n.instanceType)) {
       throw new Error(
-        `plan.nodes[${n.name}].instanceType: expected the EC2 instance type of the node (node configuration "${n.migConfig}"), got ${JSON.stringify(n.instanceType ?? null)}`,
+        `plan.nodes[${n.name}].instanceType: expected the EC2 instance type of the node (node configuration "${n.migConfig}"), ` +
+          `got ${JSON.stringify(n.instanceType ?? null)}`,
       );
     }
     if (d.config.name === ALL_DISABLED) d.nodes.set(n.instanceType, (d.nodes.get(n.instanceType) ?? 0) + 1);
@@ -483,7 +487,8 @@ function measuredColdEntry(
   const row = rows.find((p) => p.batch === chosen.batch && p.instances === chosen.instances);
   if (!row && recorded.batch !== undefined && spec.profiles.some((p) => resolveGpuType(p.gpu).id === gpu)) {
     throw new Error(
-      `plan.cold.models[${spec.name}]: batch ${recorded.batch} x ${recorded.instances} instance(s) is no entry of the model's profiles on ${gpu} slice ${profile}`,
+      `plan.cold.models[${spec.name}]: batch ${recorded.batch} x ${recorded.instances} instance(s) ` +
+        `is no entry of the model's profiles on ${gpu} slice ${profile}`,
     );
   }
   return row;

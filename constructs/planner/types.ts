@@ -19,7 +19,10 @@ export interface PlanSlice {
   readonly profile: string;
   /** Placement start on the memory-slice axis (0 for `whole`). */
   readonly start: number;
-  /** Models served in one Triton server on this slice; empty = a spare slice (free capacity the MIG layout creates anyway) or a cache slice. */
+  /**
+   * Models served in one Triton server on this slice; empty = a spare slice (free capacity the MIG layout creates anyway) or
+   * a cache slice.
+   */
   readonly models: readonly PlanModel[];
   /**
    * True for a cache slice of the cold tier (`plan.cold`): a Triton server in explicit

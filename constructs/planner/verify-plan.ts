@@ -61,7 +61,10 @@ interface CacheSlice {
   memory: number;
 }
 
-/** What the checks of one plan share: the fleet's models by name, the rps served per model so far, the cache slices seen, the problems found. */
+/**
+ * What the checks of one plan share: the fleet's models by name, the rps served per model so far, the cache slices seen, the
+ * problems found.
+ */
 interface Verification {
   readonly fleet: Fleet;
   readonly plan: Plan;
@@ -112,7 +115,10 @@ export function verifyPlan(fleet: Fleet, plan: Plan): string[] {
   return out;
 }
 
-/** Rule 1 on one GPU: a type of the fleet, used with MIG as the fleet uses it, a legal layout. Returns its catalog entry, or undefined when its slices cannot be checked. */
+/**
+ * Rule 1 on one GPU: a type of the fleet, used with MIG as the fleet uses it, a legal layout. Returns its catalog entry, or
+ * undefined when its slices cannot be checked.
+ */
 function layoutProblems(v: Verification, gpu: PlanGpu): CatalogGpu | undefined {
   const { fleet, out } = v;
   const catalog = findGpuType(gpu.type);
@@ -138,7 +144,8 @@ function layoutProblems(v: Verification, gpu: PlanGpu): CatalogGpu | undefined {
     if (!allowed.some((g) => !g.mig)) out.push(`rule 1 (layout): ${gpu.id}: used whole, but the fleet partitions ${gpu.type} with MIG`);
     if (gpu.slices.length !== 1 || gpu.slices[0].profile !== 'whole' || gpu.slices[0].start !== 0) {
       out.push(
-        `rule 1 (layout): ${gpu.id}: a gpu without MIG has exactly one slice "whole" at start 0, got ${gpu.slices.map((s) => `${s.profile}@${s.start}`).join(', ') || 'none'}`,
+        `rule 1 (layout): ${gpu.id}: a gpu without MIG has exactly one slice "whole" at start 0, ` +
+          `got ${gpu.slices.map((s) => `${s.profile}@${s.start}`).join(', ') || 'none'}`,
       );
     }
   }
@@ -161,7 +168,10 @@ function cacheSliceProblems(v: Verification, where: string, gpuType: string, sli
   v.caches.push({ where, gpuType, size: g.size, fraction: g.fraction, memory: g.memory });
 }
 
-/** Rules 2-5 on one serving slice: each model at an entry of its profile, within its share, the shares within 1, everyone's latency budget and the slice's memory. */
+/**
+ * Rules 2-5 on one serving slice: each model at an entry of its profile, within its share, the shares within 1, everyone's
+ * latency budget and the slice's memory.
+ */
 function sliceProblems(v: Verification, where: string, gpuType: string, slice: PlanSlice, g: SliceGeometry): void {
   const { fleet, out } = v;
   let shares = 0;
@@ -194,7 +204,8 @@ function sliceProblems(v: Verification, where: string, gpuType: string, slice: P
     }
     if (pm.rps > pm.share * e.throughput * (1 + EPS) + EPS) {
       out.push(
-        `rule 3 (time): ${where}: ${pm.name} serves ${fmt(pm.rps)} rps > share ${fmt(pm.share)} x throughput ${fmt(e.throughput)} = ${fmt(pm.share * e.throughput)}`,
+        `rule 3 (time): ${where}: ${pm.name} serves ${fmt(pm.rps)} rps > ` +
+          `share ${fmt(pm.share)} x throughput ${fmt(e.throughput)} = ${fmt(pm.share * e.throughput)}`,
       );
     }
     latency += e.latencyMs;
@@ -205,13 +216,15 @@ function sliceProblems(v: Verification, where: string, gpuType: string, slice: P
     const budget = fleet.latencyHeadroom * m.latencySloMs;
     if (latency > budget + EPS) {
       out.push(
-        `rule 4 (latency): ${where}: ${m.name} waits ${fmt(latency)} ms (its batch plus its neighbours') > ${fleet.latencyHeadroom} x SLO ${fmt(m.latencySloMs)} ms = ${fmt(budget)} ms`,
+        `rule 4 (latency): ${where}: ${m.name} waits ${fmt(latency)} ms (its batch plus its neighbours') > ` +
+          `${fleet.latencyHeadroom} x SLO ${fmt(m.latencySloMs)} ms = ${fmt(budget)} ms`,
       );
     }
   }
   if (slice.models.length > 0 && mem > g.memory + EPS) {
     out.push(
-      `rule 5 (memory): ${where}: ${fmt(fleet.processOverheadGiB)} GiB overhead + models need ${fmt(mem)} GiB > ${fmt(g.memory)} GiB of the slice`,
+      `rule 5 (memory): ${where}: ${fmt(fleet.processOverheadGiB)} GiB overhead + models need ${fmt(mem)} GiB > ` +
+        `${fmt(g.memory)} GiB of the slice`,
     );
   }
 }
@@ -258,7 +271,8 @@ function checkCold(
     for (const c of caches) {
       if (fleet.processOverheadGiB + m.memoryGiB > c.memory + EPS) {
         out.push(
-          `rule 5 (memory): ${c.where}: cold model ${m.name} needs ${fmt(fleet.processOverheadGiB)} + ${fmt(m.memoryGiB)} GiB > ${fmt(c.memory)} GiB of the cache slice`,
+          `rule 5 (memory): ${c.where}: cold model ${m.name} needs ${fmt(fleet.processOverheadGiB)} + ${fmt(m.memoryGiB)} GiB > ` +
+            `${fmt(c.memory)} GiB of the cache slice`,
         );
       }
       thr = Math.min(thr, bestThroughput(fleet, m, c.gpuType, c.size, c.fraction, c.memory));
@@ -289,19 +303,22 @@ function recordedColdEntryTime(fleet: Fleet, m: ModelSpec, pm: PlanModel, caches
     const e = entryOf(m, c.gpuType, c.size, c.fraction, pm);
     if (!e) {
       out.push(
-        `rule 2 (configurations): ${c.where}: ${at} is no entry of its profile table (nor its estimate) for ${c.gpuType} slice size ${c.size}`,
+        `rule 2 (configurations): ${c.where}: ${at} is no entry of its profile table (nor its estimate) ` +
+          `for ${c.gpuType} slice size ${c.size}`,
       );
       thr = 0;
       continue;
     }
     if (e.latencyMs > fleet.latencyHeadroom * m.latencySloMs + EPS) {
       out.push(
-        `rule 4 (latency): ${c.where}: ${at}: latency ${fmt(e.latencyMs)} ms > ${fmt(fleet.latencyHeadroom)} x SLO ${fmt(m.latencySloMs)} ms`,
+        `rule 4 (latency): ${c.where}: ${at}: latency ${fmt(e.latencyMs)} ms > ` +
+          `${fmt(fleet.latencyHeadroom)} x SLO ${fmt(m.latencySloMs)} ms`,
       );
     }
     if (fleet.processOverheadGiB + m.memoryGiB * pm.instances > c.memory + EPS) {
       out.push(
-        `rule 5 (memory): ${c.where}: ${at} needs ${fmt(fleet.processOverheadGiB)} + ${fmt(m.memoryGiB * pm.instances)} GiB > ${fmt(c.memory)} GiB of the cache slice`,
+        `rule 5 (memory): ${c.where}: ${at} needs ${fmt(fleet.processOverheadGiB)} + ${fmt(m.memoryGiB * pm.instances)} GiB > ` +
+          `${fmt(c.memory)} GiB of the cache slice`,
       );
     }
     thr = Math.min(thr, e.throughput);

@@ -151,7 +151,8 @@ export class BackendSync {
         addrs = (await dns.lookup(u.hostname, { all: true })).map((a) => a.address).sort();
       } catch (e) {
         this.log.warn(
-          `backends ${bc.name}: cannot resolve ${u.hostname}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; keeping the last known addresses`,
+          `backends ${bc.name}: cannot resolve ${u.hostname}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; ` +
+            'keeping the last known addresses',
         );
         continue;
       }
@@ -221,7 +222,8 @@ export class BackendSync {
       }
       if (reply.status !== 200 || !Array.isArray(index)) {
         const msg = (index as { error?: unknown } | undefined)?.error;
-        problem = `repository index answered HTTP ${reply.status}${typeof msg === 'string' ? `: ${msg}` : Array.isArray(index) ? '' : ' without a JSON list'}`;
+        const detail = typeof msg === 'string' ? `: ${msg}` : Array.isArray(index) ? '' : ' without a JSON list';
+        problem = `repository index answered HTTP ${reply.status}${detail}`;
       }
     } catch (e) {
       problem = (e as Error & { cause?: string }).cause ?? (e as Error).message;
@@ -231,7 +233,8 @@ export class BackendSync {
       this.metrics.indexErrors.inc([b.name]);
       if (problem !== b.indexError) {
         this.log.warn(
-          `backend ${b.name}: repository index read failed (${problem}); it stays in service with the ${b.residents.size} model(s) the router knows`,
+          `backend ${b.name}: repository index read failed (${problem}); ` +
+            `it stays in service with the ${b.residents.size} model(s) the router knows`,
         );
       }
       b.indexError = problem;

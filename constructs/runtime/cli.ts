@@ -112,7 +112,8 @@ async function runDemo(script: boolean, level: LogLevel | undefined, addrs: Demo
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw e;
     process.stderr.write(
-      `gpufleet router: --demo is not part of this build (${(e as Error).message.split('\n')[0]}); run it from the gpufleet package: npx gpufleet router --demo\n`,
+      `gpufleet router: --demo is not part of this build (${(e as Error).message.split('\n')[0]}); ` +
+        'run it from the gpufleet package: npx gpufleet router --demo\n',
     );
     return 2;
   }

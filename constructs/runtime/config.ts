@@ -263,7 +263,8 @@ export function validateConfig(doc: unknown): RouterConfig {
   if (maxLoads > TRITON_HTTP_THREADS - 1) {
     fail(
       'maxLoadsPerBackend',
-      `an integer from 1 to ${TRITON_HTTP_THREADS - 1} (below Triton's ${TRITON_HTTP_THREADS} HTTP workers: a load over HTTP holds one for its whole duration)`,
+      `an integer from 1 to ${TRITON_HTTP_THREADS - 1} ` +
+        `(below Triton's ${TRITON_HTTP_THREADS} HTTP workers: a load over HTTP holds one for its whole duration)`,
       raw.maxLoadsPerBackend,
     );
   }

@@ -122,7 +122,8 @@ export async function runRouterDemo(opts: DemoOptions): Promise<number> {
     opts.onStarted?.({ router, standins });
     out(
       [
-        `gpufleet router demo: ${DEMO_BACKENDS.length} stand-in Triton servers (Triton r25.08 behaviour, no GPU), ${gib(DEMO_BACKEND_GIB)} of GPU memory for models each`,
+        `gpufleet router demo: ${DEMO_BACKENDS.length} stand-in Triton servers (Triton r25.08 behaviour, no GPU), ` +
+          `${gib(DEMO_BACKEND_GIB)} of GPU memory for models each`,
         ...standins.map((s, i) => `  backend ${DEMO_BACKENDS[i]}  ${s.url}  (loads over gRPC on port ${s.grpcPort})`),
         `  router    ${routerUrl}  (admin ${adminUrl})`,
         `  models    ${DEMO_MODELS.map((m) => `${m.name} ${gib(m.memoryGiB)}`).join(', ')}`,
@@ -146,7 +147,8 @@ export async function runRouterDemo(opts: DemoOptions): Promise<number> {
 function pasteLines(routerUrl: string, adminUrl: string, lastBackendUrl: string): string {
   // in the loop, the model name is a shell variable: double quotes there
   const curl = (model: string): string =>
-    `curl -s -o /dev/null -w ${model === '$m' ? '"$m %{http_code} %{time_total}s\\n"' : "'%{http_code} %{time_total}s\\n'"} -X POST ${routerUrl}/v2/models/${model}/infer -H 'content-type: application/json' -d '${INFER_BODY}'`;
+    `curl -s -o /dev/null -w ${model === '$m' ? '"$m %{http_code} %{time_total}s\\n"' : "'%{http_code} %{time_total}s\\n'"} ` +
+    `-X POST ${routerUrl}/v2/models/${model}/infer -H 'content-type: application/json' -d '${INFER_BODY}'`;
   const fill = DEMO_SCRIPT.slice(2, 5);
   return [
     'Paste these in another terminal (each prints the status and the time); the router logs what it does below.',
@@ -231,7 +233,8 @@ async function runScript(
   out(
     [
       '',
-      `${n} requests, ${tally.ok} answered 200: ${tally.cold} cold loads, ${tally.hit} hits, ${tally.evicted} eviction${tally.evicted === 1 ? '' : 's'}`,
+      `${n} requests, ${tally.ok} answered 200: ${tally.cold} cold loads, ${tally.hit} hits, ` +
+        `${tally.evicted} eviction${tally.evicted === 1 ? '' : 's'}`,
       "(from the router's /metrics: gpufleet_router_cache_misses_total, _cache_hits_total, _model_loads_total, _model_unloads_total)",
       '',
     ].join('\n'),

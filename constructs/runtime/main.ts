@@ -1,4 +1,7 @@
-/** Entry point of the router image and of tests: `node runtime/main.js --config FILE` (compiled with the fleet files it imports, Dockerfile). */
+/**
+ * Entry point of the router image and of tests: `node runtime/main.js --config FILE` (compiled with the fleet files it
+ * imports, Dockerfile).
+ */
 import { runRouterCli } from './cli';
 
 runRouterCli(process.argv.slice(2)).then(

@@ -159,7 +159,9 @@ export class ModelCache {
     const blind = this.backends.filter((b) => b.up && !b.indexed && !b.retired && b.budgetBytes >= ms.bytes);
     const why =
       blind.length > 0
-        ? `backend(s) ${blind.map((b) => `${b.name} (${b.indexError || 'not read yet'})`).join(', ')} are up but their repository index cannot be read, so what they hold is unknown; the others' budgets are held by pinned models, models with requests in flight or models still unloading`
+        ? `backend(s) ${blind.map((b) => `${b.name} (${b.indexError || 'not read yet'})`).join(', ')} ` +
+          'are up but their repository index cannot be read, so what they hold is unknown; ' +
+          "the others' budgets are held by pinned models, models with requests in flight or models still unloading"
         : "every backend's budget is held by pinned models, models with requests in flight or models still unloading";
     return new RouteError(
       503,
@@ -180,7 +182,8 @@ export class ModelCache {
       const largest = Math.max(0, ...this.backends.filter((b) => !b.retired).map((b) => b.budgetBytes));
       throw new RouteError(
         507,
-        `model '${name}' needs ${fmtGiB(ms.bytes)} of GPU memory, more than the largest backend budget (${fmtGiB(largest)}); it can never be loaded`,
+        `model '${name}' needs ${fmtGiB(ms.bytes)} of GPU memory, ` +
+          `more than the largest backend budget (${fmtGiB(largest)}); it can never be loaded`,
       );
     }
     const up = fits.filter((b) => b.up && b.indexed && !b.residents.has(name));
@@ -266,7 +269,9 @@ export class ModelCache {
         const still = p.victims.filter((v) => b.residents.get(v)?.state === 'unloading');
         throw new RouteError(
           503,
-          `model '${name}' waits for GPU memory on backend ${b.name}: evicted model(s) ${still.join(', ')} not reported unloaded (repository index) within ${Math.round(Math.min(this.cfg.unloadWaitSeconds, this.cfg.loadTimeoutSeconds) * 1000) / 1000}s; retry later`,
+          `model '${name}' waits for GPU memory on backend ${b.name}: evicted model(s) ${still.join(', ')} ` +
+            'not reported unloaded (repository index) ' +
+            `within ${Math.round(Math.min(this.cfg.unloadWaitSeconds, this.cfg.loadTimeoutSeconds) * 1000) / 1000}s; retry later`,
           5,
         );
       }
@@ -283,7 +288,8 @@ export class ModelCache {
       this.metrics.loads.inc([name, b.name, 'timeout']);
       throw new RouteError(
         503,
-        `model '${name}' did not load within ${this.cfg.loadTimeoutSeconds}s (loadTimeoutSeconds) on backend ${b.name}: ${b.loadsRunning} load(s) running there, maxLoadsPerBackend ${this.cfg.maxLoadsPerBackend}`,
+        `model '${name}' did not load within ${this.cfg.loadTimeoutSeconds}s (loadTimeoutSeconds) on backend ${b.name}: ` +
+          `${b.loadsRunning} load(s) running there, maxLoadsPerBackend ${this.cfg.maxLoadsPerBackend}`,
         5,
       );
     }
@@ -319,7 +325,8 @@ export class ModelCache {
     );
     throw new RouteError(
       503,
-      `model '${name}' did not load within ${this.cfg.loadTimeoutSeconds}s (loadTimeoutSeconds) on backend ${b.name}; the load goes on in the background`,
+      `model '${name}' did not load within ${this.cfg.loadTimeoutSeconds}s (loadTimeoutSeconds) on backend ${b.name}; ` +
+        'the load goes on in the background',
       5,
     );
   }

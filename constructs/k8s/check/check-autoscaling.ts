@@ -182,7 +182,8 @@ function prerequisiteFindings(objects: RenderingModel['objects'], prerequisites:
       rule: 'prerequisites',
       object: `ConfigMap ${PREREQUISITES_CONFIGMAP}`,
       message:
-        'the rendering declares no prerequisites, so nothing it needs (Karpenter NodeOverlay gate, Prometheus operator, prometheus-adapter, KEDA, Gateway API, Flux) is known to be installed',
+        'the rendering declares no prerequisites, so nothing it needs ' +
+        '(Karpenter NodeOverlay gate, Prometheus operator, prometheus-adapter, KEDA, Gateway API, Flux) is known to be installed',
     });
   }
   const needs: [string[], boolean, string][] = [
@@ -203,7 +204,9 @@ function prerequisiteFindings(objects: RenderingModel['objects'], prerequisites:
       findings.push({
         rule: 'prerequisites',
         object: objectRef(of[0]),
-        message: `needs ${what}, which is not declared installed (${of.length} object(s) of kind ${[...new Set(of.map((o) => o.kind))].join(', ')}); nothing acts on them`,
+        message:
+          `needs ${what}, which is not declared installed ` +
+          `(${of.length} object(s) of kind ${[...new Set(of.map((o) => o.kind))].join(', ')}); nothing acts on them`,
       });
   }
   return findings;
@@ -244,7 +247,10 @@ function metricProducer(objects: RenderingModel['objects'], pre: ResolvedPrerequ
   };
 }
 
-/** The prometheus-adapter rules (`rules` and `externalRules`) of the ConfigMaps in the adapter's namespace; none without a declared adapter. */
+/**
+ * The prometheus-adapter rules (`rules` and `externalRules`) of the ConfigMaps in the adapter's namespace; none without a
+ * declared adapter.
+ */
 function prometheusAdapterRules(objects: RenderingModel['objects'], pre: ResolvedPrerequisites): any[] {
   if (!pre.prometheusAdapter) return [];
   const adapterNs = pre.prometheusAdapter.namespace;
@@ -275,7 +281,9 @@ function hpaMetricFindings(m: any, ref: string, ns: string, ctx: AutoscalingCont
       findings.push({
         rule: 'autoscaling',
         object: ref,
-        message: `reads ${m.type} metric ${(m.resource ?? m.containerResource)?.name} from metrics-server, which is not declared (prerequisites.metricsSources)`,
+        message:
+          `reads ${m.type} metric ${(m.resource ?? m.containerResource)?.name} from metrics-server, ` +
+          'which is not declared (prerequisites.metricsSources)',
       });
     return findings;
   }
@@ -293,7 +301,9 @@ function hpaMetricFindings(m: any, ref: string, ns: string, ctx: AutoscalingCont
     findings.push({
       rule: 'autoscaling',
       object: ref,
-      message: `reads metric ${metric} through the custom metrics API, but prometheus-adapter is not declared (prerequisites.prometheusAdapter)`,
+      message:
+        `reads metric ${metric} through the custom metrics API, ` +
+        'but prometheus-adapter is not declared (prerequisites.prometheusAdapter)',
     });
     return findings;
   }
@@ -304,7 +314,9 @@ function hpaMetricFindings(m: any, ref: string, ns: string, ctx: AutoscalingCont
     findings.push({
       rule: 'autoscaling',
       object: ref,
-      message: `reads metric ${metric}, but no prometheus-adapter rule in namespace ${pre.prometheusAdapter.namespace} (where the adapter reads rules.existing) serves it`,
+      message:
+        `reads metric ${metric}, but no prometheus-adapter rule in namespace ${pre.prometheusAdapter.namespace} ` +
+        '(where the adapter reads rules.existing) serves it',
     });
     return findings;
   }
@@ -343,7 +355,9 @@ function kedaTriggerFindings(t: any, ref: string, ctx: AutoscalingContext): Chec
     findings.push({
       rule: 'autoscaling',
       object: ref,
-      message: `trigger ${name} queries Prometheus in namespace ${hostNs} (${address}), the declared Prometheus runs in ${pre.prometheus.namespace}`,
+      message:
+        `trigger ${name} queries Prometheus in namespace ${hostNs} (${address}), ` +
+        `the declared Prometheus runs in ${pre.prometheus.namespace}`,
     });
   for (const mtr of promqlMetrics(String(t.metadata?.query ?? ''))) {
     const why = ctx.produced(mtr.name, mtr.namespace);

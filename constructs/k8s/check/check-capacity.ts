@@ -62,13 +62,15 @@ function fitOf(model: RenderingModel, np: NodePoolModel, w: GpuWorkload): Fit {
         ? ''
         : '; the NodeOverlay feature gate is not declared on (prerequisites), so Karpenter applies no NodeOverlay';
       why.push(
-        `Karpenter sees ${missing.map((r) => `${karp.capacity[r] ?? 0} ${r}`).join(', ')} on ${it.name}${karp.overlays.length ? ` (NodeOverlays ${karp.overlays.join(', ')})` : ''}${gate}`,
+        `Karpenter sees ${missing.map((r) => `${karp.capacity[r] ?? 0} ${r}`).join(', ')} on ${it.name}` +
+          `${karp.overlays.length ? ` (NodeOverlays ${karp.overlays.join(', ')})` : ''}${gate}`,
       );
       continue;
     }
     if (!small) {
       why.push(
-        `the pods request ${cpu(w.cpuMillis)} CPU and ${mem(w.memoryMiB)}, a ${it.name} leaves ${cpu(room.cpuMillis)} CPU and ${mem(room.memoryMiB)} for pods`,
+        `the pods request ${cpu(w.cpuMillis)} CPU and ${mem(w.memoryMiB)}, ` +
+          `a ${it.name} leaves ${cpu(room.cpuMillis)} CPU and ${mem(room.memoryMiB)} for pods`,
       );
       continue;
     }
@@ -84,7 +86,8 @@ function fitOf(model: RenderingModel, np: NodePoolModel, w: GpuWorkload): Fit {
     } else if (fits(dev.resources, w.gpu)) schedulable.push(it);
     else
       why.push(
-        `the device plugin of a ${it.name} advertises ${resShort(dev.resources)} (${dev.layout})${dev.problems.length ? `: ${dev.problems[0]}` : ''}`,
+        `the device plugin of a ${it.name} advertises ${resShort(dev.resources)} (${dev.layout})` +
+          `${dev.problems.length ? `: ${dev.problems[0]}` : ''}`,
       );
   }
   return { np, launchable, schedulable, why };
@@ -109,7 +112,12 @@ export function checkProvisioning(model: RenderingModel): { findings: CheckFindi
       findings.push({
         rule: 'provisioning',
         object: np.ref,
-        message: `its node.kubernetes.io/instance-type requirement names ${np.unknownInstanceTypes.length ? `instance types the catalog does not know (${np.unknownInstanceTypes.join(', ')})` : 'no instance type'}; the nodes it launches can not be checked`,
+        message:
+          'its node.kubernetes.io/instance-type requirement names ' +
+          (np.unknownInstanceTypes.length
+            ? `instance types the catalog does not know (${np.unknownInstanceTypes.join(', ')})`
+            : 'no instance type') +
+          '; the nodes it launches can not be checked',
       });
     }
   }
@@ -121,7 +129,9 @@ export function checkProvisioning(model: RenderingModel): { findings: CheckFindi
         findings.push({
           rule: 'provisioning',
           object: w.ref,
-          message: `requires node label "${key}", which no NodePool declares and Karpenter does not know (NodePools: ${pools}): Karpenter finds every NodePool incompatible ("label does not have known values") and its pods stay Pending`,
+          message:
+            `requires node label "${key}", which no NodePool declares and Karpenter does not know (NodePools: ${pools}): ` +
+            'Karpenter finds every NodePool incompatible ("label does not have known values") and its pods stay Pending',
         });
       }
       homes.set(w, []);
@@ -137,7 +147,9 @@ export function checkProvisioning(model: RenderingModel): { findings: CheckFindi
           findings.push({
             rule: 'scheduling',
             object: w.ref,
-            message: `Karpenter may launch a ${it.name} of ${f.np.ref} for its pods (${want} each), but ${reason}: the pods stay Pending on it`,
+            message:
+              `Karpenter may launch a ${it.name} of ${f.np.ref} for its pods (${want} each), ` +
+              `but ${reason}: the pods stay Pending on it`,
           });
         });
     }
@@ -238,7 +250,11 @@ export function checkCapacity(model: RenderingModel, homes: ReadonlyMap<GpuWorkl
           findings.push({
             rule: 'capacity',
             object: np.ref,
-            message: `Karpenter counts ${karp.capacity[r] ?? 0} ${r} per ${it.name}${karp.overlays.length ? ` (NodeOverlays ${karp.overlays.join(', ')})` : ' (no NodeOverlay applies)'}, the device plugin advertises ${dev.resources[r] ?? 0} (${dev.layout}): Karpenter launches ${(karp.capacity[r] ?? 0) > (dev.resources[r] ?? 0) ? 'too few nodes and pods stay Pending' : 'a node per pod'}`,
+            message:
+              `Karpenter counts ${karp.capacity[r] ?? 0} ${r} per ${it.name}` +
+              (karp.overlays.length ? ` (NodeOverlays ${karp.overlays.join(', ')})` : ' (no NodeOverlay applies)') +
+              `, the device plugin advertises ${dev.resources[r] ?? 0} (${dev.layout}): Karpenter launches ` +
+              ((karp.capacity[r] ?? 0) > (dev.resources[r] ?? 0) ? 'too few nodes and pods stay Pending' : 'a node per pod'),
           });
         }
       }
@@ -257,7 +273,10 @@ export function checkCapacity(model: RenderingModel, homes: ReadonlyMap<GpuWorkl
         findings.push({
           rule: 'capacity',
           object: np.ref,
-          message: `its pods at ${label} replicas need ${needed} node(s): ${parts.join('; ')}; its limits allow ${allowed.nodes} (${allowed.why}): ${label === 'maximum' ? 'the autoscalers scale to pods that stay Pending' : 'pods stay Pending'}`,
+          message:
+            `its pods at ${label} replicas need ${needed} node(s): ${parts.join('; ')}; ` +
+            `its limits allow ${allowed.nodes} (${allowed.why}): ` +
+            (label === 'maximum' ? 'the autoscalers scale to pods that stay Pending' : 'pods stay Pending'),
         });
         break;
       }
@@ -282,7 +301,10 @@ export function checkCapacity(model: RenderingModel, homes: ReadonlyMap<GpuWorkl
         findings.push({
           rule: 'capacity',
           object: np.ref,
-          message: `a full ${it.name} holds ${who.join(' + ')}: ${cpu(cpuNeed)} CPU and ${mem(memNeed)}, but leaves ${cpu(room.cpuMillis)} CPU and ${mem(room.memoryMiB)} for GPU pods (allocatable after kube-reserved, eviction threshold and DaemonSets): its GPU slots stay idle while pods stay Pending`,
+          message:
+            `a full ${it.name} holds ${who.join(' + ')}: ${cpu(cpuNeed)} CPU and ${mem(memNeed)}, ` +
+            `but leaves ${cpu(room.cpuMillis)} CPU and ${mem(room.memoryMiB)} for GPU pods ` +
+            '(allocatable after kube-reserved, eviction threshold and DaemonSets): its GPU slots stay idle while pods stay Pending',
         });
       }
     }

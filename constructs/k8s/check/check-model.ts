@@ -244,7 +244,10 @@ function podSpecOf(o: any): any {
   return o.spec?.template?.spec;
 }
 
-/** CPU (millicores), memory (MiB) and GPU resources one pod requests: per resource the larger of the sum over containers and the largest init container. */
+/**
+ * CPU (millicores), memory (MiB) and GPU resources one pod requests: per resource the larger of the sum over containers
+ * and the largest init container.
+ */
 function podRequestsOf(pod: any): { cpuMillis: number; memoryMiB: number; gpu: Record<string, number> } {
   const sum: Record<string, number> = {};
   const add = (to: Record<string, number>, c: any) => {

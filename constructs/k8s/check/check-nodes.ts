@@ -96,7 +96,8 @@ export function deviceView(model: RenderingModel, np: NodePoolModel, it: Instanc
     for (const [p, n] of Object.entries(counts)) for (let k = 0; k < n; k++) names.push(p);
     if (!placeProfiles(gpu, names)) {
       problems.push(
-        `mig-parted config "${configName}" cuts GPU ${i} into ${showCounts(counts)}, which no legal placement on ${gpu.id} holds: the MIG manager fails`,
+        `mig-parted config "${configName}" cuts GPU ${i} into ${showCounts(counts)}, ` +
+          `which no legal placement on ${gpu.id} holds: the MIG manager fails`,
       );
       continue;
     }
@@ -111,7 +112,8 @@ export function deviceView(model: RenderingModel, np: NodePoolModel, it: Instanc
   const mixedSingle = strategy === 'single' && singleProfiles.size > 1;
   if (mixedSingle) {
     problems.push(
-      `the single MIG strategy needs one profile on every GPU of a node, mig-parted config "${configName}" has ${[...singleProfiles].sort().join(', ')}`,
+      'the single MIG strategy needs one profile on every GPU of a node, ' +
+        `mig-parted config "${configName}" has ${[...singleProfiles].sort().join(', ')}`,
     );
   }
   const dpName = np.devicePluginConfig ?? model.operator?.devicePluginDefault;
@@ -135,7 +137,9 @@ export function deviceView(model: RenderingModel, np: NodePoolModel, it: Instanc
     gfdLabels['nvidia.com/gpu.product'] = `${product}${single ? `-MIG-${single}` : ''}${shared ? '-SHARED' : ''}`;
   }
   const distinct = [...new Set(cuts)];
-  const layout = `${migCapable ? `${configName}: ` : ''}${distinct.length === 1 ? `${it.gpuCount} × ${distinct[0]}` : cuts.join(' | ')}${ts ? ` (time-sliced ${[...ts.replicas].map(([r, n]) => `${r.replace('nvidia.com/', '')}×${n}`).join(', ')})` : ''}`;
+  const timeSliced = ts ? ` (time-sliced ${[...ts.replicas].map(([r, n]) => `${r.replace('nvidia.com/', '')}×${n}`).join(', ')})` : '';
+  const cut = distinct.length === 1 ? `${it.gpuCount} × ${distinct[0]}` : cuts.join(' | ');
+  const layout = `${migCapable ? `${configName}: ` : ''}${cut}${timeSliced}`;
   // a node the single strategy can not describe: the device plugin advertises nothing
   return { resources: mixedSingle ? {} : resources, problems, layout, gfdLabels };
 }

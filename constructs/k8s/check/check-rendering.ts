@@ -77,13 +77,16 @@ function checkLayouts(model: RenderingModel): CheckFinding[] {
       rule: 'layout',
       object: migPools[0].ref,
       message:
-        'no GPU operator (HelmRelease of chart gpu-operator, or ClusterPolicy) in the rendering: nothing applies MIG layouts or advertises GPUs',
+        'no GPU operator (HelmRelease of chart gpu-operator, or ClusterPolicy) in the rendering: ' +
+        'nothing applies MIG layouts or advertises GPUs',
     });
   } else if (model.operator && migPools.length > 0 && !model.migConfigSource) {
     findings.push({
       rule: 'layout',
       object: model.operator.ref,
-      message: `its migManager.config.name ${JSON.stringify(model.operator.migConfigName ?? null)} names no ConfigMap of namespace ${model.operator.namespace} in the rendering`,
+      message:
+        `its migManager.config.name ${JSON.stringify(model.operator.migConfigName ?? null)} ` +
+        `names no ConfigMap of namespace ${model.operator.namespace} in the rendering`,
     });
   } else if (model.operator && model.migConfigSource && !model.migConfigs.has(model.operator.migDefault)) {
     findings.push({
@@ -118,11 +121,12 @@ function checkLayouts(model: RenderingModel): CheckFinding[] {
           findings.push({
             rule: 'layout',
             object: model.migConfigSource!,
-            message: `mig-configs.${name}[${i}] (${Object.entries(e['mig-devices'])
-              .map(([p, n]) => `${p}×${n}`)
-              .join(
-                ' ',
-              )}) is not a legal layout of ${gpu.id}${unknown.length ? ` (no profile ${[...new Set(unknown)].join(', ')})` : ''}: the MIG manager fails with nvidia.com/mig.config.state=failed`,
+            message:
+              `mig-configs.${name}[${i}] (${Object.entries(e['mig-devices'])
+                .map(([p, n]) => `${p}×${n}`)
+                .join(' ')}) is not a legal layout of ${gpu.id}` +
+              `${unknown.length ? ` (no profile ${[...new Set(unknown)].join(', ')})` : ''}: ` +
+              'the MIG manager fails with nvidia.com/mig.config.state=failed',
           });
         }
       }
@@ -179,7 +183,9 @@ function checkQuotas(model: RenderingModel): CheckFinding[] {
       findings.push({
         rule: 'quota',
         object: objectRef(q),
-        message: `allows ${k} ${show(k, allowed)}, but the namespace's pods at maximum replicas request ${show(k, u.total)} (${u.parts.join(', ')}): the API server rejects pods beyond the quota`,
+        message:
+          `allows ${k} ${show(k, allowed)}, but the namespace's pods at maximum replicas request ${show(k, u.total)} ` +
+          `(${u.parts.join(', ')}): the API server rejects pods beyond the quota`,
       });
     }
   }
@@ -211,7 +217,10 @@ function checkRelayout(model: RenderingModel, previous: RenderingModel): CheckFi
     findings.push({
       rule: 'relayout',
       object: np.ref,
-      message: `layout "${name}" changed content under the same name (was ${show(before)}, now ${show(now)}): the MIG manager re-cuts nodes only when nvidia.com/mig.config changes, so running nodes keep the old cut until a restart re-cuts them undrained; give the new content a new name`,
+      message:
+        `layout "${name}" changed content under the same name (was ${show(before)}, now ${show(now)}): ` +
+        'the MIG manager re-cuts nodes only when nvidia.com/mig.config changes, ' +
+        'so running nodes keep the old cut until a restart re-cuts them undrained; give the new content a new name',
     });
   }
   return findings;

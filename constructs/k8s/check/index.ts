@@ -1,4 +1,7 @@
-/** `gpufleet check`: proof that a rendering schedules and serves on the real consumers. Public constructs, their props and types; helpers are imported from their files. */
+/**
+ * `gpufleet check`: proof that a rendering schedules and serves on the real consumers. Public constructs, their props and
+ * types; helpers are imported from their files.
+ */
 export type { CheckRule, CheckFinding } from './check-capacity';
 export type {
   MigPartedEntry,

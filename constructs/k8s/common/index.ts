@@ -1,4 +1,7 @@
-/** Shared by the k8s constructs: well-known labels and annotations, container image references. Public constructs, their props and types; helpers are imported from their files. */
+/**
+ * Shared by the k8s constructs: well-known labels and annotations, container image references. Public constructs, their
+ * props and types; helpers are imported from their files.
+ */
 export { IMAGE_PATH_MAX_CHARS } from './image-reference';
 export type { ImageReference, ParsedImageReference } from './image-reference';
 export {

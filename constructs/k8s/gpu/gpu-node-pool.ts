@@ -32,7 +32,10 @@ import { MigLayout } from './mig-layout';
 import { assertDnsLabel, assertLabelValue } from '../common/names';
 import { sortRecord } from '../common/order';
 
-/** The EKS-optimized AMI family of the GPU nodes (Karpenter alias `<family>@<version>`; Karpenter picks the NVIDIA variant for GPU instances). */
+/**
+ * The EKS-optimized AMI family of the GPU nodes (Karpenter alias `<family>@<version>`; Karpenter picks the NVIDIA variant
+ * for GPU instances).
+ */
 export type GpuNodeAmiFamily = 'al2023' | 'bottlerocket';
 /** Karpenter capacity types. */
 export type CapacityType = 'on-demand' | 'spot' | 'reserved';
@@ -99,7 +102,8 @@ export interface GpuNodePoolProps {
    */
   readonly volumeSize?: string;
   /**
-   * How long a node must be empty before Karpenter removes it (consolidation is `WhenEmpty` only: loaded Triton pods are never moved to save cost).
+   * How long a node must be empty before Karpenter removes it (consolidation is `WhenEmpty` only: loaded Triton pods are
+   * never moved to save cost).
    * @default '30m'
    */
   readonly consolidateAfter?: string;

@@ -102,7 +102,8 @@ export class GpuOperator extends Construct {
     ] as const) {
       if (given.namespace !== this.namespace) {
         throw new Error(
-          `${prop}: expected a ConfigMap in namespace "${this.namespace}" (the operator reads it there), got namespace "${given.namespace}"`,
+          `${prop}: expected a ConfigMap in namespace "${this.namespace}" (the operator reads it there), ` +
+            `got namespace "${given.namespace}"`,
         );
       }
     }

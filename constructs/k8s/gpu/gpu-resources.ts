@@ -47,7 +47,10 @@ export function gpuResourceName(gpuType: GpuType | string, profile: string, stra
   return strategy === 'single' ? WHOLE_GPU_RESOURCE : migResourceName(profile);
 }
 
-/** Resource requirements of a GPU container: `{ limits: { 'nvidia.com/mig-1g.10gb': 1 } }` (limits only: extended resources are not overcommitted, requests default to limits). */
+/**
+ * Resource requirements of a GPU container: `{ limits: { 'nvidia.com/mig-1g.10gb': 1 } }` (limits only: extended
+ * resources are not overcommitted, requests default to limits).
+ */
 export interface GpuResourceLimits {
   readonly limits: { readonly [name: string]: k8s.Quantity };
 }

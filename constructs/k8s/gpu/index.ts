@@ -1,4 +1,7 @@
-/** GPU nodes: the GPU operator, MIG layouts and mig-parted configs, device-plugin time-slicing, Karpenter GPU node pools, GPU resource names. Public constructs, their props and types; helpers are imported from their files. */
+/**
+ * GPU nodes: the GPU operator, MIG layouts and mig-parted configs, device-plugin time-slicing, Karpenter GPU node pools,
+ * GPU resource names. Public constructs, their props and types; helpers are imported from their files.
+ */
 export { GpuNodePool } from './gpu-node-pool';
 export type { GpuNodeAmiFamily, CapacityType, GpuNodePoolProps } from './gpu-node-pool';
 export { GPU_OPERATOR_CHART_VERSION, GPU_OPERATOR_IMAGE_COMPONENTS, gpuOperatorValues } from './gpu-operator-values';

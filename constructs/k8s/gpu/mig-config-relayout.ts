@@ -45,7 +45,8 @@ if [ "$current" = "$LAYOUT" ] && [ "$(state)" = "success" ]; then
 fi
 if [ "$current" = "$LAYOUT" ]; then
   # the MIG manager acts on a change of the label; the same value again would wait forever
-  echo "relayout: $NODE is labelled $LAYOUT but its state is '$(state)'; see the nvidia-mig-manager pod log, or relabel via another layout" >&2; exit 3
+  echo "relayout: $NODE is labelled $LAYOUT but its state is '$(state)'; \
+see the nvidia-mig-manager pod log, or relabel via another layout" >&2; exit 3
 fi
 echo "relayout: $NODE: $current -> $LAYOUT"
 kubectl annotate node "$NODE" karpenter.sh/do-not-disrupt=true --overwrite

@@ -216,7 +216,8 @@ export class MigLayout {
       const profiles = new Set(perNode.flatMap((d) => (d.slices ?? [{ profile: 'whole', start: 0 }]).map((s) => s.profile)));
       if (profiles.size > 1) {
         throw new Error(
-          `strategy: "single" needs one profile on every GPU of the node, MIG layout "${this.name}" has ${[...profiles].sort().join(', ')}; use "mixed"`,
+          'strategy: "single" needs one profile on every GPU of the node, ' +
+            `MIG layout "${this.name}" has ${[...profiles].sort().join(', ')}; use "mixed"`,
         );
       }
     }

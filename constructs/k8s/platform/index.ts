@@ -1,4 +1,7 @@
-/** The serving platform: `ServingPlatform` and its builder, plan rendering, the platform file, prerequisites, cross-tree checks, the migration runbook. Public constructs, their props and types; helpers are imported from their files. */
+/**
+ * The serving platform: `ServingPlatform` and its builder, plan rendering, the platform file, prerequisites, cross-tree
+ * checks, the migration runbook. Public constructs, their props and types; helpers are imported from their files.
+ */
 export { FLEET_CHART_ID, PLAN_FILE, MANIFEST_FILE, fleetPlatformProps, renderFleetPlatform, synthesizeFleet } from './fleet-platform';
 export type { FleetPlatformOverrides, FleetPlatformOptions, FleetSynthesis } from './fleet-platform';
 export { migrationRunbook, renderRunbookText } from './migration-runbook';

@@ -174,7 +174,8 @@ class RunbookWriter {
   public addClosingNotes(runningKnown: boolean, migration: Migration): void {
     if (!runningKnown)
       this.notes.push(
-        'pool names of the running plan are not known (a model of the running plan has left the fleet): its pools are described by their models',
+        'pool names of the running plan are not known (a model of the running plan has left the fleet): ' +
+          'its pools are described by their models',
       );
     for (const [k, r] of this.runPools) {
       const t = this.tgtPools.get(k);
@@ -189,14 +190,16 @@ class RunbookWriter {
       )
     ) {
       this.notes.push(
-        'do not apply the target rendering whole: it gives running pools other content under their names, which restarts them; apply these steps',
+        'do not apply the target rendering whole: it gives running pools other content under their names, which restarts them; ' +
+          'apply these steps',
       );
     }
     const firstSeen = new Map(migration.nodesBefore.map((n) => [n.name, n]));
     for (const n of [...this.usedNodes].sort()) {
       const node = firstSeen.get(n) ?? this.allNodes.get(n)!;
       this.notes.push(
-        `${nodeVar(n)}: plan node ${n}, a ${node.instanceType} labelled ${MIG_CONFIG_LABEL}=${node.migConfig}${node.temporary ? ' (temporary)' : ''}: kubectl get nodes -l ${MIG_CONFIG_LABEL}=${node.migConfig}`,
+        `${nodeVar(n)}: plan node ${n}, a ${node.instanceType} labelled ${MIG_CONFIG_LABEL}=${node.migConfig}` +
+          `${node.temporary ? ' (temporary)' : ''}: kubectl get nodes -l ${MIG_CONFIG_LABEL}=${node.migConfig}`,
       );
     }
   }
@@ -240,10 +243,14 @@ class RunbookWriter {
     const added = step.actions.filter((a): a is AddNode => a.kind === 'add-node').map((a) => a.node);
     for (const [cfg, list] of groupBy(added, (n) => n.migConfig)) {
       const temp = list.filter((n) => n.temporary).length;
-      const label = `${list.length} node(s) of ${list[0].instanceType} with layout ${cfg}${temp > 0 ? ` (${temp} temporary)` : ''}: ${list.map((n) => n.name).join(', ')}`;
+      const label =
+        `${list.length} node(s) of ${list[0].instanceType} with layout ${cfg}${temp > 0 ? ` (${temp} temporary)` : ''}: ` +
+        list.map((n) => n.name).join(', ');
       if (this.path === 'karpenter') {
         ops.push({
-          text: `NodePool ${cfg}: apply it from the target rendering (new layout) or raise its limit by ${list.length} node(s); Karpenter launches ${label} once their pods are pending`,
+          text:
+            `NodePool ${cfg}: apply it from the target rendering (new layout) or raise its limit by ${list.length} node(s); ` +
+            `Karpenter launches ${label} once their pods are pending`,
         });
       } else if (this.path === 'node-groups') {
         ops.push({
@@ -305,7 +312,9 @@ class RunbookWriter {
       if (p.name)
         ops.push({
           text: `mark the pods of ${poolText(p)} on plan node ${n} to go first`,
-          command: `kubectl -n ${p.namespace} annotate pod -l ${TRITON_POOL_LABEL}=${p.name} --field-selector spec.nodeName="${this.nodeRef(n)}" controller.kubernetes.io/pod-deletion-cost=-1000 --overwrite`,
+          command:
+            `kubectl -n ${p.namespace} annotate pod -l ${TRITON_POOL_LABEL}=${p.name} ` +
+            `--field-selector spec.nodeName="${this.nodeRef(n)}" controller.kubernetes.io/pod-deletion-cost=-1000 --overwrite`,
         });
     }
     return ops;
@@ -333,7 +342,9 @@ class RunbookWriter {
     }
     const waits = [
       {
-        text: 'each changed HTTPRoute reports Accepted and ResolvedRefs; servers that lost a model see no new requests for it (nv_inference_request_success stops moving)',
+        text:
+          'each changed HTTPRoute reports Accepted and ResolvedRefs; ' +
+          'servers that lost a model see no new requests for it (nv_inference_request_success stops moving)',
       },
     ];
     return { operations: ops, waitFor: waits };
@@ -347,7 +358,9 @@ class RunbookWriter {
       if (a.kind !== 'recut') continue;
       if (this.path !== 'in-place')
         this.notes.push(
-          `plan node ${a.node} is re-cut in place; on the ${this.path} path a new layout is usually a new ${this.path === 'karpenter' ? 'NodePool' : 'node group'} (re-plan with recut: replace)`,
+          `plan node ${a.node} is re-cut in place; ` +
+            `on the ${this.path} path a new layout is usually a new ${this.path === 'karpenter' ? 'NodePool' : 'node group'} ` +
+            '(re-plan with recut: replace)',
         );
       ops.push({
         text: `re-cut plan node ${a.node} to ${a.migConfig} (cordon, drain, relabel, wait, uncordon)`,
@@ -371,18 +384,26 @@ class RunbookWriter {
         ops.push(
           last
             ? {
-                text: `delete NodePool ${n.migConfig}: no node of that layout remains (Karpenter drains and terminates plan node ${a.node})`,
+                text:
+                  `delete NodePool ${n.migConfig}: no node of that layout remains ` +
+                  `(Karpenter drains and terminates plan node ${a.node})`,
                 command: `kubectl delete nodepool ${n.migConfig}`,
               }
             : {
-                text: `delete plan node ${a.node} (Karpenter's finalizer drains and terminates it)${n.temporary ? '; lower the NodePool limit back' : ''}`,
+                text:
+                  `delete plan node ${a.node} (Karpenter's finalizer drains and terminates it)` +
+                  (n.temporary ? '; lower the NodePool limit back' : ''),
                 command: `kubectl delete node "${ref}"`,
               },
         );
       } else if (this.path === 'node-groups') {
         ops.push({
-          text: `terminate plan node ${a.node} and lower node group ${n.migConfig}'s desired size${last ? ' (or delete the group: no node of that layout remains)' : ''}`,
-          command: `aws autoscaling terminate-instance-in-auto-scaling-group --should-decrement-desired-capacity --instance-id "$(kubectl get node "${ref}" -o jsonpath='{.spec.providerID}' | sed 's|.*/||')"`,
+          text:
+            `terminate plan node ${a.node} and lower node group ${n.migConfig}'s desired size` +
+            (last ? ' (or delete the group: no node of that layout remains)' : ''),
+          command:
+            'aws autoscaling terminate-instance-in-auto-scaling-group --should-decrement-desired-capacity ' +
+            `--instance-id "$(kubectl get node "${ref}" -o jsonpath='{.spec.providerID}' | sed 's|.*/||')"`,
         });
       } else {
         ops.push({
@@ -453,7 +474,8 @@ class RunbookWriter {
       const name = clash ? contentSuffixedPoolName(t.name, key) : t.name;
       if (clash)
         this.notes.push(
-          `the target rendering names ${what} ${t.namespace}/${t.name}, which is a running pool of other content: the runbook creates it as ${t.namespace}/${name} (pool names are numbered by position)`,
+          `the target rendering names ${what} ${t.namespace}/${t.name}, which is a running pool of other content: ` +
+            `the runbook creates it as ${t.namespace}/${name} (pool names are numbered by position)`,
         );
       ref = { name, namespace: t.namespace, description: `pool ${name}` };
     } else ref = { description: temporary ? `a temporary pool: ${what}` : what };
@@ -498,7 +520,9 @@ function migWait(cfg: string): RunbookOperation {
     };
   return {
     text: `every node labelled ${MIG_CONFIG_LABEL}=${cfg} is Ready with ${MIG_CONFIG_LABEL}.state=success`,
-    command: `kubectl wait node -l ${MIG_CONFIG_LABEL}=${cfg} --for=jsonpath='{.metadata.labels.${escLabel(MIG_CONFIG_LABEL)}\\.state}'=success --timeout=20m`,
+    command:
+      `kubectl wait node -l ${MIG_CONFIG_LABEL}=${cfg} ` +
+      `--for=jsonpath='{.metadata.labels.${escLabel(MIG_CONFIG_LABEL)}\\.state}'=success --timeout=20m`,
   };
 }
 

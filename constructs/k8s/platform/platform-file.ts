@@ -81,7 +81,8 @@ export interface PlatformFile {
 /** Every key of the platform file: meaning and default (the reference in docs/platform-file.md). */
 export const PLATFORM_FILE_KEYS: Readonly<Record<string, string>> = {
   'cluster.name':
-    'EKS cluster name; Karpenter finds subnets and security groups by its `karpenter.sh/discovery` tag (required for `gpufleet synth` and the cdk8s app; the Pulumi stack sets it)',
+    'EKS cluster name; Karpenter finds subnets and security groups by its `karpenter.sh/discovery` tag ' +
+    '(required for `gpufleet synth` and the cdk8s app; the Pulumi stack sets it)',
   'cluster.nodeRole': 'IAM role name of the GPU nodes (EC2NodeClass `role`) (required with `cluster`)',
   'nodeClass.amiFamily': 'AMI family of the GPU nodes: al2023 or bottlerocket (default: al2023)',
   'nodeClass.amiVersion': 'AMI version of the Karpenter alias, e.g. v20260801 (default: latest; pin one in production)',
@@ -100,7 +101,8 @@ export const PLATFORM_FILE_KEYS: Readonly<Record<string, string>> = {
   'repository.s3.roleArn': 'IAM role Triton assumes through IRSA (default: none, EKS Pod Identity provides credentials)',
   'repository.s3.serviceAccountName': 'service account Triton runs as (default: triton-model-reader)',
   'repository.s3.egressCidrs':
-    "the only CIDRs Triton pods may reach on 443 for S3 (and STS with IRSA), e.g. the region's S3 prefix-list CIDRs (default: any address on 443)",
+    'the only CIDRs Triton pods may reach on 443 for S3 (and STS with IRSA), ' +
+    "e.g. the region's S3 prefix-list CIDRs (default: any address on 443)",
   'repository.pvc.claimName': 'a ReadOnlyMany PersistentVolumeClaim present in every namespace a pool runs in',
   'repository.pvc.subPath': 'directory inside the volume that holds the repository (default: the volume root)',
   'routes.hostnames': 'host names clients use (default: any host)',

@@ -34,7 +34,10 @@ export const METRICS_SOURCES: Readonly<Record<string, string | undefined>> = {
 export interface PlatformPrerequisites {
   /** Karpenter runs with `--feature-gates NodeOverlay=true`. @default true */
   readonly karpenterNodeOverlay?: boolean;
-  /** The Prometheus operator, and the namespace of the Prometheus that scrapes gpufleet's monitors. @default { namespace: <monitoringNamespace> } */
+  /**
+   * The Prometheus operator, and the namespace of the Prometheus that scrapes gpufleet's monitors.
+   * @default { namespace: <monitoringNamespace> }
+   */
   readonly prometheus?: { readonly namespace: string } | false;
   /** prometheus-adapter and its namespace (where gpufleet's rules ConfigMap must sit). @default { namespace: <monitoringNamespace> } */
   readonly prometheusAdapter?: { readonly namespace: string } | false;

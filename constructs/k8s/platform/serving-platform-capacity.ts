@@ -132,10 +132,12 @@ export function sizeCapacity(nodePools: readonly CapacityNodePool[], demands: re
         .map((d) => `${d.pool}: ${given.get(d.pool)}`)
         .join(', ');
       throw new Error(
-        `nodePools["${np.name}"].maxNodes: ${np.maxNodes} node(s) hold ${units[r] * np.maxNodes} ${r}, but its pools need more at their minimum replicas (${need}); raise maxNodes to at least ${nodesNeeded(
-          units,
-          totalsOf(mine, (d) => given.get(d.pool)!),
-        )}`,
+        `nodePools["${np.name}"].maxNodes: ${np.maxNodes} node(s) hold ${units[r] * np.maxNodes} ${r}, ` +
+          `but its pools need more at their minimum replicas (${need}); ` +
+          `raise maxNodes to at least ${nodesNeeded(
+            units,
+            totalsOf(mine, (d) => given.get(d.pool)!),
+          )}`,
       );
     }
     let grew = true;
@@ -151,7 +153,9 @@ export function sizeCapacity(nodePools: readonly CapacityNodePool[], demands: re
     for (const d of mine) {
       maxReplicas.set(d.pool, given.get(d.pool)!);
       if (given.get(d.pool)! < d.maxReplicas) {
-        const note = `pool "${d.pool}": maxReplicas ${d.maxReplicas} → ${given.get(d.pool)} (node pool "${np.name}", maxNodes ${np.maxNodes}, holds ${units[d.resource] * np.maxNodes} ${d.resource})`;
+        const note =
+          `pool "${d.pool}": maxReplicas ${d.maxReplicas} → ${given.get(d.pool)} ` +
+          `(node pool "${np.name}", maxNodes ${np.maxNodes}, holds ${units[d.resource] * np.maxNodes} ${d.resource})`;
         notes.push(note);
         lowered.set(d.pool, note);
       }
@@ -185,7 +189,9 @@ export function podResources(
   const shareText = `${cpuQuantity(share.cpuMillis)} CPU and ${memoryQuantity(share.memoryMiB)} per pod`;
   if (share.cpuMillis < MIN_POD_SHARE.cpuMillis || share.memoryMiB < MIN_POD_SHARE.memoryMiB) {
     throw new Error(
-      `${where}: a full node of node pool "${nodePool}" leaves ${shareText} (after kube-reserved, eviction threshold and DaemonSets); Triton needs at least ${cpuQuantity(MIN_POD_SHARE.cpuMillis)} CPU and ${memoryQuantity(MIN_POD_SHARE.memoryMiB)}: use a larger instance type or fewer slices per node`,
+      `${where}: a full node of node pool "${nodePool}" leaves ${shareText} (after kube-reserved, eviction threshold and DaemonSets); ` +
+        `Triton needs at least ${cpuQuantity(MIN_POD_SHARE.cpuMillis)} CPU and ${memoryQuantity(MIN_POD_SHARE.memoryMiB)}: ` +
+        'use a larger instance type or fewer slices per node',
     );
   }
   const cpu = given?.cpu ?? cpuQuantity(Math.min(2000, share.cpuMillis));
@@ -194,7 +200,8 @@ export function podResources(
   const memoryMiB = (parseQuantity(memory) ?? 0) / 2 ** 20;
   if (cpuMillis > share.cpuMillis || memoryMiB > share.memoryMiB) {
     throw new Error(
-      `${where}: requests ${cpu} CPU and ${memory}, but a full node of node pool "${nodePool}" leaves ${shareText}; pods beyond the first would stay Pending`,
+      `${where}: requests ${cpu} CPU and ${memory}, but a full node of node pool "${nodePool}" leaves ${shareText}; ` +
+        'pods beyond the first would stay Pending',
     );
   }
   return { ...(given ?? {}), cpu, memory };

@@ -105,7 +105,8 @@ export function modelOwners(teams: readonly Team[]): Map<string, string> {
         throw new Error(
           other === team.name
             ? `teams["${team.name}"].models: model "${m.name}" is declared more than once`
-            : `teams["${team.name}"].models: model "${m.name}" is already declared by team "${other}"; model names are unique across the platform`,
+            : `teams["${team.name}"].models: model "${m.name}" is already declared by team "${other}"; ` +
+                'model names are unique across the platform',
         );
       }
       ownerOfModel.set(m.name, team.name);
@@ -136,7 +137,10 @@ export function checkPoolModels(
     if (!teamModels.has(m)) {
       const owner = ownerOfModel.get(m);
       throw new Error(
-        `${where}.models: pool "${p.name}" loads model "${m}", ${owner ? `which belongs to team "${owner}"` : `but no team declares it (team "${team}" has ${[...teamModels].sort().join(', ') || 'none'})`}`,
+        `${where}.models: pool "${p.name}" loads model "${m}", ` +
+          (owner
+            ? `which belongs to team "${owner}"`
+            : `but no team declares it (team "${team}" has ${[...teamModels].sort().join(', ') || 'none'})`),
       );
     }
   }
@@ -148,7 +152,9 @@ export function cacheModels(team: string, declared: Team, own: readonly TeamPool
     const m = declared.models.find((x) => x.name === name)!;
     if (typeof m.memoryGiB !== 'number' || !(m.memoryGiB > 0)) {
       throw new Error(
-        `teams["${team}"].models["${name}"].memoryGiB: expected a number > 0 for a model of cache pool "${own.find((p) => p.models.includes(name))!.name}" (the router counts it), got ${JSON.stringify(m.memoryGiB)}`,
+        `teams["${team}"].models["${name}"].memoryGiB: ` +
+          `expected a number > 0 for a model of cache pool "${own.find((p) => p.models.includes(name))!.name}" (the router counts it), ` +
+          `got ${JSON.stringify(m.memoryGiB)}`,
       );
     }
     return { name, memoryGiB: m.memoryGiB };

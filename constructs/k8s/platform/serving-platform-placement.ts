@@ -104,12 +104,14 @@ export function nodePoolFor(
     const s = specs.find((n) => n.name === p.nodePool);
     if (!s)
       throw new Error(
-        `${where}.nodePool: pool "${p.name}" names node pool "${p.nodePool}", which is not declared (node pools: ${specs.map((n) => n.name).join(', ') || 'none'})`,
+        `${where}.nodePool: pool "${p.name}" names node pool "${p.nodePool}", ` +
+          `which is not declared (node pools: ${specs.map((n) => n.name).join(', ') || 'none'})`,
       );
     const r = resourceOn(s);
     if (!fits(s)) {
       throw new Error(
-        `pool "${p.name}" requests ${r ?? `slice ${p.slice}`}, but node pool "${s.name}"'s layout does not provide it (${s.name}: ${describeLayout(s)})`,
+        `pool "${p.name}" requests ${r ?? `slice ${p.slice}`}, but node pool "${s.name}"'s layout does not provide it ` +
+          `(${s.name}: ${describeLayout(s)})`,
       );
     }
     return s;
@@ -122,7 +124,8 @@ export function nodePoolFor(
   }
   if (candidates.length > 1) {
     throw new Error(
-      `${where}.nodePool: pool "${p.name}" (slice ${p.slice}) fits node pools ${candidates.map((c) => c.name).join(', ')}; name one with nodePool`,
+      `${where}.nodePool: pool "${p.name}" (slice ${p.slice}) fits node pools ${candidates.map((c) => c.name).join(', ')}; ` +
+        'name one with nodePool',
     );
   }
   return candidates[0];

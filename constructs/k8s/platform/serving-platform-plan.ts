@@ -141,7 +141,8 @@ function checkGivenTeams(teams: readonly Team[]): void {
   for (const t of teams) {
     if (t.pools && t.pools.length > 0) {
       throw new Error(
-        `teams["${t.name}"].pools: a planned platform places models by its plan, got ${t.pools.length} hand-written pool(s); remove them or render without a plan`,
+        `teams["${t.name}"].pools: a planned platform places models by its plan, got ${t.pools.length} hand-written pool(s); ` +
+          'remove them or render without a plan',
       );
     }
   }

@@ -47,7 +47,8 @@ export class PlatformRouter extends Construct {
     for (const p of pools) {
       if (p.namespace !== props.namespace) {
         throw new Error(
-          `router.pools: cache pool "${p.name}" is in namespace "${p.namespace ?? ''}", expected the router's namespace "${props.namespace}"`,
+          `router.pools: cache pool "${p.name}" is in namespace "${p.namespace ?? ''}", ` +
+            `expected the router's namespace "${props.namespace}"`,
         );
       }
     }

@@ -35,7 +35,10 @@ export interface PlatformRoutingOptions {
   readonly name?: string;
 }
 
-/** @deprecated renamed `PlatformRoutingOptions` (one letter from `PlatformRouterOptions`, the model router's); kept so existing code compiles. */
+/**
+ * @deprecated renamed `PlatformRoutingOptions` (one letter from `PlatformRouterOptions`, the model router's); kept so
+ * existing code compiles.
+ */
 export type PlatformRoutesOptions = PlatformRoutingOptions;
 
 /** A pool with its owner and scaling, as the platform created it. */
@@ -125,7 +128,8 @@ export class PlatformServing extends Construct {
     for (const m of [...cacheModels].sort()) {
       if (!routerModels.has(m))
         throw new Error(
-          `router.models: model "${m}" of a cache pool is not routed to the router (router models: ${[...routerModels].sort().join(', ') || 'none'})`,
+          `router.models: model "${m}" of a cache pool is not routed to the router ` +
+            `(router models: ${[...routerModels].sort().join(', ') || 'none'})`,
         );
     }
     const seated = props.pools.filter((p) => !p.cache);

@@ -188,7 +188,10 @@ export class ServingPlatform extends Construct {
     this.node.addValidation({ validate: () => this.check() });
   }
 
-  /** Step 3: the GPU node pools under `NodePools`, at the sized `maxNodes`; their MIG layouts and time-slicing configs go to the GPU operator. */
+  /**
+   * Step 3: the GPU node pools under `NodePools`, at the sized `maxNodes`; their MIG layouts and time-slicing configs go to
+   * the GPU operator.
+   */
   private renderNodePools(
     props: ServingPlatformProps,
     specs: readonly PlatformNodePool[],
@@ -201,7 +204,8 @@ export class ServingPlatform extends Construct {
       const devicePluginConfig = this.addTimeSlicingConfig(np);
       if (np.instanceType !== undefined && np.instanceTypes !== undefined) {
         throw new Error(
-          `nodePools["${np.name}"].instanceTypes: give instanceType or instanceTypes, not both, got ${JSON.stringify(np.instanceType)} and ${JSON.stringify(np.instanceTypes)}`,
+          `nodePools["${np.name}"].instanceTypes: give instanceType or instanceTypes, not both, ` +
+            `got ${JSON.stringify(np.instanceType)} and ${JSON.stringify(np.instanceTypes)}`,
         );
       }
       const pool = new GpuNodePool(nodePoolScope, np.name, {
@@ -229,7 +233,8 @@ export class ServingPlatform extends Construct {
     if (!existing) this.gpuOperator.migConfig.addLayout(np.layout);
     else if (existing !== np.layout && JSON.stringify(existing.devices) !== JSON.stringify(np.layout.devices)) {
       throw new Error(
-        `nodePools["${np.name}"].layout: another node pool uses a different MIG layout named "${np.layout.name}"; layout names must be unique`,
+        `nodePools["${np.name}"].layout: another node pool uses a different MIG layout named "${np.layout.name}"; ` +
+          'layout names must be unique',
       );
     }
   }

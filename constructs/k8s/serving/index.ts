@@ -1,4 +1,7 @@
-/** Serving: Triton pools and model configs, the model repository, per-model routes, the model router, pool autoscaling. Public constructs, their props and types; helpers are imported from their files. */
+/**
+ * Serving: Triton pools and model configs, the model repository, per-model routes, the model router, pool autoscaling.
+ * Public constructs, their props and types; helpers are imported from their files.
+ */
 export { BATCH_DELAY_SHARE, QUEUE_TARGET_SHARE } from './latency-budget';
 export type { LatencyObjective } from './latency-budget';
 export { MODEL_REPOSITORY_MOUNT_PATH, IRSA_ROLE_ANNOTATION, ModelRepository } from './model-repository';

@@ -134,7 +134,8 @@ export class ModelRepository extends Construct {
       const other = dirs.get(r.configDirectory);
       if (other !== undefined) {
         throw new Error(
-          `configDirectory: repositories ${other} and ${r.node.path} both write to ${JSON.stringify(r.configDirectory)}; give one another configDirectory`,
+          `configDirectory: repositories ${other} and ${r.node.path} both write to ${JSON.stringify(r.configDirectory)}; ` +
+            'give one another configDirectory',
         );
       }
       dirs.set(r.configDirectory, r.node.path);

@@ -340,7 +340,8 @@ function checkedPools(
     for (const m of pool.models) {
       if (!modelNames.has(m)) {
         throw new Error(
-          `pools[${i}]: pool "${pool.name}" loads model "${m}" at start but models does not list it (its GPU memory would not be counted); add it to models`,
+          `pools[${i}]: pool "${pool.name}" loads model "${m}" at start but models does not list it ` +
+            '(its GPU memory would not be counted); add it to models',
         );
       }
     }

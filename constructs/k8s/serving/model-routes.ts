@@ -179,7 +179,8 @@ export class ModelRouteTable extends Construct {
         if (other) {
           throw new Error(
             `pools[${i}]: duplicate route: model ${JSON.stringify(m)} is served in namespace ${JSON.stringify(wp.pool.namespace ?? '')} ` +
-              `(pool ${wp.pool.name}) and ${JSON.stringify(other.pool.namespace ?? '')} (pool ${other.pool.name}); one model path routes into one namespace`,
+              `(pool ${wp.pool.name}) and ${JSON.stringify(other.pool.namespace ?? '')} (pool ${other.pool.name}); ` +
+              'one model path routes into one namespace',
           );
         }
         list.push({ pool: wp.pool, weight });
@@ -231,7 +232,8 @@ export class ModelRouteTable extends Construct {
       list.sort((a, b) => (a.pool.name < b.pool.name ? -1 : a.pool.name > b.pool.name ? 1 : 0));
       if (list.every((b) => b.weight === 0)) {
         throw new Error(
-          `pools: model ${JSON.stringify(m)} has weight 0 on every pool (${list.map((b) => b.pool.name).join(', ')}); give one a weight > 0`,
+          `pools: model ${JSON.stringify(m)} has weight 0 on every pool ` +
+            `(${list.map((b) => b.pool.name).join(', ')}); give one a weight > 0`,
         );
       }
     }
@@ -359,7 +361,8 @@ export class ModelRouteTable extends Construct {
         serviceName = `model-${m}`;
         if (serviceName.length > 63) {
           throw new Error(
-            `models: model ${JSON.stringify(m)} is on several pools and its Service name ${serviceName} exceeds 63 characters; use gateway mode`,
+            `models: model ${JSON.stringify(m)} is on several pools and its Service name ${serviceName} exceeds 63 characters; ` +
+              'use gateway mode',
           );
         }
         new k8s.KubeService(this, `ModelService-${ns || 'default'}-${m}`, {

@@ -45,7 +45,10 @@ export interface PoolWakeTrigger {
 export function routerWakeQuery(models: readonly string[]): string {
   if (models.length === 0) throw new Error('models: expected at least one model, got []');
   const sel = `model=~"${[...new Set(models)].sort().join('|')}"`;
-  return `(sum(rate(gpufleet_router_requests_total{${sel}}[2m])) or vector(0)) + (sum(gpufleet_router_queued_requests{${sel}}) or vector(0))`;
+  return (
+    `(sum(rate(gpufleet_router_requests_total{${sel}}[2m])) or vector(0)) + ` +
+    `(sum(gpufleet_router_queued_requests{${sel}}) or vector(0))`
+  );
 }
 
 export interface PoolAutoscalingProps {
@@ -316,7 +319,8 @@ function checkedReplicaRange(where: string, props: PoolAutoscalingProps, engine:
   }
   if (min === 0 && props.wake === undefined) {
     throw new Error(
-      `${where}.wake: minReplicas 0 needs a wake trigger (a pool at zero replicas reports no queue time, so the queue metric alone never wakes it), got none`,
+      `${where}.wake: minReplicas 0 needs a wake trigger ` +
+        '(a pool at zero replicas reports no queue time, so the queue metric alone never wakes it), got none',
     );
   }
   if (props.wake !== undefined && engine === 'hpa') {

@@ -6,8 +6,9 @@
  * The Triton chart's reference adapter rule (`avg_time_queue_us`) takes the ratio per model series and then
  * averages the ratios: `avg(delta(queue_us[30s]) / (1 + delta(success[30s]))) by (pod)`. With N models loaded in
  * one server of which one is busy, the average divides the busy model's queue time by about N, so a pool of many
- * models under-reports its queue time about N-fold and scales out too late (triton-inference-server/server#8979). gpufleet sums both counters over
- * every model (and every pod of the pool) before dividing: the mean queue time of a request, weighted by requests.
+ * models under-reports its queue time about N-fold and scales out too late (triton-inference-server/server#8979).
+ * gpufleet sums both counters over every model (and every pod of the pool) before dividing: the mean queue time of a
+ * request, weighted by requests.
  */
 import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';

@@ -231,7 +231,8 @@ function checkedDynamicBatching(where: string, db: TritonDynamicBatching, maxBat
   (db.preferredBatchSizes ?? []).forEach((b, i) => {
     if (!isInt(b) || b < 1 || b > maxBatchSize) {
       throw new Error(
-        `${where}.dynamicBatching.preferredBatchSizes[${i}]: expected an integer in 1..${maxBatchSize} (maxBatchSize), got ${JSON.stringify(b)}`,
+        `${where}.dynamicBatching.preferredBatchSizes[${i}]: expected an integer in 1..${maxBatchSize} (maxBatchSize), ` +
+          `got ${JSON.stringify(b)}`,
       );
     }
   });

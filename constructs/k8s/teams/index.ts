@@ -1,4 +1,7 @@
-/** Teams: the team contract (teams, their models and pools, add-ons) and the team namespace. Public constructs, their props and types; helpers are imported from their files. */
+/**
+ * Teams: the team contract (teams, their models and pools, add-ons) and the team namespace. Public constructs, their props
+ * and types; helpers are imported from their files.
+ */
 export {
   TEAM_CONSUMPTION_ANNOTATION,
   TEAM_COST_ANNOTATION,

@@ -18,9 +18,15 @@ import { ModelTable, TritonError } from './models';
 const PROTO = `
 syntax = "proto3";
 package inference;
-message ModelRepositoryParameter { oneof parameter_choice { bool bool_param = 1; int64 int64_param = 2; string string_param = 3; bytes bytes_param = 4; } }
-message RepositoryModelLoadRequest { string repository_name = 1; string model_name = 2; map<string, ModelRepositoryParameter> parameters = 3; }
-message RepositoryModelUnloadRequest { string repository_name = 1; string model_name = 2; map<string, ModelRepositoryParameter> parameters = 3; }
+message ModelRepositoryParameter {
+  oneof parameter_choice { bool bool_param = 1; int64 int64_param = 2; string string_param = 3; bytes bytes_param = 4; }
+}
+message RepositoryModelLoadRequest {
+  string repository_name = 1; string model_name = 2; map<string, ModelRepositoryParameter> parameters = 3;
+}
+message RepositoryModelUnloadRequest {
+  string repository_name = 1; string model_name = 2; map<string, ModelRepositoryParameter> parameters = 3;
+}
 `;
 const root = protobuf.parse(PROTO, { keepCase: true }).root;
 export const LoadRequest = root.lookupType('inference.RepositoryModelLoadRequest');

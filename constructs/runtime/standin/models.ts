@@ -373,7 +373,10 @@ export class ModelTable {
       if (oom) {
         this.stats.oomLoads++;
         if (used - unfreed + gib <= budget + 1e-9) this.stats.loadsIntoUnfreedMemory++;
-        error = `version 1 is at UNAVAILABLE state: Internal: onnx runtime error 6: CUDA failure 2: out of memory ; GPU memory ${budget} GiB, ${round2(used)} GiB in use (${round2(unfreed)} GiB of it by models still unloading), model needs ${gib} GiB`;
+        error =
+          'version 1 is at UNAVAILABLE state: Internal: onnx runtime error 6: CUDA failure 2: out of memory ; ' +
+          `GPU memory ${budget} GiB, ${round2(used)} GiB in use ` +
+          `(${round2(unfreed)} GiB of it by models still unloading), model needs ${gib} GiB`;
       } else if (refused !== undefined) {
         error = refused;
       } else if (this.failing.has(model)) {

@@ -200,7 +200,8 @@ class Parser {
         const other = oneofSeen.get(field.partOf.name);
         if (other !== undefined && other !== field.name)
           throw new Error(
-            `line ${nameTok.line}: ${fwhere}: field "${field.name}" is in oneof "${field.partOf.name}" with "${other}", which is already set`,
+            `line ${nameTok.line}: ${fwhere}: field "${field.name}" is in oneof "${field.partOf.name}" ` +
+              `with "${other}", which is already set`,
           );
         oneofSeen.set(field.partOf.name, field.name);
       }
@@ -225,7 +226,8 @@ class Parser {
       if (t.kind === 'ident') {
         if (e.values[t.text] === undefined)
           throw new Error(
-            `line ${t.line}: ${where}: unknown enumeration value of "${t.text}" for field "${field.name}" (${e.name}: ${Object.keys(e.values).join(', ')})`,
+            `line ${t.line}: ${where}: unknown enumeration value of "${t.text}" for field "${field.name}" ` +
+              `(${e.name}: ${Object.keys(e.values).join(', ')})`,
           );
         return t.text;
       }

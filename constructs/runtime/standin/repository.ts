@@ -108,7 +108,8 @@ export class RepositoryAccess {
     if (!this.list(this.dir()) || !this.list(this.dir())) {
       throw new TritonError(
         'INTERNAL',
-        `Could not list contents of directory at s3://${this.bucket}/${this.dir()} due to exception: AccessDenied, error message: Access Denied`,
+        `Could not list contents of directory at s3://${this.bucket}/${this.dir()} ` +
+          'due to exception: AccessDenied, error message: Access Denied',
       );
     }
   }
@@ -149,12 +150,18 @@ export class RepositoryAccess {
     const policy = cfg.model_transaction_policy?.[0] as TextMessage | undefined;
     const decoupled = policy?.decoupled?.[0] ?? this.autoComplete;
     if (decoupled !== true)
-      return 'version 1 is at UNAVAILABLE state: Internal: AssertionError: vLLM Triton backend must be configured to use decoupled model transaction policy';
+      return (
+        'version 1 is at UNAVAILABLE state: Internal: AssertionError: ' +
+        'vLLM Triton backend must be configured to use decoupled model transaction policy'
+      );
     const tp = Number(files.modelJson?.tensor_parallel_size ?? 1);
     // an instance group without a kind is KIND_AUTO, a GPU on a GPU server
     const kinds = (cfg.instance_group ?? []).map((g) => ((g as TextMessage).kind?.[0] ?? 'KIND_GPU') as string);
     if (tp > 1 && kinds.some((k) => k === 'KIND_GPU' || k === 'KIND_AUTO')) {
-      return "version 1 is at UNAVAILABLE state: Internal: ValueError: KIND_GPU is currently for single-GPU models, please specify KIND_MODEL in the model's config.pbtxt for multi-GPU models";
+      return (
+        'version 1 is at UNAVAILABLE state: Internal: ValueError: KIND_GPU is currently for single-GPU models, ' +
+        "please specify KIND_MODEL in the model's config.pbtxt for multi-GPU models"
+      );
     }
     return undefined;
   }

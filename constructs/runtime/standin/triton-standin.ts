@@ -468,7 +468,8 @@ if (require.main === module) {
     (s) => {
       const host = opts.host ?? '127.0.0.1';
       process.stdout.write(
-        `listening on ${s.url}${s.grpcPort !== undefined ? ` grpc ${host}:${s.grpcPort}` : ''}${s.metricsUrl ? ` metrics ${s.metricsUrl}` : ''}\n`,
+        `listening on ${s.url}${s.grpcPort !== undefined ? ` grpc ${host}:${s.grpcPort}` : ''}` +
+          `${s.metricsUrl ? ` metrics ${s.metricsUrl}` : ''}\n`,
       );
     },
     (e: Error) => {
