@@ -74,7 +74,8 @@ describe('stack configuration errors: RunError, bounds, long values, input files
     expect(lines).toEqual([
       expect.stringMatching(/^gpufleet:\["k{100}…" \(5000 characters\)\]: unknown key; allowed: /),
       `gpufleet:region: expected an AWS region such as us-east-1, got "${'r'.repeat(100)}…" (100000 characters)`,
-      `gpufleet:bucket: expected an S3 bucket name (3-63 lowercase letters, digits, . and -), got "${'B'.repeat(100)}…" (3000 characters)`,
+      'gpufleet:bucket: expected an S3 bucket name (3-63 lowercase letters, digits, . and -), ' +
+        `got "${'B'.repeat(100)}…" (3000 characters)`,
     ]);
     expect(e.message.length).toBeLessThan(1500);
   });

@@ -124,7 +124,7 @@ describe('a planned platform (examples/long-tail.fleet.yaml)', () => {
   const { chart, platform } = buildPlannedPlatform(Testing.app(), 'planned', { fleetFile });
   const objs = chart.toJson();
 
-  test("each model's delay is 10 % of (1 − fleet headroom) × its SLO; each autoscaled pool's target 20 % of its strictest model's", () => {
+  test("each model's delay is 10 % of (1 − fleet headroom) × its SLO; each pool's target 20 % of its strictest model's", () => {
     const slos = new Set(fleet.models.map((m) => m.latencySloMs));
     expect(slos.size).toBeGreaterThan(2);
     for (const m of fleet.models) {

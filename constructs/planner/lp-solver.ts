@@ -104,20 +104,26 @@ port.on('message', (req) => {
       model = highs.createModel({
         numCols: req.numCols, numRows: req.numRows, colCost: req.colCost, colLower: req.colLower, colUpper: req.colUpper,
         rowLower: req.rowLower, rowUpper: req.rowUpper,
-        matrix: { format: 'csc', numRows: req.numRows, numCols: req.numCols, starts: req.starts, indices: req.indices, values: req.values },
+        matrix: {
+          format: 'csc', numRows: req.numRows, numCols: req.numCols,
+          starts: req.starts, indices: req.indices, values: req.values,
+        },
         ...(req.integrality ? { integrality: req.integrality } : {}),
       });
       model.options.set(req.options);
       model.run();
       const status = model.getModelStatus();
-      const info = (k) => { try { const v = model.info.get(k); return typeof v === 'bigint' ? Number(v) : v; } catch { return undefined; } };
+      const info = (k) => {
+        try { const v = model.info.get(k); return typeof v === 'bigint' ? Number(v) : v; } catch { return undefined; }
+      };
       const sol = info('primal_solution_status') === 2 ? model.getSolution() : undefined;
       answer({
         id: req.id, ok: true, status, objective: sol ? model.getObjectiveValue() : NaN,
         dualBound: req.integrality ? info('mip_dual_bound') : (status === 7 ? model.getObjectiveValue() : NaN),
         values: sol ? sol.colValue : new Float64Array(0), feasible: !!sol,
         rowDuals: sol && !req.integrality && sol.rowDual ? sol.rowDual : new Float64Array(0),
-        nodes: req.integrality ? Math.max(0, info('mip_node_count') ?? 0) : 0, iterations: Math.max(0, info('simplex_iteration_count') ?? 0),
+        nodes: req.integrality ? Math.max(0, info('mip_node_count') ?? 0) : 0,
+        iterations: Math.max(0, info('simplex_iteration_count') ?? 0),
         version: highs.version.string,
       });
     } catch (e) {
