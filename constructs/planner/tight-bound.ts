@@ -477,7 +477,8 @@ export function startTightBound(input: BoundInput): PendingBound {
   const models = groupModels(input);
   const overhead = input.fleet.processOverheadGiB;
   const lpModel = build(models, opts, overhead, false);
-  const gpuLp = submitLp(withCost(lpModel, 'gpus', opts, false));
+  // an LP (no integer column), solved without presolve: the same optimum, sooner (LpOptions.presolve)
+  const gpuLp = submitLp(withCost(lpModel, 'gpus', opts, false), { presolve: false });
   // several GPU types: the least cost, with whole GPUs and whole nodes (few integer columns)
   const costLp = opts.length > 1 ? submitLp(withCost(lpModel, 'cost', opts, true), { maxNodes: BOUND_MAX_NODES }) : undefined;
   let lpPart: { result?: TightBoundResult; gpus?: number; costPerHour?: number } | undefined;
