@@ -235,7 +235,8 @@ function checkModel(p: Problems, raw: unknown, index: number, listed: ReadonlyMa
       seen.set(e.gpu, perGpu);
     }
     // a small integer (no allocation) for usual batch and instance counts, a string beyond
-    const key = e.batch < 65536 && e.instances < 1024 ? e.slice + 8 * e.instances + 8192 * e.batch : `${e.slice}/${e.batch}/${e.instances}`;
+    const small = e.batch < 65536 && e.instances < 1024;
+    const key = small ? e.slice + 8 * e.instances + 8192 * e.batch : `${e.slice}/${e.batch}/${e.instances}`;
     const had = perGpu.get(key);
     if (had !== undefined) {
       p.add(
