@@ -73,11 +73,14 @@ describe('gpufleet check: the defects it was written for (node labels, time-slic
       values: ['NVIDIA-H100-80GB-HBM3', 'NVIDIA-H100-PCIe'],
     });
     expect(lines(checkRendering(objs))).toEqual([
-      'provisioning: Deployment vision/vision-1g: requires node label "nvidia.com/gpu.product", which no NodePool declares and Karpenter does not know (NodePools: h100-mig, h100-whole, l4-shared): Karpenter finds every NodePool incompatible ("label does not have known values") and its pods stay Pending',
+      'provisioning: Deployment vision/vision-1g: requires node label "nvidia.com/gpu.product", which no NodePool declares and ' +
+        'Karpenter does not know (NodePools: h100-mig, h100-whole, l4-shared): Karpenter finds every NodePool incompatible ("label ' +
+        'does not have known values") and its pods stay Pending',
     ]);
     // the construct's own cross-check says the same, naming the workload, the key and the node pools
     expect(checkPlatformObjects(objs)).toContain(
-      'pool "vision-1g" requires node label "nvidia.com/gpu.product", which no node pool declares and Karpenter does not know (node pools: h100-mig, h100-whole, l4-shared); Karpenter launches no node for its pods',
+      'pool "vision-1g" requires node label "nvidia.com/gpu.product", which no node pool declares and Karpenter does not know (node ' +
+        'pools: h100-mig, h100-whole, l4-shared); Karpenter launches no node for its pods',
     );
     // the rendering as it is selects the pool's own label
     expect(terms(find(base, 'Deployment', 'vision-1g')[0])[0].matchExpressions.map((e: any) => e.key)).toEqual([
@@ -103,11 +106,14 @@ describe('gpufleet check: the defects it was written for (node labels, time-slic
     const found = lines(checkRendering(bad));
     expect(found).toHaveLength(1);
     expect(found[0]).toMatch(
-      /^provisioning: Deployment assistant\/assistant-llm: no NodePool can launch a node its pods .*h100-whole: no instance type of the pool \(p5\.48xlarge\) matches karpenter\.k8s\.aws\/instance-gpu-name In \[a100\]/,
+      new RegExp(
+        /^provisioning: Deployment assistant\/assistant-llm: no NodePool can launch a node its pods .*h100-whole: no /.source +
+          /instance type of the pool \(p5\.48xlarge\) matches karpenter\.k8s\.aws\/instance-gpu-name In \[a100\]/.source,
+      ),
     );
   });
 
-  test('fails: a time-sliced L4 pod that requires NVIDIA-L4 stays Pending even on a running node (the label becomes NVIDIA-L4-SHARED)', () => {
+  test('fails: a time-sliced L4 pod requiring NVIDIA-L4 stays Pending even on a running node (labelled NVIDIA-L4-SHARED)', () => {
     // even where the NodePool declares the product label, GPU feature discovery rewrites it on the time-sliced node
     const objs = clone(base);
     find(objs, 'NodePool', 'l4-shared')[0].spec.template.metadata.labels['nvidia.com/gpu.product'] = 'NVIDIA-L4';
@@ -118,7 +124,9 @@ describe('gpufleet check: the defects it was written for (node labels, time-slic
     });
     const found = lines(checkRendering(objs));
     expect(found).toContain(
-      "scheduling: Deployment assistant/assistant-embed: Karpenter may launch a g6.xlarge of NodePool l4-shared for its pods (1 nvidia.com/gpu each), but once running, a g6.xlarge carries nvidia.com/gpu.product=NVIDIA-L4-SHARED (GPU feature discovery), which the pods' node requirements exclude: the pods stay Pending on it",
+      'scheduling: Deployment assistant/assistant-embed: Karpenter may launch a g6.xlarge of NodePool l4-shared for its pods (1 ' +
+        'nvidia.com/gpu each), but once running, a g6.xlarge carries nvidia.com/gpu.product=NVIDIA-L4-SHARED (GPU feature discovery), ' +
+        "which the pods' node requirements exclude: the pods stay Pending on it",
     );
     expect(
       found.some((l) => l.startsWith('provisioning: Deployment assistant/assistant-embed: no NodePool can launch a node its pods')),
@@ -133,14 +141,17 @@ describe('gpufleet check: the defects it was written for (node labels, time-slic
     c.resources.requests.memory = '8Gi';
     c.resources.limits.memory = '8Gi';
     expect(lines(checkRendering(objs))).toEqual([
-      'capacity: NodePool l4-shared: a full g6.xlarge holds 4 × nvidia.com/gpu (Deployment assistant/assistant-embed: 2 CPU, 8Gi): 8 CPU and 32Gi, but leaves 3.42 CPU and 12.27Gi for GPU pods (allocatable after kube-reserved, eviction threshold and DaemonSets): its GPU slots stay idle while pods stay Pending',
+      'capacity: NodePool l4-shared: a full g6.xlarge holds 4 × nvidia.com/gpu (Deployment assistant/assistant-embed: 2 CPU, 8Gi): ' +
+        '8 CPU and 32Gi, but leaves 3.42 CPU and 12.27Gi for GPU pods (allocatable after kube-reserved, eviction threshold and ' +
+        'DaemonSets): its GPU slots stay idle while pods stay Pending',
     ]);
     // the platform now sizes the pods to the node's share: 4 fit on a g6.xlarge
     const sized = container(find(base, 'Deployment', 'assistant-embed')[0]).resources.requests;
     expect([sized.cpu, sized.memory]).toEqual(['855m', '3141Mi']);
     // and rejects requests that do not fit, naming the pool and the share
     expect(() => buildWith({ poolDefaults: { resources: { cpu: '2', memory: '8Gi' } } })).toThrow(
-      'pools["assistant-embed"].resources: requests 2 CPU and 8Gi, but a full node of node pool "l4-shared" leaves 855m CPU and 3141Mi per pod; pods beyond the first would stay Pending',
+      'pools["assistant-embed"].resources: requests 2 CPU and 8Gi, but a full node of node pool "l4-shared" leaves 855m CPU and ' +
+        '3141Mi per pod; pods beyond the first would stay Pending',
     );
   });
 });
@@ -158,7 +169,10 @@ describe('gpufleet check: the defects it was written for (node pool capacity, No
     const found = lines(checkRendering(objs));
     expect(found).toHaveLength(1);
     expect(found[0]).toMatch(
-      /^capacity: NodePool h100-80gb-[0-9a-f]{8}: its pods at maximum replicas need 3 node\(s\): .*its limits allow 2 \(limits\.cpu 32 \/ 16 per node\): the autoscalers scale to pods that stay Pending$/,
+      new RegExp(
+        /^capacity: NodePool h100-80gb-[0-9a-f]{8}: its pods at maximum replicas need 3 node\(s\): .*its limits allow 2 /.source +
+          /\(limits\.cpu 32 \/ 16 per node\): the autoscalers scale to pods that stay Pending$/.source,
+      ),
     );
   });
 
@@ -203,10 +217,12 @@ describe('gpufleet check: the defects it was written for (node pool capacity, No
       ).toBe(true);
     }
     expect(found).toContain(
-      'capacity: NodePool l4-shared: Karpenter counts 1 nvidia.com/gpu per g6.xlarge (no NodeOverlay applies), the device plugin advertises 4 (1 × whole (time-sliced gpu×4)): Karpenter launches a node per pod',
+      'capacity: NodePool l4-shared: Karpenter counts 1 nvidia.com/gpu per g6.xlarge (no NodeOverlay applies), the device plugin ' +
+        'advertises 4 (1 × whole (time-sliced gpu×4)): Karpenter launches a node per pod',
     );
     expect(found).toContain(
-      "prerequisites: NodeOverlay h100-mig-gpu-capacity: needs Karpenter's NodeOverlay feature gate (prerequisites.karpenterNodeOverlay), which is not declared installed (2 object(s) of kind NodeOverlay); nothing acts on them",
+      "prerequisites: NodeOverlay h100-mig-gpu-capacity: needs Karpenter's NodeOverlay feature gate " +
+        '(prerequisites.karpenterNodeOverlay), which is not declared installed (2 object(s) of kind NodeOverlay); nothing acts on them',
     );
   });
 });
@@ -217,11 +233,13 @@ describe('gpufleet check: the defects it was written for (prerequisites, metrics
     const found = lines(checkRendering(objs));
     expect(found.filter((l) => l.startsWith('prerequisites: '))).toHaveLength(6);
     expect(found).toContain(
-      'autoscaling: HorizontalPodAutoscaler search/search-1g: reads metric gpufleet_triton_queue_us_per_request through the custom metrics API, but prometheus-adapter is not declared (prerequisites.prometheusAdapter)',
+      'autoscaling: HorizontalPodAutoscaler search/search-1g: reads metric gpufleet_triton_queue_us_per_request through the custom ' +
+        'metrics API, but prometheus-adapter is not declared (prerequisites.prometheusAdapter)',
     );
     // the cold tier wakes on the router's own counters, which only a declared Prometheus operator scrapes
     expect(found).toContain(
-      'autoscaling: ScaledObject search/search-cold: trigger wake reads metric gpufleet_router_requests_total: gpufleet router metrics are scraped only by a declared Prometheus operator',
+      'autoscaling: ScaledObject search/search-cold: trigger wake reads metric gpufleet_router_requests_total: gpufleet router ' +
+        'metrics are scraped only by a declared Prometheus operator',
     );
   });
 
@@ -231,17 +249,20 @@ describe('gpufleet check: the defects it was written for (prerequisites, metrics
     expect(lines(checkRendering(objs))).toEqual([]);
     find(objs, 'ConfigMap', 'gpufleet-adapter-rules')[0].metadata.namespace = 'monitoring';
     expect(lines(checkRendering(objs))).toContain(
-      'autoscaling: HorizontalPodAutoscaler search/search-1g: reads metric gpufleet_triton_queue_us_per_request, but no prometheus-adapter rule in namespace custom-metrics (where the adapter reads rules.existing) serves it',
+      'autoscaling: HorizontalPodAutoscaler search/search-1g: reads metric gpufleet_triton_queue_us_per_request, but no ' +
+        'prometheus-adapter rule in namespace custom-metrics (where the adapter reads rules.existing) serves it',
     );
   });
 
-  test('vLLM engine metrics count only where a ServiceMonitor scrapes Triton pods of the vllm backend (vllm_backend r25.08 src/utils/metrics.py)', () => {
+  // vllm_backend r25.08 src/utils/metrics.py
+  test('vLLM engine metrics count only where a ServiceMonitor scrapes Triton pods of the vllm backend', () => {
     const objs = clone(base).filter((o) => !(o.kind === 'ServiceMonitor' && o.metadata.name === 'assistant-llm'));
     const found = lines(checkRendering(objs));
     expect(
       found.some((l) =>
         l.startsWith(
-          'autoscaling: ScaledObject assistant/assistant-llm: trigger first-token reads metric vllm:time_to_first_token_seconds_sum: no ServiceMonitor or PodMonitor scrapes Triton vllm-backend pods',
+          'autoscaling: ScaledObject assistant/assistant-llm: trigger first-token reads metric ' +
+            'vllm:time_to_first_token_seconds_sum: no ServiceMonitor or PodMonitor scrapes Triton vllm-backend pods',
         ),
       ),
     ).toBe(true);
@@ -256,7 +277,8 @@ describe('gpufleet check: the defects it was written for (prerequisites, metrics
       'autoscaling: ScaledObject vision/vision-3g: scales Deployment vision/vision-3g, which is not in the rendering',
     );
     expect(found).toContain(
-      'layout: NodePool h100-mig: mig-parted config "h100-typo" is not in ConfigMap gpu-operator/gpufleet-mig-parted-config (node label nvidia.com/mig.config=h100-typo)',
+      'layout: NodePool h100-mig: mig-parted config "h100-typo" is not in ConfigMap gpu-operator/gpufleet-mig-parted-config (node ' +
+        'label nvidia.com/mig.config=h100-typo)',
     );
     expect(
       found.some(
@@ -274,9 +296,10 @@ describe('gpufleet check: the defects it was written for (prerequisites, metrics
     const found = lines(checkRendering(objs));
     expect(
       found.some((l) =>
-        /^layout: ConfigMap gpu-operator\/gpufleet-mig-parted-config: mig-configs\.h100-balanced\[0\] \(.*4g\.40gb×2.*\) is not a legal layout of H100-80GB/.test(
-          l,
-        ),
+        new RegExp(
+          /^layout: ConfigMap gpu-operator\/gpufleet-mig-parted-config: mig-configs\.h100-balanced\[0\] \(.*4g\.40gb×2.*\) /.source +
+            /is not a legal layout of H100-80GB/.source,
+        ).test(l),
       ),
     ).toBe(true);
   });

@@ -60,13 +60,16 @@ afterAll(() => {
 
 const objects = defaultObjects();
 
-describe('gpufleet check', () => {
+describe('gpufleet check: a rendering that serves, findings, --previous', () => {
   test('a rendering that serves: exit 0 and the summary line', async () => {
     const r = await run(['check', writeRendering(objects)]);
     expect(r.code).toBe(0);
     expect(r.err).toBe('');
     expect(r.out).toMatch(
-      /^gpufleet check: no findings \(8 GPU workload\(s\), 3 NodePool\(s\), 8 autoscaler\(s\), \d+ objects\): every GPU pod gets a node and fits at minimum and maximum replicas\n$/,
+      new RegExp(
+        /^gpufleet check: no findings \(8 GPU workload\(s\), 3 NodePool\(s\), 8 autoscaler\(s\), \d+ objects\): every GPU /.source +
+          /pod gets a node and fits at minimum and maximum replicas\n$/.source,
+      ),
     );
   });
 
@@ -97,7 +100,9 @@ describe('gpufleet check', () => {
     expect(r.code).toBe(1);
     expect(r.out).toContain('relayout: NodePool h100-mig: layout "h100-balanced" changed content under the same name');
   });
+});
 
+describe('gpufleet check: bad input (exit 2, one line each), help', () => {
   test.each([
     [['check', '/no/such/dir'], 'DIR "/no/such/dir": no such directory'],
     [['check'], 'missing'],
@@ -148,7 +153,8 @@ describe('gpufleet check', () => {
       expect.stringMatching(/^manifest ".*pipe\.yaml": is a named pipe \(FIFO\), not a regular file/),
       expect.stringMatching(
         new RegExp(
-          `scalar\\.json: document 1: expected a Kubernetes object with apiVersion and kind, got "${'s'.repeat(100)}…" \\(1000000 characters\\)$`,
+          `scalar\\.json: document 1: expected a Kubernetes object with apiVersion and kind, got "${'s'.repeat(100)}…" \\(1000000 ` +
+            `characters\\)$`,
         ),
       ),
     ]);

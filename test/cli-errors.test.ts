@@ -85,7 +85,7 @@ describe('invalid fleet: plan and report', () => {
     expectNoStack(r.stderr);
   });
 
-  test('fails plan on a bare throughputPerGpu in a fleet offering two GPU types: exit 2, one line naming the fix, nothing written', async () => {
+  test('fails plan on a bare throughputPerGpu in a fleet of two GPU types: exit 2, one line naming the fix, nothing written', async () => {
     const two = tempFile(
       'two-types.fleet.yaml',
       `name: mixed

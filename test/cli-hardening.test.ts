@@ -42,7 +42,8 @@ describe('input files: only bounded regular UTF-8 files are read', () => {
     const r = await cli('plan', big, '--out', path.join(dir, 'plan.json'));
     // the message names the flag that reads it (docs/cli.md, "Input files"; test/cli-input-size.test.ts)
     expect(expectInputError(r, 1)).toEqual([
-      `FLEET ${JSON.stringify(big)}: is 17 MiB, more than the 16 MiB gpufleet reads from an input file; pass --max-input-size 18MiB to read it`,
+      `FLEET ${JSON.stringify(big)}: is 17 MiB, more than the 16 MiB gpufleet reads from an input file; pass --max-input-size 18MiB ` +
+        `to read it`,
     ]); // 17 MiB and a few KiB
     expect(snapshot(dir)).toEqual(before);
   });

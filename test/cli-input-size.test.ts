@@ -28,7 +28,8 @@ describe('--max-input-size', () => {
     const before = snapshot(dir);
     const refused = await cli('plan', big, '--json');
     expect(expectInputError(refused, 1)).toEqual([
-      `FLEET ${JSON.stringify(big)}: is 16 MiB, more than the 16 MiB gpufleet reads from an input file; pass --max-input-size 17MiB to read it`,
+      `FLEET ${JSON.stringify(big)}: is 16 MiB, more than the 16 MiB gpufleet reads from an input file; pass --max-input-size 17MiB ` +
+        `to read it`,
     ]);
     expect(snapshot(dir)).toEqual(before);
     const read = await cli('plan', big, '--json', '--max-input-size', '17MiB');
@@ -42,7 +43,8 @@ describe('--max-input-size', () => {
     const r = await cli('plan', SMALL_FLEET, '--max-input-size=100');
     const size = fs.statSync(SMALL_FLEET).size;
     expect(expectInputError(r, 1)).toEqual([
-      `FLEET ${JSON.stringify(SMALL_FLEET)}: is ${(size / 1024).toFixed(1).replace(/\.0$/, '')} KiB, more than the 100 bytes gpufleet reads from an input file; pass --max-input-size 1MiB to read it`,
+      `FLEET ${JSON.stringify(SMALL_FLEET)}: is ${(size / 1024).toFixed(1).replace(/\.0$/, '')} KiB, more than the 100 bytes ` +
+        `gpufleet reads from an input file; pass --max-input-size 1MiB to read it`,
     ]);
   });
 
@@ -55,7 +57,10 @@ describe('--max-input-size', () => {
     ]) {
       const [line] = expectInputError(await cli(...args, '--max-input-size', '10'), undefined);
       expect(line).toMatch(
-        /^FLEET ".*small\.fleet\.yaml": is .* more than the 10 bytes gpufleet reads from an input file; pass --max-input-size 1MiB to read it$/,
+        new RegExp(
+          /^FLEET ".*small\.fleet\.yaml": is .* more than the 10 bytes gpufleet reads from an input file; pass /.source +
+            /--max-input-size 1MiB to read it$/.source,
+        ),
       );
     }
     expect(fs.readdirSync(dir)).toEqual([]);

@@ -65,7 +65,11 @@ describe('gpufleet rebalance', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(
-      /^rebalance long-tail \(long-tail-3x\.fleet\.yaml\): stable re-plan of the running plan; migration checked, 3 step\(s\), path karpenter$/m,
+      new RegExp(
+        /^rebalance long-tail \(long-tail-3x\.fleet\.yaml\): stable re-plan of the running plan; migration checked, 3 /.source +
+          /step\(s\), path karpenter$/.source,
+        'm',
+      ),
     );
     expect(r.stdout).toContain('models moved 0, grown 2');
     expect(r.stdout).toContain('GPUs re-cut 0');
@@ -74,7 +78,10 @@ describe('gpufleet rebalance', () => {
     );
     expect(r.stdout).toMatch(/^1\. add 1 node\(s\) with their layouts$/m);
     expect(r.stdout).toMatch(
-      /\$ kubectl wait node -l nvidia\.com\/mig\.config=\S+ --for=jsonpath='\{\.metadata\.labels\.nvidia\\\.com\/mig\\\.config\\\.state\}'=success/,
+      new RegExp(
+        /\$ kubectl wait node -l nvidia\.com\/mig\.config=\S+ /.source +
+          /--for=jsonpath='\{\.metadata\.labels\.nvidia\\\.com\/mig\\\.config\\\.state\}'=success/.source,
+      ),
     );
     expect(r.stdout).toMatch(/\$ kubectl -n serving-shared rollout status deployment\/\S+ --timeout=30m/);
     expect(r.stdout).toContain('capacity: fraud-scorer 1800 -> 5400 rps (demand 5400); query-encoder 900 -> 2700 rps (demand 2700)');

@@ -76,7 +76,8 @@ describe('gpufleet synth: the example fleet on examples/platform.yaml: files and
     expect(result.stdout).toBe(
       [
         `fleet payments-and-vision on ${PLATFORM}: ${expected.summary.gpuCount} GPUs, $${expected.summary.costPerHour.toFixed(2)}/h`,
-        `wrote ${out}/gpufleet.k8s.yaml (${objects.length} objects), ${out}/plan.json, ${out}/model-repository/ (${fleet.models.length} config.pbtxt)`,
+        `wrote ${out}/gpufleet.k8s.yaml (${objects.length} objects), ${out}/plan.json, ${out}/model-repository/ ` +
+          `(${fleet.models.length} config.pbtxt)`,
         `next: gpufleet check ${out}`,
         '',
       ].join('\n'),
@@ -136,7 +137,8 @@ describe('gpufleet synth: the example fleet on examples/platform.yaml: check, th
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(
       new RegExp(
-        `^gpufleet check: no findings \\(\\d+ GPU workload\\(s\\), \\d+ NodePool\\(s\\), \\d+ autoscaler\\(s\\), ${objects.length} objects\\)`,
+        `^gpufleet check: no findings \\(\\d+ GPU workload\\(s\\), \\d+ NodePool\\(s\\), \\d+ autoscaler\\(s\\), ${objects.length} ` +
+          `objects\\)`,
       ),
     );
     expect(r.code).toBe(0);
@@ -202,7 +204,8 @@ describe('the cdk8s app (GPUFLEET_FLEET, GPUFLEET_PLATFORM)', () => {
 
   test('fails with one variable but not the other, naming it', () => {
     expect(() => runCdk8sApp({ GPUFLEET_FLEET: FLEET }, new App({ outdir: tempDir() }))).toThrow(
-      'GPUFLEET_PLATFORM: not set, while GPUFLEET_FLEET is; set both (the fleet file and the platform file) or neither (the default example)',
+      'GPUFLEET_PLATFORM: not set, while GPUFLEET_FLEET is; set both (the fleet file and the platform file) or neither (the default ' +
+        'example)',
     );
   });
 });
@@ -225,7 +228,8 @@ describe('gpufleet synth: bad input, exit 2, nothing written', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr.split('\n').filter((l) => l)).toEqual([
-      `${bad}: clusterName: unknown key; allowed: cluster, nodeClass, gpuOperator, repository, routes, scaling, coldTier, namespaces, prerequisites`,
+      `${bad}: clusterName: unknown key; allowed: cluster, nodeClass, gpuOperator, repository, routes, scaling, coldTier, ` +
+        `namespaces, prerequisites`,
       `${bad}: cluster.nodeRole: required, expected the IAM role name of the GPU nodes`,
       `${bad}: repository.s3.bucket: expected an S3 bucket name (3-63 lowercase letters, digits, '.' and '-'), got "Bad_Bucket"`,
       `${bad}: routes.hostname: unknown key; did you mean "hostnames"? allowed: hostnames, gateway, requestTimeoutSeconds`,
@@ -270,7 +274,8 @@ describe('gpufleet synth: bad input, exit 2, nothing written', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
       new RegExp(
-        `^cannot render fleet payments-and-vision on ${platform.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: pools\\["[a-z0-9-]+"\\]\\.scaling: kind keda needs KEDA, which prerequisites\\.keda declares absent\n$`,
+        `^cannot render fleet payments-and-vision on ${platform.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: ` +
+          `pools\\["[a-z0-9-]+"\\]\\.scaling: kind keda needs KEDA, which prerequisites\\.keda declares absent\n$`,
       ),
     );
     expect(fs.existsSync(out)).toBe(false);

@@ -62,10 +62,16 @@ describe('gpufleet report: Teams section', () => {
     expect(teams).toContain('in shared pools');
     // payments: 0.3392 GPU-eq, $2.3335/h, all of it in shared pools (test/team-consumption.test.ts)
     expect(teams).toMatch(
-      /payments<\/td><td class="n">4<\/td><td class="n">[\d.]+<\/td><td class="n">0\.34<\/td><td class="n">\$2\.33<\/td><td class="n">0\.34<\/td><td class="n">\$2\.33<\/td>/,
+      new RegExp(
+        /payments<\/td><td class="n">4<\/td><td class="n">[\d.]+<\/td><td class="n">0\.34<\/td><td /.source +
+          /class="n">\$2\.33<\/td><td class="n">0\.34<\/td><td class="n">\$2\.33<\/td>/.source,
+      ),
     );
     expect(teams).toMatch(
-      /vision<\/td><td class="n">4<\/td><td class="n">[\d.]+<\/td><td class="n">0\.10<\/td><td class="n">\$0\.67<\/td><td class="n">0\.04<\/td><td class="n">\$0\.31<\/td>/,
+      new RegExp(
+        /vision<\/td><td class="n">4<\/td><td class="n">[\d.]+<\/td><td class="n">0\.10<\/td><td /.source +
+          /class="n">\$0\.67<\/td><td class="n">0\.04<\/td><td class="n">\$0\.31<\/td>/.source,
+      ),
     );
     expect(teams).toMatch(/\(no team\)<\/td><td><\/td><td><\/td><td class="n">0\.42<\/td><td class="n">\$2\.90<\/td>/);
     expect(teams).toMatch(/total<\/th><td class="n">12<\/td><td><\/td><td class="n">1\.00<\/td><td class="n">\$6\.88<\/td>/);

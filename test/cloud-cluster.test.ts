@@ -238,7 +238,10 @@ describe('GpuNodeGroup fails on bad input', () => {
       ],
     };
     expect(() => cloud.GpuNodeGroup.fromPlan('gpu', bad, { cluster })).toThrow(
-      /plan\.migConfigs\[3\] \(gh200\)\.gpuType: no catalog EC2 instance type offers H100-96GB, so no node group can carry it; GPU types with instances: .*A100-80GB/,
+      new RegExp(
+        /plan\.migConfigs\[3\] \(gh200\)\.gpuType: no catalog EC2 instance type offers H100-96GB, so no node group can /.source +
+          /carry it; GPU types with instances: .*A100-80GB/.source,
+      ),
     );
     expect(mocks.resources.filter((r) => r.type === 'gpufleet:cloud:GpuNodeGroup')).toEqual([]);
   });
@@ -319,7 +322,7 @@ describe('ClusterAutoscaler', () => {
     ).toThrow('imageDigest: expected sha256: and 64 lowercase hex digits, got "sha256:abc"');
   });
 
-  test('ClusterAutoscaler pinned by digest: the chart\'s "<repository>:<tag>" renders a reference whose digest decides the pull', async () => {
+  test('ClusterAutoscaler pinned by digest: the chart renders "<repository>:<tag>", whose digest decides the pull', async () => {
     // cluster-autoscaler chart 9.56.0 (kubernetes/autoscaler, tag cluster-autoscaler-chart-9.56.0),
     // templates/deployment.yaml: image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"
     const cluster = new cloud.GpuCluster('gf', { clusterName: 'gpufleet-dev' });

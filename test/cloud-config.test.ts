@@ -94,7 +94,8 @@ describe('readStackSettings: values', () => {
       '  - gpufleet:gpuNodeMax: expected >= gpufleet:gpuNodeMin (3), got 2',
       '  - gpufleet:workloadIdentity: expected irsa or pod-identity, got "keys"',
       '  - gpufleet:clusterAutoscaler: expected true or false, got "yes"',
-      '  - gpufleet:excludeKinds: expected comma-separated <api group>/<Kind> such as monitoring.coreos.com/ServiceMonitor (core kinds: /ConfigMap), got "ServiceMonitor"',
+      '  - gpufleet:excludeKinds: expected comma-separated <api group>/<Kind> such as monitoring.coreos.com/ServiceMonitor (core ' +
+        'kinds: /ConfigMap), got "ServiceMonitor"',
     ]);
   });
 });
@@ -112,7 +113,8 @@ describe('readStackSettings: existing clusters, prerequisites, documented keys',
         ctx,
       ),
     ).toThrow(
-      'invalid stack configuration (2 problems):\n  - gpufleet:newClusterName: only for a created cluster, not allowed with gpufleet:clusterName\n' +
+      'invalid stack configuration (2 problems):\n  - gpufleet:newClusterName: only for a created cluster, not allowed with ' +
+        'gpufleet:clusterName\n' +
         '  - gpufleet:kubernetesVersion: only for a created cluster, not allowed with gpufleet:clusterName',
     );
   });
@@ -146,7 +148,8 @@ describe('readStackSettings: existing clusters, prerequisites, documented keys',
         '  - gpufleet:prerequisites.prometheusAdapter.namespace: ',
     );
     expect(() => readStackSettings({ 'aws:region': 'eu-west-1', 'gpufleet:prerequisites': '[true]' }, ctx)).toThrow(
-      'gpufleet:prerequisites: expected a mapping such as {"keda": true, "gatewayApi": true, "prometheus": {"namespace": "monitoring"}}, got "[true]"',
+      'gpufleet:prerequisites: expected a mapping such as {"keda": true, "gatewayApi": true, "prometheus": {"namespace": ' +
+        '"monitoring"}}, got "[true]"',
     );
   });
 

@@ -45,7 +45,7 @@ function problemLines(e: Error): string[] {
     .map((l) => l.replace(/^ {2}- /, ''));
 }
 
-describe('stack configuration errors', () => {
+describe('stack configuration errors: RunError, bounds, long values, input files', () => {
   test('fails with a pulumi.RunError (printed without a stack trace), not a plain Error', () => {
     const e = settingsError({ 'gpufleet:region': 'moon-1' });
     expect(pulumi.RunError.isInstance(e)).toBe(true);
@@ -99,7 +99,9 @@ describe('stack configuration errors', () => {
       ]);
     }
   });
+});
 
+describe('stack configuration: the public endpoint settings', () => {
   test('the public endpoint: CIDR blocks, or closed', () => {
     const s = config.readStackSettings(
       { 'gpufleet:region': 'us-east-1', 'gpufleet:publicAccessCidrs': '203.0.113.0/24, 198.51.100.7/32' },
@@ -227,7 +229,10 @@ describe('the EKS public endpoint', () => {
   test("the stack warns when a created cluster's endpoint stays open to any address", () => {
     const settings = (raw: Record<string, string>) => config.readStackSettings({ 'gpufleet:region': 'us-east-1', ...raw }, ctx);
     expect(config.publicEndpointWarning(settings({}))).toMatch(
-      /^the EKS API endpoint is public and open to any address \(0\.0\.0\.0\/0\): restrict it with `pulumi config set gpufleet:publicAccessCidrs/,
+      new RegExp(
+        /^the EKS API endpoint is public and open to any address \(0\.0\.0\.0\/0\): restrict it with `pulumi config set /.source +
+          /gpufleet:publicAccessCidrs/.source,
+      ),
     );
     expect(config.publicEndpointWarning(settings({ 'gpufleet:publicAccessCidrs': '0.0.0.0/0' }))).toBeUndefined(); // an explicit choice
     expect(config.publicEndpointWarning(settings({ 'gpufleet:endpointPublicAccess': 'false' }))).toBeUndefined();

@@ -68,13 +68,16 @@ describe('ModelRepositoryBucket: the bucket and its read grants', () => {
     const host = OIDC_ISSUER.replace('https://', '');
     expect(role.inputs.assumeRolePolicy).toBe(
       `{"Statement":[{"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"${host}:aud":"sts.amazonaws.com",` +
-        `"${host}:sub":"system:serviceaccount:vision:triton-model-reader"}},"Effect":"Allow","Principal":{"Federated":"${OIDC_ARN}"}}],"Version":"2012-10-17"}`,
+        `"${host}:sub":"system:serviceaccount:vision:triton-model-reader"}},"Effect":"Allow",` +
+        `"Principal":{"Federated":"${OIDC_ARN}"}}],"Version":"2012-10-17"}`,
     );
     const policy = mocks.get('aws:iam/rolePolicy:RolePolicy', 'models-read-vision-triton-model-reader-policy');
     expect(policy.inputs.policy).toBe(
       '{"Statement":[' +
-        '{"Action":"s3:ListBucket","Condition":{"StringLike":{"s3:prefix":["triton","triton/*"]}},"Effect":"Allow","Resource":"arn:aws:s3:::acme-models","Sid":"ListModelRepository"},' +
-        '{"Action":"s3:ListBucket","Condition":{"Null":{"s3:prefix":"true"}},"Effect":"Allow","Resource":"arn:aws:s3:::acme-models","Sid":"HeadModelRepositoryBucket"},' +
+        '{"Action":"s3:ListBucket","Condition":{"StringLike":{"s3:prefix":["triton","triton/*"]}},"Effect":"Allow",' +
+        '"Resource":"arn:aws:s3:::acme-models","Sid":"ListModelRepository"},' +
+        '{"Action":"s3:ListBucket","Condition":{"Null":{"s3:prefix":"true"}},"Effect":"Allow",' +
+        '"Resource":"arn:aws:s3:::acme-models","Sid":"HeadModelRepositoryBucket"},' +
         '{"Action":"s3:GetObject","Effect":"Allow","Resource":"arn:aws:s3:::acme-models/triton/*","Sid":"ReadModelRepository"}' +
         '],"Version":"2012-10-17"}',
     );

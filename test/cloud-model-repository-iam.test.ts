@@ -101,7 +101,7 @@ describe('ModelRepositoryBucket.readPolicy, evaluated', () => {
     expect(await decide(withKey, 's3:ListBucket', BUCKET)).toBe('Allowed');
   });
 
-  test('fails the HeadBucket Triton starts with when ListBucket is allowed only with an s3:prefix condition (the former policy)', async () => {
+  test('fails the HeadBucket Triton starts with when ListBucket is allowed only under an s3:prefix condition (old policy)', async () => {
     // The policy grantRead rendered before: ListBucket only when s3:prefix is like <prefix>/*. HeadBucket carries no
     // s3:prefix, so the condition fails, S3 answers 403 and Triton loads nothing.
     const former: PolicyDocument = {

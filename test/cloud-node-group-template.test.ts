@@ -82,7 +82,7 @@ describe('cluster-autoscaler scale-from-zero templates of GPU node groups', () =
     expect(t.taints).toEqual(['nvidia.com/gpu=true:NoSchedule']);
   });
 
-  test("fails: a single-strategy group's template carries the bare product, where the device plugin labels <product>-MIG-<profile>", async () => {
+  test("fails: a single-strategy group's template has the bare product; the device plugin labels <product>-MIG-<profile>", async () => {
     const t = await group(plan(all1g, 'a100-1g'), 'single');
     expect(t.labels['nvidia.com/gpu.product']).toBe('NVIDIA-A100-SXM4-80GB-MIG-1g.10gb');
     // under the single strategy every MIG device is an nvidia.com/gpu: 7 per GPU × 8
@@ -129,7 +129,8 @@ describe('cluster-autoscaler scale-from-zero templates of GPU node groups', () =
     const p = plan(all1g, 'a100-1g');
     expect(cloud.GpuNodeGroup.argsFromPlan(p, { nodesNeeded: new Map([['a100-1g', 3]]) }).groups[0].maxSize).toBe(3);
     expect(cloud.GpuNodeGroup.argsFromPlan(p, { maxSize: 2, nodesNeeded: new Map([['a100-1g', 3]]) }).problems).toEqual([
-      'plan.migConfigs[0] (a100-1g): maxSize 2, but the pods of pool "a100-1g" need 3 node(s) at their maximum replicas; raise maxSize or lower the autoscalers\' maxReplicas',
+      'plan.migConfigs[0] (a100-1g): maxSize 2, but the pods of pool "a100-1g" need 3 node(s) at their maximum replicas; raise ' +
+        "maxSize or lower the autoscalers' maxReplicas",
     ]);
   });
 

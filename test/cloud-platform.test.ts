@@ -137,8 +137,10 @@ describe('GpuPlatform composition', () => {
     );
     expect(() => new cloud.GpuPlatform('gf', { plan: bad, objects: noReader, operatorValues: values })).toThrow(
       'plan.migConfigs[2] (x).gpuType: unknown GPU type "Z100"; ' +
-        'objects: no ServiceAccount named "triton-model-reader" (modelReaderServiceAccount), so no Triton pool could read the model repository; ' +
-        "objects: the GPU operator's migManager.config.name names ConfigMap gpu-operator/gpufleet-mig-parted-config, which is not among the objects",
+        'objects: no ServiceAccount named "triton-model-reader" (modelReaderServiceAccount), so no Triton pool could read the ' +
+        'model repository; ' +
+        "objects: the GPU operator's migManager.config.name names ConfigMap gpu-operator/gpufleet-mig-parted-config, which is not " +
+        'among the objects',
     );
     expect(mocks.resources).toEqual([]);
   });
@@ -191,7 +193,8 @@ describe('GpuPlatform prerequisites and AMI fit', () => {
   test('fails: IRSA or the autoscaler on a cluster without IRSA', () => {
     const { values, objects } = chartObjects();
     expect(() => new cloud.GpuPlatform('gf', { plan: handPlan(), objects, operatorValues: values, cluster: { irsa: false } })).toThrow(
-      "clusterAutoscaler: the cluster-autoscaler needs IRSA, but cluster.irsa is false (set clusterAutoscaler: false); workloadIdentity: 'irsa' needs cluster.irsa, which is false (use 'pod-identity')",
+      'clusterAutoscaler: the cluster-autoscaler needs IRSA, but cluster.irsa is false (set clusterAutoscaler: false); ' +
+        "workloadIdentity: 'irsa' needs cluster.irsa, which is false (use 'pod-identity')",
     );
     expect(mocks.resources).toEqual([]);
   });
@@ -200,7 +203,8 @@ describe('GpuPlatform prerequisites and AMI fit', () => {
     const { objects } = chartObjects();
     const generic = k8sLayer.gpuOperatorValues({ nodeImage: 'generic' });
     expect(() => new cloud.GpuPlatform('gf', { plan: handPlan(), objects, operatorValues: generic })).toThrow(
-      "operatorValues: driver.enabled and toolkit.enabled must be false on AL2023_x86_64_NVIDIA nodes (the AMI ships them), got driver true, toolkit true; render the GPU operator with nodeImage 'al2023-nvidia' or 'bottlerocket-nvidia'",
+      'operatorValues: driver.enabled and toolkit.enabled must be false on AL2023_x86_64_NVIDIA nodes (the AMI ships them), got ' +
+        "driver true, toolkit true; render the GPU operator with nodeImage 'al2023-nvidia' or 'bottlerocket-nvidia'",
     );
     const al2023 = k8sLayer.gpuOperatorValues({ nodeImage: 'al2023-nvidia' });
     expect(

@@ -86,10 +86,14 @@ describe('planApiGroups', () => {
     const plan = planApiGroups(objects, clusterPrerequisites());
     expect(plan.installs.map((i) => i.name)).toEqual(['prometheus-operator-crds', 'gateway-api', 'keda']);
     expect([...plan.missing].map(([o, reason]) => `${o.kind}: ${reason}`)).toEqual([
-      'HelmRelease: needs Flux (API group helm.toolkit.fluxcd.io), which the cluster is not declared to have (prerequisites.flux) and gpufleet does not install',
-      'NodePool: needs Karpenter (API group karpenter.sh), which the cluster is not declared to have (prerequisites.karpenterNodeOverlay) and gpufleet does not install',
-      'ClusterPolicy: API group nvidia.com is not built into Kubernetes, and no CRD for it is among the objects, declared present or installed by gpufleet',
-      'InferenceService: API group serving.kserve.io is not built into Kubernetes, and no CRD for it is among the objects, declared present or installed by gpufleet',
+      'HelmRelease: needs Flux (API group helm.toolkit.fluxcd.io), which the cluster is not declared to have (prerequisites.flux) ' +
+        'and gpufleet does not install',
+      'NodePool: needs Karpenter (API group karpenter.sh), which the cluster is not declared to have ' +
+        '(prerequisites.karpenterNodeOverlay) and gpufleet does not install',
+      'ClusterPolicy: API group nvidia.com is not built into Kubernetes, and no CRD for it is among the objects, declared present ' +
+        'or installed by gpufleet',
+      'InferenceService: API group serving.kserve.io is not built into Kubernetes, and no CRD for it is among the objects, declared ' +
+        'present or installed by gpufleet',
     ]);
   });
 

@@ -210,7 +210,10 @@ describe('PlatformRelease errors and excluded kinds', () => {
     expect(
       () => new cloud.PlatformRelease('platform', { objects: withoutCm, provider: cluster.provider, operatorRelease: operator }),
     ).toThrow(
-      /objects: the GPU operator's migManager.config.name names ConfigMap gpu-operator\/gpufleet-mig-parted-config, which is not among the objects/,
+      new RegExp(
+        /objects: the GPU operator's migManager.config.name names ConfigMap gpu-operator\/gpufleet-mig-parted-config, /.source +
+          /which is not among the objects/.source,
+      ),
     );
     expect(mocks.resources.slice(before).filter((r) => r.type === 'gpufleet:cloud:PlatformRelease')).toEqual([]);
   });
@@ -226,7 +229,8 @@ describe('PlatformRelease errors and excluded kinds', () => {
           serviceAccountRoles: [{ namespace: 'nlp', name: 'triton-model-reader', roleArn: ROLE_ARN }],
         }),
     ).toThrow(
-      'serviceAccountRoles: no ServiceAccount nlp/triton-model-reader among the objects (ServiceAccounts: ServiceAccount vision/triton-model-reader)',
+      'serviceAccountRoles: no ServiceAccount nlp/triton-model-reader among the objects (ServiceAccounts: ServiceAccount ' +
+        'vision/triton-model-reader)',
     );
     expect(() => new cloud.PlatformRelease('q', { objects: [...objects, { kind: 'ConfigMap' }], provider: cluster.provider })).toThrow(
       /objects\[\d+\]: expected a Kubernetes object with apiVersion, kind and metadata.name/,
@@ -370,8 +374,10 @@ describe('ClusterPrerequisites: objects of custom-resource APIs wait for, or go 
     expect(
       release.skipped.filter((s) => !/gpu-operator|operator namespace/.test(s.reason)).map((s) => `${s.kind} ${s.name}: ${s.reason}`),
     ).toEqual([
-      'InferenceService bert: API group serving.kserve.io is not built into Kubernetes, and no CRD for it is among the objects, declared present or installed by gpufleet',
-      'HelmRelease dcgm-exporter: needs Flux (API group helm.toolkit.fluxcd.io), which the cluster is not declared to have (prerequisites.flux) and gpufleet does not install',
+      'InferenceService bert: API group serving.kserve.io is not built into Kubernetes, and no CRD for it is among the objects, ' +
+        'declared present or installed by gpufleet',
+      'HelmRelease dcgm-exporter: needs Flux (API group helm.toolkit.fluxcd.io), which the cluster is not declared to have ' +
+        '(prerequisites.flux) and gpufleet does not install',
     ]);
     expect(mocks.ofType('kubernetes:serving.kserve.io/v1beta1:InferenceService')).toEqual([]);
     expect(mocks.ofType('kubernetes:helm.toolkit.fluxcd.io/v2:HelmRelease')).toEqual([]);
@@ -392,7 +398,8 @@ describe('ClusterPrerequisites: objects of custom-resource APIs wait for, or go 
       'InferenceService bert',
     ]);
     expect(release.skipped[0].reason).toBe(
-      'needs the Prometheus operator (API group monitoring.coreos.com), which the cluster is not declared to have (prerequisites.prometheus) and gpufleet does not install',
+      'needs the Prometheus operator (API group monitoring.coreos.com), which the cluster is not declared to have ' +
+        '(prerequisites.prometheus) and gpufleet does not install',
     );
     // Flux declared present: its objects (the operator's too, without a Pulumi operator release) are applied
     mocks.get('kubernetes:helm.toolkit.fluxcd.io/v2:HelmRelease', 'platform-vision/dcgm-exporter');

@@ -130,10 +130,12 @@ describe('gpufleet:fleetFile and gpufleet:platformFile: the long-tail fleet on e
     expect(await valueOf(out.modelRepository)).toBe(`s3://${bucket}/models`);
     expect(out.platformFileOverridden).toEqual([
       'cluster.name: "gpufleet" in the file, "gpufleet-dev" used (the stack\'s cluster)',
-      'cluster.nodeRole: "KarpenterNodeRole-gpufleet" in the file, "gpufleet-dev-gpu-nodes" used (the role of the stack\'s GPU node groups)',
+      'cluster.nodeRole: "KarpenterNodeRole-gpufleet" in the file, "gpufleet-dev-gpu-nodes" used (the role of the stack\'s GPU node ' +
+        'groups)',
       `repository.s3.bucket: "gpufleet-models" in the file, "${bucket}" used (gpufleet:bucket or the bucket the stack creates)`,
       'repository.s3.prefix: "payments-and-vision" in the file, "models" used (gpufleet:bucketPrefix)',
-      'repository.s3.roleArn: "arn:aws:iam::123456789012:role/gpufleet-model-reader" in the file, nothing used (the stack grants each Triton service account its own role)',
+      'repository.s3.roleArn: "arn:aws:iam::123456789012:role/gpufleet-model-reader" in the file, nothing used (the stack grants ' +
+        'each Triton service account its own role)',
     ]);
     for (const line of out.platformFileOverridden) expect(warnings).toContainEqual(expect.stringContaining(line));
   });
@@ -202,7 +204,8 @@ describe('gpufleet:platformFile: bad input stops the program before any resource
     fs.writeFileSync(file, 'scaling: { engine: kedda }\nroutes: { hostname: [a.example.com] }\n');
     expect(await programError({ 'gpufleet:platformFile': file })).toEqual(
       [
-        `gpufleet:platformFile: ${file}: routes.hostname: unknown key; did you mean "hostnames"? allowed: hostnames, gateway, requestTimeoutSeconds`,
+        `gpufleet:platformFile: ${file}: routes.hostname: unknown key; did you mean "hostnames"? allowed: hostnames, gateway, ` +
+          `requestTimeoutSeconds`,
         `gpufleet:platformFile: ${file}: scaling.engine: expected one of keda, hpa, fixed, got "kedda"`,
       ].sort(),
     );

@@ -423,7 +423,7 @@ const existingCluster = once(async () => {
   return { out, expectedPlan };
 });
 
-describe('an existing cluster that has the Prometheus operator and the Gateway API, an existing bucket, Pod Identity, the H100 MIG fleet: nothing of the cluster installed', () => {
+describe('existing cluster (Prometheus operator, Gateway API), bucket, Pod Identity, H100 MIG: nothing of the cluster installed', () => {
   let out: Outputs;
   beforeAll(async () => ({ out } = await existingCluster()), 180_000);
 
@@ -469,7 +469,7 @@ describe('an existing cluster that has the Prometheus operator and the Gateway A
   });
 });
 
-describe('an existing cluster that has the Prometheus operator and the Gateway API, an existing bucket, Pod Identity, the H100 MIG fleet: node group, Pod Identity, exports', () => {
+describe('existing cluster (Prometheus operator, Gateway API), bucket, Pod Identity, H100 MIG: node group, Pod Identity, exports', () => {
   let out: Outputs;
   let expectedPlan: import('../constructs/planner/types').Plan;
   beforeAll(async () => ({ out, expectedPlan } = await existingCluster()), 180_000);
@@ -579,9 +579,12 @@ describe('bad input stops the program with a RunError before any resource', () =
     });
     expect(e.message).toBe(
       'invalid stack configuration (5 problems):\n' +
-        '  - gpufleet:bukcet: unknown key; allowed: amiType, bucket, bucketName, bucketPrefix, clusterAutoscaler, clusterName, endpointPublicAccess, excludeKinds, fleetFile, gpuNodeMax, gpuNodeMin, kmsKeyArn, kubeconfig, kubernetesVersion, newClusterName, platformFile, prerequisites, publicAccessCidrs, region, subnetIds, workloadIdentity\n' +
+        '  - gpufleet:bukcet: unknown key; allowed: amiType, bucket, bucketName, bucketPrefix, clusterAutoscaler, clusterName, ' +
+        'endpointPublicAccess, excludeKinds, fleetFile, gpuNodeMax, gpuNodeMin, kmsKeyArn, kubeconfig, kubernetesVersion, ' +
+        'newClusterName, platformFile, prerequisites, publicAccessCidrs, region, subnetIds, workloadIdentity\n' +
         '  - gpufleet:region: expected an AWS region such as us-east-1, got "moon-1"\n' +
-        `  - gpufleet:fleetFile: "examples/missing.fleet.yaml" (resolved to "${path.join(ROOT, 'examples/missing.fleet.yaml')}"): cannot read the file (no such file)\n` +
+        `  - gpufleet:fleetFile: "examples/missing.fleet.yaml" (resolved to "${path.join(ROOT, 'examples/missing.fleet.yaml')}"): ` +
+        `cannot read the file (no such file)\n` +
         '  - gpufleet:amiType: expected AL2023_x86_64_NVIDIA or BOTTLEROCKET_x86_64_NVIDIA, got "AL2_x86_64_GPU"\n' +
         '  - gpufleet:gpuNodeMin: expected an integer from 0 to 10000, got "-1"',
     );
@@ -606,12 +609,15 @@ describe('bad input stops the program with a RunError before any resource', () =
     });
     expect(problemLines(e)).toEqual([
       'gpufleet:prerequisites.keda: expected true or false, got "yes"',
-      'gpufleet:prerequisites.istio: unknown key; allowed: flux, gatewayApi, karpenterNodeOverlay, keda, metricsSources, prometheus, prometheusAdapter',
+      'gpufleet:prerequisites.istio: unknown key; allowed: flux, gatewayApi, karpenterNodeOverlay, keda, metricsSources, ' +
+        'prometheus, prometheusAdapter',
       'gpufleet:prerequisites.prometheus: expected {"namespace": <namespace>} or false, got true',
-      'gpufleet:prerequisites.metricsSources[1]: expected one of dcgm-exporter, envoy-gateway, istio, kube-state-metrics, metrics-server, node-exporter, got "graphite"',
+      'gpufleet:prerequisites.metricsSources[1]: expected one of dcgm-exporter, envoy-gateway, istio, kube-state-metrics, ' +
+        'metrics-server, node-exporter, got "graphite"',
     ]);
     expect(problemLines(await programError({ 'gpufleet:prerequisites': 'keda' }))).toEqual([
-      'gpufleet:prerequisites: expected a mapping such as {"keda": true, "gatewayApi": true, "prometheus": {"namespace": "monitoring"}}, got "keda"',
+      'gpufleet:prerequisites: expected a mapping such as {"keda": true, "gatewayApi": true, "prometheus": {"namespace": ' +
+        '"monitoring"}}, got "keda"',
     ]);
   });
 

@@ -40,7 +40,8 @@ describe('examples, run', () => {
 
   test('each prints what it declares and where it wrote it', () => {
     expect(runs['gpu-infrastructure'].lines).toEqual([
-      'GPU operator in namespace gpu-operator, MIG layouts: h100-balanced (1 x 3g.40gb + 1 x 2g.20gb + 2 x 1g.10gb), h100-1g-x7 (7 x 1g.10gb)',
+      'GPU operator in namespace gpu-operator, MIG layouts: h100-balanced (1 x 3g.40gb + 1 x 2g.20gb + 2 x 1g.10gb), h100-1g-x7 (7 ' +
+        'x 1g.10gb)',
       'node pool h100-mig: p5.48xlarge (H100-80GB), MIG layout h100-balanced, at most 2 nodes',
       'node pool l4-shared: g6.xlarge (L4), whole GPUs shared by device-plugin config l4-x4, at most 4 nodes',
       expect.stringMatching(new RegExp(`^wrote \\d+ objects to ${runs['gpu-infrastructure'].dir}/gpu-infrastructure\\.k8s\\.yaml$`)),

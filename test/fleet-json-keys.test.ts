@@ -62,7 +62,8 @@ describe('JSON fleets', () => {
     }
     expect(error).toBeInstanceOf(FleetValidationError);
     expect((error as FleetValidationError).problems).toEqual([
-      `f.json:1:${text.lastIndexOf('"throughput"') + 1}: models[0].profiles[0].throughput: duplicate key (first at line 1, column ${text.indexOf('"throughput"') + 1}); keys must be unique`,
+      `f.json:1:${text.lastIndexOf('"throughput"') + 1}: models[0].profiles[0].throughput: duplicate key (first at line 1, column ` +
+        `${text.indexOf('"throughput"') + 1}); keys must be unique`,
     ]);
   });
 });

@@ -88,7 +88,8 @@ describe('YAML documents', () => {
       'd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]',
     ];
     expect(problemsOf(() => parseFleet(levels.join('\n'), 'bomb.yaml'))).toEqual([
-      'bomb.yaml: YAML aliases: the document expands its aliases more than 100 times (each use of an anchor counts the aliases inside it); write the values out instead',
+      'bomb.yaml: YAML aliases: the document expands its aliases more than 100 times (each use of an anchor counts the aliases ' +
+        'inside it); write the values out instead',
     ]);
   });
 });

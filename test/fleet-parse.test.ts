@@ -117,7 +117,8 @@ describe('parseFleet: errors and file reading', () => {
     expect(problems).toEqual([
       'gpus[0].migg: unknown key; did you mean "mig"?',
       'models[0].rps: expected a number > 0, got -5',
-      'models[1].team: expected a DNS-1123 label (lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters), got "Payments"',
+      'models[1].team: expected a DNS-1123 label (lowercase letters, digits and "-", starting and ending with a letter or digit, at ' +
+        'most 63 characters), got "Payments"',
     ]);
     expect((error as Error).message).toBe(['fleet.yaml: 3 problems', ...problems].join('\n'));
   });

@@ -396,7 +396,8 @@ describe('throughputPerGpu per GPU type', () => {
       }),
     ).toEqual([
       'models[1].throughputPerGpu: a single figure is ambiguous in a fleet offering A100-80GB and L4; ' +
-        'write { A100-80GB: 900 } with a figure per GPU type it was measured on (the model is planned only on types with a figure or profiles)',
+        'write { A100-80GB: 900 } with a figure per GPU type it was measured on (the model is planned only on types with a figure ' +
+        'or profiles)',
     ]);
   });
 
@@ -452,7 +453,8 @@ describe('throughputPerGpu per GPU type', () => {
         d.models[1].throughputPerGpu = {};
       }),
     ).toEqual([
-      'models[1].throughputPerGpu: expected at least one GPU type with its requests/s on one whole GPU (e.g. { A100-80GB: 900 }), got an empty mapping',
+      'models[1].throughputPerGpu: expected at least one GPU type with its requests/s on one whole GPU (e.g. { A100-80GB: 900 }), ' +
+        'got an empty mapping',
     ]);
     expect(
       problems((d) => {

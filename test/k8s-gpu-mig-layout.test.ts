@@ -42,7 +42,8 @@ describe('MigLayout.fromProfiles', () => {
 
   test('fails for 4g.40gb + 4g.40gb on A100-80GB, naming the GPU, the layout and the reason', () => {
     expect(() => MigLayout.fromProfiles('two-4g', 'A100-80GB', { '4g.40gb': 2 })).toThrow(
-      'MIG layout "two-4g" is illegal on A100-80GB (profiles): 4g.40gb: 2 instances, at most 1 allowed on A100-80GB; compute slices add up to 8, more than the 7 of A100-80GB',
+      'MIG layout "two-4g" is illegal on A100-80GB (profiles): 4g.40gb: 2 instances, at most 1 allowed on A100-80GB; compute slices ' +
+        'add up to 8, more than the 7 of A100-80GB',
     );
   });
 
@@ -83,7 +84,8 @@ describe('MigLayout.fromProfiles', () => {
 
   test('fails for bad names', () => {
     expect(() => MigLayout.fromProfiles('H100 Mixed', 'H100-80GB', { '1g.10gb': 1 })).toThrow(
-      "MIG layout name: expected 1-63 lowercase letters, digits, '-', '_' or '.', starting and ending with a letter or digit, got \"H100 Mixed\"",
+      "MIG layout name: expected 1-63 lowercase letters, digits, '-', '_' or '.', starting and ending with a letter or digit, got " +
+        '"H100 Mixed"',
     );
     expect(() => MigLayout.fromProfiles('a'.repeat(64), 'H100-80GB', { '1g.10gb': 1 })).toThrow('MIG layout name: expected 1-63');
     expect(() => MigLayout.fromProfiles('all-disabled', 'H100-80GB', { '1g.10gb': 1 })).toThrow(
@@ -122,13 +124,15 @@ describe('MigLayout.fromPlacements on H200-141GB', () => {
         { profile: '3g.71gb', start: 0 },
       ]),
     ).toThrow(
-      'MIG layout "h200-overlap" is illegal on H200-141GB (placements): slices[0] 4g.71gb@0 overlaps slices[1] 3g.71gb@0 on memory slices 0-3 of H200-141GB',
+      'MIG layout "h200-overlap" is illegal on H200-141GB (placements): slices[0] 4g.71gb@0 overlaps slices[1] 3g.71gb@0 on memory ' +
+        'slices 0-3 of H200-141GB',
     );
   });
 
   test('fails for 3g.71gb@2 (no such placement)', () => {
     expect(() => MigLayout.fromPlacements('h200-bad-start', 'H200-141GB', [{ profile: '3g.71gb', start: 2 }])).toThrow(
-      'MIG layout "h200-bad-start" is illegal on H200-141GB (placements): slices[0] 3g.71gb@2: 3g.71gb cannot start at 2 on H200-141GB; legal starts: 0, 4',
+      'MIG layout "h200-bad-start" is illegal on H200-141GB (placements): slices[0] 3g.71gb@2: 3g.71gb cannot start at 2 on ' +
+        'H200-141GB; legal starts: 0, 4',
     );
   });
 

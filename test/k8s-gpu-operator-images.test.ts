@@ -83,7 +83,10 @@ describe('gpuOperatorValues images', () => {
 
   test('fails on a digest alone for the operator and validator (the chart would write repository/image:sha256:...)', () => {
     expect(() => gpuOperatorValues({ images: { operator: `nvcr.io/nvidia/gpu-operator@${SHA}` } })).toThrow(
-      /^images\.operator: the chart writes <repository>\/<image>:<version> for the operator, so a digest alone gives an invalid reference; give a tag with it/,
+      new RegExp(
+        /^images\.operator: the chart writes <repository>\/<image>:<version> for the operator, so a digest alone gives an /.source +
+          /invalid reference; give a tag with it/.source,
+      ),
     );
   });
 

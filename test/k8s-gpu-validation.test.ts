@@ -95,7 +95,8 @@ withShared('validateObjects: custom resources (CRDs in ../shared/crds)', () => {
 
   test('fails on a NodePool with a consolidation policy outside the enum', () => {
     expect(validateObjects([nodePool('Sometimes')])).toEqual([
-      'NodePool gpu (karpenter.sh/v1): /spec/disruption/consolidationPolicy must be equal to one of the allowed values (WhenEmpty, WhenEmptyOrUnderutilized, Balanced)',
+      'NodePool gpu (karpenter.sh/v1): /spec/disruption/consolidationPolicy must be equal to one of the allowed values (WhenEmpty, ' +
+        'WhenEmptyOrUnderutilized, Balanced)',
     ]);
   });
 

@@ -62,7 +62,8 @@ describe('image references the kubelet refuses', () => {
 
   test('fails on an unpinned reference (an implicit latest), naming the value', () => {
     expect(imageReferenceProblem('image', 'nvcr.io/nvidia/tritonserver')).toBe(
-      'image: expected a pinned image reference: repository:tag or repository@sha256:<64 hex digits> (e.g. nvcr.io/nvidia/tritonserver:25.08-py3), ' +
+      'image: expected a pinned image reference: repository:tag or repository@sha256:<64 hex digits> (e.g. ' +
+        'nvcr.io/nvidia/tritonserver:25.08-py3), ' +
         'got "nvcr.io/nvidia/tritonserver" (is not pinned: give a tag (repository:tag) or a digest (repository@sha256:...))',
     );
   });

@@ -55,7 +55,8 @@ describe('karpenter path: examples/long-tail.fleet.yaml, two models at 3x', () =
     const add = rb.steps[0];
     expect(add.operations[0].text).toMatch(new RegExp(`^NodePool ${newCfg}: apply it from the target rendering`));
     expect(add.waitFor[0].command).toBe(
-      `kubectl wait node -l nvidia.com/mig.config=${newCfg} --for=jsonpath='{.metadata.labels.nvidia\\.com/mig\\.config\\.state}'=success --timeout=20m`,
+      `kubectl wait node -l nvidia.com/mig.config=${newCfg} ` +
+        `--for=jsonpath='{.metadata.labels.nvidia\\.com/mig\\.config\\.state}'=success --timeout=20m`,
     );
   });
 
@@ -122,7 +123,8 @@ describe('a demand drop that empties a node', () => {
     expect(
       rb.notes.some((n) =>
         n.startsWith(
-          `$NODE_${leaving.name.replace('-', '_')}: plan node ${leaving.name}, a p5.4xlarge labelled nvidia.com/mig.config=${leaving.migConfig}`,
+          `$NODE_${leaving.name.replace('-', '_')}: plan node ${leaving.name}, a p5.4xlarge labelled ` +
+            `nvidia.com/mig.config=${leaving.migConfig}`,
         ),
       ),
     ).toBe(true);
@@ -207,13 +209,15 @@ describe('in-place path: a node re-cut with the relayout procedure', () => {
     }
     expect(
       rb.notes.filter((n) =>
-        /is a running pool of other content: the runbook creates it as team-a\/team-a-1g-\d+-[0-9a-f]{6} \(pool names are numbered by position\)$/.test(
-          n,
-        ),
+        new RegExp(
+          /is a running pool of other content: the runbook creates it as team-a\/team-a-1g-\d+-[0-9a-f]{6} \(pool names /.source +
+            /are numbered by position\)$/.source,
+        ).test(n),
       ).length,
     ).toBe(created.length);
     expect(rb.notes).toContain(
-      'do not apply the target rendering whole: it gives running pools other content under their names, which restarts them; apply these steps',
+      'do not apply the target rendering whole: it gives running pools other content under their names, which restarts them; apply ' +
+        'these steps',
     );
   });
 

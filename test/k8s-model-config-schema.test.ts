@@ -46,7 +46,8 @@ describeWithSchema('the text-format reader rejects what Triton rejects', () => {
   const ok = 'name: "m"\nplatform: "onnxruntime_onnx"\nmax_batch_size: 8\ninstance_group [ { count: 1, kind: KIND_GPU } ]\n';
   test('reads a valid config, lists, nested messages and maps', () => {
     const m = parseModelConfig(
-      `${ok}dynamic_batching { preferred_batch_size: [ 4, 8 ] max_queue_delay_microseconds: 500 }\nparameters { key: "a" value: { string_value: "b" } }\n`,
+      `${ok}dynamic_batching { preferred_batch_size: [ 4, 8 ] max_queue_delay_microseconds: 500 }\nparameters { key: "a" value: { ` +
+        `string_value: "b" } }\n`,
     );
     expect(m.max_batch_size).toEqual([8]);
     expect((m.dynamic_batching[0] as any).max_queue_delay_microseconds).toEqual([500]);

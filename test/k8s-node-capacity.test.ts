@@ -122,7 +122,8 @@ describe('sizeCapacity', () => {
 
   test('fails when even the minima do not fit, and for a resource the nodes do not advertise', () => {
     expect(() => sizeCapacity([pool(1)], [d('a', 5, 5, true), d('b', 3, 9)])).toThrow(
-      'nodePools["h100"].maxNodes: 1 node(s) hold 7 nvidia.com/mig-1g.10gb, but its pools need more at their minimum replicas (a: 5, b: 3); raise maxNodes to at least 2',
+      'nodePools["h100"].maxNodes: 1 node(s) hold 7 nvidia.com/mig-1g.10gb, but its pools need more at their minimum replicas (a: ' +
+        '5, b: 3); raise maxNodes to at least 2',
     );
     expect(() => sizeCapacity([pool()], [{ ...d('a', 1, 1), resource: 'nvidia.com/gpu' }])).toThrow(
       'pool "a" requests nvidia.com/gpu, but a node of node pool "h100" advertises none',

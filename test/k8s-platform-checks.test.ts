@@ -130,7 +130,8 @@ describe('platform checks: facts and GPU resources', () => {
       },
     });
     expect(checkPlatformObjects(objects, { repositoryModels })).toEqual([
-      'pool "vision-1g" requests nvidia.com/mig-1g.10gb, but no node pool\'s layout provides it (layouts: h100-mixed: 3g.40gb, 2g.20gb; h100-whole: whole)',
+      'pool "vision-1g" requests nvidia.com/mig-1g.10gb, but no node pool\'s layout provides it (layouts: h100-mixed: 3g.40gb, ' +
+        '2g.20gb; h100-whole: whole)',
     ]);
   });
 
@@ -138,7 +139,8 @@ describe('platform checks: facts and GPU resources', () => {
     const { objects, repositoryModels } = fixture();
     objects[6].spec.template.spec.nodeSelector = { 'nvidia.com/mig.config': 'h100-mixed' };
     expect(checkPlatformObjects(objects, { repositoryModels })).toEqual([
-      'pool "vision-llm" requests nvidia.com/gpu, but no node pool it selects (nvidia.com/mig.config=h100-mixed) provides it (layouts: h100-mixed: 3g.40gb, 2g.20gb)',
+      'pool "vision-llm" requests nvidia.com/gpu, but no node pool it selects (nvidia.com/mig.config=h100-mixed) provides it ' +
+        '(layouts: h100-mixed: 3g.40gb, 2g.20gb)',
     ]);
   });
 });
@@ -148,7 +150,8 @@ describe('platform checks: node selection and taints', () => {
     const { objects, repositoryModels } = fixture();
     objects[6].spec.template.spec.nodeSelector = { 'nvidia.com/mig.config': 'a100-mixed' };
     expect(checkPlatformObjects(objects, { repositoryModels })).toEqual([
-      'pool "vision-llm" selects nodes with nvidia.com/mig.config=a100-mixed, but no node pool\'s nodes carry those labels (node pools: h100-mixed, h100-whole)',
+      'pool "vision-llm" selects nodes with nvidia.com/mig.config=a100-mixed, but no node pool\'s nodes carry those labels (node ' +
+        'pools: h100-mixed, h100-whole)',
     ]);
   });
 
@@ -176,7 +179,8 @@ describe('platform checks: node selection and taints', () => {
       { key: 'gpufleet.io/dedicated', operator: 'Equal', value: 'vision', effect: 'NoSchedule' },
     ];
     expect(checkPlatformObjects(objects, { repositoryModels })).toEqual([
-      'pool "vision-3g" tolerates gpufleet.io/dedicated=vision:NoSchedule, but node pool "h100-mixed" has no such taint (taints: nvidia.com/gpu=true:NoSchedule)',
+      'pool "vision-3g" tolerates gpufleet.io/dedicated=vision:NoSchedule, but node pool "h100-mixed" has no such taint (taints: ' +
+        'nvidia.com/gpu=true:NoSchedule)',
     ]);
   });
 });
@@ -221,7 +225,8 @@ describe('platform checks: repository, quotas, limits, quantities', () => {
       limits: { 'nvidia.com/gpu': 1, memory: '2Gi' },
     };
     expect(checkPlatformObjects(objects, { repositoryModels })).toEqual([
-      'pool "vision-llm" requests cpu 2 without a limit, but the LimitRange of namespace "vision" gives such containers a default limit of 1; its pods would be rejected',
+      'pool "vision-llm" requests cpu 2 without a limit, but the LimitRange of namespace "vision" gives such containers a default ' +
+        'limit of 1; its pods would be rejected',
     ]);
   });
 
@@ -255,7 +260,9 @@ describe('platform checks with time-slicing', () => {
     metadata: { name: 'gpufleet-device-plugin-config', namespace: 'gpu-operator' },
     data: {
       'no-sharing': 'version: v1\n',
-      'l4-x4': `version: v1\nsharing:\n  timeSlicing:\n${rename ? '    renameByDefault: true\n' : ''}    resources:\n      - name: nvidia.com/gpu\n        replicas: 4\n`,
+      'l4-x4':
+        `version: v1\nsharing:\n  timeSlicing:\n${rename ? '    renameByDefault: true\n' : ''}` +
+        `    resources:\n      - name: nvidia.com/gpu\n        replicas: 4\n`,
     },
   });
   const l4Pool = {

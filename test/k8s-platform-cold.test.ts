@@ -266,7 +266,8 @@ describe('examples/long-tail.fleet.yaml rendered with its cold tier: quotas, che
   test('the model-in-repository check covers the cold models', () => {
     const without = platform.repository.modelNames.filter((m) => m !== 'image-captioner');
     expect(platform.check({ repositoryModels: without })).toEqual([
-      `router "${router.name}" (namespace ${ns}) loads model "image-captioner" on demand, but the model repository has no model "image-captioner" (repository: ${without.join(', ')})`,
+      `router "${router.name}" (namespace ${ns}) loads model "image-captioner" on demand, but the model repository has no model ` +
+        `"image-captioner" (repository: ${without.join(', ')})`,
     ]);
   });
 
@@ -310,7 +311,8 @@ describe('examples/long-tail.fleet.yaml rendered with its cold tier: quotas, che
   });
 });
 
-describe('planDeclaration with a cold tier (hand-made plan)', () => {
+/** A fleet of one hot and two cold models on one H100, and a hand-made plan: two 1g cache slices beside a 3g slice of the hot model. */
+function handMadeColdTier() {
   const fleet: Fleet = {
     name: 'tail',
     latencyHeadroom: 0.5,
@@ -371,6 +373,11 @@ describe('planDeclaration with a cold tier (hand-made plan)', () => {
     },
     summary: { gpuCount: 1, costPerHour: 1, lowerBound: 0.2, baselines: { dedicated: 3, noMig: 1 } },
   };
+  return { fleet, plan, hot, cache };
+}
+
+describe('planDeclaration with a cold tier (hand-made plan)', () => {
+  const { fleet, plan, hot, cache } = handMadeColdTier();
 
   test("cold models of one team: the cache pool and the router live in that team's namespace", () => {
     const d = planDeclaration(fleet, plan);

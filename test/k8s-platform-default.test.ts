@@ -105,8 +105,10 @@ describe('default example platform: scaling, quotas, pod security', () => {
         const sel = `namespace="${namespace}",pod=~"${name}-[a-z0-9]+-[a-z0-9]+"`;
         expect(signal.metadata.query).toBe(
           vllm
-            ? `(sum(rate(vllm:time_to_first_token_seconds_sum{${sel}}[1m])) * 1000000 / sum(rate(vllm:time_to_first_token_seconds_count{${sel}}[1m])) >= 0) or vector(0)`
-            : `(sum(rate(nv_inference_queue_duration_us{${sel}}[1m])) / sum(rate(nv_inference_request_success{${sel}}[1m])) >= 0) or vector(0)`,
+            ? `(sum(rate(vllm:time_to_first_token_seconds_sum{${sel}}[1m])) * 1000000 / ` +
+                `sum(rate(vllm:time_to_first_token_seconds_count{${sel}}[1m])) >= 0) or vector(0)`
+            : `(sum(rate(nv_inference_queue_duration_us{${sel}}[1m])) / ` +
+                `sum(rate(nv_inference_request_success{${sel}}[1m])) >= 0) or vector(0)`,
         );
         // a decoupled (vLLM) pool does not scale on Triton's queue time, which its backlog never moves
         expect(so.spec.triggers.some((t: any) => t.name === 'queue-time')).toBe(!vllm);
@@ -120,7 +122,8 @@ describe('default example platform: scaling, quotas, pod security', () => {
     expect(cold.spec.minReplicaCount).toBe(0);
     const wake = cold.spec.triggers.find((t: any) => t.name === 'wake');
     expect(wake.metadata.query).toBe(
-      '(sum(rate(gpufleet_router_requests_total{model=~"t5-small|xlm-roberta"}[2m])) or vector(0)) + (sum(gpufleet_router_queued_requests{model=~"t5-small|xlm-roberta"}) or vector(0))',
+      '(sum(rate(gpufleet_router_requests_total{model=~"t5-small|xlm-roberta"}[2m])) or vector(0)) + ' +
+        '(sum(gpufleet_router_queued_requests{model=~"t5-small|xlm-roberta"}) or vector(0))',
     );
     expect(
       objs.find((o) => o.kind === 'ServiceMonitor' && o.metadata.name === 'model-router' && o.metadata.namespace === 'search'),

@@ -115,7 +115,8 @@ describe('the platform file: errors', () => {
         ].join('\n'),
       ),
     ).toEqual([
-      'p.yaml: clustr: unknown key; did you mean "cluster"? allowed: cluster, nodeClass, gpuOperator, repository, routes, scaling, coldTier, namespaces, prerequisites',
+      'p.yaml: clustr: unknown key; did you mean "cluster"? allowed: cluster, nodeClass, gpuOperator, repository, routes, scaling, ' +
+        'coldTier, namespaces, prerequisites',
       'p.yaml: nodeClass.capacityTypes[1]: expected one of on-demand, spot, reserved, got "cheap"',
       'p.yaml: nodeClass.subnetSelectorTags.tier: expected a string of at most 256 characters, got 1',
       'p.yaml: nodeClass.volumeSize: expected a storage quantity such as 200Gi, got "big"',
@@ -132,7 +133,8 @@ describe('the platform file: errors', () => {
       expect.stringMatching(/^p\.yaml:1:\d+: scaling: duplicate key/),
     ]);
     expect(problems('- a\n- b\n')).toEqual([
-      'p.yaml: expected a mapping with cluster, nodeClass, gpuOperator, repository, routes, scaling, coldTier, namespaces, prerequisites, got a list of 2',
+      'p.yaml: expected a mapping with cluster, nodeClass, gpuOperator, repository, routes, scaling, coldTier, namespaces, ' +
+        'prerequisites, got a list of 2',
     ]);
   });
 
@@ -148,7 +150,8 @@ describe('the platform file: errors', () => {
 
   test('an empty document is a problem, not an empty platform', () => {
     expect(validatePlatformDocument(null, 'p.yaml').problems).toEqual([
-      'expected a mapping with cluster, nodeClass, gpuOperator, repository, routes, scaling, coldTier, namespaces, prerequisites, got an empty document',
+      'expected a mapping with cluster, nodeClass, gpuOperator, repository, routes, scaling, coldTier, namespaces, prerequisites, ' +
+        'got an empty document',
     ]);
   });
 });

@@ -35,7 +35,13 @@ models:
   - { name: mobilenet, team: vision, rps: 20, latencySloMs: 100, memoryGiB: 0.5, throughputPerGpu: 5000 }
   - { name: bert-base, team: search, rps: 200, latencySloMs: 80, memoryGiB: 1.5, throughputPerGpu: 1200 }
   - { name: distilbert, team: search, rps: 30, latencySloMs: 80, memoryGiB: 0.8, throughputPerGpu: 2400 }
-  - { name: llama-7b, team: llm, rps: 4, latencySloMs: 4000, memoryGiB: 30, throughputPerGpu: 6, triton: { platform: vllm, maxBatchSize: 0 } }
+  - name: llama-7b
+    team: llm
+    rps: 4
+    latencySloMs: 4000
+    memoryGiB: 30
+    throughputPerGpu: 6
+    triton: { platform: vllm, maxBatchSize: 0 }
 `;
 
 const repository = ModelRepository.s3({ bucket: 'models', region: 'us-east-1' });
@@ -353,7 +359,8 @@ describe('planDeclaration (hand-made plan): node instance types', () => {
 
   test('fails on a plan without nodes, or a node configuration or node without its instance type', () => {
     expect(() => planDeclaration(fleet, { ...plan, nodes: undefined })).toThrow(
-      "plan.nodes: expected the plan's nodes with their instance types (and plan.migConfigs for MIG nodes), got null; plan the fleet with gpufleet plan",
+      "plan.nodes: expected the plan's nodes with their instance types (and plan.migConfigs for MIG nodes), got null; plan the " +
+        'fleet with gpufleet plan',
     );
     expect(() => planDeclaration(fleet, { ...plan, nodes: [] })).toThrow(/^plan\.nodes: expected the plan's nodes .*got \[\]/);
     const noConfigType: Plan = { ...plan, migConfigs: [{ ...plan.migConfigs![0], instanceType: '' }] };

@@ -130,7 +130,8 @@ describe('ServingPlatform errors: placement, models, names of pools', () => {
   test('fails when no node pool layout provides a pool slice', () => {
     const team = { ...visionTeam(), pools: [{ name: 'vision-4g', slice: '4g.40gb', models: ['resnet50'] }] };
     expect(() => build(team)).toThrow(
-      'pool "vision-4g" requests nvidia.com/mig-4g.40gb, but no node pool\'s layout provides it (layouts: h100-mixed: 3g.40gb, 2g.20gb, 1g.10gb; h100-whole: whole GPUs)',
+      'pool "vision-4g" requests nvidia.com/mig-4g.40gb, but no node pool\'s layout provides it (layouts: h100-mixed: 3g.40gb, ' +
+        '2g.20gb, 1g.10gb; h100-whole: whole GPUs)',
     );
   });
 
@@ -144,7 +145,8 @@ describe('ServingPlatform errors: placement, models, names of pools', () => {
   test('fails when a pool names an undeclared node pool', () => {
     const team = { ...visionTeam(), pools: [{ name: 'vision-1g', slice: '1g.10gb', models: ['resnet50'], nodePool: 'a100' }] };
     expect(() => build(team)).toThrow(
-      'teams["vision"].pools[0].nodePool: pool "vision-1g" names node pool "a100", which is not declared (node pools: h100-mixed, h100-whole)',
+      'teams["vision"].pools[0].nodePool: pool "vision-1g" names node pool "a100", which is not declared (node pools: h100-mixed, ' +
+        'h100-whole)',
     );
   });
 
@@ -155,7 +157,8 @@ describe('ServingPlatform errors: placement, models, names of pools', () => {
     );
     const unknown = { ...visionTeam(), pools: [{ name: 'vision-1g', slice: '1g.10gb', models: ['bert'] }] };
     expect(() => build(unknown)).toThrow(
-      'teams["vision"].pools[0].models: pool "vision-1g" loads model "bert", but no team declares it (team "vision" has densenet, resnet50, yolo)',
+      'teams["vision"].pools[0].models: pool "vision-1g" loads model "bert", but no team declares it (team "vision" has densenet, ' +
+        'resnet50, yolo)',
     );
   });
 
@@ -216,8 +219,10 @@ describe('ServingPlatform errors: cross-tree checks, names, missing parts', () =
     expect(() => build(team)).toThrow(
       [
         'serving platform "test/Platform" is inconsistent:',
-        '- pool "vision-extra" loads model "mobilenet", but the model repository has no model "mobilenet" (repository: densenet, resnet50, yolo)',
-        '- team "vision" (namespace vision) quota allows 1 nvidia.com/mig-3g.40gb, but its pools may request 3 (vision-3g: 1 × 1, vision-extra: 2 × 1)',
+        '- pool "vision-extra" loads model "mobilenet", but the model repository has no model "mobilenet" (repository: densenet, ' +
+          'resnet50, yolo)',
+        '- team "vision" (namespace vision) quota allows 1 nvidia.com/mig-3g.40gb, but its pools may request 3 (vision-3g: 1 × 1, ' +
+          'vision-extra: 2 × 1)',
       ].join('\n'),
     );
   });
@@ -249,7 +254,7 @@ describe('ServingPlatform errors: cross-tree checks, names, missing parts', () =
   });
 });
 
-describe('ServingPlatform options', () => {
+describe('ServingPlatform options: checks at synth, routes, repository', () => {
   test('checks run again at synth: a change after build that breaks the platform fails app.synth()', () => {
     const app = Testing.app();
     const chart = new Chart(app, 'platform');
@@ -292,7 +297,9 @@ describe('ServingPlatform options', () => {
       persistentVolumeClaim: { claimName: 'models', readOnly: true },
     });
   });
+});
 
+describe('ServingPlatform options: node pools, models served, MIG strategy, quota headroom', () => {
   test('time-sliced whole-GPU node pools and explicit node pools for whole-GPU pools', () => {
     const team: Team = {
       name: 'embed',
@@ -331,7 +338,8 @@ describe('ServingPlatform options', () => {
   test('fails when a declared model is served by no pool', () => {
     const team: Team = { ...visionTeam(), models: [...visionTeam().models, { name: 'unused' }] };
     expect(() => baseBuilder().teams(team).build(Testing.chart(), 'P')).toThrow(
-      'teams["vision"].models: model "unused" is served by no pool (pools of team "vision": vision-1g, vision-3g); add it to a pool or remove it',
+      'teams["vision"].models: model "unused" is served by no pool (pools of team "vision": vision-1g, vision-3g); add it to a pool ' +
+        'or remove it',
     );
   });
 

@@ -44,7 +44,8 @@ describe('request-weighted queue query', () => {
     // not the Triton chart's average of per-model ratios
     expect(scaling.query).not.toMatch(/avg\(/);
     expect(requestWeightedQueueQuery('namespace="a"')).toBe(
-      '(sum(rate(nv_inference_queue_duration_us{namespace="a"}[1m])) / sum(rate(nv_inference_request_success{namespace="a"}[1m])) >= 0) or vector(0)',
+      '(sum(rate(nv_inference_queue_duration_us{namespace="a"}[1m])) / sum(rate(nv_inference_request_success{namespace="a"}[1m])) ' +
+        '>= 0) or vector(0)',
     );
   });
 

@@ -90,7 +90,7 @@ describe('TritonPool scheduling and GPU resources', () => {
     ]);
   });
 
-  test('the single strategy requests nvidia.com/gpu and selects no product label (the device plugin renames it <product>-MIG-<profile>)', () => {
+  test('the single strategy requests nvidia.com/gpu, no product label (the device plugin renames it <product>-MIG-<profile>)', () => {
     const { objs } = synth({ migStrategy: 'single' });
     const c = container(objs);
     expect(c.resources.limits['nvidia.com/gpu']).toBe(1);
@@ -395,7 +395,7 @@ describe('TritonPool fails on bad props', () => {
 });
 
 describe('TritonPool readiness of the rendered args (stand-in)', () => {
-  test("a cache pool's Triton stays ready through a failed load; a pool that loads at start reports it (stand-in with the rendered args)", async () => {
+  test("a cache pool's Triton stays ready through a failed load; a pool that loads at start reports it", async () => {
     // The rendered args, read as Triton r25.08 reads them, drive the stand-in's /v2/health/ready
     // (core src/server.cc InferenceServer::IsReady under --strict-readiness).
     const cacheArgs = container(synth({ loadModelsAtStart: false }).objs).args;

@@ -150,7 +150,7 @@ describe('a planned platform (examples/long-tail.fleet.yaml)', () => {
   });
 });
 
-describe('the signals move with the backlog (rendered PromQL over stand-in and router metrics)', () => {
+describe('the signals move with the backlog: Triton pools (rendered PromQL over stand-in metrics)', () => {
   /** A pool of one model on a repository where the model has `config`, autoscaled with KEDA. */
   function scalingOf(config: TritonModelConfig): PoolAutoscaling {
     const chart = new Chart(Testing.app(), 't');
@@ -222,7 +222,9 @@ describe('the signals move with the backlog (rendered PromQL over stand-in and r
       await s.close();
     }
   });
+});
 
+describe('the signals move with the backlog: a cache pool (rendered PromQL over router metrics)', () => {
   test("a cache pool at zero: the wake query on the router's own metrics is above 0 as soon as requests arrive", async () => {
     // the pool has no pods: its headless Service resolves to nothing; here, a backend that refuses connections
     const closed = await new Promise<number>((resolve) => {

@@ -54,7 +54,8 @@ function render(fleet: Fleet, plan: Plan): any[] {
   return Testing.synth(chart);
 }
 
-describe('team consumption on the rendered platform (issue 12 fleet)', () => {
+/** The issue-12 fleet rendered from its saved plan, with a lookup of its objects by kind and namespace. */
+function issue12Platform() {
   const fleet = loadFleetFile(path.join(FIXTURES, 'three-teams.fleet.yaml'));
   const plan: Plan = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'three-teams.plan.json'), 'utf8'));
   const objects = render(fleet, plan);
@@ -63,6 +64,11 @@ describe('team consumption on the rendered platform (issue 12 fleet)', () => {
       (o) => o.kind === kind && (ns === undefined || o.metadata.namespace === ns || (kind === 'Namespace' && o.metadata.name === ns)),
     );
   const tc = plan.summary.teamConsumption!;
+  return { fleet, plan, objects, of, tc };
+}
+
+describe('team consumption on the rendered platform (issue 12 fleet)', () => {
+  const { fleet, plan, objects, of, tc } = issue12Platform();
 
   test('every object is schema-valid; every label and annotation key is a qualified name, values within limits', () => {
     expect(validateObjects(objects)).toEqual([]);

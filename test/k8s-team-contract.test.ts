@@ -55,7 +55,8 @@ describe('team and add-on contract: registration order and duplicates', () => {
   test('fails on a dependency declared after its dependent', () => {
     const log: string[] = [];
     expect(() => deployAddOns(bareContext(), [recorder('router', log, ['cert-manager']), recorder('cert-manager', log)])).toThrow(
-      'missing dependency "cert-manager" of add-on "router"; "cert-manager" is declared after "router", and add-ons deploy in declared order',
+      'missing dependency "cert-manager" of add-on "router"; "cert-manager" is declared after "router", and add-ons deploy in ' +
+        'declared order',
     );
   });
 

@@ -120,7 +120,12 @@ const platform = ServingPlatform.fromPlan(chart, 'Platform', {
   scaling: { kind: 'keda', maxReplicas: 1 },
   extraReplicas: 1,
 });
-const extra = new GpuNodePool(chart, 'Extra', { name: 'batch-l4', gpuType: 'L4', clusterName: 'my-cluster', nodeRole: 'KarpenterNodeRole-my-cluster' });
+const extra = new GpuNodePool(chart, 'Extra', {
+  name: 'batch-l4',
+  gpuType: 'L4',
+  clusterName: 'my-cluster',
+  nodeRole: 'KarpenterNodeRole-my-cluster',
+});
 const objects = chart.toJson();
 app.synth();
 ModelRepository.writeAllConfigs(app, app.outdir);
@@ -169,7 +174,7 @@ describe('the packed package, installed in a fresh folder: contents and entry po
   let files: Set<string>;
   beforeAll(() => ({ files } = installed()));
 
-  test('the tarball holds compiled JavaScript with declarations, the command, the example fleets — no sources, tests or build state', () => {
+  test('the tarball holds compiled JavaScript with declarations, the command, the example fleets; no sources, tests, build state', () => {
     for (const f of [
       'package.json',
       'README.md',
@@ -353,7 +358,7 @@ describe('the packed package, installed in a fresh folder: the gpufleet command'
     expect(r.stdout).toMatch(/evicted bert-base from triton-1 \(least recently used\), then loaded on triton-1$/m);
   });
 
-  test(`npx gpufleet synth ${EXAMPLE_FLEET} --platform ${EXAMPLE_PLATFORM} --out out/ writes the user's fleet on the user's platform`, () => {
+  test(`npx gpufleet synth ${EXAMPLE_FLEET} --platform ${EXAMPLE_PLATFORM} --out out/ writes the fleet on the user's platform`, () => {
     const r = gpufleet(['synth', EXAMPLE_FLEET, '--platform', EXAMPLE_PLATFORM, '--out', 'out/']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);

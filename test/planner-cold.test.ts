@@ -118,11 +118,13 @@ describe('the cold entry: chosen by the planner, recorded in the plan, read by t
     });
     const name = p.cold!.models[0].name;
     const where = new RegExp(
-      `^rule 2 \\(configurations\\): gpu-\\d+ slice ${cache.profile.replace('.', '\\.')}@\\d+: cold model ${name} at batch 3 x 1 instance\\(s\\) is no entry of its profile table`,
+      `^rule 2 \\(configurations\\): gpu-\\d+ slice ${cache.profile.replace('.', '\\.')}@\\d+: cold model ${name} at batch 3 x 1 ` +
+        `instance\\(s\\) is no entry of its profile table`,
     );
     expect(verifyPlan(fleet, withEntry(3, 1)).some((e) => where.test(e))).toBe(true);
     expect(verifyPlan(fleet, withEntry(1, 2))).toContain(
-      `rule 2 (configurations): cold model ${name} at batch 1 x 2 instance(s): a cache slice holds one copy of each loaded model, expected instances 1`,
+      `rule 2 (configurations): cold model ${name} at batch 1 x 2 instance(s): a cache slice holds one copy of each loaded model, ` +
+        `expected instances 1`,
     );
     // batch 16 on a 1g slice: latency 1000 x 16 / (50 x 16^0.35) = 121 ms > 0.5 x 80 ms
     expect(

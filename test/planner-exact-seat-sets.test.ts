@@ -116,7 +116,10 @@ describe('exact seat-set stage', () => {
   });
 });
 
-/** Every model alone on whole GPUs (7g.80gb with MIG, whole without) at its most productive admissible entry; undefined when one has none. */
+/**
+ * Every model alone on whole GPUs (7g.80gb with MIG, whole without) at its most productive admissible entry; undefined
+ * when one has none.
+ */
 function handMade(fleet: Fleet): Plan | undefined {
   const g = fleet.gpus[0];
   if (g.type !== 'A100-80GB' && g.type !== 'H100-80GB') return undefined;

@@ -50,7 +50,8 @@ const ISSUE_FLEET = {
 };
 
 describe('planner and checker agree on one tolerance', () => {
-  test('the 3-model reproduction of issue 14 plans and passes verifyPlan (a full-share seat once served 135.748572 rps of 135.7485714)', () => {
+  // a full-share seat once served 135.748572 rps of 135.7485714
+  test('the 3-model reproduction of issue 14 plans and passes verifyPlan', () => {
     const fleet = fleetOf(ISSUE_FLEET);
     // c's estimate on a 2g.24gb slice: 593.9 x 2/7 x 0.8 = 135.74857142857... rps; consolidation gave a seat
     // share 1 and the remaining demand rounded up to 6 decimals, 135.748572
@@ -236,7 +237,8 @@ describe('demand is bounded before planning', () => {
     const fleet: Fleet = { ...one(1), models };
     expect(() => plan(fleet)).toThrow(
       "models: the fleet's demand needs at least 11,250 GPUs (each model at its most efficient admissible entry, " +
-        'every compute slice busy); a plan has at most 10,000 GPUs; the largest: models[0] (m0) 3,750, models[1] (m1) 3,750, models[2] (m2) 3,750',
+        'every compute slice busy); a plan has at most 10,000 GPUs; the largest: models[0] (m0) 3,750, models[1] (m1) 3,750, ' +
+        'models[2] (m2) 3,750',
     );
     expect(MAX_PLAN_GPUS).toBe(10_000);
     // 7,500 GPUs plan within the limit at utilization 1, not at 0.5
@@ -245,7 +247,8 @@ describe('demand is bounded before planning', () => {
 });
 
 describe('random fleets: no crash, no rejected plan, nothing worse than a baseline or than no cold tier', () => {
-  test('40 random fleets at effort fast (npm run bench -- fleet-properties runs 2,000, and 200 as the CLI plans them): measured and estimated models, 1-3 GPU types, cold tiers', () => {
+  // `npm run bench -- fleet-properties` runs 2,000, and 200 as the CLI plans them
+  test('40 random fleets at effort fast: measured and estimated models, 1-3 GPU types, cold tiers', () => {
     const failures: string[] = [];
     let planned = 0;
     for (let seed = 0; seed < 40; seed++) {

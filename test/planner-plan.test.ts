@@ -37,7 +37,8 @@ describe('plan', () => {
     expect(err).toBeInstanceOf(Error);
     const problems = (err as PlanError).problems;
     expect(problems).toEqual([
-      'models.blank: no profile entry meets latency <= 0.5 x 100 ms and memory 1 GiB + 0.6 GiB overhead on A100-80GB (no profiles and no throughputPerGpu figure for A100-80GB)',
+      'models.blank: no profile entry meets latency <= 0.5 x 100 ms and memory 1 GiB + 0.6 GiB overhead on A100-80GB (no profiles ' +
+        'and no throughputPerGpu figure for A100-80GB)',
       'models.huge: no profile entry meets latency <= 0.5 x 500 ms and memory 200 GiB + 0.6 GiB overhead on A100-80GB',
       'models.slow: no profile entry meets latency <= 0.5 x 1 ms and memory 1 GiB + 0.6 GiB overhead on A100-80GB',
     ]);

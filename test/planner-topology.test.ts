@@ -329,7 +329,7 @@ describe('renderers map the topology', () => {
     expect(offenders).toEqual([]);
   });
 
-  test('no file under constructs/k8s, constructs/cloud or bin builds a pool name, groups GPUs or nodes into configurations, or prices GPUs', () => {
+  test('no file under constructs/k8s, constructs/cloud or bin builds a pool name, groups GPUs or nodes into configurations, prices', () => {
     const patterns: [string, RegExp][] = [
       // the DNS-label rule (topology.ts dnsLabel)
       ['a DNS-label rule', /replace\(\/\[\^a-z0-9-\]\+\/g/],

@@ -29,7 +29,7 @@ function planWith(slices: PlanSlice[]): Plan {
 
 const valid = (): Plan => planWith([{ profile: '1g.10gb', start: 0, models: [seat('alpha'), seat('bravo')] }]);
 
-describe('verifyPlan', () => {
+describe('verifyPlan: a valid plan; rules 1-3 (layout, configurations, time)', () => {
   test('accepts a valid hand-written plan', () => {
     expect(verifyPlan(fleet(), valid())).toEqual([]);
   });
@@ -59,7 +59,8 @@ describe('verifyPlan', () => {
   test('fails rule 2 on a batch that is no profile entry', () => {
     const p = planWith([{ profile: '1g.10gb', start: 0, models: [seat('alpha', 0.5, 50, 8), seat('bravo')] }]);
     expect(verifyPlan(fleet(), p)).toContain(
-      'rule 2 (configurations): gpu-0 slice 1g.10gb@0: alpha runs at batch 8, instances 1, which is no entry of its A100-80GB profile for slice 1',
+      'rule 2 (configurations): gpu-0 slice 1g.10gb@0: alpha runs at batch 8, instances 1, which is no entry of its A100-80GB ' +
+        'profile for slice 1',
     );
   });
 
@@ -77,7 +78,9 @@ describe('verifyPlan', () => {
     const p = planWith([{ profile: '1g.10gb', start: 0, models: [seat('alpha', 0.4, 50), seat('bravo')] }]);
     expect(verifyPlan(fleet(), p)).toContain('rule 3 (time): gpu-0 slice 1g.10gb@0: alpha serves 50 rps > share 0.4 x throughput 100 = 40');
   });
+});
 
+describe('verifyPlan: rules 4-6 (latency, memory, demand), GPUs without MIG, estimated models', () => {
   test("fails rule 4 when neighbours' batches exceed the latency budget", () => {
     // budget 0.5 x 50 ms = 25 ms; alpha at batch 4 (20 ms) + bravo at batch 1 (10 ms) = 30 ms
     const p = planWith([{ profile: '1g.10gb', start: 0, models: [seat('alpha', 0.25, 50, 4), seat('bravo')] }]);

@@ -198,7 +198,8 @@ test('fails with 404 on an unknown path', async () => {
   expect(r.json().error).toBe('not found: GET /v3/whatever');
 });
 
-describe('config errors', () => {
+/** One bad router config per rule: the test's name, the config, the one error it gets. */
+function badConfigCases() {
   const cases: Array<[string, unknown, string]> = [
     ['fails on a missing backends list', { listen: '127.0.0.1:0', models: [] }, 'backends: expected a non-empty list, got nothing'],
     [
@@ -214,12 +215,15 @@ describe('config errors', () => {
     [
       'fails on an unknown key',
       { backends: [{ name: 'a', url: 'http://h:1', memoryGiB: 1 }], maxQueue: 3 },
-      'maxQueue: unknown key, allowed: listen, admin, backends, models, maxQueuePerModel, loadTimeoutSeconds, refreshIntervalSeconds, requestTimeoutSeconds, loadFailureBackoffSeconds, maxLoadsPerBackend, unloadWaitSeconds, indexTimeoutSeconds, healthTimeoutSeconds',
+      'maxQueue: unknown key, allowed: listen, admin, backends, models, maxQueuePerModel, loadTimeoutSeconds, ' +
+        'refreshIntervalSeconds, requestTimeoutSeconds, loadFailureBackoffSeconds, maxLoadsPerBackend, unloadWaitSeconds, ' +
+        'indexTimeoutSeconds, healthTimeoutSeconds',
     ],
     [
       'fails on more concurrent loads than Triton has HTTP workers to spare',
       { backends: [{ name: 'a', url: 'http://h:1', memoryGiB: 4 }], maxLoadsPerBackend: 8 },
-      "maxLoadsPerBackend: expected an integer from 1 to 7 (below Triton's 8 HTTP workers: a load over HTTP holds one for its whole duration), got 8",
+      "maxLoadsPerBackend: expected an integer from 1 to 7 (below Triton's 8 HTTP workers: a load over HTTP holds one for its whole " +
+        'duration), got 8',
     ],
     [
       'fails on a gRPC port out of range',
@@ -258,6 +262,11 @@ describe('config errors', () => {
       'maxQueuePerModel: expected an integer >= 1 and <= 1000000, got 1.5',
     ],
   ];
+  return cases;
+}
+
+describe('config errors', () => {
+  const cases = badConfigCases();
   test.each(cases)('%s', (_title, config, message) => {
     expect(() => validateConfig(config)).toThrow(new ConfigError(message));
   });

@@ -70,7 +70,8 @@ describe('timers are bounded to what Node can arm', () => {
   test.each(timers)('fails on %s of 3,000,000 s (about 35 days), naming the bound', (key) => {
     expect(() => validateConfig({ backends: BACKENDS, [key]: 3_000_000 })).toThrow(
       new ConfigError(
-        `${key}: expected a number >= ${key === 'refreshIntervalSeconds' ? 0.05 : /Backoff|request/.test(key) ? 0 : 0.001} and <= 2147483, got 3000000`,
+        `${key}: expected a number >= ${key === 'refreshIntervalSeconds' ? 0.05 : /Backoff|request/.test(key) ? 0 : 0.001} and <= ` +
+          `2147483, got 3000000`,
       ),
     );
   });
@@ -127,7 +128,8 @@ describe('messages quote at most 100 characters of any value', () => {
   test('fails on a 1 MB backend name with one bounded line', () => {
     expect(() => validateConfig({ backends: [{ ...BACKENDS[0], name: 'n'.repeat(1_000_000) }] })).toThrow(
       new ConfigError(
-        `backends[0].name: expected a name of letters, digits, "-", "_" or "." (at most 253 characters), got "${'n'.repeat(100)}…" (1000000 characters)`,
+        `backends[0].name: expected a name of letters, digits, "-", "_" or "." (at most 253 characters), got "${'n'.repeat(100)}…" ` +
+          `(1000000 characters)`,
       ),
     );
   });

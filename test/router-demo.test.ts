@@ -134,7 +134,11 @@ describe('gpufleet router --demo --script', () => {
     expect(stdout).toMatch(/^ 1\. resnet50 +cold load {2}200 in \d+\.\d{3} s {2}loaded on triton-0$/m);
     expect(stdout).toMatch(/^ 2\. resnet50 +hit {8}200 in \d+\.\d{3} s {2}served by triton-0, already loaded there$/m);
     expect(stdout).toMatch(
-      /^ 7\. distilbert +cold load {2}200 in \d+\.\d{3} s {2}evicted bert-base from triton-1 \(least recently used\), then loaded on triton-1$/m,
+      new RegExp(
+        /^ 7\. distilbert +cold load {2}200 in \d+\.\d{3} s {2}evicted bert-base from triton-1 \(least recently used\), /.source +
+          /then loaded on triton-1$/.source,
+        'm',
+      ),
     );
     // Triton's own index after the eviction: the victim destroyed (UNAVAILABLE, unloaded), the newcomer READY
     expect(stdout).toContain(
@@ -147,10 +151,10 @@ describe('gpufleet router --demo --script', () => {
   test("every line agrees with the router's documented placement and LRU policy, modelled independently", () => {
     const lines = stdout.split('\n').filter((l) => /^ *\d+\. /.test(l));
     const seen = lines.map((l) => {
-      const m =
-        /^ *\d+\. (\S+) +(cold load|hit) +200 in [\d.]+ s {2}(?:evicted (\S+) from (\S+) \(least recently used\), then )?(?:loaded on|served by) (\S+?),?(?: |$)/.exec(
-          l,
-        );
+      const m = new RegExp(
+        /^ *\d+\. (\S+) +(cold load|hit) +200 in [\d.]+ /.source +
+          /s {2}(?:evicted (\S+) from (\S+) \(least recently used\), then )?(?:loaded on|served by) (\S+?),?(?: |$)/.source,
+      ).exec(l);
       if (!m) throw new Error(`unexpected line: ${l}`);
       return { model: m[1], kind: m[2] === 'hit' ? 'hit' : 'cold', backend: m[5], evicted: m[3] ? [m[3]] : [] };
     });

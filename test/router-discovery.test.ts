@@ -54,7 +54,8 @@ test('fails with 503 when no room can be made within loadTimeoutSeconds (pinned 
   expect(r.status).toBe(503);
   expect(r.headers['retry-after']).toBe('1');
   expect(r.json().error).toBe(
-    "no room to load model 'other' (1 GiB) within 0.6s: every backend's budget is held by pinned models, models with requests in flight or models still unloading",
+    "no room to load model 'other' (1 GiB) within 0.6s: every backend's budget is held by pinned models, models with requests in " +
+      'flight or models still unloading',
   );
   expect((await long).status).toBe(200);
 });

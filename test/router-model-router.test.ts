@@ -214,7 +214,8 @@ describe('ModelRouter fails on bad props', () => {
 
   test('fails when a pool loads a model at start that the router does not list', () => {
     expect(() => setup({}, ['resnet50', 'yolo'])).toThrow(
-      'pools[0]: pool "cache-3g" loads model "yolo" at start but models does not list it (its GPU memory would not be counted); add it to models',
+      'pools[0]: pool "cache-3g" loads model "yolo" at start but models does not list it (its GPU memory would not be counted); add ' +
+        'it to models',
     );
   });
 

@@ -46,7 +46,7 @@ describe('evictions wait until the backend reports the victim unloaded', () => {
     expect(st).toMatchObject({ unloads: 1, oomLoads: 0, loadsIntoUnfreedMemory: 0, failedLoads: 0 });
   });
 
-  test('fails with 503 and Retry-After when the victim is not reported unloaded within unloadWaitSeconds, then loads once it is', async () => {
+  test('fails with 503 and Retry-After while the victim is not reported unloaded within unloadWaitSeconds, loads once it is', async () => {
     const s = await startStandin({ memoryGiB: 1, defaultModelGiB: 1, loaded: ['stuck'], unloadDelayMsByModel: { stuck: 1500 } });
     const router = await startRouter({
       listen: '127.0.0.1:0',
@@ -60,7 +60,8 @@ describe('evictions wait until the backend reports the victim unloaded', () => {
     expect(r.status).toBe(503);
     expect(r.headers['retry-after']).toBe('5');
     expect(r.json().error).toBe(
-      "model 'next' waits for GPU memory on backend t: evicted model(s) stuck not reported unloaded (repository index) within 0.4s; retry later",
+      "model 'next' waits for GPU memory on backend t: evicted model(s) stuck not reported unloaded (repository index) within 0.4s; " +
+        'retry later',
     );
     expect((await standinStats(s.url)).loadRequests).toBe(0);
     // once the stand-in destroyed it, the next request loads
@@ -111,7 +112,7 @@ describe('loads per backend', () => {
     expect(st.paths['POST /v2/repository/models/m1/load']).toBe(1);
   });
 
-  test('with a gRPC port, loads go over gRPC RepositoryModelLoad and no HTTP worker stalls: hits stay fast during a long load', async () => {
+  test('with a gRPC port, loads go over gRPC RepositoryModelLoad, no HTTP worker stalls: hits stay fast during a long load', async () => {
     const s = await startStandin({
       memoryGiB: 4,
       defaultModelGiB: 1,
@@ -155,7 +156,10 @@ describe('loads per backend', () => {
     const r = await infer(router.url, 'broken');
     expect(r.status).toBe(503);
     expect(r.json().error).toMatch(
-      /^backend t failed to load model 'broken': load failed for model 'broken': version 1 is at UNAVAILABLE state: .*protobuf parsing failed$/,
+      new RegExp(
+        /^backend t failed to load model 'broken': load failed for model 'broken': version 1 is at UNAVAILABLE state: /.source +
+          /.*protobuf parsing failed$/.source,
+      ),
     );
   });
 });

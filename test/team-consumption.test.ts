@@ -150,7 +150,7 @@ describe('issue 12: a 12-model, 3-team fleet where most models land in the share
     ]);
   });
 
-  test("each team's figure: payments 0.3392 GPU-eq ($2.33/h), search 0.1422 ($0.98/h), vision 0.0971 ($0.67/h), summing to the plan", () => {
+  test("each team's figure: payments 0.3392 GPU-eq ($2.33/h), search 0.1422 ($0.98/h), vision 0.0971 ($0.67/h), sum = plan", () => {
     const c = teamConsumption(fleet, saved);
     // the plan document carries exactly these figures
     expect(saved.summary.teamConsumption).toEqual(c);
@@ -232,9 +232,11 @@ describe('plan document: summary.teamConsumption', () => {
       idleNodeGpus: { gpus: 0.5, costPerHour: 0 },
     };
     expect(validatePlanDocument(withTc(bad)).problems).toEqual([
-      'summary.teamConsumption.teams[0].colour: unknown key; allowed: gpuEquivalents, costPerHour, team, models, rps, inSharedPools, byGpuType',
+      'summary.teamConsumption.teams[0].colour: unknown key; allowed: gpuEquivalents, costPerHour, team, models, rps, ' +
+        'inSharedPools, byGpuType',
       'summary.teamConsumption.teams[0].gpuEquivalents: expected a number in [0, 1e6], got -1',
-      'summary.teamConsumption.teams[1].team: expected a DNS-1123 label (lowercase letters, digits and "-", at most 63 characters), got "Search"',
+      'summary.teamConsumption.teams[1].team: expected a DNS-1123 label (lowercase letters, digits and "-", at most 63 characters), ' +
+        'got "Search"',
       'summary.teamConsumption.teams[2].team: "payments" is listed by an earlier entry; teams are listed once',
       'summary.teamConsumption.teams[2].byGpuType.H100-80GB: expected a number in [0, 1e6], got "0.3"',
       'summary.teamConsumption.idleNodeGpus.gpus: expected an integer in [0, 1e6], got 0.5',

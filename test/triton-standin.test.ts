@@ -43,7 +43,8 @@ async function waitUntil(what: string, check: () => Promise<boolean>, ms = 3000)
   }
 }
 
-describe('infer or metadata for a model that is not loaded: 404 (core model_lifecycle.cc GetModel; server http_server.cc HttpCodeFromError)', () => {
+// core model_lifecycle.cc GetModel; server http_server.cc HttpCodeFromError
+describe('infer or metadata for a model that is not loaded: 404', () => {
   test('never loaded: 404 "is not found"; readiness 400', async () => {
     const s = await standin({ defaultModelGiB: 1 });
     const r = await infer(s, 'm');
@@ -72,7 +73,8 @@ describe('infer or metadata for a model that is not loaded: 404 (core model_life
   });
 });
 
-describe('/v2/health/ready under --strict-readiness (core server.cc InferenceServer::IsReady; server http_server.cc HandleServerHealth)', () => {
+// core server.cc InferenceServer::IsReady; server http_server.cc HandleServerHealth
+describe('/v2/health/ready under --strict-readiness', () => {
   test('strict (the default): 400 while a model loads and after a failed load, until that model loads; live stays 200', async () => {
     const s = await standin({ defaultModelGiB: 1, loadDelayMs: 600, failLoads: ['bad'] });
     const health = async (): Promise<[number, number]> => [
@@ -119,8 +121,9 @@ describe('/v2/health/ready under --strict-readiness (core server.cc InferenceSer
   });
 });
 
-describe('unload returns before the model is gone (core tritonserver.h TRITONSERVER_ServerUnloadModel; model_lifecycle.cc AsyncUnload, ModelDeleter)', () => {
-  test('UNLOADING (memory held) → UNAVAILABLE "unloaded" (memory free); a load sent meanwhile runs out of memory and is counted', async () => {
+// core tritonserver.h TRITONSERVER_ServerUnloadModel; model_lifecycle.cc AsyncUnload, ModelDeleter
+describe('unload returns before the model is gone', () => {
+  test('UNLOADING (memory held) → UNAVAILABLE "unloaded" (memory free); a load sent meanwhile runs out of memory, counted', async () => {
     const s = await standin({ memoryGiB: 2, defaultModelGiB: 1, unloadDelayMs: 1000 });
     await load(s, 'a');
     await load(s, 'b');
@@ -150,7 +153,7 @@ describe('unload returns before the model is gone (core tritonserver.h TRITONSER
     await waitUntil('a unloaded', async () => (await entry(s, 'a')).state === 'UNAVAILABLE');
   });
 
-  test('a load that fits beside everything held succeeds; one that does not fit even after the unloads is an OOM, not counted as unfreed', async () => {
+  test('a load that fits beside everything held succeeds; one that does not fit after the unloads is an OOM, not unfreed', async () => {
     const s = await standin({ memoryGiB: 2, models: { a: 1, big: 3 } });
     expect((await load(s, 'big')).status).toBe(400);
     expect(s.stats()).toMatchObject({ oomLoads: 1, loadsIntoUnfreedMemory: 0 });
@@ -213,7 +216,8 @@ describe('gRPC repository calls (common grpc_service.proto; server grpc_utils.cc
   });
 });
 
-describe('the repository index lists the whole repository: a state read that can be slow or fail while the server is live (core model_repository_manager.cc RepositoryIndex)', () => {
+// core model_repository_manager.cc RepositoryIndex
+describe('the repository index lists the whole repository: a state read that can be slow or fail while the server is live', () => {
   test('entries: name only until loaded; version, state and reason after', async () => {
     const s = await standin({ models: { a: 1, b: 1 }, failLoads: ['b'] });
     await load(s, 'a');
@@ -296,7 +300,8 @@ describe('metrics (core metrics.cc, infer_stats.cc; vllm_backend model.py execut
   });
 });
 
-describe('an s3:// repository: HeadBucket, then ListObjectsV2 with a prefix, then GetObject (core filesystem/implementations/s3.h CheckClient, IsDirectory; filesystem/api.cc)', () => {
+// core filesystem/implementations/s3.h CheckClient, IsDirectory; filesystem/api.cc
+describe('an s3:// repository: HeadBucket, then ListObjectsV2 with a prefix, then GetObject', () => {
   const url = 's3://gpufleet-models/prod';
   test('the calls in order, with what IAM authorizes each as; HeadBucket carries no s3:prefix', async () => {
     const s = await standin({ defaultModelGiB: 1, s3: { url, authorize: () => true } });
@@ -351,7 +356,8 @@ describe('the vllm backend and instance_group (vllm_backend r25.08 src/model.py;
       const gpu = await load(s, 'gpu');
       expect([gpu.status, gpu.json().error]).toEqual([
         400,
-        "load failed for model 'gpu': version 1 is at UNAVAILABLE state: Internal: ValueError: KIND_GPU is currently for single-GPU models, please specify KIND_MODEL in the model's config.pbtxt for multi-GPU models\n",
+        "load failed for model 'gpu': version 1 is at UNAVAILABLE state: Internal: ValueError: KIND_GPU is currently for single-GPU " +
+          "models, please specify KIND_MODEL in the model's config.pbtxt for multi-GPU models\n",
       ]);
       expect((await load(s, 'model')).status).toBe(200);
       expect((await load(s, 'single')).status).toBe(200);
@@ -363,7 +369,7 @@ describe('the vllm backend and instance_group (vllm_backend r25.08 src/model.py;
 });
 
 describe('the command line (server src/command_line_parser.cc)', () => {
-  test('--strict-model-config=false is deprecated (a warning; auto-complete is the default); an unknown option stops the server', async () => {
+  test('--strict-model-config=false is deprecated (a warning; auto-complete is the default); an unknown option stops it', async () => {
     const s = await standin({
       args: [
         '--model-repository=/models',

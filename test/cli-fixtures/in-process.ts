@@ -36,7 +36,13 @@ export function snapshot(dir: string): Record<string, string> {
   for (const name of fs.readdirSync(dir).sort()) {
     const p = path.join(dir, name);
     const st = fs.lstatSync(p);
-    out[name] = st.isSymbolicLink() ? `-> ${fs.readlinkSync(p)}` : st.isFile() ? fs.readFileSync(p, 'latin1') : st.isFIFO() ? '<fifo>' : '<dir>';
+    out[name] = st.isSymbolicLink()
+      ? `-> ${fs.readlinkSync(p)}`
+      : st.isFile()
+        ? fs.readFileSync(p, 'latin1')
+        : st.isFIFO()
+          ? '<fifo>'
+          : '<dir>';
   }
   return out;
 }

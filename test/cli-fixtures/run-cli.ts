@@ -26,7 +26,8 @@ type Write = typeof process.stdout.write;
 
 /** A `write` that appends to `sink` and, like a stream, calls back once the chunk is taken. */
 function capturingWrite(sink: string[]): Write {
-  return ((chunk: string | Uint8Array, encodingOrCb?: BufferEncoding | ((err?: Error | null) => void), cb?: (err?: Error | null) => void): boolean => {
+  type Callback = (err?: Error | null) => void;
+  return ((chunk: string | Uint8Array, encodingOrCb?: BufferEncoding | Callback, cb?: Callback): boolean => {
     sink.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
     const done = typeof encodingOrCb === 'function' ? encodingOrCb : cb;
     if (done) process.nextTick(done);

@@ -52,7 +52,8 @@ export const samplePlan: Plan = {
         profile: '1g.10gb', start,
         models: [
           [m('fraud-gnn', 0.7, 45, 4)], [m('kyc-ocr', 0.4, 12, 1), m('sentiment', 0.35, 40)], [m('embedder-small', 0.55, 150, 16)],
-          [m('embedder-small', 0.55, 150, 16)], [m('whisper-small', 0.8, 6, 1)], [m('ctr-deepfm', 0.95, 250, 64)], [m('ctr-deepfm', 0.95, 250, 64)],
+          [m('embedder-small', 0.55, 150, 16)], [m('whisper-small', 0.8, 6, 1)],
+          [m('ctr-deepfm', 0.95, 250, 64)], [m('ctr-deepfm', 0.95, 250, 64)],
         ][start],
       })),
     },
@@ -63,7 +64,10 @@ export const samplePlan: Plan = {
     { id: 'gpu-3', type: 'L4', node: 'node-1', mig: false, slices: [{ profile: 'whole', start: 0, models: [m('lang-id', 0.1, 25, 8)] }] },
   ],
   nodes: [
-    { name: 'node-0', instanceType: 'p4de.24xlarge', gpuType: 'A100-80GB', migConfig: 'gpufleet-a100-80gb-0', gpus: ['gpu-0', 'gpu-1', 'gpu-2'] },
+    {
+      name: 'node-0', instanceType: 'p4de.24xlarge', gpuType: 'A100-80GB', migConfig: 'gpufleet-a100-80gb-0',
+      gpus: ['gpu-0', 'gpu-1', 'gpu-2'],
+    },
     { name: 'node-1', instanceType: 'g6.xlarge', gpuType: 'L4', migConfig: 'all-disabled', gpus: ['gpu-3'] },
   ],
   migConfigs: [

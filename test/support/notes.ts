@@ -1,7 +1,8 @@
 /**
  * What a test run did not check, collected for the run's summary instead of printed where it happens:
  * skipped tests with their reason (`describeIf` / `testIf`), tests that ran on weaker input than they
- * are written for (`noteReduced`), and objects `validateObjects` left unvalidated with the reason. `test/support/summary-reporter.js` prints them once, after the results.
+ * are written for (`noteReduced`), and objects `validateObjects` left unvalidated with the reason.
+ * `test/support/summary-reporter.js` prints them once, after the results.
  *
  * Notes are JSON lines in the folder `GPUFLEET_TEST_NOTES` (made by test/support/global-setup.js, one
  * per run, one file per jest worker process). Without that folder (jest started with another

@@ -74,9 +74,13 @@ function arnName(name: string): string {
   return name.replace(/[^A-Za-z0-9+=,.@_-]/g, '-').slice(0, 64);
 }
 
-/** Realistic outputs per resource type; the inputs are echoed back first. */
-function mockState(type: string, name: string, inputs: Record<string, any>): { id: string; state: Record<string, any> } {
-  const base = { ...inputs };
+/** The EKS resources' outputs (cluster, node group, add-on, Pod Identity association); undefined for other types. */
+function eksState(
+  type: string,
+  name: string,
+  inputs: Record<string, any>,
+  base: Record<string, any>,
+): { id: string; state: Record<string, any> } | undefined {
   switch (type) {
     case 'aws:eks/cluster:Cluster': {
       const clusterName = inputs.name ?? `${name}-eks1234`;
@@ -94,22 +98,6 @@ function mockState(type: string, name: string, inputs: Record<string, any>): { i
           vpcConfig: { ...(inputs.vpcConfig ?? {}), clusterSecurityGroupId: 'sg-0cluster0000000001', vpcId: 'vpc-0123456789abcdef0' },
         },
       };
-    }
-    case 'aws:iam/role:Role': {
-      const roleName = inputs.name ?? arnName(`${name}-7f3a2b1`);
-      return {
-        id: roleName,
-        state: { ...base, name: roleName, arn: `arn:aws:iam::${ACCOUNT}:role/${roleName}`, uniqueId: 'AROAEXAMPLE0000000001' },
-      };
-    }
-    case 'aws:iam/policy:Policy':
-      return { id: `arn:aws:iam::${ACCOUNT}:policy/${name}`, state: { ...base, arn: `arn:aws:iam::${ACCOUNT}:policy/${name}` } };
-    case 'aws:iam/rolePolicy:RolePolicy':
-      return { id: `${inputs.role}:${name}`, state: { ...base, name: inputs.name ?? name } };
-    case 'aws:iam/openIdConnectProvider:OpenIdConnectProvider': {
-      const host = String(inputs.url).replace(/^https:\/\//, '');
-      const arn = `arn:aws:iam::${ACCOUNT}:oidc-provider/${host}`;
-      return { id: arn, state: { ...base, arn } };
     }
     case 'aws:eks/nodeGroup:NodeGroup': {
       const ngName = inputs.nodeGroupName ?? `${name}-ng1234`;
@@ -144,6 +132,33 @@ function mockState(type: string, name: string, inputs: Record<string, any>): { i
           associationId: `a-${arnName(name)}`,
         },
       };
+    default:
+      return undefined;
+  }
+}
+
+/** Realistic outputs per resource type; the inputs are echoed back first. */
+function mockState(type: string, name: string, inputs: Record<string, any>): { id: string; state: Record<string, any> } {
+  const base = { ...inputs };
+  const eks = eksState(type, name, inputs, base);
+  if (eks) return eks;
+  switch (type) {
+    case 'aws:iam/role:Role': {
+      const roleName = inputs.name ?? arnName(`${name}-7f3a2b1`);
+      return {
+        id: roleName,
+        state: { ...base, name: roleName, arn: `arn:aws:iam::${ACCOUNT}:role/${roleName}`, uniqueId: 'AROAEXAMPLE0000000001' },
+      };
+    }
+    case 'aws:iam/policy:Policy':
+      return { id: `arn:aws:iam::${ACCOUNT}:policy/${name}`, state: { ...base, arn: `arn:aws:iam::${ACCOUNT}:policy/${name}` } };
+    case 'aws:iam/rolePolicy:RolePolicy':
+      return { id: `${inputs.role}:${name}`, state: { ...base, name: inputs.name ?? name } };
+    case 'aws:iam/openIdConnectProvider:OpenIdConnectProvider': {
+      const host = String(inputs.url).replace(/^https:\/\//, '');
+      const arn = `arn:aws:iam::${ACCOUNT}:oidc-provider/${host}`;
+      return { id: arn, state: { ...base, arn } };
+    }
     case 'aws:s3/bucket:Bucket': {
       const bucket = inputs.bucket ?? `${name}-a1b2c3d`;
       return {

@@ -56,7 +56,8 @@ declare const vision: Team;
 declare const nlp: Team;
 declare const mig: MigConfig;
 declare const ts: TimeSlicingConfig;
-void [GpuNodePool, GpuOperator, GPU_OPERATOR_CHART_VERSION, gpuOperatorValues, MigConfig, MigLayout, ModelRepository, ServingPlatform, TimeSlicingConfig];
+void [GpuNodePool, GpuOperator, GPU_OPERATOR_CHART_VERSION, gpuOperatorValues, MigConfig, MigLayout, ModelRepository, ServingPlatform,
+  TimeSlicingConfig];
 `;
 
 /** An example may leave what it builds unused: TypeScript's "declared but never read" family does not apply to it. */

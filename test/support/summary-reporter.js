@@ -122,7 +122,8 @@ class SummaryReporter {
       const distinct = [...reasons.values()].reduce((n, kinds) => n + [...kinds.values()].reduce((k, names) => k + names.size, 0), 0);
       const files = new Set(unvalidated.map((n) => n.file)).size;
       lines.push(
-        `Objects not schema-validated: ${unvalidated.length} in ${files} test file${files === 1 ? '' : 's'}, ${distinct} distinct (name ×times met):`,
+        `Objects not schema-validated: ${unvalidated.length} in ${files} test file${files === 1 ? '' : 's'}, ${distinct} distinct ` +
+          `(name ×times met):`,
       );
       for (const [reason, kinds] of [...reasons].sort((a, b) => a[0].localeCompare(b[0]))) {
         lines.push(`  ${reason}:`);

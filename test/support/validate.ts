@@ -260,7 +260,8 @@ export function validateObjects(objs: readonly any[], options: ValidateOptions =
   recordNotes(
     unvalidated.map((u) => ({ kind: 'unvalidated', ...u })),
     () =>
-      `validateObjects skipped ${unvalidated.length} object(s):\n  ${unvalidated.map((u) => `${u.object}: not validated, ${u.reason}`).join('\n  ')}`,
+      `validateObjects skipped ${unvalidated.length} object(s):\n  ` +
+      `${unvalidated.map((u) => `${u.object}: not validated, ${u.reason}`).join('\n  ')}`,
   );
   return errors;
 }
