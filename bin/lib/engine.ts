@@ -5,9 +5,16 @@
  */
 import { clipLine, InputFileError, parseFleet, quote, readInputFile } from '../../constructs/fleet';
 import type { Fleet } from '../../constructs/fleet/types';
-import { baselines, lowerBound, PlanError, plan as planFleet, tightBound, verifyPlan, warmUpSolver } from '../../constructs/planner';
-import { validatePlanDocument } from '../../constructs/planner/plan-document';
+// the planner's modules themselves, not its index: `plan` then loads none of the migration and topology code
+import { baselines } from '../../constructs/planner/baselines';
+import { lowerBound } from '../../constructs/planner/bounds';
+import { warmUpSolver } from '../../constructs/planner/lp-solver';
+import { plan as planFleet } from '../../constructs/planner/plan';
+import type * as PlanDocument from '../../constructs/planner/plan-document';
+import { PlanError } from '../../constructs/planner/plan-error';
+import { tightBound } from '../../constructs/planner/tight-bound';
 import type { Plan } from '../../constructs/planner/types';
+import { verifyPlan } from '../../constructs/planner/verify-plan';
 import { CliInputError, problemsOf } from './errors';
 import { raiseLimitHint } from './input-size';
 
@@ -78,6 +85,9 @@ export function loadPlanFor(fleet: Fleet, path: string, maxBytes?: number): Plan
   } catch (e) {
     throw new CliInputError(clipLine(`${where}: not JSON (${(e as Error).message})`));
   }
+  // loaded here: only `report --plan` reads a saved plan document
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { validatePlanDocument } = require('../../constructs/planner/plan-document') as typeof PlanDocument;
   const { plan: saved, problems: shape } = validatePlanDocument(doc);
   if (!saved) throw new CliInputError(shape.map((p) => `${where}: ${p}`));
   if (saved.fleet !== fleet.name) {

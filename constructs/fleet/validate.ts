@@ -234,7 +234,9 @@ function checkModel(p: Problems, raw: unknown, index: number, listed: ReadonlyMa
       perGpu = new Map();
       seen.set(e.gpu, perGpu);
     }
-    const key = e.batch < 1e7 && e.instances < 1e4 ? e.slice + 8 * (e.instances + 1e4 * e.batch) : `${e.slice}/${e.batch}/${e.instances}`;
+    // a small integer (no allocation) for usual batch and instance counts, a string beyond
+    const small = e.batch < 65536 && e.instances < 1024;
+    const key = small ? e.slice + 8 * e.instances + 8192 * e.batch : `${e.slice}/${e.batch}/${e.instances}`;
     const had = perGpu.get(key);
     if (had !== undefined) {
       p.add(

@@ -45,19 +45,24 @@ export function isEstimated(model: ModelSpec, opt: GpuOption): boolean {
   return !model.profiles.some((p) => p.gpu === opt.type) && throughputFigure(model, opt.type) !== undefined;
 }
 
-interface RawEntry {
-  slice: number;
-  batch: number;
-  instances: number;
-  throughput: number;
-  latencyMs: number;
-  estimated: boolean;
+/**
+ * A profile entry as the planner reads it. Measured entries are the fleet's own profile rows (not copied:
+ * a 1,000-model fleet has ~160,000 of them); estimated ones are made from the throughput figure.
+ */
+export interface RawEntry {
+  readonly slice: number;
+  readonly batch: number;
+  readonly instances: number;
+  readonly throughput: number;
+  readonly latencyMs: number;
+  /** True for an estimate from `throughputPerGpu`; absent for a measured row. */
+  readonly estimated?: boolean;
 }
 
-const RAW_CACHE = new WeakMap<ModelSpec, Map<string, RawEntry[]>>();
+const RAW_CACHE = new WeakMap<ModelSpec, Map<string, readonly RawEntry[]>>();
 
 /** Raw entries for a GPU type, deduplicated by (slice, batch, instances), first occurrence kept (cached per model object). */
-export function rawEntries(model: ModelSpec, opt: GpuOption): RawEntry[] {
+export function rawEntries(model: ModelSpec, opt: GpuOption): readonly RawEntry[] {
   let perModel = RAW_CACHE.get(model);
   if (!perModel) {
     perModel = new Map();
@@ -71,6 +76,14 @@ export function rawEntries(model: ModelSpec, opt: GpuOption): RawEntry[] {
     perModel.set(key, hit);
   }
   return hit;
+}
+
+/**
+ * A number that identifies (slice, batch, instances): a small integer (no allocation, fast to hash) while batch
+ * and instances are below 2^16 and 2^10 (slice is 1-7), a string beyond.
+ */
+export function entryKey(slice: number, batch: number, instances: number): number | string {
+  return batch < 65536 && instances < 1024 ? slice + 8 * instances + 8192 * batch : `${slice}/${batch}/${instances}`;
 }
 
 function computeRawEntries(model: ModelSpec, opt: GpuOption): RawEntry[] {
@@ -88,19 +101,11 @@ function computeRawEntries(model: ModelSpec, opt: GpuOption): RawEntry[] {
   const seen = new Set<number | string>();
   for (const p of model.profiles) {
     if (p.gpu !== opt.type) continue;
-    // numeric key (no string per row) while batch and instances are in range
-    const key = p.batch < 1e7 && p.instances < 1e4 ? p.slice + 8 * (p.instances + 1e4 * p.batch) : `${p.slice}/${p.batch}/${p.instances}`;
+    const key = entryKey(p.slice, p.batch, p.instances);
     if (seen.has(key)) continue;
     seen.add(key);
     if (!(p.throughput > 0) || !(p.latencyMs >= 0)) continue;
-    out.push({
-      slice: p.slice,
-      batch: p.batch,
-      instances: p.instances,
-      throughput: p.throughput,
-      latencyMs: p.latencyMs,
-      estimated: false,
-    });
+    out.push(p);
   }
   return out;
 }
@@ -112,6 +117,7 @@ function computeRawEntries(model: ModelSpec, opt: GpuOption): RawEntry[] {
  */
 export function candidatesFor(model: ModelSpec, opt: GpuOption, headroom: number, overheadGiB: number): Candidate[][] {
   const budget = budgetOf(model, headroom);
+  const mem = model.memoryGiB;
   // admissible rows by slice size, in one pass over the rows
   const bySlice = new Map<number, RawEntry[]>();
   for (const e of rawEntries(model, opt)) {
@@ -121,27 +127,33 @@ export function candidatesFor(model: ModelSpec, opt: GpuOption, headroom: number
     else bySlice.set(e.slice, [e]);
   }
   return opt.shapes.map((shape) => {
-    const list: Candidate[] = [];
+    const list: RawEntry[] = [];
     for (const e of bySlice.get(shape.entrySlice) ?? []) {
-      if (overheadGiB + model.memoryGiB * e.instances > shape.memoryGiB) continue;
-      list.push({
+      if (overheadGiB + mem * e.instances > shape.memoryGiB) continue;
+      list.push(e);
+    }
+    // throughput descending, then latency, memory (mem x instances), batch, instances ascending; Candidates are made only for the kept
+    list.sort(
+      (a, b) =>
+        b.throughput - a.throughput ||
+        a.latencyMs - b.latencyMs ||
+        mem * a.instances - mem * b.instances ||
+        a.batch - b.batch ||
+        a.instances - b.instances,
+    );
+    const kept: Candidate[] = [];
+    for (const e of list) {
+      const memGiB = mem * e.instances;
+      if (kept.some((k) => k.latencyMs <= e.latencyMs && k.memGiB <= memGiB)) continue;
+      kept.push({
         shape,
         batch: e.batch,
         instances: e.instances,
         throughput: e.throughput,
         latencyMs: e.latencyMs,
-        memGiB: model.memoryGiB * e.instances,
-        estimated: e.estimated,
+        memGiB,
+        estimated: e.estimated === true,
       });
-    }
-    list.sort(
-      (a, b) =>
-        b.throughput - a.throughput || a.latencyMs - b.latencyMs || a.memGiB - b.memGiB || a.batch - b.batch || a.instances - b.instances,
-    );
-    const kept: Candidate[] = [];
-    for (const c of list) {
-      if (kept.some((k) => k.latencyMs <= c.latencyMs && k.memGiB <= c.memGiB)) continue;
-      kept.push(c);
     }
     return kept;
   });

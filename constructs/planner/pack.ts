@@ -282,14 +282,21 @@ function sharedSliceFor(it: RemainderItem, shared: readonly SliceState[], v: Pac
   let best: SeatChoice | undefined;
   let bestScore = -1;
   const from = Math.max(0, shared.length - WINDOW);
+  const least = leastOf(it);
   for (let i = shared.length - 1; i >= from; i--) {
     const sl = shared[i];
     const list = it.input.cands[sl.shapeIndex];
-    if (list.length === 0 || sl.seats.some((x) => x.model === it.input.model)) continue;
+    if (list.length === 0) continue;
+    const free = 1 - sl.share;
+    // no candidate can fit when the fastest needs more share than is free, or the least latency or memory does not fit
+    // (the same comparisons as below and in SliceState.fit, on the extremes of the list: only slices that cannot take it are skipped)
+    if (it.rps / list[0].throughput > free) continue;
+    if (sl.latency + least.latencyMs[sl.shapeIndex] > Math.min(sl.budget, it.budget)) continue;
+    if (sl.memory + least.memGiB[sl.shapeIndex] > sl.shape.memoryGiB + 1e-9) continue;
+    if (sl.seats.some((x) => x.model === it.input.model)) continue;
     let cand: Candidate | undefined;
     let share = 0;
     let score = Infinity;
-    const free = 1 - sl.share;
     for (const c of list) {
       const raw = it.rps / c.throughput;
       if (raw > free) continue;
@@ -309,6 +316,33 @@ function sharedSliceFor(it: RemainderItem, shared: readonly SliceState[], v: Pac
     }
   }
   return best;
+}
+
+/** Least latency and memory of a model's candidates, per shape (Infinity where it has none). */
+interface Least {
+  readonly latencyMs: number[];
+  readonly memGiB: number[];
+}
+
+const LEAST = new WeakMap<ModelInput, Least>();
+
+function leastOf(it: RemainderItem): Least {
+  let least = LEAST.get(it.input);
+  if (!least) {
+    least = { latencyMs: [], memGiB: [] };
+    for (const list of it.input.cands) {
+      let l = Infinity;
+      let m = Infinity;
+      for (const c of list) {
+        l = Math.min(l, c.latencyMs);
+        m = Math.min(m, c.memGiB);
+      }
+      least.latencyMs.push(l);
+      least.memGiB.push(m);
+    }
+    LEAST.set(it.input, least);
+  }
+  return least;
 }
 
 /** Opens the slice shape the variant prefers for the remainder: least compute area, or the smallest that fits. */

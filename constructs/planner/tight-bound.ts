@@ -23,7 +23,7 @@
  * the relaxation a relaxation.
  */
 import type { Fleet, ModelSpec } from '../fleet/types';
-import { budgetOf, Candidate, candidatesFor, rawEntries } from './entries';
+import { budgetOf, Candidate, candidatesFor, RawEntry, rawEntries } from './entries';
 import { GpuOption, nodeMix, resolveGpuOptions } from './gpu-options';
 import { maximalLayouts } from './gpu-space';
 import { LpBuilder, LpModel, LpResult, solveLp, solverName, submitLp } from './lp-solver';
@@ -108,7 +108,7 @@ export function groupModels(input: BoundInput): BoundModel[] {
 
 /** Ids of profile tables by content (the raw entries a model has on every option). */
 class TableIds {
-  private readonly byHash = new Map<number, { raw: ReturnType<typeof rawEntries>[]; id: number }[]>();
+  private readonly byHash = new Map<number, { raw: (readonly RawEntry[])[]; id: number }[]>();
   private next = 0;
   constructor(private readonly opts: readonly GpuOption[]) {}
 
@@ -403,6 +403,19 @@ export function build(
   return { builder: b, layoutCols, nodeCols, integerCols, served };
 }
 
+/**
+ * Integer columns of the integral model (`build(..., true).integerCols`) without building it: one per maximal
+ * layout of each option, and one seat count per model with a seat (not cold) and shape with a candidate.
+ */
+export function integerColumns(models: readonly BoundModel[], opts: readonly GpuOption[]): number {
+  let n = opts.reduce((a, o) => a + maximalLayouts(o).length, 0);
+  for (const m of models) {
+    if (m.cold) continue;
+    opts.forEach((o, k) => o.shapes.forEach((_, i) => (n += m.cands[k][i].length > 0 ? 1 : 0)));
+  }
+  return n;
+}
+
 /** The model with an objective: GPUs (each layout column 1), or cost (each node at its price). */
 export function withCost(built: Built, objective: 'gpus' | 'cost', opts: readonly GpuOption[], integral: boolean): LpModel {
   const model = built.builder.build(integral);
@@ -464,7 +477,8 @@ export function startTightBound(input: BoundInput): PendingBound {
   const models = groupModels(input);
   const overhead = input.fleet.processOverheadGiB;
   const lpModel = build(models, opts, overhead, false);
-  const gpuLp = submitLp(withCost(lpModel, 'gpus', opts, false));
+  // an LP (no integer column), solved without presolve: the same optimum, sooner (LpOptions.presolve)
+  const gpuLp = submitLp(withCost(lpModel, 'gpus', opts, false), { presolve: false });
   // several GPU types: the least cost, with whole GPUs and whole nodes (few integer columns)
   const costLp = opts.length > 1 ? submitLp(withCost(lpModel, 'cost', opts, true), { maxNodes: BOUND_MAX_NODES }) : undefined;
   let lpPart: { result?: TightBoundResult; gpus?: number; costPerHour?: number } | undefined;
@@ -509,9 +523,9 @@ export function startTightBound(input: BoundInput): PendingBound {
       if (refined && refined.target === target) return refined.result;
       let gpus = lp.gpus!;
       let method: TightBound['method'] = 'lp';
-      const milpModel = build(models, opts, overhead, true);
-      if (milpModel.integerCols <= MILP_MAX_INTEGER_COLUMNS) {
-        const milp = solveLp(withCost(milpModel, 'gpus', opts, true), { maxNodes: BOUND_MAX_NODES });
+      // counted before building: a large fleet's MILP is never solved, so it is not built either
+      if (integerColumns(models, opts) <= MILP_MAX_INTEGER_COLUMNS) {
+        const milp = solveLp(withCost(build(models, opts, overhead, true), 'gpus', opts, true), { maxNodes: BOUND_MAX_NODES });
         const v = provenValue(milp, true);
         if (v !== undefined && roundUpGpus(v) >= gpus) {
           gpus = roundUpGpus(v);
