@@ -14,23 +14,26 @@ import { baseBuilder, llmTeam, visionTeam } from './k8s-platform-fixtures';
 
 const REPO = path.resolve(__dirname, '..');
 
+/** Runs `run` and counts the serialisations (`toJson()`) of each object it makes, through a spy on the real method. */
+function serialisations<T>(run: () => T): { value: T; counts: Map<ApiObject, number> } {
+  const spy = jest.spyOn(ApiObject.prototype, 'toJson');
+  try {
+    const value = run();
+    const counts = new Map<ApiObject, number>();
+    for (const o of spy.mock.contexts as ApiObject[]) counts.set(o, (counts.get(o) ?? 0) + 1);
+    return { value, counts };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
 describe('the cross-tree checks: what they serialise', () => {
   test('serialise each object of a kind they read once per check, and no other object', () => {
     const chart = Testing.chart();
     const platform = baseBuilder().teams(visionTeam(), llmTeam()).build(chart, 'Platform');
     const objects = chart.node.findAll().filter((c): c is ApiObject => ApiObject.isApiObject(c));
-    const calls = new Map<ApiObject, number>();
-    // every serialisation counted through a wrapper of the real method, restored at the end
-    const real = ApiObject.prototype.toJson;
-    ApiObject.prototype.toJson = function (this: ApiObject) {
-      calls.set(this, (calls.get(this) ?? 0) + 1);
-      return real.call(this);
-    };
-    try {
-      expect(platform.check()).toEqual([]);
-    } finally {
-      ApiObject.prototype.toJson = real;
-    }
+    const { value: problems, counts: calls } = serialisations(() => platform.check());
+    expect(problems).toEqual([]);
     const checked = objects.filter((o) => CHECKED_KINDS.has(o.kind));
     const skipped = objects.filter((o) => !CHECKED_KINDS.has(o.kind));
     expect(checked.length).toBeGreaterThan(0);
@@ -71,18 +74,7 @@ describe('synthesizeFleet: the object count', () => {
     try {
       const app = new App({ outdir });
       const planned = plan(fleet);
-      const real = ApiObject.prototype.toJson;
-      const seen = new Map<ApiObject, number>();
-      ApiObject.prototype.toJson = function (this: ApiObject) {
-        seen.set(this, (seen.get(this) ?? 0) + 1);
-        return real.call(this);
-      };
-      let result: ReturnType<typeof synthesizeFleet>;
-      try {
-        result = synthesizeFleet({ fleet, plan: planned, platform, outdir, app });
-      } finally {
-        ApiObject.prototype.toJson = real;
-      }
+      const { value: result, counts: seen } = serialisations(() => synthesizeFleet({ fleet, plan: planned, platform, outdir, app }));
       // an object of a kind the checks do not read is serialised once, to be written (before: twice, or four times
       // with the count); the checks' kinds also at the build's check and the synth's validation (a pool's Deployment
       // also when its requests are read for the team's quota)
