@@ -4,13 +4,11 @@
  *    profiles from ../shared, scenarios from the artifact named by GPUFLEET_PARVAGPU_ARTIFACT, both
  *    read at run time) — GPUs against the tight bound;
  * 2. long-tail fleets of 300 to 10,000 models with Zipf popularity at 20-67 rps per model — GPUs,
- *    tight bound, DESIGN.md bound, ratios, planning time;
- * 3. the rendering floor: fleet + plan → manifests against a bare cdk8s-plus-28 app of 1,000
- *    Deployments + Services in 50 charts, same run.
+ *    tight bound, DESIGN.md bound, ratios, planning time.
+ * The rendering floor (fleet → manifests against a bare cdk8s-plus-28 app) is bench/render.bench.ts.
  */
 import { spawnSync } from 'child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import { join, resolve } from 'path';
 import type { Fleet, ModelSpec, ProfileEntry, SliceSize } from '../constructs/fleet/types';
 import { plan, verifyPlan, warmUpSolver } from '../constructs/planner';
@@ -361,51 +359,12 @@ function benchLongTail(family: Map<string, ProfileEntry[]>, measured: boolean): 
   console.log("wall/cpu: plan() in this process (the bound's LP runs in the solver thread in parallel, so cpu can exceed wall)");
 }
 
-/** Section 3: the rendering floor — fleet + plan → manifests against a bare cdk8s-plus-28 app, one child process each. */
-function benchRenderingFloor(family: Map<string, ProfileEntry[]>): void {
-  // fleet files through the CLI (300 / 1,000 / 10,000 models): bench/cli.bench.ts (`npm run bench -- cli`)
-  const dir = mkdtempSync(join(tmpdir(), 'gpufleet-bench-'));
-  console.log(
-    '\nrendering floor — fleet + plan → manifests (ServingPlatform.fromPlan, app.synthYaml() with its validations) ' +
-      'against a bare cdk8s-plus-28 app',
-  );
-  const f = { ...zipfFleet(1000, 0.9, family, 1007, 40, 0.5, 50), name: 'render-1000' };
-  const file = fleetFile(f, dir);
-  const planFile = join(dir, 'render-1000.plan.json');
-  writeFileSync(planFile, JSON.stringify(plan(f)));
-  const floor = child([...TS, join(__dirname, 'render-child.ts'), 'floor', '1000', '50']);
-  const platform = child([...TS, join(__dirname, 'render-child.ts'), 'platform', file, planFile]);
-  const fl = JSON.parse(floor.stdout.trim().split('\n').pop() || '{}');
-  const pl = JSON.parse(platform.stdout.trim().split('\n').pop() || '{}');
-  console.log(
-    table([
-      ['', 'objects', 'render ms', 'RSS before MiB', 'peak RSS MiB', 'RSS added MiB'],
-      [
-        'floor: 1,000 Deployments + Services, 50 charts',
-        fl.objects,
-        fl.ms,
-        fl.rssBeforeMiB,
-        fl.peakRssMiB,
-        fl.peakRssMiB - fl.rssBeforeMiB,
-      ],
-      ['gpufleet: 1,000 models, 50 teams', pl.objects, pl.ms, pl.rssBeforeMiB, pl.peakRssMiB, pl.peakRssMiB - pl.rssBeforeMiB],
-    ]),
-  );
-  console.log(
-    `ratio: ${(pl.ms / fl.ms).toFixed(1)}x the wall time, ` +
-      `${((pl.peakRssMiB - pl.rssBeforeMiB) / Math.max(1, fl.peakRssMiB - fl.rssBeforeMiB)).toFixed(1)}x the memory added ` +
-      `(${(pl.peakRssMiB / fl.peakRssMiB).toFixed(1)}x the peak RSS); same run, one process each`,
-  );
-  rmSync(dir, { recursive: true, force: true });
-}
-
 export async function run(): Promise<void> {
   warmUpSolver();
   const parva = loadParva();
   benchParvaScenarios(parva, artifactDir());
   const family = parva ?? syntheticFamily();
   benchLongTail(family, parva !== undefined);
-  benchRenderingFloor(family);
   const ru = process.resourceUsage();
   console.log(`\nprocess peak RSS ${(ru.maxRSS / 1024).toFixed(0)} MiB (whole bench process)`);
 }

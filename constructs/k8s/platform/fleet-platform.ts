@@ -7,7 +7,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, Chart, Duration } from 'cdk8s';
+import { ApiObject, App, Chart, Duration } from 'cdk8s';
 import type { Construct } from 'constructs';
 import type { Fleet } from '../../fleet/types';
 import type { Plan } from '../../planner/types';
@@ -132,7 +132,8 @@ export interface FleetSynthesis {
 export function synthesizeFleet(options: FleetPlatformOptions & { readonly outdir: string; readonly app?: App }): FleetSynthesis {
   const app = options.app ?? new App({ outdir: options.outdir });
   const { chart, platform } = renderFleetPlatform(app, options);
-  const objectCount = chart.toJson().length;
+  // counted, not rendered: chart.toJson() would validate and serialise every object once more than app.synth() does
+  const objectCount = chart.node.findAll().filter((c) => ApiObject.isApiObject(c) && Chart.of(c) === chart).length;
   app.synth();
   const configs = ModelRepository.writeAllConfigs(app, app.outdir);
   fs.writeFileSync(path.join(app.outdir, PLAN_FILE), `${JSON.stringify(options.plan, null, 2)}\n`);

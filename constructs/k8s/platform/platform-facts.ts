@@ -105,8 +105,26 @@ export function podRequests(pod: { readonly containers?: readonly any[] } | unde
   return { cpu, memory };
 }
 
+/**
+ * The kinds `collectFacts` reads. It drops every other object first, so a check that reads a kind missing here sees
+ * nothing (and its tests fail), and `ServingPlatform.check` may serialise only objects of these kinds.
+ */
+export const CHECKED_KINDS: ReadonlySet<string> = new Set([
+  'ClusterPolicy',
+  'ConfigMap',
+  'Deployment',
+  'HelmRelease',
+  'HorizontalPodAutoscaler',
+  'LimitRange',
+  'Namespace',
+  'NodePool',
+  'ResourceQuota',
+  'ScaledObject',
+]);
+
 /** Collects the facts the checks need from synthesized objects (`chart.toJson()`). */
-export function collectFacts(objects: readonly any[]): PlatformFacts {
+export function collectFacts(all: readonly any[]): PlatformFacts {
+  const objects = all.filter((o) => CHECKED_KINDS.has(o?.kind));
   const nodePools = nodePoolFactsOf(objects);
   const pools = poolFactsOf(objects, autoscaledMaxima(objects));
   return { nodePools, pools, quotas: quotaFactsOf(objects), limitDefaults: limitDefaultsOf(objects), routers: routerFactsOf(objects) };

@@ -15,7 +15,7 @@ import { WHOLE_GPU_RESOURCE, MigStrategy } from '../gpu/gpu-resources';
 import { ModelRepository, ModelRepositoryStorage } from '../serving/model-repository';
 import { byString } from '../common/order';
 import { CheckOptions, checkPlatformObjects } from './platform-checks';
-import { podRequests } from './platform-facts';
+import { CHECKED_KINDS, podRequests } from './platform-facts';
 import { PlatformBuilder, deployAddOns } from './platform-builder';
 import type { PlannedPlatform, PlatformNodePool } from './serving-platform-plan';
 import { BUILT_IN_PARTS, PlatformContext, PoolScaling, Team, TeamPool } from '../teams/team-contract';
@@ -460,11 +460,14 @@ export class ServingPlatform extends Construct {
     }
   }
 
-  /** Runs the cross-tree checks over every object of the chart; returns one message per problem. */
+  /**
+   * Runs the cross-tree checks over the objects of the chart; returns one message per problem. Only objects of the
+   * kinds the checks read are serialised (`CHECKED_KINDS`): this runs at build and again at synth.
+   */
   public check(options: CheckOptions = {}): string[] {
     const objects = Chart.of(this)
       .node.findAll()
-      .filter((c): c is ApiObject => ApiObject.isApiObject(c))
+      .filter((c): c is ApiObject => ApiObject.isApiObject(c) && CHECKED_KINDS.has(c.kind))
       .map((o) => o.toJson() as Record<string, unknown>);
     return checkPlatformObjects(objects, { repositoryModels: this.repository.modelNames, ...options });
   }
