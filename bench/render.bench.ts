@@ -91,7 +91,8 @@ export function run(): Promise<void> {
     const ratio = (a: number, b: number): string => (a / Math.max(1, b)).toFixed(2);
     console.log(
       `ratio gpufleet / floor: render ${ratio(pl.r.ms, fl.r.ms)}x wall, ${ratio(pl.r.cpuMs, fl.r.cpuMs)}x cpu; ` +
-        `peak RSS ${ratio(pl.r.peakRssMiB, fl.r.peakRssMiB)}x, RSS added while rendering ${ratio(pl.r.peakRssMiB - pl.r.rssBeforeMiB, fl.r.peakRssMiB - fl.r.rssBeforeMiB)}x`,
+        `peak RSS ${ratio(pl.r.peakRssMiB, fl.r.peakRssMiB)}x, ` +
+        `RSS added while rendering ${ratio(pl.r.peakRssMiB - pl.r.rssBeforeMiB, fl.r.peakRssMiB - fl.r.rssBeforeMiB)}x`,
     );
     console.log(
       `load average after: ${loadavg()
@@ -99,7 +100,8 @@ export function run(): Promise<void> {
         .join(' ')}`,
     );
     console.log(
-      'render: building the app and writing its files (floor: app.synth(); gpufleet: synthesizeFleet, manifests + config.pbtxt + plan.json); ' +
+      'render: building the app and writing its files ' +
+        '(floor: app.synth(); gpufleet: synthesizeFleet, manifests + config.pbtxt + plan.json); ' +
         'load: reading fleet, plan and platform files and loading gpufleet modules; process: the whole child, ts-node included',
     );
   } finally {
