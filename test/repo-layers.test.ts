@@ -183,3 +183,33 @@ describe('repository layering', () => {
     expect(big).toEqual([]);
   });
 });
+
+describe('public names', () => {
+  test('no two exported classes differ by one letter (a reader cannot tell ModelRoutes from ModelRouter)', () => {
+    const names = [
+      ...new Set(sourceFiles.flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/^export (?:abstract )?class (\w+)/gm)].map((m) => m[1]))),
+    ].sort();
+    expect(names.length).toBeGreaterThan(30);
+    expect(names).toEqual(expect.arrayContaining(['ModelRouter', 'ModelRouteTable', 'ServingPlatform']));
+    const close = names.flatMap((a, i) =>
+      names
+        .slice(i + 1)
+        .filter((b) => withinOneEdit(a.toLowerCase(), b.toLowerCase()))
+        .map((b) => `${a} / ${b}`),
+    );
+    expect(close).toEqual([]);
+    // the check itself: the pair the issue named is caught
+    expect(withinOneEdit('modelroutes', 'modelrouter')).toBe(true);
+    expect(withinOneEdit('gpunodepool', 'gpunodegroup')).toBe(false);
+  });
+});
+
+/** Whether one substitution, insertion or deletion turns `a` into `b`. */
+function withinOneEdit(a: string, b: string): boolean {
+  if (Math.abs(a.length - b.length) > 1) return false;
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  let j = 0;
+  while (j < a.length - i && j < b.length - i && a[a.length - 1 - j] === b[b.length - 1 - j]) j++;
+  return a.length - i - j <= 1 && b.length - i - j <= 1;
+}
