@@ -18,7 +18,9 @@ describe('plan', () => {
     const fleet = fleetOf([model('slow', 10, 1, 1, synthProfiles('A100-80GB', 10))]);
     expect(() => plan(fleet)).toThrow(/models\.slow: no profile entry meets latency <= 0.5 x 1 ms/);
   });
+});
 
+describe('plan: fleets it cannot serve', () => {
   test('fails with a PlanError listing every model that cannot be served, each with its path and why', () => {
     const g = 'A100-80GB';
     const fleet = fleetOf([

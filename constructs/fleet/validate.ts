@@ -170,6 +170,16 @@ function profileIsValid(raw: unknown, listed: ReadonlyMap<string, GpuType>): boo
   );
 }
 
+/** Validates a model's `triton` settings; returns its `maxBatchSize` when it is valid. */
+function checkTriton(p: Problems, path: string, raw: unknown): number | undefined {
+  const t = p.object(path, raw);
+  if (!t) return undefined;
+  p.keys(path, t, TRITON_KEYS);
+  if (t.platform !== undefined) p.string(`${path}.platform`, t.platform, L.maxPlatformChars);
+  if (t.maxBatchSize === undefined) return undefined;
+  return p.bounded(`${path}.maxBatchSize`, t.maxBatchSize, 'an integer >= 0', L.maxBatchSize, (n) => Number.isInteger(n) && n >= 0);
+}
+
 /** Validates `models[index]`; `names` maps model names seen so far to their index. */
 function checkModel(p: Problems, raw: unknown, index: number, listed: ReadonlyMap<string, GpuType>, names: Map<string, number>): void {
   const path = `models[${index}]`;
@@ -198,23 +208,7 @@ function checkModel(p: Problems, raw: unknown, index: number, listed: ReadonlyMa
     if (v !== undefined) p.positive(`${path}.${key}`, v, max);
   }
 
-  let maxBatchSize: number | undefined;
-  if (o.triton !== undefined) {
-    const t = p.object(`${path}.triton`, o.triton);
-    if (t) {
-      p.keys(`${path}.triton`, t, TRITON_KEYS);
-      if (t.platform !== undefined) p.string(`${path}.triton.platform`, t.platform, L.maxPlatformChars);
-      if (t.maxBatchSize !== undefined) {
-        maxBatchSize = p.bounded(
-          `${path}.triton.maxBatchSize`,
-          t.maxBatchSize,
-          'an integer >= 0',
-          L.maxBatchSize,
-          (n) => Number.isInteger(n) && n >= 0,
-        );
-      }
-    }
-  }
+  const maxBatchSize = o.triton === undefined ? undefined : checkTriton(p, `${path}.triton`, o.triton);
 
   const profiles = o.profiles === undefined ? [] : p.array(`${path}.profiles`, o.profiles);
   if (profiles && profiles.length > L.maxProfilesPerModel) {
