@@ -106,6 +106,15 @@ export interface TypeFigures {
   readonly noMig?: number;
 }
 
+/** Runs `figure`, leaving the figure out when the planner cannot compute it for this GPU type alone (a PlanError). */
+function unlessUnservable(figure: () => unknown): void {
+  try {
+    figure();
+  } catch (e) {
+    if (!(e instanceof PlanError)) throw e;
+  }
+}
+
 /**
  * Per GPU type: the bounds and baselines of the demand the plan puts on that type, computed
  * as for a fleet of only that type and those models with the rps placed there; the bounds come from the
@@ -134,23 +143,13 @@ export function typeFigures(fleet: Fleet, result: Plan): Map<string, TypeFigures
       if (known.lowerBound !== undefined) figures.lowerBound = known.lowerBound;
       if (known.tightBound !== undefined) figures.tightBound = known.tightBound;
     } else {
-      try {
-        figures.lowerBound = lowerBound(sub);
-      } catch (e) {
-        if (!(e instanceof PlanError)) throw e; /* not computable for this type alone */
-      }
-      try {
+      unlessUnservable(() => (figures.lowerBound = lowerBound(sub)));
+      unlessUnservable(() => {
         const t = tightBound(sub);
         if (t.bound) figures.tightBound = t.bound.gpus;
-      } catch (e) {
-        if (!(e instanceof PlanError)) throw e; /* not computable for this type alone */
-      }
+      });
     }
-    try {
-      Object.assign(figures, baselines(sub));
-    } catch (e) {
-      if (!(e instanceof PlanError)) throw e; /* not computable for this type alone */
-    }
+    unlessUnservable(() => Object.assign(figures, baselines(sub)));
     out.set(type, figures);
   }
   return out;

@@ -10,6 +10,7 @@ import {
   supportsMig,
 } from '../catalog';
 import { Problems } from './checks';
+import { entryKey } from './entry-key';
 import { FLEET_LIMITS as L } from './limits';
 import { describeValue, dns1123LabelProblem } from './names';
 import { checkThroughputPerGpu, listWords } from './throughput';
@@ -228,9 +229,7 @@ function checkModel(p: Problems, raw: unknown, index: number, listed: ReadonlyMa
       perGpu = new Map();
       seen.set(e.gpu, perGpu);
     }
-    // a small integer (no allocation) for usual batch and instance counts, a string beyond
-    const small = e.batch < 65536 && e.instances < 1024;
-    const key = small ? e.slice + 8 * e.instances + 8192 * e.batch : `${e.slice}/${e.batch}/${e.instances}`;
+    const key = entryKey(e.slice, e.batch, e.instances);
     const had = perGpu.get(key);
     if (had !== undefined) {
       p.add(

@@ -3,6 +3,7 @@
  * or — only when it has none for that type — the documented estimate from its `throughputPerGpu`
  * figure for that type. A type with neither gives no entry: the model is never placed there.
  */
+import { entryKey } from '../fleet/entry-key';
 import { throughputFigure } from '../fleet/throughput';
 import type { ModelSpec } from '../fleet/types';
 import type { GpuOption, SliceShape } from './gpu-options';
@@ -76,14 +77,6 @@ export function rawEntries(model: ModelSpec, opt: GpuOption): readonly RawEntry[
     perModel.set(key, hit);
   }
   return hit;
-}
-
-/**
- * A number that identifies (slice, batch, instances): a small integer (no allocation, fast to hash) while batch
- * and instances are below 2^16 and 2^10 (slice is 1-7), a string beyond.
- */
-export function entryKey(slice: number, batch: number, instances: number): number | string {
-  return batch < 65536 && instances < 1024 ? slice + 8 * instances + 8192 * batch : `${slice}/${batch}/${instances}`;
 }
 
 function computeRawEntries(model: ModelSpec, opt: GpuOption): RawEntry[] {

@@ -98,9 +98,7 @@ export function exactStage(
   }));
   const small = o.small && items.length <= o.small.maxModels && o.small.maxSets > o.maxSets ? o.small : undefined;
   const maxSets = small ? small.maxSets : o.maxSets;
-  const sets = small
-    ? enumerateSeatSets(opt, items, overhead, small.maxSets, small.maxVisits)
-    : enumerateSeatSets(opt, items, overhead, maxSets);
+  const sets = enumerateSeatSets(opt, items, overhead, maxSets, small?.maxVisits);
   repairTrace.log?.(`exact: ${items.length} models, ${sets ? sets.length : `more than ${maxSets}`} seat sets`);
   if (!sets) return { result: res };
   const full = sets.length <= o.proveMaxSets;
