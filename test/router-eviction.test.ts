@@ -23,12 +23,13 @@ const loaded = async (): Promise<string[]> => (await standinStats(standin.url)).
 beforeAll(async () => {
   // budget 4 GiB: the pinned model takes 1, three 1-GiB models fit beside it
   // every delay outlasts what must happen meanwhile: slow loads while 8 requests arrive, busy answers after three
-  // other requests and an eviction, hang loads long after loadTimeoutSeconds
+  // other requests and an eviction; hang's load is held until the test releases it (control holdLoads), so it
+  // outlasts loadTimeoutSeconds however loaded the machine, and ends as soon as the test has seen what it must
   standin = await startLocalStandin({
     memoryGiB: 4,
     defaultModelGiB: 1,
     loadDelayMs: 10,
-    loadDelayMsByModel: { slow: 250, hang: 3500 },
+    loadDelayMsByModel: { slow: 250 },
     inferDelayMsByModel: { busy: 600 },
   });
   router = await startLocalRouter({
@@ -130,9 +131,10 @@ test('fails with 503 and Retry-After beyond the queue limit', async () => {
 });
 
 test('fails with 503 when a load exceeds loadTimeoutSeconds, keeps the budget reserved until the load ends', async () => {
+  standin.standin.control({ holdLoads: ['hang'] });
   const started = Date.now();
   const r = await infer(router.url, 'hang');
-  // at loadTimeoutSeconds, long before the load ends (3.5 s)
+  // at loadTimeoutSeconds (1.5 s), while the load goes on (held)
   expect(Date.now() - started).toBeLessThan(3000);
   expect(r.status).toBe(503);
   expect(r.headers['retry-after']).toBe('5');
@@ -147,7 +149,9 @@ test('fails with 503 when a load exceeds loadTimeoutSeconds, keeps the budget re
   );
   // other models still load and serve meanwhile
   expect((await infer(router.url, 'cold')).status).toBe(200);
+  expect(await hangState()).toBe('loading');
   // and the slow load, once done, serves
+  standin.standin.control({ holdLoads: [] });
   await waitFor('hang ready', async () => (await hangState()) === 'ready', 8000);
   expect((await infer(router.url, 'hang')).status).toBe(200);
   expect((await standinStats(standin.url)).loadsByModel.hang).toBe(1);

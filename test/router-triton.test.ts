@@ -8,6 +8,7 @@
  */
 import {
   infer,
+  inferBody,
   killAll,
   request,
   routerState,
@@ -121,10 +122,11 @@ describe('loads per backend', () => {
       memoryGiB: 4,
       defaultModelGiB: 1,
       loaded: ['hot'],
-      loadDelayMsByModel: { slow: 1200 },
       httpThreads: 1,
       grpcPort: 0,
     });
+    // slow's load lasts until released below (control holdLoads): as long as the hits take, however loaded the machine
+    s.standin.control({ holdLoads: ['slow'] });
     const router = await startLocalRouter({
       listen: '127.0.0.1:0',
       backends: [{ name: 't', url: s.url, memoryGiB: 4, grpcPort: s.grpcPort }],
@@ -138,9 +140,12 @@ describe('loads per backend', () => {
       return r;
     });
     await waitFor('load sent', async () => (await standinStats(s.url)).loadRequests === 1);
-    // with one HTTP worker, a load over HTTP would hold every HTTP connection until it ends
-    for (let i = 0; i < 5; i++) expect((await infer(router.url, 'hot')).status).toBe(200);
+    // with one HTTP worker, a load over HTTP would hold every HTTP connection until it ends (here: until released)
+    for (let i = 0; i < 5; i++) {
+      expect((await request(router.url, 'POST', '/v2/models/hot/infer', inferBody(), { timeoutMs: 5000 })).status).toBe(200);
+    }
     expect(loaded).toBe(false);
+    s.standin.control({ holdLoads: [] });
     expect((await loading).status).toBe(200);
     const st = await standinStats(s.url);
     expect(st.grpcCalls).toBe(1);

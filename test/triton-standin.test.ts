@@ -76,15 +76,19 @@ describe('infer or metadata for a model that is not loaded: 404', () => {
 // core server.cc InferenceServer::IsReady; server http_server.cc HandleServerHealth
 describe('/v2/health/ready under --strict-readiness', () => {
   test('strict (the default): 400 while a model loads and after a failed load, until that model loads; live stays 200', async () => {
-    const s = await standin({ defaultModelGiB: 1, loadDelayMs: 200, failLoads: ['bad'] });
+    const s = await standin({ defaultModelGiB: 1, failLoads: ['bad'] });
     const health = async (): Promise<[number, number]> => [
       (await request(s.url, 'GET', '/v2/health/live')).status,
       (await request(s.url, 'GET', '/v2/health/ready')).status,
     ];
     expect(await health()).toEqual([200, 200]);
+    // m's load lasts until released (control holdLoads): a fixed delay of 200 ms was over before the health reads at
+    // load average 9
+    s.control({ holdLoads: ['m'] });
     const loading = load(s, 'm');
     await waitUntil('m loading', async () => s.models.state('m') === 'LOADING');
     expect(await health()).toEqual([200, 400]);
+    s.control({ holdLoads: [] });
     expect((await loading).status).toBe(200);
     expect(await health()).toEqual([200, 200]);
     // a failed load: not ready for good
@@ -424,3 +428,18 @@ function grpcCall(port: number, frame: Buffer): Promise<{ status?: string; messa
     stream.end(frame);
   });
 }
+
+// not Triton: what tests use to make a load last as long as they need (test/router-eviction.test.ts, router-triton)
+describe("the stand-in's test controls", () => {
+  test('a load held by control holdLoads stays LOADING until released (router tests time out on it)', async () => {
+    const s = await standin({ defaultModelGiB: 1 });
+    s.control({ holdLoads: ['m'] });
+    const loading = load(s, 'm');
+    await waitUntil('m loading', async () => s.models.state('m') === 'LOADING');
+    await sleep(30);
+    expect([s.models.state('m'), s.models.stats.loads]).toEqual(['LOADING', 0]);
+    s.control({ holdLoads: [] });
+    expect((await loading).status).toBe(200);
+    expect(s.models.state('m')).toBe('READY');
+  });
+});

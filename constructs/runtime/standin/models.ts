@@ -145,6 +145,9 @@ export class ModelTable {
   private engineFree: number;
   private readonly engineQueue: Array<() => void> = [];
   readonly failing: Set<string>;
+  /** Models whose loads, their copy and initialisation time over, wait until `hold` no longer names them. */
+  private readonly held = new Set<string>();
+  private readonly heldLoads: Array<() => void> = [];
   readonly stats: ModelStats = {
     loadRequests: 0,
     loadRequestsByModel: {},
@@ -162,6 +165,16 @@ export class ModelTable {
     maxUsedGiB: 0,
     loaded: [],
   };
+
+  /**
+   * Holds the loads of `models` (a load that lasts as long as a test needs, without a timer that must outlast a
+   * loaded machine); loads of models no longer named finish.
+   */
+  hold(models: readonly string[]): void {
+    this.held.clear();
+    for (const m of models) this.held.add(m);
+    for (const release of this.heldLoads.splice(0)) release();
+  }
 
   constructor(
     private readonly opts: ModelTableOptions,
@@ -369,6 +382,7 @@ export class ModelTable {
         this.copyChain = this.copyChain.then(() => sleep(copyMs)).then(resolve);
       });
       if (extraMs > 0) await sleep(extraMs);
+      while (this.held.has(model)) await new Promise<void>((resolve) => this.heldLoads.push(resolve));
       let error: string | undefined;
       if (oom) {
         this.stats.oomLoads++;

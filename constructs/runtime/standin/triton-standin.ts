@@ -21,7 +21,7 @@
  * - Metrics on a separate port (`metricsPort`, Triton's 8002), `GET /metrics`.
  *
  * Not Triton: `GET /_standin/stats` (counters for tests) and `POST /_standin/control` (change `indexDelayMs`,
- * `indexError`, `failLoads` at run time).
+ * `indexError`, `failLoads`, `holdLoads` at run time).
  *
  * Run as a process: `node <compiled triton-standin.js> '<options JSON>'`; it prints
  * `listening on http://HOST:PORT[ grpc HOST:PORT][ metrics http://HOST:PORT]`.
@@ -119,7 +119,7 @@ export interface RunningStandin {
   readonly models: ModelTable;
   stats(): StandinStats;
   readonly grpc?: GrpcStats;
-  /** Changes index behaviour and failing models at run time (as `POST /_standin/control`). */
+  /** Changes index behaviour, failing and held models at run time (as `POST /_standin/control`). */
   control(c: StandinControl): void;
   close(): Promise<void>;
 }
@@ -128,6 +128,8 @@ export interface StandinControl {
   readonly indexDelayMs?: number;
   readonly indexError?: string | null;
   readonly failLoads?: readonly string[];
+  /** Models whose loads (running or sent later) do not finish until a control names them no more. */
+  readonly holdLoads?: readonly string[];
 }
 
 interface WorkerSocket extends Socket {
@@ -239,6 +241,7 @@ function applyControl(st: Standin, c: StandinControl): void {
     st.models.failing.clear();
     for (const m of c.failLoads) st.models.failing.add(m);
   }
+  if (c.holdLoads !== undefined) st.models.hold(c.holdLoads);
 }
 
 function statsOf(st: Standin): StandinStats {
