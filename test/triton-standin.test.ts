@@ -173,28 +173,34 @@ describe('a load over HTTP holds one of --http-thread-count workers (server http
   }
 
   test('other connections of that worker stall for the whole load; connections of other workers do not', async () => {
-    const s = await standin({ defaultModelGiB: 1, loadDelayMs: 300, httpThreads: 2 });
+    const s = await standin({ defaultModelGiB: 1, httpThreads: 2 });
     const [c1, c2, c3] = await connections(s, 3);
     const order: string[] = [];
+    // the load lasts until released (control holdLoads)
+    s.control({ holdLoads: ['m'] });
     const loading = load(s, 'm', c1).then((r) => (order.push('load'), r));
     await waitUntil('m loading', async () => s.models.state('m') === 'LOADING');
-    await Promise.all([
-      request(s.url, 'GET', '/v2/health/live', undefined, { agent: c3 }).then(() => order.push('same worker')),
-      request(s.url, 'GET', '/v2/health/live', undefined, { agent: c2 }).then(() => order.push('other worker')),
-    ]);
+    const same = request(s.url, 'GET', '/v2/health/live', undefined, { agent: c3 }).then(() => order.push('same worker'));
+    await request(s.url, 'GET', '/v2/health/live', undefined, { agent: c2 }).then(() => order.push('other worker'));
+    await sleep(50);
+    expect(order).toEqual(['other worker']);
+    s.control({ holdLoads: [] });
     expect((await loading).status).toBe(200);
+    await same;
     expect(order).toEqual(['other worker', 'load', 'same worker']);
     for (const a of [c1, c2, c3]) a.destroy();
   });
 
   test('a load over gRPC RepositoryModelLoad blocks no HTTP worker (server grpc_server.cc: async CommonCallData)', async () => {
-    const s = await standin({ defaultModelGiB: 1, loadDelayMs: 300, httpThreads: 1, grpcPort: 0 });
+    const s = await standin({ defaultModelGiB: 1, httpThreads: 1, grpcPort: 0 });
     const [c1] = await connections(s, 1);
     let loaded = false;
+    s.control({ holdLoads: ['m'] });
     const grpc = grpcCall(s.grpcPort!, encodeLoadRequest('m')).then((r) => ((loaded = true), r));
     await waitUntil('m loading', async () => s.models.state('m') === 'LOADING');
-    expect((await request(s.url, 'GET', '/v2/health/live', undefined, { agent: c1 })).status).toBe(200);
+    expect((await request(s.url, 'GET', '/v2/health/live', undefined, { agent: c1, timeoutMs: 5000 })).status).toBe(200);
     expect(loaded).toBe(false);
+    s.control({ holdLoads: [] });
     expect(await grpc).toEqual({ status: '0', message: undefined });
     expect(s.models.state('m')).toBe('READY');
     c1.destroy();
