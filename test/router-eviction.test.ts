@@ -22,15 +22,14 @@ const loaded = async (): Promise<string[]> => (await standinStats(standin.url)).
 
 beforeAll(async () => {
   // budget 4 GiB: the pinned model takes 1, three 1-GiB models fit beside it
-  // every delay outlasts what must happen meanwhile: slow loads while 8 requests arrive, busy answers after three
-  // other requests and an eviction; hang's load is held until the test releases it (control holdLoads), so it
-  // outlasts loadTimeoutSeconds however loaded the machine, and ends as soon as the test has seen what it must
+  // slow loads while 8 requests arrive (a delay that outlasts their arrival); what must outlast more (busy's answer
+  // three other requests and an eviction, hang's load loadTimeoutSeconds) is held until the test releases it
+  // (controls holdInfers, holdLoads): as long as needed however loaded the machine, and no longer
   standin = await startLocalStandin({
     memoryGiB: 4,
     defaultModelGiB: 1,
     loadDelayMs: 10,
     loadDelayMsByModel: { slow: 250 },
-    inferDelayMsByModel: { busy: 600 },
   });
   router = await startLocalRouter({
     listen: '127.0.0.1:0',
@@ -86,6 +85,7 @@ test('never evicts a model with a request in flight, even the least recently use
   // GIVEN busy, m2, m3 loaded; a long request to busy starts first, then m2 and m3 are used (busy is LRU)
   for (const m of ['busy', 'm2', 'm3']) expect((await infer(router.url, m)).status).toBe(200);
   expect(await loaded()).toEqual(['busy', 'm2', 'm3', 'pin']);
+  standin.standin.control({ holdInfers: ['busy'] });
   const long = infer(router.url, 'busy', 'long');
   await waitFor('busy in flight', async () =>
     (await routerState(router)).backends[0].models.some((m: any) => m.name === 'busy' && m.inFlight === 1),
@@ -95,6 +95,7 @@ test('never evicts a model with a request in flight, even the least recently use
   expect((await infer(router.url, 'm4')).status).toBe(200);
   // THEN m2 went, busy stayed and its request was answered
   expect(await loaded()).toEqual(['busy', 'm3', 'm4', 'pin']);
+  standin.standin.control({ holdInfers: [] });
   const r = await long;
   expect(r.status).toBe(200);
   expect(r.json().id).toBe('long');

@@ -51,8 +51,9 @@ describe('evictions wait until the backend reports the victim unloaded', () => {
   });
 
   test('fails with 503 and Retry-After while the victim is not reported unloaded within unloadWaitSeconds, loads once it is', async () => {
-    // destroying stuck takes 800 ms, four times unloadWaitSeconds
-    const s = await startLocalStandin({ memoryGiB: 1, defaultModelGiB: 1, loaded: ['stuck'], unloadDelayMsByModel: { stuck: 800 } });
+    // destroying stuck lasts until released below (control holdUnloads), long after unloadWaitSeconds
+    const s = await startLocalStandin({ memoryGiB: 1, defaultModelGiB: 1, loaded: ['stuck'] });
+    s.standin.control({ holdUnloads: ['stuck'] });
     const router = await startLocalRouter({
       listen: '127.0.0.1:0',
       backends: [{ name: 't', url: s.url, memoryGiB: 1 }],
@@ -70,6 +71,7 @@ describe('evictions wait until the backend reports the victim unloaded', () => {
     );
     expect((await standinStats(s.url)).loadRequests).toBe(0);
     // once the stand-in destroyed it, the next request loads
+    s.standin.control({ holdUnloads: [] });
     await waitFor('stuck destroyed', async () => (await standinStats(s.url)).usedGiB === 0, 5000);
     expect((await infer(router.url, 'next')).status).toBe(200);
     expect(await standinStats(s.url)).toMatchObject({ loadsIntoUnfreedMemory: 0, oomLoads: 0 });

@@ -128,7 +128,9 @@ describe('/v2/health/ready under --strict-readiness', () => {
 // core tritonserver.h TRITONSERVER_ServerUnloadModel; model_lifecycle.cc AsyncUnload, ModelDeleter
 describe('unload returns before the model is gone', () => {
   test('UNLOADING (memory held) → UNAVAILABLE "unloaded" (memory free); a load sent meanwhile runs out of memory, counted', async () => {
-    const s = await standin({ memoryGiB: 2, defaultModelGiB: 1, unloadDelayMs: 300 });
+    // destroying a lasts until released (control holdUnloads)
+    const s = await standin({ memoryGiB: 2, defaultModelGiB: 1, unloadDelayMs: 0 });
+    s.control({ holdUnloads: ['a'] });
     await load(s, 'a');
     await load(s, 'b');
     expect((await unload(s, 'a')).status).toBe(200);
@@ -138,6 +140,7 @@ describe('unload returns before the model is gone', () => {
     expect(early.status).toBe(400);
     expect(early.json().error).toContain('CUDA failure 2: out of memory');
     expect(s.stats()).toMatchObject({ oomLoads: 1, loadsIntoUnfreedMemory: 1 });
+    s.control({ holdUnloads: [] });
     await waitUntil('a unloaded', async () => (await entry(s, 'a')).state === 'UNAVAILABLE');
     expect(await entry(s, 'a')).toEqual({ name: 'a', version: '1', state: 'UNAVAILABLE', reason: 'unloaded' });
     expect(s.stats().usedGiB).toBe(1);
@@ -146,13 +149,16 @@ describe('unload returns before the model is gone', () => {
   });
 
   test('a request in flight holds the model: it is destroyed only after the request ends', async () => {
-    const s = await standin({ memoryGiB: 2, defaultModelGiB: 1, unloadDelayMs: 0, inferDelayMsByModel: { a: 300 } });
+    // the request lasts until released (control holdInfers)
+    const s = await standin({ memoryGiB: 2, defaultModelGiB: 1, unloadDelayMs: 0 });
     await load(s, 'a');
+    s.control({ holdInfers: ['a'] });
     const slow = infer(s, 'a');
     await waitUntil('the request in flight', async () => s.stats().infers === 1);
     await unload(s, 'a');
     await sleep(50);
     expect((await entry(s, 'a')).state).toBe('UNLOADING');
+    s.control({ holdInfers: [] });
     expect((await slow).status).toBe(200);
     await waitUntil('a unloaded', async () => (await entry(s, 'a')).state === 'UNAVAILABLE');
   });
@@ -447,5 +453,23 @@ describe("the stand-in's test controls", () => {
     s.control({ holdLoads: [] });
     expect((await loading).status).toBe(200);
     expect(s.models.state('m')).toBe('READY');
+  });
+
+  test('a request held by control holdInfers is answered once released; a destruction held by holdUnloads ends then', async () => {
+    const s = await standin({ defaultModelGiB: 1, unloadDelayMs: 0, loaded: ['m'] });
+    s.control({ holdInfers: ['m'], holdUnloads: ['m'] });
+    let answered = false;
+    const held = infer(s, 'm').then((r) => ((answered = true), r));
+    await waitUntil('the request in flight', async () => s.stats().infers === 1);
+    await sleep(30);
+    expect(answered).toBe(false);
+    s.control({ holdInfers: [] });
+    expect((await held).status).toBe(200);
+    await unload(s, 'm');
+    await sleep(30);
+    expect([(await entry(s, 'm')).state, s.stats().usedGiB]).toEqual(['UNLOADING', 1]);
+    s.control({ holdUnloads: [] });
+    await waitUntil('m destroyed', async () => (await entry(s, 'm')).state === 'UNAVAILABLE');
+    expect(s.stats().usedGiB).toBe(0);
   });
 });

@@ -362,10 +362,7 @@ export async function routerState(router: { readonly adminUrl?: string } | strin
 }
 
 /** Changes a stand-in's index behaviour, failing or held models at run time. */
-export async function standinControl(
-  base: string,
-  control: { indexDelayMs?: number; indexError?: string | null; failLoads?: string[]; holdLoads?: string[] },
-): Promise<void> {
+export async function standinControl(base: string, control: import('../../constructs/runtime/standin').StandinControl): Promise<void> {
   const r = await request(base, 'POST', '/_standin/control', control);
   if (r.status !== 200) throw new Error(`stand-in control: HTTP ${r.status} ${r.body}`);
 }
