@@ -11,9 +11,17 @@ import { COLD_HIT_RATE } from './cold-tier';
 export { baselines, noMigPacking } from './baselines';
 export type { Baselines } from './baselines';
 
-function computeFractionOf(opt: GpuOption, entrySlice: number): number | undefined {
-  const shape = opt.shapes.find((s) => s.entrySlice === entrySlice);
-  return shape?.computeFraction;
+/** Per option: the compute fraction of the first shape with each entry slice size (one lookup per profile row, not a search). */
+const FRACTIONS = new WeakMap<GpuOption, Map<number, number>>();
+
+function computeFractions(opt: GpuOption): Map<number, number> {
+  let m = FRACTIONS.get(opt);
+  if (!m) {
+    m = new Map();
+    for (const s of opt.shapes) if (!m.has(s.entrySlice)) m.set(s.entrySlice, s.computeFraction);
+    FRACTIONS.set(opt, m);
+  }
+  return m;
 }
 
 /**
@@ -23,10 +31,11 @@ function computeFractionOf(opt: GpuOption, entrySlice: number): number | undefin
  */
 export function bestGpuThroughput(model: ModelSpec, opt: GpuOption, headroom: number): number {
   const budget = budgetOf(model, headroom);
+  const fractions = computeFractions(opt);
   let best = 0;
   for (const e of rawEntries(model, opt)) {
     if (e.latencyMs > budget) continue;
-    const f = computeFractionOf(opt, e.slice);
+    const f = fractions.get(e.slice);
     if (f === undefined) continue;
     best = Math.max(best, e.throughput / f);
   }
