@@ -24,6 +24,9 @@ function computeFractions(opt: GpuOption): Map<number, number> {
   return m;
 }
 
+/** `bestGpuThroughput` per model object, then per GPU type, MIG and latency budget. */
+const BEST_MEMO = new WeakMap<ModelSpec, Map<string, number>>();
+
 /**
  * Best admissible throughput of a model on one whole GPU of a type if every compute slice ran at its
  * most efficient admissible entry: max over entries (latency <= headroom x SLO, slice size offered by
@@ -31,6 +34,16 @@ function computeFractions(opt: GpuOption): Map<number, number> {
  */
 export function bestGpuThroughput(model: ModelSpec, opt: GpuOption, headroom: number): number {
   const budget = budgetOf(model, headroom);
+  // remembered per model object (as its raw entries are), GPU type, MIG and budget: the demand check and the
+  // DESIGN bound of one plan ask for the same figures, and each answer walks all of the model's rows
+  let memo = BEST_MEMO.get(model);
+  if (!memo) {
+    memo = new Map();
+    BEST_MEMO.set(model, memo);
+  }
+  const key = `${opt.type}/${opt.mig}/${budget}`;
+  const known = memo.get(key);
+  if (known !== undefined) return known;
   const fractions = computeFractions(opt);
   let best = 0;
   for (const e of rawEntries(model, opt)) {
@@ -39,6 +52,7 @@ export function bestGpuThroughput(model: ModelSpec, opt: GpuOption, headroom: nu
     if (f === undefined) continue;
     best = Math.max(best, e.throughput / f);
   }
+  memo.set(key, best);
   return best;
 }
 
