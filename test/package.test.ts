@@ -2,6 +2,8 @@
  * gpufleet as an installed package: `npm pack`, install the tarball into a fresh folder, then what a
  * user does there — import the constructs from 'gpufleet' in TypeScript (type-checked against the
  * shipped .d.ts, run as compiled JavaScript), import the layers from ESM, and run `npx gpufleet`.
+ * The consumer's `tsc -p tsconfig.json` runs in this process (`tsc()` below: the TypeScript this file has loaded
+ * anyway, the folder's tsconfig.json and module resolution from the folder, tsc's diagnostics format).
  *
  * The install is offline, as the whole suite is: `npm install <tarball>` needs the registry's package
  * documents for the dependencies even when every tarball is in the npm cache (ENOTCACHED offline), so
