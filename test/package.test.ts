@@ -2,8 +2,6 @@
  * gpufleet as an installed package: `npm pack`, install the tarball into a fresh folder, then what a
  * user does there — import the constructs from 'gpufleet' in TypeScript (type-checked against the
  * shipped .d.ts, run as compiled JavaScript), import the layers from ESM, and run `npx gpufleet`.
- * The consumer's `tsc -p tsconfig.json` runs in this process (`tsc()` below: the TypeScript this file has loaded
- * anyway, the folder's tsconfig.json and module resolution from the folder, tsc's diagnostics format).
  *
  * The install is offline, as the whole suite is: `npm install <tarball>` needs the registry's package
  * documents for the dependencies even when every tarball is in the npm cache (ENOTCACHED offline), so
@@ -104,30 +102,6 @@ function install(tarball: string, consumer: string): void {
 function importsOf(file: string): string[] {
   const info = ts.preProcessFile(fs.readFileSync(file, 'utf8'), true, true);
   return [...info.importedFiles, ...info.typeReferenceDirectives].map((f) => f.fileName);
-}
-
-/**
- * `tsc -p tsconfig.json` in `dir`, in this process (the TypeScript this repository has, which this file has loaded
- * already): the folder's tsconfig.json read as tsc reads it, the program type-checked and emitted (tsc emits despite
- * type errors), and what tsc would print, one diagnostic a line (`file(line,col): error TSn: message`, paths relative
- * to `dir`). Every module the files import is resolved from `dir`, as tsc there does.
- */
-function tsc(dir: string): string {
-  const host: ts.FormatDiagnosticsHost = { getCurrentDirectory: () => dir, getCanonicalFileName: (f) => f, getNewLine: () => '\n' };
-  const configProblems: ts.Diagnostic[] = [];
-  const config = ts.getParsedCommandLineOfConfigFile(
-    path.join(dir, 'tsconfig.json'),
-    {},
-    { ...ts.sys, getCurrentDirectory: () => dir, onUnRecoverableConfigFileDiagnostic: (d) => configProblems.push(d) },
-  );
-  if (!config || configProblems.length > 0 || config.errors.length > 0)
-    throw new Error(ts.formatDiagnostics([...configProblems, ...(config?.errors ?? [])], host));
-  const compilerHost = ts.createCompilerHost(config.options);
-  compilerHost.getCurrentDirectory = () => dir;
-  const program = ts.createProgram({ rootNames: config.fileNames, options: config.options, host: compilerHost });
-  const emitted = program.emit();
-  const diagnostics = ts.sortAndDeduplicateDiagnostics([...ts.getPreEmitDiagnostics(program), ...emitted.diagnostics]);
-  return ts.formatDiagnostics(diagnostics, host).trim();
 }
 
 const CONSUMER_APP = `
@@ -296,7 +270,9 @@ describe('the packed package, installed in a fresh folder: TypeScript, ESM, noth
         files: ['app.ts', 'wrong.ts'],
       }),
     );
-    expect(tsc(consumer).split('\n')).toEqual([
+    const tsc = run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json'], consumer);
+    expect(tsc.stderr).toBe('');
+    expect(tsc.stdout.trim().split('\n')).toEqual([
       expect.stringMatching(/^wrong\.ts\(2,14\): error TS2322: Type '\(fleet: Fleet.*' is not assignable to type 'number'\.$/),
     ]);
 
