@@ -7,6 +7,7 @@ import type { ResolvedPrerequisites } from '../k8s/platform/platform-prerequisit
 import type { ClusterPrerequisites } from './cluster-prerequisites';
 import { apiGroup as group, type KubeObject, planApiGroups } from './prerequisite-installs';
 import type { GpuOperatorRelease } from './gpu-operator-release';
+import { keepOutOfValueWalks } from './value-walks';
 
 export type { KubeObject } from './prerequisite-installs';
 
@@ -397,5 +398,6 @@ export class PlatformRelease extends pulumi.ComponentResource {
       { parent: this },
     );
     this.registerOutputs({ objectCount: this.objectCount, skipped: this.skipped });
+    keepOutOfValueWalks(this, ['skipped', 'foundation', 'workloads', 'notAwaited', 'objectCount']);
   }
 }
