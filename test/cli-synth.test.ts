@@ -21,7 +21,19 @@ import { once } from './support/once';
 
 const FLEET = 'examples/payments-and-vision.fleet.yaml';
 const PLATFORM = 'examples/platform.yaml';
-const OTHER_FLEET = 'examples/long-tail.fleet.yaml';
+/**
+ * The other fleet the cdk8s app is pointed at: the H100 example with a cold tier (`coldBelowRps: 30`: its two models
+ * below 30 requests/s get no seat, the model router loads them). Its plan costs a fraction of the long-tail example's,
+ * and it has what the test looks for: other node configurations, other models, cold models.
+ */
+const otherFleet = once(() =>
+  tempFile(
+    'h100-cold.fleet.yaml',
+    fs
+      .readFileSync(path.join(REPO, 'examples/payments-and-vision-h100.fleet.yaml'), 'utf8')
+      .replace(/^processOverheadGiB: 0\.6$/m, 'processOverheadGiB: 0.6\ncoldBelowRps: 30'),
+  ),
+);
 
 /** Every file under `dir`, relative, sorted. */
 function filesUnder(dir: string): string[] {
@@ -177,12 +189,18 @@ describe('the cdk8s app (GPUFLEET_FLEET, GPUFLEET_PLATFORM)', () => {
     const cwd = process.cwd();
     process.chdir(REPO);
     try {
-      expect(runCdk8sApp({ GPUFLEET_FLEET: OTHER_FLEET, GPUFLEET_PLATFORM: PLATFORM }, new App({ outdir })).rendered).toBe('fleet');
+      expect(runCdk8sApp({ GPUFLEET_FLEET: otherFleet(), GPUFLEET_PLATFORM: PLATFORM }, new App({ outdir })).rendered).toBe('fleet');
     } finally {
       process.chdir(cwd);
     }
-    const fleet = loadFleetFile(path.join(REPO, OTHER_FLEET));
+    const fleet = loadFleetFile(otherFleet());
     const expected = plan(fleet);
+    expect(expected.cold?.models.map((m) => m.name).sort()).toEqual(
+      fleet.models
+        .filter((m) => m.rps < 30)
+        .map((m) => m.name)
+        .sort(),
+    );
     expect(JSON.parse(fs.readFileSync(path.join(outdir, 'plan.json'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(expected)));
     expect(fs.readdirSync(path.join(outdir, 'model-repository')).sort()).toEqual(fleet.models.map((m) => m.name).sort());
     const objects = objectsIn(path.join(outdir, 'gpufleet.k8s.yaml'));
@@ -191,7 +209,7 @@ describe('the cdk8s app (GPUFLEET_FLEET, GPUFLEET_PLATFORM)', () => {
       .map((o) => o.spec.template.metadata.labels['nvidia.com/mig.config'])
       .sort();
     expect(layouts).toEqual([...new Set((expected.nodes ?? []).map((n) => n.migConfig))].sort());
-    // the long tail's cold models are served by the model router
+    // its cold models are served by the model router
     expect(objects.some((o) => o.kind === 'Deployment' && o.metadata.name === 'model-router')).toBe(true);
   }, 120_000);
 

@@ -5,7 +5,7 @@
 import { Testing } from 'cdk8s';
 import * as plus from 'cdk8s-plus-28';
 import type { Plan } from '../constructs/planner/types';
-import { settle, setupPulumiMocks } from './support/pulumi-mocks';
+import { settle, setupPulumiMocks, valueOf } from './support/pulumi-mocks';
 
 const mocks = setupPulumiMocks();
 let cloud: typeof import('../constructs/cloud');
@@ -219,5 +219,49 @@ describe('GpuPlatform prerequisites and AMI fit', () => {
       'operatorValues: devicePlugin.enabled must be false on BOTTLEROCKET_x86_64_NVIDIA nodes (they run their own device plugin), got true',
     );
     expect(mocks.resources).toEqual([]);
+  });
+});
+
+describe("GpuPlatform and the SDK's walks of output values", () => {
+  test("a Kubernetes object's value leads to its own ancestors and providers only, not to the rest of the program", async () => {
+    // @pulumi/kubernetes 4.34.2 yaml/yaml.ts parseYamlObject makes each object of a ConfigGroup the value of an Output
+    // (`{ name, resource }`), and @pulumi/pulumi 3.248.0 output.ts containsUnknowns walks that value through every
+    // enumerable own property, recursively (resource.ts sets `__parentResource` and `__providers` on each resource).
+    // The components keep their fields out of that walk (constructs/cloud/value-walks.ts): otherwise it reaches every
+    // resource of the program from every object, and `pulumi up` walks the whole program once per object.
+    const { values, objects } = chartObjects();
+    const platform = new cloud.GpuPlatform('gf', {
+      plan: handPlan(),
+      objects,
+      operatorValues: values,
+      cluster: { clusterName: 'gpufleet-dev', region: 'us-east-1' },
+      bucket: { bucketName: 'acme-models' },
+    });
+    await settle();
+    const byName = await valueOf(platform.release.workloads.resources);
+    const sa = Object.values(byName).find((r: any) => r.__name === 'gf-platform-vision/triton-model-reader') as any;
+    expect(sa).toBeDefined();
+    const isResource = (v: any) => v?.__pulumiResource === true;
+    const allowed = new Set<unknown>();
+    const withAncestors = (r: any) => {
+      for (let a = r; a && !allowed.has(a); a = a.__parentResource) allowed.add(a);
+    };
+    withAncestors(sa);
+    for (const p of Object.values(sa.__providers ?? {})) withAncestors(p);
+    const reached = new Set<any>();
+    const seen = new Set<unknown>();
+    const walk = (v: any) => {
+      if (v === null || typeof v !== 'object' || seen.has(v)) return;
+      seen.add(v);
+      if (isResource(v)) reached.add(v);
+      for (const k of Object.keys(v)) walk(v[k]);
+    };
+    walk({ name: 'v1/ServiceAccount::vision/triton-model-reader', resource: sa });
+    expect([...reached].filter((r) => !allowed.has(r)).map((r) => `${r.__pulumiType} ${r.__name}`)).toEqual([]);
+    // the walk does reach the object's own chain: the platform, its cluster (the provider's parent) and the provider
+    expect([...reached].map((r) => r.__pulumiType)).toEqual(
+      expect.arrayContaining(['gpufleet:cloud:GpuPlatform', 'gpufleet:cloud:GpuCluster', 'pulumi:providers:kubernetes']),
+    );
+    expect(seen.size).toBeLessThan(400);
   });
 });

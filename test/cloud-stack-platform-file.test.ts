@@ -12,9 +12,20 @@ import { settle, setupPulumiMocks, valueOf, type RecordedResource } from './supp
 
 const mocks = setupPulumiMocks({ stack: 'dev' });
 const ROOT = path.resolve(__dirname, '..');
-const FLEET = 'examples/long-tail.fleet.yaml';
 const PLATFORM = 'examples/platform.yaml';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gpufleet-platform-stack-'));
+/**
+ * The fleet file: the H100 example with a cold tier (`coldBelowRps: 30`: its two models below 30 requests/s get no seat,
+ * the model router loads them), so the applied objects include the router's. Its plan and program run cost a fraction
+ * of the long-tail example's, and nothing here depends on the fleet's size.
+ */
+const FLEET = path.join(tmp, 'h100-cold.fleet.yaml');
+fs.writeFileSync(
+  FLEET,
+  fs
+    .readFileSync(path.join(ROOT, 'examples/payments-and-vision-h100.fleet.yaml'), 'utf8')
+    .replace(/^processOverheadGiB: 0\.6$/m, 'processOverheadGiB: 0.6\ncoldBelowRps: 30'),
+);
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 type Program = typeof import('../stacks/program');
@@ -68,7 +79,7 @@ const kubeObjects = () =>
       r.type !== 'kubernetes:yaml/v2:ConfigFile',
   );
 
-describe('gpufleet:fleetFile and gpufleet:platformFile: the long-tail fleet on examples/platform.yaml, fresh account', () => {
+describe('gpufleet:fleetFile and gpufleet:platformFile: a fleet with a cold tier on examples/platform.yaml, fresh account', () => {
   let out: Outputs;
   let expectedPlan: import('../constructs/planner/types').Plan;
   const warnings: string[] = [];
@@ -76,7 +87,8 @@ describe('gpufleet:fleetFile and gpufleet:platformFile: the long-tail fleet on e
   beforeAll(async () => {
     const { loadFleetFile } = await import('../constructs/fleet');
     const { plan } = await import('../constructs/planner');
-    expectedPlan = plan(loadFleetFile(path.join(ROOT, FLEET)));
+    expectedPlan = plan(loadFleetFile(FLEET));
+    expect(expectedPlan.cold?.models.length).toBeGreaterThan(0);
     const warn = jest.spyOn(console, 'warn').mockImplementation((...args: unknown[]) => {
       warnings.push(args.join(' '));
     });
@@ -123,6 +135,8 @@ describe('gpufleet:fleetFile and gpufleet:platformFile: the long-tail fleet on e
     const installed = new Set(out.prerequisiteInstalls.flatMap((i) => SERVED_BY[i.name] ?? []));
     const unserved = [...new Set(kubeObjects().map(groupOf))].filter((g) => !FRESH_CLUSTER_GROUPS.includes(g) && !installed.has(g));
     expect(unserved).toEqual([]);
+    // the cold tier's model router is among the objects checked
+    expect(kubeObjects().some((o) => o.type === 'kubernetes:apps/v1:Deployment' && o.inputs.metadata.name === 'model-router')).toBe(true);
   });
 
   test("the stack's cluster, node role and bucket replace the file's, and the program says so", async () => {
@@ -142,8 +156,7 @@ describe('gpufleet:fleetFile and gpufleet:platformFile: the long-tail fleet on e
 });
 
 describe("gpufleet:platformFile with repository.s3.egressCidrs: the stack's bucket, the file's egress ranges", () => {
-  // the small CLI fleet (four teams, so several serving namespaces): the egress rule does not depend on the fleet,
-  // and its program run costs a fraction of the long-tail one above
+  // the small CLI fleet (four teams, so several serving namespaces): the egress rule does not depend on the fleet
   const SMALL = 'test/cli-fixtures/small.fleet.yaml';
   test('every serving namespace may reach only those CIDRs on 443 (no 0.0.0.0/0)', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpufleet-egress-'));

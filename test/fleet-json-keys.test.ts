@@ -30,6 +30,18 @@ describe('hasDuplicateKey', () => {
     expect(findDuplicateKey(text)).toBeDefined();
   });
 
+  test('counts own keys only when Object.prototype has an enumerable property (the count then checks each key)', () => {
+    const proto = Object.prototype as Record<string, unknown>;
+    Object.defineProperty(proto, 'polluted', { value: 1, enumerable: true, configurable: true, writable: true });
+    try {
+      expect(dup('{"a":1,"b":{"c":2}}')).toBe(false);
+      expect(dup('{"a":1,"b":{"c":2,"c":3}}')).toBe(true);
+    } finally {
+      delete proto.polluted;
+    }
+    expect(dup('{"a":1,"b":{"c":2}}')).toBe(false);
+  });
+
   test('agrees with the full scan on random documents (fast-check, 300 runs)', () => {
     const key = fc.constantFrom('a', 'b', 'a\\"', 'a:', '__proto__', 'n\\u0061', 'na', '\\\\');
     const leaf = fc.oneof(fc.integer(), fc.constantFrom('"x"', '"\\":"', '"\\\\"', '"{"', 'null', 'true'));

@@ -7,7 +7,8 @@
  * - the ```ts examples in the doc comments of constructs/, type-checked in the same program against the layer's
  *   exports (an example that drifts from the API fails here, naming its file and line);
  * - ESLint (eslint.config.mjs: typescript-eslint's type-aware rules), given that program;
- * - prettier's format check (.prettierrc.json), and no line of code over 140 characters once formatted.
+ * - prettier's format check (.prettierrc.json), and no line of code over 140 characters once formatted
+ *   (test/support/format-check.mjs, in a process of its own started first: prettier on a small heap, beside the type check).
  * Each step keeps what it learnt in node_modules/.cache/gpufleet/, so a run checks again only what changed (a clean
  * clone checks everything). `npm run lint` and `npm run format` run ESLint and prettier alone.
  */
@@ -26,8 +27,8 @@ const root = resolve(__dirname, '..');
 let report: Report;
 
 beforeAll(() => {
-  // a larger young generation: the checker, ESLint and prettier allocate short-lived objects by the million, and with
-  // the default semi-space the garbage collector took about a tenth of the run's CPU time (clean clone)
+  // a larger young generation: the checker and ESLint allocate short-lived objects by the million, and with the default
+  // semi-space the garbage collector took about a tenth of the run's CPU time (clean clone)
   const r = spawnSync(process.execPath, ['--max-semi-space-size=64', resolve(__dirname, 'support', 'static-checks.mjs')], {
     cwd: root,
     encoding: 'utf8',

@@ -136,14 +136,24 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+/**
+ * Commands that are finished when `main` resolves: everything they print has been written (each write is awaited)
+ * and nothing of theirs runs after. The process exits at once after them instead of tearing down the heap and
+ * the solver's worker thread (tens of milliseconds of CPU on a 1,000-model fleet). The router
+ * keeps serving after its command resolves, so it is not one of them.
+ */
+const DONE_WHEN_RESOLVED: ReadonlySet<string> = new Set(['plan', 'report']);
+
 /** Entry point: runs `main` on process.argv and sets the exit code (output is flushed, not cut). */
 export function run(): void {
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? EXIT_OK);
   });
-  main(process.argv.slice(2)).then(
+  const argv = process.argv.slice(2);
+  main(argv).then(
     (code) => {
       process.exitCode = code;
+      if (DONE_WHEN_RESOLVED.has(argv[0])) process.exit(code);
     },
     (e) => {
       process.stderr.write(`gpufleet: internal error: ${String(e)}\n`);

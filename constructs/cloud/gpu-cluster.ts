@@ -7,6 +7,7 @@ import { ipv4CidrProblem } from '../fleet/names';
 import { quote } from '../fleet/quote';
 import { POOL_LABEL } from '../k8s/common/labels';
 import { stableJson } from './iam-documents';
+import { keepOutOfValueWalks } from './value-walks';
 
 /** What a workload identity (IRSA or EKS Pod Identity) needs to know about a cluster. */
 export interface WorkloadIdentityProvider {
@@ -269,6 +270,22 @@ export class GpuCluster extends pulumi.ComponentResource implements WorkloadIden
       nodeRoleArn: this.nodeRoleArn,
       kubeconfig: this.kubeconfig,
     });
+    keepOutOfValueWalks(this, [
+      'clusterName',
+      'endpoint',
+      'certificateAuthorityData',
+      'oidcIssuerUrl',
+      'oidcProviderArn',
+      'nodeRoleArn',
+      'subnetIds',
+      'kubeconfig',
+      'provider',
+      'created',
+      'cluster',
+      'systemNodeGroup',
+      'nodeRole',
+      'nodeRoleDependencies',
+    ]);
   }
 }
 

@@ -11,6 +11,7 @@ import { byString } from '../k8s/common/order';
 import { labelValueProblem } from '../k8s/common/names';
 import { isDns1123Label } from '../fleet/names';
 import type { NodeGroupHost } from './gpu-cluster';
+import { keepOutOfValueWalks } from './value-walks';
 
 /** EKS AMI types that ship the NVIDIA driver (the GPU operator runs with its driver off). */
 export type GpuAmiType = 'AL2023_x86_64_NVIDIA' | 'BOTTLEROCKET_x86_64_NVIDIA';
@@ -163,6 +164,24 @@ export interface GpuNodeGroupArgsOptions extends GpuNodeGroupOptions {
    */
   readonly nodesNeeded?: ReadonlyMap<string, number>;
 }
+
+/** The fields of a GpuNodeGroup, kept out of the SDK's walks of output values (./value-walks.ts). */
+const NODE_GROUP_FIELDS: readonly (keyof GpuNodeGroup)[] = [
+  'pool',
+  'gpuType',
+  'instanceType',
+  'migConfig',
+  'amiType',
+  'minSize',
+  'maxSize',
+  'desiredSize',
+  'resources',
+  'labels',
+  'autoscalerTags',
+  'nodeGroup',
+  'nodeGroupName',
+  'autoScalingGroupName',
+];
 
 /**
  * One EKS managed node group of GPU instances carrying one MIG layout: NVIDIA AMI, the labels
@@ -444,5 +463,6 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
       autoScalingGroupName: this.autoScalingGroupName,
       autoscalerTags: this.autoscalerTags,
     });
+    keepOutOfValueWalks(this, NODE_GROUP_FIELDS);
   }
 }

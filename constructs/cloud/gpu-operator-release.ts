@@ -4,6 +4,7 @@ import type * as k8sOutput from '@pulumi/kubernetes/types/output';
 import * as pulumi from '@pulumi/pulumi';
 import { NVIDIA_HELM_REPOSITORY_URL } from '../k8s/gpu/gpu-operator';
 import { GPU_OPERATOR_CHART_VERSION, GpuOperatorHelmValues } from '../k8s/gpu/gpu-operator-values';
+import { keepOutOfValueWalks } from './value-walks';
 
 export interface GpuOperatorReleaseArgs {
   /**
@@ -88,6 +89,7 @@ export class GpuOperatorRelease extends pulumi.ComponentResource {
     );
     this.status = this.release.status;
     this.registerOutputs({ status: this.status });
+    keepOutOfValueWalks(this, ['namespace', 'version', 'values', 'release', 'status']);
   }
 
   /** The ConfigMaps the values reference without the chart creating them (mig-parted, device-plugin). */

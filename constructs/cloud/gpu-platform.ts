@@ -17,6 +17,7 @@ import {
   WorkloadIdentityMechanism,
 } from './model-repository-bucket';
 import { KubeObject, PlatformRelease, releaseSkips } from './platform-release';
+import { keepOutOfValueWalks } from './value-walks';
 import { nodesNeededAtMaximum } from '../k8s/check/check-rendering';
 
 export interface GpuPlatformArgs {
@@ -259,5 +260,17 @@ export class GpuPlatform extends pulumi.ComponentResource {
       roleArns: this.grants.map((g) => g.roleArn),
       costPerHour: this.costPerHour,
     });
+    keepOutOfValueWalks(this, [
+      'cluster',
+      'nodeGroups',
+      'bucket',
+      'grants',
+      'operator',
+      'clusterAutoscaler',
+      'release',
+      'clusterHas',
+      'prerequisites',
+      'costPerHour',
+    ]);
   }
 }

@@ -7,6 +7,7 @@ import type { ResolvedPrerequisites } from '../k8s/platform/platform-prerequisit
 import type { ClusterPrerequisites } from './cluster-prerequisites';
 import { apiGroup as group, type KubeObject, planApiGroups } from './prerequisite-installs';
 import type { GpuOperatorRelease } from './gpu-operator-release';
+import { keepOutOfValueWalks } from './value-walks';
 
 export type { KubeObject } from './prerequisite-installs';
 
@@ -347,12 +348,20 @@ export class PlatformRelease extends pulumi.ComponentResource {
       ...(args.nodeGroups ?? []),
       ...(args.waitFor ?? []),
     ];
-    const dependsOn = this.foundation.resources.apply((rs) => [
-      ...(Object.values(rs) as pulumi.Resource[]),
-      ...(after as pulumi.Resource[]),
-    ]);
+    //
+    // A promise of the resources, not an Output: @pulumi/pulumi reads an Output given as `dependsOn` twice per resource
+    // (runtime/dependsOn.ts gatherExplicitDependencies: an `apply`, then `promise()`), and each read walks its value for
+    // unknowns (output.ts containsUnknowns, @pulumi/pulumi 3.248.0) through every field of every resource reachable from
+    // it — through their providers' parents, the whole program. Once per object, that was most of the program's CPU
+    // time; a promise is awaited, never walked, and gives the same resources in the same order.
+    const dependsOn = new Promise<pulumi.Resource[]>((resolve) => {
+      this.foundation.resources.apply((rs) => {
+        resolve([...(Object.values(rs) as pulumi.Resource[]), ...(after as pulumi.Resource[])]);
+        return rs;
+      });
+    });
     const installed = args.clusterApis?.installed;
-    const dependsOnByGroup = new Map<string, pulumi.Output<pulumi.Resource[]>>();
+    const dependsOnByGroup = new Map<string, Promise<pulumi.Resource[]>>();
     const dependenciesOf = (o: KubeObject) => {
       const g = group(String(o.apiVersion));
       const install = installed?.resourceFor(g);
@@ -360,7 +369,7 @@ export class PlatformRelease extends pulumi.ComponentResource {
       if (!dependsOnByGroup.has(g))
         dependsOnByGroup.set(
           g,
-          dependsOn.apply((d) => [...d, install]),
+          dependsOn.then((d) => [...d, install]),
         );
       return dependsOnByGroup.get(g)!;
     };
@@ -389,5 +398,6 @@ export class PlatformRelease extends pulumi.ComponentResource {
       { parent: this },
     );
     this.registerOutputs({ objectCount: this.objectCount, skipped: this.skipped });
+    keepOutOfValueWalks(this, ['skipped', 'foundation', 'workloads', 'notAwaited', 'objectCount']);
   }
 }

@@ -11,10 +11,21 @@ import { COLD_HIT_RATE } from './cold-tier';
 export { baselines, noMigPacking } from './baselines';
 export type { Baselines } from './baselines';
 
-function computeFractionOf(opt: GpuOption, entrySlice: number): number | undefined {
-  const shape = opt.shapes.find((s) => s.entrySlice === entrySlice);
-  return shape?.computeFraction;
+/** Per option: the compute fraction of the first shape with each entry slice size (one lookup per profile row, not a search). */
+const FRACTIONS = new WeakMap<GpuOption, Map<number, number>>();
+
+function computeFractions(opt: GpuOption): Map<number, number> {
+  let m = FRACTIONS.get(opt);
+  if (!m) {
+    m = new Map();
+    for (const s of opt.shapes) if (!m.has(s.entrySlice)) m.set(s.entrySlice, s.computeFraction);
+    FRACTIONS.set(opt, m);
+  }
+  return m;
 }
+
+/** `bestGpuThroughput` per model object, then per GPU type, MIG and latency budget. */
+const BEST_MEMO = new WeakMap<ModelSpec, Map<string, number>>();
 
 /**
  * Best admissible throughput of a model on one whole GPU of a type if every compute slice ran at its
@@ -23,13 +34,25 @@ function computeFractionOf(opt: GpuOption, entrySlice: number): number | undefin
  */
 export function bestGpuThroughput(model: ModelSpec, opt: GpuOption, headroom: number): number {
   const budget = budgetOf(model, headroom);
+  // remembered per model object (as its raw entries are), GPU type, MIG and budget: the demand check and the
+  // DESIGN bound of one plan ask for the same figures, and each answer walks all of the model's rows
+  let memo = BEST_MEMO.get(model);
+  if (!memo) {
+    memo = new Map();
+    BEST_MEMO.set(model, memo);
+  }
+  const key = `${opt.type}/${opt.mig}/${budget}`;
+  const known = memo.get(key);
+  if (known !== undefined) return known;
+  const fractions = computeFractions(opt);
   let best = 0;
   for (const e of rawEntries(model, opt)) {
     if (e.latencyMs > budget) continue;
-    const f = computeFractionOf(opt, e.slice);
+    const f = fractions.get(e.slice);
     if (f === undefined) continue;
     best = Math.max(best, e.throughput / f);
   }
+  memo.set(key, best);
   return best;
 }
 

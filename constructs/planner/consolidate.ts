@@ -25,6 +25,19 @@ function room(sl: SliceState, c: Candidate, budget: number): number {
   return Math.floor(free * c.throughput * 1e6) / 1e6;
 }
 
+/** Whether a model (by name) already has a seat on the slice. */
+function serves(sl: SliceState, name: string): boolean {
+  for (const x of sl.seats) if (x.model.name === name) return true;
+  return false;
+}
+
+/** Highest throughput among candidates (0 for none). */
+function fastest(cands: readonly Candidate[]): number {
+  let t = 0;
+  for (const c of cands) if (c.throughput > t) t = c.throughput;
+  return t;
+}
+
 /**
  * Step 1 of emptying a GPU: moves as much of one model's demand as fits into free share on the
  * given slices (retuning a slice's entries first when allowed). Returns the demand left over.
@@ -41,7 +54,13 @@ function fillFreeShare(
   const name = input.model.name;
   for (const sl of targets) {
     if (remaining <= 1e-9) break;
-    if (sl.seats.some((x) => x.model.name === name)) continue;
+    // Without retuning, a slice whose free share cannot take a useful part of the demand even at the model's
+    // fastest candidate there (every room() is at most free x throughput) is passed over before anything
+    // else: the same outcome as trying each candidate, and most slices are that full
+    if (!retune && (1 - sl.share - 2e-6) * fastest(input.cands[sl.shapeIndex]) < Math.min(remaining, 0.01 * remaining + 1e-6) - 1e-9) {
+      continue;
+    }
+    if (serves(sl, name)) continue;
     let best: Candidate | undefined;
     let bestRoom = 0;
     for (const c of input.cands[sl.shapeIndex]) {

@@ -103,6 +103,12 @@ function computeRawEntries(model: ModelSpec, opt: GpuOption): RawEntry[] {
   return out;
 }
 
+/** Whether a kept candidate has at most this latency and memory (the list is in throughput order: at least this throughput). */
+function dominated(kept: readonly Candidate[], latencyMs: number, memGiB: number): boolean {
+  for (const k of kept) if (k.latencyMs <= latencyMs && k.memGiB <= memGiB) return true;
+  return false;
+}
+
 /**
  * Admissible candidates of a model on every shape of a GPU type: latency <= budget and the
  * model alone fits the shape's memory. Pareto-pruned per shape (no other entry has at least the
@@ -137,7 +143,7 @@ export function candidatesFor(model: ModelSpec, opt: GpuOption, headroom: number
     const kept: Candidate[] = [];
     for (const e of list) {
       const memGiB = mem * e.instances;
-      if (kept.some((k) => k.latencyMs <= e.latencyMs && k.memGiB <= memGiB)) continue;
+      if (dominated(kept, e.latencyMs, memGiB)) continue;
       kept.push({
         shape,
         batch: e.batch,

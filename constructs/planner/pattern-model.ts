@@ -228,7 +228,16 @@ export function price(
   return { found: found.sort((x, y) => y.value - x.value), exact: false };
 }
 
-/** Exhaustive pricing; undefined when the node budget runs out first. */
+/**
+ * Exhaustive pricing; undefined when the node budget runs out first.
+ *
+ * A depth-first walk over the items (most dual value first), each given one of its entries or left out. A node's
+ * value is the knapsack of its seats; its bound adds every item still to decide at its densest entry, latency and
+ * memory ignored (a fractional knapsack), and a node whose bound cannot beat the best value so far is not walked
+ * further. The value and the bound are computed without building seats (`ChosenSeats`), in the order and with
+ * the arithmetic `knapsack` uses, so the walk and the pattern it returns are those of recomputing both in full at
+ * every node; a node that leaves its item out has its parent's seats, whose value was weighed already.
+ */
 function priceExact(
   items: readonly Item[],
   live: readonly number[],
@@ -244,44 +253,126 @@ function priceExact(
   );
   // best value per unit of share of each item (any entry), for the upper bound
   const density = order.map((i, k) => Math.max(...entries[k].map((c) => (dual[i] * c.throughput) / items[i].rps)));
+  // the densities of the items from k on, densest first (each bounded by a share of 1: equal ones are interchangeable)
+  const rest = order.map((_, k) => density.slice(k).sort((a, b) => b - a));
+  const chosen = new ChosenSeats(items, dual, o.shareCap);
   let best = { value: 0, seats: [] as Seat[] };
   let nodes = 0;
-  const chosen: { item: number; cand: Candidate }[] = [];
-  const walk = (k: number, lat: number, budget: number, mem: number): boolean => {
+  const walk = (k: number, lat: number, budget: number, mem: number, seated: boolean): boolean => {
     if (++nodes > o.exactNodes) return false;
-    const here = knapsack(items, dual, chosen, o.shareCap);
-    if (here.value > best.value + 1e-12) best = here;
+    if (seated && chosen.value() > best.value + 1e-12) best = knapsack(items, dual, chosen.seats, o.shareCap);
     if (k === order.length) return true;
-    // upper bound: the chosen seats plus every remaining item at its densest entry, latency and memory ignored
-    let ub = 0;
-    {
-      const pool: { d: number; cap: number }[] = chosen.map((x) => ({
-        d: (dual[x.item] * x.cand.throughput) / items[x.item].rps,
-        cap: Math.min(1, items[x.item].rps / x.cand.throughput),
-      }));
-      for (let r = k; r < order.length; r++) pool.push({ d: density[r], cap: 1 });
-      pool.sort((a, b) => b.d - a.d);
-      let left = o.shareCap;
-      for (const p of pool) {
-        if (left <= 0) break;
-        const s = Math.min(left, p.cap);
-        ub += s * p.d;
-        left -= s;
-      }
-    }
-    if (ub <= best.value + 1e-12) return true;
+    if (chosen.bound(rest[k]) <= best.value + 1e-12) return true;
     const i = order[k];
+    const b = Math.min(budget, items[i].budget);
     for (const c of entries[k]) {
-      const b = Math.min(budget, items[i].budget);
       if (lat + c.latencyMs > b || mem + c.memGiB > cap) continue;
-      chosen.push({ item: i, cand: c });
-      const ok = walk(k + 1, lat + c.latencyMs, b, mem + c.memGiB);
+      chosen.push(i, c);
+      const ok = walk(k + 1, lat + c.latencyMs, b, mem + c.memGiB, true);
       chosen.pop();
       if (!ok) return false;
     }
-    return walk(k + 1, lat, budget, mem);
+    return walk(k + 1, lat, budget, mem, false);
   };
-  return walk(0, 0, Infinity, o.overhead) ? best : undefined;
+  return walk(0, 0, Infinity, o.overhead, true) ? best : undefined;
+}
+
+/**
+ * The seats of a node of the exact pricing walk, with their value per unit of share (`knapsack`'s order) and the
+ * share that serves all their demand, so that a node's value and bound need no allocation.
+ */
+class ChosenSeats {
+  readonly seats: { item: number; cand: Candidate }[] = [];
+  /** dual x throughput / demand of each seat: the value of a unit of its share. */
+  private readonly density: number[] = [];
+  /** The share serving all the seat's demand, at most 1. */
+  private readonly room: number[] = [];
+  private readonly sorted: number[] = [];
+
+  constructor(
+    private readonly items: readonly Item[],
+    private readonly dual: readonly number[],
+    private readonly shareCap: number,
+  ) {}
+
+  push(item: number, cand: Candidate): void {
+    this.seats.push({ item, cand });
+    this.density.push((this.dual[item] * cand.throughput) / this.items[item].rps);
+    this.room.push(Math.min(1, this.items[item].rps / cand.throughput));
+  }
+
+  pop(): void {
+    this.seats.pop();
+    this.density.pop();
+    this.room.pop();
+  }
+
+  /** `knapsack(items, dual, seats, shareCap).value`: the same seats in the same order, the same sums. */
+  value(): number {
+    const order = this.order(true);
+    let left = this.shareCap;
+    let value = 0;
+    for (let n = 0; n < order.length; n++) {
+      if (left <= 0) break;
+      const x = this.seats[order[n]];
+      const it = this.items[x.item];
+      const rps = Math.min(it.rps, left * x.cand.throughput);
+      if (rps <= 0) continue;
+      left -= rps / x.cand.throughput;
+      value += (this.dual[x.item] * rps) / it.rps;
+    }
+    return value;
+  }
+
+  /**
+   * The fractional knapsack of the seats (each up to its room) and of the items to decide (densities `rest`,
+   * densest first, each up to a share of 1), densest first; on equal density a seat before an item to decide, and
+   * seats in the order they were taken.
+   */
+  bound(rest: readonly number[]): number {
+    const order = this.order(false);
+    let left = this.shareCap;
+    let ub = 0;
+    let s = 0;
+    let r = 0;
+    while (left > 0) {
+      let d: number;
+      let room: number;
+      if (s < order.length && (r === rest.length || this.density[order[s]] >= rest[r])) {
+        d = this.density[order[s]];
+        room = this.room[order[s++]];
+      } else if (r < rest.length) {
+        d = rest[r++];
+        room = 1;
+      } else break;
+      const take = Math.min(left, room);
+      ub += take * d;
+      left -= take;
+    }
+    return ub;
+  }
+
+  /**
+   * The seats' indices, densest first (insertion sort: a handful of seats); equal densities by item (`byItem`,
+   * `knapsack`'s order) or in the order taken.
+   */
+  private order(byItem: boolean): number[] {
+    const out = this.sorted;
+    out.length = 0;
+    for (let n = 0; n < this.seats.length; n++) {
+      const d = this.density[n];
+      let j = out.length - 1;
+      while (
+        j >= 0 &&
+        (this.density[out[j]] < d || (byItem && this.density[out[j]] === d && this.seats[out[j]].item > this.seats[n].item))
+      ) {
+        out[j + 1] = out[j];
+        j--;
+      }
+      out[j + 1] = n;
+    }
+    return out;
+  }
 }
 
 export interface GenerationResult {

@@ -1,30 +1,28 @@
 // The repository's static checks on one TypeScript program, built once: the type check (tsc --noEmit), the ```ts
 // examples of the doc comments in constructs/ (type-checked in the same program), ESLint with typescript-eslint's
-// type-aware rules (given that program, so it neither parses nor checks a file again) and prettier's format check,
-// with the 140-character line limit on the formatted text.
+// type-aware rules (given that program, so it neither parses nor checks a file again); and, in a process of its own
+// started first (test/support/format-check.mjs), prettier's format check with the 140-character line limit on the
+// formatted text.
 //
 // test/static-checks.test.ts runs it in a child process (ESLint and prettier load their configuration and plugins with
 // import(), which jest's module registry does not support) and asserts each part. Run alone, it prints the same JSON:
 //   node test/support/static-checks.mjs
 import { ESLint } from 'eslint';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, extname, join, relative, resolve } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as prettier from 'prettier';
 import ts from 'typescript';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** The longest line allowed in code, once prettier has formatted it (prettier cannot wrap strings and comments). */
-const MAX_LINE = 140;
 /** What the steps keep between runs (node_modules/.cache/gpufleet/): unchanged files are not checked again. */
 const cache = join(root, 'node_modules', '.cache', 'gpufleet');
 
-function walk(dir, skip = () => false) {
+function walk(dir) {
   return readdirSync(dir).flatMap((e) => {
     const p = join(dir, e);
-    if (skip(p)) return [];
-    return statSync(p).isDirectory() ? walk(p, skip) : [p];
+    return statSync(p).isDirectory() ? walk(p) : [p];
   });
 }
 
@@ -144,75 +142,6 @@ async function lint(program) {
   };
 }
 
-/** The lines the limit applies to: all of a code file, the TypeScript/JavaScript code blocks of a Markdown file. */
-function codeLines(file, text) {
-  const lines = text.split('\n').map((line, i) => ({ n: i + 1, line }));
-  if (['.ts', '.js', '.mjs', '.cjs'].includes(extname(file))) return lines;
-  if (extname(file) !== '.md') return [];
-  let fence; // the info string of the open fence, undefined outside one
-  return lines.filter(({ line }) => {
-    const m = /^\s*(?:```|~~~)\s*(\S*)/.exec(line);
-    if (m) {
-      fence = fence === undefined ? m[1] : undefined;
-      return false;
-    }
-    return fence !== undefined && /^(ts|typescript|js|javascript)$/.test(fence);
-  });
-}
-
-/**
- * prettier's check of every file it formats (outside .gitignore and .prettierignore), and the code lines over MAX_LINE once
- * formatted. A file whose content, prettier version and options are unchanged answers from the cache.
- */
-async function formatCheck() {
-  const ignorePath = [join(root, '.gitignore'), join(root, '.prettierignore')];
-  const files = walk(root, (p) => ['.git', 'node_modules'].includes(relative(root, p)));
-  const cacheFile = join(cache, 'prettier-cache.json');
-  const key = JSON.stringify([prettier.version, MAX_LINE, await prettier.resolveConfig(join(root, 'package.json'))]);
-  const previous = (() => {
-    try {
-      const c = JSON.parse(readFileSync(cacheFile, 'utf8'));
-      return c.key === key ? c.files : {};
-    } catch {
-      return {};
-    }
-  })();
-  const next = {};
-  const unformatted = [];
-  const longLines = [];
-  for (const file of files) {
-    const info = await prettier.getFileInfo(file, { ignorePath });
-    if (info.ignored || !info.inferredParser) continue;
-    const rel = relative(root, file);
-    const text = readFileSync(file, 'utf8');
-    const hash = createHash('sha1').update(text).digest('hex');
-    let result = previous[rel]?.hash === hash ? previous[rel] : undefined;
-    if (!result) {
-      const formatted = await prettier.format(text, { ...(await prettier.resolveConfig(file)), filepath: file });
-      result = {
-        hash,
-        formatted: formatted === text,
-        longLines: codeLines(file, formatted)
-          .filter(({ line }) => line.length > MAX_LINE)
-          .map(({ n, line }) => `${rel}:${n} (${line.length} characters once formatted)`),
-      };
-    }
-    next[rel] = result;
-    if (!result.formatted) unformatted.push(rel);
-    longLines.push(...result.longLines);
-  }
-  writeFileSync(cacheFile, JSON.stringify({ key, files: next }));
-  // the Markdown files prettier leaves alone (.prettierignore): their code blocks as written
-  const skip = (p) => ['.git', 'node_modules', 'lib', 'dist', 'build', 'coverage'].includes(relative(root, p));
-  for (const file of walk(root, skip).filter((f) => f.endsWith('.md'))) {
-    if (next[relative(root, file)]) continue;
-    for (const { n, line } of codeLines(file, readFileSync(file, 'utf8'))) {
-      if (line.length > MAX_LINE) longLines.push(`${relative(root, file)}:${n} (${line.length} characters, in a code block)`);
-    }
-  }
-  return { files: Object.keys(next).length, unformatted, longLines };
-}
-
 /** CPU seconds (user + system) of each step, for the report. */
 const cpu = {};
 async function step(name, f) {
@@ -223,12 +152,34 @@ async function step(name, f) {
   return result;
 }
 
+/**
+ * test/support/format-check.mjs in a child process, started before the type check and running beside it: prettier on a
+ * small heap of its own (in this process, after the TypeScript program and ESLint had grown the heap to 2 GB, the garbage
+ * collector doubled its cost). Resolves to its JSON report, whose cpu is the child's own.
+ */
+function startFormatCheck() {
+  const child = spawn(process.execPath, [join(root, 'test', 'support', 'format-check.mjs')], { cwd: root });
+  const out = [];
+  const err = [];
+  child.stdout.on('data', (d) => out.push(d));
+  child.stderr.on('data', (d) => err.push(d));
+  return new Promise((done, fail) => {
+    child.on('error', fail);
+    child.on('close', (code) => {
+      if (code === 0) done(JSON.parse(Buffer.concat(out).toString('utf8')));
+      else fail(new Error(`test/support/format-check.mjs failed (exit ${code}):\n${Buffer.concat(err).toString('utf8')}`));
+    });
+  });
+}
+
+const formatting = startFormatCheck();
 const examples = docExamples();
 mkdirSync(cache, { recursive: true });
 const { builder, program, host, virtual } = await step('program', () => buildProgram(examples));
 const { typecheck, docExamples: exampleProblems } = await step('typecheck', () => typeCheck(builder, host, virtual, examples));
 const linted = await step('lint', () => lint(program));
-const format = await step('format', () => formatCheck());
+const { cpu: formatCpu, ...format } = await formatting;
+cpu.format = formatCpu;
 process.stdout.write(
   JSON.stringify({
     typecheck,
