@@ -13,7 +13,7 @@ import { App, Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
 import { loadFleetFile } from '../constructs/fleet';
 import { ModelRepository, ServingPlatform } from '../constructs/k8s';
-import { plan as planFleet } from '../constructs/planner';
+import { plan as planFleet, type PlanOptions } from '../constructs/planner';
 import type { Plan } from '../constructs/planner/types';
 
 /** The fleet the example plans by default. */
@@ -24,6 +24,8 @@ export const LONG_TAIL_FLEET_FILE = path.join(__dirname, 'long-tail.fleet.yaml')
 export interface PlannedPlatformOptions extends ChartProps {
   /** Fleet file (YAML or JSON). @default DEFAULT_FLEET_FILE */
   readonly fleetFile?: string;
+  /** Options of the plan (docs/planner.md: PlanOptions). @default - the planner's defaults, as `gpufleet plan` */
+  readonly planOptions?: PlanOptions;
 }
 
 /** Plans the fleet file and renders the plan into a new chart `id` of `scope`. */
@@ -32,9 +34,9 @@ export function buildPlannedPlatform(
   id: string = 'planned-platform',
   options: PlannedPlatformOptions = {},
 ): { chart: Chart; platform: ServingPlatform; plan: Plan } {
-  const { fleetFile = DEFAULT_FLEET_FILE, ...chartProps } = options;
+  const { fleetFile = DEFAULT_FLEET_FILE, planOptions, ...chartProps } = options;
   const fleet = loadFleetFile(fleetFile);
-  const plan = planFleet(fleet);
+  const plan = planFleet(fleet, planOptions);
   const chart = new Chart(scope, id, chartProps);
   const platform = ServingPlatform.fromPlan(chart, 'Platform', {
     fleet,

@@ -22,14 +22,14 @@ const loaded = async (): Promise<string[]> => (await standinStats(standin.url)).
 
 beforeAll(async () => {
   // budget 4 GiB: the pinned model takes 1, three 1-GiB models fit beside it
-  // every delay outlasts what must happen meanwhile: slow loads while 8 requests arrive, busy answers after three
-  // other requests and an eviction, hang loads long after loadTimeoutSeconds
+  // slow loads while 8 requests arrive (a delay that outlasts their arrival); what must outlast more (busy's answer
+  // three other requests and an eviction, hang's load loadTimeoutSeconds) is held until the test releases it
+  // (controls holdInfers, holdLoads): as long as needed however loaded the machine, and no longer
   standin = await startLocalStandin({
     memoryGiB: 4,
     defaultModelGiB: 1,
     loadDelayMs: 10,
-    loadDelayMsByModel: { slow: 250, hang: 3500 },
-    inferDelayMsByModel: { busy: 600 },
+    loadDelayMsByModel: { slow: 250 },
   });
   router = await startLocalRouter({
     listen: '127.0.0.1:0',
@@ -85,6 +85,7 @@ test('never evicts a model with a request in flight, even the least recently use
   // GIVEN busy, m2, m3 loaded; a long request to busy starts first, then m2 and m3 are used (busy is LRU)
   for (const m of ['busy', 'm2', 'm3']) expect((await infer(router.url, m)).status).toBe(200);
   expect(await loaded()).toEqual(['busy', 'm2', 'm3', 'pin']);
+  standin.standin.control({ holdInfers: ['busy'] });
   const long = infer(router.url, 'busy', 'long');
   await waitFor('busy in flight', async () =>
     (await routerState(router)).backends[0].models.some((m: any) => m.name === 'busy' && m.inFlight === 1),
@@ -94,6 +95,7 @@ test('never evicts a model with a request in flight, even the least recently use
   expect((await infer(router.url, 'm4')).status).toBe(200);
   // THEN m2 went, busy stayed and its request was answered
   expect(await loaded()).toEqual(['busy', 'm3', 'm4', 'pin']);
+  standin.standin.control({ holdInfers: [] });
   const r = await long;
   expect(r.status).toBe(200);
   expect(r.json().id).toBe('long');
@@ -130,9 +132,10 @@ test('fails with 503 and Retry-After beyond the queue limit', async () => {
 });
 
 test('fails with 503 when a load exceeds loadTimeoutSeconds, keeps the budget reserved until the load ends', async () => {
+  standin.standin.control({ holdLoads: ['hang'] });
   const started = Date.now();
   const r = await infer(router.url, 'hang');
-  // at loadTimeoutSeconds, long before the load ends (3.5 s)
+  // at loadTimeoutSeconds (1.5 s), while the load goes on (held)
   expect(Date.now() - started).toBeLessThan(3000);
   expect(r.status).toBe(503);
   expect(r.headers['retry-after']).toBe('5');
@@ -147,7 +150,9 @@ test('fails with 503 when a load exceeds loadTimeoutSeconds, keeps the budget re
   );
   // other models still load and serve meanwhile
   expect((await infer(router.url, 'cold')).status).toBe(200);
+  expect(await hangState()).toBe('loading');
   // and the slow load, once done, serves
+  standin.standin.control({ holdLoads: [] });
   await waitFor('hang ready', async () => (await hangState()) === 'ready', 8000);
   expect((await infer(router.url, 'hang')).status).toBe(200);
   expect((await standinStats(standin.url)).loadsByModel.hang).toBe(1);

@@ -8,6 +8,7 @@
  */
 import {
   infer,
+  inferBody,
   killAll,
   request,
   routerState,
@@ -50,8 +51,9 @@ describe('evictions wait until the backend reports the victim unloaded', () => {
   });
 
   test('fails with 503 and Retry-After while the victim is not reported unloaded within unloadWaitSeconds, loads once it is', async () => {
-    // destroying stuck takes 800 ms, four times unloadWaitSeconds
-    const s = await startLocalStandin({ memoryGiB: 1, defaultModelGiB: 1, loaded: ['stuck'], unloadDelayMsByModel: { stuck: 800 } });
+    // destroying stuck lasts until released below (control holdUnloads), long after unloadWaitSeconds
+    const s = await startLocalStandin({ memoryGiB: 1, defaultModelGiB: 1, loaded: ['stuck'] });
+    s.standin.control({ holdUnloads: ['stuck'] });
     const router = await startLocalRouter({
       listen: '127.0.0.1:0',
       backends: [{ name: 't', url: s.url, memoryGiB: 1 }],
@@ -69,6 +71,7 @@ describe('evictions wait until the backend reports the victim unloaded', () => {
     );
     expect((await standinStats(s.url)).loadRequests).toBe(0);
     // once the stand-in destroyed it, the next request loads
+    s.standin.control({ holdUnloads: [] });
     await waitFor('stuck destroyed', async () => (await standinStats(s.url)).usedGiB === 0, 5000);
     expect((await infer(router.url, 'next')).status).toBe(200);
     expect(await standinStats(s.url)).toMatchObject({ loadsIntoUnfreedMemory: 0, oomLoads: 0 });
@@ -95,21 +98,24 @@ describe('loads per backend', () => {
   });
 
   test('over HTTP, at most maxLoadsPerBackend loads run on a backend at once (each holds a Triton HTTP worker)', async () => {
-    const s = await startLocalStandin({
-      memoryGiB: 8,
-      defaultModelGiB: 1,
-      loadDelayMsByModel: Object.fromEntries(['m1', 'm2', 'm3', 'm4', 'm5'].map((m) => [m, 400])),
-    });
+    const models = ['m1', 'm2', 'm3', 'm4', 'm5'];
+    const s = await startLocalStandin({ memoryGiB: 8, defaultModelGiB: 1 });
     const router = await startLocalRouter({
       listen: '127.0.0.1:0',
       backends: [{ name: 't', url: s.url, memoryGiB: 8 }],
-      models: ['m1', 'm2', 'm3', 'm4', 'm5'].map((name) => ({ name, memoryGiB: 1 })),
+      models: models.map((name) => ({ name, memoryGiB: 1 })),
       maxLoadsPerBackend: 2,
       refreshIntervalSeconds: 60,
     });
     await ready(router);
-    const replies = await Promise.all(['m1', 'm2', 'm3', 'm4', 'm5'].map((m) => infer(router.url, m)));
-    expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    // every load lasts until released (control holdLoads): the loads the router sends meanwhile all run at once
+    s.standin.control({ holdLoads: models });
+    const replies = Promise.all(models.map((m) => infer(router.url, m)));
+    await waitFor('two loads sent', async () => (await standinStats(s.url)).loadRequests === 2);
+    await new Promise((r) => setTimeout(r, 100)); // time to send a third, which it must not
+    expect((await standinStats(s.url)).loadRequests).toBe(2);
+    s.standin.control({ holdLoads: [] });
+    expect((await replies).map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
     const st = await standinStats(s.url);
     expect(st.loads).toBe(5);
     expect(st.maxConcurrentLoads).toBe(2);
@@ -121,10 +127,11 @@ describe('loads per backend', () => {
       memoryGiB: 4,
       defaultModelGiB: 1,
       loaded: ['hot'],
-      loadDelayMsByModel: { slow: 1200 },
       httpThreads: 1,
       grpcPort: 0,
     });
+    // slow's load lasts until released below (control holdLoads): as long as the hits take, however loaded the machine
+    s.standin.control({ holdLoads: ['slow'] });
     const router = await startLocalRouter({
       listen: '127.0.0.1:0',
       backends: [{ name: 't', url: s.url, memoryGiB: 4, grpcPort: s.grpcPort }],
@@ -138,9 +145,12 @@ describe('loads per backend', () => {
       return r;
     });
     await waitFor('load sent', async () => (await standinStats(s.url)).loadRequests === 1);
-    // with one HTTP worker, a load over HTTP would hold every HTTP connection until it ends
-    for (let i = 0; i < 5; i++) expect((await infer(router.url, 'hot')).status).toBe(200);
+    // with one HTTP worker, a load over HTTP would hold every HTTP connection until it ends (here: until released)
+    for (let i = 0; i < 5; i++) {
+      expect((await request(router.url, 'POST', '/v2/models/hot/infer', inferBody(), { timeoutMs: 5000 })).status).toBe(200);
+    }
     expect(loaded).toBe(false);
+    s.standin.control({ holdLoads: [] });
     expect((await loading).status).toBe(200);
     const st = await standinStats(s.url);
     expect(st.grpcCalls).toBe(1);
@@ -229,9 +239,11 @@ describe('a backend stays in service', () => {
   });
 
   test('a backend that is not live is down and its models are re-homed', async () => {
+    // a holds m from the start (the router finds it in a's index): a is its home, the one process frozen below; b, which
+    // takes m over, runs in this process
     const [a, b] = await Promise.all([
-      startStandin({ memoryGiB: 2, defaultModelGiB: 1 }),
-      startStandin({ memoryGiB: 2, defaultModelGiB: 1 }),
+      startStandin({ memoryGiB: 2, defaultModelGiB: 1, loaded: ['m'] }),
+      startLocalStandin({ memoryGiB: 2, defaultModelGiB: 1 }),
     ]);
     const router = await startLocalRouter({
       listen: '127.0.0.1:0',
@@ -243,14 +255,19 @@ describe('a backend stays in service', () => {
       refreshIntervalSeconds: 0.1,
       healthTimeoutSeconds: 0.5,
     });
-    await waitFor('both up', async () => (await routerState(router)).backends.every((x: any) => x.up));
+    await waitFor('both up, m found on a', async () => {
+      const st = await routerState(router);
+      return st.backends.every((x: any) => x.up) && st.models[0].loadedOn.join() === 'a';
+    });
     expect((await infer(router.url, 'm')).status).toBe(200);
-    const home = (await routerState(router)).models[0].loadedOn[0];
+    expect((await routerState(router)).models[0].loadedOn).toEqual(['a']);
+    expect((await standinStats(b.url)).loads).toBe(0);
     // a frozen process: connections open, nothing answers (what a hung server looks like)
-    (home === 'a' ? a : b).child.kill('SIGSTOP');
-    await waitFor('marked down', async () => (await routerState(router)).backends.find((x: any) => x.name === home).up === false, 5000);
+    a.child.kill('SIGSTOP');
+    await waitFor('marked down', async () => (await routerState(router)).backends.find((x: any) => x.name === 'a').up === false, 5000);
     expect((await infer(router.url, 'm')).status).toBe(200);
-    expect((await routerState(router)).models[0].loadedOn).toEqual([home === 'a' ? 'b' : 'a']);
-    (home === 'a' ? a : b).child.kill('SIGCONT');
+    expect((await routerState(router)).models[0].loadedOn).toEqual(['b']);
+    expect((await standinStats(b.url)).loadsByModel).toEqual({ m: 1 });
+    a.child.kill('SIGCONT');
   });
 });

@@ -76,15 +76,19 @@ describe('infer or metadata for a model that is not loaded: 404', () => {
 // core server.cc InferenceServer::IsReady; server http_server.cc HandleServerHealth
 describe('/v2/health/ready under --strict-readiness', () => {
   test('strict (the default): 400 while a model loads and after a failed load, until that model loads; live stays 200', async () => {
-    const s = await standin({ defaultModelGiB: 1, loadDelayMs: 200, failLoads: ['bad'] });
+    const s = await standin({ defaultModelGiB: 1, failLoads: ['bad'] });
     const health = async (): Promise<[number, number]> => [
       (await request(s.url, 'GET', '/v2/health/live')).status,
       (await request(s.url, 'GET', '/v2/health/ready')).status,
     ];
     expect(await health()).toEqual([200, 200]);
+    // m's load lasts until released (control holdLoads): a fixed delay of 200 ms was over before the health reads at
+    // load average 9
+    s.control({ holdLoads: ['m'] });
     const loading = load(s, 'm');
     await waitUntil('m loading', async () => s.models.state('m') === 'LOADING');
     expect(await health()).toEqual([200, 400]);
+    s.control({ holdLoads: [] });
     expect((await loading).status).toBe(200);
     expect(await health()).toEqual([200, 200]);
     // a failed load: not ready for good
@@ -124,7 +128,9 @@ describe('/v2/health/ready under --strict-readiness', () => {
 // core tritonserver.h TRITONSERVER_ServerUnloadModel; model_lifecycle.cc AsyncUnload, ModelDeleter
 describe('unload returns before the model is gone', () => {
   test('UNLOADING (memory held) → UNAVAILABLE "unloaded" (memory free); a load sent meanwhile runs out of memory, counted', async () => {
-    const s = await standin({ memoryGiB: 2, defaultModelGiB: 1, unloadDelayMs: 300 });
+    // destroying a lasts until released (control holdUnloads)
+    const s = await standin({ memoryGiB: 2, defaultModelGiB: 1, unloadDelayMs: 0 });
+    s.control({ holdUnloads: ['a'] });
     await load(s, 'a');
     await load(s, 'b');
     expect((await unload(s, 'a')).status).toBe(200);
@@ -134,6 +140,7 @@ describe('unload returns before the model is gone', () => {
     expect(early.status).toBe(400);
     expect(early.json().error).toContain('CUDA failure 2: out of memory');
     expect(s.stats()).toMatchObject({ oomLoads: 1, loadsIntoUnfreedMemory: 1 });
+    s.control({ holdUnloads: [] });
     await waitUntil('a unloaded', async () => (await entry(s, 'a')).state === 'UNAVAILABLE');
     expect(await entry(s, 'a')).toEqual({ name: 'a', version: '1', state: 'UNAVAILABLE', reason: 'unloaded' });
     expect(s.stats().usedGiB).toBe(1);
@@ -142,13 +149,16 @@ describe('unload returns before the model is gone', () => {
   });
 
   test('a request in flight holds the model: it is destroyed only after the request ends', async () => {
-    const s = await standin({ memoryGiB: 2, defaultModelGiB: 1, unloadDelayMs: 0, inferDelayMsByModel: { a: 300 } });
+    // the request lasts until released (control holdInfers)
+    const s = await standin({ memoryGiB: 2, defaultModelGiB: 1, unloadDelayMs: 0 });
     await load(s, 'a');
+    s.control({ holdInfers: ['a'] });
     const slow = infer(s, 'a');
     await waitUntil('the request in flight', async () => s.stats().infers === 1);
     await unload(s, 'a');
     await sleep(50);
     expect((await entry(s, 'a')).state).toBe('UNLOADING');
+    s.control({ holdInfers: [] });
     expect((await slow).status).toBe(200);
     await waitUntil('a unloaded', async () => (await entry(s, 'a')).state === 'UNAVAILABLE');
   });
@@ -169,28 +179,34 @@ describe('a load over HTTP holds one of --http-thread-count workers (server http
   }
 
   test('other connections of that worker stall for the whole load; connections of other workers do not', async () => {
-    const s = await standin({ defaultModelGiB: 1, loadDelayMs: 300, httpThreads: 2 });
+    const s = await standin({ defaultModelGiB: 1, httpThreads: 2 });
     const [c1, c2, c3] = await connections(s, 3);
     const order: string[] = [];
+    // the load lasts until released (control holdLoads)
+    s.control({ holdLoads: ['m'] });
     const loading = load(s, 'm', c1).then((r) => (order.push('load'), r));
     await waitUntil('m loading', async () => s.models.state('m') === 'LOADING');
-    await Promise.all([
-      request(s.url, 'GET', '/v2/health/live', undefined, { agent: c3 }).then(() => order.push('same worker')),
-      request(s.url, 'GET', '/v2/health/live', undefined, { agent: c2 }).then(() => order.push('other worker')),
-    ]);
+    const same = request(s.url, 'GET', '/v2/health/live', undefined, { agent: c3 }).then(() => order.push('same worker'));
+    await request(s.url, 'GET', '/v2/health/live', undefined, { agent: c2 }).then(() => order.push('other worker'));
+    await sleep(50);
+    expect(order).toEqual(['other worker']);
+    s.control({ holdLoads: [] });
     expect((await loading).status).toBe(200);
+    await same;
     expect(order).toEqual(['other worker', 'load', 'same worker']);
     for (const a of [c1, c2, c3]) a.destroy();
   });
 
   test('a load over gRPC RepositoryModelLoad blocks no HTTP worker (server grpc_server.cc: async CommonCallData)', async () => {
-    const s = await standin({ defaultModelGiB: 1, loadDelayMs: 300, httpThreads: 1, grpcPort: 0 });
+    const s = await standin({ defaultModelGiB: 1, httpThreads: 1, grpcPort: 0 });
     const [c1] = await connections(s, 1);
     let loaded = false;
+    s.control({ holdLoads: ['m'] });
     const grpc = grpcCall(s.grpcPort!, encodeLoadRequest('m')).then((r) => ((loaded = true), r));
     await waitUntil('m loading', async () => s.models.state('m') === 'LOADING');
-    expect((await request(s.url, 'GET', '/v2/health/live', undefined, { agent: c1 })).status).toBe(200);
+    expect((await request(s.url, 'GET', '/v2/health/live', undefined, { agent: c1, timeoutMs: 5000 })).status).toBe(200);
     expect(loaded).toBe(false);
+    s.control({ holdLoads: [] });
     expect(await grpc).toEqual({ status: '0', message: undefined });
     expect(s.models.state('m')).toBe('READY');
     c1.destroy();
@@ -424,3 +440,36 @@ function grpcCall(port: number, frame: Buffer): Promise<{ status?: string; messa
     stream.end(frame);
   });
 }
+
+// not Triton: what tests use to make a load last as long as they need (test/router-eviction.test.ts, router-triton)
+describe("the stand-in's test controls", () => {
+  test('a load held by control holdLoads stays LOADING until released (router tests time out on it)', async () => {
+    const s = await standin({ defaultModelGiB: 1 });
+    s.control({ holdLoads: ['m'] });
+    const loading = load(s, 'm');
+    await waitUntil('m loading', async () => s.models.state('m') === 'LOADING');
+    await sleep(30);
+    expect([s.models.state('m'), s.models.stats.loads]).toEqual(['LOADING', 0]);
+    s.control({ holdLoads: [] });
+    expect((await loading).status).toBe(200);
+    expect(s.models.state('m')).toBe('READY');
+  });
+
+  test('a request held by control holdInfers is answered once released; a destruction held by holdUnloads ends then', async () => {
+    const s = await standin({ defaultModelGiB: 1, unloadDelayMs: 0, loaded: ['m'] });
+    s.control({ holdInfers: ['m'], holdUnloads: ['m'] });
+    let answered = false;
+    const held = infer(s, 'm').then((r) => ((answered = true), r));
+    await waitUntil('the request in flight', async () => s.stats().infers === 1);
+    await sleep(30);
+    expect(answered).toBe(false);
+    s.control({ holdInfers: [] });
+    expect((await held).status).toBe(200);
+    await unload(s, 'm');
+    await sleep(30);
+    expect([(await entry(s, 'm')).state, s.stats().usedGiB]).toEqual(['UNLOADING', 1]);
+    s.control({ holdUnloads: [] });
+    await waitUntil('m destroyed', async () => (await entry(s, 'm')).state === 'UNAVAILABLE');
+    expect(s.stats().usedGiB).toBe(0);
+  });
+});

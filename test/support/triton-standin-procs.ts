@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
-import type { RunningStandin, StandinOptions, StandinStats } from '../../constructs/runtime/standin';
+import type { RunningStandin, StandinControl, StandinOptions, StandinStats } from '../../constructs/runtime/standin';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const RUNTIME = path.join(REPO_ROOT, 'constructs', 'runtime');
@@ -361,11 +361,8 @@ export async function routerState(router: { readonly adminUrl?: string } | strin
   return (await request(base, 'GET', '/router/state')).json();
 }
 
-/** Changes a stand-in's index behaviour or failing models at run time. */
-export async function standinControl(
-  base: string,
-  control: { indexDelayMs?: number; indexError?: string | null; failLoads?: string[] },
-): Promise<void> {
+/** Changes a stand-in's index behaviour, failing or held models at run time. */
+export async function standinControl(base: string, control: StandinControl): Promise<void> {
   const r = await request(base, 'POST', '/_standin/control', control);
   if (r.status !== 200) throw new Error(`stand-in control: HTTP ${r.status} ${r.body}`);
 }

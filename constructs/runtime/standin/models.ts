@@ -53,6 +53,9 @@ export class TritonError extends Error {
   }
 }
 
+/** What `ModelTable.hold` can hold: a model's load, its requests, or its destruction after an unload. */
+export type HoldKind = 'load' | 'infer' | 'unload';
+
 export interface ModelTableOptions {
   readonly memoryGiB: number;
   /** Model name → GiB of one loaded copy (the repository). */
@@ -145,6 +148,12 @@ export class ModelTable {
   private engineFree: number;
   private readonly engineQueue: Array<() => void> = [];
   readonly failing: Set<string>;
+  /**
+   * Models whose loads (their copy and initialisation time over), requests (their compute time over) or destruction
+   * (its time over) wait until `hold` no longer names them.
+   */
+  private readonly held: Record<HoldKind, Set<string>> = { load: new Set(), infer: new Set(), unload: new Set() };
+  private readonly heldWaiters: Array<() => void> = [];
   readonly stats: ModelStats = {
     loadRequests: 0,
     loadRequestsByModel: {},
@@ -162,6 +171,25 @@ export class ModelTable {
     maxUsedGiB: 0,
     loaded: [],
   };
+
+  /**
+   * Holds the loads, requests or destruction of `models` (a step that lasts as long as a test needs, without a timer
+   * that must outlast a loaded machine); those of models no longer named finish.
+   */
+  hold(kind: HoldKind, models: readonly string[]): void {
+    this.held[kind] = new Set(models);
+    for (const release of this.heldWaiters.splice(0)) release();
+  }
+
+  /** Whether `hold(kind, …)` names `model`. */
+  holds(kind: HoldKind, model: string): boolean {
+    return this.held[kind].has(model);
+  }
+
+  /** Resolves once `hold(kind, …)` does not name `model` (at once when it does not). */
+  private async whileHeld(kind: HoldKind, model: string): Promise<void> {
+    while (this.held[kind].has(model)) await new Promise<void>((resolve) => this.heldWaiters.push(resolve));
+  }
 
   constructor(
     private readonly opts: ModelTableOptions,
@@ -288,6 +316,7 @@ export class ModelTable {
         if (this.engineFree > 0) this.engineFree--;
         else await new Promise<void>((r) => this.engineQueue.push(r));
         if (computeMs > 0) await sleep(computeMs);
+        await this.whileHeld('infer', model);
         const ttft = Number(process.hrtime.bigint() - started) / 1e9;
         if (this.opts.reportCustomMetrics.includes(model)) {
           s.ttftSum += ttft;
@@ -301,6 +330,7 @@ export class ModelTable {
         else this.engineFree++;
       } else {
         if (computeMs > 0) await sleep(computeMs);
+        await this.whileHeld('infer', model);
         this.freeSlot(model, limit);
       }
     } finally {
@@ -369,6 +399,7 @@ export class ModelTable {
         this.copyChain = this.copyChain.then(() => sleep(copyMs)).then(resolve);
       });
       if (extraMs > 0) await sleep(extraMs);
+      await this.whileHeld('load', model);
       let error: string | undefined;
       if (oom) {
         this.stats.oomLoads++;
@@ -436,8 +467,12 @@ export class ModelTable {
         v.reason = 'unloaded';
       }
     };
-    if (ms > 0) setTimeout(done, ms).unref();
-    else done();
+    const finish = (): void => {
+      if (this.held.unload.has(model)) void this.whileHeld('unload', model).then(done);
+      else done();
+    };
+    if (ms > 0) setTimeout(finish, ms).unref();
+    else finish();
   }
 
   snapshot(): ModelStats {

@@ -21,7 +21,7 @@
  * - Metrics on a separate port (`metricsPort`, Triton's 8002), `GET /metrics`.
  *
  * Not Triton: `GET /_standin/stats` (counters for tests) and `POST /_standin/control` (change `indexDelayMs`,
- * `indexError`, `failLoads` at run time).
+ * `indexError`, `failLoads`, `holdLoads`, `holdInfers`, `holdUnloads` at run time).
  *
  * Run as a process: `node <compiled triton-standin.js> '<options JSON>'`; it prints
  * `listening on http://HOST:PORT[ grpc HOST:PORT][ metrics http://HOST:PORT]`.
@@ -119,7 +119,7 @@ export interface RunningStandin {
   readonly models: ModelTable;
   stats(): StandinStats;
   readonly grpc?: GrpcStats;
-  /** Changes index behaviour and failing models at run time (as `POST /_standin/control`). */
+  /** Changes index behaviour, failing and held models at run time (as `POST /_standin/control`). */
   control(c: StandinControl): void;
   close(): Promise<void>;
 }
@@ -128,6 +128,12 @@ export interface StandinControl {
   readonly indexDelayMs?: number;
   readonly indexError?: string | null;
   readonly failLoads?: readonly string[];
+  /** Models whose loads (running or sent later) do not finish until a control names them no more. */
+  readonly holdLoads?: readonly string[];
+  /** Models whose infer requests (running or sent later) are not answered until a control names them no more. */
+  readonly holdInfers?: readonly string[];
+  /** Models whose destruction after an unload (running or later) does not end until a control names them no more. */
+  readonly holdUnloads?: readonly string[];
 }
 
 interface WorkerSocket extends Socket {
@@ -239,6 +245,9 @@ function applyControl(st: Standin, c: StandinControl): void {
     st.models.failing.clear();
     for (const m of c.failLoads) st.models.failing.add(m);
   }
+  if (c.holdLoads !== undefined) st.models.hold('load', c.holdLoads);
+  if (c.holdInfers !== undefined) st.models.hold('infer', c.holdInfers);
+  if (c.holdUnloads !== undefined) st.models.hold('unload', c.holdUnloads);
 }
 
 function statsOf(st: Standin): StandinStats {
@@ -418,7 +427,8 @@ function answerInfer(
     outputs: [{ name: 'OUTPUT0', datatype: first?.datatype ?? 'FP32', shape: first?.shape ?? [0], data: first?.data ?? [] }],
   };
   const delay = opts.inferDelayMsByModel?.[name] ?? opts.inferDelayMs ?? 0;
-  if (delay === 0 && opts.instances === undefined && opts.decoupled === undefined && opts.metricsPort === undefined) {
+  const plain = opts.instances === undefined && opts.decoupled === undefined && opts.metricsPort === undefined;
+  if (delay === 0 && plain && !models.holds('infer', name)) {
     // the common case, without the scheduler's bookkeeping (nobody reads the metrics)
     json(res, 200, answer);
     models.release(name);
