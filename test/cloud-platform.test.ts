@@ -58,16 +58,21 @@ function chartObjects() {
   return { values: op.values, objects: chart.toJson() as Record<string, any>[] };
 }
 
+/** The platform of the hand-made plan and chart, on cluster gpufleet-dev in us-east-1 with bucket acme-models. */
+function composedPlatform(): InstanceType<typeof cloud.GpuPlatform> {
+  const { values, objects } = chartObjects();
+  return new cloud.GpuPlatform('gf', {
+    plan: handPlan(),
+    objects,
+    operatorValues: values,
+    cluster: { clusterName: 'gpufleet-dev', region: 'us-east-1' },
+    bucket: { bucketName: 'acme-models' },
+  });
+}
+
 describe('GpuPlatform composition', () => {
   test('composes cluster, node groups (MIG and whole GPUs), autoscaler, bucket, grants, operator and release', async () => {
-    const { values, objects } = chartObjects();
-    const platform = new cloud.GpuPlatform('gf', {
-      plan: handPlan(),
-      objects,
-      operatorValues: values,
-      cluster: { clusterName: 'gpufleet-dev', region: 'us-east-1' },
-      bucket: { bucketName: 'acme-models' },
-    });
+    const platform = composedPlatform();
     expect(platform.nodeGroups.map((g) => g.pool)).toEqual(['a100-mixed', 'h100-small', 'l4-whole']);
     expect(platform.grants.map((g) => `${g.serviceAccount.namespace}/${g.serviceAccount.name}`)).toEqual(['vision/triton-model-reader']);
     expect(platform.costPerHour).toBe(110.73);
@@ -229,14 +234,7 @@ describe("GpuPlatform and the SDK's walks of output values", () => {
     // enumerable own property, recursively (resource.ts sets `__parentResource` and `__providers` on each resource).
     // The components keep their fields out of that walk (constructs/cloud/value-walks.ts): otherwise it reaches every
     // resource of the program from every object, and `pulumi up` walks the whole program once per object.
-    const { values, objects } = chartObjects();
-    const platform = new cloud.GpuPlatform('gf', {
-      plan: handPlan(),
-      objects,
-      operatorValues: values,
-      cluster: { clusterName: 'gpufleet-dev', region: 'us-east-1' },
-      bucket: { bucketName: 'acme-models' },
-    });
+    const platform = composedPlatform();
     await settle();
     const byName = await valueOf(platform.release.workloads.resources);
     const sa = Object.values(byName).find((r: any) => r.__name === 'gf-platform-vision/triton-model-reader') as any;

@@ -1,24 +1,24 @@
 // jest testSequencer: jest's own order (failed first, then longest first by the durations it cached
 // in earlier runs, else largest file first), except that on a run without cached durations (a clean
 // clone, CI) the files known to cost most start first, in this order: the type check of the whole
-// repository, the package test, then small files that plan or run the Pulumi program for seconds. By size
-// they would start last and keep one worker busy alone at the end of the run. (Large expensive files,
-// such as cloud-stack, start early by size anyway.)
+// repository, the package test, then smaller files that run processes, plan or run the Pulumi program
+// for seconds (in the order of their durations on a clean clone). By size they would start last and
+// keep one worker busy alone at the end of the run. (Large expensive files, such as cloud-stack, start
+// early by size anyway.)
 'use strict';
 const Sequencer = require('@jest/test-sequencer').default;
 
 const LONG_FIRST = [
   'static-checks',
   'package',
-  'cloud-stack-platform-file',
-  'planner-replan',
-  'cli-rebalance',
-  'planner-cold',
-  'cli-report',
+  'cli-process',
   'router-load',
+  'cli-rebalance',
   'walkthrough',
-  'k8s-migration-runbook',
-  'planner-naming',
+  'cloud-stack-platform-file',
+  'cli-synth',
+  'planner-replan',
+  'router-triton',
 ].map((name) => new RegExp(`[\\\\/]test[\\\\/]${name}\\.test\\.ts$`));
 
 class LongestFirstSequencer extends Sequencer {
