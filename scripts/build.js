@@ -16,7 +16,6 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const { spawnSync } = require('child_process');
 
 const ROOT = path.resolve(__dirname, '..');
 const LIB = path.join(ROOT, 'lib');
@@ -146,6 +145,9 @@ function build(why, allowTypeErrors, log) {
   const started = Date.now();
   const files = sourceFiles();
   const tsc = require.resolve('typescript/bin/tsc', { paths: [ROOT] });
+  // loaded here, when a build runs: bin/gpufleet checks freshness on every command, and child_process costs
+  // it about 5 ms to load
+  const { spawnSync } = require('child_process');
   const r = spawnSync(process.execPath, [tsc, '-p', path.join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, encoding: 'utf8' });
   const typeErrors = r.status === TSC_ERRORS_OUTPUT_WRITTEN && allowTypeErrors;
   if (r.status !== 0 && !typeErrors) {

@@ -86,6 +86,13 @@ describe('readInputFile', () => {
     expect(bad([0xed, 0xa0, 0x80])).toMatch(/at byte 2\)$/); // a UTF-16 surrogate
     expect(bad([0xe2, 0x82])).toMatch(/at byte 2\)$/); // cut off at the end
     expect(firstInvalidUtf8(Buffer.from('héllo ✓ 🐳', 'utf8'))).toBe(-1);
+    // the text is decoded first and the bytes checked when it holds U+FFFD: a bad byte after a byte-order mark, or
+    // beside a U+FFFD written in the file, is still refused; a U+FFFD written in the file (EF BF BD) is text
+    expect(refusal(() => readInputFile(file('bom-bad.txt', Buffer.from([0xef, 0xbb, 0xbf, 0x61, 0xff])))).reason).toBe(
+      'is not UTF-8 text (invalid byte sequence at byte 4)',
+    );
+    expect(bad([0xef, 0xbf, 0xbd, 0x80])).toBe('is not UTF-8 text (invalid byte sequence at byte 5)');
+    expect(readInputFile(file('fffd.txt', Buffer.from([0x61, 0xef, 0xbf, 0xbd, 0x62])))).toBe('a\uFFFDb');
   });
 
   test('checkInputFile checks type and size without reading', () => {

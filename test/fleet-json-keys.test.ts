@@ -1,7 +1,8 @@
 /**
  * Duplicate keys in JSON fleets (constructs/fleet/json-keys.ts): `JSON.parse` keeps the last of two equal keys,
- * so gpufleet proves there is none by counting the keys written in the text against the own keys of the parsed
- * objects (`hasDuplicateKey`), and only on a difference scans for the first one to name it (`findDuplicateKey`).
+ * so gpufleet proves there is none by counting the colons (or, when strings hold colons, the keys) written in the
+ * text against the own keys of the parsed objects (`hasDuplicateKey`), and only on a difference scans for the
+ * first one to name it (`findDuplicateKey`).
  * The count must never miss a duplicate: strings holding quotes, colons and backslashes, keys equal only after
  * unescaping, `__proto__`, white space before the colon.
  */
@@ -25,6 +26,8 @@ describe('hasDuplicateKey', () => {
     ['keys equal after unescaping', '{"name":1,"na\\u006de":2}'],
     ['__proto__ (JSON.parse defines it as an own key)', '{"__proto__":1,"__proto__":2}'],
     ['a key ending in an escaped backslash', '{"a\\\\":1,"a\\\\":2}'],
+    // more colons than keys (so the quick count of colons proves nothing, and the keys are counted)
+    ['a text whose strings hold colons', '{"t":"a:b:c","a":1,"a":"::"}'],
   ])('finds a duplicate at %s', (_, text) => {
     expect(dup(text)).toBe(true);
     expect(findDuplicateKey(text)).toBeDefined();

@@ -171,10 +171,16 @@ function readBounded(path: string, options: ReadInputFileOptions, read: boolean)
       if (total > max) tooLarge(undefined);
     }
     const text = bytes.subarray(0, total);
-    // validate first (no copy), then decode: invalid bytes are an error, never replaced with U+FFFD
-    if (!isUtf8(text)) return fail(`is not UTF-8 text (invalid byte sequence at byte ${firstInvalidUtf8(text)})`);
     const bom = total >= 3 && text[0] === 0xef && text[1] === 0xbb && text[2] === 0xbf ? 3 : 0;
-    return text.toString('utf8', bom, total);
+    // invalid bytes are an error, never replaced with U+FFFD: the decoder replaces every invalid sequence with
+    // U+FFFD, so decoded text without one came from valid UTF-8 (the BOM is valid); with one (written in the
+    // file, or a replacement), the exact check on the bytes decides (a search for a two-byte character in
+    // ASCII text, which a fleet file usually is, costs nothing; the check costs a pass over every byte)
+    const decoded = text.toString('utf8', bom, total);
+    if (decoded.includes('\uFFFD') && !isUtf8(text)) {
+      return fail(`is not UTF-8 text (invalid byte sequence at byte ${firstInvalidUtf8(text)})`);
+    }
+    return decoded;
   } finally {
     fs.closeSync(fd);
   }

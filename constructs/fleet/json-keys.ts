@@ -3,9 +3,9 @@
  * fleet parser checks the (already valid) JSON text for a mapping with a key twice.
  *
  * The common case, no duplicate, is proven by counting (`hasDuplicateKey`): the keys written in the text
- * against the own keys of every object `JSON.parse` returned — a duplicate is the only way the second
- * count can be smaller. Only when they differ does `findDuplicateKey` scan the text for the first
- * duplicate, its path and position, for the message.
+ * (or, quicker, the colons, which are at least as many) against the own keys of every object `JSON.parse`
+ * returned — a duplicate is the only way the second count can be smaller. Only when they differ does
+ * `findDuplicateKey` scan the text for the first duplicate, its path and position, for the message.
  *
  * `findDuplicateKey` scans the text once for a mapping with a key twice. Linear in
  * the text (keys are looked up by hash, so an object of a million keys costs a million lookups, not
@@ -47,7 +47,20 @@ const BACKSLASH = 92;
  * followed by a colon) and one over the parsed value's objects; builds no string.
  */
 export function hasDuplicateKey(text: string, value: unknown): boolean {
-  return countTextKeys(text) !== countValueKeys(value);
+  const valueKeys = countValueKeys(value);
+  // Every key written in the text is followed by a colon of its own outside strings, so colons >= keys
+  // written >= keys parsed: when the text has no more colons than the parsed objects have keys (no colon in a
+  // string, the usual case), no key was written twice. Counting colons is one indexOf per colon, about half
+  // the work of counting keys (one per quote, and the look at what follows each string).
+  if (countColons(text) <= valueKeys) return false;
+  return countTextKeys(text) !== valueKeys;
+}
+
+/** `:` characters in the text, in strings or not. */
+function countColons(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf(':'); i >= 0; i = text.indexOf(':', i + 1)) n++;
+  return n;
 }
 
 /** Keys written in valid JSON text: strings followed (after white space) by `:`. */

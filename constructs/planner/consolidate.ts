@@ -40,10 +40,10 @@ function fastest(cands: readonly Candidate[]): number {
 
 /**
  * Step 1 of emptying a GPU: moves as much of one model's demand as fits into free share on the
- * given slices (retuning a slice's entries first when allowed). Returns the demand left over.
+ * given slices (the lists in order; retuning a slice's entries first when allowed). Returns the demand left over.
  */
 function fillFreeShare(
-  targets: readonly SliceState[],
+  targets: readonly (readonly SliceState[])[],
   byName: Map<string, ModelInput>,
   input: ModelInput,
   budget: number,
@@ -52,40 +52,43 @@ function fillFreeShare(
   journal: Undo[],
 ): number {
   const name = input.model.name;
-  for (const sl of targets) {
-    if (remaining <= 1e-9) break;
-    // Without retuning, a slice whose free share cannot take a useful part of the demand even at the model's
-    // fastest candidate there (every room() is at most free x throughput) is passed over before anything
-    // else: the same outcome as trying each candidate, and most slices are that full
-    if (!retune && (1 - sl.share - 2e-6) * fastest(input.cands[sl.shapeIndex]) < Math.min(remaining, 0.01 * remaining + 1e-6) - 1e-9) {
-      continue;
-    }
-    if (serves(sl, name)) continue;
-    let best: Candidate | undefined;
-    let bestRoom = 0;
-    for (const c of input.cands[sl.shapeIndex]) {
-      const r = Math.min(remaining, room(sl, c, budget));
-      if (r > bestRoom + 1e-9) {
-        bestRoom = r;
-        best = c;
-      }
-    }
-    const minUseful = Math.min(remaining, 0.01 * remaining + 1e-6);
-    if (retune && bestRoom < remaining - 1e-9) {
-      const t = retuneInto(sl, byName, input, budget, roundUp6(remaining), Math.max(minUseful, bestRoom + 1e-6));
-      if (t) {
-        journal.push(t.undo);
-        remaining -= t.rps;
+  // the lists in order, without concatenating them (a break leaves one list; the next one breaks at once)
+  for (const list of targets) {
+    for (const sl of list) {
+      if (remaining <= 1e-9) break;
+      // Without retuning, a slice whose free share cannot take a useful part of the demand even at the model's
+      // fastest candidate there (every room() is at most free x throughput) is passed over before anything
+      // else: the same outcome as trying each candidate, and most slices are that full
+      if (!retune && (1 - sl.share - 2e-6) * fastest(input.cands[sl.shapeIndex]) < Math.min(remaining, 0.01 * remaining + 1e-6) - 1e-9) {
         continue;
       }
+      if (serves(sl, name)) continue;
+      let best: Candidate | undefined;
+      let bestRoom = 0;
+      for (const c of input.cands[sl.shapeIndex]) {
+        const r = Math.min(remaining, room(sl, c, budget));
+        if (r > bestRoom + 1e-9) {
+          bestRoom = r;
+          best = c;
+        }
+      }
+      const minUseful = Math.min(remaining, 0.01 * remaining + 1e-6);
+      if (retune && bestRoom < remaining - 1e-9) {
+        const t = retuneInto(sl, byName, input, budget, roundUp6(remaining), Math.max(minUseful, bestRoom + 1e-6));
+        if (t) {
+          journal.push(t.undo);
+          remaining -= t.rps;
+          continue;
+        }
+      }
+      if (!best || bestRoom < minUseful) continue;
+      const rps = bestRoom >= remaining - 1e-9 ? roundUp6(remaining) : bestRoom;
+      const share = roundShareUp(rps / best.throughput);
+      if (sl.share + share > 1 + 1e-12) continue;
+      sl.add({ model: input.model, budget, cand: best, rps, share });
+      journal.push(() => sl.pop());
+      remaining -= rps;
     }
-    if (!best || bestRoom < minUseful) continue;
-    const rps = bestRoom >= remaining - 1e-9 ? roundUp6(remaining) : bestRoom;
-    const share = roundShareUp(rps / best.throughput);
-    if (sl.share + share > 1 + 1e-12) continue;
-    sl.add({ model: input.model, budget, cand: best, rps, share });
-    journal.push(() => sl.pop());
-    remaining -= rps;
   }
   return remaining;
 }
@@ -158,12 +161,19 @@ export function consolidate(
     const slicesOf = new Map<GpuSpace, SliceState[]>();
     for (const g of gpus) slicesOf.set(g, []);
     for (const s of slices) slicesOf.get(s.gpu)!.push(s);
-    const order = gpus
-      .map((g, i) => ({ g, i, l: load(g, slicesOf) }))
-      .filter((x) => !tried.has(x.g))
-      .sort((a, b) => a.l - b.l || b.i - a.i);
-    if (order.length === 0) break;
-    const victim = order[0].g;
+    // the least-loaded GPU not tried yet, the later one of equal loads (what sorting by load, then by
+    // index descending, would put first; one pass, no sort)
+    let victim: GpuSpace | undefined;
+    let least = Infinity;
+    for (let i = 0; i < gpus.length; i++) {
+      if (tried.has(gpus[i])) continue;
+      const l = load(gpus[i], slicesOf);
+      if (victim === undefined || l <= least) {
+        victim = gpus[i];
+        least = l;
+      }
+    }
+    if (victim === undefined) break;
     tried.add(victim);
     attempts++;
     const moving = slicesOf.get(victim)!.flatMap((s) => s.seats);
@@ -178,7 +188,7 @@ export function consolidate(
       const input = byName.get(name)!;
       const budget = moving.find((s) => s.model.name === name)!.budget;
       // 1. free share on existing slices of other GPUs (not already serving this model)
-      const remaining = fillFreeShare([...others, ...opened], byName, input, budget, need.get(name)!, retune, journal);
+      const remaining = fillFreeShare([others, opened], byName, input, budget, need.get(name)!, retune, journal);
       // 2. new slices in free MIG space of other GPUs
       ok = openNewSlices(opt, gpus, victim, input, budget, remaining, overhead, opened, journal);
       if (!ok) break;
