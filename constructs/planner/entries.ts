@@ -3,7 +3,7 @@
  * or — only when it has none for that type — the documented estimate from its `throughputPerGpu`
  * figure for that type. A type with neither gives no entry: the model is never placed there.
  */
-import { entryKey } from '../fleet/entry-key';
+import { FirstRows } from '../fleet/entry-key';
 import { throughputFigure } from '../fleet/throughput';
 import type { ModelSpec } from '../fleet/types';
 import type { GpuOption, SliceShape } from './gpu-options';
@@ -79,6 +79,9 @@ export function rawEntries(model: ModelSpec, opt: GpuOption): readonly RawEntry[
   return hit;
 }
 
+/** The table `computeRawEntries` finds repeated rows with, one model at a time (no Set per model). */
+const FIRST_ROWS = new FirstRows();
+
 function computeRawEntries(model: ModelSpec, opt: GpuOption): RawEntry[] {
   const out: RawEntry[] = [];
   if (isEstimated(model, opt)) {
@@ -91,12 +94,13 @@ function computeRawEntries(model: ModelSpec, opt: GpuOption): RawEntry[] {
     }
     return out;
   }
-  const seen = new Set<number | string>();
-  for (const p of model.profiles) {
+  const seen = FIRST_ROWS;
+  const rows = model.profiles;
+  seen.reset(rows.length);
+  for (let j = 0; j < rows.length; j++) {
+    const p = rows[j];
     if (p.gpu !== opt.type) continue;
-    const key = entryKey(p.slice, p.batch, p.instances);
-    if (seen.has(key)) continue;
-    seen.add(key);
+    if (seen.firstOrAdd(0, p.slice, p.batch, p.instances, j) >= 0) continue;
     if (!(p.throughput > 0) || !(p.latencyMs >= 0)) continue;
     out.push(p);
   }

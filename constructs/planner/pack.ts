@@ -282,7 +282,7 @@ function sharedSliceFor(it: RemainderItem, shared: readonly SliceState[], v: Pac
   let best: SeatChoice | undefined;
   let bestScore = -1;
   const from = Math.max(0, shared.length - WINDOW);
-  const least = leastOf(it);
+  const least = leastOf(it.input);
   for (let i = shared.length - 1; i >= from; i--) {
     const sl = shared[i];
     const list = it.input.cands[sl.shapeIndex];
@@ -319,18 +319,19 @@ function sharedSliceFor(it: RemainderItem, shared: readonly SliceState[], v: Pac
 }
 
 /** Least latency and memory of a model's candidates, per shape (Infinity where it has none). */
-interface Least {
+export interface Least {
   readonly latencyMs: number[];
   readonly memGiB: number[];
 }
 
 const LEAST = new WeakMap<ModelInput, Least>();
 
-function leastOf(it: RemainderItem): Least {
-  let least = LEAST.get(it.input);
+/** Least latency and memory of the input's candidates per shape (computed once per input object). */
+export function leastOf(input: ModelInput): Least {
+  let least = LEAST.get(input);
   if (!least) {
     least = { latencyMs: [], memGiB: [] };
-    for (const list of it.input.cands) {
+    for (const list of input.cands) {
       let l = Infinity;
       let m = Infinity;
       for (const c of list) {
@@ -340,7 +341,7 @@ function leastOf(it: RemainderItem): Least {
       least.latencyMs.push(l);
       least.memGiB.push(m);
     }
-    LEAST.set(it.input, least);
+    LEAST.set(input, least);
   }
   return least;
 }
