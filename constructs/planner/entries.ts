@@ -37,7 +37,10 @@ export function budgetOf(model: ModelSpec, headroom: number): number {
 /** Best throughput per whole GPU over a model's candidates on every shape (throughput / compute fraction); 0 when none. */
 export function bestThroughputPerGpu(perShape: readonly (readonly Candidate[])[]): number {
   let best = 0;
-  for (const list of perShape) for (const c of list) best = Math.max(best, c.throughput / c.shape.computeFraction);
+  for (let i = 0; i < perShape.length; i++) {
+    const list = perShape[i];
+    for (let j = 0; j < list.length; j++) best = Math.max(best, list[j].throughput / list[j].shape.computeFraction);
+  }
   return best;
 }
 
@@ -109,7 +112,7 @@ function computeRawEntries(model: ModelSpec, opt: GpuOption): RawEntry[] {
 
 /** Whether a kept candidate has at most this latency and memory (the list is in throughput order: at least this throughput). */
 function dominated(kept: readonly Candidate[], latencyMs: number, memGiB: number): boolean {
-  for (const k of kept) if (k.latencyMs <= latencyMs && k.memGiB <= memGiB) return true;
+  for (let i = 0; i < kept.length; i++) if (kept[i].latencyMs <= latencyMs && kept[i].memGiB <= memGiB) return true;
   return false;
 }
 
@@ -123,7 +126,9 @@ export function candidatesFor(model: ModelSpec, opt: GpuOption, headroom: number
   const mem = model.memoryGiB;
   // admissible rows by slice size, in one pass over the rows
   const bySlice = new Map<number, RawEntry[]>();
-  for (const e of rawEntries(model, opt)) {
+  const raw = rawEntries(model, opt);
+  for (let j = 0; j < raw.length; j++) {
+    const e = raw[j];
     if (e.latencyMs > budget) continue;
     const list = bySlice.get(e.slice);
     if (list) list.push(e);
@@ -131,7 +136,9 @@ export function candidatesFor(model: ModelSpec, opt: GpuOption, headroom: number
   }
   return opt.shapes.map((shape) => {
     const list: RawEntry[] = [];
-    for (const e of bySlice.get(shape.entrySlice) ?? []) {
+    const admissible = bySlice.get(shape.entrySlice) ?? [];
+    for (let j = 0; j < admissible.length; j++) {
+      const e = admissible[j];
       if (overheadGiB + mem * e.instances > shape.memoryGiB) continue;
       list.push(e);
     }
@@ -145,7 +152,8 @@ export function candidatesFor(model: ModelSpec, opt: GpuOption, headroom: number
         a.instances - b.instances,
     );
     const kept: Candidate[] = [];
-    for (const e of list) {
+    for (let j = 0; j < list.length; j++) {
+      const e = list[j];
       const memGiB = mem * e.instances;
       if (dominated(kept, e.latencyMs, memGiB)) continue;
       kept.push({

@@ -78,15 +78,17 @@ export function bestEfficient(
 ): { shapeIndex: number; cand: Candidate } | undefined {
   let best: { shapeIndex: number; cand: Candidate } | undefined;
   let bestEff = -1;
-  input.cands.forEach((list, shapeIndex) => {
-    for (const c of list) {
+  for (let shapeIndex = 0; shapeIndex < input.cands.length; shapeIndex++) {
+    const list = input.cands[shapeIndex];
+    for (let j = 0; j < list.length; j++) {
+      const c = list[j];
       const eff = c.throughput / (mode === 'compute' ? c.shape.computeFraction : footprint(opt, c.shape));
       if (eff > bestEff * (1 + 1e-12)) {
         bestEff = eff;
         best = { shapeIndex, cand: c };
       }
     }
-  });
+  }
   return best;
 }
 
@@ -293,11 +295,12 @@ function sharedSliceFor(it: RemainderItem, shared: readonly SliceState[], v: Pac
     if (it.rps / list[0].throughput > free) continue;
     if (sl.latency + least.latencyMs[sl.shapeIndex] > Math.min(sl.budget, it.budget)) continue;
     if (sl.memory + least.memGiB[sl.shapeIndex] > sl.shape.memoryGiB + 1e-9) continue;
-    if (sl.seats.some((x) => x.model === it.input.model)) continue;
+    if (seatsModel(sl, it.input.model)) continue;
     let cand: Candidate | undefined;
     let share = 0;
     let score = Infinity;
-    for (const c of list) {
+    for (let j = 0; j < list.length; j++) {
+      const c = list[j];
       const raw = it.rps / c.throughput;
       if (raw > free) continue;
       const sh = roundShareUp(raw);
@@ -316,6 +319,13 @@ function sharedSliceFor(it: RemainderItem, shared: readonly SliceState[], v: Pac
     }
   }
   return best;
+}
+
+/** Whether the slice has a seat of the model. */
+function seatsModel(sl: SliceState, model: ModelInput['model']): boolean {
+  const seats = sl.seats;
+  for (let i = 0; i < seats.length; i++) if (seats[i].model === model) return true;
+  return false;
 }
 
 /** Least latency and memory of a model's candidates, per shape (Infinity where it has none). */

@@ -118,9 +118,11 @@ class TableIds {
     const mix = (x: number): void => {
       h = Math.imul(h ^ (Math.round(x * 1000) | 0), 0x01000193);
     };
-    for (const list of raw) {
+    for (let k = 0; k < raw.length; k++) {
+      const list = raw[k];
       mix(list.length);
-      for (const e of list) {
+      for (let j = 0; j < list.length; j++) {
+        const e = list[j];
         mix(e.slice);
         mix(e.batch);
         mix(e.instances);
