@@ -176,13 +176,15 @@ function splitDemand(
   const items: RemainderItem[] = [];
   const layouts = v.gpuFill && opt.mig ? maximalLayouts(opt) : [];
   const shapeIndex = new Map(opt.shapes.map((sh, i) => [sh.profile, i]));
+  // each layout's slices as shape indices, looked up once rather than per model
+  const layoutShapes = layouts.map((l) => l.map((x) => shapeIndex.get(x.shape.profile)!));
   inputs.forEach((input, idx) => {
     const best = bestEfficient(input, opt, v.full);
     if (!best) throw new Error(`models.${input.model.name}: no admissible profile entry on ${opt.type}`);
     let d = remaining[idx];
     if (d <= 0) return;
     if (layouts.length > 0) {
-      d = placeWholeGpusAtBestLayout(p, input, d, layouts, shapeIndex);
+      d = placeWholeGpusAtBestLayout(p, input, d, layouts, layoutShapes);
       if (d <= input.model.rps * 1e-9) return;
     }
     const n = Math.floor(d / best.cand.throughput + 1e-12);
@@ -206,25 +208,27 @@ function placeWholeGpusAtBestLayout(
   input: ModelInput,
   d: number,
   layouts: ReturnType<typeof maximalLayouts>,
-  shapeIndex: ReadonlyMap<string, number>,
+  layoutShapes: readonly (readonly number[])[],
 ): number {
   const { opt, reach, overhead } = p;
   let bestL = -1;
   let bestThr = 0;
-  layouts.forEach((l, li) => {
+  for (let li = 0; li < layoutShapes.length; li++) {
+    const shapes = layoutShapes[li];
     let thr = 0;
-    for (const x of l) thr += input.cands[shapeIndex.get(x.shape.profile)!][0]?.throughput ?? 0;
+    for (let j = 0; j < shapes.length; j++) thr += input.cands[shapes[j]][0]?.throughput ?? 0;
     if (thr > bestThr * (1 + 1e-12)) {
       bestThr = thr;
       bestL = li;
     }
-  });
+  }
   const nGpu = bestL >= 0 && bestThr > 0 ? Math.floor(d / bestThr + 1e-12) : 0;
   for (let k = 0; k < nGpu; k++) {
     const g = new GpuSpace(opt, reach);
     p.gpus.push(g);
-    for (const x of layouts[bestL]) {
-      const si = shapeIndex.get(x.shape.profile)!;
+    for (let j = 0; j < layouts[bestL].length; j++) {
+      const x = layouts[bestL][j];
+      const si = layoutShapes[bestL][j];
       const c = input.cands[si][0];
       if (!c) continue;
       g.place(opt.shapes[si], x.start);
