@@ -14,7 +14,7 @@
  */
 import type { Fleet } from '../fleet/types';
 import { Candidate, candidatesFor } from './entries';
-import { GpuOption, resolveGpuOptions } from './gpu-options';
+import { GpuOption, resolveGpuOptions, withShapes } from './gpu-options';
 import { GpuSpace, ReachTable } from './gpu-space';
 import { packType, ModelInput, PackResult, PackVariant, SliceState } from './pack';
 import { PlanError } from './plan-error';
@@ -85,7 +85,7 @@ export function noMigPacking(opt: GpuOption, inputs: readonly ModelInput[], head
   const gpus: GpuSpace[] = [];
   const slices: SliceState[] = [];
   if (shared.length > 0) {
-    const one: GpuOption = { ...opt, shapes: [opt.shapes[full]] };
+    const one = withShapes(opt, [opt.shapes[full]]);
     const packed = onOption(opt, packType(one, shared, headroom, overhead, FIRST_FIT_DECREASING), () => full, overhead);
     gpus.push(...packed.gpus);
     slices.push(...packed.slices);
