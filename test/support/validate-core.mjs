@@ -4,7 +4,8 @@
 // Both packages are ESM-only, which jest's CommonJS runtime cannot import, so this runs outside it:
 // - as a worker thread (test/support/validate.ts starts one per test file, so the schemas are imported
 //   once per file, not once per call; each kind from its own module, not the version's index of every kind):
-//   workerData { port, signal }; each message on `port` is an array of objects, answered on `port` with the results, then `signal[0]` set to 1 and notified;
+//   workerData { port, signal }; each message on `port` is an array of objects, answered on `port` with the
+//   results, then `signal[0]` set to 1 and notified;
 // - or as a plain script: node test/support/validate-core.mjs < objects.json
 // input: a JSON array of Kubernetes objects.
 // output: a JSON array with one entry per input object, in input order:
