@@ -2,8 +2,8 @@
 // (and Gateway API objects against `@kubernetes-models/gateway-api`).
 //
 // Both packages are ESM-only, which jest's CommonJS runtime cannot import, so this runs outside it:
-// - as a worker thread (test/support/validate.ts starts one per test file, so the schemas are imported
-//   once per file, not once per call; each kind from its own module, not the version's index of every kind):
+// - as a worker thread (one per jest worker process, test/support/shared-validator.js, so the schemas are
+//   imported once per process, not once per call; each kind from its own module, not the version's index of every kind):
 //   workerData { port, signal }; each message on `port` is an array of objects, answered on `port` with the
 //   results, then `signal[0]` set to 1 and notified;
 // - or as a plain script: node test/support/validate-core.mjs < objects.json
