@@ -11,7 +11,7 @@ import { candidatesFor } from '../constructs/planner/entries';
 import { resolveGpuOptions } from '../constructs/planner/gpu-options';
 import { GpuSpace, ReachTable } from '../constructs/planner/gpu-space';
 import { repairPacking } from '../constructs/planner/lns-repair';
-import { LpBuilder, solveLp } from '../constructs/planner/lp-solver';
+import { forgetSolverAnswers, LpBuilder, solveLp } from '../constructs/planner/lp-solver';
 import { assemble } from '../constructs/planner/nodes';
 import { budgetOf } from '../constructs/planner/entries';
 import { SliceState } from '../constructs/planner/pack';
@@ -97,6 +97,26 @@ describe('the LP/MIP solver (HiGHS in a worker thread, answered synchronously)',
     const bad = new LpBuilder();
     bad.col(1, 0, 1, [[bad.row(5, Infinity), 1]], true);
     expect(solveLp(bad.build(true)).status).toBe('infeasible');
+  });
+
+  test('a model solved before in the process is answered from its memo: the same model and options only', () => {
+    // minimise x subject to x >= lo, built anew for each solve (new arrays, same bytes)
+    const model = (lo: number) => {
+      const b = new LpBuilder();
+      b.col(1, 0, Infinity, [[b.row(lo, Infinity), 1]]);
+      return b.build(false);
+    };
+    const first = solveLp(model(2.5));
+    expect(first.objective).toBeCloseTo(2.5, 9);
+    expect(solveLp(model(2.5))).toBe(first); // the kept answer itself
+    const other = solveLp(model(2.75)); // one bound differs: solved
+    expect(other).not.toBe(first);
+    expect(other.objective).toBeCloseTo(2.75, 9);
+    expect(solveLp(model(2.5), { maxIterations: 50 })).not.toBe(first); // other options: solved
+    forgetSolverAnswers();
+    const again = solveLp(model(2.5));
+    expect(again).not.toBe(first);
+    expect(again.objective).toBe(first.objective);
   });
 });
 

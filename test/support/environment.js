@@ -18,11 +18,14 @@ const fs = require('fs');
 const path = require('path');
 const workerThreads = require('worker_threads');
 const NodeEnvironment = require('jest-environment-node').TestEnvironment;
+const sharedValidator = require('./shared-validator');
 
 // Node's worker_threads module is shared by the files a jest worker process runs (jest does not sandbox
 // core modules): wrap its Worker once per process to know the threads alive.
 if (!workerThreads.Worker.gpufleetLive) {
   const Original = workerThreads.Worker;
+  /** Node's own Worker, whose threads the end-of-file clean-up leaves alone (the shared schema validator). */
+  const Untracked = Original;
   const live = new Set();
   class TrackedWorker extends Original {
     constructor(...args) {
@@ -32,6 +35,7 @@ if (!workerThreads.Worker.gpufleetLive) {
     }
   }
   TrackedWorker.gpufleetLive = live;
+  TrackedWorker.gpufleetUntracked = Untracked;
   workerThreads.Worker = TrackedWorker;
 }
 
@@ -90,6 +94,9 @@ class CountingEnvironment extends NodeEnvironment {
     this.rootDir = config.projectConfig.rootDir;
     this.perTest = Boolean(process.env.GPUFLEET_TEST_CPU);
     this.tests = [];
+    // the process's schema-validator thread, shared by the files this process runs (test/support/shared-validator.js)
+    const Untracked = workerThreads.Worker.gpufleetUntracked;
+    this.global.gpufleetValidateCore = (objects) => sharedValidator.validateCore(Untracked, objects);
   }
 
   /** With GPUFLEET_TEST_CPU=1, the CPU time of each test (its hooks aside) too. */

@@ -3,7 +3,7 @@
  *
  * - Core kinds (core, apps, batch, policy, rbac, networking.k8s.io, ...) are validated with the
  *   `kubernetes-models` package in a worker thread (`validate-core.mjs`; the package is ESM-only, which
- *   jest's runtime cannot import), one per test file, called synchronously.
+ *   jest's runtime cannot import), one per jest worker process (test/support/shared-validator.js), called synchronously.
  * - Gateway API kinds are validated with `@kubernetes-models/gateway-api` in the same script; when that
  *   package does not load they are skipped with a printed note.
  * - Custom resources are validated with ajv against the `openAPIV3Schema` of the matching CRD in
@@ -143,7 +143,8 @@ interface CoreValidator {
 let validator: CoreValidator | undefined;
 
 /**
- * The validator thread of this test file: started on the first call, so the schemas are imported once
+ * Outside test/support/environment.js (which shares one thread between the files of a jest worker process:
+ * test/support/shared-validator.js), the validator thread of this module: started on the first call, so the schemas are imported once
  * per file instead of once per call (a child process per call cost ~0.5 s of CPU), and ended after the
  * file. A thread that outlived its file would be torn down when the jest worker exits, which can take
  * longer than the 500 ms jest allows ("A worker process has failed to exit gracefully").
@@ -173,6 +174,9 @@ if (typeof afterAll === 'function') {
 
 function validateCore(objs: readonly any[]): CoreResult[] {
   if (objs.length === 0) return [];
+  // under jest (test/support/environment.js): the thread this process's test files share
+  const shared = (globalThis as { gpufleetValidateCore?: (objects: readonly any[]) => CoreResult[] }).gpufleetValidateCore;
+  if (shared) return shared(objs);
   const v = coreValidator();
   Atomics.store(v.signal, 0, 0);
   v.port.postMessage(objs);
