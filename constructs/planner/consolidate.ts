@@ -62,12 +62,12 @@ function fillFreeShare(
     for (let s = 0; s < list.length; s++) {
       const sl = list[s];
       if (remaining <= 1e-9) break;
-      // Without retuning, a slice whose free share cannot take a useful part of the demand even at the model's
-      // fastest candidate there (every room() is at most free x throughput) is passed over before anything
-      // else: the same outcome as trying each candidate, and most slices are that full
+      // Without retuning, a slice that no candidate can use is passed over before its seats and candidates are
+      // looked at (the same outcome as trying each candidate): when even the model's least latency or memory there
+      // does not fit (room() makes these comparisons for each candidate; on the 1,000-model file 99% of the slices
+      // that pass the share test fail on latency), or its free share cannot take a useful part of the demand even
+      // at the model's fastest candidate there (every room() is at most free x throughput)
       if (least) {
-        // nor can it when even the model's least latency or memory there does not fit (room() makes the same
-        // comparisons for each candidate): on the 1,000-model file 99% of the slices that get this far
         if (sl.latency + least.latencyMs[sl.shapeIndex] > Math.min(sl.budget, budget)) continue;
         if (sl.memory + least.memGiB[sl.shapeIndex] > sl.shape.memoryGiB + 1e-9) continue;
         if ((1 - sl.share - 2e-6) * fastest(input.cands[sl.shapeIndex]) < Math.min(remaining, 0.01 * remaining + 1e-6) - 1e-9) continue;
