@@ -1,6 +1,7 @@
 // One schema-validator thread (test/support/validate-core.mjs) per jest worker process, shared by the test files
 // it runs, which test/support/environment.js hands to each file as `globalThis.gpufleetValidateCore`
-// (test/support/validate.ts uses it; run elsewhere, validate.ts starts a thread of its own).
+// (test/support/validate.ts uses it; outside that environment, validate.ts calls validateCore below itself, and the
+// thread is its module's).
 //
 // The schemas are ESM modules the thread imports on first use: one thread per file imported them again for each
 // of the ~20 files that validate, about 0.3 s of CPU each. The thread is unref'd (it never holds the process

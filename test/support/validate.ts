@@ -19,7 +19,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'worker_threads';
+import { Worker } from 'worker_threads';
 import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { parseAllDocuments } from 'yaml';
@@ -134,58 +134,18 @@ const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[
 
 type CoreResult = { index: number; errors?: string[]; skipped?: string };
 
-interface CoreValidator {
-  readonly port: MessagePort;
-  readonly signal: Int32Array;
-  readonly worker: Worker;
-}
-
-let validator: CoreValidator | undefined;
-
 /**
- * Outside test/support/environment.js (which shares one thread between the files of a jest worker process:
- * test/support/shared-validator.js), the validator thread of this module: started on the first call, so the schemas are imported once
- * per file instead of once per call (a child process per call cost ~0.5 s of CPU), and ended after the
- * file. A thread that outlived its file would be torn down when the jest worker exits, which can take
- * longer than the 500 ms jest allows ("A worker process has failed to exit gracefully").
+ * validate-core.mjs's results, from the schema-validator thread this jest worker process's test files share
+ * (test/support/environment.js hands it to each file); outside that environment, from a thread of this module's
+ * own, made the same way (test/support/shared-validator.js).
  */
-function coreValidator(): CoreValidator {
-  if (validator) return validator;
-  const { port1, port2 } = new MessageChannel();
-  const signal = new Int32Array(new SharedArrayBuffer(4));
-  const worker = new Worker(path.join(__dirname, 'validate-core.mjs'), { workerData: { port: port2, signal }, transferList: [port2] });
-  worker.unref();
-  port1.unref();
-  const created = { port: port1, signal, worker };
-  validator = created;
-  worker.on('exit', () => {
-    if (validator === created) validator = undefined;
-  });
-  return created;
-}
-
-if (typeof afterAll === 'function') {
-  afterAll(async () => {
-    const v = validator;
-    validator = undefined;
-    if (v) await v.worker.terminate();
-  });
-}
-
 function validateCore(objs: readonly any[]): CoreResult[] {
   if (objs.length === 0) return [];
-  // under jest (test/support/environment.js): the thread this process's test files share
   const shared = (globalThis as { gpufleetValidateCore?: (objects: readonly any[]) => CoreResult[] }).gpufleetValidateCore;
   if (shared) return shared(objs);
-  const v = coreValidator();
-  Atomics.store(v.signal, 0, 0);
-  v.port.postMessage(objs);
-  if (Atomics.wait(v.signal, 0, 0, 120_000) === 'timed-out') {
-    throw new Error('validate-core.mjs: no answer from the validator thread within 120 s');
-  }
-  const reply = receiveMessageOnPort(v.port)?.message as { results?: CoreResult[]; error?: string } | undefined;
-  if (!reply?.results) throw new Error(`validate-core.mjs failed: ${reply?.error ?? 'no reply'}`);
-  return reply.results;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the CommonJS module environment.js uses too
+  const own = require('./shared-validator') as { validateCore(W: typeof Worker, objects: readonly any[]): CoreResult[] };
+  return own.validateCore(Worker, objs);
 }
 
 /** An object that was not validated, and why. */
