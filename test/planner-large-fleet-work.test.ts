@@ -6,12 +6,15 @@
  * - the bound's MILP is not built when it has too many integer columns: the count made without building it is
  *   the count of the built model;
  * - the bound's LP is solved without HiGHS presolve: the same optimum as with it;
- * - the CLI's engine loads only the planner modules `plan` needs.
+ * - the CLI's engine loads only the planner modules `plan` needs;
+ * - repeated profile rows are found with one reused table (`FirstRows`) instead of a Map or Set per model: the same
+ *   first index per key as a Map.
  * Timings are not asserted here: the figures are printed by `npm run bench -- cli`.
  */
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 import fc from 'fast-check';
+import { entryKey, FirstRows } from '../constructs/fleet/entry-key';
 import type { ModelSpec, ProfileEntry, SliceSize } from '../constructs/fleet/types';
 import { Candidate, candidatesFor, rawEntries } from '../constructs/planner/entries';
 import { resolveGpuOptions } from '../constructs/planner/gpu-options';
@@ -86,6 +89,39 @@ describe('candidates of a model', () => {
       [8, 150, false],
       [4, 100, false],
     ]);
+  });
+});
+
+describe('repeated profile rows', () => {
+  /** Rows of one model: tag (GPU type), slice, batch, instances; non-integer and huge values as a fleet built in code may have. */
+  const arbKeys = fc.array(
+    fc.tuple(
+      fc.constantFrom(0, 1, 2),
+      fc.constantFrom(1, 2, 7, 2.5, -1),
+      fc.constantFrom(1, 2, 3, 64, 65535, 65536, 70000, 0.5),
+      fc.constantFrom(1, 2, 1023, 1024, 5000),
+    ),
+    { maxLength: 200 },
+  );
+
+  test('FirstRows gives the first index per (tag, slice, batch, instances) as a Map would (300 runs of 1-4 models)', () => {
+    const table = new FirstRows();
+    fc.assert(
+      fc.property(fc.array(fc.tuple(arbKeys, fc.constantFrom(0, 1, 10, 1000)), { minLength: 1, maxLength: 4 }), (models) => {
+        // one table for every model in turn; `announced` below the row count sends the rest to its Map
+        for (const [rows, announced] of models) {
+          table.reset(Math.min(announced, rows.length));
+          const reference = new Map<string, number>();
+          rows.forEach(([tag, slice, batch, instances], j) => {
+            const key = `${tag}|${String(entryKey(slice, batch, instances))}`;
+            const want = reference.get(key) ?? -1;
+            if (want < 0) reference.set(key, j);
+            expect(table.firstOrAdd(tag, slice, batch, instances, j)).toBe(want);
+          });
+        }
+      }),
+      { numRuns: 300, seed: 2029 },
+    );
   });
 });
 

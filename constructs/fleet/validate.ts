@@ -10,7 +10,7 @@ import {
   supportsMig,
 } from '../catalog';
 import { Problems } from './checks';
-import { entryKey } from './entry-key';
+import { FirstRows } from './entry-key';
 import { FLEET_LIMITS as L } from './limits';
 import { describeValue, dns1123LabelProblem } from './names';
 import { checkThroughputPerGpu, listWords } from './throughput';
@@ -171,6 +171,21 @@ function profileIsValid(raw: unknown, listed: ReadonlyMap<string, GpuType>): boo
   );
 }
 
+/** The table `checkModel` finds repeated profile rows with, one model at a time. */
+const FIRST_ROWS = new FirstRows();
+
+/** Listed GPU type id -> its place in the list (the tag of its rows in `FIRST_ROWS`), cached by the `listed` map. */
+const TAGS = new WeakMap<ReadonlyMap<string, GpuType>, Map<string, number>>();
+
+function tagsOf(listed: ReadonlyMap<string, GpuType>): Map<string, number> {
+  let tags = TAGS.get(listed);
+  if (!tags) {
+    tags = new Map([...listed.keys()].map((id, i) => [id, i]));
+    TAGS.set(listed, tags);
+  }
+  return tags;
+}
+
 /** Validates a model's `triton` settings; returns its `maxBatchSize` when it is valid. */
 function checkTriton(p: Problems, path: string, raw: unknown): number | undefined {
   const t = p.object(path, raw);
@@ -216,27 +231,27 @@ function checkModel(p: Problems, raw: unknown, index: number, listed: ReadonlyMa
     p.add(`${path}.profiles: expected at most ${L.maxProfilesPerModel} entries, got ${profiles.length}`);
   }
   let largest: { batch: number; index: number } | undefined;
-  // per GPU type, (slice, batch, instances) -> first row; numeric keys, no string per row
-  const seen = new Map<string, Map<number | string, number>>();
+  // per GPU type (tagged by its place among the listed types), (slice, batch, instances) -> first row; no allocation per row
   const list = profiles ?? [];
+  const tags = tagsOf(listed);
+  const seen = FIRST_ROWS;
+  seen.reset(list.length);
+  const profiled: boolean[] = [];
   for (let j = 0; j < list.length; j++) {
     const entry = list[j];
     // the common case, a valid row, is checked without building a path or a message
     if (!profileIsValid(entry, listed) && !checkProfile(p, entry, `${path}.profiles[${j}]`, listed)) continue;
     const e = entry as ProfileEntry;
-    let perGpu = seen.get(e.gpu);
-    if (!perGpu) {
-      perGpu = new Map();
-      seen.set(e.gpu, perGpu);
-    }
-    const key = entryKey(e.slice, e.batch, e.instances);
-    const had = perGpu.get(key);
-    if (had !== undefined) {
+    // a valid row names a listed type
+    const tag = tags.get(e.gpu)!;
+    profiled[tag] = true;
+    const had = seen.firstOrAdd(tag, e.slice, e.batch, e.instances, j);
+    if (had >= 0) {
       p.add(
         `${path}.profiles[${j}]: duplicate entry for gpu ${e.gpu} slice ${e.slice} batch ${e.batch} instances ${e.instances} ` +
           `(also profiles[${had}])`,
       );
-    } else perGpu.set(key, j);
+    }
     if (!largest || e.batch > largest.batch) largest = { batch: e.batch, index: j };
   }
   if (maxBatchSize !== undefined && largest && largest.batch > Math.max(maxBatchSize, 1)) {
@@ -249,7 +264,13 @@ function checkModel(p: Problems, raw: unknown, index: number, listed: ReadonlyMa
   const figures =
     o.throughputPerGpu === undefined
       ? undefined
-      : checkThroughputPerGpu(p, `${path}.throughputPerGpu`, o.throughputPerGpu, listed, new Set(seen.keys()));
+      : checkThroughputPerGpu(
+          p,
+          `${path}.throughputPerGpu`,
+          o.throughputPerGpu,
+          listed,
+          new Set([...tags.keys()].filter((_, t) => profiled[t])),
+        );
   if (profiles && profiles.length === 0 && p.all.length === before && listed.size > 0) {
     // planned only on GPU types with profile rows or a figure: at least one offered type must have one
     const types = [...listed.keys()].sort();

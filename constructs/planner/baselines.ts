@@ -14,13 +14,13 @@
  */
 import type { Fleet } from '../fleet/types';
 import { Candidate, candidatesFor } from './entries';
-import { GpuOption, resolveGpuOptions } from './gpu-options';
+import { GpuOption, resolveGpuOptions, withShapes } from './gpu-options';
 import { GpuSpace, ReachTable } from './gpu-space';
-import { packType, ModelInput, PackResult, PackVariant, SliceState } from './pack';
+import { packType, packVariant, ModelInput, PackResult, PackVariant, SliceState } from './pack';
 import { PlanError } from './plan-error';
 
 /** The noMig baseline's packing: largest demand first, first GPU it fits. */
-const FIRST_FIT_DECREASING: PackVariant = { order: 'need', fit: 'first', open: 'small', full: 'footprint', gpuFill: false, mixFill: 0 };
+const FIRST_FIT_DECREASING: PackVariant = packVariant({ order: 'need', fit: 'first', open: 'small' }, 'footprint', false, 0);
 
 export interface Baselines {
   /** Whole GPUs per model replica, nothing shared. */
@@ -85,7 +85,7 @@ export function noMigPacking(opt: GpuOption, inputs: readonly ModelInput[], head
   const gpus: GpuSpace[] = [];
   const slices: SliceState[] = [];
   if (shared.length > 0) {
-    const one: GpuOption = { ...opt, shapes: [opt.shapes[full]] };
+    const one = withShapes(opt, [opt.shapes[full]]);
     const packed = onOption(opt, packType(one, shared, headroom, overhead, FIRST_FIT_DECREASING), () => full, overhead);
     gpus.push(...packed.gpus);
     slices.push(...packed.slices);

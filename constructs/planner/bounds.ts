@@ -46,7 +46,9 @@ export function bestGpuThroughput(model: ModelSpec, opt: GpuOption, headroom: nu
   if (known !== undefined) return known;
   const fractions = computeFractions(opt);
   let best = 0;
-  for (const e of rawEntries(model, opt)) {
+  const raw = rawEntries(model, opt);
+  for (let j = 0; j < raw.length; j++) {
+    const e = raw[j];
     if (e.latencyMs > budget) continue;
     const f = fractions.get(e.slice);
     if (f === undefined) continue;

@@ -7,7 +7,7 @@
 import type { Candidate } from './entries';
 import type { GpuOption } from './gpu-options';
 import { GpuSpace, unplaceLast } from './gpu-space';
-import { footprint, ModelInput, PackResult, roundShareUp, roundUp6, SliceState } from './pack';
+import { footprint, leastOf, ModelInput, PackResult, roundShareUp, roundUp6, SliceState } from './pack';
 import { retuneInto } from './retune';
 
 type Undo = () => void;
@@ -27,14 +27,15 @@ function room(sl: SliceState, c: Candidate, budget: number): number {
 
 /** Whether a model (by name) already has a seat on the slice. */
 function serves(sl: SliceState, name: string): boolean {
-  for (const x of sl.seats) if (x.model.name === name) return true;
+  const seats = sl.seats;
+  for (let i = 0; i < seats.length; i++) if (seats[i].model.name === name) return true;
   return false;
 }
 
 /** Highest throughput among candidates (0 for none). */
 function fastest(cands: readonly Candidate[]): number {
   let t = 0;
-  for (const c of cands) if (c.throughput > t) t = c.throughput;
+  for (let i = 0; i < cands.length; i++) if (cands[i].throughput > t) t = cands[i].throughput;
   return t;
 }
 
@@ -52,20 +53,31 @@ function fillFreeShare(
   journal: Undo[],
 ): number {
   const name = input.model.name;
+  // without retuning, whose outcome does not depend on free share, latency or memory: the extremes of the model's
+  // candidates per shape, to pass over slices none of them fits
+  const least = retune ? undefined : leastOf(input);
   // the lists in order, without concatenating them (a break leaves one list; the next one breaks at once)
-  for (const list of targets) {
-    for (const sl of list) {
+  for (let l = 0; l < targets.length; l++) {
+    const list = targets[l];
+    for (let s = 0; s < list.length; s++) {
+      const sl = list[s];
       if (remaining <= 1e-9) break;
-      // Without retuning, a slice whose free share cannot take a useful part of the demand even at the model's
-      // fastest candidate there (every room() is at most free x throughput) is passed over before anything
-      // else: the same outcome as trying each candidate, and most slices are that full
-      if (!retune && (1 - sl.share - 2e-6) * fastest(input.cands[sl.shapeIndex]) < Math.min(remaining, 0.01 * remaining + 1e-6) - 1e-9) {
-        continue;
+      // Without retuning, a slice that no candidate can use is passed over before its seats and candidates are
+      // looked at (the same outcome as trying each candidate): when even the model's least latency or memory there
+      // does not fit (room() makes these comparisons for each candidate; on the 1,000-model file 99% of the slices
+      // that pass the share test fail on latency), or its free share cannot take a useful part of the demand even
+      // at the model's fastest candidate there (every room() is at most free x throughput)
+      if (least) {
+        if (sl.latency + least.latencyMs[sl.shapeIndex] > Math.min(sl.budget, budget)) continue;
+        if (sl.memory + least.memGiB[sl.shapeIndex] > sl.shape.memoryGiB + 1e-9) continue;
+        if ((1 - sl.share - 2e-6) * fastest(input.cands[sl.shapeIndex]) < Math.min(remaining, 0.01 * remaining + 1e-6) - 1e-9) continue;
       }
       if (serves(sl, name)) continue;
       let best: Candidate | undefined;
       let bestRoom = 0;
-      for (const c of input.cands[sl.shapeIndex]) {
+      const cands = input.cands[sl.shapeIndex];
+      for (let j = 0; j < cands.length; j++) {
+        const c = cands[j];
         const r = Math.min(remaining, room(sl, c, budget));
         if (r > bestRoom + 1e-9) {
           bestRoom = r;

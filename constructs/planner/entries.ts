@@ -3,7 +3,7 @@
  * or — only when it has none for that type — the documented estimate from its `throughputPerGpu`
  * figure for that type. A type with neither gives no entry: the model is never placed there.
  */
-import { entryKey } from '../fleet/entry-key';
+import { FirstRows } from '../fleet/entry-key';
 import { throughputFigure } from '../fleet/throughput';
 import type { ModelSpec } from '../fleet/types';
 import type { GpuOption, SliceShape } from './gpu-options';
@@ -37,7 +37,10 @@ export function budgetOf(model: ModelSpec, headroom: number): number {
 /** Best throughput per whole GPU over a model's candidates on every shape (throughput / compute fraction); 0 when none. */
 export function bestThroughputPerGpu(perShape: readonly (readonly Candidate[])[]): number {
   let best = 0;
-  for (const list of perShape) for (const c of list) best = Math.max(best, c.throughput / c.shape.computeFraction);
+  for (let i = 0; i < perShape.length; i++) {
+    const list = perShape[i];
+    for (let j = 0; j < list.length; j++) best = Math.max(best, list[j].throughput / list[j].shape.computeFraction);
+  }
   return best;
 }
 
@@ -79,6 +82,9 @@ export function rawEntries(model: ModelSpec, opt: GpuOption): readonly RawEntry[
   return hit;
 }
 
+/** The table `computeRawEntries` finds repeated rows with, one model at a time (no Set per model). */
+const FIRST_ROWS = new FirstRows();
+
 function computeRawEntries(model: ModelSpec, opt: GpuOption): RawEntry[] {
   const out: RawEntry[] = [];
   if (isEstimated(model, opt)) {
@@ -91,12 +97,13 @@ function computeRawEntries(model: ModelSpec, opt: GpuOption): RawEntry[] {
     }
     return out;
   }
-  const seen = new Set<number | string>();
-  for (const p of model.profiles) {
+  const seen = FIRST_ROWS;
+  const rows = model.profiles;
+  seen.reset(rows.length);
+  for (let j = 0; j < rows.length; j++) {
+    const p = rows[j];
     if (p.gpu !== opt.type) continue;
-    const key = entryKey(p.slice, p.batch, p.instances);
-    if (seen.has(key)) continue;
-    seen.add(key);
+    if (seen.firstOrAdd(0, p.slice, p.batch, p.instances, j) >= 0) continue;
     if (!(p.throughput > 0) || !(p.latencyMs >= 0)) continue;
     out.push(p);
   }
@@ -105,8 +112,43 @@ function computeRawEntries(model: ModelSpec, opt: GpuOption): RawEntry[] {
 
 /** Whether a kept candidate has at most this latency and memory (the list is in throughput order: at least this throughput). */
 function dominated(kept: readonly Candidate[], latencyMs: number, memGiB: number): boolean {
-  for (const k of kept) if (k.latencyMs <= latencyMs && k.memGiB <= memGiB) return true;
+  for (let i = 0; i < kept.length; i++) if (kept[i].latencyMs <= latencyMs && kept[i].memGiB <= memGiB) return true;
   return false;
+}
+
+/** The order of `candidatesFor`'s rows: throughput descending, then latency, memory (mem x instances), batch, instances ascending. */
+function compareRows(a: RawEntry, b: RawEntry, mem: number): number {
+  return (
+    b.throughput - a.throughput ||
+    a.latencyMs - b.latencyMs ||
+    mem * a.instances - mem * b.instances ||
+    a.batch - b.batch ||
+    a.instances - b.instances
+  );
+}
+
+/** Lists up to this long are sorted in place by insertion (no comparator call through `Array.prototype.sort`, no work array). */
+const INSERTION_SORT_MAX = 64;
+
+/**
+ * Sorts rows by `compareRows`, stably: a short list (one slice size of one model, ~30 rows in a measured table) by
+ * insertion, a longer one with `Array.prototype.sort` (stable too, so both give the same order).
+ */
+function sortRows(list: RawEntry[], mem: number): void {
+  if (list.length > INSERTION_SORT_MAX) {
+    list.sort((a, b) => compareRows(a, b, mem));
+    return;
+  }
+  for (let i = 1; i < list.length; i++) {
+    const e = list[i];
+    let j = i - 1;
+    // moves past the rows that sort after e only (a tie stays before it: stable)
+    while (j >= 0 && compareRows(list[j], e, mem) > 0) {
+      list[j + 1] = list[j];
+      j--;
+    }
+    list[j + 1] = e;
+  }
 }
 
 /**
@@ -119,7 +161,9 @@ export function candidatesFor(model: ModelSpec, opt: GpuOption, headroom: number
   const mem = model.memoryGiB;
   // admissible rows by slice size, in one pass over the rows
   const bySlice = new Map<number, RawEntry[]>();
-  for (const e of rawEntries(model, opt)) {
+  const raw = rawEntries(model, opt);
+  for (let j = 0; j < raw.length; j++) {
+    const e = raw[j];
     if (e.latencyMs > budget) continue;
     const list = bySlice.get(e.slice);
     if (list) list.push(e);
@@ -127,21 +171,17 @@ export function candidatesFor(model: ModelSpec, opt: GpuOption, headroom: number
   }
   return opt.shapes.map((shape) => {
     const list: RawEntry[] = [];
-    for (const e of bySlice.get(shape.entrySlice) ?? []) {
+    const admissible = bySlice.get(shape.entrySlice) ?? [];
+    for (let j = 0; j < admissible.length; j++) {
+      const e = admissible[j];
       if (overheadGiB + mem * e.instances > shape.memoryGiB) continue;
       list.push(e);
     }
     // throughput descending, then latency, memory (mem x instances), batch, instances ascending; Candidates are made only for the kept
-    list.sort(
-      (a, b) =>
-        b.throughput - a.throughput ||
-        a.latencyMs - b.latencyMs ||
-        mem * a.instances - mem * b.instances ||
-        a.batch - b.batch ||
-        a.instances - b.instances,
-    );
+    sortRows(list, mem);
     const kept: Candidate[] = [];
-    for (const e of list) {
+    for (let j = 0; j < list.length; j++) {
+      const e = list[j];
       const memGiB = mem * e.instances;
       if (dominated(kept, e.latencyMs, memGiB)) continue;
       kept.push({

@@ -172,6 +172,26 @@ export function resolveGpuOption(g: FleetGpu, index: number): GpuOption {
   };
 }
 
+/**
+ * The option with other slice shapes. Written as the same object literal as `resolveGpuOption`'s (same keys, same
+ * order), not as a spread copy: V8 then gives both one hidden class, and code optimised for the fleet's options is
+ * not deoptimised by this one.
+ */
+export function withShapes(opt: GpuOption, shapes: readonly SliceShape[]): GpuOption {
+  return {
+    type: opt.type,
+    gpu: opt.gpu,
+    mig: opt.mig,
+    pricePerGpuHour: opt.pricePerGpuHour,
+    priceKnown: opt.priceKnown,
+    nodeOptions: opt.nodeOptions,
+    computeSlices: opt.computeSlices,
+    memorySlices: opt.memorySlices,
+    shapes,
+    index: opt.index,
+  };
+}
+
 export function resolveGpuOptions(fleet: Fleet): GpuOption[] {
   if (fleet.gpus.length === 0) throw new PlanError(['gpus: expected at least one gpu type, got none']);
   const problems = fleet.gpus.flatMap((g, i) => gpuProblems(g, i));

@@ -41,17 +41,31 @@ const BASE_VARIANTS: readonly Omit<PackVariant, 'full' | 'gpuFill' | 'mixFill'>[
   { order: 'budget', fit: 'best', open: 'small' },
 ];
 
+/**
+ * A packing variant. Every variant is made here, as one object literal (same keys in the same order), not by spreading
+ * another object: V8 then gives every variant one hidden class, and the packing code optimised for one variant is not
+ * deoptimised when it meets another (the noMig baseline's).
+ */
+export function packVariant(
+  base: Omit<PackVariant, 'full' | 'gpuFill' | 'mixFill'>,
+  full: PackVariant['full'],
+  gpuFill: boolean,
+  mixFill: number,
+): PackVariant {
+  return { order: base.order, fit: base.fit, open: base.open, full, gpuFill, mixFill };
+}
+
 /** Packing variants; the first `FAST_VARIANTS` are the ones used with `effort: 'fast'` (best on long-tail fleets). */
 export const VARIANTS: readonly PackVariant[] = [
-  { ...BASE_VARIANTS[3], full: 'footprint', gpuFill: true, mixFill: 0 },
-  { ...BASE_VARIANTS[1], full: 'footprint', gpuFill: false, mixFill: 0.9 },
-  { ...BASE_VARIANTS[0], full: 'footprint', gpuFill: false, mixFill: 0.9 },
-  { ...BASE_VARIANTS[0], full: 'footprint', gpuFill: false, mixFill: 0.75 },
-  { ...BASE_VARIANTS[0], full: 'footprint', gpuFill: false, mixFill: 0.97 },
-  ...BASE_VARIANTS.slice(0, 3).map((v) => ({ ...v, full: 'footprint' as const, gpuFill: true, mixFill: 0 })),
-  ...BASE_VARIANTS.map((v) => ({ ...v, full: 'footprint' as const, gpuFill: false, mixFill: 0 })),
-  { ...BASE_VARIANTS[0], full: 'compute', gpuFill: false, mixFill: 0 },
-  { ...BASE_VARIANTS[2], full: 'compute', gpuFill: false, mixFill: 0 },
+  packVariant(BASE_VARIANTS[3], 'footprint', true, 0),
+  packVariant(BASE_VARIANTS[1], 'footprint', false, 0.9),
+  packVariant(BASE_VARIANTS[0], 'footprint', false, 0.9),
+  packVariant(BASE_VARIANTS[0], 'footprint', false, 0.75),
+  packVariant(BASE_VARIANTS[0], 'footprint', false, 0.97),
+  ...BASE_VARIANTS.slice(0, 3).map((v) => packVariant(v, 'footprint', true, 0)),
+  ...BASE_VARIANTS.map((v) => packVariant(v, 'footprint', false, 0)),
+  packVariant(BASE_VARIANTS[0], 'compute', false, 0),
+  packVariant(BASE_VARIANTS[2], 'compute', false, 0),
 ];
 
 /** Variants run with `effort: 'fast'`. */
@@ -78,15 +92,17 @@ export function bestEfficient(
 ): { shapeIndex: number; cand: Candidate } | undefined {
   let best: { shapeIndex: number; cand: Candidate } | undefined;
   let bestEff = -1;
-  input.cands.forEach((list, shapeIndex) => {
-    for (const c of list) {
+  for (let shapeIndex = 0; shapeIndex < input.cands.length; shapeIndex++) {
+    const list = input.cands[shapeIndex];
+    for (let j = 0; j < list.length; j++) {
+      const c = list[j];
       const eff = c.throughput / (mode === 'compute' ? c.shape.computeFraction : footprint(opt, c.shape));
       if (eff > bestEff * (1 + 1e-12)) {
         bestEff = eff;
         best = { shapeIndex, cand: c };
       }
     }
-  });
+  }
   return best;
 }
 
@@ -174,13 +190,15 @@ function splitDemand(
   const items: RemainderItem[] = [];
   const layouts = v.gpuFill && opt.mig ? maximalLayouts(opt) : [];
   const shapeIndex = new Map(opt.shapes.map((sh, i) => [sh.profile, i]));
+  // each layout's slices as shape indices, looked up once rather than per model
+  const layoutShapes = layouts.map((l) => l.map((x) => shapeIndex.get(x.shape.profile)!));
   inputs.forEach((input, idx) => {
     const best = bestEfficient(input, opt, v.full);
     if (!best) throw new Error(`models.${input.model.name}: no admissible profile entry on ${opt.type}`);
     let d = remaining[idx];
     if (d <= 0) return;
     if (layouts.length > 0) {
-      d = placeWholeGpusAtBestLayout(p, input, d, layouts, shapeIndex);
+      d = placeWholeGpusAtBestLayout(p, input, d, layouts, layoutShapes);
       if (d <= input.model.rps * 1e-9) return;
     }
     const n = Math.floor(d / best.cand.throughput + 1e-12);
@@ -204,25 +222,27 @@ function placeWholeGpusAtBestLayout(
   input: ModelInput,
   d: number,
   layouts: ReturnType<typeof maximalLayouts>,
-  shapeIndex: ReadonlyMap<string, number>,
+  layoutShapes: readonly (readonly number[])[],
 ): number {
   const { opt, reach, overhead } = p;
   let bestL = -1;
   let bestThr = 0;
-  layouts.forEach((l, li) => {
+  for (let li = 0; li < layoutShapes.length; li++) {
+    const shapes = layoutShapes[li];
     let thr = 0;
-    for (const x of l) thr += input.cands[shapeIndex.get(x.shape.profile)!][0]?.throughput ?? 0;
+    for (let j = 0; j < shapes.length; j++) thr += input.cands[shapes[j]][0]?.throughput ?? 0;
     if (thr > bestThr * (1 + 1e-12)) {
       bestThr = thr;
       bestL = li;
     }
-  });
+  }
   const nGpu = bestL >= 0 && bestThr > 0 ? Math.floor(d / bestThr + 1e-12) : 0;
   for (let k = 0; k < nGpu; k++) {
     const g = new GpuSpace(opt, reach);
     p.gpus.push(g);
-    for (const x of layouts[bestL]) {
-      const si = shapeIndex.get(x.shape.profile)!;
+    for (let j = 0; j < layouts[bestL].length; j++) {
+      const x = layouts[bestL][j];
+      const si = layoutShapes[bestL][j];
       const c = input.cands[si][0];
       if (!c) continue;
       g.place(opt.shapes[si], x.start);
@@ -282,7 +302,7 @@ function sharedSliceFor(it: RemainderItem, shared: readonly SliceState[], v: Pac
   let best: SeatChoice | undefined;
   let bestScore = -1;
   const from = Math.max(0, shared.length - WINDOW);
-  const least = leastOf(it);
+  const least = leastOf(it.input);
   for (let i = shared.length - 1; i >= from; i--) {
     const sl = shared[i];
     const list = it.input.cands[sl.shapeIndex];
@@ -293,11 +313,12 @@ function sharedSliceFor(it: RemainderItem, shared: readonly SliceState[], v: Pac
     if (it.rps / list[0].throughput > free) continue;
     if (sl.latency + least.latencyMs[sl.shapeIndex] > Math.min(sl.budget, it.budget)) continue;
     if (sl.memory + least.memGiB[sl.shapeIndex] > sl.shape.memoryGiB + 1e-9) continue;
-    if (sl.seats.some((x) => x.model === it.input.model)) continue;
+    if (seatsModel(sl, it.input.model)) continue;
     let cand: Candidate | undefined;
     let share = 0;
     let score = Infinity;
-    for (const c of list) {
+    for (let j = 0; j < list.length; j++) {
+      const c = list[j];
       const raw = it.rps / c.throughput;
       if (raw > free) continue;
       const sh = roundShareUp(raw);
@@ -318,19 +339,27 @@ function sharedSliceFor(it: RemainderItem, shared: readonly SliceState[], v: Pac
   return best;
 }
 
+/** Whether the slice has a seat of the model. */
+function seatsModel(sl: SliceState, model: ModelInput['model']): boolean {
+  const seats = sl.seats;
+  for (let i = 0; i < seats.length; i++) if (seats[i].model === model) return true;
+  return false;
+}
+
 /** Least latency and memory of a model's candidates, per shape (Infinity where it has none). */
-interface Least {
+export interface Least {
   readonly latencyMs: number[];
   readonly memGiB: number[];
 }
 
 const LEAST = new WeakMap<ModelInput, Least>();
 
-function leastOf(it: RemainderItem): Least {
-  let least = LEAST.get(it.input);
+/** Least latency and memory of the input's candidates per shape (computed once per input object). */
+export function leastOf(input: ModelInput): Least {
+  let least = LEAST.get(input);
   if (!least) {
     least = { latencyMs: [], memGiB: [] };
-    for (const list of it.input.cands) {
+    for (const list of input.cands) {
       let l = Infinity;
       let m = Infinity;
       for (const c of list) {
@@ -340,7 +369,7 @@ function leastOf(it: RemainderItem): Least {
       least.latencyMs.push(l);
       least.memGiB.push(m);
     }
-    LEAST.set(it.input, least);
+    LEAST.set(input, least);
   }
   return least;
 }

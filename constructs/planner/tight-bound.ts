@@ -118,9 +118,11 @@ class TableIds {
     const mix = (x: number): void => {
       h = Math.imul(h ^ (Math.round(x * 1000) | 0), 0x01000193);
     };
-    for (const list of raw) {
+    for (let k = 0; k < raw.length; k++) {
+      const list = raw[k];
       mix(list.length);
-      for (const e of list) {
+      for (let j = 0; j < list.length; j++) {
+        const e = list[j];
         mix(e.slice);
         mix(e.batch);
         mix(e.instances);
@@ -129,29 +131,35 @@ class TableIds {
       }
     }
     const bucket = this.byHash.get(h) ?? [];
-    const same = bucket.find((b) =>
-      b.raw.every(
-        (list, k) =>
-          list.length === raw[k].length &&
-          list.every((e, j) => {
-            const f = raw[k][j];
-            return (
-              e.slice === f.slice &&
-              e.batch === f.batch &&
-              e.instances === f.instances &&
-              e.throughput === f.throughput &&
-              e.latencyMs === f.latencyMs &&
-              e.estimated === f.estimated
-            );
-          }),
-      ),
-    );
-    if (same) return same.id;
+    for (let b = 0; b < bucket.length; b++) if (sameTables(bucket[b].raw, raw)) return bucket[b].id;
     const id = this.next++;
     bucket.push({ raw, id });
     this.byHash.set(h, bucket);
     return id;
   }
+}
+
+/** Whether two models' raw entries (per option, as `TableIds` keeps them) are the same rows, field by field. */
+function sameTables(a: readonly (readonly RawEntry[])[], b: readonly (readonly RawEntry[])[]): boolean {
+  for (let k = 0; k < a.length; k++) {
+    const x = a[k];
+    const y = b[k];
+    if (x.length !== y.length) return false;
+    for (let j = 0; j < x.length; j++) {
+      const e = x[j];
+      const f = y[j];
+      if (
+        e.slice !== f.slice ||
+        e.batch !== f.batch ||
+        e.instances !== f.instances ||
+        e.throughput !== f.throughput ||
+        e.latencyMs !== f.latencyMs ||
+        e.estimated !== f.estimated
+      )
+        return false;
+    }
+  }
+  return true;
 }
 
 /** What the relaxation sees of a model besides its demand: budget, cold status and every candidate's figures. */
@@ -333,20 +341,28 @@ function addModelShapeCols(b: LpBuilder, at: ModelShape, rows: CapacityRows, int
         [t, 1],
       ]);
     }
-    const seatRows = (e: Candidate, seats: number): [number, number][] => [
-      ...(seat >= 0 ? [[seat, seats] as [number, number]] : []),
-      ...(count >= 0 ? [[count, seats] as [number, number]] : []),
-      [latRow[k][i][c], (seats * e.latencyMs) / m.budget],
-      [memRow[k][i][c], seats * e.memGiB],
-      ...(absRow[k][i][c] >= 0 ? [[absRow[k][i][c], seats * e.latencyMs] as [number, number]] : []),
-      ...SEAT_CUTS.flatMap((q, j) => (heavier(e.latencyMs, m.budget, q) ? [[cutRow[k][i][j], seats] as [number, number]] : [])),
-    ];
+    const lat = latRow[k][i][c];
+    const mem = memRow[k][i][c];
+    const abs = absRow[k][i][c];
+    const cuts = cutRow[k][i];
+    // the seat rows of `seats` seats at e, appended to a column's entries: seat, count, latency, memory, absolute
+    // latency, seat cuts (in this order)
+    const seatRows = (out: [number, number][], e: Candidate, seats: number): [number, number][] => {
+      if (seat >= 0) out.push([seat, seats]);
+      if (count >= 0) out.push([count, seats]);
+      out.push([lat, (seats * e.latencyMs) / m.budget], [mem, seats * e.memGiB]);
+      if (abs >= 0) out.push([abs, seats * e.latencyMs]);
+      for (let j = 0; j < SEAT_CUTS.length; j++) if (heavier(e.latencyMs, m.budget, SEAT_CUTS[j])) out.push([cuts[j], seats]);
+      return out;
+    };
     // served time: per unit of share at least one seat (a share is at most 1), and at least
     // throughput / maxRps seats (the seats at e serve at most maxRps each, so a model whose
     // whole demand takes a small share of an entry still pays a whole seat there) ...
     for (const e of list) {
+      const entries: [number, number][] = [];
+      entries.push([demand, e.throughput], [t, 1]);
       served.push({
-        col: b.col(0, 0, Infinity, [[demand, e.throughput], [t, 1], ...seatRows(e, seatsPerShare(e.throughput, m.maxRps))]),
+        col: b.col(0, 0, Infinity, seatRows(entries, e, seatsPerShare(e.throughput, m.maxRps))),
         model: mi,
         option: k,
         shape: i,
@@ -360,7 +376,7 @@ function addModelShapeCols(b: LpBuilder, at: ModelShape, rows: CapacityRows, int
     for (const e of free) {
       if (e.memGiB >= minMem) continue;
       minMem = e.memGiB;
-      b.col(0, 0, Infinity, seatRows(e, 1));
+      b.col(0, 0, Infinity, seatRows([], e, 1));
     }
   }
   if (count < 0) return 0;

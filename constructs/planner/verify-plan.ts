@@ -26,11 +26,16 @@ interface Entry {
  * x computeFraction x 0.8, latency = 1000 / throughput ms). Undefined when neither applies.
  */
 function entryOf(m: ModelSpec, gpuType: string, size: number, fraction: number, pm: PlanModel): Entry | undefined {
-  const own = m.profiles.filter((p) => p.gpu === gpuType);
-  if (own.length > 0) {
-    const e = own.find((p) => p.slice === size && p.batch === pm.batch && p.instances === pm.instances);
-    return e ? { throughput: e.throughput, latencyMs: e.latencyMs } : undefined;
+  // one pass over the rows, none copied: the first of the GPU type's rows that matches, if it has any
+  let own = false;
+  for (let i = 0; i < m.profiles.length; i++) {
+    const p = m.profiles[i];
+    if (p.gpu !== gpuType) continue;
+    own = true;
+    if (p.slice === size && p.batch === pm.batch && p.instances === pm.instances)
+      return { throughput: p.throughput, latencyMs: p.latencyMs };
   }
+  if (own) return undefined;
   const figure = throughputFigure(m, gpuType);
   if (figure !== undefined && pm.batch === 1 && pm.instances === 1) {
     const throughput = figure * fraction * 0.8;
