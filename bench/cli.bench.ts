@@ -5,7 +5,8 @@
  * 40 rps per model on average, headroom 0.5, 50 teams — the fleets of issue 13.
  *
  * Per fleet, each in its own process: the CLI's wall time, CPU time (user + system, every thread: the
- * solver's worker too) and peak RSS (bench/peak-rss.js); and, for comparison, `parseFleet` + `plan()` in a
+ * solver's worker too) and peak RSS (bench/peak-rss.js); the wall time of an empty Node.js process (`node -e 0`,
+ * Node's own start-up, the floor under any command); and, for comparison, `parseFleet` + `plan()` in a
  * process of their own (bench/plan-child.ts, under ts-node's require hook). Files over the CLI's default
  * 16 MiB input limit are read with `--max-input-size` (docs/cli.md), as a user would. The machine's load
  * average is printed with the figures: on a shared machine wall times grow with it, CPU times much less.
@@ -59,6 +60,7 @@ export async function run(): Promise<void> {
       'CLI cpu ms',
       '(user+sys)',
       'CLI peak RSS MiB',
+      'node -e 0 ms',
       'GPUs',
       'tight',
       'in-process parse ms',
@@ -83,6 +85,8 @@ export async function run(): Promise<void> {
       const cli = { ...all.reduce((a, b) => (b.ms < a.ms ? b : a)), runs: all.length };
       const cpu = all.reduce((a, b) => (b.cpuMs < a.cpuMs ? b : a));
       const peakMiB = Math.max(...all.map((r) => r.peakMiB));
+      // Node's own start-up in the same environment, timed the same way: the floor of any command's wall time
+      const nodeStart = Math.min(...Array.from({ length: Math.max(1, runs) }, () => child(['-e', '0']).ms));
       const planned = ok ? (JSON.parse(cli.stdout) as { summary: { gpuCount: number; tightBound?: { gpus: number } } }).summary : undefined;
       const inproc = child([...TS, join(__dirname, 'plan-child.ts'), file]);
       const r = JSON.parse(inproc.stdout.trim().split('\n').pop() || '{}') as { parseMs?: number; planMs?: number };
@@ -95,6 +99,7 @@ export async function run(): Promise<void> {
         ok ? cpu.cpuMs.toFixed(0) : '-',
         ok ? `${cpu.userMs.toFixed(0)}+${cpu.sysMs.toFixed(0)}` : '-',
         ok ? peakMiB : '-',
+        nodeStart.toFixed(0),
         planned?.gpuCount ?? '-',
         planned?.tightBound?.gpus ?? '-',
         r.parseMs ?? '-',
@@ -109,7 +114,10 @@ export async function run(): Promise<void> {
   console.log(
     "CLI: the commands below, run in the fleet's folder, each under `node -r bench/peak-rss.js`; wall = the process from spawn to exit",
   );
-  console.log('(the fastest of the runs), cpu the least of the runs, peak RSS the largest;');
+  console.log('(the fastest of the runs), cpu the least of the runs, peak RSS the largest; node -e 0: the fastest of as many runs of');
+  console.log(
+    "an empty Node.js process, spawned the same way (Node's own start-up: NODE_EXTRA_CA_CERTS, when set, is read there, before any gpufleet code);",
+  );
   console.log('cpu = user + system of every thread of that process (the HiGHS worker included); parse/plan ms: parseFleet and plan() in a');
   console.log(
     "process of their own under ts-node (bench/plan-child.ts). 2 cores are enough for the CLI: the bound's LP runs beside the packing.",

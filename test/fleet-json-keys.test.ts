@@ -8,6 +8,7 @@
  */
 import fc from 'fast-check';
 import { FleetValidationError, parseFleet } from '../constructs/fleet';
+import { checkFleet } from '../constructs/fleet/validate';
 import { findDuplicateKey, hasDuplicateKey } from '../constructs/fleet/json-keys';
 
 const dup = (text: string): boolean => hasDuplicateKey(text, JSON.parse(text));
@@ -79,6 +80,71 @@ describe('JSON fleets', () => {
     expect((error as FleetValidationError).problems).toEqual([
       `f.json:1:${text.lastIndexOf('"throughput"') + 1}: models[0].profiles[0].throughput: duplicate key (first at line 1, column ` +
         `${text.indexOf('"throughput"') + 1}); keys must be unique`,
+    ]);
+  });
+
+  // every kind of mapping a valid fleet has: the top, gpus[i], models[i], triton, throughputPerGpu, profile rows
+  const everyMapping = {
+    name: 'f',
+    latencyHeadroom: 0.5,
+    gpus: [{ type: 'A100-80GB', mig: true, pricePerGpuHour: 4 }, { type: 'L4' }],
+    models: [
+      {
+        name: 'm',
+        team: 't',
+        rps: 10,
+        latencySloMs: 100,
+        memoryGiB: 1,
+        triton: { platform: 'onnxruntime_onnx', maxBatchSize: 8 },
+        throughputPerGpu: { L4: 400 },
+        profiles: [
+          { gpu: 'A100-80GB', slice: 1, batch: 1, instances: 1, throughput: 10, latencyMs: 5 },
+          { gpu: 'A100-80GB', slice: 2, batch: 4, instances: 1, throughput: 30, latencyMs: 9 },
+        ],
+      },
+      { name: 'n', team: 't', rps: 5, latencySloMs: 50, memoryGiB: 2, throughputPerGpu: { 'A100-80GB': 100, L4: 50 } },
+    ],
+  };
+  const ownKeys = (v: unknown): number =>
+    v === null || typeof v !== 'object'
+      ? 0
+      : Array.isArray(v)
+        ? v.reduce((n: number, x) => n + ownKeys(x), 0)
+        : Object.keys(v).length + Object.values(v).reduce((n: number, x) => n + ownKeys(x), 0);
+
+  test('validation counts the keys of every mapping of a valid fleet exactly once (the duplicate-key check relies on it)', () => {
+    const result = checkFleet(JSON.parse(JSON.stringify(everyMapping)));
+    expect(result.problems).toEqual([]);
+    expect(result.keysRead).toBe(ownKeys(everyMapping));
+    expect(result.keysRead).toBe(39);
+  });
+
+  // a duplicate key in each kind of mapping of an otherwise valid fleet, written after the key it repeats
+  test.each([
+    ['the top level', '"name":"f"', '"name":"f","name":"g"', 'name'],
+    ['a GPU', '"pricePerGpuHour":4', '"pricePerGpuHour":4,"pricePerGpuHour":5', 'gpus[0].pricePerGpuHour'],
+    ['a model', '"rps":10', '"rps":10,"rps":11', 'models[0].rps'],
+    ['triton', '"maxBatchSize":8', '"maxBatchSize":8,"maxBatchSize":8', 'models[0].triton.maxBatchSize'],
+    ['throughputPerGpu', '"L4":400', '"L4":400,"L4":300', 'models[0].throughputPerGpu.L4'],
+    ['a profile row', '"latencyMs":5', '"latencyMs":5,"latencyMs":6', 'models[0].profiles[0].latencyMs'],
+  ])('a duplicate key in %s of a valid fleet is rejected, naming its path', (_, from, to, path) => {
+    const valid = JSON.stringify(everyMapping);
+    expect(valid.includes(from)).toBe(true);
+    const text = valid.replace(from, to);
+    expect(() => parseFleet(valid, 'f.json')).not.toThrow();
+    expect(() => parseFleet(text, 'f.json')).toThrow(`f.json:1:${text.indexOf(to) + from.length + 2}: ${path}: duplicate key`);
+  });
+
+  test('a fleet with a duplicate key and validation problems gets the duplicate-key problem alone, as before', () => {
+    const text = JSON.stringify({ ...everyMapping, latencyHeadroom: 7 }).replace('"rps":10', '"rps":-1,"rps":10');
+    let error: unknown;
+    try {
+      parseFleet(text, 'f.json');
+    } catch (e) {
+      error = e;
+    }
+    expect((error as FleetValidationError).problems).toEqual([
+      expect.stringMatching(/^f\.json:1:\d+: models\[0\]\.rps: duplicate key \(first at line 1, column \d+\); keys must be unique$/),
     ]);
   });
 });

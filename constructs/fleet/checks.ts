@@ -12,6 +12,12 @@ export class Problems {
   public readonly all: string[] = [];
   /** Every problem found, kept or only counted. */
   public count = 0;
+  /**
+   * Own keys of the mappings read, each counted once by the check that reads it (`keys`, or the walker's own loop):
+   * a fleet file's duplicate-key check uses it (document.ts, `JsonDocument.checkDuplicateKeys`), so no mapping may
+   * be counted twice.
+   */
+  public keysRead = 0;
 
   constructor(private readonly max: number = FLEET_LIMITS.maxProblems) {}
 
@@ -46,7 +52,9 @@ export class Problems {
    * the allowed ones, so neither the message nor the work grows with the key.
    */
   keys(path: string, obj: Record<string, unknown>, allowed: readonly string[]): void {
-    for (const key of Object.keys(obj)) {
+    const keys = Object.keys(obj);
+    this.keysRead += keys.length;
+    for (const key of keys) {
       if (allowed.includes(key)) continue;
       if (this.all.length >= this.max) {
         this.count++;

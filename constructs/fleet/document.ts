@@ -6,7 +6,7 @@
  */
 import type * as YamlModule from 'yaml';
 import { FleetValidationError } from './errors';
-import { findDuplicateKey, hasDuplicateKey } from './json-keys';
+import { findDuplicateKey, hasDuplicateKey, textMayHaveMoreKeys } from './json-keys';
 import type * as YamlKeys from './yaml-keys';
 
 /** 1-based line and column of a character offset. */
@@ -21,6 +21,48 @@ function lineColumn(text: string, offset: number): { line: number; column: numbe
   return { line, column: end - start + 1 };
 }
 
+/** A JSON document read with `JSON.parse`, whose duplicate-key check is still to be made (`readJsonDocument`). */
+export interface JsonDocument {
+  readonly value: unknown;
+  /**
+   * Throws the FleetValidationError naming the first duplicate key, if the text has one. `keysCounted`, when
+   * given, is a number of own keys of distinct objects of `value` (each object counted once, as fleet validation
+   * counts the objects it reads): when the text has no more colons than that, no key is written twice and the
+   * check needs no pass over the parsed value (json-keys.ts, `hasDuplicateKey`).
+   */
+  checkDuplicateKeys(keysCounted?: number): void;
+}
+
+/**
+ * The document of a text that is JSON (starts with `{` and `JSON.parse` reads it), else undefined (YAML, or a
+ * syntax error the YAML parser will name). `parseFleetDocument` checks its keys at once; `parseFleet` after
+ * validation, which counts the keys it reads and so spares the check a walk over a large fleet's objects.
+ */
+export function readJsonDocument(text: string, source: string): JsonDocument | undefined {
+  const first = text.search(/\S/);
+  if (first < 0 || text.charCodeAt(first) !== 123 /* { */) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return {
+    value,
+    checkDuplicateKeys: (keysCounted?: number): void => {
+      if (keysCounted !== undefined && !textMayHaveMoreKeys(text, keysCounted)) return;
+      const dup = hasDuplicateKey(text, value) ? findDuplicateKey(text) : undefined;
+      if (!dup) return;
+      const at = lineColumn(text, dup.offset);
+      const was = lineColumn(text, dup.firstOffset);
+      throw new FleetValidationError(source, [
+        `${source}:${at.line}:${at.column}: ${dup.path}: ` +
+          `duplicate key (first at line ${was.line}, column ${was.column}); keys must be unique`,
+      ]);
+    },
+  };
+}
+
 /**
  * Reads a fleet document (YAML, or JSON, which YAML includes) without validating it. A syntax error
  * raises a FleetValidationError with one problem naming the line and column.
@@ -31,27 +73,10 @@ function lineColumn(text: string, offset: number): { line: number; column: numbe
  * parser, which accepts it if it is YAML or reports the syntax error where it is.
  */
 export function parseFleetDocument(text: string, source = 'fleet'): unknown {
-  const first = text.search(/\S/);
-  if (first >= 0 && text.charCodeAt(first) === 123 /* { */) {
-    let value: unknown;
-    let json = true;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      json = false;
-    }
-    if (json) {
-      const dup = hasDuplicateKey(text, value) ? findDuplicateKey(text) : undefined;
-      if (dup) {
-        const at = lineColumn(text, dup.offset);
-        const was = lineColumn(text, dup.firstOffset);
-        throw new FleetValidationError(source, [
-          `${source}:${at.line}:${at.column}: ${dup.path}: ` +
-            `duplicate key (first at line ${was.line}, column ${was.column}); keys must be unique`,
-        ]);
-      }
-      return value;
-    }
+  const json = readJsonDocument(text, source);
+  if (json) {
+    json.checkDuplicateKeys();
+    return json.value;
   }
   // the yaml package's own unique-key check is quadratic in the keys of a mapping: ours (yaml-keys.ts) is linear;
   // loaded here, on the first YAML document, so that a JSON fleet never loads it

@@ -56,6 +56,15 @@ export function hasDuplicateKey(text: string, value: unknown): boolean {
   return countTextKeys(text) !== valueKeys;
 }
 
+/**
+ * False when valid JSON `text` writes at most `keys` keys: it has no more colons than that (every key written is
+ * followed by a colon of its own). A caller that counted `keys` own keys of distinct objects of the text's
+ * `JSON.parse` result then knows that no key was written twice (written >= parsed >= counted >= colons >= written).
+ */
+export function textMayHaveMoreKeys(text: string, keys: number): boolean {
+  return countColons(text) > keys;
+}
+
 /** `:` characters in the text, in strings or not. */
 function countColons(text: string): number {
   let n = 0;

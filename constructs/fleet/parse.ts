@@ -1,8 +1,8 @@
-import { parseFleetDocument } from './document';
+import { parseFleetDocument, readJsonDocument } from './document';
 import { FleetValidationError } from './errors';
 import { InputFileError, readInputFile } from './input-file';
 import type { Fleet } from './types';
-import { validateFleet } from './validate';
+import { checkFleet, validateFleet } from './validate';
 
 export { parseFleetDocument, YAML_MAX_ALIAS_COUNT } from './document';
 
@@ -11,7 +11,17 @@ export { parseFleetDocument, YAML_MAX_ALIAS_COUNT } from './document';
  * Throws FleetValidationError listing every problem at once.
  */
 export function parseFleet(text: string, source = 'fleet'): Fleet {
-  const { fleet, problems } = validateFleet(parseFleetDocument(text, source));
+  const json = readJsonDocument(text, source);
+  if (!json) {
+    const { fleet, problems } = validateFleet(parseFleetDocument(text, source));
+    if (!fleet) throw new FleetValidationError(source, problems);
+    return fleet;
+  }
+  // JSON: validated first, which counts the keys of every mapping of a valid fleet; the duplicate-key check
+  // then needs only the text's colons (a fleet that is not valid gets the full check), and a duplicate key
+  // is still the problem reported, before any validation problem
+  const { fleet, problems, keysRead } = checkFleet(json.value);
+  json.checkDuplicateKeys(fleet ? keysRead : undefined);
   if (!fleet) throw new FleetValidationError(source, problems);
   return fleet;
 }

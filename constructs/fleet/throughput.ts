@@ -75,6 +75,7 @@ export function checkThroughputPerGpu(
     return undefined;
   }
   const keys = Object.keys(o);
+  p.keysRead += keys.length;
   if (keys.length === 0) {
     p.add(
       `${path}: expected at least one GPU type with its requests/s on one whole GPU ` +

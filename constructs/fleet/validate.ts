@@ -130,61 +130,63 @@ function checkProfile(p: Problems, raw: unknown, path: string, listed: ReadonlyM
   return p.count === before;
 }
 
-/** Slice sizes per listed GPU type id (cached by the `listed` map). */
-const SIZES = new WeakMap<ReadonlyMap<string, GpuType>, Map<string, readonly number[]>>();
-
 const isPositive = (v: unknown, max: number): boolean => typeof v === 'number' && v > 0 && v <= max;
 const isPositiveInt = (v: unknown, max: number): boolean => typeof v === 'number' && v > 0 && v <= max && Number.isInteger(v);
 
 /**
- * True when a profile row has no problem at all: exactly the known keys, a listed GPU by its id,
- * a slice size that GPU has, positive integers and numbers. A false means "look closer":
- * `checkProfile` then names every problem.
+ * The GPU types a fleet lists, as the profile-row check reads them: each type's tag (its place in the list,
+ * which separates its rows in `FIRST_ROWS`) and slice sizes. Rows of one model usually all name one type, so
+ * the last type looked up is kept and a row naming it again costs one string comparison, not a Map lookup.
  */
-function profileIsValid(raw: unknown, listed: ReadonlyMap<string, GpuType>): boolean {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return false;
-  const e = raw as Obj;
-  let keys = 0;
-  for (const k in e) {
-    if (k !== 'gpu' && k !== 'slice' && k !== 'batch' && k !== 'instances' && k !== 'throughput' && k !== 'latencyMs') return false;
-    keys++;
+class ListedTypes {
+  private readonly byId = new Map<string, { tag: number; sizes: readonly number[] }>();
+  private lastId: string | undefined;
+  private lastTag = -1;
+  private lastSizes: readonly number[] = [];
+
+  constructor(readonly listed: ReadonlyMap<string, GpuType>) {
+    [...listed.values()].forEach((gpu, tag) => this.byId.set(gpu.id, { tag, sizes: sliceSizesOf(gpu) }));
   }
-  if (keys !== 6 || typeof e.gpu !== 'string') return false;
-  const gpu = listed.get(e.gpu);
-  if (!gpu) return false;
-  let sizes = SIZES.get(listed);
-  if (!sizes) {
-    sizes = new Map();
-    SIZES.set(listed, sizes);
+
+  /** The listed type ids, in tag order. */
+  ids(): string[] {
+    return [...this.byId.keys()];
   }
-  let of = sizes.get(gpu.id);
-  if (!of) {
-    of = sliceSizesOf(gpu);
-    sizes.set(gpu.id, of);
+
+  /**
+   * The tag of a profile row's GPU type when the row has no problem at all: exactly the known keys, a listed
+   * GPU by its id, a slice size that GPU has, positive integers and numbers. -1 means "look closer":
+   * `checkProfile` then names every problem.
+   */
+  validRowTag(raw: unknown): number {
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return -1;
+    const e = raw as Obj;
+    let keys = 0;
+    for (const k in e) {
+      if (k !== 'gpu' && k !== 'slice' && k !== 'batch' && k !== 'instances' && k !== 'throughput' && k !== 'latencyMs') return -1;
+      keys++;
+    }
+    const id = e.gpu;
+    if (keys !== 6 || typeof id !== 'string') return -1;
+    if (id !== this.lastId) {
+      const type = this.byId.get(id);
+      if (!type) return -1;
+      this.lastId = id;
+      this.lastTag = type.tag;
+      this.lastSizes = type.sizes;
+    }
+    return this.lastSizes.includes(e.slice as number) &&
+      isPositiveInt(e.batch, L.maxBatch) &&
+      isPositiveInt(e.instances, L.maxInstances) &&
+      isPositive(e.throughput, L.maxRps) &&
+      isPositive(e.latencyMs, L.maxLatencyMs)
+      ? this.lastTag
+      : -1;
   }
-  return (
-    of.includes(e.slice as number) &&
-    isPositiveInt(e.batch, L.maxBatch) &&
-    isPositiveInt(e.instances, L.maxInstances) &&
-    isPositive(e.throughput, L.maxRps) &&
-    isPositive(e.latencyMs, L.maxLatencyMs)
-  );
 }
 
 /** The table `checkModel` finds repeated profile rows with, one model at a time. */
 const FIRST_ROWS = new FirstRows();
-
-/** Listed GPU type id -> its place in the list (the tag of its rows in `FIRST_ROWS`), cached by the `listed` map. */
-const TAGS = new WeakMap<ReadonlyMap<string, GpuType>, Map<string, number>>();
-
-function tagsOf(listed: ReadonlyMap<string, GpuType>): Map<string, number> {
-  let tags = TAGS.get(listed);
-  if (!tags) {
-    tags = new Map([...listed.keys()].map((id, i) => [id, i]));
-    TAGS.set(listed, tags);
-  }
-  return tags;
-}
 
 /** Validates a model's `triton` settings; returns its `maxBatchSize` when it is valid. */
 function checkTriton(p: Problems, path: string, raw: unknown): number | undefined {
@@ -197,7 +199,8 @@ function checkTriton(p: Problems, path: string, raw: unknown): number | undefine
 }
 
 /** Validates `models[index]`; `names` maps model names seen so far to their index. */
-function checkModel(p: Problems, raw: unknown, index: number, listed: ReadonlyMap<string, GpuType>, names: Map<string, number>): void {
+function checkModel(p: Problems, raw: unknown, index: number, types: ListedTypes, names: Map<string, number>): void {
+  const listed = types.listed;
   const path = `models[${index}]`;
   const o = p.object(path, raw);
   if (!o) return;
@@ -233,17 +236,21 @@ function checkModel(p: Problems, raw: unknown, index: number, listed: ReadonlyMa
   let largest: { batch: number; index: number } | undefined;
   // per GPU type (tagged by its place among the listed types), (slice, batch, instances) -> first row; no allocation per row
   const list = profiles ?? [];
-  const tags = tagsOf(listed);
   const seen = FIRST_ROWS;
   seen.reset(list.length);
   const profiled: boolean[] = [];
   for (let j = 0; j < list.length; j++) {
     const entry = list[j];
     // the common case, a valid row, is checked without building a path or a message
-    if (!profileIsValid(entry, listed) && !checkProfile(p, entry, `${path}.profiles[${j}]`, listed)) continue;
+    let tag = types.validRowTag(entry);
+    // a valid row's six keys (checkProfile counts those of the rows it reads)
+    if (tag >= 0) p.keysRead += 6;
+    else {
+      if (!checkProfile(p, entry, `${path}.profiles[${j}]`, listed)) continue;
+      // a valid row names a listed type
+      tag = types.ids().indexOf((entry as ProfileEntry).gpu);
+    }
     const e = entry as ProfileEntry;
-    // a valid row names a listed type
-    const tag = tags.get(e.gpu)!;
     profiled[tag] = true;
     const had = seen.firstOrAdd(tag, e.slice, e.batch, e.instances, j);
     if (had >= 0) {
@@ -269,7 +276,7 @@ function checkModel(p: Problems, raw: unknown, index: number, listed: ReadonlyMa
           `${path}.throughputPerGpu`,
           o.throughputPerGpu,
           listed,
-          new Set([...tags.keys()].filter((_, t) => profiled[t])),
+          new Set(types.ids().filter((_, t) => profiled[t])),
         );
   if (profiles && profiles.length === 0 && p.all.length === before && listed.size > 0) {
     // planned only on GPU types with profile rows or a figure: at least one offered type must have one
@@ -291,10 +298,19 @@ function checkModel(p: Problems, raw: unknown, index: number, listed: ReadonlyMa
  * value received); `fleet`, with defaults resolved, only when there is none.
  */
 export function validateFleet(input: unknown): { fleet?: Fleet; problems: string[] } {
+  const { fleet, problems } = checkFleet(input);
+  return fleet ? { fleet, problems } : { problems };
+}
+
+/**
+ * `validateFleet`, also returning how many own keys of the document's mappings it read (each mapping once):
+ * for a valid fleet, every mapping of the document.
+ */
+export function checkFleet(input: unknown): { fleet?: Fleet; problems: string[]; keysRead: number } {
   const p = new Problems();
   if (!isObj(input)) {
     p.add(`fleet: expected a mapping with name, gpus and models, got ${describeValue(input)}`);
-    return { problems: p.list() };
+    return { problems: p.list(), keysRead: p.keysRead };
   }
   p.keys('', input, TOP_KEYS);
   const name = p.required('', input, 'name', 'a DNS-1123 label');
@@ -334,11 +350,12 @@ export function validateFleet(input: unknown): { fleet?: Fleet; problems: string
     if (list && list.length === 0) p.add('models: expected at least one model, got an empty list');
     if (list && list.length > L.maxModels) p.add(`models: expected at most ${L.maxModels} models, got ${list.length}`);
     const names = new Map<string, number>();
-    (list ?? []).forEach((raw, i) => checkModel(p, raw, i, listed, names));
+    const types = new ListedTypes(listed);
+    (list ?? []).forEach((raw, i) => checkModel(p, raw, i, types, names));
   }
 
-  if (p.count > 0) return { problems: p.list() };
-  return { fleet: resolve(input), problems: [] };
+  if (p.count > 0) return { problems: p.list(), keysRead: p.keysRead };
+  return { fleet: resolve(input), problems: [], keysRead: p.keysRead };
 }
 
 /** Builds the resolved fleet from a document that passed validation. */
