@@ -405,33 +405,9 @@ export function solveLp(model: LpModel, options: LpOptions = {}): LpResult {
   return submitLp(model, options).wait();
 }
 
-/** A growable array of numbers kept in a typed array (no boxed number per element). */
-class Grow<T extends Float64Array | Int32Array> {
-  length = 0;
-  constructor(
-    public data: T,
-    private readonly make: (n: number) => T,
-  ) {}
-  push(x: number): void {
-    if (this.length === this.data.length) {
-      const bigger = this.make(this.data.length * 2);
-      bigger.set(this.data);
-      this.data = bigger;
-    }
-    this.data[this.length++] = x;
-  }
-  /** A copy of the first `length` elements. */
-  copy(): T {
-    return this.data.slice(0, this.length) as T;
-  }
-}
-
-const floats = (n: number): Grow<Float64Array> => new Grow(new Float64Array(n), (k) => new Float64Array(k));
-const ints = (n: number): Grow<Int32Array> => new Grow(new Int32Array(n), (k) => new Int32Array(k));
-
 /** A copy of a bound array with infinities as HiGHS's (+-1e30). */
-function finiteBounds(a: Grow<Float64Array>): Float64Array {
-  const out = a.copy();
+function finiteBounds(a: readonly number[]): Float64Array {
+  const out = Float64Array.from(a);
   for (let i = 0; i < out.length; i++) {
     const x = out[i];
     if (x === Infinity) out[i] = 1e30;
@@ -445,19 +421,15 @@ function finiteBounds(a: Grow<Float64Array>): Float64Array {
  * adds its entries one at a time (no list of pairs). A zero coefficient is never stored.
  */
 export class LpBuilder {
-  private readonly cost = floats(64);
-  private readonly lower = floats(64);
-  private readonly upper = floats(64);
-  private readonly integer = ints(64);
-  private readonly starts = ints(64);
-  private readonly rows = ints(256);
-  private readonly coefs = floats(256);
-  private readonly rowLo = floats(64);
-  private readonly rowHi = floats(64);
-
-  constructor() {
-    this.starts.push(0);
-  }
+  private readonly cost: number[] = [];
+  private readonly lower: number[] = [];
+  private readonly upper: number[] = [];
+  private readonly integer: number[] = [];
+  private readonly starts: number[] = [0];
+  private readonly rows: number[] = [];
+  private readonly coefs: number[] = [];
+  private readonly rowLo: number[] = [];
+  private readonly rowHi: number[] = [];
 
   get numCols(): number {
     return this.cost.length;
@@ -495,7 +467,7 @@ export class LpBuilder {
     if (value === 0) return;
     this.rows.push(row);
     this.coefs.push(value);
-    this.starts.data[this.cost.length] = this.rows.length;
+    this.starts[this.cost.length] = this.rows.length;
   }
 
   /** Adds an entry to an existing column (columns are stored in order: only the last one may grow). */
@@ -503,7 +475,7 @@ export class LpBuilder {
     if (col === this.cost.length - 1) {
       this.rows.push(row);
       this.coefs.push(value);
-      this.starts.data[col + 1] = this.rows.length;
+      this.starts[col + 1] = this.rows.length;
       return;
     }
     (this.late ??= []).push([col, row, value]);
@@ -515,17 +487,17 @@ export class LpBuilder {
     const matrix =
       this.late && this.late.length > 0
         ? this.merged()
-        : { starts: this.starts.copy(), indices: this.rows.copy(), values: this.coefs.copy() };
+        : { starts: Int32Array.from(this.starts), indices: Int32Array.from(this.rows), values: Float64Array.from(this.coefs) };
     return {
       numCols: this.cost.length,
       numRows: this.rowLo.length,
-      colCost: this.cost.copy(),
+      colCost: Float64Array.from(this.cost),
       colLower: finiteBounds(this.lower),
       colUpper: finiteBounds(this.upper),
       rowLower: finiteBounds(this.rowLo),
       rowUpper: finiteBounds(this.rowHi),
       ...matrix,
-      ...(withIntegrality ? { integrality: this.integer.copy() } : {}),
+      ...(withIntegrality ? { integrality: Int32Array.from(this.integer) } : {}),
     };
   }
 
@@ -542,12 +514,12 @@ export class LpBuilder {
     const starts = new Int32Array(n + 1);
     const indices = new Int32Array(nnz);
     const values = new Float64Array(nnz);
-    const from = this.starts.data;
+    const from = this.starts;
     let at = 0;
     for (let c = 0; c < n; c++) {
       for (let k = from[c]; k < from[c + 1]; k++) {
-        indices[at] = this.rows.data[k];
-        values[at++] = this.coefs.data[k];
+        indices[at] = this.rows[k];
+        values[at++] = this.coefs[k];
       }
       for (const [r, v] of extra.get(c) ?? []) {
         indices[at] = r;
