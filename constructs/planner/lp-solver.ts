@@ -99,10 +99,11 @@ let bridge: Bridge | undefined;
 
 /**
  * The worker: loads highs once, then answers each model posted on its port, in order. Plain JavaScript (run with
- * `eval`). With `warmUp`, it first solves a small built-in LP (see `WarmUpOptions.warmUpSolve`), answering nothing.
+ * `eval`). With `warmUp`, it first solves a small built-in LP (see `WarmUpOptions.warmUpSolve`), answering nothing,
+ * unless a model has been posted by the time HiGHS has loaded.
  */
 const WORKER_SOURCE = `
-const { workerData } = require('worker_threads');
+const { receiveMessageOnPort, workerData } = require('worker_threads');
 const { port, flag, highsPath, warmUp } = workerData;
 const answered = new Int32Array(flag);
 const answer = (msg) => { port.postMessage(msg); Atomics.add(answered, 0, 1); Atomics.notify(answered, 0); };
@@ -144,7 +145,12 @@ const warmUpLp = () => {
     starts: Int32Array.from(starts), indices: Int32Array.from(indices), values: Float64Array.from(values) };
 };
 const loaded = require(highsPath)();
+let requested = false;
+// the warm-up runs only if no model has been posted yet (one already here, even unread, goes first)
 const ready = !warmUp ? loaded : loaded.then((highs) => {
+  const early = receiveMessageOnPort(port);
+  if (early) onRequest(early.message);
+  if (requested) return highs;
   let model;
   try {
     model = createModel(highs, warmUpLp());
@@ -157,7 +163,8 @@ const ready = !warmUp ? loaded : loaded.then((highs) => {
   }
   return highs;
 });
-port.on('message', (req) => {
+const onRequest = (req) => {
+  requested = true;
   ready.then((highs) => {
     let model;
     try {
@@ -184,7 +191,8 @@ port.on('message', (req) => {
       if (model) model.dispose();
     }
   }, (e) => answer({ id: req.id, ok: false, message: 'cannot load highs: ' + String((e && e.message) || e) }));
-});
+};
+port.on('message', onRequest);
 `;
 
 function startBridge(warmUp = false): Bridge {
@@ -223,11 +231,11 @@ export interface WarmUpOptions {
    */
   readonly baselineCompiler?: boolean;
   /**
-   * Once HiGHS has loaded, solve a small built-in LP in the worker (about 0.02 s) before any model posted:
-   * WebAssembly functions are compiled on their first call, so a big model's first solve otherwise pays for
-   * compiling the simplex code too (docs/planner.md, "Solver"). For a caller that will post a big model
-   * later (the CLI with a large fleet file): a model posted during the warm-up waits for it. Only when this
-   * call starts the worker.
+   * Once HiGHS has loaded, solve a small built-in LP in the worker (about 0.02 s of CPU) unless a model has been
+   * posted by then: WebAssembly functions are compiled on their first call, so a big model's first solve otherwise
+   * pays for compiling the simplex code too (docs/planner.md, "Solver"). For a caller that posts a big model well
+   * after start-up (the CLI with a large fleet file): a model posted during the warm-up waits for its end. Only
+   * when this call starts the worker.
    * @default false
    */
   readonly warmUpSolve?: boolean;
