@@ -120,12 +120,13 @@ function engine(): Engine {
 }
 
 /**
- * Fleet files from this size up (about 70 models with measured profiles) make the solver's worker warm up with a
- * small solve of its own while the file is read and checked here: their bound's LP comes much later than the
- * warm-up ends, and its first solve is then as fast as a second one. A smaller fleet posts its LP sooner and
- * would wait behind the warm-up.
+ * Fleet files from this size up (about 550 models with ~160 measured profile rows each) make the solver's worker
+ * warm up with a small solve of its own while the file is read and checked here: their bound's LP comes well after
+ * the warm-up ends, and its first solve is then as fast as a second one. Smaller fleets post their LP about when
+ * HiGHS has loaded, so it could wait behind the warm-up; and up to 500 models the planner's thorough search packs
+ * long after the LP is answered anyway.
  */
-export const WARM_UP_SOLVE_BYTES = 1 << 20;
+export const WARM_UP_SOLVE_BYTES = 8 << 20;
 
 /**
  * Starts the solver's worker thread (it loads and compiles HiGHS) for a command that plans, before the engine's
