@@ -121,7 +121,8 @@ describe('the LP/MIP solver (HiGHS in a worker thread, answered synchronously)',
 });
 
 describe('LpBuilder', () => {
-  test('open/entry makes the same model as col with its pairs: zeros dropped, entries in order; addEntry to an earlier column goes after its own', () => {
+  // zeros dropped, entries in order; addEntry to an earlier column goes after that column's own entries
+  test('open/entry makes the same model as col with its pairs', () => {
     const pairs = new LpBuilder();
     const stream = new LpBuilder();
     for (const b of [pairs, stream]) {

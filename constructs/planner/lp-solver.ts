@@ -121,7 +121,11 @@ const warmUpLp = () => {
   const S = 7, M = 30, E = 3;
   const cost = [], upper = [], starts = [0], indices = [], values = [], rowLower = [], rowUpper = [];
   const row = (lo, hi) => (rowLower.push(lo), rowUpper.push(hi), rowLower.length - 1);
-  const col = (c, entries) => { cost.push(c); upper.push(1e30); for (const [r, v] of entries) { indices.push(r); values.push(v); } starts.push(indices.length); };
+  const col = (c, entries) => {
+    cost.push(c); upper.push(1e30);
+    for (const [r, v] of entries) { indices.push(r); values.push(v); }
+    starts.push(indices.length);
+  };
   const shape = [], time = [], lat = [];
   for (let s = 0; s < S; s++) { shape.push(row(-1e30, 0)); time.push(row(-1e30, 0)); lat.push(row(-1e30, 0)); }
   for (let s = 0; s < S; s++) col(0, [[shape[s], 1], [time[s], -1], [lat[s], -(1 + s)]]);

@@ -302,7 +302,10 @@ function addLayoutCols(b: LpBuilder, opts: readonly GpuOption[], shapeRow: reado
   });
 }
 
-/** Whole nodes: the GPUs of an option (its carry row, counted by its layout columns) are carried by instances of its node options (integer columns). */
+/**
+ * Whole nodes: the GPUs of an option (its carry row, counted by its layout columns) are carried by instances of its
+ * node options (integer columns).
+ */
 function addNodeCols(b: LpBuilder, opts: readonly GpuOption[]): number[][] {
   return opts.map((o) => {
     const carry = b.row(-Infinity, 0);
