@@ -120,6 +120,69 @@ describe('the LP/MIP solver (HiGHS in a worker thread, answered synchronously)',
   });
 });
 
+describe('LpBuilder', () => {
+  // zeros dropped, entries in order; addEntry to an earlier column goes after that column's own entries
+  test('open/entry makes the same model as col with its pairs', () => {
+    const pairs = new LpBuilder();
+    const stream = new LpBuilder();
+    for (const b of [pairs, stream]) {
+      b.row(1, Infinity);
+      b.row(-Infinity, 4);
+      b.row(0, 0);
+    }
+    pairs.col(2, 0, Infinity, [
+      [0, 1.5],
+      [1, 0],
+      [2, -3],
+    ]);
+    pairs.col(0, -Infinity, 7, [[1, 2]], true);
+    stream.open(2, 0, Infinity);
+    stream.entry(0, 1.5);
+    stream.entry(1, 0);
+    stream.entry(2, -3);
+    stream.open(0, -Infinity, 7, true);
+    stream.entry(1, 2);
+    const a = pairs.build(true);
+    expect(stream.build(true)).toEqual(a);
+    expect(Array.from(a.starts)).toEqual([0, 2, 3]);
+    expect(Array.from(a.indices)).toEqual([0, 2, 1]);
+    expect(Array.from(a.values)).toEqual([1.5, -3, 2]);
+    expect(Array.from(a.colLower)).toEqual([0, -1e30]);
+    expect(Array.from(a.colUpper)).toEqual([1e30, 7]);
+    expect(Array.from(a.rowLower)).toEqual([1, -1e30, 0]);
+    expect(Array.from(a.rowUpper)).toEqual([1e30, 4, 0]);
+    expect(Array.from(a.integrality!)).toEqual([0, 1]);
+    pairs.addEntry(0, 1, 5);
+    const merged = pairs.build(false);
+    expect(Array.from(merged.starts)).toEqual([0, 3, 4]);
+    expect(Array.from(merged.indices)).toEqual([0, 2, 1, 1]);
+    expect(Array.from(merged.values)).toEqual([1.5, -3, 5, 2]);
+    expect(merged.integrality).toBeUndefined();
+  });
+
+  test('a worker started with a warm-up solve answers as before: a model posted before HiGHS has loaded, and one after the warm-up', () => {
+    const model = (lo: number) => {
+      const b = new LpBuilder();
+      b.col(1, 0, Infinity, [[b.row(lo, Infinity), 1]]);
+      return b.build(false);
+    };
+    for (const early of [true, false]) {
+      jest.isolateModules(() => {
+        // a module registry of its own: its own solver worker, started here with the warm-up
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const fresh = require('../constructs/planner/lp-solver') as typeof import('../constructs/planner/lp-solver');
+        fresh.warmUpSolver({ warmUpSolve: true });
+        // later: HiGHS has loaded and the warm-up has run (or is running) before the model comes
+        if (!early) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1500);
+        const r = fresh.solveLp(model(early ? 1.25 : 3.5));
+        expect(r.status).toBe('optimal');
+        expect(r.objective).toBeCloseTo(early ? 1.25 : 3.5, 9);
+        expect(fresh.solveLp(model(0.5), { presolve: false }).objective).toBeCloseTo(0.5, 9);
+      });
+    }
+  });
+});
+
 describe('tight bound', () => {
   test("is never above the planner's plan, with or without the repair, nor below DESIGN.md's bound rounded up (30 random fleets)", () => {
     fc.assert(

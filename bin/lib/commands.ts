@@ -2,6 +2,7 @@
  * The gpufleet commands: `plan`, `report`, `check` and `router`, their specs (used for parsing and help)
  * and their handlers. Each handler validates everything before it writes anything.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { type CommandSpec, type ParsedArgs } from './args';
 import { CliInputError, EXIT_INTERNAL, EXIT_OK, usageError } from './errors';
@@ -119,14 +120,29 @@ function engine(): Engine {
 }
 
 /**
+ * Fleet files from this size up (about 550 models with ~160 measured profile rows each) make the solver's worker
+ * warm up with a small solve of its own while the file is read and checked here: their bound's LP comes well after
+ * the warm-up ends, and its first solve is then as fast as a second one. Smaller fleets post their LP about when
+ * HiGHS has loaded, so it could wait behind the warm-up; and up to 500 models the planner's thorough search packs
+ * long after the LP is answered anyway.
+ */
+export const WARM_UP_SOLVE_BYTES = 8 << 20;
+
+/**
  * Starts the solver's worker thread (it loads and compiles HiGHS) for a command that plans, before the engine's
  * modules load: the tight bound's LP, posted once the candidates are made, is then answered sooner. (The engine's
  * `loadFleet` starts it too, after its modules have loaded; starting twice is a no-op.)
  */
-function startSolver(): void {
+function startSolver(fleetPath: string | undefined): void {
+  let bytes = 0;
+  try {
+    if (typeof fleetPath === 'string') bytes = fs.statSync(fleetPath).size;
+  } catch {
+    // no such file: reading it says so
+  }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const solver = require('../../constructs/planner/lp-solver') as typeof import('../../constructs/planner/lp-solver');
-  solver.warmUpSolver({ baselineCompiler: true });
+  solver.warmUpSolver({ baselineCompiler: true, warmUpSolve: bytes >= WARM_UP_SOLVE_BYTES });
 }
 
 export async function runPlan(args: ParsedArgs): Promise<number> {
@@ -134,7 +150,7 @@ export async function runPlan(args: ParsedArgs): Promise<number> {
   const fleetPath = args.positionals.FLEET;
   const out = args.flags.out;
   if (typeof out === 'string') checkOutputFile(out, { inputs: [fleetPath] }); // before the work, not after it
-  startSolver();
+  startSolver(fleetPath);
   const e = engine();
   const fleet = e.loadFleet(fleetPath, maxBytes);
   const result = e.planAndVerify(fleet);

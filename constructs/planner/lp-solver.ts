@@ -97,26 +97,82 @@ interface Bridge {
 
 let bridge: Bridge | undefined;
 
-/** The worker: loads highs once, then answers each model posted on its port, in order. Plain JavaScript (run with `eval`). */
+/**
+ * The worker: loads highs once, then answers each model posted on its port, in order. Plain JavaScript (run with
+ * `eval`). With `warmUp`, it first solves a small built-in LP (see `WarmUpOptions.warmUpSolve`), answering nothing,
+ * unless a model has been posted by the time HiGHS has loaded.
+ */
 const WORKER_SOURCE = `
-const { workerData } = require('worker_threads');
-const { port, flag, highsPath } = workerData;
+const { receiveMessageOnPort, workerData } = require('worker_threads');
+const { port, flag, highsPath, warmUp } = workerData;
 const answered = new Int32Array(flag);
 const answer = (msg) => { port.postMessage(msg); Atomics.add(answered, 0, 1); Atomics.notify(answered, 0); };
-const ready = require(highsPath)();
-port.on('message', (req) => {
+const createModel = (highs, req) => highs.createModel({
+  numCols: req.numCols, numRows: req.numRows, colCost: req.colCost, colLower: req.colLower, colUpper: req.colUpper,
+  rowLower: req.rowLower, rowUpper: req.rowUpper,
+  matrix: { format: 'csc', numRows: req.numRows, numCols: req.numCols, starts: req.starts, indices: req.indices, values: req.values },
+  ...(req.integrality ? { integrality: req.integrality } : {}),
+});
+// a small LP shaped like the tight bound's (shape capacity rows, layout columns, demand and seat rows per model,
+// served-time columns), from a fixed sequence: solving it compiles the simplex code a first real solve would
+const warmUpLp = () => {
+  let seed = 12345;
+  const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296;
+  const S = 7, M = 30, E = 3;
+  const cost = [], upper = [], starts = [0], indices = [], values = [], rowLower = [], rowUpper = [];
+  const row = (lo, hi) => (rowLower.push(lo), rowUpper.push(hi), rowLower.length - 1);
+  const col = (c, entries) => {
+    cost.push(c); upper.push(1e30);
+    for (const [r, v] of entries) { indices.push(r); values.push(v); }
+    starts.push(indices.length);
+  };
+  const shape = [], time = [], lat = [];
+  for (let s = 0; s < S; s++) { shape.push(row(-1e30, 0)); time.push(row(-1e30, 0)); lat.push(row(-1e30, 0)); }
+  for (let s = 0; s < S; s++) col(0, [[shape[s], 1], [time[s], -1], [lat[s], -(1 + s)]]);
+  for (let l = 0; l < 2 * S; l++) {
+    const entries = [];
+    for (let s = 0; s < S; s++) if ((l + s) % 3 !== 0) entries.push([shape[s], -(1 + ((l * s) % 4))]);
+    col(1, entries);
+  }
+  for (let m = 0; m < M; m++) {
+    const demand = row(1 + 50 * rnd(), 1e30);
+    const seat = row(1, 1e30);
+    for (let s = 0; s < S; s++)
+      for (let e = 0; e < E; e++) {
+        const throughput = (1 + s) * (5 + 40 * rnd());
+        col(0, [[time[s], 1], [lat[s], (0.1 + rnd()) * (1 + s)], [demand, throughput], [seat, Math.max(1, throughput / 30)]]);
+      }
+  }
+  const n = cost.length;
+  return { numCols: n, numRows: rowLower.length, colCost: Float64Array.from(cost), colLower: new Float64Array(n),
+    colUpper: Float64Array.from(upper), rowLower: Float64Array.from(rowLower), rowUpper: Float64Array.from(rowUpper),
+    starts: Int32Array.from(starts), indices: Int32Array.from(indices), values: Float64Array.from(values) };
+};
+const loaded = require(highsPath)();
+let requested = false;
+// the warm-up runs only if no model has been posted yet (one already here, even unread, goes first)
+const ready = !warmUp ? loaded : loaded.then((highs) => {
+  const early = receiveMessageOnPort(port);
+  if (early) onRequest(early.message);
+  if (requested) return highs;
+  let model;
+  try {
+    model = createModel(highs, warmUpLp());
+    model.options.set({ output_flag: false, random_seed: 0, presolve: 'off', time_limit: 10 });
+    model.run();
+  } catch {
+    // only a warm-up: a real model that fails says why itself
+  } finally {
+    if (model) model.dispose();
+  }
+  return highs;
+});
+const onRequest = (req) => {
+  requested = true;
   ready.then((highs) => {
     let model;
     try {
-      model = highs.createModel({
-        numCols: req.numCols, numRows: req.numRows, colCost: req.colCost, colLower: req.colLower, colUpper: req.colUpper,
-        rowLower: req.rowLower, rowUpper: req.rowUpper,
-        matrix: {
-          format: 'csc', numRows: req.numRows, numCols: req.numCols,
-          starts: req.starts, indices: req.indices, values: req.values,
-        },
-        ...(req.integrality ? { integrality: req.integrality } : {}),
-      });
+      model = createModel(highs, req);
       model.options.set(req.options);
       model.run();
       const status = model.getModelStatus();
@@ -139,10 +195,11 @@ port.on('message', (req) => {
       if (model) model.dispose();
     }
   }, (e) => answer({ id: req.id, ok: false, message: 'cannot load highs: ' + String((e && e.message) || e) }));
-});
+};
+port.on('message', onRequest);
 `;
 
-function startBridge(): Bridge {
+function startBridge(warmUp = false): Bridge {
   if (bridge) return bridge;
   const shared = new SharedArrayBuffer(4);
   const { port1, port2 } = new MessageChannel();
@@ -154,7 +211,11 @@ function startBridge(): Bridge {
     bridge = { ...base, worker: undefined as unknown as Worker, broken: 'the highs package is not installed' };
     return bridge;
   }
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { port: port2, flag: shared, highsPath }, transferList: [port2] });
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: { port: port2, flag: shared, highsPath, warmUp },
+    transferList: [port2],
+  });
   worker.unref();
   port1.unref();
   bridge = { ...base, worker };
@@ -173,12 +234,21 @@ export interface WarmUpOptions {
    * @default false
    */
   readonly baselineCompiler?: boolean;
+  /**
+   * Once HiGHS has loaded, solve a small built-in LP in the worker (about 0.02 s of CPU) unless a model has been
+   * posted by then: WebAssembly functions are compiled on their first call, so a big model's first solve otherwise
+   * pays for compiling the simplex code too (docs/planner.md, "Solver"). For a caller that posts a big model well
+   * after start-up (the CLI with a large fleet file): a model posted during the warm-up waits for its end. Only
+   * when this call starts the worker.
+   * @default false
+   */
+  readonly warmUpSolve?: boolean;
 }
 
 /** Starts the solver worker now (it loads HiGHS in parallel with whatever runs next). Idempotent. */
 export function warmUpSolver(options: WarmUpOptions = {}): void {
   if (options.baselineCompiler && !bridge) setFlagsFromString('--liftoff-only');
-  startBridge();
+  startBridge(options.warmUpSolve ?? false);
 }
 
 /** HiGHS model status codes (highs.constants.modelStatus). */
@@ -347,7 +417,21 @@ export function solveLp(model: LpModel, options: LpOptions = {}): LpResult {
   return submitLp(model, options).wait();
 }
 
-/** Builds an `LpModel` column by column. */
+/** A copy of a bound array with infinities as HiGHS's (+-1e30). */
+function finiteBounds(a: readonly number[]): Float64Array {
+  const out = Float64Array.from(a);
+  for (let i = 0; i < out.length; i++) {
+    const x = out[i];
+    if (x === Infinity) out[i] = 1e30;
+    else if (x === -Infinity) out[i] = -1e30;
+  }
+  return out;
+}
+
+/**
+ * Builds an `LpModel` column by column: `col` adds a column with its entries; or `open` starts one and `entry`
+ * adds its entries one at a time (no list of pairs). A zero coefficient is never stored.
+ */
 export class LpBuilder {
   private readonly cost: number[] = [];
   private readonly lower: number[] = [];
@@ -375,17 +459,27 @@ export class LpBuilder {
 
   /** Adds a column with its entries (row index, coefficient); returns its index. */
   col(cost: number, lo: number, hi: number, entries: readonly (readonly [number, number])[], integer = false): number {
+    const c = this.open(cost, lo, hi, integer);
+    for (const [r, v] of entries) this.entry(r, v);
+    return c;
+  }
+
+  /** Adds a column without entries (`entry` adds them); returns its index. */
+  open(cost: number, lo: number, hi: number, integer = false): number {
     this.cost.push(cost);
     this.lower.push(lo);
     this.upper.push(hi);
     this.integer.push(integer ? 1 : 0);
-    for (const [r, v] of entries) {
-      if (v === 0) continue;
-      this.rows.push(r);
-      this.coefs.push(v);
-    }
     this.starts.push(this.rows.length);
     return this.cost.length - 1;
+  }
+
+  /** Adds an entry to the last column (skipped when the coefficient is 0). */
+  entry(row: number, value: number): void {
+    if (value === 0) return;
+    this.rows.push(row);
+    this.coefs.push(value);
+    this.starts[this.cost.length] = this.rows.length;
   }
 
   /** Adds an entry to an existing column (columns are stored in order: only the last one may grow). */
@@ -402,58 +496,49 @@ export class LpBuilder {
   private late?: [number, number, number][];
 
   build(withIntegrality: boolean): LpModel {
-    if (this.late && this.late.length > 0) return this.rebuilt(withIntegrality);
-    const inf = (x: number): number => (x === Infinity ? 1e30 : x === -Infinity ? -1e30 : x);
+    const matrix =
+      this.late && this.late.length > 0
+        ? this.merged()
+        : { starts: Int32Array.from(this.starts), indices: Int32Array.from(this.rows), values: Float64Array.from(this.coefs) };
     return {
       numCols: this.cost.length,
       numRows: this.rowLo.length,
       colCost: Float64Array.from(this.cost),
-      colLower: Float64Array.from(this.lower, inf),
-      colUpper: Float64Array.from(this.upper, inf),
-      rowLower: Float64Array.from(this.rowLo, inf),
-      rowUpper: Float64Array.from(this.rowHi, inf),
-      starts: Int32Array.from(this.starts),
-      indices: Int32Array.from(this.rows),
-      values: Float64Array.from(this.coefs),
+      colLower: finiteBounds(this.lower),
+      colUpper: finiteBounds(this.upper),
+      rowLower: finiteBounds(this.rowLo),
+      rowUpper: finiteBounds(this.rowHi),
+      ...matrix,
       ...(withIntegrality ? { integrality: Int32Array.from(this.integer) } : {}),
     };
   }
 
-  /** The model with the entries added to earlier columns merged in. */
-  private rebuilt(withIntegrality: boolean): LpModel {
+  /** The matrix with the entries added to earlier columns merged in (after each column's own entries). */
+  private merged(): { starts: Int32Array; indices: Int32Array; values: Float64Array } {
     const extra = new Map<number, [number, number][]>();
     for (const [c, r, v] of this.late!) {
       const list = extra.get(c);
       if (list) list.push([r, v]);
       else extra.set(c, [[r, v]]);
     }
-    const starts = [0];
-    const rows: number[] = [];
-    const coefs: number[] = [];
-    for (let c = 0; c < this.cost.length; c++) {
-      for (let k = this.starts[c]; k < this.starts[c + 1]; k++) {
-        rows.push(this.rows[k]);
-        coefs.push(this.coefs[k]);
+    const n = this.cost.length;
+    const nnz = this.rows.length + this.late!.length;
+    const starts = new Int32Array(n + 1);
+    const indices = new Int32Array(nnz);
+    const values = new Float64Array(nnz);
+    const from = this.starts;
+    let at = 0;
+    for (let c = 0; c < n; c++) {
+      for (let k = from[c]; k < from[c + 1]; k++) {
+        indices[at] = this.rows[k];
+        values[at++] = this.coefs[k];
       }
       for (const [r, v] of extra.get(c) ?? []) {
-        rows.push(r);
-        coefs.push(v);
+        indices[at] = r;
+        values[at++] = v;
       }
-      starts.push(rows.length);
+      starts[c + 1] = at;
     }
-    const inf = (x: number): number => (x === Infinity ? 1e30 : x === -Infinity ? -1e30 : x);
-    return {
-      numCols: this.cost.length,
-      numRows: this.rowLo.length,
-      colCost: Float64Array.from(this.cost),
-      colLower: Float64Array.from(this.lower, inf),
-      colUpper: Float64Array.from(this.upper, inf),
-      rowLower: Float64Array.from(this.rowLo, inf),
-      rowUpper: Float64Array.from(this.rowHi, inf),
-      starts: Int32Array.from(starts),
-      indices: Int32Array.from(rows),
-      values: Float64Array.from(coefs),
-      ...(withIntegrality ? { integrality: Int32Array.from(this.integer) } : {}),
-    };
+    return { starts, indices, values };
   }
 }

@@ -114,20 +114,20 @@ class TableIds {
 
   id(m: ModelSpec): number {
     const raw = this.opts.map((o) => rawEntries(m, o));
+    // FNV-1a over each list's length and three of its rows (first, middle, last): equal tables hash alike, and
+    // `sameTables` compares every row of a candidate match, so the hash need not read them all
     let h = 0x811c9dc5;
-    const mix = (x: number): void => {
-      h = Math.imul(h ^ (Math.round(x * 1000) | 0), 0x01000193);
-    };
     for (let k = 0; k < raw.length; k++) {
       const list = raw[k];
-      mix(list.length);
-      for (let j = 0; j < list.length; j++) {
+      const n = list.length;
+      h = Math.imul(h ^ n, 0x01000193);
+      for (const j of n === 0 ? [] : [0, n >> 1, n - 1]) {
         const e = list[j];
-        mix(e.slice);
-        mix(e.batch);
-        mix(e.instances);
-        mix(e.throughput);
-        mix(e.latencyMs);
+        h = Math.imul(h ^ (Math.round(e.slice * 1000) | 0), 0x01000193);
+        h = Math.imul(h ^ (Math.round(e.batch * 1000) | 0), 0x01000193);
+        h = Math.imul(h ^ (Math.round(e.instances * 1000) | 0), 0x01000193);
+        h = Math.imul(h ^ (Math.round(e.throughput * 1000) | 0), 0x01000193);
+        h = Math.imul(h ^ (Math.round(e.latencyMs * 1000) | 0), 0x01000193);
       }
     }
     const bucket = this.byHash.get(h) ?? [];
@@ -281,27 +281,34 @@ function addSliceCols(b: LpBuilder, opts: readonly GpuOption[], overhead: number
   );
 }
 
-/** One column per maximal MIG layout of each option (integer when `integral`), offering its slices. */
+/**
+ * One column per maximal MIG layout of each option (integer when `integral`), offering its slices; each also
+ * counts in its option's carry row (`addNodeCols` adds those rows next, one per option: `firstCarry` + k).
+ */
 function addLayoutCols(b: LpBuilder, opts: readonly GpuOption[], shapeRow: readonly number[][], integral: boolean): number[][] {
+  const firstCarry = b.numRows;
   return opts.map((o, k) => {
     const shapeIndex = new Map(o.shapes.map((s, i) => [s.profile, i]));
     return maximalLayouts(o).map((layout) => {
       const count = o.shapes.map(() => 0);
       for (const p of layout) count[shapeIndex.get(p.shape.profile)!]++;
-      const entries: [number, number][] = [];
+      const col = b.open(0, 0, Infinity, integral);
       o.shapes.forEach((_, i) => {
-        if (count[i] > 0) entries.push([shapeRow[k][i], -count[i]]);
+        if (count[i] > 0) b.entry(shapeRow[k][i], -count[i]);
       });
-      return b.col(0, 0, Infinity, entries, integral);
+      b.entry(firstCarry + k, 1);
+      return col;
     });
   });
 }
 
-/** Whole nodes: the GPUs of an option are carried by instances of its node options (integer columns). */
-function addNodeCols(b: LpBuilder, opts: readonly GpuOption[], layoutCols: readonly number[][]): number[][] {
-  return opts.map((o, k) => {
+/**
+ * Whole nodes: the GPUs of an option (its carry row, counted by its layout columns) are carried by instances of its
+ * node options (integer columns).
+ */
+function addNodeCols(b: LpBuilder, opts: readonly GpuOption[]): number[][] {
+  return opts.map((o) => {
     const carry = b.row(-Infinity, 0);
-    for (const c of layoutCols[k]) b.addEntry(c, carry, 1);
     return o.nodeOptions.map((n) => b.col(0, 0, Infinity, [[carry, -n.gpusPerNode]], true));
   });
 }
@@ -317,6 +324,29 @@ interface ModelShape {
   readonly seat: number;
   /** The model's budget class (it may also sit on slices of tighter classes). */
   readonly mine: number;
+}
+
+/** The rows a model's seats on one shape and budget class count in (-1: none). */
+interface SeatRows {
+  readonly seat: number;
+  readonly count: number;
+  readonly lat: number;
+  readonly mem: number;
+  readonly abs: number;
+  readonly cuts: readonly number[];
+}
+
+/**
+ * The seat entries of `seats` seats at e, added to the last column: seat, count, latency, memory, absolute
+ * latency, seat cuts (in this order).
+ */
+function addSeatEntries(b: LpBuilder, rows: SeatRows, budget: number, e: Candidate, seats: number): void {
+  if (rows.seat >= 0) b.entry(rows.seat, seats);
+  if (rows.count >= 0) b.entry(rows.count, seats);
+  b.entry(rows.lat, (seats * e.latencyMs) / budget);
+  b.entry(rows.mem, seats * e.memGiB);
+  if (rows.abs >= 0) b.entry(rows.abs, seats * e.latencyMs);
+  for (let j = 0; j < SEAT_CUTS.length; j++) if (heavier(e.latencyMs, budget, SEAT_CUTS[j])) b.entry(rows.cuts[j], seats);
 }
 
 /**
@@ -336,47 +366,32 @@ function addModelShapeCols(b: LpBuilder, at: ModelShape, rows: CapacityRows, int
     const t = timeRow[k][i][c];
     if (m.cold) {
       // a cache slice: time at the best admissible entry, no seat (rules 3 and 5 of the cold tier)
-      b.col(0, 0, Infinity, [
-        [demand, list[0].throughput],
-        [t, 1],
-      ]);
+      b.open(0, 0, Infinity);
+      b.entry(demand, list[0].throughput);
+      b.entry(t, 1);
     }
-    const lat = latRow[k][i][c];
-    const mem = memRow[k][i][c];
-    const abs = absRow[k][i][c];
-    const cuts = cutRow[k][i];
-    // the seat rows of `seats` seats at e, appended to a column's entries: seat, count, latency, memory, absolute
-    // latency, seat cuts (in this order)
-    const seatRows = (out: [number, number][], e: Candidate, seats: number): [number, number][] => {
-      if (seat >= 0) out.push([seat, seats]);
-      if (count >= 0) out.push([count, seats]);
-      out.push([lat, (seats * e.latencyMs) / m.budget], [mem, seats * e.memGiB]);
-      if (abs >= 0) out.push([abs, seats * e.latencyMs]);
-      for (let j = 0; j < SEAT_CUTS.length; j++) if (heavier(e.latencyMs, m.budget, SEAT_CUTS[j])) out.push([cuts[j], seats]);
-      return out;
-    };
+    const seatRows = { seat, count, lat: latRow[k][i][c], mem: memRow[k][i][c], abs: absRow[k][i][c], cuts: cutRow[k][i] };
     // served time: per unit of share at least one seat (a share is at most 1), and at least
     // throughput / maxRps seats (the seats at e serve at most maxRps each, so a model whose
     // whole demand takes a small share of an entry still pays a whole seat there) ...
-    for (const e of list) {
-      const entries: [number, number][] = [];
-      entries.push([demand, e.throughput], [t, 1]);
-      served.push({
-        col: b.col(0, 0, Infinity, seatRows(entries, e, seatsPerShare(e.throughput, m.maxRps))),
-        model: mi,
-        option: k,
-        shape: i,
-        cand: e,
-      });
+    for (let j = 0; j < list.length; j++) {
+      const e = list[j];
+      const col = b.open(0, 0, Infinity);
+      b.entry(demand, e.throughput);
+      b.entry(t, 1);
+      addSeatEntries(b, seatRows, m.budget, e, seatsPerShare(e.throughput, m.maxRps));
+      served.push({ col, model: mi, option: k, shape: i, cand: e });
     }
     if (seat < 0) continue;
     // ... and free seats (no time), Pareto-optimal in latency and memory
     const free = list.slice().sort((x, y) => x.latencyMs - y.latencyMs || x.memGiB - y.memGiB);
     let minMem = Infinity;
-    for (const e of free) {
+    for (let j = 0; j < free.length; j++) {
+      const e = free[j];
       if (e.memGiB >= minMem) continue;
       minMem = e.memGiB;
-      b.col(0, 0, Infinity, seatRows([], e, 1));
+      b.open(0, 0, Infinity);
+      addSeatEntries(b, seatRows, m.budget, e, 1);
     }
   }
   if (count < 0) return 0;
@@ -404,7 +419,7 @@ export function build(
   addSliceCols(b, opts, overhead, upper, rows);
   const layoutCols = addLayoutCols(b, opts, rows.shapeRow, integral);
   let integerCols = integral ? layoutCols.reduce((a, cols) => a + cols.length, 0) : 0;
-  const nodeCols = addNodeCols(b, opts, layoutCols);
+  const nodeCols = addNodeCols(b, opts);
   const served: Built['served'][number][] = [];
   models.forEach((m, mi) => {
     const demand = b.row(m.rps, Infinity);
