@@ -413,11 +413,15 @@ export function leastOf(input: ModelInput): Least {
   let least = LEAST.get(input);
   if (!least) {
     least = { latencyMs: [], memGiB: [], throughput: [], topThroughput: [] };
-    for (const list of input.cands) {
+    // indexed loops: this runs once per model and packing, mostly before the code is optimised
+    const cands = input.cands;
+    for (let si = 0; si < cands.length; si++) {
+      const list = cands[si];
       let l = Infinity;
       let m = Infinity;
       let t = 0;
-      for (const c of list) {
+      for (let j = 0; j < list.length; j++) {
+        const c = list[j];
         l = Math.min(l, c.latencyMs);
         m = Math.min(m, c.memGiB);
         if (c.throughput > t) t = c.throughput;
@@ -425,7 +429,7 @@ export function leastOf(input: ModelInput): Least {
       least.latencyMs.push(l);
       least.memGiB.push(m);
       least.throughput.push(t);
-      least.topThroughput.push(list[0]?.throughput ?? 0);
+      least.topThroughput.push(list.length > 0 ? list[0].throughput : 0);
     }
     LEAST.set(input, least);
   }
