@@ -5,7 +5,7 @@
  * Every move is journaled and undone when a GPU cannot be emptied completely.
  */
 import type { Candidate } from './entries';
-import type { GpuOption } from './gpu-options';
+import type { GpuOption, SliceShape } from './gpu-options';
 import { GpuSpace, unplaceLast } from './gpu-space';
 import { footprint, leastOf, ModelInput, PackResult, roundShareUp, roundUp6, SliceState } from './pack';
 import { retuneInto } from './retune';
@@ -130,22 +130,38 @@ function openNewSlices(
 ): boolean {
   while (remaining > 1e-9) {
     let pick: { g: GpuSpace; shapeIndex: number; start: number; c: Candidate; score: number } | undefined;
-    input.cands.forEach((list, shapeIndex) => {
-      for (const c of list) {
+    const cands = input.cands;
+    for (let shapeIndex = 0; shapeIndex < cands.length; shapeIndex++) {
+      const list = cands[shapeIndex];
+      // the first GPU (not the victim, with free compute) with a legal start for the candidate's shape: the GPUs do not
+      // change while one slice is picked, so it is looked for once per shape, when a candidate first needs it
+      let fitShape: SliceShape | undefined;
+      let fitGpu: GpuSpace | undefined;
+      let fitStart = -1;
+      for (let j = 0; j < list.length; j++) {
+        const c = list[j];
         const rps = Math.min(remaining, c.throughput);
         const fullness = Math.max(rps / c.throughput, c.latencyMs / budget, (overhead + c.memGiB) / c.shape.memoryGiB);
         const score = (footprint(opt, c.shape) * fullness) / rps; // GPU footprint used per rps served, lower is better
         if (pick && score >= pick.score - 1e-12) continue;
-        for (const g of gpus) {
-          if (g === victim || g.freeCompute <= 0) continue;
-          const start = g.bestStart(c.shape);
-          if (start >= 0) {
-            pick = { g, shapeIndex, start, c, score };
-            break;
+        if (c.shape !== fitShape) {
+          fitShape = c.shape;
+          fitGpu = undefined;
+          fitStart = -1;
+          for (let k = 0; k < gpus.length; k++) {
+            const g = gpus[k];
+            if (g === victim || g.freeCompute <= 0) continue;
+            const start = g.bestStart(c.shape);
+            if (start >= 0) {
+              fitGpu = g;
+              fitStart = start;
+              break;
+            }
           }
         }
+        if (fitGpu) pick = { g: fitGpu, shapeIndex, start: fitStart, c, score };
       }
-    });
+    }
     if (!pick) return false;
     const p = pick;
     p.g.place(p.c.shape, p.start);

@@ -442,8 +442,11 @@ function newSliceFor(p: TypePacking, it: RemainderItem, v: PackVariant): SeatCho
   let pickCand: Candidate | undefined;
   let pickShare = 0;
   let pickScore = Infinity;
-  it.input.cands.forEach((list, shapeIndex) => {
-    for (const c of list) {
+  const cands = it.input.cands;
+  for (let shapeIndex = 0; shapeIndex < cands.length; shapeIndex++) {
+    const list = cands[shapeIndex];
+    for (let j = 0; j < list.length; j++) {
+      const c = list[j];
       const sh = roundShareUp(it.rps / c.throughput);
       if (sh > 1) continue;
       const fullness = Math.max(sh, c.latencyMs / it.budget, (p.overhead + c.memGiB) / c.shape.memoryGiB);
@@ -455,7 +458,7 @@ function newSliceFor(p: TypePacking, it: RemainderItem, v: PackVariant): SeatCho
         pickShare = sh;
       }
     }
-  });
+  }
   if (pick < 0 || !pickCand) {
     throw new Error(`models.${it.input.model.name}: remaining demand ${it.rps} rps fits no slice of ${p.opt.type}`);
   }
