@@ -9,7 +9,7 @@ import type { GpuOption, SliceShape } from './gpu-options';
 import { GpuSpace, unplaceLast } from './gpu-space';
 import { footprint, leastOf, ModelInput, PackResult, roundShareUp, roundUp6, SliceState } from './pack';
 import { retuneInto } from './retune';
-import { SeatWindow } from './seat-window';
+import { SlackIndex } from './slack-index';
 
 type Undo = () => void;
 
@@ -36,7 +36,8 @@ function serves(sl: SliceState, name: string): boolean {
 /**
  * Step 1 of emptying a GPU: moves as much of one model's demand as fits into free share on the
  * given slices (the lists in order; retuning a slice's entries first when allowed). Returns the demand left over.
- * `firstWindow`, when given, holds the slices of the first list with their figures (without retuning only).
+ * Without retuning, `firstIndex` (when given) finds the slices of the first list, which are its slices without the
+ * victim's.
  */
 function fillFreeShare(
   targets: readonly (readonly SliceState[])[],
@@ -46,7 +47,7 @@ function fillFreeShare(
   remaining: number,
   retune: boolean,
   journal: Undo[],
-  firstWindow?: SeatWindow,
+  firstIndex?: { readonly index: SlackIndex; readonly victim: GpuSpace },
 ): number {
   const name = input.model.name;
   // without retuning, whose outcome does not depend on free share, latency or memory: the extremes of the model's
@@ -57,27 +58,23 @@ function fillFreeShare(
   // the lists in order, without concatenating them (a break leaves one list; the next one breaks at once)
   for (let l = 0; l < targets.length; l++) {
     const list = targets[l];
-    const w = l === 0 && least ? firstWindow : undefined;
-    for (let s = 0; s < list.length; s++) {
+    // the first list's slices through the index: only those where the model's least latency may fit, in order
+    const index = l === 0 && least ? firstIndex?.index : undefined;
+    const count = index ? index.candidates(least!.latencyMs) : list.length;
+    for (let s = 0; s < count; s++) {
       if (remaining <= 1e-9) break;
+      const sl = index ? index.slices[index.positions[s]] : list[s];
+      if (index && sl.gpu === firstIndex!.victim) continue;
       // Without retuning, a slice that no candidate can use is passed over before its seats and candidates are
       // looked at (the same outcome as trying each candidate): when even the model's least latency or memory there
       // does not fit (room() makes these comparisons for each candidate; on the 1,000-model file 99% of the slices
       // that pass the share test fail on latency), or its free share cannot take a useful part of the demand even
-      // at the model's fastest candidate there (every room() is at most free x throughput). Written for speed: with
-      // a window, the same comparisons on the same numbers, read from its typed arrays instead of the slice.
-      if (w) {
-        const si = w.shapeIndex[s];
-        if (w.latency[s] + least!.latencyMs[si] > Math.min(w.budget[s], budget)) continue;
-        if (w.memory[s] + least!.memGiB[si] > w.memoryLimit[s]) continue;
-        if ((w.free[s] - 2e-6) * least!.throughput[si] < minUseful - 1e-9) continue;
-      } else if (least) {
-        const sl = list[s];
+      // at the model's fastest candidate there (every room() is at most free x throughput)
+      if (least) {
         if (sl.latency + least.latencyMs[sl.shapeIndex] > Math.min(sl.budget, budget)) continue;
         if (sl.memory + least.memGiB[sl.shapeIndex] > sl.shape.memoryGiB + 1e-9) continue;
         if ((1 - sl.share - 2e-6) * least.throughput[sl.shapeIndex] < minUseful - 1e-9) continue;
       }
-      const sl = list[s];
       if (serves(sl, name)) continue;
       let best: Candidate | undefined;
       let bestRoom = 0;
@@ -104,7 +101,6 @@ function fillFreeShare(
       const share = roundShareUp(rps / best.throughput);
       if (sl.share + share > 1 + 1e-12) continue;
       sl.add({ model: input.model, budget, cand: best, rps, share });
-      if (w) w.refresh(s);
       journal.push(() => sl.pop());
       remaining -= rps;
       minUseful = Math.min(remaining, 0.01 * remaining + 1e-6);
@@ -193,8 +189,8 @@ export function consolidate(
   let slices = res.slices.slice();
   const tried = new Set<GpuSpace>();
   let attempts = 0;
-  // the other GPUs' slices of each attempt, with their figures (fillFreeShare without retuning)
-  const window = retune ? undefined : new SeatWindow(slices.length);
+  // without retuning, the slices by latency slack (made again when a GPU is emptied and the slices change)
+  let index = retune ? undefined : new SlackIndex(slices);
   while (attempts < maxAttempts && gpus.length > 1) {
     const slicesOf = new Map<GpuSpace, SliceState[]>();
     for (const g of gpus) slicesOf.set(g, []);
@@ -219,10 +215,6 @@ export function consolidate(
     for (const seat of moving) need.set(seat.model.name, (need.get(seat.model.name) ?? 0) + seat.rps);
     const journal: Undo[] = [];
     const others = slices.filter((s) => s.gpu !== victim);
-    if (window) {
-      window.clear();
-      for (let i = 0; i < others.length; i++) window.push(others[i]);
-    }
     const opened: SliceState[] = [];
     let ok = true;
     const names = [...need.keys()].sort((a, b) => need.get(b)! - need.get(a)! || (a < b ? -1 : 1));
@@ -230,7 +222,16 @@ export function consolidate(
       const input = byName.get(name)!;
       const budget = moving.find((s) => s.model.name === name)!.budget;
       // 1. free share on existing slices of other GPUs (not already serving this model)
-      const remaining = fillFreeShare([others, opened], byName, input, budget, need.get(name)!, retune, journal, window);
+      const remaining = fillFreeShare(
+        [others, opened],
+        byName,
+        input,
+        budget,
+        need.get(name)!,
+        retune,
+        journal,
+        index && { index, victim },
+      );
       // 2. new slices in free MIG space of other GPUs
       ok = openNewSlices(opt, gpus, victim, input, budget, remaining, overhead, opened, journal);
       if (!ok) break;
@@ -241,6 +242,7 @@ export function consolidate(
     }
     gpus = gpus.filter((g) => g !== victim);
     slices = [...others, ...opened];
+    if (index) index = new SlackIndex(slices);
     tried.clear();
   }
   return { gpus, slices };
