@@ -192,16 +192,20 @@ export function consolidate(
   // without retuning, the slices by latency slack (made again when a GPU is emptied and the slices change)
   let index = retune ? undefined : new SlackIndex(slices);
   while (attempts < maxAttempts && gpus.length > 1) {
-    const slicesOf = new Map<GpuSpace, SliceState[]>();
-    for (const g of gpus) slicesOf.set(g, []);
-    for (const s of slices) slicesOf.get(s.gpu)!.push(s);
+    // each GPU's load: its slices' share x compute fraction, added in the slices' order (the same sums as `load`), in
+    // one pass without a list per GPU
+    const loads = new Map<GpuSpace, number>();
+    for (let i = 0; i < slices.length; i++) {
+      const s = slices[i];
+      loads.set(s.gpu, (loads.get(s.gpu) ?? 0) + s.share * s.shape.computeFraction);
+    }
     // the least-loaded GPU not tried yet, the later one of equal loads (what sorting by load, then by
     // index descending, would put first; one pass, no sort)
     let victim: GpuSpace | undefined;
     let least = Infinity;
     for (let i = 0; i < gpus.length; i++) {
       if (tried.has(gpus[i])) continue;
-      const l = load(gpus[i], slicesOf);
+      const l = loads.get(gpus[i]) ?? 0;
       if (victim === undefined || l <= least) {
         victim = gpus[i];
         least = l;
@@ -210,17 +214,31 @@ export function consolidate(
     if (victim === undefined) break;
     tried.add(victim);
     attempts++;
-    const moving = slicesOf.get(victim)!.flatMap((s) => s.seats);
+    // in one pass over the slices: the other GPUs' slices, and each model's demand on the victim and the latency
+    // budget of its first seat there
     const need = new Map<string, number>();
-    for (const seat of moving) need.set(seat.model.name, (need.get(seat.model.name) ?? 0) + seat.rps);
+    const budgets = new Map<string, number>();
+    const others: SliceState[] = [];
+    for (let i = 0; i < slices.length; i++) {
+      const s = slices[i];
+      if (s.gpu !== victim) {
+        others.push(s);
+        continue;
+      }
+      for (let j = 0; j < s.seats.length; j++) {
+        const seat = s.seats[j];
+        const name = seat.model.name;
+        need.set(name, (need.get(name) ?? 0) + seat.rps);
+        if (!budgets.has(name)) budgets.set(name, seat.budget);
+      }
+    }
     const journal: Undo[] = [];
-    const others = slices.filter((s) => s.gpu !== victim);
     const opened: SliceState[] = [];
     let ok = true;
     const names = [...need.keys()].sort((a, b) => need.get(b)! - need.get(a)! || (a < b ? -1 : 1));
     for (const name of names) {
       const input = byName.get(name)!;
-      const budget = moving.find((s) => s.model.name === name)!.budget;
+      const budget = budgets.get(name)!;
       // 1. free share on existing slices of other GPUs (not already serving this model)
       const remaining = fillFreeShare(
         [others, opened],
