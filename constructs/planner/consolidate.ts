@@ -5,10 +5,11 @@
  * Every move is journaled and undone when a GPU cannot be emptied completely.
  */
 import type { Candidate } from './entries';
-import type { GpuOption } from './gpu-options';
+import type { GpuOption, SliceShape } from './gpu-options';
 import { GpuSpace, unplaceLast } from './gpu-space';
 import { footprint, leastOf, ModelInput, PackResult, roundShareUp, roundUp6, SliceState } from './pack';
 import { retuneInto } from './retune';
+import { SlackIndex } from './slack-index';
 
 type Undo = () => void;
 
@@ -32,16 +33,11 @@ function serves(sl: SliceState, name: string): boolean {
   return false;
 }
 
-/** Highest throughput among candidates (0 for none). */
-function fastest(cands: readonly Candidate[]): number {
-  let t = 0;
-  for (let i = 0; i < cands.length; i++) if (cands[i].throughput > t) t = cands[i].throughput;
-  return t;
-}
-
 /**
  * Step 1 of emptying a GPU: moves as much of one model's demand as fits into free share on the
  * given slices (the lists in order; retuning a slice's entries first when allowed). Returns the demand left over.
+ * Without retuning, `firstIndex` (when given) finds the slices of the first list, which are its slices without the
+ * victim's.
  */
 function fillFreeShare(
   targets: readonly (readonly SliceState[])[],
@@ -51,17 +47,24 @@ function fillFreeShare(
   remaining: number,
   retune: boolean,
   journal: Undo[],
+  firstIndex?: { readonly index: SlackIndex; readonly victim: GpuSpace },
 ): number {
   const name = input.model.name;
   // without retuning, whose outcome does not depend on free share, latency or memory: the extremes of the model's
   // candidates per shape, to pass over slices none of them fits
   const least = retune ? undefined : leastOf(input);
+  // the least demand worth moving to one slice (changes with `remaining`)
+  let minUseful = Math.min(remaining, 0.01 * remaining + 1e-6);
   // the lists in order, without concatenating them (a break leaves one list; the next one breaks at once)
   for (let l = 0; l < targets.length; l++) {
     const list = targets[l];
-    for (let s = 0; s < list.length; s++) {
-      const sl = list[s];
+    // the first list's slices through the index: only those where the model's least latency may fit, in order
+    const index = l === 0 && least ? firstIndex?.index : undefined;
+    const count = index ? index.candidates(least!.latencyMs) : list.length;
+    for (let s = 0; s < count; s++) {
       if (remaining <= 1e-9) break;
+      const sl = index ? index.slices[index.positions[s]] : list[s];
+      if (index && sl.gpu === firstIndex!.victim) continue;
       // Without retuning, a slice that no candidate can use is passed over before its seats and candidates are
       // looked at (the same outcome as trying each candidate): when even the model's least latency or memory there
       // does not fit (room() makes these comparisons for each candidate; on the 1,000-model file 99% of the slices
@@ -70,7 +73,7 @@ function fillFreeShare(
       if (least) {
         if (sl.latency + least.latencyMs[sl.shapeIndex] > Math.min(sl.budget, budget)) continue;
         if (sl.memory + least.memGiB[sl.shapeIndex] > sl.shape.memoryGiB + 1e-9) continue;
-        if ((1 - sl.share - 2e-6) * fastest(input.cands[sl.shapeIndex]) < Math.min(remaining, 0.01 * remaining + 1e-6) - 1e-9) continue;
+        if ((1 - sl.share - 2e-6) * least.throughput[sl.shapeIndex] < minUseful - 1e-9) continue;
       }
       if (serves(sl, name)) continue;
       let best: Candidate | undefined;
@@ -84,12 +87,12 @@ function fillFreeShare(
           best = c;
         }
       }
-      const minUseful = Math.min(remaining, 0.01 * remaining + 1e-6);
       if (retune && bestRoom < remaining - 1e-9) {
         const t = retuneInto(sl, byName, input, budget, roundUp6(remaining), Math.max(minUseful, bestRoom + 1e-6));
         if (t) {
           journal.push(t.undo);
           remaining -= t.rps;
+          minUseful = Math.min(remaining, 0.01 * remaining + 1e-6);
           continue;
         }
       }
@@ -100,6 +103,7 @@ function fillFreeShare(
       sl.add({ model: input.model, budget, cand: best, rps, share });
       journal.push(() => sl.pop());
       remaining -= rps;
+      minUseful = Math.min(remaining, 0.01 * remaining + 1e-6);
     }
   }
   return remaining;
@@ -122,22 +126,38 @@ function openNewSlices(
 ): boolean {
   while (remaining > 1e-9) {
     let pick: { g: GpuSpace; shapeIndex: number; start: number; c: Candidate; score: number } | undefined;
-    input.cands.forEach((list, shapeIndex) => {
-      for (const c of list) {
+    const cands = input.cands;
+    for (let shapeIndex = 0; shapeIndex < cands.length; shapeIndex++) {
+      const list = cands[shapeIndex];
+      // the first GPU (not the victim, with free compute) with a legal start for the candidate's shape: the GPUs do not
+      // change while one slice is picked, so it is looked for once per shape, when a candidate first needs it
+      let fitShape: SliceShape | undefined;
+      let fitGpu: GpuSpace | undefined;
+      let fitStart = -1;
+      for (let j = 0; j < list.length; j++) {
+        const c = list[j];
         const rps = Math.min(remaining, c.throughput);
         const fullness = Math.max(rps / c.throughput, c.latencyMs / budget, (overhead + c.memGiB) / c.shape.memoryGiB);
         const score = (footprint(opt, c.shape) * fullness) / rps; // GPU footprint used per rps served, lower is better
         if (pick && score >= pick.score - 1e-12) continue;
-        for (const g of gpus) {
-          if (g === victim || g.freeCompute <= 0) continue;
-          const start = g.bestStart(c.shape);
-          if (start >= 0) {
-            pick = { g, shapeIndex, start, c, score };
-            break;
+        if (c.shape !== fitShape) {
+          fitShape = c.shape;
+          fitGpu = undefined;
+          fitStart = -1;
+          for (let k = 0; k < gpus.length; k++) {
+            const g = gpus[k];
+            if (g === victim || g.freeCompute <= 0) continue;
+            const start = g.bestStart(c.shape);
+            if (start >= 0) {
+              fitGpu = g;
+              fitStart = start;
+              break;
+            }
           }
         }
+        if (fitGpu) pick = { g: fitGpu, shapeIndex, start: fitStart, c, score };
       }
-    });
+    }
     if (!pick) return false;
     const p = pick;
     p.g.place(p.c.shape, p.start);
@@ -169,17 +189,23 @@ export function consolidate(
   let slices = res.slices.slice();
   const tried = new Set<GpuSpace>();
   let attempts = 0;
+  // without retuning, the slices by latency slack (made again when a GPU is emptied and the slices change)
+  let index = retune ? undefined : new SlackIndex(slices);
   while (attempts < maxAttempts && gpus.length > 1) {
-    const slicesOf = new Map<GpuSpace, SliceState[]>();
-    for (const g of gpus) slicesOf.set(g, []);
-    for (const s of slices) slicesOf.get(s.gpu)!.push(s);
+    // each GPU's load: its slices' share x compute fraction, added in the slices' order (the same sums as `load`), in
+    // one pass without a list per GPU
+    const loads = new Map<GpuSpace, number>();
+    for (let i = 0; i < slices.length; i++) {
+      const s = slices[i];
+      loads.set(s.gpu, (loads.get(s.gpu) ?? 0) + s.share * s.shape.computeFraction);
+    }
     // the least-loaded GPU not tried yet, the later one of equal loads (what sorting by load, then by
     // index descending, would put first; one pass, no sort)
     let victim: GpuSpace | undefined;
     let least = Infinity;
     for (let i = 0; i < gpus.length; i++) {
       if (tried.has(gpus[i])) continue;
-      const l = load(gpus[i], slicesOf);
+      const l = loads.get(gpus[i]) ?? 0;
       if (victim === undefined || l <= least) {
         victim = gpus[i];
         least = l;
@@ -188,19 +214,42 @@ export function consolidate(
     if (victim === undefined) break;
     tried.add(victim);
     attempts++;
-    const moving = slicesOf.get(victim)!.flatMap((s) => s.seats);
+    // in one pass over the slices: the other GPUs' slices, and each model's demand on the victim and the latency
+    // budget of its first seat there
     const need = new Map<string, number>();
-    for (const seat of moving) need.set(seat.model.name, (need.get(seat.model.name) ?? 0) + seat.rps);
+    const budgets = new Map<string, number>();
+    const others: SliceState[] = [];
+    for (let i = 0; i < slices.length; i++) {
+      const s = slices[i];
+      if (s.gpu !== victim) {
+        others.push(s);
+        continue;
+      }
+      for (let j = 0; j < s.seats.length; j++) {
+        const seat = s.seats[j];
+        const name = seat.model.name;
+        need.set(name, (need.get(name) ?? 0) + seat.rps);
+        if (!budgets.has(name)) budgets.set(name, seat.budget);
+      }
+    }
     const journal: Undo[] = [];
-    const others = slices.filter((s) => s.gpu !== victim);
     const opened: SliceState[] = [];
     let ok = true;
     const names = [...need.keys()].sort((a, b) => need.get(b)! - need.get(a)! || (a < b ? -1 : 1));
     for (const name of names) {
       const input = byName.get(name)!;
-      const budget = moving.find((s) => s.model.name === name)!.budget;
+      const budget = budgets.get(name)!;
       // 1. free share on existing slices of other GPUs (not already serving this model)
-      const remaining = fillFreeShare([others, opened], byName, input, budget, need.get(name)!, retune, journal);
+      const remaining = fillFreeShare(
+        [others, opened],
+        byName,
+        input,
+        budget,
+        need.get(name)!,
+        retune,
+        journal,
+        index && { index, victim },
+      );
       // 2. new slices in free MIG space of other GPUs
       ok = openNewSlices(opt, gpus, victim, input, budget, remaining, overhead, opened, journal);
       if (!ok) break;
@@ -211,6 +260,7 @@ export function consolidate(
     }
     gpus = gpus.filter((g) => g !== victim);
     slices = [...others, ...opened];
+    if (index) index = new SlackIndex(slices);
     tried.clear();
   }
   return { gpus, slices };

@@ -34,13 +34,21 @@ export function budgetOf(model: ModelSpec, headroom: number): number {
   return model.latencySloMs * headroom;
 }
 
-/** Best throughput per whole GPU over a model's candidates on every shape (throughput / compute fraction); 0 when none. */
+const PER_GPU = new WeakMap<readonly (readonly Candidate[])[], number>();
+
+/**
+ * Best throughput per whole GPU over a model's candidates on every shape (throughput / compute fraction); 0 when none.
+ * Computed once per candidate list (the type assignment and every mixing packing variant ask for it).
+ */
 export function bestThroughputPerGpu(perShape: readonly (readonly Candidate[])[]): number {
-  let best = 0;
+  let best = PER_GPU.get(perShape);
+  if (best !== undefined) return best;
+  best = 0;
   for (let i = 0; i < perShape.length; i++) {
     const list = perShape[i];
     for (let j = 0; j < list.length; j++) best = Math.max(best, list[j].throughput / list[j].shape.computeFraction);
   }
+  PER_GPU.set(perShape, best);
   return best;
 }
 
@@ -142,14 +150,21 @@ function sortRows(list: RawEntry[], mem: number): void {
   for (let i = 1; i < list.length; i++) {
     const e = list[i];
     let j = i - 1;
-    // moves past the rows that sort after e only (a tie stays before it: stable)
-    while (j >= 0 && compareRows(list[j], e, mem) > 0) {
+    // moves past the rows that sort after e only (a tie stays before it: stable); written for speed, the throughputs
+    // (compareRows' first key) compared here, compareRows called only where they do not decide (equal)
+    while (j >= 0) {
+      const d = e.throughput - list[j].throughput;
+      if (!(d > 0 || (!(d < 0) && compareRows(list[j], e, mem) > 0))) break;
       list[j + 1] = list[j];
       j--;
     }
     list[j + 1] = e;
   }
 }
+
+/** Slice sizes below this are looked up by index in `candidatesFor`. */
+const SMALL_SLICE = 32;
+const NO_ROWS: readonly RawEntry[] = [];
 
 /**
  * Admissible candidates of a model on every shape of a GPU type: latency <= budget and the
@@ -159,19 +174,34 @@ function sortRows(list: RawEntry[], mem: number): void {
 export function candidatesFor(model: ModelSpec, opt: GpuOption, headroom: number, overheadGiB: number): Candidate[][] {
   const budget = budgetOf(model, headroom);
   const mem = model.memoryGiB;
-  // admissible rows by slice size, in one pass over the rows
-  const bySlice = new Map<number, RawEntry[]>();
+  // admissible rows by slice size, in one pass over the rows: indexed by the size when it is a small integer (all
+  // sizes of the catalog's GPUs), in a map otherwise
+  const bySmallSlice: (RawEntry[] | undefined)[] = [];
+  let bySlice: Map<number, RawEntry[]> | undefined;
   const raw = rawEntries(model, opt);
   for (let j = 0; j < raw.length; j++) {
     const e = raw[j];
     if (e.latencyMs > budget) continue;
-    const list = bySlice.get(e.slice);
-    if (list) list.push(e);
-    else bySlice.set(e.slice, [e]);
+    const slice = e.slice;
+    if (Number.isInteger(slice) && slice >= 0 && slice < SMALL_SLICE) {
+      const list = bySmallSlice[slice];
+      if (list) list.push(e);
+      else bySmallSlice[slice] = [e];
+    } else {
+      bySlice ??= new Map();
+      const list = bySlice.get(slice);
+      if (list) list.push(e);
+      else bySlice.set(slice, [e]);
+    }
   }
-  return opt.shapes.map((shape) => {
+  // one list per shape, in indexed loops: this runs once per model, before the code is optimised
+  const shapes = opt.shapes;
+  const out: Candidate[][] = [];
+  for (let k = 0; k < shapes.length; k++) {
+    const shape = shapes[k];
     const list: RawEntry[] = [];
-    const admissible = bySlice.get(shape.entrySlice) ?? [];
+    const size = shape.entrySlice;
+    const admissible = (Number.isInteger(size) && size >= 0 && size < SMALL_SLICE ? bySmallSlice[size] : bySlice?.get(size)) ?? NO_ROWS;
     for (let j = 0; j < admissible.length; j++) {
       const e = admissible[j];
       if (overheadGiB + mem * e.instances > shape.memoryGiB) continue;
@@ -194,6 +224,7 @@ export function candidatesFor(model: ModelSpec, opt: GpuOption, headroom: number
         estimated: e.estimated === true,
       });
     }
-    return kept;
-  });
+    out.push(kept);
+  }
+  return out;
 }

@@ -27,7 +27,8 @@ function pickCand(list: readonly Candidate[], remaining: number, budget: number)
   if (remaining >= top.throughput) return { cand: top, rps: top.throughput };
   let best: Candidate | undefined;
   let bestFull = Infinity;
-  for (const c of list) {
+  for (let j = 0; j < list.length; j++) {
+    const c = list[j];
     if (c.throughput < remaining) continue;
     const full = Math.max(remaining / c.throughput, c.latencyMs / budget);
     if (full < bestFull) {
@@ -59,6 +60,10 @@ export function layoutFill(
   const layouts = maximalLayouts(opt);
   const shapeIndex = new Map(opt.shapes.map((sh, i) => [sh.profile, i]));
   const budgets = inputs.map((i) => budgetOf(i.model, headroom));
+  // each layout's slices in the order they choose: larger slices first (sorted once, not per GPU filled)
+  const orders = layouts.map((layout) =>
+    layout.map((p, k) => ({ p, k })).sort((a, b) => b.p.shape.computeSlices - a.p.shape.computeSlices || a.k - b.k),
+  );
   for (let guard = 0; guard < 100000; guard++) {
     let bestPicks: Pick[] | undefined;
     let bestLayout = -1;
@@ -66,16 +71,19 @@ export function layoutFill(
     // only demand-heavy models (at least half a smallest slice at best efficiency) take part
     const active = remaining.map((r, i) => (r > 1e-9 && r / bestGpuThr[i] >= 0.5 / opt.computeSlices ? i : -1)).filter((i) => i >= 0);
     if (active.length === 0) break;
-    layouts.forEach((layout, li) => {
+    layouts.forEach((_, li) => {
       const rem = remaining.slice();
       const picks: Pick[] = [];
       let value = 0;
       // larger slices choose first
-      const order = layout.map((p, k) => ({ p, k })).sort((a, b) => b.p.shape.computeSlices - a.p.shape.computeSlices || a.k - b.k);
-      for (const { p } of order) {
+      const order = orders[li];
+      // indexed loops: this runs per layout, slice and model while the code is not yet optimised
+      for (let o = 0; o < order.length; o++) {
+        const p = order[o].p;
         const si = shapeIndex.get(p.shape.profile)!;
         let pick: Pick | undefined;
-        for (const m of active) {
+        for (let a = 0; a < active.length; a++) {
+          const m = active[a];
           if (rem[m] <= 1e-9) continue;
           const pc = pickCand(inputs[m].cands[si], rem[m], budgets[m]);
           if (!pc) continue;

@@ -7,6 +7,7 @@ import { bestThroughputPerGpu, budgetOf, Candidate } from './entries';
 import type { GpuOption, SliceShape } from './gpu-options';
 import { GpuSpace, maximalLayouts, ReachTable } from './gpu-space';
 import { layoutFill } from './layout-fill';
+import { SeatWindow } from './seat-window';
 import { ModelInput, roundShareUp, roundUp6, SliceState } from './slice-state';
 
 // The slice state and seat types are shared with layout-fill.ts; they live in slice-state.ts (no import circle).
@@ -106,6 +107,35 @@ export function bestEfficient(
   return best;
 }
 
+/** A model's most efficient candidate, per mode, on the option its candidates are of. */
+interface EfficientOf {
+  readonly opt: GpuOption;
+  compute?: { shapeIndex: number; cand: Candidate };
+  footprint?: { shapeIndex: number; cand: Candidate };
+}
+
+const EFFICIENT = new WeakMap<ModelInput, EfficientOf>();
+
+/** `bestEfficient`, computed once per input object, option and mode (every packing variant of a type asks for it). */
+function bestEfficientOnce(
+  input: ModelInput,
+  opt: GpuOption,
+  mode: 'compute' | 'footprint',
+): { shapeIndex: number; cand: Candidate } | undefined {
+  let known = EFFICIENT.get(input);
+  if (!known || known.opt !== opt) {
+    known = { opt, compute: undefined, footprint: undefined };
+    EFFICIENT.set(input, known);
+  }
+  let best = mode === 'compute' ? known.compute : known.footprint;
+  if (!best) {
+    best = bestEfficient(input, opt, mode);
+    if (mode === 'compute') known.compute = best;
+    else known.footprint = best;
+  }
+  return best;
+}
+
 /** One GPU type's packing in progress: the GPUs opened, those with free compute, and the slices placed. */
 interface TypePacking {
   readonly opt: GpuOption;
@@ -193,7 +223,7 @@ function splitDemand(
   // each layout's slices as shape indices, looked up once rather than per model
   const layoutShapes = layouts.map((l) => l.map((x) => shapeIndex.get(x.shape.profile)!));
   inputs.forEach((input, idx) => {
-    const best = bestEfficient(input, opt, v.full);
+    const best = bestEfficientOnce(input, opt, v.full);
     if (!best) throw new Error(`models.${input.model.name}: no admissible profile entry on ${opt.type}`);
     let d = remaining[idx];
     if (d <= 0) return;
@@ -227,10 +257,11 @@ function placeWholeGpusAtBestLayout(
   const { opt, reach, overhead } = p;
   let bestL = -1;
   let bestThr = 0;
+  const top = leastOf(input).topThroughput;
   for (let li = 0; li < layoutShapes.length; li++) {
     const shapes = layoutShapes[li];
     let thr = 0;
-    for (let j = 0; j < shapes.length; j++) thr += input.cands[shapes[j]][0]?.throughput ?? 0;
+    for (let j = 0; j < shapes.length; j++) thr += top[shapes[j]];
     if (thr > bestThr * (1 + 1e-12)) {
       bestThr = thr;
       bestL = li;
@@ -267,11 +298,12 @@ function placeDedicatedReplicas(p: TypePacking, full: DedicatedReplicas[]): void
   }
 }
 
-/** A seat choice: the slice, the model's candidate on it and the share it takes. */
+/** A seat choice: the slice, the model's candidate on it and the share it takes; `at` is the slice's place in the window. */
 interface SeatChoice {
   slice: SliceState;
   cand: Candidate;
   share: number;
+  at: number;
 }
 
 /**
@@ -281,48 +313,66 @@ interface SeatChoice {
 function seatRemainders(p: TypePacking, items: RemainderItem[], shared: SliceState[], v: PackVariant): void {
   if (v.order === 'need') items.sort((a, b) => b.need - a.need);
   else items.sort((a, b) => a.budget - b.budget || b.need - a.need);
-  for (const it of items) {
-    let choice = sharedSliceFor(it, shared, v);
+  const window = new SeatWindow(shared.length + items.length);
+  for (let i = 0; i < shared.length; i++) window.push(shared[i]);
+  const needShare = new Float64Array(p.opt.shapes.length);
+  for (let k = 0; k < items.length; k++) {
+    const it = items[k];
+    let choice = sharedSliceFor(it, window, needShare, v);
     if (!choice) {
       choice = newSliceFor(p, it, v);
-      shared.push(choice.slice);
+      window.push(choice.slice);
+      choice.at = window.length - 1;
     }
     const bestSlice = choice.slice;
     bestSlice.add({ model: it.input.model, budget: it.budget, cand: choice.cand, rps: it.rps, share: choice.share });
     // drop slices that cannot take anything more from the window
-    if (bestSlice.share > 1 - 1e-4 || bestSlice.latency >= bestSlice.budget - 1e-9) {
-      const idx = shared.lastIndexOf(bestSlice);
-      if (idx >= 0) shared.splice(idx, 1);
-    }
+    if (bestSlice.share > 1 - 1e-4 || bestSlice.latency >= bestSlice.budget - 1e-9) window.removeAt(choice.at);
+    else window.refresh(choice.at);
   }
 }
 
-/** The shared slice of the window (newest first) that takes the remainder: the first that fits, or the one left fullest. */
-function sharedSliceFor(it: RemainderItem, shared: readonly SliceState[], v: PackVariant): SeatChoice | undefined {
+/**
+ * The shared slice of the window (newest first) that takes the remainder: the first that fits, or the one left fullest.
+ * `needShare` is scratch space, one number per shape.
+ */
+function sharedSliceFor(it: RemainderItem, window: SeatWindow, needShare: Float64Array, v: PackVariant): SeatChoice | undefined {
   let best: SeatChoice | undefined;
   let bestScore = -1;
-  const from = Math.max(0, shared.length - WINDOW);
+  const from = Math.max(0, window.length - WINDOW);
   const least = leastOf(it.input);
-  for (let i = shared.length - 1; i >= from; i--) {
-    const sl = shared[i];
-    const list = it.input.cands[sl.shapeIndex];
-    if (list.length === 0) continue;
-    const free = 1 - sl.share;
-    // no candidate can fit when the fastest needs more share than is free, or the least latency or memory does not fit
-    // (the same comparisons as below and in SliceState.fit, on the extremes of the list: only slices that cannot take it are skipped)
-    if (it.rps / list[0].throughput > free) continue;
-    if (sl.latency + least.latencyMs[sl.shapeIndex] > Math.min(sl.budget, it.budget)) continue;
-    if (sl.memory + least.memGiB[sl.shapeIndex] > sl.shape.memoryGiB + 1e-9) continue;
+  const leastLatency = least.latencyMs;
+  const leastMemory = least.memGiB;
+  const cands = it.input.cands;
+  const rps = it.rps;
+  const budget = it.budget;
+  // per shape, the share the fastest candidate needs (Infinity where the model has none)
+  for (let si = 0; si < cands.length; si++) {
+    const list = cands[si];
+    needShare[si] = list.length === 0 ? Infinity : rps / list[0].throughput;
+  }
+  // Written for speed: the window's typed arrays, not the slices, until a slice passes the tests that no candidate can
+  // fit it when the fastest needs more share than is free, or the least latency or memory does not fit (the same
+  // comparisons as below and in SliceState.fit, on the extremes of the list: only slices that cannot take it are skipped)
+  const { free: freeAt, latency: latencyAt, budget: budgetAt, memory: memoryAt, memoryLimit, shapeIndex } = window;
+  for (let i = window.length - 1; i >= from; i--) {
+    const si = shapeIndex[i];
+    const free = freeAt[i];
+    if (needShare[si] > free) continue;
+    if (latencyAt[i] + leastLatency[si] > Math.min(budgetAt[i], budget)) continue;
+    if (memoryAt[i] + leastMemory[si] > memoryLimit[i]) continue;
+    const sl = window.slices[i];
     if (seatsModel(sl, it.input.model)) continue;
+    const list = cands[si];
     let cand: Candidate | undefined;
     let share = 0;
     let score = Infinity;
     for (let j = 0; j < list.length; j++) {
       const c = list[j];
-      const raw = it.rps / c.throughput;
+      const raw = rps / c.throughput;
       if (raw > free) continue;
       const sh = roundShareUp(raw);
-      const f = sl.fit(c, sh, it.budget);
+      const f = sl.fit(c, sh, budget);
       if (f >= 0 && f < score) {
         score = f;
         cand = c;
@@ -330,10 +380,10 @@ function sharedSliceFor(it: RemainderItem, shared: readonly SliceState[], v: Pac
       }
     }
     if (!cand) continue;
-    if (v.fit === 'first') return { slice: sl, cand, share };
+    if (v.fit === 'first') return { slice: sl, cand, share, at: i };
     if (score > bestScore) {
       bestScore = score;
-      best = { slice: sl, cand, share };
+      best = { slice: sl, cand, share, at: i };
     }
   }
   return best;
@@ -346,28 +396,40 @@ function seatsModel(sl: SliceState, model: ModelInput['model']): boolean {
   return false;
 }
 
-/** Least latency and memory of a model's candidates, per shape (Infinity where it has none). */
+/** Per shape, figures of a model's candidates: least latency and memory (Infinity where it has none), highest throughput. */
 export interface Least {
   readonly latencyMs: number[];
   readonly memGiB: number[];
+  /** Highest throughput (0 where it has none). */
+  readonly throughput: number[];
+  /** The throughput of the first candidate of each shape's list (0 where it has none). */
+  readonly topThroughput: number[];
 }
 
 const LEAST = new WeakMap<ModelInput, Least>();
 
-/** Least latency and memory of the input's candidates per shape (computed once per input object). */
+/** Least latency and memory and highest throughput of the input's candidates per shape (computed once per input object). */
 export function leastOf(input: ModelInput): Least {
   let least = LEAST.get(input);
   if (!least) {
-    least = { latencyMs: [], memGiB: [] };
-    for (const list of input.cands) {
+    least = { latencyMs: [], memGiB: [], throughput: [], topThroughput: [] };
+    // indexed loops: this runs once per model and packing, mostly before the code is optimised
+    const cands = input.cands;
+    for (let si = 0; si < cands.length; si++) {
+      const list = cands[si];
       let l = Infinity;
       let m = Infinity;
-      for (const c of list) {
+      let t = 0;
+      for (let j = 0; j < list.length; j++) {
+        const c = list[j];
         l = Math.min(l, c.latencyMs);
         m = Math.min(m, c.memGiB);
+        if (c.throughput > t) t = c.throughput;
       }
       least.latencyMs.push(l);
       least.memGiB.push(m);
+      least.throughput.push(t);
+      least.topThroughput.push(list.length > 0 ? list[0].throughput : 0);
     }
     LEAST.set(input, least);
   }
@@ -380,8 +442,11 @@ function newSliceFor(p: TypePacking, it: RemainderItem, v: PackVariant): SeatCho
   let pickCand: Candidate | undefined;
   let pickShare = 0;
   let pickScore = Infinity;
-  it.input.cands.forEach((list, shapeIndex) => {
-    for (const c of list) {
+  const cands = it.input.cands;
+  for (let shapeIndex = 0; shapeIndex < cands.length; shapeIndex++) {
+    const list = cands[shapeIndex];
+    for (let j = 0; j < list.length; j++) {
+      const c = list[j];
       const sh = roundShareUp(it.rps / c.throughput);
       if (sh > 1) continue;
       const fullness = Math.max(sh, c.latencyMs / it.budget, (p.overhead + c.memGiB) / c.shape.memoryGiB);
@@ -393,9 +458,9 @@ function newSliceFor(p: TypePacking, it: RemainderItem, v: PackVariant): SeatCho
         pickShare = sh;
       }
     }
-  });
+  }
   if (pick < 0 || !pickCand) {
     throw new Error(`models.${it.input.model.name}: remaining demand ${it.rps} rps fits no slice of ${p.opt.type}`);
   }
-  return { slice: openSlice(p, pick), cand: pickCand, share: pickShare };
+  return { slice: openSlice(p, pick), cand: pickCand, share: pickShare, at: -1 };
 }
