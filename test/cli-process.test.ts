@@ -4,8 +4,10 @@
  * stdout bytes, same stderr, same exit status — for a plan, a report, a usage error and an invalid
  * fleet. And how bin/gpufleet decides, in a checkout, that lib/ is stale and must be rebuilt.
  */
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { ONE_SHOT_V8_FLAGS } from '../bin/lib/main';
 import { REPO, runCli, runCliProcess, SMALL_FLEET, tempDir, tempFile } from './cli-fixtures/run-cli';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -38,6 +40,16 @@ describe('bin/gpufleet (compiled) says what main says in-process', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/^models\[\d+\]\.rps: expected a number > 0, got -5\n$/);
     expect(r).toEqual(await runCli(['plan', fleet, '--json']));
+  });
+
+  test('the V8 flags of the one-shot commands are known to this Node.js (V8 ignores an unknown flag set at run time)', () => {
+    expect(ONE_SHOT_V8_FLAGS.length).toBeGreaterThan(0);
+    // on its command line, node refuses a flag it does not know: the check can fail
+    const known = spawnSync(process.execPath, [...ONE_SHOT_V8_FLAGS, '-e', '0'], { encoding: 'utf8' });
+    expect({ status: known.status, stderr: known.stderr }).toEqual({ status: 0, stderr: '' });
+    const misspelt = spawnSync(process.execPath, ['--interrupt-budgets=262144', '-e', '0'], { encoding: 'utf8' });
+    expect(misspelt.status).not.toBe(0);
+    expect(misspelt.stderr).toContain('bad option');
   });
 
   test("runs from any folder: relative paths are the caller's", () => {
