@@ -12,7 +12,7 @@
  * average is printed with the figures: on a shared machine wall times grow with it, CPU times much less.
  *
  * Each CLI command runs GPUFLEET_BENCH_CLI_RUNS times (default 3; 1 for 10,000 models and more): the table shows the
- * fastest wall time, the least CPU time and the largest peak RSS of those runs (on a shared machine the spread is
+ * fastest, median and slowest wall time, the least CPU time and the largest peak RSS of those runs (on a shared machine the spread is
  * the load's, not the command's).
  *
  * Sizes: GPUFLEET_BENCH_CLI_MODELS=300,1000 (default 300,1000,10000).
@@ -57,6 +57,8 @@ export async function run(): Promise<void> {
       'file MiB',
       'runs',
       'CLI wall ms',
+      'median',
+      'slowest',
       'CLI cpu ms',
       '(user+sys)',
       'CLI peak RSS MiB',
@@ -85,6 +87,7 @@ export async function run(): Promise<void> {
       const cli = { ...all.reduce((a, b) => (b.ms < a.ms ? b : a)), runs: all.length };
       const cpu = all.reduce((a, b) => (b.cpuMs < a.cpuMs ? b : a));
       const peakMiB = Math.max(...all.map((r) => r.peakMiB));
+      const walls = all.map((r) => r.ms).sort((a, b) => a - b);
       // Node's own start-up in the same environment, timed the same way: the floor of any command's wall time
       const nodeStart = Math.min(...Array.from({ length: Math.max(1, runs) }, () => child(['-e', '0']).ms));
       const planned = ok ? (JSON.parse(cli.stdout) as { summary: { gpuCount: number; tightBound?: { gpus: number } } }).summary : undefined;
@@ -96,6 +99,8 @@ export async function run(): Promise<void> {
         (bytes / MIB).toFixed(1),
         cli.runs,
         ok ? cli.ms.toFixed(0) : `exit ${all.find((r) => r.code !== 0)?.code}`,
+        ok ? walls[Math.floor((walls.length - 1) / 2)].toFixed(0) : '-',
+        ok ? walls[walls.length - 1].toFixed(0) : '-',
         ok ? cpu.cpuMs.toFixed(0) : '-',
         ok ? `${cpu.userMs.toFixed(0)}+${cpu.sysMs.toFixed(0)}` : '-',
         ok ? peakMiB : '-',
@@ -114,7 +119,9 @@ export async function run(): Promise<void> {
   console.log(
     "CLI: the commands below, run in the fleet's folder, each under `node -r bench/peak-rss.js`; wall = the process from spawn to exit",
   );
-  console.log('(the fastest of the runs), cpu the least of the runs, peak RSS the largest; node -e 0: the fastest of as many runs of');
+  console.log(
+    '(the fastest of the runs; median: the lower middle one), cpu the least of the runs, peak RSS the largest; node -e 0: the fastest of as many runs of',
+  );
   console.log(
     "an empty Node.js process, spawned the same way (Node's own start-up: NODE_EXTRA_CA_CERTS, when set, is read there, before any gpufleet code);",
   );
