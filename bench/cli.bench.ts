@@ -119,12 +119,9 @@ export async function run(): Promise<void> {
   console.log(
     "CLI: the commands below, run in the fleet's folder, each under `node -r bench/peak-rss.js`; wall = the process from spawn to exit",
   );
-  console.log(
-    '(the fastest of the runs; median: the lower middle one), cpu the least of the runs, peak RSS the largest; node -e 0: the fastest of as many runs of',
-  );
-  console.log(
-    "an empty Node.js process, spawned the same way (Node's own start-up: NODE_EXTRA_CA_CERTS, when set, is read there, before any gpufleet code);",
-  );
+  console.log('(the fastest of the runs; median: the lower middle one), cpu the least of the runs, peak RSS the largest;');
+  console.log("node -e 0: the fastest of as many runs of an empty Node.js process, spawned the same way (Node's own start-up:");
+  console.log('NODE_EXTRA_CA_CERTS, when set, is read there, before any gpufleet code);');
   console.log('cpu = user + system of every thread of that process (the HiGHS worker included); parse/plan ms: parseFleet and plan() in a');
   console.log(
     "process of their own under ts-node (bench/plan-child.ts). 2 cores are enough for the CLI: the bound's LP runs beside the packing.",
