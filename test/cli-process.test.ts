@@ -52,6 +52,26 @@ describe('bin/gpufleet (compiled) says what main says in-process', () => {
     expect(misspelt.stderr).toContain('bad option');
   });
 
+  test("the output does not depend on the user's locale (under da_DK, localeCompare sorts aa- after z-)", () => {
+    const model = (name: string): string =>
+      `  - { name: ${name}, team: search, rps: 10, latencySloMs: 100, memoryGiB: 1, ` +
+      'profiles: [{ gpu: A100-80GB, slice: 1, batch: 1, instances: 1, throughput: 100, latencyMs: 5 }] }\n';
+    const fleet = tempFile(
+      'locale.fleet.yaml',
+      `name: locale\ngpus:\n  - type: A100-80GB\nmodels:\n${model('bert-tiny')}${model('aa-tiny')}`,
+    );
+    const danish = runCliProcess(['plan', fleet, '--json'], { LC_ALL: 'da_DK.UTF-8', LANG: 'da_DK.UTF-8' });
+    const plain = runCliProcess(['plan', fleet, '--json'], { LC_ALL: 'C', LANG: 'C' });
+    expect(danish).toEqual(plain);
+    // the two models share one slice, listed in code-unit order
+    const plan = JSON.parse(plain.stdout) as { gpus: { slices: { models: { name: string }[] }[] }[] };
+    const shared = plan.gpus.flatMap((g) => g.slices).filter((s) => s.models.length === 2);
+    expect(shared.map((s) => s.models.map((m) => m.name))).toEqual([['aa-tiny', 'bert-tiny']]);
+    expect(runCliProcess(['plan', fleet], { LC_ALL: 'da_DK.UTF-8', LANG: 'da_DK.UTF-8' })).toEqual(
+      runCliProcess(['plan', fleet], { LC_ALL: 'C' }),
+    );
+  });
+
   test("runs from any folder: relative paths are the caller's", () => {
     const dir = tempDir();
     fs.copyFileSync(SMALL_FLEET, path.join(dir, 'mine.fleet.yaml'));

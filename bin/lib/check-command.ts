@@ -10,6 +10,7 @@ import { InputFileError, quote, readInputFile, YAML_MAX_ALIAS_COUNT } from '../.
 import { checkRendering, formatFinding, summarizeCheck } from '../../constructs/k8s/check/check-rendering';
 import { validatePlanDocument } from '../../constructs/planner/plan-document';
 import { CliInputError } from './errors';
+import { compareText } from '../../constructs/catalog';
 
 const MANIFEST = /\.(ya?ml|json)$/i;
 
@@ -26,7 +27,7 @@ function manifestFiles(dir: string, what: string): string[] {
   if (!st.isDirectory()) throw new CliInputError(`${what} "${dir}": is a file, expected the directory of a rendering (e.g. dist/)`);
   const out: string[] = [];
   const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => compareText(a.name, b.name))) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) walk(p);
       else if (MANIFEST.test(e.name)) out.push(p);

@@ -11,6 +11,7 @@ import { costAgainst, typeAgainst, versusBound } from './summary-table';
 import { esc, teamColors, htmlPage } from './html';
 import { boundMethod, savings, type ColdTierView, type GpuView, type NodeView, type PlanView } from './plan-view';
 import { teamsHtml } from './team-table';
+import { compareText } from '../../constructs/catalog';
 
 export interface ReportOptions {
   /** Shown in the footer, e.g. the fleet file path. */
@@ -268,7 +269,7 @@ function modelIndex(view: PlanView): string {
     byModel.set(m.name, e);
   }
   const rows = [...byModel.entries()]
-    .sort((a, b) => a[0].localeCompare(b[0]))
+    .sort((a, b) => compareText(a[0], b[0]))
     .map(
       ([name, e]) =>
         `<tr><td>${esc(name)}</td><td>${esc(e.team)}</td><td class="n">${esc(num(e.rps, 1))}</td><td class="n">${esc(gib(e.memory))}</td>` +

@@ -9,6 +9,7 @@ import { gpuTypePrice } from '../../constructs/planner/gpu-prices';
 import { teamConsumption } from '../../constructs/planner/team-consumption';
 import { nodePoolsOf, type TopologyNodePool } from '../../constructs/planner/topology';
 import type { Consumption, Plan, PlanGpu, PlanMigConfig, PlanSlice, TightBound } from '../../constructs/planner/types';
+import { compareText } from '../../constructs/catalog';
 
 export interface ModelOnSliceView {
   readonly name: string;
@@ -200,7 +201,7 @@ export function buildPlanView(fleet: Fleet, plan: Plan, figures: ReadonlyMap<str
     return {
       type,
       gpus: of.length,
-      slicesByProfile: [...profiles.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])),
+      slicesByProfile: [...profiles.entries()].sort((a, b) => b[1] - a[1] || compareText(a[0], b[0])),
       models: names.size,
       computeUtil: weighted(of, (g) => g.computeUtil),
       memoryUtil: ratio(
@@ -310,7 +311,7 @@ function coldView(plan: Plan, models: Map<string, ModelSpec>): ColdTierView | un
     belowRps: c.belowRps,
     models: [...c.models]
       .map((m) => ({ name: m.name, team: models.get(m.name)?.team ?? UNKNOWN_TEAM, rps: m.rps }))
-      .sort((a, b) => b.rps - a.rps || a.name.localeCompare(b.name)),
+      .sort((a, b) => b.rps - a.rps || compareText(a.name, b.name)),
     slices: c.slices.map((s) => `${s.gpu} ${s.profile}@${s.start}`),
     hitRateTarget: c.hitRateTarget,
     cacheGiB: c.cacheGiB,
@@ -325,7 +326,7 @@ function gpuView(g: PlanGpu, fleet: Fleet, models: Map<string, ModelSpec>, cache
   const computeSlices = type?.mig?.computeSlices ?? 7;
   const memoryGiB = type?.memoryGiB ?? 0;
   const slices = [...g.slices]
-    .sort((a, b) => a.start - b.start || a.profile.localeCompare(b.profile))
+    .sort((a, b) => a.start - b.start || compareText(a.profile, b.profile))
     .map((s) => sliceView(g, s, fleet, models, { axis, computeSlices, memoryGiB }, cacheGiB));
   // a cache slice is held whole for the cold tier
   const computeHeld = sum(slices, (s) => (s.cache ? 1 : Math.min(1, s.shareUsed)) * s.computeSlices);
@@ -368,7 +369,7 @@ function sliceView(
     };
   });
   // largest share first (then name): the slice's main tenants lead its list and its time bar
-  onSlice.sort((a, b) => b.share - a.share || a.name.localeCompare(b.name));
+  onSlice.sort((a, b) => b.share - a.share || compareText(a.name, b.name));
   const modelMemory = sum(onSlice, (m) => m.memoryGiB);
   return {
     profile: s.profile,

@@ -1,5 +1,6 @@
 import { GENERATED_GPU_TYPES } from './generated/gpu-types.generated';
 import type { GpuType, MigProfile } from './types';
+import { compareText } from './text-order';
 
 /** Every GPU type of the catalog, in catalog order (MIG GPUs first, then whole-GPU types). */
 export const GPU_TYPES: readonly GpuType[] = GENERATED_GPU_TYPES;
@@ -67,7 +68,7 @@ export function profileForSliceSize(gpu: GpuType | string, computeSlices: number
   const g = resolveGpuType(gpu);
   const candidates = (g.mig?.profiles ?? [])
     .filter((p) => !p.mediaExtensions && p.computeSlices === computeSlices)
-    .sort((a, b) => a.memorySlices - b.memorySlices || a.name.localeCompare(b.name));
+    .sort((a, b) => a.memorySlices - b.memorySlices || compareText(a.name, b.name));
   return candidates[0];
 }
 

@@ -1,6 +1,7 @@
 import { getGpuType } from './gpu-types';
 import { GENERATED_INSTANCE_TYPES } from './generated/instance-types.generated';
 import type { InstanceType } from './types';
+import { compareText } from './text-order';
 
 /** Every EC2 GPU instance type of the catalog. */
 export const INSTANCE_TYPES: readonly InstanceType[] = GENERATED_INSTANCE_TYPES;
@@ -8,7 +9,7 @@ export const INSTANCE_TYPES: readonly InstanceType[] = GENERATED_INSTANCE_TYPES;
 const BY_NAME = new Map(INSTANCE_TYPES.map((i) => [i.name, i]));
 
 const byCountThenName = (a: InstanceType, b: InstanceType): number =>
-  a.gpuCount - b.gpuCount || a.vcpu - b.vcpu || a.name.localeCompare(b.name);
+  a.gpuCount - b.gpuCount || a.vcpu - b.vcpu || compareText(a.name, b.name);
 
 /** Instance types carrying this GPU type, sorted by GPU count, then vCPUs, then name. Throws for an unknown GPU id. */
 export function instanceTypesFor(gpuTypeId: string): InstanceType[] {
@@ -41,7 +42,7 @@ export function pricePerGpuHour(instance: InstanceType): number | undefined {
  */
 export function defaultInstanceType(gpuTypeId: string): InstanceType | undefined {
   const priced = instanceTypesFor(gpuTypeId).filter((i) => i.onDemandUsdPerHour !== undefined);
-  priced.sort((a, b) => b.gpuCount - a.gpuCount || pricePerGpuHour(a)! - pricePerGpuHour(b)! || a.name.localeCompare(b.name));
+  priced.sort((a, b) => b.gpuCount - a.gpuCount || pricePerGpuHour(a)! - pricePerGpuHour(b)! || compareText(a.name, b.name));
   return priced[0];
 }
 

@@ -1,5 +1,6 @@
 import { getMigProfile, resolveGpuType } from './gpu-types';
 import type { GpuType, MigProfile, SlicePlacement } from './types';
+import { compareText } from './text-order';
 
 const label = (s: SlicePlacement, i: number): string => `slices[${i}] ${s.profile}@${s.start}`;
 
@@ -53,7 +54,7 @@ export function checkLayout(gpu: GpuType | string, slices: readonly SlicePlaceme
 
   const counts = new Map<string, number>();
   for (const k of known) counts.set(k.profile.name, (counts.get(k.profile.name) ?? 0) + 1);
-  for (const [name, n] of [...counts].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [name, n] of [...counts].sort(([a], [b]) => compareText(a, b))) {
     const max = getMigProfile(g, name).maxInstances;
     if (n > max) problems.push(`${name}: ${n} instances, at most ${max} allowed on ${g.id}`);
   }
@@ -89,7 +90,7 @@ export function placeProfiles(gpu: GpuType | string, profiles: readonly string[]
   const mig = g.mig;
   const items = profiles
     .map((name) => getMigProfile(g, name))
-    .sort((a, b) => b.memorySlices - a.memorySlices || b.computeSlices - a.computeSlices || a.name.localeCompare(b.name));
+    .sort((a, b) => b.memorySlices - a.memorySlices || b.computeSlices - a.computeSlices || compareText(a.name, b.name));
 
   // cheap necessary conditions first
   const counts = new Map<string, number>();
@@ -125,5 +126,5 @@ export function placeProfiles(gpu: GpuType | string, profiles: readonly string[]
   if (!place(0)) return undefined;
   return items
     .map((p, i) => ({ profile: p.name, start: starts[i] }))
-    .sort((a, b) => a.start - b.start || a.profile.localeCompare(b.profile));
+    .sort((a, b) => a.start - b.start || compareText(a.profile, b.profile));
 }

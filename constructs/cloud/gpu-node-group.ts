@@ -12,6 +12,7 @@ import { labelValueProblem } from '../k8s/common/names';
 import { isDns1123Label } from '../fleet/names';
 import type { NodeGroupHost } from './gpu-cluster';
 import { keepOutOfValueWalks } from './value-walks';
+import { compareText } from '../catalog';
 
 /** EKS AMI types that ship the NVIDIA driver (the GPU operator runs with its driver off). */
 export type GpuAmiType = 'AL2023_x86_64_NVIDIA' | 'BOTTLEROCKET_x86_64_NVIDIA';
@@ -263,7 +264,7 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
         return args;
       }),
     );
-    return { groups: groups.sort((a, b) => a.pool.localeCompare(b.pool)), problems };
+    return { groups: groups.sort((a, b) => compareText(a.pool, b.pool)), problems };
   }
 
   /**

@@ -19,6 +19,7 @@ import {
 import { KubeObject, PlatformRelease, releaseSkips } from './platform-release';
 import { keepOutOfValueWalks } from './value-walks';
 import { nodesNeededAtMaximum } from '../k8s/check/check-rendering';
+import { compareText } from '../catalog';
 
 export interface GpuPlatformArgs {
   /** The plan (`plan(fleet)`): one GPU node group per `plan.migConfigs` entry; its cost is exported. */
@@ -150,7 +151,7 @@ export class GpuPlatform extends pulumi.ComponentResource {
           o?.kind === 'ServiceAccount' && o.apiVersion === 'v1' && o.metadata?.name === name && typeof o.metadata?.namespace === 'string',
       )
       .map((o) => ({ namespace: o.metadata.namespace as string, name }))
-      .sort((a, b) => a.namespace.localeCompare(b.namespace));
+      .sort((a, b) => compareText(a.namespace, b.namespace));
   }
 
   /**

@@ -6,6 +6,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { isDns1123Label } from '../fleet/names';
 import { irsaTrustPolicy, policyDocument, PolicyStatement, stableJson, wildcardResources } from './iam-documents';
 import type { WorkloadIdentityProvider } from './gpu-cluster';
+import { compareText } from '../catalog';
 
 /** A Kubernetes service account. */
 export interface ServiceAccountRef {
@@ -361,7 +362,7 @@ export class ModelRepositoryBucket extends pulumi.ComponentResource {
       names.add(c.name);
     }
     return [...configs]
-      .sort((a, b) => a.name.localeCompare(b.name))
+      .sort((a, b) => compareText(a.name, b.name))
       .map(
         (c) =>
           new s3.BucketObjectv2(

@@ -6,6 +6,7 @@ import { findGpuType, findInstanceType, gpuTypeIds, INSTANCE_TYPES, pricePerGpuH
 import type { GpuType, InstanceType, MigProfile } from '../catalog';
 import type { Fleet, FleetGpu } from '../fleet/types';
 import { PlanError } from './plan-error';
+import { compareText } from '../catalog';
 
 /** One slice shape a GPU type offers: a MIG profile, or the whole GPU. */
 export interface SliceShape {
@@ -145,7 +146,7 @@ export function resolveGpuOption(g: FleetGpu, index: number): GpuOption {
         maxInstances: p.maxInstances,
       });
     }
-    shapes.sort((a, b) => a.computeSlices - b.computeSlices || a.memorySlices - b.memorySlices || a.profile.localeCompare(b.profile));
+    shapes.sort((a, b) => a.computeSlices - b.computeSlices || a.memorySlices - b.memorySlices || compareText(a.profile, b.profile));
   } else {
     shapes.push({
       profile: 'whole',

@@ -11,6 +11,7 @@ import type { GpuOption, NodeOption } from './gpu-options';
 import { GpuSpace, maximalLayouts } from './gpu-space';
 import type { PackResult, SliceState } from './pack';
 import { seatRps } from './tolerance';
+import { compareText } from '../catalog';
 
 export interface TypeResult {
   readonly opt: GpuOption;
@@ -45,7 +46,7 @@ function planModel(s: SliceState): PlanModel[] {
       share: x.share,
       rps: seatRps(x.rps, x.share, x.cand.throughput),
     }))
-    .sort((a, b) => a.name.localeCompare(b.name));
+    .sort((a, b) => compareText(a.name, b.name));
 }
 
 const msKey = (profiles: readonly string[]): string => profiles.slice().sort().join('+');

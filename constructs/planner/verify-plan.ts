@@ -8,6 +8,7 @@ import { throughputFigure } from '../fleet/throughput';
 import type { Fleet, ModelSpec } from '../fleet/types';
 import { RULE_EPSILON } from './tolerance';
 import type { Plan, PlanModel } from './types';
+import { compareText } from '../catalog';
 
 /** Slack of every comparison: the planner writes its plans within it (tolerance.ts). */
 const EPS = RULE_EPSILON;
@@ -108,7 +109,7 @@ export function verifyPlan(fleet: Fleet, plan: Plan): string[] {
     }
   }
   if (plan.cold) checkCold(fleet, plan, v.caches, v.models, v.served, out);
-  for (const m of [...fleet.models].sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const m of [...fleet.models].sort((a, b) => compareText(a.name, b.name))) {
     const got = v.served.get(m.name);
     if (got === undefined) out.push(`rule 6 (demand): model ${m.name} is not placed (demand ${fmt(m.rps)} rps)`);
     else if (got < m.rps * (1 - EPS) - EPS)

@@ -15,6 +15,7 @@ import { CheckFinding } from './check-capacity';
 import { RenderingModel, objectRef } from './check-model';
 import { labelsSatisfy } from '../gpu/karpenter-requirements';
 import { METRICS_SOURCES, PREREQUISITES_CONFIGMAP, ResolvedPrerequisites } from '../platform/platform-prerequisites';
+import { compareText } from '../../catalog';
 
 const NONE: ResolvedPrerequisites = { karpenterNodeOverlay: false, keda: false, gatewayApi: false, flux: false, metricsSources: [] };
 
@@ -199,7 +200,7 @@ function prerequisiteFindings(objects: RenderingModel['objects'], prerequisites:
   ];
   for (const [kinds, ok, what] of needs) {
     if (ok) continue;
-    const of = objects.filter((o) => kinds.includes(o?.kind)).sort((a, b) => objectRef(a).localeCompare(objectRef(b)));
+    const of = objects.filter((o) => kinds.includes(o?.kind)).sort((a, b) => compareText(objectRef(a), objectRef(b)));
     if (of.length > 0)
       findings.push({
         rule: 'prerequisites',

@@ -18,6 +18,7 @@ import { DEVICE_PLUGIN_CONFIG_LABEL, MIG_CONFIG_LABEL } from '../common/labels';
 import { NodeAllocatableOptions } from '../gpu/node-allocatable';
 import { ResolvedPrerequisites, readPrerequisites } from '../platform/platform-prerequisites';
 import { parseQuantity } from '../common/quantity';
+import { compareText } from '../../catalog';
 
 /** The name of an object for findings: `Kind namespace/name` (or `Kind name` for cluster objects). */
 export function objectRef(o: any): string {
@@ -308,7 +309,7 @@ function workloadsOf(objects: readonly any[]): GpuWorkload[] {
       ...(scaler ? { scaledBy: scaler.ref } : {}),
     });
   }
-  return out.sort((a, b) => a.ref.localeCompare(b.ref));
+  return out.sort((a, b) => compareText(a.ref, b.ref));
 }
 
 /** Reads the model of a rendering. */
@@ -322,8 +323,8 @@ export function readRendering(objects: readonly any[]): RenderingModel {
     migConfigs: migCm ? migConfigsOf(migCm) : new Map(),
     ...(migCm ? { migConfigSource: objectRef(migCm) } : {}),
     devicePluginConfigs: dpCm ? devicePluginConfigsOf(dpCm) : new Map(),
-    nodePools: nodePoolsOf(objects).sort((a, b) => a.name.localeCompare(b.name)),
-    overlays: overlaysOf(objects).sort((a, b) => a.name.localeCompare(b.name)),
+    nodePools: nodePoolsOf(objects).sort((a, b) => compareText(a.name, b.name)),
+    overlays: overlaysOf(objects).sort((a, b) => compareText(a.name, b.name)),
     workloads: workloadsOf(objects),
     prerequisites: readPrerequisites(objects),
   };

@@ -18,6 +18,7 @@ import { findMigProfile, placeProfiles, type InstanceType } from '../../catalog'
 import { GpuWorkload, MigPartedEntry, NodePoolModel, RenderingModel, launchLabels } from './check-model';
 import { labelsSatisfy } from '../gpu/karpenter-requirements';
 import { CpuMemory, podAllocatable, VM_MEMORY_OVERHEAD_PERCENT } from '../gpu/node-allocatable';
+import { compareText } from '../../catalog';
 
 /** GPU resources of one node, and why some GPU advertises nothing. */
 export interface DeviceView {
@@ -160,7 +161,7 @@ export function karpenterView(
   if (!model.prerequisites?.karpenterNodeOverlay) return { capacity, overlays: applied };
   const labels = launchLabels(np, it);
   const set = new Set<string>();
-  const ordered = [...model.overlays].sort((a, b) => b.weight - a.weight || a.name.localeCompare(b.name));
+  const ordered = [...model.overlays].sort((a, b) => b.weight - a.weight || compareText(a.name, b.name));
   for (const o of ordered) {
     if (!labelsSatisfy(labels, o.requirements)) continue;
     let used = false;

@@ -19,6 +19,7 @@ import { CheckFinding, CheckRule, checkCapacity, checkProvisioning, nodesAtMaxim
 import { MigPartedEntry, RenderingModel, gpuTypesOfFilter, objectRef, readRendering } from './check-model';
 import { deviceView } from './check-nodes';
 import { parseQuantity } from '../common/quantity';
+import { compareText } from '../../catalog';
 
 export type { CheckFinding, CheckRule } from './check-capacity';
 
@@ -63,7 +64,7 @@ export function canonicalMigConfig(entries: readonly MigPartedEntry[]): string {
         .sort(),
       devices: e.devices === 'all' ? 'all' : [...e.devices].sort((a, b) => a - b),
       enabled: e['mig-enabled'] !== false,
-      counts: Object.entries(e['mig-devices'] ?? {}).sort(([a], [b]) => a.localeCompare(b)),
+      counts: Object.entries(e['mig-devices'] ?? {}).sort(([a], [b]) => compareText(a, b)),
     })),
   );
 }
@@ -109,7 +110,7 @@ function checkLayouts(model: RenderingModel): CheckFinding[] {
       }
     }
   }
-  for (const [name, entries] of [...model.migConfigs].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [name, entries] of [...model.migConfigs].sort(([a], [b]) => compareText(a, b))) {
     entries.forEach((e, i) => {
       if (e['mig-enabled'] === false || !e['mig-devices']) return;
       for (const gpu of gpuTypesOfFilter(e['device-filter']).filter((g) => g.mig && g.mig.profiles.length > 0)) {
@@ -240,7 +241,7 @@ export function checkRendering(objects: readonly any[], options: CheckRenderingO
   ];
   const order: CheckRule[] = ['provisioning', 'scheduling', 'capacity', 'quota', 'layout', 'autoscaling', 'prerequisites', 'relayout'];
   const unique = [...new Map(findings.map((f) => [formatFinding(f), f])).values()].sort(
-    (a, b) => order.indexOf(a.rule) - order.indexOf(b.rule) || a.object.localeCompare(b.object) || a.message.localeCompare(b.message),
+    (a, b) => order.indexOf(a.rule) - order.indexOf(b.rule) || compareText(a.object, b.object) || compareText(a.message, b.message),
   );
   return {
     findings: unique,

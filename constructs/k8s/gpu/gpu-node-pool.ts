@@ -31,6 +31,7 @@ import { MIG_ALL_DISABLED } from './mig-config';
 import { MigLayout } from './mig-layout';
 import { assertDnsLabel, assertLabelValue } from '../common/names';
 import { sortRecord } from '../common/order';
+import { compareText } from '../../catalog';
 
 /**
  * The EKS-optimized AMI family of the GPU nodes (Karpenter alias `<family>@<version>`; Karpenter picks the NVIDIA variant
@@ -178,7 +179,7 @@ export function gpuNodePoolInstanceTypes(pool: string, gpuType: string, names?: 
             fail(`instanceTypes: the catalog has no priced instance type for ${gpuType}; list instanceTypes explicitly`),
         ];
   const unique = new Map(resolved.map((i) => [i.name, i]));
-  return [...unique.values()].sort((a, b) => a.name.localeCompare(b.name));
+  return [...unique.values()].sort((a, b) => compareText(a.name, b.name));
 }
 
 function fail(message: string): never {
@@ -368,7 +369,7 @@ export class GpuNodePool extends Construct {
       const counts = this.gpuResourcesPerNode(gpus);
       const capacity = Object.fromEntries(
         Object.entries(counts)
-          .sort(([a], [b]) => a.localeCompare(b))
+          .sort(([a], [b]) => compareText(a, b))
           .map(([r, n]) => [r, NodeOverlaySpecCapacity.fromNumber(n)]),
       );
       const suffix = byGpuCount.size > 1 ? `-${gpus}gpu` : '';

@@ -9,6 +9,7 @@ import { stringify } from 'yaml';
 import { MigLayout } from './mig-layout';
 import { assertDnsLabel } from '../common/names';
 import { relayoutScript } from './mig-config-relayout';
+import { compareText } from '../../catalog';
 
 /** The config every mig-parted ConfigMap of gpufleet carries: MIG mode off on every GPU. */
 export const MIG_ALL_DISABLED = 'all-disabled';
@@ -124,7 +125,7 @@ export class MigConfig extends Construct {
 
   /** The added layouts, sorted by name. */
   public get layouts(): MigLayout[] {
-    return [...this._layouts.values()].sort((a, b) => a.name.localeCompare(b.name));
+    return [...this._layouts.values()].sort((a, b) => compareText(a.name, b.name));
   }
 
   /** The layout of this name, or undefined. */

@@ -6,6 +6,7 @@ import { GpuType, SlicePlacement, checkLayout, getMigProfile, placeProfiles, res
 import type { PlanMigConfig } from '../../planner/types';
 import { MigStrategy, WHOLE_GPU_RESOURCE, migResourceName } from './gpu-resources';
 import { assertLabelValue } from '../common/names';
+import { compareText } from '../../catalog';
 
 /** Profile name → number of instances on one GPU, e.g. `{ '3g.40gb': 1, '2g.20gb': 1, '1g.10gb': 2 }`. */
 export type MigProfileCounts = Readonly<Record<string, number>>;
@@ -37,14 +38,12 @@ export interface MigResourceCountOptions {
 }
 
 function sortSlices(slices: readonly SlicePlacement[]): SlicePlacement[] {
-  return slices
-    .map((s) => ({ profile: s.profile, start: s.start }))
-    .sort((a, b) => a.start - b.start || a.profile.localeCompare(b.profile));
+  return slices.map((s) => ({ profile: s.profile, start: s.start })).sort((a, b) => a.start - b.start || compareText(a.profile, b.profile));
 }
 
 function countsOf(slices: readonly SlicePlacement[]): Record<string, number> {
   const counts: Record<string, number> = {};
-  for (const s of [...slices].sort((a, b) => a.profile.localeCompare(b.profile))) counts[s.profile] = (counts[s.profile] ?? 0) + 1;
+  for (const s of [...slices].sort((a, b) => compareText(a.profile, b.profile))) counts[s.profile] = (counts[s.profile] ?? 0) + 1;
   return counts;
 }
 
@@ -228,6 +227,6 @@ export class MigLayout {
         totals.set(resource, (totals.get(resource) ?? 0) + 1);
       }
     }
-    return Object.fromEntries([...totals].sort(([a], [b]) => a.localeCompare(b)));
+    return Object.fromEntries([...totals].sort(([a], [b]) => compareText(a, b)));
   }
 }

@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 import { stringify } from 'yaml';
 import { WHOLE_GPU_RESOURCE } from './gpu-resources';
 import { assertDnsLabel, assertLabelValue } from '../common/names';
+import { compareText } from '../../catalog';
 
 /** The config key every gpufleet device-plugin ConfigMap carries: no sharing (MIG nodes and dedicated GPUs). */
 export const DEVICE_PLUGIN_NO_SHARING = 'no-sharing';
@@ -134,7 +135,7 @@ export class TimeSlicingConfig extends Construct {
         timeSlicing: {
           ...(options.renameByDefault !== undefined ? { renameByDefault: options.renameByDefault } : {}),
           ...(options.failRequestsGreaterThanOne !== undefined ? { failRequestsGreaterThanOne: options.failRequestsGreaterThanOne } : {}),
-          resources: [...resources].map((r) => ({ name: r.name, replicas: r.replicas })).sort((a, b) => a.name.localeCompare(b.name)),
+          resources: [...resources].map((r) => ({ name: r.name, replicas: r.replicas })).sort((a, b) => compareText(a.name, b.name)),
         },
       },
     });

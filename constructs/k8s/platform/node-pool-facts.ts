@@ -8,6 +8,7 @@ import { WHOLE_GPU_RESOURCE } from '../gpu/gpu-resources';
 import { LabelRequirement, nodePoolInstanceTypes, nodePoolRequirements } from '../gpu/karpenter-requirements';
 import { DEVICE_PLUGIN_CONFIG_LABEL, MIG_CONFIG_LABEL } from '../common/labels';
 import type { InstanceType } from '../../catalog';
+import { compareText } from '../../catalog';
 
 /** A node pool as the checks see it. */
 export interface NodePoolFacts {
@@ -127,7 +128,7 @@ function layoutOf(
   }
   // largest slices first, as operators read layouts (`3g.40gb, 2g.20gb, 1g.10gb`); whole GPUs first of all
   const size = (p: string) => (p === 'whole' ? 8 : parseInt(p, 10) || 0);
-  return { resources, layout: [...profiles].sort((a, b) => size(b) - size(a) || a.localeCompare(b)).join(', ') };
+  return { resources, layout: [...profiles].sort((a, b) => size(b) - size(a) || compareText(a, b)).join(', ') };
 }
 
 /** Karpenter NodePools: labels (with single-value `In` requirements), taints, the GPU resources and layout of a node. */

@@ -24,6 +24,7 @@ import {
   type QuotaFacts,
   type Toleration,
 } from './platform-facts';
+import { compareText } from '../../catalog';
 
 export interface CheckOptions {
   /** Models in the repository; absent = do not check models. */
@@ -98,14 +99,14 @@ const showSelector = (p: PoolFacts) => {
 /** Checks the facts; returns one message per problem (empty when the platform is consistent). */
 export function checkPlatformFacts(facts: PlatformFacts, options: CheckOptions = {}): string[] {
   const problems: string[] = [];
-  const pools = [...facts.pools].sort((a, b) => a.name.localeCompare(b.name) || a.namespace.localeCompare(b.namespace));
+  const pools = [...facts.pools].sort((a, b) => compareText(a.name, b.name) || compareText(a.namespace, b.namespace));
   const repo = options.repositoryModels ? new Set(options.repositoryModels) : undefined;
   for (const pool of pools) {
     problems.push(...placementProblems(pool, facts.nodePools));
     if (repo) problems.push(...missingModelProblems(`pool "${pool.name}" loads model`, pool.models, repo));
   }
   if (repo) {
-    const routers = [...(facts.routers ?? [])].sort((a, b) => a.name.localeCompare(b.name) || a.namespace.localeCompare(b.namespace));
+    const routers = [...(facts.routers ?? [])].sort((a, b) => compareText(a.name, b.name) || compareText(a.namespace, b.namespace));
     for (const r of routers)
       problems.push(...missingModelProblems(`router "${r.name}" (namespace ${r.namespace}) loads model`, r.models, repo, ' on demand'));
   }
@@ -235,7 +236,7 @@ function quotaProblems(ns: string, nsPools: readonly PoolFacts[], quotas: readon
       demand.set(r, d);
     }
   }
-  for (const [r, d] of [...demand].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [r, d] of [...demand].sort(([a], [b]) => compareText(a, b))) {
     for (const q of quotas) {
       const allowed = q.hard[`requests.${r}`];
       if (allowed === undefined || allowed >= d.total) continue;

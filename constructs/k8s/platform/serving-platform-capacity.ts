@@ -8,6 +8,7 @@ import type { InstanceType } from '../../catalog';
 import { CpuMemory, podShare } from '../gpu/node-allocatable';
 import { parseQuantity } from '../common/quantity';
 import type { TritonPoolResources } from '../serving/triton-pool';
+import { compareText } from '../../catalog';
 
 /** A node pool as the sizing sees it. */
 export interface CapacityNodePool {
@@ -97,8 +98,8 @@ export function sizeCapacity(nodePools: readonly CapacityNodePool[], demands: re
   const maxReplicas = new Map<string, number>();
   const notes: string[] = [];
   const lowered = new Map<string, string>();
-  for (const np of [...nodePools].sort((a, b) => a.name.localeCompare(b.name))) {
-    const mine = demands.filter((d) => d.nodePool === np.name).sort((a, b) => a.pool.localeCompare(b.pool));
+  for (const np of [...nodePools].sort((a, b) => compareText(a.name, b.name))) {
+    const mine = demands.filter((d) => d.nodePool === np.name).sort((a, b) => compareText(a.pool, b.pool));
     const units = unitsPerNode(np);
     for (const d of mine) {
       if (!(units[d.resource] > 0)) {

@@ -15,6 +15,7 @@ import { quote } from '../../fleet/quote';
 import { assertImageReference } from '../common/image-reference';
 import { assertDnsLabel } from '../common/names';
 import { TRITON_GRPC_PORT, TRITON_HTTP_PORT, TritonPool } from './triton-pool';
+import { compareText } from '../../catalog';
 
 /** Version of the router image this library renders by default (the package version). */
 export const ROUTER_IMAGE_VERSION = '0.1.0';
@@ -148,7 +149,7 @@ export class ModelRouter extends Construct {
 
     // one headless Service per pool: its DNS name lists every ready pod of the pool
     const sortedPools = [...pools].sort((a, b) =>
-      `${a.pool.namespace ?? ''}/${a.pool.name}`.localeCompare(`${b.pool.namespace ?? ''}/${b.pool.name}`),
+      compareText(`${a.pool.namespace ?? ''}/${a.pool.name}`, `${b.pool.namespace ?? ''}/${b.pool.name}`),
     );
     this.podServices = sortedPools.map(({ pool }) => this.renderPodService(pool));
     const backends = sortedPools.map(({ pool, budget }) => {
@@ -359,7 +360,7 @@ function checkedConfig(
     listen: `0.0.0.0:${ROUTER_PORT}`,
     admin: ROUTER_ADMIN_LISTEN,
     backends,
-    models: [...models].sort((a, b) => a.name.localeCompare(b.name)),
+    models: [...models].sort((a, b) => compareText(a.name, b.name)),
     maxQueuePerModel: props.maxQueuePerModel ?? 256,
     loadTimeoutSeconds: props.loadTimeoutSeconds ?? 120,
     refreshIntervalSeconds: props.refreshIntervalSeconds ?? 10,
