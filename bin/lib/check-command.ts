@@ -10,7 +10,7 @@ import { InputFileError, quote, readInputFile, YAML_MAX_ALIAS_COUNT } from '../.
 import { checkRendering, formatFinding, summarizeCheck } from '../../constructs/k8s/check/check-rendering';
 import { validatePlanDocument } from '../../constructs/planner/plan-document';
 import { CliInputError } from './errors';
-import { compareText } from '../../constructs/catalog';
+import { compareText } from '../../constructs/catalog/text-order';
 
 const MANIFEST = /\.(ya?ml|json)$/i;
 

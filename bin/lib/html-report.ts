@@ -11,7 +11,7 @@ import { costAgainst, typeAgainst, versusBound } from './summary-table';
 import { esc, teamColors, htmlPage } from './html';
 import { boundMethod, savings, type ColdTierView, type GpuView, type NodeView, type PlanView } from './plan-view';
 import { teamsHtml } from './team-table';
-import { compareText } from '../../constructs/catalog';
+import { compareText } from '../../constructs/catalog/text-order';
 
 export interface ReportOptions {
   /** Shown in the footer, e.g. the fleet file path. */

@@ -9,7 +9,7 @@ import { gpuTypePrice } from '../../constructs/planner/gpu-prices';
 import { teamConsumption } from '../../constructs/planner/team-consumption';
 import { nodePoolsOf, type TopologyNodePool } from '../../constructs/planner/topology';
 import type { Consumption, Plan, PlanGpu, PlanMigConfig, PlanSlice, TightBound } from '../../constructs/planner/types';
-import { compareText } from '../../constructs/catalog';
+import { compareText } from '../../constructs/catalog/text-order';
 
 export interface ModelOnSliceView {
   readonly name: string;

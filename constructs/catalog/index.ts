@@ -2,4 +2,3 @@ export * from './types';
 export * from './gpu-types';
 export * from './instance-types';
 export * from './layout';
-export * from './text-order';

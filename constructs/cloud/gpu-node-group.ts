@@ -12,7 +12,7 @@ import { labelValueProblem } from '../k8s/common/names';
 import { isDns1123Label } from '../fleet/names';
 import type { NodeGroupHost } from './gpu-cluster';
 import { keepOutOfValueWalks } from './value-walks';
-import { compareText } from '../catalog';
+import { compareText } from '../catalog/text-order';
 
 /** EKS AMI types that ship the NVIDIA driver (the GPU operator runs with its driver off). */
 export type GpuAmiType = 'AL2023_x86_64_NVIDIA' | 'BOTTLEROCKET_x86_64_NVIDIA';

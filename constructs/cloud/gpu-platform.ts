@@ -19,7 +19,7 @@ import {
 import { KubeObject, PlatformRelease, releaseSkips } from './platform-release';
 import { keepOutOfValueWalks } from './value-walks';
 import { nodesNeededAtMaximum } from '../k8s/check/check-rendering';
-import { compareText } from '../catalog';
+import { compareText } from '../catalog/text-order';
 
 export interface GpuPlatformArgs {
   /** The plan (`plan(fleet)`): one GPU node group per `plan.migConfigs` entry; its cost is exported. */

@@ -6,7 +6,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { isDns1123Label } from '../fleet/names';
 import { irsaTrustPolicy, policyDocument, PolicyStatement, stableJson, wildcardResources } from './iam-documents';
 import type { WorkloadIdentityProvider } from './gpu-cluster';
-import { compareText } from '../catalog';
+import { compareText } from '../catalog/text-order';
 
 /** A Kubernetes service account. */
 export interface ServiceAccountRef {

@@ -6,7 +6,7 @@ import { findGpuType, findInstanceType, gpuTypeIds, INSTANCE_TYPES, pricePerGpuH
 import type { GpuType, InstanceType, MigProfile } from '../catalog';
 import type { Fleet, FleetGpu } from '../fleet/types';
 import { PlanError } from './plan-error';
-import { compareText } from '../catalog';
+import { compareText } from '../catalog/text-order';
 
 /** One slice shape a GPU type offers: a MIG profile, or the whole GPU. */
 export interface SliceShape {

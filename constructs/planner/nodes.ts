@@ -11,7 +11,7 @@ import type { GpuOption, NodeOption } from './gpu-options';
 import { GpuSpace, maximalLayouts } from './gpu-space';
 import type { PackResult, SliceState } from './pack';
 import { seatRps } from './tolerance';
-import { compareText } from '../catalog';
+import { compareText } from '../catalog/text-order';
 
 export interface TypeResult {
   readonly opt: GpuOption;

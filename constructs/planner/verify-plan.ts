@@ -8,7 +8,7 @@ import { throughputFigure } from '../fleet/throughput';
 import type { Fleet, ModelSpec } from '../fleet/types';
 import { RULE_EPSILON } from './tolerance';
 import type { Plan, PlanModel } from './types';
-import { compareText } from '../catalog';
+import { compareText } from '../catalog/text-order';
 
 /** Slack of every comparison: the planner writes its plans within it (tolerance.ts). */
 const EPS = RULE_EPSILON;

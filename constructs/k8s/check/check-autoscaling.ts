@@ -15,7 +15,7 @@ import { CheckFinding } from './check-capacity';
 import { RenderingModel, objectRef } from './check-model';
 import { labelsSatisfy } from '../gpu/karpenter-requirements';
 import { METRICS_SOURCES, PREREQUISITES_CONFIGMAP, ResolvedPrerequisites } from '../platform/platform-prerequisites';
-import { compareText } from '../../catalog';
+import { compareText } from '../../catalog/text-order';
 
 const NONE: ResolvedPrerequisites = { karpenterNodeOverlay: false, keda: false, gatewayApi: false, flux: false, metricsSources: [] };
 

@@ -18,7 +18,7 @@ import { DEVICE_PLUGIN_CONFIG_LABEL, MIG_CONFIG_LABEL } from '../common/labels';
 import { NodeAllocatableOptions } from '../gpu/node-allocatable';
 import { ResolvedPrerequisites, readPrerequisites } from '../platform/platform-prerequisites';
 import { parseQuantity } from '../common/quantity';
-import { compareText } from '../../catalog';
+import { compareText } from '../../catalog/text-order';
 
 /** The name of an object for findings: `Kind namespace/name` (or `Kind name` for cluster objects). */
 export function objectRef(o: any): string {

@@ -18,7 +18,7 @@ import { findMigProfile, placeProfiles, type InstanceType } from '../../catalog'
 import { GpuWorkload, MigPartedEntry, NodePoolModel, RenderingModel, launchLabels } from './check-model';
 import { labelsSatisfy } from '../gpu/karpenter-requirements';
 import { CpuMemory, podAllocatable, VM_MEMORY_OVERHEAD_PERCENT } from '../gpu/node-allocatable';
-import { compareText } from '../../catalog';
+import { compareText } from '../../catalog/text-order';
 
 /** GPU resources of one node, and why some GPU advertises nothing. */
 export interface DeviceView {

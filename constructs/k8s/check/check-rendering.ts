@@ -19,7 +19,7 @@ import { CheckFinding, CheckRule, checkCapacity, checkProvisioning, nodesAtMaxim
 import { MigPartedEntry, RenderingModel, gpuTypesOfFilter, objectRef, readRendering } from './check-model';
 import { deviceView } from './check-nodes';
 import { parseQuantity } from '../common/quantity';
-import { compareText } from '../../catalog';
+import { compareText } from '../../catalog/text-order';
 
 export type { CheckFinding, CheckRule } from './check-capacity';
 

@@ -2,7 +2,7 @@
  * Ordering helpers of the cdk8s constructs (internal: not exported from the layer's index), so that
  * rendered lists and maps come out in one stable order.
  */
-import { compareText } from '../../catalog';
+import { compareText } from '../../catalog/text-order';
 
 /** Code-unit order of two strings (locale-independent), for `Array.prototype.sort`. */
 export const byString = compareText;

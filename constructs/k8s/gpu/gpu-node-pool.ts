@@ -31,7 +31,7 @@ import { MIG_ALL_DISABLED } from './mig-config';
 import { MigLayout } from './mig-layout';
 import { assertDnsLabel, assertLabelValue } from '../common/names';
 import { sortRecord } from '../common/order';
-import { compareText } from '../../catalog';
+import { compareText } from '../../catalog/text-order';
 
 /**
  * The EKS-optimized AMI family of the GPU nodes (Karpenter alias `<family>@<version>`; Karpenter picks the NVIDIA variant

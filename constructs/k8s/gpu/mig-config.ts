@@ -9,7 +9,7 @@ import { stringify } from 'yaml';
 import { MigLayout } from './mig-layout';
 import { assertDnsLabel } from '../common/names';
 import { relayoutScript } from './mig-config-relayout';
-import { compareText } from '../../catalog';
+import { compareText } from '../../catalog/text-order';
 
 /** The config every mig-parted ConfigMap of gpufleet carries: MIG mode off on every GPU. */
 export const MIG_ALL_DISABLED = 'all-disabled';

@@ -6,7 +6,7 @@ import { GpuType, SlicePlacement, checkLayout, getMigProfile, placeProfiles, res
 import type { PlanMigConfig } from '../../planner/types';
 import { MigStrategy, WHOLE_GPU_RESOURCE, migResourceName } from './gpu-resources';
 import { assertLabelValue } from '../common/names';
-import { compareText } from '../../catalog';
+import { compareText } from '../../catalog/text-order';
 
 /** Profile name → number of instances on one GPU, e.g. `{ '3g.40gb': 1, '2g.20gb': 1, '1g.10gb': 2 }`. */
 export type MigProfileCounts = Readonly<Record<string, number>>;

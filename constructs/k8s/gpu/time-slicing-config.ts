@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 import { stringify } from 'yaml';
 import { WHOLE_GPU_RESOURCE } from './gpu-resources';
 import { assertDnsLabel, assertLabelValue } from '../common/names';
-import { compareText } from '../../catalog';
+import { compareText } from '../../catalog/text-order';
 
 /** The config key every gpufleet device-plugin ConfigMap carries: no sharing (MIG nodes and dedicated GPUs). */
 export const DEVICE_PLUGIN_NO_SHARING = 'no-sharing';

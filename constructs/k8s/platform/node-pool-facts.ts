@@ -8,7 +8,7 @@ import { WHOLE_GPU_RESOURCE } from '../gpu/gpu-resources';
 import { LabelRequirement, nodePoolInstanceTypes, nodePoolRequirements } from '../gpu/karpenter-requirements';
 import { DEVICE_PLUGIN_CONFIG_LABEL, MIG_CONFIG_LABEL } from '../common/labels';
 import type { InstanceType } from '../../catalog';
-import { compareText } from '../../catalog';
+import { compareText } from '../../catalog/text-order';
 
 /** A node pool as the checks see it. */
 export interface NodePoolFacts {

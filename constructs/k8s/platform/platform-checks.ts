@@ -24,7 +24,7 @@ import {
   type QuotaFacts,
   type Toleration,
 } from './platform-facts';
-import { compareText } from '../../catalog';
+import { compareText } from '../../catalog/text-order';
 
 export interface CheckOptions {
   /** Models in the repository; absent = do not check models. */

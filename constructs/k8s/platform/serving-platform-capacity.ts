@@ -8,7 +8,7 @@ import type { InstanceType } from '../../catalog';
 import { CpuMemory, podShare } from '../gpu/node-allocatable';
 import { parseQuantity } from '../common/quantity';
 import type { TritonPoolResources } from '../serving/triton-pool';
-import { compareText } from '../../catalog';
+import { compareText } from '../../catalog/text-order';
 
 /** A node pool as the sizing sees it. */
 export interface CapacityNodePool {

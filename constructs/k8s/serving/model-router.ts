@@ -15,7 +15,7 @@ import { quote } from '../../fleet/quote';
 import { assertImageReference } from '../common/image-reference';
 import { assertDnsLabel } from '../common/names';
 import { TRITON_GRPC_PORT, TRITON_HTTP_PORT, TritonPool } from './triton-pool';
-import { compareText } from '../../catalog';
+import { compareText } from '../../catalog/text-order';
 
 /** Version of the router image this library renders by default (the package version). */
 export const ROUTER_IMAGE_VERSION = '0.1.0';
