@@ -9,6 +9,7 @@
 import fc from 'fast-check';
 import { FleetValidationError, parseFleet } from '../constructs/fleet';
 import { checkFleet } from '../constructs/fleet/validate';
+import { randomFleetDocument } from './support/random-fleets';
 import { findDuplicateKey, hasDuplicateKey } from '../constructs/fleet/json-keys';
 
 const dup = (text: string): boolean => hasDuplicateKey(text, JSON.parse(text));
@@ -146,5 +147,19 @@ describe('JSON fleets', () => {
     expect((error as FleetValidationError).problems).toEqual([
       expect.stringMatching(/^f\.json:1:\d+: models\[0\]\.rps: duplicate key \(first at line 1, column \d+\); keys must be unique$/),
     ]);
+  });
+
+  test('on 200 random valid fleets, the count equals every own key of the document, and a key written twice anywhere is caught', () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      const text = JSON.stringify(randomFleetDocument(seed));
+      const result = checkFleet(JSON.parse(text));
+      expect(result.problems).toEqual([]);
+      expect(result.keysRead).toBe(ownKeys(JSON.parse(text)));
+      // repeat the n-th key of the text (n from the seed), in whatever mapping it is
+      const keys = [...text.matchAll(/"([A-Za-z0-9-]+)":([^,{}[\]]+)/g)];
+      const k = keys[(seed * 7919) % keys.length];
+      const twice = text.slice(0, k.index) + k[0] + ',' + text.slice(k.index);
+      expect(() => parseFleet(twice, 'f.json')).toThrow(`: duplicate key (first at line 1, column ${k.index + 1})`);
+    }
   });
 });
