@@ -482,24 +482,7 @@ export class LpBuilder {
     this.starts[this.cost.length] = this.rows.length;
   }
 
-  /** Adds an entry to an existing column (columns are stored in order: only the last one may grow). */
-  addEntry(col: number, row: number, value: number): void {
-    if (col === this.cost.length - 1) {
-      this.rows.push(row);
-      this.coefs.push(value);
-      this.starts[col + 1] = this.rows.length;
-      return;
-    }
-    (this.late ??= []).push([col, row, value]);
-  }
-
-  private late?: [number, number, number][];
-
   build(withIntegrality: boolean): LpModel {
-    const matrix =
-      this.late && this.late.length > 0
-        ? this.merged()
-        : { starts: Int32Array.from(this.starts), indices: Int32Array.from(this.rows), values: Float64Array.from(this.coefs) };
     return {
       numCols: this.cost.length,
       numRows: this.rowLo.length,
@@ -508,37 +491,10 @@ export class LpBuilder {
       colUpper: finiteBounds(this.upper),
       rowLower: finiteBounds(this.rowLo),
       rowUpper: finiteBounds(this.rowHi),
-      ...matrix,
+      starts: Int32Array.from(this.starts),
+      indices: Int32Array.from(this.rows),
+      values: Float64Array.from(this.coefs),
       ...(withIntegrality ? { integrality: Int32Array.from(this.integer) } : {}),
     };
-  }
-
-  /** The matrix with the entries added to earlier columns merged in (after each column's own entries). */
-  private merged(): { starts: Int32Array; indices: Int32Array; values: Float64Array } {
-    const extra = new Map<number, [number, number][]>();
-    for (const [c, r, v] of this.late!) {
-      const list = extra.get(c);
-      if (list) list.push([r, v]);
-      else extra.set(c, [[r, v]]);
-    }
-    const n = this.cost.length;
-    const nnz = this.rows.length + this.late!.length;
-    const starts = new Int32Array(n + 1);
-    const indices = new Int32Array(nnz);
-    const values = new Float64Array(nnz);
-    const from = this.starts;
-    let at = 0;
-    for (let c = 0; c < n; c++) {
-      for (let k = from[c]; k < from[c + 1]; k++) {
-        indices[at] = this.rows[k];
-        values[at++] = this.coefs[k];
-      }
-      for (const [r, v] of extra.get(c) ?? []) {
-        indices[at] = r;
-        values[at++] = v;
-      }
-      starts[c + 1] = at;
-    }
-    return { starts, indices, values };
   }
 }
