@@ -78,6 +78,11 @@ export function parseFleetDocument(text: string, source = 'fleet'): unknown {
     json.checkDuplicateKeys();
     return json.value;
   }
+  return parseYamlDocument(text, source);
+}
+
+/** A document `readJsonDocument` did not read, with the YAML parser (`parseFleetDocument`'s YAML half). */
+export function parseYamlDocument(text: string, source: string): unknown {
   // the yaml package's own unique-key check is quadratic in the keys of a mapping: ours (yaml-keys.ts) is linear;
   // loaded here, on the first YAML document, so that a JSON fleet never loads it
   // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -1,4 +1,4 @@
-import { parseFleetDocument, readJsonDocument } from './document';
+import { parseYamlDocument, readJsonDocument } from './document';
 import { FleetValidationError } from './errors';
 import { InputFileError, readInputFile } from './input-file';
 import type { Fleet } from './types';
@@ -13,7 +13,7 @@ export { parseFleetDocument, YAML_MAX_ALIAS_COUNT } from './document';
 export function parseFleet(text: string, source = 'fleet'): Fleet {
   const json = readJsonDocument(text, source);
   if (!json) {
-    const { fleet, problems } = validateFleet(parseFleetDocument(text, source));
+    const { fleet, problems } = validateFleet(parseYamlDocument(text, source));
     if (!fleet) throw new FleetValidationError(source, problems);
     return fleet;
   }
